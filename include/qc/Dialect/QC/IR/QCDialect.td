@@ -1,0 +1,42 @@
+//===- QCDialect.td - the quantization compiler dialect ----*- tablegen -*-===//
+#ifndef QC_DIALECT_TD
+#define QC_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def QC_Dialect : Dialect {
+  let name = "qc";
+  let cppNamespace = "::qc";
+  let summary = "Quantization compiler dialect: observers, (de)quantization and integer-only ops";
+  let description = [{
+    The `qc` dialect carries a model through quantization. Float tensors become
+    quantized tensors with `qc.quantize`, whose result types are upstream
+    `!quant.uniform` types (per tensor, per axis or per block); integer ops
+    (`qc.conv_int`, `qc.matmul_int`) compute on the integer storage values
+    with explicit zero points and accumulate in int32; `qc.requantize` brings
+    int32 accumulators back to narrow integers with dyadic parameters
+    (an int32 multiplier and a right shift), so that no floating-point
+    arithmetic is needed between the first quantize and the last dequantize.
+
+    `qc.observe` marks a tensor whose statistics calibration records, and
+    `#qc.scheme` describes a quantization format (integer bit width and
+    signedness, or a minifloat such as fp8 e4m3 or fp4 e2m1, with its
+    granularity) before calibration has fixed scales.
+
+    Signedness: `uiN` storage is unsigned; `iN` and `siN` are signed.
+  }];
+  let dependentDialects = ["::mlir::quant::QuantDialect", "::mlir::arith::ArithDialect"];
+  let useDefaultAttributePrinterParser = 1;
+  let hasConstantMaterializer = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Discardable attribute names the passes attach to ops.
+    static constexpr ::llvm::StringLiteral kWeightSchemeAttrName = "qc.weight_scheme";
+    static constexpr ::llvm::StringLiteral kActivationSchemeAttrName = "qc.activation_scheme";
+  }];
+}
+
+class QC_Op<string mnemonic, list<Trait> traits = []>
+    : Op<QC_Dialect, mnemonic, traits>;
+
+#endif // QC_DIALECT_TD

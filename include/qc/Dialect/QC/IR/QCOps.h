@@ -1,0 +1,41 @@
+//===- QCOps.h - qc operations ----------------------------------*- C++ -*-===//
+#ifndef QC_DIALECT_QC_IR_QCOPS_H
+#define QC_DIALECT_QC_IR_QCOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "qc/Dialect/QC/IR/QCAttrs.h"
+#include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Support/Dyadic.h"
+
+namespace qc {
+
+/// The side-effect resource observers write: the statistics of a
+/// calibration run.
+struct CalibrationStatsResource
+    : public mlir::SideEffects::Resource::Base<CalibrationStatsResource> {
+  llvm::StringRef getName() override { return "CalibrationStats"; }
+};
+
+/// Storage range of an integer type: `uiN` unsigned, `iN`/`siN` signed.
+IntRange integerRange(mlir::IntegerType type);
+
+/// Checks that quantized element type `qtype` fits a tensor of `shape`:
+/// zero points within the storage range, quantization axis within the rank,
+/// one scale per channel along it, block sizes that tile the shape.
+/// Reports through `emitError` and fails otherwise.
+mlir::LogicalResult
+verifyQuantizedTensorType(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
+                          mlir::quant::QuantizedType qtype,
+                          llvm::ArrayRef<int64_t> shape);
+
+} // namespace qc
+
+#define GET_OP_CLASSES
+#include "qc/Dialect/QC/IR/QCOps.h.inc"
+
+#endif // QC_DIALECT_QC_IR_QCOPS_H

@@ -1,0 +1,228 @@
+//===- QCOps.td - qc operations ----------------------------*- tablegen -*-===//
+#ifndef QC_OPS_TD
+#define QC_OPS_TD
+
+include "qc/Dialect/QC/IR/QCDialect.td"
+include "qc/Dialect/QC/IR/QCAttrs.td"
+include "mlir/Dialect/Quant/IR/QuantBase.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def QC_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def QC_IntTensor : RankedTensorOf<[AnyInteger]>;
+def QC_QuantizedTensor : RankedTensorOf<[quant_QuantizedType]>;
+
+// Resource written by observers: the calibration statistics of a run.
+def QC_CalibrationStats : Resource<"::qc::CalibrationStatsResource">;
+
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultType,
+    MemoryEffects<[MemWrite<QC_CalibrationStats>]>]> {
+  let summary = "Records statistics of a tensor during calibration";
+  let description = [{
+    Returns its operand unchanged and, when the model runs for calibration,
+    records the statistics of the values that flow through it under `name`:
+    minimum, maximum and, with `bins` > 0, a histogram of |x| with that many
+    bins (for percentile, MSE and entropy calibration). Its write to the
+    calibration statistics keeps it alive through canonicalization.
+
+    ```mlir
+    %y = qc.observe "conv1.out" bins 2048 %x : tensor<1x16x32x32xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name,
+                       DefaultValuedAttr<I64Attr, "0">:$bins,
+                       QC_FloatTensor:$input);
+  let results = (outs QC_FloatTensor:$output);
+  let assemblyFormat = "$name (`bins` $bins^)? $input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Quantize / dequantize
+//===----------------------------------------------------------------------===//
+
+def QC_QuantizeOp : QC_Op<"quantize", [Pure]> {
+  let summary = "Quantizes a float tensor to a quantized type";
+  let description = [{
+    `q = clamp(round_half_to_even(x / scale) + zero_point, storage_min, storage_max)`
+    with the scale and zero point of the result's `!quant.uniform` element
+    type, per tensor, per axis or per block. The result element type's
+    expressed type must be the operand's element type.
+
+    ```mlir
+    %q = qc.quantize %x : tensor<4x8xf32> -> tensor<4x8x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3, 0.4}>>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input);
+  let results = (outs QC_QuantizedTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def QC_DequantizeOp : QC_Op<"dequantize", [Pure]> {
+  let summary = "Dequantizes a quantized tensor to float";
+  let description = [{
+    `x = (q - zero_point) * scale` with the parameters of the operand's
+    quantized element type; the result element type is its expressed type.
+
+    ```mlir
+    %x = qc.dequantize %q : tensor<4x!quant.uniform<u8:f32, 0.05:128>> -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins QC_QuantizedTensor:$input);
+  let results = (outs QC_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Integer-only arithmetic
+//===----------------------------------------------------------------------===//
+
+def QC_RequantizeOp : QC_Op<"requantize", [Pure]> {
+  let summary = "Rescales integers with dyadic parameters";
+  let description = [{
+    Integer-only rescaling of an accumulator to a narrower integer:
+
+    ```
+    y = clamp(output_zp + rshift_round((x - input_zp) * multiplier[c], shift[c]),
+              clamp_min, clamp_max)
+    ```
+
+    computed in 64-bit arithmetic, where `rshift_round(v, s)` is
+    `floor((v + 2^(s-1)) / 2^s)` (round half toward +infinity; `v` for
+    `s = 0`) and `c` is the index along `axis` when more than one
+    multiplier is given (per-channel requantization). `multiplier / 2^shift`
+    approximates a real scale `s_in * s_w / s_out`; `qc::computeDyadic` in
+    `qc/Support/Dyadic.h` chooses it with a 31-bit normalized multiplier so
+    that the result is within one unit of `round(x * scale)` for every
+    int32 `x`. Activation functions such as Relu and Relu6 fold into the
+    clamp range.
+
+    ```mlir
+    %y = qc.requantize %acc multiplier [1374389535] shift [37] zp (0 -> -3) clamp (-128, 127)
+           : tensor<1x16x8x8xi32> -> tensor<1x16x8x8xi8>
+    ```
+  }];
+  let arguments = (ins QC_IntTensor:$input,
+                       DenseI32ArrayAttr:$multiplier,
+                       DenseI32ArrayAttr:$shift,
+                       OptionalAttr<I64Attr>:$axis,
+                       DefaultValuedAttr<I32Attr, "0">:$input_zp,
+                       DefaultValuedAttr<I32Attr, "0">:$output_zp,
+                       I64Attr:$clamp_min,
+                       I64Attr:$clamp_max);
+  let results = (outs QC_IntTensor:$output);
+  let assemblyFormat = [{
+    $input `multiplier` $multiplier `shift` $shift (`axis` $axis^)?
+    `zp` `(` $input_zp `->` $output_zp `)` `clamp` `(` $clamp_min `,` $clamp_max `)`
+    attr-dict `:` type($input) `->` type($output)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def QC_ConvIntOp : QC_Op<"conv_int", [Pure]> {
+  let summary = "N-d integer convolution with zero points and int32 accumulation";
+  let description = [{
+    ONNX ConvInteger semantics on `N x C x D1 x ... x Dn` inputs and
+    `F x C/group x K1 x ... x Kn` weights (n = 1, 2 or 3):
+
+    ```
+    acc[n, f, o...] = bias[f] + sum_{c, k...} (x[n, c, i...] - input_zp) * (w[f, c, k...] - weight_zp[f])
+    ```
+
+    `weight_zp` has one entry (per tensor) or `F` entries (per output
+    channel). `pads` holds the begin pads of every spatial dim, then the end
+    pads, like ONNX. Padding inserts `input_zp`, the quantized zero.
+    Operands are integers of at most 8 bits; the result is i32.
+
+    ```mlir
+    %acc = qc.conv_int %x, %w bias %b zp (128, [0]) strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 1
+             : (tensor<1x3x8x8xui8>, tensor<16x3x3x3xi8>, tensor<16xi32>) -> tensor<1x16x8x8xi32>
+    ```
+  }];
+  let arguments = (ins QC_IntTensor:$input, QC_IntTensor:$weight,
+                       Optional<RankedTensorOf<[I32]>>:$bias,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       DefaultValuedAttr<I32Attr, "0">:$input_zp,
+                       DenseI32ArrayAttr:$weight_zp);
+  let results = (outs RankedTensorOf<[I32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? `zp` `(` $input_zp `,` $weight_zp `)`
+    `strides` $strides `pads` $pads `dilations` $dilations `group` $group attr-dict
+    `:` `(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def QC_MatMulIntOp : QC_Op<"matmul_int", [Pure]> {
+  let summary = "Batched integer matmul with zero points and int32 accumulation";
+  let description = [{
+    ONNX MatMulInteger semantics: `acc = bias + (a - a_zp) x (b - b_zp)` over
+    the last two dims, with numpy broadcasting of the batch dims. `b_zp`
+    holds one entry (per tensor) or `N` entries (per column). Operands are
+    integers of at most 8 bits; the result is i32.
+
+    ```mlir
+    %acc = qc.matmul_int %a, %b zp (3, [0]) : (tensor<2x4x64xi8>, tensor<64x32xi8>) -> tensor<2x4x32xi32>
+    ```
+  }];
+  let arguments = (ins QC_IntTensor:$a, QC_IntTensor:$b,
+                       Optional<RankedTensorOf<[I32]>>:$bias,
+                       DefaultValuedAttr<I32Attr, "0">:$a_zp,
+                       DenseI32ArrayAttr:$b_zp);
+  let results = (outs RankedTensorOf<[I32]>:$output);
+  let assemblyFormat = [{
+    $a `,` $b (`bias` $bias^)? `zp` `(` $a_zp `,` $b_zp `)` attr-dict
+    `:` `(` type($a) `,` type($b) (`,` type($bias)^)? `)` `->` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def QC_ClampOp : QC_Op<"clamp", [Pure, SameOperandsAndResultType]> {
+  let summary = "Clamps integers to a range";
+  let description = [{
+    `y = min(max(x, min), max)` elementwise on integers; both bounds must be
+    representable in the element type.
+
+    ```mlir
+    %y = qc.clamp %x (0, 127) : tensor<16xi8>
+    ```
+  }];
+  let arguments = (ins QC_IntTensor:$input, I64Attr:$min, I64Attr:$max);
+  let results = (outs QC_IntTensor:$output);
+  let assemblyFormat = "$input `(` $min `,` $max `)` attr-dict `:` type($input)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+def QC_CastOp : QC_Op<"cast", [Pure]> {
+  let summary = "Saturating conversion between integer element types";
+  let description = [{
+    Converts each element to the result element type, interpreting `uiN`
+    as unsigned and `iN`/`siN` as signed, saturating to the result range.
+
+    ```mlir
+    %y = qc.cast %x : tensor<16xi32> -> tensor<16xi8>
+    ```
+  }];
+  let arguments = (ins QC_IntTensor:$input);
+  let results = (outs QC_IntTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+#endif // QC_OPS_TD

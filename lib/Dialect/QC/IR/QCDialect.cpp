@@ -1,0 +1,103 @@
+//===- QCDialect.cpp - qc dialect -----------------------------------------===//
+#include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Dialect/QC/IR/QCAttrs.h"
+#include "qc/Dialect/QC/IR/QCOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace qc;
+
+#include "qc/Dialect/QC/IR/QCDialect.cpp.inc"
+#include "qc/Dialect/QC/IR/QCEnums.cpp.inc"
+#define GET_ATTRDEF_CLASSES
+#include "qc/Dialect/QC/IR/QCAttrs.cpp.inc"
+
+void QCDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "qc/Dialect/QC/IR/QCOps.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "qc/Dialect/QC/IR/QCAttrs.cpp.inc"
+      >();
+}
+
+Operation *QCDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                          Type type, Location loc) {
+  auto typed = dyn_cast<TypedAttr>(value);
+  if (!typed || typed.getType() != type)
+    return nullptr;
+  return arith::ConstantOp::create(builder, loc, type, typed);
+}
+
+LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
+                                                  NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  if (name == kWeightSchemeAttrName || name == kActivationSchemeAttrName) {
+    if (!isa<SchemeAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' must be a #qc.scheme, got "
+                             << attr.getValue();
+    return success();
+  }
+  return op->emitError() << "unknown qc dialect attribute '" << name << "'";
+}
+
+//===----------------------------------------------------------------------===//
+// SchemeAttr
+//===----------------------------------------------------------------------===//
+
+static unsigned minifloatBits(ElementFormat format) {
+  switch (format) {
+  case ElementFormat::FP8E4M3:
+  case ElementFormat::FP8E5M2:
+    return 8;
+  case ElementFormat::FP6E3M2:
+  case ElementFormat::FP6E2M3:
+    return 6;
+  case ElementFormat::FP4E2M1:
+    return 4;
+  case ElementFormat::Int:
+    break;
+  }
+  return 0;
+}
+
+LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 ElementFormat format, unsigned bits,
+                                 bool isSigned, bool symmetric,
+                                 std::optional<int64_t> axis,
+                                 std::optional<int64_t> block) {
+  if (format == ElementFormat::Int) {
+    if (bits < 1 || bits > 8)
+      return emitError() << "integer bit width must be in [1, 8], got " << bits;
+    if (bits == 1 && isSigned && !symmetric)
+      return emitError() << "a signed 1-bit integer has no room for a zero point";
+  } else {
+    unsigned expected = minifloatBits(format);
+    if (bits != expected)
+      return emitError() << stringifyElementFormat(format) << " has " << expected
+                         << " bits, got " << bits;
+    if (!isSigned || !symmetric)
+      return emitError() << "minifloat formats are signed and symmetric";
+  }
+  if (axis && *axis < 0)
+    return emitError() << "axis must be non-negative, got " << *axis;
+  if (block) {
+    if (!axis)
+      return emitError() << "a block size needs the axis it runs along";
+    if (*block <= 0)
+      return emitError() << "block size must be positive, got " << *block;
+  }
+  return success();
+}
+
+int64_t SchemeAttr::getStorageMin() const {
+  return integerRange(getBits(), getIsSigned()).min;
+}
+int64_t SchemeAttr::getStorageMax() const {
+  return integerRange(getBits(), getIsSigned()).max;
+}

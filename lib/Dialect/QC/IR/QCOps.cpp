@@ -1,0 +1,511 @@
+//===- QCOps.cpp - qc operations: verifiers, folders, canonicalization ----===//
+#include "qc/Dialect/QC/IR/QCOps.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::quant;
+using namespace qc;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+IntRange qc::integerRange(IntegerType type) {
+  return integerRange(type.getWidth(), !type.isUnsigned());
+}
+
+static IntegerType elementIntType(Value v) {
+  return cast<IntegerType>(cast<ShapedType>(v.getType()).getElementType());
+}
+
+/// Error unless `value` lies in the storage range of `type`.
+static LogicalResult checkInRange(Operation *op, StringRef what, int64_t value,
+                                  IntegerType type) {
+  IntRange r = integerRange(type);
+  if (value < r.min || value > r.max)
+    return op->emitOpError() << what << " " << value << " is outside the range ["
+                             << r.min << ", " << r.max << "] of " << type;
+  return success();
+}
+
+static LogicalResult checkNarrowInteger(Operation *op, StringRef what,
+                                        Value v) {
+  IntegerType t = elementIntType(v);
+  if (t.getWidth() > 8)
+    return op->emitOpError() << what << " must have integer elements of at most "
+                             << "8 bits, got " << t;
+  return success();
+}
+
+static bool staticMismatch(int64_t a, int64_t b) {
+  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+}
+
+static std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t d) {
+        if (ShapedType::isDynamic(d))
+          os << "?";
+        else
+          os << d;
+      },
+      "x");
+  return s;
+}
+
+/// Error unless `actual` matches `expected` where both are static.
+static LogicalResult checkShape(Operation *op, StringRef what,
+                                ArrayRef<int64_t> actual,
+                                ArrayRef<int64_t> expected) {
+  if (actual.size() != expected.size() ||
+      llvm::any_of(llvm::zip(actual, expected), [](auto p) {
+        return staticMismatch(std::get<0>(p), std::get<1>(p));
+      }))
+    return op->emitOpError() << what << " shape " << shapeStr(actual)
+                             << " does not match the expected "
+                             << shapeStr(expected);
+  return success();
+}
+
+LogicalResult qc::verifyQuantizedTensorType(
+    function_ref<InFlightDiagnostic()> emitError, QuantizedType qtype,
+    ArrayRef<int64_t> shape) {
+  int64_t smin = qtype.getStorageTypeMin(), smax = qtype.getStorageTypeMax();
+  auto checkZp = [&](int64_t zp) -> LogicalResult {
+    if (zp < smin || zp > smax)
+      return emitError() << "zero point " << zp << " is outside the storage "
+                         << "range [" << smin << ", " << smax << "] of "
+                         << qtype;
+    return success();
+  };
+  int64_t rank = shape.size();
+
+  if (auto u = dyn_cast<UniformQuantizedType>(qtype))
+    return checkZp(u.getZeroPoint());
+
+  if (auto pa = dyn_cast<UniformQuantizedPerAxisType>(qtype)) {
+    int64_t axis = pa.getQuantizedDimension();
+    if (axis >= rank)
+      return emitError() << "quantization axis " << axis
+                         << " is out of range for a tensor of rank " << rank;
+    int64_t n = pa.getScales().size();
+    if (!ShapedType::isDynamic(shape[axis]) && shape[axis] != n)
+      return emitError() << "per-axis type has " << n << " scales but axis "
+                         << axis << " has " << shape[axis] << " channels";
+    for (int64_t zp : pa.getZeroPoints())
+      if (failed(checkZp(zp)))
+        return failure();
+    return success();
+  }
+
+  if (auto sc = dyn_cast<UniformQuantizedSubChannelType>(qtype)) {
+    auto scalesShape = sc.getScales().getType().getShape();
+    if (int64_t(scalesShape.size()) != rank)
+      return emitError() << "block-quantized type has scales of rank "
+                         << scalesShape.size() << " for a tensor of rank "
+                         << rank;
+    SmallVector<int64_t> blocks(rank, 1);
+    for (auto [dim, block] :
+         llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes())) {
+      if (dim >= rank)
+        return emitError() << "quantization axis " << dim
+                           << " is out of range for a tensor of rank " << rank;
+      blocks[dim] = block;
+    }
+    for (int64_t d = 0; d < rank; ++d) {
+      if (ShapedType::isDynamic(shape[d]))
+        continue;
+      if (shape[d] % blocks[d] != 0)
+        return emitError() << "dimension " << d << " of size " << shape[d]
+                           << " is not a multiple of the block size "
+                           << blocks[d];
+      if (shape[d] / blocks[d] != scalesShape[d])
+        return emitError() << "dimension " << d << " has " << shape[d] / blocks[d]
+                           << " blocks but the type has " << scalesShape[d]
+                           << " scales along it";
+    }
+    for (APInt zp : sc.getZeroPoints().getValues<APInt>())
+      if (failed(checkZp(zp.getSExtValue())))
+        return failure();
+    return success();
+  }
+  return emitError() << "unsupported quantized type " << qtype
+                     << " (expected !quant.uniform)";
+}
+
+/// Shared by quantize and dequantize: same shape, matching expressed type,
+/// quantized type consistent with the shape.
+static LogicalResult verifyQuantizePair(Operation *op, RankedTensorType floatTy,
+                                        RankedTensorType quantTy) {
+  if (failed(checkShape(op, "quantized tensor", quantTy.getShape(),
+                        floatTy.getShape())))
+    return failure();
+  auto qtype = cast<QuantizedType>(quantTy.getElementType());
+  if (qtype.getExpressedType() != floatTy.getElementType())
+    return op->emitOpError()
+           << "expressed type " << qtype.getExpressedType()
+           << " of the quantized type differs from the float element type "
+           << floatTy.getElementType();
+  return verifyQuantizedTensorType([op] { return op->emitOpError(); }, qtype,
+                                   quantTy.getShape());
+}
+
+//===----------------------------------------------------------------------===//
+// ObserveOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ObserveOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty name to record statistics under");
+  if (getBins() < 0)
+    return emitOpError() << "bins must be non-negative, got " << getBins();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp / DequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizeOp::verify() {
+  return verifyQuantizePair(*this, getInput().getType(), getOutput().getType());
+}
+
+OpFoldResult QuantizeOp::fold(FoldAdaptor) {
+  // quantize(dequantize(q)) == q when the parameters are the same.
+  if (auto dq = getInput().getDefiningOp<DequantizeOp>())
+    if (dq.getInput().getType() == getType())
+      return dq.getInput();
+  return {};
+}
+
+LogicalResult DequantizeOp::verify() {
+  return verifyQuantizePair(*this, getOutput().getType(), getInput().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// RequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RequantizeOp::verify() {
+  IntegerType inTy = elementIntType(getInput());
+  IntegerType outTy = elementIntType(getOutput());
+  if (inTy.getWidth() > 32 || (inTy.isUnsigned() && inTy.getWidth() > 31))
+    return emitOpError() << "input elements must fit in int32, got " << inTy;
+  if (outTy.getWidth() > 32)
+    return emitOpError() << "result elements must be at most 32 bits, got "
+                         << outTy;
+  auto inShape = getInput().getType().getShape();
+  if (failed(checkShape(*this, "result", getOutput().getType().getShape(),
+                        inShape)))
+    return failure();
+
+  ArrayRef<int32_t> mult = getMultiplier(), shift = getShift();
+  if (mult.empty())
+    return emitOpError("needs at least one multiplier");
+  if (shift.size() != mult.size())
+    return emitOpError() << "has " << mult.size() << " multipliers but "
+                         << shift.size() << " shifts";
+  for (int32_t m : mult)
+    if (m < 0)
+      return emitOpError() << "multiplier " << m << " must be non-negative";
+  for (int32_t s : shift)
+    if (s < 0 || s > 63)
+      return emitOpError() << "shift " << s << " must be in [0, 63]";
+  if (mult.size() > 1) {
+    if (!getAxis())
+      return emitOpError() << "has " << mult.size()
+                           << " multipliers (per channel) but no axis";
+    int64_t axis = *getAxis();
+    if (axis < 0 || axis >= int64_t(inShape.size()))
+      return emitOpError() << "axis " << axis
+                           << " is out of range for a tensor of rank "
+                           << inShape.size();
+    if (staticMismatch(inShape[axis], mult.size()))
+      return emitOpError() << "has " << mult.size() << " multipliers but axis "
+                           << axis << " has " << inShape[axis] << " channels";
+  }
+  if (failed(checkInRange(*this, "input zero point", getInputZp(), inTy)) ||
+      failed(checkInRange(*this, "output zero point", getOutputZp(), outTy)) ||
+      failed(checkInRange(*this, "clamp_min", getClampMin(), outTy)) ||
+      failed(checkInRange(*this, "clamp_max", getClampMax(), outTy)))
+    return failure();
+  if (getClampMin() > getClampMax())
+    return emitOpError() << "clamp_min " << getClampMin()
+                         << " exceeds clamp_max " << getClampMax();
+  return success();
+}
+
+/// Applies `fn(value, channel)` to every element of an integer constant,
+/// producing a constant of `resultType`. `axis` selects the channel index
+/// (none: channel 0 for every element).
+static DenseElementsAttr
+mapIntConstant(DenseIntElementsAttr in, RankedTensorType resultType,
+               std::optional<int64_t> axis,
+               function_ref<int64_t(int64_t, int64_t)> fn) {
+  auto inTy = cast<IntegerType>(in.getElementType());
+  auto outTy = cast<IntegerType>(resultType.getElementType());
+  ArrayRef<int64_t> shape = resultType.getShape();
+  int64_t inner = 1, channels = 1;
+  if (axis) {
+    channels = shape[*axis];
+    for (int64_t d = *axis + 1; d < int64_t(shape.size()); ++d)
+      inner *= shape[d];
+  }
+  auto fromAPInt = [&](const APInt &v) {
+    return inTy.isUnsigned() ? int64_t(v.getZExtValue()) : v.getSExtValue();
+  };
+  if (in.isSplat() && !axis) {
+    int64_t r = fn(fromAPInt(in.getSplatValue<APInt>()), 0);
+    return DenseElementsAttr::get(
+        resultType, APInt(outTy.getWidth(), uint64_t(r), !outTy.isUnsigned()));
+  }
+  SmallVector<APInt> values;
+  values.reserve(resultType.getNumElements());
+  int64_t i = 0;
+  for (APInt v : in.getValues<APInt>()) {
+    int64_t channel = (i / inner) % channels;
+    int64_t r = fn(fromAPInt(v), channel);
+    values.push_back(
+        APInt(outTy.getWidth(), uint64_t(r), !outTy.isUnsigned()));
+    ++i;
+  }
+  return DenseElementsAttr::get(resultType, values);
+}
+
+OpFoldResult RequantizeOp::fold(FoldAdaptor adaptor) {
+  IntegerType outTy = elementIntType(getOutput());
+  IntRange outRange = integerRange(outTy);
+  // Identity: same type, unit scale, same zero point, full range.
+  if (getInput().getType() == getType() && getInputZp() == getOutputZp() &&
+      getClampMin() == outRange.min && getClampMax() == outRange.max &&
+      llvm::all_of(llvm::zip(getMultiplier(), getShift()), [](auto p) {
+        auto [m, s] = p;
+        return s <= 30 && int64_t(m) == (int64_t(1) << s);
+      }))
+    return getInput();
+
+  auto in = dyn_cast_or_null<DenseIntElementsAttr>(adaptor.getInput());
+  if (!in || !getType().hasStaticShape())
+    return {};
+  ArrayRef<int32_t> mult = getMultiplier(), shift = getShift();
+  std::optional<int64_t> axis;
+  if (mult.size() > 1)
+    axis = getAxis();
+  return mapIntConstant(in, getType(), axis, [&](int64_t x, int64_t c) {
+    return requantize(x, Dyadic{mult[c], shift[c]}, getInputZp(),
+                      getOutputZp(), getClampMin(), getClampMax());
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// ConvIntOp
+//===----------------------------------------------------------------------===//
+
+/// Output size of one spatial dim of a convolution or pooling window; dynamic
+/// when the input is.
+static int64_t convOutputSize(int64_t in, int64_t kernel, int64_t stride,
+                              int64_t dilation, int64_t padBegin,
+                              int64_t padEnd) {
+  if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel))
+    return ShapedType::kDynamic;
+  int64_t span = dilation * (kernel - 1) + 1;
+  return (in + padBegin + padEnd - span) / stride + 1;
+}
+
+LogicalResult ConvIntOp::verify() {
+  auto inTy = getInput().getType(), wTy = getWeight().getType();
+  int64_t rank = inTy.getRank();
+  if (rank < 3 || rank > 5)
+    return emitOpError() << "input must have rank 3 to 5 (N, C, 1 to 3 "
+                         << "spatial dims), got rank " << rank;
+  if (wTy.getRank() != rank)
+    return emitOpError() << "weight rank " << wTy.getRank()
+                         << " differs from input rank " << rank;
+  if (failed(checkNarrowInteger(*this, "input", getInput())) ||
+      failed(checkNarrowInteger(*this, "weight", getWeight())))
+    return failure();
+  int64_t n = rank - 2;
+  if (int64_t(getStrides().size()) != n ||
+      int64_t(getDilations().size()) != n || int64_t(getPads().size()) != 2 * n)
+    return emitOpError() << "needs " << n << " strides, " << n
+                         << " dilations and " << 2 * n << " pads for " << n
+                         << " spatial dims";
+  if (llvm::any_of(getStrides(), [](int64_t s) { return s <= 0; }) ||
+      llvm::any_of(getDilations(), [](int64_t d) { return d <= 0; }))
+    return emitOpError("strides and dilations must be positive");
+  if (llvm::any_of(getPads(), [](int64_t p) { return p < 0; }))
+    return emitOpError("pads must be non-negative");
+  int64_t group = getGroup();
+  if (group < 1)
+    return emitOpError() << "group must be positive, got " << group;
+
+  int64_t c = inTy.getDimSize(1), f = wTy.getDimSize(0),
+          cw = wTy.getDimSize(1);
+  if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(cw) &&
+      c != cw * group)
+    return emitOpError() << "input has " << c << " channels but weight expects "
+                         << cw << " x group " << group;
+  if (!ShapedType::isDynamic(f) && f % group != 0)
+    return emitOpError() << f << " output channels are not divisible by group "
+                         << group;
+
+  ArrayRef<int32_t> wzp = getWeightZp();
+  if (wzp.empty() || (wzp.size() > 1 && staticMismatch(wzp.size(), f)))
+    return emitOpError() << "weight_zp needs 1 or " << f << " entries, got "
+                         << wzp.size();
+  if (failed(checkInRange(*this, "input zero point", getInputZp(),
+                          elementIntType(getInput()))))
+    return failure();
+  for (int32_t zp : wzp)
+    if (failed(checkInRange(*this, "weight zero point", zp,
+                            elementIntType(getWeight()))))
+      return failure();
+  if (Value bias = getBias()) {
+    auto bTy = cast<RankedTensorType>(bias.getType());
+    if (failed(checkShape(*this, "bias", bTy.getShape(), {f})))
+      return failure();
+  }
+
+  SmallVector<int64_t> expected = {inTy.getDimSize(0), f};
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t o = convOutputSize(inTy.getDimSize(i + 2), wTy.getDimSize(i + 2),
+                               getStrides()[i], getDilations()[i], getPads()[i],
+                               getPads()[i + n]);
+    if (!ShapedType::isDynamic(o) && o < 1)
+      return emitOpError() << "kernel of spatial dim " << i
+                           << " is larger than the padded input";
+    expected.push_back(o);
+  }
+  return checkShape(*this, "result", getOutput().getType().getShape(),
+                    expected);
+}
+
+//===----------------------------------------------------------------------===//
+// MatMulIntOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulIntOp::verify() {
+  auto aTy = getA().getType(), bTy = getB().getType();
+  if (aTy.getRank() < 2 || bTy.getRank() < 2)
+    return emitOpError() << "operands must have rank >= 2, got ranks "
+                         << aTy.getRank() << " and " << bTy.getRank();
+  if (failed(checkNarrowInteger(*this, "a", getA())) ||
+      failed(checkNarrowInteger(*this, "b", getB())))
+    return failure();
+  auto aShape = aTy.getShape(), bShape = bTy.getShape();
+  int64_t m = aShape[aShape.size() - 2], k = aShape.back();
+  int64_t kb = bShape[bShape.size() - 2], n = bShape.back();
+  if (staticMismatch(k, kb))
+    return emitOpError() << "reduction dims differ: " << k << " vs " << kb;
+  SmallVector<int64_t> batch;
+  if (!OpTrait::util::getBroadcastedShape(aShape.drop_back(2),
+                                          bShape.drop_back(2), batch))
+    return emitOpError() << "batch dims " << shapeStr(aShape.drop_back(2))
+                         << " and " << shapeStr(bShape.drop_back(2))
+                         << " do not broadcast";
+  ArrayRef<int32_t> bzp = getBZp();
+  if (bzp.empty() || (bzp.size() > 1 && staticMismatch(bzp.size(), n)))
+    return emitOpError() << "b_zp needs 1 or " << n << " entries, got "
+                         << bzp.size();
+  if (failed(checkInRange(*this, "a zero point", getAZp(),
+                          elementIntType(getA()))))
+    return failure();
+  for (int32_t zp : bzp)
+    if (failed(checkInRange(*this, "b zero point", zp, elementIntType(getB()))))
+      return failure();
+  if (Value bias = getBias())
+    if (failed(checkShape(*this, "bias",
+                          cast<RankedTensorType>(bias.getType()).getShape(),
+                          {n})))
+      return failure();
+  batch.push_back(m);
+  batch.push_back(n);
+  return checkShape(*this, "result", getOutput().getType().getShape(), batch);
+}
+
+//===----------------------------------------------------------------------===//
+// ClampOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClampOp::verify() {
+  IntegerType t = elementIntType(getInput());
+  if (failed(checkInRange(*this, "min", getMin(), t)) ||
+      failed(checkInRange(*this, "max", getMax(), t)))
+    return failure();
+  if (getMin() > getMax())
+    return emitOpError() << "min " << getMin() << " exceeds max " << getMax();
+  return success();
+}
+
+OpFoldResult ClampOp::fold(FoldAdaptor adaptor) {
+  IntRange r = integerRange(elementIntType(getInput()));
+  if (getMin() == r.min && getMax() == r.max)
+    return getInput();
+  if (auto in = dyn_cast_or_null<DenseIntElementsAttr>(adaptor.getInput()))
+    return mapIntConstant(in, getType(), std::nullopt, [&](int64_t x, int64_t) {
+      return saturate(x, getMin(), getMax());
+    });
+  return {};
+}
+
+namespace {
+/// clamp(clamp(x, a, b), c, d) -> clamp(x, lo, hi): the inner range mapped
+/// through the outer clamp, which stays exact when the ranges are disjoint.
+struct MergeNestedClamps : OpRewritePattern<ClampOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ClampOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<ClampOp>();
+    if (!inner)
+      return failure();
+    int64_t a = inner.getMin(), b = inner.getMax();
+    int64_t c = op.getMin(), d = op.getMax();
+    int64_t lo = std::min(std::max(a, c), d);
+    int64_t hi = std::max(std::min(b, d), c);
+    rewriter.replaceOpWithNewOp<ClampOp>(op, op.getType(), inner.getInput(),
+                                         lo, hi);
+    return success();
+  }
+};
+} // namespace
+
+void ClampOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                          MLIRContext *context) {
+  patterns.add<MergeNestedClamps>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// CastOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CastOp::verify() {
+  return checkShape(*this, "result", getOutput().getType().getShape(),
+                    getInput().getType().getShape());
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto in = dyn_cast_or_null<DenseIntElementsAttr>(adaptor.getInput());
+  if (!in || !getType().hasStaticShape())
+    return {};
+  IntegerType inTy = elementIntType(getInput());
+  if (inTy.getWidth() > 63 && inTy.isUnsigned())
+    return {};
+  IntRange r = integerRange(elementIntType(getOutput()));
+  return mapIntConstant(in, getType(), std::nullopt, [&](int64_t x, int64_t) {
+    return saturate(x, r.min, r.max);
+  });
+}
+
+#define GET_OP_CLASSES
+#include "qc/Dialect/QC/IR/QCOps.cpp.inc"

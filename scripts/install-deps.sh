@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests and the demo need.
+# Idempotent; runs as root (or via sudo) on a fresh Debian 12 machine.
+set -euo pipefail
+
+PKGS=(
+  # toolchain
+  build-essential cmake ninja-build git pkg-config
+  # LLVM/MLIR 22 (lit, FileCheck, mlir-tblgen live in /usr/lib/llvm-22/bin)
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+  # ONNX: protobuf and ONNX's schema, plus the backend test models
+  libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
+  # integer programming
+  coinor-libcbc-dev
+  # unit tests
+  libgtest-dev googletest
+  # test-data generation (Debian's python, not the pyenv one)
+  python3 python3-numpy python3-onnx
+)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

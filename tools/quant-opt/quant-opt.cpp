@@ -1,0 +1,23 @@
+//===- quant-opt.cpp - mlir-opt with the qc dialect and passes ------------===//
+#include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  // Upstream dialects and passes: the lowering pipelines go through linalg,
+  // tensor, arith, vector, bufferization, gpu/nvvm and llvm.
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllPasses();
+  registry.insert<qc::QCDialect>();
+  qc::registerQCPasses();
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "quant-opt: the quantization compiler's optimizer driver\n",
+      registry));
+}
