@@ -9,7 +9,10 @@
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
-using namespace mlir::quant;
+using mlir::quant::QuantizedType;
+using mlir::quant::UniformQuantizedPerAxisType;
+using mlir::quant::UniformQuantizedSubChannelType;
+using mlir::quant::UniformQuantizedType;
 using namespace qc;
 
 //===----------------------------------------------------------------------===//
@@ -166,8 +169,8 @@ static LogicalResult verifyQuantizePair(Operation *op, RankedTensorType floatTy,
 LogicalResult ObserveOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty name to record statistics under");
-  if (getBins() < 0)
-    return emitOpError() << "bins must be non-negative, got " << getBins();
+  if (int64_t(getBins()) < 0)
+    return emitOpError() << "bins must be non-negative, got " << int64_t(getBins());
   return success();
 }
 
@@ -189,6 +192,39 @@ OpFoldResult QuantizeOp::fold(FoldAdaptor) {
 
 LogicalResult DequantizeOp::verify() {
   return verifyQuantizePair(*this, getOutput().getType(), getInput().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// StorageCastOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult qc::StorageCastOp::verify() {
+  auto inTy = cast<RankedTensorType>(getInput().getType());
+  auto outTy = cast<RankedTensorType>(getOutput().getType());
+  auto inQ = dyn_cast<QuantizedType>(inTy.getElementType());
+  auto outQ = dyn_cast<QuantizedType>(outTy.getElementType());
+  if (bool(inQ) == bool(outQ))
+    return emitOpError("casts between a quantized tensor and an integer "
+                       "tensor, one of each");
+  if (failed(checkShape(*this, "result", outTy.getShape(), inTy.getShape())))
+    return failure();
+  QuantizedType q = inQ ? inQ : outQ;
+  auto intTy = cast<IntegerType>((inQ ? outTy : inTy).getElementType());
+  if (intTy.getWidth() != q.getStorageTypeIntegralWidth() ||
+      intTy.isUnsigned() == q.isSigned())
+    return emitOpError() << "integer type " << intTy
+                         << " is not the storage type of " << q << " (expected "
+                         << (q.isSigned() ? "i" : "ui")
+                         << q.getStorageTypeIntegralWidth() << ")";
+  return verifyQuantizedTensorType([this] { return emitOpError(); }, q,
+                                   (inQ ? inTy : outTy).getShape());
+}
+
+OpFoldResult qc::StorageCastOp::fold(FoldAdaptor) {
+  if (auto prev = getInput().getDefiningOp<qc::StorageCastOp>())
+    if (prev.getInput().getType() == getType())
+      return prev.getInput();
+  return {};
 }
 
 //===----------------------------------------------------------------------===//
@@ -224,7 +260,7 @@ LogicalResult RequantizeOp::verify() {
     if (!getAxis())
       return emitOpError() << "has " << mult.size()
                            << " multipliers (per channel) but no axis";
-    int64_t axis = *getAxis();
+    int64_t axis = int64_t(*getAxis());
     if (axis < 0 || axis >= int64_t(inShape.size()))
       return emitOpError() << "axis " << axis
                            << " is out of range for a tensor of rank "
@@ -233,14 +269,14 @@ LogicalResult RequantizeOp::verify() {
       return emitOpError() << "has " << mult.size() << " multipliers but axis "
                            << axis << " has " << inShape[axis] << " channels";
   }
-  if (failed(checkInRange(*this, "input zero point", getInputZp(), inTy)) ||
-      failed(checkInRange(*this, "output zero point", getOutputZp(), outTy)) ||
-      failed(checkInRange(*this, "clamp_min", getClampMin(), outTy)) ||
-      failed(checkInRange(*this, "clamp_max", getClampMax(), outTy)))
+  if (failed(checkInRange(*this, "input zero point", int32_t(getInputZp()), inTy)) ||
+      failed(checkInRange(*this, "output zero point", int32_t(getOutputZp()), outTy)) ||
+      failed(checkInRange(*this, "clamp_min", int64_t(getClampMin()), outTy)) ||
+      failed(checkInRange(*this, "clamp_max", int64_t(getClampMax()), outTy)))
     return failure();
-  if (getClampMin() > getClampMax())
-    return emitOpError() << "clamp_min " << getClampMin()
-                         << " exceeds clamp_max " << getClampMax();
+  if (int64_t(getClampMin()) > int64_t(getClampMax()))
+    return emitOpError() << "clamp_min " << int64_t(getClampMin())
+                         << " exceeds clamp_max " << int64_t(getClampMax());
   return success();
 }
 
@@ -285,8 +321,8 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor adaptor) {
   IntegerType outTy = elementIntType(getOutput());
   IntRange outRange = integerRange(outTy);
   // Identity: same type, unit scale, same zero point, full range.
-  if (getInput().getType() == getType() && getInputZp() == getOutputZp() &&
-      getClampMin() == outRange.min && getClampMax() == outRange.max &&
+  if (getInput().getType() == getType() && int32_t(getInputZp()) == int32_t(getOutputZp()) &&
+      int64_t(getClampMin()) == outRange.min && int64_t(getClampMax()) == outRange.max &&
       llvm::all_of(llvm::zip(getMultiplier(), getShift()), [](auto p) {
         auto [m, s] = p;
         return s <= 30 && int64_t(m) == (int64_t(1) << s);
@@ -299,10 +335,10 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor adaptor) {
   ArrayRef<int32_t> mult = getMultiplier(), shift = getShift();
   std::optional<int64_t> axis;
   if (mult.size() > 1)
-    axis = getAxis();
+    axis = int64_t(*getAxis());
   return mapIntConstant(in, getType(), axis, [&](int64_t x, int64_t c) {
-    return requantize(x, Dyadic{mult[c], shift[c]}, getInputZp(),
-                      getOutputZp(), getClampMin(), getClampMax());
+    return requantize(x, Dyadic{mult[c], shift[c]}, int32_t(getInputZp()),
+                      int32_t(getOutputZp()), int64_t(getClampMin()), int64_t(getClampMax()));
   });
 }
 
@@ -344,7 +380,7 @@ LogicalResult ConvIntOp::verify() {
     return emitOpError("strides and dilations must be positive");
   if (llvm::any_of(getPads(), [](int64_t p) { return p < 0; }))
     return emitOpError("pads must be non-negative");
-  int64_t group = getGroup();
+  int64_t group = int64_t(getGroup());
   if (group < 1)
     return emitOpError() << "group must be positive, got " << group;
 
@@ -362,7 +398,7 @@ LogicalResult ConvIntOp::verify() {
   if (wzp.empty() || (wzp.size() > 1 && staticMismatch(wzp.size(), f)))
     return emitOpError() << "weight_zp needs 1 or " << f << " entries, got "
                          << wzp.size();
-  if (failed(checkInRange(*this, "input zero point", getInputZp(),
+  if (failed(checkInRange(*this, "input zero point", int32_t(getInputZp()),
                           elementIntType(getInput()))))
     return failure();
   for (int32_t zp : wzp)
@@ -416,7 +452,7 @@ LogicalResult MatMulIntOp::verify() {
   if (bzp.empty() || (bzp.size() > 1 && staticMismatch(bzp.size(), n)))
     return emitOpError() << "b_zp needs 1 or " << n << " entries, got "
                          << bzp.size();
-  if (failed(checkInRange(*this, "a zero point", getAZp(),
+  if (failed(checkInRange(*this, "a zero point", int32_t(getAZp()),
                           elementIntType(getA()))))
     return failure();
   for (int32_t zp : bzp)
@@ -438,21 +474,21 @@ LogicalResult MatMulIntOp::verify() {
 
 LogicalResult ClampOp::verify() {
   IntegerType t = elementIntType(getInput());
-  if (failed(checkInRange(*this, "min", getMin(), t)) ||
-      failed(checkInRange(*this, "max", getMax(), t)))
+  if (failed(checkInRange(*this, "min", int64_t(getMin()), t)) ||
+      failed(checkInRange(*this, "max", int64_t(getMax()), t)))
     return failure();
-  if (getMin() > getMax())
-    return emitOpError() << "min " << getMin() << " exceeds max " << getMax();
+  if (int64_t(getMin()) > int64_t(getMax()))
+    return emitOpError() << "min " << int64_t(getMin()) << " exceeds max " << int64_t(getMax());
   return success();
 }
 
 OpFoldResult ClampOp::fold(FoldAdaptor adaptor) {
   IntRange r = integerRange(elementIntType(getInput()));
-  if (getMin() == r.min && getMax() == r.max)
+  if (int64_t(getMin()) == r.min && int64_t(getMax()) == r.max)
     return getInput();
   if (auto in = dyn_cast_or_null<DenseIntElementsAttr>(adaptor.getInput()))
     return mapIntConstant(in, getType(), std::nullopt, [&](int64_t x, int64_t) {
-      return saturate(x, getMin(), getMax());
+      return saturate(x, int64_t(getMin()), int64_t(getMax()));
     });
   return {};
 }
@@ -467,8 +503,8 @@ struct MergeNestedClamps : OpRewritePattern<ClampOp> {
     auto inner = op.getInput().getDefiningOp<ClampOp>();
     if (!inner)
       return failure();
-    int64_t a = inner.getMin(), b = inner.getMax();
-    int64_t c = op.getMin(), d = op.getMax();
+    int64_t a = int64_t(inner.getMin()), b = int64_t(inner.getMax());
+    int64_t c = int64_t(op.getMin()), d = int64_t(op.getMax());
     int64_t lo = std::min(std::max(a, c), d);
     int64_t hi = std::max(std::min(b, d), c);
     rewriter.replaceOpWithNewOp<ClampOp>(op, op.getType(), inner.getInput(),

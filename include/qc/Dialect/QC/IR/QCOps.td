@@ -82,6 +82,26 @@ def QC_DequantizeOp : QC_Op<"dequantize", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QC_StorageCastOp : QC_Op<"storage_cast", [Pure]> {
+  let summary = "Reinterprets quantized values as their integer storage, or back";
+  let description = [{
+    Converts between a tensor of `!quant.uniform` type and a tensor of its
+    storage integers, with no change to the bits. Unlike upstream
+    `quant.scast`, the integer side keeps the signedness of the storage:
+    `u8` storage is `ui8`, `i8` storage is `i8` or `si8`. Integer ops take
+    these integers; the scale and zero point stay in the quantized type.
+
+    ```mlir
+    %i = qc.storage_cast %q : tensor<4x!quant.uniform<u8:f32, 0.05:128>> -> tensor<4xui8>
+    ```
+  }];
+  let arguments = (ins AnyTypeOf<[QC_QuantizedTensor, QC_IntTensor]>:$input);
+  let results = (outs AnyTypeOf<[QC_QuantizedTensor, QC_IntTensor]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Integer-only arithmetic
 //===----------------------------------------------------------------------===//
