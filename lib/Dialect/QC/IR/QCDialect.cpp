@@ -43,6 +43,12 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
                              << attr.getValue();
     return success();
   }
+  if (name == kInputNamesAttrName || name == kOutputNamesAttrName) {
+    auto names = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!names || !llvm::all_of(names, [](Attribute a) { return isa<StringAttr>(a); }))
+      return op->emitError() << "'" << name << "' must be an array of strings";
+    return success();
+  }
   return op->emitError() << "unknown qc dialect attribute '" << name << "'";
 }
 

@@ -33,6 +33,9 @@ def QC_Dialect : Dialect {
     /// Discardable attribute names the passes attach to ops.
     static constexpr ::llvm::StringLiteral kWeightSchemeAttrName = "qc.weight_scheme";
     static constexpr ::llvm::StringLiteral kActivationSchemeAttrName = "qc.activation_scheme";
+    /// On an imported function: the ONNX names of its inputs and outputs.
+    static constexpr ::llvm::StringLiteral kInputNamesAttrName = "qc.input_names";
+    static constexpr ::llvm::StringLiteral kOutputNamesAttrName = "qc.output_names";
   }];
 }
 

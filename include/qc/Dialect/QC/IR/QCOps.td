@@ -9,6 +9,7 @@ include "mlir/IR/BuiltinAttributes.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "qc/Dialect/QC/IR/QCGraphOps.td"
 
 def QC_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def QC_IntTensor : RankedTensorOf<[AnyInteger]>;

@@ -1,0 +1,40 @@
+//===- Import.h - ONNX model import ------------------------------*- C++ -*-===//
+#ifndef QC_TARGET_ONNX_IMPORT_H
+#define QC_TARGET_ONNX_IMPORT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+#include <string>
+#include <vector>
+
+namespace qc {
+
+struct ONNXImportOptions {
+  /// Shapes that replace the graph inputs' symbolic or unknown dims, by
+  /// input name (like onnx-mlir's shape information option).
+  llvm::StringMap<std::vector<int64_t>> inputShapes;
+  /// Name of the function the graph becomes.
+  std::string functionName = "main_graph";
+};
+
+/// Parses "name:1x3x224x224" into `options`; reports the reason on failure.
+llvm::LogicalResult parseInputShape(llvm::StringRef spec,
+                                    ONNXImportOptions &options,
+                                    std::string &error);
+
+/// Imports the ONNX model in `bytes` (read from `path`, which locates
+/// external data and names the model in diagnostics) into a module of qc
+/// graph ops. Emits diagnostics through the context and returns null on
+/// failure.
+mlir::OwningOpRef<mlir::ModuleOp>
+importONNXModel(llvm::StringRef bytes, llvm::StringRef path,
+                mlir::MLIRContext *context, const ONNXImportOptions &options);
+
+/// Registers the `--import-onnx` translation (and its `--input-shape`
+/// option) with mlir-translate's registry.
+void registerONNXImportTranslation();
+
+} // namespace qc
+
+#endif // QC_TARGET_ONNX_IMPORT_H

@@ -1,0 +1,129 @@
+//===- QCGraphOps.cpp - verifiers and folders of the ONNX-mirroring ops ---===//
+#include "qc/Dialect/QC/IR/QCOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace qc;
+
+static int64_t rankOf(Value v) { return cast<RankedTensorType>(v.getType()).getRank(); }
+
+/// Checks the optional per-spatial-dim attribute arrays of conv-like ops.
+static LogicalResult checkSpatialAttrs(Operation *op, int64_t spatial,
+                                       std::optional<ArrayRef<int64_t>> strides,
+                                       std::optional<ArrayRef<int64_t>> dilations,
+                                       std::optional<ArrayRef<int64_t>> pads,
+                                       std::optional<ArrayRef<int64_t>> kernel) {
+  auto check = [&](StringRef name, std::optional<ArrayRef<int64_t>> a,
+                   int64_t expected, bool positive) -> LogicalResult {
+    if (!a)
+      return success();
+    if (int64_t(a->size()) != expected)
+      return op->emitOpError() << name << " has " << a->size()
+                               << " entries, expected " << expected;
+    for (int64_t v : *a)
+      if (positive ? v <= 0 : v < 0)
+        return op->emitOpError() << name << " entries must be "
+                                 << (positive ? "positive" : "non-negative")
+                                 << ", got " << v;
+    return success();
+  };
+  return success(succeeded(check("strides", strides, spatial, true)) &&
+                 succeeded(check("dilations", dilations, spatial, true)) &&
+                 succeeded(check("pads", pads, 2 * spatial, false)) &&
+                 succeeded(check("kernel_shape", kernel, spatial, true)));
+}
+
+LogicalResult ConvOp::verify() {
+  int64_t rank = rankOf(getX());
+  if (rank < 3)
+    return emitOpError() << "input must have rank >= 3 (N, C, spatial...), got "
+                         << rank;
+  if (rankOf(getW()) != rank)
+    return emitOpError() << "weight rank " << rankOf(getW())
+                         << " differs from input rank " << rank;
+  if (getGroup() == 0)
+    return emitOpError("group must be positive");
+  auto x = cast<RankedTensorType>(getX().getType());
+  auto w = cast<RankedTensorType>(getW().getType());
+  int64_t c = x.getDimSize(1), cw = w.getDimSize(1);
+  int64_t group = int64_t(getGroup());
+  if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(cw) && c != cw * group)
+    return emitOpError() << "input has " << c << " channels but weight expects "
+                         << cw << " x group " << group;
+  return checkSpatialAttrs(*this, rank - 2, getStrides(), getDilations(),
+                           getPads(), getKernelShape());
+}
+
+LogicalResult GemmOp::verify() {
+  if (rankOf(getA()) != 2 || rankOf(getB()) != 2)
+    return emitOpError() << "A and B must be matrices, got ranks "
+                         << rankOf(getA()) << " and " << rankOf(getB());
+  auto a = cast<RankedTensorType>(getA().getType()).getShape();
+  auto b = cast<RankedTensorType>(getB().getType()).getShape();
+  int64_t ka = getTransA() ? a[0] : a[1], kb = getTransB() ? b[1] : b[0];
+  if (!ShapedType::isDynamic(ka) && !ShapedType::isDynamic(kb) && ka != kb)
+    return emitOpError() << "reduction dims differ: " << ka << " vs " << kb;
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = cast<RankedTensorType>(getData().getType());
+  auto out = cast<RankedTensorType>(getReshaped().getType());
+  if (in.hasStaticShape() && out.hasStaticShape() &&
+      in.getNumElements() != out.getNumElements())
+    return emitOpError() << "reshapes " << in.getNumElements()
+                         << " elements into " << out.getNumElements();
+  return success();
+}
+
+LogicalResult TransposeOp::verify() {
+  int64_t rank = rankOf(getData());
+  ArrayRef<int64_t> perm = getPerm();
+  if (int64_t(perm.size()) != rank)
+    return emitOpError() << "perm has " << perm.size()
+                         << " entries for a tensor of rank " << rank;
+  SmallVector<bool> seen(rank, false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= rank || seen[p])
+      return emitOpError() << "perm is not a permutation of 0.." << rank - 1;
+    seen[p] = true;
+  }
+  return success();
+}
+
+/// The dims [start, end) of ONNX Shape, with negative indices from the back
+/// and out-of-range ones clamped, as the specification says.
+static std::pair<int64_t, int64_t> shapeRange(int64_t rank, int64_t start,
+                                              std::optional<int64_t> end) {
+  auto norm = [&](int64_t i) {
+    if (i < 0)
+      i += rank;
+    return std::clamp<int64_t>(i, 0, rank);
+  };
+  return {norm(start), end ? norm(*end) : rank};
+}
+
+OpFoldResult ShapeOp::fold(FoldAdaptor) {
+  auto in = cast<RankedTensorType>(getData().getType());
+  auto [b, e] = shapeRange(in.getRank(), int64_t(getStart()),
+                           getEnd() ? std::optional<int64_t>(int64_t(*getEnd()))
+                                    : std::nullopt);
+  ArrayRef<int64_t> dims = in.getShape().slice(b, std::max<int64_t>(e - b, 0));
+  if (llvm::any_of(dims, ShapedType::isDynamic))
+    return {};
+  auto resultTy = cast<RankedTensorType>(getShape().getType());
+  if (!resultTy.hasStaticShape() || resultTy.getNumElements() != int64_t(dims.size()))
+    return {};
+  return DenseIntElementsAttr::get(resultTy, dims);
+}
+
+OpFoldResult SizeOp::fold(FoldAdaptor) {
+  auto in = cast<RankedTensorType>(getData().getType());
+  if (!in.hasStaticShape())
+    return {};
+  auto resultTy = cast<RankedTensorType>(getSize().getType());
+  return DenseIntElementsAttr::get(resultTy, ArrayRef<int64_t>{in.getNumElements()});
+}

@@ -1,0 +1,200 @@
+//===- Elementwise.cpp - ONNX elementwise, activation, constant handlers --===//
+#include "NodeImporter.h"
+#include "ModelImporter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace qc::onnx_import;
+
+namespace {
+
+/// Max, Min, Sum: a left fold of two-operand ops; Mean: Sum, then / n.
+LogicalResult importVariadic(NodeImporter &n, StringRef opName, bool mean) {
+  SmallVector<Value> in;
+  for (Value v : n.inputs)
+    if (v)
+      in.push_back(v);
+  if (in.empty())
+    return n.error() << "needs at least one input";
+  Value acc = in[0];
+  for (size_t i = 1; i < in.size(); ++i) {
+    auto a = cast<RankedTensorType>(acc.getType());
+    auto b = cast<RankedTensorType>(in[i].getType());
+    SmallVector<int64_t> shape;
+    if (!OpTrait::util::getBroadcastedShape(a.getShape(), b.getShape(), shape))
+      return n.error() << "inputs " << a << " and " << b << " do not broadcast";
+    Type t = RankedTensorType::get(shape, a.getElementType());
+    OperationState state(n.loc, opName);
+    state.addOperands({acc, in[i]});
+    state.addTypes(t);
+    acc = n.builder.create(state)->getResult(0);
+  }
+  if (mean && in.size() > 1) {
+    auto t = cast<RankedTensorType>(acc.getType());
+    Value count = n.splat(RankedTensorType::get({}, t.getElementType()),
+                          double(in.size()));
+    OperationState state(n.loc, "qc.div");
+    state.addOperands({acc, count});
+    state.addTypes(t);
+    acc = n.builder.create(state)->getResult(0);
+  }
+  n.results = {acc};
+  return success();
+}
+
+/// Clip: before opset 11 min/max are attributes; from 11 optional inputs.
+LogicalResult importClip(NodeImporter &n) {
+  RankedTensorType t = n.inputType(0);
+  auto scalar = RankedTensorType::get({}, t.getElementType());
+  Value lo, hi;
+  if (n.opset < 11) {
+    lo = n.splat(scalar, n.getFloat("min").value_or(
+                             -std::numeric_limits<float>::infinity()));
+    hi = n.splat(scalar, n.getFloat("max").value_or(
+                             std::numeric_limits<float>::infinity()));
+  } else {
+    lo = n.inputs.size() > 1 ? n.inputs[1] : Value();
+    hi = n.inputs.size() > 2 ? n.inputs[2] : Value();
+    if (hi && !lo) {
+      double lowest = isa<FloatType>(t.getElementType())
+                          ? -std::numeric_limits<double>::infinity()
+                          : (t.getElementType().isUnsignedInteger()
+                                 ? 0.0
+                                 : -std::ldexp(1.0, t.getElementTypeBitWidth() - 1));
+      lo = n.splat(scalar, lowest);
+    }
+  }
+  SmallVector<Value> operands = {n.inputs[0]};
+  if (lo)
+    operands.push_back(lo);
+  if (hi)
+    operands.push_back(hi);
+  return n.createDirect("qc.clip", operands, {}, {"min", "max"});
+}
+
+/// Softmax-like ops before opset 13 flatten the input to 2-d at `axis`
+/// (default 1) and normalize over the second dim; from 13 they normalize
+/// over `axis` (default -1) alone. Old semantics become reshape, op, reshape.
+LogicalResult importSoftmax(NodeImporter &n) {
+  if (n.opset >= 13)
+    return n.createDirect();
+  RankedTensorType t = n.inputType(0);
+  int64_t rank = t.getRank();
+  int64_t axis = n.getInt("axis").value_or(1);
+  if (axis < 0)
+    axis += rank;
+  if (axis == rank - 1)
+    return n.createDirect({}, {n.builder.getNamedAttr(
+                                  "axis", n.builder.getI64IntegerAttr(-1))},
+                          {"axis"});
+  if (!t.hasStaticShape())
+    return n.error() << "softmax over flattened dims " << axis
+                     << ".. needs a static input shape";
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    (i < axis ? outer : inner) *= t.getDimSize(i);
+  auto flatTy = RankedTensorType::get({outer, inner}, t.getElementType());
+  auto reshape = [&](Value v, RankedTensorType to) {
+    OperationState s(n.loc, "qc.reshape");
+    s.addOperands({v, n.constI64(to.getShape())});
+    s.addAttribute("allowzero", n.builder.getI64IntegerAttr(0));
+    s.addTypes(to);
+    return n.builder.create(s)->getResult(0);
+  };
+  Value flat = reshape(n.inputs[0], flatTy);
+  OperationState s(n.loc, "qc." + StringRef(n.node.op_type()).lower());
+  s.addOperands(flat);
+  s.addAttribute("axis", n.builder.getI64IntegerAttr(1));
+  s.addTypes(flatTy);
+  Value sm = n.builder.create(s)->getResult(0);
+  n.results = {reshape(sm, t)};
+  return success();
+}
+
+LogicalResult importConstant(NodeImporter &n) {
+  auto &b = n.builder;
+  TypedAttr value;
+  if (const auto *a = n.attr("value"); a && a->has_t()) {
+    FailureOr<ElementsAttr> t = n.model.convertTensor(a->t(), n.loc);
+    if (failed(t))
+      return failure();
+    value = cast<TypedAttr>(*t);
+  } else if (auto f = n.getFloat("value_float")) {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), *f);
+  } else if (auto i = n.getInt("value_int")) {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()), *i);
+  } else if (auto is = n.getInts("value_ints")) {
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({int64_t(is->size())}, b.getI64Type()),
+        ArrayRef<int64_t>(*is));
+  } else if (const auto *fs = n.attr("value_floats");
+             fs && fs->type() == onnx::AttributeProto::FLOATS) {
+    SmallVector<float> v(fs->floats().begin(), fs->floats().end());
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({int64_t(v.size())}, b.getF32Type()),
+        ArrayRef<float>(v));
+  } else {
+    return n.error() << "needs a value, value_float(s) or value_int(s) "
+                     << "attribute (sparse and string constants are not "
+                     << "supported)";
+  }
+  n.results = {arith::ConstantOp::create(b, n.loc, value)};
+  return success();
+}
+
+LogicalResult importIdentity(NodeImporter &n) {
+  n.results = {n.inputs[0]};
+  return success();
+}
+
+/// Dropout at inference: the input, and an all-true mask if asked for.
+LogicalResult importDropout(NodeImporter &n) {
+  n.results = {n.inputs[0]};
+  if (n.resultTypes.size() > 1 && n.resultTypes[1]) {
+    auto t = cast<RankedTensorType>(n.resultTypes[1]);
+    if (!t.hasStaticShape())
+      return n.error() << "a mask output needs a static shape";
+    n.results.push_back(arith::ConstantOp::create(
+        n.builder, n.loc, DenseElementsAttr::get(t, true)));
+  }
+  return success();
+}
+
+LogicalResult importCast(NodeImporter &n) {
+  if (!n.resultTypes[0])
+    return n.error() << "result type unknown";
+  return n.createDirect("qc.convert", ValueRange{n.inputs[0]}, {},
+                        {"to", "saturate"});
+}
+
+} // namespace
+
+void qc::onnx_import::registerElementwiseHandlers(HandlerRegistry &r) {
+  for (StringRef op :
+       {"Abs", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Relu", "Sigmoid",
+        "Tanh", "Erf", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Tan",
+        "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
+        "Softplus", "Softsign", "HardSwish", "Not", "IsNaN", "BitwiseNot",
+        "Mish", "Add", "Sub", "Mul", "Div", "Pow", "PRelu", "And", "Or", "Xor",
+        "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
+        "BitwiseAnd", "BitwiseOr", "BitwiseXor", "Mod", "BitShift", "Where",
+        "LeakyRelu", "Elu", "ThresholdedRelu", "Celu", "HardSigmoid", "Selu",
+        "Gelu"})
+    r.addDirect(op, 1);
+  r.add("", "Max", 6, 1 << 30, [](NodeImporter &n) { return importVariadic(n, "qc.max", false); });
+  r.add("", "Min", 6, 1 << 30, [](NodeImporter &n) { return importVariadic(n, "qc.min", false); });
+  r.add("", "Sum", 6, 1 << 30, [](NodeImporter &n) { return importVariadic(n, "qc.sum", false); });
+  r.add("", "Mean", 6, 1 << 30, [](NodeImporter &n) { return importVariadic(n, "qc.sum", true); });
+  r.add("", "Clip", 6, 1 << 30, importClip);
+  for (StringRef op : {"Softmax", "LogSoftmax", "Hardmax"})
+    r.add("", op, 1, 1 << 30, importSoftmax);
+  r.add("", "Constant", 1, 1 << 30, importConstant);
+  r.add("", "Identity", 1, 1 << 30, importIdentity);
+  r.add("", "Dropout", 1, 1 << 30, importDropout);
+  r.add("", "Cast", 6, 1 << 30, importCast);
+}

@@ -1,0 +1,430 @@
+//===- ModelImporter.cpp - ONNX graph to qc ops ---------------------------===//
+#include "ModelImporter.h"
+
+#include "qc/Dialect/QC/IR/QCDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/IR/AsmState.h"
+#include "onnx/shape_inference/implementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace qc;
+using namespace qc::onnx_import;
+
+Type qc::onnx_import::convertElementType(int32_t dt, MLIRContext *ctx) {
+  Builder b(ctx);
+  switch (dt) {
+  case onnx::TensorProto::FLOAT: return b.getF32Type();
+  case onnx::TensorProto::DOUBLE: return b.getF64Type();
+  case onnx::TensorProto::FLOAT16: return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
+  case onnx::TensorProto::BOOL: return b.getI1Type();
+  case onnx::TensorProto::INT8: return b.getIntegerType(8);
+  case onnx::TensorProto::INT16: return b.getIntegerType(16);
+  case onnx::TensorProto::INT32: return b.getIntegerType(32);
+  case onnx::TensorProto::INT64: return b.getIntegerType(64);
+  case onnx::TensorProto::UINT8: return b.getIntegerType(8, false);
+  case onnx::TensorProto::UINT16: return b.getIntegerType(16, false);
+  case onnx::TensorProto::UINT32: return b.getIntegerType(32, false);
+  case onnx::TensorProto::UINT64: return b.getIntegerType(64, false);
+  default: return nullptr;
+  }
+}
+
+static std::string dataTypeName(int32_t dt) {
+  if (onnx::TensorProto_DataType_IsValid(dt))
+    return onnx::TensorProto_DataType_Name(onnx::TensorProto_DataType(dt));
+  return "data type " + std::to_string(dt);
+}
+
+ModelImporter::ModelImporter(MLIRContext *ctx, StringRef path,
+                             const ONNXImportOptions &options)
+    : ctx(ctx), builder(ctx), path(path.str()), options(options) {}
+
+Location ModelImporter::fileLoc() {
+  return FileLineColLoc::get(ctx, path, 0, 0);
+}
+
+Location ModelImporter::nodeLoc(const onnx::NodeProto &node) {
+  std::string name = node.name();
+  if (name.empty()) // unnamed nodes: name them after their first output
+    name = node.output_size() ? node.output(0) : node.op_type();
+  return NameLoc::get(StringAttr::get(ctx, name), fileLoc());
+}
+
+FailureOr<RankedTensorType>
+ModelImporter::convertType(const onnx::TypeProto &t, Location loc,
+                           StringRef what) {
+  if (!t.has_tensor_type())
+    return emitError(loc) << what << " is not a tensor (sequences, maps and "
+                          << "optionals are not supported)";
+  const auto &tt = t.tensor_type();
+  Type elt = convertElementType(tt.elem_type(), ctx);
+  if (!elt)
+    return emitError(loc) << what << " has unsupported element type "
+                          << dataTypeName(tt.elem_type());
+  if (!tt.has_shape())
+    return emitError(loc) << what << " has an unknown rank; give its input "
+                          << "shapes with --input-shape";
+  SmallVector<int64_t> dims;
+  for (const auto &d : tt.shape().dim())
+    dims.push_back(d.has_dim_value() ? d.dim_value() : ShapedType::kDynamic);
+  return RankedTensorType::get(dims, elt);
+}
+
+/// Reads the bytes of a tensor stored outside the model file.
+static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
+                                           StringRef modelPath, Location loc) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &kv : t.external_data()) {
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset")
+      offset = std::stoll(kv.value());
+    else if (kv.key() == "length")
+      length = std::stoll(kv.value());
+  }
+  SmallString<256> file = llvm::sys::path::parent_path(modelPath);
+  llvm::sys::path::append(file, location);
+  auto buf = llvm::MemoryBuffer::getFile(file, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return emitError(loc) << "cannot read external data '" << file
+                          << "' of tensor '" << t.name()
+                          << "': " << buf.getError().message();
+  StringRef all = (*buf)->getBuffer();
+  if (offset < 0 || offset > int64_t(all.size()) ||
+      (length >= 0 && offset + length > int64_t(all.size())))
+    return emitError(loc) << "external data of tensor '" << t.name()
+                          << "' lies outside '" << file << "' ("
+                          << all.size() << " bytes)";
+  return all.substr(offset, length < 0 ? StringRef::npos : length).str();
+}
+
+FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
+                                                     Location loc) {
+  Type elt = convertElementType(t.data_type(), ctx);
+  if (!elt)
+    return emitError(loc) << "tensor '" << t.name()
+                          << "' has unsupported element type "
+                          << dataTypeName(t.data_type());
+  SmallVector<int64_t> dims(t.dims().begin(), t.dims().end());
+  auto type = RankedTensorType::get(dims, elt);
+  int64_t n = type.getNumElements();
+  unsigned eltBytes = elt.isInteger(1) ? 1 : elt.getIntOrFloatBitWidth() / 8;
+
+  // Gather the little-endian bytes, one element per eltBytes.
+  std::string bytes;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    FailureOr<std::string> ext = readExternal(t, path, loc);
+    if (failed(ext))
+      return failure();
+    bytes = std::move(*ext);
+  } else if (t.has_raw_data()) {
+    bytes = t.raw_data();
+  } else {
+    auto append = [&](const void *p, size_t size) {
+      bytes.append(static_cast<const char *>(p), size);
+    };
+    switch (t.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      append(t.float_data().data(), t.float_data_size() * 4);
+      break;
+    case onnx::TensorProto::DOUBLE:
+      append(t.double_data().data(), t.double_data_size() * 8);
+      break;
+    case onnx::TensorProto::INT64:
+      append(t.int64_data().data(), t.int64_data_size() * 8);
+      break;
+    case onnx::TensorProto::UINT32:
+    case onnx::TensorProto::UINT64:
+      for (uint64_t v : t.uint64_data())
+        append(&v, eltBytes);
+      break;
+    case onnx::TensorProto::INT32:
+      append(t.int32_data().data(), t.int32_data_size() * 4);
+      break;
+    default: // int8/16, uint8/16, bool, f16, bf16 travel in int32_data
+      for (int32_t v : t.int32_data())
+        append(&v, eltBytes);
+      break;
+    }
+  }
+  if (int64_t(bytes.size()) != n * int64_t(eltBytes))
+    return emitError(loc) << "tensor '" << t.name() << "' of shape "
+                          << type << " holds " << bytes.size()
+                          << " bytes, expected " << n * eltBytes;
+
+  // Weights become resource blobs (printed elided, no quadratic text); small
+  // tensors and integer ones stay dense so folders can read them.
+  bool dense = n <= 16 || isa<IntegerType>(elt);
+  if (!dense) {
+    auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        ArrayRef<char>(bytes.data(), bytes.size()), alignof(uint64_t));
+    std::string name = t.name().empty() ? "tensor" : t.name();
+    return cast<ElementsAttr>(
+        DenseResourceElementsAttr::get(type, name, std::move(blob)));
+  }
+  if (elt.isInteger(1)) {
+    SmallVector<bool> bits;
+    for (char c : bytes)
+      bits.push_back(c != 0);
+    return cast<ElementsAttr>(DenseElementsAttr::get(type, bits));
+  }
+  bool detectedSplat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(
+          type, ArrayRef<char>(bytes.data(), bytes.size()), detectedSplat))
+    return emitError(loc) << "tensor '" << t.name() << "' has invalid data";
+  return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(
+      type, ArrayRef<char>(bytes.data(), bytes.size())));
+}
+
+LogicalResult ModelImporter::applyInputShapes(onnx::GraphProto &graph) {
+  llvm::StringSet<llvm::MallocAllocator> used;
+  for (auto &input : *graph.mutable_input()) {
+    auto it = options.inputShapes.find(input.name());
+    if (it == options.inputShapes.end())
+      continue;
+    used.insert(input.name());
+    auto *tt = input.mutable_type()->mutable_tensor_type();
+    auto *shape = tt->mutable_shape();
+    if (shape->dim_size() && shape->dim_size() != int(it->second.size()))
+      return emitError(fileLoc())
+             << "--input-shape for '" << input.name() << "' has "
+             << it->second.size() << " dims but the model's input has rank "
+             << shape->dim_size();
+    for (int i = 0; i < int(it->second.size()); ++i) {
+      auto *d = i < shape->dim_size() ? shape->mutable_dim(i) : shape->add_dim();
+      if (d->has_dim_value() && d->dim_value() != it->second[i])
+        return emitError(fileLoc())
+               << "--input-shape for '" << input.name() << "' sets dim " << i
+               << " to " << it->second[i] << " but the model fixes it at "
+               << d->dim_value();
+      d->set_dim_value(it->second[i]);
+    }
+  }
+  for (const auto &entry : options.inputShapes)
+    if (!used.contains(entry.getKey()))
+      return emitError(fileLoc()) << "--input-shape names '" << entry.getKey()
+                                  << "', which is not an input of the model";
+  return success();
+}
+
+OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
+  for (const auto &o : model.opset_import())
+    opsets[o.domain() == "ai.onnx" ? "" : o.domain()] = int(o.version());
+  if (!opsets.count(""))
+    opsets[""] = 1;
+  onnx::GraphProto &graph = *model.mutable_graph();
+  if (failed(applyInputShapes(graph)))
+    return nullptr;
+
+  // ONNX's own shape inference fills in every intermediate type; data
+  // propagation resolves Shape -> Gather -> Concat -> Reshape chains.
+  try {
+    onnx::shape_inference::InferShapes(
+        model, onnx::OpSchemaRegistry::Instance(),
+        onnx::ShapeInferenceOptions(/*check_type=*/false, /*error_mode=*/1,
+                                    /*data_prop=*/true));
+  } catch (const std::exception &e) {
+    emitError(fileLoc()) << "ONNX shape inference failed: " << e.what();
+    return nullptr;
+  }
+
+  for (const auto &vi : graph.input())
+    valueTypes[vi.name()] = &vi.type();
+  for (const auto &vi : graph.value_info())
+    valueTypes[vi.name()] = &vi.type();
+  for (const auto &vi : graph.output())
+    valueTypes[vi.name()] = &vi.type();
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc());
+  builder.setInsertionPointToEnd(module->getBody());
+
+  llvm::StringSet<llvm::MallocAllocator> initializerNames;
+  for (const auto &init : graph.initializer())
+    initializerNames.insert(init.name());
+
+  SmallVector<Type> argTypes, resultTypes;
+  SmallVector<const onnx::ValueInfoProto *> args;
+  for (const auto &in : graph.input()) {
+    if (initializerNames.contains(in.name()))
+      continue; // pre-IR4 models list initializers as inputs
+    Location loc = NameLoc::get(builder.getStringAttr(in.name()), fileLoc());
+    auto t = convertType(in.type(), loc, "graph input '" + in.name() + "'");
+    if (failed(t))
+      return nullptr;
+    argTypes.push_back(*t);
+    args.push_back(&in);
+  }
+  for (const auto &out : graph.output()) {
+    Location loc = NameLoc::get(builder.getStringAttr(out.name()), fileLoc());
+    auto t = convertType(out.type(), loc, "graph output '" + out.name() + "'");
+    if (failed(t))
+      return nullptr;
+    resultTypes.push_back(*t);
+  }
+
+  auto func = func::FuncOp::create(builder, fileLoc(), options.functionName,
+                                   builder.getFunctionType(argTypes, resultTypes));
+  SmallVector<Attribute> argNames, resNames;
+  for (auto *a : args)
+    argNames.push_back(builder.getStringAttr(a->name()));
+  for (const auto &o : graph.output())
+    resNames.push_back(builder.getStringAttr(o.name()));
+  func->setAttr(QCDialect::kInputNamesAttrName, builder.getArrayAttr(argNames));
+  func->setAttr(QCDialect::kOutputNamesAttrName, builder.getArrayAttr(resNames));
+  Block *body = func.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  for (auto [a, v] : llvm::zip(args, body->getArguments()))
+    values[a->name()] = v;
+
+  for (const auto &init : graph.initializer()) {
+    Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc());
+    FailureOr<ElementsAttr> attr = convertTensor(init, loc);
+    if (failed(attr))
+      return nullptr;
+    values[init.name()] =
+        arith::ConstantOp::create(builder, loc, cast<TypedAttr>(*attr));
+  }
+
+  for (const auto &node : graph.node())
+    if (failed(importNode(node)))
+      return nullptr;
+
+  SmallVector<Value> results;
+  for (const auto &out : graph.output()) {
+    Value v = values.lookup(out.name());
+    if (!v) {
+      emitError(fileLoc()) << "graph output '" << out.name()
+                           << "' is produced by no node";
+      return nullptr;
+    }
+    results.push_back(v);
+  }
+  func::ReturnOp::create(builder, fileLoc(), results);
+  if (failed(verify(*module)))
+    return nullptr;
+  return module;
+}
+
+LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
+  Location loc = nodeLoc(node);
+  std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  auto opsetIt = opsets.find(domain);
+  std::string where = "'" + node.op_type() + "'" +
+                      (domain.empty() ? "" : " of domain '" + domain + "'");
+  if (opsetIt == opsets.end())
+    return emitError(loc) << "node " << where
+                          << " uses a domain the model imports no opset of";
+  int opset = opsetIt->second;
+  const onnx::OpSchema *schema =
+      onnx::OpSchemaRegistry::Schema(node.op_type(), opset, domain);
+  const Handler *handler =
+      HandlerRegistry::get().lookup(domain, node.op_type(), opset);
+  if (!handler)
+    return emitError(loc) << "unsupported ONNX op " << where << " (opset "
+                          << opset << ")";
+
+  SmallVector<Value> inputs;
+  for (const std::string &name : node.input()) {
+    if (name.empty()) {
+      inputs.push_back(nullptr);
+      continue;
+    }
+    Value v = values.lookup(name);
+    if (!v)
+      return emitError(loc) << "node " << where << " input '" << name
+                            << "' is neither a graph input, an initializer "
+                            << "nor the output of an earlier node";
+    inputs.push_back(v);
+  }
+  SmallVector<Type> resultTypes;
+  for (const std::string &name : node.output()) {
+    if (name.empty()) {
+      resultTypes.push_back(nullptr);
+      continue;
+    }
+    auto it = valueTypes.find(name);
+    if (it == valueTypes.end()) {
+      // Shape inference gave up on this value: the handler may still know
+      // the type (Constant, Identity); null tells it so.
+      resultTypes.push_back(nullptr);
+      continue;
+    }
+    auto t = convertType(*it->second, loc,
+                         "output '" + name + "' of node " + where);
+    if (failed(t))
+      return failure();
+    resultTypes.push_back(*t);
+  }
+
+  NodeImporter ni(*this, node, opset, schema, loc, std::move(inputs),
+                  std::move(resultTypes));
+  if (failed((*handler)(ni)))
+    return failure();
+  for (auto [i, name] : llvm::enumerate(node.output())) {
+    if (name.empty())
+      continue;
+    if (i >= ni.results.size() || !ni.results[i])
+      return ni.error() << "output '" << name << "' (#" << i
+                        << ") is not supported";
+    values[name] = ni.results[i];
+  }
+  return success();
+}
+
+OwningOpRef<ModuleOp> qc::importONNXModel(StringRef bytes, StringRef path,
+                                          MLIRContext *context,
+                                          const ONNXImportOptions &options) {
+  context->loadDialect<QCDialect, func::FuncDialect, arith::ArithDialect>();
+  onnx::ModelProto model;
+  if (bytes.size() > size_t(INT_MAX) ||
+      !model.ParseFromArray(bytes.data(), int(bytes.size()))) {
+    emitError(FileLineColLoc::get(context, path, 0, 0))
+        << "not a valid ONNX model: protobuf parsing of " << bytes.size()
+        << " bytes failed (truncated or corrupt file?)";
+    return nullptr;
+  }
+  if (!model.has_graph()) {
+    emitError(FileLineColLoc::get(context, path, 0, 0))
+        << "not a valid ONNX model: no graph";
+    return nullptr;
+  }
+  onnx_import::ModelImporter importer(context, path, options);
+  return importer.import(model);
+}
+
+LogicalResult qc::parseInputShape(StringRef spec, ONNXImportOptions &options,
+                                  std::string &error) {
+  auto [name, dims] = spec.rsplit(':');
+  if (name.empty() || dims.empty()) {
+    error = "--input-shape expects NAME:D0xD1x..., got '" + spec.str() + "'";
+    return failure();
+  }
+  std::vector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  dims.split(parts, 'x');
+  for (StringRef p : parts) {
+    int64_t d;
+    if (p.getAsInteger(10, d) || d < 0) {
+      error = "--input-shape '" + spec.str() + "': '" + p.str() +
+              "' is not a non-negative dimension";
+      return failure();
+    }
+    shape.push_back(d);
+  }
+  options.inputShapes[name] = std::move(shape);
+  return success();
+}

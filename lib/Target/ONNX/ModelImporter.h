@@ -1,0 +1,49 @@
+//===- ModelImporter.h - ONNX graph to qc ops ---------------------*- C++ -*-===//
+#ifndef QC_LIB_TARGET_ONNX_MODELIMPORTER_H
+#define QC_LIB_TARGET_ONNX_MODELIMPORTER_H
+
+#include "NodeImporter.h"
+#include "qc/Target/ONNX/Import.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace qc::onnx_import {
+
+class ModelImporter {
+public:
+  ModelImporter(mlir::MLIRContext *ctx, llvm::StringRef path,
+                const ONNXImportOptions &options);
+
+  mlir::OwningOpRef<mlir::ModuleOp> import(onnx::ModelProto &model);
+
+  mlir::MLIRContext *ctx;
+  mlir::OpBuilder builder;
+  std::string path;
+  const ONNXImportOptions &options;
+
+  /// A location naming the model file and the node (or value).
+  mlir::Location nodeLoc(const onnx::NodeProto &node);
+  mlir::Location fileLoc();
+
+  /// Tensor data of an initializer or Constant node as an elements attr:
+  /// small tensors dense (folders see them), large float ones as resource
+  /// blobs.
+  mlir::FailureOr<mlir::ElementsAttr> convertTensor(const onnx::TensorProto &t,
+                                                    mlir::Location loc);
+  mlir::FailureOr<mlir::RankedTensorType> convertType(const onnx::TypeProto &t,
+                                                      mlir::Location loc,
+                                                      llvm::StringRef what);
+
+private:
+  mlir::LogicalResult importNode(const onnx::NodeProto &node);
+  mlir::LogicalResult applyInputShapes(onnx::GraphProto &graph);
+
+  llvm::StringMap<mlir::Value> values;
+  llvm::StringMap<const onnx::TypeProto *> valueTypes;
+  std::map<std::string, int> opsets;
+};
+
+} // namespace qc::onnx_import
+
+#endif

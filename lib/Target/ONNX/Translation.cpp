@@ -1,0 +1,42 @@
+//===- Translation.cpp - the --import-onnx translation --------------------===//
+#include "qc/Target/ONNX/Import.h"
+#include "qc/Dialect/QC/IR/QCDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+
+static llvm::cl::list<std::string> inputShapes(
+    "input-shape",
+    llvm::cl::desc("Shape of a model input, NAME:D0xD1x... (repeatable); "
+                   "replaces its symbolic or unknown dims"),
+    llvm::cl::value_desc("name:dims"));
+
+void qc::registerONNXImportTranslation() {
+  TranslateToMLIRRegistration reg(
+      "import-onnx", "Import an ONNX model (.onnx) into qc graph ops",
+      [](llvm::SourceMgr &sourceMgr, MLIRContext *ctx) -> OwningOpRef<Operation *> {
+        ONNXImportOptions options;
+        const llvm::MemoryBuffer *buf =
+            sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+        for (const std::string &spec : inputShapes) {
+          std::string err;
+          if (failed(parseInputShape(spec, options, err))) {
+            emitError(UnknownLoc::get(ctx)) << err;
+            return nullptr;
+          }
+        }
+        OwningOpRef<ModuleOp> m = importONNXModel(
+            buf->getBuffer(), buf->getBufferIdentifier(), ctx, options);
+        if (!m)
+          return nullptr;
+        return OwningOpRef<Operation *>(m.release());
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<QCDialect, func::FuncDialect, arith::ArithDialect>();
+      });
+}
