@@ -1,5 +1,6 @@
 //===- ModelImporter.cpp - ONNX graph to qc ops ---------------------------===//
 #include "ModelImporter.h"
+#include "ShapeFolding.h"
 
 #include "qc/Dialect/QC/IR/QCDialect.h"
 
@@ -9,7 +10,6 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/IR/AsmState.h"
-#include "onnx/shape_inference/implementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -230,15 +230,12 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   if (failed(applyInputShapes(graph)))
     return nullptr;
 
-  // ONNX's own shape inference fills in every intermediate type; data
-  // propagation resolves Shape -> Gather -> Concat -> Reshape chains.
-  try {
-    onnx::shape_inference::InferShapes(
-        model, onnx::OpSchemaRegistry::Instance(),
-        onnx::ShapeInferenceOptions(/*check_type=*/false, /*error_mode=*/1,
-                                    /*data_prop=*/true));
-  } catch (const std::exception &e) {
-    emitError(fileLoc()) << "ONNX shape inference failed: " << e.what();
+  // ONNX's own shape inference fills in every intermediate type; shape
+  // subgraphs on static shapes fold to initializers between its rounds.
+  std::string inferenceError;
+  if (!inferShapesAndFold(model, inferenceError)) {
+    emitError(fileLoc()) << "ONNX shape inference failed: "
+                         << StringRef(inferenceError).trim();
     return nullptr;
   }
 
@@ -256,7 +253,7 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   for (const auto &init : graph.initializer())
     initializerNames.insert(init.name());
 
-  SmallVector<Type> argTypes, resultTypes;
+  SmallVector<Type> argTypes;
   SmallVector<const onnx::ValueInfoProto *> args;
   for (const auto &in : graph.input()) {
     if (initializerNames.contains(in.name()))
@@ -268,16 +265,10 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
     argTypes.push_back(*t);
     args.push_back(&in);
   }
-  for (const auto &out : graph.output()) {
-    Location loc = NameLoc::get(builder.getStringAttr(out.name()), fileLoc());
-    auto t = convertType(out.type(), loc, "graph output '" + out.name() + "'");
-    if (failed(t))
-      return nullptr;
-    resultTypes.push_back(*t);
-  }
-
+  // Result types follow the returned values (declared graph output types
+  // may lack shapes that inference found).
   auto func = func::FuncOp::create(builder, fileLoc(), options.functionName,
-                                   builder.getFunctionType(argTypes, resultTypes));
+                                   builder.getFunctionType(argTypes, {}));
   SmallVector<Attribute> argNames, resNames;
   for (auto *a : args)
     argNames.push_back(builder.getStringAttr(a->name()));
@@ -314,6 +305,8 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
     results.push_back(v);
   }
   func::ReturnOp::create(builder, fileLoc(), results);
+  func.setFunctionType(
+      builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
   if (failed(verify(*module)))
     return nullptr;
   return module;
@@ -323,19 +316,16 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
   auto opsetIt = opsets.find(domain);
-  std::string where = "'" + node.op_type() + "'" +
-                      (domain.empty() ? "" : " of domain '" + domain + "'");
   if (opsetIt == opsets.end())
-    return emitError(loc) << "node " << where
-                          << " uses a domain the model imports no opset of";
+    return nodeError(loc, node, 0)
+           << "the model imports no opset of domain '" << domain << "'";
   int opset = opsetIt->second;
   const onnx::OpSchema *schema =
       onnx::OpSchemaRegistry::Schema(node.op_type(), opset, domain);
   const Handler *handler =
       HandlerRegistry::get().lookup(domain, node.op_type(), opset);
   if (!handler)
-    return emitError(loc) << "unsupported ONNX op " << where << " (opset "
-                          << opset << ")";
+    return nodeError(loc, node, opset) << "unsupported op";
 
   SmallVector<Value> inputs;
   for (const std::string &name : node.input()) {
@@ -345,9 +335,9 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
     }
     Value v = values.lookup(name);
     if (!v)
-      return emitError(loc) << "node " << where << " input '" << name
-                            << "' is neither a graph input, an initializer "
-                            << "nor the output of an earlier node";
+      return nodeError(loc, node, opset)
+             << "input '" << name << "' is neither a graph input, an "
+             << "initializer nor the output of an earlier node";
     inputs.push_back(v);
   }
   SmallVector<Type> resultTypes;
@@ -364,7 +354,8 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
       continue;
     }
     auto t = convertType(*it->second, loc,
-                         "output '" + name + "' of node " + where);
+                         "output '" + name + "' of " + node.op_type() +
+                             " node '" + node.name() + "'");
     if (failed(t))
       return failure();
     resultTypes.push_back(*t);

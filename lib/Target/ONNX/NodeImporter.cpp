@@ -19,12 +19,21 @@ NodeImporter::NodeImporter(ModelImporter &model, const onnx::NodeProto &node,
       builder(model.builder), inputs(std::move(inputs)),
       resultTypes(std::move(resultTypes)), model(model) {}
 
-InFlightDiagnostic NodeImporter::error() {
+InFlightDiagnostic qc::onnx_import::nodeError(Location loc,
+                                              const onnx::NodeProto &node,
+                                              int opset) {
   std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
-  return emitError(loc) << "ONNX " << node.op_type() << " (domain " << domain
-                        << ", opset " << opset << ") node '"
-                        << (node.name().empty() ? "<unnamed>" : node.name())
-                        << "': ";
+  InFlightDiagnostic d = emitError(loc) << "ONNX " << node.op_type()
+                                        << " (domain " << domain;
+  if (opset > 0)
+    d << ", opset " << opset;
+  return std::move(d) << ") node '"
+                      << (node.name().empty() ? "<unnamed>" : node.name())
+                      << "': ";
+}
+
+InFlightDiagnostic NodeImporter::error() {
+  return nodeError(loc, node, opset);
 }
 
 const onnx::AttributeProto *NodeImporter::attr(StringRef name) const {

@@ -117,6 +117,10 @@ void registerConvPoolHandlers(HandlerRegistry &r);
 void registerNormalizationHandlers(HandlerRegistry &r);
 void registerShapeHandlers(HandlerRegistry &r);
 
+/// An error at `node`, prefixed with its op type, domain, opset and name.
+mlir::InFlightDiagnostic nodeError(mlir::Location loc,
+                                   const onnx::NodeProto &node, int opset);
+
 /// MLIR element type of an ONNX tensor data type; null if unsupported.
 mlir::Type convertElementType(int32_t dataType, mlir::MLIRContext *ctx);
 

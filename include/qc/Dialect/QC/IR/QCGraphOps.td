@@ -241,7 +241,7 @@ def QC_#name#Op : QC_GraphOp<name> {
 
 def QC_ReshapeOp : QC_GraphOp<"Reshape"> {
   let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$shape,
-                       I64Attr:$allowzero);
+                       DefaultValuedAttr<I64Attr, "0">:$allowzero);
   let results = (outs AnyRankedTensor:$reshaped);
   let hasVerifier = 1;
 }

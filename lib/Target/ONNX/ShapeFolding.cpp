@@ -1,0 +1,343 @@
+//===- ShapeFolding.cpp - fold shape subgraphs on the ONNX graph ----------===//
+//
+// Exporters compute reshape targets at run time: Shape -> Gather -> Unsqueeze
+// -> Concat -> Reshape. When the input shapes are static these are constants,
+// but ONNX's shape inference (1.12) does not see through all of them, so the
+// Reshape's result stays unknown. This folds such integer subgraphs into
+// initializers, alternating with shape inference until nothing changes.
+//
+//===----------------------------------------------------------------------===//
+#include "ShapeFolding.h"
+
+#include "onnx/shape_inference/implementation.h"
+
+#include <map>
+#include <optional>
+
+namespace {
+
+/// A small integer tensor known at import time.
+struct IntTensor {
+  std::vector<int64_t> dims;
+  std::vector<int64_t> values;
+};
+
+constexpr size_t kMaxFoldedElements = 4096;
+
+std::optional<IntTensor> fromInitializer(const onnx::TensorProto &t) {
+  if (t.data_type() != onnx::TensorProto::INT64 &&
+      t.data_type() != onnx::TensorProto::INT32)
+    return std::nullopt;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    return std::nullopt;
+  IntTensor r;
+  r.dims.assign(t.dims().begin(), t.dims().end());
+  size_t n = 1;
+  for (int64_t d : r.dims)
+    n *= size_t(d);
+  if (n > kMaxFoldedElements)
+    return std::nullopt;
+  bool is64 = t.data_type() == onnx::TensorProto::INT64;
+  if (t.has_raw_data()) {
+    const std::string &raw = t.raw_data();
+    size_t width = is64 ? 8 : 4;
+    if (raw.size() != n * width)
+      return std::nullopt;
+    for (size_t i = 0; i < n; ++i) {
+      if (is64) {
+        int64_t v;
+        memcpy(&v, raw.data() + i * 8, 8);
+        r.values.push_back(v);
+      } else {
+        int32_t v;
+        memcpy(&v, raw.data() + i * 4, 4);
+        r.values.push_back(v);
+      }
+    }
+  } else if (is64) {
+    r.values.assign(t.int64_data().begin(), t.int64_data().end());
+  } else {
+    r.values.assign(t.int32_data().begin(), t.int32_data().end());
+  }
+  if (r.values.size() != n)
+    return std::nullopt;
+  return r;
+}
+
+onnx::TensorProto toInitializer(const IntTensor &t, const std::string &name,
+                                int32_t dataType) {
+  onnx::TensorProto p;
+  p.set_name(name);
+  p.set_data_type(dataType);
+  for (int64_t d : t.dims)
+    p.add_dims(d);
+  for (int64_t v : t.values) {
+    if (dataType == onnx::TensorProto::INT32)
+      p.add_int32_data(int32_t(v));
+    else
+      p.add_int64_data(v);
+  }
+  return p;
+}
+
+std::optional<int64_t> intAttr(const onnx::NodeProto &n, const char *name) {
+  for (const auto &a : n.attribute())
+    if (a.name() == name && a.has_i())
+      return a.i();
+  return std::nullopt;
+}
+
+std::optional<std::vector<int64_t>> intsAttr(const onnx::NodeProto &n,
+                                             const char *name) {
+  for (const auto &a : n.attribute())
+    if (a.name() == name)
+      return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+  return std::nullopt;
+}
+
+class Folder {
+public:
+  explicit Folder(onnx::GraphProto &g) : graph(g) {
+    for (const auto &init : g.initializer())
+      if (auto t = fromInitializer(init))
+        consts[init.name()] = {*t, init.data_type()};
+    auto addTypes = [&](const auto &list) {
+      for (const auto &vi : list)
+        types[vi.name()] = &vi.type();
+    };
+    addTypes(g.input());
+    addTypes(g.value_info());
+    addTypes(g.output());
+  }
+
+  /// Folds what it can; returns whether anything changed.
+  bool run() {
+    bool changed = false;
+    auto *nodes = graph.mutable_node();
+    for (int i = 0; i < nodes->size();) {
+      const onnx::NodeProto &n = nodes->Get(i);
+      std::optional<IntTensor> r;
+      if (n.domain().empty() || n.domain() == "ai.onnx")
+        r = fold(n);
+      if (!r || n.output_size() != 1 || r->values.size() > kMaxFoldedElements) {
+        ++i;
+        continue;
+      }
+      int32_t dt = resultType(n);
+      consts[n.output(0)] = {*r, dt};
+      *graph.add_initializer() = toInitializer(*r, n.output(0), dt);
+      nodes->DeleteSubrange(i, 1);
+      changed = true;
+    }
+    return changed;
+  }
+
+private:
+  int32_t resultType(const onnx::NodeProto &n) {
+    if (n.op_type() == "Cast")
+      return int32_t(intAttr(n, "to").value_or(onnx::TensorProto::INT64));
+    if (n.op_type() == "Shape" || n.op_type() == "Size")
+      return onnx::TensorProto::INT64;
+    auto it = consts.find(n.input(0));
+    return it != consts.end() ? it->second.second : onnx::TensorProto::INT64;
+  }
+
+  const IntTensor *get(const onnx::NodeProto &n, int i) {
+    if (i >= n.input_size() || n.input(i).empty())
+      return nullptr;
+    auto it = consts.find(n.input(i));
+    return it == consts.end() ? nullptr : &it->second.first;
+  }
+
+  /// Static dims of a value, if shape inference knows them all.
+  std::optional<std::vector<int64_t>> staticShape(const std::string &name) {
+    auto it = types.find(name);
+    if (it == types.end() || !it->second->has_tensor_type() ||
+        !it->second->tensor_type().has_shape())
+      return std::nullopt;
+    std::vector<int64_t> dims;
+    for (const auto &d : it->second->tensor_type().shape().dim()) {
+      if (!d.has_dim_value())
+        return std::nullopt;
+      dims.push_back(d.dim_value());
+    }
+    return dims;
+  }
+
+  std::optional<IntTensor> fold(const onnx::NodeProto &n) {
+    const std::string &op = n.op_type();
+    if (op == "Shape" || op == "Size") {
+      auto dims = staticShape(n.input(0));
+      if (!dims)
+        return std::nullopt;
+      if (op == "Size") {
+        int64_t numel = 1;
+        for (int64_t d : *dims)
+          numel *= d;
+        return IntTensor{{}, {numel}};
+      }
+      int64_t rank = dims->size();
+      auto norm = [&](int64_t v) {
+        if (v < 0)
+          v += rank;
+        return std::clamp<int64_t>(v, 0, rank);
+      };
+      int64_t b = norm(intAttr(n, "start").value_or(0));
+      int64_t e = intAttr(n, "end") ? norm(*intAttr(n, "end")) : rank;
+      IntTensor r;
+      for (int64_t i = b; i < e; ++i)
+        r.values.push_back((*dims)[i]);
+      r.dims = {int64_t(r.values.size())};
+      return r;
+    }
+    if (op == "Cast" || op == "Identity") {
+      const IntTensor *x = get(n, 0);
+      if (!x)
+        return std::nullopt;
+      if (op == "Cast") {
+        int64_t to = intAttr(n, "to").value_or(0);
+        if (to != onnx::TensorProto::INT64 && to != onnx::TensorProto::INT32)
+          return std::nullopt;
+      }
+      return *x;
+    }
+    if (op == "Gather") {
+      const IntTensor *data = get(n, 0), *idx = get(n, 1);
+      if (!data || !idx || data->dims.size() != 1 ||
+          intAttr(n, "axis").value_or(0) != 0)
+        return std::nullopt;
+      IntTensor r{idx->dims, {}};
+      int64_t size = data->dims[0];
+      for (int64_t i : idx->values) {
+        if (i < 0)
+          i += size;
+        if (i < 0 || i >= size)
+          return std::nullopt;
+        r.values.push_back(data->values[i]);
+      }
+      return r;
+    }
+    if (op == "Unsqueeze" || op == "Squeeze") {
+      const IntTensor *x = get(n, 0);
+      if (!x)
+        return std::nullopt;
+      std::vector<int64_t> axes;
+      if (const IntTensor *a = get(n, 1))
+        axes = a->values;
+      else if (auto attr = intsAttr(n, "axes"))
+        axes = *attr;
+      else if (n.input_size() > 1 && !n.input(1).empty())
+        return std::nullopt;
+      IntTensor r = *x;
+      if (op == "Unsqueeze") {
+        int64_t rank = x->dims.size() + axes.size();
+        for (int64_t &a : axes)
+          if (a < 0)
+            a += rank;
+        std::sort(axes.begin(), axes.end());
+        for (int64_t a : axes) {
+          if (a < 0 || a > int64_t(r.dims.size()))
+            return std::nullopt;
+          r.dims.insert(r.dims.begin() + a, 1);
+        }
+      } else {
+        std::vector<int64_t> dims;
+        int64_t rank = x->dims.size();
+        for (int64_t i = 0; i < rank; ++i) {
+          bool drop = axes.empty()
+                          ? x->dims[i] == 1
+                          : std::count(axes.begin(), axes.end(), i) +
+                                    std::count(axes.begin(), axes.end(), i - rank) >
+                                0;
+          if (!drop)
+            dims.push_back(x->dims[i]);
+        }
+        r.dims = dims;
+      }
+      return r;
+    }
+    if (op == "Concat") {
+      IntTensor r{{0}, {}};
+      for (int i = 0; i < n.input_size(); ++i) {
+        const IntTensor *x = get(n, i);
+        if (!x || x->dims.size() != 1)
+          return std::nullopt;
+        r.values.insert(r.values.end(), x->values.begin(), x->values.end());
+      }
+      r.dims = {int64_t(r.values.size())};
+      return r;
+    }
+    if (op == "Slice") {
+      const IntTensor *x = get(n, 0), *starts = get(n, 1), *ends = get(n, 2);
+      const IntTensor *steps = get(n, 4);
+      if (!x || !starts || !ends || x->dims.size() != 1 ||
+          starts->values.size() != 1 || ends->values.size() != 1)
+        return std::nullopt;
+      if (const IntTensor *axes = get(n, 3);
+          axes && (axes->values.size() != 1 ||
+                   (axes->values[0] != 0 && axes->values[0] != -1)))
+        return std::nullopt;
+      int64_t size = x->dims[0], step = steps ? steps->values[0] : 1;
+      if (step != 1)
+        return std::nullopt;
+      auto clampIdx = [&](int64_t v) {
+        if (v < 0)
+          v += size;
+        return std::clamp<int64_t>(v, 0, size);
+      };
+      int64_t b = clampIdx(starts->values[0]), e = clampIdx(ends->values[0]);
+      IntTensor r;
+      for (int64_t i = b; i < e; ++i)
+        r.values.push_back(x->values[i]);
+      r.dims = {int64_t(r.values.size())};
+      return r;
+    }
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+      const IntTensor *a = get(n, 0), *b = get(n, 1);
+      if (!a || !b)
+        return std::nullopt;
+      size_t na = a->values.size(), nb = b->values.size();
+      if (na != nb && na != 1 && nb != 1)
+        return std::nullopt;
+      const IntTensor &shapeOf = na >= nb ? *a : *b;
+      IntTensor r{shapeOf.dims, {}};
+      for (size_t i = 0; i < std::max(na, nb); ++i) {
+        int64_t x = a->values[na == 1 ? 0 : i], y = b->values[nb == 1 ? 0 : i];
+        if (op == "Div" && y == 0)
+          return std::nullopt;
+        r.values.push_back(op == "Add"   ? x + y
+                           : op == "Sub" ? x - y
+                           : op == "Mul" ? x * y
+                                         : x / y);
+      }
+      return r;
+    }
+    return std::nullopt;
+  }
+
+  onnx::GraphProto &graph;
+  std::map<std::string, std::pair<IntTensor, int32_t>> consts;
+  std::map<std::string, const onnx::TypeProto *> types;
+};
+
+} // namespace
+
+bool qc::onnx_import::inferShapesAndFold(onnx::ModelProto &model,
+                                         std::string &error) {
+  try {
+    for (int round = 0; round < 16; ++round) {
+      onnx::shape_inference::InferShapes(
+          model, onnx::OpSchemaRegistry::Instance(),
+          onnx::ShapeInferenceOptions(/*check_type=*/false, /*error_mode=*/1,
+                                      /*data_prop=*/true));
+      if (!Folder(*model.mutable_graph()).run())
+        return true;
+      // Inferred types of the folded values are stale; let inference redo them.
+      model.mutable_graph()->clear_value_info();
+    }
+    return true;
+  } catch (const std::exception &e) {
+    error = e.what();
+    return false;
+  }
+}

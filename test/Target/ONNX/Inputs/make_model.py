@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Writes small ONNX models for the importer's lit tests: make_model.py OUT NAME."""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(0)
+
+
+def tensor(name, shape):
+    return numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+
+
+def model(nodes, inputs, outputs, inits=(), opset=13, domains=()):
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
+    ops = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, 1) for d in domains]
+    return helper.make_model(graph, opset_imports=ops, producer_name="qc-tests")
+
+
+def vi(name, shape, dtype=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def conv_net():
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "s", "bb", "m", "v"], ["n"], name="bn1"),
+        helper.make_node("Relu", ["n"], ["r"], name="relu1"),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"], name="pool"),
+        helper.make_node("Flatten", ["p"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "fcw", "fcb"], ["y"], name="fc", transB=1),
+    ]
+    inits = [tensor("w", [16, 3, 3, 3]), tensor("b", [16]), tensor("s", [16]),
+             tensor("bb", [16]), tensor("m", [16]),
+             numpy_helper.from_array(np.ones(16, np.float32), "v"),
+             tensor("fcw", [10, 16]), tensor("fcb", [10])]
+    return model(nodes, [vi("x", ["N", 3, 8, 8])], [vi("y", ["N", 10])], inits)
+
+
+def shape_subgraph():
+    # Shape -> Gather -> Unsqueeze -> Concat -> Reshape, as PyTorch exports a flatten.
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "axes0"], ["n1"]),
+        helper.make_node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(np.array(0, np.int64), "zero"),
+             numpy_helper.from_array(np.array([0], np.int64), "axes0"),
+             numpy_helper.from_array(np.array([-1], np.int64), "minus1")]
+    return model(nodes, [vi("x", [2, 3, 4, 4])], [vi("y", None)], inits)
+
+
+def opset_forms(opset):
+    # Squeeze axes and Clip bounds moved from attributes to inputs in opsets 13 and 11.
+    if opset < 13:
+        sq = helper.make_node("Squeeze", ["x"], ["s"], axes=[1])
+        inits = []
+    else:
+        sq = helper.make_node("Squeeze", ["x", "axes"], ["s"])
+        inits = [numpy_helper.from_array(np.array([1], np.int64), "axes")]
+    if opset < 11:
+        clip = helper.make_node("Clip", ["s"], ["c"], min=0.0, max=6.0)
+    else:
+        clip = helper.make_node("Clip", ["s", "lo", "hi"], ["c"])
+        inits += [numpy_helper.from_array(np.array(0, np.float32), "lo"),
+                  numpy_helper.from_array(np.array(6, np.float32), "hi")]
+    sm = helper.make_node("Softmax", ["c"], ["y"], axis=1)
+    return model([sq, clip, sm], [vi("x", [2, 1, 3, 4])], [vi("y", [2, 3, 4])], inits, opset)
+
+
+def external_data(out):
+    m = conv_net()
+    onnx.save_model(m, os.path.join(out, "external.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="external.bin", size_threshold=0)
+
+
+def unknown_op():
+    return model([helper.make_node("FancyConv", ["x"], ["y"], name="mystery")],
+                 [vi("x", [4])], [vi("y", [4])])
+
+
+def unknown_domain():
+    return model([helper.make_node("Relu", ["x"], ["y"], name="custom", domain="com.example")],
+                 [vi("x", [4])], [vi("y", [4])], domains=["com.example"])
+
+
+def training_bn():
+    n = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn_train",
+                         training_mode=1)
+    inits = [tensor(k, [3]) for k in "sbmv"]
+    return model([n], [vi("x", [1, 3, 2, 2])], [vi("y", [1, 3, 2, 2])], inits, opset=15)
+
+
+def missing_initializer():
+    return model([helper.make_node("Add", ["x", "bias"], ["y"], name="add_bias")],
+                 [vi("x", [4])], [vi("y", [4])])
+
+
+def shape_contradiction():
+    n = helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")
+    return model([n], [vi("a", [2, 3]), vi("b", [4, 5])], [vi("y", [2, 5])])
+
+
+def sequence_input():
+    seq = helper.make_tensor_sequence_value_info("xs", TensorProto.FLOAT, [2])
+    n = helper.make_node("SequenceLength", ["xs"], ["y"], name="len")
+    return model([n], [seq], [vi("y", [], TensorProto.INT64)], opset=13)
+
+
+MODELS = {
+    "conv_net": conv_net, "shape_subgraph": shape_subgraph,
+    "opset9": lambda: opset_forms(9), "opset13": lambda: opset_forms(13),
+    "unknown_op": unknown_op, "unknown_domain": unknown_domain,
+    "training_bn": training_bn, "missing_initializer": missing_initializer,
+    "shape_contradiction": shape_contradiction, "sequence_input": sequence_input,
+}
+
+if __name__ == "__main__":
+    out, name = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    if name == "external":
+        external_data(out)
+    elif name == "truncated":
+        data = conv_net().SerializeToString()
+        open(os.path.join(out, "truncated.onnx"), "wb").write(data[: len(data) // 2])
+    elif name == "garbage":
+        open(os.path.join(out, "garbage.onnx"), "wb").write(b"this is not a protobuf \xff\xfe" * 8)
+    else:
+        onnx.save(MODELS[name](), os.path.join(out, name + ".onnx"))
