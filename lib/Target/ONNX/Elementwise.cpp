@@ -2,7 +2,10 @@
 #include "NodeImporter.h"
 #include "ModelImporter.h"
 
+#include "qc/Dialect/QC/IR/QCOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include <cmath>
@@ -172,6 +175,64 @@ LogicalResult importCast(NodeImporter &n) {
                         {"to", "saturate"});
 }
 
+/// If: both branches become regions of qc.if. Result types come from shape
+/// inference, or from the branches' yields where it left them unknown (the
+/// branches must then agree).
+LogicalResult importIf(NodeImporter &n) {
+  const onnx::GraphProto *thenG = nullptr, *elseG = nullptr;
+  for (const auto &a : n.node.attribute()) {
+    if (a.name() == "then_branch")
+      thenG = &a.g();
+    else if (a.name() == "else_branch")
+      elseG = &a.g();
+  }
+  if (!thenG || !elseG)
+    return n.error() << "needs then_branch and else_branch";
+  // Import the branches into a result-less qc.if, then rebuild it with types.
+  auto tmp = qc::IfOp::create(n.builder, n.loc, TypeRange{}, n.inputs[0]);
+  if (failed(n.model.importSubgraph(*thenG, tmp.getThenBranch(), n.loc)) ||
+      failed(n.model.importSubgraph(*elseG, tmp.getElseBranch(), n.loc)))
+    return failure();
+  auto yieldTypes = [](Region &r) {
+    return r.front().getTerminator()->getOperandTypes();
+  };
+  auto thenTypes = yieldTypes(tmp.getThenBranch());
+  auto elseTypes = yieldTypes(tmp.getElseBranch());
+  SmallVector<Type> types;
+  for (auto [i, t] : llvm::enumerate(n.resultTypes)) {
+    if (t) {
+      types.push_back(t);
+      continue;
+    }
+    auto a = i < thenTypes.size() ? dyn_cast<RankedTensorType>(thenTypes[i]) : nullptr;
+    auto b = i < elseTypes.size() ? dyn_cast<RankedTensorType>(elseTypes[i]) : nullptr;
+    if (!a || !b || a.getRank() != b.getRank() ||
+        a.getElementType() != b.getElementType())
+      return n.error() << "the branches yield incompatible types for output #"
+                       << i;
+    // The join: dims the branches disagree on become dynamic.
+    SmallVector<int64_t> dims;
+    for (auto [x, y] : llvm::zip(a.getShape(), b.getShape()))
+      dims.push_back(x == y ? x : ShapedType::kDynamic);
+    types.push_back(RankedTensorType::get(dims, a.getElementType()));
+  }
+  // Cast each branch's yields to the joined types.
+  for (Region *r : {&tmp.getThenBranch(), &tmp.getElseBranch()}) {
+    Operation *yield = r->front().getTerminator();
+    OpBuilder::InsertionGuard guard(n.builder);
+    n.builder.setInsertionPoint(yield);
+    for (auto [i, v] : llvm::enumerate(yield->getOperands()))
+      if (i < types.size() && v.getType() != types[i])
+        yield->setOperand(i, tensor::CastOp::create(n.builder, n.loc, types[i], v));
+  }
+  auto op = qc::IfOp::create(n.builder, n.loc, types, n.inputs[0]);
+  op.getThenBranch().takeBody(tmp.getThenBranch());
+  op.getElseBranch().takeBody(tmp.getElseBranch());
+  tmp.erase();
+  n.results.assign(op.getResults().begin(), op.getResults().end());
+  return success();
+}
+
 } // namespace
 
 void qc::onnx_import::registerElementwiseHandlers(HandlerRegistry &r) {
@@ -197,4 +258,5 @@ void qc::onnx_import::registerElementwiseHandlers(HandlerRegistry &r) {
   r.add("", "Identity", 1, 1 << 30, importIdentity);
   r.add("", "Dropout", 1, 1 << 30, importDropout);
   r.add("", "Cast", 6, 1 << 30, importCast);
+  r.add("", "If", 1, 1 << 30, importIf);
 }

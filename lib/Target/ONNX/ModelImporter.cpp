@@ -3,9 +3,11 @@
 #include "ShapeFolding.h"
 
 #include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Dialect/QC/IR/QCOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
@@ -347,7 +349,10 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
       continue;
     }
     auto it = valueTypes.find(name);
-    if (it == valueTypes.end()) {
+    bool unknownRank = it != valueTypes.end() &&
+                       it->second->has_tensor_type() &&
+                       !it->second->tensor_type().has_shape();
+    if (it == valueTypes.end() || (unknownRank && node.op_type() == "If")) {
       // Shape inference gave up on this value: the handler may still know
       // the type (Constant, Identity); null tells it so.
       resultTypes.push_back(nullptr);
@@ -376,10 +381,42 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
   return success();
 }
 
+LogicalResult ModelImporter::importSubgraph(const onnx::GraphProto &graph,
+                                           Region &region, Location loc) {
+  OpBuilder::InsertionGuard guard(builder);
+  Block *block = builder.createBlock(&region);
+  builder.setInsertionPointToStart(block);
+  for (const auto &vi : graph.value_info())
+    valueTypes[vi.name()] = &vi.type();
+  for (const auto &vi : graph.output())
+    valueTypes[vi.name()] = &vi.type();
+  for (const auto &init : graph.initializer()) {
+    FailureOr<ElementsAttr> attr = convertTensor(init, loc);
+    if (failed(attr))
+      return failure();
+    values[init.name()] =
+        arith::ConstantOp::create(builder, loc, cast<TypedAttr>(*attr));
+  }
+  for (const auto &node : graph.node())
+    if (failed(importNode(node)))
+      return failure();
+  SmallVector<Value> yields;
+  for (const auto &out : graph.output()) {
+    Value v = values.lookup(out.name());
+    if (!v)
+      return emitError(loc) << "branch output '" << out.name()
+                            << "' is produced by no node";
+    yields.push_back(v);
+  }
+  YieldOp::create(builder, loc, yields);
+  return success();
+}
+
 OwningOpRef<ModuleOp> qc::importONNXModel(StringRef bytes, StringRef path,
                                           MLIRContext *context,
                                           const ONNXImportOptions &options) {
-  context->loadDialect<QCDialect, func::FuncDialect, arith::ArithDialect>();
+  context->loadDialect<QCDialect, func::FuncDialect, arith::ArithDialect,
+                       tensor::TensorDialect>();
   onnx::ModelProto model;
   if (bytes.size() > size_t(INT_MAX) ||
       !model.ParseFromArray(bytes.data(), int(bytes.size()))) {

@@ -35,6 +35,11 @@ public:
                                                       mlir::Location loc,
                                                       llvm::StringRef what);
 
+  /// Imports `graph` (an If branch) into a new block of `region`, ending in
+  /// qc.yield of its outputs; outer values stay visible by name.
+  mlir::LogicalResult importSubgraph(const onnx::GraphProto &graph,
+                                     mlir::Region &region, mlir::Location loc);
+
 private:
   mlir::LogicalResult importNode(const onnx::NodeProto &node);
   mlir::LogicalResult applyInputShapes(onnx::GraphProto &graph);

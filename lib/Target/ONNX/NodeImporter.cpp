@@ -77,9 +77,10 @@ NodeImporter::constantInts(unsigned i) const {
   DenseIntElementsAttr attr;
   if (!matchPattern(inputs[i], m_Constant(&attr)))
     return std::nullopt;
+  bool isUnsigned = attr.getElementType().isUnsignedInteger();
   SmallVector<int64_t> out;
   for (const APInt &v : attr.getValues<APInt>())
-    out.push_back(v.getSExtValue());
+    out.push_back(isUnsigned ? int64_t(v.getZExtValue()) : v.getSExtValue());
   return out;
 }
 
@@ -261,6 +262,7 @@ const HandlerRegistry &HandlerRegistry::get() {
     registerConvPoolHandlers(r);
     registerNormalizationHandlers(r);
     registerShapeHandlers(r);
+    registerQuantizationHandlers(r);
     return r;
   }();
   return registry;

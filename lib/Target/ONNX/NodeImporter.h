@@ -116,6 +116,7 @@ void registerElementwiseHandlers(HandlerRegistry &r);
 void registerConvPoolHandlers(HandlerRegistry &r);
 void registerNormalizationHandlers(HandlerRegistry &r);
 void registerShapeHandlers(HandlerRegistry &r);
+void registerQuantizationHandlers(HandlerRegistry &r);
 
 /// An error at `node`, prefixed with its op type, domain, opset and name.
 mlir::InFlightDiagnostic nodeError(mlir::Location loc,

@@ -24,8 +24,11 @@ void qc::onnx_import::registerNormalizationHandlers(HandlerRegistry &r) {
     return importInference(n, {"momentum", "spatial", "is_test",
                                "training_mode", "consumed_inputs"});
   });
-  r.add("", "LayerNormalization", 1, 1 << 30,
-        [](NodeImporter &n) { return importInference(n, {}); });
+  r.add("", "LayerNormalization", 1, 1 << 30, [](NodeImporter &n) -> LogicalResult {
+    if (n.resultTypes.size() > 2 && n.resultTypes[2] && !n.resultTypes[1])
+      return n.error() << "InvStdDev without Mean is not supported";
+    return n.createDirect();
+  });
   r.addDirect("InstanceNormalization", 6);
   r.addDirect("LRN", 1);
 }

@@ -26,7 +26,8 @@ constexpr size_t kMaxFoldedElements = 4096;
 
 std::optional<IntTensor> fromInitializer(const onnx::TensorProto &t) {
   if (t.data_type() != onnx::TensorProto::INT64 &&
-      t.data_type() != onnx::TensorProto::INT32)
+      t.data_type() != onnx::TensorProto::INT32 &&
+      t.data_type() != onnx::TensorProto::BOOL)
     return std::nullopt;
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
     return std::nullopt;
@@ -38,7 +39,13 @@ std::optional<IntTensor> fromInitializer(const onnx::TensorProto &t) {
   if (n > kMaxFoldedElements)
     return std::nullopt;
   bool is64 = t.data_type() == onnx::TensorProto::INT64;
-  if (t.has_raw_data()) {
+  if (t.data_type() == onnx::TensorProto::BOOL) {
+    if (t.has_raw_data())
+      for (char c : t.raw_data())
+        r.values.push_back(c != 0);
+    else
+      r.values.assign(t.int32_data().begin(), t.int32_data().end());
+  } else if (t.has_raw_data()) {
     const std::string &raw = t.raw_data();
     size_t width = is64 ? 8 : 4;
     if (raw.size() != n * width)
@@ -72,7 +79,8 @@ onnx::TensorProto toInitializer(const IntTensor &t, const std::string &name,
   for (int64_t d : t.dims)
     p.add_dims(d);
   for (int64_t v : t.values) {
-    if (dataType == onnx::TensorProto::INT32)
+    if (dataType == onnx::TensorProto::INT32 ||
+        dataType == onnx::TensorProto::BOOL)
       p.add_int32_data(int32_t(v));
     else
       p.add_int64_data(v);
@@ -95,27 +103,39 @@ std::optional<std::vector<int64_t>> intsAttr(const onnx::NodeProto &n,
   return std::nullopt;
 }
 
+bool isComparison(const std::string &op) {
+  return op == "Equal" || op == "Less" || op == "Greater" ||
+         op == "LessOrEqual" || op == "GreaterOrEqual" || op == "And" ||
+         op == "Or";
+}
+
 class Folder {
 public:
-  explicit Folder(onnx::GraphProto &g) : graph(g) {
-    for (const auto &init : g.initializer())
+  /// Folds what it can in `graph` and the subgraphs of its nodes (If
+  /// branches see the outer constants); returns whether anything changed.
+  bool run(onnx::GraphProto &graph) {
+    for (const auto &init : graph.initializer())
       if (auto t = fromInitializer(init))
         consts[init.name()] = {*t, init.data_type()};
     auto addTypes = [&](const auto &list) {
       for (const auto &vi : list)
         types[vi.name()] = &vi.type();
     };
-    addTypes(g.input());
-    addTypes(g.value_info());
-    addTypes(g.output());
-  }
+    addTypes(graph.input());
+    addTypes(graph.value_info());
+    addTypes(graph.output());
 
-  /// Folds what it can; returns whether anything changed.
-  bool run() {
     bool changed = false;
     auto *nodes = graph.mutable_node();
     for (int i = 0; i < nodes->size();) {
+      for (auto &a : *nodes->Mutable(i)->mutable_attribute())
+        if (a.has_g())
+          changed |= run(*a.mutable_g());
       const onnx::NodeProto &n = nodes->Get(i);
+      if (n.op_type() == "If" && inlineConstantIf(graph, i)) {
+        changed = true;
+        continue; // the branch's nodes now start at i
+      }
       std::optional<IntTensor> r;
       if (n.domain().empty() || n.domain() == "ai.onnx")
         r = fold(n);
@@ -133,11 +153,52 @@ public:
   }
 
 private:
+  /// Replaces If node `i` whose condition is a known constant by the taken
+  /// branch: its initializers join the graph's, its nodes take the If's place,
+  /// and Identity nodes bind the If's outputs to the branch's.
+  bool inlineConstantIf(onnx::GraphProto &graph, int i) {
+    onnx::NodeProto ifNode = graph.node(i);
+    const IntTensor *cond = get(ifNode, 0);
+    if (!cond || cond->values.size() != 1)
+      return false;
+    const char *taken = cond->values[0] ? "then_branch" : "else_branch";
+    const onnx::GraphProto *branch = nullptr;
+    for (const auto &a : ifNode.attribute())
+      if (a.name() == taken)
+        branch = &a.g();
+    if (!branch || branch->output_size() != ifNode.output_size())
+      return false;
+    for (const auto &init : branch->initializer())
+      *graph.add_initializer() = init;
+    std::vector<onnx::NodeProto> replacement(branch->node().begin(),
+                                             branch->node().end());
+    for (int o = 0; o < ifNode.output_size(); ++o) {
+      onnx::NodeProto id;
+      id.set_op_type("Identity");
+      id.set_name(ifNode.name() + "/" + taken + "/" + std::to_string(o));
+      id.add_input(branch->output(o).name());
+      id.add_output(ifNode.output(o));
+      replacement.push_back(id);
+    }
+    auto *nodes = graph.mutable_node();
+    nodes->DeleteSubrange(i, 1);
+    // Insert the replacement at i, keeping the order.
+    std::vector<onnx::NodeProto> rest(nodes->begin() + i, nodes->end());
+    nodes->DeleteSubrange(i, nodes->size() - i);
+    for (auto &nd : replacement)
+      *nodes->Add() = nd;
+    for (auto &nd : rest)
+      *nodes->Add() = nd;
+    return true;
+  }
+
   int32_t resultType(const onnx::NodeProto &n) {
     if (n.op_type() == "Cast")
       return int32_t(intAttr(n, "to").value_or(onnx::TensorProto::INT64));
     if (n.op_type() == "Shape" || n.op_type() == "Size")
       return onnx::TensorProto::INT64;
+    if (isComparison(n.op_type()) || n.op_type() == "Not")
+      return onnx::TensorProto::BOOL;
     auto it = consts.find(n.input(0));
     return it != consts.end() ? it->second.second : onnx::TensorProto::INT64;
   }
@@ -196,8 +257,15 @@ private:
         return std::nullopt;
       if (op == "Cast") {
         int64_t to = intAttr(n, "to").value_or(0);
-        if (to != onnx::TensorProto::INT64 && to != onnx::TensorProto::INT32)
+        if (to != onnx::TensorProto::INT64 && to != onnx::TensorProto::INT32 &&
+            to != onnx::TensorProto::BOOL)
           return std::nullopt;
+        if (to == onnx::TensorProto::BOOL) {
+          IntTensor r = *x;
+          for (int64_t &v : r.values)
+            v = v != 0;
+          return r;
+        }
       }
       return *x;
     }
@@ -292,7 +360,17 @@ private:
       r.dims = {int64_t(r.values.size())};
       return r;
     }
-    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+    if (op == "Not") {
+      const IntTensor *x = get(n, 0);
+      if (!x)
+        return std::nullopt;
+      IntTensor r = *x;
+      for (int64_t &v : r.values)
+        v = !v;
+      return r;
+    }
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
+        isComparison(op)) {
       const IntTensor *a = get(n, 0), *b = get(n, 1);
       if (!a || !b)
         return std::nullopt;
@@ -305,17 +383,23 @@ private:
         int64_t x = a->values[na == 1 ? 0 : i], y = b->values[nb == 1 ? 0 : i];
         if (op == "Div" && y == 0)
           return std::nullopt;
-        r.values.push_back(op == "Add"   ? x + y
-                           : op == "Sub" ? x - y
-                           : op == "Mul" ? x * y
-                                         : x / y);
+        r.values.push_back(op == "Add"              ? x + y
+                           : op == "Sub"            ? x - y
+                           : op == "Mul"            ? x * y
+                           : op == "Div"            ? x / y
+                           : op == "Equal"          ? x == y
+                           : op == "Less"           ? x < y
+                           : op == "Greater"        ? x > y
+                           : op == "LessOrEqual"    ? x <= y
+                           : op == "GreaterOrEqual" ? x >= y
+                           : op == "And"            ? (x && y)
+                                                    : (x || y));
       }
       return r;
     }
     return std::nullopt;
   }
 
-  onnx::GraphProto &graph;
   std::map<std::string, std::pair<IntTensor, int32_t>> consts;
   std::map<std::string, const onnx::TypeProto *> types;
 };
@@ -330,7 +414,7 @@ bool qc::onnx_import::inferShapesAndFold(onnx::ModelProto &model,
           model, onnx::OpSchemaRegistry::Instance(),
           onnx::ShapeInferenceOptions(/*check_type=*/false, /*error_mode=*/1,
                                       /*data_prop=*/true));
-      if (!Folder(*model.mutable_graph()).run())
+      if (!Folder().run(*model.mutable_graph()))
         return true;
       // Inferred types of the folded values are stale; let inference redo them.
       model.mutable_graph()->clear_value_info();

@@ -156,6 +156,31 @@ LogicalResult importConstantOfShape(NodeImporter &n) {
       {}, {n.builder.getNamedAttr("value", DenseElementsAttr::get(t, 0.0f))}, {});
 }
 
+/// Resize: opset 10 has (X, scales); from 11 (X, roi, scales, sizes) with
+/// exactly one of scales and sizes given.
+LogicalResult importResize(NodeImporter &n) {
+  Value scales, sizes;
+  if (n.opset < 11) {
+    scales = n.inputs[1];
+  } else {
+    scales = n.inputs.size() > 2 ? n.inputs[2] : Value();
+    sizes = n.inputs.size() > 3 ? n.inputs[3] : Value();
+    // An empty scales tensor stands for "not given" in opset 11-12 models.
+    if (scales && cast<RankedTensorType>(scales.getType()).getNumElements() == 0)
+      scales = Value();
+  }
+  if (bool(scales) == bool(sizes))
+    return n.error() << "needs exactly one of scales and sizes";
+  if (n.getString("coordinate_transformation_mode").value_or("") ==
+      "tf_crop_and_resize")
+    return n.error() << "tf_crop_and_resize is not supported";
+  auto &b = n.builder;
+  return n.createDirect(
+      "qc.resize", ValueRange{n.inputs[0], scales ? scales : sizes},
+      {b.getNamedAttr("target", b.getStringAttr(scales ? "scales" : "sizes"))},
+      {"antialias", "axes", "keep_aspect_ratio_policy"});
+}
+
 } // namespace
 
 void qc::onnx_import::registerShapeHandlers(HandlerRegistry &r) {
@@ -165,6 +190,7 @@ void qc::onnx_import::registerShapeHandlers(HandlerRegistry &r) {
                        "ArgMin"})
     r.addDirect(op, 5);
   r.add("", "Transpose", 1, 1 << 30, importTranspose);
+  r.add("", "Resize", 10, 1 << 30, importResize);
   r.add("", "ConstantOfShape", 9, 1 << 30, importConstantOfShape);
   r.add("", "Squeeze", 1, 1 << 30, importSqueeze);
   r.add("", "Unsqueeze", 1, 1 << 30, importSqueeze);

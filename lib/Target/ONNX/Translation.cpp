@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/SourceMgr.h"
@@ -37,6 +38,7 @@ void qc::registerONNXImportTranslation() {
         return OwningOpRef<Operation *>(m.release());
       },
       [](DialectRegistry &registry) {
-        registry.insert<QCDialect, func::FuncDialect, arith::ArithDialect>();
+        registry.insert<QCDialect, func::FuncDialect, arith::ArithDialect,
+                        tensor::TensorDialect>();
       });
 }

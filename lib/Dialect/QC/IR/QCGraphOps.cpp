@@ -3,6 +3,8 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -126,4 +128,47 @@ OpFoldResult SizeOp::fold(FoldAdaptor) {
     return {};
   auto resultTy = cast<RankedTensorType>(getSize().getType());
   return DenseIntElementsAttr::get(resultTy, ArrayRef<int64_t>{in.getNumElements()});
+}
+
+LogicalResult IfOp::verify() {
+  auto cond = cast<RankedTensorType>(getCond().getType());
+  if (cond.hasStaticShape() && cond.getNumElements() != 1)
+    return emitOpError() << "condition must hold one element, got " << cond;
+  for (Region *r : {&getThenBranch(), &getElseBranch()}) {
+    auto yield = dyn_cast<YieldOp>(r->front().getTerminator());
+    if (!yield)
+      return emitOpError("branches must end in qc.yield");
+    if (yield.getValues().getTypes() != getResultTypes())
+      return yield.emitOpError() << "yields " << yield.getValues().getTypes()
+                                 << " but the qc.if has results "
+                                 << getResultTypes();
+  }
+  return success();
+}
+
+namespace {
+/// if(constant) { A } else { B } -> A or B inlined before the op.
+struct InlineConstantIf : OpRewritePattern<IfOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(IfOp op,
+                                PatternRewriter &rewriter) const override {
+    DenseIntElementsAttr cond;
+    if (!matchPattern(op.getCond(), m_Constant(&cond)) || cond.getNumElements() != 1)
+      return failure();
+    Region &taken = cond.getSplatValue<APInt>().isZero() ? op.getElseBranch()
+                                                        : op.getThenBranch();
+    Block &block = taken.front();
+    auto yield = cast<YieldOp>(block.getTerminator());
+    SmallVector<Value> results(yield.getValues());
+    rewriter.eraseOp(yield);
+    rewriter.inlineBlockBefore(&block, op);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+} // namespace
+
+void IfOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                       MLIRContext *context) {
+  patterns.add<InlineConstantIf>(context);
 }

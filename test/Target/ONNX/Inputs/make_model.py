@@ -112,7 +112,45 @@ def sequence_input():
     return model([n], [seq], [vi("y", [], TensorProto.INT64)], opset=13)
 
 
+def qdq():
+    # ONNX Runtime's QDQ form: float -> QuantizeLinear -> DequantizeLinear around ops,
+    # per-tensor activations (uint8) and per-channel weights (int8, axis 0).
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xzp"], ["xq"], name="q_x"),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xzp"], ["xd"], name="dq_x"),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wzp"], ["wd"], name="dq_w", axis=0),
+        helper.make_node("Conv", ["xd", "wd"], ["y"], name="conv"),
+    ]
+    inits = [numpy_helper.from_array(np.array(0.05, np.float32), "xs"),
+             numpy_helper.from_array(np.array(128, np.uint8), "xzp"),
+             numpy_helper.from_array(rng.integers(-127, 128, (2, 3, 3, 3)).astype(np.int8), "wq"),
+             numpy_helper.from_array(np.array([0.01, 0.02], np.float32), "ws"),
+             numpy_helper.from_array(np.array([0, 0], np.int8), "wzp")]
+    return model(nodes, [vi("x", [1, 3, 5, 5])], [vi("y", [1, 2, 3, 3])], inits)
+
+
+def qoperator():
+    # QOperator form: QLinearMatMul with a per-column weight scale, QLinearConv with bias.
+    f = lambda v, name, t=np.float32: numpy_helper.from_array(np.array(v, t), name)
+    nodes = [
+        helper.make_node("QLinearMatMul", ["a", "as", "azp", "b", "bs", "bzp", "ys", "yzp"],
+                         ["y"], name="qmm"),
+        helper.make_node("QLinearConv", ["x", "as", "azp", "w", "as", "azp", "ys", "yzp", "bias"],
+                         ["z"], name="qconv", pads=[1, 1, 1, 1]),
+    ]
+    inits = [f(0.5, "as"), f(3, "azp", np.uint8),
+             numpy_helper.from_array(rng.integers(0, 255, (4, 2)).astype(np.uint8), "b"),
+             f([0.25, 0.75], "bs"), f([0, 0], "bzp", np.uint8),
+             f(1.0, "ys"), f(10, "yzp", np.uint8),
+             numpy_helper.from_array(rng.integers(0, 255, (2, 1, 3, 3)).astype(np.uint8), "w"),
+             f([1, -2], "bias", np.int32)]
+    return model(nodes, [vi("a", [3, 4], TensorProto.UINT8), vi("x", [1, 1, 4, 4], TensorProto.UINT8)],
+                 [vi("y", [3, 2], TensorProto.UINT8), vi("z", [1, 2, 4, 4], TensorProto.UINT8)],
+                 inits, opset=10)
+
+
 MODELS = {
+    "qdq": qdq, "qoperator": qoperator,
     "conv_net": conv_net, "shape_subgraph": shape_subgraph,
     "opset9": lambda: opset_forms(9), "opset13": lambda: opset_forms(13),
     "unknown_op": unknown_op, "unknown_domain": unknown_domain,

@@ -197,10 +197,14 @@ def QC_InstanceNormalizationOp : QC_GraphOp<"InstanceNormalization"> {
 }
 
 def QC_LayerNormalizationOp : QC_GraphOp<"LayerNormalization"> {
+  let description = [{
+    ONNX `LayerNormalization`; `stats` holds the optional Mean and
+    InvStdDev outputs: none, Mean, or both.
+  }];
   let arguments = (ins AnyRankedTensor:$X, AnyRankedTensor:$Scale,
                        Optional<AnyRankedTensor>:$B, I64Attr:$axis,
                        F32Attr:$epsilon, I64Attr:$stash_type);
-  let results = (outs AnyRankedTensor:$Y);
+  let results = (outs AnyRankedTensor:$Y, Variadic<AnyRankedTensor>:$stats);
 }
 
 def QC_LRNOp : QC_GraphOp<"LRN"> {
@@ -309,6 +313,20 @@ def QC_PadOp : QC_GraphOp<"Pad"> {
   let results = (outs AnyRankedTensor:$output);
 }
 
+def QC_ResizeOp : QC_GraphOp<"Resize"> {
+  let description = [{
+    ONNX `Resize` with its target as one operand: `target` says whether
+    `scales_or_sizes` holds scales (float, one per dim) or sizes (int64).
+    The region of interest of `tf_crop_and_resize` is not supported.
+  }];
+  let arguments = (ins AnyRankedTensor:$X, AnyRankedTensor:$scales_or_sizes,
+                       StrAttr:$target, StrAttr:$mode,
+                       StrAttr:$coordinate_transformation_mode,
+                       StrAttr:$nearest_mode, F32Attr:$cubic_coeff_a,
+                       I64Attr:$exclude_outside, F32Attr:$extrapolation_value);
+  let results = (outs AnyRankedTensor:$Y);
+}
+
 def QC_ShapeOp : QC_GraphOp<"Shape"> {
   let arguments = (ins AnyRankedTensor:$data, I64Attr:$start,
                        OptionalAttr<I64Attr>:$end);
@@ -341,6 +359,67 @@ def QC_DepthToSpaceOp : QC_GraphOp<"DepthToSpace"> {
 
 def QC_SpaceToDepthOp : QC_GraphOp<"SpaceToDepth"> {
   let arguments = (ins AnyRankedTensor:$input, I64Attr:$blocksize);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+//===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+def QC_YieldOp : QC_Op<"yield", [Pure, Terminator, ParentOneOf<["IfOp"]>]> {
+  let summary = "Yields the results of a qc.if branch";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+def QC_IfOp : QC_Op<"if", [RecursiveMemoryEffects, NoRegionArguments]> {
+  let summary = "ONNX If";
+  let description = [{
+    Runs `then_branch` when the single boolean in `cond` is true, else
+    `else_branch`; each yields the results. A constant condition folds the
+    taken branch into the parent (canonicalization).
+  }];
+  let arguments = (ins RankedTensorOf<[I1]>:$cond);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$then_branch,
+                        SizedRegion<1>:$else_branch);
+  let assemblyFormat = [{
+    $cond `:` type($cond) (`->` type($results)^)? $then_branch `else` $else_branch attr-dict
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization ops without a static form
+//===----------------------------------------------------------------------===//
+
+def QC_DynamicQuantizeLinearOp : QC_GraphOp<"DynamicQuantizeLinear"> {
+  let description = [{
+    ONNX `DynamicQuantizeLinear`: uint8 quantization with scale and zero
+    point computed at run time from the input's range. Static quantization
+    (QuantizeLinear with constant parameters) imports to `qc.quantize`.
+  }];
+  let arguments = (ins AnyRankedTensor:$x);
+  let results = (outs AnyRankedTensor:$y, AnyRankedTensor:$y_scale,
+                      AnyRankedTensor:$y_zero_point);
+}
+
+// With constant scales and zero points the importer produces qc.quantize /
+// qc.dequantize / qc.conv_int / qc.matmul_int / qc.requantize instead; these
+// keep the ONNX form when the parameters are only known at run time. Inputs
+// in ONNX order; omitted optional inputs only at the end.
+foreach name = ["QuantizeLinear", "DequantizeLinear", "ConvInteger",
+                "MatMulInteger", "QLinearConv", "QLinearMatMul"] in
+def QC_#name#Op : QC_GraphOp<name> {
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs,
+                       OptionalAttr<I64Attr>:$axis,
+                       OptionalAttr<StrAttr>:$auto_pad,
+                       OptionalAttr<I64Attr>:$group,
+                       OptionalAttr<DenseI64ArrayAttr>:$dilations,
+                       OptionalAttr<DenseI64ArrayAttr>:$kernel_shape,
+                       OptionalAttr<DenseI64ArrayAttr>:$pads,
+                       OptionalAttr<DenseI64ArrayAttr>:$strides);
   let results = (outs AnyRankedTensor:$output);
 }
 

@@ -1,0 +1,305 @@
+//===- Quantization.cpp - ONNX quantization op handlers -------------------===//
+//
+// QDQ models (QuantizeLinear / DequantizeLinear with constant parameters)
+// import to qc.quantize / qc.dequantize with !quant.uniform types; QOperator
+// models (ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul) import
+// straight to the integer ops, QLinear* with a dyadic qc.requantize.
+//
+//===----------------------------------------------------------------------===//
+#include "NodeImporter.h"
+
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Support/Dyadic.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace qc;
+using namespace qc::onnx_import;
+
+namespace {
+
+/// Static form with constant parameters at `params`, else the ONNX form.
+Handler staticOrDirect(std::initializer_list<unsigned> params,
+                       LogicalResult (*importStatic)(NodeImporter &)) {
+  std::vector<unsigned> p(params);
+  return [p, importStatic](NodeImporter &n) {
+    for (unsigned i : p)
+      if (i < n.inputs.size() && n.inputs[i] &&
+          !matchPattern(n.inputs[i], m_Constant()))
+        return n.createDirect();
+    return importStatic(n);
+  };
+}
+
+/// Values of a constant float tensor operand.
+std::optional<SmallVector<double>> constantFloats(NodeImporter &n, unsigned i) {
+  if (i >= n.inputs.size() || !n.inputs[i])
+    return std::nullopt;
+  DenseFPElementsAttr attr;
+  if (!matchPattern(n.inputs[i], m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<double> out;
+  for (const APFloat &v : attr.getValues<APFloat>())
+    out.push_back(v.convertToDouble());
+  return out;
+}
+
+/// Zero points (all 0 when the input is omitted), `count` of them.
+FailureOr<SmallVector<int64_t>> zeroPoints(NodeImporter &n, unsigned i,
+                                           size_t count) {
+  if (i >= n.inputs.size() || !n.inputs[i])
+    return SmallVector<int64_t>(count, 0);
+  std::optional<SmallVector<int64_t>> zp = n.constantInts(i);
+  if (!zp)
+    return n.error() << "zero point (input #" << i << ") must be a constant";
+  if (zp->size() == 1 && count > 1)
+    zp->assign(count, (*zp)[0]);
+  return *zp;
+}
+
+FailureOr<SmallVector<double>> scales(NodeImporter &n, unsigned i) {
+  std::optional<SmallVector<double>> s = constantFloats(n, i);
+  if (!s)
+    return n.error() << "scale (input #" << i << ") must be a constant";
+  for (double v : *s)
+    if (!(v > 0))
+      return n.error() << "scale " << v << " must be positive";
+  return *s;
+}
+
+/// The !quant.uniform type of `storage` values with these parameters:
+/// per tensor, or per `axis` when there is more than one scale.
+FailureOr<quant::QuantizedType> quantType(NodeImporter &n, IntegerType storage,
+                                          Type expressed, ArrayRef<double> s,
+                                          ArrayRef<int64_t> zp, int64_t axis,
+                                          RankedTensorType tensor) {
+  IntRange r = integerRange(storage);
+  unsigned flags = storage.isUnsigned() ? 0 : quant::QuantizationFlags::Signed;
+  Type storageTy = IntegerType::get(n.builder.getContext(), storage.getWidth());
+  auto emit = [&] { return n.error(); };
+  if (s.size() == 1)
+    return quant::QuantizedType(quant::UniformQuantizedType::getChecked(
+        emit, flags, storageTy, expressed, s[0], zp[0], r.min, r.max));
+  if (axis < 0)
+    axis += tensor.getRank();
+  return quant::QuantizedType(quant::UniformQuantizedPerAxisType::getChecked(
+      emit, flags, storageTy, expressed, s, zp, int32_t(axis), r.min, r.max));
+}
+
+LogicalResult importQuantizeLinear(NodeImporter &n) {
+  RankedTensorType x = n.inputType(0);
+  auto out = dyn_cast_or_null<RankedTensorType>(n.resultTypes[0]);
+  if (!out)
+    return n.error() << "result type unknown";
+  auto storage = dyn_cast<IntegerType>(out.getElementType());
+  if (!storage)
+    return n.error() << "quantizing to " << out.getElementType()
+                     << " is not supported";
+  FailureOr<SmallVector<double>> s = scales(n, 1);
+  if (failed(s))
+    return failure();
+  FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
+  if (failed(zp))
+    return failure();
+  FailureOr<quant::QuantizedType> q =
+      quantType(n, storage, x.getElementType(), *s, *zp,
+                n.getInt("axis").value_or(1), x);
+  if (failed(q) || !*q)
+    return failure();
+  auto qTensor = RankedTensorType::get(x.getShape(), *q);
+  Value quantized = QuantizeOp::create(n.builder, n.loc, qTensor, n.inputs[0]);
+  n.results = {StorageCastOp::create(n.builder, n.loc, out, quantized)};
+  return success();
+}
+
+LogicalResult importDequantizeLinear(NodeImporter &n) {
+  RankedTensorType x = n.inputType(0);
+  auto out = dyn_cast_or_null<RankedTensorType>(n.resultTypes[0]);
+  auto storage = dyn_cast<IntegerType>(x.getElementType());
+  if (!out || !storage)
+    return n.error() << "dequantizes integers to a known float type";
+  FailureOr<SmallVector<double>> s = scales(n, 1);
+  if (failed(s))
+    return failure();
+  FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
+  if (failed(zp))
+    return failure();
+  FailureOr<quant::QuantizedType> q =
+      quantType(n, storage, out.getElementType(), *s, *zp,
+                n.getInt("axis").value_or(1), x);
+  if (failed(q) || !*q)
+    return failure();
+  Value quantized = StorageCastOp::create(
+      n.builder, n.loc, RankedTensorType::get(x.getShape(), *q), n.inputs[0]);
+  n.results = {DequantizeOp::create(n.builder, n.loc, out, quantized)};
+  return success();
+}
+
+/// Strides, dilations and explicit pads of a conv node, auto_pad resolved.
+struct ConvGeometry {
+  SmallVector<int64_t> strides, dilations, pads;
+  int64_t group;
+};
+
+FailureOr<ConvGeometry> convGeometry(NodeImporter &n, RankedTensorType x,
+                                     RankedTensorType w) {
+  int64_t spatial = x.getRank() - 2;
+  ConvGeometry g;
+  g.strides = n.getInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
+  g.dilations = n.getInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
+  g.pads = n.getInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+  g.group = n.getInt("group").value_or(1);
+  std::string autoPad = n.getString("auto_pad").value_or("NOTSET");
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t in = x.getDimSize(i + 2), k = w.getDimSize(i + 2);
+      if (ShapedType::isDynamic(in) || ShapedType::isDynamic(k))
+        return n.error() << "auto_pad " << autoPad << " needs static spatial dims";
+      int64_t out = (in + g.strides[i] - 1) / g.strides[i];
+      int64_t total = std::max<int64_t>(
+          0, (out - 1) * g.strides[i] + g.dilations[i] * (k - 1) + 1 - in);
+      int64_t small = total / 2, big = total - small;
+      g.pads[i] = autoPad == "SAME_UPPER" ? small : big;
+      g.pads[i + spatial] = autoPad == "SAME_UPPER" ? big : small;
+    }
+  } else if (autoPad == "VALID") {
+    g.pads.assign(2 * spatial, 0);
+  } else if (autoPad != "NOTSET") {
+    return n.error() << "auto_pad '" << autoPad << "' is not supported";
+  }
+  return g;
+}
+
+/// qc.conv_int from input #xi, weight #wi and their zero points.
+FailureOr<Value> convInt(NodeImporter &n, unsigned xi, unsigned xzpi,
+                         unsigned wi, unsigned wzpi, Value bias,
+                         RankedTensorType accTy) {
+  RankedTensorType x = n.inputType(xi), w = n.inputType(wi);
+  FailureOr<ConvGeometry> g = convGeometry(n, x, w);
+  if (failed(g))
+    return failure();
+  FailureOr<SmallVector<int64_t>> xzp = zeroPoints(n, xzpi, 1);
+  FailureOr<SmallVector<int64_t>> wzp = zeroPoints(n, wzpi, 1);
+  if (failed(xzp) || failed(wzp))
+    return failure();
+  if (xzp->size() != 1)
+    return n.error() << "the input zero point must be a scalar";
+  SmallVector<int32_t> wzp32(wzp->begin(), wzp->end());
+  return ConvIntOp::create(n.builder, n.loc, accTy, n.inputs[xi], n.inputs[wi],
+                           bias, g->strides, g->pads, g->dilations, g->group,
+                           int32_t((*xzp)[0]), wzp32)
+      .getResult();
+}
+
+FailureOr<Value> matmulInt(NodeImporter &n, unsigned ai, unsigned azpi,
+                           unsigned bi, unsigned bzpi, RankedTensorType accTy) {
+  FailureOr<SmallVector<int64_t>> azp = zeroPoints(n, azpi, 1);
+  FailureOr<SmallVector<int64_t>> bzp = zeroPoints(n, bzpi, 1);
+  if (failed(azp) || failed(bzp))
+    return failure();
+  if (!llvm::all_equal(*azp))
+    return n.error() << "per-row zero points of A are not supported";
+  SmallVector<int32_t> bzp32(bzp->begin(), bzp->end());
+  return MatMulIntOp::create(n.builder, n.loc, accTy, n.inputs[ai],
+                             n.inputs[bi], Value(), int32_t((*azp)[0]), bzp32)
+      .getResult();
+}
+
+/// The accumulator type: the result's shape with i32 elements.
+RankedTensorType accType(NodeImporter &n) {
+  auto out = cast<RankedTensorType>(n.resultTypes[0]);
+  return RankedTensorType::get(out.getShape(), n.builder.getI32Type());
+}
+
+/// qc.requantize of `acc` to the node's result with scales
+/// s_a * s_b[c] / s_y and output zero point from input #yzpi.
+LogicalResult requantizeTo(NodeImporter &n, Value acc, unsigned sai,
+                           unsigned sbi, unsigned syi, unsigned yzpi,
+                           int64_t axis) {
+  FailureOr<SmallVector<double>> sa = scales(n, sai), sb = scales(n, sbi),
+                                 sy = scales(n, syi);
+  if (failed(sa) || failed(sb) || failed(sy))
+    return failure();
+  if (sa->size() != 1 || sy->size() != 1)
+    return n.error() << "input and output scales must be per tensor";
+  FailureOr<SmallVector<int64_t>> yzp = zeroPoints(n, yzpi, 1);
+  if (failed(yzp))
+    return failure();
+  auto out = cast<RankedTensorType>(n.resultTypes[0]);
+  auto outInt = dyn_cast<IntegerType>(out.getElementType());
+  if (!outInt)
+    return n.error() << "result must be an integer tensor";
+  SmallVector<int32_t> mult, shift;
+  for (double b : *sb) {
+    double scale = (*sa)[0] * b / (*sy)[0];
+    std::optional<Dyadic> d = computeDyadic(scale);
+    if (!d)
+      return n.error() << "requantization scale " << scale
+                       << " has no int32 dyadic form";
+    mult.push_back(d->multiplier);
+    shift.push_back(d->shift);
+  }
+  IntRange r = integerRange(outInt);
+  std::optional<int64_t> axisAttr;
+  if (mult.size() > 1)
+    axisAttr = axis;
+  n.results = {RequantizeOp::create(
+      n.builder, n.loc, out, acc, mult, shift,
+      axisAttr ? n.builder.getI64IntegerAttr(*axisAttr) : IntegerAttr(),
+      /*input_zp=*/0, int32_t((*yzp)[0]), r.min, r.max)};
+  return success();
+}
+
+LogicalResult importConvInteger(NodeImporter &n) {
+  FailureOr<Value> acc = convInt(n, 0, 2, 1, 3, Value(), accType(n));
+  if (failed(acc))
+    return failure();
+  n.results = {*acc};
+  return success();
+}
+
+LogicalResult importMatMulInteger(NodeImporter &n) {
+  FailureOr<Value> acc = matmulInt(n, 0, 2, 1, 3, accType(n));
+  if (failed(acc))
+    return failure();
+  n.results = {*acc};
+  return success();
+}
+
+// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B)
+LogicalResult importQLinearConv(NodeImporter &n) {
+  Value bias = n.inputs.size() > 8 ? n.inputs[8] : Value();
+  FailureOr<Value> acc = convInt(n, 0, 2, 3, 5, bias, accType(n));
+  if (failed(acc))
+    return failure();
+  return requantizeTo(n, *acc, 1, 4, 6, 7, /*axis=*/1);
+}
+
+// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp)
+LogicalResult importQLinearMatMul(NodeImporter &n) {
+  FailureOr<Value> acc = matmulInt(n, 0, 2, 3, 5, accType(n));
+  if (failed(acc))
+    return failure();
+  return requantizeTo(n, *acc, 1, 4, 6, 7,
+                      /*axis=*/accType(n).getRank() - 1);
+}
+
+} // namespace
+
+void qc::onnx_import::registerQuantizationHandlers(HandlerRegistry &r) {
+  r.add("", "QuantizeLinear", 10, 1 << 30,
+        staticOrDirect({1, 2}, importQuantizeLinear));
+  r.add("", "DequantizeLinear", 10, 1 << 30,
+        staticOrDirect({1, 2}, importDequantizeLinear));
+  r.add("", "ConvInteger", 10, 1 << 30,
+        staticOrDirect({2, 3}, importConvInteger));
+  r.add("", "MatMulInteger", 10, 1 << 30,
+        staticOrDirect({2, 3}, importMatMulInteger));
+  r.add("", "QLinearConv", 10, 1 << 30,
+        staticOrDirect({1, 2, 4, 5, 6, 7}, importQLinearConv));
+  r.add("", "QLinearMatMul", 10, 1 << 30,
+        staticOrDirect({1, 2, 4, 5, 6, 7}, importQLinearMatMul));
+  r.addDirect("DynamicQuantizeLinear", 11);
+}
