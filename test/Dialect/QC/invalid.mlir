@@ -482,3 +482,68 @@ func.func private @scheme_wrong_kind() attributes {qc.weight_scheme = 4}
 
 // expected-error @+1 {{unknown qc dialect attribute 'qc.bits'}}
 func.func private @unknown_attr() attributes {qc.bits = 4}
+
+// -----
+
+func.func @if_yield_types(%c: tensor<i1>, %x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = qc.if %c : tensor<i1> -> tensor<4xf32> {
+    qc.yield %x : tensor<4xf32>
+  } else {
+    %z = arith.constant dense<0.0> : tensor<2xf32>
+    // expected-error @+1 {{yields 'tensor<2xf32>' but the qc.if has results 'tensor<4xf32>'}}
+    qc.yield %z : tensor<2xf32>
+  }
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @if_condition_size(%c: tensor<2xi1>, %x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{condition must hold one element, got 'tensor<2xi1>'}}
+  %y = qc.if %c : tensor<2xi1> -> tensor<4xf32> {
+    qc.yield %x : tensor<4xf32>
+  } else {
+    qc.yield %x : tensor<4xf32>
+  }
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @graph_op_verifiers(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>) {
+  // expected-error @+1 {{input has 3 channels but weight expects 2 x group 1}}
+  %0 = qc.conv %x, %w {auto_pad = "NOTSET", group = 1 : i64} : (tensor<1x3x8x8xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_perm(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{perm is not a permutation of 0..1}}
+  %0 = qc.transpose %x {perm = array<i64: 0, 0>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_count(%x: tensor<2x3xf32>, %s: tensor<1xi64>) {
+  // expected-error @+1 {{reshapes 6 elements into 5}}
+  %0 = qc.reshape %x, %s : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @gemm_k(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+1 {{reduction dims differ: 3 vs 4}}
+  %0 = qc.gemm %a, %b {alpha = 1.0 : f32, beta = 1.0 : f32, transA = 0 : i64, transB = 0 : i64} : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{operands don't have broadcast-compatible shapes}}
+  %0 = qc.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return
+}

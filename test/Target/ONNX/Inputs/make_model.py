@@ -149,7 +149,31 @@ def qoperator():
                  inits, opset=10)
 
 
+def if_model(const_cond):
+    # Branch on the batch size (a shape test exporters emit, constant once the
+    # shape is static) or on a runtime flag.
+    then_g = helper.make_graph([helper.make_node("Relu", ["x"], ["t"], name="then_relu")],
+                               "then", [], [vi("t", [2, 3])])
+    else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"], name="else_neg")],
+                               "else", [], [vi("e", [2, 3])])
+    nodes = []
+    inputs = [vi("x", [2, 3])]
+    inits = []
+    if const_cond:
+        nodes += [helper.make_node("Shape", ["x"], ["s"]),
+                  helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+                  helper.make_node("Equal", ["n", "two"], ["cond"])]
+        inits += [numpy_helper.from_array(np.array(0, np.int64), "zero"),
+                  numpy_helper.from_array(np.array(2, np.int64), "two")]
+    else:
+        inputs.append(vi("cond", [], TensorProto.BOOL))
+    nodes.append(helper.make_node("If", ["cond"], ["y"], name="branch",
+                                  then_branch=then_g, else_branch=else_g))
+    return model(nodes, inputs, [vi("y", [2, 3])], inits)
+
+
 MODELS = {
+    "if_const": lambda: if_model(True), "if_runtime": lambda: if_model(False),
     "qdq": qdq, "qoperator": qoperator,
     "conv_net": conv_net, "shape_subgraph": shape_subgraph,
     "opset9": lambda: opset_forms(9), "opset13": lambda: opset_forms(13),
