@@ -192,6 +192,35 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
       type, ArrayRef<char>(bytes.data(), bytes.size())));
 }
 
+LogicalResult ModelImporter::applyConstantInputs(onnx::GraphProto &graph) {
+  for (const auto &entry : options.constantInputs) {
+    StringRef name = entry.getKey();
+    auto *inputs = graph.mutable_input();
+    auto it = llvm::find_if(*inputs, [&](const onnx::ValueInfoProto &v) {
+      return v.name() == name;
+    });
+    if (it == inputs->end())
+      return emitError(fileLoc()) << "--constant-input names '" << name
+                                  << "', which is not an input of the model";
+    auto buf = llvm::MemoryBuffer::getFile(entry.getValue(), /*IsText=*/false);
+    onnx::TensorProto t;
+    if (!buf || !t.ParseFromArray((*buf)->getBufferStart(),
+                                  int((*buf)->getBufferSize())))
+      return emitError(fileLoc())
+             << "--constant-input for '" << name << "': cannot read a "
+             << "TensorProto from '" << entry.getValue() << "'";
+    if (it->type().tensor_type().elem_type() != t.data_type())
+      return emitError(fileLoc())
+             << "--constant-input for '" << name << "' holds "
+             << dataTypeName(t.data_type()) << " but the input is "
+             << dataTypeName(it->type().tensor_type().elem_type());
+    t.set_name(name.str());
+    *graph.add_initializer() = t;
+    inputs->erase(it);
+  }
+  return success();
+}
+
 LogicalResult ModelImporter::applyInputShapes(onnx::GraphProto &graph) {
   llvm::StringSet<llvm::MallocAllocator> used;
   for (auto &input : *graph.mutable_input()) {
@@ -229,7 +258,7 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   if (!opsets.count(""))
     opsets[""] = 1;
   onnx::GraphProto &graph = *model.mutable_graph();
-  if (failed(applyInputShapes(graph)))
+  if (failed(applyConstantInputs(graph)) || failed(applyInputShapes(graph)))
     return nullptr;
 
   // ONNX's own shape inference fills in every intermediate type; shape
@@ -454,5 +483,16 @@ LogicalResult qc::parseInputShape(StringRef spec, ONNXImportOptions &options,
     shape.push_back(d);
   }
   options.inputShapes[name] = std::move(shape);
+  return success();
+}
+
+LogicalResult qc::parseConstantInput(StringRef spec, ONNXImportOptions &options,
+                                     std::string &error) {
+  auto [name, path] = spec.split('=');
+  if (name.empty() || path.empty()) {
+    error = "--constant-input expects NAME=FILE.pb, got '" + spec.str() + "'";
+    return failure();
+  }
+  options.constantInputs[name] = path.str();
   return success();
 }

@@ -43,6 +43,7 @@ public:
 private:
   mlir::LogicalResult importNode(const onnx::NodeProto &node);
   mlir::LogicalResult applyInputShapes(onnx::GraphProto &graph);
+  mlir::LogicalResult applyConstantInputs(onnx::GraphProto &graph);
 
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<const onnx::TypeProto *> valueTypes;

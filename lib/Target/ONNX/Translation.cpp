@@ -17,6 +17,12 @@ static llvm::cl::list<std::string> inputShapes(
                    "replaces its symbolic or unknown dims"),
     llvm::cl::value_desc("name:dims"));
 
+static llvm::cl::list<std::string> constantInputs(
+    "constant-input",
+    llvm::cl::desc("Make a model input a constant, NAME=FILE.pb (an ONNX "
+                   "TensorProto, as in the backend tests; repeatable)"),
+    llvm::cl::value_desc("name=file"));
+
 void qc::registerONNXImportTranslation() {
   TranslateToMLIRRegistration reg(
       "import-onnx", "Import an ONNX model (.onnx) into qc graph ops",
@@ -27,6 +33,13 @@ void qc::registerONNXImportTranslation() {
         for (const std::string &spec : inputShapes) {
           std::string err;
           if (failed(parseInputShape(spec, options, err))) {
+            emitError(UnknownLoc::get(ctx)) << err;
+            return nullptr;
+          }
+        }
+        for (const std::string &spec : constantInputs) {
+          std::string err;
+          if (failed(parseConstantInput(spec, options, err))) {
             emitError(UnknownLoc::get(ctx)) << err;
             return nullptr;
           }

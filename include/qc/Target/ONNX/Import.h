@@ -14,6 +14,10 @@ struct ONNXImportOptions {
   /// Shapes that replace the graph inputs' symbolic or unknown dims, by
   /// input name (like onnx-mlir's shape information option).
   llvm::StringMap<std::vector<int64_t>> inputShapes;
+  /// Graph inputs that become constants, by name: the path of a serialized
+  /// ONNX TensorProto (.pb) holding the value. Freezes configuration inputs
+  /// (a sample rate, the axes of a Squeeze) so that shapes become static.
+  llvm::StringMap<std::string> constantInputs;
   /// Name of the function the graph becomes.
   std::string functionName = "main_graph";
 };
@@ -22,6 +26,11 @@ struct ONNXImportOptions {
 llvm::LogicalResult parseInputShape(llvm::StringRef spec,
                                     ONNXImportOptions &options,
                                     std::string &error);
+
+/// Parses "name=path.pb" into `options`.
+llvm::LogicalResult parseConstantInput(llvm::StringRef spec,
+                                       ONNXImportOptions &options,
+                                       std::string &error);
 
 /// Imports the ONNX model in `bytes` (read from `path`, which locates
 /// external data and names the model in diagnostics) into a module of qc
