@@ -119,6 +119,10 @@ FailureOr<Attribute> NodeImporter::convert(const onnx::AttributeProto &a) {
   case onnx::AttributeProto::INTS:
     return Attribute(builder.getDenseI64ArrayAttr(
         SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
+  case onnx::AttributeProto::STRINGS: {
+    SmallVector<StringRef> strs(a.strings().begin(), a.strings().end());
+    return Attribute(builder.getStrArrayAttr(strs));
+  }
   case onnx::AttributeProto::FLOATS:
     return Attribute(builder.getDenseF32ArrayAttr(
         SmallVector<float>(a.floats().begin(), a.floats().end())));

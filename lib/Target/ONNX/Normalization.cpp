@@ -1,4 +1,4 @@
-//===- Normalization.cpp - ONNX normalization handlers --------------------===//
+//===- Normalization.cpp - ONNX normalization and recurrent handlers ------===//
 #include "NodeImporter.h"
 
 using namespace mlir;
@@ -19,6 +19,51 @@ static LogicalResult importInference(NodeImporter &n,
   return n.createDirect({}, {}, ignored);
 }
 
+/// LSTM/GRU/RNN with ONNX's defaults for omitted inputs that precede present
+/// ones: zero bias, every sequence at full length, zero initial states.
+static LogicalResult importRecurrent(NodeImporter &n) {
+  SmallVector<Value> operands(n.inputs);
+  while (!operands.empty() && !operands.back())
+    operands.pop_back();
+  if (!llvm::is_contained(operands, Value()))
+    return n.createDirect({}, operands, {}, {});
+  RankedTensorType x = n.inputType(0);
+  int64_t gates = n.node.op_type() == "LSTM" ? 4
+                  : n.node.op_type() == "GRU" ? 3
+                                              : 1;
+  int64_t hidden = n.getInt("hidden_size").value_or(0);
+  int64_t numDir = n.getString("direction").value_or("") == "bidirectional" ? 2 : 1;
+  bool batchFirst = n.getInt("layout").value_or(0) == 1;
+  int64_t seq = x.getDimSize(batchFirst ? 1 : 0);
+  int64_t batch = x.getDimSize(batchFirst ? 0 : 1);
+  if (hidden <= 0 || ShapedType::isDynamic(seq) || ShapedType::isDynamic(batch))
+    return n.error() << "omitted inputs need hidden_size and static sequence "
+                     << "and batch dims";
+  Type elt = x.getElementType();
+  for (auto [i, v] : llvm::enumerate(operands)) {
+    if (v)
+      continue;
+    switch (i) {
+    case 3: // B
+      v = n.splat(RankedTensorType::get({numDir, 2 * gates * hidden}, elt), 0);
+      break;
+    case 4: // sequence_lens
+      v = n.splat(RankedTensorType::get({batch}, n.builder.getI32Type()),
+                  double(seq));
+      break;
+    case 5: // initial_h
+    case 6: // initial_c
+      v = n.splat(batchFirst ? RankedTensorType::get({batch, numDir, hidden}, elt)
+                             : RankedTensorType::get({numDir, batch, hidden}, elt),
+                  0);
+      break;
+    default:
+      return n.error() << "input #" << i << " cannot be omitted";
+    }
+  }
+  return n.createDirect({}, operands, {}, {});
+}
+
 void qc::onnx_import::registerNormalizationHandlers(HandlerRegistry &r) {
   r.add("", "BatchNormalization", 6, 1 << 30, [](NodeImporter &n) {
     return importInference(n, {"momentum", "spatial", "is_test",
@@ -30,5 +75,7 @@ void qc::onnx_import::registerNormalizationHandlers(HandlerRegistry &r) {
     return n.createDirect();
   });
   r.addDirect("InstanceNormalization", 6);
+  for (StringRef op : {"LSTM", "GRU", "RNN"})
+    r.add("", op, 7, 1 << 30, importRecurrent);
   r.addDirect("LRN", 1);
 }

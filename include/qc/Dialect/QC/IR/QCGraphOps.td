@@ -363,6 +363,30 @@ def QC_SpaceToDepthOp : QC_GraphOp<"SpaceToDepth"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Recurrent
+//===----------------------------------------------------------------------===//
+
+foreach name = ["LSTM", "GRU", "RNN"] in
+def QC_#name#Op : QC_GraphOp<name> {
+  let description = [{
+    ONNX `}] # name # [{`: inputs in ONNX order (omitted optional inputs
+    only at the end), results Y, Y_h (and Y_c for LSTM) as far as the model
+    asks for them.
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs,
+                       OptionalAttr<DenseF32ArrayAttr>:$activation_alpha,
+                       OptionalAttr<DenseF32ArrayAttr>:$activation_beta,
+                       OptionalAttr<StrArrayAttr>:$activations,
+                       OptionalAttr<F32Attr>:$clip,
+                       DefaultValuedStrAttr<StrAttr, "forward">:$direction,
+                       I64Attr:$hidden_size,
+                       OptionalAttr<I64Attr>:$input_forget,
+                       OptionalAttr<I64Attr>:$layout,
+                       OptionalAttr<I64Attr>:$linear_before_reset);
+  let results = (outs Variadic<AnyRankedTensor>:$outputs);
+}
+
+//===----------------------------------------------------------------------===//
 // Control flow
 //===----------------------------------------------------------------------===//
 
