@@ -197,6 +197,12 @@ private:
       return int32_t(intAttr(n, "to").value_or(onnx::TensorProto::INT64));
     if (n.op_type() == "Shape" || n.op_type() == "Size")
       return onnx::TensorProto::INT64;
+    if (n.op_type() == "Constant") {
+      for (const auto &a : n.attribute())
+        if (a.name() == "value" && a.has_t())
+          return a.t().data_type();
+      return onnx::TensorProto::INT64;
+    }
     if (isComparison(n.op_type()) || n.op_type() == "Not")
       return onnx::TensorProto::BOOL;
     auto it = consts.find(n.input(0));
@@ -250,6 +256,16 @@ private:
         r.values.push_back((*dims)[i]);
       r.dims = {int64_t(r.values.size())};
       return r;
+    }
+    if (op == "Constant") {
+      for (const auto &a : n.attribute())
+        if (a.name() == "value" && a.has_t())
+          return fromInitializer(a.t());
+      if (auto v = intAttr(n, "value_int"))
+        return IntTensor{{}, {*v}};
+      if (auto v = intsAttr(n, "value_ints"))
+        return IntTensor{{int64_t(v->size())}, *v};
+      return std::nullopt;
     }
     if (op == "Cast" || op == "Identity") {
       const IntTensor *x = get(n, 0);
@@ -336,13 +352,23 @@ private:
       return r;
     }
     if (op == "Slice") {
-      const IntTensor *x = get(n, 0), *starts = get(n, 1), *ends = get(n, 2);
+      // Starts, ends and axes are attributes before opset 10, inputs after.
+      std::optional<IntTensor> attrStarts, attrEnds, attrAxes;
+      if (auto v = intsAttr(n, "starts"))
+        attrStarts = IntTensor{{int64_t(v->size())}, *v};
+      if (auto v = intsAttr(n, "ends"))
+        attrEnds = IntTensor{{int64_t(v->size())}, *v};
+      if (auto v = intsAttr(n, "axes"))
+        attrAxes = IntTensor{{int64_t(v->size())}, *v};
+      const IntTensor *x = get(n, 0);
+      const IntTensor *starts = attrStarts ? &*attrStarts : get(n, 1);
+      const IntTensor *ends = attrEnds ? &*attrEnds : get(n, 2);
+      const IntTensor *axes = attrAxes ? &*attrAxes : get(n, 3);
       const IntTensor *steps = get(n, 4);
       if (!x || !starts || !ends || x->dims.size() != 1 ||
           starts->values.size() != 1 || ends->values.size() != 1)
         return std::nullopt;
-      if (const IntTensor *axes = get(n, 3);
-          axes && (axes->values.size() != 1 ||
+      if (axes && (axes->values.size() != 1 ||
                    (axes->values[0] != 0 && axes->values[0] != -1)))
         return std::nullopt;
       int64_t size = x->dims[0], step = steps ? steps->values[0] : 1;
