@@ -104,7 +104,10 @@ def main():
     ap.add_argument("--tool", required=True, help="path to quant-translate")
     ap.add_argument("--report", required=True, help="markdown report to write")
     ap.add_argument("--baseline", help="file holding the minimum import count")
-    ap.add_argument("--update-baseline", action="store_true")
+    ap.add_argument("--update-baseline", action="store_true",
+                    help="raise the baseline to today's count (never lowers it)")
+    ap.add_argument("--lower-baseline", action="store_true",
+                    help="with --update-baseline: allow lowering it")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
 
@@ -190,13 +193,15 @@ def main():
         print("crashes or time-outs (must be diagnostics):\n  " + "\n  ".join(crashes))
         status = 1
     if args.baseline:
-        if args.update_baseline:
+        baseline = 0
+        if os.path.exists(args.baseline):
+            with open(args.baseline) as f:
+                baseline = int(f.read().split()[0])
+        if args.update_baseline and (passed >= baseline or args.lower_baseline):
             with open(args.baseline, "w") as f:
                 f.write(f"{passed}\n")
             print(f"baseline set to {passed}")
         else:
-            with open(args.baseline) as f:
-                baseline = int(f.read().split()[0])
             if passed < baseline:
                 print(f"FAIL: {passed} models import, below the baseline of {baseline}")
                 status = 1

@@ -139,7 +139,10 @@ public:
       std::optional<IntTensor> r;
       if (n.domain().empty() || n.domain() == "ai.onnx")
         r = fold(n);
-      if (!r || n.output_size() != 1 || r->values.size() > kMaxFoldedElements) {
+      // Empty results stay: ONNX 1.12's inference rejects a Concat fed by an
+      // empty initializer.
+      if (!r || n.output_size() != 1 || r->values.empty() ||
+          r->values.size() > kMaxFoldedElements) {
         ++i;
         continue;
       }
@@ -403,8 +406,19 @@ private:
       size_t na = a->values.size(), nb = b->values.size();
       if (na != nb && na != 1 && nb != 1)
         return std::nullopt;
-      const IntTensor &shapeOf = na >= nb ? *a : *b;
-      IntTensor r{shapeOf.dims, {}};
+      // numpy broadcasting of the dims ([] and [1] give [1]).
+      std::vector<int64_t> dims(std::max(a->dims.size(), b->dims.size()), 1);
+      for (size_t k = 0; k < dims.size(); ++k) {
+        auto dimOf = [&](const IntTensor &t) -> int64_t {
+          size_t off = dims.size() - t.dims.size();
+          return k < off ? 1 : t.dims[k - off];
+        };
+        int64_t da = dimOf(*a), db = dimOf(*b);
+        if (da != db && da != 1 && db != 1)
+          return std::nullopt;
+        dims[k] = da == 1 ? db : da;
+      }
+      IntTensor r{dims, {}};
       for (size_t i = 0; i < std::max(na, nb); ++i) {
         int64_t x = a->values[na == 1 ? 0 : i], y = b->values[nb == 1 ? 0 : i];
         if (op == "Div" && y == 0)
@@ -421,6 +435,11 @@ private:
                            : op == "And"            ? (x && y)
                                                     : (x || y));
       }
+      size_t numel = 1;
+      for (int64_t d : r.dims)
+        numel *= size_t(d);
+      if (numel != r.values.size())
+        return std::nullopt;
       return r;
     }
     return std::nullopt;
