@@ -172,7 +172,25 @@ def if_model(const_cond):
     return model(nodes, inputs, [vi("y", [2, 3])], inits)
 
 
+def opset18():
+    # Opset 18 moved Reduce* axes into an input and gave Split num_outputs.
+    nodes = [helper.make_node("ReduceMean", ["x", "axes"], ["m"], keepdims=0, name="mean"),
+             helper.make_node("Split", ["x"], ["a", "b"], axis=1, num_outputs=2, name="split")]
+    inits = [numpy_helper.from_array(np.array([1], np.int64), "axes")]
+    m = model(nodes, [vi("x", [2, 4])], [vi("m", None), vi("a", None), vi("b", None)], inits, 18)
+    m.ir_version = 8
+    return m
+
+
+def opset21():
+    m = model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [vi("x", [2, 4])],
+              [vi("y", None)], opset=21)
+    m.ir_version = 8
+    return m
+
+
 MODELS = {
+    "opset18": opset18, "opset21": opset21,
     "if_const": lambda: if_model(True), "if_runtime": lambda: if_model(False),
     "qdq": qdq, "qoperator": qoperator,
     "conv_net": conv_net, "shape_subgraph": shape_subgraph,
