@@ -88,6 +88,26 @@ FailureOr<quant::QuantizedType> quantType(NodeImporter &n, IntegerType storage,
       emit, flags, storageTy, expressed, s, zp, int32_t(axis), r.min, r.max));
 }
 
+/// The !quant.uniform type of QuantizeLinear/DequantizeLinear: scales from
+/// input #1, zero points from input #2, per `axis` when there are several.
+FailureOr<quant::QuantizedType> linearQuantType(NodeImporter &n,
+                                                IntegerType storage,
+                                                Type expressed,
+                                                RankedTensorType tensor) {
+  FailureOr<SmallVector<double>> s = scales(n, 1);
+  if (failed(s))
+    return failure();
+  FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
+  if (failed(zp))
+    return failure();
+  FailureOr<quant::QuantizedType> q =
+      quantType(n, storage, expressed, *s, *zp, n.getInt("axis").value_or(1),
+                tensor);
+  if (failed(q) || !*q)
+    return failure();
+  return q;
+}
+
 LogicalResult importQuantizeLinear(NodeImporter &n) {
   RankedTensorType x = n.inputType(0);
   auto out = dyn_cast_or_null<RankedTensorType>(n.resultTypes[0]);
@@ -97,16 +117,9 @@ LogicalResult importQuantizeLinear(NodeImporter &n) {
   if (!storage)
     return n.error() << "quantizing to " << out.getElementType()
                      << " is not supported";
-  FailureOr<SmallVector<double>> s = scales(n, 1);
-  if (failed(s))
-    return failure();
-  FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
-  if (failed(zp))
-    return failure();
   FailureOr<quant::QuantizedType> q =
-      quantType(n, storage, x.getElementType(), *s, *zp,
-                n.getInt("axis").value_or(1), x);
-  if (failed(q) || !*q)
+      linearQuantType(n, storage, x.getElementType(), x);
+  if (failed(q))
     return failure();
   auto qTensor = RankedTensorType::get(x.getShape(), *q);
   Value quantized = QuantizeOp::create(n.builder, n.loc, qTensor, n.inputs[0]);
@@ -120,16 +133,9 @@ LogicalResult importDequantizeLinear(NodeImporter &n) {
   auto storage = dyn_cast<IntegerType>(x.getElementType());
   if (!out || !storage)
     return n.error() << "dequantizes integers to a known float type";
-  FailureOr<SmallVector<double>> s = scales(n, 1);
-  if (failed(s))
-    return failure();
-  FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
-  if (failed(zp))
-    return failure();
   FailureOr<quant::QuantizedType> q =
-      quantType(n, storage, out.getElementType(), *s, *zp,
-                n.getInt("axis").value_or(1), x);
-  if (failed(q) || !*q)
+      linearQuantType(n, storage, out.getElementType(), x);
+  if (failed(q))
     return failure();
   Value quantized = StorageCastOp::create(
       n.builder, n.loc, RankedTensorType::get(x.getShape(), *q), n.inputs[0]);
