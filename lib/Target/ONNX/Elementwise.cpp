@@ -168,6 +168,8 @@ LogicalResult importDropout(NodeImporter &n) {
   return success();
 }
 
+/// Cast and CastLike: the target type (`to`, or CastLike's second input's
+/// element type) is the inferred result type.
 LogicalResult importCast(NodeImporter &n) {
   if (!n.resultTypes[0])
     return n.error() << "result type unknown";
@@ -258,5 +260,8 @@ void qc::onnx_import::registerElementwiseHandlers(HandlerRegistry &r) {
   r.add("", "Identity", 1, 1 << 30, importIdentity);
   r.add("", "Dropout", 1, 1 << 30, importDropout);
   r.add("", "Cast", 6, 1 << 30, importCast);
+  r.add("", "CastLike", 15, 1 << 30, importCast);
+  for (StringRef op : {"IsInf", "Shrink"})
+    r.addDirect(op, 9);
   r.add("", "If", 1, 1 << 30, importIf);
 }

@@ -78,4 +78,5 @@ void qc::onnx_import::registerNormalizationHandlers(HandlerRegistry &r) {
   for (StringRef op : {"LSTM", "GRU", "RNN"})
     r.add("", op, 7, 1 << 30, importRecurrent);
   r.addDirect("LRN", 1);
+  r.addDirect("MeanVarianceNormalization", 9);
 }

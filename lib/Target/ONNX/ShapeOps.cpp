@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "NodeImporter.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
 using namespace mlir;
@@ -181,6 +182,37 @@ LogicalResult importResize(NodeImporter &n) {
       {"antialias", "axes", "keep_aspect_ratio_policy"});
 }
 
+/// Upsample (opsets 7-9) is Resize with asymmetric coordinates and floor
+/// rounding; its scales are an attribute before opset 9.
+LogicalResult importUpsample(NodeImporter &n) {
+  Value scales;
+  if (n.opset < 9) {
+    auto values = n.attr("scales");
+    if (!values || values->type() != onnx::AttributeProto::FLOATS)
+      return n.error() << "needs scales";
+    SmallVector<float> v(values->floats().begin(), values->floats().end());
+    scales = arith::ConstantOp::create(
+        n.builder, n.loc,
+        DenseElementsAttr::get(RankedTensorType::get({int64_t(v.size())},
+                                                     n.builder.getF32Type()),
+                               ArrayRef<float>(v)));
+  } else {
+    scales = n.inputs[1];
+  }
+  auto &b = n.builder;
+  std::string mode = n.getString("mode").value_or("nearest");
+  return n.createDirect(
+      "qc.resize", ValueRange{n.inputs[0], scales},
+      {b.getNamedAttr("target", b.getStringAttr("scales")),
+       b.getNamedAttr("mode", b.getStringAttr(mode == "bilinear" ? "linear" : mode)),
+       b.getNamedAttr("coordinate_transformation_mode", b.getStringAttr("asymmetric")),
+       b.getNamedAttr("nearest_mode", b.getStringAttr("floor")),
+       b.getNamedAttr("cubic_coeff_a", b.getF32FloatAttr(-0.75f)),
+       b.getNamedAttr("exclude_outside", b.getI64IntegerAttr(0)),
+       b.getNamedAttr("extrapolation_value", b.getF32FloatAttr(0.0f))},
+      {"mode", "scales"});
+}
+
 } // namespace
 
 void qc::onnx_import::registerShapeHandlers(HandlerRegistry &r) {
@@ -191,6 +223,11 @@ void qc::onnx_import::registerShapeHandlers(HandlerRegistry &r) {
     r.addDirect(op, 5);
   r.add("", "Transpose", 1, 1 << 30, importTranspose);
   r.add("", "Resize", 10, 1 << 30, importResize);
+  r.add("", "Upsample", 7, 9, importUpsample);
+  for (StringRef op : {"CumSum", "Trilu", "TopK", "GatherND", "ScatterND",
+                       "ScatterElements", "OneHot", "Einsum", "NonZero",
+                       "EyeLike", "Compress", "ReverseSequence"})
+    r.addDirect(op, 9);
   r.add("", "ConstantOfShape", 9, 1 << 30, importConstantOfShape);
   r.add("", "Squeeze", 1, 1 << 30, importSqueeze);
   r.add("", "Unsqueeze", 1, 1 << 30, importSqueeze);

@@ -363,6 +363,99 @@ def QC_SpaceToDepthOp : QC_GraphOp<"SpaceToDepth"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Indexing, scans and selection
+//===----------------------------------------------------------------------===//
+
+def QC_CumSumOp : QC_GraphOp<"CumSum"> {
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$axis,
+                       I64Attr:$exclusive, I64Attr:$reverse);
+  let results = (outs AnyRankedTensor:$y);
+}
+
+def QC_TriluOp : QC_GraphOp<"Trilu"> {
+  let description = "ONNX `Trilu`; `k` is the optional diagonal offset.";
+  let arguments = (ins AnyRankedTensor:$input, Variadic<AnyRankedTensor>:$k,
+                       I64Attr:$upper);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+def QC_TopKOp : QC_GraphOp<"TopK"> {
+  let arguments = (ins AnyRankedTensor:$X, AnyRankedTensor:$K, I64Attr:$axis,
+                       I64Attr:$largest, I64Attr:$sorted);
+  let results = (outs AnyRankedTensor:$Values, AnyRankedTensor:$Indices);
+}
+
+def QC_GatherNDOp : QC_GraphOp<"GatherND"> {
+  let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                       I64Attr:$batch_dims);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+def QC_ScatterNDOp : QC_GraphOp<"ScatterND"> {
+  let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                       AnyRankedTensor:$updates,
+                       DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+def QC_ScatterElementsOp : QC_GraphOp<"ScatterElements"> {
+  let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                       AnyRankedTensor:$updates, I64Attr:$axis,
+                       DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+def QC_OneHotOp : QC_GraphOp<"OneHot"> {
+  let arguments = (ins AnyRankedTensor:$indices, AnyRankedTensor:$depth,
+                       AnyRankedTensor:$values, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+def QC_EinsumOp : QC_GraphOp<"Einsum"> {
+  let arguments = (ins Variadic<AnyRankedTensor>:$Inputs, StrAttr:$equation);
+  let results = (outs AnyRankedTensor:$Output);
+}
+
+def QC_NonZeroOp : QC_GraphOp<"NonZero"> {
+  let arguments = (ins AnyRankedTensor:$X);
+  let results = (outs AnyRankedTensor:$Y);
+}
+
+def QC_EyeLikeOp : QC_GraphOp<"EyeLike"> {
+  let description = "ONNX `EyeLike`; the result type carries `dtype`.";
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$k);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+def QC_IsInfOp : QC_GraphOp<"IsInf"> {
+  let arguments = (ins AnyRankedTensor:$X, I64Attr:$detect_negative,
+                       I64Attr:$detect_positive);
+  let results = (outs AnyRankedTensor:$Y);
+}
+
+def QC_MeanVarianceNormalizationOp : QC_GraphOp<"MeanVarianceNormalization"> {
+  let arguments = (ins AnyRankedTensor:$X, DenseI64ArrayAttr:$axes);
+  let results = (outs AnyRankedTensor:$Y);
+}
+
+def QC_ShrinkOp : QC_GraphOp<"Shrink"> {
+  let arguments = (ins AnyRankedTensor:$input, F32Attr:$bias, F32Attr:$lambd);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+def QC_CompressOp : QC_GraphOp<"Compress"> {
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$condition,
+                       OptionalAttr<I64Attr>:$axis);
+  let results = (outs AnyRankedTensor:$output);
+}
+
+def QC_ReverseSequenceOp : QC_GraphOp<"ReverseSequence"> {
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$sequence_lens,
+                       I64Attr:$batch_axis, I64Attr:$time_axis);
+  let results = (outs AnyRankedTensor:$Y);
+}
+
+//===----------------------------------------------------------------------===//
 // Recurrent
 //===----------------------------------------------------------------------===//
 
