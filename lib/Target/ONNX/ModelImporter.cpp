@@ -261,6 +261,19 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   if (failed(applyConstantInputs(graph)) || failed(applyInputShapes(graph)))
     return nullptr;
 
+  // Malformed nodes would trip shape inference with messages that do not
+  // name them.
+  for (const auto &node : graph.node()) {
+    std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    auto it = opsets.find(domain);
+    if (it == opsets.end())
+      continue; // importNode reports it
+    if (failed(checkArity(node, it->second,
+                          onnx::OpSchemaRegistry::Schema(node.op_type(),
+                                                         it->second, domain))))
+      return nullptr;
+  }
+
   // ONNX's own shape inference fills in every intermediate type; shape
   // subgraphs on static shapes fold to initializers between its rounds.
   std::string inferenceError;
@@ -343,6 +356,38 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   return module;
 }
 
+/// Arity from ONNX's schema, so handlers may rely on required operands. The
+/// upper bounds hold only for opsets the library knows: for newer ones it
+/// hands back the latest schema it has, which may take fewer inputs.
+LogicalResult ModelImporter::checkArity(const onnx::NodeProto &node, int opset,
+                                        const onnx::OpSchema *schema) {
+  if (!schema)
+    return success();
+  Location loc = nodeLoc(node);
+  const auto &formals = schema->inputs();
+  for (size_t i = 0; i < formals.size(); ++i) {
+    if (formals[i].GetOption() != onnx::OpSchema::Single)
+      continue;
+    if (int(i) >= node.input_size() || node.input(i).empty())
+      return nodeError(loc, node, opset)
+             << "required input #" << i << " ('" << formals[i].GetName()
+             << "') is missing";
+  }
+  const auto &known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto range = known.find(node.domain() == "ai.onnx" ? "" : node.domain());
+  bool schemaCurrent = range != known.end() && opset <= range->second.second;
+  if (node.output_size() < schema->min_output() ||
+      (schemaCurrent && (node.input_size() > schema->max_input() ||
+                         node.output_size() > schema->max_output())))
+    return nodeError(loc, node, opset)
+           << "has " << node.input_size() << " inputs and "
+           << node.output_size() << " outputs; the schema allows "
+           << schema->min_input() << "-" << schema->max_input()
+           << " inputs and " << schema->min_output() << "-"
+           << schema->max_output() << " outputs";
+  return success();
+}
+
 LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
@@ -357,6 +402,9 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
       HandlerRegistry::get().lookup(domain, node.op_type(), opset);
   if (!handler)
     return nodeError(loc, node, opset) << "unsupported op";
+
+  if (failed(checkArity(node, opset, schema)))
+    return failure();
 
   SmallVector<Value> inputs;
   for (const std::string &name : node.input()) {

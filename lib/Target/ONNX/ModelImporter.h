@@ -42,6 +42,8 @@ public:
 
 private:
   mlir::LogicalResult importNode(const onnx::NodeProto &node);
+  mlir::LogicalResult checkArity(const onnx::NodeProto &node, int opset,
+                                 const onnx::OpSchema *schema);
   mlir::LogicalResult applyInputShapes(onnx::GraphProto &graph);
   mlir::LogicalResult applyConstantInputs(onnx::GraphProto &graph);
 

@@ -189,7 +189,20 @@ def opset21():
     return m
 
 
+def missing_input():
+    # A required input left empty: ONNX's checker would reject this model.
+    return model([helper.make_node("Gemm", ["x", ""], ["y"], name="gemm_no_b")],
+                 [vi("x", [2, 2])], [vi("y", [2, 2])])
+
+
+def no_outputs():
+    return model([helper.make_node("Relu", ["x"], [], name="relu_nowhere"),
+                  helper.make_node("Identity", ["x"], ["y"], name="id")],
+                 [vi("x", [2])], [vi("y", [2])])
+
+
 MODELS = {
+    "missing_input": missing_input, "no_outputs": no_outputs,
     "opset18": opset18, "opset21": opset21,
     "if_const": lambda: if_model(True), "if_runtime": lambda: if_model(False),
     "qdq": qdq, "qoperator": qoperator,
