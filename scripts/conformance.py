@@ -75,7 +75,7 @@ def constant_input_flags(path):
 def run_once(tool, path, flags):
     try:
         p = subprocess.run([tool, "--import-onnx", path, "-o", os.devnull] + flags,
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, errors="replace", timeout=60)
         ok = p.returncode == 0
         err = "" if ok else first_error(p.stderr)
         if p.returncode < 0:
