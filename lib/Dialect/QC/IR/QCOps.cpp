@@ -234,6 +234,7 @@ OpFoldResult qc::StorageCastOp::fold(FoldAdaptor) {
 LogicalResult RequantizeOp::verify() {
   IntegerType inTy = elementIntType(getInput());
   IntegerType outTy = elementIntType(getOutput());
+  int64_t lo = getClampMinAttr().getInt(), hi = getClampMaxAttr().getInt();
   if (inTy.getWidth() > 32 || (inTy.isUnsigned() && inTy.getWidth() > 31))
     return emitOpError() << "input elements must fit in int32, got " << inTy;
   if (outTy.getWidth() > 32)
@@ -271,12 +272,11 @@ LogicalResult RequantizeOp::verify() {
   }
   if (failed(checkInRange(*this, "input zero point", int32_t(getInputZp()), inTy)) ||
       failed(checkInRange(*this, "output zero point", int32_t(getOutputZp()), outTy)) ||
-      failed(checkInRange(*this, "clamp_min", int64_t(getClampMin()), outTy)) ||
-      failed(checkInRange(*this, "clamp_max", int64_t(getClampMax()), outTy)))
+      failed(checkInRange(*this, "clamp_min", lo, outTy)) ||
+      failed(checkInRange(*this, "clamp_max", hi, outTy)))
     return failure();
-  if (int64_t(getClampMin()) > int64_t(getClampMax()))
-    return emitOpError() << "clamp_min " << int64_t(getClampMin())
-                         << " exceeds clamp_max " << int64_t(getClampMax());
+  if (lo > hi)
+    return emitOpError() << "clamp_min " << lo << " exceeds clamp_max " << hi;
   return success();
 }
 
@@ -322,7 +322,8 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor adaptor) {
   IntRange outRange = integerRange(outTy);
   // Identity: same type, unit scale, same zero point, full range.
   if (getInput().getType() == getType() && int32_t(getInputZp()) == int32_t(getOutputZp()) &&
-      int64_t(getClampMin()) == outRange.min && int64_t(getClampMax()) == outRange.max &&
+      getClampMinAttr().getInt() == outRange.min &&
+      getClampMaxAttr().getInt() == outRange.max &&
       llvm::all_of(llvm::zip(getMultiplier(), getShift()), [](auto p) {
         auto [m, s] = p;
         return s <= 30 && int64_t(m) == (int64_t(1) << s);
@@ -338,7 +339,8 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor adaptor) {
     axis = int64_t(*getAxis());
   return mapIntConstant(in, getType(), axis, [&](int64_t x, int64_t c) {
     return requantize(x, Dyadic{mult[c], shift[c]}, int32_t(getInputZp()),
-                      int32_t(getOutputZp()), int64_t(getClampMin()), int64_t(getClampMax()));
+                      int32_t(getOutputZp()), getClampMinAttr().getInt(),
+                      getClampMaxAttr().getInt());
   });
 }
 
@@ -474,21 +476,23 @@ LogicalResult MatMulIntOp::verify() {
 
 LogicalResult ClampOp::verify() {
   IntegerType t = elementIntType(getInput());
-  if (failed(checkInRange(*this, "min", int64_t(getMin()), t)) ||
-      failed(checkInRange(*this, "max", int64_t(getMax()), t)))
+  int64_t lo = getMinAttr().getInt(), hi = getMaxAttr().getInt();
+  if (failed(checkInRange(*this, "min", lo, t)) ||
+      failed(checkInRange(*this, "max", hi, t)))
     return failure();
-  if (int64_t(getMin()) > int64_t(getMax()))
-    return emitOpError() << "min " << int64_t(getMin()) << " exceeds max " << int64_t(getMax());
+  if (lo > hi)
+    return emitOpError() << "min " << lo << " exceeds max " << hi;
   return success();
 }
 
 OpFoldResult ClampOp::fold(FoldAdaptor adaptor) {
   IntRange r = integerRange(elementIntType(getInput()));
-  if (int64_t(getMin()) == r.min && int64_t(getMax()) == r.max)
+  int64_t lo = getMinAttr().getInt(), hi = getMaxAttr().getInt();
+  if (lo == r.min && hi == r.max)
     return getInput();
   if (auto in = dyn_cast_or_null<DenseIntElementsAttr>(adaptor.getInput()))
     return mapIntConstant(in, getType(), std::nullopt, [&](int64_t x, int64_t) {
-      return saturate(x, int64_t(getMin()), int64_t(getMax()));
+      return saturate(x, lo, hi);
     });
   return {};
 }
@@ -503,8 +507,8 @@ struct MergeNestedClamps : OpRewritePattern<ClampOp> {
     auto inner = op.getInput().getDefiningOp<ClampOp>();
     if (!inner)
       return failure();
-    int64_t a = int64_t(inner.getMin()), b = int64_t(inner.getMax());
-    int64_t c = int64_t(op.getMin()), d = int64_t(op.getMax());
+    int64_t a = inner.getMinAttr().getInt(), b = inner.getMaxAttr().getInt();
+    int64_t c = op.getMinAttr().getInt(), d = op.getMaxAttr().getInt();
     int64_t lo = std::min(std::max(a, c), d);
     int64_t hi = std::max(std::min(b, d), c);
     rewriter.replaceOpWithNewOp<ClampOp>(op, op.getType(), inner.getInput(),
