@@ -1,5 +1,6 @@
 //===- quant-opt.cpp - mlir-opt with the qc dialect and passes ------------===//
 #include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Conversion/Passes.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -17,6 +18,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   registry.insert<qc::QCDialect>();
   qc::registerQCPasses();
+  qc::registerQCConversionPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "quant-opt: the quantization compiler's optimizer driver\n",
       registry));

@@ -1,0 +1,21 @@
+//===- Passes.h - conversions out of qc -------------------------*- C++ -*-===//
+#ifndef QC_CONVERSION_PASSES_H
+#define QC_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace qc {
+
+#define GEN_PASS_DECL
+#include "qc/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "qc/Conversion/Passes.h.inc"
+
+} // namespace qc
+
+#endif // QC_CONVERSION_PASSES_H

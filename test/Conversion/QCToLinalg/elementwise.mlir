@@ -1,0 +1,42 @@
+// RUN: quant-opt %s -convert-qc-to-linalg -split-input-file | FileCheck %s
+
+// Broadcasting: a missing leading dim is not indexed, a size-1 dim reads index 0.
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[COL:.*]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func @broadcast
+// CHECK: %[[E0:.*]] = tensor.empty() : tensor<2x3xf32>
+// CHECK: %[[ADD:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg1 : tensor<2x3xf32>, tensor<3xf32>) outs(%[[E0]] : tensor<2x3xf32>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[COL]], #[[ID]]], {{.*}} ins(%[[ADD]], %arg2 : tensor<2x3xf32>, tensor<2x1xf32>)
+// CHECK: arith.mulf
+// CHECK-NOT: qc.
+func.func @broadcast(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x1xf32>) -> tensor<2x3xf32> {
+  %0 = qc.add %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %1 = qc.mul %0, %c : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  return %1 : tensor<2x3xf32>
+}
+
+// -----
+
+// Signless integers are ONNX's signed ones; unsigned ones are not lowered yet.
+// CHECK-LABEL: func @integers
+// CHECK: arith.divsi
+// CHECK: arith.cmpi slt
+// CHECK: qc.div {{.*}} -> tensor<4xui8>
+func.func @integers(%a: tensor<4xi32>, %b: tensor<4xi32>, %c: tensor<4xui8>, %d: tensor<4xui8>) -> (tensor<4xi32>, tensor<4xi1>, tensor<4xui8>) {
+  %0 = qc.div %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  %1 = qc.less %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi1>
+  %2 = qc.div %c, %d : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+  return %0, %1, %2 : tensor<4xi32>, tensor<4xi1>, tensor<4xui8>
+}
+
+// -----
+
+// Dynamic shapes are not lowered yet: the op stays, and so does the rest.
+// CHECK-LABEL: func @dynamic
+// CHECK: qc.relu
+func.func @dynamic(%a: tensor<?x3xf32>) -> tensor<?x3xf32> {
+  %0 = qc.relu %a : (tensor<?x3xf32>) -> tensor<?x3xf32>
+  return %0 : tensor<?x3xf32>
+}
