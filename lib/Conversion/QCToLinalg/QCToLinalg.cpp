@@ -175,8 +175,65 @@ const llvm::StringMap<ScalarFn> &scalarFns() {
   return fns;
 }
 
-/// One linalg.generic over the result; operand dims of size 1 that the
-/// result broadcasts are read at index 0, missing leading dims not at all.
+/// The indexing map of `operand` in an elementwise op over `result`: numpy
+/// broadcasting, so size-1 dims the result expands read index 0 and missing
+/// leading dims are not indexed.
+AffineMap broadcastMap(RankedTensorType operand, RankedTensorType result) {
+  MLIRContext *ctx = operand.getContext();
+  int64_t rank = result.getRank(), offset = rank - operand.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < operand.getRank(); ++d) {
+    bool broadcast =
+        operand.getDimSize(d) == 1 && result.getDimSize(d + offset) != 1;
+    exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(d + offset, ctx));
+  }
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+/// A zero-filled tensor of `type` (a matmul or conv accumulator).
+Value zeros(PatternRewriter &rewriter, Location loc, RankedTensorType type) {
+  Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                        type.getElementType());
+  Value zero = arith::ConstantOp::create(
+      rewriter, loc, rewriter.getZeroAttr(type.getElementType()));
+  return linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+}
+
+/// out = scale * acc + addend (addend broadcast to acc), one linalg.generic.
+Value scaleAndAdd(PatternRewriter &rewriter, Location loc, Value acc,
+                  double scale, Value addend, double addendScale) {
+  auto type = cast<RankedTensorType>(acc.getType());
+  int64_t rank = type.getRank();
+  SmallVector<Value> ins = {acc};
+  SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank)};
+  if (addend) {
+    ins.push_back(addend);
+    maps.push_back(broadcastMap(cast<RankedTensorType>(addend.getType()), type));
+  }
+  maps.push_back(rewriter.getMultiDimIdentityMap(rank));
+  Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                       type.getElementType());
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             rewriter, loc, type, ins, ValueRange{init}, maps, iterators,
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               Type t = type.getElementType();
+               Value v = args[0];
+               if (scale != 1.0)
+                 v = arith::MulFOp::create(b, l, v, fconst(b, l, t, scale));
+               if (addend) {
+                 Value c = args[1];
+                 if (addendScale != 1.0)
+                   c = arith::MulFOp::create(b, l, c, fconst(b, l, t, addendScale));
+                 v = arith::AddFOp::create(b, l, v, c);
+               }
+               linalg::YieldOp::create(b, l, v);
+             })
+      .getResult(0);
+}
+
+/// One linalg.generic over the result, operands read with broadcastMap.
 struct ElementwiseToGeneric : RewritePattern {
   ElementwiseToGeneric(MLIRContext *ctx)
       : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
@@ -201,21 +258,13 @@ struct ElementwiseToGeneric : RewritePattern {
       return rewriter.notifyMatchFailure(op, "dynamic result shape");
     int64_t rank = resultTy.getRank();
     Location loc = op->getLoc();
-    MLIRContext *ctx = rewriter.getContext();
 
     SmallVector<AffineMap> maps;
     for (Value v : operands) {
       auto t = cast<RankedTensorType>(v.getType());
       if (!t.hasStaticShape())
         return rewriter.notifyMatchFailure(op, "dynamic operand shape");
-      SmallVector<AffineExpr> exprs;
-      int64_t offset = rank - t.getRank();
-      for (int64_t d = 0; d < t.getRank(); ++d) {
-        bool broadcast = t.getDimSize(d) == 1 && resultTy.getDimSize(d + offset) != 1;
-        exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
-                                  : getAffineDimExpr(d + offset, ctx));
-      }
-      maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+      maps.push_back(broadcastMap(t, resultTy));
     }
     maps.push_back(rewriter.getMultiDimIdentityMap(rank));
 
@@ -234,12 +283,133 @@ struct ElementwiseToGeneric : RewritePattern {
   }
 };
 
+bool staticFloat(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return t.hasStaticShape() && isa<FloatType>(t.getElementType());
+}
+
+/// MatMul of matrices or of equal-batch 3-d tensors.
+struct MatMulToLinalg : OpRewritePattern<qc::MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::MatMulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!staticFloat(op.getA()) || !staticFloat(op.getB()) ||
+        !staticFloat(op.getY()))
+      return rewriter.notifyMatchFailure(op, "static float shapes only");
+    auto a = cast<RankedTensorType>(op.getA().getType());
+    auto b = cast<RankedTensorType>(op.getB().getType());
+    bool matrices = a.getRank() == 2 && b.getRank() == 2;
+    bool batched = a.getRank() == 3 && b.getRank() == 3 &&
+                   a.getDimSize(0) == b.getDimSize(0);
+    if (!matrices && !batched)
+      return rewriter.notifyMatchFailure(op, "broadcast batch dims not lowered yet");
+    auto y = cast<RankedTensorType>(op.getY().getType());
+    Value acc = zeros(rewriter, op.getLoc(), y);
+    if (matrices)
+      rewriter.replaceOpWithNewOp<linalg::MatmulOp>(
+          op, ValueRange{op.getA(), op.getB()}, ValueRange{acc});
+    else
+      rewriter.replaceOpWithNewOp<linalg::BatchMatmulOp>(
+          op, ValueRange{op.getA(), op.getB()}, ValueRange{acc});
+    return success();
+  }
+};
+
+/// Gemm: Y = alpha * A' B' + beta * C, transposes first.
+struct GemmToLinalg : OpRewritePattern<qc::GemmOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::GemmOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!staticFloat(op.getA()) || !staticFloat(op.getB()) ||
+        !staticFloat(op.getY()) || (op.getC() && !staticFloat(op.getC())))
+      return rewriter.notifyMatchFailure(op, "static float shapes only");
+    Location loc = op.getLoc();
+    auto transpose = [&](Value v) -> Value {
+      auto t = cast<RankedTensorType>(v.getType());
+      auto ty = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
+                                      t.getElementType());
+      Value init = tensor::EmptyOp::create(rewriter, loc, ty.getShape(),
+                                           ty.getElementType());
+      return linalg::TransposeOp::create(rewriter, loc, v, init,
+                                         ArrayRef<int64_t>{1, 0})
+          .getResult()[0];
+    };
+    Value a = op.getTransA() ? transpose(op.getA()) : op.getA();
+    Value b = op.getTransB() ? transpose(op.getB()) : op.getB();
+    auto y = cast<RankedTensorType>(op.getY().getType());
+    Value acc = linalg::MatmulOp::create(rewriter, loc, ValueRange{a, b},
+                                         ValueRange{zeros(rewriter, loc, y)})
+                    .getResult(0);
+    double alpha = op.getAlpha().convertToDouble();
+    double beta = op.getBeta().convertToDouble();
+    Value c = beta != 0.0 ? op.getC() : Value();
+    if (alpha != 1.0 || c)
+      acc = scaleAndAdd(rewriter, loc, acc, alpha, c, beta);
+    rewriter.replaceOp(op, acc);
+    return success();
+  }
+};
+
+/// 2-d Conv, NCHW / FCHW, group 1: explicit pads through tensor.pad, then
+/// linalg.conv_2d_nchw_fchw, then the bias along the channel dim.
+struct ConvToLinalg : OpRewritePattern<qc::ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!staticFloat(op.getX()) || !staticFloat(op.getW()) ||
+        !staticFloat(op.getY()))
+      return rewriter.notifyMatchFailure(op, "static float shapes only");
+    auto x = cast<RankedTensorType>(op.getX().getType());
+    if (x.getRank() != 4 || op.getGroup() != 1 || op.getAutoPad() != "NOTSET")
+      return rewriter.notifyMatchFailure(op, "2-d, group 1, explicit pads only");
+    Location loc = op.getLoc();
+    SmallVector<int64_t> pads(op.getPads().value_or(ArrayRef<int64_t>{0, 0, 0, 0}));
+    SmallVector<int64_t> strides(op.getStrides().value_or(ArrayRef<int64_t>{1, 1}));
+    SmallVector<int64_t> dilations(op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
+    Value input = op.getX();
+    if (llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
+      SmallVector<int64_t> shape(x.getShape());
+      shape[2] += pads[0] + pads[2];
+      shape[3] += pads[1] + pads[3];
+      auto paddedTy = RankedTensorType::get(shape, x.getElementType());
+      Value zero = arith::ConstantOp::create(
+          rewriter, loc, rewriter.getZeroAttr(x.getElementType()));
+      SmallVector<OpFoldResult> lo = {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+                                      rewriter.getIndexAttr(pads[0]),
+                                      rewriter.getIndexAttr(pads[1])};
+      SmallVector<OpFoldResult> hi = {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+                                      rewriter.getIndexAttr(pads[2]),
+                                      rewriter.getIndexAttr(pads[3])};
+      input = tensor::PadOp::create(rewriter, loc, paddedTy, input, lo, hi, zero);
+    }
+    auto y = cast<RankedTensorType>(op.getY().getType());
+    Value acc =
+        linalg::Conv2DNchwFchwOp::create(
+            rewriter, loc, y, ValueRange{input, op.getW()},
+            ValueRange{zeros(rewriter, loc, y)},
+            rewriter.getI64TensorAttr(strides),
+            rewriter.getI64TensorAttr(dilations))
+            .getResult(0);
+    if (Value bias = op.getB()) {
+      // Bias [F] broadcast along dim 1: view it as [F, 1, 1].
+      auto bt = cast<RankedTensorType>(bias.getType());
+      auto bias3 = RankedTensorType::get({bt.getDimSize(0), 1, 1}, bt.getElementType());
+      SmallVector<ReassociationIndices> reassoc = {{0, 1, 2}};
+      Value b3 = tensor::ExpandShapeOp::create(rewriter, loc, bias3, bias, reassoc);
+      acc = scaleAndAdd(rewriter, loc, acc, 1.0, b3, 1.0);
+    }
+    rewriter.replaceOp(op, acc);
+    return success();
+  }
+};
+
 struct ConvertQCToLinalgPass
     : qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<ElementwiseToGeneric>(ctx);
+    patterns.add<ElementwiseToGeneric, MatMulToLinalg, GemmToLinalg,
+                 ConvToLinalg>(ctx);
     // Ops this cannot lower yet (dynamic shapes, unsigned integers) stay.
     GreedyRewriteConfig config;
     config.enableFolding(false);

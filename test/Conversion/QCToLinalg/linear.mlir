@@ -1,0 +1,57 @@
+// RUN: quant-opt %s -convert-qc-to-linalg -split-input-file | FileCheck %s
+
+// CHECK-LABEL: func @matmul
+// CHECK: %[[Z:.*]] = linalg.fill
+// CHECK: linalg.matmul ins(%arg0, %arg1 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%[[Z]] : tensor<4x16xf32>)
+// CHECK: linalg.batch_matmul ins(%arg2, %arg3 : tensor<2x4x8xf32>, tensor<2x8x16xf32>)
+func.func @matmul(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %c: tensor<2x4x8xf32>, %d: tensor<2x8x16xf32>) -> (tensor<4x16xf32>, tensor<2x4x16xf32>) {
+  %0 = qc.matmul %a, %b : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %1 = qc.matmul %c, %d : (tensor<2x4x8xf32>, tensor<2x8x16xf32>) -> tensor<2x4x16xf32>
+  return %0, %1 : tensor<4x16xf32>, tensor<2x4x16xf32>
+}
+
+// -----
+
+// Broadcast batch dims are not lowered yet: the op stays.
+// CHECK-LABEL: func @matmul_broadcast
+// CHECK: qc.matmul
+func.func @matmul_broadcast(%a: tensor<2x4x8xf32>, %b: tensor<8x16xf32>) -> tensor<2x4x16xf32> {
+  %0 = qc.matmul %a, %b : (tensor<2x4x8xf32>, tensor<8x16xf32>) -> tensor<2x4x16xf32>
+  return %0 : tensor<2x4x16xf32>
+}
+
+// -----
+
+// transB becomes a linalg.transpose; alpha and beta * C one epilogue generic.
+// CHECK-LABEL: func @gemm
+// CHECK: %[[T:.*]] = linalg.transpose ins(%arg1 : tensor<10x16xf32>) outs(%{{.*}} : tensor<16x10xf32>) permutation = [1, 0]
+// CHECK: %[[M:.*]] = linalg.matmul ins(%arg0, %[[T]] : tensor<2x16xf32>, tensor<16x10xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[M]], %arg2 : tensor<2x10xf32>, tensor<10xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @gemm(%a: tensor<2x16xf32>, %b: tensor<10x16xf32>, %c: tensor<10xf32>) -> tensor<2x10xf32> {
+  %0 = qc.gemm %a, %b, %c {alpha = 1.0 : f32, beta = 0.5 : f32, transA = 0 : i64, transB = 1 : i64} : (tensor<2x16xf32>, tensor<10x16xf32>, tensor<10xf32>) -> tensor<2x10xf32>
+  return %0 : tensor<2x10xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @conv
+// CHECK: %[[P:.*]] = tensor.pad %arg0 low[0, 0, 1, 2] high[0, 0, 3, 4]
+// CHECK: %[[C:.*]] = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<[2, 1]> : tensor<2xi64>} ins(%[[P]], %arg1 : tensor<1x3x12x14xf32>, tensor<4x3x3x3xf32>)
+// CHECK: %[[B:.*]] = tensor.expand_shape %arg2 {{\[\[}}0, 1, 2]] output_shape [4, 1, 1]
+// CHECK: linalg.generic {{.*}} ins(%[[C]], %[[B]] : tensor<1x4x5x10xf32>, tensor<4x1x1xf32>)
+func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x5x10xf32> {
+  %0 = qc.conv %x, %w, %b {auto_pad = "NOTSET", group = 1 : i64, pads = array<i64: 1, 2, 3, 4>, strides = array<i64: 2, 1>, dilations = array<i64: 1, 2>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x5x10xf32>
+  return %0 : tensor<1x4x5x10xf32>
+}
+
+// -----
+
+// Grouped (depthwise) convolutions are not lowered yet.
+// CHECK-LABEL: func @depthwise
+// CHECK: qc.conv
+func.func @depthwise(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  %0 = qc.conv %x, %w {auto_pad = "NOTSET", group = 4 : i64} : (tensor<1x4x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
