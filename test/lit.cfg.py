@@ -21,16 +21,8 @@ runner_libs = ",".join(os.path.join(config.llvm_lib_dir, lib) for lib in
 config.substitutions.append(
     ("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner") +
      " -e main -entry-point-result=void -shared-libs=" + runner_libs))
-# Upstream passes from the graph-op lowering down to the LLVM dialect; the
-# registered qc pipeline will replace this list.
-config.substitutions.append(
-    ("%lower_to_llvm", " ".join([
-        "-convert-qc-to-linalg",
-        "-one-shot-bufferize=bufferize-function-boundaries",
-        "-convert-linalg-to-loops", "-expand-strided-metadata", "-lower-affine",
-        "-convert-scf-to-cf", "-convert-math-to-libm", "-convert-math-to-llvm",
-        "-finalize-memref-to-llvm", "-convert-arith-to-llvm", "-convert-cf-to-llvm",
-        "-convert-func-to-llvm", "-reconcile-unrealized-casts"])))
+# The registered pipeline from qc graph ops to the LLVM dialect.
+config.substitutions.append(("%lower_to_llvm", "-qc-lower-to-llvm"))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

@@ -1,6 +1,7 @@
 //===- quant-opt.cpp - mlir-opt with the qc dialect and passes ------------===//
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Conversion/Pipelines.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -19,6 +20,7 @@ int main(int argc, char **argv) {
   registry.insert<qc::QCDialect>();
   qc::registerQCPasses();
   qc::registerQCConversionPasses();
+  qc::registerQCPipelines();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "quant-opt: the quantization compiler's optimizer driver\n",
       registry));
