@@ -19,6 +19,9 @@ config.substitutions.append(("%qc_src_root", config.qc_src_root))
 runner_libs = ",".join(os.path.join(config.llvm_lib_dir, lib) for lib in
                        ["libmlir_c_runner_utils.so", "libmlir_runner_utils.so"])
 config.substitutions.append(
+    ("%mlir_runner_bin", os.path.join(config.llvm_tools_dir, "mlir-runner")))
+config.substitutions.append(("%mlir_runner_libs", runner_libs))
+config.substitutions.append(
     ("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner") +
      " -e main -entry-point-result=void -shared-libs=" + runner_libs))
 # The registered pipeline from qc graph ops to the LLVM dialect.

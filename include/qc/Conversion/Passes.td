@@ -16,7 +16,10 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg"> {
     MatMul becomes `linalg.matmul` (matrices) or `linalg.batch_matmul`
     (equal batch); Gemm a matmul with `linalg.transpose` for transA/transB
     and one epilogue generic for alpha and beta * C; a 2-d group-1 Conv
-    `tensor.pad` + `linalg.conv_2d_nchw_fchw` + a bias generic.
+    `tensor.pad` + `linalg.conv_2d_nchw_fchw` + a bias generic;
+    inference BatchNormalization one generic; GlobalAverage/MaxPool a
+    reduction generic (and the mean's scaling) plus `tensor.expand_shape`;
+    Reshape and Flatten `tensor.reshape`.
 
     Ops with dynamic shapes or unsigned integers, broadcast-batch MatMul,
     grouped or non-2-d Conv and the other qc ops are left as they are for

@@ -55,3 +55,45 @@ func.func @depthwise(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor
   %0 = qc.conv %x, %w {auto_pad = "NOTSET", group = 4 : i64} : (tensor<1x4x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x6x6xf32>
   return %0 : tensor<1x4x6x6xf32>
 }
+
+// -----
+
+// BatchNormalization: one generic, parameters read along the channel dim.
+// CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2, d3) -> (d1)>
+// CHECK-LABEL: func @batchnorm
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[CH]], #[[CH]], #[[CH]], #[[CH]], #{{.*}}]
+// CHECK: arith.subf
+// CHECK: math.sqrt
+func.func @batchnorm(%x: tensor<1x4x2x2xf32>, %s: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<1x4x2x2xf32> {
+  %0 = qc.batchnormalization %x, %s, %b, %m, %v {epsilon = 1.0e-5 : f32} : (tensor<1x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
+}
+
+// -----
+
+// GlobalAveragePool: sum over H, W into [N, C], / (H * W), unit dims back.
+// CHECK-LABEL: func @gap
+// CHECK-DAG: %[[INV:.*]] = arith.constant 6.250000e-02 : f32
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK: arith.addf
+// CHECK: arith.mulf %{{.*}}, %[[INV]]
+// CHECK: tensor.expand_shape {{.*}} {{\[\[}}0], [1, 2, 3]] output_shape [1, 8, 1, 1]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK: arith.maximumf
+func.func @gap(%x: tensor<1x8x4x4xf32>) -> (tensor<1x8x1x1xf32>, tensor<1x8x1x1xf32>) {
+  %0 = qc.globalaveragepool %x : (tensor<1x8x4x4xf32>) -> tensor<1x8x1x1xf32>
+  %1 = qc.globalmaxpool %x : (tensor<1x8x4x4xf32>) -> tensor<1x8x1x1xf32>
+  return %0, %1 : tensor<1x8x1x1xf32>, tensor<1x8x1x1xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @reshapes
+// CHECK: %[[S:.*]] = arith.constant dense<[2, 32]> : tensor<2xi64>
+// CHECK: tensor.reshape %arg0(%[[S]]) : (tensor<2x8x2x2xf32>, tensor<2xi64>) -> tensor<2x32xf32>
+// CHECK: tensor.reshape
+func.func @reshapes(%x: tensor<2x8x2x2xf32>, %s: tensor<2xi64>) -> (tensor<2x32xf32>, tensor<4x16xf32>) {
+  %0 = qc.flatten %x {axis = 1 : i64} : (tensor<2x8x2x2xf32>) -> tensor<2x32xf32>
+  %1 = qc.reshape %x, %s : (tensor<2x8x2x2xf32>, tensor<2xi64>) -> tensor<4x16xf32>
+  return %0, %1 : tensor<2x32xf32>, tensor<4x16xf32>
+}
