@@ -16,8 +16,11 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace qc;
@@ -79,8 +82,11 @@ ModelImporter::convertType(const onnx::TypeProto &t, Location loc,
     return emitError(loc) << what << " has an unknown rank; give its input "
                           << "shapes with --input-shape";
   SmallVector<int64_t> dims;
-  for (const auto &d : tt.shape().dim())
+  for (const auto &d : tt.shape().dim()) {
+    if (d.has_dim_value() && d.dim_value() < 0)
+      return emitError(loc) << what << " has negative dim " << d.dim_value();
     dims.push_back(d.has_dim_value() ? d.dim_value() : ShapedType::kDynamic);
+  }
   return RankedTensorType::get(dims, elt);
 }
 
@@ -90,12 +96,16 @@ static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &kv : t.external_data()) {
-    if (kv.key() == "location")
+    if (kv.key() == "location") {
       location = kv.value();
-    else if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
-    else if (kv.key() == "length")
-      length = std::stoll(kv.value());
+    } else if (kv.key() == "offset" || kv.key() == "length") {
+      int64_t v;
+      if (StringRef(kv.value()).getAsInteger(10, v) || v < 0)
+        return emitError(loc) << "external data of tensor '" << t.name()
+                              << "' has " << kv.key() << " '" << kv.value()
+                              << "', not a non-negative integer";
+      (kv.key() == "offset" ? offset : length) = v;
+    }
   }
   SmallString<256> file = llvm::sys::path::parent_path(modelPath);
   llvm::sys::path::append(file, location);
@@ -122,9 +132,16 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
                           << "' has unsupported element type "
                           << dataTypeName(t.data_type());
   SmallVector<int64_t> dims(t.dims().begin(), t.dims().end());
-  auto type = RankedTensorType::get(dims, elt);
-  int64_t n = type.getNumElements();
   unsigned eltBytes = elt.isInteger(1) ? 1 : elt.getIntOrFloatBitWidth() / 8;
+  // A corrupt file may claim negative dims or more bytes than exist.
+  int64_t n = 1;
+  for (int64_t d : dims)
+    if (d < 0 || llvm::MulOverflow(n, d, n) ||
+        n > std::numeric_limits<int64_t>::max() / int64_t(eltBytes))
+      return emitError(loc) << "tensor '" << t.name() << "' has invalid dims ["
+                            << llvm::make_range(dims.begin(), dims.end())
+                            << "]";
+  auto type = RankedTensorType::get(dims, elt);
 
   // Gather the little-endian bytes, one element per eltBytes.
   std::string bytes;

@@ -214,8 +214,10 @@ FailureOr<Value> matmulInt(NodeImporter &n, unsigned ai, unsigned azpi,
 }
 
 /// The accumulator type: the result's shape with i32 elements.
-RankedTensorType accType(NodeImporter &n) {
-  auto out = cast<RankedTensorType>(n.resultTypes[0]);
+FailureOr<RankedTensorType> accType(NodeImporter &n) {
+  auto out = dyn_cast_or_null<RankedTensorType>(n.resultTypes[0]);
+  if (!out)
+    return n.error() << "result type unknown";
   return RankedTensorType::get(out.getShape(), n.builder.getI32Type());
 }
 
@@ -259,37 +261,48 @@ LogicalResult requantizeTo(NodeImporter &n, Value acc, unsigned sai,
 }
 
 LogicalResult importConvInteger(NodeImporter &n) {
-  FailureOr<Value> acc = convInt(n, 0, 2, 1, 3, Value(), accType(n));
+  FailureOr<RankedTensorType> acc = accType(n);
   if (failed(acc))
     return failure();
-  n.results = {*acc};
+  FailureOr<Value> conv = convInt(n, 0, 2, 1, 3, Value(), *acc);
+  if (failed(conv))
+    return failure();
+  n.results = {*conv};
   return success();
 }
 
 LogicalResult importMatMulInteger(NodeImporter &n) {
-  FailureOr<Value> acc = matmulInt(n, 0, 2, 1, 3, accType(n));
+  FailureOr<RankedTensorType> acc = accType(n);
   if (failed(acc))
     return failure();
-  n.results = {*acc};
+  FailureOr<Value> mm = matmulInt(n, 0, 2, 1, 3, *acc);
+  if (failed(mm))
+    return failure();
+  n.results = {*mm};
   return success();
 }
 
 // QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B)
 LogicalResult importQLinearConv(NodeImporter &n) {
   Value bias = n.inputs.size() > 8 ? n.inputs[8] : Value();
-  FailureOr<Value> acc = convInt(n, 0, 2, 3, 5, bias, accType(n));
+  FailureOr<RankedTensorType> acc = accType(n);
   if (failed(acc))
     return failure();
-  return requantizeTo(n, *acc, 1, 4, 6, 7, /*axis=*/1);
+  FailureOr<Value> conv = convInt(n, 0, 2, 3, 5, bias, *acc);
+  if (failed(conv))
+    return failure();
+  return requantizeTo(n, *conv, 1, 4, 6, 7, /*axis=*/1);
 }
 
 // QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp)
 LogicalResult importQLinearMatMul(NodeImporter &n) {
-  FailureOr<Value> acc = matmulInt(n, 0, 2, 3, 5, accType(n));
+  FailureOr<RankedTensorType> acc = accType(n);
   if (failed(acc))
     return failure();
-  return requantizeTo(n, *acc, 1, 4, 6, 7,
-                      /*axis=*/accType(n).getRank() - 1);
+  FailureOr<Value> mm = matmulInt(n, 0, 2, 3, 5, *acc);
+  if (failed(mm))
+    return failure();
+  return requantizeTo(n, *mm, 1, 4, 6, 7, /*axis=*/acc->getRank() - 1);
 }
 
 } // namespace

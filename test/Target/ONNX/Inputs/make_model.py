@@ -201,7 +201,13 @@ def no_outputs():
                  [vi("x", [2])], [vi("y", [2])])
 
 
+def neg_input():
+    return model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [-2, 3])],
+                 [vi("y", None)])
+
+
 MODELS = {
+    "neg_input": neg_input,
     "missing_input": missing_input, "no_outputs": no_outputs,
     "opset18": opset18, "opset21": opset21,
     "if_const": lambda: if_model(True), "if_runtime": lambda: if_model(False),
@@ -218,6 +224,27 @@ if __name__ == "__main__":
     os.makedirs(out, exist_ok=True)
     if name == "external":
         external_data(out)
+    elif name == "bad_offset":
+        # External data whose offset is not a number.
+        external_data(out)
+        m = onnx.load(os.path.join(out, "external.onnx"), load_external_data=False)
+        for t in m.graph.initializer:
+            for kv in t.external_data:
+                if kv.key == "offset":
+                    kv.value = "abc"
+            if not any(kv.key == "offset" for kv in t.external_data):
+                e = t.external_data.add()
+                e.key, e.value = "offset", "abc"
+        onnx.save(m, os.path.join(out, "bad_offset.onnx"))
+    elif name in ("neg_dim", "huge_dim"):
+        # Initializers whose dims are negative, or whose element count
+        # overflows 64 bits (2^80), holding no data.
+        w = TensorProto()
+        w.name, w.data_type = "w", TensorProto.FLOAT
+        w.dims.extend([-3] if name == "neg_dim" else [1 << 40, 1 << 40])
+        m = model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [3])],
+                  [vi("y", [3])], [w])
+        open(os.path.join(out, name + ".onnx"), "wb").write(m.SerializeToString())
     elif name == "truncated":
         data = conv_net().SerializeToString()
         open(os.path.join(out, "truncated.onnx"), "wb").write(data[: len(data) // 2])
