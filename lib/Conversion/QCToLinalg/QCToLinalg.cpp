@@ -66,65 +66,72 @@ Value sigmoid(OpBuilder &b, Location loc, Value x) {
       arith::AddFOp::create(b, loc, fconst(b, loc, t, 1.0), e));
 }
 
-const llvm::StringMap<ScalarFn> &scalarFns() {
+/// The scalar computation of an elementwise op, and whether it also handles
+/// (signless) integer operands; the others are float-only.
+struct ScalarLowering {
+  ScalarFn fn;
+  bool integers = false;
+};
+
+const llvm::StringMap<ScalarLowering> &scalarFns() {
   using CF = arith::CmpFPredicate;
   using CI = arith::CmpIPredicate;
-  static const llvm::StringMap<ScalarFn> fns = [] {
-    llvm::StringMap<ScalarFn> m;
-    m["qc.add"] = arith2<arith::AddFOp, arith::AddIOp>();
-    m["qc.sub"] = arith2<arith::SubFOp, arith::SubIOp>();
-    m["qc.mul"] = arith2<arith::MulFOp, arith::MulIOp>();
-    m["qc.div"] = arith2<arith::DivFOp, arith::DivSIOp>();
-    m["qc.max"] = arith2<arith::MaximumFOp, arith::MaxSIOp>();
-    m["qc.min"] = arith2<arith::MinimumFOp, arith::MinSIOp>();
+  static const llvm::StringMap<ScalarLowering> fns = [] {
+    llvm::StringMap<ScalarLowering> m;
+    m["qc.add"] = {arith2<arith::AddFOp, arith::AddIOp>(), true};
+    m["qc.sub"] = {arith2<arith::SubFOp, arith::SubIOp>(), true};
+    m["qc.mul"] = {arith2<arith::MulFOp, arith::MulIOp>(), true};
+    m["qc.div"] = {arith2<arith::DivFOp, arith::DivSIOp>(), true};
+    m["qc.max"] = {arith2<arith::MaximumFOp, arith::MaxSIOp>(), true};
+    m["qc.min"] = {arith2<arith::MinimumFOp, arith::MinSIOp>(), true};
     m["qc.sum"] = m["qc.add"];
-    m["qc.pow"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    m["qc.pow"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       return math::PowFOp::create(b, loc, a[0], a[1]);
     };
-    m["qc.exp"] = math1<math::ExpOp>();
-    m["qc.log"] = math1<math::LogOp>();
-    m["qc.sqrt"] = math1<math::SqrtOp>();
-    m["qc.tanh"] = math1<math::TanhOp>();
-    m["qc.erf"] = math1<math::ErfOp>();
-    m["qc.floor"] = math1<math::FloorOp>();
-    m["qc.ceil"] = math1<math::CeilOp>();
-    m["qc.round"] = math1<math::RoundEvenOp>(); // ONNX Round: half to even
-    m["qc.sin"] = math1<math::SinOp>();
-    m["qc.cos"] = math1<math::CosOp>();
-    m["qc.neg"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    m["qc.exp"].fn = math1<math::ExpOp>();
+    m["qc.log"].fn = math1<math::LogOp>();
+    m["qc.sqrt"].fn = math1<math::SqrtOp>();
+    m["qc.tanh"].fn = math1<math::TanhOp>();
+    m["qc.erf"].fn = math1<math::ErfOp>();
+    m["qc.floor"].fn = math1<math::FloorOp>();
+    m["qc.ceil"].fn = math1<math::CeilOp>();
+    m["qc.round"].fn = math1<math::RoundEvenOp>(); // ONNX Round: half to even
+    m["qc.sin"].fn = math1<math::SinOp>();
+    m["qc.cos"].fn = math1<math::CosOp>();
+    m["qc.neg"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       if (isFloat(a[0]))
         return arith::NegFOp::create(b, loc, a[0]);
       Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(a[0].getType()));
       return arith::SubIOp::create(b, loc, zero, a[0]);
-    };
-    m["qc.abs"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    }, true};
+    m["qc.abs"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       if (isFloat(a[0]))
         return math::AbsFOp::create(b, loc, a[0]);
       return math::AbsIOp::create(b, loc, a[0]);
-    };
-    m["qc.reciprocal"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+    }, true};
+    m["qc.reciprocal"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
       return arith::DivFOp::create(b, loc, fconst(b, loc, t, 1.0), a[0]);
     };
-    m["qc.relu"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+    m["qc.relu"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
       return arith::MaximumFOp::create(b, loc, a[0], fconst(b, loc, t, 0.0));
     };
-    m["qc.sigmoid"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    m["qc.sigmoid"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       return sigmoid(b, loc, a[0]);
     };
-    m["qc.leakyrelu"] = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+    m["qc.leakyrelu"].fn = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
       Value neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0],
                                         fconst(b, loc, t, 0.0));
       Value scaled = arith::MulFOp::create(
           b, loc, a[0], fconst(b, loc, t, f32Attr(op, "alpha", 0.01f)));
       return arith::SelectOp::create(b, loc, neg, scaled, a[0]);
     };
-    m["qc.prelu"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+    m["qc.prelu"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
       Value neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0],
                                         fconst(b, loc, t, 0.0));
       return arith::SelectOp::create(b, loc, neg,
                                      arith::MulFOp::create(b, loc, a[0], a[1]), a[0]);
     };
-    m["qc.hardsigmoid"] = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+    m["qc.hardsigmoid"].fn = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
       Value v = arith::AddFOp::create(
           b, loc,
           arith::MulFOp::create(b, loc, a[0],
@@ -133,7 +140,7 @@ const llvm::StringMap<ScalarFn> &scalarFns() {
       v = arith::MaximumFOp::create(b, loc, v, fconst(b, loc, t, 0.0));
       return arith::MinimumFOp::create(b, loc, v, fconst(b, loc, t, 1.0));
     };
-    m["qc.hardswish"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+    m["qc.hardswish"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
       // x * max(0, min(1, x / 6 + 1 / 2))
       Value v = arith::AddFOp::create(
           b, loc, arith::MulFOp::create(b, loc, a[0], fconst(b, loc, t, 1.0 / 6.0)),
@@ -142,7 +149,7 @@ const llvm::StringMap<ScalarFn> &scalarFns() {
       v = arith::MinimumFOp::create(b, loc, v, fconst(b, loc, t, 1.0));
       return arith::MulFOp::create(b, loc, a[0], v);
     };
-    m["qc.gelu"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+    m["qc.gelu"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
       // 0.5 x (1 + erf(x / sqrt(2)))  (approximate = "tanh" is not lowered yet)
       Value e = math::ErfOp::create(
           b, loc, arith::MulFOp::create(b, loc, a[0], fconst(b, loc, t, M_SQRT1_2)));
@@ -150,27 +157,27 @@ const llvm::StringMap<ScalarFn> &scalarFns() {
       return arith::MulFOp::create(
           b, loc, arith::MulFOp::create(b, loc, a[0], fconst(b, loc, t, 0.5)), one);
     };
-    m["qc.equal"] = compare(CF::OEQ, CI::eq);
-    m["qc.less"] = compare(CF::OLT, CI::slt);
-    m["qc.greater"] = compare(CF::OGT, CI::sgt);
-    m["qc.lessorequal"] = compare(CF::OLE, CI::sle);
-    m["qc.greaterorequal"] = compare(CF::OGE, CI::sge);
-    m["qc.and"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    m["qc.equal"] = {compare(CF::OEQ, CI::eq), true};
+    m["qc.less"] = {compare(CF::OLT, CI::slt), true};
+    m["qc.greater"] = {compare(CF::OGT, CI::sgt), true};
+    m["qc.lessorequal"] = {compare(CF::OLE, CI::sle), true};
+    m["qc.greaterorequal"] = {compare(CF::OGE, CI::sge), true};
+    m["qc.and"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       return arith::AndIOp::create(b, loc, a[0], a[1]);
-    };
-    m["qc.or"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    }, true};
+    m["qc.or"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       return arith::OrIOp::create(b, loc, a[0], a[1]);
-    };
-    m["qc.xor"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    }, true};
+    m["qc.xor"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       return arith::XOrIOp::create(b, loc, a[0], a[1]);
-    };
-    m["qc.not"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    }, true};
+    m["qc.not"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       Value one = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
       return arith::XOrIOp::create(b, loc, a[0], one);
-    };
-    m["qc.where"] = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    }, true};
+    m["qc.where"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
-    };
+    }, true};
     return m;
   }();
   return fns;
@@ -253,6 +260,15 @@ struct ElementwiseToGeneric : RewritePattern {
     if (!llvm::all_of(op->getOperandTypes(), signless) ||
         !llvm::all_of(op->getResultTypes(), signless))
       return rewriter.notifyMatchFailure(op, "non-signless integers");
+    // Where's condition is i1 whatever its values are.
+    auto isFloatTensor = [](Value v) {
+      return isa<FloatType>(getElementTypeOrSelf(v.getType()));
+    };
+    ValueRange data = op->getOperands();
+    if (isa<qc::WhereOp>(op))
+      data = data.drop_front();
+    if (!it->second.integers && !llvm::all_of(data, isFloatTensor))
+      return rewriter.notifyMatchFailure(op, "float-only op on integers");
     ValueRange operands = op->getOperands();
     auto resultTy = cast<RankedTensorType>(op->getResult(0).getType());
     if (!resultTy.hasStaticShape())
@@ -272,7 +288,7 @@ struct ElementwiseToGeneric : RewritePattern {
     Value init = tensor::EmptyOp::create(rewriter, loc, resultTy.getShape(),
                                          resultTy.getElementType());
     SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
-    const ScalarFn &fn = it->second;
+    const ScalarFn &fn = it->second.fn;
     auto generic = linalg::GenericOp::create(
         rewriter, loc, resultTy, operands, ValueRange{init}, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {

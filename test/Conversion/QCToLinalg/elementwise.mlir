@@ -40,3 +40,21 @@ func.func @dynamic(%a: tensor<?x3xf32>) -> tensor<?x3xf32> {
   %0 = qc.relu %a : (tensor<?x3xf32>) -> tensor<?x3xf32>
   return %0 : tensor<?x3xf32>
 }
+
+// -----
+
+// Float-only computations (relu, exp) on integers are not lowered yet: the ops
+// stay, rather than becoming float arith on integers.
+// CHECK-LABEL: func @float_only_on_integers
+// CHECK: qc.relu {{.*}} -> tensor<4xi32>
+// CHECK: qc.exp {{.*}} -> tensor<4xi32>
+// CHECK: arith.addi
+// CHECK: arith.subi
+// CHECK-NOT: arith.maximumf
+func.func @float_only_on_integers(%a: tensor<4xi32>) -> (tensor<4xi32>, tensor<4xi32>, tensor<4xi32>, tensor<4xi32>) {
+  %0 = qc.relu %a : (tensor<4xi32>) -> tensor<4xi32>
+  %1 = qc.exp %a : (tensor<4xi32>) -> tensor<4xi32>
+  %2 = qc.add %a, %a : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  %3 = qc.neg %a : (tensor<4xi32>) -> tensor<4xi32>
+  return %0, %1, %2, %3 : tensor<4xi32>, tensor<4xi32>, tensor<4xi32>, tensor<4xi32>
+}
