@@ -208,37 +208,49 @@ Value zeros(PatternRewriter &rewriter, Location loc, RankedTensorType type) {
   return linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
 }
 
-/// out = scale * acc + addend (addend broadcast to acc), one linalg.generic.
+/// One parallel linalg.generic over `resultTy` whose inputs are read with
+/// broadcastMap; `body` maps the inputs' scalars to the result's.
+Value broadcastGeneric(OpBuilder &builder, Location loc,
+                       RankedTensorType resultTy, ValueRange ins,
+                       function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  int64_t rank = resultTy.getRank();
+  SmallVector<AffineMap> maps;
+  for (Value v : ins)
+    maps.push_back(broadcastMap(cast<RankedTensorType>(v.getType()), resultTy));
+  maps.push_back(builder.getMultiDimIdentityMap(rank));
+  Value init = tensor::EmptyOp::create(builder, loc, resultTy.getShape(),
+                                       resultTy.getElementType());
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             builder, loc, resultTy, ins, ValueRange{init}, maps, iterators,
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               Value r = body(b, l, args.drop_back());
+               linalg::YieldOp::create(b, l, r);
+             })
+      .getResult(0);
+}
+
+/// out = scale * acc + addendScale * addend (addend broadcast to acc).
 Value scaleAndAdd(PatternRewriter &rewriter, Location loc, Value acc,
                   double scale, Value addend, double addendScale) {
   auto type = cast<RankedTensorType>(acc.getType());
-  int64_t rank = type.getRank();
   SmallVector<Value> ins = {acc};
-  SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank)};
-  if (addend) {
+  if (addend)
     ins.push_back(addend);
-    maps.push_back(broadcastMap(cast<RankedTensorType>(addend.getType()), type));
-  }
-  maps.push_back(rewriter.getMultiDimIdentityMap(rank));
-  Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                       type.getElementType());
-  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             rewriter, loc, type, ins, ValueRange{init}, maps, iterators,
-             [&](OpBuilder &b, Location l, ValueRange args) {
-               Type t = type.getElementType();
-               Value v = args[0];
-               if (scale != 1.0)
-                 v = arith::MulFOp::create(b, l, v, fconst(b, l, t, scale));
-               if (addend) {
-                 Value c = args[1];
-                 if (addendScale != 1.0)
-                   c = arith::MulFOp::create(b, l, c, fconst(b, l, t, addendScale));
-                 v = arith::AddFOp::create(b, l, v, c);
-               }
-               linalg::YieldOp::create(b, l, v);
-             })
-      .getResult(0);
+  return broadcastGeneric(
+      rewriter, loc, type, ins, [&](OpBuilder &b, Location l, ValueRange args) {
+        Type t = type.getElementType();
+        Value v = args[0];
+        if (scale != 1.0)
+          v = arith::MulFOp::create(b, l, v, fconst(b, l, t, scale));
+        if (addend) {
+          Value c = args[1];
+          if (addendScale != 1.0)
+            c = arith::MulFOp::create(b, l, c, fconst(b, l, t, addendScale));
+          v = arith::AddFOp::create(b, l, v, c);
+        }
+        return v;
+      });
 }
 
 /// One linalg.generic over the result, operands read with broadcastMap.
@@ -269,33 +281,17 @@ struct ElementwiseToGeneric : RewritePattern {
       data = data.drop_front();
     if (!it->second.integers && !llvm::all_of(data, isFloatTensor))
       return rewriter.notifyMatchFailure(op, "float-only op on integers");
-    ValueRange operands = op->getOperands();
     auto resultTy = cast<RankedTensorType>(op->getResult(0).getType());
-    if (!resultTy.hasStaticShape())
-      return rewriter.notifyMatchFailure(op, "dynamic result shape");
-    int64_t rank = resultTy.getRank();
-    Location loc = op->getLoc();
-
-    SmallVector<AffineMap> maps;
-    for (Value v : operands) {
-      auto t = cast<RankedTensorType>(v.getType());
-      if (!t.hasStaticShape())
-        return rewriter.notifyMatchFailure(op, "dynamic operand shape");
-      maps.push_back(broadcastMap(t, resultTy));
-    }
-    maps.push_back(rewriter.getMultiDimIdentityMap(rank));
-
-    Value init = tensor::EmptyOp::create(rewriter, loc, resultTy.getShape(),
-                                         resultTy.getElementType());
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    auto isStatic = [](Type t) { return cast<RankedTensorType>(t).hasStaticShape(); };
+    if (!isStatic(resultTy) || !llvm::all_of(op->getOperandTypes(), isStatic))
+      return rewriter.notifyMatchFailure(op, "dynamic shapes");
     const ScalarFn &fn = it->second.fn;
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, resultTy, operands, ValueRange{init}, maps, iterators,
+    Value result = broadcastGeneric(
+        rewriter, op->getLoc(), resultTy, op->getOperands(),
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value r = fn(b, l, op, args.drop_back(), resultTy.getElementType());
-          linalg::YieldOp::create(b, l, r);
+          return fn(b, l, op, args, resultTy.getElementType());
         });
-    rewriter.replaceOp(op, generic.getResults());
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
