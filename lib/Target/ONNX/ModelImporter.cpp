@@ -271,7 +271,7 @@ LogicalResult ModelImporter::applyInputShapes(onnx::GraphProto &graph) {
 
 OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   for (const auto &o : model.opset_import())
-    opsets[o.domain() == "ai.onnx" ? "" : o.domain()] = int(o.version());
+    opsets[canonicalDomain(o.domain())] = int(o.version());
   if (!opsets.count(""))
     opsets[""] = 1;
   onnx::GraphProto &graph = *model.mutable_graph();
@@ -281,7 +281,7 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   // Malformed nodes would trip shape inference with messages that do not
   // name them.
   for (const auto &node : graph.node()) {
-    std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    std::string domain = canonicalDomain(node.domain());
     auto it = opsets.find(domain);
     if (it == opsets.end())
       continue; // importNode reports it
@@ -301,10 +301,6 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   }
 
   for (const auto &vi : graph.input())
-    valueTypes[vi.name()] = &vi.type();
-  for (const auto &vi : graph.value_info())
-    valueTypes[vi.name()] = &vi.type();
-  for (const auto &vi : graph.output())
     valueTypes[vi.name()] = &vi.type();
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc());
@@ -342,32 +338,13 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   for (auto [a, v] : llvm::zip(args, body->getArguments()))
     values[a->name()] = v;
 
-  for (const auto &init : graph.initializer()) {
-    Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc());
-    FailureOr<ElementsAttr> attr = convertTensor(init, loc);
-    if (failed(attr))
-      return nullptr;
-    values[init.name()] =
-        arith::ConstantOp::create(builder, loc, cast<TypedAttr>(*attr));
-  }
-
-  for (const auto &node : graph.node())
-    if (failed(importNode(node)))
-      return nullptr;
-
-  SmallVector<Value> results;
-  for (const auto &out : graph.output()) {
-    Value v = values.lookup(out.name());
-    if (!v) {
-      emitError(fileLoc()) << "graph output '" << out.name()
-                           << "' is produced by no node";
-      return nullptr;
-    }
-    results.push_back(v);
-  }
-  func::ReturnOp::create(builder, fileLoc(), results);
+  FailureOr<SmallVector<Value>> results =
+      importGraphBody(graph, fileLoc(), "graph output");
+  if (failed(results))
+    return nullptr;
+  func::ReturnOp::create(builder, fileLoc(), *results);
   func.setFunctionType(
-      builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+      builder.getFunctionType(argTypes, ValueRange(*results).getTypes()));
   if (failed(verify(*module)))
     return nullptr;
   return module;
@@ -391,7 +368,7 @@ LogicalResult ModelImporter::checkArity(const onnx::NodeProto &node, int opset,
              << "') is missing";
   }
   const auto &known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
-  auto range = known.find(node.domain() == "ai.onnx" ? "" : node.domain());
+  auto range = known.find(canonicalDomain(node.domain()));
   bool schemaCurrent = range != known.end() && opset <= range->second.second;
   if (node.output_size() < schema->min_output() ||
       (schemaCurrent && (node.input_size() > schema->max_input() ||
@@ -407,7 +384,7 @@ LogicalResult ModelImporter::checkArity(const onnx::NodeProto &node, int opset,
 
 LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
-  std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  std::string domain = canonicalDomain(node.domain());
   auto opsetIt = opsets.find(domain);
   if (opsetIt == opsets.end())
     return nodeError(loc, node, 0)
@@ -475,34 +452,45 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node) {
   return success();
 }
 
-LogicalResult ModelImporter::importSubgraph(const onnx::GraphProto &graph,
-                                           Region &region, Location loc) {
-  OpBuilder::InsertionGuard guard(builder);
-  Block *block = builder.createBlock(&region);
-  builder.setInsertionPointToStart(block);
+FailureOr<SmallVector<Value>>
+ModelImporter::importGraphBody(const onnx::GraphProto &graph, Location loc,
+                               StringRef outputKind) {
   for (const auto &vi : graph.value_info())
     valueTypes[vi.name()] = &vi.type();
   for (const auto &vi : graph.output())
     valueTypes[vi.name()] = &vi.type();
   for (const auto &init : graph.initializer()) {
-    FailureOr<ElementsAttr> attr = convertTensor(init, loc);
+    Location initLoc =
+        NameLoc::get(builder.getStringAttr(init.name()), fileLoc());
+    FailureOr<ElementsAttr> attr = convertTensor(init, initLoc);
     if (failed(attr))
       return failure();
     values[init.name()] =
-        arith::ConstantOp::create(builder, loc, cast<TypedAttr>(*attr));
+        arith::ConstantOp::create(builder, initLoc, cast<TypedAttr>(*attr));
   }
   for (const auto &node : graph.node())
     if (failed(importNode(node)))
       return failure();
-  SmallVector<Value> yields;
+  SmallVector<Value> outputs;
   for (const auto &out : graph.output()) {
     Value v = values.lookup(out.name());
     if (!v)
-      return emitError(loc) << "branch output '" << out.name()
+      return emitError(loc) << outputKind << " '" << out.name()
                             << "' is produced by no node";
-    yields.push_back(v);
+    outputs.push_back(v);
   }
-  YieldOp::create(builder, loc, yields);
+  return outputs;
+}
+
+LogicalResult ModelImporter::importSubgraph(const onnx::GraphProto &graph,
+                                           Region &region, Location loc) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(builder.createBlock(&region));
+  FailureOr<SmallVector<Value>> yields =
+      importGraphBody(graph, loc, "branch output");
+  if (failed(yields))
+    return failure();
+  YieldOp::create(builder, loc, *yields);
   return success();
 }
 

@@ -41,6 +41,12 @@ public:
                                      mlir::Region &region, mlir::Location loc);
 
 private:
+  /// Records the value types of `graph`, makes its initializers constants,
+  /// imports its nodes at the insertion point and returns its outputs (an
+  /// error names `outputKind` and one produced by no node).
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  importGraphBody(const onnx::GraphProto &graph, mlir::Location loc,
+                  llvm::StringRef outputKind);
   mlir::LogicalResult importNode(const onnx::NodeProto &node);
   mlir::LogicalResult checkArity(const onnx::NodeProto &node, int opset,
                                  const onnx::OpSchema *schema);

@@ -118,6 +118,11 @@ void registerNormalizationHandlers(HandlerRegistry &r);
 void registerShapeHandlers(HandlerRegistry &r);
 void registerQuantizationHandlers(HandlerRegistry &r);
 
+/// The default ONNX domain is spelled "" or "ai.onnx"; this is "" for both.
+inline std::string canonicalDomain(const std::string &domain) {
+  return domain == "ai.onnx" ? std::string() : domain;
+}
+
 /// An error at `node`, prefixed with its op type, domain, opset and name.
 mlir::InFlightDiagnostic nodeError(mlir::Location loc,
                                    const onnx::NodeProto &node, int opset);
