@@ -128,6 +128,7 @@ def main():
     results = {p: (ok, err) for p, ok, err, _ in runs}
     bound = sum(1 for _, _, _, b in runs if b)
 
+    ops_of = {path: op_types(path) for _, _, path in models}
     per_suite = collections.defaultdict(lambda: [0, 0])
     per_op = collections.defaultdict(lambda: [0, 0])
     reasons = collections.Counter()
@@ -135,7 +136,7 @@ def main():
     for suite, name, path in models:
         ok, err = results[path]
         per_suite[suite][0 if ok else 1] += 1
-        for op in op_types(path):
+        for op in ops_of[path]:
             per_op[op][0 if ok else 1] += 1
         if not ok:
             reasons[err] += 1
@@ -144,7 +145,7 @@ def main():
     passed = sum(s[0] for s in per_suite.values())
     total = len(models)
     promised = [(name, results[path]) for suite, name, path in models
-                if suite == "node" and set(op_types(path)) <= PROMISED]
+                if suite == "node" and set(ops_of[path]) <= PROMISED]
     promised_ok = sum(1 for _, (ok, _) in promised if ok)
 
     lines = [
