@@ -221,6 +221,18 @@ LogicalResult NodeImporter::createDirect(StringRef opName, ValueRange operands,
   state.addAttributes(attrs);
   state.addTypes(types);
   Operation *op = builder.create(state);
+  // An attribute of the wrong kind (an INT where the op declares a float)
+  // does not convert to the op's property and would vanish silently.
+  for (const NamedAttribute &a : attrs) {
+    if (!declared(a.getName()))
+      continue;
+    std::optional<Attribute> stored = op->getInherentAttr(a.getName());
+    if (!stored || *stored != a.getValue()) {
+      op->erase();
+      return error() << "attribute '" << a.getName().getValue() << "' = "
+                     << a.getValue() << " is not of the kind the op takes";
+    }
+  }
   results.assign(op->getResults().begin(), op->getResults().end());
   return success();
 }

@@ -206,7 +206,15 @@ def neg_input():
                  [vi("y", None)])
 
 
+def attr_kind():
+    # LeakyRelu's alpha given as an INT where ONNX (and the op) take a FLOAT.
+    n = helper.make_node("LeakyRelu", ["x"], ["y"], name="lrelu_int_alpha")
+    n.attribute.append(helper.make_attribute("alpha", 3))
+    return model([n], [vi("x", [4])], [vi("y", None)])
+
+
 MODELS = {
+    "attr_kind": attr_kind,
     "neg_input": neg_input,
     "missing_input": missing_input, "no_outputs": no_outputs,
     "opset18": opset18, "opset21": opset21,
