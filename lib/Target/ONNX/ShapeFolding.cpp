@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "ShapeFolding.h"
 
+#include "qc/Support/Index.h"
+
 #include "onnx/shape_inference/implementation.h"
 
 #include <map>
@@ -247,13 +249,9 @@ private:
         return IntTensor{{}, {numel}};
       }
       int64_t rank = dims->size();
-      auto norm = [&](int64_t v) {
-        if (v < 0)
-          v += rank;
-        return std::clamp<int64_t>(v, 0, rank);
-      };
-      int64_t b = norm(intAttr(n, "start").value_or(0));
-      int64_t e = intAttr(n, "end") ? norm(*intAttr(n, "end")) : rank;
+      int64_t b = qc::clampIndex(intAttr(n, "start").value_or(0), rank);
+      int64_t e = intAttr(n, "end") ? qc::clampIndex(*intAttr(n, "end"), rank)
+                                    : rank;
       IntTensor r;
       for (int64_t i = b; i < e; ++i)
         r.values.push_back((*dims)[i]);
@@ -377,12 +375,8 @@ private:
       int64_t size = x->dims[0], step = steps ? steps->values[0] : 1;
       if (step != 1)
         return std::nullopt;
-      auto clampIdx = [&](int64_t v) {
-        if (v < 0)
-          v += size;
-        return std::clamp<int64_t>(v, 0, size);
-      };
-      int64_t b = clampIdx(starts->values[0]), e = clampIdx(ends->values[0]);
+      int64_t b = qc::clampIndex(starts->values[0], size);
+      int64_t e = qc::clampIndex(ends->values[0], size);
       IntTensor r;
       for (int64_t i = b; i < e; ++i)
         r.values.push_back(x->values[i]);

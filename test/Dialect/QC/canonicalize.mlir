@@ -195,3 +195,18 @@ func.func @constant_if(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// Shape of a static tensor folds; start/end count from the back when
+// negative and clamp to [0, rank]: of 2x3x4x5, [-3, -1) is [3, 4] and
+// [-10, 99) is all dims.
+// CHECK-LABEL: func @fold_shape
+// CHECK-DAG: arith.constant dense<[3, 4]> : tensor<2xi64>
+// CHECK-DAG: arith.constant dense<[2, 3, 4, 5]> : tensor<4xi64>
+// CHECK-NOT: qc.shape
+func.func @fold_shape(%x: tensor<2x3x4x5xf32>) -> (tensor<2xi64>, tensor<4xi64>) {
+  %0 = qc.shape %x {start = -3 : i64, end = -1 : i64} : (tensor<2x3x4x5xf32>) -> tensor<2xi64>
+  %1 = qc.shape %x {start = -10 : i64, end = 99 : i64} : (tensor<2x3x4x5xf32>) -> tensor<4xi64>
+  return %0, %1 : tensor<2xi64>, tensor<4xi64>
+}

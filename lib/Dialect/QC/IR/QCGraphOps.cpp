@@ -1,5 +1,6 @@
 //===- QCGraphOps.cpp - verifiers and folders of the ONNX-mirroring ops ---===//
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Support/Index.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -96,23 +97,12 @@ LogicalResult TransposeOp::verify() {
   return success();
 }
 
-/// The dims [start, end) of ONNX Shape, with negative indices from the back
-/// and out-of-range ones clamped, as the specification says.
-static std::pair<int64_t, int64_t> shapeRange(int64_t rank, int64_t start,
-                                              std::optional<int64_t> end) {
-  auto norm = [&](int64_t i) {
-    if (i < 0)
-      i += rank;
-    return std::clamp<int64_t>(i, 0, rank);
-  };
-  return {norm(start), end ? norm(*end) : rank};
-}
-
 OpFoldResult ShapeOp::fold(FoldAdaptor) {
   auto in = cast<RankedTensorType>(getData().getType());
-  auto [b, e] = shapeRange(in.getRank(), int64_t(getStart()),
-                           getEnd() ? std::optional<int64_t>(int64_t(*getEnd()))
-                                    : std::nullopt);
+  // The dims [start, end), ONNX's negative and out-of-range rules applied.
+  int64_t rank = in.getRank();
+  int64_t b = clampIndex(getStartAttr().getInt(), rank);
+  int64_t e = getEnd() ? clampIndex(getEndAttr().getInt(), rank) : rank;
   ArrayRef<int64_t> dims = in.getShape().slice(b, std::max<int64_t>(e - b, 0));
   if (llvm::any_of(dims, ShapedType::isDynamic))
     return {};
