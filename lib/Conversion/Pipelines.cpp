@@ -1,5 +1,6 @@
 //===- Pipelines.cpp - registered lowering pipelines ----------------------===//
 #include "qc/Conversion/Pipelines.h"
+#include "qc/Conversion/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -9,16 +10,30 @@ using namespace mlir;
 
 /// From qc graph ops to the LLVM dialect, through linalg loops (no tiling or
 /// vectorization yet); what JIT execution and the tests use.
-static const char *kLowerToLLVM =
-    "convert-qc-to-linalg,"
-    "one-shot-bufferize{bufferize-function-boundaries},"
+static const char *kLinalgToLLVM =
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-deallocation-pipeline,convert-memref-copy-to-linalg,"
     "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
     "convert-scf-to-cf,convert-math-to-libm,convert-math-to-llvm,"
     "finalize-memref-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,"
     "convert-func-to-llvm,reconcile-unrealized-casts";
 
+LogicalResult qc::buildLinalgToLLVMPipeline(OpPassManager &pm) {
+  return parsePassPipeline(kLinalgToLLVM, pm, llvm::errs());
+}
+
 LogicalResult qc::buildLowerToLLVMPipeline(OpPassManager &pm) {
-  return parsePassPipeline(kLowerToLLVM, pm, llvm::errs());
+  pm.addPass(createConvertQCToLinalg());
+  return buildLinalgToLLVMPipeline(pm);
+}
+
+LogicalResult qc::buildCompileModelPipeline(OpPassManager &pm,
+                                            llvm::StringRef graphFunction) {
+  CreateEntryPointOptions options;
+  options.graphFunction = graphFunction.str();
+  pm.addPass(createCreateEntryPoint(options));
+  return buildLowerToLLVMPipeline(pm);
 }
 
 void qc::registerQCPipelines() {
@@ -27,4 +42,8 @@ void qc::registerQCPipelines() {
       "Lower qc graph ops through linalg, bufferization and loops to the "
       "LLVM dialect",
       [](OpPassManager &pm) { (void)buildLowerToLLVMPipeline(pm); });
+  PassPipelineRegistration<>(
+      "qc-compile-model",
+      "Wrap @main_graph in the qc_run entry point, then qc-lower-to-llvm",
+      [](OpPassManager &pm) { (void)buildCompileModelPipeline(pm); });
 }

@@ -31,4 +31,36 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg"> {
                            "::mlir::math::MathDialect"];
 }
 
+def CreateEntryPoint : Pass<"qc-create-entry-point", "::mlir::ModuleOp"> {
+  let summary = "Wraps the imported graph function in the native entry point";
+  let description = [{
+    Replaces the graph function with `func.func @qc_run(%buffers: !llvm.ptr)`:
+    the inputs' data pointers, then the outputs', each a dense row-major
+    buffer of the graph's static shape. Inputs become read-only tensors
+    (`bufferization.to_tensor restrict`); each result is materialized into its
+    output buffer (`bufferization.materialize_in_destination restrict
+    writable`), so one-shot bufferization computes results in place in the
+    caller's memory. The graph must have static shapes (fix them at import
+    with `--input-shape`); otherwise the pass fails naming the input.
+  }];
+  let options = [
+    Option<"graphFunction", "graph-function", "std::string",
+           /*default=*/"\"main_graph\"", "The function to wrap">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
+def ConvertMemRefCopyToLinalg : Pass<"convert-memref-copy-to-linalg"> {
+  let summary = "Rewrites strided memref.copy as linalg.copy";
+  let description = [{
+    finalize-memref-to-llvm lowers a copy between non-contiguous memrefs to a
+    call of `memrefCopy` from MLIR's runner library, which compiled models do
+    not link. This pass turns such copies (bufferized `tensor.pad` and
+    `tensor.insert_slice` produce them) into `linalg.copy`, which lowers to
+    loops; contiguous copies stay `memref.copy` (an `llvm.memcpy`).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // QC_CONVERSION_PASSES_TD

@@ -124,6 +124,42 @@ static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
   return all.substr(offset, length < 0 ? StringRef::npos : length).str();
 }
 
+/// The little-endian bytes of a tensor stored in the protobuf (raw_data or
+/// the typed repeated fields), one element per `eltBytes`.
+static std::string inlineTensorBytes(const onnx::TensorProto &t,
+                                     unsigned eltBytes) {
+  if (t.has_raw_data())
+    return t.raw_data();
+  std::string bytes;
+  auto append = [&](const void *p, size_t size) {
+    bytes.append(static_cast<const char *>(p), size);
+  };
+  switch (t.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    append(t.float_data().data(), t.float_data_size() * 4);
+    break;
+  case onnx::TensorProto::DOUBLE:
+    append(t.double_data().data(), t.double_data_size() * 8);
+    break;
+  case onnx::TensorProto::INT64:
+    append(t.int64_data().data(), t.int64_data_size() * 8);
+    break;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    for (uint64_t v : t.uint64_data())
+      append(&v, eltBytes);
+    break;
+  case onnx::TensorProto::INT32:
+    append(t.int32_data().data(), t.int32_data_size() * 4);
+    break;
+  default: // int8/16, uint8/16, bool, f16, bf16 travel in int32_data
+    for (int32_t v : t.int32_data())
+      append(&v, eltBytes);
+    break;
+  }
+  return bytes;
+}
+
 FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
                                                      Location loc) {
   Type elt = convertElementType(t.data_type(), ctx);
@@ -150,35 +186,8 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
     if (failed(ext))
       return failure();
     bytes = std::move(*ext);
-  } else if (t.has_raw_data()) {
-    bytes = t.raw_data();
   } else {
-    auto append = [&](const void *p, size_t size) {
-      bytes.append(static_cast<const char *>(p), size);
-    };
-    switch (t.data_type()) {
-    case onnx::TensorProto::FLOAT:
-      append(t.float_data().data(), t.float_data_size() * 4);
-      break;
-    case onnx::TensorProto::DOUBLE:
-      append(t.double_data().data(), t.double_data_size() * 8);
-      break;
-    case onnx::TensorProto::INT64:
-      append(t.int64_data().data(), t.int64_data_size() * 8);
-      break;
-    case onnx::TensorProto::UINT32:
-    case onnx::TensorProto::UINT64:
-      for (uint64_t v : t.uint64_data())
-        append(&v, eltBytes);
-      break;
-    case onnx::TensorProto::INT32:
-      append(t.int32_data().data(), t.int32_data_size() * 4);
-      break;
-    default: // int8/16, uint8/16, bool, f16, bf16 travel in int32_data
-      for (int32_t v : t.int32_data())
-        append(&v, eltBytes);
-      break;
-    }
+    bytes = inlineTensorBytes(t, eltBytes);
   }
   if (int64_t(bytes.size()) != n * int64_t(eltBytes))
     return emitError(loc) << "tensor '" << t.name() << "' of shape "
@@ -547,5 +556,49 @@ LogicalResult qc::parseConstantInput(StringRef spec, ONNXImportOptions &options,
     return failure();
   }
   options.constantInputs[name] = path.str();
+  return success();
+}
+
+LogicalResult qc::readONNXTensorFile(StringRef path, ONNXTensorFile &out,
+                                     std::string &error) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buf) {
+    error = "cannot read '" + path.str() + "': " + buf.getError().message();
+    return failure();
+  }
+  onnx::TensorProto t;
+  if ((*buf)->getBufferSize() > size_t(INT_MAX) ||
+      !t.ParseFromArray((*buf)->getBufferStart(),
+                        int((*buf)->getBufferSize()))) {
+    error = "'" + path.str() + "' is not a serialized ONNX TensorProto";
+    return failure();
+  }
+  MLIRContext ctx;
+  Type elt = onnx_import::convertElementType(t.data_type(), &ctx);
+  if (!elt) {
+    error = "'" + path.str() + "' holds unsupported element type " +
+            dataTypeName(t.data_type());
+    return failure();
+  }
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    error = "'" + path.str() + "' keeps its data externally (not supported)";
+    return failure();
+  }
+  unsigned eltBytes = elt.isInteger(1) ? 1 : elt.getIntOrFloatBitWidth() / 8;
+  out.name = t.name();
+  out.dataType = t.data_type();
+  out.dims.assign(t.dims().begin(), t.dims().end());
+  int64_t n = 1;
+  for (int64_t d : out.dims)
+    if (d < 0 || llvm::MulOverflow(n, d, n)) {
+      error = "'" + path.str() + "' has invalid dims";
+      return failure();
+    }
+  out.bytes = inlineTensorBytes(t, eltBytes);
+  if (int64_t(out.bytes.size()) != n * int64_t(eltBytes)) {
+    error = "'" + path.str() + "' holds " + std::to_string(out.bytes.size()) +
+            " bytes of data, expected " + std::to_string(n * eltBytes);
+    return failure();
+  }
   return success();
 }

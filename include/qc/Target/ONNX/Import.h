@@ -40,6 +40,17 @@ mlir::OwningOpRef<mlir::ModuleOp>
 importONNXModel(llvm::StringRef bytes, llvm::StringRef path,
                 mlir::MLIRContext *context, const ONNXImportOptions &options);
 
+/// The contents of a serialized ONNX TensorProto (.pb, the backend tests'
+/// input and output format): data type code, dims and little-endian bytes.
+struct ONNXTensorFile {
+  std::string name;
+  int32_t dataType = 0;
+  std::vector<int64_t> dims;
+  std::string bytes;
+};
+llvm::LogicalResult readONNXTensorFile(llvm::StringRef path,
+                                       ONNXTensorFile &out, std::string &error);
+
 /// Registers the `--import-onnx` translation (and its `--input-shape`
 /// option) with mlir-translate's registry.
 void registerONNXImportTranslation();

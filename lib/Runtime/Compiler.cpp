@@ -1,0 +1,478 @@
+//===- Compiler.cpp - lowering, C API, object emission and JIT ------------===//
+#include "qc/Runtime/Compiler.h"
+#include "qc/Conversion/Passes.h"
+#include "qc/Conversion/Pipelines.h"
+#include "qc/Dialect/QC/IR/QCDialect.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include <dlfcn.h>
+#include <map>
+
+using namespace mlir;
+using llvm::Error;
+using llvm::Expected;
+
+static Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+void qc::registerModelDialects(MLIRContext &context) {
+  // The lowering pipeline is textual (shared with quant-opt): its passes
+  // must be registered, and the upstream dialects' bufferization and
+  // LLVM-conversion interfaces attached.
+  static bool passesRegistered = [] {
+    registerAllPasses();
+    registerQCConversionPasses();
+    return true;
+  }();
+  (void)passesRegistered;
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<QCDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+}
+
+OwningOpRef<ModuleOp> qc::loadModel(StringRef path,
+                                    const ONNXImportOptions &options,
+                                    MLIRContext *context) {
+  auto buf = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/false);
+  if (!buf) {
+    emitError(FileLineColLoc::get(context, path, 0, 0))
+        << "cannot read '" << path << "': " << buf.getError().message();
+    return nullptr;
+  }
+  if (llvm::sys::path::extension(path) == ".mlir") {
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
+    return parseSourceFile<ModuleOp>(sourceMgr, context);
+  }
+  return importONNXModel((*buf)->getBuffer(), path, context, options);
+}
+
+FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
+                                             StringRef graphFunction) {
+  auto graph = module.lookupSymbol<func::FuncOp>(graphFunction);
+  if (!graph) {
+    module.emitError() << "no function @" << graphFunction << " to compile";
+    return failure();
+  }
+  FailureOr<ModelSignature> sig = getModelSignature(graph);
+  if (failed(sig))
+    return failure();
+  PassManager toLinalg(module.getContext());
+  CreateEntryPointOptions entry;
+  entry.graphFunction = graphFunction.str();
+  toLinalg.addPass(createCreateEntryPoint(entry));
+  toLinalg.addPass(createConvertQCToLinalg());
+  if (failed(toLinalg.run(module)))
+    return failure();
+  // Ops the lowering left: one error per op kind, at its first occurrence.
+  std::map<std::string, std::pair<Operation *, int>> left;
+  module.walk([&](Operation *op) {
+    if (isa<QCDialect>(op->getDialect())) {
+      auto &entry = left[op->getName().getStringRef().str()];
+      if (!entry.first)
+        entry.first = op;
+      ++entry.second;
+    }
+  });
+  for (auto &[name, entry] : left) {
+    InFlightDiagnostic diag = entry.first->emitError()
+                              << "'" << name << "' with these types "
+                              << "cannot be compiled to native code yet";
+    if (entry.second > 1)
+      diag << " (" << entry.second << " occurrences)";
+  }
+  if (!left.empty())
+    return failure();
+  PassManager toLLVM(module.getContext());
+  if (failed(buildLinalgToLLVMPipeline(toLLVM)) || failed(toLLVM.run(module)))
+    return failure();
+  return sig;
+}
+
+Expected<std::unique_ptr<llvm::TargetMachine>>
+qc::createTargetMachine(StringRef cpu, bool jit) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::InitializeNativeTargetAsmParser();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return fail("no LLVM target for " + triple.str() + ": " + error);
+  std::string cpuName = cpu.str();
+  llvm::SubtargetFeatures features;
+  if (cpu == "native") {
+    cpuName = llvm::sys::getHostCPUName().str();
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(f.first(), f.second);
+  } else {
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(
+        target->createMCSubtargetInfo(triple, cpuName, ""));
+    if (!sti || !sti->isCPUStringValid(cpuName))
+      return fail("unknown CPU '" + cpu + "' for " + triple.str());
+  }
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpuName, features.getString(), options, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive, jit));
+  if (!tm)
+    return fail("cannot create a target machine for CPU '" + cpuName + "'");
+  return tm;
+}
+
+//===----------------------------------------------------------------------===//
+// The C API, in LLVM IR
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct CAPIBuilder {
+  llvm::Module &m;
+  const qc::ModelSignature &sig;
+  std::string prefix;
+  llvm::LLVMContext &ctx;
+  llvm::IRBuilder<> b;
+  llvm::Type *i32, *i64;
+  llvm::PointerType *ptr;
+  llvm::StructType *tensorTy, *infoTy;
+
+  CAPIBuilder(llvm::Module &m, const qc::ModelSignature &sig, StringRef prefix)
+      : m(m), sig(sig), prefix(prefix.str()), ctx(m.getContext()), b(ctx) {
+    i32 = b.getInt32Ty();
+    i64 = b.getInt64Ty();
+    ptr = b.getPtrTy();
+    tensorTy = llvm::StructType::get(ctx, {ptr, ptr, i32, i32});
+    infoTy = llvm::StructType::get(ctx, {ptr, i32, i32, ptr});
+  }
+
+  llvm::Function *declare(StringRef name, llvm::Type *ret,
+                          ArrayRef<llvm::Type *> args) {
+    auto *fn = llvm::Function::Create(llvm::FunctionType::get(ret, args, false),
+                                      llvm::GlobalValue::ExternalLinkage,
+                                      prefix + "_" + name, m);
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
+    return fn;
+  }
+
+  /// The qc_tensor_info table of `specs`.
+  llvm::GlobalVariable *infoTable(ArrayRef<qc::TensorSpec> specs,
+                                  StringRef kind) {
+    SmallVector<llvm::Constant *> rows;
+    for (auto [i, spec] : llvm::enumerate(specs)) {
+      auto *name = b.CreateGlobalString(spec.name, prefix + "_" + kind.str() +
+                                                       "_name" + std::to_string(i),
+                                        0, &m);
+      auto *shapeInit = llvm::ConstantDataArray::get(ctx, ArrayRef<int64_t>(spec.shape));
+      auto *shape = new llvm::GlobalVariable(
+          m, shapeInit->getType(), true, llvm::GlobalValue::PrivateLinkage,
+          shapeInit, prefix + "_" + kind.str() + "_shape" + std::to_string(i));
+      rows.push_back(llvm::ConstantStruct::get(
+          infoTy, {name, llvm::ConstantInt::get(i32, int32_t(spec.dtype)),
+                   llvm::ConstantInt::get(i32, spec.shape.size()), shape}));
+    }
+    auto *arrTy = llvm::ArrayType::get(infoTy, rows.size());
+    return new llvm::GlobalVariable(m, arrTy, true,
+                                    llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantArray::get(arrTy, rows),
+                                    prefix + "_" + kind.str() + "_info_table");
+  }
+
+  void infoFunctions(ArrayRef<qc::TensorSpec> specs, StringRef kind) {
+    llvm::GlobalVariable *table = infoTable(specs, kind);
+    declare(("num_" + kind + "s").str(), i32, {});
+    b.CreateRet(llvm::ConstantInt::get(i32, specs.size()));
+    llvm::Function *fn = declare((kind + "_info").str(), ptr, {i32});
+    llvm::Value *i = fn->getArg(0);
+    llvm::Value *inRange =
+        b.CreateICmpULT(i, llvm::ConstantInt::get(i32, specs.size()));
+    llvm::Value *row = b.CreateGEP(table->getValueType(), table,
+                                   {b.getInt64(0), b.CreateZExt(i, i64)});
+    b.CreateRet(b.CreateSelect(inRange, row, llvm::ConstantPointerNull::get(ptr)));
+  }
+
+  /// P_run: checks each tensor's dtype, rank and dims against the compiled
+  /// ones (returning 1 + its index, inputs then outputs, on mismatch), then
+  /// calls qc_run with the data pointers.
+  void runFunction(llvm::Function *entry) {
+    llvm::Function *fn = declare("run", i32, {ptr, ptr});
+    llvm::BasicBlock *mismatch = llvm::BasicBlock::Create(ctx, "mismatch", fn);
+    size_t total = sig.inputs.size() + sig.outputs.size();
+    auto *argvTy = llvm::ArrayType::get(ptr, std::max<size_t>(total, 1));
+    llvm::Value *argv = b.CreateAlloca(argvTy);
+    llvm::PHINode *code;
+    {
+      llvm::IRBuilder<>::InsertPointGuard guard(b);
+      b.SetInsertPoint(mismatch);
+      code = b.CreatePHI(i32, 0);
+      b.CreateRet(code);
+    }
+    size_t slot = 0;
+    auto check = [&](llvm::Value *cond) {
+      llvm::BasicBlock *next = llvm::BasicBlock::Create(ctx, "ok", fn);
+      code->addIncoming(llvm::ConstantInt::get(i32, slot + 1), b.GetInsertBlock());
+      b.CreateCondBr(cond, next, mismatch);
+      b.SetInsertPoint(next);
+    };
+    auto visit = [&](llvm::Value *array, ArrayRef<qc::TensorSpec> specs) {
+      for (auto [i, spec] : llvm::enumerate(specs)) {
+        llvm::Value *t = b.CreateGEP(tensorTy, array, b.getInt64(i));
+        auto field = [&](unsigned f, llvm::Type *ty) {
+          return b.CreateLoad(ty, b.CreateStructGEP(tensorTy, t, f));
+        };
+        llvm::Value *ok = b.CreateAnd(
+            b.CreateICmpEQ(field(3, i32), b.getInt32(int32_t(spec.dtype))),
+            b.CreateICmpEQ(field(2, i32), b.getInt32(spec.shape.size())));
+        check(ok);
+        if (!spec.shape.empty()) {
+          llvm::Value *shape = field(1, ptr);
+          llvm::Value *dimsOk = b.getTrue();
+          for (auto [d, size] : llvm::enumerate(spec.shape))
+            dimsOk = b.CreateAnd(
+                dimsOk, b.CreateICmpEQ(b.CreateLoad(i64, b.CreateGEP(i64, shape, b.getInt64(d))),
+                                       b.getInt64(size)));
+          check(dimsOk);
+        }
+        b.CreateStore(field(0, ptr), b.CreateGEP(argvTy, argv, {b.getInt64(0), b.getInt64(slot)}));
+        ++slot;
+      }
+    };
+    visit(fn->getArg(0), sig.inputs);
+    visit(fn->getArg(1), sig.outputs);
+    b.CreateCall(entry, {argv});
+    b.CreateRet(b.getInt32(0));
+  }
+};
+
+} // namespace
+
+std::unique_ptr<llvm::Module>
+qc::translateModel(ModuleOp lowered, const ModelSignature &sig,
+                   StringRef prefix, llvm::LLVMContext &llvmContext) {
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  lowered.getContext()->appendDialectRegistry(registry);
+  std::unique_ptr<llvm::Module> m =
+      translateModuleToLLVMIR(lowered, llvmContext, "model");
+  if (!m)
+    return nullptr;
+  llvm::Function *entry = m->getFunction(kEntryPointName);
+  if (!entry) {
+    lowered.emitError() << "lowered module has no @" << kEntryPointName;
+    return nullptr;
+  }
+  CAPIBuilder api(*m, sig, prefix);
+  api.infoFunctions(sig.inputs, "input");
+  api.infoFunctions(sig.outputs, "output");
+  api.runFunction(entry);
+  // Only the C API is exported; the entry point may be inlined into P_run.
+  entry->setLinkage(llvm::GlobalValue::InternalLinkage);
+  return m;
+}
+
+Error qc::optimizeModule(llvm::Module &module, llvm::TargetMachine &tm,
+                         unsigned optLevel) {
+  module.setDataLayout(tm.createDataLayout());
+  module.setTargetTriple(tm.getTargetTriple());
+  return makeOptimizingTransformer(optLevel, 0, &tm)(&module);
+}
+
+Error qc::emitObject(llvm::Module &module, llvm::TargetMachine &tm,
+                     StringRef path) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    return fail("the target cannot emit object files");
+  pm.run(module);
+  return Error::success();
+}
+
+Error qc::linkSharedLibrary(StringRef object, StringRef output) {
+  std::string driver = "cc";
+  if (const char *cc = std::getenv("CC"); cc && *cc)
+    driver = cc;
+  auto program = llvm::sys::findProgramByName(driver);
+  if (!program)
+    return fail("cannot link a shared library: no C compiler driver '" +
+                driver + "' on PATH (set CC, or use -c for an object)");
+  std::string err;
+  SmallVector<StringRef> args = {*program, "-shared", "-o", output, object, "-lm"};
+  int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &err);
+  if (rc != 0)
+    return fail("linking '" + output + "' with " + *program + " failed" +
+                (err.empty() ? "" : ": " + err));
+  return Error::success();
+}
+
+std::string qc::prefixFromPath(StringRef path) {
+  StringRef stem = llvm::sys::path::stem(path);
+  if (stem.starts_with("lib") && stem.size() > 3)
+    stem = stem.drop_front(3);
+  std::string out;
+  for (char c : stem)
+    out += llvm::isAlnum(c) ? c : '_';
+  if (out.empty() || llvm::isDigit(out[0]))
+    out = "m_" + out;
+  return out;
+}
+
+std::string qc::generateHeader(const ModelSignature &sig, StringRef prefix) {
+  std::string guard = StringRef(prefix).upper() + "_QC_MODEL_H";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  auto describe = [&](ArrayRef<TensorSpec> specs, StringRef kind) {
+    for (auto [i, t] : llvm::enumerate(specs)) {
+      os << " *   " << kind << " " << i << ": \"" << t.name << "\" "
+         << dtypeName(t.dtype) << " [";
+      llvm::interleaveComma(t.shape, os);
+      os << "]\n";
+    }
+  };
+  os << "/* Generated by quant-compile: the C API of model '" << prefix << "'.\n"
+     << " *\n";
+  describe(sig.inputs, "input ");
+  describe(sig.outputs, "output");
+  os << " */\n#ifndef " << guard << "\n#define " << guard << "\n\n"
+     << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+     << "#ifndef QC_TENSOR_TYPES_DEFINED\n#define QC_TENSOR_TYPES_DEFINED\n"
+     << "/* dtype codes are ONNX TensorProto's: 1 float32, 2 uint8, 3 int8,\n"
+     << "   4 uint16, 5 int16, 6 int32, 7 int64, 9 bool, 10 float16,\n"
+     << "   11 float64, 12 uint32, 13 uint64, 16 bfloat16. */\n"
+     << "typedef struct qc_tensor {\n"
+     << "  void *data;           /* dense, row-major */\n"
+     << "  const int64_t *shape; /* rank dims */\n"
+     << "  int32_t rank;\n  int32_t dtype;\n} qc_tensor;\n\n"
+     << "typedef struct qc_tensor_info {\n  const char *name;\n"
+     << "  int32_t dtype;\n  int32_t rank;\n  const int64_t *shape;\n"
+     << "} qc_tensor_info;\n#endif\n\n";
+  for (auto [i, t] : llvm::enumerate(sig.inputs))
+    os << "#define " << StringRef(prefix).upper() << "_INPUT_" << i
+       << "_ELEMENTS " << t.numElements() << "\n";
+  for (auto [i, t] : llvm::enumerate(sig.outputs))
+    os << "#define " << StringRef(prefix).upper() << "_OUTPUT_" << i
+       << "_ELEMENTS " << t.numElements() << "\n";
+  os << "\n/* Runs the model. inputs[" << sig.inputs.size() << "] and outputs["
+     << sig.outputs.size() << "] are in the order above; each must\n"
+     << "   have the dtype and shape above, output buffers allocated by the caller.\n"
+     << "   Returns 0, or 1 + the index (inputs then outputs) of the first tensor\n"
+     << "   whose dtype, rank or shape differs. Reentrant: no global state. */\n"
+     << "int32_t " << prefix << "_run(const qc_tensor *inputs, qc_tensor *outputs);\n\n"
+     << "int32_t " << prefix << "_num_inputs(void);\n"
+     << "int32_t " << prefix << "_num_outputs(void);\n"
+     << "/* NULL when i is out of range. */\n"
+     << "const qc_tensor_info *" << prefix << "_input_info(int32_t i);\n"
+     << "const qc_tensor_info *" << prefix << "_output_info(int32_t i);\n\n"
+     << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// Model
+//===----------------------------------------------------------------------===//
+
+qc::Model::~Model() {
+  if (library)
+    dlclose(library);
+}
+
+int32_t qc::Model::run(const QCTensor *inputs, QCTensor *outputs) const {
+  return runFn(inputs, outputs);
+}
+
+Expected<std::unique_ptr<qc::Model>>
+qc::Model::jit(ModuleOp lowered, const ModelSignature &sig,
+               const CompileOptions &options) {
+  auto tm = createTargetMachine(options.cpu, /*jit=*/true);
+  if (!tm)
+    return tm.takeError();
+  llvm::TargetMachine *tmPtr = tm->get();
+  std::string prefix = options.prefix;
+  auto builder = [&](Operation *op, llvm::LLVMContext &ctx) {
+    return translateModel(cast<ModuleOp>(op), sig, prefix, ctx);
+  };
+  auto transformer = [&](llvm::Module *m) {
+    return optimizeModule(*m, *tmPtr, options.optLevel);
+  };
+  ExecutionEngineOptions engineOptions;
+  engineOptions.llvmModuleBuilder = builder;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  engineOptions.enableGDBNotificationListener = false;
+  engineOptions.enablePerfNotificationListener = false;
+  auto engine = ExecutionEngine::create(lowered, engineOptions, std::move(*tm));
+  if (!engine)
+    return engine.takeError();
+  std::unique_ptr<Model> model(new Model);
+  model->sig = sig;
+  auto fn = (*engine)->lookup(prefix + "_run");
+  if (!fn)
+    return fn.takeError();
+  model->runFn = reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(*fn);
+  model->engine = std::move(*engine);
+  return model;
+}
+
+Expected<std::unique_ptr<qc::Model>> qc::Model::load(StringRef path,
+                                                     StringRef prefix) {
+  void *lib = dlopen(path.str().c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return fail("cannot load '" + path + "': " + dlerror());
+  std::unique_ptr<Model> model(new Model);
+  model->library = lib;
+  auto sym = [&](StringRef name) {
+    return dlsym(lib, (prefix + "_" + name).str().c_str());
+  };
+  using CountFn = int32_t (*)();
+  using InfoFn = const QCTensorInfo *(*)(int32_t);
+  auto numIn = reinterpret_cast<CountFn>(sym("num_inputs"));
+  auto numOut = reinterpret_cast<CountFn>(sym("num_outputs"));
+  auto inInfo = reinterpret_cast<InfoFn>(sym("input_info"));
+  auto outInfo = reinterpret_cast<InfoFn>(sym("output_info"));
+  model->runFn = reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(sym("run"));
+  if (!numIn || !numOut || !inInfo || !outInfo || !model->runFn)
+    return fail("'" + path + "' is not a model compiled with prefix '" +
+                prefix + "' (no " + prefix + "_run and info functions; "
+                "pass --prefix)");
+  auto read = [](CountFn count, InfoFn info, std::vector<TensorSpec> &specs) {
+    for (int32_t i = 0, e = count(); i < e; ++i) {
+      const QCTensorInfo *t = info(i);
+      specs.push_back({t->name, DType(t->dtype),
+                       std::vector<int64_t>(t->shape, t->shape + t->rank)});
+    }
+  };
+  read(numIn, inInfo, model->sig.inputs);
+  read(numOut, outInfo, model->sig.outputs);
+  return model;
+}
