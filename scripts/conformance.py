@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""ONNX import conformance over libonnx-testdata (the ONNX backend test models).
+"""ONNX conformance over libonnx-testdata (the ONNX backend test models).
 
-Imports every model with quant-translate --import-onnx and reports, per op
-type and in total, how many models import and verify. Writes a markdown
-report; with --baseline FILE, fails when fewer models import than FILE says;
-with --update-baseline, rewrites FILE with today's count.
+Import: every model goes through quant-translate --import-onnx (and the
+verifier). Numerics: every model is compiled and run by quant-run on its
+test_data_set_0 inputs and compared with the set's expected outputs (rtol
+1e-3, atol 1e-4 for floats, exact for integers and bools). Reports per op
+type and in total; with --baseline / --numeric-baseline FILE, fails when
+fewer models import / pass than FILE says; with --update-baseline, raises the
+files to today's counts.
 
 Run with Debian's /usr/bin/python3 (it needs python3-onnx to list op types).
 """
@@ -72,36 +75,65 @@ def constant_input_flags(path):
     return flags
 
 
-def run_once(tool, path, flags):
+def run_once(cmd, timeout):
+    """(ok, first error line)."""
     try:
-        p = subprocess.run([tool, "--import-onnx", path, "-o", os.devnull] + flags,
-                           capture_output=True, text=True, errors="replace", timeout=60)
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                           timeout=timeout)
         ok = p.returncode == 0
         err = "" if ok else first_error(p.stderr)
         if p.returncode < 0:
             err = f"crashed with signal {-p.returncode}: {err}"
     except subprocess.TimeoutExpired:
-        ok, err = False, "timed out after 60 s"
+        ok, err = False, f"timed out after {timeout} s"
     return ok, err
 
 
-def run(tool, path):
-    """(path, ok, error, bound): a model whose import needs a constant where
-    the test feeds a graph input is retried with that input bound."""
-    ok, err = run_once(tool, path, [])
+def with_constants(cmd_of, path, timeout):
+    """(ok, error, bound): a model whose import needs a constant where the
+    test feeds a graph input is retried with that input bound to the test's
+    value."""
+    ok, err = run_once(cmd_of([]), timeout)
     if not ok and "must be a constant" in err:
         flags = constant_input_flags(path)
         if flags:
-            ok2, err2 = run_once(tool, path, flags)
+            ok2, err2 = run_once(cmd_of(flags), timeout)
             if ok2:
-                return path, True, "", True
+                return True, "", True
             err = err2
-    return path, ok, err, False
+    return ok, err, False
+
+
+# quant-run's one-line reasons for a wrong result (rather than a model it
+# cannot import or compile).
+MISMATCH = re.compile(r"elements differ|has shape .* expected|expected file holds|rejected argument")
+
+
+def run(tool, runner, path):
+    """(path, import ok, import error, bound, numeric status, numeric error);
+    numeric status is pass, fail (wrong numbers) or unsupported."""
+    ok, err, bound = with_constants(
+        lambda flags: [tool, "--import-onnx", path, "-o", os.devnull] + flags, path, 60)
+    status, nerr = "unsupported", "not run"
+    if runner:
+        data = os.path.join(os.path.dirname(path), "test_data_set_0")
+        nok, nerr, _ = with_constants(
+            lambda flags: [runner, path, "--test-data", data, "--rtol", "1e-3",
+                           "--atol", "1e-4"] + flags, path, 120)
+        if nok:
+            status = "pass"
+        elif MISMATCH.search(nerr):
+            status = "fail"
+        elif nerr.startswith("crashed") or nerr.startswith("timed out"):
+            status = "crash"
+    return path, ok, err, bound, status, nerr
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tool", required=True, help="path to quant-translate")
+    ap.add_argument("--runner", help="path to quant-run: also check numerics")
+    ap.add_argument("--numeric-baseline", help="file holding the minimum passing count")
     ap.add_argument("--report", required=True, help="markdown report to write")
     ap.add_argument("--baseline", help="file holding the minimum import count")
     ap.add_argument("--update-baseline", action="store_true",
@@ -124,9 +156,10 @@ def main():
         sys.exit(f"no models under {DATA}: install libonnx-testdata")
 
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(lambda m: run(args.tool, m[2]), models))
-    results = {p: (ok, err) for p, ok, err, _ in runs}
-    bound = sum(1 for _, _, _, b in runs if b)
+        runs = list(pool.map(lambda m: run(args.tool, args.runner, m[2]), models))
+    results = {r[0]: (r[1], r[2]) for r in runs}
+    numeric = {r[0]: (r[4], r[5]) for r in runs}
+    bound = sum(1 for r in runs if r[3])
 
     ops_of = {path: op_types(path) for _, _, path in models}
     per_suite = collections.defaultdict(lambda: [0, 0])
@@ -149,12 +182,16 @@ def main():
     promised_ok = sum(1 for _, (ok, _) in promised if ok)
 
     lines = [
-        "# ONNX import conformance",
+        "# ONNX conformance",
         "",
-        "Generated by `scripts/conformance.py` (run by ctest as `onnx-import-conformance`;",
-        "`ninja -C build update-conformance` rewrites this page and the baseline).",
+        "Generated by `scripts/conformance.py` (run by ctest as `onnx-conformance`;",
+        "`ninja -C build update-conformance` rewrites this page and the baselines in",
+        "test/conformance/). Import first, then numerics (below).",
+        "",
+        "# Import conformance",
+        "",
         "Each of the ONNX backend test models of Debian's libonnx-testdata is imported with",
-        "`quant-translate --import-onnx` and verified; numeric checks come with code generation.",
+        "`quant-translate --import-onnx` and verified.",
         "",
         f"**{passed} of {total} models import ({100.0 * passed / total:.1f}%).**",
         "",
@@ -184,31 +221,104 @@ def main():
     lines += ["", "## Why models fail", "", "| models | first error |", "| ---: | --- |"]
     for err, count in reasons.most_common():
         lines.append(f"| {count} | {err.replace('|', '/')} |")
+    npassed = 0
+    if args.runner:
+        npassed = numeric_section(lines, models, ops_of, numeric)
     with open(args.report, "w") as f:
         f.write("\n".join(lines) + "\n")
 
     print(f"onnx import conformance: {passed} of {total} models import; "
           f"{promised_ok} of {len(promised)} node tests of promised ops")
     status = 0
+    if args.runner:
+        nprom = [numeric[p][0] for s_, n, p in models
+                 if s_ == "node" and set(ops_of[p]) <= PROMISED]
+        print(f"onnx numeric conformance: {npassed} of {total} models pass "
+              f"({100.0 * npassed / total:.1f}%); {nprom.count('pass')} of {len(nprom)} "
+              "node tests of promised ops")
+        crashes += [f"{s_}/{n}: {numeric[p][1]}" for s_, n, p in models
+                    if numeric[p][0] == "crash"]
+        status |= check_baseline(args.numeric_baseline, npassed, args, "models pass numerically")
     if crashes:
         print("crashes or time-outs (must be diagnostics):\n  " + "\n  ".join(crashes))
         status = 1
-    if args.baseline:
-        baseline = 0
-        if os.path.exists(args.baseline):
-            with open(args.baseline) as f:
-                baseline = int(f.read().split()[0])
-        if args.update_baseline and (passed >= baseline or args.lower_baseline):
-            with open(args.baseline, "w") as f:
-                f.write(f"{passed}\n")
-            print(f"baseline set to {passed}")
-        else:
-            if passed < baseline:
-                print(f"FAIL: {passed} models import, below the baseline of {baseline}")
-                status = 1
-            else:
-                print(f"baseline {baseline}: ok")
+    status |= check_baseline(args.baseline, passed, args, "models import")
     sys.exit(status)
+
+
+def check_baseline(path, count, args, what):
+    """Compares `count` with the number in `path` (or raises it); 1 on a drop."""
+    if not path:
+        return 0
+    baseline = 0
+    if os.path.exists(path):
+        with open(path) as f:
+            baseline = int(f.read().split()[0])
+    if args.update_baseline and (count >= baseline or args.lower_baseline):
+        with open(path, "w") as f:
+            f.write(f"{count}\n")
+        print(f"{os.path.basename(path)}: set to {count}")
+        return 0
+    if count < baseline:
+        print(f"FAIL: {count} {what}, below the baseline of {baseline} ({path})")
+        return 1
+    print(f"{os.path.basename(path)} {baseline}: ok ({count} {what})")
+    return 0
+
+
+def numeric_section(lines, models, ops_of, numeric):
+    """Appends the numeric results to the report; returns the passing count."""
+    total = len(models)
+    count = collections.Counter(numeric[p][0] for _, _, p in models)
+    per_suite = collections.defaultdict(collections.Counter)
+    per_op = collections.defaultdict(collections.Counter)
+    reasons = collections.Counter()
+    for suite, name, path in models:
+        st, err = numeric[path]
+        per_suite[suite][st] += 1
+        for op in ops_of[path]:
+            per_op[op][st] += 1
+        if st != "pass":
+            reasons[(st, re.sub(r"'(?!qc\.)[^']*'", "'…'", err))] += 1
+    promised = [(name, numeric[path]) for suite, name, path in models
+                if suite == "node" and set(ops_of[path]) <= PROMISED]
+    pok = sum(1 for _, (st, _) in promised if st == "pass")
+    lines[:0] = []
+    lines += [
+        "", "# Numeric conformance", "",
+        "Each model is compiled to native code and run by `quant-run MODEL --test-data",
+        "test_data_set_0` (JIT through MLIR's ExecutionEngine, input shapes from the test's",
+        "inputs); its outputs are compared with the set's expected outputs: rtol 1e-3 and",
+        "atol 1e-4 for floats (numpy.allclose, NaN matches NaN), exact for integers and bools.",
+        "",
+        f"**{count['pass']} of {total} models pass ({100.0 * count['pass'] / total:.1f}%);** "
+        f"{count['fail']} compute wrong values, {count['unsupported']} cannot be imported "
+        "or compiled yet.",
+        "",
+        "| suite | pass | fail | unsupported |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for suite in SUITES:
+        if suite in per_suite:
+            c = per_suite[suite]
+            lines.append(f"| {suite} | {c['pass']} | {c['fail']} | {c['unsupported'] + c['crash']} |")
+    lines += ["", "## Numeric results of node tests of the promised ops", "",
+              f"{pok} of {len(promised)} node tests made only of the import issue's ops pass.",
+              "", "| node test | status | first error |", "| --- | --- | --- |"]
+    for name, (st, err) in promised:
+        if st != "pass":
+            lines.append(f"| {name} | {st} | {err.replace('|', '/')} |")
+    lines += ["", "## Numeric results per op type", "",
+              "Models containing the op (a model is only as good as its worst op).", "",
+              "| op | pass | fail | unsupported |", "| --- | ---: | ---: | ---: |"]
+    for op in sorted(per_op):
+        c = per_op[op]
+        lines.append(f"| {op} | {c['pass']} | {c['fail']} | {c['unsupported'] + c['crash']} |")
+    lines += ["", "## Why models do not pass", "", "| models | status | first error |",
+              "| ---: | --- | --- |"]
+    for (st, err), n in reasons.most_common():
+        lines.append(f"| {n} | {st} | {err.replace('|', '/')} |")
+    return count["pass"]
 
 
 if __name__ == "__main__":

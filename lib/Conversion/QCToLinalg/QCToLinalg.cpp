@@ -1,8 +1,10 @@
 //===- QCToLinalg.cpp - qc elementwise ops to linalg.generic --------------===//
 #include "qc/Conversion/Passes.h"
+#include "Common.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/StringMap.h"
 #include <limits>
@@ -14,7 +16,7 @@ namespace qc {
 
 using namespace mlir;
 
-namespace {
+namespace qc::lowering {
 
 /// Builds the scalar result of one element from the operands' elements.
 using ScalarFn =
@@ -85,9 +87,14 @@ const llvm::StringMap<ScalarLowering> &scalarFns() {
     m["qc.max"] = {arith2<arith::MaximumFOp, arith::MaxSIOp>(), true};
     m["qc.min"] = {arith2<arith::MinimumFOp, arith::MinSIOp>(), true};
     m["qc.sum"] = m["qc.add"];
-    m["qc.pow"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
-      return math::PowFOp::create(b, loc, a[0], a[1]);
-    };
+    m["qc.pow"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+      // The exponent may have another type than the base (ONNX allows it).
+      if (isFloat(a[0]))
+        return math::PowFOp::create(b, loc, a[0], convertScalar(b, loc, a[1], t));
+      if (isFloat(a[1])) // integer base, float exponent: in float, truncated
+        return convertScalar(b, loc, math::PowFOp::create(b, loc, convertScalar(b, loc, a[0], a[1].getType()), a[1]), t);
+      return math::IPowIOp::create(b, loc, a[0], convertScalar(b, loc, a[1], t));
+    }, true};
     m["qc.exp"].fn = math1<math::ExpOp>();
     m["qc.log"].fn = math1<math::LogOp>();
     m["qc.sqrt"].fn = math1<math::SqrtOp>();
@@ -157,6 +164,133 @@ const llvm::StringMap<ScalarLowering> &scalarFns() {
       return arith::MulFOp::create(
           b, loc, arith::MulFOp::create(b, loc, a[0], fconst(b, loc, t, 0.5)), one);
     };
+    m["qc.convert"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+      return convertScalar(b, loc, a[0], t);
+    }, true};
+    m["qc.clip"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+      Value v = a[0];
+      if (a.size() > 1)
+        v = isFloat(v) ? Value(arith::MaximumFOp::create(b, loc, v, a[1]))
+                       : Value(arith::MaxSIOp::create(b, loc, v, a[1]));
+      if (a.size() > 2)
+        v = isFloat(v) ? Value(arith::MinimumFOp::create(b, loc, v, a[2]))
+                       : Value(arith::MinSIOp::create(b, loc, v, a[2]));
+      return v;
+    }, true};
+    m["qc.identity"] = {[](OpBuilder &, Location, Operation *, ValueRange a, Type) -> Value {
+      return a[0];
+    }, true};
+    m["qc.sign"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+      Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
+      if (isFloat(a[0])) {
+        Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, a[0], zero);
+        Value neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0], zero);
+        return arith::SelectOp::create(b, loc, pos, fconst(b, loc, t, 1.0),
+                                       arith::SelectOp::create(b, loc, neg, fconst(b, loc, t, -1.0), zero));
+      }
+      Value pos = arith::ExtUIOp::create(b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, a[0], zero));
+      Value neg = arith::ExtUIOp::create(b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero));
+      return arith::SubIOp::create(b, loc, pos, neg);
+    }, true};
+    m["qc.tan"].fn = math1<math::TanOp>();
+    m["qc.asin"].fn = math1<math::AsinOp>();
+    m["qc.acos"].fn = math1<math::AcosOp>();
+    m["qc.atan"].fn = math1<math::AtanOp>();
+    m["qc.sinh"].fn = math1<math::SinhOp>();
+    m["qc.cosh"].fn = math1<math::CoshOp>();
+    m["qc.asinh"].fn = math1<math::AsinhOp>();
+    m["qc.acosh"].fn = math1<math::AcoshOp>();
+    m["qc.atanh"].fn = math1<math::AtanhOp>();
+    m["qc.softplus"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+      return math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, a[0]));
+    };
+    m["qc.softsign"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+      return arith::DivFOp::create(
+          b, loc, a[0],
+          arith::AddFOp::create(b, loc, fconst(b, loc, t, 1.0), math::AbsFOp::create(b, loc, a[0])));
+    };
+    m["qc.mish"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+      Value sp = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, a[0]));
+      return arith::MulFOp::create(b, loc, a[0], math::TanhOp::create(b, loc, sp));
+    };
+    m["qc.isnan"].fn = [](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[0], a[0]);
+    };
+    m["qc.isinf"].fn = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type) -> Value {
+      Type t = a[0].getType();
+      Value inf = fconst(b, loc, t, INFINITY);
+      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], inf);
+      Value neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0],
+                                        fconst(b, loc, t, -INFINITY));
+      auto flag = [&](StringRef n) {
+        auto attr = op->getAttrOfType<IntegerAttr>(n);
+        return !attr || attr.getInt() != 0;
+      };
+      Value f = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+      return arith::OrIOp::create(b, loc, flag("detect_positive") ? pos : f,
+                                  flag("detect_negative") ? neg : f);
+    };
+    m["qc.elu"].fn = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+      Value neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0], fconst(b, loc, t, 0.0));
+      Value e = arith::MulFOp::create(b, loc, fconst(b, loc, t, f32Attr(op, "alpha", 1.0f)),
+                                      math::ExpM1Op::create(b, loc, a[0]));
+      return arith::SelectOp::create(b, loc, neg, e, a[0]);
+    };
+    m["qc.celu"].fn = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+      // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
+      Value alpha = fconst(b, loc, t, f32Attr(op, "alpha", 1.0f));
+      Value zero = fconst(b, loc, t, 0.0);
+      Value e = arith::MulFOp::create(b, loc, alpha,
+                                      math::ExpM1Op::create(b, loc, arith::DivFOp::create(b, loc, a[0], alpha)));
+      return arith::AddFOp::create(b, loc, arith::MaximumFOp::create(b, loc, a[0], zero),
+                                   arith::MinimumFOp::create(b, loc, e, zero));
+    };
+    m["qc.selu"].fn = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+      Value neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, a[0], fconst(b, loc, t, 0.0));
+      Value alpha = fconst(b, loc, t, f32Attr(op, "alpha", 1.67326319217681884765625f));
+      Value gamma = fconst(b, loc, t, f32Attr(op, "gamma", 1.05070102214813232421875f));
+      Value e = arith::SubFOp::create(b, loc, arith::MulFOp::create(b, loc, alpha, math::ExpOp::create(b, loc, a[0])), alpha);
+      return arith::MulFOp::create(b, loc, gamma, arith::SelectOp::create(b, loc, neg, e, a[0]));
+    };
+    m["qc.thresholdedrelu"].fn = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+      Value gt = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, a[0],
+                                       fconst(b, loc, t, f32Attr(op, "alpha", 1.0f)));
+      return arith::SelectOp::create(b, loc, gt, a[0], fconst(b, loc, t, 0.0));
+    };
+    m["qc.shrink"].fn = [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+      Value lambd = fconst(b, loc, t, f32Attr(op, "lambd", 0.5f));
+      Value bias = fconst(b, loc, t, f32Attr(op, "bias", 0.0f));
+      Value below = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0],
+                                          arith::NegFOp::create(b, loc, lambd));
+      Value above = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, a[0], lambd);
+      return arith::SelectOp::create(
+          b, loc, below, arith::AddFOp::create(b, loc, a[0], bias),
+          arith::SelectOp::create(b, loc, above, arith::SubFOp::create(b, loc, a[0], bias),
+                                  fconst(b, loc, t, 0.0)));
+    };
+    m["qc.bitwiseand"] = m["qc.and"];
+    m["qc.bitwiseor"] = m["qc.or"];
+    m["qc.bitwisexor"] = m["qc.xor"];
+    m["qc.bitwisenot"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+      Value ones = arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, -1));
+      return arith::XOrIOp::create(b, loc, a[0], ones);
+    }, true};
+    m["qc.mod"] = {[](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+      auto fmod = op->getAttrOfType<IntegerAttr>("fmod");
+      if (isFloat(a[0]))
+        return arith::RemFOp::create(b, loc, a[0], a[1]);
+      Value r = arith::RemSIOp::create(b, loc, a[0], a[1]);
+      if (fmod && fmod.getInt())
+        return r;
+      // Python's %: the remainder takes the divisor's sign.
+      Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
+      Value nonzero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, r, zero);
+      Value rNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, r, zero);
+      Value bNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[1], zero);
+      Value differ = arith::XOrIOp::create(b, loc, rNeg, bNeg);
+      Value fix = arith::AndIOp::create(b, loc, nonzero, differ);
+      return arith::SelectOp::create(b, loc, fix, arith::AddIOp::create(b, loc, r, a[1]), r);
+    }, true};
     m["qc.equal"] = {compare(CF::OEQ, CI::eq), true};
     m["qc.less"] = {compare(CF::OLT, CI::slt), true};
     m["qc.greater"] = {compare(CF::OGT, CI::sgt), true};
@@ -200,7 +334,7 @@ AffineMap broadcastMap(RankedTensorType operand, RankedTensorType result) {
 }
 
 /// A zero-filled tensor of `type` (a matmul or conv accumulator).
-Value zeros(PatternRewriter &rewriter, Location loc, RankedTensorType type) {
+Value zeros(OpBuilder &rewriter, Location loc, RankedTensorType type) {
   Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
                                         type.getElementType());
   Value zero = arith::ConstantOp::create(
@@ -231,7 +365,7 @@ Value broadcastGeneric(OpBuilder &builder, Location loc,
 }
 
 /// out = scale * acc + addendScale * addend (addend broadcast to acc).
-Value scaleAndAdd(PatternRewriter &rewriter, Location loc, Value acc,
+Value scaleAndAdd(OpBuilder &rewriter, Location loc, Value acc,
                   double scale, Value addend, double addendScale) {
   auto type = cast<RankedTensorType>(acc.getType());
   SmallVector<Value> ins = {acc};
@@ -252,6 +386,105 @@ Value scaleAndAdd(PatternRewriter &rewriter, Location loc, Value acc,
         return v;
       });
 }
+
+
+Value cindex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value filled(OpBuilder &b, Location loc, RankedTensorType type, Value value) {
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType());
+  return linalg::FillOp::create(b, loc, value, empty).getResult(0);
+}
+
+Value indexGeneric(OpBuilder &b, Location loc, RankedTensorType resultTy,
+                   function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body) {
+  int64_t rank = resultTy.getRank();
+  Value init = tensor::EmptyOp::create(b, loc, resultTy.getShape(),
+                                       resultTy.getElementType());
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, resultTy, ValueRange{}, ValueRange{init},
+             SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)}, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               SmallVector<Value> ivs;
+               for (int64_t d = 0; d < rank; ++d)
+                 ivs.push_back(linalg::IndexOp::create(nb, l, d));
+               linalg::YieldOp::create(nb, l, body(nb, l, ivs));
+             })
+      .getResult(0);
+}
+
+Value convertScalar(OpBuilder &b, Location loc, Value v, Type to) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  auto fromF = dyn_cast<FloatType>(from), toF = dyn_cast<FloatType>(to);
+  if (fromF && toF)
+    return fromF.getWidth() < toF.getWidth()
+               ? Value(arith::ExtFOp::create(b, loc, to, v))
+               : Value(arith::TruncFOp::create(b, loc, to, v));
+  if (isa<IndexType>(from))
+    return convertScalar(b, loc, arith::IndexCastOp::create(b, loc, b.getI64Type(), v), to);
+  if (isa<IndexType>(to))
+    return arith::IndexCastOp::create(b, loc, to, convertScalar(b, loc, v, b.getI64Type()));
+  if (fromF) {
+    if (to.isInteger(1))
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v,
+                                   fconst(b, loc, from, 0.0));
+    return arith::FPToSIOp::create(b, loc, to, v);
+  }
+  bool fromBool = from.isInteger(1);
+  if (toF)
+    return fromBool ? Value(arith::UIToFPOp::create(b, loc, to, v))
+                    : Value(arith::SIToFPOp::create(b, loc, to, v));
+  unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
+  if (tw == 1)
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v,
+                                 arith::ConstantOp::create(b, loc, b.getZeroAttr(from)));
+  if (fw < tw)
+    return fromBool ? Value(arith::ExtUIOp::create(b, loc, to, v))
+                    : Value(arith::ExtSIOp::create(b, loc, to, v));
+  return arith::TruncIOp::create(b, loc, to, v);
+}
+
+std::optional<SmallVector<int64_t>> constantInts(Value v) {
+  DenseIntElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<int64_t> out;
+  for (const APInt &x : attr.getValues<APInt>())
+    out.push_back(x.getSExtValue());
+  return out;
+}
+
+bool lowerableTypes(Operation *op) {
+  auto ok = [](Type t) {
+    auto tt = dyn_cast<RankedTensorType>(t);
+    if (!tt || !tt.hasStaticShape())
+      return false;
+    Type e = tt.getElementType();
+    return isa<FloatType, IndexType>(e) || e.isSignlessInteger();
+  };
+  return llvm::all_of(op->getOperandTypes(), ok) &&
+         llvm::all_of(op->getResultTypes(), ok);
+}
+
+Value reshapeTo(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
+  if (v.getType() == type)
+    return v;
+  auto shapeTy = RankedTensorType::get({type.getRank()}, b.getI64Type());
+  Value shape = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(shapeTy, type.getShape()));
+  return tensor::ReshapeOp::create(b, loc, type, v, shape);
+}
+
+} // namespace qc::lowering
+
+using namespace qc::lowering;
+
+namespace {
 
 /// One linalg.generic over the result, operands read with broadcastMap.
 struct ElementwiseToGeneric : RewritePattern {
@@ -511,27 +744,6 @@ struct GlobalPoolToLinalg : OpRewritePattern<OpTy> {
   }
 };
 
-/// Reshape and Flatten of static shapes: tensor.reshape to the result shape
-/// (ONNX's 0 and -1 are already resolved in the result type).
-template <typename OpTy>
-struct ReshapeToTensor : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op,
-                                PatternRewriter &rewriter) const override {
-    Value in = op->getOperand(0);
-    auto outTy = cast<RankedTensorType>(op->getResult(0).getType());
-    if (!cast<RankedTensorType>(in.getType()).hasStaticShape() ||
-        !outTy.hasStaticShape())
-      return rewriter.notifyMatchFailure(op, "static shapes only");
-    Location loc = op.getLoc();
-    auto shapeTy = RankedTensorType::get({outTy.getRank()}, rewriter.getI64Type());
-    Value shape = arith::ConstantOp::create(
-        rewriter, loc, DenseIntElementsAttr::get(shapeTy, outTy.getShape()));
-    rewriter.replaceOpWithNewOp<tensor::ReshapeOp>(op, outTy, in, shape);
-    return success();
-  }
-};
-
 struct ConvertQCToLinalgPass
     : qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
   void runOnOperation() override {
@@ -540,8 +752,10 @@ struct ConvertQCToLinalgPass
     patterns.add<ElementwiseToGeneric, MatMulToLinalg, GemmToLinalg,
                  ConvToLinalg, BatchNormToLinalg,
                  GlobalPoolToLinalg<qc::GlobalAveragePoolOp, false>,
-                 GlobalPoolToLinalg<qc::GlobalMaxPoolOp, true>,
-                 ReshapeToTensor<qc::ReshapeOp>, ReshapeToTensor<qc::FlattenOp>>(ctx);
+                 GlobalPoolToLinalg<qc::GlobalMaxPoolOp, true>>(ctx);
+    populateIndexingPatterns(patterns);
+    populateReductionPatterns(patterns);
+    populateWindowPatterns(patterns);
     // Ops this cannot lower yet (dynamic shapes, unsigned integers) stay.
     GreedyRewriteConfig config;
     config.enableFolding(false);

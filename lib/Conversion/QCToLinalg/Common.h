@@ -1,0 +1,72 @@
+//===- Common.h - helpers shared by the qc-to-linalg patterns --*- C++ -*-===//
+#ifndef QC_LIB_CONVERSION_QCTOLINALG_COMMON_H
+#define QC_LIB_CONVERSION_QCTOLINALG_COMMON_H
+
+#include "qc/Dialect/QC/IR/QCOps.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include <optional>
+
+namespace qc::lowering {
+
+/// A float constant of type `t`.
+mlir::Value fconst(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t, double v);
+/// An index constant.
+mlir::Value cindex(mlir::OpBuilder &b, mlir::Location loc, int64_t v);
+/// A float attribute's value, or `dflt`.
+float f32Attr(mlir::Operation *op, llvm::StringRef name, float dflt);
+bool isFloat(mlir::Value v);
+
+/// The indexing map reading `operand` in an elementwise op over `result`
+/// (numpy broadcasting).
+mlir::AffineMap broadcastMap(mlir::RankedTensorType operand,
+                             mlir::RankedTensorType result);
+/// A zero-filled tensor.
+mlir::Value zeros(mlir::OpBuilder &b, mlir::Location loc,
+                  mlir::RankedTensorType type);
+/// A tensor of `type` filled with `value`.
+mlir::Value filled(mlir::OpBuilder &b, mlir::Location loc,
+                   mlir::RankedTensorType type, mlir::Value value);
+/// One parallel generic over `resultTy`, inputs broadcast.
+mlir::Value broadcastGeneric(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultTy,
+    mlir::ValueRange ins,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange)> body);
+/// out = scale * acc + addendScale * addend.
+mlir::Value scaleAndAdd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value acc,
+                        double scale, mlir::Value addend, double addendScale);
+
+/// One parallel generic over `resultTy` with no inputs: `body` gets the
+/// result's index per dim (linalg.index) and reads what it needs with
+/// tensor.extract. The universal form of gathers, slices and pads.
+mlir::Value indexGeneric(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultTy,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   llvm::ArrayRef<mlir::Value>)> body);
+
+/// Converts a scalar between element types with ONNX Cast semantics
+/// (signless integers are signed; i1 is bool).
+mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value v, mlir::Type to);
+
+/// The integer values of a constant tensor operand.
+std::optional<llvm::SmallVector<int64_t>> constantInts(mlir::Value v);
+
+/// True when every operand and result is a statically shaped ranked tensor
+/// of float, index or signless integer elements.
+bool lowerableTypes(mlir::Operation *op);
+
+/// A tensor.reshape of `v` to `type` (same element count, row-major).
+mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                      mlir::RankedTensorType type);
+
+void populateIndexingPatterns(mlir::RewritePatternSet &patterns);
+void populateReductionPatterns(mlir::RewritePatternSet &patterns);
+void populateWindowPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace qc::lowering
+
+#endif
