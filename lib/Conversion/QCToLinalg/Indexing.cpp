@@ -67,7 +67,7 @@ struct ConcatLowering : OpRewritePattern<qc::ConcatOp> {
       return failure();
     Location loc = op.getLoc();
     auto out = tensorType(op.getConcatResult());
-    int64_t axis = normAxis(op.getAxis(), out.getRank());
+    int64_t axis = normAxis(op.getAxisAttr().getInt(), out.getRank());
     Value acc = tensor::EmptyOp::create(rewriter, loc, out.getShape(), out.getElementType());
     int64_t offset = 0;
     for (Value in : op.getInputs()) {
@@ -94,7 +94,7 @@ struct SplitLowering : OpRewritePattern<qc::SplitOp> {
       return failure();
     Location loc = op.getLoc();
     auto in = tensorType(op.getInput());
-    int64_t axis = normAxis(op.getAxis(), in.getRank());
+    int64_t axis = normAxis(op.getAxisAttr().getInt(), in.getRank());
     SmallVector<Value> results;
     int64_t offset = 0;
     for (Value r : op.getOutputs()) {
@@ -185,7 +185,7 @@ struct GatherLowering : OpRewritePattern<qc::GatherOp> {
       return failure();
     auto data = tensorType(op.getData());
     auto indicesTy = tensorType(op.getIndices());
-    int64_t axis = normAxis(op.getAxis(), data.getRank());
+    int64_t axis = normAxis(op.getAxisAttr().getInt(), data.getRank());
     int64_t r = indicesTy.getRank();
     Value d = op.getData(), indices = op.getIndices();
     rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
@@ -206,7 +206,7 @@ struct GatherElementsLowering : OpRewritePattern<qc::GatherElementsOp> {
     if (!lowerableTypes(op))
       return failure();
     auto data = tensorType(op.getData());
-    int64_t axis = normAxis(op.getAxis(), data.getRank());
+    int64_t axis = normAxis(op.getAxisAttr().getInt(), data.getRank());
     Value d = op.getData(), indices = op.getIndices();
     rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
                                         [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {

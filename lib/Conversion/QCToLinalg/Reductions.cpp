@@ -247,7 +247,9 @@ struct ArgLowering : OpRewritePattern<OpTy> {
     if (!lowerableTypes(op))
       return failure();
     auto in = tensorType(op.getData());
-    int64_t axis = op.getAxis() < 0 ? op.getAxis() + in.getRank() : op.getAxis();
+    int64_t axis = op.getAxisAttr().getInt();
+    if (axis < 0)
+      axis += in.getRank();
     Value r = argReduce(rewriter, op.getLoc(), op.getData(), axis, isMax,
                         op.getSelectLastIndex() != 0);
     rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), r, tensorType(op.getReduced())));
@@ -268,7 +270,9 @@ struct SoftmaxLowering : OpRewritePattern<OpTy> {
     if (!isa<FloatType>(ty.getElementType()))
       return failure();
     int64_t rank = ty.getRank();
-    int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+    int64_t axis = op.getAxisAttr().getInt();
+    if (axis < 0)
+      axis += rank;
     Location loc = op.getLoc();
     Type et = ty.getElementType();
     SmallVector<bool> reduced(rank, false);
@@ -342,7 +346,9 @@ struct LayerNormLowering : OpRewritePattern<qc::LayerNormalizationOp> {
     Value x = op.getX();
     auto ty = tensorType(x);
     int64_t rank = ty.getRank();
-    int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+    int64_t axis = op.getAxisAttr().getInt();
+    if (axis < 0)
+      axis += rank;
     SmallVector<bool> reduced(rank, false);
     for (int64_t d = axis; d < rank; ++d)
       reduced[d] = true;

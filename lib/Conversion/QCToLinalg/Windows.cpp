@@ -312,7 +312,9 @@ struct ConvTransposeLowering : OpRewritePattern<qc::ConvTransposeOp> {
         int64_t k = wTy.getDimSize(2 + s);
         int64_t total = strides[s] * (in.getDimSize(2 + s) - 1) + outPad[s] +
                         (k - 1) * dil[s] + 1 - out.getDimSize(2 + s);
-        padBegin[s] = op.getAutoPad() == "SAME_UPPER" ? total / 2 : total - total / 2;
+        // Python's floor division, as ONNX's reference (total may be negative).
+        int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+        padBegin[s] = op.getAutoPad() == "SAME_UPPER" ? half : total - half;
       }
     }
     Location loc = op.getLoc();
