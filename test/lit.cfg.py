@@ -26,10 +26,12 @@ config.substitutions.append(
      " -e main -entry-point-result=void -shared-libs=" + runner_libs))
 # The registered pipeline from qc graph ops to the LLVM dialect.
 config.substitutions.append(("%lower_to_llvm", "-qc-lower-to-llvm"))
+config.substitutions.append(("%qc_bin", config.qc_tools_dir))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.qc_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["quant-opt", "quant-translate"], tool_dirs)
+llvm_config.add_tool_substitutions(
+    ["quant-opt", "quant-translate", "quant-run", "quant-compile"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
