@@ -21,14 +21,25 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg"> {
     reduction generic (and the mean's scaling) plus `tensor.expand_shape`;
     Reshape and Flatten `tensor.reshape`.
 
-    Ops with dynamic shapes or unsigned integers, broadcast-batch MatMul,
-    grouped or non-2-d Conv and the other qc ops are left as they are for
-    now.
+    Conv of other ranks, groups or auto_pad, ConvTranspose, Max/Average/Lp
+    pooling: one generic over output and window dims reading the input with
+    `tensor.extract` under bounds checks. Reductions, ArgMax/ArgMin,
+    Softmax/LogSoftmax/Hardmax, Layer/Instance/MeanVariance normalization:
+    reduction generics and broadcast elementwise generics. Gathers, Slice,
+    Pad, Tile, Expand, DepthToSpace, Trilu, Range, CumSum, nearest/linear
+    Resize: index generics (the body computes the source index). Concat and
+    Split: `tensor.insert_slice`/`extract_slice`; Transpose `linalg.transpose`;
+    `qc.if` becomes `scf.if`; broadcast-batch MatMul a generic.
+
+    Ops with dynamic shapes, unsigned integers or no lowering yet (LSTM/GRU/
+    RNN, the quantization ops, cubic Resize, ...) are left as they are; the
+    compile driver reports each of them with its location.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::math::MathDialect"];
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def CreateEntryPoint : Pass<"qc-create-entry-point", "::mlir::ModuleOp"> {

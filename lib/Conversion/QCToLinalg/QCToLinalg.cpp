@@ -756,6 +756,7 @@ struct ConvertQCToLinalgPass
     populateIndexingPatterns(patterns);
     populateReductionPatterns(patterns);
     populateWindowPatterns(patterns);
+    populateControlPatterns(patterns);
     // Ops this cannot lower yet (dynamic shapes, unsigned integers) stay.
     GreedyRewriteConfig config;
     config.enableFolding(false);

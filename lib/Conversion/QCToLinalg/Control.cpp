@@ -1,0 +1,224 @@
+//===- Control.cpp - qc.if to scf.if, general MatMul, Resize ---------------===//
+#include "Common.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace qc::lowering;
+
+namespace {
+
+RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// qc.if -> scf.if on the condition's single element; the branches move
+/// over and their qc.yield become scf.yield (their ops lower in place).
+struct IfLowering : OpRewritePattern<qc::IfOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::IfOp op, PatternRewriter &rewriter) const override {
+    auto condTy = tensorType(op.getCond());
+    if (!condTy.hasStaticShape() || condTy.getNumElements() != 1)
+      return rewriter.notifyMatchFailure(op, "condition must hold one element");
+    for (Region *r : {&op.getThenBranch(), &op.getElseBranch()}) {
+      auto yield = cast<qc::YieldOp>(r->front().getTerminator());
+      if (yield.getValues().getTypes() != op.getResultTypes())
+        return rewriter.notifyMatchFailure(op, "branch types differ from the results");
+    }
+    Location loc = op.getLoc();
+    SmallVector<Value> zeros(condTy.getRank(), cindex(rewriter, loc, 0));
+    Value cond = tensor::ExtractOp::create(rewriter, loc, op.getCond(), zeros);
+    auto ifOp = scf::IfOp::create(rewriter, loc, op.getResultTypes(), cond,
+                                  /*withElseRegion=*/true);
+    for (auto [from, to] : {std::pair{&op.getThenBranch(), &ifOp.getThenRegion()},
+                            std::pair{&op.getElseBranch(), &ifOp.getElseRegion()}}) {
+      rewriter.eraseBlock(&to->front());
+      rewriter.inlineRegionBefore(*from, *to, to->end());
+      auto yield = cast<qc::YieldOp>(to->front().getTerminator());
+      rewriter.setInsertionPoint(yield);
+      rewriter.replaceOpWithNewOp<scf::YieldOp>(yield, yield.getValues());
+    }
+    rewriter.replaceOp(op, ifOp.getResults());
+    return success();
+  }
+};
+
+/// MatMul with numpy semantics in general: 1-d operands promoted to
+/// matrices, batch dims broadcast; one generic (batch..., m, n, k).
+struct GeneralMatMulLowering : OpRewritePattern<qc::MatMulOp> {
+  GeneralMatMulLowering(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/0) {}
+  LogicalResult matchAndRewrite(qc::MatMulOp op, PatternRewriter &rewriter) const override {
+    if (!lowerableTypes(op))
+      return failure();
+    Location loc = op.getLoc();
+    Value a = op.getA(), b = op.getB();
+    auto at = tensorType(a), bt = tensorType(b), yt = tensorType(op.getY());
+    Type et = yt.getElementType();
+    if (at.getRank() == 1)
+      a = reshapeTo(rewriter, loc, a, RankedTensorType::get({1, at.getDimSize(0)}, et));
+    if (bt.getRank() == 1)
+      b = reshapeTo(rewriter, loc, b, RankedTensorType::get({bt.getDimSize(0), 1}, et));
+    at = tensorType(a);
+    bt = tensorType(b);
+    int64_t batch = std::max(at.getRank(), bt.getRank()) - 2;
+    SmallVector<int64_t> shape;
+    for (int64_t d = 0; d < batch; ++d) {
+      auto dimOf = [&](RankedTensorType t) {
+        int64_t off = batch - (t.getRank() - 2);
+        return d < off ? 1 : t.getDimSize(d - off);
+      };
+      shape.push_back(std::max(dimOf(at), dimOf(bt)));
+    }
+    int64_t m = at.getDimSize(at.getRank() - 2), n = bt.getDimSize(bt.getRank() - 1);
+    shape.push_back(m);
+    shape.push_back(n);
+    auto full = RankedTensorType::get(shape, et);
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t total = batch + 3; // batch..., m, n, k
+    auto operandMap = [&](RankedTensorType t, int64_t row, int64_t col) {
+      SmallVector<AffineExpr> exprs;
+      int64_t off = batch - (t.getRank() - 2);
+      for (int64_t d = 0; d < t.getRank() - 2; ++d)
+        exprs.push_back(t.getDimSize(d) == 1 && shape[d + off] != 1
+                            ? getAffineConstantExpr(0, ctx)
+                            : getAffineDimExpr(d + off, ctx));
+      exprs.push_back(getAffineDimExpr(row, ctx));
+      exprs.push_back(getAffineDimExpr(col, ctx));
+      return AffineMap::get(total, 0, exprs, ctx);
+    };
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t d = 0; d < batch + 2; ++d)
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    SmallVector<AffineMap> maps = {operandMap(at, batch, batch + 2),
+                                   operandMap(bt, batch + 2, batch + 1),
+                                   AffineMap::get(total, 0, outExprs, ctx)};
+    SmallVector<utils::IteratorType> iters(batch + 2, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+    auto g = linalg::GenericOp::create(
+        rewriter, loc, full, ValueRange{a, b}, ValueRange{zeros(rewriter, loc, full)}, maps,
+        iters, [&](OpBuilder &nb, Location l, ValueRange v) {
+          Value r = isFloat(v[0])
+                        ? Value(arith::AddFOp::create(nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1])))
+                        : Value(arith::AddIOp::create(nb, l, v[2], arith::MulIOp::create(nb, l, v[0], v[1])));
+          linalg::YieldOp::create(nb, l, r);
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, g.getResult(0), yt));
+    return success();
+  }
+};
+
+/// Resize, nearest and (n-)linear modes, with ONNX's coordinate
+/// transformations and nearest rounding modes; scales from a constant
+/// operand or the static sizes.
+struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::ResizeOp op, PatternRewriter &rewriter) const override {
+    if (!lowerableTypes(op))
+      return failure();
+    auto in = tensorType(op.getX()), out = tensorType(op.getY());
+    Type et = in.getElementType();
+    if (!isa<FloatType>(et))
+      return failure();
+    StringRef mode = op.getMode(), ctm = op.getCoordinateTransformationMode(),
+              nearest = op.getNearestMode();
+    if (mode != "nearest" && mode != "linear")
+      return rewriter.notifyMatchFailure(op, "cubic is not lowered");
+    if (ctm == "tf_crop_and_resize")
+      return rewriter.notifyMatchFailure(op, "tf_crop_and_resize");
+    int64_t rank = in.getRank();
+    SmallVector<double> scales(rank);
+    DenseFPElementsAttr scaleAttr;
+    if (op.getTarget() == "scales" && matchPattern(op.getScalesOrSizes(), m_Constant(&scaleAttr)) &&
+        scaleAttr.getNumElements() == rank) {
+      for (auto [d, v] : llvm::enumerate(scaleAttr.getValues<APFloat>()))
+        scales[d] = v.convertToDouble();
+    } else {
+      for (int64_t d = 0; d < rank; ++d)
+        scales[d] = double(out.getDimSize(d)) / double(in.getDimSize(d));
+    }
+    SmallVector<int64_t> resized;
+    for (int64_t d = 0; d < rank; ++d)
+      if (in.getDimSize(d) != out.getDimSize(d) || scales[d] != 1.0)
+        resized.push_back(d);
+    if (mode == "linear" && resized.size() > 3)
+      return rewriter.notifyMatchFailure(op, "linear over more than 3 dims");
+    Value x = op.getX();
+    Type f32 = rewriter.getF32Type();
+    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), out,
+                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
+      auto f = [&](double v) { return fconst(b, l, f32, v); };
+      // The source coordinate of output index i along d, as a float.
+      auto coord = [&](int64_t d) -> Value {
+        Value i = convertScalar(b, l, ivs[d], f32);
+        double s = scales[d];
+        int64_t inLen = in.getDimSize(d), outLen = out.getDimSize(d);
+        if (ctm == "align_corners")
+          return outLen == 1 ? f(0) : Value(arith::MulFOp::create(b, l, i, f(double(inLen - 1) / double(outLen - 1))));
+        if (ctm == "asymmetric")
+          return arith::DivFOp::create(b, l, i, f(s));
+        Value half = arith::AddFOp::create(b, l, i, f(0.5));
+        if (ctm == "tf_half_pixel_for_nn")
+          return arith::DivFOp::create(b, l, half, f(s));
+        Value hp = arith::SubFOp::create(b, l, arith::DivFOp::create(b, l, half, f(s)), f(0.5));
+        if (ctm == "pytorch_half_pixel" && outLen == 1)
+          return f(0);
+        return hp; // half_pixel, pytorch_half_pixel
+      };
+      auto clampIdx = [&](Value v, int64_t len) -> Value {
+        return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, v, cindex(b, l, 0)),
+                                      cindex(b, l, len - 1));
+      };
+      auto toIndex = [&](Value fv) { return convertScalar(b, l, arith::FPToSIOp::create(b, l, b.getI64Type(), fv), b.getIndexType()); };
+      if (mode == "nearest") {
+        SmallVector<Value> src(ivs);
+        for (int64_t d : resized) {
+          Value c = coord(d), r;
+          if (nearest == "floor")
+            r = math::FloorOp::create(b, l, c);
+          else if (nearest == "ceil")
+            r = math::CeilOp::create(b, l, c);
+          else if (nearest == "round_prefer_ceil")
+            r = math::FloorOp::create(b, l, arith::AddFOp::create(b, l, c, f(0.5)));
+          else // round_prefer_floor
+            r = math::CeilOp::create(b, l, arith::SubFOp::create(b, l, c, f(0.5)));
+          src[d] = clampIdx(toIndex(r), in.getDimSize(d));
+        }
+        return tensor::ExtractOp::create(b, l, x, src);
+      }
+      // Linear: the 2^k corners of the resized dims, weighted.
+      SmallVector<Value> lo, hi, w;
+      for (int64_t d : resized) {
+        int64_t len = in.getDimSize(d);
+        Value c = arith::MinimumFOp::create(b, l, arith::MaximumFOp::create(b, l, coord(d), f(0)),
+                                            f(double(len - 1)));
+        Value fl = math::FloorOp::create(b, l, c);
+        Value i0 = clampIdx(toIndex(fl), len);
+        lo.push_back(i0);
+        hi.push_back(clampIdx(arith::AddIOp::create(b, l, i0, cindex(b, l, 1)), len));
+        w.push_back(arith::SubFOp::create(b, l, c, fl));
+      }
+      Value acc = f(0);
+      for (unsigned corner = 0; corner < (1u << resized.size()); ++corner) {
+        SmallVector<Value> src(ivs);
+        Value weight = f(1);
+        for (auto [k, d] : llvm::enumerate(resized)) {
+          bool up = corner & (1u << k);
+          src[d] = up ? hi[k] : lo[k];
+          weight = arith::MulFOp::create(b, l, weight,
+                                         up ? w[k] : Value(arith::SubFOp::create(b, l, f(1), w[k])));
+        }
+        Value v = convertScalar(b, l, tensor::ExtractOp::create(b, l, x, src), f32);
+        acc = arith::AddFOp::create(b, l, acc, arith::MulFOp::create(b, l, v, weight));
+      }
+      return convertScalar(b, l, acc, et);
+    }));
+    return success();
+  }
+};
+
+} // namespace
+
+void qc::lowering::populateControlPatterns(RewritePatternSet &patterns) {
+  patterns.add<IfLowering, ResizeLowering>(patterns.getContext());
+  patterns.add<GeneralMatMulLowering>(patterns.getContext());
+}
