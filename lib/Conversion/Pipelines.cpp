@@ -11,7 +11,7 @@ using namespace mlir;
 /// From qc graph ops to the LLVM dialect, through linalg loops (no tiling or
 /// vectorization yet); what JIT execution and the tests use.
 static const char *kLinalgToLLVM =
-    "one-shot-bufferize{bufferize-function-boundaries "
+    "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline,convert-memref-copy-to-linalg,"
     "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"

@@ -216,9 +216,131 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
   }
 };
 
+/// LSTM, one direction (forward or reverse), default activations (sigmoid,
+/// tanh, tanh), no peepholes or clip, full sequences: an scf.for over time
+/// carrying h and c, gates = x_t W^T + h R^T + Wb + Rb in order i, o, f, c.
+struct LSTMLowering : OpRewritePattern<qc::LSTMOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::LSTMOp op, PatternRewriter &rewriter) const override {
+    if (!lowerableTypes(op))
+      return failure();
+    auto in = op.getInputs();
+    if (in.size() < 3 || op.getActivations() || op.getClip() ||
+        (op.getLayout() && *op.getLayout() != 0) ||
+        (op.getInputForget() && *op.getInputForget() != 0) ||
+        (op.getDirection() != "forward" && op.getDirection() != "reverse"))
+      return rewriter.notifyMatchFailure(op, "only one direction, default activations");
+    if (in.size() > 7 && in[7])
+      return rewriter.notifyMatchFailure(op, "peepholes are not lowered");
+    Value x = in[0];
+    auto xt = tensorType(x);
+    Type et = xt.getElementType();
+    if (!isa<FloatType>(et))
+      return failure();
+    int64_t S = xt.getDimSize(0), B = xt.getDimSize(1), I = xt.getDimSize(2);
+    int64_t H = op.getHiddenSizeAttr().getInt();
+    if (in.size() > 4) {
+      auto lens = constantInts(in[4]);
+      if (!lens || llvm::any_of(*lens, [&](int64_t v) { return v != S; }))
+        return rewriter.notifyMatchFailure(op, "sequence_lens must be the full length");
+    }
+    bool reverse = op.getDirection() == "reverse";
+    Location loc = op.getLoc();
+    auto ty = [&](ArrayRef<int64_t> shape) { return RankedTensorType::get(shape, et); };
+    auto transposed = [&](Value w, int64_t cols) {
+      Value m = reshapeTo(rewriter, loc, w, ty({4 * H, cols}));
+      Value init = tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{cols, 4 * H}, et);
+      return linalg::TransposeOp::create(rewriter, loc, m, init, ArrayRef<int64_t>{1, 0})
+          .getResult()[0];
+    };
+    Value wt = transposed(in[1], I), rt = transposed(in[2], H);
+    Value bias;
+    if (in.size() > 3) {
+      Value b8 = reshapeTo(rewriter, loc, in[3], ty({8 * H}));
+      auto half = [&](int64_t off) -> Value {
+        return tensor::ExtractSliceOp::create(rewriter, loc, ty({4 * H}), b8,
+                                              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(off)},
+                                              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(4 * H)},
+                                              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+      };
+      bias = broadcastGeneric(rewriter, loc, ty({4 * H}), ValueRange{half(0), half(4 * H)},
+                              [](OpBuilder &b, Location l, ValueRange a) -> Value {
+        return arith::AddFOp::create(b, l, a[0], a[1]);
+      });
+    }
+    auto state = [&](size_t k) -> Value {
+      if (in.size() > k && in[k])
+        return reshapeTo(rewriter, loc, in[k], ty({B, H}));
+      return zeros(rewriter, loc, ty({B, H}));
+    };
+    Value h0 = state(5), c0 = state(6);
+    Value y0 = zeros(rewriter, loc, ty({S, 1, B, H}));
+    auto idx = [&](int64_t v) -> OpFoldResult { return rewriter.getIndexAttr(v); };
+    auto loop = scf::ForOp::create(
+        rewriter, loc, cindex(rewriter, loc, 0), cindex(rewriter, loc, S),
+        cindex(rewriter, loc, 1), ValueRange{h0, c0, y0},
+        [&](OpBuilder &b, Location l, Value step, ValueRange carried) {
+          Value t = reverse ? Value(arith::SubIOp::create(b, l, cindex(b, l, S - 1), step)) : step;
+          Value xs = tensor::ExtractSliceOp::create(
+              b, l, ty({B, I}), x, ArrayRef<OpFoldResult>{t, idx(0), idx(0)},
+              ArrayRef<OpFoldResult>{idx(1), idx(B), idx(I)},
+              ArrayRef<OpFoldResult>{idx(1), idx(1), idx(1)});
+          Value g = linalg::MatmulOp::create(b, l, ValueRange{xs, wt},
+                                             ValueRange{zeros(b, l, ty({B, 4 * H}))})
+                        .getResult(0);
+          g = linalg::MatmulOp::create(b, l, ValueRange{carried[0], rt}, ValueRange{g})
+                  .getResult(0);
+          if (bias)
+            g = scaleAndAdd(b, l, g, 1.0, bias, 1.0);
+          auto gate = [&](int64_t k) -> Value {
+            return tensor::ExtractSliceOp::create(
+                b, l, ty({B, H}), g, ArrayRef<OpFoldResult>{idx(0), idx(k * H)},
+                ArrayRef<OpFoldResult>{idx(B), idx(H)}, ArrayRef<OpFoldResult>{idx(1), idx(1)});
+          };
+          SmallVector<Value> ins = {gate(0), gate(1), gate(2), gate(3), carried[1]};
+          auto sig = [&](OpBuilder &nb, Location nl, Value v) -> Value {
+            Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, v));
+            return arith::DivFOp::create(nb, nl, fconst(nb, nl, et, 1.0),
+                                         arith::AddFOp::create(nb, nl, fconst(nb, nl, et, 1.0), e));
+          };
+          AffineMap id = b.getMultiDimIdentityMap(2);
+          auto cell = linalg::GenericOp::create(
+              b, l, TypeRange{ty({B, H}), ty({B, H})}, ins,
+              ValueRange{tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{B, H}, et),
+                         tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{B, H}, et)},
+              SmallVector<AffineMap>(7, id),
+              SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                Value i = sig(nb, nl, a[0]), o = sig(nb, nl, a[1]), f = sig(nb, nl, a[2]);
+                Value cand = math::TanhOp::create(nb, nl, a[3]);
+                Value c = arith::AddFOp::create(nb, nl, arith::MulFOp::create(nb, nl, f, a[4]),
+                                                arith::MulFOp::create(nb, nl, i, cand));
+                Value h = arith::MulFOp::create(nb, nl, o, math::TanhOp::create(nb, nl, c));
+                linalg::YieldOp::create(nb, nl, ValueRange{h, c});
+              });
+          Value h = cell.getResult(0), c = cell.getResult(1);
+          Value y = tensor::InsertSliceOp::create(
+              b, l, h, carried[2], ArrayRef<OpFoldResult>{t, idx(0), idx(0), idx(0)},
+              ArrayRef<OpFoldResult>{idx(1), idx(1), idx(B), idx(H)},
+              ArrayRef<OpFoldResult>{idx(1), idx(1), idx(1), idx(1)});
+          scf::YieldOp::create(b, l, ValueRange{h, c, y});
+        });
+    SmallVector<Value> results;
+    auto outs = op.getOutputs();
+    if (outs.size() > 0)
+      results.push_back(reshapeTo(rewriter, loc, loop.getResult(2), tensorType(outs[0])));
+    if (outs.size() > 1)
+      results.push_back(reshapeTo(rewriter, loc, loop.getResult(0), tensorType(outs[1])));
+    if (outs.size() > 2)
+      results.push_back(reshapeTo(rewriter, loc, loop.getResult(1), tensorType(outs[2])));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 } // namespace
 
 void qc::lowering::populateControlPatterns(RewritePatternSet &patterns) {
-  patterns.add<IfLowering, ResizeLowering>(patterns.getContext());
+  patterns.add<IfLowering, ResizeLowering, LSTMLowering>(patterns.getContext());
   patterns.add<GeneralMatMulLowering>(patterns.getContext());
 }
