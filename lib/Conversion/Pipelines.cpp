@@ -11,6 +11,7 @@ using namespace mlir;
 /// From qc graph ops to the LLVM dialect, through linalg loops (no tiling or
 /// vectorization yet); what JIT execution and the tests use.
 static const char *kLinalgToLLVM =
+    "qc-linalg-loop-order,"
     "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline,convert-memref-copy-to-linalg,"

@@ -16,6 +16,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -259,26 +260,30 @@ int main(int argc, char **argv) {
     for (const std::string &s : constantInputs)
       if (failed(parseConstantInput(s, options, error)))
         die(error);
-    mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
-    if (!module)
-      return 1;
-    // Inputs with unknown dims take the shapes of their files.
-    auto graph = graphInputs(*module);
+    // Inputs without --input-shape take the shapes of their files: the
+    // input names come from the model (or, for .mlir, its function).
+    std::vector<std::string> inputNames;
+    if (sys::path::extension(modelPath) == ".mlir") {
+      mlir::OwningOpRef<mlir::ModuleOp> probe = loadModel(modelPath, options, &context);
+      if (!probe)
+        return 1;
+      for (auto &in : graphInputs(*probe))
+        inputNames.push_back(in.first);
+    } else if (auto buf = MemoryBuffer::getFile(modelPath, /*IsText=*/false)) {
+      (void)readONNXInputNames((*buf)->getBuffer(), inputNames);
+    }
     std::vector<TensorSpec> names;
-    for (auto &[name, type] : graph)
+    for (auto &name : inputNames)
       names.push_back({name, DType::Float, {}});
     std::vector<Given> probe;
     for (Given &g : inputs)
       probe.push_back({g.name, HostTensor{g.tensor.name, g.tensor.dtype, g.tensor.shape, {}}});
     std::vector<HostTensor *> files = bindTensors(probe, names, "input", /*required=*/false);
-    bool reimport = false;
-    for (auto [i, in] : llvm::enumerate(graph))
-      if (files[i] && in.second && !in.second.hasStaticShape() &&
-          !options.inputShapes.count(in.first)) {
-        options.inputShapes[in.first] = files[i]->shape;
-        reimport = true;
-      }
-    if (reimport && !(module = loadModel(modelPath, options, &context)))
+    for (auto [i, name] : llvm::enumerate(inputNames))
+      if (files[i] && !options.inputShapes.count(name))
+        options.inputShapes[name] = files[i]->shape;
+    mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
+    if (!module)
       return 1;
     FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph");
     if (failed(sig))

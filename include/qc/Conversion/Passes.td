@@ -74,4 +74,20 @@ def ConvertMemRefCopyToLinalg : Pass<"convert-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LinalgLoopOrder : Pass<"qc-linalg-loop-order"> {
+  let summary = "Orders contraction loops for vectorization";
+  let description = [{
+    Generalizes linalg contractions and convolutions (ops with reduction
+    iterators and one output) and interchanges their iterators to
+    (parallel..., reduction..., j), j being the output's innermost dim, when
+    every operand reads j only in its innermost position. After
+    convert-linalg-to-loops the inner loop then updates a contiguous output
+    row from contiguous or broadcast inputs, which LLVM's loop vectorizer
+    turns into packed FMAs of the target's vector width (AVX-512 on hosts
+    that have it). Reductions whose output's inner dim is strided in the
+    input (GlobalAveragePool) keep their order.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // QC_CONVERSION_PASSES_TD

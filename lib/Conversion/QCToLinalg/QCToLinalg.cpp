@@ -606,8 +606,13 @@ struct ConvToLinalg : OpRewritePattern<qc::ConvOp> {
         !staticFloat(op.getY()))
       return rewriter.notifyMatchFailure(op, "static float shapes only");
     auto x = cast<RankedTensorType>(op.getX().getType());
-    if (x.getRank() != 4 || op.getGroup() != 1 || op.getAutoPad() != "NOTSET")
-      return rewriter.notifyMatchFailure(op, "2-d, group 1, explicit pads only");
+    auto wTy = cast<RankedTensorType>(op.getW().getType());
+    int64_t group = op.getGroupAttr().getInt();
+    // Depthwise: one filter per input channel.
+    bool depthwise = group > 1 && group == x.getDimSize(1) &&
+                     group == wTy.getDimSize(0) && wTy.getDimSize(1) == 1;
+    if (x.getRank() != 4 || (group != 1 && !depthwise) || op.getAutoPad() != "NOTSET")
+      return rewriter.notifyMatchFailure(op, "2-d, group 1 or depthwise, explicit pads only");
     Location loc = op.getLoc();
     SmallVector<int64_t> pads(op.getPads().value_or(ArrayRef<int64_t>{0, 0, 0, 0}));
     SmallVector<int64_t> strides(op.getStrides().value_or(ArrayRef<int64_t>{1, 1}));
@@ -629,13 +634,23 @@ struct ConvToLinalg : OpRewritePattern<qc::ConvOp> {
       input = tensor::PadOp::create(rewriter, loc, paddedTy, input, lo, hi, zero);
     }
     auto y = cast<RankedTensorType>(op.getY().getType());
-    Value acc =
-        linalg::Conv2DNchwFchwOp::create(
-            rewriter, loc, y, ValueRange{input, op.getW()},
-            ValueRange{zeros(rewriter, loc, y)},
-            rewriter.getI64TensorAttr(strides),
-            rewriter.getI64TensorAttr(dilations))
-            .getResult(0);
+    Value acc;
+    if (depthwise) {
+      Value w3 = reshapeTo(rewriter, loc, op.getW(),
+                           RankedTensorType::get({wTy.getDimSize(0), wTy.getDimSize(2),
+                                                  wTy.getDimSize(3)},
+                                                 wTy.getElementType()));
+      acc = linalg::DepthwiseConv2DNchwChwOp::create(
+                rewriter, loc, y, ValueRange{input, w3}, ValueRange{zeros(rewriter, loc, y)},
+                rewriter.getI64TensorAttr(strides), rewriter.getI64TensorAttr(dilations))
+                .getResult(0);
+    } else {
+      acc = linalg::Conv2DNchwFchwOp::create(
+                rewriter, loc, y, ValueRange{input, op.getW()},
+                ValueRange{zeros(rewriter, loc, y)}, rewriter.getI64TensorAttr(strides),
+                rewriter.getI64TensorAttr(dilations))
+                .getResult(0);
+    }
     if (Value bias = op.getB()) {
       // Bias [F] broadcast along dim 1: view it as [F, 1, 1].
       auto bt = cast<RankedTensorType>(bias.getType());

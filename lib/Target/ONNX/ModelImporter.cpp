@@ -1,4 +1,5 @@
 //===- ModelImporter.cpp - ONNX graph to qc ops ---------------------------===//
+#include <set>
 #include "ModelImporter.h"
 #include "ShapeFolding.h"
 
@@ -600,5 +601,20 @@ LogicalResult qc::readONNXTensorFile(StringRef path, ONNXTensorFile &out,
             " bytes of data, expected " + std::to_string(n * eltBytes);
     return failure();
   }
+  return success();
+}
+
+LogicalResult qc::readONNXInputNames(StringRef bytes,
+                                     std::vector<std::string> &names) {
+  onnx::ModelProto model;
+  if (bytes.size() > size_t(INT_MAX) ||
+      !model.ParseFromArray(bytes.data(), int(bytes.size())))
+    return failure();
+  std::set<std::string> inits;
+  for (const auto &init : model.graph().initializer())
+    inits.insert(init.name());
+  for (const auto &in : model.graph().input())
+    if (!inits.count(in.name()))
+      names.push_back(in.name());
   return success();
 }

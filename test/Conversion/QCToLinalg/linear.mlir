@@ -12,9 +12,12 @@ func.func @matmul(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %c: tensor<2x4x8xf3
 
 // -----
 
-// Broadcast batch dims are not lowered yet: the op stays.
+// Broadcast batch dims: one generic, B's missing batch dim not indexed.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
 // CHECK-LABEL: func @matmul_broadcast
-// CHECK: qc.matmul
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK-NOT: qc.matmul
 func.func @matmul_broadcast(%a: tensor<2x4x8xf32>, %b: tensor<8x16xf32>) -> tensor<2x4x16xf32> {
   %0 = qc.matmul %a, %b : (tensor<2x4x8xf32>, tensor<8x16xf32>) -> tensor<2x4x16xf32>
   return %0 : tensor<2x4x16xf32>
@@ -48,9 +51,9 @@ func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf
 
 // -----
 
-// Grouped (depthwise) convolutions are not lowered yet.
+// Depthwise convolution: linalg's named op, the weight as [C, kh, kw].
 // CHECK-LABEL: func @depthwise
-// CHECK: qc.conv
+// CHECK: linalg.depthwise_conv_2d_nchw_chw {{.*}} ins(%arg0, %{{.*}} : tensor<1x4x8x8xf32>, tensor<4x3x3xf32>)
 func.func @depthwise(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x6x6xf32> {
   %0 = qc.conv %x, %w {auto_pad = "NOTSET", group = 4 : i64} : (tensor<1x4x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x6x6xf32>
   return %0 : tensor<1x4x6x6xf32>
@@ -59,8 +62,8 @@ func.func @depthwise(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor
 // -----
 
 // BatchNormalization: one generic, parameters read along the channel dim.
-// CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2, d3) -> (d1)>
 // CHECK-LABEL: func @batchnorm
+// CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2, d3) -> (d1)>
 // CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[CH]], #[[CH]], #[[CH]], #[[CH]], #{{.*}}]
 // CHECK: arith.subf
 // CHECK: math.sqrt

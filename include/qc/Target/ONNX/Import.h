@@ -51,6 +51,11 @@ struct ONNXTensorFile {
 llvm::LogicalResult readONNXTensorFile(llvm::StringRef path,
                                        ONNXTensorFile &out, std::string &error);
 
+/// The names of the graph inputs of a serialized model that are not
+/// initializers (the inputs a caller feeds), in order.
+llvm::LogicalResult readONNXInputNames(llvm::StringRef bytes,
+                                       std::vector<std::string> &names);
+
 /// Registers the `--import-onnx` translation (and its `--input-shape`
 /// option) with mlir-translate's registry.
 void registerONNXImportTranslation();
