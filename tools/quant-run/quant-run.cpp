@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <malloc.h>
 #include <map>
 
 using namespace llvm;
@@ -211,6 +212,12 @@ int main(int argc, char **argv) {
   if (threads != 1)
     die("--threads " + Twine(threads) +
         ": compiled models run single-threaded so far; use --threads 1");
+
+  // Compiled models malloc their intermediate tensors on each run; keep
+  // freed memory in the heap instead of returning large blocks to the kernel
+  // (mmap/munmap and page faults every run), as an arena allocator would.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 
   std::vector<Given> inputs, expected;
   for (const std::string &spec : inputSpecs)

@@ -85,7 +85,10 @@ def LinalgLoopOrder : Pass<"qc-linalg-loop-order"> {
     row from contiguous or broadcast inputs, which LLVM's loop vectorizer
     turns into packed FMAs of the target's vector width (AVX-512 on hosts
     that have it). Reductions whose output's inner dim is strided in the
-    input (GlobalAveragePool) keep their order.
+    input (GlobalAveragePool) keep their order. 2-d NCHW convolutions with
+    output rows shorter than 16 or 1x1 filters first become im2col + a
+    matmul-like contraction (upstream `rewriteInIm2Col`), whose inner dim is
+    the whole output plane.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }

@@ -84,10 +84,31 @@ struct ReorderLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
   }
 };
 
+/// A 2-d NCHW convolution whose output rows are too short to vectorize
+/// (width below 16) or that is 1x1 becomes im2col + a matmul-like
+/// contraction over (C*KH*KW) whose inner dim is OH*OW.
+struct ShortRowConvToIm2Col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getResultTypes()[0]);
+    auto filter = dyn_cast<RankedTensorType>(op.getInputs()[1].getType());
+    if (!out || !filter || !out.hasStaticShape() || !filter.hasStaticShape())
+      return failure();
+    bool pointwise = filter.getDimSize(2) == 1 && filter.getDimSize(3) == 1;
+    if (out.getDimSize(3) >= 16 && !pointwise)
+      return failure();
+    if (failed(linalg::rewriteInIm2Col(rewriter, op)))
+      return failure();
+    return success();
+  }
+};
+
 struct LinalgLoopOrderPass : qc::impl::LinalgLoopOrderBase<LinalgLoopOrderPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<ReorderLoops>(&getContext());
+    patterns.add<ShortRowConvToIm2Col>(&getContext(), /*benefit=*/2);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     getOperation()->walk([](Operation *op) { op->removeAttr(kDone); });
