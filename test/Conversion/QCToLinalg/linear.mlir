@@ -62,8 +62,8 @@ func.func @depthwise(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor
 // -----
 
 // BatchNormalization: one generic, parameters read along the channel dim.
-// CHECK-LABEL: func @batchnorm
 // CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2, d3) -> (d1)>
+// CHECK-LABEL: func @batchnorm
 // CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[CH]], #[[CH]], #[[CH]], #[[CH]], #{{.*}}]
 // CHECK: arith.subf
 // CHECK: math.sqrt
