@@ -63,12 +63,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "quant-compile: compile a model to native code\n");
   ONNXImportOptions options;
   std::string error;
-  for (const std::string &s : inputShapes)
-    if (failed(parseInputShape(s, options, error)))
-      die(error);
-  for (const std::string &s : constantInputs)
-    if (failed(parseConstantInput(s, options, error)))
-      die(error);
+  if (failed(parseImportOptions(inputShapes, constantInputs, options, error)))
+    die(error);
   std::string prefix = prefixOpt.empty() ? prefixFromPath(outPath) : prefixOpt.getValue();
 
   mlir::MLIRContext context;

@@ -261,12 +261,8 @@ int main(int argc, char **argv) {
     registerModelDialects(context);
     ONNXImportOptions options;
     std::string error;
-    for (const std::string &s : inputShapes)
-      if (failed(parseInputShape(s, options, error)))
-        die(error);
-    for (const std::string &s : constantInputs)
-      if (failed(parseConstantInput(s, options, error)))
-        die(error);
+    if (failed(parseImportOptions(inputShapes, constantInputs, options, error)))
+      die(error);
     // Inputs without --input-shape take the shapes of their files: the
     // input names come from the model (or, for .mlir, its function).
     std::vector<std::string> inputNames;

@@ -117,6 +117,17 @@ std::pair<Value, Value> windowCoord(OpBuilder &b, Location l, Value o, Value k,
   return {i, in};
 }
 
+/// y + bias[c] along dim 1 (no-op without a bias).
+Value addChannelBias(OpBuilder &b, Location loc, Value y, Value bias) {
+  if (!bias)
+    return y;
+  auto out = tensorType(y);
+  SmallVector<int64_t> shape(out.getRank() - 1, 1);
+  shape[0] = out.getDimSize(1);
+  Value bv = reshapeTo(b, loc, bias, RankedTensorType::get(shape, out.getElementType()));
+  return scaleAndAdd(b, loc, y, 1.0, bv, 1.0);
+}
+
 enum class PoolKind { Max, Average, Lp };
 
 template <typename OpTy, PoolKind kind>
@@ -274,14 +285,7 @@ struct GeneralConvLowering : OpRewritePattern<qc::ConvOp> {
           return SmallVector<Value>{arith::AddFOp::create(
               b, l, acc[0], arith::MulFOp::create(b, l, v, ins[0]))};
         });
-    Value y = results[0];
-    if (Value bias = op.getB()) {
-      SmallVector<int64_t> shape(rank - 1, 1);
-      shape[0] = out.getDimSize(1);
-      Value bv = reshapeTo(rewriter, loc, bias, RankedTensorType::get(shape, et));
-      y = scaleAndAdd(rewriter, loc, y, 1.0, bv, 1.0);
-    }
-    rewriter.replaceOp(op, y);
+    rewriter.replaceOp(op, addChannelBias(rewriter, loc, results[0], op.getB()));
     return success();
   }
 };
@@ -356,14 +360,7 @@ struct ConvTransposeLowering : OpRewritePattern<qc::ConvTransposeOp> {
           return SmallVector<Value>{arith::AddFOp::create(b, l, acc[0], v)};
         });
     (void)ctx;
-    Value y = results[0];
-    if (Value bias = op.getB()) {
-      SmallVector<int64_t> shape(rank - 1, 1);
-      shape[0] = out.getDimSize(1);
-      Value bv = reshapeTo(rewriter, loc, bias, RankedTensorType::get(shape, et));
-      y = scaleAndAdd(rewriter, loc, y, 1.0, bv, 1.0);
-    }
-    rewriter.replaceOp(op, y);
+    rewriter.replaceOp(op, addChannelBias(rewriter, loc, results[0], op.getB()));
     return success();
   }
 };

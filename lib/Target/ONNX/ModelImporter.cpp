@@ -618,3 +618,16 @@ LogicalResult qc::readONNXInputNames(StringRef bytes,
       names.push_back(in.name());
   return success();
 }
+
+LogicalResult qc::parseImportOptions(ArrayRef<std::string> inputShapes,
+                                     ArrayRef<std::string> constantInputs,
+                                     ONNXImportOptions &options,
+                                     std::string &error) {
+  for (const std::string &spec : inputShapes)
+    if (failed(parseInputShape(spec, options, error)))
+      return failure();
+  for (const std::string &spec : constantInputs)
+    if (failed(parseConstantInput(spec, options, error)))
+      return failure();
+  return success();
+}

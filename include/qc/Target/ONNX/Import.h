@@ -32,6 +32,12 @@ llvm::LogicalResult parseConstantInput(llvm::StringRef spec,
                                        ONNXImportOptions &options,
                                        std::string &error);
 
+/// Parses every --input-shape and --constant-input spec into `options`.
+llvm::LogicalResult parseImportOptions(llvm::ArrayRef<std::string> inputShapes,
+                                       llvm::ArrayRef<std::string> constantInputs,
+                                       ONNXImportOptions &options,
+                                       std::string &error);
+
 /// Imports the ONNX model in `bytes` (read from `path`, which locates
 /// external data and names the model in diagnostics) into a module of qc
 /// graph ops. Emits diagnostics through the context and returns null on
