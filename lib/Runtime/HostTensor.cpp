@@ -6,6 +6,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -398,11 +399,11 @@ Error qc::compareTensors(const HostTensor &actual, const HostTensor &expected,
   raw_string_ostream os(msg);
   os << what << ": " << bad << " of " << n << " elements differ";
   if (isFloat)
-    os << " beyond rtol " << rtol << " atol " << atol;
+    os << " beyond rtol " << format("%g", rtol) << " atol " << format("%g", atol);
   else
     os << " (integers compare exactly)";
   os << "; worst at " << formatShape(index) << ": got "
-     << actual.elementAsDouble(worst) << ", expected "
-     << expected.elementAsDouble(worst);
+     << format("%.7g", actual.elementAsDouble(worst)) << ", expected "
+     << format("%.7g", expected.elementAsDouble(worst));
   return fail(msg);
 }

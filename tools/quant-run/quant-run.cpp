@@ -272,8 +272,13 @@ int main(int argc, char **argv) {
         return 1;
       for (auto &in : graphInputs(*probe))
         inputNames.push_back(in.first);
-    } else if (auto buf = MemoryBuffer::getFile(modelPath, /*IsText=*/false)) {
-      (void)readONNXInputNames((*buf)->getBuffer(), inputNames);
+    } else {
+      auto buf = MemoryBuffer::getFile(modelPath, /*IsText=*/false);
+      if (!buf)
+        die("cannot read '" + modelPath + "': " + buf.getError().message());
+      // A file that is no ONNX model is reported by the import below.
+      if (failed(readONNXInputNames((*buf)->getBuffer(), inputNames)))
+        inputNames.clear();
     }
     std::vector<TensorSpec> names;
     for (auto &name : inputNames)
@@ -281,10 +286,17 @@ int main(int argc, char **argv) {
     std::vector<Given> probe;
     for (Given &g : inputs)
       probe.push_back({g.name, HostTensor{g.tensor.name, g.tensor.dtype, g.tensor.shape, {}}});
-    std::vector<HostTensor *> files = bindTensors(probe, names, "input", /*required=*/false);
-    for (auto [i, name] : llvm::enumerate(inputNames))
-      if (files[i] && !options.inputShapes.count(name))
+    std::vector<HostTensor *> files;
+    if (!inputNames.empty())
+      files = bindTensors(probe, names, "input", /*required=*/false);
+    for (auto [i, name] : llvm::enumerate(inputNames)) {
+      if (options.constantInputs.count(name))
+        continue;
+      if (!files[i])
+        die("missing input '" + name + "' (give -i " + name + "=FILE)");
+      if (!options.inputShapes.count(name))
         options.inputShapes[name] = files[i]->shape;
+    }
     mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
     if (!module)
       return 1;
