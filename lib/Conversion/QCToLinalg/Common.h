@@ -50,14 +50,27 @@ mlir::Value indexGeneric(
 /// Converts a scalar between element types with ONNX Cast semantics
 /// (signless integers are signed; i1 is bool).
 mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc,
-                          mlir::Value v, mlir::Type to);
+                          mlir::Value v, mlir::Type to,
+                          bool srcUnsigned = false, bool dstUnsigned = false);
+
+/// Whether operand `i` (i < #operands) or result i - #operands of `op` held
+/// unsigned integers before makeSignless (the qc.unsigned flags).
+bool wasUnsigned(mlir::Operation *op, unsigned i);
+
+/// Makes every unsigned (and explicitly signed) integer type under `root`
+/// signless, in place (tensor, memref and scalar types, function types,
+/// constants), recording on each qc op which operands and results were
+/// unsigned (qc.unsigned). The lowering patterns read those flags.
+void makeSignless(mlir::Operation *root);
 
 /// The integer values of a constant tensor operand.
 std::optional<llvm::SmallVector<int64_t>> constantInts(mlir::Value v);
 
 /// True when every operand and result is a statically shaped ranked tensor
 /// of float, index or signless integer elements.
-bool lowerableTypes(mlir::Operation *op);
+/// Ops with unsigned operands or results qualify only with `unsignedOk`
+/// (their pattern handles the flags or does not depend on signedness).
+bool lowerableTypes(mlir::Operation *op, bool unsignedOk = false);
 
 /// A tensor.reshape of `v` to `type` (same element count, row-major).
 mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,

@@ -46,7 +46,7 @@ struct ReshapeLike : OpRewritePattern<OpTy> {
 struct TransposeLowering : OpRewritePattern<qc::TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::TransposeOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto out = tensorType(op.getTransposed());
     Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), out.getShape(),
@@ -63,7 +63,7 @@ int64_t normAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : a
 struct ConcatLowering : OpRewritePattern<qc::ConcatOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ConcatOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Location loc = op.getLoc();
     auto out = tensorType(op.getConcatResult());
@@ -90,7 +90,7 @@ struct ConcatLowering : OpRewritePattern<qc::ConcatOp> {
 struct SplitLowering : OpRewritePattern<qc::SplitOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::SplitOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Location loc = op.getLoc();
     auto in = tensorType(op.getInput());
@@ -118,7 +118,7 @@ struct SplitLowering : OpRewritePattern<qc::SplitOp> {
 struct SliceLowering : OpRewritePattern<qc::SliceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::SliceOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto in = tensorType(op.getData());
     auto out = tensorType(op.getOutput());
@@ -181,7 +181,7 @@ struct SliceLowering : OpRewritePattern<qc::SliceOp> {
 struct GatherLowering : OpRewritePattern<qc::GatherOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::GatherOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto data = tensorType(op.getData());
     auto indicesTy = tensorType(op.getIndices());
@@ -203,7 +203,7 @@ struct GatherLowering : OpRewritePattern<qc::GatherOp> {
 struct GatherElementsLowering : OpRewritePattern<qc::GatherElementsOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::GatherElementsOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto data = tensorType(op.getData());
     int64_t axis = normAxis(op.getAxisAttr().getInt(), data.getRank());
@@ -222,7 +222,7 @@ struct GatherElementsLowering : OpRewritePattern<qc::GatherElementsOp> {
 struct ExpandLowering : OpRewritePattern<qc::ExpandOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ExpandOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     rewriter.replaceOp(op, broadcastGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
                                             ValueRange{op.getInput()},
@@ -234,7 +234,7 @@ struct ExpandLowering : OpRewritePattern<qc::ExpandOp> {
 struct TileLowering : OpRewritePattern<qc::TileOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::TileOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto in = tensorType(op.getInput());
     Value input = op.getInput();
@@ -253,7 +253,7 @@ struct TileLowering : OpRewritePattern<qc::TileOp> {
 struct PadLowering : OpRewritePattern<qc::PadOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::PadOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto in = tensorType(op.getData());
     int64_t rank = in.getRank();
@@ -325,7 +325,7 @@ struct PadLowering : OpRewritePattern<qc::PadOp> {
 struct RangeLowering : OpRewritePattern<qc::RangeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::RangeOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Value start = op.getStart(), delta = op.getDelta();
     auto out = tensorType(op.getOutput());
@@ -348,6 +348,10 @@ struct ConstantOfShapeLowering : OpRewritePattern<qc::ConstantOfShapeOp> {
   LogicalResult matchAndRewrite(qc::ConstantOfShapeOp op, PatternRewriter &rewriter) const override {
     auto out = tensorType(op.getOutput());
     auto value = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (value && value.getElementType() != out.getElementType() &&
+        value.getElementType().getIntOrFloatBitWidth() ==
+            out.getElementType().getIntOrFloatBitWidth())
+      value = value.bitcast(out.getElementType()); // a uint8 value, now i8
     if (!out.hasStaticShape() || !value || value.getNumElements() != 1 ||
         value.getElementType() != out.getElementType())
       return rewriter.notifyMatchFailure(op, "static shape and dense value only");
@@ -361,7 +365,7 @@ struct ConstantOfShapeLowering : OpRewritePattern<qc::ConstantOfShapeOp> {
 struct TriluLowering : OpRewritePattern<qc::TriluOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::TriluOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     int64_t k = 0;
     if (!op.getK().empty()) {
@@ -391,7 +395,7 @@ struct TriluLowering : OpRewritePattern<qc::TriluOp> {
 struct EyeLikeLowering : OpRewritePattern<qc::EyeLikeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::EyeLikeOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto out = tensorType(op.getOutput());
     int64_t k = op.getK();
@@ -408,7 +412,7 @@ struct EyeLikeLowering : OpRewritePattern<qc::EyeLikeOp> {
 struct DepthToSpaceLowering : OpRewritePattern<qc::DepthToSpaceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::DepthToSpaceOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op) || tensorType(op.getInput()).getRank() != 4)
+    if (!lowerableTypes(op, /*unsignedOk=*/true) || tensorType(op.getInput()).getRank() != 4)
       return failure();
     int64_t bs = op.getBlocksize();
     bool dcr = op.getMode() != "CRD";
@@ -435,7 +439,7 @@ struct DepthToSpaceLowering : OpRewritePattern<qc::DepthToSpaceOp> {
 struct SpaceToDepthLowering : OpRewritePattern<qc::SpaceToDepthOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::SpaceToDepthOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op) || tensorType(op.getInput()).getRank() != 4)
+    if (!lowerableTypes(op, /*unsignedOk=*/true) || tensorType(op.getInput()).getRank() != 4)
       return failure();
     int64_t bs = op.getBlocksize();
     int64_t c = tensorType(op.getInput()).getDimSize(1);
@@ -461,7 +465,7 @@ struct SpaceToDepthLowering : OpRewritePattern<qc::SpaceToDepthOp> {
 struct CumSumLowering : OpRewritePattern<qc::CumSumOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::CumSumOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto axisV = constantInts(op.getAxis());
     if (!axisV || axisV->size() != 1)

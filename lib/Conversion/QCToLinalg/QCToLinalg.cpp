@@ -3,7 +3,10 @@
 #include "Common.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/StringMap.h"
@@ -52,14 +55,6 @@ ScalarFn math1() {
   };
 }
 
-ScalarFn compare(arith::CmpFPredicate f, arith::CmpIPredicate s) {
-  return [=](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
-    if (isFloat(a[0]))
-      return arith::CmpFOp::create(b, loc, f, a[0], a[1]);
-    return arith::CmpIOp::create(b, loc, s, a[0], a[1]);
-  };
-}
-
 Value sigmoid(OpBuilder &b, Location loc, Value x) {
   Type t = x.getType();
   Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
@@ -73,19 +68,42 @@ Value sigmoid(OpBuilder &b, Location loc, Value x) {
 struct ScalarLowering {
   ScalarFn fn;
   bool integers = false;
+  /// Handles unsigned operands (reading the qc.unsigned flags) or does not
+  /// depend on signedness.
+  bool unsignedOk = false;
 };
+
+/// Float, signed or unsigned (operand 0's flag) binary arithmetic.
+template <typename FOp, typename SIOp, typename UIOp>
+ScalarFn arith2u() {
+  return [](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type) -> Value {
+    if (isFloat(a[0]))
+      return FOp::create(b, loc, a[0], a[1]);
+    if (wasUnsigned(op, 0))
+      return UIOp::create(b, loc, a[0], a[1]);
+    return SIOp::create(b, loc, a[0], a[1]);
+  };
+}
+
+ScalarFn compareU(arith::CmpFPredicate f, arith::CmpIPredicate s, arith::CmpIPredicate u) {
+  return [=](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type) -> Value {
+    if (isFloat(a[0]))
+      return arith::CmpFOp::create(b, loc, f, a[0], a[1]);
+    return arith::CmpIOp::create(b, loc, wasUnsigned(op, 0) ? u : s, a[0], a[1]);
+  };
+}
 
 const llvm::StringMap<ScalarLowering> &scalarFns() {
   using CF = arith::CmpFPredicate;
   using CI = arith::CmpIPredicate;
   static const llvm::StringMap<ScalarLowering> fns = [] {
     llvm::StringMap<ScalarLowering> m;
-    m["qc.add"] = {arith2<arith::AddFOp, arith::AddIOp>(), true};
-    m["qc.sub"] = {arith2<arith::SubFOp, arith::SubIOp>(), true};
-    m["qc.mul"] = {arith2<arith::MulFOp, arith::MulIOp>(), true};
-    m["qc.div"] = {arith2<arith::DivFOp, arith::DivSIOp>(), true};
-    m["qc.max"] = {arith2<arith::MaximumFOp, arith::MaxSIOp>(), true};
-    m["qc.min"] = {arith2<arith::MinimumFOp, arith::MinSIOp>(), true};
+    m["qc.add"] = {arith2<arith::AddFOp, arith::AddIOp>(), true, true};
+    m["qc.sub"] = {arith2<arith::SubFOp, arith::SubIOp>(), true, true};
+    m["qc.mul"] = {arith2<arith::MulFOp, arith::MulIOp>(), true, true};
+    m["qc.div"] = {arith2u<arith::DivFOp, arith::DivSIOp, arith::DivUIOp>(), true, true};
+    m["qc.max"] = {arith2u<arith::MaximumFOp, arith::MaxSIOp, arith::MaxUIOp>(), true, true};
+    m["qc.min"] = {arith2u<arith::MinimumFOp, arith::MinSIOp, arith::MinUIOp>(), true, true};
     m["qc.sum"] = m["qc.add"];
     m["qc.pow"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
       // The exponent may have another type than the base (ONNX allows it).
@@ -164,22 +182,31 @@ const llvm::StringMap<ScalarLowering> &scalarFns() {
       return arith::MulFOp::create(
           b, loc, arith::MulFOp::create(b, loc, a[0], fconst(b, loc, t, 0.5)), one);
     };
-    m["qc.convert"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
-      return convertScalar(b, loc, a[0], t);
-    }, true};
-    m["qc.clip"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
+    m["qc.convert"] = {[](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
+      return convertScalar(b, loc, a[0], t, wasUnsigned(op, 0), wasUnsigned(op, 1));
+    }, true, true};
+    m["qc.bitshift"] = {[](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type) -> Value {
+      auto dir = op->getAttrOfType<StringAttr>("direction");
+      if (dir && dir.getValue() == "LEFT")
+        return arith::ShLIOp::create(b, loc, a[0], a[1]);
+      return arith::ShRUIOp::create(b, loc, a[0], a[1]);
+    }, true, true};
+    m["qc.clip"] = {[](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type) -> Value {
       Value v = a[0];
+      bool u = wasUnsigned(op, 0);
       if (a.size() > 1)
         v = isFloat(v) ? Value(arith::MaximumFOp::create(b, loc, v, a[1]))
+            : u        ? Value(arith::MaxUIOp::create(b, loc, v, a[1]))
                        : Value(arith::MaxSIOp::create(b, loc, v, a[1]));
       if (a.size() > 2)
         v = isFloat(v) ? Value(arith::MinimumFOp::create(b, loc, v, a[2]))
+            : u        ? Value(arith::MinUIOp::create(b, loc, v, a[2]))
                        : Value(arith::MinSIOp::create(b, loc, v, a[2]));
       return v;
-    }, true};
+    }, true, true};
     m["qc.identity"] = {[](OpBuilder &, Location, Operation *, ValueRange a, Type) -> Value {
       return a[0];
-    }, true};
+    }, true, true};
     m["qc.sign"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
       Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
       if (isFloat(a[0])) {
@@ -268,17 +295,21 @@ const llvm::StringMap<ScalarLowering> &scalarFns() {
           arith::SelectOp::create(b, loc, above, arith::SubFOp::create(b, loc, a[0], bias),
                                   fconst(b, loc, t, 0.0)));
     };
+    for (StringRef name : {"qc.and", "qc.or", "qc.xor", "qc.not", "qc.where", "qc.sum"})
+      m[name].unsignedOk = true;
     m["qc.bitwiseand"] = m["qc.and"];
     m["qc.bitwiseor"] = m["qc.or"];
     m["qc.bitwisexor"] = m["qc.xor"];
     m["qc.bitwisenot"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
       Value ones = arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, -1));
       return arith::XOrIOp::create(b, loc, a[0], ones);
-    }, true};
+    }, true, true};
     m["qc.mod"] = {[](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
       auto fmod = op->getAttrOfType<IntegerAttr>("fmod");
       if (isFloat(a[0]))
         return arith::RemFOp::create(b, loc, a[0], a[1]);
+      if (wasUnsigned(op, 0))
+        return arith::RemUIOp::create(b, loc, a[0], a[1]);
       Value r = arith::RemSIOp::create(b, loc, a[0], a[1]);
       if (fmod && fmod.getInt())
         return r;
@@ -290,12 +321,12 @@ const llvm::StringMap<ScalarLowering> &scalarFns() {
       Value differ = arith::XOrIOp::create(b, loc, rNeg, bNeg);
       Value fix = arith::AndIOp::create(b, loc, nonzero, differ);
       return arith::SelectOp::create(b, loc, fix, arith::AddIOp::create(b, loc, r, a[1]), r);
-    }, true};
-    m["qc.equal"] = {compare(CF::OEQ, CI::eq), true};
-    m["qc.less"] = {compare(CF::OLT, CI::slt), true};
-    m["qc.greater"] = {compare(CF::OGT, CI::sgt), true};
-    m["qc.lessorequal"] = {compare(CF::OLE, CI::sle), true};
-    m["qc.greaterorequal"] = {compare(CF::OGE, CI::sge), true};
+    }, true, true};
+    m["qc.equal"] = {compareU(CF::OEQ, CI::eq, CI::eq), true, true};
+    m["qc.less"] = {compareU(CF::OLT, CI::slt, CI::ult), true, true};
+    m["qc.greater"] = {compareU(CF::OGT, CI::sgt, CI::ugt), true, true};
+    m["qc.lessorequal"] = {compareU(CF::OLE, CI::sle, CI::ule), true, true};
+    m["qc.greaterorequal"] = {compareU(CF::OGE, CI::sge, CI::uge), true, true};
     m["qc.and"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type) -> Value {
       return arith::AndIOp::create(b, loc, a[0], a[1]);
     }, true};
@@ -416,7 +447,8 @@ Value indexGeneric(OpBuilder &b, Location loc, RankedTensorType resultTy,
       .getResult(0);
 }
 
-Value convertScalar(OpBuilder &b, Location loc, Value v, Type to) {
+Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
+                    bool srcUnsigned, bool dstUnsigned) {
   Type from = v.getType();
   if (from == to)
     return v;
@@ -433,9 +465,10 @@ Value convertScalar(OpBuilder &b, Location loc, Value v, Type to) {
     if (to.isInteger(1))
       return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v,
                                    fconst(b, loc, from, 0.0));
-    return arith::FPToSIOp::create(b, loc, to, v);
+    return dstUnsigned ? Value(arith::FPToUIOp::create(b, loc, to, v))
+                       : Value(arith::FPToSIOp::create(b, loc, to, v));
   }
-  bool fromBool = from.isInteger(1);
+  bool fromBool = from.isInteger(1) || srcUnsigned;
   if (toF)
     return fromBool ? Value(arith::UIToFPOp::create(b, loc, to, v))
                     : Value(arith::SIToFPOp::create(b, loc, to, v));
@@ -459,7 +492,68 @@ std::optional<SmallVector<int64_t>> constantInts(Value v) {
   return out;
 }
 
-bool lowerableTypes(Operation *op) {
+bool wasUnsigned(Operation *op, unsigned i) {
+  auto flags = op->getAttrOfType<DenseBoolArrayAttr>(qc::QCDialect::kUnsignedAttrName);
+  return flags && i < flags.size() && flags[i];
+}
+
+static Type signlessType(Type t) {
+  if (auto i = dyn_cast<IntegerType>(t))
+    return i.isSignless() ? t : IntegerType::get(t.getContext(), i.getWidth());
+  if (auto r = dyn_cast<RankedTensorType>(t))
+    return r.clone(signlessType(r.getElementType()));
+  if (auto m = dyn_cast<MemRefType>(t))
+    return MemRefType::Builder(m).setElementType(signlessType(m.getElementType()));
+  return t;
+}
+
+static bool isUnsignedInt(Type t) {
+  auto i = dyn_cast<IntegerType>(getElementTypeOrSelf(t));
+  return i && i.isUnsigned();
+}
+
+void makeSignless(Operation *root) {
+  root->walk([](Operation *op) {
+    if (isa<qc::QCDialect>(op->getDialect())) {
+      SmallVector<bool> flags;
+      for (Type t : op->getOperandTypes())
+        flags.push_back(isUnsignedInt(t));
+      for (Type t : op->getResultTypes())
+        flags.push_back(isUnsignedInt(t));
+      if (llvm::is_contained(flags, true))
+        op->setAttr(qc::QCDialect::kUnsignedAttrName,
+                     DenseBoolArrayAttr::get(op->getContext(), flags));
+    }
+    if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
+      Type t = signlessType(cst.getType());
+      if (t != cst.getType()) {
+        auto st = cast<ShapedType>(t);
+        if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue()))
+          cst.setValueAttr(dense.bitcast(st.getElementType()));
+        else if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
+          cst.setValueAttr(DenseResourceElementsAttr::get(st, res.getRawHandle()));
+      }
+    }
+    if (auto fn = dyn_cast<func::FuncOp>(op)) {
+      SmallVector<Type> ins, outs;
+      for (Type t : fn.getArgumentTypes())
+        ins.push_back(signlessType(t));
+      for (Type t : fn.getResultTypes())
+        outs.push_back(signlessType(t));
+      fn.setFunctionType(FunctionType::get(op->getContext(), ins, outs));
+    }
+    for (OpResult r : op->getResults())
+      r.setType(signlessType(r.getType()));
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          arg.setType(signlessType(arg.getType()));
+  });
+}
+
+bool lowerableTypes(Operation *op, bool unsignedOk) {
+  if (!unsignedOk && op->hasAttr(qc::QCDialect::kUnsignedAttrName))
+    return false;
   auto ok = [](Type t) {
     auto tt = dyn_cast<RankedTensorType>(t);
     if (!tt || !tt.hasStaticShape())
@@ -496,15 +590,10 @@ struct ElementwiseToGeneric : RewritePattern {
     auto it = scalarFns().find(op->getName().getStringRef());
     if (it == scalarFns().end() || op->getNumResults() != 1)
       return failure();
-    // Unsigned and explicitly signed integers need a conversion to
-    // signless ones first; not lowered yet.
-    auto signless = [](Type t) {
-      Type e = getElementTypeOrSelf(t);
-      return !isa<IntegerType>(e) || e.isSignlessInteger();
-    };
-    if (!llvm::all_of(op->getOperandTypes(), signless) ||
-        !llvm::all_of(op->getResultTypes(), signless))
-      return rewriter.notifyMatchFailure(op, "non-signless integers");
+    // Types are signless after makeSignless; formerly unsigned operands
+    // need a computation that reads the flags.
+    if (op->hasAttr(qc::QCDialect::kUnsignedAttrName) && !it->second.unsignedOk)
+      return rewriter.notifyMatchFailure(op, "unsigned integers");
     // Where's condition is i1 whatever its values are.
     auto isFloatTensor = [](Value v) {
       return isa<FloatType>(getElementTypeOrSelf(v.getType()));
@@ -772,7 +861,8 @@ struct ConvertQCToLinalgPass
     populateReductionPatterns(patterns);
     populateWindowPatterns(patterns);
     populateControlPatterns(patterns);
-    // Ops this cannot lower yet (dynamic shapes, unsigned integers) stay.
+    makeSignless(getOperation());
+    // Ops this cannot lower yet (dynamic shapes, no pattern) stay.
     GreedyRewriteConfig config;
     config.enableFolding(false);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))

@@ -19,16 +19,23 @@ func.func @broadcast(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x1xf32>
 
 // -----
 
-// Signless integers are ONNX's signed ones; unsigned ones are not lowered yet.
+// Signless integers are ONNX's signed ones; unsigned ones become signless with
+// the unsigned arith ops, and the function signature follows.
 // CHECK-LABEL: func @integers
+// CHECK-SAME: tensor<4xi8>, %{{.*}}: tensor<4xi8>) -> (tensor<4xi32>, tensor<4xi1>, tensor<4xi8>, tensor<4xi1>, tensor<4xf32>)
 // CHECK: arith.divsi
 // CHECK: arith.cmpi slt
-// CHECK: qc.div {{.*}} -> tensor<4xui8>
-func.func @integers(%a: tensor<4xi32>, %b: tensor<4xi32>, %c: tensor<4xui8>, %d: tensor<4xui8>) -> (tensor<4xi32>, tensor<4xi1>, tensor<4xui8>) {
+// CHECK: arith.divui {{.*}} : i8
+// CHECK: arith.cmpi ult, {{.*}} : i8
+// CHECK: arith.uitofp {{.*}} : i8 to f32
+// CHECK-NOT: qc.
+func.func @integers(%a: tensor<4xi32>, %b: tensor<4xi32>, %c: tensor<4xui8>, %d: tensor<4xui8>) -> (tensor<4xi32>, tensor<4xi1>, tensor<4xui8>, tensor<4xi1>, tensor<4xf32>) {
   %0 = qc.div %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
   %1 = qc.less %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi1>
   %2 = qc.div %c, %d : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
-  return %0, %1, %2 : tensor<4xi32>, tensor<4xi1>, tensor<4xui8>
+  %3 = qc.less %c, %d : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xi1>
+  %4 = qc.convert %c : (tensor<4xui8>) -> tensor<4xf32>
+  return %0, %1, %2, %3, %4 : tensor<4xi32>, tensor<4xi1>, tensor<4xui8>, tensor<4xi1>, tensor<4xf32>
 }
 
 // -----

@@ -49,6 +49,13 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name << "' must be an array of strings";
     return success();
   }
+  if (name == kUnsignedAttrName) {
+    auto flags = dyn_cast<DenseBoolArrayAttr>(attr.getValue());
+    if (!flags || flags.size() != int64_t(op->getNumOperands() + op->getNumResults()))
+      return op->emitError() << "'" << name
+                             << "' must be a bool array with one entry per operand and result";
+    return success();
+  }
   return op->emitError() << "unknown qc dialect attribute '" << name << "'";
 }
 

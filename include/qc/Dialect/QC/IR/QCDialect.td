@@ -36,6 +36,9 @@ def QC_Dialect : Dialect {
     /// On an imported function: the ONNX names of its inputs and outputs.
     static constexpr ::llvm::StringLiteral kInputNamesAttrName = "qc.input_names";
     static constexpr ::llvm::StringLiteral kOutputNamesAttrName = "qc.output_names";
+    /// Set by convert-qc-to-linalg when it makes unsigned integer types
+    /// signless: per operand, then per result, whether it was unsigned.
+    static constexpr ::llvm::StringLiteral kUnsignedAttrName = "qc.unsigned";
   }];
 }
 
