@@ -434,6 +434,98 @@ struct MVNLowering : OpRewritePattern<qc::MeanVarianceNormalizationOp> {
   }
 };
 
+/// NegativeLogLikelihoodLoss over log-probabilities `logp` (N, C, d...):
+/// per target element -logp[n, t, d...] * weight[t] (weight 1 without one),
+/// 0 where t is ignore_index; "sum" adds them, "mean" divides that sum by the
+/// weights' sum (the ONNX reference, also without weights).
+Value negativeLogLikelihood(OpBuilder &rw, Location loc, Value logp, Value target,
+                            Value weight, std::optional<int64_t> ignore,
+                            StringRef reduction) {
+  auto xt = tensorType(logp);
+  auto tt = tensorType(target);
+  Type et = xt.getElementType();
+  int64_t classes = xt.getDimSize(1);
+  auto perElem = RankedTensorType::get(tt.getShape(), et);
+  auto perTarget = [&](bool weightsOnly) {
+    return indexGeneric(rw, loc, perElem,
+                        [&](OpBuilder &b, Location l, ArrayRef<Value> iv) -> Value {
+      Value t = tensor::ExtractOp::create(b, l, target, iv);
+      Type it = t.getType();
+      auto iconst = [&](int64_t v) -> Value {
+        return arith::ConstantOp::create(b, l, b.getIntegerAttr(it, v));
+      };
+      // Clamped like the reference's np.take(mode="clip"): an ignored (or
+      // out-of-range) target must not read out of bounds.
+      Value tc = arith::MinSIOp::create(
+          b, l, arith::MaxSIOp::create(b, l, t, iconst(0)), iconst(classes - 1));
+      Value ti = arith::IndexCastOp::create(b, l, b.getIndexType(), tc);
+      Value w = weight ? Value(tensor::ExtractOp::create(b, l, weight, ValueRange{ti}))
+                       : fconst(b, l, et, 1.0);
+      Value r = w;
+      if (!weightsOnly) {
+        SmallVector<Value> xi{iv[0], ti};
+        xi.append(iv.begin() + 1, iv.end());
+        Value x = tensor::ExtractOp::create(b, l, logp, xi);
+        r = arith::MulFOp::create(b, l, arith::NegFOp::create(b, l, x), w);
+      }
+      if (ignore) {
+        Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, t, iconst(*ignore));
+        r = arith::SelectOp::create(b, l, hit, fconst(b, l, et, 0.0), r);
+      }
+      return r;
+    });
+  };
+  Value loss = perTarget(false);
+  if (reduction == "none")
+    return loss;
+  SmallVector<bool> all(tt.getRank(), true);
+  auto addF = [](OpBuilder &b, Location l, Value v, Value acc) -> Value {
+    return arith::AddFOp::create(b, l, v, acc);
+  };
+  Value sum = reduce(rw, loc, loss, all, fconst(rw, loc, et, 0.0), addF);
+  if (reduction == "sum")
+    return sum;
+  Value wsum = reduce(rw, loc, perTarget(true), all, fconst(rw, loc, et, 0.0), addF);
+  return broadcastGeneric(rw, loc, tensorType(sum), ValueRange{sum, wsum},
+                          [](OpBuilder &b, Location l, ValueRange a) -> Value {
+    return arith::DivFOp::create(b, l, a[0], a[1]);
+  });
+}
+
+struct NLLLossLowering : OpRewritePattern<qc::NegativeLogLikelihoodLossOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::NegativeLogLikelihoodLossOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!lowerableTypes(op))
+      return failure();
+    rewriter.replaceOp(op, negativeLogLikelihood(rewriter, op.getLoc(), op.getInput(),
+                                                 op.getTarget(), op.getWeight(),
+                                                 op.getIgnoreIndex(), op.getReduction()));
+    return success();
+  }
+};
+
+/// SoftmaxCrossEntropyLoss = NegativeLogLikelihoodLoss of LogSoftmax over the
+/// class axis (which is also the optional second result).
+struct SCELossLowering : OpRewritePattern<qc::SoftmaxCrossEntropyLossOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::SoftmaxCrossEntropyLossOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!lowerableTypes(op))
+      return failure();
+    Location loc = op.getLoc();
+    Value logp = qc::LogSoftmaxOp::create(rewriter, loc, op.getScores().getType(),
+                                          op.getScores(), rewriter.getI64IntegerAttr(1));
+    Value loss = negativeLogLikelihood(rewriter, loc, logp, op.getLabels(), op.getWeights(),
+                                       op.getIgnoreIndex(), op.getReduction());
+    SmallVector<Value> results{loss};
+    if (op.getLogProb())
+      results.push_back(logp);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 } // namespace
 
 void qc::lowering::populateReductionPatterns(RewritePatternSet &patterns) {
@@ -452,5 +544,6 @@ void qc::lowering::populateReductionPatterns(RewritePatternSet &patterns) {
                SoftmaxLowering<qc::SoftmaxOp, SoftKind::Softmax>,
                SoftmaxLowering<qc::LogSoftmaxOp, SoftKind::LogSoftmax>,
                SoftmaxLowering<qc::HardmaxOp, SoftKind::Hardmax>,
-               LayerNormLowering, InstanceNormLowering, MVNLowering>(ctx);
+               LayerNormLowering, InstanceNormLowering, MVNLowering,
+               NLLLossLowering, SCELossLowering>(ctx);
 }

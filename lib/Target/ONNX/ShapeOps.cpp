@@ -228,6 +228,8 @@ void qc::onnx_import::registerShapeHandlers(HandlerRegistry &r) {
                        "ScatterElements", "OneHot", "Einsum", "NonZero",
                        "EyeLike", "Compress", "ReverseSequence"})
     r.addDirect(op, 9);
+  for (StringRef op : {"NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"})
+    r.addDirect(op, 12);
   r.add("", "ConstantOfShape", 9, 1 << 30, importConstantOfShape);
   r.add("", "Squeeze", 1, 1 << 30, importSqueeze);
   r.add("", "Unsqueeze", 1, 1 << 30, importSqueeze);

@@ -547,3 +547,19 @@ func.func @broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) {
   %0 = qc.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
   return
 }
+
+// -----
+
+func.func @loss_target_rank(%x: tensor<3x5x2xf32>, %t: tensor<3xi64>) {
+  // expected-error @+1 {{target must have rank 2, got 1}}
+  %0 = qc.negativeloglikelihoodloss %x, %t {reduction = "mean"} : (tensor<3x5x2xf32>, tensor<3xi64>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @loss_reduction(%x: tensor<3x5xf32>, %t: tensor<3xi64>) {
+  // expected-error @+1 {{reduction must be none, sum or mean, got 'max'}}
+  %0 = qc.softmaxcrossentropyloss %x, %t {reduction = "max"} : (tensor<3x5xf32>, tensor<3xi64>) -> tensor<f32>
+  return
+}

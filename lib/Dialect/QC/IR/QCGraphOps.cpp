@@ -120,6 +120,55 @@ OpFoldResult SizeOp::fold(FoldAdaptor) {
   return DenseIntElementsAttr::get(resultTy, ArrayRef<int64_t>{in.getNumElements()});
 }
 
+/// NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss: input (N, C, d...),
+/// target (N, d...) of integers, weight (C), reduction none/sum/mean.
+static LogicalResult verifyLoss(Operation *op, Value input, Value target,
+                                Value weight, StringRef reduction, Value loss) {
+  auto in = cast<RankedTensorType>(input.getType());
+  auto tg = cast<RankedTensorType>(target.getType());
+  if (in.getRank() < 2)
+    return op->emitOpError() << "input must have rank >= 2 (N, C, ...), got rank "
+                             << in.getRank();
+  if (!isa<FloatType>(in.getElementType()) || !tg.getElementType().isInteger())
+    return op->emitOpError("expects float scores and integer targets");
+  if (tg.getRank() != in.getRank() - 1)
+    return op->emitOpError() << "target must have rank " << in.getRank() - 1
+                             << ", got " << tg.getRank();
+  for (int64_t d = 0; d < tg.getRank(); ++d) {
+    int64_t a = in.getDimSize(d == 0 ? 0 : d + 1), b = tg.getDimSize(d);
+    if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
+      return op->emitOpError() << "target dim " << d << " is " << b
+                               << " but the input's is " << a;
+  }
+  if (weight) {
+    auto w = cast<RankedTensorType>(weight.getType());
+    if (w.getRank() != 1 ||
+        (!w.isDynamicDim(0) && !in.isDynamicDim(1) &&
+         w.getDimSize(0) != in.getDimSize(1)))
+      return op->emitOpError("weight must be 1-d with one entry per class");
+  }
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    return op->emitOpError() << "reduction must be none, sum or mean, got '"
+                             << reduction << "'";
+  int64_t expectedRank = reduction == "none" ? tg.getRank() : 0;
+  if (cast<RankedTensorType>(loss.getType()).getRank() != expectedRank)
+    return op->emitOpError() << "loss must have rank " << expectedRank
+                             << " with reduction '" << reduction << "'";
+  return success();
+}
+
+LogicalResult NegativeLogLikelihoodLossOp::verify() {
+  return verifyLoss(*this, getInput(), getTarget(), getWeight(), getReduction(),
+                    getLoss());
+}
+
+LogicalResult SoftmaxCrossEntropyLossOp::verify() {
+  if (getLogProb() && getLogProb().getType() != getScores().getType())
+    return emitOpError("log_prob must have the scores' type");
+  return verifyLoss(*this, getScores(), getLabels(), getWeights(),
+                    getReduction(), getOutput());
+}
+
 LogicalResult IfOp::verify() {
   auto cond = cast<RankedTensorType>(getCond().getType());
   if (cond.hasStaticShape() && cond.getNumElements() != 1)

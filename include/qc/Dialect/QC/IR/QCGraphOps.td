@@ -456,6 +456,27 @@ def QC_ReverseSequenceOp : QC_GraphOp<"ReverseSequence"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+def QC_NegativeLogLikelihoodLossOp : QC_GraphOp<"NegativeLogLikelihoodLoss"> {
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$target,
+                       Optional<AnyRankedTensor>:$weight,
+                       OptionalAttr<I64Attr>:$ignore_index, StrAttr:$reduction);
+  let results = (outs AnyRankedTensor:$loss);
+  let hasVerifier = 1;
+}
+
+def QC_SoftmaxCrossEntropyLossOp : QC_GraphOp<"SoftmaxCrossEntropyLoss"> {
+  let arguments = (ins AnyRankedTensor:$scores, AnyRankedTensor:$labels,
+                       Optional<AnyRankedTensor>:$weights,
+                       OptionalAttr<I64Attr>:$ignore_index, StrAttr:$reduction);
+  let results = (outs AnyRankedTensor:$output,
+                      Optional<AnyRankedTensor>:$log_prob);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Recurrent
 //===----------------------------------------------------------------------===//
 
