@@ -105,14 +105,15 @@ const llvm::StringMap<ScalarLowering> &scalarFns() {
     m["qc.max"] = {arith2u<arith::MaximumFOp, arith::MaxSIOp, arith::MaxUIOp>(), true, true};
     m["qc.min"] = {arith2u<arith::MinimumFOp, arith::MinSIOp, arith::MinUIOp>(), true, true};
     m["qc.sum"] = m["qc.add"];
-    m["qc.pow"] = {[](OpBuilder &b, Location loc, Operation *, ValueRange a, Type t) -> Value {
+    m["qc.pow"] = {[](OpBuilder &b, Location loc, Operation *op, ValueRange a, Type t) -> Value {
       // The exponent may have another type than the base (ONNX allows it).
       if (isFloat(a[0]))
-        return math::PowFOp::create(b, loc, a[0], convertScalar(b, loc, a[1], t));
+        return math::PowFOp::create(b, loc, a[0],
+                                    convertScalar(b, loc, a[1], t, wasUnsigned(op, 1)));
       if (isFloat(a[1])) // integer base, float exponent: in float, truncated
         return convertScalar(b, loc, math::PowFOp::create(b, loc, convertScalar(b, loc, a[0], a[1].getType()), a[1]), t);
       return math::IPowIOp::create(b, loc, a[0], convertScalar(b, loc, a[1], t));
-    }, true};
+    }, true, true};
     m["qc.exp"].fn = math1<math::ExpOp>();
     m["qc.log"].fn = math1<math::LogOp>();
     m["qc.sqrt"].fn = math1<math::SqrtOp>();
@@ -513,17 +514,21 @@ static bool isUnsignedInt(Type t) {
 }
 
 void makeSignless(Operation *root) {
+  // Flags first: the type rewrite below changes values before all their
+  // users are visited.
   root->walk([](Operation *op) {
-    if (isa<qc::QCDialect>(op->getDialect())) {
-      SmallVector<bool> flags;
-      for (Type t : op->getOperandTypes())
-        flags.push_back(isUnsignedInt(t));
-      for (Type t : op->getResultTypes())
-        flags.push_back(isUnsignedInt(t));
-      if (llvm::is_contained(flags, true))
-        op->setAttr(qc::QCDialect::kUnsignedAttrName,
-                     DenseBoolArrayAttr::get(op->getContext(), flags));
-    }
+    if (!isa<qc::QCDialect>(op->getDialect()))
+      return;
+    SmallVector<bool> flags;
+    for (Type t : op->getOperandTypes())
+      flags.push_back(isUnsignedInt(t));
+    for (Type t : op->getResultTypes())
+      flags.push_back(isUnsignedInt(t));
+    if (llvm::is_contained(flags, true))
+      op->setAttr(qc::QCDialect::kUnsignedAttrName,
+                   DenseBoolArrayAttr::get(op->getContext(), flags));
+  });
+  root->walk([](Operation *op) {
     if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
       Type t = signlessType(cst.getType());
       if (t != cst.getType()) {
@@ -623,14 +628,23 @@ bool staticFloat(Value v) {
   return t.hasStaticShape() && isa<FloatType>(t.getElementType());
 }
 
+/// Static float operands, or static i32 ones throughout (the int32
+/// accumulation of the ONNX integer ops, see Quantization.cpp).
+bool staticFloatOrI32(ValueRange values) {
+  bool allI32 = llvm::all_of(values, [](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    return t.hasStaticShape() && t.getElementType().isSignlessInteger(32);
+  });
+  return allI32 || llvm::all_of(values, staticFloat);
+}
+
 /// MatMul of matrices or of equal-batch 3-d tensors.
 struct MatMulToLinalg : OpRewritePattern<qc::MatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::MatMulOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!staticFloat(op.getA()) || !staticFloat(op.getB()) ||
-        !staticFloat(op.getY()))
-      return rewriter.notifyMatchFailure(op, "static float shapes only");
+    if (!staticFloatOrI32({op.getA(), op.getB(), op.getY()}))
+      return rewriter.notifyMatchFailure(op, "static float or i32 shapes only");
     auto a = cast<RankedTensorType>(op.getA().getType());
     auto b = cast<RankedTensorType>(op.getB().getType());
     bool matrices = a.getRank() == 2 && b.getRank() == 2;
@@ -691,9 +705,8 @@ struct ConvToLinalg : OpRewritePattern<qc::ConvOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ConvOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!staticFloat(op.getX()) || !staticFloat(op.getW()) ||
-        !staticFloat(op.getY()))
-      return rewriter.notifyMatchFailure(op, "static float shapes only");
+    if (!staticFloatOrI32({op.getX(), op.getW(), op.getY()}))
+      return rewriter.notifyMatchFailure(op, "static float or i32 shapes only");
     auto x = cast<RankedTensorType>(op.getX().getType());
     auto wTy = cast<RankedTensorType>(op.getW().getType());
     int64_t group = op.getGroupAttr().getInt();
@@ -859,6 +872,7 @@ struct ConvertQCToLinalgPass
                  GlobalPoolToLinalg<qc::GlobalMaxPoolOp, true>>(ctx);
     populateIndexingPatterns(patterns);
     populateReductionPatterns(patterns);
+    populateQuantizationPatterns(patterns);
     populateWindowPatterns(patterns);
     populateControlPatterns(patterns);
     makeSignless(getOperation());

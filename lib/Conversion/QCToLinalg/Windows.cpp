@@ -134,10 +134,13 @@ template <typename OpTy, PoolKind kind>
 struct PoolLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    if (!lowerableTypes(op, /*unsignedOk=*/kind == PoolKind::Max))
       return failure();
-    if (op.getIndices() && !op.getIndices().use_empty())
-      return rewriter.notifyMatchFailure(op, "MaxPool's Indices output is not lowered");
+    bool isUnsigned = wasUnsigned(op, 0);
+    // MaxPool's Indices: the flat index of the first maximum in x, row-major
+    // (storage_order 0) or with the spatial dims column-major (1).
+    bool withIndices = op.getIndices() && !op.getIndices().use_empty();
+    bool columnMajor = op.getStorageOrder() && *op.getStorageOrder() != 0;
     Value x = op.getX();
     auto in = tensorType(x);
     auto out = tensorType(op.getY());
@@ -160,13 +163,20 @@ struct PoolLowering : OpRewritePattern<OpTy> {
                            isa<FloatType>(et)
                                ? TypedAttr(rewriter.getFloatAttr(et, -INFINITY))
                                : TypedAttr(rewriter.getIntegerAttr(
-                                     et, APInt::getSignedMinValue(et.getIntOrFloatBitWidth()))))
+                                     et, isUnsigned ? APInt::getZero(et.getIntOrFloatBitWidth())
+                                                    : APInt::getSignedMinValue(
+                                                          et.getIntOrFloatBitWidth()))))
                      : arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(et));
     SmallVector<RankedTensorType> outTypes = {out};
     SmallVector<Value> inits = {filled(rewriter, loc, out, init)};
     if (kind == PoolKind::Average) {
       outTypes.push_back(out);
       inits.push_back(filled(rewriter, loc, out, fconst(rewriter, loc, et, 0.0)));
+    }
+    if (withIndices) {
+      auto it = tensorType(op.getIndices());
+      outTypes.push_back(it);
+      inits.push_back(zeros(rewriter, loc, it));
     }
     auto results = windowGeneric(
         rewriter, loc, outTypes, inits, w.kernel, et, ValueRange{}, {},
@@ -192,8 +202,39 @@ struct PoolLowering : OpRewritePattern<OpTy> {
           SmallVector<Value> next;
           if (kind == PoolKind::Max) {
             Value m = isa<FloatType>(et) ? Value(arith::MaximumFOp::create(b, l, acc[0], v))
+                      : isUnsigned       ? Value(arith::MaxUIOp::create(b, l, acc[0], v))
                                          : Value(arith::MaxSIOp::create(b, l, acc[0], v));
             next.push_back(arith::SelectOp::create(b, l, inside, m, acc[0]));
+            if (withIndices) {
+              // Strictly greater: the first maximum keeps its index. The
+              // first window element always counts (acc holds the init).
+              Value gt = isa<FloatType>(et)
+                             ? Value(arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, v, acc[0]))
+                             : Value(arith::CmpIOp::create(
+                                   b, l, isUnsigned ? arith::CmpIPredicate::ugt
+                                                    : arith::CmpIPredicate::sgt, v, acc[0]));
+              Value first = cindex(b, l, 0);
+              Value isFirst = arith::ConstantOp::create(b, l, b.getBoolAttr(true));
+              for (int64_t s = 0; s < ns; ++s)
+                isFirst = arith::AndIOp::create(
+                    b, l, isFirst,
+                    arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, ivs[rank + s], first));
+              Value take = arith::AndIOp::create(b, l, inside,
+                                                 arith::OrIOp::create(b, l, gt, isFirst));
+              // Flat index: (n * C + c) * spatial + spatial offset.
+              Value flat = arith::AddIOp::create(
+                  b, l, arith::MulIOp::create(b, l, idx[0], cindex(b, l, in.getDimSize(1))),
+                  idx[1]);
+              SmallVector<int64_t> order;
+              for (int64_t s = 0; s < ns; ++s)
+                order.push_back(columnMajor ? ns - 1 - s : s);
+              for (int64_t s : order)
+                flat = arith::AddIOp::create(
+                    b, l, arith::MulIOp::create(b, l, flat, cindex(b, l, in.getDimSize(2 + s))),
+                    idx[2 + s]);
+              Value flat64 = arith::IndexCastOp::create(b, l, b.getI64Type(), flat);
+              next.push_back(arith::SelectOp::create(b, l, take, flat64, acc[1]));
+            }
           } else if (kind == PoolKind::Lp) {
             Value a = math::AbsFOp::create(b, l, v);
             Value pw = p == 1 ? a : p == 2 ? Value(arith::MulFOp::create(b, l, a, a))
@@ -223,12 +264,12 @@ struct PoolLowering : OpRewritePattern<OpTy> {
         return math::PowFOp::create(b, l, a[0], fconst(b, l, et, 1.0 / double(p)));
       });
     SmallVector<Value> repl = {y};
-    if (op.getIndices())
-      repl.push_back(Value());
-    if (op.getIndices()) {
+    if (withIndices) {
+      repl.push_back(results[1]);
+    } else if (op.getIndices()) {
       // Unused Indices output (checked above): an empty tensor stands in.
       auto it = tensorType(op.getIndices());
-      repl.back() = tensor::EmptyOp::create(rewriter, loc, it.getShape(), it.getElementType());
+      repl.push_back(tensor::EmptyOp::create(rewriter, loc, it.getShape(), it.getElementType()));
     }
     rewriter.replaceOp(op, repl);
     return success();
