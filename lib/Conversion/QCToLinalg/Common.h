@@ -11,6 +11,17 @@
 
 namespace qc::lowering {
 
+inline mlir::RankedTensorType tensorType(mlir::Value v) {
+  return llvm::cast<mlir::RankedTensorType>(v.getType());
+}
+/// An ONNX axis, negative counting from the end, as 0 .. rank-1.
+inline int64_t normAxis(int64_t axis, int64_t rank) {
+  return axis < 0 ? axis + rank : axis;
+}
+/// An integer scalar read from a tensor as an index, negative values
+/// counting from `dim`.
+mlir::Value wrapIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value i,
+                      int64_t dim);
 /// A float constant of type `t`.
 mlir::Value fconst(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t, double v);
 /// An index constant.
@@ -29,7 +40,8 @@ mlir::Value zeros(mlir::OpBuilder &b, mlir::Location loc,
 /// A tensor of `type` filled with `value`.
 mlir::Value filled(mlir::OpBuilder &b, mlir::Location loc,
                    mlir::RankedTensorType type, mlir::Value value);
-/// One parallel generic over `resultTy`, inputs broadcast.
+/// One parallel generic over `resultTy`, inputs broadcast; a dynamic result
+/// dim is sized from an input's dynamic dim.
 mlir::Value broadcastGeneric(
     mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultTy,
     mlir::ValueRange ins,
@@ -42,10 +54,12 @@ mlir::Value scaleAndAdd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value acc,
 /// One parallel generic over `resultTy` with no inputs: `body` gets the
 /// result's index per dim (linalg.index) and reads what it needs with
 /// tensor.extract. The universal form of gathers, slices and pads.
+/// `dynamicSizes` gives the result's dynamic dims, in order.
 mlir::Value indexGeneric(
     mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultTy,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
-                                   llvm::ArrayRef<mlir::Value>)> body);
+                                   llvm::ArrayRef<mlir::Value>)> body,
+    mlir::ValueRange dynamicSizes = {});
 
 /// Converts a scalar between element types with ONNX Cast semantics
 /// (signless integers are signed; i1 is bool).
@@ -81,6 +95,7 @@ void populateReductionPatterns(mlir::RewritePatternSet &patterns);
 void populateWindowPatterns(mlir::RewritePatternSet &patterns);
 void populateControlPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantizationPatterns(mlir::RewritePatternSet &patterns);
+void populateScatterPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace qc::lowering
 

@@ -10,7 +10,6 @@ using namespace qc::lowering;
 
 namespace {
 
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// qc.if -> scf.if on the condition's single element; the branches move
 /// over and their qc.yield become scf.yield (their ops lower in place).
@@ -107,9 +106,12 @@ struct GeneralMatMulLowering : OpRewritePattern<qc::MatMulOp> {
   }
 };
 
-/// Resize, nearest and (n-)linear modes, with ONNX's coordinate
-/// transformations and nearest rounding modes; scales from a constant
-/// operand or the static sizes.
+/// Resize: nearest, (n-)linear and (n-)cubic modes, with ONNX's coordinate
+/// transformations and nearest rounding modes. Scales come from the scales
+/// operand (a constant, or read at run time) or, for sizes, from the static
+/// shapes. Linear and cubic sum 2 and 4 taps per resized dim, the source
+/// index clamped to the edge (cubic's exclude_outside drops and renormalizes
+/// the taps outside instead).
 struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ResizeOp op, PatternRewriter &rewriter) const override {
@@ -121,48 +123,71 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
       return failure();
     StringRef mode = op.getMode(), ctm = op.getCoordinateTransformationMode(),
               nearest = op.getNearestMode();
-    if (mode != "nearest" && mode != "linear")
-      return rewriter.notifyMatchFailure(op, "cubic is not lowered");
+    if (mode != "nearest" && mode != "linear" && mode != "cubic")
+      return rewriter.notifyMatchFailure(op, "unknown mode");
     if (ctm == "tf_crop_and_resize")
       return rewriter.notifyMatchFailure(op, "tf_crop_and_resize");
     int64_t rank = in.getRank();
+    // Static scales where known; runtimeScales: read from the operand.
     SmallVector<double> scales(rank);
+    bool runtimeScales = false;
     DenseFPElementsAttr scaleAttr;
-    if (op.getTarget() == "scales" && matchPattern(op.getScalesOrSizes(), m_Constant(&scaleAttr)) &&
+    Value scalesOperand = op.getScalesOrSizes();
+    if (op.getTarget() == "scales" && matchPattern(scalesOperand, m_Constant(&scaleAttr)) &&
         scaleAttr.getNumElements() == rank) {
       for (auto [d, v] : llvm::enumerate(scaleAttr.getValues<APFloat>()))
         scales[d] = v.convertToDouble();
     } else {
+      runtimeScales = op.getTarget() == "scales" &&
+                      tensorType(scalesOperand).getNumElements() == rank &&
+                      isa<FloatType>(tensorType(scalesOperand).getElementType());
       for (int64_t d = 0; d < rank; ++d)
         scales[d] = double(out.getDimSize(d)) / double(in.getDimSize(d));
     }
     SmallVector<int64_t> resized;
     for (int64_t d = 0; d < rank; ++d)
-      if (in.getDimSize(d) != out.getDimSize(d) || scales[d] != 1.0)
+      if (in.getDimSize(d) != out.getDimSize(d) || (!runtimeScales && scales[d] != 1.0))
         resized.push_back(d);
-    if (mode == "linear" && resized.size() > 3)
-      return rewriter.notifyMatchFailure(op, "linear over more than 3 dims");
+    int taps = mode == "cubic" ? 4 : 2;
+    if (mode != "nearest" && resized.size() > 3)
+      return rewriter.notifyMatchFailure(op, "interpolation over more than 3 dims");
     Value x = op.getX();
     Type f32 = rewriter.getF32Type();
+    double A = op.getCubicCoeffA().convertToDouble();
+    bool exclude = op.getExcludeOutside() != 0;
     rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), out,
                                         [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
       auto f = [&](double v) { return fconst(b, l, f32, v); };
+      auto add = [&](Value p, Value q) { return arith::AddFOp::create(b, l, p, q).getResult(); };
+      auto sub = [&](Value p, Value q) { return arith::SubFOp::create(b, l, p, q).getResult(); };
+      auto mul = [&](Value p, Value q) { return arith::MulFOp::create(b, l, p, q).getResult(); };
+      auto div = [&](Value p, Value q) { return arith::DivFOp::create(b, l, p, q).getResult(); };
+      auto scaleOf = [&](int64_t d) -> Value {
+        if (!runtimeScales)
+          return f(scales[d]);
+        Value s = tensor::ExtractOp::create(b, l, scalesOperand, ValueRange{cindex(b, l, d)});
+        return convertScalar(b, l, s, f32);
+      };
       // The source coordinate of output index i along d, as a float.
       auto coord = [&](int64_t d) -> Value {
         Value i = convertScalar(b, l, ivs[d], f32);
-        double s = scales[d];
+        Value s = scaleOf(d);
         int64_t inLen = in.getDimSize(d), outLen = out.getDimSize(d);
-        if (ctm == "align_corners")
-          return outLen == 1 ? f(0) : Value(arith::MulFOp::create(b, l, i, f(double(inLen - 1) / double(outLen - 1))));
+        if (ctm == "align_corners") {
+          if (outLen == 1)
+            return f(0);
+          // ONNX scales the unrounded output length in*scale.
+          Value len = op.getTarget() == "scales" ? mul(f(double(inLen)), s) : f(double(outLen));
+          return div(mul(i, f(double(inLen - 1))), sub(len, f(1)));
+        }
         if (ctm == "asymmetric")
-          return arith::DivFOp::create(b, l, i, f(s));
-        Value half = arith::AddFOp::create(b, l, i, f(0.5));
+          return div(i, s);
+        Value half = add(i, f(0.5));
         if (ctm == "tf_half_pixel_for_nn")
-          return arith::DivFOp::create(b, l, half, f(s));
-        Value hp = arith::SubFOp::create(b, l, arith::DivFOp::create(b, l, half, f(s)), f(0.5));
+          return div(half, s);
         if (ctm == "pytorch_half_pixel" && outLen == 1)
           return f(0);
-        return hp; // half_pixel, pytorch_half_pixel
+        return sub(div(half, s), f(0.5)); // half_pixel, pytorch_half_pixel
       };
       auto clampIdx = [&](Value v, int64_t len) -> Value {
         return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, v, cindex(b, l, 0)),
@@ -178,37 +203,77 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
           else if (nearest == "ceil")
             r = math::CeilOp::create(b, l, c);
           else if (nearest == "round_prefer_ceil")
-            r = math::FloorOp::create(b, l, arith::AddFOp::create(b, l, c, f(0.5)));
+            r = math::FloorOp::create(b, l, add(c, f(0.5)));
           else // round_prefer_floor
-            r = math::CeilOp::create(b, l, arith::SubFOp::create(b, l, c, f(0.5)));
+            r = math::CeilOp::create(b, l, sub(c, f(0.5)));
           src[d] = clampIdx(toIndex(r), in.getDimSize(d));
         }
         return tensor::ExtractOp::create(b, l, x, src);
       }
-      // Linear: the 2^k corners of the resized dims, weighted.
-      SmallVector<Value> lo, hi, w;
+      // Per resized dim: `taps` source indices and weights.
+      SmallVector<SmallVector<Value, 4>> idx, w;
       for (int64_t d : resized) {
         int64_t len = in.getDimSize(d);
-        Value c = arith::MinimumFOp::create(b, l, arith::MaximumFOp::create(b, l, coord(d), f(0)),
-                                            f(double(len - 1)));
-        Value fl = math::FloorOp::create(b, l, c);
-        Value i0 = clampIdx(toIndex(fl), len);
-        lo.push_back(i0);
-        hi.push_back(clampIdx(arith::AddIOp::create(b, l, i0, cindex(b, l, 1)), len));
-        w.push_back(arith::SubFOp::create(b, l, c, fl));
+        Value c = coord(d);
+        SmallVector<Value, 4> di, dw;
+        if (mode == "linear") {
+          c = arith::MinimumFOp::create(b, l, arith::MaximumFOp::create(b, l, c, f(0)),
+                                        f(double(len - 1)));
+          Value fl = math::FloorOp::create(b, l, c);
+          Value i0 = clampIdx(toIndex(fl), len);
+          Value t = sub(c, fl);
+          di = {i0, clampIdx(arith::AddIOp::create(b, l, i0, cindex(b, l, 1)), len)};
+          dw = {sub(f(1), t), t};
+        } else {
+          // Keys' cubic convolution with coefficient A at distances 1+t,
+          // t, 1-t and 2-t from the taps floor-1 .. floor+2.
+          Value fl = math::FloorOp::create(b, l, c);
+          Value t = sub(c, fl);
+          Value base = toIndex(fl);
+          auto far = [&](Value u) { // 1 <= u < 2
+            return sub(mul(add(mul(sub(mul(f(A), u), f(5 * A)), u), f(8 * A)), u), f(4 * A));
+          };
+          auto near = [&](Value u) { // 0 <= u <= 1
+            return add(mul(mul(sub(mul(f(A + 2), u), f(A + 3)), u), u), f(1));
+          };
+          Value one_t = sub(f(1), t);
+          dw = {far(add(t, f(1))), near(t), near(one_t), far(add(one_t, f(1)))};
+          Value total = f(0);
+          for (int k = 0; k < 4; ++k) {
+            Value raw = arith::AddIOp::create(b, l, base, cindex(b, l, k - 1));
+            if (exclude) {
+              Value inside = arith::AndIOp::create(
+                  b, l,
+                  arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, raw, cindex(b, l, 0)),
+                  arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, raw, cindex(b, l, len)));
+              dw[k] = arith::SelectOp::create(b, l, inside, dw[k], f(0));
+              total = add(total, dw[k]);
+            }
+            di.push_back(clampIdx(raw, len));
+          }
+          if (exclude)
+            for (Value &v : dw)
+              v = div(v, total);
+        }
+        idx.push_back(di);
+        w.push_back(dw);
       }
       Value acc = f(0);
-      for (unsigned corner = 0; corner < (1u << resized.size()); ++corner) {
+      int64_t combos = 1;
+      for (size_t k = 0; k < resized.size(); ++k)
+        combos *= taps;
+      for (int64_t combo = 0; combo < combos; ++combo) {
         SmallVector<Value> src(ivs);
         Value weight = f(1);
+        int64_t rest = combo;
         for (auto [k, d] : llvm::enumerate(resized)) {
-          bool up = corner & (1u << k);
-          src[d] = up ? hi[k] : lo[k];
-          weight = arith::MulFOp::create(b, l, weight,
-                                         up ? w[k] : Value(arith::SubFOp::create(b, l, f(1), w[k])));
+          int64_t tap = rest % taps;
+          rest /= taps;
+          src[d] = idx[k][tap];
+          weight = mul(weight, w[k][tap]);
         }
         Value v = convertScalar(b, l, tensor::ExtractOp::create(b, l, x, src), f32);
-        acc = arith::AddFOp::create(b, l, acc, arith::MulFOp::create(b, l, v, weight));
+        acc = add(acc, mul(v, weight));
       }
       return convertScalar(b, l, acc, et);
     }));

@@ -9,6 +9,7 @@
 #include "Common.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
 using namespace qc::lowering;
@@ -16,17 +17,6 @@ using namespace qc::lowering;
 namespace {
 
 Value idx(OpBuilder &b, Location loc, int64_t v) { return cindex(b, loc, v); }
-
-/// Reads an integer tensor element as an index, negative values counting
-/// from `dim`.
-Value wrapIndex(OpBuilder &b, Location loc, Value i, int64_t dim) {
-  Value v = convertScalar(b, loc, i, b.getIndexType());
-  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, idx(b, loc, 0));
-  return arith::SelectOp::create(b, loc, neg,
-                                 arith::AddIOp::create(b, loc, v, idx(b, loc, dim)), v);
-}
-
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// Reshape, Flatten, Squeeze, Unsqueeze: row-major order is kept, so a
 /// tensor.reshape to the (static) result type.
@@ -58,7 +48,6 @@ struct TransposeLowering : OpRewritePattern<qc::TransposeOp> {
   }
 };
 
-int64_t normAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
 
 struct ConcatLowering : OpRewritePattern<qc::ConcatOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -325,12 +314,34 @@ struct PadLowering : OpRewritePattern<qc::PadOp> {
 struct RangeLowering : OpRewritePattern<qc::RangeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::RangeOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op, /*unsignedOk=*/true))
+    auto out = tensorType(op.getOutput());
+    if (out.getRank() != 1 || !llvm::all_of(op->getOperands(), [](Value v) {
+          return tensorType(v).hasStaticShape();
+        }))
       return failure();
     Value start = op.getStart(), delta = op.getDelta();
-    auto out = tensorType(op.getOutput());
     Type et = out.getElementType();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), out,
+    Location loc = op.getLoc();
+    // A length known only at run time: max(ceil((limit - start) / delta), 0).
+    SmallVector<Value> sizes;
+    if (out.isDynamicDim(0)) {
+      auto scalar = [&](Value t) {
+        Value v = tensor::ExtractOp::create(rewriter, loc, t, ValueRange{});
+        return convertScalar(rewriter, loc, v, rewriter.getF64Type(),
+                             wasUnsigned(op, 0));
+      };
+      Value n = arith::DivFOp::create(
+          rewriter, loc,
+          arith::SubFOp::create(rewriter, loc, scalar(op.getLimit()), scalar(start)),
+          scalar(delta));
+      n = math::CeilOp::create(rewriter, loc, n);
+      n = arith::MaximumFOp::create(rewriter, loc, n,
+                                    fconst(rewriter, loc, rewriter.getF64Type(), 0.0));
+      n = arith::FPToSIOp::create(rewriter, loc, rewriter.getI64Type(), n);
+      sizes.push_back(arith::IndexCastOp::create(rewriter, loc,
+                                                 rewriter.getIndexType(), n));
+    }
+    rewriter.replaceOp(op, indexGeneric(rewriter, loc, out,
                                         [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
       Value s = tensor::ExtractOp::create(b, l, start, ValueRange{});
       Value d = tensor::ExtractOp::create(b, l, delta, ValueRange{});
@@ -338,7 +349,7 @@ struct RangeLowering : OpRewritePattern<qc::RangeOp> {
       if (isa<FloatType>(et))
         return arith::AddFOp::create(b, l, s, arith::MulFOp::create(b, l, i, d));
       return arith::AddIOp::create(b, l, s, arith::MulIOp::create(b, l, i, d));
-    }));
+    }, sizes));
     return success();
   }
 };

@@ -384,8 +384,34 @@ Value broadcastGeneric(OpBuilder &builder, Location loc,
   for (Value v : ins)
     maps.push_back(broadcastMap(cast<RankedTensorType>(v.getType()), resultTy));
   maps.push_back(builder.getMultiDimIdentityMap(rank));
-  Value init = tensor::EmptyOp::create(builder, loc, resultTy.getShape(),
-                                       resultTy.getElementType());
+  // A dynamic result dim takes its size from an operand whose matching dim
+  // is dynamic too (operands are assumed to agree where neither is 1).
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!resultTy.isDynamicDim(d))
+      continue;
+    Value size;
+    for (Value v : ins) {
+      auto t = cast<RankedTensorType>(v.getType());
+      int64_t od = d - (rank - t.getRank());
+      if (od >= 0 && t.isDynamicDim(od)) {
+        size = tensor::DimOp::create(builder, loc, v, od);
+        break;
+      }
+    }
+    if (!size) {
+      int64_t n = 1;
+      for (Value v : ins) {
+        auto t = cast<RankedTensorType>(v.getType());
+        int64_t od = d - (rank - t.getRank());
+        if (od >= 0)
+          n = std::max(n, t.getDimSize(od));
+      }
+      size = arith::ConstantIndexOp::create(builder, loc, n);
+    }
+    sizes.push_back(size);
+  }
+  Value init = tensor::EmptyOp::create(builder, loc, resultTy, sizes);
   SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
   return linalg::GenericOp::create(
              builder, loc, resultTy, ins, ValueRange{init}, maps, iterators,
@@ -420,6 +446,13 @@ Value scaleAndAdd(OpBuilder &rewriter, Location loc, Value acc,
 }
 
 
+Value wrapIndex(OpBuilder &b, Location loc, Value i, int64_t dim) {
+  Value v = convertScalar(b, loc, i, b.getIndexType());
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, cindex(b, loc, 0));
+  return arith::SelectOp::create(b, loc, neg,
+                                 arith::AddIOp::create(b, loc, v, cindex(b, loc, dim)), v);
+}
+
 Value cindex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
@@ -431,10 +464,10 @@ Value filled(OpBuilder &b, Location loc, RankedTensorType type, Value value) {
 }
 
 Value indexGeneric(OpBuilder &b, Location loc, RankedTensorType resultTy,
-                   function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body) {
+                   function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body,
+                   ValueRange dynamicSizes) {
   int64_t rank = resultTy.getRank();
-  Value init = tensor::EmptyOp::create(b, loc, resultTy.getShape(),
-                                       resultTy.getElementType());
+  Value init = tensor::EmptyOp::create(b, loc, resultTy, dynamicSizes);
   SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
   return linalg::GenericOp::create(
              b, loc, resultTy, ValueRange{}, ValueRange{init},
@@ -609,9 +642,8 @@ struct ElementwiseToGeneric : RewritePattern {
     if (!it->second.integers && !llvm::all_of(data, isFloatTensor))
       return rewriter.notifyMatchFailure(op, "float-only op on integers");
     auto resultTy = cast<RankedTensorType>(op->getResult(0).getType());
-    auto isStatic = [](Type t) { return cast<RankedTensorType>(t).hasStaticShape(); };
-    if (!isStatic(resultTy) || !llvm::all_of(op->getOperandTypes(), isStatic))
-      return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    if (!llvm::all_of(op->getOperandTypes(), llvm::IsaPred<RankedTensorType>))
+      return rewriter.notifyMatchFailure(op, "unranked operands");
     const ScalarFn &fn = it->second.fn;
     Value result = broadcastGeneric(
         rewriter, op->getLoc(), resultTy, op->getOperands(),
@@ -873,6 +905,7 @@ struct ConvertQCToLinalgPass
     populateIndexingPatterns(patterns);
     populateReductionPatterns(patterns);
     populateQuantizationPatterns(patterns);
+    populateScatterPatterns(patterns);
     populateWindowPatterns(patterns);
     populateControlPatterns(patterns);
     makeSignless(getOperation());

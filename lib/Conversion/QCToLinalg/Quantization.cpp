@@ -22,7 +22,6 @@ using namespace qc::lowering;
 
 namespace {
 
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// A parameter read per element of a tensor of rank `rank`: `dim` is the dim
 /// it runs along, or -1 for a scalar.

@@ -19,7 +19,6 @@ namespace {
 
 using Combine = function_ref<Value(OpBuilder &, Location, Value x, Value acc)>;
 
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// The map from the full iteration space to the dims `reduced` keeps.
 AffineMap keptMap(int64_t rank, ArrayRef<bool> reduced, MLIRContext *ctx) {

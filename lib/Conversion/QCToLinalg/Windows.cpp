@@ -18,7 +18,6 @@ using namespace qc::lowering;
 
 namespace {
 
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// Strides, dilations and begin pads of a window op over `spatial` dims,
 /// auto_pad resolved against the input and output sizes.

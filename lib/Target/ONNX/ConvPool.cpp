@@ -12,6 +12,11 @@ static LogicalResult importPool(NodeImporter &n) {
 }
 
 void qc::onnx_import::registerConvPoolHandlers(HandlerRegistry &r) {
+  r.add("", "Gemm", 1, 6, [](NodeImporter &n) {
+    // Before opset 7 C broadcasts only with broadcast = 1; always is a
+    // superset of that.
+    return n.createDirect({}, {}, {"broadcast"});
+  });
   for (StringRef op : {"Conv", "ConvTranspose", "Gemm", "MatMul",
                        "GlobalAveragePool", "GlobalMaxPool"})
     r.addDirect(op, 1);

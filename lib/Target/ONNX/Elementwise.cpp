@@ -119,6 +119,76 @@ LogicalResult importSoftmax(NodeImporter &n) {
   return success();
 }
 
+/// Before opset 7, Add/Sub/Mul/Div/Pow broadcast B only with broadcast = 1,
+/// aligning its dims with A's from `axis` (default: A's trailing dims).
+/// B is reshaped so that numpy rules do the rest. PRelu's slope likewise.
+LogicalResult importLegacyBroadcast(NodeImporter &n) {
+  std::optional<int64_t> axis = n.getInt("axis");
+  RankedTensorType a = n.inputType(0), b = n.inputType(1);
+  // PRelu before 7: a 1-d slope of C values is per channel (dim 1).
+  if (n.node.op_type() == "PRelu" && b.getRank() == 1 && a.getRank() >= 2 &&
+      b.getDimSize(0) != 1 && b.getDimSize(0) == a.getDimSize(1))
+    axis = 1;
+  else if (n.node.op_type() == "PRelu" ||
+           !n.getInt("broadcast").value_or(0) || !axis)
+    return n.createDirect({}, {}, {"broadcast", "axis"});
+  int64_t rank = a.getRank(), at = *axis < 0 ? *axis + rank : *axis;
+  if (at < 0 || at + b.getRank() > rank)
+    return n.error() << "axis " << *axis << " does not place B " << b
+                     << " inside A " << a;
+  SmallVector<int64_t> shape(b.getShape());
+  shape.append(rank - at - b.getRank(), 1);
+  auto to = RankedTensorType::get(shape, b.getElementType());
+  OperationState s(n.loc, "qc.reshape");
+  s.addOperands({n.inputs[1], n.constI64(shape)});
+  s.addAttribute("allowzero", n.builder.getI64IntegerAttr(0));
+  s.addTypes(to);
+  Value reshaped = n.builder.create(s)->getResult(0);
+  return n.createDirect({}, {n.inputs[0], reshaped}, {}, {"broadcast", "axis"});
+}
+
+/// HannWindow, HammingWindow, BlackmanWindow: with k = 0 .. size-1 and
+/// N = size (periodic) or size - 1 (symmetric),
+/// y[k] = a0 - a1 cos(2 pi k / N) + a2 cos(4 pi k / N), in f32, then cast to
+/// output_datatype. Built from qc.range and elementwise ops.
+LogicalResult importWindow(NodeImporter &n) {
+  StringRef op = n.node.op_type();
+  double a0 = 0.5, a1 = 0.5, a2 = 0.0;
+  if (op == "HammingWindow")
+    a0 = 25.0 / 46.0, a1 = 21.0 / 46.0;
+  else if (op == "BlackmanWindow")
+    a0 = 0.42, a1 = 0.5, a2 = 0.08;
+  RankedTensorType out = n.resultTypes[0]
+                             ? cast<RankedTensorType>(n.resultTypes[0])
+                             : RankedTensorType::get({ShapedType::kDynamic},
+                                                     n.builder.getF32Type());
+  if (out.getRank() != 1 || n.inputType(0).getRank() != 0)
+    return n.error() << "size must be a scalar and the window 1-d";
+  auto f32 = n.builder.getF32Type();
+  auto scalar = RankedTensorType::get({}, f32);
+  auto vec = RankedTensorType::get(out.getShape(), f32);
+  auto make = [&](StringRef name, ValueRange operands, Type type) {
+    OperationState s(n.loc, name);
+    s.addOperands(operands);
+    s.addTypes(type);
+    return n.builder.create(s)->getResult(0);
+  };
+  auto c = [&](double v) { return n.splat(scalar, v); };
+  Value size = make("qc.convert", n.inputs[0], scalar);
+  Value period = n.getInt("periodic").value_or(1)
+                     ? size
+                     : make("qc.sub", {size, c(1.0)}, scalar);
+  Value k = make("qc.range", {c(0.0), size, c(1.0)}, vec);
+  Value angle = make("qc.div", {make("qc.mul", {k, c(2.0 * M_PI)}, vec), period}, vec);
+  Value y = make("qc.sub", {c(a0), make("qc.mul", {c(a1), make("qc.cos", angle, vec)}, vec)}, vec);
+  if (a2 != 0.0) {
+    Value twice = make("qc.mul", {angle, c(2.0)}, vec);
+    y = make("qc.add", {y, make("qc.mul", {c(a2), make("qc.cos", twice, vec)}, vec)}, vec);
+  }
+  n.results = {out == vec ? y : make("qc.convert", y, out)};
+  return success();
+}
+
 LogicalResult importConstant(NodeImporter &n) {
   auto &b = n.builder;
   TypedAttr value;
@@ -238,6 +308,9 @@ LogicalResult importIf(NodeImporter &n) {
 } // namespace
 
 void qc::onnx_import::registerElementwiseHandlers(HandlerRegistry &r) {
+  // Before the catch-all entries: lookup takes the first that covers.
+  for (StringRef op : {"Add", "Sub", "Mul", "Div", "Pow", "PRelu"})
+    r.add("", op, 1, 6, importLegacyBroadcast);
   for (StringRef op :
        {"Abs", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Relu", "Sigmoid",
         "Tanh", "Erf", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Tan",
@@ -264,4 +337,6 @@ void qc::onnx_import::registerElementwiseHandlers(HandlerRegistry &r) {
   for (StringRef op : {"IsInf", "Shrink"})
     r.addDirect(op, 9);
   r.add("", "If", 1, 1 << 30, importIf);
+  for (StringRef op : {"HannWindow", "HammingWindow", "BlackmanWindow"})
+    r.add("", op, 17, 1 << 30, importWindow);
 }

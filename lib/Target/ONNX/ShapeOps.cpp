@@ -226,8 +226,15 @@ void qc::onnx_import::registerShapeHandlers(HandlerRegistry &r) {
   r.add("", "Upsample", 7, 9, importUpsample);
   for (StringRef op : {"CumSum", "Trilu", "TopK", "GatherND", "ScatterND",
                        "ScatterElements", "OneHot", "Einsum", "NonZero",
-                       "EyeLike", "Compress", "ReverseSequence"})
+                       "Compress", "ReverseSequence"})
     r.addDirect(op, 9);
+  // The result type carries dtype.
+  r.add("", "EyeLike", 9, 1 << 30,
+        [](NodeImporter &n) { return n.createDirect({}, {}, {"dtype"}); });
+  // Scatter (opset 9 and 10) is ScatterElements under its old name.
+  r.add("", "Scatter", 9, 10, [](NodeImporter &n) {
+    return n.createDirect("qc.scatterelements", {}, {});
+  });
   for (StringRef op : {"NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"})
     r.addDirect(op, 12);
   r.add("", "ConstantOfShape", 9, 1 << 30, importConstantOfShape);
