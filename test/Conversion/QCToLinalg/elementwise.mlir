@@ -40,12 +40,24 @@ func.func @integers(%a: tensor<4xi32>, %b: tensor<4xi32>, %c: tensor<4xui8>, %d:
 
 // -----
 
-// Dynamic shapes are not lowered yet: the op stays, and so does the rest.
+// Dynamic dims: the result's is the operand's (tensor.dim), a static size-1
+// operand dim broadcasts against it, and a static result reads a dynamic
+// operand as is.
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (0, d1)>
 // CHECK-LABEL: func @dynamic
-// CHECK: qc.relu
-func.func @dynamic(%a: tensor<?x3xf32>) -> tensor<?x3xf32> {
-  %0 = qc.relu %a : (tensor<?x3xf32>) -> tensor<?x3xf32>
-  return %0 : tensor<?x3xf32>
+// CHECK-SAME: (%[[A:.*]]: tensor<?x3xf32>, %[[B:.*]]: tensor<1x3xf32>)
+// CHECK: %[[N:.*]] = tensor.dim %[[A]], %c0
+// CHECK: %[[E:.*]] = tensor.empty(%[[N]]) : tensor<?x3xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]]{{.*}} outs(%[[E]] : tensor<?x3xf32>)
+// CHECK: arith.addf
+// CHECK: tensor.empty() : tensor<2x3xf32>
+// CHECK: arith.maximumf
+// CHECK-NOT: qc.
+func.func @dynamic(%a: tensor<?x3xf32>, %b: tensor<1x3xf32>) -> (tensor<?x3xf32>, tensor<2x3xf32>) {
+  %0 = qc.add %a, %b : (tensor<?x3xf32>, tensor<1x3xf32>) -> tensor<?x3xf32>
+  %1 = qc.relu %0 : (tensor<?x3xf32>) -> tensor<2x3xf32>
+  return %0, %1 : tensor<?x3xf32>, tensor<2x3xf32>
 }
 
 // -----

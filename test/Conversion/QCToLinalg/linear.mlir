@@ -100,3 +100,25 @@ func.func @reshapes(%x: tensor<2x8x2x2xf32>, %s: tensor<2xi64>) -> (tensor<2x32x
   %1 = qc.reshape %x, %s : (tensor<2x8x2x2xf32>, tensor<2xi64>) -> tensor<4x16xf32>
   return %0, %1 : tensor<2x32xf32>, tensor<4x16xf32>
 }
+
+// -----
+
+// Cubic Resize of the two spatial dims with scales given at run time: the
+// scales are read from the operand (dims 2 and 3), each dim has 4 taps, so
+// 16 reads of the input are weighted and summed; exclude_outside zeroes the
+// taps outside and divides by the weights' sum.
+// CHECK-LABEL: func @resize_cubic
+// CHECK-SAME: (%[[X:.*]]: tensor<1x1x4x4xf32>, %[[S:.*]]: tensor<4xf32>)
+// CHECK: linalg.generic
+// CHECK: tensor.extract %[[S]][%c2]
+// CHECK: math.floor
+// CHECK: arith.select
+// CHECK: arith.divf
+// CHECK: tensor.extract %[[S]][%c3]
+// CHECK-COUNT-16: tensor.extract %[[X]]
+// CHECK-NOT: tensor.extract %[[X]]
+// CHECK: linalg.yield
+func.func @resize_cubic(%x: tensor<1x1x4x4xf32>, %s: tensor<4xf32>) -> tensor<1x1x3x3xf32> {
+  %0 = qc.resize %x, %s {target = "scales", mode = "cubic", coordinate_transformation_mode = "half_pixel", nearest_mode = "round_prefer_floor", cubic_coeff_a = -7.500000e-01 : f32, exclude_outside = 1 : i64, extrapolation_value = 0.0 : f32} : (tensor<1x1x4x4xf32>, tensor<4xf32>) -> tensor<1x1x3x3xf32>
+  return %0 : tensor<1x1x3x3xf32>
+}
