@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include <limits>
+#include <map>
 
 using namespace mlir;
 using namespace qc::lowering;
@@ -525,6 +526,145 @@ struct SCELossLowering : OpRewritePattern<qc::SoftmaxCrossEntropyLossOp> {
   }
 };
 
+/// Einsum: one linalg.generic whose loops are the output's labels
+/// (parallel) then the others (reduction); each operand's map lists its
+/// labels' loops (a repeated label reads a diagonal). "..." stands for the
+/// same run of unnamed dims in every term, aligned on the right; without
+/// "->" the output is those dims, then the labels used once, sorted.
+struct EinsumLowering : OpRewritePattern<qc::EinsumOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// Labels of one term: a letter's code, or 1000 + k for the k-th of
+  /// `ellipsis` unnamed dims; empty on a malformed term.
+  static std::optional<SmallVector<int>> labels(StringRef term, int64_t rank,
+                                                int64_t &ellipsis, bool output) {
+    SmallVector<int> out;
+    size_t dots = term.find("...");
+    int64_t named = int64_t(term.size()) - (dots == StringRef::npos ? 0 : 3);
+    int64_t unnamed = output ? ellipsis : rank - named;
+    if (unnamed < 0 || (dots == StringRef::npos && unnamed != 0 && !output))
+      return std::nullopt;
+    if (!output)
+      ellipsis = std::max(ellipsis, unnamed);
+    for (size_t i = 0; i < term.size(); ++i) {
+      if (i == dots) {
+        for (int64_t k = 0; k < unnamed; ++k)
+          out.push_back(1000 + int(k));
+        i += 2;
+        continue;
+      }
+      if (!llvm::isAlpha(term[i]))
+        return std::nullopt;
+      out.push_back(term[i]);
+    }
+    return out;
+  }
+
+  LogicalResult matchAndRewrite(qc::EinsumOp op, PatternRewriter &rewriter) const override {
+    if (!lowerableTypes(op))
+      return failure();
+    std::string eq;
+    for (char c : op.getEquation())
+      if (c != ' ')
+        eq += c;
+    StringRef lhs = eq, rhs;
+    bool explicitOut = false;
+    if (size_t arrow = lhs.find("->"); arrow != StringRef::npos) {
+      rhs = lhs.drop_front(arrow + 2);
+      lhs = lhs.take_front(arrow);
+      explicitOut = true;
+    }
+    SmallVector<StringRef> terms;
+    lhs.split(terms, ',');
+    auto inputs = op.getInputs();
+    if (terms.size() != inputs.size())
+      return rewriter.notifyMatchFailure(op, "terms do not match the inputs");
+    // Unnamed dims align right: term t's k-th is the (E - n_t + k)-th.
+    int64_t ellipsis = 0;
+    SmallVector<SmallVector<int>> in;
+    for (auto [t, v] : llvm::zip(terms, inputs)) {
+      auto l = labels(t, tensorType(v).getRank(), ellipsis, false);
+      if (!l || int64_t(l->size()) != tensorType(v).getRank())
+        return rewriter.notifyMatchFailure(op, "malformed term");
+      in.push_back(*l);
+    }
+    for (auto [t, l] : llvm::zip(terms, in)) {
+      int64_t n = 0;
+      for (int x : l)
+        n += x >= 1000;
+      for (int &x : l)
+        if (x >= 1000)
+          x += int(ellipsis - n);
+    }
+    SmallVector<int> outLabels;
+    if (explicitOut) {
+      auto l = labels(rhs, 0, ellipsis, true);
+      if (!l)
+        return rewriter.notifyMatchFailure(op, "malformed output term");
+      outLabels = *l;
+    } else {
+      for (int64_t k = 0; k < ellipsis; ++k)
+        outLabels.push_back(1000 + int(k));
+      std::map<int, int> count;
+      for (auto &l : in)
+        for (int x : l)
+          if (x < 1000)
+            ++count[x];
+      for (auto [x, c] : count)
+        if (c == 1)
+          outLabels.push_back(x);
+    }
+    auto out = tensorType(op.getOutput());
+    if (int64_t(outLabels.size()) != out.getRank())
+      return rewriter.notifyMatchFailure(op, "output rank");
+    // Loops: the output's labels, then the reduced ones; sizes from operands.
+    SmallVector<int> loops(outLabels);
+    std::map<int, int64_t> size;
+    for (auto [l, v] : llvm::zip(in, inputs))
+      for (auto [k, x] : llvm::enumerate(l)) {
+        int64_t d = tensorType(v).getDimSize(k);
+        size[x] = std::max(size.count(x) ? size[x] : 1, d);
+        if (!llvm::is_contained(loops, x))
+          loops.push_back(x);
+      }
+    MLIRContext *ctx = rewriter.getContext();
+    auto pos = [&](int x) { return int(llvm::find(loops, x) - loops.begin()); };
+    SmallVector<AffineMap> maps;
+    for (auto [l, v] : llvm::zip(in, inputs)) {
+      SmallVector<AffineExpr> exprs;
+      for (auto [k, x] : llvm::enumerate(l)) {
+        bool broadcast = tensorType(v).getDimSize(k) == 1 && size[x] != 1;
+        exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
+                                  : getAffineDimExpr(pos(x), ctx));
+      }
+      maps.push_back(AffineMap::get(loops.size(), 0, exprs, ctx));
+    }
+    SmallVector<AffineExpr> outExprs;
+    for (int x : outLabels)
+      outExprs.push_back(getAffineDimExpr(pos(x), ctx));
+    maps.push_back(AffineMap::get(loops.size(), 0, outExprs, ctx));
+    SmallVector<utils::IteratorType> iters(loops.size(), utils::IteratorType::reduction);
+    for (size_t i = 0; i < outLabels.size(); ++i)
+      iters[i] = utils::IteratorType::parallel;
+    Type et = out.getElementType();
+    bool fp = isa<FloatType>(et);
+    Location loc = op.getLoc();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, out, inputs, ValueRange{zeros(rewriter, loc, out)}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value prod = a[0];
+          for (Value v : a.drop_front().drop_back())
+            prod = fp ? Value(arith::MulFOp::create(b, l, prod, v))
+                      : Value(arith::MulIOp::create(b, l, prod, v));
+          Value r = fp ? Value(arith::AddFOp::create(b, l, a.back(), prod))
+                       : Value(arith::AddIOp::create(b, l, a.back(), prod));
+          linalg::YieldOp::create(b, l, r);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
 } // namespace
 
 void qc::lowering::populateReductionPatterns(RewritePatternSet &patterns) {
@@ -544,5 +684,5 @@ void qc::lowering::populateReductionPatterns(RewritePatternSet &patterns) {
                SoftmaxLowering<qc::LogSoftmaxOp, SoftKind::LogSoftmax>,
                SoftmaxLowering<qc::HardmaxOp, SoftKind::Hardmax>,
                LayerNormLowering, InstanceNormLowering, MVNLowering,
-               NLLLossLowering, SCELossLowering>(ctx);
+               NLLLossLowering, SCELossLowering, EinsumLowering>(ctx);
 }
