@@ -93,8 +93,12 @@ struct SplitLowering : OpRewritePattern<qc::SplitOp> {
       SmallVector<OpFoldResult> sizes, strides(in.getRank(), rewriter.getIndexAttr(1));
       for (int64_t d : t.getShape())
         sizes.push_back(rewriter.getIndexAttr(d));
-      results.push_back(tensor::ExtractSliceOp::create(rewriter, loc, t, op.getInput(),
-                                                       offsets, sizes, strides));
+      // An empty piece may start at the end, which extract_slice rejects.
+      results.push_back(t.getNumElements() == 0
+                            ? Value(tensor::EmptyOp::create(rewriter, loc, t.getShape(),
+                                                            t.getElementType()))
+                            : Value(tensor::ExtractSliceOp::create(
+                                  rewriter, loc, t, op.getInput(), offsets, sizes, strides)));
       offset += t.getDimSize(axis);
     }
     rewriter.replaceOp(op, results);
@@ -143,6 +147,10 @@ struct SliceLowering : OpRewritePattern<qc::SliceOp> {
       begin[d] = s;
     }
     Location loc = op.getLoc();
+    if (out.getNumElements() == 0) { // may start at the end
+      rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, out.getShape(), out.getElementType());
+      return success();
+    }
     if (llvm::all_of(step, [](int64_t s) { return s > 0; })) {
       SmallVector<OpFoldResult> offsets, sizes, strides;
       for (int64_t d = 0; d < rank; ++d) {

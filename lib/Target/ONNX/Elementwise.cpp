@@ -138,12 +138,8 @@ LogicalResult importLegacyBroadcast(NodeImporter &n) {
                      << " inside A " << a;
   SmallVector<int64_t> shape(b.getShape());
   shape.append(rank - at - b.getRank(), 1);
-  auto to = RankedTensorType::get(shape, b.getElementType());
-  OperationState s(n.loc, "qc.reshape");
-  s.addOperands({n.inputs[1], n.constI64(shape)});
-  s.addAttribute("allowzero", n.builder.getI64IntegerAttr(0));
-  s.addTypes(to);
-  Value reshaped = n.builder.create(s)->getResult(0);
+  Value reshaped = n.create("qc.reshape", {n.inputs[1], n.constI64(shape)},
+                            RankedTensorType::get(shape, b.getElementType()));
   return n.createDirect({}, {n.inputs[0], reshaped}, {}, {"broadcast", "axis"});
 }
 
@@ -168,10 +164,7 @@ LogicalResult importWindow(NodeImporter &n) {
   auto scalar = RankedTensorType::get({}, f32);
   auto vec = RankedTensorType::get(out.getShape(), f32);
   auto make = [&](StringRef name, ValueRange operands, Type type) {
-    OperationState s(n.loc, name);
-    s.addOperands(operands);
-    s.addTypes(type);
-    return n.builder.create(s)->getResult(0);
+    return n.create(name, operands, type);
   };
   auto c = [&](double v) { return n.splat(scalar, v); };
   Value size = make("qc.convert", n.inputs[0], scalar);

@@ -91,6 +91,15 @@ Value NodeImporter::constI64(ArrayRef<int64_t> values) {
                                    DenseIntElementsAttr::get(type, values));
 }
 
+Value NodeImporter::create(StringRef name, ValueRange operands, Type type,
+                           ArrayRef<NamedAttribute> attrs) {
+  OperationState s(loc, name);
+  s.addOperands(operands);
+  s.addTypes(type);
+  s.addAttributes(attrs);
+  return builder.create(s)->getResult(0);
+}
+
 Value NodeImporter::splat(RankedTensorType type, double value) {
   Type elt = type.getElementType();
   TypedAttr attr;

@@ -62,6 +62,12 @@ public:
   /// A constant of `type` filled with one value.
   mlir::Value splat(mlir::RankedTensorType type, double value);
 
+  /// A generic `name` op (a qc op) with these operands, one result of
+  /// `type` and `attrs`; for handlers that build a composite.
+  mlir::Value create(llvm::StringRef name, mlir::ValueRange operands,
+                     mlir::Type type,
+                     llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+
   /// The input's ranked type.
   mlir::RankedTensorType inputType(unsigned i) const;
 

@@ -64,8 +64,53 @@ static LogicalResult importRecurrent(NodeImporter &n) {
   return n.createDirect({}, operands, {}, {});
 }
 
+/// BatchNormalization with training_mode = 1: normalizes with the batch's
+/// statistics over every dim but 1 (mean and population variance) and
+/// outputs the running ones, input * momentum + batch * (1 - momentum).
+static LogicalResult importBatchNormTraining(NodeImporter &n) {
+  RankedTensorType x = n.inputType(0), stat = n.inputType(3);
+  if (x.getRank() < 2)
+    return n.error() << "X must have a channel dim";
+  SmallVector<int64_t> axes = {0};
+  for (int64_t d = 2; d < x.getRank(); ++d)
+    axes.push_back(d);
+  SmallVector<int64_t> keptShape(x.getShape());
+  for (int64_t d : axes)
+    keptShape[d] = 1;
+  auto &b = n.builder;
+  auto reduceMean = [&](Value v, bool keep) {
+    return n.create("qc.reducemean", v,
+                    keep ? RankedTensorType::get(keptShape, x.getElementType()) : stat,
+                    {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(axes)),
+                     b.getNamedAttr("keepdims", b.getI64IntegerAttr(keep))});
+  };
+  Value mean = reduceMean(n.inputs[0], false);
+  Value centered = n.create("qc.sub", {n.inputs[0], reduceMean(n.inputs[0], true)}, x);
+  Value var = reduceMean(n.create("qc.mul", {centered, centered}, x), false);
+  float eps = n.getFloat("epsilon").value_or(1e-5f);
+  double momentum = n.getFloat("momentum").value_or(0.9f);
+  Value y = n.create("qc.batchnormalization",
+                     {n.inputs[0], n.inputs[1], n.inputs[2], mean, var},
+                     n.resultTypes[0] ? n.resultTypes[0] : Type(x),
+                     {b.getNamedAttr("epsilon", b.getF32FloatAttr(eps))});
+  auto scalar = RankedTensorType::get({}, stat.getElementType());
+  auto running = [&](Value input, Value batch) {
+    Value kept = n.create("qc.mul", {input, n.splat(scalar, momentum)}, stat);
+    Value fresh = n.create("qc.mul", {batch, n.splat(scalar, 1.0 - momentum)}, stat);
+    return n.create("qc.add", {kept, fresh}, stat);
+  };
+  n.results = {y};
+  if (n.resultTypes.size() > 1)
+    n.results.push_back(running(n.inputs[3], mean));
+  if (n.resultTypes.size() > 2)
+    n.results.push_back(running(n.inputs[4], var));
+  return success();
+}
+
 void qc::onnx_import::registerNormalizationHandlers(HandlerRegistry &r) {
   r.add("", "BatchNormalization", 6, 1 << 30, [](NodeImporter &n) {
+    if (n.getInt("training_mode").value_or(0))
+      return importBatchNormTraining(n);
     return importInference(n, {"momentum", "spatial", "is_test",
                                "training_mode", "consumed_inputs"});
   });

@@ -213,7 +213,25 @@ def attr_kind():
     return model([n], [vi("x", [4])], [vi("y", None)])
 
 
+def legacy_broadcast():
+    # Opset 6: B aligned from axis 1 of A only with broadcast=1; a 1-d PRelu
+    # slope is per channel.
+    nodes = [helper.make_node("Add", ["x", "b"], ["s"], name="add_axis", broadcast=1, axis=1),
+             helper.make_node("PRelu", ["s", "slope"], ["y"], name="prelu_c")]
+    inits = [tensor("b", [3]), tensor("slope", [3])]
+    return model(nodes, [vi("x", [2, 3, 4])], [vi("y", [2, 3, 4])], inits, opset=6)
+
+
+def bn_training():
+    n = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y", "rm", "rv"],
+                         name="bn_train", training_mode=1, momentum=0.8)
+    inits = [tensor(k, [3]) for k in "sbmv"]
+    return model([n], [vi("x", [2, 3, 2, 2])],
+                 [vi("y", [2, 3, 2, 2]), vi("rm", [3]), vi("rv", [3])], inits, opset=15)
+
+
 MODELS = {
+    "legacy_broadcast": legacy_broadcast, "bn_training": bn_training,
     "attr_kind": attr_kind,
     "neg_input": neg_input,
     "missing_input": missing_input, "no_outputs": no_outputs,
