@@ -8,17 +8,21 @@
 
 using namespace mlir;
 
-/// From qc graph ops to the LLVM dialect, through linalg loops (no tiling or
-/// vectorization yet); what JIT execution and the tests use.
+/// From qc graph ops to the LLVM dialect: f32 contractions register-tiled
+/// and vectorized, the other linalg ops as ordered loops (LLVM vectorizes
+/// their inner loops); what JIT execution and the tests use.
 static const char *kLinalgToLLVM =
-    "qc-linalg-loop-order,"
+    "qc-linalg-vectorize,qc-linalg-loop-order,"
     "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
+    "cse,canonicalize,fold-memref-alias-ops,qc-hoist-vector-transfers,"
     "buffer-deallocation-pipeline,convert-memref-copy-to-linalg,"
-    "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
-    "convert-math-to-funcs,convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
+    "convert-linalg-to-loops,convert-vector-to-scf{full-unroll=true},"
+    "expand-strided-metadata,lower-affine,"
+    "convert-math-to-funcs,convert-scf-to-cf,convert-vector-to-llvm,"
+    "convert-math-to-llvm,convert-math-to-libm,"
     "finalize-memref-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,"
-    "convert-func-to-llvm,reconcile-unrealized-casts";
+    "convert-func-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
 
 LogicalResult qc::buildLinalgToLLVMPipeline(OpPassManager &pm) {
   return parsePassPipeline(kLinalgToLLVM, pm, llvm::errs());

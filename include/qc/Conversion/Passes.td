@@ -93,4 +93,35 @@ def LinalgLoopOrder : Pass<"qc-linalg-loop-order"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LinalgVectorize : Pass<"qc-linalg-vectorize"> {
+  let summary = "Register-tiles and vectorizes f32 contractions";
+  let description = [{
+    For f32 contractions on static tensors (linalg.matmul, batch_matmul and
+    contraction generics; 2-d NCHW convolutions first become im2col + such
+    a contraction): tiles the output's innermost dim by 32, 16 or 8 and the
+    one before it by 8, 6, 4, 3, 2 or 1 (sizes that divide it; other
+    parallel dims and the reductions by 1), vectorizes the tile to a
+    vector.contract and lowers that to outer products, so that the inner
+    loop is a row of FMAs per output row of the tile (zmm registers with
+    AVX-512). Ops whose innermost output dim is not a multiple of 8 keep
+    their loops (qc-linalg-loop-order orders them). After bufferization,
+    qc-hoist-vector-transfers keeps the accumulator tile in registers
+    across the reduction loop.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
+def HoistVectorTransfers : Pass<"qc-hoist-vector-transfers"> {
+  let summary = "Hoists loop-invariant vector transfer pairs out of loops";
+  let description = [{
+    Upstream `linalg::hoistRedundantVectorTransfers` on bufferized code: a
+    transfer_read/transfer_write pair of the same memref slice in a loop
+    (the accumulator tile of a vectorized contraction) becomes a read before
+    the loop, a loop-carried vector and a write after it.
+  }];
+}
+
 #endif // QC_CONVERSION_PASSES_TD

@@ -1,0 +1,146 @@
+//===- LinalgVectorize.cpp - register tiles of f32 contractions ------------===//
+//
+// qc-linalg-vectorize: f32 contractions on static tensors are tiled into
+// register-sized output tiles (upstream scf::tileUsingSCF), each tile is
+// vectorized (linalg::vectorize, to vector.contract) and the contraction is
+// lowered to outer products (one FMA row per output row of the tile). The
+// reduction loops are tiled by 1, innermost, so the output tile is the same
+// slice on every reduction step; qc-hoist-vector-transfers then keeps it in
+// registers after bufferization.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Conversion/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace qc {
+#define GEN_PASS_DEF_LINALGVECTORIZE
+#define GEN_PASS_DEF_HOISTVECTORTRANSFERS
+#include "qc/Conversion/Passes.h.inc"
+} // namespace qc
+
+using namespace mlir;
+
+namespace {
+
+/// The largest candidate that divides `n`, or 0.
+int64_t dividing(int64_t n, ArrayRef<int64_t> candidates) {
+  for (int64_t c : candidates)
+    if (n % c == 0)
+      return c;
+  return 0;
+}
+
+/// Tile sizes for `op` (one per loop), or empty when it is not a static f32
+/// contraction whose output's innermost dim is a multiple of 8.
+SmallVector<int64_t> registerTile(linalg::LinalgOp op) {
+  if (op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics() ||
+      !linalg::isaContractionOpInterface(op))
+    return {};
+  for (Value v : op->getOperands()) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape() || !t.getElementType().isF32())
+      return {};
+  }
+  AffineMap out = op.getIndexingMapsArray().back();
+  if (out.getNumResults() < 2 || !out.isProjectedPermutation())
+    return {};
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  unsigned j = cast<AffineDimExpr>(out.getResults().back()).getPosition();
+  unsigned i = cast<AffineDimExpr>(out.getResults()[out.getNumResults() - 2]).getPosition();
+  SmallVector<int64_t> tiles(ranges.size(), 1);
+  tiles[j] = dividing(ranges[j], {32, 16, 8});
+  tiles[i] = dividing(ranges[i], {8, 6, 4, 3, 2, 1});
+  if (tiles[j] == 0)
+    return {};
+  return tiles;
+}
+
+struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(ctx);
+    // Convolutions become im2col + a contraction when that contraction
+    // (its inner dim is the output plane) can be tiled.
+    SmallVector<linalg::Conv2DNchwFchwOp> convs;
+    getOperation()->walk([&](linalg::Conv2DNchwFchwOp op) { convs.push_back(op); });
+    for (linalg::Conv2DNchwFchwOp conv : convs) {
+      auto out = dyn_cast<RankedTensorType>(conv.getResultTypes()[0]);
+      auto in = dyn_cast<RankedTensorType>(conv.getInputs()[0].getType());
+      auto filter = dyn_cast<RankedTensorType>(conv.getInputs()[1].getType());
+      if (!out || !in || !filter || !out.hasStaticShape() || !in.hasStaticShape() ||
+          !filter.hasStaticShape() || !out.getElementType().isF32() ||
+          (out.getDimSize(2) * out.getDimSize(3)) % 8 != 0)
+        continue;
+      rewriter.setInsertionPoint(conv);
+      (void)linalg::rewriteInIm2Col(rewriter, conv);
+    }
+
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<int64_t>>> work;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      SmallVector<int64_t> tiles = registerTile(op);
+      if (!tiles.empty())
+        work.push_back({op, tiles});
+    });
+    for (auto &[op, tiles] : work) {
+      rewriter.setInsertionPoint(op);
+      scf::SCFTilingOptions options;
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+      options.setTileSizes(getAsIndexOpFoldResult(ctx, tiles));
+      // Parallel loops outside, reductions innermost.
+      SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+      SmallVector<int64_t> order;
+      for (auto [d, it] : llvm::enumerate(iters))
+        if (it == utils::IteratorType::parallel)
+          order.push_back(d);
+      for (auto [d, it] : llvm::enumerate(iters))
+        if (it == utils::IteratorType::reduction)
+          order.push_back(d);
+      options.setInterchange(order);
+      auto tilingOp = cast<TilingInterface>(op.getOperation());
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(rewriter, tilingOp, options);
+      if (failed(tiled))
+        continue;
+      rewriter.replaceOp(op, tiled->replacements);
+      for (Operation *t : tiled->tiledOps) {
+        rewriter.setInsertionPoint(t);
+        FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
+            rewriter, t, {}, {}, false, false, false, /*createNamedContraction=*/true);
+        if (succeeded(v))
+          rewriter.replaceOp(t, v->replacements);
+      }
+    }
+
+    // vector.contract -> outer products -> FMAs; transfers in the forms
+    // convert-vector-to-scf/llvm take.
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
+    vector::populateVectorContractLoweringPatterns(
+        patterns, vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorOuterProductLoweringPatterns(patterns);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorBroadcastLoweringPatterns(patterns);
+    vector::populateVectorTransposeLoweringPatterns(patterns,
+                                                    vector::VectorTransposeLowering::EltWise);
+    vector::populateVectorShapeCastLoweringPatterns(patterns);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+struct HoistVectorTransfersPass
+    : qc::impl::HoistVectorTransfersBase<HoistVectorTransfersPass> {
+  void runOnOperation() override {
+    linalg::hoistRedundantVectorTransfers(getOperation());
+  }
+};
+
+} // namespace
