@@ -97,8 +97,9 @@ def LinalgVectorize : Pass<"qc-linalg-vectorize"> {
   let summary = "Register-tiles and vectorizes f32 contractions";
   let description = [{
     For f32 contractions on static tensors (linalg.matmul, batch_matmul and
-    contraction generics; 2-d NCHW convolutions first become im2col + such
-    a contraction): tiles the output's innermost dim by 32, 16 or 8 and the
+    contraction generics; 2-d NCHW convolutions with 1x1 filters, output
+    rows shorter than 16 or an im2col buffer of at most 1M values first
+    become im2col + such a contraction): tiles the output's innermost dim by 32, 16 or 8 and the
     one before it by 8, 6, 4, 3, 2 or 1 (sizes that divide it; other
     parallel dims and the reductions by 1), vectorizes the tile to a
     vector.contract and lowers that to outer products, so that the inner

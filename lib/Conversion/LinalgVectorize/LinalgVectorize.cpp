@@ -61,6 +61,23 @@ SmallVector<int64_t> registerTile(linalg::LinalgOp op) {
   return tiles;
 }
 
+/// The unit-extent parallel loops of `op` other than those of the output's
+/// last two dims.
+SmallVector<unsigned> unitBatchDims(linalg::LinalgOp op) {
+  AffineMap out = op.getIndexingMapsArray().back();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  SmallVector<unsigned> dims;
+  for (unsigned d = 0; d < ranges.size(); ++d) {
+    bool inner = false;
+    for (AffineExpr e : out.getResults().take_back(2))
+      inner |= e.isFunctionOfDim(d);
+    if (ranges[d] == 1 && !inner && iters[d] == utils::IteratorType::parallel)
+      dims.push_back(d);
+  }
+  return dims;
+}
+
 struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
@@ -77,8 +94,44 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
           !filter.hasStaticShape() || !out.getElementType().isF32() ||
           (out.getDimSize(2) * out.getDimSize(3)) % 8 != 0)
         continue;
+      // The im2col buffer holds C*KH*KW values per output pixel: worth it
+      // for 1x1 filters (a plain copy), short rows, and while it stays
+      // cache-sized (1M floats); larger convolutions keep their loops,
+      // whose rows LLVM vectorizes.
+      bool pointwise = filter.getDimSize(2) == 1 && filter.getDimSize(3) == 1;
+      int64_t colSize = filter.getDimSize(1) * filter.getDimSize(2) *
+                        filter.getDimSize(3) * out.getDimSize(2) * out.getDimSize(3);
+      if (!pointwise && out.getDimSize(3) >= 16 && colSize > (1 << 20))
+        continue;
       rewriter.setInsertionPoint(conv);
       (void)linalg::rewriteInIm2Col(rewriter, conv);
+    }
+
+    // Unit parallel dims other than the output's last two (a batch of 1)
+    // are dropped first: the tile is then a plain matmul tile, which the
+    // contraction lowering turns into outer products.
+    SmallVector<linalg::LinalgOp> batched;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (!registerTile(op).empty() && !unitBatchDims(op).empty())
+        batched.push_back(op);
+    });
+    for (linalg::LinalgOp op : batched) {
+      rewriter.setInsertionPoint(op);
+      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+      if (!generic) {
+        FailureOr<linalg::GenericOp> g = linalg::generalizeNamedOp(rewriter, op);
+        if (failed(g))
+          continue;
+        generic = *g;
+      }
+      linalg::ControlDropUnitDims options;
+      options.controlFn = [](Operation *o) {
+        return unitBatchDims(cast<linalg::LinalgOp>(o));
+      };
+      FailureOr<linalg::DropUnitDimsResult> dropped =
+          linalg::dropUnitDims(rewriter, generic, options);
+      if (succeeded(dropped))
+        rewriter.replaceOp(generic, dropped->replacements);
     }
 
     SmallVector<std::pair<linalg::LinalgOp, SmallVector<int64_t>>> work;
@@ -109,6 +162,12 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
       rewriter.replaceOp(op, tiled->replacements);
       for (Operation *t : tiled->tiledOps) {
         rewriter.setInsertionPoint(t);
+        // A generic that is a matmul vectorizes like linalg.matmul.
+        if (auto g = dyn_cast<linalg::GenericOp>(t)) {
+          FailureOr<linalg::LinalgOp> named = linalg::specializeGenericOp(rewriter, g);
+          if (succeeded(named))
+            t = named->getOperation();
+        }
         FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
             rewriter, t, {}, {}, false, false, false, /*createNamedContraction=*/true);
         if (succeeded(v))

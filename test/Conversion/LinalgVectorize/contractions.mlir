@@ -1,0 +1,60 @@
+// RUN: quant-opt %s -qc-linalg-vectorize -split-input-file | FileCheck %s
+// RUN: quant-opt %s -pass-pipeline='builtin.module(qc-linalg-vectorize,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},cse,canonicalize,fold-memref-alias-ops,qc-hoist-vector-transfers)' -split-input-file | FileCheck %s --check-prefix=HOIST
+
+// A 64x96x128 matmul: 8x32 output tiles, the reduction innermost by 1; the
+// tile's contraction is 8 FMAs of a broadcast A element by a B row.
+// CHECK-LABEL: func @matmul
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: scf.for %{{.*}} step %[[C8]]
+// CHECK: scf.for %{{.*}} step %[[C32]]
+// CHECK: scf.for %{{.*}} step %[[C1]]
+// CHECK: vector.transfer_read {{.*}} vector<8x1xf32>
+// CHECK: vector.transfer_read {{.*}} vector<32xf32>
+// CHECK: vector.transfer_read {{.*}} vector<8x32xf32>
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT: vector.fma
+// CHECK: vector.transfer_write {{.*}} vector<8x32xf32>
+// CHECK-NOT: linalg.matmul
+
+// After bufferization the accumulator tile is read before the reduction
+// loop, carried through it and written after it.
+// HOIST-LABEL: func @matmul
+// HOIST: %[[ACC:.*]] = vector.transfer_read %[[OUT:.*]][%[[I:.*]], %[[J:.*]]], {{.*}} vector<8x32xf32>
+// HOIST: %[[R:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>)
+// HOIST-COUNT-8: vector.fma
+// HOIST: scf.yield
+// HOIST: vector.transfer_write %[[R]], %[[OUT]][%[[I]], %[[J]]]
+func.func @matmul(%a: tensor<64x128xf32>, %b: tensor<128x96xf32>) -> tensor<64x96xf32> {
+  %c = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x96xf32>
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<64x96xf32>) -> tensor<64x96xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<64x128xf32>, tensor<128x96xf32>) outs(%f : tensor<64x96xf32>) -> tensor<64x96xf32>
+  return %r : tensor<64x96xf32>
+}
+
+// -----
+
+// 10 columns: no multiple of 8, the matmul keeps its loops.
+// CHECK-LABEL: func @ragged
+// CHECK: linalg.matmul
+// CHECK-NOT: vector.
+func.func @ragged(%a: tensor<6x4xf32>, %b: tensor<4x10xf32>, %c: tensor<6x10xf32>) -> tensor<6x10xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<6x4xf32>, tensor<4x10xf32>) outs(%c : tensor<6x10xf32>) -> tensor<6x10xf32>
+  return %r : tensor<6x10xf32>
+}
+
+// -----
+
+// A 1x1 convolution becomes im2col + a contraction over channels whose
+// inner dim is the 8x8 output plane: 8-channel x 32-pixel tiles.
+// CHECK-LABEL: func @pointwise_conv
+// CHECK-NOT: linalg.conv_2d_nchw_fchw
+// CHECK: scf.for
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+func.func @pointwise_conv(%x: tensor<1x16x8x8xf32>, %w: tensor<8x16x1x1xf32>, %o: tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x16x8x8xf32>, tensor<8x16x1x1xf32>) outs(%o : tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  return %r : tensor<1x8x8x8xf32>
+}
