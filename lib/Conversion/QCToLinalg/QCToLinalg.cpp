@@ -1,6 +1,8 @@
 //===- QCToLinalg.cpp - qc elementwise ops to linalg.generic --------------===//
 #include "qc/Conversion/Passes.h"
 #include "Common.h"
+
+#include "mlir/IR/AsmState.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -697,6 +699,40 @@ struct MatMulToLinalg : OpRewritePattern<qc::MatMulOp> {
 };
 
 /// Gemm: Y = alpha * A' B' + beta * C, transposes first.
+/// The transpose of a constant 2-d f32 weight, as a new constant (a
+/// resource blob like the weights the importer writes); null when `v` is not
+/// such a constant. Folding Gemm's transB this way keeps the weights'
+/// transpose out of every run.
+Value transposedConstant(OpBuilder &b, Location loc, Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!cst || !t || t.getRank() != 2 || !t.getElementType().isF32())
+    return {};
+  int64_t rows = t.getDimSize(0), cols = t.getDimSize(1);
+  SmallVector<float> data;
+  if (auto res = dyn_cast<DenseF32ResourceElementsAttr>(cst.getValue())) {
+    std::optional<ArrayRef<float>> values = res.tryGetAsArrayRef();
+    if (!values)
+      return {};
+    data.assign(values->begin(), values->end());
+  } else if (auto dense = dyn_cast<DenseFPElementsAttr>(cst.getValue())) {
+    for (APFloat f : dense.getValues<APFloat>())
+      data.push_back(f.convertToFloat());
+  } else {
+    return {};
+  }
+  if (int64_t(data.size()) != rows * cols)
+    return {};
+  SmallVector<float> tr(data.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      tr[c * rows + r] = data[r * cols + c];
+  auto ty = RankedTensorType::get({cols, rows}, t.getElementType());
+  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(tr));
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(ty, "transposed", std::move(blob)));
+}
+
 struct GemmToLinalg : OpRewritePattern<qc::GemmOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::GemmOp op,
@@ -706,6 +742,8 @@ struct GemmToLinalg : OpRewritePattern<qc::GemmOp> {
       return rewriter.notifyMatchFailure(op, "static float shapes only");
     Location loc = op.getLoc();
     auto transpose = [&](Value v) -> Value {
+      if (Value folded = transposedConstant(rewriter, loc, v))
+        return folded;
       auto t = cast<RankedTensorType>(v.getType());
       auto ty = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
                                       t.getElementType());

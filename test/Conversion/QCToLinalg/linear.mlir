@@ -151,3 +151,20 @@ func.func @einsum_bmm(%a: tensor<5x2x3xf32>, %b: tensor<5x3x4xf32>) -> tensor<5x
   %0 = qc.einsum %a, %b {equation = "bij, bjk -> bik"} : (tensor<5x2x3xf32>, tensor<5x3x4xf32>) -> tensor<5x2x4xf32>
   return %0 : tensor<5x2x4xf32>
 }
+
+// -----
+
+// Gemm with transB on a constant weight: the transpose is folded into a new
+// constant (no linalg.transpose at run time); the matmul reads it as is.
+// CHECK-LABEL: func @gemm_const_transb
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[W:.*]] = arith.constant dense_resource<transposed> : tensor<3x2xf32>
+// CHECK: linalg.matmul ins(%{{.*}}, %[[W]] : tensor<4x3xf32>, tensor<3x2xf32>)
+// The transpose [[4, 6], [2, 3], [1, 2]] as little-endian f32 (after the
+// blob's 4-byte alignment word).
+// CHECK: transposed: "0x04000000000080400000C04000000040000040400000803F00000040"
+func.func @gemm_const_transb(%a: tensor<4x3xf32>) -> tensor<4x2xf32> {
+  %w = arith.constant dense<[[4.0, 2.0, 1.0], [6.0, 3.0, 2.0]]> : tensor<2x3xf32>
+  %0 = qc.gemm %a, %w {alpha = 1.0 : f32, beta = 1.0 : f32, transA = 0 : i64, transB = 1 : i64} : (tensor<4x3xf32>, tensor<2x3xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
