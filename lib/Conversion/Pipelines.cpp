@@ -8,29 +8,42 @@
 
 using namespace mlir;
 
-/// From qc graph ops to the LLVM dialect: f32 contractions register-tiled
-/// and vectorized, the other linalg ops as ordered loops (LLVM vectorizes
-/// their inner loops); what JIT execution and the tests use.
-static const char *kLinalgToLLVM =
-    "qc-linalg-vectorize,qc-linalg-loop-order,"
-    "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "cse,canonicalize,fold-memref-alias-ops,qc-hoist-vector-transfers,"
-    "buffer-deallocation-pipeline,convert-memref-copy-to-linalg,"
-    "convert-linalg-to-loops,convert-vector-to-scf{full-unroll=true},"
-    "expand-strided-metadata,lower-affine,"
-    "convert-math-to-funcs,convert-scf-to-cf,convert-vector-to-llvm,"
-    "convert-math-to-llvm,convert-math-to-libm,"
-    "finalize-memref-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,"
-    "convert-func-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
-
-LogicalResult qc::buildLinalgToLLVMPipeline(OpPassManager &pm) {
-  return parsePassPipeline(kLinalgToLLVM, pm, llvm::errs());
+/// From linalg (on tensors) to the LLVM dialect: f32 contractions
+/// register-tiled and vectorized, the other linalg ops as ordered loops
+/// (LLVM vectorizes their inner loops). With threads > 1 the contractions'
+/// output tiles and every other op's parallel loops become OpenMP
+/// worksharing loops.
+LogicalResult qc::buildLinalgToLLVMPipeline(OpPassManager &pm, unsigned threads) {
+  bool parallel = threads > 1;
+  std::string p = parallel ? "qc-linalg-vectorize{parallel=true}," : "qc-linalg-vectorize,";
+  p += "qc-linalg-loop-order,"
+       "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
+       "function-boundary-type-conversion=identity-layout-map},"
+       "cse,canonicalize,fold-memref-alias-ops,qc-hoist-vector-transfers,"
+       "buffer-deallocation-pipeline,convert-memref-copy-to-linalg,";
+  p += parallel ? "scf-forall-to-parallel,convert-linalg-to-loops,"
+                : "convert-linalg-to-loops,";
+  p += "convert-vector-to-scf{full-unroll=true},expand-strided-metadata,lower-affine,";
+  // The thread count is the OpenMP runtime's (omp_set_num_threads,
+  // OMP_NUM_THREADS), set by whoever runs the model.
+  if (parallel)
+    p += "convert-scf-to-openmp,";
+  // The OpenMP loops' bodies sit in memref.alloca_scope regions, which must
+  // become LLVM (one block) before their scf.for bodies become blocks.
+  p += parallel ? "convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-funcs,"
+                  "convert-scf-to-cf,"
+                : "convert-math-to-funcs,convert-scf-to-cf,convert-vector-to-llvm,";
+  p += "convert-math-to-llvm,convert-math-to-libm,"
+       "finalize-memref-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,";
+  if (parallel)
+    p += "convert-openmp-to-llvm,";
+  p += "convert-func-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
+  return parsePassPipeline(p, pm, llvm::errs());
 }
 
-LogicalResult qc::buildLowerToLLVMPipeline(OpPassManager &pm) {
+LogicalResult qc::buildLowerToLLVMPipeline(OpPassManager &pm, unsigned threads) {
   pm.addPass(createConvertQCToLinalg());
-  return buildLinalgToLLVMPipeline(pm);
+  return buildLinalgToLLVMPipeline(pm, threads);
 }
 
 LogicalResult qc::buildCompileModelPipeline(OpPassManager &pm,

@@ -5,6 +5,8 @@
 #include "qc/Dialect/QC/IR/QCDialect.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -55,6 +57,7 @@ void qc::registerModelDialects(MLIRContext &context) {
   registry.insert<QCDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   context.appendDialectRegistry(registry);
   context.loadAllAvailableDialects();
 }
@@ -77,7 +80,8 @@ OwningOpRef<ModuleOp> qc::loadModel(StringRef path,
 }
 
 FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
-                                             StringRef graphFunction) {
+                                             StringRef graphFunction,
+                                             unsigned threads) {
   auto graph = module.lookupSymbol<func::FuncOp>(graphFunction);
   if (!graph) {
     module.emitError() << "no function @" << graphFunction << " to compile";
@@ -113,7 +117,7 @@ FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
   if (!left.empty())
     return failure();
   PassManager toLLVM(module.getContext());
-  if (failed(buildLinalgToLLVMPipeline(toLLVM)) || failed(toLLVM.run(module)))
+  if (failed(buildLinalgToLLVMPipeline(toLLVM, threads)) || failed(toLLVM.run(module)))
     return failure();
   return sig;
 }
@@ -280,6 +284,7 @@ qc::translateModel(ModuleOp lowered, const ModelSignature &sig,
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   lowered.getContext()->appendDialectRegistry(registry);
   std::unique_ptr<llvm::Module> m =
       translateModuleToLLVMIR(lowered, llvmContext, "model");
@@ -319,7 +324,16 @@ Error qc::emitObject(llvm::Module &module, llvm::TargetMachine &tm,
   return Error::success();
 }
 
-Error qc::linkSharedLibrary(StringRef object, StringRef output) {
+Expected<std::string> qc::openMPRuntime() {
+  for (const char *path : {"/usr/lib/llvm-22/lib/libomp.so",
+                           "/usr/lib/x86_64-linux-gnu/libomp.so.5"})
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  return fail("--threads above 1 needs the OpenMP runtime libomp (Debian: "
+              "apt-get install libomp-22-dev)");
+}
+
+Error qc::linkSharedLibrary(StringRef object, StringRef output, bool openMP) {
   std::string driver = "cc";
   if (const char *cc = std::getenv("CC"); cc && *cc)
     driver = cc;
@@ -329,11 +343,29 @@ Error qc::linkSharedLibrary(StringRef object, StringRef output) {
                 driver + "' on PATH (set CC, or use -c for an object)");
   std::string err;
   SmallVector<StringRef> args = {*program, "-shared", "-o", output, object, "-lm"};
+  std::string omp, rpath;
+  if (openMP) {
+    auto lib = openMPRuntime();
+    if (!lib)
+      return lib.takeError();
+    omp = *lib;
+    rpath = "-Wl,-rpath," + llvm::sys::path::parent_path(omp).str();
+    args.append({omp, rpath});
+  }
   int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &err);
   if (rc != 0)
     return fail("linking '" + output + "' with " + *program + " failed" +
                 (err.empty() ? "" : ": " + err));
   return Error::success();
+}
+
+std::vector<std::string> qc::renameThreadsFlag(int argc, char **argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::string &a : args)
+    for (StringRef spelling : {"--threads", "-threads"})
+      if (StringRef(a) == spelling || StringRef(a).starts_with((spelling + "=").str()))
+        a = "--num-threads" + a.substr(spelling.size());
+  return args;
 }
 
 std::string qc::prefixFromPath(StringRef path) {
@@ -417,6 +449,7 @@ qc::Model::jit(ModuleOp lowered, const ModelSignature &sig,
   auto tm = createTargetMachine(options.cpu, /*jit=*/true);
   if (!tm)
     return tm.takeError();
+  bool ompLoaded = false;
   llvm::TargetMachine *tmPtr = tm->get();
   std::string prefix = options.prefix;
   auto builder = [&](Operation *op, llvm::LLVMContext &ctx) {
@@ -425,6 +458,16 @@ qc::Model::jit(ModuleOp lowered, const ModelSignature &sig,
   auto transformer = [&](llvm::Module *m) {
     return optimizeModule(*m, *tmPtr, options.optLevel);
   };
+  if (options.threads > 1) {
+    // The OpenMP runtime, loaded into the process for the JIT to link to.
+    auto lib = openMPRuntime();
+    if (!lib)
+      return lib.takeError();
+    std::string err;
+    if (llvm::sys::DynamicLibrary::LoadLibraryPermanently(lib->c_str(), &err))
+      return fail("cannot load '" + *lib + "': " + err);
+    ompLoaded = true;
+  }
   ExecutionEngineOptions engineOptions;
   engineOptions.llvmModuleBuilder = builder;
   engineOptions.transformer = transformer;
@@ -441,7 +484,25 @@ qc::Model::jit(ModuleOp lowered, const ModelSignature &sig,
     return fn.takeError();
   model->runFn = reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(*fn);
   model->engine = std::move(*engine);
+  model->openMP = ompLoaded;
+  if (ompLoaded)
+    if (Error e = model->setThreads(options.threads))
+      return std::move(e);
   return model;
+}
+
+Error qc::Model::setThreads(unsigned threads) const {
+  void *fn = library ? dlsym(library, "omp_set_num_threads")
+             : openMP ? llvm::sys::DynamicLibrary::SearchForAddressOfSymbol("omp_set_num_threads")
+                      : nullptr;
+  if (!fn && threads == 1)
+    return Error::success(); // single-threaded code
+  if (!fn)
+    return fail("--threads " + Twine(threads) +
+                ": this model was compiled for one thread (JIT with --threads, or "
+                "quant-compile --threads N, compiles it for several)");
+  reinterpret_cast<void (*)(int)>(fn)(int(threads));
+  return Error::success();
 }
 
 Expected<std::unique_ptr<qc::Model>> qc::Model::load(StringRef path,

@@ -49,6 +49,14 @@ static cl::opt<std::string> headerPath("header", cl::desc("C header to write (de
                                        cl::value_desc("FILE"), cl::cat(category));
 static cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: this host's)"),
                                  cl::init("native"), cl::cat(category));
+// libLLVM registers its own "threads" option; --threads is renamed to this
+// before parsing.
+static cl::opt<unsigned> threads(
+    "num-threads",
+    cl::desc("Compile for N > 1 threads: OpenMP worksharing loops, the library "
+             "linked to libomp (threads at run time: OMP_NUM_THREADS or "
+             "omp_set_num_threads); --threads works too"),
+    cl::init(1), cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::init(3), cl::Prefix, cl::cat(category));
 
@@ -60,7 +68,14 @@ static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv, "quant-compile: compile a model to native code\n");
+  std::vector<std::string> args = renameThreadsFlag(argc, argv);
+  std::vector<const char *> cargs;
+  for (const std::string &a : args)
+    cargs.push_back(a.c_str());
+  cl::ParseCommandLineOptions(int(cargs.size()), cargs.data(),
+                              "quant-compile: compile a model to native code\n");
+  if (threads == 0)
+    die("--threads must be at least 1");
   ONNXImportOptions options;
   std::string error;
   if (failed(parseImportOptions(inputShapes, constantInputs, options, error)))
@@ -73,7 +88,7 @@ int main(int argc, char **argv) {
   mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
   if (!module)
     return 1;
-  FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph");
+  FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads);
   if (failed(sig))
     return 1;
   auto tm = createTargetMachine(mcpu, /*jit=*/false);
@@ -102,7 +117,7 @@ int main(int argc, char **argv) {
     llvm::FileRemover remover(object);
     if (Error e = emitObject(*llvmModule, **tm, object))
       die(toString(std::move(e)));
-    if (Error e = linkSharedLibrary(object, outPath))
+    if (Error e = linkSharedLibrary(object, outPath, threads > 1))
       die(toString(std::move(e)));
   }
 

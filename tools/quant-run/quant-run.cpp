@@ -61,7 +61,7 @@ static cl::opt<unsigned> warmup("warmup", cl::desc("Untimed runs before timing")
                                 cl::init(3), cl::cat(category));
 // libLLVM registers its own "threads" option; --threads is renamed to this
 // before parsing.
-static cl::opt<unsigned> threads("num-threads", cl::desc("Threads (only 1 so far); --threads works too"),
+static cl::opt<unsigned> threads("num-threads", cl::desc("Threads (OpenMP; a .so must be compiled with quant-compile --threads); --threads works too"),
                                  cl::init(1), cl::cat(category));
 static cl::opt<std::string> testData(
     "test-data", cl::desc("An ONNX backend test data set directory: its "
@@ -199,19 +199,14 @@ graphInputs(mlir::ModuleOp module) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  std::vector<std::string> args(argv, argv + argc);
-  for (std::string &a : args)
-    for (const char *spelling : {"--threads", "-threads"})
-      if (StringRef(a) == spelling || StringRef(a).starts_with(std::string(spelling) + "="))
-        a = "--num-threads" + a.substr(std::strlen(spelling));
+  std::vector<std::string> args = renameThreadsFlag(argc, argv);
   std::vector<const char *> cargs;
   for (const std::string &a : args)
     cargs.push_back(a.c_str());
   cl::ParseCommandLineOptions(int(cargs.size()), cargs.data(),
                               "quant-run: run a model on tensor files\n");
-  if (threads != 1)
-    die("--threads " + Twine(threads) +
-        ": compiled models run single-threaded so far; use --threads 1");
+  if (threads == 0)
+    die("--threads must be at least 1");
 
   // Compiled models malloc their intermediate tensors on each run; keep
   // freed memory in the heap instead of returning large blocks to the kernel
@@ -257,6 +252,8 @@ int main(int argc, char **argv) {
     if (!loaded)
       die(toString(loaded.takeError()));
     model = std::move(*loaded);
+    if (Error e = model->setThreads(threads))
+      die(toString(std::move(e)));
   } else {
     registerModelDialects(context);
     ONNXImportOptions options;
@@ -300,11 +297,12 @@ int main(int argc, char **argv) {
     mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
     if (!module)
       return 1;
-    FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph");
+    FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads);
     if (failed(sig))
       return 1;
     CompileOptions compile;
     compile.cpu = mcpu;
+    compile.threads = threads;
     auto jitted = Model::jit(*module, *sig, compile);
     if (!jitted)
       die(toString(jitted.takeError()));

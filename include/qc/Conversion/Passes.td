@@ -107,8 +107,16 @@ def LinalgVectorize : Pass<"qc-linalg-vectorize"> {
     AVX-512). Ops whose innermost output dim is not a multiple of 8 keep
     their loops (qc-linalg-loop-order orders them). After bufferization,
     qc-hoist-vector-transfers keeps the accumulator tile in registers
-    across the reduction loop.
+    across the reduction loop. With `parallel` (threads), the output tiles
+    are one scf.forall and every other linalg op on tensors is split over its
+    outermost parallel loop longer than 1 by an scf.forall; the pipeline
+    turns those into OpenMP worksharing loops.
   }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Tile the output with scf.forall (run by threads) instead of "
+           "scf.for">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",

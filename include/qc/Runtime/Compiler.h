@@ -50,6 +50,8 @@ struct CompileOptions {
   unsigned optLevel = 3;
   /// Prefix of the C API's symbols.
   std::string prefix = "model";
+  /// Threads the model runs on (OpenMP worksharing when above 1).
+  unsigned threads = 1;
 };
 
 /// Reads a model: an ONNX file (imported with `options`) or an .mlir module
@@ -65,7 +67,12 @@ void registerModelDialects(mlir::MLIRContext &context);
 /// around the qc_run entry point and returns the model's signature. Ops the
 /// lowering does not cover are reported (with their location) as errors.
 llvm::FailureOr<ModelSignature> lowerModel(mlir::ModuleOp module,
-                                           llvm::StringRef graphFunction);
+                                           llvm::StringRef graphFunction,
+                                           unsigned threads = 1);
+
+/// The OpenMP runtime (libomp) multi-threaded models call: its path, or an
+/// error saying what to install.
+llvm::Expected<std::string> openMPRuntime();
 
 /// A target machine for `cpu` on the host's triple.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
@@ -86,10 +93,15 @@ llvm::Error emitObject(llvm::Module &module, llvm::TargetMachine &tm,
 
 /// Links an object into a shared library with the system C compiler driver
 /// ($CC, else cc).
-llvm::Error linkSharedLibrary(llvm::StringRef object, llvm::StringRef output);
+llvm::Error linkSharedLibrary(llvm::StringRef object, llvm::StringRef output,
+                              bool openMP = false);
 
 /// The C header declaring the API of a model compiled with `prefix`.
 std::string generateHeader(const ModelSignature &sig, llvm::StringRef prefix);
+
+/// The command line with --threads[=N] spelled --num-threads[=N]: libLLVM
+/// registers its own "threads" option, so the tools declare num-threads.
+std::vector<std::string> renameThreadsFlag(int argc, char **argv);
 
 /// A C identifier made from a file name: "libmodel.so" -> "model".
 std::string prefixFromPath(llvm::StringRef path);
@@ -107,12 +119,17 @@ public:
   const ModelSignature &signature() const { return sig; }
   /// Calls P_run; returns its status (0 on success).
   int32_t run(const QCTensor *inputs, QCTensor *outputs) const;
+  /// Sets the OpenMP thread count of a model compiled for threads (JIT with
+  /// CompileOptions::threads > 1, or quant-compile --threads); an error for
+  /// a single-threaded one.
+  llvm::Error setThreads(unsigned threads) const;
 
 private:
   Model() = default;
   ModelSignature sig;
   std::unique_ptr<mlir::ExecutionEngine> engine;
   void *library = nullptr;
+  bool openMP = false;
   int32_t (*runFn)(const QCTensor *, QCTensor *) = nullptr;
 };
 

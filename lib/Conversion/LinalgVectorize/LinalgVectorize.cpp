@@ -78,7 +78,25 @@ SmallVector<unsigned> unitBatchDims(linalg::LinalgOp op) {
   return dims;
 }
 
+/// Tiles `op` by `sizes` (0: not tiled) with scf.for loops or one
+/// scf.forall; returns the tiled op, or null (op unchanged) on failure.
+Operation *tileOnce(RewriterBase &rewriter, Operation *op, ArrayRef<int64_t> sizes,
+                    bool forall) {
+  rewriter.setInsertionPoint(op);
+  scf::SCFTilingOptions options;
+  options.setLoopType(forall ? scf::SCFTilingOptions::LoopType::ForallOp
+                             : scf::SCFTilingOptions::LoopType::ForOp);
+  options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), sizes));
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
+  if (failed(tiled) || tiled->tiledOps.size() != 1)
+    return nullptr;
+  rewriter.replaceOp(op, tiled->replacements);
+  return tiled->tiledOps.front();
+}
+
 struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> {
+  using LinalgVectorizeBase::LinalgVectorizeBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     IRRewriter rewriter(ctx);
@@ -141,37 +159,55 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
         work.push_back({op, tiles});
     });
     for (auto &[op, tiles] : work) {
-      rewriter.setInsertionPoint(op);
-      scf::SCFTilingOptions options;
-      options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
-      options.setTileSizes(getAsIndexOpFoldResult(ctx, tiles));
-      // Parallel loops outside, reductions innermost.
+      // Output tiles (scf.forall when parallel, for threads), then the
+      // reductions by 1 inside each tile.
       SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
-      SmallVector<int64_t> order;
-      for (auto [d, it] : llvm::enumerate(iters))
-        if (it == utils::IteratorType::parallel)
-          order.push_back(d);
+      SmallVector<int64_t> outer(tiles), inner(tiles.size(), 0);
       for (auto [d, it] : llvm::enumerate(iters))
         if (it == utils::IteratorType::reduction)
-          order.push_back(d);
-      options.setInterchange(order);
-      auto tilingOp = cast<TilingInterface>(op.getOperation());
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(rewriter, tilingOp, options);
-      if (failed(tiled))
+          std::swap(outer[d], inner[d]);
+      Operation *tile = tileOnce(rewriter, op, outer, parallel);
+      if (!tile)
         continue;
-      rewriter.replaceOp(op, tiled->replacements);
-      for (Operation *t : tiled->tiledOps) {
-        rewriter.setInsertionPoint(t);
-        // A generic that is a matmul vectorizes like linalg.matmul.
-        if (auto g = dyn_cast<linalg::GenericOp>(t)) {
-          FailureOr<linalg::LinalgOp> named = linalg::specializeGenericOp(rewriter, g);
-          if (succeeded(named))
-            t = named->getOperation();
-        }
-        FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
-            rewriter, t, {}, {}, false, false, false, /*createNamedContraction=*/true);
-        if (succeeded(v))
-          rewriter.replaceOp(t, v->replacements);
+      if (llvm::any_of(inner, [](int64_t t) { return t != 0; }))
+        tile = tileOnce(rewriter, tile, inner, /*forall=*/false);
+      if (!tile)
+        continue;
+      rewriter.setInsertionPoint(tile);
+      // A generic that is a matmul vectorizes like linalg.matmul.
+      if (auto g = dyn_cast<linalg::GenericOp>(tile)) {
+        FailureOr<linalg::LinalgOp> named = linalg::specializeGenericOp(rewriter, g);
+        if (succeeded(named))
+          tile = named->getOperation();
+      }
+      FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
+          rewriter, tile, {}, {}, false, false, false, /*createNamedContraction=*/true);
+      if (succeeded(v))
+        rewriter.replaceOp(tile, v->replacements);
+    }
+
+    // For threads: every other linalg op on tensors gets its outermost
+    // parallel loop longer than 1 as an scf.forall over single iterations
+    // (OpenMP shares them out); the inner op keeps its loops.
+    if (parallel) {
+      SmallVector<linalg::LinalgOp> rest;
+      getOperation()->walk([&](linalg::LinalgOp op) {
+        if (op.hasPureTensorSemantics() && !isa<linalg::FillOp>(op) &&
+            !op->getParentOfType<scf::ForallOp>())
+          rest.push_back(op);
+      });
+      for (linalg::LinalgOp op : rest) {
+        SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+        SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+        SmallVector<int64_t> sizes(ranges.size(), 0);
+        for (size_t d = 0; d < ranges.size(); ++d)
+          if (iters[d] == utils::IteratorType::parallel && ranges[d] > 1 &&
+              !ShapedType::isDynamic(ranges[d])) {
+            sizes[d] = 1;
+            break;
+          }
+        if (llvm::any_of(sizes, [](int64_t t) { return t != 0; }))
+          (void)tileOnce(rewriter, op, sizes, /*forall=*/true);
       }
     }
 

@@ -1,4 +1,5 @@
 // RUN: quant-opt %s -qc-linalg-vectorize -split-input-file | FileCheck %s
+// RUN: quant-opt %s -qc-linalg-vectorize=parallel=true -split-input-file | FileCheck %s --check-prefix=PAR
 // RUN: quant-opt %s -pass-pipeline='builtin.module(qc-linalg-vectorize,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},cse,canonicalize,fold-memref-alias-ops,qc-hoist-vector-transfers)' -split-input-file | FileCheck %s --check-prefix=HOIST
 
 // A 64x96x128 matmul: 8x32 output tiles, the reduction innermost by 1; the
@@ -26,6 +27,13 @@
 // HOIST-COUNT-8: vector.fma
 // HOIST: scf.yield
 // HOIST: vector.transfer_write %[[R]], %[[OUT]][%[[I]], %[[J]]]
+// For threads, the output tiles are one scf.forall; the reduction stays an
+// scf.for inside each tile.
+// PAR-LABEL: func @matmul
+// PAR: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (64, 96) step (8, 32)
+// PAR: scf.for
+// PAR-COUNT-8: vector.fma
+// PAR: scf.forall.in_parallel
 func.func @matmul(%a: tensor<64x128xf32>, %b: tensor<128x96xf32>) -> tensor<64x96xf32> {
   %c = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<64x96xf32>
@@ -40,6 +48,10 @@ func.func @matmul(%a: tensor<64x128xf32>, %b: tensor<128x96xf32>) -> tensor<64x9
 // CHECK-LABEL: func @ragged
 // CHECK: linalg.matmul
 // CHECK-NOT: vector.
+// For threads, an op left as loops is split over its first parallel dim.
+// PAR-LABEL: func @ragged
+// PAR: scf.forall (%{{.*}}) in (6)
+// PAR: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<1x4xf32>, tensor<4x10xf32>)
 func.func @ragged(%a: tensor<6x4xf32>, %b: tensor<4x10xf32>, %c: tensor<6x10xf32>) -> tensor<6x10xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<6x4xf32>, tensor<4x10xf32>) outs(%c : tensor<6x10xf32>) -> tensor<6x10xf32>
   return %r : tensor<6x10xf32>

@@ -55,3 +55,15 @@ for what, target in (("quant-run on the .so", lib), ("quant-run JIT", model)):
     subprocess.run([tool("quant-run"), target, "-i", "x=" + os.path.join(work, "x.npy"),
                     "-o", outdir], check=True)
     check(what, np.load(os.path.join(outdir, "y.npy")))
+
+# Compiled for threads (OpenMP): the library and the JIT on 2 threads.
+lib2 = os.path.join(work, "libconvnet2.so")
+subprocess.run([tool("quant-compile"), model, "--input-shape", "x:4x3x8x8", "--threads", "2",
+                "-o", lib2], check=True)
+assert "libomp" in subprocess.run(["ldd", lib2], capture_output=True, text=True).stdout
+for what, target in (("quant-run --threads 2 on the .so", lib2),
+                     ("quant-run --threads 2 JIT", model)):
+    outdir = os.path.join(work, "out2-" + os.path.basename(target))
+    subprocess.run([tool("quant-run"), target, "-i", "x=" + os.path.join(work, "x.npy"),
+                    "--threads", "2", "-o", outdir], check=True)
+    check(what, np.load(os.path.join(outdir, "y.npy")))
