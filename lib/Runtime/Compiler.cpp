@@ -6,6 +6,7 @@
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/DynamicLibrary.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/InitAllDialects.h"
@@ -359,13 +360,16 @@ Error qc::linkSharedLibrary(StringRef object, StringRef output, bool openMP) {
   return Error::success();
 }
 
-std::vector<std::string> qc::renameThreadsFlag(int argc, char **argv) {
+void qc::parseToolCommandLine(int argc, char **argv, StringRef overview) {
   std::vector<std::string> args(argv, argv + argc);
   for (std::string &a : args)
     for (StringRef spelling : {"--threads", "-threads"})
       if (StringRef(a) == spelling || StringRef(a).starts_with((spelling + "=").str()))
         a = "--num-threads" + a.substr(spelling.size());
-  return args;
+  std::vector<const char *> cargs;
+  for (const std::string &a : args)
+    cargs.push_back(a.c_str());
+  llvm::cl::ParseCommandLineOptions(int(cargs.size()), cargs.data(), overview);
 }
 
 std::string qc::prefixFromPath(StringRef path) {

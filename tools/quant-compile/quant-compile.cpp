@@ -68,12 +68,7 @@ static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  std::vector<std::string> args = renameThreadsFlag(argc, argv);
-  std::vector<const char *> cargs;
-  for (const std::string &a : args)
-    cargs.push_back(a.c_str());
-  cl::ParseCommandLineOptions(int(cargs.size()), cargs.data(),
-                              "quant-compile: compile a model to native code\n");
+  parseToolCommandLine(argc, argv, "quant-compile: compile a model to native code\n");
   if (threads == 0)
     die("--threads must be at least 1");
   ONNXImportOptions options;

@@ -199,12 +199,7 @@ graphInputs(mlir::ModuleOp module) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  std::vector<std::string> args = renameThreadsFlag(argc, argv);
-  std::vector<const char *> cargs;
-  for (const std::string &a : args)
-    cargs.push_back(a.c_str());
-  cl::ParseCommandLineOptions(int(cargs.size()), cargs.data(),
-                              "quant-run: run a model on tensor files\n");
+  parseToolCommandLine(argc, argv, "quant-run: run a model on tensor files\n");
   if (threads == 0)
     die("--threads must be at least 1");
 

@@ -99,9 +99,10 @@ llvm::Error linkSharedLibrary(llvm::StringRef object, llvm::StringRef output,
 /// The C header declaring the API of a model compiled with `prefix`.
 std::string generateHeader(const ModelSignature &sig, llvm::StringRef prefix);
 
-/// The command line with --threads[=N] spelled --num-threads[=N]: libLLVM
-/// registers its own "threads" option, so the tools declare num-threads.
-std::vector<std::string> renameThreadsFlag(int argc, char **argv);
+/// Parses the tools' command line (llvm::cl) with --threads[=N] spelled
+/// --num-threads[=N]: libLLVM registers its own "threads" option, so the
+/// tools declare num-threads.
+void parseToolCommandLine(int argc, char **argv, llvm::StringRef overview);
 
 /// A C identifier made from a file name: "libmodel.so" -> "model".
 std::string prefixFromPath(llvm::StringRef path);

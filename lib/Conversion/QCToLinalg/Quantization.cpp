@@ -326,25 +326,16 @@ FailureOr<Value> integerConv(PatternRewriter &rw, Operation *op, unsigned ix, un
   return rw.create(state)->getResult(0);
 }
 
-struct MatMulIntegerLowering : OpRewritePattern<qc::MatMulIntegerOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::MatMulIntegerOp op, PatternRewriter &rw) const override {
+/// MatMulInteger and ConvInteger: operands (A, B) at 0 and 1, zero points
+/// at 2 and 3.
+template <typename OpTy, FailureOr<Value> (*build)(PatternRewriter &, Operation *,
+                                                   unsigned, unsigned, unsigned, unsigned)>
+struct IntegerLinearLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rw) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
-    FailureOr<Value> acc = integerMatMul(rw, op, 0, 2, 1, 3);
-    if (failed(acc))
-      return rw.notifyMatchFailure(op, "unsupported operand shapes or types");
-    rw.replaceOp(op, *acc);
-    return success();
-  }
-};
-
-struct ConvIntegerLowering : OpRewritePattern<qc::ConvIntegerOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::ConvIntegerOp op, PatternRewriter &rw) const override {
-    if (!lowerableTypes(op, /*unsignedOk=*/true))
-      return failure();
-    FailureOr<Value> acc = integerConv(rw, op, 0, 2, 1, 3);
+    FailureOr<Value> acc = build(rw, op, 0, 2, 1, 3);
     if (failed(acc))
       return rw.notifyMatchFailure(op, "unsupported operand shapes or types");
     rw.replaceOp(op, *acc);
@@ -425,6 +416,8 @@ struct QLinearConvLowering : OpRewritePattern<qc::QLinearConvOp> {
 
 void qc::lowering::populateQuantizationPatterns(RewritePatternSet &patterns) {
   patterns.add<QuantizeLinearLowering, DequantizeLinearLowering,
-               DynamicQuantizeLinearLowering, MatMulIntegerLowering, ConvIntegerLowering,
+               DynamicQuantizeLinearLowering,
+               IntegerLinearLowering<qc::MatMulIntegerOp, integerMatMul>,
+               IntegerLinearLowering<qc::ConvIntegerOp, integerConv>,
                QLinearMatMulLowering, QLinearConvLowering>(patterns.getContext());
 }

@@ -66,63 +66,65 @@ bool knownReduction(StringRef r) {
   return llvm::is_contained({"none", "add", "mul", "max", "min"}, r);
 }
 
-/// out = data; for each index u of updates: out[u with u[axis] replaced by
-/// indices[u]] = combine(that, updates[u]).
+/// The scatter of `op` (data, indices, updates at operands 0..2): out =
+/// data, then for each index u of updates, out[dst(u)] = combine(out[dst(u)],
+/// updates[u]) in order; `dst` maps u to the destination index.
+using Destination = function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
+LogicalResult scatter(PatternRewriter &rewriter, Operation *op, StringRef reduction,
+                      Destination dst) {
+  if (!lowerableTypes(op) || !knownReduction(reduction))
+    return failure();
+  Value data = op->getOperand(0), updates = op->getOperand(2);
+  SmallVector<Value> out = loopNest(
+      rewriter, op->getLoc(), tensorType(updates).getShape(), ValueRange{data},
+      [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange acc) -> SmallVector<Value> {
+        SmallVector<Value> at = dst(b, l, ivs);
+        Value upd = tensor::ExtractOp::create(b, l, updates, ivs);
+        Value old = tensor::ExtractOp::create(b, l, acc[0], at);
+        return {tensor::InsertOp::create(b, l, combine(b, l, reduction, old, upd), acc[0], at)};
+      });
+  rewriter.replaceOp(op, out);
+  return success();
+}
+
+/// ScatterElements: dst(u) is u with u[axis] replaced by indices[u].
 struct ScatterElementsLowering : OpRewritePattern<qc::ScatterElementsOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ScatterElementsOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op) || !knownReduction(op.getReduction()))
-      return failure();
     auto data = tensorType(op.getData());
     int64_t axis = normAxis(op.getAxisAttr().getInt(), data.getRank());
-    Value indices = op.getIndices(), updates = op.getUpdates();
-    StringRef reduction = op.getReduction();
-    SmallVector<Value> out = loopNest(
-        rewriter, op.getLoc(), tensorType(updates).getShape(), ValueRange{op.getData()},
-        [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange acc) -> SmallVector<Value> {
-          SmallVector<Value> dst(ivs);
-          dst[axis] = wrapIndex(b, l, tensor::ExtractOp::create(b, l, indices, ivs),
-                                data.getDimSize(axis));
-          Value upd = tensor::ExtractOp::create(b, l, updates, ivs);
-          Value old = tensor::ExtractOp::create(b, l, acc[0], dst);
-          return {tensor::InsertOp::create(b, l, combine(b, l, reduction, old, upd),
-                                           acc[0], dst)};
-        });
-    rewriter.replaceOp(op, out);
-    return success();
+    Value indices = op.getIndices();
+    return scatter(rewriter, op, op.getReduction(),
+                   [&](OpBuilder &b, Location l, ValueRange ivs) {
+      SmallVector<Value> at(ivs);
+      at[axis] = wrapIndex(b, l, tensor::ExtractOp::create(b, l, indices, ivs),
+                           data.getDimSize(axis));
+      return at;
+    });
   }
 };
 
-/// out = data; for each index u of updates (u = batch ivs of indices, then
-/// the trailing data dims): out[indices[batch, :], trailing] op= updates[u].
+/// ScatterND: u = (batch ivs of indices, trailing data dims); dst(u) =
+/// (indices[batch, :], trailing).
 struct ScatterNDLowering : OpRewritePattern<qc::ScatterNDOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ScatterNDOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op) || !knownReduction(op.getReduction()))
-      return failure();
     auto data = tensorType(op.getData());
     auto indicesTy = tensorType(op.getIndices());
     int64_t q = indicesTy.getRank(), k = indicesTy.getDimSize(q - 1);
-    Value indices = op.getIndices(), updates = op.getUpdates();
-    StringRef reduction = op.getReduction();
-    SmallVector<Value> out = loopNest(
-        rewriter, op.getLoc(), tensorType(updates).getShape(), ValueRange{op.getData()},
-        [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange acc) -> SmallVector<Value> {
-          SmallVector<Value> dst, at(ivs.take_front(q - 1));
-          at.push_back(Value());
-          for (int64_t j = 0; j < k; ++j) {
-            at.back() = cindex(b, l, j);
-            dst.push_back(wrapIndex(b, l, tensor::ExtractOp::create(b, l, indices, at),
-                                    data.getDimSize(j)));
-          }
-          llvm::append_range(dst, ivs.drop_front(q - 1));
-          Value upd = tensor::ExtractOp::create(b, l, updates, ivs);
-          Value old = tensor::ExtractOp::create(b, l, acc[0], dst);
-          return {tensor::InsertOp::create(b, l, combine(b, l, reduction, old, upd),
-                                           acc[0], dst)};
-        });
-    rewriter.replaceOp(op, out);
-    return success();
+    Value indices = op.getIndices();
+    return scatter(rewriter, op, op.getReduction(),
+                   [&](OpBuilder &b, Location l, ValueRange ivs) {
+      SmallVector<Value> at, pos(ivs.take_front(q - 1));
+      pos.push_back(Value());
+      for (int64_t j = 0; j < k; ++j) {
+        pos.back() = cindex(b, l, j);
+        at.push_back(wrapIndex(b, l, tensor::ExtractOp::create(b, l, indices, pos),
+                               data.getDimSize(j)));
+      }
+      llvm::append_range(at, ivs.drop_front(q - 1));
+      return at;
+    });
   }
 };
 
