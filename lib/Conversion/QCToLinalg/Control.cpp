@@ -125,8 +125,10 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
               nearest = op.getNearestMode();
     if (mode != "nearest" && mode != "linear" && mode != "cubic")
       return rewriter.notifyMatchFailure(op, "unknown mode");
-    if (ctm == "tf_crop_and_resize")
-      return rewriter.notifyMatchFailure(op, "tf_crop_and_resize");
+    bool crop = ctm == "tf_crop_and_resize";
+    Value roi = op.getRoi();
+    if (crop != bool(roi))
+      return rewriter.notifyMatchFailure(op, "roi without tf_crop_and_resize or back");
     int64_t rank = in.getRank();
     // Static scales where known; runtimeScales: read from the operand.
     SmallVector<double> scales(rank);
@@ -145,8 +147,10 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
         scales[d] = double(out.getDimSize(d)) / double(in.getDimSize(d));
     }
     SmallVector<int64_t> resized;
+    // With a crop, any dim longer than 1 may move (roi is read at run time).
     for (int64_t d = 0; d < rank; ++d)
-      if (in.getDimSize(d) != out.getDimSize(d) || (!runtimeScales && scales[d] != 1.0))
+      if (in.getDimSize(d) != out.getDimSize(d) || (!runtimeScales && scales[d] != 1.0) ||
+          (crop && in.getDimSize(d) > 1))
         resized.push_back(d);
     int taps = mode == "cubic" ? 4 : 2;
     if (mode != "nearest" && resized.size() > 3)
@@ -173,6 +177,19 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
         Value i = convertScalar(b, l, ivs[d], f32);
         Value s = scaleOf(d);
         int64_t inLen = in.getDimSize(d), outLen = out.getDimSize(d);
+        if (crop) {
+          // start * (in - 1) + i * (end - start) * (in - 1) / (out - 1).
+          auto roiAt = [&](int64_t k) {
+            Value v = tensor::ExtractOp::create(b, l, roi, ValueRange{cindex(b, l, k)});
+            return convertScalar(b, l, v, f32);
+          };
+          Value start = roiAt(d), end = roiAt(rank + d);
+          Value span = f(double(inLen - 1));
+          if (outLen == 1)
+            return mul(mul(add(start, end), f(0.5)), span);
+          return add(mul(start, span),
+                     div(mul(mul(i, sub(end, start)), span), f(double(outLen - 1))));
+        }
         if (ctm == "align_corners") {
           if (outLen == 1)
             return f(0);
@@ -188,6 +205,24 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
         if (ctm == "pytorch_half_pixel" && outLen == 1)
           return f(0);
         return sub(div(half, s), f(0.5)); // half_pixel, pytorch_half_pixel
+      };
+      // tf_crop_and_resize: a source coordinate outside [0, in - 1] in any
+      // dim gives extrapolation_value.
+      Value outside;
+      auto noteOutside = [&](Value c, int64_t len) {
+        if (!crop)
+          return;
+        Value o = arith::OrIOp::create(
+            b, l, arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, c, f(0)),
+            arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, c, f(double(len - 1))));
+        outside = outside ? Value(arith::OrIOp::create(b, l, outside, o)) : o;
+      };
+      auto extrapolate = [&](Value v) -> Value {
+        if (!outside)
+          return v;
+        Value e = convertScalar(b, l, f(op.getExtrapolationValue().convertToDouble()),
+                                v.getType());
+        return arith::SelectOp::create(b, l, outside, e, v);
       };
       auto clampIdx = [&](Value v, int64_t len) -> Value {
         return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, v, cindex(b, l, 0)),
@@ -206,9 +241,10 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
             r = math::FloorOp::create(b, l, add(c, f(0.5)));
           else // round_prefer_floor
             r = math::CeilOp::create(b, l, sub(c, f(0.5)));
+          noteOutside(c, in.getDimSize(d));
           src[d] = clampIdx(toIndex(r), in.getDimSize(d));
         }
-        return tensor::ExtractOp::create(b, l, x, src);
+        return extrapolate(tensor::ExtractOp::create(b, l, x, src));
       }
       // Per resized dim: `taps` source indices and weights.
       SmallVector<SmallVector<Value, 4>> idx, w;
@@ -216,6 +252,7 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
         int64_t len = in.getDimSize(d);
         Value c = coord(d);
         SmallVector<Value, 4> di, dw;
+        noteOutside(c, len);
         if (mode == "linear") {
           c = arith::MinimumFOp::create(b, l, arith::MaximumFOp::create(b, l, c, f(0)),
                                         f(double(len - 1)));
@@ -275,7 +312,7 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
         Value v = convertScalar(b, l, tensor::ExtractOp::create(b, l, x, src), f32);
         acc = add(acc, mul(v, weight));
       }
-      return convertScalar(b, l, acc, et);
+      return extrapolate(convertScalar(b, l, acc, et));
     }));
     return success();
   }

@@ -172,12 +172,19 @@ LogicalResult importResize(NodeImporter &n) {
   }
   if (bool(scales) == bool(sizes))
     return n.error() << "needs exactly one of scales and sizes";
+  SmallVector<Value> operands = {n.inputs[0], scales ? scales : sizes};
   if (n.getString("coordinate_transformation_mode").value_or("") ==
-      "tf_crop_and_resize")
-    return n.error() << "tf_crop_and_resize is not supported";
+      "tf_crop_and_resize") {
+    int64_t rank = n.inputType(0).getRank();
+    if (n.opset < 11 || n.inputs.size() < 2 || !n.inputs[1] ||
+        n.inputType(1).getNumElements() != 2 * rank)
+      return n.error() << "tf_crop_and_resize needs roi with " << 2 * rank
+                       << " values";
+    operands.push_back(n.inputs[1]);
+  }
   auto &b = n.builder;
   return n.createDirect(
-      "qc.resize", ValueRange{n.inputs[0], scales ? scales : sizes},
+      "qc.resize", operands,
       {b.getNamedAttr("target", b.getStringAttr(scales ? "scales" : "sizes"))},
       {"antialias", "axes", "keep_aspect_ratio_policy"});
 }

@@ -168,3 +168,27 @@ func.func @gemm_const_transb(%a: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %0 = qc.gemm %a, %w {alpha = 1.0 : f32, beta = 1.0 : f32, transA = 0 : i64, transB = 1 : i64} : (tensor<4x3xf32>, tensor<2x3xf32>) -> tensor<4x2xf32>
   return %0 : tensor<4x2xf32>
 }
+
+// -----
+
+// tf_crop_and_resize: the source coordinate comes from roi (starts at 2, 3;
+// ends at 6, 7), and a coordinate outside the input gives
+// extrapolation_value (10) instead of the interpolation.
+// CHECK-LABEL: func @resize_crop
+// CHECK-SAME: (%[[X:.*]]: tensor<1x1x4x4xf32>, %[[S:.*]]: tensor<4xi64>, %[[R:.*]]: tensor<8xf32>)
+// CHECK-DAG: %[[TEN:.*]] = arith.constant 1.000000e+01 : f32
+// CHECK: linalg.generic
+// CHECK-DAG: tensor.extract %[[R]][%c2]
+// CHECK-DAG: tensor.extract %[[R]][%c6]
+// CHECK-DAG: tensor.extract %[[R]][%c3]
+// CHECK-DAG: tensor.extract %[[R]][%c7]
+// CHECK-DAG: arith.cmpf olt
+// CHECK-DAG: arith.cmpf ogt
+// CHECK: arith.ori %{{.*}}, %{{.*}} : i1
+// CHECK: %[[OUT:.*]] = arith.ori %{{.*}}, %{{.*}} : i1
+// CHECK: arith.select %[[OUT]], %[[TEN]], %{{.*}} : f32
+// CHECK-NEXT: linalg.yield
+func.func @resize_crop(%x: tensor<1x1x4x4xf32>, %s: tensor<4xi64>, %roi: tensor<8xf32>) -> tensor<1x1x3x3xf32> {
+  %0 = qc.resize %x, %s, %roi {target = "sizes", mode = "linear", coordinate_transformation_mode = "tf_crop_and_resize", nearest_mode = "round_prefer_floor", cubic_coeff_a = -7.500000e-01 : f32, exclude_outside = 0 : i64, extrapolation_value = 10.0 : f32} : (tensor<1x1x4x4xf32>, tensor<4xi64>, tensor<8xf32>) -> tensor<1x1x3x3xf32>
+  return %0 : tensor<1x1x3x3xf32>
+}

@@ -317,9 +317,11 @@ def QC_ResizeOp : QC_GraphOp<"Resize"> {
   let description = [{
     ONNX `Resize` with its target as one operand: `target` says whether
     `scales_or_sizes` holds scales (float, one per dim) or sizes (int64).
-    The region of interest of `tf_crop_and_resize` is not supported.
+    `roi` (starts then ends, normalized, 2 x rank values) is the region of
+    interest of `tf_crop_and_resize`, and only present with it.
   }];
   let arguments = (ins AnyRankedTensor:$X, AnyRankedTensor:$scales_or_sizes,
+                       Optional<AnyRankedTensor>:$roi,
                        StrAttr:$target, StrAttr:$mode,
                        StrAttr:$coordinate_transformation_mode,
                        StrAttr:$nearest_mode, F32Attr:$cubic_coeff_a,
