@@ -105,9 +105,11 @@ def LinalgVectorize : Pass<"qc-linalg-vectorize"> {
     vector.contract and lowers that to outer products, so that the inner
     loop is a row of FMAs per output row of the tile (zmm registers with
     AVX-512). Ops whose innermost output dim is not a multiple of 8 keep
-    their loops (qc-linalg-loop-order orders them). After bufferization,
-    qc-hoist-vector-transfers keeps the accumulator tile in registers
-    across the reduction loop. With `parallel` (threads), the output tiles
+    their loops (qc-linalg-loop-order orders them). The accumulator tile is
+    hoisted out of the reduction loop on tensors (upstream
+    `hoistLoopInvariantSubsets`: a loop-carried vector), which holds whatever
+    views bufferization makes of the output; qc-hoist-vector-transfers does
+    the same on buffers after bufferization. With `parallel` (threads), the output tiles
     are one scf.forall and every other linalg op on tensors is split over its
     outermost parallel loop longer than 1 by an scf.forall; the pipeline
     turns those into OpenMP worksharing loops.

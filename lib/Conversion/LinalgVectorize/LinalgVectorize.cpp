@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 namespace qc {
 #define GEN_PASS_DEF_LINALGVECTORIZE
@@ -228,6 +229,15 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
     vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
+
+    // The accumulator tile (a transfer_read/transfer_write pair of the same
+    // slice of the loop-carried tensor) becomes a loop-carried vector of the
+    // reduction loop. On tensors this works whatever views bufferization
+    // makes of the output later (an im2col output is a collapse_shape).
+    SmallVector<scf::ForOp> loops;
+    getOperation()->walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops)
+      (void)hoistLoopInvariantSubsets(rewriter, cast<LoopLikeOpInterface>(loop.getOperation()));
   }
 };
 

@@ -8,15 +8,18 @@
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// The accumulator tile is read before the reduction loop, carried through
+// it as a vector and written after it.
 // CHECK: scf.for %{{.*}} step %[[C8]]
 // CHECK: scf.for %{{.*}} step %[[C32]]
-// CHECK: scf.for %{{.*}} step %[[C1]]
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} vector<8x32xf32>
+// CHECK: %[[R:.*]]:2 = scf.for %{{.*}} step %[[C1]] iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[ACC]]) -> (tensor<8x32xf32>, vector<8x32xf32>)
 // CHECK: vector.transfer_read {{.*}} vector<8x1xf32>
 // CHECK: vector.transfer_read {{.*}} vector<32xf32>
-// CHECK: vector.transfer_read {{.*}} vector<8x32xf32>
 // CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
 // CHECK-NOT: vector.fma
-// CHECK: vector.transfer_write {{.*}} vector<8x32xf32>
+// CHECK: scf.yield %{{.*}}, %{{.*}} : tensor<8x32xf32>, vector<8x32xf32>
+// CHECK: vector.transfer_write %[[R]]#1
 // CHECK-NOT: linalg.matmul
 
 // After bufferization the accumulator tile is read before the reduction
@@ -65,6 +68,12 @@ func.func @ragged(%a: tensor<6x4xf32>, %b: tensor<4x10xf32>, %c: tensor<6x10xf32
 // CHECK-NOT: linalg.conv_2d_nchw_fchw
 // CHECK: scf.for
 // CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+// Its accumulator is hoisted as well, though the output buffer is a
+// collapse_shape view (hoisted on tensors, before bufferization).
+// HOIST-LABEL: func @pointwise_conv
+// HOIST: %[[ACC:.*]] = vector.transfer_read {{.*}} vector<8x32xf32>
+// HOIST: scf.for {{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>)
+// HOIST-COUNT-8: vector.fma
 func.func @pointwise_conv(%x: tensor<1x16x8x8xf32>, %w: tensor<8x16x1x1xf32>, %o: tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
   %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
          ins(%x, %w : tensor<1x16x8x8xf32>, tensor<8x16x1x1xf32>) outs(%o : tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
