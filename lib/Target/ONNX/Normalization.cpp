@@ -22,6 +22,30 @@ static LogicalResult importInference(NodeImporter &n,
 /// LSTM/GRU/RNN with ONNX's defaults for omitted inputs that precede present
 /// ones: zero bias, every sequence at full length, zero initial states.
 static LogicalResult importRecurrent(NodeImporter &n) {
+  // Outputs the graph leaves unnamed have no inferred type; their shapes
+  // follow from X and the attributes: Y [seq, dirs, batch, hidden] and the
+  // states [dirs, batch, hidden] (batch first with layout = 1).
+  {
+    RankedTensorType x = n.inputType(0);
+    int64_t hidden = n.getInt("hidden_size").value_or(0);
+    int64_t dirs = n.getString("direction").value_or("") == "bidirectional" ? 2 : 1;
+    bool batchFirst = n.getInt("layout").value_or(0) == 1;
+    int64_t seq = x.getDimSize(batchFirst ? 1 : 0), batch = x.getDimSize(batchFirst ? 0 : 1);
+    int64_t outputs = n.node.op_type() == "LSTM" ? 3 : 2;
+    if (hidden > 0 && x.getRank() == 3) {
+      n.resultTypes.resize(outputs);
+      for (int64_t i = 0; i < outputs; ++i) {
+        if (n.resultTypes[i])
+          continue;
+        SmallVector<int64_t> shape =
+            i == 0 ? (batchFirst ? SmallVector<int64_t>{batch, seq, dirs, hidden}
+                                 : SmallVector<int64_t>{seq, dirs, batch, hidden})
+                   : (batchFirst ? SmallVector<int64_t>{batch, dirs, hidden}
+                                 : SmallVector<int64_t>{dirs, batch, hidden});
+        n.resultTypes[i] = RankedTensorType::get(shape, x.getElementType());
+      }
+    }
+  }
   SmallVector<Value> operands(n.inputs);
   while (!operands.empty() && !operands.back())
     operands.pop_back();
