@@ -22,6 +22,11 @@ inline int64_t normAxis(int64_t axis, int64_t rank) {
 /// counting from `dim`.
 mlir::Value wrapIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value i,
                       int64_t dim);
+/// x + y, x * y, max, min of two scalars: float ops, or signed integer ones.
+mlir::Value addOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x, mlir::Value y);
+mlir::Value mulOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x, mlir::Value y);
+mlir::Value maxOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x, mlir::Value y);
+mlir::Value minOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x, mlir::Value y);
 /// A float constant of type `t`.
 mlir::Value fconst(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t, double v);
 /// An index constant.

@@ -1,12 +1,11 @@
 //===- QCToLinalg.cpp - qc elementwise ops to linalg.generic --------------===//
 #include "qc/Conversion/Passes.h"
 #include "Common.h"
-
-#include "mlir/IR/AsmState.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/Matchers.h"
@@ -453,6 +452,23 @@ Value wrapIndex(OpBuilder &b, Location loc, Value i, int64_t dim) {
   Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, cindex(b, loc, 0));
   return arith::SelectOp::create(b, loc, neg,
                                  arith::AddIOp::create(b, loc, v, cindex(b, loc, dim)), v);
+}
+
+Value addOf(OpBuilder &b, Location l, Value x, Value y) {
+  return isFloat(x) ? Value(arith::AddFOp::create(b, l, x, y))
+                    : Value(arith::AddIOp::create(b, l, x, y));
+}
+Value mulOf(OpBuilder &b, Location l, Value x, Value y) {
+  return isFloat(x) ? Value(arith::MulFOp::create(b, l, x, y))
+                    : Value(arith::MulIOp::create(b, l, x, y));
+}
+Value maxOf(OpBuilder &b, Location l, Value x, Value y) {
+  return isFloat(x) ? Value(arith::MaximumFOp::create(b, l, x, y))
+                    : Value(arith::MaxSIOp::create(b, l, x, y));
+}
+Value minOf(OpBuilder &b, Location l, Value x, Value y) {
+  return isFloat(x) ? Value(arith::MinimumFOp::create(b, l, x, y))
+                    : Value(arith::MinSIOp::create(b, l, x, y));
 }
 
 Value cindex(OpBuilder &b, Location loc, int64_t v) {

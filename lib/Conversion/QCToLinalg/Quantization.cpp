@@ -140,10 +140,21 @@ Value input(Operation *op, unsigned i) {
 }
 
 int64_t axisOf(Operation *op, int64_t rank, int64_t dflt = 1) {
-  int64_t axis = dflt;
-  if (auto a = op->getAttrOfType<IntegerAttr>("axis"))
-    axis = a.getInt();
-  return axis < 0 ? axis + rank : axis;
+  auto a = op->getAttrOfType<IntegerAttr>("axis");
+  return normAxis(a ? a.getInt() : dflt, rank);
+}
+
+/// The scale (operand 1) and zero point (operand 2) of a Quantize- or
+/// DequantizeLinear of a tensor of `shape`, along the op's axis; none when
+/// either is neither a scalar nor one value per entry of that axis.
+std::optional<std::pair<Param, Param>> scaleAndZeroPoint(Operation *op,
+                                                         ArrayRef<int64_t> shape) {
+  int64_t axis = axisOf(op, shape.size());
+  Param scale = param(input(op, 1), axis);
+  Param zp = param(input(op, 2), axis, wasUnsigned(op, 2));
+  if (!fits(scale, shape) || !fits(zp, shape))
+    return std::nullopt;
+  return std::make_pair(scale, zp);
 }
 
 bool integerTensor(Value v) {
@@ -163,12 +174,10 @@ struct QuantizeLinearLowering : OpRewritePattern<qc::QuantizeLinearOp> {
     auto yTy = tensorType(op.getOutput());
     if (!floatTensor(x) || !floatTensor(input(op, 1)) || !integerTensor(op.getOutput()))
       return rw.notifyMatchFailure(op, "float to integer quantization only");
-    ArrayRef<int64_t> shape = tensorType(x).getShape();
-    int64_t axis = axisOf(op, shape.size());
-    Param scale = param(input(op, 1), axis);
-    Param zp = param(input(op, 2), axis, wasUnsigned(op, 2));
-    if (!fits(scale, shape) || !fits(zp, shape))
+    auto params = scaleAndZeroPoint(op, tensorType(x).getShape());
+    if (!params)
       return rw.notifyMatchFailure(op, "scale / zero point neither scalar nor per axis");
+    Param scale = params->first, zp = params->second;
     bool yUnsigned = wasUnsigned(op, op->getNumOperands());
     Type yt = yTy.getElementType();
     rw.replaceOp(op, paramGeneric(rw, op.getLoc(), yTy, x, {scale, zp},
@@ -191,12 +200,10 @@ struct DequantizeLinearLowering : OpRewritePattern<qc::DequantizeLinearOp> {
     Value x = input(op, 0);
     if (!integerTensor(x) || !floatTensor(input(op, 1)) || !floatTensor(op.getOutput()))
       return rw.notifyMatchFailure(op, "integer to float dequantization only");
-    ArrayRef<int64_t> shape = tensorType(x).getShape();
-    int64_t axis = axisOf(op, shape.size());
-    Param scale = param(input(op, 1), axis);
-    Param zp = param(input(op, 2), axis, wasUnsigned(op, 2));
-    if (!fits(scale, shape) || !fits(zp, shape))
+    auto params = scaleAndZeroPoint(op, tensorType(x).getShape());
+    if (!params)
       return rw.notifyMatchFailure(op, "scale / zero point neither scalar nor per axis");
+    Param scale = params->first, zp = params->second;
     bool xUnsigned = wasUnsigned(op, 0);
     auto yTy = tensorType(op.getOutput());
     rw.replaceOp(op, paramGeneric(rw, op.getLoc(), yTy, x, {scale, zp},

@@ -86,23 +86,6 @@ Value withReduced(OpBuilder &b, Location loc, RankedTensorType resultTy,
       .getResult(0);
 }
 
-Value addOf(OpBuilder &b, Location l, Value x, Value y) {
-  return isFloat(x) ? Value(arith::AddFOp::create(b, l, x, y))
-                    : Value(arith::AddIOp::create(b, l, x, y));
-}
-Value mulOf(OpBuilder &b, Location l, Value x, Value y) {
-  return isFloat(x) ? Value(arith::MulFOp::create(b, l, x, y))
-                    : Value(arith::MulIOp::create(b, l, x, y));
-}
-Value maxOf(OpBuilder &b, Location l, Value x, Value y) {
-  return isFloat(x) ? Value(arith::MaximumFOp::create(b, l, x, y))
-                    : Value(arith::MaxSIOp::create(b, l, x, y));
-}
-Value minOf(OpBuilder &b, Location l, Value x, Value y) {
-  return isFloat(x) ? Value(arith::MinimumFOp::create(b, l, x, y))
-                    : Value(arith::MinSIOp::create(b, l, x, y));
-}
-
 /// The lowest (or highest) value of an element type.
 Value extreme(OpBuilder &b, Location l, Type t, bool highest) {
   if (auto ft = dyn_cast<FloatType>(t))
@@ -646,19 +629,14 @@ struct EinsumLowering : OpRewritePattern<qc::EinsumOp> {
     SmallVector<utils::IteratorType> iters(loops.size(), utils::IteratorType::reduction);
     for (size_t i = 0; i < outLabels.size(); ++i)
       iters[i] = utils::IteratorType::parallel;
-    Type et = out.getElementType();
-    bool fp = isa<FloatType>(et);
     Location loc = op.getLoc();
     auto generic = linalg::GenericOp::create(
         rewriter, loc, out, inputs, ValueRange{zeros(rewriter, loc, out)}, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value prod = a[0];
           for (Value v : a.drop_front().drop_back())
-            prod = fp ? Value(arith::MulFOp::create(b, l, prod, v))
-                      : Value(arith::MulIOp::create(b, l, prod, v));
-          Value r = fp ? Value(arith::AddFOp::create(b, l, a.back(), prod))
-                       : Value(arith::AddIOp::create(b, l, a.back(), prod));
-          linalg::YieldOp::create(b, l, r);
+            prod = mulOf(b, l, prod, v);
+          linalg::YieldOp::create(b, l, addOf(b, l, a.back(), prod));
         });
     rewriter.replaceOp(op, generic.getResults());
     return success();

@@ -50,15 +50,14 @@ SmallVector<Value> loopNest(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 
 /// The scatter reductions of ONNX: none (replace), add, mul, max, min.
 Value combine(OpBuilder &b, Location loc, StringRef reduction, Value old, Value upd) {
-  bool fp = isa<FloatType>(old.getType());
   if (reduction == "add")
-    return fp ? Value(arith::AddFOp::create(b, loc, old, upd)) : Value(arith::AddIOp::create(b, loc, old, upd));
+    return addOf(b, loc, old, upd);
   if (reduction == "mul")
-    return fp ? Value(arith::MulFOp::create(b, loc, old, upd)) : Value(arith::MulIOp::create(b, loc, old, upd));
+    return mulOf(b, loc, old, upd);
   if (reduction == "max")
-    return fp ? Value(arith::MaximumFOp::create(b, loc, old, upd)) : Value(arith::MaxSIOp::create(b, loc, old, upd));
+    return maxOf(b, loc, old, upd);
   if (reduction == "min")
-    return fp ? Value(arith::MinimumFOp::create(b, loc, old, upd)) : Value(arith::MinSIOp::create(b, loc, old, upd));
+    return minOf(b, loc, old, upd);
   return upd;
 }
 
