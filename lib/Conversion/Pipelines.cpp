@@ -21,20 +21,22 @@ LogicalResult qc::buildLinalgToLLVMPipeline(OpPassManager &pm, unsigned threads)
        "function-boundary-type-conversion=identity-layout-map},"
        "cse,canonicalize,fold-memref-alias-ops,qc-hoist-vector-transfers,"
        "buffer-deallocation-pipeline,convert-memref-copy-to-linalg,";
-  p += parallel ? "scf-forall-to-parallel,convert-linalg-to-loops,"
-                : "convert-linalg-to-loops,";
-  p += "convert-vector-to-scf{full-unroll=true},expand-strided-metadata,lower-affine,";
-  // The thread count is the OpenMP runtime's (omp_set_num_threads,
-  // OMP_NUM_THREADS), set by whoever runs the model.
   if (parallel)
-    p += "convert-scf-to-openmp,";
-  // The OpenMP loops' bodies sit in memref.alloca_scope regions, which must
-  // become LLVM (one block) before their scf.for bodies become blocks.
-  p += parallel ? "convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-funcs,"
-                  "convert-scf-to-cf,"
+    p += "scf-forall-to-parallel,";
+  p += "convert-linalg-to-loops,convert-vector-to-scf{full-unroll=true},"
+       "expand-strided-metadata,lower-affine,";
+  // With threads: OpenMP worksharing loops, whose thread count is the
+  // runtime's (omp_set_num_threads, OMP_NUM_THREADS). Their bodies sit in
+  // memref.alloca_scope regions, which must become LLVM (one block) before
+  // the scf.for loops inside become blocks: vector and memref go to LLVM
+  // before scf does.
+  p += parallel ? "convert-scf-to-openmp,convert-vector-to-llvm,finalize-memref-to-llvm,"
+                  "convert-math-to-funcs,convert-scf-to-cf,"
                 : "convert-math-to-funcs,convert-scf-to-cf,convert-vector-to-llvm,";
-  p += "convert-math-to-llvm,convert-math-to-libm,"
-       "finalize-memref-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,";
+  p += "convert-math-to-llvm,convert-math-to-libm,";
+  if (!parallel)
+    p += "finalize-memref-to-llvm,";
+  p += "convert-arith-to-llvm,convert-cf-to-llvm,";
   if (parallel)
     p += "convert-openmp-to-llvm,";
   p += "convert-func-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";

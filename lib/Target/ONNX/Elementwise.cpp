@@ -31,20 +31,13 @@ LogicalResult importVariadic(NodeImporter &n, StringRef opName, bool mean) {
     SmallVector<int64_t> shape;
     if (!OpTrait::util::getBroadcastedShape(a.getShape(), b.getShape(), shape))
       return n.error() << "inputs " << a << " and " << b << " do not broadcast";
-    Type t = RankedTensorType::get(shape, a.getElementType());
-    OperationState state(n.loc, opName);
-    state.addOperands({acc, in[i]});
-    state.addTypes(t);
-    acc = n.builder.create(state)->getResult(0);
+    acc = n.create(opName, {acc, in[i]}, RankedTensorType::get(shape, a.getElementType()));
   }
   if (mean && in.size() > 1) {
     auto t = cast<RankedTensorType>(acc.getType());
     Value count = n.splat(RankedTensorType::get({}, t.getElementType()),
                           double(in.size()));
-    OperationState state(n.loc, "qc.div");
-    state.addOperands({acc, count});
-    state.addTypes(t);
-    acc = n.builder.create(state)->getResult(0);
+    acc = n.create("qc.div", {acc, count}, t);
   }
   n.results = {acc};
   return success();
@@ -103,18 +96,12 @@ LogicalResult importSoftmax(NodeImporter &n) {
     (i < axis ? outer : inner) *= t.getDimSize(i);
   auto flatTy = RankedTensorType::get({outer, inner}, t.getElementType());
   auto reshape = [&](Value v, RankedTensorType to) {
-    OperationState s(n.loc, "qc.reshape");
-    s.addOperands({v, n.constI64(to.getShape())});
-    s.addAttribute("allowzero", n.builder.getI64IntegerAttr(0));
-    s.addTypes(to);
-    return n.builder.create(s)->getResult(0);
+    return n.create("qc.reshape", {v, n.constI64(to.getShape())}, to,
+                    {n.builder.getNamedAttr("allowzero", n.builder.getI64IntegerAttr(0))});
   };
   Value flat = reshape(n.inputs[0], flatTy);
-  OperationState s(n.loc, "qc." + StringRef(n.node.op_type()).lower());
-  s.addOperands(flat);
-  s.addAttribute("axis", n.builder.getI64IntegerAttr(1));
-  s.addTypes(flatTy);
-  Value sm = n.builder.create(s)->getResult(0);
+  Value sm = n.create("qc." + StringRef(n.node.op_type()).lower(), flat, flatTy,
+                      {n.builder.getNamedAttr("axis", n.builder.getI64IntegerAttr(1))});
   n.results = {reshape(sm, t)};
   return success();
 }
@@ -163,22 +150,19 @@ LogicalResult importWindow(NodeImporter &n) {
   auto f32 = n.builder.getF32Type();
   auto scalar = RankedTensorType::get({}, f32);
   auto vec = RankedTensorType::get(out.getShape(), f32);
-  auto make = [&](StringRef name, ValueRange operands, Type type) {
-    return n.create(name, operands, type);
-  };
   auto c = [&](double v) { return n.splat(scalar, v); };
-  Value size = make("qc.convert", n.inputs[0], scalar);
+  Value size = n.create("qc.convert", n.inputs[0], scalar);
   Value period = n.getInt("periodic").value_or(1)
                      ? size
-                     : make("qc.sub", {size, c(1.0)}, scalar);
-  Value k = make("qc.range", {c(0.0), size, c(1.0)}, vec);
-  Value angle = make("qc.div", {make("qc.mul", {k, c(2.0 * M_PI)}, vec), period}, vec);
-  Value y = make("qc.sub", {c(a0), make("qc.mul", {c(a1), make("qc.cos", angle, vec)}, vec)}, vec);
+                     : n.create("qc.sub", {size, c(1.0)}, scalar);
+  Value k = n.create("qc.range", {c(0.0), size, c(1.0)}, vec);
+  Value angle = n.create("qc.div", {n.create("qc.mul", {k, c(2.0 * M_PI)}, vec), period}, vec);
+  Value y = n.create("qc.sub", {c(a0), n.create("qc.mul", {c(a1), n.create("qc.cos", angle, vec)}, vec)}, vec);
   if (a2 != 0.0) {
-    Value twice = make("qc.mul", {angle, c(2.0)}, vec);
-    y = make("qc.add", {y, make("qc.mul", {c(a2), make("qc.cos", twice, vec)}, vec)}, vec);
+    Value twice = n.create("qc.mul", {angle, c(2.0)}, vec);
+    y = n.create("qc.add", {y, n.create("qc.mul", {c(a2), n.create("qc.cos", twice, vec)}, vec)}, vec);
   }
-  n.results = {out == vec ? y : make("qc.convert", y, out)};
+  n.results = {out == vec ? y : n.create("qc.convert", y, out)};
   return success();
 }
 
