@@ -101,6 +101,12 @@ void populateWindowPatterns(mlir::RewritePatternSet &patterns);
 void populateControlPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantizationPatterns(mlir::RewritePatternSet &patterns);
 void populateScatterPatterns(mlir::RewritePatternSet &patterns);
+void populateIntegerOpPatterns(mlir::RewritePatternSet &patterns);
+
+/// Replaces qc.quantize / qc.dequantize by generics on the storage integers
+/// and removes qc.storage_cast (after makeSignless); an error on a quantized
+/// type it does not handle (per block).
+mlir::LogicalResult lowerQuantizedTypes(mlir::Operation *root);
 
 } // namespace qc::lowering
 

@@ -962,7 +962,10 @@ struct ConvertQCToLinalgPass
     populateScatterPatterns(patterns);
     populateWindowPatterns(patterns);
     populateControlPatterns(patterns);
+    populateIntegerOpPatterns(patterns);
     makeSignless(getOperation());
+    if (failed(lowerQuantizedTypes(getOperation())))
+      return signalPassFailure();
     // Ops this cannot lower yet (dynamic shapes, no pattern) stay.
     GreedyRewriteConfig config;
     config.enableFolding(false);

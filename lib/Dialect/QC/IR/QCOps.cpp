@@ -171,6 +171,21 @@ LogicalResult ObserveOp::verify() {
     return emitOpError("needs a non-empty name to record statistics under");
   if (int64_t(getBins()) < 0)
     return emitOpError() << "bins must be non-negative, got " << int64_t(getBins());
+  if (bool(getMin()) != bool(getMax()))
+    return emitOpError("needs both min and max, or neither");
+  if (getMinAttr() && !(getMinAttr().getValueAsDouble() <= getMaxAttr().getValueAsDouble()))
+    return emitOpError() << "range [" << getMinAttr().getValueAsDouble() << ", "
+                         << getMaxAttr().getValueAsDouble() << "] is empty";
+  if (getChannelMean()) {
+    auto ty = cast<RankedTensorType>(getInput().getType());
+    if (!getChannelAxis() || int64_t(*getChannelAxis()) >= ty.getRank())
+      return emitOpError("channel_mean needs a channel_axis of the tensor");
+    if (!ty.isDynamicDim(*getChannelAxis()) &&
+        int64_t(getChannelMean()->size()) != ty.getDimSize(*getChannelAxis()))
+      return emitOpError() << "channel_mean has " << getChannelMean()->size()
+                           << " entries for " << ty.getDimSize(*getChannelAxis())
+                           << " channels";
+  }
   return success();
 }
 

@@ -32,13 +32,24 @@ def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultType,
     bins (for percentile, MSE and entropy calibration). Its write to the
     calibration statistics keeps it alive through canonicalization.
 
+    Calibration writes what it decided back onto the op: the range
+    `[min, max]` the tensor is to be quantized over (chosen by the
+    calibration method from the statistics), and, for bias correction, the
+    mean of each channel along `channel_axis` (`channel_mean`).
+    `fold-calibration` turns calibrated observers into quantization.
+
     ```mlir
     %y = qc.observe "conv1.out" bins 2048 %x : tensor<1x16x32x32xf32>
+    %z = qc.observe "conv2.in" %x {min = -1.5 : f64, max = 6.0 : f64} : tensor<1x16x32x32xf32>
     ```
   }];
   let arguments = (ins StrAttr:$name,
                        DefaultValuedAttr<I64Attr, "0">:$bins,
-                       QC_FloatTensor:$input);
+                       QC_FloatTensor:$input,
+                       OptionalAttr<F64Attr>:$min,
+                       OptionalAttr<F64Attr>:$max,
+                       OptionalAttr<I64Attr>:$channel_axis,
+                       OptionalAttr<DenseF64ArrayAttr>:$channel_mean);
   let results = (outs QC_FloatTensor:$output);
   let assemblyFormat = "$name (`bins` $bins^)? $input attr-dict `:` type($input)";
   let hasVerifier = 1;

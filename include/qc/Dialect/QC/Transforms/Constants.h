@@ -1,0 +1,34 @@
+//===- Constants.h - reading and writing constant tensors -------*- C++ -*-===//
+//
+// Weights are arith.constant ops holding DenseResourceElementsAttr blobs (or,
+// when small, dense attributes). Rewrites that compute new weights read them
+// as flat vectors and write new blobs.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_DIALECT_QC_TRANSFORMS_CONSTANTS_H
+#define QC_DIALECT_QC_TRANSFORMS_CONSTANTS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Value.h"
+#include <optional>
+#include <vector>
+
+namespace qc {
+
+/// The row-major values of a constant f32 tensor (resource blob or dense
+/// attribute); none when `v` is not one.
+std::optional<std::vector<float>> readFloatConstant(mlir::Value v);
+
+/// A constant of `type` (f32 or an integer type of at most 32 bits) holding
+/// `values` as a resource blob named `name`.
+mlir::Value createBlobConstant(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::RankedTensorType type,
+                               llvm::ArrayRef<float> values, llvm::StringRef name);
+mlir::Value createBlobConstant(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::RankedTensorType type,
+                               llvm::ArrayRef<int32_t> values, llvm::StringRef name);
+
+} // namespace qc
+
+#endif

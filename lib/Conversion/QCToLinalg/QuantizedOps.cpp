@@ -1,0 +1,340 @@
+//===- QuantizedOps.cpp - qc quantization and integer ops to linalg -------===//
+//
+// The ops the quantization passes produce: qc.quantize / qc.dequantize /
+// qc.storage_cast (values of !quant.uniform type become their storage
+// integers), qc.conv_int / qc.matmul_int (zero-point-shifted int32 products
+// through qc.conv / qc.matmul on i32, lowered by their own patterns),
+// qc.requantize (64-bit multiply, rounding shift, clamp), qc.clamp, qc.cast,
+// and qc.observe (the identity outside calibration runs).
+//
+//===----------------------------------------------------------------------===//
+#include "Common.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+using namespace qc::lowering;
+
+namespace {
+
+/// A constant tensor of `values` of element type `elt`, shaped to broadcast
+/// along dim `axis` of a tensor of `rank` dims (C x 1 x ... x 1).
+Value axisConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> values,
+                   Type elt, int64_t axis, int64_t rank) {
+  SmallVector<int64_t> shape(rank - axis, 1);
+  shape[0] = values.size();
+  auto ty = RankedTensorType::get(shape, elt);
+  SmallVector<Attribute> attrs;
+  for (int64_t v : values)
+    attrs.push_back(IntegerAttr::get(elt, v));
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(ty, attrs));
+}
+
+Value floatAxisConstant(OpBuilder &b, Location loc, ArrayRef<double> values,
+                        FloatType elt, int64_t axis, int64_t rank) {
+  SmallVector<int64_t> shape(rank - axis, 1);
+  shape[0] = values.size();
+  auto ty = RankedTensorType::get(shape, elt);
+  SmallVector<Attribute> attrs;
+  for (double v : values)
+    attrs.push_back(FloatAttr::get(elt, v));
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(ty, attrs));
+}
+
+/// Scales and zero points of a per-tensor or per-axis quantized type, with
+/// the axis (-1 per tensor).
+struct QuantParams {
+  SmallVector<double> scales;
+  SmallVector<int64_t> zeroPoints;
+  int64_t axis = -1;
+};
+
+std::optional<QuantParams> quantParams(quant::QuantizedType q) {
+  QuantParams p;
+  if (auto u = dyn_cast<quant::UniformQuantizedType>(q)) {
+    p.scales = {u.getScale()};
+    p.zeroPoints = {u.getZeroPoint()};
+    return p;
+  }
+  if (auto a = dyn_cast<quant::UniformQuantizedPerAxisType>(q)) {
+    p.scales.assign(a.getScales().begin(), a.getScales().end());
+    p.zeroPoints.assign(a.getZeroPoints().begin(), a.getZeroPoints().end());
+    p.axis = a.getQuantizedDimension();
+    return p;
+  }
+  return std::nullopt;
+}
+
+/// Scale and zero point operands of an elementwise generic over a tensor of
+/// `rank` dims: per tensor as rank-0 constants, per axis shaped to broadcast.
+std::pair<Value, Value> paramTensors(OpBuilder &b, Location loc,
+                                     const QuantParams &p, FloatType ft,
+                                     int64_t rank) {
+  int64_t axis = p.axis < 0 ? rank : p.axis;
+  return {floatAxisConstant(b, loc, p.scales, ft, axis, rank),
+          floatAxisConstant(
+              b, loc,
+              SmallVector<double>(p.zeroPoints.begin(), p.zeroPoints.end()), ft,
+              axis, rank)};
+}
+
+/// qc.quantize and qc.dequantize as generics on the storage integers;
+/// qc.storage_cast disappears. Returns failure (with a diagnostic) on a
+/// quantized type the lowering does not handle.
+LogicalResult lowerQuantizedValues(Operation *root) {
+  SmallVector<Operation *> ops;
+  root->walk([&](Operation *op) {
+    if (isa<qc::QuantizeOp, qc::DequantizeOp, qc::StorageCastOp>(op))
+      ops.push_back(op);
+  });
+  llvm::DenseMap<Value, Value> storage; // quantized value -> its integers
+  for (Operation *op : ops) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    if (auto q = dyn_cast<qc::QuantizeOp>(op)) {
+      auto qt = cast<quant::QuantizedType>(tensorType(q.getOutput()).getElementType());
+      std::optional<QuantParams> p = quantParams(qt);
+      if (!p)
+        return op->emitOpError() << "cannot lower quantized type " << qt;
+      auto xTy = tensorType(q.getInput());
+      auto ft = cast<FloatType>(xTy.getElementType());
+      auto intTy = RankedTensorType::get(
+          xTy.getShape(), b.getIntegerType(qt.getStorageTypeIntegralWidth()));
+      auto [scale, zp] = paramTensors(b, loc, *p, ft, xTy.getRank());
+      double lo = qt.getStorageTypeMin(), hi = qt.getStorageTypeMax();
+      bool isUnsigned = !qt.isSigned();
+      Value r = broadcastGeneric(b, loc, intTy, ValueRange{q.getInput(), scale, zp},
+                                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value v = math::RoundEvenOp::create(nb, l, arith::DivFOp::create(nb, l, a[0], a[1]));
+        v = arith::AddFOp::create(nb, l, v, a[2]);
+        v = arith::MaximumFOp::create(nb, l, v, fconst(nb, l, ft, lo));
+        v = arith::MinimumFOp::create(nb, l, v, fconst(nb, l, ft, hi));
+        return convertScalar(nb, l, v, intTy.getElementType(), false, isUnsigned);
+      });
+      storage[q.getOutput()] = r;
+      continue;
+    }
+    if (auto dq = dyn_cast<qc::DequantizeOp>(op)) {
+      auto qt = cast<quant::QuantizedType>(tensorType(dq.getInput()).getElementType());
+      std::optional<QuantParams> p = quantParams(qt);
+      Value in = storage.lookup(dq.getInput());
+      if (!p || !in)
+        return op->emitOpError() << "cannot lower the dequantization of " << qt;
+      auto yTy = tensorType(dq.getOutput());
+      auto ft = cast<FloatType>(yTy.getElementType());
+      auto [scale, zp] = paramTensors(b, loc, *p, ft, yTy.getRank());
+      bool isUnsigned = !qt.isSigned();
+      Value r = broadcastGeneric(b, loc, yTy, ValueRange{in, scale, zp},
+                                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value v = convertScalar(nb, l, a[0], ft, isUnsigned);
+        return arith::MulFOp::create(nb, l, arith::SubFOp::create(nb, l, v, a[2]), a[1]);
+      });
+      dq.getOutput().replaceAllUsesWith(r);
+      continue;
+    }
+    auto sc = cast<qc::StorageCastOp>(op);
+    if (isa<quant::QuantizedType>(tensorType(sc.getOutput()).getElementType())) {
+      storage[sc.getOutput()] = sc.getInput();
+      continue;
+    }
+    Value in = storage.lookup(sc.getInput());
+    if (!in)
+      return op->emitOpError("cannot lower: the quantized operand has no known storage");
+    sc.getOutput().replaceAllUsesWith(in);
+  }
+  // Users first: every remaining use is among these ops.
+  for (Operation *op : llvm::reverse(ops)) {
+    if (!op->use_empty())
+      return op->emitOpError("a quantized value is used by an op that cannot take it");
+    op->erase();
+  }
+  return success();
+}
+
+/// `x` (signless, `isUnsigned` before makeSignless) widened to i32 minus
+/// zero points given per tensor (one) or along `axis`.
+Value shiftedByZeroPoints(OpBuilder &b, Location loc, Value x, bool isUnsigned,
+                          ArrayRef<int32_t> zps, int64_t axis) {
+  auto t = tensorType(x);
+  auto i32 = b.getI32Type();
+  auto ty = RankedTensorType::get(t.getShape(), i32);
+  SmallVector<int64_t> z(zps.begin(), zps.end());
+  Value zp = axisConstant(b, loc, z, i32, zps.size() == 1 ? t.getRank() : axis,
+                          t.getRank());
+  return broadcastGeneric(b, loc, ty, ValueRange{x, zp},
+                          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value v = convertScalar(nb, l, a[0], i32, isUnsigned);
+    return arith::SubIOp::create(nb, l, v, a[1]);
+  });
+}
+
+/// acc + bias, the bias (one per channel) along `axis`.
+Value addBias(OpBuilder &b, Location loc, Value acc, Value bias, int64_t axis) {
+  if (!bias)
+    return acc;
+  auto accTy = tensorType(acc);
+  SmallVector<int64_t> shape(accTy.getRank() - axis, 1);
+  shape[0] = tensorType(bias).getDimSize(0);
+  Value shaped = reshapeTo(b, loc, bias, RankedTensorType::get(shape, b.getI32Type()));
+  return broadcastGeneric(b, loc, accTy, ValueRange{acc, shaped},
+                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return arith::AddIOp::create(nb, l, a[0], a[1]);
+  });
+}
+
+struct ConvIntLowering : OpRewritePattern<qc::ConvIntOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::ConvIntOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    Location loc = op.getLoc();
+    Value x = shiftedByZeroPoints(rw, loc, op.getInput(), wasUnsigned(op, 0),
+                                  {op.getInputZp()}, 0);
+    Value w = shiftedByZeroPoints(rw, loc, op.getWeight(), wasUnsigned(op, 1),
+                                  op.getWeightZp(), 0);
+    OperationState state(loc, qc::ConvOp::getOperationName());
+    state.addOperands({x, w});
+    state.addTypes(op.getType());
+    state.addAttribute("auto_pad", rw.getStringAttr("NOTSET"));
+    state.addAttribute("group", op.getGroupAttr());
+    state.addAttribute("strides", op.getStridesAttr());
+    state.addAttribute("pads", op.getPadsAttr());
+    state.addAttribute("dilations", op.getDilationsAttr());
+    Value acc = rw.create(state)->getResult(0);
+    rw.replaceOp(op, addBias(rw, loc, acc, op.getBias(), 1));
+    return success();
+  }
+};
+
+struct MatMulIntLowering : OpRewritePattern<qc::MatMulIntOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::MatMulIntOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    Location loc = op.getLoc();
+    int64_t bRank = tensorType(op.getB()).getRank();
+    Value a = shiftedByZeroPoints(rw, loc, op.getA(), wasUnsigned(op, 0), {op.getAZp()}, 0);
+    Value b = shiftedByZeroPoints(rw, loc, op.getB(), wasUnsigned(op, 1), op.getBZp(),
+                                  bRank - 1);
+    Value acc = qc::MatMulOp::create(rw, loc, op.getType(), a, b);
+    rw.replaceOp(op, addBias(rw, loc, acc, op.getBias(), op.getType().getRank() - 1));
+    return success();
+  }
+};
+
+/// x (signless, `isUnsigned` before makeSignless) as i64.
+Value toI64(OpBuilder &b, Location l, Value x, bool isUnsigned) {
+  Type i64 = b.getI64Type();
+  if (x.getType() == i64)
+    return x;
+  if (isUnsigned)
+    return arith::ExtUIOp::create(b, l, i64, x);
+  return arith::ExtSIOp::create(b, l, i64, x);
+}
+
+/// min(max(v, lo), hi) on i64, truncated to `to`.
+Value clampTo(OpBuilder &b, Location l, Value v, int64_t lo, int64_t hi, Type to) {
+  Type i64 = b.getI64Type();
+  v = arith::MaxSIOp::create(b, l, v, arith::ConstantIntOp::create(b, l, i64, lo));
+  v = arith::MinSIOp::create(b, l, v, arith::ConstantIntOp::create(b, l, i64, hi));
+  if (to == i64)
+    return v;
+  return arith::TruncIOp::create(b, l, to, v);
+}
+
+struct RequantizeLowering : OpRewritePattern<qc::RequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::RequantizeOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    Location loc = op.getLoc();
+    auto inTy = tensorType(op.getInput());
+    auto outTy = tensorType(op.getOutput());
+    int64_t rank = inTy.getRank();
+    Type i64 = rw.getI64Type();
+    SmallVector<int64_t> mult, shift, half;
+    for (auto [m, s] : llvm::zip(op.getMultiplier(), op.getShift())) {
+      mult.push_back(m);
+      shift.push_back(s);
+      half.push_back(s > 0 ? int64_t(1) << (s - 1) : 0);
+    }
+    int64_t axis = mult.size() > 1 ? normAxis(op.getAxis().value_or(1), rank) : rank;
+    Value m = axisConstant(rw, loc, mult, i64, axis, rank);
+    Value s = axisConstant(rw, loc, shift, i64, axis, rank);
+    Value h = axisConstant(rw, loc, half, i64, axis, rank);
+    bool inUnsigned = wasUnsigned(op, 0);
+    int64_t inZp = op.getInputZp(), outZp = op.getOutputZp();
+    int64_t lo = op.getClampMin(), hi = op.getClampMax();
+    Value r = broadcastGeneric(rw, loc, outTy, ValueRange{op.getInput(), m, s, h},
+                               [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+      Value v = toI64(b, l, a[0], inUnsigned);
+      if (inZp)
+        v = arith::SubIOp::create(b, l, v, arith::ConstantIntOp::create(b, l, i64, inZp));
+      v = arith::MulIOp::create(b, l, v, a[1]);
+      v = arith::ShRSIOp::create(b, l, arith::AddIOp::create(b, l, v, a[3]), a[2]);
+      if (outZp)
+        v = arith::AddIOp::create(b, l, v, arith::ConstantIntOp::create(b, l, i64, outZp));
+      return clampTo(b, l, v, lo, hi, outTy.getElementType());
+    });
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+struct ClampLowering : OpRewritePattern<qc::ClampOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::ClampOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    bool isUnsigned = wasUnsigned(op, 0);
+    int64_t lo = op.getMin(), hi = op.getMax();
+    auto ty = tensorType(op.getOutput());
+    rw.replaceOp(op, broadcastGeneric(rw, op.getLoc(), ty, ValueRange{op.getInput()},
+                                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+      return clampTo(b, l, toI64(b, l, a[0], isUnsigned), lo, hi, ty.getElementType());
+    }));
+    return success();
+  }
+};
+
+struct CastLowering : OpRewritePattern<qc::CastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::CastOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    bool inUnsigned = wasUnsigned(op, 0), outUnsigned = wasUnsigned(op, 1);
+    auto ty = tensorType(op.getOutput());
+    unsigned w = ty.getElementType().getIntOrFloatBitWidth();
+    if (w > 63 || tensorType(op.getInput()).getElementType().getIntOrFloatBitWidth() > 63)
+      return rw.notifyMatchFailure(op, "64-bit casts");
+    int64_t lo = outUnsigned ? 0 : -(int64_t(1) << (w - 1));
+    int64_t hi = outUnsigned ? (int64_t(1) << w) - 1 : (int64_t(1) << (w - 1)) - 1;
+    rw.replaceOp(op, broadcastGeneric(rw, op.getLoc(), ty, ValueRange{op.getInput()},
+                                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+      return clampTo(b, l, toI64(b, l, a[0], inUnsigned), lo, hi, ty.getElementType());
+    }));
+    return success();
+  }
+};
+
+struct ObserveLowering : OpRewritePattern<qc::ObserveOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::ObserveOp op, PatternRewriter &rw) const override {
+    rw.replaceOp(op, op.getInput());
+    return success();
+  }
+};
+
+} // namespace
+
+LogicalResult qc::lowering::lowerQuantizedTypes(Operation *root) {
+  return lowerQuantizedValues(root);
+}
+
+void qc::lowering::populateIntegerOpPatterns(RewritePatternSet &patterns) {
+  patterns.add<ConvIntLowering, MatMulIntLowering, RequantizeLowering,
+               ClampLowering, CastLowering, ObserveLowering>(patterns.getContext());
+}

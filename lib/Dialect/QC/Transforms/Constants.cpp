@@ -1,0 +1,53 @@
+//===- Constants.cpp - reading and writing constant tensors ---------------===//
+#include "qc/Dialect/QC/Transforms/Constants.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+
+std::optional<std::vector<float>> qc::readFloatConstant(Value v) {
+  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (!cst || !cast<ShapedType>(v.getType()).getElementType().isF32())
+    return std::nullopt;
+  if (auto res = dyn_cast<DenseF32ResourceElementsAttr>(cst.getValue())) {
+    std::optional<ArrayRef<float>> values = res.tryGetAsArrayRef();
+    if (!values)
+      return std::nullopt;
+    return std::vector<float>(values->begin(), values->end());
+  }
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(cst.getValue())) {
+    std::vector<float> out;
+    for (APFloat f : dense.getValues<APFloat>())
+      out.push_back(f.convertToFloat());
+    return out;
+  }
+  return std::nullopt;
+}
+
+Value qc::createBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                             ArrayRef<float> values, StringRef name) {
+  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(values);
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
+}
+
+template <typename T>
+static Value intBlob(OpBuilder &b, Location loc, RankedTensorType type,
+                     ArrayRef<int32_t> values, StringRef name) {
+  std::vector<T> narrow(values.begin(), values.end());
+  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<T>(narrow));
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
+}
+
+Value qc::createBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                             ArrayRef<int32_t> values, StringRef name) {
+  unsigned w = type.getElementType().getIntOrFloatBitWidth();
+  if (w <= 8)
+    return intBlob<int8_t>(b, loc, type, values, name);
+  if (w <= 16)
+    return intBlob<int16_t>(b, loc, type, values, name);
+  return intBlob<int32_t>(b, loc, type, values, name);
+}

@@ -1,0 +1,225 @@
+//===- FoldCalibration.cpp - calibrated observers become quantization -----===//
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Constants.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
+
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include <cmath>
+
+namespace qc {
+#define GEN_PASS_DEF_FOLDCALIBRATION
+#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+} // namespace qc
+
+using namespace mlir;
+
+quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
+                                               double hi, bool isSigned,
+                                               Type expressed) {
+  lo = std::min(lo, 0.0);
+  hi = std::max(hi, 0.0);
+  double scale;
+  int64_t zp = 0, qmin = isSigned ? -128 : 0, qmax = isSigned ? 127 : 255;
+  if (isSigned) {
+    scale = std::max(-lo, hi) / 127.0;
+  } else {
+    scale = (hi - lo) / 255.0;
+  }
+  if (!(scale > 0) || !std::isfinite(scale))
+    scale = 1.0;
+  if (!isSigned)
+    zp = std::clamp<int64_t>(int64_t(std::lround(-lo / scale)), qmin, qmax);
+  return quant::UniformQuantizedType::get(
+      isSigned ? quant::QuantizationFlags::Signed : 0, IntegerType::get(ctx, 8),
+      expressed, scale, zp, qmin, qmax);
+}
+
+namespace {
+
+/// Per-channel (or per-tensor) symmetric int8 quantization of a weight:
+/// channel c of the flat row-major `w` is every entry i with
+/// channelOf(i) == c.
+struct QuantizedWeight {
+  std::vector<int32_t> q;
+  std::vector<double> scales;
+  std::vector<float> dequantized;
+};
+
+QuantizedWeight quantizeWeight(ArrayRef<float> w, int64_t channels,
+                               function_ref<int64_t(int64_t)> channelOf) {
+  QuantizedWeight r;
+  std::vector<double> maxAbs(channels, 0.0);
+  for (int64_t i = 0, e = w.size(); i < e; ++i)
+    maxAbs[channelOf(i)] = std::max(maxAbs[channelOf(i)], std::fabs(double(w[i])));
+  for (double m : maxAbs)
+    r.scales.push_back(m > 0 ? m / 127.0 : 1.0);
+  for (int64_t i = 0, e = w.size(); i < e; ++i) {
+    double s = r.scales[channelOf(i)];
+    int32_t q = int32_t(std::clamp(std::nearbyint(w[i] / s), -127.0, 127.0));
+    r.q.push_back(q);
+    r.dequantized.push_back(float(q * s));
+  }
+  return r;
+}
+
+struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> {
+  using Base::Base;
+
+  /// Quantizes operand 1 of a Conv, Gemm or MatMul whose input is observed;
+  /// applies bias correction.
+  LogicalResult quantizeWeights(Operation *op) {
+    auto obs = op->getOperand(0).getDefiningOp<qc::ObserveOp>();
+    Value weight = op->getOperand(1);
+    std::optional<std::vector<float>> w = qc::readFloatConstant(weight);
+    if (!obs || !w)
+      return success();
+    auto wTy = cast<RankedTensorType>(weight.getType());
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    auto gemm = dyn_cast<qc::GemmOp>(op);
+    if (gemm && gemm.getTransB()) {
+      // Stored as K x N so that the integer matmul reads it directly.
+      int64_t n = wTy.getDimSize(0), k = wTy.getDimSize(1);
+      std::vector<float> t(w->size());
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t c = 0; c < k; ++c)
+          t[c * n + r] = (*w)[r * k + c];
+      *w = std::move(t);
+      wTy = RankedTensorType::get({k, n}, wTy.getElementType());
+      gemm.setTransB(0);
+    }
+    if (isa<qc::MatMulOp>(op) && wTy.getRank() != 2)
+      return success();
+    bool conv = isa<qc::ConvOp>(op);
+    int64_t axis = conv ? 0 : 1;
+    int64_t channels = wTy.getDimSize(axis);
+    bool perChannel = weightGranularity == "channel";
+    if (!perChannel && weightGranularity != "tensor")
+      return op->emitError() << "weight granularity '" << weightGranularity
+                             << "' is not supported (channel or tensor)";
+    int64_t per = wTy.getNumElements() / channels, cols = channels;
+    auto channelOf = [&](int64_t i) -> int64_t {
+      if (!perChannel)
+        return 0;
+      return conv ? i / per : i % cols;
+    };
+    QuantizedWeight qw = quantizeWeight(*w, perChannel ? channels : 1, channelOf);
+
+    MLIRContext *ctx = op->getContext();
+    Type i8 = IntegerType::get(ctx, 8);
+    Type f32 = b.getF32Type();
+    quant::QuantizedType qt;
+    if (perChannel)
+      qt = quant::UniformQuantizedPerAxisType::get(
+          quant::QuantizationFlags::Signed, i8, f32, qw.scales,
+          SmallVector<int64_t>(channels, 0), int32_t(axis), -127, 127);
+    else
+      qt = quant::UniformQuantizedType::get(quant::QuantizationFlags::Signed, i8,
+                                            f32, qw.scales[0], 0, -127, 127);
+    std::string name = "weight";
+    if (auto n = dyn_cast<NameLoc>(loc))
+      name = n.getName().str() + ".weight_int8";
+    Value ints = qc::createBlobConstant(
+        b, loc, RankedTensorType::get(wTy.getShape(), i8), qw.q, name);
+    Value q = qc::StorageCastOp::create(b, loc, RankedTensorType::get(wTy.getShape(), qt), ints);
+    Value dq = qc::DequantizeOp::create(b, loc, wTy, q);
+    op->setOperand(1, dq);
+
+    std::optional<ArrayRef<double>> mean = obs.getChannelMean();
+    if (!biasCorrection || !mean || isa<qc::MatMulOp>(op))
+      return success();
+    // The expected output shift of the quantized weights, per channel.
+    std::vector<double> shift(channels, 0.0);
+    if (conv) {
+      int64_t group = cast<qc::ConvOp>(op).getGroup();
+      int64_t cPer = wTy.getDimSize(1), kSize = per / cPer;
+      for (int64_t i = 0, e = w->size(); i < e; ++i) {
+        int64_t f = i / per, c = (i % per) / kSize;
+        int64_t inC = (f / (channels / group)) * cPer + c;
+        if (inC < int64_t(mean->size()))
+          shift[f] += (double(qw.dequantized[i]) - (*w)[i]) * (*mean)[inC];
+      }
+    } else {
+      for (int64_t i = 0, e = w->size(); i < e; ++i) {
+        int64_t k = i / cols, n = i % cols;
+        if (k < int64_t(mean->size()))
+          shift[n] += (double(qw.dequantized[i]) - (*w)[i]) * (*mean)[k];
+      }
+    }
+    std::vector<float> bias(channels, 0.f);
+    double factor = 1.0;
+    Value oldBias = op->getNumOperands() > 2 ? op->getOperand(2) : Value();
+    if (gemm) {
+      // y = alpha A B + beta C
+      factor = gemm.getAlpha().convertToDouble();
+      if (!oldBias)
+        gemm.setBeta(APFloat(1.0f));
+      double beta = gemm.getBeta().convertToDouble();
+      if (beta == 0)
+        return success();
+      factor /= beta;
+    }
+    if (oldBias) {
+      std::optional<std::vector<float>> bv = qc::readFloatConstant(oldBias);
+      if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
+        return success();
+      for (int64_t c = 0; c < channels; ++c)
+        bias[c] = (*bv)[bv->size() == 1 ? 0 : c];
+    }
+    for (int64_t c = 0; c < channels; ++c)
+      bias[c] -= float(factor * shift[c]);
+    auto biasTy = RankedTensorType::get({channels}, f32);
+    if (oldBias && cast<RankedTensorType>(oldBias.getType()).getRank() == 2)
+      biasTy = cast<RankedTensorType>(oldBias.getType());
+    Value nb = qc::createBlobConstant(b, loc, biasTy, bias, name + ".bias_corrected");
+    if (oldBias)
+      op->setOperand(2, nb);
+    else
+      op->insertOperands(2, nb);
+    return success();
+  }
+
+  void runOnOperation() override {
+    if (activationType != "u8" && activationType != "i8") {
+      getOperation()->emitError() << "activation type '" << activationType
+                                  << "' is not supported (u8 or i8)";
+      return signalPassFailure();
+    }
+    SmallVector<Operation *> layers;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<qc::ConvOp, qc::GemmOp, qc::MatMulOp>(op))
+        layers.push_back(op);
+    });
+    for (Operation *op : layers)
+      if (failed(quantizeWeights(op)))
+        return signalPassFailure();
+
+    bool isSigned = activationType == "i8";
+    bool failedAny = false;
+    getOperation()->walk([&](qc::ObserveOp obs) {
+      if (!obs.getMin()) {
+        obs.emitOpError() << "'" << obs.getName()
+                          << "' has no calibrated range (run calibration first)";
+        failedAny = true;
+        return;
+      }
+      auto ty = cast<RankedTensorType>(obs.getType());
+      quant::UniformQuantizedType qt = qc::activationType(
+          obs.getContext(), obs.getMinAttr().getValueAsDouble(),
+          obs.getMaxAttr().getValueAsDouble(), isSigned, ty.getElementType());
+      OpBuilder b(obs);
+      Value q = qc::QuantizeOp::create(b, obs.getLoc(),
+                                       RankedTensorType::get(ty.getShape(), qt),
+                                       obs.getInput());
+      Value dq = qc::DequantizeOp::create(b, obs.getLoc(), ty, q);
+      obs.replaceAllUsesWith(dq);
+      obs.erase();
+    });
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+
+} // namespace

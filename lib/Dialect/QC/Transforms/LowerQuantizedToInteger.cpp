@@ -1,0 +1,445 @@
+//===- LowerQuantizedToInteger.cpp - QDQ chains to integer-only ops -------===//
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Constants.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Support/Dyadic.h"
+
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <cmath>
+
+namespace qc {
+#define GEN_PASS_DEF_LOWERQUANTIZEDTOINTEGER
+#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+} // namespace qc
+
+using namespace mlir;
+using quant::QuantizedType;
+using quant::UniformQuantizedPerAxisType;
+using quant::UniformQuantizedType;
+
+namespace {
+
+RankedTensorType tensorTy(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// The per-tensor quantized type of a tensor value, or null.
+UniformQuantizedType perTensor(Value v) {
+  return dyn_cast<UniformQuantizedType>(tensorTy(v).getElementType());
+}
+
+/// The quantized value a float value is the dequantization of, or null.
+Value dequantized(Value v) {
+  auto dq = v.getDefiningOp<qc::DequantizeOp>();
+  return dq ? dq.getInput() : Value();
+}
+
+/// The storage integers of a quantized tensor (ui8 / i8 ...).
+Value storageOf(OpBuilder &b, Location loc, Value q) {
+  auto qt = cast<QuantizedType>(tensorTy(q).getElementType());
+  Type intTy = IntegerType::get(b.getContext(), qt.getStorageTypeIntegralWidth(),
+                                qt.isSigned() ? IntegerType::Signless : IntegerType::Unsigned);
+  return qc::StorageCastOp::create(b, loc, RankedTensorType::get(tensorTy(q).getShape(), intTy), q);
+}
+
+RankedTensorType storageTensorType(RankedTensorType shape, QuantizedType qt) {
+  Type intTy = IntegerType::get(shape.getContext(), qt.getStorageTypeIntegralWidth(),
+                                qt.isSigned() ? IntegerType::Signless : IntegerType::Unsigned);
+  return RankedTensorType::get(shape.getShape(), intTy);
+}
+
+/// Dyadic (multiplier, shift) lists of `scales`; failure when one has no
+/// int32 form.
+LogicalResult dyadics(ArrayRef<double> scales, SmallVectorImpl<int32_t> &mult,
+                      SmallVectorImpl<int32_t> &shift) {
+  for (double s : scales) {
+    std::optional<qc::Dyadic> d = qc::computeDyadic(s);
+    if (!d)
+      return failure();
+    mult.push_back(d->multiplier);
+    shift.push_back(d->shift);
+  }
+  return success();
+}
+
+/// The quantized range of `qt` narrowed by a fused activation's float
+/// bounds.
+std::pair<int64_t, int64_t> clampRange(UniformQuantizedType qt, double lo, double hi) {
+  int64_t qmin = qt.getStorageTypeMin(), qmax = qt.getStorageTypeMax();
+  if (std::isfinite(lo))
+    qmin = std::max<int64_t>(qmin, qt.getZeroPoint() + std::llround(lo / qt.getScale()));
+  if (std::isfinite(hi))
+    qmax = std::min<int64_t>(qmax, qt.getZeroPoint() + std::llround(hi / qt.getScale()));
+  return {qmin, std::max(qmin, qmax)};
+}
+
+/// Peels a Relu or constant Clip off `v`: returns the value before it and
+/// the activation's bounds (infinite without one).
+Value peelActivation(Value v, double &lo, double &hi) {
+  lo = -INFINITY;
+  hi = INFINITY;
+  Operation *op = v.getDefiningOp();
+  if (isa_and_nonnull<qc::ReluOp>(op)) {
+    lo = 0;
+    return op->getOperand(0);
+  }
+  if (auto clip = dyn_cast_or_null<qc::ClipOp>(op)) {
+    auto bound = [](Value b, double &out) {
+      DenseFPElementsAttr a;
+      if (!b)
+        return true;
+      if (!matchPattern(b, m_Constant(&a)) || a.getNumElements() != 1)
+        return false;
+      out = (*a.getValues<APFloat>().begin()).convertToDouble();
+      return true;
+    };
+    auto bounds = clip.getBounds();
+    double l = -INFINITY, h = INFINITY;
+    if (!bound(bounds.size() > 0 ? bounds[0] : Value(), l) ||
+        !bound(bounds.size() > 1 ? bounds[1] : Value(), h))
+      return v;
+    lo = l;
+    hi = h;
+    return clip.getInput();
+  }
+  return v;
+}
+
+/// requantize(x) to the parameters of `out`, with a clamp, from a tensor of
+/// integers at scale `inScale` with zero point `inZp`.
+FailureOr<Value> requantizeTo(PatternRewriter &rw, Location loc, Value ints,
+                              ArrayRef<double> scales, int64_t inZp,
+                              std::optional<int64_t> axis, RankedTensorType resultTy,
+                              int64_t outZp, int64_t lo, int64_t hi) {
+  SmallVector<int32_t> mult, shift;
+  if (failed(dyadics(scales, mult, shift)))
+    return failure();
+  return qc::RequantizeOp::create(
+             rw, loc, resultTy, ints, mult, shift,
+             axis ? rw.getI64IntegerAttr(*axis) : IntegerAttr(), int32_t(inZp),
+             int32_t(outZp), lo, hi)
+      .getResult();
+}
+
+/// Explicit begin/end pads of a Conv (auto_pad resolved on static shapes).
+std::optional<SmallVector<int64_t>> convPads(qc::ConvOp conv) {
+  auto x = tensorTy(conv.getX()), w = tensorTy(conv.getW());
+  int64_t n = x.getRank() - 2;
+  SmallVector<int64_t> strides(n, 1), dil(n, 1), pads(2 * n, 0);
+  if (auto s = conv.getStrides())
+    strides.assign(s->begin(), s->end());
+  if (auto d = conv.getDilations())
+    dil.assign(d->begin(), d->end());
+  if (auto p = conv.getPads())
+    pads.assign(p->begin(), p->end());
+  StringRef autoPad = conv.getAutoPad();
+  if (autoPad == "VALID")
+    return SmallVector<int64_t>(2 * n, 0);
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t in = x.getDimSize(i + 2), k = w.getDimSize(i + 2);
+      if (ShapedType::isDynamic(in))
+        return std::nullopt;
+      int64_t out = (in + strides[i] - 1) / strides[i];
+      int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + dil[i] * (k - 1) + 1 - in);
+      int64_t small = total / 2, big = total - small;
+      pads[i] = autoPad == "SAME_UPPER" ? small : big;
+      pads[i + n] = autoPad == "SAME_UPPER" ? big : small;
+    }
+  }
+  return pads;
+}
+
+/// Conv / Gemm / MatMul between quantized operands, quantized result:
+/// integer product, int32 bias, dyadic requantization with the activation
+/// in the clamp.
+struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    if (!yq)
+      return failure();
+    double actLo, actHi;
+    Value core = peelActivation(q.getInput(), actLo, actHi);
+    Operation *op = core.getDefiningOp();
+    if (!isa_and_nonnull<qc::ConvOp, qc::GemmOp, qc::MatMulOp>(op))
+      return failure();
+    Value qx = dequantized(op->getOperand(0)), qw = dequantized(op->getOperand(1));
+    if (!qx || !qw || !perTensor(qx))
+      return failure();
+    UniformQuantizedType xq = perTensor(qx);
+    auto wElt = tensorTy(qw).getElementType();
+    int64_t wRank = tensorTy(qw).getRank();
+    int64_t channelAxis = isa<qc::ConvOp>(op) ? 0 : wRank - 1;
+    SmallVector<double> wScales;
+    SmallVector<int32_t> wZps;
+    if (auto t = dyn_cast<UniformQuantizedType>(wElt)) {
+      wScales = {t.getScale()};
+      wZps = {int32_t(t.getZeroPoint())};
+    } else if (auto a = dyn_cast<UniformQuantizedPerAxisType>(wElt)) {
+      if (a.getQuantizedDimension() != channelAxis)
+        return rw.notifyMatchFailure(op, "weight scales not per output channel");
+      wScales.assign(a.getScales().begin(), a.getScales().end());
+      for (int64_t z : a.getZeroPoints())
+        wZps.push_back(int32_t(z));
+    } else {
+      return failure();
+    }
+    if (xq.getStorageTypeIntegralWidth() > 8 ||
+        cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8)
+      return failure();
+
+    double alpha = 1, beta = 1;
+    Value floatBias;
+    if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
+      if (gemm.getTransA() || gemm.getTransB() || wRank != 2)
+        return rw.notifyMatchFailure(op, "transposed Gemm operands");
+      alpha = gemm.getAlpha().convertToDouble();
+      beta = gemm.getBeta().convertToDouble();
+      floatBias = gemm.getC();
+      if (!(alpha > 0))
+        return failure();
+    } else if (auto conv = dyn_cast<qc::ConvOp>(op)) {
+      floatBias = conv.getB();
+    } else if (wRank < 2) {
+      return failure();
+    }
+    auto resTy = tensorTy(op->getResult(0));
+    int64_t outAxis = isa<qc::ConvOp>(op) ? 1 : resTy.getRank() - 1;
+    int64_t channels = resTy.getDimSize(outAxis);
+    if (wScales.size() != 1 && int64_t(wScales.size()) != channels)
+      return failure();
+    auto wScale = [&](int64_t c) { return wScales[wScales.size() == 1 ? 0 : c]; };
+
+    Location loc = op->getLoc();
+    Value bias;
+    if (floatBias) {
+      std::optional<std::vector<float>> bv = qc::readFloatConstant(floatBias);
+      if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
+        return rw.notifyMatchFailure(op, "bias is not a per-channel constant");
+      std::vector<int32_t> bi;
+      for (int64_t c = 0; c < channels; ++c) {
+        double v = beta * (*bv)[bv->size() == 1 ? 0 : c] / (alpha * xq.getScale() * wScale(c));
+        if (!(std::fabs(v) < 2147483647.0))
+          return rw.notifyMatchFailure(op, "bias does not fit int32 at s_x * s_w");
+        bi.push_back(int32_t(std::nearbyint(v)));
+      }
+      bias = qc::createBlobConstant(rw, loc, RankedTensorType::get({channels}, rw.getI32Type()),
+                                    bi, "bias_int32");
+    }
+    auto accTy = RankedTensorType::get(resTy.getShape(), rw.getI32Type());
+    Value x = storageOf(rw, loc, qx), w = storageOf(rw, loc, qw);
+    Value acc;
+    if (auto conv = dyn_cast<qc::ConvOp>(op)) {
+      std::optional<SmallVector<int64_t>> pads = convPads(conv);
+      if (!pads)
+        return failure();
+      int64_t n = resTy.getRank() - 2;
+      SmallVector<int64_t> strides(n, 1), dil(n, 1);
+      if (auto s = conv.getStrides())
+        strides.assign(s->begin(), s->end());
+      if (auto d = conv.getDilations())
+        dil.assign(d->begin(), d->end());
+      acc = qc::ConvIntOp::create(rw, loc, accTy, x, w, bias, strides, *pads, dil,
+                                  conv.getGroup(), int32_t(xq.getZeroPoint()), wZps);
+    } else {
+      acc = qc::MatMulIntOp::create(rw, loc, accTy, x, w, bias,
+                                    int32_t(xq.getZeroPoint()), wZps);
+    }
+    SmallVector<double> scales;
+    for (int64_t c = 0, e = wScales.size(); c < e; ++c)
+      scales.push_back(alpha * xq.getScale() * wScales[c] / yq.getScale());
+    auto [lo, hi] = clampRange(yq, actLo, actHi);
+    FailureOr<Value> y = requantizeTo(
+        rw, loc, acc, scales, 0, scales.size() > 1 ? std::optional<int64_t>(outAxis) : std::nullopt,
+        storageTensorType(resTy, yq), yq.getZeroPoint(), lo, hi);
+    if (failed(y))
+      return rw.notifyMatchFailure(op, "requantization scale has no dyadic form");
+    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
+    return success();
+  }
+};
+
+/// Add of two quantized tensors: both requantized to s_y / 2^F in int32,
+/// added, requantized to the result.
+struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    if (!yq)
+      return failure();
+    double actLo, actHi;
+    auto add = peelActivation(q.getInput(), actLo, actHi).getDefiningOp<qc::AddOp>();
+    if (!add)
+      return failure();
+    Value qa = dequantized(add.getA()), qb = dequantized(add.getB());
+    if (!qa || !qb || !perTensor(qa) || !perTensor(qb))
+      return failure();
+    UniformQuantizedType aq = perTensor(qa), bq = perTensor(qb);
+    double ra = aq.getScale() / yq.getScale(), rb = bq.getScale() / yq.getScale();
+    // |x - zp| < 2^bits; keep each shifted term below 2^29.
+    double bound = std::ldexp(1.0, std::max(aq.getStorageTypeIntegralWidth(),
+                                            bq.getStorageTypeIntegralWidth()));
+    int f = int(std::floor(std::log2(std::ldexp(1.0, 29) / (bound * std::max(ra, rb)))));
+    f = std::clamp(f, 0, 20);
+    Location loc = add.getLoc();
+    int64_t i32min = INT32_MIN, i32max = INT32_MAX;
+    auto term = [&](Value qv, UniformQuantizedType t, double r) -> FailureOr<Value> {
+      auto ty = RankedTensorType::get(tensorTy(qv).getShape(), rw.getI32Type());
+      return requantizeTo(rw, loc, storageOf(rw, loc, qv), {std::ldexp(r, f)},
+                          t.getZeroPoint(), std::nullopt, ty, 0, i32min, i32max);
+    };
+    FailureOr<Value> ta = term(qa, aq, ra), tb = term(qb, bq, rb);
+    if (failed(ta) || failed(tb))
+      return failure();
+    auto sumTy = RankedTensorType::get(tensorTy(add.getC()).getShape(), rw.getI32Type());
+    Value sum = qc::AddOp::create(rw, loc, sumTy, *ta, *tb);
+    auto [lo, hi] = clampRange(yq, actLo, actHi);
+    FailureOr<Value> y = requantizeTo(rw, loc, sum, {std::ldexp(1.0, -f)}, 0, std::nullopt,
+                                      storageTensorType(sumTy, yq), yq.getZeroPoint(), lo, hi);
+    if (failed(y))
+      return failure();
+    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
+    return success();
+  }
+};
+
+/// GlobalAveragePool: int32 sum over the spatial dims, requantized with
+/// s_x / (n s_y) after subtracting n * zp_x.
+struct GlobalAveragePoolToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    auto pool = q.getInput().getDefiningOp<qc::GlobalAveragePoolOp>();
+    if (!yq || !pool)
+      return failure();
+    Value qx = dequantized(pool.getX());
+    if (!qx || !perTensor(qx))
+      return failure();
+    UniformQuantizedType xq = perTensor(qx);
+    auto xTy = tensorTy(qx);
+    if (!xTy.hasStaticShape())
+      return failure();
+    int64_t n = 1;
+    SmallVector<int64_t> axes;
+    for (int64_t d = 2; d < xTy.getRank(); ++d) {
+      n *= xTy.getDimSize(d);
+      axes.push_back(d);
+    }
+    if (n * 255 > INT32_MAX)
+      return failure();
+    Location loc = pool.getLoc();
+    Value wide = qc::CastOp::create(
+        rw, loc, RankedTensorType::get(xTy.getShape(), rw.getI32Type()), storageOf(rw, loc, qx));
+    auto sumTy = RankedTensorType::get(tensorTy(pool.getY()).getShape(), rw.getI32Type());
+    Value sum = qc::ReduceSumOp::create(rw, loc, sumTy, wide, axes, 1, 0);
+    FailureOr<Value> y = requantizeTo(
+        rw, loc, sum, {xq.getScale() / (double(n) * yq.getScale())}, n * xq.getZeroPoint(),
+        std::nullopt, storageTensorType(sumTy, yq), yq.getZeroPoint(),
+        yq.getStorageTypeMin(), yq.getStorageTypeMax());
+    if (failed(y))
+      return failure();
+    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
+    return success();
+  }
+};
+
+/// quantize(act?(dequantize(x))) to other parameters: qc.requantize.
+struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    double actLo, actHi;
+    Value x = dequantized(peelActivation(q.getInput(), actLo, actHi));
+    if (!yq || !x || !perTensor(x))
+      return failure();
+    if (x.getType() == q.getType() && std::isinf(actLo) && std::isinf(actHi))
+      return failure(); // the folder's
+    UniformQuantizedType xq = perTensor(x);
+    auto [lo, hi] = clampRange(yq, actLo, actHi);
+    FailureOr<Value> y = requantizeTo(rw, q.getLoc(), storageOf(rw, q.getLoc(), x),
+                                      {xq.getScale() / yq.getScale()}, xq.getZeroPoint(),
+                                      std::nullopt, storageTensorType(tensorTy(x), yq),
+                                      yq.getZeroPoint(), lo, hi);
+    if (failed(y))
+      return failure();
+    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
+    return success();
+  }
+};
+
+/// Concat of quantized tensors: each requantized to the result's type.
+struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    auto concat = q.getInput().getDefiningOp<qc::ConcatOp>();
+    if (!yq || !concat)
+      return failure();
+    SmallVector<Value> ints;
+    for (Value in : concat.getInputs()) {
+      Value x = dequantized(in);
+      if (!x || !perTensor(x))
+        return failure();
+      auto qTy = RankedTensorType::get(tensorTy(x).getShape(), yq);
+      Value requant = x.getType() == qTy
+                          ? x
+                          : qc::QuantizeOp::create(rw, q.getLoc(), qTy,
+                                                   qc::DequantizeOp::create(rw, q.getLoc(), tensorTy(in), x));
+      ints.push_back(storageOf(rw, q.getLoc(), requant));
+    }
+    Value y = qc::ConcatOp::create(rw, concat.getLoc(), storageTensorType(tensorTy(concat.getResult()), yq),
+                                   ints, concat.getAxis());
+    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), y);
+    return success();
+  }
+};
+
+/// Ops that commute with per-tensor dequantization run on the integers.
+struct DequantizeLater : RewritePattern {
+  DequantizeLater(MLIRContext *ctx) : RewritePattern(MatchAnyOpTypeTag(), 1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rw) const override {
+    if (!isa<qc::MaxPoolOp, qc::GlobalMaxPoolOp, qc::ReshapeOp, qc::FlattenOp,
+             qc::TransposeOp, qc::SqueezeOp, qc::UnsqueezeOp>(op))
+      return failure();
+    if (op->getNumOperands() < 1 || (op->getNumResults() > 1 && !op->getResult(1).use_empty()))
+      return failure();
+    Value x = dequantized(op->getOperand(0));
+    if (!x || !perTensor(x))
+      return failure();
+    UniformQuantizedType xq = perTensor(x);
+    auto resTy = tensorTy(op->getResult(0));
+    Operation *clone = rw.clone(*op);
+    Value ints = storageOf(rw, op->getLoc(), x);
+    rw.modifyOpInPlace(clone, [&] {
+      clone->setOperand(0, ints);
+      clone->getResult(0).setType(storageTensorType(resTy, xq));
+    });
+    Value qy = qc::StorageCastOp::create(
+        rw, op->getLoc(), RankedTensorType::get(resTy.getShape(), xq), clone->getResult(0));
+    Value y = qc::DequantizeOp::create(rw, op->getLoc(), resTy, qy);
+    SmallVector<Value> repl{y};
+    for (unsigned i = 1; i < op->getNumResults(); ++i)
+      repl.push_back(clone->getResult(i));
+    rw.replaceOp(op, repl);
+    return success();
+  }
+};
+
+struct LowerQuantizedToIntegerPass
+    : qc::impl::LowerQuantizedToIntegerBase<LowerQuantizedToIntegerPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    patterns.add<LinearToInteger, AddToInteger, GlobalAveragePoolToInteger,
+                 ConcatToInteger, DequantizeLater>(ctx);
+    patterns.add<RequantizeQDQ>(ctx, /*benefit=*/0);
+    qc::StorageCastOp::getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
