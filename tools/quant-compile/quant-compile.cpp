@@ -4,11 +4,18 @@
 //   quant-compile MODEL.onnx -c -o model.o               (object file)
 //     [--input-shape NAME:DIMS]... [--constant-input NAME=FILE.pb]...
 //     [--prefix NAME] [--header FILE.h] [--mcpu CPU] [--emit-llvm]
+//     [--calibration-data DIR|file.npz [--samples N] [--calibration-method M]
+//      [--weight-granularity channel|tensor] [--activation-type u8|i8]
+//      [--no-bias-correction] [--report report.json]]
+//
+// With calibration data (or --load-calibration) the model is quantized to
+// integer-only int8 (post-training, calibrated on the samples).
 //
 // Writes the library or object with the weights embedded as binary data,
 // and a C header (next to it, .h) declaring the model's C API.
 //
 //===----------------------------------------------------------------------===//
+#include "qc/Quantization/Quantize.h"
 #include "qc/Runtime/Compiler.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -60,6 +67,50 @@ static cl::opt<unsigned> threads(
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::init(3), cl::Prefix, cl::cat(category));
 
+static cl::OptionCategory quantCategory("quantization options");
+static cl::opt<std::string> calibrationData(
+    "calibration-data",
+    cl::desc("Quantize to int8, calibrating on these samples: a directory of .npz "
+             "(keys: input names), .npy (one input) or test_data_set_*/input_*.pb, "
+             "or one .npz of stacked samples"),
+    cl::value_desc("DIR|FILE.npz"), cl::cat(quantCategory));
+static cl::opt<unsigned> samples("samples",
+                                 cl::desc("Calibration samples (default: all; with --report "
+                                          "a quarter is held out for evaluation)"),
+                                 cl::init(0), cl::cat(quantCategory));
+static cl::opt<unsigned> evalSamples("eval-samples",
+                                     cl::desc("Held-out samples the report evaluates on "
+                                              "(default: those after the calibration ones)"),
+                                     cl::init(0), cl::cat(quantCategory));
+static cl::opt<std::string> calibrationMethod(
+    "calibration-method", cl::desc("minmax, percentile, mse or entropy"),
+    cl::init("minmax"), cl::cat(quantCategory));
+static cl::opt<double> percentile("percentile",
+                                  cl::desc("Percentile of the percentile method"),
+                                  cl::init(99.99), cl::cat(quantCategory));
+static cl::opt<unsigned> bins("histogram-bins", cl::desc("Histogram bins per tensor"),
+                              cl::init(2048), cl::cat(quantCategory));
+static cl::opt<std::string> weightGranularity(
+    "weight-granularity", cl::desc("Weight scales: channel (default) or tensor"),
+    cl::init("channel"), cl::cat(quantCategory));
+static cl::opt<std::string> activationType(
+    "activation-type", cl::desc("Activations: u8 (asymmetric, default) or i8 (symmetric)"),
+    cl::init("u8"), cl::cat(quantCategory));
+static cl::opt<bool> noBiasCorrection("no-bias-correction",
+                                      cl::desc("Do not correct biases for weight quantization"),
+                                      cl::cat(quantCategory));
+static cl::opt<std::string> saveCalibration("save-calibration",
+                                            cl::desc("Write the calibration statistics (JSON)"),
+                                            cl::value_desc("FILE"), cl::cat(quantCategory));
+static cl::opt<std::string> loadCalibration("load-calibration",
+                                            cl::desc("Quantize with saved statistics instead of "
+                                                     "running calibration"),
+                                            cl::value_desc("FILE"), cl::cat(quantCategory));
+static cl::opt<std::string> reportPath("report",
+                                       cl::desc("Quality report (JSON, and markdown beside it): "
+                                                "per-tensor scales and SQNR, outputs against float"),
+                                       cl::value_desc("FILE.json"), cl::cat(quantCategory));
+
 [[noreturn]] static void die(const Twine &msg) {
   WithColor::error(errs(), "quant-compile") << msg << "\n";
   std::exit(1);
@@ -67,7 +118,7 @@ static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  cl::HideUnrelatedOptions({&category, &quantCategory});
   parseToolCommandLine(argc, argv, "quant-compile: compile a model to native code\n");
   if (threads == 0)
     die("--threads must be at least 1");
@@ -80,9 +131,48 @@ int main(int argc, char **argv) {
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
   registerModelDialects(context);
+  bool quantize = !calibrationData.empty() || !loadCalibration.empty();
+  if (!quantize) {
+    for (cl::Option *opt : {(cl::Option *)&samples, (cl::Option *)&reportPath,
+                            (cl::Option *)&saveCalibration, (cl::Option *)&evalSamples})
+      if (opt->getNumOccurrences())
+        die("--" + opt->ArgStr + " needs --calibration-data (or --load-calibration)");
+  }
+  if (!isCalibrationMethod(calibrationMethod))
+    die("unknown --calibration-method '" + calibrationMethod +
+        "' (minmax, percentile, mse or entropy)");
+  if (activationType != "u8" && activationType != "i8")
+    die("unknown --activation-type '" + activationType + "' (u8 or i8)");
+  if (weightGranularity != "channel" && weightGranularity != "tensor")
+    die("--weight-granularity '" + weightGranularity +
+        "' is not supported (channel or tensor; per-block scales are not implemented yet)");
+  if (!(percentile > 50 && percentile <= 100))
+    die("--percentile must be in (50, 100]");
+  if (bins < 16)
+    die("--histogram-bins must be at least 16");
+
   mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
   if (!module)
     return 1;
+  if (quantize) {
+    QuantizeOptions q;
+    q.calibrationData = calibrationData;
+    q.samples = samples;
+    q.evalSamples = evalSamples;
+    q.calibration.method = calibrationMethod;
+    q.calibration.percentile = percentile;
+    q.calibration.bins = bins;
+    q.calibration.signedActivations = activationType == "i8";
+    q.calibration.progress = true;
+    q.weightGranularity = weightGranularity;
+    q.biasCorrection = !noBiasCorrection;
+    q.saveCalibration = saveCalibration;
+    q.loadCalibration = loadCalibration;
+    q.reportPath = reportPath;
+    q.modelName = sys::path::filename(modelPath).str();
+    if (Error e = quantizeModel(*module, q, outs()))
+      die(toString(std::move(e)));
+  }
   FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads);
   if (failed(sig))
     return 1;

@@ -56,6 +56,11 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a bool array with one entry per operand and result";
     return success();
   }
+  if (name == kObservedAttrName) {
+    if (!isa<StringAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' must be a string";
+    return success();
+  }
   return op->emitError() << "unknown qc dialect attribute '" << name << "'";
 }
 

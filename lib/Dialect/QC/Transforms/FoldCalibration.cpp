@@ -213,8 +213,10 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       Value q = qc::QuantizeOp::create(b, obs.getLoc(),
                                        RankedTensorType::get(ty.getShape(), qt),
                                        obs.getInput());
-      Value dq = qc::DequantizeOp::create(b, obs.getLoc(), ty, q);
-      obs.replaceAllUsesWith(dq);
+      auto dq = qc::DequantizeOp::create(b, obs.getLoc(), ty, q);
+      // The quality report finds each quantized activation by this name.
+      dq->setAttr(qc::QCDialect::kObservedAttrName, obs.getNameAttr());
+      obs.replaceAllUsesWith(dq.getOutput());
       obs.erase();
     });
     if (failedAny)

@@ -26,6 +26,13 @@ std::string valueName(Value v) {
   std::string name = "value";
   if (auto n = dyn_cast<NameLoc>(loc))
     name = n.getName().str();
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    Operation *fn = arg.getOwner()->getParentOp();
+    auto names = fn ? fn->getAttrOfType<ArrayAttr>(qc::QCDialect::kInputNamesAttrName) : nullptr;
+    if (names && arg.getArgNumber() < names.size())
+      if (auto s = dyn_cast<StringAttr>(names[arg.getArgNumber()]))
+        name = s.str();
+  }
   if (auto r = dyn_cast<OpResult>(v))
     if (r.getOwner()->getNumResults() > 1)
       name += ":" + std::to_string(r.getResultNumber());

@@ -39,6 +39,9 @@ def QC_Dialect : Dialect {
     /// Set by convert-qc-to-linalg when it makes unsigned integer types
     /// signless: per operand, then per result, whether it was unsigned.
     static constexpr ::llvm::StringLiteral kUnsignedAttrName = "qc.unsigned";
+    /// Set by fold-calibration on the dequantization of each observed
+    /// tensor: the observer's name (the quality report matches by it).
+    static constexpr ::llvm::StringLiteral kObservedAttrName = "qc.observed";
   }];
 }
 

@@ -1,0 +1,108 @@
+//===- Calibration.h - post-training quantization driver --------*- C++ -*-===//
+//
+// The host side of post-training quantization: runs the float model with its
+// observers (JIT) over calibration samples, keeps per-tensor statistics
+// (min/max, histograms, per-channel means), chooses ranges by a calibration
+// method, writes them onto the observers, and measures the quantized model
+// against the float one (the quality report).
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_QUANTIZATION_CALIBRATION_H
+#define QC_QUANTIZATION_CALIBRATION_H
+
+#include "qc/Runtime/Compiler.h"
+#include "qc/Runtime/HostTensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+#include <map>
+#include <string>
+#include <vector>
+
+namespace qc {
+
+/// One model input set, in the order of the graph's inputs.
+using Sample = std::vector<HostTensor>;
+
+/// Reads calibration samples for a graph with these inputs: a directory of
+/// .npz files (keys: input names), of .npy files (single-input models), or of
+/// ONNX backend test sets (test_data_set_*/input_*.pb); or one .npz whose
+/// arrays stack samples along a leading dim. Files in name order; at most
+/// `limit` samples (0: all).
+llvm::Expected<std::vector<Sample>>
+readSamples(llvm::StringRef path, llvm::ArrayRef<TensorSpec> inputs,
+            size_t limit = 0);
+
+/// Statistics of one observed tensor over all calibration samples.
+struct TensorStats {
+  double min = 0, max = 0;
+  int64_t count = 0;
+  /// Histogram of x over [min, max] and of |x| over [0, max |x|].
+  std::vector<double> hist, absHist;
+  int64_t channelAxis = -1;
+  std::vector<double> channelMean;
+};
+using CalibrationStats = std::map<std::string, TensorStats>;
+
+struct CalibrationOptions {
+  std::string method = "minmax"; // minmax | percentile | mse | entropy
+  double percentile = 99.99;
+  int64_t bins = 2048;
+  bool signedActivations = false; // i8 symmetric instead of u8 asymmetric
+  bool progress = false;          // a progress bar on stderr
+};
+
+/// Whether `method` is one of the calibration methods.
+bool isCalibrationMethod(llvm::StringRef method);
+
+/// A float model with its observers' inputs as extra outputs, JIT-compiled:
+/// runs return the model's outputs, then the observed tensors.
+struct ObservedModel {
+  std::unique_ptr<Model> model;
+  size_t numOutputs = 0;             // the model's own outputs
+  std::vector<std::string> observed; // observer names, in output order
+  std::vector<int64_t> channelAxes;  // -1 where no channel means are kept
+  /// Runs one sample; the outputs in signature order.
+  llvm::Expected<std::vector<HostTensor>> run(const Sample &sample) const;
+};
+
+/// Clones `module`, exposes the observed tensors as extra outputs, runs
+/// `prepare` on the clone and JIT-compiles it. Exposed are the qc.observe
+/// ops (by name) or, with `quantized`, the ops carrying qc.observed (the
+/// dequantized activations fold-calibration tags).
+llvm::Expected<ObservedModel> compileObserved(
+    mlir::ModuleOp module, bool quantized = false,
+    llvm::function_ref<llvm::LogicalResult(mlir::ModuleOp)> prepare = nullptr);
+
+/// Runs the samples and accumulates the statistics of every observer.
+llvm::Expected<CalibrationStats>
+collectStatistics(const ObservedModel &model, llvm::ArrayRef<Sample> samples,
+                  const CalibrationOptions &options);
+
+/// The range [lo, hi] the method chooses for a tensor.
+std::pair<double, double> chooseRange(const TensorStats &stats,
+                                      const CalibrationOptions &options);
+
+/// Writes min/max (and channel means) onto each qc.observe of `module`; an
+/// error names an observer without statistics.
+llvm::Error applyCalibration(mlir::ModuleOp module, const CalibrationStats &stats,
+                             const CalibrationOptions &options);
+
+llvm::json::Value statsToJSON(const CalibrationStats &stats);
+llvm::Expected<CalibrationStats> statsFromJSON(const llvm::json::Value &v);
+
+/// Agreement of a quantized tensor with its float reference.
+struct Agreement {
+  double sqnrDb = 0;  // 10 log10(sum f^2 / sum (f - q)^2)
+  double cosine = 0;
+  double top1 = 0;    // fraction of rows (last dim) with the same argmax
+  void add(const HostTensor &ref, const HostTensor &got);
+  void finish();
+  double signal = 0, noise = 0, dot = 0, refNorm = 0, gotNorm = 0;
+  int64_t rows = 0, agree = 0;
+};
+
+} // namespace qc
+
+#endif

@@ -1,0 +1,32 @@
+//===- Quantize.h - post-training int8 quantization of a model --*- C++ -*-===//
+#ifndef QC_QUANTIZATION_QUANTIZE_H
+#define QC_QUANTIZATION_QUANTIZE_H
+
+#include "qc/Quantization/Calibration.h"
+
+namespace qc {
+
+struct QuantizeOptions {
+  std::string calibrationData;     // directory or .npz
+  size_t samples = 0;              // calibration samples (0: all but the held-out ones)
+  size_t evalSamples = 0;          // held-out samples for the report (0: the rest)
+  CalibrationOptions calibration;
+  std::string weightGranularity = "channel";
+  bool biasCorrection = true;
+  std::string saveCalibration, loadCalibration;
+  std::string reportPath;          // JSON; a markdown page beside it (.md)
+  std::string modelName;
+};
+
+/// Quantizes the float graph in @main_graph of `module` to the integer-only
+/// form: folds BatchNorm, calibrates (or loads statistics), folds the ranges
+/// into quantization parameters and weights, lowers to integer ops. With a
+/// report path, measures every quantized activation and the outputs against
+/// float on the held-out samples and writes the report; a summary goes to
+/// `os`. Errors are one-line reasons (diagnostics for IR problems).
+llvm::Error quantizeModel(mlir::ModuleOp module, const QuantizeOptions &options,
+                          llvm::raw_ostream &os);
+
+} // namespace qc
+
+#endif

@@ -1,0 +1,596 @@
+//===- Calibration.cpp - calibration runs, statistics and ranges ----------===//
+#include "qc/Quantization/Calibration.h"
+
+#include "qc/Dialect/QC/IR/QCOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace qc;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+
+static Error err(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+bool qc::isCalibrationMethod(StringRef m) {
+  return m == "minmax" || m == "percentile" || m == "mse" || m == "entropy";
+}
+
+//===----------------------------------------------------------------------===//
+// Samples
+//===----------------------------------------------------------------------===//
+
+static std::vector<std::string> sortedEntries(StringRef dir, std::error_code &ec) {
+  std::vector<std::string> out;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+    out.push_back(it->path());
+  llvm::sort(out, [](const std::string &a, const std::string &b) {
+    // Natural order: sample_2 before sample_10.
+    StringRef x(a), y(b);
+    size_t i = 0;
+    while (i < x.size() && i < y.size() && x[i] == y[i] && !llvm::isDigit(x[i]))
+      ++i;
+    unsigned long long nx, ny;
+    if (!x.substr(i).take_while(llvm::isDigit).getAsInteger(10, nx) &&
+        !y.substr(i).take_while(llvm::isDigit).getAsInteger(10, ny) && nx != ny)
+      return nx < ny;
+    return a < b;
+  });
+  return out;
+}
+
+/// Binds named tensors to the inputs (by name, else in order) and checks
+/// their dtypes and shapes.
+static Expected<Sample> bindSample(std::vector<HostTensor> tensors,
+                                   llvm::ArrayRef<TensorSpec> inputs, StringRef file) {
+  Sample s(inputs.size());
+  std::vector<bool> bound(inputs.size(), false);
+  std::vector<HostTensor *> unnamed;
+  for (HostTensor &t : tensors) {
+    auto it = llvm::find_if(inputs, [&](const TensorSpec &in) { return in.name == t.name; });
+    if (it == inputs.end()) {
+      unnamed.push_back(&t);
+      continue;
+    }
+    size_t i = it - inputs.begin();
+    s[i] = std::move(t);
+    bound[i] = true;
+  }
+  size_t next = 0;
+  for (HostTensor *t : unnamed) {
+    while (next < inputs.size() && bound[next])
+      ++next;
+    if (next == inputs.size())
+      return err(file + ": holds more tensors than the model has inputs");
+    s[next] = std::move(*t);
+    bound[next] = true;
+  }
+  for (auto [i, in] : llvm::enumerate(inputs)) {
+    if (!bound[i])
+      return err(file + ": no tensor for input '" + in.name + "'");
+    if (s[i].dtype != in.dtype)
+      return err(file + ": input '" + in.name + "' is " + dtypeName(s[i].dtype) +
+                 " but the model takes " + dtypeName(in.dtype));
+    if (s[i].shape != in.shape)
+      return err(file + ": input '" + in.name + "' has shape " + formatShape(s[i].shape) +
+                 " but the model takes " + formatShape(in.shape));
+    s[i].name = in.name;
+  }
+  return s;
+}
+
+/// Splits an array whose leading dim stacks samples of `shape`.
+static std::vector<HostTensor> unstack(const HostTensor &t, llvm::ArrayRef<int64_t> shape) {
+  if (llvm::ArrayRef<int64_t>(t.shape) == shape || t.shape.size() != shape.size() + 1 ||
+      !std::equal(shape.begin(), shape.end(), t.shape.begin() + 1))
+    return {t};
+  std::vector<HostTensor> out;
+  size_t bytes = t.data.size() / std::max<int64_t>(t.shape[0], 1);
+  for (int64_t i = 0; i < t.shape[0]; ++i) {
+    HostTensor s{t.name, t.dtype, shape.vec(), {}};
+    s.data.assign(t.data.begin() + i * bytes, t.data.begin() + (i + 1) * bytes);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Expected<std::vector<Sample>> qc::readSamples(StringRef path,
+                                              llvm::ArrayRef<TensorSpec> inputs,
+                                              size_t limit) {
+  std::vector<Sample> samples;
+  auto full = [&] { return limit && samples.size() >= limit; };
+  if (!llvm::sys::fs::is_directory(path)) {
+    if (llvm::sys::path::extension(path) != ".npz")
+      return err("calibration data '" + path + "' is neither a directory nor a .npz file");
+    auto arrays = readNpz(path);
+    if (!arrays)
+      return arrays.takeError();
+    // Each array: one sample, or samples stacked along a leading dim.
+    std::vector<std::vector<HostTensor>> perInput;
+    size_t n = SIZE_MAX;
+    for (HostTensor &t : *arrays) {
+      auto it = llvm::find_if(inputs, [&](const TensorSpec &in) { return in.name == t.name; });
+      llvm::ArrayRef<int64_t> shape =
+          it != inputs.end() ? llvm::ArrayRef<int64_t>(it->shape)
+                             : (inputs.size() == 1 ? llvm::ArrayRef<int64_t>(inputs[0].shape)
+                                                   : llvm::ArrayRef<int64_t>(t.shape));
+      perInput.push_back(unstack(t, shape));
+      n = std::min(n, perInput.back().size());
+    }
+    for (size_t i = 0; i < n && !full(); ++i) {
+      std::vector<HostTensor> tensors;
+      for (auto &p : perInput)
+        tensors.push_back(p[i]);
+      auto s = bindSample(std::move(tensors), inputs, path);
+      if (!s)
+        return s.takeError();
+      samples.push_back(std::move(*s));
+    }
+    return samples;
+  }
+  std::error_code ec;
+  std::vector<std::string> entries = sortedEntries(path, ec);
+  if (ec)
+    return err("cannot read calibration directory '" + path + "': " + ec.message());
+  for (const std::string &e : entries) {
+    if (full())
+      break;
+    StringRef ext = llvm::sys::path::extension(e);
+    std::vector<HostTensor> tensors;
+    if (llvm::sys::fs::is_directory(e)) {
+      if (!llvm::sys::path::filename(e).starts_with("test_data_set_"))
+        continue;
+      std::vector<std::string> files = sortedEntries(e, ec);
+      for (const std::string &f : files) {
+        StringRef name = llvm::sys::path::filename(f);
+        if (!name.starts_with("input_") || !name.ends_with(".pb"))
+          continue;
+        auto t = readTensorProto(f);
+        if (!t)
+          return t.takeError();
+        tensors.push_back(std::move(*t));
+      }
+    } else if (ext == ".npz") {
+      auto arrays = readNpz(e);
+      if (!arrays)
+        return arrays.takeError();
+      tensors = std::move(*arrays);
+    } else if (ext == ".npy") {
+      if (inputs.size() != 1)
+        return err(e + ": a .npy sample serves single-input models only; this model has " +
+                   llvm::Twine(inputs.size()) + " inputs (use .npz with their names)");
+      auto t = readNpy(e);
+      if (!t)
+        return t.takeError();
+      t->name = inputs[0].name;
+      tensors.push_back(std::move(*t));
+    } else {
+      continue;
+    }
+    auto s = bindSample(std::move(tensors), inputs, e);
+    if (!s)
+      return s.takeError();
+    samples.push_back(std::move(*s));
+  }
+  if (samples.empty())
+    return err("no calibration samples in '" + path +
+               "' (expected .npz, .npy or test_data_set_*/input_*.pb)");
+  return samples;
+}
+
+//===----------------------------------------------------------------------===//
+// The observed model
+//===----------------------------------------------------------------------===//
+
+Expected<std::vector<HostTensor>> ObservedModel::run(const Sample &sample) const {
+  const ModelSignature &sig = model->signature();
+  std::vector<QCTensor> in, out;
+  for (const HostTensor &t : sample)
+    in.push_back({const_cast<char *>(t.data.data()), t.shape.data(), int32_t(t.shape.size()),
+                  int32_t(t.dtype)});
+  std::vector<HostTensor> outputs(sig.outputs.size());
+  for (auto [i, spec] : llvm::enumerate(sig.outputs)) {
+    outputs[i] = HostTensor{spec.name, spec.dtype, spec.shape, {}};
+    outputs[i].data.assign(spec.numElements() * dtypeSize(spec.dtype), 0);
+    out.push_back({outputs[i].data.data(), outputs[i].shape.data(),
+                   int32_t(outputs[i].shape.size()), int32_t(spec.dtype)});
+  }
+  if (int32_t rc = model->run(in.data(), out.data()))
+    return err("the model rejected input " + llvm::Twine(rc - 1));
+  return outputs;
+}
+
+Expected<ObservedModel>
+qc::compileObserved(ModuleOp module, bool quantized,
+                    llvm::function_ref<LogicalResult(ModuleOp)> prepare) {
+  OwningOpRef<ModuleOp> clone = module.clone();
+  auto graph = clone->lookupSymbol<func::FuncOp>("main_graph");
+  if (!graph)
+    return err("no function @main_graph");
+  ObservedModel result;
+  Block &body = graph.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  result.numOutputs = ret.getNumOperands();
+  SmallVector<Value> values(ret.getOperands());
+  SmallVector<Attribute> names;
+  if (auto n = graph->getAttrOfType<ArrayAttr>(QCDialect::kOutputNamesAttrName))
+    names.assign(n.begin(), n.end());
+  while (names.size() < values.size())
+    names.push_back(StringAttr::get(clone->getContext(), "output" + std::to_string(names.size())));
+  for (Operation &op : body) {
+    std::string name;
+    int64_t axis = -1;
+    if (auto obs = dyn_cast<ObserveOp>(op); obs && !quantized) {
+      name = obs.getName().str();
+      if (obs.getChannelAxis())
+        axis = int64_t(*obs.getChannelAxis());
+    } else if (auto tag = op.getAttrOfType<StringAttr>(QCDialect::kObservedAttrName); tag && quantized) {
+      name = tag.str();
+    } else {
+      continue;
+    }
+    values.push_back(op.getResult(0));
+    names.push_back(StringAttr::get(clone->getContext(), "observed:" + name));
+    result.observed.push_back(name);
+    result.channelAxes.push_back(axis);
+  }
+  OpBuilder b(ret);
+  func::ReturnOp::create(b, ret.getLoc(), values);
+  ret.erase();
+  graph.setType(FunctionType::get(clone->getContext(), graph.getArgumentTypes(),
+                                  ValueRange(values).getTypes()));
+  graph->setAttr(QCDialect::kOutputNamesAttrName, ArrayAttr::get(clone->getContext(), names));
+  if (prepare && failed(prepare(*clone)))
+    return err("preparing the observed model failed (see the diagnostics above)");
+  FailureOr<ModelSignature> sig = lowerModel(*clone, "main_graph");
+  if (failed(sig))
+    return err("the observed model does not compile (see the diagnostics above)");
+  auto jitted = Model::jit(*clone, *sig, CompileOptions());
+  if (!jitted)
+    return jitted.takeError();
+  result.model = std::move(*jitted);
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Statistics
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A text progress bar on stderr, drawn only on a terminal.
+struct Progress {
+  Progress(bool on, StringRef what, size_t total)
+      : on(on && llvm::sys::Process::StandardErrIsDisplayed()), what(what.str()), total(total) {}
+  void step(size_t done) {
+    if (!on)
+      return;
+    int width = 30, filled = int(width * done / std::max<size_t>(total, 1));
+    llvm::errs() << "\r" << what << " [" << std::string(filled, '#')
+                 << std::string(width - filled, ' ') << "] " << done << "/" << total;
+    if (done == total)
+      llvm::errs() << "\n";
+  }
+  bool on;
+  std::string what;
+  size_t total;
+};
+
+const float *floats(const HostTensor &t) {
+  return reinterpret_cast<const float *>(t.data.data());
+}
+} // namespace
+
+Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
+                                                 llvm::ArrayRef<Sample> samples,
+                                                 const CalibrationOptions &options) {
+  CalibrationStats stats;
+  size_t n = model.observed.size();
+  std::vector<TensorStats *> slot(n);
+  std::vector<std::vector<double>> channelSum(n);
+  std::vector<int64_t> channelCount(n, 0);
+  for (size_t k = 0; k < n; ++k) {
+    slot[k] = &stats[model.observed[k]];
+    slot[k]->min = INFINITY;
+    slot[k]->max = -INFINITY;
+    slot[k]->channelAxis = model.channelAxes[k];
+  }
+  bool histograms = options.method != "minmax";
+  int passes = histograms ? 2 : 1;
+  for (int pass = 0; pass < passes; ++pass) {
+    Progress bar(options.progress, pass ? "calibrating (histograms)" : "calibrating",
+                 samples.size());
+    if (pass == 1)
+      for (TensorStats *s : slot) {
+        s->hist.assign(options.bins, 0.0);
+        s->absHist.assign(options.bins, 0.0);
+      }
+    for (auto [i, sample] : llvm::enumerate(samples)) {
+      auto outs = model.run(sample);
+      if (!outs)
+        return outs.takeError();
+      for (size_t k = 0; k < n; ++k) {
+        const HostTensor &t = (*outs)[model.numOutputs + k];
+        if (t.dtype != DType::Float)
+          continue;
+        TensorStats &s = *slot[k];
+        const float *v = floats(t);
+        int64_t count = t.numElements();
+        if (pass == 0) {
+          for (int64_t j = 0; j < count; ++j) {
+            if (std::isnan(v[j]))
+              continue;
+            s.min = std::min(s.min, double(v[j]));
+            s.max = std::max(s.max, double(v[j]));
+          }
+          s.count += count;
+          if (s.channelAxis >= 0) {
+            int64_t c = t.shape[s.channelAxis], inner = 1;
+            for (size_t d = s.channelAxis + 1; d < t.shape.size(); ++d)
+              inner *= t.shape[d];
+            channelSum[k].resize(c, 0.0);
+            for (int64_t j = 0; j < count; ++j)
+              channelSum[k][(j / inner) % c] += v[j];
+            channelCount[k] += count / std::max<int64_t>(c, 1);
+          }
+          continue;
+        }
+        double width = (s.max - s.min) / options.bins;
+        double amax = std::max(std::fabs(s.min), std::fabs(s.max));
+        double absWidth = amax / options.bins;
+        for (int64_t j = 0; j < count; ++j) {
+          double x = v[j];
+          if (std::isnan(x))
+            continue;
+          int64_t b = width > 0 ? int64_t((x - s.min) / width) : 0;
+          s.hist[std::clamp<int64_t>(b, 0, options.bins - 1)] += 1;
+          int64_t a = absWidth > 0 ? int64_t(std::fabs(x) / absWidth) : 0;
+          s.absHist[std::clamp<int64_t>(a, 0, options.bins - 1)] += 1;
+        }
+      }
+      bar.step(i + 1);
+    }
+  }
+  for (size_t k = 0; k < n; ++k) {
+    TensorStats &s = *slot[k];
+    if (!(s.min <= s.max))
+      s.min = s.max = 0;
+    for (double sum : channelSum[k])
+      s.channelMean.push_back(channelCount[k] ? sum / channelCount[k] : 0.0);
+  }
+  return stats;
+}
+
+/// The value below which `fraction` of the histogram's mass lies.
+static double quantile(const std::vector<double> &hist, double lo, double hi, double fraction) {
+  double total = 0;
+  for (double h : hist)
+    total += h;
+  double want = fraction * total, cum = 0, width = (hi - lo) / hist.size();
+  for (size_t b = 0; b < hist.size(); ++b) {
+    cum += hist[b];
+    if (cum >= want)
+      return lo + (b + 1) * width;
+  }
+  return hi;
+}
+
+/// TensorRT's entropy calibration: the |x| threshold whose quantization to
+/// `levels` levels keeps the histogram closest in KL divergence.
+static double entropyThreshold(const std::vector<double> &hist, double amax, int64_t levels) {
+  int64_t bins = hist.size();
+  if (bins <= levels)
+    return amax;
+  double best = INFINITY;
+  int64_t bestI = bins;
+  std::vector<double> p, q;
+  for (int64_t i = levels; i <= bins; ++i) {
+    p.assign(hist.begin(), hist.begin() + i);
+    double outliers = 0;
+    for (int64_t j = i; j < bins; ++j)
+      outliers += hist[j];
+    p[i - 1] += outliers;
+    q.assign(i, 0.0);
+    for (int64_t l = 0; l < levels; ++l) {
+      int64_t b0 = l * i / levels, b1 = (l + 1) * i / levels;
+      double sum = 0;
+      int64_t nonzero = 0;
+      for (int64_t j = b0; j < b1; ++j) {
+        sum += hist[j];
+        nonzero += hist[j] != 0;
+      }
+      for (int64_t j = b0; j < b1; ++j)
+        q[j] = hist[j] != 0 ? sum / nonzero : 0.0;
+    }
+    double ps = 0, qs = 0;
+    for (int64_t j = 0; j < i; ++j) {
+      ps += p[j];
+      qs += q[j];
+    }
+    if (ps == 0 || qs == 0)
+      continue;
+    double kl = 0;
+    for (int64_t j = 0; j < i; ++j) {
+      if (p[j] == 0)
+        continue;
+      double pj = p[j] / ps, qj = q[j] != 0 ? q[j] / qs : 1e-12;
+      kl += pj * std::log(pj / qj);
+    }
+    if (kl < best) {
+      best = kl;
+      bestI = i;
+    }
+  }
+  return (bestI + 0.5) * amax / bins;
+}
+
+/// The clipping range minimizing the expected squared error (clipping plus
+/// uniform rounding noise) over the histogram.
+static std::pair<double, double> mseRange(const TensorStats &s, bool isSigned) {
+  double width = (s.max - s.min) / s.hist.size();
+  double bestErr = INFINITY;
+  std::pair<double, double> best{s.min, s.max};
+  double amax = std::max(std::fabs(s.min), std::fabs(s.max));
+  for (int k = 100; k >= 10; --k) {
+    double f = k / 100.0;
+    double lo, hi, step;
+    if (isSigned) {
+      hi = amax * f;
+      lo = -hi;
+      step = hi / 127;
+    } else {
+      lo = std::min(0.0, s.min * f);
+      hi = std::max(0.0, s.max * f);
+      step = (hi - lo) / 255;
+    }
+    double e = 0;
+    for (size_t b = 0; b < s.hist.size(); ++b) {
+      if (!s.hist[b])
+        continue;
+      double v = s.min + (b + 0.5) * width;
+      double d = v < lo ? lo - v : (v > hi ? v - hi : 0);
+      e += s.hist[b] * (d > 0 ? d * d : step * step / 12);
+    }
+    if (e < bestErr) {
+      bestErr = e;
+      best = {std::max(s.min, lo), std::min(s.max, hi)};
+    }
+  }
+  return best;
+}
+
+std::pair<double, double> qc::chooseRange(const TensorStats &s,
+                                          const CalibrationOptions &o) {
+  if (o.method == "minmax" || s.hist.empty() || s.min == s.max)
+    return {s.min, s.max};
+  double amax = std::max(std::fabs(s.min), std::fabs(s.max));
+  if (o.method == "percentile") {
+    double p = o.percentile / 100.0;
+    if (o.signedActivations) {
+      double t = quantile(s.absHist, 0, amax, p);
+      return {std::max(s.min, -t), std::min(s.max, t)};
+    }
+    double lo = s.min >= 0 ? s.min : quantile(s.hist, s.min, s.max, 1 - p);
+    double hi = quantile(s.hist, s.min, s.max, p);
+    return {std::min(lo, hi), hi};
+  }
+  if (o.method == "mse")
+    return mseRange(s, o.signedActivations);
+  int64_t levels = (!o.signedActivations && s.min >= 0) ? 256 : 128;
+  double t = entropyThreshold(s.absHist, amax, levels);
+  return {std::max(s.min, -t), std::min(s.max, t)};
+}
+
+Error qc::applyCalibration(ModuleOp module, const CalibrationStats &stats,
+                           const CalibrationOptions &options) {
+  std::string missing;
+  module.walk([&](ObserveOp obs) {
+    auto it = stats.find(obs.getName().str());
+    if (it == stats.end()) {
+      if (missing.empty())
+        missing = obs.getName().str();
+      return;
+    }
+    auto [lo, hi] = chooseRange(it->second, options);
+    Builder b(obs);
+    obs.setMinAttr(b.getF64FloatAttr(lo));
+    obs.setMaxAttr(b.getF64FloatAttr(std::max(lo, hi)));
+    auto ty = cast<RankedTensorType>(obs.getType());
+    if (obs.getChannelAxis() && !it->second.channelMean.empty() &&
+        int64_t(it->second.channelMean.size()) == ty.getDimSize(*obs.getChannelAxis()))
+      obs.setChannelMeanAttr(b.getDenseF64ArrayAttr(it->second.channelMean));
+  });
+  if (!missing.empty())
+    return err("the calibration statistics have no entry for tensor '" + missing +
+               "' (saved for another model or other options?)");
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+llvm::json::Value qc::statsToJSON(const CalibrationStats &stats) {
+  llvm::json::Object tensors;
+  for (auto &[name, s] : stats) {
+    llvm::json::Object o{{"min", s.min}, {"max", s.max}, {"count", s.count},
+                         {"hist", llvm::json::Array(s.hist)},
+                         {"abs_hist", llvm::json::Array(s.absHist)},
+                         {"channel_axis", s.channelAxis},
+                         {"channel_mean", llvm::json::Array(s.channelMean)}};
+    tensors[name] = std::move(o);
+  }
+  return llvm::json::Object{{"format", "qc-calibration-1"}, {"tensors", std::move(tensors)}};
+}
+
+Expected<CalibrationStats> qc::statsFromJSON(const llvm::json::Value &v) {
+  const llvm::json::Object *root = v.getAsObject();
+  if (!root || root->getString("format") != "qc-calibration-1")
+    return err("not a calibration statistics file (format qc-calibration-1)");
+  const llvm::json::Object *tensors = root->getObject("tensors");
+  if (!tensors)
+    return err("calibration statistics: no 'tensors' object");
+  CalibrationStats stats;
+  for (auto &[key, value] : *tensors) {
+    const llvm::json::Object *o = value.getAsObject();
+    if (!o || !o->getNumber("min") || !o->getNumber("max"))
+      return err("calibration statistics: tensor '" + key.str() + "' lacks min/max");
+    TensorStats s;
+    s.min = *o->getNumber("min");
+    s.max = *o->getNumber("max");
+    s.count = o->getInteger("count").value_or(0);
+    s.channelAxis = o->getInteger("channel_axis").value_or(-1);
+    auto numbers = [&](StringRef field, std::vector<double> &out) {
+      if (const llvm::json::Array *a = o->getArray(field))
+        for (const llvm::json::Value &x : *a)
+          out.push_back(x.getAsNumber().value_or(0));
+    };
+    numbers("hist", s.hist);
+    numbers("abs_hist", s.absHist);
+    numbers("channel_mean", s.channelMean);
+    stats[key.str()] = std::move(s);
+  }
+  return stats;
+}
+
+//===----------------------------------------------------------------------===//
+// Agreement
+//===----------------------------------------------------------------------===//
+
+void Agreement::add(const HostTensor &ref, const HostTensor &got) {
+  if (ref.dtype != DType::Float || got.dtype != DType::Float ||
+      ref.numElements() != got.numElements())
+    return;
+  const float *f = floats(ref), *q = floats(got);
+  int64_t n = ref.numElements();
+  for (int64_t i = 0; i < n; ++i) {
+    signal += double(f[i]) * f[i];
+    noise += (double(f[i]) - q[i]) * (double(f[i]) - q[i]);
+    dot += double(f[i]) * q[i];
+    refNorm += double(f[i]) * f[i];
+    gotNorm += double(q[i]) * q[i];
+  }
+  int64_t last = ref.shape.empty() ? 1 : ref.shape.back();
+  if (last < 2)
+    return;
+  for (int64_t r = 0; r < n / last; ++r) {
+    const float *fr = f + r * last, *qr = q + r * last;
+    agree += std::max_element(fr, fr + last) - fr == std::max_element(qr, qr + last) - qr;
+    ++rows;
+  }
+}
+
+void Agreement::finish() {
+  sqnrDb = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+  cosine = refNorm > 0 && gotNorm > 0 ? dot / std::sqrt(refNorm * gotNorm) : 1.0;
+  top1 = rows ? double(agree) / rows : NAN;
+}
