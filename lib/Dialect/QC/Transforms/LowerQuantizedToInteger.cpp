@@ -411,8 +411,8 @@ struct DequantizeLater : RewritePattern {
       return failure();
     UniformQuantizedType xq = perTensor(x);
     auto resTy = tensorTy(op->getResult(0));
-    Operation *clone = rw.clone(*op);
     Value ints = storageOf(rw, op->getLoc(), x);
+    Operation *clone = rw.clone(*op);
     rw.modifyOpInPlace(clone, [&] {
       clone->setOperand(0, ints);
       clone->getResult(0).setType(storageTensorType(resTy, xq));

@@ -1,0 +1,49 @@
+// RUN: quant-opt %s -split-input-file --fold-calibration --lower-quantized-to-integer --canonicalize -verify-diagnostics | FileCheck %s
+
+// Ops without an integer form stay float between dequantize and quantize;
+// max pooling and reshapes run on the integers.
+// CHECK-LABEL: func.func @float_island
+// CHECK: %[[Q:.*]] = qc.storage_cast %{{.*}} -> tensor<1x4x4x4xui8>
+// CHECK: qc.maxpool %[[Q]] {{.*}} : (tensor<1x4x4x4xui8>) -> tensor<1x4x2x2xui8>
+// CHECK: qc.dequantize
+// CHECK: qc.sigmoid
+// CHECK: qc.quantize
+func.func @float_island(%x: tensor<1x4x4x4xf32>) -> tensor<1x4x2x2xf32> {
+  %x0 = qc.observe "x" %x {min = -1.0 : f64, max = 1.0 : f64} : tensor<1x4x4x4xf32>
+  %m = qc.maxpool %x0 {auto_pad = "NOTSET", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x4x4x4xf32>) -> tensor<1x4x2x2xf32>
+  %s = qc.sigmoid %m : (tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
+  %o = qc.observe "s" %s {min = 0.0 : f64, max = 1.0 : f64} : tensor<1x4x2x2xf32>
+  return %o : tensor<1x4x2x2xf32>
+}
+
+// -----
+
+// A QDQ model as ONNX Runtime writes it (imported QuantizeLinear /
+// DequantizeLinear pairs): the same integer rewrite; a Gemm with alpha and
+// a bias folds alpha into the requantization scale.
+// CHECK-LABEL: func.func @qdq_gemm
+// CHECK: %[[A:.*]] = qc.storage_cast %{{.*}} -> tensor<2x4xui8>
+// CHECK: %[[M:.*]] = qc.matmul_int %[[A]], %{{.*}} bias %{{.*}} zp(10, [0, 0]) : (tensor<2x4xui8>, tensor<4x2xi8>, tensor<2xi32>) -> tensor<2x2xi32>
+// CHECK: qc.requantize %[[M]] multiplier [{{.*}}] shift [{{.*}}] axis 1 zp(0 -> 3) clamp(0, 255)
+// CHECK-NOT: qc.gemm
+func.func @qdq_gemm(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[1, -2], [3, 4], [-5, 6], [7, -8]]> : tensor<4x2xi8>
+  %b = arith.constant dense<[0.5, -0.25]> : tensor<2xf32>
+  %q = qc.quantize %x : tensor<2x4xf32> -> tensor<2x4x!quant.uniform<u8:f32, 0.1:10>>
+  %dq = qc.dequantize %q : tensor<2x4x!quant.uniform<u8:f32, 0.1:10>> -> tensor<2x4xf32>
+  %wq = qc.storage_cast %w : tensor<4x2xi8> -> tensor<4x2x!quant.uniform<i8:f32:1, {0.01, 0.02}>>
+  %wd = qc.dequantize %wq : tensor<4x2x!quant.uniform<i8:f32:1, {0.01, 0.02}>> -> tensor<4x2xf32>
+  %g = qc.gemm %dq, %wd, %b {alpha = 2.0 : f32, beta = 1.0 : f32, transA = 0 : i64, transB = 0 : i64} : (tensor<2x4xf32>, tensor<4x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+  %yq = qc.quantize %g : tensor<2x2xf32> -> tensor<2x2x!quant.uniform<u8:f32, 0.05:3>>
+  %y = qc.dequantize %yq : tensor<2x2x!quant.uniform<u8:f32, 0.05:3>> -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// An observer that calibration never filled in.
+func.func @uncalibrated(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'x' has no calibrated range (run calibration first)}}
+  %o = qc.observe "x" %x : tensor<4xf32>
+  return %o : tensor<4xf32>
+}
