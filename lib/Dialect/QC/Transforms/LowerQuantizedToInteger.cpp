@@ -123,6 +123,15 @@ FailureOr<Value> requantizeTo(PatternRewriter &rw, Location loc, Value ints,
       .getResult();
 }
 
+/// Replaces `q` by the integers `y` (failure: no dyadic form), typed as
+/// its quantized result.
+LogicalResult replaceWithIntegers(PatternRewriter &rw, qc::QuantizeOp q, FailureOr<Value> y) {
+  if (failed(y))
+    return rw.notifyMatchFailure(q, "a requantization scale has no int32 dyadic form");
+  rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
+  return success();
+}
+
 /// Explicit begin/end pads of a Conv (auto_pad resolved on static shapes).
 std::optional<SmallVector<int64_t>> convPads(qc::ConvOp conv) {
   auto x = tensorTy(conv.getX()), w = tensorTy(conv.getW());
@@ -255,10 +264,7 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
     FailureOr<Value> y = requantizeTo(
         rw, loc, acc, scales, 0, scales.size() > 1 ? std::optional<int64_t>(outAxis) : std::nullopt,
         storageTensorType(resTy, yq), yq.getZeroPoint(), lo, hi);
-    if (failed(y))
-      return rw.notifyMatchFailure(op, "requantization scale has no dyadic form");
-    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
-    return success();
+    return replaceWithIntegers(rw, q, y);
   }
 };
 
@@ -299,10 +305,7 @@ struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
     auto [lo, hi] = clampRange(yq, actLo, actHi);
     FailureOr<Value> y = requantizeTo(rw, loc, sum, {std::ldexp(1.0, -f)}, 0, std::nullopt,
                                       storageTensorType(sumTy, yq), yq.getZeroPoint(), lo, hi);
-    if (failed(y))
-      return failure();
-    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
-    return success();
+    return replaceWithIntegers(rw, q, y);
   }
 };
 
@@ -339,10 +342,7 @@ struct GlobalAveragePoolToInteger : OpRewritePattern<qc::QuantizeOp> {
         rw, loc, sum, {xq.getScale() / (double(n) * yq.getScale())}, n * xq.getZeroPoint(),
         std::nullopt, storageTensorType(sumTy, yq), yq.getZeroPoint(),
         yq.getStorageTypeMin(), yq.getStorageTypeMax());
-    if (failed(y))
-      return failure();
-    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
-    return success();
+    return replaceWithIntegers(rw, q, y);
   }
 };
 
@@ -363,10 +363,7 @@ struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
                                       {xq.getScale() / yq.getScale()}, xq.getZeroPoint(),
                                       std::nullopt, storageTensorType(tensorTy(x), yq),
                                       yq.getZeroPoint(), lo, hi);
-    if (failed(y))
-      return failure();
-    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
-    return success();
+    return replaceWithIntegers(rw, q, y);
   }
 };
 
