@@ -284,18 +284,23 @@ struct RequantizeLowering : OpRewritePattern<qc::RequantizeOp> {
   }
 };
 
+/// Replaces `op` (one integer operand and result) by a generic clamping each
+/// element, extended to i64 by its signedness, to [lo, hi].
+void replaceByClamp(PatternRewriter &rw, Operation *op, int64_t lo, int64_t hi) {
+  bool isUnsigned = wasUnsigned(op, 0);
+  auto ty = tensorType(op->getResult(0));
+  rw.replaceOp(op, broadcastGeneric(rw, op->getLoc(), ty, ValueRange{op->getOperand(0)},
+                                    [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+    return clampTo(b, l, toI64(b, l, a[0], isUnsigned), lo, hi, ty.getElementType());
+  }));
+}
+
 struct ClampLowering : OpRewritePattern<qc::ClampOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ClampOp op, PatternRewriter &rw) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
-    bool isUnsigned = wasUnsigned(op, 0);
-    int64_t lo = op.getMin(), hi = op.getMax();
-    auto ty = tensorType(op.getOutput());
-    rw.replaceOp(op, broadcastGeneric(rw, op.getLoc(), ty, ValueRange{op.getInput()},
-                                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return clampTo(b, l, toI64(b, l, a[0], isUnsigned), lo, hi, ty.getElementType());
-    }));
+    replaceByClamp(rw, op, op.getMin(), op.getMax());
     return success();
   }
 };
@@ -305,17 +310,14 @@ struct CastLowering : OpRewritePattern<qc::CastOp> {
   LogicalResult matchAndRewrite(qc::CastOp op, PatternRewriter &rw) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
-    bool inUnsigned = wasUnsigned(op, 0), outUnsigned = wasUnsigned(op, 1);
+    bool outUnsigned = wasUnsigned(op, 1);
     auto ty = tensorType(op.getOutput());
     unsigned w = ty.getElementType().getIntOrFloatBitWidth();
     if (w > 63 || tensorType(op.getInput()).getElementType().getIntOrFloatBitWidth() > 63)
       return rw.notifyMatchFailure(op, "64-bit casts");
     int64_t lo = outUnsigned ? 0 : -(int64_t(1) << (w - 1));
     int64_t hi = outUnsigned ? (int64_t(1) << w) - 1 : (int64_t(1) << (w - 1)) - 1;
-    rw.replaceOp(op, broadcastGeneric(rw, op.getLoc(), ty, ValueRange{op.getInput()},
-                                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return clampTo(b, l, toI64(b, l, a[0], inUnsigned), lo, hi, ty.getElementType());
-    }));
+    replaceByClamp(rw, op, lo, hi);
     return success();
   }
 };
