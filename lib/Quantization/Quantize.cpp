@@ -256,3 +256,16 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   }
   return runPasses(module, integerPasses, "lowering to integer ops");
 }
+
+bool qc::hasQuantizeDequantize(ModuleOp module) {
+  return module
+      .walk([](Operation *op) {
+        return isa<QuantizeOp, DequantizeOp>(op) ? WalkResult::interrupt()
+                                                  : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+Error qc::lowerQuantizeDequantize(ModuleOp module) {
+  return runPasses(module, integerPasses, "lowering the quantized model to integer ops");
+}

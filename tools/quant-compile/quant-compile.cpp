@@ -9,7 +9,9 @@
 //      [--no-bias-correction] [--report report.json]]
 //
 // With calibration data (or --load-calibration) the model is quantized to
-// integer-only int8 (post-training, calibrated on the samples).
+// integer-only int8 (post-training, calibrated on the samples). A model that
+// is quantized already (QDQ, as ONNX Runtime's quantize_static writes it)
+// takes the same integer path unless --keep-qdq.
 //
 // Writes the library or object with the weights embedded as binary data,
 // and a C header (next to it, .h) declaring the model's C API.
@@ -106,6 +108,11 @@ static cl::opt<std::string> loadCalibration("load-calibration",
                                             cl::desc("Quantize with saved statistics instead of "
                                                      "running calibration"),
                                             cl::value_desc("FILE"), cl::cat(quantCategory));
+static cl::opt<bool> keepQDQ("keep-qdq",
+                             cl::desc("Run a QDQ model's quantize/dequantize pairs around float "
+                                      "ops as they are (fake quantization) instead of rewriting "
+                                      "them to integer ops"),
+                             cl::cat(quantCategory));
 static cl::opt<std::string> reportPath("report",
                                        cl::desc("Quality report (JSON, and markdown beside it): "
                                                 "per-tensor scales and SQNR, outputs against float"),
@@ -171,6 +178,10 @@ int main(int argc, char **argv) {
     q.reportPath = reportPath;
     q.modelName = sys::path::filename(modelPath).str();
     if (Error e = quantizeModel(*module, q, outs()))
+      die(toString(std::move(e)));
+  } else if (!keepQDQ && hasQuantizeDequantize(*module)) {
+    // A model quantized elsewhere (QDQ): the same integer path.
+    if (Error e = lowerQuantizeDequantize(*module))
       die(toString(std::move(e)));
   }
   FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads);

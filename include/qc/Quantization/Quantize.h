@@ -27,6 +27,15 @@ struct QuantizeOptions {
 llvm::Error quantizeModel(mlir::ModuleOp module, const QuantizeOptions &options,
                           llvm::raw_ostream &os);
 
+/// Whether `module` holds qc.quantize/qc.dequantize (a QDQ model, such as
+/// ONNX Runtime's quantize_static writes).
+bool hasQuantizeDequantize(mlir::ModuleOp module);
+
+/// Rewrites a QDQ model's quantize -> float op -> dequantize islands to the
+/// integer ops (lower-quantized-to-integer, then canonicalize and CSE), as
+/// quantizeModel does after calibration.
+llvm::Error lowerQuantizeDequantize(mlir::ModuleOp module);
+
 } // namespace qc
 
 #endif

@@ -12,6 +12,7 @@
 #include "qc/Support/Dyadic.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -37,11 +38,22 @@ Handler staticOrDirect(std::initializer_list<unsigned> params,
 std::optional<SmallVector<double>> constantFloats(NodeImporter &n, unsigned i) {
   if (i >= n.inputs.size() || !n.inputs[i])
     return std::nullopt;
-  DenseFPElementsAttr attr;
+  ElementsAttr attr;
   if (!matchPattern(n.inputs[i], m_Constant(&attr)))
     return std::nullopt;
   SmallVector<double> out;
-  for (const APFloat &v : attr.getValues<APFloat>())
+  // Per-channel scales of more than a few channels arrive as resource blobs.
+  if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(attr)) {
+    std::optional<ArrayRef<float>> values = blob.tryGetAsArrayRef();
+    if (!values)
+      return std::nullopt;
+    out.assign(values->begin(), values->end());
+    return out;
+  }
+  auto dense = dyn_cast<DenseFPElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  for (const APFloat &v : dense.getValues<APFloat>())
     out.push_back(v.convertToDouble());
   return out;
 }

@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""Models quantized by ONNX Runtime's own tools (ort-quantized/, written by
+bench/quality/ort-quantize.py), compiled by quant-compile to the integer path
+and run by quant-run, against ONNX Runtime 1.30 (npm onnxruntime-node,
+scripts/ort-run.js) running the same quantized model on the same inputs.
+
+Each output element must lie within one quantization step of ONNX Runtime's
+on at least 99% of the elements, the step being the scale of the
+DequantizeLinear the output comes from (through float ops with slope <= 1:
+Softmax, Sigmoid, Reshape). Dynamic models (DynamicQuantizeLinear) have no
+static step; their outputs must agree to 1% of the output's largest
+magnitude on 99% of the elements.
+
+    ort_quantized.py BINDIR WORKDIR [--ort-dir DIR] [MODEL.onnx ...]
+Exit: 0 all agree, 1 a mismatch or failure, 77 ORT unavailable.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+# default set: QDQ Conv and Gemm, QLinearConv + QLinearMatMul, ConvInteger +
+# MatMulInteger; the entropy twins differ only in their scales
+MODELS = ["cls_qdq_minmax.onnx", "cls_qop.onnx", "cls_dynamic.onnx",
+          "embedding_qop.onnx", "hey_jarvis_qdq_minmax.onnx"]
+SAMPLES = 4
+
+
+def output_steps(model):
+    """Scale of the DequantizeLinear each graph output comes from (None if
+    it comes from no static DequantizeLinear)."""
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant":
+            inits[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    steps = {}
+    for out in g.output:
+        name, step = out.name, None
+        seen = set()
+        while name in producer and name not in seen:
+            seen.add(name)
+            n = producer[name]
+            if n.op_type == "DequantizeLinear":
+                step = float(np.max(inits[n.input[1]])) if n.input[1] in inits else None
+                break
+            if n.op_type == "DynamicQuantizeLinear":
+                break
+            name = n.input[0]
+        steps[out.name] = step
+    return steps
+
+
+def make_input(rng, name, shape, model_name):
+    if model_name.startswith("cls"):  # PaddleOCR's normalized pixels
+        return rng.uniform(-1, 1, shape).astype(np.float32)
+    if model_name.startswith("embedding"):  # openWakeWord's mel/10 + 2
+        return rng.uniform(0, 4, shape).astype(np.float32)
+    return (rng.standard_normal(shape) * 2).astype(np.float32)
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(cmd[0])} failed: "
+                           f"{(p.stderr or p.stdout).strip().splitlines()[-1:]}")
+    return p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("work")
+    ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
+    ap.add_argument("models", nargs="*")
+    a = ap.parse_intermixed_args()
+    if not a.ort_dir:
+        p = subprocess.run(["bash", f"{ROOT}/scripts/install-ort.sh"], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            print("ort_quantized: ONNX Runtime unavailable: skipped")
+            return 77
+        a.ort_dir = p.stdout.strip().splitlines()[-1]
+    os.makedirs(a.work, exist_ok=True)
+    rng = np.random.default_rng(0)
+    failed = False
+    for m in a.models or MODELS:
+        path = m if os.path.isabs(m) else f"{HERE}/ort-quantized/{m}"
+        name = os.path.basename(path)[:-5]
+        model = onnx.load(path)
+        steps = output_steps(model)
+        lib = f"{a.work}/lib{name}.so"
+        try:
+            run([f"{a.bindir}/quant-compile", path, "-o", lib])
+            within, total, worst = {}, {}, {}
+            for s in range(SAMPLES):
+                args = []
+                for inp in model.graph.input:
+                    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+                    f = f"{a.work}/{name}_{s}_{len(args)}.npy"
+                    np.save(f, make_input(rng, inp.name, shape, name))
+                    args += ["-i", f"{inp.name}={f}"]
+                ours, theirs = f"{a.work}/{name}_ours", f"{a.work}/{name}_ort"
+                run([f"{a.bindir}/quant-run", lib, *args, "-o", ours])
+                run(["node", f"{ROOT}/scripts/ort-run.js", path, *args, "-o", theirs,
+                     "--ort-dir", a.ort_dir])
+                for out in model.graph.output:
+                    x = np.load(f"{ours}/{out.name}.npy").astype(np.float64)
+                    y = np.load(f"{theirs}/{out.name}.npy").astype(np.float64)
+                    if x.shape != y.shape:
+                        raise RuntimeError(f"{out.name}: shape {x.shape}, ORT {y.shape}")
+                    tol = steps[out.name]
+                    tol = tol * 1.001 if tol else 0.01 * max(np.abs(y).max(), 1e-6)
+                    d = np.abs(x - y)
+                    within[out.name] = within.get(out.name, 0) + int((d <= tol).sum())
+                    total[out.name] = total.get(out.name, 0) + d.size
+                    worst[out.name] = max(worst.get(out.name, 0), float(d.max() / tol))
+            for out in model.graph.output:
+                frac = within[out.name] / total[out.name]
+                ok = frac >= 0.99
+                failed |= not ok
+                step = steps[out.name]
+                print(f"{'ok  ' if ok else 'FAIL'} {name:24s} {out.name}: "
+                      f"{100 * frac:.2f}% of {total[out.name]} within "
+                      f"{'one step (%.3g)' % step if step else '1% of max'}; "
+                      f"worst {worst[out.name]:.2f} steps")
+        except RuntimeError as e:
+            print(f"FAIL {name}: {e}")
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
