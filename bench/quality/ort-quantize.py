@@ -31,6 +31,7 @@ import sys
 
 import numpy as np
 import onnx
+import onnx.version_converter
 from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod,
                                       QuantFormat, QuantType, quantize_dynamic,
                                       quantize_static)
@@ -84,6 +85,10 @@ def static_model(src, name, shape, dst, optimize):
             if not d.dim_value:
                 d.Clear()
     del m.graph.value_info[:]
+    # per-channel DequantizeLinear needs opset 13; ORT's quantizer only
+    # raises older models to 11, which ORT then refuses to load
+    if next(o.version for o in m.opset_import if o.domain in ("", "ai.onnx")) < 13:
+        m = onnx.version_converter.convert_version(m, 13)
     # Constant nodes to initializers (ORT's quantizer reads biases from
     # initializers; paddle2onnx emits Constant nodes)
     keep = []

@@ -141,6 +141,13 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         pm.addPass(createFoldCalibration(fo));
       }, "folding the calibration"))
     return e;
+  if (!o.emitQDQPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream f(o.emitQDQPath, ec);
+    if (ec)
+      return err("cannot write '" + o.emitQDQPath + "': " + ec.message());
+    module.print(f);
+  }
 
   if (!o.reportPath.empty()) {
     if (held.empty())

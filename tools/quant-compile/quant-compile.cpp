@@ -6,7 +6,7 @@
 //     [--prefix NAME] [--header FILE.h] [--mcpu CPU] [--emit-llvm]
 //     [--calibration-data DIR|file.npz [--samples N] [--calibration-method M]
 //      [--weight-granularity channel|tensor] [--activation-type u8|i8]
-//      [--no-bias-correction] [--report report.json]]
+//      [--no-bias-correction] [--report report.json] [--emit-qdq q.mlir]]
 //
 // With calibration data (or --load-calibration) the model is quantized to
 // integer-only int8 (post-training, calibrated on the samples). A model that
@@ -108,6 +108,10 @@ static cl::opt<std::string> loadCalibration("load-calibration",
                                             cl::desc("Quantize with saved statistics instead of "
                                                      "running calibration"),
                                             cl::value_desc("FILE"), cl::cat(quantCategory));
+static cl::opt<std::string> emitQDQ("emit-qdq",
+                                    cl::desc("Also write the quantized model in QDQ form (MLIR; "
+                                             "quant-translate --export-onnx-qdq makes it ONNX)"),
+                                    cl::value_desc("FILE.mlir"), cl::cat(quantCategory));
 static cl::opt<bool> keepQDQ("keep-qdq",
                              cl::desc("Run a QDQ model's quantize/dequantize pairs around float "
                                       "ops as they are (fake quantization) instead of rewriting "
@@ -141,6 +145,7 @@ int main(int argc, char **argv) {
   bool quantize = !calibrationData.empty() || !loadCalibration.empty();
   if (!quantize) {
     for (cl::Option *opt : {(cl::Option *)&samples, (cl::Option *)&reportPath,
+                            (cl::Option *)&emitQDQ,
                             (cl::Option *)&saveCalibration, (cl::Option *)&evalSamples})
       if (opt->getNumOccurrences())
         die("--" + opt->ArgStr + " needs --calibration-data (or --load-calibration)");
@@ -176,6 +181,7 @@ int main(int argc, char **argv) {
     q.saveCalibration = saveCalibration;
     q.loadCalibration = loadCalibration;
     q.reportPath = reportPath;
+    q.emitQDQPath = emitQDQ;
     q.modelName = sys::path::filename(modelPath).str();
     if (Error e = quantizeModel(*module, q, outs()))
       die(toString(std::move(e)));

@@ -6,6 +6,7 @@
 
 int main(int argc, char **argv) {
   qc::registerONNXImportTranslation();
+  qc::registerONNXExportTranslation();
   return mlir::failed(mlir::mlirTranslateMain(
              argc, argv, "quant-translate: ONNX <-> MLIR translations\n"))
              ? 1

@@ -15,6 +15,7 @@ struct QuantizeOptions {
   bool biasCorrection = true;
   std::string saveCalibration, loadCalibration;
   std::string reportPath;          // JSON; a markdown page beside it (.md)
+  std::string emitQDQPath;         // the QDQ form (.mlir), before the integer rewrite
   std::string modelName;
 };
 

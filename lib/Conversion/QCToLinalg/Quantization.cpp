@@ -239,7 +239,7 @@ Value reduceAll(OpBuilder &b, Location loc, Value x, Value init,
 }
 
 /// DynamicQuantizeLinear: uint8 with scale (max(0, max x) - min(0, min x)) / 255
-/// and zero point saturate(round(-min / scale)).
+/// (1 when that range is 0) and zero point saturate(round(-min / scale)).
 struct DynamicQuantizeLinearLowering : OpRewritePattern<qc::DynamicQuantizeLinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::DynamicQuantizeLinearOp op,
@@ -263,8 +263,13 @@ struct DynamicQuantizeLinearLowering : OpRewritePattern<qc::DynamicQuantizeLinea
     auto scalarTy = RankedTensorType::get({}, ft);
     Value scale0 = broadcastGeneric(rw, loc, scalarTy, ValueRange{mn, mx},
                                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return arith::DivFOp::create(b, l, arith::SubFOp::create(b, l, a[1], a[0]),
-                                   fconst(b, l, ft, 255.0));
+      // all zeros: scale 1 (as ONNX Runtime), not 0
+      Value range = arith::SubFOp::create(b, l, a[1], a[0]);
+      Value zero = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, range,
+                                         fconst(b, l, ft, 0.0));
+      return arith::SelectOp::create(
+          b, l, zero, fconst(b, l, ft, 1.0),
+          arith::DivFOp::create(b, l, range, fconst(b, l, ft, 255.0)));
     });
     Value zp0 = broadcastGeneric(rw, loc, RankedTensorType::get({}, u8), ValueRange{mn, scale0},
                                  [&](OpBuilder &b, Location l, ValueRange a) -> Value {

@@ -8,8 +8,11 @@ Each output element must lie within one quantization step of ONNX Runtime's
 on at least 99% of the elements, the step being the scale of the
 DequantizeLinear the output comes from (through float ops with slope <= 1:
 Softmax, Sigmoid, Reshape). Dynamic models (DynamicQuantizeLinear) have no
-static step; their outputs must agree to 1% of the output's largest
-magnitude on 99% of the elements.
+static step at their float outputs, which must agree to 5% of their largest
+magnitude on every element. Their DynamicQuantizeLinear outputs are compared
+too and reported (not asserted): a 1-ulp float difference that moves one
+element across a rounding boundary can change a tensor's maximum, hence its
+runtime scale and every element after it, so agreement decays with depth.
 
     ort_quantized.py BINDIR WORKDIR [--ort-dir DIR] [MODEL.onnx ...]
 Exit: 0 all agree, 1 a mismatch or failure, 77 ORT unavailable.
@@ -52,6 +55,8 @@ def output_steps(model):
                 step = float(np.max(inits[n.input[1]])) if n.input[1] in inits else None
                 break
             if n.op_type == "DynamicQuantizeLinear":
+                # the output is the quantized tensor itself: integers
+                step = 1.0 if out.name == n.output[0] else None
                 break
             name = n.input[0]
         steps[out.name] = step
@@ -95,6 +100,13 @@ def main():
         path = m if os.path.isabs(m) else f"{HERE}/ort-quantized/{m}"
         name = os.path.basename(path)[:-5]
         model = onnx.load(path)
+        dynamic = [n for n in model.graph.node if n.op_type == "DynamicQuantizeLinear"]
+        if dynamic:
+            for n in dynamic:
+                model.graph.output.append(onnx.helper.make_tensor_value_info(
+                    n.output[0], onnx.TensorProto.UINT8, None))
+            path = f"{a.work}/{name}_with_quantized_outputs.onnx"
+            onnx.save(model, path)
         steps = output_steps(model)
         lib = f"{a.work}/lib{name}.so"
         try:
@@ -117,20 +129,32 @@ def main():
                     if x.shape != y.shape:
                         raise RuntimeError(f"{out.name}: shape {x.shape}, ORT {y.shape}")
                     tol = steps[out.name]
-                    tol = tol * 1.001 if tol else 0.01 * max(np.abs(y).max(), 1e-6)
+                    tol = tol * 1.001 if tol else 0.05 * max(np.abs(y).max(), 1e-6)
                     d = np.abs(x - y)
                     within[out.name] = within.get(out.name, 0) + int((d <= tol).sum())
                     total[out.name] = total.get(out.name, 0) + d.size
                     worst[out.name] = max(worst.get(out.name, 0), float(d.max() / tol))
+            dyn_within = dyn_total = 0
             for out in model.graph.output:
                 frac = within[out.name] / total[out.name]
                 ok = frac >= 0.99
-                failed |= not ok
                 step = steps[out.name]
+                extra = out.name in {n.output[0] for n in dynamic}
+                if extra:
+                    dyn_within += within[out.name]
+                    dyn_total += total[out.name]
+                    continue
+                if not step:  # float output of a dynamic model
+                    ok = within[out.name] == total[out.name]
+                failed |= not ok
                 print(f"{'ok  ' if ok else 'FAIL'} {name:24s} {out.name}: "
                       f"{100 * frac:.2f}% of {total[out.name]} within "
-                      f"{'one step (%.3g)' % step if step else '1% of max'}; "
-                      f"worst {worst[out.name]:.2f} steps")
+                      f"{'one step (%.3g)' % step if step else '5% of max'}; "
+                      f"worst {worst[out.name]:.2f} x that")
+            if dynamic:
+                print(f"     {name:24s} its {len(dynamic)} DynamicQuantizeLinear outputs: "
+                      f"{100 * dyn_within / dyn_total:.2f}% of {dyn_total} within one step "
+                      f"(reported, not asserted)")
         except RuntimeError as e:
             print(f"FAIL {name}: {e}")
             failed = True

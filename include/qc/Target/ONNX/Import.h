@@ -66,6 +66,14 @@ llvm::LogicalResult readONNXInputNames(llvm::StringRef bytes,
 /// option) with mlir-translate's registry.
 void registerONNXImportTranslation();
 
+/// Writes @main_graph of `module` (graph ops, optionally between
+/// qc.quantize / qc.dequantize: the QDQ form) as a serialized ONNX model at
+/// opset 17. Ops without an ONNX form are errors at their location.
+llvm::LogicalResult exportONNXQDQ(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+/// Registers the `--export-onnx-qdq` translation.
+void registerONNXExportTranslation();
+
 } // namespace qc
 
 #endif // QC_TARGET_ONNX_IMPORT_H

