@@ -14,6 +14,7 @@
 //     is stored as int32 at scale s_x * s_w behind a DequantizeLinear, as the
 //     integer lowering rounds it, so that ONNX Runtime fuses QLinearConv /
 //     QGemm and computes what our integer kernels compute.
+//   - qc.if becomes If with its regions as subgraphs.
 // Integer-form ops (qc.conv_int, qc.requantize, ...) and uncalibrated
 // observers have no QDQ spelling: each is an error at its location.
 //
@@ -37,6 +38,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
@@ -81,12 +83,12 @@ const llvm::StringMap<std::string> &onnxOpTypes() {
 
 class Exporter {
 public:
-  explicit Exporter(onnx::GraphProto &g) : graph(g) {}
+  explicit Exporter(onnx::GraphProto &g) : graph(&g) {}
 
   LogicalResult run(func::FuncOp f);
 
 private:
-  onnx::GraphProto &graph;
+  onnx::GraphProto *graph; // where nodes go: the model's, or a branch's
   DenseMap<Value, std::string> names;
   llvm::StringSet<> used;
   unsigned counter = 0;
@@ -114,7 +116,7 @@ private:
   /// An initializer holding `values` of ONNX type `dt` and shape `dims`.
   std::string initializer(StringRef hint, int32_t dt, ArrayRef<int64_t> dims,
                           StringRef bytes) {
-    onnx::TensorProto *t = graph.add_initializer();
+    onnx::TensorProto *t = graph->add_initializer();
     std::string n = fresh(hint);
     t->set_name(n);
     t->set_data_type(dt);
@@ -135,6 +137,8 @@ private:
   LogicalResult quantParams(Operation *op, quant::QuantizedType q, StringRef hint,
                             onnx::NodeProto *node);
   LogicalResult graphOp(Operation *op);
+  LogicalResult body(Block &block);
+  LogicalResult ifOp(qc::IfOp op);
   std::optional<std::string> quantizedBias(Operation *op);
   void valueInfo(onnx::ValueInfoProto *vi, StringRef name, Type type);
 };
@@ -284,7 +288,7 @@ std::optional<std::string> Exporter::quantizedBias(Operation *op) {
     scales.push_back(float(s));
   }
   std::string hint = nameOf(op->getOperand(2)).str() + "_quantized";
-  onnx::NodeProto *node = graph.add_node();
+  onnx::NodeProto *node = graph->add_node();
   node->set_op_type("DequantizeLinear");
   node->set_name(fresh(hint + "_DequantizeLinear"));
   node->add_input(initializer(hint, onnx::TensorProto::INT32, {n}, ArrayRef<int32_t>(q)));
@@ -308,7 +312,7 @@ LogicalResult Exporter::graphOp(Operation *op) {
   if (auto q = dyn_cast<qc::QuantizeOp>(op)) {
     auto qt = cast<quant::QuantizedType>(
         cast<ShapedType>(q->getResult(0).getType()).getElementType());
-    onnx::NodeProto *node = graph.add_node();
+    onnx::NodeProto *node = graph->add_node();
     node->set_op_type("QuantizeLinear");
     std::string base = nameOf(op->getOperand(0)).str();
     node->set_name(fresh(base + "_QuantizeLinear"));
@@ -322,7 +326,7 @@ LogicalResult Exporter::graphOp(Operation *op) {
   if (auto dq = dyn_cast<qc::DequantizeOp>(op)) {
     auto qt = cast<quant::QuantizedType>(
         cast<ShapedType>(op->getOperand(0).getType()).getElementType());
-    onnx::NodeProto *node = graph.add_node();
+    onnx::NodeProto *node = graph->add_node();
     node->set_op_type("DequantizeLinear");
     std::string base = nameOf(op->getOperand(0)).str();
     node->set_name(fresh(base + "_DequantizeLinear"));
@@ -346,13 +350,13 @@ LogicalResult Exporter::graphOp(Operation *op) {
                            << "' is the integer form; export the QDQ form (quant-compile "
                               "--emit-qdq), before lower-quantized-to-integer";
   if (op->getNumRegions())
-    return op->emitError() << "'" << opName << "' has regions; ONNX export handles "
-                              "straight-line graphs only";
+    return op->emitError() << "'" << opName << "' has regions, which only qc.if may have in "
+                              "an exported graph";
   if (op->getDialect() && !isa<qc::QCDialect>(op->getDialect()))
     return op->emitError() << "'" << opName << "' has no ONNX form";
   if (isa<qc::ConvertOp>(op)) {
     // ONNX Cast: the target is the result's element type.
-    onnx::NodeProto *node = graph.add_node();
+    onnx::NodeProto *node = graph->add_node();
     node->set_op_type("Cast");
     node->set_name(fresh(hint.empty() ? "Cast" : hint));
     node->add_input(nameOf(op->getOperand(0)).str());
@@ -373,7 +377,7 @@ LogicalResult Exporter::graphOp(Operation *op) {
     return op->emitError() << "'" << opName << "' has no ONNX opset " << kOpset << " form";
 
   std::optional<std::string> bias = quantizedBias(op); // its node goes first
-  onnx::NodeProto *node = graph.add_node();
+  onnx::NodeProto *node = graph->add_node();
   node->set_op_type(it->second);
   node->set_name(fresh(hint.empty() ? it->second : hint));
   for (auto [i, v] : llvm::enumerate(op->getOperands()))
@@ -443,6 +447,64 @@ LogicalResult Exporter::graphOp(Operation *op) {
   return success();
 }
 
+LogicalResult Exporter::body(Block &block) {
+  for (Operation &op : block) {
+    if (op.hasTrait<OpTrait::IsTerminator>())
+      continue;
+    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+      if (failed(constant(c)))
+        return failure();
+      continue;
+    }
+    if (auto i = dyn_cast<qc::IfOp>(op)) {
+      if (failed(ifOp(i)))
+        return failure();
+      continue;
+    }
+    if (failed(graphOp(&op)))
+      return failure();
+  }
+  return success();
+}
+
+/// ONNX If: each region becomes a subgraph (no inputs; outer values are
+/// read by name) whose outputs are what its qc.yield yields.
+LogicalResult Exporter::ifOp(qc::IfOp op) {
+  std::string hint = hintOf(op);
+  onnx::NodeProto *node = graph->add_node();
+  node->set_op_type("If");
+  node->set_name(fresh(hint.empty() ? "If" : hint));
+  node->add_input(nameOf(op->getOperand(0)).str());
+  onnx::GraphProto *outer = graph;
+  for (auto [k, region] : llvm::enumerate(op->getRegions())) {
+    onnx::AttributeProto *a = node->add_attribute();
+    a->set_name(k == 0 ? "then_branch" : "else_branch");
+    a->set_type(onnx::AttributeProto::GRAPH);
+    graph = a->mutable_g();
+    graph->set_name(fresh(node->name() + (k == 0 ? "_then" : "_else")));
+    Block &block = region.front();
+    if (failed(body(block))) {
+      graph = outer;
+      return failure();
+    }
+    for (Value v : block.getTerminator()->getOperands()) {
+      std::string out = fresh(graph->name() + "_out");
+      onnx::NodeProto *id = graph->add_node();
+      id->set_op_type("Identity");
+      id->set_name(fresh(out + "_Identity"));
+      id->add_input(nameOf(v).str());
+      id->add_output(out);
+      valueInfo(graph->add_output(), out, v.getType());
+    }
+    graph = outer;
+  }
+  for (OpResult r : op->getResults()) {
+    bind(r, hint.empty() ? "If" : hint);
+    node->add_output(nameOf(r).str());
+  }
+  return success();
+}
+
 LogicalResult Exporter::run(func::FuncOp f) {
   auto inNames = f->getAttrOfType<ArrayAttr>(qc::QCDialect::kInputNamesAttrName);
   auto outNames = f->getAttrOfType<ArrayAttr>(qc::QCDialect::kOutputNamesAttrName);
@@ -467,40 +529,46 @@ LogicalResult Exporter::run(func::FuncOp f) {
     std::string n = nameAt(inNames, a.getArgNumber(), "input");
     names[a] = n;
     used.insert(n);
-    valueInfo(graph.add_input(), n, a.getType());
+    valueInfo(graph->add_input(), n, a.getType());
   }
-  for (Operation &op : f.getBody().front()) {
-    if (isa<func::ReturnOp>(op))
-      continue;
-    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
-      if (failed(constant(c)))
-        return failure();
-      continue;
-    }
-    if (failed(graphOp(&op)))
-      return failure();
-  }
+  if (failed(body(f.getBody().front())))
+    return failure();
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
     auto tt = dyn_cast<RankedTensorType>(v.getType());
     if (!tt || !onnxType(tt.getElementType()))
       return ret.emitError() << "output #" << i << " has type " << v.getType()
                              << ", which ONNX cannot spell";
-    onnx::NodeProto *id = graph.add_node();
+    onnx::NodeProto *id = graph->add_node();
     id->set_op_type("Identity");
     id->set_name(fresh(outputs[i] + "_Identity"));
     id->add_input(nameOf(v).str());
     id->add_output(outputs[i]);
-    valueInfo(graph.add_output(), outputs[i], v.getType());
+    valueInfo(graph->add_output(), outputs[i], v.getType());
   }
-  // Constants no node reads (a float bias replaced by its int32 form).
+  // Constants no node reads (a float bias replaced by its int32 form); the
+  // branches of an If read outer values too.
   llvm::StringSet<> read;
-  for (const onnx::NodeProto &n : graph.node())
-    for (const std::string &i : n.input())
-      read.insert(i);
-  auto *inits = graph.mutable_initializer();
-  inits->erase(std::remove_if(inits->begin(), inits->end(),
-                              [&](const onnx::TensorProto &t) { return !read.count(t.name()); }),
-               inits->end());
+  std::function<void(const onnx::GraphProto &)> reads = [&](const onnx::GraphProto &g) {
+    for (const onnx::NodeProto &n : g.node()) {
+      for (const std::string &i : n.input())
+        read.insert(i);
+      for (const onnx::AttributeProto &a : n.attribute())
+        if (a.has_g())
+          reads(a.g());
+    }
+  };
+  reads(*graph);
+  std::function<void(onnx::GraphProto &)> prune = [&](onnx::GraphProto &g) {
+    auto *inits = g.mutable_initializer();
+    inits->erase(std::remove_if(inits->begin(), inits->end(),
+                                [&](const onnx::TensorProto &t) { return !read.count(t.name()); }),
+                 inits->end());
+    for (onnx::NodeProto &n : *g.mutable_node())
+      for (onnx::AttributeProto &a : *n.mutable_attribute())
+        if (a.has_g())
+          prune(*a.mutable_g());
+  };
+  prune(*graph);
   return success();
 }
 

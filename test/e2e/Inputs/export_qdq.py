@@ -9,7 +9,8 @@ of our integer library's on at least 99% of the elements.
 Without --model, a small CNN built here (Conv+BatchNorm, Relu, residual Add,
 MaxPool, Concat, GlobalAveragePool, Gemm, Softmax) with random calibration
 data; with --model, that model at --input-shape, calibrated on --calibration
-(a directory of .npy samples) and evaluated on --eval.
+(a directory of .npy samples) and evaluated on --eval, or without them on
+random normal samples of its static input shape.
 
     export_qdq.py BINDIR WORKDIR [--model M.onnx --input-shape x:1x3x48x192
                                   --calibration DIR --eval DIR] [--ort-dir DIR]
@@ -115,11 +116,23 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     rng = np.random.default_rng(3)
     extra = []
-    if a.model:
+    if a.model and a.calibration:
         model, calib = a.model, a.calibration
         evals = sorted(glob.glob(f"{a.eval}/*.npy"))
         if a.input_shape:
             extra = ["--input-shape", a.input_shape]
+    elif a.model:  # random normal samples of the model's (static) input shape
+        model = a.model
+        inp = onnx.load(model).graph.input[0]
+        shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+        calib = f"{a.work}/calib"
+        os.makedirs(calib, exist_ok=True)
+        evals = []
+        for i in range(24):
+            f = f"{calib}/s{i:02d}.npy" if i < 16 else f"{a.work}/eval{i}.npy"
+            np.save(f, rng.standard_normal(shape).astype(np.float32))
+            if i >= 16:
+                evals.append(f)
     else:
         model = f"{a.work}/small_cnn.onnx"
         small_cnn(model, rng)

@@ -2,6 +2,7 @@
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -76,9 +77,13 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
 
   void runOnOperation() override {
     SmallVector<Operation *> ops;
+    // Only the function's own body: calibration reads the observed values as
+    // extra function results, which a value inside an If branch cannot be
+    // (such branches stay float).
     getOperation()->walk([&](Operation *op) {
       if (isa<qc::ConvOp, qc::GemmOp, qc::MatMulOp, qc::AddOp, qc::ConcatOp,
-              qc::GlobalAveragePoolOp>(op))
+              qc::GlobalAveragePoolOp>(op) &&
+          isa<FunctionOpInterface>(op->getParentOp()))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
