@@ -5,7 +5,7 @@
 //     [--input-shape NAME:DIMS]... [--constant-input NAME=FILE.pb]...
 //     [--prefix NAME] [--header FILE.h] [--mcpu CPU] [--emit-llvm]
 //     [--calibration-data DIR|file.npz [--samples N] [--calibration-method M]
-//      [--weight-granularity channel|tensor] [--activation-type u8|i8]
+//      [--weight-granularity channel|tensor|block:N] [--activation-type u8|i8]
 //      [--no-bias-correction] [--report report.json] [--emit-qdq q.mlir]]
 //
 // With calibration data (or --load-calibration) the model is quantized to
@@ -93,7 +93,9 @@ static cl::opt<double> percentile("percentile",
 static cl::opt<unsigned> bins("histogram-bins", cl::desc("Histogram bins per tensor"),
                               cl::init(2048), cl::cat(quantCategory));
 static cl::opt<std::string> weightGranularity(
-    "weight-granularity", cl::desc("Weight scales: channel (default) or tensor"),
+    "weight-granularity",
+    cl::desc("Weight scales: channel (default), tensor, or block:N (per output channel and "
+             "block of N along the reduction axis)"),
     cl::init("channel"), cl::cat(quantCategory));
 static cl::opt<std::string> activationType(
     "activation-type", cl::desc("Activations: u8 (asymmetric, default) or i8 (symmetric)"),
@@ -155,9 +157,14 @@ int main(int argc, char **argv) {
         "' (minmax, percentile, mse or entropy)");
   if (activationType != "u8" && activationType != "i8")
     die("unknown --activation-type '" + activationType + "' (u8 or i8)");
-  if (weightGranularity != "channel" && weightGranularity != "tensor")
-    die("--weight-granularity '" + weightGranularity +
-        "' is not supported (channel or tensor; per-block scales are not implemented yet)");
+  {
+    StringRef g = weightGranularity, n = g;
+    unsigned long long block = 0;
+    bool isBlock = n.consume_front("block:") && !n.getAsInteger(10, block) && block >= 1;
+    if (g != "channel" && g != "tensor" && !isBlock)
+      die("--weight-granularity '" + weightGranularity +
+          "' is not supported (channel, tensor or block:N with N >= 1, e.g. block:64)");
+  }
   if (!(percentile > 50 && percentile <= 100))
     die("--percentile must be in (50, 100]");
   if (bins < 16)

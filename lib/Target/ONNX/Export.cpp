@@ -218,6 +218,11 @@ LogicalResult Exporter::quantParams(Operation *op, quant::QuantizedType q, Strin
     a->set_name("axis");
     a->set_type(onnx::AttributeProto::INT);
     a->set_i(pa.getQuantizedDimension());
+  } else if (isa<quant::UniformQuantizedSubChannelType>(q)) {
+    return op->emitError() << "block-quantized weights (" << q
+                           << ") need DequantizeLinear's block_size (ONNX opset 21); the "
+                              "export writes opset 17: quantize with --weight-granularity "
+                              "channel or tensor to export";
   } else {
     return op->emitError() << "cannot export quantized type " << q << " to ONNX";
   }

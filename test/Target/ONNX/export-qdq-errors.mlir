@@ -25,6 +25,16 @@ func.func @main_graph(%x: tensor<4xf32>) -> tensor<4x!quant.uniform<i16:f32, 0.5
 
 // -----
 
+func.func @main_graph() -> tensor<2x4xf32> {
+  %c = arith.constant dense<1> : tensor<2x4xi8>
+  %q = qc.storage_cast %c : tensor<2x4xi8> -> tensor<2x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{0.5, 0.25}, {1.0, 2.0}}>>
+  // expected-error @below {{block-quantized weights}}
+  %d = qc.dequantize %q : tensor<2x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{0.5, 0.25}, {1.0, 2.0}}>> -> tensor<2x4xf32>
+  return %d : tensor<2x4xf32>
+}
+
+// -----
+
 // expected-error @below {{export needs @main_graph (or a single function)}}
 module {
   func.func @a() { return }

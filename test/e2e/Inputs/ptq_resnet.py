@@ -170,6 +170,15 @@ lib_i8, _ = compile_int8("i8", "--activation-type", "i8", "--weight-granularity"
 s, t, _ = evaluate(lib_i8)
 good &= check("int8 i8 activations, per-tensor weights, no bias correction", s, t, 20, 0.8)
 
+# Per-block weight scales (blocks of 4 along the reduction axis: conv2 and
+# conv3 have 8 input channels, fc 16; conv1's 3 stay per channel).
+qdq = os.path.join(work, "block4.mlir")
+lib_b, _ = compile_int8("block4", "--weight-granularity", "block:4", "--emit-qdq", qdq)
+s, t, _ = evaluate(lib_b)
+blocked = open(qdq).read().count("!quant.uniform<i8<-127:127>:f32:{")
+print(f"block:4 weights: {blocked} block-quantized weight types in the QDQ form")
+good &= check("int8 block:4 weights", s, t, 28, 0.9) and blocked >= 3
+
 # Saved statistics give the same quantization without re-running calibration.
 lib_l = os.path.join(work, "libloaded.so")
 run(os.path.join(bindir, "quant-compile"), model_path, "--load-calibration", stats, "-o", lib_l)

@@ -38,6 +38,14 @@ quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
 
 namespace {
 
+/// N of "block:N".
+std::optional<int64_t> blockSize(StringRef granularity) {
+  int64_t n;
+  if (!granularity.consume_front("block:") || granularity.getAsInteger(10, n) || n < 1)
+    return std::nullopt;
+  return n;
+}
+
 /// Per-channel (or per-tensor) symmetric int8 quantization of a weight:
 /// channel c of the flat row-major `w` is every entry i with
 /// channelOf(i) == c.
@@ -95,23 +103,57 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
     bool conv = isa<qc::ConvOp>(op);
     int64_t axis = conv ? 0 : 1;
     int64_t channels = wTy.getDimSize(axis);
-    bool perChannel = weightGranularity == "channel";
+    std::optional<int64_t> block = blockSize(weightGranularity);
+    bool perChannel = weightGranularity == "channel" || block;
     if (!perChannel && weightGranularity != "tensor")
       return op->emitError() << "weight granularity '" << weightGranularity
-                             << "' is not supported (channel or tensor)";
+                             << "' is not supported (channel, tensor or block:N)";
     int64_t per = wTy.getNumElements() / channels, cols = channels;
+    // Blocks of `block` along the reduction axis (a Conv's input channels,
+    // ungrouped; a Gemm/MatMul's K), each with its own scale per output
+    // channel; where the axis is not a multiple of the block, or is one
+    // block, per channel.
+    int64_t kDim = conv ? wTy.getDimSize(1) : wTy.getDimSize(0);
+    int64_t kSize = conv ? per / kDim : 1;
+    bool blocked = block && kDim % *block == 0 && kDim > *block &&
+                   (!conv || cast<qc::ConvOp>(op).getGroup() == 1);
+    int64_t nBlocks = blocked ? kDim / *block : 1;
     auto channelOf = [&](int64_t i) -> int64_t {
       if (!perChannel)
         return 0;
-      return conv ? i / per : i % cols;
+      if (!blocked)
+        return conv ? i / per : i % cols;
+      if (conv) // scales [Cout, nb, 1, 1]
+        return (i / per) * nBlocks + ((i % per) / kSize) / *block;
+      return ((i / cols) / *block) * cols + i % cols; // scales [nb, N]
     };
-    QuantizedWeight qw = quantizeWeight(*w, perChannel ? channels : 1, channelOf);
+    QuantizedWeight qw = quantizeWeight(*w, perChannel ? channels * nBlocks : 1, channelOf);
 
     MLIRContext *ctx = op->getContext();
     Type i8 = IntegerType::get(ctx, 8);
     Type f32 = b.getF32Type();
     quant::QuantizedType qt;
-    if (perChannel)
+    if (blocked) {
+      SmallVector<int64_t> shape(wTy.getRank(), 1);
+      SmallVector<int32_t> dims;
+      SmallVector<int64_t> sizes;
+      if (conv) { // every dim spelled out: kernel dims are one block each
+        shape[0] = channels, shape[1] = nBlocks;
+        for (int64_t d = 0; d < wTy.getRank(); ++d) {
+          dims.push_back(int32_t(d));
+          sizes.push_back(d == 0 ? 1 : d == 1 ? *block : wTy.getDimSize(d));
+        }
+      } else {
+        shape[0] = nBlocks, shape[1] = channels;
+        dims = {1, 0}, sizes = {1, *block};
+      }
+      SmallVector<float> sc(qw.scales.begin(), qw.scales.end());
+      auto scales = DenseElementsAttr::get(RankedTensorType::get(shape, f32), ArrayRef(sc));
+      auto zps = DenseElementsAttr::get(RankedTensorType::get(shape, i8),
+                                        ArrayRef(SmallVector<int8_t>(sc.size(), 0)));
+      qt = quant::UniformQuantizedSubChannelType::get(quant::QuantizationFlags::Signed, i8, f32,
+                                                      scales, zps, dims, sizes, -127, 127);
+    } else if (perChannel)
       qt = quant::UniformQuantizedPerAxisType::get(
           quant::QuantizationFlags::Signed, i8, f32, qw.scales,
           SmallVector<int64_t>(channels, 0), int32_t(axis), -127, 127);

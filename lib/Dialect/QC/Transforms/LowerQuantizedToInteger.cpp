@@ -4,7 +4,9 @@
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Support/Dyadic.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -194,6 +196,78 @@ static std::optional<std::vector<float>> readBias(Value v) {
   return out;
 }
 
+/// dequantize(storage_cast(int8 constant)) with per-block scales, folded to
+/// the f32 constant it computes.
+struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::DequantizeOp dq, PatternRewriter &rw) const override {
+    auto inTy = tensorTy(dq->getOperand(0));
+    auto sc = dyn_cast<quant::UniformQuantizedSubChannelType>(inTy.getElementType());
+    auto storage = dq->getOperand(0).getDefiningOp<qc::StorageCastOp>();
+    if (!sc || !storage || sc.getStorageTypeIntegralWidth() != 8)
+      return failure();
+    ElementsAttr attr;
+    if (!matchPattern(storage->getOperand(0), m_Constant(&attr)))
+      return failure();
+    SmallVector<int64_t> q;
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+      AsmResourceBlob *blob = res.getRawHandle().getBlob();
+      if (!blob)
+        return failure();
+      for (char c : blob->getData())
+        q.push_back(sc.isSigned() ? int64_t(int8_t(c)) : int64_t(uint8_t(c)));
+    } else if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+      for (const APInt &v : dense.getValues<APInt>())
+        q.push_back(sc.isSigned() ? v.getSExtValue() : int64_t(v.getZExtValue()));
+    } else {
+      return failure();
+    }
+    ArrayRef<int64_t> shape = inTy.getShape();
+    SmallVector<int64_t> blocks(shape.size(), 0);
+    for (int64_t d = 0, e = shape.size(); d < e; ++d)
+      blocks[d] = shape[d]; // unspecified: the whole dim
+    for (auto [d, size] : llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes()))
+      blocks[d] = size;
+    auto scaleShape = cast<ShapedType>(sc.getScales().getType()).getShape();
+    SmallVector<float> scales(sc.getScales().getValues<float>());
+    SmallVector<float> zps;
+    for (const APInt &z : sc.getZeroPoints().getValues<APInt>())
+      zps.push_back(float(sc.isSigned() ? z.getSExtValue() : int64_t(z.getZExtValue())));
+    std::vector<float> out(q.size());
+    for (int64_t i = 0, e = q.size(); i < e; ++i) {
+      int64_t rest = i, idx = 0, stride = 1;
+      SmallVector<int64_t> coord(shape.size());
+      for (int64_t d = shape.size() - 1; d >= 0; --d) {
+        coord[d] = rest % shape[d];
+        rest /= shape[d];
+      }
+      for (int64_t d = shape.size() - 1; d >= 0; --d) {
+        idx += (coord[d] / blocks[d]) * stride;
+        stride *= scaleShape[d];
+      }
+      out[i] = scales[idx] * (float(q[i]) - zps[idx]);
+    }
+    rw.replaceOp(dq, qc::createBlobConstant(rw, dq.getLoc(), tensorTy(dq.getResult()), out,
+                                            "weight_dequantized"));
+    return success();
+  }
+};
+
+/// x[..., start:start+size, ...] along `axis` (qc.slice).
+static Value sliceAlong(PatternRewriter &rw, Location loc, Value x, int64_t axis, int64_t start,
+                        int64_t size) {
+  auto ty = tensorTy(x);
+  SmallVector<int64_t> shape(ty.getShape());
+  shape[axis] = size;
+  auto i64 = [&](int64_t v) {
+    return arith::ConstantOp::create(
+        rw, loc, DenseIntElementsAttr::get(RankedTensorType::get({1}, rw.getI64Type()),
+                                           ArrayRef<int64_t>{v}));
+  };
+  return qc::SliceOp::create(rw, loc, RankedTensorType::get(shape, ty.getElementType()), x,
+                             i64(start), i64(start + size), ValueRange{i64(axis)});
+}
+
 /// Conv / Gemm / MatMul between quantized operands, quantized result:
 /// integer product, int32 bias, dyadic requantization with the activation
 /// in the clamp.
@@ -217,6 +291,8 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
     int64_t channelAxis = isa<qc::ConvOp>(op) ? 0 : wRank - 1;
     SmallVector<double> wScales;
     SmallVector<int32_t> wZps;
+    SmallVector<SmallVector<double>> blockScales; // [block][channel]
+    int64_t blockK = 0;
     if (auto t = dyn_cast<UniformQuantizedType>(wElt)) {
       wScales = {t.getScale()};
       wZps = {int32_t(t.getZeroPoint())};
@@ -226,6 +302,28 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
       wScales.assign(a.getScales().begin(), a.getScales().end());
       for (int64_t z : a.getZeroPoints())
         wZps.push_back(int32_t(z));
+    } else if (auto sc = dyn_cast<quant::UniformQuantizedSubChannelType>(wElt)) {
+      // Blocks of B along the reduction axis, a scale per (block, channel).
+      int64_t kAxis = isa<qc::ConvOp>(op) ? 1 : 0;
+      if (!isa<qc::ConvOp>(op) && wRank != 2)
+        return failure();
+      for (auto [d, size] : llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes())) {
+        if (d == kAxis)
+          blockK = size;
+        else if (d == channelAxis && size != 1)
+          return rw.notifyMatchFailure(op, "weight blocks span output channels");
+      }
+      int64_t k = tensorTy(qw).getDimSize(kAxis);
+      if (!blockK || k % blockK)
+        return rw.notifyMatchFailure(op, "weight blocks not along the reduction axis");
+      int64_t nb = k / blockK, channels = tensorTy(qw).getDimSize(channelAxis);
+      SmallVector<float> flat(sc.getScales().getValues<float>());
+      blockScales.assign(nb, SmallVector<double>(channels));
+      for (int64_t bl = 0; bl < nb; ++bl)
+        for (int64_t c = 0; c < channels; ++c)
+          blockScales[bl][c] = isa<qc::ConvOp>(op) ? flat[c * nb + bl] : flat[bl * channels + c];
+      wScales = blockScales[0]; // the bias goes with block 0
+      wZps.assign(channels, 0);
     } else {
       return failure();
     }
@@ -273,22 +371,57 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
     }
     auto accTy = RankedTensorType::get(resTy.getShape(), rw.getI32Type());
     Value x = storageOf(rw, loc, qx), w = storageOf(rw, loc, qw);
-    Value acc;
+    std::optional<SmallVector<int64_t>> pads;
+    SmallVector<int64_t> strides, dil;
     if (auto conv = dyn_cast<qc::ConvOp>(op)) {
-      std::optional<SmallVector<int64_t>> pads = convPads(conv);
-      if (!pads)
+      if (!(pads = convPads(conv)))
         return failure();
       int64_t n = resTy.getRank() - 2;
-      SmallVector<int64_t> strides(n, 1), dil(n, 1);
+      strides.assign(n, 1);
+      dil.assign(n, 1);
       if (auto s = conv.getStrides())
         strides.assign(s->begin(), s->end());
       if (auto d = conv.getDilations())
         dil.assign(d->begin(), d->end());
-      acc = qc::ConvIntOp::create(rw, loc, accTy, x, w, bias, strides, *pads, dil,
-                                  conv.getGroup(), int32_t(xq.getZeroPoint()), wZps);
+    }
+    auto product = [&](Value xs, Value ws, Value b) -> Value {
+      if (auto conv = dyn_cast<qc::ConvOp>(op))
+        return qc::ConvIntOp::create(rw, loc, accTy, xs, ws, b, strides, *pads, dil,
+                                     conv.getGroup(), int32_t(xq.getZeroPoint()), wZps);
+      return qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, b, int32_t(xq.getZeroPoint()),
+                                     wZps);
+    };
+    Value acc;
+    if (blockScales.empty()) {
+      acc = product(x, w, bias);
     } else {
-      acc = qc::MatMulIntOp::create(rw, loc, accTy, x, w, bias,
-                                    int32_t(xq.getZeroPoint()), wZps);
+      // One int32 product per block, each rescaled by s_w[b, c] / max_b s_w
+      // (times 2^F, with the sum kept below 2^30) and added in int32.
+      int64_t nb = blockScales.size();
+      int64_t kAxis = isa<qc::ConvOp>(op) ? 1 : 0;
+      int64_t xAxis = isa<qc::ConvOp>(op) ? 1 : tensorTy(x).getRank() - 1;
+      double bound = double(blockK * nb) * 256.0 * 128.0;
+      int f = std::clamp(int(std::floor(std::log2(std::ldexp(1.0, 30) / bound))), 0, 8);
+      SmallVector<double> ref(channels, 0.0);
+      for (auto &bs : blockScales)
+        for (int64_t c = 0; c < channels; ++c)
+          ref[c] = std::max(ref[c], bs[c]);
+      for (int64_t bl = 0; bl < nb; ++bl) {
+        Value xs = sliceAlong(rw, loc, x, xAxis, bl * blockK, blockK);
+        Value ws = sliceAlong(rw, loc, w, kAxis, bl * blockK, blockK);
+        Value part = product(xs, ws, bl == 0 ? bias : Value());
+        SmallVector<double> ratio;
+        for (int64_t c = 0; c < channels; ++c)
+          ratio.push_back(std::ldexp(blockScales[bl][c] / ref[c], f));
+        FailureOr<Value> r = requantizeTo(rw, loc, part, ratio, 0, outAxis, accTy, 0,
+                                          INT32_MIN, INT32_MAX);
+        if (failed(r))
+          return failure();
+        acc = bl == 0 ? *r : qc::AddOp::create(rw, loc, accTy, acc, *r).getResult();
+      }
+      for (int64_t c = 0; c < channels; ++c)
+        ref[c] = std::ldexp(ref[c], -f);
+      wScales = ref;
     }
     SmallVector<double> scales;
     for (int64_t c = 0, e = wScales.size(); c < e; ++c)
@@ -462,12 +595,20 @@ struct LowerQuantizedToIntegerPass
     : qc::impl::LowerQuantizedToIntegerBase<LowerQuantizedToIntegerPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    auto blockedWeights = [&] {
+      // Block-quantized weights no integer op took stay float (their
+      // dequantized values), as the float islands around them.
+      RewritePatternSet p(ctx);
+      p.add<DequantizeBlockedConstant>(ctx);
+      return applyPatternsGreedily(getOperation(), std::move(p));
+    };
     RewritePatternSet patterns(ctx);
     patterns.add<LinearToInteger, AddToInteger, GlobalAveragePoolToInteger,
                  ConcatToInteger, DequantizeLater>(ctx);
     patterns.add<RequantizeQDQ>(ctx, /*benefit=*/0);
     qc::StorageCastOp::getCanonicalizationPatterns(patterns, ctx);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))) ||
+        failed(blockedWeights()))
       signalPassFailure();
   }
 };

@@ -73,7 +73,8 @@ def FoldCalibration : Pass<"fold-calibration"> {
     Option<"activationType", "activation-type", "std::string", "\"u8\"",
            "Activation storage: u8 (asymmetric) or i8 (symmetric)">,
     Option<"weightGranularity", "weight-granularity", "std::string", "\"channel\"",
-           "Weight scales: channel (per output channel) or tensor">,
+           "Weight scales: channel (per output channel), tensor, or block:N (per output "
+           "channel and block of N along the reduction axis)">,
     Option<"biasCorrection", "bias-correction", "bool", "true",
            "Correct the bias for the weights' expected quantization error">,
   ];
