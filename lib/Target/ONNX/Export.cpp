@@ -314,31 +314,20 @@ std::optional<std::string> Exporter::quantizedBias(Operation *op) {
 LogicalResult Exporter::graphOp(Operation *op) {
   StringRef opName = op->getName().getStringRef();
   std::string hint = hintOf(op);
-  if (auto q = dyn_cast<qc::QuantizeOp>(op)) {
-    auto qt = cast<quant::QuantizedType>(
-        cast<ShapedType>(q->getResult(0).getType()).getElementType());
+  if (isa<qc::QuantizeOp, qc::DequantizeOp>(op)) {
+    // The quantized side: the result of a quantize, the operand of a dequantize.
+    bool quantize = isa<qc::QuantizeOp>(op);
+    Value quantized = quantize ? op->getResult(0) : op->getOperand(0);
+    auto qt = cast<quant::QuantizedType>(cast<ShapedType>(quantized.getType()).getElementType());
+    std::string type = quantize ? "QuantizeLinear" : "DequantizeLinear";
     onnx::NodeProto *node = graph->add_node();
-    node->set_op_type("QuantizeLinear");
+    node->set_op_type(type);
     std::string base = nameOf(op->getOperand(0)).str();
-    node->set_name(fresh(base + "_QuantizeLinear"));
-    node->add_input(nameOf(op->getOperand(0)).str());
-    if (failed(quantParams(op, qt, base, node)))
-      return failure();
-    bind(op->getResult(0), base + "_quantized");
-    node->add_output(nameOf(op->getResult(0)).str());
-    return success();
-  }
-  if (auto dq = dyn_cast<qc::DequantizeOp>(op)) {
-    auto qt = cast<quant::QuantizedType>(
-        cast<ShapedType>(op->getOperand(0).getType()).getElementType());
-    onnx::NodeProto *node = graph->add_node();
-    node->set_op_type("DequantizeLinear");
-    std::string base = nameOf(op->getOperand(0)).str();
-    node->set_name(fresh(base + "_DequantizeLinear"));
+    node->set_name(fresh(base + "_" + type));
     node->add_input(base);
     if (failed(quantParams(op, qt, base, node)))
       return failure();
-    bind(op->getResult(0), base + "_dequantized");
+    bind(op->getResult(0), base + (quantize ? "_quantized" : "_dequantized"));
     node->add_output(nameOf(op->getResult(0)).str());
     return success();
   }

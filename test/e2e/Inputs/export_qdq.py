@@ -26,8 +26,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ort_common import ROOT, ort_dir, output_steps
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 
 
 def small_cnn(path, rng):
@@ -70,24 +71,6 @@ def small_cnn(path, rng):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
 
 
-def output_steps(model):
-    """Scale of the DequantizeLinear each graph output comes from."""
-    g = model.graph
-    producer = {o: n for n in g.node for o in n.output}
-    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    steps = {}
-    for out in g.output:
-        name, step = out.name, None
-        while name in producer:
-            n = producer[name]
-            if n.op_type == "DequantizeLinear":
-                step = float(np.max(inits[n.input[1]]))
-                break
-            name = n.input[0]
-        steps[out.name] = step
-    return steps
-
-
 def run(cmd):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -106,13 +89,10 @@ def main():
     ap.add_argument("--eval")
     ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
     a = ap.parse_args()
+    a.ort_dir = ort_dir(a.ort_dir)
     if not a.ort_dir:
-        p = subprocess.run(["bash", f"{ROOT}/scripts/install-ort.sh"], capture_output=True,
-                           text=True)
-        if p.returncode != 0:
-            print("export_qdq: ONNX Runtime unavailable: skipped")
-            return 77
-        a.ort_dir = p.stdout.strip().splitlines()[-1]
+        print("export_qdq: ONNX Runtime unavailable: skipped")
+        return 77
     os.makedirs(a.work, exist_ok=True)
     rng = np.random.default_rng(3)
     extra = []

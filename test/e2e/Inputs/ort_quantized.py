@@ -25,43 +25,15 @@ import zlib
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+
+from ort_common import ROOT, ort_dir, output_steps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 # default set: QDQ Conv and Gemm, QLinearConv + QLinearMatMul, ConvInteger +
 # MatMulInteger; the entropy twins differ only in their scales
 MODELS = ["cls_qdq_minmax.onnx", "cls_qop.onnx", "cls_dynamic.onnx",
           "embedding_qop.onnx", "embedding_qdq_minmax.onnx", "hey_jarvis_qdq_minmax.onnx"]
 SAMPLES = 4
-
-
-def output_steps(model):
-    """Scale of the DequantizeLinear each graph output comes from (None if
-    it comes from no static DequantizeLinear)."""
-    g = model.graph
-    producer = {o: n for n in g.node for o in n.output}
-    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    for n in g.node:
-        if n.op_type == "Constant":
-            inits[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
-    steps = {}
-    for out in g.output:
-        name, step = out.name, None
-        seen = set()
-        while name in producer and name not in seen:
-            seen.add(name)
-            n = producer[name]
-            if n.op_type == "DequantizeLinear":
-                step = float(np.max(inits[n.input[1]])) if n.input[1] in inits else None
-                break
-            if n.op_type == "DynamicQuantizeLinear":
-                # the output is the quantized tensor itself: integers
-                step = 1.0 if out.name == n.output[0] else None
-                break
-            name = n.input[0]
-        steps[out.name] = step
-    return steps
 
 
 def make_input(rng, name, shape, model_name):
@@ -87,13 +59,10 @@ def main():
     ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
     ap.add_argument("models", nargs="*")
     a = ap.parse_intermixed_args()
+    a.ort_dir = ort_dir(a.ort_dir)
     if not a.ort_dir:
-        p = subprocess.run(["bash", f"{ROOT}/scripts/install-ort.sh"], capture_output=True,
-                           text=True)
-        if p.returncode != 0:
-            print("ort_quantized: ONNX Runtime unavailable: skipped")
-            return 77
-        a.ort_dir = p.stdout.strip().splitlines()[-1]
+        print("ort_quantized: ONNX Runtime unavailable: skipped")
+        return 77
     os.makedirs(a.work, exist_ok=True)
     failed = False
     for m in a.models or MODELS:
