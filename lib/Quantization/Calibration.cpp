@@ -386,10 +386,17 @@ static double quantile(const std::vector<double> &hist, double lo, double hi, do
 
 /// TensorRT's entropy calibration: the |x| threshold whose quantization to
 /// `levels` levels keeps the histogram closest in KL divergence.
-static double entropyThreshold(const std::vector<double> &hist, double amax, int64_t levels) {
+static double entropyThreshold(std::vector<double> hist, double amax, int64_t levels) {
   int64_t bins = hist.size();
   if (bins <= levels)
     return amax;
+  // The spike at 0 of ReLU-like outputs (as NVIDIA's pytorch-quantization
+  // does): left in, any merging of bin 0 with its neighbours costs so much
+  // divergence that the smallest candidate threshold always wins.
+  hist[0] = hist[1];
+  double total = 0;
+  for (double h : hist)
+    total += h;
   double best = INFINITY;
   int64_t bestI = bins;
   std::vector<double> p, q;
@@ -398,6 +405,10 @@ static double entropyThreshold(const std::vector<double> &hist, double amax, int
     double outliers = 0;
     for (int64_t j = i; j < bins; ++j)
       outliers += hist[j];
+    // A range that clips most values is no 8-bit range; it is also where
+    // the divergence degenerates (one in-range bin: P = Q, divergence 0).
+    if (outliers > 0.5 * total)
+      continue;
     p[i - 1] += outliers;
     q.assign(i, 0.0);
     for (int64_t l = 0; l < levels; ++l) {
@@ -486,6 +497,10 @@ std::pair<double, double> qc::chooseRange(const TensorStats &s,
   if (o.method == "mse")
     return mseRange(s, o.signedActivations);
   int64_t levels = (!o.signedActivations && s.min >= 0) ? 256 : 128;
+  // The divergence of a histogram with few values per bin measures noise:
+  // sparsely observed tensors (pooled vectors, logits) keep their range.
+  if (s.count < 16 * s.absHist.size())
+    return {s.min, s.max};
   double t = entropyThreshold(s.absHist, amax, levels);
   return {std::max(s.min, -t), std::min(s.max, t)};
 }
