@@ -18,8 +18,10 @@ import argparse
 import os
 import platform
 import re
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "quality"))
+from common import run, setup  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -36,14 +38,6 @@ MODELS = [
      "wake/calib/head", "hey_jarvis_qdq_minmax.onnx"),
 ]
 CONFIGS = ["ours FP32", "ours int8", "ORT FP32", "ORT int8 (QDQ)"]
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"{os.path.basename(cmd[0])} failed: "
-                         f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
-    return p.stdout
 
 
 def timing(out):
@@ -104,15 +98,7 @@ def main():
     ap.add_argument("--report", default=f"{ROOT}/docs/benchmarks-int8.md")
     ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
     a = ap.parse_args()
-    os.makedirs(a.work, exist_ok=True)
-    if not a.ort_dir:
-        a.ort_dir = run(["bash", f"{ROOT}/scripts/install-ort.sh"]).strip().splitlines()[-1]
-    cache = run(["bash", f"{ROOT}/scripts/real-models.sh", "--fetch-only"]).strip().splitlines()[-1]
-    samples = f"{a.work}/samples"
-    if not os.path.isdir(f"{samples}/wake"):
-        print("== samples (bench/quality/make-samples.py)", flush=True)
-        run(["/usr/bin/python3", f"{HERE}/quality/make-samples.py", samples, "--cache", cache,
-             "--ort-dir", a.ort_dir])
+    a.ort_dir, cache, samples = setup(a.work, a.ort_dir)
     threads = [1, 2]
     rep = ["--repeat", str(a.repeat), "--warmup", "5"]
     results = []

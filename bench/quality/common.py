@@ -1,0 +1,30 @@
+"""Shared by bench/quality/run.py and bench/int8.py: running the tools, and
+the set-up both need (ONNX Runtime, the model cache, the samples)."""
+import os
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise SystemExit(f"{os.path.basename(cmd[0])} failed: "
+                         f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
+    return p.stdout
+
+
+def setup(work, ort_dir):
+    """(ONNX Runtime's directory, the real-model cache, the samples of
+    make-samples.py under `work`, made when missing)."""
+    os.makedirs(work, exist_ok=True)
+    if not ort_dir:
+        ort_dir = run(["bash", f"{ROOT}/scripts/install-ort.sh"]).strip().splitlines()[-1]
+    cache = run(["bash", f"{ROOT}/scripts/real-models.sh", "--fetch-only"]).strip().splitlines()[-1]
+    samples = f"{work}/samples"
+    if not os.path.isdir(f"{samples}/wake"):
+        print("== samples (bench/quality/make-samples.py)", flush=True)
+        run(["/usr/bin/python3", f"{HERE}/make-samples.py", samples, "--cache", cache,
+             "--ort-dir", ort_dir])
+    return ort_dir, cache, samples
