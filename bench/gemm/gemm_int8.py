@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Int8 GEMM throughput of our compiled code against this CPU's own VNNI peak.
+
+The peak comes from vnni_peak.c: a register-only vpdpbusd loop, one thread.
+Each GEMM is C[MxN] (int32) = (A[MxK] u8 - 3) x (B[KxN] s8 - 1): a
+qc.matmul_int module compiled by quant-compile into a shared library and
+timed by quant-run (median of --repeat runs after one warm-up, one thread).
+Every result is first checked against numpy. Shapes: 256, 512, 1024, 2048
+cubed, and LLM-like M = 1, 16, 128 with K = N = 4096. Writes a markdown
+table (--report).
+
+    gemm_int8.py BINDIR [--work DIR] [--repeat N] [--report docs/gemm-int8.md]
+"""
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SHAPES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048),
+          (1, 4096, 4096), (16, 4096, 4096), (128, 4096, 4096)]
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"{os.path.basename(cmd[0])} failed: "
+                         f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
+    return p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("--work", default="/tmp/qc-gemm-int8")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--report", default=f"{ROOT}/docs/gemm-int8.md")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    peak_bin = f"{a.work}/vnni_peak"
+    run(["cc", "-O2", "-mavx512f", "-mavx512vnni", f"{HERE}/vnni_peak.c", "-o", peak_bin])
+    peak = float(re.search(r"vnni_peak_gops=([0-9.]+)", run([peak_bin])).group(1))
+    print(f"VNNI peak, one core: {peak:.1f} GOPS", flush=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, k, n in SHAPES:
+        tag = f"{m}x{k}x{n}"
+        mlir = f"{a.work}/mm_{tag}.mlir"
+        with open(mlir, "w") as f:
+            f.write(f"""func.func @main_graph(%a: tensor<{m}x{k}xui8>, %b: tensor<{k}x{n}xi8>)
+    -> tensor<{m}x{n}xi32> attributes {{qc.input_names = ["a", "b"], qc.output_names = ["c"]}} {{
+  %c = qc.matmul_int %a, %b zp(3, [1]) : (tensor<{m}x{k}xui8>, tensor<{k}x{n}xi8>) -> tensor<{m}x{n}xi32>
+  return %c : tensor<{m}x{n}xi32>
+}}
+""")
+        lib = f"{a.work}/libmm_{tag}.so"
+        run([f"{a.bindir}/quant-compile", mlir, "-o", lib])
+        A = rng.integers(0, 256, (m, k)).astype(np.uint8)
+        B = rng.integers(-128, 128, (k, n)).astype(np.int8)
+        np.save(f"{a.work}/a.npy", A)
+        np.save(f"{a.work}/b.npy", B)
+        x = ["-i", f"a={a.work}/a.npy", "-i", f"b={a.work}/b.npy"]
+        run([f"{a.bindir}/quant-run", lib, *x, "-o", f"{a.work}/out"])
+        want = (A.astype(np.int64) - 3) @ (B.astype(np.int64) - 1)
+        ok = np.array_equal(np.load(f"{a.work}/out/c.npy"), want)
+        out = run([f"{a.bindir}/quant-run", lib, *x, "--repeat", str(a.repeat), "--warmup", "1"])
+        ms = float(re.search(r"median_ms=([0-9.]+)", out).group(1))
+        gops = 2.0 * m * n * k / (ms * 1e-3) / 1e9
+        rows.append((tag, "yes" if ok else "NO", ms, gops, 100 * gops / peak))
+        print(f"  {tag}: {ms:.2f} ms, {gops:.1f} GOPS, {100 * gops / peak:.1f}% of peak"
+              f"{'' if ok else ', WRONG RESULT'}", flush=True)
+        if not ok:
+            return 1
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), platform.processor())
+    lines = ["<!-- written by bench/gemm/gemm_int8.py; do not edit -->",
+             f"Machine: {cpu}, one thread. VNNI peak measured by `bench/gemm/vnni_peak.c`: "
+             f"{peak:.1f} GOPS.", f"Median of {a.repeat} runs after one warm-up.", "",
+             "| M x K x N | matches numpy | ms | GOPS | % of peak |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    lines += [f"| {t} | {ok} | {ms:.2f} | {g:.1f} | {p:.1f}% |" for t, ok, ms, g, p in rows]
+    with open(a.report, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
