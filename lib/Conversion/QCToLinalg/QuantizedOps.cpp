@@ -20,27 +20,19 @@ using namespace qc::lowering;
 
 namespace {
 
-/// A constant tensor of `values` of element type `elt`, shaped to broadcast
-/// along dim `axis` of a tensor of `rank` dims (C x 1 x ... x 1).
-Value axisConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> values,
-                   Type elt, int64_t axis, int64_t rank) {
+/// A constant tensor of `values` of element type `elt` (integer or float),
+/// shaped to broadcast along dim `axis` of a tensor of `rank` dims
+/// (C x 1 x ... x 1).
+template <typename T>
+Value axisConstant(OpBuilder &b, Location loc, ArrayRef<T> values, Type elt, int64_t axis,
+                   int64_t rank) {
   SmallVector<int64_t> shape(rank - axis, 1);
   shape[0] = values.size();
   auto ty = RankedTensorType::get(shape, elt);
   SmallVector<Attribute> attrs;
-  for (int64_t v : values)
-    attrs.push_back(IntegerAttr::get(elt, v));
-  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(ty, attrs));
-}
-
-Value floatAxisConstant(OpBuilder &b, Location loc, ArrayRef<double> values,
-                        FloatType elt, int64_t axis, int64_t rank) {
-  SmallVector<int64_t> shape(rank - axis, 1);
-  shape[0] = values.size();
-  auto ty = RankedTensorType::get(shape, elt);
-  SmallVector<Attribute> attrs;
-  for (double v : values)
-    attrs.push_back(FloatAttr::get(elt, v));
+  for (T v : values)
+    attrs.push_back(isa<FloatType>(elt) ? Attribute(FloatAttr::get(elt, double(v)))
+                                        : Attribute(IntegerAttr::get(elt, int64_t(v))));
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(ty, attrs));
 }
 
@@ -74,11 +66,8 @@ std::pair<Value, Value> paramTensors(OpBuilder &b, Location loc,
                                      const QuantParams &p, FloatType ft,
                                      int64_t rank) {
   int64_t axis = p.axis < 0 ? rank : p.axis;
-  return {floatAxisConstant(b, loc, p.scales, ft, axis, rank),
-          floatAxisConstant(
-              b, loc,
-              SmallVector<double>(p.zeroPoints.begin(), p.zeroPoints.end()), ft,
-              axis, rank)};
+  return {axisConstant<double>(b, loc, p.scales, ft, axis, rank),
+          axisConstant<int64_t>(b, loc, p.zeroPoints, ft, axis, rank)};
 }
 
 /// qc.quantize and qc.dequantize as generics on the storage integers;
@@ -162,7 +151,7 @@ Value shiftedByZeroPoints(OpBuilder &b, Location loc, Value x, bool isUnsigned,
   auto i32 = b.getI32Type();
   auto ty = RankedTensorType::get(t.getShape(), i32);
   SmallVector<int64_t> z(zps.begin(), zps.end());
-  Value zp = axisConstant(b, loc, z, i32, zps.size() == 1 ? t.getRank() : axis,
+  Value zp = axisConstant<int64_t>(b, loc, z, i32, zps.size() == 1 ? t.getRank() : axis,
                           t.getRank());
   return broadcastGeneric(b, loc, ty, ValueRange{x, zp},
                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -262,9 +251,9 @@ struct RequantizeLowering : OpRewritePattern<qc::RequantizeOp> {
       half.push_back(s > 0 ? int64_t(1) << (s - 1) : 0);
     }
     int64_t axis = mult.size() > 1 ? normAxis(op.getAxis().value_or(1), rank) : rank;
-    Value m = axisConstant(rw, loc, mult, i64, axis, rank);
-    Value s = axisConstant(rw, loc, shift, i64, axis, rank);
-    Value h = axisConstant(rw, loc, half, i64, axis, rank);
+    Value m = axisConstant<int64_t>(rw, loc, mult, i64, axis, rank);
+    Value s = axisConstant<int64_t>(rw, loc, shift, i64, axis, rank);
+    Value h = axisConstant<int64_t>(rw, loc, half, i64, axis, rank);
     bool inUnsigned = wasUnsigned(op, 0);
     int64_t inZp = op.getInputZp(), outZp = op.getOutputZp();
     int64_t lo = op.getClampMin(), hi = op.getClampMax();
