@@ -47,3 +47,19 @@ func.func @uncalibrated(%x: tensor<4xf32>) -> tensor<4xf32> {
   %o = qc.observe "x" %x : tensor<4xf32>
   return %o : tensor<4xf32>
 }
+
+// -----
+
+// A block-quantized weight no integer op takes folds to the floats it
+// dequantizes to: blocks of 2 at scales 0.5 and 0.25 give [1, -2, 1.5, 2]
+// (f32 little-endian 0x3F800000, 0xC0000000, 0x3FC00000, 0x40000000).
+// CHECK-LABEL: func.func @blocked_weight_left_float
+// CHECK: %[[W:.*]] = arith.constant dense_resource<weight_dequantized> : tensor<1x4xf32>
+// CHECK: return %[[W]]
+// CHECK: weight_dequantized: "0x040000000000803F000000C00000C03F00000040"
+func.func @blocked_weight_left_float() -> tensor<1x4xf32> {
+  %c = arith.constant dense<[[2, -4, 6, 8]]> : tensor<1x4xi8>
+  %q = qc.storage_cast %c : tensor<1x4xi8> -> tensor<1x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{0.5, 0.25}}>>
+  %d = qc.dequantize %q : tensor<1x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{0.5, 0.25}}>> -> tensor<1x4xf32>
+  return %d : tensor<1x4xf32>
+}

@@ -163,91 +163,105 @@ std::optional<SmallVector<int64_t>> convPads(qc::ConvOp conv) {
   return pads;
 }
 
+/// The f32 values of dequantize(storage_cast(integer constant)): per
+/// tensor, per axis or per block; none when the operand is no constant.
+static std::optional<std::vector<float>> dequantizedConstant(qc::DequantizeOp dq) {
+  auto inTy = tensorTy(dq->getOperand(0));
+  auto qt = dyn_cast<QuantizedType>(inTy.getElementType());
+  auto storage = dq->getOperand(0).getDefiningOp<qc::StorageCastOp>();
+  ElementsAttr attr;
+  if (!qt || !storage || !inTy.hasStaticShape() ||
+      !matchPattern(storage->getOperand(0), m_Constant(&attr)))
+    return std::nullopt;
+  bool isSigned = qt.isSigned();
+  SmallVector<int64_t> q;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    for (const APInt &v : dense.getValues<APInt>())
+      q.push_back(isSigned ? v.getSExtValue() : int64_t(v.getZExtValue()));
+  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    unsigned width = qt.getStorageTypeIntegralWidth();
+    if (!blob || (width != 8 && width != 16 && width != 32))
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    for (size_t i = 0; i + width / 8 <= data.size(); i += width / 8) {
+      APInt v(width, 0);
+      for (unsigned b = 0; b < width / 8; ++b)
+        v.insertBits(uint64_t(uint8_t(data[i + b])), 8 * b, 8); // little-endian
+      q.push_back(isSigned ? v.getSExtValue() : int64_t(v.getZExtValue()));
+    }
+  } else {
+    return std::nullopt;
+  }
+  ArrayRef<int64_t> shape = inTy.getShape();
+  int64_t rank = shape.size();
+  if (int64_t(q.size()) != inTy.getNumElements())
+    return std::nullopt;
+  // Element i reads scale [coord / block] of a scale tensor of `scaleShape`.
+  SmallVector<int64_t> blocks(shape.begin(), shape.end()), scaleShape(rank, 1);
+  SmallVector<double> scales, zps;
+  if (auto u = dyn_cast<UniformQuantizedType>(qt)) {
+    scales = {u.getScale()};
+    zps = {double(u.getZeroPoint())};
+  } else if (auto a = dyn_cast<UniformQuantizedPerAxisType>(qt)) {
+    int64_t d = a.getQuantizedDimension();
+    blocks[d] = 1;
+    scaleShape[d] = shape[d];
+    scales.assign(a.getScales().begin(), a.getScales().end());
+    for (int64_t z : a.getZeroPoints())
+      zps.push_back(double(z));
+  } else if (auto sc = dyn_cast<quant::UniformQuantizedSubChannelType>(qt)) {
+    for (auto [d, size] : llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes()))
+      blocks[d] = size;
+    auto st = cast<ShapedType>(sc.getScales().getType()).getShape();
+    scaleShape.assign(st.begin(), st.end());
+    for (float v : sc.getScales().getValues<float>())
+      scales.push_back(v);
+    for (const APInt &z : sc.getZeroPoints().getValues<APInt>())
+      zps.push_back(double(isSigned ? z.getSExtValue() : int64_t(z.getZExtValue())));
+  } else {
+    return std::nullopt;
+  }
+  std::vector<float> out(q.size());
+  SmallVector<int64_t> coord(rank);
+  for (int64_t i = 0, e = q.size(); i < e; ++i) {
+    int64_t rest = i, idx = 0, stride = 1;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      coord[d] = rest % shape[d];
+      rest /= shape[d];
+    }
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      idx += (coord[d] / blocks[d]) * stride;
+      stride *= scaleShape[d];
+    }
+    out[i] = float(scales[idx] * (double(q[i]) - zps[idx]));
+  }
+  return out;
+}
+
 /// A bias as float values: a float constant (fold-calibration), or the
 /// dequantized int32 constant of a QDQ model (ONNX Runtime stores biases at
 /// scale s_x * s_w, which the caller's rounding then returns exactly).
 static std::optional<std::vector<float>> readBias(Value v) {
   if (std::optional<std::vector<float>> f = qc::readFloatConstant(v))
     return f;
-  auto dq = v.getDefiningOp<qc::DequantizeOp>();
-  auto sc = dq ? dq->getOperand(0).getDefiningOp<qc::StorageCastOp>() : nullptr;
-  DenseIntElementsAttr ints;
-  if (!sc || !matchPattern(sc->getOperand(0), m_Constant(&ints)))
-    return std::nullopt;
-  auto elt = tensorTy(dq->getOperand(0)).getElementType();
-  std::vector<float> out;
-  int64_t i = 0;
-  for (const APInt &q : ints.getValues<APInt>()) {
-    double scale, zp;
-    if (auto t = dyn_cast<UniformQuantizedType>(elt)) {
-      scale = t.getScale();
-      zp = double(t.getZeroPoint());
-    } else if (auto a = dyn_cast<UniformQuantizedPerAxisType>(elt);
-               a && a.getQuantizedDimension() == 0 && ints.getType().getRank() == 1) {
-      scale = a.getScales()[i];
-      zp = double(a.getZeroPoints()[i]);
-    } else {
-      return std::nullopt;
-    }
-    double iv = double(!cast<QuantizedType>(elt).isSigned() ? int64_t(q.getZExtValue()) : q.getSExtValue());
-    out.push_back(float(scale * (iv - zp)));
-    ++i;
-  }
-  return out;
+  if (auto dq = v.getDefiningOp<qc::DequantizeOp>())
+    return dequantizedConstant(dq);
+  return std::nullopt;
 }
 
-/// dequantize(storage_cast(int8 constant)) with per-block scales, folded to
-/// the f32 constant it computes.
+/// dequantize(storage_cast(integer constant)) with per-block scales, folded
+/// to the f32 constant it computes.
 struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::DequantizeOp dq, PatternRewriter &rw) const override {
-    auto inTy = tensorTy(dq->getOperand(0));
-    auto sc = dyn_cast<quant::UniformQuantizedSubChannelType>(inTy.getElementType());
-    auto storage = dq->getOperand(0).getDefiningOp<qc::StorageCastOp>();
-    if (!sc || !storage || sc.getStorageTypeIntegralWidth() != 8)
+    if (!isa<quant::UniformQuantizedSubChannelType>(
+            tensorTy(dq->getOperand(0)).getElementType()))
       return failure();
-    ElementsAttr attr;
-    if (!matchPattern(storage->getOperand(0), m_Constant(&attr)))
+    std::optional<std::vector<float>> values = dequantizedConstant(dq);
+    if (!values)
       return failure();
-    SmallVector<int64_t> q;
-    if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-      AsmResourceBlob *blob = res.getRawHandle().getBlob();
-      if (!blob)
-        return failure();
-      for (char c : blob->getData())
-        q.push_back(sc.isSigned() ? int64_t(int8_t(c)) : int64_t(uint8_t(c)));
-    } else if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
-      for (const APInt &v : dense.getValues<APInt>())
-        q.push_back(sc.isSigned() ? v.getSExtValue() : int64_t(v.getZExtValue()));
-    } else {
-      return failure();
-    }
-    ArrayRef<int64_t> shape = inTy.getShape();
-    SmallVector<int64_t> blocks(shape.size(), 0);
-    for (int64_t d = 0, e = shape.size(); d < e; ++d)
-      blocks[d] = shape[d]; // unspecified: the whole dim
-    for (auto [d, size] : llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes()))
-      blocks[d] = size;
-    auto scaleShape = cast<ShapedType>(sc.getScales().getType()).getShape();
-    SmallVector<float> scales(sc.getScales().getValues<float>());
-    SmallVector<float> zps;
-    for (const APInt &z : sc.getZeroPoints().getValues<APInt>())
-      zps.push_back(float(sc.isSigned() ? z.getSExtValue() : int64_t(z.getZExtValue())));
-    std::vector<float> out(q.size());
-    for (int64_t i = 0, e = q.size(); i < e; ++i) {
-      int64_t rest = i, idx = 0, stride = 1;
-      SmallVector<int64_t> coord(shape.size());
-      for (int64_t d = shape.size() - 1; d >= 0; --d) {
-        coord[d] = rest % shape[d];
-        rest /= shape[d];
-      }
-      for (int64_t d = shape.size() - 1; d >= 0; --d) {
-        idx += (coord[d] / blocks[d]) * stride;
-        stride *= scaleShape[d];
-      }
-      out[i] = scales[idx] * (float(q[i]) - zps[idx]);
-    }
-    rw.replaceOp(dq, qc::createBlobConstant(rw, dq.getLoc(), tensorTy(dq.getResult()), out,
+    rw.replaceOp(dq, qc::createBlobConstant(rw, dq.getLoc(), tensorTy(dq.getResult()), *values,
                                             "weight_dequantized"));
     return success();
   }
