@@ -17,6 +17,7 @@
 // and a C header (next to it, .h) declaring the model's C API.
 //
 //===----------------------------------------------------------------------===//
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Quantization/Quantize.h"
 #include "qc/Runtime/Compiler.h"
 
@@ -97,7 +98,7 @@ static cl::opt<std::string> weightGranularity(
     cl::desc("Weight scales: channel (default), tensor, or block:N (per output channel and "
              "block of N along the reduction axis)"),
     cl::init("channel"), cl::cat(quantCategory));
-static cl::opt<std::string> activationType(
+static cl::opt<std::string> activationTypeFlag(
     "activation-type", cl::desc("Activations: u8 (asymmetric, default) or i8 (symmetric)"),
     cl::init("u8"), cl::cat(quantCategory));
 static cl::opt<bool> noBiasCorrection("no-bias-correction",
@@ -155,16 +156,12 @@ int main(int argc, char **argv) {
   if (!isCalibrationMethod(calibrationMethod))
     die("unknown --calibration-method '" + calibrationMethod +
         "' (minmax, percentile, mse or entropy)");
-  if (activationType != "u8" && activationType != "i8")
-    die("unknown --activation-type '" + activationType + "' (u8 or i8)");
-  {
-    StringRef g = weightGranularity, n = g;
-    unsigned long long block = 0;
-    bool isBlock = n.consume_front("block:") && !n.getAsInteger(10, block) && block >= 1;
-    if (g != "channel" && g != "tensor" && !isBlock)
-      die("--weight-granularity '" + weightGranularity +
-          "' is not supported (channel, tensor or block:N with N >= 1, e.g. block:64)");
-  }
+  if (activationTypeFlag != "u8" && activationTypeFlag != "i8")
+    die("unknown --activation-type '" + activationTypeFlag + "' (u8 or i8)");
+  if (weightGranularity != "channel" && weightGranularity != "tensor" &&
+      !weightBlockSize(weightGranularity))
+    die("--weight-granularity '" + weightGranularity +
+        "' is not supported (channel, tensor or block:N with N >= 1, e.g. block:64)");
   if (!(percentile > 50 && percentile <= 100))
     die("--percentile must be in (50, 100]");
   if (bins < 16)
@@ -181,7 +178,7 @@ int main(int argc, char **argv) {
     q.calibration.method = calibrationMethod;
     q.calibration.percentile = percentile;
     q.calibration.bins = bins;
-    q.calibration.signedActivations = activationType == "i8";
+    q.calibration.signedActivations = activationTypeFlag == "i8";
     q.calibration.progress = true;
     q.weightGranularity = weightGranularity;
     q.biasCorrection = !noBiasCorrection;

@@ -38,14 +38,6 @@ quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
 
 namespace {
 
-/// N of "block:N".
-std::optional<int64_t> blockSize(StringRef granularity) {
-  int64_t n;
-  if (!granularity.consume_front("block:") || granularity.getAsInteger(10, n) || n < 1)
-    return std::nullopt;
-  return n;
-}
-
 /// Per-channel (or per-tensor) symmetric int8 quantization of a weight:
 /// channel c of the flat row-major `w` is every entry i with
 /// channelOf(i) == c.
@@ -103,7 +95,7 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
     bool conv = isa<qc::ConvOp>(op);
     int64_t axis = conv ? 0 : 1;
     int64_t channels = wTy.getDimSize(axis);
-    std::optional<int64_t> block = blockSize(weightGranularity);
+    std::optional<int64_t> block = qc::weightBlockSize(weightGranularity);
     bool perChannel = weightGranularity == "channel" || block;
     if (!perChannel && weightGranularity != "tensor")
       return op->emitError() << "weight granularity '" << weightGranularity

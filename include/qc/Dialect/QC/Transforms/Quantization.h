@@ -3,6 +3,8 @@
 #define QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "llvm/ADT/StringRef.h"
+#include <optional>
 
 namespace qc {
 
@@ -13,6 +15,14 @@ mlir::quant::UniformQuantizedType activationType(mlir::MLIRContext *ctx,
                                                  double lo, double hi,
                                                  bool isSigned,
                                                  mlir::Type expressed);
+
+/// N of a weight granularity "block:N" (N >= 1); none for anything else.
+inline std::optional<int64_t> weightBlockSize(llvm::StringRef granularity) {
+  int64_t n;
+  if (!granularity.consume_front("block:") || granularity.getAsInteger(10, n) || n < 1)
+    return std::nullopt;
+  return n;
+}
 
 } // namespace qc
 
