@@ -16,12 +16,11 @@ max. Writes a markdown table (--report) and an SVG chart beside it.
 """
 import argparse
 import os
-import platform
 import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "quality"))
-from common import run, setup  # noqa: E402
+from common import cpu_name, run, setup  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -128,8 +127,7 @@ def main():
                   f" ({t} thread{'s' if t > 1 else ''})", flush=True)
         results.append((name, times))
 
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
-                if l.startswith("model name")), platform.processor())
+    cpu = cpu_name()
     flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo")
                   if l.startswith("flags")), [])
     isa = " ".join(f for f in flags if f.startswith(("avx512", "avx2", "fma", "avx_vnni")))

@@ -13,25 +13,19 @@ table (--report).
 """
 import argparse
 import os
-import platform
 import re
-import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "quality"))
+from common import cpu_name, run  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SHAPES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048),
           (1, 4096, 4096), (16, 4096, 4096), (128, 4096, 4096)]
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"{os.path.basename(cmd[0])} failed: "
-                         f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
-    return p.stdout
 
 
 def main():
@@ -76,8 +70,7 @@ def main():
               f"{'' if ok else ', WRONG RESULT'}", flush=True)
         if not ok:
             return 1
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
-                if l.startswith("model name")), platform.processor())
+    cpu = cpu_name()
     lines = ["<!-- written by bench/gemm/gemm_int8.py; do not edit -->",
              f"Machine: {cpu}, one thread. VNNI peak measured by `bench/gemm/vnni_peak.c`: "
              f"{peak:.1f} GOPS.", f"Median of {a.repeat} runs after one warm-up.", "",

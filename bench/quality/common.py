@@ -1,6 +1,7 @@
 """Shared by bench/quality/run.py and bench/int8.py: running the tools, and
 the set-up both need (ONNX Runtime, the model cache, the samples)."""
 import os
+import platform
 import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,3 +29,8 @@ def setup(work, ort_dir):
         run(["/usr/bin/python3", f"{HERE}/make-samples.py", samples, "--cache", cache,
              "--ort-dir", ort_dir])
     return ort_dir, cache, samples
+
+
+def cpu_name():
+    return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                 if l.startswith("model name")), platform.processor())

@@ -19,14 +19,13 @@ Exit: 0 agreement, 1 a mismatch or failure, 77 ORT unavailable.
 import argparse
 import glob
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ort_common import ROOT, ort_dir, output_steps
+from ort_common import ROOT, ort_dir, output_steps, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -69,14 +68,6 @@ def small_cnn(path, rng):
          helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
         [numpy_helper.from_array(v, k) for k, v in init.items()])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"FAIL {os.path.basename(cmd[0])}: "
-                         f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
-    return p.stdout
 
 
 def main():
@@ -173,4 +164,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RuntimeError as e:
+        print(f"FAIL {e}")
+        sys.exit(1)

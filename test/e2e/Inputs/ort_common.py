@@ -10,6 +10,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
     __file__)))))
 
 
+def run(cmd):
+    """stdout of `cmd`; RuntimeError with its last error line if it fails."""
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(cmd[0])} failed: "
+                           f"{(p.stderr or p.stdout).strip().splitlines()[-3:]}")
+    return p.stdout
+
+
 def ort_dir(given):
     """`given`, else the directory scripts/install-ort.sh installs ONNX Runtime
     into; None when it cannot be installed (offline)."""

@@ -19,14 +19,13 @@ Exit: 0 all agree, 1 a mismatch or failure, 77 ORT unavailable.
 """
 import argparse
 import os
-import subprocess
 import sys
 import zlib
 
 import numpy as np
 import onnx
 
-from ort_common import ROOT, ort_dir, output_steps
+from ort_common import ROOT, ort_dir, output_steps, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # default set: QDQ Conv and Gemm, QLinearConv + QLinearMatMul, ConvInteger +
@@ -42,14 +41,6 @@ def make_input(rng, name, shape, model_name):
     if model_name.startswith("embedding"):  # openWakeWord's mel/10 + 2
         return rng.uniform(0, 4, shape).astype(np.float32)
     return (rng.standard_normal(shape) * 2).astype(np.float32)
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{os.path.basename(cmd[0])} failed: "
-                           f"{(p.stderr or p.stdout).strip().splitlines()[-1:]}")
-    return p.stdout
 
 
 def main():
