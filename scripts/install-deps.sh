@@ -8,6 +8,8 @@ PKGS=(
   build-essential cmake ninja-build git pkg-config zlib1g-dev binutils
   # LLVM/MLIR 22 (lit, FileCheck, mlir-tblgen live in /usr/lib/llvm-22/bin)
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+  # clang compiles the int8 kernels (lib/Kernels) to LLVM bitcode linked into models
+  clang-22
   # the OpenMP runtime that multi-threaded models (--threads N) call
   libomp-22-dev
   # ONNX: protobuf and ONNX's schema, plus the backend test models

@@ -18,6 +18,8 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Linker/Linker.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -41,6 +43,10 @@ using llvm::Expected;
 static Error fail(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
+
+// The int8 kernels' bitcode (lib/Kernels, embedded at build time).
+extern const unsigned char qcKernelBitcode[];
+extern const unsigned long qcKernelBitcode_size;
 
 void qc::registerModelDialects(MLIRContext &context) {
   // The lowering pipeline is textual (shared with quant-opt): its passes
@@ -82,7 +88,8 @@ OwningOpRef<ModuleOp> qc::loadModel(StringRef path,
 
 FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
                                              StringRef graphFunction,
-                                             unsigned threads) {
+                                             unsigned threads,
+                                             StringRef int8Kernels) {
   auto graph = module.lookupSymbol<func::FuncOp>(graphFunction);
   if (!graph) {
     module.emitError() << "no function @" << graphFunction << " to compile";
@@ -95,7 +102,10 @@ FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
   CreateEntryPointOptions entry;
   entry.graphFunction = graphFunction.str();
   toLinalg.addPass(createCreateEntryPoint(entry));
-  toLinalg.addPass(createConvertQCToLinalg());
+  ConvertQCToLinalgOptions lowering;
+  lowering.int8Kernels = int8Kernels.str();
+  lowering.kernelTasks = threads;
+  toLinalg.addPass(createConvertQCToLinalg(lowering));
   if (failed(toLinalg.run(module)))
     return failure();
   // Ops the lowering left: one error per op kind, at its first occurrence.
@@ -152,6 +162,70 @@ qc::createTargetMachine(StringRef cpu, bool jit) {
   if (!tm)
     return fail("cannot create a target machine for CPU '" + cpuName + "'");
   return tm;
+}
+
+Expected<std::string> qc::int8KernelVariant(StringRef choice, StringRef cpu) {
+  if (choice != "auto" && choice != "vnni" && choice != "generic" && choice != "none")
+    return fail("--int8-kernels must be auto, vnni, generic or none, not '" + choice + "'");
+  if (choice == "generic" || choice == "none")
+    return choice.str();
+  static const char *const needed[] = {"avx512f", "avx512bw", "avx512dq", "avx512vl",
+                                       "avx512vnni"};
+  bool vnni = true;
+  if (cpu == "native") {
+    llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+    for (const char *f : needed)
+      vnni &= host.lookup(f);
+  } else {
+    llvm::InitializeNativeTarget();
+    llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+    std::string error;
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(
+        target ? target->createMCSubtargetInfo(triple, cpu, "") : nullptr);
+    if (!sti || !sti->isCPUStringValid(cpu))
+      return fail("unknown CPU '" + cpu + "'");
+    for (const char *f : needed)
+      vnni &= sti->checkFeatures(std::string("+") + f);
+  }
+  if (vnni)
+    return std::string("vnni");
+  if (choice == "vnni")
+    return fail("--int8-kernels vnni: CPU '" + cpu + "' lacks AVX-512 VNNI (avx512vnni, "
+                "avx512bw, avx512dq, avx512vl); use auto or generic");
+  return std::string("generic");
+}
+
+/// Links the int8 kernels that `m` declares from the embedded bitcode and
+/// makes them internal. The `_generic` code loses its target attributes,
+/// so it is compiled for the model's target; the VNNI code keeps its own.
+static Error linkKernels(llvm::Module &m) {
+  bool needed = llvm::any_of(m.functions(), [](llvm::Function &f) {
+    return f.isDeclaration() && f.getName().starts_with("qc_k_");
+  });
+  if (!needed)
+    return Error::success();
+  llvm::MemoryBufferRef buffer(
+      StringRef(reinterpret_cast<const char *>(qcKernelBitcode), qcKernelBitcode_size),
+      "qc-int8-kernels");
+  Expected<std::unique_ptr<llvm::Module>> kernels =
+      llvm::parseBitcodeFile(buffer, m.getContext());
+  if (!kernels)
+    return kernels.takeError();
+  (*kernels)->setTargetTriple(m.getTargetTriple());
+  (*kernels)->setDataLayout(m.getDataLayout());
+  for (llvm::Function &f : **kernels) {
+    if (f.getFnAttribute("target-features").getValueAsString().contains("+avx512vnni"))
+      continue;
+    for (StringRef a : {"target-cpu", "target-features", "tune-cpu"})
+      f.removeFnAttr(a);
+  }
+  if (llvm::Linker::linkModules(m, std::move(*kernels), llvm::Linker::Flags::LinkOnlyNeeded))
+    return fail("cannot link the int8 kernels into the model");
+  for (llvm::Function &f : m.functions())
+    if (!f.isDeclaration() && f.getName().starts_with("qc_k_"))
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  return Error::success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -294,6 +368,10 @@ qc::translateModel(ModuleOp lowered, const ModelSignature &sig,
   llvm::Function *entry = m->getFunction(kEntryPointName);
   if (!entry) {
     lowered.emitError() << "lowered module has no @" << kEntryPointName;
+    return nullptr;
+  }
+  if (Error e = linkKernels(*m)) {
+    lowered.emitError() << llvm::toString(std::move(e));
     return nullptr;
   }
   CAPIBuilder api(*m, sig, prefix);

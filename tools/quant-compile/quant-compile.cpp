@@ -67,6 +67,11 @@ static cl::opt<unsigned> threads(
              "linked to libomp (threads at run time: OMP_NUM_THREADS or "
              "omp_set_num_threads); --threads works too"),
     cl::init(1), cl::cat(category));
+static cl::opt<std::string> int8Kernels(
+    "int8-kernels",
+    cl::desc("Kernels of int8 convolutions and matmuls: auto (AVX-512 VNNI where the "
+             "target CPU has it, else generic), vnni, generic, or none (linalg loops)"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::init(3), cl::Prefix, cl::cat(category));
 
@@ -194,7 +199,10 @@ int main(int argc, char **argv) {
     if (Error e = lowerQuantizeDequantize(*module))
       die(toString(std::move(e)));
   }
-  FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads);
+  Expected<std::string> kernels = int8KernelVariant(int8Kernels, mcpu);
+  if (!kernels)
+    die(toString(kernels.takeError()));
+  FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads, *kernels);
   if (failed(sig))
     return 1;
   auto tm = createTargetMachine(mcpu, /*jit=*/false);

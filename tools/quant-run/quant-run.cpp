@@ -63,6 +63,11 @@ static cl::opt<unsigned> warmup("warmup", cl::desc("Untimed runs before timing")
 // before parsing.
 static cl::opt<unsigned> threads("num-threads", cl::desc("Threads (OpenMP; a .so must be compiled with quant-compile --threads); --threads works too"),
                                  cl::init(1), cl::cat(category));
+static cl::opt<std::string> int8Kernels(
+    "int8-kernels",
+    cl::desc("Kernels of int8 convolutions and matmuls: auto (AVX-512 VNNI where the "
+             "target CPU has it, else generic), vnni, generic, or none (linalg loops)"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<std::string> testData(
     "test-data", cl::desc("An ONNX backend test data set directory: its "
                           "input_*.pb are the inputs, output_*.pb the expected outputs"),
@@ -292,7 +297,10 @@ int main(int argc, char **argv) {
     mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
     if (!module)
       return 1;
-    FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads);
+    Expected<std::string> kernels = int8KernelVariant(int8Kernels, mcpu);
+  if (!kernels)
+    die(toString(kernels.takeError()));
+  FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads, *kernels);
     if (failed(sig))
       return 1;
     CompileOptions compile;

@@ -39,7 +39,20 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"int8Kernels", "int8-kernels", "std::string", /*default=*/"\"none\"",
+           "qc.conv_int (2-d, 1-d) and qc.matmul_int with a following "
+           "qc.requantize fused: calls to the int8 microkernels (docs/kernels.md): "
+           "'vnni' (AVX-512 VNNI), 'generic' (any x86-64), or 'none' (linalg)">,
+    Option<"kernelTasks", "kernel-tasks", "unsigned", /*default=*/"1",
+           "Tasks each kernel call is split into (an scf.parallel over them when "
+           "above 1: one per thread)">,
+  ];
 }
 
 def CreateEntryPoint : Pass<"qc-create-entry-point", "::mlir::ModuleOp"> {

@@ -66,9 +66,17 @@ void registerModelDialects(mlir::MLIRContext &context);
 /// Lowers the qc graph in @`graphFunction` of `module` to the LLVM dialect
 /// around the qc_run entry point and returns the model's signature. Ops the
 /// lowering does not cover are reported (with their location) as errors.
+/// `int8Kernels` ("vnni", "generic" or "none", see int8KernelVariant)
+/// picks the kernels qc.conv_int / qc.matmul_int call.
 llvm::FailureOr<ModelSignature> lowerModel(mlir::ModuleOp module,
                                            llvm::StringRef graphFunction,
-                                           unsigned threads = 1);
+                                           unsigned threads = 1,
+                                           llvm::StringRef int8Kernels = "none");
+
+/// The int8 kernels for `cpu` ("native" or an LLVM CPU name): `choice` is
+/// auto (vnni where the CPU has AVX-512 VNNI, else generic), vnni (an error
+/// on a CPU without it), generic or none (linalg loops).
+llvm::Expected<std::string> int8KernelVariant(llvm::StringRef choice, llvm::StringRef cpu);
 
 /// The OpenMP runtime (libomp) multi-threaded models call: its path, or an
 /// error saying what to install.

@@ -102,6 +102,12 @@ void populateControlPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantizationPatterns(mlir::RewritePatternSet &patterns);
 void populateScatterPatterns(mlir::RewritePatternSet &patterns);
 void populateIntegerOpPatterns(mlir::RewritePatternSet &patterns);
+/// qc.conv_int / qc.matmul_int (and a qc.requantize using them) to calls of
+/// the int8 kernels `qc_k_*_<variant>` split into `tasks` (Kernels.cpp).
+void populateKernelPatterns(mlir::RewritePatternSet &patterns, llvm::StringRef variant,
+                            unsigned tasks);
+/// Declares the kernels that calls under `root` name, in its module.
+mlir::LogicalResult declareKernels(mlir::Operation *root);
 
 /// Replaces qc.quantize / qc.dequantize by generics on the storage integers
 /// and removes qc.storage_cast (after makeSignless); an error on a quantized

@@ -949,6 +949,7 @@ struct GlobalPoolToLinalg : OpRewritePattern<OpTy> {
 
 struct ConvertQCToLinalgPass
     : qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
+  using ConvertQCToLinalgBase::ConvertQCToLinalgBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
@@ -963,13 +964,22 @@ struct ConvertQCToLinalgPass
     populateWindowPatterns(patterns);
     populateControlPatterns(patterns);
     populateIntegerOpPatterns(patterns);
+    if (int8Kernels != "none") {
+      if (int8Kernels != "vnni" && int8Kernels != "generic") {
+        getOperation()->emitError() << "convert-qc-to-linalg: int8-kernels must be vnni, "
+                                       "generic or none, not '" << int8Kernels << "'";
+        return signalPassFailure();
+      }
+      populateKernelPatterns(patterns, int8Kernels, std::max(1u, unsigned(kernelTasks)));
+    }
     makeSignless(getOperation());
     if (failed(lowerQuantizedTypes(getOperation())))
       return signalPassFailure();
     // Ops this cannot lower yet (dynamic shapes, no pattern) stay.
     GreedyRewriteConfig config;
     config.enableFolding(false);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)) ||
+        failed(declareKernels(getOperation())))
       signalPassFailure();
   }
 };

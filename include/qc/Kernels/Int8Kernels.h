@@ -1,0 +1,89 @@
+//===- Int8Kernels.h - int8 microkernel entry points and weight packing ---===//
+//
+// The C entry points of lib/Kernels/Int8Kernels.cpp (compiled to bitcode and
+// linked into models that call them), and the compile-time packing of
+// constant weights into the layout they read. docs/kernels.md describes the
+// layout and the correction terms.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_KERNELS_INT8KERNELS_H
+#define QC_KERNELS_INT8KERNELS_H
+
+#include <stdint.h>
+
+#define QC_MATMUL_ARGS                                                                   \
+  int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, int64_t aStride,       \
+      int64_t aXor, const uint8_t *b, int64_t bStride, int64_t bPacked, int64_t bXor,      \
+      int64_t aOffZp, const int32_t *corr, const int32_t *zw, int64_t hasZw,               \
+      const int32_t *mult, const int32_t *shift, int64_t izp, int64_t ozp, int64_t lo,     \
+      int64_t hi, int64_t outI8, void *out, int64_t task, int64_t ntasks
+
+#define QC_CONV_ARGS                                                                     \
+  int64_t batch, int64_t C, int64_t H, int64_t W, int64_t F, int64_t KH, int64_t KW,       \
+      int64_t OH, int64_t OW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,  \
+      int64_t dw, int64_t groups, const uint8_t *x, int64_t xXor, int64_t pad,             \
+      const uint8_t *w, const int32_t *corr, const int32_t *zw, int64_t hasZw,             \
+      const int32_t *mult, const int32_t *shift, int64_t izp, int64_t ozp, int64_t lo,     \
+      int64_t hi, int64_t outI8, void *out, int64_t task, int64_t ntasks
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// out[b] = epilogue(A[b] x B[b]). A: [batch][M][K] bytes (aStride bytes
+/// apart, 0 to share), XOR aXor (0x80 for int8) makes them unsigned. B:
+/// packed by qc::kernels::packMatmulB (bPacked = 1, shared by every batch),
+/// or row-major [K][N] bytes bStride apart, XOR bXor (0x80 for uint8) makes
+/// them signed, packed per column block at run time; then the kernel
+/// subtracts aOffZp (= 128 or 0, plus A's zero point) times each B column
+/// sum from corr. Channels (corr, zw, mult, shift) are the N columns.
+void qc_k_matmul_i8_generic(QC_MATMUL_ARGS);
+void qc_k_matmul_i8_vnni(QC_MATMUL_ARGS);
+/// 2-d NCHW convolution; w packed by qc::kernels::packConvWeights; pad is
+/// the raw input zero-point byte; channels are the F output channels.
+void qc_k_conv2d_i8_generic(QC_CONV_ARGS);
+void qc_k_conv2d_i8_vnni(QC_CONV_ARGS);
+#ifdef __cplusplus
+}
+#endif
+
+#if defined(__cplusplus) && !defined(QC_KERNELS_BITCODE)
+#include <cstddef>
+#include <vector>
+
+namespace qc::kernels {
+
+/// Constant weights in kernel layout with their per-channel epilogue terms.
+struct PackedWeights {
+  std::vector<int8_t> data;
+  std::vector<int32_t> corr; // bias and weight-only zero-point terms
+  std::vector<int32_t> zw;   // weight zero points after the signed offset
+  bool hasZw = false;
+};
+
+/// The weight zero points of `channels` channels (one given: per tensor)
+/// after the offset that makes uint8 weights signed.
+std::vector<int32_t> signedZeroPoints(const int32_t *zp, size_t nZp, int64_t channels,
+                                      bool wUnsigned);
+
+/// B [K][N] (bytes, row-major; uint8 when bUnsigned) in 16-column panels
+/// for qc_k_matmul_i8_*, with corr = bias - (off + aZp) colsum + K aZp zb.
+/// `bZp` has 1 or N entries, `bias` 0 or N.
+PackedWeights packMatmulB(const uint8_t *b, int64_t K, int64_t N, bool bUnsigned,
+                          const int32_t *bZp, size_t nZp, const int32_t *bias, bool aUnsigned,
+                          int32_t aZp);
+
+/// The corr and zw of a run-time-packed (activation) B: bias + K aZp zb.
+PackedWeights matmulActivationB(int64_t K, int64_t N, bool bUnsigned, const int32_t *bZp,
+                                size_t nZp, const int32_t *bias, int32_t aZp);
+
+/// Conv weights [F][K] (K = C/group * KH * KW, row-major) as rows padded to
+/// a multiple of 4 for qc_k_conv2d_i8_*, with corr = bias - (off + xZp)
+/// rowsum + K xZp zw.
+PackedWeights packConvWeights(const uint8_t *w, int64_t F, int64_t K, bool wUnsigned,
+                              const int32_t *wZp, size_t nZp, const int32_t *bias,
+                              bool xUnsigned, int32_t xZp);
+
+} // namespace qc::kernels
+#endif
+
+#endif // QC_KERNELS_INT8KERNELS_H

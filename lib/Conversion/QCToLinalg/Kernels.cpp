@@ -1,0 +1,383 @@
+//===- Kernels.cpp - qc.conv_int / qc.matmul_int to int8 microkernel calls ===//
+//
+// With convert-qc-to-linalg{int8-kernels=vnni|generic}, a qc.conv_int (2-d
+// or 1-d, constant weights) or qc.matmul_int (constant B, or an activation
+// B with matching batch), and the qc.requantize that is its only user, become
+// one call to a kernel of lib/Kernels/Int8Kernels.cpp. Constant weights are
+// packed here, at compile time, with their per-channel correction terms
+// (qc::kernels::pack*). The operands cross to the call as pointers into
+// their buffers (bufferization.to_buffer, then the aligned pointer); the
+// result is a fresh 64-byte-aligned buffer the kernel fills, made a tensor
+// again with bufferization.to_tensor restrict writable. With kernel-tasks
+// above 1 the call sits in an scf.parallel over tasks, which the OpenMP
+// lowering spreads over threads.
+//
+// Ops the kernels do not take (3-d convolutions, non-constant weights or
+// biases, per-channel requantization along another axis, broadcast batches)
+// keep the linalg lowering of QuantizedOps.cpp.
+//
+//===----------------------------------------------------------------------===//
+#include "Common.h"
+
+#include "qc/Kernels/Int8Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace qc::lowering;
+
+namespace {
+
+/// The raw bytes of a constant tensor of 8-bit integers.
+std::optional<std::vector<uint8_t>> constantBytes(Value v) {
+  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (!cst || tensorType(v).getElementType().getIntOrFloatBitWidth() != 8)
+    return std::nullopt;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || int64_t(blob->getData().size()) != tensorType(v).getNumElements())
+      return std::nullopt;
+    ArrayRef<char> d = blob->getData();
+    return std::vector<uint8_t>(d.begin(), d.end());
+  }
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue())) {
+    std::vector<uint8_t> out;
+    for (const APInt &x : dense.getValues<APInt>())
+      out.push_back(uint8_t(x.getZExtValue()));
+    return out;
+  }
+  return std::nullopt;
+}
+
+/// The values of a constant int32 tensor (dense or a resource blob).
+std::optional<std::vector<int32_t>> constantI32s(Value v) {
+  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (!cst || !tensorType(v).getElementType().isInteger(32))
+    return std::nullopt;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || int64_t(blob->getData().size()) != 4 * tensorType(v).getNumElements())
+      return std::nullopt;
+    std::vector<int32_t> out(static_cast<size_t>(tensorType(v).getNumElements()));
+    memcpy(out.data(), blob->getData().data(), out.size() * 4);
+    return out;
+  }
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue())) {
+    std::vector<int32_t> out;
+    for (const APInt &x : dense.getValues<APInt>())
+      out.push_back(int32_t(x.getSExtValue()));
+    return out;
+  }
+  return std::nullopt;
+}
+
+template <typename T>
+Value blobConstant(OpBuilder &b, Location loc, ArrayRef<T> values, Type elt, StringRef name) {
+  auto ty = RankedTensorType::get({int64_t(values.size())}, elt);
+  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(values);
+  return arith::ConstantOp::create(b, loc, DenseResourceElementsAttr::get(ty, name, std::move(blob)));
+}
+
+/// Requantization of a kernel's output: identity (int32) or qc.requantize.
+struct Requant {
+  bool outI8 = false;
+  std::vector<int32_t> mult, shift;
+  int64_t izp = 0, ozp = 0, lo = 0, hi = 0;
+};
+
+/// The qc.requantize that is the only user of `acc`, if its per-channel
+/// axis is `chanAxis` (or it is per tensor): its parameters per channel.
+qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels, Requant &r) {
+  if (!acc.hasOneUse())
+    return nullptr;
+  auto rq = dyn_cast<qc::RequantizeOp>(*acc.getUsers().begin());
+  if (!rq || tensorType(rq.getOutput()).getElementType().getIntOrFloatBitWidth() != 8 ||
+      !lowerableTypes(rq, /*unsignedOk=*/true))
+    return nullptr;
+  ArrayRef<int32_t> m = rq.getMultiplier(), s = rq.getShift();
+  int64_t rank = tensorType(acc).getRank();
+  if (m.size() > 1 && (int64_t(m.size()) != channels ||
+                       normAxis(rq.getAxis().value_or(1), rank) != chanAxis))
+    return nullptr;
+  r.outI8 = true;
+  for (int64_t c = 0; c < channels; ++c) {
+    r.mult.push_back(m[m.size() == 1 ? 0 : c]);
+    r.shift.push_back(s[s.size() == 1 ? 0 : c]);
+  }
+  r.izp = rq.getInputZp();
+  r.ozp = rq.getOutputZp();
+  r.lo = rq.getClampMin();
+  r.hi = rq.getClampMax();
+  return rq;
+}
+
+/// Builds the call: pointer operands from tensors, a fresh output buffer.
+struct CallBuilder {
+  PatternRewriter &rw;
+  Location loc;
+  SmallVector<Value> args;
+  Type ptrTy, i64;
+
+  CallBuilder(PatternRewriter &rw, Location loc)
+      : rw(rw), loc(loc), ptrTy(LLVM::LLVMPointerType::get(rw.getContext())),
+        i64(rw.getI64Type()) {}
+
+  Value pointerOf(Value buffer) {
+    Value idx = memref::ExtractAlignedPointerAsIndexOp::create(rw, loc, buffer);
+    Value i = arith::IndexCastOp::create(rw, loc, i64, idx);
+    return LLVM::IntToPtrOp::create(rw, loc, ptrTy, i);
+  }
+  void tensor(Value t) {
+    auto tt = tensorType(t);
+    auto mt = MemRefType::get(tt.getShape(), tt.getElementType());
+    Value m = bufferization::ToBufferOp::create(rw, loc, mt, t, /*readOnly=*/true);
+    args.push_back(pointerOf(m));
+  }
+  void i(int64_t v) { args.push_back(arith::ConstantIntOp::create(rw, loc, i64, v)); }
+  template <typename T> void blob(ArrayRef<T> v, Type elt, StringRef name) {
+    tensor(blobConstant<T>(rw, loc, v, elt, name));
+  }
+  void null() { args.push_back(LLVM::ZeroOp::create(rw, loc, ptrTy)); }
+
+  /// Calls `name` with the arguments so far, the output buffer, and (task,
+  /// ntasks); returns the output as a tensor of `outTy`.
+  Value finish(StringRef name, RankedTensorType outTy, unsigned tasks) {
+    auto mt = MemRefType::get(outTy.getShape(), outTy.getElementType());
+    Value out = memref::AllocOp::create(rw, loc, mt, rw.getI64IntegerAttr(64));
+    args.push_back(pointerOf(out));
+    auto call = [&](OpBuilder &b, Value task) {
+      SmallVector<Value> all(args);
+      all.push_back(task);
+      all.push_back(arith::ConstantIntOp::create(b, loc, i64, tasks));
+      func::CallOp::create(b, loc, name, TypeRange{}, all);
+    };
+    if (tasks <= 1) {
+      call(rw, arith::ConstantIntOp::create(rw, loc, i64, 0));
+    } else {
+      Value zero = cindex(rw, loc, 0), one = cindex(rw, loc, 1), n = cindex(rw, loc, tasks);
+      scf::ParallelOp::create(rw, loc, ValueRange{zero}, ValueRange{n}, ValueRange{one},
+                              [&](OpBuilder &b, Location l, ValueRange ivs) {
+        call(b, arith::IndexCastOp::create(b, l, i64, ivs[0]));
+      });
+    }
+    return bufferization::ToTensorOp::create(rw, loc, outTy, out, /*restrict=*/true,
+                                             /*writable=*/true);
+  }
+};
+
+struct KernelOptions {
+  std::string suffix; // "vnni" or "generic"
+  unsigned tasks = 1;
+};
+
+/// Adds the epilogue arguments (corr .. outI8).
+void epilogueArgs(CallBuilder &cb, const qc::kernels::PackedWeights &p, const Requant &r,
+                  Type i32) {
+  cb.blob<int32_t>(p.corr, i32, "qc_kernel_corr");
+  if (p.hasZw)
+    cb.blob<int32_t>(p.zw, i32, "qc_kernel_zw");
+  else
+    cb.null();
+  cb.i(p.hasZw);
+  if (r.outI8) {
+    cb.blob<int32_t>(r.mult, i32, "qc_kernel_mult");
+    cb.blob<int32_t>(r.shift, i32, "qc_kernel_shift");
+  } else {
+    cb.null();
+    cb.null();
+  }
+  cb.i(r.izp);
+  cb.i(r.ozp);
+  cb.i(r.lo);
+  cb.i(r.hi);
+  cb.i(r.outI8);
+}
+
+struct ConvIntToKernel : OpRewritePattern<qc::ConvIntOp> {
+  KernelOptions opts;
+  ConvIntToKernel(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
+
+  LogicalResult matchAndRewrite(qc::ConvIntOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    auto xTy = tensorType(op.getInput()), wTy = tensorType(op.getWeight());
+    auto outTy = tensorType(op.getOutput());
+    int64_t rank = xTy.getRank();
+    if ((rank != 3 && rank != 4) || xTy.getElementType().getIntOrFloatBitWidth() != 8)
+      return rw.notifyMatchFailure(op, "kernels take 1-d and 2-d 8-bit convolutions");
+    std::optional<std::vector<uint8_t>> w = constantBytes(op.getWeight());
+    if (!w)
+      return rw.notifyMatchFailure(op, "weights are not a constant");
+    std::vector<int32_t> bias;
+    if (op.getBias()) {
+      std::optional<std::vector<int32_t>> b = constantI32s(op.getBias());
+      if (!b)
+        return rw.notifyMatchFailure(op, "bias is not a constant");
+      bias = *b;
+    }
+    // 1-d as 2-d with H = 1.
+    auto dim = [&](RankedTensorType t, int64_t d2) { // spatial dim d2 of (H, W)
+      return rank == 4 ? t.getDimSize(2 + d2) : (d2 == 0 ? 1 : t.getDimSize(2));
+    };
+    auto attr2 = [&](ArrayRef<int64_t> a, int64_t d2, int64_t dflt) {
+      return rank == 4 ? a[d2] : (d2 == 0 ? dflt : a[0]);
+    };
+    int64_t N = xTy.getDimSize(0), C = xTy.getDimSize(1), F = wTy.getDimSize(0);
+    int64_t H = dim(xTy, 0), W = dim(xTy, 1), KH = dim(wTy, 0), KW = dim(wTy, 1);
+    int64_t OH = dim(outTy, 0), OW = dim(outTy, 1), groups = op.getGroup();
+    int64_t K = wTy.getNumElements() / F;
+    Requant r;
+    qc::RequantizeOp rq = fusableRequant(op.getOutput(), 1, F, r);
+    bool xU = wasUnsigned(op, 0), wU = wasUnsigned(op, 1);
+    std::vector<int32_t> wzp(op.getWeightZp().begin(), op.getWeightZp().end());
+    qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
+        w->data(), F, K, wU, wzp.data(), wzp.size(), bias.empty() ? nullptr : bias.data(), xU,
+        op.getInputZp());
+    Location loc = op.getLoc();
+    Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+    CallBuilder cb(rw, loc);
+    for (int64_t v : {N, C, H, W, F, KH, KW, OH, OW, attr2(op.getStrides(), 0, 1),
+                      attr2(op.getStrides(), 1, 1), attr2(op.getPads(), 0, 0),
+                      attr2(op.getPads(), 1, 0), attr2(op.getDilations(), 0, 1),
+                      attr2(op.getDilations(), 1, 1), groups})
+      cb.i(v);
+    cb.tensor(op.getInput());
+    cb.i(xU ? 0 : 0x80);
+    cb.i(uint8_t(op.getInputZp()));
+    cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
+    epilogueArgs(cb, p, r, i32);
+    Operation *replaced = rq ? rq.getOperation() : op.getOperation();
+    auto resTy = tensorType(replaced->getResult(0));
+    Value res = cb.finish("qc_k_conv2d_i8_" + opts.suffix, resTy, opts.tasks);
+    rw.replaceOp(replaced, res);
+    if (rq)
+      rw.eraseOp(op);
+    return success();
+  }
+};
+
+struct MatMulIntToKernel : OpRewritePattern<qc::MatMulIntOp> {
+  KernelOptions opts;
+  MatMulIntToKernel(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
+
+  LogicalResult matchAndRewrite(qc::MatMulIntOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    auto aTy = tensorType(op.getA()), bTy = tensorType(op.getB());
+    auto outTy = tensorType(op.getOutput());
+    if (aTy.getElementType().getIntOrFloatBitWidth() != 8 ||
+        bTy.getElementType().getIntOrFloatBitWidth() != 8 || aTy.getRank() < 2 ||
+        bTy.getRank() < 2)
+      return rw.notifyMatchFailure(op, "kernels take 8-bit matrices");
+    int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
+    int64_t outRank = outTy.getRank();
+    int64_t M = outTy.getDimSize(outRank - 2);
+    int64_t batch = outTy.getNumElements() / (M * N);
+    std::optional<std::vector<uint8_t>> b = constantBytes(op.getB());
+    // Batch strides: a full batch or one matrix shared by every batch.
+    auto strideOf = [&](RankedTensorType t, int64_t rows, int64_t cols) -> std::optional<int64_t> {
+      int64_t mats = t.getNumElements() / (rows * cols);
+      if (mats == batch)
+        return batch == 1 ? 0 : rows * cols;
+      if (mats == 1)
+        return 0;
+      return std::nullopt;
+    };
+    std::optional<int64_t> aStride = strideOf(aTy, M, K), bStride = strideOf(bTy, K, N);
+    if (!aStride || !bStride)
+      return rw.notifyMatchFailure(op, "broadcast batch dims");
+    if (b && *bStride != 0) // a batch of constant matrices: packed at run time
+      b.reset();
+    int64_t rows = M;
+    if (b && *bStride == 0 && *aStride != 0) { // one constant B: batches are rows
+      rows = M * batch;
+      batch = 1;
+      aStride = 0;
+    }
+    std::vector<int32_t> bias;
+    if (op.getBias()) {
+      std::optional<std::vector<int32_t>> bv = constantI32s(op.getBias());
+      if (!bv)
+        return rw.notifyMatchFailure(op, "bias is not a constant");
+      bias = *bv;
+    }
+    Requant r;
+    qc::RequantizeOp rq = fusableRequant(op.getOutput(), outRank - 1, N, r);
+    bool aU = wasUnsigned(op, 0), bU = wasUnsigned(op, 1);
+    std::vector<int32_t> bzp(op.getBZp().begin(), op.getBZp().end());
+    const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
+    qc::kernels::PackedWeights p =
+        b ? qc::kernels::packMatmulB(b->data(), K, N, bU, bzp.data(), bzp.size(), biasPtr, aU,
+                                     op.getAZp())
+          : qc::kernels::matmulActivationB(K, N, bU, bzp.data(), bzp.size(), biasPtr,
+                                           op.getAZp());
+    Location loc = op.getLoc();
+    Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+    CallBuilder cb(rw, loc);
+    for (int64_t v : {batch, rows, N, K})
+      cb.i(v);
+    cb.tensor(op.getA());
+    cb.i(*aStride);
+    cb.i(aU ? 0 : 0x80);
+    if (b) {
+      cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
+      cb.i(0);
+      cb.i(1);
+    } else {
+      cb.tensor(op.getB());
+      cb.i(*bStride);
+      cb.i(0);
+    }
+    cb.i(bU ? 0x80 : 0);
+    cb.i((aU ? 0 : 128) + op.getAZp());
+    epilogueArgs(cb, p, r, i32);
+    Operation *replaced = rq ? rq.getOperation() : op.getOperation();
+    auto resTy = tensorType(replaced->getResult(0));
+    Value res = cb.finish("qc_k_matmul_i8_" + opts.suffix, resTy, opts.tasks);
+    rw.replaceOp(replaced, res);
+    if (rq)
+      rw.eraseOp(op);
+    return success();
+  }
+};
+
+} // namespace
+
+void qc::lowering::populateKernelPatterns(RewritePatternSet &patterns, StringRef variant,
+                                          unsigned tasks) {
+  KernelOptions opts{variant.str(), tasks};
+  patterns.add<ConvIntToKernel, MatMulIntToKernel>(patterns.getContext(), opts);
+}
+
+LogicalResult qc::lowering::declareKernels(Operation *root) {
+  SmallVector<func::CallOp> calls;
+  root->walk([&](func::CallOp call) {
+    if (call.getCallee().starts_with("qc_k_"))
+      calls.push_back(call);
+  });
+  if (calls.empty())
+    return success();
+  auto module = dyn_cast<ModuleOp>(root);
+  if (!module)
+    module = root->getParentOfType<ModuleOp>();
+  if (!module)
+    return root->emitError("int8 kernel calls need a module to declare the kernels in");
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  for (func::CallOp call : calls) {
+    if (module.lookupSymbol(call.getCalleeAttr()))
+      continue;
+    auto fn = func::FuncOp::create(b, call.getLoc(), call.getCallee(),
+                                   b.getFunctionType(call.getOperandTypes(), {}));
+    fn.setPrivate();
+  }
+  return success();
+}

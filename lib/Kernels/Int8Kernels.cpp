@@ -1,0 +1,545 @@
+//===- Int8Kernels.cpp - int8 GEMM and convolution microkernels -----------===//
+//
+// The kernels compiled models call for qc.matmul_int and qc.conv_int (with
+// their qc.requantize fused). clang compiles this file to LLVM bitcode at
+// build time; the compiler links the functions a model calls into its LLVM
+// module (lib/Runtime/Compiler.cpp), so they are optimized and inlined with
+// it. Two variants of each entry point:
+//
+//  - `_vnni`: AVX-512 VNNI (vpdpbusd), for targets with avx512f/bw/dq/vnni;
+//  - `_generic`: the same loops in plain C++, for any x86-64 (the compiler
+//    strips its target attributes, so LLVM vectorizes it for the model's
+//    target).
+//
+// Both compute C = A x B on a "broadcast" operand (rows, 4 bytes of a row
+// broadcast to all lanes) and a "vector" operand packed in panels of 16
+// columns: panel[k4][lane][q] = B[4*k4 + q][16*panel + lane], K padded to a
+// multiple of 4 and columns to 16 with zeros. vpdpbusd multiplies unsigned
+// by signed bytes, so the activation side is made unsigned by XOR 0x80
+// (x + 128 for int8), and the weight side signed (w - 128 for uint8); the
+// constant terms that this and the zero points introduce are folded into a
+// per-channel correction (see docs/kernels.md):
+//
+//   sum_k (x - zx)(w - zw) = S_u - (off + zx) sum_k w - zw * sum_k x + K zx zw
+//
+// with S_u the unsigned-by-signed product sum and off the activation's offset
+// (128 or 0). The compiler computes every weight-only term; the kernel adds
+// -zw * sum_k x when the weight zero point is not zero.
+//
+//  - matmul: A (activation, [batch][M][K]) is the broadcast side, B the
+//    vector side, packed at compile time (constant B) or per column block at
+//    run time (activation B, [batch][K][N]); channels are columns.
+//  - conv2d: the weights ([F][Kp], Kp = K rounded up to 4) are the
+//    broadcast side and the im2col of the input the vector side, packed per
+//    block of 64 output positions at run time; channels are rows.
+//
+// The epilogue adds the correction and either stores int32 or requantizes
+// exactly as qc.requantize does (64-bit multiply, rounding shift, zero
+// point, clamp) and stores bytes. Work is split into units (batch x group x
+// 64-column block x row chunk); the entry points take (task, ntasks) and do
+// their share, so the caller's OpenMP loop over tasks runs them in parallel.
+//
+//===----------------------------------------------------------------------===//
+#define QC_KERNELS_BITCODE
+#include "qc/Kernels/Int8Kernels.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QC_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+
+namespace {
+
+constexpr int kLanes = 16;   // int32 lanes of a zmm: columns per panel
+constexpr int kBlockVecs = 4; // panels per column block (64 columns)
+constexpr int kBlockCols = kLanes * kBlockVecs;
+constexpr int kMR = 6;       // rows of a register tile
+
+inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+inline uint32_t load32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/// The requantization parameters and correction of one call.
+struct Epilogue {
+  const int32_t *corr;   // per channel: bias and weight-only zero-point terms
+  const int32_t *zw;     // per channel weight zero point, or null
+  const int32_t *mult;   // per channel multiplier (out_i8)
+  const int32_t *shift;  // per channel shift (out_i8)
+  int64_t izp, ozp, lo, hi;
+  int64_t outI8;         // 1: requantized bytes, 0: int32
+  int64_t sumOff;        // K * off: subtracted from the unsigned sums of x
+};
+
+/// Scalar requantization, qc.requantize's definition.
+inline int32_t requant(int64_t v, int64_t m, int64_t s, const Epilogue &e) {
+  v = (v - e.izp) * m;
+  int64_t half = s > 0 ? int64_t(1) << (s - 1) : 0;
+  v = ((v + half) >> s) + e.ozp;
+  v = v < e.lo ? e.lo : v;
+  v = v > e.hi ? e.hi : v;
+  return int32_t(v);
+}
+
+/// Stores one value of channel `ch` (acc already corrected).
+inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch, const Epilogue &e) {
+  if (e.outI8)
+    static_cast<int8_t *>(out)[idx] = int8_t(requant(acc, e.mult[ch], e.shift[ch], e));
+  else
+    static_cast<int32_t *>(out)[idx] = int32_t(acc);
+}
+
+//===----------------------------------------------------------------------===//
+// Packing (shared by both variants; plain loops)
+//===----------------------------------------------------------------------===//
+
+/// Packs columns [n0, n0 + 64) of a row-major [K][N] byte matrix (XOR `xr`)
+/// into 4 panels of K4 x 16 x 4 bytes; `sums[c]` gets the column sums of the
+/// packed (XORed) bytes read as unsigned (`unsignedSums`) or signed.
+void packColumns(const uint8_t *b, int64_t K, int64_t N, int64_t n0, uint8_t xr,
+                 bool unsignedSums, uint8_t *panels, int32_t *sums) {
+  int64_t K4 = cdiv(K, 4);
+  memset(panels, 0, size_t(kBlockVecs * K4 * 64));
+  for (int c = 0; c < kBlockCols; ++c)
+    sums[c] = 0;
+  int64_t cols = N - n0 < kBlockCols ? N - n0 : kBlockCols;
+  for (int64_t k = 0; k < K; ++k) {
+    const uint8_t *row = b + k * N + n0;
+    uint8_t *dst = panels + (k >> 2) * 64 + (k & 3);
+    for (int64_t c = 0; c < cols; ++c) {
+      uint8_t v = row[c] ^ xr;
+      dst[(c >> 4) * K4 * 64 + (c & 15) * 4] = v;
+      sums[c] += unsignedSums ? int32_t(v) : int32_t(int8_t(v));
+    }
+  }
+}
+
+/// Geometry of a 2-d convolution of one image and group.
+struct ConvShape {
+  int64_t C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups;
+  int64_t Cg() const { return C / groups; }
+  int64_t K() const { return Cg() * KH * KW; }
+  int64_t P() const { return OH * OW; }
+};
+
+/// Packs the im2col columns [p0, p0 + 64) of image/group input `x` (Cg
+/// channels of H x W bytes) into panels, XOR `xr`, `pad` (the raw zero-point
+/// byte) outside the image; `sums` gets the unsigned column sums.
+void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, uint8_t pad,
+                uint8_t *panels, int32_t *sums) {
+  int64_t K = s.K(), K4 = cdiv(K, 4), P = s.P();
+  memset(panels, 0, size_t(kBlockVecs * K4 * 64));
+  for (int c = 0; c < kBlockCols; ++c)
+    sums[c] = 0;
+  int64_t cols = P - p0 < kBlockCols ? P - p0 : kBlockCols;
+  uint8_t padv = pad ^ xr;
+  int64_t k = 0;
+  for (int64_t c = 0; c < s.Cg(); ++c)
+    for (int64_t kh = 0; kh < s.KH; ++kh)
+      for (int64_t kw = 0; kw < s.KW; ++kw, ++k) {
+        const uint8_t *plane = x + c * s.H * s.W;
+        uint8_t *dst = panels + (k >> 2) * 64 + (k & 3);
+        int64_t oh = p0 / s.OW, ow = p0 % s.OW;
+        for (int64_t j = 0; j < cols; ++j) {
+          int64_t ih = oh * s.sh - s.ph + kh * s.dh, iw = ow * s.sw - s.pw + kw * s.dw;
+          uint8_t v = (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W) ? uint8_t(plane[ih * s.W + iw] ^ xr)
+                                                                  : padv;
+          dst[(j >> 4) * K4 * 64 + (j & 15) * 4] = v;
+          sums[j] += v;
+          if (++ow == s.OW) {
+            ow = 0;
+            ++oh;
+          }
+        }
+      }
+}
+
+/// The per-task scratch: packed panels of one column block and their sums.
+struct Scratch {
+  uint8_t *panels = nullptr;
+  int32_t sums[kBlockCols];
+  int64_t key = -1; // the (outer, column block) it holds
+  explicit Scratch(int64_t K4) {
+    panels = static_cast<uint8_t *>(aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
+  }
+  ~Scratch() { free(panels); }
+};
+
+/// Splits `units` among `ntasks`; returns [begin, end) of `task`.
+inline void share(int64_t units, int64_t task, int64_t ntasks, int64_t &b, int64_t &e) {
+  if (ntasks < 1)
+    ntasks = 1;
+  b = units * task / ntasks;
+  e = units * (task + 1) / ntasks;
+}
+
+/// Row chunks per column block: enough units for the tasks to share.
+inline int64_t rowChunks(int64_t outer, int64_t colBlocks, int64_t rows, int64_t ntasks) {
+  int64_t have = outer * colBlocks;
+  if (have >= 2 * ntasks || rows <= 2 * kMR)
+    return 1;
+  int64_t want = cdiv(2 * ntasks, have);
+  int64_t maxChunks = cdiv(rows, 2 * kMR);
+  return want < maxChunks ? want : maxChunks;
+}
+
+//===----------------------------------------------------------------------===//
+// Generic tile: scalar loops
+//===----------------------------------------------------------------------===//
+
+/// One tile of `mr` rows x `nv` panels: acc[i][c] over K4 groups. The
+/// broadcast rows are `bc + i * ldbc` (`kFull` bytes read as 4-byte groups,
+/// then a tail of K - 4*kFull bytes), XOR `bxr`; `bcU8` says which side is
+/// unsigned.
+void tileGeneric(int mr, int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
+                 bool bcU8, const uint8_t *vec, int64_t panelStride, int32_t acc[kMR][kBlockCols]) {
+  for (int i = 0; i < mr; ++i)
+    for (int c = 0; c < nv * kLanes; ++c)
+      acc[i][c] = 0;
+  for (int i = 0; i < mr; ++i) {
+    const uint8_t *row = bc + i * ldbc;
+    for (int v = 0; v < nv; ++v) {
+      const uint8_t *panel = vec + v * panelStride;
+      for (int64_t k = 0; k < K; ++k) {
+        uint8_t bb = row[k] ^ bxr;
+        int32_t bval = bcU8 ? int32_t(bb) : int32_t(int8_t(bb));
+        const uint8_t *vk = panel + (k >> 2) * 64 + (k & 3);
+        for (int l = 0; l < kLanes; ++l) {
+          uint8_t vb = vk[l * 4];
+          int32_t vval = bcU8 ? int32_t(int8_t(vb)) : int32_t(vb);
+          acc[i][v * kLanes + l] += bval * vval;
+        }
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// VNNI tile
+//===----------------------------------------------------------------------===//
+
+template <int MR, int NV, bool BcU8>
+QC_VNNI inline void tileVnniT(const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
+                             const uint8_t *vec, int64_t panelStride, __m512i acc[kMR][kBlockVecs]) {
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = _mm512_setzero_si512();
+  uint32_t x4 = uint32_t(bxr) * 0x01010101u;
+  int64_t kFull = K >> 2;
+  for (int64_t k4 = 0; k4 < kFull; ++k4) {
+    __m512i b[NV];
+    for (int v = 0; v < NV; ++v)
+      b[v] = _mm512_loadu_si512(vec + v * panelStride + k4 * 64);
+    for (int i = 0; i < MR; ++i) {
+      __m512i a = _mm512_set1_epi32(int(load32(bc + i * ldbc + k4 * 4) ^ x4));
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = BcU8 ? _mm512_dpbusd_epi32(acc[i][v], a, b[v])
+                         : _mm512_dpbusd_epi32(acc[i][v], b[v], a);
+    }
+  }
+  if (int64_t tail = K & 3) {
+    __m512i b[NV];
+    for (int v = 0; v < NV; ++v)
+      b[v] = _mm512_loadu_si512(vec + v * panelStride + kFull * 64);
+    for (int i = 0; i < MR; ++i) {
+      uint32_t w = 0;
+      memcpy(&w, bc + i * ldbc + kFull * 4, size_t(tail));
+      w ^= x4; // the padded bytes meet zeros on the packed side
+      __m512i a = _mm512_set1_epi32(int(w));
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = BcU8 ? _mm512_dpbusd_epi32(acc[i][v], a, b[v])
+                         : _mm512_dpbusd_epi32(acc[i][v], b[v], a);
+    }
+  }
+}
+
+template <int MR, bool BcU8>
+QC_VNNI void tileVnniRows(int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
+                          const uint8_t *vec, int64_t panelStride, __m512i acc[kMR][kBlockVecs]) {
+  switch (nv) {
+  case 1: return tileVnniT<MR, 1, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 2: return tileVnniT<MR, 2, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 3: return tileVnniT<MR, 3, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
+  default: return tileVnniT<MR, 4, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
+  }
+}
+
+template <bool BcU8>
+QC_VNNI void tileVnni(int mr, int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
+                      const uint8_t *vec, int64_t panelStride, __m512i acc[kMR][kBlockVecs]) {
+  switch (mr) {
+  case 1: return tileVnniRows<1, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 2: return tileVnniRows<2, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 3: return tileVnniRows<3, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 4: return tileVnniRows<4, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 5: return tileVnniRows<5, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  default: return tileVnniRows<6, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  }
+}
+
+/// Requantizes 16 corrected accumulators with per-lane multipliers/shifts
+/// and stores the `mask`ed lanes as bytes at `out`.
+QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32, const Epilogue &e,
+                                   int8_t *out, __mmask16 mask) {
+  const __m512i one = _mm512_set1_epi64(1), izp = _mm512_set1_epi64(e.izp),
+                ozp = _mm512_set1_epi64(e.ozp), lo = _mm512_set1_epi64(e.lo),
+                hi = _mm512_set1_epi64(e.hi);
+  __m256i halves[2];
+  for (int h = 0; h < 2; ++h) {
+    __m512i x = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1) : _mm512_castsi512_si256(v));
+    __m512i m = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(m32, 1) : _mm512_castsi512_si256(m32));
+    __m512i s = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(s32, 1) : _mm512_castsi512_si256(s32));
+    x = _mm512_mullo_epi64(_mm512_sub_epi64(x, izp), m);
+    // 2^(s-1), 0 for s = 0 (a shift count of 2^64 - 1 gives 0)
+    __m512i half = _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one));
+    x = _mm512_add_epi64(_mm512_srav_epi64(_mm512_add_epi64(x, half), s), ozp);
+    x = _mm512_min_epi64(_mm512_max_epi64(x, lo), hi);
+    halves[h] = _mm512_cvtepi64_epi32(x);
+  }
+  __m512i r = _mm512_inserti64x4(_mm512_castsi256_si512(halves[0]), halves[1], 1);
+  _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(r));
+}
+
+//===----------------------------------------------------------------------===//
+// Drivers
+//===----------------------------------------------------------------------===//
+
+/// Runs rows [r0, r1) of the broadcast side against one packed column block
+/// and stores through the epilogue.
+///
+/// `chanIsCol`: channel = column (matmul) or row (conv). `rowCh0`: channel
+/// of row 0 (conv: group offset). `colSums`: unsigned sums of the packed
+/// columns (conv, with a weight zero point: the x sums), or null. `rowSum`
+/// (matmul with a weight zero point): computes the broadcast rows' sums.
+/// Output element (r, c) is at out + r * ldo + (n0 + c).
+template <bool Vnni>
+void runBlock(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
+              bool bcU8, const uint8_t *panels, int64_t panelStride, int64_t n0, int64_t N,
+              bool chanIsCol, int64_t rowCh0, const int32_t *colSums, bool rowSums,
+              const Epilogue &e, void *out, int64_t ldo);
+
+template <>
+void runBlock<false>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc, int64_t K,
+                     uint8_t bxr, bool bcU8, const uint8_t *panels, int64_t panelStride,
+                     int64_t n0, int64_t N, bool chanIsCol, int64_t rowCh0,
+                     const int32_t *colSums, bool rowSums, const Epilogue &e, void *out,
+                     int64_t ldo) {
+  int64_t cols = N - n0 < kBlockCols ? N - n0 : kBlockCols;
+  int nv = int(cdiv(cols, kLanes));
+  int32_t acc[kMR][kBlockCols];
+  for (int64_t r = r0; r < r1; r += kMR) {
+    int mr = int(r1 - r < kMR ? r1 - r : kMR);
+    const uint8_t *rows = bc + r * ldbc;
+    tileGeneric(mr, nv, rows, ldbc, K, bxr, bcU8, panels, panelStride, acc);
+    for (int i = 0; i < mr; ++i) {
+      int64_t rs = 0;
+      if (rowSums && e.zw) {
+        for (int64_t k = 0; k < K; ++k)
+          rs += uint8_t(rows[i * ldbc + k] ^ bxr);
+        rs -= e.sumOff;
+      }
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t ch = chanIsCol ? n0 + c : rowCh0 + r + i;
+        int64_t v = int64_t(acc[i][c]) + e.corr[ch];
+        if (e.zw)
+          v -= int64_t(e.zw[ch]) * (chanIsCol ? rs : int64_t(colSums[c]) - e.sumOff);
+        storeOne(out, (r + i) * ldo + n0 + c, v, ch, e);
+      }
+    }
+  }
+}
+
+template <>
+QC_VNNI void runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc, int64_t K,
+                            uint8_t bxr, bool bcU8, const uint8_t *panels, int64_t panelStride,
+                            int64_t n0, int64_t N, bool chanIsCol, int64_t rowCh0,
+                            const int32_t *colSums, bool rowSums, const Epilogue &e, void *out,
+                            int64_t ldo) {
+  int64_t cols = N - n0 < kBlockCols ? N - n0 : kBlockCols;
+  int nv = int(cdiv(cols, kLanes));
+  __m512i acc[kMR][kBlockVecs];
+  // Per-column vectors (channel = column) and the x sums, per panel.
+  __m512i corrV[kBlockVecs], multV[kBlockVecs], shiftV[kBlockVecs], zwV[kBlockVecs],
+      sumV[kBlockVecs];
+  __mmask16 masks[kBlockVecs];
+  for (int v = 0; v < nv; ++v) {
+    int64_t left = cols - v * kLanes;
+    masks[v] = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    if (chanIsCol) {
+      const int64_t c0 = n0 + v * kLanes;
+      corrV[v] = _mm512_maskz_loadu_epi32(masks[v], e.corr + c0);
+      if (e.outI8) {
+        multV[v] = _mm512_maskz_loadu_epi32(masks[v], e.mult + c0);
+        shiftV[v] = _mm512_maskz_loadu_epi32(masks[v], e.shift + c0);
+      }
+      if (e.zw)
+        zwV[v] = _mm512_maskz_loadu_epi32(masks[v], e.zw + c0);
+    } else if (e.zw) {
+      sumV[v] = _mm512_sub_epi32(_mm512_loadu_si512(colSums + v * kLanes),
+                                 _mm512_set1_epi32(int(e.sumOff)));
+    }
+  }
+  for (int64_t r = r0; r < r1; r += kMR) {
+    int mr = int(r1 - r < kMR ? r1 - r : kMR);
+    const uint8_t *rows = bc + r * ldbc;
+    if (bcU8)
+      tileVnni<true>(mr, nv, rows, ldbc, K, bxr, panels, panelStride, acc);
+    else
+      tileVnni<false>(mr, nv, rows, ldbc, K, bxr, panels, panelStride, acc);
+    for (int i = 0; i < mr; ++i) {
+      int64_t ch = rowCh0 + r + i;
+      __m512i rowSumV = _mm512_setzero_si512();
+      if (chanIsCol && e.zw) {
+        int64_t rs = 0;
+        for (int64_t k = 0; k < K; ++k)
+          rs += uint8_t(rows[i * ldbc + k] ^ bxr);
+        rowSumV = _mm512_set1_epi32(int(rs - e.sumOff));
+      }
+      for (int v = 0; v < nv; ++v) {
+        __m512i x = acc[i][v];
+        __m512i m, s;
+        if (chanIsCol) {
+          x = _mm512_add_epi32(x, corrV[v]);
+          if (e.zw)
+            x = _mm512_sub_epi32(x, _mm512_mullo_epi32(zwV[v], rowSumV));
+          m = multV[v];
+          s = shiftV[v];
+        } else {
+          x = _mm512_add_epi32(x, _mm512_set1_epi32(e.corr[ch]));
+          if (e.zw)
+            x = _mm512_sub_epi32(x, _mm512_mullo_epi32(_mm512_set1_epi32(e.zw[ch]), sumV[v]));
+          if (e.outI8) {
+            m = _mm512_set1_epi32(e.mult[ch]);
+            s = _mm512_set1_epi32(e.shift[ch]);
+          }
+        }
+        int64_t idx = (r + i) * ldo + n0 + v * kLanes;
+        if (e.outI8)
+          storeRequant16(x, m, s, e, static_cast<int8_t *>(out) + idx, masks[v]);
+        else
+          _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + idx, masks[v], x);
+      }
+    }
+  }
+}
+
+/// C[b] = A[b] x B[b]: A activation rows (broadcast side), B packed at
+/// compile time (`bPacked`, shared by every batch) or packed from a
+/// row-major activation per column block. Output [batch][M][N].
+template <bool Vnni>
+void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, int64_t aStride,
+            uint8_t axr, const uint8_t *b, int64_t bStride, int64_t bPacked, uint8_t bxr,
+            int64_t aOffZp, const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
+  int64_t K4 = cdiv(K, 4), colBlocks = cdiv(N, kBlockCols);
+  int64_t chunks = rowChunks(batch, colBlocks, M, ntasks);
+  int64_t chunkRows = cdiv(M, chunks);
+  int64_t ub, ue;
+  share(batch * colBlocks * chunks, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  int64_t panelStride = K4 * 64;
+  Scratch scratch(bPacked ? 0 : K4);
+  int32_t corr[kBlockCols];
+  size_t esize = e.outI8 ? 1 : 4;
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, bi = u / chunks / colBlocks;
+    int64_t n0 = cb * kBlockCols;
+    const uint8_t *panels;
+    Epilogue eb = e;
+    if (bPacked) {
+      panels = b + cb * kBlockVecs * panelStride;
+    } else {
+      int64_t key = bi * colBlocks + cb;
+      if (scratch.key != key) {
+        packColumns(b + bi * bStride, K, N, n0, bxr, /*unsignedSums=*/false, scratch.panels,
+                    scratch.sums);
+        scratch.key = key;
+      }
+      panels = scratch.panels;
+      // The B column sums are known only now: corr - (off + za) * sum_k b.
+      int64_t cols = N - n0 < kBlockCols ? N - n0 : kBlockCols;
+      for (int64_t c = 0; c < cols; ++c)
+        corr[c] = int32_t(e.corr[n0 + c] - aOffZp * scratch.sums[c]);
+      eb.corr = corr - n0;
+    }
+    int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < M ? r0 + chunkRows : M;
+    if (r0 >= r1)
+      continue;
+    runBlock<Vnni>(r0, r1, a + bi * aStride, K, K, axr, /*bcU8=*/true, panels, panelStride, n0,
+                   N, /*chanIsCol=*/true, 0, nullptr, /*rowSums=*/true, eb,
+                   static_cast<uint8_t *>(out) + bi * M * N * esize, N);
+  }
+}
+
+/// 2-d convolution, NCHW, through im2col panels of 64 output positions.
+template <bool Vnni>
+void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, uint8_t pad,
+            const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
+  int64_t K = s.K(), K4 = cdiv(K, 4), Kp = K4 * 4, P = s.P(), Fg = s.F / s.groups;
+  int64_t colBlocks = cdiv(P, kBlockCols);
+  int64_t outer = batch * s.groups;
+  int64_t chunks = rowChunks(outer, colBlocks, Fg, ntasks);
+  int64_t chunkRows = cdiv(Fg, chunks);
+  int64_t ub, ue;
+  share(outer * colBlocks * chunks, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  Scratch scratch(K4);
+  size_t esize = e.outI8 ? 1 : 4;
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, og = u / chunks / colBlocks;
+    int64_t n = og / s.groups, g = og % s.groups, p0 = cb * kBlockCols;
+    int64_t key = og * colBlocks + cb;
+    if (scratch.key != key) {
+      packIm2col(x + (n * s.C + g * s.Cg()) * s.H * s.W, s, p0, xxr, pad, scratch.panels,
+                 scratch.sums);
+      scratch.key = key;
+    }
+    int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < Fg ? r0 + chunkRows : Fg;
+    if (r0 >= r1)
+      continue;
+    int64_t f0 = g * Fg;
+    runBlock<Vnni>(r0, r1, w + f0 * Kp, Kp, Kp, 0, /*bcU8=*/false, scratch.panels, K4 * 64,
+                   p0, P, /*chanIsCol=*/false, f0, scratch.sums, /*rowSums=*/false, e,
+                   static_cast<uint8_t *>(out) + (n * s.F + f0) * P * esize, P);
+  }
+}
+
+Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
+                      const int32_t *mult, const int32_t *shift, int64_t izp, int64_t ozp,
+                      int64_t lo, int64_t hi, int64_t outI8, int64_t sumOff) {
+  return Epilogue{corr, hasZw ? zw : nullptr, mult, shift, izp, ozp, lo, hi, outI8, sumOff};
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Entry points (the compiler declares them with these exact signatures)
+//===----------------------------------------------------------------------===//
+
+#define QC_MATMUL_CALL(V)                                                                \
+  matmul<V>(batch, M, N, K, a, aStride, uint8_t(aXor), b, bStride, bPacked, uint8_t(bXor), \
+            aOffZp,                                                                      \
+            makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8, K * aXor), \
+            out, task, ntasks)
+
+#define QC_CONV_CALL(V)                                                                  \
+  conv2d<V>(batch, ConvShape{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups},  \
+            x, uint8_t(xXor), uint8_t(pad), w,                                           \
+            makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8,          \
+                         (C / groups) * KH * KW * xXor),                                 \
+            out, task, ntasks)
+
+extern "C" {
+
+void qc_k_matmul_i8_generic(QC_MATMUL_ARGS) { QC_MATMUL_CALL(false); }
+QC_VNNI void qc_k_matmul_i8_vnni(QC_MATMUL_ARGS) { QC_MATMUL_CALL(true); }
+void qc_k_conv2d_i8_generic(QC_CONV_ARGS) { QC_CONV_CALL(false); }
+QC_VNNI void qc_k_conv2d_i8_vnni(QC_CONV_ARGS) { QC_CONV_CALL(true); }
+
+} // extern "C"

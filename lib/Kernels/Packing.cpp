@@ -1,0 +1,76 @@
+//===- Packing.cpp - compile-time packing of int8 weights for the kernels -===//
+#include "qc/Kernels/Int8Kernels.h"
+
+using namespace qc::kernels;
+
+namespace {
+constexpr int64_t kLanes = 16;
+int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+} // namespace
+
+std::vector<int32_t> qc::kernels::signedZeroPoints(const int32_t *zp, size_t nZp,
+                                                   int64_t channels, bool wUnsigned) {
+  std::vector<int32_t> out(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c)
+    out[size_t(c)] = zp[nZp == 1 ? 0 : size_t(c)] - (wUnsigned ? 128 : 0);
+  return out;
+}
+
+static void finish(PackedWeights &p, int64_t K, int32_t zpAct, int32_t offZp,
+                   const std::vector<int64_t> &sums, const int32_t *bias) {
+  size_t n = p.zw.size();
+  p.corr.resize(n);
+  for (size_t c = 0; c < n; ++c) {
+    int64_t v = (bias ? bias[c] : 0) - int64_t(offZp) * sums[c] +
+                K * int64_t(zpAct) * p.zw[c];
+    p.corr[c] = int32_t(v);
+    p.hasZw |= p.zw[c] != 0;
+  }
+}
+
+PackedWeights qc::kernels::packMatmulB(const uint8_t *b, int64_t K, int64_t N, bool bUnsigned,
+                                       const int32_t *bZp, size_t nZp, const int32_t *bias,
+                                       bool aUnsigned, int32_t aZp) {
+  PackedWeights p;
+  int64_t K4 = cdiv(K, 4), panels = cdiv(N, 64) * 4;
+  p.data.assign(size_t(panels * K4 * 64), 0);
+  uint8_t xr = bUnsigned ? 0x80 : 0;
+  std::vector<int64_t> sums(size_t(N), 0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int8_t v = int8_t(b[k * N + n] ^ xr);
+      p.data[size_t((n / kLanes) * K4 * 64 + (k / 4) * 64 + (n % kLanes) * 4 + k % 4)] = v;
+      sums[size_t(n)] += v;
+    }
+  p.zw = signedZeroPoints(bZp, nZp, N, bUnsigned);
+  finish(p, K, aZp, (aUnsigned ? 0 : 128) + aZp, sums, bias);
+  return p;
+}
+
+PackedWeights qc::kernels::matmulActivationB(int64_t K, int64_t N, bool bUnsigned,
+                                             const int32_t *bZp, size_t nZp,
+                                             const int32_t *bias, int32_t aZp) {
+  PackedWeights p;
+  p.zw = signedZeroPoints(bZp, nZp, N, bUnsigned);
+  finish(p, K, aZp, 0, std::vector<int64_t>(size_t(N), 0), bias);
+  return p;
+}
+
+PackedWeights qc::kernels::packConvWeights(const uint8_t *w, int64_t F, int64_t K,
+                                           bool wUnsigned, const int32_t *wZp, size_t nZp,
+                                           const int32_t *bias, bool xUnsigned, int32_t xZp) {
+  PackedWeights p;
+  int64_t Kp = cdiv(K, 4) * 4;
+  p.data.assign(size_t(F * Kp), 0);
+  uint8_t xr = wUnsigned ? 0x80 : 0;
+  std::vector<int64_t> sums(size_t(F), 0);
+  for (int64_t f = 0; f < F; ++f)
+    for (int64_t k = 0; k < K; ++k) {
+      int8_t v = int8_t(w[f * K + k] ^ xr);
+      p.data[size_t(f * Kp + k)] = v;
+      sums[size_t(f)] += v;
+    }
+  p.zw = signedZeroPoints(wZp, nZp, F, wUnsigned);
+  finish(p, K, xZp, (xUnsigned ? 0 : 128) + xZp, sums, bias);
+  return p;
+}

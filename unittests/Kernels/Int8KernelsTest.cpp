@@ -1,0 +1,250 @@
+//===- Int8KernelsTest.cpp - the int8 kernels against a scalar reference --===//
+//
+// Each case draws random operands, packs the weights as the compiler does
+// (qc::kernels::pack*), runs a kernel variant split into several tasks, and
+// compares every output with a direct evaluation of the qc.conv_int /
+// qc.matmul_int and qc.requantize definitions (QCOps.td) in 64-bit
+// arithmetic. Shapes are chosen off the kernels' tiles (rows not multiples
+// of 6, columns not of 16/64, K not of 4); zero points are non-zero, weights
+// per channel and unsigned, and the multipliers large enough to saturate.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Kernels/Int8Kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace {
+
+using MatmulFn = void (*)(QC_MATMUL_ARGS);
+using ConvFn = void (*)(QC_CONV_ARGS);
+
+struct Variant {
+  const char *name;
+  MatmulFn matmul;
+  ConvFn conv;
+};
+
+std::vector<Variant> variants() {
+  std::vector<Variant> v = {{"generic", qc_k_matmul_i8_generic, qc_k_conv2d_i8_generic}};
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    v.push_back({"vnni", qc_k_matmul_i8_vnni, qc_k_conv2d_i8_vnni});
+  else
+    std::printf("note: this CPU has no AVX-512 VNNI; only the generic kernels are tested\n");
+  return v;
+}
+
+/// qc.requantize on one value.
+int64_t requantize(int64_t v, int64_t m, int64_t s, int64_t izp, int64_t ozp, int64_t lo,
+                   int64_t hi) {
+  v = (v - izp) * m;
+  v = (s > 0 ? (v + (int64_t(1) << (s - 1))) >> s : v) + ozp;
+  return std::min(std::max(v, lo), hi);
+}
+
+struct Epi {
+  bool outI8;
+  std::vector<int32_t> mult, shift;
+  int64_t izp, ozp, lo, hi;
+};
+
+Epi randomEpilogue(std::mt19937 &rng, int64_t channels, bool outI8, bool outUnsigned) {
+  Epi e{outI8, {}, {}, 0, 0, 0, 0};
+  std::uniform_int_distribution<int32_t> mult(1 << 30, 0x7fffffff), shift(38, 44);
+  for (int64_t c = 0; c < channels; ++c) {
+    e.mult.push_back(mult(rng));
+    e.shift.push_back(shift(rng)); // ~2^-13 .. 2^-7: some outputs saturate
+  }
+  e.izp = 3;
+  e.ozp = outUnsigned ? 120 : -5;
+  e.lo = outUnsigned ? 0 : -128;
+  e.hi = outUnsigned ? 255 : 127;
+  if (!outUnsigned && channels % 2) // a fused Relu's clamp
+    e.lo = e.ozp;
+  return e;
+}
+
+std::vector<uint8_t> randomBytes(std::mt19937 &rng, size_t n) {
+  std::uniform_int_distribution<int> d(0, 255);
+  std::vector<uint8_t> v(n);
+  for (auto &x : v)
+    x = uint8_t(d(rng));
+  return v;
+}
+
+int64_t asInt(uint8_t b, bool isUnsigned) { return isUnsigned ? int64_t(b) : int64_t(int8_t(b)); }
+
+struct MatmulCase {
+  int64_t batch, M, N, K;
+  bool aU, bU, constB, outI8, perChannelZp;
+  int32_t aZp, bZp;
+};
+
+void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed) {
+  std::mt19937 rng(seed);
+  int64_t bBatch = c.constB ? 1 : c.batch;
+  auto a = randomBytes(rng, size_t(c.batch * c.M * c.K));
+  auto b = randomBytes(rng, size_t(bBatch * c.K * c.N));
+  std::vector<int32_t> bzp, bias;
+  std::uniform_int_distribution<int32_t> zpd(c.bU ? 100 : -20, c.bU ? 150 : 20), biasd(-5000, 5000);
+  for (int64_t n = 0; n < (c.perChannelZp ? c.N : 1); ++n)
+    bzp.push_back(c.perChannelZp ? zpd(rng) : c.bZp);
+  for (int64_t n = 0; n < c.N; ++n)
+    bias.push_back(biasd(rng));
+  Epi e = randomEpilogue(rng, c.N, c.outI8, c.aU);
+  qc::kernels::PackedWeights p =
+      c.constB ? qc::kernels::packMatmulB(b.data(), c.K, c.N, c.bU, bzp.data(), bzp.size(),
+                                          bias.data(), c.aU, c.aZp)
+               : qc::kernels::matmulActivationB(c.K, c.N, c.bU, bzp.data(), bzp.size(),
+                                                bias.data(), c.aZp);
+  size_t outSize = size_t(c.batch * c.M * c.N);
+  std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
+  int64_t ntasks = 3;
+  for (int64_t t = 0; t < ntasks; ++t) {
+    // A constant B: batches are rows (the compiler flattens them).
+    int64_t batch = c.constB ? 1 : c.batch, M = c.constB ? c.batch * c.M : c.M;
+    v.matmul(batch, M, c.N, c.K, a.data(), c.constB ? 0 : c.M * c.K, c.aU ? 0 : 0x80,
+             c.constB ? reinterpret_cast<const uint8_t *>(p.data.data()) : b.data(),
+             c.constB ? 0 : c.K * c.N, c.constB, c.bU ? 0x80 : 0, (c.aU ? 0 : 128) + c.aZp,
+             p.corr.data(), p.zw.data(), p.hasZw, e.mult.data(), e.shift.data(), e.izp, e.ozp,
+             e.lo, e.hi, e.outI8, out.data(), t, ntasks);
+  }
+  int64_t bad = 0, saturated = 0;
+  for (int64_t bi = 0; bi < c.batch; ++bi)
+    for (int64_t m = 0; m < c.M; ++m)
+      for (int64_t n = 0; n < c.N; ++n) {
+        const uint8_t *bm = b.data() + (c.constB ? 0 : bi * c.K * c.N);
+        int64_t acc = bias[size_t(n)];
+        int64_t zb = bzp[c.perChannelZp ? size_t(n) : 0];
+        for (int64_t k = 0; k < c.K; ++k)
+          acc += (asInt(a[size_t((bi * c.M + m) * c.K + k)], c.aU) - c.aZp) *
+                 (asInt(bm[k * c.N + n], c.bU) - zb);
+        size_t idx = size_t((bi * c.M + m) * c.N + n);
+        int64_t want, got;
+        if (c.outI8) {
+          want = requantize(acc, e.mult[size_t(n)], e.shift[size_t(n)], e.izp, e.ozp, e.lo, e.hi);
+          got = asInt(out[idx], c.aU);
+          saturated += want == e.lo || want == e.hi;
+        } else {
+          want = acc;
+          int32_t g;
+          std::memcpy(&g, out.data() + idx * 4, 4);
+          got = g;
+        }
+        if (want != got && bad++ < 5)
+          ADD_FAILURE() << v.name << " matmul b" << bi << " m" << m << " n" << n << ": " << got
+                        << " != " << want;
+      }
+  EXPECT_EQ(bad, 0) << v.name << " matmul " << c.batch << "x" << c.M << "x" << c.N << "x"
+                    << c.K;
+  if (c.outI8 && outSize >= 64) {
+    EXPECT_GT(saturated, 0) << "the case should saturate some outputs";
+  }
+}
+
+TEST(Int8Kernels, MatmulOddShapes) {
+  const MatmulCase cases[] = {
+      // batch, M, N, K, aU, bU, constB, outI8, perChannelZp, aZp, bZp
+      {1, 1, 1, 1, false, false, true, true, false, 0, 0},
+      {1, 7, 17, 5, false, false, true, true, false, 3, 0},
+      {2, 13, 67, 33, true, false, true, true, true, 131, 0},
+      {1, 6, 64, 64, false, true, true, false, false, -7, 128},
+      {3, 5, 130, 71, false, false, false, true, false, 9, -4},
+      {2, 19, 40, 30, true, true, false, false, true, 100, 0},
+      {1, 128, 200, 257, false, false, true, true, true, -2, 0},
+  };
+  unsigned seed = 1;
+  for (const Variant &v : variants())
+    for (const MatmulCase &c : cases)
+      runMatmul(v, c, seed++);
+}
+
+struct ConvCase {
+  int64_t N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw, groups;
+  bool xU, wU, outI8, perChannelZp;
+  int32_t xZp;
+};
+
+void runConv(const Variant &v, const ConvCase &c, unsigned seed) {
+  std::mt19937 rng(seed);
+  // Symmetric pads.
+  int64_t OH = (c.H + 2 * c.ph - c.dh * (c.KH - 1) - 1) / c.sh + 1;
+  int64_t OW = (c.W + 2 * c.pw - c.dw * (c.KW - 1) - 1) / c.sw + 1;
+  int64_t Cg = c.C / c.groups, Fg = c.F / c.groups, K = Cg * c.KH * c.KW;
+  auto x = randomBytes(rng, size_t(c.N * c.C * c.H * c.W));
+  auto w = randomBytes(rng, size_t(c.F * K));
+  std::vector<int32_t> wzp, bias;
+  std::uniform_int_distribution<int32_t> zpd(c.wU ? 100 : -20, c.wU ? 150 : 20), biasd(-5000, 5000);
+  for (int64_t f = 0; f < (c.perChannelZp ? c.F : 1); ++f)
+    wzp.push_back(c.perChannelZp || c.wU ? zpd(rng) : 0);
+  for (int64_t f = 0; f < c.F; ++f)
+    bias.push_back(biasd(rng));
+  Epi e = randomEpilogue(rng, c.F, c.outI8, c.xU);
+  qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
+      w.data(), c.F, K, c.wU, wzp.data(), wzp.size(), bias.data(), c.xU, c.xZp);
+  size_t outSize = size_t(c.N * c.F * OH * OW);
+  std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
+  int64_t ntasks = 4;
+  for (int64_t t = 0; t < ntasks; ++t)
+    v.conv(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw,
+           c.groups, x.data(), c.xU ? 0 : 0x80, uint8_t(c.xZp),
+           reinterpret_cast<const uint8_t *>(p.data.data()), p.corr.data(), p.zw.data(),
+           p.hasZw, e.mult.data(), e.shift.data(), e.izp, e.ozp, e.lo, e.hi, e.outI8,
+           out.data(), t, ntasks);
+  int64_t bad = 0;
+  for (int64_t n = 0; n < c.N; ++n)
+    for (int64_t f = 0; f < c.F; ++f)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t g = f / Fg, acc = bias[size_t(f)];
+          int64_t zw = wzp[c.perChannelZp ? size_t(f) : 0];
+          for (int64_t ci = 0; ci < Cg; ++ci)
+            for (int64_t kh = 0; kh < c.KH; ++kh)
+              for (int64_t kw = 0; kw < c.KW; ++kw) {
+                int64_t ih = oh * c.sh - c.ph + kh * c.dh, iw = ow * c.sw - c.pw + kw * c.dw;
+                int64_t xv = c.xZp; // padding inserts the zero point
+                if (ih >= 0 && ih < c.H && iw >= 0 && iw < c.W)
+                  xv = asInt(x[size_t(((n * c.C + g * Cg + ci) * c.H + ih) * c.W + iw)], c.xU);
+                int64_t wv = asInt(w[size_t(f * K + (ci * c.KH + kh) * c.KW + kw)], c.wU);
+                acc += (xv - c.xZp) * (wv - zw);
+              }
+          size_t idx = size_t(((n * c.F + f) * OH + oh) * OW + ow);
+          int64_t want, got;
+          if (c.outI8) {
+            want = requantize(acc, e.mult[size_t(f)], e.shift[size_t(f)], e.izp, e.ozp, e.lo, e.hi);
+            got = asInt(out[idx], c.xU);
+          } else {
+            want = acc;
+            int32_t gv;
+            std::memcpy(&gv, out.data() + idx * 4, 4);
+            got = gv;
+          }
+          if (want != got && bad++ < 5)
+            ADD_FAILURE() << v.name << " conv n" << n << " f" << f << " (" << oh << "," << ow
+                          << "): " << got << " != " << want;
+        }
+  EXPECT_EQ(bad, 0) << v.name << " conv C" << c.C << " F" << c.F << " " << c.KH << "x" << c.KW
+                    << " groups " << c.groups;
+}
+
+TEST(Int8Kernels, ConvOddShapes) {
+  const ConvCase cases[] = {
+      // N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw, groups, xU, wU, outI8, perChZp, xZp
+      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, false, -3},
+      {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, false, true, true, 128},
+      {1, 6, 10, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, false, false, true, false, 5},   // depthwise
+      {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, 2, false, true, false, false, 0},   // dilated
+      {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true, 77},      // 1-d
+      {1, 16, 17, 15, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, true, 2},
+  };
+  unsigned seed = 100;
+  for (const Variant &v : variants())
+    for (const ConvCase &c : cases)
+      runConv(v, c, seed++);
+}
+
+} // namespace
