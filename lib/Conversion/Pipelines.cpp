@@ -15,7 +15,8 @@ using namespace mlir;
 /// worksharing loops.
 LogicalResult qc::buildLinalgToLLVMPipeline(OpPassManager &pm, unsigned threads) {
   bool parallel = threads > 1;
-  std::string p = parallel ? "qc-linalg-vectorize{parallel=true}," : "qc-linalg-vectorize,";
+  std::string p = "qc-fuse-elementwise,";
+  p += parallel ? "qc-linalg-vectorize{parallel=true}," : "qc-linalg-vectorize,";
   p += "qc-linalg-loop-order,"
        "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
        "function-boundary-type-conversion=identity-layout-map},"

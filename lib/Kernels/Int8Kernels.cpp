@@ -98,25 +98,59 @@ inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch, const Epil
 // Packing (shared by both variants; plain loops)
 //===----------------------------------------------------------------------===//
 
-/// Packs columns [n0, n0 + 64) of a row-major [K][N] byte matrix (XOR `xr`)
-/// into 4 panels of K4 x 16 x 4 bytes; `sums[c]` gets the column sums of the
-/// packed (XORed) bytes read as unsigned (`unsignedSums`) or signed.
-void packColumns(const uint8_t *b, int64_t K, int64_t N, int64_t n0, uint8_t xr,
-                 bool unsignedSums, uint8_t *panels, int32_t *sums) {
-  int64_t K4 = cdiv(K, 4);
-  memset(panels, 0, size_t(kBlockVecs * K4 * 64));
+/// Interleaves 4 rows of 64 bytes (r[q][c], row stride 64) into the
+/// 4 panels' k4 group: out[(c / 16) * panelStride + (c % 16) * 4 + q].
+/// SSE2 (every x86-64): byte then word unpacks.
+inline void interleave4(const uint8_t *r, uint8_t *out, int64_t panelStride) {
+  for (int v = 0; v < kBlockVecs; ++v) {
+    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + 16 * v));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + 64 + 16 * v));
+    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + 128 + 16 * v));
+    __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + 192 + 16 * v));
+    __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+    __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
+    __m128i *o = reinterpret_cast<__m128i *>(out + v * panelStride);
+    _mm_storeu_si128(o + 0, _mm_unpacklo_epi16(ab0, cd0));
+    _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(ab0, cd0));
+    _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(ab1, cd1));
+    _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(ab1, cd1));
+  }
+}
+
+/// Packs a [Kp][64] row-major block (rows past K zero) into panels.
+inline void packRows(const uint8_t *rows, int64_t K4, uint8_t *panels) {
+  for (int64_t k4 = 0; k4 < K4; ++k4)
+    interleave4(rows + k4 * 4 * kBlockCols, panels + k4 * 64, K4 * 64);
+}
+
+/// Unsigned sums of the 64 columns of a [K][64] block.
+inline void columnSums(const uint8_t *rows, int64_t K, int32_t *sums) {
   for (int c = 0; c < kBlockCols; ++c)
     sums[c] = 0;
+  for (int64_t k = 0; k < K; ++k)
+    for (int c = 0; c < kBlockCols; ++c)
+      sums[c] += rows[k * kBlockCols + c];
+}
+
+/// Packs columns [n0, n0 + 64) of a row-major [K][N] byte matrix (XOR `xr`)
+/// into 4 panels of K4 x 16 x 4 bytes, through `rows` ([Kp][64] scratch);
+/// `sums[c]` gets the column sums of the packed (XORed) bytes, signed.
+void packColumns(const uint8_t *b, int64_t K, int64_t N, int64_t n0, uint8_t xr,
+                 uint8_t *rows, uint8_t *panels, int32_t *sums) {
+  int64_t K4 = cdiv(K, 4);
   int64_t cols = N - n0 < kBlockCols ? N - n0 : kBlockCols;
+  memset(rows, 0, size_t(K4 * 4 * kBlockCols));
+  for (int c = 0; c < kBlockCols; ++c)
+    sums[c] = 0;
   for (int64_t k = 0; k < K; ++k) {
-    const uint8_t *row = b + k * N + n0;
-    uint8_t *dst = panels + (k >> 2) * 64 + (k & 3);
+    const uint8_t *src = b + k * N + n0;
+    uint8_t *dst = rows + k * kBlockCols;
     for (int64_t c = 0; c < cols; ++c) {
-      uint8_t v = row[c] ^ xr;
-      dst[(c >> 4) * K4 * 64 + (c & 15) * 4] = v;
-      sums[c] += unsignedSums ? int32_t(v) : int32_t(int8_t(v));
+      dst[c] = src[c] ^ xr;
+      sums[c] += int8_t(dst[c]);
     }
   }
+  packRows(rows, K4, panels);
 }
 
 /// Geometry of a 2-d convolution of one image and group.
@@ -127,47 +161,75 @@ struct ConvShape {
   int64_t P() const { return OH * OW; }
 };
 
-/// Packs the im2col columns [p0, p0 + 64) of image/group input `x` (Cg
-/// channels of H x W bytes) into panels, XOR `xr`, `pad` (the raw zero-point
-/// byte) outside the image; `sums` gets the unsigned column sums.
+/// The im2col columns [p0, p0 + 64) of image/group input `x` (Cg channels
+/// of H x W bytes) as a [Kp][64] block `rows`, XOR `xr`, the raw zero-point
+/// byte `pad` outside the image, then packed into panels; with `wantSums`,
+/// `sums` gets the unsigned column sums.
 void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, uint8_t pad,
-                uint8_t *panels, int32_t *sums) {
+                bool wantSums, uint8_t *rows, uint8_t *panels, int32_t *sums) {
   int64_t K = s.K(), K4 = cdiv(K, 4), P = s.P();
-  memset(panels, 0, size_t(kBlockVecs * K4 * 64));
-  for (int c = 0; c < kBlockCols; ++c)
-    sums[c] = 0;
   int64_t cols = P - p0 < kBlockCols ? P - p0 : kBlockCols;
   uint8_t padv = pad ^ xr;
+  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 &&
+                   s.pw == 0 && s.OH == s.H && s.OW == s.W;
+  memset(rows + K * kBlockCols, 0, size_t((K4 * 4 - K) * kBlockCols));
+  if (cols < kBlockCols)
+    for (int64_t k = 0; k < K; ++k)
+      memset(rows + k * kBlockCols + cols, 0, size_t(kBlockCols - cols));
   int64_t k = 0;
-  for (int64_t c = 0; c < s.Cg(); ++c)
+  for (int64_t c = 0; c < s.Cg(); ++c) {
+    const uint8_t *plane = x + c * s.H * s.W;
+    if (pointwise) {
+      uint8_t *dst = rows + c * kBlockCols;
+      for (int64_t j = 0; j < cols; ++j)
+        dst[j] = plane[p0 + j] ^ xr;
+      ++k;
+      continue;
+    }
     for (int64_t kh = 0; kh < s.KH; ++kh)
       for (int64_t kw = 0; kw < s.KW; ++kw, ++k) {
-        const uint8_t *plane = x + c * s.H * s.W;
-        uint8_t *dst = panels + (k >> 2) * 64 + (k & 3);
-        int64_t oh = p0 / s.OW, ow = p0 % s.OW;
-        for (int64_t j = 0; j < cols; ++j) {
-          int64_t ih = oh * s.sh - s.ph + kh * s.dh, iw = ow * s.sw - s.pw + kw * s.dw;
-          uint8_t v = (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W) ? uint8_t(plane[ih * s.W + iw] ^ xr)
-                                                                  : padv;
-          dst[(j >> 4) * K4 * 64 + (j & 15) * 4] = v;
-          sums[j] += v;
-          if (++ow == s.OW) {
-            ow = 0;
-            ++oh;
+        uint8_t *dst = rows + k * kBlockCols;
+        // Runs of positions within one output row.
+        int64_t j = 0, oh = p0 / s.OW, ow = p0 % s.OW;
+        while (j < cols) {
+          int64_t run = s.OW - ow < cols - j ? s.OW - ow : cols - j;
+          int64_t ih = oh * s.sh - s.ph + kh * s.dh;
+          if (ih < 0 || ih >= s.H) {
+            memset(dst + j, padv, size_t(run));
+          } else {
+            const uint8_t *src = plane + ih * s.W;
+            int64_t iw0 = ow * s.sw - s.pw + kw * s.dw;
+            for (int64_t t = 0; t < run; ++t) {
+              int64_t iw = iw0 + t * s.sw;
+              dst[j + t] = (iw >= 0 && iw < s.W) ? uint8_t(src[iw] ^ xr) : padv;
+            }
           }
+          j += run;
+          ow = 0;
+          ++oh;
         }
       }
+  }
+  if (wantSums)
+    columnSums(rows, K, sums);
+  packRows(rows, K4, panels);
 }
 
 /// The per-task scratch: packed panels of one column block and their sums.
 struct Scratch {
-  uint8_t *panels = nullptr;
+  uint8_t *panels = nullptr, *rows = nullptr;
   int32_t sums[kBlockCols];
   int64_t key = -1; // the (outer, column block) it holds
   explicit Scratch(int64_t K4) {
-    panels = static_cast<uint8_t *>(aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
+    if (K4) {
+      panels = static_cast<uint8_t *>(aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
+      rows = static_cast<uint8_t *>(aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
+    }
   }
-  ~Scratch() { free(panels); }
+  ~Scratch() {
+    free(panels);
+    free(rows);
+  }
 };
 
 /// Splits `units` among `ntasks`; returns [begin, end) of `task`.
@@ -456,7 +518,7 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
     } else {
       int64_t key = bi * colBlocks + cb;
       if (scratch.key != key) {
-        packColumns(b + bi * bStride, K, N, n0, bxr, /*unsignedSums=*/false, scratch.panels,
+        packColumns(b + bi * bStride, K, N, n0, bxr, scratch.rows, scratch.panels,
                     scratch.sums);
         scratch.key = key;
       }
@@ -476,11 +538,20 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
   }
 }
 
+void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr, uint8_t pad,
+                   const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks);
+void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
+                      uint8_t pad, const uint8_t *w, const Epilogue &e, void *out, int64_t task,
+                      int64_t ntasks);
+
 /// 2-d convolution, NCHW, through im2col panels of 64 output positions.
 template <bool Vnni>
 void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, uint8_t pad,
             const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
   int64_t K = s.K(), K4 = cdiv(K, 4), Kp = K4 * 4, P = s.P(), Fg = s.F / s.groups;
+  if (s.Cg() == 1 && Fg == 1)
+    return Vnni ? depthwiseVnni(batch, s, x, xxr, pad, w, e, out, task, ntasks)
+                : depthwiseGeneric(batch, s, x, xxr, pad, w, e, out, task, ntasks);
   int64_t colBlocks = cdiv(P, kBlockCols);
   int64_t outer = batch * s.groups;
   int64_t chunks = rowChunks(outer, colBlocks, Fg, ntasks);
@@ -496,8 +567,8 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
     int64_t n = og / s.groups, g = og % s.groups, p0 = cb * kBlockCols;
     int64_t key = og * colBlocks + cb;
     if (scratch.key != key) {
-      packIm2col(x + (n * s.C + g * s.Cg()) * s.H * s.W, s, p0, xxr, pad, scratch.panels,
-                 scratch.sums);
+      packIm2col(x + (n * s.C + g * s.Cg()) * s.H * s.W, s, p0, xxr, pad, e.zw != nullptr,
+                 scratch.rows, scratch.panels, scratch.sums);
       scratch.key = key;
     }
     int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < Fg ? r0 + chunkRows : Fg;
@@ -508,6 +579,103 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
                    p0, P, /*chanIsCol=*/false, f0, scratch.sums, /*rowSums=*/false, e,
                    static_cast<uint8_t *>(out) + (n * s.F + f0) * P * esize, P);
   }
+}
+
+/// Depthwise convolution (one input and one output channel per group),
+/// direct: each channel's plane is copied, XORed and padded once, then
+/// every output row accumulates KH x KW shifted rows times a broadcast
+/// weight in int32 (vectorized along the row). Always inlined into the two
+/// wrappers below, so it is compiled for each one's target.
+__attribute__((always_inline)) inline void
+depthwiseBody(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr, uint8_t pad,
+              const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
+  int64_t KK = s.KH * s.KW, Kp = cdiv(KK, 4) * 4, P = s.P();
+  int64_t Hp = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1;
+  int64_t Wp = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
+  int64_t ub, ue;
+  share(batch * s.C, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  uint8_t *plane = static_cast<uint8_t *>(malloc(size_t(Hp * Wp)));
+  int32_t *acc = static_cast<int32_t *>(malloc(size_t(s.OW) * 8));
+  int32_t *sum = acc + s.OW;
+  uint8_t padv = pad ^ xr;
+  int64_t w0 = s.pw < Wp ? s.pw : Wp;
+  int64_t w1 = s.pw + s.W < Wp ? s.pw + s.W : Wp; // image columns in the plane
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t n = u / s.C, c = u % s.C;
+    const uint8_t *src = x + (n * s.C + c) * s.H * s.W;
+    for (int64_t r = 0; r < Hp; ++r) {
+      uint8_t *dst = plane + r * Wp;
+      int64_t ih = r - s.ph;
+      if (ih < 0 || ih >= s.H) {
+        memset(dst, padv, size_t(Wp));
+        continue;
+      }
+      memset(dst, padv, size_t(w0));
+      for (int64_t q = w0; q < w1; ++q)
+        dst[q] = src[ih * s.W + q - s.pw] ^ xr;
+      if (w1 < Wp)
+        memset(dst + w1, padv, size_t(Wp - w1));
+    }
+    const int8_t *wc = reinterpret_cast<const int8_t *>(w) + c * Kp;
+    int32_t corr = e.corr[c], zw = e.zw ? e.zw[c] : 0;
+    for (int64_t oh = 0; oh < s.OH; ++oh) {
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        acc[ow] = sum[ow] = 0;
+      for (int64_t kh = 0; kh < s.KH; ++kh) {
+        const uint8_t *row = plane + (oh * s.sh + kh * s.dh) * Wp;
+        for (int64_t kw = 0; kw < s.KW; ++kw) {
+          int32_t wv = wc[kh * s.KW + kw];
+          const uint8_t *in = row + kw * s.dw;
+          if (s.sw == 1) {
+            for (int64_t ow = 0; ow < s.OW; ++ow)
+              acc[ow] += wv * int32_t(in[ow]);
+          } else {
+            for (int64_t ow = 0; ow < s.OW; ++ow)
+              acc[ow] += wv * int32_t(in[ow * s.sw]);
+          }
+          if (zw)
+            for (int64_t ow = 0; ow < s.OW; ++ow)
+              sum[ow] += in[ow * s.sw];
+        }
+      }
+      int64_t base = (n * s.C + c) * P + oh * s.OW;
+      if (zw)
+        for (int64_t ow = 0; ow < s.OW; ++ow)
+          acc[ow] -= zw * (sum[ow] - int32_t(e.sumOff));
+      if (e.outI8) {
+        int64_t m = e.mult[c], sh = e.shift[c];
+        int64_t half = sh > 0 ? int64_t(1) << (sh - 1) : 0;
+        int8_t *o = static_cast<int8_t *>(out) + base;
+        for (int64_t ow = 0; ow < s.OW; ++ow) {
+          int64_t v = ((int64_t(acc[ow] + corr) - e.izp) * m + half) >> sh;
+          v += e.ozp;
+          v = v < e.lo ? e.lo : v;
+          v = v > e.hi ? e.hi : v;
+          o[ow] = int8_t(v);
+        }
+      } else {
+        int32_t *o = static_cast<int32_t *>(out) + base;
+        for (int64_t ow = 0; ow < s.OW; ++ow)
+          o[ow] = acc[ow] + corr;
+      }
+    }
+  }
+  free(acc);
+  free(plane);
+}
+
+QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
+                           uint8_t pad, const uint8_t *w, const Epilogue &e, void *out,
+                           int64_t task, int64_t ntasks) {
+  depthwiseBody(batch, s, x, xr, pad, w, e, out, task, ntasks);
+}
+
+void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
+                      uint8_t pad, const uint8_t *w, const Epilogue &e, void *out, int64_t task,
+                      int64_t ntasks) {
+  depthwiseBody(batch, s, x, xr, pad, w, e, out, task, ntasks);
 }
 
 Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,

@@ -87,6 +87,18 @@ def ConvertMemRefCopyToLinalg : Pass<"convert-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def FuseElementwise : Pass<"qc-fuse-elementwise"> {
+  let summary = "Fuses chains of elementwise linalg.generic ops";
+  let description = [{
+    Upstream elementwise fusion, where both ops are all-parallel
+    `linalg.generic`s and the producer has no other user: a chain such as
+    dequantize, add, clip, mul, quantize becomes one generic, one loop nest
+    and one buffer. Contractions, convolutions and reductions are left as
+    they are.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def LinalgLoopOrder : Pass<"qc-linalg-loop-order"> {
   let summary = "Orders contraction loops for vectorization";
   let description = [{

@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""Synthetic models of real shapes, with random weights, for the benchmarks.
+
+    make-synthetic.py OUTDIR [--calib N]
+
+writes into OUTDIR:
+  resnet50.onnx      ResNet-50 v1.5 (torchvision's layout: 7x7/2 stem, max
+                     pool, bottleneck stages of 3/4/6/3 blocks, widths 64..512
+                     x4, stride on the 3x3, global average pool, 1000-way FC),
+                     input x: 1x3x224x224, BatchNorm folded into the convs;
+  bert_base.onnx     a BERT-base encoder: 12 layers, hidden 768, 12 heads,
+                     feed-forward 3072, GELU (erf), post-LayerNorm, input the
+                     embeddings h: 1x128x768 (sequence 128), no mask;
+  calib/resnet50/, calib/bert_base/: N .npy calibration inputs each (default
+                     8), and one more as input.npy beside each model.
+
+Weights are drawn with He/Xavier-like scales so that activations keep a
+sane range through the depth (speed does not depend on the values; the
+scales keep quantization meaningful). Deterministic (seeded).
+"""
+import argparse
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+class Graph:
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits, self.n = [], [], 0
+
+    def name(self, base):
+        self.n += 1
+        return f"{base}_{self.n}"
+
+    def const(self, array, base="w"):
+        nm = self.name(base)
+        self.inits.append(numpy_helper.from_array(np.asarray(array), nm))
+        return nm
+
+    def op(self, op_type, inputs, base=None, **attrs):
+        out = self.name(base or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        return out
+
+    def model(self, inputs, outputs, opset):
+        g = helper.make_graph(self.nodes, "synthetic", inputs, outputs, self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        return m
+
+
+def resnet50(seed=0):
+    g = Graph(seed)
+    r = g.rng
+
+    def conv(x, cin, cout, k, stride=1, relu=True, gain=1.0):
+        std = gain * np.sqrt(2.0 / (cin * k * k))
+        w = (r.standard_normal((cout, cin, k, k)) * std).astype(np.float32)
+        b = (r.standard_normal(cout) * 0.05).astype(np.float32)
+        y = g.op("Conv", [x, g.const(w), g.const(b, "b")], "conv", kernel_shape=[k, k],
+                 strides=[stride, stride], pads=[k // 2] * 4)
+        return g.op("Relu", [y]) if relu else y
+
+    x = conv("x", 3, 64, 7, 2)
+    x = g.op("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    cin = 64
+    for stage, (blocks, width) in enumerate(zip([3, 4, 6, 3], [64, 128, 256, 512])):
+        for b in range(blocks):
+            stride = 2 if b == 0 and stage > 0 else 1
+            y = conv(x, cin, width, 1)
+            y = conv(y, width, width, 3, stride)
+            y = conv(y, width, width * 4, 1, relu=False, gain=0.3)
+            sc = conv(x, cin, width * 4, 1, stride, relu=False) if b == 0 else x
+            x = g.op("Relu", [g.op("Add", [y, sc])])
+            cin = width * 4
+    x = g.op("GlobalAveragePool", [x])
+    x = g.op("Flatten", [x], axis=1)
+    w = (r.standard_normal((1000, 2048)) * np.sqrt(1.0 / 2048)).astype(np.float32)
+    y = g.op("Gemm", [x, g.const(w), g.const(np.zeros(1000, np.float32), "b")], "logits",
+             transB=1)
+    g.nodes[-1].output[0] = "logits"
+    return g.model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 224, 224])],
+                   [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 1000])], 13)
+
+
+def bert_base(seed=1, layers=12, hidden=768, heads=12, ff=3072, seq=128):
+    g = Graph(seed)
+    r = g.rng
+    dh = hidden // heads
+
+    def linear(x, cin, cout, gain=1.0):
+        w = (r.standard_normal((cin, cout)) * gain / np.sqrt(cin)).astype(np.float32)
+        b = (r.standard_normal(cout) * 0.02).astype(np.float32)
+        return g.op("Add", [g.op("MatMul", [x, g.const(w)]), g.const(b, "b")])
+
+    def layernorm(x):
+        gamma = (1 + 0.1 * r.standard_normal(hidden)).astype(np.float32)
+        beta = (0.05 * r.standard_normal(hidden)).astype(np.float32)
+        return g.op("LayerNormalization", [x, g.const(gamma, "gamma"), g.const(beta, "beta")],
+                    axis=-1, epsilon=1e-12)
+
+    split = g.const(np.array([1, seq, heads, dh], np.int64), "shape")
+    merge = g.const(np.array([1, seq, hidden], np.int64), "shape")
+    scale = g.const(np.array(1.0 / np.sqrt(dh), np.float32), "scale")
+    half, one = g.const(np.array(0.5, np.float32)), g.const(np.array(1.0, np.float32))
+    rsqrt2 = g.const(np.array(1 / np.sqrt(2), np.float32))
+    x = "h"
+    for _ in range(layers):
+        def heads_of(t, perm):
+            return g.op("Transpose", [g.op("Reshape", [t, split])], perm=perm)
+        q = heads_of(linear(x, hidden, hidden), [0, 2, 1, 3])
+        k = heads_of(linear(x, hidden, hidden), [0, 2, 3, 1])
+        v = heads_of(linear(x, hidden, hidden), [0, 2, 1, 3])
+        s = g.op("Mul", [g.op("MatMul", [q, k]), scale])
+        p = g.op("Softmax", [s], axis=-1)
+        c = g.op("Transpose", [g.op("MatMul", [p, v])], perm=[0, 2, 1, 3])
+        c = g.op("Reshape", [c, merge])
+        x = layernorm(g.op("Add", [linear(c, hidden, hidden, 0.5), x]))
+        f = linear(x, hidden, ff)
+        f = g.op("Mul", [g.op("Mul", [f, half]),
+                         g.op("Add", [g.op("Erf", [g.op("Mul", [f, rsqrt2])]), one])])
+        x = layernorm(g.op("Add", [linear(f, ff, hidden, 0.5), x]))
+    g.nodes[-1].output[0] = "out"
+    return g.model([helper.make_tensor_value_info("h", TensorProto.FLOAT, [1, seq, hidden])],
+                   [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, seq, hidden])],
+                   17)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("outdir")
+    ap.add_argument("--calib", type=int, default=8)
+    a = ap.parse_args()
+    os.makedirs(a.outdir, exist_ok=True)
+    rng = np.random.default_rng(7)
+    for name, build, shape, inp in (("resnet50", resnet50, (1, 3, 224, 224), "x"),
+                                    ("bert_base", bert_base, (1, 128, 768), "h")):
+        path = f"{a.outdir}/{name}.onnx"
+        if not os.path.exists(path):
+            m = build()
+            onnx.checker.check_model(m)
+            onnx.save(m, path)
+        d = f"{a.outdir}/calib/{name}"
+        os.makedirs(d, exist_ok=True)
+        for i in range(a.calib):
+            np.save(f"{d}/sample_{i}.npy", rng.standard_normal(shape).astype(np.float32))
+        np.save(f"{a.outdir}/{name}_input.npy", rng.standard_normal(shape).astype(np.float32))
+        print(f"{path}: input {inp} {'x'.join(map(str, shape))}")
+
+
+if __name__ == "__main__":
+    main()
