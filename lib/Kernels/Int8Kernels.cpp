@@ -199,10 +199,23 @@ void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, ui
           } else {
             const uint8_t *src = plane + ih * s.W;
             int64_t iw0 = ow * s.sw - s.pw + kw * s.dw;
-            for (int64_t t = 0; t < run; ++t) {
-              int64_t iw = iw0 + t * s.sw;
-              dst[j + t] = (iw >= 0 && iw < s.W) ? uint8_t(src[iw] ^ xr) : padv;
+            // In-image positions t0 <= t < t1: iw0 + t * sw in [0, W).
+            int64_t t0 = iw0 >= 0 ? 0 : cdiv(-iw0, s.sw);
+            int64_t t1 = s.W - iw0 > 0 ? cdiv(s.W - iw0, s.sw) : 0;
+            t0 = t0 < run ? t0 : run;
+            t1 = t1 < run ? t1 : run;
+            t1 = t1 > t0 ? t1 : t0;
+            uint8_t *d = dst + j;
+            memset(d, padv, size_t(t0));
+            if (s.sw == 1) {
+              const uint8_t *in = src + iw0;
+              for (int64_t t = t0; t < t1; ++t)
+                d[t] = in[t] ^ xr;
+            } else {
+              for (int64_t t = t0; t < t1; ++t)
+                d[t] = src[iw0 + t * s.sw] ^ xr;
             }
+            memset(d + t1, padv, size_t(run - t1));
           }
           j += run;
           ow = 0;
@@ -544,6 +557,29 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x, uint8
                       uint8_t pad, const uint8_t *w, const Epilogue &e, void *out, int64_t task,
                       int64_t ntasks);
 
+/// The Cg planes of `x` padded to Hp x Wp (XOR `xr`, `padv` outside the
+/// image: rows from -ph, columns from -pw).
+void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp, uint8_t xr,
+              uint8_t padv, uint8_t *image) {
+  int64_t w0 = s.pw < Wp ? s.pw : Wp;
+  int64_t w1 = s.pw + s.W < Wp ? s.pw + s.W : Wp;
+  for (int64_t c = 0; c < s.Cg(); ++c)
+    for (int64_t r = 0; r < Hp; ++r) {
+      uint8_t *dst = image + (c * Hp + r) * Wp;
+      int64_t ih = r - s.ph;
+      if (ih < 0 || ih >= s.H) {
+        memset(dst, padv, size_t(Wp));
+        continue;
+      }
+      const uint8_t *src = x + (c * s.H + ih) * s.W - s.pw;
+      memset(dst, padv, size_t(w0));
+      for (int64_t q = w0; q < w1; ++q)
+        dst[q] = src[q] ^ xr;
+      if (w1 < Wp)
+        memset(dst + w1, padv, size_t(Wp - w1));
+    }
+}
+
 /// 2-d convolution, NCHW, through im2col panels of 64 output positions.
 template <bool Vnni>
 void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, uint8_t pad,
@@ -552,7 +588,18 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
   if (s.Cg() == 1 && Fg == 1)
     return Vnni ? depthwiseVnni(batch, s, x, xxr, pad, w, e, out, task, ntasks)
                 : depthwiseGeneric(batch, s, x, xxr, pad, w, e, out, task, ntasks);
-  int64_t colBlocks = cdiv(P, kBlockCols);
+  // Stride 1 (not pointwise): the image is padded once per (image, group)
+  // into planes of Hp x Wp, and the columns are the Q = OH x Wp positions of
+  // the padded width, so the im2col row of tap (c, kh, kw) is one contiguous
+  // copy of 64 bytes; the Wp - OW extra columns of each row are computed and
+  // dropped when the block is stored.
+  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 &&
+                   s.pw == 0 && s.OH == s.H && s.OW == s.W;
+  bool shifted = s.sh == 1 && s.sw == 1 && !pointwise;
+  int64_t Wp = shifted ? s.OW + (s.KW - 1) * s.dw : s.OW;
+  int64_t Hp = shifted ? s.OH + (s.KH - 1) * s.dh : 0;
+  int64_t Q = shifted ? s.OH * Wp : P;
+  int64_t colBlocks = cdiv(Q, kBlockCols);
   int64_t outer = batch * s.groups;
   int64_t chunks = rowChunks(outer, colBlocks, Fg, ntasks);
   int64_t chunkRows = cdiv(Fg, chunks);
@@ -562,23 +609,71 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
     return;
   Scratch scratch(K4);
   size_t esize = e.outI8 ? 1 : 4;
+  int64_t planes = s.Cg() * Hp * Wp, slack = (s.KH - 1) * s.dh * Wp + (s.KW - 1) * s.dw + 2 * kBlockCols;
+  uint8_t *image = shifted ? static_cast<uint8_t *>(malloc(size_t(planes + slack))) : nullptr;
+  uint8_t *tmp = Wp != s.OW ? static_cast<uint8_t *>(malloc(size_t(Fg) * kBlockCols * esize))
+                            : nullptr;
+  int64_t imageKey = -1;
+  uint8_t padv = pad ^ xxr;
   for (int64_t u = ub; u < ue; ++u) {
     int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, og = u / chunks / colBlocks;
     int64_t n = og / s.groups, g = og % s.groups, p0 = cb * kBlockCols;
+    const uint8_t *xg = x + (n * s.C + g * s.Cg()) * s.H * s.W;
     int64_t key = og * colBlocks + cb;
     if (scratch.key != key) {
-      packIm2col(x + (n * s.C + g * s.Cg()) * s.H * s.W, s, p0, xxr, pad, e.zw != nullptr,
-                 scratch.rows, scratch.panels, scratch.sums);
+      if (shifted) {
+        if (imageKey != og) {
+          padImage(xg, s, Hp, Wp, xxr, padv, image);
+          memset(image + planes, padv, size_t(slack));
+          imageKey = og;
+        }
+        int64_t k = 0;
+        for (int64_t c = 0; c < s.Cg(); ++c)
+          for (int64_t kh = 0; kh < s.KH; ++kh)
+            for (int64_t kw = 0; kw < s.KW; ++kw, ++k)
+              memcpy(scratch.rows + k * kBlockCols,
+                     image + c * Hp * Wp + kh * s.dh * Wp + kw * s.dw + p0, kBlockCols);
+        memset(scratch.rows + K * kBlockCols, 0, size_t((K4 * 4 - K) * kBlockCols));
+        if (e.zw)
+          columnSums(scratch.rows, K, scratch.sums);
+        packRows(scratch.rows, K4, scratch.panels);
+      } else {
+        packIm2col(xg, s, p0, xxr, pad, e.zw != nullptr, scratch.rows, scratch.panels,
+                   scratch.sums);
+      }
       scratch.key = key;
     }
     int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < Fg ? r0 + chunkRows : Fg;
     if (r0 >= r1)
       continue;
     int64_t f0 = g * Fg;
-    runBlock<Vnni>(r0, r1, w + f0 * Kp, Kp, Kp, 0, /*bcU8=*/false, scratch.panels, K4 * 64,
-                   p0, P, /*chanIsCol=*/false, f0, scratch.sums, /*rowSums=*/false, e,
-                   static_cast<uint8_t *>(out) + (n * s.F + f0) * P * esize, P);
+    uint8_t *og8 = static_cast<uint8_t *>(out) + (n * s.F + f0) * P * esize;
+    if (!tmp) {
+      runBlock<Vnni>(r0, r1, w + f0 * Kp, Kp, Kp, 0, /*bcU8=*/false, scratch.panels, K4 * 64,
+                     p0, Q, /*chanIsCol=*/false, f0, scratch.sums, /*rowSums=*/false, e, og8, P);
+      continue;
+    }
+    // Through [Fg][64], then the columns of the real width.
+    runBlock<Vnni>(r0, r1, w + f0 * Kp, Kp, Kp, 0, /*bcU8=*/false, scratch.panels, K4 * 64, p0,
+                   Q, /*chanIsCol=*/false, f0, scratch.sums, /*rowSums=*/false, e,
+                   tmp - p0 * int64_t(esize), kBlockCols);
+    int64_t cols = Q - p0 < kBlockCols ? Q - p0 : kBlockCols;
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint8_t *src = tmp + r * kBlockCols * esize;
+      uint8_t *dst = og8 + r * P * esize;
+      int64_t c = 0, oh = p0 / Wp, ow = p0 % Wp;
+      while (c < cols) {
+        int64_t run = Wp - ow < cols - c ? Wp - ow : cols - c;
+        int64_t valid = ow < s.OW ? (s.OW - ow < run ? s.OW - ow : run) : 0;
+        memcpy(dst + (oh * s.OW + ow) * esize, src + c * esize, size_t(valid) * esize);
+        c += run;
+        ow = 0;
+        ++oh;
+      }
+    }
   }
+  free(tmp);
+  free(image);
 }
 
 /// Depthwise convolution (one input and one output channel per group),

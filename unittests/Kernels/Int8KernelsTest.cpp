@@ -240,6 +240,8 @@ TEST(Int8Kernels, ConvOddShapes) {
       {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, 2, false, true, false, false, 0},   // dilated
       {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true, 77},      // 1-d
       {1, 16, 17, 15, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, true, 2},
+      {1, 6, 10, 12, 9, 3, 3, 1, 1, 2, 1, 2, 1, 3, false, false, true, true, -1},   // grouped, dilated
+      {2, 3, 5, 70, 4, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, false, false, false, 200},  // 1x3, wide
       {2, 8, 13, 21, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, true, true, true, true, 130},   // depthwise
       {1, 5, 9, 17, 5, 5, 5, 1, 1, 2, 2, 1, 1, 5, false, false, false, true, -9},  // depthwise
       {1, 4, 11, 11, 4, 3, 3, 2, 2, 2, 2, 2, 2, 4, false, false, true, false, 0},  // depthwise

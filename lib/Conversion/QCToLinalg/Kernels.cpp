@@ -200,12 +200,10 @@ void epilogueArgs(CallBuilder &cb, const qc::kernels::PackedWeights &p, const Re
   cb.i(r.outI8);
 }
 
-struct ConvIntToKernel : OpRewritePattern<qc::ConvIntOp> {
-  KernelOptions opts;
-  ConvIntToKernel(MLIRContext *ctx, KernelOptions opts)
-      : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
-
-  LogicalResult matchAndRewrite(qc::ConvIntOp op, PatternRewriter &rw) const override {
+/// Replaces `op` (and `rq`, its requantize, when fused) by a kernel call.
+LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opts,
+                           PatternRewriter &rw) {
+  {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto xTy = tensorType(op.getInput()), wTy = tensorType(op.getWeight());
@@ -235,7 +233,9 @@ struct ConvIntToKernel : OpRewritePattern<qc::ConvIntOp> {
     int64_t OH = dim(outTy, 0), OW = dim(outTy, 1), groups = op.getGroup();
     int64_t K = wTy.getNumElements() / F;
     Requant r;
-    qc::RequantizeOp rq = fusableRequant(op.getOutput(), 1, F, r);
+    qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), 1, F, r) : nullptr;
+    if (fuse && !rq)
+      return failure();
     bool xU = wasUnsigned(op, 0), wU = wasUnsigned(op, 1);
     std::vector<int32_t> wzp(op.getWeightZp().begin(), op.getWeightZp().end());
     qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
@@ -262,14 +262,11 @@ struct ConvIntToKernel : OpRewritePattern<qc::ConvIntOp> {
       rw.eraseOp(op);
     return success();
   }
-};
+}
 
-struct MatMulIntToKernel : OpRewritePattern<qc::MatMulIntOp> {
-  KernelOptions opts;
-  MatMulIntToKernel(MLIRContext *ctx, KernelOptions opts)
-      : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
-
-  LogicalResult matchAndRewrite(qc::MatMulIntOp op, PatternRewriter &rw) const override {
+LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions &opts,
+                             PatternRewriter &rw) {
+  {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto aTy = tensorType(op.getA()), bTy = tensorType(op.getB());
@@ -311,7 +308,9 @@ struct MatMulIntToKernel : OpRewritePattern<qc::MatMulIntOp> {
       bias = *bv;
     }
     Requant r;
-    qc::RequantizeOp rq = fusableRequant(op.getOutput(), outRank - 1, N, r);
+    qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), outRank - 1, N, r) : nullptr;
+    if (fuse && !rq)
+      return failure();
     bool aU = wasUnsigned(op, 0), bU = wasUnsigned(op, 1);
     std::vector<int32_t> bzp(op.getBZp().begin(), op.getBZp().end());
     const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
@@ -348,6 +347,44 @@ struct MatMulIntToKernel : OpRewritePattern<qc::MatMulIntOp> {
       rw.eraseOp(op);
     return success();
   }
+}
+
+/// A conv_int or matmul_int alone (int32 result). When a requantize that
+/// the kernel can fuse uses it, RequantizeToKernel does both.
+template <typename OpT>
+struct IntOpToKernel : OpRewritePattern<OpT> {
+  KernelOptions opts;
+  IntOpToKernel(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern<OpT>(ctx, /*benefit=*/2), opts(std::move(opts)) {}
+
+  LogicalResult matchAndRewrite(OpT op, PatternRewriter &rw) const override {
+    Requant unused;
+    auto outTy = tensorType(op.getOutput());
+    int64_t axis = std::is_same_v<OpT, qc::ConvIntOp> ? 1 : outTy.getRank() - 1;
+    if (fusableRequant(op.getOutput(), axis, outTy.getDimSize(axis), unused))
+      return failure();
+    if constexpr (std::is_same_v<OpT, qc::ConvIntOp>)
+      return convToKernel(op, /*fuse=*/false, opts, rw);
+    else
+      return matmulToKernel(op, /*fuse=*/false, opts, rw);
+  }
+};
+
+/// A qc.requantize of a conv_int / matmul_int result it alone uses: one
+/// kernel with the requantization fused.
+struct RequantizeToKernel : OpRewritePattern<qc::RequantizeOp> {
+  KernelOptions opts;
+  RequantizeToKernel(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx, /*benefit=*/3), opts(std::move(opts)) {}
+
+  LogicalResult matchAndRewrite(qc::RequantizeOp rq, PatternRewriter &rw) const override {
+    Operation *def = rq.getInput().getDefiningOp();
+    if (auto conv = dyn_cast_or_null<qc::ConvIntOp>(def))
+      return convToKernel(conv, /*fuse=*/true, opts, rw);
+    if (auto mm = dyn_cast_or_null<qc::MatMulIntOp>(def))
+      return matmulToKernel(mm, /*fuse=*/true, opts, rw);
+    return failure();
+  }
 };
 
 } // namespace
@@ -355,7 +392,8 @@ struct MatMulIntToKernel : OpRewritePattern<qc::MatMulIntOp> {
 void qc::lowering::populateKernelPatterns(RewritePatternSet &patterns, StringRef variant,
                                           unsigned tasks) {
   KernelOptions opts{variant.str(), tasks};
-  patterns.add<ConvIntToKernel, MatMulIntToKernel>(patterns.getContext(), opts);
+  patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>, RequantizeToKernel>(
+      patterns.getContext(), opts);
 }
 
 LogicalResult qc::lowering::declareKernels(Operation *root) {

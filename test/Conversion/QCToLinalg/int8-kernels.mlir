@@ -1,0 +1,57 @@
+// RUN: quant-opt %s -convert-qc-to-linalg="int8-kernels=vnni" -split-input-file | FileCheck %s
+// RUN: quant-opt %s -convert-qc-to-linalg="int8-kernels=generic kernel-tasks=2" -split-input-file | FileCheck %s --check-prefix=TASKS
+// RUN: not quant-opt %s -convert-qc-to-linalg="int8-kernels=avx9" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: int8-kernels must be vnni, generic or none, not 'avx9'
+
+// A conv_int with constant weights and the requantize using it: one kernel
+// call on pointers into the operands' buffers and a fresh output buffer,
+// no linalg left; the weights are packed (rows of 4 * ceil(27 / 4) = 28
+// bytes) and the per-channel terms are constants.
+// CHECK-DAG: func.func private @qc_k_conv2d_i8_vnni(
+// CHECK-LABEL: func @conv_requant
+// CHECK-NOT: linalg.
+// CHECK: %[[W:.*]] = arith.constant dense_resource<qc_kernel_weights{{.*}}> : tensor<56xi8>
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x8x8xi8>
+// CHECK: call @qc_k_conv2d_i8_vnni(
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK-NOT: qc.requantize
+// TASKS-LABEL: func @conv_requant
+// TASKS: scf.parallel
+// TASKS: call @qc_k_conv2d_i8_generic(
+func.func @conv_requant(%x: tensor<1x3x8x8xui8>) -> tensor<1x2x8x8xi8> {
+  %w = arith.constant dense<3> : tensor<2x3x3x3xi8>
+  %b = arith.constant dense<[10, -10]> : tensor<2xi32>
+  %acc = qc.conv_int %x, %w bias %b zp(128, [0]) strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 1
+      : (tensor<1x3x8x8xui8>, tensor<2x3x3x3xi8>, tensor<2xi32>) -> tensor<1x2x8x8xi32>
+  %y = qc.requantize %acc multiplier [1073741824, 1073741824] shift [38, 37] axis 1 zp(0 -> -3) clamp(-128, 127)
+      : tensor<1x2x8x8xi32> -> tensor<1x2x8x8xi8>
+  return %y : tensor<1x2x8x8xi8>
+}
+
+// -----
+
+// Both matmul operands activations (attention): B is packed at run time
+// (bPacked 0, batch stride 35); int8 A is made unsigned (XOR 128) and the
+// kernel subtracts (128 + zp) = 131 times B's column sums. The int32 result
+// is the kernel's output (no requantize follows).
+// CHECK-LABEL: func @matmul_activations
+// CHECK: call @qc_k_matmul_i8_vnni(%c2_i64, %c4_i64, %c5_i64, %c7_i64, %{{.*}}, %c28_i64, %c128_i64, %{{.*}}, %c35_i64, %c0_i64, %c0_i64, %c131_i64,
+// CHECK: bufferization.to_tensor %{{.*}} restrict writable : memref<2x4x5xi32>
+func.func @matmul_activations(%a: tensor<2x4x7xi8>, %b: tensor<2x7x5xi8>) -> tensor<2x4x5xi32> {
+  %c = qc.matmul_int %a, %b zp(3, [0]) : (tensor<2x4x7xi8>, tensor<2x7x5xi8>) -> tensor<2x4x5xi32>
+  return %c : tensor<2x4x5xi32>
+}
+
+// -----
+
+// A 3-d convolution keeps the linalg lowering.
+// CHECK-LABEL: func @conv3d
+// CHECK-NOT: call @qc_k
+// CHECK: linalg.generic
+func.func @conv3d(%x: tensor<1x1x4x4x4xi8>) -> tensor<1x1x4x4x4xi32> {
+  %w = arith.constant dense<1> : tensor<1x1x1x1x1xi8>
+  %c = qc.conv_int %x, %w zp(0, [0]) strides [1, 1, 1] pads [0, 0, 0, 0, 0, 0] dilations [1, 1, 1] group 1
+      : (tensor<1x1x4x4x4xi8>, tensor<1x1x1x1x1xi8>) -> tensor<1x1x4x4x4xi32>
+  return %c : tensor<1x1x4x4x4xi32>
+}
