@@ -268,8 +268,8 @@ inline int64_t rowChunks(int64_t outer, int64_t colBlocks, int64_t rows, int64_t
 //===----------------------------------------------------------------------===//
 
 /// One tile of `mr` rows x `nv` panels: acc[i][c] over K4 groups. The
-/// broadcast rows are `bc + i * ldbc` (`kFull` bytes read as 4-byte groups,
-/// then a tail of K - 4*kFull bytes), XOR `bxr`; `bcU8` says which side is
+/// broadcast rows are `bc + i * ldbc` (K bytes),
+/// XOR `bxr`; `bcU8` says which side is
 /// unsigned.
 void tileGeneric(int mr, int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
                  bool bcU8, const uint8_t *vec, int64_t panelStride, int32_t acc[kMR][kBlockCols]) {
@@ -301,31 +301,16 @@ void tileGeneric(int mr, int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uin
 template <int MR, int NV, bool BcU8>
 QC_VNNI inline void tileVnniT(const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
                              const uint8_t *vec, int64_t panelStride, __m512i acc[kMR][kBlockVecs]) {
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < NV; ++v)
-      acc[i][v] = _mm512_setzero_si512();
-  uint32_t x4 = uint32_t(bxr) * 0x01010101u;
-  int64_t kFull = K >> 2;
-  for (int64_t k4 = 0; k4 < kFull; ++k4) {
+  // acc holds the sums so far (zero, or those of the previous K blocks).
+  // K is a multiple of 4 and the broadcast bytes need no XOR (the callers
+  // pad and XOR them beforehand): each broadcast is a plain 32-bit load.
+  (void)bxr;
+  for (int64_t k4 = 0; k4 < (K >> 2); ++k4) {
     __m512i b[NV];
     for (int v = 0; v < NV; ++v)
       b[v] = _mm512_loadu_si512(vec + v * panelStride + k4 * 64);
     for (int i = 0; i < MR; ++i) {
-      __m512i a = _mm512_set1_epi32(int(load32(bc + i * ldbc + k4 * 4) ^ x4));
-      for (int v = 0; v < NV; ++v)
-        acc[i][v] = BcU8 ? _mm512_dpbusd_epi32(acc[i][v], a, b[v])
-                         : _mm512_dpbusd_epi32(acc[i][v], b[v], a);
-    }
-  }
-  if (int64_t tail = K & 3) {
-    __m512i b[NV];
-    for (int v = 0; v < NV; ++v)
-      b[v] = _mm512_loadu_si512(vec + v * panelStride + kFull * 64);
-    for (int i = 0; i < MR; ++i) {
-      uint32_t w = 0;
-      memcpy(&w, bc + i * ldbc + kFull * 4, size_t(tail));
-      w ^= x4; // the padded bytes meet zeros on the packed side
-      __m512i a = _mm512_set1_epi32(int(w));
+      __m512i a = _mm512_set1_epi32(int(load32(bc + i * ldbc + k4 * 4)));
       for (int v = 0; v < NV; ++v)
         acc[i][v] = BcU8 ? _mm512_dpbusd_epi32(acc[i][v], a, b[v])
                          : _mm512_dpbusd_epi32(acc[i][v], b[v], a);
@@ -459,13 +444,36 @@ QC_VNNI void runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t l
                                  _mm512_set1_epi32(int(e.sumOff)));
     }
   }
-  for (int64_t r = r0; r < r1; r += kMR) {
-    int mr = int(r1 - r < kMR ? r1 - r : kMR);
+  // Groups of 8 row tiles, and K blocks of 256 within a group: the block's
+  // slice of the packed columns (16 KB) stays in L1 while the group's tiles
+  // run over it, and their partial sums (12 KB) wait in `partial` between
+  // blocks.
+  constexpr int64_t kGroupRows = 8 * kMR;
+  int64_t K4 = K >> 2, kc = K4 > 96 ? 64 : K4;
+  alignas(64) __m512i partial[kGroupRows * kBlockVecs];
+  for (int64_t g0 = r0; g0 < r1; g0 += kGroupRows) {
+  int64_t g1 = g0 + kGroupRows < r1 ? g0 + kGroupRows : r1;
+  for (int64_t kb = 0; kb < K4; kb += kc) {
+  int64_t ke = kb + kc < K4 ? kb + kc : K4;
+  for (int64_t r = g0; r < g1; r += kMR) {
+    int mr = int(g1 - r < kMR ? g1 - r : kMR);
     const uint8_t *rows = bc + r * ldbc;
+    __m512i *part = partial + (r - g0) * kBlockVecs;
+    for (int i = 0; i < mr; ++i)
+      for (int v = 0; v < nv; ++v)
+        acc[i][v] = kb ? part[i * kBlockVecs + v] : _mm512_setzero_si512();
     if (bcU8)
-      tileVnni<true>(mr, nv, rows, ldbc, K, bxr, panels, panelStride, acc);
+      tileVnni<true>(mr, nv, rows + kb * 4, ldbc, (ke - kb) * 4, bxr, panels + kb * 64,
+                     panelStride, acc);
     else
-      tileVnni<false>(mr, nv, rows, ldbc, K, bxr, panels, panelStride, acc);
+      tileVnni<false>(mr, nv, rows + kb * 4, ldbc, (ke - kb) * 4, bxr, panels + kb * 64,
+                      panelStride, acc);
+    if (ke < K4) {
+      for (int i = 0; i < mr; ++i)
+        for (int v = 0; v < nv; ++v)
+          part[i * kBlockVecs + v] = acc[i][v];
+      continue;
+    }
     for (int i = 0; i < mr; ++i) {
       int64_t ch = rowCh0 + r + i;
       __m512i rowSumV = _mm512_setzero_si512();
@@ -501,6 +509,8 @@ QC_VNNI void runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t l
       }
     }
   }
+  }
+  }
 }
 
 /// C[b] = A[b] x B[b]: A activation rows (broadcast side), B packed at
@@ -517,13 +527,31 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
   share(batch * colBlocks * chunks, task, ntasks, ub, ue);
   if (ub >= ue)
     return;
-  int64_t panelStride = K4 * 64;
+  int64_t panelStride = K4 * 64, Kp = K4 * 4;
   Scratch scratch(bPacked ? 0 : K4);
   int32_t corr[kBlockCols];
   size_t esize = e.outI8 ? 1 : 4;
+  // The broadcast rows as the tile reads them: XORed to unsigned and padded
+  // to Kp with zeros (the packed side is zero there), once per batch.
+  bool copyA = axr != 0 || Kp != K;
+  uint8_t *aBuf = copyA ? static_cast<uint8_t *>(malloc(size_t(M * Kp))) : nullptr;
+  int64_t aKey = -1;
   for (int64_t u = ub; u < ue; ++u) {
     int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, bi = u / chunks / colBlocks;
     int64_t n0 = cb * kBlockCols;
+    const uint8_t *rowsA = a + bi * aStride;
+    if (copyA) {
+      if (aKey != bi) {
+        for (int64_t m = 0; m < M; ++m) {
+          for (int64_t k = 0; k < K; ++k)
+            aBuf[m * Kp + k] = rowsA[m * K + k] ^ axr;
+          for (int64_t k = K; k < Kp; ++k)
+            aBuf[m * Kp + k] = 0;
+        }
+        aKey = bi;
+      }
+      rowsA = aBuf;
+    }
     const uint8_t *panels;
     Epilogue eb = e;
     if (bPacked) {
@@ -545,10 +573,11 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
     int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < M ? r0 + chunkRows : M;
     if (r0 >= r1)
       continue;
-    runBlock<Vnni>(r0, r1, a + bi * aStride, K, K, axr, /*bcU8=*/true, panels, panelStride, n0,
-                   N, /*chanIsCol=*/true, 0, nullptr, /*rowSums=*/true, eb,
+    runBlock<Vnni>(r0, r1, rowsA, Kp, Kp, 0, /*bcU8=*/true, panels, panelStride, n0, N,
+                   /*chanIsCol=*/true, 0, nullptr, /*rowSums=*/true, eb,
                    static_cast<uint8_t *>(out) + bi * M * N * esize, N);
   }
+  free(aBuf);
 }
 
 void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr, uint8_t pad,

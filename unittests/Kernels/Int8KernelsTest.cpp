@@ -156,6 +156,8 @@ TEST(Int8Kernels, MatmulOddShapes) {
       {3, 5, 130, 71, false, false, false, true, false, 9, -4},
       {2, 19, 40, 30, true, true, false, false, true, 100, 0},
       {1, 128, 200, 257, false, false, true, true, true, -2, 0},
+      {1, 61, 70, 1001, false, false, true, true, false, 4, 0},   // K in 4 blocks of 256
+      {2, 9, 33, 515, true, true, false, false, false, 0, 128},   // run-time B, 3 blocks
   };
   unsigned seed = 1;
   for (const Variant &v : variants())
@@ -240,6 +242,7 @@ TEST(Int8Kernels, ConvOddShapes) {
       {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, 2, false, true, false, false, 0},   // dilated
       {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true, 77},      // 1-d
       {1, 16, 17, 15, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, true, 2},
+      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, true, 6},  // K = 576
       {1, 6, 10, 12, 9, 3, 3, 1, 1, 2, 1, 2, 1, 3, false, false, true, true, -1},   // grouped, dilated
       {2, 3, 5, 70, 4, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, false, false, false, 200},  // 1x3, wide
       {2, 8, 13, 21, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, true, true, true, true, 130},   // depthwise
