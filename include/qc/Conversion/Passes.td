@@ -99,6 +99,18 @@ def FuseElementwise : Pass<"qc-fuse-elementwise"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ApproximateMath : Pass<"qc-approximate-math"> {
+  let summary = "exp, erf and tanh of f32 as polynomial approximations";
+  let description = [{
+    Upstream's polynomial approximations (`populateMathPolynomialApproximationPatterns`)
+    of `math.exp`, `math.erf` and `math.tanh` on f32: arith ops only, so the
+    loops of Softmax, GELU and the like vectorize instead of calling libm's
+    scalar functions once per element.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def LinalgLoopOrder : Pass<"qc-linalg-loop-order"> {
   let summary = "Orders contraction loops for vectorization";
   let description = [{

@@ -12,10 +12,12 @@
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace qc {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
+#define GEN_PASS_DEF_APPROXIMATEMATH
 #include "qc/Conversion/Passes.h.inc"
 } // namespace qc
 
@@ -37,6 +39,21 @@ struct FuseElementwisePass : qc::impl::FuseElementwiseBase<FuseElementwisePass> 
              isElementwiseGeneric(use->getOwner());
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+/// exp, erf and tanh of f32 as upstream's polynomial approximations (arith
+/// only): loops over them vectorize, where calls to libm's scalar expf /
+/// erff / tanhf do not.
+struct ApproximateMathPass : qc::impl::ApproximateMathBase<ApproximateMathPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      name.consume_front("math.");
+      return name == "exp" || name == "erf" || name == "tanh";
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
