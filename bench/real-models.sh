@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Float latency of the real models, single-threaded, against ONNX Runtime
 # 1.30 FP32 with one intra-op thread, measured in one run on this machine;
-# writes docs/benchmarks.md (the command, the machine and the table).
+# writes docs/benchmarks-float.md (the command, the machine and the table).
 #
 #   bash bench/real-models.sh [BUILD_DIR] [REPEAT]
 set -euo pipefail
@@ -36,5 +36,5 @@ trap 'rm -f "$table"' EXIT
   echo "tiling, operand packing (ORT's MLAS uses NCHWc) or fusion of elementwise ops"
   echo "into their producers yet: that is where the larger ratios (the conv-heavy"
   echo "models with large planes) come from."
-} > "$root/docs/benchmarks.md"
-cat "$root/docs/benchmarks.md"
+} > "$root/docs/benchmarks-float.md"
+cat "$root/docs/benchmarks-float.md"

@@ -98,15 +98,17 @@ inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch, const Epil
 // Packing (shared by both variants; plain loops)
 //===----------------------------------------------------------------------===//
 
-/// Interleaves 4 rows of 64 bytes (r[q][c], row stride 64) into the
-/// 4 panels' k4 group: out[(c / 16) * panelStride + (c % 16) * 4 + q].
+/// Interleaves 4 rows of 64 bytes r0..r3 (XOR `xr`) into the 4 panels'
+/// k4 group: out[(c / 16) * panelStride + (c % 16) * 4 + q] = rq[c] ^ xr.
 /// SSE2 (every x86-64): byte then word unpacks.
-inline void interleave4(const uint8_t *r, uint8_t *out, int64_t panelStride) {
+inline void interleave4From(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                            const uint8_t *r3, uint8_t xr, uint8_t *out, int64_t panelStride) {
+  const __m128i x = _mm_set1_epi8(char(xr));
   for (int v = 0; v < kBlockVecs; ++v) {
-    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + 16 * v));
-    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + 64 + 16 * v));
-    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + 128 + 16 * v));
-    __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + 192 + 16 * v));
+    __m128i a = _mm_xor_si128(x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r0 + 16 * v)));
+    __m128i b = _mm_xor_si128(x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r1 + 16 * v)));
+    __m128i c = _mm_xor_si128(x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r2 + 16 * v)));
+    __m128i d = _mm_xor_si128(x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r3 + 16 * v)));
     __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
     __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
     __m128i *o = reinterpret_cast<__m128i *>(out + v * panelStride);
@@ -115,6 +117,12 @@ inline void interleave4(const uint8_t *r, uint8_t *out, int64_t panelStride) {
     _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(ab1, cd1));
     _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(ab1, cd1));
   }
+}
+
+/// Interleaves 4 rows of 64 bytes (r[q][c], row stride 64) into the
+/// 4 panels' k4 group (see interleave4From).
+inline void interleave4(const uint8_t *r, uint8_t *out, int64_t panelStride) {
+  interleave4From(r, r + 64, r + 128, r + 192, 0, out, panelStride);
 }
 
 /// Packs a [Kp][64] row-major block (rows past K zero) into panels.
@@ -176,6 +184,18 @@ void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, ui
   if (cols < kBlockCols)
     for (int64_t k = 0; k < K; ++k)
       memset(rows + k * kBlockCols + cols, 0, size_t(kBlockCols - cols));
+  if (pointwise && cols == kBlockCols && !wantSums) {
+    // Straight from the channel rows: 4 channels per k4 group.
+    for (int64_t k4 = 0; k4 < K4; ++k4) {
+      const uint8_t *r[4];
+      for (int q = 0; q < 4; ++q)
+        r[q] = 4 * k4 + q < K ? x + (4 * k4 + q) * s.H * s.W + p0 : rows; // rows: zeros
+      if (4 * k4 + 3 >= K)
+        memset(rows, xr, kBlockCols); // XORed back to 0
+      interleave4From(r[0], r[1], r[2], r[3], xr, panels + k4 * 64, K4 * 64);
+    }
+    return;
+  }
   int64_t k = 0;
   for (int64_t c = 0; c < s.Cg(); ++c) {
     const uint8_t *plane = x + c * s.H * s.W;
@@ -609,6 +629,38 @@ void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp, uint
     }
 }
 
+/// The im2col columns [p0, p0 + 64) from the padded image (Hp x Wp planes,
+/// already XORed): each output row's run of one tap is a copy with the
+/// stride, without bounds checks.
+void packStrided(const uint8_t *image, const ConvShape &s, int64_t Hp, int64_t Wp, int64_t p0,
+                 bool wantSums, uint8_t *rows, uint8_t *panels, int32_t *sums) {
+  int64_t K = s.K(), K4 = cdiv(K, 4), P = s.P();
+  int64_t cols = P - p0 < kBlockCols ? P - p0 : kBlockCols;
+  memset(rows + K * kBlockCols, 0, size_t((K4 * 4 - K) * kBlockCols));
+  int64_t k = 0;
+  for (int64_t c = 0; c < s.Cg(); ++c)
+    for (int64_t kh = 0; kh < s.KH; ++kh)
+      for (int64_t kw = 0; kw < s.KW; ++kw, ++k) {
+        uint8_t *dst = rows + k * kBlockCols;
+        if (cols < kBlockCols)
+          memset(dst + cols, 0, size_t(kBlockCols - cols));
+        const uint8_t *plane = image + c * Hp * Wp + kh * s.dh * Wp + kw * s.dw;
+        int64_t j = 0, oh = p0 / s.OW, ow = p0 % s.OW;
+        while (j < cols) {
+          int64_t run = s.OW - ow < cols - j ? s.OW - ow : cols - j;
+          const uint8_t *src = plane + oh * s.sh * Wp + ow * s.sw;
+          for (int64_t t = 0; t < run; ++t)
+            dst[j + t] = src[t * s.sw];
+          j += run;
+          ow = 0;
+          ++oh;
+        }
+      }
+  if (wantSums)
+    columnSums(rows, K, sums);
+  packRows(rows, K4, panels);
+}
+
 /// 2-d convolution, NCHW, through im2col panels of 64 output positions.
 template <bool Vnni>
 void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, uint8_t pad,
@@ -625,8 +677,12 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
   bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 &&
                    s.pw == 0 && s.OH == s.H && s.OW == s.W;
   bool shifted = s.sh == 1 && s.sw == 1 && !pointwise;
-  int64_t Wp = shifted ? s.OW + (s.KW - 1) * s.dw : s.OW;
-  int64_t Hp = shifted ? s.OH + (s.KH - 1) * s.dh : 0;
+  // Strided: the padded image too, each output row's run a strided copy.
+  bool strided = !shifted && !pointwise;
+  int64_t Wp = shifted ? s.OW + (s.KW - 1) * s.dw
+                       : strided ? (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1 : s.OW;
+  int64_t Hp = shifted ? s.OH + (s.KH - 1) * s.dh
+                       : strided ? (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1 : 0;
   int64_t Q = shifted ? s.OH * Wp : P;
   int64_t colBlocks = cdiv(Q, kBlockCols);
   int64_t outer = batch * s.groups;
@@ -639,9 +695,11 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
   Scratch scratch(K4);
   size_t esize = e.outI8 ? 1 : 4;
   int64_t planes = s.Cg() * Hp * Wp, slack = (s.KH - 1) * s.dh * Wp + (s.KW - 1) * s.dw + 2 * kBlockCols;
-  uint8_t *image = shifted ? static_cast<uint8_t *>(malloc(size_t(planes + slack))) : nullptr;
-  uint8_t *tmp = Wp != s.OW ? static_cast<uint8_t *>(malloc(size_t(Fg) * kBlockCols * esize))
-                            : nullptr;
+  uint8_t *image = shifted || strided ? static_cast<uint8_t *>(malloc(size_t(planes + slack)))
+                                      : nullptr;
+  uint8_t *tmp = shifted && Wp != s.OW
+                     ? static_cast<uint8_t *>(malloc(size_t(Fg) * kBlockCols * esize))
+                     : nullptr;
   int64_t imageKey = -1;
   uint8_t padv = pad ^ xxr;
   for (int64_t u = ub; u < ue; ++u) {
@@ -666,6 +724,13 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
         if (e.zw)
           columnSums(scratch.rows, K, scratch.sums);
         packRows(scratch.rows, K4, scratch.panels);
+      } else if (strided) {
+        if (imageKey != og) {
+          padImage(xg, s, Hp, Wp, xxr, padv, image);
+          imageKey = og;
+        }
+        packStrided(image, s, Hp, Wp, p0, e.zw != nullptr, scratch.rows, scratch.panels,
+                    scratch.sums);
       } else {
         packIm2col(xg, s, p0, xxr, pad, e.zw != nullptr, scratch.rows, scratch.panels,
                    scratch.sums);

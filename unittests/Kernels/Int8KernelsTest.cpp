@@ -238,6 +238,7 @@ TEST(Int8Kernels, ConvOddShapes) {
       // N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw, groups, xU, wU, outI8, perChZp, xZp
       {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, false, -3},
       {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, false, true, true, 128},
+      {1, 10, 8, 17, 20, 1, 1, 1, 1, 0, 0, 1, 1, 1, false, false, true, false, 3},  // pointwise, P 136
       {1, 6, 10, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, false, false, true, false, 5},   // depthwise
       {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, 2, false, true, false, false, 0},   // dilated
       {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true, 77},      // 1-d
