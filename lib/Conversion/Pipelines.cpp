@@ -15,7 +15,7 @@ using namespace mlir;
 /// worksharing loops.
 LogicalResult qc::buildLinalgToLLVMPipeline(OpPassManager &pm, unsigned threads) {
   bool parallel = threads > 1;
-  std::string p = "qc-fuse-elementwise,qc-approximate-math,";
+  std::string p = "qc-fuse-elementwise,qc-approximate-math,qc-reassociate-reductions,";
   p += parallel ? "qc-linalg-vectorize{parallel=true}," : "qc-linalg-vectorize,";
   p += "qc-linalg-loop-order,"
        "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "

@@ -111,6 +111,18 @@ def ApproximateMath : Pass<"qc-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def ReassociateReductions : Pass<"qc-reassociate-reductions"> {
+  let summary = "Float reductions may be reassociated (and so vectorized)";
+  let description = [{
+    The combiner of each float reduction `linalg.generic` (the add, mul, max
+    or min that folds a value into the output and is yielded) gets the
+    `reassoc` fast-math flag: LLVM's loop vectorizer then keeps vector partial
+    results (sums of LayerNorm, Softmax, ReduceMean, pooling) instead of one
+    serial chain. Results change by rounding only.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def LinalgLoopOrder : Pass<"qc-linalg-loop-order"> {
   let summary = "Orders contraction loops for vectorization";
   let description = [{

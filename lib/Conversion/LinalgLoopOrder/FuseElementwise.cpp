@@ -12,12 +12,14 @@
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace qc {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
 #define GEN_PASS_DEF_APPROXIMATEMATH
+#define GEN_PASS_DEF_REASSOCIATEREDUCTIONS
 #include "qc/Conversion/Passes.h.inc"
 } // namespace qc
 
@@ -56,6 +58,36 @@ struct ApproximateMathPass : qc::impl::ApproximateMathBase<ApproximateMathPass> 
     });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+  }
+};
+
+/// The float combiner of each reduction generic (the op that folds a value
+/// into an output block argument and is yielded) allows reassociation, so
+/// LLVM's loop vectorizer turns the serial chain into vector partial sums.
+struct ReassociateReductionsPass
+    : qc::impl::ReassociateReductionsBase<ReassociateReductionsPass> {
+  void runOnOperation() override {
+    getOperation()->walk([](linalg::GenericOp g) {
+      if (g.getNumReductionLoops() == 0)
+        return;
+      Block &body = g.getRegion().front();
+      auto yield = cast<linalg::YieldOp>(body.getTerminator());
+      for (auto [i, v] : llvm::enumerate(yield.getValues())) {
+        Operation *def = v.getDefiningOp();
+        auto fm = dyn_cast_or_null<arith::ArithFastMathInterface>(def);
+        if (!fm || !isa<arith::AddFOp, arith::MulFOp, arith::MaximumFOp, arith::MinimumFOp,
+                        arith::MaxNumFOp, arith::MinNumFOp>(def))
+          continue;
+        BlockArgument out = body.getArgument(g.getNumDpsInputs() + i);
+        if (!llvm::is_contained(def->getOperands(), Value(out)))
+          continue;
+        auto flags = fm.getFastMathFlagsAttr();
+        auto with = arith::FastMathFlags::reassoc |
+                    (flags ? flags.getValue() : arith::FastMathFlags::none);
+        def->setAttr(fm.getFastMathAttrName(),
+                     arith::FastMathFlagsAttr::get(def->getContext(), with));
+      }
+    });
   }
 };
 
