@@ -101,15 +101,23 @@ def main():
         if not ok:
             return 1
     cpu = cpu_name()
-    lines = ["<!-- written by bench/gemm/gemm_int8.py; do not edit -->",
-             f"Machine: {cpu}, one thread. VNNI peak measured by `bench/gemm/vnni_peak.c`: "
-             f"{peak:.1f} GOPS.", f"Median of {a.repeat} runs after one warm-up.", "",
+    lines = [f"Machine: {cpu}, one thread. VNNI peak measured by `bench/gemm/vnni_peak.c`: "
+             f"{peak:.1f} GOPS.", f"Median of {a.repeat} runs after one warm-up; the time "
+             "is quant-run's whole call (input copy-in and output copy-out included).", "",
              "| M x K x N | matches numpy | ms | GOPS | % of peak | B input: GOPS | % of peak |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {t} | {ok} | {ms:.2f} | {g:.1f} | {p:.1f}% | {gb:.1f} | {pb:.1f}% |"
               for t, ok, ms, g, p, gb, pb in rows]
+    # The generated part of the report, between its markers.
+    begin = "<!-- begin: written by bench/gemm/gemm_int8.py; do not edit -->"
+    end = "<!-- end: bench/gemm/gemm_int8.py -->"
+    body = "\n".join([begin] + lines + [end])
+    old = open(a.report).read() if os.path.exists(a.report) else ""
+    m = re.search(r"<!-- begin: written by bench/gemm/gemm_int8.py.*?"
+                  r"<!-- end: bench/gemm/gemm_int8.py -->", old, re.S)
+    text = old[:m.start()] + body + old[m.end():] if m else old + body + "\n"
     with open(a.report, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write(text)
     print("\n".join(lines))
     return 0
 

@@ -1,4 +1,4 @@
-"""Shared by bench/quality/run.py and bench/int8.py: running the tools, and
+"""Shared by bench/quality/run.py and bench/compare.py: running the tools, and
 the set-up both need (ONNX Runtime, the model cache, the samples)."""
 import os
 import platform
