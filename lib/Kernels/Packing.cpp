@@ -74,3 +74,12 @@ PackedWeights qc::kernels::packConvWeights(const uint8_t *w, int64_t F, int64_t 
   finish(p, K, xZp, (xUnsigned ? 0 : 128) + xZp, sums, bias);
   return p;
 }
+
+std::vector<float> qc::kernels::packMatmulBF32(const float *b, int64_t K, int64_t N) {
+  int64_t blocks = cdiv(N, 64);
+  std::vector<float> out(static_cast<size_t>(blocks * K * 64), 0.0f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      out[size_t(((n / 64) * K + k) * 64 + n % 64)] = b[k * N + n];
+  return out;
+}

@@ -89,7 +89,8 @@ OwningOpRef<ModuleOp> qc::loadModel(StringRef path,
 FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
                                              StringRef graphFunction,
                                              unsigned threads,
-                                             StringRef int8Kernels) {
+                                             StringRef int8Kernels,
+                                             StringRef f32Kernels) {
   auto graph = module.lookupSymbol<func::FuncOp>(graphFunction);
   if (!graph) {
     module.emitError() << "no function @" << graphFunction << " to compile";
@@ -104,6 +105,7 @@ FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
   toLinalg.addPass(createCreateEntryPoint(entry));
   ConvertQCToLinalgOptions lowering;
   lowering.int8Kernels = int8Kernels.str();
+  lowering.f32Kernels = f32Kernels.str();
   lowering.kernelTasks = threads;
   toLinalg.addPass(createConvertQCToLinalg(lowering));
   if (failed(toLinalg.run(module)))
@@ -164,31 +166,38 @@ qc::createTargetMachine(StringRef cpu, bool jit) {
   return tm;
 }
 
+/// Whether `cpu` ("native": the host) has every one of `features`.
+static Expected<bool> cpuHas(StringRef cpu, ArrayRef<const char *> features) {
+  bool all = true;
+  if (cpu == "native") {
+    llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+    for (const char *f : features)
+      all &= host.lookup(f);
+    return all;
+  }
+  llvm::InitializeNativeTarget();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target ? target->createMCSubtargetInfo(triple, cpu, "") : nullptr);
+  if (!sti || !sti->isCPUStringValid(cpu))
+    return fail("unknown CPU '" + cpu + "'");
+  for (const char *f : features)
+    all &= sti->checkFeatures(std::string("+") + f);
+  return all;
+}
+
 Expected<std::string> qc::int8KernelVariant(StringRef choice, StringRef cpu) {
   if (choice != "auto" && choice != "vnni" && choice != "generic" && choice != "none")
     return fail("--int8-kernels must be auto, vnni, generic or none, not '" + choice + "'");
   if (choice == "generic" || choice == "none")
     return choice.str();
-  static const char *const needed[] = {"avx512f", "avx512bw", "avx512dq", "avx512vl",
-                                       "avx512vnni"};
-  bool vnni = true;
-  if (cpu == "native") {
-    llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
-    for (const char *f : needed)
-      vnni &= host.lookup(f);
-  } else {
-    llvm::InitializeNativeTarget();
-    llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-    std::string error;
-    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-    std::unique_ptr<llvm::MCSubtargetInfo> sti(
-        target ? target->createMCSubtargetInfo(triple, cpu, "") : nullptr);
-    if (!sti || !sti->isCPUStringValid(cpu))
-      return fail("unknown CPU '" + cpu + "'");
-    for (const char *f : needed)
-      vnni &= sti->checkFeatures(std::string("+") + f);
-  }
-  if (vnni)
+  Expected<bool> vnni =
+      cpuHas(cpu, {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512vnni"});
+  if (!vnni)
+    return vnni.takeError();
+  if (*vnni)
     return std::string("vnni");
   if (choice == "vnni")
     return fail("--int8-kernels vnni: CPU '" + cpu + "' lacks AVX-512 VNNI (avx512vnni, "
@@ -196,7 +205,22 @@ Expected<std::string> qc::int8KernelVariant(StringRef choice, StringRef cpu) {
   return std::string("generic");
 }
 
-/// Links the int8 kernels that `m` declares from the embedded bitcode and
+Expected<std::string> qc::f32KernelVariant(StringRef choice, StringRef cpu) {
+  if (choice != "auto" && choice != "avx512" && choice != "none")
+    return fail("--f32-kernels must be auto, avx512 or none, not '" + choice + "'");
+  if (choice == "none")
+    return choice.str();
+  Expected<bool> avx512 = cpuHas(cpu, {"avx512f"});
+  if (!avx512)
+    return avx512.takeError();
+  if (*avx512)
+    return std::string("avx512");
+  if (choice == "avx512")
+    return fail("--f32-kernels avx512: CPU '" + cpu + "' lacks AVX-512F; use auto or none");
+  return std::string("none");
+}
+
+/// Links the kernels that `m` declares from the embedded bitcode and
 /// makes them internal. The `_generic` code loses its target attributes,
 /// so it is compiled for the model's target; the VNNI code keeps its own.
 static Error linkKernels(llvm::Module &m) {
@@ -221,7 +245,7 @@ static Error linkKernels(llvm::Module &m) {
       f.removeFnAttr(a);
   }
   if (llvm::Linker::linkModules(m, std::move(*kernels), llvm::Linker::Flags::LinkOnlyNeeded))
-    return fail("cannot link the int8 kernels into the model");
+    return fail("cannot link the kernels into the model");
   for (llvm::Function &f : m.functions())
     if (!f.isDeclaration() && f.getName().starts_with("qc_k_"))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);

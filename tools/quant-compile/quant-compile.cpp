@@ -72,6 +72,11 @@ static cl::opt<std::string> int8Kernels(
     cl::desc("Kernels of int8 convolutions and matmuls: auto (AVX-512 VNNI where the "
              "target CPU has it, else generic), vnni, generic, or none (linalg loops)"),
     cl::init("auto"), cl::cat(category));
+static cl::opt<std::string> f32Kernels(
+    "f32-kernels",
+    cl::desc("Kernels of float 2-d convolutions and matmuls: auto (AVX-512 where the "
+             "target CPU has it, else none), avx512, or none (linalg codegen)"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::init(3), cl::Prefix, cl::cat(category));
 
@@ -202,7 +207,11 @@ int main(int argc, char **argv) {
   Expected<std::string> kernels = int8KernelVariant(int8Kernels, mcpu);
   if (!kernels)
     die(toString(kernels.takeError()));
-  FailureOr<ModelSignature> sig = lowerModel(*module, "main_graph", threads, *kernels);
+  Expected<std::string> fkernels = f32KernelVariant(f32Kernels, mcpu);
+  if (!fkernels)
+    die(toString(fkernels.takeError()));
+  FailureOr<ModelSignature> sig =
+      lowerModel(*module, "main_graph", threads, *kernels, *fkernels);
   if (failed(sig))
     return 1;
   auto tm = createTargetMachine(mcpu, /*jit=*/false);

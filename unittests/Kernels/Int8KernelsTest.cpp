@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -254,6 +255,114 @@ TEST(Int8Kernels, ConvOddShapes) {
   for (const Variant &v : variants())
     for (const ConvCase &c : cases)
       runConv(v, c, seed++);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Float kernels (AVX-512F) against a float64 evaluation
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+bool hasAvx512() { return __builtin_cpu_supports("avx512f"); }
+
+std::vector<float> randomFloats(std::mt19937 &rng, size_t n) {
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto &x : v)
+    x = d(rng);
+  return v;
+}
+
+/// |got - want| <= 1e-4 * (1 + sum |terms|), the float rounding of a sum.
+void expectClose(double got, double want, double scale, const char *what, int64_t &bad) {
+  if (std::abs(got - want) > 1e-4 * (1 + scale) && bad++ < 5)
+    ADD_FAILURE() << what << ": " << got << " != " << want;
+}
+
+TEST(F32Kernels, MatmulOddShapes) {
+  if (!hasAvx512())
+    GTEST_SKIP() << "no AVX-512F on this CPU";
+  struct Case { int64_t batch, M, N, K; bool constB; };
+  const Case cases[] = {{1, 1, 1, 1, true},     {1, 7, 17, 5, true},   {2, 13, 67, 300, true},
+                        {3, 5, 130, 71, false}, {2, 50, 64, 129, false}, {1, 97, 200, 257, true}};
+  unsigned seed = 300;
+  for (const Case &c : cases) {
+    std::mt19937 rng(seed++);
+    auto a = randomFloats(rng, size_t(c.batch * c.M * c.K));
+    auto b = randomFloats(rng, size_t((c.constB ? 1 : c.batch) * c.K * c.N));
+    std::vector<float> packed = qc::kernels::packMatmulBF32(b.data(), c.K, c.N);
+    std::vector<float> out(size_t(c.batch * c.M * c.N), -1.0f);
+    for (int64_t t = 0; t < 3; ++t) {
+      int64_t batch = c.constB ? 1 : c.batch, M = c.constB ? c.batch * c.M : c.M;
+      qc_k_matmul_f32_avx512(batch, M, c.N, c.K, a.data(), c.constB ? 0 : c.M * c.K,
+                             c.constB ? packed.data() : b.data(), c.constB ? 0 : c.K * c.N,
+                             c.constB, nullptr, out.data(), t, 3);
+    }
+    int64_t bad = 0;
+    for (int64_t bi = 0; bi < c.batch; ++bi)
+      for (int64_t m = 0; m < c.M; ++m)
+        for (int64_t n = 0; n < c.N; ++n) {
+          const float *bm = b.data() + (c.constB ? 0 : bi * c.K * c.N);
+          double want = 0, scale = 0;
+          for (int64_t k = 0; k < c.K; ++k) {
+            double p = double(a[size_t((bi * c.M + m) * c.K + k)]) * bm[k * c.N + n];
+            want += p;
+            scale += std::abs(p);
+          }
+          expectClose(out[size_t((bi * c.M + m) * c.N + n)], want, scale, "f32 matmul", bad);
+        }
+    EXPECT_EQ(bad, 0) << c.batch << "x" << c.M << "x" << c.N << "x" << c.K;
+  }
+}
+
+TEST(F32Kernels, ConvOddShapes) {
+  if (!hasAvx512())
+    GTEST_SKIP() << "no AVX-512F on this CPU";
+  struct Case { int64_t N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw; bool bias; };
+  const Case cases[] = {
+      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, true},    {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, false},
+      {1, 10, 8, 17, 20, 1, 1, 1, 1, 0, 0, 1, 1, true},  {1, 6, 10, 9, 7, 3, 3, 2, 2, 1, 1, 1, 1, true},
+      {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, false},  {1, 3, 15, 15, 9, 7, 7, 2, 2, 3, 3, 1, 1, true},
+      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, true},   {1, 16, 9, 9, 70, 1, 1, 2, 2, 0, 0, 1, 1, true},
+  };
+  unsigned seed = 400;
+  for (const Case &c : cases) {
+    std::mt19937 rng(seed++);
+    int64_t OH = (c.H + 2 * c.ph - c.dh * (c.KH - 1) - 1) / c.sh + 1;
+    int64_t OW = (c.W + 2 * c.pw - c.dw * (c.KW - 1) - 1) / c.sw + 1;
+    int64_t K = c.C * c.KH * c.KW;
+    auto x = randomFloats(rng, size_t(c.N * c.C * c.H * c.W));
+    auto w = randomFloats(rng, size_t(c.F * K));
+    auto bias = randomFloats(rng, size_t(c.F));
+    std::vector<float> out(size_t(c.N * c.F * OH * OW), -1.0f);
+    for (int64_t t = 0; t < 4; ++t)
+      qc_k_conv2d_f32_avx512(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph,
+                             c.pw, c.dh, c.dw, x.data(), w.data(), c.bias ? bias.data() : nullptr,
+                             out.data(), t, 4);
+    int64_t bad = 0;
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t f = 0; f < c.F; ++f)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            double want = c.bias ? bias[size_t(f)] : 0.0, scale = std::abs(want);
+            for (int64_t ci = 0; ci < c.C; ++ci)
+              for (int64_t kh = 0; kh < c.KH; ++kh)
+                for (int64_t kw = 0; kw < c.KW; ++kw) {
+                  int64_t ih = oh * c.sh - c.ph + kh * c.dh, iw = ow * c.sw - c.pw + kw * c.dw;
+                  if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W)
+                    continue;
+                  double p = double(x[size_t(((n * c.C + ci) * c.H + ih) * c.W + iw)]) *
+                             w[size_t(f * K + (ci * c.KH + kh) * c.KW + kw)];
+                  want += p;
+                  scale += std::abs(p);
+                }
+            expectClose(out[size_t(((n * c.F + f) * OH + oh) * OW + ow)], want, scale, "f32 conv",
+                        bad);
+          }
+    EXPECT_EQ(bad, 0) << "conv C" << c.C << " F" << c.F << " " << c.KH << "x" << c.KW;
+  }
 }
 
 } // namespace

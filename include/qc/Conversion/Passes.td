@@ -49,6 +49,9 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg"> {
            "qc.conv_int (2-d, 1-d) and qc.matmul_int with a following "
            "qc.requantize fused: calls to the int8 microkernels (docs/kernels.md): "
            "'vnni' (AVX-512 VNNI), 'generic' (any x86-64), or 'none' (linalg)">,
+    Option<"f32Kernels", "f32-kernels", "std::string", /*default=*/"\"none\"",
+           "f32 qc.conv (2-d, group 1, constant weights) and qc.matmul: calls to "
+           "the float microkernels: 'avx512' (AVX-512F) or 'none' (linalg)">,
     Option<"kernelTasks", "kernel-tasks", "unsigned", /*default=*/"1",
            "Tasks each kernel call is split into (an scf.parallel over them when "
            "above 1: one per thread)">,

@@ -42,6 +42,19 @@ void qc_k_matmul_i8_vnni(QC_MATMUL_ARGS);
 /// the raw input zero-point byte; channels are the F output channels.
 void qc_k_conv2d_i8_generic(QC_CONV_ARGS);
 void qc_k_conv2d_i8_vnni(QC_CONV_ARGS);
+/// Float (lib/Kernels/F32Kernels.cpp, AVX-512F): out[b] = A[b] x B[b] (+
+/// bias per column); B packed by qc::kernels::packMatmulBF32 (bPacked = 1)
+/// or row-major [K][N] floats bStride apart. bias may be null.
+void qc_k_matmul_f32_avx512(int64_t batch, int64_t M, int64_t N, int64_t K, const float *a,
+                            int64_t aStride, const float *b, int64_t bStride, int64_t bPacked,
+                            const float *bias, float *out, int64_t task, int64_t ntasks);
+/// 2-d NCHW float convolution, group 1, zero padding; w is [F][C*KH*KW]
+/// as ONNX stores it; bias (per F) may be null.
+void qc_k_conv2d_f32_avx512(int64_t batch, int64_t C, int64_t H, int64_t W, int64_t F,
+                            int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t sh,
+                            int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
+                            const float *x, const float *w, const float *bias, float *out,
+                            int64_t task, int64_t ntasks);
 #ifdef __cplusplus
 }
 #endif
@@ -82,6 +95,10 @@ PackedWeights matmulActivationB(int64_t K, int64_t N, bool bUnsigned, const int3
 PackedWeights packConvWeights(const uint8_t *w, int64_t F, int64_t K, bool wUnsigned,
                               const int32_t *wZp, size_t nZp, const int32_t *bias,
                               bool xUnsigned, int32_t xZp);
+
+/// Float B [K][N] as blocks of 64 columns, each [K][64] (zero-padded), for
+/// qc_k_matmul_f32_avx512.
+std::vector<float> packMatmulBF32(const float *b, int64_t K, int64_t N);
 
 } // namespace qc::kernels
 #endif

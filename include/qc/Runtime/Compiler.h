@@ -67,16 +67,23 @@ void registerModelDialects(mlir::MLIRContext &context);
 /// around the qc_run entry point and returns the model's signature. Ops the
 /// lowering does not cover are reported (with their location) as errors.
 /// `int8Kernels` ("vnni", "generic" or "none", see int8KernelVariant)
-/// picks the kernels qc.conv_int / qc.matmul_int call.
+/// picks the kernels qc.conv_int / qc.matmul_int call, `f32Kernels`
+/// ("avx512" or "none", see f32KernelVariant) those of float conv / matmul.
 llvm::FailureOr<ModelSignature> lowerModel(mlir::ModuleOp module,
                                            llvm::StringRef graphFunction,
                                            unsigned threads = 1,
-                                           llvm::StringRef int8Kernels = "none");
+                                           llvm::StringRef int8Kernels = "none",
+                                           llvm::StringRef f32Kernels = "none");
 
 /// The int8 kernels for `cpu` ("native" or an LLVM CPU name): `choice` is
 /// auto (vnni where the CPU has AVX-512 VNNI, else generic), vnni (an error
 /// on a CPU without it), generic or none (linalg loops).
 llvm::Expected<std::string> int8KernelVariant(llvm::StringRef choice, llvm::StringRef cpu);
+
+/// The float kernels for `cpu`: `choice` auto (avx512 where the CPU has
+/// AVX-512F, else none: the linalg lowering), avx512 (an error without it)
+/// or none.
+llvm::Expected<std::string> f32KernelVariant(llvm::StringRef choice, llvm::StringRef cpu);
 
 /// The OpenMP runtime (libomp) multi-threaded models call: its path, or an
 /// error saying what to install.

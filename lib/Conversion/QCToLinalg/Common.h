@@ -106,6 +106,9 @@ void populateIntegerOpPatterns(mlir::RewritePatternSet &patterns);
 /// the int8 kernels `qc_k_*_<variant>` split into `tasks` (Kernels.cpp).
 void populateKernelPatterns(mlir::RewritePatternSet &patterns, llvm::StringRef variant,
                             unsigned tasks);
+/// f32 qc.conv (2-d, group 1) / qc.matmul to calls of the AVX-512 float
+/// kernels `qc_k_*_f32_avx512` split into `tasks` (Kernels.cpp).
+void populateF32KernelPatterns(mlir::RewritePatternSet &patterns, unsigned tasks);
 /// Declares the kernels that calls under `root` name, in its module.
 mlir::LogicalResult declareKernels(mlir::Operation *root);
 

@@ -387,7 +387,130 @@ struct RequantizeToKernel : OpRewritePattern<qc::RequantizeOp> {
   }
 };
 
+/// The values of a constant f32 tensor (dense or a resource blob).
+std::optional<std::vector<float>> constantF32s(Value v) {
+  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (!cst || !tensorType(v).getElementType().isF32())
+    return std::nullopt;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || int64_t(blob->getData().size()) != 4 * tensorType(v).getNumElements())
+      return std::nullopt;
+    std::vector<float> out(static_cast<size_t>(tensorType(v).getNumElements()));
+    memcpy(out.data(), blob->getData().data(), out.size() * 4);
+    return out;
+  }
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(cst.getValue())) {
+    std::vector<float> out;
+    for (APFloat f : dense.getValues<APFloat>())
+      out.push_back(f.convertToFloat());
+    return out;
+  }
+  return std::nullopt;
+}
+
+/// A float 2-d group-1 qc.conv with constant weights (and bias): one call of
+/// qc_k_conv2d_f32_avx512. The weights are passed as they are ([F][K]).
+struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
+  unsigned tasks;
+  ConvF32ToKernel(MLIRContext *ctx, unsigned tasks)
+      : OpRewritePattern(ctx, /*benefit=*/2), tasks(tasks) {}
+
+  LogicalResult matchAndRewrite(qc::ConvOp op, PatternRewriter &rw) const override {
+    auto xTy = dyn_cast<RankedTensorType>(op.getX().getType());
+    auto wTy = dyn_cast<RankedTensorType>(op.getW().getType());
+    auto yTy = dyn_cast<RankedTensorType>(op.getY().getType());
+    if (!xTy || !wTy || !yTy || !xTy.hasStaticShape() || !yTy.hasStaticShape() ||
+        xTy.getRank() != 4 || !xTy.getElementType().isF32() || op.getGroup() != 1 ||
+        op.getAutoPad() != "NOTSET")
+      return rw.notifyMatchFailure(op, "float kernels take static 2-d group-1 f32 convs");
+    if (!op.getW().getDefiningOp<arith::ConstantOp>() ||
+        (op.getB() && !op.getB().getDefiningOp<arith::ConstantOp>()))
+      return rw.notifyMatchFailure(op, "weights and bias must be constants");
+    SmallVector<int64_t> pads(op.getPads().value_or(ArrayRef<int64_t>{0, 0, 0, 0}));
+    SmallVector<int64_t> strides(op.getStrides().value_or(ArrayRef<int64_t>{1, 1}));
+    SmallVector<int64_t> dil(op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
+    Location loc = op.getLoc();
+    CallBuilder cb(rw, loc);
+    for (int64_t v : {xTy.getDimSize(0), xTy.getDimSize(1), xTy.getDimSize(2),
+                      xTy.getDimSize(3), wTy.getDimSize(0), wTy.getDimSize(2), wTy.getDimSize(3),
+                      yTy.getDimSize(2), yTy.getDimSize(3), strides[0], strides[1], pads[0],
+                      pads[1], dil[0], dil[1]})
+      cb.i(v);
+    cb.tensor(op.getX());
+    cb.tensor(op.getW());
+    if (op.getB())
+      cb.tensor(op.getB());
+    else
+      cb.null();
+    rw.replaceOp(op, cb.finish("qc_k_conv2d_f32_avx512", yTy, tasks));
+    return success();
+  }
+};
+
+/// A float qc.matmul: constant B packed here in 64-column blocks, or an
+/// activation B with matching (or no) batch.
+struct MatMulF32ToKernel : OpRewritePattern<qc::MatMulOp> {
+  unsigned tasks;
+  MatMulF32ToKernel(MLIRContext *ctx, unsigned tasks)
+      : OpRewritePattern(ctx, /*benefit=*/2), tasks(tasks) {}
+
+  LogicalResult matchAndRewrite(qc::MatMulOp op, PatternRewriter &rw) const override {
+    auto aTy = dyn_cast<RankedTensorType>(op.getA().getType());
+    auto bTy = dyn_cast<RankedTensorType>(op.getB().getType());
+    auto yTy = dyn_cast<RankedTensorType>(op.getY().getType());
+    if (!aTy || !bTy || !yTy || !aTy.hasStaticShape() || !bTy.hasStaticShape() ||
+        !yTy.hasStaticShape() || aTy.getRank() < 2 || bTy.getRank() < 2 ||
+        !aTy.getElementType().isF32() || !bTy.getElementType().isF32())
+      return rw.notifyMatchFailure(op, "float kernels take static f32 matrices");
+    int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
+    int64_t M = yTy.getDimSize(yTy.getRank() - 2), batch = yTy.getNumElements() / (M * N);
+    auto strideOf = [&](RankedTensorType t, int64_t rows, int64_t cols) -> std::optional<int64_t> {
+      int64_t mats = t.getNumElements() / (rows * cols);
+      if (mats == batch)
+        return batch == 1 ? 0 : rows * cols;
+      if (mats == 1)
+        return 0;
+      return std::nullopt;
+    };
+    std::optional<int64_t> aStride = strideOf(aTy, M, K), bStride = strideOf(bTy, K, N);
+    if (!aStride || !bStride)
+      return rw.notifyMatchFailure(op, "broadcast batch dims");
+    std::optional<std::vector<float>> b =
+        *bStride == 0 ? constantF32s(op.getB()) : std::nullopt;
+    int64_t rows = M;
+    if (b && *aStride != 0) { // one constant B: batches are rows
+      rows = M * batch;
+      batch = 1;
+      aStride = 0;
+    }
+    Location loc = op.getLoc();
+    CallBuilder cb(rw, loc);
+    for (int64_t v : {batch, rows, N, K})
+      cb.i(v);
+    cb.tensor(op.getA());
+    cb.i(*aStride);
+    if (b) {
+      std::vector<float> packed = qc::kernels::packMatmulBF32(b->data(), K, N);
+      cb.blob<float>(packed, rw.getF32Type(), "qc_kernel_weights");
+      cb.i(0);
+      cb.i(1);
+    } else {
+      cb.tensor(op.getB());
+      cb.i(*bStride);
+      cb.i(0);
+    }
+    cb.null(); // bias: the Add after a MatMul stays its own op
+    rw.replaceOp(op, cb.finish("qc_k_matmul_f32_avx512", yTy, tasks));
+    return success();
+  }
+};
+
 } // namespace
+
+void qc::lowering::populateF32KernelPatterns(RewritePatternSet &patterns, unsigned tasks) {
+  patterns.add<ConvF32ToKernel, MatMulF32ToKernel>(patterns.getContext(), tasks);
+}
 
 void qc::lowering::populateKernelPatterns(RewritePatternSet &patterns, StringRef variant,
                                           unsigned tasks) {

@@ -972,6 +972,14 @@ struct ConvertQCToLinalgPass
       }
       populateKernelPatterns(patterns, int8Kernels, std::max(1u, unsigned(kernelTasks)));
     }
+    if (f32Kernels != "none") {
+      if (f32Kernels != "avx512") {
+        getOperation()->emitError() << "convert-qc-to-linalg: f32-kernels must be avx512 "
+                                       "or none, not '" << f32Kernels << "'";
+        return signalPassFailure();
+      }
+      populateF32KernelPatterns(patterns, std::max(1u, unsigned(kernelTasks)));
+    }
     makeSignless(getOperation());
     if (failed(lowerQuantizedTypes(getOperation())))
       return signalPassFailure();

@@ -1,0 +1,286 @@
+//===- F32Kernels.cpp - float GEMM and convolution microkernels -----------===//
+//
+// The float counterparts of Int8Kernels.cpp for qc.conv (2-d, group 1) and
+// qc.matmul with AVX-512 FMA, linked into models the same way (bitcode).
+// The vector side is a block of 64 columns stored as rows [K][64] (four zmm
+// per k): packed at compile time for constant matmul B, copied at run time
+// for an activation B and for the im2col of a convolution (pointwise: the
+// channel rows; stride 1: contiguous runs of the padded image, its padded
+// width computed and dropped; other strides: strided runs). The register
+// tile is 6 rows x 64 columns (24 zmm of FMAs on broadcast rows); K runs in
+// blocks of 128 within groups of 8 row tiles, the partial sums in a buffer
+// between blocks. The epilogue adds the bias (per row for conv, per column
+// for matmul). Work is split into units (image x 64-column block x row
+// chunk) shared among (task, ntasks).
+//
+//===----------------------------------------------------------------------===//
+#define QC_KERNELS_BITCODE
+#include "qc/Kernels/Int8Kernels.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QC_AVX512 __attribute__((target("avx512f")))
+
+namespace {
+
+constexpr int kLanes = 16, kVecs = 4, kCols = 64, kMR = 6;
+constexpr int64_t kGroupRows = 8 * kMR, kKBlock = 128;
+
+inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+inline void share(int64_t units, int64_t task, int64_t ntasks, int64_t &b, int64_t &e) {
+  if (ntasks < 1)
+    ntasks = 1;
+  b = units * task / ntasks;
+  e = units * (task + 1) / ntasks;
+}
+
+inline int64_t rowChunks(int64_t outer, int64_t colBlocks, int64_t rows, int64_t ntasks) {
+  int64_t have = outer * colBlocks;
+  if (have >= 2 * ntasks || rows <= 2 * kMR)
+    return 1;
+  int64_t want = cdiv(2 * ntasks, have), maxChunks = cdiv(rows, 2 * kMR);
+  return want < maxChunks ? want : maxChunks;
+}
+
+template <int MR, int NV>
+QC_AVX512 inline void tileT(const float *a, int64_t lda, int64_t k0, int64_t k1,
+                            const float *b, __m512 acc[kMR][kVecs]) {
+  for (int64_t k = k0; k < k1; ++k) {
+    __m512 v[NV];
+    for (int j = 0; j < NV; ++j)
+      v[j] = _mm512_loadu_ps(b + k * kCols + j * kLanes);
+    for (int i = 0; i < MR; ++i) {
+      __m512 s = _mm512_set1_ps(a[i * lda + k]);
+      for (int j = 0; j < NV; ++j)
+        acc[i][j] = _mm512_fmadd_ps(s, v[j], acc[i][j]);
+    }
+  }
+}
+
+template <int MR>
+QC_AVX512 void tileRows(int nv, const float *a, int64_t lda, int64_t k0, int64_t k1,
+                        const float *b, __m512 acc[kMR][kVecs]) {
+  switch (nv) {
+  case 1: return tileT<MR, 1>(a, lda, k0, k1, b, acc);
+  case 2: return tileT<MR, 2>(a, lda, k0, k1, b, acc);
+  case 3: return tileT<MR, 3>(a, lda, k0, k1, b, acc);
+  default: return tileT<MR, 4>(a, lda, k0, k1, b, acc);
+  }
+}
+
+QC_AVX512 void tile(int mr, int nv, const float *a, int64_t lda, int64_t k0, int64_t k1,
+                    const float *b, __m512 acc[kMR][kVecs]) {
+  switch (mr) {
+  case 1: return tileRows<1>(nv, a, lda, k0, k1, b, acc);
+  case 2: return tileRows<2>(nv, a, lda, k0, k1, b, acc);
+  case 3: return tileRows<3>(nv, a, lda, k0, k1, b, acc);
+  case 4: return tileRows<4>(nv, a, lda, k0, k1, b, acc);
+  case 5: return tileRows<5>(nv, a, lda, k0, k1, b, acc);
+  default: return tileRows<6>(nv, a, lda, k0, k1, b, acc);
+  }
+}
+
+/// Rows [r0, r1) of `a` (row stride lda, K columns) times one block of 64
+/// columns `b` ([K][64]); `cols` of them are stored at out + r * ldo + c,
+/// plus bias[r] (biasPerRow) or bias[c0 + c].
+QC_AVX512 void runBlock(int64_t r0, int64_t r1, const float *a, int64_t lda, int64_t K,
+                        const float *b, int64_t cols, const float *bias, bool biasPerRow,
+                        int64_t c0, float *out, int64_t ldo) {
+  int nv = int(cdiv(cols, kLanes));
+  __mmask16 masks[kVecs];
+  __m512 colBias[kVecs];
+  for (int v = 0; v < nv; ++v) {
+    int64_t left = cols - v * kLanes;
+    masks[v] = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    colBias[v] = bias && !biasPerRow ? _mm512_maskz_loadu_ps(masks[v], bias + c0 + v * kLanes)
+                                     : _mm512_setzero_ps();
+  }
+  alignas(64) __m512 partial[kGroupRows * kVecs];
+  __m512 acc[kMR][kVecs];
+  for (int64_t g0 = r0; g0 < r1; g0 += kGroupRows) {
+    int64_t g1 = min64(g0 + kGroupRows, r1);
+    for (int64_t kb = 0; kb < K; kb += kKBlock) {
+      int64_t ke = min64(kb + kKBlock, K);
+      for (int64_t r = g0; r < g1; r += kMR) {
+        int mr = int(min64(g1 - r, kMR));
+        __m512 *part = partial + (r - g0) * kVecs;
+        for (int i = 0; i < mr; ++i)
+          for (int v = 0; v < nv; ++v)
+            acc[i][v] = kb ? part[i * kVecs + v] : _mm512_setzero_ps();
+        tile(mr, nv, a + r * lda, lda, kb, ke, b, acc);
+        if (ke < K) {
+          for (int i = 0; i < mr; ++i)
+            for (int v = 0; v < nv; ++v)
+              part[i * kVecs + v] = acc[i][v];
+          continue;
+        }
+        for (int i = 0; i < mr; ++i) {
+          __m512 rb = bias && biasPerRow ? _mm512_set1_ps(bias[r + i]) : _mm512_setzero_ps();
+          for (int v = 0; v < nv; ++v)
+            _mm512_mask_storeu_ps(out + (r + i) * ldo + v * kLanes, masks[v],
+                                  _mm512_add_ps(acc[i][v], biasPerRow ? rb : colBias[v]));
+        }
+      }
+    }
+  }
+}
+
+struct Shape {
+  int64_t C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw;
+  int64_t K() const { return C * KH * KW; }
+};
+
+/// The C planes of `x` padded with zeros to Hp x Wp (rows from -ph,
+/// columns from -pw), plus `slack` zeros after them.
+void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp, int64_t slack,
+              float *image) {
+  int64_t w0 = min64(s.pw, Wp), w1 = min64(s.pw + s.W, Wp);
+  for (int64_t c = 0; c < s.C; ++c)
+    for (int64_t r = 0; r < Hp; ++r) {
+      float *dst = image + (c * Hp + r) * Wp;
+      int64_t ih = r - s.ph;
+      if (ih < 0 || ih >= s.H) {
+        memset(dst, 0, size_t(Wp) * 4);
+        continue;
+      }
+      memset(dst, 0, size_t(w0) * 4);
+      memcpy(dst + w0, x + (c * s.H + ih) * s.W + w0 - s.pw, size_t(w1 - w0) * 4);
+      if (w1 < Wp)
+        memset(dst + w1, 0, size_t(Wp - w1) * 4);
+    }
+  memset(image + s.C * Hp * Wp, 0, size_t(slack) * 4);
+}
+
+} // namespace
+
+extern "C" {
+
+QC_AVX512 void qc_k_matmul_f32_avx512(int64_t batch, int64_t M, int64_t N, int64_t K,
+                                      const float *a, int64_t aStride, const float *b,
+                                      int64_t bStride, int64_t bPacked, const float *bias,
+                                      float *out, int64_t task, int64_t ntasks) {
+  int64_t colBlocks = cdiv(N, kCols), chunks = rowChunks(batch, colBlocks, M, ntasks);
+  int64_t chunkRows = cdiv(M, chunks), ub, ue;
+  share(batch * colBlocks * chunks, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  float *rows = bPacked ? nullptr : static_cast<float *>(aligned_alloc(64, size_t(K) * kCols * 4));
+  int64_t key = -1;
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, bi = u / chunks / colBlocks;
+    int64_t n0 = cb * kCols, cols = min64(N - n0, kCols);
+    const float *blk;
+    if (bPacked) {
+      blk = b + cb * K * kCols;
+    } else {
+      if (key != bi * colBlocks + cb) {
+        const float *src = b + bi * bStride + n0;
+        for (int64_t k = 0; k < K; ++k) {
+          memcpy(rows + k * kCols, src + k * N, size_t(cols) * 4);
+          memset(rows + k * kCols + cols, 0, size_t(kCols - cols) * 4);
+        }
+        key = bi * colBlocks + cb;
+      }
+      blk = rows;
+    }
+    int64_t r0 = chunk * chunkRows, r1 = min64(r0 + chunkRows, M);
+    if (r0 < r1)
+      runBlock(r0, r1, a + bi * aStride, K, K, blk, cols, bias, false, n0,
+               out + bi * M * N + n0, N);
+  }
+  free(rows);
+}
+
+QC_AVX512 void qc_k_conv2d_f32_avx512(int64_t batch, int64_t C, int64_t H, int64_t W,
+                                      int64_t F, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                      int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                                      int64_t dh, int64_t dw, const float *x, const float *w,
+                                      const float *bias, float *out, int64_t task,
+                                      int64_t ntasks) {
+  Shape s{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw};
+  int64_t K = s.K(), P = OH * OW;
+  bool pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&
+                   OH == H && OW == W;
+  bool shifted = sh == 1 && sw == 1 && !pointwise;
+  int64_t Wp = shifted ? OW + (KW - 1) * dw : (OW - 1) * sw + (KW - 1) * dw + 1;
+  int64_t Hp = shifted ? OH + (KH - 1) * dh : (OH - 1) * sh + (KH - 1) * dh + 1;
+  int64_t Q = shifted ? OH * Wp : P; // columns: padded-width positions when shifted
+  int64_t colBlocks = cdiv(Q, kCols), chunks = rowChunks(batch, colBlocks, F, ntasks);
+  int64_t chunkRows = cdiv(F, chunks), ub, ue;
+  share(batch * colBlocks * chunks, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  int64_t planes = pointwise ? 0 : C * Hp * Wp;
+  int64_t slack = (KH - 1) * dh * Wp + (KW - 1) * dw + 2 * kCols;
+  float *image = pointwise ? nullptr : static_cast<float *>(malloc(size_t(planes + slack) * 4));
+  float *rows = static_cast<float *>(aligned_alloc(64, size_t(K) * kCols * 4));
+  float *tmp = shifted && Wp != OW ? static_cast<float *>(malloc(size_t(F) * kCols * 4)) : nullptr;
+  int64_t imageKey = -1, key = -1;
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, n = u / chunks / colBlocks;
+    int64_t p0 = cb * kCols, cols = min64(Q - p0, kCols);
+    const float *xn = x + n * C * H * W;
+    if (key != n * colBlocks + cb) {
+      if (!pointwise && imageKey != n) {
+        padImage(xn, s, Hp, Wp, slack, image);
+        imageKey = n;
+      }
+      int64_t k = 0;
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t kh = 0; kh < KH; ++kh)
+          for (int64_t kw = 0; kw < KW; ++kw, ++k) {
+            float *dst = rows + k * kCols;
+            if (pointwise) {
+              memcpy(dst, xn + c * P + p0, size_t(cols) * 4);
+            } else if (shifted) {
+              memcpy(dst, image + c * Hp * Wp + kh * dh * Wp + kw * dw + p0, size_t(cols) * 4);
+            } else {
+              const float *plane = image + c * Hp * Wp + kh * dh * Wp + kw * dw;
+              int64_t j = 0, oh = p0 / OW, ow = p0 % OW;
+              while (j < cols) {
+                int64_t run = min64(OW - ow, cols - j);
+                const float *src = plane + oh * sh * Wp + ow * sw;
+                for (int64_t t = 0; t < run; ++t)
+                  dst[j + t] = src[t * sw];
+                j += run;
+                ow = 0;
+                ++oh;
+              }
+            }
+            if (cols < kCols)
+              memset(dst + cols, 0, size_t(kCols - cols) * 4);
+          }
+      key = n * colBlocks + cb;
+    }
+    int64_t r0 = chunk * chunkRows, r1 = min64(r0 + chunkRows, F);
+    if (r0 >= r1)
+      continue;
+    float *on = out + n * F * P;
+    if (!tmp) {
+      runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, on + p0, P);
+      continue;
+    }
+    runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, tmp, kCols);
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t c = 0, oh = p0 / Wp, ow = p0 % Wp;
+      while (c < cols) {
+        int64_t run = min64(Wp - ow, cols - c);
+        int64_t valid = ow < OW ? min64(OW - ow, run) : 0;
+        memcpy(on + r * P + oh * OW + ow, tmp + r * kCols + c, size_t(valid) * 4);
+        c += run;
+        ow = 0;
+        ++oh;
+      }
+    }
+  }
+  free(tmp);
+  free(rows);
+  free(image);
+}
+
+} // extern "C"
