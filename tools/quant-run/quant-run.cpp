@@ -66,13 +66,15 @@ static cl::opt<unsigned> threads("num-threads", cl::desc("Threads (OpenMP; a .so
 static cl::opt<std::string> int8Kernels(
     "int8-kernels",
     cl::desc("Kernels of int8 convolutions and matmuls: auto (AVX-512 VNNI where the "
-             "target CPU has it, else generic), vnni, generic, or none (linalg loops)"),
-    cl::init("auto"), cl::cat(category));
+             "target CPU has it, else generic), vnni, generic, or none (linalg loops); "
+             "default: $QC_INT8_KERNELS, else auto"),
+    cl::init(envOr("QC_INT8_KERNELS", "auto")), cl::cat(category));
 static cl::opt<std::string> f32Kernels(
     "f32-kernels",
     cl::desc("Kernels of float 2-d convolutions and matmuls: auto (AVX-512 where the "
-             "target CPU has it, else none), avx512, or none (linalg codegen)"),
-    cl::init("auto"), cl::cat(category));
+             "target CPU has it, else none), avx512, or none (linalg codegen); "
+             "default: $QC_F32_KERNELS, else auto"),
+    cl::init(envOr("QC_F32_KERNELS", "auto")), cl::cat(category));
 static cl::opt<std::string> testData(
     "test-data", cl::desc("An ONNX backend test data set directory: its "
                           "input_*.pb are the inputs, output_*.pb the expected outputs"),

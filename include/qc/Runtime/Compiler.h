@@ -21,6 +21,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Target/TargetMachine.h"
+#include <cstdlib>
 #include <memory>
 
 namespace mlir {
@@ -84,6 +85,13 @@ llvm::Expected<std::string> int8KernelVariant(llvm::StringRef choice, llvm::Stri
 /// AVX-512F, else none: the linalg lowering), avx512 (an error without it)
 /// or none.
 llvm::Expected<std::string> f32KernelVariant(llvm::StringRef choice, llvm::StringRef cpu);
+
+/// $`name`, or `fallback` when it is unset or empty (the tools' defaults for
+/// --int8-kernels / --f32-kernels, so a whole test run can pin them).
+inline std::string envOr(const char *name, const char *fallback) {
+  const char *v = std::getenv(name);
+  return v && *v ? std::string(v) : std::string(fallback);
+}
 
 /// The OpenMP runtime (libomp) multi-threaded models call: its path, or an
 /// error saying what to install.
