@@ -17,6 +17,8 @@
 #define QC_KERNELS_BITCODE
 #include "qc/Kernels/Int8Kernels.h"
 
+#include "KernelCommon.h"
+
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,26 +28,14 @@
 
 namespace {
 
-constexpr int kLanes = 16, kVecs = 4, kCols = 64, kMR = 6;
+using namespace qc_kernels;
+
+constexpr int kLanes = 16, kVecs = 4, kCols = 64;
 constexpr int64_t kGroupRows = 8 * kMR, kKBlock = 128;
 
-inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-inline void share(int64_t units, int64_t task, int64_t ntasks, int64_t &b, int64_t &e) {
-  if (ntasks < 1)
-    ntasks = 1;
-  b = units * task / ntasks;
-  e = units * (task + 1) / ntasks;
-}
 
-inline int64_t rowChunks(int64_t outer, int64_t colBlocks, int64_t rows, int64_t ntasks) {
-  int64_t have = outer * colBlocks;
-  if (have >= 2 * ntasks || rows <= 2 * kMR)
-    return 1;
-  int64_t want = cdiv(2 * ntasks, have), maxChunks = cdiv(rows, 2 * kMR);
-  return want < maxChunks ? want : maxChunks;
-}
 
 template <int MR, int NV>
 QC_AVX512 inline void tileT(const float *a, int64_t lda, int64_t k0, int64_t k1,

@@ -43,6 +43,8 @@
 #define QC_KERNELS_BITCODE
 #include "qc/Kernels/Int8Kernels.h"
 
+#include "KernelCommon.h"
+
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,12 +54,12 @@
 
 namespace {
 
+using namespace qc_kernels;
+
 constexpr int kLanes = 16;   // int32 lanes of a zmm: columns per panel
 constexpr int kBlockVecs = 4; // panels per column block (64 columns)
 constexpr int kBlockCols = kLanes * kBlockVecs;
-constexpr int kMR = 6;       // rows of a register tile
 
-inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 inline uint32_t load32(const uint8_t *p) {
   uint32_t v;
@@ -265,23 +267,7 @@ struct Scratch {
   }
 };
 
-/// Splits `units` among `ntasks`; returns [begin, end) of `task`.
-inline void share(int64_t units, int64_t task, int64_t ntasks, int64_t &b, int64_t &e) {
-  if (ntasks < 1)
-    ntasks = 1;
-  b = units * task / ntasks;
-  e = units * (task + 1) / ntasks;
-}
 
-/// Row chunks per column block: enough units for the tasks to share.
-inline int64_t rowChunks(int64_t outer, int64_t colBlocks, int64_t rows, int64_t ntasks) {
-  int64_t have = outer * colBlocks;
-  if (have >= 2 * ntasks || rows <= 2 * kMR)
-    return 1;
-  int64_t want = cdiv(2 * ntasks, have);
-  int64_t maxChunks = cdiv(rows, 2 * kMR);
-  return want < maxChunks ? want : maxChunks;
-}
 
 //===----------------------------------------------------------------------===//
 // Generic tile: scalar loops

@@ -1,11 +1,13 @@
 //===- Packing.cpp - compile-time packing of int8 weights for the kernels -===//
 #include "qc/Kernels/Int8Kernels.h"
+#include "KernelCommon.h"
 
 using namespace qc::kernels;
 
+using qc_kernels::cdiv;
+
 namespace {
 constexpr int64_t kLanes = 16;
-int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
 
 std::vector<int32_t> qc::kernels::signedZeroPoints(const int32_t *zp, size_t nZp,

@@ -56,25 +56,45 @@ std::optional<std::vector<uint8_t>> constantBytes(Value v) {
   return std::nullopt;
 }
 
-/// The values of a constant int32 tensor (dense or a resource blob).
-std::optional<std::vector<int32_t>> constantI32s(Value v) {
+/// The values of a constant tensor of `T` (int32_t or float; dense or a
+/// resource blob).
+template <typename T>
+std::optional<std::vector<T>> constantValues(Value v) {
   auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
-  if (!cst || !tensorType(v).getElementType().isInteger(32))
+  Type elt = cst ? tensorType(v).getElementType() : Type();
+  if (!cst || !(std::is_same_v<T, float> ? elt.isF32() : elt.isInteger(32)))
     return std::nullopt;
+  size_t n = static_cast<size_t>(tensorType(v).getNumElements());
   if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
     AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob || int64_t(blob->getData().size()) != 4 * tensorType(v).getNumElements())
+    if (!blob || blob->getData().size() != n * sizeof(T))
       return std::nullopt;
-    std::vector<int32_t> out(static_cast<size_t>(tensorType(v).getNumElements()));
-    memcpy(out.data(), blob->getData().data(), out.size() * 4);
+    std::vector<T> out(n);
+    memcpy(out.data(), blob->getData().data(), n * sizeof(T));
     return out;
   }
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue())) {
-    std::vector<int32_t> out;
-    for (const APInt &x : dense.getValues<APInt>())
-      out.push_back(int32_t(x.getSExtValue()));
-    return out;
-  }
+  std::vector<T> out;
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(cst.getValue()))
+    for (APFloat f : dense.getValues<APFloat>())
+      out.push_back(T(f.convertToFloat()));
+  else if (auto ints = dyn_cast<DenseIntElementsAttr>(cst.getValue()))
+    for (const APInt &x : ints.getValues<APInt>())
+      out.push_back(T(x.getSExtValue()));
+  else
+    return std::nullopt;
+  return out;
+}
+
+/// The batch stride (elements) of a `rows x cols` operand of type `t` in a
+/// product of `batch` matrices: a full batch, or 0 for one matrix shared by
+/// every batch; none when its batch dims broadcast otherwise.
+std::optional<int64_t> batchStride(RankedTensorType t, int64_t rows, int64_t cols,
+                                   int64_t batch) {
+  int64_t mats = t.getNumElements() / (rows * cols);
+  if (mats == batch)
+    return batch == 1 ? 0 : rows * cols;
+  if (mats == 1)
+    return 0;
   return std::nullopt;
 }
 
@@ -200,153 +220,142 @@ void epilogueArgs(CallBuilder &cb, const qc::kernels::PackedWeights &p, const Re
   cb.i(r.outI8);
 }
 
-/// Replaces `op` (and `rq`, its requantize, when fused) by a kernel call.
+/// Replaces `op` (and, with `fuse`, the requantize that is its only user)
+/// by a kernel call; fails when `fuse` is asked and no requantize fuses.
 LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opts,
                            PatternRewriter &rw) {
-  {
-    if (!lowerableTypes(op, /*unsignedOk=*/true))
-      return failure();
-    auto xTy = tensorType(op.getInput()), wTy = tensorType(op.getWeight());
-    auto outTy = tensorType(op.getOutput());
-    int64_t rank = xTy.getRank();
-    if ((rank != 3 && rank != 4) || xTy.getElementType().getIntOrFloatBitWidth() != 8)
-      return rw.notifyMatchFailure(op, "kernels take 1-d and 2-d 8-bit convolutions");
-    std::optional<std::vector<uint8_t>> w = constantBytes(op.getWeight());
-    if (!w)
-      return rw.notifyMatchFailure(op, "weights are not a constant");
-    std::vector<int32_t> bias;
-    if (op.getBias()) {
-      std::optional<std::vector<int32_t>> b = constantI32s(op.getBias());
-      if (!b)
-        return rw.notifyMatchFailure(op, "bias is not a constant");
-      bias = *b;
-    }
-    // 1-d as 2-d with H = 1.
-    auto dim = [&](RankedTensorType t, int64_t d2) { // spatial dim d2 of (H, W)
-      return rank == 4 ? t.getDimSize(2 + d2) : (d2 == 0 ? 1 : t.getDimSize(2));
-    };
-    auto attr2 = [&](ArrayRef<int64_t> a, int64_t d2, int64_t dflt) {
-      return rank == 4 ? a[d2] : (d2 == 0 ? dflt : a[0]);
-    };
-    int64_t N = xTy.getDimSize(0), C = xTy.getDimSize(1), F = wTy.getDimSize(0);
-    int64_t H = dim(xTy, 0), W = dim(xTy, 1), KH = dim(wTy, 0), KW = dim(wTy, 1);
-    int64_t OH = dim(outTy, 0), OW = dim(outTy, 1), groups = op.getGroup();
-    int64_t K = wTy.getNumElements() / F;
-    Requant r;
-    qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), 1, F, r) : nullptr;
-    if (fuse && !rq)
-      return failure();
-    bool xU = wasUnsigned(op, 0), wU = wasUnsigned(op, 1);
-    std::vector<int32_t> wzp(op.getWeightZp().begin(), op.getWeightZp().end());
-    qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
-        w->data(), F, K, wU, wzp.data(), wzp.size(), bias.empty() ? nullptr : bias.data(), xU,
-        op.getInputZp());
-    Location loc = op.getLoc();
-    Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
-    CallBuilder cb(rw, loc);
-    for (int64_t v : {N, C, H, W, F, KH, KW, OH, OW, attr2(op.getStrides(), 0, 1),
-                      attr2(op.getStrides(), 1, 1), attr2(op.getPads(), 0, 0),
-                      attr2(op.getPads(), 1, 0), attr2(op.getDilations(), 0, 1),
-                      attr2(op.getDilations(), 1, 1), groups})
-      cb.i(v);
-    cb.tensor(op.getInput());
-    cb.i(xU ? 0 : 0x80);
-    cb.i(uint8_t(op.getInputZp()));
-    cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
-    epilogueArgs(cb, p, r, i32);
-    Operation *replaced = rq ? rq.getOperation() : op.getOperation();
-    auto resTy = tensorType(replaced->getResult(0));
-    Value res = cb.finish("qc_k_conv2d_i8_" + opts.suffix, resTy, opts.tasks);
-    rw.replaceOp(replaced, res);
-    if (rq)
-      rw.eraseOp(op);
-    return success();
+  if (!lowerableTypes(op, /*unsignedOk=*/true))
+    return failure();
+  auto xTy = tensorType(op.getInput()), wTy = tensorType(op.getWeight());
+  auto outTy = tensorType(op.getOutput());
+  int64_t rank = xTy.getRank();
+  if ((rank != 3 && rank != 4) || xTy.getElementType().getIntOrFloatBitWidth() != 8)
+    return rw.notifyMatchFailure(op, "kernels take 1-d and 2-d 8-bit convolutions");
+  std::optional<std::vector<uint8_t>> w = constantBytes(op.getWeight());
+  if (!w)
+    return rw.notifyMatchFailure(op, "weights are not a constant");
+  std::vector<int32_t> bias;
+  if (op.getBias()) {
+    std::optional<std::vector<int32_t>> b = constantValues<int32_t>(op.getBias());
+    if (!b)
+      return rw.notifyMatchFailure(op, "bias is not a constant");
+    bias = *b;
   }
+  // 1-d as 2-d with H = 1.
+  auto dim = [&](RankedTensorType t, int64_t d2) { // spatial dim d2 of (H, W)
+    return rank == 4 ? t.getDimSize(2 + d2) : (d2 == 0 ? 1 : t.getDimSize(2));
+  };
+  auto attr2 = [&](ArrayRef<int64_t> a, int64_t d2, int64_t dflt) {
+    return rank == 4 ? a[d2] : (d2 == 0 ? dflt : a[0]);
+  };
+  int64_t N = xTy.getDimSize(0), C = xTy.getDimSize(1), F = wTy.getDimSize(0);
+  int64_t H = dim(xTy, 0), W = dim(xTy, 1), KH = dim(wTy, 0), KW = dim(wTy, 1);
+  int64_t OH = dim(outTy, 0), OW = dim(outTy, 1), groups = op.getGroup();
+  int64_t K = wTy.getNumElements() / F;
+  Requant r;
+  qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), 1, F, r) : nullptr;
+  if (fuse && !rq)
+    return failure();
+  bool xU = wasUnsigned(op, 0), wU = wasUnsigned(op, 1);
+  std::vector<int32_t> wzp(op.getWeightZp().begin(), op.getWeightZp().end());
+  qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
+      w->data(), F, K, wU, wzp.data(), wzp.size(), bias.empty() ? nullptr : bias.data(), xU,
+      op.getInputZp());
+  Location loc = op.getLoc();
+  Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+  CallBuilder cb(rw, loc);
+  for (int64_t v : {N, C, H, W, F, KH, KW, OH, OW, attr2(op.getStrides(), 0, 1),
+                    attr2(op.getStrides(), 1, 1), attr2(op.getPads(), 0, 0),
+                    attr2(op.getPads(), 1, 0), attr2(op.getDilations(), 0, 1),
+                    attr2(op.getDilations(), 1, 1), groups})
+    cb.i(v);
+  cb.tensor(op.getInput());
+  cb.i(xU ? 0 : 0x80);
+  cb.i(uint8_t(op.getInputZp()));
+  cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
+  epilogueArgs(cb, p, r, i32);
+  Operation *replaced = rq ? rq.getOperation() : op.getOperation();
+  auto resTy = tensorType(replaced->getResult(0));
+  Value res = cb.finish("qc_k_conv2d_i8_" + opts.suffix, resTy, opts.tasks);
+  rw.replaceOp(replaced, res);
+  if (rq)
+    rw.eraseOp(op);
+  return success();
 }
 
 LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions &opts,
                              PatternRewriter &rw) {
-  {
-    if (!lowerableTypes(op, /*unsignedOk=*/true))
-      return failure();
-    auto aTy = tensorType(op.getA()), bTy = tensorType(op.getB());
-    auto outTy = tensorType(op.getOutput());
-    if (aTy.getElementType().getIntOrFloatBitWidth() != 8 ||
-        bTy.getElementType().getIntOrFloatBitWidth() != 8 || aTy.getRank() < 2 ||
-        bTy.getRank() < 2)
-      return rw.notifyMatchFailure(op, "kernels take 8-bit matrices");
-    int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
-    int64_t outRank = outTy.getRank();
-    int64_t M = outTy.getDimSize(outRank - 2);
-    int64_t batch = outTy.getNumElements() / (M * N);
-    std::optional<std::vector<uint8_t>> b = constantBytes(op.getB());
-    // Batch strides: a full batch or one matrix shared by every batch.
-    auto strideOf = [&](RankedTensorType t, int64_t rows, int64_t cols) -> std::optional<int64_t> {
-      int64_t mats = t.getNumElements() / (rows * cols);
-      if (mats == batch)
-        return batch == 1 ? 0 : rows * cols;
-      if (mats == 1)
-        return 0;
-      return std::nullopt;
-    };
-    std::optional<int64_t> aStride = strideOf(aTy, M, K), bStride = strideOf(bTy, K, N);
-    if (!aStride || !bStride)
-      return rw.notifyMatchFailure(op, "broadcast batch dims");
-    if (b && *bStride != 0) // a batch of constant matrices: packed at run time
-      b.reset();
-    int64_t rows = M;
-    if (b && *bStride == 0 && *aStride != 0) { // one constant B: batches are rows
-      rows = M * batch;
-      batch = 1;
-      aStride = 0;
-    }
-    std::vector<int32_t> bias;
-    if (op.getBias()) {
-      std::optional<std::vector<int32_t>> bv = constantI32s(op.getBias());
-      if (!bv)
-        return rw.notifyMatchFailure(op, "bias is not a constant");
-      bias = *bv;
-    }
-    Requant r;
-    qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), outRank - 1, N, r) : nullptr;
-    if (fuse && !rq)
-      return failure();
-    bool aU = wasUnsigned(op, 0), bU = wasUnsigned(op, 1);
-    std::vector<int32_t> bzp(op.getBZp().begin(), op.getBZp().end());
-    const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
-    qc::kernels::PackedWeights p =
-        b ? qc::kernels::packMatmulB(b->data(), K, N, bU, bzp.data(), bzp.size(), biasPtr, aU,
-                                     op.getAZp())
-          : qc::kernels::matmulActivationB(K, N, bU, bzp.data(), bzp.size(), biasPtr,
-                                           op.getAZp());
-    Location loc = op.getLoc();
-    Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
-    CallBuilder cb(rw, loc);
-    for (int64_t v : {batch, rows, N, K})
-      cb.i(v);
-    cb.tensor(op.getA());
-    cb.i(*aStride);
-    cb.i(aU ? 0 : 0x80);
-    if (b) {
-      cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
-      cb.i(0);
-      cb.i(1);
-    } else {
-      cb.tensor(op.getB());
-      cb.i(*bStride);
-      cb.i(0);
-    }
-    cb.i(bU ? 0x80 : 0);
-    cb.i((aU ? 0 : 128) + op.getAZp());
-    epilogueArgs(cb, p, r, i32);
-    Operation *replaced = rq ? rq.getOperation() : op.getOperation();
-    auto resTy = tensorType(replaced->getResult(0));
-    Value res = cb.finish("qc_k_matmul_i8_" + opts.suffix, resTy, opts.tasks);
-    rw.replaceOp(replaced, res);
-    if (rq)
-      rw.eraseOp(op);
-    return success();
+  if (!lowerableTypes(op, /*unsignedOk=*/true))
+    return failure();
+  auto aTy = tensorType(op.getA()), bTy = tensorType(op.getB());
+  auto outTy = tensorType(op.getOutput());
+  if (aTy.getElementType().getIntOrFloatBitWidth() != 8 ||
+      bTy.getElementType().getIntOrFloatBitWidth() != 8 || aTy.getRank() < 2 ||
+      bTy.getRank() < 2)
+    return rw.notifyMatchFailure(op, "kernels take 8-bit matrices");
+  int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
+  int64_t outRank = outTy.getRank();
+  int64_t M = outTy.getDimSize(outRank - 2);
+  int64_t batch = outTy.getNumElements() / (M * N);
+  std::optional<std::vector<uint8_t>> b = constantBytes(op.getB());
+  std::optional<int64_t> aStride = batchStride(aTy, M, K, batch),
+                         bStride = batchStride(bTy, K, N, batch);
+  if (!aStride || !bStride)
+    return rw.notifyMatchFailure(op, "broadcast batch dims");
+  if (b && *bStride != 0) // a batch of constant matrices: packed at run time
+    b.reset();
+  int64_t rows = M;
+  if (b && *bStride == 0 && *aStride != 0) { // one constant B: batches are rows
+    rows = M * batch;
+    batch = 1;
+    aStride = 0;
   }
+  std::vector<int32_t> bias;
+  if (op.getBias()) {
+    std::optional<std::vector<int32_t>> bv = constantValues<int32_t>(op.getBias());
+    if (!bv)
+      return rw.notifyMatchFailure(op, "bias is not a constant");
+    bias = *bv;
+  }
+  Requant r;
+  qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), outRank - 1, N, r) : nullptr;
+  if (fuse && !rq)
+    return failure();
+  bool aU = wasUnsigned(op, 0), bU = wasUnsigned(op, 1);
+  std::vector<int32_t> bzp(op.getBZp().begin(), op.getBZp().end());
+  const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
+  qc::kernels::PackedWeights p =
+      b ? qc::kernels::packMatmulB(b->data(), K, N, bU, bzp.data(), bzp.size(), biasPtr, aU,
+                                   op.getAZp())
+        : qc::kernels::matmulActivationB(K, N, bU, bzp.data(), bzp.size(), biasPtr,
+                                         op.getAZp());
+  Location loc = op.getLoc();
+  Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+  CallBuilder cb(rw, loc);
+  for (int64_t v : {batch, rows, N, K})
+    cb.i(v);
+  cb.tensor(op.getA());
+  cb.i(*aStride);
+  cb.i(aU ? 0 : 0x80);
+  if (b) {
+    cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
+    cb.i(0);
+    cb.i(1);
+  } else {
+    cb.tensor(op.getB());
+    cb.i(*bStride);
+    cb.i(0);
+  }
+  cb.i(bU ? 0x80 : 0);
+  cb.i((aU ? 0 : 128) + op.getAZp());
+  epilogueArgs(cb, p, r, i32);
+  Operation *replaced = rq ? rq.getOperation() : op.getOperation();
+  auto resTy = tensorType(replaced->getResult(0));
+  Value res = cb.finish("qc_k_matmul_i8_" + opts.suffix, resTy, opts.tasks);
+  rw.replaceOp(replaced, res);
+  if (rq)
+    rw.eraseOp(op);
+  return success();
 }
 
 /// A conv_int or matmul_int alone (int32 result). When a requantize that
@@ -386,28 +395,6 @@ struct RequantizeToKernel : OpRewritePattern<qc::RequantizeOp> {
     return failure();
   }
 };
-
-/// The values of a constant f32 tensor (dense or a resource blob).
-std::optional<std::vector<float>> constantF32s(Value v) {
-  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
-  if (!cst || !tensorType(v).getElementType().isF32())
-    return std::nullopt;
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob || int64_t(blob->getData().size()) != 4 * tensorType(v).getNumElements())
-      return std::nullopt;
-    std::vector<float> out(static_cast<size_t>(tensorType(v).getNumElements()));
-    memcpy(out.data(), blob->getData().data(), out.size() * 4);
-    return out;
-  }
-  if (auto dense = dyn_cast<DenseFPElementsAttr>(cst.getValue())) {
-    std::vector<float> out;
-    for (APFloat f : dense.getValues<APFloat>())
-      out.push_back(f.convertToFloat());
-    return out;
-  }
-  return std::nullopt;
-}
 
 /// A float 2-d group-1 qc.conv with constant weights (and bias): one call of
 /// qc_k_conv2d_f32_avx512. The weights are passed as they are ([F][K]).
@@ -465,19 +452,12 @@ struct MatMulF32ToKernel : OpRewritePattern<qc::MatMulOp> {
       return rw.notifyMatchFailure(op, "float kernels take static f32 matrices");
     int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
     int64_t M = yTy.getDimSize(yTy.getRank() - 2), batch = yTy.getNumElements() / (M * N);
-    auto strideOf = [&](RankedTensorType t, int64_t rows, int64_t cols) -> std::optional<int64_t> {
-      int64_t mats = t.getNumElements() / (rows * cols);
-      if (mats == batch)
-        return batch == 1 ? 0 : rows * cols;
-      if (mats == 1)
-        return 0;
-      return std::nullopt;
-    };
-    std::optional<int64_t> aStride = strideOf(aTy, M, K), bStride = strideOf(bTy, K, N);
+    std::optional<int64_t> aStride = batchStride(aTy, M, K, batch),
+                           bStride = batchStride(bTy, K, N, batch);
     if (!aStride || !bStride)
       return rw.notifyMatchFailure(op, "broadcast batch dims");
     std::optional<std::vector<float>> b =
-        *bStride == 0 ? constantF32s(op.getB()) : std::nullopt;
+        *bStride == 0 ? constantValues<float>(op.getB()) : std::nullopt;
     int64_t rows = M;
     if (b && *aStride != 0) { // one constant B: batches are rows
       rows = M * batch;
