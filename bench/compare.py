@@ -29,7 +29,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "quality"))
-from common import cpu_name, run, setup  # noqa: E402
+from common import cpu_name, run, setup, write_generated  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -189,15 +189,7 @@ def main():
                          f"{times[(t, 'ours FP32')][0] / f32:.2f} |")
     # The generated part of the report, between its markers; the text
     # around it (the analysis) stays.
-    begin = f"<!-- begin: written by bench/compare.py (--repeat {a.repeat}); do not edit -->"
-    end = "<!-- end: bench/compare.py -->"
-    body = "\n".join([begin] + lines + [end])
-    old = open(a.report).read() if os.path.exists(a.report) else ""
-    m = re.search(r"<!-- begin: written by bench/compare.py.*?<!-- end: bench/compare.py -->",
-                  old, re.S)
-    text = old[:m.start()] + body + old[m.end():] if m else old + body + "\n"
-    with open(a.report, "w") as f:
-        f.write(text)
+    write_generated(a.report, "bench/compare.py", lines, f" (--repeat {a.repeat})")
     print("\n".join(lines))
     return 0
 

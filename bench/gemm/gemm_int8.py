@@ -24,7 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "quality"))
-from common import cpu_name, run  # noqa: E402
+from common import cpu_name, run, write_generated  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -109,15 +109,7 @@ def main():
     lines += [f"| {t} | {ok} | {ms:.2f} | {g:.1f} | {p:.1f}% | {gb:.1f} | {pb:.1f}% |"
               for t, ok, ms, g, p, gb, pb in rows]
     # The generated part of the report, between its markers.
-    begin = "<!-- begin: written by bench/gemm/gemm_int8.py; do not edit -->"
-    end = "<!-- end: bench/gemm/gemm_int8.py -->"
-    body = "\n".join([begin] + lines + [end])
-    old = open(a.report).read() if os.path.exists(a.report) else ""
-    m = re.search(r"<!-- begin: written by bench/gemm/gemm_int8.py.*?"
-                  r"<!-- end: bench/gemm/gemm_int8.py -->", old, re.S)
-    text = old[:m.start()] + body + old[m.end():] if m else old + body + "\n"
-    with open(a.report, "w") as f:
-        f.write(text)
+    write_generated(a.report, "bench/gemm/gemm_int8.py", lines)
     print("\n".join(lines))
     return 0
 

@@ -34,3 +34,20 @@ def setup(work, ort_dir):
 def cpu_name():
     return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                  if l.startswith("model name")), platform.processor())
+
+
+def write_generated(path, writer, lines, note=""):
+    """Writes `lines` into the file `path` between the markers of `writer`
+    (a script's path, e.g. bench/compare.py; `note` follows it in the begin
+    marker), keeping the text around them; appends them (with the markers)
+    when the file has none yet."""
+    import re
+    begin = f"<!-- begin: written by {writer}{note}; do not edit -->"
+    end = f"<!-- end: {writer} -->"
+    body = "\n".join([begin] + lines + [end])
+    old = open(path).read() if os.path.exists(path) else ""
+    m = re.search(re.escape(f"<!-- begin: written by {writer}") + r".*?" + re.escape(end),
+                  old, re.S)
+    text = old[:m.start()] + body + old[m.end():] if m else old + body + "\n"
+    with open(path, "w") as f:
+        f.write(text)
