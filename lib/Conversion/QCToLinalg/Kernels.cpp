@@ -85,6 +85,12 @@ std::optional<std::vector<T>> constantValues(Value v) {
   return out;
 }
 
+/// Whether any of `types` has no elements (a zero dim): the kernels'
+/// shape arithmetic divides by dims, so such ops keep the linalg lowering.
+bool anyEmpty(std::initializer_list<RankedTensorType> types) {
+  return llvm::any_of(types, [](RankedTensorType t) { return t.getNumElements() == 0; });
+}
+
 /// The batch stride (elements) of a `rows x cols` operand of type `t` in a
 /// product of `batch` matrices: a full batch, or 0 for one matrix shared by
 /// every batch; none when its batch dims broadcast otherwise.
@@ -229,8 +235,9 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opt
   auto xTy = tensorType(op.getInput()), wTy = tensorType(op.getWeight());
   auto outTy = tensorType(op.getOutput());
   int64_t rank = xTy.getRank();
-  if ((rank != 3 && rank != 4) || xTy.getElementType().getIntOrFloatBitWidth() != 8)
-    return rw.notifyMatchFailure(op, "kernels take 1-d and 2-d 8-bit convolutions");
+  if ((rank != 3 && rank != 4) || xTy.getElementType().getIntOrFloatBitWidth() != 8 ||
+      anyEmpty({xTy, wTy, outTy}))
+    return rw.notifyMatchFailure(op, "kernels take non-empty 1-d and 2-d 8-bit convolutions");
   std::optional<std::vector<uint8_t>> w = constantBytes(op.getWeight());
   if (!w)
     return rw.notifyMatchFailure(op, "weights are not a constant");
@@ -291,7 +298,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions 
   auto outTy = tensorType(op.getOutput());
   if (aTy.getElementType().getIntOrFloatBitWidth() != 8 ||
       bTy.getElementType().getIntOrFloatBitWidth() != 8 || aTy.getRank() < 2 ||
-      bTy.getRank() < 2)
+      bTy.getRank() < 2 || anyEmpty({aTy, bTy, outTy}))
     return rw.notifyMatchFailure(op, "kernels take 8-bit matrices");
   int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
   int64_t outRank = outTy.getRank();
@@ -409,7 +416,7 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
     auto yTy = dyn_cast<RankedTensorType>(op.getY().getType());
     if (!xTy || !wTy || !yTy || !xTy.hasStaticShape() || !yTy.hasStaticShape() ||
         xTy.getRank() != 4 || !xTy.getElementType().isF32() || op.getGroup() != 1 ||
-        op.getAutoPad() != "NOTSET")
+        op.getAutoPad() != "NOTSET" || anyEmpty({xTy, wTy, yTy}))
       return rw.notifyMatchFailure(op, "float kernels take static 2-d group-1 f32 convs");
     if (!op.getW().getDefiningOp<arith::ConstantOp>() ||
         (op.getB() && !op.getB().getDefiningOp<arith::ConstantOp>()))
@@ -448,7 +455,8 @@ struct MatMulF32ToKernel : OpRewritePattern<qc::MatMulOp> {
     auto yTy = dyn_cast<RankedTensorType>(op.getY().getType());
     if (!aTy || !bTy || !yTy || !aTy.hasStaticShape() || !bTy.hasStaticShape() ||
         !yTy.hasStaticShape() || aTy.getRank() < 2 || bTy.getRank() < 2 ||
-        !aTy.getElementType().isF32() || !bTy.getElementType().isF32())
+        !aTy.getElementType().isF32() || !bTy.getElementType().isF32() ||
+        anyEmpty({aTy, bTy, yTy}))
       return rw.notifyMatchFailure(op, "float kernels take static f32 matrices");
     int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
     int64_t M = yTy.getDimSize(yTy.getRank() - 2), batch = yTy.getNumElements() / (M * N);

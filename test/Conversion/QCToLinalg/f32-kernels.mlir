@@ -42,3 +42,14 @@ func.func @grouped(%x: tensor<1x4x8x8xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1
       : (tensor<1x4x8x8xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
 }
+
+// -----
+
+// An empty matmul (a zero dim) keeps the linalg lowering.
+// CHECK-LABEL: func @empty
+// CHECK-NOT: call @qc_k
+func.func @empty(%a: tensor<0x5xf32>) -> tensor<0x7xf32> {
+  %b = arith.constant dense<1.0> : tensor<5x7xf32>
+  %y = qc.matmul %a, %b : (tensor<0x5xf32>, tensor<5x7xf32>) -> tensor<0x7xf32>
+  return %y : tensor<0x7xf32>
+}

@@ -55,3 +55,14 @@ func.func @conv3d(%x: tensor<1x1x4x4x4xi8>) -> tensor<1x1x4x4x4xi32> {
       : (tensor<1x1x4x4x4xi8>, tensor<1x1x1x1x1xi8>) -> tensor<1x1x4x4x4xi32>
   return %c : tensor<1x1x4x4x4xi32>
 }
+
+// -----
+
+// An empty matmul_int (a zero dim) keeps the linalg lowering.
+// CHECK-LABEL: func @empty
+// CHECK-NOT: call @qc_k
+func.func @empty(%a: tensor<0x7xi8>) -> tensor<0x5xi32> {
+  %b = arith.constant dense<1> : tensor<7x5xi8>
+  %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<0x7xi8>, tensor<7x5xi8>) -> tensor<0x5xi32>
+  return %c : tensor<0x5xi32>
+}
