@@ -221,8 +221,9 @@ Expected<std::string> qc::f32KernelVariant(StringRef choice, StringRef cpu) {
 }
 
 /// Links the kernels that `m` declares from the embedded bitcode and
-/// makes them internal. The `_generic` code loses its target attributes,
-/// so it is compiled for the model's target; the VNNI code keeps its own.
+/// makes them internal. The generic code loses its target attributes, so
+/// it is compiled for the model's target; the AVX-512 code (the VNNI and
+/// float kernels, chosen only for targets that have it) keeps its own.
 static Error linkKernels(llvm::Module &m) {
   bool needed = llvm::any_of(m.functions(), [](llvm::Function &f) {
     return f.isDeclaration() && f.getName().starts_with("qc_k_");
@@ -231,7 +232,7 @@ static Error linkKernels(llvm::Module &m) {
     return Error::success();
   llvm::MemoryBufferRef buffer(
       StringRef(reinterpret_cast<const char *>(qcKernelBitcode), qcKernelBitcode_size),
-      "qc-int8-kernels");
+      "qc-kernels");
   Expected<std::unique_ptr<llvm::Module>> kernels =
       llvm::parseBitcodeFile(buffer, m.getContext());
   if (!kernels)
@@ -239,7 +240,7 @@ static Error linkKernels(llvm::Module &m) {
   (*kernels)->setTargetTriple(m.getTargetTriple());
   (*kernels)->setDataLayout(m.getDataLayout());
   for (llvm::Function &f : **kernels) {
-    if (f.getFnAttribute("target-features").getValueAsString().contains("+avx512vnni"))
+    if (f.getFnAttribute("target-features").getValueAsString().contains("+avx512f"))
       continue;
     for (StringRef a : {"target-cpu", "target-features", "tune-cpu"})
       f.removeFnAttr(a);
