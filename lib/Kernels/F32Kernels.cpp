@@ -231,16 +231,11 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(int64_t batch, int64_t C, int64_t H, int64
               memcpy(dst, image + c * Hp * Wp + kh * dh * Wp + kw * dw + p0, size_t(cols) * 4);
             } else {
               const float *plane = image + c * Hp * Wp + kh * dh * Wp + kw * dw;
-              int64_t j = 0, oh = p0 / OW, ow = p0 % OW;
-              while (j < cols) {
-                int64_t run = min64(OW - ow, cols - j);
+              forEachRowRun(p0, cols, OW, [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
                 const float *src = plane + oh * sh * Wp + ow * sw;
                 for (int64_t t = 0; t < run; ++t)
                   dst[j + t] = src[t * sw];
-                j += run;
-                ow = 0;
-                ++oh;
-              }
+              });
             }
             if (cols < kCols)
               memset(dst + cols, 0, size_t(kCols - cols) * 4);
@@ -256,17 +251,11 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(int64_t batch, int64_t C, int64_t H, int64
       continue;
     }
     runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, tmp, kCols);
-    for (int64_t r = r0; r < r1; ++r) {
-      int64_t c = 0, oh = p0 / Wp, ow = p0 % Wp;
-      while (c < cols) {
-        int64_t run = min64(Wp - ow, cols - c);
-        int64_t valid = ow < OW ? min64(OW - ow, run) : 0;
+    forEachRowRun(p0, cols, Wp, [&](int64_t c, int64_t oh, int64_t ow, int64_t run) {
+      int64_t valid = ow < OW ? min64(OW - ow, run) : 0;
+      for (int64_t r = r0; r < r1; ++r)
         memcpy(on + r * P + oh * OW + ow, tmp + r * kCols + c, size_t(valid) * 4);
-        c += run;
-        ow = 0;
-        ++oh;
-      }
-    }
+    });
   }
   free(tmp);
   free(rows);

@@ -211,10 +211,7 @@ void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, ui
     for (int64_t kh = 0; kh < s.KH; ++kh)
       for (int64_t kw = 0; kw < s.KW; ++kw, ++k) {
         uint8_t *dst = rows + k * kBlockCols;
-        // Runs of positions within one output row.
-        int64_t j = 0, oh = p0 / s.OW, ow = p0 % s.OW;
-        while (j < cols) {
-          int64_t run = s.OW - ow < cols - j ? s.OW - ow : cols - j;
+        forEachRowRun(p0, cols, s.OW, [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
           int64_t ih = oh * s.sh - s.ph + kh * s.dh;
           if (ih < 0 || ih >= s.H) {
             memset(dst + j, padv, size_t(run));
@@ -239,10 +236,7 @@ void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, ui
             }
             memset(d + t1, padv, size_t(run - t1));
           }
-          j += run;
-          ow = 0;
-          ++oh;
-        }
+        });
       }
   }
   if (wantSums)
@@ -631,16 +625,11 @@ void packStrided(const uint8_t *image, const ConvShape &s, int64_t Hp, int64_t W
         if (cols < kBlockCols)
           memset(dst + cols, 0, size_t(kBlockCols - cols));
         const uint8_t *plane = image + c * Hp * Wp + kh * s.dh * Wp + kw * s.dw;
-        int64_t j = 0, oh = p0 / s.OW, ow = p0 % s.OW;
-        while (j < cols) {
-          int64_t run = s.OW - ow < cols - j ? s.OW - ow : cols - j;
+        forEachRowRun(p0, cols, s.OW, [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
           const uint8_t *src = plane + oh * s.sh * Wp + ow * s.sw;
           for (int64_t t = 0; t < run; ++t)
             dst[j + t] = src[t * s.sw];
-          j += run;
-          ow = 0;
-          ++oh;
-        }
+        });
       }
   if (wantSums)
     columnSums(rows, K, sums);
@@ -738,19 +727,12 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
                    Q, /*chanIsCol=*/false, f0, scratch.sums, /*rowSums=*/false, e,
                    tmp - p0 * int64_t(esize), kBlockCols);
     int64_t cols = Q - p0 < kBlockCols ? Q - p0 : kBlockCols;
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t *src = tmp + r * kBlockCols * esize;
-      uint8_t *dst = og8 + r * P * esize;
-      int64_t c = 0, oh = p0 / Wp, ow = p0 % Wp;
-      while (c < cols) {
-        int64_t run = Wp - ow < cols - c ? Wp - ow : cols - c;
-        int64_t valid = ow < s.OW ? (s.OW - ow < run ? s.OW - ow : run) : 0;
-        memcpy(dst + (oh * s.OW + ow) * esize, src + c * esize, size_t(valid) * esize);
-        c += run;
-        ow = 0;
-        ++oh;
-      }
-    }
+    forEachRowRun(p0, cols, Wp, [&](int64_t c, int64_t oh, int64_t ow, int64_t run) {
+      int64_t valid = ow < s.OW ? (s.OW - ow < run ? s.OW - ow : run) : 0;
+      for (int64_t r = r0; r < r1; ++r)
+        memcpy(og8 + (r * P + oh * s.OW + ow) * esize, tmp + (r * kBlockCols + c) * esize,
+               size_t(valid) * esize);
+    });
   }
   free(tmp);
   free(image);

@@ -28,6 +28,21 @@ inline int64_t rowChunks(int64_t outer, int64_t colBlocks, int64_t rows, int64_t
   return want < maxChunks ? want : maxChunks;
 }
 
+/// Calls f(j, row, col, run) for each run of the positions p0 + j (0 <= j <
+/// cols) of a row-major plane with rows of `rowLen` that lies in one row:
+/// positions p0 + j .. p0 + j + run - 1 are (row, col) .. (row, col + run - 1).
+template <typename F>
+inline void forEachRowRun(int64_t p0, int64_t cols, int64_t rowLen, F &&f) {
+  int64_t j = 0, row = p0 / rowLen, col = p0 % rowLen;
+  while (j < cols) {
+    int64_t run = rowLen - col < cols - j ? rowLen - col : cols - j;
+    f(j, row, col, run);
+    j += run;
+    col = 0;
+    ++row;
+  }
+}
+
 } // namespace qc_kernels
 
 #endif // QC_LIB_KERNELS_KERNELCOMMON_H
