@@ -296,7 +296,7 @@ Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
   CalibrationStats stats;
   size_t n = model.observed.size();
   std::vector<TensorStats *> slot(n);
-  std::vector<std::vector<double>> channelSum(n);
+  std::vector<std::vector<double>> channelSum(n), channelAbsMax(n);
   std::vector<int64_t> channelCount(n, 0);
   for (size_t k = 0; k < n; ++k) {
     slot[k] = &stats[model.observed[k]];
@@ -338,8 +338,13 @@ Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
             for (size_t d = s.channelAxis + 1; d < t.shape.size(); ++d)
               inner *= t.shape[d];
             channelSum[k].resize(c, 0.0);
-            for (int64_t j = 0; j < count; ++j)
-              channelSum[k][(j / inner) % c] += v[j];
+            channelAbsMax[k].resize(c, 0.0);
+            for (int64_t j = 0; j < count; ++j) {
+              int64_t ch = (j / inner) % c;
+              channelSum[k][ch] += v[j];
+              if (!std::isnan(v[j]))
+                channelAbsMax[k][ch] = std::max(channelAbsMax[k][ch], std::fabs(double(v[j])));
+            }
             channelCount[k] += count / std::max<int64_t>(c, 1);
           }
           continue;
@@ -366,8 +371,20 @@ Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
       s.min = s.max = 0;
     for (double sum : channelSum[k])
       s.channelMean.push_back(channelCount[k] ? sum / channelCount[k] : 0.0);
+    s.channelAbsMax = std::move(channelAbsMax[k]);
   }
   return stats;
+}
+
+double TensorStats::outlierRatio() const {
+  if (channelAbsMax.empty())
+    return 0;
+  double mx = 0, sum = 0;
+  for (double a : channelAbsMax) {
+    mx = std::max(mx, a);
+    sum += a;
+  }
+  return sum > 0 ? mx / (sum / channelAbsMax.size()) : 0;
 }
 
 /// The value below which `fraction` of the histogram's mass lies.
@@ -523,6 +540,9 @@ Error qc::applyCalibration(ModuleOp module, const CalibrationStats &stats,
     if (obs.getChannelAxis() && !it->second.channelMean.empty() &&
         int64_t(it->second.channelMean.size()) == ty.getDimSize(*obs.getChannelAxis()))
       obs.setChannelMeanAttr(b.getDenseF64ArrayAttr(it->second.channelMean));
+    if (obs.getChannelAxis() && !it->second.channelAbsMax.empty() &&
+        int64_t(it->second.channelAbsMax.size()) == ty.getDimSize(*obs.getChannelAxis()))
+      obs.setChannelAbsMaxAttr(b.getDenseF64ArrayAttr(it->second.channelAbsMax));
   });
   if (!missing.empty())
     return err("the calibration statistics have no entry for tensor '" + missing +
@@ -541,7 +561,8 @@ llvm::json::Value qc::statsToJSON(const CalibrationStats &stats) {
                          {"hist", llvm::json::Array(s.hist)},
                          {"abs_hist", llvm::json::Array(s.absHist)},
                          {"channel_axis", s.channelAxis},
-                         {"channel_mean", llvm::json::Array(s.channelMean)}};
+                         {"channel_mean", llvm::json::Array(s.channelMean)},
+                         {"channel_abs_max", llvm::json::Array(s.channelAbsMax)}};
     tensors[name] = std::move(o);
   }
   return llvm::json::Object{{"format", "qc-calibration-1"}, {"tensors", std::move(tensors)}};
@@ -572,6 +593,7 @@ Expected<CalibrationStats> qc::statsFromJSON(const llvm::json::Value &v) {
     numbers("hist", s.hist);
     numbers("abs_hist", s.absHist);
     numbers("channel_mean", s.channelMean);
+    numbers("channel_abs_max", s.channelAbsMax);
     stats[key.str()] = std::move(s);
   }
   return stats;

@@ -1,5 +1,6 @@
 //===- Quantize.cpp - post-training int8 quantization driver --------------===//
 #include "qc/Quantization/Quantize.h"
+#include "qc/Quantization/Rewrites.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
@@ -40,6 +41,7 @@ static void integerPasses(OpPassManager &pm) {
 namespace {
 struct LayerReport {
   std::string name;
+  double ratio = 0, ratioBefore = 0; // channel max |x| over their mean
   double scale = 0;
   int64_t zeroPoint = 0;
   bool isSigned = false;
@@ -60,10 +62,10 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   FailureOr<ModelSignature> sig = getModelSignature(graph);
   if (failed(sig))
     return err("the model's inputs need static shapes to calibrate (give --input-shape)");
-  for (const TensorSpec &in : sig->inputs)
-    if (in.dtype != DType::Float)
-      return err("input '" + in.name + "' is " + dtypeName(in.dtype) +
-                 "; calibration feeds float inputs only");
+  bool rewrite = o.smooth || o.rotate;
+  if (rewrite && !o.loadCalibration.empty())
+    return err("--load-calibration cannot be combined with --smooth-activations or "
+               "--rotate-hadamard: the rewrites calibrate the model again as they change it");
 
   if (Error e = runPasses(module, [&](OpPassManager &pm) {
         pm.addPass(mlir::createCanonicalizerPass());
@@ -131,10 +133,106 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       return err("cannot write '" + o.saveCalibration + "': " + ec.message());
     f << llvm::formatv("{0:2}", statsToJSON(stats)) << "\n";
   }
+  // Rewrites: each changes the observed activations, so the model is
+  // calibrated again after it; `before` keeps the imported model's
+  // statistics for the report.
+  CalibrationStats before;
+  std::map<std::string, double> alphas;
+  std::vector<double> floatDiff;
+  if (rewrite) {
+    before = stats;
+    ObservedModel original = std::move(*floatModel);
+    auto recalibrate = [&]() -> Error {
+      auto m = compileObserved(module);
+      if (!m)
+        return m.takeError();
+      floatModel = std::move(*m);
+      auto collected = collectStatistics(*floatModel, calib, o.calibration);
+      if (!collected)
+        return collected.takeError();
+      stats = std::move(*collected);
+      return Error::success();
+    };
+    if (o.rotate) {
+      if (Error e = runPasses(module, [&](OpPassManager &pm) {
+            RotateHadamardOptions ro;
+            ro.seed = o.rotationSeed;
+            pm.addPass(createRotateHadamard(ro));
+          }, "rotating"))
+        return e;
+      if (Error e = recalibrate())
+        return e;
+    }
+    if (o.smooth) {
+      if (Error e = applyCalibration(module, stats, o.calibration))
+        return e;
+      if (o.smoothAlphaAuto) {
+        AlphaSearchOptions ao;
+        ao.weightBits = o.weightBits;
+        ao.activationBits = o.activationBits;
+        ao.signedActivations = o.calibration.signedActivations;
+        auto chosen = searchSmoothingAlpha(module, *floatModel, calib, ao);
+        if (!chosen)
+          return chosen.takeError();
+        alphas = std::move(*chosen);
+      }
+      if (Error e = runPasses(module, [&](OpPassManager &pm) {
+            SmoothActivationsOptions so;
+            so.alpha = o.smoothAlpha;
+            pm.addPass(createSmoothActivations(so));
+          }, "smoothing"))
+        return e;
+      if (Error e = recalibrate())
+        return e;
+    }
+    // The rewrites keep the float function: the largest difference of each
+    // output, relative to the output's largest magnitude.
+    floatDiff.assign(original.numOutputs, 0.0);
+    std::vector<double> peak(original.numOutputs, 0.0);
+    for (const Sample &s : held) {
+      auto a = original.run(s);
+      if (!a)
+        return a.takeError();
+      auto b = floatModel->run(s);
+      if (!b)
+        return b.takeError();
+      for (size_t k = 0; k < original.numOutputs; ++k) {
+        if ((*a)[k].dtype != DType::Float)
+          continue;
+        const float *x = reinterpret_cast<const float *>((*a)[k].data.data());
+        const float *y = reinterpret_cast<const float *>((*b)[k].data.data());
+        for (int64_t i = 0, n = (*a)[k].numElements(); i < n; ++i) {
+          peak[k] = std::max(peak[k], std::fabs(double(x[i])));
+          floatDiff[k] = std::max(floatDiff[k], std::fabs(double(x[i]) - y[i]));
+        }
+      }
+    }
+    const ModelSignature &fsig = original.model->signature();
+    for (size_t k = 0; k < floatDiff.size(); ++k) {
+      floatDiff[k] = peak[k] > 0 ? floatDiff[k] / peak[k] : floatDiff[k];
+      os << "rewritten float model vs original, output '" << fsig.outputs[k].name
+         << "': max |difference| / max |output| = " << llvm::formatv("{0:e2}", floatDiff[k])
+         << " on " << held.size() << " samples\n";
+    }
+    if (!o.emitRewrittenPath.empty()) {
+      OwningOpRef<ModuleOp> copy = module.clone();
+      copy->walk([](ObserveOp obs) {
+        obs.replaceAllUsesWith(obs.getInput());
+        obs.erase();
+      });
+      std::error_code ec;
+      llvm::raw_fd_ostream f(o.emitRewrittenPath, ec);
+      if (ec)
+        return err("cannot write '" + o.emitRewrittenPath + "': " + ec.message());
+      copy->print(f);
+    }
+  }
   if (Error e = applyCalibration(module, stats, o.calibration))
     return e;
   if (Error e = runPasses(module, [&](OpPassManager &pm) {
         FoldCalibrationOptions fo;
+        fo.weightBits = o.weightBits;
+        fo.activationBits = o.activationBits;
         fo.activationType = o.calibration.signedActivations ? "i8" : "u8";
         fo.weightGranularity = o.weightGranularity;
         fo.biasCorrection = o.biasCorrection;
@@ -171,7 +269,11 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       if (!qt || layerIndex.count(tag.str()))
         return;
       layerIndex[tag.str()] = layers.size();
-      layers.push_back({tag.str(), qt.getScale(), qt.getZeroPoint(), qt.isSigned(), {}});
+      layers.push_back({tag.str(), 0, 0, qt.getScale(), qt.getZeroPoint(), qt.isSigned(), {}});
+      if (auto it = stats.find(tag.str()); it != stats.end())
+        layers.back().ratio = it->second.outlierRatio();
+      if (auto it = before.find(tag.str()); it != before.end())
+        layers.back().ratioBefore = it->second.outlierRatio();
     });
     std::vector<Agreement> outputs(floatModel->numOutputs);
     std::map<std::string, size_t> floatIndex;
@@ -200,11 +302,19 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
 
     const ModelSignature &fsig = floatModel->model->signature();
     llvm::json::Array jl, jo;
-    for (LayerReport &l : layers)
-      jl.push_back(llvm::json::Object{{"tensor", l.name}, {"bits", 8},
-                                      {"type", l.isSigned ? "i8" : "u8"},
-                                      {"scale", l.scale}, {"zero_point", l.zeroPoint},
-                                      {"sqnr_db", std::isinf(l.agreement.sqnrDb) ? 999.0 : l.agreement.sqnrDb}});
+    auto ratioJSON = [](double r) { return r > 0 ? llvm::json::Value(r) : llvm::json::Value(nullptr); };
+    for (LayerReport &l : layers) {
+      llvm::json::Object jlayer{{"tensor", l.name}, {"bits", int64_t(o.activationBits)},
+                                {"type", l.isSigned ? "i8" : "u8"},
+                                {"scale", l.scale}, {"zero_point", l.zeroPoint},
+                                {"sqnr_db", std::isinf(l.agreement.sqnrDb) ? 999.0 : l.agreement.sqnrDb},
+                                {"channel_max_over_mean", ratioJSON(l.ratio)}};
+      if (rewrite)
+        jlayer["channel_max_over_mean_before"] = ratioJSON(l.ratioBefore);
+      if (auto a = alphas.find(l.name); a != alphas.end())
+        jlayer["smooth_alpha"] = a->second;
+      jl.push_back(std::move(jlayer));
+    }
     for (size_t k = 0; k < outputs.size(); ++k)
       jo.push_back(llvm::json::Object{{"output", fsig.outputs[k].name},
                                       {"sqnr_db", std::isinf(outputs[k].sqnrDb) ? 999.0 : outputs[k].sqnrDb},
@@ -217,6 +327,13 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         {"activation_type", o.calibration.signedActivations ? "i8" : "u8"},
         {"weight_granularity", o.weightGranularity},
         {"bias_correction", o.biasCorrection},
+        {"weight_bits", int64_t(o.weightBits)},
+        {"activation_bits", int64_t(o.activationBits)},
+        {"smooth", o.smooth ? (o.smoothAlphaAuto ? llvm::json::Value("auto")
+                                                 : llvm::json::Value(o.smoothAlpha))
+                            : llvm::json::Value(nullptr)},
+        {"rotate", o.rotate},
+        {"rewritten_float_max_rel_diff", llvm::json::Array(floatDiff)},
         {"calibration_samples", int64_t(calib.size())},
         {"eval_samples", int64_t(held.size())},
         {"eval_held_out", heldOut},
@@ -234,25 +351,47 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
     if (ec)
       return err("cannot write '" + md + "': " + ec.message());
     m << "# Quantization report: " << o.modelName << "\n\n"
-      << "W8A8 (" << (o.calibration.signedActivations ? "i8" : "u8") << " activations, "
+      << "W" << o.weightBits << "A" << o.activationBits << " ("
+      << (o.calibration.signedActivations ? "i8" : "u8") << " activations, "
       << o.weightGranularity << " weight scales), calibration " << o.calibration.method
       << " on " << calib.size() << " samples, bias correction "
       << (o.biasCorrection ? "on" : "off") << "; evaluated on " << held.size()
-      << (heldOut ? " held-out" : " calibration") << " samples.\n\n"
+      << (heldOut ? " held-out" : " calibration") << " samples"
+      << (o.rotate ? "; Hadamard rotation" : "")
+      << (o.smooth ? (o.smoothAlphaAuto ? std::string("; SmoothQuant, alpha searched per layer")
+                                        : "; SmoothQuant alpha " + fmt(o.smoothAlpha))
+                   : std::string())
+      << ".\n\n"
       << "| output | SQNR (dB) | cosine | top-1 agreement |\n| --- | ---: | ---: | ---: |\n";
     for (size_t k = 0; k < outputs.size(); ++k)
       m << "| " << fsig.outputs[k].name << " | " << fmt(outputs[k].sqnrDb) << " | "
         << llvm::formatv("{0:f5}", outputs[k].cosine) << " | "
         << (std::isnan(outputs[k].top1) ? std::string("-") : fmt(100 * outputs[k].top1) + "%")
         << " |\n";
-    m << "\n| tensor | bits | type | scale | zero point | SQNR vs float (dB) |\n"
-      << "| --- | ---: | --- | ---: | ---: | ---: |\n";
-    for (LayerReport &l : layers)
-      m << "| " << l.name << " | 8 | " << (l.isSigned ? "i8" : "u8") << " | "
-        << llvm::formatv("{0:e4}", l.scale) << " | " << l.zeroPoint << " | "
-        << fmt(l.agreement.sqnrDb) << " |\n";
+    auto ratioText = [](double r) { return r > 0 ? fmt(r) : std::string("-"); };
+    m << "\nchannel max/mean: the largest per-channel max |x| over their mean (inputs of "
+         "Conv, Gemm and MatMul)"
+      << (rewrite ? "; before: the model as imported" : "") << ".\n\n"
+      << "| tensor | bits | type | scale | zero point | SQNR vs float (dB) |"
+      << (rewrite ? " channel max/mean before | after |" : " channel max/mean |")
+      << (alphas.empty() ? "" : " alpha |") << "\n"
+      << "| --- | ---: | --- | ---: | ---: | ---: |" << (rewrite ? " ---: | ---: |" : " ---: |")
+      << (alphas.empty() ? "" : " ---: |") << "\n";
+    for (LayerReport &l : layers) {
+      m << "| " << l.name << " | " << o.activationBits << " | " << (l.isSigned ? "i8" : "u8")
+        << " | " << llvm::formatv("{0:e4}", l.scale) << " | " << l.zeroPoint << " | "
+        << fmt(l.agreement.sqnrDb) << " | ";
+      if (rewrite)
+        m << ratioText(l.ratioBefore) << " | ";
+      m << ratioText(l.ratio) << " |";
+      if (!alphas.empty()) {
+        auto a = alphas.find(l.name);
+        m << " " << (a != alphas.end() ? fmt(a->second) : std::string("-")) << " |";
+      }
+      m << "\n";
+    }
     for (size_t k = 0; k < outputs.size(); ++k) {
-      os << "int8 vs float, output '" << fsig.outputs[k].name << "' on " << held.size()
+      os << "quantized vs float, output '" << fsig.outputs[k].name << "' on " << held.size()
          << (heldOut ? " held-out" : " calibration") << " samples: SQNR "
          << fmt(outputs[k].sqnrDb) << " dB, cosine " << llvm::formatv("{0:f5}", outputs[k].cosine);
       if (!std::isnan(outputs[k].top1))

@@ -136,6 +136,34 @@ static cl::opt<std::string> reportPath("report",
                                        cl::desc("Quality report (JSON, and markdown beside it): "
                                                 "per-tensor scales and SQNR, outputs against float"),
                                        cl::value_desc("FILE.json"), cl::cat(quantCategory));
+static cl::opt<unsigned> weightBits("weight-bits",
+                                  cl::desc("Weight bits, 2-8 (symmetric, stored in int8)"),
+                                  cl::init(8), cl::cat(quantCategory));
+static cl::opt<unsigned> activationBits("activation-bits",
+                                      cl::desc("Activation bits, 2-8 (stored in 8-bit integers)"),
+                                      cl::init(8), cl::cat(quantCategory));
+static cl::opt<bool> smoothActivations(
+    "smooth-activations",
+    cl::desc("SmoothQuant: migrate activation outliers into the weights of linear layers "
+             "read from a LayerNorm or linear layer (calibrates twice)"),
+    cl::cat(quantCategory));
+static cl::opt<std::string> smoothAlpha(
+    "smooth-alpha",
+    cl::desc("SmoothQuant migration strength in [0, 1], or auto (searched per layer on the "
+             "calibration data); implies --smooth-activations (default 0.5)"),
+    cl::init("0.5"), cl::cat(quantCategory));
+static cl::opt<bool> rotateHadamard(
+    "rotate-hadamard",
+    cl::desc("Randomized Hadamard rotation of the linear layers' inputs (QuaRot), folded "
+             "into the weights where possible"),
+    cl::cat(quantCategory));
+static cl::opt<uint64_t> rotationSeed("rotation-seed",
+                                      cl::desc("Seed of the rotation's random signs"),
+                                      cl::init(0), cl::cat(quantCategory));
+static cl::opt<std::string> emitRewritten(
+    "emit-rewritten",
+    cl::desc("Write the float model after smoothing/rotation (MLIR), before quantization"),
+    cl::value_desc("FILE.mlir"), cl::cat(quantCategory));
 
 [[noreturn]] static void die(const Twine &msg) {
   WithColor::error(errs(), "quant-compile") << msg << "\n";
@@ -160,8 +188,11 @@ int main(int argc, char **argv) {
   bool quantize = !calibrationData.empty() || !loadCalibration.empty();
   if (!quantize) {
     for (cl::Option *opt : {(cl::Option *)&samples, (cl::Option *)&reportPath,
-                            (cl::Option *)&emitQDQ,
-                            (cl::Option *)&saveCalibration, (cl::Option *)&evalSamples})
+                            (cl::Option *)&emitQDQ, (cl::Option *)&saveCalibration,
+                            (cl::Option *)&evalSamples, (cl::Option *)&weightBits,
+                            (cl::Option *)&activationBits, (cl::Option *)&smoothActivations,
+                            (cl::Option *)&smoothAlpha, (cl::Option *)&rotateHadamard,
+                            (cl::Option *)&emitRewritten})
       if (opt->getNumOccurrences())
         die("--" + opt->ArgStr + " needs --calibration-data (or --load-calibration)");
   }
@@ -178,6 +209,17 @@ int main(int argc, char **argv) {
     die("--percentile must be in (50, 100]");
   if (bins < 16)
     die("--histogram-bins must be at least 16");
+  if (weightBits < 2 || weightBits > 8)
+    die("--weight-bits must be in [2, 8], got " + Twine(weightBits));
+  if (activationBits < 2 || activationBits > 8)
+    die("--activation-bits must be in [2, 8], got " + Twine(activationBits));
+  bool smooth = smoothActivations || smoothAlpha.getNumOccurrences();
+  double alpha = 0.5;
+  if (smoothAlpha != "auto" &&
+      (StringRef(smoothAlpha).getAsDouble(alpha) || !(alpha >= 0 && alpha <= 1)))
+    die("--smooth-alpha must be a number in [0, 1] or auto, got '" + smoothAlpha + "'");
+  if (!emitRewritten.empty() && !smooth && !rotateHadamard)
+    die("--emit-rewritten needs --smooth-activations or --rotate-hadamard");
 
   mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
   if (!module)
@@ -199,6 +241,14 @@ int main(int argc, char **argv) {
     q.reportPath = reportPath;
     q.emitQDQPath = emitQDQ;
     q.modelName = sys::path::filename(modelPath).str();
+    q.weightBits = weightBits;
+    q.activationBits = activationBits;
+    q.smooth = smooth;
+    q.smoothAlphaAuto = smoothAlpha == "auto";
+    q.smoothAlpha = alpha;
+    q.rotate = rotateHadamard;
+    q.rotationSeed = rotationSeed;
+    q.emitRewrittenPath = emitRewritten;
     if (Error e = quantizeModel(*module, q, outs()))
       die(toString(std::move(e)));
   } else if (!keepQDQ && hasQuantizeDequantize(*module)) {

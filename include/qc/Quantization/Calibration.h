@@ -41,7 +41,11 @@ struct TensorStats {
   /// Histogram of x over [min, max] and of |x| over [0, max |x|].
   std::vector<double> hist, absHist;
   int64_t channelAxis = -1;
-  std::vector<double> channelMean;
+  std::vector<double> channelMean, channelAbsMax;
+  /// max_c channelAbsMax[c] / mean_c channelAbsMax[c]: how much of the
+  /// per-tensor range a few outlier channels take (0 without channel
+  /// statistics).
+  double outlierRatio() const;
 };
 using CalibrationStats = std::map<std::string, TensorStats>;
 

@@ -17,11 +17,22 @@ struct QuantizeOptions {
   std::string reportPath;          // JSON; a markdown page beside it (.md)
   std::string emitQDQPath;         // the QDQ form (.mlir), before the integer rewrite
   std::string modelName;
+  unsigned weightBits = 8, activationBits = 8;
+  /// SmoothQuant (smooth-activations) with this alpha, or searched per layer.
+  bool smooth = false, smoothAlphaAuto = false;
+  double smoothAlpha = 0.5;
+  /// Hadamard rotation of the linear layers' inputs (rotate-hadamard).
+  bool rotate = false;
+  uint64_t rotationSeed = 0;
+  std::string emitRewrittenPath;   // the float model after the rewrites (.mlir)
 };
 
 /// Quantizes the float graph in @main_graph of `module` to the integer-only
-/// form: folds BatchNorm, calibrates (or loads statistics), folds the ranges
-/// into quantization parameters and weights, lowers to integer ops. With a
+/// form: folds BatchNorm, calibrates (or loads statistics), optionally
+/// rotates and/or smooths the linear layers' inputs (calibrating again after
+/// each rewrite, and checking that the float outputs did not change), folds
+/// the ranges into quantization parameters and weights, lowers to integer
+/// ops. With a
 /// report path, measures every quantized activation and the outputs against
 /// float on the held-out samples and writes the report; a summary goes to
 /// `os`. Errors are one-line reasons (diagnostics for IR problems).

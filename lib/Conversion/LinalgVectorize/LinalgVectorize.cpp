@@ -49,7 +49,9 @@ SmallVector<int64_t> registerTile(linalg::LinalgOp op) {
       return {};
   }
   AffineMap out = op.getIndexingMapsArray().back();
-  if (out.getNumResults() < 2 || !out.isProjectedPermutation())
+  // More than one batch dim: the vectorized tile would keep unit batch dims
+  // the contraction lowering cannot mask (those ops keep their loops).
+  if (out.getNumResults() < 2 || out.getNumResults() > 3 || !out.isProjectedPermutation())
     return {};
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   unsigned j = cast<AffineDimExpr>(out.getResults().back()).getPosition();

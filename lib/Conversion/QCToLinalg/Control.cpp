@@ -59,6 +59,22 @@ struct GeneralMatMulLowering : OpRewritePattern<qc::MatMulOp> {
       b = reshapeTo(rewriter, loc, b, RankedTensorType::get({bt.getDimSize(0), 1}, et));
     at = tensorType(a);
     bt = tensorType(b);
+    // Equal batch dims (attention's [batch, heads, ...]) collapse into one:
+    // a batched matmul, which the register-tile vectorization handles.
+    if (at.getRank() == bt.getRank() && at.getRank() > 3 && at.hasStaticShape() &&
+        bt.hasStaticShape() && yt.hasStaticShape() &&
+        at.getShape().drop_back(2) == bt.getShape().drop_back(2)) {
+      int64_t r = at.getRank(), bsz = 1;
+      for (int64_t d = 0; d < r - 2; ++d)
+        bsz *= at.getDimSize(d);
+      auto a3 = RankedTensorType::get({bsz, at.getDimSize(r - 2), at.getDimSize(r - 1)}, et);
+      auto b3 = RankedTensorType::get({bsz, bt.getDimSize(r - 2), bt.getDimSize(r - 1)}, et);
+      auto y3 = RankedTensorType::get({bsz, at.getDimSize(r - 2), bt.getDimSize(r - 1)}, et);
+      Value mm = qc::MatMulOp::create(rewriter, loc, y3, reshapeTo(rewriter, loc, a, a3),
+                                      reshapeTo(rewriter, loc, b, b3));
+      rewriter.replaceOp(op, reshapeTo(rewriter, loc, mm, yt));
+      return success();
+    }
     int64_t batch = std::max(at.getRank(), bt.getRank()) - 2;
     SmallVector<int64_t> shape;
     for (int64_t d = 0; d < batch; ++d) {

@@ -958,6 +958,7 @@ struct ConvertQCToLinalgPass
                  GlobalPoolToLinalg<qc::GlobalAveragePoolOp, false>,
                  GlobalPoolToLinalg<qc::GlobalMaxPoolOp, true>>(ctx);
     populateIndexingPatterns(patterns);
+    populateHadamardPatterns(patterns);
     populateReductionPatterns(patterns);
     populateQuantizationPatterns(patterns);
     populateScatterPatterns(patterns);

@@ -7,6 +7,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using mlir::quant::QuantizedType;
@@ -186,6 +187,43 @@ LogicalResult ObserveOp::verify() {
                            << " entries for " << ty.getDimSize(*getChannelAxis())
                            << " channels";
   }
+  if (getChannelAbsMax()) {
+    auto ty = cast<RankedTensorType>(getInput().getType());
+    if (!getChannelAxis() || int64_t(*getChannelAxis()) >= ty.getRank())
+      return emitOpError("channel_abs_max needs a channel_axis of the tensor");
+    if (!ty.isDynamicDim(*getChannelAxis()) &&
+        int64_t(getChannelAbsMax()->size()) != ty.getDimSize(*getChannelAxis()))
+      return emitOpError() << "channel_abs_max has " << getChannelAbsMax()->size()
+                           << " entries for " << ty.getDimSize(*getChannelAxis())
+                           << " channels";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// HadamardOp
+//===----------------------------------------------------------------------===//
+
+int64_t HadamardOp::getFactorSize() {
+  return getFactor() ? cast<RankedTensorType>(getFactor().getType()).getDimSize(0) : 1;
+}
+
+LogicalResult HadamardOp::verify() {
+  auto ty = cast<RankedTensorType>(getInput().getType());
+  if (ty.getRank() < 1 || ty.isDynamicDim(ty.getRank() - 1))
+    return emitOpError("needs a static last dimension");
+  int64_t n = ty.getDimSize(ty.getRank() - 1), m = 1;
+  if (getFactor()) {
+    auto fty = cast<RankedTensorType>(getFactor().getType());
+    if (fty.getRank() != 2 || fty.isDynamicDim(0) || fty.getDimSize(0) != fty.getDimSize(1) ||
+        fty.getElementType() != ty.getElementType())
+      return emitOpError() << "factor must be a static square matrix of "
+                           << ty.getElementType() << ", got " << fty;
+    m = fty.getDimSize(0);
+  }
+  if (m < 1 || n % m || !llvm::isPowerOf2_64(uint64_t(n / m)))
+    return emitOpError() << "last dimension " << n << " is not " << m
+                         << " (the factor's size) times a power of two";
   return success();
 }
 

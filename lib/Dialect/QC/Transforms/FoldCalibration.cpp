@@ -17,15 +17,16 @@ using namespace mlir;
 
 quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
                                                double hi, bool isSigned,
-                                               Type expressed) {
+                                               Type expressed, unsigned bits) {
   lo = std::min(lo, 0.0);
   hi = std::max(hi, 0.0);
   double scale;
-  int64_t zp = 0, qmin = isSigned ? -128 : 0, qmax = isSigned ? 127 : 255;
+  int64_t half = int64_t(1) << (bits - 1);
+  int64_t zp = 0, qmin = isSigned ? -half : 0, qmax = isSigned ? half - 1 : 2 * half - 1;
   if (isSigned) {
-    scale = std::max(-lo, hi) / 127.0;
+    scale = std::max(-lo, hi) / double(half - 1);
   } else {
-    scale = (hi - lo) / 255.0;
+    scale = (hi - lo) / double(qmax);
   }
   if (!(scale > 0) || !std::isfinite(scale))
     scale = 1.0;
@@ -48,16 +49,16 @@ struct QuantizedWeight {
 };
 
 QuantizedWeight quantizeWeight(ArrayRef<float> w, int64_t channels,
-                               function_ref<int64_t(int64_t)> channelOf) {
+                               function_ref<int64_t(int64_t)> channelOf, int64_t qmax) {
   QuantizedWeight r;
   std::vector<double> maxAbs(channels, 0.0);
   for (int64_t i = 0, e = w.size(); i < e; ++i)
     maxAbs[channelOf(i)] = std::max(maxAbs[channelOf(i)], std::fabs(double(w[i])));
   for (double m : maxAbs)
-    r.scales.push_back(m > 0 ? m / 127.0 : 1.0);
+    r.scales.push_back(m > 0 ? m / double(qmax) : 1.0);
   for (int64_t i = 0, e = w.size(); i < e; ++i) {
     double s = r.scales[channelOf(i)];
-    int32_t q = int32_t(std::clamp(std::nearbyint(w[i] / s), -127.0, 127.0));
+    int32_t q = int32_t(std::clamp(std::nearbyint(w[i] / s), -double(qmax), double(qmax)));
     r.q.push_back(q);
     r.dequantized.push_back(float(q * s));
   }
@@ -119,7 +120,8 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
         return (i / per) * nBlocks + ((i % per) / kSize) / *block;
       return ((i / cols) / *block) * cols + i % cols; // scales [nb, N]
     };
-    QuantizedWeight qw = quantizeWeight(*w, perChannel ? channels * nBlocks : 1, channelOf);
+    int64_t qmax = (int64_t(1) << (weightBits - 1)) - 1;
+    QuantizedWeight qw = quantizeWeight(*w, perChannel ? channels * nBlocks : 1, channelOf, qmax);
 
     MLIRContext *ctx = op->getContext();
     Type i8 = IntegerType::get(ctx, 8);
@@ -144,17 +146,17 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       auto zps = DenseElementsAttr::get(RankedTensorType::get(shape, i8),
                                         ArrayRef(SmallVector<int8_t>(sc.size(), 0)));
       qt = quant::UniformQuantizedSubChannelType::get(quant::QuantizationFlags::Signed, i8, f32,
-                                                      scales, zps, dims, sizes, -127, 127);
+                                                      scales, zps, dims, sizes, -qmax, qmax);
     } else if (perChannel)
       qt = quant::UniformQuantizedPerAxisType::get(
           quant::QuantizationFlags::Signed, i8, f32, qw.scales,
-          SmallVector<int64_t>(channels, 0), int32_t(axis), -127, 127);
+          SmallVector<int64_t>(channels, 0), int32_t(axis), -qmax, qmax);
     else
       qt = quant::UniformQuantizedType::get(quant::QuantizationFlags::Signed, i8,
-                                            f32, qw.scales[0], 0, -127, 127);
+                                            f32, qw.scales[0], 0, -qmax, qmax);
     std::string name = "weight";
     if (auto n = dyn_cast<NameLoc>(loc))
-      name = n.getName().str() + ".weight_int8";
+      name = n.getName().str() + ".weight_int" + std::to_string(weightBits);
     Value ints = qc::createBlobConstant(
         b, loc, RankedTensorType::get(wTy.getShape(), i8), qw.q, name);
     Value q = qc::StorageCastOp::create(b, loc, RankedTensorType::get(wTy.getShape(), qt), ints);
@@ -221,6 +223,11 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
                                   << "' is not supported (u8 or i8)";
       return signalPassFailure();
     }
+    if (weightBits < 2 || weightBits > 8 || activationBits < 2 || activationBits > 8) {
+      getOperation()->emitError() << "weight and activation bits must lie in [2, 8], got "
+                                  << weightBits << " and " << activationBits;
+      return signalPassFailure();
+    }
     SmallVector<Operation *> layers;
     getOperation()->walk([&](Operation *op) {
       if (isa<qc::ConvOp, qc::GemmOp, qc::MatMulOp>(op))
@@ -242,7 +249,7 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       auto ty = cast<RankedTensorType>(obs.getType());
       quant::UniformQuantizedType qt = qc::activationType(
           obs.getContext(), obs.getMinAttr().getValueAsDouble(),
-          obs.getMaxAttr().getValueAsDouble(), isSigned, ty.getElementType());
+          obs.getMaxAttr().getValueAsDouble(), isSigned, ty.getElementType(), activationBits);
       OpBuilder b(obs);
       Value q = qc::QuantizeOp::create(b, obs.getLoc(),
                                        RankedTensorType::get(ty.getShape(), qt),

@@ -35,7 +35,8 @@ def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultType,
     Calibration writes what it decided back onto the op: the range
     `[min, max]` the tensor is to be quantized over (chosen by the
     calibration method from the statistics), and, for bias correction, the
-    mean of each channel along `channel_axis` (`channel_mean`).
+    mean of each channel along `channel_axis` (`channel_mean`) and, for
+    `smooth-activations`, the maximum |x| of each channel (`channel_abs_max`).
     `fold-calibration` turns calibrated observers into quantization.
 
     ```mlir
@@ -49,10 +50,43 @@ def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultType,
                        OptionalAttr<F64Attr>:$min,
                        OptionalAttr<F64Attr>:$max,
                        OptionalAttr<I64Attr>:$channel_axis,
-                       OptionalAttr<DenseF64ArrayAttr>:$channel_mean);
+                       OptionalAttr<DenseF64ArrayAttr>:$channel_mean,
+                       OptionalAttr<DenseF64ArrayAttr>:$channel_abs_max);
   let results = (outs QC_FloatTensor:$output);
   let assemblyFormat = "$name (`bins` $bins^)? $input attr-dict `:` type($input)";
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Rotation
+//===----------------------------------------------------------------------===//
+
+def QC_HadamardOp : QC_Op<"hadamard", [Pure, AllTypesMatch<["input", "output"]>]> {
+  let summary = "Orthogonal Hadamard-based transform of the last axis";
+  let description = [{
+    `y = x T` over the last axis (size n = m 2^k), with the orthogonal
+    `T = F (x) H_k / sqrt(2^k)`: `H_k` the 2^k x 2^k Sylvester Hadamard
+    matrix and `F` the m x m orthogonal `factor` (absent: m = 1). Index
+    `j = a 2^k + b` of the last axis is entry `(a, b)` of the product:
+    `y[a', b'] = sum_{a,b} x[a, b] F[a, a'] H[b, b'] / sqrt(2^k)`.
+    `rotate-hadamard` inserts it where a rotation cannot be folded into a
+    neighbouring weight (QuaRot's online Hadamard); it lowers to k
+    butterfly stages (a fast Walsh-Hadamard transform, O(n log n)) and an
+    m x m contraction.
+
+    ```mlir
+    %y = qc.hadamard %x : tensor<4x128xf32>
+    %z = qc.hadamard %x, %f : tensor<4x192xf32>, tensor<3x3xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, Optional<QC_FloatTensor>:$factor);
+  let results = (outs QC_FloatTensor:$output);
+  let assemblyFormat = "$input (`,` $factor^)? attr-dict `:` type($input) (`,` type($factor)^)?";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// m, the size of the factor (1 without one).
+    int64_t getFactorSize();
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -49,6 +49,63 @@ def InsertObservers : Pass<"insert-observers"> {
   ];
 }
 
+def SmoothActivations : Pass<"smooth-activations"> {
+  let summary = "SmoothQuant: moves activation outliers into the weights";
+  let description = [{
+    For each activation whose readers are all linear layers (MatMul with a
+    constant 2-D weight, Gemm with a constant B) and whose producer can
+    absorb a per-channel factor (LayerNormalization over the last axis,
+    `Mul(z, gamma)` / `Add(Mul(z, gamma), beta)` with per-channel constants
+    as decomposed LayerNorms end, or a linear layer whose only output it
+    is), computes SmoothQuant's factors (Xiao et al. 2023)
+
+        s_j = max|X_j|^alpha / max|W_j|^(1 - alpha)
+
+    from the observer's `channel_abs_max` (calibration) and the maximum of
+    row j over all readers' weights (Q, K and V share one vector), and
+    rewrites `X W = (X / s)(s W)`: 1/s into the producer's gamma and beta
+    (or its weight columns and bias), s into the readers' weight rows. The
+    float function is unchanged; the activation's channels are flattened.
+    A `qc.smooth_alpha` attribute on an observer (the driver's per-layer
+    search) overrides the option. The observer's range is stale afterwards:
+    `min`/`max` are dropped and the channel statistics rescaled, so the
+    model is to be calibrated again. Activations without statistics or
+    with another producer stay as they are.
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", "0.5",
+           "Migration strength in [0, 1] (0: all difficulty on the activations)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def RotateHadamard : Pass<"rotate-hadamard"> {
+  let summary = "QuaRot-style randomized Hadamard rotation of linear layers' inputs";
+  let description = [{
+    For each activation X (K channels) whose readers are all linear layers
+    (as for `smooth-activations`), rewrites `X W = (X D T)(T^T D W)` with D
+    random signs and T the orthogonal transform of `qc.hadamard`
+    (a Walsh-Hadamard transform for the power-of-two part of K times a
+    random orthogonal matrix for the rest). `T^T D W` is computed offline
+    into every reader's weights. `X D T` is folded into the producer
+    where the algebra allows: a linear producer's weight columns and bias
+    take `D T` and nothing runs online. A LayerNormalization (or the
+    `Mul`/`Add` tail of a decomposed one) first has its scale and shift
+    folded into the readers (`W := diag(gamma) W`, bias `+= beta W`, as
+    QuaRot and SliceGPT do), keeps D as its scale and is followed by an
+    online `qc.hadamard`; any other producer gets a `Mul` by D and an
+    online `qc.hadamard`. The float function is unchanged; outlier
+    channels are spread over all channels before quantization. Observers
+    between the producer and the readers then observe the rotated
+    activation, their statistics dropped (calibrate again).
+  }];
+  let options = [
+    Option<"seed", "seed", "uint64_t", "0",
+           "Seed of the random signs and orthogonal factors">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def FoldCalibration : Pass<"fold-calibration"> {
   let summary = "Turns calibrated observers into quantization and quantizes the weights";
   let description = [{
@@ -59,7 +116,10 @@ def FoldCalibration : Pass<"fold-calibration"> {
     compile time to symmetric int8 in `[-127, 127]`, per output channel
     (default) or per tensor, stored as integer blobs and read through
     `qc.storage_cast` + `qc.dequantize`; a Gemm's transposed weight is
-    stored transposed back (`transB = 0`).
+    stored transposed back (`transB = 0`). With `weight-bits` /
+    `activation-bits` below 8 the types keep 8-bit storage with a narrowed
+    storage range (`!quant.uniform<i8<-7:7>:f32, ...>` for 4-bit weights), so
+    that the integer kernels run them unchanged.
 
     Bias correction (Nagel et al. 2019; Hubara et al. 2021): where the
     layer's input observer recorded per-channel means `E[x]`, the expected
@@ -77,6 +137,10 @@ def FoldCalibration : Pass<"fold-calibration"> {
            "channel and block of N along the reduction axis)">,
     Option<"biasCorrection", "bias-correction", "bool", "true",
            "Correct the bias for the weights' expected quantization error">,
+    Option<"weightBits", "weight-bits", "unsigned", "8",
+           "Weight bits (2-8): symmetric levels in [-(2^(b-1) - 1), 2^(b-1) - 1], stored in int8">,
+    Option<"activationBits", "activation-bits", "unsigned", "8",
+           "Activation bits (2-8): 2^b levels, stored in an 8-bit container">,
   ];
   let dependentDialects = ["::mlir::quant::QuantDialect"];
 }

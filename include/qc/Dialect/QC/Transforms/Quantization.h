@@ -8,13 +8,16 @@
 
 namespace qc {
 
-/// The 8-bit activation type of the range [lo, hi] (widened to include 0):
-/// asymmetric uint8 (scale (hi - lo) / 255, zero point in [0, 255]) or
-/// symmetric int8 (scale max(|lo|, |hi|) / 127, zero point 0).
+/// The activation type of the range [lo, hi] (widened to include 0) with
+/// `bits` levels' worth of storage in an 8-bit container: asymmetric uint8
+/// (scale (hi - lo) / (2^bits - 1), zero point in [0, 2^bits - 1]) or
+/// symmetric int8 (scale max(|lo|, |hi|) / (2^(bits-1) - 1), zero point 0,
+/// storage [-2^(bits-1), 2^(bits-1) - 1]).
 mlir::quant::UniformQuantizedType activationType(mlir::MLIRContext *ctx,
                                                  double lo, double hi,
                                                  bool isSigned,
-                                                 mlir::Type expressed);
+                                                 mlir::Type expressed,
+                                                 unsigned bits = 8);
 
 /// N of a weight granularity "block:N" (N >= 1); none for anything else.
 inline std::optional<int64_t> weightBlockSize(llvm::StringRef granularity) {
