@@ -3,9 +3,9 @@
 the fortunes corpus (Debian's `fortunes` package): windows of BOS + 127
 characters, BATCH per sample (the exported models' batch).
 
-  OUT/calib/NNN.npz   {"ids"}: windows of the training split (masked as in
+  OUT/calib/NNN.npy   ids: windows of the training split (masked as in
                       training for the BERT-style model)
-  OUT/eval/NNN.npz    {"ids"}: windows of the held-out split
+  OUT/eval/NNN.npy    ids: windows of the held-out split
   OUT/eval-labels.npz "targets" [n, BATCH, 128] (the unmasked ids) and, for
                       bert, "masked" [n, BATCH, 128] (positions to predict)
 
@@ -42,7 +42,7 @@ def main():
             inp = w
             if a.model == "bert":
                 inp, pick = mlm_batch(w, rng)
-            np.savez(os.path.join(a.out, split, f"{i:03d}.npz"), ids=inp)
+            np.save(os.path.join(a.out, split, f"{i:03d}.npy"), inp)
             if split == "eval":
                 targets.append(w)
                 if a.model == "bert":

@@ -252,7 +252,15 @@ qc::compileObserved(ModuleOp module, bool quantized,
   graph->setAttr(QCDialect::kOutputNamesAttrName, ArrayAttr::get(clone->getContext(), names));
   if (prepare && failed(prepare(*clone)))
     return err("preparing the observed model failed (see the diagnostics above)");
-  FailureOr<ModelSignature> sig = lowerModel(*clone, "main_graph");
+  // The kernels a build for this host would call (calibration runs faster,
+  // and the report measures what the library computes).
+  Expected<std::string> int8 = int8KernelVariant("auto", "native");
+  if (!int8)
+    return int8.takeError();
+  Expected<std::string> f32 = f32KernelVariant("auto", "native");
+  if (!f32)
+    return f32.takeError();
+  FailureOr<ModelSignature> sig = lowerModel(*clone, "main_graph", 1, *int8, *f32);
   if (failed(sig))
     return err("the observed model does not compile (see the diagnostics above)");
   auto jitted = Model::jit(*clone, *sig, CompileOptions());

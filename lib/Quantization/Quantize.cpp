@@ -72,6 +72,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         pm.addPass(createFoldBatchNorm());
         InsertObserversOptions io;
         io.bins = o.calibration.bins;
+        io.scope = o.scope;
         pm.addPass(createInsertObservers(io));
       }, "inserting observers"))
     return e;
@@ -142,11 +143,14 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   if (rewrite) {
     before = stats;
     ObservedModel original = std::move(*floatModel);
+    floatModel.reset();
+    const ObservedModel *current = &original; // the model as rewritten so far
     auto recalibrate = [&]() -> Error {
       auto m = compileObserved(module);
       if (!m)
         return m.takeError();
       floatModel = std::move(*m);
+      current = &*floatModel;
       auto collected = collectStatistics(*floatModel, calib, o.calibration);
       if (!collected)
         return collected.takeError();
@@ -171,7 +175,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         ao.weightBits = o.weightBits;
         ao.activationBits = o.activationBits;
         ao.signedActivations = o.calibration.signedActivations;
-        auto chosen = searchSmoothingAlpha(module, *floatModel, calib, ao);
+        auto chosen = searchSmoothingAlpha(module, *current, calib, ao);
         if (!chosen)
           return chosen.takeError();
         alphas = std::move(*chosen);
@@ -327,6 +331,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         {"activation_type", o.calibration.signedActivations ? "i8" : "u8"},
         {"weight_granularity", o.weightGranularity},
         {"bias_correction", o.biasCorrection},
+        {"scope", o.scope},
         {"weight_bits", int64_t(o.weightBits)},
         {"activation_bits", int64_t(o.activationBits)},
         {"smooth", o.smooth ? (o.smoothAlphaAuto ? llvm::json::Value("auto")
@@ -357,6 +362,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       << " on " << calib.size() << " samples, bias correction "
       << (o.biasCorrection ? "on" : "off") << "; evaluated on " << held.size()
       << (heldOut ? " held-out" : " calibration") << " samples"
+      << (o.scope == "linear" ? "; only the inputs of linear layers quantized" : "")
       << (o.rotate ? "; Hadamard rotation" : "")
       << (o.smooth ? (o.smoothAlphaAuto ? std::string("; SmoothQuant, alpha searched per layer")
                                         : "; SmoothQuant alpha " + fmt(o.smoothAlpha))

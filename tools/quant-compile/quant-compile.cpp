@@ -142,6 +142,13 @@ static cl::opt<unsigned> weightBits("weight-bits",
 static cl::opt<unsigned> activationBits("activation-bits",
                                       cl::desc("Activation bits, 2-8 (stored in 8-bit integers)"),
                                       cl::init(8), cl::cat(quantCategory));
+static cl::opt<std::string> quantizeScope(
+    "quantize-scope",
+    cl::desc("all (default): integer-only chains, every activation between quantizable ops "
+             "quantized; linear: only the inputs of Conv, Gemm and MatMul layers with weights "
+             "(integer products, float results; attention's products, residuals and "
+             "normalizations stay float)"),
+    cl::init("all"), cl::cat(quantCategory));
 static cl::opt<bool> smoothActivations(
     "smooth-activations",
     cl::desc("SmoothQuant: migrate activation outliers into the weights of linear layers "
@@ -192,7 +199,7 @@ int main(int argc, char **argv) {
                             (cl::Option *)&evalSamples, (cl::Option *)&weightBits,
                             (cl::Option *)&activationBits, (cl::Option *)&smoothActivations,
                             (cl::Option *)&smoothAlpha, (cl::Option *)&rotateHadamard,
-                            (cl::Option *)&emitRewritten})
+                            (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope})
       if (opt->getNumOccurrences())
         die("--" + opt->ArgStr + " needs --calibration-data (or --load-calibration)");
   }
@@ -213,6 +220,8 @@ int main(int argc, char **argv) {
     die("--weight-bits must be in [2, 8], got " + Twine(weightBits));
   if (activationBits < 2 || activationBits > 8)
     die("--activation-bits must be in [2, 8], got " + Twine(activationBits));
+  if (quantizeScope != "all" && quantizeScope != "linear")
+    die("unknown --quantize-scope '" + quantizeScope + "' (all or linear)");
   bool smooth = smoothActivations || smoothAlpha.getNumOccurrences();
   double alpha = 0.5;
   if (smoothAlpha != "auto" &&
@@ -242,6 +251,7 @@ int main(int argc, char **argv) {
     q.emitQDQPath = emitQDQ;
     q.modelName = sys::path::filename(modelPath).str();
     q.weightBits = weightBits;
+    q.scope = quantizeScope;
     q.activationBits = activationBits;
     q.smooth = smooth;
     q.smoothAlphaAuto = smoothAlpha == "auto";

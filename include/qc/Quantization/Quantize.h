@@ -18,6 +18,7 @@ struct QuantizeOptions {
   std::string emitQDQPath;         // the QDQ form (.mlir), before the integer rewrite
   std::string modelName;
   unsigned weightBits = 8, activationBits = 8;
+  std::string scope = "all";       // insert-observers' scope: all | linear
   /// SmoothQuant (smooth-activations) with this alpha, or searched per layer.
   bool smooth = false, smoothAlphaAuto = false;
   double smoothAlpha = 0.5;

@@ -56,6 +56,12 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a bool array with one entry per operand and result";
     return success();
   }
+  if (name == kSmoothAlphaAttrName) {
+    auto alpha = dyn_cast<FloatAttr>(attr.getValue());
+    if (!isa<ObserveOp>(op) || !alpha)
+      return op->emitError() << "'" << name << "' must be a float on a qc.observe";
+    return success();
+  }
   if (name == kObservedAttrName) {
     if (!isa<StringAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a string";

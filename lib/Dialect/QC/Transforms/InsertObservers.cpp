@@ -76,6 +76,12 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
   }
 
   void runOnOperation() override {
+    if (scope != "all" && scope != "linear") {
+      getOperation()->emitError() << "insert-observers: scope must be all or linear, not '"
+                                  << scope << "'";
+      return signalPassFailure();
+    }
+    bool linearOnly = scope == "linear";
     SmallVector<Operation *> ops;
     // Only the function's own body: calibration reads the observed values as
     // extra function results, which a value inside an If branch cannot be
@@ -98,9 +104,15 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
         int64_t rank = cast<RankedTensorType>(mm.getA().getType()).getRank();
         if (rank < 2)
           continue;
+        // Products of two activations (attention's) stay float in the
+        // linear scope: it quantizes layers with weights.
+        if (linearOnly && isFloatActivation(mm.getB()))
+          continue;
         inputs.push_back({mm.getA(), rank - 1});
         inputs.push_back({mm.getB(), std::nullopt});
       } else {
+        if (linearOnly)
+          continue;
         // Add, Concat and pooling quantize only when every input is an activation.
         if (!llvm::all_of(op->getOperands(), isFloatActivation))
           continue;
@@ -111,6 +123,8 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
         continue;
       for (auto [v, axis] : inputs)
         observe(v, axis);
+      if (linearOnly)
+        continue;
       Value out = op->getResult(0);
       if (out.hasOneUse() && isFusableActivation(*out.getUsers().begin()))
         out = out.getUsers().begin()->getResult(0);

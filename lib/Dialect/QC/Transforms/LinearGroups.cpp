@@ -2,6 +2,7 @@
 #include "qc/Dialect/QC/Transforms/LinearGroups.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
 #include <cmath>
@@ -26,7 +27,11 @@ std::optional<std::vector<double>> qc::channelConstant(Value v, int64_t k) {
 Value qc::constantLike(OpBuilder &b, Location loc, Type like, ArrayRef<double> values,
                        StringRef name) {
   std::vector<float> f(values.begin(), values.end());
-  return createBlobConstant(b, loc, cast<RankedTensorType>(like), f, name);
+  auto ty = cast<RankedTensorType>(like);
+  // Small vectors (scales, biases of tiny layers) stay readable in the IR.
+  if (f.size() <= 16)
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(ty, ArrayRef(f)));
+  return createBlobConstant(b, loc, ty, f, name);
 }
 
 static std::string nameOf(Operation *op, StringRef suffix) {
@@ -244,7 +249,9 @@ static void classifyProducer(ActivationGroup &g) {
     return;
   if (auto ln = dyn_cast<LayerNormalizationOp>(def)) {
     int64_t rank = rankedOf(ln.getX()).getRank();
-    int64_t axis = ln.getAxis() < 0 ? ln.getAxis() + rank : ln.getAxis();
+    int64_t axis = int64_t(ln.getAxis());
+    if (axis < 0)
+      axis += rank;
     if (axis == rank - 1 && ln.getStats().empty() && channelConstant(ln.getScale(), k) &&
         (!ln.getB() || channelConstant(ln.getB(), k))) {
       g.kind = ProducerKind::LayerNorm;
@@ -288,9 +295,13 @@ static void classifyProducer(ActivationGroup &g) {
 
 SmallVector<ActivationGroup> qc::findActivationGroups(Operation *fn) {
   SmallVector<ActivationGroup> groups;
-  llvm::DenseSet<Value> seen;
   auto iface = dyn_cast<FunctionOpInterface>(fn);
-  if (!iface || iface.getFunctionBody().empty())
+  if (!iface) {
+    fn->walk([&](FunctionOpInterface f) { groups.append(findActivationGroups(f)); });
+    return groups;
+  }
+  llvm::DenseSet<Value> seen;
+  if (iface.getFunctionBody().empty())
     return groups;
   for (Operation &op : iface.getFunctionBody().front()) {
     if (!isa<MatMulOp, GemmOp>(op) || !asLinear(&op))

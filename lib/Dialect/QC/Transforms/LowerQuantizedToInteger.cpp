@@ -285,21 +285,23 @@ static Value sliceAlong(PatternRewriter &rw, Location loc, Value x, int64_t axis
 /// Conv / Gemm / MatMul between quantized operands, quantized result:
 /// integer product, int32 bias, dyadic requantization with the activation
 /// in the clamp.
-struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
-    UniformQuantizedType yq = perTensor(q.getOutput());
-    if (!yq)
-      return failure();
-    double actLo, actHi;
-    Value core = peelActivation(q.getInput(), actLo, actHi);
-    Operation *op = core.getDefiningOp();
-    if (!isa_and_nonnull<qc::ConvOp, qc::GemmOp, qc::MatMulOp>(op))
-      return failure();
-    Value qx = dequantized(op->getOperand(0)), qw = dequantized(op->getOperand(1));
-    if (!qx || !qw || !perTensor(qx))
-      return failure();
-    UniformQuantizedType xq = perTensor(qx);
+/// The int32 product of a Conv, Gemm or MatMul between a per-tensor
+/// quantized input and quantized weights (bias included at s_x * s_w), and
+/// the float scale of each output channel's accumulator.
+struct IntegerProduct {
+  Value acc;
+  SmallVector<double> scales; // alpha * s_x * s_w[c]
+  int64_t outAxis = 0;
+  RankedTensorType resTy;
+};
+
+LogicalResult integerProduct(PatternRewriter &rw, Operation *op, IntegerProduct &out) {
+  if (!isa_and_nonnull<qc::ConvOp, qc::GemmOp, qc::MatMulOp>(op))
+    return failure();
+  Value qx = dequantized(op->getOperand(0)), qw = dequantized(op->getOperand(1));
+  if (!qx || !qw || !perTensor(qx))
+    return failure();
+  UniformQuantizedType xq = perTensor(qx);
     auto wElt = tensorTy(qw).getElementType();
     int64_t wRank = tensorTy(qw).getRank();
     int64_t channelAxis = isa<qc::ConvOp>(op) ? 0 : wRank - 1;
@@ -437,14 +439,70 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
         ref[c] = std::ldexp(ref[c], -f);
       wScales = ref;
     }
+  for (int64_t c = 0, e = wScales.size(); c < e; ++c)
+    out.scales.push_back(alpha * xq.getScale() * wScales[c]);
+  out.acc = acc;
+  out.outAxis = outAxis;
+  out.resTy = resTy;
+  return success();
+}
+
+struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    if (!yq)
+      return failure();
+    double actLo, actHi;
+    Value core = peelActivation(q.getInput(), actLo, actHi);
+    IntegerProduct p;
+    if (failed(integerProduct(rw, core.getDefiningOp(), p)))
+      return failure();
     SmallVector<double> scales;
-    for (int64_t c = 0, e = wScales.size(); c < e; ++c)
-      scales.push_back(alpha * xq.getScale() * wScales[c] / yq.getScale());
+    for (double s : p.scales)
+      scales.push_back(s / yq.getScale());
     auto [lo, hi] = clampRange(yq, actLo, actHi);
     FailureOr<Value> y = requantizeTo(
-        rw, loc, acc, scales, 0, scales.size() > 1 ? std::optional<int64_t>(outAxis) : std::nullopt,
-        storageTensorType(resTy, yq), yq.getZeroPoint(), lo, hi);
+        rw, q.getLoc(), p.acc, scales, 0,
+        scales.size() > 1 ? std::optional<int64_t>(p.outAxis) : std::nullopt,
+        storageTensorType(p.resTy, yq), yq.getZeroPoint(), lo, hi);
     return replaceWithIntegers(rw, q, y);
+  }
+};
+
+/// A Conv, Gemm or MatMul on quantized operands whose result is not
+/// quantized (the linear-only scope, or a model's last layer): the int32
+/// product, dequantized with s_x * s_w per channel to the float result.
+template <typename OpTy>
+struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rw) const override {
+    Value y = op->getResult(0);
+    auto feedsQuantize = [](Value v) {
+      return llvm::any_of(v.getUsers(), [](Operation *u) { return isa<qc::QuantizeOp>(u); });
+    };
+    if (feedsQuantize(y))
+      return failure();
+    for (Operation *u : y.getUsers())
+      if (isa<qc::ReluOp, qc::ClipOp>(u) && feedsQuantize(u->getResult(0)))
+        return failure();
+    IntegerProduct p;
+    if (failed(integerProduct(rw, op, p)))
+      return failure();
+    Type i32 = rw.getI32Type(), f32 = rw.getF32Type();
+    quant::QuantizedType qt;
+    if (p.scales.size() == 1)
+      qt = UniformQuantizedType::get(quant::QuantizationFlags::Signed, i32, f32, p.scales[0], 0,
+                                     INT32_MIN, INT32_MAX);
+    else
+      qt = UniformQuantizedPerAxisType::get(quant::QuantizationFlags::Signed, i32, f32, p.scales,
+                                            SmallVector<int64_t>(p.scales.size(), 0),
+                                            int32_t(p.outAxis), INT32_MIN, INT32_MAX);
+    Location loc = op.getLoc();
+    Value q = qc::StorageCastOp::create(rw, loc, RankedTensorType::get(p.resTy.getShape(), qt),
+                                        p.acc);
+    rw.replaceOpWithNewOp<qc::DequantizeOp>(op, p.resTy, q);
+    return success();
   }
 };
 
@@ -620,6 +678,8 @@ struct LowerQuantizedToIntegerPass
     patterns.add<LinearToInteger, AddToInteger, GlobalAveragePoolToInteger,
                  ConcatToInteger, DequantizeLater>(ctx);
     patterns.add<RequantizeQDQ>(ctx, /*benefit=*/0);
+    patterns.add<LinearToIntegerFloatResult<qc::ConvOp>, LinearToIntegerFloatResult<qc::GemmOp>,
+                 LinearToIntegerFloatResult<qc::MatMulOp>>(ctx, /*benefit=*/0);
     qc::StorageCastOp::getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))) ||
         failed(blockedWeights()))

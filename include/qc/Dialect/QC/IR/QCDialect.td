@@ -42,6 +42,9 @@ def QC_Dialect : Dialect {
     /// Set by fold-calibration on the dequantization of each observed
     /// tensor: the observer's name (the quality report matches by it).
     static constexpr ::llvm::StringLiteral kObservedAttrName = "qc.observed";
+    /// SmoothQuant's alpha for the activation a qc.observe sees (the
+    /// per-layer search's choice; smooth-activations reads it).
+    static constexpr ::llvm::StringLiteral kSmoothAlphaAttrName = "qc.smooth_alpha";
   }];
 }
 

@@ -20,7 +20,7 @@ namespace qc {
 
 /// The per-layer SmoothQuant alpha on a qc.observe (set by the driver's
 /// search, read by smooth-activations).
-inline constexpr llvm::StringLiteral kSmoothAlphaAttr = "qc.smooth_alpha";
+inline constexpr llvm::StringLiteral kSmoothAlphaAttr = QCDialect::kSmoothAlphaAttrName;
 
 /// A linear layer y = x W + b reading an activation x of K channels:
 /// MatMul(x, W) with a constant 2-D W (K x N), its bias the constant of an
@@ -75,7 +75,8 @@ struct ActivationGroup {
   mlir::Value consumed() { return observer ? observer.getOutput() : value; }
 };
 
-/// The groups of the ops directly in `fn`'s body: each float activation with
+/// The groups of the ops directly in the body of `fn` (or, for another op,
+/// of every function nested in it): each float activation with
 /// a static last dim whose readers (through one qc.observe) are all Linear
 /// layers reading it as their input, in program order.
 llvm::SmallVector<ActivationGroup> findActivationGroups(mlir::Operation *fn);

@@ -46,6 +46,11 @@ def InsertObservers : Pass<"insert-observers"> {
   let options = [
     Option<"bins", "bins", "int64_t", "2048",
            "Histogram bins per observer (for percentile, MSE and entropy calibration)">,
+    Option<"scope", "scope", "std::string", "\"all\"",
+           "all: every quantizable op's inputs and result (integer-only chains); linear: "
+           "only the activation inputs of Conv, Gemm and MatMul with constant weights (W8A8 "
+           "linear layers: integer products, float results; attention's activation "
+           "products, residuals and normalizations stay float)">,
   ];
 }
 
