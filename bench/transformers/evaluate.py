@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""Quality of the transformers of model.py under quantization: perplexity of the GPT-style model on held-out fortunes, masked-
+character accuracy and perplexity of the BERT-style model, for float and
+each quantization recipe, all compiled by quant-compile and run by
+quant-run. Writes a markdown table (docs/quality.md includes it).
+
+    evaluate.py BINDIR [--work DIR] [--report FILE] [--models gpt,bert]
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MODELS = f"{ROOT}/bench/models/transformers"
+
+# name, quant-compile flags (None: float)
+RECIPES = [
+    ("float", None),
+    ("W8A8 naive", ["--quantize-scope", "linear"]),
+    ("W8A8 + SmoothQuant (alpha 0.5)", ["--quantize-scope", "linear", "--smooth-alpha", "0.5"]),
+    ("W8A8 + SmoothQuant (alpha searched)", ["--quantize-scope", "linear", "--smooth-alpha", "auto"]),
+    ("W8A8 + rotation", ["--quantize-scope", "linear", "--rotate-hadamard"]),
+    ("W8A8 naive, percentile calibration",
+     ["--quantize-scope", "linear", "--calibration-method", "percentile"]),
+    ("W8A8 + rotation, percentile calibration",
+     ["--quantize-scope", "linear", "--rotate-hadamard", "--calibration-method", "percentile"]),
+    ("W4A8 naive", ["--quantize-scope", "linear", "--weight-bits", "4"]),
+    ("W4A8 + rotation", ["--quantize-scope", "linear", "--weight-bits", "4", "--rotate-hadamard"]),
+    ("W4A4 naive", ["--quantize-scope", "linear", "--weight-bits", "4", "--activation-bits", "4"]),
+    ("W4A4 + rotation", ["--quantize-scope", "linear", "--weight-bits", "4", "--activation-bits", "4",
+                         "--rotate-hadamard"]),
+    ("W8A8 integer-only, naive", []),
+    ("W8A8 integer-only + rotation", ["--rotate-hadamard"]),
+]
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"failed: {' '.join(cmd)}\n{r.stdout}\n{r.stderr}")
+    return r.stdout
+
+
+def log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def score(model, logits, labels):
+    """(perplexity, accuracy): next-character for gpt, masked characters
+    for bert."""
+    t = labels["targets"]
+    lp = log_softmax(logits.astype(np.float64))
+    if model == "gpt":
+        lp, t, sel = lp[:, :, :-1], t[:, :, 1:], np.ones(t[:, :, 1:].shape, bool)
+    else:
+        sel = labels["masked"]
+    picked = np.take_along_axis(lp, t[..., None], -1)[..., 0]
+    nll = -picked[sel].mean()
+    acc = (lp.argmax(-1) == t)[sel].mean()
+    return float(np.exp(nll)), float(acc)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("--work", default="/tmp/qc-transformers")
+    ap.add_argument("--report")
+    ap.add_argument("--models", default="gpt,bert")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    rows = {}
+    for model in a.models.split(","):
+        data = f"{a.work}/{model}-data"
+        if not os.path.exists(f"{data}/eval-labels.npz"):
+            run(["/usr/bin/python3", f"{HERE}/samples.py", model, data])
+        labels = dict(np.load(f"{data}/eval-labels.npz"))
+        evals = sorted(glob.glob(f"{data}/eval/*.npy"))
+        for name, flags in RECIPES:
+            lib = f"{a.work}/{model}-{len(rows)}.so"
+            cmd = [f"{a.bindir}/quant-compile", f"{MODELS}/{model}.onnx", "-o", lib]
+            if flags is not None:
+                cmd += ["--calibration-data", f"{data}/calib"] + flags
+            t0 = time.time()
+            out = run(cmd)
+            compile_s = time.time() - t0
+            diff = [l for l in out.splitlines() if l.startswith("rewritten float model")]
+            logits = []
+            for f in evals:
+                d = f"{a.work}/out"
+                run([f"{a.bindir}/quant-run", lib, "-i", f"ids={f}", "-o", d])
+                logits.append(np.load(f"{d}/logits.npy"))
+            ppl, acc = score(model, np.stack(logits), labels)
+            rel = float(diff[0].split("=")[1].split()[0]) if diff else None
+            rows[(model, name)] = (ppl, acc, rel)
+            print(f"{model:5s} {name:40s} perplexity {ppl:8.4f} accuracy {100 * acc:6.2f}%"
+                  f"{'' if rel is None else f'  rewritten float rel diff {rel:.1e}'}"
+                  f"  ({compile_s:.0f} s to compile)", flush=True)
+    if a.report:
+        lines = ["| model | recipe | perplexity | accuracy | W8A8 gap recovered | "
+                 "rewritten float vs original (max rel. diff) |",
+                 "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for (model, name), (ppl, acc, rel) in rows.items():
+            f = rows[(model, "float")][0]
+            linear8 = name.startswith("W8A8 +") or name.startswith("W8A8 naive,")
+            base = rows[(model, "W8A8 naive")][0] if linear8 else None
+            if name.startswith("W8A8 integer-only +"):
+                base = rows[(model, "W8A8 integer-only, naive")][0]
+            rec = "-" if base is None or base == f else f"{100 * (base - ppl) / (base - f):.0f}%"
+            label = {"gpt": "GPT-style (next char)", "bert": "BERT-style (masked char)"}[model]
+            lines.append(f"| {label} | {name} | {ppl:.4f} | {100 * acc:.2f}% | {rec} | "
+                         f"{'-' if rel is None else f'{rel:.1e}'} |")
+        with open(a.report, "w") as h:
+            h.write("\n".join(lines) + "\n")
+        with open(os.path.splitext(a.report)[0] + ".json", "w") as h:
+            json.dump({f"{m}/{n}": v for (m, n), v in rows.items()}, h, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+// RUN: quant-opt %s --split-input-file --rotate-hadamard --canonicalize | FileCheck %s
+//
+// The float function is unchanged: test/e2e/Inputs/rewrites.py checks it
+// numerically on trained transformers (against ONNX Runtime).
+
+// LayerNorm: gamma and beta fold into the readers, the norm keeps random
+// signs (D) as its scale and a zero bias, an online qc.hadamard (K = 4, a
+// power of two: no factor) follows; the observer sees the rotated tensor
+// and has lost its statistics.
+// CHECK-LABEL: func.func @layernorm
+// CHECK-DAG: %[[Z:.*]] = arith.constant dense<0.000000e+00> : tensor<4xf32>
+// CHECK: %[[N:.*]] = qc.layernormalization %arg0, %{{.*}}, %[[Z]]
+// CHECK: %[[H:.*]] = qc.hadamard %[[N]] : tensor<2x4xf32>
+// CHECK: %[[O:.*]] = qc.observe "x" %[[H]] {channel_axis = 1 : i64} : tensor<2x4xf32>
+// CHECK: %[[Y:.*]] = qc.matmul %[[O]], %{{.*}} : (tensor<2x4xf32>, tensor<4x3xf32>)
+// CHECK: qc.add %[[Y]], %{{.*}} : (tensor<2x3xf32>, tensor<3xf32>)
+func.func @layernorm(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+  %g = arith.constant dense<[1.0, 2.0, 0.5, 1.5]> : tensor<4xf32>
+  %b = arith.constant dense<[0.1, -0.2, 0.3, 0.0]> : tensor<4xf32>
+  %w = arith.constant dense<[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [3.0, 1.0, 0.0], [0.5, 0.5, 0.5]]> : tensor<4x3xf32>
+  %n = qc.layernormalization %x, %g, %b {axis = -1 : i64, epsilon = 1.0e-5 : f32, stash_type = 1 : i64} : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %o = qc.observe "x" %n {min = -4.0 : f64, max = 4.0 : f64, channel_axis = 1 : i64, channel_abs_max = array<f64: 4.0, 1.0, 1.0, 1.0>} : tensor<2x4xf32>
+  %y = qc.matmul %o, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// A linear producer takes D T into its columns and bias: nothing online
+// between the two layers (the function's input, produced by nothing, is
+// rotated online).
+// CHECK-LABEL: func.func @linear_producer
+// CHECK: %[[XH:.*]] = qc.hadamard %{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<3x3xf32>
+// CHECK: %[[H:.*]] = qc.matmul %[[XH]], %{{.*}} : (tensor<2x3xf32>, tensor<3x4xf32>)
+// CHECK-NEXT: %[[HB:.*]] = qc.add %[[H]], %{{.*}} : (tensor<2x4xf32>, tensor<4xf32>)
+// CHECK-NEXT: qc.matmul %[[HB]], %{{.*}} : (tensor<2x4xf32>, tensor<4x1xf32>)
+func.func @linear_producer(%x: tensor<2x3xf32>) -> tensor<2x1xf32> {
+  %p = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.0, 1.0], [2.0, 0.0, 1.0, 0.0]]> : tensor<3x4xf32>
+  %pb = arith.constant dense<[0.5, 0.0, -0.5, 1.0]> : tensor<4xf32>
+  %w = arith.constant dense<[[1.0], [2.0], [3.0], [4.0]]> : tensor<4x1xf32>
+  %h = qc.matmul %x, %p : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %hb = qc.add %h, %pb : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %y = qc.matmul %hb, %w : (tensor<2x4xf32>, tensor<4x1xf32>) -> tensor<2x1xf32>
+  return %y : tensor<2x1xf32>
+}
+
+// -----
+
+// Any other producer (a Relu): an online Mul by D and a qc.hadamard; K = 12
+// = 3 x 4 takes a 3 x 3 orthogonal factor. A Gemm reader with transB.
+// CHECK-LABEL: func.func @online
+// CHECK: %[[R:.*]] = qc.relu %arg0
+// CHECK: %[[M:.*]] = qc.mul %[[R]], %{{.*}} : (tensor<2x12xf32>, tensor<12xf32>)
+// CHECK: %[[H:.*]] = qc.hadamard %[[M]], %{{.*}} : tensor<2x12xf32>, tensor<3x3xf32>
+// CHECK: qc.gemm %[[H]]
+func.func @online(%x: tensor<2x12xf32>, %w: tensor<5x12xf32>) -> tensor<2x5xf32> {
+  %c = arith.constant dense<1.0> : tensor<5x12xf32>
+  %r = qc.relu %x : (tensor<2x12xf32>) -> tensor<2x12xf32>
+  %y = qc.gemm %r, %c {alpha = 1.0 : f32, beta = 1.0 : f32, transA = 0 : i64, transB = 1 : i64} : (tensor<2x12xf32>, tensor<5x12xf32>) -> tensor<2x5xf32>
+  return %y : tensor<2x5xf32>
+}

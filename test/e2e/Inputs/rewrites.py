@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""SmoothQuant and Hadamard rotation keep the float function: on the trained
+GPT-style (LayerNormalization ops) and BERT-style (decomposed LayerNorm)
+models of bench/models/transformers, quant-compile --emit-rewritten writes
+the float model after each rewrite; compiled and run on held-out inputs, its
+outputs must match ONNX Runtime's on the original ONNX model, and our own
+float build of it, to 1e-5 of the output's largest magnitude. The rewrites
+must also have happened (online Hadamards / per-layer alphas present), and
+the outlier ratio the report gives must fall.
+
+    rewrites.py BINDIR WORKDIR [--ort-dir DIR]
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ort_common import ROOT, ort_dir, run  # noqa: E402
+
+MODELS = f"{ROOT}/bench/models/transformers"
+VOCAB, BOS, TOL = 98, 97, 1e-5
+
+
+def ids(rng):
+    x = rng.integers(1, BOS, size=(4, 128)).astype(np.int64)
+    x[:, 0] = BOS
+    return x
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("work")
+    ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
+    a = ap.parse_args()
+    a.ort_dir = ort_dir(a.ort_dir)
+    if not a.ort_dir:
+        print("rewrites: ONNX Runtime unavailable: skipped")
+        return 77
+    os.makedirs(f"{a.work}/calib", exist_ok=True)
+    rng = np.random.default_rng(5)
+    for i in range(4):
+        np.save(f"{a.work}/calib/{i}.npy", ids(rng))
+    evals = []
+    for i in range(2):
+        evals.append(f"{a.work}/eval{i}.npy")
+        np.save(evals[-1], ids(rng))
+    qc = lambda *args: run([f"{a.bindir}/quant-compile", *args])
+    failures = []
+    for model in ("gpt", "bert"):
+        onnx_path = f"{MODELS}/{model}.onnx"
+        qc(onnx_path, "-o", f"{a.work}/{model}-float.so")
+        ref, ours = [], []
+        for k, f in enumerate(evals):
+            d = f"{a.work}/ort-{model}{k}"
+            run(["node", f"{ROOT}/scripts/ort-run.js", onnx_path, "-i", f"ids={f}", "-o", d,
+                 "--ort-dir", a.ort_dir])
+            ref.append(np.load(f"{d}/logits.npy").astype(np.float64))
+            d = f"{a.work}/float-{model}{k}"
+            run([f"{a.bindir}/quant-run", f"{a.work}/{model}-float.so", "-i", f"ids={f}", "-o", d])
+            ours.append(np.load(f"{d}/logits.npy").astype(np.float64))
+        for name, flags in (("rotate", ["--rotate-hadamard"]),
+                            ("smooth", ["--smooth-alpha", "auto"])):
+            tag = f"{model}-{name}"
+            rewritten = f"{a.work}/{tag}.mlir"
+            report = f"{a.work}/{tag}.json"
+            qc(onnx_path, "--calibration-data", f"{a.work}/calib", "--quantize-scope", "linear",
+               *flags, "--emit-rewritten", rewritten, "--report", report,
+               "-o", f"{a.work}/{tag}-q.so")
+            text = open(rewritten).read()
+            layers = json.load(open(report))["layers"]
+            if name == "rotate" and "qc.hadamard" not in text:
+                failures.append(f"{tag}: no online Hadamard in the rewritten model")
+            if name == "smooth" and not any("smooth_alpha" in l for l in layers):
+                failures.append(f"{tag}: no layer was smoothed")
+            # The layers the rewrite reached: all with channel statistics for
+            # the rotation, the smoothed ones for SmoothQuant.
+            reached = [l for l in layers if l.get("channel_max_over_mean_before") and
+                       (name == "rotate" or "smooth_alpha" in l)]
+            before = max([l["channel_max_over_mean_before"] for l in reached] or [0])
+            after = max([l["channel_max_over_mean"] for l in reached] or [0])
+            if not after < before:
+                failures.append(f"{tag}: the largest channel max/mean ratio did not fall "
+                                f"({before:.2f} -> {after:.2f})")
+            qc(rewritten, "-o", f"{a.work}/{tag}.so")
+            for k, f in enumerate(evals):
+                d = f"{a.work}/{tag}{k}"
+                run([f"{a.bindir}/quant-run", f"{a.work}/{tag}.so", "-i", f"ids={f}", "-o", d])
+                got = np.load(f"{d}/logits.npy").astype(np.float64)
+                for against, want in (("ONNX Runtime", ref[k]), ("our float build", ours[k])):
+                    rel = np.abs(got - want).max() / np.abs(want).max()
+                    print(f"{tag} sample {k}: max |rewritten - {against}| / max |output| = "
+                          f"{rel:.2e}; channel max/mean {before:.2f} -> {after:.2f}")
+                    if not rel <= TOL:
+                        failures.append(f"{tag} sample {k}: {rel:.2e} against {against}")
+    for f in failures:
+        print("FAIL:", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
