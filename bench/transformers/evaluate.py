@@ -2,9 +2,10 @@
 """Quality of the transformers of model.py under quantization: perplexity of the GPT-style model on held-out fortunes, masked-
 character accuracy and perplexity of the BERT-style model, for float and
 each quantization recipe, all compiled by quant-compile and run by
-quant-run. Writes a markdown table (docs/quality.md includes it).
+quant-run. Writes the table into --report (docs/quality.md) between its
+markers, and the figures as JSON into the work directory.
 
-    evaluate.py BINDIR [--work DIR] [--report FILE] [--models gpt,bert]
+    evaluate.py BINDIR [--work DIR] [--report docs/quality.md] [--models gpt,bert]
 """
 import argparse
 import glob
@@ -19,6 +20,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 MODELS = f"{ROOT}/bench/models/transformers"
+sys.path.insert(0, f"{ROOT}/bench/quality")
+from common import write_generated  # noqa: E402
 
 # name, quant-compile flags (None: float)
 RECIPES = [
@@ -31,11 +34,21 @@ RECIPES = [
      ["--quantize-scope", "linear", "--calibration-method", "percentile"]),
     ("W8A8 + rotation, percentile calibration",
      ["--quantize-scope", "linear", "--rotate-hadamard", "--calibration-method", "percentile"]),
+    ("W8A8 naive, per-token activations", ["--quantize-scope", "linear",
+                                             "--activation-granularity", "token"]),
+    ("W8A8 + rotation, per-token activations", ["--quantize-scope", "linear", "--rotate-hadamard",
+                                                "--activation-granularity", "token"]),
     ("W4A8 naive", ["--quantize-scope", "linear", "--weight-bits", "4"]),
     ("W4A8 + rotation", ["--quantize-scope", "linear", "--weight-bits", "4", "--rotate-hadamard"]),
+    ("W4A8 + rotation, per-token activations", ["--quantize-scope", "linear", "--weight-bits", "4",
+                                                "--rotate-hadamard", "--activation-granularity",
+                                                "token"]),
     ("W4A4 naive", ["--quantize-scope", "linear", "--weight-bits", "4", "--activation-bits", "4"]),
     ("W4A4 + rotation", ["--quantize-scope", "linear", "--weight-bits", "4", "--activation-bits", "4",
                          "--rotate-hadamard"]),
+    ("W4A4 + rotation, per-token activations", ["--quantize-scope", "linear", "--weight-bits", "4",
+                                                "--activation-bits", "4", "--rotate-hadamard",
+                                                "--activation-granularity", "token"]),
     ("W8A8 integer-only, naive", []),
     ("W8A8 integer-only + rotation", ["--rotate-hadamard"]),
 ]
@@ -117,10 +130,9 @@ def main():
             label = {"gpt": "GPT-style (next char)", "bert": "BERT-style (masked char)"}[model]
             lines.append(f"| {label} | {name} | {ppl:.4f} | {100 * acc:.2f}% | {rec} | "
                          f"{'-' if rel is None else f'{rel:.1e}'} |")
-        with open(a.report, "w") as h:
-            h.write("\n".join(lines) + "\n")
-        with open(os.path.splitext(a.report)[0] + ".json", "w") as h:
-            json.dump({f"{m}/{n}": v for (m, n), v in rows.items()}, h, indent=1)
+        write_generated(a.report, "bench/transformers/evaluate.py", lines)
+    with open(f"{a.work}/results.json", "w") as h:
+        json.dump({f"{m}/{n}": v for (m, n), v in rows.items()}, h, indent=1)
 
 
 if __name__ == "__main__":

@@ -237,6 +237,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         FoldCalibrationOptions fo;
         fo.weightBits = o.weightBits;
         fo.activationBits = o.activationBits;
+        fo.activationGranularity = o.activationGranularity;
         fo.activationType = o.calibration.signedActivations ? "i8" : "u8";
         fo.weightGranularity = o.weightGranularity;
         fo.biasCorrection = o.biasCorrection;
@@ -332,6 +333,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         {"weight_granularity", o.weightGranularity},
         {"bias_correction", o.biasCorrection},
         {"scope", o.scope},
+        {"activation_granularity", o.activationGranularity},
         {"weight_bits", int64_t(o.weightBits)},
         {"activation_bits", int64_t(o.activationBits)},
         {"smooth", o.smooth ? (o.smoothAlphaAuto ? llvm::json::Value("auto")
@@ -363,6 +365,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       << (o.biasCorrection ? "on" : "off") << "; evaluated on " << held.size()
       << (heldOut ? " held-out" : " calibration") << " samples"
       << (o.scope == "linear" ? "; only the inputs of linear layers quantized" : "")
+      << (o.activationGranularity == "token" ? ", per token (dynamic, simulated)" : "")
       << (o.rotate ? "; Hadamard rotation" : "")
       << (o.smooth ? (o.smoothAlphaAuto ? std::string("; SmoothQuant, alpha searched per layer")
                                         : "; SmoothQuant alpha " + fmt(o.smoothAlpha))

@@ -149,6 +149,12 @@ static cl::opt<std::string> quantizeScope(
              "(integer products, float results; attention's products, residuals and "
              "normalizations stay float)"),
     cl::init("all"), cl::cat(quantCategory));
+static cl::opt<std::string> activationGranularity(
+    "activation-granularity",
+    cl::desc("tensor (default): a calibrated scale per activation; token: a dynamic "
+             "symmetric scale per row of each linear layer's input (with --quantize-scope "
+             "linear; simulated in float: no integer kernel for it yet)"),
+    cl::init("tensor"), cl::cat(quantCategory));
 static cl::opt<bool> smoothActivations(
     "smooth-activations",
     cl::desc("SmoothQuant: migrate activation outliers into the weights of linear layers "
@@ -199,7 +205,8 @@ int main(int argc, char **argv) {
                             (cl::Option *)&evalSamples, (cl::Option *)&weightBits,
                             (cl::Option *)&activationBits, (cl::Option *)&smoothActivations,
                             (cl::Option *)&smoothAlpha, (cl::Option *)&rotateHadamard,
-                            (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope})
+                            (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope,
+                            (cl::Option *)&activationGranularity})
       if (opt->getNumOccurrences())
         die("--" + opt->ArgStr + " needs --calibration-data (or --load-calibration)");
   }
@@ -222,6 +229,11 @@ int main(int argc, char **argv) {
     die("--activation-bits must be in [2, 8], got " + Twine(activationBits));
   if (quantizeScope != "all" && quantizeScope != "linear")
     die("unknown --quantize-scope '" + quantizeScope + "' (all or linear)");
+  if (activationGranularity != "tensor" && activationGranularity != "token")
+    die("unknown --activation-granularity '" + activationGranularity + "' (tensor or token)");
+  if (activationGranularity == "token" && quantizeScope != "linear")
+    die("--activation-granularity token needs --quantize-scope linear (per-token scales "
+        "have no integer-only chain)");
   bool smooth = smoothActivations || smoothAlpha.getNumOccurrences();
   double alpha = 0.5;
   if (smoothAlpha != "auto" &&
@@ -252,6 +264,7 @@ int main(int argc, char **argv) {
     q.modelName = sys::path::filename(modelPath).str();
     q.weightBits = weightBits;
     q.scope = quantizeScope;
+    q.activationGranularity = activationGranularity;
     q.activationBits = activationBits;
     q.smooth = smooth;
     q.smoothAlphaAuto = smoothAlpha == "auto";

@@ -19,6 +19,7 @@ struct QuantizeOptions {
   std::string modelName;
   unsigned weightBits = 8, activationBits = 8;
   std::string scope = "all";       // insert-observers' scope: all | linear
+  std::string activationGranularity = "tensor"; // tensor | token (dynamic, simulated)
   /// SmoothQuant (smooth-activations) with this alpha, or searched per layer.
   bool smooth = false, smoothAlphaAuto = false;
   double smoothAlpha = 0.5;

@@ -177,25 +177,18 @@ LogicalResult ObserveOp::verify() {
   if (getMinAttr() && !(getMinAttr().getValueAsDouble() <= getMaxAttr().getValueAsDouble()))
     return emitOpError() << "range [" << getMinAttr().getValueAsDouble() << ", "
                          << getMaxAttr().getValueAsDouble() << "] is empty";
-  if (getChannelMean()) {
-    auto ty = cast<RankedTensorType>(getInput().getType());
+  // Per-channel statistics: one value per channel along channel_axis.
+  auto ty = cast<RankedTensorType>(getInput().getType());
+  for (auto [values, what] : {std::pair(getChannelMean(), "channel_mean"),
+                              std::pair(getChannelAbsMax(), "channel_abs_max")}) {
+    if (!values)
+      continue;
     if (!getChannelAxis() || int64_t(*getChannelAxis()) >= ty.getRank())
-      return emitOpError("channel_mean needs a channel_axis of the tensor");
+      return emitOpError() << what << " needs a channel_axis of the tensor";
     if (!ty.isDynamicDim(*getChannelAxis()) &&
-        int64_t(getChannelMean()->size()) != ty.getDimSize(*getChannelAxis()))
-      return emitOpError() << "channel_mean has " << getChannelMean()->size()
-                           << " entries for " << ty.getDimSize(*getChannelAxis())
-                           << " channels";
-  }
-  if (getChannelAbsMax()) {
-    auto ty = cast<RankedTensorType>(getInput().getType());
-    if (!getChannelAxis() || int64_t(*getChannelAxis()) >= ty.getRank())
-      return emitOpError("channel_abs_max needs a channel_axis of the tensor");
-    if (!ty.isDynamicDim(*getChannelAxis()) &&
-        int64_t(getChannelAbsMax()->size()) != ty.getDimSize(*getChannelAxis()))
-      return emitOpError() << "channel_abs_max has " << getChannelAbsMax()->size()
-                           << " entries for " << ty.getDimSize(*getChannelAxis())
-                           << " channels";
+        int64_t(values->size()) != ty.getDimSize(*getChannelAxis()))
+      return emitOpError() << what << " has " << values->size() << " entries for "
+                           << ty.getDimSize(*getChannelAxis()) << " channels";
   }
   return success();
 }

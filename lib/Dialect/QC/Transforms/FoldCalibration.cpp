@@ -4,6 +4,7 @@
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include <cmath>
@@ -63,6 +64,34 @@ QuantizedWeight quantizeWeight(ArrayRef<float> w, int64_t channels,
     r.dequantized.push_back(float(q * s));
   }
   return r;
+}
+
+/// Dynamic symmetric quantization of each row (last axis) of an observed
+/// activation, in float: s = max(max |x|, tiny) / qmax per row, then
+/// clip(round(x / s), -qmax, qmax) * s.
+Value perTokenFakeQuant(qc::ObserveOp obs, unsigned bits) {
+  OpBuilder b(obs);
+  Location loc = obs.getLoc();
+  Value x = obs.getInput();
+  auto ty = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> rowShape(ty.getShape());
+  rowShape.back() = 1;
+  auto rowTy = RankedTensorType::get(rowShape, ty.getElementType());
+  auto scalar = [&](double v) {
+    return arith::ConstantOp::create(
+               b, loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                              float(v)))
+        .getResult();
+  };
+  double qmax = double((int64_t(1) << (bits - 1)) - 1);
+  Value abs = qc::AbsOp::create(b, loc, ty, x);
+  Value m = qc::ReduceMaxOp::create(b, loc, rowTy, abs, b.getDenseI64ArrayAttr({ty.getRank() - 1}),
+                                    1, 0);
+  m = qc::ClipOp::create(b, loc, rowTy, m, ValueRange{scalar(1e-12)});
+  Value s = qc::DivOp::create(b, loc, rowTy, m, scalar(qmax));
+  Value q = qc::RoundOp::create(b, loc, ty, qc::DivOp::create(b, loc, ty, x, s));
+  q = qc::ClipOp::create(b, loc, ty, q, ValueRange{scalar(-qmax), scalar(qmax)});
+  return qc::MulOp::create(b, loc, ty, q, s);
 }
 
 struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> {
@@ -237,9 +266,21 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       if (failed(quantizeWeights(op)))
         return signalPassFailure();
 
+    if (activationGranularity != "tensor" && activationGranularity != "token") {
+      getOperation()->emitError() << "activation granularity '" << activationGranularity
+                                  << "' is not supported (tensor or token)";
+      return signalPassFailure();
+    }
     bool isSigned = activationType == "i8";
     bool failedAny = false;
     getOperation()->walk([&](qc::ObserveOp obs) {
+      auto rowTy = cast<RankedTensorType>(obs.getType());
+      if (activationGranularity == "token" && obs.getChannelAxis() && rowTy.hasStaticShape() &&
+          int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
+        obs.replaceAllUsesWith(perTokenFakeQuant(obs, activationBits));
+        obs.erase();
+        return;
+      }
       if (!obs.getMin()) {
         obs.emitOpError() << "'" << obs.getName()
                           << "' has no calibrated range (run calibration first)";

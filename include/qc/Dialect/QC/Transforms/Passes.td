@@ -146,6 +146,10 @@ def FoldCalibration : Pass<"fold-calibration"> {
            "Weight bits (2-8): symmetric levels in [-(2^(b-1) - 1), 2^(b-1) - 1], stored in int8">,
     Option<"activationBits", "activation-bits", "unsigned", "8",
            "Activation bits (2-8): 2^b levels, stored in an 8-bit container">,
+    Option<"activationGranularity", "activation-granularity", "std::string", "\"tensor\"",
+           "tensor: one static scale per activation (calibrated); token: a dynamic symmetric "
+           "scale per row of the inputs of MatMul and Gemm (max |x| of the row), as fake "
+           "quantization in float">,
   ];
   let dependentDialects = ["::mlir::quant::QuantDialect"];
 }
