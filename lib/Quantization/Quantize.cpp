@@ -143,14 +143,12 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   if (rewrite) {
     before = stats;
     ObservedModel original = std::move(*floatModel);
-    floatModel.reset();
-    const ObservedModel *current = &original; // the model as rewritten so far
+    floatModel.reset(); // the rewritten model, once there is one
     auto recalibrate = [&]() -> Error {
       auto m = compileObserved(module);
       if (!m)
         return m.takeError();
       floatModel = std::move(*m);
-      current = &*floatModel;
       auto collected = collectStatistics(*floatModel, calib, o.calibration);
       if (!collected)
         return collected.takeError();
@@ -175,7 +173,8 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         ao.weightBits = o.weightBits;
         ao.activationBits = o.activationBits;
         ao.signedActivations = o.calibration.signedActivations;
-        auto chosen = searchSmoothingAlpha(module, *current, calib, ao);
+        auto chosen =
+            searchSmoothingAlpha(module, floatModel ? *floatModel : original, calib, ao);
         if (!chosen)
           return chosen.takeError();
         alphas = std::move(*chosen);

@@ -2,6 +2,7 @@
 #include "qc/Quantization/Rewrites.h"
 
 #include "qc/Dialect/QC/Transforms/LinearGroups.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include <cmath>
@@ -11,26 +12,19 @@ using namespace qc;
 
 namespace {
 
-/// Fake quantization of `x` per tensor over its own [min, max].
-void fakeQuantizeActivations(std::vector<float> &x, unsigned bits, bool isSigned) {
+/// Fake quantization of `x` per tensor over its own [min, max], with the
+/// type fold-calibration gives such a range.
+void fakeQuantizeActivations(MLIRContext *ctx, std::vector<float> &x, unsigned bits,
+                             bool isSigned) {
   double lo = 0, hi = 0;
   for (float v : x) {
     lo = std::min(lo, double(v));
     hi = std::max(hi, double(v));
   }
-  double levels = double((int64_t(1) << bits) - 1), scale, zp = 0, qmin, qmax;
-  if (isSigned) {
-    double half = double(int64_t(1) << (bits - 1));
-    scale = std::max(-lo, hi) / (half - 1);
-    qmin = -half, qmax = half - 1;
-  } else {
-    scale = (hi - lo) / levels;
-    qmin = 0, qmax = levels;
-    if (scale > 0)
-      zp = std::clamp(std::round(-lo / scale), qmin, qmax);
-  }
-  if (!(scale > 0))
-    return;
+  quant::UniformQuantizedType t =
+      activationType(ctx, lo, hi, isSigned, Float32Type::get(ctx), bits);
+  double scale = t.getScale(), zp = double(t.getZeroPoint());
+  double qmin = double(t.getStorageTypeMin()), qmax = double(t.getStorageTypeMax());
   for (float &v : x)
     v = float((std::clamp(std::nearbyint(v / scale) + zp, qmin, qmax) - zp) * scale);
 }
@@ -139,7 +133,7 @@ qc::searchSmoothingAlpha(ModuleOp module, const ObservedModel &model, ArrayRef<S
       for (int64_t r = 0; r < nr; ++r)
         for (int64_t j = 0; j < k; ++j)
           xs[r * k + j] = float(xs[r * k + j] / s[j]);
-      fakeQuantizeActivations(xs, o.activationBits, o.signedActivations);
+      fakeQuantizeActivations(module.getContext(), xs, o.activationBits, o.signedActivations);
       double err = 0;
       for (auto [ci, l] : llvm::enumerate(g.consumers)) {
         std::vector<double> ws(weights[ci]);
