@@ -11,6 +11,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -38,17 +39,30 @@ RECIPES = [
                                              "--activation-granularity", "token"]),
     ("W8A8 + rotation, per-token activations", ["--quantize-scope", "linear", "--rotate-hadamard",
                                                 "--activation-granularity", "token"]),
+    ("W8A8 + rotation, per-token activations, GPTQ",
+     ["--quantize-scope", "linear", "--rotate-hadamard", "--activation-granularity", "token",
+      "--weight-rounding", "gptq"]),
     ("W4A8 naive", ["--quantize-scope", "linear", "--weight-bits", "4"]),
+    ("W4A8 naive, GPTQ", ["--quantize-scope", "linear", "--weight-bits", "4",
+                          "--weight-rounding", "gptq"]),
     ("W4A8 + rotation", ["--quantize-scope", "linear", "--weight-bits", "4", "--rotate-hadamard"]),
     ("W4A8 + rotation, per-token activations", ["--quantize-scope", "linear", "--weight-bits", "4",
                                                 "--rotate-hadamard", "--activation-granularity",
                                                 "token"]),
+    ("W4A8 + rotation, GPTQ", ["--quantize-scope", "linear", "--weight-bits", "4",
+                               "--rotate-hadamard", "--weight-rounding", "gptq"]),
+    ("W4A8 + rotation, per-token activations, GPTQ",
+     ["--quantize-scope", "linear", "--weight-bits", "4", "--rotate-hadamard",
+      "--activation-granularity", "token", "--weight-rounding", "gptq"]),
     ("W4A4 naive", ["--quantize-scope", "linear", "--weight-bits", "4", "--activation-bits", "4"]),
     ("W4A4 + rotation", ["--quantize-scope", "linear", "--weight-bits", "4", "--activation-bits", "4",
                          "--rotate-hadamard"]),
     ("W4A4 + rotation, per-token activations", ["--quantize-scope", "linear", "--weight-bits", "4",
                                                 "--activation-bits", "4", "--rotate-hadamard",
                                                 "--activation-granularity", "token"]),
+    ("W4A4 + rotation, per-token activations, GPTQ",
+     ["--quantize-scope", "linear", "--weight-bits", "4", "--activation-bits", "4",
+      "--rotate-hadamard", "--activation-granularity", "token", "--weight-rounding", "gptq"]),
     ("W8A8 integer-only, naive", []),
     ("W8A8 integer-only + rotation", ["--rotate-hadamard"]),
 ]
@@ -87,6 +101,7 @@ def main():
     ap.add_argument("--work", default="/tmp/qc-transformers")
     ap.add_argument("--report")
     ap.add_argument("--models", default="gpt,bert")
+    ap.add_argument("--only", help="regular expression: the recipes to run (float always runs)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     rows = {}
@@ -97,6 +112,8 @@ def main():
         labels = dict(np.load(f"{data}/eval-labels.npz"))
         evals = sorted(glob.glob(f"{data}/eval/*.npy"))
         for name, flags in RECIPES:
+            if a.only and flags is not None and not re.search(a.only, name):
+                continue
             lib = f"{a.work}/{model}-{len(rows)}.so"
             cmd = [f"{a.bindir}/quant-compile", f"{MODELS}/{model}.onnx", "-o", lib]
             if flags is not None:

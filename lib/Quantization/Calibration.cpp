@@ -2,6 +2,7 @@
 #include "qc/Quantization/Calibration.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Constants.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -296,6 +297,29 @@ struct Progress {
 const float *floats(const HostTensor &t) {
   return reinterpret_cast<const float *>(t.data.data());
 }
+
+/// gram += sum over the rows of x x^T (upper triangle, c x c), accumulated
+/// per sample in float and added in double.
+void accumulateGram(const float *x, int64_t rows, int64_t c, std::vector<double> &gram,
+                    std::vector<float> &scratch, int64_t &total) {
+  gram.resize(c * c, 0.0);
+  scratch.assign(c * c, 0.f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *row = x + r * c;
+    for (int64_t i = 0; i < c; ++i) {
+      float xi = row[i];
+      if (xi == 0 || std::isnan(xi))
+        continue;
+      float *g = &scratch[i * c];
+      for (int64_t j = i; j < c; ++j)
+        g[j] += xi * row[j];
+    }
+  }
+  for (int64_t i = 0; i < c; ++i)
+    for (int64_t j = i; j < c; ++j)
+      gram[i * c + j] += scratch[i * c + j];
+  total += rows;
+}
 } // namespace
 
 Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
@@ -305,7 +329,8 @@ Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
   size_t n = model.observed.size();
   std::vector<TensorStats *> slot(n);
   std::vector<std::vector<double>> channelSum(n), channelAbsMax(n);
-  std::vector<int64_t> channelCount(n, 0);
+  std::vector<int64_t> channelCount(n, 0), gramRows(n, 0);
+  std::vector<float> sampleGram;
   for (size_t k = 0; k < n; ++k) {
     slot[k] = &stats[model.observed[k]];
     slot[k]->min = INFINITY;
@@ -354,6 +379,8 @@ Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
                 channelAbsMax[k][ch] = std::max(channelAbsMax[k][ch], std::fabs(double(v[j])));
             }
             channelCount[k] += count / std::max<int64_t>(c, 1);
+            if (options.secondMoments && inner == 1 && c > 0 && c <= options.maxGramChannels)
+              accumulateGram(v, count / c, c, s.gram, sampleGram, gramRows[k]);
           }
           continue;
         }
@@ -380,6 +407,14 @@ Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
     for (double sum : channelSum[k])
       s.channelMean.push_back(channelCount[k] ? sum / channelCount[k] : 0.0);
     s.channelAbsMax = std::move(channelAbsMax[k]);
+    if (gramRows[k]) {
+      int64_t c = s.channelAbsMax.size();
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t j = 0; j < i; ++j) // the lower triangle from the upper
+          s.gram[i * c + j] = s.gram[j * c + i];
+      for (double &g : s.gram)
+        g /= double(gramRows[k]);
+    }
   }
   return stats;
 }
@@ -551,6 +586,15 @@ Error qc::applyCalibration(ModuleOp module, const CalibrationStats &stats,
     if (obs.getChannelAxis() && !it->second.channelAbsMax.empty() &&
         int64_t(it->second.channelAbsMax.size()) == ty.getDimSize(*obs.getChannelAxis()))
       obs.setChannelAbsMaxAttr(b.getDenseF64ArrayAttr(it->second.channelAbsMax));
+    const std::vector<double> &gram = it->second.gram;
+    int64_t last = ty.getRank() - 1;
+    if (!gram.empty() && obs.getChannelAxis() && int64_t(*obs.getChannelAxis()) == last &&
+        int64_t(gram.size()) == ty.getDimSize(last) * ty.getDimSize(last)) {
+      std::vector<float> g(gram.begin(), gram.end());
+      int64_t c = ty.getDimSize(last);
+      obs.setGramAttr(createBlobAttr(RankedTensorType::get({c, c}, b.getF32Type()), g,
+                                     obs.getName().str() + ".gram"));
+    }
   });
   if (!missing.empty())
     return err("the calibration statistics have no entry for tensor '" + missing +

@@ -66,6 +66,10 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   if (rewrite && !o.loadCalibration.empty())
     return err("--load-calibration cannot be combined with --smooth-activations or "
                "--rotate-hadamard: the rewrites calibrate the model again as they change it");
+  bool gptq = o.weightRounding == "gptq";
+  if (gptq && !o.loadCalibration.empty())
+    return err("--load-calibration cannot be combined with --weight-rounding gptq: GPTQ needs "
+               "the layers' input second moments, which calibration records in-process");
 
   if (Error e = runPasses(module, [&](OpPassManager &pm) {
         pm.addPass(mlir::createCanonicalizerPass());
@@ -122,17 +126,12 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
     if (calib.empty())
       return err("quantization needs calibration data (--calibration-data DIR|file.npz) "
                  "or saved statistics (--load-calibration)");
-    auto collected = collectStatistics(*floatModel, calib, o.calibration);
+    CalibrationOptions co = o.calibration;
+    co.secondMoments = gptq && !rewrite; // for the model that is quantized
+    auto collected = collectStatistics(*floatModel, calib, co);
     if (!collected)
       return collected.takeError();
     stats = std::move(*collected);
-  }
-  if (!o.saveCalibration.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream f(o.saveCalibration, ec);
-    if (ec)
-      return err("cannot write '" + o.saveCalibration + "': " + ec.message());
-    f << llvm::formatv("{0:2}", statsToJSON(stats)) << "\n";
   }
   // Rewrites: each changes the observed activations, so the model is
   // calibrated again after it; `before` keeps the imported model's
@@ -149,7 +148,9 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       if (!m)
         return m.takeError();
       floatModel = std::move(*m);
-      auto collected = collectStatistics(*floatModel, calib, o.calibration);
+      CalibrationOptions co = o.calibration;
+      co.secondMoments = gptq;
+      auto collected = collectStatistics(*floatModel, calib, co);
       if (!collected)
         return collected.takeError();
       stats = std::move(*collected);
@@ -230,10 +231,18 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       copy->print(f);
     }
   }
+  if (!o.saveCalibration.empty()) { // the statistics applied (after any rewrite)
+    std::error_code ec;
+    llvm::raw_fd_ostream f(o.saveCalibration, ec);
+    if (ec)
+      return err("cannot write '" + o.saveCalibration + "': " + ec.message());
+    f << llvm::formatv("{0:2}", statsToJSON(stats)) << "\n";
+  }
   if (Error e = applyCalibration(module, stats, o.calibration))
     return e;
   if (Error e = runPasses(module, [&](OpPassManager &pm) {
         FoldCalibrationOptions fo;
+        fo.weightRounding = o.weightRounding;
         fo.weightBits = o.weightBits;
         fo.activationBits = o.activationBits;
         fo.activationGranularity = o.activationGranularity;
@@ -330,6 +339,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         {"calibration_method", o.calibration.method},
         {"activation_type", o.calibration.signedActivations ? "i8" : "u8"},
         {"weight_granularity", o.weightGranularity},
+        {"weight_rounding", o.weightRounding},
         {"bias_correction", o.biasCorrection},
         {"scope", o.scope},
         {"activation_granularity", o.activationGranularity},
@@ -359,7 +369,8 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
     m << "# Quantization report: " << o.modelName << "\n\n"
       << "W" << o.weightBits << "A" << o.activationBits << " ("
       << (o.calibration.signedActivations ? "i8" : "u8") << " activations, "
-      << o.weightGranularity << " weight scales), calibration " << o.calibration.method
+      << o.weightGranularity << " weight scales"
+      << (o.weightRounding == "gptq" ? ", GPTQ rounding" : "") << "), calibration " << o.calibration.method
       << " on " << calib.size() << " samples, bias correction "
       << (o.biasCorrection ? "on" : "off") << "; evaluated on " << held.size()
       << (heldOut ? " held-out" : " calibration") << " samples"

@@ -29,20 +29,13 @@ void fakeQuantizeActivations(MLIRContext *ctx, std::vector<float> &x, unsigned b
     v = float((std::clamp(std::nearbyint(v / scale) + zp, qmin, qmax) - zp) * scale);
 }
 
-/// Symmetric per-output-channel fake quantization of a K x N weight.
-std::vector<float> fakeQuantizeWeight(const std::vector<double> &w, int64_t k, int64_t n,
+/// Symmetric per-output-channel fake quantization of a K x N weight, as
+/// fold-calibration rounds it.
+std::vector<float> fakeQuantizeWeight(const std::vector<double> &w, int64_t n,
                                       unsigned bits) {
-  double qmax = double((int64_t(1) << (bits - 1)) - 1);
-  std::vector<float> q(w.size());
-  for (int64_t c = 0; c < n; ++c) {
-    double m = 0;
-    for (int64_t j = 0; j < k; ++j)
-      m = std::max(m, std::fabs(w[j * n + c]));
-    double s = m > 0 ? m / qmax : 1.0;
-    for (int64_t j = 0; j < k; ++j)
-      q[j * n + c] = float(std::clamp(std::nearbyint(w[j * n + c] / s), -qmax, qmax) * s);
-  }
-  return q;
+  std::vector<float> f(w.begin(), w.end());
+  return quantizeWeight(f, n, [n](int64_t i) { return i % n; }, (int64_t(1) << (bits - 1)) - 1)
+      .dequantized;
 }
 
 /// err += ||A B - C||^2 for A rows x k, B k x n, C rows x n.
@@ -140,7 +133,7 @@ qc::searchSmoothingAlpha(ModuleOp module, const ObservedModel &model, ArrayRef<S
         for (int64_t j = 0; j < k; ++j)
           for (int64_t c = 0; c < l.n; ++c)
             ws[j * l.n + c] *= s[j];
-        accumulateError(xs, fakeQuantizeWeight(ws, k, l.n, o.weightBits), refs[ci], nr, k, l.n,
+        accumulateError(xs, fakeQuantizeWeight(ws, l.n, o.weightBits), refs[ci], nr, k, l.n,
                         err);
       }
       if (err < bestErr) {

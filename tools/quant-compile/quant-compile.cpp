@@ -110,6 +110,12 @@ static cl::opt<std::string> weightGranularity(
     cl::desc("Weight scales: channel (default), tensor, or block:N (per output channel and "
              "block of N along the reduction axis)"),
     cl::init("channel"), cl::cat(quantCategory));
+static cl::opt<std::string> weightRounding(
+    "weight-rounding",
+    cl::desc("Weight rounding: nearest (default), or gptq (GPTQ: each input row's rounding "
+             "error compensated in the rows after it through the layer input's calibrated "
+             "second moments; Gemm and MatMul layers)"),
+    cl::init("nearest"), cl::cat(quantCategory));
 static cl::opt<std::string> activationTypeFlag(
     "activation-type", cl::desc("Activations: u8 (asymmetric, default) or i8 (symmetric)"),
     cl::init("u8"), cl::cat(quantCategory));
@@ -206,7 +212,8 @@ int main(int argc, char **argv) {
                             (cl::Option *)&activationBits, (cl::Option *)&smoothActivations,
                             (cl::Option *)&smoothAlpha, (cl::Option *)&rotateHadamard,
                             (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope,
-                            (cl::Option *)&activationGranularity})
+                            (cl::Option *)&activationGranularity,
+                            (cl::Option *)&weightRounding})
       if (opt->getNumOccurrences())
         die("--" + opt->ArgStr + " needs --calibration-data (or --load-calibration)");
   }
@@ -229,6 +236,8 @@ int main(int argc, char **argv) {
     die("--activation-bits must be in [2, 8], got " + Twine(activationBits));
   if (quantizeScope != "all" && quantizeScope != "linear")
     die("unknown --quantize-scope '" + quantizeScope + "' (all or linear)");
+  if (weightRounding != "nearest" && weightRounding != "gptq")
+    die("unknown --weight-rounding '" + weightRounding + "' (nearest or gptq)");
   if (activationGranularity != "tensor" && activationGranularity != "token")
     die("unknown --activation-granularity '" + activationGranularity + "' (tensor or token)");
   if (activationGranularity == "token" && quantizeScope != "linear")
@@ -256,6 +265,7 @@ int main(int argc, char **argv) {
     q.calibration.signedActivations = activationTypeFlag == "i8";
     q.calibration.progress = true;
     q.weightGranularity = weightGranularity;
+    q.weightRounding = weightRounding;
     q.biasCorrection = !noBiasCorrection;
     q.saveCalibration = saveCalibration;
     q.loadCalibration = loadCalibration;

@@ -42,6 +42,9 @@ struct TensorStats {
   std::vector<double> hist, absHist;
   int64_t channelAxis = -1;
   std::vector<double> channelMean, channelAbsMax;
+  /// With CalibrationOptions::secondMoments and the channels on the last
+  /// axis: E[x x^T] over the rows, C x C row-major (for GPTQ).
+  std::vector<double> gram;
   /// max_c channelAbsMax[c] / mean_c channelAbsMax[c]: how much of the
   /// per-tensor range a few outlier channels take (0 without channel
   /// statistics).
@@ -55,6 +58,10 @@ struct CalibrationOptions {
   int64_t bins = 2048;
   bool signedActivations = false; // i8 symmetric instead of u8 asymmetric
   bool progress = false;          // a progress bar on stderr
+  /// Also accumulate the second moments (TensorStats::gram) of tensors with
+  /// the channels last and at most maxGramChannels of them.
+  bool secondMoments = false;
+  int64_t maxGramChannels = 4096;
 };
 
 /// Whether `method` is one of the calibration methods.
@@ -88,7 +95,7 @@ collectStatistics(const ObservedModel &model, llvm::ArrayRef<Sample> samples,
 std::pair<double, double> chooseRange(const TensorStats &stats,
                                       const CalibrationOptions &options);
 
-/// Writes min/max (and channel means) onto each qc.observe of `module`; an
+/// Writes min/max (and channel means, abs maxima, second moments) onto each qc.observe of `module`; an
 /// error names an observer without statistics.
 llvm::Error applyCalibration(mlir::ModuleOp module, const CalibrationStats &stats,
                              const CalibrationOptions &options);

@@ -12,6 +12,7 @@ struct QuantizeOptions {
   size_t evalSamples = 0;          // held-out samples for the report (0: the rest)
   CalibrationOptions calibration;
   std::string weightGranularity = "channel";
+  std::string weightRounding = "nearest"; // nearest | gptq (fold-calibration)
   bool biasCorrection = true;
   std::string saveCalibration, loadCalibration;
   std::string reportPath;          // JSON; a markdown page beside it (.md)

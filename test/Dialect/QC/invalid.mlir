@@ -18,6 +18,22 @@ func.func @observe_negative_bins(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
+func.func @observe_gram_shape(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{gram must be a 3x3 f32 tensor, got 'tensor<2x2xf32>'}}
+  %0 = qc.observe "a" %x {channel_axis = 1 : i64, gram = dense<1.0> : tensor<2x2xf32>} : tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @observe_gram_axis(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{gram needs the last axis as channel_axis}}
+  %0 = qc.observe "a" %x {channel_axis = 0 : i64, gram = dense<1.0> : tensor<3x3xf32>} : tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
 func.func @observe_integer(%x: tensor<4xi8>) -> tensor<4xi8> {
   // expected-error @+1 {{operand #0 must be ranked tensor of floating-point values}}
   %0 = qc.observe "a" %x : tensor<4xi8>

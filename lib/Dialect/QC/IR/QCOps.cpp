@@ -190,6 +190,17 @@ LogicalResult ObserveOp::verify() {
       return emitOpError() << what << " has " << values->size() << " entries for "
                            << ty.getDimSize(*getChannelAxis()) << " channels";
   }
+  if (ElementsAttr gram = getGramAttr()) {
+    auto gTy = dyn_cast<RankedTensorType>(gram.getType());
+    int64_t last = ty.getRank() - 1;
+    if (!getChannelAxis() || int64_t(*getChannelAxis()) != last)
+      return emitOpError("gram needs the last axis as channel_axis");
+    int64_t c = ty.getDimSize(last);
+    if (!gTy || !gTy.getElementType().isF32() || gTy.getRank() != 2 ||
+        gTy.getDimSize(0) != gTy.getDimSize(1) || (!ty.isDynamicDim(last) && gTy.getDimSize(0) != c))
+      return emitOpError() << "gram must be a " << c << "x" << c << " f32 tensor, got "
+                           << gram.getType();
+  }
   return success();
 }
 

@@ -7,17 +7,16 @@
 
 using namespace mlir;
 
-std::optional<std::vector<float>> qc::readFloatConstant(Value v) {
-  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
-  if (!cst || !cast<ShapedType>(v.getType()).getElementType().isF32())
-    return std::nullopt;
-  if (auto res = dyn_cast<DenseF32ResourceElementsAttr>(cst.getValue())) {
+std::optional<std::vector<float>> qc::readFloatElements(Attribute attr) {
+  if (auto res = dyn_cast_or_null<DenseF32ResourceElementsAttr>(attr)) {
     std::optional<ArrayRef<float>> values = res.tryGetAsArrayRef();
     if (!values)
       return std::nullopt;
     return std::vector<float>(values->begin(), values->end());
   }
-  if (auto dense = dyn_cast<DenseFPElementsAttr>(cst.getValue())) {
+  if (auto dense = dyn_cast_or_null<DenseFPElementsAttr>(attr)) {
+    if (!dense.getElementType().isF32())
+      return std::nullopt;
     std::vector<float> out;
     for (APFloat f : dense.getValues<APFloat>())
       out.push_back(f.convertToFloat());
@@ -26,11 +25,22 @@ std::optional<std::vector<float>> qc::readFloatConstant(Value v) {
   return std::nullopt;
 }
 
+std::optional<std::vector<float>> qc::readFloatConstant(Value v) {
+  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (!cst || !cast<ShapedType>(v.getType()).getElementType().isF32())
+    return std::nullopt;
+  return readFloatElements(cst.getValue());
+}
+
+DenseResourceElementsAttr qc::createBlobAttr(RankedTensorType type, ArrayRef<float> values,
+                                             StringRef name) {
+  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(values);
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
 Value qc::createBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
                              ArrayRef<float> values, StringRef name) {
-  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(values);
-  return arith::ConstantOp::create(
-      b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
+  return arith::ConstantOp::create(b, loc, createBlobAttr(type, values, name));
 }
 
 template <typename T>

@@ -40,36 +40,12 @@ quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
 
 namespace {
 
-/// Per-channel (or per-tensor) symmetric int8 quantization of a weight:
-/// channel c of the flat row-major `w` is every entry i with
-/// channelOf(i) == c.
-struct QuantizedWeight {
-  std::vector<int32_t> q;
-  std::vector<double> scales;
-  std::vector<float> dequantized;
-};
-
-QuantizedWeight quantizeWeight(ArrayRef<float> w, int64_t channels,
-                               function_ref<int64_t(int64_t)> channelOf, int64_t qmax) {
-  QuantizedWeight r;
-  std::vector<double> maxAbs(channels, 0.0);
-  for (int64_t i = 0, e = w.size(); i < e; ++i)
-    maxAbs[channelOf(i)] = std::max(maxAbs[channelOf(i)], std::fabs(double(w[i])));
-  for (double m : maxAbs)
-    r.scales.push_back(m > 0 ? m / double(qmax) : 1.0);
-  for (int64_t i = 0, e = w.size(); i < e; ++i) {
-    double s = r.scales[channelOf(i)];
-    int32_t q = int32_t(std::clamp(std::nearbyint(w[i] / s), -double(qmax), double(qmax)));
-    r.q.push_back(q);
-    r.dequantized.push_back(float(q * s));
-  }
-  return r;
-}
-
 /// Dynamic symmetric quantization of each row (last axis) of an observed
-/// activation, in float: s = max(max |x|, tiny) / qmax per row, then
-/// clip(round(x / s), -qmax, qmax) * s.
-Value perTokenFakeQuant(qc::ObserveOp obs, unsigned bits) {
+/// activation: s = max(max |x|, tiny) / qmax per row,
+/// q = clip(round(x / s), -qmax, qmax) as int8, and the dequantization
+/// Convert(q) * s, which lower-quantized-to-integer turns into integer
+/// products where a linear layer reads it.
+Value perTokenQuantize(qc::ObserveOp obs, unsigned bits) {
   OpBuilder b(obs);
   Location loc = obs.getLoc();
   Value x = obs.getInput();
@@ -91,6 +67,8 @@ Value perTokenFakeQuant(qc::ObserveOp obs, unsigned bits) {
   Value s = qc::DivOp::create(b, loc, rowTy, m, scalar(qmax));
   Value q = qc::RoundOp::create(b, loc, ty, qc::DivOp::create(b, loc, ty, x, s));
   q = qc::ClipOp::create(b, loc, ty, q, ValueRange{scalar(-qmax), scalar(qmax)});
+  q = qc::ConvertOp::create(b, loc, ty.clone(b.getI8Type()), q);
+  q = qc::ConvertOp::create(b, loc, ty, q);
   return qc::MulOp::create(b, loc, ty, q, s);
 }
 
@@ -150,7 +128,20 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       return ((i / cols) / *block) * cols + i % cols; // scales [nb, N]
     };
     int64_t qmax = (int64_t(1) << (weightBits - 1)) - 1;
-    QuantizedWeight qw = quantizeWeight(*w, perChannel ? channels * nBlocks : 1, channelOf, qmax);
+    int64_t scaleCount = perChannel ? channels * nBlocks : 1;
+    qc::QuantizedWeight qw;
+    if (weightRounding == "gptq" && !conv) {
+      std::optional<std::vector<float>> gram =
+          obs.getGramAttr() ? qc::readFloatElements(obs.getGramAttr()) : std::nullopt;
+      if (!gram || int64_t(gram->size()) != kDim * kDim)
+        return op->emitError() << "GPTQ rounding needs the second moments of '"
+                               << obs.getName() << "' (" << kDim << "x" << kDim
+                               << " gram; calibrate with them)";
+      qw = qc::gptqQuantizeWeight(*w, kDim, channels, scaleCount, channelOf, qmax, *gram,
+                                  gptqDamp);
+    } else {
+      qw = qc::quantizeWeight(*w, scaleCount, channelOf, qmax);
+    }
 
     MLIRContext *ctx = op->getContext();
     Type i8 = IntegerType::get(ctx, 8);
@@ -252,6 +243,15 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
                                   << "' is not supported (u8 or i8)";
       return signalPassFailure();
     }
+    if (weightRounding != "nearest" && weightRounding != "gptq") {
+      getOperation()->emitError() << "weight rounding '" << weightRounding
+                                  << "' is not supported (nearest or gptq)";
+      return signalPassFailure();
+    }
+    if (!(gptqDamp > 0 && gptqDamp <= 1)) {
+      getOperation()->emitError() << "gptq-damp must lie in (0, 1], got " << gptqDamp;
+      return signalPassFailure();
+    }
     if (weightBits < 2 || weightBits > 8 || activationBits < 2 || activationBits > 8) {
       getOperation()->emitError() << "weight and activation bits must lie in [2, 8], got "
                                   << weightBits << " and " << activationBits;
@@ -277,7 +277,7 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       auto rowTy = cast<RankedTensorType>(obs.getType());
       if (activationGranularity == "token" && obs.getChannelAxis() && rowTy.hasStaticShape() &&
           int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
-        obs.replaceAllUsesWith(perTokenFakeQuant(obs, activationBits));
+        obs.replaceAllUsesWith(perTokenQuantize(obs, activationBits));
         obs.erase();
         return;
       }

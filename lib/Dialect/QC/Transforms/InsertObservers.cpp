@@ -71,7 +71,7 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
                                      FloatAttr(), FloatAttr(),
                                      channelAxis ? b.getI64IntegerAttr(*channelAxis)
                                                  : IntegerAttr(),
-                                     DenseF64ArrayAttr(), DenseF64ArrayAttr());
+                                     DenseF64ArrayAttr(), DenseF64ArrayAttr(), ElementsAttr());
     v.replaceAllUsesExcept(obs.getOutput(), obs);
   }
 

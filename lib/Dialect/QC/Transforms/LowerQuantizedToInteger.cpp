@@ -38,6 +38,35 @@ Value dequantized(Value v) {
   return dq ? dq.getInput() : Value();
 }
 
+/// A per-row dynamic dequantization `Mul(Convert(q : i8 -> f32), s)` with
+/// the scales `s` of shape [..., 1] (fold-calibration's per-token
+/// activations): the int8 rows and their scales.
+struct RowScaled {
+  Value ints, scales;
+};
+std::optional<RowScaled> rowDequantized(Value v) {
+  auto mul = v.getDefiningOp<qc::MulOp>();
+  if (!mul)
+    return std::nullopt;
+  auto ty = tensorTy(v);
+  for (int i = 0; i < 2; ++i) {
+    auto conv = mul->getOperand(i).getDefiningOp<qc::ConvertOp>();
+    Value s = mul->getOperand(1 - i);
+    if (!conv || !ty.hasStaticShape())
+      continue;
+    auto inTy = tensorTy(conv.getInput()), sTy = tensorTy(s);
+    if (!inTy.getElementType().isInteger(8) || inTy.getShape() != ty.getShape() ||
+        sTy.getRank() != ty.getRank() || !sTy.getElementType().isF32())
+      continue;
+    bool rows = sTy.getShape().back() == 1;
+    for (int64_t d = 0; d + 1 < ty.getRank(); ++d)
+      rows &= sTy.getDimSize(d) == ty.getDimSize(d);
+    if (rows)
+      return RowScaled{conv.getInput(), s};
+  }
+  return std::nullopt;
+}
+
 /// The storage integers of a quantized tensor (ui8 / i8 ...).
 Value storageOf(OpBuilder &b, Location loc, Value q) {
   auto qt = cast<QuantizedType>(tensorTy(q).getElementType());
@@ -288,20 +317,34 @@ static Value sliceAlong(PatternRewriter &rw, Location loc, Value x, int64_t axis
 /// The int32 product of a Conv, Gemm or MatMul between a per-tensor
 /// quantized input and quantized weights (bias included at s_x * s_w), and
 /// the float scale of each output channel's accumulator.
+/// With `rows` (a Gemm or MatMul input dequantized per row at run time,
+/// rowDequantized): the product of the int8 rows, `scales` without s_x,
+/// the float result still to be multiplied by `rowScales` and to get
+/// `floatBias` (times beta) added.
 struct IntegerProduct {
   Value acc;
   SmallVector<double> scales; // alpha * s_x * s_w[c]
   int64_t outAxis = 0;
   RankedTensorType resTy;
+  Value rowScales, floatBias;
+  double beta = 1;
 };
 
-LogicalResult integerProduct(PatternRewriter &rw, Operation *op, IntegerProduct &out) {
+LogicalResult integerProduct(PatternRewriter &rw, Operation *op, IntegerProduct &out,
+                             bool allowRows = false) {
   if (!isa_and_nonnull<qc::ConvOp, qc::GemmOp, qc::MatMulOp>(op))
     return failure();
   Value qx = dequantized(op->getOperand(0)), qw = dequantized(op->getOperand(1));
-  if (!qx || !qw || !perTensor(qx))
+  std::optional<RowScaled> rows;
+  if (!qx && allowRows && !isa<qc::ConvOp>(op))
+    rows = rowDequantized(op->getOperand(0));
+  if ((!qx && !rows) || !qw || (qx && !perTensor(qx)))
     return failure();
-  UniformQuantizedType xq = perTensor(qx);
+  // A row-scaled input: int8 at scale 1 (times its rows' scales later).
+  UniformQuantizedType xq =
+      qx ? perTensor(qx)
+         : UniformQuantizedType::get(quant::QuantizationFlags::Signed, rw.getI8Type(),
+                                     rw.getF32Type(), 1.0, 0, -128, 127);
     auto wElt = tensorTy(qw).getElementType();
     int64_t wRank = tensorTy(qw).getRank();
     int64_t channelAxis = isa<qc::ConvOp>(op) ? 0 : wRank - 1;
@@ -371,7 +414,12 @@ LogicalResult integerProduct(PatternRewriter &rw, Operation *op, IntegerProduct 
 
     Location loc = op->getLoc();
     Value bias;
-    if (floatBias) {
+    if (floatBias && rows) {
+      if (!readBias(floatBias))
+        return rw.notifyMatchFailure(op, "bias is not a constant");
+      out.floatBias = floatBias;
+      out.beta = beta;
+    } else if (floatBias) {
       std::optional<std::vector<float>> bv = readBias(floatBias);
       if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
         return rw.notifyMatchFailure(op, "bias is not a per-channel constant");
@@ -386,7 +434,9 @@ LogicalResult integerProduct(PatternRewriter &rw, Operation *op, IntegerProduct 
                                     bi, "bias_int32");
     }
     auto accTy = RankedTensorType::get(resTy.getShape(), rw.getI32Type());
-    Value x = storageOf(rw, loc, qx), w = storageOf(rw, loc, qw);
+    Value x = rows ? rows->ints : storageOf(rw, loc, qx), w = storageOf(rw, loc, qw);
+    if (rows)
+      out.rowScales = rows->scales;
     std::optional<SmallVector<int64_t>> pads;
     SmallVector<int64_t> strides, dil;
     if (auto conv = dyn_cast<qc::ConvOp>(op)) {
@@ -487,7 +537,7 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
       if (isa<qc::ReluOp, qc::ClipOp>(u) && feedsQuantize(u->getResult(0)))
         return failure();
     IntegerProduct p;
-    if (failed(integerProduct(rw, op, p)))
+    if (failed(integerProduct(rw, op, p, /*allowRows=*/true)))
       return failure();
     Type i32 = rw.getI32Type(), f32 = rw.getF32Type();
     quant::QuantizedType qt;
@@ -501,7 +551,20 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
     Location loc = op.getLoc();
     Value q = qc::StorageCastOp::create(rw, loc, RankedTensorType::get(p.resTy.getShape(), qt),
                                         p.acc);
-    rw.replaceOpWithNewOp<qc::DequantizeOp>(op, p.resTy, q);
+    Value r = qc::DequantizeOp::create(rw, loc, p.resTy, q);
+    if (p.rowScales)
+      r = qc::MulOp::create(rw, loc, p.resTy, r, p.rowScales);
+    if (p.floatBias) {
+      Value bias = p.floatBias;
+      if (p.beta != 1) {
+        std::vector<float> bv = *readBias(bias);
+        for (float &v : bv)
+          v = float(p.beta * v);
+        bias = qc::createBlobConstant(rw, loc, tensorTy(bias).clone(f32), bv, "bias_beta");
+      }
+      r = qc::AddOp::create(rw, loc, p.resTy, r, bias);
+    }
+    rw.replaceOp(op, r);
     return success();
   }
 };

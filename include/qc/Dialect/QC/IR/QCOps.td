@@ -36,7 +36,10 @@ def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultType,
     `[min, max]` the tensor is to be quantized over (chosen by the
     calibration method from the statistics), and, for bias correction, the
     mean of each channel along `channel_axis` (`channel_mean`) and, for
-    `smooth-activations`, the maximum |x| of each channel (`channel_abs_max`).
+    `smooth-activations`, the maximum |x| of each channel (`channel_abs_max`)
+    and, for GPTQ weight rounding, the channels' second moments
+    `gram[i, j] = mean over rows of x_i x_j` (a C x C f32 tensor, the
+    channel axis being the last).
     `fold-calibration` turns calibrated observers into quantization.
 
     ```mlir
@@ -51,7 +54,8 @@ def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultType,
                        OptionalAttr<F64Attr>:$max,
                        OptionalAttr<I64Attr>:$channel_axis,
                        OptionalAttr<DenseF64ArrayAttr>:$channel_mean,
-                       OptionalAttr<DenseF64ArrayAttr>:$channel_abs_max);
+                       OptionalAttr<DenseF64ArrayAttr>:$channel_abs_max,
+                       OptionalAttr<ElementsAttr>:$gram);
   let results = (outs QC_FloatTensor:$output);
   let assemblyFormat = "$name (`bins` $bins^)? $input attr-dict `:` type($input)";
   let hasVerifier = 1;

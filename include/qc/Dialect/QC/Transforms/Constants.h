@@ -8,6 +8,7 @@
 #ifndef QC_DIALECT_QC_TRANSFORMS_CONSTANTS_H
 #define QC_DIALECT_QC_TRANSFORMS_CONSTANTS_H
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
@@ -19,6 +20,14 @@ namespace qc {
 /// The row-major values of a constant f32 tensor (resource blob or dense
 /// attribute); none when `v` is not one.
 std::optional<std::vector<float>> readFloatConstant(mlir::Value v);
+/// The row-major values of an f32 elements attribute (resource blob or
+/// dense); none for anything else.
+std::optional<std::vector<float>> readFloatElements(mlir::Attribute attr);
+
+/// An f32 resource blob attribute of `type` holding `values`.
+mlir::DenseResourceElementsAttr createBlobAttr(mlir::RankedTensorType type,
+                                               llvm::ArrayRef<float> values,
+                                               llvm::StringRef name);
 
 /// A constant of `type` (f32 or an integer type of at most 32 bits) holding
 /// `values` as a resource blob named `name`.

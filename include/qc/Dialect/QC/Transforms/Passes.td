@@ -132,6 +132,13 @@ def FoldCalibration : Pass<"fold-calibration"> {
     from the bias of Conv and Gemm (a zero bias is added where there was
     none).
 
+    With `weight-rounding=gptq` the weights of Gemm and MatMul are rounded
+    by GPTQ (Frantar et al. 2023) instead of to nearest: same scales, but
+    each input row's rounding error is compensated in the rows not yet
+    rounded through the inverse of the input's second moments, which the
+    observer carries as `gram` (calibration records them). Convolutions keep
+    rounding to nearest.
+
     An observer without a range is an error: calibration did not run.
   }];
   let options = [
@@ -146,10 +153,15 @@ def FoldCalibration : Pass<"fold-calibration"> {
            "Weight bits (2-8): symmetric levels in [-(2^(b-1) - 1), 2^(b-1) - 1], stored in int8">,
     Option<"activationBits", "activation-bits", "unsigned", "8",
            "Activation bits (2-8): 2^b levels, stored in an 8-bit container">,
+    Option<"weightRounding", "weight-rounding", "std::string", "\"nearest\"",
+           "Weight rounding: nearest, or gptq (error feedback through the input's second "
+           "moments, for Gemm and MatMul)">,
+    Option<"gptqDamp", "gptq-damp", "double", "0.01",
+           "GPTQ's dampening: this fraction of the mean diagonal added to the second moments">,
     Option<"activationGranularity", "activation-granularity", "std::string", "\"tensor\"",
            "tensor: one static scale per activation (calibrated); token: a dynamic symmetric "
-           "scale per row of the inputs of MatMul and Gemm (max |x| of the row), as fake "
-           "quantization in float">,
+           "scale per row of the inputs of MatMul and Gemm (max |x| of the row; int8 rows "
+           "that lower-quantized-to-integer multiplies in integers)">,
   ];
   let dependentDialects = ["::mlir::quant::QuantDialect"];
 }
@@ -165,6 +177,11 @@ def LowerQuantizedToInteger : Pass<"lower-quantized-to-integer"> {
       `qc.conv_int` / `qc.matmul_int` with the bias as int32 at scale
       `s_x * s_w`, then `qc.requantize` with the dyadic form of
       `s_x * s_w / s_y`; a following Relu or Clip fuses into its clamp.
+    * Gemm, MatMul whose input is dequantized per row at run time,
+      `Mul(Convert(q : i8 -> f32), s)` with `s` of shape [..., 1]
+      (fold-calibration's per-token activations), and quantized weights:
+      `qc.matmul_int` of the int8 rows, dequantized with `s_w` per channel,
+      multiplied by the rows' `s`, plus the float bias.
     * Add: both inputs requantized to a common fine scale in int32
       (`s_y / 2^F`), added, and requantized to the result.
     * GlobalAveragePool: an int32 sum, requantized with `s_x / (n s_y)`.

@@ -3,8 +3,11 @@
 #define QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include <optional>
+#include <vector>
 
 namespace qc {
 
@@ -26,6 +29,34 @@ inline std::optional<int64_t> weightBlockSize(llvm::StringRef granularity) {
     return std::nullopt;
   return n;
 }
+
+/// A weight quantized symmetrically with a scale per channel: entry i of
+/// the flat row-major weight belongs to channel channelOf(i).
+struct QuantizedWeight {
+  std::vector<int32_t> q;
+  std::vector<double> scales;     // per channel
+  std::vector<float> dequantized; // q * scale
+};
+
+/// Round to nearest: scale = max |w| of the channel / qmax, q in
+/// [-qmax, qmax].
+QuantizedWeight quantizeWeight(llvm::ArrayRef<float> w, int64_t channels,
+                               llvm::function_ref<int64_t(int64_t)> channelOf,
+                               int64_t qmax);
+
+/// GPTQ (Frantar et al.): the same scales as quantizeWeight, but the K x N
+/// weight (row-major, reduction axis first) is rounded one input row at a
+/// time, in order of decreasing input energy, and each row's rounding
+/// error is compensated in the rows not yet rounded through the inverse of
+/// the layer input's second-moment matrix `gram` (K x K, E[x x^T]),
+/// dampened by `damp` times its mean diagonal. This minimizes
+/// ||X W - X Q||^2 over the calibration inputs greedily instead of
+/// ||W - Q||^2. Inputs never active (zero diagonal) get zero weights.
+QuantizedWeight gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
+                                   int64_t channels,
+                                   llvm::function_ref<int64_t(int64_t)> channelOf,
+                                   int64_t qmax, llvm::ArrayRef<float> gram,
+                                   double damp = 0.01);
 
 } // namespace qc
 
