@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import FORTUNES, SEQ, corpus, mlm_batch, windows  # noqa: E402
+from corpus import FORTUNES, SEQ, corpus, mlm_batch, windows  # noqa: E402
 
 BATCH = 4
 

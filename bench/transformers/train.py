@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import SEQ, CharTransformer, corpus, mlm_batch, windows  # noqa: E402
+from corpus import corpus, mlm_batch, windows  # noqa: E402
+from model import SEQ, CharTransformer  # noqa: E402
 
 
 def main():

@@ -160,6 +160,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       if (Error e = runPasses(module, [&](OpPassManager &pm) {
             RotateHadamardOptions ro;
             ro.seed = o.rotationSeed;
+            ro.residual = o.rotateResidual;
             pm.addPass(createRotateHadamard(ro));
           }, "rotating"))
         return e;
@@ -349,6 +350,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
                                                  : llvm::json::Value(o.smoothAlpha))
                             : llvm::json::Value(nullptr)},
         {"rotate", o.rotate},
+        {"rotate_residual", o.rotate && o.rotateResidual},
         {"rewritten_float_max_rel_diff", llvm::json::Array(floatDiff)},
         {"calibration_samples", int64_t(calib.size())},
         {"eval_samples", int64_t(held.size())},
@@ -376,7 +378,9 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       << (heldOut ? " held-out" : " calibration") << " samples"
       << (o.scope == "linear" ? "; only the inputs of linear layers quantized" : "")
       << (o.activationGranularity == "token" ? ", per token (dynamic, simulated)" : "")
-      << (o.rotate ? "; Hadamard rotation" : "")
+      << (o.rotate ? (o.rotateResidual ? "; Hadamard rotation (residual stream offline)"
+                                       : "; Hadamard rotation")
+                   : "")
       << (o.smooth ? (o.smoothAlphaAuto ? std::string("; SmoothQuant, alpha searched per layer")
                                         : "; SmoothQuant alpha " + fmt(o.smoothAlpha))
                    : std::string())

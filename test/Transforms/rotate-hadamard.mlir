@@ -59,3 +59,68 @@ func.func @online(%x: tensor<2x12xf32>, %w: tensor<5x12xf32>) -> tensor<2x5xf32>
   %y = qc.gemm %r, %c {alpha = 1.0 : f32, beta = 1.0 : f32, transA = 0 : i64, transB = 1 : i64} : (tensor<2x12xf32>, tensor<5x12xf32>) -> tensor<2x5xf32>
   return %y : tensor<2x5xf32>
 }
+
+// -----
+
+// A residual stream (embedding lookup + positions, a linear layer's output
+// added back, LayerNorms reading it): its writers are centered and rotated
+// offline (the table and the positions rewritten, the layer's weight and
+// bias), the LayerNorms become RMSNorms x / sqrt(mean(x^2) + eps), and no
+// qc.hadamard runs online.
+// CHECK-LABEL: func.func @residual
+// CHECK-NOT: qc.hadamard
+// CHECK-NOT: qc.layernormalization
+// CHECK-DAG: %[[EPS:.*]] = arith.constant dense<9.99999974E-6> : tensor<f32>
+// The positions, rows centered and rotated (rewritten), the table likewise.
+// CHECK-DAG: %[[P:.*]] = arith.constant dense<{{\[\[\[}}{{.*}}]]]> : tensor<1x3x4xf32>
+// CHECK-DAG: %[[T:.*]] = arith.constant dense_resource<residual.rotated> : tensor<6x4xf32>
+// CHECK: %[[E:.*]] = qc.gather %[[T]], %arg0
+// CHECK: %[[H0:.*]] = qc.add %[[E]], %[[P]]
+// CHECK: %[[SQ:.*]] = qc.mul %[[H0]], %[[H0]]
+// CHECK: %[[MS:.*]] = qc.reducemean %[[SQ]] {axes = array<i64: 2>} : (tensor<2x3x4xf32>) -> tensor<2x3x1xf32>
+// CHECK: %[[V:.*]] = qc.add %[[MS]], %[[EPS]]
+// CHECK: %[[R:.*]] = qc.sqrt %[[V]]
+// CHECK: %[[N1:.*]] = qc.div %[[H0]], %[[R]]
+// CHECK: %[[M:.*]] = qc.matmul %[[N1]]
+// CHECK: %[[MB:.*]] = qc.add %[[M]]
+// CHECK: %[[H1:.*]] = qc.add %[[H0]], %[[MB]]
+// CHECK: qc.mul %[[H1]], %[[H1]]
+// CHECK: %[[N2:.*]] = qc.div %[[H1]]
+// CHECK: %[[Y:.*]] = qc.matmul %[[N2]]
+// The head takes the second LayerNorm's beta as its bias.
+// CHECK: qc.add %[[Y]]
+func.func @residual(%ids: tensor<2x3xi64>) -> tensor<2x3x5xf32> {
+  %E = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 2.0, 0.0], [3.0, 1.0, -2.0, 1.0], [0.0, 0.0, 1.0, 5.0], [2.0, 2.0, 2.0, -2.0], [1.0, -1.0, 1.0, -1.0]]> : tensor<6x4xf32>
+  %P = arith.constant dense<[[[0.1, 0.2, 0.3, 0.4], [0.0, -0.1, 0.1, 0.0], [0.2, 0.2, -0.2, -0.2]]]> : tensor<1x3x4xf32>
+  %g = arith.constant dense<[1.0, 2.0, 0.5, 1.5]> : tensor<4xf32>
+  %b = arith.constant dense<[0.1, -0.2, 0.3, 0.0]> : tensor<4xf32>
+  %w1 = arith.constant dense<[[1.0, 0.0, 2.0, 1.0], [0.0, 1.0, -1.0, 0.5], [3.0, 1.0, 0.0, -1.0], [0.5, 0.5, 0.5, 0.5]]> : tensor<4x4xf32>
+  %b1 = arith.constant dense<[0.1, 0.2, 0.3, 0.4]> : tensor<4xf32>
+  %wh = arith.constant dense<[[1.0, 0.0, 2.0, 1.0, 0.0], [0.0, 1.0, -1.0, 0.5, 1.0], [3.0, 1.0, 0.0, -1.0, 2.0], [0.5, 0.5, 0.5, 0.5, -0.5]]> : tensor<4x5xf32>
+  %e = qc.gather %E, %ids {axis = 0 : i64} : (tensor<6x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
+  %h0 = qc.add %e, %P : (tensor<2x3x4xf32>, tensor<1x3x4xf32>) -> tensor<2x3x4xf32>
+  %n1 = qc.layernormalization %h0, %g, %b {axis = -1 : i64, epsilon = 1.0e-5 : f32, stash_type = 1 : i64} : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  %m = qc.matmul %n1, %w1 : (tensor<2x3x4xf32>, tensor<4x4xf32>) -> tensor<2x3x4xf32>
+  %mb = qc.add %m, %b1 : (tensor<2x3x4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  %h1 = qc.add %h0, %mb : (tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  %n2 = qc.layernormalization %h1, %g, %b {axis = -1 : i64, epsilon = 1.0e-5 : f32, stash_type = 1 : i64} : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  %y = qc.matmul %n2, %wh : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+  return %y : tensor<2x3x5xf32>
+}
+
+// -----
+
+// No residual stream to rotate offline: the sum's terms are the function's
+// arguments (no writer whose weights could take the rotation) and the sum
+// is returned. The LayerNorm keeps its online Hadamard.
+// CHECK-LABEL: func.func @not_a_stream
+// CHECK: qc.layernormalization
+// CHECK: qc.hadamard
+func.func @not_a_stream(%x: tensor<2x4xf32>, %y: tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<2x4xf32>) {
+  %g = arith.constant dense<[1.0, 2.0, 0.5, 1.5]> : tensor<4xf32>
+  %w = arith.constant dense<[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [3.0, 1.0, 0.0], [0.5, 0.5, 0.5]]> : tensor<4x3xf32>
+  %h = qc.add %x, %y : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %n = qc.layernormalization %h, %g {axis = -1 : i64, epsilon = 1.0e-5 : f32, stash_type = 1 : i64} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %o = qc.matmul %n, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  return %o, %h : tensor<2x3xf32>, tensor<2x4xf32>
+}

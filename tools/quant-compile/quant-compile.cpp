@@ -174,8 +174,14 @@ static cl::opt<std::string> smoothAlpha(
 static cl::opt<bool> rotateHadamard(
     "rotate-hadamard",
     cl::desc("Randomized Hadamard rotation of the linear layers' inputs (QuaRot), folded "
-             "into the weights where possible"),
+             "into the weights where possible; a transformer's residual stream is rotated "
+             "offline (LayerNorms become RMSNorms)"),
     cl::cat(quantCategory));
+static cl::opt<bool> rotateResidual(
+    "rotate-residual",
+    cl::desc("With --rotate-hadamard: rotate the residual stream offline (default true); "
+             "false rotates each linear input on its own (online after normalizations)"),
+    cl::init(true), cl::cat(quantCategory));
 static cl::opt<uint64_t> rotationSeed("rotation-seed",
                                       cl::desc("Seed of the rotation's random signs"),
                                       cl::init(0), cl::cat(quantCategory));
@@ -211,6 +217,7 @@ int main(int argc, char **argv) {
                             (cl::Option *)&evalSamples, (cl::Option *)&weightBits,
                             (cl::Option *)&activationBits, (cl::Option *)&smoothActivations,
                             (cl::Option *)&smoothAlpha, (cl::Option *)&rotateHadamard,
+                            (cl::Option *)&rotateResidual,
                             (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope,
                             (cl::Option *)&activationGranularity,
                             (cl::Option *)&weightRounding})
@@ -281,6 +288,7 @@ int main(int argc, char **argv) {
     q.smoothAlpha = alpha;
     q.rotate = rotateHadamard;
     q.rotationSeed = rotationSeed;
+    q.rotateResidual = rotateResidual;
     q.emitRewrittenPath = emitRewritten;
     if (Error e = quantizeModel(*module, q, outs()))
       die(toString(std::move(e)));

@@ -27,6 +27,7 @@ struct QuantizeOptions {
   /// Hadamard rotation of the linear layers' inputs (rotate-hadamard).
   bool rotate = false;
   uint64_t rotationSeed = 0;
+  bool rotateResidual = true;      // the residual stream offline (rotate-hadamard residual)
   std::string emitRewrittenPath;   // the float model after the rewrites (.mlir)
 };
 

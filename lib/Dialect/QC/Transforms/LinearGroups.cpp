@@ -62,8 +62,7 @@ static AddOp biasAddOf(MatMulOp mm, int64_t n) {
   return nullptr;
 }
 
-/// `op` as a Linear layer reading its operand 0, if it is one.
-static std::optional<Linear> asLinear(Operation *op) {
+std::optional<Linear> qc::asLinear(Operation *op) {
   Linear l;
   l.op = op;
   if (auto mm = dyn_cast<MatMulOp>(op)) {

@@ -44,6 +44,9 @@ struct Linear {
   void setBias(llvm::ArrayRef<double> b);
 };
 
+/// `op` as a Linear layer reading its operand 0, if it is one.
+std::optional<Linear> asLinear(mlir::Operation *op);
+
 /// How the producer of an activation can absorb a per-channel factor or a
 /// rotation of its output.
 enum class ProducerKind {

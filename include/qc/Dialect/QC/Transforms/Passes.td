@@ -103,10 +103,28 @@ def RotateHadamard : Pass<"rotate-hadamard"> {
     channels are spread over all channels before quantization. Observers
     between the producer and the readers then observe the rotated
     activation, their statistics dropped (calibrate again).
+
+    With `residual` (default), a pre-LN transformer's residual stream is
+    rotated first, as QuaRot and SliceGPT do, so that the normalizations'
+    readers need nothing online: the stream is the sums (embedding
+    lookups, constants such as positions, and linear layers' outputs)
+    that only normalizations and further sums read. Every writer is
+    centered (its output rows minus their mean, so that the stream has
+    zero mean and each LayerNorm equals an RMSNorm) and rotated by `D T`
+    offline (weight rows and bias, embedding table rows, constant rows);
+    each LayerNormalization (or decomposed LayerNorm) becomes
+    `x / sqrt(mean(x^2) + eps)`, which commutes with the rotation, and its
+    readers take gamma, beta and `T^T D`. Where the graph has no such
+    stream (a reader of it that is neither a sum nor a normalization, a
+    writer that is none of those), nothing changes and every activation is
+    rotated on its own as above.
   }];
   let options = [
     Option<"seed", "seed", "uint64_t", "0",
            "Seed of the random signs and orthogonal factors">,
+    Option<"residual", "residual", "bool", "true",
+           "Rotate a transformer's residual stream offline (writers centered and rotated, "
+           "LayerNorms as RMSNorms), before the remaining activations">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
