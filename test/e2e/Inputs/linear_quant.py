@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-"""GPTQ weight rounding end to end: a two-layer MLP (MatMul+Add, Relu,
-MatMul) on inputs with strongly correlated channels is quantized by
-quant-compile with 4- and 3-bit weights, rounded to nearest and by GPTQ.
+"""GPTQ weight rounding and per-token activations end to end: a two-layer
+MLP (MatMul+Add, Relu, MatMul) on inputs with strongly correlated channels
+is quantized by quant-compile with 4- and 3-bit weights, rounded to nearest
+and by GPTQ, and with per-token (dynamic, per-row) int8 activations.
 Checks, against numpy:
   * the GPTQ integers equal those of an independent numpy GPTQ (Frantar et
     al., Algorithm 1 with act order and 1% dampening) computed from the
     float model's layer inputs on the same calibration data;
   * on held-out inputs, GPTQ's output error against the float64 reference is
-    well below round-to-nearest's.
+    well below round-to-nearest's;
+  * the per-token build (int8 products of each row at its own scale) equals
+    numpy's per-row quantization of the same model.
 
-  gptq_linear.py WORKDIR BINDIR
+  linear_quant.py WORKDIR BINDIR
 """
 import os
 import re
@@ -149,6 +152,38 @@ for bits in (4, 3):
     print(f"W{bits}A8 output SQNR vs float: nearest {sqnr['nearest']:.1f} dB, GPTQ "
           f"{sqnr['gptq']:.1f} dB: {'ok' if ok else 'FAILED'} (want GPTQ >= nearest + 2 dB)")
     good &= ok
+
+# Per-token activations: each row of a linear input at scale max |row| / 127,
+# int8 products with the per-channel int8 weights, scaled back in float.
+def per_token(x):
+    s = np.maximum(np.abs(x).max(axis=-1, keepdims=True), np.float32(1e-12)) / np.float32(127)
+    return np.clip(np.round(x / s), -127, 127).astype(np.float64), s.astype(np.float64)
+
+
+def rtn(w):
+    s = np.abs(w.astype(np.float64)).max(axis=0) / 127
+    return np.clip(np.round(w / s), -127, 127), s
+
+
+lib = os.path.join(work, "lib_token.so")
+run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
+    os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--activation-granularity",
+    "token", "-o", lib)
+(q1, s1), (q2, s2) = rtn(W["w1"]), rtn(W["w2"])
+worst = 0.0
+for i, x in enumerate(evals):
+    d = os.path.join(work, "out", "token", str(i))
+    run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/eval_{i}.npy", "-o", d)
+    got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
+    qx, sx = per_token(x)
+    h = np.maximum((qx @ q1) * s1 * sx + W["b1"], 0).astype(np.float32)
+    qh, sh = per_token(h)
+    want = (qh @ q2) * s2 * sh
+    worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
+ok = worst <= 1e-5
+print(f"per-token int8 activations: max |ours - numpy| / max |output| = {worst:.1e}: "
+      f"{'ok' if ok else 'FAILED'} (want <= 1e-5)")
+good &= ok
 
 # Without second moments GPTQ cannot run: saved statistics are refused.
 r = subprocess.run([os.path.join(bindir, "quant-compile"), model, "--load-calibration",
