@@ -55,6 +55,113 @@ static std::string fmt(double v) {
   return llvm::formatv("{0:f2}", v).str();
 }
 
+static llvm::json::Value bitWidthsJSON(const std::optional<SensitivityTable> &t,
+                                       const std::optional<BitAssignment> &a) {
+  if (!t || !a)
+    return nullptr;
+  llvm::json::Array layers;
+  for (auto [i, l] : llvm::enumerate(t->layers))
+    layers.push_back(llvm::json::Object{{"layer", l.name},
+                                        {"weight_bits", int64_t(a->weightBits[i])},
+                                        {"activation_bits",
+                                         int64_t(a->activationBits[l.activation])}});
+  return llvm::json::Object{{"status", a->status}, {"bytes", a->bytes}, {"bops", a->bops},
+                            {"sensitivity", a->cost}, {"layers", std::move(layers)}};
+}
+
+/// The sensitivity table of the calibrated module: the cache's when it
+/// describes this model with these formats, else measured (and cached).
+static llvm::Expected<SensitivityTable> sensitivityTable(ModuleOp module, ArrayRef<Sample> calib,
+                                                   const QuantizeOptions &o,
+                                                   llvm::raw_ostream &os) {
+  if (!o.sensitivityCache.empty() && llvm::sys::fs::exists(o.sensitivityCache)) {
+    auto buf = llvm::MemoryBuffer::getFile(o.sensitivityCache, /*IsText=*/true);
+    if (!buf)
+      return err("cannot read '" + o.sensitivityCache + "': " + buf.getError().message());
+    auto json = llvm::json::parse((*buf)->getBuffer());
+    if (!json)
+      return err(o.sensitivityCache + ": " + llvm::toString(json.takeError()));
+    auto t = tableFromJSON(*json);
+    if (!t)
+      return err(o.sensitivityCache + ": " + llvm::toString(t.takeError()));
+    if (t->metric == o.sensitivity.metric && t->weightBits == o.sensitivity.weightBits &&
+        t->activationBits == o.sensitivity.activationBits) {
+      os << "sensitivity: " << t->layers.size() << " layers from " << o.sensitivityCache
+         << "\n";
+      return t;
+    }
+    os << "sensitivity: " << o.sensitivityCache
+       << " holds other formats or another metric; measuring again\n";
+  }
+  SensitivityOptions so = o.sensitivity;
+  so.signedActivations = o.calibration.signedActivations;
+  so.progress = o.calibration.progress;
+  if (o.weightRounding != "nearest")
+    so.weightRounding = "gptq"; // the rounding fold-calibration will use at low bits
+  auto t = measureSensitivity(module, calib, so);
+  if (!t)
+    return t.takeError();
+  os << "sensitivity: " << t->layers.size() << " layers x " << t->weightBits.size()
+     << " weight formats, " << t->activations.size() << " layer inputs x "
+     << t->activationBits.size() << " activation formats, metric " << t->metric << "\n";
+  if (!o.sensitivityCache.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream f(o.sensitivityCache, ec);
+    if (ec)
+      return err("cannot write '" + o.sensitivityCache + "': " + ec.message());
+    f << llvm::formatv("{0:2}", tableToJSON(*t)) << "\n";
+  }
+  return t;
+}
+
+/// The pins, the program and a summary of the choice.
+static llvm::Expected<BitAssignment> assignBitWidths(const SensitivityTable &t,
+                                               const QuantizeOptions &o,
+                                               llvm::raw_ostream &os) {
+  BitBudget b = o.budget;
+  unsigned widest = *std::max_element(t.weightBits.begin(), t.weightBits.end());
+  if (o.pinFirstLast) {
+    b.weightPins.push_back({0, widest});
+    b.weightPins.push_back({t.layers.size() - 1, widest});
+  }
+  for (auto &[name, bits] : o.pins) {
+    auto it = llvm::find_if(t.layers, [&](const LayerInfo &l) { return l.name == name; });
+    if (it == t.layers.end())
+      return err("--pin: the model has no weight layer '" + name + "'");
+    b.weightPins.push_back({size_t(it - t.layers.begin()), bits});
+  }
+  if (!b.bytes && !b.bops)
+    return err("--bits auto needs a budget (--size-budget or --bops-budget)");
+  llvm::Expected<BitAssignment> a = err("unknown assignment method '" + o.assignment + "'");
+  if (o.assignment == "ilp") {
+    llvm::consumeError(a.takeError());
+    a = solveBitWidths(t, b);
+  } else if (o.assignment == "greedy") {
+    llvm::consumeError(a.takeError());
+    std::optional<BitAssignment> g = greedyBitWidths(t, b);
+    if (g)
+      a = *g;
+    else
+      a = err("the greedy assignment finds no choice within the budget");
+  }
+  if (!a)
+    return a.takeError();
+  std::map<unsigned, int> counts;
+  for (unsigned w : a->weightBits)
+    ++counts[w];
+  os << "bit widths (" << o.assignment << "): " << a->status << "; size "
+     << llvm::formatv("{0:f0}", a->bytes) << " bytes, "
+     << llvm::formatv("{0:e3}", a->bops) << " BOPs, summed sensitivity "
+     << llvm::formatv("{0:e4}", a->cost) << "; weights:";
+  for (auto &[bits, n] : counts)
+    os << " " << n << " x " << bits << "-bit";
+  os << "\n";
+  for (auto [i, l] : llvm::enumerate(t.layers))
+    os << "  " << l.name << ": W" << a->weightBits[i] << "A"
+       << a->activationBits[l.activation] << "\n";
+  return a;
+}
+
 Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ostream &os) {
   auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
   if (!graph)
@@ -66,8 +173,13 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   if (rewrite && !o.loadCalibration.empty())
     return err("--load-calibration cannot be combined with --smooth-activations or "
                "--rotate-hadamard: the rewrites calibrate the model again as they change it");
-  bool gptq = o.weightRounding == "gptq";
-  if (gptq && !o.loadCalibration.empty())
+  // Second moments for GPTQ: always for gptq, at <= 4 bits for auto.
+  bool gptq = o.weightRounding == "gptq" ||
+              (o.weightRounding == "auto" &&
+               (o.weightBits <= 4 ||
+                (o.bitsAuto && llvm::any_of(o.sensitivity.weightBits,
+                                            [](unsigned b) { return b <= 4; }))));
+  if (o.weightRounding == "gptq" && !o.loadCalibration.empty())
     return err("--load-calibration cannot be combined with --weight-rounding gptq: GPTQ needs "
                "the layers' input second moments, which calibration records in-process");
 
@@ -241,6 +353,20 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   }
   if (Error e = applyCalibration(module, stats, o.calibration))
     return e;
+  std::optional<BitAssignment> assigned;
+  std::optional<SensitivityTable> table;
+  if (o.bitsAuto) {
+    auto t = sensitivityTable(module, calib, o, os);
+    if (!t)
+      return t.takeError();
+    table = std::move(*t);
+    auto a = assignBitWidths(*table, o, os);
+    if (!a)
+      return a.takeError();
+    assigned = std::move(*a);
+    if (Error e = applyBitWidths(module, *table, *assigned))
+      return e;
+  }
   if (Error e = runPasses(module, [&](OpPassManager &pm) {
         FoldCalibrationOptions fo;
         fo.weightRounding = o.weightRounding;
@@ -341,6 +467,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
         {"activation_type", o.calibration.signedActivations ? "i8" : "u8"},
         {"weight_granularity", o.weightGranularity},
         {"weight_rounding", o.weightRounding},
+        {"bit_widths", bitWidthsJSON(table, assigned)},
         {"bias_correction", o.biasCorrection},
         {"scope", o.scope},
         {"activation_granularity", o.activationGranularity},

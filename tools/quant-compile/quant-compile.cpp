@@ -112,10 +112,61 @@ static cl::opt<std::string> weightGranularity(
     cl::init("channel"), cl::cat(quantCategory));
 static cl::opt<std::string> weightRounding(
     "weight-rounding",
-    cl::desc("Weight rounding: nearest (default), or gptq (GPTQ: each input row's rounding "
-             "error compensated in the rows after it through the layer input's calibrated "
-             "second moments; Gemm and MatMul layers)"),
-    cl::init("nearest"), cl::cat(quantCategory));
+    cl::desc("Weight rounding: auto (default: GPTQ for layers of 4 bits or fewer, else "
+             "nearest), nearest, or gptq (GPTQ: each input row's rounding error compensated "
+             "in the rows after it through the layer input's calibrated second moments; Gemm "
+             "and MatMul layers)"),
+    cl::init("auto"), cl::cat(quantCategory));
+static cl::opt<std::string> bitsFlag(
+    "bits",
+    cl::desc("auto: choose each layer's weight (and, with --activation-formats, activation) "
+             "bits by integer programming over measured sensitivities, under --size-budget / "
+             "--bops-budget"),
+    cl::cat(quantCategory));
+static cl::opt<std::string> sizeBudget(
+    "size-budget", cl::desc("With --bits auto: the model's size (e.g. 1.2MB, 800KB, 250000)"),
+    cl::cat(quantCategory));
+static cl::opt<std::string> bopsBudget(
+    "bops-budget",
+    cl::desc("With --bits auto: bit operations per run, sum of MACs x weight bits x "
+             "activation bits (e.g. 3.5G)"),
+    cl::cat(quantCategory));
+static cl::opt<std::string> latencyBudget(
+    "latency-budget", cl::desc("With --bits auto: not supported yet (see docs/quantization.md)"),
+    cl::cat(quantCategory));
+static cl::list<unsigned> bitFormats(
+    "weight-formats", cl::desc("With --bits auto: candidate weight bits (default 2,3,4,8)"),
+    cl::CommaSeparated, cl::cat(quantCategory));
+static cl::list<unsigned> activationFormats(
+    "activation-formats",
+    cl::desc("With --bits auto: candidate activation bits per layer input (default 8)"),
+    cl::CommaSeparated, cl::cat(quantCategory));
+static cl::opt<std::string> sensitivityMetric(
+    "sensitivity-metric",
+    cl::desc("With --bits auto: mse (default: outputs' relative squared error), kl (softmax "
+             "of the outputs) or layer (each layer's own output error from its input's second "
+             "moments; no model runs)"),
+    cl::init("mse"), cl::cat(quantCategory));
+static cl::opt<unsigned> sensitivitySamples(
+    "sensitivity-samples", cl::desc("With --bits auto: calibration samples per measurement"),
+    cl::init(8), cl::cat(quantCategory));
+static cl::opt<std::string> sensitivityCache(
+    "sensitivity-cache",
+    cl::desc("With --bits auto: reuse the sensitivity table in FILE (JSON) if it matches, "
+             "else measure and write it there"),
+    cl::value_desc("FILE"), cl::cat(quantCategory));
+static cl::list<std::string> pins(
+    "pin", cl::desc("With --bits auto: hold layer NAME's weights at BITS (NAME=BITS)"),
+    cl::value_desc("NAME=BITS"), cl::cat(quantCategory));
+static cl::opt<bool> pinFirstLast(
+    "pin-first-last",
+    cl::desc("With --bits auto: first and last weight layers at the widest format (default true)"),
+    cl::init(true), cl::cat(quantCategory));
+static cl::opt<std::string> assignmentMethod(
+    "bit-assignment",
+    cl::desc("With --bits auto: ilp (default, CBC) or greedy (the baseline: narrowest cost "
+             "per byte first)"),
+    cl::init("ilp"), cl::cat(quantCategory));
 static cl::opt<std::string> activationTypeFlag(
     "activation-type", cl::desc("Activations: u8 (asymmetric, default) or i8 (symmetric)"),
     cl::init("u8"), cl::cat(quantCategory));
@@ -220,7 +271,7 @@ int main(int argc, char **argv) {
                             (cl::Option *)&rotateResidual,
                             (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope,
                             (cl::Option *)&activationGranularity,
-                            (cl::Option *)&weightRounding})
+                            (cl::Option *)&weightRounding, (cl::Option *)&bitsFlag})
       if (opt->getNumOccurrences())
         die("--" + opt->ArgStr + " needs --calibration-data (or --load-calibration)");
   }
@@ -243,8 +294,49 @@ int main(int argc, char **argv) {
     die("--activation-bits must be in [2, 8], got " + Twine(activationBits));
   if (quantizeScope != "all" && quantizeScope != "linear")
     die("unknown --quantize-scope '" + quantizeScope + "' (all or linear)");
-  if (weightRounding != "nearest" && weightRounding != "gptq")
-    die("unknown --weight-rounding '" + weightRounding + "' (nearest or gptq)");
+  if (weightRounding != "nearest" && weightRounding != "gptq" && weightRounding != "auto")
+    die("unknown --weight-rounding '" + weightRounding + "' (auto, nearest or gptq)");
+  std::optional<double> sizeBytes, bops;
+  if (!bitsFlag.empty() && bitsFlag != "auto")
+    die("unknown --bits '" + bitsFlag + "' (auto; uniform widths are --weight-bits)");
+  bool bitsAuto = bitsFlag == "auto";
+  for (cl::Option *opt : {(cl::Option *)&sizeBudget, (cl::Option *)&bopsBudget,
+                          (cl::Option *)&latencyBudget, (cl::Option *)&bitFormats,
+                          (cl::Option *)&activationFormats, (cl::Option *)&sensitivityMetric,
+                          (cl::Option *)&sensitivitySamples, (cl::Option *)&sensitivityCache,
+                          (cl::Option *)&pins, (cl::Option *)&pinFirstLast,
+                          (cl::Option *)&assignmentMethod})
+    if (opt->getNumOccurrences() && !bitsAuto)
+      die("--" + opt->ArgStr + " needs --bits auto");
+  if (!latencyBudget.empty())
+    die("--latency-budget is not supported yet: every weight width of 2-8 bits runs the same "
+        "int8 kernels, so latency does not depend on the choice (use --size-budget or "
+        "--bops-budget)");
+  if (!sizeBudget.empty() && !(sizeBytes = parseQuantity(sizeBudget)))
+    die("--size-budget '" + sizeBudget + "' is not a size (e.g. 1.2MB, 800KB, 250000)");
+  if (!bopsBudget.empty() && !(bops = parseQuantity(bopsBudget)))
+    die("--bops-budget '" + bopsBudget + "' is not a count (e.g. 3.5G, 1e9)");
+  if (bitsAuto && !sizeBytes && !bops)
+    die("--bits auto needs --size-budget or --bops-budget");
+  if (sensitivityMetric != "mse" && sensitivityMetric != "kl" && sensitivityMetric != "layer")
+    die("unknown --sensitivity-metric '" + sensitivityMetric + "' (mse, kl or layer)");
+  if (assignmentMethod != "ilp" && assignmentMethod != "greedy")
+    die("unknown --bit-assignment '" + assignmentMethod + "' (ilp or greedy)");
+  for (unsigned b : bitFormats)
+    if (b < 2 || b > 8)
+      die("--weight-formats: " + std::to_string(b) + " bits is not in 2-8");
+  for (unsigned b : activationFormats)
+    if (b < 2 || b > 8)
+      die("--activation-formats: " + std::to_string(b) + " bits is not in 2-8");
+  std::vector<std::pair<std::string, unsigned>> pinned;
+  for (const std::string &p : pins) {
+    StringRef name, bits;
+    std::tie(name, bits) = StringRef(p).rsplit('=');
+    unsigned b;
+    if (name.empty() || bits.getAsInteger(10, b) || b < 2 || b > 8)
+      die("--pin '" + p + "' is not NAME=BITS with BITS in 2-8");
+    pinned.push_back({name.str(), b});
+  }
   if (activationGranularity != "tensor" && activationGranularity != "token")
     die("unknown --activation-granularity '" + activationGranularity + "' (tensor or token)");
   if (activationGranularity == "token" && quantizeScope != "linear")
@@ -273,6 +365,19 @@ int main(int argc, char **argv) {
     q.calibration.progress = true;
     q.weightGranularity = weightGranularity;
     q.weightRounding = weightRounding;
+    q.bitsAuto = bitsAuto;
+    q.budget.bytes = sizeBytes;
+    q.budget.bops = bops;
+    if (!bitFormats.empty())
+      q.sensitivity.weightBits.assign(bitFormats.begin(), bitFormats.end());
+    if (!activationFormats.empty())
+      q.sensitivity.activationBits.assign(activationFormats.begin(), activationFormats.end());
+    q.sensitivity.metric = sensitivityMetric;
+    q.sensitivity.samples = sensitivitySamples;
+    q.sensitivityCache = sensitivityCache;
+    q.pins = pinned;
+    q.pinFirstLast = pinFirstLast;
+    q.assignment = assignmentMethod;
     q.biasCorrection = !noBiasCorrection;
     q.saveCalibration = saveCalibration;
     q.loadCalibration = loadCalibration;

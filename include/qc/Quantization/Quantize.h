@@ -2,6 +2,7 @@
 #ifndef QC_QUANTIZATION_QUANTIZE_H
 #define QC_QUANTIZATION_QUANTIZE_H
 
+#include "qc/Quantization/BitWidths.h"
 #include "qc/Quantization/Calibration.h"
 
 namespace qc {
@@ -12,7 +13,7 @@ struct QuantizeOptions {
   size_t evalSamples = 0;          // held-out samples for the report (0: the rest)
   CalibrationOptions calibration;
   std::string weightGranularity = "channel";
-  std::string weightRounding = "nearest"; // nearest | gptq (fold-calibration)
+  std::string weightRounding = "auto"; // nearest | gptq | auto (gptq at <= 4 bits)
   bool biasCorrection = true;
   std::string saveCalibration, loadCalibration;
   std::string reportPath;          // JSON; a markdown page beside it (.md)
@@ -29,6 +30,15 @@ struct QuantizeOptions {
   uint64_t rotationSeed = 0;
   bool rotateResidual = true;      // the residual stream offline (rotate-hadamard residual)
   std::string emitRewrittenPath;   // the float model after the rewrites (.mlir)
+  /// Per-layer bit widths (--bits auto): measured sensitivities, then the
+  /// integer program (or the greedy baseline) under the budget.
+  bool bitsAuto = false;
+  SensitivityOptions sensitivity;
+  BitBudget budget;
+  std::vector<std::pair<std::string, unsigned>> pins; // layer name -> weight bits
+  bool pinFirstLast = true;        // first and last weight layers at the widest format
+  std::string sensitivityCache;    // JSON: reused when it matches the model
+  std::string assignment = "ilp";  // ilp | greedy
 };
 
 /// Quantizes the float graph in @main_graph of `module` to the integer-only

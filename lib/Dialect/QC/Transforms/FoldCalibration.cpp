@@ -127,13 +127,27 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
         return (i / per) * nBlocks + ((i % per) / kSize) / *block;
       return ((i / cols) / *block) * cols + i % cols; // scales [nb, N]
     };
-    int64_t qmax = (int64_t(1) << (weightBits - 1)) - 1;
+    // A per-layer format (assign-bit-widths) overrides the pass option.
+    unsigned bits = weightBits;
+    if (Attribute a = op->getAttr(qc::QCDialect::kWeightSchemeAttrName)) {
+      auto scheme = cast<qc::SchemeAttr>(a);
+      if (scheme.isMinifloat() || !scheme.getIsSigned() || !scheme.getSymmetric() ||
+          scheme.getBits() < 2 || scheme.getBits() > 8)
+        return op->emitError() << "weight scheme " << a
+                               << " is not supported (signed symmetric integers of 2-8 bits)";
+      bits = scheme.getBits();
+    }
+    int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
     int64_t scaleCount = perChannel ? channels * nBlocks : 1;
     qc::QuantizedWeight qw;
-    if (weightRounding == "gptq" && !conv) {
-      std::optional<std::vector<float>> gram =
-          obs.getGramAttr() ? qc::readFloatElements(obs.getGramAttr()) : std::nullopt;
-      if (!gram || int64_t(gram->size()) != kDim * kDim)
+    std::optional<std::vector<float>> gram =
+        obs.getGramAttr() ? qc::readFloatElements(obs.getGramAttr()) : std::nullopt;
+    bool haveGram = gram && int64_t(gram->size()) == kDim * kDim;
+    // auto: GPTQ where the layer has 4 bits or fewer and its statistics.
+    bool useGptq = !conv && (weightRounding == "gptq" ||
+                             (weightRounding == "auto" && bits <= 4 && haveGram));
+    if (useGptq) {
+      if (!haveGram)
         return op->emitError() << "GPTQ rounding needs the second moments of '"
                                << obs.getName() << "' (" << kDim << "x" << kDim
                                << " gram; calibrate with them)";
@@ -176,7 +190,7 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
                                             f32, qw.scales[0], 0, -qmax, qmax);
     std::string name = "weight";
     if (auto n = dyn_cast<NameLoc>(loc))
-      name = n.getName().str() + ".weight_int" + std::to_string(weightBits);
+      name = n.getName().str() + ".weight_int" + std::to_string(bits);
     Value ints = qc::createBlobConstant(
         b, loc, RankedTensorType::get(wTy.getShape(), i8), qw.q, name);
     Value q = qc::StorageCastOp::create(b, loc, RankedTensorType::get(wTy.getShape(), qt), ints);
@@ -243,9 +257,9 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
                                   << "' is not supported (u8 or i8)";
       return signalPassFailure();
     }
-    if (weightRounding != "nearest" && weightRounding != "gptq") {
+    if (weightRounding != "nearest" && weightRounding != "gptq" && weightRounding != "auto") {
       getOperation()->emitError() << "weight rounding '" << weightRounding
-                                  << "' is not supported (nearest or gptq)";
+                                  << "' is not supported (nearest, gptq or auto)";
       return signalPassFailure();
     }
     if (!(gptqDamp > 0 && gptqDamp <= 1)) {
@@ -277,7 +291,10 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       auto rowTy = cast<RankedTensorType>(obs.getType());
       if (activationGranularity == "token" && obs.getChannelAxis() && rowTy.hasStaticShape() &&
           int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
-        obs.replaceAllUsesWith(perTokenQuantize(obs, activationBits));
+        unsigned bits = activationBits;
+        if (auto scheme = obs->getAttrOfType<qc::SchemeAttr>(qc::QCDialect::kActivationSchemeAttrName))
+          bits = std::clamp(scheme.getBits(), 2u, 8u);
+        obs.replaceAllUsesWith(perTokenQuantize(obs, bits));
         obs.erase();
         return;
       }
@@ -288,9 +305,20 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
         return;
       }
       auto ty = cast<RankedTensorType>(obs.getType());
+      unsigned bits = activationBits;
+      if (Attribute a = obs->getAttr(qc::QCDialect::kActivationSchemeAttrName)) {
+        auto scheme = cast<qc::SchemeAttr>(a);
+        if (scheme.isMinifloat() || scheme.getBits() < 2 || scheme.getBits() > 8) {
+          obs.emitOpError() << "activation scheme " << a
+                            << " is not supported (integers of 2-8 bits)";
+          failedAny = true;
+          return;
+        }
+        bits = scheme.getBits();
+      }
       quant::UniformQuantizedType qt = qc::activationType(
           obs.getContext(), obs.getMinAttr().getValueAsDouble(),
-          obs.getMaxAttr().getValueAsDouble(), isSigned, ty.getElementType(), activationBits);
+          obs.getMaxAttr().getValueAsDouble(), isSigned, ty.getElementType(), bits);
       OpBuilder b(obs);
       Value q = qc::QuantizeOp::create(b, obs.getLoc(),
                                        RankedTensorType::get(ty.getShape(), qt),

@@ -155,7 +155,13 @@ def FoldCalibration : Pass<"fold-calibration"> {
     each input row's rounding error is compensated in the rows not yet
     rounded through the inverse of the input's second moments, which the
     observer carries as `gram` (calibration records them). Convolutions keep
-    rounding to nearest.
+    rounding to nearest. `weight-rounding=auto` takes GPTQ only for layers
+    of 4 bits or fewer whose input has second moments.
+
+    Per-layer formats: a `qc.weight_scheme` (#qc.scheme, signed symmetric
+    integer) on a layer sets its weight bits, a `qc.activation_scheme` on an
+    observer its activation bits, over the pass options (assign-bit-widths
+    and `quant-compile --bits auto` write them).
 
     An observer without a range is an error: calibration did not run.
   }];
@@ -172,8 +178,9 @@ def FoldCalibration : Pass<"fold-calibration"> {
     Option<"activationBits", "activation-bits", "unsigned", "8",
            "Activation bits (2-8): 2^b levels, stored in an 8-bit container">,
     Option<"weightRounding", "weight-rounding", "std::string", "\"nearest\"",
-           "Weight rounding: nearest, or gptq (error feedback through the input's second "
-           "moments, for Gemm and MatMul)">,
+           "Weight rounding: nearest, gptq (error feedback through the input's second "
+           "moments, for Gemm and MatMul), or auto (gptq for layers of 4 bits or fewer whose "
+           "input has second moments, else nearest)">,
     Option<"gptqDamp", "gptq-damp", "double", "0.01",
            "GPTQ's dampening: this fraction of the mean diagonal added to the second moments">,
     Option<"activationGranularity", "activation-granularity", "std::string", "\"tensor\"",

@@ -1,0 +1,117 @@
+//===- BitWidths.h - per-layer bit widths by integer programming -*- C++ -*-===//
+//
+// Mixed precision as Hubara et al. (2021) and HAWQ-V3 choose it: the cost of
+// quantizing each layer alone in each candidate format is measured on
+// calibration data (sensitivity), then one format per layer is chosen by an
+// integer program (CBC) that minimizes the summed cost under a model size
+// and/or bit-operation budget.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_QUANTIZATION_BITWIDTHS_H
+#define QC_QUANTIZATION_BITWIDTHS_H
+
+#include "qc/Quantization/Calibration.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qc {
+
+/// A weight layer (Conv, Gemm or MatMul with a constant weight and an
+/// observed input).
+struct LayerInfo {
+  std::string name;       // the op's location name
+  size_t activation = 0;  // index into SensitivityTable::activations
+  int64_t params = 0;     // weight elements
+  int64_t channels = 0;   // output channels (one f32 scale each)
+  int64_t macs = 0;       // multiply-accumulates per model run
+};
+
+/// The measured cost of quantizing each layer's weights, and each layer
+/// input, alone in each candidate format (the rest of the model float).
+struct SensitivityTable {
+  std::string metric; // mse | kl | layer
+  std::vector<unsigned> weightBits, activationBits;
+  std::vector<LayerInfo> layers;
+  std::vector<std::string> activations; // observer names
+  std::vector<std::vector<double>> weightCost;     // [layer][weightBits index]
+  std::vector<std::vector<double>> activationCost; // [activation][activationBits index]
+  /// Bytes of the model that no choice changes (float parameters, scales).
+  int64_t fixedBytes = 0;
+};
+
+llvm::json::Value tableToJSON(const SensitivityTable &t);
+llvm::Expected<SensitivityTable> tableFromJSON(const llvm::json::Value &v);
+
+struct SensitivityOptions {
+  std::vector<unsigned> weightBits{2, 3, 4, 8};
+  std::vector<unsigned> activationBits{8};
+  /// mse: the outputs' squared error relative to their energy; kl: the KL
+  /// divergence of softmax(outputs) over the last axis from float's; layer:
+  /// no model runs, each layer's own output error relative to its energy
+  /// from its input's second moments (GPTQ's proxy; needs gram statistics).
+  std::string metric = "mse";
+  std::string weightRounding = "nearest"; // nearest | gptq (gram needed)
+  bool signedActivations = false;
+  size_t samples = 8; // calibration samples run per measurement
+  bool progress = false;
+};
+
+/// Measures the table on a calibrated float model (observers with ranges,
+/// and gram statistics for gptq / layer): one JIT-compiled copy whose
+/// weights and per-activation fake quantization are run-time inputs, run
+/// once per (layer or activation, format).
+llvm::Expected<SensitivityTable> measureSensitivity(mlir::ModuleOp module,
+                                                    llvm::ArrayRef<Sample> samples,
+                                                    const SensitivityOptions &options);
+
+/// The bit-width integer program.
+struct BitBudget {
+  std::optional<double> bytes; // model size
+  std::optional<double> bops;  // sum over layers of MACs * w bits * a bits
+  /// Layers held at a weight width (e.g. first and last at 8), by index.
+  std::vector<std::pair<size_t, unsigned>> weightPins;
+};
+
+struct BitAssignment {
+  std::vector<unsigned> weightBits;     // per layer
+  std::vector<unsigned> activationBits; // per activation
+  double cost = 0, bytes = 0, bops = 0;
+  std::string status;                   // the solver's
+};
+
+/// Size in bytes and BOPs of an assignment.
+double assignmentBytes(const SensitivityTable &t, llvm::ArrayRef<unsigned> wBits);
+double assignmentBops(const SensitivityTable &t, llvm::ArrayRef<unsigned> wBits,
+                      llvm::ArrayRef<unsigned> aBits);
+
+/// The optimum by CBC: binary x[l][w] (one weight format per layer) and
+/// z[g][a] (one format per layer input), products p[l][w][a] >= x + z - 1
+/// for the BOPs; minimizes the summed costs. An infeasible budget is an
+/// error naming the smallest feasible budget.
+llvm::Expected<BitAssignment> solveBitWidths(const SensitivityTable &t, const BitBudget &b);
+
+/// Every assignment enumerated (small tables only: the unit tests' check).
+std::optional<BitAssignment> exhaustiveBitWidths(const SensitivityTable &t, const BitBudget &b);
+
+/// The baseline: all layers at the widest format, then repeatedly the one
+/// step down (a layer's weights or an activation) with the least cost
+/// increase per byte or BOP saved, until the budget holds.
+std::optional<BitAssignment> greedyBitWidths(const SensitivityTable &t, const BitBudget &b);
+
+/// Writes the choice onto the calibrated module: #qc.scheme on each layer
+/// (qc.weight_scheme) and observer (qc.activation_scheme), which
+/// fold-calibration honours.
+llvm::Error applyBitWidths(mlir::ModuleOp module, const SensitivityTable &t,
+                           const BitAssignment &a);
+
+/// A budget such as "1.2MB", "800KB", "123456" (bytes) or "2.5G" (BOPs).
+std::optional<double> parseQuantity(llvm::StringRef text);
+
+} // namespace qc
+
+#endif

@@ -1,0 +1,512 @@
+//===- Sensitivity.cpp - per-layer quantization sensitivity ---------------===//
+//
+// The float model compiles once with every layer's weight as a run-time
+// input and every layer input behind a switchable fake quantization
+// (x + e (fq(x; s, z, lo, hi) - x), e/s/z/lo/hi run-time scalars); each
+// measurement then runs the calibration samples with one layer's weights
+// quantized on the host, or one activation's switch on, and compares the
+// outputs with float's.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Quantization/BitWidths.h"
+
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Constants.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Runtime/Compiler.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+using namespace qc;
+using llvm::Error;
+using llvm::Expected;
+
+static llvm::Error err(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+namespace {
+
+/// A weight layer of the graph and how to quantize its weight.
+struct Layer {
+  Operation *op;
+  ObserveOp input;
+  std::vector<float> weight; // as stored
+  std::vector<int64_t> shape;
+  int64_t k = 0, n = 0;      // MatMul / Gemm: reduction and output sizes
+  bool transposed = false;   // Gemm transB: stored N x K
+  std::optional<std::vector<float>> gram; // the input's second moments, if recorded
+  bool conv = false;
+};
+
+std::string layerName(Operation *op, size_t i) {
+  if (auto n = dyn_cast<NameLoc>(op->getLoc()))
+    return n.getName().str();
+  return "layer" + std::to_string(i);
+}
+
+/// The weight layers fold-calibration quantizes: Conv, Gemm, MatMul (2-D
+/// weight) with a constant f32 weight and a calibrated observer as input.
+std::vector<Layer> findLayers(func::FuncOp graph) {
+  std::vector<Layer> layers;
+  graph.walk([&](Operation *op) {
+    if (!isa<ConvOp, GemmOp, MatMulOp>(op))
+      return;
+    auto obs = op->getOperand(0).getDefiningOp<ObserveOp>();
+    std::optional<std::vector<float>> w = readFloatConstant(op->getOperand(1));
+    auto ty = cast<RankedTensorType>(op->getOperand(1).getType());
+    if (!obs || !obs.getMin() || !w || (!isa<ConvOp>(op) && ty.getRank() != 2))
+      return;
+    if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getTransA())
+      return;
+    Layer l{op, obs, std::move(*w), std::vector<int64_t>(ty.getShape().begin(), ty.getShape().end()),
+            0, 0, false, std::nullopt};
+    if (obs.getGramAttr())
+      l.gram = readFloatElements(obs.getGramAttr());
+    l.conv = isa<ConvOp>(op);
+    if (!isa<ConvOp>(op)) {
+      l.transposed = isa<GemmOp>(op) && cast<GemmOp>(op).getTransB();
+      l.k = ty.getDimSize(l.transposed ? 1 : 0);
+      l.n = ty.getDimSize(l.transposed ? 0 : 1);
+    }
+    layers.push_back(std::move(l));
+  });
+  return layers;
+}
+
+/// The layer's weight quantized per output channel at `bits`, as stored.
+std::vector<float> fakeQuantized(const Layer &l, unsigned bits, bool gptq) {
+  int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
+  if (l.conv) { // l.op may be lowered away by now
+    int64_t channels = l.shape[0], per = l.weight.size() / channels;
+    return quantizeWeight(l.weight, channels, [per](int64_t i) { return i / per; }, qmax)
+        .dequantized;
+  }
+  // K x N (reduction first), transposed from a Gemm's N x K.
+  std::vector<float> w(l.weight);
+  if (l.transposed)
+    for (int64_t r = 0; r < l.n; ++r)
+      for (int64_t c = 0; c < l.k; ++c)
+        w[c * l.n + r] = l.weight[r * l.k + c];
+  int64_t n = l.n;
+  auto channelOf = [n](int64_t i) { return i % n; };
+  bool useGram = gptq && l.gram && int64_t(l.gram->size()) == l.k * l.k;
+  std::vector<float> q =
+      useGram ? gptqQuantizeWeight(w, l.k, l.n, l.n, channelOf, qmax, *l.gram).dequantized
+           : quantizeWeight(w, l.n, channelOf, qmax).dequantized;
+  if (!l.transposed)
+    return q;
+  std::vector<float> back(q.size());
+  for (int64_t r = 0; r < l.n; ++r)
+    for (int64_t c = 0; c < l.k; ++c)
+      back[r * l.k + c] = q[c * l.n + r];
+  return back;
+}
+
+HostTensor floatTensor(std::string name, ArrayRef<int64_t> shape, ArrayRef<float> values) {
+  HostTensor t{std::move(name), DType::Float, shape.vec(), {}};
+  t.data.resize(values.size() * sizeof(float));
+  std::memcpy(t.data.data(), values.data(), t.data.size());
+  return t;
+}
+
+void setScalar(HostTensor &t, float v) { std::memcpy(t.data.data(), &v, sizeof(float)); }
+
+/// Squared error and energy of `got` against `ref` (mse), or the summed
+/// KL divergence of softmax rows and the row count (kl).
+void compare(const HostTensor &ref, const HostTensor &got, bool kl, double &num, double &den) {
+  if (ref.dtype != DType::Float)
+    return;
+  const float *r = reinterpret_cast<const float *>(ref.data.data());
+  const float *g = reinterpret_cast<const float *>(got.data.data());
+  int64_t count = ref.numElements();
+  if (!kl) {
+    for (int64_t i = 0; i < count; ++i) {
+      double d = double(r[i]) - g[i];
+      num += d * d;
+      den += double(r[i]) * r[i];
+    }
+    return;
+  }
+  int64_t width = ref.shape.empty() ? 1 : ref.shape.back();
+  for (int64_t row = 0; row + width <= count; row += width) {
+    double mr = -INFINITY, mg = -INFINITY, sr = 0, sg = 0;
+    for (int64_t j = 0; j < width; ++j) {
+      mr = std::max(mr, double(r[row + j]));
+      mg = std::max(mg, double(g[row + j]));
+    }
+    for (int64_t j = 0; j < width; ++j) {
+      sr += std::exp(r[row + j] - mr);
+      sg += std::exp(g[row + j] - mg);
+    }
+    double d = 0;
+    for (int64_t j = 0; j < width; ++j) {
+      double lp = r[row + j] - mr - std::log(sr), lq = g[row + j] - mg - std::log(sg);
+      d += std::exp(lp) * (lp - lq);
+    }
+    num += d;
+    den += 1;
+  }
+}
+
+} // namespace
+
+Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
+                                                  const SensitivityOptions &o) {
+  if (o.metric != "mse" && o.metric != "kl" && o.metric != "layer")
+    return err("unknown sensitivity metric '" + o.metric + "' (mse, kl or layer)");
+  for (unsigned b : o.weightBits)
+    if (b < 2 || b > 8)
+      return err("weight formats must have 2-8 bits, got " + llvm::Twine(b));
+  for (unsigned b : o.activationBits)
+    if (b < 2 || b > 8)
+      return err("activation formats must have 2-8 bits, got " + llvm::Twine(b));
+  OwningOpRef<ModuleOp> clone = module.clone();
+  auto graph = clone->lookupSymbol<func::FuncOp>("main_graph");
+  if (!graph)
+    return err("no function @main_graph");
+  std::vector<Layer> layers = findLayers(graph);
+  if (layers.empty())
+    return err("no weight layer with a calibrated input to assign bit widths to");
+  bool gptq = o.weightRounding == "gptq";
+
+  SensitivityTable t;
+  t.metric = o.metric;
+  t.weightBits = o.weightBits;
+  t.activationBits = o.activationBits;
+  std::vector<ObserveOp> acts;
+  std::map<Operation *, size_t> actIndex;
+  int64_t layerBytes = 0;
+  for (auto [i, l] : llvm::enumerate(layers)) {
+    auto [it, fresh] = actIndex.try_emplace(l.input, acts.size());
+    if (fresh) {
+      acts.push_back(l.input);
+      t.activations.push_back(l.input.getName().str());
+    }
+    LayerInfo info;
+    info.name = layerName(l.op, i);
+    info.activation = it->second;
+    info.params = int64_t(l.weight.size());
+    info.channels = isa<ConvOp>(l.op) ? l.shape[0] : l.n;
+    auto res = cast<RankedTensorType>(l.op->getResult(0).getType());
+    if (!res.hasStaticShape())
+      return err("layer '" + info.name + "' has a dynamic result shape");
+    info.macs = res.getNumElements() * (info.params / info.channels);
+    layerBytes += info.params * 4;
+    t.layers.push_back(info);
+  }
+  // What no choice changes: every other f32 constant (biases, norms,
+  // embeddings) and one f32 scale per output channel.
+  graph.walk([&](arith::ConstantOp c) {
+    auto ty = dyn_cast<RankedTensorType>(c.getType());
+    if (ty && ty.getElementType().isF32() && ty.hasStaticShape())
+      t.fixedBytes += ty.getNumElements() * 4;
+  });
+  t.fixedBytes -= layerBytes;
+  for (LayerInfo &l : t.layers)
+    t.fixedBytes += l.channels * 4;
+
+  t.weightCost.assign(layers.size(), std::vector<double>(o.weightBits.size(), 0.0));
+  t.activationCost.assign(acts.size(), std::vector<double>(o.activationBits.size(), 0.0));
+  // The calibrated ranges (the observers go when the model is rebuilt).
+  std::vector<std::pair<double, double>> ranges;
+  for (ObserveOp obs : acts)
+    ranges.push_back({obs.getMinAttr().getValueAsDouble(), obs.getMaxAttr().getValueAsDouble()});
+  MLIRContext *ctx = clone->getContext();
+  auto actType = [&](size_t g, unsigned bits) {
+    return activationType(ctx, ranges[g].first, ranges[g].second, o.signedActivations,
+                          Float32Type::get(ctx), bits);
+  };
+
+  if (o.metric == "layer") {
+    // Relative output noise of each layer alone: tr(E^T G E) / tr(W^T G W)
+    // for the weight error E, and (s^2 / 12) / E[x^2] for an activation.
+    for (auto [i, l] : llvm::enumerate(layers)) {
+      const std::optional<std::vector<float>> &g = l.gram;
+      if (isa<ConvOp>(l.op) || !g)
+        return err("the layer metric needs the second moments of every layer input "
+                   "(MatMul/Gemm layers; '" + t.layers[i].name + "' has none)");
+      auto quadratic = [&](const std::vector<double> &m) {
+        double s = 0;
+        for (int64_t c = 0; c < l.n; ++c)
+          for (int64_t a = 0; a < l.k; ++a) {
+            double ga = 0;
+            for (int64_t b = 0; b < l.k; ++b)
+              ga += double((*g)[a * l.k + b]) * m[b * l.n + c];
+            s += m[a * l.n + c] * ga;
+          }
+        return s;
+      };
+      auto asKN = [&](const std::vector<float> &w) {
+        std::vector<double> m(l.k * l.n);
+        for (int64_t a = 0; a < l.k; ++a)
+          for (int64_t c = 0; c < l.n; ++c)
+            m[a * l.n + c] = l.transposed ? w[c * l.k + a] : w[a * l.n + c];
+        return m;
+      };
+      std::vector<double> w = asKN(l.weight);
+      double energy = std::max(quadratic(w), 1e-30);
+      for (auto [j, bits] : llvm::enumerate(o.weightBits)) {
+        std::vector<double> e = asKN(fakeQuantized(l, bits, gptq));
+        for (size_t x = 0; x < e.size(); ++x)
+          e[x] -= w[x];
+        t.weightCost[i][j] = quadratic(e) / energy;
+      }
+    }
+    for (auto [g, obs] : llvm::enumerate(acts)) {
+      std::optional<std::vector<float>> gram =
+          obs.getGramAttr() ? readFloatElements(obs.getGramAttr()) : std::nullopt;
+      if (!gram)
+        return err("the layer metric needs the second moments of '" + t.activations[g] + "'");
+      int64_t k = int64_t(std::sqrt(double(gram->size())));
+      double ms = 0;
+      for (int64_t a = 0; a < k; ++a)
+        ms += (*gram)[a * k + a];
+      ms = std::max(ms / double(k), 1e-30);
+      for (auto [j, bits] : llvm::enumerate(o.activationBits)) {
+        double s = actType(g, bits).getScale();
+        t.activationCost[g][j] = s * s / 12.0 / ms;
+      }
+    }
+    return t;
+  }
+
+  // The switchable model: weights and fake-quantization parameters appended
+  // to the inputs.
+  Block &body = graph.getBody().front();
+  SmallVector<Attribute> inputNames;
+  if (auto names = graph->getAttrOfType<ArrayAttr>(QCDialect::kInputNamesAttrName))
+    inputNames.assign(names.begin(), names.end());
+  while (inputNames.size() < graph.getNumArguments())
+    inputNames.push_back(StringAttr::get(ctx, "input" + std::to_string(inputNames.size())));
+  auto scalarTy = RankedTensorType::get({}, Float32Type::get(ctx));
+  auto addArg = [&](Type ty, const std::string &name) {
+    inputNames.push_back(StringAttr::get(ctx, name));
+    return body.addArgument(ty, graph.getLoc());
+  };
+  for (auto [i, l] : llvm::enumerate(layers))
+    l.op->setOperand(1, addArg(l.op->getOperand(1).getType(), "weight:" + std::to_string(i)));
+  for (auto [g, obs] : llvm::enumerate(acts)) {
+    Value p[5];
+    for (int j = 0; j < 5; ++j)
+      p[j] = addArg(scalarTy, "fq:" + std::to_string(g) + ":" + std::to_string(j));
+    // y = x + e (clip(round(x / s) + z, lo, hi) - z) s - e x
+    OpBuilder b(obs);
+    Location loc = obs.getLoc();
+    Value x = obs.getInput();
+    Type ty = x.getType();
+    Value q = RoundOp::create(b, loc, ty, DivOp::create(b, loc, ty, x, p[1]));
+    q = ClipOp::create(b, loc, ty, AddOp::create(b, loc, ty, q, p[2]), ValueRange{p[3], p[4]});
+    Value fq = MulOp::create(b, loc, ty, SubOp::create(b, loc, ty, q, p[2]), p[1]);
+    Value delta = MulOp::create(b, loc, ty, SubOp::create(b, loc, ty, fq, x), p[0]);
+    obs.getOutput().replaceAllUsesWith(AddOp::create(b, loc, ty, x, delta).getC());
+  }
+  graph.walk([](ObserveOp obs) {
+    obs.getOutput().replaceAllUsesWith(obs.getInput());
+    obs.erase();
+  });
+  graph.setType(FunctionType::get(ctx, body.getArgumentTypes(), graph.getResultTypes()));
+  graph->setAttr(QCDialect::kInputNamesAttrName, ArrayAttr::get(ctx, inputNames));
+  Expected<std::string> int8 = int8KernelVariant("auto", "native");
+  if (!int8)
+    return int8.takeError();
+  Expected<std::string> f32 = f32KernelVariant("auto", "native");
+  if (!f32)
+    return f32.takeError();
+  FailureOr<ModelSignature> sig = lowerModel(*clone, "main_graph", 1, *int8, *f32);
+  if (failed(sig))
+    return err("the sensitivity model does not compile (see the diagnostics above)");
+  auto jitted = Model::jit(*clone, *sig, CompileOptions());
+  if (!jitted)
+    return jitted.takeError();
+  ObservedModel model;
+  model.model = std::move(*jitted);
+  model.numOutputs = sig->outputs.size();
+
+  // Inputs: the samples, then the original weights and switches off.
+  size_t nSamples = std::min(samples.size(), std::max<size_t>(o.samples, 1));
+  std::vector<Sample> runs(samples.begin(), samples.begin() + nSamples);
+  Sample extra;
+  for (auto [i, l] : llvm::enumerate(layers))
+    extra.push_back(floatTensor("weight:" + std::to_string(i), l.shape, l.weight));
+  size_t fqBase = extra.size();
+  for (size_t g = 0; g < acts.size(); ++g) {
+    const float off[5] = {0.f, 1.f, 0.f, -3.0e38f, 3.0e38f};
+    for (int j = 0; j < 5; ++j)
+      extra.push_back(floatTensor("fq", {}, ArrayRef<float>(&off[j], 1)));
+  }
+  for (Sample &s : runs)
+    s.insert(s.end(), extra.begin(), extra.end());
+  std::vector<std::vector<HostTensor>> refs;
+  for (Sample &s : runs) {
+    auto out = model.run(s);
+    if (!out)
+      return out.takeError();
+    refs.push_back(std::move(*out));
+  }
+  bool kl = o.metric == "kl";
+  size_t total = layers.size() * o.weightBits.size() + acts.size() * o.activationBits.size(),
+         done = 0;
+  bool bar = o.progress && llvm::sys::Process::StandardErrIsDisplayed();
+  auto measure = [&](double &cost) -> llvm::Error {
+    double num = 0, den = 0;
+    for (auto [r, s] : llvm::enumerate(runs)) {
+      auto out = model.run(s);
+      if (!out)
+        return out.takeError();
+      for (size_t k = 0; k < model.numOutputs; ++k)
+        compare(refs[r][k], (*out)[k], kl, num, den);
+    }
+    cost = den > 0 ? num / den : 0;
+    if (bar)
+      llvm::errs() << "\rmeasuring sensitivity " << ++done << "/" << total
+                   << (done == total ? "\n" : "");
+    return llvm::Error::success();
+  };
+  size_t firstExtra = runs.front().size() - extra.size();
+  for (auto [i, l] : llvm::enumerate(layers)) {
+    for (auto [j, bits] : llvm::enumerate(o.weightBits)) {
+      HostTensor w = floatTensor("weight", l.shape, fakeQuantized(l, bits, gptq));
+      for (Sample &s : runs)
+        s[firstExtra + i].data = w.data;
+      if (llvm::Error e = measure(t.weightCost[i][j]))
+        return std::move(e);
+    }
+    for (Sample &s : runs)
+      s[firstExtra + i].data = extra[i].data;
+  }
+  for (size_t g = 0; g < acts.size(); ++g) {
+    for (auto [j, bits] : llvm::enumerate(o.activationBits)) {
+      quant::UniformQuantizedType qt = actType(g, bits);
+      const float on[5] = {1.f, float(qt.getScale()), float(qt.getZeroPoint()),
+                           float(qt.getStorageTypeMin()), float(qt.getStorageTypeMax())};
+      for (Sample &s : runs)
+        for (int p = 0; p < 5; ++p)
+          setScalar(s[firstExtra + fqBase + 5 * g + p], on[p]);
+      if (llvm::Error e = measure(t.activationCost[g][j]))
+        return std::move(e);
+    }
+    for (Sample &s : runs)
+      for (int p = 0; p < 5; ++p)
+        s[firstExtra + fqBase + 5 * g + p].data = extra[fqBase + 5 * g + p].data;
+  }
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+llvm::json::Value qc::tableToJSON(const SensitivityTable &t) {
+  llvm::json::Array layers, acts;
+  for (auto [i, l] : llvm::enumerate(t.layers))
+    layers.push_back(llvm::json::Object{{"name", l.name},
+                                        {"activation", int64_t(l.activation)},
+                                        {"params", l.params},
+                                        {"channels", l.channels},
+                                        {"macs", l.macs},
+                                        {"cost", llvm::json::Array(t.weightCost[i])}});
+  for (auto [g, name] : llvm::enumerate(t.activations))
+    acts.push_back(llvm::json::Object{{"name", name},
+                                      {"cost", llvm::json::Array(t.activationCost[g])}});
+  return llvm::json::Object{{"metric", t.metric},
+                            {"weight_bits", llvm::json::Array(t.weightBits)},
+                            {"activation_bits", llvm::json::Array(t.activationBits)},
+                            {"fixed_bytes", t.fixedBytes},
+                            {"layers", std::move(layers)},
+                            {"activations", std::move(acts)}};
+}
+
+Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
+  SensitivityTable t;
+  const llvm::json::Object *o = v.getAsObject();
+  auto bad = [](const llvm::Twine &what) { return err("sensitivity table: " + what); };
+  if (!o)
+    return bad("not a JSON object");
+  auto numbers = [&](const llvm::json::Object *obj, StringRef key,
+                     std::vector<double> &out) -> bool {
+    const llvm::json::Array *a = obj ? obj->getArray(key) : nullptr;
+    if (!a)
+      return false;
+    for (const llvm::json::Value &x : *a) {
+      std::optional<double> d = x.getAsNumber();
+      if (!d)
+        return false;
+      out.push_back(*d);
+    }
+    return true;
+  };
+  std::vector<double> wb, ab;
+  if (!o->getString("metric") || !numbers(o, "weight_bits", wb) ||
+      !numbers(o, "activation_bits", ab) || !o->getArray("layers") ||
+      !o->getArray("activations"))
+    return bad("needs metric, weight_bits, activation_bits, layers and activations");
+  t.metric = o->getString("metric")->str();
+  for (double b : wb)
+    t.weightBits.push_back(unsigned(b));
+  for (double b : ab)
+    t.activationBits.push_back(unsigned(b));
+  t.fixedBytes = o->getInteger("fixed_bytes").value_or(0);
+  for (const llvm::json::Value &a : *o->getArray("activations")) {
+    const llvm::json::Object *ao = a.getAsObject();
+    std::vector<double> cost;
+    if (!ao || !ao->getString("name") || !numbers(ao, "cost", cost) ||
+        cost.size() != t.activationBits.size())
+      return bad("an activation needs a name and one cost per activation format");
+    t.activations.push_back(ao->getString("name")->str());
+    t.activationCost.push_back(cost);
+  }
+  for (const llvm::json::Value &l : *o->getArray("layers")) {
+    const llvm::json::Object *lo = l.getAsObject();
+    std::vector<double> cost;
+    if (!lo || !lo->getString("name") || !numbers(lo, "cost", cost) ||
+        cost.size() != t.weightBits.size() || !lo->getInteger("activation") ||
+        *lo->getInteger("activation") < 0 ||
+        size_t(*lo->getInteger("activation")) >= t.activations.size())
+      return bad("a layer needs a name, its activation's index and one cost per weight format");
+    LayerInfo info;
+    info.name = lo->getString("name")->str();
+    info.activation = size_t(*lo->getInteger("activation"));
+    info.params = lo->getInteger("params").value_or(0);
+    info.channels = lo->getInteger("channels").value_or(0);
+    info.macs = lo->getInteger("macs").value_or(0);
+    t.layers.push_back(info);
+    t.weightCost.push_back(cost);
+  }
+  return t;
+}
+
+Error qc::applyBitWidths(ModuleOp module, const SensitivityTable &t, const BitAssignment &a) {
+  auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
+  if (!graph)
+    return err("no function @main_graph");
+  std::vector<Layer> layers = findLayers(graph);
+  if (layers.size() != t.layers.size() || a.weightBits.size() != t.layers.size() ||
+      a.activationBits.size() != t.activations.size())
+    return err("the bit-width table has " + llvm::Twine(t.layers.size()) +
+               " layers, the model " + llvm::Twine(layers.size()) +
+               " (a table of another model or other options?)");
+  MLIRContext *ctx = module.getContext();
+  for (auto [i, l] : llvm::enumerate(layers)) {
+    if (layerName(l.op, i) != t.layers[i].name ||
+        l.input.getName() != t.activations[t.layers[i].activation])
+      return err("layer " + llvm::Twine(i) + " of the model is '" + layerName(l.op, i) +
+                 "', the table's '" + t.layers[i].name + "'");
+    int64_t axis = isa<ConvOp>(l.op) ? 0 : (l.transposed ? 0 : 1);
+    l.op->setAttr(QCDialect::kWeightSchemeAttrName,
+                  SchemeAttr::get(ctx, ElementFormat::Int, a.weightBits[i], true, true, axis,
+                                  std::nullopt));
+    l.input->setAttr(QCDialect::kActivationSchemeAttrName,
+                     SchemeAttr::get(ctx, ElementFormat::Int,
+                                     a.activationBits[t.layers[i].activation], false, false,
+                                     std::nullopt, std::nullopt));
+  }
+  return Error::success();
+}
