@@ -1,0 +1,121 @@
+//===- BitWidthsTest.cpp - the bit-width program against exhaustive search ===//
+#include "qc/Quantization/BitWidths.h"
+
+#include "llvm/Support/Error.h"
+#include <gtest/gtest.h>
+#include <random>
+
+using namespace qc;
+
+namespace {
+
+/// A random table: `layers` layers over `acts` activations, costs falling
+/// with the width (as measured ones do), sizes and MACs of a few orders.
+SensitivityTable randomTable(std::mt19937 &rng, size_t layers, size_t acts,
+                             std::vector<unsigned> wBits, std::vector<unsigned> aBits) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  SensitivityTable t;
+  t.metric = "mse";
+  t.weightBits = wBits;
+  t.activationBits = aBits;
+  t.fixedBytes = 1000;
+  for (size_t g = 0; g < acts; ++g) {
+    t.activations.push_back("a" + std::to_string(g));
+    std::vector<double> c;
+    for (unsigned b : aBits)
+      c.push_back(u(rng) * std::pow(2.0, -2.0 * b));
+    t.activationCost.push_back(c);
+  }
+  for (size_t l = 0; l < layers; ++l) {
+    LayerInfo info;
+    info.name = "l" + std::to_string(l);
+    info.activation = l % acts;
+    info.params = int64_t(1000 * (1 + 20 * u(rng)));
+    info.channels = 16;
+    info.macs = info.params * int64_t(1 + 50 * u(rng));
+    t.layers.push_back(info);
+    std::vector<double> c;
+    double sens = std::exp(4 * u(rng));
+    for (unsigned b : wBits)
+      c.push_back(sens * std::pow(2.0, -2.0 * b) * (0.5 + u(rng)));
+    t.weightCost.push_back(c);
+  }
+  return t;
+}
+
+double extreme(const SensitivityTable &t, bool wide, bool bops) {
+  unsigned w = wide ? *std::max_element(t.weightBits.begin(), t.weightBits.end())
+                    : *std::min_element(t.weightBits.begin(), t.weightBits.end());
+  unsigned a = wide ? *std::max_element(t.activationBits.begin(), t.activationBits.end())
+                    : *std::min_element(t.activationBits.begin(), t.activationBits.end());
+  std::vector<unsigned> wb(t.layers.size(), w), ab(t.activations.size(), a);
+  return bops ? assignmentBops(t, wb, ab) : assignmentBytes(t, wb);
+}
+
+TEST(BitWidths, IlpMatchesExhaustiveSearch) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  int checked = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    size_t layers = 2 + trial % 4, acts = 1 + trial % 3;
+    std::vector<unsigned> aBits = trial % 2 ? std::vector<unsigned>{4, 8}
+                                            : std::vector<unsigned>{8};
+    SensitivityTable t = randomTable(rng, layers, std::min(acts, layers), {2, 3, 4, 8}, aBits);
+    BitBudget b;
+    int kind = trial % 3; // size, BOPs, both
+    if (kind != 1)
+      b.bytes = extreme(t, false, false) +
+                u(rng) * (extreme(t, true, false) - extreme(t, false, false));
+    if (kind != 0)
+      b.bops = extreme(t, false, true) +
+               u(rng) * (extreme(t, true, true) - extreme(t, false, true));
+    if (trial % 5 == 0)
+      b.weightPins.push_back({0, 8});
+    std::optional<BitAssignment> best = exhaustiveBitWidths(t, b);
+    llvm::Expected<BitAssignment> ilp = solveBitWidths(t, b);
+    if (!best) {
+      EXPECT_FALSE(bool(ilp));
+      if (!ilp)
+        llvm::consumeError(ilp.takeError());
+      continue;
+    }
+    ASSERT_TRUE(bool(ilp)) << llvm::toString(ilp.takeError());
+    EXPECT_NEAR(ilp->cost, best->cost, 1e-9 * std::max(1.0, best->cost)) << "trial " << trial;
+    if (b.bytes)
+      EXPECT_LE(ilp->bytes, *b.bytes * (1 + 1e-9));
+    if (b.bops)
+      EXPECT_LE(ilp->bops, *b.bops * (1 + 1e-9));
+    for (auto [layer, bits] : b.weightPins)
+      EXPECT_EQ(ilp->weightBits[layer], bits);
+    // The greedy baseline is feasible and never better than the optimum.
+    if (std::optional<BitAssignment> g = greedyBitWidths(t, b))
+      EXPECT_GE(g->cost, ilp->cost - 1e-12);
+    ++checked;
+  }
+  EXPECT_GE(checked, 40);
+}
+
+TEST(BitWidths, InfeasibleBudgetNamesTheSmallest) {
+  std::mt19937 rng(1);
+  SensitivityTable t = randomTable(rng, 3, 2, {4, 8}, {8});
+  BitBudget b;
+  b.bytes = 10; // below the fixed bytes alone
+  llvm::Expected<BitAssignment> r = solveBitWidths(t, b);
+  ASSERT_FALSE(bool(r));
+  std::string msg = llvm::toString(r.takeError());
+  std::string smallest = std::to_string(int64_t(std::ceil(extreme(t, false, false))));
+  EXPECT_NE(msg.find("infeasible"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(smallest + " bytes"), std::string::npos) << msg;
+}
+
+TEST(BitWidths, BudgetsParse) {
+  EXPECT_EQ(parseQuantity("1.2MB"), 1.2e6);
+  EXPECT_EQ(parseQuantity("800KB"), 8e5);
+  EXPECT_EQ(parseQuantity("2MiB"), 2.0 * 1048576);
+  EXPECT_EQ(parseQuantity("3.5G"), 3.5e9);
+  EXPECT_EQ(parseQuantity("250000"), 250000.0);
+  EXPECT_FALSE(parseQuantity("big"));
+  EXPECT_FALSE(parseQuantity("-3MB"));
+}
+
+} // namespace
