@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Mixed precision by integer programming against uniform widths and the
+greedy baseline, on the transformers of model.py: for each model, uniform
+W8A8 and W4A8 (rounded to nearest, and by GPTQ), then `quant-compile --bits
+auto` (CBC) and `--bit-assignment greedy` at several size budgets, all with
+per-channel weights and per-tensor u8 inputs of the linear layers
+(--quantize-scope linear). Reports the size the formats need, perplexity and
+top-1 agreement with the float model's predictions; writes a table and an
+SVG plot (size against perplexity) into --report's directory.
+
+    bitwidths.py BINDIR [--work DIR] [--report docs/quality.md] [--models gpt,bert]
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, f"{ROOT}/bench/quality")
+from common import write_generated  # noqa: E402
+from evaluate import MODELS, run, score  # noqa: E402
+
+# Average weight bits of the ILP / greedy budgets (the size budget is the
+# fixed bytes plus params x bits / 8).
+BUDGET_BITS = [3.0, 3.5, 4.0, 5.0, 6.0]
+
+
+def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
+    lib = f"{a.work}/{model}-bits-{re.sub('[^a-z0-9]+', '-', name.lower())}.so"
+    cmd = [f"{a.bindir}/quant-compile", f"{MODELS}/{model}.onnx", "-o", lib,
+           "--calibration-data", f"{data}/calib", "--quantize-scope", "linear"] + flags
+    t0 = time.time()
+    out = run(cmd)
+    secs = time.time() - t0
+    m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs.*weights:(.*)", out)
+    logits = []
+    for f in evals:
+        d = f"{a.work}/out"
+        run([f"{a.bindir}/quant-run", lib, "-i", f"ids={f}", "-o", d])
+        logits.append(np.load(f"{d}/logits.npy"))
+    logits = np.stack(logits)
+    ppl, acc = score(model, logits, labels)
+    agree = float((logits.argmax(-1) == float_pred).mean()) if float_pred is not None else 1.0
+    return {"name": name, "ppl": ppl, "acc": acc, "agree": agree, "secs": secs,
+            "bytes": int(m.group(3)) if m else None, "bops": float(m.group(4)) if m else None,
+            "mix": m.group(5).strip() if m else None, "status": m.group(2) if m else None,
+            "logits": logits}
+
+
+def svg(points_by_model, path):
+    """Size (KB) against perplexity, one panel per model; uniform widths as
+    squares, ILP as a line with dots, greedy as a dashed line."""
+    W, H, pad = 420, 300, 50
+    panels = []
+    for i, (model, pts) in enumerate(points_by_model.items()):
+        xs = [p["bytes"] / 1e3 for p in pts]
+        ys = [p["ppl"] for p in pts]
+        x0, x1 = min(xs) * 0.95, max(xs) * 1.05
+        y0, y1 = min(ys) * 0.98, min(max(ys), 3 * min(ys)) * 1.02
+        sx = lambda x: pad + (x - x0) / (x1 - x0) * (W - 2 * pad)  # noqa: E731
+        sy = lambda y: H - pad - (min(y, y1) - y0) / (y1 - y0) * (H - 2 * pad)  # noqa: E731
+        g = [f'<g transform="translate({i * W},0)">',
+             f'<text x="{W / 2}" y="20" text-anchor="middle" font-size="14">{model}</text>',
+             f'<line x1="{pad}" y1="{H - pad}" x2="{W - pad}" y2="{H - pad}" stroke="black"/>',
+             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{H - pad}" stroke="black"/>',
+             f'<text x="{W / 2}" y="{H - 10}" text-anchor="middle" font-size="12">'
+             f'size the formats need (KB)</text>',
+             f'<text x="14" y="{H / 2}" font-size="12" transform="rotate(-90 14 {H / 2})" '
+             f'text-anchor="middle">perplexity</text>']
+        for t in np.linspace(x0, x1, 5):
+            g.append(f'<text x="{sx(t):.1f}" y="{H - pad + 15}" font-size="10" '
+                     f'text-anchor="middle">{t:.0f}</text>')
+        for t in np.linspace(y0, y1, 5):
+            g.append(f'<text x="{pad - 4}" y="{sy(t) + 3:.1f}" font-size="10" '
+                     f'text-anchor="end">{t:.2f}</text>')
+        for kind, color, dash in (("ilp", "#1f77b4", ""), ("greedy", "#d62728", "4,3")):
+            line = sorted([p for p in pts if p["kind"] == kind], key=lambda p: p["bytes"])
+            if line:
+                d = " ".join(f"{sx(p['bytes'] / 1e3):.1f},{sy(p['ppl']):.1f}" for p in line)
+                g.append(f'<polyline points="{d}" fill="none" stroke="{color}" '
+                         f'stroke-dasharray="{dash}"/>')
+                for p in line:
+                    g.append(f'<circle cx="{sx(p["bytes"] / 1e3):.1f}" '
+                             f'cy="{sy(p["ppl"]):.1f}" r="3" fill="{color}"/>')
+        for p in pts:
+            if p["kind"] == "uniform":
+                x, y = sx(p["bytes"] / 1e3), sy(p["ppl"])
+                g.append(f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" '
+                         f'fill="none" stroke="black"/>')
+                g.append(f'<text x="{x + 6:.1f}" y="{y - 6:.1f}" font-size="10">'
+                         f'{p["name"]}</text>')
+        g.append(f'<text x="{W - pad}" y="{pad}" font-size="10" text-anchor="end" '
+                 f'fill="#1f77b4">ILP (CBC)</text>')
+        g.append(f'<text x="{W - pad}" y="{pad + 14}" font-size="10" text-anchor="end" '
+                 f'fill="#d62728">greedy</text>')
+        g.append("</g>")
+        panels += g
+    n = len(points_by_model)
+    with open(path, "w") as f:
+        f.write(f'<svg xmlns="http://www.w3.org/2000/svg" width="{n * W}" height="{H}" '
+                f'font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n'
+                + "\n".join(panels) + "\n</svg>\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("--work", default="/tmp/qc-transformers")
+    ap.add_argument("--report")
+    ap.add_argument("--models", default="gpt,bert")
+    ap.add_argument("--metric", default="kl")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    rows, points = [], {}
+    for model in a.models.split(","):
+        data = f"{a.work}/{model}-data"
+        if not os.path.exists(f"{data}/eval-labels.npz"):
+            run(["/usr/bin/python3", f"{HERE}/samples.py", model, data])
+        labels = dict(np.load(f"{data}/eval-labels.npz"))
+        evals = sorted(glob.glob(f"{data}/eval/*.npy"))
+        cache = f"{a.work}/{model}-sensitivity-{a.metric}.json"
+        fl = compile_and_score(a, model, data, labels, evals, "float", [], None)
+        float_pred = fl["logits"].argmax(-1)
+        auto = ["--bits", "auto", "--sensitivity-metric", a.metric, "--sensitivity-cache", cache]
+        # The table (sizes) comes with the first --bits auto run.
+        configs = [("uniform", "W8A8", ["--weight-bits", "8"]),
+                   ("uniform", "W4A8 nearest", ["--weight-bits", "4", "--weight-rounding",
+                                                "nearest"]),
+                   ("uniform", "W4A8 GPTQ", ["--weight-bits", "4"])]
+        results = []
+        table = None
+        for bits in BUDGET_BITS:
+            for kind in ("ilp", "greedy"):
+                if table is None:
+                    # A first run with a generous budget writes the table.
+                    run([f"{a.bindir}/quant-compile", f"{MODELS}/{model}.onnx", "-o",
+                         f"{a.work}/{model}-table.so", "--calibration-data", f"{data}/calib",
+                         "--quantize-scope", "linear", "--size-budget", "1e12"] + auto)
+                    table = json.load(open(cache))
+                params = sum(l["params"] for l in table["layers"])
+                budget = table["fixed_bytes"] + params * bits / 8
+                configs.append((kind, f"{kind} {bits:g} bits/weight",
+                                auto + ["--size-budget", f"{budget:.0f}",
+                                        "--bit-assignment", kind]))
+        configs.append(("ilp", "ilp 4 bits/weight, nearest",
+                        auto + ["--size-budget", f"{table['fixed_bytes'] + params * 4 / 8:.0f}",
+                                "--weight-rounding", "nearest"]))
+        for kind, name, flags in configs:
+            r = compile_and_score(a, model, data, labels, evals, name, flags, float_pred)
+            if r["bytes"] is None:
+                w = 8 if "W8" in name else 4
+                r["bytes"] = table["fixed_bytes"] + params * w / 8
+                r["mix"] = f"{len(table['layers'])} x {w}-bit"
+            r["kind"] = kind if "nearest" not in name or kind == "uniform" else "ilp-nearest"
+            results.append(r)
+            print(f"{model:5s} {name:32s} {r['bytes'] / 1e3:8.1f} KB  perplexity {r['ppl']:8.4f}"
+                  f"  agreement {100 * r['agree']:6.2f}%  ({r['mix']}; {r['secs']:.0f} s)",
+                  flush=True)
+        label = {"gpt": "GPT-style", "bert": "BERT-style"}[model]
+        rows.append(f"| {label} | float | {(table['fixed_bytes'] + 4 * params) / 1e3:.0f} | "
+                    f"{fl['ppl']:.4f} | 100% | - |")
+        for r in results:
+            rows.append(f"| {label} | {r['name']} | {r['bytes'] / 1e3:.0f} | {r['ppl']:.4f} | "
+                        f"{100 * r['agree']:.2f}% | {r['mix']} |")
+        points[label] = [r for r in results if r["kind"] in ("uniform", "ilp", "greedy")]
+    if a.report:
+        svg_path = os.path.join(os.path.dirname(a.report), "bitwidths.svg")
+        svg(points, svg_path)
+        lines = ["| model | configuration | size (KB) | perplexity | top-1 agreement with float |"
+                 " weight widths |", "| --- | --- | ---: | ---: | ---: | --- |"] + rows
+        write_generated(a.report, "bench/transformers/bitwidths.py", lines)
+
+
+if __name__ == "__main__":
+    main()
