@@ -206,7 +206,7 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   // embeddings) and one f32 scale per output channel.
   graph.walk([&](arith::ConstantOp c) {
     auto ty = dyn_cast<RankedTensorType>(c.getType());
-    if (ty && ty.getElementType().isF32() && ty.hasStaticShape())
+    if (ty && ty.getElementType().isF32() && ty.hasStaticShape() && !c->use_empty())
       t.fixedBytes += ty.getNumElements() * 4;
   });
   t.fixedBytes -= layerBytes;
