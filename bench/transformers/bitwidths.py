@@ -34,8 +34,9 @@ BUDGET_BITS = [3.0, 3.5, 4.0, 5.0, 6.0]
 
 def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
     lib = f"{a.work}/{model}-bits-{re.sub('[^a-z0-9]+', '-', name.lower())}.so"
-    cmd = [f"{a.bindir}/quant-compile", f"{MODELS}/{model}.onnx", "-o", lib,
-           "--calibration-data", f"{data}/calib", "--quantize-scope", "linear"] + flags
+    cmd = [f"{a.bindir}/quant-compile", f"{MODELS}/{model}.onnx", "-o", lib]
+    if flags is not None:  # None: the float build
+        cmd += ["--calibration-data", f"{data}/calib", "--quantize-scope", "linear"] + flags
     t0 = time.time()
     out = run(cmd)
     secs = time.time() - t0
@@ -126,7 +127,7 @@ def main():
         labels = dict(np.load(f"{data}/eval-labels.npz"))
         evals = sorted(glob.glob(f"{data}/eval/*.npy"))
         cache = f"{a.work}/{model}-sensitivity-{a.metric}.json"
-        fl = compile_and_score(a, model, data, labels, evals, "float", [], None)
+        fl = compile_and_score(a, model, data, labels, evals, "float", None, None)
         float_pred = fl["logits"].argmax(-1)
         auto = ["--bits", "auto", "--sensitivity-metric", a.metric, "--sensitivity-cache", cache]
         # The table (sizes) comes with the first --bits auto run.
