@@ -43,7 +43,7 @@ def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
     m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs.*weights:(.*)", out)
     logits = []
     for f in evals:
-        d = f"{a.work}/out"
+        d = f"{a.work}/out-bitwidths"  # not evaluate.py's: both may run at once
         run([f"{a.bindir}/quant-run", lib, "-i", f"ids={f}", "-o", d])
         logits.append(np.load(f"{d}/logits.npy"))
     logits = np.stack(logits)
