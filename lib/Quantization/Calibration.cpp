@@ -253,6 +253,14 @@ qc::compileObserved(ModuleOp module, bool quantized,
   graph->setAttr(QCDialect::kOutputNamesAttrName, ArrayAttr::get(clone->getContext(), names));
   if (prepare && failed(prepare(*clone)))
     return err("preparing the observed model failed (see the diagnostics above)");
+  auto jitted = jitForHost(*clone, "observed model");
+  if (!jitted)
+    return jitted.takeError();
+  result.model = std::move(*jitted);
+  return result;
+}
+
+Expected<std::unique_ptr<Model>> qc::jitForHost(ModuleOp module, llvm::StringRef what) {
   // The kernels a build for this host would call (calibration runs faster,
   // and the report measures what the library computes).
   Expected<std::string> int8 = int8KernelVariant("auto", "native");
@@ -261,14 +269,10 @@ qc::compileObserved(ModuleOp module, bool quantized,
   Expected<std::string> f32 = f32KernelVariant("auto", "native");
   if (!f32)
     return f32.takeError();
-  FailureOr<ModelSignature> sig = lowerModel(*clone, "main_graph", 1, *int8, *f32);
+  FailureOr<ModelSignature> sig = lowerModel(module, "main_graph", 1, *int8, *f32);
   if (failed(sig))
-    return err("the observed model does not compile (see the diagnostics above)");
-  auto jitted = Model::jit(*clone, *sig, CompileOptions());
-  if (!jitted)
-    return jitted.takeError();
-  result.model = std::move(*jitted);
-  return result;
+    return err("the " + what + " does not compile (see the diagnostics above)");
+  return Model::jit(module, *sig, CompileOptions());
 }
 
 //===----------------------------------------------------------------------===//

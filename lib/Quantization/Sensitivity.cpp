@@ -314,21 +314,12 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   });
   graph.setType(FunctionType::get(ctx, body.getArgumentTypes(), graph.getResultTypes()));
   graph->setAttr(QCDialect::kInputNamesAttrName, ArrayAttr::get(ctx, inputNames));
-  Expected<std::string> int8 = int8KernelVariant("auto", "native");
-  if (!int8)
-    return int8.takeError();
-  Expected<std::string> f32 = f32KernelVariant("auto", "native");
-  if (!f32)
-    return f32.takeError();
-  FailureOr<ModelSignature> sig = lowerModel(*clone, "main_graph", 1, *int8, *f32);
-  if (failed(sig))
-    return err("the sensitivity model does not compile (see the diagnostics above)");
-  auto jitted = Model::jit(*clone, *sig, CompileOptions());
+  auto jitted = jitForHost(*clone, "sensitivity model");
   if (!jitted)
     return jitted.takeError();
   ObservedModel model;
   model.model = std::move(*jitted);
-  model.numOutputs = sig->outputs.size();
+  model.numOutputs = model.model->signature().outputs.size();
 
   // Inputs: the samples, then the original weights and switches off.
   size_t nSamples = std::min(samples.size(), std::max<size_t>(o.samples, 1));

@@ -86,6 +86,10 @@ llvm::Expected<ObservedModel> compileObserved(
     mlir::ModuleOp module, bool quantized = false,
     llvm::function_ref<llvm::LogicalResult(mlir::ModuleOp)> prepare = nullptr);
 
+/// Lowers @main_graph of `module` (in place) with this host's kernels and
+/// JIT-compiles it; `what` names it in errors.
+llvm::Expected<std::unique_ptr<Model>> jitForHost(mlir::ModuleOp module, llvm::StringRef what);
+
 /// Runs the samples and accumulates the statistics of every observer.
 llvm::Expected<CalibrationStats>
 collectStatistics(const ObservedModel &model, llvm::ArrayRef<Sample> samples,

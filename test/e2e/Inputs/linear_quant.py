@@ -14,6 +14,7 @@ Checks, against numpy:
 
   linear_quant.py WORKDIR BINDIR
 """
+import json
 import os
 import re
 import subprocess
@@ -183,6 +184,85 @@ for i, x in enumerate(evals):
 ok = worst <= 1e-5
 print(f"per-token int8 activations: max |ours - numpy| / max |output| = {worst:.1e}: "
       f"{'ok' if ok else 'FAILED'} (want <= 1e-5)")
+good &= ok
+
+# Bit widths by integer programming. The sensitivity table against numpy:
+# the relative output error of the float model with one layer's weights
+# rounded to nearest per channel (or one input fake-quantized to u8 over its
+# calibrated range), on the first 8 calibration samples.
+table = os.path.join(work, "sensitivity.json")
+params = K * H + H * N
+
+
+def bits_auto(budget_bits, *extra):
+    lib = os.path.join(work, f"lib_auto_{budget_bits}{'_'.join(extra)}.so")
+    return lib, subprocess.run(
+        [os.path.join(bindir, "quant-compile"), model, "--calibration-data",
+         os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--weight-rounding",
+         "nearest", "--bits", "auto", "--pin-first-last=false", "--sensitivity-metric", "mse",
+         "--sensitivity-cache", table, "--size-budget", str(budget_bits), *extra, "-o", lib],
+        capture_output=True, text=True)
+
+
+lib, r = bits_auto(10 ** 9)
+if r.returncode:
+    sys.exit(r.stdout + r.stderr)
+t = json.load(open(table))
+xs = calib[:8]
+ref = [reference(x) for x in xs]
+
+
+def rel_error(outs):
+    return sum(float(((a - b) ** 2).sum()) for a, b in zip(ref, outs)) / \
+        sum(float((a ** 2).sum()) for a in ref)
+
+
+def rtn_w(w, bits):
+    qmax = 2 ** (bits - 1) - 1
+    s = np.abs(w.astype(np.float64)).max(axis=0) / qmax
+    return (np.clip(np.round(w / s), -qmax, qmax) * s).astype(np.float32)
+
+
+worst = 0.0
+for li, (layer, wname) in enumerate((("fc1", "w1"), ("fc2", "w2"))):
+    assert t["layers"][li]["name"] == layer, t["layers"][li]["name"]
+    for bi, bits in enumerate(t["weight_bits"]):
+        wq = dict(W)
+        wq[wname] = rtn_w(W[wname], bits)
+        outs = [np.maximum(x.astype(np.float64) @ wq["w1"] + W["b1"], 0) @ wq["w2"] for x in xs]
+        want, got = rel_error(outs), t["layers"][li]["cost"][bi]
+        worst = max(worst, abs(got - want) / want)
+allx = np.concatenate(calib)
+lo, hi = min(0.0, float(allx.min())), max(0.0, float(allx.max()))
+scale = (hi - lo) / 255
+zp = min(255, max(0, round(-lo / scale)))
+fq = lambda v: (np.clip(np.round(v / scale) + zp, 0, 255) - zp) * scale  # noqa: E731
+want = rel_error([reference(fq(x.astype(np.float64))) for x in xs])
+got = t["activations"][0]["cost"][0]
+worst = max(worst, abs(got - want) / want)
+ok = worst <= 1e-4
+print(f"sensitivity table vs numpy: worst relative difference {worst:.1e}: "
+      f"{'ok' if ok else 'FAILED'} (want <= 1e-4)")
+good &= ok
+
+# At 4 bits per weight on average: the program's choice is within the
+# budget, CBC proves it optimal, and it is no worse than uniform 4 bits.
+budget = t["fixed_bytes"] + params * 4 / 8
+lib, r = bits_auto(int(budget))
+m = re.search(r"bit widths \(ilp\): optimal .*?; size (\d+) bytes", r.stdout)
+ok = r.returncode == 0 and m and int(m.group(1)) <= budget
+sq_auto = evaluate(lib) if ok else 0
+print(f"--bits auto at {int(budget)} bytes: {'ok' if ok else 'FAILED: ' + r.stdout + r.stderr}")
+good &= bool(ok)
+uniform = os.path.join(work, "lib_w4_nearest.so")
+sq_uniform = evaluate(uniform)
+ok = sq_auto >= sq_uniform - 0.1
+print(f"ILP mix vs uniform W4 (same size): {'ok' if ok else 'FAILED'} (SQNR {sq_auto:.1f} dB "
+      f"vs {sq_uniform:.1f} dB)")
+good &= ok
+_, r = bits_auto(100)
+ok = r.returncode != 0 and "infeasible" in r.stderr and "smallest model" in r.stderr
+print(f"--size-budget 100: {'refused, naming the smallest size' if ok else 'FAILED: ' + r.stderr}")
 good &= ok
 
 # Without second moments GPTQ cannot run: saved statistics are refused.
