@@ -30,6 +30,8 @@ from evaluate import MODELS, run, score  # noqa: E402
 # Average weight bits of the ILP / greedy budgets (the size budget is the
 # fixed bytes plus params x bits / 8).
 BUDGET_BITS = [3.0, 3.5, 4.0, 5.0, 6.0]
+# BOPs budgets: weight bits x activation bits per MAC on average (W4A8 = 32).
+BOPS_WA = [20.0, 28.0]
 
 
 def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
@@ -40,7 +42,9 @@ def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
     t0 = time.time()
     out = run(cmd)
     secs = time.time() - t0
-    m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs.*weights:(.*)", out)
+    m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs, summed "
+                  r"sensitivity (\S+); weights:(.*)", out)
+    acts = re.findall(r"^  \S+: W\d+A(\d+)$", out, re.M)
     logits = []
     for f in evals:
         d = f"{a.work}/out-bitwidths"  # not evaluate.py's: both may run at once
@@ -51,8 +55,10 @@ def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
     agree = float((logits.argmax(-1) == float_pred).mean()) if float_pred is not None else 1.0
     return {"name": name, "ppl": ppl, "acc": acc, "agree": agree, "secs": secs,
             "bytes": int(m.group(3)) if m else None, "bops": float(m.group(4)) if m else None,
-            "mix": m.group(5).strip() if m else None, "status": m.group(2) if m else None,
-            "logits": logits}
+            "cost": float(m.group(5)) if m else None,
+            "mix": (m.group(6).strip() + (f"; {acts.count('4')} inputs at 4 bits"
+                                          if "4" in acts else "")) if m else None,
+            "status": m.group(2) if m else None, "logits": logits}
 
 
 def svg(points_by_model, path):
@@ -153,6 +159,16 @@ def main():
         configs.append(("ilp", "ilp 4 bits/weight, nearest",
                         auto + ["--size-budget", f"{table['fixed_bytes'] + params * 4 / 8:.0f}",
                                 "--weight-rounding", "nearest"]))
+        # BOPs budgets with 4- or 8-bit layer inputs: the weight and input
+        # choices couple (MACs x w x a), where one step at a time can go wrong.
+        macs = sum(l["macs"] for l in table["layers"])
+        auto48 = ["--bits", "auto", "--sensitivity-metric", a.metric, "--activation-formats",
+                  "4,8", "--sensitivity-cache", f"{a.work}/{model}-sensitivity-{a.metric}-a48.json"]
+        for wa in BOPS_WA:
+            for kind in ("ilp", "greedy"):
+                configs.append((f"bops-{kind}", f"{kind} {wa:g} bits^2/MAC",
+                                auto48 + ["--bops-budget", f"{macs * wa:.0f}",
+                                          "--bit-assignment", kind]))
         for kind, name, flags in configs:
             r = compile_and_score(a, model, data, labels, evals, name, flags, float_pred)
             if r["bytes"] is None:
@@ -160,22 +176,28 @@ def main():
                 r["bytes"] = table["fixed_bytes"] + params * w / 8
                 r["mix"] = f"{len(table['layers'])} x {w}-bit"
             r["kind"] = kind if "nearest" not in name or kind == "uniform" else "ilp-nearest"
+            if r["bops"] is None:
+                r["bops"] = macs * (8 if "W8" in name else 4) * 8
             results.append(r)
-            print(f"{model:5s} {name:32s} {r['bytes'] / 1e3:8.1f} KB  perplexity {r['ppl']:8.4f}"
-                  f"  agreement {100 * r['agree']:6.2f}%  ({r['mix']}; {r['secs']:.0f} s)",
-                  flush=True)
+            print(f"{model:5s} {name:32s} {r['bytes'] / 1e3:8.1f} KB {r['bops']:.3e} BOPs "
+                  f"perplexity {r['ppl']:8.4f}  agreement {100 * r['agree']:6.2f}%  "
+                  f"sensitivity {r['cost'] if r['cost'] is not None else '-'}  "
+                  f"({r['mix']}; {r['secs']:.0f} s)", flush=True)
         label = {"gpt": "GPT-style", "bert": "BERT-style"}[model]
-        rows.append(f"| {label} | float | {(table['fixed_bytes'] + 4 * params) / 1e3:.0f} | "
+        rows.append(f"| {label} | float | {(table['fixed_bytes'] + 4 * params) / 1e3:.0f} | - | - | "
                     f"{fl['ppl']:.4f} | 100% | - |")
         for r in results:
-            rows.append(f"| {label} | {r['name']} | {r['bytes'] / 1e3:.0f} | {r['ppl']:.4f} | "
+            cost = "-" if r["cost"] is None else f"{r['cost']:.4f}"
+            rows.append(f"| {label} | {r['name']} | {r['bytes'] / 1e3:.0f} | "
+                        f"{r['bops'] / 1e9:.1f} | {cost} | {r['ppl']:.4f} | "
                         f"{100 * r['agree']:.2f}% | {r['mix']} |")
         points[label] = [r for r in results if r["kind"] in ("uniform", "ilp", "greedy")]
     if a.report:
         svg_path = os.path.join(os.path.dirname(a.report), "bitwidths.svg")
         svg(points, svg_path)
-        lines = ["| model | configuration | size (KB) | perplexity | top-1 agreement with float |"
-                 " weight widths |", "| --- | --- | ---: | ---: | ---: | --- |"] + rows
+        lines = ["| model | configuration | size (KB) | GBOPs | summed sensitivity (KL) | "
+                 "perplexity | top-1 agreement with float | widths |",
+                 "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"] + rows
         write_generated(a.report, "bench/transformers/bitwidths.py", lines)
 
 
