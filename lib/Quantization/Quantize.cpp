@@ -46,6 +46,7 @@ struct LayerReport {
   int64_t zeroPoint = 0;
   bool isSigned = false;
   Agreement agreement;
+  unsigned bits = 8; // of the storage range (per layer with --bits auto)
 };
 } // namespace
 
@@ -409,7 +410,9 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       if (!qt || layerIndex.count(tag.str()))
         return;
       layerIndex[tag.str()] = layers.size();
-      layers.push_back({tag.str(), 0, 0, qt.getScale(), qt.getZeroPoint(), qt.isSigned(), {}});
+      layers.push_back({tag.str(), 0, 0, qt.getScale(), qt.getZeroPoint(), qt.isSigned(), {},
+                        unsigned(llvm::Log2_64_Ceil(
+                            uint64_t(qt.getStorageTypeMax() - qt.getStorageTypeMin() + 1)))});
       if (auto it = stats.find(tag.str()); it != stats.end())
         layers.back().ratio = it->second.outlierRatio();
       if (auto it = before.find(tag.str()); it != before.end())
@@ -444,7 +447,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
     llvm::json::Array jl, jo;
     auto ratioJSON = [](double r) { return r > 0 ? llvm::json::Value(r) : llvm::json::Value(nullptr); };
     for (LayerReport &l : layers) {
-      llvm::json::Object jlayer{{"tensor", l.name}, {"bits", int64_t(o.activationBits)},
+      llvm::json::Object jlayer{{"tensor", l.name}, {"bits", int64_t(l.bits)},
                                 {"type", l.isSigned ? "i8" : "u8"},
                                 {"scale", l.scale}, {"zero_point", l.zeroPoint},
                                 {"sqnr_db", std::isinf(l.agreement.sqnrDb) ? 999.0 : l.agreement.sqnrDb},
