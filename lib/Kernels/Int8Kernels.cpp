@@ -263,6 +263,26 @@ struct Scratch {
 
 
 
+/// Expands `n` sub-byte weights (`bits` = 4 or 2, two's complement, the
+/// lowest bits of each byte first) into int8: the compile-time panels of
+/// layers whose weights are 4 or 2 bits wide are stored this way
+/// (qc::kernels::packSubByte) and expanded one column block at a time.
+inline void unpackSubByte(const uint8_t *in, int64_t n, int64_t bits, uint8_t *out) {
+  if (bits == 4) {
+    for (int64_t i = 0; i < n / 2; ++i) {
+      int8_t v = int8_t(in[i]);
+      out[2 * i] = uint8_t(int8_t(uint8_t(v << 4)) >> 4);
+      out[2 * i + 1] = uint8_t(v >> 4);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n / 4; ++i) {
+    uint8_t v = in[i];
+    for (int q = 0; q < 4; ++q)
+      out[4 * i + q] = uint8_t(int8_t(uint8_t(v << (6 - 2 * q))) >> 6);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Generic tile: scalar loops
 //===----------------------------------------------------------------------===//
@@ -528,7 +548,9 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
   if (ub >= ue)
     return;
   int64_t panelStride = K4 * 64, Kp = K4 * 4;
-  Scratch scratch(bPacked ? 0 : K4);
+  // bPacked: 8 = int8 panels; 4 or 2 = the same panels, sub-byte packed.
+  bool subByte = bPacked == 4 || bPacked == 2;
+  Scratch scratch(bPacked && !subByte ? 0 : K4);
   int32_t corr[kBlockCols];
   size_t esize = e.outI8 ? 1 : 4;
   // The broadcast rows as the tile reads them: XORed to unsigned and padded
@@ -554,7 +576,14 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
     }
     const uint8_t *panels;
     Epilogue eb = e;
-    if (bPacked) {
+    if (subByte) {
+      int64_t blockBytes = kBlockVecs * panelStride;
+      if (scratch.key != cb) {
+        unpackSubByte(b + cb * blockBytes * bPacked / 8, blockBytes, bPacked, scratch.panels);
+        scratch.key = cb;
+      }
+      panels = scratch.panels;
+    } else if (bPacked) {
       panels = b + cb * kBlockVecs * panelStride;
     } else {
       int64_t key = bi * colBlocks + cb;
@@ -637,6 +666,25 @@ void packStrided(const uint8_t *image, const ConvShape &s, int64_t Hp, int64_t W
 }
 
 /// 2-d convolution, NCHW, through im2col panels of 64 output positions.
+template <bool Vnni>
+void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, uint8_t pad,
+            const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks);
+
+/// A convolution whose weights are stored `wBits` (8, 4 or 2) wide: sub-byte
+/// weights are expanded to int8 rows once per call (the task's share).
+template <bool Vnni>
+void conv2dPacked(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
+                  uint8_t pad, const uint8_t *w, int64_t wBits, const Epilogue &e, void *out,
+                  int64_t task, int64_t ntasks) {
+  if (wBits != 4 && wBits != 2)
+    return conv2d<Vnni>(batch, s, x, xxr, pad, w, e, out, task, ntasks);
+  int64_t n = s.F * cdiv(s.K(), 4) * 4; // [F][Kp] rows
+  uint8_t *rows = static_cast<uint8_t *>(malloc(size_t(n)));
+  unpackSubByte(w, n, wBits, rows);
+  conv2d<Vnni>(batch, s, x, xxr, pad, rows, e, out, task, ntasks);
+  free(rows);
+}
+
 template <bool Vnni>
 void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, uint8_t pad,
             const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
@@ -854,8 +902,9 @@ Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
             out, task, ntasks)
 
 #define QC_CONV_CALL(V)                                                                  \
-  conv2d<V>(batch, ConvShape{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups},  \
-            x, uint8_t(xXor), uint8_t(pad), w,                                           \
+  conv2dPacked<V>(batch, ConvShape{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw,       \
+                                  groups},                                               \
+                  x, uint8_t(xXor), uint8_t(pad), w, wBits,                              \
             makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8,          \
                          (C / groups) * KH * KW * xXor),                                 \
             out, task, ntasks)

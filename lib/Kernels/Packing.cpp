@@ -77,6 +77,24 @@ PackedWeights qc::kernels::packConvWeights(const uint8_t *w, int64_t F, int64_t 
   return p;
 }
 
+unsigned qc::kernels::packedBits(const std::vector<int8_t> &data) {
+  int lo = 0, hi = 0;
+  for (int8_t v : data) {
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  return lo >= -2 && hi <= 1 ? 2 : lo >= -8 && hi <= 7 ? 4 : 8;
+}
+
+std::vector<int8_t> qc::kernels::packSubByte(const std::vector<int8_t> &data, unsigned bits) {
+  unsigned per = 8 / bits, mask = (1u << bits) - 1;
+  std::vector<int8_t> out(data.size() / per, 0);
+  for (size_t i = 0; i < data.size(); ++i)
+    out[i / per] = int8_t(uint8_t(out[i / per]) |
+                          ((uint8_t(data[i]) & mask) << (bits * (i % per))));
+  return out;
+}
+
 std::vector<float> qc::kernels::packMatmulBF32(const float *b, int64_t K, int64_t N) {
   int64_t blocks = cdiv(N, 64);
   std::vector<float> out(static_cast<size_t>(blocks * K * 64), 0.0f);

@@ -163,6 +163,94 @@ static llvm::Expected<BitAssignment> assignBitWidths(const SensitivityTable &t,
   return a;
 }
 
+static FoldCalibrationOptions foldOptions(const QuantizeOptions &o) {
+  FoldCalibrationOptions fo;
+  fo.weightRounding = o.weightRounding;
+  fo.weightBits = o.weightBits;
+  fo.activationBits = o.activationBits;
+  fo.activationGranularity = o.activationGranularity;
+  fo.activationType = o.calibration.signedActivations ? "i8" : "u8";
+  fo.weightGranularity = o.weightGranularity;
+  fo.biasCorrection = o.biasCorrection;
+  return fo;
+}
+
+static RotateHadamardOptions rotateOptions(const QuantizeOptions &o, uint64_t seed) {
+  RotateHadamardOptions ro;
+  ro.seed = seed;
+  ro.residual = o.rotateResidual;
+  return ro;
+}
+
+/// A searched rotation (as SpinQuant observes, random rotations differ in
+/// how well the model quantizes): each candidate seed's rotation of a copy
+/// of `module` (observers in, not yet rotated) is calibrated and quantized
+/// with the options of the run, and scored by its outputs' SQNR against the
+/// float model `reference` on the first calibration samples. Returns the best.
+static llvm::Expected<uint64_t> searchRotation(ModuleOp module, const ObservedModel &reference,
+                                               ArrayRef<Sample> calib, const QuantizeOptions &o,
+                                               bool gptq, llvm::raw_ostream &os) {
+  ArrayRef<Sample> scored = calib.take_front(std::max<size_t>(1, o.rotationSearchSamples));
+  uint64_t best = o.rotationSeed;
+  double bestDb = -std::numeric_limits<double>::infinity();
+  for (unsigned i = 0; i < o.rotationCandidates; ++i) {
+    uint64_t seed = o.rotationSeed + i;
+    OwningOpRef<ModuleOp> copy = module.clone();
+    if (Error e = runPasses(*copy, [&](OpPassManager &pm) {
+          pm.addPass(createRotateHadamard(rotateOptions(o, seed)));
+        }, "rotating"))
+      return std::move(e);
+    auto observed = compileObserved(*copy);
+    if (!observed)
+      return observed.takeError();
+    CalibrationOptions co = o.calibration;
+    co.secondMoments = gptq;
+    co.progress = false;
+    auto st = collectStatistics(*observed, calib, co);
+    if (!st)
+      return st.takeError();
+    if (Error e = applyCalibration(*copy, *st, o.calibration))
+      return std::move(e);
+    if (Error e = runPasses(*copy, [&](OpPassManager &pm) {
+          pm.addPass(createFoldCalibration(foldOptions(o)));
+        }, "folding the calibration"))
+      return std::move(e);
+    auto quant = compileObserved(*copy, /*quantized=*/true, [](ModuleOp m) {
+      PassManager pm(m.getContext());
+      integerPasses(pm.nest<func::FuncOp>());
+      return pm.run(m);
+    });
+    if (!quant)
+      return quant.takeError();
+    std::vector<Agreement> agree(reference.numOutputs);
+    for (const Sample &s : scored) {
+      auto ref = reference.run(s);
+      if (!ref)
+        return ref.takeError();
+      auto got = quant->run(s);
+      if (!got)
+        return got.takeError();
+      for (size_t k = 0; k < agree.size(); ++k)
+        agree[k].add((*ref)[k], (*got)[k]);
+    }
+    double signal = 0, noise = 0; // over all float outputs
+    for (Agreement &a : agree) {
+      signal += a.signal;
+      noise += a.noise;
+    }
+    double db = noise > 0 ? 10 * std::log10(signal / noise)
+                          : std::numeric_limits<double>::infinity();
+    os << "rotation seed " << seed << ": quantized outputs vs float, SQNR "
+       << llvm::formatv("{0:f2}", db) << " dB on " << scored.size() << " calibration samples\n";
+    if (db > bestDb) {
+      bestDb = db;
+      best = seed;
+    }
+  }
+  os << "rotation search: seed " << best << " of " << o.rotationCandidates << " kept\n";
+  return best;
+}
+
 Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ostream &os) {
   auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
   if (!graph)
@@ -270,11 +358,17 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       return Error::success();
     };
     if (o.rotate) {
+      uint64_t seed = o.rotationSeed;
+      if (o.rotationCandidates > 1) {
+        if (o.smooth || o.bitsAuto)
+          return err("--rotation-search cannot be combined with smoothing or --bits auto");
+        auto chosen = searchRotation(module, original, calib, o, gptq, os);
+        if (!chosen)
+          return chosen.takeError();
+        seed = *chosen;
+      }
       if (Error e = runPasses(module, [&](OpPassManager &pm) {
-            RotateHadamardOptions ro;
-            ro.seed = o.rotationSeed;
-            ro.residual = o.rotateResidual;
-            pm.addPass(createRotateHadamard(ro));
+            pm.addPass(createRotateHadamard(rotateOptions(o, seed)));
           }, "rotating"))
         return e;
       if (Error e = recalibrate())
@@ -369,15 +463,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       return e;
   }
   if (Error e = runPasses(module, [&](OpPassManager &pm) {
-        FoldCalibrationOptions fo;
-        fo.weightRounding = o.weightRounding;
-        fo.weightBits = o.weightBits;
-        fo.activationBits = o.activationBits;
-        fo.activationGranularity = o.activationGranularity;
-        fo.activationType = o.calibration.signedActivations ? "i8" : "u8";
-        fo.weightGranularity = o.weightGranularity;
-        fo.biasCorrection = o.biasCorrection;
-        pm.addPass(createFoldCalibration(fo));
+        pm.addPass(createFoldCalibration(foldOptions(o)));
       }, "folding the calibration"))
     return e;
   if (!o.emitQDQPath.empty()) {

@@ -210,7 +210,7 @@ static cl::opt<std::string> activationGranularity(
     "activation-granularity",
     cl::desc("tensor (default): a calibrated scale per activation; token: a dynamic "
              "symmetric scale per row of each linear layer's input (with --quantize-scope "
-             "linear; simulated in float: no integer kernel for it yet)"),
+             "linear; int8 x int8 products scaled per row)"),
     cl::init("tensor"), cl::cat(quantCategory));
 static cl::opt<bool> smoothActivations(
     "smooth-activations",
@@ -233,6 +233,12 @@ static cl::opt<bool> rotateResidual(
     cl::desc("With --rotate-hadamard: rotate the residual stream offline (default true); "
              "false rotates each linear input on its own (online after normalizations)"),
     cl::init(true), cl::cat(quantCategory));
+static cl::opt<unsigned> rotationSearch(
+    "rotation-search",
+    cl::desc("With --rotate-hadamard: try N rotations (seeds --rotation-seed, +1, ...), each "
+             "calibrated and quantized, and keep the one whose quantized outputs agree best "
+             "with float on the calibration samples (default 1: no search)"),
+    cl::init(1), cl::cat(quantCategory));
 static cl::opt<uint64_t> rotationSeed("rotation-seed",
                                       cl::desc("Seed of the rotation's random signs"),
                                       cl::init(0), cl::cat(quantCategory));
@@ -268,7 +274,7 @@ int main(int argc, char **argv) {
                             (cl::Option *)&evalSamples, (cl::Option *)&weightBits,
                             (cl::Option *)&activationBits, (cl::Option *)&smoothActivations,
                             (cl::Option *)&smoothAlpha, (cl::Option *)&rotateHadamard,
-                            (cl::Option *)&rotateResidual,
+                            (cl::Option *)&rotateResidual, (cl::Option *)&rotationSearch,
                             (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope,
                             (cl::Option *)&activationGranularity,
                             (cl::Option *)&weightRounding, (cl::Option *)&bitsFlag})
@@ -347,6 +353,10 @@ int main(int argc, char **argv) {
   if (smoothAlpha != "auto" &&
       (StringRef(smoothAlpha).getAsDouble(alpha) || !(alpha >= 0 && alpha <= 1)))
     die("--smooth-alpha must be a number in [0, 1] or auto, got '" + smoothAlpha + "'");
+  if (rotationSearch.getNumOccurrences() && !rotateHadamard)
+    die("--rotation-search needs --rotate-hadamard");
+  if (rotationSearch == 0)
+    die("--rotation-search must be at least 1");
   if (!emitRewritten.empty() && !smooth && !rotateHadamard)
     die("--emit-rewritten needs --smooth-activations or --rotate-hadamard");
 
@@ -393,6 +403,7 @@ int main(int argc, char **argv) {
     q.smoothAlpha = alpha;
     q.rotate = rotateHadamard;
     q.rotationSeed = rotationSeed;
+    q.rotationCandidates = rotationSearch;
     q.rotateResidual = rotateResidual;
     q.emitRewrittenPath = emitRewritten;
     if (Error e = quantizeModel(*module, q, outs()))

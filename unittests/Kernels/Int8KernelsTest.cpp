@@ -85,11 +85,34 @@ struct MatmulCase {
   int32_t aZp, bZp;
 };
 
-void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed) {
+/// Weight bytes whose signed values (after the XOR that makes uint8
+/// signed) take `bits` bits: all of [-2^(bits-1), 2^(bits-1) - 1].
+std::vector<uint8_t> randomWeights(std::mt19937 &rng, size_t n, unsigned bits, bool isUnsigned) {
+  if (bits == 8)
+    return randomBytes(rng, n);
+  int half = 1 << (bits - 1);
+  std::uniform_int_distribution<int> d(-half, half - 1);
+  std::vector<uint8_t> v(n);
+  for (auto &x : v)
+    x = uint8_t(int8_t(d(rng))) ^ (isUnsigned ? 0x80 : 0);
+  return v;
+}
+
+/// The packed weights as the compiler stores them at `bits` (8, 4 or 2).
+std::vector<int8_t> storeWeights(const std::vector<int8_t> &data, unsigned bits) {
+  EXPECT_LE(qc::kernels::packedBits(data), bits);
+  if (bits == 8)
+    return data;
+  std::vector<int8_t> packed = qc::kernels::packSubByte(data, bits);
+  EXPECT_EQ(packed.size() * 8, data.size() * bits);
+  return packed;
+}
+
+void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed, unsigned bits = 8) {
   std::mt19937 rng(seed);
   int64_t bBatch = c.constB ? 1 : c.batch;
   auto a = randomBytes(rng, size_t(c.batch * c.M * c.K));
-  auto b = randomBytes(rng, size_t(bBatch * c.K * c.N));
+  auto b = randomWeights(rng, size_t(bBatch * c.K * c.N), bits, c.bU);
   std::vector<int32_t> bzp, bias;
   std::uniform_int_distribution<int32_t> zpd(c.bU ? 100 : -20, c.bU ? 150 : 20), biasd(-5000, 5000);
   for (int64_t n = 0; n < (c.perChannelZp ? c.N : 1); ++n)
@@ -102,6 +125,7 @@ void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed) {
                                           bias.data(), c.aU, c.aZp)
                : qc::kernels::matmulActivationB(c.K, c.N, c.bU, bzp.data(), bzp.size(),
                                                 bias.data(), c.aZp);
+  std::vector<int8_t> stored = c.constB ? storeWeights(p.data, bits) : std::vector<int8_t>();
   size_t outSize = size_t(c.batch * c.M * c.N);
   std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
   int64_t ntasks = 3;
@@ -109,8 +133,8 @@ void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed) {
     // A constant B: batches are rows (the compiler flattens them).
     int64_t batch = c.constB ? 1 : c.batch, M = c.constB ? c.batch * c.M : c.M;
     v.matmul(batch, M, c.N, c.K, a.data(), c.constB ? 0 : c.M * c.K, c.aU ? 0 : 0x80,
-             c.constB ? reinterpret_cast<const uint8_t *>(p.data.data()) : b.data(),
-             c.constB ? 0 : c.K * c.N, c.constB, c.bU ? 0x80 : 0, (c.aU ? 0 : 128) + c.aZp,
+             c.constB ? reinterpret_cast<const uint8_t *>(stored.data()) : b.data(),
+             c.constB ? 0 : c.K * c.N, c.constB ? bits : 0, c.bU ? 0x80 : 0, (c.aU ? 0 : 128) + c.aZp,
              p.corr.data(), p.zw.data(), p.hasZw, e.mult.data(), e.shift.data(), e.izp, e.ozp,
              e.lo, e.hi, e.outI8, out.data(), t, ntasks);
   }
@@ -166,20 +190,38 @@ TEST(Int8Kernels, MatmulOddShapes) {
       runMatmul(v, c, seed++);
 }
 
+/// 4- and 2-bit weights stored two and four per byte, expanded by the
+/// kernel one column block at a time: the same exact results.
+TEST(Int8Kernels, MatmulSubByteWeights) {
+  const MatmulCase cases[] = {
+      {1, 1, 1, 1, false, false, true, true, false, 0, 0},
+      {1, 7, 17, 5, false, false, true, true, false, 3, 0},
+      {2, 13, 67, 33, true, false, true, false, true, 131, 0},
+      {1, 6, 64, 64, false, true, true, false, false, -7, 128},
+      {1, 128, 200, 257, false, false, true, true, true, -2, 0},
+      {1, 61, 70, 1001, false, false, true, false, false, 4, 0},
+  };
+  unsigned seed = 50;
+  for (const Variant &v : variants())
+    for (unsigned bits : {4u, 2u})
+      for (const MatmulCase &c : cases)
+        runMatmul(v, c, seed++, bits);
+}
+
 struct ConvCase {
   int64_t N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw, groups;
   bool xU, wU, outI8, perChannelZp;
   int32_t xZp;
 };
 
-void runConv(const Variant &v, const ConvCase &c, unsigned seed) {
+void runConv(const Variant &v, const ConvCase &c, unsigned seed, unsigned bits = 8) {
   std::mt19937 rng(seed);
   // Symmetric pads.
   int64_t OH = (c.H + 2 * c.ph - c.dh * (c.KH - 1) - 1) / c.sh + 1;
   int64_t OW = (c.W + 2 * c.pw - c.dw * (c.KW - 1) - 1) / c.sw + 1;
   int64_t Cg = c.C / c.groups, Fg = c.F / c.groups, K = Cg * c.KH * c.KW;
   auto x = randomBytes(rng, size_t(c.N * c.C * c.H * c.W));
-  auto w = randomBytes(rng, size_t(c.F * K));
+  auto w = randomWeights(rng, size_t(c.F * K), bits, c.wU);
   std::vector<int32_t> wzp, bias;
   std::uniform_int_distribution<int32_t> zpd(c.wU ? 100 : -20, c.wU ? 150 : 20), biasd(-5000, 5000);
   for (int64_t f = 0; f < (c.perChannelZp ? c.F : 1); ++f)
@@ -189,13 +231,14 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed) {
   Epi e = randomEpilogue(rng, c.F, c.outI8, c.xU);
   qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
       w.data(), c.F, K, c.wU, wzp.data(), wzp.size(), bias.data(), c.xU, c.xZp);
+  std::vector<int8_t> stored = storeWeights(p.data, bits);
   size_t outSize = size_t(c.N * c.F * OH * OW);
   std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
   int64_t ntasks = 4;
   for (int64_t t = 0; t < ntasks; ++t)
     v.conv(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw,
            c.groups, x.data(), c.xU ? 0 : 0x80, uint8_t(c.xZp),
-           reinterpret_cast<const uint8_t *>(p.data.data()), p.corr.data(), p.zw.data(),
+           reinterpret_cast<const uint8_t *>(stored.data()), bits, p.corr.data(), p.zw.data(),
            p.hasZw, e.mult.data(), e.shift.data(), e.izp, e.ozp, e.lo, e.hi, e.outI8,
            out.data(), t, ntasks);
   int64_t bad = 0;
@@ -255,6 +298,22 @@ TEST(Int8Kernels, ConvOddShapes) {
   for (const Variant &v : variants())
     for (const ConvCase &c : cases)
       runConv(v, c, seed++);
+}
+
+TEST(Int8Kernels, ConvSubByteWeights) {
+  const ConvCase cases[] = {
+      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, false, -3},
+      {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, false, true, true, 128},
+      {1, 6, 10, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, false, false, true, false, 5},   // depthwise
+      {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true, 77},      // 1-d
+      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, false, true, 6},  // K = 576
+      {1, 6, 10, 12, 9, 3, 3, 1, 1, 2, 1, 2, 1, 3, false, false, true, true, -1},   // grouped
+  };
+  unsigned seed = 300;
+  for (const Variant &v : variants())
+    for (unsigned bits : {4u, 2u})
+      for (const ConvCase &c : cases)
+        runConv(v, c, seed++, bits);
 }
 
 } // namespace

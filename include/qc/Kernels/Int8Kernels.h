@@ -22,7 +22,7 @@
   int64_t batch, int64_t C, int64_t H, int64_t W, int64_t F, int64_t KH, int64_t KW,       \
       int64_t OH, int64_t OW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,  \
       int64_t dw, int64_t groups, const uint8_t *x, int64_t xXor, int64_t pad,             \
-      const uint8_t *w, const int32_t *corr, const int32_t *zw, int64_t hasZw,             \
+      const uint8_t *w, int64_t wBits, const int32_t *corr, const int32_t *zw, int64_t hasZw,             \
       const int32_t *mult, const int32_t *shift, int64_t izp, int64_t ozp, int64_t lo,     \
       int64_t hi, int64_t outI8, void *out, int64_t task, int64_t ntasks
 
@@ -31,15 +31,17 @@ extern "C" {
 #endif
 /// out[b] = epilogue(A[b] x B[b]). A: [batch][M][K] bytes (aStride bytes
 /// apart, 0 to share), XOR aXor (0x80 for int8) makes them unsigned. B:
-/// packed by qc::kernels::packMatmulB (bPacked = 1, shared by every batch),
+/// packed by qc::kernels::packMatmulB (bPacked = 8, shared by every batch;
+/// 4 or 2: those panels with 4 or 2 bits per weight, by packSubByte),
 /// or row-major [K][N] bytes bStride apart, XOR bXor (0x80 for uint8) makes
 /// them signed, packed per column block at run time; then the kernel
 /// subtracts aOffZp (= 128 or 0, plus A's zero point) times each B column
 /// sum from corr. Channels (corr, zw, mult, shift) are the N columns.
 void qc_k_matmul_i8_generic(QC_MATMUL_ARGS);
 void qc_k_matmul_i8_vnni(QC_MATMUL_ARGS);
-/// 2-d NCHW convolution; w packed by qc::kernels::packConvWeights; pad is
-/// the raw input zero-point byte; channels are the F output channels.
+/// 2-d NCHW convolution; w packed by qc::kernels::packConvWeights (wBits =
+/// 8; 4 or 2: those rows with 4 or 2 bits per weight, by packSubByte); pad
+/// is the raw input zero-point byte; channels are the F output channels.
 void qc_k_conv2d_i8_generic(QC_CONV_ARGS);
 void qc_k_conv2d_i8_vnni(QC_CONV_ARGS);
 /// Float (lib/Kernels/F32Kernels.cpp, AVX-512F): out[b] = A[b] x B[b] (+
@@ -95,6 +97,14 @@ PackedWeights matmulActivationB(int64_t K, int64_t N, bool bUnsigned, const int3
 PackedWeights packConvWeights(const uint8_t *w, int64_t F, int64_t K, bool wUnsigned,
                               const int32_t *wZp, size_t nZp, const int32_t *bias,
                               bool xUnsigned, int32_t xZp);
+
+/// The narrowest of 8, 4 and 2 bits that holds every packed weight (signed:
+/// [-8, 7] for 4, [-2, 1] for 2).
+unsigned packedBits(const std::vector<int8_t> &data);
+
+/// Packed int8 weights (a multiple of 8 / bits of them) with `bits` (4 or
+/// 2) bits each, two's complement, the first in the lowest bits of a byte.
+std::vector<int8_t> packSubByte(const std::vector<int8_t> &data, unsigned bits);
 
 /// Float B [K][N] as blocks of 64 columns, each [K][64] (zero-padded), for
 /// qc_k_matmul_f32_avx512.

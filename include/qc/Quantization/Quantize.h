@@ -21,13 +21,18 @@ struct QuantizeOptions {
   std::string modelName;
   unsigned weightBits = 8, activationBits = 8;
   std::string scope = "all";       // insert-observers' scope: all | linear
-  std::string activationGranularity = "tensor"; // tensor | token (dynamic, simulated)
+  std::string activationGranularity = "tensor"; // tensor | token (dynamic, per row)
   /// SmoothQuant (smooth-activations) with this alpha, or searched per layer.
   bool smooth = false, smoothAlphaAuto = false;
   double smoothAlpha = 0.5;
   /// Hadamard rotation of the linear layers' inputs (rotate-hadamard).
   bool rotate = false;
   uint64_t rotationSeed = 0;
+  /// Rotations tried (seeds rotationSeed, +1, ...): each candidate is
+  /// calibrated and quantized, and the one whose quantized outputs agree best
+  /// with float on the calibration samples (highest SQNR) is kept. 1: no search.
+  unsigned rotationCandidates = 1;
+  size_t rotationSearchSamples = 8; // calibration samples each candidate is scored on
   bool rotateResidual = true;      // the residual stream offline (rotate-hadamard residual)
   std::string emitRewrittenPath;   // the float model after the rewrites (.mlir)
   /// Per-layer bit widths (--bits auto): measured sensitivities, then the

@@ -279,7 +279,11 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opt
   cb.tensor(op.getInput());
   cb.i(xU ? 0 : 0x80);
   cb.i(uint8_t(op.getInputZp()));
-  cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
+  // Weights of 4 or 2 bits are stored two or four per byte.
+  unsigned wBits = qc::kernels::packedBits(p.data);
+  cb.blob<int8_t>(wBits == 8 ? p.data : qc::kernels::packSubByte(p.data, wBits), i8,
+                  "qc_kernel_weights");
+  cb.i(wBits);
   epilogueArgs(cb, p, r, i32);
   Operation *replaced = rq ? rq.getOperation() : op.getOperation();
   auto resTy = tensorType(replaced->getResult(0));
@@ -345,9 +349,12 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions 
   cb.i(*aStride);
   cb.i(aU ? 0 : 0x80);
   if (b) {
-    cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
+    // Weights of 4 or 2 bits are stored two or four per byte (bPacked = bits).
+    unsigned bBits = qc::kernels::packedBits(p.data);
+    cb.blob<int8_t>(bBits == 8 ? p.data : qc::kernels::packSubByte(p.data, bBits), i8,
+                    "qc_kernel_weights");
     cb.i(0);
-    cb.i(1);
+    cb.i(bBits);
   } else {
     cb.tensor(op.getB());
     cb.i(*bStride);

@@ -7,20 +7,21 @@
 // A conv_int with constant weights and the requantize using it: one kernel
 // call on pointers into the operands' buffers and a fresh output buffer,
 // no linalg left; the weights are packed (rows of 4 * ceil(27 / 4) = 28
-// bytes) and the per-channel terms are constants.
+// bytes, one byte per weight: wBits 8) and the per-channel terms are
+// constants.
 // CHECK-DAG: func.func private @qc_k_conv2d_i8_vnni(
 // CHECK-LABEL: func @conv_requant
 // CHECK-NOT: linalg.
 // CHECK: %[[W:.*]] = arith.constant dense_resource<qc_kernel_weights{{.*}}> : tensor<56xi8>
 // CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x8x8xi8>
-// CHECK: call @qc_k_conv2d_i8_vnni(
+// CHECK: call @qc_k_conv2d_i8_vnni({{.*}}, %c128_i64, %{{.*}}, %c8_i64, %{{.*}}, %{{.*}}, %c0_i64,
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: qc.requantize
 // TASKS-LABEL: func @conv_requant
 // TASKS: scf.parallel
 // TASKS: call @qc_k_conv2d_i8_generic(
 func.func @conv_requant(%x: tensor<1x3x8x8xui8>) -> tensor<1x2x8x8xi8> {
-  %w = arith.constant dense<3> : tensor<2x3x3x3xi8>
+  %w = arith.constant dense<100> : tensor<2x3x3x3xi8>
   %b = arith.constant dense<[10, -10]> : tensor<2xi32>
   %acc = qc.conv_int %x, %w bias %b zp(128, [0]) strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 1
       : (tensor<1x3x8x8xui8>, tensor<2x3x3x3xi8>, tensor<2xi32>) -> tensor<1x2x8x8xi32>
@@ -41,6 +42,43 @@ func.func @conv_requant(%x: tensor<1x3x8x8xui8>) -> tensor<1x2x8x8xi8> {
 func.func @matmul_activations(%a: tensor<2x4x7xi8>, %b: tensor<2x7x5xi8>) -> tensor<2x4x5xi32> {
   %c = qc.matmul_int %a, %b zp(3, [0]) : (tensor<2x4x7xi8>, tensor<2x7x5xi8>) -> tensor<2x4x5xi32>
   return %c : tensor<2x4x5xi32>
+}
+
+// -----
+
+// Weights that 4 bits hold ([-8, 7]) are stored two per byte: the 56 bytes
+// of packed rows in 28, and the kernel told wBits 4.
+// CHECK-LABEL: func @conv_int4
+// CHECK: arith.constant dense_resource<qc_kernel_weights{{.*}}> : tensor<28xi8>
+// CHECK: call @qc_k_conv2d_i8_vnni({{.*}}, %c128_i64, %{{.*}}, %c4_i64, %{{.*}}, %{{.*}}, %c0_i64,
+func.func @conv_int4(%x: tensor<1x3x8x8xui8>) -> tensor<1x2x8x8xi32> {
+  %w = arith.constant dense<[[[[-8, 7, 3], [0, 1, 2], [3, 4, 5]], [[-1, -2, -3], [6, 5, 4], [0, 0, 0]], [[1, 1, 1], [2, 2, 2], [3, 3, 3]]],
+                              [[[7, 7, 7], [-8, -8, -8], [0, 1, 0]], [[2, 3, 4], [5, 6, 7], [-4, -5, -6]], [[1, 0, -1], [0, 1, 0], [-1, 0, 1]]]]> : tensor<2x3x3x3xi8>
+  %c = qc.conv_int %x, %w zp(128, [0]) strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 1
+      : (tensor<1x3x8x8xui8>, tensor<2x3x3x3xi8>) -> tensor<1x2x8x8xi32>
+  return %c : tensor<1x2x8x8xi32>
+}
+
+// -----
+
+// Constant matmul weights: int8 panels (K4 = 2, 4 panels of 16 columns:
+// 512 bytes, bPacked 8); weights in [-8, 7] two per byte (256 bytes,
+// bPacked 4); in [-2, 1] four per byte (128 bytes, bPacked 2).
+// CHECK-LABEL: func @matmul_weight_bits
+// CHECK-DAG: arith.constant dense_resource<qc_kernel_weights{{.*}}> : tensor<512xi8>
+// CHECK-DAG: arith.constant dense_resource<qc_kernel_weights{{.*}}> : tensor<256xi8>
+// CHECK-DAG: arith.constant dense_resource<qc_kernel_weights{{.*}}> : tensor<128xi8>
+// CHECK: call @qc_k_matmul_i8_vnni(%c1_i64, %c4_i64, %c5_i64, %c7_i64, %{{.*}}, %c0_i64, %c128_i64, %{{.*}}, %c0_i64, %c8_i64,
+// CHECK: call @qc_k_matmul_i8_vnni(%c1_i64, %c4_i64, %c5_i64, %c7_i64, %{{.*}}, %c0_i64, %c128_i64, %{{.*}}, %c0_i64, %c4_i64,
+// CHECK: call @qc_k_matmul_i8_vnni(%c1_i64, %c4_i64, %c5_i64, %c7_i64, %{{.*}}, %c0_i64, %c128_i64, %{{.*}}, %c0_i64, %c2_i64,
+func.func @matmul_weight_bits(%a: tensor<4x7xi8>) -> (tensor<4x5xi32>, tensor<4x5xi32>, tensor<4x5xi32>) {
+  %b8 = arith.constant dense<[[100, 1, 2, 3, 4], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1], [2, 2, 2, 2, 2], [3, 3, 3, 3, 3], [4, 4, 4, 4, 4], [5, 5, 5, 5, 5]]> : tensor<7x5xi8>
+  %b4 = arith.constant dense<[[-8, 1, 2, 3, 4], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1], [2, 2, 2, 2, 2], [3, 3, 3, 3, 3], [4, 4, 4, 4, 4], [5, 5, 5, 5, 7]]> : tensor<7x5xi8>
+  %b2 = arith.constant dense<[[-2, 1, 0, -1, 1], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1], [-2, -2, -2, -2, -2], [1, 0, 1, 0, 1], [0, -1, 0, -1, 0], [1, 1, 1, 1, 1]]> : tensor<7x5xi8>
+  %c8 = qc.matmul_int %a, %b8 zp(0, [0]) : (tensor<4x7xi8>, tensor<7x5xi8>) -> tensor<4x5xi32>
+  %c4 = qc.matmul_int %a, %b4 zp(0, [0]) : (tensor<4x7xi8>, tensor<7x5xi8>) -> tensor<4x5xi32>
+  %c2 = qc.matmul_int %a, %b2 zp(0, [0]) : (tensor<4x7xi8>, tensor<7x5xi8>) -> tensor<4x5xi32>
+  return %c8, %c4, %c2 : tensor<4x5xi32>, tensor<4x5xi32>, tensor<4x5xi32>
 }
 
 // -----
