@@ -64,6 +64,9 @@ BitAssignment assignmentOf(const SensitivityTable &t, llvm::ArrayRef<size_t> w,
   r.cost = costOf(t, w, a);
   r.bytes = assignmentBytes(t, r.weightBits);
   r.bops = assignmentBops(t, r.weightBits, r.activationBits);
+  if (!t.latency.empty())
+    for (size_t l = 0; l < w.size(); ++l)
+      r.latency += t.latency[l][w[l]];
   r.status = std::move(status);
   return r;
 }
@@ -71,7 +74,8 @@ BitAssignment assignmentOf(const SensitivityTable &t, llvm::ArrayRef<size_t> w,
 bool fits(const BitBudget &b, const BitAssignment &a) {
   // A relative slack for the solver's floating-point row activities.
   return (!b.bytes || a.bytes <= *b.bytes * (1 + 1e-9)) &&
-         (!b.bops || a.bops <= *b.bops * (1 + 1e-9));
+         (!b.bops || a.bops <= *b.bops * (1 + 1e-9)) &&
+         (!b.latency || a.latency <= *b.latency * (1 + 1e-9));
 }
 
 llvm::Error checkPins(const SensitivityTable &t, const BitBudget &b) {
@@ -93,6 +97,23 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
   size_t nw = t.weightBits.size(), na = t.activationBits.size();
   if (!nw || !na || t.layers.empty())
     return err("the bit-width table has no layer or no format");
+  if (b.latency && t.latency.size() != t.layers.size())
+    return err("a latency budget needs the layers' measured latencies");
+  if (b.latency) {
+    // The lowest latency: each layer in its fastest allowed format (not
+    // always the narrowest: sub-byte weights are expanded in the kernel).
+    double fastest = 0;
+    for (size_t l = 0; l < t.layers.size(); ++l) {
+      double best = INFINITY;
+      for (size_t j : allowedWeights(t, b, l))
+        best = std::min(best, t.latency[l][j]);
+      fastest += best;
+    }
+    if (fastest > *b.latency)
+      return err(llvm::formatv("the latency budget of {0:f1} us is infeasible: the fastest "
+                               "choice these formats allow takes {1:f1} us per run",
+                               *b.latency * 1e6, fastest * 1e6));
+  }
   // The smallest budgets any assignment meets: every layer (unpinned) at its
   // narrowest format.
   std::vector<size_t> narrowW(t.layers.size()), narrowA(t.activations.size());
@@ -199,6 +220,16 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
     }
     addRow(cols, coefs, 'L', *b.bops / 1e9);
   }
+  if (b.latency) { // in microseconds
+    std::vector<int> cols;
+    std::vector<double> coefs;
+    for (size_t l = 0; l < t.layers.size(); ++l)
+      for (size_t j = 0; j < nw; ++j) {
+        cols.push_back(x[l][j]);
+        coefs.push_back(t.latency[l][j] * 1e6);
+      }
+    addRow(cols, coefs, 'L', *b.latency * 1e6);
+  }
   Cbc_setParameter(m.get(), "ratioGap", "0");
   Cbc_setAllowableGap(m.get(), 1e-7);
   Cbc_solve(m.get());
@@ -303,6 +334,8 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t, cons
         saved += (cur.bytes - next.bytes) / std::max(cur.bytes - *b.bytes, 1.0);
       if (b.bops && cur.bops > *b.bops)
         saved += (cur.bops - next.bops) / std::max(cur.bops - *b.bops, 1.0);
+      if (b.latency && cur.latency > *b.latency)
+        saved += (cur.latency - next.latency) / std::max(cur.latency - *b.latency, 1e-9);
       if (saved <= 0)
         return;
       double ratio = std::max(next.cost - cur.cost, 0.0) / saved;

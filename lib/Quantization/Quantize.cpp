@@ -131,8 +131,8 @@ static llvm::Expected<BitAssignment> assignBitWidths(const SensitivityTable &t,
       return err("--pin: the model has no weight layer '" + name + "'");
     b.weightPins.push_back({size_t(it - t.layers.begin()), bits});
   }
-  if (!b.bytes && !b.bops)
-    return err("--bits auto needs a budget (--size-budget or --bops-budget)");
+  if (!b.bytes && !b.bops && !b.latency)
+    return err("--bits auto needs a budget (--size-budget, --bops-budget or --latency-budget)");
   llvm::Expected<BitAssignment> a = err("unknown assignment method '" + o.assignment + "'");
   if (o.assignment == "ilp") {
     llvm::consumeError(a.takeError());
@@ -152,7 +152,10 @@ static llvm::Expected<BitAssignment> assignBitWidths(const SensitivityTable &t,
     ++counts[w];
   os << "bit widths (" << o.assignment << "): " << a->status << "; size "
      << llvm::formatv("{0:f0}", a->bytes) << " bytes, "
-     << llvm::formatv("{0:e3}", a->bops) << " BOPs, summed sensitivity "
+     << llvm::formatv("{0:e3}", a->bops) << " BOPs, "
+     << (t.latency.empty() ? std::string()
+                           : llvm::formatv("{0:f1} us (kernels), ", a->latency * 1e6).str())
+     << "summed sensitivity "
      << llvm::formatv("{0:e4}", a->cost) << "; weights:";
   for (auto &[bits, n] : counts)
     os << " " << n << " x " << bits << "-bit";
@@ -455,6 +458,16 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
     if (!t)
       return t.takeError();
     table = std::move(*t);
+    if (o.budget.latency) {
+      measureLatency(*table);
+      double all8 = 0;
+      for (auto &row : table->latency)
+        all8 += row[std::max_element(table->weightBits.begin(), table->weightBits.end()) -
+                    table->weightBits.begin()];
+      os << "latency: " << table->layers.size() << " layers x " << table->weightBits.size()
+         << " weight formats timed with the int8 kernels; all at the widest: "
+         << llvm::formatv("{0:f1}", all8 * 1e6) << " us\n";
+    }
     auto a = assignBitWidths(*table, o, os);
     if (!a)
       return a.takeError();

@@ -95,6 +95,55 @@ TEST(BitWidths, IlpMatchesExhaustiveSearch) {
   EXPECT_GE(checked, 40);
 }
 
+/// With a latency table (not monotone in the width: sub-byte weights are
+/// expanded in the kernel), alone and with a size budget.
+TEST(BitWidths, LatencyBudgetMatchesExhaustiveSearch) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  int checked = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    size_t layers = 2 + trial % 4;
+    SensitivityTable t = randomTable(rng, layers, 1 + trial % 2, {2, 3, 4, 8}, {8});
+    double fastest = 0, slowest = 0;
+    for (size_t l = 0; l < layers; ++l) {
+      std::vector<double> row;
+      for (size_t j = 0; j < t.weightBits.size(); ++j)
+        row.push_back(1e-5 * (1 + 3 * u(rng)));
+      fastest += *std::min_element(row.begin(), row.end());
+      slowest += *std::max_element(row.begin(), row.end());
+      t.latency.push_back(row);
+    }
+    BitBudget b;
+    b.latency = fastest + u(rng) * (slowest - fastest);
+    if (trial % 2)
+      b.bytes = extreme(t, false, false) +
+                u(rng) * (extreme(t, true, false) - extreme(t, false, false));
+    std::optional<BitAssignment> best = exhaustiveBitWidths(t, b);
+    llvm::Expected<BitAssignment> ilp = solveBitWidths(t, b);
+    if (!best) {
+      EXPECT_FALSE(bool(ilp));
+      if (!ilp)
+        llvm::consumeError(ilp.takeError());
+      continue;
+    }
+    ASSERT_TRUE(bool(ilp)) << llvm::toString(ilp.takeError());
+    EXPECT_NEAR(ilp->cost, best->cost, 1e-9 * std::max(1.0, best->cost)) << "trial " << trial;
+    EXPECT_LE(ilp->latency, *b.latency * (1 + 1e-9));
+    ++checked;
+  }
+  EXPECT_GE(checked, 30);
+  // Below the fastest choice: refused, naming it.
+  std::mt19937 rng2(2);
+  SensitivityTable t = randomTable(rng2, 2, 1, {4, 8}, {8});
+  t.latency = {{2e-6, 1e-6}, {3e-6, 5e-6}};
+  BitBudget b;
+  b.latency = 1e-6;
+  llvm::Expected<BitAssignment> r = solveBitWidths(t, b);
+  ASSERT_FALSE(bool(r));
+  std::string msg = llvm::toString(r.takeError());
+  EXPECT_NE(msg.find("takes 4.0 us"), std::string::npos) << msg;
+}
+
 TEST(BitWidths, InfeasibleBudgetNamesTheSmallest) {
   std::mt19937 rng(1);
   SensitivityTable t = randomTable(rng, 3, 2, {4, 8}, {8});

@@ -42,6 +42,10 @@ struct SensitivityTable {
   std::vector<std::vector<double>> activationCost; // [activation][activationBits index]
   /// Bytes of the model that no choice changes (float parameters, scales).
   int64_t fixedBytes = 0;
+  /// Seconds per model run of each layer's product in each weight format,
+  /// measured on this machine with the kernels the compiled model calls
+  /// (measureLatency); empty when not measured.
+  std::vector<std::vector<double>> latency; // [layer][weightBits index]
 };
 
 llvm::json::Value tableToJSON(const SensitivityTable &t);
@@ -69,10 +73,18 @@ llvm::Expected<SensitivityTable> measureSensitivity(mlir::ModuleOp module,
                                                     llvm::ArrayRef<Sample> samples,
                                                     const SensitivityOptions &options);
 
+/// Fills t.latency: each layer's product as the int8 kernel (AVX-512 VNNI
+/// where the host has it) computes it, an [M x K] x [K x N] GEMM with M =
+/// MACs / params, K = params / channels, N = channels (a convolution as its
+/// im2col GEMM), weights stored at 8, 4 (for 3 and 4 bits) or 2 bits per
+/// weight; median of `repeats` single-threaded runs.
+void measureLatency(SensitivityTable &t, unsigned repeats = 7);
+
 /// The bit-width integer program.
 struct BitBudget {
   std::optional<double> bytes; // model size
   std::optional<double> bops;  // sum over layers of MACs * w bits * a bits
+  std::optional<double> latency; // seconds per run, summed over the layers (needs t.latency)
   /// Layers held at a weight width (e.g. first and last at 8), by index.
   std::vector<std::pair<size_t, unsigned>> weightPins;
 };
@@ -80,7 +92,7 @@ struct BitBudget {
 struct BitAssignment {
   std::vector<unsigned> weightBits;     // per layer
   std::vector<unsigned> activationBits; // per activation
-  double cost = 0, bytes = 0, bops = 0;
+  double cost = 0, bytes = 0, bops = 0, latency = 0;
   std::string status;                   // the solver's
 };
 

@@ -161,30 +161,52 @@ def per_token(x):
     return np.clip(np.round(x / s), -127, 127).astype(np.float64), s.astype(np.float64)
 
 
-def rtn(w):
-    s = np.abs(w.astype(np.float64)).max(axis=0) / 127
-    return np.clip(np.round(w / s), -127, 127), s
+def rtn(w, bits=8):
+    qmax = 2 ** (bits - 1) - 1
+    s = np.abs(w.astype(np.float64)).max(axis=0) / qmax
+    return np.clip(np.round(w / s), -qmax, qmax), s
 
 
-lib = os.path.join(work, "lib_token.so")
-run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
-    os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--activation-granularity",
-    "token", "-o", lib)
-(q1, s1), (q2, s2) = rtn(W["w1"]), rtn(W["w2"])
-worst = 0.0
-for i, x in enumerate(evals):
-    d = os.path.join(work, "out", "token", str(i))
-    run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/eval_{i}.npy", "-o", d)
-    got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
-    qx, sx = per_token(x)
-    h = np.maximum((qx @ q1) * s1 * sx + W["b1"], 0).astype(np.float32)
-    qh, sh = per_token(h)
-    want = (qh @ q2) * s2 * sh
-    worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
-ok = worst <= 1e-5
-print(f"per-token int8 activations: max |ours - numpy| / max |output| = {worst:.1e}: "
-      f"{'ok' if ok else 'FAILED'} (want <= 1e-5)")
-good &= ok
+def rodata(lib):
+    """Bytes of the library's read-only data (where the weight blobs live)."""
+    out = run("readelf", "-S", "-W", lib)
+    return sum(int(m.group(1), 16) for m in re.finditer(r"\.l?rodata\S*\s+PROGBITS\s+\S+\s+\S+\s+(\S+)", out))
+
+
+# With 8-, 4- and 2-bit weights: the 4- and 2-bit ones are stored two and
+# four per byte and expanded by the kernel; all three agree with numpy, and
+# the library's read-only data shrinks by the packed panels' bytes.
+sizes = {}
+for bits in (8, 4, 2):
+    lib = os.path.join(work, f"lib_token_w{bits}.so")
+    run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
+        os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--activation-granularity",
+        "token", "--weight-bits", str(bits), "--weight-rounding", "nearest", "-o", lib)
+    sizes[bits] = rodata(lib)
+    (q1, s1), (q2, s2) = rtn(W["w1"], bits), rtn(W["w2"], bits)
+    worst = 0.0
+    for i, x in enumerate(evals):
+        d = os.path.join(work, "out", f"token{bits}", str(i))
+        run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/eval_{i}.npy", "-o", d)
+        got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
+        qx, sx = per_token(x)
+        h = np.maximum((qx @ q1) * s1 * sx + W["b1"], 0).astype(np.float32)
+        qh, sh = per_token(h)
+        want = (qh @ q2) * s2 * sh
+        worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
+    ok = worst <= 1e-5
+    print(f"per-token int8 activations, W{bits}: max |ours - numpy| / max |output| = "
+          f"{worst:.1e}: {'ok' if ok else 'FAILED'} (want <= 1e-5)")
+    good &= ok
+# The kernels' panels: K rounded up to 4, 64-column blocks (fc1 64 x 48,
+# fc2 48 x 16): 4096 + 3072 bytes at 8 bits.
+panels = 4 * (64 // 4) * 64 + 4 * (48 // 4) * 64
+for hi, lo in ((8, 4), (4, 2)):
+    want = panels * (hi - lo) // 8
+    ok = abs(sizes[hi] - sizes[lo] - want) <= 192  # the blobs are 64-byte aligned
+    print(f"read-only data W{hi} -> W{lo}: {sizes[hi] - sizes[lo]} bytes less (packed weights: "
+          f"{want}): {'ok' if ok else 'FAILED'}")
+    good &= ok
 
 # Bit widths by integer programming. The sensitivity table against numpy:
 # the relative output error of the float model with one layer's weights
@@ -263,6 +285,19 @@ good &= ok
 _, r = bits_auto(100)
 ok = r.returncode != 0 and "infeasible" in r.stderr and "smallest model" in r.stderr
 print(f"--size-budget 100: {'refused, naming the smallest size' if ok else 'FAILED: ' + r.stderr}")
+good &= ok
+
+# A latency budget: every layer's product timed in each weight format with
+# the kernels; the choice meets the budget; one below the fastest choice is
+# refused, naming the fastest.
+_, r = bits_auto(10 ** 9, "--latency-budget", "1s")
+m = re.search(r"bit widths \(ilp\): optimal .*? ([0-9.]+) us \(kernels\)", r.stdout)
+ok = r.returncode == 0 and m and float(m.group(1)) <= 1e6 and "latency: 2 layers x 4" in r.stdout
+print(f"--latency-budget 1s: {'ok' if ok else 'FAILED: ' + r.stdout + r.stderr}")
+good &= bool(ok)
+_, r = bits_auto(10 ** 9, "--latency-budget", "0.001us")
+ok = r.returncode != 0 and "latency budget" in r.stderr and "fastest choice" in r.stderr
+print(f"--latency-budget 0.001us: {'refused, naming the fastest' if ok else 'FAILED: ' + r.stderr}")
 good &= ok
 
 # Without second moments GPTQ cannot run: saved statistics are refused.
