@@ -300,6 +300,55 @@ ok = r.returncode != 0 and "latency budget" in r.stderr and "fastest choice" in 
 print(f"--latency-budget 0.001us: {'refused, naming the fastest' if ok else 'FAILED: ' + r.stderr}")
 good &= ok
 
+# A searched rotation: --rotation-search 3 scores seeds 0, 1, 2 by the
+# quantized outputs' SQNR against float on the first 8 calibration samples
+# and keeps the best; each seed built on its own and scored against numpy's
+# float64 reference on the same samples must rank the kept one first, and the
+# search's library must compute what that seed's does.
+for i, x in enumerate(calib[:8]):
+    np.save(os.path.join(work, f"calib_{i}.npy"), x)
+
+
+def sqnr_on_calib(lib):
+    sig = noise = 0.0
+    outs = []
+    for i, x in enumerate(calib[:8]):
+        d = os.path.join(work, "out", os.path.basename(lib), f"c{i}")
+        run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/calib_{i}.npy", "-o", d)
+        got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
+        outs.append(got)
+        sig += float((reference(x) ** 2).sum())
+        noise += float(((reference(x) - got) ** 2).sum())
+    return 10 * np.log10(sig / noise), outs
+
+
+rot = [os.path.join(bindir, "quant-compile"), model, "--calibration-data",
+       os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--weight-bits", "4",
+       "--weight-rounding", "nearest", "--rotate-hadamard"]
+lib = os.path.join(work, "lib_rot_search.so")
+out = run(*rot, "--rotation-search", "3", "-o", lib)
+scores = {int(a): float(b) for a, b in re.findall(r"rotation seed (\d+): .*?SQNR (-?[0-9.]+) dB", out)}
+kept = re.search(r"rotation search: seed (\d+) of 3 kept", out)
+per_seed = {}
+for seed in range(3):
+    seed_lib = os.path.join(work, f"lib_rot_{seed}.so")
+    run(*rot, "--rotation-seed", str(seed), "-o", seed_lib)
+    per_seed[seed] = sqnr_on_calib(seed_lib)
+best = max(per_seed, key=lambda k: per_seed[k][0])
+_, search_outs = sqnr_on_calib(lib)
+same = kept and all(np.array_equal(a, b) for a, b in zip(search_outs, per_seed[int(kept.group(1))][1]))
+ok = len(scores) == 3 and kept and int(kept.group(1)) == best and same
+print(f"--rotation-search 3: kept seed {kept.group(1) if kept else '?'}, numpy ranks seed {best} "
+      f"first (SQNR {', '.join(f'{per_seed[k][0]:.2f}' for k in range(3))} dB): "
+      f"{'ok' if ok else 'FAILED: ' + out}")
+good &= bool(ok)
+r = subprocess.run(rot + ["--rotation-search", "0", "-o", lib], capture_output=True, text=True)
+r2 = subprocess.run(rot[:-1] + ["--rotation-search", "2", "-o", lib], capture_output=True, text=True)
+ok = r.returncode != 0 and "at least 1" in r.stderr and r2.returncode != 0 and \
+    "needs --rotate-hadamard" in r2.stderr
+print(f"--rotation-search 0 / without rotation: {'refused' if ok else 'FAILED: ' + r.stderr + r2.stderr}")
+good &= ok
+
 # Without second moments GPTQ cannot run: saved statistics are refused.
 r = subprocess.run([os.path.join(bindir, "quant-compile"), model, "--load-calibration",
                     os.path.join(work, "none.json"), "--weight-rounding", "gptq", "-o",
