@@ -166,6 +166,16 @@ static llvm::Expected<BitAssignment> assignBitWidths(const SensitivityTable &t,
   return a;
 }
 
+/// The quantized model (after fold-calibration), lowered to integer ops
+/// and JIT-compiled with its tagged activations exposed.
+static llvm::Expected<ObservedModel> compileQuantized(ModuleOp module) {
+  return compileObserved(module, /*quantized=*/true, [](ModuleOp m) {
+    PassManager pm(m.getContext());
+    integerPasses(pm.nest<func::FuncOp>());
+    return pm.run(m);
+  });
+}
+
 static FoldCalibrationOptions foldOptions(const QuantizeOptions &o) {
   FoldCalibrationOptions fo;
   fo.weightRounding = o.weightRounding;
@@ -218,11 +228,7 @@ static llvm::Expected<uint64_t> searchRotation(ModuleOp module, const ObservedMo
           pm.addPass(createFoldCalibration(foldOptions(o)));
         }, "folding the calibration"))
       return std::move(e);
-    auto quant = compileObserved(*copy, /*quantized=*/true, [](ModuleOp m) {
-      PassManager pm(m.getContext());
-      integerPasses(pm.nest<func::FuncOp>());
-      return pm.run(m);
-    });
+    auto quant = compileQuantized(*copy);
     if (!quant)
       return quant.takeError();
     std::vector<Agreement> agree(reference.numOutputs);
@@ -490,11 +496,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   if (!o.reportPath.empty()) {
     if (held.empty())
       return err("the report needs samples to evaluate on (--calibration-data)");
-    auto quantModel = compileObserved(module, /*quantized=*/true, [](ModuleOp m) {
-      PassManager pm(m.getContext());
-      integerPasses(pm.nest<func::FuncOp>());
-      return pm.run(m);
-    });
+    auto quantModel = compileQuantized(module);
     if (!quantModel)
       return quantModel.takeError();
     // Per-layer parameters, from the tagged dequantize ops.
