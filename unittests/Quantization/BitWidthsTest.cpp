@@ -52,6 +52,40 @@ double extreme(const SensitivityTable &t, bool wide, bool bops) {
   return bops ? assignmentBops(t, wb, ab) : assignmentBytes(t, wb);
 }
 
+/// CBC against exhaustive search on one instance: both infeasible (0), or
+/// the same optimum within every budget and pin, greedy never below it (1).
+int checkAgainstExhaustive(const SensitivityTable &t, const BitBudget &b, int trial) {
+  std::optional<BitAssignment> best = exhaustiveBitWidths(t, b);
+  llvm::Expected<BitAssignment> ilp = solveBitWidths(t, b);
+  if (!best) {
+    EXPECT_FALSE(bool(ilp));
+    if (!ilp)
+      llvm::consumeError(ilp.takeError());
+    return 0;
+  }
+  if (!ilp) {
+    ADD_FAILURE() << "trial " << trial << ": " << llvm::toString(ilp.takeError());
+    return 0;
+  }
+  EXPECT_NEAR(ilp->cost, best->cost, 1e-9 * std::max(1.0, best->cost)) << "trial " << trial;
+  if (b.bytes) {
+    EXPECT_LE(ilp->bytes, *b.bytes * (1 + 1e-9));
+  }
+  if (b.bops) {
+    EXPECT_LE(ilp->bops, *b.bops * (1 + 1e-9));
+  }
+  if (b.latency) {
+    EXPECT_LE(ilp->latency, *b.latency * (1 + 1e-9));
+  }
+  for (auto [layer, bits] : b.weightPins)
+    EXPECT_EQ(ilp->weightBits[layer], bits);
+  // The greedy baseline is feasible and never better than the optimum.
+  if (std::optional<BitAssignment> g = greedyBitWidths(t, b)) {
+    EXPECT_GE(g->cost, ilp->cost - 1e-12);
+  }
+  return 1;
+}
+
 TEST(BitWidths, IlpMatchesExhaustiveSearch) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -71,26 +105,7 @@ TEST(BitWidths, IlpMatchesExhaustiveSearch) {
                u(rng) * (extreme(t, true, true) - extreme(t, false, true));
     if (trial % 5 == 0)
       b.weightPins.push_back({0, 8});
-    std::optional<BitAssignment> best = exhaustiveBitWidths(t, b);
-    llvm::Expected<BitAssignment> ilp = solveBitWidths(t, b);
-    if (!best) {
-      EXPECT_FALSE(bool(ilp));
-      if (!ilp)
-        llvm::consumeError(ilp.takeError());
-      continue;
-    }
-    ASSERT_TRUE(bool(ilp)) << llvm::toString(ilp.takeError());
-    EXPECT_NEAR(ilp->cost, best->cost, 1e-9 * std::max(1.0, best->cost)) << "trial " << trial;
-    if (b.bytes)
-      EXPECT_LE(ilp->bytes, *b.bytes * (1 + 1e-9));
-    if (b.bops)
-      EXPECT_LE(ilp->bops, *b.bops * (1 + 1e-9));
-    for (auto [layer, bits] : b.weightPins)
-      EXPECT_EQ(ilp->weightBits[layer], bits);
-    // The greedy baseline is feasible and never better than the optimum.
-    if (std::optional<BitAssignment> g = greedyBitWidths(t, b))
-      EXPECT_GE(g->cost, ilp->cost - 1e-12);
-    ++checked;
+    checked += checkAgainstExhaustive(t, b, trial);
   }
   EXPECT_GE(checked, 40);
 }
@@ -118,18 +133,7 @@ TEST(BitWidths, LatencyBudgetMatchesExhaustiveSearch) {
     if (trial % 2)
       b.bytes = extreme(t, false, false) +
                 u(rng) * (extreme(t, true, false) - extreme(t, false, false));
-    std::optional<BitAssignment> best = exhaustiveBitWidths(t, b);
-    llvm::Expected<BitAssignment> ilp = solveBitWidths(t, b);
-    if (!best) {
-      EXPECT_FALSE(bool(ilp));
-      if (!ilp)
-        llvm::consumeError(ilp.takeError());
-      continue;
-    }
-    ASSERT_TRUE(bool(ilp)) << llvm::toString(ilp.takeError());
-    EXPECT_NEAR(ilp->cost, best->cost, 1e-9 * std::max(1.0, best->cost)) << "trial " << trial;
-    EXPECT_LE(ilp->latency, *b.latency * (1 + 1e-9));
-    ++checked;
+    checked += checkAgainstExhaustive(t, b, trial);
   }
   EXPECT_GE(checked, 30);
   // Below the fastest choice: refused, naming it.
