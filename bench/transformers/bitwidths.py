@@ -61,14 +61,14 @@ def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
             "status": m.group(2) if m else None, "logits": logits}
 
 
-def svg(points_by_model, path):
-    """Size (KB) against perplexity, one panel per model; uniform widths as
-    squares, ILP as a line with dots, greedy as a dashed line."""
+def svg(points_by_model, path, key="ppl", ylabel="perplexity"):
+    """Size (KB) against p[key] (perplexity), one panel per model; uniform
+    widths as squares, ILP as a line with dots, greedy as a dashed line."""
     W, H, pad = 420, 300, 50
     panels = []
     for i, (model, pts) in enumerate(points_by_model.items()):
         xs = [p["bytes"] / 1e3 for p in pts]
-        ys = [p["ppl"] for p in pts]
+        ys = [p[key] for p in pts]
         x0, x1 = min(xs) * 0.95, max(xs) * 1.05
         y0, y1 = min(ys) * 0.98, min(max(ys), 3 * min(ys)) * 1.02
         sx = lambda x: pad + (x - x0) / (x1 - x0) * (W - 2 * pad)  # noqa: E731
@@ -80,7 +80,7 @@ def svg(points_by_model, path):
              f'<text x="{W / 2}" y="{H - 10}" text-anchor="middle" font-size="12">'
              f'size the formats need (KB)</text>',
              f'<text x="14" y="{H / 2}" font-size="12" transform="rotate(-90 14 {H / 2})" '
-             f'text-anchor="middle">perplexity</text>']
+             f'text-anchor="middle">{ylabel}</text>']
         for t in np.linspace(x0, x1, 5):
             g.append(f'<text x="{sx(t):.1f}" y="{H - pad + 15}" font-size="10" '
                      f'text-anchor="middle">{t:.0f}</text>')
@@ -90,15 +90,15 @@ def svg(points_by_model, path):
         for kind, color, dash in (("ilp", "#1f77b4", ""), ("greedy", "#d62728", "4,3")):
             line = sorted([p for p in pts if p["kind"] == kind], key=lambda p: p["bytes"])
             if line:
-                d = " ".join(f"{sx(p['bytes'] / 1e3):.1f},{sy(p['ppl']):.1f}" for p in line)
+                d = " ".join(f"{sx(p['bytes'] / 1e3):.1f},{sy(p[key]):.1f}" for p in line)
                 g.append(f'<polyline points="{d}" fill="none" stroke="{color}" '
                          f'stroke-dasharray="{dash}"/>')
                 for p in line:
                     g.append(f'<circle cx="{sx(p["bytes"] / 1e3):.1f}" '
-                             f'cy="{sy(p["ppl"]):.1f}" r="3" fill="{color}"/>')
+                             f'cy="{sy(p[key]):.1f}" r="3" fill="{color}"/>')
         for p in pts:
             if p["kind"] == "uniform":
-                x, y = sx(p["bytes"] / 1e3), sy(p["ppl"])
+                x, y = sx(p["bytes"] / 1e3), sy(p[key])
                 g.append(f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" '
                          f'fill="none" stroke="black"/>')
                 g.append(f'<text x="{x + 6:.1f}" y="{y - 6:.1f}" font-size="10">'

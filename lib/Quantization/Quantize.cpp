@@ -95,6 +95,9 @@ static llvm::Expected<SensitivityTable> sensitivityTable(ModuleOp module, ArrayR
        << " holds other formats or another metric; measuring again\n";
   }
   SensitivityOptions so = o.sensitivity;
+  if (!o.sensitivityLabels.empty())
+    if (llvm::Error e = readTaskLabels(o.sensitivityLabels, module, so))
+      return std::move(e);
   so.signedActivations = o.calibration.signedActivations;
   so.progress = o.calibration.progress;
   if (o.weightRounding != "nearest")

@@ -10,10 +10,12 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Quantization/BitWidths.h"
 
+#include "qc/Conversion/EntryPoint.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Runtime/Compiler.h"
+#include "qc/Runtime/HostTensor.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -119,49 +121,100 @@ HostTensor floatTensor(std::string name, ArrayRef<int64_t> shape, ArrayRef<float
 
 void setScalar(HostTensor &t, float v) { std::memcpy(t.data.data(), &v, sizeof(float)); }
 
-/// Squared error and energy of `got` against `ref` (mse), or the summed
-/// KL divergence of softmax rows and the row count (kl).
-void compare(const HostTensor &ref, const HostTensor &got, bool kl, double &num, double &den) {
-  if (ref.dtype != DType::Float)
-    return;
-  const float *r = reinterpret_cast<const float *>(ref.data.data());
-  const float *g = reinterpret_cast<const float *>(got.data.data());
-  int64_t count = ref.numElements();
-  if (!kl) {
-    for (int64_t i = 0; i < count; ++i) {
-      double d = double(r[i]) - g[i];
-      num += d * d;
-      den += double(r[i]) * r[i];
-    }
-    return;
-  }
-  int64_t width = ref.shape.empty() ? 1 : ref.shape.back();
+/// Whether every row (last axis) of `t` is a probability distribution, as a
+/// Softmax output's are: kl and task then take its values as they are.
+bool holdsProbabilities(const HostTensor &t) {
+  if (t.dtype != DType::Float || t.shape.empty())
+    return false;
+  const float *p = reinterpret_cast<const float *>(t.data.data());
+  int64_t width = t.shape.back(), count = t.numElements();
   for (int64_t row = 0; row + width <= count; row += width) {
-    double mr = -INFINITY, mg = -INFINITY, sr = 0, sg = 0;
+    double sum = 0;
     for (int64_t j = 0; j < width; ++j) {
-      mr = std::max(mr, double(r[row + j]));
-      mg = std::max(mg, double(g[row + j]));
+      if (!(p[row + j] >= -1e-6f && p[row + j] <= 1.f + 1e-6f))
+        return false;
+      sum += p[row + j];
     }
-    for (int64_t j = 0; j < width; ++j) {
-      sr += std::exp(r[row + j] - mr);
-      sg += std::exp(g[row + j] - mg);
-    }
-    double d = 0;
-    for (int64_t j = 0; j < width; ++j) {
-      double lp = r[row + j] - mr - std::log(sr), lq = g[row + j] - mg - std::log(sg);
-      d += std::exp(lp) * (lp - lq);
-    }
-    num += d;
-    den += 1;
+    if (std::abs(sum - 1) > 1e-3)
+      return false;
   }
+  return true;
 }
+
+/// The log-probabilities of one row: log-softmax of logits, or the logs of
+/// probabilities.
+void logProbabilities(const float *x, int64_t width, bool probabilities,
+                      std::vector<double> &lp) {
+  lp.resize(width);
+  if (probabilities) {
+    for (int64_t j = 0; j < width; ++j)
+      lp[j] = std::log(std::max(double(x[j]), 1e-30));
+    return;
+  }
+  double m = -INFINITY, s = 0;
+  for (int64_t j = 0; j < width; ++j)
+    m = std::max(m, double(x[j]));
+  for (int64_t j = 0; j < width; ++j)
+    s += std::exp(x[j] - m);
+  double logSum = m + std::log(s);
+  for (int64_t j = 0; j < width; ++j)
+    lp[j] = x[j] - logSum;
+}
+
+/// Accumulates one output of one run: the squared error and the reference's
+/// energy (mse), the summed KL divergence of the rows and their count (kl),
+/// or the summed cross-entropy of the labelled rows and their count (task;
+/// `ref` unused).
+struct Comparison {
+  std::string metric;
+  double num = 0, den = 0;
+  std::vector<double> lp, lq;
+
+  void add(const HostTensor &ref, const HostTensor &got, bool probabilities,
+           ArrayRef<int64_t> labels) {
+    if (got.dtype != DType::Float)
+      return;
+    const float *r = reinterpret_cast<const float *>(ref.data.data());
+    const float *g = reinterpret_cast<const float *>(got.data.data());
+    int64_t count = got.numElements();
+    if (metric == "mse") {
+      for (int64_t i = 0; i < count; ++i) {
+        double d = double(r[i]) - g[i];
+        num += d * d;
+        den += double(r[i]) * r[i];
+      }
+      return;
+    }
+    int64_t width = got.shape.empty() ? 1 : got.shape.back();
+    for (int64_t row = 0, i = 0; row + width <= count; row += width, ++i) {
+      if (metric == "task") {
+        if (i >= int64_t(labels.size()) || labels[i] < 0)
+          continue;
+        logProbabilities(g + row, width, probabilities, lq);
+        num -= lq[labels[i]];
+        den += 1;
+        continue;
+      }
+      logProbabilities(r + row, width, probabilities, lp);
+      logProbabilities(g + row, width, probabilities, lq);
+      double d = 0;
+      for (int64_t j = 0; j < width; ++j)
+        d += std::exp(lp[j]) * (lp[j] - lq[j]);
+      num += d;
+      den += 1;
+    }
+  }
+  double value() const { return den > 0 ? num / den : 0; }
+};
 
 } // namespace
 
 Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
                                                   const SensitivityOptions &o) {
-  if (o.metric != "mse" && o.metric != "kl" && o.metric != "layer")
-    return err("unknown sensitivity metric '" + o.metric + "' (mse, kl or layer)");
+  if (!isSensitivityMetric(o.metric))
+    return err("unknown sensitivity metric '" + o.metric + "' (mse, kl, task or layer)");
+  if (o.metric == "task" && o.labels.empty())
+    return err("the task metric needs labels (quant-compile --sensitivity-labels)");
   for (unsigned b : o.weightBits)
     if (b < 2 || b > 8)
       return err("weight formats must have 2-8 bits, got " + llvm::Twine(b));
@@ -342,20 +395,42 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
       return out.takeError();
     refs.push_back(std::move(*out));
   }
-  bool kl = o.metric == "kl";
+  if (o.metric == "task" && (o.labelOutput >= model.numOutputs || o.labels.size() < runs.size()))
+    return err("the task labels cover " + llvm::Twine(o.labels.size()) + " samples, the "
+               "sensitivity runs use " + llvm::Twine(runs.size()));
+  // Softmax outputs are compared as the probabilities they are.
+  std::vector<bool> probabilities(model.numOutputs, true);
+  for (auto &ref : refs)
+    for (size_t k = 0; k < model.numOutputs; ++k)
+      probabilities[k] = probabilities[k] && holdsProbabilities(ref[k]);
+  auto compareRun = [&](Comparison &c, size_t r, const std::vector<HostTensor> &out) {
+    for (size_t k = 0; k < model.numOutputs; ++k)
+      if (o.metric != "task" || k == o.labelOutput)
+        c.add(refs[r][k], out[k], probabilities[k],
+              o.metric == "task" ? ArrayRef<int64_t>(o.labels[r]) : ArrayRef<int64_t>());
+  };
+  // The task loss is measured as its increase over float's.
+  double floatLoss = 0;
+  if (o.metric == "task") {
+    Comparison c{o.metric};
+    for (size_t r = 0; r < runs.size(); ++r)
+      compareRun(c, r, refs[r]);
+    if (c.den == 0)
+      return err("the task labels score no row of the sensitivity samples (all negative)");
+    floatLoss = c.value();
+  }
   size_t total = layers.size() * o.weightBits.size() + acts.size() * o.activationBits.size(),
          done = 0;
   bool bar = o.progress && llvm::sys::Process::StandardErrIsDisplayed();
   auto measure = [&](double &cost) -> llvm::Error {
-    double num = 0, den = 0;
+    Comparison c{o.metric};
     for (auto [r, s] : llvm::enumerate(runs)) {
       auto out = model.run(s);
       if (!out)
         return out.takeError();
-      for (size_t k = 0; k < model.numOutputs; ++k)
-        compare(refs[r][k], (*out)[k], kl, num, den);
+      compareRun(c, r, *out);
     }
-    cost = den > 0 ? num / den : 0;
+    cost = c.value() - floatLoss;
     if (bar)
       llvm::errs() << "\rmeasuring sensitivity " << ++done << "/" << total
                    << (done == total ? "\n" : "");
@@ -389,6 +464,72 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
         s[firstExtra + fqBase + 5 * g + p].data = extra[fqBase + 5 * g + p].data;
   }
   return t;
+}
+
+bool qc::isSensitivityMetric(StringRef metric) {
+  return metric == "mse" || metric == "kl" || metric == "task" || metric == "layer";
+}
+
+Error qc::readTaskLabels(StringRef path, ModuleOp module, SensitivityOptions &o) {
+  auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
+  if (!graph)
+    return err("no function @main_graph");
+  FailureOr<ModelSignature> sig = getModelSignature(graph);
+  if (failed(sig))
+    return err("the model's outputs need static shapes for task labels");
+  auto arrays = readNpz(path);
+  if (!arrays)
+    return arrays.takeError();
+  std::string outputs;
+  for (const TensorSpec &out : sig->outputs)
+    outputs += (outputs.empty() ? "" : ", ") + out.name;
+  const HostTensor *labels = nullptr;
+  for (const HostTensor &t : *arrays)
+    for (auto [k, out] : llvm::enumerate(sig->outputs))
+      if (t.name == out.name) {
+        labels = &t;
+        o.labelOutput = k;
+      }
+  if (!labels && arrays->size() == 1 && sig->outputs.size() == 1) {
+    labels = &arrays->front();
+    o.labelOutput = 0;
+  }
+  if (!labels)
+    return err(path + ": no array named after an output of the model (" + outputs + ")");
+  const TensorSpec &out = sig->outputs[o.labelOutput];
+  if (out.shape.empty())
+    return err(path + ": output '" + out.name + "' is a scalar; labels need rows of classes");
+  switch (labels->dtype) {
+  case DType::Int8: case DType::Int16: case DType::Int32: case DType::Int64:
+  case DType::UInt8: case DType::UInt16: case DType::UInt32:
+    break;
+  default:
+    return err(path + ": labels '" + labels->name + "' are " + dtypeName(labels->dtype) +
+               "; classes are integers");
+  }
+  ArrayRef<int64_t> rowsShape = ArrayRef<int64_t>(out.shape).drop_back();
+  ArrayRef<int64_t> shape = labels->shape;
+  size_t n = 1;
+  if (shape.size() == rowsShape.size() + 1 && shape.drop_front() == rowsShape)
+    n = shape.front();
+  else if (shape != rowsShape)
+    return err(path + ": labels '" + labels->name + "' have shape " + formatShape(shape) +
+               "; output '" + out.name + "' of shape " + formatShape(out.shape) +
+               " takes [samples, " + formatShape(rowsShape).substr(1));
+  int64_t rows = 1, classes = out.shape.back();
+  for (int64_t d : rowsShape)
+    rows *= d;
+  o.labels.assign(n, std::vector<int64_t>(rows));
+  for (size_t i = 0; i < n; ++i)
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t c = int64_t(labels->elementAsDouble(int64_t(i) * rows + r));
+      if (c >= classes)
+        return err(path + ": sample " + llvm::Twine(i) + ", row " + llvm::Twine(r) + ": class " +
+                   llvm::Twine(c) + " is not below output '" + out.name + "''s " +
+                   llvm::Twine(classes) + " classes");
+      o.labels[i][r] = c;
+    }
+  return Error::success();
 }
 
 //===----------------------------------------------------------------------===//

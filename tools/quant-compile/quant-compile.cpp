@@ -147,8 +147,9 @@ static cl::list<unsigned> activationFormats(
 static cl::opt<std::string> sensitivityMetric(
     "sensitivity-metric",
     cl::desc("With --bits auto: mse (default: outputs' relative squared error), kl (softmax "
-             "of the outputs) or layer (each layer's own output error from its input's second "
-             "moments; no model runs)"),
+             "of the outputs), task (increase of the cross-entropy of --sensitivity-labels) "
+             "or layer (each layer's own output error from its input's second moments; no "
+             "model runs)"),
     cl::init("mse"), cl::cat(quantCategory));
 static cl::opt<unsigned> sensitivitySamples(
     "sensitivity-samples", cl::desc("With --bits auto: calibration samples per measurement"),
@@ -157,6 +158,12 @@ static cl::opt<std::string> sensitivityCache(
     "sensitivity-cache",
     cl::desc("With --bits auto: reuse the sensitivity table in FILE (JSON) if it matches, "
              "else measure and write it there"),
+    cl::value_desc("FILE"), cl::cat(quantCategory));
+static cl::opt<std::string> sensitivityLabels(
+    "sensitivity-labels",
+    cl::desc("With --sensitivity-metric task: the calibration samples' labels, a .npz with one "
+             "integer array named after the output it scores, [samples, output shape without "
+             "its last axis], classes along that axis (negative: row not scored)"),
     cl::value_desc("FILE"), cl::cat(quantCategory));
 static cl::list<std::string> pins(
     "pin", cl::desc("With --bits auto: hold layer NAME's weights at BITS (NAME=BITS)"),
@@ -313,7 +320,8 @@ int main(int argc, char **argv) {
                           (cl::Option *)&latencyBudget, (cl::Option *)&bitFormats,
                           (cl::Option *)&activationFormats, (cl::Option *)&sensitivityMetric,
                           (cl::Option *)&sensitivitySamples, (cl::Option *)&sensitivityCache,
-                          (cl::Option *)&pins, (cl::Option *)&pinFirstLast,
+                          (cl::Option *)&sensitivityLabels, (cl::Option *)&pins,
+                          (cl::Option *)&pinFirstLast,
                           (cl::Option *)&assignmentMethod})
     if (opt->getNumOccurrences() && !bitsAuto)
       die("--" + opt->ArgStr + " needs --bits auto");
@@ -333,8 +341,11 @@ int main(int argc, char **argv) {
     die("--bops-budget '" + bopsBudget + "' is not a count (e.g. 3.5G, 1e9)");
   if (bitsAuto && !sizeBytes && !bops && !latency)
     die("--bits auto needs --size-budget, --bops-budget or --latency-budget");
-  if (sensitivityMetric != "mse" && sensitivityMetric != "kl" && sensitivityMetric != "layer")
-    die("unknown --sensitivity-metric '" + sensitivityMetric + "' (mse, kl or layer)");
+  if (!isSensitivityMetric(sensitivityMetric))
+    die("unknown --sensitivity-metric '" + sensitivityMetric + "' (mse, kl, task or layer)");
+  if ((sensitivityMetric == "task") != !sensitivityLabels.empty())
+    die(sensitivityLabels.empty() ? "--sensitivity-metric task needs --sensitivity-labels"
+                                  : "--sensitivity-labels needs --sensitivity-metric task");
   if (assignmentMethod != "ilp" && assignmentMethod != "greedy")
     die("unknown --bit-assignment '" + assignmentMethod + "' (ilp or greedy)");
   for (unsigned b : bitFormats)
@@ -395,6 +406,7 @@ int main(int argc, char **argv) {
     q.sensitivity.metric = sensitivityMetric;
     q.sensitivity.samples = sensitivitySamples;
     q.sensitivityCache = sensitivityCache;
+    q.sensitivityLabels = sensitivityLabels;
     q.pins = pinned;
     q.pinFirstLast = pinFirstLast;
     q.assignment = assignmentMethod;

