@@ -7,6 +7,9 @@ Runtime's quantize_static (bench/quality/run.py), deterministic from this file:
             varied sizes, contrast and noise, upright (label 0) or turned
             180 degrees (label 1), resized and padded as PaddleOCR does
             (height 48, width <= 192, (x/255 - 0.5) / 0.5, CHW).
+  rec/      PP-OCRv4's text recognizer (its SVTR neck is a transformer): lines
+            of the same prose rendered upright, resized as PaddleOCR does
+            (height 48, width <= 320); texts.txt holds each line's text.
   wake/     openWakeWord: "hey jarvis" and other phrases spoken by espeak-ng in
             varied voices, speeds and pitches, resampled to 16 kHz in a 2 s
             window; the melspectrogram and embedding models (float, run by
@@ -75,6 +78,37 @@ def render_cls(out, rng):
             np.save(f"{out}/cls/{split}/{name}.npy", chw[None])
             labels[f"{split}/{name}"] = label
     write_labels(f"{out}/cls/labels.txt", labels)
+
+
+def render_rec(out, rng):
+    """Upright text lines for the recognizer, 3x48x320, and their texts."""
+    from PIL import Image, ImageDraw, ImageFont
+    fonts = [f for f in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                         "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+                         "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+             if os.path.exists(f)]
+    texts = {}
+    for split, count in (("calib", N_CALIB), ("eval", N_EVAL)):
+        os.makedirs(f"{out}/rec/{split}", exist_ok=True)
+        for i, text in enumerate(text_lines(count, rng)):
+            font = ImageFont.truetype(fonts[i % len(fonts)], int(rng.integers(24, 40)))
+            x0, y0, x1, y1 = font.getbbox(text)
+            pad = int(rng.integers(2, 8))
+            img = Image.new("L", (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad), int(rng.integers(170, 256)))
+            ImageDraw.Draw(img).text((pad - x0, pad - y0), text, fill=int(rng.integers(0, 90)),
+                                     font=font)
+            w = min(320, int(np.ceil(48 * img.width / img.height)))
+            img = img.convert("RGB").resize((w, 48), Image.BILINEAR)
+            x = np.asarray(img, dtype=np.float32) / 255.0
+            x = (x + rng.normal(0, 0.02, x.shape).astype(np.float32) - 0.5) / 0.5
+            chw = np.zeros((3, 48, 320), np.float32)
+            chw[:, :, :w] = x.transpose(2, 0, 1)
+            name = f"img_{i:02d}"
+            np.save(f"{out}/rec/{split}/{name}.npy", chw[None])
+            texts[f"{split}/{name}"] = text
+    with open(f"{out}/rec/texts.txt", "w") as f:
+        for k in sorted(texts):
+            f.write(f"{k}\t{texts[k]}\n")
 
 
 def write_labels(path, labels):
@@ -147,12 +181,14 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--cache", required=True)
     ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
-    ap.add_argument("--only", choices=["cls", "wake"])
+    ap.add_argument("--only", choices=["cls", "wake", "rec"])
     a = ap.parse_args()
-    if a.only != "wake":
+    if a.only in (None, "cls"):
         render_cls(a.out, np.random.default_rng(1))
-    if a.only != "cls":
+    if a.only in (None, "wake"):
         render_wake(a.out, a.cache, a.ort_dir, np.random.default_rng(2))
+    if a.only in (None, "rec"):
+        render_rec(a.out, np.random.default_rng(3))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,24 @@ func.func @qdq_gemm(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
 
 // -----
 
+// A concatenation of a quantized and a float input stays float (the second
+// input has no integers to concatenate), and the rewrite settles: the
+// pattern that tried it left nothing behind (it used to create a cast for
+// the first input, fail on the second, and loop).
+// CHECK-LABEL: func.func @concat_mixed
+// CHECK: %[[C:.*]] = qc.concat %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<1x4xf32>
+// CHECK: qc.quantize %[[C]]
+func.func @concat_mixed(%x: tensor<1x2xf32>, %y: tensor<1x2xf32>) -> tensor<1x4xf32> {
+  %q = qc.quantize %x : tensor<1x2xf32> -> tensor<1x2x!quant.uniform<u8:f32, 0.1:10>>
+  %dq = qc.dequantize %q : tensor<1x2x!quant.uniform<u8:f32, 0.1:10>> -> tensor<1x2xf32>
+  %c = qc.concat %dq, %y {axis = 1 : i64} : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<1x4xf32>
+  %cq = qc.quantize %c : tensor<1x4xf32> -> tensor<1x4x!quant.uniform<u8:f32, 0.1:10>>
+  %r = qc.dequantize %cq : tensor<1x4x!quant.uniform<u8:f32, 0.1:10>> -> tensor<1x4xf32>
+  return %r : tensor<1x4xf32>
+}
+
+// -----
+
 // An observer that calibration never filled in.
 func.func @uncalibrated(%x: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error @+1 {{'x' has no calibrated range (run calibration first)}}

@@ -676,11 +676,16 @@ struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
     auto concat = q.getInput().getDefiningOp<qc::ConcatOp>();
     if (!yq || !concat)
       return failure();
+    // Every input must come dequantized per tensor before anything is
+    // created: a pattern that fails must leave the IR as it found it.
+    if (!llvm::all_of(concat.getInputs(), [](Value in) {
+          Value x = dequantized(in);
+          return x && perTensor(x);
+        }))
+      return failure();
     SmallVector<Value> ints;
     for (Value in : concat.getInputs()) {
       Value x = dequantized(in);
-      if (!x || !perTensor(x))
-        return failure();
       auto qTy = RankedTensorType::get(tensorTy(x).getShape(), yq);
       Value requant = x.getType() == qTy
                           ? x
@@ -728,6 +733,7 @@ struct DequantizeLater : RewritePattern {
 
 struct LowerQuantizedToIntegerPass
     : qc::impl::LowerQuantizedToIntegerBase<LowerQuantizedToIntegerPass> {
+  static constexpr int64_t kMaxSweeps = 100;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     auto blockedWeights = [&] {
@@ -744,8 +750,17 @@ struct LowerQuantizedToIntegerPass
     patterns.add<LinearToIntegerFloatResult<qc::ConvOp>, LinearToIntegerFloatResult<qc::GemmOp>,
                  LinearToIntegerFloatResult<qc::MatMulOp>>(ctx, /*benefit=*/0);
     qc::StorageCastOp::getCanonicalizationPatterns(patterns, ctx);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))) ||
-        failed(blockedWeights()))
+    // Each sweep moves dequantizations one op further down a chain, so deep
+    // models need more sweeps than the driver's default ten.
+    GreedyRewriteConfig config;
+    config.setMaxIterations(kMaxSweeps);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config))) {
+      mlir::emitError(getOperation()->getLoc())
+          << "lower-quantized-to-integer: the rewrite did not settle in " << kMaxSweeps
+          << " sweeps";
+      return signalPassFailure();
+    }
+    if (failed(blockedWeights()))
       signalPassFailure();
   }
 };
