@@ -6,6 +6,7 @@ at several size budgets, sensitivities measured as the KL divergence of the
 output from float's (--sensitivity-metric kl) and, at one budget, as the task
 loss (the increase of the cross-entropy of the calibration samples' labels,
 --sensitivity-metric task) and as the output MSE.
+The sensitivities are measured on all 32 calibration samples (--sensitivity-samples).
 Scores each build on the held-out samples of make-samples.py: softmax SQNR and
 KL divergence against the float build, top-1 agreement with float, accuracy
 and mean cross-entropy against the labels. Writes a table into --report
@@ -61,6 +62,8 @@ def main():
     ap.add_argument("bindir")
     ap.add_argument("--work", default="/tmp/qc-quality")
     ap.add_argument("--report")
+    ap.add_argument("--sensitivity-samples", type=int, default=32,
+                    help="calibration samples per sensitivity measurement (all 32 by default)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     samples = f"{a.work}/samples"
@@ -100,13 +103,14 @@ def main():
     tables = {}
 
     def auto(metric, budget=None):
-        flags = ["--bits", "auto", "--sensitivity-metric", metric,
-                 "--sensitivity-cache", f"{a.work}/cls-sensitivity-{metric}.json"]
+        table_file = f"{a.work}/cls-sensitivity-{metric}-{a.sensitivity_samples}.json"
+        flags = ["--bits", "auto", "--sensitivity-metric", metric, "--sensitivity-cache", table_file,
+                 "--sensitivity-samples", str(a.sensitivity_samples)]
         if metric == "task":
             flags += ["--sensitivity-labels", labels_npz]
         if budget is None:  # a first run with a generous budget writes the table
             build(f"table {metric}", flags + ["--size-budget", "1e12"])
-            tables[metric] = json.load(open(f"{a.work}/cls-sensitivity-{metric}.json"))
+            tables[metric] = json.load(open(table_file))
             return None
         return flags + ["--size-budget", f"{budget:.0f}"]
 

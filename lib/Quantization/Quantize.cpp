@@ -610,7 +610,9 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       << " on " << calib.size() << " samples, bias correction "
       << (o.biasCorrection ? "on" : "off") << "; evaluated on " << held.size()
       << (heldOut ? " held-out" : " calibration") << " samples"
-      << (o.scope == "linear" ? "; only the inputs of linear layers quantized" : "")
+      << (o.scope == "linear"   ? "; only the inputs of linear layers quantized"
+          : o.scope == "matmul" ? "; only the inputs of MatMul/Gemm layers quantized"
+                                : "")
       << (o.activationGranularity == "token" ? ", per token (dynamic, simulated)" : "")
       << (o.rotate ? (o.rotateResidual ? "; Hadamard rotation (residual stream offline)"
                                        : "; Hadamard rotation")

@@ -214,7 +214,7 @@ static cl::opt<std::string> quantizeScope(
     cl::desc("all (default): integer-only chains, every activation between quantizable ops "
              "quantized; linear: only the inputs of Conv, Gemm and MatMul layers with weights "
              "(integer products, float results; attention's products, residuals and "
-             "normalizations stay float)"),
+             "normalizations stay float); matmul: as linear, convolutions float too"),
     cl::init("all"), cl::cat(quantCategory));
 static cl::opt<std::string> activationGranularity(
     "activation-granularity",
@@ -308,8 +308,8 @@ int main(int argc, char **argv) {
     die("--weight-bits must be in [2, 8], got " + Twine(weightBits));
   if (activationBits < 2 || activationBits > 8)
     die("--activation-bits must be in [2, 8], got " + Twine(activationBits));
-  if (quantizeScope != "all" && quantizeScope != "linear")
-    die("unknown --quantize-scope '" + quantizeScope + "' (all or linear)");
+  if (quantizeScope != "all" && quantizeScope != "linear" && quantizeScope != "matmul")
+    die("unknown --quantize-scope '" + quantizeScope + "' (all, linear or matmul)");
   if (weightRounding != "nearest" && weightRounding != "gptq" && weightRounding != "auto")
     die("unknown --weight-rounding '" + weightRounding + "' (auto, nearest or gptq)");
   std::optional<double> sizeBytes, bops;
@@ -365,8 +365,8 @@ int main(int argc, char **argv) {
   }
   if (activationGranularity != "tensor" && activationGranularity != "token")
     die("unknown --activation-granularity '" + activationGranularity + "' (tensor or token)");
-  if (activationGranularity == "token" && quantizeScope != "linear")
-    die("--activation-granularity token needs --quantize-scope linear (per-token scales "
+  if (activationGranularity == "token" && quantizeScope == "all")
+    die("--activation-granularity token needs --quantize-scope linear or matmul (per-token scales "
         "have no integer-only chain)");
   bool smooth = smoothActivations || smoothAlpha.getNumOccurrences();
   double alpha = 0.5;

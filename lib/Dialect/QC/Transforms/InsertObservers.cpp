@@ -76,12 +76,12 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
   }
 
   void runOnOperation() override {
-    if (scope != "all" && scope != "linear") {
-      getOperation()->emitError() << "insert-observers: scope must be all or linear, not '"
-                                  << scope << "'";
+    if (scope != "all" && scope != "linear" && scope != "matmul") {
+      getOperation()->emitError() << "insert-observers: scope must be all, linear or matmul, "
+                                  << "not '" << scope << "'";
       return signalPassFailure();
     }
-    bool linearOnly = scope == "linear";
+    bool linearOnly = scope != "all";
     SmallVector<Operation *> ops;
     // Only the function's own body: calibration reads the observed values as
     // extra function results, which a value inside an If branch cannot be
@@ -94,6 +94,8 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
     });
     for (Operation *op : ops) {
       SmallVector<std::pair<Value, std::optional<int64_t>>> inputs;
+      if (isa<qc::ConvOp>(op) && scope == "matmul")
+        continue;
       if (isa<qc::ConvOp>(op)) {
         inputs.push_back({op->getOperand(0), 1});
       } else if (auto gemm = dyn_cast<qc::GemmOp>(op)) {

@@ -50,7 +50,9 @@ def InsertObservers : Pass<"insert-observers"> {
            "all: every quantizable op's inputs and result (integer-only chains); linear: "
            "only the activation inputs of Conv, Gemm and MatMul with constant weights (W8A8 "
            "linear layers: integer products, float results; attention's activation "
-           "products, residuals and normalizations stay float)">,
+           "products, residuals and normalizations stay float); matmul: as linear, "
+           "convolutions left float too (a transformer's linear layers inside a "
+           "convolutional model)">,
   ];
 }
 
