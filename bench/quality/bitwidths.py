@@ -62,6 +62,7 @@ def main():
     ap.add_argument("bindir")
     ap.add_argument("--work", default="/tmp/qc-quality")
     ap.add_argument("--report")
+    ap.add_argument("--metric", default="mse", help="the sensitivity metric of the sweep")
     ap.add_argument("--sensitivity-samples", type=int, default=32,
                     help="calibration samples per sensitivity measurement (all 32 by default)")
     a = ap.parse_args()
@@ -116,7 +117,7 @@ def main():
 
     for metric in ("task", "kl", "mse"):
         auto(metric)
-    t = tables["kl"]
+    t = tables[a.metric]
     params = sum(l["params"] for l in t["layers"])
 
     def budget(bits):
@@ -127,15 +128,18 @@ def main():
     for bits in BUDGET_BITS:
         for kind in ("ilp", "greedy"):
             configs.append((kind, f"{kind} {bits:g} bits/weight",
-                            auto("kl", budget(bits)) + ["--bit-assignment", kind]))
-    for metric in ("task", "mse"):
+                            auto(a.metric, budget(bits)) + ["--bit-assignment", kind]))
+    for metric in ("task", "kl", "mse"):
+        if metric == a.metric:
+            continue
         configs.append((f"ilp-{metric}", f"ilp 4 bits/weight, {metric} sensitivity",
                         auto(metric, budget(4))))
     results = []
     for kind, name, flags in configs:
         probs, out, secs, m = build(name, flags)
         r = score(probs, fl_probs, y)
-        r.update(name=name, kind=kind, secs=secs, metric=kind.split("-")[1] if "-" in kind else "kl")
+        r.update(name=name, kind=kind, secs=secs,
+                 metric=kind.split("-")[1] if "-" in kind else a.metric)
         if m:
             r.update(bytes=int(m.group(3)), cost=float(m.group(5)), mix=m.group(6).strip(),
                      status=m.group(2))

@@ -45,66 +45,65 @@ def text_lines(n, rng):
     return lines
 
 
+DEJAVU = "/usr/share/fonts/truetype/dejavu/"
+
+
+def draw_line(text, font, max_pad, rng):
+    """`text` in ink on paper (grey-scale), both shades and the margin drawn from rng."""
+    from PIL import Image, ImageDraw
+    x0, y0, x1, y1 = font.getbbox(text)
+    pad = int(rng.integers(2, max_pad))
+    img = Image.new("L", (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad), int(rng.integers(170, 256)))
+    ImageDraw.Draw(img).text((pad - x0, pad - y0), text, fill=int(rng.integers(0, 90)), font=font)
+    return img
+
+
+def paddle_input(img, width, rng):
+    """PaddleOCR's preprocessing: height 48, width <= `width` keeping the aspect,
+    (x/255 - 0.5) / 0.5 (after a little noise), zeros on the right; 1x3x48xwidth."""
+    from PIL import Image
+    w = min(width, int(np.ceil(48 * img.width / img.height)))
+    img = img.convert("RGB").resize((w, 48), Image.BILINEAR)
+    x = np.asarray(img, dtype=np.float32) / 255.0
+    x = (x + rng.normal(0, 0.02, x.shape).astype(np.float32) - 0.5) / 0.5
+    chw = np.zeros((3, 48, width), np.float32)
+    chw[:, :, :w] = x.transpose(2, 0, 1)
+    return chw[None]
+
+
 def render_cls(out, rng):
-    from PIL import Image, ImageDraw, ImageFont
-    fonts = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-             "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
-             "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-             "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"]
+    from PIL import ImageFont
+    fonts = [DEJAVU + f for f in ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf",
+                                  "DejaVuSans-Bold.ttf")]
     fonts = [f for f in fonts if os.path.exists(f)]
     labels = {}
     for split, count in (("calib", N_CALIB), ("eval", N_EVAL)):
         os.makedirs(f"{out}/cls/{split}", exist_ok=True)
         for i, text in enumerate(text_lines(count, rng)):
             font = ImageFont.truetype(fonts[i % len(fonts)], int(rng.integers(20, 40)))
-            x0, y0, x1, y1 = font.getbbox(text)
-            pad = int(rng.integers(2, 10))
-            bg = int(rng.integers(170, 256))
-            fg = int(rng.integers(0, 90))
-            img = Image.new("L", (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad), bg)
-            ImageDraw.Draw(img).text((pad - x0, pad - y0), text, fill=fg, font=font)
+            img = draw_line(text, font, 10, rng)
             label = int(rng.integers(0, 2))
             if label:
                 img = img.rotate(180)
-            h = 48
-            w = min(192, int(np.ceil(h * img.width / img.height)))
-            img = img.convert("RGB").resize((w, h), Image.BILINEAR)
-            x = np.asarray(img, dtype=np.float32) / 255.0
-            x = x + rng.normal(0, 0.02, x.shape).astype(np.float32)
-            x = (x - 0.5) / 0.5
-            chw = np.zeros((3, 48, 192), np.float32)
-            chw[:, :, :w] = x.transpose(2, 0, 1)
             name = f"img_{i:02d}"
-            np.save(f"{out}/cls/{split}/{name}.npy", chw[None])
+            np.save(f"{out}/cls/{split}/{name}.npy", paddle_input(img, 192, rng))
             labels[f"{split}/{name}"] = label
     write_labels(f"{out}/cls/labels.txt", labels)
 
 
 def render_rec(out, rng):
     """Upright text lines for the recognizer, 3x48x320, and their texts."""
-    from PIL import Image, ImageDraw, ImageFont
-    fonts = [f for f in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                         "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
-                         "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
-             if os.path.exists(f)]
+    from PIL import ImageFont
+    fonts = [DEJAVU + f for f in ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf")]
+    fonts = [f for f in fonts if os.path.exists(f)]
     texts = {}
     for split, count in (("calib", N_CALIB), ("eval", N_EVAL)):
         os.makedirs(f"{out}/rec/{split}", exist_ok=True)
         for i, text in enumerate(text_lines(count, rng)):
             font = ImageFont.truetype(fonts[i % len(fonts)], int(rng.integers(24, 40)))
-            x0, y0, x1, y1 = font.getbbox(text)
-            pad = int(rng.integers(2, 8))
-            img = Image.new("L", (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad), int(rng.integers(170, 256)))
-            ImageDraw.Draw(img).text((pad - x0, pad - y0), text, fill=int(rng.integers(0, 90)),
-                                     font=font)
-            w = min(320, int(np.ceil(48 * img.width / img.height)))
-            img = img.convert("RGB").resize((w, 48), Image.BILINEAR)
-            x = np.asarray(img, dtype=np.float32) / 255.0
-            x = (x + rng.normal(0, 0.02, x.shape).astype(np.float32) - 0.5) / 0.5
-            chw = np.zeros((3, 48, 320), np.float32)
-            chw[:, :, :w] = x.transpose(2, 0, 1)
             name = f"img_{i:02d}"
-            np.save(f"{out}/rec/{split}/{name}.npy", chw[None])
+            np.save(f"{out}/rec/{split}/{name}.npy",
+                    paddle_input(draw_line(text, font, 8, rng), 320, rng))
             texts[f"{split}/{name}"] = text
     with open(f"{out}/rec/texts.txt", "w") as f:
         for k in sorted(texts):

@@ -365,6 +365,16 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
     obs.getOutput().replaceAllUsesWith(obs.getInput());
     obs.erase();
   });
+  // An output that is the Softmax of its last axis is measured at the
+  // logits: kl and task are the same there, and mse compares what adds
+  // across layers rather than saturated probabilities.
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  for (OpOperand &out : ret->getOpOperands())
+    if (auto sm = out.get().getDefiningOp<SoftmaxOp>()) {
+      int64_t rank = cast<RankedTensorType>(sm.getType()).getRank();
+      if (sm.getAxis() == -1 || sm.getAxis() == rank - 1)
+        out.set(sm.getInput());
+    }
   graph.setType(FunctionType::get(ctx, body.getArgumentTypes(), graph.getResultTypes()));
   graph->setAttr(QCDialect::kInputNamesAttrName, ArrayAttr::get(ctx, inputNames));
   auto jitted = jitForHost(*clone, "sensitivity model");

@@ -59,8 +59,9 @@ struct SensitivityOptions {
   /// the increase of the mean cross-entropy of `labels` (the task loss);
   /// layer: no model runs, each layer's own output error relative to its
   /// energy from its input's second moments (GPTQ's proxy; needs gram
-  /// statistics). kl and task take an output whose rows already are
-  /// probability distributions (a Softmax's) as they are.
+  /// statistics). An output computed by a Softmax over its last axis is
+  /// measured at the Softmax's input (the logits); kl and task take another
+  /// output whose rows are probability distributions as they are.
   std::string metric = "mse";
   /// For task: per calibration sample, the class of each row (every axis but
   /// the last) of output `labelOutput`; negative classes are not scored.
