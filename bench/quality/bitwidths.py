@@ -2,17 +2,18 @@
 """Mixed precision by integer programming on a real CNN: PP-OCR's text-direction
 classifier (ch_ppocr_mobile_v2.0_cls, 3x48x192 crops), quantized by quant-compile
 with uniform W8A8 and W4A8, and with `--bits auto` (CBC) and the greedy baseline
-at several size budgets, sensitivities measured as the KL divergence of the
-output from float's (--sensitivity-metric kl) and, at one budget, as the task
-loss (the increase of the cross-entropy of the calibration samples' labels,
---sensitivity-metric task) and as the output MSE.
+at several size budgets, sensitivities measured as the relative squared error
+of the logits (--sensitivity-metric mse: the classifier's Softmax output is
+measured at its input) and, at one budget, as the KL divergence from float's
+and as the task loss (the increase of the cross-entropy of the calibration
+samples' labels, --sensitivity-metric task).
 The sensitivities are measured on all 32 calibration samples (--sensitivity-samples).
 Scores each build on the held-out samples of make-samples.py: softmax SQNR and
 KL divergence against the float build, top-1 agreement with float, accuracy
 and mean cross-entropy against the labels. Writes a table into --report
 between its markers and an SVG plot (size against SQNR) beside it.
 
-    bitwidths.py BINDIR [--work DIR] [--report docs/quality.md]
+    bitwidths.py BINDIR [--work DIR] [--report docs/quality.md] [--metric mse|kl|task]
 """
 import argparse
 import glob
@@ -156,7 +157,8 @@ def main():
     if a.report:
         svg({"PP-OCR cls": [r for r in results if r["kind"] in ("uniform", "ilp", "greedy")]},
             os.path.join(os.path.dirname(a.report), "bitwidths-cls.svg"),
-            key="sqnr", ylabel="softmax SQNR vs float (dB)")
+            key="sqnr", ylabel="softmax SQNR vs float (dB)",
+            yrange=(0, 1.05 * max(r["sqnr"] for r in results)))
         lines = ["| configuration | size (KB) | summed sensitivity | SQNR vs float "
                  "(dB) | KL vs float | top-1 agreement | accuracy | cross-entropy | widths |",
                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",

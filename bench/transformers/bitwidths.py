@@ -61,16 +61,17 @@ def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
             "status": m.group(2) if m else None, "logits": logits}
 
 
-def svg(points_by_model, path, key="ppl", ylabel="perplexity"):
-    """Size (KB) against p[key] (perplexity), one panel per model; uniform
-    widths as squares, ILP as a line with dots, greedy as a dashed line."""
+def svg(points_by_model, path, key="ppl", ylabel="perplexity", yrange=None):
+    """Size (KB) against p[key] (perplexity; within `yrange` if given), one
+    panel per model; uniform widths as squares, ILP as a line with dots,
+    greedy as a dashed line."""
     W, H, pad = 420, 300, 50
     panels = []
     for i, (model, pts) in enumerate(points_by_model.items()):
         xs = [p["bytes"] / 1e3 for p in pts]
         ys = [p[key] for p in pts]
         x0, x1 = min(xs) * 0.95, max(xs) * 1.05
-        y0, y1 = min(ys) * 0.98, min(max(ys), 3 * min(ys)) * 1.02
+        y0, y1 = yrange or (min(ys) * 0.98, min(max(ys), 3 * min(ys)) * 1.02)
         sx = lambda x: pad + (x - x0) / (x1 - x0) * (W - 2 * pad)  # noqa: E731
         sy = lambda y: H - pad - (min(y, y1) - y0) / (y1 - y0) * (H - 2 * pad)  # noqa: E731
         g = [f'<g transform="translate({i * W},0)">',
