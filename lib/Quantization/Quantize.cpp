@@ -73,6 +73,7 @@ static llvm::json::Value bitWidthsJSON(const std::optional<SensitivityTable> &t,
 /// The sensitivity table of the calibrated module: the cache's when it
 /// describes this model with these formats, else measured (and cached).
 static llvm::Expected<SensitivityTable> sensitivityTable(ModuleOp module, ArrayRef<Sample> calib,
+                                                   ArrayRef<TensorSpec> outputs,
                                                    const QuantizeOptions &o,
                                                    llvm::raw_ostream &os) {
   if (!o.sensitivityCache.empty() && llvm::sys::fs::exists(o.sensitivityCache)) {
@@ -96,7 +97,7 @@ static llvm::Expected<SensitivityTable> sensitivityTable(ModuleOp module, ArrayR
   }
   SensitivityOptions so = o.sensitivity;
   if (!o.sensitivityLabels.empty())
-    if (llvm::Error e = readTaskLabels(o.sensitivityLabels, module, so))
+    if (llvm::Error e = readTaskLabels(o.sensitivityLabels, outputs, so))
       return std::move(e);
   so.signedActivations = o.calibration.signedActivations;
   so.progress = o.calibration.progress;
@@ -463,7 +464,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
   std::optional<BitAssignment> assigned;
   std::optional<SensitivityTable> table;
   if (o.bitsAuto) {
-    auto t = sensitivityTable(module, calib, o, os);
+    auto t = sensitivityTable(module, calib, sig->outputs, o, os);
     if (!t)
       return t.takeError();
     table = std::move(*t);

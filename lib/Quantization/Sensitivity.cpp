@@ -480,33 +480,28 @@ bool qc::isSensitivityMetric(StringRef metric) {
   return metric == "mse" || metric == "kl" || metric == "task" || metric == "layer";
 }
 
-Error qc::readTaskLabels(StringRef path, ModuleOp module, SensitivityOptions &o) {
-  auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
-  if (!graph)
-    return err("no function @main_graph");
-  FailureOr<ModelSignature> sig = getModelSignature(graph);
-  if (failed(sig))
-    return err("the model's outputs need static shapes for task labels");
+Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs, SensitivityOptions &o) {
   auto arrays = readNpz(path);
   if (!arrays)
     return arrays.takeError();
-  std::string outputs;
-  for (const TensorSpec &out : sig->outputs)
-    outputs += (outputs.empty() ? "" : ", ") + out.name;
   const HostTensor *labels = nullptr;
   for (const HostTensor &t : *arrays)
-    for (auto [k, out] : llvm::enumerate(sig->outputs))
+    for (auto [k, out] : llvm::enumerate(outputs))
       if (t.name == out.name) {
         labels = &t;
         o.labelOutput = k;
       }
-  if (!labels && arrays->size() == 1 && sig->outputs.size() == 1) {
+  if (!labels && arrays->size() == 1 && outputs.size() == 1) {
     labels = &arrays->front();
     o.labelOutput = 0;
   }
-  if (!labels)
-    return err(path + ": no array named after an output of the model (" + outputs + ")");
-  const TensorSpec &out = sig->outputs[o.labelOutput];
+  if (!labels) {
+    std::string names;
+    for (const TensorSpec &out : outputs)
+      names += (names.empty() ? "" : ", ") + out.name;
+    return err(path + ": no array named after an output of the model (" + names + ")");
+  }
+  const TensorSpec &out = outputs[o.labelOutput];
   if (out.shape.empty())
     return err(path + ": output '" + out.name + "' is a scalar; labels need rows of classes");
   switch (labels->dtype) {

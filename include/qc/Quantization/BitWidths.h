@@ -85,12 +85,13 @@ llvm::Expected<SensitivityTable> measureSensitivity(mlir::ModuleOp module,
 bool isSensitivityMetric(llvm::StringRef metric);
 
 /// Reads the task labels of the calibration samples into o.labels /
-/// o.labelOutput: a .npz with one integer array named after an output of
-/// @main_graph (any name when there is one output), the samples stacked
+/// o.labelOutput: a .npz with one integer array named after one of the
+/// model's `outputs` (any name when there is one output), the samples stacked
 /// along its first axis and the output's shape but its last axis after it
 /// (a single sample may leave out the first axis); classes in [0, last axis
 /// size), negative for rows not scored.
-llvm::Error readTaskLabels(llvm::StringRef path, mlir::ModuleOp module, SensitivityOptions &o);
+llvm::Error readTaskLabels(llvm::StringRef path, llvm::ArrayRef<TensorSpec> outputs,
+                           SensitivityOptions &o);
 
 /// Fills t.latency: each layer's product as the int8 kernel (AVX-512 VNNI
 /// where the host has it) computes it, an [M x K] x [K x N] GEMM with M =

@@ -89,13 +89,12 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
     getOperation()->walk([&](Operation *op) {
       if (isa<qc::ConvOp, qc::GemmOp, qc::MatMulOp, qc::AddOp, qc::ConcatOp,
               qc::GlobalAveragePoolOp>(op) &&
-          isa<FunctionOpInterface>(op->getParentOp()))
+          isa<FunctionOpInterface>(op->getParentOp()) &&
+          !(scope == "matmul" && isa<qc::ConvOp>(op)))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
       SmallVector<std::pair<Value, std::optional<int64_t>>> inputs;
-      if (isa<qc::ConvOp>(op) && scope == "matmul")
-        continue;
       if (isa<qc::ConvOp>(op)) {
         inputs.push_back({op->getOperand(0), 1});
       } else if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
