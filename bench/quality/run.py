@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from common import run, setup
+from common import run, run_model, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -41,12 +41,7 @@ class Runner:
         self.bindir, self.ort_dir, self.work = bindir, ort_dir, work
 
     def ours(self, lib, inp, files, out):
-        res = []
-        for f in files:
-            d = f"{self.work}/o"
-            run([f"{self.bindir}/quant-run", lib, "-i", f"{inp}={f}", "-o", d])
-            res.append(np.load(f"{d}/{out}.npy"))
-        return np.stack(res)
+        return run_model(self.bindir, lib, inp, files, out, f"{self.work}/o")
 
     def ort(self, model, inp, files, out):
         res = []

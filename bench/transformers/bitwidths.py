@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import write_generated  # noqa: E402
+from common import run_model, write_generated  # noqa: E402
 from evaluate import MODELS, run, score  # noqa: E402
 
 # Average weight bits of the ILP / greedy budgets (the size budget is the
@@ -45,12 +45,8 @@ def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
     m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs, summed "
                   r"sensitivity (\S+); weights:(.*)", out)
     acts = re.findall(r"^  \S+: W\d+A(\d+)$", out, re.M)
-    logits = []
-    for f in evals:
-        d = f"{a.work}/out-bitwidths"  # not evaluate.py's: both may run at once
-        run([f"{a.bindir}/quant-run", lib, "-i", f"ids={f}", "-o", d])
-        logits.append(np.load(f"{d}/logits.npy"))
-    logits = np.stack(logits)
+    # Not evaluate.py's output directory: both may run at once.
+    logits = run_model(a.bindir, lib, "ids", evals, "logits", f"{a.work}/out-bitwidths")
     ppl, acc = score(model, logits, labels)
     agree = float((logits.argmax(-1) == float_pred).mean()) if float_pred is not None else 1.0
     return {"name": name, "ppl": ppl, "acc": acc, "agree": agree, "secs": secs,

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 MODELS = f"{ROOT}/bench/models/transformers"
 sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import write_generated  # noqa: E402
+from common import run_model, write_generated  # noqa: E402
 
 # name, quant-compile flags (None: float)
 RECIPES = [
@@ -132,12 +132,8 @@ def main():
             out = run(cmd)
             compile_s = time.time() - t0
             diff = [l for l in out.splitlines() if l.startswith("rewritten float model")]
-            logits = []
-            for f in evals:
-                d = f"{a.work}/out"
-                run([f"{a.bindir}/quant-run", lib, "-i", f"ids={f}", "-o", d])
-                logits.append(np.load(f"{d}/logits.npy"))
-            ppl, acc = score(model, np.stack(logits), labels)
+            logits = run_model(a.bindir, lib, "ids", evals, "logits", f"{a.work}/out")
+            ppl, acc = score(model, logits, labels)
             rel = float(diff[0].split("=")[1].split()[0]) if diff else None
             rows[(model, name)] = (ppl, acc, rel)
             print(f"{model:5s} {name:40s} perplexity {ppl:8.4f} accuracy {100 * acc:6.2f}%"

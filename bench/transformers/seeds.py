@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import write_generated  # noqa: E402
+from common import run_model, write_generated  # noqa: E402
 from evaluate import MODELS, run, score  # noqa: E402
 
 LINEAR = ["--quantize-scope", "linear"]
@@ -54,11 +54,7 @@ def main():
         if flags is not None:
             cmd += ["--calibration-data", f"{data}/calib"] + LINEAR + flags
         run(cmd)
-        logits = []
-        for f in evals:
-            run([f"{a.bindir}/quant-run", lib, "-i", f"ids={f}", "-o", f"{a.work}/out-seeds"])
-            logits.append(np.load(f"{a.work}/out-seeds/logits.npy"))
-        logits = np.stack(logits)
+        logits = run_model(a.bindir, lib, "ids", evals, "logits", f"{a.work}/out-seeds")
         r = {k: score(a.model, logits[s], {n: v[s] for n, v in labels.items()})[0]
              for k, s in parts.items()}
         print(f"{name:55s} " + "  ".join(f"{k} {v:.4f}" for k, v in r.items()), flush=True)
