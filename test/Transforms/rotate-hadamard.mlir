@@ -47,11 +47,13 @@ func.func @linear_producer(%x: tensor<2x3xf32>) -> tensor<2x1xf32> {
 // -----
 
 // Any other producer (a Relu): an online Mul by D and a qc.hadamard; K = 12
-// = 3 x 4 takes a 3 x 3 orthogonal factor. A Gemm reader with transB.
+// = 3 x 4 takes Paley's 12 x 12 Hadamard factor (11 is prime), entries
+// +-1/sqrt(12) (0x3E93CD3A, 0xBE93CD3A). A Gemm reader with transB.
 // CHECK-LABEL: func.func @online
+// CHECK-DAG: %[[F:.*]] = arith.constant dense<"0x{{(3ACD93(3|B)E)+}}"> : tensor<12x12xf32>
 // CHECK: %[[R:.*]] = qc.relu %arg0
 // CHECK: %[[M:.*]] = qc.mul %[[R]], %{{.*}} : (tensor<2x12xf32>, tensor<12xf32>)
-// CHECK: %[[H:.*]] = qc.hadamard %[[M]], %{{.*}} : tensor<2x12xf32>, tensor<3x3xf32>
+// CHECK: %[[H:.*]] = qc.hadamard %[[M]], %[[F]] : tensor<2x12xf32>, tensor<12x12xf32>
 // CHECK: qc.gemm %[[H]]
 func.func @online(%x: tensor<2x12xf32>, %w: tensor<5x12xf32>) -> tensor<2x5xf32> {
   %c = arith.constant dense<1.0> : tensor<5x12xf32>

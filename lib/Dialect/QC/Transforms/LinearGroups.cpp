@@ -386,6 +386,33 @@ void Rotation::apply(double *x) const {
   std::copy(y.begin(), y.end(), x);
 }
 
+/// Paley's construction I: for a prime q = 3 (mod 4), the Hadamard matrix
+/// H = I + S of order q + 1, S = [[0, 1^T], [-1, Q]] with Q[i][j] the
+/// quadratic character of j - i modulo q. Row-major, entries +-1.
+static std::vector<double> paleyHadamard(int64_t q) {
+  std::vector<int> chi(q, -1);
+  chi[0] = 0;
+  for (int64_t a = 1; a < q; ++a)
+    chi[a * a % q] = 1;
+  int64_t o = q + 1;
+  std::vector<double> h(o * o);
+  for (int64_t i = 0; i < o; ++i)
+    for (int64_t j = 0; j < o; ++j) {
+      int s = i == 0 ? (j == 0 ? 0 : 1) : j == 0 ? -1 : chi[((j - i) % q + q) % q];
+      h[i * o + j] = (i == j ? 1 : 0) + s;
+    }
+  return h;
+}
+
+static bool isPrime(int64_t q) {
+  if (q < 2)
+    return false;
+  for (int64_t d = 2; d * d <= q; ++d)
+    if (q % d == 0)
+      return false;
+  return true;
+}
+
 Rotation qc::makeRotation(int64_t n, uint64_t seed) {
   Rotation r;
   r.n = n;
@@ -393,7 +420,17 @@ Rotation qc::makeRotation(int64_t n, uint64_t seed) {
   r.m = n / r.p;
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal;
-  if (r.m > 1) {
+  if (r.m > 1 && r.p >= 4 && isPrime(4 * r.m - 1)) {
+    // n = 4m p/4 with a Hadamard matrix of order 4m (Paley): T is then a
+    // Hadamard matrix of order n, every entry +-1/sqrt(n), so each input
+    // channel spreads evenly over all outputs (QuaRot's 12 x 2^k for n = 3
+    // 2^k). A random orthogonal factor spreads unevenly.
+    r.m *= 4;
+    r.p /= 4;
+    r.factor = paleyHadamard(r.m - 1);
+    for (double &x : r.factor)
+      x /= std::sqrt(double(r.m));
+  } else if (r.m > 1) {
     // Gram-Schmidt on a Gaussian matrix: a random orthogonal factor.
     int64_t m = r.m;
     std::vector<double> &f = r.factor;

@@ -92,9 +92,11 @@ std::vector<double> smoothingFactors(llvm::ArrayRef<double> actAbsMax,
 /// max_n |W[j, n]| over every consumer of the group, per input channel j.
 std::vector<double> weightAbsMax(ActivationGroup &g);
 
-/// The orthogonal T = F (x) H / sqrt(p) of qc.hadamard for n = m p, p the
-/// largest power of two dividing n, F a random m x m orthogonal matrix (none
-/// for m = 1), with random signs D: the rewrite computes x D T.
+/// The orthogonal T = F (x) H / sqrt(p) of qc.hadamard for n = m p, with
+/// random signs D: the rewrite computes x D T. For n = 2^k: m = 1, no F.
+/// For n = c 2^k (c odd) with 4c - 1 prime and k >= 2: m = 4c, F Paley's
+/// Hadamard matrix of order 4c over sqrt(4c), so T is a Hadamard matrix.
+/// Otherwise m = c, p = 2^k and F a random m x m orthogonal matrix.
 struct Rotation {
   int64_t n = 0, m = 1, p = 1;
   std::vector<double> factor; // m x m row-major (empty for m = 1)
