@@ -388,19 +388,20 @@ void Rotation::apply(double *x) const {
 
 /// Paley's construction I: for a prime q = 3 (mod 4), the Hadamard matrix
 /// H = I + S of order q + 1, S = [[0, 1^T], [-1, Q]] with Q[i][j] the
-/// quadratic character of j - i modulo q. Row-major, entries +-1.
+/// quadratic character of j - i modulo q. Row-major, entries +-1: a first
+/// row of ones, a first column of -1 below it, and I + Q in the rest.
 static std::vector<double> paleyHadamard(int64_t q) {
   std::vector<int> chi(q, -1);
   chi[0] = 0;
   for (int64_t a = 1; a < q; ++a)
     chi[a * a % q] = 1;
   int64_t o = q + 1;
-  std::vector<double> h(o * o);
-  for (int64_t i = 0; i < o; ++i)
-    for (int64_t j = 0; j < o; ++j) {
-      int s = i == 0 ? (j == 0 ? 0 : 1) : j == 0 ? -1 : chi[((j - i) % q + q) % q];
-      h[i * o + j] = (i == j ? 1 : 0) + s;
-    }
+  std::vector<double> h(o * o, 1.0);
+  for (int64_t i = 1; i < o; ++i) {
+    h[i * o] = -1.0;
+    for (int64_t j = 1; j < o; ++j)
+      h[i * o + j] = (i == j) + chi[(j - i + q) % q];
+  }
   return h;
 }
 
