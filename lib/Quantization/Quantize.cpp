@@ -1,5 +1,6 @@
 //===- Quantize.cpp - post-training int8 quantization driver --------------===//
 #include "qc/Quantization/Quantize.h"
+#include "qc/Quantization/OutputMetric.h"
 #include "qc/Quantization/Rewrites.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
@@ -96,8 +97,8 @@ static llvm::Expected<SensitivityTable> sensitivityTable(ModuleOp module, ArrayR
        << " holds other formats or another metric; measuring again\n";
   }
   SensitivityOptions so = o.sensitivity;
-  if (!o.sensitivityLabels.empty())
-    if (llvm::Error e = readTaskLabels(o.sensitivityLabels, outputs, so))
+  if (!o.taskLabels.empty())
+    if (llvm::Error e = readTaskLabels(o.taskLabels, outputs, so))
       return std::move(e);
   so.signedActivations = o.calibration.signedActivations;
   so.progress = o.calibration.progress;
@@ -202,14 +203,66 @@ static RotateHadamardOptions rotateOptions(const QuantizeOptions &o, uint64_t se
 /// A searched rotation (as SpinQuant observes, random rotations differ in
 /// how well the model quantizes): each candidate seed's rotation of a copy
 /// of `module` (observers in, not yet rotated) is calibrated and quantized
-/// with the options of the run, and scored by its outputs' SQNR against the
-/// float model `reference` on the first calibration samples. Returns the best.
+/// with the options of the run, and scored against the float model
+/// `reference` on the first calibration samples by o.rotationSearchMetric
+/// (mse, kl, or task: the cross-entropy of o.taskLabels). Returns the best.
 static llvm::Expected<uint64_t> searchRotation(ModuleOp module, const ObservedModel &reference,
-                                               ArrayRef<Sample> calib, const QuantizeOptions &o,
-                                               bool gptq, llvm::raw_ostream &os) {
+                                               ArrayRef<Sample> calib,
+                                               ArrayRef<TensorSpec> outputs,
+                                               const QuantizeOptions &o, bool gptq,
+                                               llvm::raw_ostream &os) {
   ArrayRef<Sample> scored = calib.take_front(std::max<size_t>(1, o.rotationSearchSamples));
+  const std::string &metric = o.rotationSearchMetric;
+  bool task = metric == "task";
+  if (metric != "mse" && metric != "kl" && !task)
+    return err("unknown rotation search metric '" + metric + "' (mse, kl or task)");
+  SensitivityOptions labelled; // the labels, read as the sensitivity reads them
+  if (task) {
+    if (o.taskLabels.empty())
+      return err("the task metric of the rotation search needs task labels (--task-labels)");
+    if (Error e = readTaskLabels(o.taskLabels, outputs, labelled))
+      return std::move(e);
+    if (labelled.labels.size() < scored.size())
+      return err(o.taskLabels + ": labels for " + llvm::Twine(labelled.labels.size()) +
+                 " samples; the rotation search scores " + llvm::Twine(scored.size()) +
+                 " calibration samples");
+  }
+  std::vector<std::vector<HostTensor>> refs;
+  for (const Sample &s : scored) {
+    auto ref = reference.run(s);
+    if (!ref)
+      return ref.takeError();
+    refs.push_back(std::move(*ref));
+  }
+  std::vector<bool> probabilities(reference.numOutputs, true);
+  for (auto &ref : refs)
+    for (size_t k = 0; k < reference.numOutputs; ++k)
+      probabilities[k] = probabilities[k] && holdsProbabilities(ref[k]);
+  auto compare = [&](OutputComparison &c, size_t r, const std::vector<HostTensor> &out) {
+    for (size_t k = 0; k < reference.numOutputs; ++k)
+      if (!task || k == labelled.labelOutput)
+        c.add(refs[r][k], out[k], probabilities[k],
+              task ? ArrayRef<int64_t>(labelled.labels[r]) : ArrayRef<int64_t>());
+  };
+  double floatLoss = 0;
+  if (task) {
+    OutputComparison c{metric};
+    for (size_t r = 0; r < refs.size(); ++r)
+      compare(c, r, refs[r]);
+    if (c.den == 0)
+      return err(o.taskLabels + ": no labelled row in the samples the rotation search scores");
+    floatLoss = c.value();
+  }
+  auto describe = [&](double v) -> std::string {
+    if (metric == "mse")
+      return llvm::formatv("quantized outputs vs float, SQNR {0:f2} dB",
+                           v > 0 ? -10 * std::log10(v) : INFINITY);
+    if (metric == "kl")
+      return llvm::formatv("KL divergence from float {0:e3} per row", v);
+    return llvm::formatv("cross-entropy {0:f5} (float {1:f5})", v, floatLoss);
+  };
   uint64_t best = o.rotationSeed;
-  double bestDb = -std::numeric_limits<double>::infinity();
+  double bestCost = std::numeric_limits<double>::infinity();
   for (unsigned i = 0; i < o.rotationCandidates; ++i) {
     uint64_t seed = o.rotationSeed + i;
     OwningOpRef<ModuleOp> copy = module.clone();
@@ -235,28 +288,18 @@ static llvm::Expected<uint64_t> searchRotation(ModuleOp module, const ObservedMo
     auto quant = compileQuantized(*copy);
     if (!quant)
       return quant.takeError();
-    std::vector<Agreement> agree(reference.numOutputs);
-    for (const Sample &s : scored) {
-      auto ref = reference.run(s);
-      if (!ref)
-        return ref.takeError();
+    OutputComparison c{metric};
+    for (auto [r, s] : llvm::enumerate(scored)) {
       auto got = quant->run(s);
       if (!got)
         return got.takeError();
-      for (size_t k = 0; k < agree.size(); ++k)
-        agree[k].add((*ref)[k], (*got)[k]);
+      compare(c, r, *got);
     }
-    double signal = 0, noise = 0; // over all float outputs
-    for (Agreement &a : agree) {
-      signal += a.signal;
-      noise += a.noise;
-    }
-    double db = noise > 0 ? 10 * std::log10(signal / noise)
-                          : std::numeric_limits<double>::infinity();
-    os << "rotation seed " << seed << ": quantized outputs vs float, SQNR "
-       << llvm::formatv("{0:f2}", db) << " dB on " << scored.size() << " calibration samples\n";
-    if (db > bestDb) {
-      bestDb = db;
+    double cost = c.value();
+    os << "rotation seed " << seed << ": " << describe(cost) << " on " << scored.size()
+       << " calibration samples\n";
+    if (cost < bestCost) {
+      bestCost = cost;
       best = seed;
     }
   }
@@ -375,7 +418,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       if (o.rotationCandidates > 1) {
         if (o.smooth || o.bitsAuto)
           return err("--rotation-search cannot be combined with smoothing or --bits auto");
-        auto chosen = searchRotation(module, original, calib, o, gptq, os);
+        auto chosen = searchRotation(module, original, calib, sig->outputs, o, gptq, os);
         if (!chosen)
           return chosen.takeError();
         seed = *chosen;

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Quantization/BitWidths.h"
+#include "qc/Quantization/OutputMetric.h"
 
 #include "qc/Conversion/EntryPoint.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
@@ -121,91 +122,6 @@ HostTensor floatTensor(std::string name, ArrayRef<int64_t> shape, ArrayRef<float
 
 void setScalar(HostTensor &t, float v) { std::memcpy(t.data.data(), &v, sizeof(float)); }
 
-/// Whether every row (last axis) of `t` is a probability distribution, as a
-/// Softmax output's are: kl and task then take its values as they are.
-bool holdsProbabilities(const HostTensor &t) {
-  if (t.dtype != DType::Float || t.shape.empty())
-    return false;
-  const float *p = reinterpret_cast<const float *>(t.data.data());
-  int64_t width = t.shape.back(), count = t.numElements();
-  for (int64_t row = 0; row + width <= count; row += width) {
-    double sum = 0;
-    for (int64_t j = 0; j < width; ++j) {
-      if (!(p[row + j] >= -1e-6f && p[row + j] <= 1.f + 1e-6f))
-        return false;
-      sum += p[row + j];
-    }
-    if (std::abs(sum - 1) > 1e-3)
-      return false;
-  }
-  return true;
-}
-
-/// The log-probabilities of one row: log-softmax of logits, or the logs of
-/// probabilities.
-void logProbabilities(const float *x, int64_t width, bool probabilities,
-                      std::vector<double> &lp) {
-  lp.resize(width);
-  if (probabilities) {
-    for (int64_t j = 0; j < width; ++j)
-      lp[j] = std::log(std::max(double(x[j]), 1e-30));
-    return;
-  }
-  double m = -INFINITY, s = 0;
-  for (int64_t j = 0; j < width; ++j)
-    m = std::max(m, double(x[j]));
-  for (int64_t j = 0; j < width; ++j)
-    s += std::exp(x[j] - m);
-  double logSum = m + std::log(s);
-  for (int64_t j = 0; j < width; ++j)
-    lp[j] = x[j] - logSum;
-}
-
-/// Accumulates one output of one run: the squared error and the reference's
-/// energy (mse), the summed KL divergence of the rows and their count (kl),
-/// or the summed cross-entropy of the labelled rows and their count (task;
-/// `ref` unused).
-struct Comparison {
-  std::string metric;
-  double num = 0, den = 0;
-  std::vector<double> lp, lq;
-
-  void add(const HostTensor &ref, const HostTensor &got, bool probabilities,
-           ArrayRef<int64_t> labels) {
-    if (got.dtype != DType::Float)
-      return;
-    const float *r = reinterpret_cast<const float *>(ref.data.data());
-    const float *g = reinterpret_cast<const float *>(got.data.data());
-    int64_t count = got.numElements();
-    if (metric == "mse") {
-      for (int64_t i = 0; i < count; ++i) {
-        double d = double(r[i]) - g[i];
-        num += d * d;
-        den += double(r[i]) * r[i];
-      }
-      return;
-    }
-    int64_t width = got.shape.empty() ? 1 : got.shape.back();
-    for (int64_t row = 0, i = 0; row + width <= count; row += width, ++i) {
-      if (metric == "task") {
-        if (i >= int64_t(labels.size()) || labels[i] < 0)
-          continue;
-        logProbabilities(g + row, width, probabilities, lq);
-        num -= lq[labels[i]];
-        den += 1;
-        continue;
-      }
-      logProbabilities(r + row, width, probabilities, lp);
-      logProbabilities(g + row, width, probabilities, lq);
-      double d = 0;
-      for (int64_t j = 0; j < width; ++j)
-        d += std::exp(lp[j]) * (lp[j] - lq[j]);
-      num += d;
-      den += 1;
-    }
-  }
-  double value() const { return den > 0 ? num / den : 0; }
-};
 
 } // namespace
 
@@ -413,7 +329,7 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   for (auto &ref : refs)
     for (size_t k = 0; k < model.numOutputs; ++k)
       probabilities[k] = probabilities[k] && holdsProbabilities(ref[k]);
-  auto compareRun = [&](Comparison &c, size_t r, const std::vector<HostTensor> &out) {
+  auto compareRun = [&](OutputComparison &c, size_t r, const std::vector<HostTensor> &out) {
     for (size_t k = 0; k < model.numOutputs; ++k)
       if (o.metric != "task" || k == o.labelOutput)
         c.add(refs[r][k], out[k], probabilities[k],
@@ -422,7 +338,7 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   // The task loss is measured as its increase over float's.
   double floatLoss = 0;
   if (o.metric == "task") {
-    Comparison c{o.metric};
+    OutputComparison c{o.metric};
     for (size_t r = 0; r < runs.size(); ++r)
       compareRun(c, r, refs[r]);
     if (c.den == 0)
@@ -433,7 +349,7 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
          done = 0;
   bool bar = o.progress && llvm::sys::Process::StandardErrIsDisplayed();
   auto measure = [&](double &cost) -> llvm::Error {
-    Comparison c{o.metric};
+    OutputComparison c{o.metric};
     for (auto [r, s] : llvm::enumerate(runs)) {
       auto out = model.run(s);
       if (!out)

@@ -147,7 +147,7 @@ static cl::list<unsigned> activationFormats(
 static cl::opt<std::string> sensitivityMetric(
     "sensitivity-metric",
     cl::desc("With --bits auto: mse (default: outputs' relative squared error), kl (softmax "
-             "of the outputs), task (increase of the cross-entropy of --sensitivity-labels) "
+             "of the outputs), task (increase of the cross-entropy of --task-labels) "
              "or layer (each layer's own output error from its input's second moments; no "
              "model runs)"),
     cl::init("mse"), cl::cat(quantCategory));
@@ -159,12 +159,15 @@ static cl::opt<std::string> sensitivityCache(
     cl::desc("With --bits auto: reuse the sensitivity table in FILE (JSON) if it matches, "
              "else measure and write it there"),
     cl::value_desc("FILE"), cl::cat(quantCategory));
-static cl::opt<std::string> sensitivityLabels(
-    "sensitivity-labels",
-    cl::desc("With --sensitivity-metric task: the calibration samples' labels, a .npz with one "
-             "integer array named after the output it scores, [samples, output shape without "
-             "its last axis], classes along that axis (negative: row not scored)"),
+static cl::opt<std::string> taskLabels(
+    "task-labels",
+    cl::desc("The calibration samples' labels for the task metric (--sensitivity-metric task, "
+             "--rotation-search-metric task): a .npz with one integer array named after the "
+             "output it scores, [samples, output shape without its last axis], classes along "
+             "that axis (negative: row not scored)"),
     cl::value_desc("FILE"), cl::cat(quantCategory));
+static cl::alias sensitivityLabels("sensitivity-labels", cl::desc("Alias for --task-labels"),
+                                   cl::aliasopt(taskLabels), cl::cat(quantCategory));
 static cl::list<std::string> pins(
     "pin", cl::desc("With --bits auto: hold layer NAME's weights at BITS (NAME=BITS)"),
     cl::value_desc("NAME=BITS"), cl::cat(quantCategory));
@@ -246,9 +249,21 @@ static cl::opt<bool> rotateResidual(
 static cl::opt<unsigned> rotationSearch(
     "rotation-search",
     cl::desc("With --rotate-hadamard: try N rotations (seeds --rotation-seed, +1, ...), each "
-             "calibrated and quantized, and keep the one whose quantized outputs agree best "
-             "with float on the calibration samples (default 1: no search)"),
+             "calibrated and quantized, and keep the one whose quantized outputs are closest "
+             "to float on the calibration samples by --rotation-search-metric (default 1: no "
+             "search)"),
     cl::init(1), cl::cat(quantCategory));
+static cl::opt<std::string> rotationSearchMetric(
+    "rotation-search-metric",
+    cl::desc("With --rotation-search: mse (default: the outputs' relative squared error), kl "
+             "(KL divergence of the softmax of the outputs' rows from float's) or task "
+             "(cross-entropy of --task-labels)"),
+    cl::init("mse"), cl::cat(quantCategory));
+static cl::opt<unsigned> rotationSearchSamples(
+    "rotation-search-samples",
+    cl::desc("With --rotation-search: calibration samples each candidate is scored on "
+             "(default 16)"),
+    cl::init(16), cl::cat(quantCategory));
 static cl::opt<uint64_t> rotationSeed("rotation-seed",
                                       cl::desc("Seed of the rotation's random signs"),
                                       cl::init(0), cl::cat(quantCategory));
@@ -285,7 +300,9 @@ int main(int argc, char **argv) {
                             (cl::Option *)&activationBits, (cl::Option *)&smoothActivations,
                             (cl::Option *)&smoothAlpha, (cl::Option *)&rotateHadamard,
                             (cl::Option *)&rotateResidual, (cl::Option *)&rotationSearch,
-                            (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope,
+                            (cl::Option *)&rotationSearchMetric,
+                            (cl::Option *)&rotationSearchSamples,
+                            (cl::Option *)&emitRewritten, (cl::Option *)&quantizeScope, (cl::Option *)&taskLabels,
                             (cl::Option *)&activationGranularity,
                             (cl::Option *)&weightRounding, (cl::Option *)&bitsFlag})
       if (opt->getNumOccurrences())
@@ -320,7 +337,7 @@ int main(int argc, char **argv) {
                           (cl::Option *)&latencyBudget, (cl::Option *)&bitFormats,
                           (cl::Option *)&activationFormats, (cl::Option *)&sensitivityMetric,
                           (cl::Option *)&sensitivitySamples, (cl::Option *)&sensitivityCache,
-                          (cl::Option *)&sensitivityLabels, (cl::Option *)&pins,
+                          (cl::Option *)&pins,
                           (cl::Option *)&pinFirstLast,
                           (cl::Option *)&assignmentMethod})
     if (opt->getNumOccurrences() && !bitsAuto)
@@ -343,9 +360,8 @@ int main(int argc, char **argv) {
     die("--bits auto needs --size-budget, --bops-budget or --latency-budget");
   if (!isSensitivityMetric(sensitivityMetric))
     die("unknown --sensitivity-metric '" + sensitivityMetric + "' (mse, kl, task or layer)");
-  if ((sensitivityMetric == "task") != !sensitivityLabels.empty())
-    die(sensitivityLabels.empty() ? "--sensitivity-metric task needs --sensitivity-labels"
-                                  : "--sensitivity-labels needs --sensitivity-metric task");
+  if (sensitivityMetric == "task" && taskLabels.empty())
+    die("--sensitivity-metric task needs --task-labels");
   if (assignmentMethod != "ilp" && assignmentMethod != "greedy")
     die("unknown --bit-assignment '" + assignmentMethod + "' (ilp or greedy)");
   for (unsigned b : bitFormats)
@@ -377,6 +393,20 @@ int main(int argc, char **argv) {
     die("--rotation-search needs --rotate-hadamard");
   if (rotationSearch == 0)
     die("--rotation-search must be at least 1");
+  if ((rotationSearchMetric.getNumOccurrences() || rotationSearchSamples.getNumOccurrences()) &&
+      rotationSearch < 2)
+    die(std::string(rotationSearchMetric.getNumOccurrences() ? "--rotation-search-metric"
+                                                             : "--rotation-search-samples") +
+        " needs --rotation-search N with N > 1");
+  if (rotationSearchMetric != "mse" && rotationSearchMetric != "kl" &&
+      rotationSearchMetric != "task")
+    die("unknown --rotation-search-metric '" + rotationSearchMetric + "' (mse, kl or task)");
+  if (rotationSearchMetric == "task" && taskLabels.empty())
+    die("--rotation-search-metric task needs --task-labels");
+  if (rotationSearchSamples == 0)
+    die("--rotation-search-samples must be at least 1");
+  if (!taskLabels.empty() && sensitivityMetric != "task" && rotationSearchMetric != "task")
+    die("--task-labels needs --sensitivity-metric task or --rotation-search-metric task");
   if (!emitRewritten.empty() && !smooth && !rotateHadamard)
     die("--emit-rewritten needs --smooth-activations or --rotate-hadamard");
 
@@ -406,7 +436,7 @@ int main(int argc, char **argv) {
     q.sensitivity.metric = sensitivityMetric;
     q.sensitivity.samples = sensitivitySamples;
     q.sensitivityCache = sensitivityCache;
-    q.sensitivityLabels = sensitivityLabels;
+    q.taskLabels = taskLabels;
     q.pins = pinned;
     q.pinFirstLast = pinFirstLast;
     q.assignment = assignmentMethod;
@@ -426,6 +456,8 @@ int main(int argc, char **argv) {
     q.rotate = rotateHadamard;
     q.rotationSeed = rotationSeed;
     q.rotationCandidates = rotationSearch;
+    q.rotationSearchMetric = rotationSearchMetric;
+    q.rotationSearchSamples = rotationSearchSamples;
     q.rotateResidual = rotateResidual;
     q.emitRewrittenPath = emitRewritten;
     if (Error e = quantizeModel(*module, q, outs()))

@@ -29,10 +29,13 @@ struct QuantizeOptions {
   bool rotate = false;
   uint64_t rotationSeed = 0;
   /// Rotations tried (seeds rotationSeed, +1, ...): each candidate is
-  /// calibrated and quantized, and the one whose quantized outputs agree best
-  /// with float on the calibration samples (highest SQNR) is kept. 1: no search.
+  /// calibrated and quantized, and the one whose quantized outputs are
+  /// closest to float on the calibration samples by rotationSearchMetric is
+  /// kept: mse (the outputs' relative squared error), kl (KL divergence of
+  /// the rows' softmax) or task (cross-entropy of taskLabels). 1: no search.
   unsigned rotationCandidates = 1;
-  size_t rotationSearchSamples = 8; // calibration samples each candidate is scored on
+  std::string rotationSearchMetric = "mse";
+  size_t rotationSearchSamples = 16; // calibration samples each candidate is scored on
   bool rotateResidual = true;      // the residual stream offline (rotate-hadamard residual)
   std::string emitRewrittenPath;   // the float model after the rewrites (.mlir)
   /// Per-layer bit widths (--bits auto): measured sensitivities, then the
@@ -43,7 +46,9 @@ struct QuantizeOptions {
   std::vector<std::pair<std::string, unsigned>> pins; // layer name -> weight bits
   bool pinFirstLast = true;        // first and last weight layers at the widest format
   std::string sensitivityCache;    // JSON: reused when it matches the model
-  std::string sensitivityLabels;   // .npz of task labels (metric task; readTaskLabels)
+  /// The calibration samples' task labels (.npz; readTaskLabels): the task
+  /// metric of the sensitivity and of the rotation search.
+  std::string taskLabels;
   std::string assignment = "ilp";  // ilp | greedy
 };
 

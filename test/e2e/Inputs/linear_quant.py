@@ -335,7 +335,7 @@ def task_args(m, labels_file, cache):
     return [os.path.join(bindir, "quant-compile"), m, "--calibration-data",
             os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--weight-rounding",
             "nearest", "--bits", "auto", "--pin-first-last=false", "--size-budget", "1e9",
-            "--sensitivity-metric", "task", "--sensitivity-labels", labels_file,
+            "--sensitivity-metric", "task", "--task-labels", labels_file,
             "--sensitivity-cache", os.path.join(work, cache), "-o", os.path.join(work, "t.so")]
 
 
@@ -377,11 +377,11 @@ refusals = [
      "[samples, 16]"),
     (task_args(model, os.path.join(work, "labels_bad_class.npz"), "x.json"),
      "labels_bad_class.npz: sample 0, row 0: class 16 is not below output 'y''s 16 classes"),
-    ([a for a in task_args(model, "", "x.json") if a not in ("--sensitivity-labels", "")],
-     "--sensitivity-metric task needs --sensitivity-labels"),
+    ([a for a in task_args(model, "", "x.json") if a not in ("--task-labels", "")],
+     "--sensitivity-metric task needs --task-labels"),
     ([a for a in task_args(model, os.path.join(work, "labels.npz"), "x.json")
       if a not in ("--sensitivity-metric", "task")],
-     "--sensitivity-labels needs --sensitivity-metric task"),
+     "--task-labels needs --sensitivity-metric task or --rotation-search-metric task"),
 ]
 for args, want in refusals:
     r = subprocess.run(args, capture_output=True, text=True)
@@ -389,48 +389,98 @@ for args, want in refusals:
     print(f"task labels refused: {'ok' if ok else 'FAILED: want ' + repr(want) + ', got ' + r.stderr}")
     good &= ok
 
-# A searched rotation: --rotation-search 3 scores seeds 0, 1, 2 by the
-# quantized outputs' SQNR against float on the first 8 calibration samples
-# and keeps the best; each seed built on its own and scored against numpy's
-# float64 reference on the same samples must rank the kept one first, and the
-# search's library must compute what that seed's does.
-for i, x in enumerate(calib[:8]):
+# A searched rotation: --rotation-search 3 scores seeds 0, 1, 2 on the first
+# calibration samples (16, or --rotation-search-samples) against float by
+# --rotation-search-metric (mse: SQNR of the outputs; kl: KL divergence of
+# the rows' softmax; task: cross-entropy of --task-labels) and keeps the
+# best. Each seed built on its own and scored by numpy against the float64
+# reference on the same samples: the search's printed scores must be numpy's,
+# it must keep the seed numpy ranks first, and its library must compute what
+# that seed's does.
+for i, x in enumerate(calib[:16]):
     np.save(os.path.join(work, f"calib_{i}.npy"), x)
 
 
-def sqnr_on_calib(lib):
-    sig = noise = 0.0
+def outputs_on_calib(lib):
     outs = []
-    for i, x in enumerate(calib[:8]):
+    for i in range(16):
         d = os.path.join(work, "out", os.path.basename(lib), f"c{i}")
         run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/calib_{i}.npy", "-o", d)
-        got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
-        outs.append(got)
-        sig += float((reference(x) ** 2).sum())
-        noise += float(((reference(x) - got) ** 2).sum())
-    return 10 * np.log10(sig / noise), outs
+        outs.append(np.load(os.path.join(d, "y.npy")).astype(np.float64))
+    return outs
+
+
+def log_softmax(y):
+    y = y - y.max(-1, keepdims=True)
+    return y - np.log(np.exp(y).sum(-1, keepdims=True))
+
+
+def search_cost(metric, outs, n):
+    """numpy's score of a candidate (lower is better) and what the search
+    prints for it."""
+    refs = [reference(x) for x in calib[:n]]
+    if metric == "mse":
+        rel = sum(((r - g) ** 2).sum() for r, g in zip(refs, outs)) / sum((r ** 2).sum() for r in refs)
+        return rel, -10 * np.log10(rel)
+    if metric == "kl":
+        kl = [(np.exp(log_softmax(r)) * (log_softmax(r) - log_softmax(g))).sum(-1)
+              for r, g in zip(refs, outs)]
+        v = float(np.concatenate(kl).mean())
+        return v, v
+    v = cross_entropy(outs[:n])  # labels[:n], the labelled rows
+    return v, v
 
 
 rot = [os.path.join(bindir, "quant-compile"), model, "--calibration-data",
        os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--weight-bits", "4",
        "--weight-rounding", "nearest", "--rotate-hadamard"]
-lib = os.path.join(work, "lib_rot_search.so")
-out = run(*rot, "--rotation-search", "3", "-o", lib)
-scores = {int(a): float(b) for a, b in re.findall(r"rotation seed (\d+): .*?SQNR (-?[0-9.]+) dB", out)}
-kept = re.search(r"rotation search: seed (\d+) of 3 kept", out)
 per_seed = {}
 for seed in range(3):
     seed_lib = os.path.join(work, f"lib_rot_{seed}.so")
     run(*rot, "--rotation-seed", str(seed), "-o", seed_lib)
-    per_seed[seed] = sqnr_on_calib(seed_lib)
-best = max(per_seed, key=lambda k: per_seed[k][0])
-_, search_outs = sqnr_on_calib(lib)
-same = kept and all(np.array_equal(a, b) for a, b in zip(search_outs, per_seed[int(kept.group(1))][1]))
-ok = len(scores) == 3 and kept and int(kept.group(1)) == best and same
-print(f"--rotation-search 3: kept seed {kept.group(1) if kept else '?'}, numpy ranks seed {best} "
-      f"first (SQNR {', '.join(f'{per_seed[k][0]:.2f}' for k in range(3))} dB): "
-      f"{'ok' if ok else 'FAILED: ' + out}")
-good &= bool(ok)
+    per_seed[seed] = outputs_on_calib(seed_lib)
+printed_re = {"mse": r"SQNR (-?[0-9.]+) dB", "kl": r"KL divergence from float ([0-9.e+-]+) per row",
+              "task": r"cross-entropy ([0-9.]+) \(float"}
+searches = [("mse", 16, []), ("kl", 16, ["--rotation-search-metric", "kl"]),
+            ("task", 8, ["--rotation-search-metric", "task", "--task-labels",
+                         os.path.join(work, "labels.npz"), "--rotation-search-samples", "8"])]
+for metric, n, extra in searches:
+    lib = os.path.join(work, f"lib_rot_search_{metric}.so")
+    out = run(*rot, "--rotation-search", "3", *extra, "-o", lib)
+    printed = {int(a): float(b) for a, b in
+               re.findall(r"rotation seed (\d+): .*?" + printed_re[metric], out)}
+    kept = re.search(r"rotation search: seed (\d+) of 3 kept", out)
+    costs = {k: search_cost(metric, v[:n], n) for k, v in per_seed.items()}
+    order = sorted(costs, key=lambda k: costs[k][0])
+    # A near tie (within 1e-3) may go either way.
+    firsts = [k for k in order if costs[k][0] <= costs[order[0]][0] * (1 + 1e-3)]
+    agree = len(printed) == 3 and all(abs(printed[k] - costs[k][1]) <= 1e-3 * abs(costs[k][1]) + 1e-5
+                                      for k in printed)
+    same = kept and all(np.array_equal(a, b)
+                        for a, b in zip(outputs_on_calib(lib), per_seed[int(kept.group(1))]))
+    ok = agree and kept and int(kept.group(1)) in firsts and same
+    nan = float("nan")
+    print(f"--rotation-search 3 ({metric}, {n} samples): kept seed "
+          f"{kept.group(1) if kept else '?'}, numpy ranks seed {order[0]} first "
+          f"({', '.join(f'{costs[k][1]:.4g}' for k in range(3))}; printed "
+          f"{', '.join(f'{printed.get(k, nan):.4g}' for k in range(3))}): "
+          f"{'ok' if ok else 'FAILED: ' + out}")
+    good &= bool(ok)
+lib = os.path.join(work, "lib_rot_search.so")
+refusals = [
+    (["--rotation-search", "3", "--rotation-search-metric", "task"],
+     "--rotation-search-metric task needs --task-labels"),
+    (["--rotation-search", "3", "--rotation-search-metric", "cosine"],
+     "unknown --rotation-search-metric 'cosine' (mse, kl or task)"),
+    (["--rotation-search-metric", "kl"], "--rotation-search-metric needs --rotation-search N with N > 1"),
+    (["--rotation-search", "3", "--rotation-search-metric", "task", "--task-labels",
+      os.path.join(work, "labels_bad_shape.npz")], "labels 'y' have shape [32, 5]"),
+]
+for args, want in refusals:
+    r = subprocess.run(rot + args + ["-o", lib], capture_output=True, text=True)
+    ok = r.returncode != 0 and want in r.stderr
+    print(f"rotation search refused: {'ok' if ok else 'FAILED: want ' + repr(want) + ', got ' + r.stderr}")
+    good &= ok
 r = subprocess.run(rot + ["--rotation-search", "0", "-o", lib], capture_output=True, text=True)
 r2 = subprocess.run(rot[:-1] + ["--rotation-search", "2", "-o", lib], capture_output=True, text=True)
 ok = r.returncode != 0 and "at least 1" in r.stderr and r2.returncode != 0 and \
