@@ -2,11 +2,14 @@
 """How much of the W8A8 gap the rotation recovers, over random rotations and
 a larger held-out set than evaluate.py's: float, naive W8A8 (per tensor and
 per token), and the rotation with per-token activations, residual stream and
-each input on its own, for each of several seeds (--rotation-seed), all on N
-held-out windows of 4 x 128 characters. Prints per seed and the mean, and,
-per seed, the gap recovered on each half of the held-out set (whether the
-seeds' order is a property of the rotation or of the text). Writes a table
-into --report between its markers.
+each input on its own (also with GPTQ), for each of several seeds
+(--rotation-seed), all on N held-out windows of 4 x 128 characters. Prints
+per seed and the mean, and, per seed, the gap recovered on each half of the
+held-out set (whether the seeds' order is a property of the rotation or of
+the text), and the mean KL divergence of the quantized model's predictions
+from float's over the scored positions (how far the model moved, which
+perplexity alone does not show: a perturbation can lower the perplexity of
+an overconfident model). Writes a table into --report between its markers.
 
     seeds.py BINDIR [--work DIR] [--model gpt] [--eval 128] [--seeds 0,1,2,3,4]
 """
@@ -22,13 +25,24 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, f"{ROOT}/bench/quality")
 from common import run_model, write_generated  # noqa: E402
-from evaluate import MODELS, run, score  # noqa: E402
+from evaluate import MODELS, log_softmax, run, score  # noqa: E402
 
 LINEAR = ["--quantize-scope", "linear"]
 TOKEN = ["--activation-granularity", "token"]
+EACH = ["--rotate-hadamard", "--rotate-residual=false"] + TOKEN
 ROTATIONS = [("rotation (residual stream), per-token", ["--rotate-hadamard"] + TOKEN),
-             ("rotation of each input, per-token",
-              ["--rotate-hadamard", "--rotate-residual=false"] + TOKEN)]
+             ("rotation of each input, per-token", EACH),
+             ("rotation of each input, per-token, GPTQ", EACH + ["--weight-rounding", "gptq"])]
+
+
+def kl_divergence(model, logits, ref_logits, labels):
+    """Mean KL(float || quantized) of the predictions at the scored
+    positions (as score() selects them)."""
+    p, q = log_softmax(ref_logits.astype(np.float64)), log_softmax(logits.astype(np.float64))
+    kl = (np.exp(p) * (p - q)).sum(-1)
+    if model == "gpt":
+        return float(kl[:, :, :-1].mean())
+    return float(kl[labels["masked"]].mean())
 
 
 def main():
@@ -47,6 +61,7 @@ def main():
     evals = sorted(glob.glob(f"{data}/eval/*.npy"))
     half = len(evals) // 2
     parts = {"all": slice(None), "first half": slice(0, half), "second half": slice(half, None)}
+    ref = {}
 
     def measure(name, flags):
         lib = f"{a.work}/{a.model}-seeds.so"
@@ -57,7 +72,11 @@ def main():
         logits = run_model(a.bindir, lib, "ids", evals, "logits", f"{a.work}/out-seeds")
         r = {k: score(a.model, logits[s], {n: v[s] for n, v in labels.items()})[0]
              for k, s in parts.items()}
-        print(f"{name:55s} " + "  ".join(f"{k} {v:.4f}" for k, v in r.items()), flush=True)
+        if flags is None:
+            ref["logits"] = logits
+        r["kl"] = kl_divergence(a.model, logits, ref["logits"], labels)
+        print(f"{name:55s} " + "  ".join(f"{k} {v:.4f}" for k, v in r.items() if k != "kl") +
+              f"  KL {r['kl']:.2e}", flush=True)
         return r
 
     base = {"float": measure("float", None), "naive": measure("W8A8 naive", []),
@@ -75,11 +94,14 @@ def main():
                                     flags + ["--rotation-seed", seed]))
         rows.append((f"W8A8 + {name}", per_seed))
     lines = ["| recipe | seeds | perplexity (mean) | per seed | W8A8 gap recovered (mean) | "
-             "per seed | per seed, first / second half of the held-out set |",
-             "| --- | ---: | ---: | --- | ---: | --- | --- |"]
+             "per seed | per seed, first / second half of the held-out set | "
+             "KL from float (mean) | KL gap recovered |",
+             "| --- | ---: | ---: | --- | ---: | --- | --- | ---: | ---: |"]
     for name, rs in rows:
         ppl = [r["all"] for r in rs]
         mean = float(np.mean(ppl))
+        kl = float(np.mean([r["kl"] for r in rs]))
+        base_kl = base["naive"]["kl"]
         quantized = name != "float"
         g = [gap(p) for p in ppl]
         halves = [f"{100 * gap(r['first half'], 'first half'):.0f} / "
@@ -89,7 +111,9 @@ def main():
             f"{', '.join(f'{p:.4f}' for p in ppl) if len(rs) > 1 else '-'} | "
             f"{f'{100 * gap(mean):.0f}%' if quantized and name != 'W8A8 naive' else '-'} | "
             f"{', '.join(f'{100 * x:.0f}%' for x in g) if len(rs) > 1 else '-'} | "
-            f"{'; '.join(halves) if len(rs) > 1 else '-'} |")
+            f"{'; '.join(halves) if len(rs) > 1 else '-'} | "
+            f"{f'{kl:.2e}' if quantized else '-'} | "
+            f"{f'{100 * (1 - kl / base_kl):.0f}%' if quantized and name != 'W8A8 naive' else '-'} |")
         print(lines[-1], flush=True)
     if a.report:
         write_generated(a.report, "bench/transformers/seeds.py", lines,

@@ -4,7 +4,7 @@ LM and BERT-style masked LM) on the fortunes corpus and saves their
 state dicts; export.py turns them into ONNX. Run where PyTorch sees a GPU
 (the device machine: about two minutes on an H200) or, slowly, on a CPU.
 
-    train.py CORPUS_DIR OUT_DIR [--steps N]
+    train.py CORPUS_DIR OUT_DIR [--steps N] [--models gpt,bert]
 
 CORPUS_DIR holds the fortunes files (/usr/share/games/fortunes, from Debian's
 `fortunes` package; copied for a machine without it). Prints the training
@@ -30,12 +30,15 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--steps", type=int, default=15000)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--models", default="gpt,bert")
     a = ap.parse_args()
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     train, held = corpus(a.corpus)
     print(f"corpus: {len(train)} train, {len(held)} held-out characters; device {dev}")
     os.makedirs(a.out, exist_ok=True)
     for name, causal in (("gpt", True), ("bert", False)):
+        if name not in a.models.split(","):
+            continue
         torch.manual_seed(0)
         rng = np.random.default_rng(0)
         model = CharTransformer(causal).to(dev)

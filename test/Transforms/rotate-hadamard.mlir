@@ -3,17 +3,19 @@
 // The float function is unchanged: test/e2e/Inputs/rewrites.py checks it
 // numerically on trained transformers (against ONNX Runtime).
 
-// LayerNorm: gamma and beta fold into the readers, the norm keeps random
-// signs (D) as its scale and a zero bias, an online qc.hadamard (K = 4, a
-// power of two: no factor) follows; the observer sees the rotated tensor
-// and has lost its statistics.
+// LayerNorm: gamma and beta stay in the norm, times the random signs D
+// (here +1, -1, +1, -1), so that what is rotated and quantized is the norm's
+// output as the readers saw it; an online qc.hadamard (K = 4, a power of two:
+// no factor) follows and the readers take T^T D (no bias: beta did not
+// move); the observer sees the rotated tensor and has lost its statistics.
 // CHECK-LABEL: func.func @layernorm
-// CHECK-DAG: %[[Z:.*]] = arith.constant dense<0.000000e+00> : tensor<4xf32>
-// CHECK: %[[N:.*]] = qc.layernormalization %arg0, %{{.*}}, %[[Z]]
+// CHECK-DAG: %[[G:.*]] = arith.constant dense<[1.000000e+00, -2.000000e+00, 5.000000e-01, -1.500000e+00]> : tensor<4xf32>
+// CHECK-DAG: %[[B:.*]] = arith.constant dense<[1.000000e-01, 2.000000e-01, 3.000000e-01, -0.000000e+00]> : tensor<4xf32>
+// CHECK: %[[N:.*]] = qc.layernormalization %arg0, %[[G]], %[[B]]
 // CHECK: %[[H:.*]] = qc.hadamard %[[N]] : tensor<2x4xf32>
 // CHECK: %[[O:.*]] = qc.observe "x" %[[H]] {channel_axis = 1 : i64} : tensor<2x4xf32>
 // CHECK: %[[Y:.*]] = qc.matmul %[[O]], %{{.*}} : (tensor<2x4xf32>, tensor<4x3xf32>)
-// CHECK: qc.add %[[Y]], %{{.*}} : (tensor<2x3xf32>, tensor<3xf32>)
+// CHECK-NEXT: return %[[Y]]
 func.func @layernorm(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
   %g = arith.constant dense<[1.0, 2.0, 0.5, 1.5]> : tensor<4xf32>
   %b = arith.constant dense<[0.1, -0.2, 0.3, 0.0]> : tensor<4xf32>

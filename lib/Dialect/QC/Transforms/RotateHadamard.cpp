@@ -98,7 +98,7 @@ void resetObserver(ObserveOp obs) {
 
 void rotate(ActivationGroup &g, const Rotation &r) {
   int64_t k = g.channels;
-  rotateReaders(g, r, g.kind == ProducerKind::LayerNorm || g.kind == ProducerKind::ScaleShift);
+  rotateReaders(g, r, /*foldNorm=*/false);
   switch (g.kind) {
   case ProducerKind::Linear: {
     std::vector<double> w = g.producer.weight(), b = *g.producer.bias();
@@ -113,17 +113,19 @@ void rotate(ActivationGroup &g, const Rotation &r) {
     break;
   }
   case ProducerKind::LayerNorm:
-    g.setGammaBeta(r.signs, std::vector<double>(k, 0.0));
-    rotateOnline(g.value, r, /*applySigns=*/false);
-    break;
   case ProducerKind::ScaleShift: {
-    g.setGammaBeta(r.signs, std::vector<double>(k, 0.0));
-    Value v = g.mul.getC();
-    if (g.shift) {
-      g.shift.getC().replaceAllUsesWith(v);
-      g.shift.erase();
+    // The signs join gamma and beta, which stay: what is rotated and then
+    // quantized is the normalization's output gamma x^ + beta, as the
+    // readers saw it. (Folding gamma into the weights instead, as the
+    // residual stream must, quantizes x^, whose channels that a small
+    // gamma silences can be large: the rotation spreads them over all.)
+    std::vector<double> gamma = g.gamma(), beta = g.beta();
+    for (int64_t j = 0; j < k; ++j) {
+      gamma[j] *= r.signs[j];
+      beta[j] *= r.signs[j];
     }
-    rotateOnline(v, r, /*applySigns=*/false);
+    g.setGammaBeta(gamma, beta);
+    rotateOnline(g.value, r, /*applySigns=*/false);
     break;
   }
   case ProducerKind::Other:

@@ -92,15 +92,20 @@ def RotateHadamard : Pass<"rotate-hadamard"> {
     For each activation X (K channels) whose readers are all linear layers
     (as for `smooth-activations`), rewrites `X W = (X D T)(T^T D W)` with D
     random signs and T the orthogonal transform of `qc.hadamard`
-    (a Walsh-Hadamard transform for the power-of-two part of K times a
-    random orthogonal matrix for the rest). `T^T D W` is computed offline
+    (for K = c 2^k: Paley's Hadamard matrix of order 4c times a
+    Walsh-Hadamard transform of order 2^(k-2) where 4c - 1 is prime and
+    k >= 2, so that T is a Hadamard matrix; else a random orthogonal c x c
+    factor times the Walsh-Hadamard transform of order 2^k).
+    `T^T D W` is computed offline
     into every reader's weights. `X D T` is folded into the producer
     where the algebra allows: a linear producer's weight columns and bias
     take `D T` and nothing runs online. A LayerNormalization (or the
-    `Mul`/`Add` tail of a decomposed one) first has its scale and shift
-    folded into the readers (`W := diag(gamma) W`, bias `+= beta W`, as
-    QuaRot and SliceGPT do), keeps D as its scale and is followed by an
-    online `qc.hadamard`; any other producer gets a `Mul` by D and an
+    `Mul`/`Add` tail of a decomposed one) takes D into its scale and shift
+    (`gamma D`, `beta D`) and is followed by an online `qc.hadamard`, so
+    that what is rotated and quantized is the normalization's output as
+    the readers saw it (folding gamma into the readers instead would
+    quantize the normalized input, whose channels that a small gamma
+    silences can be large); any other producer gets a `Mul` by D and an
     online `qc.hadamard`. The float function is unchanged; outlier
     channels are spread over all channels before quantization. Observers
     between the producer and the readers then observe the rotated
