@@ -23,6 +23,11 @@ from ort_common import ROOT, ort_dir, run  # noqa: E402
 MODELS = f"{ROOT}/bench/models/transformers"
 BLOCKS = 4  # transformer blocks of both models (bench/transformers/model.py)
 VOCAB, BOS, TOL = 98, 97, 1e-5
+# Each input rotated on its own: 17 online Hadamards (the residual rotation
+# has 8) and dense rotated rows in every product; on the GPT and these random
+# inputs the float32 rounding reaches 1.1e-5 of the largest logit (computing
+# the online transform in f64 did not lower it), so that case is held to 2e-5.
+TOL_EACH = 2e-5
 
 
 def ids(rng):
@@ -64,6 +69,7 @@ def main():
             run([f"{a.bindir}/quant-run", f"{a.work}/{model}-float.so", "-i", f"ids={f}", "-o", d])
             ours.append(np.load(f"{d}/logits.npy").astype(np.float64))
         for name, flags in (("rotate", ["--rotate-hadamard"]),
+                            ("rotate-each", ["--rotate-hadamard", "--rotate-residual=false"]),
                             ("smooth", ["--smooth-alpha", "auto"])):
             tag = f"{model}-{name}"
             rewritten = f"{a.work}/{tag}.mlir"
@@ -80,12 +86,18 @@ def main():
                                      text.count("qc.hadamard") != 2 * BLOCKS):
                 failures.append(f"{tag}: the residual stream was not rotated offline "
                                 f"({text.count('qc.hadamard')} online Hadamards)")
+            # Each input rotated on its own: the normalizations stay, and an
+            # online Hadamard follows each (two per block and the final one)
+            # besides those before the attention output and second FFN layers.
+            if name == "rotate-each" and text.count("qc.hadamard") != 4 * BLOCKS + 1:
+                failures.append(f"{tag}: {text.count('qc.hadamard')} online Hadamards, "
+                                f"want {4 * BLOCKS + 1}")
             if name == "smooth" and not any("smooth_alpha" in l for l in layers):
                 failures.append(f"{tag}: no layer was smoothed")
             # The layers the rewrite reached: all with channel statistics for
             # the rotation, the smoothed ones for SmoothQuant.
             reached = [l for l in layers if l.get("channel_max_over_mean_before") and
-                       (name == "rotate" or "smooth_alpha" in l)]
+                       (name.startswith("rotate") or "smooth_alpha" in l)]
             before = max([l["channel_max_over_mean_before"] for l in reached] or [0])
             after = max([l["channel_max_over_mean"] for l in reached] or [0])
             if not after < before:
@@ -100,7 +112,7 @@ def main():
                     rel = np.abs(got - want).max() / np.abs(want).max()
                     print(f"{tag} sample {k}: max |rewritten - {against}| / max |output| = "
                           f"{rel:.2e}; channel max/mean {before:.2f} -> {after:.2f}")
-                    if not rel <= TOL:
+                    if not rel <= (TOL_EACH if name == "rotate-each" else TOL):
                         failures.append(f"{tag} sample {k}: {rel:.2e} against {against}")
     for f in failures:
         print("FAIL:", f)
