@@ -657,7 +657,11 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       << (o.scope == "linear"   ? "; only the inputs of linear layers quantized"
           : o.scope == "matmul" ? "; only the inputs of MatMul/Gemm layers quantized"
                                 : "")
-      << (o.activationGranularity == "token" ? ", per token (dynamic, simulated)" : "")
+      << (o.activationGranularity == "token" ? ", per token (dynamic scales)"
+          : o.activationGranularity == "tensor"
+              ? ""
+              : ", per group of " + StringRef(o.activationGranularity).drop_front(6).str() +
+                    " channels of a token (dynamic scales)")
       << (o.rotate ? (o.rotateResidual ? "; Hadamard rotation (residual stream offline)"
                                        : "; Hadamard rotation")
                    : "")

@@ -223,7 +223,9 @@ static cl::opt<std::string> activationGranularity(
     "activation-granularity",
     cl::desc("tensor (default): a calibrated scale per activation; token: a dynamic "
              "symmetric scale per row of each linear layer's input (with --quantize-scope "
-             "linear; int8 x int8 products scaled per row)"),
+             "linear; int8 x int8 products scaled per row); group:G: a dynamic symmetric "
+             "scale per G consecutive channels of each row (int8 products per group, scaled "
+             "and summed in float; rows G does not divide get a scale per row)"),
     cl::init("tensor"), cl::cat(quantCategory));
 static cl::opt<bool> smoothActivations(
     "smooth-activations",
@@ -379,11 +381,14 @@ int main(int argc, char **argv) {
       die("--pin '" + p + "' is not NAME=BITS with BITS in 2-8");
     pinned.push_back({name.str(), b});
   }
-  if (activationGranularity != "tensor" && activationGranularity != "token")
-    die("unknown --activation-granularity '" + activationGranularity + "' (tensor or token)");
-  if (activationGranularity == "token" && quantizeScope == "all")
-    die("--activation-granularity token needs --quantize-scope linear or matmul (per-token scales "
-        "have no integer-only chain)");
+  bool dynamicActivations =
+      activationGranularity == "token" || qc::activationGroupSize(activationGranularity);
+  if (activationGranularity != "tensor" && !dynamicActivations)
+    die("unknown --activation-granularity '" + activationGranularity +
+        "' (tensor, token or group:G with G >= 1)");
+  if (dynamicActivations && quantizeScope == "all")
+    die("--activation-granularity " + activationGranularity +
+        " needs --quantize-scope linear or matmul (dynamic scales have no integer-only chain)");
   bool smooth = smoothActivations || smoothAlpha.getNumOccurrences();
   double alpha = 0.5;
   if (smoothAlpha != "auto" &&

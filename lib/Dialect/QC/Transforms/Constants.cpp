@@ -1,5 +1,6 @@
 //===- Constants.cpp - reading and writing constant tensors ---------------===//
 #include "qc/Dialect/QC/Transforms/Constants.h"
+#include "qc/Dialect/QC/IR/QCOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -60,4 +61,12 @@ Value qc::createBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
   if (w <= 16)
     return intBlob<int16_t>(b, loc, type, values, name);
   return intBlob<int32_t>(b, loc, type, values, name);
+}
+
+Value qc::createReshape(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
+  auto ty = cast<RankedTensorType>(v.getType());
+  auto shapeTy = RankedTensorType::get({int64_t(shape.size())}, b.getI64Type());
+  Value s = arith::ConstantOp::create(b, loc, DenseIntElementsAttr::get(shapeTy, shape));
+  return qc::ReshapeOp::create(b, loc, RankedTensorType::get(shape, ty.getElementType()), v, s)
+      .getResult();
 }

@@ -45,11 +45,22 @@ namespace {
 /// q = clip(round(x / s), -qmax, qmax) as int8, and the dequantization
 /// Convert(q) * s, which lower-quantized-to-integer turns into integer
 /// products where a linear layer reads it.
-Value perTokenQuantize(qc::ObserveOp obs, unsigned bits) {
+/// With `group` > 0 (dividing the last axis K), the same per group of
+/// `group` consecutive channels of each row: the row reshaped to
+/// [..., K / group, group], a scale per group, reshaped back.
+Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group = 0) {
   OpBuilder b(obs);
   Location loc = obs.getLoc();
   Value x = obs.getInput();
   auto ty = cast<RankedTensorType>(x.getType());
+  RankedTensorType flatTy = ty;
+  if (group) {
+    SmallVector<int64_t> shape(ty.getShape());
+    shape.back() /= group;
+    shape.push_back(group);
+    x = qc::createReshape(b, loc, x, shape);
+    ty = cast<RankedTensorType>(x.getType());
+  }
   SmallVector<int64_t> rowShape(ty.getShape());
   rowShape.back() = 1;
   auto rowTy = RankedTensorType::get(rowShape, ty.getElementType());
@@ -69,7 +80,8 @@ Value perTokenQuantize(qc::ObserveOp obs, unsigned bits) {
   q = qc::ClipOp::create(b, loc, ty, q, ValueRange{scalar(-qmax), scalar(qmax)});
   q = qc::ConvertOp::create(b, loc, ty.clone(b.getI8Type()), q);
   q = qc::ConvertOp::create(b, loc, ty, q);
-  return qc::MulOp::create(b, loc, ty, q, s);
+  Value r = qc::MulOp::create(b, loc, ty, q, s);
+  return group ? qc::createReshape(b, loc, r, flatTy.getShape()) : r;
 }
 
 struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> {
@@ -280,21 +292,24 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       if (failed(quantizeWeights(op)))
         return signalPassFailure();
 
-    if (activationGranularity != "tensor" && activationGranularity != "token") {
+    std::optional<int64_t> group = qc::activationGroupSize(activationGranularity);
+    if (activationGranularity != "tensor" && activationGranularity != "token" && !group) {
       getOperation()->emitError() << "activation granularity '" << activationGranularity
-                                  << "' is not supported (tensor or token)";
+                                  << "' is not supported (tensor, token or group:G)";
       return signalPassFailure();
     }
     bool isSigned = activationType == "i8";
     bool failedAny = false;
     getOperation()->walk([&](qc::ObserveOp obs) {
       auto rowTy = cast<RankedTensorType>(obs.getType());
-      if (activationGranularity == "token" && obs.getChannelAxis() && rowTy.hasStaticShape() &&
-          int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
+      if ((activationGranularity == "token" || group) && obs.getChannelAxis() &&
+          rowTy.hasStaticShape() && int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
         unsigned bits = activationBits;
         if (auto scheme = obs->getAttrOfType<qc::SchemeAttr>(qc::QCDialect::kActivationSchemeAttrName))
           bits = std::clamp(scheme.getBits(), 2u, 8u);
-        obs.replaceAllUsesWith(perTokenQuantize(obs, bits));
+        // Groups that do not divide the row: a scale per row.
+        int64_t g = group && rowTy.getShape().back() % *group == 0 ? *group : 0;
+        obs.replaceAllUsesWith(perTokenQuantize(obs, bits, g));
         obs.erase();
         return;
       }

@@ -67,6 +67,33 @@ std::optional<RowScaled> rowDequantized(Value v) {
   return std::nullopt;
 }
 
+/// A per-group dynamic dequantization (fold-calibration's group:G
+/// activations): `Reshape(Mul(Convert(q : i8), s))` from [..., K/G, G],
+/// scales [..., K/G, 1], back to [..., K].
+struct GroupScaled {
+  Value ints, scales;
+  int64_t group;
+};
+std::optional<GroupScaled> groupDequantized(Value v) {
+  auto reshape = v.getDefiningOp<qc::ReshapeOp>();
+  if (!reshape)
+    return std::nullopt;
+  auto inTy = tensorTy(reshape.getData()), ty = tensorTy(v);
+  if (!inTy.hasStaticShape() || !ty.hasStaticShape() || inTy.getRank() != ty.getRank() + 1 ||
+      ty.getRank() < 1)
+    return std::nullopt;
+  int64_t r = ty.getRank();
+  for (int64_t d = 0; d + 1 < r; ++d)
+    if (inTy.getDimSize(d) != ty.getDimSize(d))
+      return std::nullopt;
+  if (inTy.getDimSize(r - 1) * inTy.getDimSize(r) != ty.getDimSize(r - 1))
+    return std::nullopt;
+  std::optional<RowScaled> rows = rowDequantized(reshape.getData());
+  if (!rows)
+    return std::nullopt;
+  return GroupScaled{rows->ints, rows->scales, inTy.getDimSize(r)};
+}
+
 /// The storage integers of a quantized tensor (ui8 / i8 ...).
 Value storageOf(OpBuilder &b, Location loc, Value q) {
   auto qt = cast<QuantizedType>(tensorTy(q).getElementType());
@@ -523,6 +550,89 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
 /// A Conv, Gemm or MatMul on quantized operands whose result is not
 /// quantized (the linear-only scope, or a model's last layer): the int32
 /// product, dequantized with s_x * s_w per channel to the float result.
+/// `r + beta * bias` (the float bias of a Gemm or of a row-scaled product).
+Value addFloatBias(PatternRewriter &rw, Location loc, Value r, Value bias, double beta) {
+  if (beta != 1) {
+    std::vector<float> bv = *readBias(bias);
+    for (float &v : bv)
+      v = float(beta * v);
+    bias = qc::createBlobConstant(rw, loc, tensorTy(bias).clone(rw.getF32Type()), bv,
+                                  "bias_beta");
+  }
+  return qc::AddOp::create(rw, loc, tensorTy(r), r, bias);
+}
+
+/// A Gemm or MatMul whose input is quantized per group of G channels
+/// (groupDequantized) and whose 2-D weight is quantized per tensor or per
+/// output channel: for each group b, the int32 product of the int8 columns
+/// [bG, bG + G) with the weight rows [bG, bG + G), dequantized with
+/// alpha * s_w per channel and multiplied by the group's scales; the float
+/// results summed, then the float bias (times beta) added.
+FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const GroupScaled &g) {
+  if (!isa<qc::GemmOp, qc::MatMulOp>(op))
+    return failure();
+  Value qw = dequantized(op->getOperand(1));
+  if (!qw || tensorTy(qw).getRank() != 2)
+    return failure();
+  auto resTy = tensorTy(op->getResult(0));
+  int64_t n = resTy.getShape().back(), k = tensorTy(qw).getDimSize(0);
+  auto wElt = tensorTy(qw).getElementType();
+  SmallVector<double> wScales;
+  SmallVector<int32_t> wZps;
+  if (auto t = dyn_cast<UniformQuantizedType>(wElt)) {
+    wScales.assign(n, t.getScale());
+    wZps.assign(n, int32_t(t.getZeroPoint()));
+  } else if (auto a = dyn_cast<UniformQuantizedPerAxisType>(wElt)) {
+    if (a.getQuantizedDimension() != 1 || int64_t(a.getScales().size()) != n)
+      return failure();
+    wScales.assign(a.getScales().begin(), a.getScales().end());
+    for (int64_t z : a.getZeroPoints())
+      wZps.push_back(int32_t(z));
+  } else {
+    return failure();
+  }
+  if (cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8 || k % g.group)
+    return failure();
+  double alpha = 1, beta = 1;
+  Value floatBias;
+  if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
+    if (gemm.getTransA() || gemm.getTransB())
+      return failure();
+    alpha = gemm.getAlpha().convertToDouble();
+    beta = gemm.getBeta().convertToDouble();
+    floatBias = gemm.getC();
+    if (floatBias && !readBias(floatBias))
+      return failure();
+  }
+  Location loc = op->getLoc();
+  int64_t rank = resTy.getRank(), groups = k / g.group;
+  SmallVector<int64_t> flat(resTy.getShape());
+  flat.back() = k;
+  Value x = qc::createReshape(rw, loc, g.ints, flat);
+  flat.back() = groups;
+  Value scales = qc::createReshape(rw, loc, g.scales, flat);
+  Value w = storageOf(rw, loc, qw);
+  SmallVector<double> outScales;
+  for (double s : wScales)
+    outScales.push_back(alpha * s);
+  auto accQ = UniformQuantizedPerAxisType::get(
+      quant::QuantizationFlags::Signed, rw.getI32Type(), rw.getF32Type(), outScales,
+      SmallVector<int64_t>(n, 0), int32_t(rank - 1), INT32_MIN, INT32_MAX);
+  auto accTy = RankedTensorType::get(resTy.getShape(), rw.getI32Type());
+  Value sum;
+  for (int64_t b = 0; b < groups; ++b) {
+    Value xs = sliceAlong(rw, loc, x, rank - 1, b * g.group, g.group);
+    Value ws = sliceAlong(rw, loc, w, 0, b * g.group, g.group);
+    Value acc = qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, Value(), 0, wZps);
+    Value q = qc::StorageCastOp::create(rw, loc, resTy.clone(accQ), acc);
+    Value part = qc::DequantizeOp::create(rw, loc, resTy, q);
+    part = qc::MulOp::create(rw, loc, resTy, part,
+                             sliceAlong(rw, loc, scales, rank - 1, b, 1));
+    sum = b ? qc::AddOp::create(rw, loc, resTy, sum, part).getResult() : part;
+  }
+  return floatBias ? addFloatBias(rw, loc, sum, floatBias, beta) : sum;
+}
+
 template <typename OpTy>
 struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -536,6 +646,13 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
     for (Operation *u : y.getUsers())
       if (isa<qc::ReluOp, qc::ClipOp>(u) && feedsQuantize(u->getResult(0)))
         return failure();
+    if (std::optional<GroupScaled> g = groupDequantized(op->getOperand(0))) {
+      FailureOr<Value> r = groupProduct(rw, op, *g);
+      if (failed(r))
+        return failure();
+      rw.replaceOp(op, *r);
+      return success();
+    }
     IntegerProduct p;
     if (failed(integerProduct(rw, op, p, /*allowRows=*/true)))
       return failure();
@@ -554,16 +671,8 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
     Value r = qc::DequantizeOp::create(rw, loc, p.resTy, q);
     if (p.rowScales)
       r = qc::MulOp::create(rw, loc, p.resTy, r, p.rowScales);
-    if (p.floatBias) {
-      Value bias = p.floatBias;
-      if (p.beta != 1) {
-        std::vector<float> bv = *readBias(bias);
-        for (float &v : bv)
-          v = float(p.beta * v);
-        bias = qc::createBlobConstant(rw, loc, tensorTy(bias).clone(f32), bv, "bias_beta");
-      }
-      r = qc::AddOp::create(rw, loc, p.resTy, r, bias);
-    }
+    if (p.floatBias)
+      r = addFloatBias(rw, loc, r, p.floatBias, p.beta);
     rw.replaceOp(op, r);
     return success();
   }

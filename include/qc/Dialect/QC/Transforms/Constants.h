@@ -38,6 +38,10 @@ mlir::Value createBlobConstant(mlir::OpBuilder &b, mlir::Location loc,
                                mlir::RankedTensorType type,
                                llvm::ArrayRef<int32_t> values, llvm::StringRef name);
 
+/// `v` reshaped to the static `shape` (qc.Reshape with a constant i64 shape).
+mlir::Value createReshape(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                          llvm::ArrayRef<int64_t> shape);
+
 } // namespace qc
 
 #endif

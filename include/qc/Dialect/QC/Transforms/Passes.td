@@ -222,7 +222,9 @@ def FoldCalibration : Pass<"fold-calibration"> {
     Option<"activationGranularity", "activation-granularity", "std::string", "\"tensor\"",
            "tensor: one static scale per activation (calibrated); token: a dynamic symmetric "
            "scale per row of the inputs of MatMul and Gemm (max |x| of the row; int8 rows "
-           "that lower-quantized-to-integer multiplies in integers)">,
+           "that lower-quantized-to-integer multiplies in integers); group:G: the same per "
+           "group of G consecutive channels of a row (an int32 product per group, scaled "
+           "and summed in float; rows whose length G does not divide get a scale per row)">,
   ];
   let dependentDialects = ["::mlir::quant::QuantDialect"];
 }

@@ -30,6 +30,14 @@ inline std::optional<int64_t> weightBlockSize(llvm::StringRef granularity) {
   return n;
 }
 
+/// G of an activation granularity "group:G" (G >= 1); none for anything else.
+inline std::optional<int64_t> activationGroupSize(llvm::StringRef granularity) {
+  int64_t n;
+  if (!granularity.consume_front("group:") || granularity.getAsInteger(10, n) || n < 1)
+    return std::nullopt;
+  return n;
+}
+
 /// A weight quantized symmetrically with a scale per channel: entry i of
 /// the flat row-major weight belongs to channel channelOf(i).
 struct QuantizedWeight {

@@ -1,0 +1,57 @@
+// Per-group activations (activation-granularity=group:G) in fold-calibration,
+// and their integer form in lower-quantized-to-integer: a product per group.
+// RUN: quant-opt %s --fold-calibration="activation-granularity=group:2" | FileCheck %s --check-prefix=GROUP
+// RUN: quant-opt %s --fold-calibration="activation-granularity=group:2" --lower-quantized-to-integer --canonicalize | FileCheck %s --check-prefix=INT
+// RUN: quant-opt %s --fold-calibration="activation-granularity=group:2" --lower-quantized-to-integer --canonicalize --convert-qc-to-linalg | FileCheck %s --check-prefix=LINALG
+// RUN: quant-opt %s --fold-calibration="activation-granularity=group:3" | FileCheck %s --check-prefix=ROWS
+// RUN: not quant-opt %s --fold-calibration="activation-granularity=group:0" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// Each row of 4 channels is split into 2 groups of 2, each with its own
+// scale max |x| of the group / 127.
+// GROUP-LABEL: func.func @linear
+// GROUP: %[[G:.*]] = qc.reshape %arg0, %{{.*}} : (tensor<2x4xf32>, tensor<3xi64>) -> tensor<2x2x2xf32>
+// GROUP: %[[A:.*]] = qc.abs %[[G]]
+// GROUP: %[[M:.*]] = qc.reducemax %[[A]] {axes = array<i64: 2>} : (tensor<2x2x2xf32>) -> tensor<2x2x1xf32>
+// GROUP: %[[C:.*]] = qc.clip %[[M]]
+// GROUP: %[[S:.*]] = qc.div %[[C]], %{{.*}} : (tensor<2x2x1xf32>, tensor<f32>) -> tensor<2x2x1xf32>
+// GROUP: %[[D:.*]] = qc.div %[[G]], %[[S]]
+// GROUP: %[[R:.*]] = qc.round %[[D]]
+// GROUP: %[[K:.*]] = qc.clip %[[R]]
+// GROUP: %[[I:.*]] = qc.convert %[[K]] : (tensor<2x2x2xf32>) -> tensor<2x2x2xi8>
+// GROUP: %[[F:.*]] = qc.convert %[[I]] : (tensor<2x2x2xi8>) -> tensor<2x2x2xf32>
+// GROUP: %[[DQ:.*]] = qc.mul %[[F]], %[[S]]
+// GROUP: %[[X:.*]] = qc.reshape %[[DQ]], %{{.*}} : (tensor<2x2x2xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+// GROUP: qc.gemm %[[X]]
+
+// Two int32 products of 2 channels each, dequantized with s_w per channel,
+// times each group's scales, summed, plus the float bias times beta.
+// INT-LABEL: func.func @linear
+// INT: qc.convert %{{.*}} : (tensor<2x2x2xf32>) -> tensor<2x2x2xi8>
+// INT: qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0, 0]) : (tensor<2x2xi8>, tensor<2x2xi8>) -> tensor<2x2xi32>
+// INT: qc.storage_cast %{{.*}} : tensor<2x2xi32> -> tensor<2x2x!quant.uniform<i32:f32:1, {0.0078740157480314959,0.00472440963{{[0-9]*}}}>>
+// INT: %[[P0:.*]] = qc.mul %{{.*}}, %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+// INT: qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0, 0]) : (tensor<2x2xi8>, tensor<2x2xi8>) -> tensor<2x2xi32>
+// INT: %[[P1:.*]] = qc.mul %{{.*}}, %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+// INT: qc.add %[[P0]], %[[P1]]
+// INT: %[[B:.*]] = qc.add %{{.*}}, %{{.*}} : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+// INT: return %[[B]]
+// INT-NOT: qc.gemm
+
+// LINALG-LABEL: func.func @linear
+// LINALG-NOT: qc.
+// LINALG-COUNT-2: linalg.matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<2x2xi32>, tensor<2x2xi32>)
+// LINALG: return
+
+// A group size that does not divide the row: a scale per row.
+// ROWS-LABEL: func.func @linear
+// ROWS-NOT: qc.reshape
+// ROWS: qc.reducemax %{{.*}} {axes = array<i64: 1>} : (tensor<2x4xf32>) -> tensor<2x1xf32>
+
+// BAD: error: activation granularity 'group:0' is not supported (tensor, token or group:G)
+func.func @linear(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[0.5, -0.2], [1.0, 0.4], [-0.25, 0.1], [0.3, -0.6]]> : tensor<4x2xf32>
+  %c = arith.constant dense<[0.2, -0.4]> : tensor<2xf32>
+  %o = qc.observe "x" %x {min = -1.0 : f64, max = 1.0 : f64, channel_axis = 1 : i64} : tensor<2x4xf32>
+  %y = qc.gemm %o, %w, %c {alpha = 1.0 : f32, beta = 0.5 : f32, transA = 0 : i64, transB = 0 : i64} : (tensor<2x4xf32>, tensor<4x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
