@@ -2,7 +2,8 @@
 """How much of the W8A8 gap the rotation recovers, over random rotations and
 a larger held-out set than evaluate.py's: float, naive W8A8 (per tensor and
 per token), and the rotation with per-token activations, residual stream and
-each input on its own (also with GPTQ), for each of several seeds
+each input on its own (also with GPTQ, and with a scale per group of 32
+channels of each token), for each of several seeds
 (--rotation-seed), all on N held-out windows of 4 x 128 characters. Prints
 per seed and the mean, and, per seed, the gap recovered on each half of the
 held-out set (whether the seeds' order is a property of the rotation or of
@@ -12,10 +13,12 @@ perplexity alone does not show: a perturbation can lower the perplexity of
 an overconfident model). Writes a table into --report between its markers.
 
     seeds.py BINDIR [--work DIR] [--model gpt] [--eval 128] [--seeds 0,1,2,3,4]
+             [--only REGEX] [--report FILE]
 """
 import argparse
 import glob
 import os
+import re
 import sys
 
 import numpy as np
@@ -30,9 +33,12 @@ from evaluate import MODELS, log_softmax, run, score  # noqa: E402
 LINEAR = ["--quantize-scope", "linear"]
 TOKEN = ["--activation-granularity", "token"]
 EACH = ["--rotate-hadamard", "--rotate-residual=false"] + TOKEN
+GPTQ = ["--weight-rounding", "gptq"]
+GROUP = ["--rotate-hadamard", "--rotate-residual=false", "--activation-granularity", "group:32"]
 ROTATIONS = [("rotation (residual stream), per-token", ["--rotate-hadamard"] + TOKEN),
              ("rotation of each input, per-token", EACH),
-             ("rotation of each input, per-token, GPTQ", EACH + ["--weight-rounding", "gptq"])]
+             ("rotation of each input, per-token, GPTQ", EACH + GPTQ),
+             ("rotation of each input, per group of 32 channels, GPTQ", GROUP + GPTQ)]
 
 
 def kl_divergence(model, logits, ref_logits, labels):
@@ -53,6 +59,7 @@ def main():
     ap.add_argument("--eval", type=int, default=128)
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--report")
+    ap.add_argument("--only", help="regular expression: the rotation recipes to run")
     a = ap.parse_args()
     data = f"{a.work}/{a.model}-data-eval{a.eval}"
     if not os.path.exists(f"{data}/eval-labels.npz"):
@@ -88,6 +95,8 @@ def main():
     rows = [("float", [base["float"]]), ("W8A8 naive", [base["naive"]]),
             ("W8A8 naive, per-token activations", [base["naive token"]])]
     for name, flags in ROTATIONS:
+        if a.only and not re.search(a.only, name):
+            continue
         per_seed = []
         for seed in a.seeds.split(","):
             per_seed.append(measure(f"W8A8 + {name}, seed {seed}",

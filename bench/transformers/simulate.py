@@ -1,22 +1,26 @@
 #!/usr/bin/python3
-"""A PyTorch fake-quantization model of the GPT (bench/models/transformers/
-gpt.onnx loaded into model.py's CharTransformer), independent of the
-compiler, to split the W8A8 error of the rotation recipe into its parts:
+"""A PyTorch fake-quantization model of the GPT or the BERT (bench/models/
+transformers/{gpt,bert}.onnx loaded into model.py's CharTransformer),
+independent of the compiler, to split the W8A8 error of the rotation recipe into its parts:
 naive W8A8 (per-tensor u8 activations, minmax over the calibration windows),
 per-token int8 activations, each linear input rotated by the same randomized
 Hadamard matrix as quant-compile's (Paley's order-12 factor times
 Walsh-Hadamard), with or without the LayerNorm's gamma and beta folded into
 the readers, weights or activations alone, per-layer-type activations left
-float, clipping, GPTQ and SmoothQuant before the rotation. Prints, per
+float, clipping, GPTQ and SmoothQuant before the rotation (per layer or one
+factor for Q, K and V as quant-compile's; max or second-moment statistics),
+asymmetric per-token scales and a scale per group of channels. Prints, per
 recipe, the mean KL divergence of the predictions from float's, the held-out
 perplexity and the perplexity at the temperature that calibrates the float
 model (T*), each with the share of naive W8A8's gap recovered.
 
     simulate.py DATA [EXPERIMENTS.py]
 
-DATA: samples.py's output for gpt (calib/, eval/, eval-labels.npz).
+DATA: samples.py's output (calib/, eval/, eval-labels.npz); the model is the
+BERT where eval-labels.npz marks masked positions, else the GPT (perplexity
+of the next character, or of the masked characters).
 EXPERIMENTS.py: report(name, cfg, seeds) calls run in this module (default:
-the study of docs/quality.md). Uses the GPU where PyTorch sees one (the
+the studies of docs/quality.md, GPT and BERT). Uses the GPU where PyTorch sees one (the
 device machine: seconds), else the CPU (minutes per recipe).
 """
 import copy
@@ -33,9 +37,12 @@ import torch.nn as nn
 from onnx import numpy_helper
 from model import CharTransformer
 dev = 'cuda' if torch.cuda.is_available() else 'cpu'
-m = onnx.load(os.path.join(HERE, '..', 'models', 'transformers', 'gpt.onnx'))
+DATA = sys.argv[1]
+LABELS = np.load(f'{DATA}/eval-labels.npz')
+BERT = 'masked' in LABELS
+m = onnx.load(os.path.join(HERE, '..', 'models', 'transformers', 'bert.onnx' if BERT else 'gpt.onnx'))
 inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
-net = CharTransformer(True); sd = net.state_dict()
+net = CharTransformer(not BERT); sd = net.state_dict()
 names = [f'blocks.{b}.{l}' for b in range(4) for l in ['q','k','v','o','fc1','fc2']] + ['head']
 order = []
 for n in m.graph.node:
@@ -45,20 +52,23 @@ for n in m.graph.node:
 for nm, w in zip(names, order): sd[nm + '.weight'] = torch.tensor(inits[w].T.copy())
 for k in sd:
     if k in inits: sd[k] = torch.tensor(inits[k])
-sd['pos'] = torch.tensor(inits['onnx::Add_455'])
+sd['pos'] = torch.tensor(next(v for v in inits.values() if v.shape == tuple(sd['pos'].shape)))
 net.load_state_dict(sd); net.eval(); net.to(dev)
-DATA = sys.argv[1]
 stack = lambda split: np.stack([np.load(f) for f in sorted(glob.glob(f'{DATA}/{split}/*.npy'))])
 EV = torch.tensor(stack('eval').reshape(-1, 128)).long().to(dev)
-TG = torch.tensor(np.load(f'{DATA}/eval-labels.npz')['targets'].reshape(-1, 128)).long().to(dev)
+TG = torch.tensor(LABELS['targets'].reshape(-1, 128)).long().to(dev)
+# the scored positions: each next character (GPT), the masked ones (BERT)
+if BERT: PICK = torch.tensor(LABELS['masked'].reshape(-1, 128)).to(dev)
+else: PICK = torch.ones_like(TG, dtype=torch.bool); PICK[:, -1] = False
+TGS = (TG if BERT else TG.roll(-1, 1))[PICK]
 CA = torch.tensor(stack('calib').reshape(-1, 128)).long().to(dev)
 def logits(model, ids=EV):
     with torch.no_grad():
         return torch.cat([torch.log_softmax(model(ids[i:i+128]).double(), -1) for i in range(0, len(ids), 128)])
 FLP = logits(net)
 def ce(lp, T=1.0):
-    x = torch.log_softmax(lp[:, :-1] / T, -1)
-    return -x.gather(-1, TG[:, 1:, None]).mean().item()
+    x = torch.log_softmax(lp[PICK] / T, -1)
+    return -x.gather(-1, TGS[:, None]).mean().item()
 Ts = torch.linspace(1.0, 2.2, 121)
 TSTAR = min(Ts.tolist(), key=lambda T: ce(FLP, T))
 FPPL, FPPLT = math.exp(ce(FLP)), math.exp(ce(FLP, TSTAR))
@@ -119,9 +129,15 @@ class QL(nn.Module):
             g, be = LNOF[name]
             self.ln = (g, be); self.bb = self.bb + w @ be; w = w * g[None, :]
         self.sm = None
-        if cfg.get('smooth') is not None:
+        if cfg.get('smooth') is not None and name.split('.')[-1] in cfg.get('smoothat', 'q k v o fc1 fc2 head').split():
             al = cfg['smooth']
-            amax = st['X'].abs().amax(0).clamp_min(1e-5); wmax = w.abs().amax(0).clamp_min(1e-5)
+            if cfg.get('qkvshared') and name.split('.')[-1] in 'qkv':  # one factor for Q, K, V
+                wst = torch.cat([QKVW[name[:-1] + n] for n in 'qkv'])
+            else: wst = w
+            if cfg.get('smoothstat') == 'rms':  # second moments: what a rotation spreads
+                amax = st['X'].pow(2).mean(0).sqrt().clamp_min(1e-5); wmax = wst.norm(dim=0).clamp_min(1e-5)
+            else:
+                amax = st['X'].abs().amax(0).clamp_min(1e-5); wmax = wst.abs().amax(0).clamp_min(1e-5)
             self.sm = (amax ** al / wmax ** (1 - al)).clamp_min(1e-5); w = w * self.sm[None, :]
         self.R = rot(w.shape[1], seed) if cfg.get('rot') else None
         if self.R is not None: w = w @ self.R
@@ -140,6 +156,13 @@ class QL(nn.Module):
         if self.R is not None: x = x @ self.R
         a = self.cfg.get('aq', 'token')
         if a == 'token': x = qa_tok(x, 8, self.cfg.get('aclip', 1.0))
+        elif a == 'token_asym':
+            lo, hi = x.amin(-1, keepdim=True).clamp_max(0), x.amax(-1, keepdim=True).clamp_min(0)
+            sc = ((hi - lo) / 255).clamp_min(1e-12); z = (-lo / sc).round()
+            x = ((x / sc).round() + z).clamp(0, 255).sub(z) * sc
+        elif a == 'group':
+            g = self.cfg.get('group', 32)
+            x = qa_tok(x.unflatten(-1, (-1, g))).flatten(-2)
         elif a == 'static': x = qa_static(x, self.lo, self.hi)
         return x @ self.w.T + self.bb
 # calibration: each linear input's range and samples (float model)
@@ -163,6 +186,7 @@ for b, blk in enumerate(net.blocks):
     LNOF[f'blocks.{b}.fc1'] = (blk.ln2.weight.data, blk.ln2.bias.data)
 LNOF['head'] = (net.ln.weight.data, net.ln.bias.data)
 print('ln gammas: ' + ' '.join(f'{n}: {g.abs().min():.3f}..{g.abs().max():.3f}' for n, (g, _) in LNOF.items() if n.endswith(('.q', 'head'))), flush=True)
+QKVW = {f'blocks.{b}.{n}': getattr(blk, n).weight.data for b, blk in enumerate(net.blocks) for n in 'qkv'}
 def build(cfg, seed=0):
     q = copy.deepcopy(net); i = 0
     for b, blk in enumerate(q.blocks):
@@ -183,7 +207,7 @@ def report(name, cfg, seeds=(0,)):
     out = []
     for s in seeds:
         lp = logits(build(cfg, s))
-        kl = (FLP.exp() * (FLP - lp)).sum(-1).mean().item()
+        kl = (FLP.exp() * (FLP - lp)).sum(-1)[PICK].mean().item()
         p, pt = math.exp(ce(lp)), math.exp(ce(lp, TSTAR))
         out.append((kl, p, pt))
     kl, p, pt = [float(np.mean([o[i] for o in out])) for i in range(3)]
@@ -192,6 +216,29 @@ def report(name, cfg, seeds=(0,)):
     per = ' '.join(f'{100*(NAIVE[0]-o[0])/NAIVE[0]:.0f}' for o in out)
     print(f'{name:45s} KL {kl:.3e} ({g(kl,0,0):.0f}%; {per})  ppl {p:.4f} ({g(p,1,FPPL):.0f}%)  ppl@T* {pt:.4f} ({g(pt,2,FPPLT):.0f}%)', flush=True)
 S5 = (0, 1, 2, 3, 4)
+
+STUDY_BERT = """
+S = tuple(range(8))
+report('naive W8A8 (static per-tensor)', {'aq': 'static'})
+report('per-token, no rotation', {})
+report('each input rotated, per-token', {'rot': 1}, S)
+report('  weights only', {'rot': 1, 'aq': None}, S)
+report('  GPTQ', {'rot': 1, 'gptq': 1}, S)
+for f in ['q,k,v', 'o', 'fc1', 'fc2', 'head']:
+    report(f'  activations float at {f}', {'rot': 1, 'float': tuple(f.split(','))}, S)
+for b in range(4):
+    report(f'  activations float at blocks.{b} q,k,v', {'rot': 1, 'float': tuple(f'blocks.{b}.{n}' for n in 'qkv')}, S)
+report('  GPTQ, activations float at q,k of blocks 0-1', {'rot': 1, 'gptq': 1, 'float': ('blocks.0.q', 'blocks.0.k', 'blocks.1.q', 'blocks.1.k')}, S)
+report('  activations clipped to 0.99', {'rot': 1, 'aclip': 0.99}, S)
+report('  SmoothQuant 0.5 first, a factor per layer', {'rot': 1, 'smooth': 0.5}, S)
+report('  SmoothQuant 0.5 first, one for Q, K, V', {'rot': 1, 'smooth': 0.5, 'qkvshared': 1}, S)
+report('  SmoothQuant 0.5 (second moments) first, one for Q, K, V', {'rot': 1, 'smooth': 0.5, 'smoothstat': 'rms', 'qkvshared': 1}, S)
+report('  asymmetric per-token scales', {'rot': 1, 'aq': 'token_asym'}, S)
+report('  asymmetric per-token scales, GPTQ', {'rot': 1, 'aq': 'token_asym', 'gptq': 1}, S)
+for g in (96, 64, 32, 16):
+    report(f'  a scale per {g} channels', {'rot': 1, 'aq': 'group', 'group': g}, S)
+    report(f'  a scale per {g} channels, GPTQ', {'rot': 1, 'aq': 'group', 'group': g, 'gptq': 1}, S)
+"""
 
 STUDY = """
 report('naive W8A8 (static per-tensor)', {'aq': 'static'})
@@ -212,4 +259,4 @@ report('  GPTQ', {'rot': 1, 'gptq': 1}, S5)
 report('  SmoothQuant 0.5 first', {'rot': 1, 'smooth': 0.5}, S5)
 report('  SmoothQuant 0.5 first, GPTQ', {'rot': 1, 'smooth': 0.5, 'gptq': 1}, S5)
 """
-exec(open(sys.argv[2]).read() if len(sys.argv) > 2 else STUDY)
+exec(open(sys.argv[2]).read() if len(sys.argv) > 2 else STUDY_BERT if BERT else STUDY)
