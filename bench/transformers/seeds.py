@@ -2,8 +2,8 @@
 """How much of the W8A8 gap the rotation recovers, over random rotations and
 a larger held-out set than evaluate.py's: float, naive W8A8 (per tensor and
 per token), and the rotation with per-token activations, residual stream and
-each input on its own (also with GPTQ, and with a scale per group of 32
-channels of each token), for each of several seeds
+each input on its own (also with GPTQ, and with a scale per group of 32 or
+16 channels of each token), for each of several seeds
 (--rotation-seed), all on N held-out windows of 4 x 128 characters. Prints
 per seed and the mean, and, per seed, the gap recovered on each half of the
 held-out set (whether the seeds' order is a property of the rotation or of
@@ -34,11 +34,12 @@ LINEAR = ["--quantize-scope", "linear"]
 TOKEN = ["--activation-granularity", "token"]
 EACH = ["--rotate-hadamard", "--rotate-residual=false"] + TOKEN
 GPTQ = ["--weight-rounding", "gptq"]
-GROUP = ["--rotate-hadamard", "--rotate-residual=false", "--activation-granularity", "group:32"]
+GROUP = ["--rotate-hadamard", "--rotate-residual=false", "--activation-granularity"]
 ROTATIONS = [("rotation (residual stream), per-token", ["--rotate-hadamard"] + TOKEN),
              ("rotation of each input, per-token", EACH),
              ("rotation of each input, per-token, GPTQ", EACH + GPTQ),
-             ("rotation of each input, per group of 32 channels, GPTQ", GROUP + GPTQ)]
+             ("rotation of each input, per group of 32 channels, GPTQ", GROUP + ["group:32"] + GPTQ),
+             ("rotation of each input, per group of 16 channels, GPTQ", GROUP + ["group:16"] + GPTQ)]
 
 
 def kl_divergence(model, logits, ref_logits, labels):
