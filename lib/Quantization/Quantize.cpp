@@ -5,6 +5,7 @@
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
@@ -660,7 +661,8 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       << (o.activationGranularity == "token" ? ", per token (dynamic scales)"
           : o.activationGranularity == "tensor"
               ? ""
-              : ", per group of " + StringRef(o.activationGranularity).drop_front(6).str() +
+              : ", per group of " +
+                    std::to_string(qc::activationGroupSize(o.activationGranularity).value_or(0)) +
                     " channels of a token (dynamic scales)")
       << (o.rotate ? (o.rotateResidual ? "; Hadamard rotation (residual stream offline)"
                                        : "; Hadamard rotation")

@@ -547,9 +547,6 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
   }
 };
 
-/// A Conv, Gemm or MatMul on quantized operands whose result is not
-/// quantized (the linear-only scope, or a model's last layer): the int32
-/// product, dequantized with s_x * s_w per channel to the float result.
 /// `r + beta * bias` (the float bias of a Gemm or of a row-scaled product).
 Value addFloatBias(PatternRewriter &rw, Location loc, Value r, Value bias, double beta) {
   if (beta != 1) {
@@ -633,6 +630,9 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const GroupSca
   return floatBias ? addFloatBias(rw, loc, sum, floatBias, beta) : sum;
 }
 
+/// A Conv, Gemm or MatMul on quantized operands whose result is not
+/// quantized (the linear-only scope, or a model's last layer): the int32
+/// product, dequantized with s_x * s_w per channel to the float result.
 template <typename OpTy>
 struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
