@@ -9,7 +9,10 @@ Walsh-Hadamard), with or without the LayerNorm's gamma and beta folded into
 the readers, weights or activations alone, per-layer-type activations left
 float, clipping, GPTQ and SmoothQuant before the rotation (per layer or one
 factor for Q, K and V as quant-compile's; max or second-moment statistics),
-asymmetric per-token scales and a scale per group of channels. Prints, per
+asymmetric per-token scales, a scale (and zero point) per group of channels,
+the rotation's signs picked per layer among N candidates by the calibration
+windows' output error, and centering (the LayerNorm's beta or the calibration
+mean subtracted before the rotation, added back through the bias). Prints, per
 recipe, the mean KL divergence of the predictions from float's, the held-out
 perplexity and the perplexity at the temperature that calibrates the float
 model (T*), each with the share of naive W8A8's gap recovered.
@@ -113,6 +116,10 @@ def qa_tok(x, bits=8, clip=1.0):
     qm = 2 ** (bits - 1) - 1
     s = x.abs().amax(-1, keepdim=True).clamp_min(1e-12) * clip / qm
     return (x / s).round().clamp(-qm, qm) * s
+def qa_asym(x):
+    lo, hi = x.amin(-1, keepdim=True).clamp_max(0), x.amax(-1, keepdim=True).clamp_min(0)
+    sc = ((hi - lo) / 255).clamp_min(1e-12); z = (-lo / sc).round()
+    return ((x / sc).round() + z).clamp(0, 255).sub(z) * sc
 def qa_static(x, lo, hi, bits=8):
     lo = min(lo, 0.0); hi = max(hi, 0.0)
     s = (hi - lo) / (2 ** bits - 1); z = round(-lo / s)
@@ -128,6 +135,13 @@ class QL(nn.Module):
         if cfg.get('foldln') and name in LNOF:
             g, be = LNOF[name]
             self.ln = (g, be); self.bb = self.bb + w @ be; w = w * g[None, :]
+        self.lo, self.hi = st['lo'], st['hi']
+        # centering: what the readers' bias can absorb, subtracted before the
+        # rotation (the LayerNorm's beta, or the calibration mean)
+        self.mu = None
+        if cfg.get('center') == 'beta' and name in LNOF: self.mu = LNOF[name][1]
+        elif cfg.get('center') == 'mean': self.mu = st['X'].mean(0)
+        if self.mu is not None: self.bb = self.bb + w @ self.mu
         self.sm = None
         if cfg.get('smooth') is not None and name.split('.')[-1] in cfg.get('smoothat', 'q k v o fc1 fc2 head').split():
             al = cfg['smooth']
@@ -140,31 +154,51 @@ class QL(nn.Module):
                 amax = st['X'].abs().amax(0).clamp_min(1e-5); wmax = wst.abs().amax(0).clamp_min(1e-5)
             self.sm = (amax ** al / wmax ** (1 - al)).clamp_min(1e-5); w = w * self.sm[None, :]
         self.R = rot(w.shape[1], seed) if cfg.get('rot') else None
+        if self.R is not None and cfg.get('search'):
+            # the signs that quantize the calibration windows best: of
+            # `search` candidates, the least output (or input) error
+            X = st['X']
+            if self.mu is not None: X = X - self.mu
+            if self.sm is not None: X = X / self.sm
+            ws = w
+            if cfg.get('rotshare') and name.split('.')[-1] in 'qkv':
+                seed = seed // 100 * 100 + int(name.split('.')[1]) * 6
+                if self.sm is None: ws = torch.cat([QKVW[name[:-1] + n] for n in 'qkv'])
+            best = None
+            for c in range(cfg['search']):
+                R = rot(w.shape[1], seed * 1000 + c)
+                Xr = X @ R; d = self.aq(Xr) - Xr
+                e = (d @ (ws @ R).T if cfg.get('searchobj', 'out') == 'out' else d).pow(2).sum().item()
+                if best is None or e < best[0]: best = (e, R)
+            self.R = best[1]
         if self.R is not None: w = w @ self.R
         if not cfg.get('wq', True): self.w = w
         elif cfg.get('gptq'):
             X = st['X']
             if self.ln is not None: X = (X - self.ln[1]) / self.ln[0]
+            if self.mu is not None: X = X - self.mu
             if self.sm is not None: X = X / self.sm
             if self.R is not None: X = X @ self.R
             self.w = gptq(w, X.T.double() @ X.double(), cfg.get('wb', 8))
         else: self.w = qw(w, cfg.get('wb', 8), cfg.get('wclip', 1.0))
-        self.lo, self.hi = st['lo'], st['hi']
     def forward(self, x):
         if self.ln is not None: x = (x - self.ln[1]) / self.ln[0]
+        if self.mu is not None: x = x - self.mu
         if self.sm is not None: x = x / self.sm
         if self.R is not None: x = x @ self.R
+        return self.aq(x) @ self.w.T + self.bb
+    def aq(self, x):
         a = self.cfg.get('aq', 'token')
         if a == 'token': x = qa_tok(x, 8, self.cfg.get('aclip', 1.0))
-        elif a == 'token_asym':
-            lo, hi = x.amin(-1, keepdim=True).clamp_max(0), x.amax(-1, keepdim=True).clamp_min(0)
-            sc = ((hi - lo) / 255).clamp_min(1e-12); z = (-lo / sc).round()
-            x = ((x / sc).round() + z).clamp(0, 255).sub(z) * sc
+        elif a == 'token_asym': x = qa_asym(x)
         elif a == 'group':
             g = self.cfg.get('group', 32)
             x = qa_tok(x.unflatten(-1, (-1, g))).flatten(-2)
+        elif a == 'group_asym':
+            g = self.cfg.get('group', 32)
+            x = qa_asym(x.unflatten(-1, (-1, g))).flatten(-2)
         elif a == 'static': x = qa_static(x, self.lo, self.hi)
-        return x @ self.w.T + self.bb
+        return x
 # calibration: each linear input's range and samples (float model)
 STATS = {}
 def calibrate():

@@ -188,6 +188,7 @@ static FoldCalibrationOptions foldOptions(const QuantizeOptions &o) {
   fo.weightBits = o.weightBits;
   fo.activationBits = o.activationBits;
   fo.activationGranularity = o.activationGranularity;
+  fo.dynamicZeroPoints = o.dynamicZeroPoints;
   fo.activationType = o.calibration.signedActivations ? "i8" : "u8";
   fo.weightGranularity = o.weightGranularity;
   fo.biasCorrection = o.biasCorrection;
@@ -658,12 +659,15 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &o, llvm::raw_ost
       << (o.scope == "linear"   ? "; only the inputs of linear layers quantized"
           : o.scope == "matmul" ? "; only the inputs of MatMul/Gemm layers quantized"
                                 : "")
-      << (o.activationGranularity == "token" ? ", per token (dynamic scales)"
+      << (o.activationGranularity == "token" ? ", per token (dynamic scales"
           : o.activationGranularity == "tensor"
               ? ""
               : ", per group of " +
                     std::to_string(qc::activationGroupSize(o.activationGranularity).value_or(0)) +
-                    " channels of a token (dynamic scales)")
+                    " channels of a token (dynamic scales")
+      << (o.activationGranularity == "tensor" ? ""
+          : o.dynamicZeroPoints              ? " and zero points)"
+                                             : ")")
       << (o.rotate ? (o.rotateResidual ? "; Hadamard rotation (residual stream offline)"
                                        : "; Hadamard rotation")
                    : "")

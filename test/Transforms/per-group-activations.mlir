@@ -5,6 +5,9 @@
 // RUN: quant-opt %s --fold-calibration="activation-granularity=group:2" --lower-quantized-to-integer --canonicalize --convert-qc-to-linalg | FileCheck %s --check-prefix=LINALG
 // RUN: quant-opt %s --fold-calibration="activation-granularity=group:3" | FileCheck %s --check-prefix=ROWS
 // RUN: not quant-opt %s --fold-calibration="activation-granularity=group:0" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: quant-opt %s --fold-calibration="activation-granularity=group:2 dynamic-zero-points=true" | FileCheck %s --check-prefix=ASYM
+// RUN: quant-opt %s --fold-calibration="activation-granularity=group:2 dynamic-zero-points=true" --lower-quantized-to-integer --canonicalize | FileCheck %s --check-prefix=ASYMINT
+// RUN: quant-opt %s --fold-calibration="activation-granularity=token dynamic-zero-points=true" --lower-quantized-to-integer --canonicalize | FileCheck %s --check-prefix=ASYMTOK
 
 // Each row of 4 channels is split into 2 groups of 2, each with its own
 // scale max |x| of the group / 127.
@@ -46,6 +49,58 @@
 // ROWS-LABEL: func.func @linear
 // ROWS-NOT: qc.reshape
 // ROWS: qc.reducemax %{{.*}} {axes = array<i64: 1>} : (tensor<2x4xf32>) -> tensor<2x1xf32>
+
+// With zero points: each group over [min(x, 0), max(x, 0)] in 255 steps,
+// z = -128 - round(lo / s), q = clip(round(x / s) + z, -128, 127) and the
+// dequantization (q - z) * s.
+// ASYM-LABEL: func.func @linear
+// ASYM: %[[G:.*]] = qc.reshape %arg0
+// ASYM: %[[MIN:.*]] = qc.reducemin %[[G]] {axes = array<i64: 2>} : (tensor<2x2x2xf32>) -> tensor<2x2x1xf32>
+// ASYM: %[[MAX:.*]] = qc.reducemax %[[G]] {axes = array<i64: 2>}
+// ASYM: %[[NEGMAX:.*]] = arith.constant dense<-3.40282347E+38>
+// ASYM: %[[ZERO:.*]] = arith.constant dense<0.000000e+00>
+// ASYM: %[[LO:.*]] = qc.clip %[[MIN]], %[[NEGMAX]], %[[ZERO]]
+// ASYM: %[[HI:.*]] = qc.clip %[[MAX]]
+// ASYM: %[[RANGE:.*]] = qc.sub %[[HI]], %[[LO]]
+// ASYM: %[[C:.*]] = qc.clip %[[RANGE]]
+// ASYM: %[[LEVELS:.*]] = arith.constant dense<2.550000e+02>
+// ASYM: %[[S:.*]] = qc.div %[[C]], %[[LEVELS]]
+// ASYM: %[[LOS:.*]] = qc.div %[[LO]], %[[S]]
+// ASYM: %[[LOR:.*]] = qc.round %[[LOS]]
+// ASYM: %[[QMIN:.*]] = arith.constant dense<-1.280000e+02>
+// ASYM: %[[Z:.*]] = qc.sub %[[QMIN]], %[[LOR]] : (tensor<f32>, tensor<2x2x1xf32>)
+// ASYM: %[[D:.*]] = qc.div %[[G]], %[[S]]
+// ASYM: %[[R:.*]] = qc.round %[[D]]
+// ASYM: %[[RZ:.*]] = qc.add %[[R]], %[[Z]]
+// ASYM: %[[LOW:.*]] = arith.constant dense<-1.280000e+02>
+// ASYM: %[[HIGH:.*]] = arith.constant dense<1.270000e+02>
+// ASYM: %[[K:.*]] = qc.clip %[[RZ]], %[[LOW]], %[[HIGH]]
+// ASYM: %[[I:.*]] = qc.convert %[[K]] : (tensor<2x2x2xf32>) -> tensor<2x2x2xi8>
+// ASYM: %[[F:.*]] = qc.convert %[[I]]
+// ASYM: %[[FZ:.*]] = qc.sub %[[F]], %[[Z]]
+// ASYM: %[[DQ:.*]] = qc.mul %[[FZ]], %[[S]]
+// ASYM: qc.reshape %[[DQ]]
+
+// Each group's int32 product less z times the weight rows' column sums
+// (dequantized), then times the group's scale.
+// ASYMINT-LABEL: func.func @linear
+// ASYMINT: %[[P0:.*]] = qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0, 0]) : (tensor<2x2xi8>, tensor<2x2xi8>) -> tensor<2x2xi32>
+// ASYMINT: %[[D0:.*]] = qc.dequantize
+// ASYMINT: %[[C0:.*]] = qc.mul %{{.*}}, %{{.*}} : (tensor<2x1xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+// ASYMINT: %[[S0:.*]] = qc.sub %[[D0]], %[[C0]]
+// ASYMINT: qc.mul %[[S0]], %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>)
+// ASYMINT: qc.matmul_int
+// ASYMINT: qc.sub
+// ASYMINT-NOT: qc.gemm
+
+// Per token with zero points: one product, corrected, scaled per row.
+// ASYMTOK-LABEL: func.func @linear
+// ASYMTOK: %[[P:.*]] = qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0, 0]) : (tensor<2x4xi8>, tensor<4x2xi8>) -> tensor<2x2xi32>
+// ASYMTOK: %[[D:.*]] = qc.dequantize
+// ASYMTOK: %[[C:.*]] = qc.mul %{{.*}}, %{{.*}} : (tensor<2x1xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+// ASYMTOK: %[[SUB:.*]] = qc.sub %[[D]], %[[C]]
+// ASYMTOK: qc.mul %[[SUB]], %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>)
+// ASYMTOK-NOT: qc.gemm
 
 // BAD: error: activation granularity 'group:0' is not supported (tensor, token or group:G)
 func.func @linear(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {

@@ -181,7 +181,10 @@ static cl::opt<std::string> assignmentMethod(
              "per byte first)"),
     cl::init("ilp"), cl::cat(quantCategory));
 static cl::opt<std::string> activationTypeFlag(
-    "activation-type", cl::desc("Activations: u8 (asymmetric, default) or i8 (symmetric)"),
+    "activation-type",
+    cl::desc("Activations: u8 (asymmetric, default) or i8 (symmetric). With "
+             "--activation-granularity token or group:G the dynamic scales are symmetric "
+             "unless u8 is given: then each row or group also gets a dynamic zero point"),
     cl::init("u8"), cl::cat(quantCategory));
 static cl::opt<bool> noBiasCorrection("no-bias-correction",
                                       cl::desc("Do not correct biases for weight quantization"),
@@ -427,6 +430,8 @@ int main(int argc, char **argv) {
     q.calibration.percentile = percentile;
     q.calibration.bins = bins;
     q.calibration.signedActivations = activationTypeFlag == "i8";
+    q.dynamicZeroPoints = dynamicActivations && activationTypeFlag.getNumOccurrences() &&
+                          activationTypeFlag == "u8";
     q.calibration.progress = true;
     q.weightGranularity = weightGranularity;
     q.weightRounding = weightRounding;

@@ -22,6 +22,8 @@ struct QuantizeOptions {
   unsigned weightBits = 8, activationBits = 8;
   std::string scope = "all";       // insert-observers' scope: all | linear
   std::string activationGranularity = "tensor"; // tensor | token (dynamic, per row)
+  /// With token or group:G: a dynamic zero point per row or group (asymmetric).
+  bool dynamicZeroPoints = false;
   /// SmoothQuant (smooth-activations) with this alpha, or searched per layer.
   bool smooth = false, smoothAlphaAuto = false;
   double smoothAlpha = 0.5;

@@ -244,6 +244,56 @@ for bits in (8, 4):
     print(f"per-group vs per-token, W{bits}: output SQNR vs float {db['group']:.1f} dB / "
           f"{db['token']:.1f} dB: {'ok' if ok else 'FAILED'} (want group > token)")
     good &= ok
+# Asymmetric dynamic activations (--activation-type u8 with token or
+# group:16): each row or group over [min(x, 0), max(x, 0)] in 255 steps with
+# a zero point, the int8 products corrected by the zero points times the
+# weights' column sums. Equal to numpy's, and closer to float than the
+# symmetric scales with W8 (fc2 reads a ReLU output: half of a symmetric
+# range is never used).
+def asym(x):
+    lo = np.minimum(x.min(axis=-1, keepdims=True), np.float32(0))
+    hi = np.maximum(x.max(axis=-1, keepdims=True), np.float32(0))
+    s = np.maximum(hi - lo, np.float32(1e-12)) / np.float32(255)
+    z = np.float32(-128) - np.round(lo / s)
+    q = np.clip(np.round(x / s) + z, -128, 127)
+    return (q - z).astype(np.float64), s.astype(np.float64)
+
+
+def asym_product(x, q, s, g):
+    qx, sx = asym(x.reshape(*x.shape[:-1], -1, g))
+    return sum((qx[..., b, :] @ q[b * g:(b + 1) * g]) * s * sx[..., b, :]
+               for b in range(qx.shape[-2]))
+
+
+(q1, s1), (q2, s2) = rtn(W["w1"]), rtn(W["w2"])
+for gran, sym in (("token", "token8"), ("group:16", "group8")):
+    lib = os.path.join(work, f"lib_asym_{gran.replace(':', '')}.so")
+    run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
+        os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--activation-granularity",
+        gran, "--activation-type", "u8", "--weight-rounding", "nearest", "-o", lib)
+    worst, err, sig = 0.0, {"asym": 0.0, "sym": 0.0}, 0.0
+    for i, x in enumerate(evals):
+        d = os.path.join(work, "out", f"asym_{gran}", str(i))
+        run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/eval_{i}.npy", "-o", d)
+        got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
+        g = 16 if gran != "token" else x.shape[-1]
+        h = np.maximum(asym_product(x, q1, s1, g) + W["b1"], 0).astype(np.float32)
+        want = asym_product(h, q2, s2, 16 if gran != "token" else h.shape[-1])
+        worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
+        ref = reference(x)
+        symmetric = np.load(os.path.join(work, "out", sym, str(i), "y.npy")).astype(np.float64)
+        sig += float((ref ** 2).sum())
+        err["asym"] += float(((got - ref) ** 2).sum())
+        err["sym"] += float(((symmetric - ref) ** 2).sum())
+    ok = worst <= 1e-5
+    print(f"asymmetric {gran} activations, W8: max |ours - numpy| / max |output| = "
+          f"{worst:.1e}: {'ok' if ok else 'FAILED'} (want <= 1e-5)")
+    good &= ok
+    db = {k: 10 * np.log10(sig / v) for k, v in err.items()}
+    ok = db["asym"] > db["sym"]
+    print(f"asymmetric vs symmetric {gran}, W8: output SQNR vs float {db['asym']:.1f} dB / "
+          f"{db['sym']:.1f} dB: {'ok' if ok else 'FAILED'} (want asymmetric > symmetric)")
+    good &= ok
 # The kernels' panels: K rounded up to 4, 64-column blocks (fc1 64 x 48,
 # fc2 48 x 16): 4096 + 3072 bytes at 8 bits.
 panels = 4 * (64 // 4) * 64 + 4 * (48 // 4) * 64

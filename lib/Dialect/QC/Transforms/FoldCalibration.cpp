@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include <cfloat>
 #include <cmath>
 
 namespace qc {
@@ -40,15 +41,20 @@ quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
 
 namespace {
 
-/// Dynamic symmetric quantization of each row (last axis) of an observed
-/// activation: s = max(max |x|, tiny) / qmax per row,
+/// Dynamic quantization of each row (last axis) of an observed activation.
+/// Symmetric: s = max(max |x|, tiny) / qmax per row,
 /// q = clip(round(x / s), -qmax, qmax) as int8, and the dequantization
-/// Convert(q) * s, which lower-quantized-to-integer turns into integer
-/// products where a linear layer reads it.
+/// Convert(q) * s. With `zeroPoints` (asymmetric): lo = min(min x, 0),
+/// hi = max(max x, 0), s = max(hi - lo, tiny) / (2^bits - 1), the zero
+/// point z = qmin - round(lo / s) with qmin = -2^(bits-1),
+/// q = clip(round(x / s) + z, qmin, qmax) as int8, and the dequantization
+/// (Convert(q) - z) * s. lower-quantized-to-integer turns either into
+/// integer products where a linear layer reads it.
 /// With `group` > 0 (dividing the last axis K), the same per group of
 /// `group` consecutive channels of each row: the row reshaped to
-/// [..., K / group, group], a scale per group, reshaped back.
-Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group = 0) {
+/// [..., K / group, group], a scale (and zero point) per group, reshaped
+/// back.
+Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group, bool zeroPoints) {
   OpBuilder b(obs);
   Location loc = obs.getLoc();
   Value x = obs.getInput();
@@ -70,16 +76,34 @@ Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group = 0) {
                                               float(v)))
         .getResult();
   };
-  double qmax = double((int64_t(1) << (bits - 1)) - 1);
-  Value abs = qc::AbsOp::create(b, loc, ty, x);
-  Value m = qc::ReduceMaxOp::create(b, loc, rowTy, abs, b.getDenseI64ArrayAttr({ty.getRank() - 1}),
-                                    1, 0);
-  m = qc::ClipOp::create(b, loc, rowTy, m, ValueRange{scalar(1e-12)});
-  Value s = qc::DivOp::create(b, loc, rowTy, m, scalar(qmax));
+  auto lastAxis = b.getDenseI64ArrayAttr({ty.getRank() - 1});
+  double qmax = double((int64_t(1) << (bits - 1)) - 1), qmin = -qmax;
+  Value s, z;
+  if (zeroPoints) {
+    qmin = -qmax - 1;
+    Value lo = qc::ReduceMinOp::create(b, loc, rowTy, x, lastAxis, 1, 0);
+    Value hi = qc::ReduceMaxOp::create(b, loc, rowTy, x, lastAxis, 1, 0);
+    lo = qc::ClipOp::create(b, loc, rowTy, lo, ValueRange{scalar(-FLT_MAX), scalar(0)});
+    hi = qc::ClipOp::create(b, loc, rowTy, hi, ValueRange{scalar(0), scalar(FLT_MAX)});
+    Value range = qc::SubOp::create(b, loc, rowTy, hi, lo);
+    range = qc::ClipOp::create(b, loc, rowTy, range, ValueRange{scalar(1e-12)});
+    s = qc::DivOp::create(b, loc, rowTy, range, scalar(qmax - qmin));
+    Value loQ = qc::RoundOp::create(b, loc, rowTy, qc::DivOp::create(b, loc, rowTy, lo, s));
+    z = qc::SubOp::create(b, loc, rowTy, scalar(qmin), loQ);
+  } else {
+    Value abs = qc::AbsOp::create(b, loc, ty, x);
+    Value m = qc::ReduceMaxOp::create(b, loc, rowTy, abs, lastAxis, 1, 0);
+    m = qc::ClipOp::create(b, loc, rowTy, m, ValueRange{scalar(1e-12)});
+    s = qc::DivOp::create(b, loc, rowTy, m, scalar(qmax));
+  }
   Value q = qc::RoundOp::create(b, loc, ty, qc::DivOp::create(b, loc, ty, x, s));
-  q = qc::ClipOp::create(b, loc, ty, q, ValueRange{scalar(-qmax), scalar(qmax)});
+  if (z)
+    q = qc::AddOp::create(b, loc, ty, q, z);
+  q = qc::ClipOp::create(b, loc, ty, q, ValueRange{scalar(qmin), scalar(qmax)});
   q = qc::ConvertOp::create(b, loc, ty.clone(b.getI8Type()), q);
   q = qc::ConvertOp::create(b, loc, ty, q);
+  if (z)
+    q = qc::SubOp::create(b, loc, ty, q, z);
   Value r = qc::MulOp::create(b, loc, ty, q, s);
   return group ? qc::createReshape(b, loc, r, flatTy.getShape()) : r;
 }
@@ -309,7 +333,7 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
           bits = std::clamp(scheme.getBits(), 2u, 8u);
         // Groups that do not divide the row: a scale per row.
         int64_t g = group && rowTy.getShape().back() % *group == 0 ? *group : 0;
-        obs.replaceAllUsesWith(perTokenQuantize(obs, bits, g));
+        obs.replaceAllUsesWith(perTokenQuantize(obs, bits, g, dynamicZeroPoints));
         obs.erase();
         return;
       }

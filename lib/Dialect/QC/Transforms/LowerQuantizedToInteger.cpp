@@ -38,11 +38,12 @@ Value dequantized(Value v) {
   return dq ? dq.getInput() : Value();
 }
 
-/// A per-row dynamic dequantization `Mul(Convert(q : i8 -> f32), s)` with
-/// the scales `s` of shape [..., 1] (fold-calibration's per-token
-/// activations): the int8 rows and their scales.
+/// A per-row dynamic dequantization `Mul(Convert(q : i8 -> f32), s)`, or
+/// `Mul(Sub(Convert(q), z), s)` with a zero point per row, with the scales
+/// `s` (and `z`) of shape [..., 1] (fold-calibration's per-token
+/// activations): the int8 rows, their scales and zero points (or null).
 struct RowScaled {
-  Value ints, scales;
+  Value ints, scales, zeros;
 };
 std::optional<RowScaled> rowDequantized(Value v) {
   auto mul = v.getDefiningOp<qc::MulOp>();
@@ -50,8 +51,14 @@ std::optional<RowScaled> rowDequantized(Value v) {
     return std::nullopt;
   auto ty = tensorTy(v);
   for (int i = 0; i < 2; ++i) {
-    auto conv = mul->getOperand(i).getDefiningOp<qc::ConvertOp>();
-    Value s = mul->getOperand(1 - i);
+    Value x = mul->getOperand(i), s = mul->getOperand(1 - i), z;
+    if (auto sub = x.getDefiningOp<qc::SubOp>()) {
+      x = sub.getA();
+      z = sub.getB();
+      if (z.getType() != s.getType())
+        continue;
+    }
+    auto conv = x.getDefiningOp<qc::ConvertOp>();
     if (!conv || !ty.hasStaticShape())
       continue;
     auto inTy = tensorTy(conv.getInput()), sTy = tensorTy(s);
@@ -62,16 +69,17 @@ std::optional<RowScaled> rowDequantized(Value v) {
     for (int64_t d = 0; d + 1 < ty.getRank(); ++d)
       rows &= sTy.getDimSize(d) == ty.getDimSize(d);
     if (rows)
-      return RowScaled{conv.getInput(), s};
+      return RowScaled{conv.getInput(), s, z};
   }
   return std::nullopt;
 }
 
 /// A per-group dynamic dequantization (fold-calibration's group:G
-/// activations): `Reshape(Mul(Convert(q : i8), s))` from [..., K/G, G],
-/// scales [..., K/G, 1], back to [..., K].
+/// activations): `Reshape(Mul(Convert(q : i8), s))` (or with a zero point
+/// per group, as rowDequantized) from [..., K/G, G], scales (and zero
+/// points) [..., K/G, 1], back to [..., K].
 struct GroupScaled {
-  Value ints, scales;
+  Value ints, scales, zeros;
   int64_t group;
 };
 std::optional<GroupScaled> groupDequantized(Value v) {
@@ -91,7 +99,7 @@ std::optional<GroupScaled> groupDequantized(Value v) {
   std::optional<RowScaled> rows = rowDequantized(reshape.getData());
   if (!rows)
     return std::nullopt;
-  return GroupScaled{rows->ints, rows->scales, inTy.getDimSize(r)};
+  return GroupScaled{rows->ints, rows->scales, rows->zeros, inTy.getDimSize(r)};
 }
 
 /// The storage integers of a quantized tensor (ui8 / i8 ...).
@@ -338,6 +346,66 @@ static Value sliceAlong(PatternRewriter &rw, Location loc, Value x, int64_t axis
                              i64(start), i64(start + size), ValueRange{i64(axis)});
 }
 
+/// A quantized weight's scales and zero points: one each (per tensor) or
+/// one per output channel along `channelAxis`; none for other types.
+struct WeightScales {
+  SmallVector<double> scales;
+  SmallVector<int32_t> zps;
+};
+std::optional<WeightScales> weightScales(Type elt, int64_t channelAxis) {
+  WeightScales w;
+  if (auto t = dyn_cast<UniformQuantizedType>(elt)) {
+    w.scales = {t.getScale()};
+    w.zps = {int32_t(t.getZeroPoint())};
+  } else if (auto a = dyn_cast<UniformQuantizedPerAxisType>(elt)) {
+    if (a.getQuantizedDimension() != channelAxis)
+      return std::nullopt;
+    w.scales.assign(a.getScales().begin(), a.getScales().end());
+    for (int64_t z : a.getZeroPoints())
+      w.zps.push_back(int32_t(z));
+  } else {
+    return std::nullopt;
+  }
+  return w;
+}
+
+/// What a zero point of 1 in each input row adds to the product of the rows
+/// [k0, k0 + kn) of a constant 2-D [K, N] quantized weight, dequantized:
+/// scales[c] * sum_k (w[k][c] - z_w[c]) per output channel c (`scales` and
+/// `zps` one, or one per channel). None where the weight is not a constant.
+std::optional<std::vector<float>> zeroPointTerms(Value qw, ArrayRef<double> scales,
+                                                 ArrayRef<int32_t> zps, int64_t k0,
+                                                 int64_t kn) {
+  auto cast = qw.getDefiningOp<qc::StorageCastOp>();
+  auto ty = tensorTy(qw);
+  if (!cast || ty.getRank() != 2 || k0 + kn > ty.getDimSize(0))
+    return std::nullopt;
+  std::optional<std::vector<int32_t>> w = qc::readInt8Constant(cast.getInput());
+  int64_t n = ty.getDimSize(1);
+  if (!w || int64_t(w->size()) != ty.getNumElements())
+    return std::nullopt;
+  std::vector<float> out(n);
+  for (int64_t c = 0; c < n; ++c) {
+    int64_t sum = 0, z = zps[zps.size() == 1 ? 0 : c];
+    for (int64_t k = k0; k < k0 + kn; ++k)
+      sum += (*w)[k * n + c] - z;
+    out[c] = float(scales[scales.size() == 1 ? 0 : c] * double(sum));
+  }
+  return out;
+}
+
+/// `r - zeros * terms`: a dequantized product of rows with zero points
+/// `zeros` ([..., 1]) corrected by zeroPointTerms.
+Value subtractZeroPoints(PatternRewriter &rw, Location loc, Value r, Value zeros,
+                         ArrayRef<float> terms) {
+  auto ty = tensorTy(r);
+  Value t = qc::createBlobConstant(
+      rw, loc, RankedTensorType::get({int64_t(terms.size())}, rw.getF32Type()), terms,
+      "zero_point_terms");
+  Value corr = qc::MulOp::create(rw, loc, ty, zeros, t);
+  return qc::SubOp::create(rw, loc, ty, r, corr);
+}
+
 /// Conv / Gemm / MatMul between quantized operands, quantized result:
 /// integer product, int32 bias, dyadic requantization with the activation
 /// in the clamp.
@@ -347,13 +415,15 @@ static Value sliceAlong(PatternRewriter &rw, Location loc, Value x, int64_t axis
 /// With `rows` (a Gemm or MatMul input dequantized per row at run time,
 /// rowDequantized): the product of the int8 rows, `scales` without s_x,
 /// the float result still to be multiplied by `rowScales` and to get
-/// `floatBias` (times beta) added.
+/// `floatBias` (times beta) added; with the rows' zero points `rowZeros`,
+/// first `rowZeros * zeroTerms` subtracted (zeroPointTerms).
 struct IntegerProduct {
   Value acc;
   SmallVector<double> scales; // alpha * s_x * s_w[c]
   int64_t outAxis = 0;
   RankedTensorType resTy;
-  Value rowScales, floatBias;
+  Value rowScales, floatBias, rowZeros;
+  std::vector<float> zeroTerms;
   double beta = 1;
 };
 
@@ -379,15 +449,9 @@ LogicalResult integerProduct(PatternRewriter &rw, Operation *op, IntegerProduct 
     SmallVector<int32_t> wZps;
     SmallVector<SmallVector<double>> blockScales; // [block][channel]
     int64_t blockK = 0;
-    if (auto t = dyn_cast<UniformQuantizedType>(wElt)) {
-      wScales = {t.getScale()};
-      wZps = {int32_t(t.getZeroPoint())};
-    } else if (auto a = dyn_cast<UniformQuantizedPerAxisType>(wElt)) {
-      if (a.getQuantizedDimension() != channelAxis)
-        return rw.notifyMatchFailure(op, "weight scales not per output channel");
-      wScales.assign(a.getScales().begin(), a.getScales().end());
-      for (int64_t z : a.getZeroPoints())
-        wZps.push_back(int32_t(z));
+    if (std::optional<WeightScales> ws = weightScales(wElt, channelAxis)) {
+      wScales = ws->scales;
+      wZps = ws->zps;
     } else if (auto sc = dyn_cast<quant::UniformQuantizedSubChannelType>(wElt)) {
       // Blocks of B along the reduction axis, a scale per (block, channel).
       int64_t kAxis = isa<qc::ConvOp>(op) ? 1 : 0;
@@ -518,6 +582,15 @@ LogicalResult integerProduct(PatternRewriter &rw, Operation *op, IntegerProduct 
     }
   for (int64_t c = 0, e = wScales.size(); c < e; ++c)
     out.scales.push_back(alpha * xq.getScale() * wScales[c]);
+  if (rows && rows->zeros) {
+    std::optional<std::vector<float>> terms;
+    if (blockScales.empty())
+      terms = zeroPointTerms(qw, out.scales, wZps, 0, tensorTy(qw).getDimSize(0));
+    if (!terms)
+      return rw.notifyMatchFailure(op, "zero points per row need a constant 2-D weight");
+    out.rowZeros = rows->zeros;
+    out.zeroTerms = std::move(*terms);
+  }
   out.acc = acc;
   out.outAxis = outAxis;
   out.resTy = resTy;
@@ -563,8 +636,10 @@ Value addFloatBias(PatternRewriter &rw, Location loc, Value r, Value bias, doubl
 /// (groupDequantized) and whose 2-D weight is quantized per tensor or per
 /// output channel: for each group b, the int32 product of the int8 columns
 /// [bG, bG + G) with the weight rows [bG, bG + G), dequantized with
-/// alpha * s_w per channel and multiplied by the group's scales; the float
-/// results summed, then the float bias (times beta) added.
+/// alpha * s_w per channel (less the group's zero points times the weight
+/// rows' terms, zeroPointTerms, where it has them) and multiplied by the
+/// group's scales; the float results summed, then the float bias (times
+/// beta) added.
 FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const GroupScaled &g) {
   if (!isa<qc::GemmOp, qc::MatMulOp>(op))
     return failure();
@@ -574,22 +649,16 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const GroupSca
   auto resTy = tensorTy(op->getResult(0));
   int64_t n = resTy.getShape().back(), k = tensorTy(qw).getDimSize(0);
   auto wElt = tensorTy(qw).getElementType();
-  SmallVector<double> wScales;
-  SmallVector<int32_t> wZps;
-  if (auto t = dyn_cast<UniformQuantizedType>(wElt)) {
-    wScales.assign(n, t.getScale());
-    wZps.assign(n, int32_t(t.getZeroPoint()));
-  } else if (auto a = dyn_cast<UniformQuantizedPerAxisType>(wElt)) {
-    if (a.getQuantizedDimension() != 1 || int64_t(a.getScales().size()) != n)
-      return failure();
-    wScales.assign(a.getScales().begin(), a.getScales().end());
-    for (int64_t z : a.getZeroPoints())
-      wZps.push_back(int32_t(z));
-  } else {
+  std::optional<WeightScales> ws = weightScales(wElt, 1);
+  if (!ws || (ws->scales.size() != 1 && int64_t(ws->scales.size()) != n) ||
+      cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8 || k % g.group)
     return failure();
+  SmallVector<double> wScales = ws->scales;
+  SmallVector<int32_t> wZps = ws->zps;
+  if (wScales.size() == 1) {
+    wScales.assign(n, wScales[0]);
+    wZps.assign(n, wZps[0]);
   }
-  if (cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8 || k % g.group)
-    return failure();
   double alpha = 1, beta = 1;
   Value floatBias;
   if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
@@ -608,10 +677,19 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const GroupSca
   Value x = qc::createReshape(rw, loc, g.ints, flat);
   flat.back() = groups;
   Value scales = qc::createReshape(rw, loc, g.scales, flat);
+  Value zeros = g.zeros ? qc::createReshape(rw, loc, g.zeros, flat) : Value();
   Value w = storageOf(rw, loc, qw);
   SmallVector<double> outScales;
   for (double s : wScales)
     outScales.push_back(alpha * s);
+  std::vector<std::vector<float>> zeroTerms;
+  for (int64_t b = 0; zeros && b < groups; ++b) {
+    std::optional<std::vector<float>> t =
+        zeroPointTerms(qw, outScales, wZps, b * g.group, g.group);
+    if (!t)
+      return failure();
+    zeroTerms.push_back(std::move(*t));
+  }
   auto accQ = UniformQuantizedPerAxisType::get(
       quant::QuantizationFlags::Signed, rw.getI32Type(), rw.getF32Type(), outScales,
       SmallVector<int64_t>(n, 0), int32_t(rank - 1), INT32_MIN, INT32_MAX);
@@ -623,6 +701,9 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const GroupSca
     Value acc = qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, Value(), 0, wZps);
     Value q = qc::StorageCastOp::create(rw, loc, resTy.clone(accQ), acc);
     Value part = qc::DequantizeOp::create(rw, loc, resTy, q);
+    if (zeros)
+      part = subtractZeroPoints(rw, loc, part, sliceAlong(rw, loc, zeros, rank - 1, b, 1),
+                                zeroTerms[b]);
     part = qc::MulOp::create(rw, loc, resTy, part,
                              sliceAlong(rw, loc, scales, rank - 1, b, 1));
     sum = b ? qc::AddOp::create(rw, loc, resTy, sum, part).getResult() : part;
@@ -669,6 +750,8 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
     Value q = qc::StorageCastOp::create(rw, loc, RankedTensorType::get(p.resTy.getShape(), qt),
                                         p.acc);
     Value r = qc::DequantizeOp::create(rw, loc, p.resTy, q);
+    if (p.rowZeros)
+      r = subtractZeroPoints(rw, loc, r, p.rowZeros, p.zeroTerms);
     if (p.rowScales)
       r = qc::MulOp::create(rw, loc, p.resTy, r, p.rowScales);
     if (p.floatBias)

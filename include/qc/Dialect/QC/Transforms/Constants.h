@@ -24,6 +24,10 @@ std::optional<std::vector<float>> readFloatConstant(mlir::Value v);
 /// dense); none for anything else.
 std::optional<std::vector<float>> readFloatElements(mlir::Attribute attr);
 
+/// The row-major values of a constant 8-bit integer tensor (resource blob
+/// or dense attribute), widened; none when `v` is not one.
+std::optional<std::vector<int32_t>> readInt8Constant(mlir::Value v);
+
 /// An f32 resource blob attribute of `type` holding `values`.
 mlir::DenseResourceElementsAttr createBlobAttr(mlir::RankedTensorType type,
                                                llvm::ArrayRef<float> values,

@@ -225,6 +225,10 @@ def FoldCalibration : Pass<"fold-calibration"> {
            "that lower-quantized-to-integer multiplies in integers); group:G: the same per "
            "group of G consecutive channels of a row (an int32 product per group, scaled "
            "and summed in float; rows whose length G does not divide get a scale per row)">,
+    Option<"dynamicZeroPoints", "dynamic-zero-points", "bool", "false",
+           "With token or group:G: asymmetric dynamic scales, a zero point per row or group "
+           "(the range [min(x, 0), max(x, 0)] over 2^b levels, stored in int8) instead of "
+           "symmetric ones; the integer products subtract z times the weight's column sums">,
   ];
   let dependentDialects = ["::mlir::quant::QuantDialect"];
 }
