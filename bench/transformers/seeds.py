@@ -3,7 +3,7 @@
 a larger held-out set than evaluate.py's: float, naive W8A8 (per tensor and
 per token), and the rotation with per-token activations, residual stream and
 each input on its own (also with GPTQ, and with a scale per group of 32 or
-16 channels of each token), for each of several seeds
+16 channels of each token; symmetric, or with zero points), for each of several seeds
 (--rotation-seed), all on N held-out windows of 4 x 128 characters. Prints
 per seed and the mean, and, per seed, the gap recovered on each half of the
 held-out set (whether the seeds' order is a property of the rotation or of
@@ -34,12 +34,18 @@ LINEAR = ["--quantize-scope", "linear"]
 TOKEN = ["--activation-granularity", "token"]
 EACH = ["--rotate-hadamard", "--rotate-residual=false"] + TOKEN
 GPTQ = ["--weight-rounding", "gptq"]
+ASYM = ["--activation-type", "u8"]  # with token / group:G: a zero point per row / group
 GROUP = ["--rotate-hadamard", "--rotate-residual=false", "--activation-granularity"]
 ROTATIONS = [("rotation (residual stream), per-token", ["--rotate-hadamard"] + TOKEN),
              ("rotation of each input, per-token", EACH),
              ("rotation of each input, per-token, GPTQ", EACH + GPTQ),
              ("rotation of each input, per group of 32 channels, GPTQ", GROUP + ["group:32"] + GPTQ),
-             ("rotation of each input, per group of 16 channels, GPTQ", GROUP + ["group:16"] + GPTQ)]
+             ("rotation of each input, per group of 16 channels, GPTQ", GROUP + ["group:16"] + GPTQ),
+             ("rotation of each input, per-token with zero points, GPTQ", EACH + ASYM + GPTQ),
+             ("rotation of each input, per group of 32 with zero points, GPTQ",
+              GROUP + ["group:32"] + ASYM + GPTQ),
+             ("rotation of each input, per group of 16 with zero points, GPTQ",
+              GROUP + ["group:16"] + ASYM + GPTQ)]
 
 
 def kl_divergence(model, logits, ref_logits, labels):

@@ -272,6 +272,17 @@ report('  asymmetric per-token scales, GPTQ', {'rot': 1, 'aq': 'token_asym', 'gp
 for g in (96, 64, 32, 16):
     report(f'  a scale per {g} channels', {'rot': 1, 'aq': 'group', 'group': g}, S)
     report(f'  a scale per {g} channels, GPTQ', {'rot': 1, 'aq': 'group', 'group': g, 'gptq': 1}, S)
+for n in (16, 64):
+    report(f'  signs: best of {n} by calibration output error', {'rot': 1, 'search': n}, S)
+    report(f'  signs: best of {n}, GPTQ', {'rot': 1, 'search': n, 'gptq': 1}, S)
+report('  signs: best of 16, one for Q, K, V, a scale per 32 channels, GPTQ', {'rot': 1, 'search': 16, 'rotshare': 1, 'aq': 'group', 'group': 32, 'gptq': 1}, S)
+for c in ('beta', 'mean'):
+    report(f'  centered ({c}), a scale per 32 channels, GPTQ', {'rot': 1, 'center': c, 'aq': 'group', 'group': 32, 'gptq': 1}, S)
+    report(f'  centered ({c}), a scale per 16 channels, GPTQ', {'rot': 1, 'center': c, 'aq': 'group', 'group': 16, 'gptq': 1}, S)
+for g in (64, 32, 16):
+    report(f'  a scale and zero point per {g} channels, GPTQ', {'rot': 1, 'aq': 'group_asym', 'group': g, 'gptq': 1}, S)
+report('  (no rotation) a scale and zero point per 32 channels, GPTQ', {'aq': 'group_asym', 'group': 32, 'gptq': 1}, S)
+report('  (no rotation) a scale per 16 channels, GPTQ', {'aq': 'group', 'group': 16, 'gptq': 1}, S)
 """
 
 STUDY = """
