@@ -279,10 +279,14 @@ report('  signs: best of 16, one for Q, K, V, a scale per 32 channels, GPTQ', {'
 for c in ('beta', 'mean'):
     report(f'  centered ({c}), a scale per 32 channels, GPTQ', {'rot': 1, 'center': c, 'aq': 'group', 'group': 32, 'gptq': 1}, S)
     report(f'  centered ({c}), a scale per 16 channels, GPTQ', {'rot': 1, 'center': c, 'aq': 'group', 'group': 16, 'gptq': 1}, S)
+report('  a scale and zero point per 32 channels', {'rot': 1, 'aq': 'group_asym', 'group': 32}, S)
 for g in (64, 32, 16):
     report(f'  a scale and zero point per {g} channels, GPTQ', {'rot': 1, 'aq': 'group_asym', 'group': g, 'gptq': 1}, S)
-report('  (no rotation) a scale and zero point per 32 channels, GPTQ', {'aq': 'group_asym', 'group': 32, 'gptq': 1}, S)
-report('  (no rotation) a scale per 16 channels, GPTQ', {'aq': 'group', 'group': 16, 'gptq': 1}, S)
+report('(no rotation) a scale and zero point per token, GPTQ', {'aq': 'token_asym', 'gptq': 1}, S)
+report('(no rotation) a scale per 32 channels, GPTQ', {'aq': 'group', 'group': 32, 'gptq': 1}, S)
+report('(no rotation) a scale per 16 channels, GPTQ', {'aq': 'group', 'group': 16, 'gptq': 1}, S)
+for g in (32, 16):
+    report(f'(no rotation) a scale and zero point per {g} channels, GPTQ', {'aq': 'group_asym', 'group': g, 'gptq': 1}, S)
 """
 
 STUDY = """
@@ -303,5 +307,10 @@ for c in [0.98, 0.95]:
 report('  GPTQ', {'rot': 1, 'gptq': 1}, S5)
 report('  SmoothQuant 0.5 first', {'rot': 1, 'smooth': 0.5}, S5)
 report('  SmoothQuant 0.5 first, GPTQ', {'rot': 1, 'smooth': 0.5, 'gptq': 1}, S5)
+report('  a scale and zero point per token, GPTQ', {'rot': 1, 'aq': 'token_asym', 'gptq': 1}, S5)
+report('  a scale per 32 channels, GPTQ', {'rot': 1, 'aq': 'group', 'group': 32, 'gptq': 1}, S5)
+for g in (32, 16):
+    report(f'  a scale and zero point per {g} channels, GPTQ', {'rot': 1, 'aq': 'group_asym', 'group': g, 'gptq': 1}, S5)
+report('(no rotation) a scale and zero point per 32 channels, GPTQ', {'aq': 'group_asym', 'group': 32, 'gptq': 1}, S5)
 """
 exec(open(sys.argv[2]).read() if len(sys.argv) > 2 else STUDY_BERT if BERT else STUDY)
