@@ -369,27 +369,30 @@ std::optional<WeightScales> weightScales(Type elt, int64_t channelAxis) {
   return w;
 }
 
-/// What a zero point of 1 in each input row adds to the product of the rows
-/// [k0, k0 + kn) of a constant 2-D [K, N] quantized weight, dequantized:
-/// scales[c] * sum_k (w[k][c] - z_w[c]) per output channel c (`scales` and
-/// `zps` one, or one per channel). None where the weight is not a constant.
-std::optional<std::vector<float>> zeroPointTerms(Value qw, ArrayRef<double> scales,
-                                                 ArrayRef<int32_t> zps, int64_t k0,
-                                                 int64_t kn) {
+/// What a zero point of 1 in each input row adds to the product of each
+/// block of `blockK` rows of a constant 2-D [K, N] quantized weight,
+/// dequantized: scales[c] * sum_k (w[k][c] - z_w[c]) per output channel c
+/// (`scales` and `zps` one, or one per channel), one vector per block
+/// (blockK = K: the whole product). None where the weight is not a constant.
+std::optional<std::vector<std::vector<float>>>
+zeroPointTerms(Value qw, ArrayRef<double> scales, ArrayRef<int32_t> zps, int64_t blockK) {
   auto cast = qw.getDefiningOp<qc::StorageCastOp>();
   auto ty = tensorTy(qw);
-  if (!cast || ty.getRank() != 2 || k0 + kn > ty.getDimSize(0))
+  if (!cast || ty.getRank() != 2 || blockK <= 0 || ty.getDimSize(0) % blockK)
     return std::nullopt;
   std::optional<std::vector<int32_t>> w = qc::readInt8Constant(cast.getInput());
   int64_t n = ty.getDimSize(1);
   if (!w || int64_t(w->size()) != ty.getNumElements())
     return std::nullopt;
-  std::vector<float> out(n);
-  for (int64_t c = 0; c < n; ++c) {
-    int64_t sum = 0, z = zps[zps.size() == 1 ? 0 : c];
-    for (int64_t k = k0; k < k0 + kn; ++k)
-      sum += (*w)[k * n + c] - z;
-    out[c] = float(scales[scales.size() == 1 ? 0 : c] * double(sum));
+  std::vector<std::vector<float>> out;
+  for (int64_t k0 = 0; k0 < ty.getDimSize(0); k0 += blockK) {
+    std::vector<float> &t = out.emplace_back(n);
+    for (int64_t c = 0; c < n; ++c) {
+      int64_t sum = 0, z = zps[zps.size() == 1 ? 0 : c];
+      for (int64_t k = k0; k < k0 + blockK; ++k)
+        sum += (*w)[k * n + c] - z;
+      t[c] = float(scales[scales.size() == 1 ? 0 : c] * double(sum));
+    }
   }
   return out;
 }
@@ -583,13 +586,13 @@ LogicalResult integerProduct(PatternRewriter &rw, Operation *op, IntegerProduct 
   for (int64_t c = 0, e = wScales.size(); c < e; ++c)
     out.scales.push_back(alpha * xq.getScale() * wScales[c]);
   if (rows && rows->zeros) {
-    std::optional<std::vector<float>> terms;
+    std::optional<std::vector<std::vector<float>>> terms;
     if (blockScales.empty())
-      terms = zeroPointTerms(qw, out.scales, wZps, 0, tensorTy(qw).getDimSize(0));
+      terms = zeroPointTerms(qw, out.scales, wZps, tensorTy(qw).getDimSize(0));
     if (!terms)
       return rw.notifyMatchFailure(op, "zero points per row need a constant 2-D weight");
     out.rowZeros = rows->zeros;
-    out.zeroTerms = std::move(*terms);
+    out.zeroTerms = std::move(terms->front());
   }
   out.acc = acc;
   out.outAxis = outAxis;
@@ -683,13 +686,14 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const GroupSca
   for (double s : wScales)
     outScales.push_back(alpha * s);
   std::vector<std::vector<float>> zeroTerms;
-  for (int64_t b = 0; zeros && b < groups; ++b) {
-    std::optional<std::vector<float>> t =
-        zeroPointTerms(qw, outScales, wZps, b * g.group, g.group);
+  if (zeros) {
+    std::optional<std::vector<std::vector<float>>> t =
+        zeroPointTerms(qw, outScales, wZps, g.group);
     if (!t)
       return failure();
-    zeroTerms.push_back(std::move(*t));
+    zeroTerms = std::move(*t);
   }
+
   auto accQ = UniformQuantizedPerAxisType::get(
       quant::QuantizationFlags::Signed, rw.getI32Type(), rw.getF32Type(), outScales,
       SmallVector<int64_t>(n, 0), int32_t(rank - 1), INT32_MIN, INT32_MAX);
