@@ -609,6 +609,144 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
   free(aBuf);
 }
 
+//===----------------------------------------------------------------------===//
+// Matmul with a scale (and zero point) per group of input channels
+//===----------------------------------------------------------------------===//
+
+/// qc_k_matmul_group_i8_*'s arguments.
+struct GroupArgs {
+  int64_t M, N, K, G;
+  const int8_t *a;
+  const float *aScales, *aZeros;
+  const uint8_t *panels;
+  const int32_t *colSums;
+  const float *bScales, *bias;
+  float *out;
+};
+
+/// Rows [r, r + mr) of A made unsigned (XOR 0x80) into `buf` (mr x K).
+inline void unsignedRows(const GroupArgs &p, int64_t r, int mr, uint8_t *buf) {
+  const uint8_t *src = reinterpret_cast<const uint8_t *>(p.a) + r * p.K;
+  for (int64_t i = 0, e = mr * p.K; i < e; ++i)
+    buf[i] = src[i] ^ 0x80;
+}
+
+/// What the unsigned sums of a group carry beyond (a - z) x b, per unit of
+/// the weights' column sum: 128 (the XOR) plus the row's zero point.
+inline int32_t groupOffset(const GroupArgs &p, int64_t row, int64_t g) {
+  if (!p.aZeros)
+    return 128;
+  float z = p.aZeros[row * (p.K / p.G) + g];
+  return 128 + int32_t(z + (z >= 0 ? 0.5f : -0.5f));
+}
+
+/// Rows [r0, r1) x the 64-column block at n0, plain loops.
+void groupBlockGeneric(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0, uint8_t *buf) {
+  int64_t cols = p.N - n0 < kBlockCols ? p.N - n0 : kBlockCols, groups = p.K / p.G;
+  int nv = int(cdiv(cols, kLanes));
+  int64_t panelStride = (p.K >> 2) * 64;
+  const uint8_t *panels = p.panels + (n0 / kBlockCols) * kBlockVecs * panelStride;
+  int32_t acc[kMR][kBlockCols];
+  float facc[kMR][kBlockCols];
+  for (int64_t r = r0; r < r1; r += kMR) {
+    int mr = int(r1 - r < kMR ? r1 - r : kMR);
+    unsignedRows(p, r, mr, buf);
+    for (int i = 0; i < mr; ++i)
+      for (int64_t c = 0; c < cols; ++c)
+        facc[i][c] = 0;
+    for (int64_t g = 0; g < groups; ++g) {
+      tileGeneric(mr, nv, buf + g * p.G, p.K, p.G, 0, /*bcU8=*/true,
+                  panels + (g * p.G / 4) * 64, panelStride, acc);
+      const int32_t *cs = p.colSums + g * p.N + n0;
+      for (int i = 0; i < mr; ++i) {
+        int64_t off = groupOffset(p, r + i, g);
+        float sa = p.aScales[(r + i) * groups + g];
+        for (int64_t c = 0; c < cols; ++c)
+          facc[i][c] += float(int64_t(acc[i][c]) - off * cs[c]) * sa;
+      }
+    }
+    for (int i = 0; i < mr; ++i)
+      for (int64_t c = 0; c < cols; ++c)
+        p.out[(r + i) * p.N + n0 + c] =
+            facc[i][c] * p.bScales[n0 + c] + (p.bias ? p.bias[n0 + c] : 0.0f);
+  }
+}
+
+/// The same with VNNI tiles; each group's int32 sums are corrected and
+/// scaled into the float accumulators while they are in registers.
+QC_VNNI void groupBlockVnni(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0,
+                            uint8_t *buf) {
+  int64_t cols = p.N - n0 < kBlockCols ? p.N - n0 : kBlockCols, groups = p.K / p.G;
+  int nv = int(cdiv(cols, kLanes));
+  int64_t panelStride = (p.K >> 2) * 64;
+  const uint8_t *panels = p.panels + (n0 / kBlockCols) * kBlockVecs * panelStride;
+  __mmask16 masks[kBlockVecs];
+  __m512 sbV[kBlockVecs], biasV[kBlockVecs];
+  for (int v = 0; v < nv; ++v) {
+    int64_t left = cols - v * kLanes;
+    masks[v] = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    sbV[v] = _mm512_maskz_loadu_ps(masks[v], p.bScales + n0 + v * kLanes);
+    biasV[v] = p.bias ? _mm512_maskz_loadu_ps(masks[v], p.bias + n0 + v * kLanes)
+                      : _mm512_setzero_ps();
+  }
+  __m512i acc[kMR][kBlockVecs];
+  alignas(64) float facc[kMR][kBlockCols];
+  for (int64_t r = r0; r < r1; r += kMR) {
+    int mr = int(r1 - r < kMR ? r1 - r : kMR);
+    unsignedRows(p, r, mr, buf);
+    for (int i = 0; i < mr; ++i)
+      for (int v = 0; v < nv; ++v)
+        _mm512_store_ps(facc[i] + v * kLanes, _mm512_setzero_ps());
+    for (int64_t g = 0; g < groups; ++g) {
+      for (int i = 0; i < mr; ++i)
+        for (int v = 0; v < nv; ++v)
+          acc[i][v] = _mm512_setzero_si512();
+      tileVnni<true>(mr, nv, buf + g * p.G, p.K, p.G, 0, panels + (g * p.G / 4) * 64,
+                     panelStride, acc);
+      __m512i csV[kBlockVecs];
+      for (int v = 0; v < nv; ++v)
+        csV[v] = _mm512_maskz_loadu_epi32(masks[v], p.colSums + g * p.N + n0 + v * kLanes);
+      for (int i = 0; i < mr; ++i) {
+        __m512i offV = _mm512_set1_epi32(groupOffset(p, r + i, g));
+        __m512 sa = _mm512_set1_ps(p.aScales[(r + i) * groups + g]);
+        for (int v = 0; v < nv; ++v) {
+          __m512i x = _mm512_sub_epi32(acc[i][v], _mm512_mullo_epi32(offV, csV[v]));
+          float *f = facc[i] + v * kLanes;
+          _mm512_store_ps(f, _mm512_fmadd_ps(_mm512_cvtepi32_ps(x), sa, _mm512_load_ps(f)));
+        }
+      }
+    }
+    for (int i = 0; i < mr; ++i)
+      for (int v = 0; v < nv; ++v)
+        _mm512_mask_storeu_ps(p.out + (r + i) * p.N + n0 + v * kLanes, masks[v],
+                              _mm512_fmadd_ps(_mm512_load_ps(facc[i] + v * kLanes), sbV[v],
+                                              biasV[v]));
+  }
+}
+
+/// Work units: 64-column blocks x row chunks, as matmul shares them.
+template <bool Vnni>
+void matmulGroup(const GroupArgs &p, int64_t task, int64_t ntasks) {
+  int64_t colBlocks = cdiv(p.N, kBlockCols);
+  int64_t chunks = rowChunks(1, colBlocks, p.M, ntasks), chunkRows = cdiv(p.M, chunks);
+  int64_t ub, ue;
+  share(colBlocks * chunks, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  uint8_t *buf = static_cast<uint8_t *>(malloc(size_t(kMR * p.K)));
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t chunk = u % chunks, cb = u / chunks;
+    int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < p.M ? r0 + chunkRows : p.M;
+    if (r0 >= r1)
+      continue;
+    if constexpr (Vnni)
+      groupBlockVnni(p, r0, r1, cb * kBlockCols, buf);
+    else
+      groupBlockGeneric(p, r0, r1, cb * kBlockCols, buf);
+  }
+  free(buf);
+}
+
 void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr, uint8_t pad,
                    const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks);
 void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
@@ -911,8 +1049,14 @@ Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
 
 extern "C" {
 
+#define QC_MATMUL_GROUP_CALL(V)                                                          \
+  matmulGroup<V>(GroupArgs{M, N, K, G, a, aScales, aZeros, b, colSums, bScales, bias, out},  \
+                 task, ntasks)
+
 void qc_k_matmul_i8_generic(QC_MATMUL_ARGS) { QC_MATMUL_CALL(false); }
 QC_VNNI void qc_k_matmul_i8_vnni(QC_MATMUL_ARGS) { QC_MATMUL_CALL(true); }
+void qc_k_matmul_group_i8_generic(QC_MATMUL_GROUP_ARGS) { QC_MATMUL_GROUP_CALL(false); }
+QC_VNNI void qc_k_matmul_group_i8_vnni(QC_MATMUL_GROUP_ARGS) { QC_MATMUL_GROUP_CALL(true); }
 void qc_k_conv2d_i8_generic(QC_CONV_ARGS) { QC_CONV_CALL(false); }
 QC_VNNI void qc_k_conv2d_i8_vnni(QC_CONV_ARGS) { QC_CONV_CALL(true); }
 

@@ -1,5 +1,5 @@
 // Per-group activations (activation-granularity=group:G) in fold-calibration,
-// and their integer form in lower-quantized-to-integer: a product per group.
+// and their integer form in lower-quantized-to-integer: qc.matmul_group_scaled.
 // RUN: quant-opt %s --fold-calibration="activation-granularity=group:2" | FileCheck %s --check-prefix=GROUP
 // RUN: quant-opt %s --fold-calibration="activation-granularity=group:2" --lower-quantized-to-integer --canonicalize | FileCheck %s --check-prefix=INT
 // RUN: quant-opt %s --fold-calibration="activation-granularity=group:2" --lower-quantized-to-integer --canonicalize --convert-qc-to-linalg | FileCheck %s --check-prefix=LINALG
@@ -26,23 +26,25 @@
 // GROUP: %[[X:.*]] = qc.reshape %[[DQ]], %{{.*}} : (tensor<2x2x2xf32>, tensor<2xi64>) -> tensor<2x4xf32>
 // GROUP: qc.gemm %[[X]]
 
-// Two int32 products of 2 channels each, dequantized with s_w per channel,
-// times each group's scales, summed, plus the float bias times beta.
+// One qc.matmul_group_scaled: the int8 groups and their scales reshaped to
+// [rows, K] and [rows, K/G], the int8 weights, s_w per channel (1/127 and
+// 0.6/127) and the float bias times beta (0.1, -0.2).
 // INT-LABEL: func.func @linear
-// INT: qc.convert %{{.*}} : (tensor<2x2x2xf32>) -> tensor<2x2x2xi8>
-// INT: qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0, 0]) : (tensor<2x2xi8>, tensor<2x2xi8>) -> tensor<2x2xi32>
-// INT: qc.storage_cast %{{.*}} : tensor<2x2xi32> -> tensor<2x2x!quant.uniform<i32:f32:1, {0.0078740157480314959,0.00472440963{{[0-9]*}}}>>
-// INT: %[[P0:.*]] = qc.mul %{{.*}}, %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
-// INT: qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0, 0]) : (tensor<2x2xi8>, tensor<2x2xi8>) -> tensor<2x2xi32>
-// INT: %[[P1:.*]] = qc.mul %{{.*}}, %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
-// INT: qc.add %[[P0]], %[[P1]]
-// INT: %[[B:.*]] = qc.add %{{.*}}, %{{.*}} : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
-// INT: return %[[B]]
+// INT-DAG: %[[BIAS:.*]] = arith.constant dense_resource<bias_beta> : tensor<2xf32>
+// INT-DAG: %[[SW:.*]] = arith.constant dense_resource<group_weight_scales> : tensor<2xf32>
+// INT-DAG: %[[W:.*]] = arith.constant dense_resource<weight> : tensor<4x2xi8>
+// INT: %[[I:.*]] = qc.convert %{{.*}} : (tensor<2x2x2xf32>) -> tensor<2x2x2xi8>
+// INT: %[[A:.*]] = qc.reshape %[[I]], %{{.*}} : (tensor<2x2x2xi8>, tensor<2xi64>) -> tensor<2x4xi8>
+// INT: %[[S:.*]] = qc.reshape %{{.*}}, %{{.*}} : (tensor<2x2x1xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+// INT: %[[Y:.*]] = qc.matmul_group_scaled %[[A]], %[[W]] scales(%[[S]], %[[SW]]) bias %[[BIAS]] group 2
+// INT: return %[[Y]]
 // INT-NOT: qc.gemm
+// INT: bias_beta: "0x04000000CDCCCC3DCDCC4CBE"
+// INT: group_weight_scales: "0x040000000402013C38CF9A3B"
 
 // LINALG-LABEL: func.func @linear
 // LINALG-NOT: qc.
-// LINALG-COUNT-2: linalg.matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<2x2xi32>, tensor<2x2xi32>)
+// LINALG: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "reduction"]
 // LINALG: return
 
 // A group size that does not divide the row: a scale per row.
@@ -81,16 +83,13 @@
 // ASYM: %[[DQ:.*]] = qc.mul %[[FZ]], %[[S]]
 // ASYM: qc.reshape %[[DQ]]
 
-// Each group's int32 product less z times the weight rows' column sums
-// (dequantized), then times the group's scale.
+// With zero points: the same op with the groups' zero points, [rows, K/G].
 // ASYMINT-LABEL: func.func @linear
-// ASYMINT: %[[P0:.*]] = qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0, 0]) : (tensor<2x2xi8>, tensor<2x2xi8>) -> tensor<2x2xi32>
-// ASYMINT: %[[D0:.*]] = qc.dequantize
-// ASYMINT: %[[C0:.*]] = qc.mul %{{.*}}, %{{.*}} : (tensor<2x1xf32>, tensor<2xf32>) -> tensor<2x2xf32>
-// ASYMINT: %[[S0:.*]] = qc.sub %[[D0]], %[[C0]]
-// ASYMINT: qc.mul %[[S0]], %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>)
-// ASYMINT: qc.matmul_int
-// ASYMINT: qc.sub
+// ASYMINT: %[[ZF:.*]] = qc.sub %{{.*}}, %{{.*}} : (tensor<f32>, tensor<2x2x1xf32>)
+// ASYMINT: %[[S:.*]] = qc.reshape %{{.*}}, %{{.*}} : (tensor<2x2x1xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+// ASYMINT: %[[Z:.*]] = qc.reshape %[[ZF]], %{{.*}} : (tensor<2x2x1xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+// ASYMINT: qc.matmul_group_scaled %{{.*}}, %{{.*}} scales(%[[S]], %{{.*}}) zeros %[[Z]] bias %{{.*}} group 2
+// ASYMINT-NOT: qc.matmul_int
 // ASYMINT-NOT: qc.gemm
 
 // Per token with zero points: one product, corrected, scaled per row.

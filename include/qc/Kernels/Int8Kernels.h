@@ -26,6 +26,11 @@
       const int32_t *mult, const int32_t *shift, int64_t izp, int64_t ozp, int64_t lo,     \
       int64_t hi, int64_t outI8, void *out, int64_t task, int64_t ntasks
 
+#define QC_MATMUL_GROUP_ARGS                                                             \
+  int64_t M, int64_t N, int64_t K, int64_t G, const int8_t *a, const float *aScales,       \
+      const float *aZeros, const uint8_t *b, const int32_t *colSums, const float *bScales, \
+      const float *bias, float *out, int64_t task, int64_t ntasks
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,6 +44,14 @@ extern "C" {
 /// sum from corr. Channels (corr, zw, mult, shift) are the N columns.
 void qc_k_matmul_i8_generic(QC_MATMUL_ARGS);
 void qc_k_matmul_i8_vnni(QC_MATMUL_ARGS);
+/// qc.matmul_group_scaled: out[m][n] = bias[n] + bScales[n] * sum_g
+/// aScales[m][g] * sum_{k in group g} (a[m][k] - aZeros[m][g]) * B[k][n].
+/// A: [M][K] int8; aScales, aZeros (integer values, or null): [M][K/G];
+/// B packed by qc::kernels::packMatmulB (8 bits, signed, no zero point);
+/// colSums [K/G][N]: B's column sums per group; bScales [N]; bias [N] or
+/// null. G is a multiple of 4.
+void qc_k_matmul_group_i8_generic(QC_MATMUL_GROUP_ARGS);
+void qc_k_matmul_group_i8_vnni(QC_MATMUL_GROUP_ARGS);
 /// 2-d NCHW convolution; w packed by qc::kernels::packConvWeights (wBits =
 /// 8; 4 or 2: those rows with 4 or 2 bits per weight, by packSubByte); pad
 /// is the raw input zero-point byte; channels are the F output channels.

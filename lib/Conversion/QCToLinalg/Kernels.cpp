@@ -410,6 +410,60 @@ struct RequantizeToKernel : OpRewritePattern<qc::RequantizeOp> {
   }
 };
 
+/// A qc.matmul_group_scaled with constant weights, weight scales and bias
+/// and groups of a multiple of 4 channels: one call of
+/// qc_k_matmul_group_i8_*, B packed as for matmul with each group's column
+/// sums beside it.
+struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
+  KernelOptions opts;
+  GroupScaledToKernel(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
+
+  LogicalResult matchAndRewrite(qc::MatMulGroupScaledOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op))
+      return failure();
+    auto aTy = tensorType(op.getA()), outTy = tensorType(op.getOutput());
+    int64_t K = aTy.getShape().back(), N = outTy.getShape().back(), G = op.getGroup();
+    if (G % 4 || anyEmpty({aTy, outTy}))
+      return rw.notifyMatchFailure(op, "kernels take groups of a multiple of 4 channels");
+    std::optional<std::vector<uint8_t>> b = constantBytes(op.getB());
+    std::optional<std::vector<float>> sb = constantValues<float>(op.getBScales());
+    std::optional<std::vector<float>> bias;
+    if (op.getBias() && !(bias = constantValues<float>(op.getBias())))
+      return rw.notifyMatchFailure(op, "bias is not a constant");
+    if (!b || !sb)
+      return rw.notifyMatchFailure(op, "weights or their scales are not constants");
+    if (sb->size() == 1)
+      sb->assign(size_t(N), sb->front());
+    int32_t noZp = 0;
+    qc::kernels::PackedWeights p = qc::kernels::packMatmulB(
+        b->data(), K, N, /*bUnsigned=*/false, &noZp, 1, nullptr, /*aUnsigned=*/false, 0);
+    std::vector<int32_t> colSums(size_t(K / G * N), 0);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n)
+        colSums[size_t(k / G * N + n)] += int8_t((*b)[size_t(k * N + n)]);
+    Type i8 = rw.getI8Type(), i32 = rw.getI32Type(), f32 = rw.getF32Type();
+    CallBuilder cb(rw, op.getLoc());
+    for (int64_t v : {aTy.getNumElements() / K, N, K, G})
+      cb.i(v);
+    cb.tensor(op.getA());
+    cb.tensor(op.getAScales());
+    if (op.getAZeros())
+      cb.tensor(op.getAZeros());
+    else
+      cb.null();
+    cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
+    cb.blob<int32_t>(colSums, i32, "qc_kernel_colsums");
+    cb.blob<float>(*sb, f32, "qc_kernel_scales");
+    if (bias)
+      cb.blob<float>(*bias, f32, "qc_kernel_bias");
+    else
+      cb.null();
+    rw.replaceOp(op, cb.finish("qc_k_matmul_group_i8_" + opts.suffix, outTy, opts.tasks));
+    return success();
+  }
+};
+
 /// A float 2-d group-1 qc.conv with constant weights (and bias): one call of
 /// qc_k_conv2d_f32_avx512. The weights are passed as they are ([F][K]).
 struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
@@ -510,8 +564,8 @@ void qc::lowering::populateF32KernelPatterns(RewritePatternSet &patterns, unsign
 void qc::lowering::populateKernelPatterns(RewritePatternSet &patterns, StringRef variant,
                                           unsigned tasks) {
   KernelOptions opts{variant.str(), tasks};
-  patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>, RequantizeToKernel>(
-      patterns.getContext(), opts);
+  patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>, RequantizeToKernel,
+               GroupScaledToKernel>(patterns.getContext(), opts);
 }
 
 LogicalResult qc::lowering::declareKernels(Operation *root) {

@@ -11,6 +11,7 @@
 #include "Common.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "llvm/ADT/DenseMap.h"
@@ -214,6 +215,77 @@ struct MatMulIntLowering : OpRewritePattern<qc::MatMulIntOp> {
   }
 };
 
+/// qc.matmul_group_scaled as loops (the kernels' fallback): a [..., K] and
+/// b [K, N] expanded to [..., K/G, G] and [K/G, G, N], one generic summing
+/// a_scales * (a - a_zeros) * b in f32 over (group, channel of the group),
+/// then b_scales and the bias applied elementwise.
+struct MatMulGroupScaledLowering : OpRewritePattern<qc::MatMulGroupScaledOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::MatMulGroupScaledOp op, PatternRewriter &rw) const override {
+    if (!lowerableTypes(op))
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    auto aTy = tensorType(op.getA()), outTy = tensorType(op.getOutput());
+    int64_t r = aTy.getRank(), g = op.getGroup(), k = aTy.getShape().back();
+    int64_t n = outTy.getShape().back();
+    SmallVector<int64_t> aShape(aTy.getShape());
+    aShape.back() = k / g;
+    aShape.push_back(g);
+    Value a = reshapeTo(rw, loc, op.getA(), aTy.clone(aShape));
+    Value b = reshapeTo(rw, loc, op.getB(),
+                        RankedTensorType::get({k / g, g, n}, rw.getI8Type()));
+    // Loops: the r - 1 outer dims, n, then the group and the channel in it.
+    int64_t loops = r + 2, dn = r - 1, dg = r, dj = r + 1;
+    auto map = [&](ArrayRef<int64_t> dims) {
+      SmallVector<AffineExpr> e;
+      for (int64_t d : dims)
+        e.push_back(getAffineDimExpr(unsigned(d), ctx));
+      return AffineMap::get(unsigned(loops), 0, e, ctx);
+    };
+    SmallVector<int64_t> outer;
+    for (int64_t d = 0; d + 1 < r; ++d)
+      outer.push_back(d);
+    auto with = [&](std::initializer_list<int64_t> tail) {
+      SmallVector<int64_t> d(outer);
+      d.append(tail.begin(), tail.end());
+      return map(d);
+    };
+    SmallVector<Value> ins{a, b, op.getAScales()};
+    SmallVector<AffineMap> maps{with({dg, dj}), map({dg, dj, dn}), with({dg})};
+    if (op.getAZeros()) {
+      ins.push_back(op.getAZeros());
+      maps.push_back(with({dg}));
+    }
+    maps.push_back(with({dn}));
+    SmallVector<utils::IteratorType> iters(size_t(r), utils::IteratorType::parallel);
+    iters.append(2, utils::IteratorType::reduction);
+    Type f32 = rw.getF32Type();
+    bool hasZeros = bool(op.getAZeros());
+    Value acc =
+        linalg::GenericOp::create(
+            rw, loc, outTy, ins, ValueRange{zeros(rw, loc, outTy)}, maps, iters,
+            [&](OpBuilder &nb, Location l, ValueRange v) {
+              Value x = arith::SIToFPOp::create(nb, l, f32, v[0]);
+              if (hasZeros)
+                x = arith::SubFOp::create(nb, l, x, v[3]);
+              Value w = arith::SIToFPOp::create(nb, l, f32, v[1]);
+              Value p = arith::MulFOp::create(nb, l, arith::MulFOp::create(nb, l, x, w), v[2]);
+              linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, v.back(), p).getResult());
+            })
+            .getResult(0);
+    SmallVector<Value> epi{acc, op.getBScales()};
+    if (op.getBias())
+      epi.push_back(op.getBias());
+    rw.replaceOp(op, broadcastGeneric(rw, loc, outTy, epi,
+                                      [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
+      Value y = arith::MulFOp::create(nb, l, v[0], v[1]);
+      return v.size() > 2 ? arith::AddFOp::create(nb, l, y, v[2]).getResult() : y;
+    }));
+    return success();
+  }
+};
+
 /// x (signless, `isUnsigned` before makeSignless) as i64.
 Value toI64(OpBuilder &b, Location l, Value x, bool isUnsigned) {
   Type i64 = b.getI64Type();
@@ -326,6 +398,6 @@ LogicalResult qc::lowering::lowerQuantizedTypes(Operation *root) {
 }
 
 void qc::lowering::populateIntegerOpPatterns(RewritePatternSet &patterns) {
-  patterns.add<ConvIntLowering, MatMulIntLowering, RequantizeLowering,
+  patterns.add<ConvIntLowering, MatMulIntLowering, MatMulGroupScaledLowering, RequantizeLowering,
                ClampLowering, CastLowering, ObserveLowering>(patterns.getContext());
 }

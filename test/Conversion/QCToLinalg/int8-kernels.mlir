@@ -104,3 +104,48 @@ func.func @empty(%a: tensor<0x7xi8>) -> tensor<0x5xi32> {
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<0x7xi8>, tensor<7x5xi8>) -> tensor<0x5xi32>
   return %c : tensor<0x5xi32>
 }
+
+// -----
+
+// A product with a scale and zero point per group of 4 input channels: one
+// call of the group kernel (M = 2 x 3 rows, N = 5, K = 8, G = 4) with the
+// packed weights (K 8 x 64 columns), each group's column sums (2 x 5),
+// the weight scales widened to the 5 channels and the bias.
+// CHECK-DAG: func.func private @qc_k_matmul_group_i8_vnni(
+// CHECK-LABEL: func @matmul_group
+// CHECK-NOT: linalg.
+// CHECK-DAG: arith.constant dense_resource<qc_kernel_weights{{.*}}> : tensor<512xi8>
+// CHECK-DAG: arith.constant dense_resource<qc_kernel_colsums{{.*}}> : tensor<10xi32>
+// CHECK-DAG: arith.constant dense_resource<qc_kernel_scales{{.*}}> : tensor<5xf32>
+// CHECK-DAG: arith.constant dense_resource<qc_kernel_bias{{.*}}> : tensor<5xf32>
+// CHECK: call @qc_k_matmul_group_i8_vnni(%c6_i64, %c5_i64, %c8_i64, %c4_i64,
+// CHECK: bufferization.to_tensor %{{.*}} restrict writable : memref<2x3x5xf32>
+// TASKS-LABEL: func @matmul_group
+// TASKS: scf.parallel
+// TASKS: call @qc_k_matmul_group_i8_generic(
+func.func @matmul_group(%a: tensor<2x3x8xi8>, %sa: tensor<2x3x2xf32>, %za: tensor<2x3x2xf32>) -> tensor<2x3x5xf32> {
+  %b = arith.constant dense<3> : tensor<8x5xi8>
+  %sb = arith.constant dense<0.5> : tensor<1xf32>
+  %bias = arith.constant dense<1.0> : tensor<5xf32>
+  %y = qc.matmul_group_scaled %a, %b scales(%sa, %sb) zeros %za bias %bias group 4 : (tensor<2x3x8xi8>, tensor<8x5xi8>, tensor<2x3x2xf32>, tensor<1xf32>, tensor<2x3x2xf32>, tensor<5xf32>) -> tensor<2x3x5xf32>
+  return %y : tensor<2x3x5xf32>
+}
+
+// -----
+
+// Groups of 2 channels (not a multiple of 4): the linalg loops instead.
+// CHECK-LABEL: func @matmul_group_loops
+// CHECK-NOT: call
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK: arith.sitofp
+// CHECK: arith.subf
+// CHECK: linalg.generic
+// CHECK: arith.mulf
+// TASKS-LABEL: func @matmul_group_loops
+// TASKS-NOT: call
+func.func @matmul_group_loops(%a: tensor<3x8xi8>, %sa: tensor<3x4xf32>, %za: tensor<3x4xf32>) -> tensor<3x5xf32> {
+  %b = arith.constant dense<3> : tensor<8x5xi8>
+  %sb = arith.constant dense<0.5> : tensor<5xf32>
+  %y = qc.matmul_group_scaled %a, %b scales(%sa, %sb) zeros %za group 2 : (tensor<3x8xi8>, tensor<8x5xi8>, tensor<3x4xf32>, tensor<5xf32>, tensor<3x4xf32>) -> tensor<3x5xf32>
+  return %y : tensor<3x5xf32>
+}

@@ -579,3 +579,61 @@ func.func @loss_reduction(%x: tensor<3x5xf32>, %t: tensor<3xi64>) {
   %0 = qc.softmaxcrossentropyloss %x, %t {reduction = "max"} : (tensor<3x5xf32>, tensor<3xi64>) -> tensor<f32>
   return
 }
+
+// -----
+
+//===--- matmul_group_scaled ---===//
+
+func.func @group_divides(%a: tensor<2x6xi8>, %b: tensor<6x3xi8>, %sa: tensor<2x1xf32>, %sb: tensor<3xf32>) {
+  // expected-error @+1 {{group 4 does not divide the 6 input channels}}
+  %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) group 4 : (tensor<2x6xi8>, tensor<6x3xi8>, tensor<2x1xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @group_scales_shape(%a: tensor<2x8xi8>, %b: tensor<8x3xi8>, %sa: tensor<2x4xf32>, %sb: tensor<3xf32>) {
+  // expected-error @+1 {{a_scales shape 2x4 does not match the expected 2x2}}
+  %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) group 4 : (tensor<2x8xi8>, tensor<8x3xi8>, tensor<2x4xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @group_zeros_shape(%a: tensor<2x8xi8>, %b: tensor<8x3xi8>, %sa: tensor<2x2xf32>, %sb: tensor<3xf32>, %za: tensor<2x1xf32>) {
+  // expected-error @+1 {{a_zeros shape 2x1 does not match the expected 2x2}}
+  %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) zeros %za group 4 : (tensor<2x8xi8>, tensor<8x3xi8>, tensor<2x2xf32>, tensor<3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @group_b_scales(%a: tensor<2x8xi8>, %b: tensor<8x3xi8>, %sa: tensor<2x2xf32>, %sb: tensor<2xf32>) {
+  // expected-error @+1 {{b_scales must have 1 or 3 entries, got shape 2}}
+  %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) group 4 : (tensor<2x8xi8>, tensor<8x3xi8>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @group_reduction(%a: tensor<2x8xi8>, %b: tensor<4x3xi8>, %sa: tensor<2x2xf32>, %sb: tensor<3xf32>) {
+  // expected-error @+1 {{reduction dims differ: 8 vs 4}}
+  %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) group 4 : (tensor<2x8xi8>, tensor<4x3xi8>, tensor<2x2xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @group_zero(%a: tensor<2x8xi8>, %b: tensor<8x3xi8>, %sa: tensor<2x2xf32>, %sb: tensor<3xf32>) {
+  // expected-error @+1 {{group must be positive, got 0}}
+  %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) group 0 : (tensor<2x8xi8>, tensor<8x3xi8>, tensor<2x2xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @group_result(%a: tensor<2x8xi8>, %b: tensor<8x3xi8>, %sa: tensor<2x2xf32>, %sb: tensor<3xf32>) {
+  // expected-error @+1 {{result shape 2x4 does not match the expected 2x3}}
+  %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) group 4 : (tensor<2x8xi8>, tensor<8x3xi8>, tensor<2x2xf32>, tensor<3xf32>) -> tensor<2x4xf32>
+  return
+}

@@ -98,6 +98,16 @@ func.func @matmul_int(%a: tensor<2x4x64xi8>, %b: tensor<64x32xi8>, %c: tensor<3x
   return %0, %1 : tensor<2x4x32xi32>, tensor<3x5x4x32xi32>
 }
 
+// CHECK-LABEL: func @matmul_group_scaled
+func.func @matmul_group_scaled(%a: tensor<2x4x64xi8>, %b: tensor<64x32xi8>, %sa: tensor<2x4x2xf32>, %sb: tensor<32xf32>, %s1: tensor<1xf32>, %bias: tensor<32xf32>) -> (tensor<2x4x32xf32>, tensor<2x4x32xf32>) {
+  // CHECK: qc.matmul_group_scaled %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) zeros %{{.*}} bias %{{.*}} group 32 : (tensor<2x4x64xi8>, tensor<64x32xi8>, tensor<2x4x2xf32>, tensor<32xf32>, tensor<2x4x2xf32>, tensor<32xf32>) -> tensor<2x4x32xf32>
+  %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) zeros %sa bias %bias group 32 : (tensor<2x4x64xi8>, tensor<64x32xi8>, tensor<2x4x2xf32>, tensor<32xf32>, tensor<2x4x2xf32>, tensor<32xf32>) -> tensor<2x4x32xf32>
+  // One weight scale (per tensor), no zero points, no bias.
+  // CHECK: qc.matmul_group_scaled %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) group 32 : (tensor<2x4x64xi8>, tensor<64x32xi8>, tensor<2x4x2xf32>, tensor<1xf32>) -> tensor<2x4x32xf32>
+  %1 = qc.matmul_group_scaled %a, %b scales(%sa, %s1) group 32 : (tensor<2x4x64xi8>, tensor<64x32xi8>, tensor<2x4x2xf32>, tensor<1xf32>) -> tensor<2x4x32xf32>
+  return %0, %1 : tensor<2x4x32xf32>, tensor<2x4x32xf32>
+}
+
 // CHECK-LABEL: func @clamp_cast
 func.func @clamp_cast(%x: tensor<16xi32>) -> tensor<16xui8> {
   // CHECK: qc.clamp %{{.*}}(0, 1000) : tensor<16xi32>

@@ -528,6 +528,46 @@ LogicalResult MatMulIntOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// MatMulGroupScaledOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulGroupScaledOp::verify() {
+  auto aTy = getA().getType(), bTy = getB().getType();
+  if (aTy.getRank() < 1 || bTy.getRank() != 2)
+    return emitOpError() << "a must have rank >= 1 and b rank 2, got ranks "
+                         << aTy.getRank() << " and " << bTy.getRank();
+  int64_t g = getGroup(), k = aTy.getShape().back(), n = bTy.getDimSize(1);
+  if (g < 1)
+    return emitOpError() << "group must be positive, got " << g;
+  if (staticMismatch(k, bTy.getDimSize(0)))
+    return emitOpError() << "reduction dims differ: " << k << " vs "
+                         << bTy.getDimSize(0);
+  if (!ShapedType::isDynamic(k) && k % g)
+    return emitOpError() << "group " << g << " does not divide the " << k
+                         << " input channels";
+  SmallVector<int64_t> groups(aTy.getShape());
+  groups.back() = ShapedType::isDynamic(k) ? k : k / g;
+  if (failed(checkShape(*this, "a_scales", getAScales().getType().getShape(), groups)))
+    return failure();
+  if (Value z = getAZeros())
+    if (failed(checkShape(*this, "a_zeros",
+                          cast<RankedTensorType>(z.getType()).getShape(), groups)))
+      return failure();
+  auto sbTy = getBScales().getType();
+  if (sbTy.getRank() != 1 ||
+      (sbTy.getDimSize(0) != 1 && staticMismatch(sbTy.getDimSize(0), n)))
+    return emitOpError() << "b_scales must have 1 or " << n << " entries, got shape "
+                         << shapeStr(sbTy.getShape());
+  if (Value bias = getBias())
+    if (failed(checkShape(*this, "bias",
+                          cast<RankedTensorType>(bias.getType()).getShape(), {n})))
+      return failure();
+  SmallVector<int64_t> out(aTy.getShape());
+  out.back() = n;
+  return checkShape(*this, "result", getOutput().getType().getShape(), out);
+}
+
+//===----------------------------------------------------------------------===//
 // ClampOp
 //===----------------------------------------------------------------------===//
 

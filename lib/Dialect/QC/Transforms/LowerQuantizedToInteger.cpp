@@ -637,8 +637,10 @@ Value addFloatBias(PatternRewriter &rw, Location loc, Value r, Value bias, doubl
 
 /// A Gemm or MatMul whose input is quantized per group of G channels
 /// (groupDequantized) and whose 2-D weight is quantized per tensor or per
-/// output channel: for each group b, the int32 product of the int8 columns
-/// [bG, bG + G) with the weight rows [bG, bG + G), dequantized with
+/// output channel. Signed weights without zero points (the default) become
+/// one qc.matmul_group_scaled. Others: for each group b, the int32 product
+/// of the int8 columns [bG, bG + G) with the weight rows [bG, bG + G),
+/// dequantized with
 /// alpha * s_w per channel (less the group's zero points times the weight
 /// rows' terms, zeroPointTerms, where it has them) and multiplied by the
 /// group's scales; the float results summed, then the float bias (times
@@ -685,6 +687,26 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const GroupSca
   SmallVector<double> outScales;
   for (double s : wScales)
     outScales.push_back(alpha * s);
+  // Signed weights without zero points: one qc.matmul_group_scaled, whose
+  // kernels scale each group's int32 sums in registers.
+  if (cast<QuantizedType>(wElt).isSigned() && llvm::all_of(wZps, [](int32_t z) { return !z; })) {
+    Type f32 = rw.getF32Type();
+    std::vector<float> sb(outScales.begin(), outScales.end());
+    Value bScales = qc::createBlobConstant(rw, loc, RankedTensorType::get({n}, f32), sb,
+                                           "group_weight_scales");
+    Value bias;
+    std::optional<std::vector<float>> bv = floatBias ? readBias(floatBias) : std::nullopt;
+    if (bv && (int64_t(bv->size()) == n || bv->size() == 1)) {
+      std::vector<float> scaled(static_cast<size_t>(n));
+      for (int64_t c = 0; c < n; ++c)
+        scaled[size_t(c)] = float(beta * (*bv)[bv->size() == 1 ? 0 : size_t(c)]);
+      bias = qc::createBlobConstant(rw, loc, RankedTensorType::get({n}, f32), scaled,
+                                    "bias_beta");
+    }
+    Value y = qc::MatMulGroupScaledOp::create(rw, loc, resTy, x, w, scales, bScales, zeros, bias,
+                                              g.group);
+    return floatBias && !bias ? addFloatBias(rw, loc, y, floatBias, beta) : y;
+  }
   std::vector<std::vector<float>> zeroTerms;
   if (zeros) {
     std::optional<std::vector<std::vector<float>>> t =

@@ -260,6 +260,46 @@ def QC_MatMulIntOp : QC_Op<"matmul_int", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QC_MatMulGroupScaledOp : QC_Op<"matmul_group_scaled",
+                                   [Pure, AttrSizedOperandSegments]> {
+  let summary = "int8 matmul whose input has a scale (and zero point) per group of channels";
+  let description = [{
+    The product of an input quantized dynamically per group of `group`
+    consecutive channels of a row (fold-calibration's
+    `activation-granularity=group:G`) with a per-channel quantized weight,
+    in float:
+
+    ```
+    y[..., n] = bias[n] + b_scales[n] * sum_g a_scales[..., g] *
+                sum_{k = gG}^{gG + G - 1} (a[..., k] - a_zeros[..., g]) * b[k, n]
+    ```
+
+    `a` is `[..., K]` i8, `b` is `[K, N]` i8 (symmetric: no zero point),
+    `a_scales` and the optional `a_zeros` (integer values held as f32) are
+    `[..., K/G]`, `b_scales` has 1 or `N` entries, the optional `bias` `N`;
+    the result is `[..., N]` f32. Each group's sum is an exact int32 sum of
+    products; the kernels (convert-qc-to-linalg int8-kernels=vnni|generic)
+    compute it per register tile and scale it there, so the groups' partial
+    products never reach memory.
+
+    ```mlir
+    %y = qc.matmul_group_scaled %a, %b scales (%sa, %sb) zeros %za group 32
+           : (tensor<4x64xi8>, tensor<64x16xi8>, tensor<4x2xf32>, tensor<16xf32>, tensor<4x2xf32>) -> tensor<4x16xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$a, RankedTensorOf<[I8]>:$b,
+                       RankedTensorOf<[F32]>:$a_scales, RankedTensorOf<[F32]>:$b_scales,
+                       Optional<RankedTensorOf<[F32]>>:$a_zeros,
+                       Optional<RankedTensorOf<[F32]>>:$bias,
+                       I64Attr:$group);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $a `,` $b `scales` `(` $a_scales `,` $b_scales `)` (`zeros` $a_zeros^)?
+    (`bias` $bias^)? `group` $group attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def QC_ClampOp : QC_Op<"clamp", [Pure, SameOperandsAndResultType]> {
   let summary = "Clamps integers to a range";
   let description = [{
