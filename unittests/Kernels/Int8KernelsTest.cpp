@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -275,6 +276,89 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed, unsigned bits =
         }
   EXPECT_EQ(bad, 0) << v.name << " conv C" << c.C << " F" << c.F << " " << c.KH << "x" << c.KW
                     << " groups " << c.groups;
+}
+
+/// qc.matmul_group_scaled's kernels against a direct float64 evaluation of
+/// its definition: shapes off the tiles, one to many groups, zero points or
+/// none, per-channel weight scales, a bias or none, 1 to 4 tasks.
+struct GroupCase {
+  int64_t M, N, K, G;
+  bool zeros, bias;
+};
+
+using GroupFn = void (*)(QC_MATMUL_GROUP_ARGS);
+
+void runGroup(const char *variant, GroupFn fn, const GroupCase &c, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> byte(-128, 127), zp(-128, 127);
+  std::uniform_real_distribution<float> scale(0.001f, 0.1f), bias(-2.0f, 2.0f);
+  int64_t groups = c.K / c.G;
+  std::vector<int8_t> a(size_t(c.M * c.K)), b(size_t(c.K * c.N));
+  for (int8_t &v : a)
+    v = int8_t(byte(rng));
+  for (int8_t &v : b)
+    v = int8_t(byte(rng) / 2); // signed weights of 7 bits, as symmetric int8 weights are
+  std::vector<float> sa(size_t(c.M * groups)), za(size_t(c.M * groups)), sb(size_t(c.N)),
+      bs(size_t(c.N));
+  for (float &v : sa)
+    v = scale(rng);
+  for (float &v : za)
+    v = float(zp(rng));
+  for (float &v : sb)
+    v = scale(rng);
+  for (float &v : bs)
+    v = bias(rng);
+  int32_t noZp = 0;
+  qc::kernels::PackedWeights p = qc::kernels::packMatmulB(
+      reinterpret_cast<const uint8_t *>(b.data()), c.K, c.N, false, &noZp, 1, nullptr, false, 0);
+  std::vector<int32_t> colSums(size_t(groups * c.N), 0);
+  for (int64_t k = 0; k < c.K; ++k)
+    for (int64_t n = 0; n < c.N; ++n)
+      colSums[size_t(k / c.G * c.N + n)] += b[size_t(k * c.N + n)];
+  for (int64_t tasks : {1, 4}) {
+    std::vector<float> out(size_t(c.M * c.N), NAN);
+    for (int64_t t = 0; t < tasks; ++t)
+      fn(c.M, c.N, c.K, c.G, a.data(), sa.data(), c.zeros ? za.data() : nullptr,
+         reinterpret_cast<const uint8_t *>(p.data.data()), colSums.data(), sb.data(),
+         c.bias ? bs.data() : nullptr, out.data(), t, tasks);
+    double worst = 0, largest = 0;
+    for (int64_t m = 0; m < c.M; ++m)
+      for (int64_t n = 0; n < c.N; ++n) {
+        double want = c.bias ? bs[size_t(n)] : 0.0;
+        for (int64_t g = 0; g < groups; ++g) {
+          double sum = 0;
+          for (int64_t k = g * c.G; k < (g + 1) * c.G; ++k)
+            sum += (double(a[size_t(m * c.K + k)]) -
+                    (c.zeros ? double(za[size_t(m * groups + g)]) : 0.0)) *
+                   b[size_t(k * c.N + n)];
+          want += double(sb[size_t(n)]) * sa[size_t(m * groups + g)] * sum;
+        }
+        double got = out[size_t(m * c.N + n)];
+        ASSERT_FALSE(std::isnan(got)) << variant << " left (" << m << ", " << n << ") unwritten";
+        worst = std::max(worst, std::abs(got - want));
+        largest = std::max(largest, std::abs(want));
+      }
+    // float32 accumulation over the groups: a few ulps of the largest output.
+    EXPECT_LE(worst, 1e-5 * largest)
+        << variant << " M=" << c.M << " N=" << c.N << " K=" << c.K << " G=" << c.G
+        << " zeros=" << c.zeros << " tasks=" << tasks;
+  }
+}
+
+TEST(Int8Kernels, MatmulGroupScaled) {
+  const GroupCase cases[] = {
+      {1, 1, 4, 4, false, false},   {5, 17, 8, 4, true, true},     {7, 64, 64, 32, true, false},
+      {13, 70, 96, 32, false, true}, {61, 130, 192, 32, true, true}, {6, 33, 768, 16, true, true},
+      {128, 200, 256, 128, true, false},
+  };
+  unsigned seed = 100;
+  std::vector<std::pair<const char *, GroupFn>> fns = {{"generic", qc_k_matmul_group_i8_generic}};
+  for (const Variant &v : variants())
+    if (std::string(v.name) == "vnni")
+      fns.push_back({"vnni", qc_k_matmul_group_i8_vnni});
+  for (auto [name, fn] : fns)
+    for (const GroupCase &c : cases)
+      runGroup(name, fn, c, seed++);
 }
 
 TEST(Int8Kernels, ConvOddShapes) {
