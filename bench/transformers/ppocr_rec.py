@@ -38,6 +38,8 @@ OUT = "softmax_11.tmp_0"
 # transformer's quantization.
 MM = ["--quantize-scope", "matmul"]
 TOKEN = ["--activation-granularity", "token"]
+ASYM = ["--activation-type", "u8"]  # with token / group:G: a zero point per row / group
+EACH = ["--rotate-hadamard", "--rotate-residual=false"]
 RECIPES = [
     ("float", None),
     ("W8A8 whole model (convolutions too), naive", ["--quantize-scope", "linear"]),
@@ -47,6 +49,11 @@ RECIPES = [
     ("W8A8 + rotation", MM + ["--rotate-hadamard"]),
     ("W8A8 naive, per-token activations", MM + TOKEN),
     ("W8A8 + rotation, per-token activations", MM + ["--rotate-hadamard"] + TOKEN),
+    ("W8A8 naive, per-token activations with zero points", MM + TOKEN + ASYM),
+    ("W8A8 + rotation of each input, per-token activations with zero points",
+     MM + EACH + TOKEN + ASYM),
+    ("W8A8 + rotation of each input, a scale and zero point per 40 channels",
+     MM + EACH + ["--activation-granularity", "group:40"] + ASYM),
     ("W4A8 naive, GPTQ", MM + ["--weight-bits", "4", "--weight-rounding", "gptq"]),
     ("W4A8 + rotation, GPTQ", MM + ["--weight-bits", "4", "--rotate-hadamard",
                                     "--weight-rounding", "gptq"]),

@@ -146,9 +146,117 @@ void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp, int64_t sl
   memset(image + s.C * Hp * Wp, 0, size_t(slack) * 4);
 }
 
+/// qc.hadamard on 16 rows at a time, transposed so that each of the n
+/// positions of a row is one zmm of the 16 rows' values: the butterflies and
+/// the factor's contraction are whole-vector adds and FMAs, in a buffer of
+/// n x 16 floats. For p not a multiple of 16 (hadamardRow takes the rest).
+QC_AVX512 void hadamardBlock(int64_t nrows, int64_t m, int64_t p, const float *x,
+                             const float *factor, float *out, float *buf, float *tmp) {
+  int64_t n = m * p;
+  for (int64_t j = 0; j < n; ++j)
+    for (int l = 0; l < kLanes; ++l)
+      buf[j * kLanes + l] = l < nrows ? x[l * n + j] : 0.0f;
+  for (int64_t h = 1; h < p; h *= 2)
+    for (int64_t a = 0; a < m; ++a)
+      for (int64_t g = 0; g < p; g += 2 * h)
+        for (int64_t b = g; b < g + h; ++b) {
+          float *lo = buf + (a * p + b) * kLanes, *hi = lo + h * kLanes;
+          __m512 u = _mm512_loadu_ps(lo), v = _mm512_loadu_ps(hi);
+          _mm512_storeu_ps(lo, _mm512_add_ps(u, v));
+          _mm512_storeu_ps(hi, _mm512_sub_ps(u, v));
+        }
+  __m512 norm = _mm512_set1_ps(1.0f / __builtin_sqrtf(float(p)));
+  const float *res = buf;
+  if (factor) {
+    // y[a', b] = sum_a x[a, b] F[a, a']
+    for (int64_t a2 = 0; a2 < m; ++a2)
+      for (int64_t b = 0; b < p; ++b) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t a = 0; a < m; ++a)
+          acc = _mm512_fmadd_ps(_mm512_set1_ps(factor[a * m + a2]),
+                                _mm512_loadu_ps(buf + (a * p + b) * kLanes), acc);
+        _mm512_storeu_ps(tmp + (a2 * p + b) * kLanes, acc);
+      }
+    res = tmp;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    alignas(64) float v[kLanes];
+    _mm512_store_ps(v, _mm512_mul_ps(_mm512_loadu_ps(res + j * kLanes), norm));
+    for (int l = 0; l < nrows; ++l)
+      out[l * n + j] = v[l];
+  }
+}
+
+/// qc.hadamard on one row when p is a multiple of 16: the butterflies of
+/// distance 1, 2, 4 and 8 inside each zmm (a lane permute and a blend of
+/// the sum and the difference), the longer ones between zmm, then the
+/// factor's contraction on whole vectors of 16 positions b.
+QC_AVX512 void hadamardRow(int64_t m, int64_t p, const float *x, const float *factor,
+                           float *out, float *tmp) {
+  int64_t n = m * p;
+  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (int64_t v = 0; v < n; v += kLanes) {
+    __m512 z = _mm512_loadu_ps(x + v);
+    for (int h = 1; h < kLanes; h *= 2) {
+      __m512 sw = _mm512_permutexvar_ps(_mm512_xor_si512(lanes, _mm512_set1_epi32(h)), z);
+      __mmask16 hiLanes = h == 1 ? 0xAAAA : h == 2 ? 0xCCCC : h == 4 ? 0xF0F0 : 0xFF00;
+      z = _mm512_mask_blend_ps(hiLanes, _mm512_add_ps(z, sw), _mm512_sub_ps(sw, z));
+    }
+    _mm512_storeu_ps(out + v, z);
+  }
+  for (int64_t h = kLanes; h < p; h *= 2)
+    for (int64_t a = 0; a < m; ++a)
+      for (int64_t g = a * p; g < (a + 1) * p; g += 2 * h)
+        for (int64_t b = g; b < g + h; b += kLanes) {
+          __m512 u = _mm512_loadu_ps(out + b), w = _mm512_loadu_ps(out + b + h);
+          _mm512_storeu_ps(out + b, _mm512_add_ps(u, w));
+          _mm512_storeu_ps(out + b + h, _mm512_sub_ps(u, w));
+        }
+  __m512 norm = _mm512_set1_ps(1.0f / __builtin_sqrtf(float(p)));
+  if (!factor) {
+    for (int64_t v = 0; v < n; v += kLanes)
+      _mm512_storeu_ps(out + v, _mm512_mul_ps(_mm512_loadu_ps(out + v), norm));
+    return;
+  }
+  // y[a', b] = sum_a x[a, b] F[a, a'], from a copy of the butterflies' output.
+  memcpy(tmp, out, size_t(n) * 4);
+  for (int64_t a2 = 0; a2 < m; ++a2)
+    for (int64_t b = 0; b < p; b += kLanes) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t a = 0; a < m; ++a)
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(factor[a * m + a2]),
+                              _mm512_loadu_ps(tmp + a * p + b), acc);
+      _mm512_storeu_ps(out + a2 * p + b, _mm512_mul_ps(acc, norm));
+    }
+}
+
 } // namespace
 
 extern "C" {
+
+/// qc.hadamard: out[r] = x[r] (F (x) H_p) / sqrt(p) for each of `rows` rows
+/// of n = m p values; `factor` is F (m x m, row-major) or null (m = 1).
+/// Work units: blocks of 16 rows, transformed row by row when p is a
+/// multiple of 16, else transposed (hadamardBlock).
+QC_AVX512 void qc_k_hadamard_f32_avx512(int64_t rows, int64_t m, int64_t p, const float *x,
+                                        const float *factor, float *out, int64_t task,
+                                        int64_t ntasks) {
+  int64_t n = m * p, ub, ue;
+  share(cdiv(rows, kLanes), task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  float *buf = static_cast<float *>(aligned_alloc(64, size_t(n) * kLanes * 4 * 2));
+  if (p % kLanes == 0) { // row by row
+    for (int64_t r = ub * kLanes, e = min64(rows, ue * kLanes); r < e; ++r)
+      hadamardRow(m, p, x + r * n, factor, out + r * n, buf);
+  } else {
+    for (int64_t u = ub; u < ue; ++u) {
+      int64_t r0 = u * kLanes, nrows = min64(rows - r0, kLanes);
+      hadamardBlock(nrows, m, p, x + r0 * n, factor, out + r0 * n, buf, buf + n * kLanes);
+    }
+  }
+  free(buf);
+}
 
 QC_AVX512 void qc_k_matmul_f32_avx512(int64_t batch, int64_t M, int64_t N, int64_t K,
                                       const float *a, int64_t aStride, const float *b,

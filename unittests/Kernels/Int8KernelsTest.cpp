@@ -424,6 +424,50 @@ void expectClose(double got, double want, double scale, const char *what, int64_
     ADD_FAILURE() << what << ": " << got << " != " << want;
 }
 
+/// qc.hadamard's kernel against x (F (x) H_p) / sqrt(p) evaluated directly
+/// (H_p the Sylvester matrix, F a random m x m matrix): p a multiple of 16
+/// (row by row) and not (16 rows transposed), with and without a factor,
+/// row counts off the 16-row blocks, 1 and 3 tasks.
+TEST(F32Kernels, Hadamard) {
+  if (!hasAvx512())
+    GTEST_SKIP() << "no AVX-512F on this CPU";
+  struct Case { int64_t rows, m, p; };
+  const Case cases[] = {{1, 1, 16}, {5, 1, 64}, {37, 12, 16}, {20, 12, 64}, {3, 3, 32},
+                        {17, 3, 4}, {33, 5, 8},  {2, 1, 2},   {16, 1, 1}};
+  unsigned seed = 400;
+  for (const Case &c : cases) {
+    std::mt19937 rng(seed++);
+    int64_t n = c.m * c.p;
+    auto x = randomFloats(rng, size_t(c.rows * n));
+    auto f = randomFloats(rng, size_t(c.m * c.m));
+    for (int64_t tasks : {1, 3}) {
+      std::vector<float> out(size_t(c.rows * n), NAN);
+      for (int64_t t = 0; t < tasks; ++t)
+        qc_k_hadamard_f32_avx512(c.rows, c.m, c.p, x.data(), c.m > 1 ? f.data() : nullptr,
+                                 out.data(), t, tasks);
+      int64_t bad = 0;
+      for (int64_t r = 0; r < c.rows; ++r)
+        for (int64_t a2 = 0; a2 < c.m; ++a2)
+          for (int64_t b2 = 0; b2 < c.p; ++b2) {
+            double want = 0, scale = 0;
+            for (int64_t a = 0; a < c.m; ++a)
+              for (int64_t b = 0; b < c.p; ++b) {
+                double h = (__builtin_popcountll(uint64_t(b & b2)) & 1) ? -1.0 : 1.0;
+                double fa = c.m > 1 ? double(f[size_t(a * c.m + a2)]) : 1.0;
+                double v = double(x[size_t(r * n + a * c.p + b)]) * fa * h / std::sqrt(double(c.p));
+                want += v;
+                scale += std::abs(v);
+              }
+            float got = out[size_t(r * n + a2 * c.p + b2)];
+            ASSERT_FALSE(std::isnan(got)) << "row " << r << " left unwritten";
+            expectClose(got, want, scale, "hadamard", bad);
+          }
+      EXPECT_EQ(bad, 0) << c.rows << " rows, m " << c.m << ", p " << c.p << ", " << tasks
+                        << " tasks";
+    }
+  }
+}
+
 TEST(F32Kernels, MatmulOddShapes) {
   if (!hasAvx512())
     GTEST_SKIP() << "no AVX-512F on this CPU";

@@ -63,6 +63,10 @@ void qc_k_conv2d_i8_vnni(QC_CONV_ARGS);
 void qc_k_matmul_f32_avx512(int64_t batch, int64_t M, int64_t N, int64_t K, const float *a,
                             int64_t aStride, const float *b, int64_t bStride, int64_t bPacked,
                             const float *bias, float *out, int64_t task, int64_t ntasks);
+/// qc.hadamard (AVX-512F): out[r] = x[r] (F (x) H_p) / sqrt(p) for `rows`
+/// rows of n = m p floats; factor is the m x m F (row-major) or null.
+void qc_k_hadamard_f32_avx512(int64_t rows, int64_t m, int64_t p, const float *x,
+                              const float *factor, float *out, int64_t task, int64_t ntasks);
 /// 2-d NCHW float convolution, group 1, zero padding; w is [F][C*KH*KW]
 /// as ONNX stores it; bias (per F) may be null.
 void qc_k_conv2d_f32_avx512(int64_t batch, int64_t C, int64_t H, int64_t W, int64_t F,

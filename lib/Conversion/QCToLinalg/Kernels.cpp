@@ -555,10 +555,41 @@ struct MatMulF32ToKernel : OpRewritePattern<qc::MatMulOp> {
   }
 };
 
+/// qc.hadamard on static f32 tensors: one call of qc_k_hadamard_f32_avx512
+/// (all butterfly stages and the factor per block of 16 rows in cache,
+/// instead of a pass over the tensor per stage).
+struct HadamardToKernel : OpRewritePattern<qc::HadamardOp> {
+  unsigned tasks;
+  HadamardToKernel(MLIRContext *ctx, unsigned tasks)
+      : OpRewritePattern(ctx, /*benefit=*/2), tasks(tasks) {}
+
+  LogicalResult matchAndRewrite(qc::HadamardOp op, PatternRewriter &rw) const override {
+    auto ty = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!ty || !ty.hasStaticShape() || !ty.getElementType().isF32() || ty.getRank() < 1 ||
+        ty.getNumElements() == 0)
+      return rw.notifyMatchFailure(op, "the kernel takes static f32 tensors");
+    if (Value f = op.getFactor())
+      if (!tensorType(f).hasStaticShape() || !tensorType(f).getElementType().isF32())
+        return rw.notifyMatchFailure(op, "the factor must be a static f32 tensor");
+    int64_t n = ty.getShape().back(), m = op.getFactorSize();
+    CallBuilder cb(rw, op.getLoc());
+    for (int64_t v : {ty.getNumElements() / n, m, n / m})
+      cb.i(v);
+    cb.tensor(op.getInput());
+    if (op.getFactor())
+      cb.tensor(op.getFactor());
+    else
+      cb.null();
+    rw.replaceOp(op, cb.finish("qc_k_hadamard_f32_avx512", ty, tasks));
+    return success();
+  }
+};
+
 } // namespace
 
 void qc::lowering::populateF32KernelPatterns(RewritePatternSet &patterns, unsigned tasks) {
-  patterns.add<ConvF32ToKernel, MatMulF32ToKernel>(patterns.getContext(), tasks);
+  patterns.add<ConvF32ToKernel, MatMulF32ToKernel, HadamardToKernel>(patterns.getContext(),
+                                                                     tasks);
 }
 
 void qc::lowering::populateKernelPatterns(RewritePatternSet &patterns, StringRef variant,

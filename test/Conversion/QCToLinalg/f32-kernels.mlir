@@ -53,3 +53,20 @@ func.func @empty(%a: tensor<0x5xf32>) -> tensor<0x7xf32> {
   %y = qc.matmul %a, %b : (tensor<0x5xf32>, tensor<5x7xf32>) -> tensor<0x7xf32>
   return %y : tensor<0x7xf32>
 }
+
+// -----
+
+// qc.hadamard: one call with the rows (2 x 3 = 6), m = 3 and p = 16; its
+// factor passed as a pointer, or null without one.
+// CHECK-DAG: func.func private @qc_k_hadamard_f32_avx512(
+// CHECK-LABEL: func @hadamard
+// CHECK-NOT: linalg.
+// CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: call @qc_k_hadamard_f32_avx512(%c6_i64, %c3_i64, %c16_i64,
+// CHECK: call @qc_k_hadamard_f32_avx512(%c6_i64, %c1_i64, %c64_i64, %{{.*}}, %[[NULL]],
+func.func @hadamard(%x: tensor<2x3x48xf32>, %w: tensor<2x3x64xf32>) -> (tensor<2x3x48xf32>, tensor<2x3x64xf32>) {
+  %f = arith.constant dense<[[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %y = qc.hadamard %x, %f : tensor<2x3x48xf32>, tensor<3x3xf32>
+  %z = qc.hadamard %w : tensor<2x3x64xf32>
+  return %y, %z : tensor<2x3x48xf32>, tensor<2x3x64xf32>
+}
