@@ -29,7 +29,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "quality"))
-from common import cpu_name, run, setup, write_generated  # noqa: E402
+from common import cpu_name, run, setup, timing, write_generated  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -51,13 +51,6 @@ MODELS = [
      "synth:calib/bert_base", None, 5),
 ]
 CONFIGS = ["ours FP32", "ours int8", "ORT FP32", "ORT int8 (QDQ)"]
-
-
-def timing(out):
-    m = re.search(r"median_ms=([0-9.]+) min_ms=([0-9.]+) max_ms=([0-9.]+)", out)
-    if not m:
-        raise SystemExit(f"no timing in: {out.strip()[-200:]}")
-    return tuple(float(v) for v in m.groups())
 
 
 def svg(path, results, threads):

@@ -62,3 +62,13 @@ def write_generated(path, writer, lines, note=""):
     text = old[:m.start()] + body + old[m.end():] if m else old + body + "\n"
     with open(path, "w") as f:
         f.write(text)
+
+
+def timing(out):
+    """(median, min, max) ms from the "median_ms=.. min_ms=.. max_ms=.." line
+    quant-run and scripts/ort-run.js print with --repeat."""
+    import re
+    m = re.search(r"median_ms=([0-9.]+) min_ms=([0-9.]+) max_ms=([0-9.]+)", out)
+    if not m:
+        raise SystemExit(f"no timing in: {out.strip()[-200:]}")
+    return tuple(float(v) for v in m.groups())

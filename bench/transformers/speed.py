@@ -21,14 +21,12 @@ markers.
 import argparse
 import glob
 import os
-import re
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import cpu_name, run, write_generated  # noqa: E402
+from common import cpu_name, run, timing, write_generated  # noqa: E402
 
 MODELS = f"{ROOT}/bench/models/transformers"
 LINEAR = ["--quantize-scope", "linear"]
@@ -40,13 +38,6 @@ RECIPES = [
     ("ours W8A8 rotated, group:32 + zero points",
      LINEAR + EACH + ["--activation-granularity", "group:32", "--activation-type", "u8"]),
 ]
-
-
-def timing(out):
-    m = re.search(r"median_ms=([0-9.]+) min_ms=([0-9.]+) max_ms=([0-9.]+)", out)
-    if not m:
-        raise SystemExit(f"no timing in: {out.strip()[-200:]}")
-    return tuple(float(v) for v in m.groups())
 
 
 def main():
