@@ -245,8 +245,11 @@ QC_AVX512 void qc_k_hadamard_f32_avx512(int64_t rows, int64_t m, int64_t p, cons
   share(cdiv(rows, kLanes), task, ntasks, ub, ue);
   if (ub >= ue)
     return;
-  float *buf = static_cast<float *>(aligned_alloc(64, size_t(n) * kLanes * 4 * 2));
-  if (p % kLanes == 0) { // row by row
+  // Scratch: one row for the factor's contraction (row by row), or two
+  // transposed blocks of 16 rows.
+  bool byRow = p % kLanes == 0;
+  float *buf = static_cast<float *>(aligned_alloc(64, size_t(n) * 4 * (byRow ? 1 : 2 * kLanes)));
+  if (byRow) {
     for (int64_t r = ub * kLanes, e = min64(rows, ue * kLanes); r < e; ++r)
       hadamardRow(m, p, x + r * n, factor, out + r * n, buf);
   } else {

@@ -624,13 +624,6 @@ struct GroupArgs {
   float *out;
 };
 
-/// Rows [r, r + mr) of A made unsigned (XOR 0x80) into `buf` (mr x K).
-inline void unsignedRows(const GroupArgs &p, int64_t r, int mr, uint8_t *buf) {
-  const uint8_t *src = reinterpret_cast<const uint8_t *>(p.a) + r * p.K;
-  for (int64_t i = 0, e = mr * p.K; i < e; ++i)
-    buf[i] = src[i] ^ 0x80;
-}
-
 /// What the unsigned sums of a group carry beyond (a - z) x b, per unit of
 /// the weights' column sum: 128 (the XOR) plus the row's zero point.
 inline int32_t groupOffset(const GroupArgs &p, int64_t row, int64_t g) {
@@ -641,7 +634,9 @@ inline int32_t groupOffset(const GroupArgs &p, int64_t row, int64_t g) {
 }
 
 /// Rows [r0, r1) x the 64-column block at n0, plain loops.
-void groupBlockGeneric(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0, uint8_t *buf) {
+/// `au`: A made unsigned (XOR 0x80), [M][K].
+void groupBlockGeneric(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0,
+                       const uint8_t *au) {
   int64_t cols = p.N - n0 < kBlockCols ? p.N - n0 : kBlockCols, groups = p.K / p.G;
   int nv = int(cdiv(cols, kLanes));
   int64_t panelStride = (p.K >> 2) * 64;
@@ -650,12 +645,11 @@ void groupBlockGeneric(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0, u
   float facc[kMR][kBlockCols];
   for (int64_t r = r0; r < r1; r += kMR) {
     int mr = int(r1 - r < kMR ? r1 - r : kMR);
-    unsignedRows(p, r, mr, buf);
     for (int i = 0; i < mr; ++i)
       for (int64_t c = 0; c < cols; ++c)
         facc[i][c] = 0;
     for (int64_t g = 0; g < groups; ++g) {
-      tileGeneric(mr, nv, buf + g * p.G, p.K, p.G, 0, /*bcU8=*/true,
+      tileGeneric(mr, nv, au + r * p.K + g * p.G, p.K, p.G, 0, /*bcU8=*/true,
                   panels + (g * p.G / 4) * 64, panelStride, acc);
       const int32_t *cs = p.colSums + g * p.N + n0;
       for (int i = 0; i < mr; ++i) {
@@ -675,7 +669,7 @@ void groupBlockGeneric(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0, u
 /// The same with VNNI tiles; each group's int32 sums are corrected and
 /// scaled into the float accumulators while they are in registers.
 QC_VNNI void groupBlockVnni(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0,
-                            uint8_t *buf) {
+                            const uint8_t *au) {
   int64_t cols = p.N - n0 < kBlockCols ? p.N - n0 : kBlockCols, groups = p.K / p.G;
   int nv = int(cdiv(cols, kLanes));
   int64_t panelStride = (p.K >> 2) * 64;
@@ -693,7 +687,6 @@ QC_VNNI void groupBlockVnni(const GroupArgs &p, int64_t r0, int64_t r1, int64_t 
   alignas(64) float facc[kMR][kBlockCols];
   for (int64_t r = r0; r < r1; r += kMR) {
     int mr = int(r1 - r < kMR ? r1 - r : kMR);
-    unsignedRows(p, r, mr, buf);
     for (int i = 0; i < mr; ++i)
       for (int v = 0; v < nv; ++v)
         _mm512_store_ps(facc[i] + v * kLanes, _mm512_setzero_ps());
@@ -701,7 +694,7 @@ QC_VNNI void groupBlockVnni(const GroupArgs &p, int64_t r0, int64_t r1, int64_t 
       for (int i = 0; i < mr; ++i)
         for (int v = 0; v < nv; ++v)
           acc[i][v] = _mm512_setzero_si512();
-      tileVnni<true>(mr, nv, buf + g * p.G, p.K, p.G, 0, panels + (g * p.G / 4) * 64,
+      tileVnni<true>(mr, nv, au + r * p.K + g * p.G, p.K, p.G, 0, panels + (g * p.G / 4) * 64,
                      panelStride, acc);
       __m512i csV[kBlockVecs];
       for (int v = 0; v < nv; ++v)
@@ -733,18 +726,23 @@ void matmulGroup(const GroupArgs &p, int64_t task, int64_t ntasks) {
   share(colBlocks * chunks, task, ntasks, ub, ue);
   if (ub >= ue)
     return;
-  uint8_t *buf = static_cast<uint8_t *>(malloc(size_t(kMR * p.K)));
+  // A made unsigned (XOR 0x80) once per call, as matmul does, rather than
+  // per row tile and column block.
+  uint8_t *au = static_cast<uint8_t *>(malloc(size_t(p.M * p.K)));
+  const uint8_t *a = reinterpret_cast<const uint8_t *>(p.a);
+  for (int64_t i = 0, e = p.M * p.K; i < e; ++i)
+    au[i] = a[i] ^ 0x80;
   for (int64_t u = ub; u < ue; ++u) {
     int64_t chunk = u % chunks, cb = u / chunks;
     int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < p.M ? r0 + chunkRows : p.M;
     if (r0 >= r1)
       continue;
     if constexpr (Vnni)
-      groupBlockVnni(p, r0, r1, cb * kBlockCols, buf);
+      groupBlockVnni(p, r0, r1, cb * kBlockCols, au);
     else
-      groupBlockGeneric(p, r0, r1, cb * kBlockCols, buf);
+      groupBlockGeneric(p, r0, r1, cb * kBlockCols, au);
   }
-  free(buf);
+  free(au);
 }
 
 void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr, uint8_t pad,
