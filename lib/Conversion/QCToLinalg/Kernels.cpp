@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #include "Common.h"
 
+#include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Kernels/Int8Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -40,20 +41,10 @@ std::optional<std::vector<uint8_t>> constantBytes(Value v) {
   auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
   if (!cst || tensorType(v).getElementType().getIntOrFloatBitWidth() != 8)
     return std::nullopt;
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob || int64_t(blob->getData().size()) != tensorType(v).getNumElements())
-      return std::nullopt;
-    ArrayRef<char> d = blob->getData();
-    return std::vector<uint8_t>(d.begin(), d.end());
-  }
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue())) {
-    std::vector<uint8_t> out;
-    for (const APInt &x : dense.getValues<APInt>())
-      out.push_back(uint8_t(x.getZExtValue()));
-    return out;
-  }
-  return std::nullopt;
+  std::optional<std::vector<char>> bytes = qc::readElementBytes(cst.getValue());
+  if (!bytes || int64_t(bytes->size()) != tensorType(v).getNumElements())
+    return std::nullopt;
+  return std::vector<uint8_t>(bytes->begin(), bytes->end());
 }
 
 /// The values of a constant tensor of `T` (int32_t or float; dense or a
@@ -64,25 +55,14 @@ std::optional<std::vector<T>> constantValues(Value v) {
   Type elt = cst ? tensorType(v).getElementType() : Type();
   if (!cst || !(std::is_same_v<T, float> ? elt.isF32() : elt.isInteger(32)))
     return std::nullopt;
-  size_t n = static_cast<size_t>(tensorType(v).getNumElements());
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != n * sizeof(T))
+  if constexpr (std::is_same_v<T, float>) {
+    return qc::readFloatElements(cst.getValue());
+  } else {
+    std::optional<std::vector<int64_t>> ints = qc::readIntegerElements(cst.getValue(), true);
+    if (!ints)
       return std::nullopt;
-    std::vector<T> out(n);
-    memcpy(out.data(), blob->getData().data(), n * sizeof(T));
-    return out;
+    return std::vector<T>(ints->begin(), ints->end());
   }
-  std::vector<T> out;
-  if (auto dense = dyn_cast<DenseFPElementsAttr>(cst.getValue()))
-    for (APFloat f : dense.getValues<APFloat>())
-      out.push_back(T(f.convertToFloat()));
-  else if (auto ints = dyn_cast<DenseIntElementsAttr>(cst.getValue()))
-    for (const APInt &x : ints.getValues<APInt>())
-      out.push_back(T(x.getSExtValue()));
-  else
-    return std::nullopt;
-  return out;
 }
 
 /// Whether any of `types` has no elements (a zero dim): the kernels'

@@ -19,6 +19,7 @@
 // observers have no QDQ spelling: each is an error at its location.
 //
 //===----------------------------------------------------------------------===//
+#include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Target/ONNX/Import.h"
@@ -161,31 +162,15 @@ LogicalResult Exporter::constant(arith::ConstantOp op) {
   if (!dt)
     return op.emitError() << "cannot export element type " << type.getElementType()
                           << " to ONNX";
-  std::string bytes;
   Attribute value = op.getValue();
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(value)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
+  std::optional<std::vector<char>> data = qc::readElementBytes(value);
+  if (!data) {
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(value))
       return op.emitError() << "constant blob '" << res.getRawHandle().getKey()
                             << "' has no data";
-    ArrayRef<char> data = blob->getData();
-    bytes.assign(data.begin(), data.end());
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    if (type.getElementType().isInteger(1)) {
-      for (bool b : dense.getValues<bool>())
-        bytes.push_back(b ? 1 : 0);
-    } else {
-      ArrayRef<char> raw = dense.getRawData();
-      int64_t n = type.getNumElements();
-      if (dense.isSplat())
-        for (int64_t i = 0; i < n; ++i)
-          bytes.append(raw.begin(), raw.end());
-      else
-        bytes.assign(raw.begin(), raw.end());
-    }
-  } else {
     return op.emitError() << "cannot export constant " << value << " to ONNX";
   }
+  std::string bytes(data->begin(), data->end());
   names[op.getResult()] =
       initializer(hintOf(op).empty() ? "const" : hintOf(op), dt, type.getShape(), bytes);
   return success();

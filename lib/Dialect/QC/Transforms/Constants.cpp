@@ -8,24 +8,6 @@
 
 using namespace mlir;
 
-std::optional<std::vector<float>> qc::readFloatElements(Attribute attr) {
-  if (auto res = dyn_cast_or_null<DenseF32ResourceElementsAttr>(attr)) {
-    std::optional<ArrayRef<float>> values = res.tryGetAsArrayRef();
-    if (!values)
-      return std::nullopt;
-    return std::vector<float>(values->begin(), values->end());
-  }
-  if (auto dense = dyn_cast_or_null<DenseFPElementsAttr>(attr)) {
-    if (!dense.getElementType().isF32())
-      return std::nullopt;
-    std::vector<float> out;
-    for (APFloat f : dense.getValues<APFloat>())
-      out.push_back(f.convertToFloat());
-    return out;
-  }
-  return std::nullopt;
-}
-
 std::optional<std::vector<float>> qc::readFloatConstant(Value v) {
   auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
   if (!cst || !cast<ShapedType>(v.getType()).getElementType().isF32())
@@ -37,28 +19,11 @@ std::optional<std::vector<int32_t>> qc::readInt8Constant(Value v) {
   auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
   if (!cst || !cast<ShapedType>(v.getType()).getElementType().isInteger(8))
     return std::nullopt;
-  Attribute attr = cst.getValue();
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    if (int64_t(data.size()) != res.getNumElements())
-      return std::nullopt;
-    std::vector<int32_t> out;
-    bool isUnsigned = cast<ShapedType>(v.getType()).getElementType().isUnsignedInteger();
-    for (char c : data)
-      out.push_back(isUnsigned ? int32_t(uint8_t(c)) : int32_t(int8_t(c)));
-    return out;
-  }
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
-    std::vector<int32_t> out;
-    for (const APInt &i : dense.getValues<APInt>())
-      out.push_back(int32_t(dense.getElementType().isUnsignedInteger() ? i.getZExtValue()
-                                                                       : i.getSExtValue()));
-    return out;
-  }
-  return std::nullopt;
+  bool isUnsigned = cast<ShapedType>(v.getType()).getElementType().isUnsignedInteger();
+  std::optional<std::vector<int64_t>> values = readIntegerElements(cst.getValue(), !isUnsigned);
+  if (!values)
+    return std::nullopt;
+  return std::vector<int32_t>(values->begin(), values->end());
 }
 
 DenseResourceElementsAttr qc::createBlobAttr(RankedTensorType type, ArrayRef<float> values,

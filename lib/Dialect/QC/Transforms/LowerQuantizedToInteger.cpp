@@ -237,29 +237,13 @@ static std::optional<std::vector<float>> dequantizedConstant(qc::DequantizeOp dq
   if (!qt || !storage || !inTy.hasStaticShape() ||
       !matchPattern(storage->getOperand(0), m_Constant(&attr)))
     return std::nullopt;
-  bool isSigned = qt.isSigned();
-  SmallVector<int64_t> q;
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
-    for (const APInt &v : dense.getValues<APInt>())
-      q.push_back(isSigned ? v.getSExtValue() : int64_t(v.getZExtValue()));
-  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    unsigned width = qt.getStorageTypeIntegralWidth();
-    if (!blob || (width != 8 && width != 16 && width != 32))
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    for (size_t i = 0; i + width / 8 <= data.size(); i += width / 8) {
-      APInt v(width, 0);
-      for (unsigned b = 0; b < width / 8; ++b)
-        v.insertBits(uint64_t(uint8_t(data[i + b])), 8 * b, 8); // little-endian
-      q.push_back(isSigned ? v.getSExtValue() : int64_t(v.getZExtValue()));
-    }
-  } else {
+  std::optional<std::vector<int64_t>> q = qc::readIntegerElements(attr, qt.isSigned());
+  if (!q)
     return std::nullopt;
-  }
+  bool isSigned = qt.isSigned();
   ArrayRef<int64_t> shape = inTy.getShape();
   int64_t rank = shape.size();
-  if (int64_t(q.size()) != inTy.getNumElements())
+  if (int64_t(q->size()) != inTy.getNumElements())
     return std::nullopt;
   // Element i reads scale [coord / block] of a scale tensor of `scaleShape`.
   SmallVector<int64_t> blocks(shape.begin(), shape.end()), scaleShape(rank, 1);
@@ -286,9 +270,9 @@ static std::optional<std::vector<float>> dequantizedConstant(qc::DequantizeOp dq
   } else {
     return std::nullopt;
   }
-  std::vector<float> out(q.size());
+  std::vector<float> out(q->size());
   SmallVector<int64_t> coord(rank);
-  for (int64_t i = 0, e = q.size(); i < e; ++i) {
+  for (int64_t i = 0, e = q->size(); i < e; ++i) {
     int64_t rest = i, idx = 0, stride = 1;
     for (int64_t d = rank - 1; d >= 0; --d) {
       coord[d] = rest % shape[d];
@@ -298,7 +282,7 @@ static std::optional<std::vector<float>> dequantizedConstant(qc::DequantizeOp dq
       idx += (coord[d] / blocks[d]) * stride;
       stride *= scaleShape[d];
     }
-    out[i] = float(scales[idx] * (double(q[i]) - zps[idx]));
+    out[i] = float(scales[idx] * (double((*q)[i]) - zps[idx]));
   }
   return out;
 }

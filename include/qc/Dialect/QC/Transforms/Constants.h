@@ -8,6 +8,8 @@
 #ifndef QC_DIALECT_QC_TRANSFORMS_CONSTANTS_H
 #define QC_DIALECT_QC_TRANSFORMS_CONSTANTS_H
 
+#include "qc/Dialect/QC/IR/ElementsData.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -20,9 +22,6 @@ namespace qc {
 /// The row-major values of a constant f32 tensor (resource blob or dense
 /// attribute); none when `v` is not one.
 std::optional<std::vector<float>> readFloatConstant(mlir::Value v);
-/// The row-major values of an f32 elements attribute (resource blob or
-/// dense); none for anything else.
-std::optional<std::vector<float>> readFloatElements(mlir::Attribute attr);
 
 /// The row-major values of a constant 8-bit integer tensor (resource blob
 /// or dense attribute), widened; none when `v` is not one.

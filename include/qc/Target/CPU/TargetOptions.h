@@ -1,0 +1,43 @@
+//===- TargetOptions.h - options of the x86 CPU target ----------*- C++ -*-===//
+//
+// What the CPU code generator is told: the CPU, the optimization level, the
+// threads and which microkernels may be called. The tools bind these to the
+// command line once (qc/Tools/ToolOptions.h); the library never sees a flag.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_TARGET_CPU_TARGETOPTIONS_H
+#define QC_TARGET_CPU_TARGETOPTIONS_H
+
+#include <string>
+
+namespace qc::cpu {
+
+/// The kernels qc.conv_int / qc.matmul_int / qc.matmul_group_scaled call.
+enum class Int8Kernels {
+  Auto,    ///< vnni where the target CPU has AVX-512 VNNI, else generic
+  VNNI,    ///< AVX-512 VNNI (an error on a CPU without it)
+  Generic, ///< portable C++ kernels
+  None,    ///< no kernel calls: linalg loops
+};
+
+/// The kernels float 2-d convolutions, matmuls and Hadamard transforms call.
+enum class F32Kernels {
+  Auto,   ///< avx512 where the target CPU has AVX-512F, else none
+  AVX512, ///< AVX-512F (an error on a CPU without it)
+  None,   ///< linalg code generation
+};
+
+struct TargetOptions {
+  /// "native" (the host, with its features) or an LLVM CPU name such as
+  /// "x86-64-v4" or "sapphirerapids".
+  std::string cpu = "native";
+  unsigned optLevel = 3;
+  /// Threads the model runs on (OpenMP worksharing when above 1).
+  unsigned threads = 1;
+  Int8Kernels int8Kernels = Int8Kernels::Auto;
+  F32Kernels f32Kernels = F32Kernels::Auto;
+};
+
+} // namespace qc::cpu
+
+#endif // QC_TARGET_CPU_TARGETOPTIONS_H

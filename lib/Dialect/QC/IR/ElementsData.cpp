@@ -1,0 +1,83 @@
+//===- ElementsData.cpp - the values of constant elements attributes ------===//
+#include "qc/Dialect/QC/IR/ElementsData.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+
+std::optional<std::vector<char>> qc::readElementBytes(Attribute attr) {
+  if (auto res = dyn_cast_or_null<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    return std::vector<char>(data.begin(), data.end());
+  }
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  std::vector<char> out;
+  if (dense.getElementType().isInteger(1)) {
+    for (bool b : dense.getValues<bool>())
+      out.push_back(b ? 1 : 0);
+    return out;
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat())
+    for (int64_t i = 0, n = dense.getNumElements(); i < n; ++i)
+      out.insert(out.end(), raw.begin(), raw.end());
+  else
+    out.assign(raw.begin(), raw.end());
+  return out;
+}
+
+std::optional<std::vector<int64_t>> qc::readIntegerElements(Attribute attr, bool isSigned) {
+  auto elements = dyn_cast_or_null<ElementsAttr>(attr);
+  auto intType = elements ? dyn_cast<IntegerType>(elements.getElementType()) : nullptr;
+  if (!intType)
+    return std::nullopt;
+  unsigned width = intType.getWidth();
+  std::vector<int64_t> out;
+  auto extend = [&](const APInt &v) {
+    return isSigned ? v.getSExtValue() : int64_t(v.getZExtValue());
+  };
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    for (const APInt &v : dense.getValues<APInt>())
+      out.push_back(extend(v));
+    return out;
+  }
+  if (!isa<DenseResourceElementsAttr>(attr) ||
+      (width != 8 && width != 16 && width != 32 && width != 64))
+    return std::nullopt;
+  std::optional<std::vector<char>> bytes = readElementBytes(attr);
+  size_t step = width / 8;
+  if (!bytes || bytes->size() != size_t(elements.getNumElements()) * step)
+    return std::nullopt;
+  for (size_t i = 0; i < bytes->size(); i += step) {
+    APInt v(width, 0);
+    for (size_t b = 0; b < step; ++b)
+      v.insertBits(uint64_t(uint8_t((*bytes)[i + b])), unsigned(8 * b), 8); // little-endian
+    out.push_back(extend(v));
+  }
+  return out;
+}
+
+std::optional<std::vector<float>> qc::readFloatElements(Attribute attr) {
+  if (auto res = dyn_cast_or_null<DenseF32ResourceElementsAttr>(attr)) {
+    std::optional<ArrayRef<float>> values = res.tryGetAsArrayRef();
+    if (!values)
+      return std::nullopt;
+    return std::vector<float>(values->begin(), values->end());
+  }
+  if (auto dense = dyn_cast_or_null<DenseFPElementsAttr>(attr)) {
+    if (!dense.getElementType().isF32())
+      return std::nullopt;
+    std::vector<float> out;
+    for (APFloat f : dense.getValues<APFloat>())
+      out.push_back(f.convertToFloat());
+    return out;
+  }
+  return std::nullopt;
+}
