@@ -1,5 +1,5 @@
 //===- AssignBitWidths.cpp - the assign-bit-widths pass -------------------===//
-#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Quantization/Passes.h"
 #include "qc/Quantization/BitWidths.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -7,7 +7,7 @@
 
 namespace qc {
 #define GEN_PASS_DEF_ASSIGNBITWIDTHS
-#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+#include "qc/Quantization/Passes.h.inc"
 } // namespace qc
 
 using namespace mlir;
@@ -47,19 +47,7 @@ struct AssignBitWidthsPass : qc::impl::AssignBitWidthsBase<AssignBitWidthsPass> 
       unsigned widest = *std::max_element(t->weightBits.begin(), t->weightBits.end());
       b.weightPins = {{0, widest}, {t->layers.size() - 1, widest}};
     }
-    llvm::Expected<qc::BitAssignment> a = llvm::createStringError(
-        llvm::inconvertibleErrorCode(), "unknown method '" + method + "' (ilp or greedy)");
-    if (method == "ilp") {
-      llvm::consumeError(a.takeError());
-      a = qc::solveBitWidths(*t, b);
-    } else if (method == "greedy") {
-      llvm::consumeError(a.takeError());
-      if (std::optional<qc::BitAssignment> g = qc::greedyBitWidths(*t, b))
-        a = *g;
-      else
-        a = llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                    "the greedy assignment finds no choice within the budget");
-    }
+    llvm::Expected<qc::BitAssignment> a = qc::assignBitWidths(*t, b, method);
     if (!a)
       return fail(llvm::toString(a.takeError()));
     if (llvm::Error e = qc::applyBitWidths(module, *t, *a))

@@ -376,3 +376,17 @@ std::optional<double> qc::parseQuantity(llvm::StringRef text) {
     return std::nullopt;
   return v * mult;
 }
+
+llvm::Expected<BitAssignment> qc::assignBitWidths(const SensitivityTable &t, const BitBudget &b,
+                                                  BitAssignmentMethod method) {
+  switch (method) {
+  case BitAssignmentMethod::ILP:
+    return solveBitWidths(t, b);
+  case BitAssignmentMethod::Greedy:
+    if (std::optional<BitAssignment> g = greedyBitWidths(t, b))
+      return *g;
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the greedy assignment finds no choice within the budget");
+  }
+  llvm_unreachable("unknown bit assignment method");
+}

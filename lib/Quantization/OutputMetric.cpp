@@ -51,7 +51,7 @@ void OutputComparison::add(const HostTensor &ref, const HostTensor &got, bool pr
   const float *r = reinterpret_cast<const float *>(ref.data.data());
   const float *g = reinterpret_cast<const float *>(got.data.data());
   int64_t count = got.numElements();
-  if (metric == "mse") {
+  if (metric == OutputMetric::MSE) {
     for (int64_t i = 0; i < count; ++i) {
       double d = double(r[i]) - g[i];
       num += d * d;
@@ -61,7 +61,7 @@ void OutputComparison::add(const HostTensor &ref, const HostTensor &got, bool pr
   }
   int64_t width = got.shape.empty() ? 1 : got.shape.back();
   for (int64_t row = 0, i = 0; row + width <= count; row += width, ++i) {
-    if (metric == "task") {
+    if (metric == OutputMetric::Task) {
       if (i >= int64_t(labels.size()) || labels[i] < 0)
         continue;
       logProbabilities(g + row, width, probabilities, lq);

@@ -18,7 +18,11 @@
 #include "qc/Runtime/Compiler.h"
 #include "qc/Runtime/HostTensor.h"
 
+#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/SensitivityLayers.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Process.h"
@@ -59,16 +63,12 @@ std::string layerName(Operation *op, size_t i) {
 /// weight) with a constant f32 weight and a calibrated observer as input.
 std::vector<Layer> findLayers(func::FuncOp graph) {
   std::vector<Layer> layers;
-  graph.walk([&](Operation *op) {
-    if (!isa<ConvOp, GemmOp, MatMulOp>(op))
-      return;
+  for (Operation *op : sensitivityLayers(graph)) {
     auto obs = op->getOperand(0).getDefiningOp<ObserveOp>();
     std::optional<std::vector<float>> w = readFloatConstant(op->getOperand(1));
     auto ty = cast<RankedTensorType>(op->getOperand(1).getType());
-    if (!obs || !obs.getMin() || !w || (!isa<ConvOp>(op) && ty.getRank() != 2))
-      return;
-    if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getTransA())
-      return;
+    if (!w)
+      continue;
     Layer l{op, obs, std::move(*w), std::vector<int64_t>(ty.getShape().begin(), ty.getShape().end()),
             0, 0, false, std::nullopt};
     if (obs.getGramAttr())
@@ -80,7 +80,7 @@ std::vector<Layer> findLayers(func::FuncOp graph) {
       l.n = ty.getDimSize(l.transposed ? 0 : 1);
     }
     layers.push_back(std::move(l));
-  });
+  }
   return layers;
 }
 
@@ -125,12 +125,18 @@ void setScalar(HostTensor &t, float v) { std::memcpy(t.data.data(), &v, sizeof(f
 
 } // namespace
 
+/// The output comparison of a metric that runs the model.
+static OutputMetric comparisonMetric(SensitivityMetric m) {
+  return m == SensitivityMetric::KL     ? OutputMetric::KL
+         : m == SensitivityMetric::Task ? OutputMetric::Task
+                                        : OutputMetric::MSE;
+}
+
 Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
-                                                  const SensitivityOptions &o) {
-  if (!isSensitivityMetric(o.metric))
-    return err("unknown sensitivity metric '" + o.metric + "' (mse, kl, task or layer)");
-  if (o.metric == "task" && o.labels.empty())
-    return err("the task metric needs labels (quant-compile --sensitivity-labels)");
+                                                  const SensitivityOptions &o,
+                                                  const cpu::TargetOptions &target) {
+  if (o.metric == SensitivityMetric::Task && o.labels.empty())
+    return err("the task metric needs the samples' task labels");
   for (unsigned b : o.weightBits)
     if (b < 2 || b > 8)
       return err("weight formats must have 2-8 bits, got " + llvm::Twine(b));
@@ -144,7 +150,7 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   std::vector<Layer> layers = findLayers(graph);
   if (layers.empty())
     return err("no weight layer with a calibrated input to assign bit widths to");
-  bool gptq = o.weightRounding == "gptq";
+  bool gptq = o.gptq;
 
   SensitivityTable t;
   t.metric = o.metric;
@@ -194,7 +200,7 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
                           Float32Type::get(ctx), bits);
   };
 
-  if (o.metric == "layer") {
+  if (o.metric == SensitivityMetric::Layer) {
     // Relative output noise of each layer alone: tr(E^T G E) / tr(W^T G W)
     // for the weight error E, and (s^2 / 12) / E[x^2] for an activation.
     for (auto [i, l] : llvm::enumerate(layers)) {
@@ -249,51 +255,11 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
 
   // The switchable model: weights and fake-quantization parameters appended
   // to the inputs.
-  Block &body = graph.getBody().front();
-  SmallVector<Attribute> inputNames;
-  if (auto names = graph->getAttrOfType<ArrayAttr>(QCDialect::kInputNamesAttrName))
-    inputNames.assign(names.begin(), names.end());
-  while (inputNames.size() < graph.getNumArguments())
-    inputNames.push_back(StringAttr::get(ctx, "input" + std::to_string(inputNames.size())));
-  auto scalarTy = RankedTensorType::get({}, Float32Type::get(ctx));
-  auto addArg = [&](Type ty, const std::string &name) {
-    inputNames.push_back(StringAttr::get(ctx, name));
-    return body.addArgument(ty, graph.getLoc());
-  };
-  for (auto [i, l] : llvm::enumerate(layers))
-    l.op->setOperand(1, addArg(l.op->getOperand(1).getType(), "weight:" + std::to_string(i)));
-  for (auto [g, obs] : llvm::enumerate(acts)) {
-    Value p[5];
-    for (int j = 0; j < 5; ++j)
-      p[j] = addArg(scalarTy, "fq:" + std::to_string(g) + ":" + std::to_string(j));
-    // y = x + e (clip(round(x / s) + z, lo, hi) - z) s - e x
-    OpBuilder b(obs);
-    Location loc = obs.getLoc();
-    Value x = obs.getInput();
-    Type ty = x.getType();
-    Value q = RoundOp::create(b, loc, ty, DivOp::create(b, loc, ty, x, p[1]));
-    q = ClipOp::create(b, loc, ty, AddOp::create(b, loc, ty, q, p[2]), ValueRange{p[3], p[4]});
-    Value fq = MulOp::create(b, loc, ty, SubOp::create(b, loc, ty, q, p[2]), p[1]);
-    Value delta = MulOp::create(b, loc, ty, SubOp::create(b, loc, ty, fq, x), p[0]);
-    obs.getOutput().replaceAllUsesWith(AddOp::create(b, loc, ty, x, delta).getC());
-  }
-  graph.walk([](ObserveOp obs) {
-    obs.getOutput().replaceAllUsesWith(obs.getInput());
-    obs.erase();
-  });
-  // An output that is the Softmax of its last axis is measured at the
-  // logits: kl and task are the same there, and mse compares what adds
-  // across layers rather than saturated probabilities.
-  auto ret = cast<func::ReturnOp>(body.getTerminator());
-  for (OpOperand &out : ret->getOpOperands())
-    if (auto sm = out.get().getDefiningOp<SoftmaxOp>()) {
-      int64_t rank = cast<RankedTensorType>(sm.getType()).getRank();
-      if (sm.getAxis() == -1 || sm.getAxis() == rank - 1)
-        out.set(sm.getInput());
-    }
-  graph.setType(FunctionType::get(ctx, body.getArgumentTypes(), graph.getResultTypes()));
-  graph->setAttr(QCDialect::kInputNamesAttrName, ArrayAttr::get(ctx, inputNames));
-  auto jitted = jitForHost(*clone, "sensitivity model");
+  PassManager pm(ctx);
+  pm.addPass(createParameterizeForSensitivity());
+  if (failed(pm.run(*clone)))
+    return err("building the sensitivity model failed (see the diagnostics above)");
+  auto jitted = jitForHost(*clone, target, "sensitivity model");
   if (!jitted)
     return jitted.takeError();
   ObservedModel model;
@@ -321,7 +287,7 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
       return out.takeError();
     refs.push_back(std::move(*out));
   }
-  if (o.metric == "task" && (o.labelOutput >= model.numOutputs || o.labels.size() < runs.size()))
+  if (o.metric == SensitivityMetric::Task && (o.labelOutput >= model.numOutputs || o.labels.size() < runs.size()))
     return err("the task labels cover " + llvm::Twine(o.labels.size()) + " samples, the "
                "sensitivity runs use " + llvm::Twine(runs.size()));
   // Softmax outputs are compared as the probabilities they are.
@@ -331,14 +297,14 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
       probabilities[k] = probabilities[k] && holdsProbabilities(ref[k]);
   auto compareRun = [&](OutputComparison &c, size_t r, const std::vector<HostTensor> &out) {
     for (size_t k = 0; k < model.numOutputs; ++k)
-      if (o.metric != "task" || k == o.labelOutput)
+      if (o.metric != SensitivityMetric::Task || k == o.labelOutput)
         c.add(refs[r][k], out[k], probabilities[k],
-              o.metric == "task" ? ArrayRef<int64_t>(o.labels[r]) : ArrayRef<int64_t>());
+              o.metric == SensitivityMetric::Task ? ArrayRef<int64_t>(o.labels[r]) : ArrayRef<int64_t>());
   };
   // The task loss is measured as its increase over float's.
   double floatLoss = 0;
-  if (o.metric == "task") {
-    OutputComparison c{o.metric};
+  if (o.metric == SensitivityMetric::Task) {
+    OutputComparison c{comparisonMetric(o.metric)};
     for (size_t r = 0; r < runs.size(); ++r)
       compareRun(c, r, refs[r]);
     if (c.den == 0)
@@ -349,7 +315,7 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
          done = 0;
   bool bar = o.progress && llvm::sys::Process::StandardErrIsDisplayed();
   auto measure = [&](double &cost) -> llvm::Error {
-    OutputComparison c{o.metric};
+    OutputComparison c{comparisonMetric(o.metric)};
     for (auto [r, s] : llvm::enumerate(runs)) {
       auto out = model.run(s);
       if (!out)
@@ -392,9 +358,6 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   return t;
 }
 
-bool qc::isSensitivityMetric(StringRef metric) {
-  return metric == "mse" || metric == "kl" || metric == "task" || metric == "layer";
-}
 
 Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs, SensitivityOptions &o) {
   auto arrays = readNpz(path);
@@ -469,7 +432,7 @@ llvm::json::Value qc::tableToJSON(const SensitivityTable &t) {
   for (auto [g, name] : llvm::enumerate(t.activations))
     acts.push_back(llvm::json::Object{{"name", name},
                                       {"cost", llvm::json::Array(t.activationCost[g])}});
-  return llvm::json::Object{{"metric", t.metric},
+  return llvm::json::Object{{"metric", stringify(t.metric)},
                             {"weight_bits", llvm::json::Array(t.weightBits)},
                             {"activation_bits", llvm::json::Array(t.activationBits)},
                             {"fixed_bytes", t.fixedBytes},
@@ -501,7 +464,12 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
       !numbers(o, "activation_bits", ab) || !o->getArray("layers") ||
       !o->getArray("activations"))
     return bad("needs metric, weight_bits, activation_bits, layers and activations");
-  t.metric = o->getString("metric")->str();
+  std::optional<SensitivityMetric> metric =
+      symbolize<SensitivityMetric>(*o->getString("metric"));
+  if (!metric)
+    return bad("unknown metric '" + *o->getString("metric") + "' (" +
+               spellingList<SensitivityMetric>() + ")");
+  t.metric = *metric;
   for (double b : wb)
     t.weightBits.push_back(unsigned(b));
   for (double b : ab)

@@ -463,18 +463,6 @@ Error qc::linkSharedLibrary(StringRef object, StringRef output, bool openMP) {
   return Error::success();
 }
 
-void qc::parseToolCommandLine(int argc, char **argv, StringRef overview) {
-  std::vector<std::string> args(argv, argv + argc);
-  for (std::string &a : args)
-    for (StringRef spelling : {"--threads", "-threads"})
-      if (StringRef(a) == spelling || StringRef(a).starts_with((spelling + "=").str()))
-        a = "--num-threads" + a.substr(spelling.size());
-  std::vector<const char *> cargs;
-  for (const std::string &a : args)
-    cargs.push_back(a.c_str());
-  llvm::cl::ParseCommandLineOptions(int(cargs.size()), cargs.data(), overview);
-}
-
 std::string qc::prefixFromPath(StringRef path) {
   StringRef stem = llvm::sys::path::stem(path);
   if (stem.starts_with("lib") && stem.size() > 3)

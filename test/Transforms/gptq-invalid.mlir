@@ -9,4 +9,4 @@ func.func @nogram(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %y = qc.matmul %o, %w : (tensor<4x3xf32>, tensor<3x2xf32>) -> tensor<4x2xf32>
   return %y : tensor<4x2xf32>
 }
-// BAD: error: weight rounding 'best' is not supported (nearest, gptq or auto)
+// BAD: for the --weight-rounding option: Cannot find option named 'best'

@@ -18,7 +18,7 @@
 // MATMUL-NOT: qc.observe {{.*}} %arg0
 // MATMUL: qc.observe {{.*}} {channel_axis = 2 : i64} : tensor<1x4x12xf32>
 // MATMUL-NOT: qc.observe
-// BAD: insert-observers: scope must be all, linear or matmul, not 'convs'
+// BAD: for the --scope option: Cannot find option named 'convs'
 func.func @mixed(%x: tensor<1x2x4x4xf32>, %k: tensor<1x4x8xf32>) -> tensor<1x4x4xf32> {
   %w = arith.constant dense<0.5> : tensor<3x2x1x1xf32>
   %c = qc.conv %x, %w {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 1 : i64, kernel_shape = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<3x2x1x1xf32>) -> tensor<1x3x4x4xf32>

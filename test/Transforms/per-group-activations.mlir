@@ -101,7 +101,7 @@
 // ASYMTOK: qc.mul %[[SUB]], %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>)
 // ASYMTOK-NOT: qc.gemm
 
-// BAD: error: activation granularity 'group:0' is not supported (tensor, token or group:G)
+// BAD: for the --activation-granularity option: 'group:0' is not an activation granularity (tensor, token or group:G with G >= 1)
 func.func @linear(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %w = arith.constant dense<[[0.5, -0.2], [1.0, 0.4], [-0.25, 0.1], [0.3, -0.6]]> : tensor<4x2xf32>
   %c = arith.constant dense<[0.2, -0.4]> : tensor<2xf32>

@@ -4,7 +4,7 @@
 // RUN: quant-opt %s --fold-calibration="activation-granularity=token" --lower-quantized-to-integer --canonicalize | FileCheck %s --check-prefix=INT
 // RUN: quant-opt %s --fold-calibration="activation-granularity=token" --lower-quantized-to-integer --canonicalize --convert-qc-to-linalg | FileCheck %s --check-prefix=LINALG
 // RUN: quant-opt %s --fold-calibration="weight-bits=2 weight-rounding=gptq" | FileCheck %s --check-prefix=GPTQ
-// RUN: quant-opt %s --fold-calibration="weight-bits=2" | FileCheck %s --check-prefix=RTN
+// RUN: quant-opt %s --fold-calibration="weight-bits=2 weight-rounding=nearest" | FileCheck %s --check-prefix=RTN
 
 // Each row's scale is max |x| of the row / 127 (8 bits), the row rounded
 // and clipped to [-127, 127] as int8.

@@ -3,6 +3,8 @@
 #include "qc/Conversion/Passes.h"
 #include "qc/Conversion/Pipelines.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/Pipelines.h"
+#include "qc/Quantization/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -19,6 +21,9 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   registry.insert<qc::QCDialect>();
   qc::registerQCPasses();
+  qc::registerQuantizationPipelines();
+  // assign-bit-widths: the quantization library (CBC).
+  qc::registerQCQuantizationPasses();
   qc::registerQCConversionPasses();
   qc::registerQCPipelines();
   return mlir::asMainReturnCode(mlir::MlirOptMain(

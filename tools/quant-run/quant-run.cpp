@@ -2,8 +2,16 @@
 //
 //   quant-run MODEL.onnx|MODEL.mlir|libMODEL.so [--input-shape NAME:DIMS]...
 //             -i [NAME=]FILE.npy|.npz|.pb ... [-o OUTDIR]
-//             [--expected [NAME=]FILE]... [--rtolOpt R] [--atolOpt A]
+//             [--expected [NAME=]FILE]... [--rtol R] [--atol A]
 //             [--repeat N] [--warmup W] [--threads T] [--test-data DIR]
+//   quant-run MODEL --samples DIR|FILE.npz [-o OUTDIR] [--reference-outputs DIR]
+//   ... [--json]
+//
+// --samples runs every sample of a set (the format of quant-compile
+// --calibration-data) in one process; -o then writes each output stacked
+// over the samples, and --reference-outputs compares them with stacked
+// reference outputs (SQNR, cosine, top-1 agreement, as the quality report
+// measures them). --json prints one JSON object on stdout.
 //
 // Any failure (unreadable file, missing input, shape or dtype mismatch,
 // output beyond tolerance) ends with a one-line reason and a non-zero exit.
@@ -11,11 +19,15 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Runtime/Compiler.h"
 #include "qc/Runtime/HostTensor.h"
+#include "qc/Runtime/Samples.h"
+#include "qc/Tools/ToolOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
@@ -39,14 +51,8 @@ static cl::list<std::string> inputSpecs(
                   "bind by the name stored in the file, else in order"),
     cl::value_desc("[NAME=]FILE"), cl::cat(category));
 static cl::alias inputAlias("input", cl::aliasopt(inputSpecs));
-static cl::list<std::string> inputShapes(
-    "input-shape", cl::desc("Static shape of a graph input, NAME:1x3x224x224 "
-                            "(default: the shape of its input file)"),
-    cl::value_desc("NAME:DIMS"), cl::cat(category));
-static cl::list<std::string> constantInputs(
-    "constant-input", cl::desc("Freeze a graph input to a TensorProto"),
-    cl::value_desc("NAME=FILE.pb"), cl::cat(category));
-static cl::opt<std::string> outDir("o", cl::desc("Write outputs as OUTDIR/<output name>.npy"),
+static cl::opt<std::string> outDir("o", cl::desc("Write outputs as OUTDIR/<output name>.npy "
+                                                 "(stacked over the samples with --samples)"),
                                    cl::value_desc("OUTDIR"), cl::cat(category));
 static cl::list<std::string> expectedSpecs(
     "expected", cl::desc("Expected output: [NAME=]FILE"),
@@ -59,31 +65,25 @@ static cl::opt<unsigned> repeat("repeat", cl::desc("Time N runs (after warm-up)"
                                 cl::init(0), cl::cat(category));
 static cl::opt<unsigned> warmup("warmup", cl::desc("Untimed runs before timing"),
                                 cl::init(3), cl::cat(category));
-// libLLVM registers its own "threads" option; --threads is renamed to this
-// before parsing.
-static cl::opt<unsigned> threads("num-threads", cl::desc("Threads (OpenMP; a .so must be compiled with quant-compile --threads); --threads works too"),
-                                 cl::init(1), cl::cat(category));
-static cl::opt<std::string> int8Kernels(
-    "int8-kernels",
-    cl::desc("Kernels of int8 convolutions and matmuls: auto (AVX-512 VNNI where the "
-             "target CPU has it, else generic), vnni, generic, or none (linalg loops); "
-             "default: $QC_INT8_KERNELS, else auto"),
-    cl::init(envOr("QC_INT8_KERNELS", "auto")), cl::cat(category));
-static cl::opt<std::string> f32Kernels(
-    "f32-kernels",
-    cl::desc("Kernels of float 2-d convolutions and matmuls: auto (AVX-512 where the "
-             "target CPU has it, else none), avx512, or none (linalg codegen); "
-             "default: $QC_F32_KERNELS, else auto"),
-    cl::init(envOr("QC_F32_KERNELS", "auto")), cl::cat(category));
 static cl::opt<std::string> testData(
     "test-data", cl::desc("An ONNX backend test data set directory: its "
                           "input_*.pb are the inputs, output_*.pb the expected outputs"),
     cl::value_desc("DIR"), cl::cat(category));
+static cl::opt<std::string> samplesPath(
+    "samples", cl::desc("Run every sample of a set: a directory of .npz (keys: input names), "
+                        ".npy (one input) or test_data_set_*/input_*.pb, or one .npz of "
+                        "stacked samples (the model needs static input shapes)"),
+    cl::value_desc("DIR|FILE.npz"), cl::cat(category));
+static cl::opt<std::string> referenceOutputs(
+    "reference-outputs",
+    cl::desc("With --samples: DIR/<output name>.npy holds each output's reference, stacked "
+             "over the samples; prints SQNR, cosine and top-1 agreement per output"),
+    cl::value_desc("DIR"), cl::cat(category));
 static cl::opt<std::string> prefixOpt(
     "prefix", cl::desc("C API prefix of a .so (default: from its file name)"),
     cl::cat(category));
-static cl::opt<std::string> mcpu("mcpu", cl::desc("JIT target CPU"),
-                                 cl::init("native"), cl::cat(category));
+static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object on stdout"),
+                          cl::cat(category));
 
 [[noreturn]] static void die(const Twine &msg) {
   WithColor::error(errs(), "quant-run") << msg << "\n";
@@ -208,12 +208,171 @@ graphInputs(mlir::ModuleOp module) {
   return result;
 }
 
+/// ONNX keeps bfloat16 test data as uint16 bit patterns.
+static void asBFloat16(HostTensor *t, DType want) {
+  if (t && want == DType::BFloat16 && t->dtype == DType::UInt16)
+    t->dtype = DType::BFloat16;
+}
+
+static json::Array specsJSON(ArrayRef<TensorSpec> specs) {
+  json::Array out;
+  for (const TensorSpec &t : specs)
+    out.push_back(json::Object{{"name", t.name}, {"dtype", dtypeName(t.dtype)},
+                               {"shape", json::Array(t.shape)}});
+  return out;
+}
+
+/// The model: loaded from a .so, or imported (shapes from --input-shape, else
+/// from the input files) and JIT-compiled for `target`.
+static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const ImportFlags &flags,
+                                            const cpu::TargetOptions &target,
+                                            std::vector<Given> &inputs) {
+  if (sys::path::extension(modelPath) == ".so") {
+    if (!flags.inputShapes.empty() || !flags.constantInputs.empty())
+      die("--input-shape and --constant-input apply when compiling; a .so has "
+          "fixed shapes");
+    std::string prefix = prefixOpt.empty() ? prefixFromPath(modelPath) : prefixOpt;
+    // dlopen searches the library path for a name without a slash.
+    SmallString<256> path(modelPath);
+    sys::fs::make_absolute(path);
+    auto loaded = Model::load(path, prefix);
+    if (!loaded)
+      die(toString(loaded.takeError()));
+    if (Error e = (*loaded)->setThreads(target.threads))
+      die(toString(std::move(e)));
+    return std::move(*loaded);
+  }
+  registerModelDialects(context);
+  Expected<ONNXImportOptions> imported = flags.importOptions();
+  if (!imported)
+    die(toString(imported.takeError()));
+  ONNXImportOptions &options = *imported;
+  // Inputs without --input-shape take the shapes of their files: the input
+  // names come from the model (or, for .mlir, its function).
+  std::vector<std::string> inputNames;
+  if (sys::path::extension(modelPath) == ".mlir") {
+    mlir::OwningOpRef<mlir::ModuleOp> probe = loadModel(modelPath, options, &context);
+    if (!probe)
+      std::exit(1);
+    for (auto &in : graphInputs(*probe))
+      inputNames.push_back(in.first);
+  } else {
+    auto buf = MemoryBuffer::getFile(modelPath, /*IsText=*/false);
+    if (!buf)
+      die("cannot read '" + modelPath + "': " + buf.getError().message());
+    // A file that is no ONNX model is reported by the import below.
+    if (failed(readONNXInputNames((*buf)->getBuffer(), inputNames)))
+      inputNames.clear();
+  }
+  if (samplesPath.empty()) {
+    std::vector<TensorSpec> names;
+    for (auto &name : inputNames)
+      names.push_back({name, DType::Float, {}});
+    std::vector<Given> probe;
+    for (Given &g : inputs)
+      probe.push_back({g.name, HostTensor{g.tensor.name, g.tensor.dtype, g.tensor.shape, {}}});
+    std::vector<HostTensor *> files;
+    if (!inputNames.empty())
+      files = bindTensors(probe, names, "input", /*required=*/false);
+    for (auto [i, name] : llvm::enumerate(inputNames)) {
+      if (options.constantInputs.count(name))
+        continue;
+      if (!files[i])
+        die("missing input '" + name + "' (give -i " + name + "=FILE)");
+      if (!options.inputShapes.count(name))
+        options.inputShapes[name] = files[i]->shape;
+    }
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
+  if (!module)
+    std::exit(1);
+  Expected<std::string> kernels = int8KernelVariant(stringify(target.int8Kernels), target.cpu);
+  if (!kernels)
+    die(toString(kernels.takeError()));
+  Expected<std::string> fkernels = f32KernelVariant(stringify(target.f32Kernels), target.cpu);
+  if (!fkernels)
+    die(toString(fkernels.takeError()));
+  FailureOr<ModelSignature> sig =
+      lowerModel(*module, "main_graph", target.threads, *kernels, *fkernels);
+  if (failed(sig))
+    std::exit(1);
+  CompileOptions compile;
+  compile.cpu = target.cpu;
+  compile.threads = target.threads;
+  auto jitted = Model::jit(*module, *sig, compile);
+  if (!jitted)
+    die(toString(jitted.takeError()));
+  return std::move(*jitted);
+}
+
+/// Output buffers of the signature's shapes, and their C API views.
+struct OutputBuffers {
+  std::vector<HostTensor> tensors;
+  std::vector<QCTensor> args;
+  explicit OutputBuffers(const ModelSignature &sig) : tensors(sig.outputs.size()) {
+    for (auto [i, spec] : llvm::enumerate(sig.outputs)) {
+      HostTensor &t = tensors[i];
+      t = HostTensor{spec.name, spec.dtype, spec.shape, {}};
+      t.data.assign(spec.numElements() * dtypeSize(spec.dtype), 0);
+      args.push_back({t.data.data(), t.shape.data(), int32_t(t.shape.size()), int32_t(t.dtype)});
+    }
+  }
+};
+
+/// The C API views of one input set, checked against the signature.
+static std::vector<QCTensor> inputArgs(const ModelSignature &sig, std::vector<HostTensor *> in) {
+  std::vector<QCTensor> args;
+  for (auto [i, t] : llvm::enumerate(in)) {
+    const TensorSpec &spec = sig.inputs[i];
+    asBFloat16(t, spec.dtype);
+    if (t->dtype != spec.dtype)
+      die("input '" + spec.name + "' is " + dtypeName(t->dtype) + " but the model takes " +
+          dtypeName(spec.dtype));
+    if (t->shape != spec.shape)
+      die("input '" + spec.name + "' has shape " + formatShape(t->shape) +
+          " but the model was compiled for " + formatShape(spec.shape));
+    args.push_back({t->data.data(), t->shape.data(), int32_t(t->shape.size()), int32_t(t->dtype)});
+  }
+  return args;
+}
+
+static void runModel(const Model &model, const std::vector<QCTensor> &in, OutputBuffers &out) {
+  if (int32_t rc = model.run(in.data(), out.args.data()))
+    die("the model rejected argument " + Twine(rc - 1) +
+        " (dtype or shape differs from the compiled signature)");
+}
+
+/// OUTDIR/<name>.npy for each tensor.
+static void writeOutputs(ArrayRef<HostTensor> tensors) {
+  if (std::error_code ec = sys::fs::create_directories(outDir))
+    die("cannot create '" + outDir + "': " + ec.message());
+  for (const HostTensor &t : tensors) {
+    std::string file = t.name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    SmallString<256> path(outDir);
+    sys::path::append(path, file + ".npy");
+    if (Error e = writeNpy(path, t))
+      die(toString(std::move(e)));
+  }
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  OptionsBinder binder(category);
+  ImportFlags importFlags;
+  bindImportFlags(binder, importFlags);
+  cpu::TargetOptions target;
+  bindTargetOptions(binder, target);
   cl::HideUnrelatedOptions(category);
   parseToolCommandLine(argc, argv, "quant-run: run a model on tensor files\n");
-  if (threads == 0)
-    die("--threads must be at least 1");
+  if (Error e = binder.verify())
+    die(toString(std::move(e)));
+  if (Error e = verifyTargetOptions(binder, target))
+    die(toString(std::move(e)));
+  if (!samplesPath.empty() && (!inputSpecs.empty() || !testData.empty() || !expectedSpecs.empty()))
+    die("--samples runs a sample set: it cannot be combined with -i, --test-data or --expected");
+  if (!referenceOutputs.empty() && samplesPath.empty())
+    die("--reference-outputs needs --samples");
 
   // Compiled models malloc their intermediate tensors on each run; keep
   // freed memory in the heap instead of returning large blocks to the kernel
@@ -232,135 +391,70 @@ int main(int argc, char **argv) {
     for (const std::string &p : numberedFiles(testData, "output"))
       expected.push_back({"", orDie(readTensorProto(p))});
   }
-
   // Inputs frozen with --constant-input are no longer graph inputs: files
   // for them (a backend test's data set holds all inputs) are dropped.
-  llvm::erase_if(inputs, [](const Given &g) {
+  llvm::erase_if(inputs, [&](const Given &g) {
     StringRef name = g.name.empty() ? StringRef(g.tensor.name) : StringRef(g.name);
-    return llvm::any_of(constantInputs, [&](const std::string &spec) {
+    return llvm::any_of(importFlags.constantInputs, [&](const std::string &spec) {
       return !name.empty() && StringRef(spec).split('=').first == name;
     });
   });
-  // ONNX keeps bfloat16 test data as uint16 bit patterns.
-  auto asBFloat16 = [](HostTensor *t, DType want) {
-    if (t && want == DType::BFloat16 && t->dtype == DType::UInt16)
-      t->dtype = DType::BFloat16;
-  };
 
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
-  std::unique_ptr<Model> model;
-  if (sys::path::extension(modelPath) == ".so") {
-    if (!inputShapes.empty() || !constantInputs.empty())
-      die("--input-shape and --constant-input apply when compiling; a .so has "
-          "fixed shapes");
-    std::string prefix = prefixOpt.empty() ? prefixFromPath(modelPath) : prefixOpt;
-    auto loaded = Model::load(modelPath, prefix);
-    if (!loaded)
-      die(toString(loaded.takeError()));
-    model = std::move(*loaded);
-    if (Error e = model->setThreads(threads))
-      die(toString(std::move(e)));
+  std::unique_ptr<Model> model = loadOrCompile(context, importFlags, target, inputs);
+  const ModelSignature &sig = model->signature();
+
+  // The input sets: the -i / --test-data files, or every sample of --samples.
+  std::vector<Sample> sets;
+  if (!samplesPath.empty()) {
+    auto read = readSamples(samplesPath, sig.inputs);
+    if (!read)
+      die(toString(read.takeError()));
+    sets = std::move(*read);
   } else {
-    registerModelDialects(context);
-    ONNXImportOptions options;
-    std::string error;
-    if (failed(parseImportOptions(inputShapes, constantInputs, options, error)))
-      die(error);
-    // Inputs without --input-shape take the shapes of their files: the
-    // input names come from the model (or, for .mlir, its function).
-    std::vector<std::string> inputNames;
-    if (sys::path::extension(modelPath) == ".mlir") {
-      mlir::OwningOpRef<mlir::ModuleOp> probe = loadModel(modelPath, options, &context);
-      if (!probe)
-        return 1;
-      for (auto &in : graphInputs(*probe))
-        inputNames.push_back(in.first);
-    } else {
-      auto buf = MemoryBuffer::getFile(modelPath, /*IsText=*/false);
-      if (!buf)
-        die("cannot read '" + modelPath + "': " + buf.getError().message());
-      // A file that is no ONNX model is reported by the import below.
-      if (failed(readONNXInputNames((*buf)->getBuffer(), inputNames)))
-        inputNames.clear();
-    }
-    std::vector<TensorSpec> names;
-    for (auto &name : inputNames)
-      names.push_back({name, DType::Float, {}});
-    std::vector<Given> probe;
-    for (Given &g : inputs)
-      probe.push_back({g.name, HostTensor{g.tensor.name, g.tensor.dtype, g.tensor.shape, {}}});
-    std::vector<HostTensor *> files;
-    if (!inputNames.empty())
-      files = bindTensors(probe, names, "input", /*required=*/false);
-    for (auto [i, name] : llvm::enumerate(inputNames)) {
-      if (options.constantInputs.count(name))
-        continue;
-      if (!files[i])
-        die("missing input '" + name + "' (give -i " + name + "=FILE)");
-      if (!options.inputShapes.count(name))
-        options.inputShapes[name] = files[i]->shape;
-    }
-    mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
-    if (!module)
-      return 1;
-    Expected<std::string> kernels = int8KernelVariant(int8Kernels, mcpu);
-    if (!kernels)
-      die(toString(kernels.takeError()));
-    Expected<std::string> fkernels = f32KernelVariant(f32Kernels, mcpu);
-    if (!fkernels)
-      die(toString(fkernels.takeError()));
-    FailureOr<ModelSignature> sig =
-        lowerModel(*module, "main_graph", threads, *kernels, *fkernels);
-    if (failed(sig))
-      return 1;
-    CompileOptions compile;
-    compile.cpu = mcpu;
-    compile.threads = threads;
-    auto jitted = Model::jit(*module, *sig, compile);
-    if (!jitted)
-      die(toString(jitted.takeError()));
-    model = std::move(*jitted);
+    Sample one;
+    for (HostTensor *t : bindTensors(inputs, sig.inputs, "input", /*required=*/true))
+      one.push_back(std::move(*t));
+    sets.push_back(std::move(one));
+  }
+  OutputBuffers out(sig);
+  // Each output stacked over the sets, when there are several.
+  std::vector<HostTensor> stacked;
+  for (const TensorSpec &spec : sig.outputs) {
+    HostTensor t{spec.name, spec.dtype, spec.shape, {}};
+    t.shape.insert(t.shape.begin(), int64_t(sets.size()));
+    stacked.push_back(std::move(t));
+  }
+  std::vector<std::vector<QCTensor>> args;
+  for (Sample &set : sets) {
+    std::vector<HostTensor *> ptrs;
+    for (HostTensor &t : set)
+      ptrs.push_back(&t);
+    args.push_back(inputArgs(sig, ptrs));
+  }
+  for (auto &a : args) {
+    runModel(*model, a, out);
+    if (!samplesPath.empty())
+      for (auto [k, t] : llvm::enumerate(out.tensors))
+        stacked[k].data.insert(stacked[k].data.end(), t.data.begin(), t.data.end());
   }
 
-  const ModelSignature &sig = model->signature();
-  std::vector<HostTensor *> in = bindTensors(inputs, sig.inputs, "input", /*required=*/true);
-  std::vector<QCTensor> inArgs, outArgs;
-  for (auto [i, t] : llvm::enumerate(in)) {
-    const TensorSpec &spec = sig.inputs[i];
-    asBFloat16(t, spec.dtype);
-    if (t->dtype != spec.dtype)
-      die("input '" + spec.name + "' is " + dtypeName(t->dtype) +
-          " but the model takes " + dtypeName(spec.dtype));
-    if (t->shape != spec.shape)
-      die("input '" + spec.name + "' has shape " + formatShape(t->shape) +
-          " but the model was compiled for " + formatShape(spec.shape));
-    inArgs.push_back({t->data.data(), t->shape.data(), int32_t(t->shape.size()),
-                      int32_t(t->dtype)});
-  }
-  std::vector<HostTensor> outputs(sig.outputs.size());
-  for (auto [i, spec] : llvm::enumerate(sig.outputs)) {
-    HostTensor &t = outputs[i];
-    t.name = spec.name;
-    t.dtype = spec.dtype;
-    t.shape = spec.shape;
-    t.data.assign(spec.numElements() * dtypeSize(spec.dtype), 0);
-    outArgs.push_back({t.data.data(), t.shape.data(), int32_t(t.shape.size()),
-                       int32_t(t.dtype)});
-  }
-  auto runOnce = [&] {
-    if (int32_t rc = model->run(inArgs.data(), outArgs.data()))
-      die("the model rejected argument " + Twine(rc - 1) +
-          " (dtype or shape differs from the compiled signature)");
-  };
-  runOnce();
+  json::Object report{{"model", modelPath.getValue()},
+                      {"threads", int64_t(target.threads)},
+                      {"inputs", specsJSON(sig.inputs)},
+                      {"outputs", specsJSON(sig.outputs)},
+                      {"samples", int64_t(sets.size())},
+                      {"timing", nullptr},
+                      {"outputs_dir", outDir.empty() ? json::Value(nullptr)
+                                                     : json::Value(outDir.getValue())}};
   if (repeat > 0) {
     for (unsigned i = 0; i < warmup; ++i)
-      runOnce();
+      runModel(*model, args.front(), out);
     std::vector<double> ms;
     for (unsigned i = 0; i < repeat; ++i) {
       auto start = std::chrono::steady_clock::now();
-      runOnce();
+      runModel(*model, args.front(), out);
       ms.push_back(std::chrono::duration<double, std::milli>(
                        std::chrono::steady_clock::now() - start)
                        .count());
@@ -368,46 +462,102 @@ int main(int argc, char **argv) {
     std::sort(ms.begin(), ms.end());
     double median = ms.size() % 2 ? ms[ms.size() / 2]
                                   : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
-    outs() << format("median_ms=%.4f min_ms=%.4f max_ms=%.4f", median,
-                     ms.front(), ms.back())
-           << " runs=" << repeat << " warmup=" << warmup << "\n";
+    report["timing"] = json::Object{{"median_ms", median}, {"min_ms", ms.front()},
+                                    {"max_ms", ms.back()}, {"runs", int64_t(repeat)},
+                                    {"warmup", int64_t(warmup)}};
+    if (!jsonOutput)
+      outs() << format("median_ms=%.4f min_ms=%.4f max_ms=%.4f", median, ms.front(), ms.back())
+             << " runs=" << repeat << " warmup=" << warmup << "\n";
   }
 
-  if (!outDir.empty()) {
-    if (std::error_code ec = sys::fs::create_directories(outDir))
-      die("cannot create '" + outDir + "': " + ec.message());
-    for (HostTensor &t : outputs) {
-      std::string file = t.name;
-      std::replace(file.begin(), file.end(), '/', '_');
-      SmallString<256> path(outDir);
-      sys::path::append(path, file + ".npy");
-      if (Error e = writeNpy(path, t))
-        die(toString(std::move(e)));
+  ArrayRef<HostTensor> results = samplesPath.empty() ? ArrayRef<HostTensor>(out.tensors)
+                                                     : ArrayRef<HostTensor>(stacked);
+  if (!outDir.empty())
+    writeOutputs(results);
+
+  auto maxAbsErr = [](const HostTensor &a, const HostTensor &b) {
+    double m = 0;
+    for (int64_t k = 0, n = b.numElements(); k < n; ++k) {
+      double d = std::fabs(a.elementAsDouble(k) - b.elementAsDouble(k));
+      if (!std::isnan(d))
+        m = std::max(m, d);
     }
-  }
-
+    return m;
+  };
   if (!expected.empty()) {
+    json::Array checks;
     std::vector<HostTensor *> want =
         bindTensors(expected, sig.outputs, "output", /*required=*/false);
     for (auto [i, e] : llvm::enumerate(want)) {
       if (!e)
         continue;
-      asBFloat16(e, outputs[i].dtype);
-      if (e->dtype != outputs[i].dtype)
-        die("output '" + outputs[i].name + "' is " + dtypeName(outputs[i].dtype) +
+      const HostTensor &got = out.tensors[i];
+      asBFloat16(e, got.dtype);
+      if (e->dtype != got.dtype)
+        die("output '" + got.name + "' is " + dtypeName(got.dtype) +
             " but the expected file holds " + dtypeName(e->dtype));
-      if (Error err = compareTensors(outputs[i], *e, rtolOpt, atolOpt))
+      if (Error err = compareTensors(got, *e, rtolOpt, atolOpt))
         die(toString(std::move(err)));
-      double maxErr = 0;
-      for (int64_t k = 0, n = e->numElements(); k < n; ++k) {
-        double d = std::fabs(outputs[i].elementAsDouble(k) - e->elementAsDouble(k));
-        if (!std::isnan(d))
-          maxErr = std::max(maxErr, d);
-      }
-      outs() << "output '" << outputs[i].name << "' " << dtypeName(outputs[i].dtype)
-             << " " << formatShape(outputs[i].shape) << ": matches (max abs err "
-             << format("%.3g", maxErr) << ")\n";
+      double maxErr = maxAbsErr(got, *e);
+      checks.push_back(json::Object{{"output", got.name}, {"max_abs_err", maxErr},
+                                    {"matches", true}});
+      if (!jsonOutput)
+        outs() << "output '" << got.name << "' " << dtypeName(got.dtype) << " "
+               << formatShape(got.shape) << ": matches (max abs err "
+               << format("%.3g", maxErr) << ")\n";
     }
+    report["expected"] = std::move(checks);
   }
+
+  if (!referenceOutputs.empty()) {
+    json::Array comparisons;
+    for (const HostTensor &got : results) {
+      std::string file = got.name;
+      std::replace(file.begin(), file.end(), '/', '_');
+      SmallString<256> path(referenceOutputs);
+      sys::path::append(path, file + ".npy");
+      HostTensor ref = orDie(readTensorFile(path));
+      if (ref.dtype != got.dtype || ref.shape != got.shape)
+        die(path + ": " + dtypeName(ref.dtype) + " " + formatShape(ref.shape) +
+            ", but output '" + got.name + "' over the samples is " + dtypeName(got.dtype) +
+            " " + formatShape(got.shape));
+      Agreement a;
+      if (got.dtype == DType::Float) {
+        // Rows of the last axis of each sample; the samples one by one.
+        int64_t per = got.numElements() / std::max<int64_t>(got.shape[0], 1);
+        for (int64_t s = 0; s < got.shape[0]; ++s) {
+          HostTensor r{got.name, got.dtype, {got.shape.begin() + 1, got.shape.end()}, {}};
+          HostTensor g = r;
+          size_t bytes = per * sizeof(float);
+          r.data.assign(ref.data.begin() + s * bytes, ref.data.begin() + (s + 1) * bytes);
+          g.data.assign(got.data.begin() + s * bytes, got.data.begin() + (s + 1) * bytes);
+          a.add(r, g);
+        }
+      }
+      a.finish();
+      double err = maxAbsErr(got, ref);
+      auto finite = [](double v) { return std::isinf(v) ? 999.0 : v; };
+      comparisons.push_back(json::Object{
+          {"output", got.name},
+          {"sqnr_db", got.dtype == DType::Float ? json::Value(finite(a.sqnrDb)) : nullptr},
+          {"cosine", got.dtype == DType::Float ? json::Value(a.cosine) : nullptr},
+          {"top1_agreement", std::isnan(a.top1) ? json::Value(nullptr) : json::Value(a.top1)},
+          {"max_abs_err", err}});
+      if (!jsonOutput) {
+        outs() << "output '" << got.name << "' against " << path << ": ";
+        if (got.dtype == DType::Float) {
+          outs() << "SQNR " << formatv("{0:f2}", a.sqnrDb) << " dB, cosine "
+                 << formatv("{0:f5}", a.cosine);
+          if (!std::isnan(a.top1))
+            outs() << ", top-1 agreement " << formatv("{0:f2}", 100 * a.top1) << "%";
+          outs() << ", ";
+        }
+        outs() << "max abs err " << format("%.3g", err) << "\n";
+      }
+    }
+    report["comparison"] = std::move(comparisons);
+  }
+  if (jsonOutput)
+    outs() << formatv("{0:2}", json::Value(std::move(report))) << "\n";
   return 0;
 }

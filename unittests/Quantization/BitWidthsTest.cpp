@@ -15,7 +15,7 @@ SensitivityTable randomTable(std::mt19937 &rng, size_t layers, size_t acts,
                              std::vector<unsigned> wBits, std::vector<unsigned> aBits) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   SensitivityTable t;
-  t.metric = "mse";
+  t.metric = qc::SensitivityMetric::MSE;
   t.weightBits = wBits;
   t.activationBits = aBits;
   t.fixedBytes = 1000;

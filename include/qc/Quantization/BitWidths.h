@@ -10,6 +10,7 @@
 #ifndef QC_QUANTIZATION_BITWIDTHS_H
 #define QC_QUANTIZATION_BITWIDTHS_H
 
+#include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
 #include "qc/Quantization/Calibration.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -34,7 +35,7 @@ struct LayerInfo {
 /// The measured cost of quantizing each layer's weights, and each layer
 /// input, alone in each candidate format (the rest of the model float).
 struct SensitivityTable {
-  std::string metric; // mse | kl | task | layer
+  SensitivityMetric metric = SensitivityMetric::MSE;
   std::vector<unsigned> weightBits, activationBits;
   std::vector<LayerInfo> layers;
   std::vector<std::string> activations; // observer names
@@ -62,12 +63,12 @@ struct SensitivityOptions {
   /// statistics). An output computed by a Softmax over its last axis is
   /// measured at the Softmax's input (the logits); kl and task take another
   /// output whose rows are probability distributions as they are.
-  std::string metric = "mse";
+  SensitivityMetric metric = SensitivityMetric::MSE;
   /// For task: per calibration sample, the class of each row (every axis but
   /// the last) of output `labelOutput`; negative classes are not scored.
   std::vector<std::vector<int64_t>> labels;
   size_t labelOutput = 0;
-  std::string weightRounding = "nearest"; // nearest | gptq (gram needed)
+  bool gptq = false; // GPTQ weight rounding (gram needed), else nearest
   bool signedActivations = false;
   size_t samples = 8; // calibration samples run per measurement
   bool progress = false;
@@ -79,10 +80,9 @@ struct SensitivityOptions {
 /// once per (layer or activation, format).
 llvm::Expected<SensitivityTable> measureSensitivity(mlir::ModuleOp module,
                                                     llvm::ArrayRef<Sample> samples,
-                                                    const SensitivityOptions &options);
+                                                    const SensitivityOptions &options,
+                                                    const cpu::TargetOptions &target);
 
-/// The metrics measureSensitivity knows.
-bool isSensitivityMetric(llvm::StringRef metric);
 
 /// Reads the task labels of the calibration samples into o.labels /
 /// o.labelOutput: a .npz with one integer array named after one of the
@@ -134,6 +134,11 @@ std::optional<BitAssignment> exhaustiveBitWidths(const SensitivityTable &t, cons
 /// step down (a layer's weights or an activation) with the least cost
 /// increase per byte or BOP saved, until the budget holds.
 std::optional<BitAssignment> greedyBitWidths(const SensitivityTable &t, const BitBudget &b);
+
+/// The assignment by `method` (the integer program or the greedy baseline);
+/// an error says why no choice holds the budget.
+llvm::Expected<BitAssignment> assignBitWidths(const SensitivityTable &t, const BitBudget &b,
+                                              BitAssignmentMethod method);
 
 /// Writes the choice onto the calibrated module: #qc.scheme on each layer
 /// (qc.weight_scheme) and observer (qc.activation_scheme), which

@@ -10,8 +10,11 @@
 #ifndef QC_QUANTIZATION_CALIBRATION_H
 #define QC_QUANTIZATION_CALIBRATION_H
 
+#include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
 #include "qc/Runtime/Compiler.h"
+#include "qc/Target/CPU/TargetOptions.h"
 #include "qc/Runtime/HostTensor.h"
+#include "qc/Runtime/Samples.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -21,18 +24,6 @@
 #include <vector>
 
 namespace qc {
-
-/// One model input set, in the order of the graph's inputs.
-using Sample = std::vector<HostTensor>;
-
-/// Reads calibration samples for a graph with these inputs: a directory of
-/// .npz files (keys: input names), of .npy files (single-input models), or of
-/// ONNX backend test sets (test_data_set_*/input_*.pb); or one .npz whose
-/// arrays stack samples along a leading dim. Files in name order; at most
-/// `limit` samples (0: all).
-llvm::Expected<std::vector<Sample>>
-readSamples(llvm::StringRef path, llvm::ArrayRef<TensorSpec> inputs,
-            size_t limit = 0);
 
 /// Statistics of one observed tensor over all calibration samples.
 struct TensorStats {
@@ -53,7 +44,7 @@ struct TensorStats {
 using CalibrationStats = std::map<std::string, TensorStats>;
 
 struct CalibrationOptions {
-  std::string method = "minmax"; // minmax | percentile | mse | entropy
+  CalibrationMethod method = CalibrationMethod::MinMax;
   double percentile = 99.99;
   int64_t bins = 2048;
   bool signedActivations = false; // i8 symmetric instead of u8 asymmetric
@@ -63,9 +54,6 @@ struct CalibrationOptions {
   bool secondMoments = false;
   int64_t maxGramChannels = 4096;
 };
-
-/// Whether `method` is one of the calibration methods.
-bool isCalibrationMethod(llvm::StringRef method);
 
 /// A float model with its observers' inputs as extra outputs, JIT-compiled:
 /// runs return the model's outputs, then the observed tensors.
@@ -83,12 +71,15 @@ struct ObservedModel {
 /// ops (by name) or, with `quantized`, the ops carrying qc.observed (the
 /// dequantized activations fold-calibration tags).
 llvm::Expected<ObservedModel> compileObserved(
-    mlir::ModuleOp module, bool quantized = false,
+    mlir::ModuleOp module, const cpu::TargetOptions &target, bool quantized = false,
     llvm::function_ref<llvm::LogicalResult(mlir::ModuleOp)> prepare = nullptr);
 
-/// Lowers @main_graph of `module` (in place) with this host's kernels and
-/// JIT-compiles it; `what` names it in errors.
-llvm::Expected<std::unique_ptr<Model>> jitForHost(mlir::ModuleOp module, llvm::StringRef what);
+/// Lowers @main_graph of `module` (in place) for `target` (the kernels the
+/// compiled model calls; one thread) and JIT-compiles it; `what` names it in
+/// errors.
+llvm::Expected<std::unique_ptr<Model>> jitForHost(mlir::ModuleOp module,
+                                                  const cpu::TargetOptions &target,
+                                                  llvm::StringRef what);
 
 /// Runs the samples and accumulates the statistics of every observer.
 llvm::Expected<CalibrationStats>
@@ -106,17 +97,6 @@ llvm::Error applyCalibration(mlir::ModuleOp module, const CalibrationStats &stat
 
 llvm::json::Value statsToJSON(const CalibrationStats &stats);
 llvm::Expected<CalibrationStats> statsFromJSON(const llvm::json::Value &v);
-
-/// Agreement of a quantized tensor with its float reference.
-struct Agreement {
-  double sqnrDb = 0;  // 10 log10(sum f^2 / sum (f - q)^2)
-  double cosine = 0;
-  double top1 = 0;    // fraction of rows (last dim) with the same argmax
-  void add(const HostTensor &ref, const HostTensor &got);
-  void finish();
-  double signal = 0, noise = 0, dot = 0, refNorm = 0, gotNorm = 0;
-  int64_t rows = 0, agree = 0;
-};
 
 } // namespace qc
 

@@ -8,6 +8,7 @@
 #ifndef QC_QUANTIZATION_OUTPUTMETRIC_H
 #define QC_QUANTIZATION_OUTPUTMETRIC_H
 
+#include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
 #include "qc/Runtime/HostTensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -27,7 +28,7 @@ bool holdsProbabilities(const HostTensor &t);
 /// unused, negative labels not scored). value() is the relative squared
 /// error, the mean KL divergence or the mean cross-entropy.
 struct OutputComparison {
-  std::string metric; // mse | kl | task
+  OutputMetric metric;
   double num = 0, den = 0;
   std::vector<double> lp, lq;
 

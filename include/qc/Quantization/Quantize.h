@@ -1,9 +1,29 @@
-//===- Quantize.h - post-training int8 quantization of a model --*- C++ -*-===//
+//===- Quantize.h - post-training quantization of a model -------*- C++ -*-===//
+//
+// The driver behind quant-compile's quantization: a session over one module
+// with one method per stage, in this order:
+//
+//   prepare()        fold BatchNorm, insert observers, read the samples
+//   calibrate()      run the float model, statistics (or load them)
+//   rewrite()        rotate and/or smooth, calibrating again after each
+//   assignBitWidths() sensitivities and the integer program (--bits auto)
+//   fold()           ranges and weights into quantization parameters
+//   evaluate()       the quality report against float (optional)
+//   lowerToInteger() QDQ to integer-only ops
+//
+// quantizeModel runs them all. Code generation is the target's (qc/Target).
+//
+//===----------------------------------------------------------------------===//
 #ifndef QC_QUANTIZATION_QUANTIZE_H
 #define QC_QUANTIZATION_QUANTIZE_H
 
+#include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
 #include "qc/Quantization/BitWidths.h"
 #include "qc/Quantization/Calibration.h"
+#include "qc/Quantization/Report.h"
+#include "qc/Target/CPU/TargetOptions.h"
+
+#include <memory>
 
 namespace qc {
 
@@ -12,16 +32,16 @@ struct QuantizeOptions {
   size_t samples = 0;              // calibration samples (0: all but the held-out ones)
   size_t evalSamples = 0;          // held-out samples for the report (0: the rest)
   CalibrationOptions calibration;
-  std::string weightGranularity = "channel";
-  std::string weightRounding = "auto"; // nearest | gptq | auto (gptq at <= 4 bits)
+  WeightGranularity weightGranularity;
+  WeightRounding weightRounding = WeightRounding::Auto;
   bool biasCorrection = true;
   std::string saveCalibration, loadCalibration;
   std::string reportPath;          // JSON; a markdown page beside it (.md)
   std::string emitQDQPath;         // the QDQ form (.mlir), before the integer rewrite
   std::string modelName;
   unsigned weightBits = 8, activationBits = 8;
-  std::string scope = "all";       // insert-observers' scope: all | linear
-  std::string activationGranularity = "tensor"; // tensor | token (dynamic, per row)
+  QuantizeScope scope = QuantizeScope::All;
+  ActivationGranularity activationGranularity;
   /// With token or group:G: a dynamic zero point per row or group (asymmetric).
   bool dynamicZeroPoints = false;
   /// SmoothQuant (smooth-activations) with this alpha, or searched per layer.
@@ -33,15 +53,14 @@ struct QuantizeOptions {
   /// Rotations tried (seeds rotationSeed, +1, ...): each candidate is
   /// calibrated and quantized, and the one whose quantized outputs are
   /// closest to float on the calibration samples by rotationSearchMetric is
-  /// kept: mse (the outputs' relative squared error), kl (KL divergence of
-  /// the rows' softmax) or task (cross-entropy of taskLabels). 1: no search.
+  /// kept. 1: no search.
   unsigned rotationCandidates = 1;
-  std::string rotationSearchMetric = "mse";
+  OutputMetric rotationSearchMetric = OutputMetric::MSE;
   size_t rotationSearchSamples = 16; // calibration samples each candidate is scored on
   bool rotateResidual = true;      // the residual stream offline (rotate-hadamard residual)
   std::string emitRewrittenPath;   // the float model after the rewrites (.mlir)
-  /// Per-layer bit widths (--bits auto): measured sensitivities, then the
-  /// integer program (or the greedy baseline) under the budget.
+  /// Per-layer bit widths: measured sensitivities, then the integer program
+  /// (or the greedy baseline) under the budget.
   bool bitsAuto = false;
   SensitivityOptions sensitivity;
   BitBudget budget;
@@ -51,28 +70,53 @@ struct QuantizeOptions {
   /// The calibration samples' task labels (.npz; readTaskLabels): the task
   /// metric of the sensitivity and of the rotation search.
   std::string taskLabels;
-  std::string assignment = "ilp";  // ilp | greedy
+  BitAssignmentMethod assignment = BitAssignmentMethod::ILP;
+  /// The kernels of the JIT-compiled runs (calibration, sensitivity,
+  /// report): the ones the compiled model will call.
+  cpu::TargetOptions target;
 };
 
-/// Quantizes the float graph in @main_graph of `module` to the integer-only
-/// form: folds BatchNorm, calibrates (or loads statistics), optionally
-/// rotates and/or smooths the linear layers' inputs (calibrating again after
-/// each rewrite, and checking that the float outputs did not change), folds
-/// the ranges into quantization parameters and weights, lowers to integer
-/// ops. With a
-/// report path, measures every quantized activation and the outputs against
-/// float on the held-out samples and writes the report; a summary goes to
-/// `os`. Errors are one-line reasons (diagnostics for IR problems).
+/// One quantization of `module` (@main_graph, float graph ops) by `options`;
+/// progress and summaries go to `log`. Each stage is an llvm::Error: a
+/// one-line reason (diagnostics for IR problems went to the context).
+class QuantizationSession {
+public:
+  QuantizationSession(mlir::ModuleOp module, const QuantizeOptions &options,
+                      llvm::raw_ostream &log);
+  ~QuantizationSession();
+
+  llvm::Error prepare();
+  llvm::Error calibrate();
+  llvm::Error rewrite();
+  llvm::Error assignBitWidths();
+  llvm::Error fold();
+  llvm::Error evaluate();
+  llvm::Error lowerToInteger();
+
+  /// The quality report, once evaluate() ran with samples to evaluate on.
+  const QualityReport *report() const;
+
+private:
+  struct State;
+  mlir::ModuleOp module;
+  const QuantizeOptions &o;
+  llvm::raw_ostream &log;
+  std::unique_ptr<State> s;
+};
+
+/// Runs every stage of a session (evaluate() only with a report path).
+/// `report`, when given, receives the quality report if one was made.
 llvm::Error quantizeModel(mlir::ModuleOp module, const QuantizeOptions &options,
-                          llvm::raw_ostream &os);
+                          llvm::raw_ostream &log,
+                          std::optional<QualityReport> *report = nullptr);
 
 /// Whether `module` holds qc.quantize/qc.dequantize (a QDQ model, such as
 /// ONNX Runtime's quantize_static writes).
 bool hasQuantizeDequantize(mlir::ModuleOp module);
 
 /// Rewrites a QDQ model's quantize -> float op -> dequantize islands to the
-/// integer ops (lower-quantized-to-integer, then canonicalize and CSE), as
-/// quantizeModel does after calibration.
+/// integer ops (the lower-to-integer pipeline), as a session's
+/// lowerToInteger() does after calibration.
 llvm::Error lowerQuantizeDequantize(mlir::ModuleOp module);
 
 } // namespace qc

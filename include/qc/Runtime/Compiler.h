@@ -86,13 +86,6 @@ llvm::Expected<std::string> int8KernelVariant(llvm::StringRef choice, llvm::Stri
 /// or none.
 llvm::Expected<std::string> f32KernelVariant(llvm::StringRef choice, llvm::StringRef cpu);
 
-/// $`name`, or `fallback` when it is unset or empty (the tools' defaults for
-/// --int8-kernels / --f32-kernels, so a whole test run can pin them).
-inline std::string envOr(const char *name, const char *fallback) {
-  const char *v = std::getenv(name);
-  return v && *v ? std::string(v) : std::string(fallback);
-}
-
 /// The OpenMP runtime (libomp) multi-threaded models call: its path, or an
 /// error saying what to install.
 llvm::Expected<std::string> openMPRuntime();
@@ -121,11 +114,6 @@ llvm::Error linkSharedLibrary(llvm::StringRef object, llvm::StringRef output,
 
 /// The C header declaring the API of a model compiled with `prefix`.
 std::string generateHeader(const ModelSignature &sig, llvm::StringRef prefix);
-
-/// Parses the tools' command line (llvm::cl) with --threads[=N] spelled
-/// --num-threads[=N]: libLLVM registers its own "threads" option, so the
-/// tools declare num-threads.
-void parseToolCommandLine(int argc, char **argv, llvm::StringRef overview);
 
 /// A C identifier made from a file name: "libmodel.so" -> "model".
 std::string prefixFromPath(llvm::StringRef path);

@@ -8,6 +8,8 @@
 #ifndef QC_TARGET_CPU_TARGETOPTIONS_H
 #define QC_TARGET_CPU_TARGETOPTIONS_H
 
+#include "qc/Support/EnumOptions.h"
+
 #include <string>
 
 namespace qc::cpu {
@@ -39,5 +41,25 @@ struct TargetOptions {
 };
 
 } // namespace qc::cpu
+
+namespace qc {
+template <>
+inline llvm::ArrayRef<EnumSpelling<cpu::Int8Kernels>> spellings() {
+  static const EnumSpelling<cpu::Int8Kernels> table[] = {
+      {cpu::Int8Kernels::Auto, "auto", "AVX-512 VNNI where the target CPU has it, else generic"},
+      {cpu::Int8Kernels::VNNI, "vnni", "AVX-512 VNNI"},
+      {cpu::Int8Kernels::Generic, "generic", "portable kernels"},
+      {cpu::Int8Kernels::None, "none", "no kernel calls: linalg loops"}};
+  return table;
+}
+template <>
+inline llvm::ArrayRef<EnumSpelling<cpu::F32Kernels>> spellings() {
+  static const EnumSpelling<cpu::F32Kernels> table[] = {
+      {cpu::F32Kernels::Auto, "auto", "AVX-512 where the target CPU has it, else none"},
+      {cpu::F32Kernels::AVX512, "avx512", "AVX-512F"},
+      {cpu::F32Kernels::None, "none", "linalg code generation"}};
+  return table;
+}
+} // namespace qc
 
 #endif // QC_TARGET_CPU_TARGETOPTIONS_H

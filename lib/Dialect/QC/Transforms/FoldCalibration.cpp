@@ -139,11 +139,11 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
     bool conv = isa<qc::ConvOp>(op);
     int64_t axis = conv ? 0 : 1;
     int64_t channels = wTy.getDimSize(axis);
-    std::optional<int64_t> block = qc::weightBlockSize(weightGranularity);
-    bool perChannel = weightGranularity == "channel" || block;
-    if (!perChannel && weightGranularity != "tensor")
-      return op->emitError() << "weight granularity '" << weightGranularity
-                             << "' is not supported (channel, tensor or block:N)";
+    const qc::WeightGranularity &granularity = weightGranularity;
+    std::optional<int64_t> block;
+    if (granularity.kind == qc::WeightGranularity::Block)
+      block = granularity.blockSize;
+    bool perChannel = granularity.kind != qc::WeightGranularity::Tensor;
     int64_t per = wTy.getNumElements() / channels, cols = channels;
     // Blocks of `block` along the reduction axis (a Conv's input channels,
     // ungrouped; a Gemm/MatMul's K), each with its own scale per output
@@ -180,8 +180,9 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
         obs.getGramAttr() ? qc::readFloatElements(obs.getGramAttr()) : std::nullopt;
     bool haveGram = gram && int64_t(gram->size()) == kDim * kDim;
     // auto: GPTQ where the layer has 4 bits or fewer and its statistics.
-    bool useGptq = !conv && (weightRounding == "gptq" ||
-                             (weightRounding == "auto" && bits <= 4 && haveGram));
+    bool useGptq = !conv && (weightRounding == qc::WeightRounding::GPTQ ||
+                             (weightRounding == qc::WeightRounding::Auto && bits <= 4 &&
+                              haveGram));
     if (useGptq) {
       if (!haveGram)
         return op->emitError() << "GPTQ rounding needs the second moments of '"
@@ -288,16 +289,6 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
   }
 
   void runOnOperation() override {
-    if (activationType != "u8" && activationType != "i8") {
-      getOperation()->emitError() << "activation type '" << activationType
-                                  << "' is not supported (u8 or i8)";
-      return signalPassFailure();
-    }
-    if (weightRounding != "nearest" && weightRounding != "gptq" && weightRounding != "auto") {
-      getOperation()->emitError() << "weight rounding '" << weightRounding
-                                  << "' is not supported (nearest, gptq or auto)";
-      return signalPassFailure();
-    }
     if (!(gptqDamp > 0 && gptqDamp <= 1)) {
       getOperation()->emitError() << "gptq-damp must lie in (0, 1], got " << gptqDamp;
       return signalPassFailure();
@@ -316,17 +307,15 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       if (failed(quantizeWeights(op)))
         return signalPassFailure();
 
-    std::optional<int64_t> group = qc::activationGroupSize(activationGranularity);
-    if (activationGranularity != "tensor" && activationGranularity != "token" && !group) {
-      getOperation()->emitError() << "activation granularity '" << activationGranularity
-                                  << "' is not supported (tensor, token or group:G)";
-      return signalPassFailure();
-    }
-    bool isSigned = activationType == "i8";
+    const qc::ActivationGranularity &granularity = activationGranularity;
+    std::optional<int64_t> group;
+    if (granularity.kind == qc::ActivationGranularity::Group)
+      group = granularity.groupSize;
+    bool isSigned = activationType == qc::ActivationType::I8;
     bool failedAny = false;
     getOperation()->walk([&](qc::ObserveOp obs) {
       auto rowTy = cast<RankedTensorType>(obs.getType());
-      if ((activationGranularity == "token" || group) && obs.getChannelAxis() &&
+      if (granularity.isDynamic() && obs.getChannelAxis() &&
           rowTy.hasStaticShape() && int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
         unsigned bits = activationBits;
         if (auto scheme = obs->getAttrOfType<qc::SchemeAttr>(qc::QCDialect::kActivationSchemeAttrName))

@@ -76,12 +76,7 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
   }
 
   void runOnOperation() override {
-    if (scope != "all" && scope != "linear" && scope != "matmul") {
-      getOperation()->emitError() << "insert-observers: scope must be all, linear or matmul, "
-                                  << "not '" << scope << "'";
-      return signalPassFailure();
-    }
-    bool linearOnly = scope != "all";
+    bool linearOnly = scope != qc::QuantizeScope::All;
     SmallVector<Operation *> ops;
     // Only the function's own body: calibration reads the observed values as
     // extra function results, which a value inside an If branch cannot be
@@ -90,7 +85,7 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
       if (isa<qc::ConvOp, qc::GemmOp, qc::MatMulOp, qc::AddOp, qc::ConcatOp,
               qc::GlobalAveragePoolOp>(op) &&
           isa<FunctionOpInterface>(op->getParentOp()) &&
-          !(scope == "matmul" && isa<qc::ConvOp>(op)))
+          !(scope == qc::QuantizeScope::MatMul && isa<qc::ConvOp>(op)))
         ops.push_back(op);
     });
     for (Operation *op : ops) {

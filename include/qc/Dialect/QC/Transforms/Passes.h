@@ -2,6 +2,8 @@
 #ifndef QC_DIALECT_QC_TRANSFORMS_PASSES_H
 #define QC_DIALECT_QC_TRANSFORMS_PASSES_H
 
+#include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
+
 #include "mlir/Pass/Pass.h"
 
 namespace qc {

@@ -46,13 +46,9 @@ def InsertObservers : Pass<"insert-observers"> {
   let options = [
     Option<"bins", "bins", "int64_t", "2048",
            "Histogram bins per observer (for percentile, MSE and entropy calibration)">,
-    Option<"scope", "scope", "std::string", "\"all\"",
-           "all: every quantizable op's inputs and result (integer-only chains); linear: "
-           "only the activation inputs of Conv, Gemm and MatMul with constant weights (W8A8 "
-           "linear layers: integer products, float results; attention's activation "
-           "products, residuals and normalizations stay float); matmul: as linear, "
-           "convolutions left float too (a transformer's linear layers inside a "
-           "convolutional model)">,
+    Option<"scope", "scope", "::qc::QuantizeScope", "::qc::QuantizeScope::All",
+           "Which activations are observed (and so quantized)",
+           [{::qc::clValues<::qc::QuantizeScope>()}]>,
   ];
 }
 
@@ -136,33 +132,49 @@ def RotateHadamard : Pass<"rotate-hadamard"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
-def AssignBitWidths : Pass<"assign-bit-widths", "::mlir::ModuleOp"> {
-  let summary = "Chooses each layer's weight and activation bits by integer programming";
+def ExposeObserved : Pass<"expose-observed", "::mlir::ModuleOp"> {
+  let summary = "Returns the observed activations of @main_graph as extra results";
   let description = [{
-    Reads a sensitivity table (`table`, the JSON `quant-compile --bits auto
-    --sensitivity-cache` writes: per weight layer of @main_graph, the cost of
-    quantizing it alone at each candidate weight width, per layer input the
-    cost at each activation width, sizes and MACs), solves the integer
-    program (CBC) that minimizes the summed cost with exactly one format per
-    layer and per layer input, under `size-budget` bytes and/or
-    `bops-budget` bit operations (MACs x weight bits x activation bits), with
-    the first and last layers pinned to the widest format
-    (`pin-first-last`), and writes the choice as `qc.weight_scheme` on each
-    layer and `qc.activation_scheme` on each input's observer, which
-    `fold-calibration` honours. `method=greedy` takes the greedy baseline
-    instead. An infeasible budget is an error naming the smallest feasible
-    one; the table must describe this module's layers (by name, in order).
+    Calibration and the quality report read activations by running the
+    model: this pass appends each observed value of `@main_graph` to its
+    results, after the model's own, named `observed:<name>` in
+    `qc.output_names`. Observed are the `qc.observe` ops (by their name), or,
+    with `quantized`, the ops fold-calibration tagged `qc.observed` (the
+    dequantized activations). Values inside nested regions are not exposed
+    (a function result cannot read them).
   }];
   let options = [
-    Option<"table", "table", "std::string", "\"\"", "The sensitivity table (JSON)">,
-    Option<"sizeBudget", "size-budget", "std::string", "\"\"",
-           "Model size budget (e.g. 1.2MB, 800KB, bytes)">,
-    Option<"bopsBudget", "bops-budget", "std::string", "\"\"",
-           "Bit-operation budget (e.g. 3.5G)">,
-    Option<"pinFirstLast", "pin-first-last", "bool", "true",
-           "First and last weight layers at the widest format">,
-    Option<"method", "method", "std::string", "\"ilp\"", "ilp (CBC) or greedy">,
+    Option<"quantized", "quantized", "bool", "false",
+           "Expose the qc.observed-tagged dequantized activations instead of qc.observe ops">,
   ];
+}
+
+def StripObservers : Pass<"strip-observers"> {
+  let summary = "Removes qc.observe ops, leaving the float model";
+  let description = [{
+    Replaces every `qc.observe` by its input: the float model as the
+    rewrites left it (`quant-compile --emit-rewritten`), or the base of a
+    sensitivity model.
+  }];
+}
+
+def ParameterizeForSensitivity
+    : Pass<"parameterize-for-sensitivity", "::mlir::ModuleOp"> {
+  let summary = "Makes layer weights and activation fake quantization run-time inputs";
+  let description = [{
+    The sensitivity measurement of bit-width assignment runs one compiled
+    model many times, each time with one layer's weights, or one layer
+    input, quantized to one format. This pass builds that model from a
+    calibrated `@main_graph`: the weight of every layer the measurement
+    covers (Conv, Gemm and MatMul with a constant f32 weight and a
+    calibrated `qc.observe` input; see `qc::sensitivityLayers`) becomes an
+    extra argument `weight:<i>`; each distinct observed layer input `x`
+    becomes `x + e * (fq(x) - x)` with
+    `fq(x) = (clip(round(x / s) + z, lo, hi) - z) * s` and the scalars
+    `e, s, z, lo, hi` extra arguments `fq:<g>:0..4` (`e = 0` switches it
+    off); other observers are removed. An output computed by a Softmax over
+    its last axis is returned at the Softmax's input (the logits).
+  }];
 }
 
 def FoldCalibration : Pass<"fold-calibration"> {
@@ -202,9 +214,11 @@ def FoldCalibration : Pass<"fold-calibration"> {
     An observer without a range is an error: calibration did not run.
   }];
   let options = [
-    Option<"activationType", "activation-type", "std::string", "\"u8\"",
-           "Activation storage: u8 (asymmetric) or i8 (symmetric)">,
-    Option<"weightGranularity", "weight-granularity", "std::string", "\"channel\"",
+    Option<"activationType", "activation-type", "::qc::ActivationType",
+           "::qc::ActivationType::U8", "Storage of calibrated activations",
+           [{::qc::clValues<::qc::ActivationType>()}]>,
+    Option<"weightGranularity", "weight-granularity", "::qc::WeightGranularity",
+           "::qc::WeightGranularity{}",
            "Weight scales: channel (per output channel), tensor, or block:N (per output "
            "channel and block of N along the reduction axis)">,
     Option<"biasCorrection", "bias-correction", "bool", "true",
@@ -213,13 +227,13 @@ def FoldCalibration : Pass<"fold-calibration"> {
            "Weight bits (2-8): symmetric levels in [-(2^(b-1) - 1), 2^(b-1) - 1], stored in int8">,
     Option<"activationBits", "activation-bits", "unsigned", "8",
            "Activation bits (2-8): 2^b levels, stored in an 8-bit container">,
-    Option<"weightRounding", "weight-rounding", "std::string", "\"nearest\"",
-           "Weight rounding: nearest, gptq (error feedback through the input's second "
-           "moments, for Gemm and MatMul), or auto (gptq for layers of 4 bits or fewer whose "
-           "input has second moments, else nearest)">,
+    Option<"weightRounding", "weight-rounding", "::qc::WeightRounding",
+           "::qc::WeightRounding::Auto", "Weight rounding",
+           [{::qc::clValues<::qc::WeightRounding>()}]>,
     Option<"gptqDamp", "gptq-damp", "double", "0.01",
            "GPTQ's dampening: this fraction of the mean diagonal added to the second moments">,
-    Option<"activationGranularity", "activation-granularity", "std::string", "\"tensor\"",
+    Option<"activationGranularity", "activation-granularity", "::qc::ActivationGranularity",
+           "::qc::ActivationGranularity{}",
            "tensor: one static scale per activation (calibrated); token: a dynamic symmetric "
            "scale per row of the inputs of MatMul and Gemm (max |x| of the row; int8 rows "
            "that lower-quantized-to-integer multiplies in integers); group:G: the same per "

@@ -22,22 +22,6 @@ mlir::quant::UniformQuantizedType activationType(mlir::MLIRContext *ctx,
                                                  mlir::Type expressed,
                                                  unsigned bits = 8);
 
-/// N of a weight granularity "block:N" (N >= 1); none for anything else.
-inline std::optional<int64_t> weightBlockSize(llvm::StringRef granularity) {
-  int64_t n;
-  if (!granularity.consume_front("block:") || granularity.getAsInteger(10, n) || n < 1)
-    return std::nullopt;
-  return n;
-}
-
-/// G of an activation granularity "group:G" (G >= 1); none for anything else.
-inline std::optional<int64_t> activationGroupSize(llvm::StringRef granularity) {
-  int64_t n;
-  if (!granularity.consume_front("group:") || granularity.getAsInteger(10, n) || n < 1)
-    return std::nullopt;
-  return n;
-}
-
 /// A weight quantized symmetrically with a scale per channel: entry i of
 /// the flat row-major weight belongs to channel channelOf(i).
 struct QuantizedWeight {

@@ -1,0 +1,180 @@
+//===- QuantizationOptions.cpp - spellings of the quantization options ----===//
+#include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace qc;
+using llvm::StringRef;
+
+template <>
+llvm::ArrayRef<EnumSpelling<CalibrationMethod>> qc::spellings() {
+  static const EnumSpelling<CalibrationMethod> table[] = {
+      {CalibrationMethod::MinMax, "minmax", "the observed minimum and maximum"},
+      {CalibrationMethod::Percentile, "percentile", "a percentile of |x| (--percentile)"},
+      {CalibrationMethod::MSE, "mse", "the range of least expected squared error"},
+      {CalibrationMethod::Entropy, "entropy", "the range of least KL divergence (TensorRT's)"}};
+  return table;
+}
+
+template <>
+llvm::ArrayRef<EnumSpelling<WeightRounding>> qc::spellings() {
+  static const EnumSpelling<WeightRounding> table[] = {
+      {WeightRounding::Auto, "auto",
+       "GPTQ for layers of 4 bits or fewer whose input has second moments, else nearest"},
+      {WeightRounding::Nearest, "nearest", "round to nearest"},
+      {WeightRounding::GPTQ, "gptq",
+       "GPTQ: each input row's rounding error compensated in the rows after it through the "
+       "input's second moments (Gemm and MatMul)"}};
+  return table;
+}
+
+template <>
+llvm::ArrayRef<EnumSpelling<QuantizeScope>> qc::spellings() {
+  static const EnumSpelling<QuantizeScope> table[] = {
+      {QuantizeScope::All, "all",
+       "every quantizable op's inputs and result (integer-only chains)"},
+      {QuantizeScope::Linear, "linear",
+       "only the activation inputs of Conv, Gemm and MatMul with constant weights (integer "
+       "products, float results; attention's products, residuals and normalizations stay "
+       "float)"},
+      {QuantizeScope::MatMul, "matmul", "as linear, convolutions left float too"}};
+  return table;
+}
+
+template <>
+llvm::ArrayRef<EnumSpelling<ActivationType>> qc::spellings() {
+  static const EnumSpelling<ActivationType> table[] = {
+      {ActivationType::U8, "u8", "asymmetric uint8 (a zero point)"},
+      {ActivationType::I8, "i8", "symmetric int8"}};
+  return table;
+}
+
+template <>
+llvm::ArrayRef<EnumSpelling<SensitivityMetric>> qc::spellings() {
+  static const EnumSpelling<SensitivityMetric> table[] = {
+      {SensitivityMetric::MSE, "mse", "the outputs' relative squared error"},
+      {SensitivityMetric::KL, "kl", "KL divergence of the softmax of the outputs' rows"},
+      {SensitivityMetric::Task, "task", "increase of the cross-entropy of the task labels"},
+      {SensitivityMetric::Layer, "layer",
+       "each layer's own output error from its input's second moments (no model runs)"}};
+  return table;
+}
+
+template <>
+llvm::ArrayRef<EnumSpelling<OutputMetric>> qc::spellings() {
+  static const EnumSpelling<OutputMetric> table[] = {
+      {OutputMetric::MSE, "mse", "the outputs' relative squared error"},
+      {OutputMetric::KL, "kl", "KL divergence of the softmax of the outputs' rows from float's"},
+      {OutputMetric::Task, "task", "cross-entropy of the task labels"}};
+  return table;
+}
+
+template <>
+llvm::ArrayRef<EnumSpelling<BitAssignmentMethod>> qc::spellings() {
+  static const EnumSpelling<BitAssignmentMethod> table[] = {
+      {BitAssignmentMethod::ILP, "ilp", "the integer program, solved by CBC"},
+      {BitAssignmentMethod::Greedy, "greedy",
+       "the baseline: the narrowest cost per byte saved first"}};
+  return table;
+}
+
+/// N of "prefix:N" with N >= 1.
+static std::optional<int64_t> sizeAfter(StringRef text, StringRef prefix) {
+  int64_t n;
+  if (!text.consume_front(prefix) || text.getAsInteger(10, n) || n < 1)
+    return std::nullopt;
+  return n;
+}
+
+std::optional<WeightGranularity> WeightGranularity::parse(StringRef text) {
+  if (text == "channel")
+    return WeightGranularity{Channel, 0};
+  if (text == "tensor")
+    return WeightGranularity{Tensor, 0};
+  if (std::optional<int64_t> n = sizeAfter(text, "block:"))
+    return WeightGranularity{Block, *n};
+  return std::nullopt;
+}
+
+std::optional<ActivationGranularity> ActivationGranularity::parse(StringRef text) {
+  if (text == "tensor")
+    return ActivationGranularity{Tensor, 0};
+  if (text == "token")
+    return ActivationGranularity{Token, 0};
+  if (std::optional<int64_t> n = sizeAfter(text, "group:"))
+    return ActivationGranularity{Group, *n};
+  return std::nullopt;
+}
+
+llvm::raw_ostream &qc::operator<<(llvm::raw_ostream &os, const WeightGranularity &g) {
+  switch (g.kind) {
+  case WeightGranularity::Channel:
+    return os << "channel";
+  case WeightGranularity::Tensor:
+    return os << "tensor";
+  case WeightGranularity::Block:
+    return os << "block:" << g.blockSize;
+  }
+  return os;
+}
+
+llvm::raw_ostream &qc::operator<<(llvm::raw_ostream &os, const ActivationGranularity &g) {
+  switch (g.kind) {
+  case ActivationGranularity::Tensor:
+    return os << "tensor";
+  case ActivationGranularity::Token:
+    return os << "token";
+  case ActivationGranularity::Group:
+    return os << "group:" << g.groupSize;
+  }
+  return os;
+}
+
+std::string qc::toString(const WeightGranularity &g) {
+  return llvm::formatv("{0}", g).str();
+}
+std::string qc::toString(const ActivationGranularity &g) {
+  return llvm::formatv("{0}", g).str();
+}
+
+namespace llvm::cl {
+
+bool parser<qc::WeightGranularity>::parse(Option &o, StringRef, StringRef arg,
+                                          qc::WeightGranularity &value) {
+  if (std::optional<qc::WeightGranularity> g = qc::WeightGranularity::parse(arg)) {
+    value = *g;
+    return false;
+  }
+  return o.error("'" + arg + "' is not a weight granularity (channel, tensor or block:N "
+                 "with N >= 1, e.g. block:64)");
+}
+
+void parser<qc::WeightGranularity>::printOptionDiff(
+    const Option &o, const qc::WeightGranularity &v,
+    const OptionValue<qc::WeightGranularity> &, size_t globalWidth) const {
+  printOptionName(o, globalWidth);
+  outs() << "= " << v << "\n";
+}
+
+void parser<qc::WeightGranularity>::anchor() {}
+
+bool parser<qc::ActivationGranularity>::parse(Option &o, StringRef, StringRef arg,
+                                              qc::ActivationGranularity &value) {
+  if (std::optional<qc::ActivationGranularity> g = qc::ActivationGranularity::parse(arg)) {
+    value = *g;
+    return false;
+  }
+  return o.error("'" + arg + "' is not an activation granularity (tensor, token or "
+                 "group:G with G >= 1)");
+}
+
+void parser<qc::ActivationGranularity>::printOptionDiff(
+    const Option &o, const qc::ActivationGranularity &v,
+    const OptionValue<qc::ActivationGranularity> &, size_t globalWidth) const {
+  printOptionName(o, globalWidth);
+  outs() << "= " << v << "\n";
+}
+
+void parser<qc::ActivationGranularity>::anchor() {}
+
+} // namespace llvm::cl
