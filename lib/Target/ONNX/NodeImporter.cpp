@@ -280,6 +280,14 @@ std::vector<std::string> HandlerRegistry::supportedOps() const {
   return out;
 }
 
+std::vector<qc::SupportedONNXOp> qc::supportedONNXOps() {
+  std::vector<SupportedONNXOp> out;
+  for (auto &[key, entries] : HandlerRegistry::get().entries())
+    for (const HandlerEntry &e : entries)
+      out.push_back({key.first, key.second, e.since, e.until});
+  return out;
+}
+
 const HandlerRegistry &HandlerRegistry::get() {
   static const HandlerRegistry registry = [] {
     HandlerRegistry r;

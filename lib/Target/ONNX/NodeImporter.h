@@ -10,6 +10,8 @@
 #ifndef QC_LIB_TARGET_ONNX_NODEIMPORTER_H
 #define QC_LIB_TARGET_ONNX_NODEIMPORTER_H
 
+#include "qc/Target/ONNX/Import.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -112,6 +114,9 @@ public:
   std::vector<std::string> supportedOps() const;
 
   static const HandlerRegistry &get();
+
+  using Table = std::map<std::pair<std::string, std::string>, std::vector<HandlerEntry>>;
+  const Table &entries() const { return table; }
 
 private:
   std::map<std::pair<std::string, std::string>, std::vector<HandlerEntry>> table;

@@ -38,6 +38,15 @@ llvm::LogicalResult parseImportOptions(llvm::ArrayRef<std::string> inputShapes,
                                        ONNXImportOptions &options,
                                        std::string &error);
 
+/// An ONNX op the importer has a handler for, over opsets [since, until].
+struct SupportedONNXOp {
+  std::string domain; // "" for the default domain
+  std::string opType;
+  int since = 1, until = 1 << 30;
+};
+/// Every handler of the importer, by domain and op type.
+std::vector<SupportedONNXOp> supportedONNXOps();
+
 /// Imports the ONNX model in `bytes` (read from `path`, which locates
 /// external data and names the model in diagnostics) into a module of qc
 /// graph ops. Emits diagnostics through the context and returns null on
