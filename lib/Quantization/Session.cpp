@@ -34,6 +34,7 @@ Error qc::detail::runPasses(ModuleOp module, llvm::function_ref<void(OpPassManag
 FoldCalibrationOptions qc::detail::foldOptions(const QuantizeOptions &o) {
   FoldCalibrationOptions fo;
   fo.weightRounding = o.weightRounding;
+  fo.gptqDamp = o.gptqDamp;
   fo.weightBits = o.weightBits;
   fo.activationBits = o.activationBits;
   fo.activationGranularity = o.activationGranularity;

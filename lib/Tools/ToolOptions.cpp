@@ -1,6 +1,7 @@
 //===- ToolOptions.cpp - the option blocks the tools share ----------------===//
 #include "qc/Tools/ToolOptions.h"
 
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include <cmath>
 #include <cstdlib>
@@ -117,6 +118,9 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
       "channel|tensor|block:N", WeightGranularity::parse,
       "is not supported (channel, tensor or block:N with N >= 1, e.g. block:64)");
   b.enumOpt("weight-rounding", o.weightRounding, "Weight rounding (default auto)");
+  b.opt("gptq-damp", o.gptqDamp,
+        "GPTQ's dampening: this fraction of the second moments' mean diagonal is added to "
+        "their diagonal (default 0.01)");
   b.enumOpt("activation-type", f.activationType,
             "Activations (default u8). With --activation-granularity token or group:G the "
             "dynamic scales are symmetric unless u8 is given: then each row or group also "
@@ -277,6 +281,8 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
     return fail("--percentile must be in (50, 100]");
   if (c.bins < 16)
     return fail("--histogram-bins must be at least 16");
+  if (!(o.gptqDamp > 0 && o.gptqDamp <= 1))
+    return fail(llvm::formatv("--gptq-damp must be in (0, 1], got {0}", o.gptqDamp));
   if (o.weightBits < 2 || o.weightBits > 8)
     return fail("--weight-bits must be in [2, 8], got " + llvm::Twine(o.weightBits));
   if (o.activationBits < 2 || o.activationBits > 8)

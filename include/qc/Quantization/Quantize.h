@@ -34,6 +34,9 @@ struct QuantizeOptions {
   CalibrationOptions calibration;
   WeightGranularity weightGranularity;
   WeightRounding weightRounding = WeightRounding::Auto;
+  /// GPTQ's dampening: this fraction of the mean diagonal added to the
+  /// second moments before they are inverted.
+  double gptqDamp = 0.01;
   bool biasCorrection = true;
   std::string saveCalibration, loadCalibration;
   std::string reportPath;          // JSON; a markdown page beside it (.md)
