@@ -1028,7 +1028,7 @@ Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// Entry points (the compiler declares them with these exact signatures)
+// Entry points (their signatures: include/qc/Kernels/Kernels.def)
 //===----------------------------------------------------------------------===//
 
 #define QC_MATMUL_CALL(V)                                                                \
@@ -1051,11 +1051,11 @@ extern "C" {
   matmulGroup<V>(GroupArgs{M, N, K, G, a, aScales, aZeros, b, colSums, bScales, bias, out},  \
                  task, ntasks)
 
-void qc_k_matmul_i8_generic(QC_MATMUL_ARGS) { QC_MATMUL_CALL(false); }
-QC_VNNI void qc_k_matmul_i8_vnni(QC_MATMUL_ARGS) { QC_MATMUL_CALL(true); }
-void qc_k_matmul_group_i8_generic(QC_MATMUL_GROUP_ARGS) { QC_MATMUL_GROUP_CALL(false); }
-QC_VNNI void qc_k_matmul_group_i8_vnni(QC_MATMUL_GROUP_ARGS) { QC_MATMUL_GROUP_CALL(true); }
-void qc_k_conv2d_i8_generic(QC_CONV_ARGS) { QC_CONV_CALL(false); }
-QC_VNNI void qc_k_conv2d_i8_vnni(QC_CONV_ARGS) { QC_CONV_CALL(true); }
+void qc_k_matmul_i8_generic(QC_KERNEL_PARAMS(matmul_i8)) { QC_MATMUL_CALL(false); }
+QC_VNNI void qc_k_matmul_i8_vnni(QC_KERNEL_PARAMS(matmul_i8)) { QC_MATMUL_CALL(true); }
+void qc_k_matmul_group_i8_generic(QC_KERNEL_PARAMS(matmul_group_i8)) { QC_MATMUL_GROUP_CALL(false); }
+QC_VNNI void qc_k_matmul_group_i8_vnni(QC_KERNEL_PARAMS(matmul_group_i8)) { QC_MATMUL_GROUP_CALL(true); }
+void qc_k_conv2d_i8_generic(QC_KERNEL_PARAMS(conv2d_i8)) { QC_CONV_CALL(false); }
+QC_VNNI void qc_k_conv2d_i8_vnni(QC_KERNEL_PARAMS(conv2d_i8)) { QC_CONV_CALL(true); }
 
 } // extern "C"

@@ -1,5 +1,6 @@
 //===- Calibration.cpp - calibration runs, statistics and ranges ----------===//
 #include "qc/Quantization/Calibration.h"
+#include "qc/Target/CPU/Target.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
@@ -263,16 +264,13 @@ qc::compileObserved(ModuleOp module, bool quantized,
 Expected<std::unique_ptr<Model>> qc::jitForHost(ModuleOp module, llvm::StringRef what) {
   // The kernels a build for this host would call (calibration runs faster,
   // and the report measures what the library computes).
-  Expected<std::string> int8 = int8KernelVariant("auto", "native");
-  if (!int8)
-    return int8.takeError();
-  Expected<std::string> f32 = f32KernelVariant("auto", "native");
-  if (!f32)
-    return f32.takeError();
-  FailureOr<ModelSignature> sig = lowerModel(module, "main_graph", 1, *int8, *f32);
+  cpu::TargetOptions target; // native, auto kernels
+  if (Error e = cpu::resolveKernels(target))
+    return std::move(e);
+  FailureOr<ModelSignature> sig = cpu::lowerToLLVM(module, "main_graph", target);
   if (failed(sig))
     return err("the " + what + " does not compile (see the diagnostics above)");
-  return Model::jit(module, *sig, CompileOptions());
+  return Model::jit(module, *sig, target);
 }
 
 //===----------------------------------------------------------------------===//

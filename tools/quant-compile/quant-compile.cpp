@@ -19,10 +19,13 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Quantization/Quantize.h"
-#include "qc/Runtime/Compiler.h"
+#include "qc/Target/CPU/Target.h"
+#include "qc/Target/ONNX/Import.h"
+#include "qc/Tools/CommandLine.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/IR/LLVMContext.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -81,6 +84,33 @@ static cl::opt<std::string> f32Kernels(
     cl::init(envOr("QC_F32_KERNELS", "auto")), cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::init(3), cl::Prefix, cl::cat(category));
+
+/// The CPU target's options from the flags above.
+static Expected<cpu::TargetOptions> targetOptions() {
+  cpu::TargetOptions t;
+  t.cpu = mcpu;
+  t.optLevel = optLevel;
+  t.threads = threads;
+  using I = cpu::Int8Kernels;
+  using F = cpu::F32Kernels;
+  std::optional<I> i8 = StringSwitch<std::optional<I>>(int8Kernels)
+      .Case("auto", I::Auto).Case("vnni", I::VNNI).Case("generic", I::Generic)
+      .Case("none", I::None).Default(std::nullopt);
+  if (!i8)
+    return createStringError(inconvertibleErrorCode(), "--int8-kernels must be auto, vnni, generic or none, not '" +
+                             int8Kernels + "'");
+  std::optional<F> f = StringSwitch<std::optional<F>>(f32Kernels)
+      .Case("auto", F::Auto).Case("avx512", F::AVX512).Case("none", F::None)
+      .Default(std::nullopt);
+  if (!f)
+    return createStringError(inconvertibleErrorCode(), "--f32-kernels must be auto, avx512 or none, not '" +
+                             f32Kernels + "'");
+  t.int8Kernels = *i8;
+  t.f32Kernels = *f;
+  if (Error e = cpu::resolveKernels(t))
+    return std::move(e);
+  return t;
+}
 
 static cl::OptionCategory quantCategory("quantization options");
 static cl::opt<std::string> calibrationData(
@@ -292,11 +322,11 @@ int main(int argc, char **argv) {
   std::string error;
   if (failed(parseImportOptions(inputShapes, constantInputs, options, error)))
     die(error);
-  std::string prefix = prefixOpt.empty() ? prefixFromPath(outPath) : prefixOpt.getValue();
+  std::string prefix = prefixOpt.empty() ? cpu::prefixFromPath(outPath) : prefixOpt.getValue();
 
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
-  registerModelDialects(context);
+  cpu::registerDialects(context);
   bool quantize = !calibrationData.empty() || !loadCalibration.empty();
   if (!quantize) {
     for (cl::Option *opt : {(cl::Option *)&samples, (cl::Option *)&reportPath,
@@ -477,45 +507,27 @@ int main(int argc, char **argv) {
     if (Error e = lowerQuantizeDequantize(*module))
       die(toString(std::move(e)));
   }
-  Expected<std::string> kernels = int8KernelVariant(int8Kernels, mcpu);
-  if (!kernels)
-    die(toString(kernels.takeError()));
-  Expected<std::string> fkernels = f32KernelVariant(f32Kernels, mcpu);
-  if (!fkernels)
-    die(toString(fkernels.takeError()));
-  FailureOr<ModelSignature> sig =
-      lowerModel(*module, "main_graph", threads, *kernels, *fkernels);
+  Expected<cpu::TargetOptions> target = targetOptions();
+  if (!target)
+    die(toString(target.takeError()));
+  FailureOr<ModelSignature> sig = cpu::lowerToLLVM(*module, "main_graph", *target);
   if (failed(sig))
     return 1;
-  auto tm = createTargetMachine(mcpu, /*jit=*/false);
+  auto tm = cpu::createTargetMachine(*target, /*jit=*/false);
   if (!tm)
     die(toString(tm.takeError()));
   LLVMContext llvmContext;
-  std::unique_ptr<Module> llvmModule = translateModel(*module, *sig, prefix, llvmContext);
+  std::unique_ptr<Module> llvmModule =
+      cpu::translateToLLVMIR(*module, *sig, prefix, llvmContext);
   if (!llvmModule)
     return 1;
-  if (Error e = optimizeModule(*llvmModule, **tm, optLevel))
+  if (Error e = cpu::optimizeModule(*llvmModule, **tm, optLevel))
     die(toString(std::move(e)));
-
-  if (emitLLVM) {
-    std::error_code ec;
-    raw_fd_ostream os(outPath, ec);
-    if (ec)
-      die("cannot write '" + outPath + "': " + ec.message());
-    llvmModule->print(os, nullptr);
-  } else if (objectOnly) {
-    if (Error e = emitObject(*llvmModule, **tm, outPath))
-      die(toString(std::move(e)));
-  } else {
-    SmallString<128> object;
-    if (std::error_code ec = sys::fs::createTemporaryFile("quant-compile", "o", object))
-      die("cannot create a temporary object file: " + ec.message());
-    llvm::FileRemover remover(object);
-    if (Error e = emitObject(*llvmModule, **tm, object))
-      die(toString(std::move(e)));
-    if (Error e = linkSharedLibrary(object, outPath, threads > 1))
-      die(toString(std::move(e)));
-  }
+  Error emitted = emitLLVM     ? cpu::emitLLVMIR(*llvmModule, outPath)
+                  : objectOnly ? cpu::emitObject(*llvmModule, **tm, outPath)
+                               : cpu::emitSharedLibrary(*llvmModule, **tm, outPath, threads);
+  if (emitted)
+    die(toString(std::move(emitted)));
 
   SmallString<256> header(headerPath.empty() ? StringRef(outPath) : StringRef(headerPath));
   if (headerPath.empty())
@@ -524,6 +536,6 @@ int main(int argc, char **argv) {
   raw_fd_ostream os(header, ec);
   if (ec)
     die("cannot write '" + header + "': " + ec.message());
-  os << generateHeader(*sig, prefix);
+  os << cpu::generateHeader(*sig, prefix);
   return 0;
 }

@@ -1,8 +1,9 @@
 //===- quant-opt.cpp - mlir-opt with the qc dialect and passes ------------===//
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Conversion/Passes.h"
-#include "qc/Conversion/Pipelines.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Target/CPU/Pipelines.h"
+#include "qc/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -18,9 +19,12 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllPasses();
   registry.insert<qc::QCDialect>();
+  // Ours, layer by layer: the dialect's passes, the linalg/memref
+  // transforms, the conversions out of qc, the CPU target's pipelines.
   qc::registerQCPasses();
+  qc::registerQCCodegenTransformsPasses();
   qc::registerQCConversionPasses();
-  qc::registerQCPipelines();
+  qc::cpu::registerCPUPipelines();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "quant-opt: the quantization compiler's optimizer driver\n",
       registry));

@@ -9,10 +9,14 @@
 // output beyond tolerance) ends with a one-line reason and a non-zero exit.
 //
 //===----------------------------------------------------------------------===//
-#include "qc/Runtime/Compiler.h"
+#include "qc/Runtime/Model.h"
+#include "qc/Target/CPU/Target.h"
+#include "qc/Target/ONNX/Import.h"
+#include "qc/Tools/CommandLine.h"
 #include "qc/Runtime/HostTensor.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -208,6 +212,34 @@ graphInputs(mlir::ModuleOp module) {
   return result;
 }
 
+/// The CPU target's options from the flags above.
+static Expected<cpu::TargetOptions> targetOptions() {
+  cpu::TargetOptions t;
+  t.cpu = mcpu;
+  t.threads = threads;
+  using I = cpu::Int8Kernels;
+  using F = cpu::F32Kernels;
+  std::optional<I> i8 = StringSwitch<std::optional<I>>(int8Kernels)
+      .Case("auto", I::Auto).Case("vnni", I::VNNI).Case("generic", I::Generic)
+      .Case("none", I::None).Default(std::nullopt);
+  if (!i8)
+    return createStringError(inconvertibleErrorCode(),
+                             "--int8-kernels must be auto, vnni, generic or none, not '" +
+                                 int8Kernels + "'");
+  std::optional<F> f = StringSwitch<std::optional<F>>(f32Kernels)
+      .Case("auto", F::Auto).Case("avx512", F::AVX512).Case("none", F::None)
+      .Default(std::nullopt);
+  if (!f)
+    return createStringError(inconvertibleErrorCode(),
+                             "--f32-kernels must be auto, avx512 or none, not '" +
+                                 f32Kernels + "'");
+  t.int8Kernels = *i8;
+  t.f32Kernels = *f;
+  if (Error e = cpu::resolveKernels(t))
+    return std::move(e);
+  return t;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -254,7 +286,7 @@ int main(int argc, char **argv) {
     if (!inputShapes.empty() || !constantInputs.empty())
       die("--input-shape and --constant-input apply when compiling; a .so has "
           "fixed shapes");
-    std::string prefix = prefixOpt.empty() ? prefixFromPath(modelPath) : prefixOpt;
+    std::string prefix = prefixOpt.empty() ? cpu::prefixFromPath(modelPath) : prefixOpt;
     auto loaded = Model::load(modelPath, prefix);
     if (!loaded)
       die(toString(loaded.takeError()));
@@ -262,7 +294,7 @@ int main(int argc, char **argv) {
     if (Error e = model->setThreads(threads))
       die(toString(std::move(e)));
   } else {
-    registerModelDialects(context);
+    cpu::registerDialects(context);
     ONNXImportOptions options;
     std::string error;
     if (failed(parseImportOptions(inputShapes, constantInputs, options, error)))
@@ -304,20 +336,13 @@ int main(int argc, char **argv) {
     mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
     if (!module)
       return 1;
-    Expected<std::string> kernels = int8KernelVariant(int8Kernels, mcpu);
-    if (!kernels)
-      die(toString(kernels.takeError()));
-    Expected<std::string> fkernels = f32KernelVariant(f32Kernels, mcpu);
-    if (!fkernels)
-      die(toString(fkernels.takeError()));
-    FailureOr<ModelSignature> sig =
-        lowerModel(*module, "main_graph", threads, *kernels, *fkernels);
+    Expected<cpu::TargetOptions> target = targetOptions();
+    if (!target)
+      die(toString(target.takeError()));
+    FailureOr<ModelSignature> sig = cpu::lowerToLLVM(*module, "main_graph", *target);
     if (failed(sig))
       return 1;
-    CompileOptions compile;
-    compile.cpu = mcpu;
-    compile.threads = threads;
-    auto jitted = Model::jit(*module, *sig, compile);
+    auto jitted = Model::jit(*module, *sig, *target);
     if (!jitted)
       die(toString(jitted.takeError()));
     model = std::move(*jitted);

@@ -10,7 +10,7 @@
 #ifndef QC_QUANTIZATION_CALIBRATION_H
 #define QC_QUANTIZATION_CALIBRATION_H
 
-#include "qc/Runtime/Compiler.h"
+#include "qc/Runtime/Model.h"
 #include "qc/Runtime/HostTensor.h"
 
 #include "mlir/IR/BuiltinOps.h"
