@@ -3,7 +3,7 @@
 // The kernels compiled models call for qc.matmul_int and qc.conv_int (with
 // their qc.requantize fused). clang compiles this file to LLVM bitcode at
 // build time; the compiler links the functions a model calls into its LLVM
-// module (lib/Runtime/Compiler.cpp), so they are optimized and inlined with
+// module (lib/Target/CPU/Target.cpp), so they are optimized and inlined with
 // it. Two variants of each entry point:
 //
 //  - `_vnni`: AVX-512 VNNI (vpdpbusd), for targets with avx512f/bw/dq/vnni;
