@@ -238,9 +238,7 @@ extern "C" {
 /// of n = m p values; `factor` is F (m x m, row-major) or null (m = 1).
 /// Work units: blocks of 16 rows, transformed row by row when p is a
 /// multiple of 16, else transposed (hadamardBlock).
-QC_AVX512 void qc_k_hadamard_f32_avx512(int64_t rows, int64_t m, int64_t p, const float *x,
-                                        const float *factor, float *out, int64_t task,
-                                        int64_t ntasks) {
+QC_AVX512 void qc_k_hadamard_f32_avx512(QC_KERNEL_PARAMS(hadamard_f32)) {
   int64_t n = m * p, ub, ue;
   share(cdiv(rows, kLanes), task, ntasks, ub, ue);
   if (ub >= ue)
@@ -261,10 +259,7 @@ QC_AVX512 void qc_k_hadamard_f32_avx512(int64_t rows, int64_t m, int64_t p, cons
   free(buf);
 }
 
-QC_AVX512 void qc_k_matmul_f32_avx512(int64_t batch, int64_t M, int64_t N, int64_t K,
-                                      const float *a, int64_t aStride, const float *b,
-                                      int64_t bStride, int64_t bPacked, const float *bias,
-                                      float *out, int64_t task, int64_t ntasks) {
+QC_AVX512 void qc_k_matmul_f32_avx512(QC_KERNEL_PARAMS(matmul_f32)) {
   int64_t colBlocks = cdiv(N, kCols), chunks = rowChunks(batch, colBlocks, M, ntasks);
   int64_t chunkRows = cdiv(M, chunks), ub, ue;
   share(batch * colBlocks * chunks, task, ntasks, ub, ue);
@@ -297,12 +292,7 @@ QC_AVX512 void qc_k_matmul_f32_avx512(int64_t batch, int64_t M, int64_t N, int64
   free(rows);
 }
 
-QC_AVX512 void qc_k_conv2d_f32_avx512(int64_t batch, int64_t C, int64_t H, int64_t W,
-                                      int64_t F, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                      int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                                      int64_t dh, int64_t dw, const float *x, const float *w,
-                                      const float *bias, float *out, int64_t task,
-                                      int64_t ntasks) {
+QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
   Shape s{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw};
   int64_t K = s.K(), P = OH * OW;
   bool pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&

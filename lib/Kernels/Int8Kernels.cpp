@@ -3,7 +3,7 @@
 // The kernels compiled models call for qc.matmul_int and qc.conv_int (with
 // their qc.requantize fused). clang compiles this file to LLVM bitcode at
 // build time; the compiler links the functions a model calls into its LLVM
-// module (lib/Runtime/Compiler.cpp), so they are optimized and inlined with
+// module (lib/Target/CPU/Target.cpp), so they are optimized and inlined with
 // it. Two variants of each entry point:
 //
 //  - `_vnni`: AVX-512 VNNI (vpdpbusd), for targets with avx512f/bw/dq/vnni;
@@ -1028,7 +1028,7 @@ Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// Entry points (the compiler declares them with these exact signatures)
+// Entry points (their signatures: include/qc/Kernels/Kernels.def)
 //===----------------------------------------------------------------------===//
 
 #define QC_MATMUL_CALL(V)                                                                \
@@ -1051,11 +1051,11 @@ extern "C" {
   matmulGroup<V>(GroupArgs{M, N, K, G, a, aScales, aZeros, b, colSums, bScales, bias, out},  \
                  task, ntasks)
 
-void qc_k_matmul_i8_generic(QC_MATMUL_ARGS) { QC_MATMUL_CALL(false); }
-QC_VNNI void qc_k_matmul_i8_vnni(QC_MATMUL_ARGS) { QC_MATMUL_CALL(true); }
-void qc_k_matmul_group_i8_generic(QC_MATMUL_GROUP_ARGS) { QC_MATMUL_GROUP_CALL(false); }
-QC_VNNI void qc_k_matmul_group_i8_vnni(QC_MATMUL_GROUP_ARGS) { QC_MATMUL_GROUP_CALL(true); }
-void qc_k_conv2d_i8_generic(QC_CONV_ARGS) { QC_CONV_CALL(false); }
-QC_VNNI void qc_k_conv2d_i8_vnni(QC_CONV_ARGS) { QC_CONV_CALL(true); }
+void qc_k_matmul_i8_generic(QC_KERNEL_PARAMS(matmul_i8)) { QC_MATMUL_CALL(false); }
+QC_VNNI void qc_k_matmul_i8_vnni(QC_KERNEL_PARAMS(matmul_i8)) { QC_MATMUL_CALL(true); }
+void qc_k_matmul_group_i8_generic(QC_KERNEL_PARAMS(matmul_group_i8)) { QC_MATMUL_GROUP_CALL(false); }
+QC_VNNI void qc_k_matmul_group_i8_vnni(QC_KERNEL_PARAMS(matmul_group_i8)) { QC_MATMUL_GROUP_CALL(true); }
+void qc_k_conv2d_i8_generic(QC_KERNEL_PARAMS(conv2d_i8)) { QC_CONV_CALL(false); }
+QC_VNNI void qc_k_conv2d_i8_vnni(QC_KERNEL_PARAMS(conv2d_i8)) { QC_CONV_CALL(true); }
 
 } // extern "C"

@@ -1,6 +1,7 @@
 //===- Calibration.cpp - calibration runs, statistics and ranges ----------===//
 #include "qc/Quantization/Calibration.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Target/CPU/Target.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
@@ -87,17 +88,16 @@ qc::compileObserved(ModuleOp module, const cpu::TargetOptions &target, bool quan
 Expected<std::unique_ptr<Model>> qc::jitForHost(ModuleOp module, const cpu::TargetOptions &target,
                                                 llvm::StringRef what) {
   // The kernels the compiled model calls (calibration runs faster, and the
-  // report measures what the library computes).
-  Expected<std::string> int8 = int8KernelVariant(stringify(target.int8Kernels), target.cpu);
-  if (!int8)
-    return int8.takeError();
-  Expected<std::string> f32 = f32KernelVariant(stringify(target.f32Kernels), target.cpu);
-  if (!f32)
-    return f32.takeError();
-  FailureOr<ModelSignature> sig = lowerModel(module, "main_graph", 1, *int8, *f32);
+  // report measures what the library computes), on this host, one thread.
+  cpu::TargetOptions host = target;
+  host.cpu = "native";
+  host.threads = 1;
+  if (Error e = cpu::resolveKernels(host))
+    return std::move(e);
+  FailureOr<ModelSignature> sig = cpu::lowerToLLVM(module, "main_graph", host);
   if (failed(sig))
     return err("the " + what + " does not compile (see the diagnostics above)");
-  return Model::jit(module, *sig, CompileOptions());
+  return Model::jit(module, *sig, host);
 }
 
 //===----------------------------------------------------------------------===//

@@ -15,7 +15,7 @@
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
-#include "qc/Runtime/Compiler.h"
+#include "qc/Runtime/Model.h"
 #include "qc/Runtime/HostTensor.h"
 
 #include "qc/Dialect/QC/Transforms/Passes.h"

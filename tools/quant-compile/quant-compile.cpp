@@ -18,7 +18,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Quantization/Quantize.h"
-#include "qc/Runtime/Compiler.h"
+#include "qc/Target/CPU/Target.h"
+#include "qc/Target/ONNX/Import.h"
 #include "qc/Tools/ToolOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -98,13 +99,16 @@ int main(int argc, char **argv) {
   Expected<ONNXImportOptions> options = importFlags.importOptions();
   if (!options)
     die(toString(options.takeError()));
-  std::string prefix = prefixOpt.empty() ? prefixFromPath(outPath) : prefixOpt.getValue();
+  // The kernels the target CPU has, decided before the (long) quantization.
+  if (Error e = cpu::resolveKernels(target))
+    die(toString(std::move(e)));
+  std::string prefix = prefixOpt.empty() ? cpu::prefixFromPath(outPath) : prefixOpt.getValue();
   // With --json, stdout carries only the JSON object.
   raw_ostream &log = jsonOutput ? errs() : outs();
 
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
-  registerModelDialects(context);
+  cpu::registerDialects(context);
   mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, *options, &context);
   if (!module)
     return 1;
@@ -119,45 +123,23 @@ int main(int argc, char **argv) {
     if (Error e = lowerQuantizeDequantize(*module))
       die(toString(std::move(e)));
   }
-  Expected<std::string> kernels = int8KernelVariant(stringify(target.int8Kernels), target.cpu);
-  if (!kernels)
-    die(toString(kernels.takeError()));
-  Expected<std::string> fkernels = f32KernelVariant(stringify(target.f32Kernels), target.cpu);
-  if (!fkernels)
-    die(toString(fkernels.takeError()));
-  FailureOr<ModelSignature> sig =
-      lowerModel(*module, "main_graph", target.threads, *kernels, *fkernels);
+  FailureOr<ModelSignature> sig = cpu::lowerToLLVM(*module, "main_graph", target);
   if (failed(sig))
     return 1;
-  auto tm = createTargetMachine(target.cpu, /*jit=*/false);
+  auto tm = cpu::createTargetMachine(target, /*jit=*/false);
   if (!tm)
     die(toString(tm.takeError()));
   LLVMContext llvmContext;
-  std::unique_ptr<Module> llvmModule = translateModel(*module, *sig, prefix, llvmContext);
+  std::unique_ptr<Module> llvmModule = cpu::translateToLLVMIR(*module, *sig, prefix, llvmContext);
   if (!llvmModule)
     return 1;
-  if (Error e = optimizeModule(*llvmModule, **tm, target.optLevel))
+  if (Error e = cpu::optimizeModule(*llvmModule, **tm, target.optLevel))
     die(toString(std::move(e)));
-
-  if (emitLLVM) {
-    std::error_code ec;
-    raw_fd_ostream os(outPath, ec);
-    if (ec)
-      die("cannot write '" + outPath + "': " + ec.message());
-    llvmModule->print(os, nullptr);
-  } else if (objectOnly) {
-    if (Error e = emitObject(*llvmModule, **tm, outPath))
-      die(toString(std::move(e)));
-  } else {
-    SmallString<128> object;
-    if (std::error_code ec = sys::fs::createTemporaryFile("quant-compile", "o", object))
-      die("cannot create a temporary object file: " + ec.message());
-    llvm::FileRemover remover(object);
-    if (Error e = emitObject(*llvmModule, **tm, object))
-      die(toString(std::move(e)));
-    if (Error e = linkSharedLibrary(object, outPath, target.threads > 1))
-      die(toString(std::move(e)));
-  }
+  Error emitted = emitLLVM     ? cpu::emitLLVMIR(*llvmModule, outPath)
+                  : objectOnly ? cpu::emitObject(*llvmModule, **tm, outPath)
+                               : cpu::emitSharedLibrary(*llvmModule, **tm, outPath, target.threads);
+  if (emitted)
+    die(toString(std::move(emitted)));
 
   SmallString<256> header(headerPath.empty() ? StringRef(outPath) : StringRef(headerPath));
   if (headerPath.empty())
@@ -166,7 +148,7 @@ int main(int argc, char **argv) {
   raw_fd_ostream os(header, ec);
   if (ec)
     die("cannot write '" + header + "': " + ec.message());
-  os << generateHeader(*sig, prefix);
+  os << cpu::generateHeader(*sig, prefix);
   if (jsonOutput) {
     json::Object out{{"model", modelPath.getValue()},
                      {"output", outPath.getValue()},

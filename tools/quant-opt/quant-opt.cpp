@@ -1,10 +1,11 @@
 //===- quant-opt.cpp - mlir-opt with the qc dialect and passes ------------===//
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Conversion/Passes.h"
-#include "qc/Conversion/Pipelines.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/Pipelines.h"
 #include "qc/Quantization/Passes.h"
+#include "qc/Target/CPU/Pipelines.h"
+#include "qc/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -20,12 +21,15 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllPasses();
   registry.insert<qc::QCDialect>();
+  // Ours, layer by layer: the dialect's passes, the linalg/memref
+  // transforms, the conversions out of qc, the CPU target's pipelines.
   qc::registerQCPasses();
   qc::registerQuantizationPipelines();
+  qc::registerQCCodegenTransformsPasses();
+  qc::registerQCConversionPasses();
+  qc::cpu::registerCPUPipelines();
   // assign-bit-widths: the quantization library (CBC).
   qc::registerQCQuantizationPasses();
-  qc::registerQCConversionPasses();
-  qc::registerQCPipelines();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "quant-opt: the quantization compiler's optimizer driver\n",
       registry));

@@ -17,7 +17,9 @@
 // output beyond tolerance) ends with a one-line reason and a non-zero exit.
 //
 //===----------------------------------------------------------------------===//
-#include "qc/Runtime/Compiler.h"
+#include "qc/Runtime/Model.h"
+#include "qc/Target/CPU/Target.h"
+#include "qc/Target/ONNX/Import.h"
 #include "qc/Runtime/HostTensor.h"
 #include "qc/Runtime/Samples.h"
 #include "qc/Tools/ToolOptions.h"
@@ -225,13 +227,13 @@ static json::Array specsJSON(ArrayRef<TensorSpec> specs) {
 /// The model: loaded from a .so, or imported (shapes from --input-shape, else
 /// from the input files) and JIT-compiled for `target`.
 static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const ImportFlags &flags,
-                                            const cpu::TargetOptions &target,
+                                            cpu::TargetOptions target,
                                             std::vector<Given> &inputs) {
   if (sys::path::extension(modelPath) == ".so") {
     if (!flags.inputShapes.empty() || !flags.constantInputs.empty())
       die("--input-shape and --constant-input apply when compiling; a .so has "
           "fixed shapes");
-    std::string prefix = prefixOpt.empty() ? prefixFromPath(modelPath) : prefixOpt;
+    std::string prefix = prefixOpt.empty() ? cpu::prefixFromPath(modelPath) : prefixOpt;
     // dlopen searches the library path for a name without a slash.
     SmallString<256> path(modelPath);
     sys::fs::make_absolute(path);
@@ -242,7 +244,7 @@ static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const Im
       die(toString(std::move(e)));
     return std::move(*loaded);
   }
-  registerModelDialects(context);
+  cpu::registerDialects(context);
   Expected<ONNXImportOptions> imported = flags.importOptions();
   if (!imported)
     die(toString(imported.takeError()));
@@ -286,20 +288,12 @@ static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const Im
   mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
   if (!module)
     std::exit(1);
-  Expected<std::string> kernels = int8KernelVariant(stringify(target.int8Kernels), target.cpu);
-  if (!kernels)
-    die(toString(kernels.takeError()));
-  Expected<std::string> fkernels = f32KernelVariant(stringify(target.f32Kernels), target.cpu);
-  if (!fkernels)
-    die(toString(fkernels.takeError()));
-  FailureOr<ModelSignature> sig =
-      lowerModel(*module, "main_graph", target.threads, *kernels, *fkernels);
+  if (Error e = cpu::resolveKernels(target))
+    die(toString(std::move(e)));
+  FailureOr<ModelSignature> sig = cpu::lowerToLLVM(*module, "main_graph", target);
   if (failed(sig))
     std::exit(1);
-  CompileOptions compile;
-  compile.cpu = target.cpu;
-  compile.threads = target.threads;
-  auto jitted = Model::jit(*module, *sig, compile);
+  auto jitted = Model::jit(*module, *sig, target);
   if (!jitted)
     die(toString(jitted.takeError()));
   return std::move(*jitted);

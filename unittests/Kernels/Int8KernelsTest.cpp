@@ -21,8 +21,8 @@
 
 namespace {
 
-using MatmulFn = void (*)(QC_MATMUL_ARGS);
-using ConvFn = void (*)(QC_CONV_ARGS);
+using MatmulFn = void (*)(QC_KERNEL_PARAMS(matmul_i8));
+using ConvFn = void (*)(QC_KERNEL_PARAMS(conv2d_i8));
 
 struct Variant {
   const char *name;
@@ -286,7 +286,7 @@ struct GroupCase {
   bool zeros, bias;
 };
 
-using GroupFn = void (*)(QC_MATMUL_GROUP_ARGS);
+using GroupFn = void (*)(QC_KERNEL_PARAMS(matmul_group_i8));
 
 void runGroup(const char *variant, GroupFn fn, const GroupCase &c, unsigned seed) {
   std::mt19937 rng(seed);

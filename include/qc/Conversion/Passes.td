@@ -4,6 +4,62 @@
 
 include "mlir/Pass/PassBase.td"
 
+def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
+  let summary = "Replaces the qc ops a microkernel computes by calls of it";
+  let description = [{
+    Decides which qc ops become calls of the microkernels of lib/Kernels
+    (docs/kernels.md), for the instruction sets the options name; everything
+    else is left to `convert-qc-to-linalg`, which runs after it. The choice
+    is explicit and visible in the IR (IREE's "ukernel" lowering).
+
+    With `int8-kernels`: a qc.conv_int (2-d or 1-d, constant weights) or
+    qc.matmul_int (constant B, or an activation B with matching batch), and
+    the qc.requantize that is its only user, become one call of
+    `qc_k_conv2d_i8_<isa>` / `qc_k_matmul_i8_<isa>`; a
+    qc.matmul_group_scaled with constant weights one call of
+    `qc_k_matmul_group_i8_<isa>`. Constant weights are packed at compile time
+    with their per-channel correction terms. With `f32-kernels`: float 2-d
+    group-1 qc.conv with constant weights, qc.matmul and qc.hadamard become
+    calls of the AVX-512 float kernels.
+
+    The operands cross to a call as pointers into their buffers
+    (`bufferization.to_buffer`, then the aligned pointer); the result is a
+    fresh 64-byte-aligned buffer the kernel fills, a tensor again through
+    `bufferization.to_tensor restrict writable`. With `kernel-tasks` above 1
+    the call sits in an `scf.parallel` over tasks (one per thread). The
+    kernels are declared (`func.func private`) with the signatures of
+    include/qc/Kernels/Kernels.def, the same table their C prototypes come
+    from.
+
+    Signedness stays in the types (uint8 operands are read as such, and
+    buffers of unsigned elements passed as they are); `convert-qc-to-linalg`
+    makes everything signless afterwards.
+  }];
+  let options = [
+    Option<"int8Kernels", "int8-kernels", "::qc::kernels::Int8ISA",
+           /*default=*/"::qc::kernels::Int8ISA::None",
+           "The int8 kernels qc.conv_int, qc.matmul_int and qc.matmul_group_scaled call",
+           [{::qc::clValues<::qc::kernels::Int8ISA>()}]>,
+    Option<"f32Kernels", "f32-kernels", "::qc::kernels::F32ISA",
+           /*default=*/"::qc::kernels::F32ISA::None",
+           "The float kernels f32 qc.conv (2-d, group 1, constant weights), "
+           "qc.matmul and qc.hadamard call",
+           [{::qc::clValues<::qc::kernels::F32ISA>()}]>,
+    Option<"kernelTasks", "kernel-tasks", "unsigned", /*default=*/"1",
+           "Tasks each kernel call is split into (an scf.parallel over them when "
+           "above 1: one per thread)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 def ConvertQCToLinalg : Pass<"convert-qc-to-linalg"> {
   let summary = "Lowers qc graph ops to linalg";
   let description = [{
@@ -31,6 +87,9 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg"> {
     Split: `tensor.insert_slice`/`extract_slice`; Transpose `linalg.transpose`;
     `qc.if` becomes `scf.if`; broadcast-batch MatMul a generic.
 
+    Kernel calls are decided before, by `qc-lower-to-microkernels`: what it
+    replaced is no longer a qc op here.
+
     Ops with dynamic shapes, unsigned integers or no lowering yet (LSTM/GRU/
     RNN, the quantization ops, cubic Resize, ...) are left as they are; the
     compile driver reports each of them with its location.
@@ -44,18 +103,6 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg"> {
                            "::mlir::memref::MemRefDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect"];
-  let options = [
-    Option<"int8Kernels", "int8-kernels", "std::string", /*default=*/"\"none\"",
-           "qc.conv_int (2-d, 1-d) and qc.matmul_int with a following "
-           "qc.requantize fused: calls to the int8 microkernels (docs/kernels.md): "
-           "'vnni' (AVX-512 VNNI), 'generic' (any x86-64), or 'none' (linalg)">,
-    Option<"f32Kernels", "f32-kernels", "std::string", /*default=*/"\"none\"",
-           "f32 qc.conv (2-d, group 1, constant weights) and qc.matmul: calls to "
-           "the float microkernels: 'avx512' (AVX-512F) or 'none' (linalg)">,
-    Option<"kernelTasks", "kernel-tasks", "unsigned", /*default=*/"1",
-           "Tasks each kernel call is split into (an scf.parallel over them when "
-           "above 1: one per thread)">,
-  ];
 }
 
 def CreateEntryPoint : Pass<"qc-create-entry-point", "::mlir::ModuleOp"> {
@@ -76,115 +123,6 @@ def CreateEntryPoint : Pass<"qc-create-entry-point", "::mlir::ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::bufferization::BufferizationDialect"];
-}
-
-def ConvertMemRefCopyToLinalg : Pass<"convert-memref-copy-to-linalg"> {
-  let summary = "Rewrites strided memref.copy as linalg.copy";
-  let description = [{
-    finalize-memref-to-llvm lowers a copy between non-contiguous memrefs to a
-    call of `memrefCopy` from MLIR's runner library, which compiled models do
-    not link. This pass turns such copies (bufferized `tensor.pad` and
-    `tensor.insert_slice` produce them) into `linalg.copy`, which lowers to
-    loops; contiguous copies stay `memref.copy` (an `llvm.memcpy`).
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
-def FuseElementwise : Pass<"qc-fuse-elementwise"> {
-  let summary = "Fuses chains of elementwise linalg.generic ops";
-  let description = [{
-    Upstream elementwise fusion, where both ops are all-parallel
-    `linalg.generic`s and the producer has no other user: a chain such as
-    dequantize, add, clip, mul, quantize becomes one generic, one loop nest
-    and one buffer. Contractions, convolutions and reductions are left as
-    they are.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
-def ApproximateMath : Pass<"qc-approximate-math"> {
-  let summary = "exp, erf and tanh of f32 as polynomial approximations";
-  let description = [{
-    Upstream's polynomial approximations (`populateMathPolynomialApproximationPatterns`)
-    of `math.exp`, `math.erf` and `math.tanh` on f32: arith ops only, so the
-    loops of Softmax, GELU and the like vectorize instead of calling libm's
-    scalar functions once per element.
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-                           "::mlir::vector::VectorDialect"];
-}
-
-def ReassociateReductions : Pass<"qc-reassociate-reductions"> {
-  let summary = "Float reductions may be reassociated (and so vectorized)";
-  let description = [{
-    The combiner of each float reduction `linalg.generic` (the add, mul, max
-    or min that folds a value into the output and is yielded) gets the
-    `reassoc` fast-math flag: LLVM's loop vectorizer then keeps vector partial
-    results (sums of LayerNorm, Softmax, ReduceMean, pooling) instead of one
-    serial chain. Results change by rounding only.
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
-}
-
-def LinalgLoopOrder : Pass<"qc-linalg-loop-order"> {
-  let summary = "Orders contraction loops for vectorization";
-  let description = [{
-    Generalizes linalg contractions and convolutions (ops with reduction
-    iterators and one output) and interchanges their iterators to
-    (parallel..., reduction..., j), j being the output's innermost dim, when
-    every operand reads j only in its innermost position. After
-    convert-linalg-to-loops the inner loop then updates a contiguous output
-    row from contiguous or broadcast inputs, which LLVM's loop vectorizer
-    turns into packed FMAs of the target's vector width (AVX-512 on hosts
-    that have it). Reductions whose output's inner dim is strided in the
-    input (GlobalAveragePool) keep their order. 2-d NCHW convolutions with
-    output rows shorter than 16 or 1x1 filters first become im2col + a
-    matmul-like contraction (upstream `rewriteInIm2Col`), whose inner dim is
-    the whole output plane.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
-def LinalgVectorize : Pass<"qc-linalg-vectorize"> {
-  let summary = "Register-tiles and vectorizes f32 contractions";
-  let description = [{
-    For f32 contractions on static tensors (linalg.matmul, batch_matmul and
-    contraction generics; 2-d NCHW convolutions with 1x1 filters, output
-    rows shorter than 16 or an im2col buffer of at most 1M values first
-    become im2col + such a contraction): tiles the output's innermost dim by 32, 16 or 8 and the
-    one before it by 8, 6, 4, 3, 2 or 1 (sizes that divide it; other
-    parallel dims and the reductions by 1), vectorizes the tile to a
-    vector.contract and lowers that to outer products, so that the inner
-    loop is a row of FMAs per output row of the tile (zmm registers with
-    AVX-512). Ops whose innermost output dim is not a multiple of 8 keep
-    their loops (qc-linalg-loop-order orders them). The accumulator tile is
-    hoisted out of the reduction loop on tensors (upstream
-    `hoistLoopInvariantSubsets`: a loop-carried vector), which holds whatever
-    views bufferization makes of the output; qc-hoist-vector-transfers does
-    the same on buffers after bufferization. With `parallel` (threads), the output tiles
-    are one scf.forall and every other linalg op on tensors is split over its
-    outermost parallel loop longer than 1 by an scf.forall; the pipeline
-    turns those into OpenMP worksharing loops.
-  }];
-  let options = [
-    Option<"parallel", "parallel", "bool", /*default=*/"false",
-           "Tile the output with scf.forall (run by threads) instead of "
-           "scf.for">
-  ];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
-                           "::mlir::vector::VectorDialect",
-                           "::mlir::scf::SCFDialect",
-                           "::mlir::affine::AffineDialect"];
-}
-
-def HoistVectorTransfers : Pass<"qc-hoist-vector-transfers"> {
-  let summary = "Hoists loop-invariant vector transfer pairs out of loops";
-  let description = [{
-    Upstream `linalg::hoistRedundantVectorTransfers` on bufferized code: a
-    transfer_read/transfer_write pair of the same memref slice in a loop
-    (the accumulator tile of a vectorized contraction) becomes a read before
-    the loop, a loop-carried vector and a write after it.
-  }];
 }
 
 #endif // QC_CONVERSION_PASSES_TD

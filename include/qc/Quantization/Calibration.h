@@ -11,7 +11,7 @@
 #define QC_QUANTIZATION_CALIBRATION_H
 
 #include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
-#include "qc/Runtime/Compiler.h"
+#include "qc/Runtime/Model.h"
 #include "qc/Target/CPU/TargetOptions.h"
 #include "qc/Runtime/HostTensor.h"
 #include "qc/Runtime/Samples.h"

@@ -91,10 +91,20 @@ std::optional<llvm::SmallVector<int64_t>> constantInts(mlir::Value v);
 /// (their pattern handles the flags or does not depend on signedness).
 bool lowerableTypes(mlir::Operation *op, bool unsignedOk = false);
 
+/// A statically shaped tensor of floats.
+bool staticFloat(mlir::Value v);
+/// Static float operands, or static i32 ones throughout (the int32
+/// accumulation of the ONNX integer ops, see Quantization.cpp).
+bool staticFloatOrI32(mlir::ValueRange values);
+
 /// A tensor.reshape of `v` to `type` (same element count, row-major).
 mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                       mlir::RankedTensorType type);
 
+/// The patterns of each op family, one file each.
+void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
+void populateLinearPatterns(mlir::RewritePatternSet &patterns);
+void populateNormalizationPatterns(mlir::RewritePatternSet &patterns);
 void populateIndexingPatterns(mlir::RewritePatternSet &patterns);
 void populateHadamardPatterns(mlir::RewritePatternSet &patterns);
 void populateReductionPatterns(mlir::RewritePatternSet &patterns);
@@ -103,15 +113,6 @@ void populateControlPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantizationPatterns(mlir::RewritePatternSet &patterns);
 void populateScatterPatterns(mlir::RewritePatternSet &patterns);
 void populateIntegerOpPatterns(mlir::RewritePatternSet &patterns);
-/// qc.conv_int / qc.matmul_int (and a qc.requantize using them) to calls of
-/// the int8 kernels `qc_k_*_<variant>` split into `tasks` (Kernels.cpp).
-void populateKernelPatterns(mlir::RewritePatternSet &patterns, llvm::StringRef variant,
-                            unsigned tasks);
-/// f32 qc.conv (2-d, group 1) / qc.matmul to calls of the AVX-512 float
-/// kernels `qc_k_*_f32_avx512` split into `tasks` (Kernels.cpp).
-void populateF32KernelPatterns(mlir::RewritePatternSet &patterns, unsigned tasks);
-/// Declares the kernels that calls under `root` name, in its module.
-mlir::LogicalResult declareKernels(mlir::Operation *root);
 
 /// Replaces qc.quantize / qc.dequantize by generics on the storage integers
 /// and removes qc.storage_cast (after makeSignless); an error on a quantized

@@ -5,7 +5,7 @@
 // window-shaped operand fixing those dims' extents. The body computes the
 // input position from the output position and window offset, reads it with
 // tensor.extract when inside the input and takes the padding value
-// otherwise. 2-d group-1 Conv keeps its named linalg op (QCToLinalg.cpp).
+// otherwise. 2-d group-1 Conv keeps its named linalg op (Linear.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "Common.h"

@@ -71,6 +71,12 @@ llvm::LogicalResult readONNXTensorFile(llvm::StringRef path,
 llvm::LogicalResult readONNXInputNames(llvm::StringRef bytes,
                                        std::vector<std::string> &names);
 
+/// Reads a model: an ONNX file (imported with `options`) or an .mlir module
+/// of qc graph ops. Diagnostics go to the context; null on failure.
+mlir::OwningOpRef<mlir::ModuleOp> loadModel(llvm::StringRef path,
+                                            const ONNXImportOptions &options,
+                                            mlir::MLIRContext *context);
+
 /// Registers the `--import-onnx` translation (and its `--input-shape`
 /// option) with mlir-translate's registry.
 void registerONNXImportTranslation();

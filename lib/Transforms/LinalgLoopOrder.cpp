@@ -10,14 +10,14 @@
 // LLVM turns into packed FMAs of the target's widest vectors (AVX-512 here).
 //
 //===----------------------------------------------------------------------===//
-#include "qc/Conversion/Passes.h"
+#include "qc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace qc {
 #define GEN_PASS_DEF_LINALGLOOPORDER
-#include "qc/Conversion/Passes.h.inc"
+#include "qc/Transforms/Passes.h.inc"
 } // namespace qc
 
 using namespace mlir;

@@ -1,8 +1,10 @@
-// RUN: quant-opt %s -convert-qc-to-linalg="int8-kernels=vnni" -split-input-file | FileCheck %s
-// RUN: quant-opt %s -convert-qc-to-linalg="int8-kernels=generic kernel-tasks=2" -split-input-file | FileCheck %s --check-prefix=TASKS
-// RUN: not quant-opt %s -convert-qc-to-linalg="int8-kernels=avx9" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=vnni" -convert-qc-to-linalg -split-input-file | FileCheck %s
+// RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=generic kernel-tasks=2" -convert-qc-to-linalg -split-input-file | FileCheck %s --check-prefix=TASKS
+// RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=vnni" -split-input-file | FileCheck %s --check-prefix=ALONE
+// RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=none" -split-input-file | FileCheck %s --check-prefix=NONE
+// RUN: not quant-opt %s -qc-lower-to-microkernels="int8-kernels=avx9" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: int8-kernels must be vnni, generic or none, not 'avx9'
+// BAD: for the --int8-kernels option: Cannot find option named 'avx9'!
 
 // A conv_int with constant weights and the requantize using it: one kernel
 // call on pointers into the operands' buffers and a fresh output buffer,
@@ -17,6 +19,16 @@
 // CHECK: call @qc_k_conv2d_i8_vnni({{.*}}, %c128_i64, %{{.*}}, %c8_i64, %{{.*}}, %{{.*}}, %c0_i64,
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: qc.requantize
+// The pass alone: the kernel call, declared with Kernels.def's signature
+// (15 + 1 i64, x, 2 i64, w, wBits, the epilogue, out, task, ntasks).
+// ALONE: func.func private @qc_k_conv2d_i8_vnni(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64)
+// ALONE-LABEL: func @conv_requant
+// ALONE: call @qc_k_conv2d_i8_vnni(
+// ALONE-NOT: qc.requantize
+// NONE-LABEL: func @conv_requant
+// NONE-NOT: call
+// NONE: qc.conv_int
+// NONE: qc.requantize
 // TASKS-LABEL: func @conv_requant
 // TASKS: scf.parallel
 // TASKS: call @qc_k_conv2d_i8_generic(
@@ -87,6 +99,10 @@ func.func @matmul_weight_bits(%a: tensor<4x7xi8>) -> (tensor<4x5xi32>, tensor<4x
 // CHECK-LABEL: func @conv3d
 // CHECK-NOT: call @qc_k
 // CHECK: linalg.generic
+// Left as it is by the pass alone, for convert-qc-to-linalg.
+// ALONE-LABEL: func @conv3d
+// ALONE-NOT: call
+// ALONE: qc.conv_int
 func.func @conv3d(%x: tensor<1x1x4x4x4xi8>) -> tensor<1x1x4x4x4xi32> {
   %w = arith.constant dense<1> : tensor<1x1x1x1x1xi8>
   %c = qc.conv_int %x, %w zp(0, [0]) strides [1, 1, 1] pads [0, 0, 0, 0, 0, 0] dilations [1, 1, 1] group 1

@@ -9,7 +9,7 @@
 // and reductions are neither fused into nor fused.
 //
 //===----------------------------------------------------------------------===//
-#include "qc/Conversion/Passes.h"
+#include "qc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -20,7 +20,7 @@ namespace qc {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
 #define GEN_PASS_DEF_APPROXIMATEMATH
 #define GEN_PASS_DEF_REASSOCIATEREDUCTIONS
-#include "qc/Conversion/Passes.h.inc"
+#include "qc/Transforms/Passes.h.inc"
 } // namespace qc
 
 using namespace mlir;

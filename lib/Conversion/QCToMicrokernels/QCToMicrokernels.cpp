@@ -1,23 +1,23 @@
-//===- Kernels.cpp - qc.conv_int / qc.matmul_int to int8 microkernel calls ===//
+//===- QCToMicrokernels.cpp - qc ops to microkernel calls -----------------===//
 //
-// With convert-qc-to-linalg{int8-kernels=vnni|generic}, a qc.conv_int (2-d
-// or 1-d, constant weights) or qc.matmul_int (constant B, or an activation
-// B with matching batch), and the qc.requantize that is its only user, become
-// one call to a kernel of lib/Kernels/Int8Kernels.cpp. Constant weights are
-// packed here, at compile time, with their per-channel correction terms
-// (qc::kernels::pack*). The operands cross to the call as pointers into
-// their buffers (bufferization.to_buffer, then the aligned pointer); the
-// result is a fresh 64-byte-aligned buffer the kernel fills, made a tensor
-// again with bufferization.to_tensor restrict writable. With kernel-tasks
-// above 1 the call sits in an scf.parallel over tasks, which the OpenMP
-// lowering spreads over threads.
+// qc-lower-to-microkernels: with int8-kernels=vnni|generic, a qc.conv_int
+// (2-d or 1-d, constant weights) or qc.matmul_int (constant B, or an
+// activation B with matching batch), and the qc.requantize that is its only
+// user, become one call to a kernel of lib/Kernels/Int8Kernels.cpp; with
+// f32-kernels=avx512 float conv / matmul / hadamard calls of F32Kernels.cpp.
+// Constant weights are packed here, at compile time, with their per-channel
+// correction terms (qc::kernels::pack*). Each call's operands are the
+// fields of a struct generated from include/qc/Kernels/Kernels.def, which
+// also orders them and gives the kernels' declarations: the C prototypes
+// come from the same table, so the two sides cannot drift apart.
 //
 // Ops the kernels do not take (3-d convolutions, non-constant weights or
 // biases, per-channel requantization along another axis, broadcast batches)
-// keep the linalg lowering of QuantizedOps.cpp.
+// are left to convert-qc-to-linalg.
 //
 //===----------------------------------------------------------------------===//
-#include "Common.h"
+#include "../QCToLinalg/Common.h"
+#include "qc/Conversion/Passes.h"
 
 #include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Kernels/Int8Kernels.h"
@@ -30,11 +30,87 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <type_traits>
+
+namespace qc {
+#define GEN_PASS_DEF_LOWERTOMICROKERNELS
+#include "qc/Conversion/Passes.h.inc"
+} // namespace qc
 
 using namespace mlir;
 using namespace qc::lowering;
+using qc::kernels::F32ISA;
+using qc::kernels::Int8ISA;
 
 namespace {
+
+//===----------------------------------------------------------------------===//
+// The call ABI, from Kernels.def
+//===----------------------------------------------------------------------===//
+
+// Per kernel K a struct K_call with one Value per argument, named as in the
+// table, and forEach visiting them in call order (with whether each is a
+// pointer, for the check in CallBuilder::finish).
+#define QC_CALL_FIELD(type, name) Value name;
+#define QC_CALL_VISIT(type, name) visit_(name, std::is_pointer_v<type>, #name);
+#define QC_CALL_STRUCT(kernel)                                                           \
+  struct kernel##_call {                                                                 \
+    static constexpr const char *kernelName = #kernel;                                   \
+    QC_KERNEL_ARGS_##kernel(QC_CALL_FIELD)                                               \
+    template <typename Visit_> void forEach(Visit_ visit_) const { QC_KERNEL_ARGS_##kernel(QC_CALL_VISIT) } \
+  };
+QC_CALL_STRUCT(matmul_i8)
+QC_CALL_STRUCT(matmul_group_i8)
+QC_CALL_STRUCT(conv2d_i8)
+QC_CALL_STRUCT(matmul_f32)
+QC_CALL_STRUCT(conv2d_f32)
+QC_CALL_STRUCT(hadamard_f32)
+#undef QC_CALL_STRUCT
+
+/// The parameter types of entry point `symbol` (qc_k_<kernel>_<isa>): i64
+/// for integers, !llvm.ptr for pointers, then (task, ntasks); none for a
+/// name the table does not list.
+std::optional<SmallVector<Type>> kernelSignature(StringRef symbol, MLIRContext *ctx) {
+  Type ptr = LLVM::LLVMPointerType::get(ctx), i64 = IntegerType::get(ctx, 64);
+  SmallVector<Type> types;
+#define QC_SIGNATURE_TYPE(type, name) types.push_back(std::is_pointer_v<type> ? ptr : i64);
+#define QC_SIGNATURE(kernel, isa)                                                        \
+  if (symbol == "qc_k_" #kernel "_" #isa) {                                              \
+    QC_KERNEL_ARGS_##kernel(QC_SIGNATURE_TYPE) types.append({i64, i64});                 \
+    return types;                                                                        \
+  }
+  QC_KERNEL_VARIANTS(QC_SIGNATURE)
+#undef QC_SIGNATURE
+#undef QC_SIGNATURE_TYPE
+  return std::nullopt;
+}
+
+/// Whether operand `i` (i < #operands) or result i - #operands of `op`
+/// holds unsigned integers: by its type, or, once convert-qc-to-linalg's
+/// makeSignless has run, by the qc.unsigned flags.
+bool isUnsigned(Operation *op, unsigned i) {
+  Type t = i < op->getNumOperands() ? op->getOperand(i).getType()
+                                    : op->getResult(i - op->getNumOperands()).getType();
+  return getElementTypeOrSelf(t).isUnsignedInteger() || wasUnsigned(op, i);
+}
+
+/// True when every operand and result is a statically shaped ranked tensor
+/// of float, index or integer elements; unsigned integers only with
+/// `unsignedOk`. The kernels run on the IR as it is (signedness in the
+/// types); convert-qc-to-linalg makes it signless afterwards.
+bool kernelTypes(Operation *op, bool unsignedOk) {
+  for (unsigned i = 0, e = op->getNumOperands() + op->getNumResults(); i < e; ++i) {
+    Type t = i < op->getNumOperands() ? op->getOperand(i).getType()
+                                      : op->getResult(i - op->getNumOperands()).getType();
+    auto tt = dyn_cast<RankedTensorType>(t);
+    if (!tt || !tt.hasStaticShape() || !isa<FloatType, IndexType, IntegerType>(tt.getElementType()))
+      return false;
+    if (!unsignedOk && isUnsigned(op, i))
+      return false;
+  }
+  return true;
+}
 
 /// The raw bytes of a constant tensor of 8-bit integers.
 std::optional<std::vector<uint8_t>> constantBytes(Value v) {
@@ -105,7 +181,7 @@ qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels, R
     return nullptr;
   auto rq = dyn_cast<qc::RequantizeOp>(*acc.getUsers().begin());
   if (!rq || tensorType(rq.getOutput()).getElementType().getIntOrFloatBitWidth() != 8 ||
-      !lowerableTypes(rq, /*unsignedOk=*/true))
+      !kernelTypes(rq, /*unsignedOk=*/true))
     return nullptr;
   ArrayRef<int32_t> m = rq.getMultiplier(), s = rq.getShift();
   int64_t rank = tensorType(acc).getRank();
@@ -124,11 +200,11 @@ qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels, R
   return rq;
 }
 
-/// Builds the call: pointer operands from tensors, a fresh output buffer.
+/// Builds a call: each argument from a tensor (a pointer into its buffer),
+/// an integer, a constant blob or null; then a fresh output buffer.
 struct CallBuilder {
   PatternRewriter &rw;
   Location loc;
-  SmallVector<Value> args;
   Type ptrTy, i64;
 
   CallBuilder(PatternRewriter &rw, Location loc)
@@ -140,37 +216,49 @@ struct CallBuilder {
     Value i = arith::IndexCastOp::create(rw, loc, i64, idx);
     return LLVM::IntToPtrOp::create(rw, loc, ptrTy, i);
   }
-  void tensor(Value t) {
+  Value tensor(Value t) {
     auto tt = tensorType(t);
     auto mt = MemRefType::get(tt.getShape(), tt.getElementType());
     Value m = bufferization::ToBufferOp::create(rw, loc, mt, t, /*readOnly=*/true);
-    args.push_back(pointerOf(m));
+    return pointerOf(m);
   }
-  void i(int64_t v) { args.push_back(arith::ConstantIntOp::create(rw, loc, i64, v)); }
-  template <typename T> void blob(ArrayRef<T> v, Type elt, StringRef name) {
-    tensor(blobConstant<T>(rw, loc, v, elt, name));
+  Value i(int64_t v) { return arith::ConstantIntOp::create(rw, loc, i64, v); }
+  template <typename T> Value blob(ArrayRef<T> v, Type elt, StringRef name) {
+    return tensor(blobConstant<T>(rw, loc, v, elt, name));
   }
-  void null() { args.push_back(LLVM::ZeroOp::create(rw, loc, ptrTy)); }
+  Value null() { return LLVM::ZeroOp::create(rw, loc, ptrTy); }
 
-  /// Calls `name` with the arguments so far, the output buffer, and (task,
-  /// ntasks); returns the output as a tensor of `outTy`.
-  Value finish(StringRef name, RankedTensorType outTy, unsigned tasks) {
+  /// Calls qc_k_<kernel>_<isa> with `call`'s arguments in the table's order
+  /// (its `out` a fresh buffer), then (task, ntasks); returns the output as a
+  /// tensor of `outTy`.
+  template <typename CallT>
+  Value finish(CallT &call, StringRef variant, RankedTensorType outTy, unsigned tasks) {
+    std::string symbol = ("qc_k_" + Twine(CallT::kernelName) + "_" + variant).str();
+    assert(kernelSignature(symbol, rw.getContext()) && "no such kernel in Kernels.def");
     auto mt = MemRefType::get(outTy.getShape(), outTy.getElementType());
     Value out = memref::AllocOp::create(rw, loc, mt, rw.getI64IntegerAttr(64));
-    args.push_back(pointerOf(out));
-    auto call = [&](OpBuilder &b, Value task) {
+    call.out = pointerOf(out);
+    SmallVector<Value> args;
+    call.forEach([&](Value v, bool isPointer, const char *name) {
+      (void)name;
+      assert(v && "a kernel argument was not set");
+      assert(isa<LLVM::LLVMPointerType>(v.getType()) == isPointer &&
+             "a kernel argument of the wrong kind");
+      args.push_back(v);
+    });
+    auto emit = [&](OpBuilder &b, Value task) {
       SmallVector<Value> all(args);
       all.push_back(task);
       all.push_back(arith::ConstantIntOp::create(b, loc, i64, tasks));
-      func::CallOp::create(b, loc, name, TypeRange{}, all);
+      func::CallOp::create(b, loc, symbol, TypeRange{}, all);
     };
     if (tasks <= 1) {
-      call(rw, arith::ConstantIntOp::create(rw, loc, i64, 0));
+      emit(rw, arith::ConstantIntOp::create(rw, loc, i64, 0));
     } else {
       Value zero = cindex(rw, loc, 0), one = cindex(rw, loc, 1), n = cindex(rw, loc, tasks);
       scf::ParallelOp::create(rw, loc, ValueRange{zero}, ValueRange{n}, ValueRange{one},
                               [&](OpBuilder &b, Location l, ValueRange ivs) {
-        call(b, arith::IndexCastOp::create(b, l, i64, ivs[0]));
+        emit(b, arith::IndexCastOp::create(b, l, i64, ivs[0]));
       });
     }
     return bufferization::ToTensorOp::create(rw, loc, outTy, out, /*restrict=*/true,
@@ -183,34 +271,30 @@ struct KernelOptions {
   unsigned tasks = 1;
 };
 
-/// Adds the epilogue arguments (corr .. outI8).
-void epilogueArgs(CallBuilder &cb, const qc::kernels::PackedWeights &p, const Requant &r,
-                  Type i32) {
-  cb.blob<int32_t>(p.corr, i32, "qc_kernel_corr");
-  if (p.hasZw)
-    cb.blob<int32_t>(p.zw, i32, "qc_kernel_zw");
-  else
-    cb.null();
-  cb.i(p.hasZw);
+/// Sets the epilogue arguments (corr .. outI8) of an int8 kernel call.
+template <typename CallT>
+void epilogueArgs(CallBuilder &cb, CallT &k, const qc::kernels::PackedWeights &p,
+                  const Requant &r, Type i32) {
+  k.corr = cb.blob<int32_t>(p.corr, i32, "qc_kernel_corr");
+  k.zw = p.hasZw ? cb.blob<int32_t>(p.zw, i32, "qc_kernel_zw") : cb.null();
+  k.hasZw = cb.i(p.hasZw);
   if (r.outI8) {
-    cb.blob<int32_t>(r.mult, i32, "qc_kernel_mult");
-    cb.blob<int32_t>(r.shift, i32, "qc_kernel_shift");
+    k.mult = cb.blob<int32_t>(r.mult, i32, "qc_kernel_mult");
+    k.shift = cb.blob<int32_t>(r.shift, i32, "qc_kernel_shift");
   } else {
-    cb.null();
-    cb.null();
+    k.mult = cb.null();
+    k.shift = cb.null();
   }
-  cb.i(r.izp);
-  cb.i(r.ozp);
-  cb.i(r.lo);
-  cb.i(r.hi);
-  cb.i(r.outI8);
+  k.izp = cb.i(r.izp);
+  k.ozp = cb.i(r.ozp);
+  k.lo = cb.i(r.lo);
+  k.hi = cb.i(r.hi);
+  k.outI8 = cb.i(r.outI8);
 }
 
-/// Replaces `op` (and, with `fuse`, the requantize that is its only user)
-/// by a kernel call; fails when `fuse` is asked and no requantize fuses.
 LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opts,
                            PatternRewriter &rw) {
-  if (!lowerableTypes(op, /*unsignedOk=*/true))
+  if (!kernelTypes(op, /*unsignedOk=*/true))
     return failure();
   auto xTy = tensorType(op.getInput()), wTy = tensorType(op.getWeight());
   auto outTy = tensorType(op.getOutput());
@@ -243,7 +327,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opt
   qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), 1, F, r) : nullptr;
   if (fuse && !rq)
     return failure();
-  bool xU = wasUnsigned(op, 0), wU = wasUnsigned(op, 1);
+  bool xU = isUnsigned(op, 0), wU = isUnsigned(op, 1);
   std::vector<int32_t> wzp(op.getWeightZp().begin(), op.getWeightZp().end());
   qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
       w->data(), F, K, wU, wzp.data(), wzp.size(), bias.empty() ? nullptr : bias.data(), xU,
@@ -251,23 +335,35 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opt
   Location loc = op.getLoc();
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   CallBuilder cb(rw, loc);
-  for (int64_t v : {N, C, H, W, F, KH, KW, OH, OW, attr2(op.getStrides(), 0, 1),
-                    attr2(op.getStrides(), 1, 1), attr2(op.getPads(), 0, 0),
-                    attr2(op.getPads(), 1, 0), attr2(op.getDilations(), 0, 1),
-                    attr2(op.getDilations(), 1, 1), groups})
-    cb.i(v);
-  cb.tensor(op.getInput());
-  cb.i(xU ? 0 : 0x80);
-  cb.i(uint8_t(op.getInputZp()));
+  conv2d_i8_call k;
+  k.batch = cb.i(N);
+  k.C = cb.i(C);
+  k.H = cb.i(H);
+  k.W = cb.i(W);
+  k.F = cb.i(F);
+  k.KH = cb.i(KH);
+  k.KW = cb.i(KW);
+  k.OH = cb.i(OH);
+  k.OW = cb.i(OW);
+  k.sh = cb.i(attr2(op.getStrides(), 0, 1));
+  k.sw = cb.i(attr2(op.getStrides(), 1, 1));
+  k.ph = cb.i(attr2(op.getPads(), 0, 0));
+  k.pw = cb.i(attr2(op.getPads(), 1, 0));
+  k.dh = cb.i(attr2(op.getDilations(), 0, 1));
+  k.dw = cb.i(attr2(op.getDilations(), 1, 1));
+  k.groups = cb.i(groups);
+  k.x = cb.tensor(op.getInput());
+  k.xXor = cb.i(xU ? 0 : 0x80);
+  k.pad = cb.i(uint8_t(op.getInputZp()));
   // Weights of 4 or 2 bits are stored two or four per byte.
   unsigned wBits = qc::kernels::packedBits(p.data);
-  cb.blob<int8_t>(wBits == 8 ? p.data : qc::kernels::packSubByte(p.data, wBits), i8,
-                  "qc_kernel_weights");
-  cb.i(wBits);
-  epilogueArgs(cb, p, r, i32);
+  k.w = cb.blob<int8_t>(wBits == 8 ? p.data : qc::kernels::packSubByte(p.data, wBits), i8,
+                        "qc_kernel_weights");
+  k.wBits = cb.i(wBits);
+  epilogueArgs(cb, k, p, r, i32);
   Operation *replaced = rq ? rq.getOperation() : op.getOperation();
   auto resTy = tensorType(replaced->getResult(0));
-  Value res = cb.finish("qc_k_conv2d_i8_" + opts.suffix, resTy, opts.tasks);
+  Value res = cb.finish(k, opts.suffix, resTy, opts.tasks);
   rw.replaceOp(replaced, res);
   if (rq)
     rw.eraseOp(op);
@@ -276,7 +372,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opt
 
 LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions &opts,
                              PatternRewriter &rw) {
-  if (!lowerableTypes(op, /*unsignedOk=*/true))
+  if (!kernelTypes(op, /*unsignedOk=*/true))
     return failure();
   auto aTy = tensorType(op.getA()), bTy = tensorType(op.getB());
   auto outTy = tensorType(op.getOutput());
@@ -312,7 +408,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions 
   qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), outRank - 1, N, r) : nullptr;
   if (fuse && !rq)
     return failure();
-  bool aU = wasUnsigned(op, 0), bU = wasUnsigned(op, 1);
+  bool aU = isUnsigned(op, 0), bU = isUnsigned(op, 1);
   std::vector<int32_t> bzp(op.getBZp().begin(), op.getBZp().end());
   const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
   qc::kernels::PackedWeights p =
@@ -323,29 +419,32 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions 
   Location loc = op.getLoc();
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   CallBuilder cb(rw, loc);
-  for (int64_t v : {batch, rows, N, K})
-    cb.i(v);
-  cb.tensor(op.getA());
-  cb.i(*aStride);
-  cb.i(aU ? 0 : 0x80);
+  matmul_i8_call k;
+  k.batch = cb.i(batch);
+  k.M = cb.i(rows);
+  k.N = cb.i(N);
+  k.K = cb.i(K);
+  k.a = cb.tensor(op.getA());
+  k.aStride = cb.i(*aStride);
+  k.aXor = cb.i(aU ? 0 : 0x80);
   if (b) {
     // Weights of 4 or 2 bits are stored two or four per byte (bPacked = bits).
     unsigned bBits = qc::kernels::packedBits(p.data);
-    cb.blob<int8_t>(bBits == 8 ? p.data : qc::kernels::packSubByte(p.data, bBits), i8,
-                    "qc_kernel_weights");
-    cb.i(0);
-    cb.i(bBits);
+    k.b = cb.blob<int8_t>(bBits == 8 ? p.data : qc::kernels::packSubByte(p.data, bBits), i8,
+                          "qc_kernel_weights");
+    k.bStride = cb.i(0);
+    k.bPacked = cb.i(bBits);
   } else {
-    cb.tensor(op.getB());
-    cb.i(*bStride);
-    cb.i(0);
+    k.b = cb.tensor(op.getB());
+    k.bStride = cb.i(*bStride);
+    k.bPacked = cb.i(0);
   }
-  cb.i(bU ? 0x80 : 0);
-  cb.i((aU ? 0 : 128) + op.getAZp());
-  epilogueArgs(cb, p, r, i32);
+  k.bXor = cb.i(bU ? 0x80 : 0);
+  k.aOffZp = cb.i((aU ? 0 : 128) + op.getAZp());
+  epilogueArgs(cb, k, p, r, i32);
   Operation *replaced = rq ? rq.getOperation() : op.getOperation();
   auto resTy = tensorType(replaced->getResult(0));
-  Value res = cb.finish("qc_k_matmul_i8_" + opts.suffix, resTy, opts.tasks);
+  Value res = cb.finish(k, opts.suffix, resTy, opts.tasks);
   rw.replaceOp(replaced, res);
   if (rq)
     rw.eraseOp(op);
@@ -400,7 +499,7 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
       : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
 
   LogicalResult matchAndRewrite(qc::MatMulGroupScaledOp op, PatternRewriter &rw) const override {
-    if (!lowerableTypes(op))
+    if (!kernelTypes(op, /*unsignedOk=*/false))
       return failure();
     auto aTy = tensorType(op.getA()), outTy = tensorType(op.getOutput());
     int64_t K = aTy.getShape().back(), N = outTy.getShape().back(), G = op.getGroup();
@@ -424,22 +523,19 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
         colSums[size_t(k / G * N + n)] += int8_t((*b)[size_t(k * N + n)]);
     Type i8 = rw.getI8Type(), i32 = rw.getI32Type(), f32 = rw.getF32Type();
     CallBuilder cb(rw, op.getLoc());
-    for (int64_t v : {aTy.getNumElements() / K, N, K, G})
-      cb.i(v);
-    cb.tensor(op.getA());
-    cb.tensor(op.getAScales());
-    if (op.getAZeros())
-      cb.tensor(op.getAZeros());
-    else
-      cb.null();
-    cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
-    cb.blob<int32_t>(colSums, i32, "qc_kernel_colsums");
-    cb.blob<float>(*sb, f32, "qc_kernel_scales");
-    if (bias)
-      cb.blob<float>(*bias, f32, "qc_kernel_bias");
-    else
-      cb.null();
-    rw.replaceOp(op, cb.finish("qc_k_matmul_group_i8_" + opts.suffix, outTy, opts.tasks));
+    matmul_group_i8_call k;
+    k.M = cb.i(aTy.getNumElements() / K);
+    k.N = cb.i(N);
+    k.K = cb.i(K);
+    k.G = cb.i(G);
+    k.a = cb.tensor(op.getA());
+    k.aScales = cb.tensor(op.getAScales());
+    k.aZeros = op.getAZeros() ? cb.tensor(op.getAZeros()) : cb.null();
+    k.b = cb.blob<int8_t>(p.data, i8, "qc_kernel_weights");
+    k.colSums = cb.blob<int32_t>(colSums, i32, "qc_kernel_colsums");
+    k.bScales = cb.blob<float>(*sb, f32, "qc_kernel_scales");
+    k.bias = bias ? cb.blob<float>(*bias, f32, "qc_kernel_bias") : cb.null();
+    rw.replaceOp(op, cb.finish(k, opts.suffix, outTy, opts.tasks));
     return success();
   }
 };
@@ -467,18 +563,26 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
     SmallVector<int64_t> dil(op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
     Location loc = op.getLoc();
     CallBuilder cb(rw, loc);
-    for (int64_t v : {xTy.getDimSize(0), xTy.getDimSize(1), xTy.getDimSize(2),
-                      xTy.getDimSize(3), wTy.getDimSize(0), wTy.getDimSize(2), wTy.getDimSize(3),
-                      yTy.getDimSize(2), yTy.getDimSize(3), strides[0], strides[1], pads[0],
-                      pads[1], dil[0], dil[1]})
-      cb.i(v);
-    cb.tensor(op.getX());
-    cb.tensor(op.getW());
-    if (op.getB())
-      cb.tensor(op.getB());
-    else
-      cb.null();
-    rw.replaceOp(op, cb.finish("qc_k_conv2d_f32_avx512", yTy, tasks));
+    conv2d_f32_call k;
+    k.batch = cb.i(xTy.getDimSize(0));
+    k.C = cb.i(xTy.getDimSize(1));
+    k.H = cb.i(xTy.getDimSize(2));
+    k.W = cb.i(xTy.getDimSize(3));
+    k.F = cb.i(wTy.getDimSize(0));
+    k.KH = cb.i(wTy.getDimSize(2));
+    k.KW = cb.i(wTy.getDimSize(3));
+    k.OH = cb.i(yTy.getDimSize(2));
+    k.OW = cb.i(yTy.getDimSize(3));
+    k.sh = cb.i(strides[0]);
+    k.sw = cb.i(strides[1]);
+    k.ph = cb.i(pads[0]);
+    k.pw = cb.i(pads[1]);
+    k.dh = cb.i(dil[0]);
+    k.dw = cb.i(dil[1]);
+    k.x = cb.tensor(op.getX());
+    k.w = cb.tensor(op.getW());
+    k.bias = op.getB() ? cb.tensor(op.getB()) : cb.null();
+    rw.replaceOp(op, cb.finish(k, "avx512", yTy, tasks));
     return success();
   }
 };
@@ -515,22 +619,25 @@ struct MatMulF32ToKernel : OpRewritePattern<qc::MatMulOp> {
     }
     Location loc = op.getLoc();
     CallBuilder cb(rw, loc);
-    for (int64_t v : {batch, rows, N, K})
-      cb.i(v);
-    cb.tensor(op.getA());
-    cb.i(*aStride);
+    matmul_f32_call k;
+    k.batch = cb.i(batch);
+    k.M = cb.i(rows);
+    k.N = cb.i(N);
+    k.K = cb.i(K);
+    k.a = cb.tensor(op.getA());
+    k.aStride = cb.i(*aStride);
     if (b) {
       std::vector<float> packed = qc::kernels::packMatmulBF32(b->data(), K, N);
-      cb.blob<float>(packed, rw.getF32Type(), "qc_kernel_weights");
-      cb.i(0);
-      cb.i(1);
+      k.b = cb.blob<float>(packed, rw.getF32Type(), "qc_kernel_weights");
+      k.bStride = cb.i(0);
+      k.bPacked = cb.i(1);
     } else {
-      cb.tensor(op.getB());
-      cb.i(*bStride);
-      cb.i(0);
+      k.b = cb.tensor(op.getB());
+      k.bStride = cb.i(*bStride);
+      k.bPacked = cb.i(0);
     }
-    cb.null(); // bias: the Add after a MatMul stays its own op
-    rw.replaceOp(op, cb.finish("qc_k_matmul_f32_avx512", yTy, tasks));
+    k.bias = cb.null(); // the Add after a MatMul stays its own op
+    rw.replaceOp(op, cb.finish(k, "avx512", yTy, tasks));
     return success();
   }
 };
@@ -553,52 +660,70 @@ struct HadamardToKernel : OpRewritePattern<qc::HadamardOp> {
         return rw.notifyMatchFailure(op, "the factor must be a static f32 tensor");
     int64_t n = ty.getShape().back(), m = op.getFactorSize();
     CallBuilder cb(rw, op.getLoc());
-    for (int64_t v : {ty.getNumElements() / n, m, n / m})
-      cb.i(v);
-    cb.tensor(op.getInput());
-    if (op.getFactor())
-      cb.tensor(op.getFactor());
-    else
-      cb.null();
-    rw.replaceOp(op, cb.finish("qc_k_hadamard_f32_avx512", ty, tasks));
+    hadamard_f32_call k;
+    k.rows = cb.i(ty.getNumElements() / n);
+    k.m = cb.i(m);
+    k.p = cb.i(n / m);
+    k.x = cb.tensor(op.getInput());
+    k.factor = op.getFactor() ? cb.tensor(op.getFactor()) : cb.null();
+    rw.replaceOp(op, cb.finish(k, "avx512", ty, tasks));
     return success();
   }
 };
 
 } // namespace
 
-void qc::lowering::populateF32KernelPatterns(RewritePatternSet &patterns, unsigned tasks) {
-  patterns.add<ConvF32ToKernel, MatMulF32ToKernel, HadamardToKernel>(patterns.getContext(),
-                                                                     tasks);
-}
+namespace {
 
-void qc::lowering::populateKernelPatterns(RewritePatternSet &patterns, StringRef variant,
-                                          unsigned tasks) {
-  KernelOptions opts{variant.str(), tasks};
-  patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>, RequantizeToKernel,
-               GroupScaledToKernel>(patterns.getContext(), opts);
-}
-
-LogicalResult qc::lowering::declareKernels(Operation *root) {
+/// Declares each kernel that a call under `module` names, with the
+/// signature of Kernels.def.
+LogicalResult declareKernels(ModuleOp module) {
   SmallVector<func::CallOp> calls;
-  root->walk([&](func::CallOp call) {
+  module.walk([&](func::CallOp call) {
     if (call.getCallee().starts_with("qc_k_"))
       calls.push_back(call);
   });
-  if (calls.empty())
-    return success();
-  auto module = dyn_cast<ModuleOp>(root);
-  if (!module)
-    module = root->getParentOfType<ModuleOp>();
-  if (!module)
-    return root->emitError("int8 kernel calls need a module to declare the kernels in");
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   for (func::CallOp call : calls) {
     if (module.lookupSymbol(call.getCalleeAttr()))
       continue;
+    std::optional<SmallVector<Type>> params =
+        kernelSignature(call.getCallee(), module.getContext());
+    if (!params)
+      return call.emitOpError() << "calls @" << call.getCallee()
+                                << ", which include/qc/Kernels/Kernels.def does not list";
     auto fn = func::FuncOp::create(b, call.getLoc(), call.getCallee(),
-                                   b.getFunctionType(call.getOperandTypes(), {}));
+                                   b.getFunctionType(*params, {}));
     fn.setPrivate();
   }
   return success();
 }
+
+struct LowerToMicrokernelsPass
+    : qc::impl::LowerToMicrokernelsBase<LowerToMicrokernelsPass> {
+  using LowerToMicrokernelsBase::LowerToMicrokernelsBase;
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    unsigned tasks = std::max(1u, unsigned(kernelTasks));
+    RewritePatternSet patterns(ctx);
+    if (const char *suffix = qc::kernels::variantSuffix(int8Kernels.getValue())) {
+      // An lvalue: each pattern copies it.
+      const KernelOptions options{suffix, tasks};
+      patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>,
+                   RequantizeToKernel, GroupScaledToKernel>(ctx, options);
+    }
+    if (f32Kernels.getValue() == F32ISA::AVX512)
+      patterns.add<ConvF32ToKernel, MatMulF32ToKernel, HadamardToKernel>(ctx, tasks);
+    if (patterns.getNativePatterns().empty())
+      return;
+    ModuleOp module = getOperation();
+    GreedyRewriteConfig config;
+    config.enableFolding(false);
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(applyPatternsGreedily(module, std::move(patterns), config)) ||
+        failed(declareKernels(module)))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,44 +1,40 @@
-//===- Compiler.cpp - lowering, C API, object emission and JIT ------------===//
-#include "qc/Runtime/Compiler.h"
+//===- Target.cpp - the x86 CPU target: lowering, LLVM IR, emission -------===//
+#include "qc/Target/CPU/Target.h"
 #include "qc/Conversion/Passes.h"
-#include "qc/Conversion/Pipelines.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Target/CPU/Pipelines.h"
 
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
-#include "llvm/Support/CommandLine.h"
-#include "llvm/Support/DynamicLibrary.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Bitcode/BitcodeReader.h"
-#include "llvm/Linker/Linker.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Linker/Linker.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
-#include <dlfcn.h>
 #include <map>
 
 using namespace mlir;
 using llvm::Error;
 using llvm::Expected;
+using namespace qc;
+using namespace qc::cpu;
 
 static Error fail(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
@@ -48,16 +44,7 @@ static Error fail(const llvm::Twine &msg) {
 extern const unsigned char qcKernelBitcode[];
 extern const unsigned long qcKernelBitcode_size;
 
-void qc::registerModelDialects(MLIRContext &context) {
-  // The lowering pipeline is textual (shared with quant-opt): its passes
-  // must be registered, and the upstream dialects' bufferization and
-  // LLVM-conversion interfaces attached.
-  static bool passesRegistered = [] {
-    registerAllPasses();
-    registerQCConversionPasses();
-    return true;
-  }();
-  (void)passesRegistered;
+void qc::cpu::registerDialects(MLIRContext &context) {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
@@ -69,28 +56,13 @@ void qc::registerModelDialects(MLIRContext &context) {
   context.loadAllAvailableDialects();
 }
 
-OwningOpRef<ModuleOp> qc::loadModel(StringRef path,
-                                    const ONNXImportOptions &options,
-                                    MLIRContext *context) {
-  auto buf = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/false);
-  if (!buf) {
-    emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "cannot read '" << path << "': " << buf.getError().message();
-    return nullptr;
+FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module, StringRef graphFunction,
+                                               const TargetOptions &options) {
+  TargetOptions resolved = options;
+  if (Error e = resolveKernels(resolved)) {
+    module.emitError() << llvm::toString(std::move(e));
+    return failure();
   }
-  if (llvm::sys::path::extension(path) == ".mlir") {
-    llvm::SourceMgr sourceMgr;
-    sourceMgr.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
-    return parseSourceFile<ModuleOp>(sourceMgr, context);
-  }
-  return importONNXModel((*buf)->getBuffer(), path, context, options);
-}
-
-FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
-                                             StringRef graphFunction,
-                                             unsigned threads,
-                                             StringRef int8Kernels,
-                                             StringRef f32Kernels) {
   auto graph = module.lookupSymbol<func::FuncOp>(graphFunction);
   if (!graph) {
     module.emitError() << "no function @" << graphFunction << " to compile";
@@ -99,15 +71,17 @@ FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
   FailureOr<ModelSignature> sig = getModelSignature(graph);
   if (failed(sig))
     return failure();
+  // qc-compile-model in two halves, to report what is left of qc between.
+  CodegenPipelineOptions pipeline;
+  pipeline.graphFunction = graphFunction.str();
+  pipeline.threads = std::max(1u, resolved.threads);
+  pipeline.int8Kernels = int8ISA(resolved.int8Kernels);
+  pipeline.f32Kernels = f32ISA(resolved.f32Kernels);
   PassManager toLinalg(module.getContext());
   CreateEntryPointOptions entry;
   entry.graphFunction = graphFunction.str();
   toLinalg.addPass(createCreateEntryPoint(entry));
-  ConvertQCToLinalgOptions lowering;
-  lowering.int8Kernels = int8Kernels.str();
-  lowering.f32Kernels = f32Kernels.str();
-  lowering.kernelTasks = threads;
-  toLinalg.addPass(createConvertQCToLinalg(lowering));
+  buildQCToLinalgPassPipeline(toLinalg, pipeline);
   if (failed(toLinalg.run(module)))
     return failure();
   // Ops the lowering left: one error per op kind, at its first occurrence.
@@ -130,13 +104,15 @@ FailureOr<qc::ModelSignature> qc::lowerModel(ModuleOp module,
   if (!left.empty())
     return failure();
   PassManager toLLVM(module.getContext());
-  if (failed(buildLinalgToLLVMPipeline(toLLVM, threads)) || failed(toLLVM.run(module)))
+  buildLinalgToLLVMPassPipeline(toLLVM, pipeline);
+  if (failed(toLLVM.run(module)))
     return failure();
   return sig;
 }
 
 Expected<std::unique_ptr<llvm::TargetMachine>>
-qc::createTargetMachine(StringRef cpu, bool jit) {
+qc::cpu::createTargetMachine(const TargetOptions &targetOptions, bool jit) {
+  StringRef cpu = targetOptions.cpu;
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::InitializeNativeTargetAsmParser();
@@ -188,40 +164,48 @@ static Expected<bool> cpuHas(StringRef cpu, ArrayRef<const char *> features) {
   return all;
 }
 
-Expected<std::string> qc::int8KernelVariant(StringRef choice, StringRef cpu) {
-  if (choice != "auto" && choice != "vnni" && choice != "generic" && choice != "none")
-    return fail("--int8-kernels must be auto, vnni, generic or none, not '" + choice + "'");
-  if (choice == "generic" || choice == "none")
-    return choice.str();
-  Expected<bool> vnni =
-      cpuHas(cpu, {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512vnni"});
-  if (!vnni)
-    return vnni.takeError();
-  if (*vnni)
-    return std::string("vnni");
-  if (choice == "vnni")
-    return fail("--int8-kernels vnni: CPU '" + cpu + "' lacks AVX-512 VNNI (avx512vnni, "
-                "avx512bw, avx512dq, avx512vl); use auto or generic");
-  return std::string("generic");
+Error qc::cpu::resolveKernels(TargetOptions &options) {
+  StringRef cpu = options.cpu;
+  if (options.int8Kernels == Int8Kernels::Auto || options.int8Kernels == Int8Kernels::VNNI) {
+    Expected<bool> vnni =
+        cpuHas(cpu, {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512vnni"});
+    if (!vnni)
+      return vnni.takeError();
+    if (!*vnni && options.int8Kernels == Int8Kernels::VNNI)
+      return fail("int8 kernels 'vnni': CPU '" + cpu + "' lacks AVX-512 VNNI (avx512vnni, "
+                  "avx512bw, avx512dq, avx512vl); use auto or generic");
+    options.int8Kernels = *vnni ? Int8Kernels::VNNI : Int8Kernels::Generic;
+  }
+  if (options.f32Kernels == F32Kernels::Auto || options.f32Kernels == F32Kernels::AVX512) {
+    Expected<bool> avx512 = cpuHas(cpu, {"avx512f"});
+    if (!avx512)
+      return avx512.takeError();
+    if (!*avx512 && options.f32Kernels == F32Kernels::AVX512)
+      return fail("f32 kernels 'avx512': CPU '" + cpu + "' lacks AVX-512F; use auto or none");
+    options.f32Kernels = *avx512 ? F32Kernels::AVX512 : F32Kernels::None;
+  }
+  return Error::success();
 }
 
-Expected<std::string> qc::f32KernelVariant(StringRef choice, StringRef cpu) {
-  if (choice != "auto" && choice != "avx512" && choice != "none")
-    return fail("--f32-kernels must be auto, avx512 or none, not '" + choice + "'");
-  if (choice == "none")
-    return choice.str();
-  Expected<bool> avx512 = cpuHas(cpu, {"avx512f"});
-  if (!avx512)
-    return avx512.takeError();
-  if (*avx512)
-    return std::string("avx512");
-  if (choice == "avx512")
-    return fail("--f32-kernels avx512: CPU '" + cpu + "' lacks AVX-512F; use auto or none");
-  return std::string("none");
+kernels::Int8ISA qc::cpu::int8ISA(Int8Kernels choice) {
+  switch (choice) {
+  case Int8Kernels::VNNI:
+    return kernels::Int8ISA::VNNI;
+  case Int8Kernels::Generic:
+    return kernels::Int8ISA::Generic;
+  case Int8Kernels::Auto:
+  case Int8Kernels::None:
+    break;
+  }
+  return kernels::Int8ISA::None;
 }
 
-/// Links the kernels that `m` declares from the embedded bitcode and
-/// makes them internal. The generic code loses its target attributes, so
+kernels::F32ISA qc::cpu::f32ISA(F32Kernels choice) {
+  return choice == F32Kernels::AVX512 ? kernels::F32ISA::AVX512 : kernels::F32ISA::None;
+}
+
+/// Links the kernels that `m` declares (the calls qc-lower-to-microkernels
+/// made) from the embedded bitcode and makes them internal. The generic code loses its target attributes, so
 /// it is compiled for the model's target; the AVX-512 code (the VNNI and
 /// float kernels, chosen only for targets that have it) keeps its own.
 static Error linkKernels(llvm::Module &m) {
@@ -379,8 +363,8 @@ struct CAPIBuilder {
 } // namespace
 
 std::unique_ptr<llvm::Module>
-qc::translateModel(ModuleOp lowered, const ModelSignature &sig,
-                   StringRef prefix, llvm::LLVMContext &llvmContext) {
+qc::cpu::translateToLLVMIR(ModuleOp lowered, const ModelSignature &sig, StringRef prefix,
+                           llvm::LLVMContext &llvmContext) {
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
@@ -408,15 +392,14 @@ qc::translateModel(ModuleOp lowered, const ModelSignature &sig,
   return m;
 }
 
-Error qc::optimizeModule(llvm::Module &module, llvm::TargetMachine &tm,
+Error qc::cpu::optimizeModule(llvm::Module &module, llvm::TargetMachine &tm,
                          unsigned optLevel) {
   module.setDataLayout(tm.createDataLayout());
   module.setTargetTriple(tm.getTargetTriple());
   return makeOptimizingTransformer(optLevel, 0, &tm)(&module);
 }
 
-Error qc::emitObject(llvm::Module &module, llvm::TargetMachine &tm,
-                     StringRef path) {
+Error qc::cpu::emitObject(llvm::Module &module, llvm::TargetMachine &tm, StringRef path) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
   if (ec)
@@ -428,7 +411,7 @@ Error qc::emitObject(llvm::Module &module, llvm::TargetMachine &tm,
   return Error::success();
 }
 
-Expected<std::string> qc::openMPRuntime() {
+Expected<std::string> qc::cpu::openMPRuntime() {
   for (const char *path : {"/usr/lib/llvm-22/lib/libomp.so",
                            "/usr/lib/x86_64-linux-gnu/libomp.so.5"})
     if (llvm::sys::fs::exists(path))
@@ -437,7 +420,8 @@ Expected<std::string> qc::openMPRuntime() {
               "apt-get install libomp-22-dev)");
 }
 
-Error qc::linkSharedLibrary(StringRef object, StringRef output, bool openMP) {
+/// Links an object into a shared library with the system C compiler driver.
+static Error linkSharedLibrary(StringRef object, StringRef output, bool openMP) {
   std::string driver = "cc";
   if (const char *cc = std::getenv("CC"); cc && *cc)
     driver = cc;
@@ -463,7 +447,27 @@ Error qc::linkSharedLibrary(StringRef object, StringRef output, bool openMP) {
   return Error::success();
 }
 
-std::string qc::prefixFromPath(StringRef path) {
+Error qc::cpu::emitSharedLibrary(llvm::Module &module, llvm::TargetMachine &tm, StringRef path,
+                                 unsigned threads) {
+  SmallString<128> object;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("quant-compile", "o", object))
+    return fail("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover remover(object);
+  if (Error e = emitObject(module, tm, object))
+    return e;
+  return linkSharedLibrary(object, path, threads > 1);
+}
+
+Error qc::cpu::emitLLVMIR(llvm::Module &module, StringRef path) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  module.print(os, nullptr);
+  return Error::success();
+}
+
+std::string qc::cpu::prefixFromPath(StringRef path) {
   StringRef stem = llvm::sys::path::stem(path);
   if (stem.starts_with("lib") && stem.size() > 3)
     stem = stem.drop_front(3);
@@ -475,7 +479,7 @@ std::string qc::prefixFromPath(StringRef path) {
   return out;
 }
 
-std::string qc::generateHeader(const ModelSignature &sig, StringRef prefix) {
+std::string qc::cpu::generateHeader(const ModelSignature &sig, StringRef prefix) {
   std::string guard = StringRef(prefix).upper() + "_QC_MODEL_H";
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -525,110 +529,3 @@ std::string qc::generateHeader(const ModelSignature &sig, StringRef prefix) {
   return s;
 }
 
-//===----------------------------------------------------------------------===//
-// Model
-//===----------------------------------------------------------------------===//
-
-qc::Model::~Model() {
-  if (library)
-    dlclose(library);
-}
-
-int32_t qc::Model::run(const QCTensor *inputs, QCTensor *outputs) const {
-  return runFn(inputs, outputs);
-}
-
-Expected<std::unique_ptr<qc::Model>>
-qc::Model::jit(ModuleOp lowered, const ModelSignature &sig,
-               const CompileOptions &options) {
-  auto tm = createTargetMachine(options.cpu, /*jit=*/true);
-  if (!tm)
-    return tm.takeError();
-  bool ompLoaded = false;
-  llvm::TargetMachine *tmPtr = tm->get();
-  std::string prefix = options.prefix;
-  auto builder = [&](Operation *op, llvm::LLVMContext &ctx) {
-    return translateModel(cast<ModuleOp>(op), sig, prefix, ctx);
-  };
-  auto transformer = [&](llvm::Module *m) {
-    return optimizeModule(*m, *tmPtr, options.optLevel);
-  };
-  if (options.threads > 1) {
-    // The OpenMP runtime, loaded into the process for the JIT to link to.
-    auto lib = openMPRuntime();
-    if (!lib)
-      return lib.takeError();
-    std::string err;
-    if (llvm::sys::DynamicLibrary::LoadLibraryPermanently(lib->c_str(), &err))
-      return fail("cannot load '" + *lib + "': " + err);
-    ompLoaded = true;
-  }
-  ExecutionEngineOptions engineOptions;
-  engineOptions.llvmModuleBuilder = builder;
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  engineOptions.enableGDBNotificationListener = false;
-  engineOptions.enablePerfNotificationListener = false;
-  auto engine = ExecutionEngine::create(lowered, engineOptions, std::move(*tm));
-  if (!engine)
-    return engine.takeError();
-  std::unique_ptr<Model> model(new Model);
-  model->sig = sig;
-  auto fn = (*engine)->lookup(prefix + "_run");
-  if (!fn)
-    return fn.takeError();
-  model->runFn = reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(*fn);
-  model->engine = std::move(*engine);
-  model->openMP = ompLoaded;
-  if (ompLoaded)
-    if (Error e = model->setThreads(options.threads))
-      return std::move(e);
-  return model;
-}
-
-Error qc::Model::setThreads(unsigned threads) const {
-  void *fn = library ? dlsym(library, "omp_set_num_threads")
-             : openMP ? llvm::sys::DynamicLibrary::SearchForAddressOfSymbol("omp_set_num_threads")
-                      : nullptr;
-  if (!fn && threads == 1)
-    return Error::success(); // single-threaded code
-  if (!fn)
-    return fail("--threads " + Twine(threads) +
-                ": this model was compiled for one thread (JIT with --threads, or "
-                "quant-compile --threads N, compiles it for several)");
-  reinterpret_cast<void (*)(int)>(fn)(int(threads));
-  return Error::success();
-}
-
-Expected<std::unique_ptr<qc::Model>> qc::Model::load(StringRef path,
-                                                     StringRef prefix) {
-  void *lib = dlopen(path.str().c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    return fail("cannot load '" + path + "': " + dlerror());
-  std::unique_ptr<Model> model(new Model);
-  model->library = lib;
-  auto sym = [&](StringRef name) {
-    return dlsym(lib, (prefix + "_" + name).str().c_str());
-  };
-  using CountFn = int32_t (*)();
-  using InfoFn = const QCTensorInfo *(*)(int32_t);
-  auto numIn = reinterpret_cast<CountFn>(sym("num_inputs"));
-  auto numOut = reinterpret_cast<CountFn>(sym("num_outputs"));
-  auto inInfo = reinterpret_cast<InfoFn>(sym("input_info"));
-  auto outInfo = reinterpret_cast<InfoFn>(sym("output_info"));
-  model->runFn = reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(sym("run"));
-  if (!numIn || !numOut || !inInfo || !outInfo || !model->runFn)
-    return fail("'" + path + "' is not a model compiled with prefix '" +
-                prefix + "' (no " + prefix + "_run and info functions; "
-                "pass --prefix)");
-  auto read = [](CountFn count, InfoFn info, std::vector<TensorSpec> &specs) {
-    for (int32_t i = 0, e = count(); i < e; ++i) {
-      const QCTensorInfo *t = info(i);
-      specs.push_back({t->name, DType(t->dtype),
-                       std::vector<int64_t>(t->shape, t->shape + t->rank)});
-    }
-  };
-  read(numIn, inInfo, model->sig.inputs);
-  read(numOut, outInfo, model->sig.outputs);
-  return model;
-}

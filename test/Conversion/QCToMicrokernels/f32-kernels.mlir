@@ -1,7 +1,7 @@
-// RUN: quant-opt %s -convert-qc-to-linalg="f32-kernels=avx512" -split-input-file | FileCheck %s
-// RUN: not quant-opt %s -convert-qc-to-linalg="f32-kernels=sse" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: quant-opt %s -qc-lower-to-microkernels="f32-kernels=avx512" -convert-qc-to-linalg -split-input-file | FileCheck %s
+// RUN: not quant-opt %s -qc-lower-to-microkernels="f32-kernels=sse" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: f32-kernels must be avx512 or none, not 'sse'
+// BAD: for the --f32-kernels option: Cannot find option named 'sse'!
 
 // A float 2-d conv with constant weights and bias: one call, the weights
 // passed as they are; no linalg left.

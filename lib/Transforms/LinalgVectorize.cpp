@@ -9,7 +9,7 @@
 // registers after bufferization.
 //
 //===----------------------------------------------------------------------===//
-#include "qc/Conversion/Passes.h"
+#include "qc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -22,7 +22,7 @@
 namespace qc {
 #define GEN_PASS_DEF_LINALGVECTORIZE
 #define GEN_PASS_DEF_HOISTVECTORTRANSFERS
-#include "qc/Conversion/Passes.h.inc"
+#include "qc/Transforms/Passes.h.inc"
 } // namespace qc
 
 using namespace mlir;
