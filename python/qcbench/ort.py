@@ -34,8 +34,8 @@ def ort_run(directory, model, args, fatal=True):
 
 def ort_samples(directory, model, samples, work, fatal=True):
     """ONNX Runtime's outputs of `model` on stacked samples (input name ->
-    [samples, ...]), in one process (ort-run.js --stacked): output name ->
-    [samples, ...]."""
+    [samples, ...]), in one process (ort-run.js --stacked): output file name
+    (the output name, "/" written "_") -> [samples, ...]."""
     os.makedirs(work, exist_ok=True)
     flags = []
     for k, (name, value) in enumerate(samples.items()):
@@ -44,8 +44,8 @@ def ort_samples(directory, model, samples, work, fatal=True):
         flags += ["-i", f"{name}={path}"]
     outdir = os.path.join(work, "ort-outputs")
     res = ort_run(directory, model, [*flags, "--stacked", "-o", outdir], fatal=fatal)
-    return {name: np.load(os.path.join(outdir, name.replace("/", "_") + ".npy"))
-            for name in res["outputs"]}
+    files = [name.replace("/", "_") for name in res["outputs"]]
+    return {f: np.load(os.path.join(outdir, f + ".npy")) for f in files}
 
 
 def ort_model(directory, model, inp, files, out, work):

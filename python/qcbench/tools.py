@@ -157,16 +157,17 @@ def _load_dir(d):
             if f.endswith(".npy")}
 
 
-def run_samples(bindir, lib, samples, work, reference=None, args=()):
+def run_samples(bindir, lib, samples, work, reference=None, args=(), fatal=True):
     """Runs `lib` on every sample in one quant-run process (--samples):
     `samples` maps each input name to its samples stacked on a new first
     axis; `reference` (optional) maps output names to stacked reference
     outputs that quant-run compares ours with (--reference-outputs).
-    `work` is a scratch directory. Returns a Samples."""
+    `work` is a scratch directory. Outputs are keyed by their file names
+    (the output name, "/" written "_"). Returns a Samples."""
     tool = os.path.join(bindir, "quant-run")
     os.makedirs(work, exist_ok=True)
     if not supports(tool, "--samples"):
-        return _run_samples_legacy(tool, lib, samples, work, reference, args)
+        return _run_samples_legacy(tool, lib, samples, work, reference, args, fatal)
     batch, outdir = os.path.join(work, "samples.npz"), os.path.join(work, "outputs")
     np.savez(batch, **samples)
     _clean(outdir)
@@ -177,11 +178,11 @@ def run_samples(bindir, lib, samples, work, reference=None, args=()):
         for name, value in reference.items():
             np.save(os.path.join(refdir, f"{name}.npy"), value)
         cmd += ["--reference-outputs", refdir]
-    res = json.loads(run(cmd))
+    res = json.loads(run(cmd, fatal=fatal))
     return Samples(_load_dir(outdir), {c["output"]: c for c in res.get("comparison") or []})
 
 
-def _run_samples_legacy(tool, lib, samples, work, reference, args):
+def _run_samples_legacy(tool, lib, samples, work, reference, args, fatal):
     """legacy: one quant-run per sample; the comparison computed here with
     quant-run's definitions."""
     n = len(next(iter(samples.values())))
@@ -195,7 +196,7 @@ def _run_samples_legacy(tool, lib, samples, work, reference, args):
             np.save(path, value[k])
             flags += ["-i", f"{name}={path}"]
         _clean(outdir)
-        run([tool, lib, *flags, "-o", outdir, *args])
+        run([tool, lib, *flags, "-o", outdir, *args], fatal=fatal)
         per.append(_load_dir(outdir))
     outputs = {name: np.stack([p[name] for p in per]) for name in per[0]} if per else {}
     comparison = {}
