@@ -77,7 +77,10 @@ def bit_widths(res):
     report = res.get("report") or {}
     if report.get("bit_widths"):
         return report["bit_widths"]
-    # legacy: the "bit widths (...)" line and its per-layer lines
+    # quant-compile's JSON holds the report only with --report, which also
+    # holds a quarter of the samples out of calibration (and so would change
+    # the figures); without it, the "bit widths (...)" line and its per-layer
+    # lines (stderr with --json).
     m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs, (?:\S+ us "
                   r"\(kernels\), )?summed sensitivity (\S+); weights:.*\n((?:  \S+: W\d+A\d+\n?)*)",
                   res["log"])
@@ -95,7 +98,8 @@ def rewritten_float_diff(res):
     diffs = (res.get("report") or {}).get("rewritten_float_max_rel_diff")
     if diffs:
         return float(diffs[0])
-    # legacy: the "rewritten float model vs original" line
+    # without --report (see bit_widths): the "rewritten float model vs
+    # original" line
     m = re.search(r"^rewritten float model vs original.*= (\S+)", res["log"], re.M)
     return float(m.group(1)) if m else None
 
