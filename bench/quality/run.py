@@ -141,8 +141,9 @@ def main():
 
     def wake_rows(who, e, h, chain, snr=(None, None, None)):
         det_ref = href >= 0.5
-        se, sh, sc = (sqnr(r, x) if s is None else s
-                      for r, x, s in zip((eref, href, href), (e, h, chain), snr))
+        # quant-run's SQNR where given (ours), else the same computed here
+        se, sh, sc = (sqnr(want, got) if given is None else given
+                      for want, got, given in zip((eref, href, href), (e, h, chain), snr))
         rows.append(("wake embedding", who, f"{se:.2f}", f"{cosine(eref, e):.5f}",
                      "", ""))
         rows.append(("wake head (float embeddings)", who, f"{sh:.2f}", "",
