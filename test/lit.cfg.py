@@ -35,3 +35,7 @@ tool_dirs = [config.qc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["quant-opt", "quant-translate", "quant-run", "quant-compile"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# The Python the tests run (%python) imports the qcbench package
+# (python/qcbench) from PYTHONPATH, as every caller of the scripts sets it.
+llvm_config.with_environment("PYTHONPATH", os.path.join(config.qc_src_root, "python"),
+                             append_path=True)

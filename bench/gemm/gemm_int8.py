@@ -22,9 +22,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "quality"))
-from common import cpu_name, run, write_generated  # noqa: E402
+from qcbench.report import cpu_name, write_generated
+from qcbench.tools import run, run_json, timing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -90,8 +89,8 @@ def main():
             ok &= np.array_equal(np.load(f"{a.work}/out/c.npy"), want)
         times = []
         for l, xs in ((lib, x), (libb, xb)):
-            out = run([f"{a.bindir}/quant-run", l, *xs, "--repeat", str(a.repeat), "--warmup", "1"])
-            times.append(float(re.search(r"median_ms=([0-9.]+)", out).group(1)))
+            times.append(timing(run_json(a.bindir, l, [*xs, "--repeat", str(a.repeat),
+                                                       "--warmup", "1"]))[0])
         ms, ms_b = times
         gops, gops_b = (2.0 * m * n * k / (t * 1e-3) / 1e9 for t in times)
         rows.append((tag, "yes" if ok else "NO", ms, gops, 100 * gops / peak, gops_b,

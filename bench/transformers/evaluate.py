@@ -12,17 +12,16 @@ import glob
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from qcbench import ROOT, tools
+from qcbench.models import script
+from qcbench.report import write_generated
+from qcbench.tools import run_model
+
 MODELS = f"{ROOT}/bench/models/transformers"
-sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import run_model, write_generated  # noqa: E402
 
 # name, quant-compile flags (None: float)
 RECIPES = [
@@ -85,13 +84,6 @@ RECIPES = [
 ]
 
 
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(f"failed: {' '.join(cmd)}\n{r.stdout}\n{r.stderr}")
-    return r.stdout
-
-
 def log_softmax(x):
     x = x - x.max(-1, keepdims=True)
     return x - np.log(np.exp(x).sum(-1, keepdims=True))
@@ -125,23 +117,22 @@ def main():
     for model in a.models.split(","):
         data = f"{a.work}/{model}-data"
         if not os.path.exists(f"{data}/eval-labels.npz"):
-            run(["/usr/bin/python3", f"{HERE}/samples.py", model, data])
+            script("bench/transformers/samples.py", model, data)
         labels = dict(np.load(f"{data}/eval-labels.npz"))
         evals = sorted(glob.glob(f"{data}/eval/*.npy"))
         for name, flags in RECIPES:
             if a.only and flags is not None and not re.search(a.only, name):
                 continue
             lib = f"{a.work}/{model}-{len(rows)}.so"
-            cmd = [f"{a.bindir}/quant-compile", f"{MODELS}/{model}.onnx", "-o", lib]
+            args = ["-o", lib]
             if flags is not None:
-                cmd += ["--calibration-data", f"{data}/calib"] + flags
+                args += ["--calibration-data", f"{data}/calib"] + flags
             t0 = time.time()
-            out = run(cmd)
+            rel = tools.rewritten_float_diff(
+                tools.compile(a.bindir, f"{MODELS}/{model}.onnx", args))
             compile_s = time.time() - t0
-            diff = [l for l in out.splitlines() if l.startswith("rewritten float model")]
             logits = run_model(a.bindir, lib, "ids", evals, "logits", f"{a.work}/out")
             ppl, acc = score(model, logits, labels)
-            rel = float(diff[0].split("=")[1].split()[0]) if diff else None
             rows[(model, name)] = (ppl, acc, rel)
             print(f"{model:5s} {name:40s} perplexity {ppl:8.4f} accuracy {100 * acc:6.2f}%"
                   f"{'' if rel is None else f'  rewritten float rel diff {rel:.1e}'}"

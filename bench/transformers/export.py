@@ -16,8 +16,7 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import SEQ, CharTransformer  # noqa: E402
+from model import SEQ, CharTransformer
 
 BATCH = 4
 

@@ -9,17 +9,14 @@ table into --report (docs/quality.md) between its markers.
     layer_report.py BINDIR [--work DIR] [--report docs/quality.md]
 """
 import argparse
-import json
 import os
 import re
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import write_generated  # noqa: E402
-from evaluate import MODELS, run  # noqa: E402
+from evaluate import MODELS
+
+from qcbench import tools
+from qcbench.models import script
+from qcbench.report import write_generated
 
 
 def label(tensor):
@@ -42,15 +39,16 @@ def main():
     a = ap.parse_args()
     data = f"{a.work}/gpt-data"
     if not os.path.exists(f"{data}/eval-labels.npz"):
-        run(["/usr/bin/python3", f"{HERE}/samples.py", "gpt", data])
+        script("bench/transformers/samples.py", "gpt", data)
     reports = {}
     for name, flags in (("naive", []), ("smooth", ["--smooth-alpha", "auto"]),
                         ("rotate", ["--rotate-hadamard"])):
         path = f"{a.work}/gpt-layers-{name}.json"
-        run([f"{a.bindir}/quant-compile", f"{MODELS}/gpt.onnx", "-o", f"{a.work}/gpt-layers.so",
-             "--calibration-data", f"{data}/calib", "--quantize-scope", "linear",
-             "--report", path] + flags)
-        reports[name] = {l["tensor"]: l for l in json.load(open(path))["layers"]}
+        res = tools.compile(a.bindir, f"{MODELS}/gpt.onnx",
+                            ["-o", f"{a.work}/gpt-layers.so", "--calibration-data",
+                             f"{data}/calib", "--quantize-scope", "linear", "--report", path] +
+                            flags)
+        reports[name] = {l["tensor"]: l for l in tools.report(res, path)["layers"]}
     lines = ["| activation (input of) | channel max/mean | after SmoothQuant (alpha) | "
              "after rotation | SQNR naive (dB) | SmoothQuant | rotation |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]

