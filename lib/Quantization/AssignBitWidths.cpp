@@ -25,15 +25,9 @@ struct AssignBitWidthsPass : qc::impl::AssignBitWidthsBase<AssignBitWidthsPass> 
     };
     if (table.empty())
       return fail("needs a sensitivity table (table=FILE)");
-    auto buf = llvm::MemoryBuffer::getFile(table, /*IsText=*/true);
-    if (!buf)
-      return fail("cannot read '" + table + "': " + buf.getError().message());
-    auto json = llvm::json::parse((*buf)->getBuffer());
-    if (!json)
-      return fail(table + ": " + llvm::toString(json.takeError()));
-    auto t = qc::tableFromJSON(*json);
+    auto t = qc::readSensitivityTable(table);
     if (!t)
-      return fail(table + ": " + llvm::toString(t.takeError()));
+      return fail(llvm::toString(t.takeError()));
     qc::BitBudget b;
     if (!sizeBudget.empty() && !(b.bytes = qc::parseQuantity(sizeBudget)))
       return fail("size-budget '" + sizeBudget + "' is not a size");

@@ -25,6 +25,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 #include <cmath>
@@ -530,4 +531,17 @@ Error qc::applyBitWidths(ModuleOp module, const SensitivityTable &t, const BitAs
                                      std::nullopt, std::nullopt));
   }
   return Error::success();
+}
+
+Expected<SensitivityTable> qc::readSensitivityTable(StringRef path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return err("cannot read '" + path + "': " + buf.getError().message());
+  auto json = llvm::json::parse((*buf)->getBuffer());
+  if (!json)
+    return err(path + ": " + llvm::toString(json.takeError()));
+  auto t = tableFromJSON(*json);
+  if (!t)
+    return err(path + ": " + llvm::toString(t.takeError()));
+  return t;
 }

@@ -320,12 +320,9 @@ static Expected<SensitivityTable> sensitivityTable(ModuleOp module, ArrayRef<Sam
                                                    const QuantizeOptions &o,
                                                    llvm::raw_ostream &log) {
   if (!o.sensitivityCache.empty() && llvm::sys::fs::exists(o.sensitivityCache)) {
-    auto json = readJSON(o.sensitivityCache);
-    if (!json)
-      return json.takeError();
-    auto t = tableFromJSON(*json);
+    auto t = readSensitivityTable(o.sensitivityCache);
     if (!t)
-      return error(o.sensitivityCache + ": " + llvm::toString(t.takeError()));
+      return t.takeError();
     if (t->metric == o.sensitivity.metric && t->weightBits == o.sensitivity.weightBits &&
         t->activationBits == o.sensitivity.activationBits) {
       log << "sensitivity: " << t->layers.size() << " layers from " << o.sensitivityCache

@@ -370,3 +370,24 @@ void qc::parseToolCommandLine(int argc, char **argv, StringRef overview) {
     cargs.push_back(a.c_str());
   llvm::cl::ParseCommandLineOptions(int(cargs.size()), cargs.data(), overview);
 }
+
+void qc::bindModelFlags(OptionsBinder &b, ModelFlags &f) {
+  bindImportFlags(b, f.import);
+  bindTargetOptions(b, f.target);
+}
+
+Error qc::parseAndVerify(int argc, char **argv, StringRef overview, const OptionsBinder &b,
+                         const ModelFlags &f) {
+  parseToolCommandLine(argc, argv, overview);
+  if (Error e = b.verify())
+    return e;
+  return verifyTargetOptions(b, f.target);
+}
+
+llvm::json::Array qc::toJSON(llvm::ArrayRef<TensorSpec> specs) {
+  llvm::json::Array out;
+  for (const TensorSpec &t : specs)
+    out.push_back(llvm::json::Object{{"name", t.name}, {"dtype", dtypeName(t.dtype)},
+                                     {"shape", llvm::json::Array(t.shape)}});
+  return out;
+}

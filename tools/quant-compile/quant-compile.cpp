@@ -70,29 +70,19 @@ static cl::opt<bool> jsonOutput("json",
   std::exit(1);
 }
 
-static json::Array specsJSON(ArrayRef<TensorSpec> specs) {
-  json::Array out;
-  for (const TensorSpec &t : specs)
-    out.push_back(json::Object{{"name", t.name}, {"dtype", dtypeName(t.dtype)},
-                               {"shape", json::Array(t.shape)}});
-  return out;
-}
-
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   OptionsBinder binder(category);
-  ImportFlags importFlags;
-  bindImportFlags(binder, importFlags);
-  cpu::TargetOptions target;
-  bindTargetOptions(binder, target);
+  ModelFlags flags;
+  bindModelFlags(binder, flags);
+  ImportFlags &importFlags = flags.import;
+  cpu::TargetOptions &target = flags.target;
   binder.setCategory(quantCategory);
   QuantizeFlags quantFlags;
   bindQuantizeFlags(binder, quantFlags);
   cl::HideUnrelatedOptions({&category, &quantCategory});
-  parseToolCommandLine(argc, argv, "quant-compile: compile a model to native code\n");
-  if (Error e = binder.verify())
-    die(toString(std::move(e)));
-  if (Error e = verifyTargetOptions(binder, target))
+  if (Error e = parseAndVerify(argc, argv, "quant-compile: compile a model to native code\n",
+                               binder, flags))
     die(toString(std::move(e)));
   if (Error e = quantFlags.finish(binder, modelPath))
     die(toString(std::move(e)));
@@ -156,8 +146,8 @@ int main(int argc, char **argv) {
                      {"kind", emitLLVM ? "llvm_ir" : objectOnly ? "object" : "shared_library"},
                      {"prefix", prefix},
                      {"threads", int64_t(target.threads)},
-                     {"inputs", specsJSON(sig->inputs)},
-                     {"outputs", specsJSON(sig->outputs)},
+                     {"inputs", toJSON(sig->inputs)},
+                     {"outputs", toJSON(sig->outputs)},
                      {"quantized", quantFlags.enabled()},
                      {"report", report ? report->toJSON() : json::Value(nullptr)}};
     outs() << formatv("{0:2}", json::Value(std::move(out))) << "\n";

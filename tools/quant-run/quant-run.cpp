@@ -216,14 +216,6 @@ static void asBFloat16(HostTensor *t, DType want) {
     t->dtype = DType::BFloat16;
 }
 
-static json::Array specsJSON(ArrayRef<TensorSpec> specs) {
-  json::Array out;
-  for (const TensorSpec &t : specs)
-    out.push_back(json::Object{{"name", t.name}, {"dtype", dtypeName(t.dtype)},
-                               {"shape", json::Array(t.shape)}});
-  return out;
-}
-
 /// The model: loaded from a .so, or imported (shapes from --input-shape, else
 /// from the input files) and JIT-compiled for `target`.
 static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const ImportFlags &flags,
@@ -353,15 +345,13 @@ static void writeOutputs(ArrayRef<HostTensor> tensors) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   OptionsBinder binder(category);
-  ImportFlags importFlags;
-  bindImportFlags(binder, importFlags);
-  cpu::TargetOptions target;
-  bindTargetOptions(binder, target);
+  ModelFlags flags;
+  bindModelFlags(binder, flags);
+  ImportFlags &importFlags = flags.import;
+  cpu::TargetOptions &target = flags.target;
   cl::HideUnrelatedOptions(category);
-  parseToolCommandLine(argc, argv, "quant-run: run a model on tensor files\n");
-  if (Error e = binder.verify())
-    die(toString(std::move(e)));
-  if (Error e = verifyTargetOptions(binder, target))
+  if (Error e = parseAndVerify(argc, argv, "quant-run: run a model on tensor files\n", binder,
+                               flags))
     die(toString(std::move(e)));
   if (!samplesPath.empty() && (!inputSpecs.empty() || !testData.empty() || !expectedSpecs.empty()))
     die("--samples runs a sample set: it cannot be combined with -i, --test-data or --expected");
@@ -436,8 +426,8 @@ int main(int argc, char **argv) {
 
   json::Object report{{"model", modelPath.getValue()},
                       {"threads", int64_t(target.threads)},
-                      {"inputs", specsJSON(sig.inputs)},
-                      {"outputs", specsJSON(sig.outputs)},
+                      {"inputs", toJSON(sig.inputs)},
+                      {"outputs", toJSON(sig.outputs)},
                       {"samples", int64_t(sets.size())},
                       {"timing", nullptr},
                       {"outputs_dir", outDir.empty() ? json::Value(nullptr)

@@ -51,6 +51,8 @@ struct SensitivityTable {
 
 llvm::json::Value tableToJSON(const SensitivityTable &t);
 llvm::Expected<SensitivityTable> tableFromJSON(const llvm::json::Value &v);
+/// The table in a JSON file; errors name the file.
+llvm::Expected<SensitivityTable> readSensitivityTable(llvm::StringRef path);
 
 struct SensitivityOptions {
   std::vector<unsigned> weightBits{2, 3, 4, 8};

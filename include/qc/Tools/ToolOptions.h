@@ -15,6 +15,8 @@
 #include "qc/Target/ONNX/Import.h"
 #include "qc/Tools/OptionsBinder.h"
 
+#include "llvm/Support/JSON.h"
+
 namespace qc {
 
 /// --input-shape NAME:DIMS, --constant-input NAME=FILE.pb.
@@ -55,6 +57,20 @@ void bindQuantizeFlags(OptionsBinder &binder, QuantizeFlags &flags);
 /// Parses argv with --threads[=N] spelled --num-threads[=N] (libLLVM
 /// registers its own "threads" option).
 void parseToolCommandLine(int argc, char **argv, llvm::StringRef overview);
+
+/// What both tools bind: how a model is read and what the target generates.
+struct ModelFlags {
+  ImportFlags import;
+  cpu::TargetOptions target;
+};
+void bindModelFlags(OptionsBinder &binder, ModelFlags &flags);
+/// Parses the command line, then converts and checks every bound flag and
+/// the target block; the first problem.
+llvm::Error parseAndVerify(int argc, char **argv, llvm::StringRef overview,
+                           const OptionsBinder &binder, const ModelFlags &flags);
+
+/// A model's inputs or outputs as JSON: [{"name", "dtype", "shape"}].
+llvm::json::Array toJSON(llvm::ArrayRef<TensorSpec> specs);
 
 } // namespace qc
 
