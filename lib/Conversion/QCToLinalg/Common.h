@@ -97,6 +97,7 @@ mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
 
 void populateIndexingPatterns(mlir::RewritePatternSet &patterns);
 void populateHadamardPatterns(mlir::RewritePatternSet &patterns);
+void populateDynamicQuantizationPatterns(mlir::RewritePatternSet &patterns);
 void populateReductionPatterns(mlir::RewritePatternSet &patterns);
 void populateWindowPatterns(mlir::RewritePatternSet &patterns);
 void populateControlPatterns(mlir::RewritePatternSet &patterns);

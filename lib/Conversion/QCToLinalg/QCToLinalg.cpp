@@ -959,6 +959,7 @@ struct ConvertQCToLinalgPass
                  GlobalPoolToLinalg<qc::GlobalMaxPoolOp, true>>(ctx);
     populateIndexingPatterns(patterns);
     populateHadamardPatterns(patterns);
+    populateDynamicQuantizationPatterns(patterns);
     populateReductionPatterns(patterns);
     populateQuantizationPatterns(patterns);
     populateScatterPatterns(patterns);
