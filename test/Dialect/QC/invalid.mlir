@@ -651,7 +651,7 @@ func.func @dynamic_groups_divide(%x: tensor<2x6xf32>) {
 // -----
 
 func.func @dynamic_bits(%x: tensor<2x6xf32>) {
-  // expected-error @+1 {{attribute 'bits' failed to satisfy constraint: 64-bit signless integer attribute whose value is at most 8}}
+  // expected-error @+1 {{attribute 'bits' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 2 whose maximum value is 8}}
   %q, %s = qc.dynamic_quantize %x bits 9 : tensor<2x6xf32> -> tensor<2x6xi8>, tensor<2x1xf32>
   return
 }
@@ -659,7 +659,7 @@ func.func @dynamic_bits(%x: tensor<2x6xf32>) {
 // -----
 
 func.func @dynamic_bits_low(%x: tensor<2x6xf32>) {
-  // expected-error @+1 {{attribute 'bits' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 2}}
+  // expected-error @+1 {{attribute 'bits' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 2 whose maximum value is 8}}
   %q, %s = qc.dynamic_quantize %x bits 1 : tensor<2x6xf32> -> tensor<2x6xi8>, tensor<2x1xf32>
   return
 }
