@@ -2,9 +2,9 @@
 //
 // The input [..., K] is viewed as [..., S, G] (S groups of G channels per
 // row, S = 1 per token), so that a group is the innermost, contiguous axis:
-// one reduction generic reads each group once for its range (max |x|, or min
-// and max), a small generic turns the ranges into scales (and zero points),
-// and one parallel generic quantizes. The arithmetic is the op's
+// reductions read each group for its range (max |x|; or min, then max), a
+// small generic turns the ranges into scales (and zero points), and one
+// parallel generic quantizes. The arithmetic is the op's
 // description, op for op, so the integers are the same as those of the graph
 // ops fold-calibration emitted before the op existed.
 //
@@ -68,26 +68,34 @@ struct DynamicQuantizeLowering : OpRewritePattern<qc::DynamicQuantizeOp> {
     Value x = splitGroups(rw, loc, op.getInput(), scalesTy.getShape().back());
     auto [full, perGroup] = groupMaps(rank, ctx);
 
-    // One pass over each group: max |x|, or min x and max x.
+    // The range of each group: max |x|, or min x and max x, each one
+    // reduction with a single result (the form LLVM vectorizes, as
+    // qc.reducemax's lowering).
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     iters.back() = utils::IteratorType::reduction;
-    auto lowest = fconst(rw, loc, f32, -INFINITY), highest = fconst(rw, loc, f32, INFINITY);
-    SmallVector<Value> inits{filled(rw, loc, scalesTy, lowest)};
-    if (zeroPoints)
-      inits.insert(inits.begin(), filled(rw, loc, scalesTy, highest));
-    SmallVector<Type> rangeTys(inits.size(), scalesTy);
-    SmallVector<AffineMap> maps{full};
-    maps.append(inits.size(), perGroup);
-    auto range = linalg::GenericOp::create(
-        rw, loc, rangeTys, ValueRange{x}, inits, maps, iters,
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          if (zeroPoints)
-            linalg::YieldOp::create(
-                b, l, ValueRange{minOf(b, l, a[0], a[1]), maxOf(b, l, a[0], a[2])});
-          else
-            linalg::YieldOp::create(
-                b, l, ValueRange{maxOf(b, l, math::AbsFOp::create(b, l, a[0]), a[1])});
-        });
+    auto reduce = [&](double init, function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
+      Value out = filled(rw, loc, scalesTy, fconst(rw, loc, f32, init));
+      return linalg::GenericOp::create(
+                 rw, loc, TypeRange{scalesTy}, ValueRange{x}, ValueRange{out},
+                 ArrayRef<AffineMap>{full, perGroup}, iters,
+                 [&](OpBuilder &b, Location l, ValueRange a) {
+                   linalg::YieldOp::create(b, l, ValueRange{fn(b, l, a[0], a[1])});
+                 })
+          .getResult(0);
+    };
+    SmallVector<Value> ranges;
+    if (zeroPoints) {
+      ranges.push_back(reduce(INFINITY, [](OpBuilder &b, Location l, Value v, Value acc) {
+        return minOf(b, l, v, acc);
+      }));
+      ranges.push_back(reduce(-INFINITY, [](OpBuilder &b, Location l, Value v, Value acc) {
+        return maxOf(b, l, v, acc);
+      }));
+    } else {
+      ranges.push_back(reduce(-INFINITY, [](OpBuilder &b, Location l, Value v, Value acc) {
+        return maxOf(b, l, math::AbsFOp::create(b, l, v), acc);
+      }));
+    }
 
     // The scales (and zero points) of the groups.
     int64_t bits = op.getBits();
@@ -101,7 +109,7 @@ struct DynamicQuantizeLowering : OpRewritePattern<qc::DynamicQuantizeOp> {
     if (zeroPoints)
       sInits.push_back(tensor::EmptyOp::create(rw, loc, scalesTy.getShape(), f32));
     auto params = linalg::GenericOp::create(
-        rw, loc, SmallVector<Type>(sInits.size(), scalesTy), range.getResults(), sInits, sMaps,
+        rw, loc, SmallVector<Type>(sInits.size(), scalesTy), ranges, sInits, sMaps,
         SmallVector<utils::IteratorType>(rank - 1, utils::IteratorType::parallel),
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value tiny = fconst(b, l, f32, 1e-12);

@@ -32,7 +32,7 @@ func.func @per_token(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x1xf32>)
 // -----
 
 // Groups of 32 with zero points, 4 bits: the row viewed as [rows, 2, 32];
-// one pass for min and max per group; lo = clip(min, -FLT_MAX, 0),
+// a pass for the min and one for the max per group; lo = clip(min, -FLT_MAX, 0),
 // hi = clip(max, 0, FLT_MAX), s = max(hi - lo, 1e-12) / 15,
 // z = -8 - round(lo / s); one pass for q = clip(round(x / s) + z, -8, 7).
 // CHECK-LABEL: func @groups_zero_points
@@ -44,11 +44,11 @@ func.func @per_token(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x1xf32>)
 // CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-DAG: %[[TINY:.*]] = arith.constant 9.99999996E-13 : f32
 // CHECK: %[[X:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1, 2]] output_shape [4, 2, 32] : tensor<4x64xf32> into tensor<4x2x32xf32>
-// CHECK: %[[R:.*]]:2 = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[X]] : tensor<4x2x32xf32>)
-// CHECK: %[[MIN:.*]] = arith.minimumf
-// CHECK: %[[MAX:.*]] = arith.maximumf
-// CHECK: linalg.yield %[[MIN]], %[[MAX]]
-// CHECK: %[[P:.*]]:2 = linalg.generic {{.*}}ins(%[[R]]#0, %[[R]]#1 : tensor<4x2xf32>, tensor<4x2xf32>)
+// CHECK: %[[MIN:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[X]] : tensor<4x2x32xf32>)
+// CHECK: arith.minimumf
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[X]] : tensor<4x2x32xf32>)
+// CHECK: arith.maximumf
+// CHECK: %[[P:.*]]:2 = linalg.generic {{.*}}ins(%[[MIN]], %[[MAX]] : tensor<4x2xf32>, tensor<4x2xf32>)
 // CHECK: %[[L0:.*]] = arith.maximumf %{{.*}}, %[[NEGFMAX]]
 // CHECK: %[[L:.*]] = arith.minimumf %[[L0]], %[[ZERO]]
 // CHECK: %[[H0:.*]] = arith.maximumf %{{.*}}, %[[ZERO]]
