@@ -10,35 +10,25 @@
 // RUN: quant-opt %s --fold-calibration="activation-granularity=token dynamic-zero-points=true" --lower-quantized-to-integer --canonicalize | FileCheck %s --check-prefix=ASYMTOK
 
 // Each row of 4 channels is split into 2 groups of 2, each with its own
-// scale max |x| of the group / 127.
+// scale max |x| of the group / 127 (the op's arithmetic is checked in
+// Conversion/QCToLinalg/dynamic-quantization.mlir).
 // GROUP-LABEL: func.func @linear
-// GROUP: %[[G:.*]] = qc.reshape %arg0, %{{.*}} : (tensor<2x4xf32>, tensor<3xi64>) -> tensor<2x2x2xf32>
-// GROUP: %[[A:.*]] = qc.abs %[[G]]
-// GROUP: %[[M:.*]] = qc.reducemax %[[A]] {axes = array<i64: 2>} : (tensor<2x2x2xf32>) -> tensor<2x2x1xf32>
-// GROUP: %[[C:.*]] = qc.clip %[[M]]
-// GROUP: %[[S:.*]] = qc.div %[[C]], %{{.*}} : (tensor<2x2x1xf32>, tensor<f32>) -> tensor<2x2x1xf32>
-// GROUP: %[[D:.*]] = qc.div %[[G]], %[[S]]
-// GROUP: %[[R:.*]] = qc.round %[[D]]
-// GROUP: %[[K:.*]] = qc.clip %[[R]]
-// GROUP: %[[I:.*]] = qc.convert %[[K]] : (tensor<2x2x2xf32>) -> tensor<2x2x2xi8>
-// GROUP: %[[F:.*]] = qc.convert %[[I]] : (tensor<2x2x2xi8>) -> tensor<2x2x2xf32>
-// GROUP: %[[DQ:.*]] = qc.mul %[[F]], %[[S]]
-// GROUP: %[[X:.*]] = qc.reshape %[[DQ]], %{{.*}} : (tensor<2x2x2xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+// GROUP: %[[Q:.*]], %[[S:.*]] = qc.dynamic_quantize %arg0 bits 8 : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x2xf32>
+// GROUP: %[[X:.*]] = qc.dynamic_dequantize %[[Q]] scales %[[S]] : (tensor<2x4xi8>, tensor<2x2xf32>) -> tensor<2x4xf32>
 // GROUP: qc.gemm %[[X]]
 
-// One qc.matmul_group_scaled: the int8 groups and their scales reshaped to
-// [rows, K] and [rows, K/G], the int8 weights, s_w per channel (1/127 and
-// 0.6/127) and the float bias times beta (0.1, -0.2).
+// One qc.matmul_group_scaled: the int8 groups [rows, K] and their scales
+// [rows, K/G] as qc.dynamic_quantize gives them, the int8 weights, s_w per
+// channel (1/127 and 0.6/127) and the float bias times beta (0.1, -0.2).
 // INT-LABEL: func.func @linear
 // INT-DAG: %[[BIAS:.*]] = arith.constant dense_resource<bias_beta> : tensor<2xf32>
 // INT-DAG: %[[SW:.*]] = arith.constant dense_resource<group_weight_scales> : tensor<2xf32>
 // INT-DAG: %[[W:.*]] = arith.constant dense_resource<weight> : tensor<4x2xi8>
-// INT: %[[I:.*]] = qc.convert %{{.*}} : (tensor<2x2x2xf32>) -> tensor<2x2x2xi8>
-// INT: %[[A:.*]] = qc.reshape %[[I]], %{{.*}} : (tensor<2x2x2xi8>, tensor<2xi64>) -> tensor<2x4xi8>
-// INT: %[[S:.*]] = qc.reshape %{{.*}}, %{{.*}} : (tensor<2x2x1xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+// INT: %[[A:.*]], %[[S:.*]] = qc.dynamic_quantize %arg0 bits 8 : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x2xf32>
 // INT: %[[Y:.*]] = qc.matmul_group_scaled %[[A]], %[[W]] scales(%[[S]], %[[SW]]) bias %[[BIAS]] group 2
 // INT: return %[[Y]]
 // INT-NOT: qc.gemm
+// INT-NOT: qc.dynamic_dequantize
 // INT: bias_beta: "0x04000000CDCCCC3DCDCC4CBE"
 // INT: group_weight_scales: "0x040000000402013C38CF9A3B"
 
@@ -49,56 +39,31 @@
 
 // A group size that does not divide the row: a scale per row.
 // ROWS-LABEL: func.func @linear
-// ROWS-NOT: qc.reshape
-// ROWS: qc.reducemax %{{.*}} {axes = array<i64: 1>} : (tensor<2x4xf32>) -> tensor<2x1xf32>
+// ROWS: qc.dynamic_quantize %arg0 bits 8 : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x1xf32>
 
 // With zero points: each group over [min(x, 0), max(x, 0)] in 255 steps,
 // z = -128 - round(lo / s), q = clip(round(x / s) + z, -128, 127) and the
 // dequantization (q - z) * s.
 // ASYM-LABEL: func.func @linear
-// ASYM: %[[G:.*]] = qc.reshape %arg0
-// ASYM: %[[MIN:.*]] = qc.reducemin %[[G]] {axes = array<i64: 2>} : (tensor<2x2x2xf32>) -> tensor<2x2x1xf32>
-// ASYM: %[[MAX:.*]] = qc.reducemax %[[G]] {axes = array<i64: 2>}
-// ASYM: %[[NEGMAX:.*]] = arith.constant dense<-3.40282347E+38>
-// ASYM: %[[ZERO:.*]] = arith.constant dense<0.000000e+00>
-// ASYM: %[[LO:.*]] = qc.clip %[[MIN]], %[[NEGMAX]], %[[ZERO]]
-// ASYM: %[[HI:.*]] = qc.clip %[[MAX]]
-// ASYM: %[[RANGE:.*]] = qc.sub %[[HI]], %[[LO]]
-// ASYM: %[[C:.*]] = qc.clip %[[RANGE]]
-// ASYM: %[[LEVELS:.*]] = arith.constant dense<2.550000e+02>
-// ASYM: %[[S:.*]] = qc.div %[[C]], %[[LEVELS]]
-// ASYM: %[[LOS:.*]] = qc.div %[[LO]], %[[S]]
-// ASYM: %[[LOR:.*]] = qc.round %[[LOS]]
-// ASYM: %[[QMIN:.*]] = arith.constant dense<-1.280000e+02>
-// ASYM: %[[Z:.*]] = qc.sub %[[QMIN]], %[[LOR]] : (tensor<f32>, tensor<2x2x1xf32>)
-// ASYM: %[[D:.*]] = qc.div %[[G]], %[[S]]
-// ASYM: %[[R:.*]] = qc.round %[[D]]
-// ASYM: %[[RZ:.*]] = qc.add %[[R]], %[[Z]]
-// ASYM: %[[LOW:.*]] = arith.constant dense<-1.280000e+02>
-// ASYM: %[[HIGH:.*]] = arith.constant dense<1.270000e+02>
-// ASYM: %[[K:.*]] = qc.clip %[[RZ]], %[[LOW]], %[[HIGH]]
-// ASYM: %[[I:.*]] = qc.convert %[[K]] : (tensor<2x2x2xf32>) -> tensor<2x2x2xi8>
-// ASYM: %[[F:.*]] = qc.convert %[[I]]
-// ASYM: %[[FZ:.*]] = qc.sub %[[F]], %[[Z]]
-// ASYM: %[[DQ:.*]] = qc.mul %[[FZ]], %[[S]]
-// ASYM: qc.reshape %[[DQ]]
+// ASYM: %[[Q:.*]], %[[S:.*]], %[[Z:.*]] = qc.dynamic_quantize %arg0 bits 8 : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x2xf32>, tensor<2x2xf32>
+// ASYM: %[[X:.*]] = qc.dynamic_dequantize %[[Q]] scales %[[S]] zero_points %[[Z]] : (tensor<2x4xi8>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x4xf32>
+// ASYM: qc.gemm %[[X]]
 
 // With zero points: the same op with the groups' zero points, [rows, K/G].
 // ASYMINT-LABEL: func.func @linear
-// ASYMINT: %[[ZF:.*]] = qc.sub %{{.*}}, %{{.*}} : (tensor<f32>, tensor<2x2x1xf32>)
-// ASYMINT: %[[S:.*]] = qc.reshape %{{.*}}, %{{.*}} : (tensor<2x2x1xf32>, tensor<2xi64>) -> tensor<2x2xf32>
-// ASYMINT: %[[Z:.*]] = qc.reshape %[[ZF]], %{{.*}} : (tensor<2x2x1xf32>, tensor<2xi64>) -> tensor<2x2xf32>
-// ASYMINT: qc.matmul_group_scaled %{{.*}}, %{{.*}} scales(%[[S]], %{{.*}}) zeros %[[Z]] bias %{{.*}} group 2
+// ASYMINT: %[[Q:.*]], %[[S:.*]], %[[Z:.*]] = qc.dynamic_quantize %arg0 bits 8 : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x2xf32>, tensor<2x2xf32>
+// ASYMINT: qc.matmul_group_scaled %[[Q]], %{{.*}} scales(%[[S]], %{{.*}}) zeros %[[Z]] bias %{{.*}} group 2
 // ASYMINT-NOT: qc.matmul_int
 // ASYMINT-NOT: qc.gemm
 
 // Per token with zero points: one product, corrected, scaled per row.
 // ASYMTOK-LABEL: func.func @linear
-// ASYMTOK: %[[P:.*]] = qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0, 0]) : (tensor<2x4xi8>, tensor<4x2xi8>) -> tensor<2x2xi32>
+// ASYMTOK: %[[Q:.*]], %[[S:.*]], %[[Z:.*]] = qc.dynamic_quantize %arg0 bits 8 : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x1xf32>, tensor<2x1xf32>
+// ASYMTOK: %[[P:.*]] = qc.matmul_int %[[Q]], %{{.*}} zp(0, [0, 0]) : (tensor<2x4xi8>, tensor<4x2xi8>) -> tensor<2x2xi32>
 // ASYMTOK: %[[D:.*]] = qc.dequantize
-// ASYMTOK: %[[C:.*]] = qc.mul %{{.*}}, %{{.*}} : (tensor<2x1xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+// ASYMTOK: %[[C:.*]] = qc.mul %[[Z]], %{{.*}} : (tensor<2x1xf32>, tensor<2xf32>) -> tensor<2x2xf32>
 // ASYMTOK: %[[SUB:.*]] = qc.sub %[[D]], %[[C]]
-// ASYMTOK: qc.mul %[[SUB]], %{{.*}} : (tensor<2x2xf32>, tensor<2x1xf32>)
+// ASYMTOK: qc.mul %[[SUB]], %[[S]] : (tensor<2x2xf32>, tensor<2x1xf32>)
 // ASYMTOK-NOT: qc.gemm
 
 // BAD: for the --activation-granularity option: 'group:0' is not an activation granularity (tensor, token or group:G with G >= 1)

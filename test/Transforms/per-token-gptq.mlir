@@ -7,29 +7,22 @@
 // RUN: quant-opt %s --fold-calibration="weight-bits=2 weight-rounding=nearest" | FileCheck %s --check-prefix=RTN
 
 // Each row's scale is max |x| of the row / 127 (8 bits), the row rounded
-// and clipped to [-127, 127] as int8.
+// and clipped to [-127, 127] as int8 (the op's arithmetic is checked in
+// Conversion/QCToLinalg/dynamic-quantization.mlir).
 // TOKEN-LABEL: func.func @linear
-// TOKEN: %[[A:.*]] = qc.abs %arg0
-// TOKEN: %[[M:.*]] = qc.reducemax %[[A]] {axes = array<i64: 1>} : (tensor<2x3xf32>) -> tensor<2x1xf32>
-// TOKEN: %[[C:.*]] = qc.clip %[[M]]
-// TOKEN: %[[S:.*]] = qc.div %[[C]], %{{.*}} : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
-// TOKEN: %[[D:.*]] = qc.div %arg0, %[[S]]
-// TOKEN: %[[R:.*]] = qc.round %[[D]]
-// TOKEN: %[[K:.*]] = qc.clip %[[R]]
-// TOKEN: %[[I:.*]] = qc.convert %[[K]] : (tensor<2x3xf32>) -> tensor<2x3xi8>
-// TOKEN: %[[F:.*]] = qc.convert %[[I]] : (tensor<2x3xi8>) -> tensor<2x3xf32>
-// TOKEN: %[[DQ:.*]] = qc.mul %[[F]], %[[S]]
+// TOKEN: %[[Q:.*]], %[[S:.*]] = qc.dynamic_quantize %arg0 bits 8 : tensor<2x3xf32> -> tensor<2x3xi8>, tensor<2x1xf32>
+// TOKEN: %[[DQ:.*]] = qc.dynamic_dequantize %[[Q]] scales %[[S]] : (tensor<2x3xi8>, tensor<2x1xf32>) -> tensor<2x3xf32>
 // TOKEN: qc.gemm %[[DQ]]
 
 // The Gemm becomes an int32 product of the int8 rows and weights, scaled
 // by s_w per channel (the accumulator's per-axis type), then by the rows'
 // scales, plus the float bias (times beta = 0.5).
 // INT-LABEL: func.func @linear
-// INT: %[[I:.*]] = qc.convert %{{.*}} : (tensor<2x3xf32>) -> tensor<2x3xi8>
+// INT: %[[I:.*]], %[[S:.*]] = qc.dynamic_quantize %arg0 bits 8 : tensor<2x3xf32> -> tensor<2x3xi8>, tensor<2x1xf32>
 // INT: %[[ACC:.*]] = qc.matmul_int %[[I]], %{{.*}} zp(0, [0, 0]) : (tensor<2x3xi8>, tensor<3x2xi8>) -> tensor<2x2xi32>
 // INT: %[[Q:.*]] = qc.storage_cast %[[ACC]] : tensor<2x2xi32> -> tensor<2x2x!quant.uniform<i32:f32:1, {0.0078740157480314959,0.00314960634{{[0-9]*}}}>>
 // INT: %[[D:.*]] = qc.dequantize %[[Q]]
-// INT: %[[R:.*]] = qc.mul %[[D]], %[[S:.*]] : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+// INT: %[[R:.*]] = qc.mul %[[D]], %[[S]] : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
 // INT: %[[B:.*]] = qc.add %[[R]], %{{.*}} : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
 // INT: return %[[B]]
 // INT-NOT: qc.gemm

@@ -31,6 +31,7 @@ struct ConvertQCToLinalgPass : qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalg
     populateNormalizationPatterns(patterns);
     populateIndexingPatterns(patterns);
     populateHadamardPatterns(patterns);
+    populateDynamicQuantizationPatterns(patterns);
     populateReductionPatterns(patterns);
     populateQuantizationPatterns(patterns);
     populateScatterPatterns(patterns);

@@ -38,6 +38,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <functional>
 #include <onnx/defs/schema.h>
@@ -551,6 +552,125 @@ LogicalResult Exporter::run(func::FuncOp f) {
   return success();
 }
 
+/// ONNX has no op for a scale per row or per group of a row (its
+/// DynamicQuantizeLinear has one per tensor): qc.dynamic_quantize and
+/// qc.dynamic_dequantize are written as the graph ops that compute them
+/// (the op's description, op for op: ReduceMax, Clip, Div, Round, Cast ...)
+/// in `f`, which must be a copy.
+void expandDynamicQuantization(func::FuncOp f) {
+  SmallVector<Operation *> reshapes;
+  auto reshape = [&](OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) -> Value {
+    auto ty = cast<RankedTensorType>(v.getType());
+    if (ty.getShape() == shape)
+      return v;
+    auto shapeTy = RankedTensorType::get({int64_t(shape.size())}, b.getI64Type());
+    Value s = arith::ConstantOp::create(b, loc, DenseIntElementsAttr::get(shapeTy, shape));
+    auto r = qc::ReshapeOp::create(b, loc, RankedTensorType::get(shape, ty.getElementType()), v, s);
+    reshapes.push_back(r);
+    return r.getResult();
+  };
+  // [..., K] as [..., S, G] and [..., S] as [..., S, 1]; S = 1: unchanged.
+  auto grouped = [](RankedTensorType ty, int64_t groups) {
+    SmallVector<int64_t> shape(ty.getShape());
+    if (groups > 1) {
+      shape.back() = groups;
+      shape.push_back(ty.getShape().back() / groups);
+    }
+    return shape;
+  };
+  auto perGroup = [](RankedTensorType ty, int64_t groups) {
+    SmallVector<int64_t> shape(ty.getShape());
+    if (groups > 1)
+      shape.push_back(1);
+    return shape;
+  };
+  struct Expanded {
+    Value q, s, z; // in the grouped shapes
+  };
+  DenseMap<Operation *, Expanded> expanded;
+  SmallVector<Operation *> dead;
+  f.walk([&](qc::DynamicQuantizeOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto inTy = op.getInput().getType();
+    int64_t groups = op.getScales().getType().getShape().back();
+    Value x = reshape(b, loc, op.getInput(), grouped(inTy, groups));
+    auto ty = cast<RankedTensorType>(x.getType());
+    auto rowTy = RankedTensorType::get(perGroup(op.getScales().getType(), groups), b.getF32Type());
+    auto scalar = [&](double v) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), float(v)));
+    };
+    auto lastAxis = b.getDenseI64ArrayAttr({ty.getRank() - 1});
+    double qmax = double((int64_t(1) << (op.getBits() - 1)) - 1), qmin = -qmax;
+    Value s, z;
+    if (op.getZeroPoints()) {
+      qmin = -qmax - 1;
+      Value lo = qc::ReduceMinOp::create(b, loc, rowTy, x, lastAxis, 1, 0);
+      Value hi = qc::ReduceMaxOp::create(b, loc, rowTy, x, lastAxis, 1, 0);
+      lo = qc::ClipOp::create(b, loc, rowTy, lo, ValueRange{scalar(-FLT_MAX), scalar(0)});
+      hi = qc::ClipOp::create(b, loc, rowTy, hi, ValueRange{scalar(0), scalar(FLT_MAX)});
+      Value range = qc::SubOp::create(b, loc, rowTy, hi, lo);
+      range = qc::ClipOp::create(b, loc, rowTy, range, ValueRange{scalar(1e-12)});
+      s = qc::DivOp::create(b, loc, rowTy, range, scalar(qmax - qmin));
+      Value loQ = qc::RoundOp::create(b, loc, rowTy, qc::DivOp::create(b, loc, rowTy, lo, s));
+      z = qc::SubOp::create(b, loc, rowTy, scalar(qmin), loQ);
+    } else {
+      Value abs = qc::AbsOp::create(b, loc, ty, x);
+      Value m = qc::ReduceMaxOp::create(b, loc, rowTy, abs, lastAxis, 1, 0);
+      m = qc::ClipOp::create(b, loc, rowTy, m, ValueRange{scalar(1e-12)});
+      s = qc::DivOp::create(b, loc, rowTy, m, scalar(qmax));
+    }
+    Value q = qc::RoundOp::create(b, loc, ty, qc::DivOp::create(b, loc, ty, x, s));
+    if (z)
+      q = qc::AddOp::create(b, loc, ty, q, z);
+    q = qc::ClipOp::create(b, loc, ty, q, ValueRange{scalar(qmin), scalar(qmax)});
+    q = qc::ConvertOp::create(b, loc, ty.clone(b.getI8Type()), q);
+    expanded[op] = {q, s, z};
+    SmallVector<Value> results{reshape(b, loc, q, op.getOutput().getType().getShape()),
+                               reshape(b, loc, s, op.getScales().getType().getShape())};
+    if (z)
+      results.push_back(reshape(b, loc, z, op.getScales().getType().getShape()));
+    op->replaceAllUsesWith(results);
+    dead.push_back(op);
+  });
+  f.walk([&](qc::DynamicDequantizeOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto ty = op.getOutput().getType();
+    int64_t groups = op.getScales().getType().getShape().back();
+    // The values of the qc.dynamic_quantize it undoes, before their reshapes.
+    auto before = [&](Value v) {
+      auto r = v.getDefiningOp<qc::ReshapeOp>();
+      return r && llvm::is_contained(reshapes, r.getOperation()) ? r.getData() : v;
+    };
+    Value q = reshape(b, loc, before(op.getInput()), grouped(op.getInput().getType(), groups));
+    Value s = reshape(b, loc, before(op.getScales()), perGroup(op.getScales().getType(), groups));
+    Value z = op.getZeroPoints()
+                  ? reshape(b, loc, before(op.getZeroPoints()),
+                            perGroup(op.getScales().getType(), groups))
+                  : Value();
+    auto gTy = cast<RankedTensorType>(q.getType()).clone(b.getF32Type());
+    Value r = qc::ConvertOp::create(b, loc, gTy, q);
+    if (z)
+      r = qc::SubOp::create(b, loc, gTy, r, z);
+    r = qc::MulOp::create(b, loc, gTy, r, s);
+    op.replaceAllUsesWith(reshape(b, loc, r, ty.getShape()));
+    dead.push_back(op);
+  });
+  for (Operation *op : llvm::reverse(dead))
+    op->erase();
+  // Reshapes (and their shape constants) only the replaced ops read.
+  for (Operation *r : llvm::reverse(reshapes)) {
+    if (!r->use_empty())
+      continue;
+    Operation *shape = r->getOperand(1).getDefiningOp();
+    r->erase();
+    if (shape && shape->use_empty())
+      shape->erase();
+  }
+}
+
 } // namespace
 
 LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
@@ -563,6 +683,15 @@ LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
   }
   if (!f.getBody().hasOneBlock())
     return f.emitError() << "export needs a function of one block";
+  OwningOpRef<func::FuncOp> copy;
+  if (f.walk([](Operation *op) {
+         return isa<qc::DynamicQuantizeOp, qc::DynamicDequantizeOp>(op) ? WalkResult::interrupt()
+                                                                        : WalkResult::advance();
+       }).wasInterrupted()) {
+    copy = f.clone();
+    expandDynamicQuantization(*copy);
+    f = *copy;
+  }
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("quant-compiler");

@@ -637,3 +637,101 @@ func.func @group_result(%a: tensor<2x8xi8>, %b: tensor<8x3xi8>, %sa: tensor<2x2x
   %0 = qc.matmul_group_scaled %a, %b scales(%sa, %sb) group 4 : (tensor<2x8xi8>, tensor<8x3xi8>, tensor<2x2xf32>, tensor<3xf32>) -> tensor<2x4xf32>
   return
 }
+
+// -----
+
+//===--- dynamic_quantize / dynamic_dequantize ---===//
+
+func.func @dynamic_groups_divide(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{the 4 scales per row do not divide the 6 channels into equal groups}}
+  %q, %s = qc.dynamic_quantize %x bits 8 : tensor<2x6xf32> -> tensor<2x6xi8>, tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_bits(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{attribute 'bits' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 2 whose maximum value is 8}}
+  %q, %s = qc.dynamic_quantize %x bits 9 : tensor<2x6xf32> -> tensor<2x6xi8>, tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_bits_low(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{attribute 'bits' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 2 whose maximum value is 8}}
+  %q, %s = qc.dynamic_quantize %x bits 1 : tensor<2x6xf32> -> tensor<2x6xi8>, tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_output_shape(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{output shape 2x3 does not match the expected 2x6}}
+  %q, %s = qc.dynamic_quantize %x bits 8 : tensor<2x6xf32> -> tensor<2x3xi8>, tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_output_type(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{result #0 must be ranked tensor of 8-bit signless integer values}}
+  %q, %s = qc.dynamic_quantize %x bits 8 : tensor<2x6xf32> -> tensor<2x6xi32>, tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_scales_rows(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{scales shape 3x2 does not match the expected 2x2}}
+  %q, %s = qc.dynamic_quantize %x bits 8 : tensor<2x6xf32> -> tensor<2x6xi8>, tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_scales_rank(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{needs a static last axis and scales of the same rank with a static last dim, got 2x6 and 2}}
+  %q, %s = qc.dynamic_quantize %x bits 8 : tensor<2x6xf32> -> tensor<2x6xi8>, tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_zero_points_shape(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{zero_points shape 2x1 differs from the scales' 2x2}}
+  %q, %s, %z = qc.dynamic_quantize %x bits 8 : tensor<2x6xf32> -> tensor<2x6xi8>, tensor<2x2xf32>, tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_input_type(%x: tensor<2x6xf16>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float values}}
+  %q, %s = qc.dynamic_quantize %x bits 8 : tensor<2x6xf16> -> tensor<2x6xi8>, tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_dequantize_groups(%q: tensor<2x6xi8>, %s: tensor<2x4xf32>) {
+  // expected-error @+1 {{the 4 scales per row do not divide the 6 channels into equal groups}}
+  %0 = qc.dynamic_dequantize %q scales %s : (tensor<2x6xi8>, tensor<2x4xf32>) -> tensor<2x6xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_dequantize_output(%q: tensor<2x6xi8>, %s: tensor<2x2xf32>) {
+  // expected-error @+1 {{output shape 6x2 does not match the expected 2x6}}
+  %0 = qc.dynamic_dequantize %q scales %s : (tensor<2x6xi8>, tensor<2x2xf32>) -> tensor<6x2xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_dequantize_zero_points(%q: tensor<2x6xi8>, %s: tensor<2x2xf32>, %z: tensor<2x3xf32>) {
+  // expected-error @+1 {{zero_points shape 2x3 differs from the scales' 2x2}}
+  %0 = qc.dynamic_dequantize %q scales %s zero_points %z : (tensor<2x6xi8>, tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x6xf32>
+  return
+}

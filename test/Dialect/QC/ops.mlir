@@ -108,6 +108,21 @@ func.func @matmul_group_scaled(%a: tensor<2x4x64xi8>, %b: tensor<64x32xi8>, %sa:
   return %0, %1 : tensor<2x4x32xf32>, tensor<2x4x32xf32>
 }
 
+// CHECK-LABEL: func @dynamic_quantize
+func.func @dynamic_quantize(%x: tensor<2x4x64xf32>) -> (tensor<2x4x64xf32>, tensor<2x4x64xf32>) {
+  // Per token, symmetric, 4 bits: one scale per row.
+  // CHECK: %[[Q:.*]], %[[S:.*]] = qc.dynamic_quantize %{{.*}} bits 4 : tensor<2x4x64xf32> -> tensor<2x4x64xi8>, tensor<2x4x1xf32>
+  %q, %s = qc.dynamic_quantize %x bits 4 : tensor<2x4x64xf32> -> tensor<2x4x64xi8>, tensor<2x4x1xf32>
+  // CHECK: qc.dynamic_dequantize %[[Q]] scales %[[S]] : (tensor<2x4x64xi8>, tensor<2x4x1xf32>) -> tensor<2x4x64xf32>
+  %0 = qc.dynamic_dequantize %q scales %s : (tensor<2x4x64xi8>, tensor<2x4x1xf32>) -> tensor<2x4x64xf32>
+  // Groups of 32 channels with zero points.
+  // CHECK: %[[GQ:.*]], %[[GS:.*]], %[[GZ:.*]] = qc.dynamic_quantize %{{.*}} bits 8 : tensor<2x4x64xf32> -> tensor<2x4x64xi8>, tensor<2x4x2xf32>, tensor<2x4x2xf32>
+  %gq, %gs, %gz = qc.dynamic_quantize %x bits 8 : tensor<2x4x64xf32> -> tensor<2x4x64xi8>, tensor<2x4x2xf32>, tensor<2x4x2xf32>
+  // CHECK: qc.dynamic_dequantize %[[GQ]] scales %[[GS]] zero_points %[[GZ]] : (tensor<2x4x64xi8>, tensor<2x4x2xf32>, tensor<2x4x2xf32>) -> tensor<2x4x64xf32>
+  %1 = qc.dynamic_dequantize %gq scales %gs zero_points %gz : (tensor<2x4x64xi8>, tensor<2x4x2xf32>, tensor<2x4x2xf32>) -> tensor<2x4x64xf32>
+  return %0, %1 : tensor<2x4x64xf32>, tensor<2x4x64xf32>
+}
+
 // CHECK-LABEL: func @clamp_cast
 func.func @clamp_cast(%x: tensor<16xi32>) -> tensor<16xui8> {
   // CHECK: qc.clamp %{{.*}}(0, 1000) : tensor<16xi32>

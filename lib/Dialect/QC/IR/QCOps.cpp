@@ -568,6 +568,75 @@ LogicalResult MatMulGroupScaledOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// DynamicQuantizeOp / DynamicDequantizeOp
+//===----------------------------------------------------------------------===//
+
+/// The shared shape rules: `values` is [..., K] with a static K, `scales`
+/// (and `zeros`) [..., S] with a static S dividing K.
+static LogicalResult verifyDynamicGroups(Operation *op, RankedTensorType values,
+                                         RankedTensorType scales,
+                                         RankedTensorType zeros) {
+  if (values.getRank() < 1)
+    return op->emitOpError() << "needs a tensor of rank >= 1, got rank 0";
+  int64_t k = values.getShape().back(), s = scales.getRank() ? scales.getShape().back() : 0;
+  if (ShapedType::isDynamic(k) || scales.getRank() != values.getRank() ||
+      ShapedType::isDynamic(s))
+    return op->emitOpError() << "needs a static last axis and scales of the same rank with a "
+                                "static last dim, got "
+                             << shapeStr(values.getShape()) << " and "
+                             << shapeStr(scales.getShape());
+  if (s < 1 || k % s)
+    return op->emitOpError() << "the " << s << " scales per row do not divide the " << k
+                             << " channels into equal groups";
+  SmallVector<int64_t> expected(values.getShape());
+  expected.back() = s;
+  if (failed(checkShape(op, "scales", scales.getShape(), expected)))
+    return failure();
+  if (zeros && zeros.getShape() != scales.getShape())
+    return op->emitOpError() << "zero_points shape " << shapeStr(zeros.getShape())
+                             << " differs from the scales' " << shapeStr(scales.getShape());
+  return success();
+}
+
+static RankedTensorType optionalTensorType(Value v) {
+  return v ? cast<RankedTensorType>(v.getType()) : RankedTensorType();
+}
+
+void DynamicQuantizeOp::build(OpBuilder &b, OperationState &state, Value input,
+                              unsigned bits, int64_t groupSize, bool zeroPoints) {
+  auto ty = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> groups(ty.getShape());
+  groups.back() = groupSize > 0 ? groups.back() / groupSize : 1;
+  auto scalesTy = RankedTensorType::get(groups, b.getF32Type());
+  build(b, state, ty.clone(b.getI8Type()), scalesTy,
+        zeroPoints ? Type(scalesTy) : Type(), input, b.getI64IntegerAttr(bits));
+}
+
+int64_t DynamicQuantizeOp::getGroupSize() {
+  return getInput().getType().getShape().back() / getScales().getType().getShape().back();
+}
+
+LogicalResult DynamicQuantizeOp::verify() {
+  auto inTy = getInput().getType();
+  if (failed(checkShape(*this, "output", getOutput().getType().getShape(), inTy.getShape())))
+    return failure();
+  return verifyDynamicGroups(*this, inTy, getScales().getType(),
+                             optionalTensorType(getZeroPoints()));
+}
+
+int64_t DynamicDequantizeOp::getGroupSize() {
+  return getInput().getType().getShape().back() / getScales().getType().getShape().back();
+}
+
+LogicalResult DynamicDequantizeOp::verify() {
+  auto inTy = getInput().getType();
+  if (failed(checkShape(*this, "output", getOutput().getType().getShape(), inTy.getShape())))
+    return failure();
+  return verifyDynamicGroups(*this, inTy, getScales().getType(),
+                             optionalTensorType(getZeroPoints()));
+}
+
+//===----------------------------------------------------------------------===//
 // ClampOp
 //===----------------------------------------------------------------------===//
 

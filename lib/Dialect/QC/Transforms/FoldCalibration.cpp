@@ -4,10 +4,8 @@
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
-#include <cfloat>
 #include <cmath>
 
 namespace qc {
@@ -41,71 +39,17 @@ quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
 
 namespace {
 
-/// Dynamic quantization of each row (last axis) of an observed activation.
-/// Symmetric: s = max(max |x|, tiny) / qmax per row,
-/// q = clip(round(x / s), -qmax, qmax) as int8, and the dequantization
-/// Convert(q) * s. With `zeroPoints` (asymmetric): lo = min(min x, 0),
-/// hi = max(max x, 0), s = max(hi - lo, tiny) / (2^bits - 1), the zero
-/// point z = qmin - round(lo / s) with qmin = -2^(bits-1),
-/// q = clip(round(x / s) + z, qmin, qmax) as int8, and the dequantization
-/// (Convert(q) - z) * s. lower-quantized-to-integer turns either into
-/// integer products where a linear layer reads it.
-/// With `group` > 0 (dividing the last axis K), the same per group of
-/// `group` consecutive channels of each row: the row reshaped to
-/// [..., K / group, group], a scale (and zero point) per group, reshaped
-/// back.
+/// Dynamic quantization of each row (last axis) of an observed activation,
+/// or of each group of `group` channels of a row (`group` > 0 dividing the
+/// last axis): qc.dynamic_quantize and the qc.dynamic_dequantize of its
+/// results, symmetric or with `zeroPoints`. lower-quantized-to-integer
+/// turns the pair into integer products where a linear layer reads it.
 Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group, bool zeroPoints) {
   OpBuilder b(obs);
   Location loc = obs.getLoc();
-  Value x = obs.getInput();
-  auto ty = cast<RankedTensorType>(x.getType());
-  RankedTensorType flatTy = ty;
-  if (group) {
-    SmallVector<int64_t> shape(ty.getShape());
-    shape.back() /= group;
-    shape.push_back(group);
-    x = qc::createReshape(b, loc, x, shape);
-    ty = cast<RankedTensorType>(x.getType());
-  }
-  SmallVector<int64_t> rowShape(ty.getShape());
-  rowShape.back() = 1;
-  auto rowTy = RankedTensorType::get(rowShape, ty.getElementType());
-  auto scalar = [&](double v) {
-    return arith::ConstantOp::create(
-               b, loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
-                                              float(v)))
-        .getResult();
-  };
-  auto lastAxis = b.getDenseI64ArrayAttr({ty.getRank() - 1});
-  double qmax = double((int64_t(1) << (bits - 1)) - 1), qmin = -qmax;
-  Value s, z;
-  if (zeroPoints) {
-    qmin = -qmax - 1;
-    Value lo = qc::ReduceMinOp::create(b, loc, rowTy, x, lastAxis, 1, 0);
-    Value hi = qc::ReduceMaxOp::create(b, loc, rowTy, x, lastAxis, 1, 0);
-    lo = qc::ClipOp::create(b, loc, rowTy, lo, ValueRange{scalar(-FLT_MAX), scalar(0)});
-    hi = qc::ClipOp::create(b, loc, rowTy, hi, ValueRange{scalar(0), scalar(FLT_MAX)});
-    Value range = qc::SubOp::create(b, loc, rowTy, hi, lo);
-    range = qc::ClipOp::create(b, loc, rowTy, range, ValueRange{scalar(1e-12)});
-    s = qc::DivOp::create(b, loc, rowTy, range, scalar(qmax - qmin));
-    Value loQ = qc::RoundOp::create(b, loc, rowTy, qc::DivOp::create(b, loc, rowTy, lo, s));
-    z = qc::SubOp::create(b, loc, rowTy, scalar(qmin), loQ);
-  } else {
-    Value abs = qc::AbsOp::create(b, loc, ty, x);
-    Value m = qc::ReduceMaxOp::create(b, loc, rowTy, abs, lastAxis, 1, 0);
-    m = qc::ClipOp::create(b, loc, rowTy, m, ValueRange{scalar(1e-12)});
-    s = qc::DivOp::create(b, loc, rowTy, m, scalar(qmax));
-  }
-  Value q = qc::RoundOp::create(b, loc, ty, qc::DivOp::create(b, loc, ty, x, s));
-  if (z)
-    q = qc::AddOp::create(b, loc, ty, q, z);
-  q = qc::ClipOp::create(b, loc, ty, q, ValueRange{scalar(qmin), scalar(qmax)});
-  q = qc::ConvertOp::create(b, loc, ty.clone(b.getI8Type()), q);
-  q = qc::ConvertOp::create(b, loc, ty, q);
-  if (z)
-    q = qc::SubOp::create(b, loc, ty, q, z);
-  Value r = qc::MulOp::create(b, loc, ty, q, s);
-  return group ? qc::createReshape(b, loc, r, flatTy.getShape()) : r;
+  auto q = qc::DynamicQuantizeOp::create(b, loc, obs.getInput(), bits, group, zeroPoints);
+  return qc::DynamicDequantizeOp::create(b, loc, obs.getType(), q.getOutput(), q.getScales(),
+                                         q.getZeroPoints());
 }
 
 struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> {
@@ -315,8 +259,9 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
     bool failedAny = false;
     getOperation()->walk([&](qc::ObserveOp obs) {
       auto rowTy = cast<RankedTensorType>(obs.getType());
-      if (granularity.isDynamic() && obs.getChannelAxis() &&
-          rowTy.hasStaticShape() && int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
+      if (granularity.isDynamic() && obs.getChannelAxis() && rowTy.hasStaticShape() &&
+          rowTy.getElementType().isF32() &&
+          int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
         unsigned bits = activationBits;
         if (auto scheme = obs->getAttrOfType<qc::SchemeAttr>(qc::QCDialect::kActivationSchemeAttrName))
           bits = std::clamp(scheme.getBits(), 2u, 8u);

@@ -152,6 +152,89 @@ def QC_StorageCastOp : QC_Op<"storage_cast", [Pure]> {
   let hasFolder = 1;
 }
 
+def QC_DynamicQuantizeOp : QC_Op<"dynamic_quantize", [Pure]> {
+  let summary = "Quantizes each row, or each group of a row, with scales found at run time";
+  let description = [{
+    Dynamic quantization along the last axis: the input `[..., K]` is cut
+    into groups of `G` consecutive channels of a row, where `G = K / S` and
+    `S` is the last dim of `scales` (`[..., S]`; `S = 1`: one scale per row,
+    i.e. per token). Each group gets its scale (and, with the `zero_points`
+    result, its zero point) from its own values when the op runs; the
+    results are the `bits`-bit integers stored as `i8`, the f32 scales and
+    the zero points (integer values held as f32, the form the consumers
+    compute with). All arithmetic is in f32, in this order
+    (`round` rounds half to even, `clip(v, a, b) = min(max(v, a), b)`):
+
+    - symmetric (two results), with `qmax = 2^(bits-1) - 1`:
+      `s = max(max_g |x|, 1e-12) / qmax`,
+      `q = clip(round(x / s), -qmax, qmax)`;
+    - with zero points (three results), `qmin = -2^(bits-1)`:
+      `lo = min(min_g x, 0)`, `hi = max(max_g x, 0)`,
+      `s = max(hi - lo, 1e-12) / (qmax - qmin)`,
+      `z = qmin - round(lo / s)`,
+      `q = clip(round(x / s) + z, qmin, qmax)`.
+
+    `qc.dynamic_dequantize` computes `(q - z) * s` back. fold-calibration
+    emits the pair for `activation-granularity=token|group:G` (a group size
+    that does not divide `K` falls back to a scale per row there);
+    lower-quantized-to-integer feeds `q` and the scales straight to
+    `qc.matmul_int` / `qc.matmul_group_scaled`, and convert-qc-to-linalg
+    expands what is left into one pass over each row for its range and
+    one to quantize.
+
+    ```mlir
+    %q, %s = qc.dynamic_quantize %x bits 8 : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x1xf32>
+    %q2, %s2, %z2 = qc.dynamic_quantize %x bits 8
+                      : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x2xf32>, tensor<4x2xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input,
+                       ConfinedAttr<I64Attr, [IntMinValue<2>, IntMaxValue<8>]>:$bits);
+  let results = (outs RankedTensorOf<[I8]>:$output, RankedTensorOf<[F32]>:$scales,
+                      Optional<RankedTensorOf<[F32]>>:$zero_points);
+  let assemblyFormat = [{
+    $input `bits` $bits attr-dict `:` type($input) `->` type($output) `,` type($scales)
+    (`,` type($zero_points)^)?
+  }];
+  let builders = [
+    // groupSize 0: a scale per row.
+    OpBuilder<(ins "::mlir::Value":$input, "unsigned":$bits, "int64_t":$groupSize,
+                   "bool":$zeroPoints)>
+  ];
+  let extraClassDeclaration = [{
+    /// Consecutive channels sharing a scale (K for a scale per row).
+    int64_t getGroupSize();
+  }];
+  let hasVerifier = 1;
+}
+
+def QC_DynamicDequantizeOp : QC_Op<"dynamic_dequantize", [Pure]> {
+  let summary = "Dequantizes the result of qc.dynamic_quantize";
+  let description = [{
+    `x = (f32(q) - z) * s` in f32, with the scale `s` (and zero point `z`,
+    when given) of the group of `G = K / S` consecutive channels each
+    element of the `[..., K]` input belongs to; `scales` and `zero_points`
+    are `[..., S]` (see `qc.dynamic_quantize`).
+
+    ```mlir
+    %y = qc.dynamic_dequantize %q scales %s zero_points %z
+           : (tensor<4x64xi8>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$input, RankedTensorOf<[F32]>:$scales,
+                       Optional<RankedTensorOf<[F32]>>:$zero_points);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $input `scales` $scales (`zero_points` $zero_points^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// Consecutive channels sharing a scale (K for a scale per row).
+    int64_t getGroupSize();
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Integer-only arithmetic
 //===----------------------------------------------------------------------===//

@@ -258,11 +258,12 @@ def LowerQuantizedToInteger : Pass<"lower-quantized-to-integer"> {
       `qc.conv_int` / `qc.matmul_int` with the bias as int32 at scale
       `s_x * s_w`, then `qc.requantize` with the dyadic form of
       `s_x * s_w / s_y`; a following Relu or Clip fuses into its clamp.
-    * Gemm, MatMul whose input is dequantized per row at run time,
-      `Mul(Convert(q : i8 -> f32), s)` with `s` of shape [..., 1]
-      (fold-calibration's per-token activations), and quantized weights:
-      `qc.matmul_int` of the int8 rows, dequantized with `s_w` per channel,
-      multiplied by the rows' `s`, plus the float bias.
+    * Gemm, MatMul whose input is `qc.dynamic_dequantize` with a scale per
+      row (fold-calibration's per-token activations), and quantized
+      weights: `qc.matmul_int` of the op's int8 rows, dequantized with
+      `s_w` per channel, multiplied by the rows' `s` (less the zero points
+      times the weight column sums, with zero points), plus the float bias.
+      With more than one group per row: `qc.matmul_group_scaled`.
     * Add: both inputs requantized to a common fine scale in int32
       (`s_y / 2^F`), added, and requantized to the result.
     * GlobalAveragePool: an int32 sum, requantized with `s_x / (n s_y)`.

@@ -1,0 +1,218 @@
+//===- IntegerChains.cpp - elementwise and requantization chains ----------===//
+//
+// lower-quantized-to-integer between linear layers: Add, GlobalAveragePool
+// and Concat of quantized tensors in integers, quantize(dequantize(x)) as
+// qc.requantize, layout ops moved before the dequantization, and
+// block-quantized constants no integer op took folded back to floats.
+//
+//===----------------------------------------------------------------------===//
+#include "IntegerLowering.h"
+#include "qc/Dialect/QC/Transforms/Constants.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/IR/Matchers.h"
+#include <cmath>
+
+using namespace mlir;
+using namespace qc::integer;
+using quant::QuantizedType;
+using quant::UniformQuantizedPerAxisType;
+using quant::UniformQuantizedType;
+
+namespace {
+
+/// Add of two quantized tensors: both requantized to s_y / 2^F in int32,
+/// added, requantized to the result.
+struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    if (!yq)
+      return failure();
+    double actLo, actHi;
+    auto add = peelActivation(q.getInput(), actLo, actHi).getDefiningOp<qc::AddOp>();
+    if (!add)
+      return failure();
+    Value qa = dequantized(add.getA()), qb = dequantized(add.getB());
+    if (!qa || !qb || !perTensor(qa) || !perTensor(qb))
+      return failure();
+    UniformQuantizedType aq = perTensor(qa), bq = perTensor(qb);
+    double ra = aq.getScale() / yq.getScale(), rb = bq.getScale() / yq.getScale();
+    // |x - zp| < 2^bits; keep each shifted term below 2^29.
+    double bound = std::ldexp(1.0, std::max(aq.getStorageTypeIntegralWidth(),
+                                            bq.getStorageTypeIntegralWidth()));
+    int f = int(std::floor(std::log2(std::ldexp(1.0, 29) / (bound * std::max(ra, rb)))));
+    f = std::clamp(f, 0, 20);
+    Location loc = add.getLoc();
+    int64_t i32min = INT32_MIN, i32max = INT32_MAX;
+    auto term = [&](Value qv, UniformQuantizedType t, double r) -> FailureOr<Value> {
+      auto ty = RankedTensorType::get(tensorTy(qv).getShape(), rw.getI32Type());
+      return requantizeTo(rw, loc, storageOf(rw, loc, qv), {std::ldexp(r, f)},
+                          t.getZeroPoint(), std::nullopt, ty, 0, i32min, i32max);
+    };
+    FailureOr<Value> ta = term(qa, aq, ra), tb = term(qb, bq, rb);
+    if (failed(ta) || failed(tb))
+      return failure();
+    auto sumTy = RankedTensorType::get(tensorTy(add.getC()).getShape(), rw.getI32Type());
+    Value sum = qc::AddOp::create(rw, loc, sumTy, *ta, *tb);
+    auto [lo, hi] = clampRange(yq, actLo, actHi);
+    FailureOr<Value> y = requantizeTo(rw, loc, sum, {std::ldexp(1.0, -f)}, 0, std::nullopt,
+                                      storageTensorType(sumTy, yq), yq.getZeroPoint(), lo, hi);
+    return replaceWithIntegers(rw, q, y);
+  }
+};
+
+/// GlobalAveragePool: int32 sum over the spatial dims, requantized with
+/// s_x / (n s_y) after subtracting n * zp_x.
+struct GlobalAveragePoolToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    auto pool = q.getInput().getDefiningOp<qc::GlobalAveragePoolOp>();
+    if (!yq || !pool)
+      return failure();
+    Value qx = dequantized(pool.getX());
+    if (!qx || !perTensor(qx))
+      return failure();
+    UniformQuantizedType xq = perTensor(qx);
+    auto xTy = tensorTy(qx);
+    if (!xTy.hasStaticShape())
+      return failure();
+    int64_t n = 1;
+    SmallVector<int64_t> axes;
+    for (int64_t d = 2; d < xTy.getRank(); ++d) {
+      n *= xTy.getDimSize(d);
+      axes.push_back(d);
+    }
+    if (n * 255 > INT32_MAX)
+      return failure();
+    Location loc = pool.getLoc();
+    Value wide = qc::CastOp::create(
+        rw, loc, RankedTensorType::get(xTy.getShape(), rw.getI32Type()), storageOf(rw, loc, qx));
+    auto sumTy = RankedTensorType::get(tensorTy(pool.getY()).getShape(), rw.getI32Type());
+    Value sum = qc::ReduceSumOp::create(rw, loc, sumTy, wide, axes, 1, 0);
+    FailureOr<Value> y = requantizeTo(
+        rw, loc, sum, {xq.getScale() / (double(n) * yq.getScale())}, n * xq.getZeroPoint(),
+        std::nullopt, storageTensorType(sumTy, yq), yq.getZeroPoint(),
+        yq.getStorageTypeMin(), yq.getStorageTypeMax());
+    return replaceWithIntegers(rw, q, y);
+  }
+};
+
+/// quantize(act?(dequantize(x))) to other parameters: qc.requantize.
+struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    double actLo, actHi;
+    Value x = dequantized(peelActivation(q.getInput(), actLo, actHi));
+    if (!yq || !x || !perTensor(x))
+      return failure();
+    if (x.getType() == q.getType() && std::isinf(actLo) && std::isinf(actHi))
+      return failure(); // the folder's
+    UniformQuantizedType xq = perTensor(x);
+    auto [lo, hi] = clampRange(yq, actLo, actHi);
+    FailureOr<Value> y = requantizeTo(rw, q.getLoc(), storageOf(rw, q.getLoc(), x),
+                                      {xq.getScale() / yq.getScale()}, xq.getZeroPoint(),
+                                      std::nullopt, storageTensorType(tensorTy(x), yq),
+                                      yq.getZeroPoint(), lo, hi);
+    return replaceWithIntegers(rw, q, y);
+  }
+};
+
+/// Concat of quantized tensors: each requantized to the result's type.
+struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    auto concat = q.getInput().getDefiningOp<qc::ConcatOp>();
+    if (!yq || !concat)
+      return failure();
+    // Every input must come dequantized per tensor before anything is
+    // created: a pattern that fails must leave the IR as it found it.
+    if (!llvm::all_of(concat.getInputs(), [](Value in) {
+          Value x = dequantized(in);
+          return x && perTensor(x);
+        }))
+      return failure();
+    SmallVector<Value> ints;
+    for (Value in : concat.getInputs()) {
+      Value x = dequantized(in);
+      auto qTy = RankedTensorType::get(tensorTy(x).getShape(), yq);
+      Value requant = x.getType() == qTy
+                          ? x
+                          : qc::QuantizeOp::create(rw, q.getLoc(), qTy,
+                                                   qc::DequantizeOp::create(rw, q.getLoc(), tensorTy(in), x));
+      ints.push_back(storageOf(rw, q.getLoc(), requant));
+    }
+    Value y = qc::ConcatOp::create(rw, concat.getLoc(), storageTensorType(tensorTy(concat.getResult()), yq),
+                                   ints, concat.getAxis());
+    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), y);
+    return success();
+  }
+};
+
+/// Ops that commute with per-tensor dequantization run on the integers.
+struct DequantizeLater : RewritePattern {
+  DequantizeLater(MLIRContext *ctx) : RewritePattern(MatchAnyOpTypeTag(), 1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rw) const override {
+    if (!isa<qc::MaxPoolOp, qc::GlobalMaxPoolOp, qc::ReshapeOp, qc::FlattenOp,
+             qc::TransposeOp, qc::SqueezeOp, qc::UnsqueezeOp>(op))
+      return failure();
+    if (op->getNumOperands() < 1 || (op->getNumResults() > 1 && !op->getResult(1).use_empty()))
+      return failure();
+    Value x = dequantized(op->getOperand(0));
+    if (!x || !perTensor(x))
+      return failure();
+    UniformQuantizedType xq = perTensor(x);
+    auto resTy = tensorTy(op->getResult(0));
+    Value ints = storageOf(rw, op->getLoc(), x);
+    Operation *clone = rw.clone(*op);
+    rw.modifyOpInPlace(clone, [&] {
+      clone->setOperand(0, ints);
+      clone->getResult(0).setType(storageTensorType(resTy, xq));
+    });
+    Value qy = qc::StorageCastOp::create(
+        rw, op->getLoc(), RankedTensorType::get(resTy.getShape(), xq), clone->getResult(0));
+    Value y = qc::DequantizeOp::create(rw, op->getLoc(), resTy, qy);
+    SmallVector<Value> repl{y};
+    for (unsigned i = 1; i < op->getNumResults(); ++i)
+      repl.push_back(clone->getResult(i));
+    rw.replaceOp(op, repl);
+    return success();
+  }
+};
+
+/// dequantize(storage_cast(integer constant)) with per-block scales, folded
+/// to the f32 constant it computes.
+struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::DequantizeOp dq, PatternRewriter &rw) const override {
+    if (!isa<quant::UniformQuantizedSubChannelType>(
+            tensorTy(dq->getOperand(0)).getElementType()))
+      return failure();
+    std::optional<std::vector<float>> values = dequantizedConstant(dq);
+    if (!values)
+      return failure();
+    rw.replaceOp(dq, qc::createBlobConstant(rw, dq.getLoc(), tensorTy(dq.getResult()), *values,
+                                            "weight_dequantized"));
+    return success();
+  }
+};
+
+} // namespace
+
+void qc::integer::populateIntegerChainPatterns(RewritePatternSet &patterns) {
+  patterns.add<AddToInteger, GlobalAveragePoolToInteger, ConcatToInteger, DequantizeLater>(
+      patterns.getContext());
+}
+
+void qc::integer::populateRequantizePatterns(RewritePatternSet &patterns,
+                                             PatternBenefit benefit) {
+  patterns.add<RequantizeQDQ>(patterns.getContext(), benefit);
+}
+
+void qc::integer::populateBlockedWeightPatterns(RewritePatternSet &patterns) {
+  patterns.add<DequantizeBlockedConstant>(patterns.getContext());
+}
