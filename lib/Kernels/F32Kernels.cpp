@@ -35,8 +35,6 @@ constexpr int64_t kGroupRows = 8 * kMR, kKBlock = 128;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-
-
 template <int MR, int NV>
 QC_AVX512 inline void tileT(const float *a, int64_t lda, int64_t k0, int64_t k1,
                             const float *b, __m512 acc[kMR][kVecs]) {
@@ -53,42 +51,54 @@ QC_AVX512 inline void tileT(const float *a, int64_t lda, int64_t k0, int64_t k1,
 }
 
 template <int MR>
-QC_AVX512 void tileRows(int nv, const float *a, int64_t lda, int64_t k0, int64_t k1,
-                        const float *b, __m512 acc[kMR][kVecs]) {
+QC_AVX512 void tileRows(int nv, const float *a, int64_t lda, int64_t k0,
+                        int64_t k1, const float *b, __m512 acc[kMR][kVecs]) {
   switch (nv) {
-  case 1: return tileT<MR, 1>(a, lda, k0, k1, b, acc);
-  case 2: return tileT<MR, 2>(a, lda, k0, k1, b, acc);
-  case 3: return tileT<MR, 3>(a, lda, k0, k1, b, acc);
-  default: return tileT<MR, 4>(a, lda, k0, k1, b, acc);
+  case 1:
+    return tileT<MR, 1>(a, lda, k0, k1, b, acc);
+  case 2:
+    return tileT<MR, 2>(a, lda, k0, k1, b, acc);
+  case 3:
+    return tileT<MR, 3>(a, lda, k0, k1, b, acc);
+  default:
+    return tileT<MR, 4>(a, lda, k0, k1, b, acc);
   }
 }
 
-QC_AVX512 void tile(int mr, int nv, const float *a, int64_t lda, int64_t k0, int64_t k1,
-                    const float *b, __m512 acc[kMR][kVecs]) {
+QC_AVX512 void tile(int mr, int nv, const float *a, int64_t lda, int64_t k0,
+                    int64_t k1, const float *b, __m512 acc[kMR][kVecs]) {
   switch (mr) {
-  case 1: return tileRows<1>(nv, a, lda, k0, k1, b, acc);
-  case 2: return tileRows<2>(nv, a, lda, k0, k1, b, acc);
-  case 3: return tileRows<3>(nv, a, lda, k0, k1, b, acc);
-  case 4: return tileRows<4>(nv, a, lda, k0, k1, b, acc);
-  case 5: return tileRows<5>(nv, a, lda, k0, k1, b, acc);
-  default: return tileRows<6>(nv, a, lda, k0, k1, b, acc);
+  case 1:
+    return tileRows<1>(nv, a, lda, k0, k1, b, acc);
+  case 2:
+    return tileRows<2>(nv, a, lda, k0, k1, b, acc);
+  case 3:
+    return tileRows<3>(nv, a, lda, k0, k1, b, acc);
+  case 4:
+    return tileRows<4>(nv, a, lda, k0, k1, b, acc);
+  case 5:
+    return tileRows<5>(nv, a, lda, k0, k1, b, acc);
+  default:
+    return tileRows<6>(nv, a, lda, k0, k1, b, acc);
   }
 }
 
 /// Rows [r0, r1) of `a` (row stride lda, K columns) times one block of 64
 /// columns `b` ([K][64]); `cols` of them are stored at out + r * ldo + c,
 /// plus bias[r] (biasPerRow) or bias[c0 + c].
-QC_AVX512 void runBlock(int64_t r0, int64_t r1, const float *a, int64_t lda, int64_t K,
-                        const float *b, int64_t cols, const float *bias, bool biasPerRow,
-                        int64_t c0, float *out, int64_t ldo) {
+QC_AVX512 void runBlock(int64_t r0, int64_t r1, const float *a, int64_t lda,
+                        int64_t K, const float *b, int64_t cols,
+                        const float *bias, bool biasPerRow, int64_t c0,
+                        float *out, int64_t ldo) {
   int nv = int(cdiv(cols, kLanes));
   __mmask16 masks[kVecs];
   __m512 colBias[kVecs];
   for (int v = 0; v < nv; ++v) {
     int64_t left = cols - v * kLanes;
     masks[v] = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-    colBias[v] = bias && !biasPerRow ? _mm512_maskz_loadu_ps(masks[v], bias + c0 + v * kLanes)
-                                     : _mm512_setzero_ps();
+    colBias[v] = bias && !biasPerRow
+                     ? _mm512_maskz_loadu_ps(masks[v], bias + c0 + v * kLanes)
+                     : _mm512_setzero_ps();
   }
   alignas(64) __m512 partial[kGroupRows * kVecs];
   __m512 acc[kMR][kVecs];
@@ -110,10 +120,12 @@ QC_AVX512 void runBlock(int64_t r0, int64_t r1, const float *a, int64_t lda, int
           continue;
         }
         for (int i = 0; i < mr; ++i) {
-          __m512 rb = bias && biasPerRow ? _mm512_set1_ps(bias[r + i]) : _mm512_setzero_ps();
+          __m512 rb = bias && biasPerRow ? _mm512_set1_ps(bias[r + i])
+                                         : _mm512_setzero_ps();
           for (int v = 0; v < nv; ++v)
-            _mm512_mask_storeu_ps(out + (r + i) * ldo + v * kLanes, masks[v],
-                                  _mm512_add_ps(acc[i][v], biasPerRow ? rb : colBias[v]));
+            _mm512_mask_storeu_ps(
+                out + (r + i) * ldo + v * kLanes, masks[v],
+                _mm512_add_ps(acc[i][v], biasPerRow ? rb : colBias[v]));
         }
       }
     }
@@ -127,8 +139,8 @@ struct Shape {
 
 /// The C planes of `x` padded with zeros to Hp x Wp (rows from -ph,
 /// columns from -pw), plus `slack` zeros after them.
-void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp, int64_t slack,
-              float *image) {
+void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp,
+              int64_t slack, float *image) {
   int64_t w0 = min64(s.pw, Wp), w1 = min64(s.pw + s.W, Wp);
   for (int64_t c = 0; c < s.C; ++c)
     for (int64_t r = 0; r < Hp; ++r) {
@@ -139,7 +151,8 @@ void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp, int64_t sl
         continue;
       }
       memset(dst, 0, size_t(w0) * 4);
-      memcpy(dst + w0, x + (c * s.H + ih) * s.W + w0 - s.pw, size_t(w1 - w0) * 4);
+      memcpy(dst + w0, x + (c * s.H + ih) * s.W + w0 - s.pw,
+             size_t(w1 - w0) * 4);
       if (w1 < Wp)
         memset(dst + w1, 0, size_t(Wp - w1) * 4);
     }
@@ -150,8 +163,9 @@ void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp, int64_t sl
 /// positions of a row is one zmm of the 16 rows' values: the butterflies and
 /// the factor's contraction are whole-vector adds and FMAs, in a buffer of
 /// n x 16 floats. For p not a multiple of 16 (hadamardRow takes the rest).
-QC_AVX512 void hadamardBlock(int64_t nrows, int64_t m, int64_t p, const float *x,
-                             const float *factor, float *out, float *buf, float *tmp) {
+QC_AVX512 void hadamardBlock(int64_t nrows, int64_t m, int64_t p,
+                             const float *x, const float *factor, float *out,
+                             float *buf, float *tmp) {
   int64_t n = m * p;
   for (int64_t j = 0; j < n; ++j)
     for (int l = 0; l < kLanes; ++l)
@@ -173,8 +187,9 @@ QC_AVX512 void hadamardBlock(int64_t nrows, int64_t m, int64_t p, const float *x
       for (int64_t b = 0; b < p; ++b) {
         __m512 acc = _mm512_setzero_ps();
         for (int64_t a = 0; a < m; ++a)
-          acc = _mm512_fmadd_ps(_mm512_set1_ps(factor[a * m + a2]),
-                                _mm512_loadu_ps(buf + (a * p + b) * kLanes), acc);
+          acc =
+              _mm512_fmadd_ps(_mm512_set1_ps(factor[a * m + a2]),
+                              _mm512_loadu_ps(buf + (a * p + b) * kLanes), acc);
         _mm512_storeu_ps(tmp + (a2 * p + b) * kLanes, acc);
       }
     res = tmp;
@@ -191,16 +206,22 @@ QC_AVX512 void hadamardBlock(int64_t nrows, int64_t m, int64_t p, const float *x
 /// distance 1, 2, 4 and 8 inside each zmm (a lane permute and a blend of
 /// the sum and the difference), the longer ones between zmm, then the
 /// factor's contraction on whole vectors of 16 positions b.
-QC_AVX512 void hadamardRow(int64_t m, int64_t p, const float *x, const float *factor,
-                           float *out, float *tmp) {
+QC_AVX512 void hadamardRow(int64_t m, int64_t p, const float *x,
+                           const float *factor, float *out, float *tmp) {
   int64_t n = m * p;
-  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i lanes =
+      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   for (int64_t v = 0; v < n; v += kLanes) {
     __m512 z = _mm512_loadu_ps(x + v);
     for (int h = 1; h < kLanes; h *= 2) {
-      __m512 sw = _mm512_permutexvar_ps(_mm512_xor_si512(lanes, _mm512_set1_epi32(h)), z);
-      __mmask16 hiLanes = h == 1 ? 0xAAAA : h == 2 ? 0xCCCC : h == 4 ? 0xF0F0 : 0xFF00;
-      z = _mm512_mask_blend_ps(hiLanes, _mm512_add_ps(z, sw), _mm512_sub_ps(sw, z));
+      __m512 sw = _mm512_permutexvar_ps(
+          _mm512_xor_si512(lanes, _mm512_set1_epi32(h)), z);
+      __mmask16 hiLanes = h == 1   ? 0xAAAA
+                          : h == 2 ? 0xCCCC
+                          : h == 4 ? 0xF0F0
+                                   : 0xFF00;
+      z = _mm512_mask_blend_ps(hiLanes, _mm512_add_ps(z, sw),
+                               _mm512_sub_ps(sw, z));
     }
     _mm512_storeu_ps(out + v, z);
   }
@@ -246,29 +267,35 @@ QC_AVX512 void qc_k_hadamard_f32_avx512(QC_KERNEL_PARAMS(hadamard_f32)) {
   // Scratch: one row for the factor's contraction (row by row), or two
   // transposed blocks of 16 rows.
   bool byRow = p % kLanes == 0;
-  float *buf = static_cast<float *>(aligned_alloc(64, size_t(n) * 4 * (byRow ? 1 : 2 * kLanes)));
+  float *buf = static_cast<float *>(
+      aligned_alloc(64, size_t(n) * 4 * (byRow ? 1 : 2 * kLanes)));
   if (byRow) {
     for (int64_t r = ub * kLanes, e = min64(rows, ue * kLanes); r < e; ++r)
       hadamardRow(m, p, x + r * n, factor, out + r * n, buf);
   } else {
     for (int64_t u = ub; u < ue; ++u) {
       int64_t r0 = u * kLanes, nrows = min64(rows - r0, kLanes);
-      hadamardBlock(nrows, m, p, x + r0 * n, factor, out + r0 * n, buf, buf + n * kLanes);
+      hadamardBlock(nrows, m, p, x + r0 * n, factor, out + r0 * n, buf,
+                    buf + n * kLanes);
     }
   }
   free(buf);
 }
 
 QC_AVX512 void qc_k_matmul_f32_avx512(QC_KERNEL_PARAMS(matmul_f32)) {
-  int64_t colBlocks = cdiv(N, kCols), chunks = rowChunks(batch, colBlocks, M, ntasks);
+  int64_t colBlocks = cdiv(N, kCols),
+          chunks = rowChunks(batch, colBlocks, M, ntasks);
   int64_t chunkRows = cdiv(M, chunks), ub, ue;
   share(batch * colBlocks * chunks, task, ntasks, ub, ue);
   if (ub >= ue)
     return;
-  float *rows = bPacked ? nullptr : static_cast<float *>(aligned_alloc(64, size_t(K) * kCols * 4));
+  float *rows =
+      bPacked ? nullptr
+              : static_cast<float *>(aligned_alloc(64, size_t(K) * kCols * 4));
   int64_t key = -1;
   for (int64_t u = ub; u < ue; ++u) {
-    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, bi = u / chunks / colBlocks;
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
+            bi = u / chunks / colBlocks;
     int64_t n0 = cb * kCols, cols = min64(N - n0, kCols);
     const float *blk;
     if (bPacked) {
@@ -295,25 +322,32 @@ QC_AVX512 void qc_k_matmul_f32_avx512(QC_KERNEL_PARAMS(matmul_f32)) {
 QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
   Shape s{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw};
   int64_t K = s.K(), P = OH * OW;
-  bool pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&
-                   OH == H && OW == W;
+  bool pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 &&
+                   pw == 0 && OH == H && OW == W;
   bool shifted = sh == 1 && sw == 1 && !pointwise;
   int64_t Wp = shifted ? OW + (KW - 1) * dw : (OW - 1) * sw + (KW - 1) * dw + 1;
   int64_t Hp = shifted ? OH + (KH - 1) * dh : (OH - 1) * sh + (KH - 1) * dh + 1;
-  int64_t Q = shifted ? OH * Wp : P; // columns: padded-width positions when shifted
-  int64_t colBlocks = cdiv(Q, kCols), chunks = rowChunks(batch, colBlocks, F, ntasks);
+  int64_t Q =
+      shifted ? OH * Wp : P; // columns: padded-width positions when shifted
+  int64_t colBlocks = cdiv(Q, kCols),
+          chunks = rowChunks(batch, colBlocks, F, ntasks);
   int64_t chunkRows = cdiv(F, chunks), ub, ue;
   share(batch * colBlocks * chunks, task, ntasks, ub, ue);
   if (ub >= ue)
     return;
   int64_t planes = pointwise ? 0 : C * Hp * Wp;
   int64_t slack = (KH - 1) * dh * Wp + (KW - 1) * dw + 2 * kCols;
-  float *image = pointwise ? nullptr : static_cast<float *>(malloc(size_t(planes + slack) * 4));
+  float *image = pointwise
+                     ? nullptr
+                     : static_cast<float *>(malloc(size_t(planes + slack) * 4));
   float *rows = static_cast<float *>(aligned_alloc(64, size_t(K) * kCols * 4));
-  float *tmp = shifted && Wp != OW ? static_cast<float *>(malloc(size_t(F) * kCols * 4)) : nullptr;
+  float *tmp = shifted && Wp != OW
+                   ? static_cast<float *>(malloc(size_t(F) * kCols * 4))
+                   : nullptr;
   int64_t imageKey = -1, key = -1;
   for (int64_t u = ub; u < ue; ++u) {
-    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, n = u / chunks / colBlocks;
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
+            n = u / chunks / colBlocks;
     int64_t p0 = cb * kCols, cols = min64(Q - p0, kCols);
     const float *xn = x + n * C * H * W;
     if (key != n * colBlocks + cb) {
@@ -329,14 +363,17 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
             if (pointwise) {
               memcpy(dst, xn + c * P + p0, size_t(cols) * 4);
             } else if (shifted) {
-              memcpy(dst, image + c * Hp * Wp + kh * dh * Wp + kw * dw + p0, size_t(cols) * 4);
+              memcpy(dst, image + c * Hp * Wp + kh * dh * Wp + kw * dw + p0,
+                     size_t(cols) * 4);
             } else {
               const float *plane = image + c * Hp * Wp + kh * dh * Wp + kw * dw;
-              forEachRowRun(p0, cols, OW, [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
-                const float *src = plane + oh * sh * Wp + ow * sw;
-                for (int64_t t = 0; t < run; ++t)
-                  dst[j + t] = src[t * sw];
-              });
+              forEachRowRun(
+                  p0, cols, OW,
+                  [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
+                    const float *src = plane + oh * sh * Wp + ow * sw;
+                    for (int64_t t = 0; t < run; ++t)
+                      dst[j + t] = src[t * sw];
+                  });
             }
             if (cols < kCols)
               memset(dst + cols, 0, size_t(kCols - cols) * 4);
@@ -352,11 +389,13 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
       continue;
     }
     runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, tmp, kCols);
-    forEachRowRun(p0, cols, Wp, [&](int64_t c, int64_t oh, int64_t ow, int64_t run) {
-      int64_t valid = ow < OW ? min64(OW - ow, run) : 0;
-      for (int64_t r = r0; r < r1; ++r)
-        memcpy(on + r * P + oh * OW + ow, tmp + r * kCols + c, size_t(valid) * 4);
-    });
+    forEachRowRun(p0, cols, Wp,
+                  [&](int64_t c, int64_t oh, int64_t ow, int64_t run) {
+                    int64_t valid = ow < OW ? min64(OW - ow, run) : 0;
+                    for (int64_t r = r0; r < r1; ++r)
+                      memcpy(on + r * P + oh * OW + ow, tmp + r * kCols + c,
+                             size_t(valid) * 4);
+                  });
   }
   free(tmp);
   free(rows);

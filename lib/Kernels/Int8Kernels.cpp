@@ -50,16 +50,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QC_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+#define QC_VNNI                                                                \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 
 namespace {
 
 using namespace qc_kernels;
 
-constexpr int kLanes = 16;   // int32 lanes of a zmm: columns per panel
+constexpr int kLanes = 16;    // int32 lanes of a zmm: columns per panel
 constexpr int kBlockVecs = 4; // panels per column block (64 columns)
 constexpr int kBlockCols = kLanes * kBlockVecs;
-
 
 inline uint32_t load32(const uint8_t *p) {
   uint32_t v;
@@ -69,13 +69,13 @@ inline uint32_t load32(const uint8_t *p) {
 
 /// The requantization parameters and correction of one call.
 struct Epilogue {
-  const int32_t *corr;   // per channel: bias and weight-only zero-point terms
-  const int32_t *zw;     // per channel weight zero point, or null
-  const int32_t *mult;   // per channel multiplier (out_i8)
-  const int32_t *shift;  // per channel shift (out_i8)
+  const int32_t *corr;  // per channel: bias and weight-only zero-point terms
+  const int32_t *zw;    // per channel weight zero point, or null
+  const int32_t *mult;  // per channel multiplier (out_i8)
+  const int32_t *shift; // per channel shift (out_i8)
   int64_t izp, ozp, lo, hi;
-  int64_t outI8;         // 1: requantized bytes, 0: int32
-  int64_t sumOff;        // K * off: subtracted from the unsigned sums of x
+  int64_t outI8;  // 1: requantized bytes, 0: int32
+  int64_t sumOff; // K * off: subtracted from the unsigned sums of x
 };
 
 /// Scalar requantization, qc.requantize's definition.
@@ -89,9 +89,11 @@ inline int32_t requant(int64_t v, int64_t m, int64_t s, const Epilogue &e) {
 }
 
 /// Stores one value of channel `ch` (acc already corrected).
-inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch, const Epilogue &e) {
+inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch,
+                     const Epilogue &e) {
   if (e.outI8)
-    static_cast<int8_t *>(out)[idx] = int8_t(requant(acc, e.mult[ch], e.shift[ch], e));
+    static_cast<int8_t *>(out)[idx] =
+        int8_t(requant(acc, e.mult[ch], e.shift[ch], e));
   else
     static_cast<int32_t *>(out)[idx] = int32_t(acc);
 }
@@ -103,14 +105,19 @@ inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch, const Epil
 /// Interleaves 4 rows of 64 bytes r0..r3 (XOR `xr`) into the 4 panels'
 /// k4 group: out[(c / 16) * panelStride + (c % 16) * 4 + q] = rq[c] ^ xr.
 /// SSE2 (every x86-64): byte then word unpacks.
-inline void interleave4From(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
-                            const uint8_t *r3, uint8_t xr, uint8_t *out, int64_t panelStride) {
+inline void interleave4From(const uint8_t *r0, const uint8_t *r1,
+                            const uint8_t *r2, const uint8_t *r3, uint8_t xr,
+                            uint8_t *out, int64_t panelStride) {
   const __m128i x = _mm_set1_epi8(char(xr));
   for (int v = 0; v < kBlockVecs; ++v) {
-    __m128i a = _mm_xor_si128(x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r0 + 16 * v)));
-    __m128i b = _mm_xor_si128(x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r1 + 16 * v)));
-    __m128i c = _mm_xor_si128(x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r2 + 16 * v)));
-    __m128i d = _mm_xor_si128(x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r3 + 16 * v)));
+    __m128i a = _mm_xor_si128(
+        x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r0 + 16 * v)));
+    __m128i b = _mm_xor_si128(
+        x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r1 + 16 * v)));
+    __m128i c = _mm_xor_si128(
+        x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r2 + 16 * v)));
+    __m128i d = _mm_xor_si128(
+        x, _mm_loadu_si128(reinterpret_cast<const __m128i *>(r3 + 16 * v)));
     __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
     __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
     __m128i *o = reinterpret_cast<__m128i *>(out + v * panelStride);
@@ -175,13 +182,14 @@ struct ConvShape {
 /// of H x W bytes) as a [Kp][64] block `rows`, XOR `xr`, the raw zero-point
 /// byte `pad` outside the image, then packed into panels; with `wantSums`,
 /// `sums` gets the unsigned column sums.
-void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, uint8_t pad,
-                bool wantSums, uint8_t *rows, uint8_t *panels, int32_t *sums) {
+void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr,
+                uint8_t pad, bool wantSums, uint8_t *rows, uint8_t *panels,
+                int32_t *sums) {
   int64_t K = s.K(), K4 = cdiv(K, 4), P = s.P();
   int64_t cols = P - p0 < kBlockCols ? P - p0 : kBlockCols;
   uint8_t padv = pad ^ xr;
-  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 &&
-                   s.pw == 0 && s.OH == s.H && s.OW == s.W;
+  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 &&
+                   s.ph == 0 && s.pw == 0 && s.OH == s.H && s.OW == s.W;
   memset(rows + K * kBlockCols, 0, size_t((K4 * 4 - K) * kBlockCols));
   if (cols < kBlockCols)
     for (int64_t k = 0; k < K; ++k)
@@ -191,7 +199,8 @@ void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, ui
     for (int64_t k4 = 0; k4 < K4; ++k4) {
       const uint8_t *r[4];
       for (int q = 0; q < 4; ++q)
-        r[q] = 4 * k4 + q < K ? x + (4 * k4 + q) * s.H * s.W + p0 : rows; // rows: zeros
+        r[q] = 4 * k4 + q < K ? x + (4 * k4 + q) * s.H * s.W + p0
+                              : rows; // rows: zeros
       if (4 * k4 + 3 >= K)
         memset(rows, xr, kBlockCols); // XORed back to 0
       interleave4From(r[0], r[1], r[2], r[3], xr, panels + k4 * 64, K4 * 64);
@@ -211,32 +220,35 @@ void packIm2col(const uint8_t *x, const ConvShape &s, int64_t p0, uint8_t xr, ui
     for (int64_t kh = 0; kh < s.KH; ++kh)
       for (int64_t kw = 0; kw < s.KW; ++kw, ++k) {
         uint8_t *dst = rows + k * kBlockCols;
-        forEachRowRun(p0, cols, s.OW, [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
-          int64_t ih = oh * s.sh - s.ph + kh * s.dh;
-          if (ih < 0 || ih >= s.H) {
-            memset(dst + j, padv, size_t(run));
-          } else {
-            const uint8_t *src = plane + ih * s.W;
-            int64_t iw0 = ow * s.sw - s.pw + kw * s.dw;
-            // In-image positions t0 <= t < t1: iw0 + t * sw in [0, W).
-            int64_t t0 = iw0 >= 0 ? 0 : cdiv(-iw0, s.sw);
-            int64_t t1 = s.W - iw0 > 0 ? cdiv(s.W - iw0, s.sw) : 0;
-            t0 = t0 < run ? t0 : run;
-            t1 = t1 < run ? t1 : run;
-            t1 = t1 > t0 ? t1 : t0;
-            uint8_t *d = dst + j;
-            memset(d, padv, size_t(t0));
-            if (s.sw == 1) {
-              const uint8_t *in = src + iw0;
-              for (int64_t t = t0; t < t1; ++t)
-                d[t] = in[t] ^ xr;
-            } else {
-              for (int64_t t = t0; t < t1; ++t)
-                d[t] = src[iw0 + t * s.sw] ^ xr;
-            }
-            memset(d + t1, padv, size_t(run - t1));
-          }
-        });
+        forEachRowRun(p0, cols, s.OW,
+                      [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
+                        int64_t ih = oh * s.sh - s.ph + kh * s.dh;
+                        if (ih < 0 || ih >= s.H) {
+                          memset(dst + j, padv, size_t(run));
+                        } else {
+                          const uint8_t *src = plane + ih * s.W;
+                          int64_t iw0 = ow * s.sw - s.pw + kw * s.dw;
+                          // In-image positions t0 <= t < t1: iw0 + t * sw in
+                          // [0, W).
+                          int64_t t0 = iw0 >= 0 ? 0 : cdiv(-iw0, s.sw);
+                          int64_t t1 =
+                              s.W - iw0 > 0 ? cdiv(s.W - iw0, s.sw) : 0;
+                          t0 = t0 < run ? t0 : run;
+                          t1 = t1 < run ? t1 : run;
+                          t1 = t1 > t0 ? t1 : t0;
+                          uint8_t *d = dst + j;
+                          memset(d, padv, size_t(t0));
+                          if (s.sw == 1) {
+                            const uint8_t *in = src + iw0;
+                            for (int64_t t = t0; t < t1; ++t)
+                              d[t] = in[t] ^ xr;
+                          } else {
+                            for (int64_t t = t0; t < t1; ++t)
+                              d[t] = src[iw0 + t * s.sw] ^ xr;
+                          }
+                          memset(d + t1, padv, size_t(run - t1));
+                        }
+                      });
       }
   }
   if (wantSums)
@@ -251,8 +263,10 @@ struct Scratch {
   int64_t key = -1; // the (outer, column block) it holds
   explicit Scratch(int64_t K4) {
     if (K4) {
-      panels = static_cast<uint8_t *>(aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
-      rows = static_cast<uint8_t *>(aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
+      panels = static_cast<uint8_t *>(
+          aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
+      rows = static_cast<uint8_t *>(
+          aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
     }
   }
   ~Scratch() {
@@ -261,13 +275,12 @@ struct Scratch {
   }
 };
 
-
-
 /// Expands `n` sub-byte weights (`bits` = 4 or 2, two's complement, the
 /// lowest bits of each byte first) into int8: the compile-time panels of
 /// layers whose weights are 4 or 2 bits wide are stored this way
 /// (qc::kernels::packSubByte) and expanded one column block at a time.
-inline void unpackSubByte(const uint8_t *in, int64_t n, int64_t bits, uint8_t *out) {
+inline void unpackSubByte(const uint8_t *in, int64_t n, int64_t bits,
+                          uint8_t *out) {
   if (bits == 4) {
     for (int64_t i = 0; i < n / 2; ++i) {
       int8_t v = int8_t(in[i]);
@@ -291,8 +304,9 @@ inline void unpackSubByte(const uint8_t *in, int64_t n, int64_t bits, uint8_t *o
 /// broadcast rows are `bc + i * ldbc` (K bytes),
 /// XOR `bxr`; `bcU8` says which side is
 /// unsigned.
-void tileGeneric(int mr, int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
-                 bool bcU8, const uint8_t *vec, int64_t panelStride, int32_t acc[kMR][kBlockCols]) {
+void tileGeneric(int mr, int nv, const uint8_t *bc, int64_t ldbc, int64_t K,
+                 uint8_t bxr, bool bcU8, const uint8_t *vec,
+                 int64_t panelStride, int32_t acc[kMR][kBlockCols]) {
   for (int i = 0; i < mr; ++i)
     for (int c = 0; c < nv * kLanes; ++c)
       acc[i][c] = 0;
@@ -319,8 +333,10 @@ void tileGeneric(int mr, int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uin
 //===----------------------------------------------------------------------===//
 
 template <int MR, int NV, bool BcU8>
-QC_VNNI inline void tileVnniT(const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
-                             const uint8_t *vec, int64_t panelStride, __m512i acc[kMR][kBlockVecs]) {
+QC_VNNI inline void tileVnniT(const uint8_t *bc, int64_t ldbc, int64_t K,
+                              uint8_t bxr, const uint8_t *vec,
+                              int64_t panelStride,
+                              __m512i acc[kMR][kBlockVecs]) {
   // acc holds the sums so far (zero, or those of the previous K blocks).
   // K is a multiple of 4 and the broadcast bytes need no XOR (the callers
   // pad and XOR them beforehand): each broadcast is a plain 32-bit load.
@@ -339,41 +355,57 @@ QC_VNNI inline void tileVnniT(const uint8_t *bc, int64_t ldbc, int64_t K, uint8_
 }
 
 template <int MR, bool BcU8>
-QC_VNNI void tileVnniRows(int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
-                          const uint8_t *vec, int64_t panelStride, __m512i acc[kMR][kBlockVecs]) {
+QC_VNNI void tileVnniRows(int nv, const uint8_t *bc, int64_t ldbc, int64_t K,
+                          uint8_t bxr, const uint8_t *vec, int64_t panelStride,
+                          __m512i acc[kMR][kBlockVecs]) {
   switch (nv) {
-  case 1: return tileVnniT<MR, 1, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
-  case 2: return tileVnniT<MR, 2, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
-  case 3: return tileVnniT<MR, 3, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
-  default: return tileVnniT<MR, 4, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 1:
+    return tileVnniT<MR, 1, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 2:
+    return tileVnniT<MR, 2, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 3:
+    return tileVnniT<MR, 3, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
+  default:
+    return tileVnniT<MR, 4, BcU8>(bc, ldbc, K, bxr, vec, panelStride, acc);
   }
 }
 
 template <bool BcU8>
-QC_VNNI void tileVnni(int mr, int nv, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
-                      const uint8_t *vec, int64_t panelStride, __m512i acc[kMR][kBlockVecs]) {
+QC_VNNI void tileVnni(int mr, int nv, const uint8_t *bc, int64_t ldbc,
+                      int64_t K, uint8_t bxr, const uint8_t *vec,
+                      int64_t panelStride, __m512i acc[kMR][kBlockVecs]) {
   switch (mr) {
-  case 1: return tileVnniRows<1, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
-  case 2: return tileVnniRows<2, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
-  case 3: return tileVnniRows<3, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
-  case 4: return tileVnniRows<4, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
-  case 5: return tileVnniRows<5, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
-  default: return tileVnniRows<6, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 1:
+    return tileVnniRows<1, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 2:
+    return tileVnniRows<2, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 3:
+    return tileVnniRows<3, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 4:
+    return tileVnniRows<4, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  case 5:
+    return tileVnniRows<5, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
+  default:
+    return tileVnniRows<6, BcU8>(nv, bc, ldbc, K, bxr, vec, panelStride, acc);
   }
 }
 
 /// Requantizes 16 corrected accumulators with per-lane multipliers/shifts
 /// and stores the `mask`ed lanes as bytes at `out`.
-QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32, const Epilogue &e,
-                                   int8_t *out, __mmask16 mask) {
+QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32,
+                                   const Epilogue &e, int8_t *out,
+                                   __mmask16 mask) {
   const __m512i one = _mm512_set1_epi64(1), izp = _mm512_set1_epi64(e.izp),
                 ozp = _mm512_set1_epi64(e.ozp), lo = _mm512_set1_epi64(e.lo),
                 hi = _mm512_set1_epi64(e.hi);
   __m256i halves[2];
   for (int h = 0; h < 2; ++h) {
-    __m512i x = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1) : _mm512_castsi512_si256(v));
-    __m512i m = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(m32, 1) : _mm512_castsi512_si256(m32));
-    __m512i s = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(s32, 1) : _mm512_castsi512_si256(s32));
+    __m512i x = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1)
+                                        : _mm512_castsi512_si256(v));
+    __m512i m = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(m32, 1)
+                                        : _mm512_castsi512_si256(m32));
+    __m512i s = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(s32, 1)
+                                        : _mm512_castsi512_si256(s32));
     x = _mm512_mullo_epi64(_mm512_sub_epi64(x, izp), m);
     // 2^(s-1), 0 for s = 0 (a shift count of 2^64 - 1 gives 0)
     __m512i half = _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one));
@@ -381,7 +413,8 @@ QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32, const Ep
     x = _mm512_min_epi64(_mm512_max_epi64(x, lo), hi);
     halves[h] = _mm512_cvtepi64_epi32(x);
   }
-  __m512i r = _mm512_inserti64x4(_mm512_castsi256_si512(halves[0]), halves[1], 1);
+  __m512i r =
+      _mm512_inserti64x4(_mm512_castsi256_si512(halves[0]), halves[1], 1);
   _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(r));
 }
 
@@ -398,17 +431,18 @@ QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32, const Ep
 /// (matmul with a weight zero point): computes the broadcast rows' sums.
 /// Output element (r, c) is at out + r * ldo + (n0 + c).
 template <bool Vnni>
-void runBlock(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc, int64_t K, uint8_t bxr,
-              bool bcU8, const uint8_t *panels, int64_t panelStride, int64_t n0, int64_t N,
-              bool chanIsCol, int64_t rowCh0, const int32_t *colSums, bool rowSums,
+void runBlock(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
+              int64_t K, uint8_t bxr, bool bcU8, const uint8_t *panels,
+              int64_t panelStride, int64_t n0, int64_t N, bool chanIsCol,
+              int64_t rowCh0, const int32_t *colSums, bool rowSums,
               const Epilogue &e, void *out, int64_t ldo);
 
 template <>
-void runBlock<false>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc, int64_t K,
-                     uint8_t bxr, bool bcU8, const uint8_t *panels, int64_t panelStride,
-                     int64_t n0, int64_t N, bool chanIsCol, int64_t rowCh0,
-                     const int32_t *colSums, bool rowSums, const Epilogue &e, void *out,
-                     int64_t ldo) {
+void runBlock<false>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
+                     int64_t K, uint8_t bxr, bool bcU8, const uint8_t *panels,
+                     int64_t panelStride, int64_t n0, int64_t N, bool chanIsCol,
+                     int64_t rowCh0, const int32_t *colSums, bool rowSums,
+                     const Epilogue &e, void *out, int64_t ldo) {
   int64_t cols = N - n0 < kBlockCols ? N - n0 : kBlockCols;
   int nv = int(cdiv(cols, kLanes));
   int32_t acc[kMR][kBlockCols];
@@ -427,7 +461,8 @@ void runBlock<false>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc, in
         int64_t ch = chanIsCol ? n0 + c : rowCh0 + r + i;
         int64_t v = int64_t(acc[i][c]) + e.corr[ch];
         if (e.zw)
-          v -= int64_t(e.zw[ch]) * (chanIsCol ? rs : int64_t(colSums[c]) - e.sumOff);
+          v -= int64_t(e.zw[ch]) *
+               (chanIsCol ? rs : int64_t(colSums[c]) - e.sumOff);
         storeOne(out, (r + i) * ldo + n0 + c, v, ch, e);
       }
     }
@@ -435,17 +470,18 @@ void runBlock<false>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc, in
 }
 
 template <>
-QC_VNNI void runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc, int64_t K,
-                            uint8_t bxr, bool bcU8, const uint8_t *panels, int64_t panelStride,
-                            int64_t n0, int64_t N, bool chanIsCol, int64_t rowCh0,
-                            const int32_t *colSums, bool rowSums, const Epilogue &e, void *out,
-                            int64_t ldo) {
+QC_VNNI void
+runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
+               int64_t K, uint8_t bxr, bool bcU8, const uint8_t *panels,
+               int64_t panelStride, int64_t n0, int64_t N, bool chanIsCol,
+               int64_t rowCh0, const int32_t *colSums, bool rowSums,
+               const Epilogue &e, void *out, int64_t ldo) {
   int64_t cols = N - n0 < kBlockCols ? N - n0 : kBlockCols;
   int nv = int(cdiv(cols, kLanes));
   __m512i acc[kMR][kBlockVecs];
   // Per-column vectors (channel = column) and the x sums, per panel.
-  __m512i corrV[kBlockVecs], multV[kBlockVecs], shiftV[kBlockVecs], zwV[kBlockVecs],
-      sumV[kBlockVecs];
+  __m512i corrV[kBlockVecs], multV[kBlockVecs], shiftV[kBlockVecs],
+      zwV[kBlockVecs], sumV[kBlockVecs];
   __mmask16 masks[kBlockVecs];
   for (int v = 0; v < nv; ++v) {
     int64_t left = cols - v * kLanes;
@@ -472,64 +508,68 @@ QC_VNNI void runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t l
   int64_t K4 = K >> 2, kc = K4 > 96 ? 64 : K4;
   alignas(64) __m512i partial[kGroupRows * kBlockVecs];
   for (int64_t g0 = r0; g0 < r1; g0 += kGroupRows) {
-  int64_t g1 = g0 + kGroupRows < r1 ? g0 + kGroupRows : r1;
-  for (int64_t kb = 0; kb < K4; kb += kc) {
-  int64_t ke = kb + kc < K4 ? kb + kc : K4;
-  for (int64_t r = g0; r < g1; r += kMR) {
-    int mr = int(g1 - r < kMR ? g1 - r : kMR);
-    const uint8_t *rows = bc + r * ldbc;
-    __m512i *part = partial + (r - g0) * kBlockVecs;
-    for (int i = 0; i < mr; ++i)
-      for (int v = 0; v < nv; ++v)
-        acc[i][v] = kb ? part[i * kBlockVecs + v] : _mm512_setzero_si512();
-    if (bcU8)
-      tileVnni<true>(mr, nv, rows + kb * 4, ldbc, (ke - kb) * 4, bxr, panels + kb * 64,
-                     panelStride, acc);
-    else
-      tileVnni<false>(mr, nv, rows + kb * 4, ldbc, (ke - kb) * 4, bxr, panels + kb * 64,
-                      panelStride, acc);
-    if (ke < K4) {
-      for (int i = 0; i < mr; ++i)
-        for (int v = 0; v < nv; ++v)
-          part[i * kBlockVecs + v] = acc[i][v];
-      continue;
-    }
-    for (int i = 0; i < mr; ++i) {
-      int64_t ch = rowCh0 + r + i;
-      __m512i rowSumV = _mm512_setzero_si512();
-      if (chanIsCol && e.zw) {
-        int64_t rs = 0;
-        for (int64_t k = 0; k < K; ++k)
-          rs += uint8_t(rows[i * ldbc + k] ^ bxr);
-        rowSumV = _mm512_set1_epi32(int(rs - e.sumOff));
-      }
-      for (int v = 0; v < nv; ++v) {
-        __m512i x = acc[i][v];
-        __m512i m, s;
-        if (chanIsCol) {
-          x = _mm512_add_epi32(x, corrV[v]);
-          if (e.zw)
-            x = _mm512_sub_epi32(x, _mm512_mullo_epi32(zwV[v], rowSumV));
-          m = multV[v];
-          s = shiftV[v];
-        } else {
-          x = _mm512_add_epi32(x, _mm512_set1_epi32(e.corr[ch]));
-          if (e.zw)
-            x = _mm512_sub_epi32(x, _mm512_mullo_epi32(_mm512_set1_epi32(e.zw[ch]), sumV[v]));
-          if (e.outI8) {
-            m = _mm512_set1_epi32(e.mult[ch]);
-            s = _mm512_set1_epi32(e.shift[ch]);
+    int64_t g1 = g0 + kGroupRows < r1 ? g0 + kGroupRows : r1;
+    for (int64_t kb = 0; kb < K4; kb += kc) {
+      int64_t ke = kb + kc < K4 ? kb + kc : K4;
+      for (int64_t r = g0; r < g1; r += kMR) {
+        int mr = int(g1 - r < kMR ? g1 - r : kMR);
+        const uint8_t *rows = bc + r * ldbc;
+        __m512i *part = partial + (r - g0) * kBlockVecs;
+        for (int i = 0; i < mr; ++i)
+          for (int v = 0; v < nv; ++v)
+            acc[i][v] = kb ? part[i * kBlockVecs + v] : _mm512_setzero_si512();
+        if (bcU8)
+          tileVnni<true>(mr, nv, rows + kb * 4, ldbc, (ke - kb) * 4, bxr,
+                         panels + kb * 64, panelStride, acc);
+        else
+          tileVnni<false>(mr, nv, rows + kb * 4, ldbc, (ke - kb) * 4, bxr,
+                          panels + kb * 64, panelStride, acc);
+        if (ke < K4) {
+          for (int i = 0; i < mr; ++i)
+            for (int v = 0; v < nv; ++v)
+              part[i * kBlockVecs + v] = acc[i][v];
+          continue;
+        }
+        for (int i = 0; i < mr; ++i) {
+          int64_t ch = rowCh0 + r + i;
+          __m512i rowSumV = _mm512_setzero_si512();
+          if (chanIsCol && e.zw) {
+            int64_t rs = 0;
+            for (int64_t k = 0; k < K; ++k)
+              rs += uint8_t(rows[i * ldbc + k] ^ bxr);
+            rowSumV = _mm512_set1_epi32(int(rs - e.sumOff));
+          }
+          for (int v = 0; v < nv; ++v) {
+            __m512i x = acc[i][v];
+            __m512i m, s;
+            if (chanIsCol) {
+              x = _mm512_add_epi32(x, corrV[v]);
+              if (e.zw)
+                x = _mm512_sub_epi32(x, _mm512_mullo_epi32(zwV[v], rowSumV));
+              m = multV[v];
+              s = shiftV[v];
+            } else {
+              x = _mm512_add_epi32(x, _mm512_set1_epi32(e.corr[ch]));
+              if (e.zw)
+                x = _mm512_sub_epi32(
+                    x,
+                    _mm512_mullo_epi32(_mm512_set1_epi32(e.zw[ch]), sumV[v]));
+              if (e.outI8) {
+                m = _mm512_set1_epi32(e.mult[ch]);
+                s = _mm512_set1_epi32(e.shift[ch]);
+              }
+            }
+            int64_t idx = (r + i) * ldo + n0 + v * kLanes;
+            if (e.outI8)
+              storeRequant16(x, m, s, e, static_cast<int8_t *>(out) + idx,
+                             masks[v]);
+            else
+              _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + idx,
+                                       masks[v], x);
           }
         }
-        int64_t idx = (r + i) * ldo + n0 + v * kLanes;
-        if (e.outI8)
-          storeRequant16(x, m, s, e, static_cast<int8_t *>(out) + idx, masks[v]);
-        else
-          _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + idx, masks[v], x);
       }
     }
-  }
-  }
   }
 }
 
@@ -537,9 +577,10 @@ QC_VNNI void runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t l
 /// compile time (`bPacked`, shared by every batch) or packed from a
 /// row-major activation per column block. Output [batch][M][N].
 template <bool Vnni>
-void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, int64_t aStride,
-            uint8_t axr, const uint8_t *b, int64_t bStride, int64_t bPacked, uint8_t bxr,
-            int64_t aOffZp, const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
+void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a,
+            int64_t aStride, uint8_t axr, const uint8_t *b, int64_t bStride,
+            int64_t bPacked, uint8_t bxr, int64_t aOffZp, const Epilogue &e,
+            void *out, int64_t task, int64_t ntasks) {
   int64_t K4 = cdiv(K, 4), colBlocks = cdiv(N, kBlockCols);
   int64_t chunks = rowChunks(batch, colBlocks, M, ntasks);
   int64_t chunkRows = cdiv(M, chunks);
@@ -556,10 +597,12 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
   // The broadcast rows as the tile reads them: XORed to unsigned and padded
   // to Kp with zeros (the packed side is zero there), once per batch.
   bool copyA = axr != 0 || Kp != K;
-  uint8_t *aBuf = copyA ? static_cast<uint8_t *>(malloc(size_t(M * Kp))) : nullptr;
+  uint8_t *aBuf =
+      copyA ? static_cast<uint8_t *>(malloc(size_t(M * Kp))) : nullptr;
   int64_t aKey = -1;
   for (int64_t u = ub; u < ue; ++u) {
-    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, bi = u / chunks / colBlocks;
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
+            bi = u / chunks / colBlocks;
     int64_t n0 = cb * kBlockCols;
     const uint8_t *rowsA = a + bi * aStride;
     if (copyA) {
@@ -579,7 +622,8 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
     if (subByte) {
       int64_t blockBytes = kBlockVecs * panelStride;
       if (scratch.key != cb) {
-        unpackSubByte(b + cb * blockBytes * bPacked / 8, blockBytes, bPacked, scratch.panels);
+        unpackSubByte(b + cb * blockBytes * bPacked / 8, blockBytes, bPacked,
+                      scratch.panels);
         scratch.key = cb;
       }
       panels = scratch.panels;
@@ -588,8 +632,8 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
     } else {
       int64_t key = bi * colBlocks + cb;
       if (scratch.key != key) {
-        packColumns(b + bi * bStride, K, N, n0, bxr, scratch.rows, scratch.panels,
-                    scratch.sums);
+        packColumns(b + bi * bStride, K, N, n0, bxr, scratch.rows,
+                    scratch.panels, scratch.sums);
         scratch.key = key;
       }
       panels = scratch.panels;
@@ -599,10 +643,12 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a, in
         corr[c] = int32_t(e.corr[n0 + c] - aOffZp * scratch.sums[c]);
       eb.corr = corr - n0;
     }
-    int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < M ? r0 + chunkRows : M;
+    int64_t r0 = chunk * chunkRows,
+            r1 = r0 + chunkRows < M ? r0 + chunkRows : M;
     if (r0 >= r1)
       continue;
-    runBlock<Vnni>(r0, r1, rowsA, Kp, Kp, 0, /*bcU8=*/true, panels, panelStride, n0, N,
+    runBlock<Vnni>(r0, r1, rowsA, Kp, Kp, 0, /*bcU8=*/true, panels, panelStride,
+                   n0, N,
                    /*chanIsCol=*/true, 0, nullptr, /*rowSums=*/true, eb,
                    static_cast<uint8_t *>(out) + bi * M * N * esize, N);
   }
@@ -637,10 +683,12 @@ inline int32_t groupOffset(const GroupArgs &p, int64_t row, int64_t g) {
 /// `au`: A made unsigned (XOR 0x80), [M][K].
 void groupBlockGeneric(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0,
                        const uint8_t *au) {
-  int64_t cols = p.N - n0 < kBlockCols ? p.N - n0 : kBlockCols, groups = p.K / p.G;
+  int64_t cols = p.N - n0 < kBlockCols ? p.N - n0 : kBlockCols,
+          groups = p.K / p.G;
   int nv = int(cdiv(cols, kLanes));
   int64_t panelStride = (p.K >> 2) * 64;
-  const uint8_t *panels = p.panels + (n0 / kBlockCols) * kBlockVecs * panelStride;
+  const uint8_t *panels =
+      p.panels + (n0 / kBlockCols) * kBlockVecs * panelStride;
   int32_t acc[kMR][kBlockCols];
   float facc[kMR][kBlockCols];
   for (int64_t r = r0; r < r1; r += kMR) {
@@ -668,20 +716,23 @@ void groupBlockGeneric(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0,
 
 /// The same with VNNI tiles; each group's int32 sums are corrected and
 /// scaled into the float accumulators while they are in registers.
-QC_VNNI void groupBlockVnni(const GroupArgs &p, int64_t r0, int64_t r1, int64_t n0,
-                            const uint8_t *au) {
-  int64_t cols = p.N - n0 < kBlockCols ? p.N - n0 : kBlockCols, groups = p.K / p.G;
+QC_VNNI void groupBlockVnni(const GroupArgs &p, int64_t r0, int64_t r1,
+                            int64_t n0, const uint8_t *au) {
+  int64_t cols = p.N - n0 < kBlockCols ? p.N - n0 : kBlockCols,
+          groups = p.K / p.G;
   int nv = int(cdiv(cols, kLanes));
   int64_t panelStride = (p.K >> 2) * 64;
-  const uint8_t *panels = p.panels + (n0 / kBlockCols) * kBlockVecs * panelStride;
+  const uint8_t *panels =
+      p.panels + (n0 / kBlockCols) * kBlockVecs * panelStride;
   __mmask16 masks[kBlockVecs];
   __m512 sbV[kBlockVecs], biasV[kBlockVecs];
   for (int v = 0; v < nv; ++v) {
     int64_t left = cols - v * kLanes;
     masks[v] = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
     sbV[v] = _mm512_maskz_loadu_ps(masks[v], p.bScales + n0 + v * kLanes);
-    biasV[v] = p.bias ? _mm512_maskz_loadu_ps(masks[v], p.bias + n0 + v * kLanes)
-                      : _mm512_setzero_ps();
+    biasV[v] = p.bias
+                   ? _mm512_maskz_loadu_ps(masks[v], p.bias + n0 + v * kLanes)
+                   : _mm512_setzero_ps();
   }
   __m512i acc[kMR][kBlockVecs];
   alignas(64) float facc[kMR][kBlockCols];
@@ -694,26 +745,30 @@ QC_VNNI void groupBlockVnni(const GroupArgs &p, int64_t r0, int64_t r1, int64_t 
       for (int i = 0; i < mr; ++i)
         for (int v = 0; v < nv; ++v)
           acc[i][v] = _mm512_setzero_si512();
-      tileVnni<true>(mr, nv, au + r * p.K + g * p.G, p.K, p.G, 0, panels + (g * p.G / 4) * 64,
-                     panelStride, acc);
+      tileVnni<true>(mr, nv, au + r * p.K + g * p.G, p.K, p.G, 0,
+                     panels + (g * p.G / 4) * 64, panelStride, acc);
       __m512i csV[kBlockVecs];
       for (int v = 0; v < nv; ++v)
-        csV[v] = _mm512_maskz_loadu_epi32(masks[v], p.colSums + g * p.N + n0 + v * kLanes);
+        csV[v] = _mm512_maskz_loadu_epi32(masks[v], p.colSums + g * p.N + n0 +
+                                                        v * kLanes);
       for (int i = 0; i < mr; ++i) {
         __m512i offV = _mm512_set1_epi32(groupOffset(p, r + i, g));
         __m512 sa = _mm512_set1_ps(p.aScales[(r + i) * groups + g]);
         for (int v = 0; v < nv; ++v) {
-          __m512i x = _mm512_sub_epi32(acc[i][v], _mm512_mullo_epi32(offV, csV[v]));
+          __m512i x =
+              _mm512_sub_epi32(acc[i][v], _mm512_mullo_epi32(offV, csV[v]));
           float *f = facc[i] + v * kLanes;
-          _mm512_store_ps(f, _mm512_fmadd_ps(_mm512_cvtepi32_ps(x), sa, _mm512_load_ps(f)));
+          _mm512_store_ps(
+              f, _mm512_fmadd_ps(_mm512_cvtepi32_ps(x), sa, _mm512_load_ps(f)));
         }
       }
     }
     for (int i = 0; i < mr; ++i)
       for (int v = 0; v < nv; ++v)
-        _mm512_mask_storeu_ps(p.out + (r + i) * p.N + n0 + v * kLanes, masks[v],
-                              _mm512_fmadd_ps(_mm512_load_ps(facc[i] + v * kLanes), sbV[v],
-                                              biasV[v]));
+        _mm512_mask_storeu_ps(
+            p.out + (r + i) * p.N + n0 + v * kLanes, masks[v],
+            _mm512_fmadd_ps(_mm512_load_ps(facc[i] + v * kLanes), sbV[v],
+                            biasV[v]));
   }
 }
 
@@ -721,7 +776,8 @@ QC_VNNI void groupBlockVnni(const GroupArgs &p, int64_t r0, int64_t r1, int64_t 
 template <bool Vnni>
 void matmulGroup(const GroupArgs &p, int64_t task, int64_t ntasks) {
   int64_t colBlocks = cdiv(p.N, kBlockCols);
-  int64_t chunks = rowChunks(1, colBlocks, p.M, ntasks), chunkRows = cdiv(p.M, chunks);
+  int64_t chunks = rowChunks(1, colBlocks, p.M, ntasks),
+          chunkRows = cdiv(p.M, chunks);
   int64_t ub, ue;
   share(colBlocks * chunks, task, ntasks, ub, ue);
   if (ub >= ue)
@@ -734,7 +790,8 @@ void matmulGroup(const GroupArgs &p, int64_t task, int64_t ntasks) {
     au[i] = a[i] ^ 0x80;
   for (int64_t u = ub; u < ue; ++u) {
     int64_t chunk = u % chunks, cb = u / chunks;
-    int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < p.M ? r0 + chunkRows : p.M;
+    int64_t r0 = chunk * chunkRows,
+            r1 = r0 + chunkRows < p.M ? r0 + chunkRows : p.M;
     if (r0 >= r1)
       continue;
     if constexpr (Vnni)
@@ -745,16 +802,18 @@ void matmulGroup(const GroupArgs &p, int64_t task, int64_t ntasks) {
   free(au);
 }
 
-void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr, uint8_t pad,
-                   const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks);
-void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
-                      uint8_t pad, const uint8_t *w, const Epilogue &e, void *out, int64_t task,
+void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
+                   uint8_t xr, uint8_t pad, const uint8_t *w, const Epilogue &e,
+                   void *out, int64_t task, int64_t ntasks);
+void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
+                      uint8_t xr, uint8_t pad, const uint8_t *w,
+                      const Epilogue &e, void *out, int64_t task,
                       int64_t ntasks);
 
 /// The Cg planes of `x` padded to Hp x Wp (XOR `xr`, `padv` outside the
 /// image: rows from -ph, columns from -pw).
-void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp, uint8_t xr,
-              uint8_t padv, uint8_t *image) {
+void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
+              uint8_t xr, uint8_t padv, uint8_t *image) {
   int64_t w0 = s.pw < Wp ? s.pw : Wp;
   int64_t w1 = s.pw + s.W < Wp ? s.pw + s.W : Wp;
   for (int64_t c = 0; c < s.Cg(); ++c)
@@ -777,8 +836,9 @@ void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp, uint
 /// The im2col columns [p0, p0 + 64) from the padded image (Hp x Wp planes,
 /// already XORed): each output row's run of one tap is a copy with the
 /// stride, without bounds checks.
-void packStrided(const uint8_t *image, const ConvShape &s, int64_t Hp, int64_t Wp, int64_t p0,
-                 bool wantSums, uint8_t *rows, uint8_t *panels, int32_t *sums) {
+void packStrided(const uint8_t *image, const ConvShape &s, int64_t Hp,
+                 int64_t Wp, int64_t p0, bool wantSums, uint8_t *rows,
+                 uint8_t *panels, int32_t *sums) {
   int64_t K = s.K(), K4 = cdiv(K, 4), P = s.P();
   int64_t cols = P - p0 < kBlockCols ? P - p0 : kBlockCols;
   memset(rows + K * kBlockCols, 0, size_t((K4 * 4 - K) * kBlockCols));
@@ -790,11 +850,12 @@ void packStrided(const uint8_t *image, const ConvShape &s, int64_t Hp, int64_t W
         if (cols < kBlockCols)
           memset(dst + cols, 0, size_t(kBlockCols - cols));
         const uint8_t *plane = image + c * Hp * Wp + kh * s.dh * Wp + kw * s.dw;
-        forEachRowRun(p0, cols, s.OW, [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
-          const uint8_t *src = plane + oh * s.sh * Wp + ow * s.sw;
-          for (int64_t t = 0; t < run; ++t)
-            dst[j + t] = src[t * s.sw];
-        });
+        forEachRowRun(p0, cols, s.OW,
+                      [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
+                        const uint8_t *src = plane + oh * s.sh * Wp + ow * s.sw;
+                        for (int64_t t = 0; t < run; ++t)
+                          dst[j + t] = src[t * s.sw];
+                      });
       }
   if (wantSums)
     columnSums(rows, K, sums);
@@ -803,15 +864,16 @@ void packStrided(const uint8_t *image, const ConvShape &s, int64_t Hp, int64_t W
 
 /// 2-d convolution, NCHW, through im2col panels of 64 output positions.
 template <bool Vnni>
-void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, uint8_t pad,
-            const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks);
+void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
+            uint8_t pad, const uint8_t *w, const Epilogue &e, void *out,
+            int64_t task, int64_t ntasks);
 
 /// A convolution whose weights are stored `wBits` (8, 4 or 2) wide: sub-byte
 /// weights are expanded to int8 rows once per call (the task's share).
 template <bool Vnni>
-void conv2dPacked(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
-                  uint8_t pad, const uint8_t *w, int64_t wBits, const Epilogue &e, void *out,
-                  int64_t task, int64_t ntasks) {
+void conv2dPacked(int64_t batch, const ConvShape &s, const uint8_t *x,
+                  uint8_t xxr, uint8_t pad, const uint8_t *w, int64_t wBits,
+                  const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
   if (wBits != 4 && wBits != 2)
     return conv2d<Vnni>(batch, s, x, xxr, pad, w, e, out, task, ntasks);
   int64_t n = s.F * cdiv(s.K(), 4) * 4; // [F][Kp] rows
@@ -822,26 +884,31 @@ void conv2dPacked(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t x
 }
 
 template <bool Vnni>
-void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, uint8_t pad,
-            const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
-  int64_t K = s.K(), K4 = cdiv(K, 4), Kp = K4 * 4, P = s.P(), Fg = s.F / s.groups;
+void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
+            uint8_t pad, const uint8_t *w, const Epilogue &e, void *out,
+            int64_t task, int64_t ntasks) {
+  int64_t K = s.K(), K4 = cdiv(K, 4), Kp = K4 * 4, P = s.P(),
+          Fg = s.F / s.groups;
   if (s.Cg() == 1 && Fg == 1)
     return Vnni ? depthwiseVnni(batch, s, x, xxr, pad, w, e, out, task, ntasks)
-                : depthwiseGeneric(batch, s, x, xxr, pad, w, e, out, task, ntasks);
+                : depthwiseGeneric(batch, s, x, xxr, pad, w, e, out, task,
+                                   ntasks);
   // Stride 1 (not pointwise): the image is padded once per (image, group)
   // into planes of Hp x Wp, and the columns are the Q = OH x Wp positions of
   // the padded width, so the im2col row of tap (c, kh, kw) is one contiguous
   // copy of 64 bytes; the Wp - OW extra columns of each row are computed and
   // dropped when the block is stored.
-  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 &&
-                   s.pw == 0 && s.OH == s.H && s.OW == s.W;
+  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 &&
+                   s.ph == 0 && s.pw == 0 && s.OH == s.H && s.OW == s.W;
   bool shifted = s.sh == 1 && s.sw == 1 && !pointwise;
   // Strided: the padded image too, each output row's run a strided copy.
   bool strided = !shifted && !pointwise;
-  int64_t Wp = shifted ? s.OW + (s.KW - 1) * s.dw
-                       : strided ? (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1 : s.OW;
-  int64_t Hp = shifted ? s.OH + (s.KH - 1) * s.dh
-                       : strided ? (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1 : 0;
+  int64_t Wp = shifted   ? s.OW + (s.KW - 1) * s.dw
+               : strided ? (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1
+                         : s.OW;
+  int64_t Hp = shifted   ? s.OH + (s.KH - 1) * s.dh
+               : strided ? (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1
+                         : 0;
   int64_t Q = shifted ? s.OH * Wp : P;
   int64_t colBlocks = cdiv(Q, kBlockCols);
   int64_t outer = batch * s.groups;
@@ -853,16 +920,20 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
     return;
   Scratch scratch(K4);
   size_t esize = e.outI8 ? 1 : 4;
-  int64_t planes = s.Cg() * Hp * Wp, slack = (s.KH - 1) * s.dh * Wp + (s.KW - 1) * s.dw + 2 * kBlockCols;
-  uint8_t *image = shifted || strided ? static_cast<uint8_t *>(malloc(size_t(planes + slack)))
-                                      : nullptr;
-  uint8_t *tmp = shifted && Wp != s.OW
-                     ? static_cast<uint8_t *>(malloc(size_t(Fg) * kBlockCols * esize))
-                     : nullptr;
+  int64_t planes = s.Cg() * Hp * Wp,
+          slack = (s.KH - 1) * s.dh * Wp + (s.KW - 1) * s.dw + 2 * kBlockCols;
+  uint8_t *image = shifted || strided
+                       ? static_cast<uint8_t *>(malloc(size_t(planes + slack)))
+                       : nullptr;
+  uint8_t *tmp =
+      shifted && Wp != s.OW
+          ? static_cast<uint8_t *>(malloc(size_t(Fg) * kBlockCols * esize))
+          : nullptr;
   int64_t imageKey = -1;
   uint8_t padv = pad ^ xxr;
   for (int64_t u = ub; u < ue; ++u) {
-    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks, og = u / chunks / colBlocks;
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
+            og = u / chunks / colBlocks;
     int64_t n = og / s.groups, g = og % s.groups, p0 = cb * kBlockCols;
     const uint8_t *xg = x + (n * s.C + g * s.Cg()) * s.H * s.W;
     int64_t key = og * colBlocks + cb;
@@ -878,8 +949,10 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
           for (int64_t kh = 0; kh < s.KH; ++kh)
             for (int64_t kw = 0; kw < s.KW; ++kw, ++k)
               memcpy(scratch.rows + k * kBlockCols,
-                     image + c * Hp * Wp + kh * s.dh * Wp + kw * s.dw + p0, kBlockCols);
-        memset(scratch.rows + K * kBlockCols, 0, size_t((K4 * 4 - K) * kBlockCols));
+                     image + c * Hp * Wp + kh * s.dh * Wp + kw * s.dw + p0,
+                     kBlockCols);
+        memset(scratch.rows + K * kBlockCols, 0,
+               size_t((K4 * 4 - K) * kBlockCols));
         if (e.zw)
           columnSums(scratch.rows, K, scratch.sums);
         packRows(scratch.rows, K4, scratch.panels);
@@ -888,35 +961,39 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
           padImage(xg, s, Hp, Wp, xxr, padv, image);
           imageKey = og;
         }
-        packStrided(image, s, Hp, Wp, p0, e.zw != nullptr, scratch.rows, scratch.panels,
-                    scratch.sums);
+        packStrided(image, s, Hp, Wp, p0, e.zw != nullptr, scratch.rows,
+                    scratch.panels, scratch.sums);
       } else {
-        packIm2col(xg, s, p0, xxr, pad, e.zw != nullptr, scratch.rows, scratch.panels,
-                   scratch.sums);
+        packIm2col(xg, s, p0, xxr, pad, e.zw != nullptr, scratch.rows,
+                   scratch.panels, scratch.sums);
       }
       scratch.key = key;
     }
-    int64_t r0 = chunk * chunkRows, r1 = r0 + chunkRows < Fg ? r0 + chunkRows : Fg;
+    int64_t r0 = chunk * chunkRows,
+            r1 = r0 + chunkRows < Fg ? r0 + chunkRows : Fg;
     if (r0 >= r1)
       continue;
     int64_t f0 = g * Fg;
     uint8_t *og8 = static_cast<uint8_t *>(out) + (n * s.F + f0) * P * esize;
     if (!tmp) {
-      runBlock<Vnni>(r0, r1, w + f0 * Kp, Kp, Kp, 0, /*bcU8=*/false, scratch.panels, K4 * 64,
-                     p0, Q, /*chanIsCol=*/false, f0, scratch.sums, /*rowSums=*/false, e, og8, P);
+      runBlock<Vnni>(r0, r1, w + f0 * Kp, Kp, Kp, 0, /*bcU8=*/false,
+                     scratch.panels, K4 * 64, p0, Q, /*chanIsCol=*/false, f0,
+                     scratch.sums, /*rowSums=*/false, e, og8, P);
       continue;
     }
     // Through [Fg][64], then the columns of the real width.
-    runBlock<Vnni>(r0, r1, w + f0 * Kp, Kp, Kp, 0, /*bcU8=*/false, scratch.panels, K4 * 64, p0,
-                   Q, /*chanIsCol=*/false, f0, scratch.sums, /*rowSums=*/false, e,
+    runBlock<Vnni>(r0, r1, w + f0 * Kp, Kp, Kp, 0, /*bcU8=*/false,
+                   scratch.panels, K4 * 64, p0, Q, /*chanIsCol=*/false, f0,
+                   scratch.sums, /*rowSums=*/false, e,
                    tmp - p0 * int64_t(esize), kBlockCols);
     int64_t cols = Q - p0 < kBlockCols ? Q - p0 : kBlockCols;
-    forEachRowRun(p0, cols, Wp, [&](int64_t c, int64_t oh, int64_t ow, int64_t run) {
-      int64_t valid = ow < s.OW ? (s.OW - ow < run ? s.OW - ow : run) : 0;
-      for (int64_t r = r0; r < r1; ++r)
-        memcpy(og8 + (r * P + oh * s.OW + ow) * esize, tmp + (r * kBlockCols + c) * esize,
-               size_t(valid) * esize);
-    });
+    forEachRowRun(
+        p0, cols, Wp, [&](int64_t c, int64_t oh, int64_t ow, int64_t run) {
+          int64_t valid = ow < s.OW ? (s.OW - ow < run ? s.OW - ow : run) : 0;
+          for (int64_t r = r0; r < r1; ++r)
+            memcpy(og8 + (r * P + oh * s.OW + ow) * esize,
+                   tmp + (r * kBlockCols + c) * esize, size_t(valid) * esize);
+        });
   }
   free(tmp);
   free(image);
@@ -928,8 +1005,9 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr, ui
 /// weight in int32 (vectorized along the row). Always inlined into the two
 /// wrappers below, so it is compiled for each one's target.
 __attribute__((always_inline)) inline void
-depthwiseBody(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr, uint8_t pad,
-              const uint8_t *w, const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
+depthwiseBody(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
+              uint8_t pad, const uint8_t *w, const Epilogue &e, void *out,
+              int64_t task, int64_t ntasks) {
   int64_t KK = s.KH * s.KW, Kp = cdiv(KK, 4) * 4, P = s.P();
   int64_t Hp = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1;
   int64_t Wp = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
@@ -1007,22 +1085,26 @@ depthwiseBody(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr, u
   free(plane);
 }
 
-QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
-                           uint8_t pad, const uint8_t *w, const Epilogue &e, void *out,
-                           int64_t task, int64_t ntasks) {
+QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
+                           uint8_t xr, uint8_t pad, const uint8_t *w,
+                           const Epilogue &e, void *out, int64_t task,
+                           int64_t ntasks) {
   depthwiseBody(batch, s, x, xr, pad, w, e, out, task, ntasks);
 }
 
-void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
-                      uint8_t pad, const uint8_t *w, const Epilogue &e, void *out, int64_t task,
+void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
+                      uint8_t xr, uint8_t pad, const uint8_t *w,
+                      const Epilogue &e, void *out, int64_t task,
                       int64_t ntasks) {
   depthwiseBody(batch, s, x, xr, pad, w, e, out, task, ntasks);
 }
 
 Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
-                      const int32_t *mult, const int32_t *shift, int64_t izp, int64_t ozp,
-                      int64_t lo, int64_t hi, int64_t outI8, int64_t sumOff) {
-  return Epilogue{corr, hasZw ? zw : nullptr, mult, shift, izp, ozp, lo, hi, outI8, sumOff};
+                      const int32_t *mult, const int32_t *shift, int64_t izp,
+                      int64_t ozp, int64_t lo, int64_t hi, int64_t outI8,
+                      int64_t sumOff) {
+  return Epilogue{
+      corr, hasZw ? zw : nullptr, mult, shift, izp, ozp, lo, hi, outI8, sumOff};
 }
 
 } // namespace
@@ -1031,31 +1113,46 @@ Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
 // Entry points (their signatures: include/qc/Kernels/Kernels.def)
 //===----------------------------------------------------------------------===//
 
-#define QC_MATMUL_CALL(V)                                                                \
-  matmul<V>(batch, M, N, K, a, aStride, uint8_t(aXor), b, bStride, bPacked, uint8_t(bXor), \
-            aOffZp,                                                                      \
-            makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8, K * aXor), \
+#define QC_MATMUL_CALL(V)                                                      \
+  matmul<V>(batch, M, N, K, a, aStride, uint8_t(aXor), b, bStride, bPacked,    \
+            uint8_t(bXor), aOffZp,                                             \
+            makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi,       \
+                         outI8, K * aXor),                                     \
             out, task, ntasks)
 
-#define QC_CONV_CALL(V)                                                                  \
-  conv2dPacked<V>(batch, ConvShape{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw,       \
-                                  groups},                                               \
-                  x, uint8_t(xXor), uint8_t(pad), w, wBits,                              \
-            makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8,          \
-                         (C / groups) * KH * KW * xXor),                                 \
-            out, task, ntasks)
+#define QC_CONV_CALL(V)                                                        \
+  conv2dPacked<V>(                                                             \
+      batch,                                                                   \
+      ConvShape{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups},   \
+      x, uint8_t(xXor), uint8_t(pad), w, wBits,                                \
+      makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8,      \
+                   (C / groups) * KH * KW * xXor),                             \
+      out, task, ntasks)
 
 extern "C" {
 
-#define QC_MATMUL_GROUP_CALL(V)                                                          \
-  matmulGroup<V>(GroupArgs{M, N, K, G, a, aScales, aZeros, b, colSums, bScales, bias, out},  \
+#define QC_MATMUL_GROUP_CALL(V)                                                \
+  matmulGroup<V>(GroupArgs{M, N, K, G, a, aScales, aZeros, b, colSums,         \
+                           bScales, bias, out},                                \
                  task, ntasks)
 
-void qc_k_matmul_i8_generic(QC_KERNEL_PARAMS(matmul_i8)) { QC_MATMUL_CALL(false); }
-QC_VNNI void qc_k_matmul_i8_vnni(QC_KERNEL_PARAMS(matmul_i8)) { QC_MATMUL_CALL(true); }
-void qc_k_matmul_group_i8_generic(QC_KERNEL_PARAMS(matmul_group_i8)) { QC_MATMUL_GROUP_CALL(false); }
-QC_VNNI void qc_k_matmul_group_i8_vnni(QC_KERNEL_PARAMS(matmul_group_i8)) { QC_MATMUL_GROUP_CALL(true); }
-void qc_k_conv2d_i8_generic(QC_KERNEL_PARAMS(conv2d_i8)) { QC_CONV_CALL(false); }
-QC_VNNI void qc_k_conv2d_i8_vnni(QC_KERNEL_PARAMS(conv2d_i8)) { QC_CONV_CALL(true); }
+void qc_k_matmul_i8_generic(QC_KERNEL_PARAMS(matmul_i8)) {
+  QC_MATMUL_CALL(false);
+}
+QC_VNNI void qc_k_matmul_i8_vnni(QC_KERNEL_PARAMS(matmul_i8)) {
+  QC_MATMUL_CALL(true);
+}
+void qc_k_matmul_group_i8_generic(QC_KERNEL_PARAMS(matmul_group_i8)) {
+  QC_MATMUL_GROUP_CALL(false);
+}
+QC_VNNI void qc_k_matmul_group_i8_vnni(QC_KERNEL_PARAMS(matmul_group_i8)) {
+  QC_MATMUL_GROUP_CALL(true);
+}
+void qc_k_conv2d_i8_generic(QC_KERNEL_PARAMS(conv2d_i8)) {
+  QC_CONV_CALL(false);
+}
+QC_VNNI void qc_k_conv2d_i8_vnni(QC_KERNEL_PARAMS(conv2d_i8)) {
+  QC_CONV_CALL(true);
+}
 
 } // extern "C"

@@ -11,7 +11,8 @@ constexpr int kMR = 6; // rows of a register tile
 inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Splits `units` among `ntasks`; [b, e) is the share of `task`.
-inline void share(int64_t units, int64_t task, int64_t ntasks, int64_t &b, int64_t &e) {
+inline void share(int64_t units, int64_t task, int64_t ntasks, int64_t &b,
+                  int64_t &e) {
   if (ntasks < 1)
     ntasks = 1;
   b = units * task / ntasks;
@@ -20,7 +21,8 @@ inline void share(int64_t units, int64_t task, int64_t ntasks, int64_t &b, int64
 
 /// Row chunks per column block: enough units (outer x blocks x chunks) for
 /// the tasks to share, each chunk at least two register tiles.
-inline int64_t rowChunks(int64_t outer, int64_t colBlocks, int64_t rows, int64_t ntasks) {
+inline int64_t rowChunks(int64_t outer, int64_t colBlocks, int64_t rows,
+                         int64_t ntasks) {
   int64_t have = outer * colBlocks;
   if (have >= 2 * ntasks || rows <= 2 * kMR)
     return 1;

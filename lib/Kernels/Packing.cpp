@@ -1,6 +1,6 @@
 //===- Packing.cpp - compile-time packing of int8 weights for the kernels -===//
-#include "qc/Kernels/Int8Kernels.h"
 #include "KernelCommon.h"
+#include "qc/Kernels/Int8Kernels.h"
 
 using namespace qc::kernels;
 
@@ -10,8 +10,9 @@ namespace {
 constexpr int64_t kLanes = 16;
 } // namespace
 
-std::vector<int32_t> qc::kernels::signedZeroPoints(const int32_t *zp, size_t nZp,
-                                                   int64_t channels, bool wUnsigned) {
+std::vector<int32_t> qc::kernels::signedZeroPoints(const int32_t *zp,
+                                                   size_t nZp, int64_t channels,
+                                                   bool wUnsigned) {
   std::vector<int32_t> out(static_cast<size_t>(channels));
   for (int64_t c = 0; c < channels; ++c)
     out[size_t(c)] = zp[nZp == 1 ? 0 : size_t(c)] - (wUnsigned ? 128 : 0);
@@ -30,8 +31,9 @@ static void finish(PackedWeights &p, int64_t K, int32_t zpAct, int32_t offZp,
   }
 }
 
-PackedWeights qc::kernels::packMatmulB(const uint8_t *b, int64_t K, int64_t N, bool bUnsigned,
-                                       const int32_t *bZp, size_t nZp, const int32_t *bias,
+PackedWeights qc::kernels::packMatmulB(const uint8_t *b, int64_t K, int64_t N,
+                                       bool bUnsigned, const int32_t *bZp,
+                                       size_t nZp, const int32_t *bias,
                                        bool aUnsigned, int32_t aZp) {
   PackedWeights p;
   int64_t K4 = cdiv(K, 4), panels = cdiv(N, 64) * 4;
@@ -41,7 +43,8 @@ PackedWeights qc::kernels::packMatmulB(const uint8_t *b, int64_t K, int64_t N, b
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) {
       int8_t v = int8_t(b[k * N + n] ^ xr);
-      p.data[size_t((n / kLanes) * K4 * 64 + (k / 4) * 64 + (n % kLanes) * 4 + k % 4)] = v;
+      p.data[size_t((n / kLanes) * K4 * 64 + (k / 4) * 64 + (n % kLanes) * 4 +
+                    k % 4)] = v;
       sums[size_t(n)] += v;
     }
   p.zw = signedZeroPoints(bZp, nZp, N, bUnsigned);
@@ -49,18 +52,21 @@ PackedWeights qc::kernels::packMatmulB(const uint8_t *b, int64_t K, int64_t N, b
   return p;
 }
 
-PackedWeights qc::kernels::matmulActivationB(int64_t K, int64_t N, bool bUnsigned,
-                                             const int32_t *bZp, size_t nZp,
-                                             const int32_t *bias, int32_t aZp) {
+PackedWeights qc::kernels::matmulActivationB(int64_t K, int64_t N,
+                                             bool bUnsigned, const int32_t *bZp,
+                                             size_t nZp, const int32_t *bias,
+                                             int32_t aZp) {
   PackedWeights p;
   p.zw = signedZeroPoints(bZp, nZp, N, bUnsigned);
   finish(p, K, aZp, 0, std::vector<int64_t>(size_t(N), 0), bias);
   return p;
 }
 
-PackedWeights qc::kernels::packConvWeights(const uint8_t *w, int64_t F, int64_t K,
-                                           bool wUnsigned, const int32_t *wZp, size_t nZp,
-                                           const int32_t *bias, bool xUnsigned, int32_t xZp) {
+PackedWeights qc::kernels::packConvWeights(const uint8_t *w, int64_t F,
+                                           int64_t K, bool wUnsigned,
+                                           const int32_t *wZp, size_t nZp,
+                                           const int32_t *bias, bool xUnsigned,
+                                           int32_t xZp) {
   PackedWeights p;
   int64_t Kp = cdiv(K, 4) * 4;
   p.data.assign(size_t(F * Kp), 0);
@@ -86,7 +92,8 @@ unsigned qc::kernels::packedBits(const std::vector<int8_t> &data) {
   return lo >= -2 && hi <= 1 ? 2 : lo >= -8 && hi <= 7 ? 4 : 8;
 }
 
-std::vector<int8_t> qc::kernels::packSubByte(const std::vector<int8_t> &data, unsigned bits) {
+std::vector<int8_t> qc::kernels::packSubByte(const std::vector<int8_t> &data,
+                                             unsigned bits) {
   unsigned per = 8 / bits, mask = (1u << bits) - 1;
   std::vector<int8_t> out(data.size() / per, 0);
   for (size_t i = 0; i < data.size(); ++i)
@@ -95,7 +102,8 @@ std::vector<int8_t> qc::kernels::packSubByte(const std::vector<int8_t> &data, un
   return out;
 }
 
-std::vector<float> qc::kernels::packMatmulBF32(const float *b, int64_t K, int64_t N) {
+std::vector<float> qc::kernels::packMatmulBF32(const float *b, int64_t K,
+                                               int64_t N) {
   int64_t blocks = cdiv(N, 64);
   std::vector<float> out(static_cast<size_t>(blocks * K * 64), 0.0f);
   for (int64_t k = 0; k < K; ++k)

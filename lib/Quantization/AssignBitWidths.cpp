@@ -1,6 +1,6 @@
 //===- AssignBitWidths.cpp - the assign-bit-widths pass -------------------===//
-#include "qc/Quantization/Passes.h"
 #include "qc/Quantization/BitWidths.h"
+#include "qc/Quantization/Passes.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -14,7 +14,8 @@ using namespace mlir;
 
 namespace {
 
-struct AssignBitWidthsPass : qc::impl::AssignBitWidthsBase<AssignBitWidthsPass> {
+struct AssignBitWidthsPass
+    : qc::impl::AssignBitWidthsBase<AssignBitWidthsPass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -38,7 +39,8 @@ struct AssignBitWidthsPass : qc::impl::AssignBitWidthsBase<AssignBitWidthsPass> 
     if (t->layers.empty() || t->weightBits.empty())
       return fail(table + " has no layers or no formats");
     if (pinFirstLast) {
-      unsigned widest = *std::max_element(t->weightBits.begin(), t->weightBits.end());
+      unsigned widest =
+          *std::max_element(t->weightBits.begin(), t->weightBits.end());
       b.weightPins = {{0, widest}, {t->layers.size() - 1, widest}};
     }
     llvm::Expected<qc::BitAssignment> a = qc::assignBitWidths(*t, b, method);
@@ -47,7 +49,8 @@ struct AssignBitWidthsPass : qc::impl::AssignBitWidthsBase<AssignBitWidthsPass> 
     if (llvm::Error e = qc::applyBitWidths(module, *t, *a))
       return fail(llvm::toString(std::move(e)));
     module.emitRemark() << "assign-bit-widths: " << a->status << "; "
-                        << llvm::formatv("{0:f0} bytes, {1:e3} BOPs", a->bytes, a->bops);
+                        << llvm::formatv("{0:f0} bytes, {1:e3} BOPs", a->bytes,
+                                         a->bops);
   }
 };
 

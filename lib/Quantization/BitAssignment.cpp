@@ -15,14 +15,16 @@ static llvm::Error err(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-double qc::assignmentBytes(const SensitivityTable &t, llvm::ArrayRef<unsigned> wBits) {
+double qc::assignmentBytes(const SensitivityTable &t,
+                           llvm::ArrayRef<unsigned> wBits) {
   double bytes = double(t.fixedBytes);
   for (auto [i, l] : llvm::enumerate(t.layers))
     bytes += double(l.params) * wBits[i] / 8.0;
   return bytes;
 }
 
-double qc::assignmentBops(const SensitivityTable &t, llvm::ArrayRef<unsigned> wBits,
+double qc::assignmentBops(const SensitivityTable &t,
+                          llvm::ArrayRef<unsigned> wBits,
                           llvm::ArrayRef<unsigned> aBits) {
   double bops = 0;
   for (auto [i, l] : llvm::enumerate(t.layers))
@@ -33,7 +35,8 @@ double qc::assignmentBops(const SensitivityTable &t, llvm::ArrayRef<unsigned> wB
 namespace {
 
 /// The weight formats layer `l` may take (its pin, or all).
-std::vector<size_t> allowedWeights(const SensitivityTable &t, const BitBudget &b, size_t l) {
+std::vector<size_t> allowedWeights(const SensitivityTable &t,
+                                   const BitBudget &b, size_t l) {
   for (auto [layer, bits] : b.weightPins)
     if (layer == l)
       for (auto [j, w] : llvm::enumerate(t.weightBits))
@@ -45,7 +48,8 @@ std::vector<size_t> allowedWeights(const SensitivityTable &t, const BitBudget &b
   return all;
 }
 
-double costOf(const SensitivityTable &t, llvm::ArrayRef<size_t> w, llvm::ArrayRef<size_t> a) {
+double costOf(const SensitivityTable &t, llvm::ArrayRef<size_t> w,
+              llvm::ArrayRef<size_t> a) {
   double c = 0;
   for (size_t l = 0; l < w.size(); ++l)
     c += t.weightCost[l][w[l]];
@@ -81,17 +85,19 @@ bool fits(const BitBudget &b, const BitAssignment &a) {
 llvm::Error checkPins(const SensitivityTable &t, const BitBudget &b) {
   for (auto [layer, bits] : b.weightPins) {
     if (layer >= t.layers.size())
-      return err("a pinned layer index " + llvm::Twine(layer) + " is out of range");
+      return err("a pinned layer index " + llvm::Twine(layer) +
+                 " is out of range");
     if (!llvm::is_contained(t.weightBits, bits))
-      return err("layer '" + t.layers[layer].name + "' is pinned to " + llvm::Twine(bits) +
-                 " bits, which is not a candidate format");
+      return err("layer '" + t.layers[layer].name + "' is pinned to " +
+                 llvm::Twine(bits) + " bits, which is not a candidate format");
   }
   return llvm::Error::success();
 }
 
 } // namespace
 
-llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, const BitBudget &b) {
+llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t,
+                                                 const BitBudget &b) {
   if (llvm::Error e = checkPins(t, b))
     return std::move(e);
   size_t nw = t.weightBits.size(), na = t.activationBits.size();
@@ -110,35 +116,40 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
       fastest += best;
     }
     if (fastest > *b.latency)
-      return err(llvm::formatv("the latency budget of {0:f1} us is infeasible: the fastest "
-                               "choice these formats allow takes {1:f1} us per run",
-                               *b.latency * 1e6, fastest * 1e6));
+      return err(llvm::formatv(
+          "the latency budget of {0:f1} us is infeasible: the fastest "
+          "choice these formats allow takes {1:f1} us per run",
+          *b.latency * 1e6, fastest * 1e6));
   }
   // The smallest budgets any assignment meets: every layer (unpinned) at its
   // narrowest format.
   std::vector<size_t> narrowW(t.layers.size()), narrowA(t.activations.size());
   for (size_t l = 0; l < t.layers.size(); ++l) {
     std::vector<size_t> allowed = allowedWeights(t, b, l);
-    narrowW[l] = *std::min_element(allowed.begin(), allowed.end(), [&](size_t x, size_t y) {
-      return t.weightBits[x] < t.weightBits[y];
-    });
+    narrowW[l] = *std::min_element(
+        allowed.begin(), allowed.end(),
+        [&](size_t x, size_t y) { return t.weightBits[x] < t.weightBits[y]; });
   }
-  size_t minA = std::min_element(t.activationBits.begin(), t.activationBits.end()) -
-                t.activationBits.begin();
+  size_t minA =
+      std::min_element(t.activationBits.begin(), t.activationBits.end()) -
+      t.activationBits.begin();
   std::fill(narrowA.begin(), narrowA.end(), minA);
   BitAssignment smallest = assignmentOf(t, narrowW, narrowA, "");
   if (b.bytes && smallest.bytes > *b.bytes)
-    return err(llvm::formatv("the size budget of {0} bytes is infeasible: the smallest "
-                             "model these formats allow has {1} bytes",
-                             int64_t(*b.bytes), int64_t(std::ceil(smallest.bytes))));
+    return err(llvm::formatv(
+        "the size budget of {0} bytes is infeasible: the smallest "
+        "model these formats allow has {1} bytes",
+        int64_t(*b.bytes), int64_t(std::ceil(smallest.bytes))));
   if (b.bops && smallest.bops > *b.bops)
-    return err(llvm::formatv("the BOPs budget of {0:e3} is infeasible: the fewest these "
-                             "formats allow are {1:e3} BOPs",
-                             *b.bops, smallest.bops));
+    return err(llvm::formatv(
+        "the BOPs budget of {0:e3} is infeasible: the fewest these "
+        "formats allow are {1:e3} BOPs",
+        *b.bops, smallest.bops));
 
   // Columns: x[l][w], z[g][a] (binary), p[l][w][a] (continuous, with a BOPs
   // budget and several activation formats).
-  std::unique_ptr<Cbc_Model, void (*)(Cbc_Model *)> m(Cbc_newModel(), Cbc_deleteModel);
+  std::unique_ptr<Cbc_Model, void (*)(Cbc_Model *)> m(Cbc_newModel(),
+                                                      Cbc_deleteModel);
   Cbc_setLogLevel(m.get(), 0);
   double maxCost = 0;
   for (auto &row : t.weightCost)
@@ -154,17 +165,19 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
     std::vector<size_t> allowed = allowedWeights(t, b, l);
     for (size_t j = 0; j < nw; ++j) {
       bool ok = llvm::is_contained(allowed, j);
-      std::string name = "x_" + std::to_string(l) + "_" + std::to_string(t.weightBits[j]);
-      Cbc_addCol(m.get(), name.c_str(), 0, ok ? 1 : 0, scale * t.weightCost[l][j], 1, 0,
-                 nullptr, nullptr);
+      std::string name =
+          "x_" + std::to_string(l) + "_" + std::to_string(t.weightBits[j]);
+      Cbc_addCol(m.get(), name.c_str(), 0, ok ? 1 : 0,
+                 scale * t.weightCost[l][j], 1, 0, nullptr, nullptr);
       x[l].push_back(col++);
     }
   }
   for (size_t g = 0; g < t.activations.size(); ++g)
     for (size_t j = 0; j < na; ++j) {
-      std::string name = "z_" + std::to_string(g) + "_" + std::to_string(t.activationBits[j]);
-      Cbc_addCol(m.get(), name.c_str(), 0, 1, scale * t.activationCost[g][j], 1, 0, nullptr,
-                 nullptr);
+      std::string name =
+          "z_" + std::to_string(g) + "_" + std::to_string(t.activationBits[j]);
+      Cbc_addCol(m.get(), name.c_str(), 0, 1, scale * t.activationCost[g][j], 1,
+                 0, nullptr, nullptr);
       z[g].push_back(col++);
     }
   bool products = b.bops && na > 1;
@@ -174,15 +187,16 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
       p[l].assign(nw, std::vector<int>(na));
       for (size_t j = 0; j < nw; ++j)
         for (size_t k = 0; k < na; ++k) {
-          std::string name = "p_" + std::to_string(l) + "_" + std::to_string(j) + "_" +
-                             std::to_string(k);
+          std::string name = "p_" + std::to_string(l) + "_" +
+                             std::to_string(j) + "_" + std::to_string(k);
           Cbc_addCol(m.get(), name.c_str(), 0, 1, 0, 0, 0, nullptr, nullptr);
           p[l][j][k] = col++;
         }
     }
-  auto addRow = [&](const std::vector<int> &cols, const std::vector<double> &coefs, char sense,
-                    double rhs) {
-    Cbc_addRow(m.get(), "", int(cols.size()), cols.data(), coefs.data(), sense, rhs);
+  auto addRow = [&](const std::vector<int> &cols,
+                    const std::vector<double> &coefs, char sense, double rhs) {
+    Cbc_addRow(m.get(), "", int(cols.size()), cols.data(), coefs.data(), sense,
+               rhs);
   };
   for (auto &v : x)
     addRow(v, std::vector<double>(v.size(), 1.0), 'E', 1);
@@ -195,7 +209,8 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
     for (size_t l = 0; l < t.layers.size(); ++l)
       for (size_t j = 0; j < nw; ++j) {
         cols.push_back(x[l][j]);
-        coefs.push_back(double(t.layers[l].params) * t.weightBits[j] / 8.0 / 1e3);
+        coefs.push_back(double(t.layers[l].params) * t.weightBits[j] / 8.0 /
+                        1e3);
       }
     addRow(cols, coefs, 'L', (*b.bytes - double(t.fixedBytes)) / 1e3);
   }
@@ -207,14 +222,17 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
       for (size_t j = 0; j < nw; ++j) {
         if (!products) {
           cols.push_back(x[l][j]);
-          coefs.push_back(double(info.macs) * t.weightBits[j] * t.activationBits[0] / 1e9);
+          coefs.push_back(double(info.macs) * t.weightBits[j] *
+                          t.activationBits[0] / 1e9);
           continue;
         }
         for (size_t k = 0; k < na; ++k) {
           cols.push_back(p[l][j][k]);
-          coefs.push_back(double(info.macs) * t.weightBits[j] * t.activationBits[k] / 1e9);
+          coefs.push_back(double(info.macs) * t.weightBits[j] *
+                          t.activationBits[k] / 1e9);
           // p >= x + z - 1
-          addRow({x[l][j], z[info.activation][k], p[l][j][k]}, {1.0, 1.0, -1.0}, 'L', 1);
+          addRow({x[l][j], z[info.activation][k], p[l][j][k]}, {1.0, 1.0, -1.0},
+                 'L', 1);
         }
       }
     }
@@ -234,10 +252,12 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
   Cbc_setAllowableGap(m.get(), 1e-7);
   Cbc_solve(m.get());
   if (Cbc_isProvenInfeasible(m.get()))
-    return err("the integer program is infeasible under these budgets and pins");
+    return err(
+        "the integer program is infeasible under these budgets and pins");
   if (!Cbc_isProvenOptimal(m.get()))
-    return err(llvm::formatv("CBC did not prove an optimum (status {0}, secondary {1})",
-                             Cbc_status(m.get()), Cbc_secondaryStatus(m.get())));
+    return err(llvm::formatv(
+        "CBC did not prove an optimum (status {0}, secondary {1})",
+        Cbc_status(m.get()), Cbc_secondaryStatus(m.get())));
   const double *sol = Cbc_getColSolution(m.get());
   std::vector<size_t> w(t.layers.size()), a(t.activations.size());
   for (size_t l = 0; l < t.layers.size(); ++l)
@@ -249,7 +269,8 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t, cons
       if (sol[z[g][j]] > 0.5)
         a[g] = j;
   BitAssignment r = assignmentOf(t, w, a, "optimal");
-  r.status = llvm::formatv("optimal (CBC {0}, objective {1:e4})", Cbc_getVersion(), r.cost);
+  r.status = llvm::formatv("optimal (CBC {0}, objective {1:e4})",
+                           Cbc_getVersion(), r.cost);
   if (!fits(b, r))
     return err("CBC's solution does not meet the budget (numerical trouble)");
   return r;
@@ -288,14 +309,17 @@ std::optional<BitAssignment> qc::exhaustiveBitWidths(const SensitivityTable &t,
   return best;
 }
 
-std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t, const BitBudget &b) {
+std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t,
+                                                 const BitBudget &b) {
   if (checkPins(t, b))
     return std::nullopt;
   size_t nl = t.layers.size(), ng = t.activations.size();
   // Formats by width, widest first.
-  auto widest = [](const std::vector<unsigned> &bits, const std::vector<size_t> &allowed) {
-    return *std::max_element(allowed.begin(), allowed.end(),
-                             [&](size_t x, size_t y) { return bits[x] < bits[y]; });
+  auto widest = [](const std::vector<unsigned> &bits,
+                   const std::vector<size_t> &allowed) {
+    return *std::max_element(
+        allowed.begin(), allowed.end(),
+        [&](size_t x, size_t y) { return bits[x] < bits[y]; });
   };
   std::vector<std::vector<size_t>> allowed(nl);
   std::vector<size_t> w(nl), a(ng);
@@ -309,7 +333,8 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t, cons
   for (size_t g = 0; g < ng; ++g)
     a[g] = widest(t.activationBits, allA);
   // The next narrower allowed format, if any.
-  auto narrower = [](const std::vector<unsigned> &bits, const std::vector<size_t> &allowed,
+  auto narrower = [](const std::vector<unsigned> &bits,
+                     const std::vector<size_t> &allowed,
                      size_t cur) -> std::optional<size_t> {
     std::optional<size_t> best;
     for (size_t j : allowed)
@@ -321,7 +346,8 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t, cons
     BitAssignment cur = assignmentOf(t, w, a, "greedy");
     if (fits(b, cur))
       return cur;
-    // The step with the least cost increase per unit of the violated budget saved.
+    // The step with the least cost increase per unit of the violated budget
+    // saved.
     double bestRatio = INFINITY;
     std::optional<std::pair<bool, size_t>> step;
     std::optional<size_t> stepTo;
@@ -335,7 +361,8 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t, cons
       if (b.bops && cur.bops > *b.bops)
         saved += (cur.bops - next.bops) / std::max(cur.bops - *b.bops, 1.0);
       if (b.latency && cur.latency > *b.latency)
-        saved += (cur.latency - next.latency) / std::max(cur.latency - *b.latency, 1e-9);
+        saved += (cur.latency - next.latency) /
+                 std::max(cur.latency - *b.latency, 1e-9);
       if (saved <= 0)
         return;
       double ratio = std::max(next.cost - cur.cost, 0.0) / saved;
@@ -364,9 +391,11 @@ std::optional<double> qc::parseQuantity(llvm::StringRef text) {
     const char *s;
     double m;
   };
-  for (Suffix s : {Suffix{"KiB", 1024.0}, Suffix{"MiB", 1048576.0}, Suffix{"GiB", 1073741824.0},
-                   Suffix{"KB", 1e3}, Suffix{"MB", 1e6}, Suffix{"GB", 1e9}, Suffix{"K", 1e3},
-                   Suffix{"M", 1e6}, Suffix{"G", 1e9}, Suffix{"T", 1e12}, Suffix{"B", 1}})
+  for (Suffix s :
+       {Suffix{"KiB", 1024.0}, Suffix{"MiB", 1048576.0},
+        Suffix{"GiB", 1073741824.0}, Suffix{"KB", 1e3}, Suffix{"MB", 1e6},
+        Suffix{"GB", 1e9}, Suffix{"K", 1e3}, Suffix{"M", 1e6}, Suffix{"G", 1e9},
+        Suffix{"T", 1e12}, Suffix{"B", 1}})
     if (text.consume_back_insensitive(s.s)) {
       mult = s.m;
       break;
@@ -377,7 +406,8 @@ std::optional<double> qc::parseQuantity(llvm::StringRef text) {
   return v * mult;
 }
 
-llvm::Expected<BitAssignment> qc::assignBitWidths(const SensitivityTable &t, const BitBudget &b,
+llvm::Expected<BitAssignment> qc::assignBitWidths(const SensitivityTable &t,
+                                                  const BitBudget &b,
                                                   BitAssignmentMethod method) {
   switch (method) {
   case BitAssignmentMethod::ILP:
@@ -385,8 +415,9 @@ llvm::Expected<BitAssignment> qc::assignBitWidths(const SensitivityTable &t, con
   case BitAssignmentMethod::Greedy:
     if (std::optional<BitAssignment> g = greedyBitWidths(t, b))
       return *g;
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "the greedy assignment finds no choice within the budget");
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "the greedy assignment finds no choice within the budget");
   }
   llvm_unreachable("unknown bit assignment method");
 }

@@ -26,17 +26,17 @@ static Error err(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-
 //===----------------------------------------------------------------------===//
 // The observed model
 //===----------------------------------------------------------------------===//
 
-Expected<std::vector<HostTensor>> ObservedModel::run(const Sample &sample) const {
+Expected<std::vector<HostTensor>>
+ObservedModel::run(const Sample &sample) const {
   const ModelSignature &sig = model->signature();
   std::vector<QCTensor> in, out;
   for (const HostTensor &t : sample)
-    in.push_back({const_cast<char *>(t.data.data()), t.shape.data(), int32_t(t.shape.size()),
-                  int32_t(t.dtype)});
+    in.push_back({const_cast<char *>(t.data.data()), t.shape.data(),
+                  int32_t(t.shape.size()), int32_t(t.dtype)});
   std::vector<HostTensor> outputs(sig.outputs.size());
   for (auto [i, spec] : llvm::enumerate(sig.outputs)) {
     outputs[i] = HostTensor{spec.name, spec.dtype, spec.shape, {}};
@@ -50,7 +50,8 @@ Expected<std::vector<HostTensor>> ObservedModel::run(const Sample &sample) const
 }
 
 Expected<ObservedModel>
-qc::compileObserved(ModuleOp module, const cpu::TargetOptions &target, bool quantized,
+qc::compileObserved(ModuleOp module, const cpu::TargetOptions &target,
+                    bool quantized,
                     llvm::function_ref<LogicalResult(ModuleOp)> prepare) {
   OwningOpRef<ModuleOp> clone = module.clone();
   PassManager pm(clone->getContext());
@@ -58,7 +59,8 @@ qc::compileObserved(ModuleOp module, const cpu::TargetOptions &target, bool quan
   expose.quantized = quantized;
   pm.addPass(createExposeObserved(expose));
   if (failed(pm.run(*clone)))
-    return err("exposing the observed activations failed (see the diagnostics above)");
+    return err(
+        "exposing the observed activations failed (see the diagnostics above)");
   // The exposed results follow the model's own, named "observed:<name>".
   ObservedModel result;
   auto graph = clone->lookupSymbol<func::FuncOp>("main_graph");
@@ -71,13 +73,15 @@ qc::compileObserved(ModuleOp module, const cpu::TargetOptions &target, bool quan
       continue;
     result.numOutputs = std::min<size_t>(result.numOutputs, i);
     int64_t axis = -1;
-    if (auto obs = value.getDefiningOp<ObserveOp>(); obs && !quantized && obs.getChannelAxis())
+    if (auto obs = value.getDefiningOp<ObserveOp>();
+        obs && !quantized && obs.getChannelAxis())
       axis = int64_t(*obs.getChannelAxis());
     result.observed.push_back(name.str());
     result.channelAxes.push_back(axis);
   }
   if (prepare && failed(prepare(*clone)))
-    return err("preparing the observed model failed (see the diagnostics above)");
+    return err(
+        "preparing the observed model failed (see the diagnostics above)");
   auto jitted = jitForHost(*clone, target, "observed model");
   if (!jitted)
     return jitted.takeError();
@@ -85,8 +89,9 @@ qc::compileObserved(ModuleOp module, const cpu::TargetOptions &target, bool quan
   return result;
 }
 
-Expected<std::unique_ptr<Model>> qc::jitForHost(ModuleOp module, const cpu::TargetOptions &target,
-                                                llvm::StringRef what) {
+Expected<std::unique_ptr<Model>>
+qc::jitForHost(ModuleOp module, const cpu::TargetOptions &target,
+               llvm::StringRef what) {
   // The kernels the compiled model calls (calibration runs faster, and the
   // report measures what the library computes), on this host, one thread.
   cpu::TargetOptions host = target;
@@ -108,13 +113,15 @@ namespace {
 /// A text progress bar on stderr, drawn only on a terminal.
 struct Progress {
   Progress(bool on, StringRef what, size_t total)
-      : on(on && llvm::sys::Process::StandardErrIsDisplayed()), what(what.str()), total(total) {}
+      : on(on && llvm::sys::Process::StandardErrIsDisplayed()),
+        what(what.str()), total(total) {}
   void step(size_t done) {
     if (!on)
       return;
     int width = 30, filled = int(width * done / std::max<size_t>(total, 1));
     llvm::errs() << "\r" << what << " [" << std::string(filled, '#')
-                 << std::string(width - filled, ' ') << "] " << done << "/" << total;
+                 << std::string(width - filled, ' ') << "] " << done << "/"
+                 << total;
     if (done == total)
       llvm::errs() << "\n";
   }
@@ -129,8 +136,9 @@ const float *floats(const HostTensor &t) {
 
 /// gram += sum over the rows of x x^T (upper triangle, c x c), accumulated
 /// per sample in float and added in double.
-void accumulateGram(const float *x, int64_t rows, int64_t c, std::vector<double> &gram,
-                    std::vector<float> &scratch, int64_t &total) {
+void accumulateGram(const float *x, int64_t rows, int64_t c,
+                    std::vector<double> &gram, std::vector<float> &scratch,
+                    int64_t &total) {
   gram.resize(c * c, 0.0);
   scratch.assign(c * c, 0.f);
   for (int64_t r = 0; r < rows; ++r) {
@@ -151,9 +159,10 @@ void accumulateGram(const float *x, int64_t rows, int64_t c, std::vector<double>
 }
 } // namespace
 
-Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
-                                                 llvm::ArrayRef<Sample> samples,
-                                                 const CalibrationOptions &options) {
+Expected<CalibrationStats>
+qc::collectStatistics(const ObservedModel &model,
+                      llvm::ArrayRef<Sample> samples,
+                      const CalibrationOptions &options) {
   CalibrationStats stats;
   size_t n = model.observed.size();
   std::vector<TensorStats *> slot(n);
@@ -169,7 +178,8 @@ Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
   bool histograms = options.method != CalibrationMethod::MinMax;
   int passes = histograms ? 2 : 1;
   for (int pass = 0; pass < passes; ++pass) {
-    Progress bar(options.progress, pass ? "calibrating (histograms)" : "calibrating",
+    Progress bar(options.progress,
+                 pass ? "calibrating (histograms)" : "calibrating",
                  samples.size());
     if (pass == 1)
       for (TensorStats *s : slot) {
@@ -205,10 +215,12 @@ Expected<CalibrationStats> qc::collectStatistics(const ObservedModel &model,
               int64_t ch = (j / inner) % c;
               channelSum[k][ch] += v[j];
               if (!std::isnan(v[j]))
-                channelAbsMax[k][ch] = std::max(channelAbsMax[k][ch], std::fabs(double(v[j])));
+                channelAbsMax[k][ch] =
+                    std::max(channelAbsMax[k][ch], std::fabs(double(v[j])));
             }
             channelCount[k] += count / std::max<int64_t>(c, 1);
-            if (options.secondMoments && inner == 1 && c > 0 && c <= options.maxGramChannels)
+            if (options.secondMoments && inner == 1 && c > 0 &&
+                c <= options.maxGramChannels)
               accumulateGram(v, count / c, c, s.gram, sampleGram, gramRows[k]);
           }
           continue;
@@ -260,7 +272,8 @@ double TensorStats::outlierRatio() const {
 }
 
 /// The value below which `fraction` of the histogram's mass lies.
-static double quantile(const std::vector<double> &hist, double lo, double hi, double fraction) {
+static double quantile(const std::vector<double> &hist, double lo, double hi,
+                       double fraction) {
   double total = 0;
   for (double h : hist)
     total += h;
@@ -275,7 +288,8 @@ static double quantile(const std::vector<double> &hist, double lo, double hi, do
 
 /// TensorRT's entropy calibration: the |x| threshold whose quantization to
 /// `levels` levels keeps the histogram closest in KL divergence.
-static double entropyThreshold(std::vector<double> hist, double amax, int64_t levels) {
+static double entropyThreshold(std::vector<double> hist, double amax,
+                               int64_t levels) {
   int64_t bins = hist.size();
   if (bins <= levels)
     return amax;
@@ -410,24 +424,29 @@ Error qc::applyCalibration(ModuleOp module, const CalibrationStats &stats,
     obs.setMaxAttr(b.getF64FloatAttr(std::max(lo, hi)));
     auto ty = cast<RankedTensorType>(obs.getType());
     if (obs.getChannelAxis() && !it->second.channelMean.empty() &&
-        int64_t(it->second.channelMean.size()) == ty.getDimSize(*obs.getChannelAxis()))
+        int64_t(it->second.channelMean.size()) ==
+            ty.getDimSize(*obs.getChannelAxis()))
       obs.setChannelMeanAttr(b.getDenseF64ArrayAttr(it->second.channelMean));
     if (obs.getChannelAxis() && !it->second.channelAbsMax.empty() &&
-        int64_t(it->second.channelAbsMax.size()) == ty.getDimSize(*obs.getChannelAxis()))
-      obs.setChannelAbsMaxAttr(b.getDenseF64ArrayAttr(it->second.channelAbsMax));
+        int64_t(it->second.channelAbsMax.size()) ==
+            ty.getDimSize(*obs.getChannelAxis()))
+      obs.setChannelAbsMaxAttr(
+          b.getDenseF64ArrayAttr(it->second.channelAbsMax));
     const std::vector<double> &gram = it->second.gram;
     int64_t last = ty.getRank() - 1;
-    if (!gram.empty() && obs.getChannelAxis() && int64_t(*obs.getChannelAxis()) == last &&
+    if (!gram.empty() && obs.getChannelAxis() &&
+        int64_t(*obs.getChannelAxis()) == last &&
         int64_t(gram.size()) == ty.getDimSize(last) * ty.getDimSize(last)) {
       std::vector<float> g(gram.begin(), gram.end());
       int64_t c = ty.getDimSize(last);
-      obs.setGramAttr(createBlobAttr(RankedTensorType::get({c, c}, b.getF32Type()), g,
-                                     obs.getName().str() + ".gram"));
+      obs.setGramAttr(
+          createBlobAttr(RankedTensorType::get({c, c}, b.getF32Type()), g,
+                         obs.getName().str() + ".gram"));
     }
   });
   if (!missing.empty())
-    return err("the calibration statistics have no entry for tensor '" + missing +
-               "' (saved for another model or other options?)");
+    return err("the calibration statistics have no entry for tensor '" +
+               missing + "' (saved for another model or other options?)");
   return Error::success();
 }
 
@@ -438,15 +457,19 @@ Error qc::applyCalibration(ModuleOp module, const CalibrationStats &stats,
 llvm::json::Value qc::statsToJSON(const CalibrationStats &stats) {
   llvm::json::Object tensors;
   for (auto &[name, s] : stats) {
-    llvm::json::Object o{{"min", s.min}, {"max", s.max}, {"count", s.count},
-                         {"hist", llvm::json::Array(s.hist)},
-                         {"abs_hist", llvm::json::Array(s.absHist)},
-                         {"channel_axis", s.channelAxis},
-                         {"channel_mean", llvm::json::Array(s.channelMean)},
-                         {"channel_abs_max", llvm::json::Array(s.channelAbsMax)}};
+    llvm::json::Object o{
+        {"min", s.min},
+        {"max", s.max},
+        {"count", s.count},
+        {"hist", llvm::json::Array(s.hist)},
+        {"abs_hist", llvm::json::Array(s.absHist)},
+        {"channel_axis", s.channelAxis},
+        {"channel_mean", llvm::json::Array(s.channelMean)},
+        {"channel_abs_max", llvm::json::Array(s.channelAbsMax)}};
     tensors[name] = std::move(o);
   }
-  return llvm::json::Object{{"format", "qc-calibration-1"}, {"tensors", std::move(tensors)}};
+  return llvm::json::Object{{"format", "qc-calibration-1"},
+                            {"tensors", std::move(tensors)}};
 }
 
 Expected<CalibrationStats> qc::statsFromJSON(const llvm::json::Value &v) {
@@ -460,7 +483,8 @@ Expected<CalibrationStats> qc::statsFromJSON(const llvm::json::Value &v) {
   for (auto &[key, value] : *tensors) {
     const llvm::json::Object *o = value.getAsObject();
     if (!o || !o->getNumber("min") || !o->getNumber("max"))
-      return err("calibration statistics: tensor '" + key.str() + "' lacks min/max");
+      return err("calibration statistics: tensor '" + key.str() +
+                 "' lacks min/max");
     TensorStats s;
     s.min = *o->getNumber("min");
     s.max = *o->getNumber("max");
@@ -483,4 +507,3 @@ Expected<CalibrationStats> qc::statsFromJSON(const llvm::json::Value &v) {
 //===----------------------------------------------------------------------===//
 // Agreement
 //===----------------------------------------------------------------------===//
-

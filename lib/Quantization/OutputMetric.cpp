@@ -44,8 +44,8 @@ static void logProbabilities(const float *x, int64_t width, bool probabilities,
     lp[j] = x[j] - logSum;
 }
 
-void OutputComparison::add(const HostTensor &ref, const HostTensor &got, bool probabilities,
-                           llvm::ArrayRef<int64_t> labels) {
+void OutputComparison::add(const HostTensor &ref, const HostTensor &got,
+                           bool probabilities, llvm::ArrayRef<int64_t> labels) {
   if (got.dtype != DType::Float)
     return;
   const float *r = reinterpret_cast<const float *>(ref.data.data());

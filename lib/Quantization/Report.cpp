@@ -19,11 +19,15 @@ static double finiteDb(double db) { return std::isinf(db) ? 999.0 : db; }
 llvm::json::Value QualityReport::toJSON() const {
   const QuantizeOptions &o = *options;
   llvm::json::Array jl, jo;
-  auto ratioJSON = [](double r) { return r > 0 ? llvm::json::Value(r) : llvm::json::Value(nullptr); };
+  auto ratioJSON = [](double r) {
+    return r > 0 ? llvm::json::Value(r) : llvm::json::Value(nullptr);
+  };
   for (const Layer &l : layers) {
-    llvm::json::Object jlayer{{"tensor", l.tensor}, {"bits", int64_t(l.bits)},
+    llvm::json::Object jlayer{{"tensor", l.tensor},
+                              {"bits", int64_t(l.bits)},
                               {"type", l.isSigned ? "i8" : "u8"},
-                              {"scale", l.scale}, {"zero_point", l.zeroPoint},
+                              {"scale", l.scale},
+                              {"zero_point", l.zeroPoint},
                               {"sqnr_db", finiteDb(l.agreement.sqnrDb)},
                               {"channel_max_over_mean", ratioJSON(l.ratio)}};
     if (rewritten)
@@ -37,8 +41,9 @@ llvm::json::Value QualityReport::toJSON() const {
         {"output", out.name},
         {"sqnr_db", finiteDb(out.agreement.sqnrDb)},
         {"cosine", out.agreement.cosine},
-        {"top1_agreement", std::isnan(out.agreement.top1) ? llvm::json::Value(nullptr)
-                                                          : llvm::json::Value(out.agreement.top1)}});
+        {"top1_agreement", std::isnan(out.agreement.top1)
+                               ? llvm::json::Value(nullptr)
+                               : llvm::json::Value(out.agreement.top1)}});
   return llvm::json::Object{
       {"model", o.modelName},
       {"calibration_method", stringify(o.calibration.method)},
@@ -51,9 +56,10 @@ llvm::json::Value QualityReport::toJSON() const {
       {"activation_granularity", toString(o.activationGranularity)},
       {"weight_bits", int64_t(o.weightBits)},
       {"activation_bits", int64_t(o.activationBits)},
-      {"smooth", o.smooth ? (o.smoothAlphaAuto ? llvm::json::Value("auto")
-                                               : llvm::json::Value(o.smoothAlpha))
-                          : llvm::json::Value(nullptr)},
+      {"smooth", o.smooth
+                     ? (o.smoothAlphaAuto ? llvm::json::Value("auto")
+                                          : llvm::json::Value(o.smoothAlpha))
+                     : llvm::json::Value(nullptr)},
       {"rotate", o.rotate},
       {"rotate_residual", o.rotate && o.rotateResidual},
       {"rewritten_float_max_rel_diff", llvm::json::Array(floatMaxRelDiff)},
@@ -69,11 +75,12 @@ static void describe(llvm::raw_ostream &m, const QuantizeOptions &o) {
   m << "W" << o.weightBits << "A" << o.activationBits << " ("
     << (o.calibration.signedActivations ? "i8" : "u8") << " activations, "
     << o.weightGranularity << " weight scales"
-    << (o.weightRounding == WeightRounding::GPTQ ? ", GPTQ rounding" : "") << "), calibration "
-    << stringify(o.calibration.method);
+    << (o.weightRounding == WeightRounding::GPTQ ? ", GPTQ rounding" : "")
+    << "), calibration " << stringify(o.calibration.method);
 }
 
-static void describeActivations(llvm::raw_ostream &m, const QuantizeOptions &o) {
+static void describeActivations(llvm::raw_ostream &m,
+                                const QuantizeOptions &o) {
   switch (o.scope) {
   case QuantizeScope::Linear:
     m << "; only the inputs of linear layers quantized";
@@ -88,20 +95,23 @@ static void describeActivations(llvm::raw_ostream &m, const QuantizeOptions &o) 
   if (g.kind == ActivationGranularity::Token)
     m << ", per token (dynamic scales";
   else if (g.kind == ActivationGranularity::Group)
-    m << ", per group of " << g.groupSize << " channels of a token (dynamic scales";
+    m << ", per group of " << g.groupSize
+      << " channels of a token (dynamic scales";
   if (g.isDynamic())
     m << (o.dynamicZeroPoints ? " and zero points)" : ")");
   if (o.rotate)
     m << (o.rotateResidual ? "; Hadamard rotation (residual stream offline)"
                            : "; Hadamard rotation");
   if (o.smooth)
-    m << (o.smoothAlphaAuto ? std::string("; SmoothQuant, alpha searched per layer")
-                            : "; SmoothQuant alpha " + fmt(o.smoothAlpha));
+    m << (o.smoothAlphaAuto
+              ? std::string("; SmoothQuant, alpha searched per layer")
+              : "; SmoothQuant alpha " + fmt(o.smoothAlpha));
 }
 
 void QualityReport::writeMarkdown(llvm::raw_ostream &m) const {
   const QuantizeOptions &o = *options;
-  bool alphas = llvm::any_of(layers, [](const Layer &l) { return l.smoothAlpha.has_value(); });
+  bool alphas = llvm::any_of(
+      layers, [](const Layer &l) { return l.smoothAlpha.has_value(); });
   m << "# Quantization report: " << o.modelName << "\n\n";
   describe(m, o);
   m << " on " << calibrationSamples << " samples, bias correction "
@@ -109,7 +119,8 @@ void QualityReport::writeMarkdown(llvm::raw_ostream &m) const {
     << (heldOut ? " held-out" : " calibration") << " samples";
   describeActivations(m, o);
   m << ".\n\n"
-    << "| output | SQNR (dB) | cosine | top-1 agreement |\n| --- | ---: | ---: | ---: |\n";
+    << "| output | SQNR (dB) | cosine | top-1 agreement |\n| --- | ---: | ---: "
+       "| ---: |\n";
   for (const Output &out : outputs)
     m << "| " << out.name << " | " << fmt(out.agreement.sqnrDb) << " | "
       << llvm::formatv("{0:f5}", out.agreement.cosine) << " | "
@@ -117,23 +128,27 @@ void QualityReport::writeMarkdown(llvm::raw_ostream &m) const {
                                          : fmt(100 * out.agreement.top1) + "%")
       << " |\n";
   auto ratioText = [](double r) { return r > 0 ? fmt(r) : std::string("-"); };
-  m << "\nchannel max/mean: the largest per-channel max |x| over their mean (inputs of "
+  m << "\nchannel max/mean: the largest per-channel max |x| over their mean "
+       "(inputs of "
        "Conv, Gemm and MatMul)"
     << (rewritten ? "; before: the model as imported" : "") << ".\n\n"
     << "| tensor | bits | type | scale | zero point | SQNR vs float (dB) |"
-    << (rewritten ? " channel max/mean before | after |" : " channel max/mean |")
+    << (rewritten ? " channel max/mean before | after |"
+                  : " channel max/mean |")
     << (alphas ? " alpha |" : "") << "\n"
-    << "| --- | ---: | --- | ---: | ---: | ---: |" << (rewritten ? " ---: | ---: |" : " ---: |")
-    << (alphas ? " ---: |" : "") << "\n";
+    << "| --- | ---: | --- | ---: | ---: | ---: |"
+    << (rewritten ? " ---: | ---: |" : " ---: |") << (alphas ? " ---: |" : "")
+    << "\n";
   for (const Layer &l : layers) {
-    m << "| " << l.tensor << " | " << o.activationBits << " | " << (l.isSigned ? "i8" : "u8")
-      << " | " << llvm::formatv("{0:e4}", l.scale) << " | " << l.zeroPoint << " | "
-      << fmt(l.agreement.sqnrDb) << " | ";
+    m << "| " << l.tensor << " | " << o.activationBits << " | "
+      << (l.isSigned ? "i8" : "u8") << " | " << llvm::formatv("{0:e4}", l.scale)
+      << " | " << l.zeroPoint << " | " << fmt(l.agreement.sqnrDb) << " | ";
     if (rewritten)
       m << ratioText(l.ratioBefore) << " | ";
     m << ratioText(l.ratio) << " |";
     if (alphas)
-      m << " " << (l.smoothAlpha ? fmt(*l.smoothAlpha) : std::string("-")) << " |";
+      m << " " << (l.smoothAlpha ? fmt(*l.smoothAlpha) : std::string("-"))
+        << " |";
     m << "\n";
   }
 }

@@ -14,8 +14,8 @@ namespace {
 
 /// Fake quantization of `x` per tensor over its own [min, max], with the
 /// type fold-calibration gives such a range.
-void fakeQuantizeActivations(MLIRContext *ctx, std::vector<float> &x, unsigned bits,
-                             bool isSigned) {
+void fakeQuantizeActivations(MLIRContext *ctx, std::vector<float> &x,
+                             unsigned bits, bool isSigned) {
   double lo = 0, hi = 0;
   for (float v : x) {
     lo = std::min(lo, double(v));
@@ -24,9 +24,11 @@ void fakeQuantizeActivations(MLIRContext *ctx, std::vector<float> &x, unsigned b
   quant::UniformQuantizedType t =
       activationType(ctx, lo, hi, isSigned, Float32Type::get(ctx), bits);
   double scale = t.getScale(), zp = double(t.getZeroPoint());
-  double qmin = double(t.getStorageTypeMin()), qmax = double(t.getStorageTypeMax());
+  double qmin = double(t.getStorageTypeMin()),
+         qmax = double(t.getStorageTypeMax());
   for (float &v : x)
-    v = float((std::clamp(std::nearbyint(v / scale) + zp, qmin, qmax) - zp) * scale);
+    v = float((std::clamp(std::nearbyint(v / scale) + zp, qmin, qmax) - zp) *
+              scale);
 }
 
 /// Symmetric per-output-channel fake quantization of a K x N weight, as
@@ -34,14 +36,16 @@ void fakeQuantizeActivations(MLIRContext *ctx, std::vector<float> &x, unsigned b
 std::vector<float> fakeQuantizeWeight(const std::vector<double> &w, int64_t n,
                                       unsigned bits) {
   std::vector<float> f(w.begin(), w.end());
-  return quantizeWeight(f, n, [n](int64_t i) { return i % n; }, (int64_t(1) << (bits - 1)) - 1)
+  return quantizeWeight(
+             f, n, [n](int64_t i) { return i % n; },
+             (int64_t(1) << (bits - 1)) - 1)
       .dequantized;
 }
 
 /// err += ||A B - C||^2 for A rows x k, B k x n, C rows x n.
 void accumulateError(const std::vector<float> &a, const std::vector<float> &b,
-                     const std::vector<float> &ref, int64_t rows, int64_t k, int64_t n,
-                     double &err) {
+                     const std::vector<float> &ref, int64_t rows, int64_t k,
+                     int64_t n, double &err) {
   std::vector<float> y(n);
   for (int64_t r = 0; r < rows; ++r) {
     std::fill(y.begin(), y.end(), 0.f);
@@ -63,7 +67,8 @@ void accumulateError(const std::vector<float> &a, const std::vector<float> &b,
 } // namespace
 
 llvm::Expected<std::map<std::string, double>>
-qc::searchSmoothingAlpha(ModuleOp module, const ObservedModel &model, ArrayRef<Sample> samples,
+qc::searchSmoothingAlpha(ModuleOp module, const ObservedModel &model,
+                         ArrayRef<Sample> samples,
                          const AlphaSearchOptions &o) {
   std::map<std::string, double> chosen;
   auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
@@ -71,7 +76,8 @@ qc::searchSmoothingAlpha(ModuleOp module, const ObservedModel &model, ArrayRef<S
     return chosen;
   SmallVector<ActivationGroup> groups;
   for (ActivationGroup &g : findActivationGroups(graph))
-    if (g.kind != ProducerKind::Other && g.observer && g.observer.getChannelAbsMax())
+    if (g.kind != ProducerKind::Other && g.observer &&
+        g.observer.getChannelAbsMax())
       groups.push_back(g);
   if (groups.empty())
     return chosen;
@@ -80,7 +86,8 @@ qc::searchSmoothingAlpha(ModuleOp module, const ObservedModel &model, ArrayRef<S
   for (auto [i, name] : llvm::enumerate(model.observed))
     index[name] = model.numOutputs + i;
   std::vector<std::vector<float>> rows(groups.size());
-  for (const Sample &s : samples.take_front(std::min(samples.size(), o.maxSamples))) {
+  for (const Sample &s :
+       samples.take_front(std::min(samples.size(), o.maxSamples))) {
     auto outs = model.run(s);
     if (!outs)
       return outs.takeError();
@@ -111,7 +118,8 @@ qc::searchSmoothingAlpha(ModuleOp module, const ObservedModel &model, ArrayRef<S
     std::vector<std::vector<float>> refs;
     for (Linear &l : g.consumers) {
       weights.push_back(l.weight());
-      std::vector<float> wf(weights.back().begin(), weights.back().end()), ref(nr * l.n, 0.f);
+      std::vector<float> wf(weights.back().begin(), weights.back().end()),
+          ref(nr * l.n, 0.f);
       for (int64_t r = 0; r < nr; ++r) // the float output X W
         for (int64_t j = 0; j < k; ++j)
           for (int64_t c = 0; c < l.n; ++c)
@@ -126,15 +134,16 @@ qc::searchSmoothingAlpha(ModuleOp module, const ObservedModel &model, ArrayRef<S
       for (int64_t r = 0; r < nr; ++r)
         for (int64_t j = 0; j < k; ++j)
           xs[r * k + j] = float(xs[r * k + j] / s[j]);
-      fakeQuantizeActivations(module.getContext(), xs, o.activationBits, o.signedActivations);
+      fakeQuantizeActivations(module.getContext(), xs, o.activationBits,
+                              o.signedActivations);
       double err = 0;
       for (auto [ci, l] : llvm::enumerate(g.consumers)) {
         std::vector<double> ws(weights[ci]);
         for (int64_t j = 0; j < k; ++j)
           for (int64_t c = 0; c < l.n; ++c)
             ws[j * l.n + c] *= s[j];
-        accumulateError(xs, fakeQuantizeWeight(ws, l.n, o.weightBits), refs[ci], nr, k, l.n,
-                        err);
+        accumulateError(xs, fakeQuantizeWeight(ws, l.n, o.weightBits), refs[ci],
+                        nr, k, l.n, err);
       }
       if (err < bestErr) {
         bestErr = err;

@@ -15,15 +15,15 @@
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
-#include "qc/Runtime/Model.h"
 #include "qc/Runtime/HostTensor.h"
+#include "qc/Runtime/Model.h"
 
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/SensitivityLayers.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Pass/PassManager.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Process.h"
@@ -48,9 +48,10 @@ struct Layer {
   ObserveOp input;
   std::vector<float> weight; // as stored
   std::vector<int64_t> shape;
-  int64_t k = 0, n = 0;      // MatMul / Gemm: reduction and output sizes
-  bool transposed = false;   // Gemm transB: stored N x K
-  std::optional<std::vector<float>> gram; // the input's second moments, if recorded
+  int64_t k = 0, n = 0;    // MatMul / Gemm: reduction and output sizes
+  bool transposed = false; // Gemm transB: stored N x K
+  std::optional<std::vector<float>>
+      gram; // the input's second moments, if recorded
   bool conv = false;
 };
 
@@ -70,8 +71,14 @@ std::vector<Layer> findLayers(func::FuncOp graph) {
     auto ty = cast<RankedTensorType>(op->getOperand(1).getType());
     if (!w)
       continue;
-    Layer l{op, obs, std::move(*w), std::vector<int64_t>(ty.getShape().begin(), ty.getShape().end()),
-            0, 0, false, std::nullopt};
+    Layer l{op,
+            obs,
+            std::move(*w),
+            std::vector<int64_t>(ty.getShape().begin(), ty.getShape().end()),
+            0,
+            0,
+            false,
+            std::nullopt};
     if (obs.getGramAttr())
       l.gram = readFloatElements(obs.getGramAttr());
     l.conv = isa<ConvOp>(op);
@@ -90,7 +97,8 @@ std::vector<float> fakeQuantized(const Layer &l, unsigned bits, bool gptq) {
   int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
   if (l.conv) { // l.op may be lowered away by now
     int64_t channels = l.shape[0], per = l.weight.size() / channels;
-    return quantizeWeight(l.weight, channels, [per](int64_t i) { return i / per; }, qmax)
+    return quantizeWeight(
+               l.weight, channels, [per](int64_t i) { return i / per; }, qmax)
         .dequantized;
   }
   // K x N (reduction first), transposed from a Gemm's N x K.
@@ -103,8 +111,9 @@ std::vector<float> fakeQuantized(const Layer &l, unsigned bits, bool gptq) {
   auto channelOf = [n](int64_t i) { return i % n; };
   bool useGram = gptq && l.gram && int64_t(l.gram->size()) == l.k * l.k;
   std::vector<float> q =
-      useGram ? gptqQuantizeWeight(w, l.k, l.n, l.n, channelOf, qmax, *l.gram).dequantized
-           : quantizeWeight(w, l.n, channelOf, qmax).dequantized;
+      useGram ? gptqQuantizeWeight(w, l.k, l.n, l.n, channelOf, qmax, *l.gram)
+                    .dequantized
+              : quantizeWeight(w, l.n, channelOf, qmax).dequantized;
   if (!l.transposed)
     return q;
   std::vector<float> back(q.size());
@@ -114,15 +123,17 @@ std::vector<float> fakeQuantized(const Layer &l, unsigned bits, bool gptq) {
   return back;
 }
 
-HostTensor floatTensor(std::string name, ArrayRef<int64_t> shape, ArrayRef<float> values) {
+HostTensor floatTensor(std::string name, ArrayRef<int64_t> shape,
+                       ArrayRef<float> values) {
   HostTensor t{std::move(name), DType::Float, shape.vec(), {}};
   t.data.resize(values.size() * sizeof(float));
   std::memcpy(t.data.data(), values.data(), t.data.size());
   return t;
 }
 
-void setScalar(HostTensor &t, float v) { std::memcpy(t.data.data(), &v, sizeof(float)); }
-
+void setScalar(HostTensor &t, float v) {
+  std::memcpy(t.data.data(), &v, sizeof(float));
+}
 
 } // namespace
 
@@ -133,9 +144,10 @@ static OutputMetric comparisonMetric(SensitivityMetric m) {
                                         : OutputMetric::MSE;
 }
 
-Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
-                                                  const SensitivityOptions &o,
-                                                  const cpu::TargetOptions &target) {
+Expected<SensitivityTable>
+qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
+                       const SensitivityOptions &o,
+                       const cpu::TargetOptions &target) {
   if (o.metric == SensitivityMetric::Task && o.labels.empty())
     return err("the task metric needs the samples' task labels");
   for (unsigned b : o.weightBits)
@@ -143,14 +155,16 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
       return err("weight formats must have 2-8 bits, got " + llvm::Twine(b));
   for (unsigned b : o.activationBits)
     if (b < 2 || b > 8)
-      return err("activation formats must have 2-8 bits, got " + llvm::Twine(b));
+      return err("activation formats must have 2-8 bits, got " +
+                 llvm::Twine(b));
   OwningOpRef<ModuleOp> clone = module.clone();
   auto graph = clone->lookupSymbol<func::FuncOp>("main_graph");
   if (!graph)
     return err("no function @main_graph");
   std::vector<Layer> layers = findLayers(graph);
   if (layers.empty())
-    return err("no weight layer with a calibrated input to assign bit widths to");
+    return err(
+        "no weight layer with a calibrated input to assign bit widths to");
   bool gptq = o.gptq;
 
   SensitivityTable t;
@@ -182,23 +196,27 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   // embeddings) and one f32 scale per output channel.
   graph.walk([&](arith::ConstantOp c) {
     auto ty = dyn_cast<RankedTensorType>(c.getType());
-    if (ty && ty.getElementType().isF32() && ty.hasStaticShape() && !c->use_empty())
+    if (ty && ty.getElementType().isF32() && ty.hasStaticShape() &&
+        !c->use_empty())
       t.fixedBytes += ty.getNumElements() * 4;
   });
   t.fixedBytes -= layerBytes;
   for (LayerInfo &l : t.layers)
     t.fixedBytes += l.channels * 4;
 
-  t.weightCost.assign(layers.size(), std::vector<double>(o.weightBits.size(), 0.0));
-  t.activationCost.assign(acts.size(), std::vector<double>(o.activationBits.size(), 0.0));
+  t.weightCost.assign(layers.size(),
+                      std::vector<double>(o.weightBits.size(), 0.0));
+  t.activationCost.assign(acts.size(),
+                          std::vector<double>(o.activationBits.size(), 0.0));
   // The calibrated ranges (the observers go when the model is rebuilt).
   std::vector<std::pair<double, double>> ranges;
   for (ObserveOp obs : acts)
-    ranges.push_back({obs.getMinAttr().getValueAsDouble(), obs.getMaxAttr().getValueAsDouble()});
+    ranges.push_back({obs.getMinAttr().getValueAsDouble(),
+                      obs.getMaxAttr().getValueAsDouble()});
   MLIRContext *ctx = clone->getContext();
   auto actType = [&](size_t g, unsigned bits) {
-    return activationType(ctx, ranges[g].first, ranges[g].second, o.signedActivations,
-                          Float32Type::get(ctx), bits);
+    return activationType(ctx, ranges[g].first, ranges[g].second,
+                          o.signedActivations, Float32Type::get(ctx), bits);
   };
 
   if (o.metric == SensitivityMetric::Layer) {
@@ -207,8 +225,10 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
     for (auto [i, l] : llvm::enumerate(layers)) {
       const std::optional<std::vector<float>> &g = l.gram;
       if (isa<ConvOp>(l.op) || !g)
-        return err("the layer metric needs the second moments of every layer input "
-                   "(MatMul/Gemm layers; '" + t.layers[i].name + "' has none)");
+        return err(
+            "the layer metric needs the second moments of every layer input "
+            "(MatMul/Gemm layers; '" +
+            t.layers[i].name + "' has none)");
       auto quadratic = [&](const std::vector<double> &m) {
         double s = 0;
         for (int64_t c = 0; c < l.n; ++c)
@@ -238,9 +258,11 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
     }
     for (auto [g, obs] : llvm::enumerate(acts)) {
       std::optional<std::vector<float>> gram =
-          obs.getGramAttr() ? readFloatElements(obs.getGramAttr()) : std::nullopt;
+          obs.getGramAttr() ? readFloatElements(obs.getGramAttr())
+                            : std::nullopt;
       if (!gram)
-        return err("the layer metric needs the second moments of '" + t.activations[g] + "'");
+        return err("the layer metric needs the second moments of '" +
+                   t.activations[g] + "'");
       int64_t k = int64_t(std::sqrt(double(gram->size())));
       double ms = 0;
       for (int64_t a = 0; a < k; ++a)
@@ -259,7 +281,8 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   PassManager pm(ctx);
   pm.addPass(createParameterizeForSensitivity());
   if (failed(pm.run(*clone)))
-    return err("building the sensitivity model failed (see the diagnostics above)");
+    return err(
+        "building the sensitivity model failed (see the diagnostics above)");
   auto jitted = jitForHost(*clone, target, "sensitivity model");
   if (!jitted)
     return jitted.takeError();
@@ -272,7 +295,8 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   std::vector<Sample> runs(samples.begin(), samples.begin() + nSamples);
   Sample extra;
   for (auto [i, l] : llvm::enumerate(layers))
-    extra.push_back(floatTensor("weight:" + std::to_string(i), l.shape, l.weight));
+    extra.push_back(
+        floatTensor("weight:" + std::to_string(i), l.shape, l.weight));
   size_t fqBase = extra.size();
   for (size_t g = 0; g < acts.size(); ++g) {
     const float off[5] = {0.f, 1.f, 0.f, -3.0e38f, 3.0e38f};
@@ -288,19 +312,25 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
       return out.takeError();
     refs.push_back(std::move(*out));
   }
-  if (o.metric == SensitivityMetric::Task && (o.labelOutput >= model.numOutputs || o.labels.size() < runs.size()))
-    return err("the task labels cover " + llvm::Twine(o.labels.size()) + " samples, the "
-               "sensitivity runs use " + llvm::Twine(runs.size()));
+  if (o.metric == SensitivityMetric::Task &&
+      (o.labelOutput >= model.numOutputs || o.labels.size() < runs.size()))
+    return err("the task labels cover " + llvm::Twine(o.labels.size()) +
+               " samples, the "
+               "sensitivity runs use " +
+               llvm::Twine(runs.size()));
   // Softmax outputs are compared as the probabilities they are.
   std::vector<bool> probabilities(model.numOutputs, true);
   for (auto &ref : refs)
     for (size_t k = 0; k < model.numOutputs; ++k)
       probabilities[k] = probabilities[k] && holdsProbabilities(ref[k]);
-  auto compareRun = [&](OutputComparison &c, size_t r, const std::vector<HostTensor> &out) {
+  auto compareRun = [&](OutputComparison &c, size_t r,
+                        const std::vector<HostTensor> &out) {
     for (size_t k = 0; k < model.numOutputs; ++k)
       if (o.metric != SensitivityMetric::Task || k == o.labelOutput)
         c.add(refs[r][k], out[k], probabilities[k],
-              o.metric == SensitivityMetric::Task ? ArrayRef<int64_t>(o.labels[r]) : ArrayRef<int64_t>());
+              o.metric == SensitivityMetric::Task
+                  ? ArrayRef<int64_t>(o.labels[r])
+                  : ArrayRef<int64_t>());
   };
   // The task loss is measured as its increase over float's.
   double floatLoss = 0;
@@ -309,10 +339,12 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
     for (size_t r = 0; r < runs.size(); ++r)
       compareRun(c, r, refs[r]);
     if (c.den == 0)
-      return err("the task labels score no row of the sensitivity samples (all negative)");
+      return err("the task labels score no row of the sensitivity samples (all "
+                 "negative)");
     floatLoss = c.value();
   }
-  size_t total = layers.size() * o.weightBits.size() + acts.size() * o.activationBits.size(),
+  size_t total = layers.size() * o.weightBits.size() +
+                 acts.size() * o.activationBits.size(),
          done = 0;
   bool bar = o.progress && llvm::sys::Process::StandardErrIsDisplayed();
   auto measure = [&](double &cost) -> llvm::Error {
@@ -332,7 +364,8 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
   size_t firstExtra = runs.front().size() - extra.size();
   for (auto [i, l] : llvm::enumerate(layers)) {
     for (auto [j, bits] : llvm::enumerate(o.weightBits)) {
-      HostTensor w = floatTensor("weight", l.shape, fakeQuantized(l, bits, gptq));
+      HostTensor w =
+          floatTensor("weight", l.shape, fakeQuantized(l, bits, gptq));
       for (Sample &s : runs)
         s[firstExtra + i].data = w.data;
       if (llvm::Error e = measure(t.weightCost[i][j]))
@@ -345,7 +378,8 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
     for (auto [j, bits] : llvm::enumerate(o.activationBits)) {
       quant::UniformQuantizedType qt = actType(g, bits);
       const float on[5] = {1.f, float(qt.getScale()), float(qt.getZeroPoint()),
-                           float(qt.getStorageTypeMin()), float(qt.getStorageTypeMax())};
+                           float(qt.getStorageTypeMin()),
+                           float(qt.getStorageTypeMax())};
       for (Sample &s : runs)
         for (int p = 0; p < 5; ++p)
           setScalar(s[firstExtra + fqBase + 5 * g + p], on[p]);
@@ -354,13 +388,14 @@ Expected<SensitivityTable> qc::measureSensitivity(ModuleOp module, ArrayRef<Samp
     }
     for (Sample &s : runs)
       for (int p = 0; p < 5; ++p)
-        s[firstExtra + fqBase + 5 * g + p].data = extra[fqBase + 5 * g + p].data;
+        s[firstExtra + fqBase + 5 * g + p].data =
+            extra[fqBase + 5 * g + p].data;
   }
   return t;
 }
 
-
-Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs, SensitivityOptions &o) {
+Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs,
+                         SensitivityOptions &o) {
   auto arrays = readNpz(path);
   if (!arrays)
     return arrays.takeError();
@@ -379,18 +414,25 @@ Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs, Sensitivi
     std::string names;
     for (const TensorSpec &out : outputs)
       names += (names.empty() ? "" : ", ") + out.name;
-    return err(path + ": no array named after an output of the model (" + names + ")");
+    return err(path + ": no array named after an output of the model (" +
+               names + ")");
   }
   const TensorSpec &out = outputs[o.labelOutput];
   if (out.shape.empty())
-    return err(path + ": output '" + out.name + "' is a scalar; labels need rows of classes");
+    return err(path + ": output '" + out.name +
+               "' is a scalar; labels need rows of classes");
   switch (labels->dtype) {
-  case DType::Int8: case DType::Int16: case DType::Int32: case DType::Int64:
-  case DType::UInt8: case DType::UInt16: case DType::UInt32:
+  case DType::Int8:
+  case DType::Int16:
+  case DType::Int32:
+  case DType::Int64:
+  case DType::UInt8:
+  case DType::UInt16:
+  case DType::UInt32:
     break;
   default:
-    return err(path + ": labels '" + labels->name + "' are " + dtypeName(labels->dtype) +
-               "; classes are integers");
+    return err(path + ": labels '" + labels->name + "' are " +
+               dtypeName(labels->dtype) + "; classes are integers");
   }
   ArrayRef<int64_t> rowsShape = ArrayRef<int64_t>(out.shape).drop_back();
   ArrayRef<int64_t> shape = labels->shape;
@@ -398,9 +440,10 @@ Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs, Sensitivi
   if (shape.size() == rowsShape.size() + 1 && shape.drop_front() == rowsShape)
     n = shape.front();
   else if (shape != rowsShape)
-    return err(path + ": labels '" + labels->name + "' have shape " + formatShape(shape) +
-               "; output '" + out.name + "' of shape " + formatShape(out.shape) +
-               " takes [samples, " + formatShape(rowsShape).substr(1));
+    return err(path + ": labels '" + labels->name + "' have shape " +
+               formatShape(shape) + "; output '" + out.name + "' of shape " +
+               formatShape(out.shape) + " takes [samples, " +
+               formatShape(rowsShape).substr(1));
   int64_t rows = 1, classes = out.shape.back();
   for (int64_t d : rowsShape)
     rows *= d;
@@ -409,8 +452,9 @@ Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs, Sensitivi
     for (int64_t r = 0; r < rows; ++r) {
       int64_t c = int64_t(labels->elementAsDouble(int64_t(i) * rows + r));
       if (c >= classes)
-        return err(path + ": sample " + llvm::Twine(i) + ", row " + llvm::Twine(r) + ": class " +
-                   llvm::Twine(c) + " is not below output '" + out.name + "''s " +
+        return err(path + ": sample " + llvm::Twine(i) + ", row " +
+                   llvm::Twine(r) + ": class " + llvm::Twine(c) +
+                   " is not below output '" + out.name + "''s " +
                    llvm::Twine(classes) + " classes");
       o.labels[i][r] = c;
     }
@@ -424,27 +468,31 @@ Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs, Sensitivi
 llvm::json::Value qc::tableToJSON(const SensitivityTable &t) {
   llvm::json::Array layers, acts;
   for (auto [i, l] : llvm::enumerate(t.layers))
-    layers.push_back(llvm::json::Object{{"name", l.name},
-                                        {"activation", int64_t(l.activation)},
-                                        {"params", l.params},
-                                        {"channels", l.channels},
-                                        {"macs", l.macs},
-                                        {"cost", llvm::json::Array(t.weightCost[i])}});
+    layers.push_back(
+        llvm::json::Object{{"name", l.name},
+                           {"activation", int64_t(l.activation)},
+                           {"params", l.params},
+                           {"channels", l.channels},
+                           {"macs", l.macs},
+                           {"cost", llvm::json::Array(t.weightCost[i])}});
   for (auto [g, name] : llvm::enumerate(t.activations))
-    acts.push_back(llvm::json::Object{{"name", name},
-                                      {"cost", llvm::json::Array(t.activationCost[g])}});
-  return llvm::json::Object{{"metric", stringify(t.metric)},
-                            {"weight_bits", llvm::json::Array(t.weightBits)},
-                            {"activation_bits", llvm::json::Array(t.activationBits)},
-                            {"fixed_bytes", t.fixedBytes},
-                            {"layers", std::move(layers)},
-                            {"activations", std::move(acts)}};
+    acts.push_back(llvm::json::Object{
+        {"name", name}, {"cost", llvm::json::Array(t.activationCost[g])}});
+  return llvm::json::Object{
+      {"metric", stringify(t.metric)},
+      {"weight_bits", llvm::json::Array(t.weightBits)},
+      {"activation_bits", llvm::json::Array(t.activationBits)},
+      {"fixed_bytes", t.fixedBytes},
+      {"layers", std::move(layers)},
+      {"activations", std::move(acts)}};
 }
 
 Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
   SensitivityTable t;
   const llvm::json::Object *o = v.getAsObject();
-  auto bad = [](const llvm::Twine &what) { return err("sensitivity table: " + what); };
+  auto bad = [](const llvm::Twine &what) {
+    return err("sensitivity table: " + what);
+  };
   if (!o)
     return bad("not a JSON object");
   auto numbers = [&](const llvm::json::Object *obj, StringRef key,
@@ -464,7 +512,8 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
   if (!o->getString("metric") || !numbers(o, "weight_bits", wb) ||
       !numbers(o, "activation_bits", ab) || !o->getArray("layers") ||
       !o->getArray("activations"))
-    return bad("needs metric, weight_bits, activation_bits, layers and activations");
+    return bad(
+        "needs metric, weight_bits, activation_bits, layers and activations");
   std::optional<SensitivityMetric> metric =
       symbolize<SensitivityMetric>(*o->getString("metric"));
   if (!metric)
@@ -481,7 +530,8 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
     std::vector<double> cost;
     if (!ao || !ao->getString("name") || !numbers(ao, "cost", cost) ||
         cost.size() != t.activationBits.size())
-      return bad("an activation needs a name and one cost per activation format");
+      return bad(
+          "an activation needs a name and one cost per activation format");
     t.activations.push_back(ao->getString("name")->str());
     t.activationCost.push_back(cost);
   }
@@ -492,7 +542,8 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
         cost.size() != t.weightBits.size() || !lo->getInteger("activation") ||
         *lo->getInteger("activation") < 0 ||
         size_t(*lo->getInteger("activation")) >= t.activations.size())
-      return bad("a layer needs a name, its activation's index and one cost per weight format");
+      return bad("a layer needs a name, its activation's index and one cost "
+                 "per weight format");
     LayerInfo info;
     info.name = lo->getString("name")->str();
     info.activation = size_t(*lo->getInteger("activation"));
@@ -505,12 +556,14 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
   return t;
 }
 
-Error qc::applyBitWidths(ModuleOp module, const SensitivityTable &t, const BitAssignment &a) {
+Error qc::applyBitWidths(ModuleOp module, const SensitivityTable &t,
+                         const BitAssignment &a) {
   auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
   if (!graph)
     return err("no function @main_graph");
   std::vector<Layer> layers = findLayers(graph);
-  if (layers.size() != t.layers.size() || a.weightBits.size() != t.layers.size() ||
+  if (layers.size() != t.layers.size() ||
+      a.weightBits.size() != t.layers.size() ||
       a.activationBits.size() != t.activations.size())
     return err("the bit-width table has " + llvm::Twine(t.layers.size()) +
                " layers, the model " + llvm::Twine(layers.size()) +
@@ -519,16 +572,17 @@ Error qc::applyBitWidths(ModuleOp module, const SensitivityTable &t, const BitAs
   for (auto [i, l] : llvm::enumerate(layers)) {
     if (layerName(l.op, i) != t.layers[i].name ||
         l.input.getName() != t.activations[t.layers[i].activation])
-      return err("layer " + llvm::Twine(i) + " of the model is '" + layerName(l.op, i) +
-                 "', the table's '" + t.layers[i].name + "'");
+      return err("layer " + llvm::Twine(i) + " of the model is '" +
+                 layerName(l.op, i) + "', the table's '" + t.layers[i].name +
+                 "'");
     int64_t axis = isa<ConvOp>(l.op) ? 0 : (l.transposed ? 0 : 1);
     l.op->setAttr(QCDialect::kWeightSchemeAttrName,
-                  SchemeAttr::get(ctx, ElementFormat::Int, a.weightBits[i], true, true, axis,
-                                  std::nullopt));
+                  SchemeAttr::get(ctx, ElementFormat::Int, a.weightBits[i],
+                                  true, true, axis, std::nullopt));
     l.input->setAttr(QCDialect::kActivationSchemeAttrName,
                      SchemeAttr::get(ctx, ElementFormat::Int,
-                                     a.activationBits[t.layers[i].activation], false, false,
-                                     std::nullopt, std::nullopt));
+                                     a.activationBits[t.layers[i].activation],
+                                     false, false, std::nullopt, std::nullopt));
   }
   return Error::success();
 }

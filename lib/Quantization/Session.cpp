@@ -22,7 +22,8 @@ using llvm::Expected;
 // Helpers shared with the rotation search
 //===----------------------------------------------------------------------===//
 
-Error qc::detail::runPasses(ModuleOp module, llvm::function_ref<void(OpPassManager &)> build,
+Error qc::detail::runPasses(ModuleOp module,
+                            llvm::function_ref<void(OpPassManager &)> build,
                             StringRef what) {
   PassManager pm(module.getContext());
   build(pm);
@@ -39,21 +40,24 @@ FoldCalibrationOptions qc::detail::foldOptions(const QuantizeOptions &o) {
   fo.activationBits = o.activationBits;
   fo.activationGranularity = o.activationGranularity;
   fo.dynamicZeroPoints = o.dynamicZeroPoints;
-  fo.activationType = o.calibration.signedActivations ? ActivationType::I8 : ActivationType::U8;
+  fo.activationType =
+      o.calibration.signedActivations ? ActivationType::I8 : ActivationType::U8;
   fo.weightGranularity = o.weightGranularity;
   fo.biasCorrection = o.biasCorrection;
   return fo;
 }
 
-RotateHadamardOptions qc::detail::rotateOptions(const QuantizeOptions &o, uint64_t seed) {
+RotateHadamardOptions qc::detail::rotateOptions(const QuantizeOptions &o,
+                                                uint64_t seed) {
   RotateHadamardOptions ro;
   ro.seed = seed;
   ro.residual = o.rotateResidual;
   return ro;
 }
 
-Expected<ObservedModel> qc::detail::compileQuantized(ModuleOp module,
-                                                     const cpu::TargetOptions &target) {
+Expected<ObservedModel>
+qc::detail::compileQuantized(ModuleOp module,
+                             const cpu::TargetOptions &target) {
   return compileObserved(module, target, /*quantized=*/true, [](ModuleOp m) {
     PassManager pm(m.getContext());
     buildLowerToIntegerPipeline(pm);
@@ -62,7 +66,8 @@ Expected<ObservedModel> qc::detail::compileQuantized(ModuleOp module,
 }
 
 /// `f(x)` into the file `path`; `what` names it in the error.
-static Error writeFile(StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> f) {
+static Error writeFile(StringRef path,
+                       llvm::function_ref<void(llvm::raw_ostream &)> f) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
@@ -105,7 +110,8 @@ struct QuantizationSession::State {
   std::optional<QualityReport> report;
 };
 
-QuantizationSession::QuantizationSession(ModuleOp module, const QuantizeOptions &options,
+QuantizationSession::QuantizationSession(ModuleOp module,
+                                         const QuantizeOptions &options,
                                          llvm::raw_ostream &log)
     : module(module), o(options), log(log), s(std::make_unique<State>()) {}
 
@@ -125,30 +131,37 @@ Error QuantizationSession::prepare() {
   s->sig = *sig;
   s->rewrite = o.smooth || o.rotate;
   if (s->rewrite && !o.loadCalibration.empty())
-    return error("loaded statistics cannot be used with smoothing or rotation: the rewrites "
+    return error("loaded statistics cannot be used with smoothing or rotation: "
+                 "the rewrites "
                  "calibrate the model again as they change it");
   // Second moments for GPTQ: always for gptq, at <= 4 bits for auto.
   auto low = [](unsigned b) { return b <= 4; };
   s->gptq = o.weightRounding == WeightRounding::GPTQ ||
             (o.weightRounding == WeightRounding::Auto &&
-             (low(o.weightBits) || (o.bitsAuto && llvm::any_of(o.sensitivity.weightBits, low))));
+             (low(o.weightBits) ||
+              (o.bitsAuto && llvm::any_of(o.sensitivity.weightBits, low))));
   if (o.rotationCandidates > 1 && (o.smooth || o.bitsAuto))
-    return error("the rotation search cannot be combined with smoothing or bit-width "
-                 "assignment");
+    return error(
+        "the rotation search cannot be combined with smoothing or bit-width "
+        "assignment");
   if (o.weightRounding == WeightRounding::GPTQ && !o.loadCalibration.empty())
-    return error("GPTQ rounding cannot use loaded statistics: it needs the layers' input "
+    return error("GPTQ rounding cannot use loaded statistics: it needs the "
+                 "layers' input "
                  "second moments, which calibration records in-process");
 
   PrepareCalibrationOptions prep;
   prep.bins = o.calibration.bins;
   prep.scope = o.scope;
-  if (Error e = runPasses(module, [&](OpPassManager &pm) { buildPrepareCalibrationPipeline(pm, prep); },
-                          "inserting observers"))
+  if (Error e = runPasses(
+          module,
+          [&](OpPassManager &pm) { buildPrepareCalibrationPipeline(pm, prep); },
+          "inserting observers"))
     return e;
 
   if (!o.calibrationData.empty()) {
-    auto read = readSamples(o.calibrationData, s->sig.inputs,
-                            o.samples && o.evalSamples ? o.samples + o.evalSamples : 0);
+    auto read =
+        readSamples(o.calibrationData, s->sig.inputs,
+                    o.samples && o.evalSamples ? o.samples + o.evalSamples : 0);
     if (!read)
       return read.takeError();
     s->samples = std::move(*read);
@@ -182,7 +195,8 @@ Error QuantizationSession::calibrate() {
       return json.takeError();
     auto loaded = statsFromJSON(*json);
     if (!loaded)
-      return error(o.loadCalibration + ": " + llvm::toString(loaded.takeError()));
+      return error(o.loadCalibration + ": " +
+                   llvm::toString(loaded.takeError()));
     s->stats = std::move(*loaded);
     return Error::success();
   }
@@ -222,15 +236,19 @@ Error QuantizationSession::rewrite() {
   if (o.rotate) {
     uint64_t seed = o.rotationSeed;
     if (o.rotationCandidates > 1) {
-      auto chosen =
-          searchRotation(module, original, s->calib, s->sig.outputs, o, s->gptq, log);
+      auto chosen = searchRotation(module, original, s->calib, s->sig.outputs,
+                                   o, s->gptq, log);
       if (!chosen)
         return chosen.takeError();
       seed = *chosen;
     }
-    if (Error e = runPasses(module, [&](OpPassManager &pm) {
-          pm.nest<func::FuncOp>().addPass(createRotateHadamard(rotateOptions(o, seed)));
-        }, "rotating"))
+    if (Error e = runPasses(
+            module,
+            [&](OpPassManager &pm) {
+              pm.nest<func::FuncOp>().addPass(
+                  createRotateHadamard(rotateOptions(o, seed)));
+            },
+            "rotating"))
       return e;
     if (Error e = recalibrate())
       return e;
@@ -243,17 +261,20 @@ Error QuantizationSession::rewrite() {
       ao.weightBits = o.weightBits;
       ao.activationBits = o.activationBits;
       ao.signedActivations = o.calibration.signedActivations;
-      auto chosen = searchSmoothingAlpha(module, s->floatModel ? *s->floatModel : original,
-                                         s->calib, ao);
+      auto chosen = searchSmoothingAlpha(
+          module, s->floatModel ? *s->floatModel : original, s->calib, ao);
       if (!chosen)
         return chosen.takeError();
       s->alphas = std::move(*chosen);
     }
-    if (Error e = runPasses(module, [&](OpPassManager &pm) {
-          SmoothActivationsOptions so;
-          so.alpha = o.smoothAlpha;
-          pm.nest<func::FuncOp>().addPass(createSmoothActivations(so));
-        }, "smoothing"))
+    if (Error e = runPasses(
+            module,
+            [&](OpPassManager &pm) {
+              SmoothActivationsOptions so;
+              so.alpha = o.smoothAlpha;
+              pm.nest<func::FuncOp>().addPass(createSmoothActivations(so));
+            },
+            "smoothing"))
       return e;
     if (Error e = recalibrate())
       return e;
@@ -276,7 +297,8 @@ Error QuantizationSession::rewrite() {
       const float *y = reinterpret_cast<const float *>((*b)[k].data.data());
       for (int64_t i = 0, n = (*a)[k].numElements(); i < n; ++i) {
         peak[k] = std::max(peak[k], std::fabs(double(x[i])));
-        s->floatDiff[k] = std::max(s->floatDiff[k], std::fabs(double(x[i]) - y[i]));
+        s->floatDiff[k] =
+            std::max(s->floatDiff[k], std::fabs(double(x[i]) - y[i]));
       }
     }
   }
@@ -285,23 +307,27 @@ Error QuantizationSession::rewrite() {
     double &d = s->floatDiff[k];
     d = peak[k] > 0 ? d / peak[k] : d;
     log << "rewritten float model vs original, output '" << fsig.outputs[k].name
-        << "': max |difference| / max |output| = " << llvm::formatv("{0:e2}", d) << " on "
-        << s->held.size() << " samples\n";
+        << "': max |difference| / max |output| = " << llvm::formatv("{0:e2}", d)
+        << " on " << s->held.size() << " samples\n";
   }
   if (o.emitRewrittenPath.empty())
     return Error::success();
   OwningOpRef<ModuleOp> copy = module.clone();
-  if (Error e = runPasses(*copy, [](OpPassManager &pm) {
-        pm.nest<func::FuncOp>().addPass(createStripObservers());
-      }, "removing the observers"))
+  if (Error e = runPasses(
+          *copy,
+          [](OpPassManager &pm) {
+            pm.nest<func::FuncOp>().addPass(createStripObservers());
+          },
+          "removing the observers"))
     return e;
-  return writeFile(o.emitRewrittenPath, [&](llvm::raw_ostream &os) { copy->print(os); });
+  return writeFile(o.emitRewrittenPath,
+                   [&](llvm::raw_ostream &os) { copy->print(os); });
 }
 
 /// The statistics (after any rewrite) onto the observers, once; saved
 /// first when asked.
-static Error applyStatistics(ModuleOp module, const QuantizeOptions &o, const CalibrationStats &stats,
-                             bool &applied) {
+static Error applyStatistics(ModuleOp module, const QuantizeOptions &o,
+                             const CalibrationStats &stats, bool &applied) {
   if (applied)
     return Error::success();
   applied = true;
@@ -315,18 +341,21 @@ static Error applyStatistics(ModuleOp module, const QuantizeOptions &o, const Ca
 
 /// The sensitivity table of the calibrated module: the cache's when it
 /// describes this model with these formats, else measured (and cached).
-static Expected<SensitivityTable> sensitivityTable(ModuleOp module, ArrayRef<Sample> calib,
+static Expected<SensitivityTable> sensitivityTable(ModuleOp module,
+                                                   ArrayRef<Sample> calib,
                                                    ArrayRef<TensorSpec> outputs,
                                                    const QuantizeOptions &o,
                                                    llvm::raw_ostream &log) {
-  if (!o.sensitivityCache.empty() && llvm::sys::fs::exists(o.sensitivityCache)) {
+  if (!o.sensitivityCache.empty() &&
+      llvm::sys::fs::exists(o.sensitivityCache)) {
     auto t = readSensitivityTable(o.sensitivityCache);
     if (!t)
       return t.takeError();
-    if (t->metric == o.sensitivity.metric && t->weightBits == o.sensitivity.weightBits &&
+    if (t->metric == o.sensitivity.metric &&
+        t->weightBits == o.sensitivity.weightBits &&
         t->activationBits == o.sensitivity.activationBits) {
-      log << "sensitivity: " << t->layers.size() << " layers from " << o.sensitivityCache
-          << "\n";
+      log << "sensitivity: " << t->layers.size() << " layers from "
+          << o.sensitivityCache << "\n";
       return t;
     }
     log << "sensitivity: " << o.sensitivityCache
@@ -338,14 +367,15 @@ static Expected<SensitivityTable> sensitivityTable(ModuleOp module, ArrayRef<Sam
       return std::move(e);
   so.signedActivations = o.calibration.signedActivations;
   so.progress = o.calibration.progress;
-  so.gptq = o.weightRounding != WeightRounding::Nearest; // as fold-calibration at low bits
+  so.gptq = o.weightRounding !=
+            WeightRounding::Nearest; // as fold-calibration at low bits
   auto t = measureSensitivity(module, calib, so, o.target);
   if (!t)
     return t.takeError();
-  log << "sensitivity: " << t->layers.size() << " layers x " << t->weightBits.size()
-      << " weight formats, " << t->activations.size() << " layer inputs x "
-      << t->activationBits.size() << " activation formats, metric " << stringify(t->metric)
-      << "\n";
+  log << "sensitivity: " << t->layers.size() << " layers x "
+      << t->weightBits.size() << " weight formats, " << t->activations.size()
+      << " layer inputs x " << t->activationBits.size()
+      << " activation formats, metric " << stringify(t->metric) << "\n";
   if (!o.sensitivityCache.empty())
     if (Error e = writeFile(o.sensitivityCache, [&](llvm::raw_ostream &os) {
           os << llvm::formatv("{0:2}", tableToJSON(*t)) << "\n";
@@ -365,9 +395,11 @@ static Expected<BitAssignment> chooseBitWidths(const SensitivityTable &t,
     b.weightPins.push_back({t.layers.size() - 1, widest});
   }
   for (auto &[name, bits] : o.pins) {
-    auto it = llvm::find_if(t.layers, [&](const LayerInfo &l) { return l.name == name; });
+    auto it = llvm::find_if(t.layers,
+                            [&](const LayerInfo &l) { return l.name == name; });
     if (it == t.layers.end())
-      return error("pinned layer '" + name + "' is not a weight layer of the model");
+      return error("pinned layer '" + name +
+                   "' is not a weight layer of the model");
     b.weightPins.push_back({size_t(it - t.layers.begin()), bits});
   }
   if (!b.bytes && !b.bops && !b.latency)
@@ -378,12 +410,14 @@ static Expected<BitAssignment> chooseBitWidths(const SensitivityTable &t,
   std::map<unsigned, int> counts;
   for (unsigned w : a->weightBits)
     ++counts[w];
-  log << "bit widths (" << stringify(o.assignment) << "): " << a->status << "; size "
-      << llvm::formatv("{0:f0}", a->bytes) << " bytes, " << llvm::formatv("{0:e3}", a->bops)
-      << " BOPs, "
-      << (t.latency.empty() ? std::string()
-                            : llvm::formatv("{0:f1} us (kernels), ", a->latency * 1e6).str())
-      << "summed sensitivity " << llvm::formatv("{0:e4}", a->cost) << "; weights:";
+  log << "bit widths (" << stringify(o.assignment) << "): " << a->status
+      << "; size " << llvm::formatv("{0:f0}", a->bytes) << " bytes, "
+      << llvm::formatv("{0:e3}", a->bops) << " BOPs, "
+      << (t.latency.empty()
+              ? std::string()
+              : llvm::formatv("{0:f1} us (kernels), ", a->latency * 1e6).str())
+      << "summed sensitivity " << llvm::formatv("{0:e4}", a->cost)
+      << "; weights:";
   for (auto &[bits, n] : counts)
     log << " " << n << " x " << bits << "-bit";
   log << "\n";
@@ -405,12 +439,14 @@ Error QuantizationSession::assignBitWidths() {
   SensitivityTable &table = *s->table;
   if (o.budget.latency) {
     measureLatency(table);
-    size_t widest = std::max_element(table.weightBits.begin(), table.weightBits.end()) -
-                    table.weightBits.begin();
+    size_t widest =
+        std::max_element(table.weightBits.begin(), table.weightBits.end()) -
+        table.weightBits.begin();
     double all = 0;
     for (auto &row : table.latency)
       all += row[widest];
-    log << "latency: " << table.layers.size() << " layers x " << table.weightBits.size()
+    log << "latency: " << table.layers.size() << " layers x "
+        << table.weightBits.size()
         << " weight formats timed with the int8 kernels; all at the widest: "
         << llvm::formatv("{0:f1}", all * 1e6) << " us\n";
   }
@@ -424,13 +460,18 @@ Error QuantizationSession::assignBitWidths() {
 Error QuantizationSession::fold() {
   if (Error e = applyStatistics(module, o, s->stats, s->statsApplied))
     return e;
-  if (Error e = runPasses(module, [&](OpPassManager &pm) {
-        pm.nest<func::FuncOp>().addPass(createFoldCalibration(foldOptions(o)));
-      }, "folding the calibration"))
+  if (Error e = runPasses(
+          module,
+          [&](OpPassManager &pm) {
+            pm.nest<func::FuncOp>().addPass(
+                createFoldCalibration(foldOptions(o)));
+          },
+          "folding the calibration"))
     return e;
   if (o.emitQDQPath.empty())
     return Error::success();
-  return writeFile(o.emitQDQPath, [&](llvm::raw_ostream &os) { module.print(os); });
+  return writeFile(o.emitQDQPath,
+                   [&](llvm::raw_ostream &os) { module.print(os); });
 }
 
 static llvm::json::Value bitWidthsJSON(const std::optional<SensitivityTable> &t,
@@ -439,12 +480,15 @@ static llvm::json::Value bitWidthsJSON(const std::optional<SensitivityTable> &t,
     return nullptr;
   llvm::json::Array layers;
   for (auto [i, l] : llvm::enumerate(t->layers))
-    layers.push_back(llvm::json::Object{{"layer", l.name},
-                                        {"weight_bits", int64_t(a->weightBits[i])},
-                                        {"activation_bits",
-                                         int64_t(a->activationBits[l.activation])}});
-  return llvm::json::Object{{"status", a->status}, {"bytes", a->bytes}, {"bops", a->bops},
-                            {"sensitivity", a->cost}, {"layers", std::move(layers)}};
+    layers.push_back(llvm::json::Object{
+        {"layer", l.name},
+        {"weight_bits", int64_t(a->weightBits[i])},
+        {"activation_bits", int64_t(a->activationBits[l.activation])}});
+  return llvm::json::Object{{"status", a->status},
+                            {"bytes", a->bytes},
+                            {"bops", a->bops},
+                            {"sensitivity", a->cost},
+                            {"layers", std::move(layers)}};
 }
 
 Error QuantizationSession::evaluate() {
@@ -474,8 +518,8 @@ Error QuantizationSession::evaluate() {
     layerIndex[tag.str()] = r.layers.size();
     QualityReport::Layer l;
     l.tensor = tag.str();
-    l.bits = unsigned(
-        llvm::Log2_64_Ceil(uint64_t(qt.getStorageTypeMax() - qt.getStorageTypeMin() + 1)));
+    l.bits = unsigned(llvm::Log2_64_Ceil(
+        uint64_t(qt.getStorageTypeMax() - qt.getStorageTypeMin() + 1)));
     l.isSigned = qt.isSigned();
     l.scale = qt.getScale();
     l.zeroPoint = qt.getZeroPoint();
@@ -507,7 +551,8 @@ Error QuantizationSession::evaluate() {
       auto f = floatIndex.find(name);
       auto l = layerIndex.find(name);
       if (f != floatIndex.end() && l != layerIndex.end())
-        r.layers[l->second].agreement.add((*ref)[f->second], (*got)[quantModel->numOutputs + i]);
+        r.layers[l->second].agreement.add((*ref)[f->second],
+                                          (*got)[quantModel->numOutputs + i]);
     }
   }
   for (QualityReport::Output &out : r.outputs)
@@ -527,14 +572,16 @@ Error QuantizationSession::evaluate() {
 }
 
 Error QuantizationSession::lowerToInteger() {
-  return runPasses(module, buildLowerToIntegerPipeline, "lowering to integer ops");
+  return runPasses(module, buildLowerToIntegerPipeline,
+                   "lowering to integer ops");
 }
 
 //===----------------------------------------------------------------------===//
 // Entry points
 //===----------------------------------------------------------------------===//
 
-Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &options, llvm::raw_ostream &log,
+Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &options,
+                        llvm::raw_ostream &log,
                         std::optional<QualityReport> *report) {
   QuantizationSession session(module, options, log);
   for (Error (QuantizationSession::*stage)() :
@@ -556,7 +603,7 @@ bool qc::hasQuantizeDequantize(ModuleOp module) {
   return module
       .walk([](Operation *op) {
         return isa<QuantizeOp, DequantizeOp>(op) ? WalkResult::interrupt()
-                                                  : WalkResult::advance();
+                                                 : WalkResult::advance();
       })
       .wasInterrupted();
 }

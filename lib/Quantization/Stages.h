@@ -27,8 +27,8 @@ RotateHadamardOptions rotateOptions(const QuantizeOptions &o, uint64_t seed);
 
 /// The quantized model (after fold-calibration), lowered to integer ops and
 /// JIT-compiled with its tagged activations exposed.
-llvm::Expected<ObservedModel> compileQuantized(mlir::ModuleOp module,
-                                               const cpu::TargetOptions &target);
+llvm::Expected<ObservedModel>
+compileQuantized(mlir::ModuleOp module, const cpu::TargetOptions &target);
 
 /// A searched rotation (as SpinQuant observes, random rotations differ in
 /// how well the model quantizes): each candidate seed's rotation of a copy
@@ -36,11 +36,10 @@ llvm::Expected<ObservedModel> compileQuantized(mlir::ModuleOp module,
 /// with the options of the run, and scored against the float model
 /// `reference` on the first calibration samples by o.rotationSearchMetric.
 /// Returns the best seed.
-llvm::Expected<uint64_t> searchRotation(mlir::ModuleOp module, const ObservedModel &reference,
-                                        llvm::ArrayRef<Sample> calib,
-                                        llvm::ArrayRef<TensorSpec> outputs,
-                                        const QuantizeOptions &o, bool gptq,
-                                        llvm::raw_ostream &log);
+llvm::Expected<uint64_t>
+searchRotation(mlir::ModuleOp module, const ObservedModel &reference,
+               llvm::ArrayRef<Sample> calib, llvm::ArrayRef<TensorSpec> outputs,
+               const QuantizeOptions &o, bool gptq, llvm::raw_ostream &log);
 
 } // namespace qc::detail
 

@@ -46,19 +46,32 @@ static double halfToDouble(uint16_t bits, const fltSemantics &sem) {
 double HostTensor::elementAsDouble(int64_t i) const {
   const char *p = data.data() + i * dtypeSize(dtype);
   switch (dtype) {
-  case DType::Float: return load<float>(p);
-  case DType::Double: return load<double>(p);
-  case DType::Float16: return halfToDouble(load<uint16_t>(p), APFloat::IEEEhalf());
-  case DType::BFloat16: return halfToDouble(load<uint16_t>(p), APFloat::BFloat());
-  case DType::Bool: return *p != 0;
-  case DType::UInt8: return load<uint8_t>(p);
-  case DType::Int8: return load<int8_t>(p);
-  case DType::UInt16: return load<uint16_t>(p);
-  case DType::Int16: return load<int16_t>(p);
-  case DType::UInt32: return load<uint32_t>(p);
-  case DType::Int32: return load<int32_t>(p);
-  case DType::UInt64: return double(load<uint64_t>(p));
-  case DType::Int64: return double(load<int64_t>(p));
+  case DType::Float:
+    return load<float>(p);
+  case DType::Double:
+    return load<double>(p);
+  case DType::Float16:
+    return halfToDouble(load<uint16_t>(p), APFloat::IEEEhalf());
+  case DType::BFloat16:
+    return halfToDouble(load<uint16_t>(p), APFloat::BFloat());
+  case DType::Bool:
+    return *p != 0;
+  case DType::UInt8:
+    return load<uint8_t>(p);
+  case DType::Int8:
+    return load<int8_t>(p);
+  case DType::UInt16:
+    return load<uint16_t>(p);
+  case DType::Int16:
+    return load<int16_t>(p);
+  case DType::UInt32:
+    return load<uint32_t>(p);
+  case DType::Int32:
+    return load<int32_t>(p);
+  case DType::UInt64:
+    return double(load<uint64_t>(p));
+  case DType::Int64:
+    return double(load<int64_t>(p));
   }
   return 0;
 }
@@ -94,19 +107,32 @@ static bool dtypeFromDescr(StringRef descr, DType &dtype) {
 
 static const char *descrOf(DType d) {
   switch (d) {
-  case DType::Float: return "<f4";
-  case DType::Double: return "<f8";
-  case DType::Float16: return "<f2";
-  case DType::BFloat16: return "<V2"; // numpy has no bfloat16
-  case DType::Bool: return "|b1";
-  case DType::UInt8: return "|u1";
-  case DType::Int8: return "|i1";
-  case DType::UInt16: return "<u2";
-  case DType::Int16: return "<i2";
-  case DType::UInt32: return "<u4";
-  case DType::Int32: return "<i4";
-  case DType::UInt64: return "<u8";
-  case DType::Int64: return "<i8";
+  case DType::Float:
+    return "<f4";
+  case DType::Double:
+    return "<f8";
+  case DType::Float16:
+    return "<f2";
+  case DType::BFloat16:
+    return "<V2"; // numpy has no bfloat16
+  case DType::Bool:
+    return "|b1";
+  case DType::UInt8:
+    return "|u1";
+  case DType::Int8:
+    return "|i1";
+  case DType::UInt16:
+    return "<u2";
+  case DType::Int16:
+    return "<i2";
+  case DType::UInt32:
+    return "<u4";
+  case DType::Int32:
+    return "<i4";
+  case DType::UInt64:
+    return "<u8";
+  case DType::Int64:
+    return "<i8";
   }
   return "";
 }
@@ -171,7 +197,8 @@ Expected<HostTensor> qc::readNpy(StringRef path) {
                                    /*RequiresNullTerminator=*/false);
   if (!buf)
     return fail("cannot read '" + path + "': " + buf.getError().message());
-  Expected<HostTensor> t = parseNpy((*buf)->getBuffer(), "'" + path.str() + "'");
+  Expected<HostTensor> t =
+      parseNpy((*buf)->getBuffer(), "'" + path.str() + "'");
   if (t)
     t->name = sys::path::stem(path).str();
   return t;
@@ -252,8 +279,7 @@ Expected<std::vector<HostTensor>> qc::readNpz(StringRef path) {
   std::vector<HostTensor> result;
   uint64_t at = dirOffset;
   for (uint64_t i = 0; i < count; ++i) {
-    if (at + 46 > zip.size() ||
-        zip.substr(at, 4) != StringRef("PK\x01\x02", 4))
+    if (at + 46 > zip.size() || zip.substr(at, 4) != StringRef("PK\x01\x02", 4))
       return fail(what + " is corrupt (central directory)");
     const char *c = zip.data() + at;
     unsigned method = support::endian::read16le(c + 10);
@@ -289,7 +315,8 @@ Expected<std::vector<HostTensor>> qc::readNpz(StringRef path) {
     if (local + 30 > zip.size() ||
         zip.substr(local, 4) != StringRef("PK\x03\x04", 4))
       return fail(what + " is corrupt (local header of '" + name + "')");
-    uint64_t dataAt = local + 30 + support::endian::read16le(zip.data() + local + 26) +
+    uint64_t dataAt = local + 30 +
+                      support::endian::read16le(zip.data() + local + 26) +
                       support::endian::read16le(zip.data() + local + 28);
     if (dataAt + csize > zip.size())
       return fail(what + " is truncated ('" + name + "')");
@@ -307,7 +334,8 @@ Expected<std::vector<HostTensor>> qc::readNpz(StringRef path) {
       return fail(what + " member '" + name + "' uses zip compression method " +
                   Twine(method) + " (only stored and deflate are read)");
     }
-    Expected<HostTensor> t = parseNpy(member, what + " member '" + name.str() + "'");
+    Expected<HostTensor> t =
+        parseNpy(member, what + " member '" + name.str() + "'");
     if (!t)
       return t.takeError();
     t->name = name.ends_with(".npy") ? name.drop_back(4).str() : name.str();
@@ -350,7 +378,8 @@ Expected<HostTensor> qc::readTensorFile(StringRef path) {
                   " arrays; name the one meant");
     return std::move(all->front());
   }
-  return fail("'" + path + "': unknown tensor file type (use .npy, .npz or .pb)");
+  return fail("'" + path +
+              "': unknown tensor file type (use .npy, .npz or .pb)");
 }
 
 //===----------------------------------------------------------------------===//
@@ -363,8 +392,9 @@ Error qc::compareTensors(const HostTensor &actual, const HostTensor &expected,
   if (actual.shape != expected.shape)
     return fail(what + " has shape " + formatShape(actual.shape) +
                 ", expected " + formatShape(expected.shape));
-  bool isFloat = actual.dtype == DType::Float || actual.dtype == DType::Double ||
-                 actual.dtype == DType::Float16 || actual.dtype == DType::BFloat16;
+  bool isFloat =
+      actual.dtype == DType::Float || actual.dtype == DType::Double ||
+      actual.dtype == DType::Float16 || actual.dtype == DType::BFloat16;
   int64_t n = actual.numElements(), bad = 0, worst = -1;
   double worstExcess = -1;
   for (int64_t i = 0; i < n; ++i) {
@@ -399,7 +429,8 @@ Error qc::compareTensors(const HostTensor &actual, const HostTensor &expected,
   raw_string_ostream os(msg);
   os << what << ": " << bad << " of " << n << " elements differ";
   if (isFloat)
-    os << " beyond rtol " << format("%g", rtol) << " atol " << format("%g", atol);
+    os << " beyond rtol " << format("%g", rtol) << " atol "
+       << format("%g", atol);
   else
     os << " (integers compare exactly)";
   os << "; worst at " << formatShape(index) << ": got "

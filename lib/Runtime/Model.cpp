@@ -24,7 +24,8 @@ int32_t qc::Model::run(const QCTensor *inputs, QCTensor *outputs) const {
 }
 
 Expected<std::unique_ptr<qc::Model>>
-qc::Model::jit(ModuleOp lowered, const ModelSignature &sig, const cpu::TargetOptions &options) {
+qc::Model::jit(ModuleOp lowered, const ModelSignature &sig,
+               const cpu::TargetOptions &options) {
   auto tm = cpu::createTargetMachine(options, /*jit=*/true);
   if (!tm)
     return tm.takeError();
@@ -61,7 +62,8 @@ qc::Model::jit(ModuleOp lowered, const ModelSignature &sig, const cpu::TargetOpt
   auto fn = (*engine)->lookup(prefix + "_run");
   if (!fn)
     return fn.takeError();
-  model->runFn = reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(*fn);
+  model->runFn =
+      reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(*fn);
   model->engine = std::move(*engine);
   model->openMP = ompLoaded;
   if (ompLoaded)
@@ -71,15 +73,17 @@ qc::Model::jit(ModuleOp lowered, const ModelSignature &sig, const cpu::TargetOpt
 }
 
 Error qc::Model::setThreads(unsigned threads) const {
-  void *fn = library ? dlsym(library, "omp_set_num_threads")
-             : openMP ? llvm::sys::DynamicLibrary::SearchForAddressOfSymbol("omp_set_num_threads")
+  void *fn = library  ? dlsym(library, "omp_set_num_threads")
+             : openMP ? llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(
+                            "omp_set_num_threads")
                       : nullptr;
   if (!fn && threads == 1)
     return Error::success(); // single-threaded code
   if (!fn)
-    return fail("--threads " + Twine(threads) +
-                ": this model was compiled for one thread (JIT with --threads, or "
-                "quant-compile --threads N, compiles it for several)");
+    return fail(
+        "--threads " + Twine(threads) +
+        ": this model was compiled for one thread (JIT with --threads, or "
+        "quant-compile --threads N, compiles it for several)");
   reinterpret_cast<void (*)(int)>(fn)(int(threads));
   return Error::success();
 }
@@ -100,10 +104,12 @@ Expected<std::unique_ptr<qc::Model>> qc::Model::load(StringRef path,
   auto numOut = reinterpret_cast<CountFn>(sym("num_outputs"));
   auto inInfo = reinterpret_cast<InfoFn>(sym("input_info"));
   auto outInfo = reinterpret_cast<InfoFn>(sym("output_info"));
-  model->runFn = reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(sym("run"));
+  model->runFn =
+      reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(sym("run"));
   if (!numIn || !numOut || !inInfo || !outInfo || !model->runFn)
     return fail("'" + path + "' is not a model compiled with prefix '" +
-                prefix + "' (no " + prefix + "_run and info functions; "
+                prefix + "' (no " + prefix +
+                "_run and info functions; "
                 "pass --prefix)");
   auto read = [](CountFn count, InfoFn info, std::vector<TensorSpec> &specs) {
     for (int32_t i = 0, e = count(); i < e; ++i) {

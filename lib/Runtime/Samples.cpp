@@ -21,9 +21,11 @@ static Error err(const llvm::Twine &msg) {
 // Samples
 //===----------------------------------------------------------------------===//
 
-static std::vector<std::string> sortedEntries(StringRef dir, std::error_code &ec) {
+static std::vector<std::string> sortedEntries(StringRef dir,
+                                              std::error_code &ec) {
   std::vector<std::string> out;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec))
     out.push_back(it->path());
   llvm::sort(out, [](const std::string &a, const std::string &b) {
     // Natural order: sample_2 before sample_10.
@@ -43,12 +45,14 @@ static std::vector<std::string> sortedEntries(StringRef dir, std::error_code &ec
 /// Binds named tensors to the inputs (by name, else in order) and checks
 /// their dtypes and shapes.
 static Expected<Sample> bindSample(std::vector<HostTensor> tensors,
-                                   llvm::ArrayRef<TensorSpec> inputs, StringRef file) {
+                                   llvm::ArrayRef<TensorSpec> inputs,
+                                   StringRef file) {
   Sample s(inputs.size());
   std::vector<bool> bound(inputs.size(), false);
   std::vector<HostTensor *> unnamed;
   for (HostTensor &t : tensors) {
-    auto it = llvm::find_if(inputs, [&](const TensorSpec &in) { return in.name == t.name; });
+    auto it = llvm::find_if(
+        inputs, [&](const TensorSpec &in) { return in.name == t.name; });
     if (it == inputs.end()) {
       unnamed.push_back(&t);
       continue;
@@ -70,19 +74,23 @@ static Expected<Sample> bindSample(std::vector<HostTensor> tensors,
     if (!bound[i])
       return err(file + ": no tensor for input '" + in.name + "'");
     if (s[i].dtype != in.dtype)
-      return err(file + ": input '" + in.name + "' is " + dtypeName(s[i].dtype) +
-                 " but the model takes " + dtypeName(in.dtype));
+      return err(file + ": input '" + in.name + "' is " +
+                 dtypeName(s[i].dtype) + " but the model takes " +
+                 dtypeName(in.dtype));
     if (s[i].shape != in.shape)
-      return err(file + ": input '" + in.name + "' has shape " + formatShape(s[i].shape) +
-                 " but the model takes " + formatShape(in.shape));
+      return err(file + ": input '" + in.name + "' has shape " +
+                 formatShape(s[i].shape) + " but the model takes " +
+                 formatShape(in.shape));
     s[i].name = in.name;
   }
   return s;
 }
 
 /// Splits an array whose leading dim stacks samples of `shape`.
-static std::vector<HostTensor> unstack(const HostTensor &t, llvm::ArrayRef<int64_t> shape) {
-  if (llvm::ArrayRef<int64_t>(t.shape) == shape || t.shape.size() != shape.size() + 1 ||
+static std::vector<HostTensor> unstack(const HostTensor &t,
+                                       llvm::ArrayRef<int64_t> shape) {
+  if (llvm::ArrayRef<int64_t>(t.shape) == shape ||
+      t.shape.size() != shape.size() + 1 ||
       !std::equal(shape.begin(), shape.end(), t.shape.begin() + 1))
     return {t};
   std::vector<HostTensor> out;
@@ -102,7 +110,8 @@ Expected<std::vector<Sample>> qc::readSamples(StringRef path,
   auto full = [&] { return limit && samples.size() >= limit; };
   if (!llvm::sys::fs::is_directory(path)) {
     if (llvm::sys::path::extension(path) != ".npz")
-      return err("calibration data '" + path + "' is neither a directory nor a .npz file");
+      return err("calibration data '" + path +
+                 "' is neither a directory nor a .npz file");
     auto arrays = readNpz(path);
     if (!arrays)
       return arrays.takeError();
@@ -110,11 +119,13 @@ Expected<std::vector<Sample>> qc::readSamples(StringRef path,
     std::vector<std::vector<HostTensor>> perInput;
     size_t n = SIZE_MAX;
     for (HostTensor &t : *arrays) {
-      auto it = llvm::find_if(inputs, [&](const TensorSpec &in) { return in.name == t.name; });
+      auto it = llvm::find_if(
+          inputs, [&](const TensorSpec &in) { return in.name == t.name; });
       llvm::ArrayRef<int64_t> shape =
-          it != inputs.end() ? llvm::ArrayRef<int64_t>(it->shape)
-                             : (inputs.size() == 1 ? llvm::ArrayRef<int64_t>(inputs[0].shape)
-                                                   : llvm::ArrayRef<int64_t>(t.shape));
+          it != inputs.end()
+              ? llvm::ArrayRef<int64_t>(it->shape)
+              : (inputs.size() == 1 ? llvm::ArrayRef<int64_t>(inputs[0].shape)
+                                    : llvm::ArrayRef<int64_t>(t.shape));
       perInput.push_back(unstack(t, shape));
       n = std::min(n, perInput.back().size());
     }
@@ -132,7 +143,8 @@ Expected<std::vector<Sample>> qc::readSamples(StringRef path,
   std::error_code ec;
   std::vector<std::string> entries = sortedEntries(path, ec);
   if (ec)
-    return err("cannot read calibration directory '" + path + "': " + ec.message());
+    return err("cannot read calibration directory '" + path +
+               "': " + ec.message());
   for (const std::string &e : entries) {
     if (full())
       break;
@@ -158,8 +170,10 @@ Expected<std::vector<Sample>> qc::readSamples(StringRef path,
       tensors = std::move(*arrays);
     } else if (ext == ".npy") {
       if (inputs.size() != 1)
-        return err(e + ": a .npy sample serves single-input models only; this model has " +
-                   llvm::Twine(inputs.size()) + " inputs (use .npz with their names)");
+        return err(
+            e +
+            ": a .npy sample serves single-input models only; this model has " +
+            llvm::Twine(inputs.size()) + " inputs (use .npz with their names)");
       auto t = readNpy(e);
       if (!t)
         return t.takeError();
@@ -205,13 +219,15 @@ void Agreement::add(const HostTensor &ref, const HostTensor &got) {
     return;
   for (int64_t r = 0; r < n / last; ++r) {
     const float *fr = f + r * last, *qr = q + r * last;
-    agree += std::max_element(fr, fr + last) - fr == std::max_element(qr, qr + last) - qr;
+    agree += std::max_element(fr, fr + last) - fr ==
+             std::max_element(qr, qr + last) - qr;
     ++rows;
   }
 }
 
 void Agreement::finish() {
   sqnrDb = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
-  cosine = refNorm > 0 && gotNorm > 0 ? dot / std::sqrt(refNorm * gotNorm) : 1.0;
+  cosine =
+      refNorm > 0 && gotNorm > 0 ? dot / std::sqrt(refNorm * gotNorm) : 1.0;
   top1 = rows ? double(agree) / rows : NAN;
 }

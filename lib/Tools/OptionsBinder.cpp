@@ -3,14 +3,16 @@
 
 using namespace qc;
 
-void OptionsBinder::add(llvm::StringRef name, std::unique_ptr<llvm::cl::Option> o) {
+void OptionsBinder::add(llvm::StringRef name,
+                        std::unique_ptr<llvm::cl::Option> o) {
   byName[name] = o.get();
   if (!currentGroup.empty())
     groups.push_back({currentGroup, o.get()});
   options.push_back(std::move(o));
 }
 
-void OptionsBinder::alias(llvm::StringRef name, llvm::StringRef of, llvm::StringRef help) {
+void OptionsBinder::alias(llvm::StringRef name, llvm::StringRef of,
+                          llvm::StringRef help) {
   llvm::cl::Option *target = byName.lookup(of);
   auto a = std::make_unique<llvm::cl::alias>(name, llvm::cl::desc(help),
                                              llvm::cl::aliasopt(*target),

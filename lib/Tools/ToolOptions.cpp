@@ -28,11 +28,12 @@ llvm::Expected<ONNXImportOptions> ImportFlags::importOptions() const {
 
 void qc::bindImportFlags(OptionsBinder &b, ImportFlags &f) {
   b.list("input-shape", f.inputShapes,
-         "Static shape of a graph input, NAME:1x3x224x224 (quant-run: default the shape of "
+         "Static shape of a graph input, NAME:1x3x224x224 (quant-run: default "
+         "the shape of "
          "its input file)",
          "NAME:DIMS");
-  b.list("constant-input", f.constantInputs, "Freeze a graph input to a TensorProto",
-         "NAME=FILE.pb");
+  b.list("constant-input", f.constantInputs,
+         "Freeze a graph input to a TensorProto", "NAME=FILE.pb");
 }
 
 //===----------------------------------------------------------------------===//
@@ -46,28 +47,34 @@ void qc::bindTargetOptions(OptionsBinder &b, cpu::TargetOptions &t) {
     t.int8Kernels = symbolize<cpu::Int8Kernels>(v).value_or(t.int8Kernels);
   if (const char *v = std::getenv("QC_F32_KERNELS"))
     t.f32Kernels = symbolize<cpu::F32Kernels>(v).value_or(t.f32Kernels);
-  b.opt("mcpu", t.cpu, "Target CPU: native (this host, default) or an LLVM CPU name",
-        "CPU");
-  b.opt("O", t.optLevel, "LLVM optimization level (default 3)").setFormattingFlag(llvm::cl::Prefix);
+  b.opt("mcpu", t.cpu,
+        "Target CPU: native (this host, default) or an LLVM CPU name", "CPU");
+  b.opt("O", t.optLevel, "LLVM optimization level (default 3)")
+      .setFormattingFlag(llvm::cl::Prefix);
   // libLLVM registers its own "threads" option; parseToolCommandLine
   // renames --threads to this.
   b.opt("num-threads", t.threads,
-        "Threads: N > 1 compiles OpenMP worksharing loops and links libomp (threads at run "
+        "Threads: N > 1 compiles OpenMP worksharing loops and links libomp "
+        "(threads at run "
         "time: OMP_NUM_THREADS or omp_set_num_threads); --threads works too");
   b.enumOpt("int8-kernels", t.int8Kernels,
-            "Kernels of int8 convolutions and matmuls (default: $QC_INT8_KERNELS, else auto)");
+            "Kernels of int8 convolutions and matmuls (default: "
+            "$QC_INT8_KERNELS, else auto)");
   b.enumOpt("f32-kernels", t.f32Kernels,
-            "Kernels of float 2-d convolutions, matmuls and Hadamard transforms (default: "
+            "Kernels of float 2-d convolutions, matmuls and Hadamard "
+            "transforms (default: "
             "$QC_F32_KERNELS, else auto)");
 }
 
-Error qc::verifyTargetOptions(const OptionsBinder &b, const cpu::TargetOptions &t) {
+Error qc::verifyTargetOptions(const OptionsBinder &b,
+                              const cpu::TargetOptions &t) {
   for (const char *var : {"QC_INT8_KERNELS", "QC_F32_KERNELS"}) {
     const char *v = std::getenv(var);
     if (!v || !*v)
       continue;
-    bool ok = StringRef(var) == "QC_INT8_KERNELS" ? symbolize<cpu::Int8Kernels>(v).has_value()
-                                                   : symbolize<cpu::F32Kernels>(v).has_value();
+    bool ok = StringRef(var) == "QC_INT8_KERNELS"
+                  ? symbolize<cpu::Int8Kernels>(v).has_value()
+                  : symbolize<cpu::F32Kernels>(v).has_value();
     if (!ok)
       return fail("$" + StringRef(var) + " '" + v + "' is not a kernel choice");
   }
@@ -85,8 +92,10 @@ Error qc::verifyTargetOptions(const OptionsBinder &b, const cpu::TargetOptions &
 /// A duration: "2.5ms", "800us", "0.01s".
 static std::optional<double> parseDuration(StringRef text) {
   text = text.trim();
-  double unit = text.consume_back("us") ? 1e-6 : text.consume_back("ms") ? 1e-3
-                : text.consume_back("s") ? 1.0 : 0.0;
+  double unit = text.consume_back("us")   ? 1e-6
+                : text.consume_back("ms") ? 1e-3
+                : text.consume_back("s")  ? 1.0
+                                          : 0.0;
   double v;
   if (!unit || text.trim().getAsDouble(v) || !(v > 0) || !std::isfinite(v))
     return std::nullopt;
@@ -97,63 +106,86 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
   QuantizeOptions &o = f.options;
   b.setGroup("quantize");
   b.opt("calibration-data", o.calibrationData,
-        "Quantize, calibrating on these samples: a directory of .npz (keys: input names), .npy "
-        "(one input) or test_data_set_*/input_*.pb, or one .npz of stacked samples",
+        "Quantize, calibrating on these samples: a directory of .npz (keys: "
+        "input names), .npy "
+        "(one input) or test_data_set_*/input_*.pb, or one .npz of stacked "
+        "samples",
         "DIR|FILE.npz");
   b.opt("load-calibration", o.loadCalibration,
-        "Quantize with saved statistics instead of running calibration", "FILE");
+        "Quantize with saved statistics instead of running calibration",
+        "FILE");
   b.setGroup("needs-calibration");
   b.opt("samples", o.samples,
-        "Calibration samples (default: all; with --report a quarter is held out for "
+        "Calibration samples (default: all; with --report a quarter is held "
+        "out for "
         "evaluation)");
   b.opt("eval-samples", o.evalSamples,
-        "Held-out samples the report evaluates on (default: those after the calibration ones)");
-  b.enumOpt("calibration-method", o.calibration.method, "How a tensor's range is chosen");
-  b.opt("percentile", o.calibration.percentile, "Percentile of the percentile method");
+        "Held-out samples the report evaluates on (default: those after the "
+        "calibration ones)");
+  b.enumOpt("calibration-method", o.calibration.method,
+            "How a tensor's range is chosen");
+  b.opt("percentile", o.calibration.percentile,
+        "Percentile of the percentile method");
   b.opt("histogram-bins", o.calibration.bins, "Histogram bins per tensor");
-  b.parsed<WeightGranularity>(
-      "weight-granularity", o.weightGranularity,
-      "Weight scales: channel (default), tensor, or block:N (per output channel and block of "
-      "N along the reduction axis)",
-      "channel|tensor|block:N", WeightGranularity::parse,
-      "is not supported (channel, tensor or block:N with N >= 1, e.g. block:64)");
-  b.enumOpt("weight-rounding", o.weightRounding, "Weight rounding (default auto)");
+  b.parsed<WeightGranularity>("weight-granularity", o.weightGranularity,
+                              "Weight scales: channel (default), tensor, or "
+                              "block:N (per output channel and block of "
+                              "N along the reduction axis)",
+                              "channel|tensor|block:N",
+                              WeightGranularity::parse,
+                              "is not supported (channel, tensor or block:N "
+                              "with N >= 1, e.g. block:64)");
+  b.enumOpt("weight-rounding", o.weightRounding,
+            "Weight rounding (default auto)");
   b.opt("gptq-damp", o.gptqDamp,
-        "GPTQ's dampening: this fraction of the second moments' mean diagonal is added to "
+        "GPTQ's dampening: this fraction of the second moments' mean diagonal "
+        "is added to "
         "their diagonal (default 0.01)");
   b.enumOpt("activation-type", f.activationType,
-            "Activations (default u8). With --activation-granularity token or group:G the "
-            "dynamic scales are symmetric unless u8 is given: then each row or group also "
+            "Activations (default u8). With --activation-granularity token or "
+            "group:G the "
+            "dynamic scales are symmetric unless u8 is given: then each row or "
+            "group also "
             "gets a dynamic zero point");
   b.opt("no-bias-correction", f.noBiasCorrection,
         "Do not correct biases for weight quantization");
-  b.opt("save-calibration", o.saveCalibration, "Write the calibration statistics (JSON)",
-        "FILE");
+  b.opt("save-calibration", o.saveCalibration,
+        "Write the calibration statistics (JSON)", "FILE");
   b.opt("emit-qdq", o.emitQDQPath,
-        "Also write the quantized model in QDQ form (MLIR; quant-translate --export-onnx-qdq "
+        "Also write the quantized model in QDQ form (MLIR; quant-translate "
+        "--export-onnx-qdq "
         "makes it ONNX)",
         "FILE.mlir");
   b.opt("report", o.reportPath,
-        "Quality report (JSON, and markdown beside it): per-tensor scales and SQNR, outputs "
+        "Quality report (JSON, and markdown beside it): per-tensor scales and "
+        "SQNR, outputs "
         "against float",
         "FILE.json");
-  b.opt("weight-bits", o.weightBits, "Weight bits, 2-8 (symmetric, stored in int8)");
-  b.opt("activation-bits", o.activationBits, "Activation bits, 2-8 (stored in 8-bit integers)");
-  b.enumOpt("quantize-scope", o.scope, "Which activations are quantized (default all)");
+  b.opt("weight-bits", o.weightBits,
+        "Weight bits, 2-8 (symmetric, stored in int8)");
+  b.opt("activation-bits", o.activationBits,
+        "Activation bits, 2-8 (stored in 8-bit integers)");
+  b.enumOpt("quantize-scope", o.scope,
+            "Which activations are quantized (default all)");
   b.parsed<ActivationGranularity>(
       "activation-granularity", o.activationGranularity,
-      "tensor (default): a calibrated scale per activation; token: a dynamic scale per row "
-      "of each linear layer's input (with --quantize-scope linear or matmul); group:G: a "
-      "dynamic scale per G consecutive channels of each row (rows G does not divide get a "
+      "tensor (default): a calibrated scale per activation; token: a dynamic "
+      "scale per row "
+      "of each linear layer's input (with --quantize-scope linear or matmul); "
+      "group:G: a "
+      "dynamic scale per G consecutive channels of each row (rows G does not "
+      "divide get a "
       "scale per row)",
       "tensor|token|group:G", ActivationGranularity::parse,
       "is not supported (tensor, token or group:G with G >= 1)");
   b.opt("smooth-activations", f.smoothActivations,
-        "SmoothQuant: migrate activation outliers into the weights of linear layers read from "
+        "SmoothQuant: migrate activation outliers into the weights of linear "
+        "layers read from "
         "a LayerNorm or linear layer (calibrates twice)");
   b.parsed<std::optional<double>>(
       "smooth-alpha", f.smoothAlpha,
-      "SmoothQuant migration strength in [0, 1], or auto (searched per layer on the "
+      "SmoothQuant migration strength in [0, 1], or auto (searched per layer "
+      "on the "
       "calibration data); implies --smooth-activations (default 0.5)",
       "ALPHA|auto",
       [](StringRef text) -> std::optional<std::optional<double>> {
@@ -166,34 +198,47 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
       },
       "is not a number in [0, 1] or auto");
   b.opt("rotate-hadamard", o.rotate,
-        "Randomized Hadamard rotation of the linear layers' inputs (QuaRot), folded into the "
-        "weights where possible; a transformer's residual stream is rotated offline "
+        "Randomized Hadamard rotation of the linear layers' inputs (QuaRot), "
+        "folded into the "
+        "weights where possible; a transformer's residual stream is rotated "
+        "offline "
         "(LayerNorms become RMSNorms)");
   b.opt("rotate-residual", o.rotateResidual,
-        "With --rotate-hadamard: rotate the residual stream offline (default true); false "
+        "With --rotate-hadamard: rotate the residual stream offline (default "
+        "true); false "
         "rotates each linear input on its own (online after normalizations)");
   b.opt("rotation-search", o.rotationCandidates,
-        "With --rotate-hadamard: try N rotations (seeds --rotation-seed, +1, ...), each "
-        "calibrated and quantized, and keep the one whose quantized outputs are closest to "
-        "float on the calibration samples by --rotation-search-metric (default 1: no search)");
+        "With --rotate-hadamard: try N rotations (seeds --rotation-seed, +1, "
+        "...), each "
+        "calibrated and quantized, and keep the one whose quantized outputs "
+        "are closest to "
+        "float on the calibration samples by --rotation-search-metric (default "
+        "1: no search)");
   b.enumOpt("rotation-search-metric", o.rotationSearchMetric,
             "With --rotation-search: how candidates are scored (default mse)");
   b.opt("rotation-search-samples", o.rotationSearchSamples,
-        "With --rotation-search: calibration samples each candidate is scored on (default 16)");
+        "With --rotation-search: calibration samples each candidate is scored "
+        "on (default 16)");
   b.opt("rotation-seed", o.rotationSeed, "Seed of the rotation's random signs");
   b.opt("emit-rewritten", o.emitRewrittenPath,
-        "Write the float model after smoothing/rotation (MLIR), before quantization",
+        "Write the float model after smoothing/rotation (MLIR), before "
+        "quantization",
         "FILE.mlir");
   b.opt("task-labels", o.taskLabels,
-        "The calibration samples' labels for the task metric (--sensitivity-metric task, "
-        "--rotation-search-metric task): a .npz with one integer array named after the output "
-        "it scores, [samples, output shape without its last axis] (negative: row not scored)",
+        "The calibration samples' labels for the task metric "
+        "(--sensitivity-metric task, "
+        "--rotation-search-metric task): a .npz with one integer array named "
+        "after the output "
+        "it scores, [samples, output shape without its last axis] (negative: "
+        "row not scored)",
         "FILE");
   b.alias("sensitivity-labels", "task-labels", "Alias for --task-labels");
   b.parsed<bool>(
       "bits", f.bitsAuto,
-      "auto: choose each layer's weight (and, with --activation-formats, activation) bits by "
-      "integer programming over measured sensitivities, under --size-budget / --bops-budget / "
+      "auto: choose each layer's weight (and, with --activation-formats, "
+      "activation) bits by "
+      "integer programming over measured sensitivities, under --size-budget / "
+      "--bops-budget / "
       "--latency-budget",
       "auto",
       [](StringRef text) -> std::optional<bool> {
@@ -214,7 +259,8 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
       "is not a size (e.g. 1.2MB, 800KB, 250000)");
   b.parsed<std::optional<double>>(
       "bops-budget", f.bopsBudget,
-      "With --bits auto: bit operations per run, sum of MACs x weight bits x activation bits "
+      "With --bits auto: bit operations per run, sum of MACs x weight bits x "
+      "activation bits "
       "(e.g. 3.5G)",
       "COUNT",
       [](StringRef t) -> std::optional<std::optional<double>> {
@@ -225,7 +271,8 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
       "is not a count (e.g. 3.5G, 1e9)");
   b.parsed<std::optional<double>>(
       "latency-budget", f.latencyBudget,
-      "With --bits auto: the summed latency of the weight layers' products, as this machine's "
+      "With --bits auto: the summed latency of the weight layers' products, as "
+      "this machine's "
       "int8 kernels run them single-threaded (e.g. 2.5ms, 800us)",
       "DURATION",
       [](StringRef t) -> std::optional<std::optional<double>> {
@@ -235,22 +282,28 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
       },
       "is not a duration (e.g. 2.5ms, 800us, 0.01s)");
   b.list("weight-formats", f.weightFormats,
-         "With --bits auto: candidate weight bits (default 2,3,4,8)", "BITS", true);
-  b.list("activation-formats", f.activationFormats,
-         "With --bits auto: candidate activation bits per layer input (default 8)", "BITS",
+         "With --bits auto: candidate weight bits (default 2,3,4,8)", "BITS",
          true);
-  b.enumOpt("sensitivity-metric", o.sensitivity.metric,
-            "With --bits auto: what a layer's sensitivity measures (default mse)");
+  b.list(
+      "activation-formats", f.activationFormats,
+      "With --bits auto: candidate activation bits per layer input (default 8)",
+      "BITS", true);
+  b.enumOpt(
+      "sensitivity-metric", o.sensitivity.metric,
+      "With --bits auto: what a layer's sensitivity measures (default mse)");
   b.opt("sensitivity-samples", o.sensitivity.samples,
         "With --bits auto: calibration samples per measurement");
   b.opt("sensitivity-cache", o.sensitivityCache,
-        "With --bits auto: reuse the sensitivity table in FILE (JSON) if it matches, else "
+        "With --bits auto: reuse the sensitivity table in FILE (JSON) if it "
+        "matches, else "
         "measure and write it there",
         "FILE");
-  b.list("pin", f.pins, "With --bits auto: hold layer NAME's weights at BITS (NAME=BITS)",
+  b.list("pin", f.pins,
+         "With --bits auto: hold layer NAME's weights at BITS (NAME=BITS)",
          "NAME=BITS");
   b.opt("pin-first-last", o.pinFirstLast,
-        "With --bits auto: first and last weight layers at the widest format (default true)");
+        "With --bits auto: first and last weight layers at the widest format "
+        "(default true)");
   b.enumOpt("bit-assignment", o.assignment,
             "With --bits auto: how the widths are chosen (default ilp)");
   b.setGroup("");
@@ -282,11 +335,14 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
   if (c.bins < 16)
     return fail("--histogram-bins must be at least 16");
   if (!(o.gptqDamp > 0 && o.gptqDamp <= 1))
-    return fail(llvm::formatv("--gptq-damp must be in (0, 1], got {0}", o.gptqDamp));
+    return fail(
+        llvm::formatv("--gptq-damp must be in (0, 1], got {0}", o.gptqDamp));
   if (o.weightBits < 2 || o.weightBits > 8)
-    return fail("--weight-bits must be in [2, 8], got " + llvm::Twine(o.weightBits));
+    return fail("--weight-bits must be in [2, 8], got " +
+                llvm::Twine(o.weightBits));
   if (o.activationBits < 2 || o.activationBits > 8)
-    return fail("--activation-bits must be in [2, 8], got " + llvm::Twine(o.activationBits));
+    return fail("--activation-bits must be in [2, 8], got " +
+                llvm::Twine(o.activationBits));
   std::string bitsFlag = b.givenInGroup("bits-auto");
   if (!bitsFlag.empty() && !bitsAuto)
     return fail(bitsFlag + " needs --bits auto");
@@ -295,16 +351,19 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
   o.budget.bops = bopsBudget;
   o.budget.latency = latencyBudget;
   if (bitsAuto && !sizeBudget && !bopsBudget && !latencyBudget)
-    return fail("--bits auto needs --size-budget, --bops-budget or --latency-budget");
+    return fail(
+        "--bits auto needs --size-budget, --bops-budget or --latency-budget");
   bool task = o.sensitivity.metric == SensitivityMetric::Task;
   if (task && o.taskLabels.empty())
     return fail("--sensitivity-metric task needs --task-labels");
   for (unsigned bits : o.sensitivity.weightBits)
     if (bits < 2 || bits > 8)
-      return fail("--weight-formats: " + llvm::Twine(bits) + " bits is not in 2-8");
+      return fail("--weight-formats: " + llvm::Twine(bits) +
+                  " bits is not in 2-8");
   for (unsigned bits : o.sensitivity.activationBits)
     if (bits < 2 || bits > 8)
-      return fail("--activation-formats: " + llvm::Twine(bits) + " bits is not in 2-8");
+      return fail("--activation-formats: " + llvm::Twine(bits) +
+                  " bits is not in 2-8");
   o.pins.clear();
   for (const std::string &p : pins) {
     auto [name, text] = StringRef(p).rsplit('=');
@@ -315,13 +374,15 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
   }
   bool dynamic = o.activationGranularity.isDynamic();
   if (dynamic && o.scope == QuantizeScope::All)
-    return fail("--activation-granularity " + toString(o.activationGranularity) +
-                " needs --quantize-scope linear or matmul (dynamic scales have no integer-only "
+    return fail("--activation-granularity " +
+                toString(o.activationGranularity) +
+                " needs --quantize-scope linear or matmul (dynamic scales have "
+                "no integer-only "
                 "chain)");
   o.calibration.signedActivations = activationType == ActivationType::I8;
   // Dynamic scales are symmetric unless u8 is asked for explicitly.
-  o.dynamicZeroPoints =
-      dynamic && b.given("activation-type") && activationType == ActivationType::U8;
+  o.dynamicZeroPoints = dynamic && b.given("activation-type") &&
+                        activationType == ActivationType::U8;
   o.smooth = smoothActivations || b.given("smooth-alpha");
   o.smoothAlphaAuto = b.given("smooth-alpha") && !smoothAlpha;
   o.smoothAlpha = smoothAlpha.value_or(0.5);
@@ -332,24 +393,32 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
     return fail("--rotation-search must be at least 1");
   for (const char *flag : {"rotation-search-metric", "rotation-search-samples"})
     if (b.given(flag) && o.rotationCandidates < 2)
-      return fail("--" + StringRef(flag) + " needs --rotation-search N with N > 1");
+      return fail("--" + StringRef(flag) +
+                  " needs --rotation-search N with N > 1");
   bool rotationTask = o.rotationSearchMetric == OutputMetric::Task;
   if (rotationTask && o.taskLabels.empty())
     return fail("--rotation-search-metric task needs --task-labels");
   if (o.rotationSearchSamples == 0)
     return fail("--rotation-search-samples must be at least 1");
   if (!o.taskLabels.empty() && !task && !rotationTask)
-    return fail("--task-labels needs --sensitivity-metric task or --rotation-search-metric task");
+    return fail("--task-labels needs --sensitivity-metric task or "
+                "--rotation-search-metric task");
   if (!o.emitRewrittenPath.empty() && !o.smooth && !o.rotate)
-    return fail("--emit-rewritten needs --smooth-activations or --rotate-hadamard");
+    return fail(
+        "--emit-rewritten needs --smooth-activations or --rotate-hadamard");
   if (o.rotationCandidates > 1 && (o.smooth || o.bitsAuto))
-    return fail("--rotation-search cannot be combined with smoothing or --bits auto");
+    return fail(
+        "--rotation-search cannot be combined with smoothing or --bits auto");
   if ((o.smooth || o.rotate) && !o.loadCalibration.empty())
-    return fail("--load-calibration cannot be combined with --smooth-activations or "
-                "--rotate-hadamard: the rewrites calibrate the model again as they change it");
+    return fail(
+        "--load-calibration cannot be combined with --smooth-activations or "
+        "--rotate-hadamard: the rewrites calibrate the model again as they "
+        "change it");
   if (o.weightRounding == WeightRounding::GPTQ && !o.loadCalibration.empty())
-    return fail("--load-calibration cannot be combined with --weight-rounding gptq: GPTQ needs "
-                "the layers' input second moments, which calibration records in-process");
+    return fail("--load-calibration cannot be combined with --weight-rounding "
+                "gptq: GPTQ needs "
+                "the layers' input second moments, which calibration records "
+                "in-process");
   o.calibration.progress = true;
   o.modelName = llvm::sys::path::filename(modelPath).str();
   return Error::success();
@@ -363,7 +432,8 @@ void qc::parseToolCommandLine(int argc, char **argv, StringRef overview) {
   std::vector<std::string> args(argv, argv + argc);
   for (std::string &a : args)
     for (StringRef spelling : {"--threads", "-threads"})
-      if (StringRef(a) == spelling || StringRef(a).starts_with((spelling + "=").str()))
+      if (StringRef(a) == spelling ||
+          StringRef(a).starts_with((spelling + "=").str()))
         a = "--num-threads" + a.substr(spelling.size());
   std::vector<const char *> cargs;
   for (const std::string &a : args)
@@ -376,8 +446,8 @@ void qc::bindModelFlags(OptionsBinder &b, ModelFlags &f) {
   bindTargetOptions(b, f.target);
 }
 
-Error qc::parseAndVerify(int argc, char **argv, StringRef overview, const OptionsBinder &b,
-                         const ModelFlags &f) {
+Error qc::parseAndVerify(int argc, char **argv, StringRef overview,
+                         const OptionsBinder &b, const ModelFlags &f) {
   parseToolCommandLine(argc, argv, overview);
   if (Error e = b.verify())
     return e;
@@ -387,7 +457,8 @@ Error qc::parseAndVerify(int argc, char **argv, StringRef overview, const Option
 llvm::json::Array qc::toJSON(llvm::ArrayRef<TensorSpec> specs) {
   llvm::json::Array out;
   for (const TensorSpec &t : specs)
-    out.push_back(llvm::json::Object{{"name", t.name}, {"dtype", dtypeName(t.dtype)},
+    out.push_back(llvm::json::Object{{"name", t.name},
+                                     {"dtype", dtypeName(t.dtype)},
                                      {"shape", llvm::json::Array(t.shape)}});
   return out;
 }

@@ -11,8 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Transforms/Passes.h"
 
-#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -29,10 +29,12 @@ namespace {
 
 bool isElementwiseGeneric(Operation *op) {
   auto g = dyn_cast_or_null<linalg::GenericOp>(op);
-  return g && g.getNumLoops() == g.getNumParallelLoops() && g.getNumDpsInits() == 1;
+  return g && g.getNumLoops() == g.getNumParallelLoops() &&
+         g.getNumDpsInits() == 1;
 }
 
-struct FuseElementwisePass : qc::impl::FuseElementwiseBase<FuseElementwisePass> {
+struct FuseElementwisePass
+    : qc::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     linalg::ControlFusionFn control = [](OpOperand *use) {
@@ -49,7 +51,8 @@ struct FuseElementwisePass : qc::impl::FuseElementwiseBase<FuseElementwisePass> 
 /// exp, erf and tanh of f32 as upstream's polynomial approximations (arith
 /// only): loops over them vectorize, where calls to libm's scalar expf /
 /// erff / tanhf do not.
-struct ApproximateMathPass : qc::impl::ApproximateMathBase<ApproximateMathPass> {
+struct ApproximateMathPass
+    : qc::impl::ApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
@@ -75,8 +78,9 @@ struct ReassociateReductionsPass
       for (auto [i, v] : llvm::enumerate(yield.getValues())) {
         Operation *def = v.getDefiningOp();
         auto fm = dyn_cast_or_null<arith::ArithFastMathInterface>(def);
-        if (!fm || !isa<arith::AddFOp, arith::MulFOp, arith::MaximumFOp, arith::MinimumFOp,
-                        arith::MaxNumFOp, arith::MinNumFOp>(def))
+        if (!fm ||
+            !isa<arith::AddFOp, arith::MulFOp, arith::MaximumFOp,
+                 arith::MinimumFOp, arith::MaxNumFOp, arith::MinNumFOp>(def))
           continue;
         BlockArgument out = body.getArgument(g.getNumDpsInputs() + i);
         if (!llvm::is_contained(def->getOperands(), Value(out)))

@@ -1,4 +1,5 @@
-//===- LinalgLoopOrder.cpp - contractions with the contiguous dim innermost ===//
+//===- LinalgLoopOrder.cpp - contractions with the contiguous dim innermost
+//===//
 //
 // convert-linalg-to-loops nests loops in iterator order, which puts the
 // reduction dims of a matmul or convolution innermost: a float reduction
@@ -104,7 +105,8 @@ struct ShortRowConvToIm2Col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
   }
 };
 
-struct LinalgLoopOrderPass : qc::impl::LinalgLoopOrderBase<LinalgLoopOrderPass> {
+struct LinalgLoopOrderPass
+    : qc::impl::LinalgLoopOrderBase<LinalgLoopOrderPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<ReorderLoops>(&getContext());

@@ -1,4 +1,5 @@
-//===- LinalgVectorize.cpp - register tiles of f32 contractions ------------===//
+//===- LinalgVectorize.cpp - register tiles of f32 contractions
+//------------===//
 //
 // qc-linalg-vectorize: f32 contractions on static tensors are tiled into
 // register-sized output tiles (upstream scf::tileUsingSCF), each tile is
@@ -51,11 +52,13 @@ SmallVector<int64_t> registerTile(linalg::LinalgOp op) {
   AffineMap out = op.getIndexingMapsArray().back();
   // More than one batch dim: the vectorized tile would keep unit batch dims
   // the contraction lowering cannot mask (those ops keep their loops).
-  if (out.getNumResults() < 2 || out.getNumResults() > 3 || !out.isProjectedPermutation())
+  if (out.getNumResults() < 2 || out.getNumResults() > 3 ||
+      !out.isProjectedPermutation())
     return {};
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   unsigned j = cast<AffineDimExpr>(out.getResults().back()).getPosition();
-  unsigned i = cast<AffineDimExpr>(out.getResults()[out.getNumResults() - 2]).getPosition();
+  unsigned i = cast<AffineDimExpr>(out.getResults()[out.getNumResults() - 2])
+                   .getPosition();
   SmallVector<int64_t> tiles(ranges.size(), 1);
   tiles[j] = dividing(ranges[j], {32, 16, 8});
   tiles[i] = dividing(ranges[i], {8, 6, 4, 3, 2, 1});
@@ -83,8 +86,8 @@ SmallVector<unsigned> unitBatchDims(linalg::LinalgOp op) {
 
 /// Tiles `op` by `sizes` (0: not tiled) with scf.for loops or one
 /// scf.forall; returns the tiled op, or null (op unchanged) on failure.
-Operation *tileOnce(RewriterBase &rewriter, Operation *op, ArrayRef<int64_t> sizes,
-                    bool forall) {
+Operation *tileOnce(RewriterBase &rewriter, Operation *op,
+                    ArrayRef<int64_t> sizes, bool forall) {
   rewriter.setInsertionPoint(op);
   scf::SCFTilingOptions options;
   options.setLoopType(forall ? scf::SCFTilingOptions::LoopType::ForallOp
@@ -98,7 +101,8 @@ Operation *tileOnce(RewriterBase &rewriter, Operation *op, ArrayRef<int64_t> siz
   return tiled->tiledOps.front();
 }
 
-struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> {
+struct LinalgVectorizePass
+    : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> {
   using LinalgVectorizeBase::LinalgVectorizeBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
@@ -106,13 +110,15 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
     // Convolutions become im2col + a contraction when that contraction
     // (its inner dim is the output plane) can be tiled.
     SmallVector<linalg::Conv2DNchwFchwOp> convs;
-    getOperation()->walk([&](linalg::Conv2DNchwFchwOp op) { convs.push_back(op); });
+    getOperation()->walk(
+        [&](linalg::Conv2DNchwFchwOp op) { convs.push_back(op); });
     for (linalg::Conv2DNchwFchwOp conv : convs) {
       auto out = dyn_cast<RankedTensorType>(conv.getResultTypes()[0]);
       auto in = dyn_cast<RankedTensorType>(conv.getInputs()[0].getType());
       auto filter = dyn_cast<RankedTensorType>(conv.getInputs()[1].getType());
-      if (!out || !in || !filter || !out.hasStaticShape() || !in.hasStaticShape() ||
-          !filter.hasStaticShape() || !out.getElementType().isF32() ||
+      if (!out || !in || !filter || !out.hasStaticShape() ||
+          !in.hasStaticShape() || !filter.hasStaticShape() ||
+          !out.getElementType().isF32() ||
           (out.getDimSize(2) * out.getDimSize(3)) % 8 != 0)
         continue;
       // The im2col buffer holds C*KH*KW values per output pixel: worth it
@@ -121,7 +127,8 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
       // whose rows LLVM vectorizes.
       bool pointwise = filter.getDimSize(2) == 1 && filter.getDimSize(3) == 1;
       int64_t colSize = filter.getDimSize(1) * filter.getDimSize(2) *
-                        filter.getDimSize(3) * out.getDimSize(2) * out.getDimSize(3);
+                        filter.getDimSize(3) * out.getDimSize(2) *
+                        out.getDimSize(3);
       if (!pointwise && out.getDimSize(3) >= 16 && colSize > (1 << 20))
         continue;
       rewriter.setInsertionPoint(conv);
@@ -140,7 +147,8 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
       rewriter.setInsertionPoint(op);
       auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
       if (!generic) {
-        FailureOr<linalg::GenericOp> g = linalg::generalizeNamedOp(rewriter, op);
+        FailureOr<linalg::GenericOp> g =
+            linalg::generalizeNamedOp(rewriter, op);
         if (failed(g))
           continue;
         generic = *g;
@@ -179,12 +187,14 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
       rewriter.setInsertionPoint(tile);
       // A generic that is a matmul vectorizes like linalg.matmul.
       if (auto g = dyn_cast<linalg::GenericOp>(tile)) {
-        FailureOr<linalg::LinalgOp> named = linalg::specializeGenericOp(rewriter, g);
+        FailureOr<linalg::LinalgOp> named =
+            linalg::specializeGenericOp(rewriter, g);
         if (succeeded(named))
           tile = named->getOperation();
       }
-      FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
-          rewriter, tile, {}, {}, false, false, false, /*createNamedContraction=*/true);
+      FailureOr<linalg::VectorizationResult> v =
+          linalg::vectorize(rewriter, tile, {}, {}, false, false, false,
+                            /*createNamedContraction=*/true);
       if (succeeded(v))
         rewriter.replaceOp(tile, v->replacements);
     }
@@ -224,8 +234,8 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
     vector::populateVectorOuterProductLoweringPatterns(patterns);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateVectorBroadcastLoweringPatterns(patterns);
-    vector::populateVectorTransposeLoweringPatterns(patterns,
-                                                    vector::VectorTransposeLowering::EltWise);
+    vector::populateVectorTransposeLoweringPatterns(
+        patterns, vector::VectorTransposeLowering::EltWise);
     vector::populateVectorShapeCastLoweringPatterns(patterns);
     vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
     vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
@@ -239,7 +249,8 @@ struct LinalgVectorizePass : qc::impl::LinalgVectorizeBase<LinalgVectorizePass> 
     SmallVector<scf::ForOp> loops;
     getOperation()->walk([&](scf::ForOp loop) { loops.push_back(loop); });
     for (scf::ForOp loop : loops)
-      (void)hoistLoopInvariantSubsets(rewriter, cast<LoopLikeOpInterface>(loop.getOperation()));
+      (void)hoistLoopInvariantSubsets(
+          rewriter, cast<LoopLikeOpInterface>(loop.getOperation()));
   }
 };
 

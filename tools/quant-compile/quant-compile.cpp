@@ -45,25 +45,31 @@ static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
 static cl::opt<std::string> outPath("o", cl::Required,
                                     cl::desc("Output .so (or .o with -c)"),
                                     cl::value_desc("FILE"), cl::cat(category));
-static cl::opt<bool> objectOnly("c", cl::desc("Write an object file, not a shared library"),
-                                cl::cat(category));
-static cl::opt<bool> emitLLVM("emit-llvm", cl::desc("Write LLVM IR text instead"),
+static cl::opt<bool>
+    objectOnly("c", cl::desc("Write an object file, not a shared library"),
+               cl::cat(category));
+static cl::opt<bool> emitLLVM("emit-llvm",
+                              cl::desc("Write LLVM IR text instead"),
                               cl::cat(category));
-static cl::opt<std::string> prefixOpt(
-    "prefix", cl::desc("Prefix of the C API symbols (default: from -o, "
+static cl::opt<std::string>
+    prefixOpt("prefix",
+              cl::desc("Prefix of the C API symbols (default: from -o, "
                        "libmodel.so -> model_run)"),
+              cl::cat(category));
+static cl::opt<std::string>
+    headerPath("header", cl::desc("C header to write (default: -o with .h)"),
+               cl::value_desc("FILE"), cl::cat(category));
+static cl::opt<bool>
+    keepQDQ("keep-qdq",
+            cl::desc("Run a QDQ model's quantize/dequantize pairs around float "
+                     "ops as they are (fake quantization) instead of rewriting "
+                     "them to integer ops"),
+            cl::cat(quantCategory));
+static cl::opt<bool> jsonOutput(
+    "json",
+    cl::desc("Print one JSON object on stdout (what was written, the "
+             "model's signature, the quality report); progress to stderr"),
     cl::cat(category));
-static cl::opt<std::string> headerPath("header", cl::desc("C header to write (default: -o with .h)"),
-                                       cl::value_desc("FILE"), cl::cat(category));
-static cl::opt<bool> keepQDQ("keep-qdq",
-                             cl::desc("Run a QDQ model's quantize/dequantize pairs around float "
-                                      "ops as they are (fake quantization) instead of rewriting "
-                                      "them to integer ops"),
-                             cl::cat(quantCategory));
-static cl::opt<bool> jsonOutput("json",
-                          cl::desc("Print one JSON object on stdout (what was written, the "
-                                   "model's signature, the quality report); progress to stderr"),
-                          cl::cat(category));
 
 [[noreturn]] static void die(const Twine &msg) {
   WithColor::error(errs(), "quant-compile") << msg << "\n";
@@ -81,8 +87,9 @@ int main(int argc, char **argv) {
   QuantizeFlags quantFlags;
   bindQuantizeFlags(binder, quantFlags);
   cl::HideUnrelatedOptions({&category, &quantCategory});
-  if (Error e = parseAndVerify(argc, argv, "quant-compile: compile a model to native code\n",
-                               binder, flags))
+  if (Error e = parseAndVerify(
+          argc, argv, "quant-compile: compile a model to native code\n", binder,
+          flags))
     die(toString(std::move(e)));
   if (Error e = quantFlags.finish(binder, modelPath))
     die(toString(std::move(e)));
@@ -92,14 +99,16 @@ int main(int argc, char **argv) {
   // The kernels the target CPU has, decided before the (long) quantization.
   if (Error e = cpu::resolveKernels(target))
     die(toString(std::move(e)));
-  std::string prefix = prefixOpt.empty() ? cpu::prefixFromPath(outPath) : prefixOpt.getValue();
+  std::string prefix =
+      prefixOpt.empty() ? cpu::prefixFromPath(outPath) : prefixOpt.getValue();
   // With --json, stdout carries only the JSON object.
   raw_ostream &log = jsonOutput ? errs() : outs();
 
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
   cpu::registerDialects(context);
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, *options, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      loadModel(modelPath, *options, &context);
   if (!module)
     return 1;
   std::optional<QualityReport> report;
@@ -113,25 +122,30 @@ int main(int argc, char **argv) {
     if (Error e = lowerQuantizeDequantize(*module))
       die(toString(std::move(e)));
   }
-  FailureOr<ModelSignature> sig = cpu::lowerToLLVM(*module, "main_graph", target);
+  FailureOr<ModelSignature> sig =
+      cpu::lowerToLLVM(*module, "main_graph", target);
   if (failed(sig))
     return 1;
   auto tm = cpu::createTargetMachine(target, /*jit=*/false);
   if (!tm)
     die(toString(tm.takeError()));
   LLVMContext llvmContext;
-  std::unique_ptr<Module> llvmModule = cpu::translateToLLVMIR(*module, *sig, prefix, llvmContext);
+  std::unique_ptr<Module> llvmModule =
+      cpu::translateToLLVMIR(*module, *sig, prefix, llvmContext);
   if (!llvmModule)
     return 1;
   if (Error e = cpu::optimizeModule(*llvmModule, **tm, target.optLevel))
     die(toString(std::move(e)));
-  Error emitted = emitLLVM     ? cpu::emitLLVMIR(*llvmModule, outPath)
-                  : objectOnly ? cpu::emitObject(*llvmModule, **tm, outPath)
-                               : cpu::emitSharedLibrary(*llvmModule, **tm, outPath, target.threads);
+  Error emitted =
+      emitLLVM ? cpu::emitLLVMIR(*llvmModule, outPath)
+      : objectOnly
+          ? cpu::emitObject(*llvmModule, **tm, outPath)
+          : cpu::emitSharedLibrary(*llvmModule, **tm, outPath, target.threads);
   if (emitted)
     die(toString(std::move(emitted)));
 
-  SmallString<256> header(headerPath.empty() ? StringRef(outPath) : StringRef(headerPath));
+  SmallString<256> header(headerPath.empty() ? StringRef(outPath)
+                                             : StringRef(headerPath));
   if (headerPath.empty())
     sys::path::replace_extension(header, ".h");
   std::error_code ec;
@@ -140,16 +154,19 @@ int main(int argc, char **argv) {
     die("cannot write '" + header + "': " + ec.message());
   os << cpu::generateHeader(*sig, prefix);
   if (jsonOutput) {
-    json::Object out{{"model", modelPath.getValue()},
-                     {"output", outPath.getValue()},
-                     {"header", header.str()},
-                     {"kind", emitLLVM ? "llvm_ir" : objectOnly ? "object" : "shared_library"},
-                     {"prefix", prefix},
-                     {"threads", int64_t(target.threads)},
-                     {"inputs", toJSON(sig->inputs)},
-                     {"outputs", toJSON(sig->outputs)},
-                     {"quantized", quantFlags.enabled()},
-                     {"report", report ? report->toJSON() : json::Value(nullptr)}};
+    json::Object out{
+        {"model", modelPath.getValue()},
+        {"output", outPath.getValue()},
+        {"header", header.str()},
+        {"kind", emitLLVM     ? "llvm_ir"
+                 : objectOnly ? "object"
+                              : "shared_library"},
+        {"prefix", prefix},
+        {"threads", int64_t(target.threads)},
+        {"inputs", toJSON(sig->inputs)},
+        {"outputs", toJSON(sig->outputs)},
+        {"quantized", quantFlags.enabled()},
+        {"report", report ? report->toJSON() : json::Value(nullptr)}};
     outs() << formatv("{0:2}", json::Value(std::move(out))) << "\n";
   }
   return 0;

@@ -1,6 +1,6 @@
 //===- quant-opt.cpp - mlir-opt with the qc dialect and passes ------------===//
-#include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/Pipelines.h"
 #include "qc/Quantization/Passes.h"

@@ -1,10 +1,12 @@
-//===- quant-run.cpp - run a model (JIT or compiled .so) on tensor files ---===//
+//===- quant-run.cpp - run a model (JIT or compiled .so) on tensor files
+//---===//
 //
 //   quant-run MODEL.onnx|MODEL.mlir|libMODEL.so [--input-shape NAME:DIMS]...
 //             -i [NAME=]FILE.npy|.npz|.pb ... [-o OUTDIR]
 //             [--expected [NAME=]FILE]... [--rtol R] [--atol A]
 //             [--repeat N] [--warmup W] [--threads T] [--test-data DIR]
-//   quant-run MODEL --samples DIR|FILE.npz [-o OUTDIR] [--reference-outputs DIR]
+//   quant-run MODEL --samples DIR|FILE.npz [-o OUTDIR] [--reference-outputs
+//   DIR]
 //   ... [--json]
 //
 // --samples runs every sample of a set (the format of quant-compile
@@ -17,11 +19,11 @@
 // output beyond tolerance) ends with a one-line reason and a non-zero exit.
 //
 //===----------------------------------------------------------------------===//
+#include "qc/Runtime/HostTensor.h"
 #include "qc/Runtime/Model.h"
+#include "qc/Runtime/Samples.h"
 #include "qc/Target/CPU/Target.h"
 #include "qc/Target/ONNX/Import.h"
-#include "qc/Runtime/HostTensor.h"
-#include "qc/Runtime/Samples.h"
 #include "qc/Tools/ToolOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -45,47 +47,59 @@ using namespace llvm;
 using namespace qc;
 
 static cl::OptionCategory category("quant-run options");
-static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.onnx|model.mlir|lib.so>"),
-                                      cl::cat(category));
+static cl::opt<std::string>
+    modelPath(cl::Positional, cl::Required,
+              cl::desc("<model.onnx|model.mlir|lib.so>"), cl::cat(category));
 static cl::list<std::string> inputSpecs(
-    "i", cl::desc("Input tensor: [NAME=]FILE (.npy, .npz, .pb); unnamed ones "
-                  "bind by the name stored in the file, else in order"),
+    "i",
+    cl::desc("Input tensor: [NAME=]FILE (.npy, .npz, .pb); unnamed ones "
+             "bind by the name stored in the file, else in order"),
     cl::value_desc("[NAME=]FILE"), cl::cat(category));
 static cl::alias inputAlias("input", cl::aliasopt(inputSpecs));
-static cl::opt<std::string> outDir("o", cl::desc("Write outputs as OUTDIR/<output name>.npy "
-                                                 "(stacked over the samples with --samples)"),
-                                   cl::value_desc("OUTDIR"), cl::cat(category));
-static cl::list<std::string> expectedSpecs(
-    "expected", cl::desc("Expected output: [NAME=]FILE"),
-    cl::value_desc("[NAME=]FILE"), cl::cat(category));
+static cl::opt<std::string>
+    outDir("o",
+           cl::desc("Write outputs as OUTDIR/<output name>.npy "
+                    "(stacked over the samples with --samples)"),
+           cl::value_desc("OUTDIR"), cl::cat(category));
+static cl::list<std::string>
+    expectedSpecs("expected", cl::desc("Expected output: [NAME=]FILE"),
+                  cl::value_desc("[NAME=]FILE"), cl::cat(category));
 static cl::opt<double> rtolOpt("rtol", cl::desc("Relative tolerance (floats)"),
-                            cl::init(1e-3), cl::cat(category));
+                               cl::init(1e-3), cl::cat(category));
 static cl::opt<double> atolOpt("atol", cl::desc("Absolute tolerance (floats)"),
-                            cl::init(1e-4), cl::cat(category));
-static cl::opt<unsigned> repeat("repeat", cl::desc("Time N runs (after warm-up)"),
+                               cl::init(1e-4), cl::cat(category));
+static cl::opt<unsigned> repeat("repeat",
+                                cl::desc("Time N runs (after warm-up)"),
                                 cl::init(0), cl::cat(category));
-static cl::opt<unsigned> warmup("warmup", cl::desc("Untimed runs before timing"),
+static cl::opt<unsigned> warmup("warmup",
+                                cl::desc("Untimed runs before timing"),
                                 cl::init(3), cl::cat(category));
 static cl::opt<std::string> testData(
-    "test-data", cl::desc("An ONNX backend test data set directory: its "
-                          "input_*.pb are the inputs, output_*.pb the expected outputs"),
+    "test-data",
+    cl::desc("An ONNX backend test data set directory: its "
+             "input_*.pb are the inputs, output_*.pb the expected outputs"),
     cl::value_desc("DIR"), cl::cat(category));
 static cl::opt<std::string> samplesPath(
-    "samples", cl::desc("Run every sample of a set: a directory of .npz (keys: input names), "
-                        ".npy (one input) or test_data_set_*/input_*.pb, or one .npz of "
-                        "stacked samples (the model needs static input shapes)"),
+    "samples",
+    cl::desc(
+        "Run every sample of a set: a directory of .npz (keys: input names), "
+        ".npy (one input) or test_data_set_*/input_*.pb, or one .npz of "
+        "stacked samples (the model needs static input shapes)"),
     cl::value_desc("DIR|FILE.npz"), cl::cat(category));
 static cl::opt<std::string> referenceOutputs(
     "reference-outputs",
-    cl::desc("With --samples: DIR/<output name>.npy holds each output's reference, stacked "
-             "over the samples; prints SQNR, cosine and top-1 agreement per output"),
+    cl::desc(
+        "With --samples: DIR/<output name>.npy holds each output's reference, "
+        "stacked "
+        "over the samples; prints SQNR, cosine and top-1 agreement per output"),
     cl::value_desc("DIR"), cl::cat(category));
-static cl::opt<std::string> prefixOpt(
-    "prefix", cl::desc("C API prefix of a .so (default: from its file name)"),
-    cl::cat(category));
-static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object on stdout"),
-                          cl::cat(category));
+static cl::opt<std::string>
+    prefixOpt("prefix",
+              cl::desc("C API prefix of a .so (default: from its file name)"),
+              cl::cat(category));
+static cl::opt<bool> jsonOutput("json",
+                                cl::desc("Print one JSON object on stdout"),
+                                cl::cat(category));
 
 [[noreturn]] static void die(const Twine &msg) {
   WithColor::error(errs(), "quant-run") << msg << "\n";
@@ -129,7 +143,8 @@ static void readSpec(StringRef spec, std::vector<Given> &out) {
 static std::vector<std::string> numberedFiles(StringRef dir, StringRef stem) {
   std::vector<std::pair<int, std::string>> found;
   std::error_code ec;
-  for (sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
+  for (sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
     StringRef file = sys::path::filename(it->path());
     int k;
     if (file.consume_front((stem + "_").str()) && file.consume_back(".pb") &&
@@ -148,8 +163,8 @@ static std::vector<std::string> numberedFiles(StringRef dir, StringRef stem) {
 /// Binds given tensors to the spec names: explicit names first, then a
 /// tensor's own name when it is one of `specs`, then by position.
 static std::vector<HostTensor *> bindTensors(std::vector<Given> &given,
-                                      ArrayRef<TensorSpec> specs,
-                                      StringRef kind, bool required) {
+                                             ArrayRef<TensorSpec> specs,
+                                             StringRef kind, bool required) {
   std::vector<HostTensor *> bound(specs.size(), nullptr);
   auto indexOf = [&](StringRef name) -> int {
     for (auto [i, s] : llvm::enumerate(specs))
@@ -162,7 +177,8 @@ static std::vector<HostTensor *> bindTensors(std::vector<Given> &given,
     names += (names.empty() ? "" : ", ") + s.name;
   std::vector<Given *> unnamed;
   for (Given &g : given) {
-    StringRef name = !g.name.empty() ? StringRef(g.name) : StringRef(g.tensor.name);
+    StringRef name =
+        !g.name.empty() ? StringRef(g.name) : StringRef(g.tensor.name);
     int i = indexOf(name);
     if (i < 0 && !g.name.empty())
       die("the model has no " + kind + " named '" + g.name + "' (its " + kind +
@@ -180,7 +196,8 @@ static std::vector<HostTensor *> bindTensors(std::vector<Given> &given,
     while (next < bound.size() && bound[next])
       ++next;
     if (next == bound.size())
-      die("more " + kind + " files than the model has " + kind + "s (" + names + ")");
+      die("more " + kind + " files than the model has " + kind + "s (" + names +
+          ")");
     bound[next] = &g->tensor;
   }
   for (auto [i, t] : llvm::enumerate(bound)) {
@@ -218,14 +235,16 @@ static void asBFloat16(HostTensor *t, DType want) {
 
 /// The model: loaded from a .so, or imported (shapes from --input-shape, else
 /// from the input files) and JIT-compiled for `target`.
-static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const ImportFlags &flags,
+static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context,
+                                            const ImportFlags &flags,
                                             cpu::TargetOptions target,
                                             std::vector<Given> &inputs) {
   if (sys::path::extension(modelPath) == ".so") {
     if (!flags.inputShapes.empty() || !flags.constantInputs.empty())
       die("--input-shape and --constant-input apply when compiling; a .so has "
           "fixed shapes");
-    std::string prefix = prefixOpt.empty() ? cpu::prefixFromPath(modelPath) : prefixOpt;
+    std::string prefix =
+        prefixOpt.empty() ? cpu::prefixFromPath(modelPath) : prefixOpt;
     // dlopen searches the library path for a name without a slash.
     SmallString<256> path(modelPath);
     sys::fs::make_absolute(path);
@@ -245,7 +264,8 @@ static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const Im
   // names come from the model (or, for .mlir, its function).
   std::vector<std::string> inputNames;
   if (sys::path::extension(modelPath) == ".mlir") {
-    mlir::OwningOpRef<mlir::ModuleOp> probe = loadModel(modelPath, options, &context);
+    mlir::OwningOpRef<mlir::ModuleOp> probe =
+        loadModel(modelPath, options, &context);
     if (!probe)
       std::exit(1);
     for (auto &in : graphInputs(*probe))
@@ -264,7 +284,9 @@ static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const Im
       names.push_back({name, DType::Float, {}});
     std::vector<Given> probe;
     for (Given &g : inputs)
-      probe.push_back({g.name, HostTensor{g.tensor.name, g.tensor.dtype, g.tensor.shape, {}}});
+      probe.push_back(
+          {g.name,
+           HostTensor{g.tensor.name, g.tensor.dtype, g.tensor.shape, {}}});
     std::vector<HostTensor *> files;
     if (!inputNames.empty())
       files = bindTensors(probe, names, "input", /*required=*/false);
@@ -277,12 +299,14 @@ static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const Im
         options.inputShapes[name] = files[i]->shape;
     }
   }
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(modelPath, options, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      loadModel(modelPath, options, &context);
   if (!module)
     std::exit(1);
   if (Error e = cpu::resolveKernels(target))
     die(toString(std::move(e)));
-  FailureOr<ModelSignature> sig = cpu::lowerToLLVM(*module, "main_graph", target);
+  FailureOr<ModelSignature> sig =
+      cpu::lowerToLLVM(*module, "main_graph", target);
   if (failed(sig))
     std::exit(1);
   auto jitted = Model::jit(*module, *sig, target);
@@ -295,34 +319,39 @@ static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context, const Im
 struct OutputBuffers {
   std::vector<HostTensor> tensors;
   std::vector<QCTensor> args;
-  explicit OutputBuffers(const ModelSignature &sig) : tensors(sig.outputs.size()) {
+  explicit OutputBuffers(const ModelSignature &sig)
+      : tensors(sig.outputs.size()) {
     for (auto [i, spec] : llvm::enumerate(sig.outputs)) {
       HostTensor &t = tensors[i];
       t = HostTensor{spec.name, spec.dtype, spec.shape, {}};
       t.data.assign(spec.numElements() * dtypeSize(spec.dtype), 0);
-      args.push_back({t.data.data(), t.shape.data(), int32_t(t.shape.size()), int32_t(t.dtype)});
+      args.push_back({t.data.data(), t.shape.data(), int32_t(t.shape.size()),
+                      int32_t(t.dtype)});
     }
   }
 };
 
 /// The C API views of one input set, checked against the signature.
-static std::vector<QCTensor> inputArgs(const ModelSignature &sig, std::vector<HostTensor *> in) {
+static std::vector<QCTensor> inputArgs(const ModelSignature &sig,
+                                       std::vector<HostTensor *> in) {
   std::vector<QCTensor> args;
   for (auto [i, t] : llvm::enumerate(in)) {
     const TensorSpec &spec = sig.inputs[i];
     asBFloat16(t, spec.dtype);
     if (t->dtype != spec.dtype)
-      die("input '" + spec.name + "' is " + dtypeName(t->dtype) + " but the model takes " +
-          dtypeName(spec.dtype));
+      die("input '" + spec.name + "' is " + dtypeName(t->dtype) +
+          " but the model takes " + dtypeName(spec.dtype));
     if (t->shape != spec.shape)
       die("input '" + spec.name + "' has shape " + formatShape(t->shape) +
           " but the model was compiled for " + formatShape(spec.shape));
-    args.push_back({t->data.data(), t->shape.data(), int32_t(t->shape.size()), int32_t(t->dtype)});
+    args.push_back({t->data.data(), t->shape.data(), int32_t(t->shape.size()),
+                    int32_t(t->dtype)});
   }
   return args;
 }
 
-static void runModel(const Model &model, const std::vector<QCTensor> &in, OutputBuffers &out) {
+static void runModel(const Model &model, const std::vector<QCTensor> &in,
+                     OutputBuffers &out) {
   if (int32_t rc = model.run(in.data(), out.args.data()))
     die("the model rejected argument " + Twine(rc - 1) +
         " (dtype or shape differs from the compiled signature)");
@@ -350,11 +379,14 @@ int main(int argc, char **argv) {
   ImportFlags &importFlags = flags.import;
   cpu::TargetOptions &target = flags.target;
   cl::HideUnrelatedOptions(category);
-  if (Error e = parseAndVerify(argc, argv, "quant-run: run a model on tensor files\n", binder,
-                               flags))
+  if (Error e =
+          parseAndVerify(argc, argv, "quant-run: run a model on tensor files\n",
+                         binder, flags))
     die(toString(std::move(e)));
-  if (!samplesPath.empty() && (!inputSpecs.empty() || !testData.empty() || !expectedSpecs.empty()))
-    die("--samples runs a sample set: it cannot be combined with -i, --test-data or --expected");
+  if (!samplesPath.empty() &&
+      (!inputSpecs.empty() || !testData.empty() || !expectedSpecs.empty()))
+    die("--samples runs a sample set: it cannot be combined with -i, "
+        "--test-data or --expected");
   if (!referenceOutputs.empty() && samplesPath.empty())
     die("--reference-outputs needs --samples");
 
@@ -378,15 +410,18 @@ int main(int argc, char **argv) {
   // Inputs frozen with --constant-input are no longer graph inputs: files
   // for them (a backend test's data set holds all inputs) are dropped.
   llvm::erase_if(inputs, [&](const Given &g) {
-    StringRef name = g.name.empty() ? StringRef(g.tensor.name) : StringRef(g.name);
-    return llvm::any_of(importFlags.constantInputs, [&](const std::string &spec) {
-      return !name.empty() && StringRef(spec).split('=').first == name;
-    });
+    StringRef name =
+        g.name.empty() ? StringRef(g.tensor.name) : StringRef(g.name);
+    return llvm::any_of(
+        importFlags.constantInputs, [&](const std::string &spec) {
+          return !name.empty() && StringRef(spec).split('=').first == name;
+        });
   });
 
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
-  std::unique_ptr<Model> model = loadOrCompile(context, importFlags, target, inputs);
+  std::unique_ptr<Model> model =
+      loadOrCompile(context, importFlags, target, inputs);
   const ModelSignature &sig = model->signature();
 
   // The input sets: the -i / --test-data files, or every sample of --samples.
@@ -398,7 +433,8 @@ int main(int argc, char **argv) {
     sets = std::move(*read);
   } else {
     Sample one;
-    for (HostTensor *t : bindTensors(inputs, sig.inputs, "input", /*required=*/true))
+    for (HostTensor *t :
+         bindTensors(inputs, sig.inputs, "input", /*required=*/true))
       one.push_back(std::move(*t));
     sets.push_back(std::move(one));
   }
@@ -421,7 +457,8 @@ int main(int argc, char **argv) {
     runModel(*model, a, out);
     if (!samplesPath.empty())
       for (auto [k, t] : llvm::enumerate(out.tensors))
-        stacked[k].data.insert(stacked[k].data.end(), t.data.begin(), t.data.end());
+        stacked[k].data.insert(stacked[k].data.end(), t.data.begin(),
+                               t.data.end());
   }
 
   json::Object report{{"model", modelPath.getValue()},
@@ -430,8 +467,9 @@ int main(int argc, char **argv) {
                       {"outputs", toJSON(sig.outputs)},
                       {"samples", int64_t(sets.size())},
                       {"timing", nullptr},
-                      {"outputs_dir", outDir.empty() ? json::Value(nullptr)
-                                                     : json::Value(outDir.getValue())}};
+                      {"outputs_dir", outDir.empty()
+                                          ? json::Value(nullptr)
+                                          : json::Value(outDir.getValue())}};
   if (repeat > 0) {
     for (unsigned i = 0; i < warmup; ++i)
       runModel(*model, args.front(), out);
@@ -444,18 +482,23 @@ int main(int argc, char **argv) {
                        .count());
     }
     std::sort(ms.begin(), ms.end());
-    double median = ms.size() % 2 ? ms[ms.size() / 2]
-                                  : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
-    report["timing"] = json::Object{{"median_ms", median}, {"min_ms", ms.front()},
-                                    {"max_ms", ms.back()}, {"runs", int64_t(repeat)},
+    double median = ms.size() % 2
+                        ? ms[ms.size() / 2]
+                        : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+    report["timing"] = json::Object{{"median_ms", median},
+                                    {"min_ms", ms.front()},
+                                    {"max_ms", ms.back()},
+                                    {"runs", int64_t(repeat)},
                                     {"warmup", int64_t(warmup)}};
     if (!jsonOutput)
-      outs() << format("median_ms=%.4f min_ms=%.4f max_ms=%.4f", median, ms.front(), ms.back())
+      outs() << format("median_ms=%.4f min_ms=%.4f max_ms=%.4f", median,
+                       ms.front(), ms.back())
              << " runs=" << repeat << " warmup=" << warmup << "\n";
   }
 
-  ArrayRef<HostTensor> results = samplesPath.empty() ? ArrayRef<HostTensor>(out.tensors)
-                                                     : ArrayRef<HostTensor>(stacked);
+  ArrayRef<HostTensor> results = samplesPath.empty()
+                                     ? ArrayRef<HostTensor>(out.tensors)
+                                     : ArrayRef<HostTensor>(stacked);
   if (!outDir.empty())
     writeOutputs(results);
 
@@ -483,8 +526,8 @@ int main(int argc, char **argv) {
       if (Error err = compareTensors(got, *e, rtolOpt, atolOpt))
         die(toString(std::move(err)));
       double maxErr = maxAbsErr(got, *e);
-      checks.push_back(json::Object{{"output", got.name}, {"max_abs_err", maxErr},
-                                    {"matches", true}});
+      checks.push_back(json::Object{
+          {"output", got.name}, {"max_abs_err", maxErr}, {"matches", true}});
       if (!jsonOutput)
         outs() << "output '" << got.name << "' " << dtypeName(got.dtype) << " "
                << formatShape(got.shape) << ": matches (max abs err "
@@ -503,18 +546,23 @@ int main(int argc, char **argv) {
       HostTensor ref = orDie(readTensorFile(path));
       if (ref.dtype != got.dtype || ref.shape != got.shape)
         die(path + ": " + dtypeName(ref.dtype) + " " + formatShape(ref.shape) +
-            ", but output '" + got.name + "' over the samples is " + dtypeName(got.dtype) +
-            " " + formatShape(got.shape));
+            ", but output '" + got.name + "' over the samples is " +
+            dtypeName(got.dtype) + " " + formatShape(got.shape));
       Agreement a;
       if (got.dtype == DType::Float) {
         // Rows of the last axis of each sample; the samples one by one.
         int64_t per = got.numElements() / std::max<int64_t>(got.shape[0], 1);
         for (int64_t s = 0; s < got.shape[0]; ++s) {
-          HostTensor r{got.name, got.dtype, {got.shape.begin() + 1, got.shape.end()}, {}};
+          HostTensor r{got.name,
+                       got.dtype,
+                       {got.shape.begin() + 1, got.shape.end()},
+                       {}};
           HostTensor g = r;
           size_t bytes = per * sizeof(float);
-          r.data.assign(ref.data.begin() + s * bytes, ref.data.begin() + (s + 1) * bytes);
-          g.data.assign(got.data.begin() + s * bytes, got.data.begin() + (s + 1) * bytes);
+          r.data.assign(ref.data.begin() + s * bytes,
+                        ref.data.begin() + (s + 1) * bytes);
+          g.data.assign(got.data.begin() + s * bytes,
+                        got.data.begin() + (s + 1) * bytes);
           a.add(r, g);
         }
       }
@@ -523,9 +571,12 @@ int main(int argc, char **argv) {
       auto finite = [](double v) { return std::isinf(v) ? 999.0 : v; };
       comparisons.push_back(json::Object{
           {"output", got.name},
-          {"sqnr_db", got.dtype == DType::Float ? json::Value(finite(a.sqnrDb)) : nullptr},
-          {"cosine", got.dtype == DType::Float ? json::Value(a.cosine) : nullptr},
-          {"top1_agreement", std::isnan(a.top1) ? json::Value(nullptr) : json::Value(a.top1)},
+          {"sqnr_db",
+           got.dtype == DType::Float ? json::Value(finite(a.sqnrDb)) : nullptr},
+          {"cosine",
+           got.dtype == DType::Float ? json::Value(a.cosine) : nullptr},
+          {"top1_agreement",
+           std::isnan(a.top1) ? json::Value(nullptr) : json::Value(a.top1)},
           {"max_abs_err", err}});
       if (!jsonOutput) {
         outs() << "output '" << got.name << "' against " << path << ": ";
@@ -533,7 +584,8 @@ int main(int argc, char **argv) {
           outs() << "SQNR " << formatv("{0:f2}", a.sqnrDb) << " dB, cosine "
                  << formatv("{0:f5}", a.cosine);
           if (!std::isnan(a.top1))
-            outs() << ", top-1 agreement " << formatv("{0:f2}", 100 * a.top1) << "%";
+            outs() << ", top-1 agreement " << formatv("{0:f2}", 100 * a.top1)
+                   << "%";
           outs() << ", ";
         }
         outs() << "max abs err " << format("%.3g", err) << "\n";

@@ -21,11 +21,12 @@ static int listOps(bool json) {
     std::string domain = op.domain.empty() ? "ai.onnx" : op.domain;
     bool bounded = op.until < (1 << 30);
     if (json) {
-      ops.push_back(llvm::json::Object{
-          {"domain", domain},
-          {"op_type", op.opType},
-          {"since", op.since},
-          {"until", bounded ? llvm::json::Value(op.until) : llvm::json::Value(nullptr)}});
+      ops.push_back(
+          llvm::json::Object{{"domain", domain},
+                             {"op_type", op.opType},
+                             {"since", op.since},
+                             {"until", bounded ? llvm::json::Value(op.until)
+                                               : llvm::json::Value(nullptr)}});
       continue;
     }
     llvm::outs() << domain << " " << op.opType << " " << op.since;
@@ -34,7 +35,8 @@ static int listOps(bool json) {
     llvm::outs() << "\n";
   }
   if (json)
-    llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(ops))) << "\n";
+    llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(ops)))
+                 << "\n";
   return 0;
 }
 

@@ -31,18 +31,21 @@ struct Variant {
 };
 
 std::vector<Variant> variants() {
-  std::vector<Variant> v = {{"generic", qc_k_matmul_i8_generic, qc_k_conv2d_i8_generic}};
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+  std::vector<Variant> v = {
+      {"generic", qc_k_matmul_i8_generic, qc_k_conv2d_i8_generic}};
+  if (__builtin_cpu_supports("avx512vnni") &&
+      __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
     v.push_back({"vnni", qc_k_matmul_i8_vnni, qc_k_conv2d_i8_vnni});
   else
-    std::printf("note: this CPU has no AVX-512 VNNI; only the generic kernels are tested\n");
+    std::printf("note: this CPU has no AVX-512 VNNI; only the generic kernels "
+                "are tested\n");
   return v;
 }
 
 /// qc.requantize on one value.
-int64_t requantize(int64_t v, int64_t m, int64_t s, int64_t izp, int64_t ozp, int64_t lo,
-                   int64_t hi) {
+int64_t requantize(int64_t v, int64_t m, int64_t s, int64_t izp, int64_t ozp,
+                   int64_t lo, int64_t hi) {
   v = (v - izp) * m;
   v = (s > 0 ? (v + (int64_t(1) << (s - 1))) >> s : v) + ozp;
   return std::min(std::max(v, lo), hi);
@@ -54,9 +57,11 @@ struct Epi {
   int64_t izp, ozp, lo, hi;
 };
 
-Epi randomEpilogue(std::mt19937 &rng, int64_t channels, bool outI8, bool outUnsigned) {
+Epi randomEpilogue(std::mt19937 &rng, int64_t channels, bool outI8,
+                   bool outUnsigned) {
   Epi e{outI8, {}, {}, 0, 0, 0, 0};
-  std::uniform_int_distribution<int32_t> mult(1 << 30, 0x7fffffff), shift(38, 44);
+  std::uniform_int_distribution<int32_t> mult(1 << 30, 0x7fffffff),
+      shift(38, 44);
   for (int64_t c = 0; c < channels; ++c) {
     e.mult.push_back(mult(rng));
     e.shift.push_back(shift(rng)); // ~2^-13 .. 2^-7: some outputs saturate
@@ -78,7 +83,9 @@ std::vector<uint8_t> randomBytes(std::mt19937 &rng, size_t n) {
   return v;
 }
 
-int64_t asInt(uint8_t b, bool isUnsigned) { return isUnsigned ? int64_t(b) : int64_t(int8_t(b)); }
+int64_t asInt(uint8_t b, bool isUnsigned) {
+  return isUnsigned ? int64_t(b) : int64_t(int8_t(b));
+}
 
 struct MatmulCase {
   int64_t batch, M, N, K;
@@ -88,7 +95,8 @@ struct MatmulCase {
 
 /// Weight bytes whose signed values (after the XOR that makes uint8
 /// signed) take `bits` bits: all of [-2^(bits-1), 2^(bits-1) - 1].
-std::vector<uint8_t> randomWeights(std::mt19937 &rng, size_t n, unsigned bits, bool isUnsigned) {
+std::vector<uint8_t> randomWeights(std::mt19937 &rng, size_t n, unsigned bits,
+                                   bool isUnsigned) {
   if (bits == 8)
     return randomBytes(rng, n);
   int half = 1 << (bits - 1);
@@ -100,7 +108,8 @@ std::vector<uint8_t> randomWeights(std::mt19937 &rng, size_t n, unsigned bits, b
 }
 
 /// The packed weights as the compiler stores them at `bits` (8, 4 or 2).
-std::vector<int8_t> storeWeights(const std::vector<int8_t> &data, unsigned bits) {
+std::vector<int8_t> storeWeights(const std::vector<int8_t> &data,
+                                 unsigned bits) {
   EXPECT_LE(qc::kernels::packedBits(data), bits);
   if (bits == 8)
     return data;
@@ -109,35 +118,40 @@ std::vector<int8_t> storeWeights(const std::vector<int8_t> &data, unsigned bits)
   return packed;
 }
 
-void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed, unsigned bits = 8) {
+void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed,
+               unsigned bits = 8) {
   std::mt19937 rng(seed);
   int64_t bBatch = c.constB ? 1 : c.batch;
   auto a = randomBytes(rng, size_t(c.batch * c.M * c.K));
   auto b = randomWeights(rng, size_t(bBatch * c.K * c.N), bits, c.bU);
   std::vector<int32_t> bzp, bias;
-  std::uniform_int_distribution<int32_t> zpd(c.bU ? 100 : -20, c.bU ? 150 : 20), biasd(-5000, 5000);
+  std::uniform_int_distribution<int32_t> zpd(c.bU ? 100 : -20, c.bU ? 150 : 20),
+      biasd(-5000, 5000);
   for (int64_t n = 0; n < (c.perChannelZp ? c.N : 1); ++n)
     bzp.push_back(c.perChannelZp ? zpd(rng) : c.bZp);
   for (int64_t n = 0; n < c.N; ++n)
     bias.push_back(biasd(rng));
   Epi e = randomEpilogue(rng, c.N, c.outI8, c.aU);
   qc::kernels::PackedWeights p =
-      c.constB ? qc::kernels::packMatmulB(b.data(), c.K, c.N, c.bU, bzp.data(), bzp.size(),
-                                          bias.data(), c.aU, c.aZp)
-               : qc::kernels::matmulActivationB(c.K, c.N, c.bU, bzp.data(), bzp.size(),
-                                                bias.data(), c.aZp);
-  std::vector<int8_t> stored = c.constB ? storeWeights(p.data, bits) : std::vector<int8_t>();
+      c.constB ? qc::kernels::packMatmulB(b.data(), c.K, c.N, c.bU, bzp.data(),
+                                          bzp.size(), bias.data(), c.aU, c.aZp)
+               : qc::kernels::matmulActivationB(c.K, c.N, c.bU, bzp.data(),
+                                                bzp.size(), bias.data(), c.aZp);
+  std::vector<int8_t> stored =
+      c.constB ? storeWeights(p.data, bits) : std::vector<int8_t>();
   size_t outSize = size_t(c.batch * c.M * c.N);
   std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
   int64_t ntasks = 3;
   for (int64_t t = 0; t < ntasks; ++t) {
     // A constant B: batches are rows (the compiler flattens them).
     int64_t batch = c.constB ? 1 : c.batch, M = c.constB ? c.batch * c.M : c.M;
-    v.matmul(batch, M, c.N, c.K, a.data(), c.constB ? 0 : c.M * c.K, c.aU ? 0 : 0x80,
-             c.constB ? reinterpret_cast<const uint8_t *>(stored.data()) : b.data(),
-             c.constB ? 0 : c.K * c.N, c.constB ? bits : 0, c.bU ? 0x80 : 0, (c.aU ? 0 : 128) + c.aZp,
-             p.corr.data(), p.zw.data(), p.hasZw, e.mult.data(), e.shift.data(), e.izp, e.ozp,
-             e.lo, e.hi, e.outI8, out.data(), t, ntasks);
+    v.matmul(
+        batch, M, c.N, c.K, a.data(), c.constB ? 0 : c.M * c.K, c.aU ? 0 : 0x80,
+        c.constB ? reinterpret_cast<const uint8_t *>(stored.data()) : b.data(),
+        c.constB ? 0 : c.K * c.N, c.constB ? bits : 0, c.bU ? 0x80 : 0,
+        (c.aU ? 0 : 128) + c.aZp, p.corr.data(), p.zw.data(), p.hasZw,
+        e.mult.data(), e.shift.data(), e.izp, e.ozp, e.lo, e.hi, e.outI8,
+        out.data(), t, ntasks);
   }
   int64_t bad = 0, saturated = 0;
   for (int64_t bi = 0; bi < c.batch; ++bi)
@@ -152,7 +166,8 @@ void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed, unsigned bi
         size_t idx = size_t((bi * c.M + m) * c.N + n);
         int64_t want, got;
         if (c.outI8) {
-          want = requantize(acc, e.mult[size_t(n)], e.shift[size_t(n)], e.izp, e.ozp, e.lo, e.hi);
+          want = requantize(acc, e.mult[size_t(n)], e.shift[size_t(n)], e.izp,
+                            e.ozp, e.lo, e.hi);
           got = asInt(out[idx], c.aU);
           saturated += want == e.lo || want == e.hi;
         } else {
@@ -162,11 +177,11 @@ void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed, unsigned bi
           got = g;
         }
         if (want != got && bad++ < 5)
-          ADD_FAILURE() << v.name << " matmul b" << bi << " m" << m << " n" << n << ": " << got
-                        << " != " << want;
+          ADD_FAILURE() << v.name << " matmul b" << bi << " m" << m << " n" << n
+                        << ": " << got << " != " << want;
       }
-  EXPECT_EQ(bad, 0) << v.name << " matmul " << c.batch << "x" << c.M << "x" << c.N << "x"
-                    << c.K;
+  EXPECT_EQ(bad, 0) << v.name << " matmul " << c.batch << "x" << c.M << "x"
+                    << c.N << "x" << c.K;
   if (c.outI8 && outSize >= 64) {
     EXPECT_GT(saturated, 0) << "the case should saturate some outputs";
   }
@@ -182,8 +197,10 @@ TEST(Int8Kernels, MatmulOddShapes) {
       {3, 5, 130, 71, false, false, false, true, false, 9, -4},
       {2, 19, 40, 30, true, true, false, false, true, 100, 0},
       {1, 128, 200, 257, false, false, true, true, true, -2, 0},
-      {1, 61, 70, 1001, false, false, true, true, false, 4, 0},   // K in 4 blocks of 256
-      {2, 9, 33, 515, true, true, false, false, false, 0, 128},   // run-time B, 3 blocks
+      {1, 61, 70, 1001, false, false, true, true, false, 4,
+       0}, // K in 4 blocks of 256
+      {2, 9, 33, 515, true, true, false, false, false, 0,
+       128}, // run-time B, 3 blocks
   };
   unsigned seed = 1;
   for (const Variant &v : variants())
@@ -215,7 +232,8 @@ struct ConvCase {
   int32_t xZp;
 };
 
-void runConv(const Variant &v, const ConvCase &c, unsigned seed, unsigned bits = 8) {
+void runConv(const Variant &v, const ConvCase &c, unsigned seed,
+             unsigned bits = 8) {
   std::mt19937 rng(seed);
   // Symmetric pads.
   int64_t OH = (c.H + 2 * c.ph - c.dh * (c.KH - 1) - 1) / c.sh + 1;
@@ -224,7 +242,8 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed, unsigned bits =
   auto x = randomBytes(rng, size_t(c.N * c.C * c.H * c.W));
   auto w = randomWeights(rng, size_t(c.F * K), bits, c.wU);
   std::vector<int32_t> wzp, bias;
-  std::uniform_int_distribution<int32_t> zpd(c.wU ? 100 : -20, c.wU ? 150 : 20), biasd(-5000, 5000);
+  std::uniform_int_distribution<int32_t> zpd(c.wU ? 100 : -20, c.wU ? 150 : 20),
+      biasd(-5000, 5000);
   for (int64_t f = 0; f < (c.perChannelZp ? c.F : 1); ++f)
     wzp.push_back(c.perChannelZp || c.wU ? zpd(rng) : 0);
   for (int64_t f = 0; f < c.F; ++f)
@@ -237,11 +256,11 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed, unsigned bits =
   std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
   int64_t ntasks = 4;
   for (int64_t t = 0; t < ntasks; ++t)
-    v.conv(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw,
-           c.groups, x.data(), c.xU ? 0 : 0x80, uint8_t(c.xZp),
-           reinterpret_cast<const uint8_t *>(stored.data()), bits, p.corr.data(), p.zw.data(),
-           p.hasZw, e.mult.data(), e.shift.data(), e.izp, e.ozp, e.lo, e.hi, e.outI8,
-           out.data(), t, ntasks);
+    v.conv(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph, c.pw,
+           c.dh, c.dw, c.groups, x.data(), c.xU ? 0 : 0x80, uint8_t(c.xZp),
+           reinterpret_cast<const uint8_t *>(stored.data()), bits,
+           p.corr.data(), p.zw.data(), p.hasZw, e.mult.data(), e.shift.data(),
+           e.izp, e.ozp, e.lo, e.hi, e.outI8, out.data(), t, ntasks);
   int64_t bad = 0;
   for (int64_t n = 0; n < c.N; ++n)
     for (int64_t f = 0; f < c.F; ++f)
@@ -252,17 +271,23 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed, unsigned bits =
           for (int64_t ci = 0; ci < Cg; ++ci)
             for (int64_t kh = 0; kh < c.KH; ++kh)
               for (int64_t kw = 0; kw < c.KW; ++kw) {
-                int64_t ih = oh * c.sh - c.ph + kh * c.dh, iw = ow * c.sw - c.pw + kw * c.dw;
+                int64_t ih = oh * c.sh - c.ph + kh * c.dh,
+                        iw = ow * c.sw - c.pw + kw * c.dw;
                 int64_t xv = c.xZp; // padding inserts the zero point
                 if (ih >= 0 && ih < c.H && iw >= 0 && iw < c.W)
-                  xv = asInt(x[size_t(((n * c.C + g * Cg + ci) * c.H + ih) * c.W + iw)], c.xU);
-                int64_t wv = asInt(w[size_t(f * K + (ci * c.KH + kh) * c.KW + kw)], c.wU);
+                  xv = asInt(
+                      x[size_t(((n * c.C + g * Cg + ci) * c.H + ih) * c.W +
+                               iw)],
+                      c.xU);
+                int64_t wv = asInt(
+                    w[size_t(f * K + (ci * c.KH + kh) * c.KW + kw)], c.wU);
                 acc += (xv - c.xZp) * (wv - zw);
               }
           size_t idx = size_t(((n * c.F + f) * OH + oh) * OW + ow);
           int64_t want, got;
           if (c.outI8) {
-            want = requantize(acc, e.mult[size_t(f)], e.shift[size_t(f)], e.izp, e.ozp, e.lo, e.hi);
+            want = requantize(acc, e.mult[size_t(f)], e.shift[size_t(f)], e.izp,
+                              e.ozp, e.lo, e.hi);
             got = asInt(out[idx], c.xU);
           } else {
             want = acc;
@@ -271,11 +296,11 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed, unsigned bits =
             got = gv;
           }
           if (want != got && bad++ < 5)
-            ADD_FAILURE() << v.name << " conv n" << n << " f" << f << " (" << oh << "," << ow
-                          << "): " << got << " != " << want;
+            ADD_FAILURE() << v.name << " conv n" << n << " f" << f << " (" << oh
+                          << "," << ow << "): " << got << " != " << want;
         }
-  EXPECT_EQ(bad, 0) << v.name << " conv C" << c.C << " F" << c.F << " " << c.KH << "x" << c.KW
-                    << " groups " << c.groups;
+  EXPECT_EQ(bad, 0) << v.name << " conv C" << c.C << " F" << c.F << " " << c.KH
+                    << "x" << c.KW << " groups " << c.groups;
 }
 
 /// qc.matmul_group_scaled's kernels against a direct float64 evaluation of
@@ -288,7 +313,8 @@ struct GroupCase {
 
 using GroupFn = void (*)(QC_KERNEL_PARAMS(matmul_group_i8));
 
-void runGroup(const char *variant, GroupFn fn, const GroupCase &c, unsigned seed) {
+void runGroup(const char *variant, GroupFn fn, const GroupCase &c,
+              unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> byte(-128, 127), zp(-128, 127);
   std::uniform_real_distribution<float> scale(0.001f, 0.1f), bias(-2.0f, 2.0f);
@@ -297,9 +323,10 @@ void runGroup(const char *variant, GroupFn fn, const GroupCase &c, unsigned seed
   for (int8_t &v : a)
     v = int8_t(byte(rng));
   for (int8_t &v : b)
-    v = int8_t(byte(rng) / 2); // signed weights of 7 bits, as symmetric int8 weights are
-  std::vector<float> sa(size_t(c.M * groups)), za(size_t(c.M * groups)), sb(size_t(c.N)),
-      bs(size_t(c.N));
+    v = int8_t(byte(rng) /
+               2); // signed weights of 7 bits, as symmetric int8 weights are
+  std::vector<float> sa(size_t(c.M * groups)), za(size_t(c.M * groups)),
+      sb(size_t(c.N)), bs(size_t(c.N));
   for (float &v : sa)
     v = scale(rng);
   for (float &v : za)
@@ -309,8 +336,9 @@ void runGroup(const char *variant, GroupFn fn, const GroupCase &c, unsigned seed
   for (float &v : bs)
     v = bias(rng);
   int32_t noZp = 0;
-  qc::kernels::PackedWeights p = qc::kernels::packMatmulB(
-      reinterpret_cast<const uint8_t *>(b.data()), c.K, c.N, false, &noZp, 1, nullptr, false, 0);
+  qc::kernels::PackedWeights p =
+      qc::kernels::packMatmulB(reinterpret_cast<const uint8_t *>(b.data()), c.K,
+                               c.N, false, &noZp, 1, nullptr, false, 0);
   std::vector<int32_t> colSums(size_t(groups * c.N), 0);
   for (int64_t k = 0; k < c.K; ++k)
     for (int64_t n = 0; n < c.N; ++n)
@@ -319,8 +347,8 @@ void runGroup(const char *variant, GroupFn fn, const GroupCase &c, unsigned seed
     std::vector<float> out(size_t(c.M * c.N), NAN);
     for (int64_t t = 0; t < tasks; ++t)
       fn(c.M, c.N, c.K, c.G, a.data(), sa.data(), c.zeros ? za.data() : nullptr,
-         reinterpret_cast<const uint8_t *>(p.data.data()), colSums.data(), sb.data(),
-         c.bias ? bs.data() : nullptr, out.data(), t, tasks);
+         reinterpret_cast<const uint8_t *>(p.data.data()), colSums.data(),
+         sb.data(), c.bias ? bs.data() : nullptr, out.data(), t, tasks);
     double worst = 0, largest = 0;
     for (int64_t m = 0; m < c.M; ++m)
       for (int64_t n = 0; n < c.N; ++n) {
@@ -334,25 +362,28 @@ void runGroup(const char *variant, GroupFn fn, const GroupCase &c, unsigned seed
           want += double(sb[size_t(n)]) * sa[size_t(m * groups + g)] * sum;
         }
         double got = out[size_t(m * c.N + n)];
-        ASSERT_FALSE(std::isnan(got)) << variant << " left (" << m << ", " << n << ") unwritten";
+        ASSERT_FALSE(std::isnan(got))
+            << variant << " left (" << m << ", " << n << ") unwritten";
         worst = std::max(worst, std::abs(got - want));
         largest = std::max(largest, std::abs(want));
       }
     // float32 accumulation over the groups: a few ulps of the largest output.
     EXPECT_LE(worst, 1e-5 * largest)
-        << variant << " M=" << c.M << " N=" << c.N << " K=" << c.K << " G=" << c.G
-        << " zeros=" << c.zeros << " tasks=" << tasks;
+        << variant << " M=" << c.M << " N=" << c.N << " K=" << c.K
+        << " G=" << c.G << " zeros=" << c.zeros << " tasks=" << tasks;
   }
 }
 
 TEST(Int8Kernels, MatmulGroupScaled) {
   const GroupCase cases[] = {
-      {1, 1, 4, 4, false, false},   {5, 17, 8, 4, true, true},     {7, 64, 64, 32, true, false},
-      {13, 70, 96, 32, false, true}, {61, 130, 192, 32, true, true}, {6, 33, 768, 16, true, true},
+      {1, 1, 4, 4, false, false},        {5, 17, 8, 4, true, true},
+      {7, 64, 64, 32, true, false},      {13, 70, 96, 32, false, true},
+      {61, 130, 192, 32, true, true},    {6, 33, 768, 16, true, true},
       {128, 200, 256, 128, true, false},
   };
   unsigned seed = 100;
-  std::vector<std::pair<const char *, GroupFn>> fns = {{"generic", qc_k_matmul_group_i8_generic}};
+  std::vector<std::pair<const char *, GroupFn>> fns = {
+      {"generic", qc_k_matmul_group_i8_generic}};
   for (const Variant &v : variants())
     if (std::string(v.name) == "vnni")
       fns.push_back({"vnni", qc_k_matmul_group_i8_vnni});
@@ -363,20 +394,33 @@ TEST(Int8Kernels, MatmulGroupScaled) {
 
 TEST(Int8Kernels, ConvOddShapes) {
   const ConvCase cases[] = {
-      // N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw, groups, xU, wU, outI8, perChZp, xZp
-      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, false, -3},
+      // N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw, groups, xU, wU, outI8,
+      // perChZp, xZp
+      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, false,
+       -3},
       {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, false, true, true, 128},
-      {1, 10, 8, 17, 20, 1, 1, 1, 1, 0, 0, 1, 1, 1, false, false, true, false, 3},  // pointwise, P 136
-      {1, 6, 10, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, false, false, true, false, 5},   // depthwise
-      {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, 2, false, true, false, false, 0},   // dilated
-      {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true, 77},      // 1-d
-      {1, 16, 17, 15, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, true, 2},
-      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, true, 6},  // K = 576
-      {1, 6, 10, 12, 9, 3, 3, 1, 1, 2, 1, 2, 1, 3, false, false, true, true, -1},   // grouped, dilated
-      {2, 3, 5, 70, 4, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, false, false, false, 200},  // 1x3, wide
-      {2, 8, 13, 21, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, true, true, true, true, 130},   // depthwise
-      {1, 5, 9, 17, 5, 5, 5, 1, 1, 2, 2, 1, 1, 5, false, false, false, true, -9},  // depthwise
-      {1, 4, 11, 11, 4, 3, 3, 2, 2, 2, 2, 2, 2, 4, false, false, true, false, 0},  // depthwise
+      {1, 10, 8, 17, 20, 1, 1, 1, 1, 0, 0, 1, 1, 1, false, false, true, false,
+       3}, // pointwise, P 136
+      {1, 6, 10, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, false, false, true, false,
+       5}, // depthwise
+      {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, 2, false, true, false, false,
+       0}, // dilated
+      {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true,
+       77}, // 1-d
+      {1, 16, 17, 15, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, true,
+       2},
+      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, true,
+       6}, // K = 576
+      {1, 6, 10, 12, 9, 3, 3, 1, 1, 2, 1, 2, 1, 3, false, false, true, true,
+       -1}, // grouped, dilated
+      {2, 3, 5, 70, 4, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, false, false, false,
+       200}, // 1x3, wide
+      {2, 8, 13, 21, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, true, true, true, true,
+       130}, // depthwise
+      {1, 5, 9, 17, 5, 5, 5, 1, 1, 2, 2, 1, 1, 5, false, false, false, true,
+       -9}, // depthwise
+      {1, 4, 11, 11, 4, 3, 3, 2, 2, 2, 2, 2, 2, 4, false, false, true, false,
+       0}, // depthwise
   };
   unsigned seed = 100;
   for (const Variant &v : variants())
@@ -386,12 +430,17 @@ TEST(Int8Kernels, ConvOddShapes) {
 
 TEST(Int8Kernels, ConvSubByteWeights) {
   const ConvCase cases[] = {
-      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, false, -3},
+      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, false,
+       -3},
       {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, false, true, true, 128},
-      {1, 6, 10, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, false, false, true, false, 5},   // depthwise
-      {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true, 77},      // 1-d
-      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, false, true, 6},  // K = 576
-      {1, 6, 10, 12, 9, 3, 3, 1, 1, 2, 1, 2, 1, 3, false, false, true, true, -1},   // grouped
+      {1, 6, 10, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, false, false, true, false,
+       5}, // depthwise
+      {1, 5, 1, 40, 7, 1, 5, 1, 3, 0, 2, 1, 1, 1, true, true, true, true,
+       77}, // 1-d
+      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, false, true,
+       6}, // K = 576
+      {1, 6, 10, 12, 9, 3, 3, 1, 1, 2, 1, 2, 1, 3, false, false, true, true,
+       -1}, // grouped
   };
   unsigned seed = 300;
   for (const Variant &v : variants())
@@ -419,7 +468,8 @@ std::vector<float> randomFloats(std::mt19937 &rng, size_t n) {
 }
 
 /// |got - want| <= 1e-4 * (1 + sum |terms|), the float rounding of a sum.
-void expectClose(double got, double want, double scale, const char *what, int64_t &bad) {
+void expectClose(double got, double want, double scale, const char *what,
+                 int64_t &bad) {
   if (std::abs(got - want) > 1e-4 * (1 + scale) && bad++ < 5)
     ADD_FAILURE() << what << ": " << got << " != " << want;
 }
@@ -431,9 +481,12 @@ void expectClose(double got, double want, double scale, const char *what, int64_
 TEST(F32Kernels, Hadamard) {
   if (!hasAvx512())
     GTEST_SKIP() << "no AVX-512F on this CPU";
-  struct Case { int64_t rows, m, p; };
-  const Case cases[] = {{1, 1, 16}, {5, 1, 64}, {37, 12, 16}, {20, 12, 64}, {3, 3, 32},
-                        {17, 3, 4}, {33, 5, 8},  {2, 1, 2},   {16, 1, 1}};
+  struct Case {
+    int64_t rows, m, p;
+  };
+  const Case cases[] = {{1, 1, 16},   {5, 1, 64}, {37, 12, 16},
+                        {20, 12, 64}, {3, 3, 32}, {17, 3, 4},
+                        {33, 5, 8},   {2, 1, 2},  {16, 1, 1}};
   unsigned seed = 400;
   for (const Case &c : cases) {
     std::mt19937 rng(seed++);
@@ -443,8 +496,9 @@ TEST(F32Kernels, Hadamard) {
     for (int64_t tasks : {1, 3}) {
       std::vector<float> out(size_t(c.rows * n), NAN);
       for (int64_t t = 0; t < tasks; ++t)
-        qc_k_hadamard_f32_avx512(c.rows, c.m, c.p, x.data(), c.m > 1 ? f.data() : nullptr,
-                                 out.data(), t, tasks);
+        qc_k_hadamard_f32_avx512(c.rows, c.m, c.p, x.data(),
+                                 c.m > 1 ? f.data() : nullptr, out.data(), t,
+                                 tasks);
       int64_t bad = 0;
       for (int64_t r = 0; r < c.rows; ++r)
         for (int64_t a2 = 0; a2 < c.m; ++a2)
@@ -452,9 +506,11 @@ TEST(F32Kernels, Hadamard) {
             double want = 0, scale = 0;
             for (int64_t a = 0; a < c.m; ++a)
               for (int64_t b = 0; b < c.p; ++b) {
-                double h = (__builtin_popcountll(uint64_t(b & b2)) & 1) ? -1.0 : 1.0;
+                double h =
+                    (__builtin_popcountll(uint64_t(b & b2)) & 1) ? -1.0 : 1.0;
                 double fa = c.m > 1 ? double(f[size_t(a * c.m + a2)]) : 1.0;
-                double v = double(x[size_t(r * n + a * c.p + b)]) * fa * h / std::sqrt(double(c.p));
+                double v = double(x[size_t(r * n + a * c.p + b)]) * fa * h /
+                           std::sqrt(double(c.p));
                 want += v;
                 scale += std::abs(v);
               }
@@ -462,8 +518,8 @@ TEST(F32Kernels, Hadamard) {
             ASSERT_FALSE(std::isnan(got)) << "row " << r << " left unwritten";
             expectClose(got, want, scale, "hadamard", bad);
           }
-      EXPECT_EQ(bad, 0) << c.rows << " rows, m " << c.m << ", p " << c.p << ", " << tasks
-                        << " tasks";
+      EXPECT_EQ(bad, 0) << c.rows << " rows, m " << c.m << ", p " << c.p << ", "
+                        << tasks << " tasks";
     }
   }
 }
@@ -471,9 +527,13 @@ TEST(F32Kernels, Hadamard) {
 TEST(F32Kernels, MatmulOddShapes) {
   if (!hasAvx512())
     GTEST_SKIP() << "no AVX-512F on this CPU";
-  struct Case { int64_t batch, M, N, K; bool constB; };
-  const Case cases[] = {{1, 1, 1, 1, true},     {1, 7, 17, 5, true},   {2, 13, 67, 300, true},
-                        {3, 5, 130, 71, false}, {2, 50, 64, 129, false}, {1, 97, 200, 257, true}};
+  struct Case {
+    int64_t batch, M, N, K;
+    bool constB;
+  };
+  const Case cases[] = {{1, 1, 1, 1, true},      {1, 7, 17, 5, true},
+                        {2, 13, 67, 300, true},  {3, 5, 130, 71, false},
+                        {2, 50, 64, 129, false}, {1, 97, 200, 257, true}};
   unsigned seed = 300;
   for (const Case &c : cases) {
     std::mt19937 rng(seed++);
@@ -482,10 +542,12 @@ TEST(F32Kernels, MatmulOddShapes) {
     std::vector<float> packed = qc::kernels::packMatmulBF32(b.data(), c.K, c.N);
     std::vector<float> out(size_t(c.batch * c.M * c.N), -1.0f);
     for (int64_t t = 0; t < 3; ++t) {
-      int64_t batch = c.constB ? 1 : c.batch, M = c.constB ? c.batch * c.M : c.M;
-      qc_k_matmul_f32_avx512(batch, M, c.N, c.K, a.data(), c.constB ? 0 : c.M * c.K,
-                             c.constB ? packed.data() : b.data(), c.constB ? 0 : c.K * c.N,
-                             c.constB, nullptr, out.data(), t, 3);
+      int64_t batch = c.constB ? 1 : c.batch,
+              M = c.constB ? c.batch * c.M : c.M;
+      qc_k_matmul_f32_avx512(
+          batch, M, c.N, c.K, a.data(), c.constB ? 0 : c.M * c.K,
+          c.constB ? packed.data() : b.data(), c.constB ? 0 : c.K * c.N,
+          c.constB, nullptr, out.data(), t, 3);
     }
     int64_t bad = 0;
     for (int64_t bi = 0; bi < c.batch; ++bi)
@@ -494,11 +556,13 @@ TEST(F32Kernels, MatmulOddShapes) {
           const float *bm = b.data() + (c.constB ? 0 : bi * c.K * c.N);
           double want = 0, scale = 0;
           for (int64_t k = 0; k < c.K; ++k) {
-            double p = double(a[size_t((bi * c.M + m) * c.K + k)]) * bm[k * c.N + n];
+            double p =
+                double(a[size_t((bi * c.M + m) * c.K + k)]) * bm[k * c.N + n];
             want += p;
             scale += std::abs(p);
           }
-          expectClose(out[size_t((bi * c.M + m) * c.N + n)], want, scale, "f32 matmul", bad);
+          expectClose(out[size_t((bi * c.M + m) * c.N + n)], want, scale,
+                      "f32 matmul", bad);
         }
     EXPECT_EQ(bad, 0) << c.batch << "x" << c.M << "x" << c.N << "x" << c.K;
   }
@@ -507,12 +571,19 @@ TEST(F32Kernels, MatmulOddShapes) {
 TEST(F32Kernels, ConvOddShapes) {
   if (!hasAvx512())
     GTEST_SKIP() << "no AVX-512F on this CPU";
-  struct Case { int64_t N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw; bool bias; };
+  struct Case {
+    int64_t N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw;
+    bool bias;
+  };
   const Case cases[] = {
-      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, true},    {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, false},
-      {1, 10, 8, 17, 20, 1, 1, 1, 1, 0, 0, 1, 1, true},  {1, 6, 10, 9, 7, 3, 3, 2, 2, 1, 1, 1, 1, true},
-      {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, false},  {1, 3, 15, 15, 9, 7, 7, 2, 2, 3, 3, 1, 1, true},
-      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, true},   {1, 16, 9, 9, 70, 1, 1, 2, 2, 0, 0, 1, 1, true},
+      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, false},
+      {1, 10, 8, 17, 20, 1, 1, 1, 1, 0, 0, 1, 1, true},
+      {1, 6, 10, 9, 7, 3, 3, 2, 2, 1, 1, 1, 1, true},
+      {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, false},
+      {1, 3, 15, 15, 9, 7, 7, 2, 2, 3, 3, 1, 1, true},
+      {1, 64, 6, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {1, 16, 9, 9, 70, 1, 1, 2, 2, 0, 0, 1, 1, true},
   };
   unsigned seed = 400;
   for (const Case &c : cases) {
@@ -525,30 +596,35 @@ TEST(F32Kernels, ConvOddShapes) {
     auto bias = randomFloats(rng, size_t(c.F));
     std::vector<float> out(size_t(c.N * c.F * OH * OW), -1.0f);
     for (int64_t t = 0; t < 4; ++t)
-      qc_k_conv2d_f32_avx512(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph,
-                             c.pw, c.dh, c.dw, x.data(), w.data(), c.bias ? bias.data() : nullptr,
-                             out.data(), t, 4);
+      qc_k_conv2d_f32_avx512(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh,
+                             c.sw, c.ph, c.pw, c.dh, c.dw, x.data(), w.data(),
+                             c.bias ? bias.data() : nullptr, out.data(), t, 4);
     int64_t bad = 0;
     for (int64_t n = 0; n < c.N; ++n)
       for (int64_t f = 0; f < c.F; ++f)
         for (int64_t oh = 0; oh < OH; ++oh)
           for (int64_t ow = 0; ow < OW; ++ow) {
-            double want = c.bias ? bias[size_t(f)] : 0.0, scale = std::abs(want);
+            double want = c.bias ? bias[size_t(f)] : 0.0,
+                   scale = std::abs(want);
             for (int64_t ci = 0; ci < c.C; ++ci)
               for (int64_t kh = 0; kh < c.KH; ++kh)
                 for (int64_t kw = 0; kw < c.KW; ++kw) {
-                  int64_t ih = oh * c.sh - c.ph + kh * c.dh, iw = ow * c.sw - c.pw + kw * c.dw;
+                  int64_t ih = oh * c.sh - c.ph + kh * c.dh,
+                          iw = ow * c.sw - c.pw + kw * c.dw;
                   if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W)
                     continue;
-                  double p = double(x[size_t(((n * c.C + ci) * c.H + ih) * c.W + iw)]) *
-                             w[size_t(f * K + (ci * c.KH + kh) * c.KW + kw)];
+                  double p =
+                      double(
+                          x[size_t(((n * c.C + ci) * c.H + ih) * c.W + iw)]) *
+                      w[size_t(f * K + (ci * c.KH + kh) * c.KW + kw)];
                   want += p;
                   scale += std::abs(p);
                 }
-            expectClose(out[size_t(((n * c.F + f) * OH + oh) * OW + ow)], want, scale, "f32 conv",
-                        bad);
+            expectClose(out[size_t(((n * c.F + f) * OH + oh) * OW + ow)], want,
+                        scale, "f32 conv", bad);
           }
-    EXPECT_EQ(bad, 0) << "conv C" << c.C << " F" << c.F << " " << c.KH << "x" << c.KW;
+    EXPECT_EQ(bad, 0) << "conv C" << c.C << " F" << c.F << " " << c.KH << "x"
+                      << c.KW;
   }
 }
 

@@ -12,7 +12,8 @@ namespace {
 /// A random table: `layers` layers over `acts` activations, costs falling
 /// with the width (as measured ones do), sizes and MACs of a few orders.
 SensitivityTable randomTable(std::mt19937 &rng, size_t layers, size_t acts,
-                             std::vector<unsigned> wBits, std::vector<unsigned> aBits) {
+                             std::vector<unsigned> wBits,
+                             std::vector<unsigned> aBits) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   SensitivityTable t;
   t.metric = qc::SensitivityMetric::MSE;
@@ -44,17 +45,21 @@ SensitivityTable randomTable(std::mt19937 &rng, size_t layers, size_t acts,
 }
 
 double extreme(const SensitivityTable &t, bool wide, bool bops) {
-  unsigned w = wide ? *std::max_element(t.weightBits.begin(), t.weightBits.end())
-                    : *std::min_element(t.weightBits.begin(), t.weightBits.end());
-  unsigned a = wide ? *std::max_element(t.activationBits.begin(), t.activationBits.end())
-                    : *std::min_element(t.activationBits.begin(), t.activationBits.end());
+  unsigned w =
+      wide ? *std::max_element(t.weightBits.begin(), t.weightBits.end())
+           : *std::min_element(t.weightBits.begin(), t.weightBits.end());
+  unsigned a =
+      wide
+          ? *std::max_element(t.activationBits.begin(), t.activationBits.end())
+          : *std::min_element(t.activationBits.begin(), t.activationBits.end());
   std::vector<unsigned> wb(t.layers.size(), w), ab(t.activations.size(), a);
   return bops ? assignmentBops(t, wb, ab) : assignmentBytes(t, wb);
 }
 
 /// CBC against exhaustive search on one instance: both infeasible (0), or
 /// the same optimum within every budget and pin, greedy never below it (1).
-int checkAgainstExhaustive(const SensitivityTable &t, const BitBudget &b, int trial) {
+int checkAgainstExhaustive(const SensitivityTable &t, const BitBudget &b,
+                           int trial) {
   std::optional<BitAssignment> best = exhaustiveBitWidths(t, b);
   llvm::Expected<BitAssignment> ilp = solveBitWidths(t, b);
   if (!best) {
@@ -64,10 +69,12 @@ int checkAgainstExhaustive(const SensitivityTable &t, const BitBudget &b, int tr
     return 0;
   }
   if (!ilp) {
-    ADD_FAILURE() << "trial " << trial << ": " << llvm::toString(ilp.takeError());
+    ADD_FAILURE() << "trial " << trial << ": "
+                  << llvm::toString(ilp.takeError());
     return 0;
   }
-  EXPECT_NEAR(ilp->cost, best->cost, 1e-9 * std::max(1.0, best->cost)) << "trial " << trial;
+  EXPECT_NEAR(ilp->cost, best->cost, 1e-9 * std::max(1.0, best->cost))
+      << "trial " << trial;
   if (b.bytes) {
     EXPECT_LE(ilp->bytes, *b.bytes * (1 + 1e-9));
   }
@@ -92,9 +99,10 @@ TEST(BitWidths, IlpMatchesExhaustiveSearch) {
   int checked = 0;
   for (int trial = 0; trial < 60; ++trial) {
     size_t layers = 2 + trial % 4, acts = 1 + trial % 3;
-    std::vector<unsigned> aBits = trial % 2 ? std::vector<unsigned>{4, 8}
-                                            : std::vector<unsigned>{8};
-    SensitivityTable t = randomTable(rng, layers, std::min(acts, layers), {2, 3, 4, 8}, aBits);
+    std::vector<unsigned> aBits =
+        trial % 2 ? std::vector<unsigned>{4, 8} : std::vector<unsigned>{8};
+    SensitivityTable t =
+        randomTable(rng, layers, std::min(acts, layers), {2, 3, 4, 8}, aBits);
     BitBudget b;
     int kind = trial % 3; // size, BOPs, both
     if (kind != 1)
@@ -118,7 +126,8 @@ TEST(BitWidths, LatencyBudgetMatchesExhaustiveSearch) {
   int checked = 0;
   for (int trial = 0; trial < 40; ++trial) {
     size_t layers = 2 + trial % 4;
-    SensitivityTable t = randomTable(rng, layers, 1 + trial % 2, {2, 3, 4, 8}, {8});
+    SensitivityTable t =
+        randomTable(rng, layers, 1 + trial % 2, {2, 3, 4, 8}, {8});
     double fastest = 0, slowest = 0;
     for (size_t l = 0; l < layers; ++l) {
       std::vector<double> row;
@@ -156,7 +165,8 @@ TEST(BitWidths, InfeasibleBudgetNamesTheSmallest) {
   llvm::Expected<BitAssignment> r = solveBitWidths(t, b);
   ASSERT_FALSE(bool(r));
   std::string msg = llvm::toString(r.takeError());
-  std::string smallest = std::to_string(int64_t(std::ceil(extreme(t, false, false))));
+  std::string smallest =
+      std::to_string(int64_t(std::ceil(extreme(t, false, false))));
   EXPECT_NE(msg.find("infeasible"), std::string::npos) << msg;
   EXPECT_NE(msg.find(smallest + " bytes"), std::string::npos) << msg;
 }

@@ -19,8 +19,7 @@ using namespace qc;
 
 namespace {
 
-int64_t reference(int64_t x, double scale, int64_t zp, int64_t lo,
-                  int64_t hi) {
+int64_t reference(int64_t x, double scale, int64_t zp, int64_t lo, int64_t hi) {
   long double v = std::nearbyintl((long double)x * (long double)scale);
   // Saturate in long double first: v can exceed int64.
   if (v < (long double)lo - zp)
@@ -31,8 +30,8 @@ int64_t reference(int64_t x, double scale, int64_t zp, int64_t lo,
 }
 
 std::vector<int64_t> edgeAccumulators() {
-  std::vector<int64_t> v = {0, 1, -1, 2, -2, INT32_MAX, INT32_MIN,
-                            INT32_MAX - 1, INT32_MIN + 1};
+  std::vector<int64_t> v = {
+      0, 1, -1, 2, -2, INT32_MAX, INT32_MIN, INT32_MAX - 1, INT32_MIN + 1};
   for (int k = 1; k < 31; ++k) {
     v.push_back(int64_t(1) << k);
     v.push_back(-(int64_t(1) << k));
@@ -174,11 +173,19 @@ TEST(Dyadic, TypicalRequantizationIsAlmostAlwaysExact) {
 
 TEST(Dyadic, EdgeScales) {
   std::vector<double> scales = {std::numeric_limits<double>::denorm_min(),
-                                1e-300, std::ldexp(1.0, -33),
-                                std::ldexp(1.0, -32), std::ldexp(0.75, -31),
-                                0.5, 0.999999999, 1.0, 1.000000001, 3.0,
-                                65535.5, std::ldexp(1.0, 30),
-                                2147483647.0, std::nextafter(2147483648.0, 0)};
+                                1e-300,
+                                std::ldexp(1.0, -33),
+                                std::ldexp(1.0, -32),
+                                std::ldexp(0.75, -31),
+                                0.5,
+                                0.999999999,
+                                1.0,
+                                1.000000001,
+                                3.0,
+                                65535.5,
+                                std::ldexp(1.0, 30),
+                                2147483647.0,
+                                std::nextafter(2147483648.0, 0)};
   int64_t checked = 0;
   checkPairs(scales, edgeAccumulators(), checked);
   EXPECT_GT(checked, 0);

@@ -1,4 +1,5 @@
-//===- EntryPoint.h - the native entry point of a compiled model -*- C++ -*-===//
+//===- EntryPoint.h - the native entry point of a compiled model -*- C++
+//-*-===//
 //
 // A compiled model exposes one function, `qc_run(void **buffers)`: the
 // inputs' data pointers, then the outputs', each a dense row-major buffer of
@@ -18,8 +19,18 @@ namespace qc {
 /// ONNX TensorProto data type codes, the dtype numbering of every buffer the
 /// runtime and the generated C API exchange.
 enum class DType : int32_t {
-  Float = 1, UInt8 = 2, Int8 = 3, UInt16 = 4, Int16 = 5, Int32 = 6,
-  Int64 = 7, Bool = 9, Float16 = 10, Double = 11, UInt32 = 12, UInt64 = 13,
+  Float = 1,
+  UInt8 = 2,
+  Int8 = 3,
+  UInt16 = 4,
+  Int16 = 5,
+  Int32 = 6,
+  Int64 = 7,
+  Bool = 9,
+  Float16 = 10,
+  Double = 11,
+  UInt32 = 12,
+  UInt64 = 13,
   BFloat16 = 16,
 };
 

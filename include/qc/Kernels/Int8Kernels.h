@@ -2,8 +2,8 @@
 //
 // The C entry points of lib/Kernels (compiled to bitcode and linked into
 // models that call them), declared from the table in Kernels.def, and the
-// compile-time packing of constant weights into the layout they read. docs/kernels.md describes the
-// layout and the correction terms.
+// compile-time packing of constant weights into the layout they read.
+// docs/kernels.md describes the layout and the correction terms.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QC_KERNELS_INT8KERNELS_H
@@ -16,12 +16,14 @@
 /// The parameter list of kernel `name` (Kernels.def), for its definitions:
 ///   void qc_k_matmul_i8_vnni(QC_KERNEL_PARAMS(matmul_i8)) { ... }
 #define QC_KERNEL_C_PARAM(type, name) type name,
-#define QC_KERNEL_PARAMS(name) QC_KERNEL_ARGS_##name(QC_KERNEL_C_PARAM) int64_t task, int64_t ntasks
+#define QC_KERNEL_PARAMS(name)                                                 \
+  QC_KERNEL_ARGS_##name(QC_KERNEL_C_PARAM) int64_t task, int64_t ntasks
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-#define QC_KERNEL_C_DECLARE(name, isa) void qc_k_##name##_##isa(QC_KERNEL_PARAMS(name));
+#define QC_KERNEL_C_DECLARE(name, isa)                                         \
+  void qc_k_##name##_##isa(QC_KERNEL_PARAMS(name));
 QC_KERNEL_VARIANTS(QC_KERNEL_C_DECLARE)
 #undef QC_KERNEL_C_DECLARE
 #ifdef __cplusplus
@@ -44,26 +46,27 @@ struct PackedWeights {
 
 /// The weight zero points of `channels` channels (one given: per tensor)
 /// after the offset that makes uint8 weights signed.
-std::vector<int32_t> signedZeroPoints(const int32_t *zp, size_t nZp, int64_t channels,
-                                      bool wUnsigned);
+std::vector<int32_t> signedZeroPoints(const int32_t *zp, size_t nZp,
+                                      int64_t channels, bool wUnsigned);
 
 /// B [K][N] (bytes, row-major; uint8 when bUnsigned) in 16-column panels
 /// for qc_k_matmul_i8_*, with corr = bias - (off + aZp) colsum + K aZp zb.
 /// `bZp` has 1 or N entries, `bias` 0 or N.
-PackedWeights packMatmulB(const uint8_t *b, int64_t K, int64_t N, bool bUnsigned,
-                          const int32_t *bZp, size_t nZp, const int32_t *bias, bool aUnsigned,
-                          int32_t aZp);
+PackedWeights packMatmulB(const uint8_t *b, int64_t K, int64_t N,
+                          bool bUnsigned, const int32_t *bZp, size_t nZp,
+                          const int32_t *bias, bool aUnsigned, int32_t aZp);
 
 /// The corr and zw of a run-time-packed (activation) B: bias + K aZp zb.
-PackedWeights matmulActivationB(int64_t K, int64_t N, bool bUnsigned, const int32_t *bZp,
-                                size_t nZp, const int32_t *bias, int32_t aZp);
+PackedWeights matmulActivationB(int64_t K, int64_t N, bool bUnsigned,
+                                const int32_t *bZp, size_t nZp,
+                                const int32_t *bias, int32_t aZp);
 
 /// Conv weights [F][K] (K = C/group * KH * KW, row-major) as rows padded to
 /// a multiple of 4 for qc_k_conv2d_i8_*, with corr = bias - (off + xZp)
 /// rowsum + K xZp zw.
-PackedWeights packConvWeights(const uint8_t *w, int64_t F, int64_t K, bool wUnsigned,
-                              const int32_t *wZp, size_t nZp, const int32_t *bias,
-                              bool xUnsigned, int32_t xZp);
+PackedWeights packConvWeights(const uint8_t *w, int64_t F, int64_t K,
+                              bool wUnsigned, const int32_t *wZp, size_t nZp,
+                              const int32_t *bias, bool xUnsigned, int32_t xZp);
 
 /// The narrowest of 8, 4 and 2 bits that holds every packed weight (signed:
 /// [-8, 7] for 4, [-2, 1] for 2).

@@ -1,4 +1,5 @@
-//===- KernelISA.h - the instruction sets the microkernels exist for -*- C++ -*-===//
+//===- KernelISA.h - the instruction sets the microkernels exist for -*- C++
+//-*-===//
 //
 // Which compiled variant of the microkernels (Kernels.def) a model calls:
 // qc-lower-to-microkernels' typed options, and what the CPU target resolves

@@ -1,4 +1,5 @@
-//===- BitWidths.h - per-layer bit widths by integer programming -*- C++ -*-===//
+//===- BitWidths.h - per-layer bit widths by integer programming -*- C++
+//-*-===//
 //
 // Mixed precision as Hubara et al. (2021) and HAWQ-V3 choose it: the cost of
 // quantizing each layer alone in each candidate format is measured on
@@ -25,11 +26,11 @@ namespace qc {
 /// A weight layer (Conv, Gemm or MatMul with a constant weight and an
 /// observed input).
 struct LayerInfo {
-  std::string name;       // the op's location name
-  size_t activation = 0;  // index into SensitivityTable::activations
-  int64_t params = 0;     // weight elements
-  int64_t channels = 0;   // output channels (one f32 scale each)
-  int64_t macs = 0;       // multiply-accumulates per model run
+  std::string name;      // the op's location name
+  size_t activation = 0; // index into SensitivityTable::activations
+  int64_t params = 0;    // weight elements
+  int64_t channels = 0;  // output channels (one f32 scale each)
+  int64_t macs = 0;      // multiply-accumulates per model run
 };
 
 /// The measured cost of quantizing each layer's weights, and each layer
@@ -38,9 +39,10 @@ struct SensitivityTable {
   SensitivityMetric metric = SensitivityMetric::MSE;
   std::vector<unsigned> weightBits, activationBits;
   std::vector<LayerInfo> layers;
-  std::vector<std::string> activations; // observer names
-  std::vector<std::vector<double>> weightCost;     // [layer][weightBits index]
-  std::vector<std::vector<double>> activationCost; // [activation][activationBits index]
+  std::vector<std::string> activations;        // observer names
+  std::vector<std::vector<double>> weightCost; // [layer][weightBits index]
+  std::vector<std::vector<double>>
+      activationCost; // [activation][activationBits index]
   /// Bytes of the model that no choice changes (float parameters, scales).
   int64_t fixedBytes = 0;
   /// Seconds per model run of each layer's product in each weight format,
@@ -80,11 +82,10 @@ struct SensitivityOptions {
 /// and gram statistics for gptq / layer): one JIT-compiled copy whose
 /// weights and per-activation fake quantization are run-time inputs, run
 /// once per (layer or activation, format).
-llvm::Expected<SensitivityTable> measureSensitivity(mlir::ModuleOp module,
-                                                    llvm::ArrayRef<Sample> samples,
-                                                    const SensitivityOptions &options,
-                                                    const cpu::TargetOptions &target);
-
+llvm::Expected<SensitivityTable>
+measureSensitivity(mlir::ModuleOp module, llvm::ArrayRef<Sample> samples,
+                   const SensitivityOptions &options,
+                   const cpu::TargetOptions &target);
 
 /// Reads the task labels of the calibration samples into o.labels /
 /// o.labelOutput: a .npz with one integer array named after one of the
@@ -92,7 +93,8 @@ llvm::Expected<SensitivityTable> measureSensitivity(mlir::ModuleOp module,
 /// along its first axis and the output's shape but its last axis after it
 /// (a single sample may leave out the first axis); classes in [0, last axis
 /// size), negative for rows not scored.
-llvm::Error readTaskLabels(llvm::StringRef path, llvm::ArrayRef<TensorSpec> outputs,
+llvm::Error readTaskLabels(llvm::StringRef path,
+                           llvm::ArrayRef<TensorSpec> outputs,
                            SensitivityOptions &o);
 
 /// Fills t.latency: each layer's product as the int8 kernel (AVX-512 VNNI
@@ -106,7 +108,8 @@ void measureLatency(SensitivityTable &t, unsigned repeats = 7);
 struct BitBudget {
   std::optional<double> bytes; // model size
   std::optional<double> bops;  // sum over layers of MACs * w bits * a bits
-  std::optional<double> latency; // seconds per run, summed over the layers (needs t.latency)
+  std::optional<double>
+      latency; // seconds per run, summed over the layers (needs t.latency)
   /// Layers held at a weight width (e.g. first and last at 8), by index.
   std::vector<std::pair<size_t, unsigned>> weightPins;
 };
@@ -115,11 +118,12 @@ struct BitAssignment {
   std::vector<unsigned> weightBits;     // per layer
   std::vector<unsigned> activationBits; // per activation
   double cost = 0, bytes = 0, bops = 0, latency = 0;
-  std::string status;                   // the solver's
+  std::string status; // the solver's
 };
 
 /// Size in bytes and BOPs of an assignment.
-double assignmentBytes(const SensitivityTable &t, llvm::ArrayRef<unsigned> wBits);
+double assignmentBytes(const SensitivityTable &t,
+                       llvm::ArrayRef<unsigned> wBits);
 double assignmentBops(const SensitivityTable &t, llvm::ArrayRef<unsigned> wBits,
                       llvm::ArrayRef<unsigned> aBits);
 
@@ -127,19 +131,23 @@ double assignmentBops(const SensitivityTable &t, llvm::ArrayRef<unsigned> wBits,
 /// z[g][a] (one format per layer input), products p[l][w][a] >= x + z - 1
 /// for the BOPs; minimizes the summed costs. An infeasible budget is an
 /// error naming the smallest feasible budget.
-llvm::Expected<BitAssignment> solveBitWidths(const SensitivityTable &t, const BitBudget &b);
+llvm::Expected<BitAssignment> solveBitWidths(const SensitivityTable &t,
+                                             const BitBudget &b);
 
 /// Every assignment enumerated (small tables only: the unit tests' check).
-std::optional<BitAssignment> exhaustiveBitWidths(const SensitivityTable &t, const BitBudget &b);
+std::optional<BitAssignment> exhaustiveBitWidths(const SensitivityTable &t,
+                                                 const BitBudget &b);
 
 /// The baseline: all layers at the widest format, then repeatedly the one
 /// step down (a layer's weights or an activation) with the least cost
 /// increase per byte or BOP saved, until the budget holds.
-std::optional<BitAssignment> greedyBitWidths(const SensitivityTable &t, const BitBudget &b);
+std::optional<BitAssignment> greedyBitWidths(const SensitivityTable &t,
+                                             const BitBudget &b);
 
 /// The assignment by `method` (the integer program or the greedy baseline);
 /// an error says why no choice holds the budget.
-llvm::Expected<BitAssignment> assignBitWidths(const SensitivityTable &t, const BitBudget &b,
+llvm::Expected<BitAssignment> assignBitWidths(const SensitivityTable &t,
+                                              const BitBudget &b,
                                               BitAssignmentMethod method);
 
 /// Writes the choice onto the calibrated module: #qc.scheme on each layer

@@ -11,10 +11,10 @@
 #define QC_QUANTIZATION_CALIBRATION_H
 
 #include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
-#include "qc/Runtime/Model.h"
-#include "qc/Target/CPU/TargetOptions.h"
 #include "qc/Runtime/HostTensor.h"
+#include "qc/Runtime/Model.h"
 #include "qc/Runtime/Samples.h"
+#include "qc/Target/CPU/TargetOptions.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -71,15 +71,16 @@ struct ObservedModel {
 /// ops (by name) or, with `quantized`, the ops carrying qc.observed (the
 /// dequantized activations fold-calibration tags).
 llvm::Expected<ObservedModel> compileObserved(
-    mlir::ModuleOp module, const cpu::TargetOptions &target, bool quantized = false,
+    mlir::ModuleOp module, const cpu::TargetOptions &target,
+    bool quantized = false,
     llvm::function_ref<llvm::LogicalResult(mlir::ModuleOp)> prepare = nullptr);
 
 /// Lowers @main_graph of `module` (in place) for `target` (the kernels the
 /// compiled model calls; one thread) and JIT-compiles it; `what` names it in
 /// errors.
-llvm::Expected<std::unique_ptr<Model>> jitForHost(mlir::ModuleOp module,
-                                                  const cpu::TargetOptions &target,
-                                                  llvm::StringRef what);
+llvm::Expected<std::unique_ptr<Model>>
+jitForHost(mlir::ModuleOp module, const cpu::TargetOptions &target,
+           llvm::StringRef what);
 
 /// Runs the samples and accumulates the statistics of every observer.
 llvm::Expected<CalibrationStats>
@@ -90,9 +91,10 @@ collectStatistics(const ObservedModel &model, llvm::ArrayRef<Sample> samples,
 std::pair<double, double> chooseRange(const TensorStats &stats,
                                       const CalibrationOptions &options);
 
-/// Writes min/max (and channel means, abs maxima, second moments) onto each qc.observe of `module`; an
-/// error names an observer without statistics.
-llvm::Error applyCalibration(mlir::ModuleOp module, const CalibrationStats &stats,
+/// Writes min/max (and channel means, abs maxima, second moments) onto each
+/// qc.observe of `module`; an error names an observer without statistics.
+llvm::Error applyCalibration(mlir::ModuleOp module,
+                             const CalibrationStats &stats,
                              const CalibrationOptions &options);
 
 llvm::json::Value statsToJSON(const CalibrationStats &stats);

@@ -28,9 +28,9 @@
 namespace qc {
 
 struct QuantizeOptions {
-  std::string calibrationData;     // directory or .npz
-  size_t samples = 0;              // calibration samples (0: all but the held-out ones)
-  size_t evalSamples = 0;          // held-out samples for the report (0: the rest)
+  std::string calibrationData; // directory or .npz
+  size_t samples = 0;     // calibration samples (0: all but the held-out ones)
+  size_t evalSamples = 0; // held-out samples for the report (0: the rest)
   CalibrationOptions calibration;
   WeightGranularity weightGranularity;
   WeightRounding weightRounding = WeightRounding::Auto;
@@ -39,8 +39,8 @@ struct QuantizeOptions {
   double gptqDamp = 0.01;
   bool biasCorrection = true;
   std::string saveCalibration, loadCalibration;
-  std::string reportPath;          // JSON; a markdown page beside it (.md)
-  std::string emitQDQPath;         // the QDQ form (.mlir), before the integer rewrite
+  std::string reportPath;  // JSON; a markdown page beside it (.md)
+  std::string emitQDQPath; // the QDQ form (.mlir), before the integer rewrite
   std::string modelName;
   unsigned weightBits = 8, activationBits = 8;
   QuantizeScope scope = QuantizeScope::All;
@@ -59,17 +59,20 @@ struct QuantizeOptions {
   /// kept. 1: no search.
   unsigned rotationCandidates = 1;
   OutputMetric rotationSearchMetric = OutputMetric::MSE;
-  size_t rotationSearchSamples = 16; // calibration samples each candidate is scored on
-  bool rotateResidual = true;      // the residual stream offline (rotate-hadamard residual)
-  std::string emitRewrittenPath;   // the float model after the rewrites (.mlir)
+  size_t rotationSearchSamples =
+      16; // calibration samples each candidate is scored on
+  bool rotateResidual =
+      true; // the residual stream offline (rotate-hadamard residual)
+  std::string emitRewrittenPath; // the float model after the rewrites (.mlir)
   /// Per-layer bit widths: measured sensitivities, then the integer program
   /// (or the greedy baseline) under the budget.
   bool bitsAuto = false;
   SensitivityOptions sensitivity;
   BitBudget budget;
-  std::vector<std::pair<std::string, unsigned>> pins; // layer name -> weight bits
-  bool pinFirstLast = true;        // first and last weight layers at the widest format
-  std::string sensitivityCache;    // JSON: reused when it matches the model
+  std::vector<std::pair<std::string, unsigned>>
+      pins;                 // layer name -> weight bits
+  bool pinFirstLast = true; // first and last weight layers at the widest format
+  std::string sensitivityCache; // JSON: reused when it matches the model
   /// The calibration samples' task labels (.npz; readTaskLabels): the task
   /// metric of the sensitivity and of the rotation search.
   std::string taskLabels;

@@ -39,11 +39,12 @@ struct QualityReport {
   };
 
   const QuantizeOptions *options = nullptr;
-  bool rewritten = false;            // smoothed or rotated
-  std::vector<double> floatMaxRelDiff; // rewritten float model vs original, per output
+  bool rewritten = false; // smoothed or rotated
+  std::vector<double>
+      floatMaxRelDiff; // rewritten float model vs original, per output
   llvm::json::Value bitWidths = nullptr; // the --bits auto choice
   size_t calibrationSamples = 0, evalSamples = 0;
-  bool heldOut = false;              // evaluated on samples calibration did not see
+  bool heldOut = false; // evaluated on samples calibration did not see
   std::vector<Layer> layers;
   std::vector<Output> outputs;
 

@@ -1,4 +1,5 @@
-//===- Rewrites.h - data-driven parts of SmoothQuant and rotation -*- C++ -*-===//
+//===- Rewrites.h - data-driven parts of SmoothQuant and rotation -*- C++
+//-*-===//
 #ifndef QC_QUANTIZATION_REWRITES_H
 #define QC_QUANTIZATION_REWRITES_H
 
@@ -9,8 +10,8 @@ namespace qc {
 struct AlphaSearchOptions {
   unsigned weightBits = 8, activationBits = 8;
   bool signedActivations = false;
-  size_t maxSamples = 8;  // calibration samples whose activations are kept
-  size_t maxRows = 512;   // rows of each activation the error is measured on
+  size_t maxSamples = 8; // calibration samples whose activations are kept
+  size_t maxRows = 512;  // rows of each activation the error is measured on
 };
 
 /// SmoothQuant's alpha per layer group (--smooth-alpha=auto): for every
@@ -22,7 +23,8 @@ struct AlphaSearchOptions {
 /// (qc.smooth_alpha). Returns the chosen alpha by observer name.
 llvm::Expected<std::map<std::string, double>>
 searchSmoothingAlpha(mlir::ModuleOp module, const ObservedModel &model,
-                     llvm::ArrayRef<Sample> samples, const AlphaSearchOptions &options);
+                     llvm::ArrayRef<Sample> samples,
+                     const AlphaSearchOptions &options);
 
 } // namespace qc
 

@@ -1,4 +1,5 @@
-//===- HostTensor.h - dense tensors in host memory and their files -*- C++ -*-===//
+//===- HostTensor.h - dense tensors in host memory and their files -*- C++
+//-*-===//
 #ifndef QC_RUNTIME_HOSTTENSOR_H
 #define QC_RUNTIME_HOSTTENSOR_H
 

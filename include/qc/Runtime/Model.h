@@ -42,10 +42,11 @@ public:
   /// `sig`) for options.cpu at options.optLevel; with options.threads > 1
   /// the OpenMP runtime is loaded into the process.
   static llvm::Expected<std::unique_ptr<Model>>
-  jit(mlir::ModuleOp lowered, const ModelSignature &sig, const cpu::TargetOptions &options);
+  jit(mlir::ModuleOp lowered, const ModelSignature &sig,
+      const cpu::TargetOptions &options);
   /// dlopen()s a shared library written by the CPU target with `prefix`.
-  static llvm::Expected<std::unique_ptr<Model>> load(llvm::StringRef sharedLibrary,
-                                                     llvm::StringRef prefix);
+  static llvm::Expected<std::unique_ptr<Model>>
+  load(llvm::StringRef sharedLibrary, llvm::StringRef prefix);
   ~Model();
 
   const ModelSignature &signature() const { return sig; }

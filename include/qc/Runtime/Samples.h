@@ -1,4 +1,5 @@
-//===- Samples.h - model inputs from files, outputs against references -*- C++ -*-===//
+//===- Samples.h - model inputs from files, outputs against references -*- C++
+//-*-===//
 //
 // What the tools read and compare: sample sets (calibration data, quant-run
 // --samples) and the agreement of outputs with reference outputs (the
@@ -30,9 +31,9 @@ readSamples(llvm::StringRef path, llvm::ArrayRef<TensorSpec> inputs,
 
 /// Agreement of a quantized tensor with its float reference.
 struct Agreement {
-  double sqnrDb = 0;  // 10 log10(sum f^2 / sum (f - q)^2)
+  double sqnrDb = 0; // 10 log10(sum f^2 / sum (f - q)^2)
   double cosine = 0;
-  double top1 = 0;    // fraction of rows (last dim) with the same argmax
+  double top1 = 0; // fraction of rows (last dim) with the same argmax
   void add(const HostTensor &ref, const HostTensor &got);
   void finish();
   double signal = 0, noise = 0, dot = 0, refNorm = 0, gotNorm = 0;

@@ -51,7 +51,10 @@ std::string spellingList() {
   std::string out;
   llvm::ArrayRef<EnumSpelling<E>> all = spellings<E>();
   for (size_t i = 0; i < all.size(); ++i)
-    out += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + all[i].name.str();
+    out += (i == 0                ? ""
+            : i + 1 == all.size() ? " or "
+                                  : ", ") +
+           all[i].name.str();
   return out;
 }
 

@@ -1,4 +1,5 @@
-//===- OptionsBinder.h - options structs bound to the command line -*- C++ -*-===//
+//===- OptionsBinder.h - options structs bound to the command line -*- C++
+//-*-===//
 //
 // The tools' flags write straight into the library's option structs: each
 // flag is one bind call naming the struct field it sets (llvm::cl external
@@ -25,7 +26,8 @@ namespace qc {
 
 class OptionsBinder {
 public:
-  explicit OptionsBinder(llvm::cl::OptionCategory &category) : category(&category) {}
+  explicit OptionsBinder(llvm::cl::OptionCategory &category)
+      : category(&category) {}
 
   /// Flags bound from now on belong to `category`.
   void setCategory(llvm::cl::OptionCategory &c) { category = &c; }
@@ -39,7 +41,8 @@ public:
   llvm::cl::Option &opt(llvm::StringRef name, T &storage, llvm::StringRef help,
                         llvm::StringRef valueName = "") {
     auto o = std::make_unique<llvm::cl::opt<T, true>>(
-        name, llvm::cl::location(storage), llvm::cl::desc(help), llvm::cl::cat(*category));
+        name, llvm::cl::location(storage), llvm::cl::desc(help),
+        llvm::cl::cat(*category));
     if (!valueName.empty())
       o->setValueStr(valueName);
     llvm::cl::Option &ref = *o;
@@ -52,7 +55,8 @@ public:
   void list(llvm::StringRef name, std::vector<T> &storage, llvm::StringRef help,
             llvm::StringRef valueName = "", bool commaSeparated = false) {
     auto o = std::make_unique<llvm::cl::list<T, std::vector<T>>>(
-        name, llvm::cl::location(storage), llvm::cl::desc(help), llvm::cl::cat(*category));
+        name, llvm::cl::location(storage), llvm::cl::desc(help),
+        llvm::cl::cat(*category));
     if (commaSeparated)
       o->setMiscFlag(llvm::cl::CommaSeparated);
     if (!valueName.empty())
@@ -70,7 +74,9 @@ public:
         name, storage, help.str() + "; one of:" + values, "",
         [](llvm::StringRef text) { return symbolize<E>(text); },
         [](llvm::StringRef flag, llvm::StringRef value) {
-          return ("unknown --" + flag + " '" + value + "' (" + spellingList<E>() + ")").str();
+          return ("unknown --" + flag + " '" + value + "' (" +
+                  spellingList<E>() + ")")
+              .str();
         });
   }
 
@@ -78,7 +84,8 @@ public:
   /// rejects is "--name 'value' <rejection>", or what `message` says.
   template <typename T>
   void parsed(llvm::StringRef name, T &storage, const std::string &help,
-              llvm::StringRef valueName, std::function<std::optional<T>(llvm::StringRef)> parse,
+              llvm::StringRef valueName,
+              std::function<std::optional<T>(llvm::StringRef)> parse,
               std::string rejection) {
     parsed<T>(name, storage, help, valueName, std::move(parse),
               [rejection](llvm::StringRef flag, llvm::StringRef value) {
@@ -86,9 +93,11 @@ public:
               });
   }
   template <typename T>
-  void parsed(llvm::StringRef name, T &storage, const std::string &help,
-              llvm::StringRef valueName, std::function<std::optional<T>(llvm::StringRef)> parse,
-              std::function<std::string(llvm::StringRef, llvm::StringRef)> message) {
+  void
+  parsed(llvm::StringRef name, T &storage, const std::string &help,
+         llvm::StringRef valueName,
+         std::function<std::optional<T>(llvm::StringRef)> parse,
+         std::function<std::string(llvm::StringRef, llvm::StringRef)> message) {
     auto text = std::make_unique<std::string>();
     std::string *buffer = text.get();
     texts.push_back(std::move(text));

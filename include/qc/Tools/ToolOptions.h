@@ -32,7 +32,8 @@ void bindImportFlags(OptionsBinder &binder, ImportFlags &flags);
 /// them all at once).
 void bindTargetOptions(OptionsBinder &binder, cpu::TargetOptions &options);
 /// The checks of the target flags (after verify()).
-llvm::Error verifyTargetOptions(const OptionsBinder &binder, const cpu::TargetOptions &options);
+llvm::Error verifyTargetOptions(const OptionsBinder &binder,
+                                const cpu::TargetOptions &options);
 
 /// The quantization flags of quant-compile: most bind to QuantizeOptions
 /// fields directly, a few (budgets, pins, the activation type's meaning for
@@ -67,7 +68,8 @@ void bindModelFlags(OptionsBinder &binder, ModelFlags &flags);
 /// Parses the command line, then converts and checks every bound flag and
 /// the target block; the first problem.
 llvm::Error parseAndVerify(int argc, char **argv, llvm::StringRef overview,
-                           const OptionsBinder &binder, const ModelFlags &flags);
+                           const OptionsBinder &binder,
+                           const ModelFlags &flags);
 
 /// A model's inputs or outputs as JSON: [{"name", "dtype", "shape"}].
 llvm::json::Array toJSON(llvm::ArrayRef<TensorSpec> specs);

@@ -15,19 +15,33 @@ namespace qc {
 using namespace mlir;
 
 bool qc::dtypeOf(Type t, DType &dtype) {
-  if (t.isF32()) dtype = DType::Float;
-  else if (t.isF64()) dtype = DType::Double;
-  else if (t.isF16()) dtype = DType::Float16;
-  else if (t.isBF16()) dtype = DType::BFloat16;
-  else if (t.isInteger(1)) dtype = DType::Bool;
+  if (t.isF32())
+    dtype = DType::Float;
+  else if (t.isF64())
+    dtype = DType::Double;
+  else if (t.isF16())
+    dtype = DType::Float16;
+  else if (t.isBF16())
+    dtype = DType::BFloat16;
+  else if (t.isInteger(1))
+    dtype = DType::Bool;
   else if (auto i = dyn_cast<IntegerType>(t)) {
     bool u = i.isUnsigned();
     switch (i.getWidth()) {
-    case 8: dtype = u ? DType::UInt8 : DType::Int8; break;
-    case 16: dtype = u ? DType::UInt16 : DType::Int16; break;
-    case 32: dtype = u ? DType::UInt32 : DType::Int32; break;
-    case 64: dtype = u ? DType::UInt64 : DType::Int64; break;
-    default: return false;
+    case 8:
+      dtype = u ? DType::UInt8 : DType::Int8;
+      break;
+    case 16:
+      dtype = u ? DType::UInt16 : DType::Int16;
+      break;
+    case 32:
+      dtype = u ? DType::UInt32 : DType::Int32;
+      break;
+    case 64:
+      dtype = u ? DType::UInt64 : DType::Int64;
+      break;
+    default:
+      return false;
     }
   } else
     return false;
@@ -36,30 +50,55 @@ bool qc::dtypeOf(Type t, DType &dtype) {
 
 int64_t qc::dtypeSize(DType d) {
   switch (d) {
-  case DType::Bool: case DType::UInt8: case DType::Int8: return 1;
-  case DType::UInt16: case DType::Int16: case DType::Float16:
-  case DType::BFloat16: return 2;
-  case DType::Float: case DType::Int32: case DType::UInt32: return 4;
-  case DType::Double: case DType::Int64: case DType::UInt64: return 8;
+  case DType::Bool:
+  case DType::UInt8:
+  case DType::Int8:
+    return 1;
+  case DType::UInt16:
+  case DType::Int16:
+  case DType::Float16:
+  case DType::BFloat16:
+    return 2;
+  case DType::Float:
+  case DType::Int32:
+  case DType::UInt32:
+    return 4;
+  case DType::Double:
+  case DType::Int64:
+  case DType::UInt64:
+    return 8;
   }
   return 0;
 }
 
 const char *qc::dtypeName(DType d) {
   switch (d) {
-  case DType::Float: return "float32";
-  case DType::Double: return "float64";
-  case DType::Float16: return "float16";
-  case DType::BFloat16: return "bfloat16";
-  case DType::Bool: return "bool";
-  case DType::UInt8: return "uint8";
-  case DType::Int8: return "int8";
-  case DType::UInt16: return "uint16";
-  case DType::Int16: return "int16";
-  case DType::UInt32: return "uint32";
-  case DType::Int32: return "int32";
-  case DType::UInt64: return "uint64";
-  case DType::Int64: return "int64";
+  case DType::Float:
+    return "float32";
+  case DType::Double:
+    return "float64";
+  case DType::Float16:
+    return "float16";
+  case DType::BFloat16:
+    return "bfloat16";
+  case DType::Bool:
+    return "bool";
+  case DType::UInt8:
+    return "uint8";
+  case DType::Int8:
+    return "int8";
+  case DType::UInt16:
+    return "uint16";
+  case DType::Int16:
+    return "int16";
+  case DType::UInt32:
+    return "uint32";
+  case DType::Int32:
+    return "int32";
+  case DType::UInt64:
+    return "uint64";
+  case DType::Int64:
+    return "int64";
   }
   return "?";
 }
@@ -89,9 +128,9 @@ FailureOr<qc::ModelSignature> qc::getModelSignature(func::FuncOp graph) {
                << "; a compiled model needs static shapes (give them with "
                   "--input-shape NAME:DIMS)";
       if (!dtypeOf(tt.getElementType(), spec.dtype))
-        return graph.emitError() << kind << " '" << spec.name
-                                 << "' has unsupported element type "
-                                 << tt.getElementType();
+        return graph.emitError()
+               << kind << " '" << spec.name << "' has unsupported element type "
+               << tt.getElementType();
       spec.shape.assign(tt.getShape().begin(), tt.getShape().end());
       specs.push_back(std::move(spec));
     }
@@ -127,7 +166,8 @@ Value wrapBuffer(OpBuilder &b, Location loc, Value ptr, MemRefType type) {
   };
   desc = LLVM::InsertValueOp::create(b, loc, desc, ptr, ArrayRef<int64_t>{0});
   desc = LLVM::InsertValueOp::create(b, loc, desc, ptr, ArrayRef<int64_t>{1});
-  desc = LLVM::InsertValueOp::create(b, loc, desc, i64c(0), ArrayRef<int64_t>{2});
+  desc =
+      LLVM::InsertValueOp::create(b, loc, desc, i64c(0), ArrayRef<int64_t>{2});
   int64_t stride = 1;
   for (int64_t d = rank - 1; d >= 0; --d) {
     desc = LLVM::InsertValueOp::create(b, loc, desc, i64c(type.getDimSize(d)),
@@ -181,9 +221,9 @@ struct CreateEntryPointPass
     Block &body = graph.getBody().front();
     for (BlockArgument arg : body.getArguments()) {
       Value m = buffer(memrefOf(arg.getType()));
-      mapping.map(arg, bufferization::ToTensorOp::create(
-                           b, loc, arg.getType(), m, /*restrict=*/true,
-                           /*writable=*/false));
+      mapping.map(arg, bufferization::ToTensorOp::create(b, loc, arg.getType(),
+                                                         m, /*restrict=*/true,
+                                                         /*writable=*/false));
     }
     for (Operation &op : body.without_terminator())
       b.clone(op, mapping);

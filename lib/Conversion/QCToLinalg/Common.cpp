@@ -57,9 +57,9 @@ Value zeros(OpBuilder &rewriter, Location loc, RankedTensorType type) {
 
 /// One parallel linalg.generic over `resultTy` whose inputs are read with
 /// broadcastMap; `body` maps the inputs' scalars to the result's.
-Value broadcastGeneric(OpBuilder &builder, Location loc,
-                       RankedTensorType resultTy, ValueRange ins,
-                       function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+Value broadcastGeneric(
+    OpBuilder &builder, Location loc, RankedTensorType resultTy, ValueRange ins,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
   int64_t rank = resultTy.getRank();
   SmallVector<AffineMap> maps;
   for (Value v : ins)
@@ -93,7 +93,8 @@ Value broadcastGeneric(OpBuilder &builder, Location loc,
     sizes.push_back(size);
   }
   Value init = tensor::EmptyOp::create(builder, loc, resultTy, sizes);
-  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
   return linalg::GenericOp::create(
              builder, loc, resultTy, ins, ValueRange{init}, maps, iterators,
              [&](OpBuilder &b, Location l, ValueRange args) {
@@ -104,8 +105,8 @@ Value broadcastGeneric(OpBuilder &builder, Location loc,
 }
 
 /// out = scale * acc + addendScale * addend (addend broadcast to acc).
-Value scaleAndAdd(OpBuilder &rewriter, Location loc, Value acc,
-                  double scale, Value addend, double addendScale) {
+Value scaleAndAdd(OpBuilder &rewriter, Location loc, Value acc, double scale,
+                  Value addend, double addendScale) {
   auto type = cast<RankedTensorType>(acc.getType());
   SmallVector<Value> ins = {acc};
   if (addend)
@@ -126,12 +127,12 @@ Value scaleAndAdd(OpBuilder &rewriter, Location loc, Value acc,
       });
 }
 
-
 Value wrapIndex(OpBuilder &b, Location loc, Value i, int64_t dim) {
   Value v = convertScalar(b, loc, i, b.getIndexType());
-  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, cindex(b, loc, 0));
-  return arith::SelectOp::create(b, loc, neg,
-                                 arith::AddIOp::create(b, loc, v, cindex(b, loc, dim)), v);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v,
+                                    cindex(b, loc, 0));
+  return arith::SelectOp::create(
+      b, loc, neg, arith::AddIOp::create(b, loc, v, cindex(b, loc, dim)), v);
 }
 
 Value addOf(OpBuilder &b, Location l, Value x, Value y) {
@@ -156,17 +157,19 @@ Value cindex(OpBuilder &b, Location loc, int64_t v) {
 }
 
 Value filled(OpBuilder &b, Location loc, RankedTensorType type, Value value) {
-  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                        type.getElementType());
+  Value empty =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
   return linalg::FillOp::create(b, loc, value, empty).getResult(0);
 }
 
-Value indexGeneric(OpBuilder &b, Location loc, RankedTensorType resultTy,
-                   function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body,
-                   ValueRange dynamicSizes) {
+Value indexGeneric(
+    OpBuilder &b, Location loc, RankedTensorType resultTy,
+    function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body,
+    ValueRange dynamicSizes) {
   int64_t rank = resultTy.getRank();
   Value init = tensor::EmptyOp::create(b, loc, resultTy, dynamicSizes);
-  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
   return linalg::GenericOp::create(
              b, loc, resultTy, ValueRange{}, ValueRange{init},
              SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)}, iterators,
@@ -190,9 +193,11 @@ Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
                ? Value(arith::ExtFOp::create(b, loc, to, v))
                : Value(arith::TruncFOp::create(b, loc, to, v));
   if (isa<IndexType>(from))
-    return convertScalar(b, loc, arith::IndexCastOp::create(b, loc, b.getI64Type(), v), to);
+    return convertScalar(
+        b, loc, arith::IndexCastOp::create(b, loc, b.getI64Type(), v), to);
   if (isa<IndexType>(to))
-    return arith::IndexCastOp::create(b, loc, to, convertScalar(b, loc, v, b.getI64Type()));
+    return arith::IndexCastOp::create(b, loc, to,
+                                      convertScalar(b, loc, v, b.getI64Type()));
   if (fromF) {
     if (to.isInteger(1))
       return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v,
@@ -206,8 +211,9 @@ Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
                     : Value(arith::SIToFPOp::create(b, loc, to, v));
   unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
   if (tw == 1)
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v,
-                                 arith::ConstantOp::create(b, loc, b.getZeroAttr(from)));
+    return arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne, v,
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(from)));
   if (fw < tw)
     return fromBool ? Value(arith::ExtUIOp::create(b, loc, to, v))
                     : Value(arith::ExtSIOp::create(b, loc, to, v));
@@ -225,7 +231,8 @@ std::optional<SmallVector<int64_t>> constantInts(Value v) {
 }
 
 bool wasUnsigned(Operation *op, unsigned i) {
-  auto flags = op->getAttrOfType<DenseBoolArrayAttr>(qc::QCDialect::kUnsignedAttrName);
+  auto flags =
+      op->getAttrOfType<DenseBoolArrayAttr>(qc::QCDialect::kUnsignedAttrName);
   return flags && i < flags.size() && flags[i];
 }
 
@@ -235,7 +242,8 @@ static Type signlessType(Type t) {
   if (auto r = dyn_cast<RankedTensorType>(t))
     return r.clone(signlessType(r.getElementType()));
   if (auto m = dyn_cast<MemRefType>(t))
-    return MemRefType::Builder(m).setElementType(signlessType(m.getElementType()));
+    return MemRefType::Builder(m).setElementType(
+        signlessType(m.getElementType()));
   return t;
 }
 
@@ -257,7 +265,7 @@ void makeSignless(Operation *root) {
       flags.push_back(isUnsignedInt(t));
     if (llvm::is_contained(flags, true))
       op->setAttr(qc::QCDialect::kUnsignedAttrName,
-                   DenseBoolArrayAttr::get(op->getContext(), flags));
+                  DenseBoolArrayAttr::get(op->getContext(), flags));
   });
   root->walk([](Operation *op) {
     if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
@@ -267,7 +275,8 @@ void makeSignless(Operation *root) {
         if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue()))
           cst.setValueAttr(dense.bitcast(st.getElementType()));
         else if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
-          cst.setValueAttr(DenseResourceElementsAttr::get(st, res.getRawHandle()));
+          cst.setValueAttr(
+              DenseResourceElementsAttr::get(st, res.getRawHandle()));
       }
     }
     if (auto fn = dyn_cast<func::FuncOp>(op)) {

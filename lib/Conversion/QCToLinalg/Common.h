@@ -23,12 +23,17 @@ inline int64_t normAxis(int64_t axis, int64_t rank) {
 mlir::Value wrapIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value i,
                       int64_t dim);
 /// x + y, x * y, max, min of two scalars: float ops, or signed integer ones.
-mlir::Value addOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x, mlir::Value y);
-mlir::Value mulOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x, mlir::Value y);
-mlir::Value maxOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x, mlir::Value y);
-mlir::Value minOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x, mlir::Value y);
+mlir::Value addOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x,
+                  mlir::Value y);
+mlir::Value mulOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x,
+                  mlir::Value y);
+mlir::Value maxOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x,
+                  mlir::Value y);
+mlir::Value minOf(mlir::OpBuilder &b, mlir::Location l, mlir::Value x,
+                  mlir::Value y);
 /// A float constant of type `t`.
-mlir::Value fconst(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t, double v);
+mlir::Value fconst(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t,
+                   double v);
 /// An index constant.
 mlir::Value cindex(mlir::OpBuilder &b, mlir::Location loc, int64_t v);
 /// A float attribute's value, or `dflt`.
@@ -51,7 +56,8 @@ mlir::Value broadcastGeneric(
     mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultTy,
     mlir::ValueRange ins,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
-                                   mlir::ValueRange)> body);
+                                   mlir::ValueRange)>
+        body);
 /// out = scale * acc + addendScale * addend.
 mlir::Value scaleAndAdd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value acc,
                         double scale, mlir::Value addend, double addendScale);
@@ -60,17 +66,19 @@ mlir::Value scaleAndAdd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value acc,
 /// result's index per dim (linalg.index) and reads what it needs with
 /// tensor.extract. The universal form of gathers, slices and pads.
 /// `dynamicSizes` gives the result's dynamic dims, in order.
-mlir::Value indexGeneric(
-    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultTy,
-    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
-                                   llvm::ArrayRef<mlir::Value>)> body,
-    mlir::ValueRange dynamicSizes = {});
+mlir::Value
+indexGeneric(mlir::OpBuilder &b, mlir::Location loc,
+             mlir::RankedTensorType resultTy,
+             llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                            llvm::ArrayRef<mlir::Value>)>
+                 body,
+             mlir::ValueRange dynamicSizes = {});
 
 /// Converts a scalar between element types with ONNX Cast semantics
 /// (signless integers are signed; i1 is bool).
-mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc,
-                          mlir::Value v, mlir::Type to,
-                          bool srcUnsigned = false, bool dstUnsigned = false);
+mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                          mlir::Type to, bool srcUnsigned = false,
+                          bool dstUnsigned = false);
 
 /// Whether operand `i` (i < #operands) or result i - #operands of `op` held
 /// unsigned integers before makeSignless (the qc.unsigned flags).

@@ -22,7 +22,8 @@ using namespace qc::lowering;
 
 namespace {
 
-struct ConvertQCToLinalgPass : qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
+struct ConvertQCToLinalgPass
+    : qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
   using ConvertQCToLinalgBase::ConvertQCToLinalgBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
@@ -44,7 +45,8 @@ struct ConvertQCToLinalgPass : qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalg
     // Ops this cannot lower yet (dynamic shapes, no pattern) stay.
     GreedyRewriteConfig config;
     config.enableFolding(false);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       signalPassFailure();
   }
 };

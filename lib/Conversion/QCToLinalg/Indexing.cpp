@@ -23,52 +23,60 @@ Value idx(OpBuilder &b, Location loc, int64_t v) { return cindex(b, loc, v); }
 template <typename OpTy>
 struct ReshapeLike : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
     auto in = tensorType(op->getOperand(0));
     auto out = cast<RankedTensorType>(op->getResult(0).getType());
     if (!in.hasStaticShape() || !out.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "static shapes only");
-    rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), op->getOperand(0), out));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, op.getLoc(), op->getOperand(0), out));
     return success();
   }
 };
 
 struct TransposeLowering : OpRewritePattern<qc::TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::TransposeOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::TransposeOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto out = tensorType(op.getTransposed());
     Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), out.getShape(),
                                          out.getElementType());
-    rewriter.replaceOp(op, linalg::TransposeOp::create(rewriter, op.getLoc(), op.getData(),
-                                                       init, op.getPerm())
+    rewriter.replaceOp(op, linalg::TransposeOp::create(rewriter, op.getLoc(),
+                                                       op.getData(), init,
+                                                       op.getPerm())
                                .getResult()[0]);
     return success();
   }
 };
 
-
 struct ConcatLowering : OpRewritePattern<qc::ConcatOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::ConcatOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::ConcatOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Location loc = op.getLoc();
     auto out = tensorType(op.getConcatResult());
     int64_t axis = normAxis(op.getAxisAttr().getInt(), out.getRank());
-    Value acc = tensor::EmptyOp::create(rewriter, loc, out.getShape(), out.getElementType());
+    Value acc = tensor::EmptyOp::create(rewriter, loc, out.getShape(),
+                                        out.getElementType());
     int64_t offset = 0;
     for (Value in : op.getInputs()) {
       auto t = tensorType(in);
       if (t.getDimSize(axis) == 0)
         continue;
-      SmallVector<OpFoldResult> offsets(out.getRank(), rewriter.getIndexAttr(0));
+      SmallVector<OpFoldResult> offsets(out.getRank(),
+                                        rewriter.getIndexAttr(0));
       offsets[axis] = rewriter.getIndexAttr(offset);
-      SmallVector<OpFoldResult> sizes, strides(out.getRank(), rewriter.getIndexAttr(1));
+      SmallVector<OpFoldResult> sizes,
+          strides(out.getRank(), rewriter.getIndexAttr(1));
       for (int64_t d : t.getShape())
         sizes.push_back(rewriter.getIndexAttr(d));
-      acc = tensor::InsertSliceOp::create(rewriter, loc, in, acc, offsets, sizes, strides);
+      acc = tensor::InsertSliceOp::create(rewriter, loc, in, acc, offsets,
+                                          sizes, strides);
       offset += t.getDimSize(axis);
     }
     rewriter.replaceOp(op, acc);
@@ -78,7 +86,8 @@ struct ConcatLowering : OpRewritePattern<qc::ConcatOp> {
 
 struct SplitLowering : OpRewritePattern<qc::SplitOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::SplitOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::SplitOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Location loc = op.getLoc();
@@ -90,15 +99,17 @@ struct SplitLowering : OpRewritePattern<qc::SplitOp> {
       auto t = tensorType(r);
       SmallVector<OpFoldResult> offsets(in.getRank(), rewriter.getIndexAttr(0));
       offsets[axis] = rewriter.getIndexAttr(offset);
-      SmallVector<OpFoldResult> sizes, strides(in.getRank(), rewriter.getIndexAttr(1));
+      SmallVector<OpFoldResult> sizes,
+          strides(in.getRank(), rewriter.getIndexAttr(1));
       for (int64_t d : t.getShape())
         sizes.push_back(rewriter.getIndexAttr(d));
       // An empty piece may start at the end, which extract_slice rejects.
-      results.push_back(t.getNumElements() == 0
-                            ? Value(tensor::EmptyOp::create(rewriter, loc, t.getShape(),
-                                                            t.getElementType()))
-                            : Value(tensor::ExtractSliceOp::create(
-                                  rewriter, loc, t, op.getInput(), offsets, sizes, strides)));
+      results.push_back(
+          t.getNumElements() == 0
+              ? Value(tensor::EmptyOp::create(rewriter, loc, t.getShape(),
+                                              t.getElementType()))
+              : Value(tensor::ExtractSliceOp::create(
+                    rewriter, loc, t, op.getInput(), offsets, sizes, strides)));
       offset += t.getDimSize(axis);
     }
     rewriter.replaceOp(op, results);
@@ -110,7 +121,8 @@ struct SplitLowering : OpRewritePattern<qc::SplitOp> {
 /// extract_slice, negative ones an index generic.
 struct SliceLowering : OpRewritePattern<qc::SliceOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::SliceOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::SliceOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto in = tensorType(op.getData());
@@ -148,7 +160,8 @@ struct SliceLowering : OpRewritePattern<qc::SliceOp> {
     }
     Location loc = op.getLoc();
     if (out.getNumElements() == 0) { // may start at the end
-      rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, out.getShape(), out.getElementType());
+      rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, out.getShape(),
+                                                   out.getElementType());
       return success();
     }
     if (llvm::all_of(step, [](int64_t s) { return s > 0; })) {
@@ -158,26 +171,30 @@ struct SliceLowering : OpRewritePattern<qc::SliceOp> {
         sizes.push_back(rewriter.getIndexAttr(out.getDimSize(d)));
         strides.push_back(rewriter.getIndexAttr(step[d]));
       }
-      rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, out, op.getData(), offsets,
-                                                          sizes, strides);
+      rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+          op, out, op.getData(), offsets, sizes, strides);
       return success();
     }
     Value data = op.getData();
-    rewriter.replaceOp(op, indexGeneric(rewriter, loc, out,
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {
-      SmallVector<Value> src;
-      for (int64_t d = 0; d < rank; ++d)
-        src.push_back(arith::AddIOp::create(
-            b, l, idx(b, l, begin[d]), arith::MulIOp::create(b, l, ivs[d], idx(b, l, step[d]))));
-      return tensor::ExtractOp::create(b, l, data, src);
-    }));
+    rewriter.replaceOp(
+        op, indexGeneric(rewriter, loc, out,
+                         [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {
+                           SmallVector<Value> src;
+                           for (int64_t d = 0; d < rank; ++d)
+                             src.push_back(arith::AddIOp::create(
+                                 b, l, idx(b, l, begin[d]),
+                                 arith::MulIOp::create(b, l, ivs[d],
+                                                       idx(b, l, step[d]))));
+                           return tensor::ExtractOp::create(b, l, data, src);
+                         }));
     return success();
   }
 };
 
 struct GatherLowering : OpRewritePattern<qc::GatherOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::GatherOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::GatherOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto data = tensorType(op.getData());
@@ -185,63 +202,76 @@ struct GatherLowering : OpRewritePattern<qc::GatherOp> {
     int64_t axis = normAxis(op.getAxisAttr().getInt(), data.getRank());
     int64_t r = indicesTy.getRank();
     Value d = op.getData(), indices = op.getIndices();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {
-      Value i = tensor::ExtractOp::create(b, l, indices, ivs.slice(axis, r));
-      SmallVector<Value> src(ivs.take_front(axis));
-      src.push_back(wrapIndex(b, l, i, data.getDimSize(axis)));
-      llvm::append_range(src, ivs.drop_front(axis + r));
-      return tensor::ExtractOp::create(b, l, d, src);
-    }));
+    rewriter.replaceOp(
+        op,
+        indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
+                     [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {
+                       Value i = tensor::ExtractOp::create(b, l, indices,
+                                                           ivs.slice(axis, r));
+                       SmallVector<Value> src(ivs.take_front(axis));
+                       src.push_back(wrapIndex(b, l, i, data.getDimSize(axis)));
+                       llvm::append_range(src, ivs.drop_front(axis + r));
+                       return tensor::ExtractOp::create(b, l, d, src);
+                     }));
     return success();
   }
 };
 
 struct GatherElementsLowering : OpRewritePattern<qc::GatherElementsOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::GatherElementsOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::GatherElementsOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto data = tensorType(op.getData());
     int64_t axis = normAxis(op.getAxisAttr().getInt(), data.getRank());
     Value d = op.getData(), indices = op.getIndices();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {
-      SmallVector<Value> src(ivs);
-      src[axis] = wrapIndex(b, l, tensor::ExtractOp::create(b, l, indices, ivs),
-                            data.getDimSize(axis));
-      return tensor::ExtractOp::create(b, l, d, src);
-    }));
+    rewriter.replaceOp(
+        op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
+                         [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {
+                           SmallVector<Value> src(ivs);
+                           src[axis] = wrapIndex(
+                               b, l,
+                               tensor::ExtractOp::create(b, l, indices, ivs),
+                               data.getDimSize(axis));
+                           return tensor::ExtractOp::create(b, l, d, src);
+                         }));
     return success();
   }
 };
 
 struct ExpandLowering : OpRewritePattern<qc::ExpandOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::ExpandOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::ExpandOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
-    rewriter.replaceOp(op, broadcastGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
+    rewriter.replaceOp(op, broadcastGeneric(rewriter, op.getLoc(),
+                                            tensorType(op.getOutput()),
                                             ValueRange{op.getInput()},
-                                            [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+                                            [](OpBuilder &, Location,
+                                               ValueRange a) { return a[0]; }));
     return success();
   }
 };
 
 struct TileLowering : OpRewritePattern<qc::TileOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::TileOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::TileOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto in = tensorType(op.getInput());
     Value input = op.getInput();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {
-      SmallVector<Value> src;
-      for (auto [d, iv] : llvm::enumerate(ivs))
-        src.push_back(arith::RemUIOp::create(b, l, iv, idx(b, l, in.getDimSize(d))));
-      return tensor::ExtractOp::create(b, l, input, src);
-    }));
+    rewriter.replaceOp(
+        op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
+                         [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) {
+                           SmallVector<Value> src;
+                           for (auto [d, iv] : llvm::enumerate(ivs))
+                             src.push_back(arith::RemUIOp::create(
+                                 b, l, iv, idx(b, l, in.getDimSize(d))));
+                           return tensor::ExtractOp::create(b, l, input, src);
+                         }));
     return success();
   }
 };
@@ -249,79 +279,106 @@ struct TileLowering : OpRewritePattern<qc::TileOp> {
 /// Pad in constant, reflect, edge and wrap modes; negative pads crop.
 struct PadLowering : OpRewritePattern<qc::PadOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::PadOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::PadOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto in = tensorType(op.getData());
     int64_t rank = in.getRank();
     auto pads = constantInts(op.getPads());
     if (!pads || int64_t(pads->size()) != 2 * rank)
-      return rewriter.notifyMatchFailure(op, "pads must be a constant for every dim");
+      return rewriter.notifyMatchFailure(
+          op, "pads must be a constant for every dim");
     StringRef mode = op.getMode();
-    if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+    if (mode != "constant" && mode != "reflect" && mode != "edge" &&
+        mode != "wrap")
       return rewriter.notifyMatchFailure(op, "unknown mode");
     Value data = op.getData(), cv = op.getConstantValue();
     Type et = in.getElementType();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
-      SmallVector<Value> src;
-      Value inside = arith::ConstantOp::create(b, l, b.getBoolAttr(true));
-      for (int64_t d = 0; d < rank; ++d) {
-        int64_t n = in.getDimSize(d);
-        Value j = arith::SubIOp::create(b, l, ivs[d], idx(b, l, (*pads)[d]));
-        Value lo = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, j, idx(b, l, 0));
-        Value hi = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, j, idx(b, l, n));
-        if (mode == "constant") {
-          inside = arith::AndIOp::create(
-              b, l, inside,
-              arith::AndIOp::create(b, l, arith::XOrIOp::create(b, l, lo, arith::ConstantOp::create(b, l, b.getBoolAttr(true))),
-                                    arith::XOrIOp::create(b, l, hi, arith::ConstantOp::create(b, l, b.getBoolAttr(true)))));
-          j = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, j, idx(b, l, 0)),
-                                     idx(b, l, n - 1));
-        } else if (mode == "edge") {
-          j = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, j, idx(b, l, 0)),
-                                     idx(b, l, n - 1));
-        } else if (mode == "reflect") {
-          // Mirror without repeating the edge; n == 1 reads element 0.
-          if (n == 1) {
-            j = idx(b, l, 0);
-          } else {
-            Value period = idx(b, l, 2 * (n - 1));
-            Value m = arith::RemSIOp::create(b, l, j, period);
-            m = arith::SelectOp::create(
-                b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, m, idx(b, l, 0)),
-                arith::AddIOp::create(b, l, m, period), m);
-            Value back = arith::SubIOp::create(b, l, period, m);
-            j = arith::SelectOp::create(
-                b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, m, idx(b, l, n)),
-                back, m);
-          }
-        } else { // wrap
-          Value m = arith::RemSIOp::create(b, l, j, idx(b, l, n));
-          j = arith::SelectOp::create(
-              b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, m, idx(b, l, 0)),
-              arith::AddIOp::create(b, l, m, idx(b, l, n)), m);
-        }
-        src.push_back(j);
-      }
-      Value v = tensor::ExtractOp::create(b, l, data, src);
-      if (mode != "constant")
-        return v;
-      Value pad;
-      if (cv && tensorType(cv).getNumElements() > 0)
-        pad = tensor::ExtractOp::create(
-            b, l, cv, SmallVector<Value>(tensorType(cv).getRank(), idx(b, l, 0)));
-      else
-        pad = arith::ConstantOp::create(b, l, b.getZeroAttr(et));
-      return arith::SelectOp::create(b, l, inside, v, pad);
-    }));
+    rewriter.replaceOp(
+        op,
+        indexGeneric(
+            rewriter, op.getLoc(), tensorType(op.getOutput()),
+            [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
+              SmallVector<Value> src;
+              Value inside =
+                  arith::ConstantOp::create(b, l, b.getBoolAttr(true));
+              for (int64_t d = 0; d < rank; ++d) {
+                int64_t n = in.getDimSize(d);
+                Value j =
+                    arith::SubIOp::create(b, l, ivs[d], idx(b, l, (*pads)[d]));
+                Value lo = arith::CmpIOp::create(
+                    b, l, arith::CmpIPredicate::slt, j, idx(b, l, 0));
+                Value hi = arith::CmpIOp::create(
+                    b, l, arith::CmpIPredicate::sge, j, idx(b, l, n));
+                if (mode == "constant") {
+                  inside = arith::AndIOp::create(
+                      b, l, inside,
+                      arith::AndIOp::create(
+                          b, l,
+                          arith::XOrIOp::create(b, l, lo,
+                                                arith::ConstantOp::create(
+                                                    b, l, b.getBoolAttr(true))),
+                          arith::XOrIOp::create(
+                              b, l, hi,
+                              arith::ConstantOp::create(b, l,
+                                                        b.getBoolAttr(true)))));
+                  j = arith::MinSIOp::create(
+                      b, l, arith::MaxSIOp::create(b, l, j, idx(b, l, 0)),
+                      idx(b, l, n - 1));
+                } else if (mode == "edge") {
+                  j = arith::MinSIOp::create(
+                      b, l, arith::MaxSIOp::create(b, l, j, idx(b, l, 0)),
+                      idx(b, l, n - 1));
+                } else if (mode == "reflect") {
+                  // Mirror without repeating the edge; n == 1 reads element 0.
+                  if (n == 1) {
+                    j = idx(b, l, 0);
+                  } else {
+                    Value period = idx(b, l, 2 * (n - 1));
+                    Value m = arith::RemSIOp::create(b, l, j, period);
+                    m = arith::SelectOp::create(
+                        b, l,
+                        arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
+                                              m, idx(b, l, 0)),
+                        arith::AddIOp::create(b, l, m, period), m);
+                    Value back = arith::SubIOp::create(b, l, period, m);
+                    j = arith::SelectOp::create(
+                        b, l,
+                        arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge,
+                                              m, idx(b, l, n)),
+                        back, m);
+                  }
+                } else { // wrap
+                  Value m = arith::RemSIOp::create(b, l, j, idx(b, l, n));
+                  j = arith::SelectOp::create(
+                      b, l,
+                      arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, m,
+                                            idx(b, l, 0)),
+                      arith::AddIOp::create(b, l, m, idx(b, l, n)), m);
+                }
+                src.push_back(j);
+              }
+              Value v = tensor::ExtractOp::create(b, l, data, src);
+              if (mode != "constant")
+                return v;
+              Value pad;
+              if (cv && tensorType(cv).getNumElements() > 0)
+                pad = tensor::ExtractOp::create(
+                    b, l, cv,
+                    SmallVector<Value>(tensorType(cv).getRank(), idx(b, l, 0)));
+              else
+                pad = arith::ConstantOp::create(b, l, b.getZeroAttr(et));
+              return arith::SelectOp::create(b, l, inside, v, pad);
+            }));
     return success();
   }
 };
 
 struct RangeLowering : OpRewritePattern<qc::RangeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::RangeOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::RangeOp op,
+                                PatternRewriter &rewriter) const override {
     auto out = tensorType(op.getOutput());
     if (out.getRank() != 1 || !llvm::all_of(op->getOperands(), [](Value v) {
           return tensorType(v).hasStaticShape();
@@ -340,31 +397,39 @@ struct RangeLowering : OpRewritePattern<qc::RangeOp> {
       };
       Value n = arith::DivFOp::create(
           rewriter, loc,
-          arith::SubFOp::create(rewriter, loc, scalar(op.getLimit()), scalar(start)),
+          arith::SubFOp::create(rewriter, loc, scalar(op.getLimit()),
+                                scalar(start)),
           scalar(delta));
       n = math::CeilOp::create(rewriter, loc, n);
-      n = arith::MaximumFOp::create(rewriter, loc, n,
-                                    fconst(rewriter, loc, rewriter.getF64Type(), 0.0));
+      n = arith::MaximumFOp::create(
+          rewriter, loc, n, fconst(rewriter, loc, rewriter.getF64Type(), 0.0));
       n = arith::FPToSIOp::create(rewriter, loc, rewriter.getI64Type(), n);
       sizes.push_back(arith::IndexCastOp::create(rewriter, loc,
                                                  rewriter.getIndexType(), n));
     }
-    rewriter.replaceOp(op, indexGeneric(rewriter, loc, out,
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
-      Value s = tensor::ExtractOp::create(b, l, start, ValueRange{});
-      Value d = tensor::ExtractOp::create(b, l, delta, ValueRange{});
-      Value i = convertScalar(b, l, ivs[0], et);
-      if (isa<FloatType>(et))
-        return arith::AddFOp::create(b, l, s, arith::MulFOp::create(b, l, i, d));
-      return arith::AddIOp::create(b, l, s, arith::MulIOp::create(b, l, i, d));
-    }, sizes));
+    rewriter.replaceOp(
+        op,
+        indexGeneric(
+            rewriter, loc, out,
+            [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
+              Value s = tensor::ExtractOp::create(b, l, start, ValueRange{});
+              Value d = tensor::ExtractOp::create(b, l, delta, ValueRange{});
+              Value i = convertScalar(b, l, ivs[0], et);
+              if (isa<FloatType>(et))
+                return arith::AddFOp::create(b, l, s,
+                                             arith::MulFOp::create(b, l, i, d));
+              return arith::AddIOp::create(b, l, s,
+                                           arith::MulIOp::create(b, l, i, d));
+            },
+            sizes));
     return success();
   }
 };
 
 struct ConstantOfShapeLowering : OpRewritePattern<qc::ConstantOfShapeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::ConstantOfShapeOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::ConstantOfShapeOp op,
+                                PatternRewriter &rewriter) const override {
     auto out = tensorType(op.getOutput());
     auto value = dyn_cast<DenseElementsAttr>(op.getValue());
     if (value && value.getElementType() != out.getElementType() &&
@@ -373,7 +438,8 @@ struct ConstantOfShapeLowering : OpRewritePattern<qc::ConstantOfShapeOp> {
       value = value.bitcast(out.getElementType()); // a uint8 value, now i8
     if (!out.hasStaticShape() || !value || value.getNumElements() != 1 ||
         value.getElementType() != out.getElementType())
-      return rewriter.notifyMatchFailure(op, "static shape and dense value only");
+      return rewriter.notifyMatchFailure(op,
+                                         "static shape and dense value only");
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(
         op, DenseElementsAttr::get(out, value.getValues<Attribute>()[0]));
     return success();
@@ -383,7 +449,8 @@ struct ConstantOfShapeLowering : OpRewritePattern<qc::ConstantOfShapeOp> {
 /// Trilu and EyeLike: a select on the position relative to a diagonal.
 struct TriluLowering : OpRewritePattern<qc::TriluOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::TriluOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::TriluOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     int64_t k = 0;
@@ -397,84 +464,118 @@ struct TriluLowering : OpRewritePattern<qc::TriluOp> {
     Value input = op.getInput();
     auto out = tensorType(op.getOutput());
     int64_t rank = out.getRank();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), out,
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
-      Value diff = arith::SubIOp::create(b, l, ivs[rank - 1], ivs[rank - 2]);
-      Value keep = arith::CmpIOp::create(b, l, upper ? arith::CmpIPredicate::sge
-                                                     : arith::CmpIPredicate::sle,
-                                         diff, idx(b, l, k));
-      Value v = tensor::ExtractOp::create(b, l, input, ivs);
-      return arith::SelectOp::create(
-          b, l, keep, v, arith::ConstantOp::create(b, l, b.getZeroAttr(out.getElementType())));
-    }));
+    rewriter.replaceOp(
+        op, indexGeneric(
+                rewriter, op.getLoc(), out,
+                [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
+                  Value diff =
+                      arith::SubIOp::create(b, l, ivs[rank - 1], ivs[rank - 2]);
+                  Value keep =
+                      arith::CmpIOp::create(b, l,
+                                            upper ? arith::CmpIPredicate::sge
+                                                  : arith::CmpIPredicate::sle,
+                                            diff, idx(b, l, k));
+                  Value v = tensor::ExtractOp::create(b, l, input, ivs);
+                  return arith::SelectOp::create(
+                      b, l, keep, v,
+                      arith::ConstantOp::create(
+                          b, l, b.getZeroAttr(out.getElementType())));
+                }));
     return success();
   }
 };
 
 struct EyeLikeLowering : OpRewritePattern<qc::EyeLikeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::EyeLikeOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::EyeLikeOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto out = tensorType(op.getOutput());
     int64_t k = op.getK();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), out,
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
-      Value diff = arith::SubIOp::create(b, l, ivs[1], ivs[0]);
-      Value on = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, diff, idx(b, l, k));
-      return convertScalar(b, l, on, out.getElementType());
-    }));
+    rewriter.replaceOp(
+        op, indexGeneric(
+                rewriter, op.getLoc(), out,
+                [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
+                  Value diff = arith::SubIOp::create(b, l, ivs[1], ivs[0]);
+                  Value on = arith::CmpIOp::create(
+                      b, l, arith::CmpIPredicate::eq, diff, idx(b, l, k));
+                  return convertScalar(b, l, on, out.getElementType());
+                }));
     return success();
   }
 };
 
 struct DepthToSpaceLowering : OpRewritePattern<qc::DepthToSpaceOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::DepthToSpaceOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op, /*unsignedOk=*/true) || tensorType(op.getInput()).getRank() != 4)
+  LogicalResult matchAndRewrite(qc::DepthToSpaceOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true) ||
+        tensorType(op.getInput()).getRank() != 4)
       return failure();
     int64_t bs = op.getBlocksize();
     bool dcr = op.getMode() != "CRD";
     auto out = tensorType(op.getOutput());
     int64_t c2 = out.getDimSize(1);
     Value input = op.getInput();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), out,
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
-      Value bsv = idx(b, l, bs);
-      Value hb = arith::RemUIOp::create(b, l, ivs[2], bsv);
-      Value wb = arith::RemUIOp::create(b, l, ivs[3], bsv);
-      Value blk = arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, hb, bsv), wb);
-      Value c = dcr ? arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, blk, idx(b, l, c2)), ivs[1])
-                    : arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, ivs[1], idx(b, l, bs * bs)), blk);
-      return tensor::ExtractOp::create(
-          b, l, input,
-          ValueRange{ivs[0], c, arith::DivUIOp::create(b, l, ivs[2], bsv),
-                     arith::DivUIOp::create(b, l, ivs[3], bsv)});
-    }));
+    rewriter.replaceOp(
+        op, indexGeneric(
+                rewriter, op.getLoc(), out,
+                [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
+                  Value bsv = idx(b, l, bs);
+                  Value hb = arith::RemUIOp::create(b, l, ivs[2], bsv);
+                  Value wb = arith::RemUIOp::create(b, l, ivs[3], bsv);
+                  Value blk = arith::AddIOp::create(
+                      b, l, arith::MulIOp::create(b, l, hb, bsv), wb);
+                  Value c =
+                      dcr ? arith::AddIOp::create(
+                                b, l,
+                                arith::MulIOp::create(b, l, blk, idx(b, l, c2)),
+                                ivs[1])
+                          : arith::AddIOp::create(
+                                b, l,
+                                arith::MulIOp::create(b, l, ivs[1],
+                                                      idx(b, l, bs * bs)),
+                                blk);
+                  return tensor::ExtractOp::create(
+                      b, l, input,
+                      ValueRange{ivs[0], c,
+                                 arith::DivUIOp::create(b, l, ivs[2], bsv),
+                                 arith::DivUIOp::create(b, l, ivs[3], bsv)});
+                }));
     return success();
   }
 };
 
 struct SpaceToDepthLowering : OpRewritePattern<qc::SpaceToDepthOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::SpaceToDepthOp op, PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op, /*unsignedOk=*/true) || tensorType(op.getInput()).getRank() != 4)
+  LogicalResult matchAndRewrite(qc::SpaceToDepthOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true) ||
+        tensorType(op.getInput()).getRank() != 4)
       return failure();
     int64_t bs = op.getBlocksize();
     int64_t c = tensorType(op.getInput()).getDimSize(1);
     Value input = op.getInput();
-    rewriter.replaceOp(op, indexGeneric(rewriter, op.getLoc(), tensorType(op.getOutput()),
-                                        [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
-      Value bsv = idx(b, l, bs), cv = idx(b, l, c);
-      Value ci = arith::RemUIOp::create(b, l, ivs[1], cv);
-      Value blk = arith::DivUIOp::create(b, l, ivs[1], cv);
-      Value bh = arith::DivUIOp::create(b, l, blk, bsv), bw = arith::RemUIOp::create(b, l, blk, bsv);
-      return tensor::ExtractOp::create(
-          b, l, input,
-          ValueRange{ivs[0], ci,
-                     arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, ivs[2], bsv), bh),
-                     arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, ivs[3], bsv), bw)});
-    }));
+    rewriter.replaceOp(
+        op,
+        indexGeneric(
+            rewriter, op.getLoc(), tensorType(op.getOutput()),
+            [&](OpBuilder &b, Location l, ArrayRef<Value> ivs) -> Value {
+              Value bsv = idx(b, l, bs), cv = idx(b, l, c);
+              Value ci = arith::RemUIOp::create(b, l, ivs[1], cv);
+              Value blk = arith::DivUIOp::create(b, l, ivs[1], cv);
+              Value bh = arith::DivUIOp::create(b, l, blk, bsv),
+                    bw = arith::RemUIOp::create(b, l, blk, bsv);
+              return tensor::ExtractOp::create(
+                  b, l, input,
+                  ValueRange{
+                      ivs[0], ci,
+                      arith::AddIOp::create(
+                          b, l, arith::MulIOp::create(b, l, ivs[2], bsv), bh),
+                      arith::AddIOp::create(
+                          b, l, arith::MulIOp::create(b, l, ivs[3], bsv), bw)});
+            }));
     return success();
   }
 };
@@ -483,7 +584,8 @@ struct SpaceToDepthLowering : OpRewritePattern<qc::SpaceToDepthOp> {
 /// adding x[.., j, ..] where j precedes (or follows, reversed) the position.
 struct CumSumLowering : OpRewritePattern<qc::CumSumOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::CumSumOp op, PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(qc::CumSumOp op,
+                                PatternRewriter &rewriter) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto axisV = constantInts(op.getAxis());
@@ -496,7 +598,8 @@ struct CumSumLowering : OpRewritePattern<qc::CumSumOp> {
     for (int64_t d = 0; d < rank; ++d)
       inExprs.push_back(getAffineDimExpr(d == axis ? rank : d, ctx));
     AffineMap inMap = AffineMap::get(rank + 1, 0, inExprs, ctx);
-    AffineMap outMap = AffineMap::getMultiDimIdentityMap(rank + 1, ctx).getMajorSubMap(rank);
+    AffineMap outMap =
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx).getMajorSubMap(rank);
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
     bool exclusive = op.getExclusive(), reverse = op.getReverse();
@@ -509,13 +612,18 @@ struct CumSumLowering : OpRewritePattern<qc::CumSumOp> {
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value i = linalg::IndexOp::create(b, l, axis);
           Value j = linalg::IndexOp::create(b, l, rank);
-          arith::CmpIPredicate p = reverse ? (exclusive ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::uge)
-                                           : (exclusive ? arith::CmpIPredicate::ult : arith::CmpIPredicate::ule);
+          arith::CmpIPredicate p =
+              reverse ? (exclusive ? arith::CmpIPredicate::ugt
+                                   : arith::CmpIPredicate::uge)
+                      : (exclusive ? arith::CmpIPredicate::ult
+                                   : arith::CmpIPredicate::ule);
           Value take = arith::CmpIOp::create(b, l, p, j, i);
-          Value x = arith::SelectOp::create(b, l, take, a[0],
-                                            arith::ConstantOp::create(b, l, b.getZeroAttr(et)));
-          Value r = isa<FloatType>(et) ? Value(arith::AddFOp::create(b, l, a[1], x))
-                                       : Value(arith::AddIOp::create(b, l, a[1], x));
+          Value x = arith::SelectOp::create(
+              b, l, take, a[0],
+              arith::ConstantOp::create(b, l, b.getZeroAttr(et)));
+          Value r = isa<FloatType>(et)
+                        ? Value(arith::AddFOp::create(b, l, a[1], x))
+                        : Value(arith::AddIOp::create(b, l, a[1], x));
           linalg::YieldOp::create(b, l, r);
         });
     rewriter.replaceOp(op, generic.getResults());
@@ -530,7 +638,8 @@ void qc::lowering::populateIndexingPatterns(RewritePatternSet &patterns) {
                ReshapeLike<qc::SqueezeOp>, ReshapeLike<qc::UnsqueezeOp>,
                TransposeLowering, ConcatLowering, SplitLowering, SliceLowering,
                GatherLowering, GatherElementsLowering, ExpandLowering,
-               TileLowering, PadLowering, RangeLowering, ConstantOfShapeLowering,
-               TriluLowering, EyeLikeLowering, DepthToSpaceLowering,
-               SpaceToDepthLowering, CumSumLowering>(patterns.getContext());
+               TileLowering, PadLowering, RangeLowering,
+               ConstantOfShapeLowering, TriluLowering, EyeLikeLowering,
+               DepthToSpaceLowering, SpaceToDepthLowering, CumSumLowering>(
+      patterns.getContext());
 }

@@ -33,7 +33,8 @@ struct MatMulToLinalg : OpRewritePattern<qc::MatMulOp> {
     bool batched = a.getRank() == 3 && b.getRank() == 3 &&
                    a.getDimSize(0) == b.getDimSize(0);
     if (!matrices && !batched)
-      return rewriter.notifyMatchFailure(op, "broadcast batch dims not lowered yet");
+      return rewriter.notifyMatchFailure(
+          op, "broadcast batch dims not lowered yet");
     auto y = cast<RankedTensorType>(op.getY().getType());
     Value acc = zeros(rewriter, op.getLoc(), y);
     if (matrices)
@@ -76,9 +77,11 @@ Value transposedConstant(OpBuilder &b, Location loc, Value v) {
     for (int64_t c = 0; c < cols; ++c)
       tr[c * rows + r] = data[r * cols + c];
   auto ty = RankedTensorType::get({cols, rows}, t.getElementType());
-  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(tr));
+  auto blob =
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(tr));
   return arith::ConstantOp::create(
-      b, loc, DenseResourceElementsAttr::get(ty, "transposed", std::move(blob)));
+      b, loc,
+      DenseResourceElementsAttr::get(ty, "transposed", std::move(blob)));
 }
 
 struct GemmToLinalg : OpRewritePattern<qc::GemmOp> {
@@ -131,12 +134,17 @@ struct ConvToLinalg : OpRewritePattern<qc::ConvOp> {
     // Depthwise: one filter per input channel.
     bool depthwise = group > 1 && group == x.getDimSize(1) &&
                      group == wTy.getDimSize(0) && wTy.getDimSize(1) == 1;
-    if (x.getRank() != 4 || (group != 1 && !depthwise) || op.getAutoPad() != "NOTSET")
-      return rewriter.notifyMatchFailure(op, "2-d, group 1 or depthwise, explicit pads only");
+    if (x.getRank() != 4 || (group != 1 && !depthwise) ||
+        op.getAutoPad() != "NOTSET")
+      return rewriter.notifyMatchFailure(
+          op, "2-d, group 1 or depthwise, explicit pads only");
     Location loc = op.getLoc();
-    SmallVector<int64_t> pads(op.getPads().value_or(ArrayRef<int64_t>{0, 0, 0, 0}));
-    SmallVector<int64_t> strides(op.getStrides().value_or(ArrayRef<int64_t>{1, 1}));
-    SmallVector<int64_t> dilations(op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
+    SmallVector<int64_t> pads(
+        op.getPads().value_or(ArrayRef<int64_t>{0, 0, 0, 0}));
+    SmallVector<int64_t> strides(
+        op.getStrides().value_or(ArrayRef<int64_t>{1, 1}));
+    SmallVector<int64_t> dilations(
+        op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
     Value input = op.getX();
     if (llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
       SmallVector<int64_t> shape(x.getShape());
@@ -145,38 +153,45 @@ struct ConvToLinalg : OpRewritePattern<qc::ConvOp> {
       auto paddedTy = RankedTensorType::get(shape, x.getElementType());
       Value zero = arith::ConstantOp::create(
           rewriter, loc, rewriter.getZeroAttr(x.getElementType()));
-      SmallVector<OpFoldResult> lo = {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
-                                      rewriter.getIndexAttr(pads[0]),
-                                      rewriter.getIndexAttr(pads[1])};
-      SmallVector<OpFoldResult> hi = {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
-                                      rewriter.getIndexAttr(pads[2]),
-                                      rewriter.getIndexAttr(pads[3])};
-      input = tensor::PadOp::create(rewriter, loc, paddedTy, input, lo, hi, zero);
+      SmallVector<OpFoldResult> lo = {
+          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+          rewriter.getIndexAttr(pads[0]), rewriter.getIndexAttr(pads[1])};
+      SmallVector<OpFoldResult> hi = {
+          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+          rewriter.getIndexAttr(pads[2]), rewriter.getIndexAttr(pads[3])};
+      input =
+          tensor::PadOp::create(rewriter, loc, paddedTy, input, lo, hi, zero);
     }
     auto y = cast<RankedTensorType>(op.getY().getType());
     Value acc;
     if (depthwise) {
-      Value w3 = reshapeTo(rewriter, loc, op.getW(),
-                           RankedTensorType::get({wTy.getDimSize(0), wTy.getDimSize(2),
-                                                  wTy.getDimSize(3)},
-                                                 wTy.getElementType()));
+      Value w3 =
+          reshapeTo(rewriter, loc, op.getW(),
+                    RankedTensorType::get({wTy.getDimSize(0), wTy.getDimSize(2),
+                                           wTy.getDimSize(3)},
+                                          wTy.getElementType()));
       acc = linalg::DepthwiseConv2DNchwChwOp::create(
-                rewriter, loc, y, ValueRange{input, w3}, ValueRange{zeros(rewriter, loc, y)},
-                rewriter.getI64TensorAttr(strides), rewriter.getI64TensorAttr(dilations))
+                rewriter, loc, y, ValueRange{input, w3},
+                ValueRange{zeros(rewriter, loc, y)},
+                rewriter.getI64TensorAttr(strides),
+                rewriter.getI64TensorAttr(dilations))
                 .getResult(0);
     } else {
       acc = linalg::Conv2DNchwFchwOp::create(
                 rewriter, loc, y, ValueRange{input, op.getW()},
-                ValueRange{zeros(rewriter, loc, y)}, rewriter.getI64TensorAttr(strides),
+                ValueRange{zeros(rewriter, loc, y)},
+                rewriter.getI64TensorAttr(strides),
                 rewriter.getI64TensorAttr(dilations))
                 .getResult(0);
     }
     if (Value bias = op.getB()) {
       // Bias [F] broadcast along dim 1: view it as [F, 1, 1].
       auto bt = cast<RankedTensorType>(bias.getType());
-      auto bias3 = RankedTensorType::get({bt.getDimSize(0), 1, 1}, bt.getElementType());
+      auto bias3 =
+          RankedTensorType::get({bt.getDimSize(0), 1, 1}, bt.getElementType());
       SmallVector<ReassociationIndices> reassoc = {{0, 1, 2}};
-      Value b3 = tensor::ExpandShapeOp::create(rewriter, loc, bias3, bias, reassoc);
+      Value b3 =
+          tensor::ExpandShapeOp::create(rewriter, loc, bias3, bias, reassoc);
       acc = scaleAndAdd(rewriter, loc, acc, 1.0, b3, 1.0);
     }
     rewriter.replaceOp(op, acc);
@@ -187,5 +202,6 @@ struct ConvToLinalg : OpRewritePattern<qc::ConvOp> {
 } // namespace
 
 void qc::lowering::populateLinearPatterns(RewritePatternSet &patterns) {
-  patterns.add<MatMulToLinalg, GemmToLinalg, ConvToLinalg>(patterns.getContext());
+  patterns.add<MatMulToLinalg, GemmToLinalg, ConvToLinalg>(
+      patterns.getContext());
 }

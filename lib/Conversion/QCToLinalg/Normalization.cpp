@@ -40,7 +40,8 @@ struct BatchNormToLinalg : OpRewritePattern<qc::BatchNormalizationOp> {
     Value init = tensor::EmptyOp::create(rewriter, loc, y.getShape(),
                                          y.getElementType());
     double eps = op.getEpsilon().convertToDouble();
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
     auto generic = linalg::GenericOp::create(
         rewriter, loc, y,
         ValueRange{op.getX(), op.getScale(), op.getB(), op.getInputMean(),
@@ -76,17 +77,20 @@ struct GlobalPoolToLinalg : OpRewritePattern<OpTy> {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     Type t = x.getElementType();
-    auto reducedTy = RankedTensorType::get({x.getDimSize(0), x.getDimSize(1)}, t);
+    auto reducedTy =
+        RankedTensorType::get({x.getDimSize(0), x.getDimSize(1)}, t);
     Value start = arith::ConstantOp::create(
         rewriter, loc,
-        isMax ? rewriter.getFloatAttr(t, -std::numeric_limits<double>::infinity())
-              : rewriter.getZeroAttr(t));
-    Value init = linalg::FillOp::create(
-                     rewriter, loc, start,
-                     ValueRange{tensor::EmptyOp::create(rewriter, loc,
-                                                        reducedTy.getShape(), t)})
-                     .getResult(0);
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::reduction);
+        isMax
+            ? rewriter.getFloatAttr(t, -std::numeric_limits<double>::infinity())
+            : rewriter.getZeroAttr(t));
+    Value init =
+        linalg::FillOp::create(rewriter, loc, start,
+                               ValueRange{tensor::EmptyOp::create(
+                                   rewriter, loc, reducedTy.getShape(), t)})
+            .getResult(0);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::reduction);
     iterators[0] = iterators[1] = utils::IteratorType::parallel;
     AffineMap out = AffineMap::get(
         rank, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
@@ -96,8 +100,9 @@ struct GlobalPoolToLinalg : OpRewritePattern<OpTy> {
             SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(rank), out},
             iterators,
             [&](OpBuilder &b, Location l, ValueRange a) {
-              Value r = isMax ? Value(arith::MaximumFOp::create(b, l, a[0], a[1]))
-                              : Value(arith::AddFOp::create(b, l, a[0], a[1]));
+              Value r = isMax
+                            ? Value(arith::MaximumFOp::create(b, l, a[0], a[1]))
+                            : Value(arith::AddFOp::create(b, l, a[0], a[1]));
               linalg::YieldOp::create(b, l, r);
             })
             .getResult(0);
@@ -105,7 +110,8 @@ struct GlobalPoolToLinalg : OpRewritePattern<OpTy> {
       int64_t count = 1;
       for (int64_t d = 2; d < rank; ++d)
         count *= x.getDimSize(d);
-      reduced = scaleAndAdd(rewriter, loc, reduced, 1.0 / double(count), Value(), 1.0);
+      reduced = scaleAndAdd(rewriter, loc, reduced, 1.0 / double(count),
+                            Value(), 1.0);
     }
     SmallVector<ReassociationIndices> reassoc = {{0}, {}};
     for (int64_t d = 1; d < rank; ++d)
@@ -118,6 +124,8 @@ struct GlobalPoolToLinalg : OpRewritePattern<OpTy> {
 } // namespace
 
 void qc::lowering::populateNormalizationPatterns(RewritePatternSet &patterns) {
-  patterns.add<BatchNormToLinalg, GlobalPoolToLinalg<qc::GlobalAveragePoolOp, false>,
-               GlobalPoolToLinalg<qc::GlobalMaxPoolOp, true>>(patterns.getContext());
+  patterns.add<BatchNormToLinalg,
+               GlobalPoolToLinalg<qc::GlobalAveragePoolOp, false>,
+               GlobalPoolToLinalg<qc::GlobalMaxPoolOp, true>>(
+      patterns.getContext());
 }

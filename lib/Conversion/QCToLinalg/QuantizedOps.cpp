@@ -25,15 +25,16 @@ namespace {
 /// shaped to broadcast along dim `axis` of a tensor of `rank` dims
 /// (C x 1 x ... x 1).
 template <typename T>
-Value axisConstant(OpBuilder &b, Location loc, ArrayRef<T> values, Type elt, int64_t axis,
-                   int64_t rank) {
+Value axisConstant(OpBuilder &b, Location loc, ArrayRef<T> values, Type elt,
+                   int64_t axis, int64_t rank) {
   SmallVector<int64_t> shape(rank - axis, 1);
   shape[0] = values.size();
   auto ty = RankedTensorType::get(shape, elt);
   SmallVector<Attribute> attrs;
   for (T v : values)
-    attrs.push_back(isa<FloatType>(elt) ? Attribute(FloatAttr::get(elt, double(v)))
-                                        : Attribute(IntegerAttr::get(elt, int64_t(v))));
+    attrs.push_back(isa<FloatType>(elt)
+                        ? Attribute(FloatAttr::get(elt, double(v)))
+                        : Attribute(IntegerAttr::get(elt, int64_t(v))));
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(ty, attrs));
 }
 
@@ -85,7 +86,8 @@ LogicalResult lowerQuantizedValues(Operation *root) {
     OpBuilder b(op);
     Location loc = op->getLoc();
     if (auto q = dyn_cast<qc::QuantizeOp>(op)) {
-      auto qt = cast<quant::QuantizedType>(tensorType(q.getOutput()).getElementType());
+      auto qt = cast<quant::QuantizedType>(
+          tensorType(q.getOutput()).getElementType());
       std::optional<QuantParams> p = quantParams(qt);
       if (!p)
         return op->emitOpError() << "cannot lower quantized type " << qt;
@@ -96,19 +98,23 @@ LogicalResult lowerQuantizedValues(Operation *root) {
       auto [scale, zp] = paramTensors(b, loc, *p, ft, xTy.getRank());
       double lo = qt.getStorageTypeMin(), hi = qt.getStorageTypeMax();
       bool isUnsigned = !qt.isSigned();
-      Value r = broadcastGeneric(b, loc, intTy, ValueRange{q.getInput(), scale, zp},
-                                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value v = math::RoundEvenOp::create(nb, l, arith::DivFOp::create(nb, l, a[0], a[1]));
-        v = arith::AddFOp::create(nb, l, v, a[2]);
-        v = arith::MaximumFOp::create(nb, l, v, fconst(nb, l, ft, lo));
-        v = arith::MinimumFOp::create(nb, l, v, fconst(nb, l, ft, hi));
-        return convertScalar(nb, l, v, intTy.getElementType(), false, isUnsigned);
-      });
+      Value r = broadcastGeneric(
+          b, loc, intTy, ValueRange{q.getInput(), scale, zp},
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value v = math::RoundEvenOp::create(
+                nb, l, arith::DivFOp::create(nb, l, a[0], a[1]));
+            v = arith::AddFOp::create(nb, l, v, a[2]);
+            v = arith::MaximumFOp::create(nb, l, v, fconst(nb, l, ft, lo));
+            v = arith::MinimumFOp::create(nb, l, v, fconst(nb, l, ft, hi));
+            return convertScalar(nb, l, v, intTy.getElementType(), false,
+                                 isUnsigned);
+          });
       storage[q.getOutput()] = r;
       continue;
     }
     if (auto dq = dyn_cast<qc::DequantizeOp>(op)) {
-      auto qt = cast<quant::QuantizedType>(tensorType(dq.getInput()).getElementType());
+      auto qt = cast<quant::QuantizedType>(
+          tensorType(dq.getInput()).getElementType());
       std::optional<QuantParams> p = quantParams(qt);
       Value in = storage.lookup(dq.getInput());
       if (!p || !in)
@@ -117,28 +123,33 @@ LogicalResult lowerQuantizedValues(Operation *root) {
       auto ft = cast<FloatType>(yTy.getElementType());
       auto [scale, zp] = paramTensors(b, loc, *p, ft, yTy.getRank());
       bool isUnsigned = !qt.isSigned();
-      Value r = broadcastGeneric(b, loc, yTy, ValueRange{in, scale, zp},
-                                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value v = convertScalar(nb, l, a[0], ft, isUnsigned);
-        return arith::MulFOp::create(nb, l, arith::SubFOp::create(nb, l, v, a[2]), a[1]);
-      });
+      Value r = broadcastGeneric(
+          b, loc, yTy, ValueRange{in, scale, zp},
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value v = convertScalar(nb, l, a[0], ft, isUnsigned);
+            return arith::MulFOp::create(
+                nb, l, arith::SubFOp::create(nb, l, v, a[2]), a[1]);
+          });
       dq.getOutput().replaceAllUsesWith(r);
       continue;
     }
     auto sc = cast<qc::StorageCastOp>(op);
-    if (isa<quant::QuantizedType>(tensorType(sc.getOutput()).getElementType())) {
+    if (isa<quant::QuantizedType>(
+            tensorType(sc.getOutput()).getElementType())) {
       storage[sc.getOutput()] = sc.getInput();
       continue;
     }
     Value in = storage.lookup(sc.getInput());
     if (!in)
-      return op->emitOpError("cannot lower: the quantized operand has no known storage");
+      return op->emitOpError(
+          "cannot lower: the quantized operand has no known storage");
     sc.getOutput().replaceAllUsesWith(in);
   }
   // Users first: every remaining use is among these ops.
   for (Operation *op : llvm::reverse(ops)) {
     if (!op->use_empty())
-      return op->emitOpError("a quantized value is used by an op that cannot take it");
+      return op->emitOpError(
+          "a quantized value is used by an op that cannot take it");
     op->erase();
   }
   return success();
@@ -152,13 +163,14 @@ Value shiftedByZeroPoints(OpBuilder &b, Location loc, Value x, bool isUnsigned,
   auto i32 = b.getI32Type();
   auto ty = RankedTensorType::get(t.getShape(), i32);
   SmallVector<int64_t> z(zps.begin(), zps.end());
-  Value zp = axisConstant<int64_t>(b, loc, z, i32, zps.size() == 1 ? t.getRank() : axis,
-                          t.getRank());
-  return broadcastGeneric(b, loc, ty, ValueRange{x, zp},
-                          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-    Value v = convertScalar(nb, l, a[0], i32, isUnsigned);
-    return arith::SubIOp::create(nb, l, v, a[1]);
-  });
+  Value zp = axisConstant<int64_t>(
+      b, loc, z, i32, zps.size() == 1 ? t.getRank() : axis, t.getRank());
+  return broadcastGeneric(
+      b, loc, ty, ValueRange{x, zp},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value v = convertScalar(nb, l, a[0], i32, isUnsigned);
+        return arith::SubIOp::create(nb, l, v, a[1]);
+      });
 }
 
 /// acc + bias, the bias (one per channel) along `axis`.
@@ -168,16 +180,18 @@ Value addBias(OpBuilder &b, Location loc, Value acc, Value bias, int64_t axis) {
   auto accTy = tensorType(acc);
   SmallVector<int64_t> shape(accTy.getRank() - axis, 1);
   shape[0] = tensorType(bias).getDimSize(0);
-  Value shaped = reshapeTo(b, loc, bias, RankedTensorType::get(shape, b.getI32Type()));
+  Value shaped =
+      reshapeTo(b, loc, bias, RankedTensorType::get(shape, b.getI32Type()));
   return broadcastGeneric(b, loc, accTy, ValueRange{acc, shaped},
                           [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-    return arith::AddIOp::create(nb, l, a[0], a[1]);
-  });
+                            return arith::AddIOp::create(nb, l, a[0], a[1]);
+                          });
 }
 
 struct ConvIntLowering : OpRewritePattern<qc::ConvIntOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::ConvIntOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::ConvIntOp op,
+                                PatternRewriter &rw) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Location loc = op.getLoc();
@@ -201,16 +215,19 @@ struct ConvIntLowering : OpRewritePattern<qc::ConvIntOp> {
 
 struct MatMulIntLowering : OpRewritePattern<qc::MatMulIntOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::MatMulIntOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::MatMulIntOp op,
+                                PatternRewriter &rw) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Location loc = op.getLoc();
     int64_t bRank = tensorType(op.getB()).getRank();
-    Value a = shiftedByZeroPoints(rw, loc, op.getA(), wasUnsigned(op, 0), {op.getAZp()}, 0);
-    Value b = shiftedByZeroPoints(rw, loc, op.getB(), wasUnsigned(op, 1), op.getBZp(),
-                                  bRank - 1);
+    Value a = shiftedByZeroPoints(rw, loc, op.getA(), wasUnsigned(op, 0),
+                                  {op.getAZp()}, 0);
+    Value b = shiftedByZeroPoints(rw, loc, op.getB(), wasUnsigned(op, 1),
+                                  op.getBZp(), bRank - 1);
     Value acc = qc::MatMulOp::create(rw, loc, op.getType(), a, b);
-    rw.replaceOp(op, addBias(rw, loc, acc, op.getBias(), op.getType().getRank() - 1));
+    rw.replaceOp(
+        op, addBias(rw, loc, acc, op.getBias(), op.getType().getRank() - 1));
     return success();
   }
 };
@@ -221,7 +238,8 @@ struct MatMulIntLowering : OpRewritePattern<qc::MatMulIntOp> {
 /// then b_scales and the bias applied elementwise.
 struct MatMulGroupScaledLowering : OpRewritePattern<qc::MatMulGroupScaledOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::MatMulGroupScaledOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::MatMulGroupScaledOp op,
+                                PatternRewriter &rw) const override {
     if (!lowerableTypes(op))
       return failure();
     Location loc = op.getLoc();
@@ -258,7 +276,8 @@ struct MatMulGroupScaledLowering : OpRewritePattern<qc::MatMulGroupScaledOp> {
       maps.push_back(with({dg}));
     }
     maps.push_back(with({dn}));
-    SmallVector<utils::IteratorType> iters(size_t(r), utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iters(size_t(r),
+                                           utils::IteratorType::parallel);
     iters.append(2, utils::IteratorType::reduction);
     Type f32 = rw.getF32Type();
     bool hasZeros = bool(op.getAZeros());
@@ -270,18 +289,24 @@ struct MatMulGroupScaledLowering : OpRewritePattern<qc::MatMulGroupScaledOp> {
               if (hasZeros)
                 x = arith::SubFOp::create(nb, l, x, v[3]);
               Value w = arith::SIToFPOp::create(nb, l, f32, v[1]);
-              Value p = arith::MulFOp::create(nb, l, arith::MulFOp::create(nb, l, x, w), v[2]);
-              linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, v.back(), p).getResult());
+              Value p = arith::MulFOp::create(
+                  nb, l, arith::MulFOp::create(nb, l, x, w), v[2]);
+              linalg::YieldOp::create(
+                  nb, l, arith::AddFOp::create(nb, l, v.back(), p).getResult());
             })
             .getResult(0);
     SmallVector<Value> epi{acc, op.getBScales()};
     if (op.getBias())
       epi.push_back(op.getBias());
-    rw.replaceOp(op, broadcastGeneric(rw, loc, outTy, epi,
-                                      [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
-      Value y = arith::MulFOp::create(nb, l, v[0], v[1]);
-      return v.size() > 2 ? arith::AddFOp::create(nb, l, y, v[2]).getResult() : y;
-    }));
+    rw.replaceOp(
+        op, broadcastGeneric(
+                rw, loc, outTy, epi,
+                [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
+                  Value y = arith::MulFOp::create(nb, l, v[0], v[1]);
+                  return v.size() > 2
+                             ? arith::AddFOp::create(nb, l, y, v[2]).getResult()
+                             : y;
+                }));
     return success();
   }
 };
@@ -297,10 +322,13 @@ Value toI64(OpBuilder &b, Location l, Value x, bool isUnsigned) {
 }
 
 /// min(max(v, lo), hi) on i64, truncated to `to`.
-Value clampTo(OpBuilder &b, Location l, Value v, int64_t lo, int64_t hi, Type to) {
+Value clampTo(OpBuilder &b, Location l, Value v, int64_t lo, int64_t hi,
+              Type to) {
   Type i64 = b.getI64Type();
-  v = arith::MaxSIOp::create(b, l, v, arith::ConstantIntOp::create(b, l, i64, lo));
-  v = arith::MinSIOp::create(b, l, v, arith::ConstantIntOp::create(b, l, i64, hi));
+  v = arith::MaxSIOp::create(b, l, v,
+                             arith::ConstantIntOp::create(b, l, i64, lo));
+  v = arith::MinSIOp::create(b, l, v,
+                             arith::ConstantIntOp::create(b, l, i64, hi));
   if (to == i64)
     return v;
   return arith::TruncIOp::create(b, l, to, v);
@@ -308,7 +336,8 @@ Value clampTo(OpBuilder &b, Location l, Value v, int64_t lo, int64_t hi, Type to
 
 struct RequantizeLowering : OpRewritePattern<qc::RequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::RequantizeOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::RequantizeOp op,
+                                PatternRewriter &rw) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Location loc = op.getLoc();
@@ -322,24 +351,29 @@ struct RequantizeLowering : OpRewritePattern<qc::RequantizeOp> {
       shift.push_back(s);
       half.push_back(s > 0 ? int64_t(1) << (s - 1) : 0);
     }
-    int64_t axis = mult.size() > 1 ? normAxis(op.getAxis().value_or(1), rank) : rank;
+    int64_t axis =
+        mult.size() > 1 ? normAxis(op.getAxis().value_or(1), rank) : rank;
     Value m = axisConstant<int64_t>(rw, loc, mult, i64, axis, rank);
     Value s = axisConstant<int64_t>(rw, loc, shift, i64, axis, rank);
     Value h = axisConstant<int64_t>(rw, loc, half, i64, axis, rank);
     bool inUnsigned = wasUnsigned(op, 0);
     int64_t inZp = op.getInputZp(), outZp = op.getOutputZp();
     int64_t lo = op.getClampMin(), hi = op.getClampMax();
-    Value r = broadcastGeneric(rw, loc, outTy, ValueRange{op.getInput(), m, s, h},
-                               [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-      Value v = toI64(b, l, a[0], inUnsigned);
-      if (inZp)
-        v = arith::SubIOp::create(b, l, v, arith::ConstantIntOp::create(b, l, i64, inZp));
-      v = arith::MulIOp::create(b, l, v, a[1]);
-      v = arith::ShRSIOp::create(b, l, arith::AddIOp::create(b, l, v, a[3]), a[2]);
-      if (outZp)
-        v = arith::AddIOp::create(b, l, v, arith::ConstantIntOp::create(b, l, i64, outZp));
-      return clampTo(b, l, v, lo, hi, outTy.getElementType());
-    });
+    Value r = broadcastGeneric(
+        rw, loc, outTy, ValueRange{op.getInput(), m, s, h},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value v = toI64(b, l, a[0], inUnsigned);
+          if (inZp)
+            v = arith::SubIOp::create(
+                b, l, v, arith::ConstantIntOp::create(b, l, i64, inZp));
+          v = arith::MulIOp::create(b, l, v, a[1]);
+          v = arith::ShRSIOp::create(b, l, arith::AddIOp::create(b, l, v, a[3]),
+                                     a[2]);
+          if (outZp)
+            v = arith::AddIOp::create(
+                b, l, v, arith::ConstantIntOp::create(b, l, i64, outZp));
+          return clampTo(b, l, v, lo, hi, outTy.getElementType());
+        });
     rw.replaceOp(op, r);
     return success();
   }
@@ -347,18 +381,22 @@ struct RequantizeLowering : OpRewritePattern<qc::RequantizeOp> {
 
 /// Replaces `op` (one integer operand and result) by a generic clamping each
 /// element, extended to i64 by its signedness, to [lo, hi].
-void replaceByClamp(PatternRewriter &rw, Operation *op, int64_t lo, int64_t hi) {
+void replaceByClamp(PatternRewriter &rw, Operation *op, int64_t lo,
+                    int64_t hi) {
   bool isUnsigned = wasUnsigned(op, 0);
   auto ty = tensorType(op->getResult(0));
-  rw.replaceOp(op, broadcastGeneric(rw, op->getLoc(), ty, ValueRange{op->getOperand(0)},
-                                    [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-    return clampTo(b, l, toI64(b, l, a[0], isUnsigned), lo, hi, ty.getElementType());
-  }));
+  rw.replaceOp(op, broadcastGeneric(
+                       rw, op->getLoc(), ty, ValueRange{op->getOperand(0)},
+                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                         return clampTo(b, l, toI64(b, l, a[0], isUnsigned), lo,
+                                        hi, ty.getElementType());
+                       }));
 }
 
 struct ClampLowering : OpRewritePattern<qc::ClampOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::ClampOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::ClampOp op,
+                                PatternRewriter &rw) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     replaceByClamp(rw, op, op.getMin(), op.getMax());
@@ -368,16 +406,19 @@ struct ClampLowering : OpRewritePattern<qc::ClampOp> {
 
 struct CastLowering : OpRewritePattern<qc::CastOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::CastOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::CastOp op,
+                                PatternRewriter &rw) const override {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     bool outUnsigned = wasUnsigned(op, 1);
     auto ty = tensorType(op.getOutput());
     unsigned w = ty.getElementType().getIntOrFloatBitWidth();
-    if (w > 63 || tensorType(op.getInput()).getElementType().getIntOrFloatBitWidth() > 63)
+    if (w > 63 ||
+        tensorType(op.getInput()).getElementType().getIntOrFloatBitWidth() > 63)
       return rw.notifyMatchFailure(op, "64-bit casts");
     int64_t lo = outUnsigned ? 0 : -(int64_t(1) << (w - 1));
-    int64_t hi = outUnsigned ? (int64_t(1) << w) - 1 : (int64_t(1) << (w - 1)) - 1;
+    int64_t hi =
+        outUnsigned ? (int64_t(1) << w) - 1 : (int64_t(1) << (w - 1)) - 1;
     replaceByClamp(rw, op, lo, hi);
     return success();
   }
@@ -385,7 +426,8 @@ struct CastLowering : OpRewritePattern<qc::CastOp> {
 
 struct ObserveLowering : OpRewritePattern<qc::ObserveOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::ObserveOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::ObserveOp op,
+                                PatternRewriter &rw) const override {
     rw.replaceOp(op, op.getInput());
     return success();
   }
@@ -398,6 +440,8 @@ LogicalResult qc::lowering::lowerQuantizedTypes(Operation *root) {
 }
 
 void qc::lowering::populateIntegerOpPatterns(RewritePatternSet &patterns) {
-  patterns.add<ConvIntLowering, MatMulIntLowering, MatMulGroupScaledLowering, RequantizeLowering,
-               ClampLowering, CastLowering, ObserveLowering>(patterns.getContext());
+  patterns
+      .add<ConvIntLowering, MatMulIntLowering, MatMulGroupScaledLowering,
+           RequantizeLowering, ClampLowering, CastLowering, ObserveLowering>(
+          patterns.getContext());
 }

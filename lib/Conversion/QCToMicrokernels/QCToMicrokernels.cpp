@@ -54,11 +54,13 @@ namespace {
 // pointer, for the check in CallBuilder::finish).
 #define QC_CALL_FIELD(type, name) Value name;
 #define QC_CALL_VISIT(type, name) visit_(name, std::is_pointer_v<type>, #name);
-#define QC_CALL_STRUCT(kernel)                                                           \
-  struct kernel##_call {                                                                 \
-    static constexpr const char *kernelName = #kernel;                                   \
-    QC_KERNEL_ARGS_##kernel(QC_CALL_FIELD)                                               \
-    template <typename Visit_> void forEach(Visit_ visit_) const { QC_KERNEL_ARGS_##kernel(QC_CALL_VISIT) } \
+#define QC_CALL_STRUCT(kernel)                                                 \
+  struct kernel##_call {                                                       \
+    static constexpr const char *kernelName = #kernel;                         \
+    QC_KERNEL_ARGS_##kernel(QC_CALL_FIELD) template <typename Visit_>          \
+    void forEach(Visit_ visit_) const {                                        \
+      QC_KERNEL_ARGS_##kernel(QC_CALL_VISIT)                                   \
+    }                                                                          \
   };
 QC_CALL_STRUCT(matmul_i8)
 QC_CALL_STRUCT(matmul_group_i8)
@@ -71,14 +73,16 @@ QC_CALL_STRUCT(hadamard_f32)
 /// The parameter types of entry point `symbol` (qc_k_<kernel>_<isa>): i64
 /// for integers, !llvm.ptr for pointers, then (task, ntasks); none for a
 /// name the table does not list.
-std::optional<SmallVector<Type>> kernelSignature(StringRef symbol, MLIRContext *ctx) {
+std::optional<SmallVector<Type>> kernelSignature(StringRef symbol,
+                                                 MLIRContext *ctx) {
   Type ptr = LLVM::LLVMPointerType::get(ctx), i64 = IntegerType::get(ctx, 64);
   SmallVector<Type> types;
-#define QC_SIGNATURE_TYPE(type, name) types.push_back(std::is_pointer_v<type> ? ptr : i64);
-#define QC_SIGNATURE(kernel, isa)                                                        \
-  if (symbol == "qc_k_" #kernel "_" #isa) {                                              \
-    QC_KERNEL_ARGS_##kernel(QC_SIGNATURE_TYPE) types.append({i64, i64});                 \
-    return types;                                                                        \
+#define QC_SIGNATURE_TYPE(type, name)                                          \
+  types.push_back(std::is_pointer_v<type> ? ptr : i64);
+#define QC_SIGNATURE(kernel, isa)                                              \
+  if (symbol == "qc_k_" #kernel "_" #isa) {                                    \
+    QC_KERNEL_ARGS_##kernel(QC_SIGNATURE_TYPE) types.append({i64, i64});       \
+    return types;                                                              \
   }
   QC_KERNEL_VARIANTS(QC_SIGNATURE)
 #undef QC_SIGNATURE
@@ -90,8 +94,9 @@ std::optional<SmallVector<Type>> kernelSignature(StringRef symbol, MLIRContext *
 /// holds unsigned integers: by its type, or, once convert-qc-to-linalg's
 /// makeSignless has run, by the qc.unsigned flags.
 bool isUnsigned(Operation *op, unsigned i) {
-  Type t = i < op->getNumOperands() ? op->getOperand(i).getType()
-                                    : op->getResult(i - op->getNumOperands()).getType();
+  Type t = i < op->getNumOperands()
+               ? op->getOperand(i).getType()
+               : op->getResult(i - op->getNumOperands()).getType();
   return getElementTypeOrSelf(t).isUnsignedInteger() || wasUnsigned(op, i);
 }
 
@@ -100,11 +105,14 @@ bool isUnsigned(Operation *op, unsigned i) {
 /// `unsignedOk`. The kernels run on the IR as it is (signedness in the
 /// types); convert-qc-to-linalg makes it signless afterwards.
 bool kernelTypes(Operation *op, bool unsignedOk) {
-  for (unsigned i = 0, e = op->getNumOperands() + op->getNumResults(); i < e; ++i) {
-    Type t = i < op->getNumOperands() ? op->getOperand(i).getType()
-                                      : op->getResult(i - op->getNumOperands()).getType();
+  for (unsigned i = 0, e = op->getNumOperands() + op->getNumResults(); i < e;
+       ++i) {
+    Type t = i < op->getNumOperands()
+                 ? op->getOperand(i).getType()
+                 : op->getResult(i - op->getNumOperands()).getType();
     auto tt = dyn_cast<RankedTensorType>(t);
-    if (!tt || !tt.hasStaticShape() || !isa<FloatType, IndexType, IntegerType>(tt.getElementType()))
+    if (!tt || !tt.hasStaticShape() ||
+        !isa<FloatType, IndexType, IntegerType>(tt.getElementType()))
       return false;
     if (!unsignedOk && isUnsigned(op, i))
       return false;
@@ -134,7 +142,8 @@ std::optional<std::vector<T>> constantValues(Value v) {
   if constexpr (std::is_same_v<T, float>) {
     return qc::readFloatElements(cst.getValue());
   } else {
-    std::optional<std::vector<int64_t>> ints = qc::readIntegerElements(cst.getValue(), true);
+    std::optional<std::vector<int64_t>> ints =
+        qc::readIntegerElements(cst.getValue(), true);
     if (!ints)
       return std::nullopt;
     return std::vector<T>(ints->begin(), ints->end());
@@ -144,14 +153,15 @@ std::optional<std::vector<T>> constantValues(Value v) {
 /// Whether any of `types` has no elements (a zero dim): the kernels'
 /// shape arithmetic divides by dims, so such ops keep the linalg lowering.
 bool anyEmpty(std::initializer_list<RankedTensorType> types) {
-  return llvm::any_of(types, [](RankedTensorType t) { return t.getNumElements() == 0; });
+  return llvm::any_of(
+      types, [](RankedTensorType t) { return t.getNumElements() == 0; });
 }
 
 /// The batch stride (elements) of a `rows x cols` operand of type `t` in a
 /// product of `batch` matrices: a full batch, or 0 for one matrix shared by
 /// every batch; none when its batch dims broadcast otherwise.
-std::optional<int64_t> batchStride(RankedTensorType t, int64_t rows, int64_t cols,
-                                   int64_t batch) {
+std::optional<int64_t> batchStride(RankedTensorType t, int64_t rows,
+                                   int64_t cols, int64_t batch) {
   int64_t mats = t.getNumElements() / (rows * cols);
   if (mats == batch)
     return batch == 1 ? 0 : rows * cols;
@@ -161,10 +171,12 @@ std::optional<int64_t> batchStride(RankedTensorType t, int64_t rows, int64_t col
 }
 
 template <typename T>
-Value blobConstant(OpBuilder &b, Location loc, ArrayRef<T> values, Type elt, StringRef name) {
+Value blobConstant(OpBuilder &b, Location loc, ArrayRef<T> values, Type elt,
+                   StringRef name) {
   auto ty = RankedTensorType::get({int64_t(values.size())}, elt);
   auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(values);
-  return arith::ConstantOp::create(b, loc, DenseResourceElementsAttr::get(ty, name, std::move(blob)));
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(ty, name, std::move(blob)));
 }
 
 /// Requantization of a kernel's output: identity (int32) or qc.requantize.
@@ -176,11 +188,14 @@ struct Requant {
 
 /// The qc.requantize that is the only user of `acc`, if its per-channel
 /// axis is `chanAxis` (or it is per tensor): its parameters per channel.
-qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels, Requant &r) {
+qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels,
+                                Requant &r) {
   if (!acc.hasOneUse())
     return nullptr;
   auto rq = dyn_cast<qc::RequantizeOp>(*acc.getUsers().begin());
-  if (!rq || tensorType(rq.getOutput()).getElementType().getIntOrFloatBitWidth() != 8 ||
+  if (!rq ||
+      tensorType(rq.getOutput()).getElementType().getIntOrFloatBitWidth() !=
+          8 ||
       !kernelTypes(rq, /*unsignedOk=*/true))
     return nullptr;
   ArrayRef<int32_t> m = rq.getMultiplier(), s = rq.getShift();
@@ -219,11 +234,13 @@ struct CallBuilder {
   Value tensor(Value t) {
     auto tt = tensorType(t);
     auto mt = MemRefType::get(tt.getShape(), tt.getElementType());
-    Value m = bufferization::ToBufferOp::create(rw, loc, mt, t, /*readOnly=*/true);
+    Value m =
+        bufferization::ToBufferOp::create(rw, loc, mt, t, /*readOnly=*/true);
     return pointerOf(m);
   }
   Value i(int64_t v) { return arith::ConstantIntOp::create(rw, loc, i64, v); }
-  template <typename T> Value blob(ArrayRef<T> v, Type elt, StringRef name) {
+  template <typename T>
+  Value blob(ArrayRef<T> v, Type elt, StringRef name) {
     return tensor(blobConstant<T>(rw, loc, v, elt, name));
   }
   Value null() { return LLVM::ZeroOp::create(rw, loc, ptrTy); }
@@ -232,9 +249,12 @@ struct CallBuilder {
   /// (its `out` a fresh buffer), then (task, ntasks); returns the output as a
   /// tensor of `outTy`.
   template <typename CallT>
-  Value finish(CallT &call, StringRef variant, RankedTensorType outTy, unsigned tasks) {
-    std::string symbol = ("qc_k_" + Twine(CallT::kernelName) + "_" + variant).str();
-    assert(kernelSignature(symbol, rw.getContext()) && "no such kernel in Kernels.def");
+  Value finish(CallT &call, StringRef variant, RankedTensorType outTy,
+               unsigned tasks) {
+    std::string symbol =
+        ("qc_k_" + Twine(CallT::kernelName) + "_" + variant).str();
+    assert(kernelSignature(symbol, rw.getContext()) &&
+           "no such kernel in Kernels.def");
     auto mt = MemRefType::get(outTy.getShape(), outTy.getElementType());
     Value out = memref::AllocOp::create(rw, loc, mt, rw.getI64IntegerAttr(64));
     call.out = pointerOf(out);
@@ -255,13 +275,16 @@ struct CallBuilder {
     if (tasks <= 1) {
       emit(rw, arith::ConstantIntOp::create(rw, loc, i64, 0));
     } else {
-      Value zero = cindex(rw, loc, 0), one = cindex(rw, loc, 1), n = cindex(rw, loc, tasks);
-      scf::ParallelOp::create(rw, loc, ValueRange{zero}, ValueRange{n}, ValueRange{one},
-                              [&](OpBuilder &b, Location l, ValueRange ivs) {
-        emit(b, arith::IndexCastOp::create(b, l, i64, ivs[0]));
-      });
+      Value zero = cindex(rw, loc, 0), one = cindex(rw, loc, 1),
+            n = cindex(rw, loc, tasks);
+      scf::ParallelOp::create(
+          rw, loc, ValueRange{zero}, ValueRange{n}, ValueRange{one},
+          [&](OpBuilder &b, Location l, ValueRange ivs) {
+            emit(b, arith::IndexCastOp::create(b, l, i64, ivs[0]));
+          });
     }
-    return bufferization::ToTensorOp::create(rw, loc, outTy, out, /*restrict=*/true,
+    return bufferization::ToTensorOp::create(rw, loc, outTy, out,
+                                             /*restrict=*/true,
                                              /*writable=*/true);
   }
 };
@@ -273,8 +296,9 @@ struct KernelOptions {
 
 /// Sets the epilogue arguments (corr .. outI8) of an int8 kernel call.
 template <typename CallT>
-void epilogueArgs(CallBuilder &cb, CallT &k, const qc::kernels::PackedWeights &p,
-                  const Requant &r, Type i32) {
+void epilogueArgs(CallBuilder &cb, CallT &k,
+                  const qc::kernels::PackedWeights &p, const Requant &r,
+                  Type i32) {
   k.corr = cb.blob<int32_t>(p.corr, i32, "qc_kernel_corr");
   k.zw = p.hasZw ? cb.blob<int32_t>(p.zw, i32, "qc_kernel_zw") : cb.null();
   k.hasZw = cb.i(p.hasZw);
@@ -292,22 +316,25 @@ void epilogueArgs(CallBuilder &cb, CallT &k, const qc::kernels::PackedWeights &p
   k.outI8 = cb.i(r.outI8);
 }
 
-LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opts,
-                           PatternRewriter &rw) {
+LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
+                           const KernelOptions &opts, PatternRewriter &rw) {
   if (!kernelTypes(op, /*unsignedOk=*/true))
     return failure();
   auto xTy = tensorType(op.getInput()), wTy = tensorType(op.getWeight());
   auto outTy = tensorType(op.getOutput());
   int64_t rank = xTy.getRank();
-  if ((rank != 3 && rank != 4) || xTy.getElementType().getIntOrFloatBitWidth() != 8 ||
+  if ((rank != 3 && rank != 4) ||
+      xTy.getElementType().getIntOrFloatBitWidth() != 8 ||
       anyEmpty({xTy, wTy, outTy}))
-    return rw.notifyMatchFailure(op, "kernels take non-empty 1-d and 2-d 8-bit convolutions");
+    return rw.notifyMatchFailure(
+        op, "kernels take non-empty 1-d and 2-d 8-bit convolutions");
   std::optional<std::vector<uint8_t>> w = constantBytes(op.getWeight());
   if (!w)
     return rw.notifyMatchFailure(op, "weights are not a constant");
   std::vector<int32_t> bias;
   if (op.getBias()) {
-    std::optional<std::vector<int32_t>> b = constantValues<int32_t>(op.getBias());
+    std::optional<std::vector<int32_t>> b =
+        constantValues<int32_t>(op.getBias());
     if (!b)
       return rw.notifyMatchFailure(op, "bias is not a constant");
     bias = *b;
@@ -324,14 +351,15 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opt
   int64_t OH = dim(outTy, 0), OW = dim(outTy, 1), groups = op.getGroup();
   int64_t K = wTy.getNumElements() / F;
   Requant r;
-  qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), 1, F, r) : nullptr;
+  qc::RequantizeOp rq =
+      fuse ? fusableRequant(op.getOutput(), 1, F, r) : nullptr;
   if (fuse && !rq)
     return failure();
   bool xU = isUnsigned(op, 0), wU = isUnsigned(op, 1);
   std::vector<int32_t> wzp(op.getWeightZp().begin(), op.getWeightZp().end());
   qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
-      w->data(), F, K, wU, wzp.data(), wzp.size(), bias.empty() ? nullptr : bias.data(), xU,
-      op.getInputZp());
+      w->data(), F, K, wU, wzp.data(), wzp.size(),
+      bias.empty() ? nullptr : bias.data(), xU, op.getInputZp());
   Location loc = op.getLoc();
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   CallBuilder cb(rw, loc);
@@ -357,8 +385,9 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opt
   k.pad = cb.i(uint8_t(op.getInputZp()));
   // Weights of 4 or 2 bits are stored two or four per byte.
   unsigned wBits = qc::kernels::packedBits(p.data);
-  k.w = cb.blob<int8_t>(wBits == 8 ? p.data : qc::kernels::packSubByte(p.data, wBits), i8,
-                        "qc_kernel_weights");
+  k.w = cb.blob<int8_t>(wBits == 8 ? p.data
+                                   : qc::kernels::packSubByte(p.data, wBits),
+                        i8, "qc_kernel_weights");
   k.wBits = cb.i(wBits);
   epilogueArgs(cb, k, p, r, i32);
   Operation *replaced = rq ? rq.getOperation() : op.getOperation();
@@ -370,8 +399,8 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse, const KernelOptions &opt
   return success();
 }
 
-LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions &opts,
-                             PatternRewriter &rw) {
+LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
+                             const KernelOptions &opts, PatternRewriter &rw) {
   if (!kernelTypes(op, /*unsignedOk=*/true))
     return failure();
   auto aTy = tensorType(op.getA()), bTy = tensorType(op.getB());
@@ -380,7 +409,8 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions 
       bTy.getElementType().getIntOrFloatBitWidth() != 8 || aTy.getRank() < 2 ||
       bTy.getRank() < 2 || anyEmpty({aTy, bTy, outTy}))
     return rw.notifyMatchFailure(op, "kernels take 8-bit matrices");
-  int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
+  int64_t K = aTy.getDimSize(aTy.getRank() - 1),
+          N = bTy.getDimSize(bTy.getRank() - 1);
   int64_t outRank = outTy.getRank();
   int64_t M = outTy.getDimSize(outRank - 2);
   int64_t batch = outTy.getNumElements() / (M * N);
@@ -399,23 +429,25 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions 
   }
   std::vector<int32_t> bias;
   if (op.getBias()) {
-    std::optional<std::vector<int32_t>> bv = constantValues<int32_t>(op.getBias());
+    std::optional<std::vector<int32_t>> bv =
+        constantValues<int32_t>(op.getBias());
     if (!bv)
       return rw.notifyMatchFailure(op, "bias is not a constant");
     bias = *bv;
   }
   Requant r;
-  qc::RequantizeOp rq = fuse ? fusableRequant(op.getOutput(), outRank - 1, N, r) : nullptr;
+  qc::RequantizeOp rq =
+      fuse ? fusableRequant(op.getOutput(), outRank - 1, N, r) : nullptr;
   if (fuse && !rq)
     return failure();
   bool aU = isUnsigned(op, 0), bU = isUnsigned(op, 1);
   std::vector<int32_t> bzp(op.getBZp().begin(), op.getBZp().end());
   const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
   qc::kernels::PackedWeights p =
-      b ? qc::kernels::packMatmulB(b->data(), K, N, bU, bzp.data(), bzp.size(), biasPtr, aU,
-                                   op.getAZp())
-        : qc::kernels::matmulActivationB(K, N, bU, bzp.data(), bzp.size(), biasPtr,
-                                         op.getAZp());
+      b ? qc::kernels::packMatmulB(b->data(), K, N, bU, bzp.data(), bzp.size(),
+                                   biasPtr, aU, op.getAZp())
+        : qc::kernels::matmulActivationB(K, N, bU, bzp.data(), bzp.size(),
+                                         biasPtr, op.getAZp());
   Location loc = op.getLoc();
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   CallBuilder cb(rw, loc);
@@ -430,8 +462,9 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse, const KernelOptions 
   if (b) {
     // Weights of 4 or 2 bits are stored two or four per byte (bPacked = bits).
     unsigned bBits = qc::kernels::packedBits(p.data);
-    k.b = cb.blob<int8_t>(bBits == 8 ? p.data : qc::kernels::packSubByte(p.data, bBits), i8,
-                          "qc_kernel_weights");
+    k.b = cb.blob<int8_t>(bBits == 8 ? p.data
+                                     : qc::kernels::packSubByte(p.data, bBits),
+                          i8, "qc_kernel_weights");
     k.bStride = cb.i(0);
     k.bPacked = cb.i(bBits);
   } else {
@@ -479,7 +512,8 @@ struct RequantizeToKernel : OpRewritePattern<qc::RequantizeOp> {
   RequantizeToKernel(MLIRContext *ctx, KernelOptions opts)
       : OpRewritePattern(ctx, /*benefit=*/3), opts(std::move(opts)) {}
 
-  LogicalResult matchAndRewrite(qc::RequantizeOp rq, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::RequantizeOp rq,
+                                PatternRewriter &rw) const override {
     Operation *def = rq.getInput().getDefiningOp();
     if (auto conv = dyn_cast_or_null<qc::ConvIntOp>(def))
       return convToKernel(conv, /*fuse=*/true, opts, rw);
@@ -498,25 +532,31 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
   GroupScaledToKernel(MLIRContext *ctx, KernelOptions opts)
       : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
 
-  LogicalResult matchAndRewrite(qc::MatMulGroupScaledOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::MatMulGroupScaledOp op,
+                                PatternRewriter &rw) const override {
     if (!kernelTypes(op, /*unsignedOk=*/false))
       return failure();
     auto aTy = tensorType(op.getA()), outTy = tensorType(op.getOutput());
-    int64_t K = aTy.getShape().back(), N = outTy.getShape().back(), G = op.getGroup();
+    int64_t K = aTy.getShape().back(), N = outTy.getShape().back(),
+            G = op.getGroup();
     if (G % 4 || anyEmpty({aTy, outTy}))
-      return rw.notifyMatchFailure(op, "kernels take groups of a multiple of 4 channels");
+      return rw.notifyMatchFailure(
+          op, "kernels take groups of a multiple of 4 channels");
     std::optional<std::vector<uint8_t>> b = constantBytes(op.getB());
-    std::optional<std::vector<float>> sb = constantValues<float>(op.getBScales());
+    std::optional<std::vector<float>> sb =
+        constantValues<float>(op.getBScales());
     std::optional<std::vector<float>> bias;
     if (op.getBias() && !(bias = constantValues<float>(op.getBias())))
       return rw.notifyMatchFailure(op, "bias is not a constant");
     if (!b || !sb)
-      return rw.notifyMatchFailure(op, "weights or their scales are not constants");
+      return rw.notifyMatchFailure(op,
+                                   "weights or their scales are not constants");
     if (sb->size() == 1)
       sb->assign(size_t(N), sb->front());
     int32_t noZp = 0;
-    qc::kernels::PackedWeights p = qc::kernels::packMatmulB(
-        b->data(), K, N, /*bUnsigned=*/false, &noZp, 1, nullptr, /*aUnsigned=*/false, 0);
+    qc::kernels::PackedWeights p =
+        qc::kernels::packMatmulB(b->data(), K, N, /*bUnsigned=*/false, &noZp, 1,
+                                 nullptr, /*aUnsigned=*/false, 0);
     std::vector<int32_t> colSums(size_t(K / G * N), 0);
     for (int64_t k = 0; k < K; ++k)
       for (int64_t n = 0; n < N; ++n)
@@ -547,20 +587,26 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
   ConvF32ToKernel(MLIRContext *ctx, unsigned tasks)
       : OpRewritePattern(ctx, /*benefit=*/2), tasks(tasks) {}
 
-  LogicalResult matchAndRewrite(qc::ConvOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::ConvOp op,
+                                PatternRewriter &rw) const override {
     auto xTy = dyn_cast<RankedTensorType>(op.getX().getType());
     auto wTy = dyn_cast<RankedTensorType>(op.getW().getType());
     auto yTy = dyn_cast<RankedTensorType>(op.getY().getType());
-    if (!xTy || !wTy || !yTy || !xTy.hasStaticShape() || !yTy.hasStaticShape() ||
-        xTy.getRank() != 4 || !xTy.getElementType().isF32() || op.getGroup() != 1 ||
+    if (!xTy || !wTy || !yTy || !xTy.hasStaticShape() ||
+        !yTy.hasStaticShape() || xTy.getRank() != 4 ||
+        !xTy.getElementType().isF32() || op.getGroup() != 1 ||
         op.getAutoPad() != "NOTSET" || anyEmpty({xTy, wTy, yTy}))
-      return rw.notifyMatchFailure(op, "float kernels take static 2-d group-1 f32 convs");
+      return rw.notifyMatchFailure(
+          op, "float kernels take static 2-d group-1 f32 convs");
     if (!op.getW().getDefiningOp<arith::ConstantOp>() ||
         (op.getB() && !op.getB().getDefiningOp<arith::ConstantOp>()))
       return rw.notifyMatchFailure(op, "weights and bias must be constants");
-    SmallVector<int64_t> pads(op.getPads().value_or(ArrayRef<int64_t>{0, 0, 0, 0}));
-    SmallVector<int64_t> strides(op.getStrides().value_or(ArrayRef<int64_t>{1, 1}));
-    SmallVector<int64_t> dil(op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
+    SmallVector<int64_t> pads(
+        op.getPads().value_or(ArrayRef<int64_t>{0, 0, 0, 0}));
+    SmallVector<int64_t> strides(
+        op.getStrides().value_or(ArrayRef<int64_t>{1, 1}));
+    SmallVector<int64_t> dil(
+        op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
     Location loc = op.getLoc();
     CallBuilder cb(rw, loc);
     conv2d_f32_call k;
@@ -594,17 +640,21 @@ struct MatMulF32ToKernel : OpRewritePattern<qc::MatMulOp> {
   MatMulF32ToKernel(MLIRContext *ctx, unsigned tasks)
       : OpRewritePattern(ctx, /*benefit=*/2), tasks(tasks) {}
 
-  LogicalResult matchAndRewrite(qc::MatMulOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::MatMulOp op,
+                                PatternRewriter &rw) const override {
     auto aTy = dyn_cast<RankedTensorType>(op.getA().getType());
     auto bTy = dyn_cast<RankedTensorType>(op.getB().getType());
     auto yTy = dyn_cast<RankedTensorType>(op.getY().getType());
-    if (!aTy || !bTy || !yTy || !aTy.hasStaticShape() || !bTy.hasStaticShape() ||
-        !yTy.hasStaticShape() || aTy.getRank() < 2 || bTy.getRank() < 2 ||
-        !aTy.getElementType().isF32() || !bTy.getElementType().isF32() ||
-        anyEmpty({aTy, bTy, yTy}))
-      return rw.notifyMatchFailure(op, "float kernels take static f32 matrices");
-    int64_t K = aTy.getDimSize(aTy.getRank() - 1), N = bTy.getDimSize(bTy.getRank() - 1);
-    int64_t M = yTy.getDimSize(yTy.getRank() - 2), batch = yTy.getNumElements() / (M * N);
+    if (!aTy || !bTy || !yTy || !aTy.hasStaticShape() ||
+        !bTy.hasStaticShape() || !yTy.hasStaticShape() || aTy.getRank() < 2 ||
+        bTy.getRank() < 2 || !aTy.getElementType().isF32() ||
+        !bTy.getElementType().isF32() || anyEmpty({aTy, bTy, yTy}))
+      return rw.notifyMatchFailure(op,
+                                   "float kernels take static f32 matrices");
+    int64_t K = aTy.getDimSize(aTy.getRank() - 1),
+            N = bTy.getDimSize(bTy.getRank() - 1);
+    int64_t M = yTy.getDimSize(yTy.getRank() - 2),
+            batch = yTy.getNumElements() / (M * N);
     std::optional<int64_t> aStride = batchStride(aTy, M, K, batch),
                            bStride = batchStride(bTy, K, N, batch);
     if (!aStride || !bStride)
@@ -650,14 +700,17 @@ struct HadamardToKernel : OpRewritePattern<qc::HadamardOp> {
   HadamardToKernel(MLIRContext *ctx, unsigned tasks)
       : OpRewritePattern(ctx, /*benefit=*/2), tasks(tasks) {}
 
-  LogicalResult matchAndRewrite(qc::HadamardOp op, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::HadamardOp op,
+                                PatternRewriter &rw) const override {
     auto ty = dyn_cast<RankedTensorType>(op.getInput().getType());
-    if (!ty || !ty.hasStaticShape() || !ty.getElementType().isF32() || ty.getRank() < 1 ||
-        ty.getNumElements() == 0)
+    if (!ty || !ty.hasStaticShape() || !ty.getElementType().isF32() ||
+        ty.getRank() < 1 || ty.getNumElements() == 0)
       return rw.notifyMatchFailure(op, "the kernel takes static f32 tensors");
     if (Value f = op.getFactor())
-      if (!tensorType(f).hasStaticShape() || !tensorType(f).getElementType().isF32())
-        return rw.notifyMatchFailure(op, "the factor must be a static f32 tensor");
+      if (!tensorType(f).hasStaticShape() ||
+          !tensorType(f).getElementType().isF32())
+        return rw.notifyMatchFailure(op,
+                                     "the factor must be a static f32 tensor");
     int64_t n = ty.getShape().back(), m = op.getFactorSize();
     CallBuilder cb(rw, op.getLoc());
     hadamard_f32_call k;
@@ -690,8 +743,9 @@ LogicalResult declareKernels(ModuleOp module) {
     std::optional<SmallVector<Type>> params =
         kernelSignature(call.getCallee(), module.getContext());
     if (!params)
-      return call.emitOpError() << "calls @" << call.getCallee()
-                                << ", which include/qc/Kernels/Kernels.def does not list";
+      return call.emitOpError()
+             << "calls @" << call.getCallee()
+             << ", which include/qc/Kernels/Kernels.def does not list";
     auto fn = func::FuncOp::create(b, call.getLoc(), call.getCallee(),
                                    b.getFunctionType(*params, {}));
     fn.setPrivate();
@@ -706,14 +760,16 @@ struct LowerToMicrokernelsPass
     MLIRContext *ctx = &getContext();
     unsigned tasks = std::max(1u, unsigned(kernelTasks));
     RewritePatternSet patterns(ctx);
-    if (const char *suffix = qc::kernels::variantSuffix(int8Kernels.getValue())) {
+    if (const char *suffix =
+            qc::kernels::variantSuffix(int8Kernels.getValue())) {
       // An lvalue: each pattern copies it.
       const KernelOptions options{suffix, tasks};
       patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>,
                    RequantizeToKernel, GroupScaledToKernel>(ctx, options);
     }
     if (f32Kernels.getValue() == F32ISA::AVX512)
-      patterns.add<ConvF32ToKernel, MatMulF32ToKernel, HadamardToKernel>(ctx, tasks);
+      patterns.add<ConvF32ToKernel, MatMulF32ToKernel, HadamardToKernel>(ctx,
+                                                                         tasks);
     if (patterns.getNativePatterns().empty())
       return;
     ModuleOp module = getOperation();

@@ -15,8 +15,8 @@
 
 using namespace mlir;
 
-void qc::cpu::buildQCToLinalgPassPipeline(OpPassManager &pm,
-                                          const CodegenPipelineOptions &options) {
+void qc::cpu::buildQCToLinalgPassPipeline(
+    OpPassManager &pm, const CodegenPipelineOptions &options) {
   LowerToMicrokernelsOptions kernels;
   kernels.int8Kernels = options.int8Kernels.getValue();
   kernels.f32Kernels = options.f32Kernels.getValue();
@@ -25,8 +25,8 @@ void qc::cpu::buildQCToLinalgPassPipeline(OpPassManager &pm,
   pm.addPass(createConvertQCToLinalg());
 }
 
-void qc::cpu::buildLinalgToLLVMPassPipeline(OpPassManager &pm,
-                                            const CodegenPipelineOptions &options) {
+void qc::cpu::buildLinalgToLLVMPassPipeline(
+    OpPassManager &pm, const CodegenPipelineOptions &options) {
   bool parallel = options.threads.getValue() > 1;
   pm.addPass(createFuseElementwise());
   pm.addPass(createApproximateMath());
@@ -38,7 +38,8 @@ void qc::cpu::buildLinalgToLLVMPassPipeline(OpPassManager &pm,
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.allowReturnAllocsFromLoops = true;
-  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
@@ -49,7 +50,8 @@ void qc::cpu::buildLinalgToLLVMPassPipeline(OpPassManager &pm,
   if (parallel)
     pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   // With threads: OpenMP worksharing loops, whose thread count is the
@@ -81,14 +83,14 @@ void qc::cpu::buildLinalgToLLVMPassPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void qc::cpu::buildCPUCodegenPassPipeline(OpPassManager &pm,
-                                          const CodegenPipelineOptions &options) {
+void qc::cpu::buildCPUCodegenPassPipeline(
+    OpPassManager &pm, const CodegenPipelineOptions &options) {
   buildQCToLinalgPassPipeline(pm, options);
   buildLinalgToLLVMPassPipeline(pm, options);
 }
 
-void qc::cpu::buildCompileModelPassPipeline(OpPassManager &pm,
-                                            const CodegenPipelineOptions &options) {
+void qc::cpu::buildCompileModelPassPipeline(
+    OpPassManager &pm, const CodegenPipelineOptions &options) {
   CreateEntryPointOptions entry;
   entry.graphFunction = options.graphFunction.getValue();
   pm.addPass(createCreateEntryPoint(entry));
@@ -103,6 +105,7 @@ void qc::cpu::registerCPUPipelines() {
       buildCPUCodegenPassPipeline);
   PassPipelineRegistration<CodegenPipelineOptions>(
       "qc-compile-model",
-      "Wrap the graph function in the qc_run entry point, then qc-lower-to-llvm",
+      "Wrap the graph function in the qc_run entry point, then "
+      "qc-lower-to-llvm",
       buildCompileModelPassPipeline);
 }

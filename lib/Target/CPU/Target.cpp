@@ -56,7 +56,8 @@ void qc::cpu::registerDialects(MLIRContext &context) {
   context.loadAllAvailableDialects();
 }
 
-FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module, StringRef graphFunction,
+FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
+                                               StringRef graphFunction,
                                                const TargetOptions &options) {
   TargetOptions resolved = options;
   if (Error e = resolveKernels(resolved)) {
@@ -118,7 +119,8 @@ qc::cpu::createTargetMachine(const TargetOptions &targetOptions, bool jit) {
   llvm::InitializeNativeTargetAsmParser();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return fail("no LLVM target for " + triple.str() + ": " + error);
   std::string cpuName = cpu.str();
@@ -154,7 +156,8 @@ static Expected<bool> cpuHas(StringRef cpu, ArrayRef<const char *> features) {
   llvm::InitializeNativeTarget();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   std::unique_ptr<llvm::MCSubtargetInfo> sti(
       target ? target->createMCSubtargetInfo(triple, cpu, "") : nullptr);
   if (!sti || !sti->isCPUStringValid(cpu))
@@ -166,22 +169,26 @@ static Expected<bool> cpuHas(StringRef cpu, ArrayRef<const char *> features) {
 
 Error qc::cpu::resolveKernels(TargetOptions &options) {
   StringRef cpu = options.cpu;
-  if (options.int8Kernels == Int8Kernels::Auto || options.int8Kernels == Int8Kernels::VNNI) {
-    Expected<bool> vnni =
-        cpuHas(cpu, {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512vnni"});
+  if (options.int8Kernels == Int8Kernels::Auto ||
+      options.int8Kernels == Int8Kernels::VNNI) {
+    Expected<bool> vnni = cpuHas(
+        cpu, {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512vnni"});
     if (!vnni)
       return vnni.takeError();
     if (!*vnni && options.int8Kernels == Int8Kernels::VNNI)
-      return fail("int8 kernels 'vnni': CPU '" + cpu + "' lacks AVX-512 VNNI (avx512vnni, "
+      return fail("int8 kernels 'vnni': CPU '" + cpu +
+                  "' lacks AVX-512 VNNI (avx512vnni, "
                   "avx512bw, avx512dq, avx512vl); use auto or generic");
     options.int8Kernels = *vnni ? Int8Kernels::VNNI : Int8Kernels::Generic;
   }
-  if (options.f32Kernels == F32Kernels::Auto || options.f32Kernels == F32Kernels::AVX512) {
+  if (options.f32Kernels == F32Kernels::Auto ||
+      options.f32Kernels == F32Kernels::AVX512) {
     Expected<bool> avx512 = cpuHas(cpu, {"avx512f"});
     if (!avx512)
       return avx512.takeError();
     if (!*avx512 && options.f32Kernels == F32Kernels::AVX512)
-      return fail("f32 kernels 'avx512': CPU '" + cpu + "' lacks AVX-512F; use auto or none");
+      return fail("f32 kernels 'avx512': CPU '" + cpu +
+                  "' lacks AVX-512F; use auto or none");
     options.f32Kernels = *avx512 ? F32Kernels::AVX512 : F32Kernels::None;
   }
   return Error::success();
@@ -201,13 +208,15 @@ kernels::Int8ISA qc::cpu::int8ISA(Int8Kernels choice) {
 }
 
 kernels::F32ISA qc::cpu::f32ISA(F32Kernels choice) {
-  return choice == F32Kernels::AVX512 ? kernels::F32ISA::AVX512 : kernels::F32ISA::None;
+  return choice == F32Kernels::AVX512 ? kernels::F32ISA::AVX512
+                                      : kernels::F32ISA::None;
 }
 
 /// Links the kernels that `m` declares (the calls qc-lower-to-microkernels
-/// made) from the embedded bitcode and makes them internal. The generic code loses its target attributes, so
-/// it is compiled for the model's target; the AVX-512 code (the VNNI and
-/// float kernels, chosen only for targets that have it) keeps its own.
+/// made) from the embedded bitcode and makes them internal. The generic code
+/// loses its target attributes, so it is compiled for the model's target; the
+/// AVX-512 code (the VNNI and float kernels, chosen only for targets that have
+/// it) keeps its own.
 static Error linkKernels(llvm::Module &m) {
   bool needed = llvm::any_of(m.functions(), [](llvm::Function &f) {
     return f.isDeclaration() && f.getName().starts_with("qc_k_");
@@ -215,7 +224,8 @@ static Error linkKernels(llvm::Module &m) {
   if (!needed)
     return Error::success();
   llvm::MemoryBufferRef buffer(
-      StringRef(reinterpret_cast<const char *>(qcKernelBitcode), qcKernelBitcode_size),
+      StringRef(reinterpret_cast<const char *>(qcKernelBitcode),
+                qcKernelBitcode_size),
       "qc-kernels");
   Expected<std::unique_ptr<llvm::Module>> kernels =
       llvm::parseBitcodeFile(buffer, m.getContext());
@@ -224,12 +234,15 @@ static Error linkKernels(llvm::Module &m) {
   (*kernels)->setTargetTriple(m.getTargetTriple());
   (*kernels)->setDataLayout(m.getDataLayout());
   for (llvm::Function &f : **kernels) {
-    if (f.getFnAttribute("target-features").getValueAsString().contains("+avx512f"))
+    if (f.getFnAttribute("target-features")
+            .getValueAsString()
+            .contains("+avx512f"))
       continue;
     for (StringRef a : {"target-cpu", "target-features", "tune-cpu"})
       f.removeFnAttr(a);
   }
-  if (llvm::Linker::linkModules(m, std::move(*kernels), llvm::Linker::Flags::LinkOnlyNeeded))
+  if (llvm::Linker::linkModules(m, std::move(*kernels),
+                                llvm::Linker::Flags::LinkOnlyNeeded))
     return fail("cannot link the kernels into the model");
   for (llvm::Function &f : m.functions())
     if (!f.isDeclaration() && f.getName().starts_with("qc_k_"))
@@ -276,10 +289,11 @@ struct CAPIBuilder {
                                   StringRef kind) {
     SmallVector<llvm::Constant *> rows;
     for (auto [i, spec] : llvm::enumerate(specs)) {
-      auto *name = b.CreateGlobalString(spec.name, prefix + "_" + kind.str() +
-                                                       "_name" + std::to_string(i),
-                                        0, &m);
-      auto *shapeInit = llvm::ConstantDataArray::get(ctx, ArrayRef<int64_t>(spec.shape));
+      auto *name = b.CreateGlobalString(
+          spec.name, prefix + "_" + kind.str() + "_name" + std::to_string(i), 0,
+          &m);
+      auto *shapeInit =
+          llvm::ConstantDataArray::get(ctx, ArrayRef<int64_t>(spec.shape));
       auto *shape = new llvm::GlobalVariable(
           m, shapeInit->getType(), true, llvm::GlobalValue::PrivateLinkage,
           shapeInit, prefix + "_" + kind.str() + "_shape" + std::to_string(i));
@@ -304,7 +318,8 @@ struct CAPIBuilder {
         b.CreateICmpULT(i, llvm::ConstantInt::get(i32, specs.size()));
     llvm::Value *row = b.CreateGEP(table->getValueType(), table,
                                    {b.getInt64(0), b.CreateZExt(i, i64)});
-    b.CreateRet(b.CreateSelect(inRange, row, llvm::ConstantPointerNull::get(ptr)));
+    b.CreateRet(
+        b.CreateSelect(inRange, row, llvm::ConstantPointerNull::get(ptr)));
   }
 
   /// P_run: checks each tensor's dtype, rank and dims against the compiled
@@ -326,7 +341,8 @@ struct CAPIBuilder {
     size_t slot = 0;
     auto check = [&](llvm::Value *cond) {
       llvm::BasicBlock *next = llvm::BasicBlock::Create(ctx, "ok", fn);
-      code->addIncoming(llvm::ConstantInt::get(i32, slot + 1), b.GetInsertBlock());
+      code->addIncoming(llvm::ConstantInt::get(i32, slot + 1),
+                        b.GetInsertBlock());
       b.CreateCondBr(cond, next, mismatch);
       b.SetInsertPoint(next);
     };
@@ -345,11 +361,15 @@ struct CAPIBuilder {
           llvm::Value *dimsOk = b.getTrue();
           for (auto [d, size] : llvm::enumerate(spec.shape))
             dimsOk = b.CreateAnd(
-                dimsOk, b.CreateICmpEQ(b.CreateLoad(i64, b.CreateGEP(i64, shape, b.getInt64(d))),
-                                       b.getInt64(size)));
+                dimsOk,
+                b.CreateICmpEQ(
+                    b.CreateLoad(i64, b.CreateGEP(i64, shape, b.getInt64(d))),
+                    b.getInt64(size)));
           check(dimsOk);
         }
-        b.CreateStore(field(0, ptr), b.CreateGEP(argvTy, argv, {b.getInt64(0), b.getInt64(slot)}));
+        b.CreateStore(
+            field(0, ptr),
+            b.CreateGEP(argvTy, argv, {b.getInt64(0), b.getInt64(slot)}));
         ++slot;
       }
     };
@@ -363,8 +383,8 @@ struct CAPIBuilder {
 } // namespace
 
 std::unique_ptr<llvm::Module>
-qc::cpu::translateToLLVMIR(ModuleOp lowered, const ModelSignature &sig, StringRef prefix,
-                           llvm::LLVMContext &llvmContext) {
+qc::cpu::translateToLLVMIR(ModuleOp lowered, const ModelSignature &sig,
+                           StringRef prefix, llvm::LLVMContext &llvmContext) {
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
@@ -393,19 +413,21 @@ qc::cpu::translateToLLVMIR(ModuleOp lowered, const ModelSignature &sig, StringRe
 }
 
 Error qc::cpu::optimizeModule(llvm::Module &module, llvm::TargetMachine &tm,
-                         unsigned optLevel) {
+                              unsigned optLevel) {
   module.setDataLayout(tm.createDataLayout());
   module.setTargetTriple(tm.getTargetTriple());
   return makeOptimizingTransformer(optLevel, 0, &tm)(&module);
 }
 
-Error qc::cpu::emitObject(llvm::Module &module, llvm::TargetMachine &tm, StringRef path) {
+Error qc::cpu::emitObject(llvm::Module &module, llvm::TargetMachine &tm,
+                          StringRef path) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
   if (ec)
     return fail("cannot write '" + path + "': " + ec.message());
   llvm::legacy::PassManager pm;
-  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             llvm::CodeGenFileType::ObjectFile))
     return fail("the target cannot emit object files");
   pm.run(module);
   return Error::success();
@@ -421,7 +443,8 @@ Expected<std::string> qc::cpu::openMPRuntime() {
 }
 
 /// Links an object into a shared library with the system C compiler driver.
-static Error linkSharedLibrary(StringRef object, StringRef output, bool openMP) {
+static Error linkSharedLibrary(StringRef object, StringRef output,
+                               bool openMP) {
   std::string driver = "cc";
   if (const char *cc = std::getenv("CC"); cc && *cc)
     driver = cc;
@@ -430,7 +453,8 @@ static Error linkSharedLibrary(StringRef object, StringRef output, bool openMP) 
     return fail("cannot link a shared library: no C compiler driver '" +
                 driver + "' on PATH (set CC, or use -c for an object)");
   std::string err;
-  SmallVector<StringRef> args = {*program, "-shared", "-o", output, object, "-lm"};
+  SmallVector<StringRef> args = {*program, "-shared", "-o",
+                                 output,   object,    "-lm"};
   std::string omp, rpath;
   if (openMP) {
     auto lib = openMPRuntime();
@@ -440,17 +464,19 @@ static Error linkSharedLibrary(StringRef object, StringRef output, bool openMP) 
     rpath = "-Wl,-rpath," + llvm::sys::path::parent_path(omp).str();
     args.append({omp, rpath});
   }
-  int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &err);
+  int rc =
+      llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &err);
   if (rc != 0)
     return fail("linking '" + output + "' with " + *program + " failed" +
                 (err.empty() ? "" : ": " + err));
   return Error::success();
 }
 
-Error qc::cpu::emitSharedLibrary(llvm::Module &module, llvm::TargetMachine &tm, StringRef path,
-                                 unsigned threads) {
+Error qc::cpu::emitSharedLibrary(llvm::Module &module, llvm::TargetMachine &tm,
+                                 StringRef path, unsigned threads) {
   SmallString<128> object;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("quant-compile", "o", object))
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("quant-compile", "o", object))
     return fail("cannot create a temporary object file: " + ec.message());
   llvm::FileRemover remover(object);
   if (Error e = emitObject(module, tm, object))
@@ -479,7 +505,8 @@ std::string qc::cpu::prefixFromPath(StringRef path) {
   return out;
 }
 
-std::string qc::cpu::generateHeader(const ModelSignature &sig, StringRef prefix) {
+std::string qc::cpu::generateHeader(const ModelSignature &sig,
+                                    StringRef prefix) {
   std::string guard = StringRef(prefix).upper() + "_QC_MODEL_H";
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -491,7 +518,8 @@ std::string qc::cpu::generateHeader(const ModelSignature &sig, StringRef prefix)
       os << "]\n";
     }
   };
-  os << "/* Generated by quant-compile: the C API of model '" << prefix << "'.\n"
+  os << "/* Generated by quant-compile: the C API of model '" << prefix
+     << "'.\n"
      << " *\n";
   describe(sig.inputs, "input ");
   describe(sig.outputs, "output");
@@ -516,10 +544,14 @@ std::string qc::cpu::generateHeader(const ModelSignature &sig, StringRef prefix)
        << "_ELEMENTS " << t.numElements() << "\n";
   os << "\n/* Runs the model. inputs[" << sig.inputs.size() << "] and outputs["
      << sig.outputs.size() << "] are in the order above; each must\n"
-     << "   have the dtype and shape above, output buffers allocated by the caller.\n"
-     << "   Returns 0, or 1 + the index (inputs then outputs) of the first tensor\n"
-     << "   whose dtype, rank or shape differs. Reentrant: no global state. */\n"
-     << "int32_t " << prefix << "_run(const qc_tensor *inputs, qc_tensor *outputs);\n\n"
+     << "   have the dtype and shape above, output buffers allocated by the "
+        "caller.\n"
+     << "   Returns 0, or 1 + the index (inputs then outputs) of the first "
+        "tensor\n"
+     << "   whose dtype, rank or shape differs. Reentrant: no global state. "
+        "*/\n"
+     << "int32_t " << prefix
+     << "_run(const qc_tensor *inputs, qc_tensor *outputs);\n\n"
      << "int32_t " << prefix << "_num_inputs(void);\n"
      << "int32_t " << prefix << "_num_outputs(void);\n"
      << "/* NULL when i is out of range. */\n"
@@ -528,4 +560,3 @@ std::string qc::cpu::generateHeader(const ModelSignature &sig, StringRef prefix)
      << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
   return s;
 }
-

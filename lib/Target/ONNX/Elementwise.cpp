@@ -1,6 +1,6 @@
 //===- Elementwise.cpp - ONNX elementwise, activation, constant handlers --===//
-#include "NodeImporter.h"
 #include "ModelImporter.h"
+#include "NodeImporter.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 
@@ -31,7 +31,8 @@ LogicalResult importVariadic(NodeImporter &n, StringRef opName, bool mean) {
     SmallVector<int64_t> shape;
     if (!OpTrait::util::getBroadcastedShape(a.getShape(), b.getShape(), shape))
       return n.error() << "inputs " << a << " and " << b << " do not broadcast";
-    acc = n.create(opName, {acc, in[i]}, RankedTensorType::get(shape, a.getElementType()));
+    acc = n.create(opName, {acc, in[i]},
+                   RankedTensorType::get(shape, a.getElementType()));
   }
   if (mean && in.size() > 1) {
     auto t = cast<RankedTensorType>(acc.getType());
@@ -57,11 +58,12 @@ LogicalResult importClip(NodeImporter &n) {
     lo = n.inputs.size() > 1 ? n.inputs[1] : Value();
     hi = n.inputs.size() > 2 ? n.inputs[2] : Value();
     if (hi && !lo) {
-      double lowest = isa<FloatType>(t.getElementType())
-                          ? -std::numeric_limits<double>::infinity()
-                          : (t.getElementType().isUnsignedInteger()
-                                 ? 0.0
-                                 : -std::ldexp(1.0, t.getElementTypeBitWidth() - 1));
+      double lowest =
+          isa<FloatType>(t.getElementType())
+              ? -std::numeric_limits<double>::infinity()
+              : (t.getElementType().isUnsignedInteger()
+                     ? 0.0
+                     : -std::ldexp(1.0, t.getElementTypeBitWidth() - 1));
       lo = n.splat(scalar, lowest);
     }
   }
@@ -85,9 +87,9 @@ LogicalResult importSoftmax(NodeImporter &n) {
   if (axis < 0)
     axis += rank;
   if (axis == rank - 1)
-    return n.createDirect({}, {n.builder.getNamedAttr(
-                                  "axis", n.builder.getI64IntegerAttr(-1))},
-                          {"axis"});
+    return n.createDirect(
+        {}, {n.builder.getNamedAttr("axis", n.builder.getI64IntegerAttr(-1))},
+        {"axis"});
   if (!t.hasStaticShape())
     return n.error() << "softmax over flattened dims " << axis
                      << ".. needs a static input shape";
@@ -96,12 +98,14 @@ LogicalResult importSoftmax(NodeImporter &n) {
     (i < axis ? outer : inner) *= t.getDimSize(i);
   auto flatTy = RankedTensorType::get({outer, inner}, t.getElementType());
   auto reshape = [&](Value v, RankedTensorType to) {
-    return n.create("qc.reshape", {v, n.constI64(to.getShape())}, to,
-                    {n.builder.getNamedAttr("allowzero", n.builder.getI64IntegerAttr(0))});
+    return n.create(
+        "qc.reshape", {v, n.constI64(to.getShape())}, to,
+        {n.builder.getNamedAttr("allowzero", n.builder.getI64IntegerAttr(0))});
   };
   Value flat = reshape(n.inputs[0], flatTy);
-  Value sm = n.create("qc." + StringRef(n.node.op_type()).lower(), flat, flatTy,
-                      {n.builder.getNamedAttr("axis", n.builder.getI64IntegerAttr(1))});
+  Value sm = n.create(
+      "qc." + StringRef(n.node.op_type()).lower(), flat, flatTy,
+      {n.builder.getNamedAttr("axis", n.builder.getI64IntegerAttr(1))});
   n.results = {reshape(sm, t)};
   return success();
 }
@@ -116,8 +120,8 @@ LogicalResult importLegacyBroadcast(NodeImporter &n) {
   if (n.node.op_type() == "PRelu" && b.getRank() == 1 && a.getRank() >= 2 &&
       b.getDimSize(0) != 1 && b.getDimSize(0) == a.getDimSize(1))
     axis = 1;
-  else if (n.node.op_type() == "PRelu" ||
-           !n.getInt("broadcast").value_or(0) || !axis)
+  else if (n.node.op_type() == "PRelu" || !n.getInt("broadcast").value_or(0) ||
+           !axis)
     return n.createDirect({}, {}, {"broadcast", "axis"});
   int64_t rank = a.getRank(), at = *axis < 0 ? *axis + rank : *axis;
   if (at < 0 || at + b.getRank() > rank)
@@ -156,11 +160,18 @@ LogicalResult importWindow(NodeImporter &n) {
                      ? size
                      : n.create("qc.sub", {size, c(1.0)}, scalar);
   Value k = n.create("qc.range", {c(0.0), size, c(1.0)}, vec);
-  Value angle = n.create("qc.div", {n.create("qc.mul", {k, c(2.0 * M_PI)}, vec), period}, vec);
-  Value y = n.create("qc.sub", {c(a0), n.create("qc.mul", {c(a1), n.create("qc.cos", angle, vec)}, vec)}, vec);
+  Value angle = n.create(
+      "qc.div", {n.create("qc.mul", {k, c(2.0 * M_PI)}, vec), period}, vec);
+  Value y = n.create(
+      "qc.sub",
+      {c(a0), n.create("qc.mul", {c(a1), n.create("qc.cos", angle, vec)}, vec)},
+      vec);
   if (a2 != 0.0) {
     Value twice = n.create("qc.mul", {angle, c(2.0)}, vec);
-    y = n.create("qc.add", {y, n.create("qc.mul", {c(a2), n.create("qc.cos", twice, vec)}, vec)}, vec);
+    y = n.create(
+        "qc.add",
+        {y, n.create("qc.mul", {c(a2), n.create("qc.cos", twice, vec)}, vec)},
+        vec);
   }
   n.results = {out == vec ? y : n.create("qc.convert", y, out)};
   return success();
@@ -175,9 +186,11 @@ LogicalResult importConstant(NodeImporter &n) {
       return failure();
     value = cast<TypedAttr>(*t);
   } else if (auto f = n.getFloat("value_float")) {
-    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), *f);
+    value =
+        DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), *f);
   } else if (auto i = n.getInt("value_int")) {
-    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()), *i);
+    value =
+        DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()), *i);
   } else if (auto is = n.getInts("value_ints")) {
     value = DenseElementsAttr::get(
         RankedTensorType::get({int64_t(is->size())}, b.getI64Type()),
@@ -253,8 +266,10 @@ LogicalResult importIf(NodeImporter &n) {
       types.push_back(t);
       continue;
     }
-    auto a = i < thenTypes.size() ? dyn_cast<RankedTensorType>(thenTypes[i]) : nullptr;
-    auto b = i < elseTypes.size() ? dyn_cast<RankedTensorType>(elseTypes[i]) : nullptr;
+    auto a = i < thenTypes.size() ? dyn_cast<RankedTensorType>(thenTypes[i])
+                                  : nullptr;
+    auto b = i < elseTypes.size() ? dyn_cast<RankedTensorType>(elseTypes[i])
+                                  : nullptr;
     if (!a || !b || a.getRank() != b.getRank() ||
         a.getElementType() != b.getElementType())
       return n.error() << "the branches yield incompatible types for output #"
@@ -272,7 +287,8 @@ LogicalResult importIf(NodeImporter &n) {
     n.builder.setInsertionPoint(yield);
     for (auto [i, v] : llvm::enumerate(yield->getOperands()))
       if (i < types.size() && v.getType() != types[i])
-        yield->setOperand(i, tensor::CastOp::create(n.builder, n.loc, types[i], v));
+        yield->setOperand(
+            i, tensor::CastOp::create(n.builder, n.loc, types[i], v));
   }
   auto op = qc::IfOp::create(n.builder, n.loc, types, n.inputs[0]);
   op.getThenBranch().takeBody(tmp.getThenBranch());
@@ -288,21 +304,74 @@ void qc::onnx_import::registerElementwiseHandlers(HandlerRegistry &r) {
   // Before the catch-all entries: lookup takes the first that covers.
   for (StringRef op : {"Add", "Sub", "Mul", "Div", "Pow", "PRelu"})
     r.add("", op, 1, 6, importLegacyBroadcast);
-  for (StringRef op :
-       {"Abs", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Relu", "Sigmoid",
-        "Tanh", "Erf", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Tan",
-        "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
-        "Softplus", "Softsign", "HardSwish", "Not", "IsNaN", "BitwiseNot",
-        "Mish", "Add", "Sub", "Mul", "Div", "Pow", "PRelu", "And", "Or", "Xor",
-        "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
-        "BitwiseAnd", "BitwiseOr", "BitwiseXor", "Mod", "BitShift", "Where",
-        "LeakyRelu", "Elu", "ThresholdedRelu", "Celu", "HardSigmoid", "Selu",
-        "Gelu"})
+  for (StringRef op : {"Abs",
+                       "Neg",
+                       "Exp",
+                       "Log",
+                       "Sqrt",
+                       "Reciprocal",
+                       "Relu",
+                       "Sigmoid",
+                       "Tanh",
+                       "Erf",
+                       "Floor",
+                       "Ceil",
+                       "Round",
+                       "Sign",
+                       "Sin",
+                       "Cos",
+                       "Tan",
+                       "Asin",
+                       "Acos",
+                       "Atan",
+                       "Sinh",
+                       "Cosh",
+                       "Asinh",
+                       "Acosh",
+                       "Atanh",
+                       "Softplus",
+                       "Softsign",
+                       "HardSwish",
+                       "Not",
+                       "IsNaN",
+                       "BitwiseNot",
+                       "Mish",
+                       "Add",
+                       "Sub",
+                       "Mul",
+                       "Div",
+                       "Pow",
+                       "PRelu",
+                       "And",
+                       "Or",
+                       "Xor",
+                       "Equal",
+                       "Less",
+                       "Greater",
+                       "LessOrEqual",
+                       "GreaterOrEqual",
+                       "BitwiseAnd",
+                       "BitwiseOr",
+                       "BitwiseXor",
+                       "Mod",
+                       "BitShift",
+                       "Where",
+                       "LeakyRelu",
+                       "Elu",
+                       "ThresholdedRelu",
+                       "Celu",
+                       "HardSigmoid",
+                       "Selu",
+                       "Gelu"})
     r.addDirect(op, 1);
-  r.add("", "Max", 6, 1 << 30, [](NodeImporter &n) { return importVariadic(n, "qc.max", false); });
-  r.add("", "Min", 6, 1 << 30, [](NodeImporter &n) { return importVariadic(n, "qc.min", false); });
-  r.add("", "Sum", 6, 1 << 30, [](NodeImporter &n) { return importVariadic(n, "qc.sum", false); });
-  r.add("", "Mean", 6, 1 << 30, [](NodeImporter &n) { return importVariadic(n, "qc.sum", true); });
+  r.add("", "Max", 6, 1 << 30,
+        [](NodeImporter &n) { return importVariadic(n, "qc.max", false); });
+  r.add("", "Min", 6, 1 << 30,
+        [](NodeImporter &n) { return importVariadic(n, "qc.min", false); });
+  r.add("", "Sum", 6, 1 << 30,
+        [](NodeImporter &n) { return importVariadic(n, "qc.sum", false); });
+  r.add("", "Mean", 6, 1 << 30,
+        [](NodeImporter &n) { return importVariadic(n, "qc.sum", true); });
   r.add("", "Clip", 6, 1 << 30, importClip);
   for (StringRef op : {"Softmax", "LogSoftmax", "Hardmax"})
     r.add("", op, 1, 1 << 30, importSoftmax);

@@ -54,18 +54,27 @@ constexpr int kOpset = 17;
 int32_t onnxType(Type t) {
   if (auto q = dyn_cast<quant::QuantizedType>(t))
     return q.isSigned() ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
-  if (t.isF32()) return onnx::TensorProto::FLOAT;
-  if (t.isF64()) return onnx::TensorProto::DOUBLE;
-  if (t.isF16()) return onnx::TensorProto::FLOAT16;
-  if (t.isBF16()) return onnx::TensorProto::BFLOAT16;
-  if (t.isInteger(1)) return onnx::TensorProto::BOOL;
+  if (t.isF32())
+    return onnx::TensorProto::FLOAT;
+  if (t.isF64())
+    return onnx::TensorProto::DOUBLE;
+  if (t.isF16())
+    return onnx::TensorProto::FLOAT16;
+  if (t.isBF16())
+    return onnx::TensorProto::BFLOAT16;
+  if (t.isInteger(1))
+    return onnx::TensorProto::BOOL;
   if (auto i = dyn_cast<IntegerType>(t)) {
     bool u = i.isUnsigned();
     switch (i.getWidth()) {
-    case 8: return u ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8;
-    case 16: return u ? onnx::TensorProto::UINT16 : onnx::TensorProto::INT16;
-    case 32: return u ? onnx::TensorProto::UINT32 : onnx::TensorProto::INT32;
-    case 64: return u ? onnx::TensorProto::UINT64 : onnx::TensorProto::INT64;
+    case 8:
+      return u ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8;
+    case 16:
+      return u ? onnx::TensorProto::UINT16 : onnx::TensorProto::INT16;
+    case 32:
+      return u ? onnx::TensorProto::UINT32 : onnx::TensorProto::INT32;
+    case 64:
+      return u ? onnx::TensorProto::UINT64 : onnx::TensorProto::INT64;
     }
   }
   return 0;
@@ -136,8 +145,8 @@ private:
   }
 
   LogicalResult constant(arith::ConstantOp op);
-  LogicalResult quantParams(Operation *op, quant::QuantizedType q, StringRef hint,
-                            onnx::NodeProto *node);
+  LogicalResult quantParams(Operation *op, quant::QuantizedType q,
+                            StringRef hint, onnx::NodeProto *node);
   LogicalResult graphOp(Operation *op);
   LogicalResult body(Block &block);
   LogicalResult ifOp(qc::IfOp op);
@@ -161,8 +170,8 @@ LogicalResult Exporter::constant(arith::ConstantOp op) {
     return op.emitError() << "cannot export a scalar constant to ONNX";
   int32_t dt = onnxType(type.getElementType());
   if (!dt)
-    return op.emitError() << "cannot export element type " << type.getElementType()
-                          << " to ONNX";
+    return op.emitError() << "cannot export element type "
+                          << type.getElementType() << " to ONNX";
   Attribute value = op.getValue();
   std::optional<std::vector<char>> data = qc::readElementBytes(value);
   if (!data) {
@@ -172,14 +181,14 @@ LogicalResult Exporter::constant(arith::ConstantOp op) {
     return op.emitError() << "cannot export constant " << value << " to ONNX";
   }
   std::string bytes(data->begin(), data->end());
-  names[op.getResult()] =
-      initializer(hintOf(op).empty() ? "const" : hintOf(op), dt, type.getShape(), bytes);
+  names[op.getResult()] = initializer(hintOf(op).empty() ? "const" : hintOf(op),
+                                      dt, type.getShape(), bytes);
   return success();
 }
 
 /// Scale and zero-point inputs (and axis) of Quantize/DequantizeLinear.
-LogicalResult Exporter::quantParams(Operation *op, quant::QuantizedType q, StringRef hint,
-                                    onnx::NodeProto *node) {
+LogicalResult Exporter::quantParams(Operation *op, quant::QuantizedType q,
+                                    StringRef hint, onnx::NodeProto *node) {
   SmallVector<float> scales;
   SmallVector<int8_t> zpSigned;
   SmallVector<uint8_t> zpUnsigned;
@@ -205,20 +214,24 @@ LogicalResult Exporter::quantParams(Operation *op, quant::QuantizedType q, Strin
     a->set_type(onnx::AttributeProto::INT);
     a->set_i(pa.getQuantizedDimension());
   } else if (isa<quant::UniformQuantizedSubChannelType>(q)) {
-    return op->emitError() << "block-quantized weights (" << q
-                           << ") need DequantizeLinear's block_size (ONNX opset 21); the "
-                              "export writes opset 17: quantize with --weight-granularity "
-                              "channel or tensor to export";
+    return op->emitError()
+           << "block-quantized weights (" << q
+           << ") need DequantizeLinear's block_size (ONNX opset 21); the "
+              "export writes opset 17: quantize with --weight-granularity "
+              "channel or tensor to export";
   } else {
-    return op->emitError() << "cannot export quantized type " << q << " to ONNX";
+    return op->emitError() << "cannot export quantized type " << q
+                           << " to ONNX";
   }
-  node->add_input(initializer(hint.str() + "_scale", onnx::TensorProto::FLOAT, dims,
-                              ArrayRef<float>(scales)));
+  node->add_input(initializer(hint.str() + "_scale", onnx::TensorProto::FLOAT,
+                              dims, ArrayRef<float>(scales)));
   if (q.isSigned())
-    node->add_input(initializer(hint.str() + "_zero_point", onnx::TensorProto::INT8, dims,
+    node->add_input(initializer(hint.str() + "_zero_point",
+                                onnx::TensorProto::INT8, dims,
                                 ArrayRef<int8_t>(zpSigned)));
   else
-    node->add_input(initializer(hint.str() + "_zero_point", onnx::TensorProto::UINT8, dims,
+    node->add_input(initializer(hint.str() + "_zero_point",
+                                onnx::TensorProto::UINT8, dims,
                                 ArrayRef<uint8_t>(zpUnsigned)));
   return success();
 }
@@ -238,7 +251,8 @@ std::optional<std::string> Exporter::quantizedBias(Operation *op) {
   bool conv = isa<qc::ConvOp>(op), gemm = isa<qc::GemmOp>(op);
   if ((!conv && !gemm) || op->getNumOperands() < 3)
     return std::nullopt;
-  auto x = dyn_cast_or_null<quant::UniformQuantizedType>(dequantizedType(op->getOperand(0)));
+  auto x = dyn_cast_or_null<quant::UniformQuantizedType>(
+      dequantizedType(op->getOperand(0)));
   quant::QuantizedType w = dequantizedType(op->getOperand(1));
   DenseFPElementsAttr bias;
   if (!x || !w || !matchPattern(op->getOperand(2), m_Constant(&bias)))
@@ -254,7 +268,8 @@ std::optional<std::string> Exporter::quantizedBias(Operation *op) {
     int64_t nAxis = g.getTransB() ? 0 : 1;
     if (pa && pa.getQuantizedDimension() != nAxis)
       return std::nullopt;
-    if (g.getBeta().convertToDouble() != 1.0 || g.getAlpha().convertToDouble() != 1.0)
+    if (g.getBeta().convertToDouble() != 1.0 ||
+        g.getAlpha().convertToDouble() != 1.0)
       return std::nullopt;
   } else if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(w)) {
     if (pa.getQuantizedDimension() != 0)
@@ -282,12 +297,13 @@ std::optional<std::string> Exporter::quantizedBias(Operation *op) {
   onnx::NodeProto *node = graph->add_node();
   node->set_op_type("DequantizeLinear");
   node->set_name(fresh(hint + "_DequantizeLinear"));
-  node->add_input(initializer(hint, onnx::TensorProto::INT32, {n}, ArrayRef<int32_t>(q)));
+  node->add_input(
+      initializer(hint, onnx::TensorProto::INT32, {n}, ArrayRef<int32_t>(q)));
   node->add_input(initializer(hint + "_scale", onnx::TensorProto::FLOAT, {n},
                               ArrayRef<float>(scales)));
   SmallVector<int32_t> zeros(size_t(n), 0);
-  node->add_input(initializer(hint + "_zero_point", onnx::TensorProto::INT32, {n},
-                              ArrayRef<int32_t>(zeros)));
+  node->add_input(initializer(hint + "_zero_point", onnx::TensorProto::INT32,
+                              {n}, ArrayRef<int32_t>(zeros)));
   onnx::AttributeProto *a = node->add_attribute();
   a->set_name("axis");
   a->set_type(onnx::AttributeProto::INT);
@@ -301,10 +317,12 @@ LogicalResult Exporter::graphOp(Operation *op) {
   StringRef opName = op->getName().getStringRef();
   std::string hint = hintOf(op);
   if (isa<qc::QuantizeOp, qc::DequantizeOp>(op)) {
-    // The quantized side: the result of a quantize, the operand of a dequantize.
+    // The quantized side: the result of a quantize, the operand of a
+    // dequantize.
     bool quantize = isa<qc::QuantizeOp>(op);
     Value quantized = quantize ? op->getResult(0) : op->getOperand(0);
-    auto qt = cast<quant::QuantizedType>(cast<ShapedType>(quantized.getType()).getElementType());
+    auto qt = cast<quant::QuantizedType>(
+        cast<ShapedType>(quantized.getType()).getElementType());
     std::string type = quantize ? "QuantizeLinear" : "DequantizeLinear";
     onnx::NodeProto *node = graph->add_node();
     node->set_op_type(type);
@@ -323,14 +341,18 @@ LogicalResult Exporter::graphOp(Operation *op) {
     return success();
   }
   if (isa<qc::ObserveOp>(op))
-    return op->emitError() << "an uncalibrated observer cannot be exported: calibrate and "
-                              "fold the statistics first (fold-calibration)";
-  if (isa<qc::ConvIntOp, qc::MatMulIntOp, qc::RequantizeOp, qc::ClampOp, qc::CastOp>(op))
-    return op->emitError() << "'" << opName
-                           << "' is the integer form; export the QDQ form (quant-compile "
-                              "--emit-qdq), before lower-quantized-to-integer";
+    return op->emitError()
+           << "an uncalibrated observer cannot be exported: calibrate and "
+              "fold the statistics first (fold-calibration)";
+  if (isa<qc::ConvIntOp, qc::MatMulIntOp, qc::RequantizeOp, qc::ClampOp,
+          qc::CastOp>(op))
+    return op->emitError()
+           << "'" << opName
+           << "' is the integer form; export the QDQ form (quant-compile "
+              "--emit-qdq), before lower-quantized-to-integer";
   if (op->getNumRegions())
-    return op->emitError() << "'" << opName << "' has regions, which only qc.if may have in "
+    return op->emitError() << "'" << opName
+                           << "' has regions, which only qc.if may have in "
                               "an exported graph";
   if (op->getDialect() && !isa<qc::QCDialect>(op->getDialect()))
     return op->emitError() << "'" << opName << "' has no ONNX form";
@@ -343,7 +365,8 @@ LogicalResult Exporter::graphOp(Operation *op) {
     onnx::AttributeProto *to = node->add_attribute();
     to->set_name("to");
     to->set_type(onnx::AttributeProto::INT);
-    to->set_i(onnxType(cast<ShapedType>(op->getResult(0).getType()).getElementType()));
+    to->set_i(onnxType(
+        cast<ShapedType>(op->getResult(0).getType()).getElementType()));
     bind(op->getResult(0), hint.empty() ? "Cast" : hint);
     node->add_output(nameOf(op->getResult(0)).str());
     return success();
@@ -354,7 +377,8 @@ LogicalResult Exporter::graphOp(Operation *op) {
           ? nullptr
           : onnx::OpSchemaRegistry::Schema(it->second, kOpset, "");
   if (!schema)
-    return op->emitError() << "'" << opName << "' has no ONNX opset " << kOpset << " form";
+    return op->emitError() << "'" << opName << "' has no ONNX opset " << kOpset
+                           << " form";
 
   std::optional<std::string> bias = quantizedBias(op); // its node goes first
   onnx::NodeProto *node = graph->add_node();
@@ -363,16 +387,19 @@ LogicalResult Exporter::graphOp(Operation *op) {
   for (auto [i, v] : llvm::enumerate(op->getOperands()))
     node->add_input(i == 2 && bias ? *bias : nameOf(v).str());
   // Attributes the opset-17 schema has; these ops take them as inputs.
-  static const llvm::StringMap<std::string> asInput = {
-      {"ReduceSum", "axes"}, {"Squeeze", "axes"}, {"Unsqueeze", "axes"}, {"Split", "split"}};
+  static const llvm::StringMap<std::string> asInput = {{"ReduceSum", "axes"},
+                                                       {"Squeeze", "axes"},
+                                                       {"Unsqueeze", "axes"},
+                                                       {"Split", "split"}};
   auto inputAttr = asInput.find(it->second);
   for (NamedAttribute a : op->getAttrs()) {
     std::string name = a.getName().str();
     if (inputAttr != asInput.end() && name == inputAttr->second) {
       auto values = dyn_cast<DenseI64ArrayAttr>(a.getValue());
       if (values && !values.empty())
-        node->add_input(initializer(node->name() + "_" + name, onnx::TensorProto::INT64,
-                                    {int64_t(values.size())}, values.asArrayRef()));
+        node->add_input(
+            initializer(node->name() + "_" + name, onnx::TensorProto::INT64,
+                        {int64_t(values.size())}, values.asArrayRef()));
       continue;
     }
     if (!schema->attributes().count(name))
@@ -412,16 +439,21 @@ LogicalResult Exporter::graphOp(Operation *op) {
           p->set_type(onnx::AttributeProto::STRINGS);
           p->add_strings(s.str());
         } else {
-          return op->emitError() << "cannot export attribute '" << name << "' = " << v;
+          return op->emitError()
+                 << "cannot export attribute '" << name << "' = " << v;
         }
       }
     } else {
-      return op->emitError() << "cannot export attribute '" << name << "' = " << v;
+      return op->emitError()
+             << "cannot export attribute '" << name << "' = " << v;
     }
   }
   for (OpResult r : op->getResults()) {
-    bind(r, hint.empty() ? it->second : (r.getResultNumber() ? hint + "_" +
-                                         std::to_string(r.getResultNumber()) : hint));
+    bind(r, hint.empty()
+                ? it->second
+                : (r.getResultNumber()
+                       ? hint + "_" + std::to_string(r.getResultNumber())
+                       : hint));
     node->add_output(nameOf(r).str());
   }
   return success();
@@ -486,8 +518,10 @@ LogicalResult Exporter::ifOp(qc::IfOp op) {
 }
 
 LogicalResult Exporter::run(func::FuncOp f) {
-  auto inNames = f->getAttrOfType<ArrayAttr>(qc::QCDialect::kInputNamesAttrName);
-  auto outNames = f->getAttrOfType<ArrayAttr>(qc::QCDialect::kOutputNamesAttrName);
+  auto inNames =
+      f->getAttrOfType<ArrayAttr>(qc::QCDialect::kInputNamesAttrName);
+  auto outNames =
+      f->getAttrOfType<ArrayAttr>(qc::QCDialect::kOutputNamesAttrName);
   auto nameAt = [](ArrayAttr names, size_t i, StringRef kind) {
     if (names && i < names.size())
       if (auto s = dyn_cast<StringAttr>(names[i]))
@@ -504,8 +538,8 @@ LogicalResult Exporter::run(func::FuncOp f) {
   for (BlockArgument a : f.getArguments()) {
     auto tt = dyn_cast<RankedTensorType>(a.getType());
     if (!tt || !onnxType(tt.getElementType()))
-      return f.emitError() << "input #" << a.getArgNumber() << " has type " << a.getType()
-                           << ", which ONNX cannot spell";
+      return f.emitError() << "input #" << a.getArgNumber() << " has type "
+                           << a.getType() << ", which ONNX cannot spell";
     std::string n = nameAt(inNames, a.getArgNumber(), "input");
     names[a] = n;
     used.insert(n);
@@ -528,20 +562,23 @@ LogicalResult Exporter::run(func::FuncOp f) {
   // Constants no node reads (a float bias replaced by its int32 form); the
   // branches of an If read outer values too.
   llvm::StringSet<> read;
-  std::function<void(const onnx::GraphProto &)> reads = [&](const onnx::GraphProto &g) {
-    for (const onnx::NodeProto &n : g.node()) {
-      for (const std::string &i : n.input())
-        read.insert(i);
-      for (const onnx::AttributeProto &a : n.attribute())
-        if (a.has_g())
-          reads(a.g());
-    }
-  };
+  std::function<void(const onnx::GraphProto &)> reads =
+      [&](const onnx::GraphProto &g) {
+        for (const onnx::NodeProto &n : g.node()) {
+          for (const std::string &i : n.input())
+            read.insert(i);
+          for (const onnx::AttributeProto &a : n.attribute())
+            if (a.has_g())
+              reads(a.g());
+        }
+      };
   reads(*graph);
   std::function<void(onnx::GraphProto &)> prune = [&](onnx::GraphProto &g) {
     auto *inits = g.mutable_initializer();
     inits->erase(std::remove_if(inits->begin(), inits->end(),
-                                [&](const onnx::TensorProto &t) { return !read.count(t.name()); }),
+                                [&](const onnx::TensorProto &t) {
+                                  return !read.count(t.name());
+                                }),
                  inits->end());
     for (onnx::NodeProto &n : *g.mutable_node())
       for (onnx::AttributeProto &a : *n.mutable_attribute())
@@ -559,13 +596,17 @@ LogicalResult Exporter::run(func::FuncOp f) {
 /// in `f`, which must be a copy.
 void expandDynamicQuantization(func::FuncOp f) {
   SmallVector<Operation *> reshapes;
-  auto reshape = [&](OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) -> Value {
+  auto reshape = [&](OpBuilder &b, Location loc, Value v,
+                     ArrayRef<int64_t> shape) -> Value {
     auto ty = cast<RankedTensorType>(v.getType());
     if (ty.getShape() == shape)
       return v;
-    auto shapeTy = RankedTensorType::get({int64_t(shape.size())}, b.getI64Type());
-    Value s = arith::ConstantOp::create(b, loc, DenseIntElementsAttr::get(shapeTy, shape));
-    auto r = qc::ReshapeOp::create(b, loc, RankedTensorType::get(shape, ty.getElementType()), v, s);
+    auto shapeTy =
+        RankedTensorType::get({int64_t(shape.size())}, b.getI64Type());
+    Value s = arith::ConstantOp::create(
+        b, loc, DenseIntElementsAttr::get(shapeTy, shape));
+    auto r = qc::ReshapeOp::create(
+        b, loc, RankedTensorType::get(shape, ty.getElementType()), v, s);
     reshapes.push_back(r);
     return r.getResult();
   };
@@ -596,10 +637,13 @@ void expandDynamicQuantization(func::FuncOp f) {
     int64_t groups = op.getScales().getType().getShape().back();
     Value x = reshape(b, loc, op.getInput(), grouped(inTy, groups));
     auto ty = cast<RankedTensorType>(x.getType());
-    auto rowTy = RankedTensorType::get(perGroup(op.getScales().getType(), groups), b.getF32Type());
+    auto rowTy = RankedTensorType::get(
+        perGroup(op.getScales().getType(), groups), b.getF32Type());
     auto scalar = [&](double v) -> Value {
       return arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), float(v)));
+          b, loc,
+          DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                 float(v)));
     };
     auto lastAxis = b.getDenseI64ArrayAttr({ty.getRank() - 1});
     double qmax = double((int64_t(1) << (op.getBits() - 1)) - 1), qmin = -qmax;
@@ -608,12 +652,16 @@ void expandDynamicQuantization(func::FuncOp f) {
       qmin = -qmax - 1;
       Value lo = qc::ReduceMinOp::create(b, loc, rowTy, x, lastAxis, 1, 0);
       Value hi = qc::ReduceMaxOp::create(b, loc, rowTy, x, lastAxis, 1, 0);
-      lo = qc::ClipOp::create(b, loc, rowTy, lo, ValueRange{scalar(-FLT_MAX), scalar(0)});
-      hi = qc::ClipOp::create(b, loc, rowTy, hi, ValueRange{scalar(0), scalar(FLT_MAX)});
+      lo = qc::ClipOp::create(b, loc, rowTy, lo,
+                              ValueRange{scalar(-FLT_MAX), scalar(0)});
+      hi = qc::ClipOp::create(b, loc, rowTy, hi,
+                              ValueRange{scalar(0), scalar(FLT_MAX)});
       Value range = qc::SubOp::create(b, loc, rowTy, hi, lo);
-      range = qc::ClipOp::create(b, loc, rowTy, range, ValueRange{scalar(1e-12)});
+      range =
+          qc::ClipOp::create(b, loc, rowTy, range, ValueRange{scalar(1e-12)});
       s = qc::DivOp::create(b, loc, rowTy, range, scalar(qmax - qmin));
-      Value loQ = qc::RoundOp::create(b, loc, rowTy, qc::DivOp::create(b, loc, rowTy, lo, s));
+      Value loQ = qc::RoundOp::create(b, loc, rowTy,
+                                      qc::DivOp::create(b, loc, rowTy, lo, s));
       z = qc::SubOp::create(b, loc, rowTy, scalar(qmin), loQ);
     } else {
       Value abs = qc::AbsOp::create(b, loc, ty, x);
@@ -621,16 +669,20 @@ void expandDynamicQuantization(func::FuncOp f) {
       m = qc::ClipOp::create(b, loc, rowTy, m, ValueRange{scalar(1e-12)});
       s = qc::DivOp::create(b, loc, rowTy, m, scalar(qmax));
     }
-    Value q = qc::RoundOp::create(b, loc, ty, qc::DivOp::create(b, loc, ty, x, s));
+    Value q =
+        qc::RoundOp::create(b, loc, ty, qc::DivOp::create(b, loc, ty, x, s));
     if (z)
       q = qc::AddOp::create(b, loc, ty, q, z);
-    q = qc::ClipOp::create(b, loc, ty, q, ValueRange{scalar(qmin), scalar(qmax)});
+    q = qc::ClipOp::create(b, loc, ty, q,
+                           ValueRange{scalar(qmin), scalar(qmax)});
     q = qc::ConvertOp::create(b, loc, ty.clone(b.getI8Type()), q);
     expanded[op] = {q, s, z};
-    SmallVector<Value> results{reshape(b, loc, q, op.getOutput().getType().getShape()),
-                               reshape(b, loc, s, op.getScales().getType().getShape())};
+    SmallVector<Value> results{
+        reshape(b, loc, q, op.getOutput().getType().getShape()),
+        reshape(b, loc, s, op.getScales().getType().getShape())};
     if (z)
-      results.push_back(reshape(b, loc, z, op.getScales().getType().getShape()));
+      results.push_back(
+          reshape(b, loc, z, op.getScales().getType().getShape()));
     op->replaceAllUsesWith(results);
     dead.push_back(op);
   });
@@ -642,10 +694,13 @@ void expandDynamicQuantization(func::FuncOp f) {
     // The values of the qc.dynamic_quantize it undoes, before their reshapes.
     auto before = [&](Value v) {
       auto r = v.getDefiningOp<qc::ReshapeOp>();
-      return r && llvm::is_contained(reshapes, r.getOperation()) ? r.getData() : v;
+      return r && llvm::is_contained(reshapes, r.getOperation()) ? r.getData()
+                                                                 : v;
     };
-    Value q = reshape(b, loc, before(op.getInput()), grouped(op.getInput().getType(), groups));
-    Value s = reshape(b, loc, before(op.getScales()), perGroup(op.getScales().getType(), groups));
+    Value q = reshape(b, loc, before(op.getInput()),
+                      grouped(op.getInput().getType(), groups));
+    Value s = reshape(b, loc, before(op.getScales()),
+                      perGroup(op.getScales().getType(), groups));
     Value z = op.getZeroPoints()
                   ? reshape(b, loc, before(op.getZeroPoints()),
                             perGroup(op.getScales().getType(), groups))
@@ -678,15 +733,17 @@ LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
   if (!f) {
     auto funcs = module.getOps<func::FuncOp>();
     if (std::distance(funcs.begin(), funcs.end()) != 1)
-      return module.emitError() << "export needs @main_graph (or a single function)";
+      return module.emitError()
+             << "export needs @main_graph (or a single function)";
     f = *funcs.begin();
   }
   if (!f.getBody().hasOneBlock())
     return f.emitError() << "export needs a function of one block";
   OwningOpRef<func::FuncOp> copy;
   if (f.walk([](Operation *op) {
-         return isa<qc::DynamicQuantizeOp, qc::DynamicDequantizeOp>(op) ? WalkResult::interrupt()
-                                                                        : WalkResult::advance();
+         return isa<qc::DynamicQuantizeOp, qc::DynamicDequantizeOp>(op)
+                    ? WalkResult::interrupt()
+                    : WalkResult::advance();
        }).wasInterrupted()) {
     copy = f.clone();
     expandDynamicQuantization(*copy);
@@ -713,7 +770,8 @@ LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
 void qc::registerONNXExportTranslation() {
   TranslateFromMLIRRegistration reg(
       "export-onnx-qdq",
-      "Export a quantized (QDQ-form) or float module as an ONNX model (opset 17)",
+      "Export a quantized (QDQ-form) or float module as an ONNX model (opset "
+      "17)",
       [](Operation *op, llvm::raw_ostream &os) -> LogicalResult {
         auto module = dyn_cast<ModuleOp>(op);
         if (!module)

@@ -25,4 +25,3 @@ OwningOpRef<ModuleOp> qc::loadModel(StringRef path,
   }
   return importONNXModel((*buf)->getBuffer(), path, context, options);
 }
-

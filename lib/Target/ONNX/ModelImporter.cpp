@@ -1,7 +1,7 @@
 //===- ModelImporter.cpp - ONNX graph to qc ops ---------------------------===//
-#include <set>
 #include "ModelImporter.h"
 #include "ShapeFolding.h"
+#include <set>
 
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
@@ -9,10 +9,10 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/IR/AsmState.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -30,20 +30,34 @@ using namespace qc::onnx_import;
 Type qc::onnx_import::convertElementType(int32_t dt, MLIRContext *ctx) {
   Builder b(ctx);
   switch (dt) {
-  case onnx::TensorProto::FLOAT: return b.getF32Type();
-  case onnx::TensorProto::DOUBLE: return b.getF64Type();
-  case onnx::TensorProto::FLOAT16: return b.getF16Type();
-  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
-  case onnx::TensorProto::BOOL: return b.getI1Type();
-  case onnx::TensorProto::INT8: return b.getIntegerType(8);
-  case onnx::TensorProto::INT16: return b.getIntegerType(16);
-  case onnx::TensorProto::INT32: return b.getIntegerType(32);
-  case onnx::TensorProto::INT64: return b.getIntegerType(64);
-  case onnx::TensorProto::UINT8: return b.getIntegerType(8, false);
-  case onnx::TensorProto::UINT16: return b.getIntegerType(16, false);
-  case onnx::TensorProto::UINT32: return b.getIntegerType(32, false);
-  case onnx::TensorProto::UINT64: return b.getIntegerType(64, false);
-  default: return nullptr;
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16:
+    return b.getBF16Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  case onnx::TensorProto::INT8:
+    return b.getIntegerType(8);
+  case onnx::TensorProto::INT16:
+    return b.getIntegerType(16);
+  case onnx::TensorProto::INT32:
+    return b.getIntegerType(32);
+  case onnx::TensorProto::INT64:
+    return b.getIntegerType(64);
+  case onnx::TensorProto::UINT8:
+    return b.getIntegerType(8, false);
+  case onnx::TensorProto::UINT16:
+    return b.getIntegerType(16, false);
+  case onnx::TensorProto::UINT32:
+    return b.getIntegerType(32, false);
+  case onnx::TensorProto::UINT64:
+    return b.getIntegerType(64, false);
+  default:
+    return nullptr;
   }
 }
 
@@ -68,9 +82,9 @@ Location ModelImporter::nodeLoc(const onnx::NodeProto &node) {
   return NameLoc::get(StringAttr::get(ctx, name), fileLoc());
 }
 
-FailureOr<RankedTensorType>
-ModelImporter::convertType(const onnx::TypeProto &t, Location loc,
-                           StringRef what) {
+FailureOr<RankedTensorType> ModelImporter::convertType(const onnx::TypeProto &t,
+                                                       Location loc,
+                                                       StringRef what) {
   if (!t.has_tensor_type())
     return emitError(loc) << what << " is not a tensor (sequences, maps and "
                           << "optionals are not supported)";
@@ -120,8 +134,8 @@ static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
   if (offset < 0 || offset > int64_t(all.size()) ||
       (length >= 0 && offset + length > int64_t(all.size())))
     return emitError(loc) << "external data of tensor '" << t.name()
-                          << "' lies outside '" << file << "' ("
-                          << all.size() << " bytes)";
+                          << "' lies outside '" << file << "' (" << all.size()
+                          << " bytes)";
   return all.substr(offset, length < 0 ? StringRef::npos : length).str();
 }
 
@@ -175,9 +189,9 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
   for (int64_t d : dims)
     if (d < 0 || llvm::MulOverflow(n, d, n) ||
         n > std::numeric_limits<int64_t>::max() / int64_t(eltBytes))
-      return emitError(loc) << "tensor '" << t.name() << "' has invalid dims ["
-                            << llvm::make_range(dims.begin(), dims.end())
-                            << "]";
+      return emitError(loc)
+             << "tensor '" << t.name() << "' has invalid dims ["
+             << llvm::make_range(dims.begin(), dims.end()) << "]";
   auto type = RankedTensorType::get(dims, elt);
 
   // Gather the little-endian bytes, one element per eltBytes.
@@ -191,9 +205,9 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
     bytes = inlineTensorBytes(t, eltBytes);
   }
   if (int64_t(bytes.size()) != n * int64_t(eltBytes))
-    return emitError(loc) << "tensor '" << t.name() << "' of shape "
-                          << type << " holds " << bytes.size()
-                          << " bytes, expected " << n * eltBytes;
+    return emitError(loc) << "tensor '" << t.name() << "' of shape " << type
+                          << " holds " << bytes.size() << " bytes, expected "
+                          << n * eltBytes;
 
   // Weights become resource blobs (printed elided, no quadratic text); small
   // tensors and integer ones stay dense so folders can read them.
@@ -263,7 +277,8 @@ LogicalResult ModelImporter::applyInputShapes(onnx::GraphProto &graph) {
              << it->second.size() << " dims but the model's input has rank "
              << shape->dim_size();
     for (int i = 0; i < int(it->second.size()); ++i) {
-      auto *d = i < shape->dim_size() ? shape->mutable_dim(i) : shape->add_dim();
+      auto *d =
+          i < shape->dim_size() ? shape->mutable_dim(i) : shape->add_dim();
       if (d->has_dim_value() && d->dim_value() != it->second[i])
         return emitError(fileLoc())
                << "--input-shape for '" << input.name() << "' sets dim " << i
@@ -342,7 +357,8 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   for (const auto &o : graph.output())
     resNames.push_back(builder.getStringAttr(o.name()));
   func->setAttr(QCDialect::kInputNamesAttrName, builder.getArrayAttr(argNames));
-  func->setAttr(QCDialect::kOutputNamesAttrName, builder.getArrayAttr(resNames));
+  func->setAttr(QCDialect::kOutputNamesAttrName,
+                builder.getArrayAttr(resNames));
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
   for (auto [a, v] : llvm::zip(args, body->getArguments()))
@@ -377,7 +393,8 @@ LogicalResult ModelImporter::checkArity(const onnx::NodeProto &node, int opset,
              << "required input #" << i << " ('" << formals[i].GetName()
              << "') is missing";
   }
-  const auto &known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto &known =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   auto range = known.find(canonicalDomain(node.domain()));
   bool schemaCurrent = range != known.end() && opset <= range->second.second;
   if (node.output_size() < schema->min_output() ||
@@ -485,15 +502,15 @@ ModelImporter::importGraphBody(const onnx::GraphProto &graph, Location loc,
   for (const auto &out : graph.output()) {
     Value v = values.lookup(out.name());
     if (!v)
-      return emitError(loc) << outputKind << " '" << out.name()
-                            << "' is produced by no node";
+      return emitError(loc)
+             << outputKind << " '" << out.name() << "' is produced by no node";
     outputs.push_back(v);
   }
   return outputs;
 }
 
 LogicalResult ModelImporter::importSubgraph(const onnx::GraphProto &graph,
-                                           Region &region, Location loc) {
+                                            Region &region, Location loc) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(builder.createBlock(&region));
   FailureOr<SmallVector<Value>> yields =

@@ -1,4 +1,5 @@
-//===- ModelImporter.h - ONNX graph to qc ops ---------------------*- C++ -*-===//
+//===- ModelImporter.h - ONNX graph to qc ops ---------------------*- C++
+//-*-===//
 #ifndef QC_LIB_TARGET_ONNX_MODELIMPORTER_H
 #define QC_LIB_TARGET_ONNX_MODELIMPORTER_H
 

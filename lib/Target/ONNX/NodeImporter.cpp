@@ -23,8 +23,8 @@ InFlightDiagnostic qc::onnx_import::nodeError(Location loc,
                                               const onnx::NodeProto &node,
                                               int opset) {
   std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
-  InFlightDiagnostic d = emitError(loc) << "ONNX " << node.op_type()
-                                        << " (domain " << domain;
+  InFlightDiagnostic d = emitError(loc)
+                         << "ONNX " << node.op_type() << " (domain " << domain;
   if (opset > 0)
     d << ", opset " << opset;
   return std::move(d) << ") node '"
@@ -32,9 +32,7 @@ InFlightDiagnostic qc::onnx_import::nodeError(Location loc,
                       << "': ";
 }
 
-InFlightDiagnostic NodeImporter::error() {
-  return nodeError(loc, node, opset);
-}
+InFlightDiagnostic NodeImporter::error() { return nodeError(loc, node, opset); }
 
 const onnx::AttributeProto *NodeImporter::attr(StringRef name) const {
   for (const auto &a : node.attribute())
@@ -42,8 +40,7 @@ const onnx::AttributeProto *NodeImporter::attr(StringRef name) const {
       return &a;
   if (schema) {
     auto it = schema->attributes().find(name.str());
-    if (it != schema->attributes().end() &&
-        it->second.default_value.has_name())
+    if (it != schema->attributes().end() && it->second.default_value.has_name())
       return &it->second.default_value;
   }
   return nullptr;
@@ -64,7 +61,8 @@ std::optional<std::string> NodeImporter::getString(StringRef name) const {
     return a->s();
   return std::nullopt;
 }
-std::optional<SmallVector<int64_t>> NodeImporter::getInts(StringRef name) const {
+std::optional<SmallVector<int64_t>>
+NodeImporter::getInts(StringRef name) const {
   if (const auto *a = attr(name); a && a->type() == onnx::AttributeProto::INTS)
     return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
   return std::nullopt;
@@ -85,8 +83,8 @@ NodeImporter::constantInts(unsigned i) const {
 }
 
 Value NodeImporter::constI64(ArrayRef<int64_t> values) {
-  auto type = RankedTensorType::get({int64_t(values.size())},
-                                    builder.getI64Type());
+  auto type =
+      RankedTensorType::get({int64_t(values.size())}, builder.getI64Type());
   return arith::ConstantOp::create(builder, loc,
                                    DenseIntElementsAttr::get(type, values));
 }
@@ -185,12 +183,11 @@ LogicalResult NodeImporter::createDirect(StringRef opName, ValueRange operands,
         auto it = schema->attributes().find(a.name());
         if (it != schema->attributes().end() &&
             it->second.default_value.has_name() &&
-            it->second.default_value.SerializeAsString() ==
-                [&] {
-                  onnx::AttributeProto c = a;
-                  c.clear_doc_string();
-                  return c.SerializeAsString();
-                }())
+            it->second.default_value.SerializeAsString() == [&] {
+              onnx::AttributeProto c = a;
+              c.clear_doc_string();
+              return c.SerializeAsString();
+            }())
           continue;
       }
       return error() << "attribute '" << a.name() << "' is not supported";
@@ -238,8 +235,9 @@ LogicalResult NodeImporter::createDirect(StringRef opName, ValueRange operands,
     std::optional<Attribute> stored = op->getInherentAttr(a.getName());
     if (!stored || *stored != a.getValue()) {
       op->erase();
-      return error() << "attribute '" << a.getName().getValue() << "' = "
-                     << a.getValue() << " is not of the kind the op takes";
+      return error() << "attribute '" << a.getName().getValue()
+                     << "' = " << a.getValue()
+                     << " is not of the kind the op takes";
     }
   }
   results.assign(op->getResults().begin(), op->getResults().end());

@@ -1,4 +1,5 @@
-//===- NodeImporter.h - what an ONNX op handler sees -------------*- C++ -*-===//
+//===- NodeImporter.h - what an ONNX op handler sees -------------*- C++
+//-*-===//
 //
 // Handlers turn one ONNX node into qc ops. They are registered in a table
 // keyed by (domain, op type, opset range) and grouped by op family in
@@ -104,8 +105,8 @@ struct HandlerEntry {
 
 class HandlerRegistry {
 public:
-  void add(llvm::StringRef domain, llvm::StringRef opType, int since,
-           int until, Handler handler);
+  void add(llvm::StringRef domain, llvm::StringRef opType, int since, int until,
+           Handler handler);
   /// Registers `createDirect` for ops whose ONNX form maps 1:1.
   void addDirect(llvm::StringRef opType, int since = 1, int until = 1 << 30);
   const Handler *lookup(llvm::StringRef domain, llvm::StringRef opType,
@@ -115,11 +116,13 @@ public:
 
   static const HandlerRegistry &get();
 
-  using Table = std::map<std::pair<std::string, std::string>, std::vector<HandlerEntry>>;
+  using Table =
+      std::map<std::pair<std::string, std::string>, std::vector<HandlerEntry>>;
   const Table &entries() const { return table; }
 
 private:
-  std::map<std::pair<std::string, std::string>, std::vector<HandlerEntry>> table;
+  std::map<std::pair<std::string, std::string>, std::vector<HandlerEntry>>
+      table;
 };
 
 // Family registration functions, one per file.

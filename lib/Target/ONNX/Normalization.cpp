@@ -28,9 +28,11 @@ static LogicalResult importRecurrent(NodeImporter &n) {
   {
     RankedTensorType x = n.inputType(0);
     int64_t hidden = n.getInt("hidden_size").value_or(0);
-    int64_t dirs = n.getString("direction").value_or("") == "bidirectional" ? 2 : 1;
+    int64_t dirs =
+        n.getString("direction").value_or("") == "bidirectional" ? 2 : 1;
     bool batchFirst = n.getInt("layout").value_or(0) == 1;
-    int64_t seq = x.getDimSize(batchFirst ? 1 : 0), batch = x.getDimSize(batchFirst ? 0 : 1);
+    int64_t seq = x.getDimSize(batchFirst ? 1 : 0),
+            batch = x.getDimSize(batchFirst ? 0 : 1);
     int64_t outputs = n.node.op_type() == "LSTM" ? 3 : 2;
     if (hidden > 0 && x.getRank() == 3) {
       n.resultTypes.resize(outputs);
@@ -38,10 +40,11 @@ static LogicalResult importRecurrent(NodeImporter &n) {
         if (n.resultTypes[i])
           continue;
         SmallVector<int64_t> shape =
-            i == 0 ? (batchFirst ? SmallVector<int64_t>{batch, seq, dirs, hidden}
-                                 : SmallVector<int64_t>{seq, dirs, batch, hidden})
-                   : (batchFirst ? SmallVector<int64_t>{batch, dirs, hidden}
-                                 : SmallVector<int64_t>{dirs, batch, hidden});
+            i == 0
+                ? (batchFirst ? SmallVector<int64_t>{batch, seq, dirs, hidden}
+                              : SmallVector<int64_t>{seq, dirs, batch, hidden})
+                : (batchFirst ? SmallVector<int64_t>{batch, dirs, hidden}
+                              : SmallVector<int64_t>{dirs, batch, hidden});
         n.resultTypes[i] = RankedTensorType::get(shape, x.getElementType());
       }
     }
@@ -52,11 +55,12 @@ static LogicalResult importRecurrent(NodeImporter &n) {
   if (!llvm::is_contained(operands, Value()))
     return n.createDirect({}, operands, {}, {});
   RankedTensorType x = n.inputType(0);
-  int64_t gates = n.node.op_type() == "LSTM" ? 4
+  int64_t gates = n.node.op_type() == "LSTM"  ? 4
                   : n.node.op_type() == "GRU" ? 3
                                               : 1;
   int64_t hidden = n.getInt("hidden_size").value_or(0);
-  int64_t numDir = n.getString("direction").value_or("") == "bidirectional" ? 2 : 1;
+  int64_t numDir =
+      n.getString("direction").value_or("") == "bidirectional" ? 2 : 1;
   bool batchFirst = n.getInt("layout").value_or(0) == 1;
   int64_t seq = x.getDimSize(batchFirst ? 1 : 0);
   int64_t batch = x.getDimSize(batchFirst ? 0 : 1);
@@ -77,8 +81,9 @@ static LogicalResult importRecurrent(NodeImporter &n) {
       break;
     case 5: // initial_h
     case 6: // initial_c
-      v = n.splat(batchFirst ? RankedTensorType::get({batch, numDir, hidden}, elt)
-                             : RankedTensorType::get({numDir, batch, hidden}, elt),
+      v = n.splat(batchFirst
+                      ? RankedTensorType::get({batch, numDir, hidden}, elt)
+                      : RankedTensorType::get({numDir, batch, hidden}, elt),
                   0);
       break;
     default:
@@ -104,12 +109,14 @@ static LogicalResult importBatchNormTraining(NodeImporter &n) {
   auto &b = n.builder;
   auto reduceMean = [&](Value v, bool keep) {
     return n.create("qc.reducemean", v,
-                    keep ? RankedTensorType::get(keptShape, x.getElementType()) : stat,
+                    keep ? RankedTensorType::get(keptShape, x.getElementType())
+                         : stat,
                     {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(axes)),
                      b.getNamedAttr("keepdims", b.getI64IntegerAttr(keep))});
   };
   Value mean = reduceMean(n.inputs[0], false);
-  Value centered = n.create("qc.sub", {n.inputs[0], reduceMean(n.inputs[0], true)}, x);
+  Value centered =
+      n.create("qc.sub", {n.inputs[0], reduceMean(n.inputs[0], true)}, x);
   Value var = reduceMean(n.create("qc.mul", {centered, centered}, x), false);
   float eps = n.getFloat("epsilon").value_or(1e-5f);
   double momentum = n.getFloat("momentum").value_or(0.9f);
@@ -120,7 +127,8 @@ static LogicalResult importBatchNormTraining(NodeImporter &n) {
   auto scalar = RankedTensorType::get({}, stat.getElementType());
   auto running = [&](Value input, Value batch) {
     Value kept = n.create("qc.mul", {input, n.splat(scalar, momentum)}, stat);
-    Value fresh = n.create("qc.mul", {batch, n.splat(scalar, 1.0 - momentum)}, stat);
+    Value fresh =
+        n.create("qc.mul", {batch, n.splat(scalar, 1.0 - momentum)}, stat);
     return n.create("qc.add", {kept, fresh}, stat);
   };
   n.results = {y};
@@ -138,11 +146,12 @@ void qc::onnx_import::registerNormalizationHandlers(HandlerRegistry &r) {
     return importInference(n, {"momentum", "spatial", "is_test",
                                "training_mode", "consumed_inputs"});
   });
-  r.add("", "LayerNormalization", 1, 1 << 30, [](NodeImporter &n) -> LogicalResult {
-    if (n.resultTypes.size() > 2 && n.resultTypes[2] && !n.resultTypes[1])
-      return n.error() << "InvStdDev without Mean is not supported";
-    return n.createDirect();
-  });
+  r.add("", "LayerNormalization", 1, 1 << 30,
+        [](NodeImporter &n) -> LogicalResult {
+          if (n.resultTypes.size() > 2 && n.resultTypes[2] && !n.resultTypes[1])
+            return n.error() << "InvStdDev without Mean is not supported";
+          return n.createDirect();
+        });
   r.addDirect("InstanceNormalization", 6);
   for (StringRef op : {"LSTM", "GRU", "RNN"})
     r.add("", op, 7, 1 << 30, importRecurrent);

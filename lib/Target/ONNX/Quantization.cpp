@@ -112,9 +112,8 @@ FailureOr<quant::QuantizedType> linearQuantType(NodeImporter &n,
   FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
   if (failed(zp))
     return failure();
-  FailureOr<quant::QuantizedType> q =
-      quantType(n, storage, expressed, *s, *zp, n.getInt("axis").value_or(1),
-                tensor);
+  FailureOr<quant::QuantizedType> q = quantType(
+      n, storage, expressed, *s, *zp, n.getInt("axis").value_or(1), tensor);
   if (failed(q) || !*q)
     return failure();
   return q;
@@ -166,7 +165,8 @@ FailureOr<ConvGeometry> convGeometry(NodeImporter &n, RankedTensorType x,
   int64_t spatial = x.getRank() - 2;
   ConvGeometry g;
   g.strides = n.getInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
-  g.dilations = n.getInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
+  g.dilations =
+      n.getInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
   g.pads = n.getInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
   g.group = n.getInt("group").value_or(1);
   std::string autoPad = n.getString("auto_pad").value_or("NOTSET");
@@ -174,7 +174,8 @@ FailureOr<ConvGeometry> convGeometry(NodeImporter &n, RankedTensorType x,
     for (int64_t i = 0; i < spatial; ++i) {
       int64_t in = x.getDimSize(i + 2), k = w.getDimSize(i + 2);
       if (ShapedType::isDynamic(in) || ShapedType::isDynamic(k))
-        return n.error() << "auto_pad " << autoPad << " needs static spatial dims";
+        return n.error() << "auto_pad " << autoPad
+                         << " needs static spatial dims";
       int64_t out = (in + g.strides[i] - 1) / g.strides[i];
       int64_t total = std::max<int64_t>(
           0, (out - 1) * g.strides[i] + g.dilations[i] * (k - 1) + 1 - in);

@@ -250,8 +250,8 @@ private:
       }
       int64_t rank = dims->size();
       int64_t b = qc::clampIndex(intAttr(n, "start").value_or(0), rank);
-      int64_t e = intAttr(n, "end") ? qc::clampIndex(*intAttr(n, "end"), rank)
-                                    : rank;
+      int64_t e =
+          intAttr(n, "end") ? qc::clampIndex(*intAttr(n, "end"), rank) : rank;
       IntTensor r;
       for (int64_t i = b; i < e; ++i)
         r.values.push_back((*dims)[i]);
@@ -329,11 +329,11 @@ private:
         std::vector<int64_t> dims;
         int64_t rank = x->dims.size();
         for (int64_t i = 0; i < rank; ++i) {
-          bool drop = axes.empty()
-                          ? x->dims[i] == 1
-                          : std::count(axes.begin(), axes.end(), i) +
-                                    std::count(axes.begin(), axes.end(), i - rank) >
-                                0;
+          bool drop = axes.empty() ? x->dims[i] == 1
+                                   : std::count(axes.begin(), axes.end(), i) +
+                                             std::count(axes.begin(),
+                                                        axes.end(), i - rank) >
+                                         0;
           if (!drop)
             dims.push_back(x->dims[i]);
         }

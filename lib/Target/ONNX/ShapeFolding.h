@@ -1,4 +1,5 @@
-//===- ShapeFolding.h - shape inference and shape-subgraph folding -*- C++ -*-===//
+//===- ShapeFolding.h - shape inference and shape-subgraph folding -*- C++
+//-*-===//
 #ifndef QC_LIB_TARGET_ONNX_SHAPEFOLDING_H
 #define QC_LIB_TARGET_ONNX_SHAPEFOLDING_H
 

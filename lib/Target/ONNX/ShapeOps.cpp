@@ -142,10 +142,10 @@ LogicalResult importTranspose(NodeImporter &n) {
   else
     for (int64_t i = n.inputType(0).getRank() - 1; i >= 0; --i)
       perm.push_back(i);
-  return n.createDirect({}, ValueRange{n.inputs[0]},
-                        {n.builder.getNamedAttr(
-                            "perm", n.builder.getDenseI64ArrayAttr(perm))},
-                        {"perm"});
+  return n.createDirect(
+      {}, ValueRange{n.inputs[0]},
+      {n.builder.getNamedAttr("perm", n.builder.getDenseI64ArrayAttr(perm))},
+      {"perm"});
 }
 
 /// ConstantOfShape's value defaults to a float 0.
@@ -154,7 +154,8 @@ LogicalResult importConstantOfShape(NodeImporter &n) {
     return n.createDirect();
   auto t = RankedTensorType::get({1}, n.builder.getF32Type());
   return n.createDirect(
-      {}, {n.builder.getNamedAttr("value", DenseElementsAttr::get(t, 0.0f))}, {});
+      {}, {n.builder.getNamedAttr("value", DenseElementsAttr::get(t, 0.0f))},
+      {});
 }
 
 /// Resize: opset 10 has (X, scales); from 11 (X, roi, scales, sizes) with
@@ -167,7 +168,8 @@ LogicalResult importResize(NodeImporter &n) {
     scales = n.inputs.size() > 2 ? n.inputs[2] : Value();
     sizes = n.inputs.size() > 3 ? n.inputs[3] : Value();
     // An empty scales tensor stands for "not given" in opset 11-12 models.
-    if (scales && cast<RankedTensorType>(scales.getType()).getNumElements() == 0)
+    if (scales &&
+        cast<RankedTensorType>(scales.getType()).getNumElements() == 0)
       scales = Value();
   }
   if (bool(scales) == bool(sizes))
@@ -200,9 +202,9 @@ LogicalResult importUpsample(NodeImporter &n) {
     SmallVector<float> v(values->floats().begin(), values->floats().end());
     scales = arith::ConstantOp::create(
         n.builder, n.loc,
-        DenseElementsAttr::get(RankedTensorType::get({int64_t(v.size())},
-                                                     n.builder.getF32Type()),
-                               ArrayRef<float>(v)));
+        DenseElementsAttr::get(
+            RankedTensorType::get({int64_t(v.size())}, n.builder.getF32Type()),
+            ArrayRef<float>(v)));
   } else {
     scales = n.inputs[1];
   }
@@ -211,8 +213,10 @@ LogicalResult importUpsample(NodeImporter &n) {
   return n.createDirect(
       "qc.resize", ValueRange{n.inputs[0], scales},
       {b.getNamedAttr("target", b.getStringAttr("scales")),
-       b.getNamedAttr("mode", b.getStringAttr(mode == "bilinear" ? "linear" : mode)),
-       b.getNamedAttr("coordinate_transformation_mode", b.getStringAttr("asymmetric")),
+       b.getNamedAttr("mode",
+                      b.getStringAttr(mode == "bilinear" ? "linear" : mode)),
+       b.getNamedAttr("coordinate_transformation_mode",
+                      b.getStringAttr("asymmetric")),
        b.getNamedAttr("nearest_mode", b.getStringAttr("floor")),
        b.getNamedAttr("cubic_coeff_a", b.getF32FloatAttr(-0.75f)),
        b.getNamedAttr("exclude_outside", b.getI64IntegerAttr(0)),
@@ -223,17 +227,17 @@ LogicalResult importUpsample(NodeImporter &n) {
 } // namespace
 
 void qc::onnx_import::registerShapeHandlers(HandlerRegistry &r) {
-  for (StringRef op : {"Reshape", "Flatten", "Concat", "Gather",
-                       "GatherElements", "Expand", "Tile", "Shape", "Size",
-                       "Range", "DepthToSpace", "SpaceToDepth", "ArgMax",
-                       "ArgMin"})
+  for (StringRef op :
+       {"Reshape", "Flatten", "Concat", "Gather", "GatherElements", "Expand",
+        "Tile", "Shape", "Size", "Range", "DepthToSpace", "SpaceToDepth",
+        "ArgMax", "ArgMin"})
     r.addDirect(op, 5);
   r.add("", "Transpose", 1, 1 << 30, importTranspose);
   r.add("", "Resize", 10, 1 << 30, importResize);
   r.add("", "Upsample", 7, 9, importUpsample);
-  for (StringRef op : {"CumSum", "Trilu", "TopK", "GatherND", "ScatterND",
-                       "ScatterElements", "OneHot", "Einsum", "NonZero",
-                       "Compress", "ReverseSequence"})
+  for (StringRef op :
+       {"CumSum", "Trilu", "TopK", "GatherND", "ScatterND", "ScatterElements",
+        "OneHot", "Einsum", "NonZero", "Compress", "ReverseSequence"})
     r.addDirect(op, 9);
   // The result type carries dtype.
   r.add("", "EyeLike", 9, 1 << 30,
@@ -253,9 +257,9 @@ void qc::onnx_import::registerShapeHandlers(HandlerRegistry &r) {
   // ReduceSum took axes as an input from opset 13, the others from 18.
   r.add("", "ReduceSum", 1, 1 << 30,
         [](NodeImporter &n) { return importReduce(n, 13); });
-  for (StringRef op : {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
-                       "ReduceL1", "ReduceL2", "ReduceLogSum",
-                       "ReduceLogSumExp", "ReduceSumSquare"})
+  for (StringRef op :
+       {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+        "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
     r.add("", op, 1, 1 << 30,
           [](NodeImporter &n) { return importReduce(n, 18); });
 }

@@ -1,6 +1,6 @@
 //===- Translation.cpp - the --import-onnx translation --------------------===//
-#include "qc/Target/ONNX/Import.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Target/ONNX/Import.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,7 +26,8 @@ static llvm::cl::list<std::string> constantInputs(
 void qc::registerONNXImportTranslation() {
   TranslateToMLIRRegistration reg(
       "import-onnx", "Import an ONNX model (.onnx) into qc graph ops",
-      [](llvm::SourceMgr &sourceMgr, MLIRContext *ctx) -> OwningOpRef<Operation *> {
+      [](llvm::SourceMgr &sourceMgr,
+         MLIRContext *ctx) -> OwningOpRef<Operation *> {
         ONNXImportOptions options;
         const llvm::MemoryBuffer *buf =
             sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());

@@ -18,38 +18,41 @@ namespace qc::cpu {
 
 /// What the code-generation pipelines are told: kernels already resolved
 /// for a CPU (qc::cpu::resolveOptions), threads, the graph to compile.
-struct CodegenPipelineOptions : mlir::PassPipelineOptions<CodegenPipelineOptions> {
+struct CodegenPipelineOptions
+    : mlir::PassPipelineOptions<CodegenPipelineOptions> {
   PassOptions::Option<std::string> graphFunction{
       *this, "graph-function",
       llvm::cl::desc("The imported graph function qc-create-entry-point wraps"),
       llvm::cl::init("main_graph")};
   PassOptions::Option<unsigned> threads{
       *this, "threads",
-      llvm::cl::desc("Threads the model runs on (OpenMP worksharing loops when above 1)"),
+      llvm::cl::desc(
+          "Threads the model runs on (OpenMP worksharing loops when above 1)"),
       llvm::cl::init(1)};
   PassOptions::Option<kernels::Int8ISA> int8Kernels{
       *this, "int8-kernels", llvm::cl::desc("The int8 microkernels to call"),
-      llvm::cl::init(kernels::Int8ISA::None),
-      clValues<kernels::Int8ISA>()};
+      llvm::cl::init(kernels::Int8ISA::None), clValues<kernels::Int8ISA>()};
   PassOptions::Option<kernels::F32ISA> f32Kernels{
       *this, "f32-kernels", llvm::cl::desc("The float microkernels to call"),
-      llvm::cl::init(kernels::F32ISA::None),
-      clValues<kernels::F32ISA>()};
+      llvm::cl::init(kernels::F32ISA::None), clValues<kernels::F32ISA>()};
 };
 
 /// qc graph ops to linalg on tensors: qc-lower-to-microkernels (the kernels
 /// `options` name), then convert-qc-to-linalg.
-void buildQCToLinalgPassPipeline(mlir::OpPassManager &pm, const CodegenPipelineOptions &options);
+void buildQCToLinalgPassPipeline(mlir::OpPassManager &pm,
+                                 const CodegenPipelineOptions &options);
 
 /// linalg on tensors (and tensor, arith, math, vector) to the LLVM dialect:
 /// f32 contractions register-tiled and vectorized, the other linalg ops as
 /// ordered loops, bufferization, deallocation, the LLVM conversions. With
 /// threads > 1, OpenMP worksharing loops.
-void buildLinalgToLLVMPassPipeline(mlir::OpPassManager &pm, const CodegenPipelineOptions &options);
+void buildLinalgToLLVMPassPipeline(mlir::OpPassManager &pm,
+                                   const CodegenPipelineOptions &options);
 
 /// qc-lower-to-llvm: buildQCToLinalgPassPipeline, then
 /// buildLinalgToLLVMPassPipeline.
-void buildCPUCodegenPassPipeline(mlir::OpPassManager &pm, const CodegenPipelineOptions &options);
+void buildCPUCodegenPassPipeline(mlir::OpPassManager &pm,
+                                 const CodegenPipelineOptions &options);
 
 /// qc-compile-model: qc-create-entry-point for options.graphFunction, then
 /// buildCPUCodegenPassPipeline; what quant-compile and quant-run run.

@@ -43,10 +43,11 @@ void registerDialects(mlir::MLIRContext &context);
 
 /// Lowers the qc graph in @`graphFunction` of `module` to the LLVM dialect
 /// around the qc_run entry point (qc-compile-model with the kernels
-/// resolveKernels picks for `options`) and returns the model's signature. Ops the
-/// lowering does not cover are reported (with their location) as errors, as
+/// resolveKernels picks for `options`) and returns the model's signature. Ops
+/// the lowering does not cover are reported (with their location) as errors, as
 /// is a kernel choice the CPU cannot run.
-llvm::FailureOr<ModelSignature> lowerToLLVM(mlir::ModuleOp module, llvm::StringRef graphFunction,
+llvm::FailureOr<ModelSignature> lowerToLLVM(mlir::ModuleOp module,
+                                            llvm::StringRef graphFunction,
                                             const TargetOptions &options);
 
 /// A target machine for options.cpu on the host's triple.
@@ -62,13 +63,15 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp lowered,
                                                 llvm::LLVMContext &llvmContext);
 
 /// Runs LLVM's optimization pipeline at `optLevel` for `tm`.
-llvm::Error optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, unsigned optLevel);
+llvm::Error optimizeModule(llvm::Module &module, llvm::TargetMachine &tm,
+                           unsigned optLevel);
 
 /// Writes `module` as LLVM IR text, an object file, or a shared library (an
 /// object linked by the system C compiler driver, $CC else cc; with the
 /// OpenMP runtime when `threads` > 1).
 llvm::Error emitLLVMIR(llvm::Module &module, llvm::StringRef path);
-llvm::Error emitObject(llvm::Module &module, llvm::TargetMachine &tm, llvm::StringRef path);
+llvm::Error emitObject(llvm::Module &module, llvm::TargetMachine &tm,
+                       llvm::StringRef path);
 llvm::Error emitSharedLibrary(llvm::Module &module, llvm::TargetMachine &tm,
                               llvm::StringRef path, unsigned threads);
 

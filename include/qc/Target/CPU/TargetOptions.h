@@ -46,7 +46,8 @@ namespace qc {
 template <>
 inline llvm::ArrayRef<EnumSpelling<cpu::Int8Kernels>> spellings() {
   static const EnumSpelling<cpu::Int8Kernels> table[] = {
-      {cpu::Int8Kernels::Auto, "auto", "AVX-512 VNNI where the target CPU has it, else generic"},
+      {cpu::Int8Kernels::Auto, "auto",
+       "AVX-512 VNNI where the target CPU has it, else generic"},
       {cpu::Int8Kernels::VNNI, "vnni", "AVX-512 VNNI"},
       {cpu::Int8Kernels::Generic, "generic", "portable kernels"},
       {cpu::Int8Kernels::None, "none", "no kernel calls: linalg loops"}};
@@ -55,7 +56,8 @@ inline llvm::ArrayRef<EnumSpelling<cpu::Int8Kernels>> spellings() {
 template <>
 inline llvm::ArrayRef<EnumSpelling<cpu::F32Kernels>> spellings() {
   static const EnumSpelling<cpu::F32Kernels> table[] = {
-      {cpu::F32Kernels::Auto, "auto", "AVX-512 where the target CPU has it, else none"},
+      {cpu::F32Kernels::Auto, "auto",
+       "AVX-512 where the target CPU has it, else none"},
       {cpu::F32Kernels::AVX512, "avx512", "AVX-512F"},
       {cpu::F32Kernels::None, "none", "linalg code generation"}};
   return table;

@@ -1,4 +1,5 @@
-//===- Import.h - ONNX model import ------------------------------*- C++ -*-===//
+//===- Import.h - ONNX model import ------------------------------*- C++
+//-*-===//
 #ifndef QC_TARGET_ONNX_IMPORT_H
 #define QC_TARGET_ONNX_IMPORT_H
 
@@ -33,10 +34,10 @@ llvm::LogicalResult parseConstantInput(llvm::StringRef spec,
                                        std::string &error);
 
 /// Parses every --input-shape and --constant-input spec into `options`.
-llvm::LogicalResult parseImportOptions(llvm::ArrayRef<std::string> inputShapes,
-                                       llvm::ArrayRef<std::string> constantInputs,
-                                       ONNXImportOptions &options,
-                                       std::string &error);
+llvm::LogicalResult
+parseImportOptions(llvm::ArrayRef<std::string> inputShapes,
+                   llvm::ArrayRef<std::string> constantInputs,
+                   ONNXImportOptions &options, std::string &error);
 
 /// An ONNX op the importer has a handler for, over opsets [since, until].
 struct SupportedONNXOp {

@@ -33,9 +33,11 @@ std::optional<std::vector<char>> qc::readElementBytes(Attribute attr) {
   return out;
 }
 
-std::optional<std::vector<int64_t>> qc::readIntegerElements(Attribute attr, bool isSigned) {
+std::optional<std::vector<int64_t>> qc::readIntegerElements(Attribute attr,
+                                                            bool isSigned) {
   auto elements = dyn_cast_or_null<ElementsAttr>(attr);
-  auto intType = elements ? dyn_cast<IntegerType>(elements.getElementType()) : nullptr;
+  auto intType =
+      elements ? dyn_cast<IntegerType>(elements.getElementType()) : nullptr;
   if (!intType)
     return std::nullopt;
   unsigned width = intType.getWidth();
@@ -58,7 +60,8 @@ std::optional<std::vector<int64_t>> qc::readIntegerElements(Attribute attr, bool
   for (size_t i = 0; i < bytes->size(); i += step) {
     APInt v(width, 0);
     for (size_t b = 0; b < step; ++b)
-      v.insertBits(uint64_t(uint8_t((*bytes)[i + b])), unsigned(8 * b), 8); // little-endian
+      v.insertBits(uint64_t(uint8_t((*bytes)[i + b])), unsigned(8 * b),
+                   8); // little-endian
     out.push_back(extend(v));
   }
   return out;

@@ -45,21 +45,25 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
   }
   if (name == kInputNamesAttrName || name == kOutputNamesAttrName) {
     auto names = dyn_cast<ArrayAttr>(attr.getValue());
-    if (!names || !llvm::all_of(names, [](Attribute a) { return isa<StringAttr>(a); }))
+    if (!names ||
+        !llvm::all_of(names, [](Attribute a) { return isa<StringAttr>(a); }))
       return op->emitError() << "'" << name << "' must be an array of strings";
     return success();
   }
   if (name == kUnsignedAttrName) {
     auto flags = dyn_cast<DenseBoolArrayAttr>(attr.getValue());
-    if (!flags || flags.size() != int64_t(op->getNumOperands() + op->getNumResults()))
-      return op->emitError() << "'" << name
-                             << "' must be a bool array with one entry per operand and result";
+    if (!flags ||
+        flags.size() != int64_t(op->getNumOperands() + op->getNumResults()))
+      return op->emitError()
+             << "'" << name
+             << "' must be a bool array with one entry per operand and result";
     return success();
   }
   if (name == kSmoothAlphaAttrName) {
     auto alpha = dyn_cast<FloatAttr>(attr.getValue());
     if (!isa<ObserveOp>(op) || !alpha)
-      return op->emitError() << "'" << name << "' must be a float on a qc.observe";
+      return op->emitError()
+             << "'" << name << "' must be a float on a qc.observe";
     return success();
   }
   if (name == kObservedAttrName) {
@@ -99,12 +103,13 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (bits < 1 || bits > 8)
       return emitError() << "integer bit width must be in [1, 8], got " << bits;
     if (bits == 1 && isSigned && !symmetric)
-      return emitError() << "a signed 1-bit integer has no room for a zero point";
+      return emitError()
+             << "a signed 1-bit integer has no room for a zero point";
   } else {
     unsigned expected = minifloatBits(format);
     if (bits != expected)
-      return emitError() << stringifyElementFormat(format) << " has " << expected
-                         << " bits, got " << bits;
+      return emitError() << stringifyElementFormat(format) << " has "
+                         << expected << " bits, got " << bits;
     if (!isSigned || !symmetric)
       return emitError() << "minifloat formats are signed and symmetric";
   }

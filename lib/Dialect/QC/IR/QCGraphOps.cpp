@@ -11,14 +11,17 @@
 using namespace mlir;
 using namespace qc;
 
-static int64_t rankOf(Value v) { return cast<RankedTensorType>(v.getType()).getRank(); }
+static int64_t rankOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getRank();
+}
 
 /// Checks the optional per-spatial-dim attribute arrays of conv-like ops.
-static LogicalResult checkSpatialAttrs(Operation *op, int64_t spatial,
-                                       std::optional<ArrayRef<int64_t>> strides,
-                                       std::optional<ArrayRef<int64_t>> dilations,
-                                       std::optional<ArrayRef<int64_t>> pads,
-                                       std::optional<ArrayRef<int64_t>> kernel) {
+static LogicalResult
+checkSpatialAttrs(Operation *op, int64_t spatial,
+                  std::optional<ArrayRef<int64_t>> strides,
+                  std::optional<ArrayRef<int64_t>> dilations,
+                  std::optional<ArrayRef<int64_t>> pads,
+                  std::optional<ArrayRef<int64_t>> kernel) {
   auto check = [&](StringRef name, std::optional<ArrayRef<int64_t>> a,
                    int64_t expected, bool positive) -> LogicalResult {
     if (!a)
@@ -28,9 +31,9 @@ static LogicalResult checkSpatialAttrs(Operation *op, int64_t spatial,
                                << " entries, expected " << expected;
     for (int64_t v : *a)
       if (positive ? v <= 0 : v < 0)
-        return op->emitOpError() << name << " entries must be "
-                                 << (positive ? "positive" : "non-negative")
-                                 << ", got " << v;
+        return op->emitOpError()
+               << name << " entries must be "
+               << (positive ? "positive" : "non-negative") << ", got " << v;
     return success();
   };
   return success(succeeded(check("strides", strides, spatial, true)) &&
@@ -53,7 +56,8 @@ LogicalResult ConvOp::verify() {
   auto w = cast<RankedTensorType>(getW().getType());
   int64_t c = x.getDimSize(1), cw = w.getDimSize(1);
   int64_t group = int64_t(getGroup());
-  if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(cw) && c != cw * group)
+  if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(cw) &&
+      c != cw * group)
     return emitOpError() << "input has " << c << " channels but weight expects "
                          << cw << " x group " << group;
   return checkSpatialAttrs(*this, rank - 2, getStrides(), getDilations(),
@@ -107,7 +111,8 @@ OpFoldResult ShapeOp::fold(FoldAdaptor) {
   if (llvm::any_of(dims, ShapedType::isDynamic))
     return {};
   auto resultTy = cast<RankedTensorType>(getShape().getType());
-  if (!resultTy.hasStaticShape() || resultTy.getNumElements() != int64_t(dims.size()))
+  if (!resultTy.hasStaticShape() ||
+      resultTy.getNumElements() != int64_t(dims.size()))
     return {};
   return DenseIntElementsAttr::get(resultTy, dims);
 }
@@ -117,7 +122,8 @@ OpFoldResult SizeOp::fold(FoldAdaptor) {
   if (!in.hasStaticShape())
     return {};
   auto resultTy = cast<RankedTensorType>(getSize().getType());
-  return DenseIntElementsAttr::get(resultTy, ArrayRef<int64_t>{in.getNumElements()});
+  return DenseIntElementsAttr::get(resultTy,
+                                   ArrayRef<int64_t>{in.getNumElements()});
 }
 
 /// NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss: input (N, C, d...),
@@ -127,8 +133,9 @@ static LogicalResult verifyLoss(Operation *op, Value input, Value target,
   auto in = cast<RankedTensorType>(input.getType());
   auto tg = cast<RankedTensorType>(target.getType());
   if (in.getRank() < 2)
-    return op->emitOpError() << "input must have rank >= 2 (N, C, ...), got rank "
-                             << in.getRank();
+    return op->emitOpError()
+           << "input must have rank >= 2 (N, C, ...), got rank "
+           << in.getRank();
   if (!isa<FloatType>(in.getElementType()) || !tg.getElementType().isInteger())
     return op->emitOpError("expects float scores and integer targets");
   if (tg.getRank() != in.getRank() - 1)
@@ -142,14 +149,13 @@ static LogicalResult verifyLoss(Operation *op, Value input, Value target,
   }
   if (weight) {
     auto w = cast<RankedTensorType>(weight.getType());
-    if (w.getRank() != 1 ||
-        (!w.isDynamicDim(0) && !in.isDynamicDim(1) &&
-         w.getDimSize(0) != in.getDimSize(1)))
+    if (w.getRank() != 1 || (!w.isDynamicDim(0) && !in.isDynamicDim(1) &&
+                             w.getDimSize(0) != in.getDimSize(1)))
       return op->emitOpError("weight must be 1-d with one entry per class");
   }
   if (reduction != "none" && reduction != "sum" && reduction != "mean")
-    return op->emitOpError() << "reduction must be none, sum or mean, got '"
-                             << reduction << "'";
+    return op->emitOpError()
+           << "reduction must be none, sum or mean, got '" << reduction << "'";
   int64_t expectedRank = reduction == "none" ? tg.getRank() : 0;
   if (cast<RankedTensorType>(loss.getType()).getRank() != expectedRank)
     return op->emitOpError() << "loss must have rank " << expectedRank
@@ -178,9 +184,9 @@ LogicalResult IfOp::verify() {
     if (!yield)
       return emitOpError("branches must end in qc.yield");
     if (yield.getValues().getTypes() != getResultTypes())
-      return yield.emitOpError() << "yields " << yield.getValues().getTypes()
-                                 << " but the qc.if has results "
-                                 << getResultTypes();
+      return yield.emitOpError()
+             << "yields " << yield.getValues().getTypes()
+             << " but the qc.if has results " << getResultTypes();
   }
   return success();
 }
@@ -192,10 +198,11 @@ struct InlineConstantIf : OpRewritePattern<IfOp> {
   LogicalResult matchAndRewrite(IfOp op,
                                 PatternRewriter &rewriter) const override {
     DenseIntElementsAttr cond;
-    if (!matchPattern(op.getCond(), m_Constant(&cond)) || cond.getNumElements() != 1)
+    if (!matchPattern(op.getCond(), m_Constant(&cond)) ||
+        cond.getNumElements() != 1)
       return failure();
     Region &taken = cond.getSplatValue<APInt>().isZero() ? op.getElseBranch()
-                                                        : op.getThenBranch();
+                                                         : op.getThenBranch();
     Block &block = taken.front();
     auto yield = cast<YieldOp>(block.getTerminator());
     SmallVector<Value> results(yield.getValues());

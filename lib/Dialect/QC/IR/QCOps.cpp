@@ -33,8 +33,9 @@ static LogicalResult checkInRange(Operation *op, StringRef what, int64_t value,
                                   IntegerType type) {
   IntRange r = integerRange(type);
   if (value < r.min || value > r.max)
-    return op->emitOpError() << what << " " << value << " is outside the range ["
-                             << r.min << ", " << r.max << "] of " << type;
+    return op->emitOpError()
+           << what << " " << value << " is outside the range [" << r.min << ", "
+           << r.max << "] of " << type;
   return success();
 }
 
@@ -42,8 +43,9 @@ static LogicalResult checkNarrowInteger(Operation *op, StringRef what,
                                         Value v) {
   IntegerType t = elementIntType(v);
   if (t.getWidth() > 8)
-    return op->emitOpError() << what << " must have integer elements of at most "
-                             << "8 bits, got " << t;
+    return op->emitOpError()
+           << what << " must have integer elements of at most "
+           << "8 bits, got " << t;
   return success();
 }
 
@@ -74,15 +76,15 @@ static LogicalResult checkShape(Operation *op, StringRef what,
       llvm::any_of(llvm::zip(actual, expected), [](auto p) {
         return staticMismatch(std::get<0>(p), std::get<1>(p));
       }))
-    return op->emitOpError() << what << " shape " << shapeStr(actual)
-                             << " does not match the expected "
-                             << shapeStr(expected);
+    return op->emitOpError()
+           << what << " shape " << shapeStr(actual)
+           << " does not match the expected " << shapeStr(expected);
   return success();
 }
 
-LogicalResult qc::verifyQuantizedTensorType(
-    function_ref<InFlightDiagnostic()> emitError, QuantizedType qtype,
-    ArrayRef<int64_t> shape) {
+LogicalResult
+qc::verifyQuantizedTensorType(function_ref<InFlightDiagnostic()> emitError,
+                              QuantizedType qtype, ArrayRef<int64_t> shape) {
   int64_t smin = qtype.getStorageTypeMin(), smax = qtype.getStorageTypeMax();
   auto checkZp = [&](int64_t zp) -> LogicalResult {
     if (zp < smin || zp > smax)
@@ -133,7 +135,8 @@ LogicalResult qc::verifyQuantizedTensorType(
                            << " is not a multiple of the block size "
                            << blocks[d];
       if (shape[d] / blocks[d] != scalesShape[d])
-        return emitError() << "dimension " << d << " has " << shape[d] / blocks[d]
+        return emitError() << "dimension " << d << " has "
+                           << shape[d] / blocks[d]
                            << " blocks but the type has " << scalesShape[d]
                            << " scales along it";
     }
@@ -171,23 +174,27 @@ LogicalResult ObserveOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty name to record statistics under");
   if (int64_t(getBins()) < 0)
-    return emitOpError() << "bins must be non-negative, got " << int64_t(getBins());
+    return emitOpError() << "bins must be non-negative, got "
+                         << int64_t(getBins());
   if (bool(getMin()) != bool(getMax()))
     return emitOpError("needs both min and max, or neither");
-  if (getMinAttr() && !(getMinAttr().getValueAsDouble() <= getMaxAttr().getValueAsDouble()))
+  if (getMinAttr() &&
+      !(getMinAttr().getValueAsDouble() <= getMaxAttr().getValueAsDouble()))
     return emitOpError() << "range [" << getMinAttr().getValueAsDouble() << ", "
                          << getMaxAttr().getValueAsDouble() << "] is empty";
   // Per-channel statistics: one value per channel along channel_axis.
   auto ty = cast<RankedTensorType>(getInput().getType());
-  for (auto [values, what] : {std::pair(getChannelMean(), "channel_mean"),
-                              std::pair(getChannelAbsMax(), "channel_abs_max")}) {
+  for (auto [values, what] :
+       {std::pair(getChannelMean(), "channel_mean"),
+        std::pair(getChannelAbsMax(), "channel_abs_max")}) {
     if (!values)
       continue;
     if (!getChannelAxis() || int64_t(*getChannelAxis()) >= ty.getRank())
       return emitOpError() << what << " needs a channel_axis of the tensor";
     if (!ty.isDynamicDim(*getChannelAxis()) &&
         int64_t(values->size()) != ty.getDimSize(*getChannelAxis()))
-      return emitOpError() << what << " has " << values->size() << " entries for "
+      return emitOpError() << what << " has " << values->size()
+                           << " entries for "
                            << ty.getDimSize(*getChannelAxis()) << " channels";
   }
   if (ElementsAttr gram = getGramAttr()) {
@@ -197,9 +204,10 @@ LogicalResult ObserveOp::verify() {
       return emitOpError("gram needs the last axis as channel_axis");
     int64_t c = ty.getDimSize(last);
     if (!gTy || !gTy.getElementType().isF32() || gTy.getRank() != 2 ||
-        gTy.getDimSize(0) != gTy.getDimSize(1) || (!ty.isDynamicDim(last) && gTy.getDimSize(0) != c))
-      return emitOpError() << "gram must be a " << c << "x" << c << " f32 tensor, got "
-                           << gram.getType();
+        gTy.getDimSize(0) != gTy.getDimSize(1) ||
+        (!ty.isDynamicDim(last) && gTy.getDimSize(0) != c))
+      return emitOpError() << "gram must be a " << c << "x" << c
+                           << " f32 tensor, got " << gram.getType();
   }
   return success();
 }
@@ -209,7 +217,9 @@ LogicalResult ObserveOp::verify() {
 //===----------------------------------------------------------------------===//
 
 int64_t HadamardOp::getFactorSize() {
-  return getFactor() ? cast<RankedTensorType>(getFactor().getType()).getDimSize(0) : 1;
+  return getFactor()
+             ? cast<RankedTensorType>(getFactor().getType()).getDimSize(0)
+             : 1;
 }
 
 LogicalResult HadamardOp::verify() {
@@ -219,7 +229,8 @@ LogicalResult HadamardOp::verify() {
   int64_t n = ty.getDimSize(ty.getRank() - 1), m = 1;
   if (getFactor()) {
     auto fty = cast<RankedTensorType>(getFactor().getType());
-    if (fty.getRank() != 2 || fty.isDynamicDim(0) || fty.getDimSize(0) != fty.getDimSize(1) ||
+    if (fty.getRank() != 2 || fty.isDynamicDim(0) ||
+        fty.getDimSize(0) != fty.getDimSize(1) ||
         fty.getElementType() != ty.getElementType())
       return emitOpError() << "factor must be a static square matrix of "
                            << ty.getElementType() << ", got " << fty;
@@ -327,8 +338,10 @@ LogicalResult RequantizeOp::verify() {
       return emitOpError() << "has " << mult.size() << " multipliers but axis "
                            << axis << " has " << inShape[axis] << " channels";
   }
-  if (failed(checkInRange(*this, "input zero point", int32_t(getInputZp()), inTy)) ||
-      failed(checkInRange(*this, "output zero point", int32_t(getOutputZp()), outTy)) ||
+  if (failed(checkInRange(*this, "input zero point", int32_t(getInputZp()),
+                          inTy)) ||
+      failed(checkInRange(*this, "output zero point", int32_t(getOutputZp()),
+                          outTy)) ||
       failed(checkInRange(*this, "clamp_min", lo, outTy)) ||
       failed(checkInRange(*this, "clamp_max", hi, outTy)))
     return failure();
@@ -367,8 +380,7 @@ mapIntConstant(DenseIntElementsAttr in, RankedTensorType resultType,
   for (APInt v : in.getValues<APInt>()) {
     int64_t channel = (i / inner) % channels;
     int64_t r = fn(fromAPInt(v), channel);
-    values.push_back(
-        APInt(outTy.getWidth(), uint64_t(r), !outTy.isUnsigned()));
+    values.push_back(APInt(outTy.getWidth(), uint64_t(r), !outTy.isUnsigned()));
     ++i;
   }
   return DenseElementsAttr::get(resultType, values);
@@ -378,7 +390,8 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor adaptor) {
   IntegerType outTy = elementIntType(getOutput());
   IntRange outRange = integerRange(outTy);
   // Identity: same type, unit scale, same zero point, full range.
-  if (getInput().getType() == getType() && int32_t(getInputZp()) == int32_t(getOutputZp()) &&
+  if (getInput().getType() == getType() &&
+      int32_t(getInputZp()) == int32_t(getOutputZp()) &&
       getClampMinAttr().getInt() == outRange.min &&
       getClampMaxAttr().getInt() == outRange.max &&
       llvm::all_of(llvm::zip(getMultiplier(), getShift()), [](auto p) {
@@ -443,8 +456,7 @@ LogicalResult ConvIntOp::verify() {
   if (group < 1)
     return emitOpError() << "group must be positive, got " << group;
 
-  int64_t c = inTy.getDimSize(1), f = wTy.getDimSize(0),
-          cw = wTy.getDimSize(1);
+  int64_t c = inTy.getDimSize(1), f = wTy.getDimSize(0), cw = wTy.getDimSize(1);
   if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(cw) &&
       c != cw * group)
     return emitOpError() << "input has " << c << " channels but weight expects "
@@ -547,20 +559,23 @@ LogicalResult MatMulGroupScaledOp::verify() {
                          << " input channels";
   SmallVector<int64_t> groups(aTy.getShape());
   groups.back() = ShapedType::isDynamic(k) ? k : k / g;
-  if (failed(checkShape(*this, "a_scales", getAScales().getType().getShape(), groups)))
+  if (failed(checkShape(*this, "a_scales", getAScales().getType().getShape(),
+                        groups)))
     return failure();
   if (Value z = getAZeros())
     if (failed(checkShape(*this, "a_zeros",
-                          cast<RankedTensorType>(z.getType()).getShape(), groups)))
+                          cast<RankedTensorType>(z.getType()).getShape(),
+                          groups)))
       return failure();
   auto sbTy = getBScales().getType();
   if (sbTy.getRank() != 1 ||
       (sbTy.getDimSize(0) != 1 && staticMismatch(sbTy.getDimSize(0), n)))
-    return emitOpError() << "b_scales must have 1 or " << n << " entries, got shape "
-                         << shapeStr(sbTy.getShape());
+    return emitOpError() << "b_scales must have 1 or " << n
+                         << " entries, got shape " << shapeStr(sbTy.getShape());
   if (Value bias = getBias())
     if (failed(checkShape(*this, "bias",
-                          cast<RankedTensorType>(bias.getType()).getShape(), {n})))
+                          cast<RankedTensorType>(bias.getType()).getShape(),
+                          {n})))
       return failure();
   SmallVector<int64_t> out(aTy.getShape());
   out.back() = n;
@@ -578,23 +593,27 @@ static LogicalResult verifyDynamicGroups(Operation *op, RankedTensorType values,
                                          RankedTensorType zeros) {
   if (values.getRank() < 1)
     return op->emitOpError() << "needs a tensor of rank >= 1, got rank 0";
-  int64_t k = values.getShape().back(), s = scales.getRank() ? scales.getShape().back() : 0;
+  int64_t k = values.getShape().back(),
+          s = scales.getRank() ? scales.getShape().back() : 0;
   if (ShapedType::isDynamic(k) || scales.getRank() != values.getRank() ||
       ShapedType::isDynamic(s))
-    return op->emitOpError() << "needs a static last axis and scales of the same rank with a "
-                                "static last dim, got "
-                             << shapeStr(values.getShape()) << " and "
-                             << shapeStr(scales.getShape());
+    return op->emitOpError()
+           << "needs a static last axis and scales of the same rank with a "
+              "static last dim, got "
+           << shapeStr(values.getShape()) << " and "
+           << shapeStr(scales.getShape());
   if (s < 1 || k % s)
-    return op->emitOpError() << "the " << s << " scales per row do not divide the " << k
-                             << " channels into equal groups";
+    return op->emitOpError()
+           << "the " << s << " scales per row do not divide the " << k
+           << " channels into equal groups";
   SmallVector<int64_t> expected(values.getShape());
   expected.back() = s;
   if (failed(checkShape(op, "scales", scales.getShape(), expected)))
     return failure();
   if (zeros && zeros.getShape() != scales.getShape())
-    return op->emitOpError() << "zero_points shape " << shapeStr(zeros.getShape())
-                             << " differs from the scales' " << shapeStr(scales.getShape());
+    return op->emitOpError()
+           << "zero_points shape " << shapeStr(zeros.getShape())
+           << " differs from the scales' " << shapeStr(scales.getShape());
   return success();
 }
 
@@ -603,7 +622,8 @@ static RankedTensorType optionalTensorType(Value v) {
 }
 
 void DynamicQuantizeOp::build(OpBuilder &b, OperationState &state, Value input,
-                              unsigned bits, int64_t groupSize, bool zeroPoints) {
+                              unsigned bits, int64_t groupSize,
+                              bool zeroPoints) {
   auto ty = cast<RankedTensorType>(input.getType());
   SmallVector<int64_t> groups(ty.getShape());
   groups.back() = groupSize > 0 ? groups.back() / groupSize : 1;
@@ -613,24 +633,28 @@ void DynamicQuantizeOp::build(OpBuilder &b, OperationState &state, Value input,
 }
 
 int64_t DynamicQuantizeOp::getGroupSize() {
-  return getInput().getType().getShape().back() / getScales().getType().getShape().back();
+  return getInput().getType().getShape().back() /
+         getScales().getType().getShape().back();
 }
 
 LogicalResult DynamicQuantizeOp::verify() {
   auto inTy = getInput().getType();
-  if (failed(checkShape(*this, "output", getOutput().getType().getShape(), inTy.getShape())))
+  if (failed(checkShape(*this, "output", getOutput().getType().getShape(),
+                        inTy.getShape())))
     return failure();
   return verifyDynamicGroups(*this, inTy, getScales().getType(),
                              optionalTensorType(getZeroPoints()));
 }
 
 int64_t DynamicDequantizeOp::getGroupSize() {
-  return getInput().getType().getShape().back() / getScales().getType().getShape().back();
+  return getInput().getType().getShape().back() /
+         getScales().getType().getShape().back();
 }
 
 LogicalResult DynamicDequantizeOp::verify() {
   auto inTy = getInput().getType();
-  if (failed(checkShape(*this, "output", getOutput().getType().getShape(), inTy.getShape())))
+  if (failed(checkShape(*this, "output", getOutput().getType().getShape(),
+                        inTy.getShape())))
     return failure();
   return verifyDynamicGroups(*this, inTy, getScales().getType(),
                              optionalTensorType(getZeroPoints()));
@@ -677,8 +701,8 @@ struct MergeNestedClamps : OpRewritePattern<ClampOp> {
     int64_t c = op.getMinAttr().getInt(), d = op.getMaxAttr().getInt();
     int64_t lo = std::min(std::max(a, c), d);
     int64_t hi = std::max(std::min(b, d), c);
-    rewriter.replaceOpWithNewOp<ClampOp>(op, op.getType(), inner.getInput(),
-                                         lo, hi);
+    rewriter.replaceOpWithNewOp<ClampOp>(op, op.getType(), inner.getInput(), lo,
+                                         hi);
     return success();
   }
 };

@@ -19,14 +19,17 @@ std::optional<std::vector<int32_t>> qc::readInt8Constant(Value v) {
   auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
   if (!cst || !cast<ShapedType>(v.getType()).getElementType().isInteger(8))
     return std::nullopt;
-  bool isUnsigned = cast<ShapedType>(v.getType()).getElementType().isUnsignedInteger();
-  std::optional<std::vector<int64_t>> values = readIntegerElements(cst.getValue(), !isUnsigned);
+  bool isUnsigned =
+      cast<ShapedType>(v.getType()).getElementType().isUnsignedInteger();
+  std::optional<std::vector<int64_t>> values =
+      readIntegerElements(cst.getValue(), !isUnsigned);
   if (!values)
     return std::nullopt;
   return std::vector<int32_t>(values->begin(), values->end());
 }
 
-DenseResourceElementsAttr qc::createBlobAttr(RankedTensorType type, ArrayRef<float> values,
+DenseResourceElementsAttr qc::createBlobAttr(RankedTensorType type,
+                                             ArrayRef<float> values,
                                              StringRef name) {
   auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(values);
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
@@ -41,7 +44,8 @@ template <typename T>
 static Value intBlob(OpBuilder &b, Location loc, RankedTensorType type,
                      ArrayRef<int32_t> values, StringRef name) {
   std::vector<T> narrow(values.begin(), values.end());
-  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<T>(narrow));
+  auto blob =
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<T>(narrow));
   return arith::ConstantOp::create(
       b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
 }
@@ -56,10 +60,13 @@ Value qc::createBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
   return intBlob<int32_t>(b, loc, type, values, name);
 }
 
-Value qc::createReshape(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
+Value qc::createReshape(OpBuilder &b, Location loc, Value v,
+                        ArrayRef<int64_t> shape) {
   auto ty = cast<RankedTensorType>(v.getType());
   auto shapeTy = RankedTensorType::get({int64_t(shape.size())}, b.getI64Type());
-  Value s = arith::ConstantOp::create(b, loc, DenseIntElementsAttr::get(shapeTy, shape));
-  return qc::ReshapeOp::create(b, loc, RankedTensorType::get(shape, ty.getElementType()), v, s)
+  Value s = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(shapeTy, shape));
+  return qc::ReshapeOp::create(
+             b, loc, RankedTensorType::get(shape, ty.getElementType()), v, s)
       .getResult();
 }

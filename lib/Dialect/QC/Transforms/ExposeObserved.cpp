@@ -28,10 +28,12 @@ struct ExposeObservedPass : qc::impl::ExposeObservedBase<ExposeObservedPass> {
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     SmallVector<Value> values(ret.getOperands());
     SmallVector<Attribute> names;
-    if (auto n = graph->getAttrOfType<ArrayAttr>(qc::QCDialect::kOutputNamesAttrName))
+    if (auto n = graph->getAttrOfType<ArrayAttr>(
+            qc::QCDialect::kOutputNamesAttrName))
       names.assign(n.begin(), n.end());
     while (names.size() < values.size())
-      names.push_back(StringAttr::get(ctx, "output" + std::to_string(names.size())));
+      names.push_back(
+          StringAttr::get(ctx, "output" + std::to_string(names.size())));
     for (Operation &op : body) {
       StringAttr name;
       if (auto obs = dyn_cast<qc::ObserveOp>(op); obs && !quantized)
@@ -48,7 +50,8 @@ struct ExposeObservedPass : qc::impl::ExposeObservedBase<ExposeObservedPass> {
     ret.erase();
     graph.setType(FunctionType::get(ctx, graph.getArgumentTypes(),
                                     ValueRange(values).getTypes()));
-    graph->setAttr(qc::QCDialect::kOutputNamesAttrName, ArrayAttr::get(ctx, names));
+    graph->setAttr(qc::QCDialect::kOutputNamesAttrName,
+                   ArrayAttr::get(ctx, names));
   }
 
   static constexpr llvm::StringLiteral kObservedPrefix = "observed:";

@@ -55,7 +55,8 @@ struct FoldIntoConv : OpRewritePattern<qc::BatchNormalizationOp> {
       return rw.notifyMatchFailure(bn, "parameters are not constant");
     int64_t channels = a->g.size();
     Value weight = producer->getOperand(1);
-    Value bias = producer->getNumOperands() > 2 ? producer->getOperand(2) : Value();
+    Value bias =
+        producer->getNumOperands() > 2 ? producer->getOperand(2) : Value();
     auto wTy = cast<RankedTensorType>(weight.getType());
     std::optional<std::vector<float>> w = qc::readFloatConstant(weight);
     if (!w)

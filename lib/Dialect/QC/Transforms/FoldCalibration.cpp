@@ -22,7 +22,8 @@ quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
   hi = std::max(hi, 0.0);
   double scale;
   int64_t half = int64_t(1) << (bits - 1);
-  int64_t zp = 0, qmin = isSigned ? -half : 0, qmax = isSigned ? half - 1 : 2 * half - 1;
+  int64_t zp = 0, qmin = isSigned ? -half : 0,
+          qmax = isSigned ? half - 1 : 2 * half - 1;
   if (isSigned) {
     scale = std::max(-lo, hi) / double(half - 1);
   } else {
@@ -44,15 +45,18 @@ namespace {
 /// last axis): qc.dynamic_quantize and the qc.dynamic_dequantize of its
 /// results, symmetric or with `zeroPoints`. lower-quantized-to-integer
 /// turns the pair into integer products where a linear layer reads it.
-Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group, bool zeroPoints) {
+Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group,
+                       bool zeroPoints) {
   OpBuilder b(obs);
   Location loc = obs.getLoc();
-  auto q = qc::DynamicQuantizeOp::create(b, loc, obs.getInput(), bits, group, zeroPoints);
-  return qc::DynamicDequantizeOp::create(b, loc, obs.getType(), q.getOutput(), q.getScales(),
-                                         q.getZeroPoints());
+  auto q = qc::DynamicQuantizeOp::create(b, loc, obs.getInput(), bits, group,
+                                         zeroPoints);
+  return qc::DynamicDequantizeOp::create(b, loc, obs.getType(), q.getOutput(),
+                                         q.getScales(), q.getZeroPoints());
 }
 
-struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> {
+struct FoldCalibrationPass
+    : qc::impl::FoldCalibrationBase<FoldCalibrationPass> {
   using Base::Base;
 
   /// Quantizes operand 1 of a Conv, Gemm or MatMul whose input is observed;
@@ -111,29 +115,33 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
     unsigned bits = weightBits;
     if (Attribute a = op->getAttr(qc::QCDialect::kWeightSchemeAttrName)) {
       auto scheme = cast<qc::SchemeAttr>(a);
-      if (scheme.isMinifloat() || !scheme.getIsSigned() || !scheme.getSymmetric() ||
-          scheme.getBits() < 2 || scheme.getBits() > 8)
-        return op->emitError() << "weight scheme " << a
-                               << " is not supported (signed symmetric integers of 2-8 bits)";
+      if (scheme.isMinifloat() || !scheme.getIsSigned() ||
+          !scheme.getSymmetric() || scheme.getBits() < 2 ||
+          scheme.getBits() > 8)
+        return op->emitError()
+               << "weight scheme " << a
+               << " is not supported (signed symmetric integers of 2-8 bits)";
       bits = scheme.getBits();
     }
     int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
     int64_t scaleCount = perChannel ? channels * nBlocks : 1;
     qc::QuantizedWeight qw;
     std::optional<std::vector<float>> gram =
-        obs.getGramAttr() ? qc::readFloatElements(obs.getGramAttr()) : std::nullopt;
+        obs.getGramAttr() ? qc::readFloatElements(obs.getGramAttr())
+                          : std::nullopt;
     bool haveGram = gram && int64_t(gram->size()) == kDim * kDim;
     // auto: GPTQ where the layer has 4 bits or fewer and its statistics.
-    bool useGptq = !conv && (weightRounding == qc::WeightRounding::GPTQ ||
-                             (weightRounding == qc::WeightRounding::Auto && bits <= 4 &&
-                              haveGram));
+    bool useGptq =
+        !conv &&
+        (weightRounding == qc::WeightRounding::GPTQ ||
+         (weightRounding == qc::WeightRounding::Auto && bits <= 4 && haveGram));
     if (useGptq) {
       if (!haveGram)
-        return op->emitError() << "GPTQ rounding needs the second moments of '"
-                               << obs.getName() << "' (" << kDim << "x" << kDim
-                               << " gram; calibrate with them)";
-      qw = qc::gptqQuantizeWeight(*w, kDim, channels, scaleCount, channelOf, qmax, *gram,
-                                  gptqDamp);
+        return op->emitError()
+               << "GPTQ rounding needs the second moments of '" << obs.getName()
+               << "' (" << kDim << "x" << kDim << " gram; calibrate with them)";
+      qw = qc::gptqQuantizeWeight(*w, kDim, channels, scaleCount, channelOf,
+                                  qmax, *gram, gptqDamp);
     } else {
       qw = qc::quantizeWeight(*w, scaleCount, channelOf, qmax);
     }
@@ -157,24 +165,29 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
         dims = {1, 0}, sizes = {1, *block};
       }
       SmallVector<float> sc(qw.scales.begin(), qw.scales.end());
-      auto scales = DenseElementsAttr::get(RankedTensorType::get(shape, f32), ArrayRef(sc));
-      auto zps = DenseElementsAttr::get(RankedTensorType::get(shape, i8),
-                                        ArrayRef(SmallVector<int8_t>(sc.size(), 0)));
-      qt = quant::UniformQuantizedSubChannelType::get(quant::QuantizationFlags::Signed, i8, f32,
-                                                      scales, zps, dims, sizes, -qmax, qmax);
+      auto scales = DenseElementsAttr::get(RankedTensorType::get(shape, f32),
+                                           ArrayRef(sc));
+      auto zps =
+          DenseElementsAttr::get(RankedTensorType::get(shape, i8),
+                                 ArrayRef(SmallVector<int8_t>(sc.size(), 0)));
+      qt = quant::UniformQuantizedSubChannelType::get(
+          quant::QuantizationFlags::Signed, i8, f32, scales, zps, dims, sizes,
+          -qmax, qmax);
     } else if (perChannel)
       qt = quant::UniformQuantizedPerAxisType::get(
           quant::QuantizationFlags::Signed, i8, f32, qw.scales,
           SmallVector<int64_t>(channels, 0), int32_t(axis), -qmax, qmax);
     else
-      qt = quant::UniformQuantizedType::get(quant::QuantizationFlags::Signed, i8,
-                                            f32, qw.scales[0], 0, -qmax, qmax);
+      qt =
+          quant::UniformQuantizedType::get(quant::QuantizationFlags::Signed, i8,
+                                           f32, qw.scales[0], 0, -qmax, qmax);
     std::string name = "weight";
     if (auto n = dyn_cast<NameLoc>(loc))
       name = n.getName().str() + ".weight_int" + std::to_string(bits);
     Value ints = qc::createBlobConstant(
         b, loc, RankedTensorType::get(wTy.getShape(), i8), qw.q, name);
-    Value q = qc::StorageCastOp::create(b, loc, RankedTensorType::get(wTy.getShape(), qt), ints);
+    Value q = qc::StorageCastOp::create(
+        b, loc, RankedTensorType::get(wTy.getShape(), qt), ints);
     Value dq = qc::DequantizeOp::create(b, loc, wTy, q);
     op->setOperand(1, dq);
 
@@ -224,7 +237,8 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
     auto biasTy = RankedTensorType::get({channels}, f32);
     if (oldBias && cast<RankedTensorType>(oldBias.getType()).getRank() == 2)
       biasTy = cast<RankedTensorType>(oldBias.getType());
-    Value nb = qc::createBlobConstant(b, loc, biasTy, bias, name + ".bias_corrected");
+    Value nb =
+        qc::createBlobConstant(b, loc, biasTy, bias, name + ".bias_corrected");
     if (oldBias)
       op->setOperand(2, nb);
     else
@@ -234,12 +248,15 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
 
   void runOnOperation() override {
     if (!(gptqDamp > 0 && gptqDamp <= 1)) {
-      getOperation()->emitError() << "gptq-damp must lie in (0, 1], got " << gptqDamp;
+      getOperation()->emitError()
+          << "gptq-damp must lie in (0, 1], got " << gptqDamp;
       return signalPassFailure();
     }
-    if (weightBits < 2 || weightBits > 8 || activationBits < 2 || activationBits > 8) {
-      getOperation()->emitError() << "weight and activation bits must lie in [2, 8], got "
-                                  << weightBits << " and " << activationBits;
+    if (weightBits < 2 || weightBits > 8 || activationBits < 2 ||
+        activationBits > 8) {
+      getOperation()->emitError()
+          << "weight and activation bits must lie in [2, 8], got " << weightBits
+          << " and " << activationBits;
       return signalPassFailure();
     }
     SmallVector<Operation *> layers;
@@ -259,29 +276,34 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
     bool failedAny = false;
     getOperation()->walk([&](qc::ObserveOp obs) {
       auto rowTy = cast<RankedTensorType>(obs.getType());
-      if (granularity.isDynamic() && obs.getChannelAxis() && rowTy.hasStaticShape() &&
-          rowTy.getElementType().isF32() &&
+      if (granularity.isDynamic() && obs.getChannelAxis() &&
+          rowTy.hasStaticShape() && rowTy.getElementType().isF32() &&
           int64_t(*obs.getChannelAxis()) == rowTy.getRank() - 1) {
         unsigned bits = activationBits;
-        if (auto scheme = obs->getAttrOfType<qc::SchemeAttr>(qc::QCDialect::kActivationSchemeAttrName))
+        if (auto scheme = obs->getAttrOfType<qc::SchemeAttr>(
+                qc::QCDialect::kActivationSchemeAttrName))
           bits = std::clamp(scheme.getBits(), 2u, 8u);
         // Groups that do not divide the row: a scale per row.
         int64_t g = group && rowTy.getShape().back() % *group == 0 ? *group : 0;
-        obs.replaceAllUsesWith(perTokenQuantize(obs, bits, g, dynamicZeroPoints));
+        obs.replaceAllUsesWith(
+            perTokenQuantize(obs, bits, g, dynamicZeroPoints));
         obs.erase();
         return;
       }
       if (!obs.getMin()) {
-        obs.emitOpError() << "'" << obs.getName()
-                          << "' has no calibrated range (run calibration first)";
+        obs.emitOpError()
+            << "'" << obs.getName()
+            << "' has no calibrated range (run calibration first)";
         failedAny = true;
         return;
       }
       auto ty = cast<RankedTensorType>(obs.getType());
       unsigned bits = activationBits;
-      if (Attribute a = obs->getAttr(qc::QCDialect::kActivationSchemeAttrName)) {
+      if (Attribute a =
+              obs->getAttr(qc::QCDialect::kActivationSchemeAttrName)) {
         auto scheme = cast<qc::SchemeAttr>(a);
-        if (scheme.isMinifloat() || scheme.getBits() < 2 || scheme.getBits() > 8) {
+        if (scheme.isMinifloat() || scheme.getBits() < 2 ||
+            scheme.getBits() > 8) {
           obs.emitOpError() << "activation scheme " << a
                             << " is not supported (integers of 2-8 bits)";
           failedAny = true;
@@ -291,7 +313,8 @@ struct FoldCalibrationPass : qc::impl::FoldCalibrationBase<FoldCalibrationPass> 
       }
       quant::UniformQuantizedType qt = qc::activationType(
           obs.getContext(), obs.getMinAttr().getValueAsDouble(),
-          obs.getMaxAttr().getValueAsDouble(), isSigned, ty.getElementType(), bits);
+          obs.getMaxAttr().getValueAsDouble(), isSigned, ty.getElementType(),
+          bits);
       OpBuilder b(obs);
       Value q = qc::QuantizeOp::create(b, obs.getLoc(),
                                        RankedTensorType::get(ty.getShape(), qt),

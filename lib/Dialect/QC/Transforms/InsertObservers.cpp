@@ -2,8 +2,8 @@
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
-#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace qc {
@@ -17,7 +17,8 @@ namespace {
 
 bool isFloatActivation(Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
-  return t && isa<FloatType>(t.getElementType()) && !matchPattern(v, m_Constant());
+  return t && isa<FloatType>(t.getElementType()) &&
+         !matchPattern(v, m_Constant());
 }
 
 /// A readable, stable name for a value: its producer's location name (the
@@ -29,7 +30,9 @@ std::string valueName(Value v) {
     name = n.getName().str();
   if (auto arg = dyn_cast<BlockArgument>(v)) {
     Operation *fn = arg.getOwner()->getParentOp();
-    auto names = fn ? fn->getAttrOfType<ArrayAttr>(qc::QCDialect::kInputNamesAttrName) : nullptr;
+    auto names =
+        fn ? fn->getAttrOfType<ArrayAttr>(qc::QCDialect::kInputNamesAttrName)
+           : nullptr;
     if (names && arg.getArgNumber() < names.size())
       if (auto s = dyn_cast<StringAttr>(names[arg.getArgNumber()]))
         name = s.str();
@@ -45,11 +48,13 @@ bool isFusableActivation(Operation *op) {
   if (isa<qc::ReluOp>(op))
     return true;
   if (auto clip = dyn_cast<qc::ClipOp>(op))
-    return llvm::all_of(clip.getBounds(), [](Value b) { return matchPattern(b, m_Constant()); });
+    return llvm::all_of(clip.getBounds(),
+                        [](Value b) { return matchPattern(b, m_Constant()); });
   return false;
 }
 
-struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> {
+struct InsertObserversPass
+    : qc::impl::InsertObserversBase<InsertObserversPass> {
   using Base::Base;
 
   /// Observes `v` once: every other use reads the observer's result.
@@ -67,11 +72,10 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
     std::string name = valueName(v);
     while (!names.insert(name).second)
       name += "'";
-    auto obs = qc::ObserveOp::create(b, v.getLoc(), v.getType(), name, bins, v,
-                                     FloatAttr(), FloatAttr(),
-                                     channelAxis ? b.getI64IntegerAttr(*channelAxis)
-                                                 : IntegerAttr(),
-                                     DenseF64ArrayAttr(), DenseF64ArrayAttr(), ElementsAttr());
+    auto obs = qc::ObserveOp::create(
+        b, v.getLoc(), v.getType(), name, bins, v, FloatAttr(), FloatAttr(),
+        channelAxis ? b.getI64IntegerAttr(*channelAxis) : IntegerAttr(),
+        DenseF64ArrayAttr(), DenseF64ArrayAttr(), ElementsAttr());
     v.replaceAllUsesExcept(obs.getOutput(), obs);
   }
 
@@ -109,7 +113,8 @@ struct InsertObserversPass : qc::impl::InsertObserversBase<InsertObserversPass> 
       } else {
         if (linearOnly)
           continue;
-        // Add, Concat and pooling quantize only when every input is an activation.
+        // Add, Concat and pooling quantize only when every input is an
+        // activation.
         if (!llvm::all_of(op->getOperands(), isFloatActivation))
           continue;
         for (Value v : op->getOperands())

@@ -11,12 +11,14 @@
 using namespace mlir;
 using namespace qc;
 
-static RankedTensorType rankedOf(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
+static RankedTensorType rankedOf(Value v) {
+  return dyn_cast<RankedTensorType>(v.getType());
+}
 
 std::optional<std::vector<double>> qc::channelConstant(Value v, int64_t k) {
   auto ty = rankedOf(v);
-  if (!ty || ty.getRank() < 1 || !ty.hasStaticShape() || ty.getNumElements() != k ||
-      ty.getDimSize(ty.getRank() - 1) != k)
+  if (!ty || ty.getRank() < 1 || !ty.hasStaticShape() ||
+      ty.getNumElements() != k || ty.getDimSize(ty.getRank() - 1) != k)
     return std::nullopt;
   std::optional<std::vector<float>> f = readFloatConstant(v);
   if (!f)
@@ -24,13 +26,14 @@ std::optional<std::vector<double>> qc::channelConstant(Value v, int64_t k) {
   return std::vector<double>(f->begin(), f->end());
 }
 
-Value qc::constantLike(OpBuilder &b, Location loc, Type like, ArrayRef<double> values,
-                       StringRef name) {
+Value qc::constantLike(OpBuilder &b, Location loc, Type like,
+                       ArrayRef<double> values, StringRef name) {
   std::vector<float> f(values.begin(), values.end());
   auto ty = cast<RankedTensorType>(like);
   // Small vectors (scales, biases of tiny layers) stay readable in the IR.
   if (f.size() <= 16)
-    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(ty, ArrayRef(f)));
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(ty, ArrayRef(f)));
   return createBlobConstant(b, loc, ty, f, name);
 }
 
@@ -56,8 +59,8 @@ static AddOp biasAddOf(MatMulOp mm, int64_t n) {
   Value other = add.getA() == mm.getY() ? add.getB() : add.getA();
   auto ot = rankedOf(other);
   if (other != mm.getY() && ot && ot.hasStaticShape() &&
-      (ot.getNumElements() == 1 || channelConstant(other, n)) && readFloatConstant(other) &&
-      add.getC().getType() == mm.getY().getType())
+      (ot.getNumElements() == 1 || channelConstant(other, n)) &&
+      readFloatConstant(other) && add.getC().getType() == mm.getY().getType())
     return add;
   return nullptr;
 }
@@ -67,8 +70,8 @@ std::optional<Linear> qc::asLinear(Operation *op) {
   l.op = op;
   if (auto mm = dyn_cast<MatMulOp>(op)) {
     auto a = rankedOf(mm.getA()), w = rankedOf(mm.getB());
-    if (!a || !w || a.getRank() < 2 || w.getRank() != 2 || !w.hasStaticShape() ||
-        !readFloatConstant(mm.getB()))
+    if (!a || !w || a.getRank() < 2 || w.getRank() != 2 ||
+        !w.hasStaticShape() || !readFloatConstant(mm.getB()))
       return std::nullopt;
     l.k = w.getDimSize(0);
     l.n = w.getDimSize(1);
@@ -78,7 +81,8 @@ std::optional<Linear> qc::asLinear(Operation *op) {
   if (auto gemm = dyn_cast<GemmOp>(op)) {
     auto w = rankedOf(gemm.getB());
     if (gemm.getTransA() || !w || w.getRank() != 2 || !w.hasStaticShape() ||
-        !readFloatConstant(gemm.getB()) || gemm.getAlpha().convertToDouble() == 0)
+        !readFloatConstant(gemm.getB()) ||
+        gemm.getAlpha().convertToDouble() == 0)
       return std::nullopt;
     if (gemm.getC() && !readFloatConstant(gemm.getC()))
       return std::nullopt;
@@ -127,7 +131,8 @@ void Linear::setWeight(ArrayRef<double> w) {
     for (int64_t j = 0; j < n; ++j)
       (trans ? b[j * k + i] : b[i * n + j]) = w[i * n + j] / alpha;
   OpBuilder builder(op);
-  op->setOperand(1, constantLike(builder, op->getLoc(), op->getOperand(1).getType(), b,
+  op->setOperand(1, constantLike(builder, op->getLoc(),
+                                 op->getOperand(1).getType(), b,
                                  nameOf(op, ".weight")));
 }
 
@@ -145,7 +150,8 @@ std::optional<std::vector<double>> Linear::bias() {
     return std::vector<double>(n, 0.0);
   std::optional<std::vector<float>> v = readFloatConstant(c);
   if (!v || (int64_t(v->size()) != n && v->size() != 1) ||
-      (v->size() == n && rankedOf(c).getDimSize(rankedOf(c).getRank() - 1) != n))
+      (v->size() == n &&
+       rankedOf(c).getDimSize(rankedOf(c).getRank() - 1) != n))
     return std::nullopt;
   std::vector<double> out(n);
   for (int64_t j = 0; j < n; ++j)
@@ -166,7 +172,8 @@ void Linear::setBias(ArrayRef<double> b) {
     Value old = biasAdd->getOperand(idx);
     Type ty = rankedOf(old).getNumElements() == n ? old.getType() : Type(vecTy);
     builder.setInsertionPoint(biasAdd);
-    biasAdd->setOperand(idx, constantLike(builder, loc, ty, b, nameOf(op, ".bias")));
+    biasAdd->setOperand(idx,
+                        constantLike(builder, loc, ty, b, nameOf(op, ".bias")));
     return;
   }
   if (auto gemm = dyn_cast<GemmOp>(op)) {
@@ -207,8 +214,9 @@ std::vector<double> ActivationGroup::gamma() {
 
 std::vector<double> ActivationGroup::beta() {
   if (kind == ProducerKind::LayerNorm)
-    return norm->getNumOperands() > 2 ? *channelConstant(norm->getOperand(2), channels)
-                                      : std::vector<double>(channels, 0.0);
+    return norm->getNumOperands() > 2
+               ? *channelConstant(norm->getOperand(2), channels)
+               : std::vector<double>(channels, 0.0);
   if (!shift)
     return std::vector<double>(channels, 0.0);
   if (auto c = channelConstant(shift.getB(), channels))
@@ -220,10 +228,12 @@ void ActivationGroup::setGammaBeta(ArrayRef<double> g, ArrayRef<double> b) {
   Operation *op = kind == ProducerKind::LayerNorm ? norm : mul.getOperation();
   OpBuilder builder(op);
   Location loc = op->getLoc();
-  auto setConst = [&](Operation *user, unsigned idx, ArrayRef<double> values, StringRef s) {
+  auto setConst = [&](Operation *user, unsigned idx, ArrayRef<double> values,
+                      StringRef s) {
     builder.setInsertionPoint(user);
-    user->setOperand(idx, constantLike(builder, loc, user->getOperand(idx).getType(), values,
-                                       nameOf(op, s)));
+    user->setOperand(idx,
+                     constantLike(builder, loc, user->getOperand(idx).getType(),
+                                  values, nameOf(op, s)));
   };
   bool zeroBeta = llvm::all_of(b, [](double x) { return x == 0; });
   if (kind == ProducerKind::LayerNorm) {
@@ -231,13 +241,15 @@ void ActivationGroup::setGammaBeta(ArrayRef<double> g, ArrayRef<double> b) {
     if (norm->getNumOperands() > 2)
       setConst(norm, 2, b, ".bias");
     else if (!zeroBeta)
-      norm->insertOperands(2, constantLike(builder, loc, norm->getOperand(1).getType(), b,
+      norm->insertOperands(2, constantLike(builder, loc,
+                                           norm->getOperand(1).getType(), b,
                                            nameOf(op, ".bias")));
     return;
   }
   setConst(mul, channelConstant(mul.getB(), channels) ? 1 : 0, g, ".scale");
   if (shift)
-    setConst(shift, channelConstant(shift.getB(), channels) ? 1 : 0, b, ".bias");
+    setConst(shift, channelConstant(shift.getB(), channels) ? 1 : 0, b,
+             ".bias");
 }
 
 /// Classifies the producer of `g.value`.
@@ -251,7 +263,8 @@ static void classifyProducer(ActivationGroup &g) {
     int64_t axis = int64_t(ln.getAxis());
     if (axis < 0)
       axis += rank;
-    if (axis == rank - 1 && ln.getStats().empty() && channelConstant(ln.getScale(), k) &&
+    if (axis == rank - 1 && ln.getStats().empty() &&
+        channelConstant(ln.getScale(), k) &&
         (!ln.getB() || channelConstant(ln.getB(), k))) {
       g.kind = ProducerKind::LayerNorm;
       g.norm = def;
@@ -263,7 +276,8 @@ static void classifyProducer(ActivationGroup &g) {
            (channelConstant(mul.getA(), k) || channelConstant(mul.getB(), k));
   };
   if (auto add = dyn_cast<AddOp>(def)) {
-    for (auto [x, c] : {std::pair(add.getA(), add.getB()), std::pair(add.getB(), add.getA())}) {
+    for (auto [x, c] : {std::pair(add.getA(), add.getB()),
+                        std::pair(add.getB(), add.getA())}) {
       auto mul = x.getDefiningOp<MulOp>();
       if (channelConstant(c, k) && x.hasOneUse() && scaleOf(mul)) {
         g.kind = ProducerKind::ScaleShift;
@@ -274,7 +288,8 @@ static void classifyProducer(ActivationGroup &g) {
     }
     for (Value x : {add.getA(), add.getB()})
       if (Operation *mm = x.getDefiningOp())
-        if (std::optional<Linear> l = asLinear(mm); l && l->biasAdd == add && l->bias()) {
+        if (std::optional<Linear> l = asLinear(mm);
+            l && l->biasAdd == add && l->bias()) {
           g.kind = ProducerKind::Linear;
           g.producer = *l;
           return;
@@ -286,7 +301,8 @@ static void classifyProducer(ActivationGroup &g) {
     g.mul = mul;
     return;
   }
-  if (std::optional<Linear> l = asLinear(def); l && l->output() == g.value && l->bias()) {
+  if (std::optional<Linear> l = asLinear(def);
+      l && l->output() == g.value && l->bias()) {
     g.kind = ProducerKind::Linear;
     g.producer = *l;
   }
@@ -296,7 +312,8 @@ SmallVector<ActivationGroup> qc::findActivationGroups(Operation *fn) {
   SmallVector<ActivationGroup> groups;
   auto iface = dyn_cast<FunctionOpInterface>(fn);
   if (!iface) {
-    fn->walk([&](FunctionOpInterface f) { groups.append(findActivationGroups(f)); });
+    fn->walk(
+        [&](FunctionOpInterface f) { groups.append(findActivationGroups(f)); });
     return groups;
   }
   llvm::DenseSet<Value> seen;
@@ -320,8 +337,8 @@ SmallVector<ActivationGroup> qc::findActivationGroups(Operation *fn) {
     g.channels = ty.getDimSize(ty.getRank() - 1);
     bool ok = true;
     for (OpOperand &use : g.consumed().getUses()) {
-      std::optional<Linear> l = use.getOperandNumber() == 0 ? asLinear(use.getOwner())
-                                                              : std::nullopt;
+      std::optional<Linear> l =
+          use.getOperandNumber() == 0 ? asLinear(use.getOwner()) : std::nullopt;
       if (!l || l->k != g.channels || !l->bias()) {
         ok = false;
         break;
@@ -340,12 +357,13 @@ SmallVector<ActivationGroup> qc::findActivationGroups(Operation *fn) {
 // Factors and rotations
 //===----------------------------------------------------------------------===//
 
-std::vector<double> qc::smoothingFactors(ArrayRef<double> act, ArrayRef<double> w,
-                                         double alpha) {
+std::vector<double> qc::smoothingFactors(ArrayRef<double> act,
+                                         ArrayRef<double> w, double alpha) {
   std::vector<double> s(act.size(), 1.0);
   for (size_t j = 0; j < act.size(); ++j)
     if (act[j] > 0 && w[j] > 0 && std::isfinite(act[j]) && std::isfinite(w[j]))
-      s[j] = std::clamp(std::pow(act[j], alpha) / std::pow(w[j], 1 - alpha), 1e-4, 1e4);
+      s[j] = std::clamp(std::pow(act[j], alpha) / std::pow(w[j], 1 - alpha),
+                        1e-4, 1e4);
   return s;
 }
 

@@ -44,10 +44,11 @@ struct LowerQuantizedToIntegerPass
     // models need more sweeps than the driver's default ten.
     GreedyRewriteConfig config;
     config.setMaxIterations(kMaxSweeps);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config))) {
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config))) {
       mlir::emitError(getOperation()->getLoc())
-          << "lower-quantized-to-integer: the rewrite did not settle in " << kMaxSweeps
-          << " sweeps";
+          << "lower-quantized-to-integer: the rewrite did not settle in "
+          << kMaxSweeps << " sweeps";
       return signalPassFailure();
     }
     if (failed(blockedWeights()))

@@ -40,16 +40,19 @@ struct ParameterizeForSensitivityPass
     ModuleOp module = getOperation();
     auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
     if (!graph) {
-      module.emitError() << "parameterize-for-sensitivity: no function @main_graph";
+      module.emitError()
+          << "parameterize-for-sensitivity: no function @main_graph";
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
     Block &body = graph.getBody().front();
     SmallVector<Attribute> inputNames;
-    if (auto names = graph->getAttrOfType<ArrayAttr>(QCDialect::kInputNamesAttrName))
+    if (auto names =
+            graph->getAttrOfType<ArrayAttr>(QCDialect::kInputNamesAttrName))
       inputNames.assign(names.begin(), names.end());
     while (inputNames.size() < graph.getNumArguments())
-      inputNames.push_back(StringAttr::get(ctx, "input" + std::to_string(inputNames.size())));
+      inputNames.push_back(
+          StringAttr::get(ctx, "input" + std::to_string(inputNames.size())));
     auto addArg = [&](Type ty, const std::string &name) {
       inputNames.push_back(StringAttr::get(ctx, name));
       return body.addArgument(ty, graph.getLoc());
@@ -58,25 +61,32 @@ struct ParameterizeForSensitivityPass
     SmallVector<Operation *> layers = sensitivityLayers(graph);
     SmallVector<ObserveOp> inputs; // distinct, in first-use order
     for (Operation *op : layers)
-      if (auto obs = op->getOperand(0).getDefiningOp<ObserveOp>(); !llvm::is_contained(inputs, obs))
+      if (auto obs = op->getOperand(0).getDefiningOp<ObserveOp>();
+          !llvm::is_contained(inputs, obs))
         inputs.push_back(obs);
     for (auto [i, op] : llvm::enumerate(layers))
-      op->setOperand(1, addArg(op->getOperand(1).getType(), "weight:" + std::to_string(i)));
+      op->setOperand(1, addArg(op->getOperand(1).getType(),
+                               "weight:" + std::to_string(i)));
     auto scalarTy = RankedTensorType::get({}, Float32Type::get(ctx));
     for (auto [g, obs] : llvm::enumerate(inputs)) {
       Value p[5];
       for (int j = 0; j < 5; ++j)
-        p[j] = addArg(scalarTy, "fq:" + std::to_string(g) + ":" + std::to_string(j));
+        p[j] = addArg(scalarTy,
+                      "fq:" + std::to_string(g) + ":" + std::to_string(j));
       // y = x + e (clip(round(x / s) + z, lo, hi) - z) s - e x
       OpBuilder b(obs);
       Location loc = obs.getLoc();
       Value x = obs.getInput();
       Type ty = x.getType();
       Value q = RoundOp::create(b, loc, ty, DivOp::create(b, loc, ty, x, p[1]));
-      q = ClipOp::create(b, loc, ty, AddOp::create(b, loc, ty, q, p[2]), ValueRange{p[3], p[4]});
-      Value fq = MulOp::create(b, loc, ty, SubOp::create(b, loc, ty, q, p[2]), p[1]);
-      Value delta = MulOp::create(b, loc, ty, SubOp::create(b, loc, ty, fq, x), p[0]);
-      obs.getOutput().replaceAllUsesWith(AddOp::create(b, loc, ty, x, delta).getC());
+      q = ClipOp::create(b, loc, ty, AddOp::create(b, loc, ty, q, p[2]),
+                         ValueRange{p[3], p[4]});
+      Value fq =
+          MulOp::create(b, loc, ty, SubOp::create(b, loc, ty, q, p[2]), p[1]);
+      Value delta =
+          MulOp::create(b, loc, ty, SubOp::create(b, loc, ty, fq, x), p[0]);
+      obs.getOutput().replaceAllUsesWith(
+          AddOp::create(b, loc, ty, x, delta).getC());
     }
     graph.walk([](ObserveOp obs) {
       obs.getOutput().replaceAllUsesWith(obs.getInput());
@@ -92,8 +102,10 @@ struct ParameterizeForSensitivityPass
         if (sm.getAxis() == -1 || sm.getAxis() == rank - 1)
           out.set(sm.getInput());
       }
-    graph.setType(FunctionType::get(ctx, body.getArgumentTypes(), graph.getResultTypes()));
-    graph->setAttr(QCDialect::kInputNamesAttrName, ArrayAttr::get(ctx, inputNames));
+    graph.setType(FunctionType::get(ctx, body.getArgumentTypes(),
+                                    graph.getResultTypes()));
+    graph->setAttr(QCDialect::kInputNamesAttrName,
+                   ArrayAttr::get(ctx, inputNames));
   }
 };
 

@@ -9,8 +9,8 @@
 
 using namespace mlir;
 
-void qc::buildPrepareCalibrationPipeline(OpPassManager &pm,
-                                         const PrepareCalibrationOptions &options) {
+void qc::buildPrepareCalibrationPipeline(
+    OpPassManager &pm, const PrepareCalibrationOptions &options) {
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(createCanonicalizerPass());
   fn.addPass(createFoldBatchNorm());
@@ -30,12 +30,14 @@ void qc::buildLowerToIntegerPipeline(OpPassManager &pm) {
 void qc::registerQuantizationPipelines() {
   PassPipelineRegistration<PrepareCalibrationOptions>(
       "qc-prepare-calibration",
-      "Canonicalizes, folds BatchNorm and inserts observers: the float graph made ready "
+      "Canonicalizes, folds BatchNorm and inserts observers: the float graph "
+      "made ready "
       "for calibration",
       buildPrepareCalibrationPipeline);
   PassPipelineRegistration<>(
       "qc-lower-to-integer",
-      "Rewrites quantize/dequantize islands to integer-only ops, then canonicalizes and "
+      "Rewrites quantize/dequantize islands to integer-only ops, then "
+      "canonicalizes and "
       "CSEs (as quant-compile does after folding the calibration)",
       buildLowerToIntegerPipeline);
 }

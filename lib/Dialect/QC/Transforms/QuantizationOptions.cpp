@@ -10,9 +10,12 @@ template <>
 llvm::ArrayRef<EnumSpelling<CalibrationMethod>> qc::spellings() {
   static const EnumSpelling<CalibrationMethod> table[] = {
       {CalibrationMethod::MinMax, "minmax", "the observed minimum and maximum"},
-      {CalibrationMethod::Percentile, "percentile", "a percentile of |x| (--percentile)"},
-      {CalibrationMethod::MSE, "mse", "the range of least expected squared error"},
-      {CalibrationMethod::Entropy, "entropy", "the range of least KL divergence (TensorRT's)"}};
+      {CalibrationMethod::Percentile, "percentile",
+       "a percentile of |x| (--percentile)"},
+      {CalibrationMethod::MSE, "mse",
+       "the range of least expected squared error"},
+      {CalibrationMethod::Entropy, "entropy",
+       "the range of least KL divergence (TensorRT's)"}};
   return table;
 }
 
@@ -20,10 +23,12 @@ template <>
 llvm::ArrayRef<EnumSpelling<WeightRounding>> qc::spellings() {
   static const EnumSpelling<WeightRounding> table[] = {
       {WeightRounding::Auto, "auto",
-       "GPTQ for layers of 4 bits or fewer whose input has second moments, else nearest"},
+       "GPTQ for layers of 4 bits or fewer whose input has second moments, "
+       "else nearest"},
       {WeightRounding::Nearest, "nearest", "round to nearest"},
       {WeightRounding::GPTQ, "gptq",
-       "GPTQ: each input row's rounding error compensated in the rows after it through the "
+       "GPTQ: each input row's rounding error compensated in the rows after it "
+       "through the "
        "input's second moments (Gemm and MatMul)"}};
   return table;
 }
@@ -34,10 +39,13 @@ llvm::ArrayRef<EnumSpelling<QuantizeScope>> qc::spellings() {
       {QuantizeScope::All, "all",
        "every quantizable op's inputs and result (integer-only chains)"},
       {QuantizeScope::Linear, "linear",
-       "only the activation inputs of Conv, Gemm and MatMul with constant weights (integer "
-       "products, float results; attention's products, residuals and normalizations stay "
+       "only the activation inputs of Conv, Gemm and MatMul with constant "
+       "weights (integer "
+       "products, float results; attention's products, residuals and "
+       "normalizations stay "
        "float)"},
-      {QuantizeScope::MatMul, "matmul", "as linear, convolutions left float too"}};
+      {QuantizeScope::MatMul, "matmul",
+       "as linear, convolutions left float too"}};
   return table;
 }
 
@@ -53,10 +61,13 @@ template <>
 llvm::ArrayRef<EnumSpelling<SensitivityMetric>> qc::spellings() {
   static const EnumSpelling<SensitivityMetric> table[] = {
       {SensitivityMetric::MSE, "mse", "the outputs' relative squared error"},
-      {SensitivityMetric::KL, "kl", "KL divergence of the softmax of the outputs' rows"},
-      {SensitivityMetric::Task, "task", "increase of the cross-entropy of the task labels"},
+      {SensitivityMetric::KL, "kl",
+       "KL divergence of the softmax of the outputs' rows"},
+      {SensitivityMetric::Task, "task",
+       "increase of the cross-entropy of the task labels"},
       {SensitivityMetric::Layer, "layer",
-       "each layer's own output error from its input's second moments (no model runs)"}};
+       "each layer's own output error from its input's second moments (no "
+       "model runs)"}};
   return table;
 }
 
@@ -64,7 +75,8 @@ template <>
 llvm::ArrayRef<EnumSpelling<OutputMetric>> qc::spellings() {
   static const EnumSpelling<OutputMetric> table[] = {
       {OutputMetric::MSE, "mse", "the outputs' relative squared error"},
-      {OutputMetric::KL, "kl", "KL divergence of the softmax of the outputs' rows from float's"},
+      {OutputMetric::KL, "kl",
+       "KL divergence of the softmax of the outputs' rows from float's"},
       {OutputMetric::Task, "task", "cross-entropy of the task labels"}};
   return table;
 }
@@ -96,7 +108,8 @@ std::optional<WeightGranularity> WeightGranularity::parse(StringRef text) {
   return std::nullopt;
 }
 
-std::optional<ActivationGranularity> ActivationGranularity::parse(StringRef text) {
+std::optional<ActivationGranularity>
+ActivationGranularity::parse(StringRef text) {
   if (text == "tensor")
     return ActivationGranularity{Tensor, 0};
   if (text == "token")
@@ -106,7 +119,8 @@ std::optional<ActivationGranularity> ActivationGranularity::parse(StringRef text
   return std::nullopt;
 }
 
-llvm::raw_ostream &qc::operator<<(llvm::raw_ostream &os, const WeightGranularity &g) {
+llvm::raw_ostream &qc::operator<<(llvm::raw_ostream &os,
+                                  const WeightGranularity &g) {
   switch (g.kind) {
   case WeightGranularity::Channel:
     return os << "channel";
@@ -118,7 +132,8 @@ llvm::raw_ostream &qc::operator<<(llvm::raw_ostream &os, const WeightGranularity
   return os;
 }
 
-llvm::raw_ostream &qc::operator<<(llvm::raw_ostream &os, const ActivationGranularity &g) {
+llvm::raw_ostream &qc::operator<<(llvm::raw_ostream &os,
+                                  const ActivationGranularity &g) {
   switch (g.kind) {
   case ActivationGranularity::Tensor:
     return os << "tensor";
@@ -141,11 +156,13 @@ namespace llvm::cl {
 
 bool parser<qc::WeightGranularity>::parse(Option &o, StringRef, StringRef arg,
                                           qc::WeightGranularity &value) {
-  if (std::optional<qc::WeightGranularity> g = qc::WeightGranularity::parse(arg)) {
+  if (std::optional<qc::WeightGranularity> g =
+          qc::WeightGranularity::parse(arg)) {
     value = *g;
     return false;
   }
-  return o.error("'" + arg + "' is not a weight granularity (channel, tensor or block:N "
+  return o.error("'" + arg +
+                 "' is not a weight granularity (channel, tensor or block:N "
                  "with N >= 1, e.g. block:64)");
 }
 
@@ -158,13 +175,15 @@ void parser<qc::WeightGranularity>::printOptionDiff(
 
 void parser<qc::WeightGranularity>::anchor() {}
 
-bool parser<qc::ActivationGranularity>::parse(Option &o, StringRef, StringRef arg,
-                                              qc::ActivationGranularity &value) {
-  if (std::optional<qc::ActivationGranularity> g = qc::ActivationGranularity::parse(arg)) {
+bool parser<qc::ActivationGranularity>::parse(
+    Option &o, StringRef, StringRef arg, qc::ActivationGranularity &value) {
+  if (std::optional<qc::ActivationGranularity> g =
+          qc::ActivationGranularity::parse(arg)) {
     value = *g;
     return false;
   }
-  return o.error("'" + arg + "' is not an activation granularity (tensor, token or "
+  return o.error("'" + arg +
+                 "' is not an activation granularity (tensor, token or "
                  "group:G with G >= 1)");
 }
 

@@ -43,7 +43,8 @@ void rotateOnline(Value v, const Rotation &r, bool applySigns) {
   if (r.m > 1) {
     std::vector<float> f(r.factor.begin(), r.factor.end());
     auto fTy = RankedTensorType::get({r.m, r.m}, b.getF32Type());
-    factor = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(fTy, ArrayRef(f)));
+    factor = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(fTy, ArrayRef(f)));
   }
   auto h = HadamardOp::create(b, loc, v.getType(), x, factor);
   if (!first)
@@ -158,10 +159,10 @@ bool reducesLastAxis(ReduceMeanOp r) {
 /// `(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps) * gamma (+ beta)`.
 struct Norm {
   ActivationGroup group;
-  Value input;        // x (a stream value, observers stripped)
-  SubOp center;       // decomposed: x - mean(x)
-  ReduceMeanOp mean;  // decomposed: mean(x)
-  DivOp divide;       // decomposed: (x - mean) / sqrt(...)
+  Value input;       // x (a stream value, observers stripped)
+  SubOp center;      // decomposed: x - mean(x)
+  ReduceMeanOp mean; // decomposed: mean(x)
+  DivOp divide;      // decomposed: (x - mean) / sqrt(...)
 };
 
 std::optional<Norm> asNorm(ActivationGroup &g) {
@@ -174,13 +175,16 @@ std::optional<Norm> asNorm(ActivationGroup &g) {
   }
   if (g.kind != ProducerKind::ScaleShift)
     return std::nullopt;
-  Value z = channelConstant(g.mul.getB(), g.channels) ? g.mul.getA() : g.mul.getB();
+  Value z =
+      channelConstant(g.mul.getB(), g.channels) ? g.mul.getA() : g.mul.getB();
   auto div = z.getDefiningOp<DivOp>();
   auto sub = div ? div.getA().getDefiningOp<SubOp>() : nullptr;
   auto mean = sub ? sub.getB().getDefiningOp<ReduceMeanOp>() : nullptr;
-  if (!mean || mean.getData() != sub.getA() || !reducesLastAxis(mean) || !z.hasOneUse())
+  if (!mean || mean.getData() != sub.getA() || !reducesLastAxis(mean) ||
+      !z.hasOneUse())
     return std::nullopt;
-  // The denominator: sqrt(mean(sub^2) + eps), sub^2 as Pow(sub, 2) or Mul(sub, sub).
+  // The denominator: sqrt(mean(sub^2) + eps), sub^2 as Pow(sub, 2) or Mul(sub,
+  // sub).
   auto sqrt = div.getB().getDefiningOp<SqrtOp>();
   auto addEps = sqrt ? sqrt.getX().getDefiningOp<AddOp>() : nullptr;
   if (!addEps)
@@ -241,16 +245,18 @@ std::optional<Writer> asWriter(Value v, int64_t d) {
   }
   if (auto gather = dyn_cast<GatherOp>(def)) {
     auto t = dyn_cast<RankedTensorType>(gather.getData().getType());
-    if (gather.getAxis() != 0 || !t || t.getRank() != 2 || t.getDimSize(1) != d ||
-        !readFloatConstant(gather.getData()) || !v.hasOneUse())
+    if (gather.getAxis() != 0 || !t || t.getRank() != 2 ||
+        t.getDimSize(1) != d || !readFloatConstant(gather.getData()) ||
+        !v.hasOneUse())
       return std::nullopt;
     Writer w;
     w.table = gather;
     return w;
   }
   auto t = dyn_cast<RankedTensorType>(v.getType());
-  if (t && t.hasStaticShape() && t.getRank() >= 1 && t.getDimSize(t.getRank() - 1) == d &&
-      readFloatConstant(v) && v.hasOneUse()) {
+  if (t && t.hasStaticShape() && t.getRank() >= 1 &&
+      t.getDimSize(t.getRank() - 1) == d && readFloatConstant(v) &&
+      v.hasOneUse()) {
     Writer w;
     w.constant = v;
     w.table = def;
@@ -260,7 +266,8 @@ std::optional<Writer> asWriter(Value v, int64_t d) {
 }
 
 /// Rows of `values` (last dim d): centered, times D, times T.
-void centerAndRotate(std::vector<double> &values, int64_t d, const Rotation &r) {
+void centerAndRotate(std::vector<double> &values, int64_t d,
+                     const Rotation &r) {
   for (size_t row = 0; row + d <= values.size(); row += d) {
     double *x = &values[row];
     double mean = 0;
@@ -341,9 +348,9 @@ SmallVector<Value> rotateResidualStream(Operation *fn, uint64_t seed) {
       if (it == normOf.end())
         return false;
       Norm &n = norms[it->second];
-      if (n.group.kind == ProducerKind::LayerNorm ? u != n.group.norm
-                                                  : u != n.mean.getOperation() &&
-                                                        u != n.center.getOperation())
+      if (n.group.kind == ProducerKind::LayerNorm
+              ? u != n.group.norm
+              : u != n.mean.getOperation() && u != n.center.getOperation())
         return false;
     }
     return true;
@@ -375,7 +382,8 @@ SmallVector<Value> rotateResidualStream(Operation *fn, uint64_t seed) {
     std::string name = "residual";
     if (auto nl = dyn_cast<NameLoc>(w.table->getLoc()))
       name = nl.getName().str();
-    Value cst = constantLike(b, w.table->getLoc(), c.getType(), values, name + ".rotated");
+    Value cst = constantLike(b, w.table->getLoc(), c.getType(), values,
+                             name + ".rotated");
     if (w.constant)
       w.constant.replaceAllUsesWith(cst);
     else
@@ -398,12 +406,14 @@ SmallVector<Value> rotateResidualStream(Operation *fn, uint64_t seed) {
       rowShape.back() = 1;
       auto rowTy = ty.clone(rowShape);
       Value sq = MulOp::create(b, loc, ty, x, x);
-      Value ms = ReduceMeanOp::create(b, loc, rowTy, sq,
-                                      b.getDenseI64ArrayAttr({ty.getRank() - 1}), 1, 0);
+      Value ms = ReduceMeanOp::create(
+          b, loc, rowTy, sq, b.getDenseI64ArrayAttr({ty.getRank() - 1}), 1, 0);
       Value eps = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
-                                         ln.getEpsilon().convertToFloat()));
-      Value rms = SqrtOp::create(b, loc, rowTy, AddOp::create(b, loc, rowTy, ms, eps));
+          b, loc,
+          DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                 ln.getEpsilon().convertToFloat()));
+      Value rms =
+          SqrtOp::create(b, loc, rowTy, AddOp::create(b, loc, rowTy, ms, eps));
       out = DivOp::create(b, loc, ty, x, rms);
       ln.getY().replaceAllUsesWith(out);
       ln.erase();

@@ -43,13 +43,14 @@ void smooth(ActivationGroup &g, ArrayRef<double> s) {
   }
 }
 
-struct SmoothActivationsPass : qc::impl::SmoothActivationsBase<SmoothActivationsPass> {
+struct SmoothActivationsPass
+    : qc::impl::SmoothActivationsBase<SmoothActivationsPass> {
   using Base::Base;
 
   void runOnOperation() override {
     if (!(alpha >= 0 && alpha <= 1)) {
-      getOperation()->emitError() << "smooth-activations: alpha must lie in [0, 1], got "
-                                  << alpha;
+      getOperation()->emitError()
+          << "smooth-activations: alpha must lie in [0, 1], got " << alpha;
       return signalPassFailure();
     }
     for (ActivationGroup &g : findActivationGroups(getOperation())) {
@@ -62,11 +63,13 @@ struct SmoothActivationsPass : qc::impl::SmoothActivationsBase<SmoothActivations
       if (auto attr = obs->getAttrOfType<FloatAttr>(kSmoothAlphaAttr)) {
         a = attr.getValueAsDouble();
         if (!(a >= 0 && a <= 1)) {
-          obs.emitOpError() << kSmoothAlphaAttr << " must lie in [0, 1], got " << a;
+          obs.emitOpError()
+              << kSmoothAlphaAttr << " must lie in [0, 1], got " << a;
           return signalPassFailure();
         }
       }
-      std::vector<double> act(obs.getChannelAbsMax()->begin(), obs.getChannelAbsMax()->end());
+      std::vector<double> act(obs.getChannelAbsMax()->begin(),
+                              obs.getChannelAbsMax()->end());
       std::vector<double> s = smoothingFactors(act, weightAbsMax(g), a);
       smooth(g, s);
       // The observed tensor is X / s now.

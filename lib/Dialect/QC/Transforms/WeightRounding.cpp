@@ -7,18 +7,21 @@
 
 using namespace qc;
 
-QuantizedWeight qc::quantizeWeight(llvm::ArrayRef<float> w, int64_t channels,
-                                   llvm::function_ref<int64_t(int64_t)> channelOf,
-                                   int64_t qmax) {
+QuantizedWeight
+qc::quantizeWeight(llvm::ArrayRef<float> w, int64_t channels,
+                   llvm::function_ref<int64_t(int64_t)> channelOf,
+                   int64_t qmax) {
   QuantizedWeight r;
   std::vector<double> maxAbs(channels, 0.0);
   for (int64_t i = 0, e = w.size(); i < e; ++i)
-    maxAbs[channelOf(i)] = std::max(maxAbs[channelOf(i)], std::fabs(double(w[i])));
+    maxAbs[channelOf(i)] =
+        std::max(maxAbs[channelOf(i)], std::fabs(double(w[i])));
   for (double m : maxAbs)
     r.scales.push_back(m > 0 ? m / double(qmax) : 1.0);
   for (int64_t i = 0, e = w.size(); i < e; ++i) {
     double s = r.scales[channelOf(i)];
-    int32_t q = int32_t(std::clamp(std::nearbyint(w[i] / s), -double(qmax), double(qmax)));
+    int32_t q = int32_t(
+        std::clamp(std::nearbyint(w[i] / s), -double(qmax), double(qmax)));
     r.q.push_back(q);
     r.dequantized.push_back(float(q * s));
   }
@@ -51,7 +54,8 @@ bool cholesky(std::vector<double> &a, int64_t n) {
 }
 
 /// The inverse of L L^T from the lower factor L.
-std::vector<double> inverseFromCholesky(const std::vector<double> &l, int64_t n) {
+std::vector<double> inverseFromCholesky(const std::vector<double> &l,
+                                        int64_t n) {
   // M = L^-1 (lower), then inv = M^T M.
   std::vector<double> m(n * n, 0.0);
   for (int64_t j = 0; j < n; ++j) {
@@ -77,18 +81,20 @@ std::vector<double> inverseFromCholesky(const std::vector<double> &l, int64_t n)
 
 } // namespace
 
-QuantizedWeight qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
-                                       int64_t channels,
-                                       llvm::function_ref<int64_t(int64_t)> channelOf,
-                                       int64_t qmax, llvm::ArrayRef<float> gram, double damp) {
+QuantizedWeight
+qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
+                       int64_t channels,
+                       llvm::function_ref<int64_t(int64_t)> channelOf,
+                       int64_t qmax, llvm::ArrayRef<float> gram, double damp) {
   QuantizedWeight r = quantizeWeight(w, channels, channelOf, qmax);
   if (int64_t(gram.size()) != k * k || k == 0)
     return r;
   // Input rows in order of decreasing energy ("act order").
   std::vector<int64_t> order(k);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return gram[a * k + a] > gram[b * k + b]; });
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return gram[a * k + a] > gram[b * k + b];
+  });
   double meanDiag = 0;
   for (int64_t i = 0; i < k; ++i)
     meanDiag += gram[i * k + i];
@@ -115,11 +121,14 @@ QuantizedWeight qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64
   }
   if (!factored)
     return r;
-  auto uAt = [&](int64_t i, int64_t j) { return u[j * k + i]; }; // U[i, j], j >= i
+  auto uAt = [&](int64_t i, int64_t j) {
+    return u[j * k + i];
+  };                               // U[i, j], j >= i
   std::vector<double> rows(k * n); // the weight, rows in `order`
   for (int64_t a = 0; a < k; ++a)
     for (int64_t c = 0; c < n; ++c)
-      rows[a * n + c] = gram[order[a] * k + order[a]] > 0 ? w[order[a] * n + c] : 0.0;
+      rows[a * n + c] =
+          gram[order[a] * k + order[a]] > 0 ? w[order[a] * n + c] : 0.0;
   std::vector<double> err(n);
   for (int64_t a = 0; a < k; ++a) {
     int64_t row = order[a];
@@ -127,7 +136,8 @@ QuantizedWeight qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64
     for (int64_t c = 0; c < n; ++c) {
       int64_t i = row * n + c;
       double s = r.scales[channelOf(i)], v = rows[a * n + c];
-      int32_t q = int32_t(std::clamp(std::nearbyint(v / s), -double(qmax), double(qmax)));
+      int32_t q = int32_t(
+          std::clamp(std::nearbyint(v / s), -double(qmax), double(qmax)));
       r.q[i] = q;
       r.dequantized[i] = float(q * s);
       err[c] = (v - q * s) / d;

@@ -1,4 +1,5 @@
-//===- ElementsData.h - the values of constant elements attributes -*- C++ -*-===//
+//===- ElementsData.h - the values of constant elements attributes -*- C++
+//-*-===//
 //
 // Weights are arith.constant ops holding DenseResourceElementsAttr blobs (or,
 // when small, dense attributes). Every reader of constant data (rewrites,
@@ -24,7 +25,8 @@ std::optional<std::vector<char>> readElementBytes(mlir::Attribute attr);
 /// The values of an integer elements attribute of 1-64 bit elements
 /// (dense or resource blob of 8/16/32/64-bit elements), sign- or
 /// zero-extended by `isSigned`; none for anything else.
-std::optional<std::vector<int64_t>> readIntegerElements(mlir::Attribute attr, bool isSigned);
+std::optional<std::vector<int64_t>> readIntegerElements(mlir::Attribute attr,
+                                                        bool isSigned);
 
 /// The row-major values of an f32 elements attribute (resource blob or
 /// dense); none for anything else.

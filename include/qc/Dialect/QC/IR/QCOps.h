@@ -29,10 +29,9 @@ IntRange integerRange(mlir::IntegerType type);
 /// zero points within the storage range, quantization axis within the rank,
 /// one scale per channel along it, block sizes that tile the shape.
 /// Reports through `emitError` and fails otherwise.
-mlir::LogicalResult
-verifyQuantizedTensorType(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
-                          mlir::quant::QuantizedType qtype,
-                          llvm::ArrayRef<int64_t> shape);
+mlir::LogicalResult verifyQuantizedTensorType(
+    llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
+    mlir::quant::QuantizedType qtype, llvm::ArrayRef<int64_t> shape);
 
 } // namespace qc
 

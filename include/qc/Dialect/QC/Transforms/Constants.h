@@ -10,8 +10,8 @@
 
 #include "qc/Dialect/QC/IR/ElementsData.h"
 
-#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 #include <optional>
@@ -36,10 +36,12 @@ mlir::DenseResourceElementsAttr createBlobAttr(mlir::RankedTensorType type,
 /// `values` as a resource blob named `name`.
 mlir::Value createBlobConstant(mlir::OpBuilder &b, mlir::Location loc,
                                mlir::RankedTensorType type,
-                               llvm::ArrayRef<float> values, llvm::StringRef name);
+                               llvm::ArrayRef<float> values,
+                               llvm::StringRef name);
 mlir::Value createBlobConstant(mlir::OpBuilder &b, mlir::Location loc,
                                mlir::RankedTensorType type,
-                               llvm::ArrayRef<int32_t> values, llvm::StringRef name);
+                               llvm::ArrayRef<int32_t> values,
+                               llvm::StringRef name);
 
 /// `v` reshaped to the static `shape` (qc.Reshape with a constant i64 shape).
 mlir::Value createReshape(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,

@@ -20,7 +20,8 @@ namespace qc {
 
 /// The per-layer SmoothQuant alpha on a qc.observe (set by the driver's
 /// search, read by smooth-activations).
-inline constexpr llvm::StringLiteral kSmoothAlphaAttr = QCDialect::kSmoothAlphaAttrName;
+inline constexpr llvm::StringLiteral kSmoothAlphaAttr =
+    QCDialect::kSmoothAlphaAttrName;
 
 /// A linear layer y = x W + b reading an activation x of K channels:
 /// MatMul(x, W) with a constant 2-D W (K x N), its bias the constant of an
@@ -60,8 +61,8 @@ enum class ProducerKind {
 /// An activation, the linear layers that are all of its readers, and its
 /// producer.
 struct ActivationGroup {
-  mlir::Value value;   // the producer's result
-  ObserveOp observer;  // between the value and its readers, if any
+  mlir::Value value;  // the producer's result
+  ObserveOp observer; // between the value and its readers, if any
   llvm::SmallVector<Linear> consumers;
   int64_t channels = 0;
   ProducerKind kind = ProducerKind::Other;
@@ -87,7 +88,8 @@ llvm::SmallVector<ActivationGroup> findActivationGroups(mlir::Operation *fn);
 /// SmoothQuant's factors s_j = max|X_j|^alpha / max|W_j|^(1 - alpha),
 /// clamped to [1e-4, 1e4]; 1 where a channel or its weights are all zero.
 std::vector<double> smoothingFactors(llvm::ArrayRef<double> actAbsMax,
-                                     llvm::ArrayRef<double> weightAbsMax, double alpha);
+                                     llvm::ArrayRef<double> weightAbsMax,
+                                     double alpha);
 
 /// max_n |W[j, n]| over every consumer of the group, per input channel j.
 std::vector<double> weightAbsMax(ActivationGroup &g);
@@ -111,8 +113,9 @@ Rotation makeRotation(int64_t n, uint64_t seed);
 std::optional<std::vector<double>> channelConstant(mlir::Value v, int64_t k);
 
 /// A constant like `like` (same type) holding `values` as a blob.
-mlir::Value constantLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Type like,
-                         llvm::ArrayRef<double> values, llvm::StringRef name);
+mlir::Value constantLike(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Type like, llvm::ArrayRef<double> values,
+                         llvm::StringRef name);
 
 } // namespace qc
 

@@ -22,9 +22,9 @@ namespace qc {
 
 struct PrepareCalibrationOptions
     : public mlir::PassPipelineOptions<PrepareCalibrationOptions> {
-  PassOptions::Option<int64_t> bins{*this, "bins",
-                                    llvm::cl::desc("Histogram bins per observer"),
-                                    llvm::cl::init(2048)};
+  PassOptions::Option<int64_t> bins{
+      *this, "bins", llvm::cl::desc("Histogram bins per observer"),
+      llvm::cl::init(2048)};
   PassOptions::Option<QuantizeScope> scope{
       *this, "scope", llvm::cl::desc("Which activations are observed"),
       llvm::cl::init(QuantizeScope::All), clValues<QuantizeScope>()};

@@ -16,11 +16,9 @@ namespace qc {
 /// (scale (hi - lo) / (2^bits - 1), zero point in [0, 2^bits - 1]) or
 /// symmetric int8 (scale max(|lo|, |hi|) / (2^(bits-1) - 1), zero point 0,
 /// storage [-2^(bits-1), 2^(bits-1) - 1]).
-mlir::quant::UniformQuantizedType activationType(mlir::MLIRContext *ctx,
-                                                 double lo, double hi,
-                                                 bool isSigned,
-                                                 mlir::Type expressed,
-                                                 unsigned bits = 8);
+mlir::quant::UniformQuantizedType
+activationType(mlir::MLIRContext *ctx, double lo, double hi, bool isSigned,
+               mlir::Type expressed, unsigned bits = 8);
 
 /// A weight quantized symmetrically with a scale per channel: entry i of
 /// the flat row-major weight belongs to channel channelOf(i).
@@ -44,11 +42,11 @@ QuantizedWeight quantizeWeight(llvm::ArrayRef<float> w, int64_t channels,
 /// dampened by `damp` times its mean diagonal. This minimizes
 /// ||X W - X Q||^2 over the calibration inputs greedily instead of
 /// ||W - Q||^2. Inputs never active (zero diagonal) get zero weights.
-QuantizedWeight gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
-                                   int64_t channels,
-                                   llvm::function_ref<int64_t(int64_t)> channelOf,
-                                   int64_t qmax, llvm::ArrayRef<float> gram,
-                                   double damp = 0.01);
+QuantizedWeight
+gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
+                   int64_t channels,
+                   llvm::function_ref<int64_t(int64_t)> channelOf, int64_t qmax,
+                   llvm::ArrayRef<float> gram, double damp = 0.01);
 
 } // namespace qc
 

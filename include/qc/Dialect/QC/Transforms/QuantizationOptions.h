@@ -1,4 +1,5 @@
-//===- QuantizationOptions.h - the typed options of quantization -*- C++ -*-===//
+//===- QuantizationOptions.h - the typed options of quantization -*- C++
+//-*-===//
 //
 // The choices quantization passes and the driver take, as types: each enum
 // is spelled once (qc/Support/EnumOptions.h), and the granularities that
@@ -23,7 +24,8 @@ enum class CalibrationMethod { MinMax, Percentile, MSE, Entropy };
 
 /// How weights are rounded to their grid.
 enum class WeightRounding {
-  Auto,    ///< GPTQ for layers of 4 bits or fewer with second moments, else nearest
+  Auto,    ///< GPTQ for layers of 4 bits or fewer with second moments, else
+           ///< nearest
   Nearest, ///< round to nearest
   GPTQ,    ///< error feedback through the input's second moments (Gemm, MatMul)
 };
@@ -80,18 +82,27 @@ struct ActivationGranularity {
   static std::optional<ActivationGranularity> parse(llvm::StringRef text);
 };
 
-llvm::raw_ostream &operator<<(llvm::raw_ostream &os, const WeightGranularity &g);
-llvm::raw_ostream &operator<<(llvm::raw_ostream &os, const ActivationGranularity &g);
+llvm::raw_ostream &operator<<(llvm::raw_ostream &os,
+                              const WeightGranularity &g);
+llvm::raw_ostream &operator<<(llvm::raw_ostream &os,
+                              const ActivationGranularity &g);
 std::string toString(const WeightGranularity &g);
 std::string toString(const ActivationGranularity &g);
 
-template <> llvm::ArrayRef<EnumSpelling<CalibrationMethod>> spellings();
-template <> llvm::ArrayRef<EnumSpelling<WeightRounding>> spellings();
-template <> llvm::ArrayRef<EnumSpelling<QuantizeScope>> spellings();
-template <> llvm::ArrayRef<EnumSpelling<ActivationType>> spellings();
-template <> llvm::ArrayRef<EnumSpelling<SensitivityMetric>> spellings();
-template <> llvm::ArrayRef<EnumSpelling<OutputMetric>> spellings();
-template <> llvm::ArrayRef<EnumSpelling<BitAssignmentMethod>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<CalibrationMethod>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<WeightRounding>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<QuantizeScope>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<ActivationType>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<SensitivityMetric>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<OutputMetric>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<BitAssignmentMethod>> spellings();
 
 } // namespace qc
 
@@ -99,25 +110,35 @@ namespace llvm::cl {
 /// The granularities as command-line and pass option values: "block:64",
 /// "group:32" are checked where they are parsed.
 template <>
-class parser<qc::WeightGranularity> : public basic_parser<qc::WeightGranularity> {
+class parser<qc::WeightGranularity>
+    : public basic_parser<qc::WeightGranularity> {
 public:
   parser(Option &o) : basic_parser(o) {}
-  bool parse(Option &o, StringRef argName, StringRef arg, qc::WeightGranularity &value);
+  bool parse(Option &o, StringRef argName, StringRef arg,
+             qc::WeightGranularity &value);
   StringRef getValueName() const override { return "channel|tensor|block:N"; }
-  static void print(raw_ostream &os, const qc::WeightGranularity &value) { os << value; }
+  static void print(raw_ostream &os, const qc::WeightGranularity &value) {
+    os << value;
+  }
   void printOptionDiff(const Option &o, const qc::WeightGranularity &v,
-                       const OptionValue<qc::WeightGranularity> &, size_t globalWidth) const;
+                       const OptionValue<qc::WeightGranularity> &,
+                       size_t globalWidth) const;
   void anchor() override;
 };
 template <>
-class parser<qc::ActivationGranularity> : public basic_parser<qc::ActivationGranularity> {
+class parser<qc::ActivationGranularity>
+    : public basic_parser<qc::ActivationGranularity> {
 public:
   parser(Option &o) : basic_parser(o) {}
-  bool parse(Option &o, StringRef argName, StringRef arg, qc::ActivationGranularity &value);
+  bool parse(Option &o, StringRef argName, StringRef arg,
+             qc::ActivationGranularity &value);
   StringRef getValueName() const override { return "tensor|token|group:G"; }
-  static void print(raw_ostream &os, const qc::ActivationGranularity &value) { os << value; }
+  static void print(raw_ostream &os, const qc::ActivationGranularity &value) {
+    os << value;
+  }
   void printOptionDiff(const Option &o, const qc::ActivationGranularity &v,
-                       const OptionValue<qc::ActivationGranularity> &, size_t globalWidth) const;
+                       const OptionValue<qc::ActivationGranularity> &,
+                       size_t globalWidth) const;
   void anchor() override;
 };
 } // namespace llvm::cl

@@ -1,4 +1,5 @@
-//===- SensitivityLayers.h - the layers bit widths are chosen for -*- C++ -*-===//
+//===- SensitivityLayers.h - the layers bit widths are chosen for -*- C++
+//-*-===//
 #ifndef QC_DIALECT_QC_TRANSFORMS_SENSITIVITYLAYERS_H
 #define QC_DIALECT_QC_TRANSFORMS_SENSITIVITYLAYERS_H
 
@@ -11,7 +12,8 @@ namespace qc {
 /// order: Conv, Gemm (not transA) and MatMul (2-D weight) with a constant f32
 /// weight and a calibrated qc.observe as input. The sensitivity driver and
 /// the parameterize-for-sensitivity pass number layers by this list.
-llvm::SmallVector<mlir::Operation *> sensitivityLayers(mlir::func::FuncOp graph);
+llvm::SmallVector<mlir::Operation *>
+sensitivityLayers(mlir::func::FuncOp graph);
 
 } // namespace qc
 

@@ -1,4 +1,5 @@
-//===- Common.cpp - lower-quantized-to-integer helpers ---------------------===//
+//===- Common.cpp - lower-quantized-to-integer helpers
+//---------------------===//
 #include "IntegerLowering.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
 
@@ -29,20 +30,23 @@ std::optional<DynamicInput> dynamicInput(Value v) {
   if (!dq || !dq.getInput().getType().hasStaticShape())
     return std::nullopt;
   int64_t groups = dq.getScales().getType().getShape().back();
-  return DynamicInput{dq.getInput(), dq.getScales(), dq.getZeroPoints(), dq.getGroupSize(),
-                      groups};
+  return DynamicInput{dq.getInput(), dq.getScales(), dq.getZeroPoints(),
+                      dq.getGroupSize(), groups};
 }
 
 Value storageOf(OpBuilder &b, Location loc, Value q) {
   auto qt = cast<QuantizedType>(tensorTy(q).getElementType());
-  Type intTy = IntegerType::get(b.getContext(), qt.getStorageTypeIntegralWidth(),
-                                qt.isSigned() ? IntegerType::Signless : IntegerType::Unsigned);
-  return qc::StorageCastOp::create(b, loc, RankedTensorType::get(tensorTy(q).getShape(), intTy), q);
+  Type intTy = IntegerType::get(
+      b.getContext(), qt.getStorageTypeIntegralWidth(),
+      qt.isSigned() ? IntegerType::Signless : IntegerType::Unsigned);
+  return qc::StorageCastOp::create(
+      b, loc, RankedTensorType::get(tensorTy(q).getShape(), intTy), q);
 }
 
 RankedTensorType storageTensorType(RankedTensorType shape, QuantizedType qt) {
-  Type intTy = IntegerType::get(shape.getContext(), qt.getStorageTypeIntegralWidth(),
-                                qt.isSigned() ? IntegerType::Signless : IntegerType::Unsigned);
+  Type intTy = IntegerType::get(
+      shape.getContext(), qt.getStorageTypeIntegralWidth(),
+      qt.isSigned() ? IntegerType::Signless : IntegerType::Unsigned);
   return RankedTensorType::get(shape.getShape(), intTy);
 }
 
@@ -58,12 +62,15 @@ LogicalResult dyadics(ArrayRef<double> scales, SmallVectorImpl<int32_t> &mult,
   return success();
 }
 
-std::pair<int64_t, int64_t> clampRange(UniformQuantizedType qt, double lo, double hi) {
+std::pair<int64_t, int64_t> clampRange(UniformQuantizedType qt, double lo,
+                                       double hi) {
   int64_t qmin = qt.getStorageTypeMin(), qmax = qt.getStorageTypeMax();
   if (std::isfinite(lo))
-    qmin = std::max<int64_t>(qmin, qt.getZeroPoint() + std::llround(lo / qt.getScale()));
+    qmin = std::max<int64_t>(qmin, qt.getZeroPoint() +
+                                       std::llround(lo / qt.getScale()));
   if (std::isfinite(hi))
-    qmax = std::min<int64_t>(qmax, qt.getZeroPoint() + std::llround(hi / qt.getScale()));
+    qmax = std::min<int64_t>(qmax, qt.getZeroPoint() +
+                                       std::llround(hi / qt.getScale()));
   return {qmin, std::max(qmin, qmax)};
 }
 
@@ -99,21 +106,24 @@ Value peelActivation(Value v, double &lo, double &hi) {
 
 FailureOr<Value> requantizeTo(PatternRewriter &rw, Location loc, Value ints,
                               ArrayRef<double> scales, int64_t inZp,
-                              std::optional<int64_t> axis, RankedTensorType resultTy,
-                              int64_t outZp, int64_t lo, int64_t hi) {
+                              std::optional<int64_t> axis,
+                              RankedTensorType resultTy, int64_t outZp,
+                              int64_t lo, int64_t hi) {
   SmallVector<int32_t> mult, shift;
   if (failed(dyadics(scales, mult, shift)))
     return failure();
-  return qc::RequantizeOp::create(
-             rw, loc, resultTy, ints, mult, shift,
-             axis ? rw.getI64IntegerAttr(*axis) : IntegerAttr(), int32_t(inZp),
-             int32_t(outZp), lo, hi)
+  return qc::RequantizeOp::create(rw, loc, resultTy, ints, mult, shift,
+                                  axis ? rw.getI64IntegerAttr(*axis)
+                                       : IntegerAttr(),
+                                  int32_t(inZp), int32_t(outZp), lo, hi)
       .getResult();
 }
 
-LogicalResult replaceWithIntegers(PatternRewriter &rw, qc::QuantizeOp q, FailureOr<Value> y) {
+LogicalResult replaceWithIntegers(PatternRewriter &rw, qc::QuantizeOp q,
+                                  FailureOr<Value> y) {
   if (failed(y))
-    return rw.notifyMatchFailure(q, "a requantization scale has no int32 dyadic form");
+    return rw.notifyMatchFailure(
+        q, "a requantization scale has no int32 dyadic form");
   rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), *y);
   return success();
 }
@@ -126,7 +136,8 @@ std::optional<std::vector<float>> dequantizedConstant(qc::DequantizeOp dq) {
   if (!qt || !storage || !inTy.hasStaticShape() ||
       !matchPattern(storage->getOperand(0), m_Constant(&attr)))
     return std::nullopt;
-  std::optional<std::vector<int64_t>> q = qc::readIntegerElements(attr, qt.isSigned());
+  std::optional<std::vector<int64_t>> q =
+      qc::readIntegerElements(attr, qt.isSigned());
   if (!q)
     return std::nullopt;
   bool isSigned = qt.isSigned();
@@ -148,14 +159,16 @@ std::optional<std::vector<float>> dequantizedConstant(qc::DequantizeOp dq) {
     for (int64_t z : a.getZeroPoints())
       zps.push_back(double(z));
   } else if (auto sc = dyn_cast<quant::UniformQuantizedSubChannelType>(qt)) {
-    for (auto [d, size] : llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes()))
+    for (auto [d, size] :
+         llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes()))
       blocks[d] = size;
     auto st = cast<ShapedType>(sc.getScales().getType()).getShape();
     scaleShape.assign(st.begin(), st.end());
     for (float v : sc.getScales().getValues<float>())
       scales.push_back(v);
     for (const APInt &z : sc.getZeroPoints().getValues<APInt>())
-      zps.push_back(double(isSigned ? z.getSExtValue() : int64_t(z.getZExtValue())));
+      zps.push_back(
+          double(isSigned ? z.getSExtValue() : int64_t(z.getZExtValue())));
   } else {
     return std::nullopt;
   }
@@ -184,18 +197,20 @@ std::optional<std::vector<float>> readBias(Value v) {
   return std::nullopt;
 }
 
-Value sliceAlong(PatternRewriter &rw, Location loc, Value x, int64_t axis, int64_t start,
-                        int64_t size) {
+Value sliceAlong(PatternRewriter &rw, Location loc, Value x, int64_t axis,
+                 int64_t start, int64_t size) {
   auto ty = tensorTy(x);
   SmallVector<int64_t> shape(ty.getShape());
   shape[axis] = size;
   auto i64 = [&](int64_t v) {
     return arith::ConstantOp::create(
-        rw, loc, DenseIntElementsAttr::get(RankedTensorType::get({1}, rw.getI64Type()),
-                                           ArrayRef<int64_t>{v}));
+        rw, loc,
+        DenseIntElementsAttr::get(RankedTensorType::get({1}, rw.getI64Type()),
+                                  ArrayRef<int64_t>{v}));
   };
-  return qc::SliceOp::create(rw, loc, RankedTensorType::get(shape, ty.getElementType()), x,
-                             i64(start), i64(start + size), ValueRange{i64(axis)});
+  return qc::SliceOp::create(
+      rw, loc, RankedTensorType::get(shape, ty.getElementType()), x, i64(start),
+      i64(start + size), ValueRange{i64(axis)});
 }
 
 } // namespace qc::integer

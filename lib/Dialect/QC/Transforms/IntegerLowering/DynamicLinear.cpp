@@ -24,13 +24,14 @@ using quant::UniformQuantizedType;
 namespace {
 
 /// `r + beta * bias` (the float bias of a Gemm or of a row-scaled product).
-Value addFloatBias(PatternRewriter &rw, Location loc, Value r, Value bias, double beta) {
+Value addFloatBias(PatternRewriter &rw, Location loc, Value r, Value bias,
+                   double beta) {
   if (beta != 1) {
     std::vector<float> bv = *readBias(bias);
     for (float &v : bv)
       v = float(beta * v);
-    bias = qc::createBlobConstant(rw, loc, tensorTy(bias).clone(rw.getF32Type()), bv,
-                                  "bias_beta");
+    bias = qc::createBlobConstant(
+        rw, loc, tensorTy(bias).clone(rw.getF32Type()), bv, "bias_beta");
   }
   return qc::AddOp::create(rw, loc, tensorTy(r), r, bias);
 }
@@ -46,7 +47,8 @@ Value addFloatBias(PatternRewriter &rw, Location loc, Value r, Value bias, doubl
 /// rows' terms, zeroPointTerms, where it has them) and multiplied by the
 /// group's scales; the float results summed, then the float bias (times
 /// beta) added.
-FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const DynamicInput &g) {
+FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op,
+                              const DynamicInput &g) {
   if (!isa<qc::GemmOp, qc::MatMulOp>(op))
     return failure();
   Value qw = dequantized(op->getOperand(1));
@@ -57,7 +59,8 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const DynamicI
   auto wElt = tensorTy(qw).getElementType();
   std::optional<WeightScales> ws = weightScales(wElt, 1);
   if (!ws || (ws->scales.size() != 1 && int64_t(ws->scales.size()) != n) ||
-      cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8 || k % g.groupSize)
+      cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8 ||
+      k % g.groupSize)
     return failure();
   SmallVector<double> wScales = ws->scales;
   SmallVector<int32_t> wZps = ws->zps;
@@ -85,22 +88,25 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const DynamicI
     outScales.push_back(alpha * s);
   // Signed weights without zero points: one qc.matmul_group_scaled, whose
   // kernels scale each group's int32 sums in registers.
-  if (cast<QuantizedType>(wElt).isSigned() && llvm::all_of(wZps, [](int32_t z) { return !z; })) {
+  if (cast<QuantizedType>(wElt).isSigned() &&
+      llvm::all_of(wZps, [](int32_t z) { return !z; })) {
     Type f32 = rw.getF32Type();
     std::vector<float> sb(outScales.begin(), outScales.end());
-    Value bScales = qc::createBlobConstant(rw, loc, RankedTensorType::get({n}, f32), sb,
-                                           "group_weight_scales");
+    Value bScales = qc::createBlobConstant(
+        rw, loc, RankedTensorType::get({n}, f32), sb, "group_weight_scales");
     Value bias;
-    std::optional<std::vector<float>> bv = floatBias ? readBias(floatBias) : std::nullopt;
+    std::optional<std::vector<float>> bv =
+        floatBias ? readBias(floatBias) : std::nullopt;
     if (bv && (int64_t(bv->size()) == n || bv->size() == 1)) {
       std::vector<float> scaled(static_cast<size_t>(n));
       for (int64_t c = 0; c < n; ++c)
-        scaled[size_t(c)] = float(beta * (*bv)[bv->size() == 1 ? 0 : size_t(c)]);
-      bias = qc::createBlobConstant(rw, loc, RankedTensorType::get({n}, f32), scaled,
-                                    "bias_beta");
+        scaled[size_t(c)] =
+            float(beta * (*bv)[bv->size() == 1 ? 0 : size_t(c)]);
+      bias = qc::createBlobConstant(rw, loc, RankedTensorType::get({n}, f32),
+                                    scaled, "bias_beta");
     }
-    Value y = qc::MatMulGroupScaledOp::create(rw, loc, resTy, x, w, scales, bScales, zeros, bias,
-                                              g.groupSize);
+    Value y = qc::MatMulGroupScaledOp::create(
+        rw, loc, resTy, x, w, scales, bScales, zeros, bias, g.groupSize);
     return floatBias && !bias ? addFloatBias(rw, loc, y, floatBias, beta) : y;
   }
   std::vector<std::vector<float>> zeroTerms;
@@ -113,18 +119,21 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op, const DynamicI
   }
 
   auto accQ = UniformQuantizedPerAxisType::get(
-      quant::QuantizationFlags::Signed, rw.getI32Type(), rw.getF32Type(), outScales,
-      SmallVector<int64_t>(n, 0), int32_t(rank - 1), INT32_MIN, INT32_MAX);
+      quant::QuantizationFlags::Signed, rw.getI32Type(), rw.getF32Type(),
+      outScales, SmallVector<int64_t>(n, 0), int32_t(rank - 1), INT32_MIN,
+      INT32_MAX);
   auto accTy = RankedTensorType::get(resTy.getShape(), rw.getI32Type());
   Value sum;
   for (int64_t b = 0; b < groups; ++b) {
     Value xs = sliceAlong(rw, loc, x, rank - 1, b * g.groupSize, g.groupSize);
     Value ws = sliceAlong(rw, loc, w, 0, b * g.groupSize, g.groupSize);
-    Value acc = qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, Value(), 0, wZps);
+    Value acc =
+        qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, Value(), 0, wZps);
     Value q = qc::StorageCastOp::create(rw, loc, resTy.clone(accQ), acc);
     Value part = qc::DequantizeOp::create(rw, loc, resTy, q);
     if (zeros)
-      part = subtractZeroPoints(rw, loc, part, sliceAlong(rw, loc, zeros, rank - 1, b, 1),
+      part = subtractZeroPoints(rw, loc, part,
+                                sliceAlong(rw, loc, zeros, rank - 1, b, 1),
                                 zeroTerms[b]);
     part = qc::MulOp::create(rw, loc, resTy, part,
                              sliceAlong(rw, loc, scales, rank - 1, b, 1));
@@ -142,7 +151,8 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
   LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rw) const override {
     Value y = op->getResult(0);
     auto feedsQuantize = [](Value v) {
-      return llvm::any_of(v.getUsers(), [](Operation *u) { return isa<qc::QuantizeOp>(u); });
+      return llvm::any_of(v.getUsers(),
+                          [](Operation *u) { return isa<qc::QuantizeOp>(u); });
     };
     if (feedsQuantize(y))
       return failure();
@@ -163,15 +173,16 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
     Type i32 = rw.getI32Type(), f32 = rw.getF32Type();
     quant::QuantizedType qt;
     if (p.scales.size() == 1)
-      qt = UniformQuantizedType::get(quant::QuantizationFlags::Signed, i32, f32, p.scales[0], 0,
-                                     INT32_MIN, INT32_MAX);
+      qt = UniformQuantizedType::get(quant::QuantizationFlags::Signed, i32, f32,
+                                     p.scales[0], 0, INT32_MIN, INT32_MAX);
     else
-      qt = UniformQuantizedPerAxisType::get(quant::QuantizationFlags::Signed, i32, f32, p.scales,
-                                            SmallVector<int64_t>(p.scales.size(), 0),
-                                            int32_t(p.outAxis), INT32_MIN, INT32_MAX);
+      qt = UniformQuantizedPerAxisType::get(
+          quant::QuantizationFlags::Signed, i32, f32, p.scales,
+          SmallVector<int64_t>(p.scales.size(), 0), int32_t(p.outAxis),
+          INT32_MIN, INT32_MAX);
     Location loc = op.getLoc();
-    Value q = qc::StorageCastOp::create(rw, loc, RankedTensorType::get(p.resTy.getShape(), qt),
-                                        p.acc);
+    Value q = qc::StorageCastOp::create(
+        rw, loc, RankedTensorType::get(p.resTy.getShape(), qt), p.acc);
     Value r = qc::DequantizeOp::create(rw, loc, p.resTy, q);
     if (p.rowZeros)
       r = subtractZeroPoints(rw, loc, r, p.rowZeros, p.zeroTerms);
@@ -188,6 +199,8 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
 
 void qc::integer::populateFloatResultLinearPatterns(RewritePatternSet &patterns,
                                                     PatternBenefit benefit) {
-  patterns.add<LinearToIntegerFloatResult<qc::ConvOp>, LinearToIntegerFloatResult<qc::GemmOp>,
-               LinearToIntegerFloatResult<qc::MatMulOp>>(patterns.getContext(), benefit);
+  patterns.add<LinearToIntegerFloatResult<qc::ConvOp>,
+               LinearToIntegerFloatResult<qc::GemmOp>,
+               LinearToIntegerFloatResult<qc::MatMulOp>>(patterns.getContext(),
+                                                         benefit);
 }

@@ -26,39 +26,47 @@ namespace {
 /// added, requantized to the result.
 struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::QuantizeOp q,
+                                PatternRewriter &rw) const override {
     UniformQuantizedType yq = perTensor(q.getOutput());
     if (!yq)
       return failure();
     double actLo, actHi;
-    auto add = peelActivation(q.getInput(), actLo, actHi).getDefiningOp<qc::AddOp>();
+    auto add =
+        peelActivation(q.getInput(), actLo, actHi).getDefiningOp<qc::AddOp>();
     if (!add)
       return failure();
     Value qa = dequantized(add.getA()), qb = dequantized(add.getB());
     if (!qa || !qb || !perTensor(qa) || !perTensor(qb))
       return failure();
     UniformQuantizedType aq = perTensor(qa), bq = perTensor(qb);
-    double ra = aq.getScale() / yq.getScale(), rb = bq.getScale() / yq.getScale();
+    double ra = aq.getScale() / yq.getScale(),
+           rb = bq.getScale() / yq.getScale();
     // |x - zp| < 2^bits; keep each shifted term below 2^29.
     double bound = std::ldexp(1.0, std::max(aq.getStorageTypeIntegralWidth(),
                                             bq.getStorageTypeIntegralWidth()));
-    int f = int(std::floor(std::log2(std::ldexp(1.0, 29) / (bound * std::max(ra, rb)))));
+    int f = int(std::floor(
+        std::log2(std::ldexp(1.0, 29) / (bound * std::max(ra, rb)))));
     f = std::clamp(f, 0, 20);
     Location loc = add.getLoc();
     int64_t i32min = INT32_MIN, i32max = INT32_MAX;
-    auto term = [&](Value qv, UniformQuantizedType t, double r) -> FailureOr<Value> {
+    auto term = [&](Value qv, UniformQuantizedType t,
+                    double r) -> FailureOr<Value> {
       auto ty = RankedTensorType::get(tensorTy(qv).getShape(), rw.getI32Type());
       return requantizeTo(rw, loc, storageOf(rw, loc, qv), {std::ldexp(r, f)},
-                          t.getZeroPoint(), std::nullopt, ty, 0, i32min, i32max);
+                          t.getZeroPoint(), std::nullopt, ty, 0, i32min,
+                          i32max);
     };
     FailureOr<Value> ta = term(qa, aq, ra), tb = term(qb, bq, rb);
     if (failed(ta) || failed(tb))
       return failure();
-    auto sumTy = RankedTensorType::get(tensorTy(add.getC()).getShape(), rw.getI32Type());
+    auto sumTy =
+        RankedTensorType::get(tensorTy(add.getC()).getShape(), rw.getI32Type());
     Value sum = qc::AddOp::create(rw, loc, sumTy, *ta, *tb);
     auto [lo, hi] = clampRange(yq, actLo, actHi);
-    FailureOr<Value> y = requantizeTo(rw, loc, sum, {std::ldexp(1.0, -f)}, 0, std::nullopt,
-                                      storageTensorType(sumTy, yq), yq.getZeroPoint(), lo, hi);
+    FailureOr<Value> y =
+        requantizeTo(rw, loc, sum, {std::ldexp(1.0, -f)}, 0, std::nullopt,
+                     storageTensorType(sumTy, yq), yq.getZeroPoint(), lo, hi);
     return replaceWithIntegers(rw, q, y);
   }
 };
@@ -67,7 +75,8 @@ struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
 /// s_x / (n s_y) after subtracting n * zp_x.
 struct GlobalAveragePoolToInteger : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::QuantizeOp q,
+                                PatternRewriter &rw) const override {
     UniformQuantizedType yq = perTensor(q.getOutput());
     auto pool = q.getInput().getDefiningOp<qc::GlobalAveragePoolOp>();
     if (!yq || !pool)
@@ -89,13 +98,15 @@ struct GlobalAveragePoolToInteger : OpRewritePattern<qc::QuantizeOp> {
       return failure();
     Location loc = pool.getLoc();
     Value wide = qc::CastOp::create(
-        rw, loc, RankedTensorType::get(xTy.getShape(), rw.getI32Type()), storageOf(rw, loc, qx));
-    auto sumTy = RankedTensorType::get(tensorTy(pool.getY()).getShape(), rw.getI32Type());
+        rw, loc, RankedTensorType::get(xTy.getShape(), rw.getI32Type()),
+        storageOf(rw, loc, qx));
+    auto sumTy = RankedTensorType::get(tensorTy(pool.getY()).getShape(),
+                                       rw.getI32Type());
     Value sum = qc::ReduceSumOp::create(rw, loc, sumTy, wide, axes, 1, 0);
     FailureOr<Value> y = requantizeTo(
-        rw, loc, sum, {xq.getScale() / (double(n) * yq.getScale())}, n * xq.getZeroPoint(),
-        std::nullopt, storageTensorType(sumTy, yq), yq.getZeroPoint(),
-        yq.getStorageTypeMin(), yq.getStorageTypeMax());
+        rw, loc, sum, {xq.getScale() / (double(n) * yq.getScale())},
+        n * xq.getZeroPoint(), std::nullopt, storageTensorType(sumTy, yq),
+        yq.getZeroPoint(), yq.getStorageTypeMin(), yq.getStorageTypeMax());
     return replaceWithIntegers(rw, q, y);
   }
 };
@@ -103,7 +114,8 @@ struct GlobalAveragePoolToInteger : OpRewritePattern<qc::QuantizeOp> {
 /// quantize(act?(dequantize(x))) to other parameters: qc.requantize.
 struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::QuantizeOp q,
+                                PatternRewriter &rw) const override {
     UniformQuantizedType yq = perTensor(q.getOutput());
     double actLo, actHi;
     Value x = dequantized(peelActivation(q.getInput(), actLo, actHi));
@@ -113,10 +125,10 @@ struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
       return failure(); // the folder's
     UniformQuantizedType xq = perTensor(x);
     auto [lo, hi] = clampRange(yq, actLo, actHi);
-    FailureOr<Value> y = requantizeTo(rw, q.getLoc(), storageOf(rw, q.getLoc(), x),
-                                      {xq.getScale() / yq.getScale()}, xq.getZeroPoint(),
-                                      std::nullopt, storageTensorType(tensorTy(x), yq),
-                                      yq.getZeroPoint(), lo, hi);
+    FailureOr<Value> y = requantizeTo(
+        rw, q.getLoc(), storageOf(rw, q.getLoc(), x),
+        {xq.getScale() / yq.getScale()}, xq.getZeroPoint(), std::nullopt,
+        storageTensorType(tensorTy(x), yq), yq.getZeroPoint(), lo, hi);
     return replaceWithIntegers(rw, q, y);
   }
 };
@@ -124,7 +136,8 @@ struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
 /// Concat of quantized tensors: each requantized to the result's type.
 struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::QuantizeOp q,
+                                PatternRewriter &rw) const override {
     UniformQuantizedType yq = perTensor(q.getOutput());
     auto concat = q.getInput().getDefiningOp<qc::ConcatOp>();
     if (!yq || !concat)
@@ -140,14 +153,18 @@ struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
     for (Value in : concat.getInputs()) {
       Value x = dequantized(in);
       auto qTy = RankedTensorType::get(tensorTy(x).getShape(), yq);
-      Value requant = x.getType() == qTy
-                          ? x
-                          : qc::QuantizeOp::create(rw, q.getLoc(), qTy,
-                                                   qc::DequantizeOp::create(rw, q.getLoc(), tensorTy(in), x));
+      Value requant =
+          x.getType() == qTy
+              ? x
+              : qc::QuantizeOp::create(
+                    rw, q.getLoc(), qTy,
+                    qc::DequantizeOp::create(rw, q.getLoc(), tensorTy(in), x));
       ints.push_back(storageOf(rw, q.getLoc(), requant));
     }
-    Value y = qc::ConcatOp::create(rw, concat.getLoc(), storageTensorType(tensorTy(concat.getResult()), yq),
-                                   ints, concat.getAxis());
+    Value y = qc::ConcatOp::create(
+        rw, concat.getLoc(),
+        storageTensorType(tensorTy(concat.getResult()), yq), ints,
+        concat.getAxis());
     rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), y);
     return success();
   }
@@ -155,12 +172,15 @@ struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
 
 /// Ops that commute with per-tensor dequantization run on the integers.
 struct DequantizeLater : RewritePattern {
-  DequantizeLater(MLIRContext *ctx) : RewritePattern(MatchAnyOpTypeTag(), 1, ctx) {}
-  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rw) const override {
+  DequantizeLater(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), 1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rw) const override {
     if (!isa<qc::MaxPoolOp, qc::GlobalMaxPoolOp, qc::ReshapeOp, qc::FlattenOp,
              qc::TransposeOp, qc::SqueezeOp, qc::UnsqueezeOp>(op))
       return failure();
-    if (op->getNumOperands() < 1 || (op->getNumResults() > 1 && !op->getResult(1).use_empty()))
+    if (op->getNumOperands() < 1 ||
+        (op->getNumResults() > 1 && !op->getResult(1).use_empty()))
       return failure();
     Value x = dequantized(op->getOperand(0));
     if (!x || !perTensor(x))
@@ -174,7 +194,8 @@ struct DequantizeLater : RewritePattern {
       clone->getResult(0).setType(storageTensorType(resTy, xq));
     });
     Value qy = qc::StorageCastOp::create(
-        rw, op->getLoc(), RankedTensorType::get(resTy.getShape(), xq), clone->getResult(0));
+        rw, op->getLoc(), RankedTensorType::get(resTy.getShape(), xq),
+        clone->getResult(0));
     Value y = qc::DequantizeOp::create(rw, op->getLoc(), resTy, qy);
     SmallVector<Value> repl{y};
     for (unsigned i = 1; i < op->getNumResults(); ++i)
@@ -188,14 +209,16 @@ struct DequantizeLater : RewritePattern {
 /// to the f32 constant it computes.
 struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::DequantizeOp dq, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::DequantizeOp dq,
+                                PatternRewriter &rw) const override {
     if (!isa<quant::UniformQuantizedSubChannelType>(
             tensorTy(dq->getOperand(0)).getElementType()))
       return failure();
     std::optional<std::vector<float>> values = dequantizedConstant(dq);
     if (!values)
       return failure();
-    rw.replaceOp(dq, qc::createBlobConstant(rw, dq.getLoc(), tensorTy(dq.getResult()), *values,
+    rw.replaceOp(dq, qc::createBlobConstant(rw, dq.getLoc(),
+                                            tensorTy(dq.getResult()), *values,
                                             "weight_dequantized"));
     return success();
   }
@@ -204,8 +227,8 @@ struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
 } // namespace
 
 void qc::integer::populateIntegerChainPatterns(RewritePatternSet &patterns) {
-  patterns.add<AddToInteger, GlobalAveragePoolToInteger, ConcatToInteger, DequantizeLater>(
-      patterns.getContext());
+  patterns.add<AddToInteger, GlobalAveragePoolToInteger, ConcatToInteger,
+               DequantizeLater>(patterns.getContext());
 }
 
 void qc::integer::populateRequantizePatterns(RewritePatternSet &patterns,

@@ -49,8 +49,8 @@ mlir::LogicalResult dyadics(llvm::ArrayRef<double> scales,
 
 /// The quantized range of `qt` narrowed by a fused activation's float
 /// bounds.
-std::pair<int64_t, int64_t> clampRange(mlir::quant::UniformQuantizedType qt, double lo,
-                                       double hi);
+std::pair<int64_t, int64_t> clampRange(mlir::quant::UniformQuantizedType qt,
+                                       double lo, double hi);
 
 /// Peels a Relu or constant Clip off `v`: returns the value before it and
 /// the activation's bounds (infinite without one).
@@ -60,8 +60,9 @@ mlir::Value peelActivation(mlir::Value v, double &lo, double &hi);
 /// integers at scale `inScale` with zero point `inZp`.
 mlir::FailureOr<mlir::Value>
 requantizeTo(mlir::PatternRewriter &rw, mlir::Location loc, mlir::Value ints,
-             llvm::ArrayRef<double> scales, int64_t inZp, std::optional<int64_t> axis,
-             mlir::RankedTensorType resultTy, int64_t outZp, int64_t lo, int64_t hi);
+             llvm::ArrayRef<double> scales, int64_t inZp,
+             std::optional<int64_t> axis, mlir::RankedTensorType resultTy,
+             int64_t outZp, int64_t lo, int64_t hi);
 
 /// Replaces `q` by the integers `y` (failure: no dyadic form), typed as
 /// its quantized result.
@@ -77,8 +78,9 @@ std::optional<std::vector<float>> dequantizedConstant(DequantizeOp dq);
 std::optional<std::vector<float>> readBias(mlir::Value v);
 
 /// x[..., start:start+size, ...] along `axis` (qc.slice).
-mlir::Value sliceAlong(mlir::PatternRewriter &rw, mlir::Location loc, mlir::Value x,
-                       int64_t axis, int64_t start, int64_t size);
+mlir::Value sliceAlong(mlir::PatternRewriter &rw, mlir::Location loc,
+                       mlir::Value x, int64_t axis, int64_t start,
+                       int64_t size);
 
 /// The integer product of a linear layer and what is left to apply to it
 /// (IntegerProducts.cpp).
@@ -91,8 +93,9 @@ struct IntegerProduct {
   std::vector<float> zeroTerms;
   double beta = 1;
 };
-mlir::LogicalResult integerProduct(mlir::PatternRewriter &rw, mlir::Operation *op,
-                                   IntegerProduct &out, bool allowRows = false);
+mlir::LogicalResult integerProduct(mlir::PatternRewriter &rw,
+                                   mlir::Operation *op, IntegerProduct &out,
+                                   bool allowRows = false);
 
 /// A quantized weight's scales and zero points: one each (per tensor) or
 /// one per output channel along `channelAxis`; none for other types.
@@ -105,12 +108,13 @@ std::optional<WeightScales> weightScales(mlir::Type elt, int64_t channelAxis);
 /// What a zero point of 1 in each input row adds to each block of `blockK`
 /// rows of a constant 2-D quantized weight's product (IntegerProducts.cpp).
 std::optional<std::vector<std::vector<float>>>
-zeroPointTerms(mlir::Value qw, llvm::ArrayRef<double> scales, llvm::ArrayRef<int32_t> zps,
-               int64_t blockK);
+zeroPointTerms(mlir::Value qw, llvm::ArrayRef<double> scales,
+               llvm::ArrayRef<int32_t> zps, int64_t blockK);
 
 /// `r - zeros * terms` (zeroPointTerms).
-mlir::Value subtractZeroPoints(mlir::PatternRewriter &rw, mlir::Location loc, mlir::Value r,
-                               mlir::Value zeros, llvm::ArrayRef<float> terms);
+mlir::Value subtractZeroPoints(mlir::PatternRewriter &rw, mlir::Location loc,
+                               mlir::Value r, mlir::Value zeros,
+                               llvm::ArrayRef<float> terms);
 
 /// Conv / Gemm / MatMul with a quantized result: integer product and
 /// requantization (IntegerProducts.cpp).

@@ -43,7 +43,8 @@ std::optional<SmallVector<int64_t>> convPads(qc::ConvOp conv) {
       if (ShapedType::isDynamic(in))
         return std::nullopt;
       int64_t out = (in + strides[i] - 1) / strides[i];
-      int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + dil[i] * (k - 1) + 1 - in);
+      int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] +
+                                               dil[i] * (k - 1) + 1 - in);
       int64_t small = total / 2, big = total - small;
       pads[i] = autoPad == "SAME_UPPER" ? small : big;
       pads[i + n] = autoPad == "SAME_UPPER" ? big : small;
@@ -54,7 +55,8 @@ std::optional<SmallVector<int64_t>> convPads(qc::ConvOp conv) {
 
 } // namespace
 
-std::optional<WeightScales> qc::integer::weightScales(Type elt, int64_t channelAxis) {
+std::optional<WeightScales> qc::integer::weightScales(Type elt,
+                                                      int64_t channelAxis) {
   WeightScales w;
   if (auto t = dyn_cast<UniformQuantizedType>(elt)) {
     w.scales = {t.getScale()};
@@ -72,7 +74,8 @@ std::optional<WeightScales> qc::integer::weightScales(Type elt, int64_t channelA
 }
 
 std::optional<std::vector<std::vector<float>>>
-qc::integer::zeroPointTerms(Value qw, ArrayRef<double> scales, ArrayRef<int32_t> zps, int64_t blockK) {
+qc::integer::zeroPointTerms(Value qw, ArrayRef<double> scales,
+                            ArrayRef<int32_t> zps, int64_t blockK) {
   auto cast = qw.getDefiningOp<qc::StorageCastOp>();
   auto ty = tensorTy(qw);
   if (!cast || ty.getRank() != 2 || blockK <= 0 || ty.getDimSize(0) % blockK)
@@ -94,12 +97,13 @@ qc::integer::zeroPointTerms(Value qw, ArrayRef<double> scales, ArrayRef<int32_t>
   return out;
 }
 
-Value qc::integer::subtractZeroPoints(PatternRewriter &rw, Location loc, Value r, Value zeros,
-                         ArrayRef<float> terms) {
+Value qc::integer::subtractZeroPoints(PatternRewriter &rw, Location loc,
+                                      Value r, Value zeros,
+                                      ArrayRef<float> terms) {
   auto ty = tensorTy(r);
   Value t = qc::createBlobConstant(
-      rw, loc, RankedTensorType::get({int64_t(terms.size())}, rw.getF32Type()), terms,
-      "zero_point_terms");
+      rw, loc, RankedTensorType::get({int64_t(terms.size())}, rw.getF32Type()),
+      terms, "zero_point_terms");
   Value corr = qc::MulOp::create(rw, loc, ty, zeros, t);
   return qc::SubOp::create(rw, loc, ty, r, corr);
 }
@@ -117,7 +121,8 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
                                           IntegerProduct &out, bool allowRows) {
   if (!isa_and_nonnull<qc::ConvOp, qc::GemmOp, qc::MatMulOp>(op))
     return failure();
-  Value qx = dequantized(op->getOperand(0)), qw = dequantized(op->getOperand(1));
+  Value qx = dequantized(op->getOperand(0)),
+        qw = dequantized(op->getOperand(1));
   // An input quantized at run time with a scale per row.
   std::optional<DynamicInput> rows;
   if (!qx && allowRows && !isa<qc::ConvOp>(op)) {
@@ -130,146 +135,157 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
   // A row-scaled input: int8 at scale 1 (times its rows' scales later).
   UniformQuantizedType xq =
       qx ? perTensor(qx)
-         : UniformQuantizedType::get(quant::QuantizationFlags::Signed, rw.getI8Type(),
-                                     rw.getF32Type(), 1.0, 0, -128, 127);
-    auto wElt = tensorTy(qw).getElementType();
-    int64_t wRank = tensorTy(qw).getRank();
-    int64_t channelAxis = isa<qc::ConvOp>(op) ? 0 : wRank - 1;
-    SmallVector<double> wScales;
-    SmallVector<int32_t> wZps;
-    SmallVector<SmallVector<double>> blockScales; // [block][channel]
-    int64_t blockK = 0;
-    if (std::optional<WeightScales> ws = weightScales(wElt, channelAxis)) {
-      wScales = ws->scales;
-      wZps = ws->zps;
-    } else if (auto sc = dyn_cast<quant::UniformQuantizedSubChannelType>(wElt)) {
-      // Blocks of B along the reduction axis, a scale per (block, channel).
-      int64_t kAxis = isa<qc::ConvOp>(op) ? 1 : 0;
-      if (!isa<qc::ConvOp>(op) && wRank != 2)
-        return failure();
-      for (auto [d, size] : llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes())) {
-        if (d == kAxis)
-          blockK = size;
-        else if (d == channelAxis && size != 1)
-          return rw.notifyMatchFailure(op, "weight blocks span output channels");
-      }
-      int64_t k = tensorTy(qw).getDimSize(kAxis);
-      if (!blockK || k % blockK)
-        return rw.notifyMatchFailure(op, "weight blocks not along the reduction axis");
-      int64_t nb = k / blockK, channels = tensorTy(qw).getDimSize(channelAxis);
-      SmallVector<float> flat(sc.getScales().getValues<float>());
-      blockScales.assign(nb, SmallVector<double>(channels));
-      for (int64_t bl = 0; bl < nb; ++bl)
-        for (int64_t c = 0; c < channels; ++c)
-          blockScales[bl][c] = isa<qc::ConvOp>(op) ? flat[c * nb + bl] : flat[bl * channels + c];
-      wScales = blockScales[0]; // the bias goes with block 0
-      wZps.assign(channels, 0);
-    } else {
+         : UniformQuantizedType::get(quant::QuantizationFlags::Signed,
+                                     rw.getI8Type(), rw.getF32Type(), 1.0, 0,
+                                     -128, 127);
+  auto wElt = tensorTy(qw).getElementType();
+  int64_t wRank = tensorTy(qw).getRank();
+  int64_t channelAxis = isa<qc::ConvOp>(op) ? 0 : wRank - 1;
+  SmallVector<double> wScales;
+  SmallVector<int32_t> wZps;
+  SmallVector<SmallVector<double>> blockScales; // [block][channel]
+  int64_t blockK = 0;
+  if (std::optional<WeightScales> ws = weightScales(wElt, channelAxis)) {
+    wScales = ws->scales;
+    wZps = ws->zps;
+  } else if (auto sc = dyn_cast<quant::UniformQuantizedSubChannelType>(wElt)) {
+    // Blocks of B along the reduction axis, a scale per (block, channel).
+    int64_t kAxis = isa<qc::ConvOp>(op) ? 1 : 0;
+    if (!isa<qc::ConvOp>(op) && wRank != 2)
       return failure();
+    for (auto [d, size] :
+         llvm::zip(sc.getQuantizedDimensions(), sc.getBlockSizes())) {
+      if (d == kAxis)
+        blockK = size;
+      else if (d == channelAxis && size != 1)
+        return rw.notifyMatchFailure(op, "weight blocks span output channels");
     }
-    if (xq.getStorageTypeIntegralWidth() > 8 ||
-        cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8)
-      return failure();
-
-    double alpha = 1, beta = 1;
-    Value floatBias;
-    if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
-      if (gemm.getTransA() || gemm.getTransB() || wRank != 2)
-        return rw.notifyMatchFailure(op, "transposed Gemm operands");
-      alpha = gemm.getAlpha().convertToDouble();
-      beta = gemm.getBeta().convertToDouble();
-      floatBias = gemm.getC();
-      if (!(alpha > 0))
-        return failure();
-    } else if (auto conv = dyn_cast<qc::ConvOp>(op)) {
-      floatBias = conv.getB();
-    } else if (wRank < 2) {
-      return failure();
-    }
-    auto resTy = tensorTy(op->getResult(0));
-    int64_t outAxis = isa<qc::ConvOp>(op) ? 1 : resTy.getRank() - 1;
-    int64_t channels = resTy.getDimSize(outAxis);
-    if (wScales.size() != 1 && int64_t(wScales.size()) != channels)
-      return failure();
-    auto wScale = [&](int64_t c) { return wScales[wScales.size() == 1 ? 0 : c]; };
-
-    Location loc = op->getLoc();
-    Value bias;
-    if (floatBias && rows) {
-      if (!readBias(floatBias))
-        return rw.notifyMatchFailure(op, "bias is not a constant");
-      out.floatBias = floatBias;
-      out.beta = beta;
-    } else if (floatBias) {
-      std::optional<std::vector<float>> bv = readBias(floatBias);
-      if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
-        return rw.notifyMatchFailure(op, "bias is not a per-channel constant");
-      std::vector<int32_t> bi;
-      for (int64_t c = 0; c < channels; ++c) {
-        double v = beta * (*bv)[bv->size() == 1 ? 0 : c] / (alpha * xq.getScale() * wScale(c));
-        if (!(std::fabs(v) < 2147483647.0))
-          return rw.notifyMatchFailure(op, "bias does not fit int32 at s_x * s_w");
-        bi.push_back(int32_t(std::nearbyint(v)));
-      }
-      bias = qc::createBlobConstant(rw, loc, RankedTensorType::get({channels}, rw.getI32Type()),
-                                    bi, "bias_int32");
-    }
-    auto accTy = RankedTensorType::get(resTy.getShape(), rw.getI32Type());
-    Value x = rows ? rows->ints : storageOf(rw, loc, qx), w = storageOf(rw, loc, qw);
-    if (rows)
-      out.rowScales = rows->scales;
-    std::optional<SmallVector<int64_t>> pads;
-    SmallVector<int64_t> strides, dil;
-    if (auto conv = dyn_cast<qc::ConvOp>(op)) {
-      if (!(pads = convPads(conv)))
-        return failure();
-      int64_t n = resTy.getRank() - 2;
-      strides.assign(n, 1);
-      dil.assign(n, 1);
-      if (auto s = conv.getStrides())
-        strides.assign(s->begin(), s->end());
-      if (auto d = conv.getDilations())
-        dil.assign(d->begin(), d->end());
-    }
-    auto product = [&](Value xs, Value ws, Value b) -> Value {
-      if (auto conv = dyn_cast<qc::ConvOp>(op))
-        return qc::ConvIntOp::create(rw, loc, accTy, xs, ws, b, strides, *pads, dil,
-                                     conv.getGroup(), int32_t(xq.getZeroPoint()), wZps);
-      return qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, b, int32_t(xq.getZeroPoint()),
-                                     wZps);
-    };
-    Value acc;
-    if (blockScales.empty()) {
-      acc = product(x, w, bias);
-    } else {
-      // One int32 product per block, each rescaled by s_w[b, c] / max_b s_w
-      // (times 2^F, with the sum kept below 2^30) and added in int32.
-      int64_t nb = blockScales.size();
-      int64_t kAxis = isa<qc::ConvOp>(op) ? 1 : 0;
-      int64_t xAxis = isa<qc::ConvOp>(op) ? 1 : tensorTy(x).getRank() - 1;
-      double bound = double(blockK * nb) * 256.0 * 128.0;
-      int f = std::clamp(int(std::floor(std::log2(std::ldexp(1.0, 30) / bound))), 0, 8);
-      SmallVector<double> ref(channels, 0.0);
-      for (auto &bs : blockScales)
-        for (int64_t c = 0; c < channels; ++c)
-          ref[c] = std::max(ref[c], bs[c]);
-      for (int64_t bl = 0; bl < nb; ++bl) {
-        Value xs = sliceAlong(rw, loc, x, xAxis, bl * blockK, blockK);
-        Value ws = sliceAlong(rw, loc, w, kAxis, bl * blockK, blockK);
-        Value part = product(xs, ws, bl == 0 ? bias : Value());
-        SmallVector<double> ratio;
-        for (int64_t c = 0; c < channels; ++c)
-          ratio.push_back(std::ldexp(blockScales[bl][c] / ref[c], f));
-        FailureOr<Value> r = requantizeTo(rw, loc, part, ratio, 0, outAxis, accTy, 0,
-                                          INT32_MIN, INT32_MAX);
-        if (failed(r))
-          return failure();
-        acc = bl == 0 ? *r : qc::AddOp::create(rw, loc, accTy, acc, *r).getResult();
-      }
+    int64_t k = tensorTy(qw).getDimSize(kAxis);
+    if (!blockK || k % blockK)
+      return rw.notifyMatchFailure(
+          op, "weight blocks not along the reduction axis");
+    int64_t nb = k / blockK, channels = tensorTy(qw).getDimSize(channelAxis);
+    SmallVector<float> flat(sc.getScales().getValues<float>());
+    blockScales.assign(nb, SmallVector<double>(channels));
+    for (int64_t bl = 0; bl < nb; ++bl)
       for (int64_t c = 0; c < channels; ++c)
-        ref[c] = std::ldexp(ref[c], -f);
-      wScales = ref;
+        blockScales[bl][c] =
+            isa<qc::ConvOp>(op) ? flat[c * nb + bl] : flat[bl * channels + c];
+    wScales = blockScales[0]; // the bias goes with block 0
+    wZps.assign(channels, 0);
+  } else {
+    return failure();
+  }
+  if (xq.getStorageTypeIntegralWidth() > 8 ||
+      cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8)
+    return failure();
+
+  double alpha = 1, beta = 1;
+  Value floatBias;
+  if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
+    if (gemm.getTransA() || gemm.getTransB() || wRank != 2)
+      return rw.notifyMatchFailure(op, "transposed Gemm operands");
+    alpha = gemm.getAlpha().convertToDouble();
+    beta = gemm.getBeta().convertToDouble();
+    floatBias = gemm.getC();
+    if (!(alpha > 0))
+      return failure();
+  } else if (auto conv = dyn_cast<qc::ConvOp>(op)) {
+    floatBias = conv.getB();
+  } else if (wRank < 2) {
+    return failure();
+  }
+  auto resTy = tensorTy(op->getResult(0));
+  int64_t outAxis = isa<qc::ConvOp>(op) ? 1 : resTy.getRank() - 1;
+  int64_t channels = resTy.getDimSize(outAxis);
+  if (wScales.size() != 1 && int64_t(wScales.size()) != channels)
+    return failure();
+  auto wScale = [&](int64_t c) { return wScales[wScales.size() == 1 ? 0 : c]; };
+
+  Location loc = op->getLoc();
+  Value bias;
+  if (floatBias && rows) {
+    if (!readBias(floatBias))
+      return rw.notifyMatchFailure(op, "bias is not a constant");
+    out.floatBias = floatBias;
+    out.beta = beta;
+  } else if (floatBias) {
+    std::optional<std::vector<float>> bv = readBias(floatBias);
+    if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
+      return rw.notifyMatchFailure(op, "bias is not a per-channel constant");
+    std::vector<int32_t> bi;
+    for (int64_t c = 0; c < channels; ++c) {
+      double v = beta * (*bv)[bv->size() == 1 ? 0 : c] /
+                 (alpha * xq.getScale() * wScale(c));
+      if (!(std::fabs(v) < 2147483647.0))
+        return rw.notifyMatchFailure(op,
+                                     "bias does not fit int32 at s_x * s_w");
+      bi.push_back(int32_t(std::nearbyint(v)));
     }
+    bias = qc::createBlobConstant(
+        rw, loc, RankedTensorType::get({channels}, rw.getI32Type()), bi,
+        "bias_int32");
+  }
+  auto accTy = RankedTensorType::get(resTy.getShape(), rw.getI32Type());
+  Value x = rows ? rows->ints : storageOf(rw, loc, qx),
+        w = storageOf(rw, loc, qw);
+  if (rows)
+    out.rowScales = rows->scales;
+  std::optional<SmallVector<int64_t>> pads;
+  SmallVector<int64_t> strides, dil;
+  if (auto conv = dyn_cast<qc::ConvOp>(op)) {
+    if (!(pads = convPads(conv)))
+      return failure();
+    int64_t n = resTy.getRank() - 2;
+    strides.assign(n, 1);
+    dil.assign(n, 1);
+    if (auto s = conv.getStrides())
+      strides.assign(s->begin(), s->end());
+    if (auto d = conv.getDilations())
+      dil.assign(d->begin(), d->end());
+  }
+  auto product = [&](Value xs, Value ws, Value b) -> Value {
+    if (auto conv = dyn_cast<qc::ConvOp>(op))
+      return qc::ConvIntOp::create(rw, loc, accTy, xs, ws, b, strides, *pads,
+                                   dil, conv.getGroup(),
+                                   int32_t(xq.getZeroPoint()), wZps);
+    return qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, b,
+                                   int32_t(xq.getZeroPoint()), wZps);
+  };
+  Value acc;
+  if (blockScales.empty()) {
+    acc = product(x, w, bias);
+  } else {
+    // One int32 product per block, each rescaled by s_w[b, c] / max_b s_w
+    // (times 2^F, with the sum kept below 2^30) and added in int32.
+    int64_t nb = blockScales.size();
+    int64_t kAxis = isa<qc::ConvOp>(op) ? 1 : 0;
+    int64_t xAxis = isa<qc::ConvOp>(op) ? 1 : tensorTy(x).getRank() - 1;
+    double bound = double(blockK * nb) * 256.0 * 128.0;
+    int f = std::clamp(int(std::floor(std::log2(std::ldexp(1.0, 30) / bound))),
+                       0, 8);
+    SmallVector<double> ref(channels, 0.0);
+    for (auto &bs : blockScales)
+      for (int64_t c = 0; c < channels; ++c)
+        ref[c] = std::max(ref[c], bs[c]);
+    for (int64_t bl = 0; bl < nb; ++bl) {
+      Value xs = sliceAlong(rw, loc, x, xAxis, bl * blockK, blockK);
+      Value ws = sliceAlong(rw, loc, w, kAxis, bl * blockK, blockK);
+      Value part = product(xs, ws, bl == 0 ? bias : Value());
+      SmallVector<double> ratio;
+      for (int64_t c = 0; c < channels; ++c)
+        ratio.push_back(std::ldexp(blockScales[bl][c] / ref[c], f));
+      FailureOr<Value> r = requantizeTo(rw, loc, part, ratio, 0, outAxis, accTy,
+                                        0, INT32_MIN, INT32_MAX);
+      if (failed(r))
+        return failure();
+      acc =
+          bl == 0 ? *r : qc::AddOp::create(rw, loc, accTy, acc, *r).getResult();
+    }
+    for (int64_t c = 0; c < channels; ++c)
+      ref[c] = std::ldexp(ref[c], -f);
+    wScales = ref;
+  }
   for (int64_t c = 0, e = wScales.size(); c < e; ++c)
     out.scales.push_back(alpha * xq.getScale() * wScales[c]);
   if (rows && rows->zeros) {
@@ -277,7 +293,8 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
     if (blockScales.empty())
       terms = zeroPointTerms(qw, out.scales, wZps, tensorTy(qw).getDimSize(0));
     if (!terms)
-      return rw.notifyMatchFailure(op, "zero points per row need a constant 2-D weight");
+      return rw.notifyMatchFailure(
+          op, "zero points per row need a constant 2-D weight");
     out.rowZeros = rows->zeros;
     out.zeroTerms = std::move(terms->front());
   }
@@ -294,7 +311,8 @@ namespace {
 /// in the clamp.
 struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qc::QuantizeOp q, PatternRewriter &rw) const override {
+  LogicalResult matchAndRewrite(qc::QuantizeOp q,
+                                PatternRewriter &rw) const override {
     UniformQuantizedType yq = perTensor(q.getOutput());
     if (!yq)
       return failure();
