@@ -102,6 +102,17 @@ static std::optional<double> parseDuration(StringRef text) {
   return v * unit;
 }
 
+/// A parser of a flag whose absence is an empty optional: a parsed value,
+/// or none when `parse` rejects the text.
+static std::function<std::optional<std::optional<double>>(StringRef)>
+given(std::optional<double> (*parse)(StringRef)) {
+  return [parse](StringRef t) -> std::optional<std::optional<double>> {
+    if (std::optional<double> v = parse(t))
+      return v;
+    return std::nullopt;
+  };
+}
+
 void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
   QuantizeOptions &o = f.options;
   b.setGroup("quantize");
@@ -251,11 +262,7 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
   b.parsed<std::optional<double>>(
       "size-budget", f.sizeBudget,
       "With --bits auto: the model's size (e.g. 1.2MB, 800KB, 250000)", "SIZE",
-      [](StringRef t) -> std::optional<std::optional<double>> {
-        if (std::optional<double> v = parseQuantity(t))
-          return v;
-        return std::nullopt;
-      },
+      given(parseQuantity),
       "is not a size (e.g. 1.2MB, 800KB, 250000)");
   b.parsed<std::optional<double>>(
       "bops-budget", f.bopsBudget,
@@ -263,11 +270,7 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
       "activation bits "
       "(e.g. 3.5G)",
       "COUNT",
-      [](StringRef t) -> std::optional<std::optional<double>> {
-        if (std::optional<double> v = parseQuantity(t))
-          return v;
-        return std::nullopt;
-      },
+      given(parseQuantity),
       "is not a count (e.g. 3.5G, 1e9)");
   b.parsed<std::optional<double>>(
       "latency-budget", f.latencyBudget,
@@ -275,11 +278,7 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
       "this machine's "
       "int8 kernels run them single-threaded (e.g. 2.5ms, 800us)",
       "DURATION",
-      [](StringRef t) -> std::optional<std::optional<double>> {
-        if (std::optional<double> v = parseDuration(t))
-          return v;
-        return std::nullopt;
-      },
+      given(parseDuration),
       "is not a duration (e.g. 2.5ms, 800us, 0.01s)");
   b.list("weight-formats", f.weightFormats,
          "With --bits auto: candidate weight bits (default 2,3,4,8)", "BITS",

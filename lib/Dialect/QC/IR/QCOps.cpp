@@ -632,33 +632,27 @@ void DynamicQuantizeOp::build(OpBuilder &b, OperationState &state, Value input,
         zeroPoints ? Type(scalesTy) : Type(), input, b.getI64IntegerAttr(bits));
 }
 
-int64_t DynamicQuantizeOp::getGroupSize() {
-  return getInput().getType().getShape().back() /
-         getScales().getType().getShape().back();
+/// Both ops: channels per scale, and the output and group shapes.
+template <typename DynamicOp>
+static int64_t dynamicGroupSize(DynamicOp op) {
+  return op.getInput().getType().getShape().back() /
+         op.getScales().getType().getShape().back();
 }
 
-LogicalResult DynamicQuantizeOp::verify() {
-  auto inTy = getInput().getType();
-  if (failed(checkShape(*this, "output", getOutput().getType().getShape(),
+template <typename DynamicOp>
+static LogicalResult verifyDynamicOp(DynamicOp op) {
+  auto inTy = op.getInput().getType();
+  if (failed(checkShape(op, "output", op.getOutput().getType().getShape(),
                         inTy.getShape())))
     return failure();
-  return verifyDynamicGroups(*this, inTy, getScales().getType(),
-                             optionalTensorType(getZeroPoints()));
+  return verifyDynamicGroups(op, inTy, op.getScales().getType(),
+                             optionalTensorType(op.getZeroPoints()));
 }
 
-int64_t DynamicDequantizeOp::getGroupSize() {
-  return getInput().getType().getShape().back() /
-         getScales().getType().getShape().back();
-}
-
-LogicalResult DynamicDequantizeOp::verify() {
-  auto inTy = getInput().getType();
-  if (failed(checkShape(*this, "output", getOutput().getType().getShape(),
-                        inTy.getShape())))
-    return failure();
-  return verifyDynamicGroups(*this, inTy, getScales().getType(),
-                             optionalTensorType(getZeroPoints()));
-}
+int64_t DynamicQuantizeOp::getGroupSize() { return dynamicGroupSize(*this); }
+LogicalResult DynamicQuantizeOp::verify() { return verifyDynamicOp(*this); }
+int64_t DynamicDequantizeOp::getGroupSize() { return dynamicGroupSize(*this); }
+LogicalResult DynamicDequantizeOp::verify() { return verifyDynamicOp(*this); }
 
 //===----------------------------------------------------------------------===//
 // ClampOp
