@@ -1,5 +1,6 @@
 //===- ToolOptions.cpp - the option blocks the tools share ----------------===//
 #include "qc/Tools/ToolOptions.h"
+#include "qc/Target/CUDA/Target.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -442,14 +443,31 @@ void qc::parseToolCommandLine(int argc, char **argv, StringRef overview) {
 
 void qc::bindModelFlags(OptionsBinder &b, ModelFlags &f) {
   bindImportFlags(b, f.import);
+  b.opt("target", f.targetName,
+        "What the model runs on: cpu (default; --mcpu picks the CPU) or "
+        "cuda[:sm_NN] (an NVIDIA GPU; default sm_90)",
+        "cpu|cuda[:ARCH]");
+  b.enumOpt("gpu-binary", f.gpuTarget.format,
+            "With --target cuda: how the device code is embedded (default "
+            "auto)");
   bindTargetOptions(b, f.target);
 }
 
 Error qc::parseAndVerify(int argc, char **argv, StringRef overview,
-                         const OptionsBinder &b, const ModelFlags &f) {
+                         const OptionsBinder &b, ModelFlags &f) {
   parseToolCommandLine(argc, argv, overview);
   if (Error e = b.verify())
     return e;
+  StringRef target = f.targetName;
+  auto [kind, arch] = target.split(':');
+  if (kind == "cuda") {
+    f.gpu = true;
+    if (Error e = cuda::parseChip(arch, f.gpuTarget))
+      return fail("--target " + target + ": " + toString(std::move(e)));
+  } else if (kind != "cpu" || target.contains(':')) {
+    return fail("--target '" + target +
+                "' is not a target: cpu or cuda[:sm_NN]");
+  }
   return verifyTargetOptions(b, f.target);
 }
 

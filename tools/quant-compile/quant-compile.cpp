@@ -4,6 +4,7 @@
 //   quant-compile MODEL.onnx -c -o model.o               (object file)
 //     [--input-shape NAME:DIMS]... [--constant-input NAME=FILE.pb]...
 //     [--prefix NAME] [--header FILE.h] [--mcpu CPU] [--emit-llvm] [--json]
+//     [--target cpu|cuda[:sm_NN] [--gpu-binary auto|ptx|cubin]]
 //     [--calibration-data DIR|file.npz [quantization options]]
 //
 // With calibration data (or --load-calibration) the model is quantized to
@@ -19,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Quantization/Quantize.h"
 #include "qc/Target/CPU/Target.h"
+#include "qc/Target/CUDA/Target.h"
 #include "qc/Target/ONNX/Import.h"
 #include "qc/Tools/ToolOptions.h"
 
@@ -122,25 +124,31 @@ int main(int argc, char **argv) {
     if (Error e = lowerQuantizeDequantize(*module))
       die(toString(std::move(e)));
   }
+  // The GPU target's host code is CPU code without kernels, for a generic
+  // x86-64 (the GPU machine is seldom this one).
   FailureOr<ModelSignature> sig =
-      cpu::lowerToLLVM(*module, "main_graph", target);
+      flags.gpu ? cuda::lowerToLLVM(*module, "main_graph", flags.gpuTarget)
+                : cpu::lowerToLLVM(*module, "main_graph", target);
   if (failed(sig))
     return 1;
-  auto tm = cpu::createTargetMachine(target, /*jit=*/false);
+  auto tm = flags.gpu ? cuda::createHostTargetMachine(flags.gpuTarget)
+                      : cpu::createTargetMachine(target, /*jit=*/false);
   if (!tm)
     die(toString(tm.takeError()));
   LLVMContext llvmContext;
   std::unique_ptr<Module> llvmModule =
-      cpu::translateToLLVMIR(*module, *sig, prefix, llvmContext);
+      flags.gpu
+          ? cuda::translateToLLVMIR(*module, *sig, prefix, llvmContext)
+          : cpu::translateToLLVMIR(*module, *sig, prefix, llvmContext);
   if (!llvmModule)
     return 1;
   if (Error e = cpu::optimizeModule(*llvmModule, **tm, target.optLevel))
     die(toString(std::move(e)));
-  Error emitted =
-      emitLLVM ? cpu::emitLLVMIR(*llvmModule, outPath)
-      : objectOnly
-          ? cpu::emitObject(*llvmModule, **tm, outPath)
-          : cpu::emitSharedLibrary(*llvmModule, **tm, outPath, target.threads);
+  unsigned threads = flags.gpu ? 1 : target.threads;
+  Error emitted = emitLLVM     ? cpu::emitLLVMIR(*llvmModule, outPath)
+                  : objectOnly ? cpu::emitObject(*llvmModule, **tm, outPath)
+                               : cpu::emitSharedLibrary(*llvmModule, **tm,
+                                                        outPath, threads);
   if (emitted)
     die(toString(std::move(emitted)));
 
@@ -152,7 +160,9 @@ int main(int argc, char **argv) {
   raw_fd_ostream os(header, ec);
   if (ec)
     die("cannot write '" + header + "': " + ec.message());
-  os << cpu::generateHeader(*sig, prefix);
+  os << cpu::generateHeader(*sig, prefix,
+                            flags.gpu ? cpu::EntryStyle::CUDA
+                                      : cpu::EntryStyle::Host);
   if (jsonOutput) {
     json::Object out{
         {"model", modelPath.getValue()},
@@ -162,7 +172,8 @@ int main(int argc, char **argv) {
                  : objectOnly ? "object"
                               : "shared_library"},
         {"prefix", prefix},
-        {"threads", int64_t(target.threads)},
+        {"target", flags.gpu ? "cuda:" + flags.gpuTarget.chip : "cpu"},
+        {"threads", int64_t(threads)},
         {"inputs", toJSON(sig->inputs)},
         {"outputs", toJSON(sig->outputs)},
         {"quantized", quantFlags.enabled()},

@@ -5,6 +5,7 @@
 #include "qc/Dialect/QC/Transforms/Pipelines.h"
 #include "qc/Quantization/Passes.h"
 #include "qc/Target/CPU/Pipelines.h"
+#include "qc/Target/CUDA/Pipelines.h"
 #include "qc/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
   qc::registerQCCodegenTransformsPasses();
   qc::registerQCConversionPasses();
   qc::cpu::registerCPUPipelines();
+  qc::cuda::registerCUDAPipelines();
   // assign-bit-widths: the quantization library (CBC).
   qc::registerQCQuantizationPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(

@@ -16,6 +16,12 @@
 
 namespace qc {
 
+/// A memref of static identity-layout `type` over the dense buffer at the
+/// !llvm.ptr `ptr`: an LLVM memref descriptor cast to the memref type, which
+/// finalize-memref-to-llvm folds away.
+mlir::Value wrapBuffer(mlir::OpBuilder &b, mlir::Location loc, mlir::Value ptr,
+                       mlir::MemRefType type);
+
 /// ONNX TensorProto data type codes, the dtype numbering of every buffer the
 /// runtime and the generated C API exchange.
 enum class DType : int32_t {

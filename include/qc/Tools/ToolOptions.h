@@ -12,6 +12,7 @@
 
 #include "qc/Quantization/Quantize.h"
 #include "qc/Target/CPU/TargetOptions.h"
+#include "qc/Target/CUDA/TargetOptions.h"
 #include "qc/Target/ONNX/Import.h"
 #include "qc/Tools/OptionsBinder.h"
 
@@ -63,13 +64,17 @@ void parseToolCommandLine(int argc, char **argv, llvm::StringRef overview);
 struct ModelFlags {
   ImportFlags import;
   cpu::TargetOptions target;
+  /// --target cpu|cuda[:sm_NN]: parseAndVerify sets `gpu` and gpu.chip.
+  std::string targetName = "cpu";
+  bool gpu = false;
+  /// The cuda target's options (--gpu-binary; the chip from --target).
+  cuda::TargetOptions gpuTarget;
 };
 void bindModelFlags(OptionsBinder &binder, ModelFlags &flags);
 /// Parses the command line, then converts and checks every bound flag and
 /// the target block; the first problem.
 llvm::Error parseAndVerify(int argc, char **argv, llvm::StringRef overview,
-                           const OptionsBinder &binder,
-                           const ModelFlags &flags);
+                           const OptionsBinder &binder, ModelFlags &flags);
 
 /// A model's inputs or outputs as JSON: [{"name", "dtype", "shape"}].
 llvm::json::Array toJSON(llvm::ArrayRef<TensorSpec> specs);

@@ -144,12 +144,7 @@ FailureOr<qc::ModelSignature> qc::getModelSignature(func::FuncOp graph) {
   return sig;
 }
 
-namespace {
-
-/// A memref of `type` over the dense buffer at `ptr`: an LLVM memref
-/// descriptor cast to the memref type, which finalize-memref-to-llvm folds
-/// away.
-Value wrapBuffer(OpBuilder &b, Location loc, Value ptr, MemRefType type) {
+Value qc::wrapBuffer(OpBuilder &b, Location loc, Value ptr, MemRefType type) {
   MLIRContext *ctx = b.getContext();
   Type i64 = b.getI64Type();
   auto ptrTy = LLVM::LLVMPointerType::get(ctx);
@@ -178,6 +173,8 @@ Value wrapBuffer(OpBuilder &b, Location loc, Value ptr, MemRefType type) {
   }
   return UnrealizedConversionCastOp::create(b, loc, type, desc).getResult(0);
 }
+
+namespace {
 
 struct CreateEntryPointPass
     : qc::impl::CreateEntryPointBase<CreateEntryPointPass> {
@@ -209,7 +206,7 @@ struct CreateEntryPointPass
       Value addr = LLVM::GEPOp::create(b, loc, ptrTy, ptrTy, argv,
                                        ArrayRef<LLVM::GEPArg>{slot++});
       Value ptr = LLVM::LoadOp::create(b, loc, ptrTy, addr);
-      return wrapBuffer(b, loc, ptr, type);
+      return qc::wrapBuffer(b, loc, ptr, type);
     };
     auto memrefOf = [](Type t) {
       auto tt = cast<RankedTensorType>(t);

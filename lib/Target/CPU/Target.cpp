@@ -56,6 +56,28 @@ void qc::cpu::registerDialects(MLIRContext &context) {
   context.loadAllAvailableDialects();
 }
 
+LogicalResult qc::cpu::checkLowered(ModuleOp module, StringRef target) {
+  // Ops the lowering left: one error per op kind, at its first occurrence
+  // (whose location names its ONNX node).
+  std::map<std::string, std::pair<Operation *, int>> left;
+  module.walk([&](Operation *op) {
+    if (isa<QCDialect>(op->getDialect())) {
+      auto &entry = left[op->getName().getStringRef().str()];
+      if (!entry.first)
+        entry.first = op;
+      ++entry.second;
+    }
+  });
+  for (auto &[name, entry] : left) {
+    InFlightDiagnostic diag = entry.first->emitError()
+                              << "'" << name << "' with these types "
+                              << "cannot be compiled to " << target << " yet";
+    if (entry.second > 1)
+      diag << " (" << entry.second << " occurrences)";
+  }
+  return success(left.empty());
+}
+
 FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
                                                StringRef graphFunction,
                                                const TargetOptions &options) {
@@ -85,24 +107,7 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   buildQCToLinalgPassPipeline(toLinalg, pipeline);
   if (failed(toLinalg.run(module)))
     return failure();
-  // Ops the lowering left: one error per op kind, at its first occurrence.
-  std::map<std::string, std::pair<Operation *, int>> left;
-  module.walk([&](Operation *op) {
-    if (isa<QCDialect>(op->getDialect())) {
-      auto &entry = left[op->getName().getStringRef().str()];
-      if (!entry.first)
-        entry.first = op;
-      ++entry.second;
-    }
-  });
-  for (auto &[name, entry] : left) {
-    InFlightDiagnostic diag = entry.first->emitError()
-                              << "'" << name << "' with these types "
-                              << "cannot be compiled to native code yet";
-    if (entry.second > 1)
-      diag << " (" << entry.second << " occurrences)";
-  }
-  if (!left.empty())
+  if (failed(checkLowered(module, "native code")))
     return failure();
   PassManager toLLVM(module.getContext());
   buildLinalgToLLVMPassPipeline(toLLVM, pipeline);
@@ -322,11 +327,18 @@ struct CAPIBuilder {
         b.CreateSelect(inRange, row, llvm::ConstantPointerNull::get(ptr)));
   }
 
-  /// P_run: checks each tensor's dtype, rank and dims against the compiled
-  /// ones (returning 1 + its index, inputs then outputs, on mismatch), then
-  /// calls qc_run with the data pointers.
-  void runFunction(llvm::Function *entry) {
-    llvm::Function *fn = declare("run", i32, {ptr, ptr});
+  /// P_<name>(inputs, outputs, extra...): checks each tensor's dtype, rank
+  /// and dims against the compiled ones (returning 1 + its index, inputs
+  /// then outputs, on mismatch), then returns what `call` makes of the
+  /// array of data pointers (qc_run's argv) and the extra arguments.
+  void checkedFunction(
+      StringRef name, ArrayRef<llvm::Type *> extra,
+      llvm::function_ref<llvm::Value *(llvm::Value *argv,
+                                       ArrayRef<llvm::Value *> extra)>
+          call) {
+    SmallVector<llvm::Type *> params = {ptr, ptr};
+    params.append(extra.begin(), extra.end());
+    llvm::Function *fn = declare(name, i32, params);
     llvm::BasicBlock *mismatch = llvm::BasicBlock::Create(ctx, "mismatch", fn);
     size_t total = sig.inputs.size() + sig.outputs.size();
     auto *argvTy = llvm::ArrayType::get(ptr, std::max<size_t>(total, 1));
@@ -375,8 +387,68 @@ struct CAPIBuilder {
     };
     visit(fn->getArg(0), sig.inputs);
     visit(fn->getArg(1), sig.outputs);
-    b.CreateCall(entry, {argv});
-    b.CreateRet(b.getInt32(0));
+    SmallVector<llvm::Value *> extraArgs;
+    for (unsigned i = 0; i < extra.size(); ++i)
+      extraArgs.push_back(fn->getArg(2 + i));
+    b.CreateRet(call(argv, extraArgs));
+  }
+
+  /// The byte sizes of the inputs then the outputs, as a constant table.
+  llvm::Value *byteSizes() {
+    SmallVector<int64_t> bytes;
+    for (ArrayRef<qc::TensorSpec> specs : {ArrayRef(sig.inputs),
+                                           ArrayRef(sig.outputs)})
+      for (const qc::TensorSpec &spec : specs)
+        bytes.push_back(spec.numElements() * qc::dtypeSize(spec.dtype));
+    if (bytes.empty())
+      bytes.push_back(0);
+    auto *init = llvm::ConstantDataArray::get(ctx, ArrayRef<int64_t>(bytes));
+    return new llvm::GlobalVariable(m, init->getType(), true,
+                                    llvm::GlobalValue::PrivateLinkage, init,
+                                    prefix + "_tensor_bytes");
+  }
+
+  llvm::FunctionCallee runtime(StringRef name, llvm::Type *ret,
+                               ArrayRef<llvm::Type *> args) {
+    return m.getOrInsertFunction(name,
+                                 llvm::FunctionType::get(ret, args, false));
+  }
+
+  void build(llvm::Function *entry, EntryStyle style) {
+    infoFunctions(sig.inputs, "input");
+    infoFunctions(sig.outputs, "output");
+    if (style == EntryStyle::Host) {
+      checkedFunction("run", {}, [&](llvm::Value *argv, auto) {
+        b.CreateCall(entry, {argv});
+        return b.getInt32(0);
+      });
+      return;
+    }
+    // The cuda target: qc_run takes device pointers and runs on the GPU.
+    llvm::Value *bytes = byteSizes();
+    llvm::Value *nIn = b.getInt32(sig.inputs.size());
+    llvm::Value *nOut = b.getInt32(sig.outputs.size());
+    llvm::FunctionCallee runHost = runtime(
+        "qcCudaRunHost", i32, {ptr, ptr, ptr, i32, i32});
+    checkedFunction("run", {}, [&](llvm::Value *argv, auto) {
+      return b.CreateCall(runHost, {entry, argv, bytes, nIn, nOut});
+    });
+    llvm::FunctionCallee runDevice =
+        runtime("qcCudaRunDevice", i32, {ptr, ptr});
+    checkedFunction("run_device", {}, [&](llvm::Value *argv, auto) {
+      return b.CreateCall(runDevice, {entry, argv});
+    });
+    llvm::FunctionCallee time = runtime(
+        "qcCudaTime", i32, {ptr, ptr, ptr, i32, i32, i32, i32, ptr});
+    checkedFunction("time", {i32, i32, ptr},
+                    [&](llvm::Value *argv, ArrayRef<llvm::Value *> extra) {
+                      return b.CreateCall(time, {entry, argv, bytes, nIn, nOut,
+                                                 extra[0], extra[1],
+                                                 extra[2]});
+                    });
+    llvm::FunctionCallee lastError = runtime("qcCudaLastError", ptr, {});
+    declare("last_error", ptr, {});
+    b.CreateRet(b.CreateCall(lastError));
   }
 };
 
@@ -403,13 +475,16 @@ qc::cpu::translateToLLVMIR(ModuleOp lowered, const ModelSignature &sig,
     lowered.emitError() << llvm::toString(std::move(e));
     return nullptr;
   }
-  CAPIBuilder api(*m, sig, prefix);
-  api.infoFunctions(sig.inputs, "input");
-  api.infoFunctions(sig.outputs, "output");
-  api.runFunction(entry);
+  addCAPI(*m, sig, prefix, EntryStyle::Host);
+  return m;
+}
+
+void qc::cpu::addCAPI(llvm::Module &m, const ModelSignature &sig,
+                      StringRef prefix, EntryStyle style) {
+  llvm::Function *entry = m.getFunction(kEntryPointName);
+  CAPIBuilder(m, sig, prefix).build(entry, style);
   // Only the C API is exported; the entry point may be inlined into P_run.
   entry->setLinkage(llvm::GlobalValue::InternalLinkage);
-  return m;
 }
 
 Error qc::cpu::optimizeModule(llvm::Module &module, llvm::TargetMachine &tm,
@@ -506,7 +581,7 @@ std::string qc::cpu::prefixFromPath(StringRef path) {
 }
 
 std::string qc::cpu::generateHeader(const ModelSignature &sig,
-                                    StringRef prefix) {
+                                    StringRef prefix, EntryStyle style) {
   std::string guard = StringRef(prefix).upper() + "_QC_MODEL_H";
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -551,7 +626,28 @@ std::string qc::cpu::generateHeader(const ModelSignature &sig,
      << "   whose dtype, rank or shape differs. Reentrant: no global state. "
         "*/\n"
      << "int32_t " << prefix
-     << "_run(const qc_tensor *inputs, qc_tensor *outputs);\n\n"
+     << "_run(const qc_tensor *inputs, qc_tensor *outputs);\n\n";
+  if (style == EntryStyle::CUDA)
+    os << "/* Built for an NVIDIA GPU (quant-compile --target cuda): " << prefix
+       << "_run copies\n"
+       << "   the inputs to the GPU and the outputs back, and returns -1 on a "
+          "CUDA\n"
+       << "   error (no driver or GPU, a failed launch) that " << prefix
+       << "_last_error()\n   describes (\"\" when none). */\n"
+       << "const char *" << prefix << "_last_error(void);\n"
+       << "/* As " << prefix
+       << "_run, the data pointers in device memory (cuMemAlloc);\n"
+       << "   synchronous. */\n"
+       << "int32_t " << prefix
+       << "_run_device(const qc_tensor *inputs, qc_tensor *outputs);\n"
+       << "/* Host tensors, uploaded once; `warmup` untimed runs, then "
+          "`repeat` runs\n"
+       << "   timed by CUDA events: ms = median, min, mean. */\n"
+       << "int32_t " << prefix
+       << "_time(const qc_tensor *inputs, qc_tensor *outputs, int32_t "
+          "warmup,\n"
+       << "    int32_t repeat, float ms[3]);\n\n";
+  os
      << "int32_t " << prefix << "_num_inputs(void);\n"
      << "int32_t " << prefix << "_num_outputs(void);\n"
      << "/* NULL when i is out of range. */\n"

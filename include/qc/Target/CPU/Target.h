@@ -50,6 +50,10 @@ llvm::FailureOr<ModelSignature> lowerToLLVM(mlir::ModuleOp module,
                                             llvm::StringRef graphFunction,
                                             const TargetOptions &options);
 
+/// Reports each kind of qc op left in `module` after its lowering to linalg
+/// (one error at the first occurrence, naming `target`); failure if any.
+llvm::LogicalResult checkLowered(mlir::ModuleOp module, llvm::StringRef target);
+
 /// A target machine for options.cpu on the host's triple.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const TargetOptions &options, bool jit);
@@ -75,8 +79,20 @@ llvm::Error emitObject(llvm::Module &module, llvm::TargetMachine &tm,
 llvm::Error emitSharedLibrary(llvm::Module &module, llvm::TargetMachine &tm,
                               llvm::StringRef path, unsigned threads);
 
+/// How the C API reaches the qc_run entry point: directly (host code), or
+/// through the CUDA runtime (lib/Runtime/CUDA), where qc_run takes device
+/// pointers: P_run uploads and downloads, and P_run_device, P_time and
+/// P_last_error are added.
+enum class EntryStyle { Host, CUDA };
+
+/// Adds the model's C API with `prefix` around qc_run in `m` (which it makes
+/// internal).
+void addCAPI(llvm::Module &m, const ModelSignature &sig, llvm::StringRef prefix,
+             EntryStyle style);
+
 /// The C header declaring the API of a model compiled with `prefix`.
-std::string generateHeader(const ModelSignature &sig, llvm::StringRef prefix);
+std::string generateHeader(const ModelSignature &sig, llvm::StringRef prefix,
+                           EntryStyle style = EntryStyle::Host);
 
 /// A C identifier made from a file name: "libmodel.so" -> "model".
 std::string prefixFromPath(llvm::StringRef path);

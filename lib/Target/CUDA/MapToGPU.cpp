@@ -1,0 +1,278 @@
+//===- MapToGPU.cpp - host functions' loops and buffers onto the GPU ------===//
+#include "qc/Conversion/EntryPoint.h"
+#include "qc/Target/CUDA/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace qc::cuda {
+#define GEN_PASS_DEF_MAPTOGPU
+#include "qc/Target/CUDA/Passes.h.inc"
+} // namespace qc::cuda
+
+using namespace mlir;
+
+namespace {
+
+constexpr const char *kConstantFn = "qcCudaConstant";
+
+Value indexConst(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// ceil(a / b) for index values.
+Value ceilDiv(OpBuilder &b, Location loc, Value a, Value bv) {
+  return arith::CeilDivUIOp::create(b, loc, a, bv);
+}
+
+/// A gpu.launch of grid x block threads (x only) before `at`; the builder is
+/// left inside its body, before the terminator.
+gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid,
+                           Value block) {
+  Value one = indexConst(b, loc, 1);
+  auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  return launch;
+}
+
+/// Whether `op` may stay on the host: it computes addresses or descriptors
+/// only, or reads the host's own argument array (the entry point's llvm
+/// ops), never device memory.
+bool staysOnHost(Operation *op) {
+  if (isa<func::ReturnOp, UnrealizedConversionCastOp,
+          memref::ExtractAlignedPointerAsIndexOp,
+          memref::ExtractStridedMetadataOp, memref::CastOp,
+          memref::ReinterpretCastOp, memref::AssumeAlignmentOp>(op))
+    return true;
+  if (isa<LLVM::LLVMDialect>(op->getDialect()))
+    return true;
+  if (isa<ViewLikeOpInterface>(op))
+    return true;
+  if (isa<gpu::GPUDialect>(op->getDialect()))
+    return true;
+  return isMemoryEffectFree(op) && op->getNumRegions() == 0;
+}
+
+struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
+  using Base::Base;
+
+  LLVM::LLVMFuncOp constantFn;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (blockSize < 1 || blockSize > 1024) {
+      module.emitError() << "block-size " << blockSize
+                         << " is not in [1, 1024]";
+      return signalPassFailure();
+    }
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    bool ok = true;
+    for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      if (!fn.isExternal())
+        ok &= succeeded(mapRegion(fn.getBody()));
+    if (!ok)
+      signalPassFailure();
+  }
+
+  LogicalResult mapRegion(Region &region) {
+    for (Block &block : region)
+      if (failed(mapBlock(block)))
+        return failure();
+    return success();
+  }
+
+  LogicalResult mapBlock(Block &block) {
+    SmallVector<Operation *> run; // consecutive ops for one thread
+    auto flush = [&]() {
+      if (!run.empty())
+        wrapSingleThread(run);
+      run.clear();
+    };
+    for (Operation &opRef : llvm::make_early_inc_range(block)) {
+      Operation *op = &opRef;
+      if (auto par = dyn_cast<scf::ParallelOp>(op)) {
+        flush();
+        if (failed(mapParallel(par)))
+          return failure();
+        continue;
+      }
+      if (isa<memref::AllocOp, memref::DeallocOp, memref::GetGlobalOp,
+              memref::CopyOp, memref::AllocaOp>(op)) {
+        flush();
+        if (failed(mapBuffer(op)))
+          return failure();
+        continue;
+      }
+      if (auto ifOp = dyn_cast<scf::IfOp>(op);
+          ifOp && ifOp.getNumResults() == 0 && onlyHostWork(ifOp)) {
+        flush();
+        if (failed(mapRegion(ifOp.getThenRegion())) ||
+            failed(mapRegion(ifOp.getElseRegion())))
+          return failure();
+        continue;
+      }
+      if (staysOnHost(op) || op->hasTrait<OpTrait::IsTerminator>()) {
+        // A host op computed from the single-thread run's results would
+        // read device memory on the host.
+        for (Value v : op->getOperands())
+          if (Operation *def = v.getDefiningOp();
+              def && llvm::is_contained(run, def))
+            return op->emitError()
+                   << "cannot run on the GPU: this host op uses a value "
+                      "computed from device memory";
+        if (!op->hasTrait<OpTrait::IsTerminator>() || run.empty())
+          continue;
+        flush();
+        continue;
+      }
+      run.push_back(op);
+    }
+    flush();
+    return success();
+  }
+
+  /// An scf.if whose regions only allocate or free (the deallocation
+  /// pipeline's): mapped in place rather than run by one thread.
+  static bool onlyHostWork(scf::IfOp ifOp) {
+    WalkResult r = ifOp->walk([&](Operation *op) {
+      if (op == ifOp.getOperation() || isa<scf::YieldOp>(op) ||
+          isa<memref::DeallocOp, memref::AllocOp>(op) || staysOnHost(op))
+        return WalkResult::advance();
+      return WalkResult::interrupt();
+    });
+    return !r.wasInterrupted();
+  }
+
+  void wrapSingleThread(ArrayRef<Operation *> ops) {
+    OpBuilder b(ops.front());
+    Location loc = ops.front()->getLoc();
+    Value one = indexConst(b, loc, 1);
+    gpu::LaunchOp launch = createLaunch(b, loc, one, one);
+    Operation *terminator = launch.getBody().front().getTerminator();
+    for (Operation *op : ops)
+      op->moveBefore(terminator);
+  }
+
+  LogicalResult mapParallel(scf::ParallelOp par) {
+    if (par.getNumResults() != 0)
+      return par.emitError()
+             << "cannot run on the GPU: a parallel loop with reductions";
+    OpBuilder b(par);
+    Location loc = par.getLoc();
+    unsigned n = par.getNumLoops();
+    SmallVector<Value> trips;
+    Value total = indexConst(b, loc, 1);
+    for (unsigned d = 0; d < n; ++d) {
+      Value extent = arith::SubIOp::create(b, loc, par.getUpperBound()[d],
+                                           par.getLowerBound()[d]);
+      Value trip = ceilDiv(b, loc, extent, par.getStep()[d]);
+      trips.push_back(trip);
+      total = arith::MulIOp::create(b, loc, total, trip);
+    }
+    Value block = indexConst(b, loc, blockSize);
+    Value grid = ceilDiv(b, loc, total, block);
+    gpu::LaunchOp launch = createLaunch(b, loc, grid, block);
+    Value linear = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
+        launch.getThreadIds().x);
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          linear, total);
+    auto guard = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+    b.setInsertionPointToStart(&guard.getThenRegion().front());
+    IRMapping mapping;
+    Value rest = linear;
+    for (int d = int(n) - 1; d >= 0; --d) {
+      Value idx = d == 0 ? rest
+                         : arith::RemUIOp::create(b, loc, rest, trips[d])
+                               .getResult();
+      if (d > 0)
+        rest = arith::DivUIOp::create(b, loc, rest, trips[d]);
+      Value iv = arith::AddIOp::create(
+          b, loc, par.getLowerBound()[d],
+          arith::MulIOp::create(b, loc, idx, par.getStep()[d]));
+      mapping.map(par.getInductionVars()[d], iv);
+    }
+    for (Operation &op : par.getBody()->without_terminator())
+      b.clone(op, mapping);
+    par.erase();
+    return success();
+  }
+
+  LLVM::LLVMFuncOp getConstantFn(OpBuilder &b) {
+    if (constantFn)
+      return constantFn;
+    ModuleOp module = getOperation();
+    if ((constantFn = module.lookupSymbol<LLVM::LLVMFuncOp>(kConstantFn)))
+      return constantFn;
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+    constantFn = LLVM::LLVMFuncOp::create(
+        b, module.getLoc(), kConstantFn,
+        LLVM::LLVMFunctionType::get(ptr, {ptr, b.getI64Type()}));
+    return constantFn;
+  }
+
+  LogicalResult mapBuffer(Operation *op) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      auto g = gpu::AllocOp::create(b, loc, alloc.getType(), Type(),
+                                    ValueRange(), alloc.getDynamicSizes(),
+                                    alloc.getSymbolOperands());
+      alloc.replaceAllUsesWith(g.getMemref());
+      alloc.erase();
+      return success();
+    }
+    if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+      gpu::DeallocOp::create(b, loc, Type(), ValueRange(),
+                             dealloc.getMemref());
+      dealloc.erase();
+      return success();
+    }
+    if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+      auto srcTy = cast<MemRefType>(copy.getSource().getType());
+      auto dstTy = cast<MemRefType>(copy.getTarget().getType());
+      if (srcTy.getLayout().isIdentity() && dstTy.getLayout().isIdentity()) {
+        gpu::MemcpyOp::create(b, loc, Type(), ValueRange(), copy.getTarget(),
+                              copy.getSource());
+        copy.erase();
+        return success();
+      }
+      wrapSingleThread({op});
+      return success();
+    }
+    if (isa<memref::AllocaOp>(op))
+      return op->emitError() << "cannot run on the GPU: a host stack buffer "
+                                "(memref.alloca) outside the loops";
+    auto get = cast<memref::GetGlobalOp>(op);
+    MemRefType type = get.getType();
+    if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+      return get.emitError() << "cannot upload the global @" << get.getName()
+                             << " of type " << type;
+    unsigned bits = type.getElementTypeBitWidth();
+    int64_t bytes = type.getNumElements() * int64_t((bits + 7) / 8);
+    LLVM::LLVMFuncOp fn = getConstantFn(b);
+    Type i64 = b.getI64Type();
+    auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+    b.setInsertionPointAfter(get);
+    Value addr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, get);
+    Value addr64 = arith::IndexCastOp::create(b, loc, i64, addr);
+    Value host = LLVM::IntToPtrOp::create(b, loc, ptr, addr64);
+    Value size =
+        LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(bytes));
+    Value device =
+        LLVM::CallOp::create(b, loc, fn, ValueRange{host, size}).getResult();
+    Value wrapped = qc::wrapBuffer(b, loc, device, type);
+    get.getResult().replaceAllUsesExcept(wrapped, addr.getDefiningOp());
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,102 @@
+//===- Pipelines.cpp - the cuda target's pass pipelines -------------------===//
+#include "qc/Target/CUDA/Pipelines.h"
+#include "qc/Conversion/Passes.h"
+#include "qc/Target/CUDA/Passes.h"
+#include "qc/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void qc::cuda::buildQCToLinalgPassPipeline(
+    OpPassManager &pm, const CodegenPipelineOptions &options) {
+  (void)options;
+  pm.addPass(createConvertQCToLinalg());
+}
+
+void qc::cuda::buildLinalgToNVVMPassPipeline(
+    OpPassManager &pm, const CodegenPipelineOptions &options) {
+  pm.addPass(createFuseElementwise());
+  pm.addPass(createApproximateMath());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.allowReturnAllocsFromLoops = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertMemRefCopyToLinalg());
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  MapToGPUOptions map;
+  map.blockSize = options.blockSize;
+  pm.addPass(createMapToGPU(map));
+  pm.addPass(createGpuKernelOutliningPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = "+ptx80";
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(createConvertMathToLLVMPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.indexBitwidth = 64;
+  device.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  device.addPass(createCanonicalizerPass());
+  device.addPass(createCSEPass());
+  device.addPass(createReconcileUnrealizedCastsPass());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  if (options.binaryFormat.getValue() != "none") {
+    GpuModuleToBinaryPassOptions binary;
+    binary.compilationTarget = options.binaryFormat;
+    binary.toolkitPath = options.toolkit;
+    pm.addPass(createGpuModuleToBinaryPass(binary));
+  }
+  pm.addPass(createCanonicalizerPass());
+}
+
+void qc::cuda::buildCUDACodegenPassPipeline(
+    OpPassManager &pm, const CodegenPipelineOptions &options) {
+  buildQCToLinalgPassPipeline(pm, options);
+  buildLinalgToNVVMPassPipeline(pm, options);
+}
+
+void qc::cuda::buildCompileModelPassPipeline(
+    OpPassManager &pm, const CodegenPipelineOptions &options) {
+  CreateEntryPointOptions entry;
+  entry.graphFunction = options.graphFunction.getValue();
+  pm.addPass(createCreateEntryPoint(entry));
+  buildCUDACodegenPassPipeline(pm, options);
+}
+
+void qc::cuda::registerCUDAPipelines() {
+  registerQCCUDAPasses();
+  PassPipelineRegistration<CodegenPipelineOptions>(
+      "qc-lower-to-nvvm",
+      "Lower qc graph ops to GPU kernels (NVVM, serialized to PTX or a "
+      "cubin) and host code calling the CUDA runtime, in the LLVM dialect",
+      buildCUDACodegenPassPipeline);
+  PassPipelineRegistration<CodegenPipelineOptions>(
+      "qc-compile-model-cuda",
+      "Wrap the graph function in the qc_run entry point, then "
+      "qc-lower-to-nvvm",
+      buildCompileModelPassPipeline);
+}
