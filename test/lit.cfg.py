@@ -33,7 +33,17 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.qc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["quant-opt", "quant-translate", "quant-run", "quant-compile"], tool_dirs)
+    ["quant-opt", "quant-translate", "quant-run", "quant-compile", "qc-runner"],
+    tool_dirs)
+# Machines with the NVIDIA driver run the cuda target's models; the tests of
+# its errors without one are unsupported there (scripts/gpu-test.sh runs
+# the models).
+import ctypes
+try:
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # The Python the tests run (%python) imports the qcbench package
 # (python/qcbench) from PYTHONPATH, as every caller of the scripts sets it.

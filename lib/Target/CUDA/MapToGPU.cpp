@@ -66,7 +66,7 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (blockSize < 1 || blockSize > 1024) {
-      module.emitError() << "block-size " << blockSize
+      module.emitError() << "block-size " << int64_t(blockSize)
                          << " is not in [1, 1024]";
       return signalPassFailure();
     }
@@ -74,10 +74,111 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
                     UnitAttr::get(&getContext()));
     bool ok = true;
     for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
-      if (!fn.isExternal())
+      if (!fn.isExternal()) {
         ok &= succeeded(mapRegion(fn.getBody()));
+        if (ok)
+          for (Block &block : fn.getBody())
+            insertDeallocs(block);
+      }
     if (!ok)
       signalPassFailure();
+  }
+
+  /// The buffer `v` is a view of (through view-like ops), or `v`.
+  static Value viewRoot(Value v) {
+    while (Operation *def = v.getDefiningOp()) {
+      auto view = dyn_cast<ViewLikeOpInterface>(def);
+      if (!view || view.getViewSource() == v)
+        break;
+      v = view.getViewSource();
+    }
+    return v;
+  }
+
+  /// Makes every memref an scf.if yields a buffer the branch allocated (a
+  /// copy where it yields another), so the result is owned: freed once by
+  /// the block around the if.
+  void ownYields(scf::IfOp ifOp) {
+    for (Region *region : {&ifOp.getThenRegion(), &ifOp.getElseRegion()}) {
+      if (region->empty())
+        continue;
+      Block &branch = region->front();
+      auto yield = cast<scf::YieldOp>(branch.getTerminator());
+      for (OpOperand &operand : yield->getOpOperands()) {
+        auto type = dyn_cast<MemRefType>(operand.get().getType());
+        if (!type)
+          continue;
+        Value root = viewRoot(operand.get());
+        auto alloc = root.getDefiningOp<gpu::AllocOp>();
+        if (alloc && alloc->getBlock() == &branch)
+          continue;
+        if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+          continue; // not owned: not freed (the if's result is never one)
+        OpBuilder b(yield);
+        Value copy = gpu::AllocOp::create(b, yield.getLoc(), type, Type(),
+                                          ValueRange(), ValueRange(),
+                                          ValueRange())
+                         .getMemref();
+        gpu::MemcpyOp::create(b, yield.getLoc(), Type(), ValueRange(), copy,
+                              operand.get());
+        operand.set(copy);
+      }
+    }
+  }
+
+  /// Frees each device buffer `block` owns (its gpu.allocs, the owned
+  /// results of its scf.ifs) after its last use in the block, through any
+  /// view of it; a buffer the block yields is its parent's to free. (The
+  /// host code is straight-line: the buffer deallocation pipeline's
+  /// ownership bookkeeping, host memory the kernels cannot see, is not
+  /// needed.)
+  void insertDeallocs(Block &block) {
+    SmallVector<Value> owned;
+    for (Operation &op : block) {
+      if (auto alloc = dyn_cast<gpu::AllocOp>(&op))
+        owned.push_back(alloc.getMemref());
+      if (auto ifOp = dyn_cast<scf::IfOp>(&op)) {
+        ownYields(ifOp);
+        for (Region *region : {&ifOp.getThenRegion(), &ifOp.getElseRegion()})
+          if (!region->empty())
+            insertDeallocs(region->front());
+        for (Value r : ifOp.getResults())
+          if (auto t = dyn_cast<MemRefType>(r.getType());
+              t && t.getLayout().isIdentity())
+            owned.push_back(r);
+      }
+    }
+    for (Value buffer : owned) {
+      SmallVector<Value> work{buffer};
+      Operation *last = buffer.getDefiningOp();
+      bool keep = false;
+      while (!work.empty()) {
+        Value v = work.pop_back_val();
+        for (OpOperand &use : v.getUses()) {
+          Operation *user = use.getOwner();
+          if (isa<gpu::DeallocOp, memref::DeallocOp>(user) ||
+              (user->getBlock() == &block &&
+               user->hasTrait<OpTrait::IsTerminator>())) {
+            keep = true;
+            continue;
+          }
+          if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+              view && view.getViewSource() == v)
+            for (Value r : user->getResults())
+              if (isa<BaseMemRefType>(r.getType()))
+                work.push_back(r);
+          Operation *ancestor = block.findAncestorOpInBlock(*user);
+          if (ancestor && last->isBeforeInBlock(ancestor))
+            last = ancestor;
+        }
+      }
+      if (keep)
+        continue;
+      OpBuilder b(last->getContext());
+      b.setInsertionPointAfter(last);
+      gpu::DeallocOp::create(b, buffer.getLoc(), Type(), ValueRange(),
+                             buffer);
+    }
   }
 
   LogicalResult mapRegion(Region &region) {
@@ -109,26 +210,38 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
           return failure();
         continue;
       }
-      if (auto ifOp = dyn_cast<scf::IfOp>(op);
-          ifOp && ifOp.getNumResults() == 0 && onlyHostWork(ifOp)) {
+      if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+        // The branch is taken on the host: a condition the single thread
+        // computed is copied back first. The branches' work is mapped in
+        // place (their buffers are device buffers).
+        Value cond = ifOp.getCondition();
+        Operation *def = cond.getDefiningOp();
+        if (def && llvm::is_contained(run, def))
+          ifOp.getConditionMutable().assign(conditionToHost(cond, run));
         flush();
         if (failed(mapRegion(ifOp.getThenRegion())) ||
             failed(mapRegion(ifOp.getElseRegion())))
           return failure();
         continue;
       }
-      if (staysOnHost(op) || op->hasTrait<OpTrait::IsTerminator>()) {
-        // A host op computed from the single-thread run's results would
-        // read device memory on the host.
-        for (Value v : op->getOperands())
-          if (Operation *def = v.getDefiningOp();
-              def && llvm::is_contained(run, def))
-            return op->emitError()
-                   << "cannot run on the GPU: this host op uses a value "
-                      "computed from device memory";
-        if (!op->hasTrait<OpTrait::IsTerminator>() || run.empty())
-          continue;
+      bool usesRun = llvm::any_of(op->getOperands(), [&](Value v) {
+        Operation *def = v.getDefiningOp();
+        return def && llvm::is_contained(run, def);
+      });
+      if (op->hasTrait<OpTrait::IsTerminator>()) {
+        if (usesRun)
+          return op->emitError() << "cannot run on the GPU: this host op "
+                                    "uses a value computed from device memory";
         flush();
+        continue;
+      }
+      // Pure arithmetic on what the single thread read joins it.
+      if (staysOnHost(op) && !(usesRun && isMemoryEffectFree(op) &&
+                               op->getNumRegions() == 0 &&
+                               !isa<LLVM::LLVMDialect>(op->getDialect()))) {
+        if (usesRun)
+          return op->emitError() << "cannot run on the GPU: this host op "
+                                    "uses a value computed from device memory";
         continue;
       }
       run.push_back(op);
@@ -137,16 +250,29 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
     return success();
   }
 
-  /// An scf.if whose regions only allocate or free (the deallocation
-  /// pipeline's): mapped in place rather than run by one thread.
-  static bool onlyHostWork(scf::IfOp ifOp) {
-    WalkResult r = ifOp->walk([&](Operation *op) {
-      if (op == ifOp.getOperation() || isa<scf::YieldOp>(op) ||
-          isa<memref::DeallocOp, memref::AllocOp>(op) || staysOnHost(op))
-        return WalkResult::advance();
-      return WalkResult::interrupt();
-    });
-    return !r.wasInterrupted();
+  /// `cond`, computed by the pending single-thread `run`, on the host: the
+  /// run stores it into a device byte, copied into a host one after the
+  /// launch.
+  Value conditionToHost(Value cond, SmallVectorImpl<Operation *> &run) {
+    Operation *last = run.back();
+    OpBuilder b(run.front());
+    Location loc = cond.getLoc();
+    auto byteTy = MemRefType::get({}, b.getI8Type());
+    Value device = gpu::AllocOp::create(b, loc, byteTy, Type(), ValueRange(),
+                                        ValueRange(), ValueRange())
+                       .getMemref();
+    b.setInsertionPointAfter(last);
+    Value byte = arith::ExtUIOp::create(b, loc, b.getI8Type(), cond);
+    auto store = memref::StoreOp::create(b, loc, byte, device, ValueRange());
+    run.push_back(byte.getDefiningOp());
+    run.push_back(store);
+    // After the launch (made where the run starts): copy, free, read.
+    b.setInsertionPointAfter(store);
+    Value host = memref::AllocaOp::create(b, loc, byteTy);
+    gpu::MemcpyOp::create(b, loc, Type(), ValueRange(), host, device);
+    gpu::DeallocOp::create(b, loc, Type(), ValueRange(), device);
+    Value read = memref::LoadOp::create(b, loc, host, ValueRange());
+    return arith::TruncIOp::create(b, loc, b.getI1Type(), read);
   }
 
   void wrapSingleThread(ArrayRef<Operation *> ops) {

@@ -34,7 +34,9 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
-  bufferization::buildBufferDeallocationPipeline(pm);
+  // No buffer deallocation pipeline: its ownership bookkeeping is host
+  // memory the kernels would be handed; qc-map-to-gpu frees each device
+  // buffer after its last use instead.
   pm.addPass(createConvertMemRefCopyToLinalg());
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
@@ -52,7 +54,6 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
-  device.addPass(createConvertMathToLLVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.indexBitwidth = 64;
   device.addPass(createConvertGpuOpsToNVVMOps(nvvm));

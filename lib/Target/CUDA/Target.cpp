@@ -89,14 +89,14 @@ FailureOr<ModelSignature> qc::cuda::lowerToLLVM(ModuleOp module,
   pipeline.chip = resolved.chip;
   pipeline.optLevel = resolved.optLevel;
   pipeline.blockSize = resolved.blockSize;
-  if (resolved.format == BinaryFormat::Cubin) {
-    pipeline.binaryFormat = "bin";
-    pipeline.toolkit = llvm::sys::path::parent_path(
-                           llvm::sys::path::parent_path(findPtxas()))
-                           .str();
-  } else {
-    pipeline.binaryFormat = "isa";
-  }
+  // The toolkit (where ptxas is) also has libdevice, which the kernels'
+  // math functions (__nv_expf, ...) are linked from.
+  pipeline.binaryFormat =
+      resolved.format == BinaryFormat::Cubin ? "bin" : "isa";
+  if (std::string ptxas = findPtxas(); !ptxas.empty())
+    pipeline.toolkit =
+        llvm::sys::path::parent_path(llvm::sys::path::parent_path(ptxas))
+            .str();
   PassManager toLinalg(module.getContext());
   CreateEntryPointOptions entry;
   entry.graphFunction = graphFunction.str();

@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Builds what the GPU machine runs (it has no LLVM/MLIR and no network):
+for each model, the cuda build, its inputs and the outputs it must match,
+plus qc-runner. scripts/gpu-test.sh runs the result on the GPU.
+
+    bench/gpu/prepare.py BINDIR OUTDIR [--only a,b] [--quick]
+
+Per model and mode, OUTDIR/<model>-<mode>/ holds:
+  lib<model>.so   the cuda build (quant-compile --target cuda)
+  in<k>.npy       the inputs (deterministic random, as real-models-run.py)
+  expect<k>.npy   what each output must be:
+                   int8:  the CPU int8 build's outputs (same quantization:
+                          the same calibration samples, deterministic), to
+                          be matched bit-exact (integer-only chain; the
+                          dequantized float output within 1e-5 relative);
+                   float: ONNX Runtime's outputs, rtol 1e-3 / atol 1e-4
+                          like the CPU target's check (scripts/
+                          real-models-run.py).
+  check           the qc-runner tolerance flags ("" = bit-exact)
+A model that does not compile is listed in OUTDIR/failed.txt with the
+compiler's message (the test script reports it).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+from qcbench import ROOT
+from qcbench.models import OCR, WAKE, model_cache
+from qcbench.ort import ort_dir as find_ort, ort_run
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+real = __import__("real-models-run")
+
+# name, path (in the model cache, or made by make-synthetic.py), inputs
+MODELS = {name: (rel, inputs) for name, rel, inputs in real.MODELS}
+SYNTHETIC = {
+    "resnet50": ("resnet50.onnx", {"x": ((1, 3, 224, 224), "float32", "normal")}),
+    "bert_base": ("bert_base.onnx", {"h": ((1, 128, 768), "float32", "normal")}),
+}
+DEFAULT = ["ppocr_mobile_v2_cls", "alexa_v0.1", "hey_jarvis_v0.1", "embedding_model",
+           "resnet50", "bert_base"]
+
+
+def sh(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError((p.stderr or p.stdout).strip()[-2000:])
+    return p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir")
+    ap.add_argument("out")
+    ap.add_argument("--only")
+    ap.add_argument("--modes", default="float,int8")
+    ap.add_argument("--calib", type=int, default=8)
+    ap.add_argument("--synthetic-dir", default=None,
+                    help="where make-synthetic.py's models are (made when missing)")
+    args = ap.parse_args()
+    names = args.only.split(",") if args.only else DEFAULT
+    os.makedirs(args.out, exist_ok=True)
+    shutil.copy(os.path.join(args.bindir, "qc-runner"), args.out)
+    cache = model_cache(fatal=False)
+    ort = find_ort()
+    synth = args.synthetic_dir or os.path.join(cache or "/tmp", "..", "synthetic")
+    compile_ = os.path.join(args.bindir, "quant-compile")
+    qrun = os.path.join(args.bindir, "quant-run")
+    failed = []
+    for name in names:
+        if name in SYNTHETIC:
+            rel, inputs = SYNTHETIC[name]
+            if not os.path.exists(os.path.join(synth, rel)):
+                sh(["/usr/bin/python3", os.path.join(ROOT, "bench/models/make-synthetic.py"), synth])
+            model = os.path.join(synth, rel)
+        else:
+            rel, inputs = MODELS[name]
+            model = os.path.join(cache, rel)
+        rng = np.random.default_rng(2026)
+        arrays = {k: real.make_input(rng, *spec) for k, spec in inputs.items()}
+        shapes = []
+        for k, (shape, _, _) in inputs.items():
+            if shape:
+                shapes += ["--input-shape", f"{k}:" + "x".join(map(str, shape))]
+        for mode in args.modes.split(","):
+            d = os.path.abspath(os.path.join(args.out, f"{name}-{mode}"))
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            flags = []
+            for i, (k, a) in enumerate(arrays.items()):
+                np.save(f"{d}/in{i}.npy", a)
+                flags += ["-i", f"{k}={d}/in{i}.npy"]
+            quant = []
+            if mode == "int8":
+                calib = f"{d}/calib"
+                os.makedirs(calib)
+                crng = np.random.default_rng(7)
+                for s in range(args.calib):
+                    np.savez(f"{calib}/s{s}.npz",
+                             **{k: real.make_input(crng, *spec) for k, spec in inputs.items()})
+                quant = ["--calibration-data", calib]
+            lib = f"{d}/lib{name.replace('.', '_')}.so"
+            try:
+                print(f"== {name} {mode}", flush=True)
+                sh([compile_, model, *shapes, *quant, "--target", "cuda", "-o", lib])
+                ref = f"{d}/ref"
+                if mode == "int8":
+                    cpu = f"{d}/cpu.so"
+                    sh([compile_, model, *shapes, *quant, "-o", cpu, "--prefix",
+                        os.path.basename(lib)[3:-3]])
+                    sh([qrun, cpu, "--prefix", os.path.basename(lib)[3:-3], *flags, "-o", ref])
+                    os.remove(cpu)
+                    os.remove(cpu[:-3] + ".h")
+                    check = "--rtol 1e-5 --atol 0"
+                else:
+                    ort_run(ort, model, [*flags, "-o", ref])
+                    check = "--rtol 1e-3 --atol 1e-4"
+                # expect<k>.npy in the library's output order
+                header = open(lib[:-3] + ".h").read()
+                outs = [line.split('"')[1] for line in header.splitlines()
+                        if line.strip().startswith("*   output")]
+                for i, o in enumerate(outs):
+                    shutil.copy(f"{ref}/{o.replace('/', '_')}.npy", f"{d}/expect{i}.npy")
+                shutil.rmtree(ref)
+                shutil.rmtree(f"{d}/calib", ignore_errors=True)
+                open(f"{d}/check", "w").write(check + "\n")
+            except Exception as e:  # noqa: BLE001 - reported, the rest go on
+                msg = str(e).strip().splitlines()
+                failed.append(f"{name}-{mode}: {msg[-1] if msg else e}")
+                print("   FAILED:", failed[-1], flush=True)
+                shutil.rmtree(d, ignore_errors=True)
+    with open(os.path.join(args.out, "failed.txt"), "w") as f:
+        f.write("".join(line + "\n" for line in failed))
+    print(f"prepared {args.out}: {len(failed)} failed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+// The cuda target's registered pipeline: an int8 matmul with its
+// requantization lowered to outlined kernels in NVVM, then to PTX, and host
+// code that allocates, launches and frees through the runtime.
+// RUN: quant-opt %s --qc-compile-model-cuda="binary-format=none" | FileCheck %s --check-prefix=NVVM
+// RUN: quant-opt %s --qc-compile-model-cuda="binary-format=isa chip=sm_90" | FileCheck %s --check-prefix=PTX
+// RUN: not quant-opt %s --qc-compile-model-cuda="binary-format=isa chip=sm_90 block-size=2048" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// NVVM-LABEL: llvm.func @qc_run(
+// NVVM: llvm.call @mgpuStreamCreate()
+// NVVM: llvm.call @mgpuMemAlloc(
+// NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @qc_run_kernel{{.*}} blocks in
+// NVVM: llvm.call @mgpuMemFree(
+// NVVM: llvm.call @mgpuStreamSynchronize(
+// NVVM: gpu.module @qc_run_kernel{{.*}} [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">]
+// NVVM: llvm.func @qc_run_kernel(
+// NVVM-SAME: nvvm.kernel
+// NVVM: nvvm.read.ptx.sreg.ctaid.x
+// NVVM: nvvm.read.ptx.sreg.tid.x
+// The int8 products accumulate in i32; the requantization multiplies in
+// i64 and shifts (dyadic), no float.
+// NVVM: llvm.sext %{{.*}} : i8 to i32
+// NVVM: llvm.mul %{{.*}} : i32
+// NVVM: llvm.add %{{.*}} : i32
+
+// PTX: gpu.binary @qc_run_kernel
+// PTX-SAME: .target sm_90
+// PTX-SAME: .visible .entry qc_run_kernel(
+// PTX-SAME: mov.u32 {{.*}}%ctaid.x
+
+// BAD: block-size 2048 is not in [1, 1024]
+
+func.func @main_graph(%a: tensor<4x64xi8>) -> tensor<4x32xi8> {
+  %b = arith.constant dense<3> : tensor<64x32xi8>
+  %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<4x64xi8>, tensor<64x32xi8>) -> tensor<4x32xi32>
+  %r = qc.requantize %c multiplier [1518500250] shift [38] zp (0 -> 0) clamp (-128, 127) : tensor<4x32xi32> -> tensor<4x32xi8>
+  return %r : tensor<4x32xi8>
+}
