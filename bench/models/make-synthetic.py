@@ -14,6 +14,14 @@ writes into OUTDIR:
   calib/resnet50/, calib/bert_base/: N .npy calibration inputs each (default
                      8), and one more as input.npy beside each model.
 
+    make-synthetic.py OUTDIR --graph-npz
+
+writes the same models as OUTDIR/<name>.npz instead: the graph as JSON under
+"__graph__" and the weights under "w:<name>" (the format of
+bench/gpu/export_graph.py), without the onnx package: the GPU machine
+(numpy and PyTorch, no onnx, weights too large to copy there) makes the
+models bench/gpu/torch_peer.py runs this way, bit-identical to the ONNX ones.
+
 Weights are drawn with He/Xavier-like scales so that activations keep a
 sane range through the depth (speed does not depend on the values; the
 scales keep quantization meaningful). Deterministic (seeded).
@@ -21,15 +29,17 @@ scales keep quantization meaningful). Deterministic (seeded).
 import argparse
 import os
 
+import json
+
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 
 class Graph:
+    """Nodes and weights in plain Python; model() makes the ONNX model."""
+
     def __init__(self, seed):
         self.rng = np.random.default_rng(seed)
-        self.nodes, self.inits, self.n = [], [], 0
+        self.nodes, self.inits, self.n = [], {}, 0
 
     def name(self, base):
         self.n += 1
@@ -37,19 +47,38 @@ class Graph:
 
     def const(self, array, base="w"):
         nm = self.name(base)
-        self.inits.append(numpy_helper.from_array(np.asarray(array), nm))
+        self.inits[nm] = np.asarray(array)
         return nm
 
     def op(self, op_type, inputs, base=None, **attrs):
         out = self.name(base or op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        self.nodes.append({"op": op_type, "inputs": list(inputs), "outputs": [out],
+                           "attrs": attrs})
         return out
 
+    def rename_output(self, name):
+        self.nodes[-1]["outputs"][0] = name
+
     def model(self, inputs, outputs, opset):
-        g = helper.make_graph(self.nodes, "synthetic", inputs, outputs, self.inits)
+        """inputs, outputs: (name, shape) of float tensors."""
+        from onnx import TensorProto, helper, numpy_helper
+        nodes = [helper.make_node(n["op"], n["inputs"], n["outputs"], **n["attrs"])
+                 for n in self.nodes]
+        inits = [numpy_helper.from_array(a, k) for k, a in self.inits.items()]
+
+        def info(specs):
+            return [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s))
+                    for n, s in specs]
+        g = helper.make_graph(nodes, "synthetic", info(inputs), info(outputs), inits)
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
         m.ir_version = 8
         return m
+
+    def save_npz(self, path, inputs, outputs):
+        graph = {"inputs": [n for n, _ in inputs], "outputs": [n for n, _ in outputs],
+                 "nodes": self.nodes}
+        np.savez(path, __graph__=np.array(json.dumps(graph)),
+                 **{f"w:{k}": a for k, a in self.inits.items()})
 
 
 def resnet50(seed=0):
@@ -81,9 +110,8 @@ def resnet50(seed=0):
     w = (r.standard_normal((1000, 2048)) * np.sqrt(1.0 / 2048)).astype(np.float32)
     y = g.op("Gemm", [x, g.const(w), g.const(np.zeros(1000, np.float32), "b")], "logits",
              transB=1)
-    g.nodes[-1].output[0] = "logits"
-    return g.model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 224, 224])],
-                   [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 1000])], 13)
+    g.rename_output("logits")
+    return g, [("x", (1, 3, 224, 224))], [("logits", (1, 1000))], 13
 
 
 def bert_base(seed=1, layers=12, hidden=768, heads=12, ff=3072, seq=128):
@@ -123,24 +151,31 @@ def bert_base(seed=1, layers=12, hidden=768, heads=12, ff=3072, seq=128):
         f = g.op("Mul", [g.op("Mul", [f, half]),
                          g.op("Add", [g.op("Erf", [g.op("Mul", [f, rsqrt2])]), one])])
         x = layernorm(g.op("Add", [linear(f, ff, hidden, 0.5), x]))
-    g.nodes[-1].output[0] = "out"
-    return g.model([helper.make_tensor_value_info("h", TensorProto.FLOAT, [1, seq, hidden])],
-                   [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, seq, hidden])],
-                   17)
+    g.rename_output("out")
+    return g, [("h", (1, seq, hidden))], [("out", (1, seq, hidden))], 17
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir")
     ap.add_argument("--calib", type=int, default=8)
+    ap.add_argument("--graph-npz", action="store_true")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
+    if a.graph_npz:
+        for name, build in (("resnet50", resnet50), ("bert_base", bert_base)):
+            g, inputs, outputs, _ = build()
+            g.save_npz(f"{a.outdir}/{name}.npz", inputs, outputs)
+            print(f"{a.outdir}/{name}.npz")
+        return
     rng = np.random.default_rng(7)
     for name, build, shape, inp in (("resnet50", resnet50, (1, 3, 224, 224), "x"),
                                     ("bert_base", bert_base, (1, 128, 768), "h")):
         path = f"{a.outdir}/{name}.onnx"
         if not os.path.exists(path):
-            m = build()
+            import onnx
+            g, inputs, outputs, opset = build()
+            m = g.model(inputs, outputs, opset)
             onnx.checker.check_model(m)
             onnx.save(m, path)
         d = f"{a.outdir}/calib/{name}"
