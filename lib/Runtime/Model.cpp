@@ -106,6 +106,10 @@ Expected<std::unique_ptr<qc::Model>> qc::Model::load(StringRef path,
   auto outInfo = reinterpret_cast<InfoFn>(sym("output_info"));
   model->runFn =
       reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *)>(sym("run"));
+  model->timeFn =
+      reinterpret_cast<int32_t (*)(const QCTensor *, QCTensor *, int32_t,
+                                   int32_t, float *)>(sym("time"));
+  model->lastErrorFn = reinterpret_cast<const char *(*)()>(sym("last_error"));
   if (!numIn || !numOut || !inInfo || !outInfo || !model->runFn)
     return fail("'" + path + "' is not a model compiled with prefix '" +
                 prefix + "' (no " + prefix +
@@ -121,4 +125,24 @@ Expected<std::unique_ptr<qc::Model>> qc::Model::load(StringRef path,
   read(numIn, inInfo, model->sig.inputs);
   read(numOut, outInfo, model->sig.outputs);
   return model;
+}
+
+std::string qc::Model::lastError() const {
+  const char *e = lastErrorFn ? lastErrorFn() : nullptr;
+  return e ? e : "";
+}
+
+Expected<std::array<float, 3>> qc::Model::time(const QCTensor *inputs,
+                                               QCTensor *outputs,
+                                               int32_t warmup,
+                                               int32_t repeat) const {
+  if (!timeFn)
+    return fail("not a GPU model: no P_time");
+  std::array<float, 3> ms = {0, 0, 0};
+  int32_t rc = timeFn(inputs, outputs, warmup, repeat, ms.data());
+  if (rc > 0)
+    return fail("the model rejected argument " + llvm::Twine(rc - 1));
+  if (rc < 0)
+    return fail(lastError());
+  return ms;
 }

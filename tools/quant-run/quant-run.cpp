@@ -5,9 +5,14 @@
 //             -i [NAME=]FILE.npy|.npz|.pb ... [-o OUTDIR]
 //             [--expected [NAME=]FILE]... [--rtol R] [--atol A]
 //             [--repeat N] [--warmup W] [--threads T] [--test-data DIR]
+//             [--target cpu|cuda[:sm_NN]]
 //   quant-run MODEL --samples DIR|FILE.npz [-o OUTDIR] [--reference-outputs
 //   DIR]
 //   ... [--json]
+//
+// A library built with --target cuda (or a model compiled here with
+// --target cuda, through a temporary library) runs on the GPU; --repeat
+// then times it by CUDA events (P_time: device time, inputs uploaded once).
 //
 // --samples runs every sample of a set (the format of quant-compile
 // --calibration-data) in one process; -o then writes each output stacked
@@ -23,12 +28,14 @@
 #include "qc/Runtime/Model.h"
 #include "qc/Runtime/Samples.h"
 #include "qc/Target/CPU/Target.h"
+#include "qc/Target/CUDA/Target.h"
 #include "qc/Target/ONNX/Import.h"
 #include "qc/Tools/ToolOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
@@ -235,9 +242,39 @@ static void asBFloat16(HostTensor *t, DType want) {
 
 /// The model: loaded from a .so, or imported (shapes from --input-shape, else
 /// from the input files) and JIT-compiled for `target`.
+/// A GPU build of `module` through a temporary shared library.
+static std::unique_ptr<Model> compileForGPU(mlir::ModuleOp module,
+                                            const cuda::TargetOptions &gpu) {
+  FailureOr<ModelSignature> sig = cuda::lowerToLLVM(module, "main_graph", gpu);
+  if (failed(sig))
+    std::exit(1);
+  auto tm = cuda::createHostTargetMachine(gpu);
+  if (!tm)
+    die(toString(tm.takeError()));
+  LLVMContext llvmContext;
+  std::unique_ptr<Module> m =
+      cuda::translateToLLVMIR(module, *sig, "qc_jit", llvmContext);
+  if (!m)
+    std::exit(1);
+  if (Error e = cpu::optimizeModule(*m, **tm, 3))
+    die(toString(std::move(e)));
+  SmallString<128> lib;
+  if (std::error_code ec =
+          sys::fs::createTemporaryFile("quant-run-cuda", "so", lib))
+    die("cannot create a temporary library: " + ec.message());
+  FileRemover remover(lib);
+  if (Error e = cpu::emitSharedLibrary(*m, **tm, lib, 1))
+    die(toString(std::move(e)));
+  auto loaded = Model::load(lib, "qc_jit");
+  if (!loaded)
+    die(toString(loaded.takeError()));
+  return std::move(*loaded);
+}
+
 static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context,
                                             const ImportFlags &flags,
                                             cpu::TargetOptions target,
+                                            const ModelFlags &modelFlags,
                                             std::vector<Given> &inputs) {
   if (sys::path::extension(modelPath) == ".so") {
     if (!flags.inputShapes.empty() || !flags.constantInputs.empty())
@@ -303,6 +340,8 @@ static std::unique_ptr<Model> loadOrCompile(mlir::MLIRContext &context,
       loadModel(modelPath, options, &context);
   if (!module)
     std::exit(1);
+  if (modelFlags.gpu)
+    return compileForGPU(*module, modelFlags.gpuTarget);
   if (Error e = cpu::resolveKernels(target))
     die(toString(std::move(e)));
   FailureOr<ModelSignature> sig =
@@ -352,7 +391,10 @@ static std::vector<QCTensor> inputArgs(const ModelSignature &sig,
 
 static void runModel(const Model &model, const std::vector<QCTensor> &in,
                      OutputBuffers &out) {
-  if (int32_t rc = model.run(in.data(), out.args.data()))
+  int32_t rc = model.run(in.data(), out.args.data());
+  if (rc < 0)
+    die("the model failed on the GPU: " + model.lastError());
+  if (rc)
     die("the model rejected argument " + Twine(rc - 1) +
         " (dtype or shape differs from the compiled signature)");
 }
@@ -421,7 +463,7 @@ int main(int argc, char **argv) {
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
   std::unique_ptr<Model> model =
-      loadOrCompile(context, importFlags, target, inputs);
+      loadOrCompile(context, importFlags, target, flags, inputs);
   const ModelSignature &sig = model->signature();
 
   // The input sets: the -i / --test-data files, or every sample of --samples.
@@ -470,7 +512,23 @@ int main(int argc, char **argv) {
                       {"outputs_dir", outDir.empty()
                                           ? json::Value(nullptr)
                                           : json::Value(outDir.getValue())}};
-  if (repeat > 0) {
+  if (repeat > 0 && model->isCUDA()) {
+    // Device time by CUDA events around each run.
+    auto ms = model->time(args.front().data(), out.args.data(), warmup, repeat);
+    if (!ms)
+      die("the model failed on the GPU: " + toString(ms.takeError()));
+    report["timing"] = json::Object{{"median_ms", (*ms)[0]},
+                                    {"min_ms", (*ms)[1]},
+                                    {"mean_ms", (*ms)[2]},
+                                    {"clock", "cuda_events"},
+                                    {"runs", int64_t(repeat)},
+                                    {"warmup", int64_t(warmup)}};
+    if (!jsonOutput)
+      outs() << format("median_ms=%.4f min_ms=%.4f mean_ms=%.4f", (*ms)[0],
+                       (*ms)[1], (*ms)[2])
+             << " runs=" << repeat << " warmup=" << warmup
+             << " clock=cuda_events\n";
+  } else if (repeat > 0) {
     for (unsigned i = 0; i < warmup; ++i)
       runModel(*model, args.front(), out);
     std::vector<double> ms;

@@ -13,7 +13,9 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
+#include <array>
 #include <memory>
+#include <string>
 
 namespace mlir {
 class ExecutionEngine;
@@ -50,8 +52,18 @@ public:
   ~Model();
 
   const ModelSignature &signature() const { return sig; }
-  /// Calls P_run; returns its status (0 on success).
+  /// Calls P_run; returns its status (0 on success; -1: a GPU model's CUDA
+  /// error, see lastError()).
   int32_t run(const QCTensor *inputs, QCTensor *outputs) const;
+  /// Whether the library was built for the cuda target (it has P_time).
+  bool isCUDA() const { return timeFn != nullptr; }
+  /// A GPU model's last CUDA error ("" when none, or for a CPU model).
+  std::string lastError() const;
+  /// A GPU model's P_time: inputs uploaded once, `warmup` untimed runs,
+  /// `repeat` runs timed by CUDA events; {median, min, mean} ms.
+  llvm::Expected<std::array<float, 3>> time(const QCTensor *inputs,
+                                            QCTensor *outputs, int32_t warmup,
+                                            int32_t repeat) const;
   /// Sets the OpenMP thread count of a model compiled for threads (JIT with
   /// TargetOptions::threads > 1, or quant-compile --threads); an error for
   /// a single-threaded one.
@@ -64,6 +76,9 @@ private:
   void *library = nullptr;
   bool openMP = false;
   int32_t (*runFn)(const QCTensor *, QCTensor *) = nullptr;
+  int32_t (*timeFn)(const QCTensor *, QCTensor *, int32_t, int32_t,
+                    float *) = nullptr;
+  const char *(*lastErrorFn)() = nullptr;
 };
 
 } // namespace qc

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -79,9 +80,91 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
         if (ok)
           for (Block &block : fn.getBody())
             insertDeallocs(block);
+        if (ok)
+          fn.walk([&](gpu::LaunchOp launch) { promoteAccumulators(launch); });
       }
     if (!ok)
       signalPassFailure();
+  }
+
+  /// Keeps what a reduction loop accumulates through memory (a load of
+  /// one element before, a store of it after, both at loop-invariant
+  /// indices, and no other access to that buffer in the loop: the loops of
+  /// a lowered contraction or convolution) in a register: the loop carries
+  /// it, loaded before and stored after. Innermost loops first, so a nest
+  /// of reduction loops keeps the sum in a register throughout.
+  void promoteAccumulators(Operation *root) {
+    SmallVector<scf::ForOp> loops;
+    root->walk<WalkOrder::PostOrder>([&](scf::ForOp f) { loops.push_back(f); });
+    IRRewriter rewriter(root->getContext());
+    for (scf::ForOp forOp : loops) {
+      bool changed = true;
+      while (changed) {
+        changed = false;
+        for (auto store : forOp.getBody()->getOps<memref::StoreOp>()) {
+          if (succeeded(promote(rewriter, forOp, store))) {
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  LogicalResult promote(IRRewriter &rewriter, scf::ForOp &forOp,
+                        memref::StoreOp store) {
+    Value buffer = store.getMemref();
+    ValueRange indices = store.getIndices();
+    if (!llvm::all_of(indices,
+                      [&](Value v) { return forOp.isDefinedOutsideOfLoop(v); }) ||
+        !forOp.isDefinedOutsideOfLoop(buffer))
+      return failure();
+    memref::LoadOp load;
+    for (auto l : forOp.getBody()->getOps<memref::LoadOp>())
+      if (l.getMemref() == buffer && l.getIndices() == indices &&
+          l->isBeforeInBlock(store)) {
+        load = l;
+        break;
+      }
+    if (!load)
+      return failure();
+    // No other access to the buffer, and nothing that may write memory
+    // unseen, anywhere in the loop.
+    WalkResult other = forOp.getBody()->walk([&](Operation *op) {
+      if (op == load.getOperation() || op == store.getOperation())
+        return WalkResult::advance();
+      if (auto l = dyn_cast<memref::LoadOp>(op))
+        return l.getMemref() == buffer ? WalkResult::interrupt()
+                                       : WalkResult::advance();
+      if (auto s = dyn_cast<memref::StoreOp>(op))
+        return s.getMemref() == buffer ? WalkResult::interrupt()
+                                       : WalkResult::advance();
+      if (isMemoryEffectFree(op) || isa<scf::ForOp, scf::YieldOp, scf::IfOp>(op))
+        return WalkResult::advance();
+      return WalkResult::interrupt();
+    });
+    if (other.wasInterrupted())
+      return failure();
+    rewriter.setInsertionPoint(forOp);
+    Value init = memref::LoadOp::create(rewriter, load.getLoc(), buffer,
+                                        indices);
+    Value stored = store.getValue();
+    FailureOr<LoopLikeOpInterface> grown = forOp.replaceWithAdditionalYields(
+        rewriter, ValueRange{init}, /*replaceInitOperandUsesInLoop=*/false,
+        [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
+          return SmallVector<Value>{stored};
+        });
+    if (failed(grown))
+      return failure();
+    forOp = cast<scf::ForOp>(grown->getOperation());
+    rewriter.replaceAllUsesWith(load.getResult(),
+                                forOp.getRegionIterArgs().back());
+    rewriter.eraseOp(load);
+    rewriter.eraseOp(store);
+    rewriter.setInsertionPointAfter(forOp);
+    memref::StoreOp::create(rewriter, forOp.getLoc(), forOp.getResults().back(),
+                            buffer, indices);
+    return success();
   }
 
   /// The buffer `v` is a view of (through view-like ops), or `v`.

@@ -48,10 +48,15 @@ func.func @parallel(%out: memref<4x8xi32>) {
 // -----
 
 // A full reduction and the scalar arithmetic after it: one single-thread
-// launch.
+// launch. The sum the loop kept in memory is carried in a register (loaded
+// before the loop, stored after).
 // CHECK-LABEL: func.func @reduction
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[ONE:[a-z0-9_]+]], {{.*}} threads({{.*}}) in (%{{.*}} = %[[ONE]],
-// CHECK: scf.for
+// CHECK: %[[INIT:.*]] = memref.load %{{.*}}[] : memref<f32>
+// CHECK: %[[SUM:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32)
+// CHECK-NOT: memref.store
+// CHECK: scf.yield
+// CHECK: memref.store %[[SUM]], %{{.*}}[] : memref<f32>
 // CHECK: memref.load
 // CHECK: math.exp
 // CHECK: memref.store
