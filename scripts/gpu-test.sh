@@ -39,9 +39,14 @@ for d in "$dir"/*/; do
   lib=$(ls "$d"/lib*.so | head -1)
   args=()
   for f in $(ls "$d"/in*.npy | sort -V); do args+=(--input "$f"); done
-  for f in $(ls "$d"/expect*.npy | sort -V); do args+=(--expect "$f"); done
-  # shellcheck disable=SC2046
-  out=$("$runner" "$lib" "${args[@]}" $(cat "$d/check") --repeat "$repeat" --json 2>&1)
+  check=$(cat "$d/check")
+  if [ "$check" = timing ]; then
+    check=  # a timing-only build: no reference outputs
+  else
+    for f in $(ls "$d"/expect*.npy | sort -V); do args+=(--expect "$f"); done
+  fi
+  # shellcheck disable=SC2086
+  out=$("$runner" "$lib" "${args[@]}" $check --repeat "$repeat" --json 2>&1)
   rc=$?
   if [ $rc -eq 2 ] && grep -q "no NVIDIA driver\|no CUDA device" <<<"$out"; then
     echo "gpu-test: $out: skipped"

@@ -16,7 +16,8 @@ Per model and mode, OUTDIR/<model>-<mode>/ holds:
                    float: ONNX Runtime's outputs, rtol 1e-3 / atol 1e-4
                           like the CPU target's check (scripts/
                           real-models-run.py).
-  check           the qc-runner tolerance flags ("" = bit-exact)
+  check           the qc-runner tolerance flags ("" = bit-exact), or
+                  "timing" (--batch builds: timed, no reference)
 A model that does not compile is listed in OUTDIR/failed.txt with the
 compiler's message (the test script reports it).
 """
@@ -41,8 +42,23 @@ SYNTHETIC = {
     "resnet50": ("resnet50.onnx", {"x": ((1, 3, 224, 224), "float32", "normal")}),
     "bert_base": ("bert_base.onnx", {"h": ((1, 128, 768), "float32", "normal")}),
 }
-DEFAULT = ["ppocr_mobile_v2_cls", "alexa_v0.1", "hey_jarvis_v0.1", "embedding_model",
-           "resnet50", "bert_base"]
+# The character-level transformers of bench/transformers (token ids in).
+sys.path.insert(0, os.path.join(ROOT, "bench", "transformers"))
+VOCAB = __import__("corpus").VOCAB
+TRANSFORMERS = {
+    name: (os.path.join(ROOT, f"bench/models/transformers/{name}.onnx"),
+           {"ids": ((4, 128), "int64", "ids")}) for name in ("gpt", "bert")}
+# Every model of the issue's list: PP-OCR cls, the wake-word models, the
+# synthetic ResNet-50 and BERT-base, the transformers.
+DEFAULT = ["ppocr_mobile_v2_cls", "melspectrogram", "embedding_model", "alexa_v0.1",
+           "hey_jarvis_v0.1", "hey_mycroft_v0.1", "hey_rhasspy_v0.1", "timer_v0.1",
+           "weather_v0.1", "silero_vad", "gpt", "bert", "resnet50", "bert_base"]
+
+
+def make_input(rng, shape, dtype, kind):
+    if kind == "ids":
+        return rng.integers(0, VOCAB, shape).astype(dtype)
+    return real.make_input(rng, shape, dtype, kind)
 
 
 def sh(cmd):
@@ -59,6 +75,9 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--modes", default="float,int8")
     ap.add_argument("--calib", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=None,
+                    help="the synthetic models at this batch, for timing only "
+                         "(no reference outputs: the cuda build alone)")
     ap.add_argument("--synthetic-dir", default=None,
                     help="where make-synthetic.py's models are (made when missing)")
     args = ap.parse_args()
@@ -77,17 +96,24 @@ def main():
             if not os.path.exists(os.path.join(synth, rel)):
                 sh(["/usr/bin/python3", os.path.join(ROOT, "bench/models/make-synthetic.py"), synth])
             model = os.path.join(synth, rel)
+            if args.batch:
+                inputs = {k: ((args.batch,) + shape[1:], dt, kind)
+                          for k, (shape, dt, kind) in inputs.items()}
+        elif name in TRANSFORMERS:
+            model, inputs = TRANSFORMERS[name]
         else:
             rel, inputs = MODELS[name]
             model = os.path.join(cache, rel)
         rng = np.random.default_rng(2026)
-        arrays = {k: real.make_input(rng, *spec) for k, spec in inputs.items()}
+        arrays = {k: make_input(rng, *spec) for k, spec in inputs.items()}
         shapes = []
         for k, (shape, _, _) in inputs.items():
             if shape:
                 shapes += ["--input-shape", f"{k}:" + "x".join(map(str, shape))]
+        timing_only = bool(args.batch) and name in SYNTHETIC
         for mode in args.modes.split(","):
-            d = os.path.abspath(os.path.join(args.out, f"{name}-{mode}"))
+            tag = f"{name}-b{args.batch}" if timing_only else name
+            d = os.path.abspath(os.path.join(args.out, f"{tag}-{mode}"))
             shutil.rmtree(d, ignore_errors=True)
             os.makedirs(d)
             flags = []
@@ -101,12 +127,16 @@ def main():
                 crng = np.random.default_rng(7)
                 for s in range(args.calib):
                     np.savez(f"{calib}/s{s}.npz",
-                             **{k: real.make_input(crng, *spec) for k, spec in inputs.items()})
+                             **{k: make_input(crng, *spec) for k, spec in inputs.items()})
                 quant = ["--calibration-data", calib]
             lib = f"{d}/lib{name.replace('.', '_')}.so"
             try:
                 print(f"== {name} {mode}", flush=True)
                 sh([compile_, model, *shapes, *quant, "--target", "cuda", "-o", lib])
+                if timing_only:
+                    shutil.rmtree(f"{d}/calib", ignore_errors=True)
+                    open(f"{d}/check", "w").write("timing\n")
+                    continue
                 ref = f"{d}/ref"
                 if mode == "int8":
                     cpu = f"{d}/cpu.so"
