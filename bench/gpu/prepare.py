@@ -22,6 +22,7 @@ A model that does not compile is listed in OUTDIR/failed.txt with the
 compiler's message (the test script reports it).
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -132,7 +133,8 @@ def main():
             lib = f"{d}/lib{name.replace('.', '_')}.so"
             try:
                 print(f"== {name} {mode}", flush=True)
-                sh([compile_, model, *shapes, *quant, "--target", "cuda", "-o", lib])
+                built = json.loads(sh([compile_, model, *shapes, *quant, "--target", "cuda",
+                                       "-o", lib, "--json"]))
                 if timing_only:
                     shutil.rmtree(f"{d}/calib", ignore_errors=True)
                     open(f"{d}/check", "w").write("timing\n")
@@ -150,10 +152,7 @@ def main():
                     ort_run(ort, model, [*flags, "-o", ref])
                     check = "--rtol 1e-3 --atol 1e-4"
                 # expect<k>.npy in the library's output order
-                header = open(lib[:-3] + ".h").read()
-                outs = [line.split('"')[1] for line in header.splitlines()
-                        if line.strip().startswith("*   output")]
-                for i, o in enumerate(outs):
+                for i, o in enumerate(t["name"] for t in built["outputs"]):
                     shutil.copy(f"{ref}/{o.replace('/', '_')}.npy", f"{d}/expect{i}.npy")
                 shutil.rmtree(ref)
                 shutil.rmtree(f"{d}/calib", ignore_errors=True)

@@ -327,7 +327,10 @@ struct GeneralConvLowering : OpRewritePattern<qc::ConvOp> {
     Value x = op.getX(), wt = op.getW();
     auto in = tensorType(x), wTy = tensorType(wt), out = tensorType(op.getY());
     Type et = in.getElementType();
-    if (!isa<FloatType>(et))
+    // Float, or the i32 of an integer convolution (qc.conv_int's operands
+    // shifted by their zero points) that the 2-d patterns do not take.
+    bool isInt = et.isInteger(32);
+    if (!isa<FloatType>(et) && !isInt)
       return failure();
     int64_t rank = in.getRank(), ns = rank - 2;
     int64_t group = op.getGroup();
@@ -369,7 +372,11 @@ struct GeneralConvLowering : OpRewritePattern<qc::ConvOp> {
                 cindex(b, l, dim - 1)));
           }
           Value v = tensor::ExtractOp::create(b, l, x, idx);
-          v = arith::SelectOp::create(b, l, inside, v, fconst(b, l, et, 0.0));
+          Value zero = arith::ConstantOp::create(b, l, b.getZeroAttr(et));
+          v = arith::SelectOp::create(b, l, inside, v, zero);
+          if (isInt)
+            return SmallVector<Value>{arith::AddIOp::create(
+                b, l, acc[0], arith::MulIOp::create(b, l, v, ins[0]))};
           return SmallVector<Value>{arith::AddFOp::create(
               b, l, acc[0], arith::MulFOp::create(b, l, v, ins[0]))};
         });

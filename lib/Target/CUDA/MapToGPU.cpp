@@ -178,62 +178,118 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
     return v;
   }
 
-  /// Makes every memref an scf.if yields a buffer the branch allocated (a
-  /// copy where it yields another), so the result is owned: freed once by
-  /// the block around the if.
-  void ownYields(scf::IfOp ifOp) {
-    for (Region *region : {&ifOp.getThenRegion(), &ifOp.getElseRegion()}) {
-      if (region->empty())
-        continue;
-      Block &branch = region->front();
-      auto yield = cast<scf::YieldOp>(branch.getTerminator());
-      for (OpOperand &operand : yield->getOpOperands()) {
-        auto type = dyn_cast<MemRefType>(operand.get().getType());
-        if (!type)
-          continue;
-        Value root = viewRoot(operand.get());
-        auto alloc = root.getDefiningOp<gpu::AllocOp>();
-        if (alloc && alloc->getBlock() == &branch)
-          continue;
-        if (!type.hasStaticShape() || !type.getLayout().isIdentity())
-          continue; // not owned: not freed (the if's result is never one)
-        OpBuilder b(yield);
-        Value copy = gpu::AllocOp::create(b, yield.getLoc(), type, Type(),
-                                          ValueRange(), ValueRange(),
-                                          ValueRange())
-                         .getMemref();
-        gpu::MemcpyOp::create(b, yield.getLoc(), Type(), ValueRange(), copy,
-                              operand.get());
-        operand.set(copy);
-      }
+  /// A copy of `v` (a static shape) in a new device buffer, cast back to
+  /// v's type: a gpu.memcpy when v is contiguous, else a copy kernel.
+  Value ownedCopy(OpBuilder &b, Location loc, Value v) {
+    auto type = cast<MemRefType>(v.getType());
+    auto dense = MemRefType::get(type.getShape(), type.getElementType());
+    Value buffer = gpu::AllocOp::create(b, loc, dense, Type(), ValueRange(),
+                                        ValueRange(), ValueRange())
+                       .getMemref();
+    if (type.getLayout().isIdentity()) {
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange(), buffer, v);
+      return buffer;
     }
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t d : type.getShape()) {
+      lbs.push_back(indexConst(b, loc, 0));
+      ubs.push_back(indexConst(b, loc, d));
+      steps.push_back(indexConst(b, loc, 1));
+    }
+    auto par = scf::ParallelOp::create(
+        b, loc, lbs, ubs, steps,
+        [&](OpBuilder &nb, Location l, ValueRange ivs) {
+          Value x = memref::LoadOp::create(nb, l, v, ivs);
+          memref::StoreOp::create(nb, l, x, buffer, ivs);
+        });
+    (void)mapParallel(par);
+    return memref::CastOp::create(b, loc, type, buffer);
   }
 
-  /// Frees each device buffer `block` owns (its gpu.allocs, the owned
-  /// results of its scf.ifs) after its last use in the block, through any
-  /// view of it; a buffer the block yields is its parent's to free. (The
-  /// host code is straight-line: the buffer deallocation pipeline's
-  /// ownership bookkeeping, host memory the kernels cannot see, is not
-  /// needed.)
-  void insertDeallocs(Block &block) {
-    SmallVector<Value> owned;
+  /// Makes every memref `body` yields one the body owns (a buffer it
+  /// allocated, or for a loop the iteration value it passes through
+  /// unchanged), copying the others. Returns whether all are owned: then
+  /// the results of the op are its parent's to free.
+  bool ownYields(Block &body, ArrayRef<BlockArgument> iterArgs) {
+    auto yield = cast<scf::YieldOp>(body.getTerminator());
+    bool all = true;
+    for (OpOperand &operand : yield->getOpOperands()) {
+      auto type = dyn_cast<MemRefType>(operand.get().getType());
+      if (!type)
+        continue;
+      unsigned i = operand.getOperandNumber();
+      if (i < iterArgs.size() && operand.get() == iterArgs[i])
+        continue;
+      Value root = viewRoot(operand.get());
+      auto alloc = root.getDefiningOp<gpu::AllocOp>();
+      if (alloc && alloc->getBlock() == &body && root == operand.get())
+        continue;
+      if (!type.hasStaticShape()) {
+        all = false;
+        continue;
+      }
+      OpBuilder b(yield);
+      operand.set(ownedCopy(b, yield.getLoc(), operand.get()));
+    }
+    return all;
+  }
+
+  /// Frees each device buffer `block` owns (its gpu.allocs, `owned` (a
+  /// loop body's iteration values), the owned results of its scf.ifs and
+  /// scf.fors) after its last use in the block, through any view of it; a
+  /// buffer the block yields is its parent's to free. (The host code is
+  /// structured: the buffer deallocation pipeline's ownership bookkeeping,
+  /// host memory the kernels cannot see, is not needed.) A loop owns copies
+  /// of its initial values, and each iteration frees the values it was
+  /// given once it is done with them.
+  void insertDeallocs(Block &block, SmallVector<Value> owned = {}) {
     for (Operation &op : block) {
       if (auto alloc = dyn_cast<gpu::AllocOp>(&op))
         owned.push_back(alloc.getMemref());
       if (auto ifOp = dyn_cast<scf::IfOp>(&op)) {
-        ownYields(ifOp);
-        for (Region *region : {&ifOp.getThenRegion(), &ifOp.getElseRegion()})
-          if (!region->empty())
-            insertDeallocs(region->front());
-        for (Value r : ifOp.getResults())
-          if (auto t = dyn_cast<MemRefType>(r.getType());
-              t && t.getLayout().isIdentity())
-            owned.push_back(r);
+        bool all = true;
+        for (Region *region :
+             {&ifOp.getThenRegion(), &ifOp.getElseRegion()}) {
+          if (region->empty())
+            continue;
+          all &= ownYields(region->front(), {});
+          insertDeallocs(region->front());
+        }
+        if (all)
+          for (Value r : ifOp.getResults())
+            if (isa<MemRefType>(r.getType()))
+              owned.push_back(r);
+      }
+      if (auto forOp = dyn_cast<scf::ForOp>(&op)) {
+        bool all = true;
+        SmallVector<Value> iterOwned;
+        for (auto [init, arg] :
+             llvm::zip(forOp.getInitArgsMutable(), forOp.getRegionIterArgs())) {
+          auto type = dyn_cast<MemRefType>(init.get().getType());
+          if (!type)
+            continue;
+          if (!type.hasStaticShape()) {
+            all = false;
+            continue;
+          }
+          OpBuilder b(forOp);
+          init.set(ownedCopy(b, forOp.getLoc(), init.get()));
+          iterOwned.push_back(arg);
+        }
+        all &= ownYields(*forOp.getBody(),
+                         SmallVector<BlockArgument>(forOp.getRegionIterArgs()));
+        insertDeallocs(*forOp.getBody(), iterOwned);
+        if (all)
+          for (Value r : forOp.getResults())
+            if (isa<MemRefType>(r.getType()))
+              owned.push_back(r);
       }
     }
     for (Value buffer : owned) {
       SmallVector<Value> work{buffer};
-      Operation *last = buffer.getDefiningOp();
+      Operation *last = nullptr;
+      if (Operation *def = buffer.getDefiningOp())
+        last = def;
       bool keep = false;
       while (!work.empty()) {
         Value v = work.pop_back_val();
@@ -251,14 +307,17 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
               if (isa<BaseMemRefType>(r.getType()))
                 work.push_back(r);
           Operation *ancestor = block.findAncestorOpInBlock(*user);
-          if (ancestor && last->isBeforeInBlock(ancestor))
+          if (ancestor && (!last || last->isBeforeInBlock(ancestor)))
             last = ancestor;
         }
       }
       if (keep)
         continue;
-      OpBuilder b(last->getContext());
-      b.setInsertionPointAfter(last);
+      OpBuilder b(buffer.getContext());
+      if (last)
+        b.setInsertionPointAfter(last);
+      else
+        b.setInsertionPointToStart(&block);
       gpu::DeallocOp::create(b, buffer.getLoc(), Type(), ValueRange(),
                              buffer);
     }
@@ -292,6 +351,35 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
         if (failed(mapBuffer(op)))
           return failure();
         continue;
+      }
+      // A loop around parallel work (an LSTM's time steps) stays on the
+      // host, its body mapped in place.
+      if (auto forOp = dyn_cast<scf::ForOp>(op);
+          forOp && forOp->walk([](scf::ParallelOp) {
+                          return WalkResult::interrupt();
+                        }).wasInterrupted()) {
+        flush();
+        if (failed(mapRegion(forOp.getRegion())))
+          return failure();
+        continue;
+      }
+      // A reshape to a static shape needs no shape read from memory.
+      if (auto reshape = dyn_cast<memref::ReshapeOp>(op)) {
+        auto to = reshape.getType();
+        auto from = cast<MemRefType>(reshape.getSource().getType());
+        if (to.hasStaticShape() && to.getLayout().isIdentity() &&
+            from.getLayout().isIdentity()) {
+          OpBuilder b(reshape);
+          SmallVector<int64_t> strides(to.getRank(), 1);
+          for (int64_t d = to.getRank() - 2; d >= 0; --d)
+            strides[d] = strides[d + 1] * to.getDimSize(d + 1);
+          Value cast = memref::ReinterpretCastOp::create(
+              b, reshape.getLoc(), to, reshape.getSource(), 0, to.getShape(),
+              strides);
+          reshape.replaceAllUsesWith(cast);
+          reshape.erase();
+          continue;
+        }
       }
       if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
         // The branch is taken on the host: a condition the single thread
