@@ -11,8 +11,11 @@ Per model and mode, OUTDIR/<model>-<mode>/ holds:
   expect<k>.npy   what each output must be:
                    int8:  the CPU int8 build's outputs (same quantization:
                           the same calibration samples, deterministic), to
-                          be matched bit-exact (integer-only chain; the
-                          dequantized float output within 1e-5 relative);
+                          be matched within 1e-5 of each output's largest
+                          magnitude (qc-runner --scaled-tol: float parts of
+                          the model, LSTMs, normalizations, may round
+                          differently); qc-runner reports whether each
+                          output is bit-exact as well;
                    float: ONNX Runtime's outputs, rtol 1e-3 / atol 1e-4
                           like the CPU target's check (scripts/
                           real-models-run.py).
@@ -147,7 +150,7 @@ def main():
                     sh([qrun, cpu, "--prefix", os.path.basename(lib)[3:-3], *flags, "-o", ref])
                     os.remove(cpu)
                     os.remove(cpu[:-3] + ".h")
-                    check = "--rtol 1e-5 --atol 0"
+                    check = "--scaled-tol 1e-5"
                 else:
                     ort_run(ort, model, [*flags, "-o", ref])
                     check = "--rtol 1e-3 --atol 1e-4"

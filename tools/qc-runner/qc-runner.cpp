@@ -2,13 +2,14 @@
 //
 //   qc-runner LIB.so [--prefix P] [--input FILE.npy]... [--output-dir DIR]
 //             [--expect FILE.npy]... [--rtol R] [--atol A]
-//             [--repeat N] [--warmup N] [--device] [--json]
+//             [--scaled-tol S] [--repeat N] [--warmup N] [--json]
 //
 // Loads a model library written by quant-compile (CPU or cuda target),
 // feeds it .npy inputs in the library's input order, optionally writes the
 // outputs (DIR/output_<i>.npy) and compares them with expected .npy files:
 // bit-exact unless --rtol/--atol give a float tolerance (|a-b| <= atol +
-// rtol*|b|, elementwise). --repeat times the model: a cuda library by CUDA
+// rtol*|b|, elementwise), or --scaled-tol S one relative to the output's
+// magnitude (|a-b| <= S * max|b|: float parts of an integer model). --repeat times the model: a cuda library by CUDA
 // events (P_time: device-side, inputs uploaded once), a CPU library by the
 // wall clock. Links nothing of LLVM or MLIR (the GPU machine has neither):
 // dlopen, the C library and the model's C API only. Exit 0 when every
@@ -152,6 +153,23 @@ void writeNpy(const std::string &path, const char *descr,
   std::fclose(f);
 }
 
+/// `s` as a JSON string body.
+std::string jsonEscape(const std::string &s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if ((unsigned char)c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 double valueAt(const char *p, int32_t dtype, size_t i) {
   switch (dtype) {
   case 1: return reinterpret_cast<const float *>(p)[i];
@@ -171,9 +189,9 @@ double valueAt(const char *p, int32_t dtype, size_t i) {
 int main(int argc, char **argv) {
   std::string lib, prefix, outDir;
   std::vector<std::string> inputs, expects;
-  double rtol = -1, atol = 0;
+  double rtol = -1, atol = 0, scaled = -1;
   int repeat = 0, warmup = 3;
-  bool device = false, json = false;
+  bool json = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -187,20 +205,19 @@ int main(int argc, char **argv) {
     else if (a == "--output-dir") outDir = next();
     else if (a == "--rtol") rtol = std::atof(next().c_str());
     else if (a == "--atol") atol = std::atof(next().c_str());
+    else if (a == "--scaled-tol") scaled = std::atof(next().c_str());
     else if (a == "--repeat") repeat = std::atoi(next().c_str());
     else if (a == "--warmup") warmup = std::atoi(next().c_str());
-    else if (a == "--device") device = true;
     else if (a == "--json") json = true;
     else if (a == "-h" || a == "--help") {
       std::puts("usage: qc-runner LIB.so [--prefix P] [--input FILE.npy]... "
                 "[--output-dir DIR] [--expect FILE.npy]... [--rtol R] "
-                "[--atol A] [--repeat N] [--warmup N] [--json]");
+                "[--atol A] [--scaled-tol S] [--repeat N] [--warmup N] [--json]");
       return 0;
     } else if (!a.empty() && a[0] == '-') die("unknown option " + a);
     else if (lib.empty()) lib = a;
     else die("more than one library: " + lib + ", " + a);
   }
-  (void)device;
   if (lib.empty())
     die("no model library given (qc-runner --help)");
   if (prefix.empty()) {
@@ -327,30 +344,33 @@ int main(int argc, char **argv) {
           " bytes; the model's is " + descr + " x " +
           std::to_string(outData[i].size()) + " bytes");
     size_t n = outData[i].size() / es, differ = 0;
-    double maxAbs = 0, maxRel = 0;
+    double maxAbs = 0, maxRel = 0, maxRef = 0;
+    for (size_t k = 0; k < n; ++k)
+      maxRef = std::max(maxRef, std::fabs(valueAt(e.data.data(), info->dtype, k)));
     bool exact = std::memcmp(e.data.data(), outData[i].data(),
                              outData[i].size()) == 0;
     for (size_t k = 0; k < n; ++k) {
       double a = valueAt(outData[i].data(), info->dtype, k);
       double b = valueAt(e.data.data(), info->dtype, k);
       double d = std::fabs(a - b);
-      bool ok = rtol < 0 ? a == b || (std::isnan(a) && std::isnan(b))
-                         : d <= atol + rtol * std::fabs(b);
+      bool ok = scaled >= 0 ? d <= scaled * maxRef
+                : rtol < 0    ? a == b || (std::isnan(a) && std::isnan(b))
+                              : d <= atol + rtol * std::fabs(b);
       differ += !ok;
       maxAbs = std::max(maxAbs, d);
       if (b != 0)
         maxRel = std::max(maxRel, d / std::fabs(b));
     }
-    if (rtol < 0 && !exact && differ == 0)
+    if (rtol < 0 && scaled < 0 && !exact && differ == 0)
       differ = 1; // bytes differ where values compare equal (-0, NaNs)
     allOk &= differ == 0;
-    char line[512];
+    char line[2048];
     if (json)
       std::snprintf(line, sizeof line,
                     "%s{\"output\": \"%s\", \"elements\": %zu, \"bit_exact\": "
                     "%s, \"mismatches\": %zu, \"max_abs_diff\": %.9g, "
                     "\"max_rel_diff\": %.9g}",
-                    results.empty() ? "" : ", ", info->name, n,
+                    results.empty() ? "" : ", ", jsonEscape(info->name).c_str(), n,
                     exact ? "true" : "false", differ, maxAbs, maxRel);
     else
       std::snprintf(line, sizeof line,
@@ -363,7 +383,7 @@ int main(int argc, char **argv) {
   if (json) {
     std::printf("{\"library\": \"%s\", \"target\": \"%s\", \"ok\": %s, "
                 "\"outputs\": [%s]",
-                lib.c_str(), gpu ? "cuda" : "cpu", allOk ? "true" : "false",
+                jsonEscape(lib).c_str(), gpu ? "cuda" : "cpu", allOk ? "true" : "false",
                 results.c_str());
     if (repeat > 0)
       std::printf(", \"timing\": {\"repeat\": %d, \"clock\": \"%s\", "
