@@ -33,9 +33,38 @@ if command -v nvidia-smi >/dev/null; then
 fi
 status=0
 results=()
+# Libraries too large to copy in one piece come split (NAME.part-aa, -ab,
+# ...; possibly copied over several calls) or xz-compressed: reassemble.
+unpack() {
+  local d=$1 f base
+  for f in "$d"/*.part-aa; do
+    [ -e "$f" ] || continue
+    base=${f%.part-aa}
+    cat "$base".part-* > "$base.tmp" && mv "$base.tmp" "$base" && rm -f "$base".part-*
+  done
+  for f in "$d"/*.xz; do
+    [ -e "$f" ] || continue
+    python3 -c "import lzma, sys; open(sys.argv[1][:-3], 'wb').write(lzma.open(sys.argv[1]).read())" "$f" &&
+      rm -f "$f"
+  done
+  # Timing builds come without inputs: random ones of inputs.json's shapes.
+  if [ -f "$d/inputs.json" ] && ! ls "$d"/in0.npy >/dev/null 2>&1; then
+    python3 - "$d" <<'PY'
+import json, sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(0)
+for i, t in enumerate(json.load(open(f"{d}/inputs.json"))):
+    a = rng.standard_normal(t["shape"]) if t["dtype"].startswith("float") else \
+        rng.integers(0, t.get("high", 100), t["shape"])
+    np.save(f"{d}/in{i}.npy", a.astype(t["dtype"]))
+PY
+  fi
+}
 for d in "$dir"/*/; do
   [ -f "$d/check" ] || continue
   name=$(basename "$d")
+  unpack "$d"
   lib=$(ls "$d"/lib*.so | head -1)
   args=()
   for f in $(ls "$d"/in*.npy | sort -V); do args+=(--input "$f"); done

@@ -139,7 +139,13 @@ def main():
                 built = json.loads(sh([compile_, model, *shapes, *quant, "--target", "cuda",
                                        "-o", lib, "--json"]))
                 if timing_only:
+                    # Inputs are made on the GPU machine (gpu-test.sh).
                     shutil.rmtree(f"{d}/calib", ignore_errors=True)
+                    for i in range(len(arrays)):
+                        os.remove(f"{d}/in{i}.npy")
+                    json.dump([{"shape": list(spec[0]), "dtype": spec[1]}
+                               for spec in inputs.values()],
+                              open(f"{d}/inputs.json", "w"))
                     open(f"{d}/check", "w").write("timing\n")
                     continue
                 ref = f"{d}/ref"
