@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""docs/benchmarks-gpu.md from one device run's results (bench/gpu/device-run.sh
+OUT directories: several when the artifacts were too large for one copy and
+the run was split over consecutive calls of the same lease).
+
+    bench/gpu/report.py OUT [OUT...] [-o docs/benchmarks-gpu.md] [--note FILE]
+"""
+import argparse
+import glob
+import json
+import os
+import re
+
+
+def load(dirs, name):
+    out = []
+    for d in dirs:
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            v = json.load(open(p))
+            out.extend(v if isinstance(v, list) else [v])
+    return out
+
+
+def fmt(x, digits=3):
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dirs", nargs="+")
+    ap.add_argument("-o", "--output", default="docs/benchmarks-gpu.md")
+    ap.add_argument("--note", help="markdown appended (analysis, ncu profile)")
+    ap.add_argument("--command", default="see bench/gpu/README (device-run.sh)")
+    args = ap.parse_args()
+    device = ""
+    for d in args.dirs:
+        p = os.path.join(d, "device.txt")
+        if os.path.exists(p):
+            device = open(p).read().strip()
+            break
+    models = load(args.dirs, "models.json")
+    gemm = load(args.dirs, "gemm.json")
+    peer_gemm = [r for p in load(args.dirs, "peer_gemm.json") for r in p["gemm"]]
+    peers = {m: load(args.dirs, f"peer_{m}.json") for m in ("resnet50", "bert_base")}
+    L = ["# GPU benchmarks (`--target cuda`, NVIDIA H200)", "",
+         "Measured on the lent GPU machine in one lease (consecutive calls when the libraries",
+         "were too large to copy at once), every figure of a table from the same run. Our",
+         "libraries were built on the development machine (`bench/gpu/prepare.py`,",
+         "`bench/gpu/make-gemm.py`) and run there by `qc-runner` (`scripts/gpu-test.sh`):",
+         "times are CUDA-event medians of 20 runs after warm-up, of the whole library call",
+         "(`P_time`: the model's stream, allocations, kernels and frees; inputs uploaded",
+         "once). PyTorch's numbers (`bench/gpu/torch_peer.py`) are CUDA-event medians of 20",
+         "runs in the same lease.", "", "Machine:", "", "```", device, "```", "",
+         f"Command: {args.command}", ""]
+    if models:
+        L += ["## Correctness", "",
+              "int8 builds against the CPU int8 build of the same quantization (bit-exact",
+              "wanted; float parts of a model within 1e-5 of the output's magnitude), float",
+              "builds against ONNX Runtime (rtol 1e-3, atol 1e-4).", "",
+              "| model | check | bit-exact | max abs diff | max rel diff | ms (batch of the model) |",
+              "| --- | --- | --- | --- | --- | --- |"]
+        for r in sorted(models, key=lambda r: r["model"]):
+            run = r.get("run")
+            if not run:
+                L.append(f"| {r['model']} | ERROR | - | - | - | - |")
+                continue
+            outs = run["outputs"]
+            t = run.get("timing", {}).get("median_ms")
+            if not outs:
+                L.append(f"| {r['model']} | timing only | - | - | - | {fmt(t)} |")
+                continue
+            L.append("| {} | {} | {} | {:.3g} | {:.3g} | {} |".format(
+                r["model"], "pass" if r["pass"] else "FAIL",
+                "yes" if all(o["bit_exact"] for o in outs) else "no",
+                max(o["max_abs_diff"] for o in outs), max(o["max_rel_diff"] for o in outs),
+                fmt(t)))
+        L.append("")
+    if gemm:
+        peer = {(r["M"], r["N"], r["K"]): r for r in peer_gemm}
+        L += ["## int8 GEMM against cuBLASLt (torch._int_mm)", "",
+              "Ours: a library of one `qc.matmul_int` (i8 x i8 -> i32, B a constant weight",
+              "the compiler lays out for the tensor cores), the whole call timed. cuBLASLt:",
+              "`torch._int_mm(A, B)` with B column-major (its fast layout); it rejects M <= 16,",
+              "where the figure is its M = 32 time. TOPS = 2MNK / time.", "",
+              "| M x N x K | variant | ours ms | ours TOPS | cuBLASLt ms | cuBLASLt TOPS | ours / cuBLASLt | bit-exact |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in sorted(gemm, key=lambda r: r["model"]):
+            m = re.match(r"gemm_(\d+)x(\d+)x(\d+)_(\w+)", r["model"])
+            if not m or not r.get("run"):
+                continue
+            M, N, K = map(int, m.groups()[:3])
+            t = r["run"].get("timing", {}).get("median_ms")
+            p = peer.get((M, N, K))
+            ours = 2 * M * N * K / t / 1e9 if t else None
+            theirs = p.get("tops") if p else None
+            L.append("| {}x{}x{} | {} | {} | {} | {} | {} | {} | {} |".format(
+                M, N, K, m.group(4), fmt(t, 4), fmt(ours, 1),
+                fmt(p["median_ms"], 4) if p else "-", fmt(theirs, 1),
+                fmt(ours / theirs, 2) if ours and theirs else "-",
+                "yes" if r["pass"] and all(o["bit_exact"] for o in r["run"]["outputs"]) else "no"))
+        L.append("")
+    rows = []
+    for m, runs in peers.items():
+        for p in runs:
+            torch_t = {(r["dtype"], r["batch"]): r["median_ms"] for r in p["runs"]}
+            for batch in sorted({r["batch"] for r in p["runs"]}):
+                ours = None
+                for r in models:
+                    tag = f"{m}-int8" if batch == 1 else f"{m}-b{batch}-int8"
+                    if r["model"] == tag and r.get("run"):
+                        ours = r["run"].get("timing", {}).get("median_ms")
+                f16, f32 = torch_t.get(("fp16", batch)), torch_t.get(("fp32", batch))
+                rows.append("| {} | {} | {} | {} | {} | {} |".format(
+                    m, batch, fmt(ours), fmt(f16), fmt(f32),
+                    fmt(ours / f16, 2) if ours and f16 else "-"))
+            rows_ref = p.get("fp32_vs_reference_max_rel")
+            if rows_ref is not None:
+                rows.append(f"| {m}: PyTorch FP32 vs ONNX Runtime, max abs diff / max abs | "
+                            f"{rows_ref:.2g} | | | | |")
+    if rows:
+        L += ["## End to end: our int8 build against PyTorch FP16 and FP32", "",
+              "The synthetic ResNet-50 and BERT-base (`bench/models/make-synthetic.py`; the",
+              "GPU machine rebuilds the same weights with `--graph-npz` for PyTorch, checked",
+              "against ONNX Runtime's output) run by a small ONNX interpreter in eager PyTorch",
+              "(cuDNN benchmark mode, TF32 allowed for FP32 convolutions as PyTorch defaults).", "",
+              "| model | batch | ours int8 ms | PyTorch FP16 ms | PyTorch FP32 ms | ours / FP16 |",
+              "| --- | --- | --- | --- | --- | --- |"] + rows + [""]
+    if args.note and os.path.exists(args.note):
+        L += [open(args.note).read().rstrip(), ""]
+    open(args.output, "w").write("\n".join(L) + "\n")
+    print(args.output)
+
+
+if __name__ == "__main__":
+    main()
