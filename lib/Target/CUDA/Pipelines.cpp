@@ -48,6 +48,9 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   MapToGPUOptions map;
   map.blockSize = options.blockSize;
   pm.addPass(createMapToGPU(map));
+  // Constants the canonicalizer hoisted out of the launches go back in
+  // (else they become kernel parameters: divisions by a parameter, ...).
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
