@@ -233,7 +233,7 @@ struct MatMulIntToGemm : OpRewritePattern<qc::MatMulIntOp> {
       return rw.notifyMatchFailure(op, "shifted weights do not fit in i8");
     Location loc = op.getLoc();
     bool flip = isUnsigned(aTy);
-    int64_t zp = int64_t(op.getAZp()) - (flip ? 128 : 0);
+    int64_t zp = int32_t(op.getAZp()) - (flip ? 128 : 0);
 
     // A as [M, K'] i8.
     Value a = signlessInt8(rw, loc, op.getA());
@@ -315,7 +315,7 @@ struct ConvIntToGemm : OpRewritePattern<qc::ConvIntOp> {
     if (!w)
       return rw.notifyMatchFailure(op, "shifted weights do not fit in i8");
     bool flip = isUnsigned(xTy);
-    int64_t zp = int64_t(op.getInputZp()) - (flip ? 128 : 0);
+    int64_t zp = int32_t(op.getInputZp()) - (flip ? 128 : 0);
     if (zp < -128 || zp > 127)
       return rw.notifyMatchFailure(op, "the padding value is not an i8");
     Location loc = op.getLoc();
