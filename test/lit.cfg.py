@@ -44,6 +44,13 @@ try:
     config.available_features.add("cuda-driver")
 except OSError:
     pass
+# gpu-module-to-binary format=bin runs the CUDA toolkit's ptxas (found
+# like MLIR's NVVM target does: CUDA_ROOT, /usr/local/cuda, PATH).
+import shutil
+if (shutil.which("ptxas") or
+        os.path.exists(os.path.join(os.environ.get("CUDA_ROOT", "/usr/local/cuda"),
+                                    "bin", "ptxas"))):
+    config.available_features.add("ptxas")
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # The Python the tests run (%python) imports the qcbench package
 # (python/qcbench) from PYTHONPATH, as every caller of the scripts sets it.

@@ -357,7 +357,10 @@ struct RequantizeLowering : OpRewritePattern<qc::RequantizeOp> {
     Value s = axisConstant<int64_t>(rw, loc, shift, i64, axis, rank);
     Value h = axisConstant<int64_t>(rw, loc, half, i64, axis, rank);
     bool inUnsigned = wasUnsigned(op, 0);
-    int64_t inZp = op.getInputZp(), outZp = op.getOutputZp();
+    // The I32Attr getters return uint32_t: a negative zero point must be
+    // sign-extended, not become 2^32 + zp in the i64 arithmetic.
+    int64_t inZp = int32_t(op.getInputZp()),
+            outZp = int32_t(op.getOutputZp());
     int64_t lo = op.getClampMin(), hi = op.getClampMax();
     Value r = broadcastGeneric(
         rw, loc, outTy, ValueRange{op.getInput(), m, s, h},

@@ -208,8 +208,9 @@ qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels,
     r.mult.push_back(m[m.size() == 1 ? 0 : c]);
     r.shift.push_back(s[s.size() == 1 ? 0 : c]);
   }
-  r.izp = rq.getInputZp();
-  r.ozp = rq.getOutputZp();
+  // The I32Attr getters return uint32_t: sign-extend negative zero points.
+  r.izp = int32_t(rq.getInputZp());
+  r.ozp = int32_t(rq.getOutputZp());
   r.lo = rq.getClampMin();
   r.hi = rq.getClampMax();
   return rq;

@@ -17,7 +17,8 @@ using namespace mlir;
 
 void qc::cuda::buildQCToLinalgPassPipeline(
     OpPassManager &pm, const CodegenPipelineOptions &options) {
-  (void)options;
+  if (options.tensorCores)
+    pm.addPass(createFormInt8Gemm());
   pm.addPass(createConvertQCToLinalg());
 }
 
@@ -38,11 +39,18 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   // memory the kernels would be handed; qc-map-to-gpu frees each device
   // buffer after its last use instead.
   pm.addPass(createConvertMemRefCopyToLinalg());
+  // The i8 GEMMs qc-cuda-form-int8-gemm made become tensor-core kernels
+  // (gpu.launch) before the other linalg ops become loops.
+  if (options.tensorCores)
+    pm.addPass(createInt8GemmToMMA());
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   MapToGPUOptions map;
   map.blockSize = options.blockSize;
   pm.addPass(createMapToGPU(map));
+  // Constants the canonicalizer hoisted out of the launches go back in
+  // (else they become kernel parameters: divisions by a parameter, ...).
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
@@ -56,6 +64,7 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.indexBitwidth = 64;
+  device.addPass(createConvertNVGPUToNVVMPass());
   device.addPass(createConvertGpuOpsToNVVMOps(nvvm));
   device.addPass(createCanonicalizerPass());
   device.addPass(createCSEPass());

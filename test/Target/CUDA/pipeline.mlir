@@ -1,8 +1,8 @@
 // The cuda target's registered pipeline: an int8 matmul with its
 // requantization lowered to outlined kernels in NVVM, then to PTX, and host
 // code that allocates, launches and frees through the runtime.
-// RUN: quant-opt %s --qc-compile-model-cuda="binary-format=none" | FileCheck %s --check-prefix=NVVM
-// RUN: quant-opt %s --qc-compile-model-cuda="binary-format=isa chip=sm_90" | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --qc-compile-model-cuda="binary-format=none tensor-cores=false" | FileCheck %s --check-prefix=NVVM
+// RUN: quant-opt %s --qc-compile-model-cuda="binary-format=isa chip=sm_90 tensor-cores=false" | FileCheck %s --check-prefix=PTX
 // RUN: not quant-opt %s --qc-compile-model-cuda="binary-format=isa chip=sm_90 block-size=2048" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // NVVM-LABEL: llvm.func @qc_run(

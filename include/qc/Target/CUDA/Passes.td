@@ -36,4 +36,66 @@ def MapToGPU : Pass<"qc-map-to-gpu", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
 }
 
+def FormInt8Gemm : Pass<"qc-cuda-form-int8-gemm"> {
+  let summary = "Rewrites integer matmuls and convolutions as i8 x i8^T GEMMs "
+                "for the tensor cores";
+  let description = [{
+    Runs before `convert-qc-to-linalg`. Each `qc.matmul_int` whose weights
+    are a constant 2-d tensor (the activations 2-d or batched, i8 or u8)
+    and each `qc.conv_int` (2-d, group 1, constant weights) becomes
+
+    - a `linalg.matmul` of `A[M, K'] i8` by `W[N, K'] i8` with the
+      transposed indexing map (`W` K-contiguous, the layout of `mma.sync`'s
+      col operand) into an i32 zero fill, `K'` being `K` rounded up to 16
+      with zero columns;
+    - one `linalg.generic` adding `corr[n] = bias[n] - a_zp * sum_k W[n, k]`,
+      computed at compile time (a runtime bias is added there too).
+
+    The weights minus their zero points are transposed (and padded) at
+    compile time; u8 activations become i8 by `a - 128` (`xor 0x80`) with
+    their zero point shifted alike. A convolution gathers its im2col matrix
+    `[N*OH*OW, K']` with a `linalg.generic` (padding reads the input zero
+    point) and multiplies `W[F, K']` by it, so that for one image the
+    GEMM's `[F, OH*OW]` result is already NCHW. All arithmetic wraps in
+    i32 like `convert-qc-to-linalg`'s lowering: the integers are identical.
+    Ops whose shifted weights do not fit in i8, or that are not of these
+    forms, are left for `convert-qc-to-linalg`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def Int8GemmToMMA : Pass<"qc-cuda-int8-gemm-to-mma", "::mlir::ModuleOp"> {
+  let summary = "Runs bufferized i8 GEMMs on the int8 tensor cores";
+  let description = [{
+    Runs after bufferization, before `convert-linalg-to-parallel-loops`.
+    A `linalg.matmul` of `A[M, K] i8` by `B[N, K] i8` (transposed map, as
+    `qc-cuda-form-int8-gemm` makes them; static shapes, identity layouts,
+    K a multiple of 16) into `C[M, N] i32` becomes a `gpu.launch` of
+    ceil(N/128) x ceil(M/128) blocks of 256 threads:
+
+    - each block computes a 128x128 tile of C, each of its 8 warps (2 x 4)
+      64x32 of it as 4x4 `nvvm.mma.sync` m16n8k32 s8.s8.s32 accumulators
+      (wrapping, not saturating: the integers of the linalg lowering);
+    - K advances by 64 through a 3-stage ring of shared-memory tiles
+      (48 KiB) filled by `nvgpu.device_async_copy` (cp.async, 16 bytes)
+      two steps ahead of the `nvgpu.ldmatrix` reads; rows past M or N and
+      columns past K are zero-filled, so the shapes need not be multiples
+      of the tile; 16-byte chunks are xor-swizzled against bank conflicts;
+    - the epilogue stores each accumulator in range. When C (zero-filled)
+      has exactly one other reader, an elementwise `linalg.generic` later
+      in the block, that generic's body (zero-point correction, bias,
+      requantization) runs in the epilogue instead and C is never stored.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // QC_TARGET_CUDA_PASSES_TD

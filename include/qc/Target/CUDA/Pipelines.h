@@ -39,6 +39,11 @@ struct CodegenPipelineOptions
       *this, "block-size",
       llvm::cl::desc("Threads per block of the loop kernels"),
       llvm::cl::init(256)};
+  Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Run integer matmuls and convolutions as i8 GEMMs on "
+                     "the int8 tensor cores (mma.sync, sm_80 and later)"),
+      llvm::cl::init(true)};
 };
 
 /// convert-qc-to-linalg, then linalg to GPU kernels and the LLVM dialect.

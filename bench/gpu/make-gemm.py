@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""Writes int8 GEMM models for the cuda target's tensor-core kernel, their
+inputs and the outputs they must match bit-exact.
+
+    bench/gpu/make-gemm.py OUTDIR [--set quick|bench|all] [--shapes MxNxK,...]
+                           [--variants plain,zp,requant] [--seed S]
+                           [--compile BINDIR]
+
+For each shape and variant, OUTDIR/gemm_<M>x<N>x<K>_<variant>/ holds:
+  model.mlir    func.func @main_graph(%a: tensor<MxKxi8>) -> tensor<MxNx...>:
+                a constant B (K x N i8, deterministic pseudo-random, a
+                dense_resource blob) and a qc.matmul_int;
+  in0.npy       the activations (M x K int8);
+  expect0.npy   what the output must be, from numpy (exact integer math);
+  lib.so        with --compile: `BINDIR/quant-compile model.mlir --target
+                cuda -o lib.so` (else compile it so yourself).
+Variants:
+  plain    zp (0, [0]), no bias, i32 output: acc = a @ b;
+  zp       activation zero point 7 and a bias, i32 output:
+           acc = (a - 7) @ b + bias;
+  requant  the zp variant followed by qc.requantize per output channel to
+           i8 (multiplier/shift per channel, output zero point -3, clamp
+           [-128, 127]): the kernel's fused epilogue.
+The products are summed in float64 (exact: |a*b| <= 2^14 and K <= 2^16
+keep every partial sum below 2^53), then checked and converted to int64;
+no sum reaches 2^31, so the i32 arithmetic of the compiled code cannot
+wrap. Requantization follows qc.requantize's definition in int64:
+clamp(ozp + ((acc - izp) * mult + 2^(shift-1)) >> shift, lo, hi).
+
+Check on the GPU machine (bit-exact, exit 0 when equal):
+    qc-runner OUTDIR/gemm_.../lib.so --input OUTDIR/gemm_.../in0.npy \\
+              --expect OUTDIR/gemm_.../expect0.npy [--repeat 100 --warmup 10]
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+QUICK = [(37, 70, 50), (1, 33, 64), (16, 8, 16), (129, 130, 200),
+         (256, 256, 256), (200, 72, 1000), (300, 136, 256), (128, 128, 64),
+         (5, 4096, 4096)]
+BENCH = [(m, 4096, 4096) for m in (1, 16, 128, 4096, 8192)] + [(8192, 8192, 8192)]
+VARIANTS = ("plain", "zp", "requant")
+A_ZP = 7
+OUT_ZP = -3
+
+
+def hex_blob(arr, align):
+    """The textual form of a dense_resource blob: alignment (u32 LE), data."""
+    return "0x" + np.uint32(align).tobytes().hex().upper() + \
+        np.ascontiguousarray(arr).tobytes().hex().upper()
+
+
+def dyadic(rng, n, k):
+    """Per-channel (multiplier, shift): a 31-bit normalized multiplier over
+    2^shift near 40 / (sqrt(K) * 73^2) (the accumulators' spread for uniform
+    int8 operands), so the i8 outputs use their range."""
+    scale = 40.0 / (np.sqrt(k) * 73.0 * 73.0) * rng.uniform(0.5, 1.5, n)
+    exp = np.floor(np.log2(scale)).astype(np.int64)  # scale = f * 2^exp, f in [1, 2)
+    shift = 30 - exp
+    mult = np.round(scale * np.exp2(shift.astype(np.float64))).astype(np.int64)
+    over = mult >= 2**31  # rounding up to 2^31: halve
+    mult[over] //= 2
+    shift[over] -= 1
+    assert (mult < 2**31).all() and (mult >= 2**29).all() and (shift > 0).all()
+    return mult, shift
+
+
+def exact_matmul(a, b):
+    acc = a.astype(np.float64) @ b.astype(np.float64)
+    out = acc.astype(np.int64)
+    assert (out == acc).all() and np.abs(out).max(initial=0) < 2**31
+    return out
+
+
+def write_case(outdir, m, n, k, variant, seed, compile_bin):
+    name = f"gemm_{m}x{n}x{k}_{variant}"
+    d = os.path.join(outdir, name)
+    os.makedirs(d, exist_ok=True)
+    # One generator per shape: the three variants share their operands.
+    rng = np.random.default_rng([seed, m, n, k])
+    a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+    b = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
+    bias = rng.integers(-50000, 50000, size=(n,), dtype=np.int32)
+    mult, shift = dyadic(rng, n, k)
+
+    a_zp = 0 if variant == "plain" else A_ZP
+    acc = exact_matmul(a.astype(np.int64) - a_zp, b)
+    ops = []
+    acc_ty = f"tensor<{m}x{n}xi32>"
+    if variant == "plain":
+        ops.append(f"%c = qc.matmul_int %a, %b zp({a_zp}, [0]) : "
+                   f"(tensor<{m}x{k}xi8>, tensor<{k}x{n}xi8>) -> {acc_ty}")
+        expect = acc.astype(np.int32)
+        out_ty, result = acc_ty, "%c"
+    else:
+        acc = acc + bias.astype(np.int64)
+        assert np.abs(acc).max() < 2**31
+        ops.append(f"%bias = arith.constant dense_resource<gemm_bias> : tensor<{n}xi32>")
+        ops.append(f"%c = qc.matmul_int %a, %b bias %bias zp({a_zp}, [0]) : "
+                   f"(tensor<{m}x{k}xi8>, tensor<{k}x{n}xi8>, tensor<{n}xi32>) -> {acc_ty}")
+        if variant == "zp":
+            expect = acc.astype(np.int32)
+            out_ty, result = acc_ty, "%c"
+        else:
+            v = acc * mult[None, :] + (np.int64(1) << (shift[None, :] - 1))
+            v = (v >> shift[None, :]) + OUT_ZP
+            expect = np.clip(v, -128, 127).astype(np.int8)
+            out_ty, result = f"tensor<{m}x{n}xi8>", "%r"
+            ops.append(
+                f"%r = qc.requantize %c multiplier [{', '.join(map(str, mult))}] "
+                f"shift [{', '.join(map(str, shift))}] axis 1 zp (0 -> {OUT_ZP}) "
+                f"clamp (-128, 127) : {acc_ty} -> {out_ty}")
+
+    resources = [f"      gemm_b: \"{hex_blob(b, 1)}\""]
+    if variant != "plain":
+        resources.append(f"      gemm_bias: \"{hex_blob(bias.astype('<i4'), 4)}\"")
+    with open(os.path.join(d, "model.mlir"), "w") as f:
+        f.write(f"func.func @main_graph(%a: tensor<{m}x{k}xi8>) -> {out_ty} {{\n")
+        f.write(f"  %b = arith.constant dense_resource<gemm_b> : tensor<{k}x{n}xi8>\n")
+        for op in ops:
+            f.write(f"  {op}\n")
+        f.write(f"  return {result} : {out_ty}\n}}\n\n")
+        f.write("{-#\n  dialect_resources: {\n    builtin: {\n")
+        f.write(",\n".join(resources) + "\n    }\n  }\n#-}\n")
+    np.save(os.path.join(d, "in0.npy"), a)
+    np.save(os.path.join(d, "expect0.npy"), expect)
+    if compile_bin:
+        subprocess.run([os.path.join(compile_bin, "quant-compile"),
+                        os.path.join(d, "model.mlir"), "--target", "cuda",
+                        "-o", os.path.join(d, "lib.so")], check=True)
+    print(name, flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("outdir")
+    p.add_argument("--set", choices=("quick", "bench", "all"), default="quick")
+    p.add_argument("--shapes", help="MxNxK,... instead of --set")
+    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--compile", metavar="BINDIR",
+                   help="also build lib.so with BINDIR/quant-compile")
+    args = p.parse_args()
+    if args.shapes:
+        shapes = [tuple(int(x) for x in s.split("x")) for s in args.shapes.split(",")]
+    else:
+        shapes = {"quick": QUICK, "bench": BENCH, "all": QUICK + BENCH}[args.set]
+    variants = args.variants.split(",")
+    for v in variants:
+        if v not in VARIANTS:
+            sys.exit(f"unknown variant {v} (of {', '.join(VARIANTS)})")
+    for (m, n, k) in shapes:
+        for v in variants:
+            write_case(args.outdir, m, n, k, v, args.seed, args.compile)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+//===- FormInt8Gemm.cpp - qc integer matmul/conv as an i8 GEMM ------------===//
+//
+// qc.matmul_int (constant 2-d weights) and qc.conv_int (2-d, group 1,
+// constant weights, through an im2col gather) become
+//
+//   C = linalg.matmul(A[M, K'] i8, W[N, K'] i8 transposed, zeros i32)
+//   acc = C + corr (one linalg.generic)
+//
+// with K' = K rounded up to 16 (zero columns), W = (b - b_zp)^T made at
+// compile time, u8 activations shifted to i8 (a - 128 = a xor 0x80, the zero
+// point shifted alike) and corr = bias - a_zp * (sums of W's rows), all
+// wrapping i32 arithmetic: the integers of convert-qc-to-linalg's lowering.
+// qc-cuda-int8-gemm-to-mma runs that matmul on the tensor cores.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Dialect/QC/IR/ElementsData.h"
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Target/CUDA/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace qc::cuda {
+#define GEN_PASS_DEF_FORMINT8GEMM
+#include "qc/Target/CUDA/Passes.h.inc"
+} // namespace qc::cuda
+
+using namespace mlir;
+
+namespace {
+
+/// The K the tensor-core GEMM needs: its rows start 16-byte aligned.
+constexpr int64_t kKAlign = 16;
+
+int64_t roundUp(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
+
+bool isInt8(Type t) {
+  auto i = dyn_cast<IntegerType>(getElementTypeOrSelf(t));
+  return i && i.getWidth() == 8;
+}
+bool isUnsigned(Type t) {
+  auto i = dyn_cast<IntegerType>(getElementTypeOrSelf(t));
+  return i && i.isUnsigned();
+}
+
+/// The values of a constant integer tensor, extended by its signedness.
+std::optional<std::vector<int64_t>> constInts(Value v) {
+  Attribute attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  return qc::readIntegerElements(attr, !isUnsigned(v.getType()));
+}
+
+template <typename T>
+Value blobConstant(OpBuilder &b, Location loc, ArrayRef<T> values,
+                   ArrayRef<int64_t> shape, Type elt, StringRef name) {
+  auto ty = RankedTensorType::get(shape, elt);
+  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(values);
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(ty, name, std::move(blob)));
+}
+
+/// The weights as the GEMM's [rows, K'] i8 operand: w(r, k) - zp[r] (zp per
+/// tensor or per row), zero columns up to K'; with the sums of its rows.
+/// None where a shifted weight does not fit in i8.
+struct Weights {
+  std::vector<int8_t> values;
+  std::vector<int64_t> rowSums;
+};
+std::optional<Weights> shiftWeights(int64_t rows, int64_t k, int64_t kPadded,
+                                    ArrayRef<int32_t> zps,
+                                    llvm::function_ref<int64_t(int64_t, int64_t)>
+                                        weight) {
+  Weights w;
+  w.values.assign(rows * kPadded, 0);
+  w.rowSums.assign(rows, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t zp = zps.size() == 1 ? zps[0] : zps[r];
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t v = weight(r, i) - zp;
+      if (v < -128 || v > 127)
+        return std::nullopt;
+      w.values[r * kPadded + i] = int8_t(v);
+      w.rowSums[r] += v;
+    }
+  }
+  return w;
+}
+
+/// `x` (u8 or i8) as signless i8: u8 values shifted by -128 (their zero
+/// point is shifted alike by the caller).
+Value signlessInt8(OpBuilder &b, Location loc, Value x) {
+  auto ty = cast<RankedTensorType>(x.getType());
+  if (ty.getElementType().isSignlessInteger())
+    return x;
+  return tensor::BitcastOp::create(b, loc, ty.clone(b.getI8Type()), x);
+}
+
+/// A [rows, kPadded] i8 tensor gathered by a linalg.generic: `source(b, r, k)`
+/// gives (valid, indices into `src`) of element (r, k); an invalid element
+/// is `fill`. `flip` xors the loaded byte with 0x80 (u8 -> i8 - 128).
+Value gather(OpBuilder &b, Location loc, Value src, int64_t rows,
+             int64_t kPadded, bool flip, int64_t fill,
+             llvm::function_ref<std::pair<Value, SmallVector<Value>>(
+                 OpBuilder &, Location, Value, Value)>
+                 source) {
+  Type i8 = b.getI8Type();
+  auto outTy = RankedTensorType::get({rows, kPadded}, i8);
+  Value empty = tensor::EmptyOp::create(b, loc, outTy.getShape(), i8);
+  auto id = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{outTy}, ValueRange{}, ValueRange{empty},
+      ArrayRef<AffineMap>{id},
+      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        Value r = linalg::IndexOp::create(nb, l, 0);
+        Value k = linalg::IndexOp::create(nb, l, 1);
+        auto [valid, indices] = source(nb, l, r, k);
+        Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+        SmallVector<Value> safe;
+        for (Value i : indices)
+          safe.push_back(arith::SelectOp::create(nb, l, valid, i, zero));
+        Value v = tensor::ExtractOp::create(nb, l, src, safe);
+        if (flip)
+          v = arith::XOrIOp::create(
+              nb, l, v, arith::ConstantIntOp::create(nb, l, i8, -128));
+        v = arith::SelectOp::create(
+            nb, l, valid, v, arith::ConstantIntOp::create(nb, l, i8, fill));
+        linalg::YieldOp::create(nb, l, v);
+      });
+  return generic.getResult(0);
+}
+
+/// The GEMM the tensor-core pass recognizes: lhs[M, K'] x rhs[N, K']^T in
+/// i32 from zeros.
+Value int8Gemm(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  MLIRContext *ctx = b.getContext();
+  int64_t m = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
+  int64_t n = cast<RankedTensorType>(rhs.getType()).getDimSize(0);
+  Type i32 = b.getI32Type();
+  auto ty = RankedTensorType::get({m, n}, i32);
+  Value empty = tensor::EmptyOp::create(b, loc, ty.getShape(), i32);
+  Value zero = arith::ConstantIntOp::create(b, loc, i32, 0);
+  Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  auto mm = linalg::MatmulOp::create(b, loc, TypeRange{ty},
+                                     ValueRange{lhs, rhs}, ValueRange{init});
+  AffineExpr d0, d1, d2;
+  bindDims(ctx, d0, d1, d2);
+  auto maps = AffineMap::inferFromExprList(
+      ArrayRef<ArrayRef<AffineExpr>>{{d0, d2}, {d1, d2}, {d0, d1}}, ctx);
+  mm.setIndexingMapsAttr(b.getAffineMapArrayAttr(maps));
+  return mm.getResult(0);
+}
+
+/// out = acc(accMap) + corr(corrMap) [+ bias(corrMap)] over `outShape`.
+Value addCorrection(OpBuilder &b, Location loc, Value acc, AffineMap accMap,
+                    Value corr, Value bias, AffineMap corrMap,
+                    ArrayRef<int64_t> outShape) {
+  Type i32 = b.getI32Type();
+  auto ty = RankedTensorType::get(outShape, i32);
+  Value empty = tensor::EmptyOp::create(b, loc, outShape, i32);
+  SmallVector<Value> ins{acc, corr};
+  SmallVector<AffineMap> maps{accMap, corrMap};
+  if (bias) {
+    ins.push_back(bias);
+    maps.push_back(corrMap);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(outShape.size(),
+                                                   b.getContext()));
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{ty}, ins, ValueRange{empty}, maps,
+      SmallVector<utils::IteratorType>(outShape.size(),
+                                       utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value v = arith::AddIOp::create(nb, l, a[0], a[1]);
+        if (bias)
+          v = arith::AddIOp::create(nb, l, v, a[2]);
+        linalg::YieldOp::create(nb, l, v);
+      });
+  return generic.getResult(0);
+}
+
+/// corr[r] = bias[r] - zp * rowSums[r] (wrapping to i32) as a constant;
+/// `bias` is folded in where constant (and cleared), else left for the
+/// generic. Null where corr is zero and no bias is left.
+Value correction(OpBuilder &b, Location loc, ArrayRef<int64_t> rowSums,
+                 int64_t zp, Value &bias) {
+  std::vector<int32_t> corr(rowSums.size());
+  std::optional<std::vector<int64_t>> biasInts =
+      bias ? constInts(bias) : std::nullopt;
+  for (size_t r = 0; r < rowSums.size(); ++r) {
+    uint64_t v = uint64_t(-zp * rowSums[r]);
+    if (biasInts)
+      v += uint64_t((*biasInts)[r]);
+    corr[r] = int32_t(uint32_t(v));
+  }
+  if (biasInts)
+    bias = Value();
+  if (!bias && llvm::all_of(corr, [](int32_t v) { return v == 0; }))
+    return Value();
+  return blobConstant<int32_t>(b, loc, corr, {int64_t(corr.size())},
+                               b.getI32Type(), "qc_gemm_corr");
+}
+
+struct MatMulIntToGemm : OpRewritePattern<qc::MatMulIntOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::MatMulIntOp op,
+                                PatternRewriter &rw) const override {
+    auto aTy = dyn_cast<RankedTensorType>(op.getA().getType());
+    auto bTy = dyn_cast<RankedTensorType>(op.getB().getType());
+    auto outTy = dyn_cast<RankedTensorType>(op.getType());
+    if (!aTy || !bTy || !outTy || !aTy.hasStaticShape() ||
+        !bTy.hasStaticShape() || aTy.getRank() < 2 || bTy.getRank() != 2 ||
+        outTy.getRank() != aTy.getRank() || !isInt8(aTy) || !isInt8(bTy))
+      return rw.notifyMatchFailure(op, "not an i8 matmul with 2-d weights");
+    if (op.getBias() && !cast<RankedTensorType>(op.getBias().getType())
+                             .hasStaticShape())
+      return failure();
+    std::optional<std::vector<int64_t>> bInts = constInts(op.getB());
+    if (!bInts)
+      return rw.notifyMatchFailure(op, "weights are not constant");
+    int64_t k = bTy.getDimSize(0), n = bTy.getDimSize(1);
+    int64_t m = aTy.getNumElements() / k;
+    int64_t kp = roundUp(k, kKAlign);
+    std::optional<Weights> w =
+        shiftWeights(n, k, kp, op.getBZp(), [&](int64_t r, int64_t i) {
+          return (*bInts)[i * n + r];
+        });
+    if (!w)
+      return rw.notifyMatchFailure(op, "shifted weights do not fit in i8");
+    Location loc = op.getLoc();
+    bool flip = isUnsigned(aTy);
+    int64_t zp = int32_t(op.getAZp()) - (flip ? 128 : 0);
+
+    // A as [M, K'] i8.
+    Value a = signlessInt8(rw, loc, op.getA());
+    auto a2Ty = RankedTensorType::get({m, k}, rw.getI8Type());
+    if (aTy.getRank() > 2) {
+      SmallVector<ReassociationIndices> re(2);
+      for (int64_t d = 0; d + 1 < aTy.getRank(); ++d)
+        re[0].push_back(d);
+      re[1].push_back(aTy.getRank() - 1);
+      a = tensor::CollapseShapeOp::create(rw, loc, a2Ty, a, re);
+    }
+    if (flip || kp != k) {
+      Value src = a;
+      a = gather(rw, loc, src, m, kp, flip, 0,
+                 [&](OpBuilder &nb, Location l, Value r, Value col) {
+                   Value valid = arith::CmpIOp::create(
+                       nb, l, arith::CmpIPredicate::ult, col,
+                       arith::ConstantIndexOp::create(nb, l, k));
+                   return std::make_pair(valid, SmallVector<Value>{r, col});
+                 });
+    }
+    Value wt = blobConstant<int8_t>(rw, loc, w->values, {n, kp},
+                                    rw.getI8Type(), "qc_gemm_weights");
+    Value acc = int8Gemm(rw, loc, a, wt);
+    Value bias = op.getBias();
+    Value corr = correction(rw, loc, w->rowSums, zp, bias);
+    if (corr) {
+      MLIRContext *ctx = rw.getContext();
+      AffineExpr d0, d1;
+      bindDims(ctx, d0, d1);
+      acc = addCorrection(rw, loc, acc, AffineMap::getMultiDimIdentityMap(2, ctx),
+                          corr, bias, AffineMap::get(2, 0, {d1}, ctx), {m, n});
+    }
+    if (outTy.getRank() > 2) {
+      SmallVector<ReassociationIndices> re(2);
+      for (int64_t d = 0; d + 1 < outTy.getRank(); ++d)
+        re[0].push_back(d);
+      re[1].push_back(outTy.getRank() - 1);
+      acc = tensor::ExpandShapeOp::create(rw, loc, outTy, acc, re);
+    }
+    rw.replaceOp(op, acc);
+    return success();
+  }
+};
+
+/// conv_int NCHW x FCHW (group 1) as W[F, K'] x im2col[N*OH*OW, K']^T, so
+/// that the GEMM's rows are the output channels: for one image its result
+/// is already NCHW.
+struct ConvIntToGemm : OpRewritePattern<qc::ConvIntOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::ConvIntOp op,
+                                PatternRewriter &rw) const override {
+    auto xTy = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto wTy = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    auto outTy = dyn_cast<RankedTensorType>(op.getType());
+    if (!xTy || !wTy || !outTy || !xTy.hasStaticShape() ||
+        !wTy.hasStaticShape() || !outTy.hasStaticShape() ||
+        xTy.getRank() != 4 || wTy.getRank() != 4 || op.getGroup() != 1 ||
+        !isInt8(xTy) || !isInt8(wTy))
+      return rw.notifyMatchFailure(op, "not a 2-d i8 conv of group 1");
+    std::optional<std::vector<int64_t>> wInts = constInts(op.getWeight());
+    if (!wInts)
+      return rw.notifyMatchFailure(op, "weights are not constant");
+    int64_t nb = xTy.getDimSize(0), c = xTy.getDimSize(1),
+            h = xTy.getDimSize(2), wd = xTy.getDimSize(3);
+    int64_t f = wTy.getDimSize(0), kh = wTy.getDimSize(2),
+            kw = wTy.getDimSize(3);
+    int64_t oh = outTy.getDimSize(2), ow = outTy.getDimSize(3);
+    ArrayRef<int64_t> st = op.getStrides(), pads = op.getPads(),
+                      dil = op.getDilations();
+    if (wTy.getDimSize(1) != c || st.size() != 2 || pads.size() != 4 ||
+        dil.size() != 2)
+      return failure();
+    int64_t k = c * kh * kw, kp = roundUp(k, kKAlign);
+    std::optional<Weights> w =
+        shiftWeights(f, k, kp, op.getWeightZp(), [&](int64_t r, int64_t i) {
+          return (*wInts)[r * k + i];
+        });
+    if (!w)
+      return rw.notifyMatchFailure(op, "shifted weights do not fit in i8");
+    bool flip = isUnsigned(xTy);
+    int64_t zp = int32_t(op.getInputZp()) - (flip ? 128 : 0);
+    if (zp < -128 || zp > 127)
+      return rw.notifyMatchFailure(op, "the padding value is not an i8");
+    Location loc = op.getLoc();
+    Value x = signlessInt8(rw, loc, op.getInput());
+    int64_t p = oh * ow, rows = nb * p;
+    Value cols = gather(
+        rw, loc, x, rows, kp, flip, zp,
+        [&](OpBuilder &nb2, Location l, Value r, Value col) {
+          auto cst = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(nb2, l, v).getResult();
+          };
+          auto div = [&](Value a, int64_t v) {
+            return arith::DivUIOp::create(nb2, l, a, cst(v)).getResult();
+          };
+          auto rem = [&](Value a, int64_t v) {
+            return arith::RemUIOp::create(nb2, l, a, cst(v)).getResult();
+          };
+          auto affine = [&](Value o, int64_t s, Value q, int64_t d,
+                            int64_t pad) {
+            // o * s + q * d - pad, as a signed index.
+            Value v = arith::AddIOp::create(
+                nb2, l, arith::MulIOp::create(nb2, l, o, cst(s)),
+                arith::MulIOp::create(nb2, l, q, cst(d)));
+            return arith::SubIOp::create(nb2, l, v, cst(pad)).getResult();
+          };
+          auto inRange = [&](Value v, int64_t hi) {
+            // 0 <= v < hi as one unsigned compare.
+            return arith::CmpIOp::create(nb2, l, arith::CmpIPredicate::ult, v,
+                                         cst(hi))
+                .getResult();
+          };
+          Value img = div(r, p), pix = rem(r, p);
+          Value y = div(pix, ow), xo = rem(pix, ow);
+          Value ch = div(col, kh * kw), tap = rem(col, kh * kw);
+          Value ky = div(tap, kw), kx = rem(tap, kw);
+          Value iy = affine(y, st[0], ky, dil[0], pads[0]);
+          Value ix = affine(xo, st[1], kx, dil[1], pads[1]);
+          Value valid = arith::AndIOp::create(nb2, l, inRange(iy, h),
+                                              inRange(ix, wd));
+          valid = arith::AndIOp::create(nb2, l, valid, inRange(col, k));
+          return std::make_pair(valid, SmallVector<Value>{img, ch, iy, ix});
+        });
+    // The K' padding columns hold zp too; their weights are 0.
+    Value wt = blobConstant<int8_t>(rw, loc, w->values, {f, kp},
+                                    rw.getI8Type(), "qc_gemm_weights");
+    Value acc = int8Gemm(rw, loc, wt, cols); // [F, N*P]
+    Value bias = op.getBias();
+    Value corr = correction(rw, loc, w->rowSums, zp, bias);
+    MLIRContext *ctx = rw.getContext();
+    if (!corr && nb == 1) {
+      rw.replaceOp(op, tensor::ExpandShapeOp::create(
+                           rw, loc, outTy, acc,
+                           SmallVector<ReassociationIndices>{{0, 1}, {2, 3}}));
+      return success();
+    }
+    if (!corr)
+      corr = blobConstant<int32_t>(rw, loc, std::vector<int32_t>(f, 0), {f},
+                                   rw.getI32Type(), "qc_gemm_corr");
+    if (nb == 1) {
+      AffineExpr d0, d1;
+      bindDims(ctx, d0, d1);
+      acc = addCorrection(rw, loc, acc,
+                          AffineMap::getMultiDimIdentityMap(2, ctx), corr,
+                          bias, AffineMap::get(2, 0, {d0}, ctx), {f, p});
+      acc = tensor::ExpandShapeOp::create(
+          rw, loc, outTy, acc, SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
+    } else {
+      auto i32 = rw.getI32Type();
+      Value c3 = tensor::ExpandShapeOp::create(
+          rw, loc, RankedTensorType::get({f, nb, p}, i32), acc,
+          SmallVector<ReassociationIndices>{{0}, {1, 2}});
+      AffineExpr d0, d1, d2;
+      bindDims(ctx, d0, d1, d2);
+      acc = addCorrection(rw, loc, c3, AffineMap::get(3, 0, {d1, d0, d2}, ctx),
+                          corr, bias, AffineMap::get(3, 0, {d1}, ctx),
+                          {nb, f, p});
+      acc = tensor::ExpandShapeOp::create(
+          rw, loc, outTy, acc,
+          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    }
+    rw.replaceOp(op, acc);
+    return success();
+  }
+};
+
+struct FormInt8GemmPass
+    : qc::cuda::impl::FormInt8GemmBase<FormInt8GemmPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<MatMulIntToGemm, ConvIntToGemm>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

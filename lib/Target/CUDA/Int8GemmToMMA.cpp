@@ -1,0 +1,456 @@
+//===- Int8GemmToMMA.cpp - i8 GEMMs on the int8 tensor cores --------------===//
+//
+// A bufferized linalg.matmul of A[M, K] i8 by B[N, K] i8 (transposed map,
+// static shapes, K a multiple of 16) into C[M, N] i32 becomes a gpu.launch:
+//
+//  - blocks of 8 warps own a 128x128 tile of C; each warp 64x32 of it, as
+//    4x4 accumulators of mma.sync m16n8k32 (s8 x s8 -> s32, wrapping);
+//  - K advances in 64-wide steps through a 3-stage ring of shared-memory
+//    tiles (2 x 3 x 128x64 bytes), filled by cp.async 16-byte copies two
+//    steps ahead; out-of-range rows and columns are zero-filled (cp.async
+//    with src-size 0), so any M and N work;
+//  - the 16-byte chunks of a tile row are xor-swizzled by the row so that
+//    ldmatrix reads 8 rows without bank conflicts;
+//  - the epilogue writes each accumulator (guarded by M and N), through
+//    the sole elementwise linalg.generic that consumes C when there is one
+//    (bias, zero-point correction, requantization to i8): C is then never
+//    written to memory.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Target/CUDA/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace qc::cuda {
+#define GEN_PASS_DEF_INT8GEMMTOMMA
+#include "qc/Target/CUDA/Passes.h.inc"
+} // namespace qc::cuda
+
+using namespace mlir;
+
+namespace {
+
+// The tiling. The copy loops below assume each operand tile is 2 chunks of
+// 16 bytes per thread, the warp layout 2 x 4.
+constexpr int64_t kBlockM = 128, kBlockN = 128, kBlockK = 64;
+constexpr int64_t kStages = 3;
+constexpr int64_t kWarpsM = 2, kWarpsN = 4;
+constexpr int64_t kThreads = 32 * kWarpsM * kWarpsN;
+constexpr int64_t kWarpM = kBlockM / kWarpsM, kWarpN = kBlockN / kWarpsN;
+constexpr int64_t kTilesM = kWarpM / 16, kTilesN = kWarpN / 8;
+constexpr int64_t kChunksPerRow = kBlockK / 16;
+static_assert(kBlockM * kChunksPerRow == 2 * kThreads, "2 A chunks a thread");
+static_assert(kBlockN * kChunksPerRow == 2 * kThreads, "2 B chunks a thread");
+static_assert(kTilesN % 2 == 0, "B fragments load in pairs");
+
+/// The GEMM's operands, if `op` is one this pass runs.
+struct Gemm {
+  linalg::MatmulOp op;
+  Value a, b, c;
+  int64_t m, n, k;
+};
+
+bool contiguous(Value v) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.hasStaticShape() && t.getLayout().isIdentity() &&
+         !t.getMemorySpace();
+}
+
+std::optional<Gemm> matchGemm(linalg::MatmulOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getCast() != linalg::TypeFn::cast_signed)
+    return std::nullopt;
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  if (!contiguous(a) || !contiguous(b) || !contiguous(c))
+    return std::nullopt;
+  auto aTy = cast<MemRefType>(a.getType()), bTy = cast<MemRefType>(b.getType()),
+       cTy = cast<MemRefType>(c.getType());
+  if (aTy.getRank() != 2 || bTy.getRank() != 2 || cTy.getRank() != 2 ||
+      !aTy.getElementType().isSignlessInteger(8) ||
+      !bTy.getElementType().isSignlessInteger(8) ||
+      !cTy.getElementType().isSignlessInteger(32))
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr d0, d1, d2;
+  bindDims(ctx, d0, d1, d2);
+  auto want = AffineMap::inferFromExprList(
+      ArrayRef<ArrayRef<AffineExpr>>{{d0, d2}, {d1, d2}, {d0, d1}}, ctx);
+  if (op.getIndexingMapsArray() != want)
+    return std::nullopt;
+  Gemm g{op, a, b, c, aTy.getDimSize(0), bTy.getDimSize(0), aTy.getDimSize(1)};
+  if (g.k % 16 != 0 || bTy.getDimSize(1) != g.k || cTy.getDimSize(0) != g.m ||
+      cTy.getDimSize(1) != g.n)
+    return std::nullopt;
+  return g;
+}
+
+/// A linalg.fill of zero into `c` before `op` in its block, with no other
+/// use of `c` between them: the accumulation starts from zero.
+linalg::FillOp zeroFillBefore(Operation *op, Value c) {
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(prev);
+        fill && fill.hasPureBufferSemantics() && fill.getDpsInits()[0] == c) {
+      if (matchPattern(fill.getDpsInputs()[0], m_Zero()))
+        return fill;
+      return {};
+    }
+    if (llvm::is_contained(prev->getOperands(), c))
+      return {};
+    if (prev->getNumRegions() && !isMemoryEffectFree(prev))
+      return {};
+  }
+  return {};
+}
+
+/// The elementwise generic that is the only other reader of `c` (defined by
+/// a memref.alloc), later in the block with nothing between that could
+/// write memory: its body becomes the kernel's epilogue.
+linalg::GenericOp epilogueGeneric(const Gemm &g, linalg::FillOp fill) {
+  if (!g.c.getDefiningOp<memref::AllocOp>())
+    return {};
+  linalg::GenericOp generic;
+  for (Operation *user : g.c.getUsers()) {
+    if (user == g.op || user == fill)
+      continue;
+    auto gen = dyn_cast<linalg::GenericOp>(user);
+    if (!gen || (generic && generic != gen))
+      return {};
+    generic = gen;
+  }
+  if (!generic || generic->getBlock() != g.op->getBlock() ||
+      !g.op->isBeforeInBlock(generic) || !generic.hasPureBufferSemantics() ||
+      generic.getNumDpsInits() != 1 || generic.getNumLoops() != 2 ||
+      generic.getNumParallelLoops() != 2)
+    return {};
+  for (Operation *op = g.op->getNextNode(); op != generic;
+       op = op->getNextNode())
+    if (!isMemoryEffectFree(op) &&
+        !isa<memref::AllocOp, memref::GetGlobalOp, ViewLikeOpInterface>(op))
+      return {};
+  auto id = AffineMap::getMultiDimIdentityMap(2, generic.getContext());
+  OpOperand *out = generic.getDpsInitOperand(0);
+  if (!contiguous(out->get()) || generic.getMatchingIndexingMap(out) != id ||
+      cast<MemRefType>(out->get().getType()).getShape() !=
+          ArrayRef<int64_t>{g.m, g.n})
+    return {};
+  bool readsC = false;
+  for (OpOperand *in : generic.getDpsInputOperands()) {
+    if (!isa<MemRefType>(in->get().getType()))
+      continue; // a scalar
+    AffineMap map = generic.getMatchingIndexingMap(in);
+    if (in->get() == g.c) {
+      if (map != id)
+        return {};
+      readsC = true;
+      continue;
+    }
+    for (AffineExpr e : map.getResults())
+      if (!isa<AffineDimExpr, AffineConstantExpr>(e))
+        return {};
+  }
+  if (!readsC)
+    return {};
+  for (Operation &op : generic.getBody()->without_terminator())
+    if (op.getNumRegions() || isa<linalg::IndexOp>(op) ||
+        !isMemoryEffectFree(&op))
+      return {};
+  return generic;
+}
+
+/// Builds the kernel of one GEMM.
+class KernelBuilder {
+public:
+  KernelBuilder(OpBuilder &b, Location loc, const Gemm &g,
+                linalg::GenericOp epilogue, bool accumulate)
+      : b(b), loc(loc), g(g), epilogue(epilogue), accumulate(accumulate) {}
+
+  void build() {
+    MLIRContext *ctx = b.getContext();
+    Type i8 = b.getI8Type();
+    auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto tileTy = MemRefType::get({kStages, kBlockM, kBlockK}, i8,
+                                  MemRefLayoutAttrInterface(), wg);
+    auto tileTyB = MemRefType::get({kStages, kBlockN, kBlockK}, i8,
+                                   MemRefLayoutAttrInterface(), wg);
+    Value one = cst(1);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, cst(ceilDiv(g.n, kBlockN)), cst(ceilDiv(g.m, kBlockM)), one,
+        cst(kThreads), one, one, /*dynamicSharedMemorySize=*/nullptr,
+        /*asyncTokenType=*/nullptr, ValueRange(), TypeRange{tileTy, tileTyB});
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointToStart(&body);
+    sA = launch.getWorkgroupAttributions()[0];
+    sB = launch.getWorkgroupAttributions()[1];
+    tid = launch.getThreadIds().x;
+    lane = remu(tid, 32);
+    Value warp = divu(tid, 32);
+    warpRow = mul(divu(warp, kWarpsN), kWarpM);
+    warpCol = mul(remu(warp, kWarpsN), kWarpN);
+    m0 = mul(launch.getBlockIds().y, kBlockM);
+    n0 = mul(launch.getBlockIds().x, kBlockN);
+
+    int64_t steps = ceilDiv(g.k, kBlockK);
+    // Prologue: the first kStages - 1 tiles in flight, one group each.
+    // (nvgpu.device_async_wait names a group but waits by count,
+    // cp.async.wait_group: every wait below names the prologue's last.)
+    Value group;
+    for (int64_t s = 0; s < kStages - 1; ++s)
+      group = loadTiles(cst(s), cst(s));
+
+    Type i32 = b.getI32Type();
+    Value zero = arith::ConstantIntOp::create(b, loc, i32, 0);
+    SmallVector<Value> init(kTilesM * kTilesN * 4, zero);
+    auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one, init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value step = loop.getInductionVar();
+      // Tile `step` has landed (at most kStages - 2 younger groups are
+      // pending); the barrier also ends every warp's reads of the stage
+      // refilled next, the one step - 1 computed on.
+      nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
+                                       b.getI32IntegerAttr(kStages - 2));
+      gpu::BarrierOp::create(b, loc);
+      Value next = add(step, cst(kStages - 1));
+      loadTiles(remu(next, kStages), next);
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      Value stage = remu(step, kStages);
+      for (int64_t kk = 0; kk < kBlockK / 32; ++kk)
+        mmaStep(stage, kk, acc);
+      scf::YieldOp::create(b, loc, acc);
+    }
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
+    writeResults(loop.getResults());
+  }
+
+private:
+  static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+  Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value add(Value x, int64_t y) { return y ? add(x, cst(y)) : x; }
+  Value mul(Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, cst(y));
+  }
+  Value divu(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, cst(y));
+  }
+  Value remu(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, cst(y));
+  }
+  Value ult(Value x, int64_t y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+
+  /// The byte column of 16-byte chunk `chunk` of tile row `row` in shared
+  /// memory: chunk ^ ((row / 2) % 4), so that 8 consecutive rows' same
+  /// chunk fall in 8 different 16-byte bank groups.
+  Value swizzled(Value row, Value chunk) {
+    Value key = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, row, cst(1)), cst(3));
+    return mul(arith::XOrIOp::create(b, loc, chunk, key), 16);
+  }
+
+  /// cp.async of K-tile `kTile` of A and B into ring stage `stage`; one
+  /// commit group. Chunks outside the matrices read nothing and zero-fill.
+  Value loadTiles(Value stage, Value kTile) {
+    auto tokTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    SmallVector<Value> tokens;
+    Value kBase = mul(kTile, kBlockK);
+    for (int64_t i = 0; i < 2; ++i) {
+      Value id = add(tid, i * kThreads);
+      Value row = divu(id, kChunksPerRow);
+      Value chunk = remu(id, kChunksPerRow);
+      Value col = add(kBase, mul(chunk, 16));
+      Value kOk = ult(col, g.k);
+      Value dstCol = swizzled(row, chunk);
+      for (auto [tile, mat, base, extent] :
+           {std::tuple{sA, g.a, m0, g.m}, std::tuple{sB, g.b, n0, g.n}}) {
+        Value r = add(base, row);
+        Value ok = arith::AndIOp::create(b, loc, kOk, ult(r, extent));
+        Value zero = cst(0);
+        tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, tokTy, tile, ValueRange{stage, row, dstCol}, mat,
+            ValueRange{select(ok, r, zero), select(ok, col, zero)},
+            b.getIndexAttr(16), select(ok, cst(16), zero), b.getUnitAttr()));
+      }
+    }
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokTy, tokens);
+  }
+
+  /// The 32-bit registers of an ldmatrix result.
+  SmallVector<Value> registers(Value fragment, int64_t count) {
+    auto word = VectorType::get({1}, b.getI32Type());
+    SmallVector<Value> regs;
+    for (int64_t r = 0; r < count; ++r) {
+      Value bytes = vector::ExtractOp::create(b, loc, fragment,
+                                              ArrayRef<int64_t>{r});
+      Value w = vector::BitCastOp::create(b, loc, word, bytes);
+      regs.push_back(
+          vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0}));
+    }
+    return regs;
+  }
+
+  Value ldmatrix(Value tile, Value stage, Value row, Value chunk,
+                 int64_t count) {
+    auto ty = VectorType::get({count, 4}, b.getI8Type());
+    return nvgpu::LdMatrixOp::create(b, loc, ty, tile,
+                                     ValueRange{stage, row, swizzled(row, chunk)},
+                                     /*transpose=*/false, count);
+  }
+
+  /// One k32 step of the warp's 4x4 mma tiles on stage `stage`, 32-wide
+  /// slice `kk` of the 64-wide tile.
+  void mmaStep(Value stage, int64_t kk, SmallVectorImpl<Value> &acc) {
+    // A m16k32 fragment: lanes 0-15 address rows 0-15 at k 0-15, lanes
+    // 16-31 the same rows at k 16-31 (registers a0..a3 of mma.sync).
+    SmallVector<SmallVector<Value>> aFrag, bFrag;
+    Value aRowInTile = remu(lane, 16);
+    Value aChunk = add(divu(lane, 16), kk * 2);
+    for (int64_t i = 0; i < kTilesM; ++i) {
+      Value row = add(add(warpRow, i * 16), aRowInTile);
+      aFrag.push_back(registers(ldmatrix(sA, stage, row, aChunk, 4), 4));
+    }
+    // B n8k32 fragments of two n-tiles: lanes 0-7 rows (n) 0-7 at k 0-15,
+    // 8-15 the same at k 16-31, 16-31 likewise for n 8-15.
+    Value bRowInPair = add(remu(lane, 8), mul(divu(lane, 16), 8));
+    Value bChunk = add(remu(divu(lane, 8), 2), kk * 2);
+    for (int64_t j = 0; j < kTilesN; j += 2) {
+      Value row = add(add(warpCol, j * 8), bRowInPair);
+      SmallVector<Value> regs =
+          registers(ldmatrix(sB, stage, row, bChunk, 4), 4);
+      bFrag.push_back({regs[0], regs[1]});
+      bFrag.push_back({regs[2], regs[3]});
+    }
+    Type i32 = b.getI32Type();
+    auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                  {i32, i32, i32, i32});
+    for (int64_t i = 0; i < kTilesM; ++i)
+      for (int64_t j = 0; j < kTilesN; ++j) {
+        int64_t at = (i * kTilesN + j) * 4;
+        auto mma = NVVM::MmaOp::create(
+            b, loc, resTy, aFrag[i], bFrag[j],
+            ArrayRef<Value>(acc).slice(at, 4), {16, 8, 32},
+            /*b1Op=*/std::nullopt, NVVM::MMAIntOverflow::wrapped,
+            std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
+                                          NVVM::MMATypes::s8},
+            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                           NVVM::MMALayout::col});
+        for (int64_t r = 0; r < 4; ++r)
+          acc[at + r] = LLVM::ExtractValueOp::create(b, loc, mma, r);
+      }
+  }
+
+  /// Accumulator r of tile (i, j) is C[row + (r / 2) * 8, col + r % 2] with
+  /// row = lane / 4, col = (lane % 4) * 2 within the tile.
+  void writeResults(ValueRange acc) {
+    Value laneRow = divu(lane, 4);
+    Value laneCol = mul(remu(lane, 4), 2);
+    for (int64_t i = 0; i < kTilesM; ++i)
+      for (int64_t j = 0; j < kTilesN; ++j)
+        for (int64_t r = 0; r < 4; ++r) {
+          Value row = add(add(add(m0, warpRow), laneRow), i * 16 + (r / 2) * 8);
+          Value col = add(add(add(n0, warpCol), laneCol), j * 8 + r % 2);
+          Value ok =
+              arith::AndIOp::create(b, loc, ult(row, g.m), ult(col, g.n));
+          auto guard = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+          OpBuilder::InsertionGuard ig(b);
+          b.setInsertionPointToStart(&guard.getThenRegion().front());
+          store(acc[(i * kTilesN + j) * 4 + r], row, col);
+        }
+  }
+
+  void store(Value v, Value row, Value col) {
+    if (accumulate)
+      v = arith::AddIOp::create(
+          b, loc, memref::LoadOp::create(b, loc, g.c, ValueRange{row, col}), v);
+    if (!epilogue) {
+      memref::StoreOp::create(b, loc, v, g.c, ValueRange{row, col});
+      return;
+    }
+    // The generic's body at (row, col), C's element being v.
+    IRMapping map;
+    Block *body = epilogue.getBody();
+    Value out = epilogue.getDpsInits()[0];
+    Value dims[2] = {row, col};
+    for (OpOperand &operand : epilogue->getOpOperands()) {
+      Value arg = body->getArgument(operand.getOperandNumber());
+      Value src = operand.get();
+      if (src == g.c) {
+        map.map(arg, v);
+        continue;
+      }
+      if (!isa<MemRefType>(src.getType())) {
+        map.map(arg, src);
+        continue;
+      }
+      if (arg.use_empty())
+        continue;
+      SmallVector<Value> idx;
+      for (AffineExpr e :
+           epilogue.getMatchingIndexingMap(&operand).getResults()) {
+        if (auto d = dyn_cast<AffineDimExpr>(e))
+          idx.push_back(dims[d.getPosition()]);
+        else
+          idx.push_back(cst(cast<AffineConstantExpr>(e).getValue()));
+      }
+      map.map(arg, memref::LoadOp::create(b, loc, src, idx));
+    }
+    for (Operation &op : body->without_terminator())
+      b.clone(op, map);
+    Value result = map.lookupOrDefault(body->getTerminator()->getOperand(0));
+    memref::StoreOp::create(b, loc, result, out, ValueRange{row, col});
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const Gemm &g;
+  linalg::GenericOp epilogue;
+  bool accumulate;
+  Value sA, sB, tid, lane, warpRow, warpCol, m0, n0;
+};
+
+struct Int8GemmToMMAPass
+    : qc::cuda::impl::Int8GemmToMMABase<Int8GemmToMMAPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::MatmulOp> matmuls;
+    getOperation()->walk([&](linalg::MatmulOp op) {
+      if (!op->getParentOfType<gpu::GPUModuleOp>())
+        matmuls.push_back(op);
+    });
+    for (linalg::MatmulOp op : matmuls) {
+      std::optional<Gemm> g = matchGemm(op);
+      if (!g)
+        continue;
+      linalg::FillOp fill = zeroFillBefore(op, g->c);
+      linalg::GenericOp generic =
+          fill ? epilogueGeneric(*g, fill) : linalg::GenericOp();
+      OpBuilder b(generic ? generic.getOperation() : op.getOperation());
+      KernelBuilder(b, op.getLoc(), *g, generic, /*accumulate=*/!fill).build();
+      Value c = g->c;
+      if (generic)
+        generic.erase();
+      op.erase();
+      if (fill)
+        fill.erase();
+      if (c.use_empty())
+        c.getDefiningOp()->erase();
+    }
+  }
+};
+
+} // namespace
