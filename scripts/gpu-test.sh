@@ -56,7 +56,7 @@ d = sys.argv[1]
 rng = np.random.default_rng(0)
 for i, t in enumerate(json.load(open(f"{d}/inputs.json"))):
     a = rng.standard_normal(t["shape"]) if t["dtype"].startswith("float") else \
-        rng.integers(0, t.get("high", 100), t["shape"])
+        rng.integers(t.get("low", 0), t.get("high", 100), t["shape"])
     np.save(f"{d}/in{i}.npy", a.astype(t["dtype"]))
 PY
   fi

@@ -27,11 +27,16 @@ no sum reaches 2^31, so the i32 arithmetic of the compiled code cannot
 wrap. Requantization follows qc.requantize's definition in int64:
 clamp(ozp + ((acc - izp) * mult + 2^(shift-1)) >> shift, lo, hi).
 
+With --timing: B is a random 256 x 256 tile repeated (the same work; the
+library compresses well for the copy), no in0/expect0 but inputs.json (the
+GPU machine makes random inputs), check "timing", lib.so.xz.
+
 Check on the GPU machine (bit-exact, exit 0 when equal):
     qc-runner OUTDIR/gemm_.../lib.so --input OUTDIR/gemm_.../in0.npy \\
               --expect OUTDIR/gemm_.../expect0.npy [--repeat 100 --warmup 10]
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -75,19 +80,27 @@ def exact_matmul(a, b):
     return out
 
 
-def write_case(outdir, m, n, k, variant, seed, compile_bin):
+def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False):
     name = f"gemm_{m}x{n}x{k}_{variant}"
     d = os.path.join(outdir, name)
     os.makedirs(d, exist_ok=True)
     # One generator per shape: the three variants share their operands.
     rng = np.random.default_rng([seed, m, n, k])
     a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
-    b = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
+    if timing:
+        # Random 256 x 256 tiles repeated: the same work for the tensor
+        # cores, and a library that compresses to almost nothing for the
+        # copy to the GPU machine (a 8192^2 weight is 64 MB).
+        tile = rng.integers(-128, 128, size=(256, 256), dtype=np.int8)
+        b = np.tile(tile, (-(-k // 256), -(-n // 256)))[:k, :n].copy()
+    else:
+        b = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
     bias = rng.integers(-50000, 50000, size=(n,), dtype=np.int32)
     mult, shift = dyadic(rng, n, k)
 
     a_zp = 0 if variant == "plain" else A_ZP
-    acc = exact_matmul(a.astype(np.int64) - a_zp, b)
+    acc = exact_matmul(a.astype(np.int64) - a_zp, b) if not timing else \
+        np.zeros((1, n), np.int64)
     ops = []
     acc_ty = f"tensor<{m}x{n}xi32>"
     if variant == "plain":
@@ -125,12 +138,24 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin):
         f.write(f"  return {result} : {out_ty}\n}}\n\n")
         f.write("{-#\n  dialect_resources: {\n    builtin: {\n")
         f.write(",\n".join(resources) + "\n    }\n  }\n#-}\n")
-    np.save(os.path.join(d, "in0.npy"), a)
-    np.save(os.path.join(d, "expect0.npy"), expect)
+    if timing:
+        # Timing only (scripts/gpu-test.sh makes random inputs there).
+        with open(os.path.join(d, "inputs.json"), "w") as f:
+            json.dump([{"shape": [m, k], "dtype": "int8", "low": -128, "high": 128}], f)
+        with open(os.path.join(d, "check"), "w") as f:
+            f.write("timing\n")
+    else:
+        np.save(os.path.join(d, "in0.npy"), a)
+        np.save(os.path.join(d, "expect0.npy"), expect)
+        with open(os.path.join(d, "check"), "w") as f:
+            f.write("\n")  # bit-exact
     if compile_bin:
+        lib = os.path.join(d, "lib.so")
         subprocess.run([os.path.join(compile_bin, "quant-compile"),
                         os.path.join(d, "model.mlir"), "--target", "cuda",
-                        "-o", os.path.join(d, "lib.so")], check=True)
+                        "-o", lib], check=True)
+        if timing:
+            subprocess.run(["xz", "-f", "-T2", lib], check=True)
     print(name, flush=True)
 
 
@@ -143,6 +168,9 @@ def main():
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--compile", metavar="BINDIR",
                    help="also build lib.so with BINDIR/quant-compile")
+    p.add_argument("--timing", action="store_true",
+                   help="timing builds: a tiled (compressible) B, no expected "
+                        "outputs, lib.so xz-compressed")
     args = p.parse_args()
     if args.shapes:
         shapes = [tuple(int(x) for x in s.split("x")) for s in args.shapes.split(",")]
@@ -154,7 +182,7 @@ def main():
             sys.exit(f"unknown variant {v} (of {', '.join(VARIANTS)})")
     for (m, n, k) in shapes:
         for v in variants:
-            write_case(args.outdir, m, n, k, v, args.seed, args.compile)
+            write_case(args.outdir, m, n, k, v, args.seed, args.compile, args.timing)
 
 
 if __name__ == "__main__":
