@@ -296,15 +296,21 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 
 /*===--- Streams, events, memory (gpu-to-llvm's calls) --------------------===*/
 
+/* One stream per thread, made on first use and kept: a model's run creates
+ * its stream and synchronizes it before it returns, so runs on a thread
+ * never overlap, and creating a stream per run costs more than some small
+ * models' kernels. */
+static __thread CUstream threadStream;
+
 void *mgpuStreamCreate(void) {
-  CUstream s = 0;
-  if (ready())
-    QC_CHECK(cu.cuStreamCreate(&s, 0), "");
-  return s;
+  if (threadStream || !ready())
+    return threadStream;
+  QC_CHECK(cu.cuStreamCreate(&threadStream, 0), "");
+  return threadStream;
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (stream && initialized)
+  if (stream && stream != threadStream && initialized)
     cu.cuStreamDestroy((CUstream)stream);
 }
 

@@ -76,15 +76,97 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
     bool ok = true;
     for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       if (!fn.isExternal()) {
+        hoistArgumentReads(fn);
         ok &= succeeded(mapRegion(fn.getBody()));
         if (ok)
           for (Block &block : fn.getBody())
             insertDeallocs(block);
         if (ok)
           fn.walk([&](gpu::LaunchOp launch) { promoteAccumulators(launch); });
+        if (ok)
+          elideOutputCopies(fn);
       }
     if (!ok)
       signalPassFailure();
+  }
+
+  /// Moves the entry point's reads of its argument array (llvm ops on the
+  /// function's arguments and constants, and the casts of the buffers they
+  /// give) to the top: they read host memory, and where they sat between
+  /// launches the async region would wait for the stream there.
+  static void hoistArgumentReads(func::FuncOp fn) {
+    Block &entry = fn.getBody().front();
+    Operation *insertAfter = nullptr;
+    llvm::SmallPtrSet<Operation *, 16> hoisted;
+    for (Operation &op : llvm::make_early_inc_range(entry)) {
+      if (!isa<LLVM::LLVMDialect>(op.getDialect()) &&
+          !isa<UnrealizedConversionCastOp>(op))
+        continue;
+      if (op.getNumRegions() || op.hasTrait<OpTrait::IsTerminator>())
+        continue;
+      bool fromArguments = llvm::all_of(op.getOperands(), [&](Value v) {
+        Operation *def = v.getDefiningOp();
+        return !def ? v.getParentBlock() == &entry
+                    : hoisted.contains(def) || def->hasTrait<OpTrait::ConstantLike>();
+      });
+      if (!fromArguments)
+        continue;
+      for (Value v : op.getOperands())
+        if (Operation *def = v.getDefiningOp();
+            def && !hoisted.contains(def)) {
+          // a constant: hoist it first
+          if (insertAfter)
+            def->moveAfter(insertAfter);
+          else
+            def->moveBefore(&entry, entry.begin());
+          insertAfter = def;
+          hoisted.insert(def);
+        }
+      if (insertAfter)
+        op.moveAfter(insertAfter);
+      else
+        op.moveBefore(&entry, entry.begin());
+      insertAfter = &op;
+      hoisted.insert(&op);
+    }
+  }
+
+  /// A result computed into a temporary device buffer, then copied whole
+  /// into the caller's output buffer (bufferization does that when the
+  /// producer wants a fresh buffer): the producer writes the output buffer
+  /// instead, and the copy and the temporary go.
+  static void elideOutputCopies(func::FuncOp fn) {
+    Block &entry = fn.getBody().front();
+    for (auto copy :
+         llvm::make_early_inc_range(entry.getOps<gpu::MemcpyOp>())) {
+      Value dst = copy.getDst(), src = copy.getSrc();
+      auto cast = dst.getDefiningOp<UnrealizedConversionCastOp>();
+      auto alloc = src.getDefiningOp<gpu::AllocOp>();
+      if (!cast || !alloc || dst.getType() != src.getType() ||
+          !dst.hasOneUse() || alloc->getBlock() != &entry ||
+          !cast->isBeforeInBlock(alloc))
+        continue;
+      // The temporary's uses end at the copy (and its free after it).
+      SmallVector<Operation *> frees;
+      bool ok = true;
+      for (Operation *user : src.getUsers()) {
+        if (user == copy.getOperation())
+          continue;
+        if (isa<gpu::DeallocOp>(user)) {
+          frees.push_back(user);
+          continue;
+        }
+        Operation *ancestor = entry.findAncestorOpInBlock(*user);
+        ok &= ancestor && ancestor->isBeforeInBlock(copy);
+      }
+      if (!ok)
+        continue;
+      for (Operation *f : frees)
+        f->erase();
+      copy.erase();
+      src.replaceAllUsesWith(dst);
+      alloc.erase();
+    }
   }
 
   /// Keeps what a reduction loop accumulates through memory (a load of
