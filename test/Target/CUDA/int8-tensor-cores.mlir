@@ -4,10 +4,12 @@
 // RUN: quant-opt %s --qc-compile-model-cuda="binary-format=none" | FileCheck %s --check-prefix=NVVM
 // RUN: quant-opt %s --qc-compile-model-cuda="binary-format=isa chip=sm_90" | FileCheck %s --check-prefix=PTX
 
+// The kernel writes the caller's output buffer: no temporary, no copy.
 // NVVM-LABEL: llvm.func @qc_run(
-// NVVM: llvm.call @mgpuMemAlloc(
+// NVVM-NOT: llvm.call @mgpuMemAlloc(
 // NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @qc_run_kernel{{.*}} blocks in
 // NVVM-NOT: gpu.launch_func
+// NVVM-NOT: llvm.call @mgpuMemcpy(
 // NVVM: llvm.call @mgpuStreamSynchronize(
 // NVVM: gpu.module @qc_run_kernel
 // NVVM: llvm.mlir.global internal @__wg_qc_run_kernel_0() {addr_space = 3 : i32} : !llvm.array<24576 x i8>
