@@ -97,8 +97,11 @@ def main():
     for name in names:
         if name in SYNTHETIC:
             rel, inputs = SYNTHETIC[name]
+            if args.batch:
+                rel = rel.replace(".onnx", f"_b{args.batch}.onnx")
             if not os.path.exists(os.path.join(synth, rel)):
-                sh(["/usr/bin/python3", os.path.join(ROOT, "bench/models/make-synthetic.py"), synth])
+                sh(["/usr/bin/python3", os.path.join(ROOT, "bench/models/make-synthetic.py"), synth]
+                   + (["--batch", str(args.batch)] if args.batch else []))
             model = os.path.join(synth, rel)
             if args.batch:
                 inputs = {k: ((args.batch,) + shape[1:], dt, kind)

@@ -14,6 +14,11 @@ writes into OUTDIR:
   calib/resnet50/, calib/bert_base/: N .npy calibration inputs each (default
                      8), and one more as input.npy beside each model.
 
+    make-synthetic.py OUTDIR --batch N
+
+writes resnet50_bN.onnx and bert_base_bN.onnx: the same models, same
+weights, at batch N (for the GPU benchmarks).
+
     make-synthetic.py OUTDIR --graph-npz
 
 writes the same models as OUTDIR/<name>.npz instead: the graph as JSON under
@@ -81,7 +86,7 @@ class Graph:
                  **{f"w:{k}": a for k, a in self.inits.items()})
 
 
-def resnet50(seed=0):
+def resnet50(seed=0, batch=1):
     g = Graph(seed)
     r = g.rng
 
@@ -111,10 +116,10 @@ def resnet50(seed=0):
     y = g.op("Gemm", [x, g.const(w), g.const(np.zeros(1000, np.float32), "b")], "logits",
              transB=1)
     g.rename_output("logits")
-    return g, [("x", (1, 3, 224, 224))], [("logits", (1, 1000))], 13
+    return g, [("x", (batch, 3, 224, 224))], [("logits", (batch, 1000))], 13
 
 
-def bert_base(seed=1, layers=12, hidden=768, heads=12, ff=3072, seq=128):
+def bert_base(seed=1, layers=12, hidden=768, heads=12, ff=3072, seq=128, batch=1):
     g = Graph(seed)
     r = g.rng
     dh = hidden // heads
@@ -130,8 +135,8 @@ def bert_base(seed=1, layers=12, hidden=768, heads=12, ff=3072, seq=128):
         return g.op("LayerNormalization", [x, g.const(gamma, "gamma"), g.const(beta, "beta")],
                     axis=-1, epsilon=1e-12)
 
-    split = g.const(np.array([1, seq, heads, dh], np.int64), "shape")
-    merge = g.const(np.array([1, seq, hidden], np.int64), "shape")
+    split = g.const(np.array([batch, seq, heads, dh], np.int64), "shape")
+    merge = g.const(np.array([batch, seq, hidden], np.int64), "shape")
     scale = g.const(np.array(1.0 / np.sqrt(dh), np.float32), "scale")
     half, one = g.const(np.array(0.5, np.float32)), g.const(np.array(1.0, np.float32))
     rsqrt2 = g.const(np.array(1 / np.sqrt(2), np.float32))
@@ -152,7 +157,7 @@ def bert_base(seed=1, layers=12, hidden=768, heads=12, ff=3072, seq=128):
                          g.op("Add", [g.op("Erf", [g.op("Mul", [f, rsqrt2])]), one])])
         x = layernorm(g.op("Add", [linear(f, ff, hidden, 0.5), x]))
     g.rename_output("out")
-    return g, [("h", (1, seq, hidden))], [("out", (1, seq, hidden))], 17
+    return g, [("h", (batch, seq, hidden))], [("out", (batch, seq, hidden))], 17
 
 
 def main():
@@ -160,8 +165,21 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--calib", type=int, default=8)
     ap.add_argument("--graph-npz", action="store_true")
+    ap.add_argument("--batch", type=int, default=1,
+                    help="write <name>_b<N>.onnx, the same models (same weights) "
+                         "at batch N, instead")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
+    if a.batch != 1:
+        import onnx
+        for name, build in (("resnet50", resnet50), ("bert_base", bert_base)):
+            g, inputs, outputs, opset = build(batch=a.batch)
+            m = g.model(inputs, outputs, opset)
+            onnx.checker.check_model(m)
+            path = f"{a.outdir}/{name}_b{a.batch}.onnx"
+            onnx.save(m, path)
+            print(path)
+        return
     if a.graph_npz:
         for name, build in (("resnet50", resnet50), ("bert_base", bert_base)):
             g, inputs, outputs, _ = build()
