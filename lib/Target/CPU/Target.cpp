@@ -78,14 +78,10 @@ LogicalResult qc::cpu::checkLowered(ModuleOp module, StringRef target) {
   return success(left.empty());
 }
 
-FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
-                                               StringRef graphFunction,
-                                               const TargetOptions &options) {
-  TargetOptions resolved = options;
-  if (Error e = resolveKernels(resolved)) {
-    module.emitError() << llvm::toString(std::move(e));
-    return failure();
-  }
+FailureOr<ModelSignature> qc::cpu::lowerInTwoHalves(
+    ModuleOp module, StringRef graphFunction, StringRef target,
+    llvm::function_ref<void(OpPassManager &)> toLinalg,
+    llvm::function_ref<void(OpPassManager &)> toLLVM) {
   auto graph = module.lookupSymbol<func::FuncOp>(graphFunction);
   if (!graph) {
     module.emitError() << "no function @" << graphFunction << " to compile";
@@ -94,26 +90,37 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   FailureOr<ModelSignature> sig = getModelSignature(graph);
   if (failed(sig))
     return failure();
-  // qc-compile-model in two halves, to report what is left of qc between.
+  PassManager first(module.getContext());
+  CreateEntryPointOptions entry;
+  entry.graphFunction = graphFunction.str();
+  first.addPass(createCreateEntryPoint(entry));
+  toLinalg(first);
+  if (failed(first.run(module)) || failed(checkLowered(module, target)))
+    return failure();
+  PassManager second(module.getContext());
+  toLLVM(second);
+  if (failed(second.run(module)))
+    return failure();
+  return sig;
+}
+
+FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
+                                               StringRef graphFunction,
+                                               const TargetOptions &options) {
+  TargetOptions resolved = options;
+  if (Error e = resolveKernels(resolved)) {
+    module.emitError() << llvm::toString(std::move(e));
+    return failure();
+  }
   CodegenPipelineOptions pipeline;
   pipeline.graphFunction = graphFunction.str();
   pipeline.threads = std::max(1u, resolved.threads);
   pipeline.int8Kernels = int8ISA(resolved.int8Kernels);
   pipeline.f32Kernels = f32ISA(resolved.f32Kernels);
-  PassManager toLinalg(module.getContext());
-  CreateEntryPointOptions entry;
-  entry.graphFunction = graphFunction.str();
-  toLinalg.addPass(createCreateEntryPoint(entry));
-  buildQCToLinalgPassPipeline(toLinalg, pipeline);
-  if (failed(toLinalg.run(module)))
-    return failure();
-  if (failed(checkLowered(module, "native code")))
-    return failure();
-  PassManager toLLVM(module.getContext());
-  buildLinalgToLLVMPassPipeline(toLLVM, pipeline);
-  if (failed(toLLVM.run(module)))
-    return failure();
-  return sig;
+  return lowerInTwoHalves(
+      module, graphFunction, "native code",
+      [&](OpPassManager &pm) { buildQCToLinalgPassPipeline(pm, pipeline); },
+      [&](OpPassManager &pm) { buildLinalgToLLVMPassPipeline(pm, pipeline); });
 }
 
 Expected<std::unique_ptr<llvm::TargetMachine>>

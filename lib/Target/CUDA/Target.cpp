@@ -76,14 +76,6 @@ FailureOr<ModelSignature> qc::cuda::lowerToLLVM(ModuleOp module,
     module.emitError() << llvm::toString(std::move(e));
     return failure();
   }
-  auto graph = module.lookupSymbol<func::FuncOp>(graphFunction);
-  if (!graph) {
-    module.emitError() << "no function @" << graphFunction << " to compile";
-    return failure();
-  }
-  FailureOr<ModelSignature> sig = getModelSignature(graph);
-  if (failed(sig))
-    return failure();
   CodegenPipelineOptions pipeline;
   pipeline.graphFunction = graphFunction.str();
   pipeline.chip = resolved.chip;
@@ -97,19 +89,10 @@ FailureOr<ModelSignature> qc::cuda::lowerToLLVM(ModuleOp module,
     pipeline.toolkit =
         llvm::sys::path::parent_path(llvm::sys::path::parent_path(ptxas))
             .str();
-  PassManager toLinalg(module.getContext());
-  CreateEntryPointOptions entry;
-  entry.graphFunction = graphFunction.str();
-  toLinalg.addPass(createCreateEntryPoint(entry));
-  buildQCToLinalgPassPipeline(toLinalg, pipeline);
-  if (failed(toLinalg.run(module)) ||
-      failed(cpu::checkLowered(module, "GPU code")))
-    return failure();
-  PassManager toLLVM(module.getContext());
-  buildLinalgToNVVMPassPipeline(toLLVM, pipeline);
-  if (failed(toLLVM.run(module)))
-    return failure();
-  return sig;
+  return cpu::lowerInTwoHalves(
+      module, graphFunction, "GPU code",
+      [&](OpPassManager &pm) { buildQCToLinalgPassPipeline(pm, pipeline); },
+      [&](OpPassManager &pm) { buildLinalgToNVVMPassPipeline(pm, pipeline); });
 }
 
 /// Links the runtime's bitcode into `m` and makes its functions internal:

@@ -20,6 +20,7 @@
 #include "qc/Target/CPU/TargetOptions.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Target/TargetMachine.h"
@@ -53,6 +54,16 @@ llvm::FailureOr<ModelSignature> lowerToLLVM(mlir::ModuleOp module,
 /// Reports each kind of qc op left in `module` after its lowering to linalg
 /// (one error at the first occurrence, naming `target`); failure if any.
 llvm::LogicalResult checkLowered(mlir::ModuleOp module, llvm::StringRef target);
+
+/// What every target's lowering does around its pipelines: finds
+/// @`graphFunction` and its signature, runs create-entry-point and
+/// `toLinalg`'s passes, reports the qc ops left (checkLowered, naming
+/// `target`), then runs `toLLVM`'s passes. Returns the signature.
+llvm::FailureOr<ModelSignature>
+lowerInTwoHalves(mlir::ModuleOp module, llvm::StringRef graphFunction,
+                 llvm::StringRef target,
+                 llvm::function_ref<void(mlir::OpPassManager &)> toLinalg,
+                 llvm::function_ref<void(mlir::OpPassManager &)> toLLVM);
 
 /// A target machine for options.cpu on the host's triple.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
