@@ -201,6 +201,28 @@ static int numKernels;
  * reported by the first run. */
 static char moduleError[1024];
 
+/* QC_CUDA_PROFILE=1: each launch timed by events on its stream, summed per
+ * kernel over the process, printed to stderr at exit (the heaviest first):
+ * a profile where no profiler can attach. */
+static int profiling = -1;
+static struct {
+  double ms;
+  long calls;
+  unsigned grid[3], block[3];
+} kernelTime[kMaxKernels];
+static struct Pending {
+  int kernel;
+  CUevent start, stop;
+} *pending;
+static size_t numPending, capPending;
+
+static int kernelIndex(CUfunction fn) {
+  for (int i = 0; i < numKernels; ++i)
+    if (kernels[i].fn == fn)
+      return i;
+  return -1;
+}
+
 static const char *kernelName(CUfunction fn) {
   for (int i = 0; i < numKernels; ++i)
     if (kernels[i].fn == fn)
@@ -285,6 +307,15 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
              " (kernel %s)", kernelName(fn));
   if (failed)
     return;
+  if (profiling < 0) {
+    const char *env = getenv("QC_CUDA_PROFILE");
+    profiling = env && *env && strcmp(env, "0") != 0;
+  }
+  CUevent start = 0, stop = 0;
+  int index = profiling ? kernelIndex(fn) : -1;
+  if (index >= 0 && cu.cuEventCreate(&start, 0) == 0 &&
+      cu.cuEventCreate(&stop, 0) == 0)
+    cu.cuEventRecord(start, (CUstream)stream);
   QC_CHECK(cu.cuLaunchKernel(fn, (unsigned)gridX, (unsigned)gridY,
                              (unsigned)gridZ, (unsigned)blockX,
                              (unsigned)blockY, (unsigned)blockZ,
@@ -292,6 +323,77 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
            " (kernel %s, grid %ldx%ldx%ld, block %ldx%ldx%ld)", kernelName(fn),
            (long)gridX, (long)gridY, (long)gridZ, (long)blockX, (long)blockY,
            (long)blockZ);
+  if (stop) {
+    cu.cuEventRecord(stop, (CUstream)stream);
+    pthread_mutex_lock(&lock);
+    if (numPending == capPending) {
+      capPending = capPending ? 2 * capPending : 1024;
+      pending = (struct Pending *)realloc(pending,
+                                          capPending * sizeof *pending);
+    }
+    pending[numPending].kernel = index;
+    pending[numPending].start = start;
+    pending[numPending].stop = stop;
+    ++numPending;
+    unsigned dims[6] = {(unsigned)gridX,  (unsigned)gridY,  (unsigned)gridZ,
+                        (unsigned)blockX, (unsigned)blockY, (unsigned)blockZ};
+    memcpy(kernelTime[index].grid, dims, sizeof kernelTime[index].grid);
+    memcpy(kernelTime[index].block, dims + 3, sizeof kernelTime[index].block);
+    pthread_mutex_unlock(&lock);
+  }
+}
+
+/* Adds the finished launches' times to their kernels' sums. */
+static void collectProfile(void) {
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < numPending; ++i) {
+    float ms = 0;
+    if (cu.cuEventSynchronize(pending[i].stop) == 0 &&
+        cu.cuEventElapsedTime(&ms, pending[i].start, pending[i].stop) == 0) {
+      kernelTime[pending[i].kernel].ms += ms;
+      kernelTime[pending[i].kernel].calls += 1;
+    }
+    cu.cuEventDestroy(pending[i].start);
+    cu.cuEventDestroy(pending[i].stop);
+  }
+  numPending = 0;
+  pthread_mutex_unlock(&lock);
+}
+
+__attribute__((destructor)) static void printProfile(void) {
+  if (profiling <= 0 || !initialized)
+    return;
+  collectProfile();
+  double total = 0;
+  int order[kMaxKernels];
+  int n = 0;
+  for (int i = 0; i < numKernels; ++i)
+    if (kernelTime[i].calls) {
+      total += kernelTime[i].ms;
+      order[n++] = i;
+    }
+  for (int i = 1; i < n; ++i) /* insertion sort, heaviest first */
+    for (int j = i; j > 0 && kernelTime[order[j]].ms > kernelTime[order[j - 1]].ms;
+         --j) {
+      int t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+  fprintf(stderr, "qc cuda profile: %d kernels, %.3f ms in all launches\n", n,
+          total);
+  fprintf(stderr, "%9s %6s %7s  %-17s %-12s %s\n", "ms", "%", "calls", "grid",
+          "block", "kernel");
+  for (int k = 0; k < n; ++k) {
+    int i = order[k];
+    char grid[40], block[40];
+    snprintf(grid, sizeof grid, "%ux%ux%u", kernelTime[i].grid[0],
+             kernelTime[i].grid[1], kernelTime[i].grid[2]);
+    snprintf(block, sizeof block, "%ux%ux%u", kernelTime[i].block[0],
+             kernelTime[i].block[1], kernelTime[i].block[2]);
+    fprintf(stderr, "%9.3f %6.2f %7ld  %-17s %-12s %s\n", kernelTime[i].ms,
+            100 * kernelTime[i].ms / (total > 0 ? total : 1),
+            kernelTime[i].calls, grid, block, kernels[i].name);
+  }
 }
 
 /*===--- Streams, events, memory (gpu-to-llvm's calls) --------------------===*/
@@ -323,6 +425,8 @@ void mgpuStreamSynchronize(void *stream) {
     setError("a kernel of the model failed: %s (found by "
              "cuStreamSynchronize)",
              errorName(r));
+  if (profiling > 0)
+    collectProfile();
 }
 
 void mgpuStreamWaitEvent(void *stream, void *event) {

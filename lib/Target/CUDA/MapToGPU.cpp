@@ -85,9 +85,49 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
           fn.walk([&](gpu::LaunchOp launch) { promoteAccumulators(launch); });
         if (ok)
           elideOutputCopies(fn);
+        if (ok)
+          nameKernels(fn);
       }
     if (!ok)
       signalPassFailure();
+  }
+
+  /// The ONNX node a location names (its first NameLoc), or "".
+  static std::string nodeName(Location loc) {
+    std::string name;
+    loc->walk([&](Location l) {
+      if (auto named = dyn_cast<NameLoc>(l)) {
+        name = named.getName().str();
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    return name;
+  }
+
+  /// Names each launch's kernel after the ONNX node it computes (the
+  /// kernel and its module, which gpu-kernel-outlining takes): profiles and
+  /// the runtime's errors then say which node's kernel it was.
+  static void nameKernels(func::FuncOp fn) {
+    unsigned n = 0;
+    MLIRContext *ctx = fn.getContext();
+    fn.walk([&](gpu::LaunchOp launch) {
+      if (launch.getFunctionAttr())
+        return;
+      std::string node = nodeName(launch.getLoc());
+      if (node.empty())
+        launch.getBody().walk([&](Operation *op) {
+          node = nodeName(op->getLoc());
+          return node.empty() ? WalkResult::advance()
+                              : WalkResult::interrupt();
+        });
+      std::string name;
+      for (char c : node.substr(0, 48))
+        name += llvm::isAlnum(c) ? c : '_';
+      name = "k" + std::to_string(n++) + (name.empty() ? "" : "_" + name);
+      launch.setFunctionAttr(FlatSymbolRefAttr::get(ctx, name));
+      launch.setModuleAttr(FlatSymbolRefAttr::get(ctx, name));
+    });
   }
 
   /// Moves the entry point's reads of its argument array (llvm ops on the

@@ -3,7 +3,7 @@
 // REQUIRES: ptxas
 // RUN: quant-opt %s --split-input-file --qc-compile-model-cuda="binary-format=bin chip=sm_90" | FileCheck %s
 
-// CHECK: gpu.binary @qc_run_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, properties = {{.*}}, bin = "
+// CHECK: gpu.binary @k{{[0-9]+}} [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, properties = {{.*}}, bin = "
 func.func @main_graph(%a: tensor<37x50xi8>) -> tensor<37x70xi8> {
   %b = arith.constant dense<3> : tensor<50x70xi8>
   %c = qc.matmul_int %a, %b zp(5, [0]) : (tensor<37x50xi8>, tensor<50x70xi8>) -> tensor<37x70xi32>
@@ -13,7 +13,7 @@ func.func @main_graph(%a: tensor<37x50xi8>) -> tensor<37x70xi8> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%x: tensor<1x3x9x11xui8>) -> tensor<1x8x5x6xi32> {
   %w = arith.constant dense<2> : tensor<8x3x3x3xi8>
   %b = arith.constant dense<7> : tensor<8xi32>

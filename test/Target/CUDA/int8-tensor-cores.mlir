@@ -7,14 +7,14 @@
 // The kernel writes the caller's output buffer: no temporary, no copy.
 // NVVM-LABEL: llvm.func @qc_run(
 // NVVM-NOT: llvm.call @mgpuMemAlloc(
-// NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @qc_run_kernel{{.*}} blocks in
+// NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @k{{[0-9]+}}{{.*}} blocks in
 // NVVM-NOT: gpu.launch_func
 // NVVM-NOT: llvm.call @mgpuMemcpy(
 // NVVM: llvm.call @mgpuStreamSynchronize(
-// NVVM: gpu.module @qc_run_kernel
-// NVVM: llvm.mlir.global internal @__wg_qc_run_kernel_0() {addr_space = 3 : i32} : !llvm.array<24576 x i8>
-// NVVM: llvm.mlir.global internal @__wg_qc_run_kernel_1() {addr_space = 3 : i32} : !llvm.array<24576 x i8>
-// NVVM: llvm.func @qc_run_kernel(
+// NVVM: gpu.module @k{{[0-9]+}}
+// NVVM: llvm.mlir.global internal @__wg_k{{[0-9]+}}_0() {addr_space = 3 : i32} : !llvm.array<24576 x i8>
+// NVVM: llvm.mlir.global internal @__wg_k{{[0-9]+}}_1() {addr_space = 3 : i32} : !llvm.array<24576 x i8>
+// NVVM: llvm.func @k{{[0-9]+}}(
 // NVVM: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg, %{{.*}}
 // NVVM: nvvm.cp.async.commit.group
 // NVVM: nvvm.cp.async.wait.group 1
@@ -28,9 +28,9 @@
 // NVVM: llvm.trunc %{{.*}} : i64 to i8
 // NVVM: llvm.store %{{.*}} : i8, !llvm.ptr
 
-// PTX: gpu.binary @qc_run_kernel
+// PTX: gpu.binary @k{{[0-9]+}}
 // PTX-SAME: .target sm_90
-// PTX-SAME: .shared .align {{[0-9]+}} .b8 __wg_qc_run_kernel_0[24576]
+// PTX-SAME: .shared .align {{[0-9]+}} .b8 __wg_k{{[0-9]+}}_0[24576]
 // PTX-SAME: cp.async.cg.shared.global [%rd{{[0-9]+}}], [%rd{{[0-9]+}}], 16, %r{{[0-9]+}};
 // PTX-SAME: cp.async.commit_group;
 // PTX-SAME: cp.async.wait_group \091;

@@ -8,11 +8,11 @@
 // NVVM-LABEL: llvm.func @qc_run(
 // NVVM: llvm.call @mgpuStreamCreate()
 // NVVM: llvm.call @mgpuMemAlloc(
-// NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @qc_run_kernel{{.*}} blocks in
+// NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @k{{[0-9]+}}{{.*}} blocks in
 // NVVM: llvm.call @mgpuMemFree(
 // NVVM: llvm.call @mgpuStreamSynchronize(
-// NVVM: gpu.module @qc_run_kernel{{.*}} [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">]
-// NVVM: llvm.func @qc_run_kernel(
+// NVVM: gpu.module @k{{[0-9]+}}{{.*}} [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">]
+// NVVM: llvm.func @k{{[0-9]+}}(
 // NVVM-SAME: nvvm.kernel
 // NVVM: nvvm.read.ptx.sreg.ctaid.x
 // NVVM: nvvm.read.ptx.sreg.tid.x
@@ -22,9 +22,9 @@
 // NVVM: llvm.mul %{{.*}} : i32
 // NVVM: llvm.add %{{.*}} : i32
 
-// PTX: gpu.binary @qc_run_kernel
+// PTX: gpu.binary @k{{[0-9]+}}
 // PTX-SAME: .target sm_90
-// PTX-SAME: .visible .entry qc_run_kernel(
+// PTX-SAME: .visible .entry k{{[0-9]+}}(
 // PTX-SAME: mov.u32 {{.*}}%ctaid.x
 
 // BAD: block-size 2048 is not in [1, 1024]
