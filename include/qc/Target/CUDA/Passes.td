@@ -60,7 +60,22 @@ def FormInt8Gemm : Pass<"qc-cuda-form-int8-gemm"> {
     i32 like `convert-qc-to-linalg`'s lowering: the integers are identical.
     Ops whose shifted weights do not fit in i8, or that are not of these
     forms, are left for `convert-qc-to-linalg`.
+
+    W4 (option `w4`, on by default): when the shifted weights of a
+    `qc.matmul_int` all lie in [-8, 7] (the 4-bit recipes' weights, stored
+    in i8), `K'` is rounded up to 32 and the constant is `W` packed two
+    values a byte, `[N, K'/2] i8` (`qc_gemm_weights_w4`): in each 32-wide
+    group `g` of K, byte `16g + j` holds `k = 32g + j` in its low nibble
+    and `k = 32g + 16 + j` in its high one, two's complement. The
+    matmul's `W` operand is then the result of a `linalg.generic` marked
+    with the unit attribute `qc.w4_unpack` that unpacks it (sign-extending
+    the nibbles): correct wherever it runs, and the mark by which
+    `qc-cuda-int8-gemm-to-mma` reads the packed constant instead.
   }];
+  let options = [
+    Option<"w4", "w4", "bool", "true",
+           "Pack matmul weights that fit in 4 bits two a byte (W4A8)">,
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
