@@ -490,6 +490,7 @@ struct ConvIntToGemm : OpRewritePattern<qc::ConvIntOp> {
 
 struct FormInt8GemmPass
     : qc::cuda::impl::FormInt8GemmBase<FormInt8GemmPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<MatMulIntToGemm>(&getContext(), w4);

@@ -18,7 +18,7 @@ using namespace mlir;
 void qc::cuda::buildQCToLinalgPassPipeline(
     OpPassManager &pm, const CodegenPipelineOptions &options) {
   if (options.tensorCores) {
-    FormInt8GemmOptions form;
+    qc::cuda::FormInt8GemmOptions form;
     form.w4 = options.w4;
     pm.addPass(createFormInt8Gemm(form));
   }

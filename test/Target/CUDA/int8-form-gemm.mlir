@@ -99,12 +99,12 @@ func.func @not_handled(%a: tensor<4x64xi8>, %b: tensor<64x8xi8>, %x: tensor<1x4x
 // CHECK-DAG: #[[PK:.*]] = affine_map<(d0, d1) -> (d0, (d1 floordiv 32) * 16 + d1 mod 16)>
 // CHECK-LABEL: func.func @w4(
 // CHECK-DAG: %[[P:.*]] = arith.constant dense_resource<qc_gemm_weights_w4> : tensor<2x16xi8>
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x32xi8>)
 // CHECK: %[[W:.*]] = linalg.generic {indexing_maps = [#[[PK]], #{{.*}}], {{.*}}} ins(%[[P]] : tensor<2x16xi8>) outs(%{{.*}} : tensor<2x32xi8>) attrs = {qc.w4_unpack}
 // CHECK: %[[K:.*]] = linalg.index 1 : index
 // CHECK: arith.andi %[[K]], %c16
 // CHECK: arith.shli
 // CHECK: arith.shrsi
-// CHECK: %[[G:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x32xi8>)
 // CHECK: linalg.matmul {{.*}} ins(%[[G]], %[[W]] : tensor<3x32xi8>, tensor<2x32xi8>)
 // CHECK: qc_gemm_corr: "0x0400000066000000D6FFFFFF"
 // CHECK: qc_gemm_weights_w4: "0x010000008899AABB0C0D0E0F000102030405060777665544030201000F0E0D0C0B0A0908"

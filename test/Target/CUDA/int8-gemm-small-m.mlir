@@ -109,7 +109,7 @@ func.func @m64(%a: memref<64x256xi8>, %b: memref<64x256xi8>, %c: memref<64x64xi3
 // CHECK-SAME: %[[A:[^:]*]]: memref<1x512xi8>, %[[CORR:[^:]*]]: memref<72xi32>, %[[Y:[^:]*]]: memref<1x72xi32>
 // CHECK-NOT: memref.alloc
 // CHECK-NOT: linalg.
-// CHECK: %[[P:.*]] = memref.get_global @w4 : memref<72x256xi8>
+// CHECK: %[[P:.*]] = memref.get_global @packed : memref<72x256xi8>
 // CHECK: gpu.launch
 // CHECK-SAME: workgroup(%[[SA:.*]] : memref<5x16x256xi8, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<5x32x128xi8, #gpu.address_space<workgroup>>)
 // CHECK-COUNT-4: nvgpu.device_async_copy %[[A]][{{.*}}], %[[SA]][{{.*}}], 16
@@ -140,10 +140,10 @@ func.func @m64(%a: memref<64x256xi8>, %b: memref<64x256xi8>, %c: memref<64x64xi3
 // CHECK: memref.store %{{.*}}, %[[Y]]
 // CHECK-NOT: linalg.
 // CHECK: return
-memref.global "private" constant @w4 : memref<72x256xi8> = dense<17>
+memref.global "private" constant @packed : memref<72x256xi8> = dense<17>
 func.func @w4(%a: memref<1x512xi8>, %corr: memref<72xi32>, %y: memref<1x72xi32>) {
   %c0 = arith.constant 0 : i32
-  %p = memref.get_global @w4 : memref<72x256xi8>
+  %p = memref.get_global @packed : memref<72x256xi8>
   %w = memref.alloc() : memref<72x512xi8>
   linalg.generic {indexing_maps = [#pk, #id], iterator_types = ["parallel", "parallel"]} ins(%p : memref<72x256xi8>) outs(%w : memref<72x512xi8>) attrs = {qc.w4_unpack} {
   ^bb0(%in: i8, %out: i8):
@@ -182,10 +182,10 @@ func.func @w4(%a: memref<1x512xi8>, %corr: memref<72xi32>, %y: memref<1x72xi32>)
 // CHECK: linalg.generic {{.*}} attrs = {qc.w4_unpack}
 // CHECK: gpu.launch
 // CHECK-SAME: workgroup(%{{.*}} : memref<4x16x256xi8, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x32x256xi8, #gpu.address_space<workgroup>>)
-memref.global "private" constant @w4 : memref<72x128xi8> = dense<17>
+memref.global "private" constant @packed : memref<72x128xi8> = dense<17>
 func.func @w4_large(%a: memref<200x256xi8>, %c: memref<200x72xi32>) {
   %c0 = arith.constant 0 : i32
-  %p = memref.get_global @w4 : memref<72x128xi8>
+  %p = memref.get_global @packed : memref<72x128xi8>
   %w = memref.alloc() : memref<72x256xi8>
   linalg.generic {indexing_maps = [#pk, #id], iterator_types = ["parallel", "parallel"]} ins(%p : memref<72x128xi8>) outs(%w : memref<72x256xi8>) attrs = {qc.w4_unpack} {
   ^bb0(%in: i8, %out: i8):
@@ -197,7 +197,7 @@ func.func @w4_large(%a: memref<200x256xi8>, %c: memref<200x72xi32>) {
 }
 func.func @w4_shared(%a: memref<1x256xi8>, %c: memref<1x72xi32>, %other: memref<72x256xi8>) {
   %c0 = arith.constant 0 : i32
-  %p = memref.get_global @w4 : memref<72x128xi8>
+  %p = memref.get_global @packed : memref<72x128xi8>
   %w = memref.alloc() : memref<72x256xi8>
   linalg.generic {indexing_maps = [#pk, #id], iterator_types = ["parallel", "parallel"]} ins(%p : memref<72x128xi8>) outs(%w : memref<72x256xi8>) attrs = {qc.w4_unpack} {
   ^bb0(%in: i8, %out: i8):
