@@ -3,7 +3,7 @@
 inputs and the outputs they must match bit-exact.
 
     bench/gpu/make-gemm.py OUTDIR [--set quick|bench|all] [--shapes MxNxK,...]
-                           [--variants plain,zp,requant] [--seed S]
+                           [--variants plain,zp,requant,w4] [--seed S]
                            [--compile BINDIR]
 
 For each shape and variant, OUTDIR/gemm_<M>x<N>x<K>_<variant>/ holds:
@@ -20,7 +20,10 @@ Variants:
            acc = (a - 7) @ b + bias;
   requant  the zp variant followed by qc.requantize per output channel to
            i8 (multiplier/shift per channel, output zero point -3, clamp
-           [-128, 127]): the kernel's fused epilogue.
+           [-128, 127]): the kernel's fused epilogue;
+  w4       as plain, but B drawn in [-8, 7]: the compiler packs it two
+           values a byte (W4A8 kernel); compare with plain of the same
+           shape. Not in the default --variants.
 The products are summed in float64 (exact: |a*b| <= 2^14 and K <= 2^16
 keep every partial sum below 2^53), then checked and converted to int64;
 no sum reaches 2^31, so the i32 arithmetic of the compiled code cannot
@@ -47,7 +50,8 @@ QUICK = [(37, 70, 50), (1, 33, 64), (16, 8, 16), (129, 130, 200),
          (256, 256, 256), (200, 72, 1000), (300, 136, 256), (128, 128, 64),
          (5, 4096, 4096)]
 BENCH = [(m, 4096, 4096) for m in (1, 16, 128, 4096, 8192)] + [(8192, 8192, 8192)]
-VARIANTS = ("plain", "zp", "requant")
+VARIANTS = ("plain", "zp", "requant", "w4")
+DEFAULT_VARIANTS = ("plain", "zp", "requant")
 A_ZP = 7
 OUT_ZP = -3
 
@@ -87,23 +91,24 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False):
     # One generator per shape: the three variants share their operands.
     rng = np.random.default_rng([seed, m, n, k])
     a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+    lo, hi = (-8, 8) if variant == "w4" else (-128, 128)
     if timing:
         # Random 256 x 256 tiles repeated: the same work for the tensor
         # cores, and a library that compresses to almost nothing for the
         # copy to the GPU machine (a 8192^2 weight is 64 MB).
-        tile = rng.integers(-128, 128, size=(256, 256), dtype=np.int8)
+        tile = rng.integers(lo, hi, size=(256, 256), dtype=np.int8)
         b = np.tile(tile, (-(-k // 256), -(-n // 256)))[:k, :n].copy()
     else:
-        b = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
+        b = rng.integers(lo, hi, size=(k, n), dtype=np.int8)
     bias = rng.integers(-50000, 50000, size=(n,), dtype=np.int32)
     mult, shift = dyadic(rng, n, k)
 
-    a_zp = 0 if variant == "plain" else A_ZP
+    a_zp = 0 if variant in ("plain", "w4") else A_ZP
     acc = exact_matmul(a.astype(np.int64) - a_zp, b) if not timing else \
         np.zeros((1, n), np.int64)
     ops = []
     acc_ty = f"tensor<{m}x{n}xi32>"
-    if variant == "plain":
+    if variant in ("plain", "w4"):
         ops.append(f"%c = qc.matmul_int %a, %b zp({a_zp}, [0]) : "
                    f"(tensor<{m}x{k}xi8>, tensor<{k}x{n}xi8>) -> {acc_ty}")
         expect = acc.astype(np.int32)
@@ -128,7 +133,7 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False):
                 f"clamp (-128, 127) : {acc_ty} -> {out_ty}")
 
     resources = [f"      gemm_b: \"{hex_blob(b, 1)}\""]
-    if variant != "plain":
+    if variant not in ("plain", "w4"):
         resources.append(f"      gemm_bias: \"{hex_blob(bias.astype('<i4'), 4)}\"")
     with open(os.path.join(d, "model.mlir"), "w") as f:
         f.write(f"func.func @main_graph(%a: tensor<{m}x{k}xi8>) -> {out_ty} {{\n")
@@ -164,7 +169,7 @@ def main():
     p.add_argument("outdir")
     p.add_argument("--set", choices=("quick", "bench", "all"), default="quick")
     p.add_argument("--shapes", help="MxNxK,... instead of --set")
-    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS))
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--compile", metavar="BINDIR",
                    help="also build lib.so with BINDIR/quant-compile")

@@ -90,6 +90,80 @@ std::optional<Weights> shiftWeights(int64_t rows, int64_t k, int64_t kPadded,
   return w;
 }
 
+/// Whether every shifted weight fits in 4 bits, [-8, 7].
+bool fitsW4(ArrayRef<int8_t> values) {
+  return llvm::all_of(values, [](int8_t v) { return v >= -8 && v <= 7; });
+}
+
+/// `w` ([rows, kPadded], kPadded % 16 == 0) with its rows widened to a
+/// multiple of 32 (zero columns): W4 packs 32-wide groups of K.
+void padTo32(Weights &w, int64_t rows, int64_t &kPadded) {
+  int64_t kp = roundUp(kPadded, 32);
+  if (kp == kPadded)
+    return;
+  std::vector<int8_t> values(rows * kp, 0);
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy_n(w.values.begin() + r * kPadded, kPadded,
+                values.begin() + r * kp);
+  w.values = std::move(values);
+  kPadded = kp;
+}
+
+/// W[rows, kp] (values in [-8, 7], kp % 32 == 0) packed two per byte as
+/// [rows, kp / 2]: byte 16g + j of a row holds k = 32g + j in its low
+/// nibble and k = 32g + 16 + j in its high one (two's complement), so that
+/// one 16-byte chunk read by ldmatrix gives each lane the k values of both
+/// B registers of an m16n8k32 mma (see qc::cuda::kW4UnpackAttr).
+std::vector<int8_t> packW4(ArrayRef<int8_t> values, int64_t rows,
+                           int64_t kp) {
+  std::vector<int8_t> packed(rows * kp / 2);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < kp / 32; ++g)
+      for (int64_t j = 0; j < 16; ++j) {
+        uint8_t lo = uint8_t(values[r * kp + 32 * g + j]) & 0xF;
+        uint8_t hi = uint8_t(values[r * kp + 32 * g + 16 + j]) & 0xF;
+        packed[r * kp / 2 + 16 * g + j] = int8_t(lo | (hi << 4));
+      }
+  return packed;
+}
+
+/// The [rows, kp] i8 weights from their packed [rows, kp / 2] form, a
+/// linalg.generic marked qc::cuda::kW4UnpackAttr: the packed constant
+/// stays the program's data; the tensor-core kernel reads it directly and
+/// expands the nibbles in registers, any other lowering runs this generic.
+Value unpackW4(OpBuilder &b, Location loc, Value packed, int64_t rows,
+               int64_t kp) {
+  MLIRContext *ctx = b.getContext();
+  Type i8 = b.getI8Type();
+  auto outTy = RankedTensorType::get({rows, kp}, i8);
+  Value empty = tensor::EmptyOp::create(b, loc, outTy.getShape(), i8);
+  AffineExpr d0, d1;
+  bindDims(ctx, d0, d1);
+  auto in = AffineMap::get(2, 0, {d0, d1.floorDiv(32) * 16 + d1 % 16}, ctx);
+  auto id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{outTy}, ValueRange{packed}, ValueRange{empty},
+      ArrayRef<AffineMap>{in, id},
+      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        // (byte << (k & 16 ? 0 : 4)) >>s 4.
+        Value k = linalg::IndexOp::create(nb, l, 1);
+        Value high = arith::CmpIOp::create(
+            nb, l, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(nb, l, k,
+                                  arith::ConstantIndexOp::create(nb, l, 16)),
+            arith::ConstantIndexOp::create(nb, l, 0));
+        Value four = arith::ConstantIntOp::create(nb, l, i8, 4);
+        Value shift = arith::SelectOp::create(
+            nb, l, high, arith::ConstantIntOp::create(nb, l, i8, 0), four);
+        Value v = arith::ShLIOp::create(nb, l, args[0], shift);
+        v = arith::ShRSIOp::create(nb, l, v, four);
+        linalg::YieldOp::create(nb, l, v);
+      });
+  generic->setAttr(qc::cuda::kW4UnpackAttr, UnitAttr::get(ctx));
+  return generic.getResult(0);
+}
+
 /// `x` (u8 or i8) as signless i8: u8 values shifted by -128 (their zero
 /// point is shifted alike by the caller).
 Value signlessInt8(OpBuilder &b, Location loc, Value x) {
@@ -206,7 +280,9 @@ Value correction(OpBuilder &b, Location loc, ArrayRef<int64_t> rowSums,
 }
 
 struct MatMulIntToGemm : OpRewritePattern<qc::MatMulIntOp> {
-  using OpRewritePattern::OpRewritePattern;
+  MatMulIntToGemm(MLIRContext *ctx, bool w4)
+      : OpRewritePattern(ctx), w4(w4) {}
+  bool w4;
   LogicalResult matchAndRewrite(qc::MatMulIntOp op,
                                 PatternRewriter &rw) const override {
     auto aTy = dyn_cast<RankedTensorType>(op.getA().getType());
@@ -231,6 +307,9 @@ struct MatMulIntToGemm : OpRewritePattern<qc::MatMulIntOp> {
         });
     if (!w)
       return rw.notifyMatchFailure(op, "shifted weights do not fit in i8");
+    bool packed = w4 && fitsW4(w->values);
+    if (packed)
+      padTo32(*w, n, kp);
     Location loc = op.getLoc();
     bool flip = isUnsigned(aTy);
     int64_t zp = int32_t(op.getAZp()) - (flip ? 128 : 0);
@@ -255,8 +334,16 @@ struct MatMulIntToGemm : OpRewritePattern<qc::MatMulIntOp> {
                    return std::make_pair(valid, SmallVector<Value>{r, col});
                  });
     }
-    Value wt = blobConstant<int8_t>(rw, loc, w->values, {n, kp},
-                                    rw.getI8Type(), "qc_gemm_weights");
+    Value wt;
+    if (packed)
+      wt = unpackW4(rw, loc,
+                    blobConstant<int8_t>(rw, loc, packW4(w->values, n, kp),
+                                         {n, kp / 2}, rw.getI8Type(),
+                                         "qc_gemm_weights_w4"),
+                    n, kp);
+    else
+      wt = blobConstant<int8_t>(rw, loc, w->values, {n, kp}, rw.getI8Type(),
+                                "qc_gemm_weights");
     Value acc = int8Gemm(rw, loc, a, wt);
     Value bias = op.getBias();
     Value corr = correction(rw, loc, w->rowSums, zp, bias);
@@ -403,9 +490,11 @@ struct ConvIntToGemm : OpRewritePattern<qc::ConvIntOp> {
 
 struct FormInt8GemmPass
     : qc::cuda::impl::FormInt8GemmBase<FormInt8GemmPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<MatMulIntToGemm, ConvIntToGemm>(&getContext());
+    patterns.add<MatMulIntToGemm>(&getContext(), w4);
+    patterns.add<ConvIntToGemm>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -1,16 +1,26 @@
 //===- Int8GemmToMMA.cpp - i8 GEMMs on the int8 tensor cores --------------===//
 //
 // A bufferized linalg.matmul of A[M, K] i8 by B[N, K] i8 (transposed map,
-// static shapes, K a multiple of 16) into C[M, N] i32 becomes a gpu.launch:
+// static shapes, K a multiple of 16) into C[M, N] i32 becomes a gpu.launch
+// whose tiling (TileConfig) is chosen by M:
 //
-//  - blocks of 8 warps own a 128x128 tile of C; each warp 64x32 of it, as
-//    4x4 accumulators of mma.sync m16n8k32 (s8 x s8 -> s32, wrapping);
-//  - K advances in 64-wide steps through a 3-stage ring of shared-memory
-//    tiles (2 x 3 x 128x64 bytes), filled by cp.async 16-byte copies two
-//    steps ahead; out-of-range rows and columns are zero-filled (cp.async
-//    with src-size 0), so any M and N work;
+//  - M > 64: blocks of 8 warps own a 128x128 tile of C; each warp 64x32 of
+//    it, as 4x4 accumulators of mma.sync m16n8k32 (s8 x s8 -> s32,
+//    wrapping); K advances in 64-wide steps through a 3-stage ring;
+//  - M <= 16 / 32 / 64 (GEMV-like, bound by reading B once): 16x32 /
+//    32x32 / 64x32 tiles of 2 / 4 / 4 warps, K in 256 / 128 / 128-wide
+//    steps through 4- to 6-stage rings: N / 32 blocks, each with more
+//    bytes in flight;
+//  - the ring of shared-memory tiles is filled by cp.async 16-byte copies
+//    stages - 1 steps ahead; out-of-range rows and columns are zero-filled
+//    (cp.async with src-size 0), so any M and N work;
 //  - the 16-byte chunks of a tile row are xor-swizzled by the row so that
 //    ldmatrix reads 8 rows without bank conflicts;
+//  - W4: when B is the result of a qc.w4_unpack generic (see
+//    qc::cuda::kW4UnpackAttr) of a packed [N, K/2] constant, the kernel
+//    copies the packed tiles (half the bytes), ldmatrix-loads one 16-byte
+//    chunk per n8k32 fragment and expands each 32-bit word (8 nibbles) to
+//    the fragment's two s8x4 registers with integer ops before mma.sync;
 //  - the epilogue writes each accumulator (guarded by M and N), through
 //    the sole elementwise linalg.generic that consumes C when there is one
 //    (bias, zero-point correction, requantization to i8): C is then never
@@ -38,24 +48,63 @@ using namespace mlir;
 
 namespace {
 
-// The tiling. The copy loops below assume each operand tile is 2 chunks of
-// 16 bytes per thread, the warp layout 2 x 4.
-constexpr int64_t kBlockM = 128, kBlockN = 128, kBlockK = 64;
-constexpr int64_t kStages = 3;
-constexpr int64_t kWarpsM = 2, kWarpsN = 4;
-constexpr int64_t kThreads = 32 * kWarpsM * kWarpsN;
-constexpr int64_t kWarpM = kBlockM / kWarpsM, kWarpN = kBlockN / kWarpsN;
-constexpr int64_t kTilesM = kWarpM / 16, kTilesN = kWarpN / 8;
-constexpr int64_t kChunksPerRow = kBlockK / 16;
-static_assert(kBlockM * kChunksPerRow == 2 * kThreads, "2 A chunks a thread");
-static_assert(kBlockN * kChunksPerRow == 2 * kThreads, "2 B chunks a thread");
-static_assert(kTilesN % 2 == 0, "B fragments load in pairs");
+/// The tiling of one kernel: a blockM x blockN tile of C a block, K in
+/// blockK steps through a `stages`-deep ring of shared-memory tiles,
+/// warpsM x warpsN warps each owning (blockM / warpsM) x (blockN / warpsN)
+/// of the tile as m16n8 accumulators.
+struct TileConfig {
+  int64_t blockM, blockN, blockK, stages, warpsM, warpsN;
+
+  int64_t threads() const { return 32 * warpsM * warpsN; }
+  int64_t warpM() const { return blockM / warpsM; }
+  int64_t warpN() const { return blockN / warpsN; }
+  int64_t tilesM() const { return warpM() / 16; }
+  int64_t tilesN() const { return warpN() / 8; }
+  /// Bytes of one K row of B in shared memory (W4: packed, half).
+  int64_t rowBytesB(bool w4) const { return w4 ? blockK / 2 : blockK; }
+  int64_t sharedBytes(bool w4) const {
+    return stages * (blockM * blockK + blockN * rowBytesB(w4));
+  }
+  /// Whether the builder below can generate it: whole m16 / n8 tiles per
+  /// warp (B fragments by pairs, W4 by 1, 2 or 4), every copy of a stage
+  /// a whole number of 16-byte chunks per thread, rows of a power of two
+  /// chunks (the swizzle), static shared memory within 48 KiB.
+  bool valid(bool w4) const {
+    auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
+    int64_t cA = blockK / 16, cB = rowBytesB(w4) / 16;
+    return blockK % 32 == 0 && blockM % warpsM == 0 &&
+           blockN % warpsN == 0 && warpM() % 16 == 0 && warpN() % 8 == 0 &&
+           (w4 ? (tilesN() <= 2 || tilesN() % 4 == 0) : tilesN() % 2 == 0) &&
+           pow2(cA) && pow2(cB) && (blockM * cA) % threads() == 0 &&
+           (blockN * cB) % threads() == 0 && stages >= 2 &&
+           sharedBytes(w4) <= 48 * 1024;
+  }
+};
+
+/// The kernel configuration for M rows. Small M (GEMV-like, memory bound:
+/// the weights are read once) takes a narrow N tile, so that N = 4096
+/// makes 128 blocks for the 132 SMs of an H200, long K steps and a deep
+/// ring (more bytes in flight per SM), and tiles of 16, 32 or 64 rows so
+/// that few of the tensor cores' rows are padding. W4 tiles of B are half
+/// the bytes: one more stage where it fits.
+TileConfig chooseConfig(int64_t m, bool w4) {
+  if (m <= 16)
+    return {16, 32, 256, w4 ? 5 : 4, 1, 2};
+  if (m <= 32)
+    return {32, 32, 128, w4 ? 6 : 5, 2, 2};
+  if (m <= 64)
+    return {64, 32, 128, w4 ? 4 : 3, 2, 2};
+  return {128, 128, 64, 3, 2, 4};
+}
 
 /// The GEMM's operands, if `op` is one this pass runs.
 struct Gemm {
   linalg::MatmulOp op;
   Value a, b, c;
   int64_t m, n, k;
+  /// W4: B's packed form [N, K/2] and the generic unpacking it into B.
+  Value bPacked;
+  linalg::GenericOp unpack;
 };
 
 bool contiguous(Value v) {
@@ -93,10 +142,43 @@ std::optional<Gemm> matchGemm(linalg::MatmulOp op) {
   return g;
 }
 
+/// The qc::cuda::kW4UnpackAttr generic that is the only writer of B (a
+/// memref.alloc read by nothing but the GEMM), from a packed [N, K/2] i8
+/// constant (memref.get_global), earlier in the same block.
+linalg::GenericOp w4Unpack(const Gemm &g) {
+  if (g.k % 32 != 0 || !g.b.getDefiningOp<memref::AllocOp>())
+    return {};
+  linalg::GenericOp unpack;
+  for (Operation *user : g.b.getUsers()) {
+    if (user == g.op)
+      continue;
+    auto gen = dyn_cast<linalg::GenericOp>(user);
+    if (!gen || unpack || !gen->hasAttr(qc::cuda::kW4UnpackAttr))
+      return {};
+    unpack = gen;
+  }
+  if (!unpack || unpack->getBlock() != g.op->getBlock() ||
+      !unpack->isBeforeInBlock(g.op) || !unpack.hasPureBufferSemantics() ||
+      unpack.getNumDpsInputs() != 1 || unpack.getNumDpsInits() != 1 ||
+      unpack.getDpsInits()[0] != g.b)
+    return {};
+  Value packed = unpack.getDpsInputs()[0];
+  auto ty = dyn_cast<MemRefType>(packed.getType());
+  if (!contiguous(packed) || !packed.getDefiningOp<memref::GetGlobalOp>() ||
+      !ty.getElementType().isSignlessInteger(8) ||
+      ty.getShape() != ArrayRef<int64_t>{g.n, g.k / 2})
+    return {};
+  return unpack;
+}
+
 /// A linalg.fill of zero into `c` before `op` in its block, with no other
 /// use of `c` between them: the accumulation starts from zero.
-linalg::FillOp zeroFillBefore(Operation *op, Value c) {
+linalg::FillOp zeroFillBefore(const Gemm &g) {
+  Operation *op = g.op;
+  Value c = g.c;
   for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (prev == g.unpack)
+      continue; // writes only B
     if (auto fill = dyn_cast<linalg::FillOp>(prev);
         fill && fill.hasPureBufferSemantics() && fill.getDpsInits()[0] == c) {
       if (matchPattern(fill.getDpsInputs()[0], m_Zero()))
@@ -170,21 +252,25 @@ linalg::GenericOp epilogueGeneric(const Gemm &g, linalg::FillOp fill) {
 class KernelBuilder {
 public:
   KernelBuilder(OpBuilder &b, Location loc, const Gemm &g,
-                linalg::GenericOp epilogue, bool accumulate)
-      : b(b), loc(loc), g(g), epilogue(epilogue), accumulate(accumulate) {}
+                const TileConfig &cfg, linalg::GenericOp epilogue,
+                bool accumulate)
+      : b(b), loc(loc), g(g), cfg(cfg), w4(bool(g.bPacked)),
+        epilogue(epilogue), accumulate(accumulate) {}
 
   void build() {
     MLIRContext *ctx = b.getContext();
     Type i8 = b.getI8Type();
     auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto tileTy = MemRefType::get({kStages, kBlockM, kBlockK}, i8,
+    auto tileTy = MemRefType::get({cfg.stages, cfg.blockM, cfg.blockK}, i8,
                                   MemRefLayoutAttrInterface(), wg);
-    auto tileTyB = MemRefType::get({kStages, kBlockN, kBlockK}, i8,
-                                   MemRefLayoutAttrInterface(), wg);
+    auto tileTyB =
+        MemRefType::get({cfg.stages, cfg.blockN, cfg.rowBytesB(w4)}, i8,
+                        MemRefLayoutAttrInterface(), wg);
     Value one = cst(1);
     auto launch = gpu::LaunchOp::create(
-        b, loc, cst(ceilDiv(g.n, kBlockN)), cst(ceilDiv(g.m, kBlockM)), one,
-        cst(kThreads), one, one, /*dynamicSharedMemorySize=*/nullptr,
+        b, loc, cst(ceilDiv(g.n, cfg.blockN)), cst(ceilDiv(g.m, cfg.blockM)),
+        one, cst(cfg.threads()), one, one,
+        /*dynamicSharedMemorySize=*/nullptr,
         /*asyncTokenType=*/nullptr, ValueRange(), TypeRange{tileTy, tileTyB});
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
@@ -195,38 +281,38 @@ public:
     tid = launch.getThreadIds().x;
     lane = remu(tid, 32);
     Value warp = divu(tid, 32);
-    warpRow = mul(divu(warp, kWarpsN), kWarpM);
-    warpCol = mul(remu(warp, kWarpsN), kWarpN);
-    m0 = mul(launch.getBlockIds().y, kBlockM);
-    n0 = mul(launch.getBlockIds().x, kBlockN);
+    warpRow = mul(divu(warp, cfg.warpsN), cfg.warpM());
+    warpCol = mul(remu(warp, cfg.warpsN), cfg.warpN());
+    m0 = mul(launch.getBlockIds().y, cfg.blockM);
+    n0 = mul(launch.getBlockIds().x, cfg.blockN);
 
-    int64_t steps = ceilDiv(g.k, kBlockK);
-    // Prologue: the first kStages - 1 tiles in flight, one group each.
+    int64_t steps = ceilDiv(g.k, cfg.blockK);
+    // Prologue: the first stages - 1 tiles in flight, one group each.
     // (nvgpu.device_async_wait names a group but waits by count,
     // cp.async.wait_group: every wait below names the prologue's last.)
     Value group;
-    for (int64_t s = 0; s < kStages - 1; ++s)
+    for (int64_t s = 0; s < cfg.stages - 1; ++s)
       group = loadTiles(cst(s), cst(s));
 
     Type i32 = b.getI32Type();
     Value zero = arith::ConstantIntOp::create(b, loc, i32, 0);
-    SmallVector<Value> init(kTilesM * kTilesN * 4, zero);
+    SmallVector<Value> init(cfg.tilesM() * cfg.tilesN() * 4, zero);
     auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one, init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value step = loop.getInductionVar();
-      // Tile `step` has landed (at most kStages - 2 younger groups are
+      // Tile `step` has landed (at most stages - 2 younger groups are
       // pending); the barrier also ends every warp's reads of the stage
       // refilled next, the one step - 1 computed on.
       nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
-                                       b.getI32IntegerAttr(kStages - 2));
+                                       b.getI32IntegerAttr(cfg.stages - 2));
       gpu::BarrierOp::create(b, loc);
-      Value next = add(step, cst(kStages - 1));
-      loadTiles(remu(next, kStages), next);
+      Value next = add(step, cst(cfg.stages - 1));
+      loadTiles(remu(next, cfg.stages), next);
       SmallVector<Value> acc(loop.getRegionIterArgs());
-      Value stage = remu(step, kStages);
-      for (int64_t kk = 0; kk < kBlockK / 32; ++kk)
+      Value stage = remu(step, cfg.stages);
+      for (int64_t kk = 0; kk < cfg.blockK / 32; ++kk)
         mmaStep(stage, kk, acc);
       scf::YieldOp::create(b, loc, acc);
     }
@@ -255,35 +341,53 @@ private:
     return arith::SelectOp::create(b, loc, c, x, y);
   }
 
-  /// The byte column of 16-byte chunk `chunk` of tile row `row` in shared
-  /// memory: chunk ^ ((row / 2) % 4), so that 8 consecutive rows' same
-  /// chunk fall in 8 different 16-byte bank groups.
-  Value swizzled(Value row, Value chunk) {
-    Value key = arith::AndIOp::create(
-        b, loc, arith::ShRUIOp::create(b, loc, row, cst(1)), cst(3));
+  /// The byte column of 16-byte chunk `chunk` of tile row `row` (rows of
+  /// `chunks` chunks, a power of two) in shared memory: the chunk xor the
+  /// row's 128-byte line (mod the chunks of a line), so that 8 consecutive
+  /// rows' same chunk fall in 8 different 16-byte bank groups. 64-byte
+  /// rows: chunk ^ ((row / 2) % 4); 128 bytes and more: chunk ^ (row % 8).
+  Value swizzled(Value row, Value chunk, int64_t chunks) {
+    int64_t perLine = std::min<int64_t>(chunks, 8);
+    int64_t rowsPerLine = 8 / perLine;
+    if (perLine == 1)
+      return mul(chunk, 16);
+    Value line = rowsPerLine == 1
+                     ? row
+                     : arith::ShRUIOp::create(
+                           b, loc, row, cst(llvm::Log2_64(rowsPerLine)));
+    Value key = arith::AndIOp::create(b, loc, line, cst(perLine - 1));
     return mul(arith::XOrIOp::create(b, loc, chunk, key), 16);
   }
 
-  /// cp.async of K-tile `kTile` of A and B into ring stage `stage`; one
-  /// commit group. Chunks outside the matrices read nothing and zero-fill.
+  /// cp.async of K-tile `kTile` of A and B (W4: packed B) into ring stage
+  /// `stage`; one commit group. Chunks outside the matrices read nothing
+  /// and zero-fill.
   Value loadTiles(Value stage, Value kTile) {
     auto tokTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
     SmallVector<Value> tokens;
-    Value kBase = mul(kTile, kBlockK);
-    for (int64_t i = 0; i < 2; ++i) {
-      Value id = add(tid, i * kThreads);
-      Value row = divu(id, kChunksPerRow);
-      Value chunk = remu(id, kChunksPerRow);
-      Value col = add(kBase, mul(chunk, 16));
-      Value kOk = ult(col, g.k);
-      Value dstCol = swizzled(row, chunk);
-      for (auto [tile, mat, base, extent] :
-           {std::tuple{sA, g.a, m0, g.m}, std::tuple{sB, g.b, n0, g.n}}) {
-        Value r = add(base, row);
-        Value ok = arith::AndIOp::create(b, loc, kOk, ult(r, extent));
+    struct Operand {
+      Value tile, mat, base;
+      int64_t extent, rows, rowBytes, kBytes;
+    };
+    Operand ops[] = {
+        {sA, g.a, m0, g.m, cfg.blockM, cfg.blockK, g.k},
+        {sB, w4 ? g.bPacked : g.b, n0, g.n, cfg.blockN, cfg.rowBytesB(w4),
+         w4 ? g.k / 2 : g.k}};
+    for (const Operand &o : ops) {
+      int64_t chunks = o.rowBytes / 16;
+      Value kBase = mul(kTile, o.rowBytes);
+      for (int64_t i = 0; i < o.rows * chunks / cfg.threads(); ++i) {
+        Value id = add(tid, i * cfg.threads());
+        Value row = divu(id, chunks);
+        Value chunk = remu(id, chunks);
+        Value col = add(kBase, mul(chunk, 16));
+        Value r = add(o.base, row);
+        Value ok = arith::AndIOp::create(b, loc, ult(col, o.kBytes),
+                                         ult(r, o.extent));
         Value zero = cst(0);
         tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-            b, loc, tokTy, tile, ValueRange{stage, row, dstCol}, mat,
+            b, loc, tokTy, o.tile,
+            ValueRange{stage, row, swizzled(row, chunk, chunks)}, o.mat,
             ValueRange{select(ok, r, zero), select(ok, col, zero)},
             b.getIndexAttr(16), select(ok, cst(16), zero), b.getUnitAttr()));
       }
@@ -306,16 +410,31 @@ private:
   }
 
   Value ldmatrix(Value tile, Value stage, Value row, Value chunk,
-                 int64_t count) {
+                 int64_t chunks, int64_t count) {
     auto ty = VectorType::get({count, 4}, b.getI8Type());
-    return nvgpu::LdMatrixOp::create(b, loc, ty, tile,
-                                     ValueRange{stage, row, swizzled(row, chunk)},
-                                     /*transpose=*/false, count);
+    return nvgpu::LdMatrixOp::create(
+        b, loc, ty, tile, ValueRange{stage, row, swizzled(row, chunk, chunks)},
+        /*transpose=*/false, count);
   }
 
-  /// One k32 step of the warp's 4x4 mma tiles on stage `stage`, 32-wide
-  /// slice `kk` of the 64-wide tile.
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+
+  /// The four bytes of nibbles `nibbles` (each 0x0 or 0xF masked in place,
+  /// low 4 bits of each byte) sign-extended to i8 each, without carries
+  /// across bytes: ((x ^ 8) + 0x78) ^ 0x80 per byte.
+  Value signExtendNibbles(Value nibbles) {
+    Value v = arith::XOrIOp::create(b, loc, nibbles, i32(0x08080808));
+    v = arith::AddIOp::create(b, loc, v, i32(0x78787878));
+    return arith::XOrIOp::create(b, loc, v, i32(int32_t(0x80808080u)));
+  }
+
+  /// One k32 step of the warp's mma tiles on stage `stage`, 32-wide slice
+  /// `kk` of the K tile.
   void mmaStep(Value stage, int64_t kk, SmallVectorImpl<Value> &acc) {
+    int64_t kTilesM = cfg.tilesM(), kTilesN = cfg.tilesN();
+    int64_t chunksA = cfg.blockK / 16, chunksB = cfg.rowBytesB(w4) / 16;
     // A m16k32 fragment: lanes 0-15 address rows 0-15 at k 0-15, lanes
     // 16-31 the same rows at k 16-31 (registers a0..a3 of mma.sync).
     SmallVector<SmallVector<Value>> aFrag, bFrag;
@@ -323,7 +442,30 @@ private:
     Value aChunk = add(divu(lane, 16), kk * 2);
     for (int64_t i = 0; i < kTilesM; ++i) {
       Value row = add(add(warpRow, i * 16), aRowInTile);
-      aFrag.push_back(registers(ldmatrix(sA, stage, row, aChunk, 4), 4));
+      aFrag.push_back(
+          registers(ldmatrix(sA, stage, row, aChunk, chunksA, 4), 4));
+    }
+    if (w4) {
+      // Packed chunk kk of a row holds k 32kk + j (low nibbles) and
+      // 32kk + 16 + j (high), j < 16: one 8x16-byte ldmatrix matrix per
+      // n8 tile gives lane l the bytes j = 4 (l % 4) + 0..3 of row l / 4,
+      // i.e. both B registers of its n8k32 fragment. Up to 4 n-tiles a
+      // ldmatrix (lanes 8t..8t+7 address tile t's rows).
+      int64_t group = std::min<int64_t>(kTilesN, 4);
+      Value rowInGroup = remu(lane, 8 * group);
+      for (int64_t j = 0; j < kTilesN; j += group) {
+        Value row = add(add(warpCol, j * 8), rowInGroup);
+        for (Value w : registers(
+                 ldmatrix(sB, stage, row, cst(kk), chunksB, group), group)) {
+          Value lo = arith::AndIOp::create(b, loc, w, i32(0x0F0F0F0F));
+          Value hi = arith::AndIOp::create(
+              b, loc, arith::ShRUIOp::create(b, loc, w, i32(4)),
+              i32(0x0F0F0F0F));
+          bFrag.push_back({signExtendNibbles(lo), signExtendNibbles(hi)});
+        }
+      }
+      mmas(aFrag, bFrag, acc);
+      return;
     }
     // B n8k32 fragments of two n-tiles: lanes 0-7 rows (n) 0-7 at k 0-15,
     // 8-15 the same at k 16-31, 16-31 likewise for n 8-15.
@@ -332,10 +474,17 @@ private:
     for (int64_t j = 0; j < kTilesN; j += 2) {
       Value row = add(add(warpCol, j * 8), bRowInPair);
       SmallVector<Value> regs =
-          registers(ldmatrix(sB, stage, row, bChunk, 4), 4);
+          registers(ldmatrix(sB, stage, row, bChunk, chunksB, 4), 4);
       bFrag.push_back({regs[0], regs[1]});
       bFrag.push_back({regs[2], regs[3]});
     }
+    mmas(aFrag, bFrag, acc);
+  }
+
+  /// The warp's mma.sync of every (m16, n8) tile pair on its fragments.
+  void mmas(ArrayRef<SmallVector<Value>> aFrag,
+            ArrayRef<SmallVector<Value>> bFrag, SmallVectorImpl<Value> &acc) {
+    int64_t kTilesM = cfg.tilesM(), kTilesN = cfg.tilesN();
     Type i32 = b.getI32Type();
     auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(),
                                                   {i32, i32, i32, i32});
@@ -358,6 +507,7 @@ private:
   /// Accumulator r of tile (i, j) is C[row + (r / 2) * 8, col + r % 2] with
   /// row = lane / 4, col = (lane % 4) * 2 within the tile.
   void writeResults(ValueRange acc) {
+    int64_t kTilesM = cfg.tilesM(), kTilesN = cfg.tilesN();
     Value laneRow = divu(lane, 4);
     Value laneCol = mul(remu(lane, 4), 2);
     for (int64_t i = 0; i < kTilesM; ++i)
@@ -419,6 +569,8 @@ private:
   OpBuilder &b;
   Location loc;
   const Gemm &g;
+  const TileConfig &cfg;
+  bool w4;
   linalg::GenericOp epilogue;
   bool accumulate;
   Value sA, sB, tid, lane, warpRow, warpCol, m0, n0;
@@ -436,11 +588,16 @@ struct Int8GemmToMMAPass
       std::optional<Gemm> g = matchGemm(op);
       if (!g)
         continue;
-      linalg::FillOp fill = zeroFillBefore(op, g->c);
+      if ((g->unpack = w4Unpack(*g)))
+        g->bPacked = g->unpack.getDpsInputs()[0];
+      TileConfig cfg = chooseConfig(g->m, bool(g->bPacked));
+      assert(cfg.valid(bool(g->bPacked)) && "an invalid kernel configuration");
+      linalg::FillOp fill = zeroFillBefore(*g);
       linalg::GenericOp generic =
           fill ? epilogueGeneric(*g, fill) : linalg::GenericOp();
       OpBuilder b(generic ? generic.getOperation() : op.getOperation());
-      KernelBuilder(b, op.getLoc(), *g, generic, /*accumulate=*/!fill).build();
+      KernelBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill)
+          .build();
       Value c = g->c;
       if (generic)
         generic.erase();
@@ -449,6 +606,12 @@ struct Int8GemmToMMAPass
         fill.erase();
       if (c.use_empty())
         c.getDefiningOp()->erase();
+      if (g->unpack) {
+        Value unpacked = g->unpack.getDpsInits()[0];
+        g->unpack.erase();
+        if (unpacked.use_empty())
+          unpacked.getDefiningOp()->erase();
+      }
     }
   }
 };

@@ -17,8 +17,11 @@ using namespace mlir;
 
 void qc::cuda::buildQCToLinalgPassPipeline(
     OpPassManager &pm, const CodegenPipelineOptions &options) {
-  if (options.tensorCores)
-    pm.addPass(createFormInt8Gemm());
+  if (options.tensorCores) {
+    qc::cuda::FormInt8GemmOptions form;
+    form.w4 = options.w4;
+    pm.addPass(createFormInt8Gemm(form));
+  }
   pm.addPass(createConvertQCToLinalg());
 }
 

@@ -3,6 +3,7 @@
 // points and padded to K' = 16k at compile time) plus one generic adding
 // bias - a_zp * (sums of the weight rows).
 // RUN: quant-opt %s --split-input-file --qc-cuda-form-int8-gemm | FileCheck %s
+// RUN: quant-opt %s --split-input-file --qc-cuda-form-int8-gemm=w4=false | FileCheck %s --check-prefix=NOW4
 
 // CHECK-DAG: #[[MA:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[MB:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -46,7 +47,7 @@ func.func @matmul(%a: tensor<3x16xi8>) -> tensor<3x2xi32> {
 // CHECK-NOT: linalg.generic
 // CHECK: tensor.expand_shape %[[ACC]] {{\[}}[0, 1], [2]] output_shape [2, 4, 32] : tensor<8x32xi32> into tensor<2x4x32xi32>
 func.func @batched_u8(%a: tensor<2x4x50xui8>) -> tensor<2x4x32xi32> {
-  %b = arith.constant dense<5> : tensor<50x32xi8>
+  %b = arith.constant dense<50> : tensor<50x32xi8>
   %c = qc.matmul_int %a, %b zp(128, [0]) : (tensor<2x4x50xui8>, tensor<50x32xi8>) -> tensor<2x4x32xi32>
   return %c : tensor<2x4x32xi32>
 }
@@ -86,4 +87,33 @@ func.func @not_handled(%a: tensor<4x64xi8>, %b: tensor<64x8xi8>, %x: tensor<1x4x
   %w = arith.constant dense<1> : tensor<4x2x3x3xi8>
   %e = qc.conv_int %x, %w zp (0, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 : (tensor<1x4x5x5xi8>, tensor<4x2x3x3xi8>) -> tensor<1x4x3x3xi32>
   return %c, %d, %e : tensor<4x8xi32>, tensor<4x8xi32>, tensor<1x4x3x3xi32>
+}
+
+// -----
+
+// W4: weights minus their zero point in [-8, 7] are packed two a byte,
+// K = 20 -> K' = 32: [2, 16] i8, byte j of a row holding k = j (low nibble)
+// and k = 16 + j (high); the GEMM reads them through the qc.w4_unpack
+// generic (byte << (k & 16 ? 0 : 4) >>s 4). corr = -3 * row sums =
+// -3 * [-34, 14] = [102, -42].
+// CHECK-DAG: #[[PK:.*]] = affine_map<(d0, d1) -> (d0, (d1 floordiv 32) * 16 + d1 mod 16)>
+// CHECK-LABEL: func.func @w4(
+// CHECK-DAG: %[[P:.*]] = arith.constant dense_resource<qc_gemm_weights_w4> : tensor<2x16xi8>
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x32xi8>)
+// CHECK: %[[W:.*]] = linalg.generic {indexing_maps = [#[[PK]], #{{.*}}], {{.*}}} ins(%[[P]] : tensor<2x16xi8>) outs(%{{.*}} : tensor<2x32xi8>) attrs = {qc.w4_unpack}
+// CHECK: %[[K:.*]] = linalg.index 1 : index
+// CHECK: arith.andi %[[K]], %c16
+// CHECK: arith.shli
+// CHECK: arith.shrsi
+// CHECK: linalg.matmul {{.*}} ins(%[[G]], %[[W]] : tensor<3x32xi8>, tensor<2x32xi8>)
+// CHECK: qc_gemm_corr: "0x0400000066000000D6FFFFFF"
+// CHECK: qc_gemm_weights_w4: "0x010000008899AABB0C0D0E0F000102030405060777665544030201000F0E0D0C0B0A0908"
+// Without w4: the i8 weights, K' = 32 -> 32 (a multiple of 16 anyway: 20 -> 32).
+// NOW4-LABEL: func.func @w4(
+// NOW4-NOT: qc.w4_unpack
+// NOW4: linalg.matmul {{.*}} : tensor<3x32xi8>, tensor<2x32xi8>)
+func.func @w4(%a: tensor<3x20xi8>) -> tensor<3x2xi32> {
+  %b = arith.constant dense<[[-8,7],[-7,6],[-6,5],[-5,4],[-4,3],[-3,2],[-2,1],[-1,0],[0,-1],[1,-2],[2,-3],[3,-4],[4,-5],[5,-6],[6,-7],[7,-8],[-8,7],[-7,6],[-6,5],[-5,4]]> : tensor<20x2xi8>
+  %c = qc.matmul_int %a, %b zp(3, [0]) : (tensor<3x20xi8>, tensor<20x2xi8>) -> tensor<3x2xi32>
+  return %c : tensor<3x2xi32>
 }

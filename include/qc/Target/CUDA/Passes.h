@@ -23,6 +23,14 @@ namespace qc::cuda {
 #define GEN_PASS_REGISTRATION
 #include "qc/Target/CUDA/Passes.h.inc"
 
+/// The unit attribute that marks the linalg.generic unpacking W4 weights
+/// (qc-cuda-form-int8-gemm makes it, qc-cuda-int8-gemm-to-mma reads the
+/// packed operand instead of its result): packed[N, K'/2] i8 -> W[N, K'] i8
+/// with W[n, 32g + j] = low nibble of packed[n, 16g + j] and
+/// W[n, 32g + 16 + j] = its high nibble (j < 16), nibbles two's complement
+/// (sign-extended).
+inline constexpr llvm::StringLiteral kW4UnpackAttr = "qc.w4_unpack";
+
 } // namespace qc::cuda
 
 #endif // QC_TARGET_CUDA_PASSES_H

@@ -60,7 +60,22 @@ def FormInt8Gemm : Pass<"qc-cuda-form-int8-gemm"> {
     i32 like `convert-qc-to-linalg`'s lowering: the integers are identical.
     Ops whose shifted weights do not fit in i8, or that are not of these
     forms, are left for `convert-qc-to-linalg`.
+
+    W4 (option `w4`, on by default): when the shifted weights of a
+    `qc.matmul_int` all lie in [-8, 7] (the 4-bit recipes' weights, stored
+    in i8), `K'` is rounded up to 32 and the constant is `W` packed two
+    values a byte, `[N, K'/2] i8` (`qc_gemm_weights_w4`): in each 32-wide
+    group `g` of K, byte `16g + j` holds `k = 32g + j` in its low nibble
+    and `k = 32g + 16 + j` in its high one, two's complement. The
+    matmul's `W` operand is then the result of a `linalg.generic` marked
+    with the unit attribute `qc.w4_unpack` that unpacks it (sign-extending
+    the nibbles): correct wherever it runs, and the mark by which
+    `qc-cuda-int8-gemm-to-mma` reads the packed constant instead.
   }];
+  let options = [
+    Option<"w4", "w4", "bool", "true",
+           "Pack matmul weights that fit in 4 bits two a byte (W4A8)">,
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
@@ -72,8 +87,8 @@ def Int8GemmToMMA : Pass<"qc-cuda-int8-gemm-to-mma", "::mlir::ModuleOp"> {
     Runs after bufferization, before `convert-linalg-to-parallel-loops`.
     A `linalg.matmul` of `A[M, K] i8` by `B[N, K] i8` (transposed map, as
     `qc-cuda-form-int8-gemm` makes them; static shapes, identity layouts,
-    K a multiple of 16) into `C[M, N] i32` becomes a `gpu.launch` of
-    ceil(N/128) x ceil(M/128) blocks of 256 threads:
+    K a multiple of 16) into `C[M, N] i32` becomes a `gpu.launch`; for
+    M > 64, of ceil(N/128) x ceil(M/128) blocks of 256 threads:
 
     - each block computes a 128x128 tile of C, each of its 8 warps (2 x 4)
       64x32 of it as 4x4 `nvvm.mma.sync` m16n8k32 s8.s8.s32 accumulators
@@ -83,6 +98,14 @@ def Int8GemmToMMA : Pass<"qc-cuda-int8-gemm-to-mma", "::mlir::ModuleOp"> {
       two steps ahead of the `nvgpu.ldmatrix` reads; rows past M or N and
       columns past K are zero-filled, so the shapes need not be multiples
       of the tile; 16-byte chunks are xor-swizzled against bank conflicts;
+    - small M takes another tiling (chosen at compile time by M, struct
+      TileConfig in Int8GemmToMMA.cpp): M <= 16 / 32 / 64 get 16x32 /
+      32x32 / 64x32 tiles of 2 / 4 / 4 warps, K steps of 256 / 128 / 128
+      and 4- to 6-stage rings (ceil(N/32) blocks: 128 for N = 4096);
+    - W4: when B is written only by a `qc.w4_unpack` generic from a packed
+      `[N, K/2]` constant (see `qc-cuda-form-int8-gemm`), the kernel copies
+      the packed tiles (half the bytes) and expands the nibbles to s8 in
+      registers after ldmatrix; the generic and B's buffer are removed;
     - the epilogue stores each accumulator in range. When C (zero-filled)
       has exactly one other reader, an elementwise `linalg.generic` later
       in the block, that generic's body (zero-point correction, bias,

@@ -44,6 +44,11 @@ struct CodegenPipelineOptions
       llvm::cl::desc("Run integer matmuls and convolutions as i8 GEMMs on "
                      "the int8 tensor cores (mma.sync, sm_80 and later)"),
       llvm::cl::init(true)};
+  Option<bool> w4{
+      *this, "w4",
+      llvm::cl::desc("With tensor-cores: pack matmul weights that fit in 4 "
+                     "bits two a byte (W4A8 kernels)"),
+      llvm::cl::init(true)};
 };
 
 /// convert-qc-to-linalg, then linalg to GPU kernels and the LLVM dialect.

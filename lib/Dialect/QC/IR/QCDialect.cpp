@@ -71,6 +71,15 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name << "' must be a string";
     return success();
   }
+  // The cuda target's mark of a W4 weight-unpacking linalg.generic
+  // (qc::cuda::kW4UnpackAttr, include/qc/Target/CUDA/Passes.h).
+  if (name == "qc.w4_unpack") {
+    if (!isa<UnitAttr>(attr.getValue()) ||
+        op->getName().getStringRef() != "linalg.generic")
+      return op->emitError()
+             << "'" << name << "' must be a unit attribute on a linalg.generic";
+    return success();
+  }
   return op->emitError() << "unknown qc dialect attribute '" << name << "'";
 }
 
