@@ -12,14 +12,18 @@ import os
 import re
 
 
-def load(dirs, name):
+def load(dirs, pattern):
+    """The JSON of every file matching `pattern` in `dirs` (lists joined);
+    a later directory's result for the same model replaces an earlier one."""
     out = []
     for d in dirs:
-        p = os.path.join(d, name)
-        if os.path.exists(p):
+        for p in sorted(glob.glob(os.path.join(d, pattern))):
             v = json.load(open(p))
             out.extend(v if isinstance(v, list) else [v])
-    return out
+    by_model = {}
+    for r in out:
+        by_model[r.get("model", id(r))] = r
+    return list(by_model.values())
 
 
 def fmt(x, digits=3):
@@ -31,7 +35,7 @@ def main():
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("-o", "--output", default="docs/benchmarks-gpu.md")
     ap.add_argument("--note", help="markdown appended (analysis, ncu profile)")
-    ap.add_argument("--command", default="see bench/gpu/README (device-run.sh)")
+    ap.add_argument("--command", default="bench/gpu/device-run.sh (see below)")
     args = ap.parse_args()
     device = ""
     for d in args.dirs:
@@ -39,9 +43,9 @@ def main():
         if os.path.exists(p):
             device = open(p).read().strip()
             break
-    models = load(args.dirs, "models.json")
+    models = load(args.dirs, "models*.json")
     gemm = load(args.dirs, "gemm.json")
-    peer_gemm = [r for p in load(args.dirs, "peer_gemm.json") for r in p["gemm"]]
+    peer_gemm = [r for p in load(args.dirs, "peer_gemm.json") for r in p.get("gemm", [])]
     peers = {m: load(args.dirs, f"peer_{m}.json") for m in ("resnet50", "bert_base")}
     L = ["# GPU benchmarks (`--target cuda`, NVIDIA H200)", "",
          "Measured on the lent GPU machine in one lease (consecutive calls when the libraries",
@@ -79,27 +83,38 @@ def main():
     if gemm:
         peer = {(r["M"], r["N"], r["K"]): r for r in peer_gemm}
         L += ["## int8 GEMM against cuBLASLt (torch._int_mm)", "",
-              "Ours: a library of one `qc.matmul_int` (i8 x i8 -> i32, B a constant weight",
-              "the compiler lays out for the tensor cores), the whole call timed. cuBLASLt:",
-              "`torch._int_mm(A, B)` with B column-major (its fast layout); it rejects M <= 16,",
-              "where the figure is its M = 32 time. TOPS = 2MNK / time.", "",
-              "| M x N x K | variant | ours ms | ours TOPS | cuBLASLt ms | cuBLASLt TOPS | ours / cuBLASLt | bit-exact |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for r in sorted(gemm, key=lambda r: r["model"]):
+              "Ours: a library of one `qc.matmul_int` (i8 x i8 -> i32, or requantized to i8",
+              "in the kernel's epilogue; B a constant weight the compiler lays out for the",
+              "tensor cores), the whole library call timed. cuBLASLt: `torch._int_mm(A, B)`",
+              "with B column-major (its fast layout), i32 out; it rejects M <= 16, where its",
+              "figure is the M = 32 call. TOPS = 2MNK / time; speed = cuBLASLt's time / ours",
+              "(above 1: ours is faster).", "",
+              "| M x N x K | ours ms (i32 out) | ours TOPS | ours ms (requantized) | cuBLASLt ms | cuBLASLt TOPS | speed vs cuBLASLt |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+        timing, exact = {}, []
+        for r in gemm:
             m = re.match(r"gemm_(\d+)x(\d+)x(\d+)_(\w+)", r["model"])
             if not m or not r.get("run"):
                 continue
-            M, N, K = map(int, m.groups()[:3])
-            t = r["run"].get("timing", {}).get("median_ms")
-            p = peer.get((M, N, K))
-            ours = 2 * M * N * K / t / 1e9 if t else None
-            theirs = p.get("tops") if p else None
-            L.append("| {}x{}x{} | {} | {} | {} | {} | {} | {} | {} |".format(
-                M, N, K, m.group(4), fmt(t, 4), fmt(ours, 1),
-                fmt(p["median_ms"], 4) if p else "-", fmt(theirs, 1),
-                fmt(ours / theirs, 2) if ours and theirs else "-",
-                "yes" if r["pass"] and all(o["bit_exact"] for o in r["run"]["outputs"]) else "no"))
-        L.append("")
+            shape = tuple(map(int, m.groups()[:3]))
+            if r["run"]["outputs"]:
+                exact.append((r["model"], r["pass"] and all(o["bit_exact"] for o in r["run"]["outputs"])))
+            elif shape in peer:
+                timing.setdefault(shape, {})[m.group(4)] = r["run"]["timing"]["median_ms"]
+        for (M, N, K), t in sorted(timing.items(), key=lambda kv: kv[0][0] * kv[0][1] * kv[0][2]):
+            p = peer[(M, N, K)]
+            plain = t.get("plain")
+            ours = 2 * M * N * K / plain / 1e9 if plain else None
+            L.append("| {}x{}x{} | {} | {} | {} | {} | {} | {} |".format(
+                M, N, K, fmt(plain, 4), fmt(ours, 1), fmt(t.get("requant"), 4),
+                fmt(p["median_ms"], 4) + (" (M=32)" if "padded_to_M" in p else ""),
+                fmt(p["tops"], 1), fmt(p["median_ms"] / plain, 2) if plain else "-"))
+        L += ["", "Correctness of the kernel (inputs and expected outputs from numpy, exact",
+              "integer arithmetic; odd shapes for the edges, plain i32, activation zero point",
+              "with a bias, requantized to i8 with a negative output zero point): "
+              f"{sum(ok for _, ok in exact)} of {len(exact)} cases bit-exact"
+              + ("." if all(ok for _, ok in exact) else
+                 ": not " + ", ".join(n for n, ok in exact if not ok) + "."), ""]
     rows = []
     for m, runs in peers.items():
         for p in runs:
@@ -124,7 +139,7 @@ def main():
               "GPU machine rebuilds the same weights with `--graph-npz` for PyTorch, checked",
               "against ONNX Runtime's output) run by a small ONNX interpreter in eager PyTorch",
               "(cuDNN benchmark mode, TF32 allowed for FP32 convolutions as PyTorch defaults).", "",
-              "| model | batch | ours int8 ms | PyTorch FP16 ms | PyTorch FP32 ms | ours / FP16 |",
+              "| model | batch | ours int8 ms | PyTorch FP16 ms | PyTorch FP32 ms | ours time / FP16 time |",
               "| --- | --- | --- | --- | --- | --- |"] + rows + [""]
     if args.note and os.path.exists(args.note):
         L += [open(args.note).read().rstrip(), ""]

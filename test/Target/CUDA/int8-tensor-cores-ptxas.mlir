@@ -26,7 +26,7 @@ func.func @main_graph(%x: tensor<1x3x9x11xui8>) -> tensor<1x8x5x6xi32> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<1x512xi8>) -> tensor<1x96xi32> {
   %b = arith.constant dense<100> : tensor<512x96xi8>
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<1x512xi8>, tensor<512x96xi8>) -> tensor<1x96xi32>
@@ -35,7 +35,7 @@ func.func @main_graph(%a: tensor<1x512xi8>) -> tensor<1x96xi32> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<1x512xi8>) -> tensor<1x96xi32> {
   %b = arith.constant dense<-5> : tensor<512x96xi8>
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<1x512xi8>, tensor<512x96xi8>) -> tensor<1x96xi32>
@@ -44,7 +44,7 @@ func.func @main_graph(%a: tensor<1x512xi8>) -> tensor<1x96xi32> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<24x512xi8>) -> tensor<24x96xi32> {
   %b = arith.constant dense<100> : tensor<512x96xi8>
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<24x512xi8>, tensor<512x96xi8>) -> tensor<24x96xi32>
@@ -53,7 +53,7 @@ func.func @main_graph(%a: tensor<24x512xi8>) -> tensor<24x96xi32> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<24x512xi8>) -> tensor<24x96xi32> {
   %b = arith.constant dense<-5> : tensor<512x96xi8>
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<24x512xi8>, tensor<512x96xi8>) -> tensor<24x96xi32>
@@ -62,7 +62,7 @@ func.func @main_graph(%a: tensor<24x512xi8>) -> tensor<24x96xi32> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<64x512xi8>) -> tensor<64x96xi32> {
   %b = arith.constant dense<100> : tensor<512x96xi8>
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<64x512xi8>, tensor<512x96xi8>) -> tensor<64x96xi32>
@@ -71,7 +71,7 @@ func.func @main_graph(%a: tensor<64x512xi8>) -> tensor<64x96xi32> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<64x512xi8>) -> tensor<64x96xi32> {
   %b = arith.constant dense<-5> : tensor<512x96xi8>
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<64x512xi8>, tensor<512x96xi8>) -> tensor<64x96xi32>
@@ -80,7 +80,7 @@ func.func @main_graph(%a: tensor<64x512xi8>) -> tensor<64x96xi32> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<300x512xi8>) -> tensor<300x96xi32> {
   %b = arith.constant dense<100> : tensor<512x96xi8>
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<300x512xi8>, tensor<512x96xi8>) -> tensor<300x96xi32>
@@ -89,7 +89,7 @@ func.func @main_graph(%a: tensor<300x512xi8>) -> tensor<300x96xi32> {
 
 // -----
 
-// CHECK: gpu.binary @qc_run_kernel{{.*}} bin = "
+// CHECK: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<300x512xi8>) -> tensor<300x96xi32> {
   %b = arith.constant dense<-5> : tensor<512x96xi8>
   %c = qc.matmul_int %a, %b zp(0, [0]) : (tensor<300x512xi8>, tensor<512x96xi8>) -> tensor<300x96xi32>

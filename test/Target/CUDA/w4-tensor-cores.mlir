@@ -8,12 +8,12 @@
 // RUN: quant-opt %s --qc-compile-model-cuda="binary-format=none w4=false" | FileCheck %s --check-prefix=I8
 
 // NVVM-LABEL: llvm.func @qc_run(
-// NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @qc_run_kernel{{.*}} blocks in
+// NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @k{{[0-9]+}}{{.*}} blocks in
 // NVVM-NOT: gpu.launch_func
-// NVVM: gpu.module @qc_run_kernel
-// NVVM: llvm.mlir.global internal @__wg_qc_run_kernel_0() {addr_space = 3 : i32} : !llvm.array<20480 x i8>
-// NVVM: llvm.mlir.global internal @__wg_qc_run_kernel_1() {addr_space = 3 : i32} : !llvm.array<20480 x i8>
-// NVVM: llvm.func @qc_run_kernel(
+// NVVM: gpu.module @k{{[0-9]+}}
+// NVVM: llvm.mlir.global internal @__wg_k{{[0-9]+}}_0() {addr_space = 3 : i32} : !llvm.array<20480 x i8>
+// NVVM: llvm.mlir.global internal @__wg_k{{[0-9]+}}_1() {addr_space = 3 : i32} : !llvm.array<20480 x i8>
+// NVVM: llvm.func @k{{[0-9]+}}(
 // NVVM: nvvm.ldmatrix %{{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 2 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>}
 // NVVM: llvm.and %{{.*}} : i32
 // NVVM: llvm.xor
@@ -21,14 +21,14 @@
 // NVVM: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
 // NVVM: qc_gemm_weights_w4
 
-// PTX: gpu.binary @qc_run_kernel
+// PTX: gpu.binary @k{{[0-9]+}}
 // PTX-SAME: ldmatrix.sync.aligned.m8n8.x2.shared.b16
 // PTX-SAME: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
 
 // Without W4: the i8 weights and the int8 16x32 tiling (4 stages of
 // 16x256 and 32x256 bytes).
-// I8: llvm.mlir.global internal @__wg_qc_run_kernel_0() {addr_space = 3 : i32} : !llvm.array<16384 x i8>
-// I8: llvm.mlir.global internal @__wg_qc_run_kernel_1() {addr_space = 3 : i32} : !llvm.array<32768 x i8>
+// I8: llvm.mlir.global internal @__wg_k{{[0-9]+}}_0() {addr_space = 3 : i32} : !llvm.array<16384 x i8>
+// I8: llvm.mlir.global internal @__wg_k{{[0-9]+}}_1() {addr_space = 3 : i32} : !llvm.array<32768 x i8>
 // I8-NOT: qc_gemm_weights_w4
 
 func.func @main_graph(%a: tensor<4x256xi8>) -> tensor<4x64xi32> {
