@@ -44,7 +44,7 @@ def main():
             device = open(p).read().strip()
             break
     models = load(args.dirs, "models*.json")
-    gemm = load(args.dirs, "gemm.json")
+    gemm = load(args.dirs, "gemm*.json")
     peer_gemm = [r for p in load(args.dirs, "peer_gemm.json") for r in p.get("gemm", [])]
     peers = {m: load(args.dirs, f"peer_{m}.json") for m in ("resnet50", "bert_base")}
     L = ["# GPU benchmarks (`--target cuda`, NVIDIA H200)", "",
@@ -89,8 +89,8 @@ def main():
               "with B column-major (its fast layout), i32 out; it rejects M <= 16, where its",
               "figure is the M = 32 call. TOPS = 2MNK / time; speed = cuBLASLt's time / ours",
               "(above 1: ours is faster).", "",
-              "| M x N x K | ours ms (i32 out) | ours TOPS | ours ms (requantized) | cuBLASLt ms | cuBLASLt TOPS | speed vs cuBLASLt |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+              "| M x N x K | ours ms (i32 out) | ours TOPS | ours ms (requantized) | ours ms (W4A8) | cuBLASLt ms | cuBLASLt TOPS | speed vs cuBLASLt |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         timing, exact = {}, []
         for r in gemm:
             m = re.match(r"gemm_(\d+)x(\d+)x(\d+)_(\w+)", r["model"])
@@ -105,13 +105,15 @@ def main():
             p = peer[(M, N, K)]
             plain = t.get("plain")
             ours = 2 * M * N * K / plain / 1e9 if plain else None
-            L.append("| {}x{}x{} | {} | {} | {} | {} | {} | {} |".format(
+            L.append("| {}x{}x{} | {} | {} | {} | {} | {} | {} | {} |".format(
                 M, N, K, fmt(plain, 4), fmt(ours, 1), fmt(t.get("requant"), 4),
+                fmt(t.get("w4"), 4),
                 fmt(p["median_ms"], 4) + (" (M=32)" if "padded_to_M" in p else ""),
                 fmt(p["tops"], 1), fmt(p["median_ms"] / plain, 2) if plain else "-"))
         L += ["", "Correctness of the kernel (inputs and expected outputs from numpy, exact",
-              "integer arithmetic; odd shapes for the edges, plain i32, activation zero point",
-              "with a bias, requantized to i8 with a negative output zero point): "
+              "integer arithmetic; odd shapes for the edges and every tile configuration, plain",
+              "i32, activation zero point with a bias, requantized to i8 with a negative output",
+              "zero point, 4-bit weights): "
               f"{sum(ok for _, ok in exact)} of {len(exact)} cases bit-exact"
               + ("." if all(ok for _, ok in exact) else
                  ": not " + ", ".join(n for n, ok in exact if not ok) + "."), ""]
