@@ -4,7 +4,7 @@ inputs and the outputs they must match bit-exact.
 
     bench/gpu/make-gemm.py OUTDIR [--set quick|bench|all] [--shapes MxNxK,...]
                            [--variants plain,zp,requant,w4] [--seed S]
-                           [--compile BINDIR]
+                           [--compile BINDIR] [--target cuda[:sm_NN]]
 
 For each shape and variant, OUTDIR/gemm_<M>x<N>x<K>_<variant>/ holds:
   model.mlir    func.func @main_graph(%a: tensor<MxKxi8>) -> tensor<MxNx...>:
@@ -84,7 +84,8 @@ def exact_matmul(a, b):
     return out
 
 
-def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False):
+def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False,
+               target="cuda"):
     name = f"gemm_{m}x{n}x{k}_{variant}"
     d = os.path.join(outdir, name)
     os.makedirs(d, exist_ok=True)
@@ -157,7 +158,7 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False):
     if compile_bin:
         lib = os.path.join(d, "lib.so")
         subprocess.run([os.path.join(compile_bin, "quant-compile"),
-                        os.path.join(d, "model.mlir"), "--target", "cuda",
+                        os.path.join(d, "model.mlir"), "--target", target,
                         "-o", lib], check=True)
         if timing:
             subprocess.run(["xz", "-f", "-T2", lib], check=True)
@@ -173,6 +174,8 @@ def main():
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--compile", metavar="BINDIR",
                    help="also build lib.so with BINDIR/quant-compile")
+    p.add_argument("--target", default="cuda",
+                   help="quant-compile's --target (cuda:sm_90a: wgmma kernels)")
     p.add_argument("--timing", action="store_true",
                    help="timing builds: a tiled (compressible) B, no expected "
                         "outputs, lib.so xz-compressed")
@@ -187,7 +190,8 @@ def main():
             sys.exit(f"unknown variant {v} (of {', '.join(VARIANTS)})")
     for (m, n, k) in shapes:
         for v in variants:
-            write_case(args.outdir, m, n, k, v, args.seed, args.compile, args.timing)
+            write_case(args.outdir, m, n, k, v, args.seed, args.compile, args.timing,
+                       args.target)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 for each model, the cuda build, its inputs and the outputs it must match,
 plus qc-runner. scripts/gpu-test.sh runs the result on the GPU.
 
-    bench/gpu/prepare.py BINDIR OUTDIR [--only a,b] [--quick]
+    bench/gpu/prepare.py BINDIR OUTDIR [--only a,b] [--modes float,int8]
+                         [--batch N] [--target cuda[:sm_NN]]
 
 Per model and mode, OUTDIR/<model>-<mode>/ holds:
   lib<model>.so   the cuda build (quant-compile --target cuda)
@@ -79,6 +80,8 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--modes", default="float,int8")
     ap.add_argument("--calib", type=int, default=8)
+    ap.add_argument("--target", default="cuda",
+                    help="quant-compile's --target (cuda:sm_90a: wgmma kernels)")
     ap.add_argument("--batch", type=int, default=None,
                     help="the synthetic models at this batch, for timing only "
                          "(no reference outputs: the cuda build alone)")
@@ -139,7 +142,7 @@ def main():
             lib = f"{d}/lib{name.replace('.', '_')}.so"
             try:
                 print(f"== {name} {mode}", flush=True)
-                built = json.loads(sh([compile_, model, *shapes, *quant, "--target", "cuda",
+                built = json.loads(sh([compile_, model, *shapes, *quant, "--target", args.target,
                                        "-o", lib, "--json"]))
                 if timing_only:
                     # Inputs are made on the GPU machine (gpu-test.sh).

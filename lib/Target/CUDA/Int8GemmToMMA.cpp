@@ -248,14 +248,134 @@ linalg::GenericOp epilogueGeneric(const Gemm &g, linalg::FillOp fill) {
   return generic;
 }
 
-/// Builds the kernel of one GEMM.
-class KernelBuilder {
+/// What every GEMM kernel builder shares: index arithmetic, the swizzled
+/// cp.async tile copies and the epilogue's stores.
+class GemmEmitter {
+public:
+  GemmEmitter(OpBuilder &b, Location loc, const Gemm &g,
+              linalg::GenericOp epilogue, bool accumulate)
+      : b(b), loc(loc), g(g), epilogue(epilogue), accumulate(accumulate) {}
+
+protected:
+  static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+  Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value add(Value x, int64_t y) { return y ? add(x, cst(y)) : x; }
+  Value mul(Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, cst(y));
+  }
+  Value divu(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, cst(y));
+  }
+  Value remu(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, cst(y));
+  }
+  Value ult(Value x, int64_t y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+
+  /// The byte column of 16-byte chunk `chunk` of tile row `row` (rows of
+  /// `chunks` chunks, a power of two) in shared memory: the chunk xor the
+  /// row's 128-byte line (mod the chunks of a line), so that 8 consecutive
+  /// rows' same chunk fall in 8 different 16-byte bank groups. 64-byte
+  /// rows: chunk ^ ((row / 2) % 4); 128 bytes and more: chunk ^ (row % 8)
+  /// (for 128-byte rows at a 1024-byte aligned base, the layout of the
+  /// tensor cores' 128-byte swizzle mode).
+  Value swizzled(Value row, Value chunk, int64_t chunks) {
+    int64_t perLine = std::min<int64_t>(chunks, 8);
+    int64_t rowsPerLine = 8 / perLine;
+    if (perLine == 1)
+      return mul(chunk, 16);
+    Value line = rowsPerLine == 1
+                     ? row
+                     : arith::ShRUIOp::create(
+                           b, loc, row, cst(llvm::Log2_64(rowsPerLine)));
+    Value key = arith::AndIOp::create(b, loc, line, cst(perLine - 1));
+    return mul(arith::XOrIOp::create(b, loc, chunk, key), 16);
+  }
+
+  /// One operand's K tile in shared memory: `rows` rows of `rowBytes`
+  /// from matrix `mat` (`extent` rows of `kBytes`) at row `base`.
+  struct TileCopy {
+    Value tile, mat, base;
+    int64_t extent, rows, rowBytes, kBytes;
+  };
+
+  /// cp.async of K-tile `kTile` of each operand into ring stage `stage`
+  /// by `threads` threads; one commit group. Chunks outside the matrices
+  /// read nothing and zero-fill.
+  Value copyTiles(ArrayRef<TileCopy> copies, Value stage, Value kTile,
+                  int64_t threads) {
+    auto tokTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    SmallVector<Value> tokens;
+    for (const TileCopy &o : copies) {
+      int64_t chunks = o.rowBytes / 16;
+      Value kBase = mul(kTile, o.rowBytes);
+      for (int64_t i = 0; i < o.rows * chunks / threads; ++i) {
+        Value id = add(tid, i * threads);
+        Value row = divu(id, chunks);
+        Value chunk = remu(id, chunks);
+        Value col = add(kBase, mul(chunk, 16));
+        Value r = add(o.base, row);
+        Value ok = arith::AndIOp::create(b, loc, ult(col, o.kBytes),
+                                         ult(r, o.extent));
+        Value zero = cst(0);
+        tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, tokTy, o.tile,
+            ValueRange{stage, row, swizzled(row, chunk, chunks)}, o.mat,
+            ValueRange{select(ok, r, zero), select(ok, col, zero)},
+            b.getIndexAttr(16), select(ok, cst(16), zero), b.getUnitAttr()));
+      }
+    }
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokTy, tokens);
+  }
+
+  /// Stores the m16n8 accumulator layout of mma.sync (and of each warp's
+  /// 16 rows of wgmma): value r of n8 tile j, for tiles (i, j) of a
+  /// tilesM x tilesN grid at (rowBase + 16 i, colBase + 8 j), is element
+  /// (lane / 4 + (r / 2) * 8, (lane % 4) * 2 + r % 2) of the tile.
+  void writeFragments(ValueRange acc, Value rowBase, Value colBase,
+                      int64_t tilesM, int64_t tilesN) {
+    Value laneRow = divu(lane, 4);
+    Value laneCol = mul(remu(lane, 4), 2);
+    for (int64_t i = 0; i < tilesM; ++i)
+      for (int64_t j = 0; j < tilesN; ++j)
+        for (int64_t r = 0; r < 4; ++r) {
+          Value row = add(add(rowBase, laneRow), i * 16 + (r / 2) * 8);
+          Value col = add(add(colBase, laneCol), j * 8 + r % 2);
+          Value ok =
+              arith::AndIOp::create(b, loc, ult(row, g.m), ult(col, g.n));
+          auto guard = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+          OpBuilder::InsertionGuard ig(b);
+          b.setInsertionPointToStart(&guard.getThenRegion().front());
+          store(acc[(i * tilesN + j) * 4 + r], row, col);
+        }
+  }
+
+  void store(Value v, Value row, Value col);
+
+  OpBuilder &b;
+  Location loc;
+  const Gemm &g;
+  linalg::GenericOp epilogue;
+  bool accumulate;
+  Value tid, lane, m0, n0;
+};
+
+/// Builds the mma.sync kernel of one GEMM.
+class KernelBuilder : GemmEmitter {
 public:
   KernelBuilder(OpBuilder &b, Location loc, const Gemm &g,
                 const TileConfig &cfg, linalg::GenericOp epilogue,
                 bool accumulate)
-      : b(b), loc(loc), g(g), cfg(cfg), w4(bool(g.bPacked)),
-        epilogue(epilogue), accumulate(accumulate) {}
+      : GemmEmitter(b, loc, g, epilogue, accumulate), cfg(cfg),
+        w4(bool(g.bPacked)) {}
 
   void build() {
     MLIRContext *ctx = b.getContext();
@@ -321,78 +441,12 @@ public:
   }
 
 private:
-  static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-  Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value add(Value x, int64_t y) { return y ? add(x, cst(y)) : x; }
-  Value mul(Value x, int64_t y) {
-    return arith::MulIOp::create(b, loc, x, cst(y));
-  }
-  Value divu(Value x, int64_t y) {
-    return arith::DivUIOp::create(b, loc, x, cst(y));
-  }
-  Value remu(Value x, int64_t y) {
-    return arith::RemUIOp::create(b, loc, x, cst(y));
-  }
-  Value ult(Value x, int64_t y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-
-  /// The byte column of 16-byte chunk `chunk` of tile row `row` (rows of
-  /// `chunks` chunks, a power of two) in shared memory: the chunk xor the
-  /// row's 128-byte line (mod the chunks of a line), so that 8 consecutive
-  /// rows' same chunk fall in 8 different 16-byte bank groups. 64-byte
-  /// rows: chunk ^ ((row / 2) % 4); 128 bytes and more: chunk ^ (row % 8).
-  Value swizzled(Value row, Value chunk, int64_t chunks) {
-    int64_t perLine = std::min<int64_t>(chunks, 8);
-    int64_t rowsPerLine = 8 / perLine;
-    if (perLine == 1)
-      return mul(chunk, 16);
-    Value line = rowsPerLine == 1
-                     ? row
-                     : arith::ShRUIOp::create(
-                           b, loc, row, cst(llvm::Log2_64(rowsPerLine)));
-    Value key = arith::AndIOp::create(b, loc, line, cst(perLine - 1));
-    return mul(arith::XOrIOp::create(b, loc, chunk, key), 16);
-  }
-
-  /// cp.async of K-tile `kTile` of A and B (W4: packed B) into ring stage
-  /// `stage`; one commit group. Chunks outside the matrices read nothing
-  /// and zero-fill.
   Value loadTiles(Value stage, Value kTile) {
-    auto tokTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-    SmallVector<Value> tokens;
-    struct Operand {
-      Value tile, mat, base;
-      int64_t extent, rows, rowBytes, kBytes;
-    };
-    Operand ops[] = {
+    TileCopy copies[] = {
         {sA, g.a, m0, g.m, cfg.blockM, cfg.blockK, g.k},
         {sB, w4 ? g.bPacked : g.b, n0, g.n, cfg.blockN, cfg.rowBytesB(w4),
          w4 ? g.k / 2 : g.k}};
-    for (const Operand &o : ops) {
-      int64_t chunks = o.rowBytes / 16;
-      Value kBase = mul(kTile, o.rowBytes);
-      for (int64_t i = 0; i < o.rows * chunks / cfg.threads(); ++i) {
-        Value id = add(tid, i * cfg.threads());
-        Value row = divu(id, chunks);
-        Value chunk = remu(id, chunks);
-        Value col = add(kBase, mul(chunk, 16));
-        Value r = add(o.base, row);
-        Value ok = arith::AndIOp::create(b, loc, ult(col, o.kBytes),
-                                         ult(r, o.extent));
-        Value zero = cst(0);
-        tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-            b, loc, tokTy, o.tile,
-            ValueRange{stage, row, swizzled(row, chunk, chunks)}, o.mat,
-            ValueRange{select(ok, r, zero), select(ok, col, zero)},
-            b.getIndexAttr(16), select(ok, cst(16), zero), b.getUnitAttr()));
-      }
-    }
-    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokTy, tokens);
+    return copyTiles(copies, stage, kTile, cfg.threads());
   }
 
   /// The 32-bit registers of an ldmatrix result.
@@ -415,10 +469,6 @@ private:
     return nvgpu::LdMatrixOp::create(
         b, loc, ty, tile, ValueRange{stage, row, swizzled(row, chunk, chunks)},
         /*transpose=*/false, count);
-  }
-
-  Value i32(int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
   }
 
   /// The four bytes of nibbles `nibbles` (each 0x0 or 0xF masked in place,
@@ -504,80 +554,256 @@ private:
       }
   }
 
-  /// Accumulator r of tile (i, j) is C[row + (r / 2) * 8, col + r % 2] with
-  /// row = lane / 4, col = (lane % 4) * 2 within the tile.
   void writeResults(ValueRange acc) {
-    int64_t kTilesM = cfg.tilesM(), kTilesN = cfg.tilesN();
-    Value laneRow = divu(lane, 4);
-    Value laneCol = mul(remu(lane, 4), 2);
-    for (int64_t i = 0; i < kTilesM; ++i)
-      for (int64_t j = 0; j < kTilesN; ++j)
-        for (int64_t r = 0; r < 4; ++r) {
-          Value row = add(add(add(m0, warpRow), laneRow), i * 16 + (r / 2) * 8);
-          Value col = add(add(add(n0, warpCol), laneCol), j * 8 + r % 2);
-          Value ok =
-              arith::AndIOp::create(b, loc, ult(row, g.m), ult(col, g.n));
-          auto guard = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
-          OpBuilder::InsertionGuard ig(b);
-          b.setInsertionPointToStart(&guard.getThenRegion().front());
-          store(acc[(i * kTilesN + j) * 4 + r], row, col);
-        }
+    writeFragments(acc, add(m0, warpRow), add(n0, warpCol), cfg.tilesM(),
+                   cfg.tilesN());
   }
 
-  void store(Value v, Value row, Value col) {
-    if (accumulate)
-      v = arith::AddIOp::create(
-          b, loc, memref::LoadOp::create(b, loc, g.c, ValueRange{row, col}), v);
-    if (!epilogue) {
-      memref::StoreOp::create(b, loc, v, g.c, ValueRange{row, col});
-      return;
-    }
-    // The generic's body at (row, col), C's element being v.
-    IRMapping map;
-    Block *body = epilogue.getBody();
-    Value out = epilogue.getDpsInits()[0];
-    Value dims[2] = {row, col};
-    for (OpOperand &operand : epilogue->getOpOperands()) {
-      Value arg = body->getArgument(operand.getOperandNumber());
-      Value src = operand.get();
-      if (src == g.c) {
-        map.map(arg, v);
-        continue;
-      }
-      if (!isa<MemRefType>(src.getType())) {
-        map.map(arg, src);
-        continue;
-      }
-      if (arg.use_empty())
-        continue;
-      SmallVector<Value> idx;
-      for (AffineExpr e :
-           epilogue.getMatchingIndexingMap(&operand).getResults()) {
-        if (auto d = dyn_cast<AffineDimExpr>(e))
-          idx.push_back(dims[d.getPosition()]);
-        else
-          idx.push_back(cst(cast<AffineConstantExpr>(e).getValue()));
-      }
-      map.map(arg, memref::LoadOp::create(b, loc, src, idx));
-    }
-    for (Operation &op : body->without_terminator())
-      b.clone(op, map);
-    Value result = map.lookupOrDefault(body->getTerminator()->getOperand(0));
-    memref::StoreOp::create(b, loc, result, out, ValueRange{row, col});
-  }
-
-  OpBuilder &b;
-  Location loc;
-  const Gemm &g;
   const TileConfig &cfg;
   bool w4;
-  linalg::GenericOp epilogue;
-  bool accumulate;
-  Value sA, sB, tid, lane, warpRow, warpCol, m0, n0;
+  Value sA, sB, warpRow, warpCol;
 };
+
+/// The wgmma kernel's tiling: a blockM x blockN tile of C a block, one
+/// warpgroup (128 threads) per 64 rows, each issuing m64 x blockN x k32
+/// wgmma; K in 128-byte steps (one 128-byte swizzle row per tile row)
+/// through a `stages`-deep ring in dynamic shared memory.
+struct WgmmaConfig {
+  int64_t blockM, blockN, stages;
+  static constexpr int64_t kStep = 128;
+
+  int64_t warpgroups() const { return blockM / 64; }
+  int64_t threads() const { return 128 * warpgroups(); }
+  int64_t stageBytes() const { return (blockM + blockN) * kStep; }
+  /// The ring, plus 1 KiB to align it to the swizzle pattern's 1024 bytes.
+  int64_t sharedBytes() const { return stages * stageBytes() + 1024; }
+};
+
+/// The SMs of an H100 / H200: the wgmma tile shrinks until the grid fills
+/// them.
+constexpr int64_t kSMs = 132;
+
+/// The largest of 128x256, 128x128, 128x64, 64x128, 64x64 (N tiles no
+/// wider than N rounded up to 64) that launches at least kSMs blocks; the
+/// smallest allowed when none does.
+WgmmaConfig chooseWgmma(int64_t m, int64_t n) {
+  static const int64_t tiles[][2] = {
+      {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
+  int64_t widest = std::max<int64_t>(64, llvm::alignTo(n, 64));
+  WgmmaConfig chosen{64, 64, 4};
+  for (auto [bm, bn] : tiles) {
+    if (bn > widest)
+      continue;
+    chosen = {bm, bn, 4};
+    if (llvm::divideCeil(m, bm) * llvm::divideCeil(n, bn) >= kSMs)
+      break;
+  }
+  return chosen;
+}
+
+/// Builds the wgmma kernel of one GEMM (sm_90a).
+///
+/// Shared memory holds, per stage, the A tile [blockM][128 B] then the B
+/// tile [blockN][128 B], row r's 16-byte chunk c at r * 128 + (c ^ r % 8)
+/// * 16 from a 1024-byte aligned base: the 128-byte swizzle layout the
+/// tensor cores read through a matrix descriptor (start address >> 4 in
+/// bits 0-13, leading byte offset 16 >> 4 in 16-29 (unused for K-major
+/// swizzled tiles), stride byte offset 1024 >> 4 (between 8-row groups)
+/// in 32-45, swizzle mode 1 = 128 bytes in 62-63). The k32 slice kk of a
+/// stage is the descriptor of its start plus 32 kk bytes: the hardware
+/// applies the xor to the computed addresses.
+///
+/// Per K step: wait for this thread's copies of the tile, fence them into
+/// the async proxy (wgmma reads shared memory through it), barrier, start
+/// copying the tile two steps ahead into the stage whose wgmma finished,
+/// issue four wgmma on the tile, commit, and wait until at most the group
+/// just issued is in flight (the previous step's stage is then free for
+/// the next refill).
+class WgmmaBuilder : GemmEmitter {
+public:
+  WgmmaBuilder(OpBuilder &b, Location loc, const Gemm &g,
+               const WgmmaConfig &cfg, linalg::GenericOp epilogue,
+               bool accumulate)
+      : GemmEmitter(b, loc, g, epilogue, accumulate), cfg(cfg) {}
+
+  void build() {
+    MLIRContext *ctx = b.getContext();
+    Type i8 = b.getI8Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
+    auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    int64_t bm = cfg.blockM, bn = cfg.blockN, stages = cfg.stages;
+    Value one = cst(1);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, cst(ceilDiv(g.n, bn)), cst(ceilDiv(g.m, bm)), one,
+        cst(cfg.threads()), one, one, i32c(cfg.sharedBytes()));
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointToStart(&body);
+    tid = launch.getThreadIds().x;
+    lane = remu(tid, 32);
+    m0 = mul(launch.getBlockIds().y, bm);
+    n0 = mul(launch.getBlockIds().x, bn);
+    Value warpgroup = divu(tid, 128);
+    Value warpInGroup = remu(divu(tid, 32), 4);
+
+    // The ring at the first 1024-byte boundary of dynamic shared memory.
+    Value dyn = gpu::DynamicSharedMemoryOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic}, i8,
+                        MemRefLayoutAttrInterface(), wg));
+    Value addr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dyn);
+    Value pad = remu(arith::SubIOp::create(b, loc, cst(1024), remu(addr, 1024)),
+                     1024);
+    auto view = [&](int64_t rows, Value shift) -> Value {
+      auto ty = MemRefType::get({stages, rows, WgmmaConfig::kStep}, i8,
+                                MemRefLayoutAttrInterface(), wg);
+      return memref::ViewOp::create(b, loc, ty, dyn, shift, ValueRange());
+    };
+    sA = view(bm, pad);
+    sB = view(bn, add(pad, stages * bm * WgmmaConfig::kStep));
+
+    // Descriptors of stage 0, k slice 0: A at this warpgroup's 64 rows.
+    auto toI64 = [&](Value index) -> Value {
+      return arith::IndexCastUIOp::create(b, loc, i64, index);
+    };
+    int64_t fixed = (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) |
+                    (int64_t(1) << 62);
+    auto descriptor = [&](Value byteAddr) -> Value {
+      Value a = arith::ShRUIOp::create(b, loc, toI64(byteAddr), i64c(4));
+      return arith::OrIOp::create(b, loc, a, i64c(fixed));
+    };
+    Value base = add(addr, pad);
+    Value descA = descriptor(add(base, mul(warpgroup, 64 * WgmmaConfig::kStep)));
+    Value descB = descriptor(add(base, stages * bm * WgmmaConfig::kStep));
+
+    int64_t steps = ceilDiv(g.k, WgmmaConfig::kStep);
+    int64_t ahead = stages - 2;
+    Value group;
+    for (int64_t s = 0; s < ahead; ++s)
+      group = loadTiles(cst(s), cst(s));
+
+    SmallVector<Type> fields(bn / 2, i32);
+    auto accTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
+    Value init = LLVM::ZeroOp::create(b, loc, accTy);
+    auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one,
+                                   ValueRange{init});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value step = loop.getInductionVar();
+      nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
+                                       b.getI32IntegerAttr(ahead - 1));
+      NVVM::FenceProxyOp::create(
+          b, loc, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+      gpu::BarrierOp::create(b, loc);
+      Value next = add(step, ahead);
+      loadTiles(remu(next, stages), next);
+      Value stage = toI64(remu(step, stages));
+      Value acc = loop.getRegionIterArgs()[0];
+      NVVM::WgmmaFenceAlignedOp::create(b, loc);
+      for (int64_t kk = 0; kk < WgmmaConfig::kStep / 32; ++kk) {
+        // Descriptor address units are 16 bytes.
+        auto at = [&](Value desc, int64_t stageBytes) -> Value {
+          Value off = arith::MulIOp::create(b, loc, stage,
+                                            i64c(stageBytes / 16));
+          off = arith::AddIOp::create(b, loc, off, i64c(kk * 32 / 16));
+          return arith::AddIOp::create(b, loc, desc, off);
+        };
+        acc = NVVM::WgmmaMmaAsyncOp::create(
+            b, loc, accTy, acc, at(descA, bm * WgmmaConfig::kStep),
+            at(descB, bn * WgmmaConfig::kStep),
+            NVVM::MMAShapeAttr::get(ctx, 64, bn, 32),
+            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::s8),
+            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::s8),
+            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::s32),
+            NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
+            NVVM::MMAIntOverflowAttr::get(ctx,
+                                          NVVM::MMAIntOverflow::wrapped));
+      }
+      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+      scf::YieldOp::create(b, loc, acc);
+    }
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
+    SmallVector<Value> values;
+    for (int64_t i = 0; i < bn / 2; ++i)
+      values.push_back(
+          LLVM::ExtractValueOp::create(b, loc, loop.getResult(0), i));
+    // Warp w of the warpgroup holds rows 16 w .. 16 w + 15 of its 64, in
+    // the m16n8 layout for each n8 tile.
+    Value rowBase = add(add(m0, mul(warpgroup, 64)), mul(warpInGroup, 16));
+    writeFragments(values, rowBase, n0, 1, bn / 8);
+  }
+
+private:
+  Value i32c(int64_t v) { return i32(v); }
+  Value i64c(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+  }
+
+  Value loadTiles(Value stage, Value kTile) {
+    TileCopy copies[] = {
+        {sA, g.a, m0, g.m, cfg.blockM, WgmmaConfig::kStep, g.k},
+        {sB, g.b, n0, g.n, cfg.blockN, WgmmaConfig::kStep, g.k}};
+    return copyTiles(copies, stage, kTile, cfg.threads());
+  }
+
+  const WgmmaConfig &cfg;
+  Value sA, sB;
+};
+
+void GemmEmitter::store(Value v, Value row, Value col) {
+  if (accumulate)
+    v = arith::AddIOp::create(
+        b, loc, memref::LoadOp::create(b, loc, g.c, ValueRange{row, col}), v);
+  if (!epilogue) {
+    memref::StoreOp::create(b, loc, v, g.c, ValueRange{row, col});
+    return;
+  }
+  // The generic's body at (row, col), C's element being v.
+  IRMapping map;
+  Block *body = epilogue.getBody();
+  Value out = epilogue.getDpsInits()[0];
+  Value dims[2] = {row, col};
+  for (OpOperand &operand : epilogue->getOpOperands()) {
+    Value arg = body->getArgument(operand.getOperandNumber());
+    Value src = operand.get();
+    if (src == g.c) {
+      map.map(arg, v);
+      continue;
+    }
+    if (!isa<MemRefType>(src.getType())) {
+      map.map(arg, src);
+      continue;
+    }
+    if (arg.use_empty())
+      continue;
+    SmallVector<Value> idx;
+    for (AffineExpr e :
+         epilogue.getMatchingIndexingMap(&operand).getResults()) {
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        idx.push_back(dims[d.getPosition()]);
+      else
+        idx.push_back(cst(cast<AffineConstantExpr>(e).getValue()));
+    }
+    map.map(arg, memref::LoadOp::create(b, loc, src, idx));
+  }
+  for (Operation &op : body->without_terminator())
+    b.clone(op, map);
+  Value result = map.lookupOrDefault(body->getTerminator()->getOperand(0));
+  memref::StoreOp::create(b, loc, result, out, ValueRange{row, col});
+}
 
 struct Int8GemmToMMAPass
     : qc::cuda::impl::Int8GemmToMMABase<Int8GemmToMMAPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     SmallVector<linalg::MatmulOp> matmuls;
     getOperation()->walk([&](linalg::MatmulOp op) {
@@ -590,14 +816,21 @@ struct Int8GemmToMMAPass
         continue;
       if ((g->unpack = w4Unpack(*g)))
         g->bPacked = g->unpack.getDpsInputs()[0];
-      TileConfig cfg = chooseConfig(g->m, bool(g->bPacked));
-      assert(cfg.valid(bool(g->bPacked)) && "an invalid kernel configuration");
       linalg::FillOp fill = zeroFillBefore(*g);
       linalg::GenericOp generic =
           fill ? epilogueGeneric(*g, fill) : linalg::GenericOp();
       OpBuilder b(generic ? generic.getOperation() : op.getOperation());
-      KernelBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill)
-          .build();
+      if (wgmma && g->m > 64 && !g->bPacked) {
+        WgmmaConfig cfg = chooseWgmma(g->m, g->n);
+        WgmmaBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill)
+            .build();
+      } else {
+        TileConfig cfg = chooseConfig(g->m, bool(g->bPacked));
+        assert(cfg.valid(bool(g->bPacked)) &&
+               "an invalid kernel configuration");
+        KernelBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill)
+            .build();
+      }
       Value c = g->c;
       if (generic)
         generic.erase();

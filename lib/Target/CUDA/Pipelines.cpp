@@ -44,8 +44,12 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   pm.addPass(createConvertMemRefCopyToLinalg());
   // The i8 GEMMs qc-cuda-form-int8-gemm made become tensor-core kernels
   // (gpu.launch) before the other linalg ops become loops.
-  if (options.tensorCores)
-    pm.addPass(createInt8GemmToMMA());
+  if (options.tensorCores) {
+    // wgmma exists only in the architecture-specific sm_90a.
+    Int8GemmToMMAOptions mma;
+    mma.wgmma = options.chip.getValue() == "sm_90a";
+    pm.addPass(createInt8GemmToMMA(mma));
+  }
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   MapToGPUOptions map;
@@ -69,6 +73,8 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   nvvm.indexBitwidth = 64;
   device.addPass(createConvertNVGPUToNVVMPass());
   device.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  // NVVM ops without an LLVM intrinsic (wgmma.mma_async) as inline PTX.
+  device.addPass(createConvertNVVMToLLVMPass());
   device.addPass(createCanonicalizerPass());
   device.addPass(createCSEPass());
   device.addPass(createReconcileUnrealizedCastsPass());

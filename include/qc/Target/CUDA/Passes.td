@@ -110,7 +110,23 @@ def Int8GemmToMMA : Pass<"qc-cuda-int8-gemm-to-mma", "::mlir::ModuleOp"> {
       has exactly one other reader, an elementwise `linalg.generic` later
       in the block, that generic's body (zero-point correction, bias,
       requantization) runs in the epilogue instead and C is never stored.
+
+    With option `wgmma` (the pipelines set it for `chip=sm_90a`), GEMMs
+    with M > 64 and 8-bit B run on the Hopper warpgroup instructions
+    instead: `nvvm.wgmma.mma_async` m64nNk32 s8.s8.s32 (N = 64, 128 or
+    256) with both operands read by the tensor cores from shared memory
+    through matrix descriptors (128-byte swizzle, K-major), one or two
+    warpgroups (128 or 256 threads) per block owning a 64- or 128-row
+    tile, K in 128-byte steps through a 4-stage ring of dynamic shared
+    memory (up to 193 KiB) filled by cp.async; the tile is the largest of
+    128x256, 128x128, 128x64, 64x128, 64x64 that gives at least 132
+    blocks (an H200's SMs). Same zero fill, wrapping sums and fused
+    epilogue as above.
   }];
+  let options = [
+    Option<"wgmma", "wgmma", "bool", "false",
+           "Run M > 64 GEMMs on wgmma (sm_90a only)">,
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::NVVM::NVVMDialect",
