@@ -1,31 +1,61 @@
 #!/usr/bin/env bash
 # The copies for the GPU machine, each part small enough for one transfer of
-# the device tool (64 MiB with the working tree): built by
-# bench/gpu/prepare.py and make-gemm.py into DIR/stage2 (and DIR/stage for BERT-base at batch 1), staged into DIR/fin/fN;
-# the BERT-base libraries (86 MB) split into 30 MB parts that consecutive
-# calls copy and scripts/gpu-test.sh reassembles.
-#   bench/gpu/stage.sh [DIR]   (default .gpu)
+# the device tool (64 MiB with the working tree), for the sm_90a lease of
+# docs/benchmarks-gpu.md: built into DIR by
+#   bench/gpu/make-gemm.py DIR/gemm-quick   --set quick --target cuda:sm_90a --compile build/bin
+#                                           (+ --shapes 1000x1000x520,2048x1100x304, 2304x2048x520 requant)
+#   bench/gpu/make-gemm.py DIR/gemm-timing  --set bench --variants plain,requant --timing --target cuda:sm_90a
+#   bench/gpu/make-gemm.py DIR/gemm-timing2 --shapes {2,4,8,32,64}x4096x4096 --variants plain --timing --target cuda:sm_90a
+#   bench/gpu/prepare.py build/bin DIR/models-big --only resnet50,bert_base,ppocr_mobile_v2_cls,embedding_model --modes int8 --target cuda:sm_90a
+#   bench/gpu/prepare.py build/bin DIR/models-b32 --only resnet50,bert_base --modes int8 --batch 32 --calib 1 --target cuda:sm_90a
+# and, for comparison in the same run, the sm_90 (mma.sync) timing builds of
+# the previous lease in SYNC (its W4A8 GEMVs, and the large GEMMs renamed
+# *_plainsync). The BERT-base libraries (86 MB) go in 31 MB parts that
+# consecutive calls copy (carried paths stay on the warm machine) and
+# scripts/gpu-test.sh reassembles; parts p1 .. p9, run in order.
+#   bench/gpu/stage.sh DIR SYNC RUNNER REFS...
 set -e
-cd "${1:-.gpu}"
-rm -rf fin && mkdir -p fin
-copy() { local src=$1 dst=fin/$2/$(basename $1); mkdir -p $dst; for f in $src/lib*.so $src/lib.so.xz $src/in*.npy $src/expect*.npy $src/check $src/inputs.json; do [ -e $f ] && cp $f $dst/; done; return 0; }
-R=stage2/models-small/qc-runner
-for d in stage2/gemm-quick/gemm_* stage2/gemm-timing/gemm_*; do copy $d f1/gemm; done
-mkdir -p fin/f1/refs && cp run1/refs/resnet50_* refs-bert/bert_base_* fin/f1/refs/
-for d in stage2/models-small/*-float stage2/models-small/*-int8; do
-  case $(basename $d) in ppocr*|gpt*|bert-*|silero*|melspec*) copy $d f3/models ;; *) copy $d f2/models ;; esac
+dir=${1:?usage: stage.sh DIR SYNC RUNNER REFS...}
+sync=${2:?}
+runner=${3:?}
+shift 3
+cd "$dir"
+rm -rf parts && mkdir -p parts
+copy() { # copy SRC PART/SUBDIR [NAME]
+  local src=$1 dst=parts/$2/${3:-$(basename $1)}
+  mkdir -p $dst
+  for f in $src/lib*.so $src/lib.so.xz $src/in*.npy $src/expect*.npy $src/check $src/inputs.json; do
+    [ -e $f ] && cp $f $dst/
+  done
+  return 0
+}
+for d in gemm-quick/gemm_*; do
+  case $d in *5x4096x4096*|*2048x1100x304_plain|*1000x1000x520_zp) continue ;; esac
+  copy $d p1/gemm
 done
-copy stage2/models-big/resnet50-int8 f4/models
-copy stage2/models-b32/resnet50-b32-int8 f5/models
-copy stage2/models-b32/bert_base-b32-int8 f6/models
-(cd fin/f6/models/bert_base-b32-int8 && split -b 31M libbert_base.so libbert_base.so.part- && rm libbert_base.so)
-copy stage/models-big/bert_base-int8 f9/models
-(cd fin/f9/models/bert_base-int8 && split -b 31M libbert_base.so libbert_base.so.part- && rm libbert_base.so)
-for p in fin/*/; do cp $R $p/qc-runner; for m in $p/models $p/gemm; do [ -d $m ] && cp $R $m/qc-runner; done; done
-# Parts over the limit: the 2048-wide GEMM cases go with the ResNet-50 parts.
-mkdir -p fin/f4/gemm fin/f5/gemm
-mv fin/f1/gemm/gemm_1x2048x2048_* fin/f4/gemm/
-mv fin/f1/gemm/gemm_4x2048x2048_* fin/f5/gemm/
-mkdir -p fin/f2/gemm && mv fin/f1/gemm/gemm_16x2048x2048_* fin/f2/gemm/
-for g in fin/f2/gemm fin/f4/gemm fin/f5/gemm; do cp $R $g/qc-runner; done
-du -sh fin/*
+for d in gemm-timing/gemm_* gemm-timing2/gemm_*; do copy $d p1/gemm; done
+for s in 1 4 16; do copy $sync/gemm_${s}x4096x4096_w4 p1/gemm; done
+for s in 128x4096x4096 4096x4096x4096 8192x8192x8192; do
+  copy $sync/gemm_${s}_plain p1/gemm gemm_${s}_plainsync
+done
+mkdir -p parts/p1/refs && cp "$@" parts/p1/refs/
+for m in ppocr_mobile_v2_cls embedding_model resnet50; do copy models-big/$m-int8 p2/models; done
+copy models-b32/resnet50-b32-int8 p3/models
+copy models-b32/bert_base-b32-int8 p4/models
+copy models-big/bert_base-int8 p7/models
+for p in p4 p7; do
+  (cd parts/$p/models/*/ && split -b 31M libbert_base.so libbert_base.so.part- && rm libbert_base.so)
+done
+# Parts 5, 6 / 8, 9: the second and third pieces, into the same directories.
+for pair in "p4 p5 p6" "p7 p8 p9"; do
+  set -- $pair
+  m=$(ls parts/$1/models)
+  mkdir -p parts/$2/models/$m parts/$3/models/$m
+  mv parts/$1/models/$m/libbert_base.so.part-ab parts/$2/models/$m/
+  mv parts/$1/models/$m/libbert_base.so.part-ac parts/$3/models/$m/
+done
+for p in parts/*/; do
+  cp $runner $p/qc-runner
+  for m in $p/models $p/gemm; do [ -d $m ] && cp $runner $m/qc-runner; done
+done
+du -sh parts/*

@@ -190,12 +190,16 @@ static int ready(void) {
 
 /*===--- Modules and kernels (the gpu.binary translation's calls) ---------===*/
 
-/* Kernel names by function handle, for errors. */
-enum { kMaxKernels = 4096 };
+/* Kernel names by function handle, for errors and profiles, with the
+ * dynamic shared memory limit set on each: every launch looks its kernel up
+ * (an open-addressing table of handles, under `lock`). */
+enum { kMaxKernels = 4096, kSlots = 2 * kMaxKernels };
 static struct {
   CUfunction fn;
+  int smem; /* CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES set */
   char name[96];
 } kernels[kMaxKernels];
+static int slots[kSlots]; /* kernel index + 1; 0: empty */
 static int numKernels;
 /* Modules loaded before a run (from global constructors): a load failure is
  * reported by the first run. */
@@ -216,20 +220,40 @@ static struct Pending {
 } *pending;
 static size_t numPending, capPending;
 
+static unsigned slotOf(CUfunction fn) {
+  uint64_t x = (uint64_t)(uintptr_t)fn * 0x9E3779B97F4A7C15ull;
+  return (unsigned)(x >> 32) & (kSlots - 1);
+}
+
+/* The kernel's index, or -1; the caller holds `lock`. */
 static int kernelIndex(CUfunction fn) {
-  for (int i = 0; i < numKernels; ++i)
-    if (kernels[i].fn == fn)
-      return i;
-  return -1;
+  for (unsigned h = slotOf(fn);; h = (h + 1) & (kSlots - 1)) {
+    int s = slots[h];
+    if (!s)
+      return -1;
+    if (kernels[s - 1].fn == fn)
+      return s - 1;
+  }
+}
+
+/* Registers a kernel (when there is room); the caller holds `lock`. */
+static void addKernel(CUfunction fn, const char *name) {
+  if (kernelIndex(fn) >= 0 || numKernels == kMaxKernels)
+    return;
+  unsigned h = slotOf(fn);
+  while (slots[h])
+    h = (h + 1) & (kSlots - 1);
+  kernels[numKernels].fn = fn;
+  snprintf(kernels[numKernels].name, sizeof kernels[0].name, "%s", name);
+  slots[h] = ++numKernels;
 }
 
 static const char *kernelName(CUfunction fn) {
-  for (int i = 0; i < numKernels; ++i)
-    if (kernels[i].fn == fn)
-      return kernels[i].name;
-  return "?";
+  pthread_mutex_lock(&lock);
+  int i = kernelIndex(fn);
+  pthread_mutex_unlock(&lock);
+  return i >= 0 ? kernels[i].name : "?";
 }
-
 static CUmodule loadModule(const void *data, int isPTX) {
   if (!ready()) {
     failed = 0; /* reported when the model runs */
@@ -280,14 +304,7 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
            " (kernel %s)", name);
   if (fn) {
     pthread_mutex_lock(&lock);
-    int known = 0;
-    for (int i = 0; i < numKernels && !known; ++i)
-      known = kernels[i].fn == fn;
-    if (!known && numKernels < kMaxKernels) {
-      kernels[numKernels].fn = fn;
-      snprintf(kernels[numKernels].name, sizeof kernels[0].name, "%s", name);
-      ++numKernels;
-    }
+    addKernel(fn, name);
     pthread_mutex_unlock(&lock);
   }
   return fn;
@@ -301,10 +318,20 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   if (!function || !ready())
     return;
   CUfunction fn = (CUfunction)function;
-  if (smem > 48 * 1024)
+  pthread_mutex_lock(&lock);
+  int index = kernelIndex(fn);
+  int raise = smem > 48 * 1024 && (index < 0 || kernels[index].smem < smem);
+  pthread_mutex_unlock(&lock);
+  if (raise) {
     QC_CHECK(cu.cuFuncSetAttribute(
                  fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
              " (kernel %s)", kernelName(fn));
+    if (!failed && index >= 0) {
+      pthread_mutex_lock(&lock);
+      kernels[index].smem = smem;
+      pthread_mutex_unlock(&lock);
+    }
+  }
   if (failed)
     return;
   if (profiling < 0) {
@@ -312,7 +339,8 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     profiling = env && *env && strcmp(env, "0") != 0;
   }
   CUevent start = 0, stop = 0;
-  int index = profiling ? kernelIndex(fn) : -1;
+  if (!profiling)
+    index = -1;
   if (index >= 0 && cu.cuEventCreate(&start, 0) == 0 &&
       cu.cuEventCreate(&stop, 0) == 0)
     cu.cuEventRecord(start, (CUstream)stream);
