@@ -26,7 +26,7 @@ Value indexConst(OpBuilder &b, Location loc, int64_t v) {
 
 /// ceil(a / b) for index values.
 Value ceilDiv(OpBuilder &b, Location loc, Value a, Value bv) {
-  return arith::CeilDivUIOp::create(b, loc, a, bv);
+  return b.createOrFold<arith::CeilDivUIOp>(loc, a, bv);
 }
 
 /// A gpu.launch of grid x block threads (x only) before `at`; the builder is
@@ -587,12 +587,15 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
     unsigned n = par.getNumLoops();
     SmallVector<Value> trips;
     Value total = indexConst(b, loc, 1);
+    // Folded where the bounds are constants (they are, after bufferization
+    // of static shapes): the kernel then divides by constants, not by
+    // parameters.
     for (unsigned d = 0; d < n; ++d) {
-      Value extent = arith::SubIOp::create(b, loc, par.getUpperBound()[d],
-                                           par.getLowerBound()[d]);
+      Value extent = b.createOrFold<arith::SubIOp>(
+          loc, par.getUpperBound()[d], par.getLowerBound()[d]);
       Value trip = ceilDiv(b, loc, extent, par.getStep()[d]);
       trips.push_back(trip);
-      total = arith::MulIOp::create(b, loc, total, trip);
+      total = b.createOrFold<arith::MulIOp>(loc, total, trip);
     }
     Value block = indexConst(b, loc, blockSize);
     Value grid = ceilDiv(b, loc, total, block);
@@ -612,9 +615,9 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
                                .getResult();
       if (d > 0)
         rest = arith::DivUIOp::create(b, loc, rest, trips[d]);
-      Value iv = arith::AddIOp::create(
-          b, loc, par.getLowerBound()[d],
-          arith::MulIOp::create(b, loc, idx, par.getStep()[d]));
+      Value iv = b.createOrFold<arith::AddIOp>(
+          loc, par.getLowerBound()[d],
+          b.createOrFold<arith::MulIOp>(loc, idx, par.getStep()[d]));
       mapping.map(par.getInductionVars()[d], iv);
     }
     for (Operation &op : par.getBody()->without_terminator())

@@ -5,6 +5,7 @@
 #include "qc/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -69,6 +70,13 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  // Index arithmetic in 32 bits where the ranges of the thread and block
+  // ids (known from the launch) and of the loops prove it fits: 64-bit
+  // integer multiplies and divisions are emulated on the GPU.
+  arith::ArithIntRangeNarrowingOptions narrow;
+  narrow.bitwidthsSupported = {32};
+  device.addPass(arith::createArithIntRangeNarrowing(narrow));
+  device.addPass(createCanonicalizerPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.indexBitwidth = 64;
   device.addPass(createConvertNVGPUToNVVMPass());

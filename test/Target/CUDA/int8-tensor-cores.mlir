@@ -25,7 +25,7 @@
 // NVVM: llvm.sext %{{.*}} : i32 to i64
 // NVVM: llvm.mul %{{.*}} : i64
 // NVVM: llvm.ashr
-// NVVM: llvm.trunc %{{.*}} : i64 to i8
+// NVVM: llvm.trunc %{{.*}} : i{{32|64}} to i8
 // NVVM: llvm.store %{{.*}} : i8, !llvm.ptr
 
 // PTX: gpu.binary @k{{[0-9]+}}

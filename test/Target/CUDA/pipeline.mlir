@@ -25,7 +25,7 @@
 // PTX: gpu.binary @k{{[0-9]+}}
 // PTX-SAME: .target sm_90
 // PTX-SAME: .visible .entry k{{[0-9]+}}(
-// PTX-SAME: mov.u32 {{.*}}%ctaid.x
+// PTX-SAME: mov.u32 {{.*}}%tid.x
 
 // BAD: block-size 2048 is not in [1, 1024]
 
