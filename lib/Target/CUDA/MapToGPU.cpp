@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -63,6 +64,13 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
   using Base::Base;
 
   LLVM::LLVMFuncOp constantFn;
+  /// The launches of mapParallel: their linear thread id and trip count.
+  struct ParallelLaunch {
+    gpu::LaunchOp launch;
+    Value linear;
+    int64_t total;
+  };
+  SmallVector<ParallelLaunch> parallelLaunches;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -83,6 +91,10 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
             insertDeallocs(block);
         if (ok)
           fn.walk([&](gpu::LaunchOp launch) { promoteAccumulators(launch); });
+        if (ok)
+          for (ParallelLaunch &p : parallelLaunches)
+            warpPerReduction(p);
+        parallelLaunches.clear();
         if (ok)
           elideOutputCopies(fn);
         if (ok)
@@ -287,6 +299,142 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
     memref::StoreOp::create(rewriter, forOp.getLoc(), forOp.getResults().back(),
                             buffer, indices);
     return success();
+  }
+
+  /// The identity of the reduction `combiner` (one operand the loop's
+  /// accumulator), for the 32-bit types a warp shuffle moves; null if not
+  /// one of these.
+  static TypedAttr reductionIdentity(Operation *combiner, Type type) {
+    Builder b(combiner->getContext());
+    auto f = dyn_cast<Float32Type>(type);
+    bool i = type.isSignlessInteger(32);
+    if (!f && !i)
+      return {};
+    float inf = std::numeric_limits<float>::infinity();
+    if (f && isa<arith::AddFOp>(combiner))
+      return b.getF32FloatAttr(0.0f);
+    if (f && isa<arith::MaxNumFOp, arith::MaximumFOp>(combiner))
+      return b.getF32FloatAttr(-inf);
+    if (f && isa<arith::MinNumFOp, arith::MinimumFOp>(combiner))
+      return b.getF32FloatAttr(inf);
+    if (i && isa<arith::AddIOp, arith::OrIOp, arith::XOrIOp, arith::MaxUIOp>(
+                 combiner))
+      return b.getI32IntegerAttr(0);
+    if (i && isa<arith::MaxSIOp>(combiner))
+      return b.getI32IntegerAttr(std::numeric_limits<int32_t>::min());
+    if (i && isa<arith::MinSIOp>(combiner))
+      return b.getI32IntegerAttr(std::numeric_limits<int32_t>::max());
+    if (i && isa<arith::MinUIOp, arith::AndIOp>(combiner))
+      return b.getI32IntegerAttr(-1);
+    return {};
+  }
+
+  /// A warp per iteration of a parallel launch whose iteration is one long
+  /// reduction loop (promoted: its sum loaded before, carried, stored
+  /// after), when there are few iterations: LayerNorm's and Softmax's rows,
+  /// one thread each, would leave most of the GPU idle and read their rows
+  /// uncoalesced. The 32 lanes take every 32nd element from their lane,
+  /// combine by xor shuffles, and store the same sum. Float sums then add
+  /// in another order than the one-thread loop (integer ones are exact).
+  void warpPerReduction(ParallelLaunch &p) {
+    constexpr int64_t kWarp = 32;
+    if (p.total > (int64_t(1) << 20) || blockSize % kWarp != 0)
+      return;
+    auto guard = dyn_cast_or_null<scf::IfOp>(
+        p.launch.getBody().front().getTerminator()->getPrevNode());
+    if (!guard || guard.getNumResults() != 0 || !guard.getElseRegion().empty())
+      return;
+    Block &then = guard.getThenRegion().front();
+    scf::ForOp loop;
+    memref::LoadOp init;
+    memref::StoreOp result;
+    for (Operation &op : then.without_terminator()) {
+      if (auto f = dyn_cast<scf::ForOp>(op)) {
+        if (loop)
+          return;
+        loop = f;
+      } else if (auto l = dyn_cast<memref::LoadOp>(op)) {
+        if (!loop && !init)
+          init = l;
+      } else if (auto s = dyn_cast<memref::StoreOp>(op)) {
+        if (!loop || result)
+          return;
+        result = s;
+      } else if (!isMemoryEffectFree(&op)) {
+        return;
+      }
+    }
+    if (!loop || !init || !result || loop.getNumRegionIterArgs() != 1 ||
+        loop.getInitArgs()[0] != init.getResult() ||
+        result.getValue() != loop.getResult(0) ||
+        result.getMemref() != init.getMemref() ||
+        result.getIndices() != init.getIndices() ||
+        !init.getResult().hasOneUse() || !loop.getResult(0).hasOneUse())
+      return;
+    std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()),
+                           ub = getConstantIntValue(loop.getUpperBound()),
+                           step = getConstantIntValue(loop.getStep());
+    if (!lb || !ub || !step || *step <= 0 || (*ub - *lb) / *step < kWarp)
+      return;
+    // The loop body only reads memory.
+    bool pure = true;
+    loop.getBody()->walk([&](Operation *op) {
+      if (!isa<memref::LoadOp, scf::YieldOp>(op) && !isMemoryEffectFree(op))
+        pure = false;
+    });
+    BlockArgument acc = loop.getRegionIterArgs()[0];
+    Operation *combiner =
+        loop.getBody()->getTerminator()->getOperand(0).getDefiningOp();
+    if (!pure || !combiner || combiner->getNumOperands() != 2 ||
+        combiner->getNumResults() != 1 ||
+        llvm::count(combiner->getOperands(), Value(acc)) != 1 ||
+        !acc.hasOneUse())
+      return;
+    TypedAttr identity = reductionIdentity(combiner, acc.getType());
+    if (!identity)
+      return;
+
+    Location loc = p.launch.getLoc();
+    OpBuilder b(p.launch);
+    p.launch.getGridSizeXMutable().assign(
+        indexConst(b, loc, (p.total * kWarp + blockSize - 1) / blockSize));
+    // The warp's iteration replaces the thread's.
+    b.setInsertionPointAfterValue(p.linear);
+    Value warp = indexConst(b, loc, kWarp);
+    Value row = arith::DivUIOp::create(b, loc, p.linear, warp);
+    Value lane = arith::RemUIOp::create(b, loc, p.linear, warp);
+    p.linear.replaceAllUsesExcept(
+        row, SmallPtrSet<Operation *, 2>{row.getDefiningOp(),
+                                         lane.getDefiningOp()});
+    // The lane's elements: lb + lane * step, every 32 * step.
+    b.setInsertionPoint(loop);
+    loop.getLowerBoundMutable().assign(arith::AddIOp::create(
+        b, loc, loop.getLowerBound(),
+        arith::MulIOp::create(b, loc, lane, loop.getStep())));
+    loop.getStepMutable().assign(indexConst(b, loc, *step * kWarp));
+    loop.getInitArgsMutable()[0].assign(
+        arith::ConstantOp::create(b, loc, identity));
+    // Butterfly over the warp, then the initial value.
+    b.setInsertionPointAfter(loop);
+    Value sum = loop.getResult(0);
+    auto combine = [&](Value x, Value y) -> Value {
+      IRMapping map;
+      map.map(combiner->getOperand(0), x);
+      map.map(combiner->getOperand(1), y);
+      return b.clone(*combiner, map)->getResult(0);
+    };
+    Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarp);
+    for (int64_t offset = kWarp / 2; offset >= 1; offset /= 2) {
+      Value off = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
+      auto shuffle = gpu::ShuffleOp::create(b, loc, sum, off, width,
+                                            gpu::ShuffleMode::XOR);
+      sum = combine(sum, shuffle.getShuffleResult());
+    }
+    // The accumulator operand order of the original combiner.
+    Value first = init.getResult();
+    Value total = combiner->getOperand(0) == acc ? combine(first, sum)
+                                                  : combine(sum, first);
+    result.getValueMutable().assign(total);
   }
 
   /// The buffer `v` is a view of (through view-like ops), or `v`.
@@ -603,6 +751,8 @@ struct MapToGPUPass : qc::cuda::impl::MapToGPUBase<MapToGPUPass> {
     Value linear = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
         launch.getThreadIds().x);
+    if (std::optional<int64_t> t = getConstantIntValue(total))
+      parallelLaunches.push_back({launch, linear, *t});
     Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                           linear, total);
     auto guard = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);

@@ -81,6 +81,57 @@ func.func @reduction(%in: memref<16xf32>, %out: memref<f32>) {
 
 // -----
 
+// Row reductions (a LayerNorm's sums): few rows, long rows. A warp per row:
+// 4 rows x 32 lanes in one block of 128; lane l sums elements l, l + 32,
+// ... from 0.0, the warp combines by xor shuffles (16, 8, 4, 2, 1), and the
+// row's initial value is added last. Rows of 16 elements keep a thread each.
+// CHECK-LABEL: func.func @row_sums
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c1{{.*}}, {{.*}} threads({{.*}}) in (%{{.*}} = %c128{{.*}},
+// CHECK: %[[LIN:.*]] = arith.addi
+// CHECK: %[[ROW:.*]] = arith.divui %[[LIN]], %[[C32:.*]] : index
+// CHECK: %[[LANE:.*]] = arith.remui %[[LIN]], %[[C32]] : index
+// CHECK: arith.cmpi ult, %[[ROW]], %{{.*}} : index
+// CHECK: %[[INIT:.*]] = memref.load %{{.*}}[%[[ROW]]] : memref<4xf32>
+// CHECK: %[[LB:.*]] = arith.muli %[[LANE]], %{{.*}} : index
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[ZERO]]) -> (f32)
+// CHECK: %[[S16:.*]], %{{.*}} = gpu.shuffle  xor %[[SUM]], %{{.*}}, %{{.*}} : f32
+// CHECK: %[[A16:.*]] = arith.addf %[[SUM]], %[[S16]] : f32
+// CHECK-COUNT-4: gpu.shuffle  xor
+// CHECK: %[[ALL:.*]] = arith.addf %[[INIT]], %{{.*}} : f32
+// CHECK: memref.store %[[ALL]], %{{.*}}[%[[ROW]]] : memref<4xf32>
+// CHECK: gpu.launch
+// CHECK-NOT: gpu.shuffle
+// CHECK: return
+func.func @row_sums(%in: memref<4x768xf32>, %out: memref<4xf32>, %in2: memref<4x16xf32>, %out2: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c768 = arith.constant 768 : index
+  scf.parallel (%r) = (%c0) to (%c4) step (%c1) {
+    scf.for %k = %c0 to %c768 step %c1 {
+      %a = memref.load %in[%r, %k] : memref<4x768xf32>
+      %s = memref.load %out[%r] : memref<4xf32>
+      %t = arith.addf %s, %a : f32
+      memref.store %t, %out[%r] : memref<4xf32>
+    }
+    scf.reduce
+  }
+  scf.parallel (%r) = (%c0) to (%c4) step (%c1) {
+    scf.for %k = %c0 to %c16 step %c1 {
+      %a = memref.load %in2[%r, %k] : memref<4x16xf32>
+      %s = memref.load %out2[%r] : memref<4xf32>
+      %t = arith.addf %s, %a : f32
+      memref.store %t, %out2[%r] : memref<4xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 func.func @reduce(%in: memref<16xf32>) -> f32 {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
