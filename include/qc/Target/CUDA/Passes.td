@@ -137,4 +137,27 @@ def Int8GemmToMMA : Pass<"qc-cuda-int8-gemm-to-mma", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def TileFloatMatmul : Pass<"qc-cuda-tile-float-matmul", "::mlir::ModuleOp"> {
+  let summary = "Runs bufferized f32 matmuls as shared-memory tiled kernels";
+  let description = [{
+    Runs after bufferization, before `convert-linalg-to-parallel-loops`
+    (which would make a thread per output reading its operands from global
+    memory). A `linalg.batch_matmul` `A[B, M, K] x B[B, K, N] -> C[B, M, N]`
+    or `linalg.matmul` (batch 1) of f32 with static shapes and identity
+    layouts (the float products of a model: attention's activation x
+    activation products in the int8 builds, every matmul of a float build)
+    becomes a `gpu.launch` of ceil(N/64) x ceil(M/64) x B blocks of 256
+    threads: each block stages 64x16 of A and 16x64 of B per step in
+    shared memory (A transposed, padded against bank conflicts), each thread
+    accumulates a 4x4 register tile (rows ty + 16i, columns tx + 16j).
+    Every output is C's value plus the products in increasing k, a multiply
+    then an add: the sums the loop path computes, in its order; rows,
+    columns and k past the edges are zero-filled.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // QC_TARGET_CUDA_PASSES_TD
