@@ -21,7 +21,10 @@
 #include "qc/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace qc::cuda {
 #define GEN_PASS_DEF_TILEFLOATMATMUL
@@ -34,49 +37,69 @@ namespace {
 
 constexpr int64_t kTile = 64, kStep = 16, kThreads = 256, kPer = 4;
 
-bool plainF32(Value v, int64_t rank) {
+bool plain(Value v) {
   auto t = dyn_cast<MemRefType>(v.getType());
-  return t && t.getRank() == rank && t.hasStaticShape() &&
-         t.getLayout().isIdentity() && !t.getMemorySpace() &&
-         t.getElementType().isF32();
+  return t && t.hasStaticShape() && t.getLayout().isIdentity() &&
+         !t.getMemorySpace() && t.getElementType().isIntOrFloat() &&
+         t.getElementType().getIntOrFloatBitWidth() <= 32;
 }
 
+/// A contraction generic C[b.., m, n] = body over k of (A[b.., m, k],
+/// B[b.., k, n] or B[k, n], C): the named matmuls generalized, or what
+/// elementwise fusion made of them (a dequantization in the body).
 struct Product {
-  Operation *op;
+  linalg::GenericOp op;
   Value a, b, c;
   int64_t batch, m, n, k;
+  bool batchedB;
 };
 
-std::optional<Product> match(Operation *op) {
-  auto lin = dyn_cast<linalg::LinalgOp>(op);
-  if (!lin || !lin.hasPureBufferSemantics() || lin->getParentOfType<gpu::LaunchOp>())
+std::optional<Product> match(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op->getParentOfType<gpu::LaunchOp>())
     return std::nullopt;
-  int64_t rank;
-  MLIRContext *ctx = op->getContext();
-  if (auto mm = dyn_cast<linalg::MatmulOp>(op)) {
-    if (mm.getCast() != linalg::TypeFn::cast_signed ||
-        mm.getIndexingMapsArray() !=
-            linalg::MatmulOp::getDefaultIndexingMaps(ctx))
+  unsigned loops = op.getNumLoops();
+  if ((loops != 3 && loops != 4) || op.getNumReductionLoops() != 1 ||
+      op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+    return std::nullopt;
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  if (!plain(a) || !plain(b) || !plain(c))
+    return std::nullopt;
+  Type out = cast<MemRefType>(c.getType()).getElementType();
+  if (!out.isF32() && !out.isSignlessInteger(32))
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  unsigned rank = loops - 1; // of C
+  auto dims = [&](ArrayRef<unsigned> ds) {
+    SmallVector<AffineExpr> e;
+    for (unsigned d : ds)
+      e.push_back(getAffineDimExpr(d, ctx));
+    return AffineMap::get(loops, 0, e, ctx);
+  };
+  // Dims: batch (rank 3 only) 0, m rank - 2, n rank - 1, k rank.
+  unsigned m = rank - 2, n = rank - 1, k = rank;
+  SmallVector<unsigned> batchDims = rank == 3 ? SmallVector<unsigned>{0}
+                                              : SmallVector<unsigned>{};
+  auto with = [&](ArrayRef<unsigned> tail) {
+    SmallVector<unsigned> ds(batchDims);
+    ds.append(tail.begin(), tail.end());
+    return ds;
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0] != dims(with({m, k})) || maps[2] != dims(with({m, n})))
+    return std::nullopt;
+  bool batchedB = maps[1] == dims(with({k, n}));
+  if (!batchedB && maps[1] != dims({k, n}))
+    return std::nullopt;
+  for (Operation &inner : op.getBody()->without_terminator())
+    if (inner.getNumRegions() || isa<linalg::IndexOp>(inner) ||
+        !isMemoryEffectFree(&inner))
       return std::nullopt;
-    rank = 2;
-  } else if (auto bm = dyn_cast<linalg::BatchMatmulOp>(op)) {
-    if (bm.getIndexingMapsArray() !=
-        linalg::BatchMatmulOp::getDefaultIndexingMaps(ctx))
-      return std::nullopt;
-    rank = 3;
-  } else {
-    return std::nullopt;
-  }
-  Value a = lin.getDpsInputs()[0], b = lin.getDpsInputs()[1],
-        c = lin.getDpsInits()[0];
-  if (!plainF32(a, rank) || !plainF32(b, rank) || !plainF32(c, rank))
-    return std::nullopt;
-  ArrayRef<int64_t> sa = cast<MemRefType>(a.getType()).getShape();
-  ArrayRef<int64_t> sb = cast<MemRefType>(b.getType()).getShape();
-  int64_t off = rank - 2;
-  Product p{op, a, b, c, rank == 3 ? sa[0] : 1, sa[off], sb[off + 1],
-            sa[off + 1]};
-  if (p.m * p.n * p.batch < kTile * kTile)
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  Product p{op,        a,         b,         c,       rank == 3 ? ranges[0] : 1,
+            ranges[m], ranges[n], ranges[k], batchedB};
+  if (p.m * p.n * p.batch < kTile * kTile || p.k < kStep)
     return std::nullopt; // too small to be worth a tile
   return p;
 }
@@ -84,17 +107,18 @@ std::optional<Product> match(Operation *op) {
 class Builder {
 public:
   Builder(OpBuilder &b, Location loc, const Product &p)
-      : b(b), loc(loc), p(p),
-        rank(isa<linalg::BatchMatmulOp>(p.op) ? 3 : 2) {}
+      : b(b), loc(loc), p(p), rank(linalg::GenericOp(p.op).getNumLoops() - 1) {}
 
   void build() {
     MLIRContext *ctx = b.getContext();
-    Type f32 = b.getF32Type();
     auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto aTy = MemRefType::get({kStep, kTile + 1}, f32,
+    auto elem = [](Value v) {
+      return cast<MemRefType>(v.getType()).getElementType();
+    };
+    auto aTy = MemRefType::get({kStep, kTile + 1}, elem(p.a),
                                MemRefLayoutAttrInterface(), wg);
-    auto bTy =
-        MemRefType::get({kStep, kTile}, f32, MemRefLayoutAttrInterface(), wg);
+    auto bTy = MemRefType::get({kStep, kTile}, elem(p.b),
+                               MemRefLayoutAttrInterface(), wg);
     Value one = cst(1);
     auto launch = gpu::LaunchOp::create(
         b, loc, cst(ceilDiv(p.n, kTile)), cst(ceilDiv(p.m, kTile)),
@@ -112,7 +136,6 @@ public:
     m0 = mul(launch.getBlockIds().y, kTile);
     n0 = mul(launch.getBlockIds().x, kTile);
     batch = launch.getBlockIds().z;
-    zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
 
     // The accumulators, from C.
     SmallVector<Value> init;
@@ -130,20 +153,34 @@ public:
       for (int64_t r = 0; r < kTile * kStep / kThreads; ++r) {
         Value e = add(tid, r * kThreads);
         Value row = divu(e, kStep), kk = remu(e, kStep);
-        Value v = guardedLoad(p.a, add(m0, row), add(k0, kk), p.m, p.k);
+        Value v = guardedLoad(p.a, add(m0, row), add(k0, kk), p.m, p.k, true);
         memref::StoreOp::create(b, loc, v, sA, ValueRange{kk, row});
       }
       // B: element e, k e / 64, column e % 64.
       for (int64_t r = 0; r < kTile * kStep / kThreads; ++r) {
         Value e = add(tid, r * kThreads);
         Value kk = divu(e, kTile), col = remu(e, kTile);
-        Value v = guardedLoad(p.b, add(k0, kk), add(n0, col), p.k, p.n);
+        Value v =
+            guardedLoad(p.b, add(k0, kk), add(n0, col), p.k, p.n, p.batchedB);
         memref::StoreOp::create(b, loc, v, sB, ValueRange{kk, col});
       }
       gpu::BarrierOp::create(b, loc);
       SmallVector<Value> acc(loop.getRegionIterArgs());
       for (int64_t kk = 0; kk < kStep; ++kk) {
-        SmallVector<Value> av, bv;
+        // The last step of a K that is not a multiple of 16 stops at K:
+        // the body (a dequantization, say) of a zero-filled element need
+        // not be the identity.
+        scf::IfOp tail;
+        OpBuilder::InsertionGuard kg(b);
+        if (p.k % kStep != 0) {
+          Value inK = ult(add(k0, kk), p.k);
+          SmallVector<Type> types(acc.size(), acc[0].getType());
+          tail = scf::IfOp::create(b, loc, types, inK, /*withElse=*/true);
+          b.setInsertionPointToStart(&tail.getElseRegion().front());
+          scf::YieldOp::create(b, loc, acc);
+          b.setInsertionPointToStart(&tail.getThenRegion().front());
+        }
+        SmallVector<Value> av, bv, next;
         for (int64_t i = 0; i < kPer; ++i)
           av.push_back(memref::LoadOp::create(
               b, loc, sA, ValueRange{cst(kk), add(ty, i * 16)}));
@@ -151,11 +188,14 @@ public:
           bv.push_back(memref::LoadOp::create(
               b, loc, sB, ValueRange{cst(kk), add(tx, j * 16)}));
         for (int64_t i = 0; i < kPer; ++i)
-          for (int64_t j = 0; j < kPer; ++j) {
-            Value prod = arith::MulFOp::create(b, loc, av[i], bv[j]);
-            Value &s = acc[i * kPer + j];
-            s = arith::AddFOp::create(b, loc, s, prod);
-          }
+          for (int64_t j = 0; j < kPer; ++j)
+            next.push_back(step(av[i], bv[j], acc[i * kPer + j]));
+        if (tail) {
+          scf::YieldOp::create(b, loc, next);
+          acc.assign(tail.getResults().begin(), tail.getResults().end());
+        } else {
+          acc = next;
+        }
       }
       gpu::BarrierOp::create(b, loc);
       scf::YieldOp::create(b, loc, acc);
@@ -190,21 +230,35 @@ private:
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
   }
 
-  SmallVector<Value> indices(Value row, Value col) {
-    if (rank == 3)
+  SmallVector<Value> indices(Value row, Value col, bool batched = true) {
+    if (rank == 3 && batched)
       return {batch, row, col};
     return {row, col};
+  }
+
+  /// The generic's body on (a, b, acc): the new accumulator.
+  Value step(Value a, Value bv, Value acc) {
+    Block *body = linalg::GenericOp(p.op).getBody();
+    IRMapping map;
+    map.map(body->getArgument(0), a);
+    map.map(body->getArgument(1), bv);
+    map.map(body->getArgument(2), acc);
+    for (Operation &op : body->without_terminator())
+      b.clone(op, map);
+    return map.lookupOrDefault(body->getTerminator()->getOperand(0));
   }
 
   /// mat[row, col] (of this block's batch), or 0 outside rows x cols: the
   /// load reads element 0 then, and the select drops it.
   Value guardedLoad(Value mat, Value row, Value col, int64_t rows,
-                    int64_t cols) {
+                    int64_t cols, bool batched = true) {
     Value ok = arith::AndIOp::create(b, loc, ult(row, rows), ult(col, cols));
     Value c0 = cst(0);
     Value r = arith::SelectOp::create(b, loc, ok, row, c0);
     Value c = arith::SelectOp::create(b, loc, ok, col, c0);
-    Value v = memref::LoadOp::create(b, loc, mat, indices(r, c));
+    Value v = memref::LoadOp::create(b, loc, mat, indices(r, c, batched));
+    Type t = v.getType();
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
     return arith::SelectOp::create(b, loc, ok, v, zero);
   }
 
@@ -212,14 +266,29 @@ private:
   Location loc;
   const Product &p;
   int64_t rank;
-  Value tid, m0, n0, batch, zero;
+  Value tid, m0, n0, batch;
 };
 
 struct TileFloatMatmulPass
     : qc::cuda::impl::TileFloatMatmulBase<TileFloatMatmulPass> {
   void runOnOperation() override {
+    // The named matmuls as generics, like the fused ones.
+    SmallVector<linalg::LinalgOp> named;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) &&
+          !op->getParentOfType<gpu::GPUModuleOp>())
+        named.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::GenericOp> generalized;
+    for (linalg::LinalgOp op : named) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::GenericOp> g = linalg::generalizeNamedOp(rewriter, op);
+      if (succeeded(g))
+        generalized.push_back(*g);
+    }
     SmallVector<Product> products;
-    getOperation()->walk([&](Operation *op) {
+    getOperation()->walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<gpu::GPUModuleOp>())
         return;
       if (std::optional<Product> p = match(op))
