@@ -580,12 +580,14 @@ struct WgmmaConfig {
 };
 
 /// The SMs of an H100 / H200: the wgmma tile shrinks until the grid fills
-/// them.
-constexpr int64_t kSMs = 132;
+/// them kWaves times over (a short K, 768 in BERT-base, leaves a block too
+/// little work to hide its prologue and epilogue: more, smaller blocks
+/// overlap them).
+constexpr int64_t kSMs = 132, kWaves = 2;
 
 /// The largest of 128x256, 128x128, 128x64, 64x128, 64x64 (N tiles no
-/// wider than N rounded up to 64) that launches at least kSMs blocks; the
-/// smallest allowed when none does.
+/// wider than N rounded up to 64) that launches at least kWaves * kSMs
+/// blocks; the smallest allowed when none does.
 WgmmaConfig chooseWgmma(int64_t m, int64_t n) {
   static const int64_t tiles[][2] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
@@ -595,7 +597,7 @@ WgmmaConfig chooseWgmma(int64_t m, int64_t n) {
     if (bn > widest)
       continue;
     chosen = {bm, bn, 4};
-    if (llvm::divideCeil(m, bm) * llvm::divideCeil(n, bn) >= kSMs)
+    if (llvm::divideCeil(m, bm) * llvm::divideCeil(n, bn) >= kWaves * kSMs)
       break;
   }
   return chosen;

@@ -1,5 +1,5 @@
 // qc-cuda-int8-gemm-to-mma{wgmma} (sm_90a): GEMMs with M > 64 on the
-// warpgroup instructions. Tiles chosen to fill 132 SMs: 8192 x 4096 takes
+// warpgroup instructions. Tiles chosen to fill 132 SMs twice: 8192 x 4096 takes
 // 128x256 tiles (2048 blocks of two warpgroups); 200 x 72 the smallest,
 // 64x64 (one warpgroup). Both operands go through a 4-stage ring in dynamic
 // shared memory aligned to 1024 bytes, read by wgmma through 128-byte

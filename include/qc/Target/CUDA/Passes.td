@@ -119,8 +119,8 @@ def Int8GemmToMMA : Pass<"qc-cuda-int8-gemm-to-mma", "::mlir::ModuleOp"> {
     warpgroups (128 or 256 threads) per block owning a 64- or 128-row
     tile, K in 128-byte steps through a 4-stage ring of dynamic shared
     memory (up to 193 KiB) filled by cp.async; the tile is the largest of
-    128x256, 128x128, 128x64, 64x128, 64x64 that gives at least 132
-    blocks (an H200's SMs). Same zero fill, wrapping sums and fused
+    128x256, 128x128, 128x64, 64x128, 64x64 that gives at least 264
+    blocks (two waves on an H200's 132 SMs). Same zero fill, wrapping sums and fused
     epilogue as above.
   }];
   let options = [
