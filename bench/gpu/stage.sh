@@ -6,13 +6,14 @@
 #                                           (+ --shapes 1000x1000x520,2048x1100x304, 2304x2048x520 requant)
 #   bench/gpu/make-gemm.py DIR/gemm-timing  --set bench --variants plain,requant --timing --target cuda:sm_90a
 #   bench/gpu/make-gemm.py DIR/gemm-timing2 --shapes {2,4,8,32,64}x4096x4096 --variants plain --timing --target cuda:sm_90a
-#   bench/gpu/prepare.py build/bin DIR/models-big --only resnet50,bert_base,ppocr_mobile_v2_cls,embedding_model --modes int8 --target cuda:sm_90a
+#   bench/gpu/prepare.py build/bin DIR/models-big --only resnet50,bert_base,ppocr_mobile_v2_cls,embedding_model,gpt,bert --modes int8 --target cuda:sm_90a
+#   bench/gpu/prepare.py build/bin DIR/models-float --only ppocr_mobile_v2_cls,melspectrogram,silero_vad,embedding_model,gpt,bert --modes float --target cuda:sm_90a
 #   bench/gpu/prepare.py build/bin DIR/models-b32 --only resnet50,bert_base --modes int8 --batch 32 --calib 1 --target cuda:sm_90a
 # and, for comparison in the same run, the sm_90 (mma.sync) timing builds of
 # the previous lease in SYNC (its W4A8 GEMVs, and the large GEMMs renamed
 # *_plainsync). The BERT-base libraries (86 MB) go in 31 MB parts that
 # consecutive calls copy (carried paths stay on the warm machine) and
-# scripts/gpu-test.sh reassembles; parts p1 .. p9, run in order.
+# scripts/gpu-test.sh reassembles; parts p1 .. p10, run in order.
 #   bench/gpu/stage.sh DIR SYNC RUNNER REFS...
 set -e
 dir=${1:?usage: stage.sh DIR SYNC RUNNER REFS...}
@@ -41,6 +42,8 @@ done
 mkdir -p parts/p1/refs && cp "$@" parts/p1/refs/
 for m in ppocr_mobile_v2_cls embedding_model resnet50; do copy models-big/$m-int8 p2/models; done
 copy models-b32/resnet50-b32-int8 p3/models
+for m in gpt-int8 bert-int8; do copy models-big/$m p10/models; done
+for d in models-float/*-float; do copy $d p10/models; done
 copy models-b32/bert_base-b32-int8 p4/models
 copy models-big/bert_base-int8 p7/models
 for p in p4 p7; do

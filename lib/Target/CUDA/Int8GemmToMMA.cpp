@@ -29,6 +29,8 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Target/CUDA/Passes.h"
 
+#include "KernelArith.h"
+
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -250,32 +252,14 @@ linalg::GenericOp epilogueGeneric(const Gemm &g, linalg::FillOp fill) {
 
 /// What every GEMM kernel builder shares: index arithmetic, the swizzled
 /// cp.async tile copies and the epilogue's stores.
-class GemmEmitter {
+class GemmEmitter : protected qc::cuda::KernelArith {
 public:
   GemmEmitter(OpBuilder &b, Location loc, const Gemm &g,
               linalg::GenericOp epilogue, bool accumulate)
-      : b(b), loc(loc), g(g), epilogue(epilogue), accumulate(accumulate) {}
+      : KernelArith(b, loc), g(g), epilogue(epilogue),
+        accumulate(accumulate) {}
 
 protected:
-  static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-  Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value add(Value x, int64_t y) { return y ? add(x, cst(y)) : x; }
-  Value mul(Value x, int64_t y) {
-    return arith::MulIOp::create(b, loc, x, cst(y));
-  }
-  Value divu(Value x, int64_t y) {
-    return arith::DivUIOp::create(b, loc, x, cst(y));
-  }
-  Value remu(Value x, int64_t y) {
-    return arith::RemUIOp::create(b, loc, x, cst(y));
-  }
-  Value ult(Value x, int64_t y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
   Value i32(int64_t v) {
     return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
   }
@@ -360,8 +344,6 @@ protected:
 
   void store(Value v, Value row, Value col);
 
-  OpBuilder &b;
-  Location loc;
   const Gemm &g;
   linalg::GenericOp epilogue;
   bool accumulate;

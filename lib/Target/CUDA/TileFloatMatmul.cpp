@@ -20,6 +20,8 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Target/CUDA/Passes.h"
 
+#include "KernelArith.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -104,10 +106,11 @@ std::optional<Product> match(linalg::GenericOp op) {
   return p;
 }
 
-class Builder {
+class Builder : qc::cuda::KernelArith {
 public:
   Builder(OpBuilder &b, Location loc, const Product &p)
-      : b(b), loc(loc), p(p), rank(linalg::GenericOp(p.op).getNumLoops() - 1) {}
+      : KernelArith(b, loc), p(p),
+        rank(linalg::GenericOp(p.op).getNumLoops() - 1) {}
 
   void build() {
     MLIRContext *ctx = b.getContext();
@@ -213,23 +216,6 @@ public:
   }
 
 private:
-  static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-  Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value add(Value x, int64_t y) { return y ? add(x, cst(y)) : x; }
-  Value mul(Value x, int64_t y) {
-    return arith::MulIOp::create(b, loc, x, cst(y));
-  }
-  Value divu(Value x, int64_t y) {
-    return arith::DivUIOp::create(b, loc, x, cst(y));
-  }
-  Value remu(Value x, int64_t y) {
-    return arith::RemUIOp::create(b, loc, x, cst(y));
-  }
-  Value ult(Value x, int64_t y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
-  }
-
   SmallVector<Value> indices(Value row, Value col, bool batched = true) {
     if (rank == 3 && batched)
       return {batch, row, col};
@@ -262,8 +248,6 @@ private:
     return arith::SelectOp::create(b, loc, ok, v, zero);
   }
 
-  OpBuilder &b;
-  Location loc;
   const Product &p;
   int64_t rank;
   Value tid, m0, n0, batch;
