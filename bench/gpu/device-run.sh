@@ -19,7 +19,14 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${1:?usage: device-run.sh DIR OUT [--repeat N]}
 out=${2:?usage: device-run.sh DIR OUT [--repeat N]}
-repeat=${4:-20}
+shift 2
+repeat=20
+while [ $# -gt 0 ]; do
+  case $1 in
+  --repeat) repeat=${2:?--repeat needs a count}; shift 2 ;;
+  *) echo "device-run: unknown option $1" >&2; exit 2 ;;
+  esac
+done
 mkdir -p "$out"
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
