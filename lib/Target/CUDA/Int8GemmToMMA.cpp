@@ -612,13 +612,13 @@ public:
 
   void build() {
     MLIRContext *ctx = b.getContext();
-    Type i8 = b.getI8Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
+    Type i8 = b.getI8Type(), i32Type = b.getI32Type(), i64 = b.getI64Type();
     auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     int64_t bm = cfg.blockM, bn = cfg.blockN, stages = cfg.stages;
     Value one = cst(1);
     auto launch = gpu::LaunchOp::create(
         b, loc, cst(ceilDiv(g.n, bn)), cst(ceilDiv(g.m, bm)), one,
-        cst(cfg.threads()), one, one, i32c(cfg.sharedBytes()));
+        cst(cfg.threads()), one, one, i32(cfg.sharedBytes()));
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
     gpu::TerminatorOp::create(b, loc);
@@ -666,7 +666,7 @@ public:
     for (int64_t s = 0; s < ahead; ++s)
       group = loadTiles(cst(s), cst(s));
 
-    SmallVector<Type> fields(bn / 2, i32);
+    SmallVector<Type> fields(bn / 2, i32Type);
     auto accTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
     Value init = LLVM::ZeroOp::create(b, loc, accTy);
     auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one,
@@ -683,20 +683,25 @@ public:
       gpu::BarrierOp::create(b, loc);
       Value next = add(step, ahead);
       loadTiles(remu(next, stages), next);
+      // This stage's descriptors (their address fields count 16 bytes).
       Value stage = toI64(remu(step, stages));
+      auto atStage = [&](Value desc, int64_t stageBytes) -> Value {
+        Value off =
+            arith::MulIOp::create(b, loc, stage, i64c(stageBytes / 16));
+        return arith::AddIOp::create(b, loc, desc, off);
+      };
+      Value stageA = atStage(descA, bm * WgmmaConfig::kStep);
+      Value stageB = atStage(descB, bn * WgmmaConfig::kStep);
       Value acc = loop.getRegionIterArgs()[0];
       NVVM::WgmmaFenceAlignedOp::create(b, loc);
       for (int64_t kk = 0; kk < WgmmaConfig::kStep / 32; ++kk) {
-        // Descriptor address units are 16 bytes.
-        auto at = [&](Value desc, int64_t stageBytes) -> Value {
-          Value off = arith::MulIOp::create(b, loc, stage,
-                                            i64c(stageBytes / 16));
-          off = arith::AddIOp::create(b, loc, off, i64c(kk * 32 / 16));
-          return arith::AddIOp::create(b, loc, desc, off);
+        // The k32 slice kk: 32 kk bytes further.
+        auto at = [&](Value desc) -> Value {
+          return kk ? arith::AddIOp::create(b, loc, desc, i64c(kk * 32 / 16))
+                    : desc;
         };
         acc = NVVM::WgmmaMmaAsyncOp::create(
-            b, loc, accTy, acc, at(descA, bm * WgmmaConfig::kStep),
-            at(descB, bn * WgmmaConfig::kStep),
+            b, loc, accTy, acc, at(stageA), at(stageB),
             NVVM::MMAShapeAttr::get(ctx, 64, bn, 32),
             NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::s8),
             NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::s8),
@@ -726,7 +731,6 @@ public:
   }
 
 private:
-  Value i32c(int64_t v) { return i32(v); }
   Value i64c(int64_t v) {
     return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
   }

@@ -51,7 +51,8 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
     mma.wgmma = options.chip.getValue() == "sm_90a";
     pm.addPass(createInt8GemmToMMA(mma));
   }
-  // f32 matmuls: shared-memory tiles instead of a thread per output.
+  // The other matmuls (f32 and i32 accumulators): shared-memory tiles
+  // instead of a thread per output.
   pm.addPass(createTileFloatMatmul());
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());

@@ -1,9 +1,13 @@
-//===- TileFloatMatmul.cpp - f32 matmuls through shared memory ------------===//
+//===- TileFloatMatmul.cpp - matmuls through shared memory ----------------===//
 //
-// A bufferized f32 linalg.batch_matmul (or linalg.matmul, batch 1) becomes a
+// A bufferized contraction generic C[b, m, n] = body over k of (A[b, m, k],
+// B[b, k, n] or B[k, n], C) with f32 or i32 accumulators (the named
+// linalg.matmul / batch_matmul generalized, or what elementwise fusion made
+// of them: a dequantization of i8 operands in the body) becomes a
 // gpu.launch of 64x64 output tiles per block: 256 threads, each a 4x4
 // register tile at rows ty + 16 i and columns tx + 16 j (ty = tid / 16,
-// tx = tid % 16), K in steps of 16 staged in shared memory:
+// tx = tid % 16), K in steps of 16 staged in shared memory with the
+// operands' own element types:
 //
 //   As[16][65]: A's 64x16 tile transposed (k major; the odd row length
 //               keeps the transposing stores free of bank conflicts; a
@@ -12,10 +16,11 @@
 //               reads Bs[k][tx + 16 j]).
 //
 // Each output starts from C's value (the zero fill before the product) and
-// adds a[k] * b[k] for k = 0, 1, ... in order, a multiply then an add (no
-// contraction): the arithmetic, and so the bits, of the one-thread-per-output
-// loop this replaces. Out-of-range rows, columns and k read 0 (an extra
-// + 0 * 0 leaves every sum as it was, but a -0 initial value).
+// applies the generic's body for k = 0, 1, ... in order: the arithmetic,
+// and so the bits, of the one-thread-per-output loop this replaces. Rows
+// and columns past the edges read 0 and are not stored; in the last step of
+// a K that is not a multiple of 16 the products past K are skipped (the
+// body of a zero-filled element need not be the identity).
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Target/CUDA/Passes.h"
@@ -170,9 +175,7 @@ public:
       gpu::BarrierOp::create(b, loc);
       SmallVector<Value> acc(loop.getRegionIterArgs());
       for (int64_t kk = 0; kk < kStep; ++kk) {
-        // The last step of a K that is not a multiple of 16 stops at K:
-        // the body (a dequantization, say) of a zero-filled element need
-        // not be the identity.
+        // The last step of a K that is not a multiple of 16 stops at K.
         scf::IfOp tail;
         OpBuilder::InsertionGuard kg(b);
         if (p.k % kStep != 0) {
@@ -264,12 +267,9 @@ struct TileFloatMatmulPass
         named.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    SmallVector<linalg::GenericOp> generalized;
     for (linalg::LinalgOp op : named) {
       rewriter.setInsertionPoint(op);
-      FailureOr<linalg::GenericOp> g = linalg::generalizeNamedOp(rewriter, op);
-      if (succeeded(g))
-        generalized.push_back(*g);
+      (void)linalg::generalizeNamedOp(rewriter, op);
     }
     SmallVector<Product> products;
     getOperation()->walk([&](linalg::GenericOp op) {

@@ -138,21 +138,26 @@ def Int8GemmToMMA : Pass<"qc-cuda-int8-gemm-to-mma", "::mlir::ModuleOp"> {
 }
 
 def TileFloatMatmul : Pass<"qc-cuda-tile-float-matmul", "::mlir::ModuleOp"> {
-  let summary = "Runs bufferized f32 matmuls as shared-memory tiled kernels";
+  let summary = "Runs bufferized matmuls as shared-memory tiled kernels";
   let description = [{
-    Runs after bufferization, before `convert-linalg-to-parallel-loops`
-    (which would make a thread per output reading its operands from global
-    memory). A `linalg.batch_matmul` `A[B, M, K] x B[B, K, N] -> C[B, M, N]`
-    or `linalg.matmul` (batch 1) of f32 with static shapes and identity
-    layouts (the float products of a model: attention's activation x
-    activation products in the int8 builds, every matmul of a float build)
-    becomes a `gpu.launch` of ceil(N/64) x ceil(M/64) x B blocks of 256
-    threads: each block stages 64x16 of A and 16x64 of B per step in
-    shared memory (A transposed, padded against bank conflicts), each thread
-    accumulates a 4x4 register tile (rows ty + 16i, columns tx + 16j).
-    Every output is C's value plus the products in increasing k, a multiply
-    then an add: the sums the loop path computes, in its order; rows,
-    columns and k past the edges are zero-filled.
+    Runs after `qc-cuda-int8-gemm-to-mma`, before
+    `convert-linalg-to-parallel-loops` (which would make a thread per
+    output reading its operands from global memory). `linalg.matmul` and
+    `linalg.batch_matmul` are generalized; then a contraction generic
+    `C[b, m, n] = body over k of (A[b, m, k], B[b, k, n] or B[k, n], C)`
+    with f32 or i32 accumulators, static shapes and identity layouts (the
+    float products of a model: attention's activation x activation
+    products in the int8 builds, a dequantization of i8 operands fused into
+    the body included, and every matmul of a float build) becomes a
+    `gpu.launch` of ceil(N/64) x ceil(M/64) x B blocks of 256 threads: each
+    block stages 64x16 of A and 16x64 of B per step in shared memory (A
+    transposed, padded against bank conflicts), each thread accumulates a
+    4x4 register tile (rows ty + 16i, columns tx + 16j). Every output is
+    C's value with the body applied for k in increasing order: the sums the
+    loop path computes, in its order. Rows and columns past the edges are
+    zero-filled and not stored; products past a K that is not a multiple
+    of 16 are skipped. Products smaller than 64x64 or with K < 16 are left
+    to the loop path.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",
