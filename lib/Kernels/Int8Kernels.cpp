@@ -67,37 +67,6 @@ inline uint32_t load32(const uint8_t *p) {
   return v;
 }
 
-/// The requantization parameters and correction of one call.
-struct Epilogue {
-  const int32_t *corr;  // per channel: bias and weight-only zero-point terms
-  const int32_t *zw;    // per channel weight zero point, or null
-  const int32_t *mult;  // per channel multiplier (out_i8)
-  const int32_t *shift; // per channel shift (out_i8)
-  int64_t izp, ozp, lo, hi;
-  int64_t outI8;  // 1: requantized bytes, 0: int32
-  int64_t sumOff; // K * off: subtracted from the unsigned sums of x
-};
-
-/// Scalar requantization, qc.requantize's definition.
-inline int32_t requant(int64_t v, int64_t m, int64_t s, const Epilogue &e) {
-  v = (v - e.izp) * m;
-  int64_t half = s > 0 ? int64_t(1) << (s - 1) : 0;
-  v = ((v + half) >> s) + e.ozp;
-  v = v < e.lo ? e.lo : v;
-  v = v > e.hi ? e.hi : v;
-  return int32_t(v);
-}
-
-/// Stores one value of channel `ch` (acc already corrected).
-inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch,
-                     const Epilogue &e) {
-  if (e.outI8)
-    static_cast<int8_t *>(out)[idx] =
-        int8_t(requant(acc, e.mult[ch], e.shift[ch], e));
-  else
-    static_cast<int32_t *>(out)[idx] = int32_t(acc);
-}
-
 //===----------------------------------------------------------------------===//
 // Packing (shared by both variants; plain loops)
 //===----------------------------------------------------------------------===//
@@ -1099,13 +1068,6 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
   depthwiseBody(batch, s, x, xr, pad, w, e, out, task, ntasks);
 }
 
-Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
-                      const int32_t *mult, const int32_t *shift, int64_t izp,
-                      int64_t ozp, int64_t lo, int64_t hi, int64_t outI8,
-                      int64_t sumOff) {
-  return Epilogue{
-      corr, hasZw ? zw : nullptr, mult, shift, izp, ozp, lo, hi, outI8, sumOff};
-}
 
 } // namespace
 

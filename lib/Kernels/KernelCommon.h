@@ -45,6 +45,58 @@ inline void forEachRowRun(int64_t p0, int64_t cols, int64_t rowLen, F &&f) {
   }
 }
 
+/// The LUT kernels' weight layout (LowBitKernels.cpp): quads of 16 k values
+/// in chunks of kLutChunkQuads, and per chunk the 64-column blocks, each
+/// holding its quads of the chunk (128 * bits bytes each) one after another.
+constexpr int64_t kLutChunkQuads = 64;
+
+/// The byte offset of block `cb`'s quad `q` (Q quads, `blocks` blocks).
+inline int64_t lutQuadOffset(int64_t cb, int64_t q, int64_t Q, int64_t blocks,
+                             int64_t bits) {
+  int64_t c = q / kLutChunkQuads, q0 = c * kLutChunkQuads;
+  int64_t inChunk = Q - q0 < kLutChunkQuads ? Q - q0 : kLutChunkQuads;
+  return (q0 * blocks + cb * inChunk + (q - q0)) * 128 * bits;
+}
+
+/// The requantization parameters and correction of one call.
+struct Epilogue {
+  const int32_t *corr;  // per channel: bias and weight-only zero-point terms
+  const int32_t *zw;    // per channel weight zero point, or null
+  const int32_t *mult;  // per channel multiplier (out_i8)
+  const int32_t *shift; // per channel shift (out_i8)
+  int64_t izp, ozp, lo, hi;
+  int64_t outI8;  // 1: requantized bytes, 0: int32
+  int64_t sumOff; // K * off: subtracted from the unsigned sums of x
+};
+
+/// Scalar requantization, qc.requantize's definition.
+inline int32_t requant(int64_t v, int64_t m, int64_t s, const Epilogue &e) {
+  v = (v - e.izp) * m;
+  int64_t half = s > 0 ? int64_t(1) << (s - 1) : 0;
+  v = ((v + half) >> s) + e.ozp;
+  v = v < e.lo ? e.lo : v;
+  v = v > e.hi ? e.hi : v;
+  return int32_t(v);
+}
+
+/// Stores one value of channel `ch` (acc already corrected).
+inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch,
+                     const Epilogue &e) {
+  if (e.outI8)
+    static_cast<int8_t *>(out)[idx] =
+        int8_t(requant(acc, e.mult[ch], e.shift[ch], e));
+  else
+    static_cast<int32_t *>(out)[idx] = int32_t(acc);
+}
+
+inline Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
+                      const int32_t *mult, const int32_t *shift, int64_t izp,
+                      int64_t ozp, int64_t lo, int64_t hi, int64_t outI8,
+                      int64_t sumOff) {
+  return Epilogue{
+      corr, hasZw ? zw : nullptr, mult, shift, izp, ozp, lo, hi, outI8, sumOff};
+}
+
 } // namespace qc_kernels
 
 #endif // QC_LIB_KERNELS_KERNELCOMMON_H

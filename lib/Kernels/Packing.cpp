@@ -102,6 +102,71 @@ std::vector<int8_t> qc::kernels::packSubByte(const std::vector<int8_t> &data,
   return out;
 }
 
+LowBitFormat qc::kernels::lowBitFormat(const int8_t *values, size_t n) {
+  LowBitFormat f;
+  if (n == 0)
+    return f;
+  int lo = 127, hi = -128;
+  for (size_t i = 0; i < n; ++i) {
+    lo = values[i] < lo ? values[i] : lo;
+    hi = values[i] > hi ? values[i] : hi;
+  }
+  int step = 0; // gcd of the distances to the smallest value
+  for (size_t i = 0; i < n && step != 1; ++i) {
+    int d = values[i] - lo;
+    while (d) {
+      int r = step % d;
+      step = d;
+      d = r;
+    }
+  }
+  step = step ? step : 1;
+  int levels = (hi - lo) / step + 1;
+  unsigned bits = 1;
+  while (bits <= 4 && (1 << bits) < levels)
+    ++bits;
+  if (bits > 4)
+    return f;
+  f.bits = bits;
+  f.base = lo;
+  f.step = step;
+  return f;
+}
+
+PackedWeights qc::kernels::packLutWeights(const uint8_t *b, int64_t K,
+                                          int64_t N, bool bUnsigned,
+                                          LowBitFormat f, const int32_t *bZp,
+                                          size_t nZp, const int32_t *bias,
+                                          bool aUnsigned, int32_t aZp) {
+  // Layout: LowBitKernels.cpp's header.
+  PackedWeights p;
+  int64_t Q = cdiv(K, 16), blocks = cdiv(N, 64), bits = f.bits;
+  std::vector<uint8_t> data(size_t(blocks * Q * 128 * bits), 0);
+  uint8_t xr = bUnsigned ? 0x80 : 0;
+  std::vector<int64_t> sums(size_t(N), 0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int8_t v = int8_t(b[k * N + n] ^ xr);
+      sums[size_t(n)] += v;
+      unsigned u = unsigned((v - f.base) / f.step);
+      int64_t q = k / 16, g = (k % 16) / 4, i = k % 4;
+      int64_t panel = (n % 64) / 16, j = (n % 16) * 4 + g;
+      for (int64_t plane = 0; plane < bits; ++plane) {
+        if (!(u >> plane & 1))
+          continue;
+        int64_t t = panel * bits + plane;
+        size_t at = size_t(qc_kernels::lutQuadOffset(n / 64, q, Q, blocks, bits) +
+                           (t / 2) * 64 + j);
+        data[at] |= uint8_t(1u << (i + 4 * (t % 2)));
+      }
+    }
+  p.data.assign(data.begin(), data.end());
+  p.zw = signedZeroPoints(bZp, nZp, N, bUnsigned);
+  int32_t off = aUnsigned ? 128 : 0;
+  finish(p, K, aZp - off, aZp - off, sums, bias);
+  return p;
+}
+
 std::vector<float> qc::kernels::packMatmulBF32(const float *b, int64_t K,
                                                int64_t N) {
   int64_t blocks = cdiv(N, 64);

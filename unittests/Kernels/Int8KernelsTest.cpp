@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Kernels/Int8Kernels.h"
 
+#include "KernelTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -20,6 +22,8 @@
 #include <vector>
 
 namespace {
+
+using namespace qc_test;
 
 using MatmulFn = void (*)(QC_KERNEL_PARAMS(matmul_i8));
 using ConvFn = void (*)(QC_KERNEL_PARAMS(conv2d_i8));
@@ -41,50 +45,6 @@ std::vector<Variant> variants() {
     std::printf("note: this CPU has no AVX-512 VNNI; only the generic kernels "
                 "are tested\n");
   return v;
-}
-
-/// qc.requantize on one value.
-int64_t requantize(int64_t v, int64_t m, int64_t s, int64_t izp, int64_t ozp,
-                   int64_t lo, int64_t hi) {
-  v = (v - izp) * m;
-  v = (s > 0 ? (v + (int64_t(1) << (s - 1))) >> s : v) + ozp;
-  return std::min(std::max(v, lo), hi);
-}
-
-struct Epi {
-  bool outI8;
-  std::vector<int32_t> mult, shift;
-  int64_t izp, ozp, lo, hi;
-};
-
-Epi randomEpilogue(std::mt19937 &rng, int64_t channels, bool outI8,
-                   bool outUnsigned) {
-  Epi e{outI8, {}, {}, 0, 0, 0, 0};
-  std::uniform_int_distribution<int32_t> mult(1 << 30, 0x7fffffff),
-      shift(38, 44);
-  for (int64_t c = 0; c < channels; ++c) {
-    e.mult.push_back(mult(rng));
-    e.shift.push_back(shift(rng)); // ~2^-13 .. 2^-7: some outputs saturate
-  }
-  e.izp = 3;
-  e.ozp = outUnsigned ? 120 : -5;
-  e.lo = outUnsigned ? 0 : -128;
-  e.hi = outUnsigned ? 255 : 127;
-  if (!outUnsigned && channels % 2) // a fused Relu's clamp
-    e.lo = e.ozp;
-  return e;
-}
-
-std::vector<uint8_t> randomBytes(std::mt19937 &rng, size_t n) {
-  std::uniform_int_distribution<int> d(0, 255);
-  std::vector<uint8_t> v(n);
-  for (auto &x : v)
-    x = uint8_t(d(rng));
-  return v;
-}
-
-int64_t asInt(uint8_t b, bool isUnsigned) {
-  return isUnsigned ? int64_t(b) : int64_t(int8_t(b));
 }
 
 struct MatmulCase {

@@ -76,6 +76,29 @@ unsigned packedBits(const std::vector<int8_t> &data);
 /// 2) bits each, two's complement, the first in the lowest bits of a byte.
 std::vector<int8_t> packSubByte(const std::vector<int8_t> &data, unsigned bits);
 
+/// A low-bit weight format: every weight is base + step * u with u an
+/// unsigned code of `bits` bits (1-4).
+struct LowBitFormat {
+  unsigned bits = 8;
+  int32_t base = 0, step = 1;
+};
+
+/// The narrowest format that holds `values` exactly (bits 1-4; step the
+/// gcd of the values' distances to the smallest), or bits = 8 when none of
+/// 4 bits or fewer does.
+LowBitFormat lowBitFormat(const int8_t *values, size_t n);
+
+/// Constant B [K][N] (bytes; uint8 when bUnsigned, made signed by XOR
+/// 0x80 like packMatmulB) whose signed values are all base + step * u of
+/// `f`, packed as bit planes for qc_k_matmul_lut_i8_* (LowBitKernels.cpp's
+/// layout), with corr = bias + (off - aZp) (colsum - K zb) for activations
+/// that are x + off (off = 128 for uint8, 0 for int8). `bZp` has 1 or N
+/// entries, `bias` 0 or N.
+PackedWeights packLutWeights(const uint8_t *b, int64_t K, int64_t N,
+                             bool bUnsigned, LowBitFormat f,
+                             const int32_t *bZp, size_t nZp,
+                             const int32_t *bias, bool aUnsigned, int32_t aZp);
+
 /// Float B [K][N] as blocks of 64 columns, each [K][64] (zero-padded), for
 /// qc_k_matmul_f32_avx512.
 std::vector<float> packMatmulBF32(const float *b, int64_t K, int64_t N);

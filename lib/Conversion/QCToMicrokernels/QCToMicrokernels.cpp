@@ -65,6 +65,7 @@ namespace {
 QC_CALL_STRUCT(matmul_i8)
 QC_CALL_STRUCT(matmul_group_i8)
 QC_CALL_STRUCT(conv2d_i8)
+QC_CALL_STRUCT(matmul_lut_i8)
 QC_CALL_STRUCT(matmul_f32)
 QC_CALL_STRUCT(conv2d_f32)
 QC_CALL_STRUCT(hadamard_f32)
