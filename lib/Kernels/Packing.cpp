@@ -102,37 +102,6 @@ std::vector<int8_t> qc::kernels::packSubByte(const std::vector<int8_t> &data,
   return out;
 }
 
-LowBitFormat qc::kernels::lowBitFormat(const int8_t *values, size_t n) {
-  LowBitFormat f;
-  if (n == 0)
-    return f;
-  int lo = 127, hi = -128;
-  for (size_t i = 0; i < n; ++i) {
-    lo = values[i] < lo ? values[i] : lo;
-    hi = values[i] > hi ? values[i] : hi;
-  }
-  int step = 0; // gcd of the distances to the smallest value
-  for (size_t i = 0; i < n && step != 1; ++i) {
-    int d = values[i] - lo;
-    while (d) {
-      int r = step % d;
-      step = d;
-      d = r;
-    }
-  }
-  step = step ? step : 1;
-  int levels = (hi - lo) / step + 1;
-  unsigned bits = 1;
-  while (bits <= 4 && (1 << bits) < levels)
-    ++bits;
-  if (bits > 4)
-    return f;
-  f.bits = bits;
-  f.base = lo;
-  f.step = step;
-  return f;
-}
-
 PackedWeights qc::kernels::packLutWeights(const uint8_t *b, int64_t K,
                                           int64_t N, bool bUnsigned,
                                           LowBitFormat f, const int32_t *bZp,

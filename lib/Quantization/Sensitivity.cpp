@@ -189,6 +189,7 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
     if (!res.hasStaticShape())
       return err("layer '" + info.name + "' has a dynamic result shape");
     info.macs = res.getNumElements() * (info.params / info.channels);
+    info.conv = isa<ConvOp>(l.op);
     layerBytes += info.params * 4;
     t.layers.push_back(info);
   }
@@ -474,6 +475,7 @@ llvm::json::Value qc::tableToJSON(const SensitivityTable &t) {
                            {"params", l.params},
                            {"channels", l.channels},
                            {"macs", l.macs},
+                           {"conv", l.conv},
                            {"cost", llvm::json::Array(t.weightCost[i])}});
   for (auto [g, name] : llvm::enumerate(t.activations))
     acts.push_back(llvm::json::Object{
@@ -550,6 +552,7 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
     info.params = lo->getInteger("params").value_or(0);
     info.channels = lo->getInteger("channels").value_or(0);
     info.macs = lo->getInteger("macs").value_or(0);
+    info.conv = lo->getBoolean("conv").value_or(false);
     t.layers.push_back(info);
     t.weightCost.push_back(cost);
   }

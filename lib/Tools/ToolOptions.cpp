@@ -61,6 +61,10 @@ void qc::bindTargetOptions(OptionsBinder &b, cpu::TargetOptions &t) {
   b.enumOpt("int8-kernels", t.int8Kernels,
             "Kernels of int8 convolutions and matmuls (default: "
             "$QC_INT8_KERNELS, else auto)");
+  b.enumOpt("lowbit-kernels", t.lowbitKernels,
+            "Products of 1-4 bit weights: auto (per layer, the faster of "
+            "lut and unpack on this machine), lut, popcount or unpack "
+            "(default auto)");
   b.enumOpt("f32-kernels", t.f32Kernels,
             "Kernels of float 2-d convolutions, matmuls and Hadamard "
             "transforms (default: "

@@ -23,7 +23,7 @@ func.func @float_island(%x: tensor<1x4x4x4xf32>) -> tensor<1x4x2x2xf32> {
 // a bias folds alpha into the requantization scale.
 // CHECK-LABEL: func.func @qdq_gemm
 // CHECK: %[[A:.*]] = qc.storage_cast %{{.*}} -> tensor<2x4xui8>
-// CHECK: %[[M:.*]] = qc.matmul_int %[[A]], %{{.*}} bias %{{.*}} zp(10, [0, 0]) : (tensor<2x4xui8>, tensor<4x2xi8>, tensor<2xi32>) -> tensor<2x2xi32>
+// CHECK: %[[M:.*]] = qc.matmul_int %[[A]], %{{.*}} bias %{{.*}} zp(10, [0, 0]) {lowbit = #qc.lowbit<bits = 4, base = -8, step = 1>} : (tensor<2x4xui8>, tensor<4x2xi8>, tensor<2xi32>) -> tensor<2x2xi32>
 // CHECK: qc.requantize %[[M]] multiplier [{{.*}}] shift [{{.*}}] axis 1 zp(0 -> 3) clamp(0, 255)
 // CHECK-NOT: qc.gemm
 func.func @qdq_gemm(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {

@@ -18,7 +18,12 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
     `qc_k_conv2d_i8_<isa>` / `qc_k_matmul_i8_<isa>`; a
     qc.matmul_group_scaled with constant weights one call of
     `qc_k_matmul_group_i8_<isa>`. Constant weights are packed at compile time
-    with their per-channel correction terms. With `f32-kernels`: float 2-d
+    with their per-channel correction terms. A qc.matmul_int whose weights
+    are `#qc.lowbit` (1-4 bits) calls `qc_k_matmul_lut_i8_<vbmi|generic>`
+    on the weights' bit planes with `lowbit-kernels=lut`; with `auto` where
+    this machine runs that faster than the int8 kernel (both timed on the
+    layer's packed weights, one thread); with `unpack` the int8 kernel, the
+    weights stored 4 or 2 to a byte and expanded. With `f32-kernels`: float 2-d
     group-1 qc.conv with constant weights, qc.matmul and qc.hadamard become
     calls of the AVX-512 float kernels.
 
@@ -45,6 +50,12 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
            "The float kernels f32 qc.conv (2-d, group 1, constant weights), "
            "qc.matmul and qc.hadamard call",
            [{::qc::clValues<::qc::kernels::F32ISA>()}]>,
+    Option<"lowbitKernels", "lowbit-kernels", "::qc::kernels::LowBitMethod",
+           /*default=*/"::qc::kernels::LowBitMethod::Unpack",
+           "How qc.matmul_int ops with #qc.lowbit weights are computed (with "
+           "int8-kernels): auto times lut and unpack for each and keeps the "
+           "faster",
+           [{::qc::clValues<::qc::kernels::LowBitMethod>()}]>,
     Option<"kernelTasks", "kernel-tasks", "unsigned", /*default=*/"1",
            "Tasks each kernel call is split into (an scf.parallel over them when "
            "above 1: one per thread)">,

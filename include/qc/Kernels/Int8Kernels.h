@@ -34,6 +34,8 @@ QC_KERNEL_VARIANTS(QC_KERNEL_C_DECLARE)
 #include <cstddef>
 #include <vector>
 
+#include "qc/Support/LowBitFormat.h"
+
 namespace qc::kernels {
 
 /// Constant weights in kernel layout with their per-channel epilogue terms.
@@ -75,18 +77,6 @@ unsigned packedBits(const std::vector<int8_t> &data);
 /// Packed int8 weights (a multiple of 8 / bits of them) with `bits` (4 or
 /// 2) bits each, two's complement, the first in the lowest bits of a byte.
 std::vector<int8_t> packSubByte(const std::vector<int8_t> &data, unsigned bits);
-
-/// A low-bit weight format: every weight is base + step * u with u an
-/// unsigned code of `bits` bits (1-4).
-struct LowBitFormat {
-  unsigned bits = 8;
-  int32_t base = 0, step = 1;
-};
-
-/// The narrowest format that holds `values` exactly (bits 1-4; step the
-/// gcd of the values' distances to the smallest), or bits = 8 when none of
-/// 4 bits or fewer does.
-LowBitFormat lowBitFormat(const int8_t *values, size_t n);
 
 /// Constant B [K][N] (bytes; uint8 when bUnsigned, made signed by XOR
 /// 0x80 like packMatmulB) whose signed values are all base + step * u of

@@ -26,6 +26,14 @@ enum class F32ISA {
   AVX512, ///< AVX-512F: qc_k_*_f32_avx512
 };
 
+/// How qc.matmul_int ops whose weights are #qc.lowbit are computed.
+enum class LowBitMethod {
+  Auto,     ///< lut or unpack per layer, whichever is faster (timed)
+  LUT,      ///< table lookup over the weights' bit planes (T-MAC)
+  Popcount, ///< AND + popcount over bit planes (binary activations)
+  Unpack,   ///< the weights expanded to int8 for the int8 kernels
+};
+
 /// The entry-point suffix of a variant ("generic", "vnni", "avx512"); null
 /// for None.
 const char *variantSuffix(Int8ISA isa);
@@ -48,6 +56,19 @@ inline llvm::ArrayRef<EnumSpelling<kernels::F32ISA>> spellings() {
   static const EnumSpelling<kernels::F32ISA> table[] = {
       {kernels::F32ISA::AVX512, "avx512", "AVX-512F"},
       {kernels::F32ISA::None, "none", "no float kernel calls"}};
+  return table;
+}
+template <>
+inline llvm::ArrayRef<EnumSpelling<kernels::LowBitMethod>> spellings() {
+  static const EnumSpelling<kernels::LowBitMethod> table[] = {
+      {kernels::LowBitMethod::Auto, "auto",
+       "per layer, lut or unpack, whichever this machine runs faster"},
+      {kernels::LowBitMethod::LUT, "lut",
+       "table lookup over the weights' bit planes"},
+      {kernels::LowBitMethod::Popcount, "popcount",
+       "AND + popcount over bit planes (binary activations)"},
+      {kernels::LowBitMethod::Unpack, "unpack",
+       "weights expanded to int8 for the int8 kernels"}};
   return table;
 }
 } // namespace qc

@@ -31,6 +31,7 @@ struct LayerInfo {
   int64_t params = 0;    // weight elements
   int64_t channels = 0;  // output channels (one f32 scale each)
   int64_t macs = 0;      // multiply-accumulates per model run
+  bool conv = false;     // a convolution (no low-bit kernel takes it)
 };
 
 /// The measured cost of quantizing each layer's weights, and each layer
@@ -97,11 +98,13 @@ llvm::Error readTaskLabels(llvm::StringRef path,
                            llvm::ArrayRef<TensorSpec> outputs,
                            SensitivityOptions &o);
 
-/// Fills t.latency: each layer's product as the int8 kernel (AVX-512 VNNI
-/// where the host has it) computes it, an [M x K] x [K x N] GEMM with M =
-/// MACs / params, K = params / channels, N = channels (a convolution as its
-/// im2col GEMM), weights stored at 8, 4 (for 3 and 4 bits) or 2 bits per
-/// weight; median of `repeats` single-threaded runs.
+/// Fills t.latency: each layer's product as the compiled model computes it,
+/// an [M x K] x [K x N] GEMM with M = MACs / params, K = params / channels,
+/// N = channels (a convolution as its im2col GEMM): the int8 kernel (AVX-512
+/// VNNI where the host has it) with weights stored at 8, 4 (for 3 and 4
+/// bits) or 2 bits per weight, or for matmuls of 1-4 bit weights the
+/// table-lookup kernel where it is faster (lowbit-kernels=auto's choice);
+/// median of `repeats` single-threaded runs.
 void measureLatency(SensitivityTable &t, unsigned repeats = 7);
 
 /// The bit-width integer program.

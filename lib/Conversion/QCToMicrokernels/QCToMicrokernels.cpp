@@ -21,6 +21,7 @@
 
 #include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Kernels/Int8Kernels.h"
+#include "qc/Kernels/Timing.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -31,6 +32,9 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <map>
+#include <memory>
+#include <tuple>
 #include <type_traits>
 
 namespace qc {
@@ -42,6 +46,7 @@ using namespace mlir;
 using namespace qc::lowering;
 using qc::kernels::F32ISA;
 using qc::kernels::Int8ISA;
+using qc::kernels::LowBitMethod;
 
 namespace {
 
@@ -291,9 +296,21 @@ struct CallBuilder {
   }
 };
 
+/// lowbit-kernels=auto's choices, by shape and format: whether the
+/// table-lookup kernel was the faster (shared by the patterns of one run).
+using LutChoices = std::map<std::tuple<int64_t, int64_t, int64_t, unsigned,
+                                       int32_t, int32_t>,
+                            bool>;
+
 struct KernelOptions {
   std::string suffix; // "vnni" or "generic"
   unsigned tasks = 1;
+  qc::kernels::LowBitMethod lowbit = qc::kernels::LowBitMethod::Unpack;
+  std::shared_ptr<LutChoices> lutChoices = std::make_shared<LutChoices>();
+  /// The low-bit kernels' variant: "vbmi" with the VNNI kernels.
+  std::string lutSuffix() const {
+    return suffix == "vnni" ? "vbmi" : "generic";
+  }
 };
 
 /// Sets the epilogue arguments (corr .. outI8) of an int8 kernel call.
@@ -401,6 +418,35 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
   return success();
 }
 
+/// lowbit-kernels=auto: whether the table-lookup kernel runs this product
+/// (rows x K x N, int8 panels `p`, bit planes `lp`) faster than the int8
+/// kernel on the weights as it would store them, both timed here on one
+/// thread. A host that cannot run both kernels keeps the int8 one.
+bool lutIsFaster(int64_t rows, int64_t K, int64_t N,
+                 const qc::kernels::PackedWeights &p,
+                 const qc::kernels::PackedWeights &lp,
+                 qc::kernels::LowBitFormat f, const KernelOptions &opts) {
+  auto key = std::make_tuple(rows, K, N, f.bits, f.base, f.step);
+  auto it = opts.lutChoices->find(key);
+  if (it != opts.lutChoices->end())
+    return it->second;
+  bool vnni = opts.suffix == "vnni";
+  bool faster = false;
+  if (!vnni || qc::kernels::hostHasVbmi()) {
+    constexpr unsigned kRepeats = 5;
+    unsigned stored = qc::kernels::packedBits(p.data);
+    double int8 = qc::kernels::timeMatmulI8(
+        rows, K, N, p,
+        stored == 8 ? p.data : qc::kernels::packSubByte(p.data, stored),
+        stored, vnni, kRepeats);
+    double lut =
+        qc::kernels::timeMatmulLut(rows, K, N, lp, f, vnni, kRepeats);
+    faster = lut < int8;
+  }
+  opts.lutChoices->emplace(key, faster);
+  return faster;
+}
+
 LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
                              const KernelOptions &opts, PatternRewriter &rw) {
   if (!kernelTypes(op, /*unsignedOk=*/true))
@@ -452,6 +498,37 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
                                          biasPtr, op.getAZp());
   Location loc = op.getLoc();
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+  Operation *replaced = rq ? rq.getOperation() : op.getOperation();
+  auto resTy = tensorType(replaced->getResult(0));
+  // #qc.lowbit weights: the table-lookup kernel on their bit planes, where
+  // lowbit-kernels asks for it (auto: where this machine runs it faster).
+  if (qc::LowBitAttr lb = op.getLowbitAttr();
+      lb && b && batch == 1 && opts.lowbit != LowBitMethod::Unpack) {
+    qc::kernels::LowBitFormat f{lb.getBits(), lb.getBase(), lb.getStep()};
+    qc::kernels::PackedWeights lp = qc::kernels::packLutWeights(
+        b->data(), K, N, bU, f, bzp.data(), bzp.size(), biasPtr, aU,
+        op.getAZp());
+    if (opts.lowbit == LowBitMethod::LUT ||
+        lutIsFaster(rows, K, N, p, lp, f, opts)) {
+      CallBuilder cb(rw, loc);
+      matmul_lut_i8_call k;
+      k.M = cb.i(rows);
+      k.N = cb.i(N);
+      k.K = cb.i(K);
+      k.a = cb.tensor(op.getA());
+      k.aXor = cb.i(aU ? 0x80 : 0);
+      k.w = cb.blob<int8_t>(lp.data, i8, "qc_kernel_weights");
+      k.bits = cb.i(f.bits);
+      k.wStep = cb.i(f.step);
+      k.wBase = cb.i(f.base);
+      epilogueArgs(cb, k, lp, r, i32);
+      Value res = cb.finish(k, opts.lutSuffix(), resTy, opts.tasks);
+      rw.replaceOp(replaced, res);
+      if (rq)
+        rw.eraseOp(op);
+      return success();
+    }
+  }
   CallBuilder cb(rw, loc);
   matmul_i8_call k;
   k.batch = cb.i(batch);
@@ -477,8 +554,6 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
   k.bXor = cb.i(bU ? 0x80 : 0);
   k.aOffZp = cb.i((aU ? 0 : 128) + op.getAZp());
   epilogueArgs(cb, k, p, r, i32);
-  Operation *replaced = rq ? rq.getOperation() : op.getOperation();
-  auto resTy = tensorType(replaced->getResult(0));
   Value res = cb.finish(k, opts.suffix, resTy, opts.tasks);
   rw.replaceOp(replaced, res);
   if (rq)
@@ -755,6 +830,21 @@ LogicalResult declareKernels(ModuleOp module) {
   return success();
 }
 
+/// lowbit-kernels=popcount: AND + popcount needs activations of two levels
+/// (binary), which no qc.matmul_int with int8 activations has.
+LogicalResult checkPopcount(ModuleOp module) {
+  WalkResult r = module.walk([](qc::MatMulIntOp op) {
+    if (!op.getLowbitAttr())
+      return WalkResult::advance();
+    op.emitOpError() << "lowbit-kernels=popcount needs binary activations; "
+                        "this product's are "
+                     << op.getA().getType()
+                     << " (use lut, unpack or auto)";
+    return WalkResult::interrupt();
+  });
+  return failure(r.wasInterrupted());
+}
+
 struct LowerToMicrokernelsPass
     : qc::impl::LowerToMicrokernelsBase<LowerToMicrokernelsPass> {
   using LowerToMicrokernelsBase::LowerToMicrokernelsBase;
@@ -765,7 +855,11 @@ struct LowerToMicrokernelsPass
     if (const char *suffix =
             qc::kernels::variantSuffix(int8Kernels.getValue())) {
       // An lvalue: each pattern copies it.
-      const KernelOptions options{suffix, tasks};
+      KernelOptions options{suffix, tasks};
+      options.lowbit = lowbitKernels.getValue();
+      if (options.lowbit == LowBitMethod::Popcount &&
+          failed(checkPopcount(getOperation())))
+        return signalPassFailure();
       patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>,
                    RequantizeToKernel, GroupScaledToKernel>(ctx, options);
     }

@@ -20,6 +20,7 @@ void qc::cpu::buildQCToLinalgPassPipeline(
   LowerToMicrokernelsOptions kernels;
   kernels.int8Kernels = options.int8Kernels.getValue();
   kernels.f32Kernels = options.f32Kernels.getValue();
+  kernels.lowbitKernels = options.lowbitKernels.getValue();
   kernels.kernelTasks = options.threads.getValue();
   pm.addPass(createLowerToMicrokernels(kernels));
   pm.addPass(createConvertQCToLinalg());

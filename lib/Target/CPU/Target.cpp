@@ -117,6 +117,7 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   pipeline.threads = std::max(1u, resolved.threads);
   pipeline.int8Kernels = int8ISA(resolved.int8Kernels);
   pipeline.f32Kernels = f32ISA(resolved.f32Kernels);
+  pipeline.lowbitKernels = resolved.lowbitKernels;
   return lowerInTwoHalves(
       module, graphFunction, "native code",
       [&](OpPassManager &pm) { buildQCToLinalgPassPipeline(pm, pipeline); },
@@ -202,6 +203,39 @@ Error qc::cpu::resolveKernels(TargetOptions &options) {
       return fail("f32 kernels 'avx512': CPU '" + cpu +
                   "' lacks AVX-512F; use auto or none");
     options.f32Kernels = *avx512 ? F32Kernels::AVX512 : F32Kernels::None;
+  }
+  // The low-bit kernels run with the int8 ones: the table-lookup kernel's
+  // AVX-512 variant needs VBMI beside VNNI, popcount VPOPCNTDQ.
+  using kernels::LowBitMethod;
+  LowBitMethod &lowbit = options.lowbitKernels;
+  StringRef name = stringify(lowbit);
+  if (lowbit != LowBitMethod::Unpack &&
+      options.int8Kernels == Int8Kernels::None) {
+    if (lowbit != LowBitMethod::Auto)
+      return fail("lowbit kernels '" + name +
+                  "' need int8 kernels (--int8-kernels none was given)");
+    lowbit = LowBitMethod::Unpack;
+  }
+  if (lowbit == LowBitMethod::Popcount) {
+    Expected<bool> popcnt = cpuHas(cpu, {"avx512f", "avx512vpopcntdq"});
+    if (!popcnt)
+      return popcnt.takeError();
+    if (!*popcnt)
+      return fail("lowbit kernels 'popcount': CPU '" + cpu +
+                  "' lacks AVX-512 VPOPCNTDQ (avx512vpopcntdq); use auto, "
+                  "lut or unpack");
+  }
+  if ((lowbit == LowBitMethod::Auto || lowbit == LowBitMethod::LUT) &&
+      options.int8Kernels == Int8Kernels::VNNI) {
+    Expected<bool> vbmi = cpuHas(cpu, {"avx512vbmi"});
+    if (!vbmi)
+      return vbmi.takeError();
+    if (!*vbmi && lowbit == LowBitMethod::LUT)
+      return fail("lowbit kernels 'lut': CPU '" + cpu +
+                  "' lacks AVX-512 VBMI (avx512vbmi) beside VNNI; use auto, "
+                  "unpack or --int8-kernels generic");
+    if (!*vbmi)
+      lowbit = LowBitMethod::Unpack;
   }
   return Error::success();
 }

@@ -222,7 +222,8 @@ FailureOr<Value> matmulInt(NodeImporter &n, unsigned ai, unsigned azpi,
     return n.error() << "per-row zero points of A are not supported";
   SmallVector<int32_t> bzp32(bzp->begin(), bzp->end());
   return MatMulIntOp::create(n.builder, n.loc, accTy, n.inputs[ai],
-                             n.inputs[bi], Value(), int32_t((*azp)[0]), bzp32)
+                             n.inputs[bi], Value(), int32_t((*azp)[0]), bzp32,
+                             /*lowbit=*/nullptr)
       .getResult();
 }
 

@@ -380,6 +380,59 @@ func.func @conv_float_result(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>) {
 
 //===--- matmul_int ---===//
 
+func.func @lowbit_bits(%a: tensor<1x2xi8>) {
+  %w = arith.constant dense<[[1], [0]]> : tensor<2x1xi8>
+  // expected-error @+1 {{low-bit weights have 1 to 4 bits, got 5}}
+  %0 = qc.matmul_int %a, %w zp (0, [0]) {lowbit = #qc.lowbit<bits = 5, base = 0, step = 1>} : (tensor<1x2xi8>, tensor<2x1xi8>) -> tensor<1x1xi32>
+  return
+}
+
+// -----
+
+func.func @lowbit_step(%a: tensor<1x2xi8>) {
+  %w = arith.constant dense<[[1], [0]]> : tensor<2x1xi8>
+  // expected-error @+1 {{the step between weight levels must be positive, got 0}}
+  %0 = qc.matmul_int %a, %w zp (0, [0]) {lowbit = #qc.lowbit<bits = 1, base = 0, step = 0>} : (tensor<1x2xi8>, tensor<2x1xi8>) -> tensor<1x1xi32>
+  return
+}
+
+// -----
+
+func.func @lowbit_level(%a: tensor<1x3xi8>) {
+  %w = arith.constant dense<[[-1], [1], [0]]> : tensor<3x1xi8>
+  // expected-error @+1 {{weight 2 (0) is not a level of #qc.lowbit<bits = 1, base = -1, step = 2>}}
+  %0 = qc.matmul_int %a, %w zp (0, [0]) {lowbit = #qc.lowbit<bits = 1, base = -1, step = 2>} : (tensor<1x3xi8>, tensor<3x1xi8>) -> tensor<1x1xi32>
+  return
+}
+
+// -----
+
+func.func @lowbit_range(%a: tensor<1x2xi8>) {
+  %w = arith.constant dense<[[-2], [2]]> : tensor<2x1xi8>
+  // expected-error @+1 {{weight 1 (2) is not a level of #qc.lowbit<bits = 2, base = -2, step = 1>}}
+  %0 = qc.matmul_int %a, %w zp (0, [0]) {lowbit = #qc.lowbit<bits = 2, base = -2, step = 1>} : (tensor<1x2xi8>, tensor<2x1xi8>) -> tensor<1x1xi32>
+  return
+}
+
+// -----
+
+func.func @lowbit_not_constant(%a: tensor<1x2xi8>, %w: tensor<2x1xi8>) {
+  // expected-error @+1 {{lowbit needs constant weights}}
+  %0 = qc.matmul_int %a, %w zp (0, [0]) {lowbit = #qc.lowbit<bits = 2, base = -2, step = 1>} : (tensor<1x2xi8>, tensor<2x1xi8>) -> tensor<1x1xi32>
+  return
+}
+
+// -----
+
+func.func @lowbit_storage(%a: tensor<1x2xi8>) {
+  %w = arith.constant dense<[[-2], [1]]> : tensor<2x1xi4>
+  // expected-error @+1 {{lowbit needs 8-bit weight storage, got 'tensor<2x1xi4>'}}
+  %0 = qc.matmul_int %a, %w zp (0, [0]) {lowbit = #qc.lowbit<bits = 2, base = -2, step = 1>} : (tensor<1x2xi8>, tensor<2x1xi4>) -> tensor<1x1xi32>
+  return
+}
+
+// -----
+
 func.func @matmul_rank(%a: tensor<4xi8>, %b: tensor<4x2xi8>) {
   // expected-error @+1 {{operands must have rank >= 2, got ranks 1 and 2}}
   %0 = qc.matmul_int %a, %b zp (0, [0]) : (tensor<4xi8>, tensor<4x2xi8>) -> tensor<2xi32>

@@ -98,6 +98,15 @@ func.func @matmul_int(%a: tensor<2x4x64xi8>, %b: tensor<64x32xi8>, %c: tensor<3x
   return %0, %1 : tensor<2x4x32xi32>, tensor<3x5x4x32xi32>
 }
 
+// Ternary weights computed on bit planes.
+// CHECK-LABEL: func @matmul_lowbit
+// CHECK: qc.matmul_int %{{.*}}, %{{.*}} zp(0, [0]) {lowbit = #qc.lowbit<bits = 2, base = -1, step = 1>} : (tensor<1x3xi8>, tensor<3x2xi8>) -> tensor<1x2xi32>
+func.func @matmul_lowbit(%a: tensor<1x3xi8>) -> tensor<1x2xi32> {
+  %w = arith.constant dense<[[-1, 0], [1, 1], [0, -1]]> : tensor<3x2xi8>
+  %0 = qc.matmul_int %a, %w zp (0, [0]) {lowbit = #qc.lowbit<bits = 2, base = -1, step = 1>} : (tensor<1x3xi8>, tensor<3x2xi8>) -> tensor<1x2xi32>
+  return %0 : tensor<1x2xi32>
+}
+
 // CHECK-LABEL: func @matmul_group_scaled
 func.func @matmul_group_scaled(%a: tensor<2x4x64xi8>, %b: tensor<64x32xi8>, %sa: tensor<2x4x2xf32>, %sb: tensor<32xf32>, %s1: tensor<1xf32>, %bias: tensor<32xf32>) -> (tensor<2x4x32xf32>, tensor<2x4x32xf32>) {
   // CHECK: qc.matmul_group_scaled %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) zeros %{{.*}} bias %{{.*}} group 32 : (tensor<2x4x64xi8>, tensor<64x32xi8>, tensor<2x4x2xf32>, tensor<32xf32>, tensor<2x4x2xf32>, tensor<32xf32>) -> tensor<2x4x32xf32>

@@ -174,19 +174,26 @@ def rodata(lib):
 
 
 # With 8-, 4- and 2-bit weights: the 4- and 2-bit ones are stored two and
-# four per byte and expanded by the kernel; all three agree with numpy, and
-# the library's read-only data shrinks by the packed panels' bytes.
+# four per byte and expanded by the kernel (--lowbit-kernels unpack); all
+# three agree with numpy, and the library's read-only data shrinks by the
+# packed panels' bytes. The 4- and 2-bit (ternary) weights also run on
+# their bit planes (--lowbit-kernels lut, the table-lookup kernel, and auto,
+# whichever is faster here) and agree with numpy as well; 3-bit weights on
+# bit planes give the unpacking build's outputs exactly.
 sizes = {}
-for bits in (8, 4, 2):
-    lib = os.path.join(work, f"lib_token_w{bits}.so")
+for bits, kernels in ((8, "unpack"), (4, "unpack"), (2, "unpack"), (4, "lut"), (2, "lut"),
+                      (2, "auto")):
+    lib = os.path.join(work, f"lib_token_w{bits}_{kernels}.so")
     run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
         os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--activation-granularity",
-        "token", "--weight-bits", str(bits), "--weight-rounding", "nearest", "-o", lib)
-    sizes[bits] = rodata(lib)
+        "token", "--weight-bits", str(bits), "--weight-rounding", "nearest",
+        "--lowbit-kernels", kernels, "-o", lib)
+    if kernels == "unpack":
+        sizes[bits] = rodata(lib)
     (q1, s1), (q2, s2) = rtn(W["w1"], bits), rtn(W["w2"], bits)
     worst = 0.0
     for i, x in enumerate(evals):
-        d = os.path.join(work, "out", f"token{bits}", str(i))
+        d = os.path.join(work, "out", f"token{bits}{kernels}", str(i))
         run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/eval_{i}.npy", "-o", d)
         got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
         qx, sx = per_token(x)
@@ -195,9 +202,24 @@ for bits in (8, 4, 2):
         want = (qh @ q2) * s2 * sh
         worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
     ok = worst <= 1e-5
-    print(f"per-token int8 activations, W{bits}: max |ours - numpy| / max |output| = "
-          f"{worst:.1e}: {'ok' if ok else 'FAILED'} (want <= 1e-5)")
+    print(f"per-token int8 activations, W{bits}, {kernels} kernels: max |ours - numpy| / "
+          f"max |output| = {worst:.1e}: {'ok' if ok else 'FAILED'} (want <= 1e-5)")
     good &= ok
+outs = {}
+for kernels in ("unpack", "lut"):
+    lib = os.path.join(work, f"lib_token_w3_{kernels}.so")
+    run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
+        os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--activation-granularity",
+        "token", "--weight-bits", "3", "--weight-rounding", "nearest",
+        "--lowbit-kernels", kernels, "-o", lib)
+    d = os.path.join(work, "out", f"token3{kernels}")
+    run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/eval_0.npy", "-o", d)
+    outs[kernels] = np.load(os.path.join(d, "y.npy"))
+ok = np.array_equal(outs["unpack"], outs["lut"])
+print(f"per-token int8 activations, W3, lut kernels: bit-identical to unpack: "
+      f"{'ok' if ok else 'FAILED'}")
+good &= ok
+
 # Per-group activations (--activation-granularity group:16): a scale per 16
 # consecutive channels of a row, an int8 product per group, scaled and summed
 # in float. Equal to numpy's, and closer to float than a scale per row (the
@@ -242,7 +264,7 @@ for bits in (8, 4):
         ties += n
         worst = max(worst, float(np.maximum(np.abs(got - want) - slack, 0).max() /
                                  np.abs(want).max()))
-        tok = np.load(os.path.join(work, "out", f"token{bits}", str(i), "y.npy")).astype(np.float64)
+        tok = np.load(os.path.join(work, "out", f"token{bits}unpack", str(i), "y.npy")).astype(np.float64)
         ref = reference(x)
         sig += float((ref ** 2).sum())
         err["group"] += float(((got - ref) ** 2).sum())
@@ -282,7 +304,7 @@ def asym_product(x, q, s, g):
 (q1, s1), (q2, s2) = rtn(W["w1"]), rtn(W["w2"])
 # The group case also through the generic kernels and the linalg loops
 # (qc.matmul_group_scaled's three lowerings).
-for gran, sym, kernels in (("token", "token8", "auto"), ("group:16", "group8", "auto"),
+for gran, sym, kernels in (("token", "token8unpack", "auto"), ("group:16", "group8", "auto"),
                            ("group:16", "group8", "generic"), ("group:16", "group8", "none")):
     lib = os.path.join(work, f"lib_asym_{gran.replace(':', '')}_{kernels}.so")
     run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",

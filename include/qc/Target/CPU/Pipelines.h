@@ -32,6 +32,11 @@ struct CodegenPipelineOptions
   PassOptions::Option<kernels::Int8ISA> int8Kernels{
       *this, "int8-kernels", llvm::cl::desc("The int8 microkernels to call"),
       llvm::cl::init(kernels::Int8ISA::None), clValues<kernels::Int8ISA>()};
+  PassOptions::Option<kernels::LowBitMethod> lowbitKernels{
+      *this, "lowbit-kernels",
+      llvm::cl::desc("How products of #qc.lowbit weights are computed"),
+      llvm::cl::init(kernels::LowBitMethod::Unpack),
+      clValues<kernels::LowBitMethod>()};
   PassOptions::Option<kernels::F32ISA> f32Kernels{
       *this, "f32-kernels", llvm::cl::desc("The float microkernels to call"),
       llvm::cl::init(kernels::F32ISA::None), clValues<kernels::F32ISA>()};

@@ -8,6 +8,7 @@
 #ifndef QC_TARGET_CPU_TARGETOPTIONS_H
 #define QC_TARGET_CPU_TARGETOPTIONS_H
 
+#include "qc/Kernels/KernelISA.h"
 #include "qc/Support/EnumOptions.h"
 
 #include <string>
@@ -38,6 +39,8 @@ struct TargetOptions {
   unsigned threads = 1;
   Int8Kernels int8Kernels = Int8Kernels::Auto;
   F32Kernels f32Kernels = F32Kernels::Auto;
+  /// Products of 1-4 bit (#qc.lowbit) weights, with the int8 kernels.
+  kernels::LowBitMethod lowbitKernels = kernels::LowBitMethod::Auto;
 };
 
 } // namespace qc::cpu

@@ -103,6 +103,20 @@ static unsigned minifloatBits(ElementFormat format) {
   return 0;
 }
 
+LogicalResult LowBitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 unsigned bits, int32_t base, int32_t step) {
+  if (bits < 1 || bits > 4)
+    return emitError() << "low-bit weights have 1 to 4 bits, got " << bits;
+  if (step < 1)
+    return emitError() << "the step between weight levels must be positive, "
+                          "got "
+                       << step;
+  if (base < -128 || base > 127 || step > 255)
+    return emitError() << "base " << base << " and step " << step
+                       << " do not describe 8-bit weights";
+  return success();
+}
+
 LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  ElementFormat format, unsigned bits,
                                  bool isSigned, bool symmetric,

@@ -1,5 +1,6 @@
 //===- QCOps.cpp - qc operations: verifiers, folders, canonicalization ----===//
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/IR/ElementsData.h"
 
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
@@ -536,7 +537,32 @@ LogicalResult MatMulIntOp::verify() {
       return failure();
   batch.push_back(m);
   batch.push_back(n);
-  return checkShape(*this, "result", getOutput().getType().getShape(), batch);
+  if (failed(checkShape(*this, "result", getOutput().getType().getShape(),
+                        batch)))
+    return failure();
+  if (LowBitAttr lb = getLowbitAttr()) {
+    // The weights must be constant and every value one of the format's
+    // levels (signed, after the offset of unsigned storage).
+    Attribute values;
+    if (!matchPattern(getB(), m_Constant(&values)))
+      return emitOpError() << "lowbit needs constant weights";
+    auto bInt = cast<IntegerType>(bTy.getElementType());
+    if (bInt.getWidth() != 8)
+      return emitOpError() << "lowbit needs 8-bit weight storage, got " << bTy;
+    std::optional<std::vector<int64_t>> v =
+        readIntegerElements(values, !bInt.isUnsigned());
+    if (!v)
+      return emitOpError() << "lowbit: the weights' values cannot be read";
+    int64_t offset = bInt.isUnsigned() ? 128 : 0;
+    for (auto [i, raw] : llvm::enumerate(*v)) {
+      int64_t d = raw - offset - lb.getBase();
+      if (d < 0 || d % lb.getStep() || d / lb.getStep() >= (1 << lb.getBits()))
+        return emitOpError()
+               << "weight " << i << " (" << raw - offset << ") is not a level of "
+               << lb;
+    }
+  }
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

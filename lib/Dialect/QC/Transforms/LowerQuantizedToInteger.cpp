@@ -7,7 +7,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "IntegerLowering/IntegerLowering.h"
+#include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Support/LowBitFormat.h"
+
+#include "mlir/IR/Matchers.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -52,7 +56,33 @@ struct LowerQuantizedToIntegerPass
       return signalPassFailure();
     }
     if (failed(blockedWeights()))
-      signalPassFailure();
+      return signalPassFailure();
+    annotateLowBitWeights();
+  }
+
+  /// Marks each integer product whose constant weights take at most 16
+  /// levels base + step * u as bit-serial (#qc.lowbit); the kernel lowering
+  /// computes it on bit planes where that is faster.
+  void annotateLowBitWeights() {
+    getOperation()->walk([](qc::MatMulIntOp op) {
+      Attribute values;
+      auto bInt = dyn_cast<IntegerType>(op.getB().getType().getElementType());
+      if (op.getLowbitAttr() || !bInt || bInt.getWidth() != 8 ||
+          !matchPattern(op.getB(), m_Constant(&values)))
+        return;
+      std::optional<std::vector<int64_t>> v =
+          qc::readIntegerElements(values, !bInt.isUnsigned());
+      if (!v || v->empty())
+        return;
+      if (bInt.isUnsigned())
+        for (int64_t &x : *v)
+          x -= 128;
+      qc::kernels::LowBitFormat f =
+          qc::kernels::lowBitFormat(v->data(), v->size());
+      if (f.bits <= 4)
+        op.setLowbitAttr(
+            qc::LowBitAttr::get(op.getContext(), f.bits, f.base, f.step));
+    });
   }
 };
 

@@ -57,4 +57,36 @@ def QC_SchemeAttr : AttrDef<QC_Dialect, "Scheme"> {
   }];
 }
 
+def QC_LowBitAttr : AttrDef<QC_Dialect, "LowBit"> {
+  let mnemonic = "lowbit";
+  let summary = "Weights of 1 to 4 bits, computed bit-serially";
+  let description = [{
+    On a `qc.matmul_int` whose weights are constant: every weight (its
+    signed value, after the XOR that makes unsigned storage signed) is
+    `base + step * u` with `u` an unsigned code of `bits` bits. The product
+    is computed on the codes' bit planes, without expanding the weights to
+    bytes:
+
+    ```
+    sum_k (a_k - a_zp) (w_kn - w_zp_n)
+      = step * sum_p 2^p sum_k x_k u_p,kn + (base - w_zp_n) * sum_k x_k + ...
+    ```
+
+    (`x` the activations made signed; the remaining terms are constants
+    folded into the kernel's per-channel correction). The CPU kernels look
+    up `sum_k x_k u_p,kn` four weights at a time in tables of activation
+    partial sums (docs/kernels.md, "Low-bit kernels"); the kernel lowering's
+    `lowbit-kernels` option picks them or the int8 kernels. Binary weights
+    are `bits = 1, base = -1, step = 2`, ternary `bits = 2, base = -1,
+    step = 1`. `lower-quantized-to-integer` sets it from the weight values.
+
+    ```mlir
+    #qc.lowbit<bits = 2, base = -2, step = 1>
+    ```
+  }];
+  let parameters = (ins "unsigned":$bits, "int32_t":$base, "int32_t":$step);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // QC_ATTRS_TD

@@ -327,14 +327,20 @@ def QC_MatMulIntOp : QC_Op<"matmul_int", [Pure]> {
     holds one entry (per tensor) or `N` entries (per column). Operands are
     integers of at most 8 bits; the result is i32.
 
+    With `lowbit` (a `#qc.lowbit` format; `b` must then be a constant whose
+    values it holds), the product is computed on the weights' bit planes.
+
     ```mlir
     %acc = qc.matmul_int %a, %b zp (3, [0]) : (tensor<2x4x64xi8>, tensor<64x32xi8>) -> tensor<2x4x32xi32>
+    %acc = qc.matmul_int %a, %w zp (3, [0]) {lowbit = #qc.lowbit<bits = 2, base = -2, step = 1>}
+             : (tensor<1x64xi8>, tensor<64x32xi8>) -> tensor<1x32xi32>
     ```
   }];
   let arguments = (ins QC_IntTensor:$a, QC_IntTensor:$b,
                        Optional<RankedTensorOf<[I32]>>:$bias,
                        DefaultValuedAttr<I32Attr, "0">:$a_zp,
-                       DenseI32ArrayAttr:$b_zp);
+                       DenseI32ArrayAttr:$b_zp,
+                       OptionalAttr<QC_LowBitAttr>:$lowbit);
   let results = (outs RankedTensorOf<[I32]>:$output);
   let assemblyFormat = [{
     $a `,` $b (`bias` $bias^)? `zp` `(` $a_zp `,` $b_zp `)` attr-dict

@@ -128,7 +128,8 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op,
     Value xs = sliceAlong(rw, loc, x, rank - 1, b * g.groupSize, g.groupSize);
     Value ws = sliceAlong(rw, loc, w, 0, b * g.groupSize, g.groupSize);
     Value acc =
-        qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, Value(), 0, wZps);
+        qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, Value(), 0, wZps,
+                                /*lowbit=*/nullptr);
     Value q = qc::StorageCastOp::create(rw, loc, resTy.clone(accQ), acc);
     Value part = qc::DequantizeOp::create(rw, loc, resTy, q);
     if (zeros)

@@ -250,7 +250,8 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
                                    dil, conv.getGroup(),
                                    int32_t(xq.getZeroPoint()), wZps);
     return qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, b,
-                                   int32_t(xq.getZeroPoint()), wZps);
+                                   int32_t(xq.getZeroPoint()), wZps,
+                                   /*lowbit=*/nullptr);
   };
   Value acc;
   if (blockScales.empty()) {

@@ -1,0 +1,45 @@
+//===- Timing.h - the microkernels timed on this machine ----------*- C++ -*-===//
+//
+// One product timed with the kernel a compiled model would call, on the
+// host: the latency table of the bit-width integer program
+// (qc::measureLatency) and qc-lower-to-microkernels' lowbit-kernels=auto
+// choice between the int8 and the low-bit kernels of a layer. One thread,
+// the median of `repeats` calls after a warm-up.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_KERNELS_TIMING_H
+#define QC_KERNELS_TIMING_H
+
+#include "qc/Kernels/Int8Kernels.h"
+
+#include <optional>
+
+namespace qc::kernels {
+
+/// Whether this host runs the AVX-512 int8 (VNNI) and low-bit (VNNI + VBMI)
+/// kernels.
+bool hostHasVnni();
+bool hostHasVbmi();
+
+/// Seconds per call of qc_k_matmul_i8 on M x K x N (requantized output)
+/// with B packed by packMatmulB (`p`), stored with `storedBits` (8, 4 or 2)
+/// bits per weight as the compiler stores it (`stored`).
+double timeMatmulI8(int64_t M, int64_t K, int64_t N, const PackedWeights &p,
+                    const std::vector<int8_t> &stored, unsigned storedBits,
+                    bool vnni, unsigned repeats);
+
+/// Seconds per call of qc_k_matmul_lut_i8 with B packed by packLutWeights.
+double timeMatmulLut(int64_t M, int64_t K, int64_t N, const PackedWeights &p,
+                     LowBitFormat f, bool vbmi, unsigned repeats);
+
+/// The same on random weights of `bits` bits (signed, all levels): the int8
+/// kernel on the storage the compiler picks (3 bits take 4), and the
+/// low-bit kernel (bits <= 4; none on a host without VBMI).
+double timeRandomMatmulI8(int64_t M, int64_t K, int64_t N, unsigned bits,
+                          bool vnni, unsigned repeats);
+std::optional<double> timeRandomMatmulLut(int64_t M, int64_t K, int64_t N,
+                                          unsigned bits, unsigned repeats);
+
+} // namespace qc::kernels
+
+#endif // QC_KERNELS_TIMING_H

@@ -1,0 +1,120 @@
+//===- Timing.cpp - the microkernels timed on this machine ----------------===//
+#include "qc/Kernels/Timing.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+using namespace qc::kernels;
+
+bool qc::kernels::hostHasVnni() {
+  return __builtin_cpu_supports("avx512vnni") &&
+         __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+bool qc::kernels::hostHasVbmi() {
+  return hostHasVnni() && __builtin_cpu_supports("avx512vbmi");
+}
+
+namespace {
+
+template <typename F> double median(F &&f, unsigned repeats) {
+  f(); // warm
+  std::vector<double> t;
+  for (unsigned r = 0; r < std::max(1u, repeats); ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count());
+  }
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  return t[t.size() / 2];
+}
+
+/// Activations and an epilogue that requantizes to int8.
+struct Operands {
+  std::vector<uint8_t> a;
+  std::vector<int32_t> mult, shift;
+  std::vector<int8_t> out;
+  Operands(int64_t M, int64_t K, int64_t N)
+      : a(size_t(M * K)), mult(size_t(N), 1 << 30), shift(size_t(N), 40),
+        out(size_t(M * N)) {
+    std::mt19937 rng(7);
+    for (auto &v : a)
+      v = uint8_t(rng());
+  }
+};
+
+std::vector<uint8_t> randomWeights(int64_t K, int64_t N, unsigned bits) {
+  std::mt19937 rng(11);
+  int half = 1 << (bits - 1);
+  std::uniform_int_distribution<int> d(-half, half - 1);
+  std::vector<uint8_t> b(size_t(K * N));
+  for (auto &v : b)
+    v = uint8_t(int8_t(d(rng)));
+  return b;
+}
+
+} // namespace
+
+double qc::kernels::timeMatmulI8(int64_t M, int64_t K, int64_t N,
+                                 const PackedWeights &p,
+                                 const std::vector<int8_t> &stored,
+                                 unsigned storedBits, bool vnni,
+                                 unsigned repeats) {
+  Operands o(M, K, N);
+  auto fn = vnni ? qc_k_matmul_i8_vnni : qc_k_matmul_i8_generic;
+  return median(
+      [&] {
+        fn(1, M, N, K, o.a.data(), 0, 0,
+           reinterpret_cast<const uint8_t *>(stored.data()), 0, storedBits, 0,
+           0, p.corr.data(), p.zw.data(), p.hasZw, o.mult.data(),
+           o.shift.data(), 0, 0, -128, 127, 1, o.out.data(), 0, 1);
+      },
+      repeats);
+}
+
+double qc::kernels::timeMatmulLut(int64_t M, int64_t K, int64_t N,
+                                  const PackedWeights &p, LowBitFormat f,
+                                  bool vbmi, unsigned repeats) {
+  Operands o(M, K, N);
+  auto fn = vbmi ? qc_k_matmul_lut_i8_vbmi : qc_k_matmul_lut_i8_generic;
+  return median(
+      [&] {
+        fn(M, N, K, o.a.data(), 0x80,
+           reinterpret_cast<const uint8_t *>(p.data.data()), f.bits, f.step,
+           f.base, p.corr.data(), p.zw.data(), p.hasZw, o.mult.data(),
+           o.shift.data(), 0, 0, -128, 127, 1, o.out.data(), 0, 1);
+      },
+      repeats);
+}
+
+double qc::kernels::timeRandomMatmulI8(int64_t M, int64_t K, int64_t N,
+                                       unsigned bits, bool vnni,
+                                       unsigned repeats) {
+  unsigned stored = bits > 4 ? 8 : bits > 2 ? 4 : 2;
+  std::vector<uint8_t> b = randomWeights(K, N, bits);
+  int32_t zp = 0;
+  PackedWeights p = packMatmulB(b.data(), K, N, /*bUnsigned=*/false, &zp, 1,
+                                nullptr, /*aUnsigned=*/true, 0);
+  return timeMatmulI8(M, K, N, p,
+                      stored == 8 ? p.data : packSubByte(p.data, stored),
+                      stored, vnni, repeats);
+}
+
+std::optional<double> qc::kernels::timeRandomMatmulLut(int64_t M, int64_t K,
+                                                       int64_t N, unsigned bits,
+                                                       unsigned repeats) {
+  if (bits > 4 || !hostHasVbmi())
+    return std::nullopt;
+  std::vector<uint8_t> b = randomWeights(K, N, bits);
+  LowBitFormat f =
+      lowBitFormat(reinterpret_cast<const int8_t *>(b.data()), b.size());
+  int32_t zp = 0;
+  PackedWeights p = packLutWeights(b.data(), K, N, /*bUnsigned=*/false, f, &zp,
+                                   1, nullptr, /*aUnsigned=*/true, 0);
+  return timeMatmulLut(M, K, N, p, f, /*vbmi=*/true, repeats);
+}
