@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Kernels/Int8Kernels.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -40,7 +42,8 @@ double median(const std::function<void()> &f) {
 struct Row {
   std::string shape, kernel;
   double ms;
-  double ratio; // against the shape's int8 VNNI time
+  double ratio; // against the shape's int8 VNNI time (binary matmul: of the
+                // AND + popcount peak)
 };
 std::vector<Row> rows;
 
@@ -106,6 +109,108 @@ void matmulShapes(int64_t M, int64_t K, int64_t N) {
   }
 }
 
+/// Int8 VNNI convolution and the binary-activation (AND + popcount)
+/// convolution, binary and ternary weights, on C -> C channels, 3x3, pad 1.
+void convShapes(int64_t C, int64_t HW) {
+  std::mt19937 rng(2);
+  int64_t F = C, taps = 9, K = C * taps;
+  std::string shape = "conv " + std::to_string(C) + "ch " + std::to_string(HW) +
+                      "x" + std::to_string(HW) + " 3x3";
+  std::vector<uint8_t> x(size_t(C * HW * HW));
+  for (auto &v : x)
+    v = rng() & 1 ? 1 : 0xFF; // int8 levels -1, +1
+  std::vector<int32_t> mult(size_t(F), 1 << 30), shift(size_t(F), 40);
+  std::vector<int8_t> out(size_t(F * HW * HW));
+  int32_t zp = 0;
+  auto w8 = randomWeights(rng, size_t(F * K), -128, 127);
+  auto p8 = qc::kernels::packConvWeights(w8.data(), F, K, false, &zp, 1,
+                                         nullptr, false, 0);
+  double int8 = median([&] {
+    qc_k_conv2d_i8_vnni(1, C, HW, HW, F, 3, 3, HW, HW, 1, 1, 1, 1, 1, 1, 1,
+                        x.data(), 0x80, 0,
+                        reinterpret_cast<const uint8_t *>(p8.data.data()), 8,
+                        p8.corr.data(), p8.zw.data(), 0, mult.data(),
+                        shift.data(), 0, 0, -128, 127, 1, out.data(), 0, 1);
+  });
+  rows.push_back({shape, "int8 vnni", int8 * 1e3, 1.0});
+  for (int levels : {2, 3}) {
+    auto w = randomWeights(rng, size_t(F * K), -1, 1);
+    if (levels == 2)
+      for (auto &v : w)
+        v = v == 0 ? 1 : v;
+    auto f = qc::kernels::lowBitFormat(reinterpret_cast<const int8_t *>(w.data()),
+                                       w.size());
+    auto p = qc::kernels::packBinaryWeights(w.data(), F, C, taps, false, false,
+                                            f, &zp, 1, nullptr, -1, 2, 0);
+    double t = median([&] {
+      qc_k_conv2d_bin_vpopcnt(1, C, HW, HW, F, 3, 3, HW, HW, 1, 1, 1, 1, 1, 1,
+                              x.data(), 0, 1, p.planes.data(), f.bits, p.pStep,
+                              p.xCoef.data(), p.tapCorr.data(), p.corr.data(),
+                              nullptr, 0, mult.data(), shift.data(), 0, 0, -128,
+                              127, 1, out.data(), 0, 1);
+    });
+    rows.push_back({shape,
+                    levels == 2 ? "binary popcount" : "ternary-w popcount",
+                    t * 1e3, int8 / t});
+  }
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) double andPopcountPeak() {
+  // Register-only vpandq + vpopcntq + vpaddq triples, 8 independent chains:
+  // binary multiply-accumulates (512 a triple) per second, best of 5.
+  __m512i a = _mm512_set1_epi64(0x5555), acc[8];
+  for (auto &v : acc)
+    v = _mm512_set1_epi64(3);
+  const long iters = 40000000;
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < iters / 8; ++i) {
+      for (int j = 0; j < 8; ++j)
+        acc[j] = _mm512_add_epi64(
+            acc[j], _mm512_popcnt_epi64(_mm512_and_si512(acc[j], a)));
+      __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]),
+                       "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]),
+                       "+v"(acc[7]), "+v"(a));
+    }
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                             t0)
+                   .count();
+    best = std::max(best, double(iters) * 512 / s);
+  }
+  volatile long long sink = _mm512_reduce_add_epi64(acc[0]);
+  (void)sink;
+  return best;
+}
+
+/// Binary matmul (binary weights and activations) against the peak.
+void binaryMatmul(int64_t M, int64_t K, int64_t N, double peak) {
+  std::mt19937 rng(3);
+  std::vector<uint8_t> a(size_t(M * K));
+  for (auto &v : a)
+    v = rng() & 1 ? 1 : 0xFF;
+  auto w = randomWeights(rng, size_t(K * N), 0, 1);
+  for (auto &v : w)
+    v = v ? 1 : 0xFF;
+  auto f = qc::kernels::lowBitFormat(reinterpret_cast<const int8_t *>(w.data()),
+                                     w.size());
+  int32_t zp = 0;
+  auto p = qc::kernels::packBinaryWeights(w.data(), N, K, 1, true, false, f,
+                                          &zp, 1, nullptr, -1, 2, 0);
+  std::vector<int32_t> out(size_t(M * N));
+  double t = median([&] {
+    qc_k_matmul_bin_vpopcnt(M, N, K, a.data(), 0, 1, p.planes.data(), 1,
+                            p.pStep, p.xCoef.data(), p.corr.data(), nullptr, 0,
+                            nullptr, nullptr, 0, 0, 0, 0, 0, out.data(), 0, 1);
+  });
+  double rate = double(M) * K * N / t;
+  std::string shape = "binary M=" + std::to_string(M) + " K=" +
+                      std::to_string(K) + " N=" + std::to_string(N);
+  rows.push_back({shape, "AND+popcount peak", double(M) * K * N / peak * 1e3,
+                  1.0});
+  rows.push_back({shape, "binary popcount", t * 1e3, rate / peak});
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -128,6 +233,10 @@ int main(int argc, char **argv) {
   }
   matmulShapes(1, 4096, 4096);
   matmulShapes(128, 4096, 4096);
+  for (int64_t C : {64, 128, 256})
+    convShapes(C, 56);
+  double peak = andPopcountPeak();
+  binaryMatmul(64, 4096, 4096, peak);
   if (json) {
     printf("{\"threads\": 1, \"repeat\": %u, \"rows\": [\n", repeat);
     for (size_t i = 0; i < rows.size(); ++i)

@@ -30,6 +30,20 @@
 //
 // Work is split into 64-column blocks; (task, ntasks) is the caller's share.
 //
+//  - conv2d_bin / matmul_bin: activations of two levels (binary: bit v,
+//    x = lo + d v) times weights of 1-4 bit planes by AND + popcount: sum_k
+//    v_k u_k = sum_p 2^p popcount(V & U_p) over 64 channels a word. The
+//    activations are binarized once per call into a bit image, channels
+//    last ([H + 2 ph][W + 2 pw][C / 64 words], zero border); the weights are
+//    packed at compile time (qc::kernels::packBinaryWeights) as [group of 8
+//    filters][tap][word][plane] x 8 words, one zmm each. The AVX-512 variant
+//    (`_vpopcnt`, VPOPCNTDQ) keeps 6 pixels x 16 filters x planes of 64-bit
+//    counts in registers: per word of a tap, one broadcast of each pixel's
+//    word, then vpandq + vpopcntq + vpaddq against each filter group. The
+//    epilogue adds the constant terms (corr), the activations' popcount
+//    times xCoef, and removes the terms of taps that fall in the padding
+//    (tapCorr), which holds the input zero point, not a level.
+//
 //===----------------------------------------------------------------------===//
 #define QC_KERNELS_BITCODE
 #include "qc/Kernels/Int8Kernels.h"
@@ -273,6 +287,428 @@ QC_VBMI void lutVbmi(int64_t M, int64_t N, int64_t K, const uint8_t *a,
   free(tables);
 }
 
+//===----------------------------------------------------------------------===//
+// Binary activations: AND + popcount
+//===----------------------------------------------------------------------===//
+
+/// One binary product's shape: a 2-d convolution, or a matmul as a 1 x 1
+/// convolution of one image row of M "pixels".
+struct BinShape {
+  int64_t batch, C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw;
+  int64_t Cw() const { return cdiv(C, 64); }
+  int64_t Hp() const { return H + 2 * ph; }
+  int64_t Wp() const { return W + 2 * pw; }
+  int64_t taps() const { return KH * KW; }
+};
+
+/// The terms beyond the popcounts (see Kernels.def's conv2d_bin).
+struct BinTerms {
+  int64_t pStep;
+  const int32_t *xCoef, *tapCorr;
+};
+
+/// Transposes a 64 x 64 bit matrix in place: bit j of a[i] <-> bit i of
+/// a[j] (swapping ever smaller off-diagonal blocks).
+inline void transpose64(uint64_t a[64]) {
+  uint64_t m = 0x00000000FFFFFFFFull;
+  for (int j = 32; j; j >>= 1, m ^= m << j)
+    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+      uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+      a[k | j] ^= t;
+      a[k] ^= t << j;
+    }
+}
+
+/// The bit image of one batch item (zero border): bit c of pixel (h, w) is
+/// int8(x ^ xr) >= thr, x NCHW (rows = false) or [W][C] rows (rows = true),
+/// and each pixel's popcount. Bytes are compared 8 at a time into masks
+/// (the SWAR form of a byte compare, which LLVM vectorizes); NCHW masks
+/// (one channel, 64 pixels) are transposed to pixel words 64 x 64 at once.
+template <typename Mask>
+inline void binarizeWith(const uint8_t *x, bool rows, const BinShape &s,
+                         uint64_t *img, int32_t *pc, Mask mask) {
+  int64_t Cw = s.Cw(), Wp = s.Wp();
+  memset(img, 0, size_t(s.Hp() * Wp * Cw) * 8);
+  memset(pc, 0, size_t(s.Hp() * Wp) * 4);
+  uint64_t a[64];
+  for (int64_t h = 0; h < s.H; ++h)
+    for (int64_t cb = 0; cb < Cw; ++cb) {
+      int64_t nc = s.C - cb * 64 < 64 ? s.C - cb * 64 : 64;
+      for (int64_t w0 = 0; w0 < s.W; w0 += 64) {
+        int64_t nw = s.W - w0 < 64 ? s.W - w0 : 64;
+        if (rows) {
+          for (int64_t j = 0; j < nw; ++j)
+            a[j] = mask(x + (w0 + j) * s.C + cb * 64, nc);
+        } else {
+          for (int64_t i = 0; i < 64; ++i)
+            a[i] = i < nc ? mask(x + ((cb * 64 + i) * s.H + h) * s.W + w0, nw)
+                          : 0;
+          transpose64(a);
+        }
+        for (int64_t j = 0; j < nw; ++j) {
+          int64_t at = (h + s.ph) * Wp + (w0 + j + s.pw);
+          img[cb * s.Hp() * Wp + at] = a[j];
+          pc[at] += __builtin_popcountll(a[j]);
+        }
+      }
+    }
+}
+
+/// n (<= 64) bytes from p as a mask of int8(b ^ xr) >= thr, in plain code.
+void binarize(const uint8_t *x, bool rows, const BinShape &s, uint8_t xr,
+              int64_t thr, uint64_t *img, int32_t *pc) {
+  binarizeWith(x, rows, s, img, pc, [&](const uint8_t *p, int64_t n) {
+    uint64_t mk = 0;
+    for (int64_t i = 0; i < n; ++i)
+      mk |= uint64_t(int8_t(p[i] ^ xr) >= thr) << i;
+    return mk;
+  });
+}
+
+/// What one output row's pixels share across filters: the activations'
+/// popcount over the taps inside the image, and which taps fall in the
+/// padding (none for most pixels).
+struct RowTerms {
+  int64_t *X;
+  uint64_t *taps;   // per pixel: the taps in the padding (bit kh KW + kw)
+  uint8_t *border8; // bit i of [j]: pixel 8 j + i has taps in the padding
+  explicit RowTerms(int64_t OW)
+      : X(static_cast<int64_t *>(malloc(size_t(OW + 8) * 8))),
+        taps(static_cast<uint64_t *>(malloc(size_t(OW) * 8))),
+        border8(static_cast<uint8_t *>(malloc(size_t(OW / 8 + 1)))) {}
+  ~RowTerms() {
+    free(X);
+    free(taps);
+    free(border8);
+  }
+  /// Row oh; tap masks need KH KW <= 64 (binFinish walks the taps
+  /// otherwise).
+  void compute(const BinShape &s, const int32_t *pc, int64_t oh) {
+    for (int64_t ow = 0; ow < s.OW + 8; ++ow)
+      X[ow] = 0;
+    for (int64_t ow = 0; ow < s.OW; ++ow)
+      taps[ow] = 0;
+    for (int64_t kh = 0; kh < s.KH; ++kh) {
+      int64_t ih = oh * s.sh + kh * s.dh;
+      bool rowIn = ih >= s.ph && ih < s.ph + s.H;
+      for (int64_t kw = 0; kw < s.KW; ++kw) {
+        uint64_t bit = uint64_t(1) << ((kh * s.KW + kw) & 63);
+        for (int64_t ow = 0; ow < s.OW; ++ow) {
+          int64_t iw = ow * s.sw + kw * s.dw;
+          bool in = rowIn && iw >= s.pw && iw < s.pw + s.W;
+          X[ow] += in ? pc[ih * s.Wp() + iw] : 0;
+          taps[ow] |= in ? 0 : bit;
+        }
+      }
+    }
+    for (int64_t j = 0; j <= s.OW / 8; ++j) {
+      uint8_t m = 0;
+      for (int64_t i = 0; i < 8 && 8 * j + i < s.OW; ++i)
+        m |= uint8_t(taps[8 * j + i] != 0) << i;
+      border8[j] = m;
+    }
+  }
+  /// The terms of filter f's taps in the padding at pixel ow.
+  int64_t paddingTerms(const BinShape &s, const int32_t *tapCorr, int64_t f,
+                       int64_t oh, int64_t ow) const {
+    int64_t T = s.taps(), v = 0;
+    if (T <= 64) {
+      for (uint64_t m = taps[ow]; m; m &= m - 1)
+        v += tapCorr[f * T + __builtin_ctzll(m)];
+      return v;
+    }
+    for (int64_t kh = 0; kh < s.KH; ++kh)
+      for (int64_t kw = 0; kw < s.KW; ++kw) {
+        int64_t ih = oh * s.sh + kh * s.dh, iw = ow * s.sw + kw * s.dw;
+        if (ih < s.ph || ih >= s.ph + s.H || iw < s.pw || iw >= s.pw + s.W)
+          v += tapCorr[f * T + kh * s.KW + kw];
+      }
+    return v;
+  }
+};
+
+/// Finishes output (f, oh, ow) from P = sum_p 2^p popcount(V & U_p).
+inline void binFinish(int64_t P, int64_t f, int64_t oh, int64_t ow,
+                      const BinShape &s, const RowTerms &rt, const BinTerms &t,
+                      const Epilogue &e, void *out, int64_t outIdx) {
+  int64_t v = e.corr[f] + t.pStep * P + t.xCoef[f] * rt.X[ow];
+  if (rt.border8[ow / 8] >> (ow % 8) & 1)
+    v -= rt.paddingTerms(s, t.tapCorr, f, oh, ow);
+  storeOne(out, outIdx, v, f, e);
+}
+
+/// The output index of (bi, f, pixel): NCHW for a convolution, [M][N] for a
+/// matmul (rows).
+inline int64_t binOutIdx(const BinShape &s, bool rows, int64_t bi, int64_t f,
+                         int64_t pix) {
+  return rows ? pix * s.F + f : (bi * s.F + f) * s.OH * s.OW + pix;
+}
+
+/// Generic: P of (f, oh, ow) word by word (image [Cw][Hp][Wp], weights
+/// [F][tap][word][plane]).
+int64_t binDot(const uint64_t *img, const uint64_t *w, int64_t bits,
+               const BinShape &s, int64_t f, int64_t oh, int64_t ow) {
+  int64_t Cw = s.Cw(), Wp = s.Wp(), plane = s.Hp() * Wp, P = 0;
+  for (int64_t kh = 0; kh < s.KH; ++kh)
+    for (int64_t kw = 0; kw < s.KW; ++kw) {
+      int64_t t = kh * s.KW + kw;
+      const uint64_t *px =
+          img + (oh * s.sh + kh * s.dh) * Wp + ow * s.sw + kw * s.dw;
+      for (int64_t c = 0; c < Cw; ++c)
+        for (int64_t p = 0; p < bits; ++p) {
+          uint64_t u = w[((f * s.taps() + t) * Cw + c) * bits + p];
+          P += int64_t(__builtin_popcountll(px[c * plane] & u)) << p;
+        }
+    }
+  return P;
+}
+
+/// The call's work: batch x output rows x filter groups of 16 (the groups
+/// of a row consecutive, so they share its bit image and row terms).
+template <typename Body>
+void binUnits(const BinShape &s, int64_t task, int64_t ntasks, Body body) {
+  int64_t fBlocks = cdiv(s.F, 16), units = s.batch * fBlocks * s.OH;
+  int64_t u0, u1;
+  share(units, task, ntasks, u0, u1);
+  for (int64_t u = u0; u < u1; ++u)
+    body(u / (fBlocks * s.OH), u % fBlocks * 16, (u / fBlocks) % s.OH);
+}
+
+/// Runs `body(bi, img, pc)` for each batch item of [u0, u1) with its bit
+/// image (built once per item).
+struct BitImages {
+  uint64_t *img;
+  int32_t *pc;
+  RowTerms row;
+  int64_t key = -1, rowKey = -1;
+  explicit BitImages(const BinShape &s)
+      : img(static_cast<uint64_t *>(
+            aligned_alloc(64, size_t(s.Hp() * s.Wp() * s.Cw() * 8 + 64)))),
+        pc(static_cast<int32_t *>(malloc(size_t(s.Hp() * s.Wp()) * 4))),
+        row(s.OW) {}
+  /// The row terms of output row oh of the current item.
+  const RowTerms &rowTerms(const BinShape &s, int64_t oh) {
+    if (rowKey != key * s.OH + oh) {
+      row.compute(s, pc, oh);
+      rowKey = key * s.OH + oh;
+    }
+    return row;
+  }
+  ~BitImages() {
+    free(img);
+    free(pc);
+  }
+  template <typename Binarize>
+  void ensure(int64_t bi, const uint8_t *x, bool rows, const BinShape &s,
+              uint8_t xr, int64_t thr, Binarize binarizeFn) {
+    if (key == bi)
+      return;
+    binarizeFn(x + bi * s.C * s.H * s.W, rows, s, xr, thr, img, pc);
+    key = bi;
+  }
+};
+
+void binGeneric(const BinShape &s, bool rows, const uint8_t *x, uint8_t xr,
+                int64_t thr, const uint64_t *w, int64_t bits,
+                const BinTerms &t, const Epilogue &e, void *out, int64_t task,
+                int64_t ntasks) {
+  BitImages im(s);
+  binUnits(s, task, ntasks, [&](int64_t bi, int64_t f0, int64_t oh) {
+    im.ensure(bi, x, rows, s, xr, thr, binarize);
+    const RowTerms &rt = im.rowTerms(s, oh);
+    for (int64_t f = f0; f < f0 + 16 && f < s.F; ++f)
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        binFinish(binDot(im.img, w, bits, s, f, oh, ow), f, oh, ow, s, rt, t,
+                  e, out, binOutIdx(s, rows, bi, f, oh * s.OW + ow));
+  });
+}
+
+#define QC_VPOPCNT                                                             \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq")))
+
+constexpr int kBinR = 2; // vectors of 8 output pixels in a register tile
+constexpr int kBinF = 8; // filters of a register tile
+
+/// A mask of n (<= 64) bytes with AVX-512 byte compares (a functor: a
+/// lambda would not carry the target attributes).
+struct Avx512Mask {
+  uint8_t xr;
+  int64_t thr;
+  QC_VPOPCNT uint64_t operator()(const uint8_t *p, int64_t n) const {
+    __mmask64 in = n >= 64 ? ~__mmask64(0) : (__mmask64(1) << n) - 1;
+    __m512i b = _mm512_xor_si512(_mm512_maskz_loadu_epi8(in, p),
+                                 _mm512_set1_epi8(char(xr)));
+    return uint64_t(
+        _mm512_mask_cmpge_epi8_mask(in, b, _mm512_set1_epi8(char(thr))));
+  }
+};
+
+/// binarize with AVX-512 byte compares.
+QC_VPOPCNT void binarizeAvx512(const uint8_t *x, bool rows, const BinShape &s,
+                               uint8_t xr, int64_t thr, uint64_t *img,
+                               int32_t *pc) {
+  binarizeWith(x, rows, s, img, pc, Avx512Mask{xr, thr});
+}
+
+/// P of kBinR x 8 pixels (ow0 ..) x NF filters from f0, B planes: the
+/// pixels in the lanes, each filter's weight word broadcast.
+template <int B, int NF>
+QC_VPOPCNT void binTile(const uint64_t *img, const uint64_t *w,
+                        const BinShape &s, int64_t f0, int64_t oh,
+                        int64_t ow0, const __mmask8 lanes[kBinR],
+                        __m512i out[kBinR][kBinF]) {
+  int64_t Cw = s.Cw(), Wp = s.Wp(), plane = s.Hp() * Wp, T = s.taps();
+  __m512i acc[kBinR][NF]; // in registers, copied out at the end
+  for (int r = 0; r < kBinR; ++r)
+    for (int f = 0; f < NF; ++f)
+      acc[r][f] = _mm512_setzero_si512();
+  const __m512i strided = _mm512_mullo_epi64(
+      _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi64(s.sw));
+  for (int64_t kh = 0; kh < s.KH; ++kh)
+    for (int64_t kw = 0; kw < s.KW; ++kw) {
+      int64_t t = kh * s.KW + kw;
+      const uint64_t *row =
+          img + (oh * s.sh + kh * s.dh) * Wp + ow0 * s.sw + kw * s.dw;
+      for (int64_t c = 0; c < Cw; ++c) {
+        __m512i xv[kBinR];
+        for (int r = 0; r < kBinR; ++r) {
+          const uint64_t *px = row + c * plane + r * 8 * s.sw;
+          xv[r] = s.sw == 1
+                      ? _mm512_maskz_loadu_epi64(lanes[r], px)
+                      : _mm512_mask_i64gather_epi64(_mm512_setzero_si512(),
+                                                    lanes[r], strided, px, 8);
+        }
+        const uint64_t *wc = w + ((f0 * T + t) * Cw + c) * B;
+#pragma unroll
+        for (int f = 0; f < NF; ++f)
+#pragma unroll
+          for (int p = 0; p < B; ++p) {
+            __m512i u = _mm512_set1_epi64(int64_t(wc[f * T * Cw * B + p]));
+#pragma unroll
+            for (int r = 0; r < kBinR; ++r) {
+              __m512i cnt = _mm512_popcnt_epi64(_mm512_and_si512(xv[r], u));
+              acc[r][f] = _mm512_add_epi64(
+                  acc[r][f], p ? _mm512_slli_epi64(cnt, p) : cnt);
+            }
+          }
+      }
+    }
+  for (int r = 0; r < kBinR; ++r)
+    for (int f = 0; f < NF; ++f)
+      out[r][f] = acc[r][f];
+}
+
+/// The epilogue of 8 pixels (lanes) of filter f, vectorized: v = corr +
+/// pStep P + xCoef X (less the padding taps' terms of border pixels), then
+/// qc.requantize in 64-bit lanes (the products' factors fit 32 bits),
+/// stored as bytes or int32.
+QC_VPOPCNT void binStore8(__m512i P, int64_t f, int64_t oh, int64_t ow0,
+                          __mmask8 lanes, const BinShape &s,
+                          const RowTerms &rt, const BinTerms &t,
+                          const Epilogue &e, void *out, int64_t outIdx) {
+  __m512i X = _mm512_loadu_si512(rt.X + ow0); // X has 8 entries of slack
+  __m512i v = _mm512_add_epi64(
+      _mm512_add_epi64(_mm512_set1_epi64(e.corr[f]),
+                       _mm512_mul_epi32(P, _mm512_set1_epi64(t.pStep))),
+      _mm512_mul_epi32(X, _mm512_set1_epi64(t.xCoef[f])));
+  if (__mmask8 border = rt.border8[ow0 / 8] & lanes) {
+    alignas(64) int64_t lane[8];
+    _mm512_store_si512(lane, v);
+    for (int i = 0; i < 8; ++i)
+      if (border >> i & 1)
+        lane[i] -= rt.paddingTerms(s, t.tapCorr, f, oh, ow0 + i);
+    v = _mm512_load_si512(lane);
+  }
+  if (!e.outI8) {
+    _mm256_mask_storeu_epi32(static_cast<int32_t *>(out) + outIdx, lanes,
+                             _mm512_cvtepi64_epi32(v));
+    return;
+  }
+  int64_t sh = e.shift[f];
+  v = _mm512_mul_epi32(_mm512_sub_epi64(v, _mm512_set1_epi64(e.izp)),
+                       _mm512_set1_epi64(e.mult[f]));
+  if (sh > 0)
+    v = _mm512_srai_epi64(
+        _mm512_add_epi64(v, _mm512_set1_epi64(int64_t(1) << (sh - 1))),
+        unsigned(sh));
+  v = _mm512_add_epi64(v, _mm512_set1_epi64(e.ozp));
+  v = _mm512_min_epi64(_mm512_max_epi64(v, _mm512_set1_epi64(e.lo)),
+                       _mm512_set1_epi64(e.hi));
+  _mm_mask_storeu_epi8(static_cast<int8_t *>(out) + outIdx, lanes,
+                       _mm512_cvtepi64_epi8(v));
+}
+
+/// One output row of up to 16 filters from f0 (NCHW output: a filter's
+/// pixels are consecutive; a matmul's rows are N apart, stored lane by
+/// lane).
+template <int B>
+QC_VPOPCNT void binRow(const uint64_t *img, const uint64_t *w,
+                       const BinShape &s, bool rows, int64_t bi, int64_t f0,
+                       int64_t oh, const RowTerms &rt, const BinTerms &t,
+                       const Epilogue &e, void *out) {
+  int64_t fEnd = f0 + 16 < s.F ? f0 + 16 : s.F;
+  __m512i acc[kBinR][kBinF];
+  for (int64_t ow = 0; ow < s.OW; ow += 8 * kBinR) {
+    __mmask8 lanes[kBinR];
+    for (int r = 0; r < kBinR; ++r) {
+      int64_t left = s.OW - (ow + 8 * r);
+      lanes[r] = left >= 8 ? 0xFF
+                 : left <= 0 ? 0
+                             : __mmask8((1u << left) - 1);
+    }
+    for (int64_t f = f0; f < fEnd;) {
+      int64_t nf = fEnd - f >= kBinF ? kBinF : 1;
+      if (nf == kBinF)
+        binTile<B, kBinF>(img, w, s, f, oh, ow, lanes, acc);
+      else
+        binTile<B, 1>(img, w, s, f, oh, ow, lanes, acc);
+      for (int64_t i = 0; i < nf; ++i)
+        for (int r = 0; r < kBinR; ++r) {
+          if (!lanes[r])
+            continue;
+          int64_t o = ow + 8 * r;
+          if (!rows) {
+            binStore8(acc[r][i], f + i, oh, o, lanes[r], s, rt, t, e, out,
+                      binOutIdx(s, false, bi, f + i, oh * s.OW + o));
+            continue;
+          }
+          alignas(64) int64_t P[8];
+          _mm512_store_si512(P, acc[r][i]);
+          for (int j = 0; j < 8; ++j)
+            if (lanes[r] >> j & 1)
+              binFinish(P[j], f + i, oh, o + j, s, rt, t, e, out,
+                        binOutIdx(s, true, bi, f + i, oh * s.OW + o + j));
+        }
+      f += nf;
+    }
+  }
+}
+
+QC_VPOPCNT void binVpopcnt(const BinShape &s, bool rows, const uint8_t *x,
+                           uint8_t xr, int64_t thr, const uint64_t *w,
+                           int64_t bits, const BinTerms &t, const Epilogue &e,
+                           void *out, int64_t task, int64_t ntasks) {
+  BitImages im(s);
+  binUnits(s, task, ntasks, [&](int64_t bi, int64_t f0, int64_t oh) {
+    im.ensure(bi, x, rows, s, xr, thr, binarizeAvx512);
+    const RowTerms &rt = im.rowTerms(s, oh);
+    switch (bits) {
+    case 1:
+      binRow<1>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out);
+      break;
+    case 2:
+      binRow<2>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out);
+      break;
+    case 3:
+      binRow<3>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out);
+      break;
+    default:
+      binRow<4>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out);
+      break;
+    }
+  });
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -284,7 +720,32 @@ QC_VBMI void lutVbmi(int64_t M, int64_t N, int64_t K, const uint8_t *a,
      makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8, 0),   \
      out, task, ntasks)
 
+#define QC_BIN_TERMS BinTerms{pStep, xCoef, tapCorr}
+#define QC_CONV_BIN_CALL(fn)                                                   \
+  fn(BinShape{batch, C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw},      \
+     /*rows=*/false, x, uint8_t(xXor), xThr, w, wBits, QC_BIN_TERMS,           \
+     makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8, 0),   \
+     out, task, ntasks)
+#define QC_MATMUL_BIN_CALL(fn)                                                 \
+  fn(BinShape{1, K, 1, M, N, 1, 1, 1, M, 1, 1, 0, 0, 1, 1}, /*rows=*/true, a,  \
+     uint8_t(aXor), aThr, w, wBits, BinTerms{pStep, xCoef, nullptr},           \
+     makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8, 0),   \
+     out, task, ntasks)
+
 extern "C" {
+
+void qc_k_conv2d_bin_generic(QC_KERNEL_PARAMS(conv2d_bin)) {
+  QC_CONV_BIN_CALL(binGeneric);
+}
+QC_VPOPCNT void qc_k_conv2d_bin_vpopcnt(QC_KERNEL_PARAMS(conv2d_bin)) {
+  QC_CONV_BIN_CALL(binVpopcnt);
+}
+void qc_k_matmul_bin_generic(QC_KERNEL_PARAMS(matmul_bin)) {
+  QC_MATMUL_BIN_CALL(binGeneric);
+}
+QC_VPOPCNT void qc_k_matmul_bin_vpopcnt(QC_KERNEL_PARAMS(matmul_bin)) {
+  QC_MATMUL_BIN_CALL(binVpopcnt);
+}
 
 void qc_k_matmul_lut_i8_generic(QC_KERNEL_PARAMS(matmul_lut_i8)) {
   QC_LUT_CALL(lutGeneric);

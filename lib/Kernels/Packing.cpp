@@ -136,6 +136,44 @@ PackedWeights qc::kernels::packLutWeights(const uint8_t *b, int64_t K,
   return p;
 }
 
+BinaryWeights qc::kernels::packBinaryWeights(
+    const uint8_t *w, int64_t F, int64_t C, int64_t taps, bool kMajor,
+    bool wUnsigned, LowBitFormat f, const int32_t *wZp, size_t nZp,
+    const int32_t *bias, int32_t lo, int32_t d, int32_t xZp) {
+  // Layout: LowBitKernels.cpp's header ([filter][tap][word][plane]).
+  BinaryWeights b;
+  int64_t Cw = cdiv(C, 64), bits = f.bits;
+  b.planes.assign(size_t(F * taps * Cw * bits), 0);
+  b.corr.resize(size_t(F));
+  b.tapCorr.resize(size_t(F * taps));
+  b.xCoef.resize(size_t(F));
+  b.pStep = int64_t(d) * f.step;
+  uint8_t xr = wUnsigned ? 0x80 : 0;
+  std::vector<int32_t> zw = signedZeroPoints(wZp, nZp, F, wUnsigned);
+  int64_t xl = int64_t(lo) - xZp;
+  for (int64_t o = 0; o < F; ++o) {
+    int64_t wz = int64_t(f.base) - zw[size_t(o)], total = bias ? bias[o] : 0;
+    for (int64_t t = 0; t < taps; ++t) {
+      int64_t codes = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        uint8_t raw = kMajor ? w[c * F + o] : w[(o * C + c) * taps + t];
+        int64_t u = (int64_t(int8_t(raw ^ xr)) - f.base) / f.step;
+        codes += u;
+        for (int64_t p = 0; p < bits; ++p)
+          if (u >> p & 1)
+            b.planes[size_t(((o * taps + t) * Cw + c / 64) * bits + p)] |=
+                uint64_t(1) << (c % 64);
+      }
+      int64_t tc = C * xl * wz + xl * f.step * codes;
+      b.tapCorr[size_t(o * taps + t)] = int32_t(tc);
+      total += tc;
+    }
+    b.corr[size_t(o)] = int32_t(total);
+    b.xCoef[size_t(o)] = int32_t(int64_t(d) * wz);
+  }
+  return b;
+}
+
 std::vector<float> qc::kernels::packMatmulBF32(const float *b, int64_t K,
                                                int64_t N) {
   int64_t blocks = cdiv(N, 64);

@@ -89,6 +89,26 @@ PackedWeights packLutWeights(const uint8_t *b, int64_t K, int64_t N,
                              const int32_t *bZp, size_t nZp,
                              const int32_t *bias, bool aUnsigned, int32_t aZp);
 
+/// Weights packed for the binary-activation kernels (qc_k_conv2d_bin_*,
+/// qc_k_matmul_bin_*) with their epilogue terms (Kernels.def).
+struct BinaryWeights {
+  std::vector<uint64_t> planes;
+  std::vector<int32_t> corr, tapCorr, xCoef;
+  int64_t pStep = 0;
+};
+
+/// F filters of C x taps weights (bytes; uint8 when wUnsigned, signed by
+/// XOR 0x80), each weight base + step * u of `f`: w[(f C + c) taps + t]
+/// for a convolution (ONNX's layout) or, with kMajor, B[c][f] of a matmul
+/// [K = C][N = F] (taps = 1). The activations take two levels, lo and lo +
+/// d (the values the zero point xZp is subtracted from). `wZp` has 1 or F
+/// entries, `bias` 0 or F.
+BinaryWeights packBinaryWeights(const uint8_t *w, int64_t F, int64_t C,
+                                int64_t taps, bool kMajor, bool wUnsigned,
+                                LowBitFormat f, const int32_t *wZp,
+                                size_t nZp, const int32_t *bias, int32_t lo,
+                                int32_t d, int32_t xZp);
+
 /// Float B [K][N] as blocks of 64 columns, each [K][64] (zero-padded), for
 /// qc_k_matmul_f32_avx512.
 std::vector<float> packMatmulBF32(const float *b, int64_t K, int64_t N);
