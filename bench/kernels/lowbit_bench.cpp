@@ -5,7 +5,7 @@
 // (docs/kernels.md, "Low-bit kernels"). Prints a table, or JSON with
 // --json.
 //
-//   qc-lowbit-bench [--repeat N] [--json]
+//   qc-lowbit-bench [--repeat N] [--json | --markdown]
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Kernels/Int8Kernels.h"
@@ -214,10 +214,12 @@ void binaryMatmul(int64_t M, int64_t K, int64_t N, double peak) {
 } // namespace
 
 int main(int argc, char **argv) {
-  bool json = false;
+  bool json = false, markdown = false;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--json"))
       json = true;
+    else if (!strcmp(argv[i], "--markdown"))
+      markdown = true;
     else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
       repeat = unsigned(std::max(1, atoi(argv[++i])));
     else {
@@ -245,6 +247,26 @@ int main(int argc, char **argv) {
              rows[i].shape.c_str(), rows[i].kernel.c_str(), rows[i].ms,
              rows[i].ratio, i + 1 < rows.size() ? "," : "");
     printf("]}\n");
+  } else if (markdown) {
+    std::string cpu = "unknown";
+    if (FILE *f = fopen("/proc/cpuinfo", "r")) {
+      char line[512];
+      while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+          cpu = strchr(line, ':') + 2;
+          cpu.erase(cpu.find_last_not_of("\n") + 1);
+          break;
+        }
+      fclose(f);
+    }
+    printf("CPU: %s, one thread, median of %u calls after a warm-up.\n\n",
+           cpu.c_str(), repeat);
+    printf("| shape | kernel | ms | speed-up over int8 VNNI (binary matmul: "
+           "fraction of the AND+popcount peak) |\n|---|---|---:|---:|\n");
+    for (const Row &r : rows)
+      printf("| %s | %s | %.4f | %.2f%s |\n", r.shape.c_str(),
+             r.kernel.c_str(), r.ms, r.ratio,
+             r.shape.rfind("binary", 0) == 0 ? "" : "x");
   } else {
     printf("%-24s %-22s %10s %10s\n", "shape", "kernel", "ms", "vs int8");
     for (const Row &r : rows)

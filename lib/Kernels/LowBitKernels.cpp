@@ -33,16 +33,19 @@
 //  - conv2d_bin / matmul_bin: activations of two levels (binary: bit v,
 //    x = lo + d v) times weights of 1-4 bit planes by AND + popcount: sum_k
 //    v_k u_k = sum_p 2^p popcount(V & U_p) over 64 channels a word. The
-//    activations are binarized once per call into a bit image, channels
-//    last ([H + 2 ph][W + 2 pw][C / 64 words], zero border); the weights are
-//    packed at compile time (qc::kernels::packBinaryWeights) as [group of 8
-//    filters][tap][word][plane] x 8 words, one zmm each. The AVX-512 variant
-//    (`_vpopcnt`, VPOPCNTDQ) keeps 6 pixels x 16 filters x planes of 64-bit
-//    counts in registers: per word of a tap, one broadcast of each pixel's
-//    word, then vpandq + vpopcntq + vpaddq against each filter group. The
-//    epilogue adds the constant terms (corr), the activations' popcount
-//    times xCoef, and removes the terms of taps that fall in the padding
-//    (tapCorr), which holds the input zero point, not a level.
+//    activations are binarized once per call into a bit image of one plane
+//    per 64-channel word ([C / 64][H + 2 ph][W + 2 pw], zero border; AVX-512
+//    byte compares, then 64 x 64 bit transposes for NCHW input); the
+//    weights are packed at compile time (qc::kernels::packBinaryWeights) as
+//    [filter][tap][word][plane]. The AVX-512 variant (`_vpopcnt`,
+//    VPOPCNTDQ) puts 16 output pixels in the lanes of two zmm and keeps
+//    them against 8 filters in registers: per word of a tap, two loads of
+//    the pixels' words, then per filter a broadcast of its word and
+//    vpandq + vpopcntq + vpaddq. The epilogue, vectorized over the pixels,
+//    adds the constant terms (corr), the activations' popcount times
+//    xCoef, removes the terms of taps that fall in the padding (tapCorr:
+//    the padding holds the input zero point, not a level), and
+//    requantizes.
 //
 //===----------------------------------------------------------------------===//
 #define QC_KERNELS_BITCODE
@@ -369,59 +372,95 @@ void binarize(const uint8_t *x, bool rows, const BinShape &s, uint8_t xr,
 /// popcount over the taps inside the image, and which taps fall in the
 /// padding (none for most pixels).
 struct RowTerms {
+  static constexpr int kMasks = 32; // distinct padding-tap sets remembered
   int64_t *X;
   uint64_t *taps;   // per pixel: the taps in the padding (bit kh KW + kw)
+  int8_t *maskId;   // per pixel: its tap set's index, -1: none, -2: unknown
   uint8_t *border8; // bit i of [j]: pixel 8 j + i has taps in the padding
+  uint64_t masks[kMasks];
+  int32_t *maskCorr = nullptr; // [kMasks][F]: sum of tapCorr over the set
+  int nMasks = 0;
   explicit RowTerms(int64_t OW)
-      : X(static_cast<int64_t *>(malloc(size_t(OW + 8) * 8))),
-        taps(static_cast<uint64_t *>(malloc(size_t(OW) * 8))),
-        border8(static_cast<uint8_t *>(malloc(size_t(OW / 8 + 1)))) {}
+      : X(static_cast<int64_t *>(malloc(size_t(OW + 16) * 8))),
+        taps(static_cast<uint64_t *>(malloc(size_t(OW + 16) * 8))),
+        maskId(static_cast<int8_t *>(malloc(size_t(OW + 16)))),
+        border8(static_cast<uint8_t *>(malloc(size_t(OW / 8 + 2)))) {}
   ~RowTerms() {
     free(X);
     free(taps);
+    free(maskId);
     free(border8);
+    free(maskCorr);
   }
-  /// Row oh; tap masks need KH KW <= 64 (binFinish walks the taps
-  /// otherwise).
-  void compute(const BinShape &s, const int32_t *pc, int64_t oh) {
-    for (int64_t ow = 0; ow < s.OW + 8; ++ow)
+  /// Row oh. X needs no bounds: the padding's popcounts are zero. Tap sets
+  /// are worked out only for the pixels whose window leaves the image.
+  void compute(const BinShape &s, const int32_t *pc, const int32_t *tapCorr,
+               int64_t oh) {
+    int64_t Wp = s.Wp(), T = s.taps();
+    for (int64_t ow = 0; ow < s.OW + 16; ++ow)
       X[ow] = 0;
-    for (int64_t ow = 0; ow < s.OW; ++ow)
-      taps[ow] = 0;
+    bool rowOut = false;
     for (int64_t kh = 0; kh < s.KH; ++kh) {
       int64_t ih = oh * s.sh + kh * s.dh;
-      bool rowIn = ih >= s.ph && ih < s.ph + s.H;
+      rowOut |= ih < s.ph || ih >= s.ph + s.H;
       for (int64_t kw = 0; kw < s.KW; ++kw) {
-        uint64_t bit = uint64_t(1) << ((kh * s.KW + kw) & 63);
-        for (int64_t ow = 0; ow < s.OW; ++ow) {
-          int64_t iw = ow * s.sw + kw * s.dw;
-          bool in = rowIn && iw >= s.pw && iw < s.pw + s.W;
-          X[ow] += in ? pc[ih * s.Wp() + iw] : 0;
-          taps[ow] |= in ? 0 : bit;
-        }
+        const int32_t *pr = pc + ih * Wp + kw * s.dw;
+        if (s.sw == 1)
+          for (int64_t ow = 0; ow < s.OW; ++ow)
+            X[ow] += pr[ow];
+        else
+          for (int64_t ow = 0; ow < s.OW; ++ow)
+            X[ow] += pr[ow * s.sw];
       }
     }
-    for (int64_t j = 0; j <= s.OW / 8; ++j) {
-      uint8_t m = 0;
-      for (int64_t i = 0; i < 8 && 8 * j + i < s.OW; ++i)
-        m |= uint8_t(taps[8 * j + i] != 0) << i;
-      border8[j] = m;
+    for (int64_t j = 0; j <= s.OW / 8 + 1; ++j)
+      border8[j] = 0;
+    for (int64_t ow = 0; ow < s.OW; ++ow) {
+      int64_t iw0 = ow * s.sw, iw1 = iw0 + (s.KW - 1) * s.dw;
+      maskId[ow] = -1;
+      taps[ow] = 0;
+      if (!rowOut && iw0 >= s.pw && iw1 < s.pw + s.W)
+        continue;
+      for (int64_t kh = 0; kh < s.KH; ++kh)
+        for (int64_t kw = 0; kw < s.KW; ++kw) {
+          int64_t ih = oh * s.sh + kh * s.dh, iw = iw0 + kw * s.dw;
+          if (ih < s.ph || ih >= s.ph + s.H || iw < s.pw || iw >= s.pw + s.W)
+            taps[ow] |= uint64_t(1) << ((kh * s.KW + kw) & 63);
+        }
+      border8[ow / 8] |= uint8_t(1) << (ow % 8);
+      maskId[ow] = T <= 64 ? int8_t(idOf(taps[ow], s, tapCorr)) : -2;
     }
+  }
+  /// The index of tap set m (registered with its sums per filter), or -2.
+  int idOf(uint64_t m, const BinShape &s, const int32_t *tapCorr) {
+    for (int i = 0; i < nMasks; ++i)
+      if (masks[i] == m)
+        return i;
+    if (nMasks == kMasks)
+      return -2;
+    if (!maskCorr)
+      maskCorr = static_cast<int32_t *>(malloc(size_t(kMasks * s.F) * 4));
+    int64_t T = s.taps();
+    for (int64_t f = 0; f < s.F; ++f) {
+      int64_t v = 0;
+      for (uint64_t b = m; b; b &= b - 1)
+        v += tapCorr[f * T + __builtin_ctzll(b)];
+      maskCorr[nMasks * s.F + f] = int32_t(v);
+    }
+    masks[nMasks] = m;
+    return nMasks++;
   }
   /// The terms of filter f's taps in the padding at pixel ow.
   int64_t paddingTerms(const BinShape &s, const int32_t *tapCorr, int64_t f,
                        int64_t oh, int64_t ow) const {
-    int64_t T = s.taps(), v = 0;
-    if (T <= 64) {
-      for (uint64_t m = taps[ow]; m; m &= m - 1)
-        v += tapCorr[f * T + __builtin_ctzll(m)];
-      return v;
-    }
+    if (maskId[ow] >= 0)
+      return maskCorr[maskId[ow] * s.F + f];
+    int64_t v = 0;
     for (int64_t kh = 0; kh < s.KH; ++kh)
       for (int64_t kw = 0; kw < s.KW; ++kw) {
         int64_t ih = oh * s.sh + kh * s.dh, iw = ow * s.sw + kw * s.dw;
         if (ih < s.ph || ih >= s.ph + s.H || iw < s.pw || iw >= s.pw + s.W)
-          v += tapCorr[f * T + kh * s.KW + kw];
+          v += tapCorr[f * s.taps() + kh * s.KW + kw];
       }
     return v;
   }
@@ -487,9 +526,10 @@ struct BitImages {
         pc(static_cast<int32_t *>(malloc(size_t(s.Hp() * s.Wp()) * 4))),
         row(s.OW) {}
   /// The row terms of output row oh of the current item.
-  const RowTerms &rowTerms(const BinShape &s, int64_t oh) {
+  const RowTerms &rowTerms(const BinShape &s, const int32_t *tapCorr,
+                           int64_t oh) {
     if (rowKey != key * s.OH + oh) {
-      row.compute(s, pc, oh);
+      row.compute(s, pc, tapCorr, oh);
       rowKey = key * s.OH + oh;
     }
     return row;
@@ -515,7 +555,7 @@ void binGeneric(const BinShape &s, bool rows, const uint8_t *x, uint8_t xr,
   BitImages im(s);
   binUnits(s, task, ntasks, [&](int64_t bi, int64_t f0, int64_t oh) {
     im.ensure(bi, x, rows, s, xr, thr, binarize);
-    const RowTerms &rt = im.rowTerms(s, oh);
+    const RowTerms &rt = im.rowTerms(s, t.tapCorr, oh);
     for (int64_t f = f0; f < f0 + 16 && f < s.F; ++f)
       for (int64_t ow = 0; ow < s.OW; ++ow)
         binFinish(binDot(im.img, w, bits, s, f, oh, ow), f, oh, ow, s, rt, t,
@@ -598,55 +638,73 @@ QC_VPOPCNT void binTile(const uint64_t *img, const uint64_t *w,
       out[r][f] = acc[r][f];
 }
 
-/// The epilogue of 8 pixels (lanes) of filter f, vectorized: v = corr +
-/// pStep P + xCoef X (less the padding taps' terms of border pixels), then
-/// qc.requantize in 64-bit lanes (the products' factors fit 32 bits),
-/// stored as bytes or int32.
-QC_VPOPCNT void binStore8(__m512i P, int64_t f, int64_t oh, int64_t ow0,
-                          __mmask8 lanes, const BinShape &s,
-                          const RowTerms &rt, const BinTerms &t,
-                          const Epilogue &e, void *out, int64_t outIdx) {
-  __m512i X = _mm512_loadu_si512(rt.X + ow0); // X has 8 entries of slack
-  __m512i v = _mm512_add_epi64(
-      _mm512_add_epi64(_mm512_set1_epi64(e.corr[f]),
-                       _mm512_mul_epi32(P, _mm512_set1_epi64(t.pStep))),
-      _mm512_mul_epi32(X, _mm512_set1_epi64(t.xCoef[f])));
-  if (__mmask8 border = rt.border8[ow0 / 8] & lanes) {
-    alignas(64) int64_t lane[8];
-    _mm512_store_si512(lane, v);
-    for (int i = 0; i < 8; ++i)
-      if (border >> i & 1)
-        lane[i] -= rt.paddingTerms(s, t.tapCorr, f, oh, ow0 + i);
-    v = _mm512_load_si512(lane);
+/// The epilogue of one output row of filter f from its P (OW values),
+/// vectorized over the pixels: v = corr + pStep P + xCoef X (less the
+/// padding taps' terms of border pixels), then qc.requantize in 64-bit
+/// lanes (the products' factors fit 32 bits), stored as bytes or int32.
+QC_VPOPCNT void binRowEpilogue(const int64_t *P, int64_t f, int64_t oh,
+                               const BinShape &s, const RowTerms &rt,
+                               const BinTerms &t, const Epilogue &e,
+                               void *out, int64_t outIdx) {
+  const __m512i corr = _mm512_set1_epi64(e.corr[f]),
+                pStep = _mm512_set1_epi64(t.pStep),
+                xCoef = _mm512_set1_epi64(t.xCoef[f]);
+  int64_t sh = e.outI8 ? e.shift[f] : 0;
+  const __m512i izp = _mm512_set1_epi64(e.izp),
+                mult = _mm512_set1_epi64(e.outI8 ? e.mult[f] : 0),
+                half = _mm512_set1_epi64(sh > 0 ? int64_t(1) << (sh - 1) : 0),
+                ozp = _mm512_set1_epi64(e.ozp), lo = _mm512_set1_epi64(e.lo),
+                hi = _mm512_set1_epi64(e.hi);
+  for (int64_t ow = 0; ow < s.OW; ow += 8) {
+    __mmask8 lanes = s.OW - ow >= 8 ? 0xFF : __mmask8((1u << (s.OW - ow)) - 1);
+    __m512i v = _mm512_add_epi64(
+        _mm512_add_epi64(corr, _mm512_mul_epi32(_mm512_loadu_si512(P + ow),
+                                                pStep)),
+        _mm512_mul_epi32(_mm512_loadu_si512(rt.X + ow), xCoef));
+    if (__mmask8 border = rt.border8[ow / 8] & lanes) {
+      // Each border pixel's tap set's terms: gathered from maskCorr.
+      __m512i ids = _mm512_cvtepi8_epi64(
+          _mm_loadl_epi64(reinterpret_cast<const __m128i *>(rt.maskId + ow)));
+      if (_mm512_mask_cmplt_epi64_mask(border, ids, _mm512_setzero_si512())) {
+        alignas(64) int64_t lane[8]; // a set not remembered: the slow way
+        _mm512_store_si512(lane, v);
+        for (int i = 0; i < 8; ++i)
+          if (border >> i & 1)
+            lane[i] -= rt.paddingTerms(s, t.tapCorr, f, oh, ow + i);
+        v = _mm512_load_si512(lane);
+      } else {
+        __m512i at = _mm512_add_epi64(
+            _mm512_mullo_epi64(ids, _mm512_set1_epi64(s.F)),
+            _mm512_set1_epi64(f));
+        __m256i terms = _mm512_mask_i64gather_epi32(
+            _mm256_setzero_si256(), border, at, rt.maskCorr, 4);
+        v = _mm512_sub_epi64(v, _mm512_cvtepi32_epi64(terms));
+      }
+    }
+    if (!e.outI8) {
+      _mm256_mask_storeu_epi32(static_cast<int32_t *>(out) + outIdx + ow,
+                               lanes, _mm512_cvtepi64_epi32(v));
+      continue;
+    }
+    v = _mm512_mul_epi32(_mm512_sub_epi64(v, izp), mult);
+    v = _mm512_sra_epi64(_mm512_add_epi64(v, half),
+                         _mm_cvtsi64_si128(sh > 0 ? sh : 0));
+    v = _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(v, ozp), lo), hi);
+    _mm_mask_storeu_epi8(static_cast<int8_t *>(out) + outIdx + ow, lanes,
+                         _mm512_cvtepi64_epi8(v));
   }
-  if (!e.outI8) {
-    _mm256_mask_storeu_epi32(static_cast<int32_t *>(out) + outIdx, lanes,
-                             _mm512_cvtepi64_epi32(v));
-    return;
-  }
-  int64_t sh = e.shift[f];
-  v = _mm512_mul_epi32(_mm512_sub_epi64(v, _mm512_set1_epi64(e.izp)),
-                       _mm512_set1_epi64(e.mult[f]));
-  if (sh > 0)
-    v = _mm512_srai_epi64(
-        _mm512_add_epi64(v, _mm512_set1_epi64(int64_t(1) << (sh - 1))),
-        unsigned(sh));
-  v = _mm512_add_epi64(v, _mm512_set1_epi64(e.ozp));
-  v = _mm512_min_epi64(_mm512_max_epi64(v, _mm512_set1_epi64(e.lo)),
-                       _mm512_set1_epi64(e.hi));
-  _mm_mask_storeu_epi8(static_cast<int8_t *>(out) + outIdx, lanes,
-                       _mm512_cvtepi64_epi8(v));
 }
 
-/// One output row of up to 16 filters from f0 (NCHW output: a filter's
-/// pixels are consecutive; a matmul's rows are N apart, stored lane by
-/// lane).
+/// One output row of up to 16 filters from f0: the popcounts of every
+/// pixel into a row buffer (tiles of 16 pixels x 8 filters), then each
+/// filter's epilogue over the row (NCHW output: consecutive pixels; a
+/// matmul's rows are N apart, finished one by one).
 template <int B>
 QC_VPOPCNT void binRow(const uint64_t *img, const uint64_t *w,
                        const BinShape &s, bool rows, int64_t bi, int64_t f0,
                        int64_t oh, const RowTerms &rt, const BinTerms &t,
-                       const Epilogue &e, void *out) {
-  int64_t fEnd = f0 + 16 < s.F ? f0 + 16 : s.F;
+                       const Epilogue &e, void *out, int64_t *Prow) {
+  int64_t fEnd = f0 + 16 < s.F ? f0 + 16 : s.F, ld = s.OW + 8 * kBinR;
   __m512i acc[kBinR][kBinF];
   for (int64_t ow = 0; ow < s.OW; ow += 8 * kBinR) {
     __mmask8 lanes[kBinR];
@@ -663,25 +721,23 @@ QC_VPOPCNT void binRow(const uint64_t *img, const uint64_t *w,
       else
         binTile<B, 1>(img, w, s, f, oh, ow, lanes, acc);
       for (int64_t i = 0; i < nf; ++i)
-        for (int r = 0; r < kBinR; ++r) {
-          if (!lanes[r])
-            continue;
-          int64_t o = ow + 8 * r;
-          if (!rows) {
-            binStore8(acc[r][i], f + i, oh, o, lanes[r], s, rt, t, e, out,
-                      binOutIdx(s, false, bi, f + i, oh * s.OW + o));
-            continue;
-          }
-          alignas(64) int64_t P[8];
-          _mm512_store_si512(P, acc[r][i]);
-          for (int j = 0; j < 8; ++j)
-            if (lanes[r] >> j & 1)
-              binFinish(P[j], f + i, oh, o + j, s, rt, t, e, out,
-                        binOutIdx(s, true, bi, f + i, oh * s.OW + o + j));
-        }
+        for (int r = 0; r < kBinR; ++r)
+          _mm512_storeu_si512(Prow + (f + i - f0) * ld + ow + 8 * r,
+                              acc[r][i]);
       f += nf;
     }
   }
+  if (!rows) {
+    for (int64_t f = f0; f < fEnd; ++f)
+      binRowEpilogue(Prow + (f - f0) * ld, f, oh, s, rt, t, e, out,
+                     binOutIdx(s, false, bi, f, oh * s.OW));
+    return;
+  }
+  // A matmul's row m holds the filters' outputs side by side.
+  for (int64_t ow = 0; ow < s.OW; ++ow)
+    for (int64_t f = f0; f < fEnd; ++f)
+      binFinish(Prow[(f - f0) * ld + ow], f, oh, ow, s, rt, t, e, out,
+                binOutIdx(s, true, bi, f, oh * s.OW + ow));
 }
 
 QC_VPOPCNT void binVpopcnt(const BinShape &s, bool rows, const uint8_t *x,
@@ -689,24 +745,27 @@ QC_VPOPCNT void binVpopcnt(const BinShape &s, bool rows, const uint8_t *x,
                            int64_t bits, const BinTerms &t, const Epilogue &e,
                            void *out, int64_t task, int64_t ntasks) {
   BitImages im(s);
+  int64_t *Prow = static_cast<int64_t *>(
+      aligned_alloc(64, size_t(16 * (s.OW + 8 * kBinR)) * 8));
   binUnits(s, task, ntasks, [&](int64_t bi, int64_t f0, int64_t oh) {
     im.ensure(bi, x, rows, s, xr, thr, binarizeAvx512);
-    const RowTerms &rt = im.rowTerms(s, oh);
+    const RowTerms &rt = im.rowTerms(s, t.tapCorr, oh);
     switch (bits) {
     case 1:
-      binRow<1>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out);
+      binRow<1>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out, Prow);
       break;
     case 2:
-      binRow<2>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out);
+      binRow<2>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out, Prow);
       break;
     case 3:
-      binRow<3>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out);
+      binRow<3>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out, Prow);
       break;
     default:
-      binRow<4>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out);
+      binRow<4>(im.img, w, s, rows, bi, f0, oh, rt, t, e, out, Prow);
       break;
     }
   });
+  free(Prow);
 }
 
 } // namespace
