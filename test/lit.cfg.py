@@ -51,6 +51,15 @@ if (shutil.which("ptxas") or
         os.path.exists(os.path.join(os.environ.get("CUDA_ROOT", "/usr/local/cuda"),
                                     "bin", "ptxas"))):
     config.available_features.add("ptxas")
+# The AVX-512 low-bit kernels run where the host has their instructions
+# (tests of their choices in whole models need them).
+try:
+    with open("/proc/cpuinfo") as f:
+        flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
+except OSError:
+    flags = []
+if {"avx512f", "avx512bw", "avx512_vpopcntdq"} <= set(flags):
+    config.available_features.add("avx512-vpopcnt")
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # The Python the tests run (%python) imports the qcbench package
 # (python/qcbench) from PYTHONPATH, as every caller of the scripts sets it.

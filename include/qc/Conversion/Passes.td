@@ -23,7 +23,12 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
     on the weights' bit planes with `lowbit-kernels=lut`; with `auto` where
     this machine runs that faster than the int8 kernel (both timed on the
     layer's packed weights, one thread); with `unpack` the int8 kernel, the
-    weights stored 4 or 2 to a byte and expanded. With `f32-kernels`: float 2-d
+    weights stored 4 or 2 to a byte and expanded. Where `#qc.lowbit` also
+    names two activation levels (binary activations), a 2-d group-1
+    qc.conv_int with symmetric padding or a qc.matmul_int calls
+    `qc_k_conv2d_bin_<vpopcnt|generic>` / `qc_k_matmul_bin_<...>` (AND +
+    popcount) with `auto` and `popcount`; the other products then take
+    `auto`'s choice (with `report-choices`, a remark says so). With `f32-kernels`: float 2-d
     group-1 qc.conv with constant weights, qc.matmul and qc.hadamard become
     calls of the AVX-512 float kernels.
 
@@ -56,6 +61,9 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
            "int8-kernels): auto times lut and unpack for each and keeps the "
            "faster",
            [{::qc::clValues<::qc::kernels::LowBitMethod>()}]>,
+    Option<"reportChoices", "report-choices", "bool", /*default=*/"false",
+           "Remark on each product that cannot take the kernel lowbit-kernels "
+           "names, with why">,
     Option<"kernelTasks", "kernel-tasks", "unsigned", /*default=*/"1",
            "Tasks each kernel call is split into (an scf.parallel over them when "
            "above 1: one per thread)">,

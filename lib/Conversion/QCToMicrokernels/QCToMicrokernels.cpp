@@ -309,9 +309,13 @@ struct KernelOptions {
   unsigned tasks = 1;
   qc::kernels::LowBitMethod lowbit = qc::kernels::LowBitMethod::Unpack;
   std::shared_ptr<LutChoices> lutChoices = std::make_shared<LutChoices>();
-  /// The low-bit kernels' variant: "vbmi" with the VNNI kernels.
+  /// The low-bit kernels' variants: "vbmi" (table lookup) and "vpopcnt"
+  /// (binary activations) with the VNNI kernels.
   std::string lutSuffix() const {
     return suffix == "vnni" ? "vbmi" : "generic";
+  }
+  std::string binSuffix() const {
+    return suffix == "vnni" ? "vpopcnt" : "generic";
   }
 };
 
@@ -378,10 +382,64 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
     return failure();
   bool xU = isUnsigned(op, 0), wU = isUnsigned(op, 1);
   std::vector<int32_t> wzp(op.getWeightZp().begin(), op.getWeightZp().end());
+  Location loc = op.getLoc();
+  // Binary activations (#qc.lowbit with two activation levels): AND +
+  // popcount, for group 1 and symmetric padding.
+  ArrayRef<int64_t> pads = op.getPads();
+  bool symmetricPads = true;
+  for (size_t i = 0, n = pads.size() / 2; i < n; ++i)
+    symmetricPads &= pads[i] == pads[i + n];
+  if (qc::LowBitAttr lb = op.getLowbitAttr();
+      lb && lb.hasBinaryActivations() && groups == 1 && symmetricPads &&
+      opts.lowbit != LowBitMethod::Unpack &&
+      opts.lowbit != LowBitMethod::LUT) {
+    qc::kernels::LowBitFormat f{lb.getBits(), lb.getBase(), lb.getStep()};
+    int32_t lo = *lb.getActLo(), hi = *lb.getActHi();
+    qc::kernels::BinaryWeights bw = qc::kernels::packBinaryWeights(
+        w->data(), F, C, KH * KW, /*kMajor=*/false, wU, f, wzp.data(),
+        wzp.size(), bias.empty() ? nullptr : bias.data(), lo, hi - lo,
+        op.getInputZp());
+    Type i32 = rw.getI32Type(), i64 = rw.getI64Type();
+    CallBuilder cb(rw, loc);
+    conv2d_bin_call k;
+    k.batch = cb.i(N);
+    k.C = cb.i(C);
+    k.H = cb.i(H);
+    k.W = cb.i(W);
+    k.F = cb.i(F);
+    k.KH = cb.i(KH);
+    k.KW = cb.i(KW);
+    k.OH = cb.i(OH);
+    k.OW = cb.i(OW);
+    k.sh = cb.i(attr2(op.getStrides(), 0, 1));
+    k.sw = cb.i(attr2(op.getStrides(), 1, 1));
+    k.ph = cb.i(attr2(pads, 0, 0));
+    k.pw = cb.i(attr2(pads, 1, 0));
+    k.dh = cb.i(attr2(op.getDilations(), 0, 1));
+    k.dw = cb.i(attr2(op.getDilations(), 1, 1));
+    k.x = cb.tensor(op.getInput());
+    k.xXor = cb.i(xU ? 0x80 : 0);
+    k.xThr = cb.i(int8_t(uint8_t(hi) ^ (xU ? 0x80 : 0)));
+    std::vector<int64_t> planes(bw.planes.begin(), bw.planes.end());
+    k.w = cb.blob<int64_t>(planes, i64, "qc_kernel_weights");
+    k.wBits = cb.i(f.bits);
+    k.pStep = cb.i(bw.pStep);
+    k.xCoef = cb.blob<int32_t>(bw.xCoef, i32, "qc_kernel_xcoef");
+    k.tapCorr = cb.blob<int32_t>(bw.tapCorr, i32, "qc_kernel_tapcorr");
+    qc::kernels::PackedWeights terms;
+    terms.corr = bw.corr;
+    epilogueArgs(cb, k, terms, r, i32);
+    Operation *replaced = rq ? rq.getOperation() : op.getOperation();
+    Value res = cb.finish(k, opts.binSuffix(),
+                          tensorType(replaced->getResult(0)), opts.tasks);
+    rw.replaceOp(replaced, res);
+    if (rq)
+      rw.eraseOp(op);
+    return success();
+  }
   qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
       w->data(), F, K, wU, wzp.data(), wzp.size(),
       bias.empty() ? nullptr : bias.data(), xU, op.getInputZp());
-  Location loc = op.getLoc();
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   CallBuilder cb(rw, loc);
   conv2d_i8_call k;
@@ -502,6 +560,38 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   Operation *replaced = rq ? rq.getOperation() : op.getOperation();
   auto resTy = tensorType(replaced->getResult(0));
+  // Binary activations: AND + popcount.
+  if (qc::LowBitAttr lb = op.getLowbitAttr();
+      lb && lb.hasBinaryActivations() && b && batch == 1 &&
+      opts.lowbit != LowBitMethod::Unpack &&
+      opts.lowbit != LowBitMethod::LUT) {
+    qc::kernels::LowBitFormat f{lb.getBits(), lb.getBase(), lb.getStep()};
+    int32_t lo = *lb.getActLo(), hi = *lb.getActHi();
+    qc::kernels::BinaryWeights bw = qc::kernels::packBinaryWeights(
+        b->data(), N, K, 1, /*kMajor=*/true, bU, f, bzp.data(), bzp.size(),
+        biasPtr, lo, hi - lo, op.getAZp());
+    CallBuilder cb(rw, loc);
+    matmul_bin_call k;
+    k.M = cb.i(rows);
+    k.N = cb.i(N);
+    k.K = cb.i(K);
+    k.a = cb.tensor(op.getA());
+    k.aXor = cb.i(aU ? 0x80 : 0);
+    k.aThr = cb.i(int8_t(uint8_t(hi) ^ (aU ? 0x80 : 0)));
+    std::vector<int64_t> planes(bw.planes.begin(), bw.planes.end());
+    k.w = cb.blob<int64_t>(planes, rw.getI64Type(), "qc_kernel_weights");
+    k.wBits = cb.i(f.bits);
+    k.pStep = cb.i(bw.pStep);
+    k.xCoef = cb.blob<int32_t>(bw.xCoef, i32, "qc_kernel_xcoef");
+    qc::kernels::PackedWeights terms;
+    terms.corr = bw.corr;
+    epilogueArgs(cb, k, terms, r, i32);
+    Value res = cb.finish(k, opts.binSuffix(), resTy, opts.tasks);
+    rw.replaceOp(replaced, res);
+    if (rq)
+      rw.eraseOp(op);
+    return success();
+  }
   // #qc.lowbit weights: the table-lookup kernel on their bit planes, where
   // lowbit-kernels asks for it (auto: where this machine runs it faster).
   if (qc::LowBitAttr lb = op.getLowbitAttr();
@@ -511,7 +601,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
         b->data(), K, N, bU, f, bzp.data(), bzp.size(), biasPtr, aU,
         op.getAZp());
     if (opts.lowbit == LowBitMethod::LUT ||
-        lutIsFaster(rows, K, N, p, lp, f, opts)) {
+        lutIsFaster(rows, K, N, p, lp, f, opts)) { // auto, popcount
       CallBuilder cb(rw, loc);
       matmul_lut_i8_call k;
       k.M = cb.i(rows);
@@ -833,18 +923,19 @@ LogicalResult declareKernels(ModuleOp module) {
 }
 
 /// lowbit-kernels=popcount: AND + popcount needs activations of two levels
-/// (binary), which no qc.matmul_int with int8 activations has.
-LogicalResult checkPopcount(ModuleOp module) {
-  WalkResult r = module.walk([](qc::MatMulIntOp op) {
-    if (!op.getLowbitAttr())
-      return WalkResult::advance();
-    op.emitOpError() << "lowbit-kernels=popcount needs binary activations; "
-                        "this product's are "
-                     << op.getA().getType()
-                     << " (use lut, unpack or auto)";
-    return WalkResult::interrupt();
+/// (binary); the other #qc.lowbit products take the table-lookup kernel
+/// where this machine runs it faster (as auto), and say so with
+/// report-choices.
+void notePopcountFallbacks(ModuleOp module) {
+  module.walk([](Operation *op) {
+    auto lb = op->getAttrOfType<qc::LowBitAttr>("lowbit");
+    if (!lb || lb.hasBinaryActivations() ||
+        !isa<qc::MatMulIntOp, qc::ConvIntOp>(op))
+      return;
+    op->emitRemark() << "lowbit-kernels=popcount: the activations of this "
+                        "product are not binary (" << op->getOperand(0).getType()
+                     << "); it takes the lut or int8 kernel instead";
   });
-  return failure(r.wasInterrupted());
 }
 
 struct LowerToMicrokernelsPass
@@ -859,9 +950,8 @@ struct LowerToMicrokernelsPass
       // An lvalue: each pattern copies it.
       KernelOptions options{suffix, tasks};
       options.lowbit = lowbitKernels.getValue();
-      if (options.lowbit == LowBitMethod::Popcount &&
-          failed(checkPopcount(getOperation())))
-        return signalPassFailure();
+      if (options.lowbit == LowBitMethod::Popcount && reportChoices)
+        notePopcountFallbacks(getOperation());
       patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>,
                    RequantizeToKernel, GroupScaledToKernel>(ctx, options);
     }

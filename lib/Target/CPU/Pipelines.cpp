@@ -21,6 +21,7 @@ void qc::cpu::buildQCToLinalgPassPipeline(
   kernels.int8Kernels = options.int8Kernels.getValue();
   kernels.f32Kernels = options.f32Kernels.getValue();
   kernels.lowbitKernels = options.lowbitKernels.getValue();
+  kernels.reportChoices = options.reportChoices.getValue();
   kernels.kernelTasks = options.threads.getValue();
   pm.addPass(createLowerToMicrokernels(kernels));
   pm.addPass(createConvertQCToLinalg());

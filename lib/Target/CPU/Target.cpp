@@ -118,6 +118,9 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   pipeline.int8Kernels = int8ISA(resolved.int8Kernels);
   pipeline.f32Kernels = f32ISA(resolved.f32Kernels);
   pipeline.lowbitKernels = resolved.lowbitKernels;
+  // popcount asked for: every product that cannot take it says why.
+  pipeline.reportChoices =
+      resolved.lowbitKernels == kernels::LowBitMethod::Popcount;
   return lowerInTwoHalves(
       module, graphFunction, "native code",
       [&](OpPassManager &pm) { buildQCToLinalgPassPipeline(pm, pipeline); },

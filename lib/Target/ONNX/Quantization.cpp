@@ -208,7 +208,7 @@ FailureOr<Value> convInt(NodeImporter &n, unsigned xi, unsigned xzpi,
   SmallVector<int32_t> wzp32(wzp->begin(), wzp->end());
   return ConvIntOp::create(n.builder, n.loc, accTy, n.inputs[xi], n.inputs[wi],
                            bias, g->strides, g->pads, g->dilations, g->group,
-                           int32_t((*xzp)[0]), wzp32)
+                           int32_t((*xzp)[0]), wzp32, /*lowbit=*/nullptr)
       .getResult();
 }
 

@@ -37,6 +37,11 @@ struct CodegenPipelineOptions
       llvm::cl::desc("How products of #qc.lowbit weights are computed"),
       llvm::cl::init(kernels::LowBitMethod::Unpack),
       clValues<kernels::LowBitMethod>()};
+  PassOptions::Option<bool> reportChoices{
+      *this, "report-choices",
+      llvm::cl::desc("Remark on products that cannot take the lowbit kernels "
+                     "asked for"),
+      llvm::cl::init(false)};
   PassOptions::Option<kernels::F32ISA> f32Kernels{
       *this, "f32-kernels", llvm::cl::desc("The float microkernels to call"),
       llvm::cl::init(kernels::F32ISA::None), clValues<kernels::F32ISA>()};

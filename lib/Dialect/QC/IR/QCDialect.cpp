@@ -104,7 +104,14 @@ static unsigned minifloatBits(ElementFormat format) {
 }
 
 LogicalResult LowBitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 unsigned bits, int32_t base, int32_t step) {
+                                 unsigned bits, int32_t base, int32_t step,
+                                 std::optional<int32_t> actLo,
+                                 std::optional<int32_t> actHi) {
+  if (actLo.has_value() != actHi.has_value())
+    return emitError() << "act_lo and act_hi come together";
+  if (actLo && *actLo >= *actHi)
+    return emitError() << "act_lo (" << *actLo << ") must be below act_hi ("
+                       << *actHi << ")";
   if (bits < 1 || bits > 4)
     return emitError() << "low-bit weights have 1 to 4 bits, got " << bits;
   if (step < 1)

@@ -430,6 +430,35 @@ static int64_t convOutputSize(int64_t in, int64_t kernel, int64_t stride,
   return (in + padBegin + padEnd - span) / stride + 1;
 }
 
+/// #qc.lowbit on a product: the weights must be constant, 8-bit, and every
+/// value one of the format's levels (signed, after the offset of unsigned
+/// storage).
+static LogicalResult verifyLowBit(Operation *op, Value weights,
+                                  LowBitAttr lb) {
+  if (!lb)
+    return success();
+  Attribute values;
+  if (!matchPattern(weights, m_Constant(&values)))
+    return op->emitOpError() << "lowbit needs constant weights";
+  auto ty = cast<RankedTensorType>(weights.getType());
+  auto wInt = cast<IntegerType>(ty.getElementType());
+  if (wInt.getWidth() != 8)
+    return op->emitOpError() << "lowbit needs 8-bit weight storage, got "
+                             << ty;
+  std::optional<std::vector<int64_t>> v =
+      readIntegerElements(values, !wInt.isUnsigned());
+  if (!v)
+    return op->emitOpError() << "lowbit: the weights' values cannot be read";
+  int64_t offset = wInt.isUnsigned() ? 128 : 0;
+  for (auto [i, raw] : llvm::enumerate(*v)) {
+    int64_t d = raw - offset - lb.getBase();
+    if (d < 0 || d % lb.getStep() || d / lb.getStep() >= (1 << lb.getBits()))
+      return op->emitOpError() << "weight " << i << " (" << raw - offset
+                               << ") is not a level of " << lb;
+  }
+  return success();
+}
+
 LogicalResult ConvIntOp::verify() {
   auto inTy = getInput().getType(), wTy = getWeight().getType();
   int64_t rank = inTy.getRank();
@@ -493,8 +522,10 @@ LogicalResult ConvIntOp::verify() {
                            << " is larger than the padded input";
     expected.push_back(o);
   }
-  return checkShape(*this, "result", getOutput().getType().getShape(),
-                    expected);
+  if (failed(checkShape(*this, "result", getOutput().getType().getShape(),
+                        expected)))
+    return failure();
+  return verifyLowBit(*this, getWeight(), getLowbitAttr());
 }
 
 //===----------------------------------------------------------------------===//
@@ -540,29 +571,7 @@ LogicalResult MatMulIntOp::verify() {
   if (failed(checkShape(*this, "result", getOutput().getType().getShape(),
                         batch)))
     return failure();
-  if (LowBitAttr lb = getLowbitAttr()) {
-    // The weights must be constant and every value one of the format's
-    // levels (signed, after the offset of unsigned storage).
-    Attribute values;
-    if (!matchPattern(getB(), m_Constant(&values)))
-      return emitOpError() << "lowbit needs constant weights";
-    auto bInt = cast<IntegerType>(bTy.getElementType());
-    if (bInt.getWidth() != 8)
-      return emitOpError() << "lowbit needs 8-bit weight storage, got " << bTy;
-    std::optional<std::vector<int64_t>> v =
-        readIntegerElements(values, !bInt.isUnsigned());
-    if (!v)
-      return emitOpError() << "lowbit: the weights' values cannot be read";
-    int64_t offset = bInt.isUnsigned() ? 128 : 0;
-    for (auto [i, raw] : llvm::enumerate(*v)) {
-      int64_t d = raw - offset - lb.getBase();
-      if (d < 0 || d % lb.getStep() || d / lb.getStep() >= (1 << lb.getBits()))
-        return emitOpError()
-               << "weight " << i << " (" << raw - offset << ") is not a level of "
-               << lb;
-    }
-  }
-  return success();
+  return verifyLowBit(*this, getB(), getLowbitAttr());
 }
 
 //===----------------------------------------------------------------------===//

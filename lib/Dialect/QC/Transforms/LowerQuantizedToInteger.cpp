@@ -11,7 +11,12 @@
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Support/LowBitFormat.h"
 
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/TypeUtilities.h"
+
+#include <algorithm>
+#include <cmath>
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -61,28 +66,96 @@ struct LowerQuantizedToIntegerPass
   }
 
   /// Marks each integer product whose constant weights take at most 16
-  /// levels base + step * u as bit-serial (#qc.lowbit); the kernel lowering
-  /// computes it on bit planes where that is faster.
+  /// levels base + step * u as bit-serial (#qc.lowbit), with its
+  /// activations' two levels where they are provably binary; the kernel
+  /// lowering computes it on bit planes where that is faster.
   void annotateLowBitWeights() {
-    getOperation()->walk([](qc::MatMulIntOp op) {
+    getOperation()->walk([](Operation *op) {
+      Value x, w;
+      if (auto conv = dyn_cast<qc::ConvIntOp>(op)) {
+        if (conv.getLowbitAttr())
+          return;
+        x = conv.getInput();
+        w = conv.getWeight();
+      } else if (auto mm = dyn_cast<qc::MatMulIntOp>(op)) {
+        if (mm.getLowbitAttr())
+          return;
+        x = mm.getA();
+        w = mm.getB();
+      } else {
+        return;
+      }
       Attribute values;
-      auto bInt = dyn_cast<IntegerType>(op.getB().getType().getElementType());
-      if (op.getLowbitAttr() || !bInt || bInt.getWidth() != 8 ||
-          !matchPattern(op.getB(), m_Constant(&values)))
+      auto wTy = cast<RankedTensorType>(w.getType());
+      auto wInt = dyn_cast<IntegerType>(wTy.getElementType());
+      if (!wInt || wInt.getWidth() != 8 ||
+          !matchPattern(w, m_Constant(&values)))
         return;
       std::optional<std::vector<int64_t>> v =
-          qc::readIntegerElements(values, !bInt.isUnsigned());
+          qc::readIntegerElements(values, !wInt.isUnsigned());
       if (!v || v->empty())
         return;
-      if (bInt.isUnsigned())
-        for (int64_t &x : *v)
-          x -= 128;
+      if (wInt.isUnsigned())
+        for (int64_t &e : *v)
+          e -= 128;
       qc::kernels::LowBitFormat f =
           qc::kernels::lowBitFormat(v->data(), v->size());
-      if (f.bits <= 4)
-        op.setLowbitAttr(
-            qc::LowBitAttr::get(op.getContext(), f.bits, f.base, f.step));
+      if (f.bits > 4)
+        return;
+      std::optional<std::pair<int32_t, int32_t>> act = binaryLevels(x);
+      op->setAttr("lowbit",
+                  qc::LowBitAttr::get(
+                      op->getContext(), f.bits, f.base, f.step,
+                      act ? std::optional<int32_t>(act->first) : std::nullopt,
+                      act ? std::optional<int32_t>(act->second)
+                          : std::nullopt));
     });
+  }
+
+  /// The two stored values of activations that are the quantization (per
+  /// tensor) of a Where between two constants, as binarized activations
+  /// export (through reshapes, transposes and max pooling); none when that
+  /// is not what `x` is.
+  static std::optional<std::pair<int32_t, int32_t>> binaryLevels(Value x) {
+    // Ops that only move or select values keep the two levels.
+    static const llvm::StringRef kKeepLevels[] = {
+        "qc.flatten", "qc.reshape",   "qc.transpose",
+        "qc.squeeze", "qc.unsqueeze", "qc.maxpool"};
+    while (Operation *def = x.getDefiningOp()) {
+      if (!llvm::is_contained(kKeepLevels, def->getName().getStringRef()) ||
+          def->getNumOperands() < 1)
+        break;
+      x = def->getOperand(0);
+    }
+    if (auto sc = x.getDefiningOp<qc::StorageCastOp>())
+      x = sc.getInput();
+    auto q = x.getDefiningOp<qc::QuantizeOp>();
+    if (!q)
+      return std::nullopt;
+    auto qt = dyn_cast<quant::UniformQuantizedType>(
+        mlir::getElementTypeOrSelf(q.getOutput().getType()));
+    auto where = q.getInput().getDefiningOp<qc::WhereOp>();
+    if (!qt || !where)
+      return std::nullopt;
+    int64_t level[2];
+    Value branches[2] = {where.getX(), where.getY()};
+    for (auto [i, branch] : llvm::enumerate(branches)) {
+      DenseElementsAttr c;
+      if (!matchPattern(branch, m_Constant(&c)) || !c.isSplat() ||
+          !c.getElementType().isF32())
+        return std::nullopt;
+      // qc.quantize's definition: round half to even of x / scale in f32,
+      // plus the zero point, saturated.
+      float r = std::nearbyint(c.getSplatValue<float>() /
+                               float(qt.getScale()));
+      int64_t l = int64_t(r) + qt.getZeroPoint();
+      level[i] = std::clamp<int64_t>(l, qt.getStorageTypeMin(),
+                                     qt.getStorageTypeMax());
+    }
+    if (level[0] == level[1])
+      return std::nullopt;
+    return std::make_pair(int32_t(std::min(level[0], level[1])),
+                          int32_t(std::max(level[0], level[1])));
   }
 };
 

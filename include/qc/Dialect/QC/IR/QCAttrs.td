@@ -80,13 +80,28 @@ def QC_LowBitAttr : AttrDef<QC_Dialect, "LowBit"> {
     are `bits = 1, base = -1, step = 2`, ternary `bits = 2, base = -1,
     step = 1`. `lower-quantized-to-integer` sets it from the weight values.
 
+    With `act_lo` and `act_hi` the activations (stored values, before the
+    zero point is subtracted) are known to take only these two values:
+    binary. The products are then popcounts of the activations' bits
+    ANDed with the weights' planes (`qc_k_conv2d_bin`, `qc_k_matmul_bin`).
+    `lower-quantized-to-integer` sets them where it proves it: the input is
+    the quantization of a `Where` between two constants (how binarized
+    activations export, `sign` with 0 mapped to +1).
+
     ```mlir
     #qc.lowbit<bits = 2, base = -2, step = 1>
+    #qc.lowbit<bits = 1, base = -127, step = 254, act_lo = 0, act_hi = 255>
     ```
   }];
-  let parameters = (ins "unsigned":$bits, "int32_t":$base, "int32_t":$step);
+  let parameters = (ins "unsigned":$bits, "int32_t":$base, "int32_t":$step,
+                        OptionalParameter<"std::optional<int32_t>">:$act_lo,
+                        OptionalParameter<"std::optional<int32_t>">:$act_hi);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Whether the activations are known to take two values.
+    bool hasBinaryActivations() const { return getActLo() && getActHi(); }
+  }];
 }
 
 #endif // QC_ATTRS_TD

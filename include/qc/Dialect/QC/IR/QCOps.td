@@ -295,7 +295,9 @@ def QC_ConvIntOp : QC_Op<"conv_int", [Pure]> {
     `weight_zp` has one entry (per tensor) or `F` entries (per output
     channel). `pads` holds the begin pads of every spatial dim, then the end
     pads, like ONNX. Padding inserts `input_zp`, the quantized zero.
-    Operands are integers of at most 8 bits; the result is i32.
+    Operands are integers of at most 8 bits; the result is i32. With
+    `lowbit` (`#qc.lowbit`), the constant weights are levels of a 1-4 bit
+    format, computed on bit planes (with binary activations: by popcount).
 
     ```mlir
     %acc = qc.conv_int %x, %w bias %b zp (128, [0]) strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 1
@@ -309,7 +311,8 @@ def QC_ConvIntOp : QC_Op<"conv_int", [Pure]> {
                        DenseI64ArrayAttr:$dilations,
                        DefaultValuedAttr<I64Attr, "1">:$group,
                        DefaultValuedAttr<I32Attr, "0">:$input_zp,
-                       DenseI32ArrayAttr:$weight_zp);
+                       DenseI32ArrayAttr:$weight_zp,
+                       OptionalAttr<QC_LowBitAttr>:$lowbit);
   let results = (outs RankedTensorOf<[I32]>:$output);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? `zp` `(` $input_zp `,` $weight_zp `)`

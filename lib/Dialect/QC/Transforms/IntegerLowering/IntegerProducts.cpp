@@ -248,7 +248,8 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
     if (auto conv = dyn_cast<qc::ConvOp>(op))
       return qc::ConvIntOp::create(rw, loc, accTy, xs, ws, b, strides, *pads,
                                    dil, conv.getGroup(),
-                                   int32_t(xq.getZeroPoint()), wZps);
+                                   int32_t(xq.getZeroPoint()), wZps,
+                                   /*lowbit=*/nullptr);
     return qc::MatMulIntOp::create(rw, loc, accTy, xs, ws, b,
                                    int32_t(xq.getZeroPoint()), wZps,
                                    /*lowbit=*/nullptr);
