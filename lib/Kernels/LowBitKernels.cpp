@@ -68,7 +68,8 @@ using namespace qc_kernels;
 
 constexpr int kLutCols = 64; // columns of a block
 constexpr int kQuadK = 16;   // k values of a quad (4 groups of 4)
-constexpr int kPrefetch = 4096; // bytes ahead in the weight stream
+constexpr int kPrefetch = 2048; // bytes ahead in the weight stream
+constexpr int64_t kLutRows = 8;  // rows whose tables are built at once
 
 /// The call's rows as signed int8 (a ^ aXor), zero-padded to Kp, and each
 /// row's sum.
@@ -243,49 +244,53 @@ QC_VBMI void lutVbmi(int64_t M, int64_t N, int64_t K, const uint8_t *a,
   share(blocks, task, ntasks, b0, b1);
   if (b0 >= b1)
     return;
-  Rows rows(a, M, K, Kp, axr);
+  // Rows in blocks of kLutRows (bounded scratch: tables and sums of a block,
+  // not of the whole call). Per chunk of quads (its tables stay in L1 for
+  // one row), every column block of the share, every row of the block: the
+  // sums build up in acc, one row of the share's columns per row.
+  int64_t cols = (b1 - b0) * kLutCols, mb = M < kLutRows ? M : kLutRows;
   uint8_t *tables =
-      static_cast<uint8_t *>(aligned_alloc(64, size_t(M * Q * 128)));
-  for (int64_t m = 0; m < M; ++m)
-    buildTables(rows.x + m * Kp, Q, tables + m * Q * 128);
-  // Per chunk of quads (its tables stay in L1 for one row), every block of
-  // the share, every row: the sums build up in acc, one row of the share's
-  // columns per row.
-  int64_t cols = (b1 - b0) * kLutCols;
+      static_cast<uint8_t *>(aligned_alloc(64, size_t(mb * Q * 128)));
   int32_t *acc =
-      static_cast<int32_t *>(aligned_alloc(64, size_t(M * cols) * 4));
-  memset(acc, 0, size_t(M * cols) * 4);
-  for (int64_t q0 = 0; q0 < Q; q0 += kLutChunkQuads) {
-    int64_t qn = Q - q0 < kLutChunkQuads ? Q - q0 : kLutChunkQuads;
-    for (int64_t cb = b0; cb < b1; ++cb) {
-      const uint8_t *blk = w + lutQuadOffset(cb, q0, Q, blocks, bits);
-      for (int64_t m = 0; m < M; ++m) {
-        const uint8_t *tm = tables + (m * Q + q0) * 128;
-        int32_t *am = acc + m * cols + (cb - b0) * kLutCols;
-        switch (bits) {
-        case 1:
-          lutBlock<1>(tm, blk, qn, am);
-          break;
-        case 2:
-          lutBlock<2>(tm, blk, qn, am);
-          break;
-        case 3:
-          lutBlock<3>(tm, blk, qn, am);
-          break;
-        default:
-          lutBlock<4>(tm, blk, qn, am);
-          break;
+      static_cast<int32_t *>(aligned_alloc(64, size_t(mb * cols) * 4));
+  for (int64_t r0 = 0; r0 < M; r0 += kLutRows) {
+    int64_t rn = M - r0 < kLutRows ? M - r0 : kLutRows;
+    Rows rows(a + r0 * K, rn, K, Kp, axr);
+    for (int64_t m = 0; m < rn; ++m)
+      buildTables(rows.x + m * Kp, Q, tables + m * Q * 128);
+    memset(acc, 0, size_t(rn * cols) * 4);
+    for (int64_t q0 = 0; q0 < Q; q0 += kLutChunkQuads) {
+      int64_t qn = Q - q0 < kLutChunkQuads ? Q - q0 : kLutChunkQuads;
+      for (int64_t cb = b0; cb < b1; ++cb) {
+        const uint8_t *blk = w + lutQuadOffset(cb, q0, Q, blocks, bits);
+        for (int64_t m = 0; m < rn; ++m) {
+          const uint8_t *tm = tables + (m * Q + q0) * 128;
+          int32_t *am = acc + m * cols + (cb - b0) * kLutCols;
+          switch (bits) {
+          case 1:
+            lutBlock<1>(tm, blk, qn, am);
+            break;
+          case 2:
+            lutBlock<2>(tm, blk, qn, am);
+            break;
+          case 3:
+            lutBlock<3>(tm, blk, qn, am);
+            break;
+          default:
+            lutBlock<4>(tm, blk, qn, am);
+            break;
+          }
         }
       }
     }
+    for (int64_t m = 0; m < rn; ++m)
+      for (int64_t cb = b0; cb < b1; ++cb) {
+        int64_t n0 = cb * kLutCols;
+        finishRow(acc + m * cols + (cb - b0) * kLutCols, r0 + m, n0,
+                  N - n0 < kLutCols ? N - n0 : kLutCols, N, rows.sums[m], step,
+                  base, e, out);
+      }
   }
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t cb = b0; cb < b1; ++cb) {
-      int64_t n0 = cb * kLutCols;
-      finishRow(acc + m * cols + (cb - b0) * kLutCols, m, n0,
-                N - n0 < kLutCols ? N - n0 : kLutCols, N, rows.sums[m], step,
-                base, e, out);
-    }
   free(acc);
   free(tables);
 }

@@ -81,3 +81,36 @@ func.func @blocked_weight_left_float() -> tensor<1x4xf32> {
   %d = qc.dequantize %q : tensor<1x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{0.5, 0.25}}>> -> tensor<1x4xf32>
   return %d : tensor<1x4xf32>
 }
+
+// -----
+
+// Binarized activations (GreaterOrEqual + Where between -1 and 1, quantized
+// per tensor to u8 at 1/127.5, zero point 128: levels 1 and 255 by
+// qc.quantize's rounding), flattened on the way, and binary weights: the
+// product is marked #qc.lowbit with both formats. An input that is not a
+// Where of constants gets the weights' format only.
+// CHECK-LABEL: func.func @binary_activations
+// CHECK: qc.matmul_int {{.*}} {lowbit = #qc.lowbit<bits = 1, base = -127, step = 254, act_lo = 1, act_hi = 255>}
+// CHECK: qc.matmul_int {{.*}} {lowbit = #qc.lowbit<bits = 1, base = -127, step = 254>}
+func.func @binary_activations(%x: tensor<1x2x2xf32>, %z: tensor<1x4xf32>) -> (tensor<1x2xf32>, tensor<1x2xf32>) {
+  %zero = arith.constant dense<0.0> : tensor<f32>
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %mone = arith.constant dense<-1.0> : tensor<f32>
+  %w = arith.constant dense<[[127, -127], [-127, 127], [127, 127], [-127, -127]]> : tensor<4x2xi8>
+  %c = qc.greaterorequal %x, %zero : (tensor<1x2x2xf32>, tensor<f32>) -> tensor<1x2x2xi1>
+  %s = qc.where %c, %one, %mone : (tensor<1x2x2xi1>, tensor<f32>, tensor<f32>) -> tensor<1x2x2xf32>
+  %f = qc.flatten %s {axis = 1 : i64} : (tensor<1x2x2xf32>) -> tensor<1x4xf32>
+  %q = qc.quantize %f : tensor<1x4xf32> -> tensor<1x4x!quant.uniform<u8:f32, 0.0078431372549019607:128>>
+  %dq = qc.dequantize %q : tensor<1x4x!quant.uniform<u8:f32, 0.0078431372549019607:128>> -> tensor<1x4xf32>
+  %wq = qc.storage_cast %w : tensor<4x2xi8> -> tensor<4x2x!quant.uniform<i8:f32:1, {0.01, 0.02}>>
+  %wd = qc.dequantize %wq : tensor<4x2x!quant.uniform<i8:f32:1, {0.01, 0.02}>> -> tensor<4x2xf32>
+  %m = qc.matmul %dq, %wd : (tensor<1x4xf32>, tensor<4x2xf32>) -> tensor<1x2xf32>
+  %mq = qc.quantize %m : tensor<1x2xf32> -> tensor<1x2x!quant.uniform<u8:f32, 0.05:3>>
+  %y = qc.dequantize %mq : tensor<1x2x!quant.uniform<u8:f32, 0.05:3>> -> tensor<1x2xf32>
+  %zq = qc.quantize %z : tensor<1x4xf32> -> tensor<1x4x!quant.uniform<u8:f32, 0.0078431372549019607:128>>
+  %zd = qc.dequantize %zq : tensor<1x4x!quant.uniform<u8:f32, 0.0078431372549019607:128>> -> tensor<1x4xf32>
+  %m2 = qc.matmul %zd, %wd : (tensor<1x4xf32>, tensor<4x2xf32>) -> tensor<1x2xf32>
+  %m2q = qc.quantize %m2 : tensor<1x2xf32> -> tensor<1x2x!quant.uniform<u8:f32, 0.05:3>>
+  %y2 = qc.dequantize %m2q : tensor<1x2x!quant.uniform<u8:f32, 0.05:3>> -> tensor<1x2xf32>
+  return %y, %y2 : tensor<1x2xf32>, tensor<1x2xf32>
+}

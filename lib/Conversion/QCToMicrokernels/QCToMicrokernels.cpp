@@ -32,6 +32,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/FormatVariadic.h"
 #include <map>
 #include <memory>
 #include <tuple>
@@ -308,6 +309,7 @@ struct KernelOptions {
   std::string suffix; // "vnni" or "generic"
   unsigned tasks = 1;
   qc::kernels::LowBitMethod lowbit = qc::kernels::LowBitMethod::Unpack;
+  bool reportChoices = false; // remarks on lowbit-kernels' choices
   std::shared_ptr<LutChoices> lutChoices = std::make_shared<LutChoices>();
   /// The low-bit kernels' variants: "vbmi" (table lookup) and "vpopcnt"
   /// (binary activations) with the VNNI kernels.
@@ -482,7 +484,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
 /// (rows x K x N, int8 panels `p`, bit planes `lp`) faster than the int8
 /// kernel on the weights as it would store them, both timed here on one
 /// thread. A host that cannot run both kernels keeps the int8 one.
-bool lutIsFaster(int64_t rows, int64_t K, int64_t N,
+bool lutIsFaster(Operation *op, int64_t rows, int64_t K, int64_t N,
                  const qc::kernels::PackedWeights &p,
                  const qc::kernels::PackedWeights &lp,
                  qc::kernels::LowBitFormat f, const KernelOptions &opts) {
@@ -490,19 +492,26 @@ bool lutIsFaster(int64_t rows, int64_t K, int64_t N,
   auto it = opts.lutChoices->find(key);
   if (it != opts.lutChoices->end())
     return it->second;
+  double int8 = 0, lut = 0;
   bool vnni = opts.suffix == "vnni";
   bool faster = false;
   if (!vnni || qc::kernels::hostHasVbmi()) {
     constexpr unsigned kRepeats = 5;
     unsigned stored = qc::kernels::packedBits(p.data);
-    double int8 = qc::kernels::timeMatmulI8(
+    int8 = qc::kernels::timeMatmulI8(
         rows, K, N, p,
         stored == 8 ? p.data : qc::kernels::packSubByte(p.data, stored),
         stored, vnni, kRepeats);
-    double lut =
-        qc::kernels::timeMatmulLut(rows, K, N, lp, f, vnni, kRepeats);
+    lut = qc::kernels::timeMatmulLut(rows, K, N, lp, f, vnni, kRepeats);
     faster = lut < int8;
   }
+  if (opts.reportChoices)
+    op->emitRemark() << "lowbit-kernels: " << rows << "x" << K << "x" << N
+                     << " with " << f.bits << "-bit weights: table lookup "
+                     << llvm::formatv("{0:f1}", lut * 1e6).str()
+                     << " us, int8 kernel "
+                     << llvm::formatv("{0:f1}", int8 * 1e6).str() << " us: "
+                     << (faster ? "table lookup" : "int8 kernel");
   opts.lutChoices->emplace(key, faster);
   return faster;
 }
@@ -601,7 +610,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
         b->data(), K, N, bU, f, bzp.data(), bzp.size(), biasPtr, aU,
         op.getAZp());
     if (opts.lowbit == LowBitMethod::LUT ||
-        lutIsFaster(rows, K, N, p, lp, f, opts)) { // auto, popcount
+        lutIsFaster(op, rows, K, N, p, lp, f, opts)) { // auto, popcount
       CallBuilder cb(rw, loc);
       matmul_lut_i8_call k;
       k.M = cb.i(rows);
@@ -949,6 +958,7 @@ struct LowerToMicrokernelsPass
             qc::kernels::variantSuffix(int8Kernels.getValue())) {
       // An lvalue: each pattern copies it.
       KernelOptions options{suffix, tasks};
+      options.reportChoices = reportChoices;
       options.lowbit = lowbitKernels.getValue();
       if (options.lowbit == LowBitMethod::Popcount && reportChoices)
         notePopcountFallbacks(getOperation());

@@ -121,12 +121,16 @@ struct LowerQuantizedToIntegerPass
     static const llvm::StringRef kKeepLevels[] = {
         "qc.flatten", "qc.reshape",   "qc.transpose",
         "qc.squeeze", "qc.unsqueeze", "qc.maxpool"};
-    while (Operation *def = x.getDefiningOp()) {
-      if (!llvm::is_contained(kKeepLevels, def->getName().getStringRef()) ||
-          def->getNumOperands() < 1)
-        break;
-      x = def->getOperand(0);
-    }
+    auto strip = [](Value v) {
+      while (Operation *def = v.getDefiningOp()) {
+        if (!llvm::is_contained(kKeepLevels, def->getName().getStringRef()) ||
+            def->getNumOperands() < 1)
+          break;
+        v = def->getOperand(0);
+      }
+      return v;
+    };
+    x = strip(x);
     if (auto sc = x.getDefiningOp<qc::StorageCastOp>())
       x = sc.getInput();
     auto q = x.getDefiningOp<qc::QuantizeOp>();
@@ -134,20 +138,25 @@ struct LowerQuantizedToIntegerPass
       return std::nullopt;
     auto qt = dyn_cast<quant::UniformQuantizedType>(
         mlir::getElementTypeOrSelf(q.getOutput().getType()));
-    auto where = q.getInput().getDefiningOp<qc::WhereOp>();
+    // On integers or still in float, around the quantization.
+    auto where = strip(q.getInput()).getDefiningOp<qc::WhereOp>();
     if (!qt || !where)
       return std::nullopt;
     int64_t level[2];
     Value branches[2] = {where.getX(), where.getY()};
     for (auto [i, branch] : llvm::enumerate(branches)) {
-      DenseElementsAttr c;
-      if (!matchPattern(branch, m_Constant(&c)) || !c.isSplat() ||
-          !c.getElementType().isF32())
+      // A constant of one value (a scalar, a splat, or a blob that
+      // exporters write out in full).
+      Attribute c;
+      if (!matchPattern(branch, m_Constant(&c)))
+        return std::nullopt;
+      std::optional<std::vector<float>> vals = qc::readFloatElements(c);
+      if (!vals || vals->empty() ||
+          llvm::any_of(*vals, [&](float v) { return v != vals->front(); }))
         return std::nullopt;
       // qc.quantize's definition: round half to even of x / scale in f32,
       // plus the zero point, saturated.
-      float r = std::nearbyint(c.getSplatValue<float>() /
-                               float(qt.getScale()));
+      float r = std::nearbyint(vals->front() / float(qt.getScale()));
       int64_t l = int64_t(r) + qt.getZeroPoint();
       level[i] = std::clamp<int64_t>(l, qt.getStorageTypeMin(),
                                      qt.getStorageTypeMax());

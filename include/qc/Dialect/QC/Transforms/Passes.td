@@ -274,6 +274,14 @@ def LowerQuantizedToInteger : Pass<"lower-quantized-to-integer"> {
 
     Ops with no integer form keep their float computation between
     dequantize and quantize.
+
+    Last, each qc.conv_int / qc.matmul_int whose constant weights take at
+    most 16 levels `base + step * u` is marked `#qc.lowbit` (1-4 bits),
+    with its activations' two levels (`act_lo`, `act_hi`) where the input is
+    provably binary: the per-tensor quantization of a `Where` between two
+    constants, through reshapes, transposes and max pooling. The kernel
+    lowering (`qc-lower-to-microkernels lowbit-kernels=...`) computes such
+    products on bit planes.
   }];
 }
 
