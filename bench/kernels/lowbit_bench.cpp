@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Kernels/Int8Kernels.h"
+#include "qc/Kernels/Timing.h"
 
 #include <immintrin.h>
 
@@ -26,17 +27,7 @@ namespace {
 unsigned repeat = 21;
 
 double median(const std::function<void()> &f) {
-  f();
-  std::vector<double> t;
-  for (unsigned r = 0; r < repeat; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count());
-  }
-  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-  return t[t.size() / 2];
+  return qc::kernels::medianSeconds(f, repeat);
 }
 
 struct Row {

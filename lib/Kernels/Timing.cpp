@@ -18,9 +18,8 @@ bool qc::kernels::hostHasVbmi() {
   return hostHasVnni() && __builtin_cpu_supports("avx512vbmi");
 }
 
-namespace {
-
-template <typename F> double median(F &&f, unsigned repeats) {
+double qc::kernels::medianSeconds(const std::function<void()> &f,
+                                  unsigned repeats) {
   f(); // warm
   std::vector<double> t;
   for (unsigned r = 0; r < std::max(1u, repeats); ++r) {
@@ -33,6 +32,8 @@ template <typename F> double median(F &&f, unsigned repeats) {
   std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
   return t[t.size() / 2];
 }
+
+namespace {
 
 /// Activations and an epilogue that requantizes to int8.
 struct Operands {
@@ -67,7 +68,7 @@ double qc::kernels::timeMatmulI8(int64_t M, int64_t K, int64_t N,
                                  unsigned repeats) {
   Operands o(M, K, N);
   auto fn = vnni ? qc_k_matmul_i8_vnni : qc_k_matmul_i8_generic;
-  return median(
+  return medianSeconds(
       [&] {
         fn(1, M, N, K, o.a.data(), 0, 0,
            reinterpret_cast<const uint8_t *>(stored.data()), 0, storedBits, 0,
@@ -82,7 +83,7 @@ double qc::kernels::timeMatmulLut(int64_t M, int64_t K, int64_t N,
                                   bool vbmi, unsigned repeats) {
   Operands o(M, K, N);
   auto fn = vbmi ? qc_k_matmul_lut_i8_vbmi : qc_k_matmul_lut_i8_generic;
-  return median(
+  return medianSeconds(
       [&] {
         fn(M, N, K, o.a.data(), 0x80,
            reinterpret_cast<const uint8_t *>(p.data.data()), f.bits, f.step,

@@ -12,9 +12,13 @@
 
 #include "qc/Kernels/Int8Kernels.h"
 
+#include <functional>
 #include <optional>
 
 namespace qc::kernels {
+
+/// The median seconds of `repeats` calls of f after one warm-up call.
+double medianSeconds(const std::function<void()> &f, unsigned repeats);
 
 /// Whether this host runs the AVX-512 int8 (VNNI) and low-bit (VNNI + VBMI)
 /// kernels.

@@ -385,6 +385,24 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
   bool xU = isUnsigned(op, 0), wU = isUnsigned(op, 1);
   std::vector<int32_t> wzp(op.getWeightZp().begin(), op.getWeightZp().end());
   Location loc = op.getLoc();
+  // The shape arguments every convolution kernel takes (batch .. dw).
+  auto convShape = [&](CallBuilder &cb, auto &k) {
+    k.batch = cb.i(N);
+    k.C = cb.i(C);
+    k.H = cb.i(H);
+    k.W = cb.i(W);
+    k.F = cb.i(F);
+    k.KH = cb.i(KH);
+    k.KW = cb.i(KW);
+    k.OH = cb.i(OH);
+    k.OW = cb.i(OW);
+    k.sh = cb.i(attr2(op.getStrides(), 0, 1));
+    k.sw = cb.i(attr2(op.getStrides(), 1, 1));
+    k.ph = cb.i(attr2(op.getPads(), 0, 0));
+    k.pw = cb.i(attr2(op.getPads(), 1, 0));
+    k.dh = cb.i(attr2(op.getDilations(), 0, 1));
+    k.dw = cb.i(attr2(op.getDilations(), 1, 1));
+  };
   // Binary activations (#qc.lowbit with two activation levels): AND +
   // popcount, for group 1 and symmetric padding.
   ArrayRef<int64_t> pads = op.getPads();
@@ -404,21 +422,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
     Type i32 = rw.getI32Type(), i64 = rw.getI64Type();
     CallBuilder cb(rw, loc);
     conv2d_bin_call k;
-    k.batch = cb.i(N);
-    k.C = cb.i(C);
-    k.H = cb.i(H);
-    k.W = cb.i(W);
-    k.F = cb.i(F);
-    k.KH = cb.i(KH);
-    k.KW = cb.i(KW);
-    k.OH = cb.i(OH);
-    k.OW = cb.i(OW);
-    k.sh = cb.i(attr2(op.getStrides(), 0, 1));
-    k.sw = cb.i(attr2(op.getStrides(), 1, 1));
-    k.ph = cb.i(attr2(pads, 0, 0));
-    k.pw = cb.i(attr2(pads, 1, 0));
-    k.dh = cb.i(attr2(op.getDilations(), 0, 1));
-    k.dw = cb.i(attr2(op.getDilations(), 1, 1));
+    convShape(cb, k);
     k.x = cb.tensor(op.getInput());
     k.xXor = cb.i(xU ? 0x80 : 0);
     k.xThr = cb.i(int8_t(uint8_t(hi) ^ (xU ? 0x80 : 0)));
@@ -445,21 +449,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   CallBuilder cb(rw, loc);
   conv2d_i8_call k;
-  k.batch = cb.i(N);
-  k.C = cb.i(C);
-  k.H = cb.i(H);
-  k.W = cb.i(W);
-  k.F = cb.i(F);
-  k.KH = cb.i(KH);
-  k.KW = cb.i(KW);
-  k.OH = cb.i(OH);
-  k.OW = cb.i(OW);
-  k.sh = cb.i(attr2(op.getStrides(), 0, 1));
-  k.sw = cb.i(attr2(op.getStrides(), 1, 1));
-  k.ph = cb.i(attr2(op.getPads(), 0, 0));
-  k.pw = cb.i(attr2(op.getPads(), 1, 0));
-  k.dh = cb.i(attr2(op.getDilations(), 0, 1));
-  k.dw = cb.i(attr2(op.getDilations(), 1, 1));
+  convShape(cb, k);
   k.groups = cb.i(groups);
   k.x = cb.tensor(op.getInput());
   k.xXor = cb.i(xU ? 0 : 0x80);
