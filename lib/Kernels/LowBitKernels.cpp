@@ -518,8 +518,8 @@ void binUnits(const BinShape &s, int64_t task, int64_t ntasks, Body body) {
     body(u / (fBlocks * s.OH), u % fBlocks * 16, (u / fBlocks) % s.OH);
 }
 
-/// Runs `body(bi, img, pc)` for each batch item of [u0, u1) with its bit
-/// image (built once per item).
+/// One task's bit image of the current batch item (built when the item
+/// changes), its pixels' popcounts, and the row terms of the current row.
 struct BitImages {
   uint64_t *img;
   int32_t *pc;

@@ -343,6 +343,31 @@ void epilogueArgs(CallBuilder &cb, CallT &k,
   k.outI8 = cb.i(r.outI8);
 }
 
+/// Replaces the product `op` (and the qc.requantize `rq` fused into the
+/// call, when there is one) with the kernel call's result `res`.
+void replaceWithCall(PatternRewriter &rw, Operation *op, qc::RequantizeOp rq,
+                     Value res) {
+  rw.replaceOp(rq ? rq.getOperation() : op, res);
+  if (rq)
+    rw.eraseOp(op);
+}
+
+/// The kernels' view of a #qc.lowbit format.
+qc::kernels::LowBitFormat formatOf(qc::LowBitAttr lb) {
+  return {lb.getBits(), lb.getBase(), lb.getStep()};
+}
+
+/// Packed int8 weights as the compiler stores them: 4 or 2 bits each where
+/// every value fits (packedBits), expanded by the int8 kernels.
+struct StoredWeights {
+  unsigned bits;
+  std::vector<int8_t> data;
+};
+StoredWeights storedWeights(const std::vector<int8_t> &packed) {
+  unsigned bits = qc::kernels::packedBits(packed);
+  return {bits, bits == 8 ? packed : qc::kernels::packSubByte(packed, bits)};
+}
+
 LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
                            const KernelOptions &opts, PatternRewriter &rw) {
   if (!kernelTypes(op, /*unsignedOk=*/true))
@@ -413,7 +438,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
       lb && lb.hasBinaryActivations() && groups == 1 && symmetricPads &&
       opts.lowbit != LowBitMethod::Unpack &&
       opts.lowbit != LowBitMethod::LUT) {
-    qc::kernels::LowBitFormat f{lb.getBits(), lb.getBase(), lb.getStep()};
+    qc::kernels::LowBitFormat f = formatOf(lb);
     int32_t lo = *lb.getActLo(), hi = *lb.getActHi();
     qc::kernels::BinaryWeights bw = qc::kernels::packBinaryWeights(
         w->data(), F, C, KH * KW, /*kMajor=*/false, wU, f, wzp.data(),
@@ -426,8 +451,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
     k.x = cb.tensor(op.getInput());
     k.xXor = cb.i(xU ? 0x80 : 0);
     k.xThr = cb.i(int8_t(uint8_t(hi) ^ (xU ? 0x80 : 0)));
-    std::vector<int64_t> planes(bw.planes.begin(), bw.planes.end());
-    k.w = cb.blob<int64_t>(planes, i64, "qc_kernel_weights");
+    k.w = cb.blob<uint64_t>(bw.planes, i64, "qc_kernel_weights");
     k.wBits = cb.i(f.bits);
     k.pStep = cb.i(bw.pStep);
     k.xCoef = cb.blob<int32_t>(bw.xCoef, i32, "qc_kernel_xcoef");
@@ -436,11 +460,9 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
     terms.corr = bw.corr;
     epilogueArgs(cb, k, terms, r, i32);
     Operation *replaced = rq ? rq.getOperation() : op.getOperation();
-    Value res = cb.finish(k, opts.binSuffix(),
-                          tensorType(replaced->getResult(0)), opts.tasks);
-    rw.replaceOp(replaced, res);
-    if (rq)
-      rw.eraseOp(op);
+    replaceWithCall(rw, op, rq,
+                    cb.finish(k, opts.binSuffix(),
+                              tensorType(replaced->getResult(0)), opts.tasks));
     return success();
   }
   qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
@@ -455,27 +477,24 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
   k.xXor = cb.i(xU ? 0 : 0x80);
   k.pad = cb.i(uint8_t(op.getInputZp()));
   // Weights of 4 or 2 bits are stored two or four per byte.
-  unsigned wBits = qc::kernels::packedBits(p.data);
-  k.w = cb.blob<int8_t>(wBits == 8 ? p.data
-                                   : qc::kernels::packSubByte(p.data, wBits),
-                        i8, "qc_kernel_weights");
-  k.wBits = cb.i(wBits);
+  StoredWeights stored = storedWeights(p.data);
+  k.w = cb.blob<int8_t>(stored.data, i8, "qc_kernel_weights");
+  k.wBits = cb.i(stored.bits);
   epilogueArgs(cb, k, p, r, i32);
   Operation *replaced = rq ? rq.getOperation() : op.getOperation();
-  auto resTy = tensorType(replaced->getResult(0));
-  Value res = cb.finish(k, opts.suffix, resTy, opts.tasks);
-  rw.replaceOp(replaced, res);
-  if (rq)
-    rw.eraseOp(op);
+  replaceWithCall(rw, op, rq,
+                  cb.finish(k, opts.suffix, tensorType(replaced->getResult(0)),
+                            opts.tasks));
   return success();
 }
 
 /// lowbit-kernels=auto: whether the table-lookup kernel runs this product
-/// (rows x K x N, int8 panels `p`, bit planes `lp`) faster than the int8
-/// kernel on the weights as it would store them, both timed here on one
-/// thread. A host that cannot run both kernels keeps the int8 one.
+/// (rows x K x N, int8 panels `p` stored as `stored`, bit planes `lp`)
+/// faster than the int8 kernel, both timed here on one thread. A host that
+/// cannot run both kernels keeps the int8 one.
 bool lutIsFaster(Operation *op, int64_t rows, int64_t K, int64_t N,
                  const qc::kernels::PackedWeights &p,
+                 const StoredWeights &stored,
                  const qc::kernels::PackedWeights &lp,
                  qc::kernels::LowBitFormat f, const KernelOptions &opts) {
   auto key = std::make_tuple(rows, K, N, f.bits, f.base, f.step);
@@ -487,11 +506,8 @@ bool lutIsFaster(Operation *op, int64_t rows, int64_t K, int64_t N,
   bool faster = false;
   if (!vnni || qc::kernels::hostHasVbmi()) {
     constexpr unsigned kRepeats = 5;
-    unsigned stored = qc::kernels::packedBits(p.data);
-    int8 = qc::kernels::timeMatmulI8(
-        rows, K, N, p,
-        stored == 8 ? p.data : qc::kernels::packSubByte(p.data, stored),
-        stored, vnni, kRepeats);
+    int8 = qc::kernels::timeMatmulI8(rows, K, N, p, stored.data, stored.bits,
+                                     vnni, kRepeats);
     lut = qc::kernels::timeMatmulLut(rows, K, N, lp, f, vnni, kRepeats);
     faster = lut < int8;
   }
@@ -550,11 +566,6 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
   bool aU = isUnsigned(op, 0), bU = isUnsigned(op, 1);
   std::vector<int32_t> bzp(op.getBZp().begin(), op.getBZp().end());
   const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
-  qc::kernels::PackedWeights p =
-      b ? qc::kernels::packMatmulB(b->data(), K, N, bU, bzp.data(), bzp.size(),
-                                   biasPtr, aU, op.getAZp())
-        : qc::kernels::matmulActivationB(K, N, bU, bzp.data(), bzp.size(),
-                                         biasPtr, op.getAZp());
   Location loc = op.getLoc();
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   Operation *replaced = rq ? rq.getOperation() : op.getOperation();
@@ -564,7 +575,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
       lb && lb.hasBinaryActivations() && b && batch == 1 &&
       opts.lowbit != LowBitMethod::Unpack &&
       opts.lowbit != LowBitMethod::LUT) {
-    qc::kernels::LowBitFormat f{lb.getBits(), lb.getBase(), lb.getStep()};
+    qc::kernels::LowBitFormat f = formatOf(lb);
     int32_t lo = *lb.getActLo(), hi = *lb.getActHi();
     qc::kernels::BinaryWeights bw = qc::kernels::packBinaryWeights(
         b->data(), N, K, 1, /*kMajor=*/true, bU, f, bzp.data(), bzp.size(),
@@ -577,30 +588,37 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
     k.a = cb.tensor(op.getA());
     k.aXor = cb.i(aU ? 0x80 : 0);
     k.aThr = cb.i(int8_t(uint8_t(hi) ^ (aU ? 0x80 : 0)));
-    std::vector<int64_t> planes(bw.planes.begin(), bw.planes.end());
-    k.w = cb.blob<int64_t>(planes, rw.getI64Type(), "qc_kernel_weights");
+    k.w = cb.blob<uint64_t>(bw.planes, rw.getI64Type(), "qc_kernel_weights");
     k.wBits = cb.i(f.bits);
     k.pStep = cb.i(bw.pStep);
     k.xCoef = cb.blob<int32_t>(bw.xCoef, i32, "qc_kernel_xcoef");
     qc::kernels::PackedWeights terms;
     terms.corr = bw.corr;
     epilogueArgs(cb, k, terms, r, i32);
-    Value res = cb.finish(k, opts.binSuffix(), resTy, opts.tasks);
-    rw.replaceOp(replaced, res);
-    if (rq)
-      rw.eraseOp(op);
+    replaceWithCall(rw, op, rq,
+                    cb.finish(k, opts.binSuffix(), resTy, opts.tasks));
     return success();
   }
+  qc::kernels::PackedWeights p =
+      b ? qc::kernels::packMatmulB(b->data(), K, N, bU, bzp.data(), bzp.size(),
+                                   biasPtr, aU, op.getAZp())
+        : qc::kernels::matmulActivationB(K, N, bU, bzp.data(), bzp.size(),
+                                         biasPtr, op.getAZp());
+  // Constant weights as the int8 kernel reads them (4 or 2 bits each where
+  // they fit), for its call and for auto's timing.
+  std::optional<StoredWeights> stored;
+  if (b)
+    stored = storedWeights(p.data);
   // #qc.lowbit weights: the table-lookup kernel on their bit planes, where
   // lowbit-kernels asks for it (auto: where this machine runs it faster).
   if (qc::LowBitAttr lb = op.getLowbitAttr();
       lb && b && batch == 1 && opts.lowbit != LowBitMethod::Unpack) {
-    qc::kernels::LowBitFormat f{lb.getBits(), lb.getBase(), lb.getStep()};
+    qc::kernels::LowBitFormat f = formatOf(lb);
     qc::kernels::PackedWeights lp = qc::kernels::packLutWeights(
         b->data(), K, N, bU, f, bzp.data(), bzp.size(), biasPtr, aU,
         op.getAZp());
     if (opts.lowbit == LowBitMethod::LUT ||
-        lutIsFaster(op, rows, K, N, p, lp, f, opts)) { // auto, popcount
+        lutIsFaster(op, rows, K, N, p, *stored, lp, f, opts)) { // auto, popcount
       CallBuilder cb(rw, loc);
       matmul_lut_i8_call k;
       k.M = cb.i(rows);
@@ -613,10 +631,8 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
       k.wStep = cb.i(f.step);
       k.wBase = cb.i(f.base);
       epilogueArgs(cb, k, lp, r, i32);
-      Value res = cb.finish(k, opts.lutSuffix(), resTy, opts.tasks);
-      rw.replaceOp(replaced, res);
-      if (rq)
-        rw.eraseOp(op);
+      replaceWithCall(rw, op, rq,
+                      cb.finish(k, opts.lutSuffix(), resTy, opts.tasks));
       return success();
     }
   }
@@ -631,12 +647,9 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
   k.aXor = cb.i(aU ? 0 : 0x80);
   if (b) {
     // Weights of 4 or 2 bits are stored two or four per byte (bPacked = bits).
-    unsigned bBits = qc::kernels::packedBits(p.data);
-    k.b = cb.blob<int8_t>(bBits == 8 ? p.data
-                                     : qc::kernels::packSubByte(p.data, bBits),
-                          i8, "qc_kernel_weights");
+    k.b = cb.blob<int8_t>(stored->data, i8, "qc_kernel_weights");
     k.bStride = cb.i(0);
-    k.bPacked = cb.i(bBits);
+    k.bPacked = cb.i(stored->bits);
   } else {
     k.b = cb.tensor(op.getB());
     k.bStride = cb.i(*bStride);
@@ -645,10 +658,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
   k.bXor = cb.i(bU ? 0x80 : 0);
   k.aOffZp = cb.i((aU ? 0 : 128) + op.getAZp());
   epilogueArgs(cb, k, p, r, i32);
-  Value res = cb.finish(k, opts.suffix, resTy, opts.tasks);
-  rw.replaceOp(replaced, res);
-  if (rq)
-    rw.eraseOp(op);
+  replaceWithCall(rw, op, rq, cb.finish(k, opts.suffix, resTy, opts.tasks));
   return success();
 }
 
