@@ -114,3 +114,43 @@ func.func @binary_activations(%x: tensor<1x2x2xf32>, %z: tensor<1x4xf32>) -> (te
   %y2 = qc.dequantize %m2q : tensor<1x2x!quant.uniform<u8:f32, 0.05:3>> -> tensor<1x2xf32>
   return %y, %y2 : tensor<1x2xf32>, tensor<1x2xf32>
 }
+
+// -----
+
+// Comparisons of a quantized product with constants (the sign before a
+// binary layer) run on the int32 accumulator, against a threshold per
+// output channel: s_x s_w = 0.001 and 0.002, so v >= 0.0105 is acc >= 11
+// and acc >= 6 (10.5 and 5.25 rounded up), v > 0.0151 is acc >= 16 and 8,
+// v < -0.0031 is acc < -3 and -1, v <= -0.0049 is acc < -4 and -2. The
+// requantized u8 output (scale 0.05) would put all of these at the zero
+// point. A float value with other users keeps its requantization.
+// CHECK-LABEL: func.func @compare_accumulator
+// CHECK-DAG: %[[GE:.*]] = arith.constant dense<{{\[\[}}11, 6]]> : tensor<1x2xi32>
+// CHECK-DAG: %[[GT:.*]] = arith.constant dense<{{\[\[}}16, 8]]> : tensor<1x2xi32>
+// CHECK-DAG: %[[LT:.*]] = arith.constant dense<{{\[\[}}-3, -1]]> : tensor<1x2xi32>
+// CHECK-DAG: %[[LE:.*]] = arith.constant dense<{{\[\[}}-4, -2]]> : tensor<1x2xi32>
+// CHECK: %[[M:.*]] = qc.matmul_int
+// CHECK-DAG: qc.greaterorequal %[[M]], %[[GE]] : (tensor<2x2xi32>, tensor<1x2xi32>) -> tensor<2x2xi1>
+// CHECK-DAG: qc.greaterorequal %[[M]], %[[GT]] : (tensor<2x2xi32>, tensor<1x2xi32>) -> tensor<2x2xi1>
+// CHECK-DAG: qc.less %[[M]], %[[LT]] : (tensor<2x2xi32>, tensor<1x2xi32>) -> tensor<2x2xi1>
+// CHECK-DAG: qc.less %[[M]], %[[LE]] : (tensor<2x2xi32>, tensor<1x2xi32>) -> tensor<2x2xi1>
+// CHECK-DAG: qc.requantize %[[M]]
+func.func @compare_accumulator(%x: tensor<2x4xf32>) -> (tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xf32>) {
+  %w = arith.constant dense<[[1, -2], [3, 4], [-5, 6], [7, -8]]> : tensor<4x2xi8>
+  %t0 = arith.constant dense<0.0105> : tensor<f32>
+  %t1 = arith.constant dense<0.0151> : tensor<f32>
+  %t2 = arith.constant dense<-0.0031> : tensor<f32>
+  %t3 = arith.constant dense<-0.0049> : tensor<f32>
+  %q = qc.quantize %x : tensor<2x4xf32> -> tensor<2x4x!quant.uniform<u8:f32, 0.1:10>>
+  %dq = qc.dequantize %q : tensor<2x4x!quant.uniform<u8:f32, 0.1:10>> -> tensor<2x4xf32>
+  %wq = qc.storage_cast %w : tensor<4x2xi8> -> tensor<4x2x!quant.uniform<i8:f32:1, {0.01, 0.02}>>
+  %wd = qc.dequantize %wq : tensor<4x2x!quant.uniform<i8:f32:1, {0.01, 0.02}>> -> tensor<4x2xf32>
+  %m = qc.matmul %dq, %wd : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32>
+  %mq = qc.quantize %m : tensor<2x2xf32> -> tensor<2x2x!quant.uniform<u8:f32, 0.05:3>>
+  %y = qc.dequantize %mq : tensor<2x2x!quant.uniform<u8:f32, 0.05:3>> -> tensor<2x2xf32>
+  %c0 = qc.greaterorequal %y, %t0 : (tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xi1>
+  %c1 = qc.greater %y, %t1 : (tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xi1>
+  %c2 = qc.less %y, %t2 : (tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xi1>
+  %c3 = qc.lessorequal %y, %t3 : (tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xi1>
+  return %c0, %c1, %c2, %c3, %y : tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xf32>
+}

@@ -1,7 +1,8 @@
 //===- IntegerChains.cpp - elementwise and requantization chains ----------===//
 //
 // lower-quantized-to-integer between linear layers: Add, GlobalAveragePool
-// and Concat of quantized tensors in integers, quantize(dequantize(x)) as
+// and Concat of quantized tensors in integers, comparisons of requantized
+// accumulators with constants on the accumulators, quantize(dequantize(x)) as
 // qc.requantize, layout ops moved before the dequantization, and
 // block-quantized constants no integer op took folded back to floats.
 //
@@ -133,6 +134,76 @@ struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
   }
 };
 
+/// A comparison of a requantized accumulator with a constant (the sign or
+/// threshold before a binary layer, `x >= 0`): compared on the int32
+/// accumulator against a threshold per channel, so that values the
+/// requantization would round onto the constant keep the side the float
+/// model puts them on. With v = s_y * m[c] * (acc - zp_in) the value the
+/// requantization approximates (m = multiplier / 2^shift), `v >= t` is
+/// `acc >= zp_in + ceil(t / (s_y m[c]))`, `v > t` is
+/// `acc >= zp_in + floor(t / (s_y m[c])) + 1`, and `<`, `<=` their
+/// negations.
+struct CompareAccumulator : RewritePattern {
+  CompareAccumulator(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), 1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rw) const override {
+    bool ge = isa<qc::GreaterOrEqualOp>(op), gt = isa<qc::GreaterOp>(op),
+         lt = isa<qc::LessOp>(op), le = isa<qc::LessOrEqualOp>(op);
+    if (!ge && !gt && !lt && !le)
+      return failure();
+    Value q = dequantized(op->getOperand(0));
+    UniformQuantizedType yq = q ? perTensor(q) : nullptr;
+    auto cast = q ? q.getDefiningOp<qc::StorageCastOp>() : nullptr;
+    auto rq = cast ? cast.getInput().getDefiningOp<qc::RequantizeOp>()
+                   : nullptr;
+    DenseElementsAttr c;
+    if (!yq || !rq || !matchPattern(op->getOperand(1), m_Constant(&c)) ||
+        !c.isSplat() || !isa<FloatType>(c.getElementType()))
+      return failure();
+    Value acc = rq.getInput();
+    auto accTy = tensorTy(acc);
+    auto outTy = tensorTy(op->getResult(0));
+    if (!accTy.getElementType().isInteger(32) ||
+        outTy.getShape() != accTy.getShape())
+      return failure();
+    double t = c.getSplatValue<APFloat>().convertToDouble();
+    ArrayRef<int32_t> mult = rq.getMultiplier(), shift = rq.getShift();
+    SmallVector<int32_t> thresholds;
+    for (size_t i = 0; i < mult.size(); ++i) {
+      double m = std::ldexp(double(mult[i]), -shift[i]);
+      if (!(m > 0) || !std::isfinite(t))
+        return failure();
+      double x = t / (yq.getScale() * m);
+      double bound = rq.getInputZp() + ((ge || lt) ? std::ceil(x)
+                                                    : std::floor(x) + 1);
+      if (!(bound >= INT32_MIN && bound <= INT32_MAX))
+        return failure();
+      thresholds.push_back(int32_t(bound));
+    }
+    SmallVector<int64_t> thrShape;
+    if (llvm::all_equal(thresholds))
+      thresholds.resize(1);
+    if (thresholds.size() > 1) {
+      if (!rq.getAxis())
+        return failure();
+      thrShape.assign(accTy.getRank(), 1);
+      thrShape[*rq.getAxis()] = int64_t(thresholds.size());
+    }
+    auto thrTy = RankedTensorType::get(thrShape, rw.getI32Type());
+    Value thr = arith::ConstantOp::create(
+        rw, op->getLoc(), DenseElementsAttr::get(thrTy, ArrayRef(thresholds)));
+    Value cmp = (ge || gt) ? qc::GreaterOrEqualOp::create(rw, op->getLoc(),
+                                                          outTy, acc, thr)
+                                 .getResult()
+                           : qc::LessOp::create(rw, op->getLoc(), outTy, acc,
+                                                thr)
+                                 .getResult();
+    rw.replaceOp(op, cmp);
+    return success();
+  }
+};
+
 /// Concat of quantized tensors: each requantized to the result's type.
 struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -228,7 +299,7 @@ struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
 
 void qc::integer::populateIntegerChainPatterns(RewritePatternSet &patterns) {
   patterns.add<AddToInteger, GlobalAveragePoolToInteger, ConcatToInteger,
-               DequantizeLater>(patterns.getContext());
+               DequantizeLater, CompareAccumulator>(patterns.getContext());
 }
 
 void qc::integer::populateRequantizePatterns(RewritePatternSet &patterns,
