@@ -265,6 +265,48 @@ inline void unpackSubByte(const uint8_t *in, int64_t n, int64_t bits,
   }
 }
 
+/// unpackSubByte with AVX-512: 64 weights per step. Each input byte is
+/// widened to a lane (a dword for 2 bits, a word for 4), its fields are
+/// moved to one byte each by shifts and ors, and sign-extended as
+/// (f ^ h) - h with h the field's sign bit.
+QC_VNNI void unpackSubByteAvx512(const uint8_t *in, int64_t n, int64_t bits,
+                                 uint8_t *out) {
+  int64_t i = 0;
+  if (bits == 4) {
+    const __m512i lo = _mm512_set1_epi16(0x0F), h = _mm512_set1_epi8(8);
+    for (; i + 64 <= n; i += 64) {
+      __m512i x = _mm512_cvtepu8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(in + i / 2)));
+      __m512i f = _mm512_or_si512(_mm512_and_si512(x, lo),
+                                  _mm512_slli_epi16(_mm512_srli_epi16(x, 4), 8));
+      _mm512_storeu_si512(out + i,
+                          _mm512_sub_epi8(_mm512_xor_si512(f, h), h));
+    }
+  } else {
+    const __m512i m = _mm512_set1_epi32(0x03030303), h = _mm512_set1_epi8(2);
+    for (; i + 64 <= n; i += 64) {
+      __m512i x = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(in + i / 4)));
+      __m512i f = _mm512_or_si512(
+          _mm512_or_si512(x, _mm512_slli_epi32(x, 6)),
+          _mm512_or_si512(_mm512_slli_epi32(x, 12), _mm512_slli_epi32(x, 18)));
+      f = _mm512_and_si512(f, m);
+      _mm512_storeu_si512(out + i,
+                          _mm512_sub_epi8(_mm512_xor_si512(f, h), h));
+    }
+  }
+  if (i < n)
+    unpackSubByte(in + i * bits / 8, n - i, bits, out + i);
+}
+
+template <bool Vnni>
+void expandSubByte(const uint8_t *in, int64_t n, int64_t bits, uint8_t *out) {
+  if (Vnni)
+    unpackSubByteAvx512(in, n, bits, out);
+  else
+    unpackSubByte(in, n, bits, out);
+}
+
 //===----------------------------------------------------------------------===//
 // Generic tile: scalar loops
 //===----------------------------------------------------------------------===//
@@ -309,7 +351,14 @@ QC_VNNI inline void tileVnniT(const uint8_t *bc, int64_t ldbc, int64_t K,
   // acc holds the sums so far (zero, or those of the previous K blocks).
   // K is a multiple of 4 and the broadcast bytes need no XOR (the callers
   // pad and XOR them beforehand): each broadcast is a plain 32-bit load.
+  // The sums live in a local copy: `acc` may alias the byte loads, so
+  // updating it in place would store and reload every accumulator on each
+  // step when this tile is not inlined into its caller.
   (void)bxr;
+  __m512i r[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v)
+      r[i][v] = acc[i][v];
   for (int64_t k4 = 0; k4 < (K >> 2); ++k4) {
     __m512i b[NV];
     for (int v = 0; v < NV; ++v)
@@ -317,10 +366,13 @@ QC_VNNI inline void tileVnniT(const uint8_t *bc, int64_t ldbc, int64_t K,
     for (int i = 0; i < MR; ++i) {
       __m512i a = _mm512_set1_epi32(int(load32(bc + i * ldbc + k4 * 4)));
       for (int v = 0; v < NV; ++v)
-        acc[i][v] = BcU8 ? _mm512_dpbusd_epi32(acc[i][v], a, b[v])
-                         : _mm512_dpbusd_epi32(acc[i][v], b[v], a);
+        r[i][v] = BcU8 ? _mm512_dpbusd_epi32(r[i][v], a, b[v])
+                       : _mm512_dpbusd_epi32(r[i][v], b[v], a);
     }
   }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = r[i][v];
 }
 
 template <int MR, bool BcU8>
@@ -591,8 +643,8 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a,
     if (subByte) {
       int64_t blockBytes = kBlockVecs * panelStride;
       if (scratch.key != cb) {
-        unpackSubByte(b + cb * blockBytes * bPacked / 8, blockBytes, bPacked,
-                      scratch.panels);
+        expandSubByte<Vnni>(b + cb * blockBytes * bPacked / 8, blockBytes,
+                            bPacked, scratch.panels);
         scratch.key = cb;
       }
       panels = scratch.panels;
@@ -847,7 +899,7 @@ void conv2dPacked(int64_t batch, const ConvShape &s, const uint8_t *x,
     return conv2d<Vnni>(batch, s, x, xxr, pad, w, e, out, task, ntasks);
   int64_t n = s.F * cdiv(s.K(), 4) * 4; // [F][Kp] rows
   uint8_t *rows = static_cast<uint8_t *>(malloc(size_t(n)));
-  unpackSubByte(w, n, wBits, rows);
+  expandSubByte<Vnni>(w, n, wBits, rows);
   conv2d<Vnni>(batch, s, x, xxr, pad, rows, e, out, task, ntasks);
   free(rows);
 }

@@ -20,9 +20,16 @@ bool qc::kernels::hostHasVbmi() {
 
 double qc::kernels::medianSeconds(const std::function<void()> &f,
                                   unsigned repeats) {
+  auto t0 = std::chrono::steady_clock::now();
   f(); // warm
+  if (repeats == 0) {
+    double once = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
+    repeats = unsigned(std::clamp(4e-3 / std::max(once, 1e-9), 5.0, 200.0));
+  }
   std::vector<double> t;
-  for (unsigned r = 0; r < std::max(1u, repeats); ++r) {
+  for (unsigned r = 0; r < repeats; ++r) {
     auto t0 = std::chrono::steady_clock::now();
     f();
     t.push_back(std::chrono::duration<double>(

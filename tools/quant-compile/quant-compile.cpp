@@ -24,6 +24,7 @@
 #include "qc/Target/ONNX/Import.h"
 #include "qc/Tools/ToolOptions.h"
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -101,6 +102,8 @@ int main(int argc, char **argv) {
   // The kernels the target CPU has, decided before the (long) quantization.
   if (Error e = cpu::resolveKernels(target))
     die(toString(std::move(e)));
+  // --report: the low-bit products' kernel choices, with their reasons.
+  target.reportChoices = !quantFlags.options.reportPath.empty();
   std::string prefix =
       prefixOpt.empty() ? cpu::prefixFromPath(outPath) : prefixOpt.getValue();
   // With --json, stdout carries only the JSON object.
@@ -108,6 +111,21 @@ int main(int argc, char **argv) {
 
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
+  // MLIR's default handler prints errors only: warnings always, and with
+  // --report the remarks (the low-bit kernels' choices), go to stderr too.
+  mlir::ScopedDiagnosticHandler remarks(&context, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
+      return mlir::failure(); // the default handler's
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Remark &&
+        !target.reportChoices)
+      return mlir::success();
+    errs() << d.getLocation() << ": "
+           << (d.getSeverity() == mlir::DiagnosticSeverity::Warning
+                   ? "warning: "
+                   : "remark: ")
+           << d.str() << "\n";
+    return mlir::success();
+  });
   cpu::registerDialects(context);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       loadModel(modelPath, *options, &context);

@@ -17,7 +17,10 @@
 
 namespace qc::kernels {
 
-/// The median seconds of `repeats` calls of f after one warm-up call.
+/// The median seconds of `repeats` calls of f after one warm-up call;
+/// repeats = 0: as many calls as fit in about 4 ms (5 to 200), so that
+/// short kernels are timed over warm caches and allocator, not a handful of
+/// cold calls.
 double medianSeconds(const std::function<void()> &f, unsigned repeats);
 
 /// Whether this host runs the AVX-512 int8 (VNNI) and low-bit (VNNI + VBMI)

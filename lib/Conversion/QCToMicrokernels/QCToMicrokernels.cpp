@@ -505,7 +505,7 @@ bool lutIsFaster(Operation *op, int64_t rows, int64_t K, int64_t N,
   bool vnni = opts.suffix == "vnni";
   bool faster = false;
   if (!vnni || qc::kernels::hostHasVbmi()) {
-    constexpr unsigned kRepeats = 5;
+    constexpr unsigned kRepeats = 0; // as many as fit in a few ms
     int8 = qc::kernels::timeMatmulI8(rows, K, N, p, stored.data, stored.bits,
                                      vnni, kRepeats);
     lut = qc::kernels::timeMatmulLut(rows, K, N, lp, f, vnni, kRepeats);

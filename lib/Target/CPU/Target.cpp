@@ -120,6 +120,7 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   pipeline.lowbitKernels = resolved.lowbitKernels;
   // popcount asked for: every product that cannot take it says why.
   pipeline.reportChoices =
+      resolved.reportChoices ||
       resolved.lowbitKernels == kernels::LowBitMethod::Popcount;
   return lowerInTwoHalves(
       module, graphFunction, "native code",

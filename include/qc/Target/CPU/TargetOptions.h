@@ -41,6 +41,9 @@ struct TargetOptions {
   F32Kernels f32Kernels = F32Kernels::Auto;
   /// Products of 1-4 bit (#qc.lowbit) weights, with the int8 kernels.
   kernels::LowBitMethod lowbitKernels = kernels::LowBitMethod::Auto;
+  /// Remarks on each low-bit product's kernel and why (quant-compile
+  /// --report; always with --lowbit-kernels popcount).
+  bool reportChoices = false;
 };
 
 } // namespace qc::cpu
