@@ -9,7 +9,7 @@ digits:
   * accuracy of the PyTorch model, our float build, our int8 build with the
     AND + popcount kernels (--lowbit-kernels popcount) and with the int8
     kernels (--lowbit-kernels unpack), and ONNX Runtime FP32;
-  * latency (batch 1, one thread, median of --repeat runs) of each build and
+  * latency (batch 1, one thread, median of --rounds interleaved rounds of --repeat runs) of each build and
     of ONNX Runtime FP32.
 Writes a markdown table (--report) and JSON (--json).
 
@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 
 from qcbench.ort import ort_dir, ort_run, ort_samples  # noqa: E402
 from qcbench.report import cpu_name  # noqa: E402
-from qcbench.tools import run, run_json, run_samples, timing  # noqa: E402
+from qcbench.tools import interleaved_ms, run, run_json, run_samples  # noqa: E402
 
 FONTS = "/usr/share/fonts/truetype/dejavu"
 SIZE = 28
@@ -179,6 +179,8 @@ def main():
     ap.add_argument("--train", type=int, default=12000)
     ap.add_argument("--test", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="interleaved timing rounds (each --repeat runs per build)")
     ap.add_argument("--report")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -217,14 +219,15 @@ def main():
     x0 = os.path.join(a.work, "x0.npy")
     np.save(x0, test[0][:1])
     flags = ["-i", f"x={x0}", "--repeat", str(a.repeat), "--warmup", "20"]
-    lat = {name: timing(run_json(a.bindir, lib, flags))[0] for name, lib in libs.items()}
+    runners = {name: (lambda lib=lib: run_json(a.bindir, lib, flags)) for name, lib in libs.items()}
     if ort:
-        lat["ONNX Runtime FP32"] = timing(ort_run(ort, model, flags))[0]
+        runners["ONNX Runtime FP32"] = lambda: ort_run(ort, model, flags)
+    lat = interleaved_ms(runners, a.rounds)
     rows = [(k, acc.get(k), lat.get(k)) for k in
             ["PyTorch", "ours FP32", "ours int8, popcount kernels", "ours int8, int8 kernels",
              "ONNX Runtime FP32"]]
     lines = [f"Binary CNN on {a.test} held-out rendered digits ({a.train} trained on, "
-             f"{a.epochs} epochs); latency batch 1, one thread, median of {a.repeat} runs, "
+             f"{a.epochs} epochs); latency batch 1, one thread, median of {a.rounds} interleaved rounds of {a.repeat} runs, "
              f"{cpu_name()}.", "",
              "| build | accuracy | latency (ms) |", "|---|---:|---:|"]
     for k, ac, la in rows:

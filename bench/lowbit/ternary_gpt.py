@@ -14,7 +14,7 @@ clip(W / g, -1, 1)), straight-through gradients), embeddings and head float.
       model, our float build, our W8A8 builds with the weights on bit planes
       (--lowbit-kernels lut, the table-lookup kernel), unpacked
       (--lowbit-kernels unpack) and chosen per layer by timing (auto), and
-      ONNX Runtime FP32; latency (one thread, median of --repeat runs) of
+      ONNX Runtime FP32; latency (one thread, median of --rounds interleaved rounds of --repeat runs) of
       each.
 """
 import argparse
@@ -92,7 +92,7 @@ def evaluate(a):
     import torch
     from qcbench.ort import ort_dir, ort_run, ort_samples
     from qcbench.report import cpu_name
-    from qcbench.tools import run, run_json, run_samples, timing
+    from qcbench.tools import interleaved_ms, run, run_json, run_samples
 
     os.makedirs(a.work, exist_ok=True)
     from model import CharTransformer
@@ -151,12 +151,13 @@ def evaluate(a):
     x0 = os.path.join(a.work, "ids0.npy")
     np.save(x0, ids[:1])
     flags = ["-i", f"ids={x0}", "--repeat", str(a.repeat), "--warmup", "10"]
-    lat = {name: timing(run_json(a.bindir, lib, flags))[0] for name, lib in paths.items()}
+    runners = {name: (lambda lib=lib: run_json(a.bindir, lib, flags)) for name, lib in paths.items()}
     if ort:
-        lat["ONNX Runtime FP32"] = timing(ort_run(ort, onnx_path, flags))[0]
+        runners["ONNX Runtime FP32"] = lambda: ort_run(ort, onnx_path, flags)
+    lat = interleaved_ms(runners, a.rounds)
     lines = [f"Ternary-weight character GPT (4 blocks, d = 192; every block linear "
              f"ternary) on {a.windows} held-out windows of {SEQ} characters; latency "
-             f"batch 1, one thread, median of {a.repeat} runs, {cpu_name()}.", "",
+             f"batch 1, one thread, median of {a.rounds} interleaved rounds of {a.repeat} runs, {cpu_name()}.", "",
              "| build | perplexity | next-character accuracy | latency (ms) |",
              "|---|---:|---:|---:|"]
     for name in ["PyTorch", *paths, "ONNX Runtime FP32"]:
@@ -189,6 +190,8 @@ def main():
     e.add_argument("--work", default="/tmp/qc-ternary-gpt")
     e.add_argument("--windows", type=int, default=64)
     e.add_argument("--repeat", type=int, default=50)
+    e.add_argument("--rounds", type=int, default=5,
+                   help="interleaved timing rounds (each --repeat runs per build)")
     e.add_argument("--report")
     e.add_argument("--json")
     a = ap.parse_args()

@@ -572,7 +572,7 @@ void binGeneric(const BinShape &s, bool rows, const uint8_t *x, uint8_t xr,
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq")))
 
 constexpr int kBinR = 2; // vectors of 8 output pixels in a register tile
-constexpr int kBinF = 8; // filters of a register tile
+constexpr int kBinF = 8; // filters of a register tile (transpose8x8)
 
 /// A mask of n (<= 64) bytes with AVX-512 byte compares (a functor: a
 /// lambda would not carry the target attributes).
@@ -700,6 +700,83 @@ QC_VPOPCNT void binRowEpilogue(const int64_t *P, int64_t f, int64_t oh,
   }
 }
 
+/// out[j][i] = in[i][j] for 8 x 8 64-bit lanes.
+QC_VPOPCNT inline void transpose8x8(const __m512i in[8], __m512i out[8]) {
+  __m512i t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm512_unpacklo_epi64(in[i], in[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi64(in[i], in[i + 1]);
+  }
+  const __m512i lo128 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
+                hi128 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2),
+                lo256 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0),
+                hi256 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+  for (int h = 0; h < 8; h += 4) {
+    u[h] = _mm512_permutex2var_epi64(t[h], lo128, t[h + 2]);     // col 0, 4
+    u[h + 1] = _mm512_permutex2var_epi64(t[h], hi128, t[h + 2]); // col 2, 6
+    u[h + 2] = _mm512_permutex2var_epi64(t[h + 1], lo128, t[h + 3]); // 1, 5
+    u[h + 3] = _mm512_permutex2var_epi64(t[h + 1], hi128, t[h + 3]); // 3, 7
+  }
+  const int col[4] = {0, 2, 1, 3};
+  for (int q = 0; q < 4; ++q) {
+    out[col[q]] = _mm512_permutex2var_epi64(u[q], lo256, u[q + 4]);
+    out[col[q] + 4] = _mm512_permutex2var_epi64(u[q], hi256, u[q + 4]);
+  }
+}
+
+/// The epilogue of a matmul's rows (1 x 1, no padding: no border terms)
+/// from the row buffer ([pixel][16 filters]: binRow transposes the tiles),
+/// vectorized over 8 filters: v = corr + pStep P + xCoef X, then
+/// qc.requantize with each lane's multiplier and shift, stored side by side
+/// (output [M][N]).
+QC_VPOPCNT void binRowsEpilogue(const int64_t *Prow, int64_t f0,
+                                int64_t fEnd, int64_t oh, const BinShape &s,
+                                const RowTerms &rt, const BinTerms &t,
+                                const Epilogue &e, void *out) {
+  const __m512i pStep = _mm512_set1_epi64(t.pStep),
+                izp = _mm512_set1_epi64(e.izp), ozp = _mm512_set1_epi64(e.ozp),
+                lo = _mm512_set1_epi64(e.lo), hi = _mm512_set1_epi64(e.hi),
+                one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+  for (int64_t f = f0; f < fEnd; f += 8) {
+    __mmask8 lanes =
+        fEnd - f >= 8 ? 0xFF : __mmask8((1u << (fEnd - f)) - 1);
+    __m512i corr = _mm512_cvtepi32_epi64(
+                _mm256_maskz_loadu_epi32(lanes, e.corr + f)),
+            xCoef = _mm512_cvtepi32_epi64(
+                _mm256_maskz_loadu_epi32(lanes, t.xCoef + f)),
+            mult = zero, sh = zero, half = zero;
+    if (e.outI8) {
+      mult = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(lanes, e.mult + f));
+      sh = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(lanes, e.shift + f));
+      __mmask8 pos = _mm512_cmpgt_epi64_mask(sh, zero);
+      half = _mm512_maskz_sllv_epi64(pos, one, _mm512_sub_epi64(sh, one));
+    }
+    for (int64_t ow = 0; ow < s.OW; ++ow) {
+      if (rt.border8[ow / 8] >> (ow % 8) & 1) { // not for a matmul: scalar
+        for (int64_t i = 0; i < 8 && f + i < fEnd; ++i)
+          binFinish(Prow[ow * 16 + f + i - f0], f + i, oh, ow, s, rt, t, e,
+                    out, binOutIdx(s, true, 0, f + i, oh * s.OW + ow));
+        continue;
+      }
+      __m512i P = _mm512_maskz_loadu_epi64(lanes, Prow + ow * 16 + f - f0);
+      __m512i v = _mm512_add_epi64(
+          _mm512_add_epi64(corr, _mm512_mul_epi32(P, pStep)),
+          _mm512_mul_epi32(xCoef, _mm512_set1_epi64(rt.X[ow])));
+      int64_t at = binOutIdx(s, true, 0, f, oh * s.OW + ow);
+      if (!e.outI8) {
+        _mm256_mask_storeu_epi32(static_cast<int32_t *>(out) + at, lanes,
+                                 _mm512_cvtepi64_epi32(v));
+        continue;
+      }
+      v = _mm512_mul_epi32(_mm512_sub_epi64(v, izp), mult);
+      v = _mm512_srav_epi64(_mm512_add_epi64(v, half), sh);
+      v = _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(v, ozp), lo), hi);
+      _mm_mask_storeu_epi8(static_cast<int8_t *>(out) + at, lanes,
+                           _mm512_cvtepi64_epi8(v));
+    }
+  }
+}
+
 /// One output row of up to 16 filters from f0: the popcounts of every
 /// pixel into a row buffer (tiles of 16 pixels x 8 filters), then each
 /// filter's epilogue over the row (NCHW output: consecutive pixels; a
@@ -725,10 +802,26 @@ QC_VPOPCNT void binRow(const uint64_t *img, const uint64_t *w,
         binTile<B, kBinF>(img, w, s, f, oh, ow, lanes, acc);
       else
         binTile<B, 1>(img, w, s, f, oh, ow, lanes, acc);
-      for (int64_t i = 0; i < nf; ++i)
-        for (int r = 0; r < kBinR; ++r)
-          _mm512_storeu_si512(Prow + (f + i - f0) * ld + ow + 8 * r,
-                              acc[r][i]);
+      if (!rows) {
+        for (int64_t i = 0; i < nf; ++i)
+          for (int r = 0; r < kBinR; ++r)
+            _mm512_storeu_si512(Prow + (f + i - f0) * ld + ow + 8 * r,
+                                acc[r][i]);
+      } else if (nf == kBinF) { // [pixel][16 filters]
+        for (int r = 0; r < kBinR; ++r) {
+          __m512i px[8];
+          transpose8x8(acc[r], px);
+          for (int j = 0; j < 8; ++j)
+            _mm512_storeu_si512(Prow + (ow + 8 * r + j) * 16 + f - f0, px[j]);
+        }
+      } else {
+        for (int r = 0; r < kBinR; ++r) {
+          alignas(64) int64_t lane[8];
+          _mm512_store_si512(lane, acc[r][0]);
+          for (int j = 0; j < 8; ++j)
+            Prow[(ow + 8 * r + j) * 16 + f - f0] = lane[j];
+        }
+      }
       f += nf;
     }
   }
@@ -739,10 +832,7 @@ QC_VPOPCNT void binRow(const uint64_t *img, const uint64_t *w,
     return;
   }
   // A matmul's row m holds the filters' outputs side by side.
-  for (int64_t ow = 0; ow < s.OW; ++ow)
-    for (int64_t f = f0; f < fEnd; ++f)
-      binFinish(Prow[(f - f0) * ld + ow], f, oh, ow, s, rt, t, e, out,
-                binOutIdx(s, true, bi, f, oh * s.OW + ow));
+  binRowsEpilogue(Prow, f0, fEnd, oh, s, rt, t, e, out);
 }
 
 QC_VPOPCNT void binVpopcnt(const BinShape &s, bool rows, const uint8_t *x,

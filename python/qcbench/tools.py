@@ -136,6 +136,20 @@ def timing(res):
     return t["median_ms"], t["min_ms"], t["max_ms"]
 
 
+def interleaved_ms(runners, rounds=5):
+    """Median latency (ms) of each of `runners` (name -> a function that
+    times one --repeat run and returns its JSON object), measured in
+    `rounds` interleaved rounds: every round times each runner once, and
+    a runner's figure is the median of its per-round medians. A burst of
+    load on a shared machine then hits one round of every build, not every
+    round of one."""
+    per = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, f in runners.items():
+            per[name].append(timing(f())[0])
+    return {name: float(np.median(v)) for name, v in per.items()}
+
+
 class Samples:
     """What run_samples returns: `outputs` (output name -> the stacked outputs,
     [samples, ...]) and `comparison` (output name -> {"sqnr_db", "cosine",

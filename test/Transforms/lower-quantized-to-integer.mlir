@@ -154,3 +154,44 @@ func.func @compare_accumulator(%x: tensor<2x4xf32>) -> (tensor<2x2xi1>, tensor<2
   %c3 = qc.lessorequal %y, %t3 : (tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xi1>
   return %c0, %c1, %c2, %c3, %y : tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xi1>, tensor<2x2xf32>
 }
+
+// -----
+
+// A sign before a binary layer (GreaterOrEqual 0, Where 1 / -1, max
+// reshape, quantized to u8 at 1/127.5, zero point 128: levels 255 and 1)
+// becomes a step on the accumulator: requantize with multiplier 254 =
+// 255 - 1, shift 0, input zero point 0 (the threshold), output zero point
+// 255 and clamp (1, 255), so acc >= 0 gives 255 and acc <= -1 gives 1. The
+// reshape runs on its integers, and the next product sees the two levels.
+// CHECK-LABEL: func.func @sign_to_step
+// CHECK: %[[M:.*]] = qc.matmul_int
+// CHECK: %[[S:.*]] = qc.requantize %[[M]] multiplier [254] shift [0] zp(0 -> 255) clamp(1, 255) : tensor<1x4xi32> -> tensor<1x4xui8>
+// CHECK: %[[R:.*]] = qc.reshape %[[S]], %{{.*}} : (tensor<1x4xui8>, tensor<2xi64>) -> tensor<2x2xui8>
+// CHECK-NOT: qc.where
+// CHECK: qc.matmul_int {{.*}} {lowbit = #qc.lowbit<bits = 1, base = -127, step = 254, act_lo = 1, act_hi = 255>}
+func.func @sign_to_step(%x: tensor<1x4xf32>) -> tensor<2x2xf32> {
+  %zero = arith.constant dense<0.0> : tensor<f32>
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %mone = arith.constant dense<-1.0> : tensor<f32>
+  %shape = arith.constant dense<[2, 2]> : tensor<2xi64>
+  %w = arith.constant dense<[[1, -2, 3, 4], [3, 4, -1, 2], [-5, 6, 7, 1], [7, -8, 2, 2]]> : tensor<4x4xi8>
+  %w2 = arith.constant dense<[[127, -127], [-127, 127]]> : tensor<2x2xi8>
+  %q = qc.quantize %x : tensor<1x4xf32> -> tensor<1x4x!quant.uniform<u8:f32, 0.1:10>>
+  %dq = qc.dequantize %q : tensor<1x4x!quant.uniform<u8:f32, 0.1:10>> -> tensor<1x4xf32>
+  %wq = qc.storage_cast %w : tensor<4x4xi8> -> tensor<4x4x!quant.uniform<i8:f32, 0.01>>
+  %wd = qc.dequantize %wq : tensor<4x4x!quant.uniform<i8:f32, 0.01>> -> tensor<4x4xf32>
+  %m = qc.matmul %dq, %wd : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
+  %mq = qc.quantize %m : tensor<1x4xf32> -> tensor<1x4x!quant.uniform<u8:f32, 0.05:3>>
+  %y = qc.dequantize %mq : tensor<1x4x!quant.uniform<u8:f32, 0.05:3>> -> tensor<1x4xf32>
+  %c = qc.greaterorequal %y, %zero : (tensor<1x4xf32>, tensor<f32>) -> tensor<1x4xi1>
+  %s = qc.where %c, %one, %mone : (tensor<1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<1x4xf32>
+  %r = qc.reshape %s, %shape : (tensor<1x4xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+  %sq = qc.quantize %r : tensor<2x2xf32> -> tensor<2x2x!quant.uniform<u8:f32, 0.0078431372549019607:128>>
+  %sd = qc.dequantize %sq : tensor<2x2x!quant.uniform<u8:f32, 0.0078431372549019607:128>> -> tensor<2x2xf32>
+  %w2q = qc.storage_cast %w2 : tensor<2x2xi8> -> tensor<2x2x!quant.uniform<i8:f32, 0.01>>
+  %w2d = qc.dequantize %w2q : tensor<2x2x!quant.uniform<i8:f32, 0.01>> -> tensor<2x2xf32>
+  %m2 = qc.matmul %sd, %w2d : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %m2q = qc.quantize %m2 : tensor<2x2xf32> -> tensor<2x2x!quant.uniform<u8:f32, 0.05:3>>
+  %o = qc.dequantize %m2q : tensor<2x2x!quant.uniform<u8:f32, 0.05:3>> -> tensor<2x2xf32>
+  return %o : tensor<2x2xf32>
+}

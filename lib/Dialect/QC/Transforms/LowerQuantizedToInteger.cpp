@@ -114,8 +114,8 @@ struct LowerQuantizedToIntegerPass
 
   /// The two stored values of activations that are the quantization (per
   /// tensor) of a Where between two constants, as binarized activations
-  /// export (through reshapes, transposes and max pooling); none when that
-  /// is not what `x` is.
+  /// export, or a step-function qc.requantize (through reshapes,
+  /// transposes and max pooling); none when that is not what `x` is.
   static std::optional<std::pair<int32_t, int32_t>> binaryLevels(Value x) {
     // Ops that only move or select values keep the two levels.
     static const llvm::StringRef kKeepLevels[] = {
@@ -133,6 +133,16 @@ struct LowerQuantizedToIntegerPass
     x = strip(x);
     if (auto sc = x.getDefiningOp<qc::StorageCastOp>())
       x = sc.getInput();
+    // A step function (ThresholdToRequantize): shift 0, one multiplier
+    // spanning the clamp range, the output zero point at one end of it.
+    if (auto rq = strip(x).getDefiningOp<qc::RequantizeOp>()) {
+      int64_t lo = rq.getClampMin(), hi = rq.getClampMax(),
+              zp = rq.getOutputZp();
+      if (rq.getMultiplier().size() == 1 && rq.getShift()[0] == 0 && lo < hi &&
+          rq.getMultiplier()[0] >= hi - lo && (zp == lo || zp == hi))
+        return std::make_pair(int32_t(lo), int32_t(hi));
+      return std::nullopt;
+    }
     auto q = x.getDefiningOp<qc::QuantizeOp>();
     if (!q)
       return std::nullopt;

@@ -204,6 +204,84 @@ struct CompareAccumulator : RewritePattern {
   }
 };
 
+/// The quantization of a Where between two constants on a comparison of
+/// an int32 accumulator with one threshold T (what CompareAccumulator
+/// makes of a sign before a binary layer): a step function, which is a
+/// qc.requantize with shift 0. With h and l the levels of acc >= T and
+/// acc < T (h > l), y = clamp(h + (acc - T) (h - l), l, h) is h from T up
+/// and at most l below it. It then fuses into the product's kernel, whose
+/// epilogue writes the two levels directly. Max pooling and reshapes on
+/// the way to the quantization move onto the step's integers (a rising
+/// step commutes with max).
+struct ThresholdToRequantize : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::QuantizeOp q,
+                                PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    // Max pooling and reshapes between the Where and the quantization
+    // commute with a rising step: they run on its integers.
+    SmallVector<Operation *> moves;
+    Value v = q.getInput();
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<qc::MaxPoolOp, qc::ReshapeOp, qc::FlattenOp, qc::TransposeOp,
+               qc::SqueezeOp, qc::UnsqueezeOp>(def) ||
+          (def->getNumResults() > 1 && !def->getResult(1).use_empty()))
+        break;
+      moves.push_back(def);
+      v = def->getOperand(0);
+    }
+    auto where = v.getDefiningOp<qc::WhereOp>();
+    if (!yq || !where)
+      return failure();
+    Operation *cmp = where.getCondition().getDefiningOp();
+    if (!isa_and_nonnull<qc::GreaterOrEqualOp, qc::LessOp>(cmp))
+      return failure();
+    Value acc = cmp->getOperand(0);
+    DenseElementsAttr thr;
+    if (!tensorTy(acc).getElementType().isInteger(32) ||
+        !matchPattern(cmp->getOperand(1), m_Constant(&thr)) ||
+        !thr.isSplat() ||
+        tensorTy(acc).getShape() != tensorTy(where.getResult()).getShape())
+      return failure();
+    int64_t t = thr.getSplatValue<APInt>().getSExtValue();
+    int64_t level[2];
+    Value branches[2] = {where.getX(), where.getY()};
+    for (auto [i, branch] : llvm::enumerate(branches)) {
+      DenseElementsAttr c;
+      if (!matchPattern(branch, m_Constant(&c)) || !c.isSplat() ||
+          !isa<FloatType>(c.getElementType()))
+        return failure();
+      // qc.quantize's definition: round half to even in f32, saturated.
+      float r = std::nearbyint(c.getSplatValue<APFloat>().convertToFloat() /
+                               float(yq.getScale()));
+      level[i] = std::clamp<int64_t>(int64_t(r) + yq.getZeroPoint(),
+                                     yq.getStorageTypeMin(),
+                                     yq.getStorageTypeMax());
+    }
+    bool ge = isa<qc::GreaterOrEqualOp>(cmp);
+    int64_t h = ge ? level[0] : level[1], l = ge ? level[1] : level[0];
+    if (h <= l) // a falling step needs a negative multiplier
+      return failure();
+    Value y = qc::RequantizeOp::create(
+        rw, q.getLoc(), storageTensorType(tensorTy(acc), yq), acc,
+        rw.getDenseI32ArrayAttr({int32_t(h - l)}),
+        rw.getDenseI32ArrayAttr({0}), IntegerAttr(), rw.getI32IntegerAttr(t),
+        rw.getI32IntegerAttr(h), rw.getI64IntegerAttr(l),
+        rw.getI64IntegerAttr(h));
+    for (Operation *op : llvm::reverse(moves)) {
+      Operation *clone = rw.clone(*op);
+      rw.modifyOpInPlace(clone, [&] {
+        clone->setOperand(0, y);
+        clone->getResult(0).setType(
+            storageTensorType(tensorTy(op->getResult(0)), yq));
+      });
+      y = clone->getResult(0);
+    }
+    rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), y);
+    return success();
+  }
+};
+
 /// Concat of quantized tensors: each requantized to the result's type.
 struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -299,7 +377,8 @@ struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
 
 void qc::integer::populateIntegerChainPatterns(RewritePatternSet &patterns) {
   patterns.add<AddToInteger, GlobalAveragePoolToInteger, ConcatToInteger,
-               DequantizeLater, CompareAccumulator>(patterns.getContext());
+               DequantizeLater, CompareAccumulator,
+               ThresholdToRequantize>(patterns.getContext());
 }
 
 void qc::integer::populateRequantizePatterns(RewritePatternSet &patterns,
