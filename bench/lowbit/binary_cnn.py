@@ -194,6 +194,8 @@ def main():
     with torch.no_grad():
         torch_logits = exported(torch.from_numpy(test[0])).numpy()
     acc = {"PyTorch": float((torch_logits.argmax(1) == test[1]).mean())}
+    torch_pred = torch_logits.argmax(1)
+    agree = {"PyTorch": 1.0}
     calib = os.path.join(a.work, "calib")
     os.makedirs(calib, exist_ok=True)
     for i in range(64):
@@ -211,11 +213,13 @@ def main():
         out = run_samples(a.bindir, lib, samples, os.path.join(a.work, "s_" + name[:12]))
         logits = out.outputs["logits"].reshape(len(test[1]), -1)
         acc[name] = float((logits.argmax(1) == test[1]).mean())
+        agree[name] = float((logits.argmax(1) == torch_pred).mean())
     ort = ort_dir()
     if ort:
         o = ort_samples(ort, model, samples, os.path.join(a.work, "ort"))
-        acc["ONNX Runtime FP32"] = float((o["logits"].reshape(len(test[1]), -1).argmax(1)
-                                          == test[1]).mean())
+        ort_pred = o["logits"].reshape(len(test[1]), -1).argmax(1)
+        acc["ONNX Runtime FP32"] = float((ort_pred == test[1]).mean())
+        agree["ONNX Runtime FP32"] = float((ort_pred == torch_pred).mean())
     x0 = os.path.join(a.work, "x0.npy")
     np.save(x0, test[0][:1])
     flags = ["-i", f"x={x0}", "--repeat", str(a.repeat), "--warmup", "20"]
@@ -223,15 +227,17 @@ def main():
     if ort:
         runners["ONNX Runtime FP32"] = lambda: ort_run(ort, model, flags)
     lat = interleaved_ms(runners, a.rounds)
-    rows = [(k, acc.get(k), lat.get(k)) for k in
+    rows = [(k, acc.get(k), agree.get(k), lat.get(k)) for k in
             ["PyTorch", "ours FP32", "ours int8, popcount kernels", "ours int8, int8 kernels",
              "ONNX Runtime FP32"]]
     lines = [f"Binary CNN on {a.test} held-out rendered digits ({a.train} trained on, "
              f"{a.epochs} epochs); latency batch 1, one thread, median of {a.rounds} interleaved rounds of {a.repeat} runs, "
              f"{cpu_name()}.", "",
-             "| build | accuracy | latency (ms) |", "|---|---:|---:|"]
-    for k, ac, la in rows:
+             "| build | accuracy | same prediction as PyTorch | latency (ms) |",
+             "|---|---:|---:|---:|"]
+    for k, ac, ag, la in rows:
         lines.append(f"| {k} | {'' if ac is None else f'{100 * ac:.2f}%'} | "
+                     f"{'' if ag is None else f'{100 * ag:.2f}%'} | "
                      f"{'' if la is None else f'{la:.4f}'} |")
     print("\n".join(lines))
     if a.report:
@@ -239,7 +245,8 @@ def main():
             f.write("\n".join(lines) + "\n")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"accuracy": acc, "latency_ms": lat}, f, indent=1)
+            json.dump({"accuracy": acc, "agreement_with_pytorch": agree, "latency_ms": lat},
+                      f, indent=1)
 
 
 if __name__ == "__main__":

@@ -468,15 +468,20 @@ Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs,
 
 llvm::json::Value qc::tableToJSON(const SensitivityTable &t) {
   llvm::json::Array layers, acts;
-  for (auto [i, l] : llvm::enumerate(t.layers))
-    layers.push_back(
-        llvm::json::Object{{"name", l.name},
-                           {"activation", int64_t(l.activation)},
-                           {"params", l.params},
-                           {"channels", l.channels},
-                           {"macs", l.macs},
-                           {"conv", l.conv},
-                           {"cost", llvm::json::Array(t.weightCost[i])}});
+  for (auto [i, l] : llvm::enumerate(t.layers)) {
+    llvm::json::Object layer{{"name", l.name},
+                             {"activation", int64_t(l.activation)},
+                             {"params", l.params},
+                             {"channels", l.channels},
+                             {"macs", l.macs},
+                             {"conv", l.conv},
+                             {"cost", llvm::json::Array(t.weightCost[i])}};
+    // Seconds per run in each weight format, as measured on the machine
+    // that wrote the table (--latency-budget).
+    if (i < t.latency.size())
+      layer["latency"] = llvm::json::Array(t.latency[i]);
+    layers.push_back(std::move(layer));
+  }
   for (auto [g, name] : llvm::enumerate(t.activations))
     acts.push_back(llvm::json::Object{
         {"name", name}, {"cost", llvm::json::Array(t.activationCost[g])}});
@@ -555,7 +560,13 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
     info.conv = lo->getBoolean("conv").value_or(false);
     t.layers.push_back(info);
     t.weightCost.push_back(cost);
+    std::vector<double> latency;
+    if (lo->getArray("latency") && numbers(lo, "latency", latency) &&
+        latency.size() == t.weightBits.size())
+      t.latency.push_back(latency);
   }
+  if (t.latency.size() != t.layers.size()) // all layers or none
+    t.latency.clear();
   return t;
 }
 

@@ -438,7 +438,17 @@ Error QuantizationSession::assignBitWidths() {
   s->table = std::move(*t);
   SensitivityTable &table = *s->table;
   if (o.budget.latency) {
-    measureLatency(table);
+    // Timed once per table: a cached table keeps its latencies (the
+    // machine that wrote it), so repeated compiles see the same numbers.
+    bool cached = !table.latency.empty();
+    if (!cached) {
+      measureLatency(table);
+      if (!o.sensitivityCache.empty())
+        if (Error e = writeFile(o.sensitivityCache, [&](llvm::raw_ostream &os) {
+              os << llvm::formatv("{0:2}", tableToJSON(table)) << "\n";
+            }))
+          return e;
+    }
     size_t widest =
         std::max_element(table.weightBits.begin(), table.weightBits.end()) -
         table.weightBits.begin();
@@ -447,8 +457,11 @@ Error QuantizationSession::assignBitWidths() {
       all += row[widest];
     log << "latency: " << table.layers.size() << " layers x "
         << table.weightBits.size()
-        << " weight formats timed with the int8 kernels; all at the widest: "
-        << llvm::formatv("{0:f1}", all * 1e6) << " us\n";
+        << " weight formats "
+        << (cached ? "from " + o.sensitivityCache
+                   : std::string("timed with the kernels"))
+        << "; all at the widest: " << llvm::formatv("{0:f1}", all * 1e6)
+        << " us\n";
   }
   auto a = chooseBitWidths(table, o, log);
   if (!a)
