@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Latency-aware bit widths: accuracy against measured latency, the integer
 program (CBC) against the greedy baseline and uniform widths, on the
-transformers of bench/transformers (GPT- and BERT-style, [4, 128] tokens)
-and on PP-OCR's direction classifier (3x48x192).
+transformers of bench/transformers (GPT- and BERT-style, [4, 128] tokens),
+on PP-OCR's direction classifier (3x48x192), and on a decode-shaped stack
+of feed-forward blocks (one token, 1024 -> 2816 -> 1024, made here:
+`make_mlp`), where the table-lookup kernels are the faster ones.
 
 For each model: the float build; uniform W8, W4 and W2 weights (8-bit
 inputs); then `--bits auto --latency-budget B` with `--bit-assignment ilp`
@@ -13,10 +15,10 @@ faster) and the all-8-bit latency. Every build is then run: its measured
 latency (one thread, median of --rounds interleaved rounds of --repeat runs
 of one sample) next to the
 kernels' latency the program summed, and its quality against float
-(perplexity and top-1 agreement for the transformers, softmax SQNR and
-agreement for the classifier).
+(perplexity and top-1 agreement for the transformers, output SQNR and
+top-1 agreement for the classifier and the stack).
 
-    latency_bits.py BINDIR [--work DIR] [--models gpt,bert,cls] [--repeat N]
+    latency_bits.py BINDIR [--work DIR] [--models mlp,cls,gpt,bert] [--repeat N]
                     [--report FILE.md] [--json FILE]
 """
 import argparse
@@ -41,7 +43,7 @@ from qcbench.tools import interleaved_ms, run_json, run_model, run_samples  # no
 CLS = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 CLS_OUT = "softmax_0.tmp_0"
 # Budgets: fastest + f * (all-8-bit - fastest).
-FRACTIONS = [0.0, 0.5]
+FRACTIONS = [0.05, 0.5]
 
 
 def kernel_us(res):
@@ -56,13 +58,55 @@ def widths(bw):
     return " ".join(f"{w.count(b)} x {b}-bit" for b in sorted(set(w)))
 
 
+def make_mlp(work, d=1024, hidden=2816, blocks=3, seed=0):
+    """A decode-shaped stack (one token, M = 1): `blocks` feed-forward
+    blocks d -> hidden -> d with ReLU between and a residual Add, weights
+    drawn from a Student t (heavy tails, like trained LLM weights) scaled by
+    1 / sqrt(fan-in). Written with Debian's onnx; 64 calibration and 32
+    evaluation inputs of N(0, 1)."""
+    path, calib, ev = f"{work}/mlp.onnx", f"{work}/mlp-calib", f"{work}/mlp-eval"
+    if not os.path.exists(path):
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+        rng = np.random.default_rng(seed)
+        nodes, inits, x = [], [], "x"
+        for b in range(blocks):
+            w1 = (rng.standard_t(5, (d, hidden)) / np.sqrt(d)).astype(np.float32)
+            w2 = (rng.standard_t(5, (hidden, d)) / np.sqrt(hidden)).astype(np.float32)
+            inits += [numpy_helper.from_array(w1, f"w{b}_up"),
+                      numpy_helper.from_array(w2, f"w{b}_down")]
+            nodes += [helper.make_node("MatMul", [x, f"w{b}_up"], [f"h{b}"]),
+                      helper.make_node("Relu", [f"h{b}"], [f"r{b}"]),
+                      helper.make_node("MatMul", [f"r{b}", f"w{b}_down"], [f"o{b}"]),
+                      helper.make_node("Add", [x, f"o{b}"], [f"x{b + 1}"])]
+            x = f"x{b + 1}"
+        nodes.append(helper.make_node("Identity", [x], ["y"]))
+        g = helper.make_graph(nodes, "mlp",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, d])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, d])],
+                              inits)
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        for sub, base in ((calib, 1000), (ev, 2000)):
+            os.makedirs(sub, exist_ok=True)
+            r = np.random.default_rng(base)
+            for i in range(64 if sub == calib else 32):
+                np.save(f"{sub}/{i:03d}.npy", r.standard_normal((1, d)).astype(np.float32))
+    return path, calib, sorted(glob.glob(f"{ev}/*.npy"))
+
+
 class Model:
     """One model: how to build it, run it for quality, and time it."""
 
     def __init__(self, a, name):
         self.a, self.name = a, name
         w = a.work
-        if name == "cls":
+        if name == "mlp":
+            self.path, self.calib, self.evals = make_mlp(w)
+            self.x = np.stack([np.load(f) for f in self.evals])
+            # Rounded to nearest: GPTQ's Hessian from 64 single tokens is
+            # rank-deficient for K = 1024.
+            self.shape, self.scope, self.metric = [], ["--weight-rounding", "nearest"], "mse"
+        elif name == "cls":
             samples = f"{w}/samples"
             if not os.path.isdir(f"{samples}/cls"):
                 script("bench/quality/make-samples.py", samples, "--cache", model_cache(),
@@ -97,14 +141,18 @@ class Model:
         return lib, tools.compile(self.a.bindir, self.path, args, fatal=fatal)
 
     def quality(self, lib):
-        if self.name == "cls":
-            res = run_samples(self.a.bindir, lib, {"x": self.x}, f"{self.a.work}/out-cls-lat")
-            p = res.outputs[CLS_OUT].reshape(len(self.x), -1).astype(np.float64)
+        if self.name in ("cls", "mlp"):
+            out = CLS_OUT if self.name == "cls" else "y"
+            res = run_samples(self.a.bindir, lib, {"x": self.x},
+                              f"{self.a.work}/out-{self.name}-lat")
+            p = res.outputs[out].reshape(len(self.x), -1).astype(np.float64)
             if self.float is None:
                 self.float = p
             f = self.float
             noise = ((p - f) ** 2).sum()
             sqnr = float("inf") if noise == 0 else 10 * np.log10((f ** 2).sum() / noise)
+            if self.name == "mlp":  # no classes: the SQNR alone
+                return {"sqnr": sqnr}
             return {"sqnr": sqnr, "agree": float((p.argmax(-1) == f.argmax(-1)).mean())}
         from evaluate import score
         logits = run_model(self.a.bindir, lib, "ids", self.evals, "logits",
@@ -116,17 +164,24 @@ class Model:
         return {"ppl": ppl, "agree": float((pred == self.float).mean())}
 
     def runner(self, lib):
-        flags = ["--input", f"{'x' if self.name == 'cls' else 'ids'}={self.evals[0]}",
+        flags = ["--input", f"{'ids' if self.name in ('gpt', 'bert') else 'x'}={self.evals[0]}",
                  "--repeat", str(self.a.repeat), "--warmup", "5"]
         return lambda: run_json(self.a.bindir, lib, flags)
 
 
 def study(a, name):
     m = Model(a, name)
-    rows = []
+    rows, failed = [], []
 
     def add(kind, label, flags, expect_bits=None):
-        lib, res = m.compile(label, flags)
+        try:
+            lib, res = m.compile(label, flags, fatal=kind not in ("ilp", "greedy"))
+        except tools.ToolError as e:  # greedy can miss a tight budget
+            print(f"{name:5s} {label:36s} no choice: {str(e).splitlines()[-1][-160:]}",
+                  flush=True)
+            failed.append({"model": name, "kind": kind, "config": label,
+                           "error": str(e)[-300:]})
+            return None
         bw = tools.bit_widths(res)
         q = m.quality(lib)
         r = {"model": name, "kind": kind, "config": label, "lib": lib,
@@ -169,14 +224,15 @@ def study(a, name):
         r["measured_ms"] = lat[r["config"]]
         del r["lib"]
         print(f"{name:5s} {r['config']:36s} measured {r['measured_ms']:.4f} ms", flush=True)
-    return {"model": name, "kernels_8bit_us": slow, "kernels_fastest_us": fast, "rows": rows}
+    return {"model": name, "kernels_8bit_us": slow, "kernels_fastest_us": fast, "rows": rows,
+            "failed": failed}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bindir")
     ap.add_argument("--work", default="/tmp/qc-latency-bits")
-    ap.add_argument("--models", default="gpt,bert,cls")
+    ap.add_argument("--models", default="mlp,cls,gpt,bert")
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--report")
@@ -195,12 +251,16 @@ def main():
                  "|---|---|---:|---:|---|---|"]
         for res in results:
             for r in res["rows"]:
-                q = (f"SQNR {r['sqnr']:.2f} dB, agreement {100 * r['agree']:.1f}%"
+                q = (f"SQNR {r['sqnr']:.2f} dB" +
+                     (f", agreement {100 * r['agree']:.1f}%" if "agree" in r else "")
                      if "sqnr" in r else
                      f"perplexity {r['ppl']:.4f}, agreement {100 * r['agree']:.2f}%")
                 k = "-" if r["kernels_us"] is None else f"{r['kernels_us']:.0f}"
                 lines.append(f"| {r['model']} | {r['config']} | {k} | {r['measured_ms']:.3f} | "
                              f"{q} | {r['widths'] or '-'} |")
+            for r in res["failed"]:
+                lines.append(f"| {r['model']} | {r['config']} | - | - | no choice within "
+                             f"the budget | - |")
         with open(a.report, "w") as h:
             h.write("\n".join(lines) + "\n")
 

@@ -167,6 +167,16 @@ def rtn(w, bits=8):
     return np.clip(np.round(w / s), -qmax, qmax), s
 
 
+def tie_slack(t, scale, q2, s2):
+    """What the second layer's output may differ by because some of its
+    inputs t (in quantization steps, [rows, groups, G]) lie within 1e-4 of a
+    rounding tie: float32 evaluation order decides which way those round, so
+    each may move its output by one step, scale * |w|."""
+    amb = np.abs(np.abs(t - np.floor(t)) - 0.5) < 1e-4
+    step = (amb * scale).reshape(t.shape[0], -1)
+    return step @ (np.abs(q2) * s2), int(amb.sum())
+
+
 def rodata(lib):
     """Bytes of the library's read-only data (where the weight blobs live)."""
     out = run("readelf", "-S", "-W", lib)
@@ -178,11 +188,11 @@ def rodata(lib):
 # three agree with numpy, and the library's read-only data shrinks by the
 # packed panels' bytes. The 4- and 2-bit (ternary) weights also run on
 # their bit planes (--lowbit-kernels lut, the table-lookup kernel, and auto,
-# whichever is faster here) and agree with numpy as well; 3-bit weights on
-# bit planes give the unpacking build's outputs exactly.
+# whichever is faster here) and agree with numpy as well, as do 3-bit
+# weights (stored in 4-bit fields) unpacked and on their bit planes.
 sizes = {}
 for bits, kernels in ((8, "unpack"), (4, "unpack"), (2, "unpack"), (4, "lut"), (2, "lut"),
-                      (2, "auto")):
+                      (2, "auto"), (3, "unpack"), (3, "lut")):
     lib = os.path.join(work, f"lib_token_w{bits}_{kernels}.so")
     run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
         os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--activation-granularity",
@@ -191,7 +201,7 @@ for bits, kernels in ((8, "unpack"), (4, "unpack"), (2, "unpack"), (4, "lut"), (
     if kernels == "unpack":
         sizes[bits] = rodata(lib)
     (q1, s1), (q2, s2) = rtn(W["w1"], bits), rtn(W["w2"], bits)
-    worst = 0.0
+    worst, ties = 0.0, 0
     for i, x in enumerate(evals):
         d = os.path.join(work, "out", f"token{bits}{kernels}", str(i))
         run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/eval_{i}.npy", "-o", d)
@@ -200,25 +210,15 @@ for bits, kernels in ((8, "unpack"), (4, "unpack"), (2, "unpack"), (4, "lut"), (
         h = np.maximum((qx @ q1) * s1 * sx + W["b1"], 0).astype(np.float32)
         qh, sh = per_token(h)
         want = (qh @ q2) * s2 * sh
-        worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
+        slack, n = tie_slack((h / sh)[:, None, :], sh[:, :, None], q2, s2)
+        ties += n
+        worst = max(worst, float(np.maximum(np.abs(got - want) - slack, 0).max() /
+                                 np.abs(want).max()))
     ok = worst <= 1e-5
     print(f"per-token int8 activations, W{bits}, {kernels} kernels: max |ours - numpy| / "
-          f"max |output| = {worst:.1e}: {'ok' if ok else 'FAILED'} (want <= 1e-5)")
+          f"max |output| = {worst:.1e} beyond {ties} rounding ties: {'ok' if ok else 'FAILED'} "
+          f"(want <= 1e-5)")
     good &= ok
-outs = {}
-for kernels in ("unpack", "lut"):
-    lib = os.path.join(work, f"lib_token_w3_{kernels}.so")
-    run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
-        os.path.join(work, "calib.npz"), "--quantize-scope", "linear", "--activation-granularity",
-        "token", "--weight-bits", "3", "--weight-rounding", "nearest",
-        "--lowbit-kernels", kernels, "-o", lib)
-    d = os.path.join(work, "out", f"token3{kernels}")
-    run(os.path.join(bindir, "quant-run"), lib, "-i", f"x={work}/eval_0.npy", "-o", d)
-    outs[kernels] = np.load(os.path.join(d, "y.npy"))
-ok = np.array_equal(outs["unpack"], outs["lut"])
-print(f"per-token int8 activations, W3, lut kernels: bit-identical to unpack: "
-      f"{'ok' if ok else 'FAILED'}")
-good &= ok
 
 # Per-group activations (--activation-granularity group:16): a scale per 16
 # consecutive channels of a row, an int8 product per group, scaled and summed
@@ -227,16 +227,6 @@ good &= ok
 # does not hide the activations').
 def per_group(x, g):
     return per_token(x.reshape(*x.shape[:-1], -1, g))
-
-
-def tie_slack(t, scale, q2, s2):
-    """What the second layer's output may differ by because some of its
-    inputs t (in quantization steps, [rows, groups, G]) lie within 1e-4 of a
-    rounding tie: float32 evaluation order decides which way those round, so
-    each may move its output by one step, scale * |w|."""
-    amb = np.abs(np.abs(t - np.floor(t)) - 0.5) < 1e-4
-    step = (amb * scale).reshape(t.shape[0], -1)
-    return step @ (np.abs(q2) * s2), int(amb.sum())
 
 
 def group_product(x, q, s, g):
