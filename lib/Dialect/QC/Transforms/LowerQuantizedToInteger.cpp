@@ -152,29 +152,15 @@ struct LowerQuantizedToIntegerPass
     auto where = strip(q.getInput()).getDefiningOp<qc::WhereOp>();
     if (!qt || !where)
       return std::nullopt;
-    int64_t level[2];
-    Value branches[2] = {where.getX(), where.getY()};
-    for (auto [i, branch] : llvm::enumerate(branches)) {
-      // A constant of one value (a scalar, a splat, or a blob that
-      // exporters write out in full).
-      Attribute c;
-      if (!matchPattern(branch, m_Constant(&c)))
-        return std::nullopt;
-      std::optional<std::vector<float>> vals = qc::readFloatElements(c);
-      if (!vals || vals->empty() ||
-          llvm::any_of(*vals, [&](float v) { return v != vals->front(); }))
-        return std::nullopt;
-      // qc.quantize's definition: round half to even of x / scale in f32,
-      // plus the zero point, saturated.
-      float r = std::nearbyint(vals->front() / float(qt.getScale()));
-      int64_t l = int64_t(r) + qt.getZeroPoint();
-      level[i] = std::clamp<int64_t>(l, qt.getStorageTypeMin(),
-                                     qt.getStorageTypeMax());
-    }
-    if (level[0] == level[1])
+    std::optional<int64_t> level[2] = {
+        qc::integer::constantLevel(where.getX(), qt),
+        qc::integer::constantLevel(where.getY(), qt)};
+    if (!level[0] || !level[1])
       return std::nullopt;
-    return std::make_pair(int32_t(std::min(level[0], level[1])),
-                          int32_t(std::max(level[0], level[1])));
+    if (*level[0] == *level[1])
+      return std::nullopt;
+    return std::make_pair(int32_t(std::min(*level[0], *level[1])),
+                          int32_t(std::max(*level[0], *level[1])));
   }
 };
 

@@ -1,6 +1,7 @@
 //===- Common.cpp - lower-quantized-to-integer helpers
 //---------------------===//
 #include "IntegerLowering.h"
+#include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -32,6 +33,19 @@ std::optional<DynamicInput> dynamicInput(Value v) {
   int64_t groups = dq.getScales().getType().getShape().back();
   return DynamicInput{dq.getInput(), dq.getScales(), dq.getZeroPoints(),
                       dq.getGroupSize(), groups};
+}
+
+std::optional<int64_t> constantLevel(Value c, UniformQuantizedType qt) {
+  Attribute attr;
+  if (!matchPattern(c, m_Constant(&attr)))
+    return std::nullopt;
+  std::optional<std::vector<float>> vals = qc::readFloatElements(attr);
+  if (!vals || vals->empty() ||
+      llvm::any_of(*vals, [&](float v) { return v != vals->front(); }))
+    return std::nullopt;
+  float r = std::nearbyint(vals->front() / float(qt.getScale()));
+  return std::clamp<int64_t>(int64_t(r) + qt.getZeroPoint(),
+                             qt.getStorageTypeMin(), qt.getStorageTypeMax());
 }
 
 Value storageOf(OpBuilder &b, Location loc, Value q) {

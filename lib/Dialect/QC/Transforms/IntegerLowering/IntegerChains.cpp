@@ -244,22 +244,12 @@ struct ThresholdToRequantize : OpRewritePattern<qc::QuantizeOp> {
         tensorTy(acc).getShape() != tensorTy(where.getResult()).getShape())
       return failure();
     int64_t t = thr.getSplatValue<APInt>().getSExtValue();
-    int64_t level[2];
-    Value branches[2] = {where.getX(), where.getY()};
-    for (auto [i, branch] : llvm::enumerate(branches)) {
-      DenseElementsAttr c;
-      if (!matchPattern(branch, m_Constant(&c)) || !c.isSplat() ||
-          !isa<FloatType>(c.getElementType()))
-        return failure();
-      // qc.quantize's definition: round half to even in f32, saturated.
-      float r = std::nearbyint(c.getSplatValue<APFloat>().convertToFloat() /
-                               float(yq.getScale()));
-      level[i] = std::clamp<int64_t>(int64_t(r) + yq.getZeroPoint(),
-                                     yq.getStorageTypeMin(),
-                                     yq.getStorageTypeMax());
-    }
+    std::optional<int64_t> x = constantLevel(where.getX(), yq),
+                           y0 = constantLevel(where.getY(), yq);
+    if (!x || !y0)
+      return failure();
     bool ge = isa<qc::GreaterOrEqualOp>(cmp);
-    int64_t h = ge ? level[0] : level[1], l = ge ? level[1] : level[0];
+    int64_t h = ge ? *x : *y0, l = ge ? *y0 : *x;
     if (h <= l) // a falling step needs a negative multiplier
       return failure();
     Value y = qc::RequantizeOp::create(

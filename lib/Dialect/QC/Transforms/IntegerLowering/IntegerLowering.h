@@ -36,6 +36,13 @@ struct DynamicInput {
 };
 std::optional<DynamicInput> dynamicInput(mlir::Value v);
 
+/// The stored value of a constant of one value (a scalar, a splat, or a
+/// blob exporters write out in full) quantized to `qt` by qc.quantize's
+/// definition (f32 divide, round half to even, zero point, saturation);
+/// none for anything else.
+std::optional<int64_t> constantLevel(mlir::Value c,
+                                     mlir::quant::UniformQuantizedType qt);
+
 /// The storage integers of a quantized tensor (ui8 / i8 ...).
 mlir::Value storageOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value q);
 mlir::RankedTensorType storageTensorType(mlir::RankedTensorType shape,
