@@ -25,7 +25,7 @@ void qc::measureLatency(SensitivityTable &t, unsigned repeats) {
     int64_t M =
         std::max<int64_t>(1, info.macs / std::max<int64_t>(1, info.params));
     for (auto [j, bits] : llvm::enumerate(t.weightBits)) {
-      unsigned r = std::max(1u, repeats);
+      unsigned r = repeats; // 0: as many runs as fit in a few ms
       double s = qc::kernels::timeRandomMatmulI8(M, K, N, bits, vnni, r);
       if (!info.conv)
         if (std::optional<double> lut =

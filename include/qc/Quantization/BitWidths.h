@@ -104,8 +104,9 @@ llvm::Error readTaskLabels(llvm::StringRef path,
 /// VNNI where the host has it) with weights stored at 8, 4 (for 3 and 4
 /// bits) or 2 bits per weight, or for matmuls of 1-4 bit weights the
 /// table-lookup kernel where it is faster (lowbit-kernels=auto's choice);
-/// median of `repeats` single-threaded runs.
-void measureLatency(SensitivityTable &t, unsigned repeats = 7);
+/// median of `repeats` single-threaded runs (0: as many as fit in about
+/// 4 ms, 5 to 200; qc::kernels::medianSeconds).
+void measureLatency(SensitivityTable &t, unsigned repeats = 0);
 
 /// The bit-width integer program.
 struct BitBudget {
