@@ -24,6 +24,9 @@ PKGS=(
   espeak-ng
   # rendered text lines for the OCR classifier's quality evaluation
   python3-pil fonts-dejavu-core
+  # the OCR sets of the whole-model quality evaluation (bench/quality/ocr_sets.py):
+  # other faces than the samples above
+  fonts-liberation2 fonts-freefont-ttf
   # the text corpus of the transformer quality evaluation (bench/transformers)
   fortunes
 )
