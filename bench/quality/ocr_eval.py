@@ -14,10 +14,14 @@
 
 Builds: float, and each --config NAME=FLAGS (default: our default int8
 build, `quant-compile --calibration-data`), compiled for the held-out
-split and timed at compile. Writes a markdown table (--report) and JSON.
+split and timed at compile; with --ort-dir, also ONNX Runtime's
+quantize_static models of that directory ({rec,det}_qdq_minmax.onnx, made
+by ort-quantize-ocr.py on the same calibration split), run by ONNX Runtime
+1.30 (scripts/install-ort.sh). Writes a markdown table (--report) and JSON.
 
     ocr_eval.py BINDIR [--sets DIR] [--work DIR] [--models rec,det]
-                [--config "NAME=FLAGS"]... [--report FILE] [--json FILE]
+                [--config "NAME=FLAGS"]... [--ort-dir DIR] [--report FILE]
+                [--json FILE]
 """
 import argparse
 import collections
@@ -38,6 +42,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench", "transformers"))
 
 from qcbench import tools  # noqa: E402
 from qcbench.models import OCR, model_cache  # noqa: E402
+from qcbench.ort import ort_dir, ort_samples  # noqa: E402
 from qcbench.tools import run_samples  # noqa: E402
 
 MODELS = {"rec": ("ch_PP-OCRv4_rec_infer.onnx", "x:1x3x48x320"),
@@ -148,6 +153,7 @@ def main():
     ap.add_argument("--models", default="rec,det")
     ap.add_argument("--config", action="append", default=[],
                     help="NAME=FLAGS: a quantized build (default: 'int8 default=')")
+    ap.add_argument("--ort-dir", help="ONNX Runtime's quantized models (ort-quantize-ocr.py)")
     ap.add_argument("--report")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -173,16 +179,24 @@ def main():
             boxes = json.load(open(f"{a.sets}/det/boxes.json"))
             truth = [boxes[n] for n in names]
         ref = None
-        for name, flags in configs:
-            lib = f"{a.work}/{model}-{re.sub('[^a-z0-9]+', '-', name.lower())}.so"
-            args = ["--input-shape", shape, "-o", lib]
-            if flags is not None:
-                args += ["--calibration-data", f"{a.sets}/{model}/calib"] + flags
+        runs = list(configs)
+        if a.ort_dir:
+            runs.append(("ONNX Runtime quantize_static (QDQ, MinMax)", "ort"))
+        for name, flags in runs:
             t0 = time.time()
-            tools.compile(a.bindir, f"{cache}/{OCR}/{onnx_name}", args)
-            secs = time.time() - t0
-            out = run_samples(a.bindir, lib, {"x": x}, f"{a.work}/out-{model}")
-            y = next(iter(out.outputs.values()))
+            if flags == "ort":
+                y = next(iter(ort_samples(ort_dir(), f"{a.ort_dir}/{model}_qdq_minmax.onnx",
+                                          {"x": x}, f"{a.work}/ort-{model}").values()))
+                secs = None
+            else:
+                lib = f"{a.work}/{model}-{re.sub('[^a-z0-9]+', '-', name.lower())}.so"
+                args = ["--input-shape", shape, "-o", lib]
+                if flags is not None:
+                    args += ["--calibration-data", f"{a.sets}/{model}/calib"] + flags
+                tools.compile(a.bindir, f"{cache}/{OCR}/{onnx_name}", args)
+                secs = time.time() - t0
+                out = run_samples(a.bindir, lib, {"x": x}, f"{a.work}/out-{model}")
+                y = next(iter(out.outputs.values()))
             r = {"model": model, "config": name, "compile_s": secs}
             if model == "rec":
                 text = [decode(p[0].astype(np.float64), keys).replace(" ", "") for p in y]
@@ -210,7 +224,8 @@ def main():
             task = (f"box F1 {100 * r['f1']:.1f}% (P {100 * r['precision']:.1f}%, "
                     f"R {100 * r['recall']:.1f}%)")
             vs = f"map IoU {r['map_iou_vs_float']:.3f}"
-        lines.append(f"| {r['model']} | {r['config']} | {task} | {vs} | {r['compile_s']:.0f} |")
+        secs = "-" if r["compile_s"] is None else f"{r['compile_s']:.0f}"
+        lines.append(f"| {r['model']} | {r['config']} | {task} | {vs} | {secs} |")
     print("\n".join(lines))
     if a.report:
         with open(a.report, "w") as f:

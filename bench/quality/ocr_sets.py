@@ -19,7 +19,11 @@ mixed with numbers, prices, dates and codes. Augmentation: ink and paper
 shades, a rotation of up to 1.5 degrees (lines), Gaussian blur, noise.
 
     ocr_sets.py OUT [--rec-calib 64] [--rec-eval 200] [--det-calib 16]
-                [--det-eval 40] [--seed 0]
+                [--det-eval 40] [--seed 0] [--pack FILE.npz]
+
+--pack also writes the calibration splits small enough to carry to the
+device machine for ort-quantize-ocr.py (the pages as their 8-bit grey
+pixels).
 """
 import argparse
 import glob
@@ -128,10 +132,11 @@ def render_page(rng, vocab, size=640):
     if rng.random() < 0.5:
         img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 0.9))))
     a = np.asarray(img, np.float32)
-    a = np.clip(a + rng.normal(0, rng.uniform(0, 8), a.shape), 0, 255) / 255.0
+    # 8-bit pixels, as a scanned or photographed page has
+    a = np.round(np.clip(a + rng.normal(0, rng.uniform(0, 8), a.shape), 0, 255)) / 255.0
     rgb = np.repeat(a[:, :, None], 3, axis=2)
     x = ((rgb - MEAN) / STD).transpose(2, 0, 1)[None].astype(np.float32)
-    return x, boxes
+    return x, boxes, np.round(a * 255).astype(np.uint8)
 
 
 def main():
@@ -142,6 +147,7 @@ def main():
     ap.add_argument("--det-calib", type=int, default=16)
     ap.add_argument("--det-eval", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pack")
     a = ap.parse_args()
     if not FACES:
         raise SystemExit("no Liberation or FreeFont faces: scripts/install-deps.sh installs them")
@@ -161,13 +167,18 @@ def main():
             i += 1
     with open(f"{a.out}/rec/labels.txt", "w", encoding="utf-8") as f:
         f.write("\n".join(labels) + "\n")
-    boxes = {}
+    boxes, grey = {}, []
     for split, n in (("calib", a.det_calib), ("eval", a.det_eval)):
         os.makedirs(f"{a.out}/det/{split}", exist_ok=True)
         for i in range(n):
-            x, b = render_page(rng, vocab)
+            x, b, g = render_page(rng, vocab)
             np.save(f"{a.out}/det/{split}/{i:03d}.npy", x)
             boxes[f"{split}/{i:03d}"] = b
+            if split == "calib":
+                grey.append(g)
+    if a.pack:
+        rec = np.stack([np.load(f"{a.out}/rec/calib/{i:03d}.npy") for i in range(a.rec_calib)])
+        np.savez_compressed(a.pack, rec=rec, det=np.stack(grey))
     with open(f"{a.out}/det/boxes.json", "w") as f:
         json.dump(boxes, f)
     print(f"{a.out}: rec {a.rec_calib} + {a.rec_eval} lines, det {a.det_calib} + {a.det_eval} "
