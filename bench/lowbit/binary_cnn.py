@@ -20,7 +20,6 @@ Needs python3-torch (scripts/install-deps.sh with QC_INSTALL_TORCH=1) and
 ONNX Runtime (scripts/install-ort.sh).
 """
 import argparse
-import json
 import os
 import sys
 
@@ -31,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 from qcbench.ort import ort_dir, ort_run, ort_samples  # noqa: E402
-from qcbench.report import cpu_name  # noqa: E402
+from qcbench.report import cpu_name, emit  # noqa: E402
 from qcbench.tools import interleaved_ms, run, run_json, run_samples  # noqa: E402
 
 FONTS = "/usr/share/fonts/truetype/dejavu"
@@ -239,14 +238,8 @@ def main():
         lines.append(f"| {k} | {'' if ac is None else f'{100 * ac:.2f}%'} | "
                      f"{'' if ag is None else f'{100 * ag:.2f}%'} | "
                      f"{'' if la is None else f'{la:.4f}'} |")
-    print("\n".join(lines))
-    if a.report:
-        with open(a.report, "w") as f:
-            f.write("\n".join(lines) + "\n")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"accuracy": acc, "agreement_with_pytorch": agree, "latency_ms": lat},
-                      f, indent=1)
+    emit(lines, a.report, a.json,
+         {"accuracy": acc, "agreement_with_pytorch": agree, "latency_ms": lat})
 
 
 if __name__ == "__main__":

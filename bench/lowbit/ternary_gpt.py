@@ -18,7 +18,6 @@ clip(W / g, -1, 1)), straight-through gradients), embeddings and head float.
       each.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -91,7 +90,7 @@ def train(a):
 def evaluate(a):
     import torch
     from qcbench.ort import ort_dir, ort_run, ort_samples
-    from qcbench.report import cpu_name
+    from qcbench.report import cpu_name, emit
     from qcbench.tools import interleaved_ms, run, run_json, run_samples
 
     os.makedirs(a.work, exist_ok=True)
@@ -167,13 +166,7 @@ def evaluate(a):
         la = lat.get(name)
         lines.append(f"| {name} | {ppl:.3f} | {100 * acc:.2f}% | "
                      f"{'' if la is None else f'{la:.3f}'} |")
-    print("\n".join(lines))
-    if a.report:
-        with open(a.report, "w") as f:
-            f.write("\n".join(lines) + "\n")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"quality": res, "latency_ms": lat}, f, indent=1)
+    emit(lines, a.report, a.json, {"quality": res, "latency_ms": lat})
 
 
 def main():

@@ -43,30 +43,12 @@ sys.path.insert(0, os.path.join(ROOT, "bench", "transformers"))
 from qcbench import tools  # noqa: E402
 from qcbench.models import OCR, model_cache  # noqa: E402
 from qcbench.ort import ort_dir, ort_samples  # noqa: E402
+from qcbench.report import emit  # noqa: E402
+from ppocr_rec import decode, edit_distance  # noqa: E402  (bench/transformers)
 from qcbench.tools import run_samples  # noqa: E402
 
 MODELS = {"rec": ("ch_PP-OCRv4_rec_infer.onnx", "x:1x3x48x320"),
           "det": ("ch_PP-OCRv4_det_infer.onnx", "x:1x3x640x640")}
-
-
-def decode(probs, keys):
-    """Greedy CTC: argmax per step, repeats collapsed, blanks (0) dropped;
-    class i is keys[i - 1], the last class a space."""
-    out, last = [], 0
-    for k in probs.argmax(-1):
-        if k != last and k != 0:
-            out.append(keys[k - 1] if k - 1 < len(keys) else " ")
-        last = k
-    return "".join(out)
-
-
-def edit_distance(a, b):
-    d = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, d[0] = d[0], i
-        for j, cb in enumerate(b, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (ca != cb))
-    return d[len(b)]
 
 
 def components(mask):
@@ -226,13 +208,7 @@ def main():
             vs = f"map IoU {r['map_iou_vs_float']:.3f}"
         secs = "-" if r["compile_s"] is None else f"{r['compile_s']:.0f}"
         lines.append(f"| {r['model']} | {r['config']} | {task} | {vs} | {secs} |")
-    print("\n".join(lines))
-    if a.report:
-        with open(a.report, "w") as f:
-            f.write("\n".join(lines) + "\n")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(results, f, indent=1)
+    emit(lines, a.report, a.json, results)
 
 
 if __name__ == "__main__":

@@ -29,3 +29,17 @@ def write_generated(path, writer, lines, note=""):
     text = old[:m.start()] + body + old[m.end():] if m else old + body + "\n"
     with open(path, "w") as f:
         f.write(text)
+
+
+def emit(lines, report=None, json_path=None, data=None):
+    """Prints a markdown table's `lines`, and writes them to `report` and
+    `data` as JSON to `json_path` (each when given)."""
+    import json
+    print("\n".join(lines))
+    if report:
+        with open(report, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(data, f, indent=1)
+
