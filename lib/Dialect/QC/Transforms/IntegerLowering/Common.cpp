@@ -48,6 +48,17 @@ std::optional<int64_t> constantLevel(Value c, UniformQuantizedType qt) {
                              qt.getStorageTypeMin(), qt.getStorageTypeMax());
 }
 
+Operation *cloneOnIntegers(PatternRewriter &rw, Operation *op, Value ints,
+                           QuantizedType qt) {
+  Operation *clone = rw.clone(*op);
+  rw.modifyOpInPlace(clone, [&] {
+    clone->setOperand(0, ints);
+    clone->getResult(0).setType(
+        storageTensorType(tensorTy(op->getResult(0)), qt));
+  });
+  return clone;
+}
+
 Value storageOf(OpBuilder &b, Location loc, Value q) {
   auto qt = cast<QuantizedType>(tensorTy(q).getElementType());
   Type intTy = IntegerType::get(

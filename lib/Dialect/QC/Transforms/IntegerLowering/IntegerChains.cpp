@@ -258,15 +258,8 @@ struct ThresholdToRequantize : OpRewritePattern<qc::QuantizeOp> {
         rw.getDenseI32ArrayAttr({0}), IntegerAttr(), rw.getI32IntegerAttr(t),
         rw.getI32IntegerAttr(h), rw.getI64IntegerAttr(l),
         rw.getI64IntegerAttr(h));
-    for (Operation *op : llvm::reverse(moves)) {
-      Operation *clone = rw.clone(*op);
-      rw.modifyOpInPlace(clone, [&] {
-        clone->setOperand(0, y);
-        clone->getResult(0).setType(
-            storageTensorType(tensorTy(op->getResult(0)), yq));
-      });
-      y = clone->getResult(0);
-    }
+    for (Operation *op : llvm::reverse(moves))
+      y = cloneOnIntegers(rw, op, y, yq)->getResult(0);
     rw.replaceOpWithNewOp<qc::StorageCastOp>(q, q.getType(), y);
     return success();
   }
@@ -326,12 +319,8 @@ struct DequantizeLater : RewritePattern {
       return failure();
     UniformQuantizedType xq = perTensor(x);
     auto resTy = tensorTy(op->getResult(0));
-    Value ints = storageOf(rw, op->getLoc(), x);
-    Operation *clone = rw.clone(*op);
-    rw.modifyOpInPlace(clone, [&] {
-      clone->setOperand(0, ints);
-      clone->getResult(0).setType(storageTensorType(resTy, xq));
-    });
+    Operation *clone =
+        cloneOnIntegers(rw, op, storageOf(rw, op->getLoc(), x), xq);
     Value qy = qc::StorageCastOp::create(
         rw, op->getLoc(), RankedTensorType::get(resTy.getShape(), xq),
         clone->getResult(0));

@@ -43,6 +43,12 @@ std::optional<DynamicInput> dynamicInput(mlir::Value v);
 std::optional<int64_t> constantLevel(mlir::Value c,
                                      mlir::quant::UniformQuantizedType qt);
 
+/// A clone of `op` (a layout or max-pooling op) on integers: operand 0
+/// replaced by `ints`, result 0 typed as the storage of `qt`.
+mlir::Operation *cloneOnIntegers(mlir::PatternRewriter &rw,
+                                 mlir::Operation *op, mlir::Value ints,
+                                 mlir::quant::QuantizedType qt);
+
 /// The storage integers of a quantized tensor (ui8 / i8 ...).
 mlir::Value storageOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value q);
 mlir::RankedTensorType storageTensorType(mlir::RankedTensorType shape,
