@@ -1,5 +1,6 @@
 //===- Calibration.cpp - calibration runs, statistics and ranges ----------===//
 #include "qc/Quantization/Calibration.h"
+#include "qc/Support/Progress.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Target/CPU/Target.h"
 
@@ -110,26 +111,6 @@ qc::jitForHost(ModuleOp module, const cpu::TargetOptions &target,
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// A text progress bar on stderr, drawn only on a terminal.
-struct Progress {
-  Progress(bool on, StringRef what, size_t total)
-      : on(on && llvm::sys::Process::StandardErrIsDisplayed()),
-        what(what.str()), total(total) {}
-  void step(size_t done) {
-    if (!on)
-      return;
-    int width = 30, filled = int(width * done / std::max<size_t>(total, 1));
-    llvm::errs() << "\r" << what << " [" << std::string(filled, '#')
-                 << std::string(width - filled, ' ') << "] " << done << "/"
-                 << total;
-    if (done == total)
-      llvm::errs() << "\n";
-  }
-  bool on;
-  std::string what;
-  size_t total;
-};
-
 const float *floats(const HostTensor &t) {
   return reinterpret_cast<const float *>(t.data.data());
 }

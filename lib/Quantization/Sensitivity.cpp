@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Quantization/BitWidths.h"
+#include "qc/Quantization/Attribution.h"
 #include "qc/Quantization/OutputMetric.h"
 
 #include "qc/Conversion/EntryPoint.h"
@@ -17,6 +18,7 @@
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Runtime/HostTensor.h"
 #include "qc/Runtime/Model.h"
+#include "qc/Support/Progress.h"
 
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/SensitivityLayers.h"
@@ -30,6 +32,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include <cmath>
 #include <map>
+#include <numeric>
 
 using namespace mlir;
 using namespace qc;
@@ -135,6 +138,94 @@ void setScalar(HostTensor &t, float v) {
   std::memcpy(t.data.data(), &v, sizeof(float));
 }
 
+/// The float model of parameterize-for-sensitivity, JIT-compiled, and the
+/// calibration runs with their extra inputs: each layer's weight (as stored
+/// until set) and each switched observer's fake quantization (off until
+/// set).
+struct Switchable {
+  std::vector<Layer> layers;
+  std::vector<ObserveOp> observers; // gone once the model is built
+  std::vector<std::string> observerNames;
+  std::vector<std::pair<double, double>> ranges; // calibrated, per observer
+  ObservedModel model;
+  std::vector<Sample> runs;
+  Sample extra;          // the weights as stored, the switches off
+  size_t firstExtra = 0; // index of the first extra input of a run
+  size_t fqBase = 0;     // index of the first switch in `extra`
+
+  /// Finds the layers and observers of `clone`'s @main_graph (calibrated),
+  /// then builds and compiles the model.
+  llvm::Error build(ModuleOp clone, bool allActivations) {
+    auto graph = clone.lookupSymbol<func::FuncOp>("main_graph");
+    if (!graph)
+      return err("no function @main_graph");
+    layers = findLayers(graph);
+    for (Operation *op : switchedObservers(graph, allActivations)) {
+      auto obs = cast<ObserveOp>(op);
+      observers.push_back(obs);
+      observerNames.push_back(obs.getName().str());
+      ranges.push_back({obs.getMinAttr().getValueAsDouble(),
+                        obs.getMaxAttr().getValueAsDouble()});
+    }
+    return llvm::Error::success();
+  }
+
+  llvm::Error compile(ModuleOp clone, ArrayRef<Sample> samples, size_t n,
+                      bool allActivations, const cpu::TargetOptions &target) {
+    PassManager pm(clone.getContext());
+    ParameterizeForSensitivityOptions po;
+    po.allActivations = allActivations;
+    pm.addPass(createParameterizeForSensitivity(po));
+    if (failed(pm.run(clone)))
+      return err("building the sensitivity model failed (see the diagnostics "
+                 "above)");
+    auto jitted = jitForHost(clone, target, "sensitivity model");
+    if (!jitted)
+      return jitted.takeError();
+    model.model = std::move(*jitted);
+    model.numOutputs = model.model->signature().outputs.size();
+    runs.assign(samples.begin(),
+                samples.begin() + std::min(samples.size(), std::max<size_t>(n, 1)));
+    for (auto [i, l] : llvm::enumerate(layers))
+      extra.push_back(
+          floatTensor("weight:" + std::to_string(i), l.shape, l.weight));
+    fqBase = extra.size();
+    for (size_t g = 0; g < observers.size(); ++g) {
+      const float off[5] = {0.f, 1.f, 0.f, -3.0e38f, 3.0e38f};
+      for (int j = 0; j < 5; ++j)
+        extra.push_back(floatTensor("fq", {}, ArrayRef<float>(&off[j], 1)));
+    }
+    for (Sample &s : runs)
+      s.insert(s.end(), extra.begin(), extra.end());
+    firstExtra = runs.front().size() - extra.size();
+    return llvm::Error::success();
+  }
+
+  void setWeight(size_t i, const std::vector<float> &w) {
+    HostTensor t = floatTensor("weight", layers[i].shape, w);
+    for (Sample &s : runs)
+      s[firstExtra + i].data = t.data;
+  }
+  void resetWeight(size_t i) {
+    for (Sample &s : runs)
+      s[firstExtra + i].data = extra[i].data;
+  }
+  void setActivation(size_t g, quant::UniformQuantizedType qt) {
+    const float on[5] = {1.f, float(qt.getScale()), float(qt.getZeroPoint()),
+                         float(qt.getStorageTypeMin()),
+                         float(qt.getStorageTypeMax())};
+    for (Sample &s : runs)
+      for (int p = 0; p < 5; ++p)
+        setScalar(s[firstExtra + fqBase + 5 * g + p], on[p]);
+  }
+  void resetActivation(size_t g) {
+    for (Sample &s : runs)
+      for (int p = 0; p < 5; ++p)
+        s[firstExtra + fqBase + 5 * g + p].data =
+            extra[fqBase + 5 * g + p].data;
+  }
+};
+
 } // namespace
 
 /// The output comparison of a metric that runs the model.
@@ -158,10 +249,11 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
       return err("activation formats must have 2-8 bits, got " +
                  llvm::Twine(b));
   OwningOpRef<ModuleOp> clone = module.clone();
+  Switchable sw;
+  if (llvm::Error e = sw.build(*clone, /*allActivations=*/false))
+    return std::move(e);
   auto graph = clone->lookupSymbol<func::FuncOp>("main_graph");
-  if (!graph)
-    return err("no function @main_graph");
-  std::vector<Layer> layers = findLayers(graph);
+  const std::vector<Layer> &layers = sw.layers;
   if (layers.empty())
     return err(
         "no weight layer with a calibrated input to assign bit widths to");
@@ -171,18 +263,13 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
   t.metric = o.metric;
   t.weightBits = o.weightBits;
   t.activationBits = o.activationBits;
-  std::vector<ObserveOp> acts;
-  std::map<Operation *, size_t> actIndex;
+  std::vector<ObserveOp> &acts = sw.observers;
+  t.activations = sw.observerNames;
   int64_t layerBytes = 0;
   for (auto [i, l] : llvm::enumerate(layers)) {
-    auto [it, fresh] = actIndex.try_emplace(l.input, acts.size());
-    if (fresh) {
-      acts.push_back(l.input);
-      t.activations.push_back(l.input.getName().str());
-    }
     LayerInfo info;
     info.name = layerName(l.op, i);
-    info.activation = it->second;
+    info.activation = llvm::find(acts, l.input) - acts.begin();
     info.params = int64_t(l.weight.size());
     info.channels = isa<ConvOp>(l.op) ? l.shape[0] : l.n;
     auto res = cast<RankedTensorType>(l.op->getResult(0).getType());
@@ -209,11 +296,7 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
                       std::vector<double>(o.weightBits.size(), 0.0));
   t.activationCost.assign(acts.size(),
                           std::vector<double>(o.activationBits.size(), 0.0));
-  // The calibrated ranges (the observers go when the model is rebuilt).
-  std::vector<std::pair<double, double>> ranges;
-  for (ObserveOp obs : acts)
-    ranges.push_back({obs.getMinAttr().getValueAsDouble(),
-                      obs.getMaxAttr().getValueAsDouble()});
+  const std::vector<std::pair<double, double>> &ranges = sw.ranges;
   MLIRContext *ctx = clone->getContext();
   auto actType = [&](size_t g, unsigned bits) {
     return activationType(ctx, ranges[g].first, ranges[g].second,
@@ -279,33 +362,12 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
 
   // The switchable model: weights and fake-quantization parameters appended
   // to the inputs.
-  PassManager pm(ctx);
-  pm.addPass(createParameterizeForSensitivity());
-  if (failed(pm.run(*clone)))
-    return err(
-        "building the sensitivity model failed (see the diagnostics above)");
-  auto jitted = jitForHost(*clone, target, "sensitivity model");
-  if (!jitted)
-    return jitted.takeError();
-  ObservedModel model;
-  model.model = std::move(*jitted);
-  model.numOutputs = model.model->signature().outputs.size();
-
-  // Inputs: the samples, then the original weights and switches off.
-  size_t nSamples = std::min(samples.size(), std::max<size_t>(o.samples, 1));
-  std::vector<Sample> runs(samples.begin(), samples.begin() + nSamples);
-  Sample extra;
-  for (auto [i, l] : llvm::enumerate(layers))
-    extra.push_back(
-        floatTensor("weight:" + std::to_string(i), l.shape, l.weight));
-  size_t fqBase = extra.size();
-  for (size_t g = 0; g < acts.size(); ++g) {
-    const float off[5] = {0.f, 1.f, 0.f, -3.0e38f, 3.0e38f};
-    for (int j = 0; j < 5; ++j)
-      extra.push_back(floatTensor("fq", {}, ArrayRef<float>(&off[j], 1)));
-  }
-  for (Sample &s : runs)
-    s.insert(s.end(), extra.begin(), extra.end());
+  if (llvm::Error e =
+          sw.compile(*clone, samples, o.samples, /*allActivations=*/false,
+                     target))
+    return std::move(e);
+  ObservedModel &model = sw.model;
+  std::vector<Sample> &runs = sw.runs;
   std::vector<std::vector<HostTensor>> refs;
   for (Sample &s : runs) {
     auto out = model.run(s);
@@ -347,7 +409,7 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
   size_t total = layers.size() * o.weightBits.size() +
                  acts.size() * o.activationBits.size(),
          done = 0;
-  bool bar = o.progress && llvm::sys::Process::StandardErrIsDisplayed();
+  Progress bar(o.progress, "measuring sensitivity", total);
   auto measure = [&](double &cost) -> llvm::Error {
     OutputComparison c{comparisonMetric(o.metric)};
     for (auto [r, s] : llvm::enumerate(runs)) {
@@ -357,42 +419,242 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
       compareRun(c, r, *out);
     }
     cost = c.value() - floatLoss;
-    if (bar)
-      llvm::errs() << "\rmeasuring sensitivity " << ++done << "/" << total
-                   << (done == total ? "\n" : "");
+    bar.step(++done);
     return llvm::Error::success();
   };
-  size_t firstExtra = runs.front().size() - extra.size();
   for (auto [i, l] : llvm::enumerate(layers)) {
     for (auto [j, bits] : llvm::enumerate(o.weightBits)) {
-      HostTensor w =
-          floatTensor("weight", l.shape, fakeQuantized(l, bits, gptq));
-      for (Sample &s : runs)
-        s[firstExtra + i].data = w.data;
+      sw.setWeight(i, fakeQuantized(l, bits, gptq));
       if (llvm::Error e = measure(t.weightCost[i][j]))
         return std::move(e);
     }
-    for (Sample &s : runs)
-      s[firstExtra + i].data = extra[i].data;
+    sw.resetWeight(i);
   }
   for (size_t g = 0; g < acts.size(); ++g) {
     for (auto [j, bits] : llvm::enumerate(o.activationBits)) {
-      quant::UniformQuantizedType qt = actType(g, bits);
-      const float on[5] = {1.f, float(qt.getScale()), float(qt.getZeroPoint()),
-                           float(qt.getStorageTypeMin()),
-                           float(qt.getStorageTypeMax())};
-      for (Sample &s : runs)
-        for (int p = 0; p < 5; ++p)
-          setScalar(s[firstExtra + fqBase + 5 * g + p], on[p]);
+      sw.setActivation(g, actType(g, bits));
       if (llvm::Error e = measure(t.activationCost[g][j]))
         return std::move(e);
     }
-    for (Sample &s : runs)
-      for (int p = 0; p < 5; ++p)
-        s[firstExtra + fqBase + 5 * g + p].data =
-            extra[fqBase + 5 * g + p].data;
+    sw.resetActivation(g);
   }
   return t;
+}
+
+//===----------------------------------------------------------------------===//
+// Error attribution
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The decision metric of the attribution: the IoU of thresholded maps, or
+/// the rows whose argmax is float's.
+struct DecisionComparison {
+  std::optional<double> threshold;
+  double num = 0, den = 0;
+  void add(const HostTensor &ref, const HostTensor &got) {
+    if (got.dtype != DType::Float || ref.dtype != DType::Float)
+      return;
+    const float *r = reinterpret_cast<const float *>(ref.data.data());
+    const float *g = reinterpret_cast<const float *>(got.data.data());
+    int64_t count = got.numElements();
+    if (threshold) {
+      for (int64_t i = 0; i < count; ++i) {
+        bool a = r[i] > *threshold, b = g[i] > *threshold;
+        num += a && b;
+        den += a || b;
+      }
+      return;
+    }
+    int64_t width = got.shape.empty() ? 1 : got.shape.back();
+    if (width < 2)
+      return;
+    for (int64_t row = 0; row + width <= count; row += width) {
+      num += std::max_element(r + row, r + row + width) - r ==
+             std::max_element(g + row, g + row + width) - g;
+      den += 1;
+    }
+  }
+  double value() const { return den > 0 ? num / den : 1; }
+};
+} // namespace
+
+Expected<Attribution> qc::attributeError(ModuleOp module,
+                                         ArrayRef<Sample> samples,
+                                         const AttributionOptions &o,
+                                         const cpu::TargetOptions &target) {
+  if (samples.empty())
+    return err("the error attribution needs calibration samples");
+  OwningOpRef<ModuleOp> clone = module.clone();
+  Switchable sw;
+  if (llvm::Error e = sw.build(*clone, /*allActivations=*/true))
+    return std::move(e);
+  MLIRContext *ctx = clone->getContext();
+  Attribution a;
+  a.weightBits = o.weightBits;
+  a.activationBits = o.activationBits;
+  a.decision = o.maskThreshold
+                   ? llvm::formatv("IoU of the maps > {0} with float's",
+                                   *o.maskThreshold)
+                         .str()
+                   : "rows whose argmax is float's";
+  std::vector<std::vector<float>> quantized;
+  for (auto [i, l] : llvm::enumerate(sw.layers)) {
+    a.rows.push_back({layerName(l.op, i), true});
+    quantized.push_back(fakeQuantized(l, o.weightBits, false));
+  }
+  std::vector<quant::UniformQuantizedType> types;
+  for (auto [g, name] : llvm::enumerate(sw.observerNames)) {
+    a.rows.push_back({name, false});
+    types.push_back(activationType(ctx, sw.ranges[g].first,
+                                   sw.ranges[g].second, o.signedActivations,
+                                   Float32Type::get(ctx), o.activationBits));
+  }
+  if (llvm::Error e = sw.compile(*clone, samples, o.samples,
+                                 /*allActivations=*/true, target))
+    return std::move(e);
+  a.samples = sw.runs.size();
+  std::vector<std::vector<HostTensor>> refs;
+  for (Sample &s : sw.runs) {
+    auto out = sw.model.run(s);
+    if (!out)
+      return out.takeError();
+    refs.push_back(std::move(*out));
+  }
+  size_t nLayers = sw.layers.size(),
+         nCumulative = std::min(o.cumulative, a.rows.size()),
+         total = 2 * a.rows.size() + 1 + nCumulative, done = 0;
+  Progress bar(o.progress, "attributing the error", total);
+  auto measure = [&](double &mse, double &decision) -> llvm::Error {
+    OutputComparison c{OutputMetric::MSE};
+    DecisionComparison d{o.maskThreshold};
+    for (auto [r, s] : llvm::enumerate(sw.runs)) {
+      auto out = sw.model.run(s);
+      if (!out)
+        return out.takeError();
+      for (size_t k = 0; k < sw.model.numOutputs; ++k) {
+        c.add(refs[r][k], (*out)[k], false, {});
+        d.add(refs[r][k], (*out)[k]);
+      }
+    }
+    mse = c.value();
+    decision = d.value();
+    bar.step(++done);
+    return llvm::Error::success();
+  };
+  auto set = [&](size_t row, bool on) {
+    if (row < nLayers)
+      on ? sw.setWeight(row, quantized[row]) : sw.resetWeight(row);
+    else
+      on ? sw.setActivation(row - nLayers, types[row - nLayers])
+         : sw.resetActivation(row - nLayers);
+  };
+  for (auto [i, row] : llvm::enumerate(a.rows)) {
+    set(i, true);
+    if (llvm::Error e = measure(row.alone, row.aloneDecision))
+      return std::move(e);
+    set(i, false);
+  }
+  for (size_t i = 0; i < a.rows.size(); ++i)
+    set(i, true);
+  if (llvm::Error e = measure(a.all, a.allDecision))
+    return std::move(e);
+  for (auto [i, row] : llvm::enumerate(a.rows)) {
+    set(i, false);
+    if (llvm::Error e = measure(row.allBut, row.allButDecision))
+      return std::move(e);
+    set(i, true);
+  }
+  std::vector<size_t> order(a.rows.size());
+  std::iota(order.begin(), order.end(), 0);
+  llvm::stable_sort(order, [&](size_t x, size_t y) {
+    return std::make_pair(a.rows[x].aloneDecision, -a.rows[x].alone) <
+           std::make_pair(a.rows[y].aloneDecision, -a.rows[y].alone);
+  });
+  for (size_t i : llvm::ArrayRef(order).take_front(nCumulative)) {
+    set(i, false);
+    Attribution::Step step{i, 0, 0};
+    if (llvm::Error e = measure(step.mse, step.decision))
+      return std::move(e);
+    a.cumulative.push_back(step);
+  }
+  return a;
+}
+
+llvm::json::Value qc::attributionToJSON(const Attribution &a) {
+  llvm::json::Array rows, cumulative;
+  for (const Attribution::Step &st : a.cumulative)
+    cumulative.push_back(llvm::json::Object{{"float", a.rows[st.row].name},
+                                            {"kind", a.rows[st.row].weight
+                                                         ? "weights"
+                                                         : "activation"},
+                                            {"rel_mse", st.mse},
+                                            {"decision", st.decision}});
+  for (const AttributionRow &r : a.rows)
+    rows.push_back(llvm::json::Object{{"name", r.name},
+                                      {"kind", r.weight ? "weights" : "activation"},
+                                      {"alone_rel_mse", r.alone},
+                                      {"alone_decision", r.aloneDecision},
+                                      {"all_but_rel_mse", r.allBut},
+                                      {"all_but_decision", r.allButDecision}});
+  return llvm::json::Object{{"decision_metric", a.decision},
+                            {"samples", int64_t(a.samples)},
+                            {"weight_bits", int64_t(a.weightBits)},
+                            {"activation_bits", int64_t(a.activationBits)},
+                            {"all_rel_mse", a.all},
+                            {"all_decision", a.allDecision},
+                            {"rows", std::move(rows)},
+                            {"cumulative", std::move(cumulative)}};
+}
+
+void qc::writeAttributionMarkdown(const Attribution &a, llvm::raw_ostream &os,
+                                  size_t top) {
+  os << "# Error attribution\n\n"
+     << "W" << a.weightBits << "A" << a.activationBits
+     << " fake quantization of the calibrated float model, on " << a.samples
+     << " calibration samples. Decision metric: " << a.decision << ".\n\n"
+     << "Everything quantized: outputs' relative squared error "
+     << llvm::formatv("{0:e2}", a.all) << ", decision metric "
+     << llvm::formatv("{0:f4}", a.allDecision) << ".\n\n";
+  auto table = [&](llvm::StringRef title, auto key) {
+    std::vector<const AttributionRow *> rows;
+    for (const AttributionRow &r : a.rows)
+      rows.push_back(&r);
+    llvm::stable_sort(rows, [&](const AttributionRow *x,
+                                const AttributionRow *y) {
+      return key(*x) > key(*y);
+    });
+    os << "## " << title << "\n\n"
+       << "| tensor | kind | alone: rel. MSE | alone: decision | all but it: "
+          "rel. MSE | all but it: decision |\n"
+       << "|---|---|---:|---:|---:|---:|\n";
+    for (const AttributionRow *r : llvm::ArrayRef(rows).take_front(top))
+      os << "| " << r->name << " | " << (r->weight ? "weights" : "activation")
+         << " | " << llvm::formatv("{0:e2}", r->alone) << " | "
+         << llvm::formatv("{0:f4}", r->aloneDecision) << " | "
+         << llvm::formatv("{0:e2}", r->allBut) << " | "
+         << llvm::formatv("{0:f4}", r->allButDecision) << " |\n";
+    os << "\n";
+  };
+  // Decision metric first, the squared error breaking ties.
+  table("Left float, recovers the most (all but one)",
+        [](const AttributionRow &r) {
+          return std::make_pair(r.allButDecision, -r.allBut);
+        });
+  table("Worst alone", [](const AttributionRow &r) {
+    return std::make_pair(-r.aloneDecision, r.alone);
+  });
+  if (a.cumulative.empty())
+    return;
+  os << "## Left float together, worst alone first\n\n"
+     << "Everything else quantized, with this tensor and the ones above it "
+        "float.\n\n"
+     << "| tensor | kind | rel. MSE | decision |\n|---|---|---:|---:|\n";
+  for (const Attribution::Step &st : a.cumulative)
+    os << "| " << a.rows[st.row].name << " | "
+       << (a.rows[st.row].weight ? "weights" : "activation") << " | "
+       << llvm::formatv("{0:e2}", st.mse) << " | "
+       << llvm::formatv("{0:f4}", st.decision) << " |\n";
+  os << "\n";
 }
 
 Error qc::readTaskLabels(StringRef path, ArrayRef<TensorSpec> outputs,

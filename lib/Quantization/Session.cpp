@@ -470,6 +470,31 @@ Error QuantizationSession::assignBitWidths() {
   return applyBitWidths(module, table, *s->assigned);
 }
 
+Error QuantizationSession::attribute() {
+  if (o.attributionPath.empty())
+    return Error::success();
+  if (Error e = applyStatistics(module, o, s->stats, s->statsApplied))
+    return e;
+  auto a = attributeError(module, s->calib, o.attribution, o.target);
+  if (!a)
+    return a.takeError();
+  if (Error e = writeFile(o.attributionPath, [&](llvm::raw_ostream &os) {
+        os << llvm::formatv("{0:2}", attributionToJSON(*a)) << "\n";
+      }))
+    return e;
+  llvm::SmallString<256> md(o.attributionPath);
+  llvm::sys::path::replace_extension(md, ".md");
+  if (Error e = writeFile(md, [&](llvm::raw_ostream &os) {
+        writeAttributionMarkdown(*a, os);
+      }))
+    return e;
+  log << "attribution: " << a->rows.size() << " tensors on " << a->samples
+      << " samples, everything quantized: decision "
+      << llvm::formatv("{0:f4}", a->allDecision) << "; " << o.attributionPath
+      << ", " << md << "\n";
+  return Error::success();
+}
+
 Error QuantizationSession::fold() {
   if (Error e = applyStatistics(module, o, s->stats, s->statsApplied))
     return e;
@@ -600,7 +625,7 @@ Error qc::quantizeModel(ModuleOp module, const QuantizeOptions &options,
   for (Error (QuantizationSession::*stage)() :
        {&QuantizationSession::prepare, &QuantizationSession::calibrate,
         &QuantizationSession::rewrite, &QuantizationSession::assignBitWidths,
-        &QuantizationSession::fold})
+        &QuantizationSession::attribute, &QuantizationSession::fold})
     if (Error e = (session.*stage)())
       return e;
   if (!options.reportPath.empty()) {

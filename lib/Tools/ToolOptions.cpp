@@ -177,6 +177,29 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
         "SQNR, outputs "
         "against float",
         "FILE.json");
+  b.opt("attribution", o.attributionPath,
+        "Per-tensor error attribution (JSON, and markdown beside it): each "
+        "weight layer and quantized activation fake-quantized alone, and "
+        "everything but it, on the calibrated float model; outputs' squared "
+        "error and a decision metric against float",
+        "FILE.json");
+  b.opt("attribution-samples", o.attribution.samples,
+        "With --attribution: calibration samples per measurement (default 4)");
+  b.opt("attribution-steps", o.attribution.cumulative,
+        "With --attribution: how many tensors, worst alone first, are left "
+        "float together in turn (default 24)");
+  b.parsed<std::optional<double>>(
+      "attribution-mask", o.attribution.maskThreshold,
+      "With --attribution: the decision metric is the IoU of the output maps "
+      "above T with float's (detection, segmentation), not argmax agreement",
+      "T",
+      [](StringRef text) -> std::optional<std::optional<double>> {
+        double t;
+        if (text.getAsDouble(t) || !std::isfinite(t))
+          return std::nullopt;
+        return std::optional<double>(t);
+      },
+      "is not a number");
   b.opt("weight-bits", o.weightBits,
         "Weight bits, 2-8 (symmetric, stored in int8)");
   b.opt("activation-bits", o.activationBits,
@@ -423,6 +446,16 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
                 "gptq: GPTQ needs "
                 "the layers' input second moments, which calibration records "
                 "in-process");
+  for (const char *flag :
+       {"attribution-samples", "attribution-mask", "attribution-steps"})
+    if (b.given(flag) && o.attributionPath.empty())
+      return fail("--" + StringRef(flag) + " needs --attribution");
+  if (o.attribution.samples == 0)
+    return fail("--attribution-samples must be at least 1");
+  o.attribution.weightBits = o.weightBits;
+  o.attribution.activationBits = o.activationBits;
+  o.attribution.signedActivations = o.calibration.signedActivations;
+  o.attribution.progress = true;
   o.calibration.progress = true;
   o.modelName = llvm::sys::path::filename(modelPath).str();
   return Error::success();

@@ -18,6 +18,7 @@
 #define QC_QUANTIZATION_QUANTIZE_H
 
 #include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
+#include "qc/Quantization/Attribution.h"
 #include "qc/Quantization/BitWidths.h"
 #include "qc/Quantization/Calibration.h"
 #include "qc/Quantization/Report.h"
@@ -41,6 +42,10 @@ struct QuantizeOptions {
   std::string saveCalibration, loadCalibration;
   std::string reportPath;  // JSON; a markdown page beside it (.md)
   std::string emitQDQPath; // the QDQ form (.mlir), before the integer rewrite
+  /// Per-tensor error attribution (JSON; markdown beside it), measured after
+  /// calibration.
+  std::string attributionPath;
+  AttributionOptions attribution;
   std::string modelName;
   unsigned weightBits = 8, activationBits = 8;
   QuantizeScope scope = QuantizeScope::All;
@@ -95,6 +100,8 @@ public:
   llvm::Error calibrate();
   llvm::Error rewrite();
   llvm::Error assignBitWidths();
+  /// With an attribution path: the error attribution, written there.
+  llvm::Error attribute();
   llvm::Error fold();
   llvm::Error evaluate();
   llvm::Error lowerToInteger();

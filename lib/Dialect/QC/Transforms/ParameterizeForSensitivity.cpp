@@ -32,10 +32,25 @@ SmallVector<Operation *> qc::sensitivityLayers(func::FuncOp graph) {
   return layers;
 }
 
+SmallVector<Operation *> qc::switchedObservers(func::FuncOp graph, bool all) {
+  SmallVector<Operation *> observers;
+  for (Operation *op : sensitivityLayers(graph))
+    if (Operation *obs = op->getOperand(0).getDefiningOp<ObserveOp>();
+        !llvm::is_contained(observers, obs))
+      observers.push_back(obs);
+  if (all)
+    graph.walk([&](ObserveOp obs) {
+      if (obs.getMin() && !llvm::is_contained(observers, obs.getOperation()))
+        observers.push_back(obs);
+    });
+  return observers;
+}
+
 namespace {
 
 struct ParameterizeForSensitivityPass
     : qc::impl::ParameterizeForSensitivityBase<ParameterizeForSensitivityPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto graph = module.lookupSymbol<func::FuncOp>("main_graph");
@@ -59,11 +74,9 @@ struct ParameterizeForSensitivityPass
     };
 
     SmallVector<Operation *> layers = sensitivityLayers(graph);
-    SmallVector<ObserveOp> inputs; // distinct, in first-use order
-    for (Operation *op : layers)
-      if (auto obs = op->getOperand(0).getDefiningOp<ObserveOp>();
-          !llvm::is_contained(inputs, obs))
-        inputs.push_back(obs);
+    SmallVector<ObserveOp> inputs;
+    for (Operation *obs : switchedObservers(graph, allActivations))
+      inputs.push_back(cast<ObserveOp>(obs));
     for (auto [i, op] : llvm::enumerate(layers))
       op->setOperand(1, addArg(op->getOperand(1).getType(),
                                "weight:" + std::to_string(i)));

@@ -174,7 +174,16 @@ def ParameterizeForSensitivity
     `e, s, z, lo, hi` extra arguments `fq:<g>:0..4` (`e = 0` switches it
     off); other observers are removed. An output computed by a Softmax over
     its last axis is returned at the Softmax's input (the logits).
+
+    With `all-activations`, every calibrated observer gets the switch, not
+    only the layer inputs: the model the error attribution runs, where
+    every tensor the integer-only path quantizes can be turned on alone or
+    all together.
   }];
+  let options = [
+    Option<"allActivations", "all-activations", "bool", "false",
+           "A switch on every calibrated observer, not only layer inputs">
+  ];
 }
 
 def FoldCalibration : Pass<"fold-calibration"> {

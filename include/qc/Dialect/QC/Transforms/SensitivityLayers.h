@@ -15,6 +15,13 @@ namespace qc {
 llvm::SmallVector<mlir::Operation *>
 sensitivityLayers(mlir::func::FuncOp graph);
 
+/// The observers parameterize-for-sensitivity puts a switch on, in the order
+/// of its `fq:<g>` arguments: the distinct inputs of `sensitivityLayers` in
+/// first-use order, then (with `all`) every other calibrated observer in walk
+/// order.
+llvm::SmallVector<mlir::Operation *> switchedObservers(mlir::func::FuncOp graph,
+                                                       bool all);
+
 } // namespace qc
 
 #endif
