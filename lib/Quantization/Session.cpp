@@ -152,6 +152,7 @@ Error QuantizationSession::prepare() {
   PrepareCalibrationOptions prep;
   prep.bins = o.calibration.bins;
   prep.scope = o.scope;
+  prep.equalize = o.equalize;
   if (Error e = runPasses(
           module,
           [&](OpPassManager &pm) { buildPrepareCalibrationPipeline(pm, prep); },

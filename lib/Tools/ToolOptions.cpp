@@ -236,6 +236,11 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
         return std::optional<double>(a);
       },
       "is not a number in [0, 1] or auto");
+  b.opt("equalize-layers", o.equalize,
+        "Cross-layer equalization (Nagel et al.): constant Mul/Add after a "
+        "convolution folded into it, and Conv -> [Relu] -> Conv pairs "
+        "rescaled per channel so both layers' weight ranges match; the float "
+        "function is unchanged");
   b.opt("rotate-hadamard", o.rotate,
         "Randomized Hadamard rotation of the linear layers' inputs (QuaRot), "
         "folded into the "

@@ -55,6 +55,9 @@ struct QuantizeOptions {
   /// SmoothQuant (smooth-activations) with this alpha, or searched per layer.
   bool smooth = false, smoothAlphaAuto = false;
   double smoothAlpha = 0.5;
+  /// Constant affines folded into convolutions and conv pairs equalized
+  /// (equalize-layers) before calibration.
+  bool equalize = false;
   /// Hadamard rotation of the linear layers' inputs (rotate-hadamard).
   bool rotate = false;
   uint64_t rotationSeed = 0;

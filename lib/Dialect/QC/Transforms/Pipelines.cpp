@@ -14,6 +14,8 @@ void qc::buildPrepareCalibrationPipeline(
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(createCanonicalizerPass());
   fn.addPass(createFoldBatchNorm());
+  if (options.equalize)
+    fn.addPass(createEqualizeLayers());
   InsertObserversOptions io;
   io.bins = options.bins;
   io.scope = options.scope;

@@ -31,6 +31,28 @@ def FoldBatchNorm : Pass<"fold-batch-norm"> {
   }];
 }
 
+def EqualizeLayers : Pass<"equalize-layers", "::mlir::func::FuncOp"> {
+  let summary = "Folds constant affines into convolutions and equalizes conv pairs (float function unchanged)";
+  let description = [{
+    Data-free rewrites (Nagel et al., 2019) that keep what the float model
+    computes and make it quantize better. A `qc.Mul` or `qc.Add` of a Conv's
+    only result by a constant (one value, or one per output channel) folds
+    into the Conv's weights and bias, so the product's output is quantized
+    once. Then, for each `Conv1 -> [Relu] -> Conv2` whose intermediate value
+    has no other user (any group count, depthwise included), output channel
+    `c` of Conv1 is divided by `s_c = sqrt(r1_c / r2_c)` and the weights of
+    Conv2 that read input channel `c` multiplied by it, where `r1_c` and
+    `r2_c` are the channel's largest weight magnitudes in the two layers;
+    both become `sqrt(r1_c r2_c)`. Relu commutes with a positive scale and
+    zero padding stays zero. Pairs are swept until the scales settle (at
+    most `sweeps` times).
+  }];
+  let options = [
+    Option<"sweeps", "sweeps", "int64_t", "16",
+           "Sweeps over the conv pairs at most">
+  ];
+}
+
 def InsertObservers : Pass<"insert-observers"> {
   let summary = "Inserts qc.observe on the activations that quantization needs ranges for";
   let description = [{

@@ -28,6 +28,11 @@ struct PrepareCalibrationOptions
   PassOptions::Option<QuantizeScope> scope{
       *this, "scope", llvm::cl::desc("Which activations are observed"),
       llvm::cl::init(QuantizeScope::All), clValues<QuantizeScope>()};
+  PassOptions::Option<bool> equalize{
+      *this, "equalize",
+      llvm::cl::desc("Fold constant affines into convolutions and equalize "
+                     "conv pairs (equalize-layers) before observing"),
+      llvm::cl::init(false)};
 };
 
 /// Builds the pipeline on functions (nested under the module).

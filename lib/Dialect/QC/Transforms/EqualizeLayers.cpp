@@ -1,0 +1,231 @@
+//===- EqualizeLayers.cpp - cross-layer equalization (Nagel et al.) -------===//
+//
+// Data-free rewrites that keep the float function and make it quantize
+// better:
+//  - a Mul or Add by a constant (one value, or one per channel) after a
+//    Conv folds into the Conv's weights and bias, so that the product's
+//    output is quantized once instead of before and after the affine
+//    (PP-LCNet's learnable affine blocks, Conv -> Mul -> Add);
+//  - cross-layer equalization: for Conv1 -> [Relu] -> Conv2, output channel
+//    c of Conv1 is divided by s_c and the weights reading input channel c of
+//    Conv2 multiplied by it, s_c = sqrt(r1_c / r2_c) with r1_c, r2_c the
+//    channel's weight ranges in the two layers; both ranges become
+//    sqrt(r1_c r2_c). Relu commutes with a positive scale and Conv2's zero
+//    padding stays zero, so the function is unchanged. The intermediate
+//    activation's channels are rescaled with it: a channel Conv2 amplifies
+//    gets more of the per-tensor range. Chains are swept until the scales
+//    settle.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Constants.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <cmath>
+
+namespace qc {
+#define GEN_PASS_DEF_EQUALIZELAYERS
+#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+} // namespace qc
+
+using namespace mlir;
+
+namespace {
+
+/// The conv's weights and per-channel bias (zeros where it has none).
+struct ConvParams {
+  std::vector<float> w, b;
+  RankedTensorType wTy;
+  int64_t channels = 0, per = 0;
+};
+
+std::optional<ConvParams> paramsOf(qc::ConvOp conv) {
+  ConvParams p;
+  p.wTy = cast<RankedTensorType>(conv.getW().getType());
+  std::optional<std::vector<float>> w = qc::readFloatConstant(conv.getW());
+  if (!w || !p.wTy.hasStaticShape() || p.wTy.getRank() < 3)
+    return std::nullopt;
+  p.w = std::move(*w);
+  p.channels = p.wTy.getDimSize(0);
+  p.per = int64_t(p.w.size()) / p.channels;
+  p.b.assign(p.channels, 0.f);
+  if (Value bias = conv.getB()) {
+    std::optional<std::vector<float>> b = qc::readFloatConstant(bias);
+    if (!b || (int64_t(b->size()) != p.channels && b->size() != 1))
+      return std::nullopt;
+    for (int64_t c = 0; c < p.channels; ++c)
+      p.b[c] = (*b)[b->size() == 1 ? 0 : c];
+  }
+  return p;
+}
+
+void setParams(RewriterBase &rw, qc::ConvOp conv, const ConvParams &p,
+               StringRef what) {
+  rw.setInsertionPoint(conv);
+  Location loc = conv.getLoc();
+  Value w = qc::createBlobConstant(rw, loc, p.wTy, p.w, (what + "_weight").str());
+  Value b = qc::createBlobConstant(
+      rw, loc, RankedTensorType::get({p.channels}, rw.getF32Type()), p.b,
+      (what + "_bias").str());
+  rw.modifyOpInPlace(conv, [&] {
+    conv->setOperand(1, w);
+    if (conv.getB())
+      conv->setOperand(2, b);
+    else
+      conv->insertOperands(2, b);
+  });
+}
+
+/// The per-channel values of a constant that broadcasts against an NC...
+/// tensor of `channels` channels without changing its shape: one value, or
+/// one per channel along the channel axis.
+std::optional<std::vector<float>> perChannel(Value v, RankedTensorType out,
+                                             int64_t channels) {
+  auto ty = dyn_cast<RankedTensorType>(v.getType());
+  std::optional<std::vector<float>> c = qc::readFloatConstant(v);
+  if (!ty || !c || ty.getRank() > out.getRank())
+    return std::nullopt;
+  if (c->size() == 1)
+    return std::vector<float>(channels, (*c)[0]);
+  int64_t axis = 1 - (out.getRank() - ty.getRank());
+  if (axis < 0 || int64_t(c->size()) != channels ||
+      ty.getDimSize(axis) != channels)
+    return std::nullopt;
+  return c;
+}
+
+/// Mul or Add of a Conv's only result by a per-channel constant.
+template <typename OpTy, bool isMul>
+struct FoldAffineIntoConv : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rw) const override {
+    for (int side = 0; side < 2; ++side) {
+      auto conv = op->getOperand(side).template getDefiningOp<qc::ConvOp>();
+      if (!conv || !conv->hasOneUse() ||
+          op.getType() != conv.getType())
+        continue;
+      std::optional<ConvParams> p = paramsOf(conv);
+      if (!p)
+        continue;
+      auto out = cast<RankedTensorType>(conv.getType());
+      std::optional<std::vector<float>> c =
+          perChannel(op->getOperand(1 - side), out, p->channels);
+      if (!c)
+        continue;
+      for (int64_t f = 0; f < p->channels; ++f) {
+        if (isMul) {
+          for (int64_t i = 0; i < p->per; ++i)
+            p->w[f * p->per + i] *= (*c)[f];
+          p->b[f] *= (*c)[f];
+        } else {
+          p->b[f] += (*c)[f];
+        }
+      }
+      setParams(rw, conv, *p, "affine_folded");
+      rw.replaceOp(op, conv.getResult());
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// Conv1 -> [Relu] -> Conv2 pairs, equalized in place.
+struct Pair {
+  qc::ConvOp first, second;
+};
+
+SmallVector<Pair> findPairs(func::FuncOp fn) {
+  SmallVector<Pair> pairs;
+  fn.walk([&](qc::ConvOp second) {
+    Value x = second.getX();
+    if (auto relu = x.getDefiningOp<qc::ReluOp>();
+        relu && relu->hasOneUse())
+      x = relu.getX();
+    auto first = x.getDefiningOp<qc::ConvOp>();
+    if (!first || !first->hasOneUse() || first == second)
+      return;
+    auto w2 = cast<RankedTensorType>(second.getW().getType());
+    auto w1 = cast<RankedTensorType>(first.getW().getType());
+    if (!w1.hasStaticShape() || !w2.hasStaticShape() ||
+        w2.getRank() != w1.getRank())
+      return;
+    int64_t cin = w2.getDimSize(1) * second.getGroup();
+    if (cin != w1.getDimSize(0))
+      return;
+    pairs.push_back({first, second});
+  });
+  return pairs;
+}
+
+/// One equalization of a pair; returns the largest |log s_c|.
+double equalize(RewriterBase &rw, Pair pair) {
+  std::optional<ConvParams> p1 = paramsOf(pair.first),
+                            p2 = paramsOf(pair.second);
+  if (!p1 || !p2)
+    return 0;
+  int64_t channels = p1->channels, group = pair.second.getGroup();
+  int64_t inPer = p2->wTy.getDimSize(1); // input channels per group
+  int64_t outPer = p2->channels / group; // filters per group
+  int64_t kernel = p2->per / inPer;
+  // Input channel c of Conv2 is entry j = c % inPer of the filters of group
+  // c / inPer.
+  auto forEach = [&](int64_t c, auto fn) {
+    int64_t g = c / inPer, j = c % inPer;
+    for (int64_t f = g * outPer; f < (g + 1) * outPer; ++f)
+      for (int64_t k = 0; k < kernel; ++k)
+        fn(p2->w[(f * inPer + j) * kernel + k]);
+  };
+  std::vector<double> s(channels, 1.0);
+  double moved = 0;
+  for (int64_t c = 0; c < channels; ++c) {
+    double r1 = 0, r2 = 0;
+    for (int64_t i = 0; i < p1->per; ++i)
+      r1 = std::max(r1, double(std::abs(p1->w[c * p1->per + i])));
+    forEach(c, [&](float &v) { r2 = std::max(r2, double(std::abs(v))); });
+    if (r1 <= 0 || r2 <= 0 || !std::isfinite(r1) || !std::isfinite(r2))
+      continue;
+    s[c] = std::sqrt(r1 / r2);
+    moved = std::max(moved, std::abs(std::log(s[c])));
+  }
+  if (moved < 1e-6)
+    return 0;
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t i = 0; i < p1->per; ++i)
+      p1->w[c * p1->per + i] = float(p1->w[c * p1->per + i] / s[c]);
+    p1->b[c] = float(p1->b[c] / s[c]);
+    forEach(c, [&](float &v) { v = float(v * s[c]); });
+  }
+  setParams(rw, pair.first, *p1, "equalized");
+  setParams(rw, pair.second, *p2, "equalized");
+  return moved;
+}
+
+struct EqualizeLayersPass
+    : qc::impl::EqualizeLayersBase<EqualizeLayersPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FoldAffineIntoConv<qc::MulOp, true>,
+                 FoldAffineIntoConv<qc::AddOp, false>>(&getContext());
+    if (failed(applyPatternsGreedily(fn, std::move(patterns))))
+      return signalPassFailure();
+    SmallVector<Pair> pairs = findPairs(fn);
+    IRRewriter rw(&getContext());
+    for (int64_t sweep = 0; sweep < sweeps && !pairs.empty(); ++sweep) {
+      double moved = 0;
+      for (Pair p : pairs)
+        moved = std::max(moved, equalize(rw, p));
+      if (moved < 1e-3) // scales within 0.1% of 1: settled
+        break;
+    }
+    // The replaced constants.
+    RewritePatternSet cleanup(&getContext());
+    (void)applyPatternsGreedily(fn, std::move(cleanup));
+  }
+};
+
+} // namespace
