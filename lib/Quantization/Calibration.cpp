@@ -9,6 +9,9 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Analysis/TopologicalSortUtils.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -389,6 +392,150 @@ std::pair<double, double> qc::chooseRange(const TensorStats &s,
   return {std::max(s.min, -t), std::min(s.max, t)};
 }
 
+//===----------------------------------------------------------------------===//
+// Ranges narrowed to their consumers
+//===----------------------------------------------------------------------===//
+
+/// The elementwise consumers of `obs` up to the next observers, evaluated as
+/// functions of its value at each of `xs`: one row per op result the next
+/// observers read. nullopt when a consumer is not an elementwise op of the
+/// value and scalar constants, or its result leaves the region otherwise.
+static std::optional<std::vector<std::vector<double>>>
+consumerFunction(ObserveOp obs, ArrayRef<double> xs) {
+  auto shape = cast<RankedTensorType>(obs.getType()).getShape();
+  llvm::DenseMap<Value, std::vector<double>> values;
+  values[obs.getResult()] = std::vector<double>(xs.begin(), xs.end());
+  SetVector<Operation *> slice;
+  ForwardSliceOptions fo;
+  fo.filter = [](Operation *op) { return !isa<ObserveOp>(op); };
+  getForwardSlice(obs.getResult(), &slice, fo);
+  slice = topologicalSort(slice);
+  std::vector<std::vector<double>> leaves;
+  for (Operation *op : slice) { // topologically sorted
+    if (isa<ObserveOp>(op))
+      continue;
+    if (op->getNumResults() != 1 || op->getNumRegions() != 0)
+      return std::nullopt;
+    auto ty = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!ty || ty.getShape() != shape || !ty.getElementType().isF32())
+      return std::nullopt;
+    std::vector<std::vector<double>> in;
+    for (Value v : op->getOperands()) {
+      if (auto it = values.find(v); it != values.end()) {
+        in.push_back(it->second);
+        continue;
+      }
+      std::optional<std::vector<float>> c = readFloatConstant(v);
+      if (!c || c->size() != 1)
+        return std::nullopt;
+      in.push_back(std::vector<double>(xs.size(), (*c)[0]));
+    }
+    std::vector<double> out(xs.size());
+    auto binary = [&](auto fn) {
+      if (in.size() != 2)
+        return false;
+      for (size_t i = 0; i < xs.size(); ++i)
+        out[i] = fn(in[0][i], in[1][i]);
+      return true;
+    };
+    auto unary = [&](auto fn) {
+      if (in.size() != 1)
+        return false;
+      for (size_t i = 0; i < xs.size(); ++i)
+        out[i] = fn(in[0][i]);
+      return true;
+    };
+    bool known =
+        TypeSwitch<Operation *, bool>(op)
+            .Case([&](AddOp) { return binary(std::plus<double>()); })
+            .Case([&](SubOp) { return binary(std::minus<double>()); })
+            .Case([&](MulOp) { return binary(std::multiplies<double>()); })
+            .Case([&](DivOp) { return binary(std::divides<double>()); })
+            .Case([&](MaxOp) {
+              return binary([](double a, double b) { return std::max(a, b); });
+            })
+            .Case([&](MinOp) {
+              return binary([](double a, double b) { return std::min(a, b); });
+            })
+            .Case([&](ReluOp) {
+              return unary([](double a) { return std::max(a, 0.0); });
+            })
+            .Case([&](HardSwishOp) {
+              return unary([](double a) {
+                return a * std::min(std::max(a + 3, 0.0), 6.0) / 6;
+              });
+            })
+            .Case([&](HardSigmoidOp h) {
+              double alpha = h.getAlpha().convertToDouble(),
+                     beta = h.getBeta() ? h.getBeta()->convertToDouble() : 0.5;
+              return unary([=](double a) {
+                return std::min(std::max(alpha * a + beta, 0.0), 1.0);
+              });
+            })
+            .Case([&](ClipOp) {
+              if (in.empty() || in.size() > 3)
+                return false;
+              for (size_t i = 0; i < xs.size(); ++i) {
+                double v = in[0][i];
+                if (in.size() > 1)
+                  v = std::max(v, in[1][i]);
+                if (in.size() > 2)
+                  v = std::min(v, in[2][i]);
+                out[i] = v;
+              }
+              return true;
+            })
+            .Default([](Operation *) { return false; });
+    if (!known)
+      return std::nullopt;
+    bool observed = false;
+    for (Operation *user : op->getResult(0).getUsers()) {
+      if (isa<ObserveOp>(user))
+        observed = true;
+      else if (!slice.contains(user))
+        return std::nullopt;
+    }
+    if (observed)
+      leaves.push_back(out);
+    values[op->getResult(0)] = std::move(out);
+  }
+  // Every direct user must be in the region too.
+  for (Operation *user : obs.getResult().getUsers())
+    if (!slice.contains(user) || isa<ObserveOp>(user))
+      return std::nullopt;
+  if (leaves.empty())
+    return std::nullopt;
+  return leaves;
+}
+
+/// [lo, hi] narrowed to where obs's consumers are not constant.
+static std::pair<double, double> narrowToConsumers(ObserveOp obs, double lo,
+                                                   double hi) {
+  if (!(hi > lo))
+    return {lo, hi};
+  const int n = 4096;
+  std::vector<double> xs(n + 1);
+  for (int i = 0; i <= n; ++i)
+    xs[i] = lo + (hi - lo) * i / n;
+  auto f = consumerFunction(obs, xs);
+  if (!f)
+    return {lo, hi};
+  auto same = [&](int i, int j) {
+    for (const std::vector<double> &row : *f)
+      if (row[i] != row[j])
+        return false;
+    return true;
+  };
+  int a = 0, b = n;
+  while (a < n && same(a + 1, 0))
+    ++a;
+  while (b > a && same(b - 1, n))
+    --b;
+  if (b <= a || (xs[b] - xs[a]) > 0.9 * (hi - lo))
+    return {lo, hi};
+  return {xs[a], xs[b]};
+}
+
 Error qc::applyCalibration(ModuleOp module, const CalibrationStats &stats,
                            const CalibrationOptions &options) {
   std::string missing;
@@ -400,6 +547,8 @@ Error qc::applyCalibration(ModuleOp module, const CalibrationStats &stats,
       return;
     }
     auto [lo, hi] = chooseRange(it->second, options);
+    if (options.narrowRanges)
+      std::tie(lo, hi) = narrowToConsumers(obs, lo, hi);
     Builder b(obs);
     obs.setMinAttr(b.getF64FloatAttr(lo));
     obs.setMaxAttr(b.getF64FloatAttr(std::max(lo, hi)));

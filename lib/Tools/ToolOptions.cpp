@@ -236,6 +236,10 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
         return std::optional<double>(a);
       },
       "is not a number in [0, 1] or auto");
+  b.opt("narrow-ranges", o.calibration.narrowRanges,
+        "Narrow each activation range to where its elementwise consumers "
+        "change (a Conv's output into HardSwish starts at its -3; default "
+        "false: the calibrated range as it is)");
   b.opt("equalize-layers", o.equalize,
         "Cross-layer equalization (Nagel et al.): constant Mul/Add after a "
         "convolution folded into it, and Conv -> [Relu] -> Conv pairs "

@@ -53,6 +53,15 @@ struct CalibrationOptions {
   /// the channels last and at most maxGramChannels of them.
   bool secondMoments = false;
   int64_t maxGramChannels = 4096;
+  /// Narrow a range to where its consumers are not constant: a tensor read
+  /// only by elementwise ops of itself and scalar constants up to the next
+  /// observers (a Conv's output into HardSwish, Relu6, a scalar affine) is
+  /// a function of one variable; values below the point where that function
+  /// stops changing (HardSwish(x) = 0 for x <= -3) clamp onto it with the
+  /// same result, so the range starts there (likewise at the top). Off by
+  /// default: it helps PP-OCRv4's detector and costs its recognizer
+  /// (docs/quality.md).
+  bool narrowRanges = false;
 };
 
 /// A float model with its observers' inputs as extra outputs, JIT-compiled:
