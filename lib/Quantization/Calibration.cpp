@@ -6,6 +6,7 @@
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -146,7 +147,8 @@ void accumulateGram(const float *x, int64_t rows, int64_t c,
 Expected<CalibrationStats>
 qc::collectStatistics(const ObservedModel &model,
                       llvm::ArrayRef<Sample> samples,
-                      const CalibrationOptions &options) {
+                      const CalibrationOptions &options,
+                  PatchGrams *patchGrams) {
   CalibrationStats stats;
   size_t n = model.observed.size();
   std::vector<TensorStats *> slot(n);
@@ -159,6 +161,23 @@ qc::collectStatistics(const ObservedModel &model,
     slot[k]->max = -INFINITY;
     slot[k]->channelAxis = model.channelAxes[k];
   }
+  // Patch second moments: per spec, the observer's index and per group the
+  // upper triangle accumulated over the samples' patches.
+  std::map<std::string, size_t> index;
+  for (size_t k = 0; k < n; ++k)
+    index[model.observed[k]] = k;
+  struct PatchAcc {
+    const ConvPatches *spec;
+    size_t k;
+    std::vector<std::vector<double>> gram; // per group
+    int64_t rows = 0;
+  };
+  std::vector<PatchAcc> patches;
+  if (patchGrams)
+    for (const ConvPatches &c : options.convPatches)
+      if (auto it = index.find(c.observer); it != index.end())
+        patches.push_back({&c, it->second, {}, 0});
+  std::vector<float> im2col;
   bool histograms = options.method != CalibrationMethod::MinMax;
   int passes = histograms ? 2 : 1;
   for (int pass = 0; pass < passes; ++pass) {
@@ -207,6 +226,39 @@ qc::collectStatistics(const ObservedModel &model,
                 c <= options.maxGramChannels)
               accumulateGram(v, count / c, c, s.gram, sampleGram, gramRows[k]);
           }
+          for (PatchAcc &acc : patches) {
+            if (acc.k != k || t.shape.size() != 4)
+              continue;
+            const ConvPatches &c = *acc.spec;
+            int64_t batch = t.shape[0], ch = t.shape[1], h = t.shape[2],
+                    w = t.shape[3];
+            if (c.group <= 0 || ch % c.group)
+              continue;
+            int64_t cg = ch / c.group, kk = cg * c.kh * c.kw,
+                    rows = batch * c.outH * c.outW;
+            if (kk > options.maxPatchSize)
+              continue;
+            acc.gram.resize(c.group);
+            im2col.assign(rows * kk, 0.f);
+            for (int64_t g = 0; g < c.group; ++g) {
+              for (int64_t b = 0, r = 0; b < batch; ++b)
+                for (int64_t oy = 0; oy < c.outH; ++oy)
+                  for (int64_t ox = 0; ox < c.outW; ++ox, ++r)
+                    for (int64_t j = 0, col = 0; j < cg; ++j)
+                      for (int64_t ky = 0; ky < c.kh; ++ky)
+                        for (int64_t kx = 0; kx < c.kw; ++kx, ++col) {
+                          int64_t iy = oy * c.sh - c.padTop + ky * c.dh,
+                                  ix = ox * c.sw - c.padLeft + kx * c.dw;
+                          im2col[r * kk + col] =
+                              iy < 0 || iy >= h || ix < 0 || ix >= w
+                                  ? 0.f
+                                  : v[((b * ch + g * cg + j) * h + iy) * w + ix];
+                        }
+              int64_t counted = 0;
+              accumulateGram(im2col.data(), rows, kk, acc.gram[g], sampleGram,
+                             g == 0 ? acc.rows : counted);
+            }
+          }
           continue;
         }
         double width = (s.max - s.min) / options.bins;
@@ -241,7 +293,74 @@ qc::collectStatistics(const ObservedModel &model,
         g /= double(gramRows[k]);
     }
   }
+  for (PatchAcc &acc : patches) {
+    if (!acc.rows || acc.gram.empty())
+      continue;
+    std::vector<double> &out = (*patchGrams)[acc.spec->conv];
+    out.clear();
+    for (std::vector<double> &g : acc.gram) {
+      int64_t kk = int64_t(std::sqrt(double(g.size())) + 0.5);
+      for (int64_t i = 0; i < kk; ++i)
+        for (int64_t j = 0; j < i; ++j)
+          g[i * kk + j] = g[j * kk + i];
+      for (double x : g)
+        out.push_back(x / double(acc.rows));
+    }
+  }
   return stats;
+}
+
+std::vector<ConvPatches> qc::convPatchSpecs(ModuleOp module) {
+  std::vector<ConvPatches> specs;
+  module.walk([&](ConvOp conv) {
+    auto obs = conv.getX().getDefiningOp<ObserveOp>();
+    auto name = dyn_cast<NameLoc>(conv.getLoc());
+    auto in = cast<RankedTensorType>(conv.getX().getType());
+    auto out = cast<RankedTensorType>(conv.getType());
+    auto w = cast<RankedTensorType>(conv.getW().getType());
+    if (!obs || !name || in.getRank() != 4 || !out.hasStaticShape() ||
+        !w.hasStaticShape() || conv.getAutoPad() != "NOTSET")
+      return;
+    auto at = [](std::optional<ArrayRef<int64_t>> a, size_t i, int64_t d) {
+      return a && a->size() > i ? (*a)[i] : d;
+    };
+    ConvPatches c;
+    c.observer = obs.getName().str();
+    c.conv = name.getName().str();
+    c.group = conv.getGroup();
+    c.kh = w.getDimSize(2);
+    c.kw = w.getDimSize(3);
+    c.sh = at(conv.getStrides(), 0, 1);
+    c.sw = at(conv.getStrides(), 1, 1);
+    c.dh = at(conv.getDilations(), 0, 1);
+    c.dw = at(conv.getDilations(), 1, 1);
+    c.padTop = at(conv.getPads(), 0, 0);
+    c.padLeft = at(conv.getPads(), 1, 0);
+    c.outH = out.getDimSize(2);
+    c.outW = out.getDimSize(3);
+    specs.push_back(c);
+  });
+  return specs;
+}
+
+void qc::attachPatchGrams(ModuleOp module, const PatchGrams &grams) {
+  module.walk([&](ConvOp conv) {
+    auto name = dyn_cast<NameLoc>(conv.getLoc());
+    auto w = cast<RankedTensorType>(conv.getW().getType());
+    if (!name || !w.hasStaticShape())
+      return;
+    auto it = grams.find(name.getName().str());
+    int64_t group = conv.getGroup(),
+            kk = w.getNumElements() / std::max<int64_t>(w.getDimSize(0), 1);
+    if (it == grams.end() || int64_t(it->second.size()) != group * kk * kk)
+      return;
+    std::vector<float> g(it->second.begin(), it->second.end());
+    conv->setAttr(kPatchGramAttrName,
+                  createBlobAttr(RankedTensorType::get(
+                                     {group, kk, kk},
+                                     Float32Type::get(module.getContext())),
+                                 g, name.getName().str() + ".patch_gram"));
+  });
 }
 
 double TensorStats::outlierRatio() const {

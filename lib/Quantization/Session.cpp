@@ -101,6 +101,7 @@ struct QuantizationSession::State {
   /// report's reference (the rewritten one after rewrite()).
   std::optional<ObservedModel> floatModel;
   CalibrationStats stats;
+  PatchGrams patchGrams;   // the convolutions' input patches (GPTQ)
   CalibrationStats before; // the imported model's, with rewrites
   bool statsApplied = false;
   std::map<std::string, double> alphas;
@@ -205,7 +206,10 @@ Error QuantizationSession::calibrate() {
     return error("quantization needs calibration samples or saved statistics");
   CalibrationOptions co = o.calibration;
   co.secondMoments = s->gptq && !s->rewrite; // for the model that is quantized
-  auto collected = collectStatistics(*s->floatModel, s->calib, co);
+  if (co.secondMoments)
+    co.convPatches = convPatchSpecs(module);
+  auto collected =
+      collectStatistics(*s->floatModel, s->calib, co, &s->patchGrams);
   if (!collected)
     return collected.takeError();
   s->stats = std::move(*collected);
@@ -228,7 +232,11 @@ Error QuantizationSession::rewrite() {
     s->floatModel = std::move(*m);
     CalibrationOptions co = o.calibration;
     co.secondMoments = s->gptq;
-    auto collected = collectStatistics(*s->floatModel, s->calib, co);
+    if (co.secondMoments)
+      co.convPatches = convPatchSpecs(module);
+    s->patchGrams.clear();
+    auto collected =
+        collectStatistics(*s->floatModel, s->calib, co, &s->patchGrams);
     if (!collected)
       return collected.takeError();
     s->stats = std::move(*collected);
@@ -499,6 +507,7 @@ Error QuantizationSession::attribute() {
 Error QuantizationSession::fold() {
   if (Error e = applyStatistics(module, o, s->stats, s->statsApplied))
     return e;
+  attachPatchGrams(module, s->patchGrams);
   if (Error e = runPasses(
           module,
           [&](OpPassManager &pm) {

@@ -43,6 +43,19 @@ struct TensorStats {
 };
 using CalibrationStats = std::map<std::string, TensorStats>;
 
+/// A convolution whose weights GPTQ rounds: where its input patches come
+/// from and their geometry (NCHW input, auto_pad NOTSET).
+struct ConvPatches {
+  std::string observer; // the observer of the conv's input
+  std::string conv;     // the conv's name: the key of its second moments
+  int64_t group = 1, kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t padTop = 0, padLeft = 0, outH = 1, outW = 1;
+};
+/// Per convolution, the second moments E[p p^T] of its input patches
+/// (p: the K = C/group * kh * kw values one output reads, in the weight's
+/// layout), one K x K block per group.
+using PatchGrams = std::map<std::string, std::vector<double>>;
+
 struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::MinMax;
   double percentile = 99.99;
@@ -62,6 +75,10 @@ struct CalibrationOptions {
   /// default: it helps PP-OCRv4's detector and costs its recognizer
   /// (docs/quality.md).
   bool narrowRanges = false;
+  /// Convolutions whose patch second moments to accumulate (GPTQ), those
+  /// with K <= maxPatchSize.
+  std::vector<ConvPatches> convPatches;
+  int64_t maxPatchSize = 1152;
 };
 
 /// A float model with its observers' inputs as extra outputs, JIT-compiled:
@@ -94,7 +111,16 @@ jitForHost(mlir::ModuleOp module, const cpu::TargetOptions &target,
 /// Runs the samples and accumulates the statistics of every observer.
 llvm::Expected<CalibrationStats>
 collectStatistics(const ObservedModel &model, llvm::ArrayRef<Sample> samples,
-                  const CalibrationOptions &options);
+                  const CalibrationOptions &options,
+                  PatchGrams *patchGrams = nullptr);
+
+/// The convolutions of `module` whose input is observed, for
+/// CalibrationOptions::convPatches.
+std::vector<ConvPatches> convPatchSpecs(mlir::ModuleOp module);
+
+/// The patch second moments as each convolution's `qc.patch_gram`
+/// attribute (group x K x K, f32), which fold-calibration's GPTQ reads.
+void attachPatchGrams(mlir::ModuleOp module, const PatchGrams &grams);
 
 /// The range [lo, hi] the method chooses for a tensor.
 std::pair<double, double> chooseRange(const TensorStats &stats,

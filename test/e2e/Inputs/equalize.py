@@ -20,6 +20,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from npconv import conv  # noqa: E402
+
 work, bindir = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
 rng = np.random.default_rng(11)
@@ -52,22 +55,6 @@ graph = helper.make_graph(
     [numpy_helper.from_array(v, k) for k, v in W.items()])
 model = os.path.join(work, "eq.onnx")
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
-
-
-def conv(x, w, b, pad, group=1):
-    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    n, c, h, wd = x.shape
-    f, cg, kh, kw = w.shape
-    oh, ow = h - kh + 1, wd - kw + 1
-    out = np.zeros((n, f, oh, ow))
-    fg = f // group
-    for g in range(group):
-        xs = x[:, g * cg:(g + 1) * cg]
-        for i in range(kh):
-            for j in range(kw):
-                out[:, g * fg:(g + 1) * fg] += np.einsum(
-                    "nchw,fc->nfhw", xs[:, :, i:i + oh, j:j + ow], w[g * fg:(g + 1) * fg, :, i, j])
-    return out + b[None, :, None, None]
 
 
 def reference(x):

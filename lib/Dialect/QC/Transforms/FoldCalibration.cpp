@@ -131,11 +131,50 @@ struct FoldCalibrationPass
                           : std::nullopt;
     bool haveGram = gram && int64_t(gram->size()) == kDim * kDim;
     // auto: GPTQ where the layer has 4 bits or fewer and its statistics.
+    // A Conv's statistics are its input patches' (qc.patch_gram), one block
+    // per group; without them (patches too long) it rounds to nearest.
+    std::optional<std::vector<float>> patchGram;
+    if (conv)
+      if (Attribute a = op->getAttr(qc::kPatchGramAttrName))
+        patchGram = qc::readFloatElements(a);
+    int64_t group = conv ? cast<qc::ConvOp>(op).getGroup() : 1;
+    bool wantGptq =
+        weightRounding == qc::WeightRounding::GPTQ ||
+        (weightRounding == qc::WeightRounding::Auto && bits <= 4);
+    bool convGptq = conv && wantGptq && patchGram && perChannel && !blocked &&
+                    int64_t(patchGram->size()) == group * per * per &&
+                    channels % group == 0;
     bool useGptq =
         !conv &&
         (weightRounding == qc::WeightRounding::GPTQ ||
          (weightRounding == qc::WeightRounding::Auto && bits <= 4 && haveGram));
-    if (useGptq) {
+    if (convGptq) {
+      // Per group: the filters' [outPer, K] rows as GPTQ's K x N.
+      int64_t outPer = channels / group;
+      qw.q.assign(w->size(), 0);
+      qw.dequantized.assign(w->size(), 0.f);
+      qw.scales.assign(channels, 1.0);
+      for (int64_t g = 0; g < group; ++g) {
+        std::vector<float> kn(per * outPer);
+        for (int64_t f = 0; f < outPer; ++f)
+          for (int64_t k = 0; k < per; ++k)
+            kn[k * outPer + f] = (*w)[(g * outPer + f) * per + k];
+        qc::QuantizedWeight r = qc::gptqQuantizeWeight(
+            kn, per, outPer, outPer,
+            [outPer](int64_t i) { return i % outPer; }, qmax,
+            ArrayRef<float>(*patchGram).slice(g * per * per, per * per),
+            gptqDamp);
+        for (int64_t f = 0; f < outPer; ++f) {
+          qw.scales[g * outPer + f] = r.scales[f];
+          for (int64_t k = 0; k < per; ++k) {
+            qw.q[(g * outPer + f) * per + k] = r.q[k * outPer + f];
+            qw.dequantized[(g * outPer + f) * per + k] =
+                r.dequantized[k * outPer + f];
+          }
+        }
+      }
+      op->removeAttr(qc::kPatchGramAttrName);
+    } else if (useGptq) {
       if (!haveGram)
         return op->emitError()
                << "GPTQ rounding needs the second moments of '" << obs.getName()

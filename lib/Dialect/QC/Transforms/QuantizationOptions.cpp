@@ -29,7 +29,9 @@ llvm::ArrayRef<EnumSpelling<WeightRounding>> qc::spellings() {
       {WeightRounding::GPTQ, "gptq",
        "GPTQ: each input row's rounding error compensated in the rows after it "
        "through the "
-       "input's second moments (Gemm and MatMul)"}};
+       "input's second moments (Gemm and MatMul; Conv of any group count "
+       "through its input patches', per group, K = C/group x kh x kw up "
+       "to 1152)"}};
   return table;
 }
 

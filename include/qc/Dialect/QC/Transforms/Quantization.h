@@ -11,6 +11,10 @@
 
 namespace qc {
 
+/// The second moments of a Conv's input patches (group x K x K, f32), set by
+/// calibration for GPTQ (qc::attachPatchGrams) and read by fold-calibration.
+inline constexpr llvm::StringLiteral kPatchGramAttrName = "qc.patch_gram";
+
 /// The activation type of the range [lo, hi] (widened to include 0) with
 /// `bits` levels' worth of storage in an 8-bit container: asymmetric uint8
 /// (scale (hi - lo) / (2^bits - 1), zero point in [0, 2^bits - 1]) or

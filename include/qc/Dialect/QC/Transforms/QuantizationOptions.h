@@ -27,7 +27,8 @@ enum class WeightRounding {
   Auto,    ///< GPTQ for layers of 4 bits or fewer with second moments, else
            ///< nearest
   Nearest, ///< round to nearest
-  GPTQ,    ///< error feedback through the input's second moments (Gemm, MatMul)
+  GPTQ,    ///< error feedback through the input's second moments (Gemm,
+           ///< MatMul; Conv through its input patches')
 };
 
 /// Which activations are quantized (insert-observers).
