@@ -18,12 +18,13 @@ float64 numpy reference on the same calibration samples:
 """
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_util import outputs, run, save_model  # noqa: E402
 
 work, bindir = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -39,13 +40,7 @@ nodes = [helper.make_node("MatMul", ["x", "w1"], ["m1"], name="fc1"),
          helper.make_node("Relu", ["a1"], ["h"], name="relu1"),
          helper.make_node("MatMul", ["h", "w2"], ["m2"], name="fc2"),
          helper.make_node("Add", ["m2", "b2"], ["y"], name="bias2")]
-graph = helper.make_graph(
-    nodes, "attribution",
-    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 16])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 10])],
-    [numpy_helper.from_array(v, k) for k, v in W.items()])
-model = os.path.join(work, "mlp.onnx")
-onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
+model = save_model(os.path.join(work, "mlp.onnx"), nodes, W, [8, 16], [8, 10])
 
 xs = rng.standard_normal((16, 8, 16)).astype(np.float32)
 np.savez(os.path.join(work, "calib.npz"), x=xs)
@@ -54,13 +49,6 @@ np.savez(os.path.join(work, "calib.npz"), x=xs)
 def reference(x):
     h = np.maximum(x.astype(np.float64) @ W["w1"] + W["b1"], 0)
     return h @ W["w2"] + W["b2"]
-
-
-def run(*args):
-    r = subprocess.run(list(args), capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{r.stdout}{r.stderr}")
-    return r.stdout
 
 
 lib, attr = os.path.join(work, "libmlp.so"), os.path.join(work, "attr.json")
@@ -72,10 +60,7 @@ assert os.path.exists(os.path.join(work, "attr.md")), "no markdown beside the JS
 
 # The integer build on the attribution's samples (the first 4).
 np.savez(os.path.join(work, "first4.npz"), x=xs[:4])
-out = os.path.join(work, "out")
-run(os.path.join(bindir, "quant-run"), lib, "--samples", os.path.join(work, "first4.npz"),
-    "-o", out)
-got = np.load(os.path.join(out, "y.npy")).astype(np.float64).reshape(4, 8, 10)
+got = outputs(bindir, lib, os.path.join(work, "first4.npz"), work).reshape(4, 8, 10)
 ref = np.stack([reference(x) for x in xs[:4]])
 measured = float(((got - ref) ** 2).sum() / (ref ** 2).sum())
 ratio = a["all_rel_mse"] / measured

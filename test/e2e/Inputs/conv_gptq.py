@@ -8,15 +8,13 @@ closer, per conv kind as well (one at a time at 4 bits, the rest at 8).
   conv_gptq.py WORKDIR BINDIR
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from npconv import conv  # noqa: E402
+from e2e_util import conv, outputs, run, save_model, sqnr  # noqa: E402
 
 work, bindir = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -33,13 +31,7 @@ nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="dense", pads=
                           pads=[1, 1, 1, 1], group=16),
          helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
          helper.make_node("Conv", ["r2", "w3", "b3"], ["y"], name="pointwise")]
-graph = helper.make_graph(
-    nodes, "conv_gptq",
-    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 12, 12])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 12, 12])],
-    [numpy_helper.from_array(v, k) for k, v in W.items()])
-model = os.path.join(work, "convs.onnx")
-onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
+model = save_model(os.path.join(work, "convs.onnx"), nodes, W, [1, 4, 12, 12], [1, 8, 12, 12])
 
 
 def reference(x):
@@ -62,22 +54,11 @@ np.savez(os.path.join(work, "eval.npz"), x=evals)
 ref = np.stack([reference(x) for x in evals])
 
 
-def run(*args):
-    r = subprocess.run(list(args), capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{r.stdout}{r.stderr}")
-    return r.stdout
-
-
-def sqnr(name, *extra):
+def build(name, *extra):
     lib = os.path.join(work, f"lib{name}.so")
     run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
         os.path.join(work, "calib.npz"), "-o", lib, *extra)
-    out = os.path.join(work, "out-" + name)
-    run(os.path.join(bindir, "quant-run"), lib, "--samples", os.path.join(work, "eval.npz"),
-        "-o", out)
-    y = np.load(os.path.join(out, "y.npy")).astype(np.float64).reshape(ref.shape)
-    return 10 * np.log10((ref ** 2).sum() / ((y - ref) ** 2).sum())
+    return sqnr(ref, outputs(bindir, lib, os.path.join(work, "eval.npz"), work))
 
 
 failed = False
@@ -88,8 +69,8 @@ for layer in ("all", "dense", "depthwise", "pointwise"):
                 "--size-budget", "1e9", "--pin", f"{layer}=4"] + \
                [a for other in ("dense", "depthwise", "pointwise") if other != layer
                 for a in ("--pin", f"{other}=8")]
-    near = sqnr(f"near-{layer}", *bits, "--weight-rounding", "nearest")
-    gptq = sqnr(f"gptq-{layer}", *bits, "--weight-rounding", "gptq")
+    near = build(f"near-{layer}", *bits, "--weight-rounding", "nearest")
+    gptq = build(f"gptq-{layer}", *bits, "--weight-rounding", "gptq")
     ok = gptq > near + 0.5 and gptq < 80
     failed |= not ok
     print(f"W4 {layer}: nearest {near:.1f} dB, gptq {gptq:.1f} dB: {'ok' if ok else 'FAILED'}")

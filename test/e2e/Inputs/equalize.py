@@ -13,15 +13,13 @@ scale.
   equalize.py WORKDIR BINDIR
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from npconv import conv  # noqa: E402
+from e2e_util import conv, outputs, run, save_model, sqnr  # noqa: E402
 
 work, bindir = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -48,26 +46,13 @@ nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=
          helper.make_node("Mul", ["c2", "sc"], ["m"], name="scale"),
          helper.make_node("Add", ["m", "of"], ["a"], name="offset"),
          helper.make_node("Conv", ["a", "w3", "b3"], ["y"], name="pw")]
-graph = helper.make_graph(
-    nodes, "equalize",
-    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 12, 12])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 12, 12])],
-    [numpy_helper.from_array(v, k) for k, v in W.items()])
-model = os.path.join(work, "eq.onnx")
-onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
+model = save_model(os.path.join(work, "eq.onnx"), nodes, W, [1, 3, 12, 12], [1, 4, 12, 12])
 
 
 def reference(x):
     r1 = np.maximum(conv(x.astype(np.float64), W["w1"], W["b1"], 1), 0)
     a = conv(r1, W["w2"], W["b2"], 1, 8) * W["sc"] + W["of"]
     return conv(a, W["w3"], W["b3"], 0)
-
-
-def run(*args):
-    r = subprocess.run(list(args), capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{r.stdout}{r.stderr}")
-    return r.stdout
 
 
 def image():
@@ -82,17 +67,6 @@ np.savez(os.path.join(work, "eval.npz"), x=evals)
 ref = np.stack([reference(x) for x in evals])
 
 
-def outputs(lib):
-    out = os.path.join(work, "out-" + os.path.basename(lib))
-    run(os.path.join(bindir, "quant-run"), lib, "--samples", os.path.join(work, "eval.npz"),
-        "-o", out)
-    return np.load(os.path.join(out, "y.npy")).astype(np.float64).reshape(ref.shape)
-
-
-def sqnr(y):
-    return 10 * np.log10((ref ** 2).sum() / ((y - ref) ** 2).sum())
-
-
 mlir = os.path.join(work, "eq.mlir")
 run(os.path.join(bindir, "quant-translate"), "--import-onnx", model, "-o", mlir)
 rewritten = run(os.path.join(bindir, "quant-opt"), mlir, "--equalize-layers")
@@ -102,7 +76,7 @@ print(f"rewritten: {rewritten.count('qc.mul ')} Mul, {rewritten.count('qc.add ')
 for name, path in (("original", mlir), ("equalized", os.path.join(work, "eq-rewritten.mlir"))):
     lib = os.path.join(work, f"lib{name}.so")
     run(os.path.join(bindir, "quant-compile"), path, "-o", lib)
-    y = outputs(lib)
+    y = outputs(bindir, lib, os.path.join(work, "eval.npz"), work).reshape(ref.shape)
     err = np.abs(y - ref).max() / np.abs(ref).max()
     print(f"float {name}: max error {err:.1e} of the output range: "
           f"{'ok' if err < 1e-5 else 'FAILED'}")
@@ -112,7 +86,7 @@ for name, extra in (("default", []), ("equalized", ["--equalize-layers"])):
     lib = os.path.join(work, f"libq{name}.so")
     run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
         os.path.join(work, "calib.npz"), "-o", lib, *extra)
-    q[name] = sqnr(outputs(lib))
+    q[name] = sqnr(ref, outputs(bindir, lib, os.path.join(work, "eval.npz"), work))
 ok = q["equalized"] >= q["default"] + 3 and q["equalized"] < 80
 print(f"int8 SQNR: default {q['default']:.1f} dB, --equalize-layers {q['equalized']:.1f} dB: "
       f"{'ok' if ok else 'FAILED'} (want +3 dB)")

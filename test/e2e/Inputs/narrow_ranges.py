@@ -12,15 +12,13 @@ error; on PP-OCRv4's detector the narrowing is measured in docs/quality.md).
 """
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from npconv import conv  # noqa: E402
+from e2e_util import conv, outputs, run, save_model, sqnr  # noqa: E402
 
 work, bindir = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -34,13 +32,8 @@ nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=
          helper.make_node("Mul", ["h", "a"], ["m"], name="scale"),
          helper.make_node("Add", ["m", "c"], ["s"], name="shift"),
          helper.make_node("Conv", ["s", "w2"], ["y"], name="conv2")]
-graph = helper.make_graph(
-    nodes, "narrow",
-    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 10, 10])],
-    [numpy_helper.from_array(v, k) for k, v in W.items()])
-model = os.path.join(work, "narrow.onnx")
-onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), model)
+model = save_model(os.path.join(work, "narrow.onnx"), nodes, W, [1, 3, 10, 10], [1, 4, 10, 10],
+                   opset=14)
 
 
 def reference(x):
@@ -58,13 +51,6 @@ hi = max(reference(x)[0].max() for x in calib)
 ref = np.stack([reference(x)[1] for x in evals])
 
 
-def run(*args):
-    r = subprocess.run(list(args), capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{r.stdout}{r.stderr}")
-    return r.stdout
-
-
 def build(name, *extra):
     lib, qdq = os.path.join(work, f"lib{name}.so"), os.path.join(work, f"{name}.mlir")
     run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
@@ -72,11 +58,8 @@ def build(name, *extra):
     m = re.search(r'qc.observed = "conv1"} : tensor<[^!]*!quant.uniform<u8:f32, ([0-9.eE+-]+):(\d+)>',
                   open(qdq).read())
     scale, zp = float(m.group(1)), int(m.group(2))
-    out = os.path.join(work, "out-" + name)
-    run(os.path.join(bindir, "quant-run"), lib, "--samples", os.path.join(work, "eval.npz"),
-        "-o", out)
-    y = np.load(os.path.join(out, "y.npy")).astype(np.float64).reshape(ref.shape)
-    return scale * (0 - zp), scale * (255 - zp), 10 * np.log10((ref ** 2).sum() / ((y - ref) ** 2).sum())
+    y = outputs(bindir, lib, os.path.join(work, "eval.npz"), work)
+    return scale * (0 - zp), scale * (255 - zp), sqnr(ref, y)
 
 
 nlo, nhi, nsqnr = build("narrowed", "--narrow-ranges")

@@ -1,0 +1,56 @@
+"""Helpers of the e2e model tests: a float64 numpy convolution (the
+reference), saving a one-graph ONNX model, running the tools, and a
+library's outputs on stacked samples (quant-run --samples)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def conv(x, w, b, pad, group=1):
+    """NCHW input, OIHW weights, groups, symmetric padding, stride 1."""
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    oh, ow = h - kh + 1, wd - kw + 1
+    out = np.zeros((n, f, oh, ow))
+    fg = f // group
+    for g in range(group):
+        xs = x[:, g * cg:(g + 1) * cg]
+        for i in range(kh):
+            for j in range(kw):
+                out[:, g * fg:(g + 1) * fg] += np.einsum(
+                    "nchw,fc->nfhw", xs[:, :, i:i + oh, j:j + ow], w[g * fg:(g + 1) * fg, :, i, j])
+    return out + (0 if b is None else b[None, :, None, None])
+
+
+def save_model(path, nodes, weights, x_shape, y_shape, opset=13):
+    """One input x, one output y, the weights as initializers."""
+    graph = helper.make_graph(
+        nodes, os.path.splitext(os.path.basename(path))[0],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+        [numpy_helper.from_array(v, k) for k, v in weights.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), path)
+    return path
+
+
+def run(*args):
+    r = subprocess.run(list(args), capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def outputs(bindir, lib, samples, work):
+    """Output y of `lib` on the stacked samples of the .npz `samples`."""
+    out = os.path.join(work, "out-" + os.path.basename(lib))
+    run(os.path.join(bindir, "quant-run"), lib, "--samples", samples, "-o", out)
+    return np.load(os.path.join(out, "y.npy")).astype(np.float64)
+
+
+def sqnr(ref, y):
+    return 10 * np.log10((ref ** 2).sum() / ((y.reshape(ref.shape) - ref) ** 2).sum())
