@@ -1,6 +1,7 @@
 //===- Report.cpp - the quality report of a quantization ------------------===//
 #include "qc/Quantization/Report.h"
 #include "qc/Quantization/Quantize.h"
+#include "qc/Quantization/Attribution.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -51,6 +52,8 @@ llvm::json::Value QualityReport::toJSON() const {
       {"weight_granularity", toString(o.weightGranularity)},
       {"weight_rounding", stringify(o.weightRounding)},
       {"bit_widths", bitWidths},
+      {"attribution",
+       attribution ? attributionToJSON(*attribution) : llvm::json::Value(nullptr)},
       {"bias_correction", o.biasCorrection},
       {"scope", stringify(o.scope)},
       {"activation_granularity", toString(o.activationGranularity)},
@@ -150,6 +153,10 @@ void QualityReport::writeMarkdown(llvm::raw_ostream &m) const {
       m << " " << (l.smoothAlpha ? fmt(*l.smoothAlpha) : std::string("-"))
         << " |";
     m << "\n";
+  }
+  if (attribution) {
+    m << "\n";
+    writeAttributionMarkdown(*attribution, m, 10);
   }
 }
 

@@ -608,7 +608,7 @@ llvm::json::Value qc::attributionToJSON(const Attribution &a) {
 
 void qc::writeAttributionMarkdown(const Attribution &a, llvm::raw_ostream &os,
                                   size_t top) {
-  os << "# Error attribution\n\n"
+  os << "## Error attribution\n\n"
      << "W" << a.weightBits << "A" << a.activationBits
      << " fake quantization of the calibrated float model, on " << a.samples
      << " calibration samples. Decision metric: " << a.decision << ".\n\n"
@@ -623,7 +623,7 @@ void qc::writeAttributionMarkdown(const Attribution &a, llvm::raw_ostream &os,
                                 const AttributionRow *y) {
       return key(*x) > key(*y);
     });
-    os << "## " << title << "\n\n"
+    os << "### " << title << "\n\n"
        << "| tensor | kind | alone: rel. MSE | alone: decision | all but it: "
           "rel. MSE | all but it: decision |\n"
        << "|---|---|---:|---:|---:|---:|\n";
@@ -645,7 +645,7 @@ void qc::writeAttributionMarkdown(const Attribution &a, llvm::raw_ostream &os,
   });
   if (a.cumulative.empty())
     return;
-  os << "## Left float together, worst alone first\n\n"
+  os << "### Left float together, worst alone first\n\n"
      << "Everything else quantized, with this tensor and the ones above it "
         "float.\n\n"
      << "| tensor | kind | rel. MSE | decision |\n|---|---|---:|---:|\n";

@@ -109,6 +109,7 @@ struct QuantizationSession::State {
   std::optional<SensitivityTable> table;
   std::optional<BitAssignment> assigned;
   std::optional<QualityReport> report;
+  std::shared_ptr<const Attribution> attribution;
 };
 
 QuantizationSession::QuantizationSession(ModuleOp module,
@@ -487,6 +488,7 @@ Error QuantizationSession::attribute() {
   auto a = attributeError(module, s->calib, o.attribution, o.target);
   if (!a)
     return a.takeError();
+  s->attribution = std::make_shared<const Attribution>(*a);
   if (Error e = writeFile(o.attributionPath, [&](llvm::raw_ostream &os) {
         os << llvm::formatv("{0:2}", attributionToJSON(*a)) << "\n";
       }))
@@ -550,6 +552,7 @@ Error QuantizationSession::evaluate() {
   r.rewritten = s->rewrite;
   r.floatMaxRelDiff = s->floatDiff;
   r.bitWidths = bitWidthsJSON(s->table, s->assigned);
+  r.attribution = s->attribution;
   r.calibrationSamples = s->calib.size();
   r.evalSamples = s->held.size();
   r.heldOut = s->heldOut;

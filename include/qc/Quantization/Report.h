@@ -13,12 +13,14 @@
 
 #include "llvm/Support/JSON.h"
 #include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace qc {
 
 struct QuantizeOptions;
+struct Attribution;
 
 struct QualityReport {
   struct Layer {
@@ -43,6 +45,8 @@ struct QualityReport {
   std::vector<double>
       floatMaxRelDiff; // rewritten float model vs original, per output
   llvm::json::Value bitWidths = nullptr; // the --bits auto choice
+  /// The error attribution (--attribution), when measured.
+  std::shared_ptr<const Attribution> attribution;
   size_t calibrationSamples = 0, evalSamples = 0;
   bool heldOut = false; // evaluated on samples calibration did not see
   std::vector<Layer> layers;

@@ -52,10 +52,12 @@ def reference(x):
 
 
 lib, attr = os.path.join(work, "libmlp.so"), os.path.join(work, "attr.json")
+report = os.path.join(work, "report.json")
 run(os.path.join(bindir, "quant-compile"), model, "--calibration-data",
     os.path.join(work, "calib.npz"), "--attribution", attr, "--attribution-samples", "4",
-    "-o", lib)
+    "--samples", "12", "--report", report, "-o", lib)
 a = json.load(open(attr))
+assert json.load(open(report))["attribution"] == a, "the report's attribution differs"
 assert os.path.exists(os.path.join(work, "attr.md")), "no markdown beside the JSON"
 
 # The integer build on the attribution's samples (the first 4).
