@@ -8,12 +8,12 @@
 #include "qc/Dialect/QC/Transforms/Constants.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Pass/PassManager.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Analysis/TopologicalSortUtils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -148,7 +148,7 @@ Expected<CalibrationStats>
 qc::collectStatistics(const ObservedModel &model,
                       llvm::ArrayRef<Sample> samples,
                       const CalibrationOptions &options,
-                  PatchGrams *patchGrams) {
+                      PatchGrams *patchGrams) {
   CalibrationStats stats;
   size_t n = model.observed.size();
   std::vector<TensorStats *> slot(n);
@@ -530,9 +530,7 @@ consumerFunction(ObserveOp obs, ArrayRef<double> xs) {
   getForwardSlice(obs.getResult(), &slice, fo);
   slice = topologicalSort(slice);
   std::vector<std::vector<double>> leaves;
-  for (Operation *op : slice) { // topologically sorted
-    if (isa<ObserveOp>(op))
-      continue;
+  for (Operation *op : slice) { // no observers: the filter stops there
     if (op->getNumResults() != 1 || op->getNumRegions() != 0)
       return std::nullopt;
     auto ty = dyn_cast<RankedTensorType>(op->getResult(0).getType());
@@ -618,9 +616,9 @@ consumerFunction(ObserveOp obs, ArrayRef<double> xs) {
       leaves.push_back(out);
     values[op->getResult(0)] = std::move(out);
   }
-  // Every direct user must be in the region too.
+  // Every direct user must be in the region too (an observer is not).
   for (Operation *user : obs.getResult().getUsers())
-    if (!slice.contains(user) || isa<ObserveOp>(user))
+    if (!slice.contains(user))
       return std::nullopt;
   if (leaves.empty())
     return std::nullopt;

@@ -152,15 +152,18 @@ struct Switchable {
   Sample extra;          // the weights as stored, the switches off
   size_t firstExtra = 0; // index of the first extra input of a run
   size_t fqBase = 0;     // index of the first switch in `extra`
+  bool allActivations = false;
 
-  /// Finds the layers and observers of `clone`'s @main_graph (calibrated),
-  /// then builds and compiles the model.
-  llvm::Error build(ModuleOp clone, bool allActivations) {
+  /// Finds the layers and the observers to switch (layer inputs, or with
+  /// `all` every calibrated one) of `clone`'s @main_graph; compile() then
+  /// rewrites and compiles it.
+  llvm::Error build(ModuleOp clone, bool all) {
+    allActivations = all;
     auto graph = clone.lookupSymbol<func::FuncOp>("main_graph");
     if (!graph)
       return err("no function @main_graph");
     layers = findLayers(graph);
-    for (Operation *op : switchedObservers(graph, allActivations)) {
+    for (Operation *op : switchedObservers(graph, all)) {
       auto obs = cast<ObserveOp>(op);
       observers.push_back(obs);
       observerNames.push_back(obs.getName().str());
@@ -170,8 +173,9 @@ struct Switchable {
     return llvm::Error::success();
   }
 
+  /// The first `n` (at least one) of `samples` become the runs.
   llvm::Error compile(ModuleOp clone, ArrayRef<Sample> samples, size_t n,
-                      bool allActivations, const cpu::TargetOptions &target) {
+                      const cpu::TargetOptions &target) {
     PassManager pm(clone.getContext());
     ParameterizeForSensitivityOptions po;
     po.allActivations = allActivations;
@@ -199,6 +203,28 @@ struct Switchable {
       s.insert(s.end(), extra.begin(), extra.end());
     firstExtra = runs.front().size() - extra.size();
     return llvm::Error::success();
+  }
+
+  /// Runs every run, handing `fn` its index and outputs.
+  llvm::Error
+  forEachRun(llvm::function_ref<void(size_t, std::vector<HostTensor> &)> fn) {
+    for (auto [r, s] : llvm::enumerate(runs)) {
+      auto out = model.run(s);
+      if (!out)
+        return out.takeError();
+      fn(r, *out);
+    }
+    return llvm::Error::success();
+  }
+
+  /// The outputs of every run, as the model is set now.
+  llvm::Expected<std::vector<std::vector<HostTensor>>> outputs() {
+    std::vector<std::vector<HostTensor>> all;
+    if (llvm::Error e = forEachRun([&](size_t, std::vector<HostTensor> &out) {
+          all.push_back(std::move(out));
+        }))
+      return std::move(e);
+    return all;
   }
 
   void setWeight(size_t i, const std::vector<float> &w) {
@@ -362,19 +388,14 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
 
   // The switchable model: weights and fake-quantization parameters appended
   // to the inputs.
-  if (llvm::Error e =
-          sw.compile(*clone, samples, o.samples, /*allActivations=*/false,
-                     target))
+  if (llvm::Error e = sw.compile(*clone, samples, o.samples, target))
     return std::move(e);
   ObservedModel &model = sw.model;
   std::vector<Sample> &runs = sw.runs;
-  std::vector<std::vector<HostTensor>> refs;
-  for (Sample &s : runs) {
-    auto out = model.run(s);
-    if (!out)
-      return out.takeError();
-    refs.push_back(std::move(*out));
-  }
+  auto floatOutputs = sw.outputs();
+  if (!floatOutputs)
+    return floatOutputs.takeError();
+  std::vector<std::vector<HostTensor>> &refs = *floatOutputs;
   if (o.metric == SensitivityMetric::Task &&
       (o.labelOutput >= model.numOutputs || o.labels.size() < runs.size()))
     return err("the task labels cover " + llvm::Twine(o.labels.size()) +
@@ -412,12 +433,11 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
   Progress bar(o.progress, "measuring sensitivity", total);
   auto measure = [&](double &cost) -> llvm::Error {
     OutputComparison c{comparisonMetric(o.metric)};
-    for (auto [r, s] : llvm::enumerate(runs)) {
-      auto out = model.run(s);
-      if (!out)
-        return out.takeError();
-      compareRun(c, r, *out);
-    }
+    if (llvm::Error e = sw.forEachRun(
+            [&](size_t r, std::vector<HostTensor> &out) {
+              compareRun(c, r, out);
+            }))
+      return e;
     cost = c.value() - floatLoss;
     bar.step(++done);
     return llvm::Error::success();
@@ -476,6 +496,16 @@ struct DecisionComparison {
   }
   double value() const { return den > 0 ? num / den : 1; }
 };
+
+/// Worse alone first: the lower decision metric, then the larger error.
+bool worseAlone(const AttributionRow &x, const AttributionRow &y) {
+  return std::make_pair(x.aloneDecision, -x.alone) <
+         std::make_pair(y.aloneDecision, -y.alone);
+}
+
+const char *kindName(const AttributionRow &r) {
+  return r.weight ? "weights" : "activation";
+}
 } // namespace
 
 Expected<Attribution> qc::attributeError(ModuleOp module,
@@ -509,17 +539,13 @@ Expected<Attribution> qc::attributeError(ModuleOp module,
                                    sw.ranges[g].second, o.signedActivations,
                                    Float32Type::get(ctx), o.activationBits));
   }
-  if (llvm::Error e = sw.compile(*clone, samples, o.samples,
-                                 /*allActivations=*/true, target))
+  if (llvm::Error e = sw.compile(*clone, samples, o.samples, target))
     return std::move(e);
   a.samples = sw.runs.size();
-  std::vector<std::vector<HostTensor>> refs;
-  for (Sample &s : sw.runs) {
-    auto out = sw.model.run(s);
-    if (!out)
-      return out.takeError();
-    refs.push_back(std::move(*out));
-  }
+  auto floatOutputs = sw.outputs();
+  if (!floatOutputs)
+    return floatOutputs.takeError();
+  std::vector<std::vector<HostTensor>> &refs = *floatOutputs;
   size_t nLayers = sw.layers.size(),
          nCumulative = std::min(o.cumulative, a.rows.size()),
          total = 2 * a.rows.size() + 1 + nCumulative, done = 0;
@@ -527,15 +553,14 @@ Expected<Attribution> qc::attributeError(ModuleOp module,
   auto measure = [&](double &mse, double &decision) -> llvm::Error {
     OutputComparison c{OutputMetric::MSE};
     DecisionComparison d{o.maskThreshold};
-    for (auto [r, s] : llvm::enumerate(sw.runs)) {
-      auto out = sw.model.run(s);
-      if (!out)
-        return out.takeError();
-      for (size_t k = 0; k < sw.model.numOutputs; ++k) {
-        c.add(refs[r][k], (*out)[k], false, {});
-        d.add(refs[r][k], (*out)[k]);
-      }
-    }
+    if (llvm::Error e = sw.forEachRun(
+            [&](size_t r, std::vector<HostTensor> &out) {
+              for (size_t k = 0; k < sw.model.numOutputs; ++k) {
+                c.add(refs[r][k], out[k], false, {});
+                d.add(refs[r][k], out[k]);
+              }
+            }))
+      return e;
     mse = c.value();
     decision = d.value();
     bar.step(++done);
@@ -567,8 +592,7 @@ Expected<Attribution> qc::attributeError(ModuleOp module,
   std::vector<size_t> order(a.rows.size());
   std::iota(order.begin(), order.end(), 0);
   llvm::stable_sort(order, [&](size_t x, size_t y) {
-    return std::make_pair(a.rows[x].aloneDecision, -a.rows[x].alone) <
-           std::make_pair(a.rows[y].aloneDecision, -a.rows[y].alone);
+    return worseAlone(a.rows[x], a.rows[y]);
   });
   for (size_t i : llvm::ArrayRef(order).take_front(nCumulative)) {
     set(i, false);
@@ -584,14 +608,12 @@ llvm::json::Value qc::attributionToJSON(const Attribution &a) {
   llvm::json::Array rows, cumulative;
   for (const Attribution::Step &st : a.cumulative)
     cumulative.push_back(llvm::json::Object{{"float", a.rows[st.row].name},
-                                            {"kind", a.rows[st.row].weight
-                                                         ? "weights"
-                                                         : "activation"},
+                                            {"kind", kindName(a.rows[st.row])},
                                             {"rel_mse", st.mse},
                                             {"decision", st.decision}});
   for (const AttributionRow &r : a.rows)
     rows.push_back(llvm::json::Object{{"name", r.name},
-                                      {"kind", r.weight ? "weights" : "activation"},
+                                      {"kind", kindName(r)},
                                       {"alone_rel_mse", r.alone},
                                       {"alone_decision", r.aloneDecision},
                                       {"all_but_rel_mse", r.allBut},
@@ -615,20 +637,20 @@ void qc::writeAttributionMarkdown(const Attribution &a, llvm::raw_ostream &os,
      << "Everything quantized: outputs' relative squared error "
      << llvm::formatv("{0:e2}", a.all) << ", decision metric "
      << llvm::formatv("{0:f4}", a.allDecision) << ".\n\n";
-  auto table = [&](llvm::StringRef title, auto key) {
+  auto table = [&](llvm::StringRef title, auto before) {
     std::vector<const AttributionRow *> rows;
     for (const AttributionRow &r : a.rows)
       rows.push_back(&r);
     llvm::stable_sort(rows, [&](const AttributionRow *x,
                                 const AttributionRow *y) {
-      return key(*x) > key(*y);
+      return before(*x, *y);
     });
     os << "### " << title << "\n\n"
        << "| tensor | kind | alone: rel. MSE | alone: decision | all but it: "
           "rel. MSE | all but it: decision |\n"
        << "|---|---|---:|---:|---:|---:|\n";
     for (const AttributionRow *r : llvm::ArrayRef(rows).take_front(top))
-      os << "| " << r->name << " | " << (r->weight ? "weights" : "activation")
+      os << "| " << r->name << " | " << kindName(*r)
          << " | " << llvm::formatv("{0:e2}", r->alone) << " | "
          << llvm::formatv("{0:f4}", r->aloneDecision) << " | "
          << llvm::formatv("{0:e2}", r->allBut) << " | "
@@ -637,12 +659,11 @@ void qc::writeAttributionMarkdown(const Attribution &a, llvm::raw_ostream &os,
   };
   // Decision metric first, the squared error breaking ties.
   table("Left float, recovers the most (all but one)",
-        [](const AttributionRow &r) {
-          return std::make_pair(r.allButDecision, -r.allBut);
+        [](const AttributionRow &x, const AttributionRow &y) {
+          return std::make_pair(x.allButDecision, -x.allBut) >
+                 std::make_pair(y.allButDecision, -y.allBut);
         });
-  table("Worst alone", [](const AttributionRow &r) {
-    return std::make_pair(-r.aloneDecision, r.alone);
-  });
+  table("Worst alone", worseAlone);
   if (a.cumulative.empty())
     return;
   os << "### Left float together, worst alone first\n\n"
@@ -650,8 +671,8 @@ void qc::writeAttributionMarkdown(const Attribution &a, llvm::raw_ostream &os,
         "float.\n\n"
      << "| tensor | kind | rel. MSE | decision |\n|---|---|---:|---:|\n";
   for (const Attribution::Step &st : a.cumulative)
-    os << "| " << a.rows[st.row].name << " | "
-       << (a.rows[st.row].weight ? "weights" : "activation") << " | "
+    os << "| " << a.rows[st.row].name << " | " << kindName(a.rows[st.row])
+       << " | "
        << llvm::formatv("{0:e2}", st.mse) << " | "
        << llvm::formatv("{0:f4}", st.decision) << " |\n";
   os << "\n";

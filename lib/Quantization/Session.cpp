@@ -205,10 +205,16 @@ Error QuantizationSession::calibrate() {
   }
   if (s->calib.empty())
     return error("quantization needs calibration samples or saved statistics");
+  // Second moments for the model that is quantized: after the rewrites.
+  return collect(s->gptq && !s->rewrite);
+}
+
+Error QuantizationSession::collect(bool secondMoments) {
   CalibrationOptions co = o.calibration;
-  co.secondMoments = s->gptq && !s->rewrite; // for the model that is quantized
-  if (co.secondMoments)
+  co.secondMoments = secondMoments;
+  if (secondMoments)
     co.convPatches = convPatchSpecs(module);
+  s->patchGrams.clear();
   auto collected =
       collectStatistics(*s->floatModel, s->calib, co, &s->patchGrams);
   if (!collected)
@@ -231,17 +237,7 @@ Error QuantizationSession::rewrite() {
     if (!m)
       return m.takeError();
     s->floatModel = std::move(*m);
-    CalibrationOptions co = o.calibration;
-    co.secondMoments = s->gptq;
-    if (co.secondMoments)
-      co.convPatches = convPatchSpecs(module);
-    s->patchGrams.clear();
-    auto collected =
-        collectStatistics(*s->floatModel, s->calib, co, &s->patchGrams);
-    if (!collected)
-      return collected.takeError();
-    s->stats = std::move(*collected);
-    return Error::success();
+    return collect(s->gptq);
   };
   if (o.rotate) {
     uint64_t seed = o.rotationSeed;

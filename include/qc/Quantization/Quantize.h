@@ -113,6 +113,10 @@ public:
   const QualityReport *report() const;
 
 private:
+  /// Runs the float model over the calibration samples into the statistics
+  /// (and, with second moments, the convolutions' patch second moments).
+  llvm::Error collect(bool secondMoments);
+
   struct State;
   mlir::ModuleOp module;
   const QuantizeOptions &o;

@@ -134,9 +134,10 @@ struct FoldCalibrationPass
     // A Conv's statistics are its input patches' (qc.patch_gram), one block
     // per group; without them (patches too long) it rounds to nearest.
     std::optional<std::vector<float>> patchGram;
-    if (conv)
-      if (Attribute a = op->getAttr(qc::kPatchGramAttrName))
-        patchGram = qc::readFloatElements(a);
+    if (Attribute a = op->getAttr(qc::kPatchGramAttrName)) {
+      patchGram = qc::readFloatElements(a);
+      op->removeAttr(qc::kPatchGramAttrName);
+    }
     int64_t group = conv ? cast<qc::ConvOp>(op).getGroup() : 1;
     bool wantGptq =
         weightRounding == qc::WeightRounding::GPTQ ||
@@ -144,10 +145,8 @@ struct FoldCalibrationPass
     bool convGptq = conv && wantGptq && patchGram && perChannel && !blocked &&
                     int64_t(patchGram->size()) == group * per * per &&
                     channels % group == 0;
-    bool useGptq =
-        !conv &&
-        (weightRounding == qc::WeightRounding::GPTQ ||
-         (weightRounding == qc::WeightRounding::Auto && bits <= 4 && haveGram));
+    bool useGptq = !conv && wantGptq &&
+                   (weightRounding == qc::WeightRounding::GPTQ || haveGram);
     if (convGptq) {
       // Per group: the filters' [outPer, K] rows as GPTQ's K x N.
       int64_t outPer = channels / group;
@@ -173,7 +172,6 @@ struct FoldCalibrationPass
           }
         }
       }
-      op->removeAttr(qc::kPatchGramAttrName);
     } else if (useGptq) {
       if (!haveGram)
         return op->emitError()
