@@ -271,8 +271,8 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
     if (b < 2 || b > 8)
       return err("weight formats must have 2-8 bits, got " + llvm::Twine(b));
   for (unsigned b : o.activationBits)
-    if (b < 2 || b > 8)
-      return err("activation formats must have 2-8 bits, got " +
+    if (!isActivationWidth(b))
+      return err("activation formats must have 2-8 or 16 bits, got " +
                  llvm::Twine(b));
   OwningOpRef<ModuleOp> clone = module.clone();
   Switchable sw;

@@ -8,19 +8,23 @@ namespace qc {
 
 double Dyadic::value() const { return std::ldexp(double(multiplier), -shift); }
 
-std::optional<Dyadic> computeDyadic(double scale) {
-  if (!std::isfinite(scale) || scale <= 0.0 || scale >= 2147483648.0)
+std::optional<Dyadic> computeDyadic(double scale, unsigned multiplierBits) {
+  if (!std::isfinite(scale) || scale <= 0.0 || scale >= 2147483648.0 ||
+      multiplierBits < 1 || multiplierBits > 31)
     return std::nullopt;
-  // scale = f * 2^e with f in [0.5, 1); m = round(f * 2^31) in [2^30, 2^31].
+  // scale = f * 2^e with f in [0.5, 1); m = round(f * 2^b) in [2^(b-1), 2^b].
+  int b = int(multiplierBits);
   int e = 0;
   double f = std::frexp(scale, &e);
-  int64_t m = std::llround(std::ldexp(f, 31));
-  if (m == (int64_t(1) << 31)) { // f rounded up to 1.0
+  int64_t m = std::llround(std::ldexp(f, b));
+  if (m == (int64_t(1) << b)) { // f rounded up to 1.0
     m >>= 1;
     ++e;
   }
-  int64_t s = 31 - int64_t(e);
+  int64_t s = b - int64_t(e);
   if (s < 0) {
+    if (b < 31) // a larger scale than b bits hold: more multiplier bits
+      return std::nullopt;
     // Just below 2^31, f rounded up to 1.0: the nearest representable
     // dyadic is 2^31 - 1, off by less than one part in 2^31.
     m = INT32_MAX;

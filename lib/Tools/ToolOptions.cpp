@@ -1,6 +1,7 @@
 //===- ToolOptions.cpp - the option blocks the tools share ----------------===//
 #include "qc/Tools/ToolOptions.h"
 #include "qc/Target/CUDA/Target.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -203,7 +204,8 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
   b.opt("weight-bits", o.weightBits,
         "Weight bits, 2-8 (symmetric, stored in int8)");
   b.opt("activation-bits", o.activationBits,
-        "Activation bits, 2-8 (stored in 8-bit integers)");
+        "Activation bits, 2-8 (stored in 8-bit integers) or 16 (W8A16: "
+        "int16 activations, int64 accumulation)");
   b.enumOpt("quantize-scope", o.scope,
             "Which activations are quantized (default all)");
   b.parsed<ActivationGranularity>(
@@ -322,7 +324,8 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
          true);
   b.list(
       "activation-formats", f.activationFormats,
-      "With --bits auto: candidate activation bits per layer input (default 8)",
+      "With --bits auto: candidate activation bits (2-8, 16) per quantized "
+      "tensor (default 8)",
       "BITS", true);
   b.enumOpt(
       "sensitivity-metric", o.sensitivity.metric,
@@ -376,8 +379,8 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
   if (o.weightBits < 2 || o.weightBits > 8)
     return fail("--weight-bits must be in [2, 8], got " +
                 llvm::Twine(o.weightBits));
-  if (o.activationBits < 2 || o.activationBits > 8)
-    return fail("--activation-bits must be in [2, 8], got " +
+  if (!isActivationWidth(o.activationBits))
+    return fail("--activation-bits must be in [2, 8] or 16, got " +
                 llvm::Twine(o.activationBits));
   std::string bitsFlag = b.givenInGroup("bits-auto");
   if (!bitsFlag.empty() && !bitsAuto)
@@ -397,9 +400,9 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
       return fail("--weight-formats: " + llvm::Twine(bits) +
                   " bits is not in 2-8");
   for (unsigned bits : o.sensitivity.activationBits)
-    if (bits < 2 || bits > 8)
+    if (!isActivationWidth(bits))
       return fail("--activation-formats: " + llvm::Twine(bits) +
-                  " bits is not in 2-8");
+                  " bits is not in 2-8 or 16");
   o.pins.clear();
   for (const std::string &p : pins) {
     auto [name, text] = StringRef(p).rsplit('=');

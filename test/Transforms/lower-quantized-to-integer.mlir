@@ -195,3 +195,21 @@ func.func @sign_to_step(%x: tensor<1x4xf32>) -> tensor<2x2xf32> {
   %o = qc.dequantize %m2q : tensor<2x2x!quant.uniform<u8:f32, 0.05:3>> -> tensor<2x2xf32>
   return %o : tensor<2x2xf32>
 }
+
+// -----
+
+// A 16-bit activation (W8A16, an observer with a 16-bit scheme): int16 x
+// int8 products accumulate in int64, with an int64 bias; the 8-bit output
+// is requantized from int64 with a multiplier short enough for it.
+// CHECK-LABEL: func.func @conv_a16
+// CHECK: %[[X:.*]] = qc.storage_cast %{{.*}} -> tensor<1x2x4x4xui16>
+// CHECK: %[[A:.*]] = qc.conv_int %[[X]], %{{.*}} bias %{{.*}} zp(32768, [0, 0]) {{.*}} : (tensor<1x2x4x4xui16>, tensor<2x2x3x3xi8>, tensor<2xi64>) -> tensor<1x2x4x4xi64>
+// CHECK: qc.requantize %[[A]] {{.*}} : tensor<1x2x4x4xi64> -> tensor<1x2x4x4xui8>
+func.func @conv_a16(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = arith.constant dense<0.25> : tensor<2x2x3x3xf32>
+  %b = arith.constant dense<[0.5, -0.5]> : tensor<2xf32>
+  %x0 = qc.observe "x" %x {min = -1.0 : f64, max = 1.0 : f64, qc.activation_scheme = #qc.scheme<format = int, bits = 16, isSigned = false, symmetric = false>} : tensor<1x2x4x4xf32>
+  %c = qc.conv %x0, %w, %b {auto_pad = "NOTSET", group = 1 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x3x3xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+  %o = qc.observe "c" %c {min = -5.0 : f64, max = 5.0 : f64} : tensor<1x2x4x4xf32>
+  return %o : tensor<1x2x4x4xf32>
+}

@@ -36,7 +36,12 @@ constexpr int32_t kMaxDyadicShift = 62;
 /// normalized into [2^30, 2^31) where the shift range allows it (31 bits of
 /// precision). Returns std::nullopt for scales that are not finite, not
 /// positive, or >= 2^31 (no int32 accumulator result would fit).
-std::optional<Dyadic> computeDyadic(double scale);
+///
+/// With `multiplierBits` < 31 the multiplier lies in [2^(b-1), 2^b): the
+/// requantization of a 64-bit accumulator below 2^(62-b) (the product of a
+/// 16-bit activation) stays inside int64; none when the scale needs more
+/// bits than that (scale >= 2^b).
+std::optional<Dyadic> computeDyadic(double scale, unsigned multiplierBits = 31);
 
 /// floor((v + 2^(s-1)) / 2^s) for 0 <= s <= 63; v for s == 0.
 inline int64_t rshiftRound(int64_t v, int32_t s) {

@@ -327,11 +327,14 @@ bool staticFloat(Value v) {
 /// Static float operands, or static i32 ones throughout (the int32
 /// accumulation of the ONNX integer ops, see Quantization.cpp).
 bool staticFloatOrI32(ValueRange values) {
-  bool allI32 = llvm::all_of(values, [](Value v) {
-    auto t = cast<RankedTensorType>(v.getType());
-    return t.hasStaticShape() && t.getElementType().isSignlessInteger(32);
-  });
-  return allI32 || llvm::all_of(values, staticFloat);
+  // i32, or the i64 of a 16-bit activation's product.
+  auto allInt = [&](unsigned width) {
+    return llvm::all_of(values, [&](Value v) {
+      auto t = cast<RankedTensorType>(v.getType());
+      return t.hasStaticShape() && t.getElementType().isSignlessInteger(width);
+    });
+  };
+  return allInt(32) || allInt(64) || llvm::all_of(values, staticFloat);
 }
 
 } // namespace qc::lowering

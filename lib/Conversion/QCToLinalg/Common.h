@@ -103,7 +103,7 @@ bool lowerableTypes(mlir::Operation *op, bool unsignedOk = false);
 bool staticFloat(mlir::Value v);
 /// Static float operands, or static i32 ones throughout (the int32
 /// accumulation of the ONNX integer ops, see Quantization.cpp).
-bool staticFloatOrI32(mlir::ValueRange values);
+bool staticFloatOrI32(mlir::ValueRange values); // or all i64
 
 /// A tensor.reshape of `v` to `type` (same element count, row-major).
 mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,

@@ -155,12 +155,12 @@ LogicalResult lowerQuantizedValues(Operation *root) {
   return success();
 }
 
-/// `x` (signless, `isUnsigned` before makeSignless) widened to i32 minus
-/// zero points given per tensor (one) or along `axis`.
+/// `x` (signless, `isUnsigned` before makeSignless) widened to `i32` (the
+/// accumulator's type: i32, or i64 for 16-bit activations) minus zero
+/// points given per tensor (one) or along `axis`.
 Value shiftedByZeroPoints(OpBuilder &b, Location loc, Value x, bool isUnsigned,
-                          ArrayRef<int32_t> zps, int64_t axis) {
+                          ArrayRef<int32_t> zps, int64_t axis, Type i32) {
   auto t = tensorType(x);
-  auto i32 = b.getI32Type();
   auto ty = RankedTensorType::get(t.getShape(), i32);
   SmallVector<int64_t> z(zps.begin(), zps.end());
   Value zp = axisConstant<int64_t>(
@@ -180,8 +180,9 @@ Value addBias(OpBuilder &b, Location loc, Value acc, Value bias, int64_t axis) {
   auto accTy = tensorType(acc);
   SmallVector<int64_t> shape(accTy.getRank() - axis, 1);
   shape[0] = tensorType(bias).getDimSize(0);
-  Value shaped =
-      reshapeTo(b, loc, bias, RankedTensorType::get(shape, b.getI32Type()));
+  Value shaped = reshapeTo(
+      b, loc, bias,
+      RankedTensorType::get(shape, tensorType(bias).getElementType()));
   return broadcastGeneric(b, loc, accTy, ValueRange{acc, shaped},
                           [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                             return arith::AddIOp::create(nb, l, a[0], a[1]);
@@ -195,10 +196,11 @@ struct ConvIntLowering : OpRewritePattern<qc::ConvIntOp> {
     if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     Location loc = op.getLoc();
+    Type accElt = op.getType().getElementType();
     Value x = shiftedByZeroPoints(rw, loc, op.getInput(), wasUnsigned(op, 0),
-                                  {op.getInputZp()}, 0);
+                                  {op.getInputZp()}, 0, accElt);
     Value w = shiftedByZeroPoints(rw, loc, op.getWeight(), wasUnsigned(op, 1),
-                                  op.getWeightZp(), 0);
+                                  op.getWeightZp(), 0, accElt);
     OperationState state(loc, qc::ConvOp::getOperationName());
     state.addOperands({x, w});
     state.addTypes(op.getType());
@@ -221,10 +223,11 @@ struct MatMulIntLowering : OpRewritePattern<qc::MatMulIntOp> {
       return failure();
     Location loc = op.getLoc();
     int64_t bRank = tensorType(op.getB()).getRank();
+    Type accElt = op.getType().getElementType();
     Value a = shiftedByZeroPoints(rw, loc, op.getA(), wasUnsigned(op, 0),
-                                  {op.getAZp()}, 0);
+                                  {op.getAZp()}, 0, accElt);
     Value b = shiftedByZeroPoints(rw, loc, op.getB(), wasUnsigned(op, 1),
-                                  op.getBZp(), bRank - 1);
+                                  op.getBZp(), bRank - 1, accElt);
     Value acc = qc::MatMulOp::create(rw, loc, op.getType(), a, b);
     rw.replaceOp(
         op, addBias(rw, loc, acc, op.getBias(), op.getType().getRank() - 1));

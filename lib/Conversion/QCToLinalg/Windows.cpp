@@ -329,7 +329,7 @@ struct GeneralConvLowering : OpRewritePattern<qc::ConvOp> {
     Type et = in.getElementType();
     // Float, or the i32 of an integer convolution (qc.conv_int's operands
     // shifted by their zero points) that the 2-d patterns do not take.
-    bool isInt = et.isInteger(32);
+    bool isInt = et.isInteger(32) || et.isInteger(64);
     if (!isa<FloatType>(et) && !isInt)
       return failure();
     int64_t rank = in.getRank(), ns = rank - 2;

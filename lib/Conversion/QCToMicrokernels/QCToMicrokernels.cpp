@@ -29,6 +29,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -683,6 +684,96 @@ struct IntOpToKernel : OpRewritePattern<OpT> {
   }
 };
 
+/// A product of a 16-bit activation (W8A16) as two products of 8-bit ones
+/// that the int8 kernels run: x = 256 hi + lo with hi = x >> 8 (signed
+/// when x is) and lo = x & 255 (unsigned), the zero point split the same
+/// way, so that sum (x - zp)(w - zp_w) = 256 sum (hi - zp_hi)(w - zp_w) +
+/// sum (lo - zp_lo)(w - zp_w) exactly; each int32, combined (with the
+/// int64 bias) in int64. Padding inserts zp_hi and zp_lo, which recombine
+/// to zp.
+template <typename OpT>
+struct SplitWideProduct : OpRewritePattern<OpT> {
+  SplitWideProduct(MLIRContext *ctx)
+      : OpRewritePattern<OpT>(ctx, /*benefit=*/4) {}
+
+  LogicalResult matchAndRewrite(OpT op, PatternRewriter &rw) const override {
+    Value x = op->getOperand(0);
+    auto xTy = tensorType(x);
+    auto outTy = tensorType(op.getOutput());
+    if (!xTy.getElementType().isInteger(16) || op.getLowbitAttr() ||
+        !kernelTypes(op, /*unsignedOk=*/true) ||
+        !matchPattern(op->getOperand(1), m_Constant()))
+      return failure();
+    bool xU = isUnsigned(op, 0);
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    Type i8 = rw.getI8Type(), i16 = rw.getIntegerType(16),
+         i32 = rw.getI32Type(), i64 = rw.getI64Type(),
+         u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+    Value xs = x;
+    if (!xTy.getElementType().isSignlessInteger())
+      xs = tensor::BitcastOp::create(rw, loc, xTy.clone(i16), x);
+    auto byteOf = [&](bool high) {
+      return broadcastGeneric(
+          rw, loc, xTy.clone(i8), ValueRange{xs},
+          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            Value v = a[0];
+            if (high) {
+              Value eight = arith::ConstantIntOp::create(b, l, i16, 8);
+              v = xU ? arith::ShRUIOp::create(b, l, v, eight).getResult()
+                     : arith::ShRSIOp::create(b, l, v, eight).getResult();
+            }
+            return arith::TruncIOp::create(b, l, i8, v);
+          });
+    };
+    Value hi = byteOf(true), lo = byteOf(false);
+    if (xU)
+      hi = tensor::BitcastOp::create(rw, loc, xTy.clone(u8), hi);
+    lo = tensor::BitcastOp::create(rw, loc, xTy.clone(u8), lo);
+    int64_t zp = int32_t(op->template getAttrOfType<IntegerAttr>(
+                             std::is_same_v<OpT, qc::ConvIntOp> ? "input_zp"
+                                                                : "a_zp")
+                             .getInt());
+    int64_t zpHi = zp >= 0 ? zp / 256 : -((-zp + 255) / 256),
+            zpLo = zp - 256 * zpHi;
+    auto accTy = outTy.clone(i32);
+    auto product = [&](Value in, int64_t inZp) -> Value {
+      if constexpr (std::is_same_v<OpT, qc::ConvIntOp>)
+        return qc::ConvIntOp::create(rw, loc, accTy, in, op.getWeight(),
+                                     Value(), op.getStrides(), op.getPads(),
+                                     op.getDilations(), op.getGroup(),
+                                     int32_t(inZp), op.getWeightZp(),
+                                     /*lowbit=*/nullptr);
+      else
+        return qc::MatMulIntOp::create(rw, loc, accTy, in, op.getB(), Value(),
+                                       int32_t(inZp), op.getBZp(),
+                                       /*lowbit=*/nullptr);
+    };
+    Value accHi = product(hi, zpHi), accLo = product(lo, zpLo);
+    SmallVector<Value> ins = {accHi, accLo};
+    if (Value bias = op.getBias()) {
+      int64_t axis = std::is_same_v<OpT, qc::ConvIntOp> ? 1 : outTy.getRank() - 1;
+      SmallVector<int64_t> shape(outTy.getRank() - axis, 1);
+      shape[0] = tensorType(bias).getDimSize(0);
+      ins.push_back(reshapeTo(rw, loc, bias, RankedTensorType::get(shape, i64)));
+    }
+    Value acc = broadcastGeneric(
+        rw, loc, outTy, ins,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value h = arith::ExtSIOp::create(b, l, i64, a[0]);
+          Value v = arith::AddIOp::create(
+              b, l,
+              arith::ShLIOp::create(b, l, h,
+                                    arith::ConstantIntOp::create(b, l, i64, 8)),
+              arith::ExtSIOp::create(b, l, i64, a[1]));
+          return a.size() > 2 ? arith::AddIOp::create(b, l, v, a[2]).getResult()
+                              : v;
+        });
+    rw.replaceOp(op, acc);
+    return success();
+  }
+};
+
 /// A qc.requantize of a conv_int / matmul_int result it alone uses: one
 /// kernel with the requantization fused.
 struct RequantizeToKernel : OpRewritePattern<qc::RequantizeOp> {
@@ -964,6 +1055,8 @@ struct LowerToMicrokernelsPass
         notePopcountFallbacks(getOperation());
       patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>,
                    RequantizeToKernel, GroupScaledToKernel>(ctx, options);
+      patterns.add<SplitWideProduct<qc::ConvIntOp>,
+                   SplitWideProduct<qc::MatMulIntOp>>(ctx);
     }
     if (f32Kernels.getValue() == F32ISA::AVX512)
       patterns.add<ConvF32ToKernel, MatMulF32ToKernel, HadamardToKernel>(ctx,

@@ -165,3 +165,29 @@ func.func @matmul_group_loops(%a: tensor<3x8xi8>, %sa: tensor<3x4xf32>, %za: ten
   %y = qc.matmul_group_scaled %a, %b scales(%sa, %sb) zeros %za group 2 : (tensor<3x8xi8>, tensor<8x5xi8>, tensor<3x4xf32>, tensor<5xf32>, tensor<3x4xf32>) -> tensor<3x5xf32>
   return %y : tensor<3x5xf32>
 }
+
+// -----
+
+// A 16-bit activation (W8A16): the high byte (signed, x >> 8) and the low
+// byte (unsigned) each go through the int8 kernel, the zero point split as
+// 300 = 256 * 1 + 44; the two int32 results and the int64 bias are
+// combined in int64 (hi << 8 + lo + bias).
+// CHECK-LABEL: func @conv_a16
+// CHECK: call @qc_k_conv2d_i8_vnni(
+// TASKS-LABEL: func @conv_a16
+// TASKS: call @qc_k_conv2d_i8_generic(
+// ALONE-LABEL: func @conv_a16
+// ALONE: arith.shrsi
+// ALONE: call @qc_k_conv2d_i8_vnni(
+// ALONE: call @qc_k_conv2d_i8_vnni(
+// ALONE: arith.shli
+// ALONE-NOT: qc.conv_int
+// NONE-LABEL: func @conv_a16
+// NONE: qc.conv_int {{.*}} -> tensor<1x4x6x6xi64>
+func.func @conv_a16(%x: tensor<1x3x8x8xi16>) -> tensor<1x4x6x6xi64> {
+  %w = arith.constant dense<3> : tensor<4x3x3x3xi8>
+  %b = arith.constant dense<100000000000> : tensor<4xi64>
+  %c = qc.conv_int %x, %w bias %b zp(300, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 1
+      : (tensor<1x3x8x8xi16>, tensor<4x3x3x3xi8>, tensor<4xi64>) -> tensor<1x4x6x6xi64>
+  return %c : tensor<1x4x6x6xi64>
+}

@@ -248,9 +248,9 @@ func.func @requant_clamp_order(%x: tensor<4xi32>) {
 
 // -----
 
-func.func @requant_wide_input(%x: tensor<4xi64>) {
-  // expected-error @+1 {{input elements must fit in int32, got 'i64'}}
-  %0 = qc.requantize %x multiplier [5] shift [3] zp (0 -> 0) clamp (-128, 127) : tensor<4xi64> -> tensor<4xi8>
+func.func @requant_wide_input(%x: tensor<4xui64>) {
+  // expected-error @+1 {{input elements must fit in int64, got 'ui64'}}
+  %0 = qc.requantize %x multiplier [5] shift [3] zp (0 -> 0) clamp (-128, 127) : tensor<4xui64> -> tensor<4xi8>
   return
 }
 
@@ -266,9 +266,25 @@ func.func @requant_shape(%x: tensor<4xi32>) {
 
 //===--- conv_int ---===//
 
-func.func @conv_wide_operands(%x: tensor<1x3x8x8xi16>, %w: tensor<4x3x3x3xi8>) {
-  // expected-error @+1 {{input must have integer elements of at most 8 bits, got 'i16'}}
+func.func @conv_wide_operands(%x: tensor<1x3x8x8xi32>, %w: tensor<4x3x3x3xi8>) {
+  // expected-error @+1 {{input must have integer elements of at most 16 bits, got 'i32'}}
+  %0 = qc.conv_int %x, %w zp (0, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 1 : (tensor<1x3x8x8xi32>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return
+}
+
+// -----
+
+func.func @conv_wide_input_narrow_acc(%x: tensor<1x3x8x8xi16>, %w: tensor<4x3x3x3xi8>) {
+  // expected-error @+1 {{result must be i64 for input of 'i16'}}
   %0 = qc.conv_int %x, %w zp (0, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 1 : (tensor<1x3x8x8xi16>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return
+}
+
+// -----
+
+func.func @conv_wide_weight(%x: tensor<1x3x8x8xi16>, %w: tensor<4x3x3x3xi16>) {
+  // expected-error @+1 {{weight must have integer elements of at most 8 bits, got 'i16'}}
+  %0 = qc.conv_int %x, %w zp (0, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 1 : (tensor<1x3x8x8xi16>, tensor<4x3x3x3xi16>) -> tensor<1x4x6x6xi64>
   return
 }
 
@@ -371,7 +387,7 @@ func.func @conv_kernel_too_large(%x: tensor<1x3x2x2xi8>, %w: tensor<4x3x3x3xi8>)
 // -----
 
 func.func @conv_float_result(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>) {
-  // expected-error @+1 {{result #0 must be ranked tensor of 32-bit signless integer values}}
+  // expected-error @+1 {{result #0 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values}}
   %0 = qc.conv_int %x, %w zp (0, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 1 : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xf32>
   return
 }
@@ -509,7 +525,7 @@ func.func @cast_shape(%x: tensor<4xi32>) {
 
 //===--- scheme attribute ---===//
 
-// expected-error @+1 {{integer bit width must be in [1, 8], got 9}}
+// expected-error @+1 {{integer bit width must be in [1, 8] or 16, got 9}}
 func.func private @scheme_bits() attributes {qc.weight_scheme = #qc.scheme<format = int, bits = 9, isSigned = true, symmetric = true>}
 
 // -----

@@ -130,8 +130,9 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  std::optional<int64_t> axis,
                                  std::optional<int64_t> block) {
   if (format == ElementFormat::Int) {
-    if (bits < 1 || bits > 8)
-      return emitError() << "integer bit width must be in [1, 8], got " << bits;
+    if (bits < 1 || (bits > 8 && bits != 16))
+      return emitError() << "integer bit width must be in [1, 8] or 16, got "
+                         << bits;
     if (bits == 1 && isSigned && !symmetric)
       return emitError()
              << "a signed 1-bit integer has no room for a zero point";

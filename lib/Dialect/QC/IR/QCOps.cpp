@@ -2,6 +2,7 @@
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/IR/ElementsData.h"
 
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -47,6 +48,32 @@ static LogicalResult checkNarrowInteger(Operation *op, StringRef what,
     return op->emitOpError()
            << what << " must have integer elements of at most "
            << "8 bits, got " << t;
+  return success();
+}
+
+/// A product's activation operand: at most 8 bits with an i32 result, or
+/// 9-16 bits (a 16-bit activation) with an i64 result.
+static LogicalResult checkActivationOperand(Operation *op, StringRef what,
+                                            Value v, Value result) {
+  IntegerType t = elementIntType(v);
+  unsigned acc = elementIntType(result).getWidth();
+  if (t.getWidth() > 16)
+    return op->emitOpError()
+           << what << " must have integer elements of at most 16 bits, got "
+           << t;
+  unsigned want = t.getWidth() > 8 ? 64 : 32;
+  if (acc != want)
+    return op->emitOpError()
+           << "result must be i" << want << " for " << what << " of " << t;
+  return success();
+}
+
+/// A product's bias is in the accumulator's type.
+static LogicalResult checkBiasType(Operation *op, Value bias, Value result) {
+  if (bias && getElementTypeOrSelf(bias.getType()) !=
+                  getElementTypeOrSelf(result.getType()))
+    return op->emitOpError() << "bias elements must match the result's, got "
+                             << bias.getType();
   return success();
 }
 
@@ -304,8 +331,8 @@ LogicalResult RequantizeOp::verify() {
   IntegerType inTy = elementIntType(getInput());
   IntegerType outTy = elementIntType(getOutput());
   int64_t lo = getClampMinAttr().getInt(), hi = getClampMaxAttr().getInt();
-  if (inTy.getWidth() > 32 || (inTy.isUnsigned() && inTy.getWidth() > 31))
-    return emitOpError() << "input elements must fit in int32, got " << inTy;
+  if (inTy.getWidth() > 64 || (inTy.isUnsigned() && inTy.getWidth() > 63))
+    return emitOpError() << "input elements must fit in int64, got " << inTy;
   if (outTy.getWidth() > 32)
     return emitOpError() << "result elements must be at most 32 bits, got "
                          << outTy;
@@ -468,9 +495,12 @@ LogicalResult ConvIntOp::verify() {
   if (wTy.getRank() != rank)
     return emitOpError() << "weight rank " << wTy.getRank()
                          << " differs from input rank " << rank;
-  if (failed(checkNarrowInteger(*this, "input", getInput())) ||
+  if (failed(checkActivationOperand(*this, "input", getInput(),
+                                    getOutput())) ||
       failed(checkNarrowInteger(*this, "weight", getWeight())))
     return failure();
+  if (getLowbitAttr() && elementIntType(getInput()).getWidth() > 8)
+    return emitOpError("lowbit needs an input of at most 8 bits");
   int64_t n = rank - 2;
   if (int64_t(getStrides().size()) != n ||
       int64_t(getDilations().size()) != n || int64_t(getPads().size()) != 2 * n)
@@ -506,6 +536,8 @@ LogicalResult ConvIntOp::verify() {
     if (failed(checkInRange(*this, "weight zero point", zp,
                             elementIntType(getWeight()))))
       return failure();
+  if (failed(checkBiasType(*this, getBias(), getOutput())))
+    return failure();
   if (Value bias = getBias()) {
     auto bTy = cast<RankedTensorType>(bias.getType());
     if (failed(checkShape(*this, "bias", bTy.getShape(), {f})))
@@ -537,9 +569,11 @@ LogicalResult MatMulIntOp::verify() {
   if (aTy.getRank() < 2 || bTy.getRank() < 2)
     return emitOpError() << "operands must have rank >= 2, got ranks "
                          << aTy.getRank() << " and " << bTy.getRank();
-  if (failed(checkNarrowInteger(*this, "a", getA())) ||
+  if (failed(checkActivationOperand(*this, "a", getA(), getOutput())) ||
       failed(checkNarrowInteger(*this, "b", getB())))
     return failure();
+  if (getLowbitAttr() && elementIntType(getA()).getWidth() > 8)
+    return emitOpError("lowbit needs an input of at most 8 bits");
   auto aShape = aTy.getShape(), bShape = bTy.getShape();
   int64_t m = aShape[aShape.size() - 2], k = aShape.back();
   int64_t kb = bShape[bShape.size() - 2], n = bShape.back();
@@ -561,6 +595,8 @@ LogicalResult MatMulIntOp::verify() {
   for (int32_t zp : bzp)
     if (failed(checkInRange(*this, "b zero point", zp, elementIntType(getB()))))
       return failure();
+  if (failed(checkBiasType(*this, getBias(), getOutput())))
+    return failure();
   if (Value bias = getBias())
     if (failed(checkShape(*this, "bias",
                           cast<RankedTensorType>(bias.getType()).getShape(),

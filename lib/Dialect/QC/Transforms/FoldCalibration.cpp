@@ -34,7 +34,8 @@ quant::UniformQuantizedType qc::activationType(MLIRContext *ctx, double lo,
   if (!isSigned)
     zp = std::clamp<int64_t>(int64_t(std::lround(-lo / scale)), qmin, qmax);
   return quant::UniformQuantizedType::get(
-      isSigned ? quant::QuantizationFlags::Signed : 0, IntegerType::get(ctx, 8),
+      isSigned ? quant::QuantizationFlags::Signed : 0,
+      IntegerType::get(ctx, bits > 8 ? 16 : 8),
       expressed, scale, zp, qmin, qmax);
 }
 
@@ -289,11 +290,12 @@ struct FoldCalibrationPass
           << "gptq-damp must lie in (0, 1], got " << gptqDamp;
       return signalPassFailure();
     }
-    if (weightBits < 2 || weightBits > 8 || activationBits < 2 ||
-        activationBits > 8) {
+    if (weightBits < 2 || weightBits > 8 ||
+        !qc::isActivationWidth(activationBits)) {
       getOperation()->emitError()
-          << "weight and activation bits must lie in [2, 8], got " << weightBits
-          << " and " << activationBits;
+          << "weight bits must lie in [2, 8] and activation bits in [2, 8] or "
+             "be 16, got "
+          << weightBits << " and " << activationBits;
       return signalPassFailure();
     }
     SmallVector<Operation *> layers;
@@ -339,10 +341,9 @@ struct FoldCalibrationPass
       if (Attribute a =
               obs->getAttr(qc::QCDialect::kActivationSchemeAttrName)) {
         auto scheme = cast<qc::SchemeAttr>(a);
-        if (scheme.isMinifloat() || scheme.getBits() < 2 ||
-            scheme.getBits() > 8) {
+        if (scheme.isMinifloat() || !qc::isActivationWidth(scheme.getBits())) {
           obs.emitOpError() << "activation scheme " << a
-                            << " is not supported (integers of 2-8 bits)";
+                            << " is not supported (integers of 2-8 or 16 bits)";
           failedAny = true;
           return;
         }

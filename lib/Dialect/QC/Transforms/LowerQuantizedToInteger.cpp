@@ -88,7 +88,9 @@ struct LowerQuantizedToIntegerPass
       Attribute values;
       auto wTy = cast<RankedTensorType>(w.getType());
       auto wInt = dyn_cast<IntegerType>(wTy.getElementType());
-      if (!wInt || wInt.getWidth() != 8 ||
+      // Bit-serial products take 8-bit activations (not 16-bit ones).
+      if (cast<RankedTensorType>(x.getType()).getElementTypeBitWidth() > 8 ||
+          !wInt || wInt.getWidth() != 8 ||
           !matchPattern(w, m_Constant(&values)))
         return;
       std::optional<std::vector<int64_t>> v =

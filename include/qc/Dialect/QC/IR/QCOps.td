@@ -257,7 +257,9 @@ def QC_RequantizeOp : QC_Op<"requantize", [Pure]> {
     `qc/Support/Dyadic.h` chooses it with a 31-bit normalized multiplier so
     that the result is within one unit of `round(x * scale)` for every
     int32 `x`. Activation functions such as Relu and Relu6 fold into the
-    clamp range.
+    clamp range. An i64 input (the accumulator of a 16-bit activation's
+    product) needs `|x - input_zp| * multiplier < 2^62`; the lowering picks
+    a multiplier of fewer bits from the accumulator's bound for it.
 
     ```mlir
     %y = qc.requantize %acc multiplier [1374389535] shift [37] zp (0 -> -3) clamp (-128, 127)
@@ -295,7 +297,9 @@ def QC_ConvIntOp : QC_Op<"conv_int", [Pure]> {
     `weight_zp` has one entry (per tensor) or `F` entries (per output
     channel). `pads` holds the begin pads of every spatial dim, then the end
     pads, like ONNX. Padding inserts `input_zp`, the quantized zero.
-    Operands are integers of at most 8 bits; the result is i32. With
+    Operands are integers of at most 8 bits and the result is i32; or, for
+    a 16-bit activation (W8A16), the input has 9-16 bits and the result is
+    i64. With
     `lowbit` (`#qc.lowbit`), the constant weights are levels of a 1-4 bit
     format, computed on bit planes (with binary activations: by popcount).
 
@@ -305,7 +309,7 @@ def QC_ConvIntOp : QC_Op<"conv_int", [Pure]> {
     ```
   }];
   let arguments = (ins QC_IntTensor:$input, QC_IntTensor:$weight,
-                       Optional<RankedTensorOf<[I32]>>:$bias,
+                       Optional<RankedTensorOf<[I32, I64]>>:$bias,
                        DenseI64ArrayAttr:$strides,
                        DenseI64ArrayAttr:$pads,
                        DenseI64ArrayAttr:$dilations,
@@ -313,7 +317,7 @@ def QC_ConvIntOp : QC_Op<"conv_int", [Pure]> {
                        DefaultValuedAttr<I32Attr, "0">:$input_zp,
                        DenseI32ArrayAttr:$weight_zp,
                        OptionalAttr<QC_LowBitAttr>:$lowbit);
-  let results = (outs RankedTensorOf<[I32]>:$output);
+  let results = (outs RankedTensorOf<[I32, I64]>:$output);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? `zp` `(` $input_zp `,` $weight_zp `)`
     `strides` $strides `pads` $pads `dilations` $dilations `group` $group attr-dict
@@ -340,11 +344,11 @@ def QC_MatMulIntOp : QC_Op<"matmul_int", [Pure]> {
     ```
   }];
   let arguments = (ins QC_IntTensor:$a, QC_IntTensor:$b,
-                       Optional<RankedTensorOf<[I32]>>:$bias,
+                       Optional<RankedTensorOf<[I32, I64]>>:$bias,
                        DefaultValuedAttr<I32Attr, "0">:$a_zp,
                        DenseI32ArrayAttr:$b_zp,
                        OptionalAttr<QC_LowBitAttr>:$lowbit);
-  let results = (outs RankedTensorOf<[I32]>:$output);
+  let results = (outs RankedTensorOf<[I32, I64]>:$output);
   let assemblyFormat = [{
     $a `,` $b (`bias` $bias^)? `zp` `(` $a_zp `,` $b_zp `)` attr-dict
     `:` `(` type($a) `,` type($b) (`,` type($bias)^)? `)` `->` type($output)

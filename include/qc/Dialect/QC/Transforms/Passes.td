@@ -221,7 +221,9 @@ def FoldCalibration : Pass<"fold-calibration"> {
     stored transposed back (`transB = 0`). With `weight-bits` /
     `activation-bits` below 8 the types keep 8-bit storage with a narrowed
     storage range (`!quant.uniform<i8<-7:7>:f32, ...>` for 4-bit weights), so
-    that the integer kernels run them unchanged.
+    that the integer kernels run them unchanged. 16-bit activations (W8A16)
+    are stored as `i16` / `ui16`; lower-quantized-to-integer multiplies them
+    with int8 weights into int64 accumulators.
 
     Bias correction (Nagel et al. 2019; Hubara et al. 2021): where the
     layer's input observer recorded per-channel means `E[x]`, the expected
@@ -257,7 +259,7 @@ def FoldCalibration : Pass<"fold-calibration"> {
     Option<"weightBits", "weight-bits", "unsigned", "8",
            "Weight bits (2-8): symmetric levels in [-(2^(b-1) - 1), 2^(b-1) - 1], stored in int8">,
     Option<"activationBits", "activation-bits", "unsigned", "8",
-           "Activation bits (2-8): 2^b levels, stored in an 8-bit container">,
+           "Activation bits (2-8, or 16): 2^b levels, stored in an 8-bit container (16: in 16 bits)">,
     Option<"weightRounding", "weight-rounding", "::qc::WeightRounding",
            "::qc::WeightRounding::Auto", "Weight rounding",
            [{::qc::clValues<::qc::WeightRounding>()}]>,

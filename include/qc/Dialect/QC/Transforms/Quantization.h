@@ -16,13 +16,19 @@ namespace qc {
 inline constexpr llvm::StringLiteral kPatchGramAttrName = "qc.patch_gram";
 
 /// The activation type of the range [lo, hi] (widened to include 0) with
-/// `bits` levels' worth of storage in an 8-bit container: asymmetric uint8
-/// (scale (hi - lo) / (2^bits - 1), zero point in [0, 2^bits - 1]) or
-/// symmetric int8 (scale max(|lo|, |hi|) / (2^(bits-1) - 1), zero point 0,
-/// storage [-2^(bits-1), 2^(bits-1) - 1]).
+/// `bits` levels' worth of storage in an 8-bit container (16 bits: a
+/// 16-bit one): asymmetric unsigned (scale (hi - lo) / (2^bits - 1), zero
+/// point in [0, 2^bits - 1]) or symmetric signed (scale max(|lo|, |hi|) /
+/// (2^(bits-1) - 1), zero point 0, storage [-2^(bits-1), 2^(bits-1) - 1]).
 mlir::quant::UniformQuantizedType
 activationType(mlir::MLIRContext *ctx, double lo, double hi, bool isSigned,
                mlir::Type expressed, unsigned bits = 8);
+
+/// Activation widths the integer path takes: 2-8 bits, and 16 (W8A16:
+/// int16 x int8 products accumulated in int64).
+inline bool isActivationWidth(unsigned bits) {
+  return (bits >= 2 && bits <= 8) || bits == 16;
+}
 
 /// A weight quantized symmetrically with a scale per channel: entry i of
 /// the flat row-major weight belongs to channel channelOf(i).

@@ -76,9 +76,9 @@ RankedTensorType storageTensorType(RankedTensorType shape, QuantizedType qt) {
 }
 
 LogicalResult dyadics(ArrayRef<double> scales, SmallVectorImpl<int32_t> &mult,
-                      SmallVectorImpl<int32_t> &shift) {
+                      SmallVectorImpl<int32_t> &shift, unsigned bits) {
   for (double s : scales) {
-    std::optional<qc::Dyadic> d = qc::computeDyadic(s);
+    std::optional<qc::Dyadic> d = qc::computeDyadic(s, bits);
     if (!d)
       return failure();
     mult.push_back(d->multiplier);
@@ -133,9 +133,9 @@ FailureOr<Value> requantizeTo(PatternRewriter &rw, Location loc, Value ints,
                               ArrayRef<double> scales, int64_t inZp,
                               std::optional<int64_t> axis,
                               RankedTensorType resultTy, int64_t outZp,
-                              int64_t lo, int64_t hi) {
+                              int64_t lo, int64_t hi, unsigned bits) {
   SmallVector<int32_t> mult, shift;
-  if (failed(dyadics(scales, mult, shift)))
+  if (failed(dyadics(scales, mult, shift, bits)))
     return failure();
   return qc::RequantizeOp::create(rw, loc, resultTy, ints, mult, shift,
                                   axis ? rw.getI64IntegerAttr(*axis)

@@ -172,6 +172,21 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
     if (failed(integerProduct(rw, op, p, /*allowRows=*/true)))
       return failure();
     Type i32 = rw.getI32Type(), f32 = rw.getF32Type();
+    if (p.accBits > 32) {
+      // An int64 accumulator (16-bit input) to int32 by a rounding shift
+      // of its low bits, the scales widened to match.
+      int k = p.accBits - 32;
+      FailureOr<Value> narrow = requantizeTo(
+          rw, op.getLoc(), p.acc, {std::ldexp(1.0, -k)}, 0, std::nullopt,
+          p.resTy.clone(i32), 0, INT32_MIN, INT32_MAX, p.multiplierBits());
+      if (failed(narrow))
+        return failure();
+      p.acc = *narrow;
+      for (double &s : p.scales)
+        s = std::ldexp(s, k);
+    } else if (tensorTy(p.acc).getElementType() != i32) {
+      p.acc = qc::CastOp::create(rw, op.getLoc(), p.resTy.clone(i32), p.acc);
+    }
     quant::QuantizedType qt;
     if (p.scales.size() == 1)
       qt = UniformQuantizedType::get(quant::QuantizationFlags::Signed, i32, f32,

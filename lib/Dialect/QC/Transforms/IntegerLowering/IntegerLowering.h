@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/PatternMatch.h"
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -58,7 +59,8 @@ mlir::RankedTensorType storageTensorType(mlir::RankedTensorType shape,
 /// int32 form.
 mlir::LogicalResult dyadics(llvm::ArrayRef<double> scales,
                             llvm::SmallVectorImpl<int32_t> &mult,
-                            llvm::SmallVectorImpl<int32_t> &shift);
+                            llvm::SmallVectorImpl<int32_t> &shift,
+                            unsigned multiplierBits = 31);
 
 /// The quantized range of `qt` narrowed by a fused activation's float
 /// bounds.
@@ -71,11 +73,13 @@ mlir::Value peelActivation(mlir::Value v, double &lo, double &hi);
 
 /// requantize(x) to the parameters of `out`, with a clamp, from a tensor of
 /// integers at scale `inScale` with zero point `inZp`.
+/// `multiplierBits` below 31 for an int64 accumulator (computeDyadic).
 mlir::FailureOr<mlir::Value>
 requantizeTo(mlir::PatternRewriter &rw, mlir::Location loc, mlir::Value ints,
              llvm::ArrayRef<double> scales, int64_t inZp,
              std::optional<int64_t> axis, mlir::RankedTensorType resultTy,
-             int64_t outZp, int64_t lo, int64_t hi);
+             int64_t outZp, int64_t lo, int64_t hi,
+             unsigned multiplierBits = 31);
 
 /// Replaces `q` by the integers `y` (failure: no dyadic form), typed as
 /// its quantized result.
@@ -98,7 +102,12 @@ mlir::Value sliceAlong(mlir::PatternRewriter &rw, mlir::Location loc,
 /// The integer product of a linear layer and what is left to apply to it
 /// (IntegerProducts.cpp).
 struct IntegerProduct {
-  mlir::Value acc;
+  mlir::Value acc; // i32; i64 for a 16-bit input
+  int accBits = 32; // a bound on |acc|'s bits (with the sign)
+  /// Multiplier bits that keep acc * multiplier inside int64.
+  unsigned multiplierBits() const {
+    return unsigned(std::clamp(62 - accBits, 1, 31));
+  }
   llvm::SmallVector<double> scales; // alpha * s_x * s_w[c]
   int64_t outAxis = 0;
   mlir::RankedTensorType resTy;

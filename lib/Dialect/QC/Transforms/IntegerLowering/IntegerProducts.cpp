@@ -176,9 +176,14 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
   } else {
     return failure();
   }
-  if (xq.getStorageTypeIntegralWidth() > 8 ||
-      cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8)
+  // A 16-bit activation (W8A16): int64 accumulation, per-tensor or
+  // per-channel weights.
+  bool wide = xq.getStorageTypeIntegralWidth() > 8;
+  if (xq.getStorageTypeIntegralWidth() > 16 ||
+      cast<QuantizedType>(wElt).getStorageTypeIntegralWidth() > 8 ||
+      (wide && !blockScales.empty()))
     return failure();
+  Type accElt = wide ? rw.getI64Type() : rw.getI32Type();
 
   double alpha = 1, beta = 1;
   Value floatBias;
@@ -204,6 +209,7 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
 
   Location loc = op->getLoc();
   Value bias;
+  double maxBias = 0;
   if (floatBias && rows) {
     if (!readBias(floatBias))
       return rw.notifyMatchFailure(op, "bias is not a constant");
@@ -213,20 +219,28 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
     std::optional<std::vector<float>> bv = readBias(floatBias);
     if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
       return rw.notifyMatchFailure(op, "bias is not a per-channel constant");
-    std::vector<int32_t> bi;
+    std::vector<int64_t> bi;
+    double limit = wide ? std::ldexp(1.0, 40) : 2147483647.0;
     for (int64_t c = 0; c < channels; ++c) {
       double v = beta * (*bv)[bv->size() == 1 ? 0 : c] /
                  (alpha * xq.getScale() * wScale(c));
-      if (!(std::fabs(v) < 2147483647.0))
-        return rw.notifyMatchFailure(op,
-                                     "bias does not fit int32 at s_x * s_w");
-      bi.push_back(int32_t(std::nearbyint(v)));
+      if (!(std::fabs(v) < limit))
+        return rw.notifyMatchFailure(
+            op, wide ? "bias does not fit 40 bits at s_x * s_w"
+                     : "bias does not fit int32 at s_x * s_w");
+      bi.push_back(int64_t(std::nearbyint(v)));
+      maxBias = std::max(maxBias, std::fabs(v));
     }
-    bias = qc::createBlobConstant(
-        rw, loc, RankedTensorType::get({channels}, rw.getI32Type()), bi,
-        "bias_int32");
+    auto biasTy = RankedTensorType::get({channels}, accElt);
+    // One value per channel: an inline constant in int64.
+    bias = wide ? arith::ConstantOp::create(
+                      rw, loc, DenseIntElementsAttr::get(biasTy, ArrayRef(bi)))
+                      .getResult()
+                : qc::createBlobConstant(
+                      rw, loc, biasTy,
+                      std::vector<int32_t>(bi.begin(), bi.end()), "bias_int32");
   }
-  auto accTy = RankedTensorType::get(resTy.getShape(), rw.getI32Type());
+  auto accTy = RankedTensorType::get(resTy.getShape(), accElt);
   Value x = rows ? rows->ints : storageOf(rw, loc, qx),
         w = storageOf(rw, loc, qw);
   if (rows)
@@ -290,6 +304,20 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
   }
   for (int64_t c = 0, e = wScales.size(); c < e; ++c)
     out.scales.push_back(alpha * xq.getScale() * wScales[c]);
+  if (wide) {
+    // |acc| <= K max|x - zp_x| max|w - zp_w| + max|bias|: the bits the
+    // requantization's multiplier has to leave free in int64.
+    auto wq = cast<QuantizedType>(wElt);
+    int64_t k = tensorTy(qw).getNumElements() / channels;
+    int64_t zx = xq.getZeroPoint();
+    double xr = std::max(xq.getStorageTypeMax() - zx, zx - xq.getStorageTypeMin());
+    double wr = 0;
+    for (int32_t z : wZps)
+      wr = std::max<double>(wr, std::max(wq.getStorageTypeMax() - z,
+                                         z - wq.getStorageTypeMin()));
+    double bound = double(k) * xr * wr + maxBias + 1;
+    out.accBits = int(std::ceil(std::log2(bound))) + 1;
+  }
   if (rows && rows->zeros) {
     std::optional<std::vector<std::vector<float>>> terms;
     if (blockScales.empty())
@@ -330,7 +358,8 @@ struct LinearToInteger : OpRewritePattern<qc::QuantizeOp> {
     FailureOr<Value> y = requantizeTo(
         rw, q.getLoc(), p.acc, scales, 0,
         scales.size() > 1 ? std::optional<int64_t>(p.outAxis) : std::nullopt,
-        storageTensorType(p.resTy, yq), yq.getZeroPoint(), lo, hi);
+        storageTensorType(p.resTy, yq), yq.getZeroPoint(), lo, hi,
+        p.multiplierBits());
     return replaceWithIntegers(rw, q, y);
   }
 };
