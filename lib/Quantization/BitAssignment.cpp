@@ -70,9 +70,18 @@ BitAssignment assignmentOf(const SensitivityTable &t, llvm::ArrayRef<size_t> w,
   r.bops = assignmentBops(t, r.weightBits, r.activationBits);
   if (!t.latency.empty())
     for (size_t l = 0; l < w.size(); ++l)
-      r.latency += t.latency[l][w[l]];
+      r.latency += productLatency(t, l, w[l],
+                                  r.activationBits[t.layers[l].activation]);
   r.status = std::move(status);
   return r;
+}
+
+/// Every layer's weight format can read its input's format.
+bool compatible(const SensitivityTable &t, const BitAssignment &a) {
+  for (auto [l, info] : llvm::enumerate(t.layers))
+    if (!compatibleFormats(a.weightBits[l], a.activationBits[info.activation]))
+      return false;
+  return true;
 }
 
 bool fits(const BitBudget &b, const BitAssignment &a) {
@@ -238,14 +247,46 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t,
     }
     addRow(cols, coefs, 'L', *b.bops / 1e9);
   }
+  // A 16-bit input needs 8-bit weights: z[g][a16] <= sum of x[l][w8].
+  std::optional<size_t> w8;
+  for (size_t j = 0; j < nw; ++j)
+    if (t.weightBits[j] == 8)
+      w8 = j;
+  for (size_t l = 0; l < t.layers.size(); ++l)
+    for (size_t k = 0; k < na; ++k)
+      if (!compatibleFormats(8, t.activationBits[k]) || t.activationBits[k] > 8) {
+        std::vector<int> cols = {z[t.layers[l].activation][k]};
+        std::vector<double> coefs = {1.0};
+        for (size_t j = 0; j < nw; ++j)
+          if (compatibleFormats(t.weightBits[j], t.activationBits[k])) {
+            cols.push_back(x[l][j]);
+            coefs.push_back(-1.0);
+          }
+        addRow(cols, coefs, 'L', 0);
+      }
   if (b.latency) { // in microseconds
     std::vector<int> cols;
     std::vector<double> coefs;
-    for (size_t l = 0; l < t.layers.size(); ++l)
+    // A 16-bit input (with 8-bit weights, above) adds the second product of
+    // each layer reading it: one coefficient per column (CBC takes no
+    // repeated column in a row).
+    std::vector<std::vector<double>> extra(t.activations.size(),
+                                           std::vector<double>(na, 0.0));
+    for (size_t l = 0; l < t.layers.size(); ++l) {
       for (size_t j = 0; j < nw; ++j) {
         cols.push_back(x[l][j]);
         coefs.push_back(t.latency[l][j] * 1e6);
       }
+      for (size_t k = 0; k < na && w8; ++k)
+        extra[t.layers[l].activation][k] +=
+            productLatency(t, l, *w8, t.activationBits[k]) - t.latency[l][*w8];
+    }
+    for (size_t g = 0; g < t.activations.size(); ++g)
+      for (size_t k = 0; k < na; ++k)
+        if (extra[g][k] > 0) {
+          cols.push_back(z[g][k]);
+          coefs.push_back(extra[g][k] * 1e6);
+        }
     addRow(cols, coefs, 'L', *b.latency * 1e6);
   }
   Cbc_setParameter(m.get(), "ratioGap", "0");
@@ -271,7 +312,7 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t,
   BitAssignment r = assignmentOf(t, w, a, "optimal");
   r.status = llvm::formatv("optimal (CBC {0}, objective {1:e4})",
                            Cbc_getVersion(), r.cost);
-  if (!fits(b, r))
+  if (!fits(b, r) || !compatible(t, r))
     return err("CBC's solution does not meet the budget (numerical trouble)");
   return r;
 }
@@ -302,7 +343,7 @@ std::optional<BitAssignment> qc::exhaustiveBitWidths(const SensitivityTable &t,
       return;
     }
     BitAssignment r = assignmentOf(t, w, a, "exhaustive");
-    if (fits(b, r) && (!best || r.cost < best->cost))
+    if (fits(b, r) && compatible(t, r) && (!best || r.cost < best->cost))
       best = r;
   };
   visit(0);
@@ -332,6 +373,17 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t,
     allA[j] = j;
   for (size_t g = 0; g < ng; ++g)
     a[g] = widest(t.activationBits, allA);
+  // Inputs of layers whose weights cannot read the widest format: the
+  // widest they can.
+  for (size_t l = 0; l < nl; ++l) {
+    size_t g = t.layers[l].activation;
+    for (size_t j : allA)
+      if (!compatibleFormats(t.weightBits[w[l]], t.activationBits[a[g]]) &&
+          compatibleFormats(t.weightBits[w[l]], t.activationBits[j]))
+        a[g] = j;
+    if (!compatibleFormats(t.weightBits[w[l]], t.activationBits[a[g]]))
+      return std::nullopt;
+  }
   // The next narrower allowed format, if any.
   auto narrower = [](const std::vector<unsigned> &bits,
                      const std::vector<size_t> &allowed,
@@ -349,11 +401,25 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t,
     // The step with the least cost increase per unit of the violated budget
     // saved.
     double bestRatio = INFINITY;
-    std::optional<std::pair<bool, size_t>> step;
-    std::optional<size_t> stepTo;
+    std::optional<std::pair<std::vector<size_t>, std::vector<size_t>>> step;
     auto consider = [&](bool isWeight, size_t idx, size_t to) {
       std::vector<size_t> w2 = w, a2 = a;
       (isWeight ? w2[idx] : a2[idx]) = to;
+      // Weights narrower than 8 bits take their input down to 8 bits or
+      // fewer with them (16-bit activations need 8-bit weights).
+      if (isWeight) {
+        size_t g = t.layers[idx].activation;
+        if (!compatibleFormats(t.weightBits[to], t.activationBits[a2[g]])) {
+          std::optional<size_t> fit;
+          for (size_t j : allA)
+            if (compatibleFormats(t.weightBits[to], t.activationBits[j]) &&
+                (!fit || t.activationBits[j] > t.activationBits[*fit]))
+              fit = j;
+          if (!fit)
+            return;
+          a2[g] = *fit;
+        }
+      }
       BitAssignment next = assignmentOf(t, w2, a2, "");
       double saved = 0;
       if (b.bytes && cur.bytes > *b.bytes)
@@ -368,8 +434,7 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t,
       double ratio = std::max(next.cost - cur.cost, 0.0) / saved;
       if (ratio < bestRatio) {
         bestRatio = ratio;
-        step = {isWeight, idx};
-        stepTo = to;
+        step = {w2, a2};
       }
     };
     for (size_t l = 0; l < nl; ++l)
@@ -380,7 +445,8 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t,
         consider(false, g, *to);
     if (!step)
       return std::nullopt;
-    (step->first ? w[step->second] : a[step->second]) = *stepTo;
+    w = step->first;
+    a = step->second;
   }
 }
 

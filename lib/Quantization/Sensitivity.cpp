@@ -276,7 +276,11 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
                  llvm::Twine(b));
   OwningOpRef<ModuleOp> clone = module.clone();
   Switchable sw;
-  if (llvm::Error e = sw.build(*clone, /*allActivations=*/false))
+  // 16-bit candidates cover every quantized tensor (a conv output read by a
+  // float op rounds as much as a layer input); narrower ones the layer
+  // inputs, where the products they speed up are.
+  bool wide = llvm::any_of(o.activationBits, [](unsigned b) { return b > 8; });
+  if (llvm::Error e = sw.build(*clone, /*allActivations=*/wide))
     return std::move(e);
   auto graph = clone->lookupSymbol<func::FuncOp>("main_graph");
   const std::vector<Layer> &layers = sw.layers;
@@ -427,8 +431,19 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
                  "negative)");
     floatLoss = c.value();
   }
-  size_t total = layers.size() * o.weightBits.size() +
-                 acts.size() * o.activationBits.size(),
+  // Formats wider than 8 bits are not run where 8 bits is a candidate: the
+  // rounding noise of a step s has power s^2 / 12, so their cost is the
+  // 8-bit one times (s_b / s_8)^2 (1/66000 at 16 bits). With one weight
+  // format no choice depends on the weights' costs: not measured (0).
+  auto measured8 = llvm::find(o.activationBits, 8u);
+  auto extrapolated = [&](unsigned bits) {
+    return bits > 8 && measured8 != o.activationBits.end();
+  };
+  bool weightChoice = o.weightBits.size() > 1;
+  size_t runsPerActivation = llvm::count_if(
+      o.activationBits, [&](unsigned b) { return !extrapolated(b); });
+  size_t total = (weightChoice ? layers.size() * o.weightBits.size() : 0) +
+                 acts.size() * runsPerActivation,
          done = 0;
   Progress bar(o.progress, "measuring sensitivity", total);
   auto measure = [&](double &cost) -> llvm::Error {
@@ -443,6 +458,8 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
     return llvm::Error::success();
   };
   for (auto [i, l] : llvm::enumerate(layers)) {
+    if (!weightChoice)
+      break;
     for (auto [j, bits] : llvm::enumerate(o.weightBits)) {
       sw.setWeight(i, fakeQuantized(l, bits, gptq));
       if (llvm::Error e = measure(t.weightCost[i][j]))
@@ -450,12 +467,20 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
     }
     sw.resetWeight(i);
   }
+  size_t j8 = measured8 - o.activationBits.begin();
   for (size_t g = 0; g < acts.size(); ++g) {
     for (auto [j, bits] : llvm::enumerate(o.activationBits)) {
+      if (extrapolated(bits))
+        continue;
       sw.setActivation(g, actType(g, bits));
       if (llvm::Error e = measure(t.activationCost[g][j]))
         return std::move(e);
     }
+    for (auto [j, bits] : llvm::enumerate(o.activationBits))
+      if (extrapolated(bits)) {
+        double r = actType(g, bits).getScale() / actType(g, 8).getScale();
+        t.activationCost[g][j] = t.activationCost[g][j8] * r * r;
+      }
     sw.resetActivation(g);
   }
   return t;
@@ -876,10 +901,20 @@ Error qc::applyBitWidths(ModuleOp module, const SensitivityTable &t,
     l.op->setAttr(QCDialect::kWeightSchemeAttrName,
                   SchemeAttr::get(ctx, ElementFormat::Int, a.weightBits[i],
                                   true, true, axis, std::nullopt));
-    l.input->setAttr(QCDialect::kActivationSchemeAttrName,
-                     SchemeAttr::get(ctx, ElementFormat::Int,
-                                     a.activationBits[t.layers[i].activation],
-                                     false, false, std::nullopt, std::nullopt));
+  }
+  // Every activation of the table (layer inputs, and with 16-bit formats
+  // every quantized tensor), by its observer's name.
+  std::map<std::string, ObserveOp> byName;
+  graph.walk([&](ObserveOp obs) { byName[obs.getName().str()] = obs; });
+  for (auto [g, name] : llvm::enumerate(t.activations)) {
+    auto it = byName.find(name);
+    if (it == byName.end())
+      return err("activation '" + name +
+                 "' of the bit-width table is not in the model");
+    it->second->setAttr(QCDialect::kActivationSchemeAttrName,
+                        SchemeAttr::get(ctx, ElementFormat::Int,
+                                        a.activationBits[g], false, false,
+                                        std::nullopt, std::nullopt));
   }
   return Error::success();
 }

@@ -380,7 +380,7 @@ static Expected<SensitivityTable> sensitivityTable(ModuleOp module,
     return t.takeError();
   log << "sensitivity: " << t->layers.size() << " layers x "
       << t->weightBits.size() << " weight formats, " << t->activations.size()
-      << " layer inputs x " << t->activationBits.size()
+      << " activations x " << t->activationBits.size()
       << " activation formats, metric " << stringify(t->metric) << "\n";
   if (!o.sensitivityCache.empty())
     if (Error e = writeFile(o.sensitivityCache, [&](llvm::raw_ostream &os) {
@@ -430,6 +430,16 @@ static Expected<BitAssignment> chooseBitWidths(const SensitivityTable &t,
   for (auto [i, l] : llvm::enumerate(t.layers))
     log << "  " << l.name << ": W" << a->weightBits[i] << "A"
         << a->activationBits[l.activation] << "\n";
+  std::map<unsigned, int> actCounts;
+  for (unsigned bits : a->activationBits)
+    ++actCounts[bits];
+  log << "activations:";
+  for (auto &[bits, n] : actCounts)
+    log << " " << n << " x " << bits << "-bit";
+  log << "\n";
+  for (auto [g, name] : llvm::enumerate(t.activations))
+    if (a->activationBits[g] > 8)
+      log << "  " << name << ": A" << a->activationBits[g] << "\n";
   return a;
 }
 
@@ -530,11 +540,17 @@ static llvm::json::Value bitWidthsJSON(const std::optional<SensitivityTable> &t,
         {"layer", l.name},
         {"weight_bits", int64_t(a->weightBits[i])},
         {"activation_bits", int64_t(a->activationBits[l.activation])}});
+  llvm::json::Array activations;
+  for (auto [g, name] : llvm::enumerate(t->activations))
+    activations.push_back(llvm::json::Object{
+        {"tensor", name}, {"bits", int64_t(a->activationBits[g])}});
   return llvm::json::Object{{"status", a->status},
                             {"bytes", a->bytes},
                             {"bops", a->bops},
+                            {"latency_s", a->latency},
                             {"sensitivity", a->cost},
-                            {"layers", std::move(layers)}};
+                            {"layers", std::move(layers)},
+                            {"activations", std::move(activations)}};
 }
 
 Error QuantizationSession::evaluate() {

@@ -157,6 +157,48 @@ TEST(BitWidths, LatencyBudgetMatchesExhaustiveSearch) {
   EXPECT_NE(msg.find("takes 4.0 us"), std::string::npos) << msg;
 }
 
+/// 16-bit activations (W8A16): only with 8-bit weights, and a 16-bit
+/// input doubles its layer's product latency (two int8 products); the
+/// program, exhaustive search and greedy agree on that model.
+TEST(BitWidths, SixteenBitActivationsMatchExhaustiveSearch) {
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  int checked = 0, wide = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    size_t layers = 2 + trial % 3, acts = std::min<size_t>(layers, 1 + trial % 3);
+    SensitivityTable t = randomTable(rng, layers, acts, {4, 8}, {8, 16});
+    double fastest = 0, slowest = 0;
+    for (size_t l = 0; l < layers; ++l) {
+      std::vector<double> row = {1e-5 * (1 + u(rng)), 1e-5 * (1 + u(rng))};
+      fastest += std::min(row[0], row[1]);
+      slowest += 2 * row[1];
+      t.latency.push_back(row);
+    }
+    BitBudget b;
+    b.latency = fastest + u(rng) * (slowest - fastest);
+    if (trial % 2)
+      b.bytes = extreme(t, false, false) +
+                u(rng) * (extreme(t, true, false) - extreme(t, false, false));
+    checked += checkAgainstExhaustive(t, b, trial);
+    if (llvm::Expected<BitAssignment> r = solveBitWidths(t, b)) {
+      double latency = 0;
+      for (auto [l, info] : llvm::enumerate(t.layers)) {
+        unsigned a = r->activationBits[info.activation];
+        if (a == 16) {
+          EXPECT_EQ(r->weightBits[l], 8u) << "trial " << trial;
+          ++wide;
+        }
+        latency += t.latency[l][r->weightBits[l] == 8] * (a == 16 ? 2 : 1);
+      }
+      EXPECT_NEAR(r->latency, latency, 1e-12);
+    } else {
+      llvm::consumeError(r.takeError());
+    }
+  }
+  EXPECT_GE(checked, 30);
+  EXPECT_GE(wide, 10); // the budgets leave room for some 16-bit inputs
+}
+
 TEST(BitWidths, InfeasibleBudgetNamesTheSmallest) {
   std::mt19937 rng(1);
   SensitivityTable t = randomTable(rng, 3, 2, {4, 8}, {8});

@@ -52,6 +52,20 @@ struct SensitivityTable {
   std::vector<std::vector<double>> latency; // [layer][weightBits index]
 };
 
+/// Whether a product of `wBits`-bit weights can read `aBits`-bit
+/// activations: 16-bit activations (W8A16) multiply 8-bit weights only.
+inline bool compatibleFormats(unsigned wBits, unsigned aBits) {
+  return aBits <= 8 || wBits == 8;
+}
+
+/// The latency of layer `l`'s product at weight format `j` with `aBits`-bit
+/// inputs: a 16-bit input runs as two int8 products (qc-lower-to-
+/// microkernels splits it into its bytes).
+inline double productLatency(const SensitivityTable &t, size_t l, size_t j,
+                             unsigned aBits) {
+  return t.latency[l][j] * (aBits > 8 ? 2.0 : 1.0);
+}
+
 llvm::json::Value tableToJSON(const SensitivityTable &t);
 llvm::Expected<SensitivityTable> tableFromJSON(const llvm::json::Value &v);
 /// The table in a JSON file; errors name the file.

@@ -95,7 +95,8 @@ struct GlobalAveragePoolToInteger : OpRewritePattern<qc::QuantizeOp> {
       n *= xTy.getDimSize(d);
       axes.push_back(d);
     }
-    if (n * 255 > INT32_MAX)
+    if (n * ((int64_t(1) << xq.getStorageTypeIntegralWidth()) - 1) >
+        INT32_MAX)
       return failure();
     Location loc = pool.getLoc();
     Value wide = qc::CastOp::create(
