@@ -89,3 +89,10 @@ for kernels in ("generic", "none"):
     same = np.array_equal(build("a16-" + kernels, "--activation-bits", "16",
                                 "--int8-kernels", kernels), y16)
     print(f"A16 --int8-kernels {kernels} same as auto: {'ok' if same else 'FAILED'}")
+# The bit-width program with 8- and 16-bit candidates for every tensor: with
+# room in the latency budget every tensor takes 16 bits (lower cost), which
+# is the --activation-bits 16 build.
+auto = build("auto16", "--bits", "auto", "--weight-formats", "8", "--activation-formats", "8,16",
+             "--latency-budget", "1s", "--sensitivity-samples", "4")
+print(f"--activation-formats 8,16 --latency-budget 1s same as A16: "
+      f"{'ok' if np.array_equal(auto, y16) else 'FAILED'}")
