@@ -78,7 +78,9 @@ static void describe(llvm::raw_ostream &m, const QuantizeOptions &o) {
   m << "W" << o.weightBits << "A" << o.activationBits << " ("
     << (o.calibration.signedActivations ? "i8" : "u8") << " activations, "
     << o.weightGranularity << " weight scales"
-    << (o.weightRounding == WeightRounding::GPTQ ? ", GPTQ rounding" : "")
+    << (roundsWithSecondMoments(o.weightRounding)
+            ? (", " + stringify(o.weightRounding) + " rounding").str()
+            : std::string())
     << "), calibration " << stringify(o.calibration.method);
 }
 

@@ -138,7 +138,7 @@ Error QuantizationSession::prepare() {
                  "calibrate the model again as they change it");
   // Second moments for GPTQ: always for gptq, at <= 4 bits for auto.
   auto low = [](unsigned b) { return b <= 4; };
-  s->gptq = o.weightRounding == WeightRounding::GPTQ ||
+  s->gptq = roundsWithSecondMoments(o.weightRounding) ||
             (o.weightRounding == WeightRounding::Auto &&
              (low(o.weightBits) ||
               (o.bitsAuto && llvm::any_of(o.sensitivity.weightBits, low))));
@@ -146,8 +146,8 @@ Error QuantizationSession::prepare() {
     return error(
         "the rotation search cannot be combined with smoothing or bit-width "
         "assignment");
-  if (o.weightRounding == WeightRounding::GPTQ && !o.loadCalibration.empty())
-    return error("GPTQ rounding cannot use loaded statistics: it needs the "
+  if (roundsWithSecondMoments(o.weightRounding) && !o.loadCalibration.empty())
+    return error("GPTQ/AdaRound/AdaQuant rounding cannot use loaded statistics: it needs the "
                  "layers' input "
                  "second moments, which calibration records in-process");
 

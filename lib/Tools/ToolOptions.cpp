@@ -453,11 +453,11 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
         "--load-calibration cannot be combined with --smooth-activations or "
         "--rotate-hadamard: the rewrites calibrate the model again as they "
         "change it");
-  if (o.weightRounding == WeightRounding::GPTQ && !o.loadCalibration.empty())
-    return fail("--load-calibration cannot be combined with --weight-rounding "
-                "gptq: GPTQ needs "
-                "the layers' input second moments, which calibration records "
-                "in-process");
+  if (roundsWithSecondMoments(o.weightRounding) && !o.loadCalibration.empty())
+    return fail("--load-calibration cannot be combined with --weight-rounding " +
+                stringify(o.weightRounding) +
+                ": it needs the layers' input second moments, which "
+                "calibration records in-process");
   for (const char *flag :
        {"attribution-samples", "attribution-mask", "attribution-steps"})
     if (b.given(flag) && o.attributionPath.empty())

@@ -3,7 +3,8 @@
 conv at 4-bit weights (8-bit activations), rounded to nearest and by GPTQ
 over each conv's input patches (--weight-rounding gptq); both run by
 quant-run on held-out inputs against a float64 numpy reference. GPTQ must be
-closer, per conv kind as well (one at a time at 4 bits, the rest at 8).
+closer, per conv kind as well (one at a time at 4 bits, the rest at 8), and
+so must AdaRound and AdaQuant over the same second moments.
 
   conv_gptq.py WORKDIR BINDIR
 """
@@ -74,3 +75,10 @@ for layer in ("all", "dense", "depthwise", "pointwise"):
     ok = gptq > near + 0.5 and gptq < 80
     failed |= not ok
     print(f"W4 {layer}: nearest {near:.1f} dB, gptq {gptq:.1f} dB: {'ok' if ok else 'FAILED'}")
+    if layer == "all":
+        # Layer-wise reconstruction over the same patch second moments.
+        for method in ("adaround", "adaquant"):
+            r = build(f"{method}-{layer}", *bits, "--weight-rounding", method)
+            ok = r > near + 0.5 and r < 80
+            failed |= not ok
+            print(f"W4 {layer}: nearest {near:.1f} dB, {method} {r:.1f} dB: {'ok' if ok else 'FAILED'}")

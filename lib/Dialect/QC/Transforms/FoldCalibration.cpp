@@ -140,14 +140,46 @@ struct FoldCalibrationPass
       op->removeAttr(qc::kPatchGramAttrName);
     }
     int64_t group = conv ? cast<qc::ConvOp>(op).getGroup() : 1;
-    bool wantGptq =
-        weightRounding == qc::WeightRounding::GPTQ ||
-        (weightRounding == qc::WeightRounding::Auto && bits <= 4);
+    bool explicitRounding = qc::roundsWithSecondMoments(weightRounding);
+    bool wantGptq = explicitRounding ||
+                    (weightRounding == qc::WeightRounding::Auto && bits <= 4);
     bool convGptq = conv && wantGptq && patchGram && perChannel && !blocked &&
                     int64_t(patchGram->size()) == group * per * per &&
                     channels % group == 0;
-    bool useGptq = !conv && wantGptq &&
-                   (weightRounding == qc::WeightRounding::GPTQ || haveGram);
+    bool useGptq = !conv && wantGptq && (explicitRounding || haveGram);
+    // AdaRound / AdaQuant: per column scales over the same second moments,
+    // with the input's rounding noise (its step at its bits, squared / 12).
+    bool reconstruct = weightRounding == qc::WeightRounding::AdaRound ||
+                       weightRounding == qc::WeightRounding::AdaQuant;
+    double inputNoise = 0;
+    if (reconstruct) {
+      unsigned aBits = activationBits;
+      if (auto scheme = obs->getAttrOfType<qc::SchemeAttr>(
+              qc::QCDialect::kActivationSchemeAttrName))
+        aBits = scheme.getBits();
+      if (obs.getMin() && qc::isActivationWidth(aBits)) {
+        double s = qc::activationType(
+                       op->getContext(), obs.getMinAttr().getValueAsDouble(),
+                       obs.getMaxAttr().getValueAsDouble(),
+                       activationType == qc::ActivationType::I8,
+                       b.getF32Type(), aBits)
+                       .getScale();
+        inputNoise = s * s / 12;
+      }
+    }
+    // The K x N rounding of GPTQ or of a reconstruction, one scale per
+    // column.
+    auto roundKN = [&](ArrayRef<float> kn, int64_t k, int64_t n,
+                       ArrayRef<float> g) {
+      if (reconstruct)
+        return qc::reconstructWeight(
+            weightRounding == qc::WeightRounding::AdaRound
+                ? qc::ReconstructionMethod::AdaRound
+                : qc::ReconstructionMethod::AdaQuant,
+            kn, k, n, qmax, g, inputNoise, reconstructionSteps);
+      return qc::gptqQuantizeWeight(
+          kn, k, n, n, [n](int64_t i) { return i % n; }, qmax, g, gptqDamp);
+    };
     if (convGptq) {
       // Per group: the filters' [outPer, K] rows as GPTQ's K x N.
       int64_t outPer = channels / group;
@@ -159,11 +191,9 @@ struct FoldCalibrationPass
         for (int64_t f = 0; f < outPer; ++f)
           for (int64_t k = 0; k < per; ++k)
             kn[k * outPer + f] = (*w)[(g * outPer + f) * per + k];
-        qc::QuantizedWeight r = qc::gptqQuantizeWeight(
-            kn, per, outPer, outPer,
-            [outPer](int64_t i) { return i % outPer; }, qmax,
-            ArrayRef<float>(*patchGram).slice(g * per * per, per * per),
-            gptqDamp);
+        qc::QuantizedWeight r =
+            roundKN(kn, per, outPer,
+                    ArrayRef<float>(*patchGram).slice(g * per * per, per * per));
         for (int64_t f = 0; f < outPer; ++f) {
           qw.scales[g * outPer + f] = r.scales[f];
           for (int64_t k = 0; k < per; ++k) {
@@ -176,10 +206,17 @@ struct FoldCalibrationPass
     } else if (useGptq) {
       if (!haveGram)
         return op->emitError()
-               << "GPTQ rounding needs the second moments of '" << obs.getName()
+               << stringify(weightRounding.getValue())
+               << " rounding needs the second moments of '" << obs.getName()
                << "' (" << kDim << "x" << kDim << " gram; calibrate with them)";
-      qw = qc::gptqQuantizeWeight(*w, kDim, channels, scaleCount, channelOf,
-                                  qmax, *gram, gptqDamp);
+      if (reconstruct && (!perChannel || blocked))
+        return op->emitError()
+               << stringify(weightRounding.getValue())
+               << " rounding needs a scale per output channel";
+      qw = reconstruct ? roundKN(*w, kDim, channels, *gram)
+                       : qc::gptqQuantizeWeight(*w, kDim, channels, scaleCount,
+                                                channelOf, qmax, *gram,
+                                                gptqDamp);
     } else {
       qw = qc::quantizeWeight(*w, scaleCount, channelOf, qmax);
     }

@@ -31,7 +31,15 @@ llvm::ArrayRef<EnumSpelling<WeightRounding>> qc::spellings() {
        "through the "
        "input's second moments (Gemm and MatMul; Conv of any group count "
        "through its input patches', per group, K = C/group x kh x kw up "
-       "to 1152)"}};
+       "to 1152)"},
+      {WeightRounding::AdaRound, "adaround",
+       "AdaRound: each weight rounded up or down by a learned soft rounding "
+       "(rectified sigmoid, annealed to 0/1) that minimizes the layer's "
+       "expected output error over the same second moments, with the "
+       "input's own rounding noise"},
+      {WeightRounding::AdaQuant, "adaquant",
+       "AdaQuant: the weights and per-channel scales optimized through the "
+       "rounding (straight-through) for the same expected output error"}};
   return table;
 }
 

@@ -235,9 +235,21 @@ def FoldCalibration : Pass<"fold-calibration"> {
     by GPTQ (Frantar et al. 2023) instead of to nearest: same scales, but
     each input row's rounding error is compensated in the rows not yet
     rounded through the inverse of the input's second moments, which the
-    observer carries as `gram` (calibration records them). Convolutions keep
-    rounding to nearest. `weight-rounding=auto` takes GPTQ only for layers
-    of 4 bits or fewer whose input has second moments.
+    observer carries as `gram` (calibration records them); a Conv's come
+    from its input patches, per group (`qc.patch_gram` on the Conv, which
+    this pass reads and drops). `weight-rounding=auto` takes GPTQ only for
+    layers of 4 bits or fewer whose input has second moments.
+
+    `weight-rounding=adaround|adaquant` reconstruct each layer's output
+    over the same second moments G (Hubara et al. 2021; layer by layer,
+    no model runs): they minimize `sum_n (q_n - w_n)^T G (q_n - w_n) +
+    s_x^2 / 12 |q_n|^2` per output channel n, the expected output error
+    when the layer's own input carries its rounding noise (step s_x at the
+    input's bits), by `reconstruction-steps` Adam steps. AdaRound (Nagel et
+    al. 2020) learns whether each weight rounds up or down (a rectified
+    sigmoid annealed to 0 or 1), keeping the scales; AdaQuant learns the
+    weights and each channel's scale through the rounding
+    (straight-through). Bias correction then applies as for any rounding.
 
     Per-layer formats: a `qc.weight_scheme` (#qc.scheme, signed symmetric
     integer) on a layer sets its weight bits, a `qc.activation_scheme` on an
@@ -263,6 +275,8 @@ def FoldCalibration : Pass<"fold-calibration"> {
     Option<"weightRounding", "weight-rounding", "::qc::WeightRounding",
            "::qc::WeightRounding::Auto", "Weight rounding",
            [{::qc::clValues<::qc::WeightRounding>()}]>,
+    Option<"reconstructionSteps", "reconstruction-steps", "int", "300",
+           "Adam steps of weight-rounding=adaround|adaquant per layer">,
     Option<"gptqDamp", "gptq-damp", "double", "0.01",
            "GPTQ's dampening: this fraction of the mean diagonal added to the second moments">,
     Option<"activationGranularity", "activation-granularity", "::qc::ActivationGranularity",

@@ -58,6 +58,25 @@ gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
                    llvm::function_ref<int64_t(int64_t)> channelOf, int64_t qmax,
                    llvm::ArrayRef<float> gram, double damp = 0.01);
 
+/// Layer-wise reconstruction of a K x N weight (row-major, reduction axis
+/// first, one scale per column) from the layer input's second moments
+/// `gram` (K x K): minimizes the expected output error
+///   sum_n (q_n - w_n)^T G (q_n - w_n) + noise * |q_n|^2
+/// where `noise` is the variance of the input's own rounding (s_x^2 / 12;
+/// the quantized model's layer sees a quantized input) by Adam over
+/// `iterations` steps.
+/// AdaRound (Nagel et al. 2020): scales of quantizeWeight, each weight
+/// floor(w / s) + h(V) with h a rectified sigmoid pushed to 0 or 1 by an
+/// annealed regularizer, then rounded. AdaQuant (Hubara et al. 2021): the
+/// weights and each column's scale themselves, through round() by the
+/// straight-through estimator.
+enum class ReconstructionMethod { AdaRound, AdaQuant };
+QuantizedWeight reconstructWeight(ReconstructionMethod method,
+                                  llvm::ArrayRef<float> w, int64_t k,
+                                  int64_t n, int64_t qmax,
+                                  llvm::ArrayRef<float> gram, double noise,
+                                  int iterations = 300);
+
 } // namespace qc
 
 #endif

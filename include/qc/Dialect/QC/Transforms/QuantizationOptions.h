@@ -29,7 +29,16 @@ enum class WeightRounding {
   Nearest, ///< round to nearest
   GPTQ,    ///< error feedback through the input's second moments (Gemm,
            ///< MatMul; Conv through its input patches')
+  AdaRound, ///< learned up/down rounding minimizing the layer's output error
+  AdaQuant, ///< learned weights and scales (straight-through) for the same
 };
+
+/// Whether a rounding reads the layers' input second moments (all but
+/// nearest; auto only at low bits, decided per layer).
+inline bool roundsWithSecondMoments(WeightRounding r) {
+  return r == WeightRounding::GPTQ || r == WeightRounding::AdaRound ||
+         r == WeightRounding::AdaQuant;
+}
 
 /// Which activations are quantized (insert-observers).
 enum class QuantizeScope {
