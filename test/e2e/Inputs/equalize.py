@@ -90,3 +90,54 @@ for name, extra in (("default", []), ("equalized", ["--equalize-layers"])):
 ok = q["equalized"] >= q["default"] + 3 and q["equalized"] < 80
 print(f"int8 SQNR: default {q['default']:.1f} dB, --equalize-layers {q['equalized']:.1f} dB: "
       f"{'ok' if ok else 'FAILED'} (want +3 dB)")
+
+# Bias absorption: Conv -> BatchNormalization (shift 3, scale 0.5) -> Relu
+# -> 1x1 Conv. The BN's outputs sit around 3 +- 0.5, so 1.5 per channel
+# moves into the 1x1 conv's bias: the float function is unchanged where the
+# pre-activations stay above 1.5 (all of these inputs), and the Relu's
+# output, which int8 quantizes, spans 1.5 less.
+B = {"v1": (rng.standard_normal((8, 3, 3, 3)) / 8).astype(np.float32),
+     "g": np.full(8, 0.5, np.float32), "beta": np.full(8, 3.0, np.float32),
+     "mu": np.zeros(8, np.float32), "var": np.ones(8, np.float32),
+     "v2": (rng.standard_normal((4, 8, 1, 1)) / 3).astype(np.float32),
+     "c2": (0.1 * rng.standard_normal(4)).astype(np.float32)}
+bn_nodes = [helper.make_node("Conv", ["x", "v1"], ["t"], name="bconv1", pads=[1, 1, 1, 1]),
+            helper.make_node("BatchNormalization", ["t", "g", "beta", "mu", "var"], ["n"],
+                             name="bn", epsilon=0.0),
+            helper.make_node("Relu", ["n"], ["r"], name="brelu"),
+            helper.make_node("Conv", ["r", "v2", "c2"], ["y"], name="bconv2")]
+bn_model = save_model(os.path.join(work, "bn.onnx"), bn_nodes, B, [1, 3, 12, 12], [1, 4, 12, 12])
+
+
+def bn_reference(x):
+    t = conv(x.astype(np.float64), B["v1"], None, 1)
+    r = np.maximum(B["g"][None, :, None, None] * t + B["beta"][None, :, None, None], 0)
+    return conv(r, B["v2"], B["c2"], 0)
+
+
+bn_ref = np.stack([bn_reference(x) for x in evals])
+assert bn_ref.size and (np.stack([conv(x.astype(np.float64), B["v1"], None, 1) for x in evals])
+                        * 0.5 + 3 > 1.5).all()
+bn_mlir = os.path.join(work, "bn.mlir")
+run(os.path.join(bindir, "quant-translate"), "--import-onnx", bn_model, "-o", bn_mlir)
+folded = run(os.path.join(bindir, "quant-opt"), bn_mlir, "--fold-batch-norm", "--equalize-layers")
+open(os.path.join(work, "bn-rewritten.mlir"), "w").write(folded)
+print(f"bias absorbed: {'ok' if 'bias_absorbed' in folded else 'FAILED'}")
+lib = os.path.join(work, "libbn.so")
+run(os.path.join(bindir, "quant-compile"), os.path.join(work, "bn-rewritten.mlir"), "-o", lib)
+y = outputs(bindir, lib, os.path.join(work, "eval.npz"), work).reshape(bn_ref.shape)
+err = np.abs(y - bn_ref).max() / np.abs(bn_ref).max()
+print(f"float absorbed: max error {err:.1e} of the output range: {'ok' if err < 1e-5 else 'FAILED'}")
+# int8 builds of the equalized module without and with the absorption.
+plain = run(os.path.join(bindir, "quant-opt"), bn_mlir, "--fold-batch-norm",
+            "--equalize-layers=absorb-bias=false")
+open(os.path.join(work, "bn-plain.mlir"), "w").write(plain)
+bq = {}
+for name, path in (("equalized", "bn-plain.mlir"), ("absorbed", "bn-rewritten.mlir")):
+    lib = os.path.join(work, f"libbq{name}.so")
+    run(os.path.join(bindir, "quant-compile"), os.path.join(work, path), "--calibration-data",
+        os.path.join(work, "calib.npz"), "-o", lib)
+    bq[name] = sqnr(bn_ref, outputs(bindir, lib, os.path.join(work, "eval.npz"), work))
+ok = bq["absorbed"] >= bq["equalized"] + 0.5 and bq["absorbed"] < 80
+print(f"int8 SQNR: equalized {bq['equalized']:.1f} dB, with bias absorption "
+      f"{bq['absorbed']:.1f} dB: {'ok' if ok else 'FAILED'} (want +0.5 dB)")

@@ -66,6 +66,19 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' must be a float on a qc.observe";
     return success();
   }
+  if (name == kOutputStatsAttrName) {
+    auto stats = dyn_cast<DenseFPElementsAttr>(attr.getValue());
+    auto conv = dyn_cast<ConvOp>(op);
+    if (!stats || !conv || stats.getType().getRank() != 2 ||
+        stats.getType().getDimSize(0) != 2 ||
+        !stats.getElementType().isF32() ||
+        stats.getType().getDimSize(1) !=
+            cast<RankedTensorType>(conv.getW().getType()).getDimSize(0))
+      return op->emitError() << "'" << name
+                             << "' must be an f32 [2, output channels] array "
+                                "on a qc.conv";
+    return success();
+  }
   if (name == kObservedAttrName) {
     if (!isa<StringAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a string";

@@ -14,7 +14,10 @@
 //    padding stays zero, so the function is unchanged. The intermediate
 //    activation's channels are rescaled with it: a channel Conv2 amplifies
 //    gets more of the per-tensor range. Chains are swept until the scales
-//    settle.
+//    settle;
+//  - bias absorption: where fold-batch-norm recorded the expected mean and
+//    spread of Conv1's outputs (qc.output_stats), the part of a Relu-ed
+//    channel that is almost always positive moves into Conv2's bias.
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Dialect/QC/IR/QCOps.h"
@@ -40,6 +43,8 @@ struct ConvParams {
   std::vector<float> w, b;
   RankedTensorType wTy;
   int64_t channels = 0, per = 0;
+  // qc.output_stats: the outputs' expected mean and spread per channel.
+  std::vector<float> mean, spread;
 };
 
 std::optional<ConvParams> paramsOf(qc::ConvOp conv) {
@@ -59,6 +64,15 @@ std::optional<ConvParams> paramsOf(qc::ConvOp conv) {
     for (int64_t c = 0; c < p.channels; ++c)
       p.b[c] = (*b)[b->size() == 1 ? 0 : c];
   }
+  if (auto stats = conv->getAttrOfType<DenseFPElementsAttr>(
+          qc::QCDialect::kOutputStatsAttrName)) {
+    std::vector<float> v(stats.getValues<float>().begin(),
+                         stats.getValues<float>().end());
+    if (int64_t(v.size()) == 2 * p.channels) {
+      p.mean.assign(v.begin(), v.begin() + p.channels);
+      p.spread.assign(v.begin() + p.channels, v.end());
+    }
+  }
   return p;
 }
 
@@ -76,6 +90,14 @@ void setParams(RewriterBase &rw, qc::ConvOp conv, const ConvParams &p,
       conv->setOperand(2, b);
     else
       conv->insertOperands(2, b);
+    if (!p.mean.empty()) {
+      std::vector<float> v(p.mean);
+      v.insert(v.end(), p.spread.begin(), p.spread.end());
+      conv->setAttr(qc::QCDialect::kOutputStatsAttrName,
+                    DenseFPElementsAttr::get(
+                        RankedTensorType::get({2, p.channels}, rw.getF32Type()),
+                        ArrayRef<float>(v)));
+    }
   });
 }
 
@@ -120,8 +142,14 @@ struct FoldAffineIntoConv : OpRewritePattern<OpTy> {
           for (int64_t i = 0; i < p->per; ++i)
             p->w[f * p->per + i] *= (*c)[f];
           p->b[f] *= (*c)[f];
+          if (!p->mean.empty()) {
+            p->mean[f] *= (*c)[f];
+            p->spread[f] *= std::fabs((*c)[f]);
+          }
         } else {
           p->b[f] += (*c)[f];
+          if (!p->mean.empty())
+            p->mean[f] += (*c)[f];
         }
       }
       setParams(rw, conv, *p, "affine_folded");
@@ -135,15 +163,18 @@ struct FoldAffineIntoConv : OpRewritePattern<OpTy> {
 /// Conv1 -> [Relu] -> Conv2 pairs, equalized in place.
 struct Pair {
   qc::ConvOp first, second;
+  bool relu = false;
 };
 
 SmallVector<Pair> findPairs(func::FuncOp fn) {
   SmallVector<Pair> pairs;
   fn.walk([&](qc::ConvOp second) {
     Value x = second.getX();
-    if (auto relu = x.getDefiningOp<qc::ReluOp>();
-        relu && relu->hasOneUse())
-      x = relu.getX();
+    bool relu = false;
+    if (auto r = x.getDefiningOp<qc::ReluOp>(); r && r->hasOneUse()) {
+      x = r.getX();
+      relu = true;
+    }
     auto first = x.getDefiningOp<qc::ConvOp>();
     if (!first || !first->hasOneUse() || first == second)
       return;
@@ -155,7 +186,7 @@ SmallVector<Pair> findPairs(func::FuncOp fn) {
     int64_t cin = w2.getDimSize(1) * second.getGroup();
     if (cin != w1.getDimSize(0))
       return;
-    pairs.push_back({first, second});
+    pairs.push_back({first, second, relu});
   });
   return pairs;
 }
@@ -196,11 +227,57 @@ double equalize(RewriterBase &rw, Pair pair) {
     for (int64_t i = 0; i < p1->per; ++i)
       p1->w[c * p1->per + i] = float(p1->w[c * p1->per + i] / s[c]);
     p1->b[c] = float(p1->b[c] / s[c]);
+    if (!p1->mean.empty()) {
+      p1->mean[c] = float(p1->mean[c] / s[c]);
+      p1->spread[c] = float(p1->spread[c] / s[c]);
+    }
     forEach(c, [&](float &v) { v = float(v * s[c]); });
   }
   setParams(rw, pair.first, *p1, "equalized");
   setParams(rw, pair.second, *p2, "equalized");
   return moved;
+}
+
+/// Bias absorption of a Conv1 -> Relu -> Conv2 pair whose Conv1 has output
+/// statistics and whose Conv2 pads nothing: a_c = max(0, mean_c - 3
+/// spread_c) leaves Conv1's bias and enters Conv2's through its weights.
+/// Returns whether anything moved.
+bool absorbBias(RewriterBase &rw, Pair pair) {
+  if (!pair.relu)
+    return false;
+  auto pads = pair.second.getPads();
+  StringRef autoPad = pair.second.getAutoPad();
+  if ((pads && llvm::any_of(*pads, [](int64_t v) { return v != 0; })) ||
+      (autoPad != "NOTSET" && autoPad != "VALID"))
+    return false;
+  std::optional<ConvParams> p1 = paramsOf(pair.first),
+                            p2 = paramsOf(pair.second);
+  if (!p1 || !p2 || p1->mean.empty())
+    return false;
+  int64_t group = pair.second.getGroup();
+  int64_t inPer = p2->wTy.getDimSize(1), outPer = p2->channels / group;
+  int64_t kernel = p2->per / inPer;
+  bool moved = false;
+  for (int64_t c = 0; c < p1->channels; ++c) {
+    double a = std::max(0.0, double(p1->mean[c]) - 3 * double(p1->spread[c]));
+    if (!(a > 0) || !std::isfinite(a))
+      continue;
+    moved = true;
+    p1->b[c] = float(p1->b[c] - a);
+    p1->mean[c] = float(p1->mean[c] - a);
+    int64_t g = c / inPer, j = c % inPer;
+    for (int64_t f = g * outPer; f < (g + 1) * outPer; ++f) {
+      double sum = 0;
+      for (int64_t k = 0; k < kernel; ++k)
+        sum += p2->w[(f * inPer + j) * kernel + k];
+      p2->b[f] = float(p2->b[f] + sum * a);
+    }
+  }
+  if (!moved)
+    return false;
+  setParams(rw, pair.first, *p1, "bias_absorbed");
+  setParams(rw, pair.second, *p2, "bias_absorbed");
+  return true;
 }
 
 struct EqualizeLayersPass
@@ -222,6 +299,9 @@ struct EqualizeLayersPass
       if (moved < 1e-3) // scales within 0.1% of 1: settled
         break;
     }
+    if (absorbBias)
+      for (Pair p : pairs)
+        (void)::absorbBias(rw, p);
     // The replaced constants.
     RewritePatternSet cleanup(&getContext());
     (void)applyPatternsGreedily(fn, std::move(cleanup));

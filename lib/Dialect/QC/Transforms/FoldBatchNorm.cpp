@@ -19,7 +19,7 @@ namespace {
 /// The per-channel factor g = scale / sqrt(var + eps) and offset
 /// beta - mean * g of a BatchNormalization with constant parameters.
 struct Affine {
-  std::vector<float> g, offset, mean;
+  std::vector<float> g, offset, mean, scale;
 };
 
 std::optional<Affine> affineOf(qc::BatchNormalizationOp bn) {
@@ -39,6 +39,7 @@ std::optional<Affine> affineOf(qc::BatchNormalizationOp bn) {
     a.offset.push_back((*beta)[i]);
   }
   a.mean = *mean;
+  a.scale = *scale;
   return a;
 }
 
@@ -113,6 +114,18 @@ struct FoldIntoConv : OpRewritePattern<qc::BatchNormalizationOp> {
         producer->setOperand(2, nbias);
       else
         producer->insertOperands(2, nbias);
+      // What the BN normalized to: its outputs' expected mean (beta) and
+      // spread (|gamma|) per channel, for bias absorption.
+      if (isa<qc::ConvOp>(producer)) {
+        std::vector<float> stats(a->offset);
+        for (float s : a->scale)
+          stats.push_back(std::fabs(s));
+        producer->setAttr(
+            qc::QCDialect::kOutputStatsAttrName,
+            DenseFPElementsAttr::get(
+                RankedTensorType::get({2, channels}, rw.getF32Type()),
+                ArrayRef<float>(stats)));
+      }
     });
     rw.replaceOp(bn, producer->getResult(0));
     return success();

@@ -45,6 +45,11 @@ def QC_Dialect : Dialect {
     /// SmoothQuant's alpha for the activation a qc.observe sees (the
     /// per-layer search's choice; smooth-activations reads it).
     static constexpr ::llvm::StringLiteral kSmoothAlphaAttrName = "qc.smooth_alpha";
+    /// Set by fold-batch-norm on a qc.conv it folded a BatchNormalization
+    /// into: the BN's shift and |scale| per output channel (f32 [2, C]),
+    /// the expected mean and spread of the conv's outputs, which
+    /// equalize-layers' bias absorption reads.
+    static constexpr ::llvm::StringLiteral kOutputStatsAttrName = "qc.output_stats";
   }];
 }
 
