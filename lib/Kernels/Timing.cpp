@@ -126,3 +126,43 @@ std::optional<double> qc::kernels::timeRandomMatmulLut(int64_t M, int64_t K,
                                    1, nullptr, /*aUnsigned=*/true, 0);
   return timeMatmulLut(M, K, N, p, f, /*vbmi=*/true, repeats);
 }
+
+/// The passes of timeWideSplitPasses, vectorized for AVX-512 where the host
+/// has it (as the compiled model's loops are).
+__attribute__((target_clones("arch=skylake-avx512", "default"))) static void
+wideSplitPasses(const int16_t *x, int8_t *hi, uint8_t *lo, size_t count,
+                const int32_t *accHi, const int32_t *accLo, int64_t *acc,
+                const int64_t *bias, int16_t *y, int64_t M, int64_t N) {
+  for (size_t i = 0; i < count; ++i) {
+    hi[i] = int8_t(x[i] >> 8);
+    lo[i] = uint8_t(x[i]);
+  }
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      size_t i = size_t(m * N + n);
+      acc[i] = (int64_t(accHi[i]) << 8) + accLo[i] + bias[n];
+    }
+  for (size_t i = 0, e = size_t(M * N); i < e; ++i) {
+    int64_t v = (acc[i] * 1518500250 + (int64_t(1) << 37)) >> 38;
+    y[i] = int16_t(std::clamp<int64_t>(v, -32768, 32767));
+  }
+}
+
+double qc::kernels::timeWideSplitPasses(int64_t inputs, int64_t outputs,
+                                        int64_t channels, unsigned repeats) {
+  int64_t N = std::max<int64_t>(1, channels), M = std::max<int64_t>(1, outputs / N);
+  std::vector<int16_t> x(size_t(std::max<int64_t>(1, inputs)));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = int16_t(i * 2654435761u);
+  std::vector<int8_t> hi(x.size());
+  std::vector<uint8_t> lo(x.size());
+  std::vector<int32_t> accHi(size_t(M * N), 3), accLo(size_t(M * N), 5);
+  std::vector<int64_t> acc(size_t(M * N)), bias(size_t(N), 7);
+  std::vector<int16_t> y(size_t(M * N));
+  return medianSeconds(
+      [&] {
+        wideSplitPasses(x.data(), hi.data(), lo.data(), x.size(), accHi.data(),
+                        accLo.data(), acc.data(), bias.data(), y.data(), M, N);
+      },
+      repeats);
+}

@@ -34,4 +34,21 @@ void qc::measureLatency(SensitivityTable &t, unsigned repeats) {
       t.latency[l][j] = s;
     }
   }
+  // 16-bit inputs: two int8 products (8-bit weights) and the passes around
+  // them.
+  auto w8 = llvm::find(t.weightBits, 8u);
+  bool wide = llvm::any_of(t.activationBits, [](unsigned b) { return b > 8; });
+  t.latencyWide.clear();
+  if (!wide || w8 == t.weightBits.end())
+    return;
+  for (auto [l, info] : llvm::enumerate(t.layers)) {
+    int64_t N = std::max<int64_t>(1, info.channels);
+    int64_t M =
+        std::max<int64_t>(1, info.macs / std::max<int64_t>(1, info.params));
+    int64_t outputs = info.outputs ? info.outputs : M * N;
+    int64_t inputs = info.inputs ? info.inputs : M * (info.params / N);
+    t.latencyWide.push_back(
+        2 * t.latency[l][w8 - t.weightBits.begin()] +
+        qc::kernels::timeWideSplitPasses(inputs, outputs, N, repeats));
+  }
 }

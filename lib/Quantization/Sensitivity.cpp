@@ -306,6 +306,10 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
     if (!res.hasStaticShape())
       return err("layer '" + info.name + "' has a dynamic result shape");
     info.macs = res.getNumElements() * (info.params / info.channels);
+    info.outputs = res.getNumElements();
+    if (auto in = dyn_cast<RankedTensorType>(l.op->getOperand(0).getType());
+        in && in.hasStaticShape())
+      info.inputs = in.getNumElements();
     info.conv = isa<ConvOp>(l.op);
     layerBytes += info.params * 4;
     t.layers.push_back(info);
@@ -783,11 +787,15 @@ llvm::json::Value qc::tableToJSON(const SensitivityTable &t) {
                              {"channels", l.channels},
                              {"macs", l.macs},
                              {"conv", l.conv},
+                             {"inputs", l.inputs},
+                             {"outputs", l.outputs},
                              {"cost", llvm::json::Array(t.weightCost[i])}};
     // Seconds per run in each weight format, as measured on the machine
     // that wrote the table (--latency-budget).
     if (i < t.latency.size())
       layer["latency"] = llvm::json::Array(t.latency[i]);
+    if (i < t.latencyWide.size())
+      layer["latency_a16"] = t.latencyWide[i];
     layers.push_back(std::move(layer));
   }
   for (auto [g, name] : llvm::enumerate(t.activations))
@@ -866,15 +874,21 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
     info.channels = lo->getInteger("channels").value_or(0);
     info.macs = lo->getInteger("macs").value_or(0);
     info.conv = lo->getBoolean("conv").value_or(false);
+    info.inputs = lo->getInteger("inputs").value_or(0);
+    info.outputs = lo->getInteger("outputs").value_or(0);
     t.layers.push_back(info);
     t.weightCost.push_back(cost);
     std::vector<double> latency;
     if (lo->getArray("latency") && numbers(lo, "latency", latency) &&
         latency.size() == t.weightBits.size())
       t.latency.push_back(latency);
+    if (std::optional<double> wide = lo->getNumber("latency_a16"))
+      t.latencyWide.push_back(*wide);
   }
   if (t.latency.size() != t.layers.size()) // all layers or none
     t.latency.clear();
+  if (t.latencyWide.size() != t.layers.size())
+    t.latencyWide.clear();
   return t;
 }
 

@@ -23,6 +23,15 @@ namespace qc::kernels {
 /// cold calls.
 double medianSeconds(const std::function<void()> &f, unsigned repeats);
 
+/// Seconds per run of what a 16-bit input adds to a product besides its
+/// second int8 product: splitting the int16 input (`inputs` elements) into
+/// two byte tensors, and combining the two int32 results (`outputs`
+/// elements, `channels` of them per row) with the int64 bias and
+/// requantizing them (the passes qc-lower-to-microkernels' split makes),
+/// as loops over buffers of those sizes.
+double timeWideSplitPasses(int64_t inputs, int64_t outputs, int64_t channels,
+                           unsigned repeats);
+
 /// Whether this host runs the AVX-512 int8 (VNNI) and low-bit (VNNI + VBMI)
 /// kernels.
 bool hostHasVnni();

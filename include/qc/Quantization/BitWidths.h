@@ -32,6 +32,7 @@ struct LayerInfo {
   int64_t channels = 0;  // output channels (one f32 scale each)
   int64_t macs = 0;      // multiply-accumulates per model run
   bool conv = false;     // a convolution (no low-bit kernel takes it)
+  int64_t inputs = 0, outputs = 0; // elements of its input and result
 };
 
 /// The measured cost of quantizing each layer's weights, and each layer
@@ -50,6 +51,10 @@ struct SensitivityTable {
   /// measured on this machine with the kernels the compiled model calls
   /// (measureLatency); empty when not measured.
   std::vector<std::vector<double>> latency; // [layer][weightBits index]
+  /// With a 16-bit activation format: seconds per run of each layer's
+  /// product with a 16-bit input and 8-bit weights (two int8 products and
+  /// the byte split and combination); empty when not measured.
+  std::vector<double> latencyWide; // [layer]
 };
 
 /// Whether a product of `wBits`-bit weights can read `aBits`-bit
@@ -60,10 +65,13 @@ inline bool compatibleFormats(unsigned wBits, unsigned aBits) {
 
 /// The latency of layer `l`'s product at weight format `j` with `aBits`-bit
 /// inputs: a 16-bit input runs as two int8 products (qc-lower-to-
-/// microkernels splits it into its bytes).
+/// microkernels splits it into its bytes) plus the split and the
+/// combination (latencyWide; twice the int8 time where not measured).
 inline double productLatency(const SensitivityTable &t, size_t l, size_t j,
                              unsigned aBits) {
-  return t.latency[l][j] * (aBits > 8 ? 2.0 : 1.0);
+  if (aBits <= 8)
+    return t.latency[l][j];
+  return l < t.latencyWide.size() ? t.latencyWide[l] : 2 * t.latency[l][j];
 }
 
 llvm::json::Value tableToJSON(const SensitivityTable &t);
