@@ -96,6 +96,15 @@ int main(int argc, char **argv) {
     die(toString(std::move(e)));
   if (Error e = quantFlags.finish(binder, modelPath))
     die(toString(std::move(e)));
+  // 16-bit activations run on the CPU's split int8 products; the cuda
+  // target's int8 GEMMs take 8-bit operands only.
+  const QuantizeOptions &qo = quantFlags.options;
+  if (flags.gpu && quantFlags.enabled() &&
+      (qo.activationBits > 8 ||
+       (qo.bitsAuto && llvm::any_of(qo.sensitivity.activationBits,
+                                    [](unsigned b) { return b > 8; }))))
+    die("16-bit activations (--activation-bits 16, --activation-formats "
+        "...,16) are not supported with --target cuda yet");
   Expected<ONNXImportOptions> options = importFlags.importOptions();
   if (!options)
     die(toString(options.takeError()));
