@@ -2,6 +2,8 @@
 #include "Stages.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Pipelines.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Dialect/QC/Transforms/Constants.h"
 #include "qc/Quantization/Rewrites.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -512,10 +514,96 @@ Error QuantizationSession::attribute() {
   return Error::success();
 }
 
+/// Sequential reconstruction (AdaRound / AdaQuant): the second moments of
+/// each layer's input in the quantized model (weights rounded to nearest,
+/// activations at their formats), from a calibration run of that model,
+/// as each layer's qc.quantized_input_gram: conv patches, and the rows of
+/// Gemm / MatMul inputs.
+static Error attachQuantizedGrams(ModuleOp module, ArrayRef<Sample> calib,
+                                  const QuantizeOptions &o,
+                                  llvm::raw_ostream &log) {
+  std::vector<ConvPatches> specs = convPatchSpecs(module);
+  std::map<std::string, int64_t> axes; // observers with a channel axis
+  module.walk([&](ObserveOp obs) {
+    if (obs.getChannelAxis())
+      axes[obs.getName().str()] = int64_t(*obs.getChannelAxis());
+  });
+  OwningOpRef<ModuleOp> quantized = module.clone();
+  FoldCalibrationOptions fo = foldOptions(o);
+  fo.weightRounding = WeightRounding::Nearest;
+  if (Error e = runPasses(
+          *quantized,
+          [&](OpPassManager &pm) {
+            pm.nest<func::FuncOp>().addPass(createFoldCalibration(fo));
+          },
+          "quantizing for the sequential reconstruction"))
+    return e;
+  auto model = compileObserved(*quantized, o.target, /*quantized=*/true);
+  if (!model)
+    return model.takeError();
+  for (auto [i, name] : llvm::enumerate(model->observed))
+    if (auto it = axes.find(name); it != axes.end())
+      model->channelAxes[i] = it->second;
+  CalibrationOptions co = o.calibration;
+  co.method = CalibrationMethod::MinMax; // only the second moments count
+  co.secondMoments = true;
+  co.convPatches = specs;
+  PatchGrams patches;
+  auto stats = collectStatistics(*model, calib, co, &patches);
+  if (!stats)
+    return stats.takeError();
+  MLIRContext *ctx = module.getContext();
+  auto blob = [&](ArrayRef<int64_t> shape, const std::vector<double> &v,
+                  StringRef name) {
+    std::vector<float> f(v.begin(), v.end());
+    return createBlobAttr(RankedTensorType::get(shape, Float32Type::get(ctx)),
+                          f, name);
+  };
+  int attached = 0;
+  module.walk([&](Operation *op) {
+    if (!isa<ConvOp, GemmOp, MatMulOp>(op))
+      return;
+    auto name = dyn_cast<NameLoc>(op->getLoc());
+    auto w = cast<RankedTensorType>(op->getOperand(1).getType());
+    if (!name || !w.hasStaticShape())
+      return;
+    if (auto conv = dyn_cast<ConvOp>(op)) {
+      auto it = patches.find(name.getName().str());
+      int64_t group = conv.getGroup(),
+              kk = w.getNumElements() / std::max<int64_t>(w.getDimSize(0), 1);
+      if (it == patches.end() || int64_t(it->second.size()) != group * kk * kk)
+        return;
+      op->setAttr(kQuantizedGramAttrName,
+                  blob({group, kk, kk}, it->second,
+                       name.getName().str() + ".quantized_input_gram"));
+      ++attached;
+      return;
+    }
+    auto obs = op->getOperand(0).getDefiningOp<ObserveOp>();
+    if (!obs)
+      return;
+    auto it = stats->find(obs.getName().str());
+    if (it == stats->end() || it->second.gram.empty())
+      return;
+    int64_t k = int64_t(std::sqrt(double(it->second.gram.size())));
+    op->setAttr(kQuantizedGramAttrName,
+                blob({k, k}, it->second.gram,
+                     name.getName().str() + ".quantized_input_gram"));
+    ++attached;
+  });
+  log << "sequential reconstruction: " << attached
+      << " layers' inputs measured in the quantized model\n";
+  return Error::success();
+}
+
 Error QuantizationSession::fold() {
   if (Error e = applyStatistics(module, o, s->stats, s->statsApplied))
     return e;
   attachPatchGrams(module, s->patchGrams);
+  if (o.weightRounding == WeightRounding::AdaRound ||
+      o.weightRounding == WeightRounding::AdaQuant)
+    if (Error e = attachQuantizedGrams(module, s->calib, o, log))
+      return e;
   if (Error e = runPasses(
           module,
           [&](OpPassManager &pm) {

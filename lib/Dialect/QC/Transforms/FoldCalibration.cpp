@@ -134,10 +134,14 @@ struct FoldCalibrationPass
     // auto: GPTQ where the layer has 4 bits or fewer and its statistics.
     // A Conv's statistics are its input patches' (qc.patch_gram), one block
     // per group; without them (patches too long) it rounds to nearest.
-    std::optional<std::vector<float>> patchGram;
+    std::optional<std::vector<float>> patchGram, quantizedGram;
     if (Attribute a = op->getAttr(qc::kPatchGramAttrName)) {
       patchGram = qc::readFloatElements(a);
       op->removeAttr(qc::kPatchGramAttrName);
+    }
+    if (Attribute a = op->getAttr(qc::kQuantizedGramAttrName)) {
+      quantizedGram = qc::readFloatElements(a);
+      op->removeAttr(qc::kQuantizedGramAttrName);
     }
     int64_t group = conv ? cast<qc::ConvOp>(op).getGroup() : 1;
     bool explicitRounding = qc::roundsWithSecondMoments(weightRounding);
@@ -170,13 +174,14 @@ struct FoldCalibrationPass
     // The K x N rounding of GPTQ or of a reconstruction, one scale per
     // column.
     auto roundKN = [&](ArrayRef<float> kn, int64_t k, int64_t n,
-                       ArrayRef<float> g) {
+                       ArrayRef<float> g, ArrayRef<float> gq) {
       if (reconstruct)
         return qc::reconstructWeight(
             weightRounding == qc::WeightRounding::AdaRound
                 ? qc::ReconstructionMethod::AdaRound
                 : qc::ReconstructionMethod::AdaQuant,
-            kn, k, n, qmax, g, inputNoise, reconstructionSteps);
+            kn, k, n, qmax, g, inputNoise, reconstructionSteps,
+            gq.size() == g.size() ? gq : ArrayRef<float>());
       return qc::gptqQuantizeWeight(
           kn, k, n, n, [n](int64_t i) { return i % n; }, qmax, g, gptqDamp);
     };
@@ -191,9 +196,12 @@ struct FoldCalibrationPass
         for (int64_t f = 0; f < outPer; ++f)
           for (int64_t k = 0; k < per; ++k)
             kn[k * outPer + f] = (*w)[(g * outPer + f) * per + k];
-        qc::QuantizedWeight r =
-            roundKN(kn, per, outPer,
-                    ArrayRef<float>(*patchGram).slice(g * per * per, per * per));
+        ArrayRef<float> gq;
+        if (quantizedGram && quantizedGram->size() == patchGram->size())
+          gq = ArrayRef<float>(*quantizedGram).slice(g * per * per, per * per);
+        qc::QuantizedWeight r = roundKN(
+            kn, per, outPer,
+            ArrayRef<float>(*patchGram).slice(g * per * per, per * per), gq);
         for (int64_t f = 0; f < outPer; ++f) {
           qw.scales[g * outPer + f] = r.scales[f];
           for (int64_t k = 0; k < per; ++k) {
@@ -213,7 +221,9 @@ struct FoldCalibrationPass
         return op->emitError()
                << stringify(weightRounding.getValue())
                << " rounding needs a scale per output channel";
-      qw = reconstruct ? roundKN(*w, kDim, channels, *gram)
+      qw = reconstruct ? roundKN(*w, kDim, channels, *gram,
+                                 quantizedGram ? ArrayRef<float>(*quantizedGram)
+                                               : ArrayRef<float>())
                        : qc::gptqQuantizeWeight(*w, kDim, channels, scaleCount,
                                                 channelOf, qmax, *gram,
                                                 gptqDamp);

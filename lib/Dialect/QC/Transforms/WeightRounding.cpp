@@ -198,7 +198,8 @@ QuantizedWeight qc::reconstructWeight(ReconstructionMethod method,
                                       llvm::ArrayRef<float> w, int64_t k,
                                       int64_t n, int64_t qmax,
                                       llvm::ArrayRef<float> gram, double noise,
-                                      int iterations) {
+                                      int iterations,
+                                      llvm::ArrayRef<float> gramQuantized) {
   // Start: per-column scales and nearest levels (quantizeWeight).
   QuantizedWeight r =
       quantizeWeight(w, n, [n](int64_t i) { return i % n; }, qmax);
@@ -210,10 +211,14 @@ QuantizedWeight qc::reconstructWeight(ReconstructionMethod method,
     return r;
   // G and the noise variance in units of the mean input energy; the loss
   // per weight in units of its column's (initial) step squared.
+  // Sequential: the weights' error measured on the quantized model's
+  // inputs (G~), which hold the input noise themselves.
+  bool sequential = gramQuantized.size() == gram.size();
   std::vector<double> g(gram.size());
   for (size_t i = 0; i < gram.size(); ++i)
-    g[i] = double(gram[i]) / meanDiag;
-  double sigma2 = noise / meanDiag, norm = 1.0 / double(k * n);
+    g[i] = double(sequential ? gramQuantized[i] : gram[i]) / meanDiag;
+  double sigma2 = sequential ? 0.0 : noise / meanDiag,
+         norm = 1.0 / double(k * n);
   std::vector<double> s0(r.scales.begin(), r.scales.end());
   int64_t size = k * n;
   std::vector<double> q(size), e(size), ge(size), grad(size);

@@ -70,12 +70,25 @@ gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
 /// annealed regularizer, then rounded. AdaQuant (Hubara et al. 2021): the
 /// weights and each column's scale themselves, through round() by the
 /// straight-through estimator.
+///
+/// With `gramQuantized` (K x K, E[x~ x~^T] of the layer's input in the
+/// quantized model; the sequential form), the weights' error is measured
+/// on the inputs the quantized layer sees, G~ in place of G, and `noise`
+/// is not added (G~ holds it).
 enum class ReconstructionMethod { AdaRound, AdaQuant };
 QuantizedWeight reconstructWeight(ReconstructionMethod method,
                                   llvm::ArrayRef<float> w, int64_t k,
                                   int64_t n, int64_t qmax,
                                   llvm::ArrayRef<float> gram, double noise,
-                                  int iterations = 300);
+                                  int iterations = 300,
+                                  llvm::ArrayRef<float> gramQuantized = {});
+
+/// The attributes that carry the quantized model's layer-input second
+/// moments to fold-calibration (sequential reconstruction): on a Conv the
+/// patches' (group x K x K, as qc.patch_gram), on a Gemm / MatMul its
+/// input's (K x K).
+inline constexpr llvm::StringLiteral kQuantizedGramAttrName =
+    "qc.quantized_input_gram";
 
 } // namespace qc
 
