@@ -254,11 +254,13 @@ def FoldCalibration : Pass<"fold-calibration"> {
     layers of 4 bits or fewer whose input has second moments.
 
     `weight-rounding=adaround|adaquant` reconstruct each layer's output
-    over the same second moments G (Hubara et al. 2021; layer by layer,
-    no model runs): they minimize `sum_n (q_n - w_n)^T G (q_n - w_n) +
-    s_x^2 / 12 |q_n|^2` per output channel n, the expected output error
-    when the layer's own input carries its rounding noise (step s_x at the
-    input's bits), by `reconstruction-steps` Adam steps. AdaRound (Nagel et
+    over second moments G (Hubara et al. 2021; layer by layer): they
+    minimize `sum_n (q_n - w_n)^T G (q_n - w_n)` per output channel n by
+    `reconstruction-steps` Adam steps. G is the layer's input second
+    moments in the quantized model where the layer carries them as
+    `qc.quantized_input_gram` (quant-compile measures them), else the float
+    model's plus the input's own rounding noise (`s_x^2 / 12` on the
+    diagonal, step s_x at the input's bits). AdaRound (Nagel et
     al. 2020) learns whether each weight rounds up or down (a rectified
     sigmoid annealed to 0 or 1), keeping the scales; AdaQuant learns the
     weights and each channel's scale through the rounding
