@@ -56,6 +56,19 @@ double extreme(const SensitivityTable &t, bool wide, bool bops) {
   return bops ? assignmentBops(t, wb, ab) : assignmentBytes(t, wb);
 }
 
+/// A latency budget between the fastest and the slowest choice, and with
+/// `withSize` a size budget between the extremes too.
+BitBudget latencyBudget(const SensitivityTable &t, std::mt19937 &rng,
+                        double fastest, double slowest, bool withSize) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  BitBudget b;
+  b.latency = fastest + u(rng) * (slowest - fastest);
+  if (withSize)
+    b.bytes = extreme(t, false, false) +
+              u(rng) * (extreme(t, true, false) - extreme(t, false, false));
+  return b;
+}
+
 /// CBC against exhaustive search on one instance: both infeasible (0), or
 /// the same optimum within every budget and pin, greedy never below it (1).
 int checkAgainstExhaustive(const SensitivityTable &t, const BitBudget &b,
@@ -137,11 +150,7 @@ TEST(BitWidths, LatencyBudgetMatchesExhaustiveSearch) {
       slowest += *std::max_element(row.begin(), row.end());
       t.latency.push_back(row);
     }
-    BitBudget b;
-    b.latency = fastest + u(rng) * (slowest - fastest);
-    if (trial % 2)
-      b.bytes = extreme(t, false, false) +
-                u(rng) * (extreme(t, true, false) - extreme(t, false, false));
+    BitBudget b = latencyBudget(t, rng, fastest, slowest, trial % 2);
     checked += checkAgainstExhaustive(t, b, trial);
   }
   EXPECT_GE(checked, 30);
@@ -174,11 +183,7 @@ TEST(BitWidths, SixteenBitActivationsMatchExhaustiveSearch) {
       slowest += 2 * row[1];
       t.latency.push_back(row);
     }
-    BitBudget b;
-    b.latency = fastest + u(rng) * (slowest - fastest);
-    if (trial % 2)
-      b.bytes = extreme(t, false, false) +
-                u(rng) * (extreme(t, true, false) - extreme(t, false, false));
+    BitBudget b = latencyBudget(t, rng, fastest, slowest, trial % 2);
     checked += checkAgainstExhaustive(t, b, trial);
     if (llvm::Expected<BitAssignment> r = solveBitWidths(t, b)) {
       double latency = 0;
