@@ -565,7 +565,7 @@ static Error attachQuantizedGrams(ModuleOp module, ArrayRef<Sample> calib,
       return;
     auto name = dyn_cast<NameLoc>(op->getLoc());
     auto w = cast<RankedTensorType>(op->getOperand(1).getType());
-    if (!name || !w.hasStaticShape())
+    if (!name || !w.hasStaticShape() || !readFloatConstant(op->getOperand(1)))
       return;
     if (auto conv = dyn_cast<ConvOp>(op)) {
       auto it = patches.find(name.getName().str());

@@ -93,6 +93,16 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' must be a unit attribute on a linalg.generic";
     return success();
   }
+  // Second moments for fold-calibration's weight rounding (quant-compile
+  // attaches them; include/qc/Dialect/QC/Transforms/Quantization.h).
+  if (name == "qc.patch_gram" || name == "qc.quantized_input_gram") {
+    if (!isa<ElementsAttr>(attr.getValue()) ||
+        !isa<ConvOp, GemmOp, MatMulOp>(op))
+      return op->emitError() << "'" << name
+                             << "' must be an elements attribute on a "
+                                "qc.conv, qc.gemm or qc.matmul";
+    return success();
+  }
   return op->emitError() << "unknown qc dialect attribute '" << name << "'";
 }
 

@@ -350,9 +350,14 @@ struct FoldCalibrationPass
       if (isa<qc::ConvOp, qc::GemmOp, qc::MatMulOp>(op))
         layers.push_back(op);
     });
-    for (Operation *op : layers)
+    for (Operation *op : layers) {
       if (failed(quantizeWeights(op)))
         return signalPassFailure();
+      // Statistics of layers that kept float weights (an activation
+      // matmul) or rounded without them.
+      op->removeAttr(qc::kPatchGramAttrName);
+      op->removeAttr(qc::kQuantizedGramAttrName);
+    }
 
     const qc::ActivationGranularity &granularity = activationGranularity;
     std::optional<int64_t> group;
