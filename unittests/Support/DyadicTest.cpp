@@ -216,3 +216,28 @@ TEST(IntegerRange, NarrowAndWideTypes) {
 }
 
 } // namespace
+
+// Fewer multiplier bits (an int64 accumulator's requantization): the
+// multiplier stays below 2^b, the value within 2^-(b-1) of the scale, and a
+// 42-bit accumulator times it stays inside int64.
+TEST(Dyadic, FewerMultiplierBits) {
+  for (unsigned bits : {8u, 20u, 24u, 30u}) {
+    for (double scale : {3.1e-9, 0.000173, 0.5, 0.75, 1.0, 37.25}) {
+      std::optional<Dyadic> d = computeDyadic(scale, bits);
+      ASSERT_TRUE(d) << scale << " at " << bits;
+      EXPECT_LT(d->multiplier, int64_t(1) << bits);
+      EXPECT_GE(d->multiplier, int64_t(1) << (bits - 1));
+      EXPECT_NEAR(d->value() / scale, 1.0, std::ldexp(1.0, 1 - int(bits)));
+      if (bits <= 20) { // against 128-bit arithmetic
+        for (int64_t x : {(int64_t(1) << 42) - 1, -(int64_t(1) << 42) + 7}) {
+          __int128 p = __int128(x) * d->multiplier;
+          __int128 ref = d->shift ? (p + (__int128(1) << (d->shift - 1))) >> d->shift : p;
+          EXPECT_EQ(requantize(x, *d, 0, 0, INT64_MIN, INT64_MAX), int64_t(ref));
+        }
+      }
+    }
+  }
+  // A scale the bits cannot hold: refused.
+  EXPECT_FALSE(computeDyadic(300.0, 8));
+  EXPECT_FALSE(computeDyadic(0.5, 0));
+}
