@@ -38,6 +38,7 @@ FoldCalibrationOptions qc::detail::foldOptions(const QuantizeOptions &o) {
   FoldCalibrationOptions fo;
   fo.weightRounding = o.weightRounding;
   fo.gptqDamp = o.gptqDamp;
+  fo.reconstructionSteps = o.reconstructionSteps;
   fo.weightBits = o.weightBits;
   fo.activationBits = o.activationBits;
   fo.activationGranularity = o.activationGranularity;

@@ -154,6 +154,9 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
                               "with N >= 1, e.g. block:64)");
   b.enumOpt("weight-rounding", o.weightRounding,
             "Weight rounding (default auto)");
+  b.opt("reconstruction-steps", o.reconstructionSteps,
+        "Adam steps per layer of --weight-rounding adaround|adaquant "
+        "(default 300; compile time grows with them)");
   b.opt("gptq-damp", o.gptqDamp,
         "GPTQ's dampening: this fraction of the second moments' mean diagonal "
         "is added to "
@@ -373,6 +376,10 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
     return fail("--percentile must be in (50, 100]");
   if (c.bins < 16)
     return fail("--histogram-bins must be at least 16");
+  if (o.reconstructionSteps < 1 || o.reconstructionSteps > 100000)
+    return fail(llvm::formatv("--reconstruction-steps must be in [1, 100000], "
+                              "got {0}",
+                              o.reconstructionSteps));
   if (!(o.gptqDamp > 0 && o.gptqDamp <= 1))
     return fail(
         llvm::formatv("--gptq-damp must be in (0, 1], got {0}", o.gptqDamp));

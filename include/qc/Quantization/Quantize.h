@@ -38,6 +38,8 @@ struct QuantizeOptions {
   /// GPTQ's dampening: this fraction of the mean diagonal added to the
   /// second moments before they are inverted.
   double gptqDamp = 0.01;
+  /// Adam steps per layer of --weight-rounding adaround|adaquant.
+  int reconstructionSteps = 300;
   bool biasCorrection = true;
   std::string saveCalibration, loadCalibration;
   std::string reportPath;  // JSON; a markdown page beside it (.md)
