@@ -254,7 +254,7 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t,
       w8 = j;
   for (size_t l = 0; l < t.layers.size(); ++l)
     for (size_t k = 0; k < na; ++k)
-      if (!compatibleFormats(8, t.activationBits[k]) || t.activationBits[k] > 8) {
+      if (t.activationBits[k] > 8) {
         std::vector<int> cols = {z[t.layers[l].activation][k]};
         std::vector<double> coefs = {1.0};
         for (size_t j = 0; j < nw; ++j)
@@ -377,12 +377,15 @@ std::optional<BitAssignment> qc::greedyBitWidths(const SensitivityTable &t,
   // widest they can.
   for (size_t l = 0; l < nl; ++l) {
     size_t g = t.layers[l].activation;
+    if (compatibleFormats(t.weightBits[w[l]], t.activationBits[a[g]]))
+      continue;
+    std::vector<size_t> fit;
     for (size_t j : allA)
-      if (!compatibleFormats(t.weightBits[w[l]], t.activationBits[a[g]]) &&
-          compatibleFormats(t.weightBits[w[l]], t.activationBits[j]))
-        a[g] = j;
-    if (!compatibleFormats(t.weightBits[w[l]], t.activationBits[a[g]]))
+      if (compatibleFormats(t.weightBits[w[l]], t.activationBits[j]))
+        fit.push_back(j);
+    if (fit.empty())
       return std::nullopt;
+    a[g] = widest(t.activationBits, fit);
   }
   // The next narrower allowed format, if any.
   auto narrower = [](const std::vector<unsigned> &bits,

@@ -343,7 +343,9 @@ std::vector<ConvPatches> qc::convPatchSpecs(ModuleOp module) {
   return specs;
 }
 
-void qc::attachPatchGrams(ModuleOp module, const PatchGrams &grams) {
+int qc::attachPatchGrams(ModuleOp module, const PatchGrams &grams,
+                         StringRef attrName) {
+  int attached = 0;
   module.walk([&](ConvOp conv) {
     auto name = dyn_cast<NameLoc>(conv.getLoc());
     auto w = cast<RankedTensorType>(conv.getW().getType());
@@ -355,12 +357,16 @@ void qc::attachPatchGrams(ModuleOp module, const PatchGrams &grams) {
     if (it == grams.end() || int64_t(it->second.size()) != group * kk * kk)
       return;
     std::vector<float> g(it->second.begin(), it->second.end());
-    conv->setAttr(kPatchGramAttrName,
+    conv->setAttr(attrName,
                   createBlobAttr(RankedTensorType::get(
                                      {group, kk, kk},
                                      Float32Type::get(module.getContext())),
-                                 g, name.getName().str() + ".patch_gram"));
+                                 g,
+                                 name.getName().str() + "." +
+                                     attrName.drop_front(3).str()));
+    ++attached;
   });
+  return attached;
 }
 
 double TensorStats::outlierRatio() const {

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Kernels/Timing.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Quantization/BitWidths.h"
 
 #include <algorithm>
@@ -37,7 +38,7 @@ void qc::measureLatency(SensitivityTable &t, unsigned repeats) {
   // 16-bit inputs: two int8 products (8-bit weights) and the passes around
   // them.
   auto w8 = llvm::find(t.weightBits, 8u);
-  bool wide = llvm::any_of(t.activationBits, [](unsigned b) { return b > 8; });
+  bool wide = hasWideActivations(t.activationBits);
   t.latencyWide.clear();
   if (!wide || w8 == t.weightBits.end())
     return;

@@ -279,7 +279,7 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
   // 16-bit candidates cover every quantized tensor (a conv output read by a
   // float op rounds as much as a layer input); narrower ones the layer
   // inputs, where the products they speed up are.
-  bool wide = llvm::any_of(o.activationBits, [](unsigned b) { return b > 8; });
+  bool wide = hasWideActivations(o.activationBits);
   if (llvm::Error e = sw.build(*clone, /*allActivations=*/wide))
     return std::move(e);
   auto graph = clone->lookupSymbol<func::FuncOp>("main_graph");

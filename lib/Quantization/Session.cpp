@@ -553,43 +553,25 @@ static Error attachQuantizedGrams(ModuleOp module, ArrayRef<Sample> calib,
   auto stats = collectStatistics(*model, calib, co, &patches);
   if (!stats)
     return stats.takeError();
+  // Convolutions: their patches' moments, as for GPTQ; Gemm / MatMul with
+  // constant weights: their input rows'.
+  int attached = attachPatchGrams(module, patches, kQuantizedGramAttrName);
   MLIRContext *ctx = module.getContext();
-  auto blob = [&](ArrayRef<int64_t> shape, const std::vector<double> &v,
-                  StringRef name) {
-    std::vector<float> f(v.begin(), v.end());
-    return createBlobAttr(RankedTensorType::get(shape, Float32Type::get(ctx)),
-                          f, name);
-  };
-  int attached = 0;
   module.walk([&](Operation *op) {
-    if (!isa<ConvOp, GemmOp, MatMulOp>(op))
+    if (!isa<GemmOp, MatMulOp>(op))
       return;
     auto name = dyn_cast<NameLoc>(op->getLoc());
-    auto w = cast<RankedTensorType>(op->getOperand(1).getType());
-    if (!name || !w.hasStaticShape() || !readFloatConstant(op->getOperand(1)))
-      return;
-    if (auto conv = dyn_cast<ConvOp>(op)) {
-      auto it = patches.find(name.getName().str());
-      int64_t group = conv.getGroup(),
-              kk = w.getNumElements() / std::max<int64_t>(w.getDimSize(0), 1);
-      if (it == patches.end() || int64_t(it->second.size()) != group * kk * kk)
-        return;
-      op->setAttr(kQuantizedGramAttrName,
-                  blob({group, kk, kk}, it->second,
-                       name.getName().str() + ".quantized_input_gram"));
-      ++attached;
-      return;
-    }
     auto obs = op->getOperand(0).getDefiningOp<ObserveOp>();
-    if (!obs)
+    if (!name || !obs || !readFloatConstant(op->getOperand(1)))
       return;
     auto it = stats->find(obs.getName().str());
     if (it == stats->end() || it->second.gram.empty())
       return;
     int64_t k = int64_t(std::sqrt(double(it->second.gram.size())));
+    std::vector<float> g(it->second.gram.begin(), it->second.gram.end());
     op->setAttr(kQuantizedGramAttrName,
-                blob({k, k}, it->second.gram,
-                     name.getName().str() + ".quantized_input_gram"));
+                createBlobAttr(RankedTensorType::get({k, k}, Float32Type::get(ctx)),
+                               g, name.getName().str() + ".quantized_input_gram"));
     ++attached;
   });
   log << "sequential reconstruction: " << attached

@@ -420,8 +420,7 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
   }
   bool dynamic = o.activationGranularity.isDynamic();
   if (dynamic && (o.activationBits > 8 ||
-                  llvm::any_of(o.sensitivity.activationBits,
-                               [](unsigned b) { return b > 8; })))
+                  hasWideActivations(o.sensitivity.activationBits)))
     return fail("16-bit activations need --activation-granularity tensor "
                 "(dynamic scales quantize to at most 8 bits)");
   if (dynamic && o.scope == QuantizeScope::All)

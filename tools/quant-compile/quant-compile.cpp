@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Quantization/Quantize.h"
 #include "qc/Target/CPU/Target.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Target/CUDA/Target.h"
 #include "qc/Target/ONNX/Import.h"
 #include "qc/Tools/ToolOptions.h"
@@ -101,8 +102,7 @@ int main(int argc, char **argv) {
   const QuantizeOptions &qo = quantFlags.options;
   if (flags.gpu && quantFlags.enabled() &&
       (qo.activationBits > 8 ||
-       (qo.bitsAuto && llvm::any_of(qo.sensitivity.activationBits,
-                                    [](unsigned b) { return b > 8; }))))
+       (qo.bitsAuto && hasWideActivations(qo.sensitivity.activationBits))))
     die("16-bit activations (--activation-bits 16, --activation-formats "
         "...,16) are not supported with --target cuda yet");
   Expected<ONNXImportOptions> options = importFlags.importOptions();

@@ -119,8 +119,11 @@ collectStatistics(const ObservedModel &model, llvm::ArrayRef<Sample> samples,
 std::vector<ConvPatches> convPatchSpecs(mlir::ModuleOp module);
 
 /// The patch second moments as each convolution's `qc.patch_gram`
-/// attribute (group x K x K, f32), which fold-calibration's GPTQ reads.
-void attachPatchGrams(mlir::ModuleOp module, const PatchGrams &grams);
+/// attribute (group x K x K, f32), which fold-calibration's GPTQ reads, or
+/// as the attribute `attrName` (qc.quantized_input_gram). Returns how many
+/// convolutions got one.
+int attachPatchGrams(mlir::ModuleOp module, const PatchGrams &grams,
+                     llvm::StringRef attrName = "qc.patch_gram");
 
 /// The range [lo, hi] the method chooses for a tensor.
 std::pair<double, double> chooseRange(const TensorStats &stats,

@@ -730,10 +730,11 @@ struct SplitWideProduct : OpRewritePattern<OpT> {
     if (xU)
       hi = tensor::BitcastOp::create(rw, loc, xTy.clone(u8), hi);
     lo = tensor::BitcastOp::create(rw, loc, xTy.clone(u8), lo);
-    int64_t zp = int32_t(op->template getAttrOfType<IntegerAttr>(
-                             std::is_same_v<OpT, qc::ConvIntOp> ? "input_zp"
-                                                                : "a_zp")
-                             .getInt());
+    int64_t zp;
+    if constexpr (std::is_same_v<OpT, qc::ConvIntOp>)
+      zp = int32_t(op.getInputZp());
+    else
+      zp = int32_t(op.getAZp());
     int64_t zpHi = zp >= 0 ? zp / 256 : -((-zp + 255) / 256),
             zpLo = zp - 256 * zpHi;
     auto accTy = outTy.clone(i32);

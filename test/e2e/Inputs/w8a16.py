@@ -90,9 +90,10 @@ for kernels in ("generic", "none"):
                                 "--int8-kernels", kernels), y16)
     print(f"A16 --int8-kernels {kernels} same as auto: {'ok' if same else 'FAILED'}")
 # The bit-width program with 8- and 16-bit candidates for every tensor: with
-# room in the latency budget every tensor takes 16 bits (lower cost), which
-# is the --activation-bits 16 build.
-auto = build("auto16", "--bits", "auto", "--weight-formats", "8", "--activation-formats", "8,16",
-             "--latency-budget", "1s", "--sensitivity-samples", "4")
-print(f"--activation-formats 8,16 --latency-budget 1s same as A16: "
-      f"{'ok' if np.array_equal(auto, y16) else 'FAILED'}")
+# room in the latency budget every tensor takes 16 bits (lower cost), as
+# close to the numpy reference as the --activation-bits 16 build.
+auto = sqnr(ref, build("auto16", "--bits", "auto", "--weight-formats", "8",
+                       "--activation-formats", "8,16", "--latency-budget", "1s",
+                       "--sensitivity-samples", "4"))
+ok = auto > a8 + 20
+print(f"--activation-formats 8,16 --latency-budget 1s: {auto:.1f} dB: {'ok' if ok else 'FAILED'}")

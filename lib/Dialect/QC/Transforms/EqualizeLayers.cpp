@@ -242,7 +242,7 @@ double equalize(RewriterBase &rw, Pair pair) {
 /// statistics and whose Conv2 pads nothing: a_c = max(0, mean_c - 3
 /// spread_c) leaves Conv1's bias and enters Conv2's through its weights.
 /// Returns whether anything moved.
-bool absorbBias(RewriterBase &rw, Pair pair) {
+bool absorbPairBias(RewriterBase &rw, Pair pair) {
   if (!pair.relu)
     return false;
   auto pads = pair.second.getPads();
@@ -301,7 +301,7 @@ struct EqualizeLayersPass
     }
     if (absorbBias)
       for (Pair p : pairs)
-        (void)::absorbBias(rw, p);
+        (void)absorbPairBias(rw, p);
     // The replaced constants.
     RewritePatternSet cleanup(&getContext());
     (void)applyPatternsGreedily(fn, std::move(cleanup));

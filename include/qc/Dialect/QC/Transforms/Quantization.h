@@ -30,6 +30,11 @@ inline bool isActivationWidth(unsigned bits) {
   return (bits >= 2 && bits <= 8) || bits == 16;
 }
 
+/// Whether any of `bits` is a 16-bit activation format.
+inline bool hasWideActivations(llvm::ArrayRef<unsigned> bits) {
+  return llvm::any_of(bits, [](unsigned b) { return b > 8; });
+}
+
 /// A weight quantized symmetrically with a scale per channel: entry i of
 /// the flat row-major weight belongs to channel channelOf(i).
 struct QuantizedWeight {
