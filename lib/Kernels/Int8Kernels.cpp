@@ -1106,11 +1106,127 @@ depthwiseBody(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
   free(plane);
 }
 
+/// One output row of a depthwise channel, `NV` vectors of 16 columns from
+/// `ow0`: every tap's row of the phase planes is read contiguously (the
+/// bytes zero-extended to dwords, so vpmaddwd's low-word product is the
+/// exact u8 x s8 product), accumulated in registers, then corrected and
+/// stored through the epilogue.
+template <int NV>
+QC_VNNI inline void depthwiseRowVnni(const ConvShape &s, const uint8_t *planes,
+                                     int64_t Hp, int64_t Wq, int64_t oh,
+                                     int64_t ow0, const int8_t *wc,
+                                     int32_t corr, int32_t zw, int64_t m,
+                                     int64_t sh, const Epilogue &e,
+                                     void *out) {
+  __m512i acc[NV], sum[NV];
+  for (int v = 0; v < NV; ++v)
+    acc[v] = sum[v] = _mm512_setzero_si512();
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    int64_t r = oh * s.sh + kh * s.dh;
+    for (int64_t kw = 0; kw < s.KW; ++kw) {
+      int64_t col = kw * s.dw;
+      const uint8_t *in =
+          planes + ((col % s.sw) * Hp + r) * Wq + col / s.sw + ow0;
+      __m512i wv = _mm512_set1_epi32(int32_t(uint16_t(wc[kh * s.KW + kw])));
+      for (int v = 0; v < NV; ++v) {
+        __m512i xv = _mm512_cvtepu8_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i *>(in + 16 * v)));
+        acc[v] = _mm512_add_epi32(acc[v], _mm512_madd_epi16(xv, wv));
+        if (zw)
+          sum[v] = _mm512_add_epi32(sum[v], xv);
+      }
+    }
+  }
+  __m512i corrV = _mm512_set1_epi32(corr), zwV = _mm512_set1_epi32(zw),
+          offV = _mm512_set1_epi32(int32_t(e.sumOff)),
+          mV = _mm512_set1_epi32(int32_t(m)), sV = _mm512_set1_epi32(int32_t(sh));
+  for (int v = 0; v < NV; ++v) {
+    int64_t left = s.OW - ow0 - 16 * v;
+    __mmask16 mask =
+        left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    __m512i xv = _mm512_add_epi32(acc[v], corrV);
+    if (zw)
+      xv = _mm512_sub_epi32(
+          xv, _mm512_mullo_epi32(zwV, _mm512_sub_epi32(sum[v], offV)));
+    if (e.outI8)
+      storeRequant16(xv, mV, sV, e, static_cast<int8_t *>(out) + 16 * v, mask);
+    else
+      _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + 16 * v, mask, xv);
+  }
+}
+
+/// Depthwise convolution with AVX-512: each channel's padded plane is split
+/// into `sw` phase planes (phase p holds the padded columns p, p + sw, ...),
+/// so every tap of a strided convolution also reads a contiguous run; each
+/// output row runs in chunks of 64 columns with the accumulators in
+/// registers over all KH x KW taps, and the requantization is vectorized.
+/// The arithmetic is depthwiseBody's, lane by lane.
 QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
                            uint8_t xr, uint8_t pad, const uint8_t *w,
                            const Epilogue &e, void *out, int64_t task,
                            int64_t ntasks) {
-  depthwiseBody(batch, s, x, xr, pad, w, e, out, task, ntasks);
+  int64_t KK = s.KH * s.KW, Kp = cdiv(KK, 4) * 4, P = s.P();
+  int64_t Hp = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1;
+  int64_t Wp = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
+  int64_t Wq = cdiv(Wp, s.sw); // columns of a phase plane
+  int64_t ub, ue;
+  share(batch * s.C, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  // Rows read up to 64 bytes past an output row's last column: slack.
+  size_t bytes = size_t(s.sw * Hp * Wq + 2 * kBlockCols);
+  uint8_t *planes = static_cast<uint8_t *>(malloc(bytes));
+  memset(planes + bytes - 2 * kBlockCols, 0, 2 * kBlockCols);
+  uint8_t padv = pad ^ xr;
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t n = u / s.C, c = u % s.C;
+    const uint8_t *src = x + (n * s.C + c) * s.H * s.W;
+    for (int64_t r = 0; r < Hp; ++r) {
+      int64_t ih = r - s.ph;
+      bool inside = ih >= 0 && ih < s.H;
+      for (int64_t p = 0; p < s.sw; ++p) {
+        uint8_t *dst = planes + (p * Hp + r) * Wq;
+        if (!inside) {
+          memset(dst, padv, size_t(Wq));
+          continue;
+        }
+        const uint8_t *row = src + ih * s.W;
+        for (int64_t q = 0; q < Wq; ++q) {
+          int64_t iw = q * s.sw + p - s.pw;
+          dst[q] = iw >= 0 && iw < s.W ? uint8_t(row[iw] ^ xr) : padv;
+        }
+      }
+    }
+    const int8_t *wc = reinterpret_cast<const int8_t *>(w) + c * Kp;
+    int32_t corr = e.corr[c], zw = e.zw ? e.zw[c] : 0;
+    int64_t m = e.outI8 ? e.mult[c] : 0, sh = e.outI8 ? e.shift[c] : 0;
+    size_t esize = e.outI8 ? 1 : 4;
+    for (int64_t oh = 0; oh < s.OH; ++oh) {
+      for (int64_t ow0 = 0; ow0 < s.OW; ow0 += kBlockCols) {
+        uint8_t *o = static_cast<uint8_t *>(out) +
+                     ((n * s.C + c) * P + oh * s.OW + ow0) * esize;
+        switch (cdiv(s.OW - ow0 < kBlockCols ? s.OW - ow0 : kBlockCols,
+                     kLanes)) {
+        case 1:
+          depthwiseRowVnni<1>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, m, sh,
+                              e, o);
+          break;
+        case 2:
+          depthwiseRowVnni<2>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, m, sh,
+                              e, o);
+          break;
+        case 3:
+          depthwiseRowVnni<3>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, m, sh,
+                              e, o);
+          break;
+        default:
+          depthwiseRowVnni<4>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, m, sh,
+                              e, o);
+        }
+      }
+    }
+  }
+  free(planes);
 }
 
 void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,

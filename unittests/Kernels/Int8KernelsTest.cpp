@@ -381,6 +381,12 @@ TEST(Int8Kernels, ConvOddShapes) {
        -9}, // depthwise
       {1, 4, 11, 11, 4, 3, 3, 2, 2, 2, 2, 2, 2, 4, false, false, true, false,
        0}, // depthwise
+      {1, 3, 7, 150, 3, 3, 3, 2, 1, 1, 1, 1, 1, 3, false, false, true, true,
+       4}, // depthwise, stride (2, 1), rows of 150: three column chunks
+      {2, 4, 6, 131, 4, 3, 5, 1, 3, 1, 2, 1, 2, 4, true, false, true, false,
+       60}, // depthwise, column stride 3 (three phase planes), dilated
+      {1, 2, 5, 40, 2, 1, 7, 1, 2, 0, 3, 1, 1, 2, false, false, false, true,
+       -7}, // depthwise 1x7, stride 2, int32 out, weight zero points
   };
   unsigned seed = 100;
   for (const Variant &v : variants())
