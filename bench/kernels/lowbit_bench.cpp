@@ -71,7 +71,7 @@ void matmulShapes(int64_t M, int64_t K, int64_t N) {
                           reinterpret_cast<const uint8_t *>(stored.data()), 0,
                           bits, 0, 0, p.corr.data(), p.zw.data(), 0,
                           mult.data(), shift.data(), 0, 0, -128, 127, 1,
-                          out.data(), 0, 1);
+                          nullptr, 0, out.data(), 0, 1);
     });
   };
   int8 = vnni(8);
@@ -121,7 +121,8 @@ void convShapes(int64_t C, int64_t HW) {
                         x.data(), 0x80, 0,
                         reinterpret_cast<const uint8_t *>(p8.data.data()), 8,
                         p8.corr.data(), p8.zw.data(), 0, mult.data(),
-                        shift.data(), 0, 0, -128, 127, 1, out.data(), 0, 1);
+                        shift.data(), 0, 0, -128, 127, 1, nullptr, 0, out.data(), 0,
+                        1);
   });
   rows.push_back({shape, "int8 vnni", int8 * 1e3, 1.0});
   for (int levels : {2, 3}) {

@@ -411,6 +411,40 @@ QC_VNNI void tileVnni(int mr, int nv, const uint8_t *bc, int64_t ldbc,
   }
 }
 
+/// A fused qc.table on `n` stored bytes, in place: 64 at a time by two
+/// two-table byte permutes (indices 0-127 and 128-255) and a blend on the
+/// index's top bit. Not inlined: its callers lack the VBMI target.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), noinline)) void
+translateVbmi(uint8_t *p, int64_t n, const uint8_t *lut) {
+  __m512i t0 = _mm512_loadu_si512(lut), t1 = _mm512_loadu_si512(lut + 64),
+          t2 = _mm512_loadu_si512(lut + 128), t3 = _mm512_loadu_si512(lut + 192);
+  for (int64_t i = 0; i < n; i += 64) {
+    __mmask64 m = n - i >= 64 ? ~__mmask64(0) : (__mmask64(1) << (n - i)) - 1;
+    __m512i idx = _mm512_maskz_loadu_epi8(m, p + i);
+    __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1),
+            hi = _mm512_permutex2var_epi8(t2, idx, t3);
+    _mm512_mask_storeu_epi8(
+        p + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
+  }
+}
+
+/// The same with one load per byte (any x86-64).
+__attribute__((noinline)) void translateScalar(uint8_t *p, int64_t n,
+                                               const uint8_t *lut) {
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = lut[p[i]];
+}
+
+/// Applies the epilogue's table, if any, to `n` stored bytes.
+inline void translate(const Epilogue &e, void *out, int64_t n) {
+  if (!e.lut)
+    return;
+  if (e.lutVbmi)
+    translateVbmi(static_cast<uint8_t *>(out), n, e.lut);
+  else
+    translateScalar(static_cast<uint8_t *>(out), n, e.lut);
+}
+
 /// Requantizes 16 corrected accumulators with per-lane multipliers/shifts
 /// and stores the `mask`ed lanes as bytes at `out`.
 QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32,
@@ -588,6 +622,8 @@ runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
               _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + idx,
                                        masks[v], x);
           }
+          if (e.outI8)
+            translate(e, static_cast<int8_t *>(out) + (r + i) * ldo + n0, cols);
         }
       }
     }
@@ -1093,7 +1129,7 @@ depthwiseBody(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
           v += e.ozp;
           v = v < e.lo ? e.lo : v;
           v = v > e.hi ? e.hi : v;
-          o[ow] = int8_t(v);
+          o[ow] = int8_t(e.lut ? int8_t(e.lut[v & 0xFF]) : v);
         }
       } else {
         int32_t *o = static_cast<int32_t *>(out) + base;
@@ -1152,6 +1188,10 @@ QC_VNNI inline void depthwiseRowVnni(const ConvShape &s, const uint8_t *planes,
       storeRequant16(xv, mV, sV, e, static_cast<int8_t *>(out) + 16 * v, mask);
     else
       _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + 16 * v, mask, xv);
+  }
+  if (e.outI8) {
+    int64_t n = s.OW - ow0 < 16 * NV ? s.OW - ow0 : 16 * NV;
+    translate(e, out, n);
   }
 }
 
@@ -1247,7 +1287,7 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
   matmul<V>(batch, M, N, K, a, aStride, uint8_t(aXor), b, bStride, bPacked,    \
             uint8_t(bXor), aOffZp,                                             \
             makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi,       \
-                         outI8, K * aXor),                                     \
+                         outI8, K * aXor, lut, lutVbmi),                       \
             out, task, ntasks)
 
 #define QC_CONV_CALL(V)                                                        \
@@ -1256,7 +1296,7 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
       ConvShape{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups},   \
       x, uint8_t(xXor), uint8_t(pad), w, wBits,                                \
       makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8,      \
-                   (C / groups) * KH * KW * xXor),                             \
+                   (C / groups) * KH * KW * xXor, lut, lutVbmi),               \
       out, task, ntasks)
 
 extern "C" {

@@ -67,6 +67,8 @@ struct Epilogue {
   int64_t izp, ozp, lo, hi;
   int64_t outI8;  // 1: requantized bytes, 0: int32
   int64_t sumOff; // K * off: subtracted from the unsigned sums of x
+  const uint8_t *lut; // qc.table after the requantization (out_i8), or null
+  int64_t lutVbmi;    // lut applied with AVX-512 VBMI
 };
 
 /// Scalar requantization, qc.requantize's definition.
@@ -76,7 +78,7 @@ inline int32_t requant(int64_t v, int64_t m, int64_t s, const Epilogue &e) {
   v = ((v + half) >> s) + e.ozp;
   v = v < e.lo ? e.lo : v;
   v = v > e.hi ? e.hi : v;
-  return int32_t(v);
+  return e.lut ? int32_t(int8_t(e.lut[v & 0xFF])) : int32_t(v);
 }
 
 /// Stores one value of channel `ch` (acc already corrected).
@@ -92,9 +94,10 @@ inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch,
 inline Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
                       const int32_t *mult, const int32_t *shift, int64_t izp,
                       int64_t ozp, int64_t lo, int64_t hi, int64_t outI8,
-                      int64_t sumOff) {
-  return Epilogue{
-      corr, hasZw ? zw : nullptr, mult, shift, izp, ozp, lo, hi, outI8, sumOff};
+                      int64_t sumOff, const uint8_t *lut = nullptr,
+                      int64_t lutVbmi = 0) {
+  return Epilogue{corr, hasZw ? zw : nullptr, mult, shift, izp, ozp, lo, hi,
+                  outI8, sumOff, lut, lutVbmi};
 }
 
 } // namespace qc_kernels

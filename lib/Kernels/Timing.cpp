@@ -80,7 +80,7 @@ double qc::kernels::timeMatmulI8(int64_t M, int64_t K, int64_t N,
         fn(1, M, N, K, o.a.data(), 0, 0,
            reinterpret_cast<const uint8_t *>(stored.data()), 0, storedBits, 0,
            0, p.corr.data(), p.zw.data(), p.hasZw, o.mult.data(),
-           o.shift.data(), 0, 0, -128, 127, 1, o.out.data(), 0, 1);
+           o.shift.data(), 0, 0, -128, 127, 1, nullptr, 0, o.out.data(), 0, 1);
       },
       repeats);
 }

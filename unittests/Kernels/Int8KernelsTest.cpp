@@ -32,19 +32,35 @@ struct Variant {
   const char *name;
   MatmulFn matmul;
   ConvFn conv;
+  int64_t vbmi; // a fused table looked up with VBMI (lutVbmi)
 };
 
 std::vector<Variant> variants() {
   std::vector<Variant> v = {
-      {"generic", qc_k_matmul_i8_generic, qc_k_conv2d_i8_generic}};
+      {"generic", qc_k_matmul_i8_generic, qc_k_conv2d_i8_generic, 0}};
   if (__builtin_cpu_supports("avx512vnni") &&
       __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-    v.push_back({"vnni", qc_k_matmul_i8_vnni, qc_k_conv2d_i8_vnni});
-  else
+      __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl")) {
+    v.push_back({"vnni", qc_k_matmul_i8_vnni, qc_k_conv2d_i8_vnni, 0});
+    if (__builtin_cpu_supports("avx512vbmi"))
+      v.push_back({"vnni+vbmi", qc_k_matmul_i8_vnni, qc_k_conv2d_i8_vnni, 1});
+  } else
     std::printf("note: this CPU has no AVX-512 VNNI; only the generic kernels "
                 "are tested\n");
   return v;
+}
+
+/// A qc.table fused after the requantization (`want`), as the kernels take
+/// it: entry b the value of the output byte b, in the output type's range;
+/// empty without one.
+std::vector<uint8_t> randomTable(std::mt19937 &rng, bool want) {
+  if (!want)
+    return {};
+  std::vector<uint8_t> t(256);
+  for (auto &v : t)
+    v = uint8_t(rng());
+  return t;
 }
 
 struct MatmulCase {
@@ -101,6 +117,7 @@ void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed,
       c.constB ? storeWeights(p.data, bits) : std::vector<int8_t>();
   size_t outSize = size_t(c.batch * c.M * c.N);
   std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
+  std::vector<uint8_t> lut = randomTable(rng, c.outI8 && seed % 2);
   int64_t ntasks = 3;
   for (int64_t t = 0; t < ntasks; ++t) {
     // A constant B: batches are rows (the compiler flattens them).
@@ -111,7 +128,7 @@ void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed,
         c.constB ? 0 : c.K * c.N, c.constB ? bits : 0, c.bU ? 0x80 : 0,
         (c.aU ? 0 : 128) + c.aZp, p.corr.data(), p.zw.data(), p.hasZw,
         e.mult.data(), e.shift.data(), e.izp, e.ozp, e.lo, e.hi, e.outI8,
-        out.data(), t, ntasks);
+        lut.empty() ? nullptr : lut.data(), v.vbmi, out.data(), t, ntasks);
   }
   int64_t bad = 0, saturated = 0;
   for (int64_t bi = 0; bi < c.batch; ++bi)
@@ -128,8 +145,10 @@ void runMatmul(const Variant &v, const MatmulCase &c, unsigned seed,
         if (c.outI8) {
           want = requantize(acc, e.mult[size_t(n)], e.shift[size_t(n)], e.izp,
                             e.ozp, e.lo, e.hi);
-          got = asInt(out[idx], c.aU);
           saturated += want == e.lo || want == e.hi;
+          if (!lut.empty())
+            want = asInt(lut[size_t(want & 0xFF)], c.aU);
+          got = asInt(out[idx], c.aU);
         } else {
           want = acc;
           int32_t g;
@@ -214,13 +233,15 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed,
   std::vector<int8_t> stored = storeWeights(p.data, bits);
   size_t outSize = size_t(c.N * c.F * OH * OW);
   std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
+  std::vector<uint8_t> lut = randomTable(rng, c.outI8 && seed % 2);
   int64_t ntasks = 4;
   for (int64_t t = 0; t < ntasks; ++t)
     v.conv(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph, c.pw,
            c.dh, c.dw, c.groups, x.data(), c.xU ? 0 : 0x80, uint8_t(c.xZp),
            reinterpret_cast<const uint8_t *>(stored.data()), bits,
            p.corr.data(), p.zw.data(), p.hasZw, e.mult.data(), e.shift.data(),
-           e.izp, e.ozp, e.lo, e.hi, e.outI8, out.data(), t, ntasks);
+           e.izp, e.ozp, e.lo, e.hi, e.outI8,
+           lut.empty() ? nullptr : lut.data(), v.vbmi, out.data(), t, ntasks);
   int64_t bad = 0;
   for (int64_t n = 0; n < c.N; ++n)
     for (int64_t f = 0; f < c.F; ++f)
@@ -248,6 +269,8 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed,
           if (c.outI8) {
             want = requantize(acc, e.mult[size_t(f)], e.shift[size_t(f)], e.izp,
                               e.ozp, e.lo, e.hi);
+            if (!lut.empty())
+              want = asInt(lut[size_t(want & 0xFF)], c.xU);
             got = asInt(out[idx], c.xU);
           } else {
             want = acc;

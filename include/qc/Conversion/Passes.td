@@ -14,7 +14,8 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
 
     With `int8-kernels`: a qc.conv_int (2-d or 1-d, constant weights) or
     qc.matmul_int (constant B, or an activation B with matching batch), and
-    the qc.requantize that is its only user, become one call of
+    the qc.requantize that is its only user (and a qc.table that alone uses
+    that), become one call of
     `qc_k_conv2d_i8_<isa>` / `qc_k_matmul_i8_<isa>`; a
     qc.matmul_group_scaled with constant weights one call of
     `qc_k_matmul_group_i8_<isa>`. Constant weights are packed at compile time
@@ -64,6 +65,9 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
     Option<"reportChoices", "report-choices", "bool", /*default=*/"false",
            "Remark on each product that cannot take the kernel lowbit-kernels "
            "names, with why">,
+    Option<"bytePermutes", "byte-permutes", "bool", /*default=*/"false",
+           "The target CPU has AVX-512 VBMI: the VNNI kernels look a fused "
+           "qc.table up with byte permutes (else one load per byte)">,
     Option<"kernelTasks", "kernel-tasks", "unsigned", /*default=*/"1",
            "Tasks each kernel call is split into (an scf.parallel over them when "
            "above 1: one per thread)">,

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
@@ -430,6 +431,45 @@ struct CastLowering : OpRewritePattern<qc::CastOp> {
   }
 };
 
+/// qc.table: the table as a constant, each element looked up by its value
+/// less the input type's minimum.
+struct TableLowering : OpRewritePattern<qc::TableOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::TableOp op,
+                                PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    Location loc = op.getLoc();
+    ArrayRef<int32_t> entries = op.getTable();
+    auto tableTy = RankedTensorType::get({int64_t(entries.size())},
+                                         rw.getI32Type());
+    Value table = arith::ConstantOp::create(
+        rw, loc, DenseIntElementsAttr::get(tableTy, entries));
+    bool inUnsigned = wasUnsigned(op, 0);
+    int64_t base = inUnsigned ? 0 : -int64_t(entries.size() / 2);
+    auto outTy = tensorType(op.getOutput());
+    Type outElt = outTy.getElementType();
+    Value r = broadcastGeneric(
+        rw, loc, outTy, ValueRange{op.getInput()},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value v = toI64(b, l, a[0], inUnsigned);
+          if (base)
+            v = arith::SubIOp::create(
+                b, l, v, arith::ConstantIntOp::create(b, l, b.getI64Type(), base));
+          Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), v);
+          Value e = tensor::ExtractOp::create(b, l, table, ValueRange{idx});
+          unsigned w = outElt.getIntOrFloatBitWidth();
+          if (w < 32)
+            return arith::TruncIOp::create(b, l, outElt, e);
+          if (w > 32)
+            return arith::ExtSIOp::create(b, l, outElt, e);
+          return e;
+        });
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
 struct ObserveLowering : OpRewritePattern<qc::ObserveOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ObserveOp op,
@@ -448,6 +488,7 @@ LogicalResult qc::lowering::lowerQuantizedTypes(Operation *root) {
 void qc::lowering::populateIntegerOpPatterns(RewritePatternSet &patterns) {
   patterns
       .add<ConvIntLowering, MatMulIntLowering, MatMulGroupScaledLowering,
-           RequantizeLowering, ClampLowering, CastLowering, ObserveLowering>(
+           RequantizeLowering, ClampLowering, CastLowering, TableLowering,
+           ObserveLowering>(
           patterns.getContext());
 }

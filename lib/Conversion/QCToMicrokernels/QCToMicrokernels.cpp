@@ -194,12 +194,30 @@ struct Requant {
   bool outI8 = false;
   std::vector<int32_t> mult, shift;
   int64_t izp = 0, ozp = 0, lo = 0, hi = 0;
+  /// A qc.table after the requantization, fused too: its entries by the
+  /// output byte (the kernels' `lut`), empty without one.
+  qc::TableOp table;
+  std::vector<int32_t> lut;
 };
+
+/// The qc.table of 8-bit results that is the only user of `rq`, or null.
+qc::TableOp fusableTable(qc::RequantizeOp rq) {
+  if (!rq.getOutput().hasOneUse())
+    return nullptr;
+  auto table = dyn_cast<qc::TableOp>(*rq.getOutput().getUsers().begin());
+  if (!table ||
+      tensorType(table.getOutput()).getElementType().getIntOrFloatBitWidth() !=
+          8)
+    return nullptr;
+  return table;
+}
 
 /// The qc.requantize that is the only user of `acc`, if its per-channel
 /// axis is `chanAxis` (or it is per tensor): its parameters per channel.
+/// With `withTable`, a qc.table that alone uses the requantization is
+/// fused too (r.table, r.lut).
 qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels,
-                                Requant &r) {
+                                Requant &r, bool withTable = false) {
   if (!acc.hasOneUse())
     return nullptr;
   auto rq = dyn_cast<qc::RequantizeOp>(*acc.getUsers().begin());
@@ -223,6 +241,17 @@ qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels,
   r.ozp = int32_t(rq.getOutputZp());
   r.lo = rq.getClampMin();
   r.hi = rq.getClampMax();
+  if (withTable)
+    if (qc::TableOp table = fusableTable(rq)) {
+      // Indexed by the value less the type's minimum; the kernels index by
+      // the stored byte.
+      bool isSigned = !tensorType(rq.getOutput()).getElementType().isUnsignedInteger();
+      ArrayRef<int32_t> t = table.getTable();
+      r.table = table;
+      r.lut.resize(256);
+      for (int b = 0; b < 256; ++b)
+        r.lut[size_t(b)] = t[size_t(isSigned ? int(int8_t(b)) + 128 : b)];
+    }
   return rq;
 }
 
@@ -311,6 +340,7 @@ struct KernelOptions {
   unsigned tasks = 1;
   qc::kernels::LowBitMethod lowbit = qc::kernels::LowBitMethod::Unpack;
   bool reportChoices = false; // remarks on lowbit-kernels' choices
+  bool bytePermutes = false;  // the target has VBMI (fused tables)
   std::shared_ptr<LutChoices> lutChoices = std::make_shared<LutChoices>();
   /// The low-bit kernels' variants: "vbmi" (table lookup) and "vpopcnt"
   /// (binary activations) with the VNNI kernels.
@@ -344,13 +374,36 @@ void epilogueArgs(CallBuilder &cb, CallT &k,
   k.outI8 = cb.i(r.outI8);
 }
 
-/// Replaces the product `op` (and the qc.requantize `rq` fused into the
-/// call, when there is one) with the kernel call's result `res`.
+/// The last op a kernel call replaces: the fused qc.table, else the fused
+/// qc.requantize, else the product itself.
+Operation *lastFused(Operation *op, qc::RequantizeOp rq, const Requant &r) {
+  if (r.table)
+    return r.table;
+  return rq ? rq.getOperation() : op;
+}
+
+/// Replaces the product `op` (and the qc.requantize `rq` and qc.table fused
+/// into the call, when there are) with the kernel call's result `res`.
 void replaceWithCall(PatternRewriter &rw, Operation *op, qc::RequantizeOp rq,
-                     Value res) {
-  rw.replaceOp(rq ? rq.getOperation() : op, res);
+                     const Requant &r, Value res) {
+  rw.replaceOp(lastFused(op, rq, r), res);
+  if (r.table)
+    rw.eraseOp(rq);
   if (rq)
     rw.eraseOp(op);
+}
+
+/// The `lut` and `lutVbmi` arguments of the int8 kernels: the fused table
+/// (or null), looked up with VBMI where the VNNI kernels run on a CPU with
+/// it.
+template <typename CallT>
+void lutArgs(CallBuilder &cb, CallT &k, const Requant &r,
+             const KernelOptions &opts) {
+  std::vector<int8_t> bytes(r.lut.begin(), r.lut.end());
+  k.lut = r.lut.empty() ? cb.null()
+                        : cb.blob<int8_t>(bytes, cb.rw.getI8Type(),
+                                          "qc_kernel_lut");
+  k.lutVbmi = cb.i(opts.suffix == "vnni" && opts.bytePermutes);
 }
 
 /// The kernels' view of a #qc.lowbit format.
@@ -405,7 +458,9 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
   int64_t K = wTy.getNumElements() / F;
   Requant r;
   qc::RequantizeOp rq =
-      fuse ? fusableRequant(op.getOutput(), 1, F, r) : nullptr;
+      fuse ? fusableRequant(op.getOutput(), 1, F, r,
+                            /*withTable=*/!op.getLowbitAttr())
+           : nullptr;
   if (fuse && !rq)
     return failure();
   bool xU = isUnsigned(op, 0), wU = isUnsigned(op, 1);
@@ -460,8 +515,8 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
     qc::kernels::PackedWeights terms;
     terms.corr = bw.corr;
     epilogueArgs(cb, k, terms, r, i32);
-    Operation *replaced = rq ? rq.getOperation() : op.getOperation();
-    replaceWithCall(rw, op, rq,
+    Operation *replaced = lastFused(op, rq, r);
+    replaceWithCall(rw, op, rq, r,
                     cb.finish(k, opts.binSuffix(),
                               tensorType(replaced->getResult(0)), opts.tasks));
     return success();
@@ -482,8 +537,9 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
   k.w = cb.blob<int8_t>(stored.data, i8, "qc_kernel_weights");
   k.wBits = cb.i(stored.bits);
   epilogueArgs(cb, k, p, r, i32);
-  Operation *replaced = rq ? rq.getOperation() : op.getOperation();
-  replaceWithCall(rw, op, rq,
+  lutArgs(cb, k, r, opts);
+  Operation *replaced = lastFused(op, rq, r);
+  replaceWithCall(rw, op, rq, r,
                   cb.finish(k, opts.suffix, tensorType(replaced->getResult(0)),
                             opts.tasks));
   return success();
@@ -561,7 +617,9 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
   }
   Requant r;
   qc::RequantizeOp rq =
-      fuse ? fusableRequant(op.getOutput(), outRank - 1, N, r) : nullptr;
+      fuse ? fusableRequant(op.getOutput(), outRank - 1, N, r,
+                            /*withTable=*/!op.getLowbitAttr())
+           : nullptr;
   if (fuse && !rq)
     return failure();
   bool aU = isUnsigned(op, 0), bU = isUnsigned(op, 1);
@@ -569,7 +627,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
   const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
   Location loc = op.getLoc();
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
-  Operation *replaced = rq ? rq.getOperation() : op.getOperation();
+  Operation *replaced = lastFused(op, rq, r);
   auto resTy = tensorType(replaced->getResult(0));
   // Binary activations: AND + popcount.
   if (qc::LowBitAttr lb = op.getLowbitAttr();
@@ -596,7 +654,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
     qc::kernels::PackedWeights terms;
     terms.corr = bw.corr;
     epilogueArgs(cb, k, terms, r, i32);
-    replaceWithCall(rw, op, rq,
+    replaceWithCall(rw, op, rq, r,
                     cb.finish(k, opts.binSuffix(), resTy, opts.tasks));
     return success();
   }
@@ -632,7 +690,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
       k.wStep = cb.i(f.step);
       k.wBase = cb.i(f.base);
       epilogueArgs(cb, k, lp, r, i32);
-      replaceWithCall(rw, op, rq,
+      replaceWithCall(rw, op, rq, r,
                       cb.finish(k, opts.lutSuffix(), resTy, opts.tasks));
       return success();
     }
@@ -659,7 +717,8 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
   k.bXor = cb.i(bU ? 0x80 : 0);
   k.aOffZp = cb.i((aU ? 0 : 128) + op.getAZp());
   epilogueArgs(cb, k, p, r, i32);
-  replaceWithCall(rw, op, rq, cb.finish(k, opts.suffix, resTy, opts.tasks));
+  lutArgs(cb, k, r, opts);
+  replaceWithCall(rw, op, rq, r, cb.finish(k, opts.suffix, resTy, opts.tasks));
   return success();
 }
 
@@ -1051,6 +1110,7 @@ struct LowerToMicrokernelsPass
       // An lvalue: each pattern copies it.
       KernelOptions options{suffix, tasks};
       options.reportChoices = reportChoices;
+      options.bytePermutes = bytePermutes;
       options.lowbit = lowbitKernels.getValue();
       if (options.lowbit == LowBitMethod::Popcount && reportChoices)
         notePopcountFallbacks(getOperation());

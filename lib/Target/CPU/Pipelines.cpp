@@ -22,6 +22,7 @@ void qc::cpu::buildQCToLinalgPassPipeline(
   kernels.f32Kernels = options.f32Kernels.getValue();
   kernels.lowbitKernels = options.lowbitKernels.getValue();
   kernels.reportChoices = options.reportChoices.getValue();
+  kernels.bytePermutes = options.bytePermutes.getValue();
   kernels.kernelTasks = options.threads.getValue();
   pm.addPass(createLowerToMicrokernels(kernels));
   pm.addPass(createConvertQCToLinalg());

@@ -104,6 +104,8 @@ FailureOr<ModelSignature> qc::cpu::lowerInTwoHalves(
   return sig;
 }
 
+static Expected<bool> cpuHas(StringRef cpu, ArrayRef<const char *> features);
+
 FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
                                                StringRef graphFunction,
                                                const TargetOptions &options) {
@@ -118,6 +120,12 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   pipeline.int8Kernels = int8ISA(resolved.int8Kernels);
   pipeline.f32Kernels = f32ISA(resolved.f32Kernels);
   pipeline.lowbitKernels = resolved.lowbitKernels;
+  // Fused tables: byte permutes where the CPU has VBMI (resolveKernels has
+  // checked the CPU name).
+  Expected<bool> vbmi = cpuHas(resolved.cpu, {"avx512vbmi"});
+  pipeline.bytePermutes = vbmi && *vbmi;
+  if (!vbmi)
+    llvm::consumeError(vbmi.takeError());
   // popcount asked for: every product that cannot take it says why.
   pipeline.reportChoices =
       resolved.reportChoices ||

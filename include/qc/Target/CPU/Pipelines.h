@@ -42,6 +42,10 @@ struct CodegenPipelineOptions
       llvm::cl::desc("Remark on products that cannot take the lowbit kernels "
                      "asked for"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> bytePermutes{
+      *this, "byte-permutes",
+      llvm::cl::desc("The target CPU has AVX-512 VBMI (fused tables)"),
+      llvm::cl::init(false)};
   PassOptions::Option<kernels::F32ISA> f32Kernels{
       *this, "f32-kernels", llvm::cl::desc("The float microkernels to call"),
       llvm::cl::init(kernels::F32ISA::None), clValues<kernels::F32ISA>()};

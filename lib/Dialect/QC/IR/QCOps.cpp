@@ -729,6 +729,24 @@ LogicalResult DynamicDequantizeOp::verify() { return verifyDynamicOp(*this); }
 // ClampOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult TableOp::verify() {
+  IntegerType in = elementIntType(getInput()), out = elementIntType(getOutput());
+  if (in.getWidth() > 8)
+    return emitOpError() << "indexes with integers of at most 8 bits, not "
+                         << in;
+  if (cast<ShapedType>(getInput().getType()).getShape() !=
+      cast<ShapedType>(getOutput().getType()).getShape())
+    return emitOpError("input and result shapes differ");
+  int64_t levels = int64_t(1) << in.getWidth();
+  if (int64_t(getTable().size()) != levels)
+    return emitOpError() << "table has " << getTable().size()
+                         << " entries; " << in << " needs " << levels;
+  for (int32_t v : getTable())
+    if (failed(checkInRange(*this, "table entry", v, out)))
+      return failure();
+  return success();
+}
+
 LogicalResult ClampOp::verify() {
   IntegerType t = elementIntType(getInput());
   int64_t lo = getMinAttr().getInt(), hi = getMaxAttr().getInt();

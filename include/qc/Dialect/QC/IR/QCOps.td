@@ -414,6 +414,32 @@ def QC_ClampOp : QC_Op<"clamp", [Pure, SameOperandsAndResultType]> {
   let hasCanonicalizer = 1;
 }
 
+def QC_TableOp : QC_Op<"table", [Pure]> {
+  let summary = "Looks each 8-bit integer up in a table";
+  let description = [{
+    `y = table[x - min(x's type)]` elementwise: an input of 8 bits or fewer
+    indexes the table (256 entries for 8 bits, 2^bits in general) from its
+    type's smallest value, so `table[0]` is the value of 0 for `ui8` and of
+    -128 for `i8`. Every entry must be representable in the result element
+    type; shapes match.
+
+    lower-quantized-to-integer makes one of a unary float function between
+    a dequantization and a quantization (HardSwish, GELU, Sigmoid, ...):
+    the function evaluated at compile time at every input level, so the
+    chain stays in integers, and the kernels apply it in their epilogue
+    when it follows a product's requantization.
+
+    ```mlir
+    %y = qc.table %x [0, 0, 1, ...] : tensor<8xui8> -> tensor<8xui8>
+    ```
+  }];
+  let arguments = (ins QC_IntTensor:$input, DenseI32ArrayAttr:$table);
+  let results = (outs QC_IntTensor:$output);
+  let assemblyFormat =
+      "$input $table attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
 def QC_CastOp : QC_Op<"cast", [Pure]> {
   let summary = "Saturating conversion between integer element types";
   let description = [{

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include <cmath>
 
 using namespace mlir;
@@ -132,6 +133,162 @@ struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
         {xq.getScale() / yq.getScale()}, xq.getZeroPoint(), std::nullopt,
         storageTensorType(tensorTy(x), yq), yq.getZeroPoint(), lo, hi);
     return replaceWithIntegers(rw, q, y);
+  }
+};
+
+/// A unary function between two quantizations, y = f(dequantize(x)) with
+/// f a DAG of elementwise float ops whose only non-constant input is x
+/// (HardSwish's x * clip(x + 3, 0, 6) / 6, GELU, Sigmoid, ...), becomes a
+/// qc.table: f evaluated (in double) at each of x's 2^bits levels and
+/// quantized to y's type (round half to even, saturated). The chain then
+/// stays in integers, and a table after a product's requantization runs in
+/// the kernel's epilogue (qc-lower-to-microkernels).
+struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// The one splat value of a float constant, or none.
+  static std::optional<double> scalar(Value v) {
+    Attribute attr;
+    if (!matchPattern(v, m_Constant(&attr)))
+      return std::nullopt;
+    std::optional<std::vector<float>> vals = qc::readFloatElements(attr);
+    if (!vals || vals->empty() ||
+        llvm::any_of(*vals, [&](float f) { return f != vals->front(); }))
+      return std::nullopt;
+    return double(vals->front());
+  }
+
+  /// f(v) at the level whose dequantized value is `x`: none when some op on
+  /// the way is not one this evaluates, not elementwise of x's shape, or
+  /// reads another non-constant value.
+  static std::optional<double> eval(Value v, Value leaf,
+                                    ArrayRef<int64_t> shape, double x,
+                                    unsigned &ops) {
+    if (v == leaf)
+      return x;
+    if (std::optional<double> c = scalar(v))
+      return c;
+    Operation *op = v.getDefiningOp();
+    if (!op || op->getNumResults() != 1 || tensorTy(v).getShape() != shape)
+      return std::nullopt;
+    ++ops;
+    SmallVector<double, 3> a;
+    for (Value operand : op->getOperands()) {
+      std::optional<double> r = eval(operand, leaf, shape, x, ops);
+      if (!r)
+        return std::nullopt;
+      a.push_back(*r);
+    }
+    auto unary = [&]() -> std::optional<double> {
+      if (a.size() != 1)
+        return std::nullopt;
+      double t = a[0];
+      return llvm::TypeSwitch<Operation *, std::optional<double>>(op)
+          .Case([&](qc::ReluOp) { return std::max(t, 0.0); })
+          .Case([&](qc::NegOp) { return -t; })
+          .Case([&](qc::AbsOp) { return std::fabs(t); })
+          .Case([&](qc::ExpOp) { return std::exp(t); })
+          .Case([&](qc::TanhOp) { return std::tanh(t); })
+          .Case([&](qc::ErfOp) { return std::erf(t); })
+          .Case([&](qc::SigmoidOp) { return 1.0 / (1.0 + std::exp(-t)); })
+          .Case([&](qc::SoftplusOp) { return std::log1p(std::exp(t)); })
+          .Case([&](qc::HardSwishOp) {
+            return t * std::clamp(t / 6.0 + 0.5, 0.0, 1.0);
+          })
+          .Case([&](qc::MishOp) {
+            return t * std::tanh(std::log1p(std::exp(t)));
+          })
+          .Case([&](qc::LeakyReluOp l) {
+            return t >= 0 ? t : double(l.getAlpha().convertToFloat()) * t;
+          })
+          .Case([&](qc::EluOp l) {
+            return t >= 0 ? t
+                          : double(l.getAlpha().convertToFloat()) *
+                                (std::exp(t) - 1);
+          })
+          .Case([&](qc::HardSigmoidOp h) {
+            double alpha = h.getAlpha().convertToFloat();
+            double beta = h.getBeta() ? h.getBeta()->convertToFloat() : 0.5;
+            return std::clamp(alpha * t + beta, 0.0, 1.0);
+          })
+          .Case([&](qc::GeluOp g) {
+            if (g.getApproximate() == "tanh")
+              return 0.5 * t *
+                     (1 + std::tanh(std::sqrt(2 / M_PI) *
+                                    (t + 0.044715 * t * t * t)));
+            return 0.5 * t * (1 + std::erf(t / std::sqrt(2.0)));
+          })
+          .Default([](Operation *) { return std::nullopt; });
+    };
+    if (auto clip = dyn_cast<qc::ClipOp>(op)) {
+      double lo = a.size() > 1 ? a[1] : -INFINITY,
+             hi = a.size() > 2 ? a[2] : INFINITY;
+      return std::min(std::max(a[0], lo), hi);
+    }
+    if (a.size() == 2)
+      return llvm::TypeSwitch<Operation *, std::optional<double>>(op)
+          .Case([&](qc::AddOp) { return a[0] + a[1]; })
+          .Case([&](qc::SubOp) { return a[0] - a[1]; })
+          .Case([&](qc::MulOp) { return a[0] * a[1]; })
+          .Case([&](qc::DivOp) { return a[0] / a[1]; })
+          .Case([&](qc::MaxOp) { return std::max(a[0], a[1]); })
+          .Case([&](qc::MinOp) { return std::min(a[0], a[1]); })
+          .Default([](Operation *) { return std::nullopt; });
+    return unary();
+  }
+
+  /// The dequantized value the DAG under `v` reads (the first one found).
+  static Value findLeaf(Value v, int depth = 0) {
+    if (Value x = dequantized(v))
+      return v;
+    Operation *op = v.getDefiningOp();
+    if (!op || depth > 16)
+      return nullptr;
+    for (Value operand : op->getOperands())
+      if (Value leaf = findLeaf(operand, depth + 1))
+        return leaf;
+    return nullptr;
+  }
+
+  LogicalResult matchAndRewrite(qc::QuantizeOp q,
+                                PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    if (!yq || dequantized(q.getInput()))
+      return failure();
+    Value leaf = findLeaf(q.getInput());
+    Value x = leaf ? dequantized(leaf) : Value();
+    UniformQuantizedType xq = x ? perTensor(x) : nullptr;
+    if (!xq || xq.getStorageTypeIntegralWidth() > 8 ||
+        !tensorTy(x).hasStaticShape())
+      return failure();
+    // A Relu or Clip alone is a requantization's clamp (RequantizeQDQ).
+    double actLo, actHi;
+    if (dequantized(peelActivation(q.getInput(), actLo, actHi)))
+      return failure();
+    unsigned bits = xq.getStorageTypeIntegralWidth();
+    int64_t levels = int64_t(1) << bits;
+    int64_t base = xq.isSigned() ? -(levels / 2) : 0;
+    ArrayRef<int64_t> shape = tensorTy(leaf).getShape();
+    SmallVector<int32_t> table;
+    for (int64_t i = 0; i < levels; ++i) {
+      int64_t level = std::clamp<int64_t>(base + i, xq.getStorageTypeMin(),
+                                          xq.getStorageTypeMax());
+      unsigned ops = 0;
+      std::optional<double> y =
+          eval(q.getInput(), leaf, shape,
+               double(level - xq.getZeroPoint()) * xq.getScale(), ops);
+      if (!y)
+        return rw.notifyMatchFailure(q, "not a unary function of one input");
+      double r = std::nearbyint(*y / yq.getScale());
+      double lo = yq.getStorageTypeMin(), hi = yq.getStorageTypeMax();
+      r = std::isnan(r) ? lo : std::clamp(r + yq.getZeroPoint(), lo, hi);
+      table.push_back(int32_t(r));
+    }
+    Location loc = q.getLoc();
+    Value ints = qc::TableOp::create(
+        rw, loc, storageTensorType(tensorTy(leaf), yq),
+        storageOf(rw, loc, x), rw.getDenseI32ArrayAttr(table));
+    return replaceWithIntegers(rw, q, ints);
   }
 };
 
@@ -357,8 +514,8 @@ struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
 
 void qc::integer::populateIntegerChainPatterns(RewritePatternSet &patterns) {
   patterns.add<AddToInteger, GlobalAveragePoolToInteger, ConcatToInteger,
-               DequantizeLater, CompareAccumulator,
-               ThresholdToRequantize>(patterns.getContext());
+               DequantizeLater, CompareAccumulator, ThresholdToRequantize,
+               UnaryToTable>(patterns.getContext());
 }
 
 void qc::integer::populateRequantizePatterns(RewritePatternSet &patterns,
