@@ -1,13 +1,15 @@
 // RUN: quant-opt %s -split-input-file --fold-calibration --lower-quantized-to-integer --canonicalize -verify-diagnostics | FileCheck %s
 
-// Ops without an integer form stay float between dequantize and quantize;
-// max pooling and reshapes run on the integers.
+// A unary function between a dequantization and a quantization becomes a
+// table of its 256 levels: sigmoid(x) for x = (q - 128) 2 / 255, quantized
+// with scale 1/255: sigmoid(-256 / 255) * 255 = 68.4 -> 68 first,
+// sigmoid(254 / 255) * 255 = 186.1 -> 186 last; max pooling and reshapes
+// run on the integers.
 // CHECK-LABEL: func.func @float_island
 // CHECK: %[[Q:.*]] = qc.storage_cast %{{.*}} -> tensor<1x4x4x4xui8>
-// CHECK: qc.maxpool %[[Q]] {{.*}} : (tensor<1x4x4x4xui8>) -> tensor<1x4x2x2xui8>
-// CHECK: qc.dequantize
-// CHECK: qc.sigmoid
-// CHECK: qc.quantize
+// CHECK: %[[M:.*]] = qc.maxpool %[[Q]] {{.*}} : (tensor<1x4x4x4xui8>) -> tensor<1x4x2x2xui8>
+// CHECK: qc.table %[[M]] [68, {{.*}}, 186] : tensor<1x4x2x2xui8> -> tensor<1x4x2x2xui8>
+// CHECK-NOT: qc.sigmoid
 func.func @float_island(%x: tensor<1x4x4x4xf32>) -> tensor<1x4x2x2xf32> {
   %x0 = qc.observe "x" %x {min = -1.0 : f64, max = 1.0 : f64} : tensor<1x4x4x4xf32>
   %m = qc.maxpool %x0 {auto_pad = "NOTSET", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x4x4x4xf32>) -> tensor<1x4x2x2xf32>
@@ -212,4 +214,29 @@ func.func @conv_a16(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %c = qc.conv %x0, %w, %b {auto_pad = "NOTSET", group = 1 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x3x3xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
   %o = qc.observe "c" %c {min = -5.0 : f64, max = 5.0 : f64} : tensor<1x2x4x4xf32>
   return %o : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// HardSwish written out (x * clip(x + 3, 0, 6) / 6, as exporters do) reads
+// one dequantized tensor twice: still one table. A binary op of two
+// different tensors is no unary function: it stays float.
+// CHECK-LABEL: func.func @hardswish_chain
+// CHECK: qc.table %{{.*}} [{{.*}}] : tensor<8xui8> -> tensor<8xui8>
+// CHECK: qc.mul
+// CHECK-NOT: qc.table
+func.func @hardswish_chain(%x: tensor<8xf32>, %z: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
+  %three = arith.constant dense<3.0> : tensor<f32>
+  %zero = arith.constant dense<0.0> : tensor<f32>
+  %six = arith.constant dense<6.0> : tensor<f32>
+  %x0 = qc.observe "x" %x {min = -4.0 : f64, max = 4.0 : f64} : tensor<8xf32>
+  %z0 = qc.observe "z" %z {min = -4.0 : f64, max = 4.0 : f64} : tensor<8xf32>
+  %a = qc.add %x0, %three : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %c = qc.clip %a, %zero, %six : (tensor<8xf32>, tensor<f32>, tensor<f32>) -> tensor<8xf32>
+  %m = qc.mul %x0, %c : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %d = qc.div %m, %six : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %h = qc.observe "h" %d {min = -0.5 : f64, max = 4.0 : f64} : tensor<8xf32>
+  %p = qc.mul %x0, %z0 : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %q = qc.observe "p" %p {min = -16.0 : f64, max = 16.0 : f64} : tensor<8xf32>
+  return %h, %q : tensor<8xf32>, tensor<8xf32>
 }

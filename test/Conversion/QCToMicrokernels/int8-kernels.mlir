@@ -1,6 +1,7 @@
 // RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=vnni" -convert-qc-to-linalg -split-input-file | FileCheck %s
 // RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=generic kernel-tasks=2" -convert-qc-to-linalg -split-input-file | FileCheck %s --check-prefix=TASKS
 // RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=vnni" -split-input-file | FileCheck %s --check-prefix=ALONE
+// RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=vnni byte-permutes" -split-input-file | FileCheck %s --check-prefix=VBMI
 // RUN: quant-opt %s -qc-lower-to-microkernels="int8-kernels=none" -split-input-file | FileCheck %s --check-prefix=NONE
 // RUN: not quant-opt %s -qc-lower-to-microkernels="int8-kernels=avx9" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -20,8 +21,9 @@
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: qc.requantize
 // The pass alone: the kernel call, declared with Kernels.def's signature
-// (15 + 1 i64, x, 2 i64, w, wBits, the epilogue, out, task, ntasks).
-// ALONE: func.func private @qc_k_conv2d_i8_vnni(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64)
+// (15 + 1 i64, x, 2 i64, w, wBits, the epilogue, lut, lutVbmi, out, task,
+// ntasks); no table follows: lut is null.
+// ALONE: func.func private @qc_k_conv2d_i8_vnni(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64)
 // ALONE-LABEL: func @conv_requant
 // ALONE: call @qc_k_conv2d_i8_vnni(
 // ALONE-NOT: qc.requantize
@@ -190,4 +192,33 @@ func.func @conv_a16(%x: tensor<1x3x8x8xi16>) -> tensor<1x4x6x6xi64> {
   %c = qc.conv_int %x, %w bias %b zp(300, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 1
       : (tensor<1x3x8x8xi16>, tensor<4x3x3x3xi8>, tensor<4xi64>) -> tensor<1x4x6x6xi64>
   return %c : tensor<1x4x6x6xi64>
+}
+
+// -----
+
+// A qc.table after the requantization (HardSwish as lower-quantized-to-
+// integer makes it) runs in the kernel's epilogue: its 256 entries become
+// the kernel's byte table (the i8 input reindexed by the stored byte); with
+// byte-permutes the call asks for VBMI lookups (lutVbmi 1).
+// ALONE-LABEL: func @conv_requant_table
+// ALONE: %[[LUT:.*]] = arith.constant dense_resource<qc_kernel_lut{{.*}}> : tensor<256xi8>
+// ALONE: call @qc_k_conv2d_i8_vnni(
+// ALONE-SAME: %c0_i64, %{{.*}}, %c0_i64, %c1_i64)
+// ALONE-NOT: qc.table
+// ALONE-NOT: qc.requantize
+// VBMI-LABEL: func @conv_requant_table
+// VBMI: call @qc_k_conv2d_i8_vnni(
+// VBMI-SAME: %c1_i64, %{{.*}}, %c0_i64, %c1_i64)
+// NONE-LABEL: func @conv_requant_table
+// NONE: qc.requantize
+// NONE: qc.table
+func.func @conv_requant_table(%x: tensor<1x3x8x8xui8>) -> tensor<1x2x8x8xui8> {
+  %w = arith.constant dense<100> : tensor<2x3x3x3xi8>
+  %acc = qc.conv_int %x, %w zp(128, [0]) strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 1
+      : (tensor<1x3x8x8xui8>, tensor<2x3x3x3xi8>) -> tensor<1x2x8x8xi32>
+  %y = qc.requantize %acc multiplier [1073741824, 1073741824] shift [38, 37] axis 1 zp(0 -> -3) clamp(-128, 127)
+      : tensor<1x2x8x8xi32> -> tensor<1x2x8x8xi8>
+  %t = qc.table %y [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255]
+      : tensor<1x2x8x8xi8> -> tensor<1x2x8x8xui8>
+  return %t : tensor<1x2x8x8xui8>
 }

@@ -804,3 +804,37 @@ func.func @dynamic_dequantize_zero_points(%q: tensor<2x6xi8>, %s: tensor<2x2xf32
   %0 = qc.dynamic_dequantize %q scales %s zero_points %z : (tensor<2x6xi8>, tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x6xf32>
   return
 }
+
+// -----
+
+//===--- table ---===//
+
+func.func @table_size(%x: tensor<4xui8>) {
+  // expected-error @+1 {{table has 2 entries; 'ui8' needs 256}}
+  %0 = qc.table %x [0, 1] : tensor<4xui8> -> tensor<4xui8>
+  return
+}
+
+// -----
+
+func.func @table_width(%x: tensor<4xi16>) {
+  // expected-error @+1 {{indexes with integers of at most 8 bits, not 'i16'}}
+  %0 = qc.table %x [0, 1] : tensor<4xi16> -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @table_entry(%x: tensor<4xi2>) {
+  // expected-error @+1 {{table entry 300 is outside the range [0, 255] of 'ui8'}}
+  %0 = qc.table %x [0, 1, 300, 3] : tensor<4xi2> -> tensor<4xui8>
+  return
+}
+
+// -----
+
+func.func @table_shape(%x: tensor<4xi2>) {
+  // expected-error @+1 {{input and result shapes differ}}
+  %0 = qc.table %x [0, 1, 2, 3] : tensor<4xi2> -> tensor<5xi8>
+  return
+}

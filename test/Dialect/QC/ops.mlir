@@ -141,6 +141,13 @@ func.func @clamp_cast(%x: tensor<16xi32>) -> tensor<16xui8> {
   return %1 : tensor<16xui8>
 }
 
+// CHECK-LABEL: func @table
+func.func @table(%x: tensor<2x3xi2>) -> tensor<2x3xui8> {
+  // CHECK: qc.table %{{.*}} [0, 5, 7, 255] : tensor<2x3xi2> -> tensor<2x3xui8>
+  %0 = qc.table %x [0, 5, 7, 255] : tensor<2x3xi2> -> tensor<2x3xui8>
+  return %0 : tensor<2x3xui8>
+}
+
 // Schemes: the formats bit-width assignment writes onto ops.
 // CHECK-LABEL: func @schemes
 // CHECK-SAME: qc.activation_scheme = #qc.scheme<format = int, bits = 8, isSigned = false, symmetric = false>

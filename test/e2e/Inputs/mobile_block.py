@@ -1,0 +1,120 @@
+"""A MobileNetV3-style block quantized end to end: stem conv -> HardSwish,
+depthwise 3x3 stride (2, 1) and 5x5 stride 2 -> Relu, pointwise -> GELU
+(erf), pointwise -> Sigmoid * 4 -> pointwise. The unary functions between quantizations
+become qc.table (integer-only: check-integer-only passes); the tables run
+in the kernels' epilogues. Checked:
+  - the quantized outputs against a float64 numpy reference (SQNR);
+  - the kernels (vnni/generic, 1 and 2 threads) give outputs identical to
+    the unfused integer reference (--int8-kernels none).
+
+    mobile_block.py WORKDIR BINDIR
+"""
+import math
+import os
+import sys
+
+import numpy as np
+from onnx import helper
+
+sys.path.insert(0, os.path.dirname(__file__))
+from e2e_util import outputs, run, save_model, sqnr  # noqa: E402
+
+work, bindir = sys.argv[1], sys.argv[2]
+os.makedirs(work, exist_ok=True)
+rng = np.random.default_rng(7)
+C, H, W = 16, 12, 70  # rows of 70 columns: a depthwise row spans 5 vectors
+
+
+def w(*shape, scale=0.3):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+weights = {"w0": w(C, 3, 3, 3), "b0": w(C, scale=0.1),
+           "w1": w(C, 1, 3, 3), "b1": w(C, scale=0.1),
+           "w2": w(C, 1, 5, 5, scale=0.2), "b2": w(C, scale=0.1),
+           "w3": w(24, C, 1, 1), "b3": w(24, scale=0.1),
+           "w4": w(8, 24, 1, 1), "b4": w(8, scale=0.1),
+           "w5": w(4, 8, 1, 1), "b5": w(4, scale=0.1),
+           "four": np.array(4.0, np.float32)}
+nodes = [
+    helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], pads=[1, 1, 1, 1]),
+    helper.make_node("HardSwish", ["c0"], ["h0"]),
+    helper.make_node("Conv", ["h0", "w1", "b1"], ["c1"], group=C, pads=[1, 1, 1, 1],
+                     strides=[2, 1]),
+    helper.make_node("Conv", ["c1", "w2", "b2"], ["c2"], group=C, pads=[2, 2, 2, 2],
+                     strides=[2, 2]),
+    helper.make_node("Relu", ["c2"], ["r2"]),
+    helper.make_node("Conv", ["r2", "w3", "b3"], ["c3"]),
+    helper.make_node("Div", ["c3", "four"], ["d3"]),
+    helper.make_node("Erf", ["d3"], ["e3"]),
+    helper.make_node("Conv", ["e3", "w4", "b4"], ["c4"]),
+    helper.make_node("Sigmoid", ["c4"], ["s4"]),
+    helper.make_node("Mul", ["s4", "four"], ["m4"]),
+    helper.make_node("Conv", ["m4", "w5", "b5"], ["y"]),
+]
+OH, OW = (H // 2 + 1) // 2, (W + 1) // 2
+model = save_model(os.path.join(work, "mobile_block.onnx"), nodes, weights,
+                   [1, 3, H, W], [1, 4, OH, OW], opset=14)
+
+
+def conv(x, wt, b, pad, stride=(1, 1), group=1):
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = wt.shape
+    oh, ow = (h - kh) // stride[0] + 1, (wd - kw) // stride[1] + 1
+    out = np.zeros((n, f, oh, ow))
+    fg = f // group
+    for g in range(group):
+        xs = x[:, g * cg:(g + 1) * cg]
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i:i + stride[0] * oh:stride[0], j:j + stride[1] * ow:stride[1]]
+                out[:, g * fg:(g + 1) * fg] += np.einsum(
+                    "nchw,fc->nfhw", patch, wt[g * fg:(g + 1) * fg, :, i, j].astype(np.float64))
+    return out + b.astype(np.float64)[None, :, None, None]
+
+
+erf = np.vectorize(math.erf)
+
+
+def reference(x):
+    c0 = conv(x, weights["w0"], weights["b0"], 1)
+    h0 = c0 * np.clip(c0 / 6 + 0.5, 0, 1)
+    c1 = conv(h0, weights["w1"], weights["b1"], 1, (2, 1), C)
+    c2 = np.maximum(conv(c1, weights["w2"], weights["b2"], 2, (2, 2), C), 0)
+    e3 = erf(conv(c2, weights["w3"], weights["b3"], 0) / 4)
+    c4 = conv(e3, weights["w4"], weights["b4"], 0)
+    return conv(4 / (1 + np.exp(-c4)), weights["w5"], weights["b5"], 0)
+
+
+calib = os.path.join(work, "calib")
+os.makedirs(calib, exist_ok=True)
+xs = rng.standard_normal((24, 1, 3, H, W)).astype(np.float32)
+for i in range(16):
+    np.save(os.path.join(calib, f"s{i:02d}.npy"), xs[i])
+held = os.path.join(work, "held.npz")
+np.savez(held, x=xs[16:])
+ref = np.stack([reference(x.astype(np.float64))[0] for x in xs[16:]])
+
+stats = os.path.join(work, "stats.json")
+qdq = os.path.join(work, "qdq.mlir")
+lib = os.path.join(work, "libq.so")
+run(os.path.join(bindir, "quant-compile"), model, "--calibration-data", calib,
+    "--save-calibration", stats, "--emit-qdq", qdq, "-o", lib)
+ints = run(os.path.join(bindir, "quant-opt"), qdq, "--lower-quantized-to-integer",
+           "--canonicalize", "--check-integer-only")
+print(f"tables: {ints.count('qc.table')}, float ops left: "
+      f"{sum(ints.count(f'qc.{op} ') for op in ('hardswish', 'erf', 'sigmoid', 'div', 'mul'))}")
+y = outputs(bindir, lib, held, work)
+print(f"quantized vs float64 reference: SQNR {sqnr(ref, y):.1f} dB")
+
+good = True
+for variant, extra in [("none", []), ("generic", []), ("auto", ["--threads", "2"])]:
+    lib_k = os.path.join(work, f"libk_{variant}.so")
+    run(os.path.join(bindir, "quant-compile"), model, "--load-calibration", stats,
+        "--int8-kernels", variant, *extra, "-o", lib_k)
+    same = np.array_equal(outputs(bindir, lib_k, held, work), y)
+    print(f"--int8-kernels {variant} {' '.join(extra)}: outputs equal to the default build: "
+          f"{'ok' if same else 'FAILED'}")
+    good &= same
+sys.exit(0 if good else 1)
