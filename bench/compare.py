@@ -13,15 +13,17 @@ the median of --repeat runs after warm-up, with min and max. Models:
     by bench/quality/ort-quantize.py), calibrated by both on the same 32
     samples of bench/quality/make-samples.py;
   - a ResNet-50 and a BERT-base encoder of the real shapes with random
-    weights (bench/models/make-synthetic.py). Python onnxruntime (which
-    quantize_static needs) is not installable here, so their ORT int8 model
-    is our own QDQ export (quant-compile --emit-qdq, quant-translate
-    --export-onnx-qdq), the same calibration.
+    weights (bench/models/make-synthetic.py), and PP-OCRv4's recognizer
+    (make-samples.py's text lines) and detector (16 pages of
+    bench/quality/ocr_sets.py). Python onnxruntime (which quantize_static
+    needs) is not installable here, so their ORT int8 model is our own QDQ
+    export (quant-compile --emit-qdq, quant-translate --export-onnx-qdq),
+    the same calibration.
 Writes a markdown table with the machine's CPU model and flags (--report) and
 an SVG chart beside it.
 
     compare.py BINDIR [--work DIR] [--repeat N] [--report docs/benchmarks.md]
-              [--models cls,embedding,head,resnet50,bert]
+              [--models cls,embedding,head,resnet50,bert,rec,det]
 """
 import argparse
 import os
@@ -49,6 +51,10 @@ MODELS = [
      "synth:calib/resnet50", None, 5),
     ("bert", "BERT-base encoder, seq 128 (synthetic)", "synth:bert_base.onnx", "h", "1x128x768",
      "synth:calib/bert_base", None, 5),
+    ("rec", "PP-OCRv4 rec", f"cache:{OCR}/ch_PP-OCRv4_rec_infer.onnx", "x", "1x3x48x320",
+     "samples:rec/calib", None, 1),
+    ("det", "PP-OCRv4 det, 640x640", f"cache:{OCR}/ch_PP-OCRv4_det_infer.onnx", "x",
+     "1x3x640x640", "ocr:det/calib", None, 5),
 ]
 CONFIGS = ["ours FP32", "ours int8", "ORT FP32", "ORT int8 (QDQ)"]
 
@@ -112,7 +118,12 @@ def main():
     if {"resnet50", "bert"} & set(keys):
         print("== synthetic models (bench/models/make-synthetic.py)", flush=True)
         script("bench/models/make-synthetic.py", synth)
-    roots = {"cache": cache, "samples": samples, "synth": synth}
+    ocr = f"{a.work}/ocr-sets"
+    if "det" in keys and not os.path.isdir(f"{ocr}/det/calib"):
+        print("== detector pages (bench/quality/ocr_sets.py)", flush=True)
+        script("bench/quality/ocr_sets.py", ocr, "--rec-calib", "1", "--rec-eval", "1",
+               "--det-calib", "16", "--det-eval", "1")
+    roots = {"cache": cache, "samples": samples, "synth": synth, "ocr": ocr}
 
     def path(p):
         root, rel = p.split(":", 1)

@@ -8,11 +8,11 @@
 #   - bench/gemm/gemm_int8.py: int8 GEMM GOPS against the measured VNNI peak
 #     -> docs/gemm-int8.md.
 #
-#   bash bench/run.sh [--repeat N] [--models cls,embedding,head,resnet50,bert] [--work DIR]
+#   bash bench/run.sh [--repeat N] [--models cls,embedding,head,resnet50,bert,rec,det] [--work DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 repeat=30
-models=cls,embedding,head,resnet50,bert
+models=cls,embedding,head,resnet50,bert,rec,det
 work=/tmp/qc-bench
 while [ $# -gt 0 ]; do
   case "$1" in
