@@ -384,8 +384,19 @@ LogicalResult Exporter::graphOp(Operation *op) {
   onnx::NodeProto *node = graph->add_node();
   node->set_op_type(it->second);
   node->set_name(fresh(hint.empty() ? it->second : hint));
-  for (auto [i, v] : llvm::enumerate(op->getOperands()))
-    node->add_input(i == 2 && bias ? *bias : nameOf(v).str());
+  if (auto resize = dyn_cast<qc::ResizeOp>(op)) {
+    // ONNX's inputs are (X, roi, scales, sizes), one of scales and sizes
+    // given; ours hold the target in one operand.
+    bool scales = resize.getTarget() == "scales";
+    node->add_input(nameOf(resize.getX()).str());
+    node->add_input(resize.getRoi() ? nameOf(resize.getRoi()).str() : "");
+    node->add_input(scales ? nameOf(resize.getScalesOrSizes()).str() : "");
+    if (!scales)
+      node->add_input(nameOf(resize.getScalesOrSizes()).str());
+  } else {
+    for (auto [i, v] : llvm::enumerate(op->getOperands()))
+      node->add_input(i == 2 && bias ? *bias : nameOf(v).str());
+  }
   // Attributes the opset-17 schema has; these ops take them as inputs.
   static const llvm::StringMap<std::string> asInput = {{"ReduceSum", "axes"},
                                                        {"Squeeze", "axes"},

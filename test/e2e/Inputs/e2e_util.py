@@ -10,12 +10,13 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-def conv(x, w, b, pad, group=1):
-    """NCHW input, OIHW weights, groups, symmetric padding, stride 1."""
+def conv(x, w, b, pad, group=1, stride=(1, 1)):
+    """NCHW input, OIHW weights, groups, symmetric padding, strides."""
     x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
-    oh, ow = h - kh + 1, wd - kw + 1
+    sh, sw = stride
+    oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
     out = np.zeros((n, f, oh, ow))
     fg = f // group
     for g in range(group):
@@ -23,7 +24,8 @@ def conv(x, w, b, pad, group=1):
         for i in range(kh):
             for j in range(kw):
                 out[:, g * fg:(g + 1) * fg] += np.einsum(
-                    "nchw,fc->nfhw", xs[:, :, i:i + oh, j:j + ow], w[g * fg:(g + 1) * fg, :, i, j])
+                    "nchw,fc->nfhw", xs[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw],
+                    w[g * fg:(g + 1) * fg, :, i, j])
     return out + (0 if b is None else b[None, :, None, None])
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from onnx import helper
 
 sys.path.insert(0, os.path.dirname(__file__))
-from e2e_util import outputs, run, save_model, sqnr  # noqa: E402
+from e2e_util import conv, outputs, run, save_model, sqnr  # noqa: E402
 
 work, bindir = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -57,34 +57,18 @@ model = save_model(os.path.join(work, "mobile_block.onnx"), nodes, weights,
                    [1, 3, H, W], [1, 4, OH, OW], opset=14)
 
 
-def conv(x, wt, b, pad, stride=(1, 1), group=1):
-    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    n, c, h, wd = x.shape
-    f, cg, kh, kw = wt.shape
-    oh, ow = (h - kh) // stride[0] + 1, (wd - kw) // stride[1] + 1
-    out = np.zeros((n, f, oh, ow))
-    fg = f // group
-    for g in range(group):
-        xs = x[:, g * cg:(g + 1) * cg]
-        for i in range(kh):
-            for j in range(kw):
-                patch = xs[:, :, i:i + stride[0] * oh:stride[0], j:j + stride[1] * ow:stride[1]]
-                out[:, g * fg:(g + 1) * fg] += np.einsum(
-                    "nchw,fc->nfhw", patch, wt[g * fg:(g + 1) * fg, :, i, j].astype(np.float64))
-    return out + b.astype(np.float64)[None, :, None, None]
-
-
 erf = np.vectorize(math.erf)
 
 
 def reference(x):
-    c0 = conv(x, weights["w0"], weights["b0"], 1)
+    wd = {k: v.astype(np.float64) for k, v in weights.items()}
+    c0 = conv(x, wd["w0"], wd["b0"], 1)
     h0 = c0 * np.clip(c0 / 6 + 0.5, 0, 1)
-    c1 = conv(h0, weights["w1"], weights["b1"], 1, (2, 1), C)
-    c2 = np.maximum(conv(c1, weights["w2"], weights["b2"], 2, (2, 2), C), 0)
-    e3 = erf(conv(c2, weights["w3"], weights["b3"], 0) / 4)
-    c4 = conv(e3, weights["w4"], weights["b4"], 0)
-    return conv(4 / (1 + np.exp(-c4)), weights["w5"], weights["b5"], 0)
+    c1 = conv(h0, wd["w1"], wd["b1"], 1, C, (2, 1))
+    c2 = np.maximum(conv(c1, wd["w2"], wd["b2"], 2, C, (2, 2)), 0)
+    e3 = erf(conv(c2, wd["w3"], wd["b3"], 0) / 4)
+    c4 = conv(e3, wd["w4"], wd["b4"], 0)
+    return conv(4 / (1 + np.exp(-c4)), wd["w5"], wd["b5"], 0)
 
 
 calib = os.path.join(work, "calib")

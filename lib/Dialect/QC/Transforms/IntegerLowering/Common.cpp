@@ -35,7 +35,7 @@ std::optional<DynamicInput> dynamicInput(Value v) {
                       dq.getGroupSize(), groups};
 }
 
-std::optional<int64_t> constantLevel(Value c, UniformQuantizedType qt) {
+std::optional<float> splatValue(Value c) {
   Attribute attr;
   if (!matchPattern(c, m_Constant(&attr)))
     return std::nullopt;
@@ -43,7 +43,14 @@ std::optional<int64_t> constantLevel(Value c, UniformQuantizedType qt) {
   if (!vals || vals->empty() ||
       llvm::any_of(*vals, [&](float v) { return v != vals->front(); }))
     return std::nullopt;
-  float r = std::nearbyint(vals->front() / float(qt.getScale()));
+  return vals->front();
+}
+
+std::optional<int64_t> constantLevel(Value c, UniformQuantizedType qt) {
+  std::optional<float> v = splatValue(c);
+  if (!v)
+    return std::nullopt;
+  float r = std::nearbyint(*v / float(qt.getScale()));
   return std::clamp<int64_t>(int64_t(r) + qt.getZeroPoint(),
                              qt.getStorageTypeMin(), qt.getStorageTypeMax());
 }

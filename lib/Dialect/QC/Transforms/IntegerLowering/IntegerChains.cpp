@@ -146,18 +146,6 @@ struct RequantizeQDQ : OpRewritePattern<qc::QuantizeOp> {
 struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
 
-  /// The one splat value of a float constant, or none.
-  static std::optional<double> scalar(Value v) {
-    Attribute attr;
-    if (!matchPattern(v, m_Constant(&attr)))
-      return std::nullopt;
-    std::optional<std::vector<float>> vals = qc::readFloatElements(attr);
-    if (!vals || vals->empty() ||
-        llvm::any_of(*vals, [&](float f) { return f != vals->front(); }))
-      return std::nullopt;
-    return double(vals->front());
-  }
-
   /// f(v) at the level whose dequantized value is `x`: none when some op on
   /// the way is not one this evaluates, not elementwise of x's shape, or
   /// reads another non-constant value.
@@ -166,8 +154,8 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
                                     unsigned &ops) {
     if (v == leaf)
       return x;
-    if (std::optional<double> c = scalar(v))
-      return c;
+    if (std::optional<float> c = splatValue(v))
+      return double(*c);
     Operation *op = v.getDefiningOp();
     if (!op || op->getNumResults() != 1 || tensorTy(v).getShape() != shape)
       return std::nullopt;

@@ -37,6 +37,10 @@ struct DynamicInput {
 };
 std::optional<DynamicInput> dynamicInput(mlir::Value v);
 
+/// The one value of a float constant of one value (a scalar, a splat, or a
+/// blob exporters write out in full); none for anything else.
+std::optional<float> splatValue(mlir::Value c);
+
 /// The stored value of a constant of one value (a scalar, a splat, or a
 /// blob exporters write out in full) quantized to `qt` by qc.quantize's
 /// definition (f32 divide, round half to even, zero point, saturation);
