@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - the CPU target's pass pipelines --------------------===//
 #include "qc/Target/CPU/Pipelines.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -24,6 +25,8 @@ void qc::cpu::buildQCToLinalgPassPipeline(
   kernels.reportChoices = options.reportChoices.getValue();
   kernels.bytePermutes = options.bytePermutes.getValue();
   kernels.kernelTasks = options.threads.getValue();
+  // Float builds too: upsampling ConvTranspose as a 1x1 conv the kernels run.
+  pm.addPass(createDecomposeConvTranspose());
   pm.addPass(createLowerToMicrokernels(kernels));
   pm.addPass(createConvertQCToLinalg());
 }

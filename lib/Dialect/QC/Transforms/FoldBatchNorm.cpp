@@ -49,7 +49,7 @@ struct FoldIntoConv : OpRewritePattern<qc::BatchNormalizationOp> {
                                 PatternRewriter &rw) const override {
     Operation *producer = bn.getX().getDefiningOp();
     if (!producer || !producer->hasOneUse() ||
-        !isa<qc::ConvOp, qc::GemmOp>(producer))
+        !isa<qc::ConvOp, qc::GemmOp, qc::ConvTransposeOp>(producer))
       return failure();
     std::optional<Affine> a = affineOf(bn);
     if (!a)
@@ -84,6 +84,17 @@ struct FoldIntoConv : OpRewritePattern<qc::BatchNormalizationOp> {
         channelOf = [cols](int64_t i) { return i % cols; };
       if (wTy.getDimSize(gemm.getTransB() ? 0 : 1) != channels)
         return failure();
+    } else if (auto ct = dyn_cast<qc::ConvTransposeOp>(producer)) {
+      // Weights [C, F / group, k...]: output channel g F/group + f.
+      int64_t group = ct.getGroup(), fg = wTy.getDimSize(1);
+      if (wTy.getRank() < 3 || fg * group != channels)
+        return failure();
+      int64_t taps = wTy.getNumElements() / (wTy.getDimSize(0) * fg),
+              cg = wTy.getDimSize(0) / group;
+      channelOf = [=](int64_t i) {
+        int64_t c = i / (fg * taps), f = i / taps % fg;
+        return (c / cg) * fg + f;
+      };
     } else {
       if (wTy.getDimSize(0) != channels)
         return failure();

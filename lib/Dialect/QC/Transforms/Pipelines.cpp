@@ -14,6 +14,7 @@ void qc::buildPrepareCalibrationPipeline(
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(createCanonicalizerPass());
   fn.addPass(createFoldBatchNorm());
+  fn.addPass(createDecomposeConvTranspose());
   if (options.equalize)
     fn.addPass(createEqualizeLayers());
   InsertObserversOptions io;

@@ -25,10 +25,30 @@ def FoldBatchNorm : Pass<"fold-batch-norm"> {
     becomes `Conv(x, W', B')` with `W'[f] = W[f] * g[f]`,
     `B'[f] = (B[f] - mean[f]) * g[f] + beta[f]` and
     `g = scale / sqrt(var + epsilon)`; the same for a Gemm whose output
-    channels are its columns. The conv or gemm must have no other user.
+    channels are its columns, and for a ConvTranspose (output channel
+    `f` is weight dim 1 within its group). The producer must have no other
+    user.
     Quantization needs it: the folded weights are what gets quantized, and
     the normalization leaves no float op between two integer convolutions.
   }];
+}
+
+def DecomposeConvTranspose : Pass<"decompose-conv-transpose"> {
+  let summary = "Runs upsampling ConvTranspose (windows that do not overlap) as a 1x1 Conv and a depth-to-space rearrangement";
+  let description = [{
+    A 2-d ConvTranspose with strides equal to its kernel, dilation 1, no
+    padding, group 1 and constant weights (the upsampling heads of
+    segmentation and text-detection models, e.g. PP-OCR's DB head) computes
+    every output pixel `(h KH + kh, w KW + kw)` from input pixel `(h, w)`
+    alone. It becomes a 1x1 `Conv` to `F KH KW` channels (weights
+    `W'[(f, kh, kw)][c] = W[c][f][kh][kw]`, the bias repeated per tap)
+    and `Reshape -> Transpose -> Reshape` to `[N, F, H KH, W KW]`: the
+    convolution runs in the int8 or float kernels (and is quantized like any
+    other), the rearrangement on integers, instead of a generic loop over
+    every output pixel and window tap. `fold-batch-norm` runs first, so a
+    BatchNormalization after the ConvTranspose is already in its weights.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def EqualizeLayers : Pass<"equalize-layers", "::mlir::func::FuncOp"> {
