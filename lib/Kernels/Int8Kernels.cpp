@@ -415,34 +415,41 @@ QC_VNNI void tileVnni(int mr, int nv, const uint8_t *bc, int64_t ldbc,
 /// two-table byte permutes (indices 0-127 and 128-255) and a blend on the
 /// index's top bit. Not inlined: its callers lack the VBMI target.
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), noinline)) void
-translateVbmi(uint8_t *p, int64_t n, const uint8_t *lut) {
+translateVbmi(uint8_t *p, int64_t rows, int64_t n, int64_t ld,
+              const uint8_t *lut) {
   __m512i t0 = _mm512_loadu_si512(lut), t1 = _mm512_loadu_si512(lut + 64),
           t2 = _mm512_loadu_si512(lut + 128), t3 = _mm512_loadu_si512(lut + 192);
-  for (int64_t i = 0; i < n; i += 64) {
-    __mmask64 m = n - i >= 64 ? ~__mmask64(0) : (__mmask64(1) << (n - i)) - 1;
-    __m512i idx = _mm512_maskz_loadu_epi8(m, p + i);
-    __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1),
-            hi = _mm512_permutex2var_epi8(t2, idx, t3);
-    _mm512_mask_storeu_epi8(
-        p + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
-  }
+  for (int64_t r = 0; r < rows; ++r, p += ld)
+    for (int64_t i = 0; i < n; i += 64) {
+      __mmask64 m =
+          n - i >= 64 ? ~__mmask64(0) : (__mmask64(1) << (n - i)) - 1;
+      __m512i idx = _mm512_maskz_loadu_epi8(m, p + i);
+      __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1),
+              hi = _mm512_permutex2var_epi8(t2, idx, t3);
+      _mm512_mask_storeu_epi8(
+          p + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
+    }
 }
 
 /// The same with one load per byte (any x86-64).
-__attribute__((noinline)) void translateScalar(uint8_t *p, int64_t n,
+__attribute__((noinline)) void translateScalar(uint8_t *p, int64_t rows,
+                                               int64_t n, int64_t ld,
                                                const uint8_t *lut) {
-  for (int64_t i = 0; i < n; ++i)
-    p[i] = lut[p[i]];
+  for (int64_t r = 0; r < rows; ++r, p += ld)
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = lut[p[i]];
 }
 
-/// Applies the epilogue's table, if any, to `n` stored bytes.
-inline void translate(const Epilogue &e, void *out, int64_t n) {
-  if (!e.lut)
+/// Applies the epilogue's table, if any, to `rows` runs of `n` stored bytes
+/// `ld` apart (one call per block: the table is loaded once).
+inline void translate(const Epilogue &e, void *out, int64_t rows, int64_t n,
+                      int64_t ld) {
+  if (!e.lut || rows <= 0)
     return;
   if (e.lutVbmi)
-    translateVbmi(static_cast<uint8_t *>(out), n, e.lut);
+    translateVbmi(static_cast<uint8_t *>(out), rows, n, ld, e.lut);
   else
-    translateScalar(static_cast<uint8_t *>(out), n, e.lut);
+    translateScalar(static_cast<uint8_t *>(out), rows, n, ld, e.lut);
 }
 
 /// Requantizes 16 corrected accumulators with per-lane multipliers/shifts
@@ -622,12 +629,13 @@ runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
               _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + idx,
                                        masks[v], x);
           }
-          if (e.outI8)
-            translate(e, static_cast<int8_t *>(out) + (r + i) * ldo + n0, cols);
         }
       }
     }
   }
+  if (e.outI8)
+    translate(e, static_cast<int8_t *>(out) + r0 * ldo + n0, r1 - r0, cols,
+              ldo);
 }
 
 /// C[b] = A[b] x B[b]: A activation rows (broadcast side), B packed at
@@ -873,21 +881,34 @@ void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
               uint8_t xr, uint8_t padv, uint8_t *image) {
   int64_t w0 = s.pw < Wp ? s.pw : Wp;
   int64_t w1 = s.pw + s.W < Wp ? s.pw + s.W : Wp;
-  for (int64_t c = 0; c < s.Cg(); ++c)
-    for (int64_t r = 0; r < Hp; ++r) {
-      uint8_t *dst = image + (c * Hp + r) * Wp;
-      int64_t ih = r - s.ph;
-      if (ih < 0 || ih >= s.H) {
-        memset(dst, padv, size_t(Wp));
-        continue;
-      }
-      const uint8_t *src = x + (c * s.H + ih) * s.W - s.pw;
-      memset(dst, padv, size_t(w0));
-      for (int64_t q = w0; q < w1; ++q)
+  // The image's rows inside the padded plane: [r0, r1).
+  int64_t r0 = s.ph < Hp ? s.ph : Hp, r1 = s.ph + s.H < Hp ? s.ph + s.H : Hp;
+  int64_t Cg = s.Cg();
+  for (int64_t c = 0; c < Cg; ++c) {
+    uint8_t *plane = image + c * Hp * Wp;
+    const uint8_t *src = x + (c * s.H + (r0 - s.ph)) * s.W;
+    // Whole padding rows at once; rows are often only a few bytes wide,
+    // so the image rows are plain loops (no call per row).
+    memset(plane, padv, size_t(r0 * Wp));
+    if (w0 == 0 && w1 == Wp && Wp == s.W) { // no column padding: one run
+      int64_t n = (r1 - r0) * Wp;
+      uint8_t *dst = plane + r0 * Wp;
+      for (int64_t q = 0; q < n; ++q)
         dst[q] = src[q] ^ xr;
-      if (w1 < Wp)
-        memset(dst + w1, padv, size_t(Wp - w1));
+    } else {
+      for (int64_t r = r0; r < r1; ++r, src += s.W) {
+        uint8_t *dst = plane + r * Wp;
+        const uint8_t *row = src - s.pw;
+        for (int64_t q = 0; q < w0; ++q)
+          dst[q] = padv;
+        for (int64_t q = w0; q < w1; ++q)
+          dst[q] = row[q] ^ xr;
+        for (int64_t q = w1; q < Wp; ++q)
+          dst[q] = padv;
+      }
     }
+    memset(plane + r1 * Wp, padv, size_t((Hp - r1) * Wp));
+  }
 }
 
 /// The im2col columns [p0, p0 + 64) from the padded image (Hp x Wp planes,
@@ -1189,10 +1210,6 @@ QC_VNNI inline void depthwiseRowVnni(const ConvShape &s, const uint8_t *planes,
     else
       _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + 16 * v, mask, xv);
   }
-  if (e.outI8) {
-    int64_t n = s.OW - ow0 < 16 * NV ? s.OW - ow0 : 16 * NV;
-    translate(e, out, n);
-  }
 }
 
 /// Depthwise convolution with AVX-512: each channel's padded plane is split
@@ -1265,6 +1282,8 @@ QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
         }
       }
     }
+    if (e.outI8)
+      translate(e, static_cast<uint8_t *>(out) + (n * s.C + c) * P, 1, P, P);
   }
   free(planes);
 }
