@@ -240,3 +240,20 @@ func.func @hardswish_chain(%x: tensor<8xf32>, %z: tensor<8xf32>) -> (tensor<8xf3
   %q = qc.observe "p" %p {min = -16.0 : f64, max = 16.0 : f64} : tensor<8xf32>
   return %h, %q : tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// quantize(maxpool(f(x))) = maxpool(quantize(f(x))) (quantization does not
+// decrease, so it commutes with max): the table, then the pooling on its
+// integers.
+// CHECK-LABEL: func.func @table_then_pool
+// CHECK: %[[T:.*]] = qc.table %{{.*}} [{{.*}}] : tensor<1x2x4x4xui8> -> tensor<1x2x4x4xui8>
+// CHECK: qc.maxpool %[[T]] {{.*}} : (tensor<1x2x4x4xui8>) -> tensor<1x2x2x2xui8>
+// CHECK-NOT: qc.leakyrelu
+func.func @table_then_pool(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  %x0 = qc.observe "x" %x {min = -2.0 : f64, max = 2.0 : f64} : tensor<1x2x4x4xf32>
+  %l = qc.leakyrelu %x0 {alpha = 2.000000e-01 : f32} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %m = qc.maxpool %l {auto_pad = "NOTSET", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  %o = qc.observe "m" %m {min = -0.4 : f64, max = 2.0 : f64} : tensor<1x2x2x2xf32>
+  return %o : tensor<1x2x2x2xf32>
+}

@@ -241,9 +241,19 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
   LogicalResult matchAndRewrite(qc::QuantizeOp q,
                                 PatternRewriter &rw) const override {
     UniformQuantizedType yq = perTensor(q.getOutput());
-    if (!yq || dequantized(q.getInput()))
+    // quantize(maxpool(f(x))) = maxpool(quantize(f(x))): quantization is
+    // non-decreasing, so it commutes with max whatever f is; the pooling
+    // then runs on the table's integers.
+    Value fx = q.getInput();
+    auto pool = fx.getDefiningOp<qc::MaxPoolOp>();
+    if (pool && pool->getResult(0).hasOneUse() &&
+        (pool->getNumResults() == 1 || pool->getResult(1).use_empty()))
+      fx = pool->getOperand(0);
+    else
+      pool = nullptr;
+    if (!yq || dequantized(fx))
       return failure();
-    Value leaf = findLeaf(q.getInput());
+    Value leaf = findLeaf(fx);
     Value x = leaf ? dequantized(leaf) : Value();
     UniformQuantizedType xq = x ? perTensor(x) : nullptr;
     if (!xq || xq.getStorageTypeIntegralWidth() > 8 ||
@@ -251,7 +261,7 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
       return failure();
     // A Relu or Clip alone is a requantization's clamp (RequantizeQDQ).
     double actLo, actHi;
-    if (dequantized(peelActivation(q.getInput(), actLo, actHi)))
+    if (dequantized(peelActivation(fx, actLo, actHi)))
       return failure();
     unsigned bits = xq.getStorageTypeIntegralWidth();
     int64_t levels = int64_t(1) << bits;
@@ -263,7 +273,7 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
                                           xq.getStorageTypeMax());
       unsigned ops = 0;
       std::optional<double> y =
-          eval(q.getInput(), leaf, shape,
+          eval(fx, leaf, shape,
                double(level - xq.getZeroPoint()) * xq.getScale(), ops);
       if (!y)
         return rw.notifyMatchFailure(q, "not a unary function of one input");
@@ -276,6 +286,8 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
     Value ints = qc::TableOp::create(
         rw, loc, storageTensorType(tensorTy(leaf), yq),
         storageOf(rw, loc, x), rw.getDenseI32ArrayAttr(table));
+    if (pool)
+      ints = cloneOnIntegers(rw, pool, ints, yq)->getResult(0);
     return replaceWithIntegers(rw, q, ints);
   }
 };
