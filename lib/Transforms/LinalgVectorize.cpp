@@ -67,6 +67,22 @@ SmallVector<int64_t> registerTile(linalg::LinalgOp op) {
   return tiles;
 }
 
+/// Whether `op` has enough iterations to share among threads: below 2^15
+/// (a few microseconds of work) a fork and join of the pool costs as much
+/// as it saves, so small ops (the tail of a classifier, a keyword
+/// spotter's layers) run on the calling thread.
+bool worthThreads(linalg::LinalgOp op) {
+  int64_t n = 1;
+  for (int64_t r : op.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(r))
+      return true;
+    n *= r;
+    if (n >= (int64_t(1) << 15))
+      return true;
+  }
+  return false;
+}
+
 /// The unit-extent parallel loops of `op` other than those of the output's
 /// last two dims.
 SmallVector<unsigned> unitBatchDims(linalg::LinalgOp op) {
@@ -177,7 +193,8 @@ struct LinalgVectorizePass
       for (auto [d, it] : llvm::enumerate(iters))
         if (it == utils::IteratorType::reduction)
           std::swap(outer[d], inner[d]);
-      Operation *tile = tileOnce(rewriter, op, outer, parallel);
+      Operation *tile =
+          tileOnce(rewriter, op, outer, parallel && worthThreads(op));
       if (!tile)
         continue;
       if (llvm::any_of(inner, [](int64_t t) { return t != 0; }))
@@ -210,6 +227,8 @@ struct LinalgVectorizePass
           rest.push_back(op);
       });
       for (linalg::LinalgOp op : rest) {
+        if (!worthThreads(op))
+          continue;
         SmallVector<int64_t> ranges = op.getStaticLoopRanges();
         SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
         SmallVector<int64_t> sizes(ranges.size(), 0);

@@ -257,10 +257,19 @@ qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels,
 
 /// Builds a call: each argument from a tensor (a pointer into its buffer),
 /// an integer, a constant blob or null; then a fresh output buffer.
+/// Multiply-adds below which a kernel call runs as one task: a fork and
+/// join of the thread pool costs a few microseconds, as much as this many
+/// multiply-adds (the squeeze-excitation convs of 1x1 pixels, a keyword
+/// spotter's dense layers).
+constexpr int64_t kMinParallelMacs = int64_t(1) << 18;
+
 struct CallBuilder {
   PatternRewriter &rw;
   Location loc;
   Type ptrTy, i64;
+  /// The call's multiply-adds, where known: below kMinParallelMacs it runs
+  /// as one task whatever `tasks` finish() is given.
+  int64_t macs = INT64_MAX;
 
   CallBuilder(PatternRewriter &rw, Location loc)
       : rw(rw), loc(loc), ptrTy(LLVM::LLVMPointerType::get(rw.getContext())),
@@ -291,6 +300,8 @@ struct CallBuilder {
   template <typename CallT>
   Value finish(CallT &call, StringRef variant, RankedTensorType outTy,
                unsigned tasks) {
+    if (macs < kMinParallelMacs)
+      tasks = 1;
     std::string symbol =
         ("qc_k_" + Twine(CallT::kernelName) + "_" + variant).str();
     assert(kernelSignature(symbol, rw.getContext()) &&
@@ -502,6 +513,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
         op.getInputZp());
     Type i32 = rw.getI32Type(), i64 = rw.getI64Type();
     CallBuilder cb(rw, loc);
+    cb.macs = N * F * OH * OW * K;
     conv2d_bin_call k;
     convShape(cb, k);
     k.x = cb.tensor(op.getInput());
@@ -526,6 +538,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
       bias.empty() ? nullptr : bias.data(), xU, op.getInputZp());
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   CallBuilder cb(rw, loc);
+  cb.macs = N * F * OH * OW * K;
   conv2d_i8_call k;
   convShape(cb, k);
   k.groups = cb.i(groups);
@@ -640,6 +653,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
         b->data(), N, K, 1, /*kMajor=*/true, bU, f, bzp.data(), bzp.size(),
         biasPtr, lo, hi - lo, op.getAZp());
     CallBuilder cb(rw, loc);
+    cb.macs = batch * rows * N * K;
     matmul_bin_call k;
     k.M = cb.i(rows);
     k.N = cb.i(N);
@@ -679,6 +693,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
     if (opts.lowbit == LowBitMethod::LUT ||
         lutIsFaster(op, rows, K, N, p, *stored, lp, f, opts)) { // auto, popcount
       CallBuilder cb(rw, loc);
+      cb.macs = batch * rows * N * K;
       matmul_lut_i8_call k;
       k.M = cb.i(rows);
       k.N = cb.i(N);
@@ -696,6 +711,7 @@ LogicalResult matmulToKernel(qc::MatMulIntOp op, bool fuse,
     }
   }
   CallBuilder cb(rw, loc);
+  cb.macs = batch * rows * N * K;
   matmul_i8_call k;
   k.batch = cb.i(batch);
   k.M = cb.i(rows);
@@ -938,6 +954,7 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
         op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
     Location loc = op.getLoc();
     CallBuilder cb(rw, loc);
+    cb.macs = yTy.getNumElements() * wTy.getNumElements() / wTy.getDimSize(0);
     conv2d_f32_call k;
     k.batch = cb.i(xTy.getDimSize(0));
     k.C = cb.i(xTy.getDimSize(1));
@@ -998,6 +1015,7 @@ struct MatMulF32ToKernel : OpRewritePattern<qc::MatMulOp> {
     }
     Location loc = op.getLoc();
     CallBuilder cb(rw, loc);
+    cb.macs = batch * rows * N * K;
     matmul_f32_call k;
     k.batch = cb.i(batch);
     k.M = cb.i(rows);

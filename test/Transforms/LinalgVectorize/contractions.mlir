@@ -51,11 +51,23 @@ func.func @matmul(%a: tensor<64x128xf32>, %b: tensor<128x96xf32>) -> tensor<64x9
 // CHECK-LABEL: func @ragged
 // CHECK: linalg.matmul
 // CHECK-NOT: vector.
-// For threads, an op left as loops is split over its first parallel dim.
+// For threads, an op left as loops is split over its first parallel dim
+// (96 x 64 x 10 iterations: enough for a fork and join).
 // PAR-LABEL: func @ragged
-// PAR: scf.forall (%{{.*}}) in (6)
-// PAR: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<1x4xf32>, tensor<4x10xf32>)
-func.func @ragged(%a: tensor<6x4xf32>, %b: tensor<4x10xf32>, %c: tensor<6x10xf32>) -> tensor<6x10xf32> {
+// PAR: scf.forall (%{{.*}}) in (96)
+// PAR: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<1x64xf32>, tensor<64x10xf32>)
+func.func @ragged(%a: tensor<96x64xf32>, %b: tensor<64x10xf32>, %c: tensor<96x10xf32>) -> tensor<96x10xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<96x64xf32>, tensor<64x10xf32>) outs(%c : tensor<96x10xf32>) -> tensor<96x10xf32>
+  return %r : tensor<96x10xf32>
+}
+
+// -----
+
+// 6 x 4 x 10 iterations: less work than a fork and join costs, no threads.
+// PAR-LABEL: func @small_ragged
+// PAR-NOT: scf.forall
+// PAR: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<6x4xf32>, tensor<4x10xf32>)
+func.func @small_ragged(%a: tensor<6x4xf32>, %b: tensor<4x10xf32>, %c: tensor<6x10xf32>) -> tensor<6x10xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<6x4xf32>, tensor<4x10xf32>) outs(%c : tensor<6x10xf32>) -> tensor<6x10xf32>
   return %r : tensor<6x10xf32>
 }
