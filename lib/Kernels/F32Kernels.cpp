@@ -159,6 +159,89 @@ void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp,
   memset(image + s.C * Hp * Wp, 0, size_t(slack) * 4);
 }
 
+/// One output row of a depthwise channel, NV vectors of 16 columns from
+/// ow0, over the sw phase planes of the padded plane (phase p holds the
+/// padded columns p, p + sw, ...): every tap reads a contiguous run.
+template <int NV>
+QC_AVX512 inline void depthwiseRow(const Shape &s, const float *planes,
+                                   int64_t Hp, int64_t Wq, int64_t oh,
+                                   int64_t ow0, const float *wc, float b,
+                                   float *out) {
+  __m512 acc[NV];
+  for (int v = 0; v < NV; ++v)
+    acc[v] = _mm512_set1_ps(b);
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    int64_t r = oh * s.sh + kh * s.dh;
+    for (int64_t kw = 0; kw < s.KW; ++kw) {
+      int64_t col = kw * s.dw;
+      const float *in = planes + ((col % s.sw) * Hp + r) * Wq + col / s.sw + ow0;
+      __m512 wv = _mm512_set1_ps(wc[kh * s.KW + kw]);
+      for (int v = 0; v < NV; ++v)
+        acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(in + 16 * v), wv, acc[v]);
+    }
+  }
+  for (int v = 0; v < NV; ++v) {
+    int64_t left = s.OW - ow0 - 16 * v;
+    __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    _mm512_mask_storeu_ps(out + 16 * v, m, acc[v]);
+  }
+}
+
+/// Depthwise convolution (groups == C == F, weights [F][KH][KW]): each
+/// channel's plane padded with zeros and split into sw phase planes, then
+/// every output row in chunks of 64 columns, the accumulators in registers
+/// over all taps.
+QC_AVX512 void depthwise(int64_t batch, const Shape &s, const float *x,
+                         const float *w, const float *bias, float *out,
+                         int64_t task, int64_t ntasks) {
+  int64_t Hp = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1;
+  int64_t Wp = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
+  int64_t Wq = cdiv(Wp, s.sw), P = s.OH * s.OW;
+  int64_t ub, ue;
+  share(batch * s.C, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  // Rows are read up to 64 floats past an output row's last column.
+  size_t n = size_t(s.sw * Hp * Wq + 128);
+  float *planes = static_cast<float *>(malloc(n * 4));
+  memset(planes + n - 128, 0, 128 * 4);
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t c = u % s.C;
+    const float *src = x + u * s.H * s.W;
+    for (int64_t r = 0; r < Hp; ++r) {
+      int64_t ih = r - s.ph;
+      bool inside = ih >= 0 && ih < s.H;
+      for (int64_t p = 0; p < s.sw; ++p) {
+        float *dst = planes + (p * Hp + r) * Wq;
+        for (int64_t q = 0; q < Wq; ++q) {
+          int64_t iw = q * s.sw + p - s.pw;
+          dst[q] = inside && iw >= 0 && iw < s.W ? src[ih * s.W + iw] : 0.0f;
+        }
+      }
+    }
+    const float *wc = w + c * s.KH * s.KW;
+    float b = bias ? bias[c] : 0.0f;
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow0 = 0; ow0 < s.OW; ow0 += 64) {
+        float *o = out + u * P + oh * s.OW + ow0;
+        switch (cdiv(min64(s.OW - ow0, 64), 16)) {
+        case 1:
+          depthwiseRow<1>(s, planes, Hp, Wq, oh, ow0, wc, b, o);
+          break;
+        case 2:
+          depthwiseRow<2>(s, planes, Hp, Wq, oh, ow0, wc, b, o);
+          break;
+        case 3:
+          depthwiseRow<3>(s, planes, Hp, Wq, oh, ow0, wc, b, o);
+          break;
+        default:
+          depthwiseRow<4>(s, planes, Hp, Wq, oh, ow0, wc, b, o);
+        }
+      }
+  }
+  free(planes);
+}
+
 /// qc.hadamard on 16 rows at a time, transposed so that each of the n
 /// positions of a row is one zmm of the 16 rows' values: the butterflies and
 /// the factor's contraction are whole-vector adds and FMAs, in a buffer of
@@ -321,6 +404,8 @@ QC_AVX512 void qc_k_matmul_f32_avx512(QC_KERNEL_PARAMS(matmul_f32)) {
 
 QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
   Shape s{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw};
+  if (groups > 1) // depthwise: groups == C == F (the only grouping taken)
+    return depthwise(batch, s, x, w, bias, out, task, ntasks);
   int64_t K = s.K(), P = OH * OW;
   bool pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 &&
                    pw == 0 && OH == H && OW == W;

@@ -563,8 +563,13 @@ TEST(F32Kernels, ConvOddShapes) {
   struct Case {
     int64_t N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw;
     bool bias;
+    int64_t groups = 1; // 1, or C = F: depthwise
   };
   const Case cases[] = {
+      {1, 6, 10, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, true, 6},      // depthwise
+      {2, 3, 7, 150, 3, 3, 3, 2, 1, 1, 1, 1, 1, false, 3},    // rows of 150
+      {1, 4, 6, 131, 4, 3, 5, 1, 3, 1, 2, 1, 2, true, 4},     // col stride 3
+      {1, 5, 9, 17, 5, 5, 5, 1, 1, 2, 2, 1, 1, true, 5},      // 5x5
       {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, true},
       {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, false},
       {1, 10, 8, 17, 20, 1, 1, 1, 1, 0, 0, 1, 1, true},
@@ -579,14 +584,15 @@ TEST(F32Kernels, ConvOddShapes) {
     std::mt19937 rng(seed++);
     int64_t OH = (c.H + 2 * c.ph - c.dh * (c.KH - 1) - 1) / c.sh + 1;
     int64_t OW = (c.W + 2 * c.pw - c.dw * (c.KW - 1) - 1) / c.sw + 1;
-    int64_t K = c.C * c.KH * c.KW;
+    int64_t Cg = c.C / c.groups, Fg = c.F / c.groups, K = Cg * c.KH * c.KW;
     auto x = randomFloats(rng, size_t(c.N * c.C * c.H * c.W));
     auto w = randomFloats(rng, size_t(c.F * K));
     auto bias = randomFloats(rng, size_t(c.F));
     std::vector<float> out(size_t(c.N * c.F * OH * OW), -1.0f);
     for (int64_t t = 0; t < 4; ++t)
       qc_k_conv2d_f32_avx512(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh,
-                             c.sw, c.ph, c.pw, c.dh, c.dw, x.data(), w.data(),
+                             c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, x.data(),
+                             w.data(),
                              c.bias ? bias.data() : nullptr, out.data(), t, 4);
     int64_t bad = 0;
     for (int64_t n = 0; n < c.N; ++n)
@@ -595,16 +601,17 @@ TEST(F32Kernels, ConvOddShapes) {
           for (int64_t ow = 0; ow < OW; ++ow) {
             double want = c.bias ? bias[size_t(f)] : 0.0,
                    scale = std::abs(want);
-            for (int64_t ci = 0; ci < c.C; ++ci)
+            for (int64_t ci = 0; ci < Cg; ++ci)
               for (int64_t kh = 0; kh < c.KH; ++kh)
                 for (int64_t kw = 0; kw < c.KW; ++kw) {
                   int64_t ih = oh * c.sh - c.ph + kh * c.dh,
                           iw = ow * c.sw - c.pw + kw * c.dw;
                   if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W)
                     continue;
+                  int64_t cx = (f / Fg) * Cg + ci;
                   double p =
                       double(
-                          x[size_t(((n * c.C + ci) * c.H + ih) * c.W + iw)]) *
+                          x[size_t(((n * c.C + cx) * c.H + ih) * c.W + iw)]) *
                       w[size_t(f * K + (ci * c.KH + kh) * c.KW + kw)];
                   want += p;
                   scale += std::abs(p);

@@ -925,7 +925,8 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
   }
 };
 
-/// A float 2-d group-1 qc.conv with constant weights (and bias): one call of
+/// A float 2-d qc.conv, group 1 or depthwise (one input and one output
+/// channel per group), with constant weights (and bias): one call of
 /// qc_k_conv2d_f32_avx512. The weights are passed as they are ([F][K]).
 struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
   unsigned tasks;
@@ -939,10 +940,14 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
     auto yTy = dyn_cast<RankedTensorType>(op.getY().getType());
     if (!xTy || !wTy || !yTy || !xTy.hasStaticShape() ||
         !yTy.hasStaticShape() || xTy.getRank() != 4 ||
-        !xTy.getElementType().isF32() || op.getGroup() != 1 ||
-        op.getAutoPad() != "NOTSET" || anyEmpty({xTy, wTy, yTy}))
+        !xTy.getElementType().isF32() || op.getAutoPad() != "NOTSET" ||
+        anyEmpty({xTy, wTy, yTy}))
+      return rw.notifyMatchFailure(op,
+                                   "float kernels take static 2-d f32 convs");
+    int64_t group = op.getGroup();
+    if (group != 1 && (group != xTy.getDimSize(1) || group != wTy.getDimSize(0)))
       return rw.notifyMatchFailure(
-          op, "float kernels take static 2-d group-1 f32 convs");
+          op, "float kernels take group 1 or depthwise convs");
     if (!op.getW().getDefiningOp<arith::ConstantOp>() ||
         (op.getB() && !op.getB().getDefiningOp<arith::ConstantOp>()))
       return rw.notifyMatchFailure(op, "weights and bias must be constants");
@@ -971,6 +976,7 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
     k.pw = cb.i(pads[1]);
     k.dh = cb.i(dil[0]);
     k.dw = cb.i(dil[1]);
+    k.groups = cb.i(group);
     k.x = cb.tensor(op.getX());
     k.w = cb.tensor(op.getW());
     k.bias = op.getB() ? cb.tensor(op.getB()) : cb.null();
