@@ -28,9 +28,9 @@ trap 'rm -f "$table"' EXIT
   echo
   cat "$table"
   echo
-  echo "What the code generator does today (docs/codegen.md, docs/kernels.md): 2-d group-1"
-  echo "float convolutions with constant weights and matmuls in the AVX-512 float kernels"
-  echo "(6x64 FMA tiles, weights packed at compile time), upsampling ConvTransposes as 1x1"
+  echo "What the code generator does today (docs/codegen.md, docs/kernels.md): 2-d group-1 and"
+  echo "depthwise float convolutions with constant weights and matmuls in the AVX-512 float"
+  echo "kernels (6x64 FMA tiles, weights packed at compile time), upsampling ConvTransposes as 1x1"
   echo "convolutions (decompose-conv-transpose); other contractions register-tiled and"
   echo "vectorized by qc-linalg-vectorize; elementwise chains fused and vectorized by LLVM;"
   echo "one malloc per intermediate tensor. Activations stay NCHW and every convolution"
