@@ -553,62 +553,20 @@ consumerFunction(ObserveOp obs, ArrayRef<double> xs) {
         return std::nullopt;
       in.push_back(std::vector<double>(xs.size(), (*c)[0]));
     }
+    // The ops whose plateaus narrowing looks for.
+    if (!isa<AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, ReluOp, HardSwishOp,
+             HardSigmoidOp, ClipOp>(op))
+      return std::nullopt;
     std::vector<double> out(xs.size());
-    auto binary = [&](auto fn) {
-      if (in.size() != 2)
-        return false;
-      for (size_t i = 0; i < xs.size(); ++i)
-        out[i] = fn(in[0][i], in[1][i]);
-      return true;
-    };
-    auto unary = [&](auto fn) {
-      if (in.size() != 1)
-        return false;
-      for (size_t i = 0; i < xs.size(); ++i)
-        out[i] = fn(in[0][i]);
-      return true;
-    };
-    bool known =
-        TypeSwitch<Operation *, bool>(op)
-            .Case([&](AddOp) { return binary(std::plus<double>()); })
-            .Case([&](SubOp) { return binary(std::minus<double>()); })
-            .Case([&](MulOp) { return binary(std::multiplies<double>()); })
-            .Case([&](DivOp) { return binary(std::divides<double>()); })
-            .Case([&](MaxOp) {
-              return binary([](double a, double b) { return std::max(a, b); });
-            })
-            .Case([&](MinOp) {
-              return binary([](double a, double b) { return std::min(a, b); });
-            })
-            .Case([&](ReluOp) {
-              return unary([](double a) { return std::max(a, 0.0); });
-            })
-            .Case([&](HardSwishOp) {
-              return unary([](double a) {
-                return a * std::min(std::max(a + 3, 0.0), 6.0) / 6;
-              });
-            })
-            .Case([&](HardSigmoidOp h) {
-              double alpha = h.getAlpha().convertToDouble(),
-                     beta = h.getBeta() ? h.getBeta()->convertToDouble() : 0.5;
-              return unary([=](double a) {
-                return std::min(std::max(alpha * a + beta, 0.0), 1.0);
-              });
-            })
-            .Case([&](ClipOp) {
-              if (in.empty() || in.size() > 3)
-                return false;
-              for (size_t i = 0; i < xs.size(); ++i) {
-                double v = in[0][i];
-                if (in.size() > 1)
-                  v = std::max(v, in[1][i]);
-                if (in.size() > 2)
-                  v = std::min(v, in[2][i]);
-                out[i] = v;
-              }
-              return true;
-            })
-            .Default([](Operation *) { return false; });
+    SmallVector<double, 3> args(in.size());
+    bool known = true;
+    for (size_t i = 0; i < xs.size() && known; ++i) {
+      for (size_t k = 0; k < in.size(); ++k)
+        args[k] = in[k][i];
+      std::optional<double> v = evaluateScalar(op, args);
+      known = v.has_value();
+      out[i] = v.value_or(0.0);
+    }
     if (!known)
       return std::nullopt;
     bool observed = false;

@@ -197,7 +197,7 @@ struct Requant {
   /// A qc.table after the requantization, fused too: its entries by the
   /// output byte (the kernels' `lut`), empty without one.
   qc::TableOp table;
-  std::vector<int32_t> lut;
+  std::vector<int8_t> lut;
 };
 
 /// The qc.table of 8-bit results that is the only user of `rq`, or null.
@@ -250,19 +250,20 @@ qc::RequantizeOp fusableRequant(Value acc, int64_t chanAxis, int64_t channels,
       r.table = table;
       r.lut.resize(256);
       for (int b = 0; b < 256; ++b)
-        r.lut[size_t(b)] = t[size_t(isSigned ? int(int8_t(b)) + 128 : b)];
+        r.lut[size_t(b)] =
+            int8_t(t[size_t(isSigned ? int(int8_t(b)) + 128 : b)]);
     }
   return rq;
 }
 
-/// Builds a call: each argument from a tensor (a pointer into its buffer),
-/// an integer, a constant blob or null; then a fresh output buffer.
 /// Multiply-adds below which a kernel call runs as one task: a fork and
 /// join of the thread pool costs a few microseconds, as much as this many
 /// multiply-adds (the squeeze-excitation convs of 1x1 pixels, a keyword
 /// spotter's dense layers).
 constexpr int64_t kMinParallelMacs = int64_t(1) << 18;
 
+/// Builds a call: each argument from a tensor (a pointer into its buffer),
+/// an integer, a constant blob or null; then a fresh output buffer.
 struct CallBuilder {
   PatternRewriter &rw;
   Location loc;
@@ -410,9 +411,8 @@ void replaceWithCall(PatternRewriter &rw, Operation *op, qc::RequantizeOp rq,
 template <typename CallT>
 void lutArgs(CallBuilder &cb, CallT &k, const Requant &r,
              const KernelOptions &opts) {
-  std::vector<int8_t> bytes(r.lut.begin(), r.lut.end());
   k.lut = r.lut.empty() ? cb.null()
-                        : cb.blob<int8_t>(bytes, cb.rw.getI8Type(),
+                        : cb.blob<int8_t>(r.lut, cb.rw.getI8Type(),
                                           "qc_kernel_lut");
   k.lutVbmi = cb.i(opts.suffix == "vnni" && opts.bytePermutes);
 }

@@ -7,6 +7,8 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace qc;
@@ -217,4 +219,62 @@ struct InlineConstantIf : OpRewritePattern<IfOp> {
 void IfOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
                                        MLIRContext *context) {
   patterns.add<InlineConstantIf>(context);
+}
+
+std::optional<double> qc::evaluateScalar(Operation *op, ArrayRef<double> a) {
+  using R = std::optional<double>;
+  if (isa<ClipOp>(op)) {
+    if (a.empty() || a.size() > 3)
+      return std::nullopt;
+    double v = a[0];
+    if (a.size() > 1)
+      v = std::max(v, a[1]);
+    if (a.size() > 2)
+      v = std::min(v, a[2]);
+    return v;
+  }
+  if (a.size() == 2)
+    return llvm::TypeSwitch<Operation *, R>(op)
+        .Case([&](AddOp) { return a[0] + a[1]; })
+        .Case([&](SubOp) { return a[0] - a[1]; })
+        .Case([&](MulOp) { return a[0] * a[1]; })
+        .Case([&](DivOp) { return a[0] / a[1]; })
+        .Case([&](MaxOp) { return std::max(a[0], a[1]); })
+        .Case([&](MinOp) { return std::min(a[0], a[1]); })
+        .Default([](Operation *) { return std::nullopt; });
+  if (a.size() != 1)
+    return std::nullopt;
+  double t = a[0];
+  return llvm::TypeSwitch<Operation *, R>(op)
+      .Case([&](ReluOp) { return std::max(t, 0.0); })
+      .Case([&](NegOp) { return -t; })
+      .Case([&](AbsOp) { return std::fabs(t); })
+      .Case([&](ExpOp) { return std::exp(t); })
+      .Case([&](TanhOp) { return std::tanh(t); })
+      .Case([&](ErfOp) { return std::erf(t); })
+      .Case([&](SigmoidOp) { return 1.0 / (1.0 + std::exp(-t)); })
+      .Case([&](SoftplusOp) { return std::log1p(std::exp(t)); })
+      .Case([&](MishOp) { return t * std::tanh(std::log1p(std::exp(t))); })
+      .Case([&](HardSwishOp) {
+        return t * std::min(std::max(t + 3, 0.0), 6.0) / 6;
+      })
+      .Case([&](HardSigmoidOp h) {
+        double alpha = h.getAlpha().convertToDouble(),
+               beta = h.getBeta() ? h.getBeta()->convertToDouble() : 0.5;
+        return std::min(std::max(alpha * t + beta, 0.0), 1.0);
+      })
+      .Case([&](LeakyReluOp l) {
+        return t >= 0 ? t : l.getAlpha().convertToDouble() * t;
+      })
+      .Case([&](EluOp l) {
+        return t >= 0 ? t : l.getAlpha().convertToDouble() * (std::exp(t) - 1);
+      })
+      .Case([&](GeluOp g) {
+        if (g.getApproximate() == "tanh")
+          return 0.5 * t *
+                 (1 + std::tanh(std::sqrt(2 / M_PI) *
+                                (t + 0.044715 * t * t * t)));
+        return 0.5 * t * (1 + std::erf(t / std::sqrt(2.0)));
+      })
+      .Default([](Operation *) { return std::nullopt; });
 }

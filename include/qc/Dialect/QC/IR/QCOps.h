@@ -33,6 +33,15 @@ mlir::LogicalResult verifyQuantizedTensorType(
     llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
     mlir::quant::QuantizedType qtype, llvm::ArrayRef<int64_t> shape);
 
+/// What an elementwise float graph op computes on scalars, in double: `args`
+/// are its operands' values in order (Clip's bounds included). Add, Sub,
+/// Mul, Div, Max, Min, Clip, Relu, Neg, Abs, Exp, Tanh, Erf, Sigmoid,
+/// Softplus, Mish, HardSwish, HardSigmoid, LeakyRelu, Elu and Gelu; none for
+/// any other op or operand count. Consumers that evaluate a chain of such
+/// ops as a function of one value (range narrowing, integer tables) share it.
+std::optional<double> evaluateScalar(mlir::Operation *op,
+                                     llvm::ArrayRef<double> args);
+
 } // namespace qc
 
 #define GET_OP_CLASSES

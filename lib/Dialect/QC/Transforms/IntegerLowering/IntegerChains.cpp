@@ -13,7 +13,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/IR/Matchers.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include <cmath>
 
 using namespace mlir;
@@ -147,11 +146,10 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
 
   /// f(v) at the level whose dequantized value is `x`: none when some op on
-  /// the way is not one this evaluates, not elementwise of x's shape, or
-  /// reads another non-constant value.
+  /// the way is not one qc::evaluateScalar knows, not elementwise of x's
+  /// shape, or reads another non-constant value.
   static std::optional<double> eval(Value v, Value leaf,
-                                    ArrayRef<int64_t> shape, double x,
-                                    unsigned &ops) {
+                                    ArrayRef<int64_t> shape, double x) {
     if (v == leaf)
       return x;
     if (std::optional<float> c = splatValue(v))
@@ -159,75 +157,19 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
     Operation *op = v.getDefiningOp();
     if (!op || op->getNumResults() != 1 || tensorTy(v).getShape() != shape)
       return std::nullopt;
-    ++ops;
     SmallVector<double, 3> a;
     for (Value operand : op->getOperands()) {
-      std::optional<double> r = eval(operand, leaf, shape, x, ops);
+      std::optional<double> r = eval(operand, leaf, shape, x);
       if (!r)
         return std::nullopt;
       a.push_back(*r);
     }
-    auto unary = [&]() -> std::optional<double> {
-      if (a.size() != 1)
-        return std::nullopt;
-      double t = a[0];
-      return llvm::TypeSwitch<Operation *, std::optional<double>>(op)
-          .Case([&](qc::ReluOp) { return std::max(t, 0.0); })
-          .Case([&](qc::NegOp) { return -t; })
-          .Case([&](qc::AbsOp) { return std::fabs(t); })
-          .Case([&](qc::ExpOp) { return std::exp(t); })
-          .Case([&](qc::TanhOp) { return std::tanh(t); })
-          .Case([&](qc::ErfOp) { return std::erf(t); })
-          .Case([&](qc::SigmoidOp) { return 1.0 / (1.0 + std::exp(-t)); })
-          .Case([&](qc::SoftplusOp) { return std::log1p(std::exp(t)); })
-          .Case([&](qc::HardSwishOp) {
-            return t * std::clamp(t / 6.0 + 0.5, 0.0, 1.0);
-          })
-          .Case([&](qc::MishOp) {
-            return t * std::tanh(std::log1p(std::exp(t)));
-          })
-          .Case([&](qc::LeakyReluOp l) {
-            return t >= 0 ? t : double(l.getAlpha().convertToFloat()) * t;
-          })
-          .Case([&](qc::EluOp l) {
-            return t >= 0 ? t
-                          : double(l.getAlpha().convertToFloat()) *
-                                (std::exp(t) - 1);
-          })
-          .Case([&](qc::HardSigmoidOp h) {
-            double alpha = h.getAlpha().convertToFloat();
-            double beta = h.getBeta() ? h.getBeta()->convertToFloat() : 0.5;
-            return std::clamp(alpha * t + beta, 0.0, 1.0);
-          })
-          .Case([&](qc::GeluOp g) {
-            if (g.getApproximate() == "tanh")
-              return 0.5 * t *
-                     (1 + std::tanh(std::sqrt(2 / M_PI) *
-                                    (t + 0.044715 * t * t * t)));
-            return 0.5 * t * (1 + std::erf(t / std::sqrt(2.0)));
-          })
-          .Default([](Operation *) { return std::nullopt; });
-    };
-    if (auto clip = dyn_cast<qc::ClipOp>(op)) {
-      double lo = a.size() > 1 ? a[1] : -INFINITY,
-             hi = a.size() > 2 ? a[2] : INFINITY;
-      return std::min(std::max(a[0], lo), hi);
-    }
-    if (a.size() == 2)
-      return llvm::TypeSwitch<Operation *, std::optional<double>>(op)
-          .Case([&](qc::AddOp) { return a[0] + a[1]; })
-          .Case([&](qc::SubOp) { return a[0] - a[1]; })
-          .Case([&](qc::MulOp) { return a[0] * a[1]; })
-          .Case([&](qc::DivOp) { return a[0] / a[1]; })
-          .Case([&](qc::MaxOp) { return std::max(a[0], a[1]); })
-          .Case([&](qc::MinOp) { return std::min(a[0], a[1]); })
-          .Default([](Operation *) { return std::nullopt; });
-    return unary();
+    return qc::evaluateScalar(op, a);
   }
 
   /// The dequantized value the DAG under `v` reads (the first one found).
   static Value findLeaf(Value v, int depth = 0) {
-    if (Value x = dequantized(v))
+    if (dequantized(v))
       return v;
     Operation *op = v.getDefiningOp();
     if (!op || depth > 16)
@@ -271,10 +213,9 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
     for (int64_t i = 0; i < levels; ++i) {
       int64_t level = std::clamp<int64_t>(base + i, xq.getStorageTypeMin(),
                                           xq.getStorageTypeMax());
-      unsigned ops = 0;
       std::optional<double> y =
           eval(fx, leaf, shape,
-               double(level - xq.getZeroPoint()) * xq.getScale(), ops);
+               double(level - xq.getZeroPoint()) * xq.getScale());
       if (!y)
         return rw.notifyMatchFailure(q, "not a unary function of one input");
       double r = std::nearbyint(*y / yq.getScale());
