@@ -207,18 +207,8 @@ QC_AVX512 void depthwise(int64_t batch, const Shape &s, const float *x,
   memset(planes + n - 128, 0, 128 * 4);
   for (int64_t u = ub; u < ue; ++u) {
     int64_t c = u % s.C;
-    const float *src = x + u * s.H * s.W;
-    for (int64_t r = 0; r < Hp; ++r) {
-      int64_t ih = r - s.ph;
-      bool inside = ih >= 0 && ih < s.H;
-      for (int64_t p = 0; p < s.sw; ++p) {
-        float *dst = planes + (p * Hp + r) * Wq;
-        for (int64_t q = 0; q < Wq; ++q) {
-          int64_t iw = q * s.sw + p - s.pw;
-          dst[q] = inside && iw >= 0 && iw < s.W ? src[ih * s.W + iw] : 0.0f;
-        }
-      }
-    }
+    fillPhasePlanes(x + u * s.H * s.W, s.H, s.W, s.ph, s.pw, s.sw, Hp, Wq,
+                    0.0f, [](float v) { return v; }, planes);
     const float *wc = w + c * s.KH * s.KW;
     float b = bias ? bias[c] : 0.0f;
     for (int64_t oh = 0; oh < s.OH; ++oh)

@@ -1237,23 +1237,9 @@ QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
   uint8_t padv = pad ^ xr;
   for (int64_t u = ub; u < ue; ++u) {
     int64_t n = u / s.C, c = u % s.C;
-    const uint8_t *src = x + (n * s.C + c) * s.H * s.W;
-    for (int64_t r = 0; r < Hp; ++r) {
-      int64_t ih = r - s.ph;
-      bool inside = ih >= 0 && ih < s.H;
-      for (int64_t p = 0; p < s.sw; ++p) {
-        uint8_t *dst = planes + (p * Hp + r) * Wq;
-        if (!inside) {
-          memset(dst, padv, size_t(Wq));
-          continue;
-        }
-        const uint8_t *row = src + ih * s.W;
-        for (int64_t q = 0; q < Wq; ++q) {
-          int64_t iw = q * s.sw + p - s.pw;
-          dst[q] = iw >= 0 && iw < s.W ? uint8_t(row[iw] ^ xr) : padv;
-        }
-      }
-    }
+    fillPhasePlanes(x + (n * s.C + c) * s.H * s.W, s.H, s.W, s.ph, s.pw,
+                    s.sw, Hp, Wq, padv,
+                    [xr](uint8_t v) { return uint8_t(v ^ xr); }, planes);
     const int8_t *wc = reinterpret_cast<const int8_t *>(w) + c * Kp;
     int32_t corr = e.corr[c], zw = e.zw ? e.zw[c] : 0;
     int64_t m = e.outI8 ? e.mult[c] : 0, sh = e.outI8 ? e.shift[c] : 0;

@@ -91,6 +91,28 @@ inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch,
     static_cast<int32_t *>(out)[idx] = int32_t(acc);
 }
 
+/// One channel's H x W plane padded (rows from -ph, columns from -pw, `pad`
+/// outside) and split into `sw` phase planes of Hp x Wq: phase p holds the
+/// padded columns p, p + sw, ..., so that every tap of a convolution with
+/// column stride sw reads a contiguous run. Elements inside the plane are
+/// `map`ped (the int8 kernels' XOR). The depthwise kernels' layout.
+template <typename T, typename Map>
+inline void fillPhasePlanes(const T *src, int64_t H, int64_t W, int64_t ph,
+                            int64_t pw, int64_t sw, int64_t Hp, int64_t Wq,
+                            T pad, Map map, T *planes) {
+  for (int64_t r = 0; r < Hp; ++r) {
+    int64_t ih = r - ph;
+    bool inside = ih >= 0 && ih < H;
+    for (int64_t p = 0; p < sw; ++p) {
+      T *dst = planes + (p * Hp + r) * Wq;
+      for (int64_t q = 0; q < Wq; ++q) {
+        int64_t iw = q * sw + p - pw;
+        dst[q] = inside && iw >= 0 && iw < W ? map(src[ih * W + iw]) : pad;
+      }
+    }
+  }
+}
+
 inline Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t hasZw,
                       const int32_t *mult, const int32_t *shift, int64_t izp,
                       int64_t ozp, int64_t lo, int64_t hi, int64_t outI8,
