@@ -158,6 +158,11 @@ Error QuantizationSession::prepare() {
   prep.bins = o.calibration.bins;
   prep.scope = o.scope;
   prep.equalize = o.equalize;
+  // Rotation and smoothing find linear layers as MatMul + bias Add; dynamic
+  // (per-token, per-group) activations quantize the MatMul's input at run
+  // time and add the bias in float after it, as they are.
+  prep.matmulBiasToGemm =
+      !o.rotate && !o.smooth && !o.activationGranularity.isDynamic();
   if (Error e = runPasses(
           module,
           [&](OpPassManager &pm) { buildPrepareCalibrationPipeline(pm, prep); },

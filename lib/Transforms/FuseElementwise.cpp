@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -39,8 +40,18 @@ struct FuseElementwisePass
     RewritePatternSet patterns(&getContext());
     linalg::ControlFusionFn control = [](OpOperand *use) {
       Operation *producer = use->get().getDefiningOp();
-      return isElementwiseGeneric(producer) && producer->hasOneUse() &&
-             isElementwiseGeneric(use->getOwner());
+      if (!isElementwiseGeneric(producer) || !producer->hasOneUse() ||
+          !isElementwiseGeneric(use->getOwner()))
+        return false;
+      // A producer that gathers (a table lookup) and that the consumer
+      // broadcasts stays apart: fused, it would gather once per element
+      // of the larger loop, which then does not vectorize.
+      auto consumer = cast<linalg::GenericOp>(use->getOwner());
+      bool broadcast =
+          !consumer.getMatchingIndexingMap(use).isPermutation();
+      bool gathers = false;
+      producer->walk([&](tensor::ExtractOp) { gathers = true; });
+      return !(broadcast && gathers);
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

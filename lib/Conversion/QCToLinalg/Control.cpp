@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace qc::lowering;
@@ -149,17 +150,18 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(qc::ResizeOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!lowerableTypes(op))
+    // Nearest only moves elements: integers (signed or not) too.
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
       return failure();
     auto in = tensorType(op.getX()), out = tensorType(op.getY());
     Type et = in.getElementType();
-    if (!isa<FloatType>(et))
-      return failure();
     StringRef mode = op.getMode(), ctm = op.getCoordinateTransformationMode(),
               nearest = op.getNearestMode();
+    bool crop = ctm == "tf_crop_and_resize";
+    if (!isa<FloatType>(et) && (mode != "nearest" || crop))
+      return failure();
     if (mode != "nearest" && mode != "linear" && mode != "cubic")
       return rewriter.notifyMatchFailure(op, "unknown mode");
-    bool crop = ctm == "tf_crop_and_resize";
     Value roi = op.getRoi();
     if (crop != bool(roi))
       return rewriter.notifyMatchFailure(
@@ -299,6 +301,16 @@ struct ResizeLowering : OpRewritePattern<qc::ResizeOp> {
               if (mode == "nearest") {
                 SmallVector<Value> src(ivs);
                 for (int64_t d : resized) {
+                  // Upsampling by a whole factor k, asymmetric, floor:
+                  // source i / k, in integers.
+                  double k = scales[d];
+                  if (!runtimeScales && ctm == "asymmetric" &&
+                      nearest == "floor" && k >= 1 && k == std::floor(k) &&
+                      out.getDimSize(d) <= in.getDimSize(d) * int64_t(k)) {
+                    src[d] = arith::DivUIOp::create(b, l, ivs[d],
+                                                    cindex(b, l, int64_t(k)));
+                    continue;
+                  }
                   Value c = coord(d), r;
                   if (nearest == "floor")
                     r = math::FloorOp::create(b, l, c);

@@ -103,6 +103,24 @@ LogicalResult TransposeOp::verify() {
   return success();
 }
 
+/// A reshape to its input's type is its input; a reshape of a reshape to
+/// a constant shape of explicit dims (no 0 or -1, which read the input)
+/// reshapes the inner one's input.
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getData().getType() == getType())
+    return getData();
+  auto inner = getData().getDefiningOp<ReshapeOp>();
+  auto shape = dyn_cast_or_null<DenseIntElementsAttr>(adaptor.getShape());
+  if (!inner || !shape || !cast<RankedTensorType>(getType()).hasStaticShape() ||
+      llvm::any_of(shape.getValues<APInt>(),
+                   [](const APInt &d) { return !d.isStrictlyPositive(); }))
+    return {};
+  if (inner.getData().getType() == getType())
+    return inner.getData();
+  getDataMutable().assign(inner.getData());
+  return getResult();
+}
+
 OpFoldResult ShapeOp::fold(FoldAdaptor) {
   auto in = cast<RankedTensorType>(getData().getType());
   // The dims [start, end), ONNX's negative and out-of-range rules applied.

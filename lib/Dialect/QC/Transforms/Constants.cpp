@@ -70,3 +70,18 @@ Value qc::createReshape(OpBuilder &b, Location loc, Value v,
              b, loc, RankedTensorType::get(shape, ty.getElementType()), v, s)
       .getResult();
 }
+
+std::optional<std::vector<float>>
+qc::perChannelConstant(Value v, RankedTensorType out, int64_t channels) {
+  auto ty = dyn_cast<RankedTensorType>(v.getType());
+  std::optional<std::vector<float>> c = qc::readFloatConstant(v);
+  if (!ty || !c || ty.getRank() > out.getRank())
+    return std::nullopt;
+  if (c->size() == 1)
+    return std::vector<float>(channels, (*c)[0]);
+  int64_t axis = 1 - (out.getRank() - ty.getRank());
+  if (axis < 0 || int64_t(c->size()) != channels ||
+      ty.getDimSize(axis) != channels)
+    return std::nullopt;
+  return c;
+}

@@ -101,55 +101,31 @@ void setParams(RewriterBase &rw, qc::ConvOp conv, const ConvParams &p,
   });
 }
 
-/// The per-channel values of a constant that broadcasts against an NC...
-/// tensor of `channels` channels without changing its shape: one value, or
-/// one per channel along the channel axis.
-std::optional<std::vector<float>> perChannel(Value v, RankedTensorType out,
-                                             int64_t channels) {
-  auto ty = dyn_cast<RankedTensorType>(v.getType());
-  std::optional<std::vector<float>> c = qc::readFloatConstant(v);
-  if (!ty || !c || ty.getRank() > out.getRank())
-    return std::nullopt;
-  if (c->size() == 1)
-    return std::vector<float>(channels, (*c)[0]);
-  int64_t axis = 1 - (out.getRank() - ty.getRank());
-  if (axis < 0 || int64_t(c->size()) != channels ||
-      ty.getDimSize(axis) != channels)
-    return std::nullopt;
-  return c;
-}
-
-/// Mul or Add of a Conv's only result by a per-channel constant.
-template <typename OpTy, bool isMul>
-struct FoldAffineIntoConv : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rw) const override {
+/// Mul of a Conv's only result by a per-channel constant (constant Adds:
+/// populateFoldBiasAddPatterns).
+struct FoldScaleIntoConv : OpRewritePattern<qc::MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::MulOp op,
+                                PatternRewriter &rw) const override {
     for (int side = 0; side < 2; ++side) {
-      auto conv = op->getOperand(side).template getDefiningOp<qc::ConvOp>();
-      if (!conv || !conv->hasOneUse() ||
-          op.getType() != conv.getType())
+      auto conv = op->getOperand(side).getDefiningOp<qc::ConvOp>();
+      if (!conv || !conv->hasOneUse() || op.getType() != conv.getType())
         continue;
       std::optional<ConvParams> p = paramsOf(conv);
       if (!p)
         continue;
       auto out = cast<RankedTensorType>(conv.getType());
       std::optional<std::vector<float>> c =
-          perChannel(op->getOperand(1 - side), out, p->channels);
+          qc::perChannelConstant(op->getOperand(1 - side), out, p->channels);
       if (!c)
         continue;
       for (int64_t f = 0; f < p->channels; ++f) {
-        if (isMul) {
-          for (int64_t i = 0; i < p->per; ++i)
-            p->w[f * p->per + i] *= (*c)[f];
-          p->b[f] *= (*c)[f];
-          if (!p->mean.empty()) {
-            p->mean[f] *= (*c)[f];
-            p->spread[f] *= std::fabs((*c)[f]);
-          }
-        } else {
-          p->b[f] += (*c)[f];
-          if (!p->mean.empty())
-            p->mean[f] += (*c)[f];
+        for (int64_t i = 0; i < p->per; ++i)
+          p->w[f * p->per + i] *= (*c)[f];
+        p->b[f] *= (*c)[f];
+        if (!p->mean.empty()) {
+          p->mean[f] *= (*c)[f];
+          p->spread[f] *= std::fabs((*c)[f]);
         }
       }
       setParams(rw, conv, *p, "affine_folded");
@@ -286,8 +262,8 @@ struct EqualizeLayersPass
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldAffineIntoConv<qc::MulOp, true>,
-                 FoldAffineIntoConv<qc::AddOp, false>>(&getContext());
+    patterns.add<FoldScaleIntoConv>(&getContext());
+    qc::populateFoldBiasAddPatterns(patterns);
     if (failed(applyPatternsGreedily(fn, std::move(patterns))))
       return signalPassFailure();
     SmallVector<Pair> pairs = findPairs(fn);

@@ -1,4 +1,4 @@
-//===- FoldBatchNorm.cpp - BatchNormalization into Conv / Gemm ------------===//
+//===- FoldBatchNorm.cpp - BatchNormalization and bias Adds into products ===//
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
@@ -143,10 +143,144 @@ struct FoldIntoConv : OpRewritePattern<qc::BatchNormalizationOp> {
   }
 };
 
+/// Add of a Conv's, ConvTranspose's or Gemm's only result and a constant
+/// with one value per output channel (or one): the constant joins the bias
+/// (divided by a Gemm's beta), so the product's output is what gets
+/// quantized and no float Add follows it.
+struct FoldBiasAdd : OpRewritePattern<qc::AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::AddOp add,
+                                PatternRewriter &rw) const override {
+    for (int side = 0; side < 2; ++side) {
+      Operation *producer = add->getOperand(side).getDefiningOp();
+      if (!producer || !producer->hasOneUse() ||
+          !isa<qc::ConvOp, qc::GemmOp, qc::ConvTransposeOp>(producer) ||
+          add.getType() != producer->getResult(0).getType())
+        continue;
+      auto out = cast<RankedTensorType>(producer->getResult(0).getType());
+      if (out.getRank() < 2 || out.isDynamicDim(1))
+        continue;
+      int64_t channels = out.getDimSize(1);
+      std::optional<std::vector<float>> c =
+          qc::perChannelConstant(add->getOperand(1 - side), out, channels);
+      if (!c)
+        continue;
+      Value bias =
+          producer->getNumOperands() > 2 ? producer->getOperand(2) : Value();
+      std::vector<float> b(channels, 0.f);
+      if (bias) {
+        std::optional<std::vector<float>> bv = qc::readFloatConstant(bias);
+        if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
+          continue;
+        for (int64_t f = 0; f < channels; ++f)
+          b[f] = (*bv)[bv->size() == 1 ? 0 : f];
+      }
+      auto gemm = dyn_cast<qc::GemmOp>(producer);
+      float beta = gemm && bias ? gemm.getBeta().convertToFloat() : 1.f;
+      if (beta == 0)
+        continue;
+      for (int64_t f = 0; f < channels; ++f)
+        b[f] += (*c)[f] / beta;
+      rw.setInsertionPoint(producer);
+      Value nbias = qc::createBlobConstant(
+          rw, producer->getLoc(),
+          RankedTensorType::get({channels}, rw.getF32Type()), b, "bias_folded");
+      rw.modifyOpInPlace(producer, [&] {
+        if (bias)
+          producer->setOperand(2, nbias);
+        else
+          producer->insertOperands(2, nbias);
+        if (gemm && !bias)
+          gemm.setBetaAttr(rw.getF32FloatAttr(1.f));
+        // The outputs' expected mean moves with the bias.
+        if (auto stats = producer->getAttrOfType<DenseFPElementsAttr>(
+                qc::QCDialect::kOutputStatsAttrName)) {
+          std::vector<float> v(stats.getValues<float>().begin(),
+                               stats.getValues<float>().end());
+          if (int64_t(v.size()) == 2 * channels) {
+            for (int64_t f = 0; f < channels; ++f)
+              v[f] += (*c)[f];
+            producer->setAttr(qc::QCDialect::kOutputStatsAttrName,
+                              DenseFPElementsAttr::get(stats.getType(),
+                                                       ArrayRef<float>(v)));
+          }
+        }
+      });
+      rw.replaceOp(add, producer->getResult(0));
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// Add(MatMul(a, W), b) with W a constant [K, N] matrix, b a constant of N
+/// values (or one) along the last axis and `a` of static shape [..., M, K]:
+/// a Gemm with bias on `a` flattened to [rows, K], reshaped back. The bias
+/// then lands in the product's int32 accumulators, and what follows the
+/// layer (GELU, a residual Add) reads its quantized output directly.
+struct MatMulBiasToGemm : OpRewritePattern<qc::AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::AddOp add,
+                                PatternRewriter &rw) const override {
+    for (int side = 0; side < 2; ++side) {
+      auto mm = add->getOperand(side).getDefiningOp<qc::MatMulOp>();
+      if (!mm || !mm->hasOneUse() || add.getType() != mm.getType())
+        continue;
+      auto aTy = dyn_cast<RankedTensorType>(mm.getA().getType());
+      auto wTy = dyn_cast<RankedTensorType>(mm.getB().getType());
+      auto out = cast<RankedTensorType>(mm.getType());
+      if (!aTy || !wTy || !aTy.hasStaticShape() || !out.hasStaticShape() ||
+          aTy.getRank() < 2 || wTy.getRank() != 2 ||
+          !qc::readFloatConstant(mm.getB()))
+        continue;
+      int64_t k = wTy.getDimSize(0), n = wTy.getDimSize(1);
+      Value other = add->getOperand(1 - side);
+      auto cTy = dyn_cast<RankedTensorType>(other.getType());
+      std::optional<std::vector<float>> c = qc::readFloatConstant(other);
+      if (!cTy || !c || cTy.getRank() > out.getRank() ||
+          (c->size() != 1 && (int64_t(c->size()) != n ||
+                              cTy.getDimSize(cTy.getRank() - 1) != n)))
+        continue;
+      std::vector<float> bias(n);
+      for (int64_t j = 0; j < n; ++j)
+        bias[j] = (*c)[c->size() == 1 ? 0 : j];
+      int64_t rows = aTy.getNumElements() / k;
+      Location loc = mm.getLoc();
+      Value a = mm.getA();
+      if (aTy.getRank() != 2)
+        a = qc::createReshape(rw, loc, a, {rows, k});
+      Value b = qc::createBlobConstant(
+          rw, loc, RankedTensorType::get({n}, rw.getF32Type()), bias,
+          "matmul_bias");
+      Value y = qc::GemmOp::create(
+          rw, loc, RankedTensorType::get({rows, n}, rw.getF32Type()), a,
+          mm.getB(), b, rw.getF32FloatAttr(1.f), rw.getF32FloatAttr(1.f),
+          rw.getI64IntegerAttr(0), rw.getI64IntegerAttr(0));
+      if (out.getRank() != 2)
+        y = qc::createReshape(rw, loc, y, out.getShape());
+      rw.replaceOp(add, y);
+      rw.eraseOp(mm);
+      return success();
+    }
+    return failure();
+  }
+};
+
+} // namespace
+
+void qc::populateFoldBiasAddPatterns(RewritePatternSet &patterns) {
+  patterns.add<FoldBiasAdd>(patterns.getContext());
+}
+
+namespace {
+
 struct FoldBatchNormPass : qc::impl::FoldBatchNormBase<FoldBatchNormPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldIntoConv>(&getContext());
+    patterns.add<FoldIntoConv, FoldBiasAdd>(&getContext());
+    if (matmulBiasToGemm)
+      patterns.add<MatMulBiasToGemm>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -13,7 +13,9 @@ void qc::buildPrepareCalibrationPipeline(
     OpPassManager &pm, const PrepareCalibrationOptions &options) {
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(createCanonicalizerPass());
-  fn.addPass(createFoldBatchNorm());
+  FoldBatchNormOptions fold;
+  fold.matmulBiasToGemm = options.matmulBiasToGemm;
+  fn.addPass(createFoldBatchNorm(fold));
   fn.addPass(createDecomposeConvTranspose());
   if (options.equalize)
     fn.addPass(createEqualizeLayers());

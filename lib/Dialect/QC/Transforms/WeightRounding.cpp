@@ -16,8 +16,14 @@ qc::quantizeWeight(llvm::ArrayRef<float> w, int64_t channels,
   for (int64_t i = 0, e = w.size(); i < e; ++i)
     maxAbs[channelOf(i)] =
         std::max(maxAbs[channelOf(i)], std::fabs(double(w[i])));
+  // A channel whose weights are below float precision of the largest
+  // channel's (what BatchNorm folding leaves of a channel it zeroes, ~1e-34)
+  // quantizes to zeros with scale 1: its tiny scale would put the bias out
+  // of the accumulator's range and keep the whole layer in float.
+  double peak =
+      maxAbs.empty() ? 0.0 : *std::max_element(maxAbs.begin(), maxAbs.end());
   for (double m : maxAbs)
-    r.scales.push_back(m > 0 ? m / double(qmax) : 1.0);
+    r.scales.push_back(m > std::ldexp(peak, -24) ? m / double(qmax) : 1.0);
   for (int64_t i = 0, e = w.size(); i < e; ++i) {
     double s = r.scales[channelOf(i)];
     int32_t q = int32_t(

@@ -248,6 +248,7 @@ def QC_ReshapeOp : QC_GraphOp<"Reshape"> {
                        DefaultValuedAttr<I64Attr, "0">:$allowzero);
   let results = (outs AnyRankedTensor:$reshaped);
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def QC_TransposeOp : QC_GraphOp<"Transpose"> {

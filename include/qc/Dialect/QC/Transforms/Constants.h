@@ -47,6 +47,13 @@ mlir::Value createBlobConstant(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value createReshape(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                           llvm::ArrayRef<int64_t> shape);
 
+/// The per-channel values of a constant that broadcasts against an
+/// [N, C, ...] tensor `out` of `channels` channels (axis 1) without changing
+/// its shape: one value (repeated), or one per channel along axis 1 with
+/// every other dim 1; none otherwise.
+std::optional<std::vector<float>>
+perChannelConstant(mlir::Value v, mlir::RankedTensorType out, int64_t channels);
+
 } // namespace qc
 
 #endif

@@ -19,7 +19,7 @@ def CheckIntegerOnly : Pass<"check-integer-only"> {
 }
 
 def FoldBatchNorm : Pass<"fold-batch-norm"> {
-  let summary = "Folds inference BatchNormalization into the preceding Conv or Gemm";
+  let summary = "Folds inference BatchNormalization and constant bias Adds into the preceding Conv, ConvTranspose or Gemm";
   let description = [{
     `BatchNormalization(Conv(x, W, B))` with constant weights and statistics
     becomes `Conv(x, W', B')` with `W'[f] = W[f] * g[f]`,
@@ -30,7 +30,23 @@ def FoldBatchNorm : Pass<"fold-batch-norm"> {
     user.
     Quantization needs it: the folded weights are what gets quantized, and
     the normalization leaves no float op between two integer convolutions.
+
+    A constant `Add` after a Conv, ConvTranspose or Gemm with one value per
+    output channel (or one) folds into its bias the same way (exporters
+    write a ConvTranspose's bias as a separate Add). With
+    `matmul-bias-to-gemm`, `Add(MatMul(a, W), b)` with a constant `[K, N]`
+    weight and a bias along the last axis becomes a Gemm with bias on `a`
+    reshaped to `[rows, K]` (and the result reshaped back): the bias then
+    joins the int32 accumulators instead of being a float Add between two
+    quantizations (transformers' projections). Rotation and smoothing
+    rewrite MatMul + Add pairs themselves, and dynamic (per-token or
+    per-group) activations keep them too: quant-compile turns this off for
+    all three.
   }];
+  let options = [
+    Option<"matmulBiasToGemm", "matmul-bias-to-gemm", "bool", "true",
+           "Fuse MatMul + constant bias Add into a Gemm">,
+  ];
 }
 
 def DecomposeConvTranspose : Pass<"decompose-conv-transpose"> {

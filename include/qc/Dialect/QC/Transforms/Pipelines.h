@@ -33,6 +33,11 @@ struct PrepareCalibrationOptions
       llvm::cl::desc("Fold constant affines into convolutions and equalize "
                      "conv pairs (equalize-layers) before observing"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> matmulBiasToGemm{
+      *this, "matmul-bias-to-gemm",
+      llvm::cl::desc("Fuse MatMul + constant bias Add into a Gemm "
+                     "(fold-batch-norm); off for rotation and smoothing"),
+      llvm::cl::init(true)};
 };
 
 /// Builds the pipeline on functions (nested under the module).

@@ -23,6 +23,21 @@ using quant::UniformQuantizedType;
 
 namespace {
 
+/// Ops that only move elements (or take their max): they commute with any
+/// non-decreasing per-tensor map, dequantization and quantization
+/// included, so they run on integers. The second result of a MaxPool
+/// (indices) must be unused.
+bool movesElements(Operation *op) {
+  if (auto resize = dyn_cast<qc::ResizeOp>(op))
+    return resize.getMode() == "nearest" &&
+           resize.getCoordinateTransformationMode() != "tf_crop_and_resize";
+  if (!isa<qc::MaxPoolOp, qc::GlobalMaxPoolOp, qc::ReshapeOp, qc::FlattenOp,
+           qc::TransposeOp, qc::SqueezeOp, qc::UnsqueezeOp>(op))
+    return false;
+  return op->getNumOperands() >= 1 &&
+         (op->getNumResults() == 1 || op->getResult(1).use_empty());
+}
+
 /// Add of two quantized tensors: both requantized to s_y / 2^F in int32,
 /// added, requantized to the result.
 struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
@@ -183,16 +198,17 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
   LogicalResult matchAndRewrite(qc::QuantizeOp q,
                                 PatternRewriter &rw) const override {
     UniformQuantizedType yq = perTensor(q.getOutput());
-    // quantize(maxpool(f(x))) = maxpool(quantize(f(x))): quantization is
-    // non-decreasing, so it commutes with max whatever f is; the pooling
-    // then runs on the table's integers.
+    // quantize(move(f(x))) = move(quantize(f(x))) for the ops that move
+    // elements or take their max (quantization is non-decreasing), whatever
+    // f is: they then run on the table's integers.
     Value fx = q.getInput();
-    auto pool = fx.getDefiningOp<qc::MaxPoolOp>();
-    if (pool && pool->getResult(0).hasOneUse() &&
-        (pool->getNumResults() == 1 || pool->getResult(1).use_empty()))
-      fx = pool->getOperand(0);
-    else
-      pool = nullptr;
+    SmallVector<Operation *> moves;
+    while (Operation *def = fx.getDefiningOp()) {
+      if (!movesElements(def) || !def->getResult(0).hasOneUse())
+        break;
+      moves.push_back(def);
+      fx = def->getOperand(0);
+    }
     if (!yq || dequantized(fx))
       return failure();
     Value leaf = findLeaf(fx);
@@ -227,9 +243,175 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
     Value ints = qc::TableOp::create(
         rw, loc, storageTensorType(tensorTy(leaf), yq),
         storageOf(rw, loc, x), rw.getDenseI32ArrayAttr(table));
-    if (pool)
-      ints = cloneOnIntegers(rw, pool, ints, yq)->getResult(0);
+    for (Operation *op : llvm::reverse(moves))
+      ints = cloneOnIntegers(rw, op, ints, yq)->getResult(0);
     return replaceWithIntegers(rw, q, ints);
+  }
+};
+
+/// Mul of two quantized tensors (numpy broadcasting), each side either a
+/// dequantized tensor or a unary function of one (a squeeze-excitation's
+/// HardSigmoid gate): y = s_a s_b (a - zp_a)(b - zp_b) / s_y + zp_y for
+/// plain sides. A plain side enters as its centered integers (a - zp_a);
+/// a side with a function as a qc.table of its values in fixed point,
+/// round(g(level) 2^F) in int32 (the smaller side too when both are plain,
+/// which saves its subtraction). The int32 product is requantized with
+/// the remaining scales.
+struct MulToInteger : OpRewritePattern<qc::QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// One side: its quantized input and, when it is not a plain
+  /// dequantization, the value the DAG computes (evaluated per level).
+  struct Side {
+    Value x, leaf, value;
+    UniformQuantizedType q;
+    bool plain;
+    int64_t elements;
+  };
+
+  static std::optional<Side> sideOf(Value v) {
+    Side s;
+    s.value = v;
+    if (Value x = dequantized(v)) {
+      s.x = x;
+      s.leaf = v;
+      s.plain = true;
+    } else {
+      s.leaf = UnaryToTable::findLeaf(v);
+      s.x = s.leaf ? dequantized(s.leaf) : Value();
+      s.plain = false;
+    }
+    s.q = s.x ? perTensor(s.x) : nullptr;
+    if (!s.q || s.q.getStorageTypeIntegralWidth() > 8 ||
+        !tensorTy(s.x).hasStaticShape() || !tensorTy(v).hasStaticShape() ||
+        tensorTy(v).getShape() != tensorTy(s.leaf).getShape())
+      return std::nullopt;
+    s.elements = tensorTy(v).getNumElements();
+    return s;
+  }
+
+  /// The side's value at each level of its input; none when the DAG is
+  /// not a unary function of it.
+  static std::optional<std::vector<double>> values(const Side &s) {
+    unsigned bits = s.q.getStorageTypeIntegralWidth();
+    int64_t levels = int64_t(1) << bits;
+    int64_t base = s.q.isSigned() ? -(levels / 2) : 0;
+    std::vector<double> out;
+    for (int64_t i = 0; i < levels; ++i) {
+      int64_t level = std::clamp<int64_t>(base + i, s.q.getStorageTypeMin(),
+                                          s.q.getStorageTypeMax());
+      double x = double(level - s.q.getZeroPoint()) * s.q.getScale();
+      std::optional<double> y =
+          s.plain ? std::optional<double>(x)
+                  : UnaryToTable::eval(s.value, s.leaf,
+                                       tensorTy(s.leaf).getShape(), x);
+      if (!y || !std::isfinite(*y))
+        return std::nullopt;
+      out.push_back(*y);
+    }
+    return out;
+  }
+
+  LogicalResult matchAndRewrite(qc::QuantizeOp q,
+                                PatternRewriter &rw) const override {
+    UniformQuantizedType yq = perTensor(q.getOutput());
+    double actLo, actHi;
+    auto mul =
+        peelActivation(q.getInput(), actLo, actHi).getDefiningOp<qc::MulOp>();
+    if (!yq || !mul || !tensorTy(mul.getC()).hasStaticShape())
+      return failure();
+    std::optional<Side> a = sideOf(mul.getA()), b = sideOf(mul.getB());
+    // One leaf on both sides is a unary function (UnaryToTable's).
+    if (!a || !b || a->x == b->x)
+      return failure();
+    // Which sides become tables: those with a function, and the smaller
+    // one when both are plain.
+    bool tabA = !a->plain, tabB = !b->plain;
+    if (!tabA && !tabB)
+      (a->elements < b->elements ? tabA : tabB) = true;
+    std::optional<std::vector<double>> va, vb;
+    if (tabA && !(va = values(*a)))
+      return rw.notifyMatchFailure(q, "not a unary function of one input");
+    if (tabB && !(vb = values(*b)))
+      return rw.notifyMatchFailure(q, "not a unary function of one input");
+    // Fixed-point bits per table: its largest magnitude times 2^F below
+    // 2^22 (2^14 when both are tables), so that the product stays below
+    // 2^30 (a centered 8-bit side is at most 255).
+    auto fracBits = [&](const std::vector<double> &v) {
+      double peak = 0;
+      for (double x : v)
+        peak = std::max(peak, std::fabs(x));
+      int limit = tabA && tabB ? 14 : 22;
+      return peak > 0 ? int(std::floor(limit - std::log2(peak))) : 0;
+    };
+    // The product's scale: s_a or 2^-F_a, times s_b or 2^-F_b, over s_y.
+    int fa = va ? fracBits(*va) : 0, fb = vb ? fracBits(*vb) : 0;
+    if ((va && fa < 4) || (vb && fb < 4))
+      return rw.notifyMatchFailure(q, "the factor's values are too large");
+    double scale = (va ? std::ldexp(1.0, -fa) : a->q.getScale()) *
+                   (vb ? std::ldexp(1.0, -fb) : b->q.getScale()) /
+                   yq.getScale();
+    SmallVector<int32_t> m, sh;
+    if (failed(dyadics({scale}, m, sh)))
+      return rw.notifyMatchFailure(q, "the product's scale has no dyadic form");
+    Location loc = mul.getLoc();
+    auto i32Of = [&](Value v) {
+      return RankedTensorType::get(tensorTy(v).getShape(), rw.getI32Type());
+    };
+    auto term = [&](const Side &s, const std::optional<std::vector<double>> &v,
+                    int f) -> Value {
+      Value ints = storageOf(rw, loc, s.x);
+      if (v) {
+        SmallVector<int32_t> t;
+        for (double x : *v)
+          t.push_back(int32_t(std::nearbyint(std::ldexp(x, f))));
+        return qc::TableOp::create(rw, loc, i32Of(s.x), ints,
+                                   rw.getDenseI32ArrayAttr(t));
+      }
+      Value wide = qc::CastOp::create(rw, loc, i32Of(s.x), ints);
+      Value zp = arith::ConstantOp::create(
+          rw, loc,
+          DenseIntElementsAttr::get(RankedTensorType::get({}, rw.getI32Type()),
+                                    ArrayRef<int32_t>{int32_t(
+                                        s.q.getZeroPoint())}));
+      return qc::SubOp::create(rw, loc, i32Of(s.x), wide, zp);
+    };
+    Value ta = term(*a, va, fa), tb = term(*b, vb, fb);
+    auto prodTy = i32Of(mul.getC());
+    Value prod = qc::MulOp::create(rw, loc, prodTy, ta, tb);
+    auto [lo, hi] = clampRange(yq, actLo, actHi);
+    FailureOr<Value> y =
+        requantizeTo(rw, loc, prod, {scale}, 0, std::nullopt,
+                     storageTensorType(prodTy, yq), yq.getZeroPoint(), lo, hi);
+    return replaceWithIntegers(rw, q, y);
+  }
+};
+
+/// table(move(x)) = move(table(x)) for a move whose result only the table
+/// reads: the table then meets the requantization that produced x (and
+/// fuses into its kernel), and reshape pairs around it fold.
+struct TableBeforeMoves : OpRewritePattern<qc::TableOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::TableOp table,
+                                PatternRewriter &rw) const override {
+    Operation *move = table.getInput().getDefiningOp();
+    if (!move || !isa<qc::ReshapeOp, qc::FlattenOp, qc::TransposeOp,
+                      qc::SqueezeOp, qc::UnsqueezeOp>(move) ||
+        !move->hasOneUse())
+      return failure();
+    Value x = move->getOperand(0);
+    auto inTy = tensorTy(x);
+    auto outElt = tensorTy(table.getOutput()).getElementType();
+    Value t = qc::TableOp::create(
+        rw, table.getLoc(), RankedTensorType::get(inTy.getShape(), outElt), x,
+        table.getTableAttr());
+    Operation *moved = rw.clone(*move);
+    rw.modifyOpInPlace(moved, [&] {
+      moved->setOperand(0, t);
+      moved->getResult(0).setType(table.getType());
+    });
+    rw.replaceOp(table, moved->getResult(0));
+    return success();
   }
 };
 
@@ -322,9 +504,7 @@ struct ThresholdToRequantize : OpRewritePattern<qc::QuantizeOp> {
     SmallVector<Operation *> moves;
     Value v = q.getInput();
     while (Operation *def = v.getDefiningOp()) {
-      if (!isa<qc::MaxPoolOp, qc::ReshapeOp, qc::FlattenOp, qc::TransposeOp,
-               qc::SqueezeOp, qc::UnsqueezeOp>(def) ||
-          (def->getNumResults() > 1 && !def->getResult(1).use_empty()))
+      if (!movesElements(def))
         break;
       moves.push_back(def);
       v = def->getOperand(0);
@@ -401,17 +581,14 @@ struct ConcatToInteger : OpRewritePattern<qc::QuantizeOp> {
   }
 };
 
-/// Ops that commute with per-tensor dequantization run on the integers.
+/// Ops that commute with per-tensor dequantization run on the integers
+/// (layout ops, max pooling, nearest resizing).
 struct DequantizeLater : RewritePattern {
   DequantizeLater(MLIRContext *ctx)
       : RewritePattern(MatchAnyOpTypeTag(), 1, ctx) {}
   LogicalResult matchAndRewrite(Operation *op,
                                 PatternRewriter &rw) const override {
-    if (!isa<qc::MaxPoolOp, qc::GlobalMaxPoolOp, qc::ReshapeOp, qc::FlattenOp,
-             qc::TransposeOp, qc::SqueezeOp, qc::UnsqueezeOp>(op))
-      return failure();
-    if (op->getNumOperands() < 1 ||
-        (op->getNumResults() > 1 && !op->getResult(1).use_empty()))
+    if (!movesElements(op))
       return failure();
     Value x = dequantized(op->getOperand(0));
     if (!x || !perTensor(x))
@@ -456,7 +633,8 @@ struct DequantizeBlockedConstant : OpRewritePattern<qc::DequantizeOp> {
 void qc::integer::populateIntegerChainPatterns(RewritePatternSet &patterns) {
   patterns.add<AddToInteger, GlobalAveragePoolToInteger, ConcatToInteger,
                DequantizeLater, CompareAccumulator, ThresholdToRequantize,
-               UnaryToTable>(patterns.getContext());
+               UnaryToTable, TableBeforeMoves, MulToInteger>(
+      patterns.getContext());
 }
 
 void qc::integer::populateRequantizePatterns(RewritePatternSet &patterns,
