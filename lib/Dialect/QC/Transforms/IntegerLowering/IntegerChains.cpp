@@ -255,8 +255,8 @@ struct UnaryToTable : OpRewritePattern<qc::QuantizeOp> {
 /// plain sides. A plain side enters as its centered integers (a - zp_a);
 /// a side with a function as a qc.table of its values in fixed point,
 /// round(g(level) 2^F) in int32 (the smaller side too when both are plain,
-/// which saves its subtraction). The int32 product is requantized with
-/// the remaining scales.
+/// which saves its subtraction), with the other scales folded in: the int32
+/// product's requantization is a rounding shift.
 struct MulToInteger : OpRewritePattern<qc::QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -334,9 +334,20 @@ struct MulToInteger : OpRewritePattern<qc::QuantizeOp> {
       return rw.notifyMatchFailure(q, "not a unary function of one input");
     if (tabB && !(vb = values(*b)))
       return rw.notifyMatchFailure(q, "not a unary function of one input");
-    // Fixed-point bits per table: its largest magnitude times 2^F below
+    // The other factors of y = A B / s_y go into B's table (A's when B is
+    // plain): B' = B s_a / s_y, or B / s_y with A a table too. Each table
+    // is in fixed point with F bits, its largest magnitude times 2^F below
     // 2^22 (2^14 when both are tables), so that the product stays below
-    // 2^30 (a centered 8-bit side is at most 255).
+    // 2^30 (a centered 8-bit side is at most 255) and its requantization is
+    // the shift by F_a + F_b, which runs in i32 lanes.
+    bool intoB = tabB;
+    auto rescale = [&](std::optional<std::vector<double>> &v, double f) {
+      for (double &x : *v)
+        x *= f;
+    };
+    double other = intoB ? (tabA ? 1.0 : a->q.getScale())
+                         : (tabB ? 1.0 : b->q.getScale());
+    rescale(intoB ? vb : va, other / yq.getScale());
     auto fracBits = [&](const std::vector<double> &v) {
       double peak = 0;
       for (double x : v)
@@ -344,13 +355,15 @@ struct MulToInteger : OpRewritePattern<qc::QuantizeOp> {
       int limit = tabA && tabB ? 14 : 22;
       return peak > 0 ? int(std::floor(limit - std::log2(peak))) : 0;
     };
-    // The product's scale: s_a or 2^-F_a, times s_b or 2^-F_b, over s_y.
-    int fa = va ? fracBits(*va) : 0, fb = vb ? fracBits(*vb) : 0;
-    if ((va && fa < 4) || (vb && fb < 4))
+    // At most 30 bits in all (the shift's i32 form); at least 10 for one
+    // table (its rounding moves y by at most 255 / 2^11 of a step) and 6
+    // each for two.
+    int cap = tabA && tabB ? 15 : 28, least = tabA && tabB ? 6 : 10;
+    int fa = va ? std::min(fracBits(*va), cap) : 0,
+        fb = vb ? std::min(fracBits(*vb), cap) : 0;
+    if ((va && fa < least) || (vb && fb < least))
       return rw.notifyMatchFailure(q, "the factor's values are too large");
-    double scale = (va ? std::ldexp(1.0, -fa) : a->q.getScale()) *
-                   (vb ? std::ldexp(1.0, -fb) : b->q.getScale()) /
-                   yq.getScale();
+    double scale = std::ldexp(1.0, -(fa + fb));
     SmallVector<int32_t> m, sh;
     if (failed(dyadics({scale}, m, sh)))
       return rw.notifyMatchFailure(q, "the product's scale has no dyadic form");
