@@ -85,3 +85,16 @@ qc::perChannelConstant(Value v, RankedTensorType out, int64_t channels) {
     return std::nullopt;
   return c;
 }
+
+std::optional<std::vector<float>> qc::readChannelBias(Value bias,
+                                                      int64_t channels) {
+  std::vector<float> b(channels, 0.f);
+  if (!bias)
+    return b;
+  std::optional<std::vector<float>> v = readFloatConstant(bias);
+  if (!v || (int64_t(v->size()) != channels && v->size() != 1))
+    return std::nullopt;
+  for (int64_t c = 0; c < channels; ++c)
+    b[c] = (*v)[v->size() == 1 ? 0 : c];
+  return b;
+}

@@ -56,14 +56,11 @@ std::optional<ConvParams> paramsOf(qc::ConvOp conv) {
   p.w = std::move(*w);
   p.channels = p.wTy.getDimSize(0);
   p.per = int64_t(p.w.size()) / p.channels;
-  p.b.assign(p.channels, 0.f);
-  if (Value bias = conv.getB()) {
-    std::optional<std::vector<float>> b = qc::readFloatConstant(bias);
-    if (!b || (int64_t(b->size()) != p.channels && b->size() != 1))
-      return std::nullopt;
-    for (int64_t c = 0; c < p.channels; ++c)
-      p.b[c] = (*b)[b->size() == 1 ? 0 : c];
-  }
+  std::optional<std::vector<float>> b =
+      qc::readChannelBias(conv.getB(), p.channels);
+  if (!b)
+    return std::nullopt;
+  p.b = std::move(*b);
   if (auto stats = conv->getAttrOfType<DenseFPElementsAttr>(
           qc::QCDialect::kOutputStatsAttrName)) {
     std::vector<float> v(stats.getValues<float>().begin(),

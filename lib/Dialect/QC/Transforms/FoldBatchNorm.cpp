@@ -62,14 +62,10 @@ struct FoldIntoConv : OpRewritePattern<qc::BatchNormalizationOp> {
     std::optional<std::vector<float>> w = qc::readFloatConstant(weight);
     if (!w)
       return rw.notifyMatchFailure(bn, "weights are not a constant");
-    std::vector<float> b(channels, 0.f);
-    if (bias) {
-      std::optional<std::vector<float>> bv = qc::readFloatConstant(bias);
-      if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
-        return rw.notifyMatchFailure(bn, "bias is not a per-channel constant");
-      for (int64_t c = 0; c < channels; ++c)
-        b[c] = (*bv)[bv->size() == 1 ? 0 : c];
-    }
+    std::optional<std::vector<float>> bv = qc::readChannelBias(bias, channels);
+    if (!bv)
+      return rw.notifyMatchFailure(bn, "bias is not a per-channel constant");
+    std::vector<float> &b = *bv;
     // Which weight entries belong to output channel c.
     std::function<int64_t(int64_t)> channelOf;
     float beta = 1.f;
@@ -167,14 +163,11 @@ struct FoldBiasAdd : OpRewritePattern<qc::AddOp> {
         continue;
       Value bias =
           producer->getNumOperands() > 2 ? producer->getOperand(2) : Value();
-      std::vector<float> b(channels, 0.f);
-      if (bias) {
-        std::optional<std::vector<float>> bv = qc::readFloatConstant(bias);
-        if (!bv || (int64_t(bv->size()) != channels && bv->size() != 1))
-          continue;
-        for (int64_t f = 0; f < channels; ++f)
-          b[f] = (*bv)[bv->size() == 1 ? 0 : f];
-      }
+      std::optional<std::vector<float>> bv =
+          qc::readChannelBias(bias, channels);
+      if (!bv)
+        continue;
+      std::vector<float> &b = *bv;
       auto gemm = dyn_cast<qc::GemmOp>(producer);
       float beta = gemm && bias ? gemm.getBeta().convertToFloat() : 1.f;
       if (beta == 0)

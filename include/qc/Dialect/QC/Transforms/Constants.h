@@ -47,6 +47,12 @@ mlir::Value createBlobConstant(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value createReshape(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                           llvm::ArrayRef<int64_t> shape);
 
+/// A product's bias as `channels` values: zeros for none, a single value
+/// repeated, or one per channel; none when it is another shape or not a
+/// constant.
+std::optional<std::vector<float>> readChannelBias(mlir::Value bias,
+                                                  int64_t channels);
+
 /// The per-channel values of a constant that broadcasts against an
 /// [N, C, ...] tensor `out` of `channels` channels (axis 1) without changing
 /// its shape: one value (repeated), or one per channel along axis 1 with
