@@ -43,15 +43,13 @@ struct FuseElementwisePass
       if (!isElementwiseGeneric(producer) || !producer->hasOneUse() ||
           !isElementwiseGeneric(use->getOwner()))
         return false;
-      // A producer that gathers (a table lookup) and that the consumer
-      // broadcasts stays apart: fused, it would gather once per element
-      // of the larger loop, which then does not vectorize.
-      auto consumer = cast<linalg::GenericOp>(use->getOwner());
-      bool broadcast =
-          !consumer.getMatchingIndexingMap(use).isPermutation();
+      // A producer that gathers (a table lookup, a nearest resize) stays
+      // apart: fused, its gather would make the consumer's loop one that
+      // does not vectorize (and, broadcast, run once per element of the
+      // larger loop).
       bool gathers = false;
       producer->walk([&](tensor::ExtractOp) { gathers = true; });
-      return !(broadcast && gathers);
+      return !gathers;
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -13,6 +13,7 @@
 #include "qc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
@@ -64,6 +65,44 @@ SmallVector<int64_t> registerTile(linalg::LinalgOp op) {
   tiles[i] = dividing(ranges[i], {8, 6, 4, 3, 2, 1});
   if (tiles[j] == 0)
     return {};
+  return tiles;
+}
+
+/// Tile sizes that cut an all-parallel generic of static shapes into
+/// strips of 16-64 elements of its innermost loop (1 for the others), or
+/// empty: when that extent has no such divisor, the op is small, it gathers
+/// (tensor.extract: a table lookup), or an input reads the innermost loop
+/// other than contiguously (a transpose).
+SmallVector<int64_t> elementwiseStrip(linalg::GenericOp g) {
+  if (!g.hasPureTensorSemantics() || g.getNumDpsInits() != 1 ||
+      g.getNumLoops() == 0 || g.getNumLoops() != g.getNumParallelLoops())
+    return {};
+  SmallVector<int64_t> ranges = g.getStaticLoopRanges();
+  int64_t total = 1;
+  for (int64_t r : ranges) {
+    if (ShapedType::isDynamic(r))
+      return {};
+    total *= r;
+  }
+  unsigned inner = ranges.size() - 1;
+  int64_t strip = dividing(ranges[inner], {64, 32, 16});
+  if (strip == 0 || total < 256)
+    return {};
+  for (AffineMap m : g.getIndexingMapsArray()) {
+    if (!m.isProjectedPermutation(/*allowZeroInResults=*/true))
+      return {};
+    for (unsigned r = 0; r + 1 < m.getNumResults(); ++r)
+      if (m.getResult(r).isFunctionOfDim(inner))
+        return {};
+  }
+  bool gathers = false;
+  g.getRegion().walk([&](Operation *op) {
+    gathers |= isa<tensor::ExtractOp, linalg::IndexOp>(op);
+  });
+  if (gathers)
+    return {};
+  SmallVector<int64_t> tiles(ranges.size(), 1);
+  tiles[inner] = strip;
   return tiles;
 }
 
@@ -241,6 +280,27 @@ struct LinalgVectorizePass
         if (llvm::any_of(sizes, [](int64_t t) { return t != 0; }))
           (void)tileOnce(rewriter, op, sizes, /*forall=*/true);
       }
+    }
+
+    // Elementwise generics (requantization chains, integer Adds and
+    // products, activations): strips of the innermost dim vectorized here,
+    // since LLVM's loop vectorizer gives up on many of their loops (it
+    // cannot bound the memrefs' ranges for its alias checks).
+    SmallVector<std::pair<linalg::GenericOp, SmallVector<int64_t>>> strips;
+    getOperation()->walk([&](linalg::GenericOp g) {
+      SmallVector<int64_t> tiles = elementwiseStrip(g);
+      if (!tiles.empty())
+        strips.push_back({g, tiles});
+    });
+    for (auto &[g, tiles] : strips) {
+      Operation *tile = tileOnce(rewriter, g, tiles, /*forall=*/false);
+      if (!tile)
+        continue;
+      rewriter.setInsertionPoint(tile);
+      FailureOr<linalg::VectorizationResult> v =
+          linalg::vectorize(rewriter, tile);
+      if (succeeded(v))
+        rewriter.replaceOp(tile, v->replacements);
     }
 
     // vector.contract -> outer products -> FMAs; transfers in the forms

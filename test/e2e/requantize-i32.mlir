@@ -1,7 +1,8 @@
 // RUN: quant-opt %s %lower_to_llvm | %mlir_runner | FileCheck %s
 //
 // qc.requantize lowered in i32 lanes (per tensor: 8-bit inputs with shifts
-// 17-46, or a power-of-two multiplier) against the i64 lowering the same op
+// 17-46 or multipliers below 2^21, or a power-of-two multiplier, also one
+// that shifts left) against the i64 lowering the same op
 // gets per channel (two equal channels), on every uint8 input: the summed
 // |difference| is 0. The printed values are also checked against
 // clamp(((x - zp_in) m + 2^(s-1)) >> s + zp_out), computed with Python's
@@ -98,6 +99,45 @@ func.func @run(%x: tensor<256xui8>, %x2: tensor<2x256xui8>) {
   %p5 = qc.concat %h5, %g5f {axis = 0 : i64} : (tensor<8xi32>, tensor<1xi32>) -> tensor<9xi32>
   // CHECK: [128,  128,  133,  141,  144,  144,  153,  160,  0]
   call @print(%p5) : (tensor<9xi32>) -> ()
+  // multiplier 1500007, shift 24, zero points 131 -> 90
+  %a6 = qc.requantize %x multiplier [1500007] shift [24] zp(131 -> 90) clamp(0, 255) : tensor<256xui8> -> tensor<256xui8>
+  %b6 = qc.requantize %x2 multiplier [1500007, 1500007] shift [24, 24] axis 0 zp(131 -> 90) clamp(0, 255) : tensor<2x256xui8> -> tensor<2x256xui8>
+  %c6 = qc.cast %a6 : tensor<256xui8> -> tensor<256xi32>
+  %d6 = qc.cast %b6 : tensor<2x256xui8> -> tensor<2x256xi32>
+  %e6 = qc.sub %d6, %c6 : (tensor<2x256xi32>, tensor<256xi32>) -> tensor<2x256xi32>
+  %f6 = qc.abs %e6 : (tensor<2x256xi32>) -> tensor<2x256xi32>
+  %g6 = qc.reducesum %f6 {axes = array<i64: 0, 1>} : (tensor<2x256xi32>) -> tensor<1x1xi32>
+  %g6f = qc.reshape %g6, %one : (tensor<1x1xi32>, tensor<1xi64>) -> tensor<1xi32>
+  %h6 = qc.gather %c6, %pick {axis = 0 : i64} : (tensor<256xi32>, tensor<8xi64>) -> tensor<8xi32>
+  %p6 = qc.concat %h6, %g6f {axis = 0 : i64} : (tensor<8xi32>, tensor<1xi32>) -> tensor<9xi32>
+  // CHECK: [78,  78,  82,  87,  90,  90,  96,  101,  0]
+  call @print(%p6) : (tensor<9xi32>) -> ()
+  // multiplier 1073741824, shift 29, zero points 60 -> 128
+  %a7 = qc.requantize %x multiplier [1073741824] shift [29] zp(60 -> 128) clamp(0, 255) : tensor<256xui8> -> tensor<256xui8>
+  %b7 = qc.requantize %x2 multiplier [1073741824, 1073741824] shift [29, 29] axis 0 zp(60 -> 128) clamp(0, 255) : tensor<2x256xui8> -> tensor<2x256xui8>
+  %c7 = qc.cast %a7 : tensor<256xui8> -> tensor<256xi32>
+  %d7 = qc.cast %b7 : tensor<2x256xui8> -> tensor<2x256xi32>
+  %e7 = qc.sub %d7, %c7 : (tensor<2x256xi32>, tensor<256xi32>) -> tensor<2x256xi32>
+  %f7 = qc.abs %e7 : (tensor<2x256xi32>) -> tensor<2x256xi32>
+  %g7 = qc.reducesum %f7 {axes = array<i64: 0, 1>} : (tensor<2x256xi32>) -> tensor<1x1xi32>
+  %g7f = qc.reshape %g7, %one : (tensor<1x1xi32>, tensor<1xi64>) -> tensor<1xi32>
+  %h7 = qc.gather %c7, %pick {axis = 0 : i64} : (tensor<256xi32>, tensor<8xi64>) -> tensor<8xi32>
+  %p7 = qc.concat %h7, %g7f {axis = 0 : i64} : (tensor<8xi32>, tensor<1xi32>) -> tensor<9xi32>
+  // CHECK: [8,  10,  82,  208,  255,  255,  255,  255,  0]
+  call @print(%p7) : (tensor<9xi32>) -> ()
+  // multiplier 2097151, shift 22, zero points 255 -> 128
+  %a8 = qc.requantize %x multiplier [2097151] shift [22] zp(255 -> 128) clamp(0, 255) : tensor<256xui8> -> tensor<256xui8>
+  %b8 = qc.requantize %x2 multiplier [2097151, 2097151] shift [22, 22] axis 0 zp(255 -> 128) clamp(0, 255) : tensor<2x256xui8> -> tensor<2x256xui8>
+  %c8 = qc.cast %a8 : tensor<256xui8> -> tensor<256xi32>
+  %d8 = qc.cast %b8 : tensor<2x256xui8> -> tensor<2x256xi32>
+  %e8 = qc.sub %d8, %c8 : (tensor<2x256xi32>, tensor<256xi32>) -> tensor<2x256xi32>
+  %f8 = qc.abs %e8 : (tensor<2x256xi32>) -> tensor<2x256xi32>
+  %g8 = qc.reducesum %f8 {axes = array<i64: 0, 1>} : (tensor<2x256xi32>) -> tensor<1x1xi32>
+  %g8f = qc.reshape %g8, %one : (tensor<1x1xi32>, tensor<1xi64>) -> tensor<1xi32>
+  %h8 = qc.gather %c8, %pick {axis = 0 : i64} : (tensor<256xi32>, tensor<8xi64>) -> tensor<8xi32>
+  %p8 = qc.concat %h8, %g8f {axis = 0 : i64} : (tensor<8xi32>, tensor<1xi32>) -> tensor<9xi32>
+  // CHECK: [1,  1,  19,  51,  64,  65,  101,  128,  0]
+  call @print(%p8) : (tensor<9xi32>) -> ()
   return
 }
 

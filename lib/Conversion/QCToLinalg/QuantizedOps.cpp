@@ -343,6 +343,8 @@ Value clampTo(OpBuilder &b, Location l, Value v, int64_t lo, int64_t hi,
 /// null otherwise. r = (v m + 2^(s-1)) >> s with v = x - zp_in:
 ///  - m = 2^k (a sum's rescaling by 2^-f): r = (v >> n) + bit n-1 of v,
 ///    n = s - k, which is the rounding shift without the overflowing add;
+///  - m = 2^k with k >= s: v << (k - s), exact while it fits;
+///  - x of at most 8 bits and m < 2^21 (s <= 30): v m + 2^(s-1) fits;
 ///  - x of at most 8 bits (|v| < 2^9) and 17 <= s <= 46: with
 ///    m = mh 2^16 + ml, v m + 2^(s-1) = (v mh + 2^(s-17)) 2^16 + v ml, so
 ///    r = (v mh + 2^(s-17) + ((v ml) >> 16)) >> (s - 16) (flooring the low
@@ -357,11 +359,17 @@ Value requantizeI32(PatternRewriter &rw, Location loc, Value input,
   bool pow2 = llvm::isPowerOf2_64(uint64_t(m));
   int64_t k = pow2 ? llvm::Log2_64(uint64_t(m)) : 0;
   bool narrow = inElt.getWidth() <= 8 && s >= 17 && s <= 46;
+  // 8-bit input and a multiplier below 2^21: v m + 2^(s-1) < 2^30 + 2^29.
+  bool small = inElt.getWidth() <= 8 && m < (int64_t(1) << 21) && s <= 30;
+  // A power-of-two scale of at least one: v << (k - s), the rounding term
+  // 2^(s-1) < 2^s adding nothing; exact while v 2^(k-s) fits.
+  bool leftShift = pow2 && s <= k && inElt.getWidth() + 1 + (k - s) <= 31 &&
+                   inElt.getWidth() < 32;
   // The power-of-two form needs v itself in i32: no zero point to
   // subtract from a 32-bit input (it could overflow).
   bool shiftOnly = pow2 && s > k && s - k <= 31 &&
                    (inElt.getWidth() < 32 || inZp == 0);
-  if (!shiftOnly && !narrow)
+  if (!shiftOnly && !narrow && !small && !leftShift)
     return nullptr;
   Type i32 = rw.getI32Type();
   return broadcastGeneric(
@@ -377,7 +385,14 @@ Value requantizeI32(PatternRewriter &rw, Location loc, Value input,
         if (inZp)
           v = arith::SubIOp::create(b, l, v, c(inZp));
         Value r;
-        if (shiftOnly) {
+        if (leftShift) {
+          r = k > s ? Value(arith::ShLIOp::create(b, l, v, c(k - s))) : v;
+        } else if (small) {
+          Value p = arith::AddIOp::create(
+              b, l, arith::MulIOp::create(b, l, v, c(m)),
+              c(int64_t(1) << (s - 1)));
+          r = arith::ShRSIOp::create(b, l, p, c(s));
+        } else if (shiftOnly) {
           int64_t n = s - k;
           Value q = arith::ShRSIOp::create(b, l, v, c(n));
           Value bit = arith::AndIOp::create(

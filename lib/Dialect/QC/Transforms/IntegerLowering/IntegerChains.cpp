@@ -66,12 +66,16 @@ struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
     f = std::clamp(f, 0, 20);
     Location loc = add.getLoc();
     int64_t i32min = INT32_MIN, i32max = INT32_MAX;
+    // 8-bit terms with 21-bit multipliers: the product then fits int32 (the
+    // lowering's i32 lanes), off by at most 2^-21 of a term below 2^29, i.e.
+    // 2^(8-f) of an output step.
     auto term = [&](Value qv, UniformQuantizedType t,
                     double r) -> FailureOr<Value> {
       auto ty = RankedTensorType::get(tensorTy(qv).getShape(), rw.getI32Type());
+      unsigned bits = t.getStorageTypeIntegralWidth() <= 8 ? 21 : 31;
       return requantizeTo(rw, loc, storageOf(rw, loc, qv), {std::ldexp(r, f)},
                           t.getZeroPoint(), std::nullopt, ty, 0, i32min,
-                          i32max);
+                          i32max, bits);
     };
     FailureOr<Value> ta = term(qa, aq, ra), tb = term(qb, bq, rb);
     if (failed(ta) || failed(tb))
