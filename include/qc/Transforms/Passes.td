@@ -21,6 +21,20 @@ def ConvertMemRefCopyToLinalg : Pass<"convert-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ForwardOutputBuffers : Pass<"qc-forward-output-buffers"> {
+  let summary = "Computes a result directly into the caller's output buffer when it would be copied there";
+  let description = [{
+    After bufferization, a model's result is copied (`memref.copy`) from
+    the buffer its last op wrote (a microkernel call's `memref.alloc`, a
+    loop's output) into the caller's output buffer. When that buffer is a
+    `memref.alloc` of the same type in the same block, and the destination
+    is a view nothing else in the function touches, the allocation is
+    replaced by the destination and the copy is erased: the producer
+    writes the output in place (the copy had been 4% of a 2048^3 int8
+    GEMM).
+  }];
+}
+
 def FuseElementwise : Pass<"qc-fuse-elementwise"> {
   let summary = "Fuses chains of elementwise linalg.generic ops";
   let description = [{

@@ -222,12 +222,17 @@ struct CreateEntryPointPass
                                                          m, /*restrict=*/true,
                                                          /*writable=*/false));
     }
+    // The caller's output buffers, wrapped before the body so that
+    // qc-forward-output-buffers can let the op that computes a result write
+    // it there.
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    SmallVector<Value> outs;
+    for (Value v : ret.getOperands())
+      outs.push_back(buffer(memrefOf(v.getType())));
     for (Operation &op : body.without_terminator())
       b.clone(op, mapping);
     // Results are computed into the caller's output buffers.
-    auto ret = cast<func::ReturnOp>(body.getTerminator());
-    for (Value v : ret.getOperands()) {
-      Value m = buffer(memrefOf(v.getType()));
+    for (auto [v, m] : llvm::zip(ret.getOperands(), outs)) {
       auto mat = bufferization::MaterializeInDestinationOp::create(
           b, ret.getLoc(), mapping.lookupOrDefault(v), m);
       mat.setRestrict(true);

@@ -47,6 +47,7 @@ void qc::cpu::buildLinalgToLLVMPassPipeline(
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createForwardOutputBuffers());
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
