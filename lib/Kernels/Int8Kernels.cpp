@@ -49,6 +49,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utility>
 
 #define QC_VNNI                                                                \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
@@ -896,21 +897,28 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
                       const Epilogue &e, void *out, int64_t task,
                       int64_t ntasks);
 
-/// The Cg planes of `x` padded to Hp x Wp (XOR `xr`, `padv` outside the
-/// image: rows from -ph, columns from -pw).
+/// Rows [ra, rb) of the Cg planes of `x` padded to Hp x Wp (XOR `xr`,
+/// `padv` outside the image: rows from -ph, columns from -pw).
 void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
-              uint8_t xr, uint8_t padv, uint8_t *image) {
+              uint8_t xr, uint8_t padv, uint8_t *image, int64_t ra,
+              int64_t rb) {
   int64_t w0 = s.pw < Wp ? s.pw : Wp;
   int64_t w1 = s.pw + s.W < Wp ? s.pw + s.W : Wp;
-  // The image's rows inside the padded plane: [r0, r1).
+  // The image's rows inside the padded plane, [r0, r1), and the padding
+  // rows above and below, all within the rows [ra, rb) wanted.
   int64_t r0 = s.ph < Hp ? s.ph : Hp, r1 = s.ph + s.H < Hp ? s.ph + s.H : Hp;
+  auto clampRow = [&](int64_t r) { return r < ra ? ra : r > rb ? rb : r; };
+  int64_t t1 = clampRow(r0), i0 = clampRow(r0), i1 = clampRow(r1),
+          b0 = clampRow(r1);
+  r0 = i0;
+  r1 = i1;
   int64_t Cg = s.Cg();
   for (int64_t c = 0; c < Cg; ++c) {
     uint8_t *plane = image + c * Hp * Wp;
     const uint8_t *src = x + (c * s.H + (r0 - s.ph)) * s.W;
     // Whole padding rows at once; rows are often only a few bytes wide,
     // so the image rows are plain loops (no call per row).
-    memset(plane, padv, size_t(r0 * Wp));
+    memset(plane + ra * Wp, padv, size_t((t1 - ra) * Wp));
     if (w0 == 0 && w1 == Wp && Wp == s.W) { // no column padding: one run
       int64_t n = (r1 - r0) * Wp;
       uint8_t *dst = plane + r0 * Wp;
@@ -928,7 +936,7 @@ void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
           dst[q] = padv;
       }
     }
-    memset(plane + r1 * Wp, padv, size_t((Hp - r1) * Wp));
+    memset(plane + b0 * Wp, padv, size_t((rb - b0) * Wp));
   }
 }
 
@@ -1030,6 +1038,22 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
           : nullptr;
   int64_t imageKey = -1;
   uint8_t padv = pad ^ xxr;
+  // The padded rows this task's column blocks of (image, group) `og` read:
+  // with two tasks on one image each pads only its half (positions p are
+  // oh * Wp + ow when shifted, oh * OW + ow when strided).
+  auto taskRows = [&](int64_t og) -> std::pair<int64_t, int64_t> {
+    int64_t per = colBlocks * chunks;
+    int64_t uFirst = ub > og * per ? ub : og * per,
+            uLast = (ue < (og + 1) * per ? ue : (og + 1) * per) - 1;
+    int64_t pBegin = (uFirst / chunks % colBlocks) * kBlockCols,
+            pEnd = (uLast / chunks % colBlocks + 1) * kBlockCols;
+    int64_t rowLen = shifted ? Wp : s.OW;
+    if (pEnd > Q)
+      pEnd = Q;
+    int64_t ra = pBegin / rowLen * s.sh,
+            rb = (pEnd - 1) / rowLen * s.sh + (s.KH - 1) * s.dh + 1;
+    return {ra < Hp ? ra : Hp, rb < Hp ? rb : Hp};
+  };
   for (int64_t u = ub; u < ue; ++u) {
     int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
             og = u / chunks / colBlocks;
@@ -1039,7 +1063,8 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
     if (scratch.key != key) {
       if (shifted) {
         if (imageKey != og) {
-          padImage(xg, s, Hp, Wp, xxr, padv, image);
+          auto [ra, rb] = taskRows(og);
+          padImage(xg, s, Hp, Wp, xxr, padv, image, ra, rb);
           memset(image + planes, padv, size_t(slack));
           imageKey = og;
         }
@@ -1057,7 +1082,8 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
         packRows(scratch.rows, K4, scratch.panels);
       } else if (strided) {
         if (imageKey != og) {
-          padImage(xg, s, Hp, Wp, xxr, padv, image);
+          auto [ra, rb] = taskRows(og);
+          padImage(xg, s, Hp, Wp, xxr, padv, image, ra, rb);
           imageKey = og;
         }
         packStrided(image, s, Hp, Wp, p0, e.zw != nullptr, scratch.rows,
