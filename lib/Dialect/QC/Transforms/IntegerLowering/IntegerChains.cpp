@@ -38,6 +38,19 @@ bool movesElements(Operation *op) {
          (op->getNumResults() == 1 || op->getResult(1).use_empty());
 }
 
+/// `q` replaced by the int32 `acc` requantized with `scale` to q's type,
+/// clamped to the activation's [lo, hi] as well.
+LogicalResult replaceByRequantized(PatternRewriter &rw, qc::QuantizeOp q,
+                                   Value acc, double scale,
+                                   UniformQuantizedType yq, double actLo,
+                                   double actHi) {
+  auto [lo, hi] = clampRange(yq, actLo, actHi);
+  FailureOr<Value> y = requantizeTo(
+      rw, acc.getLoc(), acc, {scale}, 0, std::nullopt,
+      storageTensorType(tensorTy(acc), yq), yq.getZeroPoint(), lo, hi);
+  return replaceWithIntegers(rw, q, y);
+}
+
 /// Add of two quantized tensors: both requantized to s_y / 2^F in int32,
 /// added, requantized to the result.
 struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
@@ -83,11 +96,8 @@ struct AddToInteger : OpRewritePattern<qc::QuantizeOp> {
     auto sumTy =
         RankedTensorType::get(tensorTy(add.getC()).getShape(), rw.getI32Type());
     Value sum = qc::AddOp::create(rw, loc, sumTy, *ta, *tb);
-    auto [lo, hi] = clampRange(yq, actLo, actHi);
-    FailureOr<Value> y =
-        requantizeTo(rw, loc, sum, {std::ldexp(1.0, -f)}, 0, std::nullopt,
-                     storageTensorType(sumTy, yq), yq.getZeroPoint(), lo, hi);
-    return replaceWithIntegers(rw, q, y);
+    return replaceByRequantized(rw, q, sum, std::ldexp(1.0, -f), yq, actLo,
+                                actHi);
   }
 };
 
@@ -396,11 +406,7 @@ struct MulToInteger : OpRewritePattern<qc::QuantizeOp> {
     Value ta = term(*a, va, fa), tb = term(*b, vb, fb);
     auto prodTy = i32Of(mul.getC());
     Value prod = qc::MulOp::create(rw, loc, prodTy, ta, tb);
-    auto [lo, hi] = clampRange(yq, actLo, actHi);
-    FailureOr<Value> y =
-        requantizeTo(rw, loc, prod, {scale}, 0, std::nullopt,
-                     storageTensorType(prodTy, yq), yq.getZeroPoint(), lo, hi);
-    return replaceWithIntegers(rw, q, y);
+    return replaceByRequantized(rw, q, prod, scale, yq, actLo, actHi);
   }
 };
 
