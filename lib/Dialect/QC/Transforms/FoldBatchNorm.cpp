@@ -1,6 +1,7 @@
 //===- FoldBatchNorm.cpp - BatchNormalization and bias Adds into products ===//
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Constants.h"
+#include "qc/Dialect/QC/Transforms/LinearGroups.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -216,27 +217,20 @@ struct MatMulBiasToGemm : OpRewritePattern<qc::AddOp> {
   LogicalResult matchAndRewrite(qc::AddOp add,
                                 PatternRewriter &rw) const override {
     for (int side = 0; side < 2; ++side) {
+      // qc::asLinear recognizes a MatMul with its bias Add (linear-groups').
       auto mm = add->getOperand(side).getDefiningOp<qc::MatMulOp>();
-      if (!mm || !mm->hasOneUse() || add.getType() != mm.getType())
+      if (!mm)
         continue;
+      std::optional<qc::Linear> l = qc::asLinear(mm);
       auto aTy = dyn_cast<RankedTensorType>(mm.getA().getType());
-      auto wTy = dyn_cast<RankedTensorType>(mm.getB().getType());
+      if (!l || l->biasAdd != add || !aTy || !aTy.hasStaticShape())
+        continue;
+      std::optional<std::vector<double>> bv = l->bias();
+      if (!bv)
+        continue;
       auto out = cast<RankedTensorType>(mm.getType());
-      if (!aTy || !wTy || !aTy.hasStaticShape() || !out.hasStaticShape() ||
-          aTy.getRank() < 2 || wTy.getRank() != 2 ||
-          !qc::readFloatConstant(mm.getB()))
-        continue;
-      int64_t k = wTy.getDimSize(0), n = wTy.getDimSize(1);
-      Value other = add->getOperand(1 - side);
-      auto cTy = dyn_cast<RankedTensorType>(other.getType());
-      std::optional<std::vector<float>> c = qc::readFloatConstant(other);
-      if (!cTy || !c || cTy.getRank() > out.getRank() ||
-          (c->size() != 1 && (int64_t(c->size()) != n ||
-                              cTy.getDimSize(cTy.getRank() - 1) != n)))
-        continue;
-      std::vector<float> bias(n);
-      for (int64_t j = 0; j < n; ++j)
-        bias[j] = (*c)[c->size() == 1 ? 0 : j];
+      int64_t k = l->k, n = l->n;
+      std::vector<float> bias(bv->begin(), bv->end());
       int64_t rows = aTy.getNumElements() / k;
       Location loc = mm.getLoc();
       Value a = mm.getA();
