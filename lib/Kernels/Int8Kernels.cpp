@@ -898,10 +898,11 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
                       int64_t ntasks);
 
 /// Rows [ra, rb) of the Cg planes of `x` padded to Hp x Wp (XOR `xr`,
-/// `padv` outside the image: rows from -ph, columns from -pw).
+/// `padv` outside the image: rows from -ph, columns from -pw); the planes
+/// are `planeStride` bytes apart (Hp x Wp, or more when images are stacked).
 void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
-              uint8_t xr, uint8_t padv, uint8_t *image, int64_t ra,
-              int64_t rb) {
+              uint8_t xr, uint8_t padv, uint8_t *image, int64_t ra, int64_t rb,
+              int64_t planeStride) {
   int64_t w0 = s.pw < Wp ? s.pw : Wp;
   int64_t w1 = s.pw + s.W < Wp ? s.pw + s.W : Wp;
   // The image's rows inside the padded plane, [r0, r1), and the padding
@@ -914,7 +915,7 @@ void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
   r1 = i1;
   int64_t Cg = s.Cg();
   for (int64_t c = 0; c < Cg; ++c) {
-    uint8_t *plane = image + c * Hp * Wp;
+    uint8_t *plane = image + c * planeStride;
     const uint8_t *src = x + (c * s.H + (r0 - s.ph)) * s.W;
     // Whole padding rows at once; rows are often only a few bytes wide,
     // so the image rows are plain loops (no call per row).
@@ -1016,9 +1017,23 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
   int64_t Hp = shifted   ? s.OH + (s.KH - 1) * s.dh
                : strided ? (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1
                          : 0;
-  int64_t Q = shifted ? s.OH * Wp : P;
+  // Narrow planes of several images (the wake embedding: 16 images of
+  // 2-32 columns): the images' padded planes are stacked into one of
+  // batch x Hp rows, and the columns run across them, so blocks are full;
+  // the (KH - 1) x dh rows between images are computed and dropped like the
+  // padded width. Chosen when it computes fewer columns than one plane per
+  // image in blocks of 64.
+  int64_t stackN = 1;
+  if (shifted && batch > 1) {
+    int64_t perImage = batch * cdiv(s.OH * Wp, kBlockCols) * kBlockCols;
+    int64_t stacked =
+        cdiv((batch - 1) * Hp * Wp + s.OH * Wp, kBlockCols) * kBlockCols;
+    if (stacked < perImage)
+      stackN = batch;
+  }
+  int64_t Q = shifted ? (stackN - 1) * Hp * Wp + s.OH * Wp : P;
   int64_t colBlocks = cdiv(Q, kBlockCols);
-  int64_t outer = batch * s.groups;
+  int64_t outer = batch / stackN * s.groups;
   int64_t chunks = rowChunks(outer, colBlocks, Fg, ntasks);
   int64_t chunkRows = cdiv(Fg, chunks);
   int64_t ub, ue;
@@ -1027,17 +1042,29 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
     return;
   Scratch scratch(K4);
   size_t esize = e.outI8 ? 1 : 4;
-  int64_t planes = s.Cg() * Hp * Wp,
+  int64_t planeStride = stackN * Hp * Wp, planes = s.Cg() * planeStride,
           slack = (s.KH - 1) * s.dh * Wp + (s.KW - 1) * s.dw + 2 * kBlockCols;
   uint8_t *image = shifted || strided
                        ? static_cast<uint8_t *>(malloc(size_t(planes + slack)))
                        : nullptr;
   uint8_t *tmp =
-      shifted && Wp != s.OW
+      shifted && (Wp != s.OW || stackN > 1)
           ? static_cast<uint8_t *>(malloc(size_t(Fg) * kBlockCols * esize))
           : nullptr;
   int64_t imageKey = -1;
   uint8_t padv = pad ^ xxr;
+  // The shifted path's im2col row of tap k = (c, kh, kw) starts at
+  // image + tapOffset[k] + p0.
+  int64_t *tapOffset = nullptr;
+  alignas(16) static const uint8_t zeros[kBlockCols] = {};
+  if (shifted) {
+    tapOffset = static_cast<int64_t *>(malloc(size_t(K) * sizeof(int64_t)));
+    int64_t k = 0;
+    for (int64_t c = 0; c < s.Cg(); ++c)
+      for (int64_t kh = 0; kh < s.KH; ++kh)
+        for (int64_t kw = 0; kw < s.KW; ++kw, ++k)
+          tapOffset[k] = c * planeStride + kh * s.dh * Wp + kw * s.dw;
+  }
   // The padded rows this task's column blocks of (image, group) `og` read:
   // with two tasks on one image each pads only its half (positions p are
   // oh * Wp + ow when shifted, oh * OW + ow when strided).
@@ -1052,38 +1079,56 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
       pEnd = Q;
     int64_t ra = pBegin / rowLen * s.sh,
             rb = (pEnd - 1) / rowLen * s.sh + (s.KH - 1) * s.dh + 1;
-    return {ra < Hp ? ra : Hp, rb < Hp ? rb : Hp};
+    int64_t rows = stackN * Hp;
+    return {ra < rows ? ra : rows, rb < rows ? rb : rows};
   };
   for (int64_t u = ub; u < ue; ++u) {
     int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
             og = u / chunks / colBlocks;
-    int64_t n = og / s.groups, g = og % s.groups, p0 = cb * kBlockCols;
+    int64_t n = og / s.groups * stackN, g = og % s.groups,
+            p0 = cb * kBlockCols;
     const uint8_t *xg = x + (n * s.C + g * s.Cg()) * s.H * s.W;
     int64_t key = og * colBlocks + cb;
     if (scratch.key != key) {
       if (shifted) {
         if (imageKey != og) {
+          // Rows [ra, rb) of the stacked planes, image by image.
           auto [ra, rb] = taskRows(og);
-          padImage(xg, s, Hp, Wp, xxr, padv, image, ra, rb);
+          for (int64_t i = 0; i < stackN; ++i) {
+            int64_t a = ra - i * Hp, b = rb - i * Hp;
+            a = a < 0 ? 0 : a;
+            b = b > Hp ? Hp : b;
+            if (a < b)
+              padImage(xg + i * s.C * s.H * s.W, s, Hp, Wp, xxr, padv,
+                       image + i * Hp * Wp, a, b, planeStride);
+          }
           memset(image + planes, padv, size_t(slack));
           imageKey = og;
         }
-        int64_t k = 0;
-        for (int64_t c = 0; c < s.Cg(); ++c)
-          for (int64_t kh = 0; kh < s.KH; ++kh)
-            for (int64_t kw = 0; kw < s.KW; ++kw, ++k)
-              memcpy(scratch.rows + k * kBlockCols,
-                     image + c * Hp * Wp + kh * s.dh * Wp + kw * s.dw + p0,
-                     kBlockCols);
-        memset(scratch.rows + K * kBlockCols, 0,
-               size_t((K4 * 4 - K) * kBlockCols));
-        if (e.zw)
+        if (!e.zw) {
+          // Each k4 group straight from its 4 taps' rows (no column sums
+          // wanted, so no [Kp][64] copy); taps past K read zeros.
+          for (int64_t k4 = 0; k4 < K4; ++k4) {
+            const uint8_t *r[4];
+            for (int q = 0; q < 4; ++q)
+              r[q] = 4 * k4 + q < K ? image + tapOffset[4 * k4 + q] + p0
+                                    : zeros;
+            interleave4From(r[0], r[1], r[2], r[3], 0,
+                            scratch.panels + k4 * 64, K4 * 64);
+          }
+        } else {
+          for (int64_t k = 0; k < K; ++k)
+            memcpy(scratch.rows + k * kBlockCols, image + tapOffset[k] + p0,
+                   kBlockCols);
+          memset(scratch.rows + K * kBlockCols, 0,
+                 size_t((K4 * 4 - K) * kBlockCols));
           columnSums(scratch.rows, K, scratch.sums);
-        packRows(scratch.rows, K4, scratch.panels);
+          packRows(scratch.rows, K4, scratch.panels);
+        }
       } else if (strided) {
         if (imageKey != og) {
           auto [ra, rb] = taskRows(og);
-          padImage(xg, s, Hp, Wp, xxr, padv, image, ra, rb);
+          padImage(xg, s, Hp, Wp, xxr, padv, image, ra, rb, Hp * Wp);
           imageKey = og;
         }
         packStrided(image, s, Hp, Wp, p0, e.zw != nullptr, scratch.rows,
@@ -1112,14 +1157,22 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
                    scratch.sums, /*rowSums=*/false, e,
                    tmp - p0 * int64_t(esize), kBlockCols);
     int64_t cols = Q - p0 < kBlockCols ? Q - p0 : kBlockCols;
+    // Stacked row R is row R % Hp of image R / Hp; rows past OH are the
+    // ones between images.
+    int64_t imageStride = s.F * P * int64_t(esize);
     forEachRowRun(
-        p0, cols, Wp, [&](int64_t c, int64_t oh, int64_t ow, int64_t run) {
-          int64_t valid = ow < s.OW ? (s.OW - ow < run ? s.OW - ow : run) : 0;
+        p0, cols, Wp, [&](int64_t c, int64_t R, int64_t ow, int64_t run) {
+          int64_t oh = R % Hp;
+          int64_t valid = ow < s.OW && oh < s.OH
+                              ? (s.OW - ow < run ? s.OW - ow : run)
+                              : 0;
+          uint8_t *o = og8 + R / Hp * imageStride;
           for (int64_t r = r0; r < r1; ++r)
-            memcpy(og8 + (r * P + oh * s.OW + ow) * esize,
+            memcpy(o + (r * P + oh * s.OW + ow) * esize,
                    tmp + (r * kBlockCols + c) * esize, size_t(valid) * esize);
         });
   }
+  free(tapOffset);
   free(tmp);
   free(image);
 }

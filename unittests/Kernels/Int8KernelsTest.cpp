@@ -410,6 +410,15 @@ TEST(Int8Kernels, ConvOddShapes) {
        60}, // depthwise, column stride 3 (three phase planes), dilated
       {1, 2, 5, 40, 2, 1, 7, 1, 2, 0, 3, 1, 1, 2, false, false, false, true,
        -7}, // depthwise 1x7, stride 2, int32 out, weight zero points
+      // Narrow planes of several images, stacked into one plane:
+      {5, 12, 10, 2, 24, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, false, true, false,
+       3}, // 1x3 on 2 columns
+      {4, 8, 8, 2, 16, 3, 1, 1, 1, 0, 0, 1, 1, 1, false, false, true, true,
+       -2}, // 3x1, weight zero points (column sums)
+      {3, 6, 6, 4, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, true, true, false, false,
+       10}, // grouped 3x3, int32 out
+      {16, 7, 12, 4, 9, 3, 1, 1, 1, 1, 0, 2, 1, 1, false, false, true, false,
+       0}, // dilated 3x1, row padding
   };
   unsigned seed = 100;
   for (const Variant &v : variants())
