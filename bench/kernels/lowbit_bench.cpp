@@ -117,7 +117,7 @@ void convShapes(int64_t C, int64_t HW) {
   auto p8 = qc::kernels::packConvWeights(w8.data(), F, K, false, &zp, 1,
                                          nullptr, false, 0);
   double int8 = median([&] {
-    qc_k_conv2d_i8_vnni(1, C, HW, HW, F, 3, 3, HW, HW, 1, 1, 1, 1, 1, 1, 1,
+    qc_k_conv2d_i8_vnni(1, C, HW, HW, F, 3, 3, HW, HW, 1, 1, 1, 1, 1, 1, 1, /*nhwc=*/0,
                         x.data(), 0x80, 0,
                         reinterpret_cast<const uint8_t *>(p8.data.data()), 8,
                         p8.corr.data(), p8.zw.data(), 0, mult.data(),

@@ -1382,6 +1382,82 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
 }
 
 
+/// 2-d convolution of NHWC input into NHWC output (channels last), group 1:
+/// the product of the im2col rows, one per output position with the taps in
+/// (kh, kw, c) order, and the weights packed as matmul_i8's B ([K][F]), so
+/// the channels are columns and the rows are stored as NHWC directly. The
+/// rows are built per block of positions (contiguous runs of C bytes, the
+/// zero-point byte outside the image); a stride-1 pointwise convolution of
+/// unsigned bytes with C a multiple of 4 reads them straight from x.
+template <bool Vnni>
+void conv2dNhwc(int64_t batch, const ConvShape &s, const uint8_t *x,
+                uint8_t xxr, uint8_t pad, const uint8_t *w, int64_t wBits,
+                const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
+  int64_t K = s.K(), K4 = cdiv(K, 4), Kp = K4 * 4, M = batch * s.P();
+  int64_t colBlocks = cdiv(s.F, kBlockCols), panelStride = K4 * 64;
+  constexpr int64_t kRows = 16 * kMR; // positions per block of rows
+  int64_t rowBlocks = cdiv(M, kRows);
+  int64_t ub, ue;
+  share(rowBlocks * colBlocks, task, ntasks, ub, ue);
+  if (ub >= ue)
+    return;
+  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 &&
+                   s.ph == 0 && s.pw == 0 && s.OH == s.H && s.OW == s.W;
+  bool direct = pointwise && Kp == K && xxr == 0;
+  uint8_t *expanded = nullptr;
+  if (wBits == 4 || wBits == 2) {
+    int64_t n = colBlocks * kBlockVecs * panelStride;
+    expanded = static_cast<uint8_t *>(malloc(size_t(n)));
+    expandSubByte<Vnni>(w, n, wBits, expanded);
+    w = expanded;
+  }
+  uint8_t *rows =
+      direct ? nullptr : static_cast<uint8_t *>(malloc(size_t(kRows * Kp)));
+  uint8_t padv = pad ^ xxr;
+  size_t esize = e.outI8 ? 1 : 4;
+  int64_t rowsKey = -1;
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t rb = u / colBlocks, cb = u % colBlocks;
+    int64_t p0 = rb * kRows, p1 = p0 + kRows < M ? p0 + kRows : M;
+    const uint8_t *a = x + p0 * K;
+    if (!direct) {
+      if (rowsKey != rb) {
+        for (int64_t p = p0; p < p1; ++p) {
+          int64_t n = p / s.P(), oh = p % s.P() / s.OW, ow = p % s.OW;
+          uint8_t *dst = rows + (p - p0) * Kp;
+          for (int64_t kh = 0; kh < s.KH; ++kh) {
+            int64_t ih = oh * s.sh - s.ph + kh * s.dh;
+            for (int64_t kw = 0; kw < s.KW; ++kw, dst += s.C) {
+              int64_t iw = ow * s.sw - s.pw + kw * s.dw;
+              if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) {
+                memset(dst, padv, size_t(s.C));
+                continue;
+              }
+              const uint8_t *src = x + ((n * s.H + ih) * s.W + iw) * s.C;
+              if (xxr)
+                for (int64_t c = 0; c < s.C; ++c)
+                  dst[c] = src[c] ^ xxr;
+              else
+                memcpy(dst, src, size_t(s.C));
+            }
+          }
+          memset(dst, 0, size_t(Kp - K));
+        }
+        rowsKey = rb;
+      }
+      a = rows;
+    }
+    runBlock<Vnni>(0, p1 - p0, a, Kp, Kp, 0, /*bcU8=*/true,
+                   w + cb * kBlockVecs * panelStride, panelStride,
+                   cb * kBlockCols, s.F, /*chanIsCol=*/true, 0, nullptr,
+                   /*rowSums=*/true, e,
+                   static_cast<uint8_t *>(out) + p0 * s.F * int64_t(esize),
+                   s.F);
+  }
+  free(rows);
+  free(expanded);
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1396,7 +1472,7 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
             out, task, ntasks)
 
 #define QC_CONV_CALL(V)                                                        \
-  conv2dPacked<V>(                                                             \
+  (nhwc ? conv2dNhwc<V> : conv2dPacked<V>)(                                    \
       batch,                                                                   \
       ConvShape{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups},   \
       x, uint8_t(xXor), uint8_t(pad), w, wBits,                                \

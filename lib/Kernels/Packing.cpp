@@ -83,6 +83,20 @@ PackedWeights qc::kernels::packConvWeights(const uint8_t *w, int64_t F,
   return p;
 }
 
+PackedWeights qc::kernels::packConvWeightsNhwc(
+    const uint8_t *w, int64_t F, int64_t C, int64_t KHW, bool wUnsigned,
+    const int32_t *wZp, size_t nZp, const int32_t *bias, bool xUnsigned,
+    int32_t xZp) {
+  // B[(t, c)][f] = w[f][c][t] for tap t = kh * KW + kw.
+  int64_t K = C * KHW;
+  std::vector<uint8_t> b(size_t(K * F));
+  for (int64_t f = 0; f < F; ++f)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t t = 0; t < KHW; ++t)
+        b[size_t((t * C + c) * F + f)] = w[(f * C + c) * KHW + t];
+  return packMatmulB(b.data(), K, F, wUnsigned, wZp, nZp, bias, xUnsigned, xZp);
+}
+
 unsigned qc::kernels::packedBits(const std::vector<int8_t> &data) {
   int lo = 0, hi = 0;
   for (int8_t v : data) {

@@ -211,8 +211,10 @@ struct ConvCase {
   int32_t xZp;
 };
 
+/// With `nhwc`, the kernel's channels-last form (group 1): the same input
+/// transposed to NHWC, the output read as NHWC.
 void runConv(const Variant &v, const ConvCase &c, unsigned seed,
-             unsigned bits = 8) {
+             unsigned bits = 8, bool nhwc = false) {
   std::mt19937 rng(seed);
   // Symmetric pads.
   int64_t OH = (c.H + 2 * c.ph - c.dh * (c.KH - 1) - 1) / c.sh + 1;
@@ -228,16 +230,29 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed,
   for (int64_t f = 0; f < c.F; ++f)
     bias.push_back(biasd(rng));
   Epi e = randomEpilogue(rng, c.F, c.outI8, c.xU);
-  qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
-      w.data(), c.F, K, c.wU, wzp.data(), wzp.size(), bias.data(), c.xU, c.xZp);
+  qc::kernels::PackedWeights p =
+      nhwc ? qc::kernels::packConvWeightsNhwc(
+                 w.data(), c.F, c.C, c.KH * c.KW, c.wU, wzp.data(), wzp.size(),
+                 bias.data(), c.xU, c.xZp)
+           : qc::kernels::packConvWeights(w.data(), c.F, K, c.wU, wzp.data(),
+                                          wzp.size(), bias.data(), c.xU,
+                                          c.xZp);
   std::vector<int8_t> stored = storeWeights(p.data, bits);
+  std::vector<uint8_t> xIn = x;
+  if (nhwc)
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t ci = 0; ci < c.C; ++ci)
+        for (int64_t i = 0; i < c.H * c.W; ++i)
+          xIn[size_t((n * c.H * c.W + i) * c.C + ci)] =
+              x[size_t((n * c.C + ci) * c.H * c.W + i)];
   size_t outSize = size_t(c.N * c.F * OH * OW);
   std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
   std::vector<uint8_t> lut = randomTable(rng, c.outI8 && seed % 2);
   int64_t ntasks = 4;
   for (int64_t t = 0; t < ntasks; ++t)
     v.conv(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph, c.pw,
-           c.dh, c.dw, c.groups, x.data(), c.xU ? 0 : 0x80, uint8_t(c.xZp),
+           c.dh, c.dw, c.groups, nhwc, xIn.data(), c.xU ? 0 : 0x80,
+           uint8_t(c.xZp),
            reinterpret_cast<const uint8_t *>(stored.data()), bits,
            p.corr.data(), p.zw.data(), p.hasZw, e.mult.data(), e.shift.data(),
            e.izp, e.ozp, e.lo, e.hi, e.outI8,
@@ -264,7 +279,8 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed,
                     w[size_t(f * K + (ci * c.KH + kh) * c.KW + kw)], c.wU);
                 acc += (xv - c.xZp) * (wv - zw);
               }
-          size_t idx = size_t(((n * c.F + f) * OH + oh) * OW + ow);
+          size_t idx = nhwc ? size_t(((n * OH + oh) * OW + ow) * c.F + f)
+                            : size_t(((n * c.F + f) * OH + oh) * OW + ow);
           int64_t want, got;
           if (c.outI8) {
             want = requantize(acc, e.mult[size_t(f)], e.shift[size_t(f)], e.izp,
@@ -282,8 +298,9 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed,
             ADD_FAILURE() << v.name << " conv n" << n << " f" << f << " (" << oh
                           << "," << ow << "): " << got << " != " << want;
         }
-  EXPECT_EQ(bad, 0) << v.name << " conv C" << c.C << " F" << c.F << " " << c.KH
-                    << "x" << c.KW << " groups " << c.groups;
+  EXPECT_EQ(bad, 0) << v.name << (nhwc ? " nhwc" : "") << " conv C" << c.C
+                    << " F" << c.F << " " << c.KH << "x" << c.KW << " groups "
+                    << c.groups << " bits " << bits;
 }
 
 /// qc.matmul_group_scaled's kernels against a direct float64 evaluation of
@@ -445,6 +462,34 @@ TEST(Int8Kernels, ConvSubByteWeights) {
     for (unsigned bits : {4u, 2u})
       for (const ConvCase &c : cases)
         runConv(v, c, seed++, bits);
+}
+
+TEST(Int8Kernels, ConvChannelsLast) {
+  const ConvCase cases[] = {
+      // N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw, groups, xU, wU, outI8,
+      // perChZp, xZp
+      {1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false, true, false,
+       -3}, // K = 27, int8 input
+      {2, 8, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, false, true, true,
+       128}, // pointwise, rows read in place
+      {1, 10, 8, 17, 70, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, false, false, false,
+       3}, // pointwise, C not a multiple of 4, int32 out, two column blocks
+      {1, 16, 14, 14, 24, 1, 1, 2, 2, 0, 0, 1, 1, 1, true, false, true, false,
+       7}, // strided pointwise
+      {1, 4, 12, 12, 8, 3, 2, 1, 2, 2, 0, 2, 1, 1, false, true, false, false,
+       0}, // dilated, uint8 weights
+      {3, 24, 10, 2, 24, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, false, true, false,
+       2}, // 1x3 on narrow planes
+      {2, 64, 6, 7, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, false, true, true,
+       6}, // K = 576, weight zero points, 3 column blocks
+      {1, 32, 23, 19, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, true, false, true, false,
+       9}, // stride 2, 110 positions: two row blocks
+  };
+  unsigned seed = 500;
+  for (const Variant &v : variants())
+    for (unsigned bits : {8u, 4u})
+      for (const ConvCase &c : cases)
+        runConv(v, c, seed++, bits, /*nhwc=*/true);
 }
 
 } // namespace

@@ -70,6 +70,14 @@ PackedWeights packConvWeights(const uint8_t *w, int64_t F, int64_t K,
                               bool wUnsigned, const int32_t *wZp, size_t nZp,
                               const int32_t *bias, bool xUnsigned, int32_t xZp);
 
+/// Conv weights [F][C][KH x KW] (group 1) for qc_k_conv2d_i8_* with nhwc = 1:
+/// matmul_i8's B of the taps in (kh, kw, c) order, packMatmulB's corr.
+PackedWeights packConvWeightsNhwc(const uint8_t *w, int64_t F, int64_t C,
+                                  int64_t KHW, bool wUnsigned,
+                                  const int32_t *wZp, size_t nZp,
+                                  const int32_t *bias, bool xUnsigned,
+                                  int32_t xZp);
+
 /// The narrowest of 8, 4 and 2 bits that holds every packed weight (signed:
 /// [-8, 7] for 4, [-2, 1] for 2).
 unsigned packedBits(const std::vector<int8_t> &data);

@@ -542,6 +542,7 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
   conv2d_i8_call k;
   convShape(cb, k);
   k.groups = cb.i(groups);
+  k.nhwc = cb.i(0);
   k.x = cb.tensor(op.getInput());
   k.xXor = cb.i(xU ? 0 : 0x80);
   k.pad = cb.i(uint8_t(op.getInputZp()));
