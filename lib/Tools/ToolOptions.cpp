@@ -62,6 +62,9 @@ void qc::bindTargetOptions(OptionsBinder &b, cpu::TargetOptions &t) {
   b.enumOpt("int8-kernels", t.int8Kernels,
             "Kernels of int8 convolutions and matmuls (default: "
             "$QC_INT8_KERNELS, else auto)");
+  b.opt("channels-last", t.channelsLast,
+        "Run chains of int8 convolutions channels-last (NHWC) in the int8 "
+        "kernels (default true)");
   b.enumOpt("lowbit-kernels", t.lowbitKernels,
             "Products of 1-4 bit weights: auto (per layer, the faster of "
             "lut and unpack on this machine), lut, popcount or unpack "

@@ -198,20 +198,36 @@ struct ConvIntLowering : OpRewritePattern<qc::ConvIntOp> {
       return failure();
     Location loc = op.getLoc();
     Type accElt = op.getType().getElementType();
-    Value x = shiftedByZeroPoints(rw, loc, op.getInput(), wasUnsigned(op, 0),
+    // channels_last: the NCHW convolution between two transposes.
+    bool last = op.getChannelsLast();
+    auto permuted = [&](Value v, ArrayRef<int64_t> perm) -> Value {
+      auto t = tensorType(v);
+      SmallVector<int64_t> shape;
+      for (int64_t p : perm)
+        shape.push_back(t.getDimSize(p));
+      Value init = tensor::EmptyOp::create(rw, loc, shape, t.getElementType());
+      return linalg::TransposeOp::create(rw, loc, v, init, perm).getResult()[0];
+    };
+    Value input = last ? permuted(op.getInput(), {0, 3, 1, 2}) : op.getInput();
+    Value x = shiftedByZeroPoints(rw, loc, input, wasUnsigned(op, 0),
                                   {op.getInputZp()}, 0, accElt);
     Value w = shiftedByZeroPoints(rw, loc, op.getWeight(), wasUnsigned(op, 1),
                                   op.getWeightZp(), 0, accElt);
     OperationState state(loc, qc::ConvOp::getOperationName());
     state.addOperands({x, w});
-    state.addTypes(op.getType());
+    RankedTensorType outTy = op.getType();
+    if (last)
+      outTy = outTy.clone({outTy.getDimSize(0), outTy.getDimSize(3),
+                           outTy.getDimSize(1), outTy.getDimSize(2)});
+    state.addTypes(outTy);
     state.addAttribute("auto_pad", rw.getStringAttr("NOTSET"));
     state.addAttribute("group", op.getGroupAttr());
     state.addAttribute("strides", op.getStridesAttr());
     state.addAttribute("pads", op.getPadsAttr());
     state.addAttribute("dilations", op.getDilationsAttr());
     Value acc = rw.create(state)->getResult(0);
-    rw.replaceOp(op, addBias(rw, loc, acc, op.getBias(), 1));
+    acc = addBias(rw, loc, acc, op.getBias(), 1);
+    rw.replaceOp(op, last ? permuted(acc, {0, 2, 3, 1}) : acc);
     return success();
   }
 };

@@ -456,20 +456,29 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
       return rw.notifyMatchFailure(op, "bias is not a constant");
     bias = *b;
   }
-  // 1-d as 2-d with H = 1.
-  auto dim = [&](RankedTensorType t, int64_t d2) { // spatial dim d2 of (H, W)
+  // 1-d as 2-d with H = 1; channels_last (2-d): NHWC input and result.
+  bool last = op.getChannelsLast();
+  if (last && op.getLowbitAttr())
+    return rw.notifyMatchFailure(op, "channels_last with lowbit weights");
+  auto dim = [&](RankedTensorType t, int64_t d2, bool weights = false) {
+    // spatial dim d2 of (H, W)
+    if (last && !weights)
+      return t.getDimSize(1 + d2);
     return rank == 4 ? t.getDimSize(2 + d2) : (d2 == 0 ? 1 : t.getDimSize(2));
   };
   auto attr2 = [&](ArrayRef<int64_t> a, int64_t d2, int64_t dflt) {
     return rank == 4 ? a[d2] : (d2 == 0 ? dflt : a[0]);
   };
-  int64_t N = xTy.getDimSize(0), C = xTy.getDimSize(1), F = wTy.getDimSize(0);
-  int64_t H = dim(xTy, 0), W = dim(xTy, 1), KH = dim(wTy, 0), KW = dim(wTy, 1);
+  int64_t chanDim = last ? 3 : 1;
+  int64_t N = xTy.getDimSize(0), C = xTy.getDimSize(chanDim),
+          F = wTy.getDimSize(0);
+  int64_t H = dim(xTy, 0), W = dim(xTy, 1), KH = dim(wTy, 0, true),
+          KW = dim(wTy, 1, true);
   int64_t OH = dim(outTy, 0), OW = dim(outTy, 1), groups = op.getGroup();
   int64_t K = wTy.getNumElements() / F;
   Requant r;
   qc::RequantizeOp rq =
-      fuse ? fusableRequant(op.getOutput(), 1, F, r,
+      fuse ? fusableRequant(op.getOutput(), chanDim, F, r,
                             /*withTable=*/!op.getLowbitAttr())
            : nullptr;
   if (fuse && !rq)
@@ -533,16 +542,21 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
                               tensorType(replaced->getResult(0)), opts.tasks));
     return success();
   }
-  qc::kernels::PackedWeights p = qc::kernels::packConvWeights(
-      w->data(), F, K, wU, wzp.data(), wzp.size(),
-      bias.empty() ? nullptr : bias.data(), xU, op.getInputZp());
+  const int32_t *biasPtr = bias.empty() ? nullptr : bias.data();
+  qc::kernels::PackedWeights p =
+      last ? qc::kernels::packConvWeightsNhwc(w->data(), F, C, KH * KW, wU,
+                                              wzp.data(), wzp.size(), biasPtr,
+                                              xU, op.getInputZp())
+           : qc::kernels::packConvWeights(w->data(), F, K, wU, wzp.data(),
+                                          wzp.size(), biasPtr, xU,
+                                          op.getInputZp());
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   CallBuilder cb(rw, loc);
   cb.macs = N * F * OH * OW * K;
   conv2d_i8_call k;
   convShape(cb, k);
   k.groups = cb.i(groups);
-  k.nhwc = cb.i(0);
+  k.nhwc = cb.i(last ? 1 : 0);
   k.x = cb.tensor(op.getInput());
   k.xXor = cb.i(xU ? 0 : 0x80);
   k.pad = cb.i(uint8_t(op.getInputZp()));
@@ -750,7 +764,9 @@ struct IntOpToKernel : OpRewritePattern<OpT> {
   LogicalResult matchAndRewrite(OpT op, PatternRewriter &rw) const override {
     Requant unused;
     auto outTy = tensorType(op.getOutput());
-    int64_t axis = std::is_same_v<OpT, qc::ConvIntOp> ? 1 : outTy.getRank() - 1;
+    int64_t axis = outTy.getRank() - 1;
+    if constexpr (std::is_same_v<OpT, qc::ConvIntOp>)
+      axis = op.getChannelsLast() ? axis : 1;
     if (fusableRequant(op.getOutput(), axis, outTy.getDimSize(axis), unused))
       return failure();
     if constexpr (std::is_same_v<OpT, qc::ConvIntOp>)

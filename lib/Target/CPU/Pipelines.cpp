@@ -7,6 +7,7 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -27,6 +28,8 @@ void qc::cpu::buildQCToLinalgPassPipeline(
   kernels.kernelTasks = options.threads.getValue();
   // Float builds too: upsampling ConvTranspose as a 1x1 conv the kernels run.
   pm.addPass(createDecomposeConvTranspose());
+  if (options.channelsLast && options.int8Kernels != kernels::Int8ISA::None)
+    pm.addNestedPass<func::FuncOp>(createChannelsLastConvs());
   pm.addPass(createLowerToMicrokernels(kernels));
   pm.addPass(createConvertQCToLinalg());
 }

@@ -120,6 +120,7 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   pipeline.int8Kernels = int8ISA(resolved.int8Kernels);
   pipeline.f32Kernels = f32ISA(resolved.f32Kernels);
   pipeline.lowbitKernels = resolved.lowbitKernels;
+  pipeline.channelsLast = resolved.channelsLast;
   // Fused tables: byte permutes where the CPU has VBMI (resolveKernels has
   // checked the CPU name).
   Expected<bool> vbmi = cpuHas(resolved.cpu, {"avx512vbmi"});

@@ -21,9 +21,9 @@
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: qc.requantize
 // The pass alone: the kernel call, declared with Kernels.def's signature
-// (15 + 1 i64, x, 2 i64, w, wBits, the epilogue, lut, lutVbmi, out, task,
+// (15 + 2 i64, x, 2 i64, w, wBits, the epilogue, lut, lutVbmi, out, task,
 // ntasks); no table follows: lut is null.
-// ALONE: func.func private @qc_k_conv2d_i8_vnni(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64)
+// ALONE: func.func private @qc_k_conv2d_i8_vnni(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64)
 // ALONE-LABEL: func @conv_requant
 // ALONE: call @qc_k_conv2d_i8_vnni(
 // ALONE-NOT: qc.requantize
@@ -44,6 +44,28 @@ func.func @conv_requant(%x: tensor<1x3x8x8xui8>) -> tensor<1x2x8x8xi8> {
   %y = qc.requantize %acc multiplier [1073741824, 1073741824] shift [38, 37] axis 1 zp(0 -> -3) clamp(-128, 127)
       : tensor<1x2x8x8xi32> -> tensor<1x2x8x8xi8>
   return %y : tensor<1x2x8x8xi8>
+}
+
+// -----
+
+// channels_last: the same call with nhwc = 1 (after group = 1), the weights
+// packed as matmul_i8's B (one block of 4 panels of 16 columns x 28 rows:
+// 1792 bytes), the requantization per channel along dim 3.
+// CHECK-LABEL: func @conv_channels_last
+// CHECK: %[[W:.*]] = arith.constant dense_resource<qc_kernel_weights{{.*}}> : tensor<1792xi8>
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x8x2xi8>
+// CHECK: call @qc_k_conv2d_i8_vnni(%c1_i64, %c3_i64, %c8_i64, %c8_i64, %c2_i64, %c3_i64, %c3_i64, %c8_i64, %c8_i64, %c1_i64, %c1_i64, %c1_i64, %c1_i64, %c1_i64, %c1_i64, %c1_i64, %c1_i64, %{{.*}}, %c0_i64, %c128_i64,
+// CHECK-NOT: qc.requantize
+// NONE-LABEL: func @conv_channels_last
+// NONE: qc.conv_int {{.*}} channels_last
+func.func @conv_channels_last(%x: tensor<1x8x8x3xui8>) -> tensor<1x8x8x2xi8> {
+  %w = arith.constant dense<100> : tensor<2x3x3x3xi8>
+  %b = arith.constant dense<[10, -10]> : tensor<2xi32>
+  %acc = qc.conv_int %x, %w bias %b zp(128, [0]) strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 1 channels_last
+      : (tensor<1x8x8x3xui8>, tensor<2x3x3x3xi8>, tensor<2xi32>) -> tensor<1x8x8x2xi32>
+  %y = qc.requantize %acc multiplier [1073741824, 1073741824] shift [38, 37] axis 3 zp(0 -> -3) clamp(-128, 127)
+      : tensor<1x8x8x2xi32> -> tensor<1x8x8x2xi8>
+  return %y : tensor<1x8x8x2xi8>
 }
 
 // -----

@@ -290,6 +290,22 @@ func.func @conv_wide_weight(%x: tensor<1x3x8x8xi16>, %w: tensor<4x3x3x3xi16>) {
 
 // -----
 
+func.func @conv_channels_last_group(%x: tensor<1x8x8x4xi8>, %w: tensor<4x2x3x3xi8>) {
+  // expected-error @+1 {{channels_last needs a 2-d convolution of group 1}}
+  %0 = qc.conv_int %x, %w zp (0, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 channels_last : (tensor<1x8x8x4xi8>, tensor<4x2x3x3xi8>) -> tensor<1x6x6x4xi32>
+  return
+}
+
+// -----
+
+func.func @conv_channels_last_shape(%x: tensor<1x8x8x3xi8>, %w: tensor<4x3x3x3xi8>) {
+  // expected-error @+1 {{result shape}}
+  %0 = qc.conv_int %x, %w zp (0, [0]) strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 1 channels_last : (tensor<1x8x8x3xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return
+}
+
+// -----
+
 func.func @conv_rank(%x: tensor<3x8xi8>, %w: tensor<4x3xi8>) {
   // expected-error @+1 {{input must have rank 3 to 5 (N, C, 1 to 3 spatial dims), got rank 2}}
   %0 = qc.conv_int %x, %w zp (0, [0]) strides [] pads [] dilations [] group 1 : (tensor<3x8xi8>, tensor<4x3xi8>) -> tensor<3x4xi32>

@@ -46,6 +46,11 @@ struct CodegenPipelineOptions
       *this, "byte-permutes",
       llvm::cl::desc("The target CPU has AVX-512 VBMI (fused tables)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> channelsLast{
+      *this, "channels-last",
+      llvm::cl::desc("Run chains of int8 convolutions channels-last "
+                     "(channels-last-convs) when the int8 kernels are on"),
+      llvm::cl::init(true)};
   PassOptions::Option<kernels::F32ISA> f32Kernels{
       *this, "f32-kernels", llvm::cl::desc("The float microkernels to call"),
       llvm::cl::init(kernels::F32ISA::None), clValues<kernels::F32ISA>()};

@@ -44,6 +44,8 @@ struct TargetOptions {
   /// Remarks on each low-bit product's kernel and why (quant-compile
   /// --report; always with --lowbit-kernels popcount).
   bool reportChoices = false;
+  /// Chains of int8 convolutions run channels-last (channels-last-convs).
+  bool channelsLast = true;
 };
 
 } // namespace qc::cpu

@@ -515,8 +515,15 @@ LogicalResult ConvIntOp::verify() {
   int64_t group = int64_t(getGroup());
   if (group < 1)
     return emitOpError() << "group must be positive, got " << group;
+  bool last = getChannelsLast();
+  if (last && (rank != 4 || group != 1))
+    return emitOpError("channels_last needs a 2-d convolution of group 1");
+  // The dim of the channels, and of spatial dim i, in input and result.
+  int64_t chanDim = last ? rank - 1 : 1;
+  auto spatialDim = [&](int64_t i) { return last ? 1 + i : 2 + i; };
 
-  int64_t c = inTy.getDimSize(1), f = wTy.getDimSize(0), cw = wTy.getDimSize(1);
+  int64_t c = inTy.getDimSize(chanDim), f = wTy.getDimSize(0),
+          cw = wTy.getDimSize(1);
   if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(cw) &&
       c != cw * group)
     return emitOpError() << "input has " << c << " channels but weight expects "
@@ -544,15 +551,17 @@ LogicalResult ConvIntOp::verify() {
       return failure();
   }
 
-  SmallVector<int64_t> expected = {inTy.getDimSize(0), f};
+  SmallVector<int64_t> expected(size_t(rank), inTy.getDimSize(0));
+  expected[size_t(chanDim)] = f;
   for (int64_t i = 0; i < n; ++i) {
-    int64_t o = convOutputSize(inTy.getDimSize(i + 2), wTy.getDimSize(i + 2),
+    int64_t o = convOutputSize(inTy.getDimSize(spatialDim(i)),
+                               wTy.getDimSize(i + 2),
                                getStrides()[i], getDilations()[i], getPads()[i],
                                getPads()[i + n]);
     if (!ShapedType::isDynamic(o) && o < 1)
       return emitOpError() << "kernel of spatial dim " << i
                            << " is larger than the padded input";
-    expected.push_back(o);
+    expected[size_t(spatialDim(i))] = o;
   }
   if (failed(checkShape(*this, "result", getOutput().getType().getShape(),
                         expected)))

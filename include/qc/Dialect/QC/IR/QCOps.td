@@ -303,6 +303,11 @@ def QC_ConvIntOp : QC_Op<"conv_int", [Pure]> {
     `lowbit` (`#qc.lowbit`), the constant weights are levels of a 1-4 bit
     format, computed on bit planes (with binary activations: by popcount).
 
+    With `channels_last` (2-d, group 1), the input is `N x H x W x C` and
+    the result `N x OH x OW x F` (NHWC); the weights keep their layout.
+    `qc-channels-last` sets it where the int8 kernels run the convolution
+    in that layout.
+
     ```mlir
     %acc = qc.conv_int %x, %w bias %b zp (128, [0]) strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 1
              : (tensor<1x3x8x8xui8>, tensor<16x3x3x3xi8>, tensor<16xi32>) -> tensor<1x16x8x8xi32>
@@ -316,11 +321,13 @@ def QC_ConvIntOp : QC_Op<"conv_int", [Pure]> {
                        DefaultValuedAttr<I64Attr, "1">:$group,
                        DefaultValuedAttr<I32Attr, "0">:$input_zp,
                        DenseI32ArrayAttr:$weight_zp,
-                       OptionalAttr<QC_LowBitAttr>:$lowbit);
+                       OptionalAttr<QC_LowBitAttr>:$lowbit,
+                       UnitAttr:$channels_last);
   let results = (outs RankedTensorOf<[I32, I64]>:$output);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? `zp` `(` $input_zp `,` $weight_zp `)`
-    `strides` $strides `pads` $pads `dilations` $dilations `group` $group attr-dict
+    `strides` $strides `pads` $pads `dilations` $dilations `group` $group
+    (`channels_last` $channels_last^)? attr-dict
     `:` `(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($output)
   }];
   let hasVerifier = 1;

@@ -383,4 +383,31 @@ def LowerQuantizedToInteger : Pass<"lower-quantized-to-integer"> {
   }];
 }
 
+def ChannelsLastConvs : Pass<"channels-last-convs", "::mlir::func::FuncOp"> {
+  let summary = "Runs chains of int8 convolutions channels-last (NHWC), with transposes only at the chains' edges";
+  let description = [{
+    The int8 kernels' NCHW convolution repacks its input for every layer
+    (im2col columns interleaved into panels); channels-last, a convolution
+    is a product of whole NHWC rows (`qc_k_conv2d_i8` with `nhwc = 1`:
+    a pointwise one reads its input in place, others copy runs of C bytes
+    per tap) and stores NHWC directly. This pass chooses the layout on the
+    integer graph.
+
+    Regions are grown over def-use edges between 2-d `qc.conv_int` of
+    group 1 with 8-bit input and constant weights, and the elementwise
+    integer ops between them (`qc.requantize`, `qc.table`, `qc.clamp`,
+    `qc.cast`, Add, Sub, Mul, Max, Min on 4-d or scalar operands: residual
+    adds, activations). Every value that enters a region from elsewhere
+    gets one `Transpose` to NHWC, every value leaving it one back to NCHW.
+    A region is converted when it holds at least as many convolutions as it
+    needs transposes: the convolutions of a ResNet after its stem are one
+    region with two transposes, while a pointwise convolution between two
+    depthwise ones (which stay NCHW) is left as it is.
+
+    Converted convolutions get `channels_last`; per-channel
+    `qc.requantize` axes move with the channels, and 4-d operands of the
+    elementwise ops (broadcast ones too) are transposed like the values.
+  }];
+}
+
 #endif // QC_TRANSFORMS_PASSES_TD
