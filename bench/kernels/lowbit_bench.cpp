@@ -121,7 +121,7 @@ void convShapes(int64_t C, int64_t HW) {
                         x.data(), 0x80, 0,
                         reinterpret_cast<const uint8_t *>(p8.data.data()), 8,
                         p8.corr.data(), p8.zw.data(), 0, mult.data(),
-                        shift.data(), 0, 0, -128, 127, 1, nullptr, 0, out.data(), 0,
+                        shift.data(), 0, 0, -128, 127, 1, nullptr, 0, nullptr, nullptr, out.data(), 0,
                         1);
   });
   rows.push_back({shape, "int8 vnni", int8 * 1e3, 1.0});

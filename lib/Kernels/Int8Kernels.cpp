@@ -483,11 +483,93 @@ QC_VNNI inline int64_t rowSumVnni(const uint8_t *p, int64_t n, uint8_t xr) {
   return rs;
 }
 
+/// qc.requantize of 8 int64 lanes with per-tensor parameters.
+QC_VNNI inline __m512i requant8(__m512i x, int64_t m, int64_t s, int64_t izp,
+                                int64_t ozp, int64_t lo, int64_t hi) {
+  int64_t half = s > 0 ? int64_t(1) << (s - 1) : 0;
+  x = _mm512_mullo_epi64(_mm512_sub_epi64(x, _mm512_set1_epi64(izp)),
+                         _mm512_set1_epi64(m));
+  x = _mm512_sra_epi64(_mm512_add_epi64(x, _mm512_set1_epi64(half)),
+                       _mm_cvtsi64_si128(s));
+  x = _mm512_add_epi64(x, _mm512_set1_epi64(ozp));
+  return _mm512_min_epi64(_mm512_max_epi64(x, _mm512_set1_epi64(lo)),
+                          _mm512_set1_epi64(hi));
+}
+
+/// The residual stage (Epilogue::res, KernelCommon.h's `residual`) on 8
+/// outputs y (int64 lanes) and their addends' bytes r (int64 lanes).
+QC_VNNI inline __m512i residual8(__m512i y, __m512i r, const Epilogue &e) {
+  const int64_t *p = e.rp;
+  __m512i a = requant8(y, p[0], p[1], p[2], p[3], p[4], p[5]);
+  __m512i b = requant8(r, p[6], p[7], p[8], p[9], p[10], p[11]);
+  // qc.add on i32 wraps: the sum's low 32 bits, sign-extended.
+  __m512i sum =
+      _mm512_cvtepi32_epi64(_mm512_cvtepi64_epi32(_mm512_add_epi64(a, b)));
+  return requant8(sum, p[12], p[13], p[14], p[15], p[16], p[17]);
+}
+
+/// The residual stage's parameters as int32 vectors, built once per block
+/// (Epilogue::res32): loads through `e` cannot move out of the store loops,
+/// whose byte stores may alias anything.
+struct ResidualLanes {
+  __m512i m[2], half[2], izp[2], ozp[2], ozp3, lo3, hi3, one;
+  __m128i s[2], t, t1;
+  bool resUnsigned;
+};
+
+QC_VNNI inline ResidualLanes residualLanes(const Epilogue &e) {
+  const int64_t *p = e.rp;
+  ResidualLanes l;
+  for (int q = 0; q < 2; ++q) {
+    const int64_t *r = p + 6 * q;
+    l.m[q] = _mm512_set1_epi32(int(r[0]));
+    l.half[q] = _mm512_set1_epi32(r[1] > 0 ? int32_t(1) << (r[1] - 1) : 0);
+    l.izp[q] = _mm512_set1_epi32(int(r[2]));
+    l.ozp[q] = _mm512_set1_epi32(int(r[3]));
+    l.s[q] = _mm_cvtsi64_si128(r[1]);
+  }
+  int64_t k = 0;
+  while ((int64_t(1) << k) < p[12])
+    ++k;
+  l.t = _mm_cvtsi64_si128(p[13] - k);
+  l.t1 = _mm_cvtsi64_si128(p[13] - k - 1);
+  l.ozp3 = _mm512_set1_epi32(int(p[15]));
+  l.lo3 = _mm512_set1_epi32(int(p[16]));
+  l.hi3 = _mm512_set1_epi32(int(p[17]));
+  l.one = _mm512_set1_epi32(1);
+  l.resUnsigned = p[18] != 0;
+  return l;
+}
+
+/// The residual stage on 16 int32 lanes (Epilogue::res32): each addend
+/// requantized to int32 ((v - izp) m + half) >> s + ozp, products below
+/// 2^30), the wrapping sum, then its rounding shift by t = s - k as
+/// (x >> t) + ((x >> (t - 1)) & 1), zero point and clamp.
+QC_VNNI inline __m512i residual16x32(__m512i y, __m128i rb,
+                                     const ResidualLanes &l) {
+  __m512i r = l.resUnsigned ? _mm512_cvtepu8_epi32(rb) : _mm512_cvtepi8_epi32(rb);
+  __m512i v[2] = {y, r};
+  for (int q = 0; q < 2; ++q) {
+    v[q] = _mm512_mullo_epi32(_mm512_sub_epi32(v[q], l.izp[q]), l.m[q]);
+    v[q] = _mm512_add_epi32(
+        _mm512_sra_epi32(_mm512_add_epi32(v[q], l.half[q]), l.s[q]), l.ozp[q]);
+  }
+  __m512i sum = _mm512_add_epi32(v[0], v[1]); // wraps like qc.add
+  __m512i x = _mm512_add_epi32(
+      _mm512_sra_epi32(sum, l.t),
+      _mm512_and_si512(_mm512_sra_epi32(sum, l.t1), l.one));
+  x = _mm512_add_epi32(x, l.ozp3);
+  return _mm512_min_epi32(_mm512_max_epi32(x, l.lo3), l.hi3);
+}
+
 /// Requantizes 16 corrected accumulators with per-lane multipliers/shifts
-/// and stores the `mask`ed lanes as bytes at `out`.
+/// and stores the `mask`ed lanes as bytes at `out` (through the residual
+/// stage, its addends at `res`, when the epilogue has one).
 QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32,
                                    const Epilogue &e, int8_t *out,
-                                   __mmask16 mask) {
+                                   __mmask16 mask,
+                                   const uint8_t *res = nullptr,
+                                   const ResidualLanes *lanes = nullptr) {
   const __m512i one = _mm512_set1_epi64(1), izp = _mm512_set1_epi64(e.izp),
                 ozp = _mm512_set1_epi64(e.ozp), lo = _mm512_set1_epi64(e.lo),
                 hi = _mm512_set1_epi64(e.hi);
@@ -504,10 +586,18 @@ QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32,
     __m512i half = _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one));
     x = _mm512_add_epi64(_mm512_srav_epi64(_mm512_add_epi64(x, half), s), ozp);
     x = _mm512_min_epi64(_mm512_max_epi64(x, lo), hi);
+    if (res && !lanes) {
+      __m128i rb = _mm_maskz_loadu_epi8(__mmask16(mask >> (8 * h)),
+                                        res + 8 * h);
+      __m512i r = e.rp[18] ? _mm512_cvtepu8_epi64(rb) : _mm512_cvtepi8_epi64(rb);
+      x = residual8(x, r, e);
+    }
     halves[h] = _mm512_cvtepi64_epi32(x);
   }
   __m512i r =
       _mm512_inserti64x4(_mm512_castsi256_si512(halves[0]), halves[1], 1);
+  if (res && lanes)
+    r = residual16x32(r, _mm_maskz_loadu_epi8(mask, res), *lanes);
   _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(r));
 }
 
@@ -592,6 +682,10 @@ runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
                                  _mm512_set1_epi32(int(e.sumOff)));
     }
   }
+  const uint8_t *res = e.res;
+  ResidualLanes lanes;
+  if (e.res32)
+    lanes = residualLanes(e);
   // Groups of 8 row tiles, and K blocks of 256 within a group: the block's
   // slice of the packed columns (16 KB) stays in L1 while the group's tiles
   // run over it, and their partial sums (12 KB) wait in `partial` between
@@ -648,7 +742,8 @@ runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
             int64_t idx = (r + i) * ldo + n0 + v * kLanes;
             if (e.outI8)
               storeRequant16(x, m, s, e, static_cast<int8_t *>(out) + idx,
-                             masks[v]);
+                             masks[v], res ? res + idx : nullptr,
+                             e.res32 ? &lanes : nullptr);
             else
               _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + idx,
                                        masks[v], x);
@@ -1395,8 +1490,11 @@ void conv2dNhwc(int64_t batch, const ConvShape &s, const uint8_t *x,
                 const Epilogue &e, void *out, int64_t task, int64_t ntasks) {
   int64_t K = s.K(), K4 = cdiv(K, 4), Kp = K4 * 4, M = batch * s.P();
   int64_t colBlocks = cdiv(s.F, kBlockCols), panelStride = K4 * 64;
-  constexpr int64_t kRows = 16 * kMR; // positions per block of rows
-  int64_t rowBlocks = cdiv(M, kRows);
+  // Blocks of up to 96 positions, all about the same size (whole register
+  // tiles): the tasks' shares of blocks x column blocks are then even too
+  // (196 positions as 96 + 96 + 4 gave one task 2.8x the other's rows).
+  int64_t rowBlocks = cdiv(M, 16 * kMR);
+  int64_t kRows = cdiv(cdiv(M, rowBlocks), kMR) * kMR;
   int64_t ub, ue;
   share(rowBlocks * colBlocks, task, ntasks, ub, ue);
   if (ub >= ue)
@@ -1447,10 +1545,13 @@ void conv2dNhwc(int64_t batch, const ConvShape &s, const uint8_t *x,
       }
       a = rows;
     }
+    Epilogue eb = e;
+    if (e.res) // the addends, indexed like the block's output
+      eb.res = e.res + p0 * s.F;
     runBlock<Vnni>(0, p1 - p0, a, Kp, Kp, 0, /*bcU8=*/true,
                    w + cb * kBlockVecs * panelStride, panelStride,
                    cb * kBlockCols, s.F, /*chanIsCol=*/true, 0, nullptr,
-                   /*rowSums=*/true, e,
+                   /*rowSums=*/true, eb,
                    static_cast<uint8_t *>(out) + p0 * s.F * int64_t(esize),
                    s.F);
   }
@@ -1477,7 +1578,8 @@ void conv2dNhwc(int64_t batch, const ConvShape &s, const uint8_t *x,
       ConvShape{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups},   \
       x, uint8_t(xXor), uint8_t(pad), w, wBits,                                \
       makeEpilogue(corr, zw, hasZw, mult, shift, izp, ozp, lo, hi, outI8,      \
-                   (C / groups) * KH * KW * xXor, lut, lutVbmi),               \
+                   (C / groups) * KH * KW * xXor, lut, lutVbmi,                \
+                   nhwc ? res : nullptr, resParams),                           \
       out, task, ntasks)
 
 extern "C" {

@@ -2,6 +2,7 @@
 #ifndef QC_LIB_KERNELS_KERNELCOMMON_H
 #define QC_LIB_KERNELS_KERNELCOMMON_H
 
+#include <limits.h>
 #include <stdint.h>
 
 namespace qc_kernels {
@@ -69,7 +70,59 @@ struct Epilogue {
   int64_t sumOff; // K * off: subtracted from the unsigned sums of x
   const uint8_t *lut; // qc.table after the requantization (out_i8), or null
   int64_t lutVbmi;    // lut applied with AVX-512 VBMI
+  /// A residual add after the requantization (out_i8, no lut), or null:
+  /// out = rq3(wrap32(rq1(y) + rq2(res))), res the other addend's bytes at
+  /// the output's index; rp (Kernels.def's resParams): m, s, input and
+  /// output zero points, lo, hi of rq1, rq2 and rq3, then whether res is
+  /// unsigned.
+  const uint8_t *res = nullptr;
+  const int64_t *rp = nullptr;
+  /// rp allows int32 lanes (residualFits32).
+  bool res32 = false;
 };
+
+/// Whether the residual stage's parameters let it run in int32 lanes
+/// exactly: the addends' requantizations of 8-bit values with multipliers
+/// below 2^21 (products below 2^30) to the whole int32 range, and the sum's
+/// a power-of-two multiplier 2^k with a shift s > k and no input zero point
+/// (a rounding shift by s - k, computed as (x >> t) + ((x >> (t - 1)) & 1)
+/// so that nothing overflows).
+inline bool residualFits32(const int64_t *p) {
+  for (int q = 0; q < 2; ++q) {
+    const int64_t *r = p + 6 * q;
+    if (r[0] < 0 || r[0] >= (1 << 21) || r[1] < 0 || r[1] > 31 ||
+        r[2] < -256 || r[2] > 255 || r[3] < -(1 << 20) || r[3] > (1 << 20) ||
+        r[4] != INT32_MIN || r[5] != INT32_MAX)
+      return false;
+  }
+  const int64_t *r = p + 12;
+  if (r[0] <= 0 || (r[0] & (r[0] - 1)) || r[2] != 0 || r[4] < INT32_MIN ||
+      r[5] > INT32_MAX || r[3] < INT32_MIN || r[3] > INT32_MAX)
+    return false;
+  int64_t k = 0;
+  while ((int64_t(1) << k) < r[0])
+    ++k;
+  return r[1] > k && r[1] - k <= 31;
+}
+
+/// qc.requantize of one value with per-tensor parameters.
+inline int64_t requantValue(int64_t v, int64_t m, int64_t s, int64_t izp,
+                            int64_t ozp, int64_t lo, int64_t hi) {
+  int64_t half = s > 0 ? int64_t(1) << (s - 1) : 0;
+  v = (((v - izp) * m + half) >> s) + ozp;
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/// The residual stage of the epilogue (Epilogue::res) on output y, the
+/// other addend's byte at `idx`.
+inline int64_t residual(int64_t y, int64_t idx, const Epilogue &e) {
+  const int64_t *p = e.rp;
+  int64_t r = p[18] ? int64_t(e.res[idx]) : int64_t(int8_t(e.res[idx]));
+  int64_t a = requantValue(y, p[0], p[1], p[2], p[3], p[4], p[5]);
+  int64_t b = requantValue(r, p[6], p[7], p[8], p[9], p[10], p[11]);
+  int64_t sum = int32_t(uint32_t(a) + uint32_t(b)); // qc.add on i32 wraps
+  return requantValue(sum, p[12], p[13], p[14], p[15], p[16], p[17]);
+}
 
 /// Scalar requantization, qc.requantize's definition.
 inline int32_t requant(int64_t v, int64_t m, int64_t s, const Epilogue &e) {
@@ -84,7 +137,10 @@ inline int32_t requant(int64_t v, int64_t m, int64_t s, const Epilogue &e) {
 /// Stores one value of channel `ch` (acc already corrected).
 inline void storeOne(void *out, int64_t idx, int64_t acc, int64_t ch,
                      const Epilogue &e) {
-  if (e.outI8)
+  if (e.outI8 && e.res)
+    static_cast<int8_t *>(out)[idx] =
+        int8_t(residual(requant(acc, e.mult[ch], e.shift[ch], e), idx, e));
+  else if (e.outI8)
     static_cast<int8_t *>(out)[idx] =
         int8_t(requant(acc, e.mult[ch], e.shift[ch], e));
   else
@@ -117,9 +173,16 @@ inline Epilogue makeEpilogue(const int32_t *corr, const int32_t *zw, int64_t has
                       const int32_t *mult, const int32_t *shift, int64_t izp,
                       int64_t ozp, int64_t lo, int64_t hi, int64_t outI8,
                       int64_t sumOff, const uint8_t *lut = nullptr,
-                      int64_t lutVbmi = 0) {
-  return Epilogue{corr, hasZw ? zw : nullptr, mult, shift, izp, ozp, lo, hi,
-                  outI8, sumOff, lut, lutVbmi};
+                      int64_t lutVbmi = 0, const uint8_t *res = nullptr,
+                      const int64_t *rp = nullptr) {
+  return Epilogue{corr,  hasZw ? zw : nullptr,
+                  mult,  shift,
+                  izp,   ozp,
+                  lo,    hi,
+                  outI8, sumOff,
+                  lut,   lutVbmi,
+                  res,   res ? rp : nullptr,
+                  res && residualFits32(rp)};
 }
 
 } // namespace qc_kernels

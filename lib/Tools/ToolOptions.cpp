@@ -65,6 +65,9 @@ void qc::bindTargetOptions(OptionsBinder &b, cpu::TargetOptions &t) {
   b.opt("channels-last", t.channelsLast,
         "Run chains of int8 convolutions channels-last (NHWC) in the int8 "
         "kernels (default true)");
+  b.opt("fuse-residual-adds", t.residualAdds,
+        "Fuse residual adds into channels-last int8 conv epilogues (default "
+        "false: slower than the separate loop as measured)");
   b.enumOpt("lowbit-kernels", t.lowbitKernels,
             "Products of 1-4 bit weights: auto (per layer, the faster of "
             "lut and unpack on this machine), lut, popcount or unpack "

@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <climits>
 #include <random>
 #include <string>
 #include <vector>
@@ -212,9 +213,11 @@ struct ConvCase {
 };
 
 /// With `nhwc`, the kernel's channels-last form (group 1): the same input
-/// transposed to NHWC, the output read as NHWC.
+/// transposed to NHWC, the output read as NHWC; with `residualAdd` too (an
+/// int8 output, no table), a residual add fused after the requantization,
+/// checked against qc.requantize / qc.add's definitions.
 void runConv(const Variant &v, const ConvCase &c, unsigned seed,
-             unsigned bits = 8, bool nhwc = false) {
+             unsigned bits = 8, bool nhwc = false, bool residualAdd = false) {
   std::mt19937 rng(seed);
   // Symmetric pads.
   int64_t OH = (c.H + 2 * c.ph - c.dh * (c.KH - 1) - 1) / c.sh + 1;
@@ -247,7 +250,24 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed,
               x[size_t((n * c.C + ci) * c.H * c.W + i)];
   size_t outSize = size_t(c.N * c.F * OH * OW);
   std::vector<uint8_t> out(outSize * (c.outI8 ? 1 : 4), 0xAB);
-  std::vector<uint8_t> lut = randomTable(rng, c.outI8 && seed % 2);
+  std::vector<uint8_t> lut =
+      randomTable(rng, c.outI8 && seed % 2 && !residualAdd);
+  // The other addend (unsigned like x) and the three requantizations: to a
+  // fine int32 scale (21-bit multipliers), then back with a Relu's clamp.
+  std::vector<uint8_t> res;
+  std::vector<int64_t> rp;
+  if (residualAdd) {
+    res = randomBytes(rng, outSize);
+    std::uniform_int_distribution<int64_t> md(1 << 20, (1 << 21) - 1),
+        sd(0, 2), zd(-20, 20);
+    int64_t zo = c.xU ? 3 : -100;
+    int64_t hi = c.xU ? 255 : 127;
+    rp = {md(rng), sd(rng), zd(rng),                   0, INT32_MIN, INT32_MAX,
+          md(rng), sd(rng), zd(rng) + (c.xU ? 128 : 0), 0, INT32_MIN, INT32_MAX,
+          // a power of two (the int32-lane path) or not (int64 lanes)
+          seed % 2 ? 1 << 30 : 1518500250, 50, 0,         zo, zo,        hi,
+          c.xU ? 1 : 0};
+  }
   int64_t ntasks = 4;
   for (int64_t t = 0; t < ntasks; ++t)
     v.conv(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh, c.sw, c.ph, c.pw,
@@ -256,7 +276,9 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed,
            reinterpret_cast<const uint8_t *>(stored.data()), bits,
            p.corr.data(), p.zw.data(), p.hasZw, e.mult.data(), e.shift.data(),
            e.izp, e.ozp, e.lo, e.hi, e.outI8,
-           lut.empty() ? nullptr : lut.data(), v.vbmi, out.data(), t, ntasks);
+           lut.empty() ? nullptr : lut.data(), v.vbmi,
+           res.empty() ? nullptr : res.data(), rp.data(), out.data(), t,
+           ntasks);
   int64_t bad = 0;
   for (int64_t n = 0; n < c.N; ++n)
     for (int64_t f = 0; f < c.F; ++f)
@@ -287,6 +309,15 @@ void runConv(const Variant &v, const ConvCase &c, unsigned seed,
                               e.ozp, e.lo, e.hi);
             if (!lut.empty())
               want = asInt(lut[size_t(want & 0xFF)], c.xU);
+            if (residualAdd) {
+              int64_t a = requantize(want, rp[0], rp[1], rp[2], rp[3], rp[4],
+                                     rp[5]),
+                      b = requantize(asInt(res[idx], c.xU), rp[6], rp[7],
+                                     rp[8], rp[9], rp[10], rp[11]);
+              int64_t sum = int64_t(int32_t(uint32_t(a + b)));
+              want = requantize(sum, rp[12], rp[13], rp[14], rp[15], rp[16],
+                                rp[17]);
+            }
             got = asInt(out[idx], c.xU);
           } else {
             want = acc;
@@ -490,6 +521,10 @@ TEST(Int8Kernels, ConvChannelsLast) {
     for (unsigned bits : {8u, 4u})
       for (const ConvCase &c : cases)
         runConv(v, c, seed++, bits, /*nhwc=*/true);
+  for (const Variant &v : variants())
+    for (const ConvCase &c : cases)
+      if (c.outI8)
+        runConv(v, c, seed++, 8, /*nhwc=*/true, /*residualAdd=*/true);
 }
 
 } // namespace

@@ -68,6 +68,11 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
     Option<"bytePermutes", "byte-permutes", "bool", /*default=*/"false",
            "The target CPU has AVX-512 VBMI: the VNNI kernels look a fused "
            "qc.table up with byte permutes (else one load per byte)">,
+    Option<"residualAdds", "residual-adds", "bool", /*default=*/"false",
+           "Fuse a residual add (requantize -> add -> requantize, per tensor) "
+           "after a channels_last conv_int into its kernel's epilogue; off by "
+           "default: measured slower than the separate loop on ResNet-50 "
+           "(docs/kernels.md)">,
     Option<"kernelTasks", "kernel-tasks", "unsigned", /*default=*/"1",
            "Tasks each kernel call is split into (an scf.parallel over them when "
            "above 1: one per thread)">,

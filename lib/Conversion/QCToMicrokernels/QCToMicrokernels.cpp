@@ -353,6 +353,7 @@ struct KernelOptions {
   qc::kernels::LowBitMethod lowbit = qc::kernels::LowBitMethod::Unpack;
   bool reportChoices = false; // remarks on lowbit-kernels' choices
   bool bytePermutes = false;  // the target has VBMI (fused tables)
+  bool residualAdds = false;  // fuse residual adds into conv epilogues
   std::shared_ptr<LutChoices> lutChoices = std::make_shared<LutChoices>();
   /// The low-bit kernels' variants: "vbmi" (table lookup) and "vpopcnt"
   /// (binary activations) with the VNNI kernels.
@@ -403,6 +404,58 @@ void replaceWithCall(PatternRewriter &rw, Operation *op, qc::RequantizeOp rq,
     rw.eraseOp(rq);
   if (rq)
     rw.eraseOp(op);
+}
+
+/// A residual add after the fused requantization `rq` of a channels-last
+/// convolution, as lower-quantized-to-integer writes one: rq's bytes
+/// requantized to int32 (that alone using them), added to another 8-bit
+/// tensor's int32 requantization of the same shape, the sum (alone using
+/// it) requantized to 8 bits, all per tensor. The kernel's epilogue
+/// (conv2d_i8's res, resParams) computes the three requantizations and the
+/// add exactly as the ops do.
+struct Residual {
+  qc::RequantizeOp toI32, otherToI32, out;
+  qc::AddOp add;
+  std::vector<int64_t> params; // Kernels.def's resParams
+};
+
+std::optional<Residual> fusableResidual(qc::RequantizeOp rq) {
+  auto perTensor = [](qc::RequantizeOp q) {
+    return q && q.getMultiplier().size() == 1 && q.getShift().size() == 1 &&
+           kernelTypes(q, /*unsignedOk=*/true);
+  };
+  auto bits = [](Value v) {
+    return tensorType(v).getElementType().getIntOrFloatBitWidth();
+  };
+  auto onlyUser = [](Value v) -> Operation * {
+    return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+  };
+  Residual res;
+  res.toI32 = dyn_cast_or_null<qc::RequantizeOp>(onlyUser(rq.getOutput()));
+  if (!perTensor(res.toI32) || bits(res.toI32.getOutput()) != 32)
+    return std::nullopt;
+  res.add = dyn_cast_or_null<qc::AddOp>(onlyUser(res.toI32.getOutput()));
+  if (!res.add || res.add.getA().getType() != res.add.getB().getType() ||
+      res.add.getC().getType() != res.add.getA().getType())
+    return std::nullopt;
+  Value other = res.add.getA() == res.toI32.getOutput() ? res.add.getB()
+                                                        : res.add.getA();
+  res.otherToI32 = other.getDefiningOp<qc::RequantizeOp>();
+  if (other == res.toI32.getOutput() || !perTensor(res.otherToI32) ||
+      bits(res.otherToI32.getInput()) != 8 ||
+      tensorType(res.otherToI32.getInput()).getShape() !=
+          tensorType(rq.getOutput()).getShape())
+    return std::nullopt;
+  res.out = dyn_cast_or_null<qc::RequantizeOp>(onlyUser(res.add.getC()));
+  if (!perTensor(res.out) || bits(res.out.getOutput()) != 8)
+    return std::nullopt;
+  for (qc::RequantizeOp q : {res.toI32, res.otherToI32, res.out})
+    res.params.insert(res.params.end(),
+                      {q.getMultiplier()[0], q.getShift()[0],
+                       int32_t(q.getInputZp()), int32_t(q.getOutputZp()),
+                       q.getClampMin(), q.getClampMax()});
+  res.params.push_back(isUnsigned(res.otherToI32, 0));
+  return res;
 }
 
 /// The `lut` and `lutVbmi` arguments of the int8 kernels: the fused table
@@ -551,6 +604,14 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
                                           wzp.size(), biasPtr, xU,
                                           op.getInputZp());
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+  // Channels-last with no table: a residual add after the requantization
+  // goes into the epilogue too; the call then sits where the add's result
+  // is requantized (the other addend is defined by then).
+  std::optional<Residual> residual;
+  if (opts.residualAdds && last && rq && !r.table)
+    residual = fusableResidual(rq);
+  if (residual)
+    rw.setInsertionPoint(residual->out);
   CallBuilder cb(rw, loc);
   cb.macs = N * F * OH * OW * K;
   conv2d_i8_call k;
@@ -566,10 +627,27 @@ LogicalResult convToKernel(qc::ConvIntOp op, bool fuse,
   k.wBits = cb.i(stored.bits);
   epilogueArgs(cb, k, p, r, i32);
   lutArgs(cb, k, r, opts);
-  Operation *replaced = lastFused(op, rq, r);
-  replaceWithCall(rw, op, rq, r,
-                  cb.finish(k, opts.suffix, tensorType(replaced->getResult(0)),
-                            opts.tasks));
+  if (!residual) {
+    k.res = cb.null();
+    k.resParams = cb.null();
+    Operation *replaced = lastFused(op, rq, r);
+    replaceWithCall(rw, op, rq, r,
+                    cb.finish(k, opts.suffix,
+                              tensorType(replaced->getResult(0)), opts.tasks));
+    return success();
+  }
+  k.res = cb.tensor(residual->otherToI32.getInput());
+  k.resParams = cb.blob<int64_t>(residual->params, rw.getI64Type(),
+                                 "qc_kernel_residual");
+  rw.replaceOp(residual->out,
+               cb.finish(k, opts.suffix,
+                         tensorType(residual->out.getOutput()), opts.tasks));
+  rw.eraseOp(residual->add);
+  if (residual->otherToI32.use_empty())
+    rw.eraseOp(residual->otherToI32);
+  rw.eraseOp(residual->toI32);
+  rw.eraseOp(rq);
+  rw.eraseOp(op);
   return success();
 }
 
@@ -1152,6 +1230,7 @@ struct LowerToMicrokernelsPass
       KernelOptions options{suffix, tasks};
       options.reportChoices = reportChoices;
       options.bytePermutes = bytePermutes;
+      options.residualAdds = residualAdds;
       options.lowbit = lowbitKernels.getValue();
       if (options.lowbit == LowBitMethod::Popcount && reportChoices)
         notePopcountFallbacks(getOperation());

@@ -26,6 +26,7 @@ void qc::cpu::buildQCToLinalgPassPipeline(
   kernels.reportChoices = options.reportChoices.getValue();
   kernels.bytePermutes = options.bytePermutes.getValue();
   kernels.kernelTasks = options.threads.getValue();
+  kernels.residualAdds = options.residualAdds.getValue();
   // Float builds too: upsampling ConvTranspose as a 1x1 conv the kernels run.
   pm.addPass(createDecomposeConvTranspose());
   if (options.channelsLast && options.int8Kernels != kernels::Int8ISA::None)

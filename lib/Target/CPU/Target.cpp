@@ -121,6 +121,7 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   pipeline.f32Kernels = f32ISA(resolved.f32Kernels);
   pipeline.lowbitKernels = resolved.lowbitKernels;
   pipeline.channelsLast = resolved.channelsLast;
+  pipeline.residualAdds = resolved.residualAdds;
   // Fused tables: byte permutes where the CPU has VBMI (resolveKernels has
   // checked the CPU name).
   Expected<bool> vbmi = cpuHas(resolved.cpu, {"avx512vbmi"});

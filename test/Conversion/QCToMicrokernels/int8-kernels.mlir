@@ -21,9 +21,9 @@
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: qc.requantize
 // The pass alone: the kernel call, declared with Kernels.def's signature
-// (15 + 2 i64, x, 2 i64, w, wBits, the epilogue, lut, lutVbmi, out, task,
-// ntasks); no table follows: lut is null.
-// ALONE: func.func private @qc_k_conv2d_i8_vnni(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64)
+// (15 + 2 i64, x, 2 i64, w, wBits, the epilogue, lut, lutVbmi, res,
+// resParams, out, task, ntasks); no table follows: lut is null.
+// ALONE: func.func private @qc_k_conv2d_i8_vnni(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, !llvm.ptr, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64)
 // ALONE-LABEL: func @conv_requant
 // ALONE: call @qc_k_conv2d_i8_vnni(
 // ALONE-NOT: qc.requantize

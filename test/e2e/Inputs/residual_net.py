@@ -8,7 +8,8 @@ Checked:
     reference (SQNR);
   - the integer IR after channels-last-convs: every convolution NHWC,
     two transposes;
-  - the kernels channels-last (vnni/generic, 1 and 2 threads) and NCHW
+  - the kernels channels-last (vnni/generic, 1 and 2 threads, with the
+    residual adds fused into their epilogues or not) and NCHW
     (--channels-last=false) give outputs identical to the unfused integer
     reference (--int8-kernels none).
 
@@ -112,8 +113,9 @@ print(f"convolutions: {ints.count('qc.conv_int')}, channels-last: "
 
 good = True
 for variant, extra in [("none", []), ("vnni", ["--channels-last=false"]), ("generic", []),
-                       ("auto", ["--threads", "2"])]:
-    lib_k = os.path.join(work, f"libk_{variant}.so")
+                       ("auto", ["--threads", "2"]), ("vnni", ["--fuse-residual-adds"]),
+                       ("generic", ["--fuse-residual-adds"])]:
+    lib_k = os.path.join(work, f"libk_{variant}{len(extra)}{'r' if extra[-1:] == ['--fuse-residual-adds'] else ''}.so")
     run(os.path.join(bindir, "quant-compile"), model, "--load-calibration", stats,
         "--int8-kernels", variant, *extra, "-o", lib_k)
     same = np.array_equal(outputs(bindir, lib_k, held, work), y)

@@ -51,6 +51,11 @@ struct CodegenPipelineOptions
       llvm::cl::desc("Run chains of int8 convolutions channels-last "
                      "(channels-last-convs) when the int8 kernels are on"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> residualAdds{
+      *this, "residual-adds",
+      llvm::cl::desc("Fuse residual adds into channels-last int8 conv "
+                     "epilogues (qc-lower-to-microkernels residual-adds)"),
+      llvm::cl::init(false)};
   PassOptions::Option<kernels::F32ISA> f32Kernels{
       *this, "f32-kernels", llvm::cl::desc("The float microkernels to call"),
       llvm::cl::init(kernels::F32ISA::None), clValues<kernels::F32ISA>()};

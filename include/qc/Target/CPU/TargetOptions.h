@@ -46,6 +46,9 @@ struct TargetOptions {
   bool reportChoices = false;
   /// Chains of int8 convolutions run channels-last (channels-last-convs).
   bool channelsLast = true;
+  /// Residual adds fused into channels-last conv epilogues (off: slower as
+  /// measured, docs/kernels.md).
+  bool residualAdds = false;
 };
 
 } // namespace qc::cpu
