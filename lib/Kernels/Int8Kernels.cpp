@@ -992,12 +992,64 @@ void depthwiseGeneric(int64_t batch, const ConvShape &s, const uint8_t *x,
                       const Epilogue &e, void *out, int64_t task,
                       int64_t ntasks);
 
+/// `rows` image rows of W bytes (`src`, consecutive) into padded rows of
+/// Wp <= 64 bytes (`dst`, consecutive): image column q - pw at q for q in
+/// [w0, w1), `pad` elsewhere, XOR `xr`. One masked load (masked-out lanes
+/// neither load nor fault) and one masked store per row; the plain loops
+/// cost more than the convolution's packing on the wake embedding's
+/// 2-32-column rows.
+QC_VNNI void padRowsVnni(const uint8_t *src, int64_t W, int64_t pw, int64_t Wp,
+                         int64_t w0, int64_t w1, uint8_t xr, uint8_t pad,
+                         uint8_t *dst, int64_t rows) {
+  __mmask64 in = 0;
+  if (w1 > w0)
+    in = (w1 - w0 >= 64 ? ~__mmask64(0) : (__mmask64(1) << (w1 - w0)) - 1)
+         << w0;
+  __mmask64 all = Wp >= 64 ? ~__mmask64(0) : (__mmask64(1) << Wp) - 1;
+  const __m512i padV = _mm512_set1_epi8(char(pad)),
+                xrV = _mm512_set1_epi8(char(xr));
+  uintptr_t from = reinterpret_cast<uintptr_t>(src) - uintptr_t(pw);
+  for (int64_t r = 0; r < rows; ++r, from += uintptr_t(W), dst += Wp) {
+    __m512i v = _mm512_mask_loadu_epi8(
+        padV, in, reinterpret_cast<const void *>(from));
+    _mm512_mask_storeu_epi8(dst, all, _mm512_xor_si512(v, xrV));
+  }
+}
+
+/// Copies `rows` runs of n bytes, `srcStride` and `dstStride` apart: one
+/// masked load and store per run of at most 64 bytes (the stores of narrow
+/// planes' outputs, 2-32 bytes per channel, were a libc call each).
+QC_VNNI void copyRunsVnni(uint8_t *dst, int64_t dstStride, const uint8_t *src,
+                          int64_t srcStride, int64_t rows, int64_t n) {
+  if (n > 64) {
+    for (int64_t r = 0; r < rows; ++r)
+      memcpy(dst + r * dstStride, src + r * srcStride, size_t(n));
+    return;
+  }
+  __mmask64 m = n >= 64 ? ~__mmask64(0) : (__mmask64(1) << n) - 1;
+  for (int64_t r = 0; r < rows; ++r)
+    _mm512_mask_storeu_epi8(dst + r * dstStride, m,
+                            _mm512_maskz_loadu_epi8(m, src + r * srcStride));
+}
+
+template <bool Vnni>
+inline void copyRuns(uint8_t *dst, int64_t dstStride, const uint8_t *src,
+                     int64_t srcStride, int64_t rows, int64_t n) {
+  if (n <= 0)
+    return;
+  if (Vnni)
+    return copyRunsVnni(dst, dstStride, src, srcStride, rows, n);
+  for (int64_t r = 0; r < rows; ++r)
+    memcpy(dst + r * dstStride, src + r * srcStride, size_t(n));
+}
+
 /// Rows [ra, rb) of the Cg planes of `x` padded to Hp x Wp (XOR `xr`,
 /// `padv` outside the image: rows from -ph, columns from -pw); the planes
 /// are `planeStride` bytes apart (Hp x Wp, or more when images are stacked).
+/// `vnni`: rows of at most 64 bytes by padRowsVnni.
 void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
               uint8_t xr, uint8_t padv, uint8_t *image, int64_t ra, int64_t rb,
-              int64_t planeStride) {
+              int64_t planeStride, bool vnni) {
   int64_t w0 = s.pw < Wp ? s.pw : Wp;
   int64_t w1 = s.pw + s.W < Wp ? s.pw + s.W : Wp;
   // The image's rows inside the padded plane, [r0, r1), and the padding
@@ -1014,8 +1066,12 @@ void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
     const uint8_t *src = x + (c * s.H + (r0 - s.ph)) * s.W;
     // Whole padding rows at once; rows are often only a few bytes wide,
     // so the image rows are plain loops (no call per row).
-    memset(plane + ra * Wp, padv, size_t((t1 - ra) * Wp));
-    if (w0 == 0 && w1 == Wp && Wp == s.W) { // no column padding: one run
+    if (t1 > ra)
+      memset(plane + ra * Wp, padv, size_t((t1 - ra) * Wp));
+    if (vnni && Wp <= 64 && !(w0 == 0 && w1 == Wp && Wp == s.W)) {
+      padRowsVnni(src, s.W, s.pw, Wp, w0, w1, xr, uint8_t(padv ^ xr),
+                  plane + r0 * Wp, r1 - r0);
+    } else if (w0 == 0 && w1 == Wp && Wp == s.W) { // no column padding: one run
       int64_t n = (r1 - r0) * Wp;
       uint8_t *dst = plane + r0 * Wp;
       for (int64_t q = 0; q < n; ++q)
@@ -1032,7 +1088,8 @@ void padImage(const uint8_t *x, const ConvShape &s, int64_t Hp, int64_t Wp,
           dst[q] = padv;
       }
     }
-    memset(plane + b0 * Wp, padv, size_t((rb - b0) * Wp));
+    if (rb > b0)
+      memset(plane + b0 * Wp, padv, size_t((rb - b0) * Wp));
   }
 }
 
@@ -1195,7 +1252,7 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
             b = b > Hp ? Hp : b;
             if (a < b)
               padImage(xg + i * s.C * s.H * s.W, s, Hp, Wp, xxr, padv,
-                       image + i * Hp * Wp, a, b, planeStride);
+                       image + i * Hp * Wp, a, b, planeStride, Vnni);
           }
           memset(image + planes, padv, size_t(slack));
           imageKey = og;
@@ -1223,7 +1280,7 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
       } else if (strided) {
         if (imageKey != og) {
           auto [ra, rb] = taskRows(og);
-          padImage(xg, s, Hp, Wp, xxr, padv, image, ra, rb, Hp * Wp);
+          padImage(xg, s, Hp, Wp, xxr, padv, image, ra, rb, Hp * Wp, Vnni);
           imageKey = og;
         }
         packStrided(image, s, Hp, Wp, p0, e.zw != nullptr, scratch.rows,
@@ -1262,9 +1319,11 @@ void conv2d(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xxr,
                               ? (s.OW - ow < run ? s.OW - ow : run)
                               : 0;
           uint8_t *o = og8 + R / Hp * imageStride;
-          for (int64_t r = r0; r < r1; ++r)
-            memcpy(o + (r * P + oh * s.OW + ow) * esize,
-                   tmp + (r * kBlockCols + c) * esize, size_t(valid) * esize);
+          copyRuns<Vnni>(o + (r0 * P + oh * s.OW + ow) * esize,
+                         P * int64_t(esize),
+                         tmp + (r0 * kBlockCols + c) * esize,
+                         kBlockCols * int64_t(esize), r1 - r0,
+                         valid * int64_t(esize));
         });
   }
   free(tapOffset);
