@@ -562,18 +562,13 @@ QC_VNNI inline __m512i residual16x32(__m512i y, __m128i rb,
   return _mm512_min_epi32(_mm512_max_epi32(x, l.lo3), l.hi3);
 }
 
-/// Requantizes 16 corrected accumulators with per-lane multipliers/shifts
-/// and stores the `mask`ed lanes as bytes at `out` (through the residual
-/// stage, its addends at `res`, when the epilogue has one).
-QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32,
-                                   const Epilogue &e, int8_t *out,
-                                   __mmask16 mask,
-                                   const uint8_t *res = nullptr,
-                                   const ResidualLanes *lanes = nullptr) {
+/// The requantization of 16 corrected accumulators with per-lane
+/// multipliers/shifts, as int64 halves (lanes 0-7, 8-15).
+QC_VNNI inline void requant16(__m512i v, __m512i m32, __m512i s32,
+                              const Epilogue &e, __m512i (&halves)[2]) {
   const __m512i one = _mm512_set1_epi64(1), izp = _mm512_set1_epi64(e.izp),
                 ozp = _mm512_set1_epi64(e.ozp), lo = _mm512_set1_epi64(e.lo),
                 hi = _mm512_set1_epi64(e.hi);
-  __m256i halves[2];
   for (int h = 0; h < 2; ++h) {
     __m512i x = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1)
                                         : _mm512_castsi512_si256(v));
@@ -585,18 +580,47 @@ QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32,
     // 2^(s-1), 0 for s = 0 (a shift count of 2^64 - 1 gives 0)
     __m512i half = _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one));
     x = _mm512_add_epi64(_mm512_srav_epi64(_mm512_add_epi64(x, half), s), ozp);
-    x = _mm512_min_epi64(_mm512_max_epi64(x, lo), hi);
-    if (res && !lanes) {
-      __m128i rb = _mm_maskz_loadu_epi8(__mmask16(mask >> (8 * h)),
-                                        res + 8 * h);
-      __m512i r = e.rp[18] ? _mm512_cvtepu8_epi64(rb) : _mm512_cvtepi8_epi64(rb);
-      x = residual8(x, r, e);
-    }
-    halves[h] = _mm512_cvtepi64_epi32(x);
+    halves[h] = _mm512_min_epi64(_mm512_max_epi64(x, lo), hi);
   }
-  __m512i r =
-      _mm512_inserti64x4(_mm512_castsi256_si512(halves[0]), halves[1], 1);
-  if (res && lanes)
+}
+
+/// 16 int64-half results as int32 lanes.
+QC_VNNI inline __m512i joinHalves(const __m512i (&halves)[2]) {
+  return _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm512_cvtepi64_epi32(halves[0])),
+      _mm512_cvtepi64_epi32(halves[1]), 1);
+}
+
+/// Requantizes 16 corrected accumulators with per-lane multipliers/shifts
+/// and stores the `mask`ed lanes as bytes at `out`.
+QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32,
+                                   const Epilogue &e, int8_t *out,
+                                   __mmask16 mask) {
+  __m512i halves[2];
+  requant16(v, m32, s32, e, halves);
+  _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(joinHalves(halves)));
+}
+
+/// storeRequant16 through the residual stage (Epilogue::res), the other
+/// addends at `res`: in int32 lanes with `lanes` (Epilogue::res32), else in
+/// int64 halves.
+QC_VNNI inline void storeRequantResidual16(__m512i v, __m512i m32,
+                                           __m512i s32, const Epilogue &e,
+                                           int8_t *out, __mmask16 mask,
+                                           const uint8_t *res,
+                                           const ResidualLanes *lanes) {
+  __m512i halves[2];
+  requant16(v, m32, s32, e, halves);
+  if (!lanes)
+    for (int h = 0; h < 2; ++h) {
+      __m128i rb =
+          _mm_maskz_loadu_epi8(__mmask16(mask >> (8 * h)), res + 8 * h);
+      __m512i r =
+          e.rp[18] ? _mm512_cvtepu8_epi64(rb) : _mm512_cvtepi8_epi64(rb);
+      halves[h] = residual8(halves[h], r, e);
+    }
+  __m512i r = joinHalves(halves);
+  if (lanes)
     r = residual16x32(r, _mm_maskz_loadu_epi8(mask, res), *lanes);
   _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(r));
 }
@@ -652,13 +676,16 @@ void runBlock<false>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
   }
 }
 
-template <>
+/// runBlock<true>'s body; `Res`: the epilogue has a residual stage (a
+/// separate instantiation: its setup and per-store branch in the common
+/// one cost the PP-OCR classifier 5%).
+template <bool Res>
 QC_VNNI void
-runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
-               int64_t K, uint8_t bxr, bool bcU8, const uint8_t *panels,
-               int64_t panelStride, int64_t n0, int64_t N, bool chanIsCol,
-               int64_t rowCh0, const int32_t *colSums, bool rowSums,
-               const Epilogue &e, void *out, int64_t ldo) {
+runBlockVnni(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
+             int64_t K, uint8_t bxr, bool bcU8, const uint8_t *panels,
+             int64_t panelStride, int64_t n0, int64_t N, bool chanIsCol,
+             int64_t rowCh0, const int32_t *colSums, bool rowSums,
+             const Epilogue &e, void *out, int64_t ldo) {
   int64_t cols = N - n0 < kBlockCols ? N - n0 : kBlockCols;
   int nv = int(cdiv(cols, kLanes));
   // Per-column vectors (channel = column) and the x sums, per panel.
@@ -682,9 +709,9 @@ runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
                                  _mm512_set1_epi32(int(e.sumOff)));
     }
   }
-  const uint8_t *res = e.res;
+  const uint8_t *res = Res ? e.res : nullptr;
   ResidualLanes lanes;
-  if (e.res32)
+  if (Res && e.res32)
     lanes = residualLanes(e);
   // Groups of 8 row tiles, and K blocks of 256 within a group: the block's
   // slice of the packed columns (16 KB) stays in L1 while the group's tiles
@@ -740,10 +767,14 @@ runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
               }
             }
             int64_t idx = (r + i) * ldo + n0 + v * kLanes;
-            if (e.outI8)
+            if (e.outI8 && Res)
+              storeRequantResidual16(x, m, s, e,
+                                     static_cast<int8_t *>(out) + idx,
+                                     masks[v], res + idx,
+                                     e.res32 ? &lanes : nullptr);
+            else if (e.outI8)
               storeRequant16(x, m, s, e, static_cast<int8_t *>(out) + idx,
-                             masks[v], res ? res + idx : nullptr,
-                             e.res32 ? &lanes : nullptr);
+                             masks[v]);
             else
               _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + idx,
                                        masks[v], x);
@@ -755,6 +786,18 @@ runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
   if (e.outI8)
     translate(e, static_cast<int8_t *>(out) + r0 * ldo + n0, r1 - r0, cols,
               ldo);
+}
+
+template <>
+QC_VNNI void
+runBlock<true>(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
+               int64_t K, uint8_t bxr, bool bcU8, const uint8_t *panels,
+               int64_t panelStride, int64_t n0, int64_t N, bool chanIsCol,
+               int64_t rowCh0, const int32_t *colSums, bool rowSums,
+               const Epilogue &e, void *out, int64_t ldo) {
+  (e.res ? runBlockVnni<true> : runBlockVnni<false>)(
+      r0, r1, bc, ldbc, K, bxr, bcU8, panels, panelStride, n0, N, chanIsCol,
+      rowCh0, colSums, rowSums, e, out, ldo);
 }
 
 /// C[b] = A[b] x B[b]: A activation rows (broadcast side), B packed at
