@@ -584,6 +584,54 @@ QC_VNNI inline void requant16(__m512i v, __m512i m32, __m512i s32,
   }
 }
 
+/// A block's requantization constants in int64 lanes, made once per block
+/// (or per row) into locals: read through the Epilogue, they are reloaded
+/// and widened for every 16 outputs, since the byte stores between may
+/// alias it.
+struct RequantConsts {
+  __m512i izp, ozp, lo, hi;
+};
+struct RequantChannels { // per lane (lanes 0-7, 8-15)
+  __m512i m[2], s[2], half[2];
+};
+
+QC_VNNI inline RequantConsts requantConsts(const Epilogue &e) {
+  return {_mm512_set1_epi64(e.izp), _mm512_set1_epi64(e.ozp),
+          _mm512_set1_epi64(e.lo), _mm512_set1_epi64(e.hi)};
+}
+
+QC_VNNI inline RequantChannels requantChannels(__m512i m32, __m512i s32) {
+  RequantChannels q;
+  const __m512i one = _mm512_set1_epi64(1);
+  for (int h = 0; h < 2; ++h) {
+    q.m[h] = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(m32, 1)
+                                     : _mm512_castsi512_si256(m32));
+    q.s[h] = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(s32, 1)
+                                     : _mm512_castsi512_si256(s32));
+    // 2^(s-1), 0 for s = 0 (a shift count of 2^64 - 1 gives 0)
+    q.half[h] = _mm512_sllv_epi64(one, _mm512_sub_epi64(q.s[h], one));
+  }
+  return q;
+}
+
+/// storeRequant16 with the constants made beforehand.
+QC_VNNI inline void storeRequantWith16(__m512i v, const RequantChannels &q,
+                                       const RequantConsts &c, int8_t *out,
+                                       __mmask16 mask) {
+  __m256i halves[2];
+  for (int h = 0; h < 2; ++h) {
+    __m512i x = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1)
+                                        : _mm512_castsi512_si256(v));
+    x = _mm512_mullo_epi64(_mm512_sub_epi64(x, c.izp), q.m[h]);
+    x = _mm512_add_epi64(
+        _mm512_srav_epi64(_mm512_add_epi64(x, q.half[h]), q.s[h]), c.ozp);
+    halves[h] = _mm512_cvtepi64_epi32(_mm512_min_epi64(_mm512_max_epi64(x, c.lo), c.hi));
+  }
+  __m512i r =
+      _mm512_inserti64x4(_mm512_castsi256_si512(halves[0]), halves[1], 1);
+  _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(r));
+}
+
 /// 16 int64-half results as int32 lanes.
 QC_VNNI inline __m512i joinHalves(const __m512i (&halves)[2]) {
   return _mm512_inserti64x4(
@@ -713,6 +761,14 @@ runBlockVnni(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
   ResidualLanes lanes;
   if (Res && e.res32)
     lanes = residualLanes(e);
+  RequantConsts consts;
+  RequantChannels colReq[kBlockVecs];
+  if (e.outI8) {
+    consts = requantConsts(e);
+    if (chanIsCol)
+      for (int v = 0; v < nv; ++v)
+        colReq[v] = requantChannels(multV[v], shiftV[v]);
+  }
   // Groups of 8 row tiles, and K blocks of 256 within a group: the block's
   // slice of the packed columns (16 KB) stays in L1 while the group's tiles
   // run over it, and their partial sums (12 KB) wait in `partial` between
@@ -746,6 +802,17 @@ runBlockVnni(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
           if (chanIsCol && e.zw)
             rowSumV = _mm512_set1_epi32(
                 int(rowSumVnni(rows + i * ldbc, K, bxr) - e.sumOff));
+          // Channel = row: its terms, once for the row's panels.
+          __m512i rowCorr, rowZw;
+          RequantChannels rowReq;
+          if (!chanIsCol) {
+            rowCorr = _mm512_set1_epi32(e.corr[ch]);
+            if (e.zw)
+              rowZw = _mm512_set1_epi32(e.zw[ch]);
+            if (e.outI8)
+              rowReq = requantChannels(_mm512_set1_epi32(e.mult[ch]),
+                                       _mm512_set1_epi32(e.shift[ch]));
+          }
           for (int v = 0; v < nv; ++v) {
             __m512i x = acc[i][v];
             __m512i m, s;
@@ -756,12 +823,10 @@ runBlockVnni(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
               m = multV[v];
               s = shiftV[v];
             } else {
-              x = _mm512_add_epi32(x, _mm512_set1_epi32(e.corr[ch]));
+              x = _mm512_add_epi32(x, rowCorr);
               if (e.zw)
-                x = _mm512_sub_epi32(
-                    x,
-                    _mm512_mullo_epi32(_mm512_set1_epi32(e.zw[ch]), sumV[v]));
-              if (e.outI8) {
+                x = _mm512_sub_epi32(x, _mm512_mullo_epi32(rowZw, sumV[v]));
+              if (Res && e.outI8) {
                 m = _mm512_set1_epi32(e.mult[ch]);
                 s = _mm512_set1_epi32(e.shift[ch]);
               }
@@ -773,8 +838,8 @@ runBlockVnni(int64_t r0, int64_t r1, const uint8_t *bc, int64_t ldbc,
                                      masks[v], res + idx,
                                      e.res32 ? &lanes : nullptr);
             else if (e.outI8)
-              storeRequant16(x, m, s, e, static_cast<int8_t *>(out) + idx,
-                             masks[v]);
+              storeRequantWith16(x, chanIsCol ? colReq[v] : rowReq, consts,
+                                 static_cast<int8_t *>(out) + idx, masks[v]);
             else
               _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + idx,
                                        masks[v], x);
