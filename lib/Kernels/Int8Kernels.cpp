@@ -614,7 +614,8 @@ QC_VNNI inline RequantChannels requantChannels(__m512i m32, __m512i s32) {
   return q;
 }
 
-/// storeRequant16 with the constants made beforehand.
+/// Requantizes 16 corrected accumulators with the constants made beforehand
+/// and stores the `mask`ed lanes as bytes at `out`.
 QC_VNNI inline void storeRequantWith16(__m512i v, const RequantChannels &q,
                                        const RequantConsts &c, int8_t *out,
                                        __mmask16 mask) {
@@ -639,17 +640,7 @@ QC_VNNI inline __m512i joinHalves(const __m512i (&halves)[2]) {
       _mm512_cvtepi64_epi32(halves[1]), 1);
 }
 
-/// Requantizes 16 corrected accumulators with per-lane multipliers/shifts
-/// and stores the `mask`ed lanes as bytes at `out`.
-QC_VNNI inline void storeRequant16(__m512i v, __m512i m32, __m512i s32,
-                                   const Epilogue &e, int8_t *out,
-                                   __mmask16 mask) {
-  __m512i halves[2];
-  requant16(v, m32, s32, e, halves);
-  _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(joinHalves(halves)));
-}
-
-/// storeRequant16 through the residual stage (Epilogue::res), the other
+/// The requantization (requant16) through the residual stage (Epilogue::res), the other
 /// addends at `res`: in int32 lanes with `lanes` (Epilogue::res32), else in
 /// int64 halves.
 QC_VNNI inline void storeRequantResidual16(__m512i v, __m512i m32,
@@ -1534,9 +1525,10 @@ template <int NV>
 QC_VNNI inline void depthwiseRowVnni(const ConvShape &s, const uint8_t *planes,
                                      int64_t Hp, int64_t Wq, int64_t oh,
                                      int64_t ow0, const int8_t *wc,
-                                     int32_t corr, int32_t zw, int64_t m,
-                                     int64_t sh, const Epilogue &e,
-                                     void *out) {
+                                     int32_t corr, int32_t zw,
+                                     const RequantChannels &q,
+                                     const RequantConsts &rc,
+                                     const Epilogue &e, void *out) {
   __m512i acc[NV], sum[NV];
   for (int v = 0; v < NV; ++v)
     acc[v] = sum[v] = _mm512_setzero_si512();
@@ -1557,8 +1549,7 @@ QC_VNNI inline void depthwiseRowVnni(const ConvShape &s, const uint8_t *planes,
     }
   }
   __m512i corrV = _mm512_set1_epi32(corr), zwV = _mm512_set1_epi32(zw),
-          offV = _mm512_set1_epi32(int32_t(e.sumOff)),
-          mV = _mm512_set1_epi32(int32_t(m)), sV = _mm512_set1_epi32(int32_t(sh));
+          offV = _mm512_set1_epi32(int32_t(e.sumOff));
   for (int v = 0; v < NV; ++v) {
     int64_t left = s.OW - ow0 - 16 * v;
     __mmask16 mask =
@@ -1568,7 +1559,8 @@ QC_VNNI inline void depthwiseRowVnni(const ConvShape &s, const uint8_t *planes,
       xv = _mm512_sub_epi32(
           xv, _mm512_mullo_epi32(zwV, _mm512_sub_epi32(sum[v], offV)));
     if (e.outI8)
-      storeRequant16(xv, mV, sV, e, static_cast<int8_t *>(out) + 16 * v, mask);
+      storeRequantWith16(xv, q, rc, static_cast<int8_t *>(out) + 16 * v,
+                         mask);
     else
       _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + 16 * v, mask, xv);
   }
@@ -1605,6 +1597,10 @@ QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
     const int8_t *wc = reinterpret_cast<const int8_t *>(w) + c * Kp;
     int32_t corr = e.corr[c], zw = e.zw ? e.zw[c] : 0;
     int64_t m = e.outI8 ? e.mult[c] : 0, sh = e.outI8 ? e.shift[c] : 0;
+    // The channel's requantization constants, once for all its rows.
+    RequantChannels q = requantChannels(_mm512_set1_epi32(int32_t(m)),
+                                        _mm512_set1_epi32(int32_t(sh)));
+    RequantConsts rc = requantConsts(e);
     size_t esize = e.outI8 ? 1 : 4;
     for (int64_t oh = 0; oh < s.OH; ++oh) {
       for (int64_t ow0 = 0; ow0 < s.OW; ow0 += kBlockCols) {
@@ -1613,19 +1609,19 @@ QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
         switch (cdiv(s.OW - ow0 < kBlockCols ? s.OW - ow0 : kBlockCols,
                      kLanes)) {
         case 1:
-          depthwiseRowVnni<1>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, m, sh,
+          depthwiseRowVnni<1>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
                               e, o);
           break;
         case 2:
-          depthwiseRowVnni<2>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, m, sh,
+          depthwiseRowVnni<2>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
                               e, o);
           break;
         case 3:
-          depthwiseRowVnni<3>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, m, sh,
+          depthwiseRowVnni<3>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
                               e, o);
           break;
         default:
-          depthwiseRowVnni<4>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, m, sh,
+          depthwiseRowVnni<4>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
                               e, o);
         }
       }
