@@ -56,3 +56,31 @@ def outputs(bindir, lib, samples, work):
 
 def sqnr(ref, y):
     return 10 * np.log10((ref ** 2).sum() / ((y.reshape(ref.shape) - ref) ** 2).sum())
+
+
+def split_samples(work, xs, n_calib=16):
+    """The first n_calib samples of xs (one input x each) as calib/sNN.npy,
+    the others stacked in held.npz; returns (calib dir, held file)."""
+    calib = os.path.join(work, "calib")
+    os.makedirs(calib, exist_ok=True)
+    for i in range(n_calib):
+        np.save(os.path.join(calib, f"s{i:02d}.npy"), xs[i])
+    held = os.path.join(work, "held.npz")
+    np.savez(held, x=xs[n_calib:])
+    return calib, held
+
+
+def kernels_match(bindir, model, stats, held, work, y, variants):
+    """Compiles `model` with the calibration `stats` once per (int8-kernels
+    value, extra flags) and prints whether its outputs on `held` equal y;
+    returns whether all do."""
+    good = True
+    for i, (variant, extra) in enumerate(variants):
+        lib = os.path.join(work, f"libk{i}_{variant}.so")
+        run(os.path.join(bindir, "quant-compile"), model, "--load-calibration", stats,
+            "--int8-kernels", variant, *extra, "-o", lib)
+        same = np.array_equal(outputs(bindir, lib, held, work), y)
+        print(f"--int8-kernels {variant} {' '.join(extra)}: outputs equal to the default build: "
+              f"{'ok' if same else 'FAILED'}")
+        good &= same
+    return good

@@ -20,7 +20,8 @@ import numpy as np
 from onnx import helper
 
 sys.path.insert(0, os.path.dirname(__file__))
-from e2e_util import conv, outputs, run, save_model, sqnr  # noqa: E402
+from e2e_util import (conv, kernels_match, outputs, run, save_model,  # noqa: E402
+                      split_samples, sqnr)
 
 work, bindir = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -90,13 +91,8 @@ def reference(x):
         wd["bn_b"][None, :, None, None]
 
 
-calib = os.path.join(work, "calib")
-os.makedirs(calib, exist_ok=True)
 xs = rng.standard_normal((24, 1, 3, H, W)).astype(np.float32)
-for i in range(16):
-    np.save(os.path.join(calib, f"s{i:02d}.npy"), xs[i])
-held = os.path.join(work, "held.npz")
-np.savez(held, x=xs[16:])
+calib, held = split_samples(work, xs)
 ref = np.stack([reference(x.astype(np.float64))[0] for x in xs[16:]])
 
 flib = os.path.join(work, "libf.so")
@@ -116,13 +112,6 @@ print(f"tables: {ints.count('qc.table')}, float ops left: "
 y = outputs(bindir, lib, held, work)
 print(f"quantized vs float64 reference: SQNR {sqnr(ref, y):.1f} dB")
 
-good = True
-for variant, extra in [("none", []), ("generic", []), ("auto", ["--threads", "2"])]:
-    lib_k = os.path.join(work, f"libk_{variant}.so")
-    run(os.path.join(bindir, "quant-compile"), model, "--load-calibration", stats,
-        "--int8-kernels", variant, *extra, "-o", lib_k)
-    same = np.array_equal(outputs(bindir, lib_k, held, work), y)
-    print(f"--int8-kernels {variant} {' '.join(extra)}: outputs equal to the default build: "
-          f"{'ok' if same else 'FAILED'}")
-    good &= same
+good = kernels_match(bindir, model, stats, held, work, y,
+                     [("none", []), ("generic", []), ("auto", ["--threads", "2"])])
 sys.exit(0 if good else 1)
