@@ -379,8 +379,8 @@ struct ConvIntToGemm : OpRewritePattern<qc::ConvIntOp> {
     if (!xTy || !wTy || !outTy || !xTy.hasStaticShape() ||
         !wTy.hasStaticShape() || !outTy.hasStaticShape() ||
         xTy.getRank() != 4 || wTy.getRank() != 4 || op.getGroup() != 1 ||
-        !isInt8(xTy) || !isInt8(wTy))
-      return rw.notifyMatchFailure(op, "not a 2-d i8 conv of group 1");
+        !isInt8(xTy) || !isInt8(wTy) || op.getChannelsLast())
+      return rw.notifyMatchFailure(op, "not a 2-d NCHW i8 conv of group 1");
     std::optional<std::vector<int64_t>> wInts = constInts(op.getWeight());
     if (!wInts)
       return rw.notifyMatchFailure(op, "weights are not constant");
