@@ -95,9 +95,12 @@ inline bool residualFits32(const int64_t *p) {
         r[4] != INT32_MIN || r[5] != INT32_MAX)
       return false;
   }
+  // The shifted sum is below 2^30 in magnitude; an output zero point below
+  // 2^30 keeps their int32 sum from wrapping before the clamp.
   const int64_t *r = p + 12;
   if (r[0] <= 0 || (r[0] & (r[0] - 1)) || r[2] != 0 || r[4] < INT32_MIN ||
-      r[5] > INT32_MAX || r[3] < INT32_MIN || r[3] > INT32_MAX)
+      r[5] > INT32_MAX || r[3] <= -(int64_t(1) << 30) ||
+      r[3] >= (int64_t(1) << 30))
     return false;
   int64_t k = 0;
   while ((int64_t(1) << k) < r[0])
