@@ -68,6 +68,9 @@ void qc::bindTargetOptions(OptionsBinder &b, cpu::TargetOptions &t) {
   b.opt("fuse-residual-adds", t.residualAdds,
         "Fuse residual adds into channels-last int8 conv epilogues (default "
         "false: slower than the separate loop as measured)");
+  b.opt("plan-buffers", t.planBuffers,
+        "Place the intermediate tensors in one arena per call, sharing bytes "
+        "by liveness (default true)");
   b.enumOpt("lowbit-kernels", t.lowbitKernels,
             "Products of 1-4 bit weights: auto (per layer, the faster of "
             "lut and unpack on this machine), lut, popcount or unpack "

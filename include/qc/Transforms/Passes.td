@@ -35,6 +35,34 @@ def ForwardOutputBuffers : Pass<"qc-forward-output-buffers"> {
   }];
 }
 
+def PlanBuffers : Pass<"qc-plan-buffers", "::mlir::func::FuncOp"> {
+  let summary = "Places a function's intermediate buffers in one arena, sharing bytes by liveness";
+  let description = [{
+    After bufferization and the deallocation pipeline, each intermediate
+    tensor is a `memref.alloc` at the function's top level with a
+    `memref.dealloc` after its last use. This pass plans those buffers
+    (static shapes, identity layouts, whole-byte elements) at compile time:
+    a buffer's live range runs from its allocation to the last top-level op
+    that uses it or any view, cast or pointer derived from it; buffers whose
+    ranges do not overlap may share bytes. Offsets are assigned largest
+    buffer first, each at the lowest 64-byte aligned offset free of the
+    overlapping buffers already placed. The function then allocates one
+    arena of the planned size on entry, every planned buffer becomes a
+    `memref.view` of it, and the arena is freed before the return: one
+    allocation per call instead of one per tensor, and the bytes a layer
+    wrote are reused, still in cache, by a later one. Buffers that escape
+    (returned, yielded, passed into a loop as an iteration argument) or are
+    freed conditionally keep their own allocation.
+  }];
+  let statistics = [
+    Statistic<"planned", "planned-buffers", "Buffers placed in an arena">,
+    Statistic<"arenaBytes", "arena-bytes", "Bytes of the arenas">,
+    Statistic<"concatenated", "concatenated-buffers",
+              "Buffers written in place into a concatenation's slice">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def FuseElementwise : Pass<"qc-fuse-elementwise"> {
   let summary = "Fuses chains of elementwise linalg.generic ops";
   let description = [{

@@ -57,6 +57,8 @@ void qc::cpu::buildLinalgToLLVMPassPipeline(
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createHoistVectorTransfers());
   bufferization::buildBufferDeallocationPipeline(pm);
+  if (options.planBuffers)
+    pm.addNestedPass<func::FuncOp>(createPlanBuffers());
   pm.addPass(createConvertMemRefCopyToLinalg());
   if (parallel)
     pm.addPass(createForallToParallelLoopPass());

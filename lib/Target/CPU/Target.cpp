@@ -122,6 +122,7 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   pipeline.lowbitKernels = resolved.lowbitKernels;
   pipeline.channelsLast = resolved.channelsLast;
   pipeline.residualAdds = resolved.residualAdds;
+  pipeline.planBuffers = resolved.planBuffers;
   // Fused tables: byte permutes where the CPU has VBMI (resolveKernels has
   // checked the CPU name).
   Expected<bool> vbmi = cpuHas(resolved.cpu, {"avx512vbmi"});

@@ -56,6 +56,11 @@ struct CodegenPipelineOptions
       llvm::cl::desc("Fuse residual adds into channels-last int8 conv "
                      "epilogues (qc-lower-to-microkernels residual-adds)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> planBuffers{
+      *this, "plan-buffers",
+      llvm::cl::desc("Place each function's intermediate buffers in one "
+                     "arena, sharing bytes by liveness (qc-plan-buffers)"),
+      llvm::cl::init(true)};
   PassOptions::Option<kernels::F32ISA> f32Kernels{
       *this, "f32-kernels", llvm::cl::desc("The float microkernels to call"),
       llvm::cl::init(kernels::F32ISA::None), clValues<kernels::F32ISA>()};

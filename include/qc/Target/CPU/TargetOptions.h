@@ -49,6 +49,9 @@ struct TargetOptions {
   /// Residual adds fused into channels-last conv epilogues (off: slower as
   /// measured, docs/kernels.md).
   bool residualAdds = false;
+  /// Intermediate buffers in one arena per function, by liveness
+  /// (qc-plan-buffers).
+  bool planBuffers = true;
 };
 
 } // namespace qc::cpu
