@@ -101,7 +101,7 @@ FailureOr<unsigned> lastUse(memref::AllocOp alloc, Block &block,
     Value v = work.pop_back_val();
     for (OpOperand &use : v.getUses()) {
       Operation *user = use.getOwner();
-      if (auto d = dyn_cast<memref::DeallocOp>(user)) {
+      if (isa<memref::DeallocOp>(user)) {
         if (v != alloc.getResult() || user->getBlock() != &block)
           return failure(); // freed through an alias or conditionally
         deallocs.push_back(user);
