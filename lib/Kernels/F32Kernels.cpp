@@ -324,9 +324,71 @@ QC_AVX512 void hadamardRow(int64_t m, int64_t p, const float *x,
     }
 }
 
+/// exp(x) in 16 lanes: x = k ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two
+/// parts), e^r by its Taylor polynomial to degree 7 (truncation below
+/// 2^-27), scaled by 2^k with vscalefps, which gives 0 below -104 and
+/// infinity above 88.8 (the clamps keep k in range). A NaN stays NaN.
+QC_AVX512 inline __m512 exp16(__m512 x) {
+  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x); // NaN: the second operand
+  x = _mm512_min_ps(_mm512_set1_ps(88.8f), x);
+  __m512 k = _mm512_roundscale_ps(
+      _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.428606765330187045e-6f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, k);
+}
+
+/// Lanes [0, n - i) of a 16-lane step at i (all when n - i >= 16).
+inline __mmask16 tailMask(int64_t n, int64_t i) {
+  return n - i >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+}
+
 } // namespace
 
 extern "C" {
+
+/// qc.softmax over the last axis, a row at a time: the row's maximum, then
+/// exp(x - max) stored and summed, then the stored values divided by the sum.
+/// Rows are shared among the tasks.
+QC_AVX512 void qc_k_softmax_f32_avx512(QC_KERNEL_PARAMS(softmax_f32)) {
+  int64_t ub, ue;
+  share(rows, task, ntasks, ub, ue);
+  for (int64_t row = ub; row < ue; ++row) {
+    const float *xr = x + row * n;
+    float *o = out + row * n;
+    __m512 mx = _mm512_set1_ps(-__builtin_inff());
+    for (int64_t i = 0; i < n; i += kLanes) {
+      __mmask16 m = tailMask(n, i);
+      mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, xr + i));
+    }
+    // A NaN anywhere in the row makes its exp, the sum and so every output
+    // NaN, as the reference's does; so does an infinite maximum.
+    __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += kLanes) {
+      __mmask16 m = tailMask(n, i);
+      __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xr + i), shift));
+      sum = _mm512_mask_add_ps(sum, m, sum, e);
+      _mm512_mask_storeu_ps(o + i, m, e);
+    }
+    // Divided, not multiplied by 1 / sum: one rounding, as the reference.
+    __m512 total = _mm512_set1_ps(_mm512_reduce_add_ps(sum));
+    for (int64_t i = 0; i < n; i += kLanes) {
+      __mmask16 m = tailMask(n, i);
+      _mm512_mask_storeu_ps(
+          o + i, m, _mm512_div_ps(_mm512_maskz_loadu_ps(m, o + i), total));
+    }
+  }
+}
 
 /// qc.hadamard: out[r] = x[r] (F (x) H_p) / sqrt(p) for each of `rows` rows
 /// of n = m p values; `factor` is F (m x m, row-major) or null (m = 1).

@@ -76,8 +76,8 @@ void qc::bindTargetOptions(OptionsBinder &b, cpu::TargetOptions &t) {
             "lut and unpack on this machine), lut, popcount or unpack "
             "(default auto)");
   b.enumOpt("f32-kernels", t.f32Kernels,
-            "Kernels of float 2-d convolutions, matmuls and Hadamard "
-            "transforms (default: "
+            "Kernels of float 2-d convolutions, matmuls, Hadamard "
+            "transforms and last-axis softmaxes (default: "
             "$QC_F32_KERNELS, else auto)");
 }
 

@@ -602,6 +602,55 @@ TEST(F32Kernels, Hadamard) {
   }
 }
 
+/// qc.softmax's kernel against exp(x - max) / sum in double: row lengths
+/// on and off the 16 lanes, values spread over [-60, 60] (each row's exps
+/// span many binades, some underflow), rows with -inf entries (masked
+/// attention: exactly 0 there), a NaN row (all NaN), 1 and 3 tasks.
+/// Tolerance: 4 float ulps of the value (relative 5e-7) plus 1e-30.
+TEST(F32Kernels, Softmax) {
+  if (!hasAvx512())
+    GTEST_SKIP() << "no AVX-512F on this CPU";
+  const int64_t lengths[] = {1, 5, 16, 17, 64, 128, 1000};
+  std::mt19937 rng(500);
+  std::uniform_real_distribution<float> wide(-60.0f, 60.0f);
+  for (int64_t n : lengths) {
+    int64_t rows = 7;
+    std::vector<float> x(size_t(rows * n));
+    for (float &v : x)
+      v = wide(rng);
+    for (int64_t i = 1; i < n; i += 3) // row 2: every third masked
+      x[size_t(2 * n + i)] = -INFINITY;
+    x[size_t(5 * n + n / 2)] = NAN; // row 5: NaN
+    for (int64_t tasks : {1, 3}) {
+      std::vector<float> out(size_t(rows * n), 12345.0f);
+      for (int64_t t = 0; t < tasks; ++t)
+        qc_k_softmax_f32_avx512(rows, n, x.data(), out.data(), t, tasks);
+      int64_t bad = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *xr = &x[size_t(r * n)];
+        const float *o = &out[size_t(r * n)];
+        if (r == 5) {
+          for (int64_t i = 0; i < n; ++i)
+            EXPECT_TRUE(std::isnan(o[i])) << "NaN row, n " << n << ", " << i;
+          continue;
+        }
+        double mx = -INFINITY, sum = 0;
+        for (int64_t i = 0; i < n; ++i)
+          mx = std::max(mx, double(xr[i]));
+        for (int64_t i = 0; i < n; ++i)
+          sum += std::exp(double(xr[i]) - mx);
+        for (int64_t i = 0; i < n; ++i) {
+          double want = std::exp(double(xr[i]) - mx) / sum;
+          if (std::abs(o[i] - want) > 5e-7 * want + 1e-30 && bad++ < 5)
+            ADD_FAILURE() << "softmax n " << n << " row " << r << " [" << i
+                          << "]: " << o[i] << " != " << want;
+        }
+      }
+      EXPECT_EQ(bad, 0) << "n " << n << ", " << tasks << " tasks";
+    }
+  }
+}
+
 TEST(F32Kernels, MatmulOddShapes) {
   if (!hasAvx512())
     GTEST_SKIP() << "no AVX-512F on this CPU";

@@ -30,8 +30,8 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
     `qc_k_conv2d_bin_<vpopcnt|generic>` / `qc_k_matmul_bin_<...>` (AND +
     popcount) with `auto` and `popcount`; the other products then take
     `auto`'s choice (with `report-choices`, a remark says so). With `f32-kernels`: float 2-d
-    group-1 qc.conv with constant weights, qc.matmul and qc.hadamard become
-    calls of the AVX-512 float kernels.
+    group-1 qc.conv with constant weights, qc.matmul, qc.hadamard and
+    qc.softmax over the last axis become calls of the AVX-512 float kernels.
 
     The operands cross to a call as pointers into their buffers
     (`bufferization.to_buffer`, then the aligned pointer); the result is a
@@ -54,7 +54,7 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
     Option<"f32Kernels", "f32-kernels", "::qc::kernels::F32ISA",
            /*default=*/"::qc::kernels::F32ISA::None",
            "The float kernels f32 qc.conv (2-d, group 1, constant weights), "
-           "qc.matmul and qc.hadamard call",
+           "qc.matmul, qc.hadamard and last-axis qc.softmax call",
            [{::qc::clValues<::qc::kernels::F32ISA>()}]>,
     Option<"lowbitKernels", "lowbit-kernels", "::qc::kernels::LowBitMethod",
            /*default=*/"::qc::kernels::LowBitMethod::Unpack",

@@ -70,3 +70,26 @@ func.func @hadamard(%x: tensor<2x3x48xf32>, %w: tensor<2x3x64xf32>) -> (tensor<2
   %z = qc.hadamard %w : tensor<2x3x64xf32>
   return %y, %z : tensor<2x3x48xf32>, tensor<2x3x64xf32>
 }
+
+// -----
+
+// A softmax over the last axis: one call over rows x n (6 rows of 10).
+// CHECK-DAG: func.func private @qc_k_softmax_f32_avx512(i64, i64, !llvm.ptr, !llvm.ptr, i64, i64)
+// CHECK-LABEL: func @softmax_last
+// CHECK-NOT: linalg.
+// CHECK: call @qc_k_softmax_f32_avx512(%c6_i64, %c10_i64,
+func.func @softmax_last(%x: tensor<2x3x10xf32>) -> tensor<2x3x10xf32> {
+  %y = qc.softmax %x {axis = -1 : i64} : (tensor<2x3x10xf32>) -> tensor<2x3x10xf32>
+  return %y : tensor<2x3x10xf32>
+}
+
+// -----
+
+// Over another axis it keeps the linalg lowering.
+// CHECK-LABEL: func @softmax_inner
+// CHECK-NOT: call @qc_k
+// CHECK: linalg.generic
+func.func @softmax_inner(%x: tensor<2x3x10xf32>) -> tensor<2x3x10xf32> {
+  %y = qc.softmax %x {axis = 1 : i64} : (tensor<2x3x10xf32>) -> tensor<2x3x10xf32>
+  return %y : tensor<2x3x10xf32>
+}

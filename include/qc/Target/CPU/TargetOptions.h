@@ -23,7 +23,8 @@ enum class Int8Kernels {
   None,    ///< no kernel calls: linalg loops
 };
 
-/// The kernels float 2-d convolutions, matmuls and Hadamard transforms call.
+/// The kernels float 2-d convolutions, matmuls, Hadamard transforms and
+/// last-axis softmaxes call.
 enum class F32Kernels {
   Auto,   ///< avx512 where the target CPU has AVX-512F, else none
   AVX512, ///< AVX-512F (an error on a CPU without it)
