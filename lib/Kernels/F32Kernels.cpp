@@ -172,9 +172,9 @@ QC_AVX512 inline void depthwiseRow(const Shape &s, const float *planes,
     acc[v] = _mm512_set1_ps(b);
   for (int64_t kh = 0; kh < s.KH; ++kh) {
     int64_t r = oh * s.sh + kh * s.dh;
-    for (int64_t kw = 0; kw < s.KW; ++kw) {
-      int64_t col = kw * s.dw;
-      const float *in = planes + ((col % s.sw) * Hp + r) * Wq + col / s.sw + ow0;
+    TapPhases t(s.dw, s.sw);
+    for (int64_t kw = 0; kw < s.KW; ++kw, t.next()) {
+      const float *in = planes + (t.phase * Hp + r) * Wq + t.col + ow0;
       __m512 wv = _mm512_set1_ps(wc[kh * s.KW + kw]);
       for (int v = 0; v < NV; ++v)
         acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(in + 16 * v), wv, acc[v]);

@@ -1590,10 +1590,9 @@ QC_VNNI inline void depthwiseRowVnni(const ConvShape &s, const uint8_t *planes,
     acc[v] = sum[v] = _mm512_setzero_si512();
   for (int64_t kh = 0; kh < s.KH; ++kh) {
     int64_t r = oh * s.sh + kh * s.dh;
-    for (int64_t kw = 0; kw < s.KW; ++kw) {
-      int64_t col = kw * s.dw;
-      const uint8_t *in =
-          planes + ((col % s.sw) * Hp + r) * Wq + col / s.sw + ow0;
+    TapPhases t(s.dw, s.sw);
+    for (int64_t kw = 0; kw < s.KW; ++kw, t.next()) {
+      const uint8_t *in = planes + (t.phase * Hp + r) * Wq + t.col + ow0;
       __m512i wv = _mm512_set1_epi32(int32_t(uint16_t(wc[kh * s.KW + kw])));
       for (int v = 0; v < NV; ++v) {
         __m512i xv = _mm512_cvtepu8_epi32(
