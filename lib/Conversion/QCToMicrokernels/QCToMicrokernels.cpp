@@ -1141,6 +1141,16 @@ struct MatMulF32ToKernel : OpRewritePattern<qc::MatMulOp> {
   }
 };
 
+/// A non-empty static f32 tensor of rank >= 1 (the row kernels' operand), or
+/// null.
+RankedTensorType staticRowsF32(Value v) {
+  auto ty = dyn_cast<RankedTensorType>(v.getType());
+  if (!ty || !ty.hasStaticShape() || !ty.getElementType().isF32() ||
+      ty.getRank() < 1 || ty.getNumElements() == 0)
+    return {};
+  return ty;
+}
+
 /// qc.hadamard on static f32 tensors: one call of qc_k_hadamard_f32_avx512
 /// (all butterfly stages and the factor per block of 16 rows in cache,
 /// instead of a pass over the tensor per stage).
@@ -1151,9 +1161,8 @@ struct HadamardToKernel : OpRewritePattern<qc::HadamardOp> {
 
   LogicalResult matchAndRewrite(qc::HadamardOp op,
                                 PatternRewriter &rw) const override {
-    auto ty = dyn_cast<RankedTensorType>(op.getInput().getType());
-    if (!ty || !ty.hasStaticShape() || !ty.getElementType().isF32() ||
-        ty.getRank() < 1 || ty.getNumElements() == 0)
+    RankedTensorType ty = staticRowsF32(op.getInput());
+    if (!ty)
       return rw.notifyMatchFailure(op, "the kernel takes static f32 tensors");
     if (Value f = op.getFactor())
       if (!tensorType(f).hasStaticShape() ||
@@ -1183,9 +1192,8 @@ struct SoftmaxToKernel : OpRewritePattern<qc::SoftmaxOp> {
 
   LogicalResult matchAndRewrite(qc::SoftmaxOp op,
                                 PatternRewriter &rw) const override {
-    auto ty = dyn_cast<RankedTensorType>(op.getInput().getType());
-    if (!ty || !ty.hasStaticShape() || !ty.getElementType().isF32() ||
-        ty.getRank() < 1 || ty.getNumElements() == 0)
+    RankedTensorType ty = staticRowsF32(op.getInput());
+    if (!ty)
       return rw.notifyMatchFailure(op, "the kernel takes static f32 tensors");
     int64_t axis = op.getAxisAttr().getInt();
     if (axis < 0)
