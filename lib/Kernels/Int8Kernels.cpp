@@ -928,8 +928,10 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a,
   int32_t *aSums =
       e.zw ? static_cast<int32_t *>(malloc(size_t(M) * 4)) : nullptr;
   int64_t aKey = -1, sumKey = -1;
-  // The broadcast rows of batch bi, prepared once per batch.
-  auto rowsOf = [&](int64_t bi) {
+  for (int64_t u = ub; u < ue; ++u) {
+    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
+            bi = u / chunks / colBlocks;
+    int64_t n0 = cb * kBlockCols;
     const uint8_t *rowsA = a + bi * aStride;
     if (copyA) {
       if (aKey != bi) {
@@ -948,13 +950,6 @@ void matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const uint8_t *a,
         aSums[m] = int32_t(rowSum<Vnni>(rowsA + m * Kp, Kp));
       sumKey = bi;
     }
-    return rowsA;
-  };
-  for (int64_t u = ub; u < ue; ++u) {
-    int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
-            bi = u / chunks / colBlocks;
-    int64_t n0 = cb * kBlockCols;
-    const uint8_t *rowsA = rowsOf(bi);
     const uint8_t *panels;
     Epilogue eb = e;
     if (subByte) {
