@@ -83,13 +83,100 @@ QC_AVX512 void tile(int mr, int nv, const float *a, int64_t lda, int64_t k0,
   }
 }
 
+/// conv2d_f32's fused epilogue (Kernels.def: res, epi, nepi): after the
+/// bias, steps in order, each computing exactly what the op it replaces
+/// computes: the residual added, an IEEE maximum or minimum with a
+/// constant (NaN-propagating, +0 above -0: arith.maximumf/minimumf), or a
+/// leaky ReLU (x < 0 ? x * alpha : x).
+struct FloatEpilogue {
+  enum Code { Add = 0, Max = 1, Min = 2, Leaky = 3 };
+  static constexpr int kMaxSteps = 8;
+  int n = 0;
+  int code[kMaxSteps];
+  float value[kMaxSteps];
+  /// From the (code, value) pairs; null or empty: none. Steps past
+  /// kMaxSteps, or adds without a residual, are not taken (the compiler
+  /// emits neither).
+  FloatEpilogue(const float *steps, int64_t nsteps, const float *res) {
+    for (int64_t i = 0; i < nsteps && n < kMaxSteps; ++i) {
+      int c = int(steps[2 * i]);
+      if (c < Add || c > Leaky || (c == Add && !res))
+        continue;
+      code[n] = c;
+      value[n++] = steps[2 * i + 1];
+    }
+  }
+  explicit operator bool() const { return n > 0; }
+  /// Whether a step reads the residual (and so the output's positions).
+  bool adds() const {
+    for (int i = 0; i < n; ++i)
+      if (code[i] == Add)
+        return true;
+    return false;
+  }
+};
+
+/// IEEE maximum (min = false) or minimum of y and c, as arith.maximumf
+/// and minimumf: a NaN operand gives NaN, and of two zeros +0 is the
+/// larger. vmaxps/vminps return the second operand for a NaN or two equal
+/// operands; equal operands take the AND (max) or OR (min) of their bits.
+template <bool Max>
+QC_AVX512 inline __m512 ieeeMinMax(__m512 y, __m512 c) {
+  __m512 r = Max ? _mm512_max_ps(y, c) : _mm512_min_ps(y, c);
+  r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q), y);
+  __m512i yi = _mm512_castps_si512(y), ci = _mm512_castps_si512(c);
+  __m512 same = _mm512_castsi512_ps(Max ? _mm512_and_si512(yi, ci)
+                                        : _mm512_or_si512(yi, ci));
+  return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(y, c, _CMP_EQ_OQ), same);
+}
+
+/// The epilogue's steps on 16 values; res (the residual at the same
+/// positions) is read under mask m.
+QC_AVX512 inline __m512 applyEpilogue(const FloatEpilogue &e, __m512 y,
+                                      const float *res, __mmask16 m) {
+  for (int i = 0; i < e.n; ++i) {
+    __m512 c = _mm512_set1_ps(e.value[i]);
+    switch (e.code[i]) {
+    case FloatEpilogue::Add:
+      y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, res));
+      break;
+    case FloatEpilogue::Max:
+      y = ieeeMinMax<true>(y, c);
+      break;
+    case FloatEpilogue::Min:
+      y = ieeeMinMax<false>(y, c);
+      break;
+    default:
+      y = _mm512_mask_mul_ps(
+          y, _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_LT_OQ), y, c);
+    }
+  }
+  return y;
+}
+
+/// The epilogue in place over n floats y (res: the residual's n floats).
+QC_AVX512 void applyEpilogue(const FloatEpilogue &e, float *y, const float *res,
+                             int64_t n) {
+  for (int64_t i = 0; i < n; i += kLanes) {
+    int64_t left = n - i;
+    __mmask16 m = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    _mm512_mask_storeu_ps(
+        y + i, m,
+        applyEpilogue(e, _mm512_maskz_loadu_ps(m, y + i), res ? res + i : res,
+                      m));
+  }
+}
+
 /// Rows [r0, r1) of `a` (row stride lda, K columns) times one block of 64
 /// columns `b` ([K][64]); `cols` of them are stored at out + r * ldo + c,
-/// plus bias[r] (biasPerRow) or bias[c0 + c].
+/// plus bias[r] (biasPerRow) or bias[c0 + c], then the epilogue `epi`
+/// (when given; its residual at res + r * ldo + c).
 QC_AVX512 void runBlock(int64_t r0, int64_t r1, const float *a, int64_t lda,
                         int64_t K, const float *b, int64_t cols,
                         const float *bias, bool biasPerRow, int64_t c0,
-                        float *out, int64_t ldo) {
+                        float *out, int64_t ldo,
+                        const FloatEpilogue *epi = nullptr,
+                        const float *res = nullptr) {
   int nv = int(cdiv(cols, kLanes));
   __mmask16 masks[kVecs];
   __m512 colBias[kVecs];
@@ -122,10 +209,15 @@ QC_AVX512 void runBlock(int64_t r0, int64_t r1, const float *a, int64_t lda,
         for (int i = 0; i < mr; ++i) {
           __m512 rb = bias && biasPerRow ? _mm512_set1_ps(bias[r + i])
                                          : _mm512_setzero_ps();
-          for (int v = 0; v < nv; ++v)
-            _mm512_mask_storeu_ps(
-                out + (r + i) * ldo + v * kLanes, masks[v],
-                _mm512_add_ps(acc[i][v], biasPerRow ? rb : colBias[v]));
+          for (int v = 0; v < nv; ++v) {
+            __m512 y = _mm512_add_ps(acc[i][v], biasPerRow ? rb : colBias[v]);
+            if (epi)
+              y = applyEpilogue(*epi, y,
+                                res ? res + (r + i) * ldo + v * kLanes : res,
+                                masks[v]);
+            _mm512_mask_storeu_ps(out + (r + i) * ldo + v * kLanes, masks[v],
+                                  y);
+          }
         }
       }
     }
@@ -137,24 +229,37 @@ struct Shape {
   int64_t K() const { return C * KH * KW; }
 };
 
+/// n floats from src to dst (src null: zeros), 16 at a time under masks:
+/// the rows copied here are short (a few to a few hundred floats), where a
+/// call of memcpy or memset costs more than the copy. (The masks also keep
+/// LLVM from turning the loop back into such a call.)
+QC_AVX512 inline void copyFloats(float *dst, const float *src, int64_t n) {
+  for (int64_t i = 0; i < n; i += kLanes) {
+    int64_t left = n - i;
+    __mmask16 m =
+        left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    _mm512_mask_storeu_ps(dst + i, m,
+                          src ? _mm512_maskz_loadu_ps(m, src + i)
+                              : _mm512_setzero_ps());
+  }
+}
+
 /// The C planes of `x` padded with zeros to Hp x Wp (rows from -ph,
 /// columns from -pw), plus `slack` zeros after them.
-void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp,
-              int64_t slack, float *image) {
+QC_AVX512 void padImage(const float *x, const Shape &s, int64_t Hp,
+                        int64_t Wp, int64_t slack, float *image) {
   int64_t w0 = min64(s.pw, Wp), w1 = min64(s.pw + s.W, Wp);
   for (int64_t c = 0; c < s.C; ++c)
     for (int64_t r = 0; r < Hp; ++r) {
       float *dst = image + (c * Hp + r) * Wp;
       int64_t ih = r - s.ph;
       if (ih < 0 || ih >= s.H) {
-        memset(dst, 0, size_t(Wp) * 4);
+        copyFloats(dst, nullptr, Wp);
         continue;
       }
-      memset(dst, 0, size_t(w0) * 4);
-      memcpy(dst + w0, x + (c * s.H + ih) * s.W + w0 - s.pw,
-             size_t(w1 - w0) * 4);
-      if (w1 < Wp)
-        memset(dst + w1, 0, size_t(Wp - w1) * 4);
+      copyFloats(dst, nullptr, w0);
+      copyFloats(dst + w0, x + (c * s.H + ih) * s.W + w0 - s.pw, w1 - w0);
+      copyFloats(dst + w1, nullptr, Wp - w1);
     }
   memset(image + s.C * Hp * Wp, 0, size_t(slack) * 4);
 }
@@ -193,7 +298,8 @@ QC_AVX512 inline void depthwiseRow(const Shape &s, const float *planes,
 /// over all taps.
 QC_AVX512 void depthwise(int64_t batch, const Shape &s, const float *x,
                          const float *w, const float *bias, float *out,
-                         int64_t task, int64_t ntasks) {
+                         const FloatEpilogue &epi, const float *res, int64_t task,
+                         int64_t ntasks) {
   int64_t Hp = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1;
   int64_t Wp = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
   int64_t Wq = cdiv(Wp, s.sw), P = s.OH * s.OW;
@@ -228,6 +334,8 @@ QC_AVX512 void depthwise(int64_t batch, const Shape &s, const float *x,
           depthwiseRow<4>(s, planes, Hp, Wq, oh, ow0, wc, b, o);
         }
       }
+    if (epi)
+      applyEpilogue(epi, out + u * P, res ? res + u * P : res, P);
   }
   free(planes);
 }
@@ -441,8 +549,8 @@ QC_AVX512 void qc_k_matmul_f32_avx512(QC_KERNEL_PARAMS(matmul_f32)) {
       if (key != bi * colBlocks + cb) {
         const float *src = b + bi * bStride + n0;
         for (int64_t k = 0; k < K; ++k) {
-          memcpy(rows + k * kCols, src + k * N, size_t(cols) * 4);
-          memset(rows + k * kCols + cols, 0, size_t(kCols - cols) * 4);
+          copyFloats(rows + k * kCols, src + k * N, cols);
+          copyFloats(rows + k * kCols + cols, nullptr, kCols - cols);
         }
         key = bi * colBlocks + cb;
       }
@@ -458,8 +566,9 @@ QC_AVX512 void qc_k_matmul_f32_avx512(QC_KERNEL_PARAMS(matmul_f32)) {
 
 QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
   Shape s{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw};
+  FloatEpilogue epi(steps, nsteps, res);
   if (groups > 1) // depthwise: groups == C == F (the only grouping taken)
-    return depthwise(batch, s, x, w, bias, out, task, ntasks);
+    return depthwise(batch, s, x, w, bias, out, epi, res, task, ntasks);
   int64_t K = s.K(), P = OH * OW;
   bool pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 &&
                    pw == 0 && OH == H && OW == W;
@@ -500,22 +609,26 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
           for (int64_t kw = 0; kw < KW; ++kw, ++k) {
             float *dst = rows + k * kCols;
             if (pointwise) {
-              memcpy(dst, xn + c * P + p0, size_t(cols) * 4);
+              copyFloats(dst, xn + c * P + p0, cols);
             } else if (shifted) {
-              memcpy(dst, image + c * Hp * Wp + kh * dh * Wp + kw * dw + p0,
-                     size_t(cols) * 4);
+              copyFloats(dst, image + c * Hp * Wp + kh * dh * Wp + kw * dw + p0,
+                         cols);
             } else {
               const float *plane = image + c * Hp * Wp + kh * dh * Wp + kw * dw;
               forEachRowRun(
                   p0, cols, OW,
                   [&](int64_t j, int64_t oh, int64_t ow, int64_t run) {
                     const float *src = plane + oh * sh * Wp + ow * sw;
+                    if (sw == 1) {
+                      copyFloats(dst + j, src, run);
+                      return;
+                    }
                     for (int64_t t = 0; t < run; ++t)
                       dst[j + t] = src[t * sw];
                   });
             }
             if (cols < kCols)
-              memset(dst + cols, 0, size_t(kCols - cols) * 4);
+              copyFloats(dst + cols, nullptr, kCols - cols);
           }
       key = n * colBlocks + cb;
     }
@@ -523,17 +636,26 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
     if (r0 >= r1)
       continue;
     float *on = out + n * F * P;
+    const float *rn = res ? res + n * F * P : res;
     if (!tmp) {
-      runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, on + p0, P);
+      runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, on + p0, P,
+               epi ? &epi : nullptr, rn ? rn + p0 : rn);
       continue;
     }
-    runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, tmp, kCols);
+    // Without a residual the epilogue runs in registers on the padded
+    // columns too; with one, on each copied run at its place.
+    bool inPlace = epi && !epi.adds();
+    runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, tmp, kCols,
+             inPlace ? &epi : nullptr);
     forEachRowRun(p0, cols, Wp,
                   [&](int64_t c, int64_t oh, int64_t ow, int64_t run) {
                     int64_t valid = ow < OW ? min64(OW - ow, run) : 0;
-                    for (int64_t r = r0; r < r1; ++r)
-                      memcpy(on + r * P + oh * OW + ow, tmp + r * kCols + c,
-                             size_t(valid) * 4);
+                    for (int64_t r = r0; r < r1; ++r) {
+                      int64_t at = r * P + oh * OW + ow;
+                      copyFloats(on + at, tmp + r * kCols + c, valid);
+                      if (epi && !inPlace)
+                        applyEpilogue(epi, on + at, rn + at, valid);
+                    }
                   });
   }
   free(tmp);

@@ -730,8 +730,8 @@ TEST(F32Kernels, ConvOddShapes) {
     for (int64_t t = 0; t < 4; ++t)
       qc_k_conv2d_f32_avx512(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh,
                              c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, x.data(),
-                             w.data(),
-                             c.bias ? bias.data() : nullptr, out.data(), t, 4);
+                             w.data(), c.bias ? bias.data() : nullptr,
+                             nullptr, nullptr, 0, out.data(), t, 4);
     int64_t bad = 0;
     for (int64_t n = 0; n < c.N; ++n)
       for (int64_t f = 0; f < c.F; ++f)
@@ -759,6 +759,105 @@ TEST(F32Kernels, ConvOddShapes) {
           }
     EXPECT_EQ(bad, 0) << "conv C" << c.C << " F" << c.F << " " << c.KH << "x"
                       << c.KW;
+  }
+}
+
+/// The fused epilogue of the float conv kernel against the ops it
+/// replaces, step by step in scalar code on the kernel's own unfused output:
+/// bit for bit (any NaN matching any NaN), NaNs, both zeros and the four
+/// code paths (pointwise, shifted rows through the row buffer, strided,
+/// depthwise) included.
+TEST(F32Kernels, ConvEpilogue) {
+  if (!hasAvx512())
+    GTEST_SKIP() << "no AVX-512F on this CPU";
+  struct Case {
+    int64_t C, H, W, F, KH, KW, s, p, groups;
+  };
+  const Case cases[] = {{8, 5, 9, 13, 1, 1, 1, 0, 1},  // pointwise
+                        {5, 7, 6, 70, 3, 3, 1, 1, 1},  // shifted, Wp != OW
+                        {6, 9, 11, 9, 3, 3, 2, 1, 1},  // strided
+                        {7, 6, 20, 7, 3, 3, 1, 1, 7}}; // depthwise
+  enum { Add = 0, Max = 1, Min = 2, Leaky = 3 };
+  const std::vector<std::vector<float>> programs = {
+      {Add, 0, Max, 0},
+      {Leaky, 0.2f, Max, -0.4f},
+      {Add, 0, Min, -0.0f, Max, -1.5f, Leaky, 0.1f},
+      {Add, 0, Min, -0.0f, Max, 0.0f},  // +0 -> -0 -> +0
+      {Add, 0, Max, 0.0f, Min, -0.0f},  // +0 -> +0 -> -0
+      {Max, 0.25f, Min, 0.5f}};
+  auto maximum = [](float a, float b) {
+    if (std::isnan(a) || std::isnan(b))
+      return std::nanf("");
+    if (a == b)
+      return std::signbit(a) ? b : a;
+    return a > b ? a : b;
+  };
+  auto minimum = [](float a, float b) {
+    if (std::isnan(a) || std::isnan(b))
+      return std::nanf("");
+    if (a == b)
+      return std::signbit(a) ? a : b;
+    return a < b ? a : b;
+  };
+  unsigned seed = 500;
+  for (const Case &c : cases) {
+    std::mt19937 rng(seed++);
+    int64_t OH = (c.H + 2 * c.p - c.KH) / c.s + 1,
+            OW = (c.W + 2 * c.p - c.KW) / c.s + 1, N = 2;
+    int64_t K = c.C / c.groups * c.KH * c.KW;
+    auto x = randomFloats(rng, size_t(N * c.C * c.H * c.W));
+    auto w = randomFloats(rng, size_t(c.F * K));
+    auto bias = randomFloats(rng, size_t(c.F));
+    size_t n = size_t(N * c.F * OH * OW);
+    std::vector<float> plain(n);
+    auto run = [&](const float *res, const std::vector<float> &steps,
+                   float *out) {
+      for (int64_t t = 0; t < 3; ++t)
+        qc_k_conv2d_f32_avx512(N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.s,
+                               c.s, c.p, c.p, 1, 1, c.groups, x.data(),
+                               w.data(), bias.data(), res,
+                               steps.empty() ? nullptr : steps.data(),
+                               int64_t(steps.size() / 2), out, t, 3);
+    };
+    run(nullptr, {}, plain.data());
+    // The residual: random, the negated output (sums of +0), NaN, -0.
+    auto res = randomFloats(rng, n);
+    for (size_t i = 0; i < n; i += 7)
+      res[i] = -plain[i];
+    for (size_t i = 3; i < n; i += 29)
+      res[i] = std::nanf("");
+    for (size_t i = 5; i < n; i += 31)
+      res[i] = -0.0f;
+    for (const std::vector<float> &steps : programs) {
+      std::vector<float> out(n, -7.0f);
+      run(res.data(), steps, out.data());
+      int64_t bad = 0;
+      for (size_t i = 0; i < n; ++i) {
+        float want = plain[i];
+        for (size_t s = 0; s < steps.size(); s += 2) {
+          float v = steps[s + 1];
+          switch (int(steps[s])) {
+          case Add:
+            want = want + res[i];
+            break;
+          case Max:
+            want = maximum(want, v);
+            break;
+          case Min:
+            want = minimum(want, v);
+            break;
+          default:
+            want = want < 0 ? want * v : want;
+          }
+        }
+        bool same = std::isnan(want) ? std::isnan(out[i])
+                                     : std::memcmp(&want, &out[i], 4) == 0;
+        if (!same && bad++ < 5)
+          ADD_FAILURE() << "[" << i << "]: " << out[i] << " != " << want;
+      }
+      EXPECT_EQ(bad, 0) << "conv C" << c.C << " F" << c.F << " " << c.KH
+                        << "x" << c.KW << ", " << steps.size() / 2 << " steps";
+    }
   }
 }
 

@@ -1021,9 +1021,82 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
   }
 };
 
+/// The elementwise ops after a float convolution that its kernel's
+/// epilogue computes (Kernels.def's conv2d_f32 steps): a chain, each op
+/// the only user of the one before, of qc.relu, qc.leakyrelu, qc.clip,
+/// qc.max / qc.min with a one-element constant, and at most one qc.add of a
+/// tensor of the same type (the residual). Each keeps the tensor's type.
+struct F32Epilogue {
+  enum Code { Add = 0, Max = 1, Min = 2, Leaky = 3 };
+  static constexpr size_t kMaxSteps = 8; // F32Kernels.cpp's Epilogue
+  SmallVector<Operation *> ops;
+  SmallVector<float> steps; // (code, constant) pairs
+  Value res;
+};
+
+F32Epilogue fusableF32Epilogue(Value y) {
+  F32Epilogue e;
+  auto scalar = [](Value v) -> std::optional<float> {
+    std::optional<std::vector<float>> vals = constantValues<float>(v);
+    if (!vals || vals->size() != 1)
+      return std::nullopt;
+    return vals->front();
+  };
+  Value cur = y;
+  while (cur.hasOneUse()) {
+    Operation *user = *cur.getUsers().begin();
+    if (user->getNumResults() != 1 ||
+        user->getResult(0).getType() != cur.getType())
+      break;
+    SmallVector<float> steps;
+    Value res;
+    if (isa<qc::ReluOp>(user)) {
+      steps = {F32Epilogue::Max, 0.0f};
+    } else if (auto leaky = dyn_cast<qc::LeakyReluOp>(user)) {
+      steps = {F32Epilogue::Leaky, leaky.getAlpha().convertToFloat()};
+    } else if (auto clip = dyn_cast<qc::ClipOp>(user)) {
+      ValueRange bounds = clip.getBounds();
+      for (auto [i, b] : llvm::enumerate(bounds)) {
+        std::optional<float> c = scalar(b);
+        if (!c || i > 1) {
+          steps.clear();
+          break;
+        }
+        steps.append({float(i ? F32Epilogue::Min : F32Epilogue::Max), *c});
+      }
+      if (steps.empty() && !bounds.empty())
+        break;
+    } else if (isa<qc::MaxOp, qc::MinOp>(user)) {
+      Value other = user->getOperand(user->getOperand(0) == cur ? 1 : 0);
+      std::optional<float> c = scalar(other);
+      if (!c || other == cur)
+        break;
+      steps = {float(isa<qc::MaxOp>(user) ? F32Epilogue::Max : F32Epilogue::Min),
+               *c};
+    } else if (isa<qc::AddOp>(user)) {
+      res = user->getOperand(user->getOperand(0) == cur ? 1 : 0);
+      if (e.res || res == cur || res.getType() != cur.getType())
+        break;
+      steps = {F32Epilogue::Add, 0.0f};
+    } else {
+      break;
+    }
+    if (e.steps.size() / 2 + steps.size() / 2 > F32Epilogue::kMaxSteps)
+      break;
+    if (res)
+      e.res = res;
+    e.steps.append(steps);
+    e.ops.push_back(user);
+    cur = user->getResult(0);
+  }
+  return e;
+}
+
 /// A float 2-d qc.conv, group 1 or depthwise (one input and one output
 /// channel per group), with constant weights (and bias): one call of
-/// qc_k_conv2d_f32_avx512. The weights are passed as they are ([F][K]).
+/// qc_k_conv2d_f32_avx512, the elementwise ops after it that its epilogue
+/// computes (fusableF32Epilogue) fused in. The weights are passed as they
+/// are ([F][K]).
 struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
   unsigned tasks;
   ConvF32ToKernel(MLIRContext *ctx, unsigned tasks)
@@ -1054,6 +1127,10 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
     SmallVector<int64_t> dil(
         op.getDilations().value_or(ArrayRef<int64_t>{1, 1}));
     Location loc = op.getLoc();
+    F32Epilogue epi = fusableF32Epilogue(op.getY());
+    Operation *last = epi.ops.empty() ? op.getOperation() : epi.ops.back();
+    // At the last fused op: the residual may be defined after the conv.
+    rw.setInsertionPoint(last);
     CallBuilder cb(rw, loc);
     cb.macs = yTy.getNumElements() * wTy.getNumElements() / wTy.getDimSize(0);
     conv2d_f32_call k;
@@ -1076,7 +1153,17 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
     k.x = cb.tensor(op.getX());
     k.w = cb.tensor(op.getW());
     k.bias = op.getB() ? cb.tensor(op.getB()) : cb.null();
-    rw.replaceOp(op, cb.finish(k, "avx512", yTy, tasks));
+    k.res = epi.res ? cb.tensor(epi.res) : cb.null();
+    k.steps = epi.steps.empty() ? cb.null()
+                                : cb.blob<float>(epi.steps, rw.getF32Type(),
+                                                 "qc_kernel_epilogue");
+    k.nsteps = cb.i(int64_t(epi.steps.size() / 2));
+    rw.replaceOp(last, cb.finish(k, "avx512", yTy, tasks));
+    if (epi.ops.empty())
+      return success();
+    for (Operation *fused : llvm::reverse(ArrayRef(epi.ops).drop_back()))
+      rw.eraseOp(fused);
+    rw.eraseOp(op);
     return success();
   }
 };

@@ -21,6 +21,74 @@ func.func @conv(%x: tensor<1x2x8x8xf32>) -> tensor<1x4x4x4xf32> {
 
 // -----
 
+// A residual add (its other addend defined after the conv) and a ReLU are
+// the conv's epilogue: one call at the ReLU's place, the addend passed as
+// `res`, two steps (add, maximum with 0); nothing left for linalg.
+// CHECK-LABEL: func @conv_add_relu
+// CHECK-NOT: linalg.
+// CHECK: %[[STEPS:.*]] = arith.constant dense_resource<qc_kernel_epilogue{{.*}}> : tensor<4xf32>
+// CHECK: bufferization.to_buffer %[[STEPS]]
+// CHECK: call @qc_k_conv2d_f32_avx512({{.*}}, %c2_i64, %{{.*}}, %c0_i64, %c1_i64) :
+// CHECK-NOT: linalg.
+// CHECK: return
+func.func @conv_add_relu(%x: tensor<1x8x6x6xf32>, %r0: tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32> {
+  %w = arith.constant dense<0.5> : tensor<8x8x1x1xf32>
+  %b = arith.constant dense<0.25> : tensor<8xf32>
+  %y = qc.conv %x, %w, %b {auto_pad = "NOTSET", group = 1 : i64} : (tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x6x6xf32>
+  %r = qc.neg %r0 : (tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %a = qc.add %r, %y : (tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %z = qc.relu %a : (tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  return %z : tensor<1x8x6x6xf32>
+}
+
+// -----
+
+// LeakyRelu, Max with a one-element constant and Clip with constant bounds
+// (max, then min): four steps, no residual.
+// CHECK-LABEL: func @conv_leaky_max_clip
+// CHECK-NOT: linalg.
+// CHECK: %[[STEPS:.*]] = arith.constant dense_resource<qc_kernel_epilogue{{.*}}> : tensor<8xf32>
+// CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: call @qc_k_conv2d_f32_avx512({{.*}}, %[[NULL]], %{{.*}}, %c4_i64, %{{.*}}, %c0_i64, %c1_i64) :
+// CHECK-NOT: linalg.
+func.func @conv_leaky_max_clip(%x: tensor<1x2x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  %w = arith.constant dense<0.5> : tensor<4x2x3x3xf32>
+  %m = arith.constant dense<-0.5> : tensor<1x1x1x1xf32>
+  %lo = arith.constant dense<-0.25> : tensor<f32>
+  %hi = arith.constant dense<6.0> : tensor<f32>
+  %y = qc.conv %x, %w {auto_pad = "NOTSET", group = 1 : i64, pads = array<i64: 1, 1, 1, 1>}
+      : (tensor<1x2x8x8xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x8x8xf32>
+  %l = qc.leakyrelu %y {alpha = 2.000000e-01 : f32} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %mx = qc.max %l, %m : (tensor<1x4x8x8xf32>, tensor<1x1x1x1xf32>) -> tensor<1x4x8x8xf32>
+  %c = qc.clip %mx, %lo, %hi : (tensor<1x4x8x8xf32>, tensor<f32>, tensor<f32>) -> tensor<1x4x8x8xf32>
+  return %c : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+// Not fused: a conv result with two users, a clip with a bound computed at
+// run time, a max with a non-constant tensor.
+// CHECK-LABEL: func @not_fused
+// CHECK: call @qc_k_conv2d_f32_avx512({{.*}}, %c0_i64, %{{.*}}, %c0_i64, %c1_i64) :
+// CHECK-COUNT-2: linalg.generic
+// CHECK: call @qc_k_conv2d_f32_avx512({{.*}}, %c0_i64, %{{.*}}, %c0_i64, %c1_i64) :
+// CHECK: linalg.generic
+// CHECK: call @qc_k_conv2d_f32_avx512({{.*}}, %c0_i64, %{{.*}}, %c0_i64, %c1_i64) :
+// CHECK: linalg.generic
+func.func @not_fused(%x: tensor<1x2x8x8xf32>, %lo: tensor<f32>, %t: tensor<1x2x8x8xf32>) -> (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) {
+  %w = arith.constant dense<0.5> : tensor<2x2x1x1xf32>
+  %y = qc.conv %x, %w {auto_pad = "NOTSET", group = 1 : i64} : (tensor<1x2x8x8xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x8x8xf32>
+  %r = qc.relu %y : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %s = qc.add %r, %y : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %y2 = qc.conv %x, %w {auto_pad = "NOTSET", group = 1 : i64} : (tensor<1x2x8x8xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x8x8xf32>
+  %c = qc.clip %y2, %lo : (tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xf32>
+  %y3 = qc.conv %x, %w {auto_pad = "NOTSET", group = 1 : i64} : (tensor<1x2x8x8xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x8x8xf32>
+  %m = qc.max %y3, %t : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  return %s, %c, %m : tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>
+}
+
+// -----
+
 // A constant B is packed into 64-column blocks at compile time (70 columns:
 // two blocks of 5 x 64 floats); the batch of A becomes rows.
 // CHECK-LABEL: func @matmul_const
