@@ -1567,6 +1567,181 @@ depthwiseBody(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
   free(plane);
 }
 
+/// The end of a depthwise output row: `NV` vectors of 16 sums (of `left`
+/// columns) corrected (corr, the weight zero point zw times the input sums
+/// less e.sumOff) and stored through the epilogue.
+template <int NV>
+QC_VNNI inline void depthwiseStore(const __m512i *acc, const __m512i *sum,
+                                   int64_t left, int32_t corr, int32_t zw,
+                                   const RequantChannels &q,
+                                   const RequantConsts &rc, const Epilogue &e,
+                                   void *out) {
+  __m512i corrV = _mm512_set1_epi32(corr), zwV = _mm512_set1_epi32(zw),
+          offV = _mm512_set1_epi32(int32_t(e.sumOff));
+  for (int v = 0; v < NV; ++v, left -= kLanes) {
+    __mmask16 mask =
+        left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    __m512i xv = _mm512_add_epi32(acc[v], corrV);
+    if (zw)
+      xv = _mm512_sub_epi32(
+          xv, _mm512_mullo_epi32(zwV, _mm512_sub_epi32(sum[v], offV)));
+    if (e.outI8)
+      storeRequantWith16(xv, q, rc, static_cast<int8_t *>(out) + 16 * v,
+                         mask);
+    else
+      _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + 16 * v, mask, xv);
+  }
+}
+
+/// Depthwise taps four to a vpdpbusd lane (AVX-512 VBMI): each kernel row's
+/// taps in groups of four along kw, a group's bytes for 16 output columns
+/// (lane j: the group's taps at column j) gathered by one byte permute of
+/// 64 bytes from at most two phase-plane rows (a two-source permute when
+/// the group spans two phases). The plan is per convolution: per group its
+/// sources (phase plane and first column) and the permute's indices.
+struct TapGroups {
+  static constexpr int kMaxGroups = 4, kMaxRows = 16; // KW <= 16, KH <= 16
+  int n = 0;                                           // groups per row
+  bool ok = false;
+  bool two[kMaxGroups];
+  int64_t phase[kMaxGroups][2], col[kMaxGroups][2];
+  alignas(64) uint8_t idx[kMaxGroups][64];
+};
+
+/// The plan, or ok = false where a group's taps span more than two phase
+/// planes or 48 columns (a permute reads 64 bytes for 16 lanes).
+inline TapGroups planTapGroups(const ConvShape &s) {
+  TapGroups g;
+  g.n = int(cdiv(s.KW, 4));
+  if (g.n > TapGroups::kMaxGroups || s.KH > TapGroups::kMaxRows)
+    return g;
+  TapPhases t(s.dw, s.sw);
+  for (int gi = 0; gi < g.n; ++gi) {
+    int nsrc = 0, src[4] = {0, 0, 0, 0};
+    int64_t tcol[4] = {0, 0, 0, 0}, lo[2] = {0, 0}, hi[2] = {0, 0};
+    int taps = int(s.KW - 4 * gi < 4 ? s.KW - 4 * gi : 4);
+    for (int tt = 0; tt < taps; ++tt, t.next()) {
+      int k = 0;
+      while (k < nsrc && g.phase[gi][k] != t.phase)
+        ++k;
+      if (k == nsrc) {
+        if (nsrc == 2)
+          return g;
+        g.phase[gi][nsrc++] = t.phase;
+        lo[k] = hi[k] = t.col;
+      }
+      lo[k] = t.col < lo[k] ? t.col : lo[k];
+      hi[k] = t.col > hi[k] ? t.col : hi[k];
+      src[tt] = k;
+      tcol[tt] = t.col;
+    }
+    for (int k = 0; k < nsrc; ++k) {
+      if (hi[k] - lo[k] > 48)
+        return g;
+      g.col[gi][k] = lo[k];
+    }
+    g.two[gi] = nsrc == 2;
+    if (nsrc < 2)
+      g.phase[gi][1] = g.phase[gi][0], g.col[gi][1] = g.col[gi][0];
+    for (int j = 0; j < 16; ++j)
+      for (int tt = 0; tt < 4; ++tt)
+        g.idx[gi][4 * j + tt] =
+            tt < taps ? uint8_t(src[tt] * 64 + j + tcol[tt] - lo[src[tt]])
+                      : uint8_t(0);
+  }
+  g.ok = true;
+  return g;
+}
+
+#define QC_VBMI                                                                \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,"      \
+                        "avx512vbmi,prfchw")))
+
+/// depthwiseRowVnni's row with the taps grouped (TapGroups): wq holds the
+/// channel's weights per (kh, group) as four bytes (0 past KW), ones per
+/// group 1 for each tap (the input sums of a weight zero point).
+template <int NV>
+QC_VBMI inline void depthwiseRowVbmi(const ConvShape &s, const TapGroups &g,
+                                     const uint8_t *planes, int64_t Hp,
+                                     int64_t Wq, int64_t oh, int64_t ow0,
+                                     const int32_t *wq, const int32_t *ones,
+                                     int32_t corr, int32_t zw,
+                                     const RequantChannels &q,
+                                     const RequantConsts &rc,
+                                     const Epilogue &e, void *out) {
+  __m512i acc[NV], sum[NV];
+  for (int v = 0; v < NV; ++v)
+    acc[v] = sum[v] = _mm512_setzero_si512();
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    int64_t r = oh * s.sh + kh * s.dh;
+    for (int gi = 0; gi < g.n; ++gi) {
+      const uint8_t *a =
+          planes + (g.phase[gi][0] * Hp + r) * Wq + g.col[gi][0] + ow0;
+      const uint8_t *b =
+          planes + (g.phase[gi][1] * Hp + r) * Wq + g.col[gi][1] + ow0;
+      __m512i idx = _mm512_load_si512(g.idx[gi]);
+      __m512i wv = _mm512_set1_epi32(wq[kh * g.n + gi]);
+      __m512i ov = _mm512_set1_epi32(ones[gi]);
+      for (int v = 0; v < NV; ++v) {
+        __m512i va = _mm512_loadu_si512(a + 16 * v);
+        __m512i xq = g.two[gi] ? _mm512_permutex2var_epi8(
+                                     va, idx, _mm512_loadu_si512(b + 16 * v))
+                               : _mm512_permutexvar_epi8(idx, va);
+        acc[v] = _mm512_dpbusd_epi32(acc[v], xq, wv);
+        if (zw)
+          sum[v] = _mm512_dpbusd_epi32(sum[v], xq, ov);
+      }
+    }
+  }
+  depthwiseStore<NV>(acc, sum, s.OW - ow0, corr, zw, q, rc, e, out);
+}
+
+/// The rows of one channel of depthwiseVnni with grouped taps (its plane
+/// filled): wc the channel's weights. Not inlined: its caller lacks the
+/// VBMI target.
+__attribute__((noinline)) QC_VBMI void
+depthwiseChannelVbmi(const ConvShape &s, const TapGroups &g,
+                     const uint8_t *planes, int64_t Hp, int64_t Wq,
+                     const int8_t *wc, int32_t corr, int32_t zw,
+                     const RequantChannels &q, const RequantConsts &rc,
+                     const Epilogue &e, uint8_t *out, size_t esize) {
+  int32_t wq[TapGroups::kMaxRows * TapGroups::kMaxGroups],
+      ones[TapGroups::kMaxGroups];
+  for (int gi = 0; gi < g.n; ++gi) {
+    uint32_t o = 0;
+    for (int tt = 0; tt < 4 && 4 * gi + tt < s.KW; ++tt)
+      o |= 1u << (8 * tt);
+    ones[gi] = int32_t(o);
+    for (int64_t kh = 0; kh < s.KH; ++kh) {
+      uint32_t wd = 0;
+      for (int tt = 0; tt < 4 && 4 * gi + tt < s.KW; ++tt)
+        wd |= uint32_t(uint8_t(wc[kh * s.KW + 4 * gi + tt])) << (8 * tt);
+      wq[kh * g.n + gi] = int32_t(wd);
+    }
+  }
+  for (int64_t oh = 0; oh < s.OH; ++oh)
+    for (int64_t ow0 = 0; ow0 < s.OW; ow0 += kBlockCols) {
+      uint8_t *o = out + (oh * s.OW + ow0) * esize;
+      switch (cdiv(s.OW - ow0 < kBlockCols ? s.OW - ow0 : kBlockCols, kLanes)) {
+      case 1:
+        depthwiseRowVbmi<1>(s, g, planes, Hp, Wq, oh, ow0, wq, ones, corr, zw,
+                            q, rc, e, o);
+        break;
+      case 2:
+        depthwiseRowVbmi<2>(s, g, planes, Hp, Wq, oh, ow0, wq, ones, corr, zw,
+                            q, rc, e, o);
+        break;
+      case 3:
+        depthwiseRowVbmi<3>(s, g, planes, Hp, Wq, oh, ow0, wq, ones, corr, zw,
+                            q, rc, e, o);
+        break;
+      default:
+        depthwiseRowVbmi<4>(s, g, planes, Hp, Wq, oh, ow0, wq, ones, corr, zw,
+                            q, rc, e, o);
+      }
+    }
+}
+
 /// One output row of a depthwise channel, `NV` vectors of 16 columns from
 /// `ow0`: every tap's row of the phase planes is read contiguously (the
 /// bytes zero-extended to dwords, so vpmaddwd's low-word product is the
@@ -1598,22 +1773,7 @@ QC_VNNI inline void depthwiseRowVnni(const ConvShape &s, const uint8_t *planes,
       }
     }
   }
-  __m512i corrV = _mm512_set1_epi32(corr), zwV = _mm512_set1_epi32(zw),
-          offV = _mm512_set1_epi32(int32_t(e.sumOff));
-  for (int v = 0; v < NV; ++v) {
-    int64_t left = s.OW - ow0 - 16 * v;
-    __mmask16 mask =
-        left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-    __m512i xv = _mm512_add_epi32(acc[v], corrV);
-    if (zw)
-      xv = _mm512_sub_epi32(
-          xv, _mm512_mullo_epi32(zwV, _mm512_sub_epi32(sum[v], offV)));
-    if (e.outI8)
-      storeRequantWith16(xv, q, rc, static_cast<int8_t *>(out) + 16 * v,
-                         mask);
-    else
-      _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + 16 * v, mask, xv);
-  }
+  depthwiseStore<NV>(acc, sum, s.OW - ow0, corr, zw, q, rc, e, out);
 }
 
 /// Depthwise convolution with AVX-512: each channel's padded plane is split
@@ -1639,6 +1799,11 @@ QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
   uint8_t *planes = static_cast<uint8_t *>(malloc(bytes));
   memset(planes + bytes - 2 * kBlockCols, 0, 2 * kBlockCols);
   uint8_t padv = pad ^ xr;
+  // Taps four to an instruction where the CPU has VBMI (the compiler says
+  // so through lutVbmi) and the taps' layout allows.
+  TapGroups groups;
+  if (e.lutVbmi)
+    groups = planTapGroups(s);
   for (int64_t u = ub; u < ue; ++u) {
     int64_t n = u / s.C, c = u % s.C;
     fillPhasePlanes(x + (n * s.C + c) * s.H * s.W, s.H, s.W, s.ph, s.pw,
@@ -1652,6 +1817,15 @@ QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
                                         _mm512_set1_epi32(int32_t(sh)));
     RequantConsts rc = requantConsts(e);
     size_t esize = e.outI8 ? 1 : 4;
+    if (groups.ok) {
+      depthwiseChannelVbmi(s, groups, planes, Hp, Wq, wc, corr, zw, q, rc, e,
+                           static_cast<uint8_t *>(out) +
+                               (n * s.C + c) * P * esize,
+                           esize);
+      if (e.outI8)
+        translate(e, static_cast<uint8_t *>(out) + (n * s.C + c) * P, 1, P, P);
+      continue;
+    }
     for (int64_t oh = 0; oh < s.OH; ++oh) {
       for (int64_t ow0 = 0; ow0 < s.OW; ow0 += kBlockCols) {
         uint8_t *o = static_cast<uint8_t *>(out) +

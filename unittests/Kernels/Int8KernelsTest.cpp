@@ -458,6 +458,10 @@ TEST(Int8Kernels, ConvOddShapes) {
        60}, // depthwise, column stride 3 (three phase planes), dilated
       {1, 2, 5, 40, 2, 1, 7, 1, 2, 0, 3, 1, 1, 2, false, false, false, true,
        -7}, // depthwise 1x7, stride 2, int32 out, weight zero points
+      {1, 3, 8, 70, 3, 2, 9, 1, 1, 1, 4, 1, 1, 3, true, true, true, true,
+       9}, // depthwise 2x9: three groups of taps (VBMI), weight zero points
+      {2, 5, 9, 33, 5, 3, 3, 1, 2, 3, 3, 1, 3, 5, false, false, true, false,
+       -4}, // depthwise, stride 2 dilated 3: taps of two phases in a group
       // Narrow planes of several images, stacked into one plane:
       {5, 12, 10, 2, 24, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, false, true, false,
        3}, // 1x3 on 2 columns
