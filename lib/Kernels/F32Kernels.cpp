@@ -154,6 +154,37 @@ QC_AVX512 inline __m512 applyEpilogue(const FloatEpilogue &e, __m512 y,
   return y;
 }
 
+/// arith.maximumf of two floats: NaN if either is, +0 above -0.
+inline float ieeeMax(float a, float b) {
+  if (a != a || b != b)
+    return a != a ? a : b;
+  if (a == b)
+    return __builtin_signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+
+/// The max pools (poolH x poolW, strides equal) of rows [r0, r1) of a
+/// block of conv output positions in buf ([row][64]; the block starts at
+/// output row oh0, holds `cols` positions, whole window rows), stored into
+/// out ([row][OH / poolH][OW / poolW]); buf holds row r at r * 64.
+void poolBlock(const float *buf, int64_t r0, int64_t r1, int64_t cols,
+               int64_t oh0, int64_t OW, int64_t poolH, int64_t poolW,
+               int64_t pooledPlane, float *out) {
+  int64_t POW = OW / poolW, rows = cols / OW;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float *b = buf + r * kCols;
+    float *o = out + r * pooledPlane + (oh0 / poolH) * POW;
+    for (int64_t pr = 0; pr < rows / poolH; ++pr)
+      for (int64_t pc = 0; pc < POW; ++pc) {
+        float m = -__builtin_inff();
+        for (int64_t i = 0; i < poolH; ++i)
+          for (int64_t j = 0; j < poolW; ++j)
+            m = ieeeMax(m, b[(pr * poolH + i) * OW + pc * poolW + j]);
+        o[pr * POW + pc] = m;
+      }
+  }
+}
+
 /// The epilogue in place over n floats y (res: the residual's n floats).
 QC_AVX512 void applyEpilogue(const FloatEpilogue &e, float *y, const float *res,
                              int64_t n) {
@@ -567,6 +598,13 @@ QC_AVX512 void qc_k_matmul_f32_avx512(QC_KERNEL_PARAMS(matmul_f32)) {
 QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
   Shape s{C, H, W, F, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw};
   FloatEpilogue epi(steps, nsteps, res);
+  // A fused pool (qc_conv2d_f32_pool_fusable holds: no row buffer, blocks
+  // of whole window rows) pools each block from a buffer of its rows.
+  bool pool = poolH > 0 && poolW > 0 &&
+              qc_conv2d_f32_pool_fusable(C, H, W, KH, KW, OH, OW, sh, sw, ph,
+                                         pw, groups, poolH, poolW);
+  if ((poolH > 0 || poolW > 0) && (!pool || epi.adds()))
+    abort(); // the compiler fuses only what the kernel can pool
   if (groups > 1) // depthwise: groups == C == F (the only grouping taken)
     return depthwise(batch, s, x, w, bias, out, epi, res, task, ntasks);
   int64_t K = s.K(), P = OH * OW;
@@ -589,7 +627,8 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
                      ? nullptr
                      : static_cast<float *>(malloc(size_t(planes + slack) * 4));
   float *rows = static_cast<float *>(aligned_alloc(64, size_t(K) * kCols * 4));
-  float *tmp = shifted && Wp != OW
+  int64_t pooledPlane = pool ? (OH / poolH) * (OW / poolW) : P;
+  float *tmp = (shifted && Wp != OW) || pool
                    ? static_cast<float *>(malloc(size_t(F) * kCols * 4))
                    : nullptr;
   int64_t imageKey = -1, key = -1;
@@ -635,8 +674,15 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
     int64_t r0 = chunk * chunkRows, r1 = min64(r0 + chunkRows, F);
     if (r0 >= r1)
       continue;
-    float *on = out + n * F * P;
+    float *on = out + n * F * pooledPlane;
     const float *rn = res ? res + n * F * P : res;
+    if (pool) {
+      runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, tmp, kCols,
+               epi ? &epi : nullptr);
+      poolBlock(tmp, r0, r1, cols, p0 / OW, OW, poolH, poolW, pooledPlane,
+                on);
+      continue;
+    }
     if (!tmp) {
       runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, on + p0, P,
                epi ? &epi : nullptr, rn ? rn + p0 : rn);

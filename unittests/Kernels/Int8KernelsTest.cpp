@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <climits>
@@ -735,7 +736,7 @@ TEST(F32Kernels, ConvOddShapes) {
       qc_k_conv2d_f32_avx512(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh,
                              c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, x.data(),
                              w.data(), c.bias ? bias.data() : nullptr,
-                             nullptr, nullptr, 0, out.data(), t, 4);
+                             nullptr, nullptr, 0, 0, 0, out.data(), t, 4);
     int64_t bad = 0;
     for (int64_t n = 0; n < c.N; ++n)
       for (int64_t f = 0; f < c.F; ++f)
@@ -821,7 +822,7 @@ TEST(F32Kernels, ConvEpilogue) {
                                c.s, c.p, c.p, 1, 1, c.groups, x.data(),
                                w.data(), bias.data(), res,
                                steps.empty() ? nullptr : steps.data(),
-                               int64_t(steps.size() / 2), out, t, 3);
+                               int64_t(steps.size() / 2), 0, 0, out, t, 3);
     };
     run(nullptr, {}, plain.data());
     // The residual: random, the negated output (sums of +0), NaN, -0.
@@ -862,6 +863,73 @@ TEST(F32Kernels, ConvEpilogue) {
       EXPECT_EQ(bad, 0) << "conv C" << c.C << " F" << c.F << " " << c.KH
                         << "x" << c.KW << ", " << steps.size() / 2 << " steps";
     }
+  }
+}
+
+/// A max pool fused into the float conv kernel against the kernel's own
+/// unpooled output pooled in scalar code (arith.maximumf from -inf), bit
+/// for bit: the shapes qc_conv2d_f32_pool_fusable accepts (direct stores,
+/// blocks of whole window rows), with an epilogue, NaNs among the inputs.
+TEST(F32Kernels, ConvMaxPool) {
+  if (!hasAvx512())
+    GTEST_SKIP() << "no AVX-512F on this CPU";
+  struct Case {
+    int64_t C, H, W, F, KH, KW, s, p, poolH, poolW;
+  };
+  const Case cases[] = {{6, 10, 32, 9, 3, 1, 1, 0, 2, 2},   // 3x1, OW 32
+                        {8, 12, 16, 70, 1, 1, 1, 0, 2, 2},  // pointwise
+                        {5, 15, 15, 7, 3, 3, 2, 1, 2, 2},   // strided, OW 8
+                        {4, 6, 4, 13, 3, 1, 1, 0, 1, 2},    // 1x2 pools
+                        {3, 10, 2, 5, 3, 1, 1, 1, 2, 2}};   // OW 4, OH 10
+  const std::vector<float> steps = {3, 0.2f, 1, -0.4f}; // leaky, max
+  unsigned seed = 600;
+  for (const Case &c : cases) {
+    std::mt19937 rng(seed++);
+    int64_t N = 2, OH = (c.H + 2 * c.p - c.KH) / c.s + 1,
+            OW = (c.W + 2 * c.p - c.KW) / c.s + 1;
+    ASSERT_TRUE(qc_conv2d_f32_pool_fusable(c.C, c.H, c.W, c.KH, c.KW, OH, OW,
+                                           c.s, c.s, c.p, c.p, 1, c.poolH,
+                                           c.poolW))
+        << c.KH << "x" << c.KW << " OW " << OW;
+    auto x = randomFloats(rng, size_t(N * c.C * c.H * c.W));
+    x[3] = std::nanf("");
+    auto w = randomFloats(rng, size_t(c.F * c.C * c.KH * c.KW));
+    auto bias = randomFloats(rng, size_t(c.F));
+    int64_t POH = OH / c.poolH, POW = OW / c.poolW;
+    std::vector<float> full(size_t(N * c.F * OH * OW)),
+        pooled(size_t(N * c.F * POH * POW), -7.0f);
+    for (int64_t t = 0; t < 3; ++t) {
+      qc_k_conv2d_f32_avx512(N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.s,
+                             c.s, c.p, c.p, 1, 1, 1, x.data(), w.data(),
+                             bias.data(), nullptr, steps.data(), 2, 0, 0,
+                             full.data(), t, 3);
+      qc_k_conv2d_f32_avx512(N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.s,
+                             c.s, c.p, c.p, 1, 1, 1, x.data(), w.data(),
+                             bias.data(), nullptr, steps.data(), 2, c.poolH,
+                             c.poolW, pooled.data(), t, 3);
+    }
+    int64_t bad = 0;
+    for (int64_t nf = 0; nf < N * c.F; ++nf)
+      for (int64_t pr = 0; pr < POH; ++pr)
+        for (int64_t pc = 0; pc < POW; ++pc) {
+          float want = -INFINITY;
+          for (int64_t i = 0; i < c.poolH; ++i)
+            for (int64_t j = 0; j < c.poolW; ++j) {
+              float v = full[size_t((nf * OH + pr * c.poolH + i) * OW +
+                                    pc * c.poolW + j)];
+              want = std::isnan(want) || std::isnan(v) ? std::nanf("")
+                     : want == v ? (std::signbit(want) ? v : want)
+                                 : std::max(want, v);
+            }
+          float got = pooled[size_t((nf * POH + pr) * POW + pc)];
+          bool same = std::isnan(want) ? std::isnan(got)
+                                       : std::memcmp(&want, &got, 4) == 0;
+          if (!same && bad++ < 5)
+            ADD_FAILURE() << "[" << nf << "][" << pr << "][" << pc
+                          << "]: " << got << " != " << want;
+        }
+    EXPECT_EQ(bad, 0) << c.KH << "x" << c.KW << " pool " << c.poolH << "x"
+                      << c.poolW;
   }
 }
 

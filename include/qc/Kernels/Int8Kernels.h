@@ -30,6 +30,25 @@ QC_KERNEL_VARIANTS(QC_KERNEL_C_DECLARE)
 }
 #endif
 
+/// Whether qc_k_conv2d_f32_avx512 can fuse a poolH x poolW max pool
+/// (Kernels.def): a group-1 convolution whose blocks of 64 output positions
+/// the kernel stores directly (not through its row buffer of padded-width
+/// columns) hold whole windows' rows.
+static inline int qc_conv2d_f32_pool_fusable(int64_t C, int64_t H, int64_t W,
+                                             int64_t KH, int64_t KW,
+                                             int64_t OH, int64_t OW,
+                                             int64_t sh, int64_t sw,
+                                             int64_t ph, int64_t pw,
+                                             int64_t groups, int64_t poolH,
+                                             int64_t poolW) {
+  (void)C;
+  int pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 &&
+                  pw == 0 && OH == H && OW == W;
+  int rowBuffer = sh == 1 && sw == 1 && !pointwise && KW > 1;
+  return groups == 1 && !rowBuffer && poolH > 0 && poolW > 0 &&
+         OH % poolH == 0 && OW % poolW == 0 && 64 % (poolH * OW) == 0;
+}
+
 #if defined(__cplusplus) && !defined(QC_KERNELS_BITCODE)
 #include <cstddef>
 #include <vector>

@@ -1092,6 +1092,31 @@ F32Epilogue fusableF32Epilogue(Value y) {
   return e;
 }
 
+/// A qc.maxpool of float windows that do not overlap (strides equal to the
+/// kernel, no padding, dilation 1, floor mode, no indices) on `v`,
+/// its only user: the window's (height, width), or none.
+std::optional<std::pair<int64_t, int64_t>> fusablePool(Value v,
+                                                       qc::MaxPoolOp &pool) {
+  if (!v.hasOneUse())
+    return std::nullopt;
+  pool = dyn_cast<qc::MaxPoolOp>(*v.getUsers().begin());
+  if (!pool || pool.getAutoPad() != "NOTSET" || pool.getIndices() ||
+      pool.getCeilMode().value_or(0) != 0)
+    return std::nullopt;
+  ArrayRef<int64_t> k = pool.getKernelShape();
+  auto yTy = dyn_cast<RankedTensorType>(pool.getY().getType());
+  if (k.size() != 2 || !yTy || !yTy.hasStaticShape())
+    return std::nullopt;
+  auto all = [](std::optional<ArrayRef<int64_t>> a, int64_t v) {
+    return !a || llvm::all_of(*a, [&](int64_t x) { return x == v; });
+  };
+  std::optional<ArrayRef<int64_t>> strides = pool.getStrides();
+  if (!strides || *strides != k || !all(pool.getPads(), 0) ||
+      !all(pool.getDilations(), 1))
+    return std::nullopt;
+  return std::make_pair(k[0], k[1]);
+}
+
 /// A float 2-d qc.conv, group 1 or depthwise (one input and one output
 /// channel per group), with constant weights (and bias): one call of
 /// qc_k_conv2d_f32_avx512, the elementwise ops after it that its epilogue
@@ -1129,6 +1154,26 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
     Location loc = op.getLoc();
     F32Epilogue epi = fusableF32Epilogue(op.getY());
     Operation *last = epi.ops.empty() ? op.getOperation() : epi.ops.back();
+    // A max pool after it, where the kernel's blocks hold whole windows.
+    qc::MaxPoolOp pool;
+    int64_t poolH = 0, poolW = 0;
+    RankedTensorType outTy = yTy;
+    if (auto win = fusablePool(last->getResult(0), pool);
+        win && !epi.res &&
+        qc_conv2d_f32_pool_fusable(
+            xTy.getDimSize(1), xTy.getDimSize(2), xTy.getDimSize(3),
+            wTy.getDimSize(2), wTy.getDimSize(3), yTy.getDimSize(2),
+            yTy.getDimSize(3), strides[0], strides[1], pads[0], pads[1],
+            group, win->first, win->second) &&
+        cast<RankedTensorType>(pool.getY().getType()).getShape() ==
+            ArrayRef<int64_t>{yTy.getDimSize(0), yTy.getDimSize(1),
+                              yTy.getDimSize(2) / win->first,
+                              yTy.getDimSize(3) / win->second}) {
+      std::tie(poolH, poolW) = *win;
+      epi.ops.push_back(pool);
+      last = pool;
+      outTy = cast<RankedTensorType>(pool.getY().getType());
+    }
     // At the last fused op: the residual may be defined after the conv.
     rw.setInsertionPoint(last);
     CallBuilder cb(rw, loc);
@@ -1158,7 +1203,9 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
                                 : cb.blob<float>(epi.steps, rw.getF32Type(),
                                                  "qc_kernel_epilogue");
     k.nsteps = cb.i(int64_t(epi.steps.size() / 2));
-    rw.replaceOp(last, cb.finish(k, "avx512", yTy, tasks));
+    k.poolH = cb.i(poolH);
+    k.poolW = cb.i(poolW);
+    rw.replaceOp(last, cb.finish(k, "avx512", outTy, tasks));
     if (epi.ops.empty())
       return success();
     for (Operation *fused : llvm::reverse(ArrayRef(epi.ops).drop_back()))

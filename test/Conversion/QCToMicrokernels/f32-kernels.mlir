@@ -89,6 +89,27 @@ func.func @not_fused(%x: tensor<1x2x8x8xf32>, %lo: tensor<f32>, %t: tensor<1x2x8
 
 // -----
 
+// A 2x2 max pool (strides 2) after conv -> relu: one call with poolH =
+// poolW = 2 writing the pooled shape; an overlapping 3x3 pool (strides 2)
+// after another conv is left to linalg.
+// CHECK-LABEL: func @conv_relu_pool
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x4x4x8xf32>
+// CHECK: call @qc_k_conv2d_f32_avx512({{.*}}, %c1_i64, %c2_i64, %c2_i64, %{{.*}}, %c0_i64, %c1_i64) :
+// CHECK: call @qc_k_conv2d_f32_avx512({{.*}}, %c0_i64, %c0_i64, %c0_i64, %{{.*}}, %c0_i64, %c1_i64) :
+// CHECK: linalg.generic
+func.func @conv_relu_pool(%x: tensor<1x2x10x16xf32>, %x2: tensor<1x2x8x8xf32>) -> (tensor<1x4x4x8xf32>, tensor<1x4x3x3xf32>) {
+  %w = arith.constant dense<0.5> : tensor<4x2x3x1xf32>
+  %y = qc.conv %x, %w {auto_pad = "NOTSET", group = 1 : i64} : (tensor<1x2x10x16xf32>, tensor<4x2x3x1xf32>) -> tensor<1x4x8x16xf32>
+  %r = qc.relu %y : (tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32>
+  %p = qc.maxpool %r {auto_pad = "NOTSET", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x4x8x16xf32>) -> tensor<1x4x4x8xf32>
+  %w2 = arith.constant dense<0.5> : tensor<4x2x1x1xf32>
+  %y2 = qc.conv %x2, %w2 {auto_pad = "NOTSET", group = 1 : i64} : (tensor<1x2x8x8xf32>, tensor<4x2x1x1xf32>) -> tensor<1x4x8x8xf32>
+  %p2 = qc.maxpool %y2 {auto_pad = "NOTSET", kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x3x3xf32>
+  return %p, %p2 : tensor<1x4x4x8xf32>, tensor<1x4x3x3xf32>
+}
+
+// -----
+
 // A constant B is packed into 64-column blocks at compile time (70 columns:
 // two blocks of 5 x 64 floats); the batch of A becomes rows.
 // CHECK-LABEL: func @matmul_const

@@ -1,12 +1,14 @@
 """The float convolution kernel's fused epilogue, end to end: a network
 whose convolutions are followed by LeakyRelu -> Max (a constant), a
-residual Add -> Relu, Clip (constant bounds) after a depthwise conv, and a
-conv whose result has two users (not fused). Checked:
+residual Add -> Relu, Clip (constant bounds) after a depthwise conv, Relu
+-> MaxPool 2x2 (the pool fused too), and a conv whose result has two users
+(not fused). Checked:
   - the default float build (the AVX-512 kernels where the CPU has them,
     the elementwise ops fused into their epilogues) and the linalg build
     (--f32-kernels none) against a float64 numpy reference;
-  - the kernel calls qc-lower-to-microkernels makes: 4, with 2, 2, 2 and
-    0 epilogue steps, the Relu and Add after the two-user conv left.
+  - the kernel calls qc-lower-to-microkernels makes: 5, with 2, 2, 2, 1
+    and 0 epilogue steps, one 2x2 pool; the Relu and Adds after the
+    two-user conv and the pool left.
 
     float_epilogue.py WORKDIR BINDIR
 """
@@ -34,7 +36,8 @@ weights = {"w0": w(16, 8, 3, 3), "b0": w(16, 1)[:, 0],
            "w1": w(16, 16, 1, 1), "b1": w(16, 1)[:, 0],
            "w2": w(16, 1, 3, 3), "b2": w(16, 1)[:, 0],
            "lo": np.array(0.0, np.float32), "hi": np.array(0.5, np.float32),
-           "w3": w(8, 16, 3, 3), "b3": w(8, 1)[:, 0]}
+           "w3": w(8, 16, 3, 3), "b3": w(8, 1)[:, 0],
+           "w4": w(8, 16, 3, 1), "b4": w(8, 1)[:, 0]}
 nodes = [
     helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], pads=[1, 1, 1, 1]),
     helper.make_node("LeakyRelu", ["c0"], ["l0"], alpha=0.2),
@@ -46,11 +49,15 @@ nodes = [
     helper.make_node("Clip", ["c2", "lo", "hi"], ["k2"]),
     helper.make_node("Conv", ["k2", "w3", "b3"], ["c3"], pads=[1, 1, 1, 1], strides=[2, 2]),
     helper.make_node("Relu", ["c3"], ["r3"]),
-    helper.make_node("Add", ["r3", "c3"], ["y"]),
+    helper.make_node("Add", ["r3", "c3"], ["s3"]),
+    helper.make_node("Conv", ["k2", "w4", "b4"], ["c4"], pads=[1, 0, 1, 0]),
+    helper.make_node("Relu", ["c4"], ["r4"]),
+    helper.make_node("MaxPool", ["r4"], ["p4"], kernel_shape=[2, 2], strides=[2, 2]),
+    helper.make_node("Add", ["s3", "p4"], ["y"]),
 ]
-shape = [2, 8, 10, 6]
+shape = [2, 8, 10, 8]
 model = save_model(os.path.join(work, "float_epilogue.onnx"), nodes, weights, shape,
-                   [2, 8, 5, 3])
+                   [2, 8, 5, 4])
 
 
 def reference(x):
@@ -60,7 +67,10 @@ def reference(x):
     r1 = np.maximum(m0 + conv(m0, d["w1"], d["b1"], 0), 0)
     k2 = np.clip(conv(r1, d["w2"], d["b2"], 1, group=16), 0.0, 0.5)
     c3 = conv(k2, d["w3"], d["b3"], 1, stride=(2, 2))
-    return np.maximum(c3, 0) + c3
+    r4 = np.maximum(conv(np.pad(k2, ((0, 0), (0, 0), (1, 1), (0, 0))), d["w4"], d["b4"], 0), 0)
+    n, f, h, wd = r4.shape
+    p4 = r4.reshape(n, f, h // 2, 2, wd // 2, 2).max(axis=(3, 5))
+    return np.maximum(c3, 0) + c3 + p4
 
 
 x = rng.standard_normal(shape).astype(np.float32)
@@ -80,12 +90,15 @@ for flags in ([], ["--f32-kernels", "none"]):
           f"{'ok' if err < 1e-5 else 'FAILED'} (max error {err:.1e} of the largest output)")
 
 # The kernel calls qc-lower-to-microkernels makes of the imported model:
-# the number of epilogue steps is the argument before `out`.
+# the epilogue steps and the pool's height and width are the three
+# arguments before `out`.
 mlir = os.path.join(work, "float_epilogue.mlir")
 run(os.path.join(bindir, "quant-translate"), "--import-onnx", model, "-o", mlir)
 ir = run(os.path.join(bindir, "quant-opt"), mlir,
          "--qc-lower-to-microkernels=f32-kernels=avx512")
 calls = re.findall(r"call @qc_k_conv2d_f32_avx512\((.*?)\)", ir)
-steps = sorted(int(re.fullmatch(r"%c(\d+)_i64", c.split(", ")[-4]).group(1)) for c in calls)
-print(f"conv calls: {len(calls)}, epilogue steps: {steps}, "
+args = [[int(re.fullmatch(r"%c(\d+)_i64", a).group(1)) for a in c.split(", ")[-6:-3]]
+        for c in calls]
+print(f"conv calls: {len(calls)}, epilogue steps: {sorted(a[0] for a in args)}, "
+      f"pools: {[(a[1], a[2]) for a in args if a[1]]}, "
       f"ops left: {sorted(set(re.findall(r'qc[.][a-z]+', ir)))}")
