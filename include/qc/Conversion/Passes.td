@@ -30,8 +30,11 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
     `qc_k_conv2d_bin_<vpopcnt|generic>` / `qc_k_matmul_bin_<...>` (AND +
     popcount) with `auto` and `popcount`; the other products then take
     `auto`'s choice (with `report-choices`, a remark says so). With `f32-kernels`: float 2-d
-    group-1 qc.conv with constant weights, qc.matmul, qc.hadamard and
-    qc.softmax over the last axis become calls of the AVX-512 float kernels.
+    group-1 and depthwise qc.conv with constant weights, qc.matmul, qc.hadamard and
+    qc.softmax over the last axis become calls of the AVX-512 float kernels; a
+    conv's call also computes the chain of qc.relu, qc.leakyrelu, qc.clip,
+    qc.max / qc.min with a constant and one residual qc.add after it, and a
+    non-overlapping qc.maxpool where the kernel's blocks hold whole windows.
 
     The operands cross to a call as pointers into their buffers
     (`bufferization.to_buffer`, then the aligned pointer); the result is a
