@@ -190,11 +190,11 @@ QC_AVX512 void applyEpilogue(const FloatEpilogue &e, float *y, const float *res,
                              int64_t n) {
   for (int64_t i = 0; i < n; i += kLanes) {
     int64_t left = n - i;
-    __mmask16 m = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-    _mm512_mask_storeu_ps(
-        y + i, m,
-        applyEpilogue(e, _mm512_maskz_loadu_ps(m, y + i), res ? res + i : res,
-                      m));
+    __mmask16 m =
+        left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    _mm512_mask_storeu_ps(y + i, m,
+                          applyEpilogue(e, _mm512_maskz_loadu_ps(m, y + i),
+                                        res ? res + i : res, m));
   }
 }
 
@@ -277,8 +277,8 @@ QC_AVX512 inline void copyFloats(float *dst, const float *src, int64_t n) {
 
 /// The C planes of `x` padded with zeros to Hp x Wp (rows from -ph,
 /// columns from -pw), plus `slack` zeros after them.
-QC_AVX512 void padImage(const float *x, const Shape &s, int64_t Hp,
-                        int64_t Wp, int64_t slack, float *image) {
+QC_AVX512 void padImage(const float *x, const Shape &s, int64_t Hp, int64_t Wp,
+                        int64_t slack, float *image) {
   int64_t w0 = min64(s.pw, Wp), w1 = min64(s.pw + s.W, Wp);
   for (int64_t c = 0; c < s.C; ++c)
     for (int64_t r = 0; r < Hp; ++r) {
@@ -329,8 +329,8 @@ QC_AVX512 inline void depthwiseRow(const Shape &s, const float *planes,
 /// over all taps.
 QC_AVX512 void depthwise(int64_t batch, const Shape &s, const float *x,
                          const float *w, const float *bias, float *out,
-                         const FloatEpilogue &epi, const float *res, int64_t task,
-                         int64_t ntasks) {
+                         const FloatEpilogue &epi, const float *res,
+                         int64_t task, int64_t ntasks) {
   int64_t Hp = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1;
   int64_t Wp = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
   int64_t Wq = cdiv(Wp, s.sw), P = s.OH * s.OW;
@@ -604,7 +604,7 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
               qc_conv2d_f32_pool_fusable(C, H, W, KH, KW, OH, OW, sh, sw, ph,
                                          pw, groups, poolH, poolW);
   if ((poolH > 0 || poolW > 0) && (!pool || epi.adds()))
-    abort(); // the compiler fuses only what the kernel can pool
+    abort();      // the compiler fuses only what the kernel can pool
   if (groups > 1) // depthwise: groups == C == F (the only grouping taken)
     return depthwise(batch, s, x, w, bias, out, epi, res, task, ntasks);
   int64_t K = s.K(), P = OH * OW;
@@ -679,8 +679,7 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
     if (pool) {
       runBlock(r0, r1, w, K, K, rows, cols, bias, true, 0, tmp, kCols,
                epi ? &epi : nullptr);
-      poolBlock(tmp, r0, r1, cols, p0 / OW, OW, poolH, poolW, pooledPlane,
-                on);
+      poolBlock(tmp, r0, r1, cols, p0 / OW, OW, poolH, poolW, pooledPlane, on);
       continue;
     }
     if (!tmp) {

@@ -1571,11 +1571,10 @@ depthwiseBody(int64_t batch, const ConvShape &s, const uint8_t *x, uint8_t xr,
 /// columns) corrected (corr, the weight zero point zw times the input sums
 /// less e.sumOff) and stored through the epilogue.
 template <int NV>
-QC_VNNI inline void depthwiseStore(const __m512i *acc, const __m512i *sum,
-                                   int64_t left, int32_t corr, int32_t zw,
-                                   const RequantChannels &q,
-                                   const RequantConsts &rc, const Epilogue &e,
-                                   void *out) {
+QC_VNNI inline void
+depthwiseStore(const __m512i *acc, const __m512i *sum, int64_t left,
+               int32_t corr, int32_t zw, const RequantChannels &q,
+               const RequantConsts &rc, const Epilogue &e, void *out) {
   __m512i corrV = _mm512_set1_epi32(corr), zwV = _mm512_set1_epi32(zw),
           offV = _mm512_set1_epi32(int32_t(e.sumOff));
   for (int v = 0; v < NV; ++v, left -= kLanes) {
@@ -1586,8 +1585,7 @@ QC_VNNI inline void depthwiseStore(const __m512i *acc, const __m512i *sum,
       xv = _mm512_sub_epi32(
           xv, _mm512_mullo_epi32(zwV, _mm512_sub_epi32(sum[v], offV)));
     if (e.outI8)
-      storeRequantWith16(xv, q, rc, static_cast<int8_t *>(out) + 16 * v,
-                         mask);
+      storeRequantWith16(xv, q, rc, static_cast<int8_t *>(out) + 16 * v, mask);
     else
       _mm512_mask_storeu_epi32(static_cast<int32_t *>(out) + 16 * v, mask, xv);
   }
@@ -1601,7 +1599,7 @@ QC_VNNI inline void depthwiseStore(const __m512i *acc, const __m512i *sum,
 /// sources (phase plane and first column) and the permute's indices.
 struct TapGroups {
   static constexpr int kMaxGroups = 4, kMaxRows = 16; // KW <= 16, KH <= 16
-  int n = 0;                                           // groups per row
+  int n = 0;                                          // groups per row
   bool ok = false;
   bool two[kMaxGroups];
   int64_t phase[kMaxGroups][2], col[kMaxGroups][2];
@@ -1654,21 +1652,19 @@ inline TapGroups planTapGroups(const ConvShape &s) {
 }
 
 #define QC_VBMI                                                                \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,"      \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,"       \
                         "avx512vbmi,prfchw")))
 
 /// depthwiseRowVnni's row with the taps grouped (TapGroups): wq holds the
 /// channel's weights per (kh, group) as four bytes (0 past KW), ones per
 /// group 1 for each tap (the input sums of a weight zero point).
 template <int NV>
-QC_VBMI inline void depthwiseRowVbmi(const ConvShape &s, const TapGroups &g,
-                                     const uint8_t *planes, int64_t Hp,
-                                     int64_t Wq, int64_t oh, int64_t ow0,
-                                     const int32_t *wq, const int32_t *ones,
-                                     int32_t corr, int32_t zw,
-                                     const RequantChannels &q,
-                                     const RequantConsts &rc,
-                                     const Epilogue &e, void *out) {
+QC_VBMI inline void
+depthwiseRowVbmi(const ConvShape &s, const TapGroups &g, const uint8_t *planes,
+                 int64_t Hp, int64_t Wq, int64_t oh, int64_t ow0,
+                 const int32_t *wq, const int32_t *ones, int32_t corr,
+                 int32_t zw, const RequantChannels &q, const RequantConsts &rc,
+                 const Epilogue &e, void *out) {
   __m512i acc[NV], sum[NV];
   for (int v = 0; v < NV; ++v)
     acc[v] = sum[v] = _mm512_setzero_si512();
@@ -1818,10 +1814,9 @@ QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
     RequantConsts rc = requantConsts(e);
     size_t esize = e.outI8 ? 1 : 4;
     if (groups.ok) {
-      depthwiseChannelVbmi(s, groups, planes, Hp, Wq, wc, corr, zw, q, rc, e,
-                           static_cast<uint8_t *>(out) +
-                               (n * s.C + c) * P * esize,
-                           esize);
+      depthwiseChannelVbmi(
+          s, groups, planes, Hp, Wq, wc, corr, zw, q, rc, e,
+          static_cast<uint8_t *>(out) + (n * s.C + c) * P * esize, esize);
       if (e.outI8)
         translate(e, static_cast<uint8_t *>(out) + (n * s.C + c) * P, 1, P, P);
       continue;

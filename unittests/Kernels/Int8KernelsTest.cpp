@@ -16,9 +16,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
-#include <climits>
 #include <random>
 #include <string>
 #include <vector>
@@ -735,8 +735,8 @@ TEST(F32Kernels, ConvOddShapes) {
     for (int64_t t = 0; t < 4; ++t)
       qc_k_conv2d_f32_avx512(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.sh,
                              c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, x.data(),
-                             w.data(), c.bias ? bias.data() : nullptr,
-                             nullptr, nullptr, 0, 0, 0, out.data(), t, 4);
+                             w.data(), c.bias ? bias.data() : nullptr, nullptr,
+                             nullptr, 0, 0, 0, out.data(), t, 4);
     int64_t bad = 0;
     for (int64_t n = 0; n < c.N; ++n)
       for (int64_t f = 0; f < c.F; ++f)
@@ -787,8 +787,8 @@ TEST(F32Kernels, ConvEpilogue) {
       {Add, 0, Max, 0},
       {Leaky, 0.2f, Max, -0.4f},
       {Add, 0, Min, -0.0f, Max, -1.5f, Leaky, 0.1f},
-      {Add, 0, Min, -0.0f, Max, 0.0f},  // +0 -> -0 -> +0
-      {Add, 0, Max, 0.0f, Min, -0.0f},  // +0 -> +0 -> -0
+      {Add, 0, Min, -0.0f, Max, 0.0f}, // +0 -> -0 -> +0
+      {Add, 0, Max, 0.0f, Min, -0.0f}, // +0 -> +0 -> -0
       {Max, 0.25f, Min, 0.5f}};
   auto maximum = [](float a, float b) {
     if (std::isnan(a) || std::isnan(b))
@@ -860,8 +860,8 @@ TEST(F32Kernels, ConvEpilogue) {
         if (!same && bad++ < 5)
           ADD_FAILURE() << "[" << i << "]: " << out[i] << " != " << want;
       }
-      EXPECT_EQ(bad, 0) << "conv C" << c.C << " F" << c.F << " " << c.KH
-                        << "x" << c.KW << ", " << steps.size() / 2 << " steps";
+      EXPECT_EQ(bad, 0) << "conv C" << c.C << " F" << c.F << " " << c.KH << "x"
+                        << c.KW << ", " << steps.size() / 2 << " steps";
     }
   }
 }
@@ -876,12 +876,12 @@ TEST(F32Kernels, ConvMaxPool) {
   struct Case {
     int64_t C, H, W, F, KH, KW, s, p, poolH, poolW;
   };
-  const Case cases[] = {{6, 10, 32, 9, 3, 1, 1, 0, 2, 2},   // 3x1, OW 32
-                        {8, 12, 16, 70, 1, 1, 1, 0, 2, 2},  // pointwise
-                        {5, 15, 15, 7, 3, 3, 2, 1, 2, 2},   // strided, OW 8
-                        {4, 6, 4, 13, 3, 1, 1, 0, 1, 2},    // 1x2 pools
-                        {3, 10, 2, 5, 3, 1, 1, 1, 2, 2}};   // OW 4, OH 10
-  const std::vector<float> steps = {3, 0.2f, 1, -0.4f}; // leaky, max
+  const Case cases[] = {{6, 10, 32, 9, 3, 1, 1, 0, 2, 2},  // 3x1, OW 32
+                        {8, 12, 16, 70, 1, 1, 1, 0, 2, 2}, // pointwise
+                        {5, 15, 15, 7, 3, 3, 2, 1, 2, 2},  // strided, OW 8
+                        {4, 6, 4, 13, 3, 1, 1, 0, 1, 2},   // 1x2 pools
+                        {3, 10, 2, 5, 3, 1, 1, 1, 2, 2}};  // OW 4, OH 10
+  const std::vector<float> steps = {3, 0.2f, 1, -0.4f};    // leaky, max
   unsigned seed = 600;
   for (const Case &c : cases) {
     std::mt19937 rng(seed++);

@@ -35,9 +35,8 @@ QC_KERNEL_VARIANTS(QC_KERNEL_C_DECLARE)
 /// the kernel stores directly (not through its row buffer of padded-width
 /// columns) hold whole windows' rows.
 static inline int qc_conv2d_f32_pool_fusable(int64_t C, int64_t H, int64_t W,
-                                             int64_t KH, int64_t KW,
-                                             int64_t OH, int64_t OW,
-                                             int64_t sh, int64_t sw,
+                                             int64_t KH, int64_t KW, int64_t OH,
+                                             int64_t OW, int64_t sh, int64_t sw,
                                              int64_t ph, int64_t pw,
                                              int64_t groups, int64_t poolH,
                                              int64_t poolW) {

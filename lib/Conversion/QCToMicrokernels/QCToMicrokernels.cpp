@@ -1028,7 +1028,7 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
 /// tensor of the same type (the residual). Each keeps the tensor's type.
 struct F32Epilogue {
   enum Code { Add = 0, Max = 1, Min = 2, Leaky = 3 };
-  static constexpr size_t kMaxSteps = 8; // F32Kernels.cpp's Epilogue
+  static constexpr size_t kMaxSteps = 8; // F32Kernels.cpp's FloatEpilogue
   SmallVector<Operation *> ops;
   SmallVector<float> steps; // (code, constant) pairs
   Value res;
@@ -1071,8 +1071,9 @@ F32Epilogue fusableF32Epilogue(Value y) {
       std::optional<float> c = scalar(other);
       if (!c || other == cur)
         break;
-      steps = {float(isa<qc::MaxOp>(user) ? F32Epilogue::Max : F32Epilogue::Min),
-               *c};
+      steps = {
+          float(isa<qc::MaxOp>(user) ? F32Epilogue::Max : F32Epilogue::Min),
+          *c};
     } else if (isa<qc::AddOp>(user)) {
       res = user->getOperand(user->getOperand(0) == cur ? 1 : 0);
       if (e.res || res == cur || res.getType() != cur.getType())
@@ -1163,8 +1164,8 @@ struct ConvF32ToKernel : OpRewritePattern<qc::ConvOp> {
         qc_conv2d_f32_pool_fusable(
             xTy.getDimSize(1), xTy.getDimSize(2), xTy.getDimSize(3),
             wTy.getDimSize(2), wTy.getDimSize(3), yTy.getDimSize(2),
-            yTy.getDimSize(3), strides[0], strides[1], pads[0], pads[1],
-            group, win->first, win->second) &&
+            yTy.getDimSize(3), strides[0], strides[1], pads[0], pads[1], group,
+            win->first, win->second) &&
         cast<RankedTensorType>(pool.getY().getType()).getShape() ==
             ArrayRef<int64_t>{yTy.getDimSize(0), yTy.getDimSize(1),
                               yTy.getDimSize(2) / win->first,
