@@ -1,0 +1,111 @@
+//===- Minifloat.cpp - FP8, FP6, FP4 and E8M0 element encodings -----------===//
+//
+// Conversions by LLVM's APFloat, which implements each format's semantics
+// (special values included); this file adds the saturation the MX
+// specification asks for and the refusal of non-finite inputs.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Support/Minifloat.h"
+
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/ErrorHandling.h"
+
+#include <cmath>
+
+using llvm::APFloat;
+using llvm::APInt;
+
+namespace qc::minifloat {
+
+Layout layout(Format f) {
+  switch (f) {
+  case Format::E4M3:
+    return {8, 4, 3, true};
+  case Format::E5M2:
+    return {8, 5, 2, true};
+  case Format::E2M3:
+    return {6, 2, 3, true};
+  case Format::E3M2:
+    return {6, 3, 2, true};
+  case Format::E2M1:
+    return {4, 2, 1, true};
+  case Format::E8M0:
+    return {8, 8, 0, false};
+  }
+  llvm_unreachable("unknown minifloat format");
+}
+
+const llvm::fltSemantics &semantics(Format f) {
+  switch (f) {
+  case Format::E4M3:
+    return APFloat::Float8E4M3FN();
+  case Format::E5M2:
+    return APFloat::Float8E5M2();
+  case Format::E2M3:
+    return APFloat::Float6E2M3FN();
+  case Format::E3M2:
+    return APFloat::Float6E3M2FN();
+  case Format::E2M1:
+    return APFloat::Float4E2M1FN();
+  case Format::E8M0:
+    return APFloat::Float8E8M0FNU();
+  }
+  llvm_unreachable("unknown minifloat format");
+}
+
+const char *name(Format f) {
+  switch (f) {
+  case Format::E4M3:
+    return "e4m3";
+  case Format::E5M2:
+    return "e5m2";
+  case Format::E2M3:
+    return "e2m3";
+  case Format::E3M2:
+    return "e3m2";
+  case Format::E2M1:
+    return "e2m1";
+  case Format::E8M0:
+    return "e8m0";
+  }
+  llvm_unreachable("unknown minifloat format");
+}
+
+static double toDouble(APFloat v) {
+  // LLVM 22 converts E8M0's NaN (0xFF) to double as infinity.
+  if (v.isNaN())
+    return std::nan("");
+  bool losesInfo;
+  v.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &losesInfo);
+  return v.convertToDouble();
+}
+
+double maxFinite(Format f) {
+  return toDouble(APFloat::getLargest(semantics(f)));
+}
+
+double decode(Format f, uint32_t code) {
+  unsigned bits = layout(f).bits;
+  return toDouble(
+      APFloat(semantics(f), APInt(bits, code & ((1u << bits) - 1))));
+}
+
+std::optional<uint32_t> encode(Format f, float x) {
+  if (f == Format::E8M0 || !std::isfinite(x))
+    return std::nullopt;
+  // Saturation: the largest finite value for any larger magnitude (the
+  // formats without infinities would otherwise give NaN, E5M2 infinity).
+  double max = maxFinite(f);
+  double v = std::fabs(double(x)) > max ? std::copysign(max, double(x)) : x;
+  APFloat a(v);
+  bool losesInfo;
+  a.convert(semantics(f), APFloat::rmNearestTiesToEven, &losesInfo);
+  return uint32_t(a.bitcastToAPInt().getZExtValue());
+}
+
+uint32_t e8m0Code(int exponent) {
+  int e = exponent < -127 ? -127 : exponent > 127 ? 127 : exponent;
+  return uint32_t(e + 127);
+}
+
+} // namespace qc::minifloat
