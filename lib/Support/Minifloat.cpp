@@ -108,4 +108,48 @@ uint32_t e8m0Code(int exponent) {
   return uint32_t(e + 127);
 }
 
+int maxExponent(Format f) { return std::ilogb(maxFinite(f)); }
+
+bool quantizeMxBlock(Format elem, const float *v, size_t n, uint32_t &scale,
+                     uint32_t *codes, size_t *bad) {
+  float amax = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) {
+      if (bad)
+        *bad = i;
+      return false;
+    }
+    amax = std::fmax(amax, std::fabs(v[i]));
+  }
+  int shared = amax > 0 ? std::ilogb(amax) - maxExponent(elem) : -127;
+  scale = e8m0Code(shared);
+  // The scale as the E8M0 code holds it (clamped), exactly a power of two.
+  int exponent = int(scale) - 127;
+  for (size_t i = 0; i < n; ++i)
+    codes[i] = *encode(elem, float(std::ldexp(double(v[i]), -exponent)));
+  return true;
+}
+
+std::vector<uint8_t> packCodes(const uint32_t *codes, size_t n, unsigned bits) {
+  std::vector<uint8_t> out((n * bits + 7) / 8, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (unsigned b = 0; b < bits; ++b)
+      if ((codes[i] >> b) & 1) {
+        size_t at = i * bits + b;
+        out[at / 8] |= uint8_t(1u << (at % 8));
+      }
+  return out;
+}
+
+std::vector<uint32_t> unpackCodes(const uint8_t *bytes, size_t n,
+                                  unsigned bits) {
+  std::vector<uint32_t> out(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (unsigned b = 0; b < bits; ++b) {
+      size_t at = i * bits + b;
+      out[i] |= uint32_t((bytes[at / 8] >> (at % 8)) & 1) << b;
+    }
+  return out;
+}
+
 } // namespace qc::minifloat

@@ -172,4 +172,74 @@ TEST(Minifloat, RoundsToNearestEvenAndSaturates) {
   }
 }
 
+TEST(Minifloat, MxBlocks) {
+  // emax_elem of MX v1.0 table 1.
+  EXPECT_EQ(maxExponent(Format::E4M3), 8);
+  EXPECT_EQ(maxExponent(Format::E5M2), 15);
+  EXPECT_EQ(maxExponent(Format::E2M3), 2);
+  EXPECT_EQ(maxExponent(Format::E3M2), 4);
+  EXPECT_EQ(maxExponent(Format::E2M1), 2);
+  // A block whose values FP4 holds exactly at scale 1: max 6 = 1.5 * 2^2.
+  const float exact[8] = {0, 0.5f, -1, 1.5f, 2, -3, 4, 6};
+  uint32_t scale, codes[32];
+  ASSERT_TRUE(quantizeMxBlock(Format::E2M1, exact, 8, scale, codes));
+  EXPECT_EQ(scale, 127u);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(decode(Format::E2M1, codes[i]), exact[i]);
+  // Random blocks of 32 over many magnitudes: the scale is 2^(floor(log2
+  // amax) - emax), each element the round-to-nearest-even of v / scale.
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd;
+  std::uniform_int_distribution<int> ed(-30, 30);
+  for (const Spec &s : kSpecs)
+    for (int b = 0; b < 500; ++b) {
+      float v[32];
+      int e = ed(rng);
+      for (float &x : v)
+        x = std::ldexp(nd(rng), e);
+      ASSERT_TRUE(quantizeMxBlock(s.f, v, 32, scale, codes));
+      float amax = 0;
+      for (float x : v)
+        amax = std::max(amax, std::fabs(x));
+      int want = int(std::floor(std::log2(double(amax)))) - maxExponent(s.f);
+      ASSERT_EQ(int(scale) - 127, want) << name(s.f);
+      for (int i = 0; i < 32; ++i) {
+        double scaled = std::ldexp(double(v[i]), -want);
+        ASSERT_LE(std::fabs(scaled), s.max * 2) << name(s.f);
+        EXPECT_EQ(codes[i], nearestCode(s, scaled)) << name(s.f) << " " << v[i];
+      }
+    }
+  // Zeros: the smallest scale; a NaN or infinity: refused with its index.
+  const float zeros[4] = {0, 0, -0.0f, 0};
+  ASSERT_TRUE(quantizeMxBlock(Format::E4M3, zeros, 4, scale, codes));
+  EXPECT_EQ(scale, 0u);
+  float withNan[5] = {1, 2, 3, std::nanf(""), 5};
+  size_t bad = 99;
+  EXPECT_FALSE(quantizeMxBlock(Format::E4M3, withNan, 5, scale, codes, &bad));
+  EXPECT_EQ(bad, 3u);
+  withNan[3] = -INFINITY;
+  EXPECT_FALSE(quantizeMxBlock(Format::E2M1, withNan, 5, scale, codes, &bad));
+  EXPECT_EQ(bad, 3u);
+}
+
+TEST(Minifloat, Packing) {
+  // FP4: two to a byte, the first in the low nibble.
+  const uint32_t fp4[3] = {0x1, 0xF, 0x7};
+  EXPECT_EQ(packCodes(fp4, 3, 4), (std::vector<uint8_t>{0xF1, 0x07}));
+  // FP6: four to three bytes, least significant bit first:
+  // 0x3F | 0x00 << 6 | 0x15 << 12 | 0x2A << 18 = 0xA9503F.
+  const uint32_t fp6[4] = {0x3F, 0x00, 0x15, 0x2A};
+  EXPECT_EQ(packCodes(fp6, 4, 6), (std::vector<uint8_t>{0x3F, 0x50, 0xA9}));
+  std::mt19937 rng(5);
+  for (unsigned bits : {4u, 6u, 8u})
+    for (size_t n : {size_t(1), size_t(3), size_t(32), size_t(33)}) {
+      std::vector<uint32_t> codes(n);
+      for (uint32_t &c : codes)
+        c = rng() & ((1u << bits) - 1);
+      std::vector<uint8_t> packed = packCodes(codes.data(), n, bits);
+      EXPECT_EQ(packed.size(), (n * bits + 7) / 8);
+      EXPECT_EQ(unpackCodes(packed.data(), n, bits), codes) << bits << " " << n;
+    }
+}
+
 } // namespace

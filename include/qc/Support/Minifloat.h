@@ -13,8 +13,10 @@
 #ifndef QC_SUPPORT_MINIFLOAT_H
 #define QC_SUPPORT_MINIFLOAT_H
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace llvm {
 struct fltSemantics;
@@ -50,6 +52,28 @@ std::optional<uint32_t> encode(Format f, float x);
 /// The E8M0 code of the scale 2^exponent, the exponent clamped to the
 /// format's range [-127, 127].
 uint32_t e8m0Code(int exponent);
+
+/// The exponent of the largest normal value (8, 15, 2, 4, 2): emax_elem
+/// of the MX specification.
+int maxExponent(Format f);
+
+/// One MX block (OCP MX v1.0, section 6.3): the shared scale X =
+/// 2^(floor(log2(max |v|)) - emax_elem) as an E8M0 code in `scale`, and
+/// each v / X encoded in `elem` into codes[i] (rounded to nearest even,
+/// saturated). A block of zeros gets the smallest scale, 2^-127. False,
+/// with the index of the first one in `bad`, when a value is NaN or
+/// infinite (nothing is written then).
+bool quantizeMxBlock(Format elem, const float *v, size_t n, uint32_t &scale,
+                     uint32_t *codes, size_t *bad = nullptr);
+
+/// Codes of `bits` bits (4, 6 or 8) packed least significant bit first:
+/// FP4 two to a byte (the first in the low nibble), FP6 four to three
+/// bytes, FP8 one to a byte; the last byte padded with zeros.
+std::vector<uint8_t> packCodes(const uint32_t *codes, size_t n, unsigned bits);
+
+/// The n codes of `bits` bits packed by packCodes.
+std::vector<uint32_t> unpackCodes(const uint8_t *bytes, size_t n,
+                                  unsigned bits);
 
 } // namespace qc::minifloat
 
