@@ -42,7 +42,8 @@ const Spec kSpecs[] = {
 
 /// The value of `code` by the specifications' field definitions.
 double reference(const Spec &s, uint32_t code) {
-  uint32_t sign = (code >> (s.e + s.m)) & 1, exp = (code >> s.m) & ((1u << s.e) - 1),
+  uint32_t sign = (code >> (s.e + s.m)) & 1,
+           exp = (code >> s.m) & ((1u << s.e) - 1),
            man = code & ((1u << s.m) - 1);
   uint32_t expMax = (1u << s.e) - 1, manMax = (1u << s.m) - 1;
   double v;
@@ -132,8 +133,8 @@ TEST(Minifloat, RoundsToNearestEvenAndSaturates) {
     std::vector<float> xs;
     for (size_t i = 0; i < finite.size(); ++i) {
       float v = float(finite[i]);
-      xs.insert(xs.end(), {v, std::nextafter(v, -INFINITY),
-                           std::nextafter(v, INFINITY)});
+      xs.insert(xs.end(),
+                {v, std::nextafter(v, -INFINITY), std::nextafter(v, INFINITY)});
       if (i + 1 < finite.size()) {
         float mid = float((finite[i] + finite[i + 1]) / 2);
         xs.insert(xs.end(), {mid, std::nextafter(mid, -INFINITY),

@@ -1,4 +1,4 @@
-//===- Minifloat.h - FP8, FP6, FP4 and E8M0 element encodings -----*- C++ -*-===//
+//===- Minifloat.h - FP8, FP6, FP4 and E8M0 element encodings ----*- C++ -*-===//
 //
 // The element formats of the OCP 8-bit floating point specification (OFP8:
 // E4M3, E5M2) and of the OCP Microscaling (MX) v1.0 specification (FP6
