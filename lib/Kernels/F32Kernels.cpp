@@ -35,6 +35,11 @@ constexpr int64_t kGroupRows = 8 * kMR, kKBlock = 128;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/// Lanes [0, n - i) of a 16-lane step at i (all when n - i >= 16).
+inline __mmask16 tailMask(int64_t n, int64_t i) {
+  return n - i >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+}
+
 template <int MR, int NV>
 QC_AVX512 inline void tileT(const float *a, int64_t lda, int64_t k0, int64_t k1,
                             const float *b, __m512 acc[kMR][kVecs]) {
@@ -83,14 +88,19 @@ QC_AVX512 void tile(int mr, int nv, const float *a, int64_t lda, int64_t k0,
   }
 }
 
-/// conv2d_f32's fused epilogue (Kernels.def: res, epi, nepi): after the
-/// bias, steps in order, each computing exactly what the op it replaces
-/// computes: the residual added, an IEEE maximum or minimum with a
-/// constant (NaN-propagating, +0 above -0: arith.maximumf/minimumf), or a
-/// leaky ReLU (x < 0 ? x * alpha : x).
+/// conv2d_f32's fused epilogue (Kernels.def: res, steps, nsteps; the codes
+/// are Int8Kernels.h's QC_F32_EPI_*): after the bias, steps in order, each
+/// computing exactly what the op it replaces computes: the residual added,
+/// an IEEE maximum or minimum with a constant (NaN-propagating, +0 above
+/// -0: arith.maximumf/minimumf), or a leaky ReLU (x < 0 ? x * alpha : x).
 struct FloatEpilogue {
-  enum Code { Add = 0, Max = 1, Min = 2, Leaky = 3 };
-  static constexpr int kMaxSteps = 8;
+  enum Code {
+    Add = QC_F32_EPI_ADD,
+    Max = QC_F32_EPI_MAX,
+    Min = QC_F32_EPI_MIN,
+    Leaky = QC_F32_EPI_LEAKY
+  };
+  static constexpr int kMaxSteps = QC_F32_EPI_MAX_STEPS;
   int n = 0;
   int code[kMaxSteps];
   float value[kMaxSteps];
@@ -189,9 +199,7 @@ void poolBlock(const float *buf, int64_t r0, int64_t r1, int64_t cols,
 QC_AVX512 void applyEpilogue(const FloatEpilogue &e, float *y, const float *res,
                              int64_t n) {
   for (int64_t i = 0; i < n; i += kLanes) {
-    int64_t left = n - i;
-    __mmask16 m =
-        left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    __mmask16 m = tailMask(n, i);
     _mm512_mask_storeu_ps(y + i, m,
                           applyEpilogue(e, _mm512_maskz_loadu_ps(m, y + i),
                                         res ? res + i : res, m));
@@ -212,8 +220,7 @@ QC_AVX512 void runBlock(int64_t r0, int64_t r1, const float *a, int64_t lda,
   __mmask16 masks[kVecs];
   __m512 colBias[kVecs];
   for (int v = 0; v < nv; ++v) {
-    int64_t left = cols - v * kLanes;
-    masks[v] = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    masks[v] = tailMask(cols, v * kLanes);
     colBias[v] = bias && !biasPerRow
                      ? _mm512_maskz_loadu_ps(masks[v], bias + c0 + v * kLanes)
                      : _mm512_setzero_ps();
@@ -266,9 +273,7 @@ struct Shape {
 /// LLVM from turning the loop back into such a call.)
 QC_AVX512 inline void copyFloats(float *dst, const float *src, int64_t n) {
   for (int64_t i = 0; i < n; i += kLanes) {
-    int64_t left = n - i;
-    __mmask16 m =
-        left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    __mmask16 m = tailMask(n, i);
     _mm512_mask_storeu_ps(dst + i, m,
                           src ? _mm512_maskz_loadu_ps(m, src + i)
                               : _mm512_setzero_ps());
@@ -316,11 +321,8 @@ QC_AVX512 inline void depthwiseRow(const Shape &s, const float *planes,
         acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(in + 16 * v), wv, acc[v]);
     }
   }
-  for (int v = 0; v < NV; ++v) {
-    int64_t left = s.OW - ow0 - 16 * v;
-    __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-    _mm512_mask_storeu_ps(out + 16 * v, m, acc[v]);
-  }
+  for (int v = 0; v < NV; ++v)
+    _mm512_mask_storeu_ps(out + 16 * v, tailMask(s.OW - ow0, 16 * v), acc[v]);
 }
 
 /// Depthwise convolution (groups == C == F, weights [F][KH][KW]): each
@@ -486,11 +488,6 @@ QC_AVX512 inline __m512 exp16(__m512 x) {
   __m512 p = _mm512_add_ps(_mm512_set1_ps(1.0f),
                            _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r));
   return _mm512_scalef_ps(p, k);
-}
-
-/// Lanes [0, n - i) of a 16-lane step at i (all when n - i >= 16).
-inline __mmask16 tailMask(int64_t n, int64_t i) {
-  return n - i >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
 }
 
 } // namespace

@@ -1813,38 +1813,35 @@ QC_VNNI void depthwiseVnni(int64_t batch, const ConvShape &s, const uint8_t *x,
                                         _mm512_set1_epi32(int32_t(sh)));
     RequantConsts rc = requantConsts(e);
     size_t esize = e.outI8 ? 1 : 4;
-    if (groups.ok) {
+    if (groups.ok)
       depthwiseChannelVbmi(
           s, groups, planes, Hp, Wq, wc, corr, zw, q, rc, e,
           static_cast<uint8_t *>(out) + (n * s.C + c) * P * esize, esize);
-      if (e.outI8)
-        translate(e, static_cast<uint8_t *>(out) + (n * s.C + c) * P, 1, P, P);
-      continue;
-    }
-    for (int64_t oh = 0; oh < s.OH; ++oh) {
-      for (int64_t ow0 = 0; ow0 < s.OW; ow0 += kBlockCols) {
-        uint8_t *o = static_cast<uint8_t *>(out) +
-                     ((n * s.C + c) * P + oh * s.OW + ow0) * esize;
-        switch (cdiv(s.OW - ow0 < kBlockCols ? s.OW - ow0 : kBlockCols,
-                     kLanes)) {
-        case 1:
-          depthwiseRowVnni<1>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
-                              e, o);
-          break;
-        case 2:
-          depthwiseRowVnni<2>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
-                              e, o);
-          break;
-        case 3:
-          depthwiseRowVnni<3>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
-                              e, o);
-          break;
-        default:
-          depthwiseRowVnni<4>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
-                              e, o);
+    else
+      for (int64_t oh = 0; oh < s.OH; ++oh) {
+        for (int64_t ow0 = 0; ow0 < s.OW; ow0 += kBlockCols) {
+          uint8_t *o = static_cast<uint8_t *>(out) +
+                       ((n * s.C + c) * P + oh * s.OW + ow0) * esize;
+          switch (
+              cdiv(s.OW - ow0 < kBlockCols ? s.OW - ow0 : kBlockCols, kLanes)) {
+          case 1:
+            depthwiseRowVnni<1>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
+                                e, o);
+            break;
+          case 2:
+            depthwiseRowVnni<2>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
+                                e, o);
+            break;
+          case 3:
+            depthwiseRowVnni<3>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
+                                e, o);
+            break;
+          default:
+            depthwiseRowVnni<4>(s, planes, Hp, Wq, oh, ow0, wc, corr, zw, q, rc,
+                                e, o);
+          }
         }
       }
-    }
     if (e.outI8)
       translate(e, static_cast<uint8_t *>(out) + (n * s.C + c) * P, 1, P, P);
   }

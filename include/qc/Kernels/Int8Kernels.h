@@ -30,6 +30,16 @@ QC_KERNEL_VARIANTS(QC_KERNEL_C_DECLARE)
 }
 #endif
 
+/// The codes of qc_k_conv2d_f32_avx512's epilogue steps (Kernels.def), and
+/// how many steps it takes at most: shared by the kernel and the compiler.
+enum {
+  QC_F32_EPI_ADD = 0,   /* the residual */
+  QC_F32_EPI_MAX = 1,   /* arith.maximumf with the step's constant */
+  QC_F32_EPI_MIN = 2,   /* arith.minimumf with the step's constant */
+  QC_F32_EPI_LEAKY = 3, /* x < 0 ? x * constant : x */
+  QC_F32_EPI_MAX_STEPS = 8
+};
+
 /// Whether qc_k_conv2d_f32_avx512 can fuse a poolH x poolW max pool
 /// (Kernels.def): a group-1 convolution whose blocks of 64 output positions
 /// the kernel stores directly (not through its row buffer of padded-width

@@ -1027,8 +1027,13 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
 /// qc.max / qc.min with a one-element constant, and at most one qc.add of a
 /// tensor of the same type (the residual). Each keeps the tensor's type.
 struct F32Epilogue {
-  enum Code { Add = 0, Max = 1, Min = 2, Leaky = 3 };
-  static constexpr size_t kMaxSteps = 8; // F32Kernels.cpp's FloatEpilogue
+  enum Code {
+    Add = QC_F32_EPI_ADD,
+    Max = QC_F32_EPI_MAX,
+    Min = QC_F32_EPI_MIN,
+    Leaky = QC_F32_EPI_LEAKY
+  };
+  static constexpr size_t kMaxSteps = QC_F32_EPI_MAX_STEPS;
   SmallVector<Operation *> ops;
   SmallVector<float> steps; // (code, constant) pairs
   Value res;
