@@ -8,7 +8,6 @@
 #include "qc/Support/Minifloat.h"
 
 #include "llvm/ADT/APFloat.h"
-#include "llvm/Support/ErrorHandling.h"
 
 #include <cmath>
 
@@ -17,59 +16,32 @@ using llvm::APInt;
 
 namespace qc::minifloat {
 
-Layout layout(Format f) {
-  switch (f) {
-  case Format::E4M3:
-    return {8, 4, 3, true};
-  case Format::E5M2:
-    return {8, 5, 2, true};
-  case Format::E2M3:
-    return {6, 2, 3, true};
-  case Format::E3M2:
-    return {6, 3, 2, true};
-  case Format::E2M1:
-    return {4, 2, 1, true};
-  case Format::E8M0:
-    return {8, 8, 0, false};
-  }
-  llvm_unreachable("unknown minifloat format");
-}
+namespace {
+/// Per format, in the enum's order: its layout, APFloat semantics and name.
+struct Info {
+  Layout layout;
+  const llvm::fltSemantics &(*semantics)();
+  const char *name;
+};
+const Info kInfo[] = {
+    {{8, 4, 3, true}, APFloat::Float8E4M3FN, "e4m3"},
+    {{8, 5, 2, true}, APFloat::Float8E5M2, "e5m2"},
+    {{6, 2, 3, true}, APFloat::Float6E2M3FN, "e2m3"},
+    {{6, 3, 2, true}, APFloat::Float6E3M2FN, "e3m2"},
+    {{4, 2, 1, true}, APFloat::Float4E2M1FN, "e2m1"},
+    {{8, 8, 0, false}, APFloat::Float8E8M0FNU, "e8m0"},
+};
+static_assert(sizeof(kInfo) / sizeof(kInfo[0]) == size_t(Format::E8M0) + 1,
+              "a row per format");
+} // namespace
+
+Layout layout(Format f) { return kInfo[size_t(f)].layout; }
 
 const llvm::fltSemantics &semantics(Format f) {
-  switch (f) {
-  case Format::E4M3:
-    return APFloat::Float8E4M3FN();
-  case Format::E5M2:
-    return APFloat::Float8E5M2();
-  case Format::E2M3:
-    return APFloat::Float6E2M3FN();
-  case Format::E3M2:
-    return APFloat::Float6E3M2FN();
-  case Format::E2M1:
-    return APFloat::Float4E2M1FN();
-  case Format::E8M0:
-    return APFloat::Float8E8M0FNU();
-  }
-  llvm_unreachable("unknown minifloat format");
+  return kInfo[size_t(f)].semantics();
 }
 
-const char *name(Format f) {
-  switch (f) {
-  case Format::E4M3:
-    return "e4m3";
-  case Format::E5M2:
-    return "e5m2";
-  case Format::E2M3:
-    return "e2m3";
-  case Format::E3M2:
-    return "e3m2";
-  case Format::E2M1:
-    return "e2m1";
-  case Format::E8M0:
-    return "e8m0";
-  }
-  llvm_unreachable("unknown minifloat format");
-}
+const char *name(Format f) { return kInfo[size_t(f)].name; }
 
 static double toDouble(APFloat v) {
   // LLVM 22 converts E8M0's NaN (0xFF) to double as infinity.
