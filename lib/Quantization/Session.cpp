@@ -46,6 +46,8 @@ FoldCalibrationOptions qc::detail::foldOptions(const QuantizeOptions &o) {
   fo.activationType =
       o.calibration.signedActivations ? ActivationType::I8 : ActivationType::U8;
   fo.weightGranularity = o.weightGranularity;
+  fo.weightFormat = o.weightFormat;
+  fo.blockScale = o.blockScale;
   fo.biasCorrection = o.biasCorrection;
   return fo;
 }

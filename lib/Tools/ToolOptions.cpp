@@ -161,6 +161,10 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
                               WeightGranularity::parse,
                               "is not supported (channel, tensor or block:N "
                               "with N >= 1, e.g. block:64)");
+  b.enumOpt("weight-format", o.weightFormat,
+            "Weight element format (default int, --weight-bits wide)");
+  b.enumOpt("block-scale", o.blockScale,
+            "How minifloat block scales are chosen (default max)");
   b.enumOpt("weight-rounding", o.weightRounding,
             "Weight rounding (default auto)");
   b.opt("reconstruction-steps", o.reconstructionSteps,

@@ -34,6 +34,8 @@ struct QuantizeOptions {
   size_t evalSamples = 0; // held-out samples for the report (0: the rest)
   CalibrationOptions calibration;
   WeightGranularity weightGranularity;
+  WeightFormat weightFormat = WeightFormat::Int;
+  BlockScaleMethod blockScale = BlockScaleMethod::Max;
   WeightRounding weightRounding = WeightRounding::Auto;
   /// GPTQ's dampening: this fraction of the mean diagonal added to the
   /// second moments before they are inverted.

@@ -122,6 +122,15 @@ void populateControlPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantizationPatterns(mlir::RewritePatternSet &patterns);
 void populateScatterPatterns(mlir::RewritePatternSet &patterns);
 void populateIntegerOpPatterns(mlir::RewritePatternSet &patterns);
+void populateMinifloatPatterns(mlir::RewritePatternSet &patterns);
+
+/// The `bits`-bit code at `index` (an index value) of packed bytes (1-D i8,
+/// least significant bit first), as an i32.
+mlir::Value packedCode(mlir::OpBuilder &b, mlir::Location l, mlir::Value bytes,
+                       mlir::Value index, unsigned bits);
+/// A constant f32 tensor of every code's value in `f`.
+mlir::Value minifloatTable(mlir::OpBuilder &b, mlir::Location l,
+                           qc::minifloat::Format f);
 
 /// Replaces qc.quantize / qc.dequantize by generics on the storage integers
 /// and removes qc.storage_cast (after makeSignless); an error on a quantized

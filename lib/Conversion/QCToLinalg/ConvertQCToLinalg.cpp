@@ -39,6 +39,7 @@ struct ConvertQCToLinalgPass
     populateWindowPatterns(patterns);
     populateControlPatterns(patterns);
     populateIntegerOpPatterns(patterns);
+    populateMinifloatPatterns(patterns);
     makeSignless(getOperation());
     if (failed(lowerQuantizedTypes(getOperation())))
       return signalPassFailure();

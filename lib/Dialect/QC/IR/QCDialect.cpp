@@ -110,20 +110,38 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
 // SchemeAttr
 //===----------------------------------------------------------------------===//
 
-static unsigned minifloatBits(ElementFormat format) {
+std::optional<minifloat::Format> qc::minifloatFormat(ElementFormat format) {
   switch (format) {
   case ElementFormat::FP8E4M3:
+    return minifloat::Format::E4M3;
   case ElementFormat::FP8E5M2:
-    return 8;
+    return minifloat::Format::E5M2;
   case ElementFormat::FP6E3M2:
+    return minifloat::Format::E3M2;
   case ElementFormat::FP6E2M3:
-    return 6;
+    return minifloat::Format::E2M3;
   case ElementFormat::FP4E2M1:
-    return 4;
+    return minifloat::Format::E2M1;
+  case ElementFormat::E8M0:
+    return minifloat::Format::E8M0;
   case ElementFormat::Int:
     break;
   }
-  return 0;
+  return std::nullopt;
+}
+
+std::optional<ElementFormat> qc::elementFormatOf(minifloat::Format format) {
+  for (ElementFormat f :
+       {ElementFormat::FP8E4M3, ElementFormat::FP8E5M2, ElementFormat::FP6E3M2,
+        ElementFormat::FP6E2M3, ElementFormat::FP4E2M1, ElementFormat::E8M0})
+    if (minifloatFormat(f) == format)
+      return f;
+  return std::nullopt;
+}
+
+static unsigned minifloatBits(ElementFormat format) {
+  std::optional<minifloat::Format> f = minifloatFormat(format);
+  return f ? minifloat::layout(*f).bits : 0;
 }
 
 LogicalResult LowBitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
@@ -159,6 +177,8 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (bits == 1 && isSigned && !symmetric)
       return emitError()
              << "a signed 1-bit integer has no room for a zero point";
+  } else if (format == ElementFormat::E8M0) {
+    return emitError() << "e8m0 is a scale format, not an element format";
   } else {
     unsigned expected = minifloatBits(format);
     if (bits != expected)

@@ -291,6 +291,61 @@ LogicalResult DequantizeOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// BlockDequantizeOp
+//===----------------------------------------------------------------------===//
+
+unsigned qc::BlockDequantizeOp::getCodeBits() {
+  std::optional<minifloat::Format> f = minifloatFormat(getFormat());
+  return f ? minifloat::layout(*f).bits : 0;
+}
+
+LogicalResult qc::BlockDequantizeOp::verify() {
+  ElementFormat f = getFormat();
+  if (f == ElementFormat::Int || f == ElementFormat::E8M0)
+    return emitOpError() << "format must be a minifloat element format "
+                            "(fp8_e4m3, fp8_e5m2, fp6_e3m2, fp6_e2m3, "
+                            "fp4_e2m1), got "
+                         << stringifyElementFormat(f);
+  auto ty = getOutput().getType();
+  if (!ty.hasStaticShape() || ty.getRank() < 1)
+    return emitOpError() << "needs a static result shape of rank >= 1";
+  int64_t axis = getAxis();
+  if (!(axis == 0 || (ty.getRank() == 2 && axis == 1)))
+    return emitOpError() << "channel axis must be 0, or 1 of a 2-d result, got "
+                         << axis;
+  auto codesTy = getCodes().getType();
+  int64_t n = ty.getNumElements();
+  int64_t bytes = (n * getCodeBits() + 7) / 8;
+  if (codesTy.getRank() != 1 || codesTy.getDimSize(0) != bytes)
+    return emitOpError() << n << " codes of " << getCodeBits()
+                         << " bits take " << bytes << " bytes, got codes of type "
+                         << codesTy;
+  auto sTy = getScales().getType();
+  int64_t c = ty.getDimSize(axis), k = c ? n / c : 0, block = getBlock();
+  if (block < 1)
+    return emitOpError() << "block must be positive, got " << block;
+  int64_t nb = (k + block - 1) / block;
+  if (sTy.getRank() != 2 || !sTy.hasStaticShape() || sTy.getDimSize(0) != c ||
+      sTy.getDimSize(1) != nb)
+    return emitOpError() << "scales must be [" << c << ", " << nb
+                         << "] (blocks of " << block << " in the " << k
+                         << " elements of a channel), got " << sTy;
+  bool floatScales = isa<FloatType>(sTy.getElementType());
+  std::optional<ElementFormat> sf = getScaleFormat();
+  if (floatScales != !sf)
+    return emitOpError() << "f32 scales take no scale_format, integer scales "
+                            "need one";
+  if (sf && *sf != ElementFormat::E8M0 && *sf != ElementFormat::FP8E4M3)
+    return emitOpError() << "scale_format must be e8m0 or fp8_e4m3, got "
+                         << stringifyElementFormat(*sf);
+  double ts = getTensorScale().convertToDouble();
+  if (!(ts > 0) || !std::isfinite(ts))
+    return emitOpError() << "tensor_scale must be positive and finite, got "
+                         << ts;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // StorageCastOp
 //===----------------------------------------------------------------------===//
 

@@ -56,6 +56,46 @@ Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group,
                                          q.getScales(), q.getZeroPoints());
 }
 
+/// The minifloat scheme of a --weight-format (none for int): the MX
+/// formats' blocks of 32 with E8M0 scales, NVFP4's blocks of 16 with E4M3
+/// scales, or f32 scales per channel or per `granularity` block.
+std::optional<qc::MinifloatScheme>
+minifloatScheme(qc::WeightFormat format,
+                const qc::WeightGranularity &granularity) {
+  using F = qc::minifloat::Format;
+  using S = qc::MinifloatScheme::Scale;
+  int64_t block = granularity.kind == qc::WeightGranularity::Block
+                      ? granularity.blockSize
+                      : 0;
+  switch (format) {
+  case qc::WeightFormat::Int:
+    return std::nullopt;
+  case qc::WeightFormat::FP8E4M3:
+    return qc::MinifloatScheme{F::E4M3, S::F32, block};
+  case qc::WeightFormat::FP8E5M2:
+    return qc::MinifloatScheme{F::E5M2, S::F32, block};
+  case qc::WeightFormat::FP6E3M2:
+    return qc::MinifloatScheme{F::E3M2, S::F32, block};
+  case qc::WeightFormat::FP6E2M3:
+    return qc::MinifloatScheme{F::E2M3, S::F32, block};
+  case qc::WeightFormat::FP4E2M1:
+    return qc::MinifloatScheme{F::E2M1, S::F32, block};
+  case qc::WeightFormat::MXFP8E4M3:
+    return qc::MinifloatScheme{F::E4M3, S::E8M0, 32};
+  case qc::WeightFormat::MXFP8E5M2:
+    return qc::MinifloatScheme{F::E5M2, S::E8M0, 32};
+  case qc::WeightFormat::MXFP6E3M2:
+    return qc::MinifloatScheme{F::E3M2, S::E8M0, 32};
+  case qc::WeightFormat::MXFP6E2M3:
+    return qc::MinifloatScheme{F::E2M3, S::E8M0, 32};
+  case qc::WeightFormat::MXFP4:
+    return qc::MinifloatScheme{F::E2M1, S::E8M0, 32};
+  case qc::WeightFormat::NVFP4:
+    return qc::MinifloatScheme{F::E2M1, S::E4M3, 16};
+  }
+  return std::nullopt;
+}
+
 struct FoldCalibrationPass
     : qc::impl::FoldCalibrationBase<FoldCalibrationPass> {
   using Base::Base;
@@ -112,17 +152,55 @@ struct FoldCalibrationPass
         return (i / per) * nBlocks + ((i % per) / kSize) / *block;
       return ((i / cols) / *block) * cols + i % cols; // scales [nb, N]
     };
-    // A per-layer format (assign-bit-widths) overrides the pass option.
+    // A weight that is not finite has no format's value; minifloats
+    // without infinities would otherwise saturate it silently.
+    for (size_t i = 0, e = w->size(); i < e; ++i)
+      if (!std::isfinite((*w)[i])) {
+        auto diag = op->emitError()
+                    << "weight holds " << (std::isnan((*w)[i]) ? "NaN" : "inf")
+                    << " at [";
+        int64_t rest = int64_t(i);
+        SmallVector<int64_t> idx(wTy.getRank());
+        for (int64_t d = wTy.getRank() - 1; d >= 0; --d) {
+          idx[d] = rest % wTy.getDimSize(d);
+          rest /= wTy.getDimSize(d);
+        }
+        llvm::interleaveComma(idx, diag);
+        return diag << "] of its " << wTy << " weight; it cannot be quantized";
+      }
+    // A per-layer format (assign-bit-widths) overrides the pass options.
     unsigned bits = weightBits;
+    std::optional<qc::MinifloatScheme> minifloat =
+        minifloatScheme(weightFormat, granularity);
     if (Attribute a = op->getAttr(qc::QCDialect::kWeightSchemeAttrName)) {
       auto scheme = cast<qc::SchemeAttr>(a);
-      if (scheme.isMinifloat() || !scheme.getIsSigned() ||
-          !scheme.getSymmetric() || scheme.getBits() < 2 ||
-          scheme.getBits() > 8)
+      if (scheme.isMinifloat()) {
+        // A block of a minifloat scheme shares an E8M0 scale (OCP MX).
+        minifloat = qc::MinifloatScheme{
+            *qc::minifloatFormat(scheme.getFormat()),
+            scheme.getBlock() ? qc::MinifloatScheme::Scale::E8M0
+                              : qc::MinifloatScheme::Scale::F32,
+            scheme.getBlock().value_or(0)};
+      } else if (!scheme.getIsSigned() || !scheme.getSymmetric() ||
+                 scheme.getBits() < 2 || scheme.getBits() > 8) {
         return op->emitError()
                << "weight scheme " << a
-               << " is not supported (signed symmetric integers of 2-8 bits)";
-      bits = scheme.getBits();
+               << " is not supported (signed symmetric integers of 2-8 bits, "
+                  "or a minifloat)";
+      } else {
+        minifloat.reset();
+        bits = scheme.getBits();
+      }
+    }
+    std::string name = "weight";
+    if (auto n = dyn_cast<NameLoc>(loc))
+      name = n.getName().str() + ".weight_" +
+             (minifloat ? std::string(qc::minifloat::name(minifloat->element))
+                        : "int" + std::to_string(bits));
+    if (minifloat) {
+      std::vector<float> dequantized =
+          quantizeMinifloat(op, *w, wTy, conv, *minifloat, name);
+      return correctBias(op, obs, *w, dequantized, wTy, channels, conv, name);
     }
     int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
     int64_t scaleCount = perChannel ? channels * nBlocks : 1;
@@ -266,16 +344,73 @@ struct FoldCalibrationPass
       qt =
           quant::UniformQuantizedType::get(quant::QuantizationFlags::Signed, i8,
                                            f32, qw.scales[0], 0, -qmax, qmax);
-    std::string name = "weight";
-    if (auto n = dyn_cast<NameLoc>(loc))
-      name = n.getName().str() + ".weight_int" + std::to_string(bits);
     Value ints = qc::createBlobConstant(
         b, loc, RankedTensorType::get(wTy.getShape(), i8), qw.q, name);
     Value q = qc::StorageCastOp::create(
         b, loc, RankedTensorType::get(wTy.getShape(), qt), ints);
     Value dq = qc::DequantizeOp::create(b, loc, wTy, q);
     op->setOperand(1, dq);
+    return correctBias(op, obs, *w, qw.dequantized, wTy, channels, conv, name);
+  }
 
+  /// Writes the weight of `op` (a Gemm / MatMul's [K, N], a Conv's
+  /// [Cout, ...]) in `scheme` as a qc.block_dequantize of packed codes;
+  /// returns the values it decodes to.
+  std::vector<float> quantizeMinifloat(Operation *op, ArrayRef<float> w,
+                                       RankedTensorType wTy, bool conv,
+                                       const qc::MinifloatScheme &scheme,
+                                       StringRef name) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    int64_t axis = conv ? 0 : 1, channels = wTy.getDimSize(axis);
+    int64_t per = wTy.getNumElements() / channels;
+    qc::MinifloatWeight mw = qc::quantizeMinifloatWeight(
+        w, channels, per,
+        [&](int64_t c, int64_t k) { return conv ? c * per + k : k * channels + c; },
+        scheme, blockScale == qc::BlockScaleMethod::MSE);
+    unsigned bits = qc::minifloat::layout(scheme.element).bits;
+    std::vector<uint8_t> packed =
+        qc::minifloat::packCodes(mw.codes.data(), mw.codes.size(), bits);
+    Value codes = qc::createBlobConstant(
+        b, loc, RankedTensorType::get({int64_t(packed.size())}, b.getI8Type()),
+        std::vector<int32_t>(packed.begin(), packed.end()), (name + ".codes").str());
+    auto scaleShape = SmallVector<int64_t>{channels, mw.blocks};
+    Value scales;
+    std::optional<qc::ElementFormat> scaleFormat;
+    if (scheme.scale == qc::MinifloatScheme::Scale::F32) {
+      scales = qc::createBlobConstant(
+          b, loc, RankedTensorType::get(scaleShape, b.getF32Type()), mw.scales,
+          (name + ".scales").str());
+    } else {
+      scaleFormat = scheme.scale == qc::MinifloatScheme::Scale::E8M0
+                        ? qc::ElementFormat::E8M0
+                        : qc::ElementFormat::FP8E4M3;
+      scales = qc::createBlobConstant(
+          b, loc, RankedTensorType::get(scaleShape, b.getI8Type()),
+          std::vector<int32_t>(mw.scaleCodes.begin(), mw.scaleCodes.end()),
+          (name + ".scales").str());
+    }
+    int64_t block = scheme.block > 0 ? std::min(scheme.block, per) : per;
+    auto dq = qc::BlockDequantizeOp::create(
+        b, loc, wTy, codes, scales, *qc::elementFormatOf(scheme.element),
+        uint64_t(axis), uint64_t(block),
+        scaleFormat ? qc::ElementFormatAttr::get(op->getContext(), *scaleFormat)
+                    : qc::ElementFormatAttr(),
+        APFloat(mw.tensorScale));
+    op->setOperand(1, dq);
+    return std::move(mw.dequantized);
+  }
+
+  /// Bias correction: the expected output shift of the quantized weights
+  /// `dequantized` against `w`, subtracted from the bias.
+  LogicalResult correctBias(Operation *op, qc::ObserveOp obs, ArrayRef<float> w,
+                            ArrayRef<float> dequantized, RankedTensorType wTy,
+                            int64_t channels, bool conv, StringRef name) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Type f32 = b.getF32Type();
+    auto gemm = dyn_cast<qc::GemmOp>(op);
+    int64_t per = wTy.getNumElements() / channels, cols = channels;
     std::optional<ArrayRef<double>> mean = obs.getChannelMean();
     if (!biasCorrection || !mean || isa<qc::MatMulOp>(op))
       return success();
@@ -284,17 +419,17 @@ struct FoldCalibrationPass
     if (conv) {
       int64_t group = cast<qc::ConvOp>(op).getGroup();
       int64_t cPer = wTy.getDimSize(1), kSize = per / cPer;
-      for (int64_t i = 0, e = w->size(); i < e; ++i) {
+      for (int64_t i = 0, e = w.size(); i < e; ++i) {
         int64_t f = i / per, c = (i % per) / kSize;
         int64_t inC = (f / (channels / group)) * cPer + c;
         if (inC < int64_t(mean->size()))
-          shift[f] += (double(qw.dequantized[i]) - (*w)[i]) * (*mean)[inC];
+          shift[f] += (double(dequantized[i]) - w[i]) * (*mean)[inC];
       }
     } else {
-      for (int64_t i = 0, e = w->size(); i < e; ++i) {
+      for (int64_t i = 0, e = w.size(); i < e; ++i) {
         int64_t k = i / cols, n = i % cols;
         if (k < int64_t(mean->size()))
-          shift[n] += (double(qw.dequantized[i]) - (*w)[i]) * (*mean)[k];
+          shift[n] += (double(dequantized[i]) - w[i]) * (*mean)[k];
       }
     }
     std::vector<float> bias(channels, 0.f);
@@ -322,8 +457,8 @@ struct FoldCalibrationPass
     auto biasTy = RankedTensorType::get({channels}, f32);
     if (oldBias && cast<RankedTensorType>(oldBias.getType()).getRank() == 2)
       biasTy = cast<RankedTensorType>(oldBias.getType());
-    Value nb =
-        qc::createBlobConstant(b, loc, biasTy, bias, name + ".bias_corrected");
+    Value nb = qc::createBlobConstant(b, loc, biasTy, bias,
+                                      name.str() + ".bias_corrected");
     if (oldBias)
       op->setOperand(2, nb);
     else

@@ -44,6 +44,38 @@ llvm::ArrayRef<EnumSpelling<WeightRounding>> qc::spellings() {
 }
 
 template <>
+llvm::ArrayRef<EnumSpelling<WeightFormat>> qc::spellings() {
+  static const EnumSpelling<WeightFormat> table[] = {
+      {WeightFormat::Int, "int", "integers of --weight-bits bits"},
+      {WeightFormat::FP8E4M3, "fp8_e4m3",
+       "OFP8 E4M3, an f32 scale per channel (or --weight-granularity block)"},
+      {WeightFormat::FP8E5M2, "fp8_e5m2", "OFP8 E5M2, f32 scales"},
+      {WeightFormat::FP6E3M2, "fp6_e3m2", "FP6 E3M2, f32 scales"},
+      {WeightFormat::FP6E2M3, "fp6_e2m3", "FP6 E2M3, f32 scales"},
+      {WeightFormat::FP4E2M1, "fp4_e2m1", "FP4 E2M1, f32 scales"},
+      {WeightFormat::MXFP8E4M3, "mxfp8_e4m3",
+       "OCP MX: E4M3 blocks of 32 sharing an E8M0 scale"},
+      {WeightFormat::MXFP8E5M2, "mxfp8_e5m2", "OCP MX: E5M2 blocks of 32"},
+      {WeightFormat::MXFP6E3M2, "mxfp6_e3m2", "OCP MX: E3M2 blocks of 32"},
+      {WeightFormat::MXFP6E2M3, "mxfp6_e2m3", "OCP MX: E2M3 blocks of 32"},
+      {WeightFormat::MXFP4, "mxfp4", "OCP MX: E2M1 blocks of 32"},
+      {WeightFormat::NVFP4, "nvfp4",
+       "E2M1 blocks of 16 with an E4M3 scale, and an f32 scale per tensor"}};
+  return table;
+}
+
+template <>
+llvm::ArrayRef<EnumSpelling<BlockScaleMethod>> qc::spellings() {
+  static const EnumSpelling<BlockScaleMethod> table[] = {
+      {BlockScaleMethod::Max, "max",
+       "from the block's largest |w| (E8M0: the MX spec's "
+       "2^(floor(log2 max) - emax))"},
+      {BlockScaleMethod::MSE, "mse",
+       "the scale of least squared error among candidates around max's"}};
+  return table;
+}
+
+template <>
 llvm::ArrayRef<EnumSpelling<QuantizeScope>> qc::spellings() {
   static const EnumSpelling<QuantizeScope> table[] = {
       {QuantizeScope::All, "all",

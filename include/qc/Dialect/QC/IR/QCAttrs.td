@@ -13,7 +13,8 @@ def QC_ElementFormat : I32EnumAttr<"ElementFormat",
       I32EnumAttrCase<"FP8E5M2", 2, "fp8_e5m2">,
       I32EnumAttrCase<"FP6E3M2", 3, "fp6_e3m2">,
       I32EnumAttrCase<"FP6E2M3", 4, "fp6_e2m3">,
-      I32EnumAttrCase<"FP4E2M1", 5, "fp4_e2m1">
+      I32EnumAttrCase<"FP4E2M1", 5, "fp4_e2m1">,
+      I32EnumAttrCase<"E8M0", 6, "e8m0">
     ]> {
   let cppNamespace = "::qc";
   let genSpecializedAttr = 0;

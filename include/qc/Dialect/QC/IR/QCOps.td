@@ -132,6 +132,49 @@ def QC_DequantizeOp : QC_Op<"dequantize", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QC_BlockDequantizeOp : QC_Op<"block_dequantize", [Pure]> {
+  let summary = "Decodes packed minifloat weights with their block scales";
+  let description = [{
+    Weights in a minifloat `format` (fp8_e4m3, fp8_e5m2, fp6_e3m2,
+    fp6_e2m3, fp4_e2m1), stored packed: `codes` holds the row-major
+    elements' codes of `b` bits each (8, 6 or 4), least significant bit
+    first (FP4 two to a byte, FP6 four to three bytes; qc::minifloat's
+    packCodes). The result is
+    `code_value(format, code) * scale[c, k / B] * tensor_scale`, where `c`
+    is the element's index along the channel axis `axis` (0, or the last of
+    a 2-D tensor) and `k` its index among the other dims (row-major), with
+    `scales` of shape `[C, nb]`, `B` = `block` and `nb = ceil(K / B)` (the
+    last block of a channel may be shorter).
+
+    The scales are f32, or codes of `scale_format`: `e8m0` (OCP MX v1.0:
+    `2^(e - 127)`, blocks of 32) or `fp8_e4m3` (NVFP4: blocks of 16, with a
+    per-tensor f32 `tensor_scale`). fold-calibration writes this op for a
+    minifloat weight scheme; lower-quantized-to-integer turns a product
+    with an MXFP4 or MXFP6-E2M3 weight into exact integers (docs/minifloat.md).
+
+    ```mlir
+    %w = qc.block_dequantize %codes, %scales {format = #qc<format fp4_e2m1>, axis = 1 : i64,
+           block = 32 : i64, scale_format = #qc<format e8m0>} : (tensor<2048xi8>, tensor<64x2xi8>) -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8]>:$codes,
+                       RankedTensorOf<[I8, UI8, F32]>:$scales,
+                       QC_ElementFormatAttr:$format,
+                       I64Attr:$axis, I64Attr:$block,
+                       OptionalAttr<QC_ElementFormatAttr>:$scale_format,
+                       DefaultValuedAttr<F64Attr, "1.0">:$tensor_scale);
+  let results = (outs QC_FloatTensor:$output);
+  let assemblyFormat = [{
+    $codes `,` $scales attr-dict `:` `(` type($codes) `,` type($scales) `)`
+    `->` type($output)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Bits per code (8, 6 or 4).
+    unsigned getCodeBits();
+  }];
+}
+
 def QC_StorageCastOp : QC_Op<"storage_cast", [Pure]> {
   let summary = "Reinterprets quantized values as their integer storage, or back";
   let description = [{

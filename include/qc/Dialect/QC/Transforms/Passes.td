@@ -307,6 +307,19 @@ def FoldCalibration : Pass<"fold-calibration"> {
     observer its activation bits, over the pass options (assign-bit-widths
     and `quant-compile --bits auto` write them).
 
+    Minifloat weights (`weight-format`, or a minifloat `qc.weight_scheme`):
+    each channel's weights, in blocks along the reduction, get a scale and
+    are rounded to nearest even (saturating) into fp8_e4m3, fp8_e5m2,
+    fp6_e3m2, fp6_e2m3 or fp4_e2m1 codes, stored packed and read through
+    `qc.block_dequantize`. `mxfp*` formats: blocks of 32 sharing an E8M0
+    scale, `2^(floor(log2 max|w|) - emax_elem)` as OCP MX v1.0 section 6.3
+    says (`block-scale=mse`: of that exponent and its two neighbours the one
+    of least squared error); `nvfp4`: FP4 blocks of 16 with an E4M3 scale
+    and an f32 scale per tensor (max|w| / (448 * 6)); the plain formats: an
+    f32 scale per channel, or per `weight-granularity` block, of max|w| /
+    max finite (`mse`: 20 candidates down to half of it). A weight holding
+    NaN or infinity is refused with its index, in every format.
+
     An observer without a range is an error: calibration did not run.
   }];
   let options = [
@@ -317,6 +330,15 @@ def FoldCalibration : Pass<"fold-calibration"> {
            "::qc::WeightGranularity{}",
            "Weight scales: channel (per output channel), tensor, or block:N (per output "
            "channel and block of N along the reduction axis)">,
+    Option<"weightFormat", "weight-format", "::qc::WeightFormat",
+           "::qc::WeightFormat::Int",
+           "Weight element format: int (weight-bits), a minifloat with f32 scales, "
+           "an OCP MX format or NVFP4",
+           [{::qc::clValues<::qc::WeightFormat>()}]>,
+    Option<"blockScale", "block-scale", "::qc::BlockScaleMethod",
+           "::qc::BlockScaleMethod::Max",
+           "How a minifloat block's (or channel's) scale is chosen",
+           [{::qc::clValues<::qc::BlockScaleMethod>()}]>,
     Option<"biasCorrection", "bias-correction", "bool", "true",
            "Correct the bias for the weights' expected quantization error">,
     Option<"weightBits", "weight-bits", "unsigned", "8",

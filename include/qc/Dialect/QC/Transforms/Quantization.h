@@ -2,6 +2,8 @@
 #ifndef QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H
 #define QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H
 
+#include "qc/Support/Minifloat.h"
+
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
@@ -34,6 +36,36 @@ inline bool isActivationWidth(unsigned bits) {
 inline bool hasWideActivations(llvm::ArrayRef<unsigned> bits) {
   return llvm::any_of(bits, [](unsigned b) { return b > 8; });
 }
+
+/// A minifloat weight format: the element format, how its scales are
+/// stored, and the block they cover along the reduction (0: a whole
+/// channel).
+struct MinifloatScheme {
+  minifloat::Format element;
+  enum class Scale { F32, E8M0, E4M3 } scale = Scale::F32;
+  int64_t block = 0;
+};
+
+/// A weight in a minifloat scheme, per channel c and block b of `block`
+/// consecutive elements of the channel (the last block may be shorter).
+struct MinifloatWeight {
+  std::vector<uint32_t> codes;   // one per weight, row-major
+  int64_t blocks = 1;            // per channel
+  std::vector<float> scales;     // [C][blocks] (F32: the scales)
+  std::vector<uint32_t> scaleCodes; // [C][blocks] (E8M0, E4M3)
+  double tensorScale = 1;        // E4M3 scales: NVFP4's per-tensor scale
+  std::vector<float> dequantized; // what qc.block_dequantize computes
+};
+
+/// Quantizes the finite weights `w` (row-major) of `channels` channels of
+/// `per` elements, element k of channel c at w[at(c, k)]. Max: the MX
+/// spec's E8M0 scale 2^(floor(log2 amax) - emax), an E4M3 or f32 scale of
+/// amax / max finite (NVFP4: the tensor scale amax / (448 * 6)); MSE: the
+/// candidate of least squared error among those and their neighbours.
+MinifloatWeight
+quantizeMinifloatWeight(llvm::ArrayRef<float> w, int64_t channels, int64_t per,
+                        llvm::function_ref<int64_t(int64_t, int64_t)> at,
+                        const MinifloatScheme &scheme, bool searchMSE);
 
 /// A weight quantized symmetrically with a scale per channel: entry i of
 /// the flat row-major weight belongs to channel channelOf(i).

@@ -67,6 +67,31 @@ enum class BitAssignmentMethod {
   Greedy, ///< the baseline: the cheapest step down per byte first
 };
 
+/// The element format of quantized weights: integers (--weight-bits), a
+/// minifloat with an f32 scale per channel (or per --weight-granularity
+/// block), an OCP MX format (blocks of 32 sharing an E8M0 scale), or NVFP4
+/// (FP4 blocks of 16 with an E4M3 scale, and an f32 scale per tensor).
+enum class WeightFormat {
+  Int,
+  FP8E4M3,
+  FP8E5M2,
+  FP6E3M2,
+  FP6E2M3,
+  FP4E2M1,
+  MXFP8E4M3,
+  MXFP8E5M2,
+  MXFP6E3M2,
+  MXFP6E2M3,
+  MXFP4,
+  NVFP4,
+};
+
+/// How the scale of a minifloat block (or channel) is chosen.
+enum class BlockScaleMethod {
+  Max, ///< from the block's largest |w| (the MX spec's rule for E8M0)
+  MSE, ///< the candidate of least squared error around it
+};
+
 /// Weight scales: per tensor, per output channel, or per output channel and
 /// block of `blockSize` along the reduction axis.
 struct WeightGranularity {
@@ -113,6 +138,10 @@ template <>
 llvm::ArrayRef<EnumSpelling<OutputMetric>> spellings();
 template <>
 llvm::ArrayRef<EnumSpelling<BitAssignmentMethod>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<WeightFormat>> spellings();
+template <>
+llvm::ArrayRef<EnumSpelling<BlockScaleMethod>> spellings();
 
 } // namespace qc
 
