@@ -909,3 +909,143 @@ QC_VBMI void qc_k_matmul_lut_i8_vbmi(QC_KERNEL_PARAMS(matmul_lut_i8)) {
 }
 
 } // extern "C"
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// matmul_mx_i8: FP4 (E2M1) MX weights as exact int8 (Kernels.def)
+//===----------------------------------------------------------------------===//
+
+/// 2 x every E2M1 value: the integers the codes stand for.
+constexpr int8_t kE2M1x2[16] = {0, 1, 2, 3, 4, 6, 8, 12,
+                                0, -1, -2, -3, -4, -6, -8, -12};
+constexpr int64_t kMxRows = 4; // rows kept in registers against a panel
+
+/// The code of column c, k = 32 b + j, in a panel-block of 256 bytes.
+inline int mxCode(const uint8_t *pb, int64_t c, int64_t j) {
+  uint8_t byte = pb[(j / 8) * 64 + 4 * c + (j % 4)];
+  return (j % 8) / 4 ? byte >> 4 : byte & 0xF;
+}
+
+void mxGeneric(int64_t M, int64_t N, int64_t K, const uint8_t *a, uint8_t aXor,
+               const uint8_t *w, const uint8_t *shifts, const int64_t *corr,
+               int64_t *out, int64_t task, int64_t ntasks) {
+  int64_t panels = (N + 15) / 16, blocks = K / 32, p0, p1;
+  share(panels, task, ntasks, p0, p1);
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t c = 0; c < 16 && p * 16 + c < N; ++c) {
+        int64_t n = p * 16 + c, acc = corr[n];
+        for (int64_t b = 0; b < blocks; ++b) {
+          uint8_t sh = shifts[(p * blocks + b) * 16 + c];
+          if (sh > 63)
+            continue;
+          const uint8_t *pb = w + (p * blocks + b) * 256;
+          int32_t part = 0;
+          for (int64_t j = 0; j < 32; ++j)
+            part += int32_t(uint8_t(a[m * K + b * 32 + j] ^ aXor)) *
+                    kE2M1x2[mxCode(pb, c, j)];
+          acc += int64_t(part) * (int64_t(1) << sh);
+        }
+        out[m * N + n] = acc;
+      }
+}
+
+/// The rows a ^ aXor (a copy only when aXor is set).
+struct MxRows {
+  const uint8_t *rows;
+  uint8_t *owned = nullptr;
+  MxRows(const uint8_t *a, int64_t n, uint8_t aXor) : rows(a) {
+    if (!aXor)
+      return;
+    owned = static_cast<uint8_t *>(malloc(size_t(n)));
+    for (int64_t i = 0; i < n; ++i)
+      owned[i] = a[i] ^ aXor;
+    rows = owned;
+  }
+  ~MxRows() { free(owned); }
+};
+
+/// Per panel of 16 columns and up to kMxRows rows: per block of 32 k, the
+/// 256 packed bytes become 8 vectors of int8 weights (nibbles through a
+/// vpshufb table of 2 x the E2M1 values), 8 vpdpbusd give each row's
+/// int32 block sums, which are widened, shifted by the block's per-column
+/// shifts (vpsllvq; a count of 0xFF gives 0) and added in int64.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) void
+mxVnni(int64_t M, int64_t N, int64_t K, const uint8_t *a,
+                    uint8_t aXor, const uint8_t *w, const uint8_t *shifts,
+                    const int64_t *corr, int64_t *out, int64_t task,
+                    int64_t ntasks) {
+  int64_t panels = (N + 15) / 16, blocks = K / 32, p0, p1;
+  share(panels, task, ntasks, p0, p1);
+  MxRows rows(a, M * K, aXor);
+  const __m512i lut = _mm512_broadcast_i32x4(
+      _mm_loadu_si128(reinterpret_cast<const __m128i *>(kE2M1x2)));
+  const __m512i nib = _mm512_set1_epi8(0x0F);
+  for (int64_t p = p0; p < p1; ++p) {
+    int64_t cols = N - p * 16 < 16 ? N - p * 16 : 16;
+    __mmask8 mLo = __mmask8(cols >= 8 ? 0xFF : (1u << cols) - 1);
+    __mmask8 mHi = __mmask8(cols <= 8 ? 0 : (1u << (cols - 8)) - 1);
+    __m512i cLo = _mm512_maskz_loadu_epi64(mLo, corr + p * 16);
+    __m512i cHi = _mm512_maskz_loadu_epi64(mHi, corr + p * 16 + 8);
+    for (int64_t m0 = 0; m0 < M; m0 += kMxRows) {
+      int64_t nr = M - m0 < kMxRows ? M - m0 : kMxRows;
+      __m512i accLo[kMxRows], accHi[kMxRows];
+      for (int64_t r = 0; r < kMxRows; ++r)
+        accLo[r] = cLo, accHi[r] = cHi;
+      const uint8_t *pw = w + p * blocks * 256;
+      const uint8_t *ps = shifts + p * blocks * 16;
+      for (int64_t b = 0; b < blocks; ++b, pw += 256, ps += 16) {
+        _mm_prefetch(reinterpret_cast<const char *>(pw + 2048), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(pw + 2048 + 64),
+                     _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(pw + 2048 + 128),
+                     _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(pw + 2048 + 192),
+                     _MM_HINT_T0);
+        __m512i wv[8];
+        for (int q = 0; q < 4; ++q) {
+          __m512i v = _mm512_loadu_si512(pw + 64 * q);
+          wv[2 * q] = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, nib));
+          wv[2 * q + 1] = _mm512_shuffle_epi8(
+              lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+        }
+        __m128i sh = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ps));
+        __m512i shLo = _mm512_cvtepu8_epi64(sh);
+        __m512i shHi = _mm512_cvtepu8_epi64(_mm_srli_si128(sh, 8));
+        for (int64_t r = 0; r < nr; ++r) {
+          const uint8_t *ar = rows.rows + (m0 + r) * K + b * 32;
+          __m512i s = _mm512_setzero_si512();
+          for (int q = 0; q < 8; ++q) {
+            int32_t x;
+            memcpy(&x, ar + 4 * q, 4);
+            s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32(x), wv[q]);
+          }
+          __m512i lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(s));
+          __m512i hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(s, 1));
+          accLo[r] = _mm512_add_epi64(accLo[r], _mm512_sllv_epi64(lo, shLo));
+          accHi[r] = _mm512_add_epi64(accHi[r], _mm512_sllv_epi64(hi, shHi));
+        }
+      }
+      for (int64_t r = 0; r < nr; ++r) {
+        int64_t *o = out + (m0 + r) * N + p * 16;
+        _mm512_mask_storeu_epi64(o, mLo, accLo[r]);
+        _mm512_mask_storeu_epi64(o + 8, mHi, accHi[r]);
+      }
+    }
+  }
+}
+
+} // namespace
+
+extern "C" {
+
+void qc_k_matmul_mx_i8_generic(QC_KERNEL_PARAMS(matmul_mx_i8)) {
+  mxGeneric(M, N, K, a, uint8_t(aXor), w, shifts, corr, out, task, ntasks);
+}
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) void
+qc_k_matmul_mx_i8_vnni(QC_KERNEL_PARAMS(matmul_mx_i8)) {
+  mxVnni(M, N, K, a, uint8_t(aXor), w, shifts, corr, out, task, ntasks);
+}
+
+} // extern "C"

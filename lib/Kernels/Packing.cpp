@@ -197,3 +197,28 @@ std::vector<float> qc::kernels::packMatmulBF32(const float *b, int64_t K,
       out[size_t(((n / 64) * K + k) * 64 + n % 64)] = b[k * N + n];
   return out;
 }
+
+qc::kernels::MxPacked qc::kernels::packMxWeights(const uint8_t *codes,
+                                                 const int8_t *shifts,
+                                                 int64_t K, int64_t N) {
+  // Layout: Int8Kernels.h.
+  int64_t panels = cdiv(N, 16), blocks = K / 32;
+  MxPacked p;
+  p.weights.assign(size_t(panels * blocks * 256), 0);
+  p.shifts.assign(size_t(panels * blocks * 16), 0xFF);
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t panel = n / 16, c = n % 16;
+    for (int64_t b = 0; b < blocks; ++b) {
+      int8_t sh = shifts[n * blocks + b];
+      p.shifts[size_t((panel * blocks + b) * 16 + c)] =
+          sh < 0 ? 0xFF : uint8_t(sh);
+      for (int64_t j = 0; j < 32; ++j) {
+        int64_t k = b * 32 + j, q = j / 8, hi = (j % 8) / 4, i = j % 4;
+        uint8_t code = codes[k * N + n] & 0xF;
+        p.weights[size_t((panel * blocks + b) * 256 + q * 64 + 4 * c + i)] |=
+            uint8_t(code << (4 * hi));
+      }
+    }
+  }
+  return p;
+}

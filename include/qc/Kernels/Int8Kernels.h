@@ -149,6 +149,18 @@ BinaryWeights packBinaryWeights(const uint8_t *w, int64_t F, int64_t C,
 /// qc_k_matmul_f32_avx512.
 std::vector<float> packMatmulBF32(const float *b, int64_t K, int64_t N);
 
+/// FP4 MX weights for qc_k_matmul_mx_i8: `codes` the K x N E2M1 codes
+/// (one per byte, row-major), `shifts` [N][K / 32] (-1 drops a block).
+/// Weights: per panel of 16 columns, block of 32 k and pair q of 4-k quads,
+/// 64 bytes, byte 4 c + i holding column c's code of k = 32 b + 8 q + i in
+/// its low nibble and of k + 4 in its high one; shifts: per panel and
+/// block, 16 bytes (0xFF: dropped, or a padding column).
+struct MxPacked {
+  std::vector<uint8_t> weights, shifts;
+};
+MxPacked packMxWeights(const uint8_t *codes, const int8_t *shifts, int64_t K,
+                       int64_t N);
+
 } // namespace qc::kernels
 #endif
 

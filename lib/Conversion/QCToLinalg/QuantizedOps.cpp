@@ -252,6 +252,58 @@ struct MatMulIntLowering : OpRewritePattern<qc::MatMulIntOp> {
   }
 };
 
+/// qc.matmul_mx as loops (the kernel's fallback): the weights decoded to
+/// int64 [K, N] with each block's shift applied (w << s is exact in int64,
+/// and so is the sum of the shifted products), then an int64 matmul.
+struct MatMulMxLowering : OpRewritePattern<qc::MatMulMxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::MatMulMxOp op,
+                                PatternRewriter &rw) const override {
+    if (!lowerableTypes(op, /*unsignedOk=*/true))
+      return failure();
+    Location loc = op.getLoc();
+    Type i64 = rw.getI64Type();
+    auto aTy = tensorType(op.getA()), outTy = op.getOutput().getType();
+    int64_t k = aTy.getShape().back(), n = outTy.getShape().back();
+    int64_t block = op.getBlock();
+    qc::minifloat::Format f = *qc::minifloatFormat(op.getFormat());
+    unsigned bits = qc::minifloat::layout(f).bits;
+    int factor = *qc::MatMulMxOp::integerFactor(op.getFormat());
+    SmallVector<int64_t> ints;
+    for (uint32_t c = 0; c < (1u << bits); ++c)
+      ints.push_back(int64_t(qc::minifloat::decode(f, c) * factor));
+    auto tableTy = RankedTensorType::get({int64_t(ints.size())}, i64);
+    Value table = arith::ConstantOp::create(
+        rw, loc, DenseIntElementsAttr::get(tableTy, ArrayRef(ints)));
+    Value codes = op.getCodes(), shifts = op.getShifts();
+    Value w = indexGeneric(
+        rw, loc, RankedTensorType::get({k, n}, i64),
+        [&](OpBuilder &b, Location l, ArrayRef<Value> iv) -> Value {
+          Value idx = arith::AddIOp::create(
+              b, l, arith::MulIOp::create(b, l, iv[0], cindex(b, l, n)), iv[1]);
+          Value code = packedCode(b, l, codes, idx, bits);
+          Value v = tensor::ExtractOp::create(
+              b, l, table,
+              ValueRange{arith::IndexCastOp::create(b, l, b.getIndexType(), code)});
+          Value kb = arith::DivUIOp::create(b, l, iv[0], cindex(b, l, block));
+          Value sh = arith::ExtSIOp::create(
+              b, l, i64,
+              tensor::ExtractOp::create(b, l, shifts, ValueRange{iv[1], kb}));
+          Value zero = arith::ConstantIntOp::create(b, l, i64, 0);
+          Value dropped = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
+                                                sh, zero);
+          Value shifted = arith::ShLIOp::create(
+              b, l, v, arith::SelectOp::create(b, l, dropped, zero, sh));
+          return arith::SelectOp::create(b, l, dropped, zero, shifted);
+        });
+    Value a = shiftedByZeroPoints(rw, loc, op.getA(), wasUnsigned(op, 0),
+                                  {op.getAZp()}, 0, i64);
+    Value acc = qc::MatMulOp::create(rw, loc, outTy, a, w);
+    rw.replaceOp(op, addBias(rw, loc, acc, op.getBias(), outTy.getRank() - 1));
+    return success();
+  }
+};
+
 /// qc.matmul_group_scaled as loops (the kernels' fallback): a [..., K] and
 /// b [K, N] expanded to [..., K/G, G] and [K/G, G, N], one generic summing
 /// a_scales * (a - a_zeros) * b in f32 over (group, channel of the group),
@@ -593,6 +645,7 @@ LogicalResult qc::lowering::lowerQuantizedTypes(Operation *root) {
 void qc::lowering::populateIntegerOpPatterns(RewritePatternSet &patterns) {
   patterns
       .add<ConvIntLowering, MatMulIntLowering, MatMulGroupScaledLowering,
+           MatMulMxLowering,
            RequantizeLowering, ClampLowering, CastLowering, TableLowering,
            ObserveLowering>(
           patterns.getContext());

@@ -73,6 +73,7 @@ QC_CALL_STRUCT(matmul_i8)
 QC_CALL_STRUCT(matmul_group_i8)
 QC_CALL_STRUCT(conv2d_i8)
 QC_CALL_STRUCT(matmul_lut_i8)
+QC_CALL_STRUCT(matmul_mx_i8)
 QC_CALL_STRUCT(conv2d_bin)
 QC_CALL_STRUCT(matmul_bin)
 QC_CALL_STRUCT(matmul_f32)
@@ -1021,6 +1022,85 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
   }
 };
 
+/// A qc.matmul_mx of FP4 weights (constant codes, shifts and bias) with
+/// K a multiple of 32: one call of qc_k_matmul_mx_i8_*, the codes packed
+/// into nibble panels and the zero point folded into the per-column terms.
+struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
+  KernelOptions opts;
+  MatMulMxToKernel(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
+
+  LogicalResult matchAndRewrite(qc::MatMulMxOp op,
+                                PatternRewriter &rw) const override {
+    if (!kernelTypes(op, /*unsignedOk=*/true))
+      return failure();
+    auto aTy = tensorType(op.getA()), outTy = tensorType(op.getOutput());
+    int64_t K = aTy.getShape().back(), N = outTy.getShape().back();
+    if (op.getFormat() != qc::ElementFormat::FP4E2M1 || op.getBlock() != 32 ||
+        K % 32 || anyEmpty({aTy, outTy}))
+      return rw.notifyMatchFailure(
+          op, "the kernel takes FP4 blocks of 32 and K a multiple of 32");
+    std::optional<std::vector<uint8_t>> packed = constantBytes(op.getCodes()),
+                                        shifts = constantBytes(op.getShifts());
+    std::optional<std::vector<int64_t>> bias;
+    if (op.getBias()) {
+      auto cst = op.getBias().getDefiningOp<arith::ConstantOp>();
+      if (cst)
+        bias = qc::readIntegerElements(cst.getValue(), /*isSigned=*/true);
+      if (!bias)
+        return rw.notifyMatchFailure(op, "bias is not a constant");
+    }
+    if (!packed || !shifts)
+      return rw.notifyMatchFailure(op, "codes or shifts are not constants");
+    std::vector<uint32_t> wide =
+        qc::minifloat::unpackCodes(packed->data(), size_t(K * N), 4);
+    std::vector<uint8_t> codes(wide.begin(), wide.end());
+    std::vector<int8_t> sh(shifts->begin(), shifts->end());
+    qc::kernels::MxPacked p =
+        qc::kernels::packMxWeights(codes.data(), sh.data(), K, N);
+    // corr = bias - zp' * sum_b (sum_{k in b} w) << shift, zp' the zero
+    // point of the unsigned bytes the kernel reads.
+    bool aSigned = !isUnsigned(op, 0);
+    int64_t zp = int64_t(int32_t(op.getAZp())) + (aSigned ? 128 : 0);
+    int64_t blocks = K / 32;
+    std::vector<int64_t> corr(size_t(N), 0);
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t terms = 0;
+      for (int64_t b = 0; b < blocks; ++b) {
+        int8_t s = sh[size_t(n * blocks + b)];
+        if (s < 0)
+          continue;
+        int64_t sum = 0;
+        for (int64_t j = 0; j < 32; ++j)
+          sum += int64_t(2 * qc::minifloat::decode(
+                                 qc::minifloat::Format::E2M1,
+                                 codes[size_t((b * 32 + j) * N + n)]));
+        terms += sum * (int64_t(1) << s);
+      }
+      corr[size_t(n)] = (bias ? (*bias)[size_t(n)] : 0) - zp * terms;
+    }
+    Type i8 = rw.getI8Type(), i64 = rw.getI64Type();
+    CallBuilder cb(rw, op.getLoc());
+    int64_t M = aTy.getNumElements() / K;
+    cb.macs = M * N * K;
+    matmul_mx_i8_call k;
+    k.M = cb.i(M);
+    k.N = cb.i(N);
+    k.K = cb.i(K);
+    k.a = cb.tensor(op.getA());
+    k.aXor = cb.i(aSigned ? 0x80 : 0);
+    k.w = cb.blob<int8_t>(
+        std::vector<int8_t>(p.weights.begin(), p.weights.end()), i8,
+        "qc_kernel_mx_weights");
+    k.shifts = cb.blob<int8_t>(
+        std::vector<int8_t>(p.shifts.begin(), p.shifts.end()), i8,
+        "qc_kernel_mx_shifts");
+    k.corr = cb.blob<int64_t>(corr, i64, "qc_kernel_mx_corr");
+    rw.replaceOp(op, cb.finish(k, opts.suffix, outTy, opts.tasks));
+    return success();
+  }
+};
+
 /// The elementwise ops after a float convolution that its kernel's
 /// epilogue computes (Kernels.def's conv2d_f32 steps): a chain, each op
 /// the only user of the one before, of qc.relu, qc.leakyrelu, qc.clip,
@@ -1414,7 +1494,8 @@ struct LowerToMicrokernelsPass
       if (options.lowbit == LowBitMethod::Popcount && reportChoices)
         notePopcountFallbacks(getOperation());
       patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>,
-                   RequantizeToKernel, GroupScaledToKernel>(ctx, options);
+                   RequantizeToKernel, GroupScaledToKernel, MatMulMxToKernel>(
+          ctx, options);
       patterns.add<SplitWideProduct<qc::ConvIntOp>,
                    SplitWideProduct<qc::MatMulIntOp>>(ctx);
     }

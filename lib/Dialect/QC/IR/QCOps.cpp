@@ -345,6 +345,51 @@ LogicalResult qc::BlockDequantizeOp::verify() {
   return success();
 }
 
+std::optional<int> qc::MatMulMxOp::integerFactor(ElementFormat format) {
+  if (format == ElementFormat::FP4E2M1)
+    return 2;
+  if (format == ElementFormat::FP6E2M3)
+    return 8;
+  return std::nullopt;
+}
+
+LogicalResult qc::MatMulMxOp::verify() {
+  if (!integerFactor(getFormat()))
+    return emitOpError() << "format must be fp4_e2m1 or fp6_e2m3 (exact "
+                            "integers times 2 or 8), got "
+                         << stringifyElementFormat(getFormat());
+  auto aTy = cast<RankedTensorType>(getA().getType());
+  auto outTy = getOutput().getType();
+  if (aTy.getRank() < 2 || !aTy.hasStaticShape() || !outTy.hasStaticShape() ||
+      outTy.getRank() != aTy.getRank() ||
+      aTy.getElementType().getIntOrFloatBitWidth() != 8)
+    return emitOpError() << "takes 8-bit activations [..., M, K] of static "
+                            "shape and gives [..., M, N]";
+  int64_t k = aTy.getShape().back(), n = outTy.getShape().back();
+  for (int64_t d = 0; d + 1 < aTy.getRank(); ++d)
+    if (aTy.getDimSize(d) != outTy.getDimSize(d))
+      return emitOpError() << "result " << outTy
+                           << " does not match activations " << aTy;
+  unsigned bits = getFormat() == ElementFormat::FP4E2M1 ? 4 : 6;
+  int64_t bytes = (k * n * bits + 7) / 8;
+  if (getCodes().getType().getRank() != 1 ||
+      getCodes().getType().getDimSize(0) != bytes)
+    return emitOpError() << k << "x" << n << " codes of " << bits
+                         << " bits take " << bytes << " bytes";
+  int64_t block = getBlock();
+  if (block < 1)
+    return emitOpError() << "block must be positive";
+  int64_t nb = (k + block - 1) / block;
+  auto sTy = getShifts().getType();
+  if (sTy.getRank() != 2 || sTy.getDimSize(0) != n || sTy.getDimSize(1) != nb)
+    return emitOpError() << "shifts must be [" << n << ", " << nb << "], got "
+                         << sTy;
+  if (getBias() && (cast<RankedTensorType>(getBias().getType()).getRank() != 1 ||
+                    cast<RankedTensorType>(getBias().getType()).getDimSize(0) != n))
+    return emitOpError() << "bias must have " << n << " entries";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // StorageCastOp
 //===----------------------------------------------------------------------===//

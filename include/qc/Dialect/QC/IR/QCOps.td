@@ -406,6 +406,50 @@ def QC_MatMulIntOp : QC_Op<"matmul_int", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QC_MatMulMxOp : QC_Op<"matmul_mx", [Pure]> {
+  let summary = "Integer matmul with MX weights: exact int8 products, block shifts";
+  let description = [{
+    The product of integer activations `a` (`[..., M, K]`, 8-bit, zero point
+    `a_zp`) with `[K, N]` weights whose blocks of `block` consecutive `k`
+    are packed minifloat codes (`codes`, as qc.block_dequantize stores
+    them) that are exact small integers once scaled: an fp4_e2m1 value
+    times 2, an fp6_e2m3 value times 8 (`w[k, n]` below). Each block's int32
+    product is shifted left by `shifts[n, b]` (0 to 62; -1 drops the block)
+    and accumulated in int64:
+
+    ```
+    acc[m, n] = bias[n] + sum_b (sum_{k in b} (a[m, k] - a_zp) w[k, n]) << shifts[n, b]
+    ```
+
+    lower-quantized-to-integer makes it from a product with an OCP MX
+    weight (E8M0 block scales 2^e): the shift of a block is `e - e_ref[n]`,
+    and the requantization after it carries `2^(e_ref[n] - 127)` over the
+    integer factor. Every product and sum is exact.
+
+    ```mlir
+    %acc = qc.matmul_mx %a, %codes, %shifts zp 3 {format = #qc<format fp4_e2m1>, block = 32 : i64}
+             : (tensor<1x64xi8>, tensor<512xi8>, tensor<16x2xi8>) -> tensor<1x16xi64>
+    ```
+  }];
+  let arguments = (ins QC_IntTensor:$a, RankedTensorOf<[I8, UI8]>:$codes,
+                       RankedTensorOf<[I8]>:$shifts,
+                       Optional<RankedTensorOf<[I64]>>:$bias,
+                       DefaultValuedAttr<I32Attr, "0">:$a_zp,
+                       QC_ElementFormatAttr:$format, I64Attr:$block);
+  let results = (outs RankedTensorOf<[I64]>:$output);
+  let assemblyFormat = [{
+    $a `,` $codes `,` $shifts (`bias` $bias^)? `zp` $a_zp attr-dict
+    `:` `(` type($a) `,` type($codes) `,` type($shifts) (`,` type($bias)^)? `)`
+    `->` type($output)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The integer each code stands for (the format's value times 2 or 8),
+    /// or none for a format that has no exact integer form.
+    static std::optional<int> integerFactor(ElementFormat format);
+  }];
+}
+
 def QC_MatMulGroupScaledOp : QC_Op<"matmul_group_scaled",
                                    [Pure, AttrSizedOperandSegments]> {
   let summary = "int8 matmul whose input has a scale (and zero point) per group of channels";

@@ -108,6 +108,112 @@ Value qc::integer::subtractZeroPoints(PatternRewriter &rw, Location loc,
   return qc::SubOp::create(rw, loc, ty, r, corr);
 }
 
+/// A Gemm / MatMul of a per-tensor 8-bit input and an OCP MX weight whose
+/// elements are exact integers (fp4_e2m1 x 2, fp6_e2m3 x 8) under E8M0
+/// block scales 2^e: qc.matmul_mx, each block's int32 product shifted left
+/// by e - e_ref[n] in int64. e_ref[n] is the channel's smallest exponent,
+/// or, where the channel's exponents span more than the accumulator
+/// leaves room for (|acc| < 2^40), its largest minus that room: blocks
+/// below it are dropped (each contributes under 2^-room of the largest).
+static LogicalResult mxProduct(PatternRewriter &rw, Operation *op,
+                               qc::BlockDequantizeOp bd, Value qx,
+                               IntegerProduct &out) {
+  UniformQuantizedType xq = perTensor(qx);
+  std::optional<int> factor = qc::MatMulMxOp::integerFactor(bd.getFormat());
+  auto wTy = bd.getOutput().getType();
+  if (!xq || xq.getStorageTypeIntegralWidth() != 8 || !factor ||
+      bd.getScaleFormat() != qc::ElementFormat::E8M0 || bd.getAxis() != 1 ||
+      wTy.getRank() != 2 || bd.getTensorScale().convertToDouble() != 1.0)
+    return rw.notifyMatchFailure(op, "not an integer MX product");
+  double alpha = 1, beta = 1;
+  Value floatBias;
+  if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
+    if (gemm.getTransA() || gemm.getTransB())
+      return rw.notifyMatchFailure(op, "transposed Gemm operands");
+    alpha = gemm.getAlpha().convertToDouble();
+    beta = gemm.getBeta().convertToDouble();
+    floatBias = gemm.getC();
+    if (!(alpha > 0))
+      return failure();
+  }
+  std::optional<std::vector<int32_t>> sc = qc::readInt8Constant(bd.getScales());
+  if (!sc || !qc::readInt8Constant(bd.getCodes()))
+    return rw.notifyMatchFailure(op, "MX codes or scales are not constants");
+  int64_t k = wTy.getDimSize(0), n = wTy.getDimSize(1), block = bd.getBlock();
+  int64_t nb = (k + block - 1) / block;
+  auto resTy = tensorTy(op->getResult(0));
+  int64_t outAxis = resTy.getRank() - 1;
+  double xr = std::max(xq.getStorageTypeMax() - xq.getZeroPoint(),
+                       xq.getZeroPoint() - xq.getStorageTypeMin());
+  double wmax = qc::minifloat::maxFinite(
+                    *qc::minifloatFormat(bd.getFormat())) *
+                *factor;
+  // Room for the shifts: |acc| < 2^40 over all K products.
+  int room = std::max(0, 38 - int(std::ceil(std::log2(double(k) * xr * wmax))));
+  SmallVector<int32_t> shifts(n * nb);
+  SmallVector<double> ref(n);
+  for (int64_t c = 0; c < n; ++c) {
+    int emin = 1000, emax = -1000;
+    for (int64_t b = 0; b < nb; ++b) {
+      int code = uint8_t((*sc)[c * nb + b]);
+      if (code == 255)
+        return op->emitError() << "an MX block scale is NaN (E8M0 0xFF)";
+      emin = std::min(emin, code - 127);
+      emax = std::max(emax, code - 127);
+    }
+    int eref = std::max(emin, emax - room);
+    for (int64_t b = 0; b < nb; ++b) {
+      int e = uint8_t((*sc)[c * nb + b]) - 127;
+      shifts[c * nb + b] = e < eref ? -1 : e - eref;
+    }
+    ref[c] = std::ldexp(1.0, eref) / *factor;
+  }
+  Location loc = op->getLoc();
+  Value bias;
+  std::vector<double> biasAbs(n, 0.0);
+  if (floatBias) {
+    std::optional<std::vector<float>> bv = readBias(floatBias);
+    if (!bv || (int64_t(bv->size()) != n && bv->size() != 1))
+      return rw.notifyMatchFailure(op, "bias is not a per-channel constant");
+    SmallVector<int64_t> bi;
+    for (int64_t c = 0; c < n; ++c) {
+      double v = beta * (*bv)[bv->size() == 1 ? 0 : c] /
+                 (alpha * xq.getScale() * ref[c]);
+      if (!(std::fabs(v) < std::ldexp(1.0, 40)))
+        return rw.notifyMatchFailure(op, "bias does not fit 40 bits");
+      bi.push_back(int64_t(std::nearbyint(v)));
+      biasAbs[c] = std::fabs(v);
+    }
+    bias = arith::ConstantOp::create(
+        rw, loc,
+        DenseIntElementsAttr::get(RankedTensorType::get({n}, rw.getI64Type()),
+                                  ArrayRef(bi)));
+  }
+  double bound = 1;
+  for (int64_t c = 0; c < n; ++c) {
+    double sum = biasAbs[c];
+    for (int64_t b = 0; b < nb; ++b)
+      if (shifts[c * nb + b] >= 0)
+        sum += double(std::min(block, k - b * block)) * xr * wmax *
+               std::ldexp(1.0, shifts[c * nb + b]);
+    bound = std::max(bound, sum + 1);
+  }
+  auto shiftTy = RankedTensorType::get({n, nb}, rw.getI8Type());
+  Value shiftConst = qc::createBlobConstant(
+      rw, loc, shiftTy, std::vector<int32_t>(shifts.begin(), shifts.end()),
+      "mx_shifts");
+  out.acc = qc::MatMulMxOp::create(
+      rw, loc, RankedTensorType::get(resTy.getShape(), rw.getI64Type()),
+      storageOf(rw, loc, qx), bd.getCodes(), shiftConst, bias,
+      int32_t(xq.getZeroPoint()), bd.getFormat(), uint64_t(block));
+  out.accBits = int(std::ceil(std::log2(bound))) + 1;
+  for (int64_t c = 0; c < n; ++c)
+    out.scales.push_back(alpha * xq.getScale() * ref[c]);
+  out.outAxis = outAxis;
+  out.resTy = resTy;
+  return success();
+}
+
 /// Conv / Gemm / MatMul between quantized operands: the int32 product of a
 /// per-tensor quantized input and quantized weights (bias included at
 /// s_x * s_w), and the float scale of each output channel's accumulator.
@@ -123,6 +229,9 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
     return failure();
   Value qx = dequantized(op->getOperand(0)),
         qw = dequantized(op->getOperand(1));
+  if (auto bd = op->getOperand(1).getDefiningOp<qc::BlockDequantizeOp>();
+      bd && qx && !isa<qc::ConvOp>(op))
+    return mxProduct(rw, op, bd, qx, out);
   // An input quantized at run time with a scale per row.
   std::optional<DynamicInput> rows;
   if (!qx && allowRows && !isa<qc::ConvOp>(op)) {
