@@ -1,6 +1,7 @@
 //===- lowbit_bench.cpp - the low-bit kernels beside the int8 VNNI kernels ===//
 //
-// One core, one run: each kernel on the same shapes, median of --repeat
+// One core, one run: each kernel (int8, the W4/W2 unpack and LUT paths,
+// MXFP4) on the same shapes, median of --repeat
 // timed calls after a warm-up, with the ratios the targets name
 // (docs/kernels.md, "Low-bit kernels"). Prints a table, or JSON with
 // --json.
@@ -80,6 +81,24 @@ void matmulShapes(int64_t M, int64_t K, int64_t N) {
     double t = vnni(bits);
     rows.push_back({shape, "W" + std::to_string(bits) + " unpack (vnni)",
                     t * 1e3, int8 / t});
+  }
+  {
+    // MXFP4 (E2M1 codes, blocks of 32 with their shifts): int64 outputs.
+    std::uniform_int_distribution<int> code(0, 15), sh(0, 3);
+    std::vector<uint8_t> codes(size_t(K * N));
+    for (auto &c : codes)
+      c = uint8_t(code(rng));
+    std::vector<int8_t> shifts(size_t(N * (K / 32)));
+    for (auto &s : shifts)
+      s = int8_t(sh(rng));
+    qc::kernels::MxPacked p =
+        qc::kernels::packMxWeights(codes.data(), shifts.data(), K, N);
+    std::vector<int64_t> corr(size_t(N), 0), acc(size_t(M * N));
+    double t = median([&] {
+      qc_k_matmul_mx_i8_vnni(M, N, K, a.data(), 0, p.weights.data(),
+                             p.shifts.data(), corr.data(), acc.data(), 0, 1);
+    });
+    rows.push_back({shape, "MXFP4 (vnni)", t * 1e3, int8 / t});
   }
   for (unsigned bits : {4u, 3u, 2u, 1u}) {
     int half = 1 << (bits - 1);
@@ -293,6 +312,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   matmulShapes(1, 4096, 4096);
+  matmulShapes(1, 4096, 11008);
   matmulShapes(128, 4096, 4096);
   for (int64_t C : {64, 128, 256})
     convShapes(C, 56);

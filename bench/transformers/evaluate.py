@@ -6,6 +6,7 @@ quant-run. Writes the table into --report (docs/quality.md) between its
 markers, and the figures as JSON into the work directory.
 
     evaluate.py BINDIR [--work DIR] [--report docs/quality.md] [--models gpt,bert]
+                [--formats]  (the weight-format table instead of the recipes)
 """
 import argparse
 import glob
@@ -83,6 +84,31 @@ RECIPES = [
     ("W8A8 integer-only + rotation", ["--rotate-hadamard"]),
 ]
 
+# --formats: weight formats at 4, 6 and 8 bits, rounded to nearest, with
+# 8-bit activations (the layers' inputs, per tensor): name, bits per weight
+# (scales included), flags.
+LINEAR = ["--quantize-scope", "linear", "--weight-rounding", "nearest"]
+FORMAT_RECIPES = [
+    ("float", None, None),
+    ("int4, a scale per channel", 4.0, LINEAR + ["--weight-bits", "4"]),
+    ("int4, a scale per 32 (f32 scales)", 5.0,
+     LINEAR + ["--weight-bits", "4", "--weight-granularity", "block:32"]),
+    ("int4, a scale per 32, GPTQ", 5.0,
+     ["--quantize-scope", "linear", "--weight-bits", "4", "--weight-granularity", "block:32",
+      "--weight-rounding", "gptq"]),
+    ("fp4 E2M1, a scale per channel", 4.0, LINEAR + ["--weight-format", "fp4_e2m1"]),
+    ("MXFP4 (E8M0 per 32, max)", 4.25, LINEAR + ["--weight-format", "mxfp4"]),
+    ("MXFP4 (E8M0 per 32, mse)", 4.25,
+     LINEAR + ["--weight-format", "mxfp4", "--block-scale", "mse"]),
+    ("NVFP4 (E4M3 per 16)", 4.5, LINEAR + ["--weight-format", "nvfp4"]),
+    ("MXFP6 E2M3", 6.25, LINEAR + ["--weight-format", "mxfp6_e2m3"]),
+    ("MXFP6 E3M2", 6.25, LINEAR + ["--weight-format", "mxfp6_e3m2"]),
+    ("int8, a scale per channel", 8.0, LINEAR),
+    ("fp8 E4M3, a scale per channel", 8.0, LINEAR + ["--weight-format", "fp8_e4m3"]),
+    ("fp8 E5M2, a scale per channel", 8.0, LINEAR + ["--weight-format", "fp8_e5m2"]),
+    ("MXFP8 E4M3", 8.25, LINEAR + ["--weight-format", "mxfp8_e4m3"]),
+]
+
 
 def log_softmax(x):
     x = x - x.max(-1, keepdims=True)
@@ -111,7 +137,11 @@ def main():
     ap.add_argument("--report")
     ap.add_argument("--models", default="gpt,bert")
     ap.add_argument("--only", help="regular expression: the recipes to run (float always runs)")
+    ap.add_argument("--formats", action="store_true",
+                    help="the weight-format table (FORMAT_RECIPES) instead")
     a = ap.parse_args()
+    recipes = ([(n, f) for n, _, f in FORMAT_RECIPES] if a.formats else RECIPES)
+    bits = {n: b for n, b, _ in FORMAT_RECIPES}
     os.makedirs(a.work, exist_ok=True)
     rows = {}
     for model in a.models.split(","):
@@ -120,7 +150,7 @@ def main():
             script("bench/transformers/samples.py", model, data)
         labels = dict(np.load(f"{data}/eval-labels.npz"))
         evals = sorted(glob.glob(f"{data}/eval/*.npy"))
-        for name, flags in RECIPES:
+        for name, flags in recipes:
             if a.only and flags is not None and not re.search(a.only, name):
                 continue
             lib = f"{a.work}/{model}-{len(rows)}.so"
@@ -137,7 +167,15 @@ def main():
             print(f"{model:5s} {name:40s} perplexity {ppl:8.4f} accuracy {100 * acc:6.2f}%"
                   f"{'' if rel is None else f'  rewritten float rel diff {rel:.1e}'}"
                   f"  ({compile_s:.0f} s to compile)", flush=True)
-    if a.report:
+    if a.report and a.formats:
+        lines = ["| model | weights (activations u8 per tensor) | bits per weight | perplexity | "
+                 "accuracy |", "| --- | --- | ---: | ---: | ---: |"]
+        for (model, name), (ppl, acc, rel) in rows.items():
+            label = {"gpt": "GPT-style (next char)", "bert": "BERT-style (masked char)"}[model]
+            b = "-" if bits.get(name) is None else f"{bits[name]:g}"
+            lines.append(f"| {label} | {name} | {b} | {ppl:.4f} | {100 * acc:.2f}% |")
+        write_generated(a.report, "weight formats: bench/transformers/evaluate.py --formats", lines)
+    elif a.report:
         lines = ["| model | recipe | perplexity | accuracy | W8A8 gap recovered | "
                  "rewritten float vs original (max rel. diff) |",
                  "| --- | --- | ---: | ---: | ---: | ---: |"]
@@ -152,7 +190,7 @@ def main():
             lines.append(f"| {label} | {name} | {ppl:.4f} | {100 * acc:.2f}% | {rec} | "
                          f"{'-' if rel is None else f'{rel:.1e}'} |")
         write_generated(a.report, "bench/transformers/evaluate.py", lines)
-    with open(f"{a.work}/results.json", "w") as h:
+    with open(f"{a.work}/results{'-formats' if a.formats else ''}.json", "w") as h:
         json.dump({f"{m}/{n}": v for (m, n), v in rows.items()}, h, indent=1)
 
 

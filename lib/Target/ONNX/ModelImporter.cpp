@@ -56,6 +56,17 @@ Type qc::onnx_import::convertElementType(int32_t dt, MLIRContext *ctx) {
     return b.getIntegerType(32, false);
   case onnx::TensorProto::UINT64:
     return b.getIntegerType(64, false);
+  // Types after Debian's libonnx 1.12, by their enum values.
+  case 17: // FLOAT8E4M3FN (opset 19)
+    return b.getType<Float8E4M3FNType>();
+  case 19: // FLOAT8E5M2
+    return b.getType<Float8E5M2Type>();
+  case 21: // UINT4 (opset 21)
+    return b.getIntegerType(4, false);
+  case 22: // INT4
+    return b.getIntegerType(4);
+  case 23: // FLOAT4E2M1 (opset 23)
+    return b.getType<Float4E2M1FNType>();
   default:
     return nullptr;
   }
@@ -64,6 +75,22 @@ Type qc::onnx_import::convertElementType(int32_t dt, MLIRContext *ctx) {
 static std::string dataTypeName(int32_t dt) {
   if (onnx::TensorProto_DataType_IsValid(dt))
     return onnx::TensorProto_DataType_Name(onnx::TensorProto_DataType(dt));
+  switch (dt) {
+  case 17:
+    return "FLOAT8E4M3FN";
+  case 18:
+    return "FLOAT8E4M3FNUZ";
+  case 19:
+    return "FLOAT8E5M2";
+  case 20:
+    return "FLOAT8E5M2FNUZ";
+  case 21:
+    return "UINT4";
+  case 22:
+    return "INT4";
+  case 23:
+    return "FLOAT4E2M1";
+  }
   return "data type " + std::to_string(dt);
 }
 
@@ -183,7 +210,10 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
                           << "' has unsupported element type "
                           << dataTypeName(t.data_type());
   SmallVector<int64_t> dims(t.dims().begin(), t.dims().end());
-  unsigned eltBytes = elt.isInteger(1) ? 1 : elt.getIntOrFloatBitWidth() / 8;
+  // 4-bit types travel two to a byte (low nibble first); in MLIR each takes
+  // a byte.
+  bool nibbles = elt.getIntOrFloatBitWidth() == 4;
+  unsigned eltBytes = elt.isInteger(1) || nibbles ? 1 : elt.getIntOrFloatBitWidth() / 8;
   // A corrupt file may claim negative dims or more bytes than exist.
   int64_t n = 1;
   for (int64_t d : dims)
@@ -203,6 +233,17 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
     bytes = std::move(*ext);
   } else {
     bytes = inlineTensorBytes(t, eltBytes);
+  }
+  if (nibbles) {
+    if (int64_t(bytes.size()) != (n + 1) / 2)
+      return emitError(loc) << "tensor '" << t.name() << "' of shape " << type
+                            << " holds " << bytes.size()
+                            << " bytes, expected " << (n + 1) / 2
+                            << " (two 4-bit values a byte)";
+    std::string wide(size_t(n), '\0');
+    for (int64_t i = 0; i < n; ++i)
+      wide[size_t(i)] = char((uint8_t(bytes[size_t(i / 2)]) >> (4 * (i % 2))) & 0xF);
+    bytes = std::move(wide);
   }
   if (int64_t(bytes.size()) != n * int64_t(eltBytes))
     return emitError(loc) << "tensor '" << t.name() << "' of shape " << type

@@ -9,7 +9,10 @@
 #include "NodeImporter.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Support/Dyadic.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -89,7 +92,9 @@ FailureOr<quant::QuantizedType> quantType(NodeImporter &n, IntegerType storage,
                                           RankedTensorType tensor) {
   IntRange r = integerRange(storage);
   unsigned flags = storage.isUnsigned() ? 0 : quant::QuantizationFlags::Signed;
-  Type storageTy = IntegerType::get(n.builder.getContext(), storage.getWidth());
+  // 4-bit storage is widened to a byte (widenInt4), its range kept.
+  Type storageTy =
+      IntegerType::get(n.builder.getContext(), std::max(8u, storage.getWidth()));
   auto emit = [&] { return n.error(); };
   if (s.size() == 1)
     return quant::QuantizedType(quant::UniformQuantizedType::getChecked(
@@ -138,14 +143,263 @@ LogicalResult importQuantizeLinear(NodeImporter &n) {
   return success();
 }
 
+/// A constant 1-D i8 tensor of `bytes` (a resource blob).
+Value byteConstant(NodeImporter &n, ArrayRef<uint8_t> bytes, StringRef name) {
+  auto ty = RankedTensorType::get({int64_t(bytes.size())},
+                                  n.builder.getI8Type());
+  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
+      alignof(uint64_t));
+  return arith::ConstantOp::create(
+      n.builder, n.loc, DenseResourceElementsAttr::get(ty, name, std::move(blob)));
+}
+
+/// The bytes of constant input #i, one per element; none if not constant.
+std::optional<std::vector<char>> constantBytes(NodeImporter &n, unsigned i) {
+  ElementsAttr attr;
+  if (i >= n.inputs.size() || !n.inputs[i] ||
+      !matchPattern(n.inputs[i], m_Constant(&attr)))
+    return std::nullopt;
+  return readElementBytes(attr);
+}
+
+/// Scales laid out as qc.block_dequantize takes them ([C, nb], C along
+/// `channelAxis`, blocks of `block` along the rest) from an ONNX
+/// Dequantize/QuantizeLinear's per-tensor, per-axis or blocked (opset 21
+/// `block_size`) scales of a tensor `x`; fails for layouts it cannot take.
+struct BlockLayout {
+  int64_t channelAxis, block, blocks;
+  SmallVector<double> scales; // [C][blocks]
+};
+FailureOr<BlockLayout> blockLayout(NodeImporter &n, RankedTensorType x,
+                                   ArrayRef<double> s) {
+  int64_t rank = x.getRank(), numel = x.getNumElements();
+  int64_t axis = n.getInt("axis").value_or(1), b = n.getInt("block_size").value_or(0);
+  if (axis < 0)
+    axis += rank;
+  BlockLayout l;
+  auto channels = [&](int64_t a) { return x.getDimSize(a); };
+  if (s.size() == 1 && b == 0) { // per tensor
+    l.channelAxis = rank == 2 ? 1 : 0;
+    int64_t c = channels(l.channelAxis);
+    l.block = numel / c, l.blocks = 1;
+    l.scales.assign(c, s[0]);
+    return l;
+  }
+  if (axis < 0 || axis >= rank)
+    return n.error() << "axis " << n.getInt("axis").value_or(1)
+                     << " is out of range for rank " << rank;
+  if (b == 0) { // per axis
+    if (!(axis == 0 || (rank == 2 && axis == 1)))
+      return n.error() << "per-axis scales of a minifloat tensor along axis "
+                       << axis << " (rank " << rank
+                       << ") are not supported: axis 0, or 1 of a matrix";
+    if (int64_t(s.size()) != channels(axis))
+      return n.error() << s.size() << " scales for " << channels(axis)
+                       << " channels along axis " << axis;
+    l.channelAxis = axis;
+    l.block = numel / channels(axis), l.blocks = 1;
+    l.scales.assign(s.begin(), s.end());
+    return l;
+  }
+  if (b < 0)
+    return n.error() << "block_size must be positive, got " << b;
+  if (rank != 2)
+    return n.error() << "blocked scales (block_size " << b
+                     << ") of a minifloat tensor of rank " << rank
+                     << " are not supported: a matrix only";
+  l.channelAxis = 1 - axis;
+  l.block = b;
+  l.blocks = (x.getDimSize(axis) + b - 1) / b;
+  int64_t c = channels(l.channelAxis);
+  if (int64_t(s.size()) != c * l.blocks)
+    return n.error() << s.size() << " scales for " << c << " x " << l.blocks
+                     << " blocks of " << b << " along axis " << axis;
+  l.scales.resize(c * l.blocks);
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t bl = 0; bl < l.blocks; ++bl)
+      l.scales[ch * l.blocks + bl] =
+          axis == 0 ? s[bl * c + ch] : s[ch * l.blocks + bl];
+  return l;
+}
+
+/// DequantizeLinear of a constant FLOAT8E4M3FN / FLOAT8E5M2 / FLOAT4E2M1
+/// tensor: qc.block_dequantize of its packed codes. FP4 scales that are all
+/// powers of two in blocks along a matrix's rows become E8M0 codes (an MX
+/// weight the integer products take); other scales stay f32.
+LogicalResult importMinifloatDequantize(NodeImporter &n, RankedTensorType x,
+                                        RankedTensorType out) {
+  Type elt = x.getElementType();
+  qc::ElementFormat fmt = isa<Float8E4M3FNType>(elt)   ? ElementFormat::FP8E4M3
+                          : isa<Float8E5M2Type>(elt) ? ElementFormat::FP8E5M2
+                                                     : ElementFormat::FP4E2M1;
+  minifloat::Format mf = *minifloatFormat(fmt);
+  std::optional<std::vector<char>> codes = constantBytes(n, 0);
+  if (!x.hasStaticShape() || x.getRank() < 1 || !codes ||
+      int64_t(codes->size()) != x.getNumElements())
+    return n.error() << "dequantizes " << elt
+                     << " only from a constant of static shape (an initializer)";
+  if (std::optional<std::vector<char>> zp = constantBytes(n, 2)) {
+    if (llvm::any_of(*zp, [](char c) { return (c & 0x7F) != 0; }))
+      return n.error() << "the zero point of a " << elt << " tensor must be 0";
+  } else if (n.inputs.size() > 2 && n.inputs[2]) {
+    return n.error() << "zero point (input #2) must be a constant";
+  }
+  FailureOr<SmallVector<double>> s = scales(n, 1);
+  if (failed(s))
+    return failure();
+  FailureOr<BlockLayout> l = blockLayout(n, x, *s);
+  if (failed(l))
+    return failure();
+  unsigned bits = minifloat::layout(mf).bits;
+  std::vector<uint32_t> c(codes->size());
+  for (size_t i = 0; i < c.size(); ++i) {
+    c[i] = uint8_t((*codes)[i]) & ((1u << bits) - 1);
+    double v = minifloat::decode(mf, c[i]);
+    if (!std::isfinite(v)) {
+      auto diag = n.error() << "weight holds " << (std::isnan(v) ? "NaN" : "inf")
+                            << " at [";
+      SmallVector<int64_t> idx(x.getRank());
+      int64_t rest = int64_t(i);
+      for (int64_t d = x.getRank() - 1; d >= 0; --d) {
+        idx[d] = rest % x.getDimSize(d);
+        rest /= x.getDimSize(d);
+      }
+      llvm::interleaveComma(idx, diag);
+      return diag << "] of its " << x << "; it cannot be computed with";
+    }
+  }
+  std::vector<uint8_t> packed = minifloat::packCodes(c.data(), c.size(), bits);
+  Value codesV = byteConstant(n, packed, "codes");
+  int64_t channels = x.getDimSize(l->channelAxis);
+  bool mx = fmt == ElementFormat::FP4E2M1 && x.getRank() == 2 &&
+            l->channelAxis == 1 && llvm::all_of(l->scales, [](double v) {
+              int e;
+              return std::frexp(v, &e) == 0.5 && e - 1 >= -127 && e - 1 <= 127;
+            });
+  Value scalesV;
+  ElementFormatAttr scaleFormat;
+  auto sTy = RankedTensorType::get({channels, l->blocks},
+                                   mx ? Type(n.builder.getI8Type())
+                                      : Type(n.builder.getF32Type()));
+  if (mx) {
+    SmallVector<int8_t> e;
+    for (double v : l->scales) {
+      int ex;
+      std::frexp(v, &ex);
+      e.push_back(int8_t(minifloat::e8m0Code(ex - 1)));
+    }
+    scalesV = arith::ConstantOp::create(
+        n.builder, n.loc, DenseElementsAttr::get(sTy, ArrayRef(e)));
+    scaleFormat = ElementFormatAttr::get(n.builder.getContext(),
+                                         ElementFormat::E8M0);
+  } else {
+    SmallVector<float> f(l->scales.begin(), l->scales.end());
+    scalesV = arith::ConstantOp::create(
+        n.builder, n.loc, DenseElementsAttr::get(sTy, ArrayRef(f)));
+  }
+  auto resTy = RankedTensorType::get(
+      x.getShape(), out ? out.getElementType() : n.builder.getF32Type());
+  if (!resTy.getElementType().isF32())
+    return n.error() << "dequantizes " << elt << " to f32 only";
+  n.results = {BlockDequantizeOp::create(
+      n.builder, n.loc, resTy, codesV, scalesV, fmt, uint64_t(l->channelAxis),
+      uint64_t(l->block), scaleFormat, APFloat(1.0))};
+  return success();
+}
+
+/// A constant INT4 / UINT4 tensor widened to i8 / ui8 (the integer
+/// kernels' storage; the quantized type keeps the 4-bit range).
+Value widenInt4(NodeImporter &n, RankedTensorType x, IntegerType storage) {
+  std::optional<std::vector<char>> bytes = constantBytes(n, 0);
+  if (!bytes || int64_t(bytes->size()) != x.getNumElements())
+    return nullptr;
+  bool isSigned = !storage.isUnsigned(); // INT4 imports signless
+  auto ty = RankedTensorType::get(
+      x.getShape(), isSigned ? n.builder.getIntegerType(8)
+                             : n.builder.getIntegerType(8, false));
+  SmallVector<APInt> v;
+  for (char c : *bytes) {
+    int64_t val = isSigned ? int64_t(int8_t(uint8_t(c) << 4) >> 4)
+                           : int64_t(uint8_t(c) & 0xF);
+    v.push_back(APInt(8, uint64_t(val), isSigned));
+  }
+  return arith::ConstantOp::create(n.builder, n.loc,
+                                   DenseElementsAttr::get(ty, v));
+}
+
+/// The !quant type of a blocked (opset 21 `block_size`) integer
+/// DequantizeLinear: blocks of B along `axis`, a scale per block and
+/// position along every other dim.
+FailureOr<quant::QuantizedType>
+blockedQuantType(NodeImporter &n, IntegerType storage, Type expressed,
+                 RankedTensorType x) {
+  int64_t rank = x.getRank(), axis = n.getInt("axis").value_or(1),
+          b = *n.getInt("block_size");
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank || b <= 0 || !x.hasStaticShape() ||
+      x.getDimSize(axis) % b)
+    return n.error() << "block_size " << b << " along axis "
+                     << n.getInt("axis").value_or(1) << " of " << x
+                     << " is not supported (blocks must divide the axis)";
+  FailureOr<SmallVector<double>> s = scales(n, 1);
+  if (failed(s))
+    return failure();
+  FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
+  if (failed(zp))
+    return failure();
+  SmallVector<int64_t> shape(x.getShape());
+  shape[axis] /= b;
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  if (int64_t(s->size()) != count)
+    return n.error() << s->size() << " scales, expected " << count
+                     << " for blocks of " << b << " along axis " << axis;
+  SmallVector<int32_t> dims;
+  SmallVector<int64_t> sizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    dims.push_back(int32_t(d));
+    sizes.push_back(d == axis ? b : 1);
+  }
+  IntRange r = integerRange(storage);
+  Type st = n.builder.getIntegerType(8);
+  SmallVector<float> sf(s->begin(), s->end());
+  SmallVector<int8_t> zf(zp->begin(), zp->end());
+  auto emit = [&] { return n.error(); };
+  return quant::QuantizedType(quant::UniformQuantizedSubChannelType::getChecked(
+      emit, storage.isUnsigned() ? 0 : quant::QuantizationFlags::Signed, st,
+      expressed,
+      DenseElementsAttr::get(RankedTensorType::get(shape, n.builder.getF32Type()),
+                             ArrayRef(sf)),
+      DenseElementsAttr::get(RankedTensorType::get(shape, st), ArrayRef(zf)),
+      dims, sizes, r.min, r.max));
+}
+
 LogicalResult importDequantizeLinear(NodeImporter &n) {
   RankedTensorType x = n.inputType(0);
   auto out = dyn_cast_or_null<RankedTensorType>(n.resultTypes[0]);
-  auto storage = dyn_cast<IntegerType>(x.getElementType());
+  if (x && isa<Float8E4M3FNType, Float8E5M2Type, Float4E2M1FNType>(
+               x.getElementType()))
+    return importMinifloatDequantize(n, x, out);
+  auto storage = x ? dyn_cast<IntegerType>(x.getElementType()) : IntegerType();
+  if (!out && x && storage)
+    out = RankedTensorType::get(x.getShape(), n.builder.getF32Type());
   if (!out || !storage)
     return n.error() << "dequantizes integers to a known float type";
+  if (storage.getWidth() == 4) {
+    Value wide = widenInt4(n, x, storage);
+    if (!wide)
+      return n.error() << "dequantizes " << storage
+                       << " only from a constant (an initializer)";
+    n.inputs[0] = wide;
+    x = cast<RankedTensorType>(wide.getType());
+  }
   FailureOr<quant::QuantizedType> q =
-      linearQuantType(n, storage, out.getElementType(), x);
+      n.getInt("block_size").value_or(0)
+          ? blockedQuantType(n, storage, out.getElementType(), x)
+          : linearQuantType(n, storage, out.getElementType(), x);
   if (failed(q))
     return failure();
   Value quantized = StorageCastOp::create(

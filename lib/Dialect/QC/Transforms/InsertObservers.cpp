@@ -15,10 +15,14 @@ using namespace mlir;
 
 namespace {
 
+/// A float tensor computed when the model runs: not a constant, nor a
+/// constant weight decoded from its minifloat codes (qc.block_dequantize,
+/// which carries its own scales).
 bool isFloatActivation(Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
   return t && isa<FloatType>(t.getElementType()) &&
-         !matchPattern(v, m_Constant());
+         !matchPattern(v, m_Constant()) &&
+         !v.getDefiningOp<qc::BlockDequantizeOp>();
 }
 
 /// A readable, stable name for a value: its producer's location name (the

@@ -172,10 +172,10 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
     if (failed(integerProduct(rw, op, p, /*allowRows=*/true)))
       return failure();
     Type i32 = rw.getI32Type(), f32 = rw.getF32Type();
-    if (p.accBits > 32) {
-      // An int64 accumulator (16-bit input) to int32 by a rounding shift
-      // of its low bits, the scales widened to match.
-      int k = p.accBits - 32;
+    if (p.accBits > 32 || tensorTy(p.acc).getElementType().isInteger(64)) {
+      // An int64 accumulator (16-bit input, MX weights) to int32 by a
+      // rounding shift of its low bits, the scales widened to match.
+      int k = std::max(0, p.accBits - 32);
       FailureOr<Value> narrow = requantizeTo(
           rw, op.getLoc(), p.acc, {std::ldexp(1.0, -k)}, 0, std::nullopt,
           p.resTy.clone(i32), 0, INT32_MIN, INT32_MAX, p.multiplierBits());

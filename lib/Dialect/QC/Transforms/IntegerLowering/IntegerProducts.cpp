@@ -269,6 +269,9 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
       else if (d == channelAxis && size != 1)
         return rw.notifyMatchFailure(op, "weight blocks span output channels");
     }
+    if (llvm::any_of(sc.getZeroPoints().getValues<APInt>(),
+                     [](const APInt &z) { return !z.isZero(); }))
+      return rw.notifyMatchFailure(op, "blocked weights with zero points");
     int64_t k = tensorTy(qw).getDimSize(kAxis);
     if (!blockK || k % blockK)
       return rw.notifyMatchFailure(
