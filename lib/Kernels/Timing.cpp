@@ -166,3 +166,64 @@ double qc::kernels::timeWideSplitPasses(int64_t inputs, int64_t outputs,
       },
       repeats);
 }
+
+double qc::kernels::timeRandomMatmulMx(int64_t M, int64_t K, int64_t N,
+                                       bool vnni, unsigned repeats) {
+  std::mt19937 rng(5);
+  std::vector<uint8_t> codes(size_t(K * N));
+  for (auto &c : codes)
+    c = uint8_t(rng() & 0xF);
+  std::vector<int8_t> shifts(size_t(N * (K / 32)));
+  for (auto &s : shifts)
+    s = int8_t(rng() & 3);
+  MxPacked p = packMxWeights(codes.data(), shifts.data(), K, N);
+  std::vector<uint8_t> a(size_t(M * K));
+  for (auto &v : a)
+    v = uint8_t(rng());
+  std::vector<int64_t> corr(size_t(N), 0), out(size_t(M * N));
+  return medianSeconds(
+      [&] {
+        (vnni ? qc_k_matmul_mx_i8_vnni : qc_k_matmul_mx_i8_generic)(
+            M, N, K, a.data(), 0x80, p.weights.data(), p.shifts.data(),
+            corr.data(), out.data(), 0, 1);
+      },
+      repeats);
+}
+
+double qc::kernels::timeRandomDecodedMatmulF32(int64_t M, int64_t K, int64_t N,
+                                               unsigned bits,
+                                               unsigned repeats) {
+  std::mt19937 rng(6);
+  std::vector<uint8_t> packed(size_t((K * N * bits + 7) / 8 + 1));
+  for (auto &v : packed)
+    v = uint8_t(rng());
+  std::vector<float> table(size_t(1) << bits), scales(size_t(N), 0.5f);
+  for (size_t i = 0; i < table.size(); ++i)
+    table[i] = float(int(i) - int(table.size() / 2)) * 0.25f;
+  std::vector<float> a(size_t(M * K), 0.5f), w(size_t(K * N)),
+      out(size_t(M * N));
+  bool avx512 = hostHasVnni();
+  return medianSeconds(
+      [&] {
+        for (int64_t i = 0; i < K * N; ++i) {
+          int64_t bit = i * bits;
+          unsigned word = packed[size_t(bit / 8)] |
+                          unsigned(packed[size_t(bit / 8 + 1)]) << 8;
+          w[size_t(i)] = table[(word >> (bit % 8)) & ((1u << bits) - 1)] *
+                         scales[size_t(i % N)];
+        }
+        if (avx512) {
+          qc_k_matmul_f32_avx512(1, M, N, K, a.data(), 0, w.data(), 0, 0,
+                                 nullptr, out.data(), 0, 1);
+          return;
+        }
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = 0; n < N; ++n) {
+            float s = 0;
+            for (int64_t k = 0; k < K; ++k)
+              s += a[size_t(m * K + k)] * w[size_t(k * N + n)];
+            out[size_t(m * N + n)] = s;
+          }
+      },
+      repeats);
+}

@@ -1,5 +1,6 @@
 //===- BitAssignment.cpp - the bit-width integer program (CBC) ------------===//
 #include "qc/Quantization/BitWidths.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -16,11 +17,21 @@ static llvm::Error err(const llvm::Twine &msg) {
 }
 
 double qc::assignmentBytes(const SensitivityTable &t,
-                           llvm::ArrayRef<unsigned> wBits) {
+                           llvm::ArrayRef<unsigned> wBits,
+                           llvm::ArrayRef<WeightFormat> formats) {
   double bytes = double(t.fixedBytes);
   for (auto [i, l] : llvm::enumerate(t.layers))
-    bytes += double(l.params) * wBits[i] / 8.0;
+    bytes += double(l.params) *
+             storedBitsPerWeight(wBits[i], i < formats.size()
+                                               ? formats[i]
+                                               : WeightFormat::Int) /
+             8.0;
   return bytes;
+}
+
+std::string qc::weightLabel(unsigned bits, WeightFormat format) {
+  return format == WeightFormat::Int ? std::to_string(bits)
+                                     : stringify(format).str();
 }
 
 double qc::assignmentBops(const SensitivityTable &t,
@@ -61,12 +72,14 @@ double costOf(const SensitivityTable &t, llvm::ArrayRef<size_t> w,
 BitAssignment assignmentOf(const SensitivityTable &t, llvm::ArrayRef<size_t> w,
                            llvm::ArrayRef<size_t> a, std::string status) {
   BitAssignment r;
-  for (size_t j : w)
+  for (size_t j : w) {
     r.weightBits.push_back(t.weightBits[j]);
+    r.weightFormats.push_back(weightFormatOf(t, j));
+  }
   for (size_t j : a)
     r.activationBits.push_back(t.activationBits[j]);
   r.cost = costOf(t, w, a);
-  r.bytes = assignmentBytes(t, r.weightBits);
+  r.bytes = assignmentBytes(t, r.weightBits, r.weightFormats);
   r.bops = assignmentBops(t, r.weightBits, r.activationBits);
   if (!t.latency.empty())
     for (size_t l = 0; l < w.size(); ++l)
@@ -174,8 +187,8 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t,
     std::vector<size_t> allowed = allowedWeights(t, b, l);
     for (size_t j = 0; j < nw; ++j) {
       bool ok = llvm::is_contained(allowed, j);
-      std::string name =
-          "x_" + std::to_string(l) + "_" + std::to_string(t.weightBits[j]);
+      std::string name = "x_" + std::to_string(l) + "_" +
+                         weightLabel(t.weightBits[j], weightFormatOf(t, j));
       Cbc_addCol(m.get(), name.c_str(), 0, ok ? 1 : 0,
                  scale * t.weightCost[l][j], 1, 0, nullptr, nullptr);
       x[l].push_back(col++);
@@ -218,8 +231,10 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t,
     for (size_t l = 0; l < t.layers.size(); ++l)
       for (size_t j = 0; j < nw; ++j) {
         cols.push_back(x[l][j]);
-        coefs.push_back(double(t.layers[l].params) * t.weightBits[j] / 8.0 /
-                        1e3);
+        coefs.push_back(double(t.layers[l].params) *
+                        storedBitsPerWeight(t.weightBits[j],
+                                            weightFormatOf(t, j)) /
+                        8.0 / 1e3);
       }
     addRow(cols, coefs, 'L', (*b.bytes - double(t.fixedBytes)) / 1e3);
   }

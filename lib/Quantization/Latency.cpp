@@ -5,7 +5,8 @@
 // int8 kernel on int8 panels, or on the same panels with 4 or 2 bits per
 // weight expanded in the kernel; for 1-4 bits also the table-lookup kernel
 // on bit planes), the fastest counting, as qc-lower-to-microkernels'
-// lowbit-kernels=auto picks it.
+// lowbit-kernels=auto picks it; MXFP4 on the MX kernel, other minifloats
+// as their decode and a float product.
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Kernels/Timing.h"
@@ -27,6 +28,18 @@ void qc::measureLatency(SensitivityTable &t, unsigned repeats) {
         std::max<int64_t>(1, info.macs / std::max<int64_t>(1, info.params));
     for (auto [j, bits] : llvm::enumerate(t.weightBits)) {
       unsigned r = repeats; // 0: as many runs as fit in a few ms
+      WeightFormat f = weightFormatOf(t, j);
+      if (f != WeightFormat::Int) {
+        // MXFP4 products of a matmul with K % 32 == 0 run on the MX
+        // kernel; every other minifloat weight is decoded, then a float
+        // product.
+        t.latency[l][j] =
+            f == WeightFormat::MXFP4 && !info.conv && K % 32 == 0
+                ? qc::kernels::timeRandomMatmulMx(M, K, N, vnni, r)
+                : qc::kernels::timeRandomDecodedMatmulF32(
+                      M, K, N, formatBits(bits, f), r);
+        continue;
+      }
       double s = qc::kernels::timeRandomMatmulI8(M, K, N, bits, vnni, r);
       if (!info.conv)
         if (std::optional<double> lut =

@@ -58,6 +58,8 @@ llvm::json::Value QualityReport::toJSON() const {
       {"scope", stringify(o.scope)},
       {"activation_granularity", toString(o.activationGranularity)},
       {"weight_bits", int64_t(o.weightBits)},
+      {"weight_format", stringify(o.weightFormat)},
+      {"block_scale", stringify(o.blockScale)},
       {"activation_bits", int64_t(o.activationBits)},
       {"smooth", o.smooth
                      ? (o.smoothAlphaAuto ? llvm::json::Value("auto")
@@ -75,7 +77,13 @@ llvm::json::Value QualityReport::toJSON() const {
 
 /// The configuration in one sentence.
 static void describe(llvm::raw_ostream &m, const QuantizeOptions &o) {
-  m << "W" << o.weightBits << "A" << o.activationBits << " ("
+  m << "W"
+    << (o.weightFormat == WeightFormat::Int
+            ? std::to_string(o.weightBits)
+            : (stringify(o.weightFormat) + " (" + stringify(o.blockScale) +
+               " scales) ")
+                  .str())
+    << "A" << o.activationBits << " ("
     << (o.calibration.signedActivations ? "i8" : "u8") << " activations, "
     << o.weightGranularity << " weight scales"
     << (roundsWithSecondMoments(o.weightRounding)

@@ -95,8 +95,34 @@ std::vector<Layer> findLayers(func::FuncOp graph) {
   return layers;
 }
 
-/// The layer's weight quantized per output channel at `bits`, as stored.
-std::vector<float> fakeQuantized(const Layer &l, unsigned bits, bool gptq) {
+/// The layer's weight in a minifloat format, as qc.block_dequantize
+/// decodes it (fold-calibration's blocks and scales, rounded to nearest).
+std::vector<float> minifloatWeight(const Layer &l, WeightFormat format) {
+  MinifloatScheme m = *minifloatScheme(format);
+  if (l.conv) {
+    int64_t channels = l.shape[0], per = l.weight.size() / channels;
+    return quantizeMinifloatWeight(
+               l.weight, channels, per,
+               [per](int64_t c, int64_t k) { return c * per + k; }, m, false)
+        .dequantized;
+  }
+  // Channel n, reduction index k of the stored weight ([K, N], or a
+  // transposed Gemm's [N, K]).
+  int64_t n = l.n, k = l.k;
+  bool tr = l.transposed;
+  return quantizeMinifloatWeight(
+             l.weight, n, k,
+             [&](int64_t c, int64_t i) { return tr ? c * k + i : i * n + c; },
+             m, false)
+      .dequantized;
+}
+
+/// The layer's weight quantized per output channel at `bits` (or in a
+/// minifloat `format`), as stored.
+std::vector<float> fakeQuantized(const Layer &l, unsigned bits, bool gptq,
+                                 WeightFormat format = WeightFormat::Int) {
+  if (format != WeightFormat::Int)
+    return minifloatWeight(l, format);
   int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
   if (l.conv) { // l.op may be lowered away by now
     int64_t channels = l.shape[0], per = l.weight.size() / channels;
@@ -267,9 +293,17 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
                        const cpu::TargetOptions &target) {
   if (o.metric == SensitivityMetric::Task && o.labels.empty())
     return err("the task metric needs the samples' task labels");
-  for (unsigned b : o.weightBits)
-    if (b < 2 || b > 8)
+  if (!o.weightFormats.empty() && o.weightFormats.size() != o.weightBits.size())
+    return err("one weight format per candidate width");
+  for (auto [j, b] : llvm::enumerate(o.weightBits)) {
+    WeightFormat f =
+        j < o.weightFormats.size() ? o.weightFormats[j] : WeightFormat::Int;
+    if (f == WeightFormat::NVFP4)
+      return err("nvfp4 is not a bit-width candidate (a layer's scheme "
+                 "cannot carry its tensor scale); the others are");
+    if (f == WeightFormat::Int && (b < 2 || b > 8))
       return err("weight formats must have 2-8 bits, got " + llvm::Twine(b));
+  }
   for (unsigned b : o.activationBits)
     if (!isActivationWidth(b))
       return err("activation formats must have 2-8 or 16 bits, got " +
@@ -292,6 +326,7 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
   SensitivityTable t;
   t.metric = o.metric;
   t.weightBits = o.weightBits;
+  t.weightFormats = o.weightFormats;
   t.activationBits = o.activationBits;
   std::vector<ObserveOp> &acts = sw.observers;
   t.activations = sw.observerNames;
@@ -368,7 +403,8 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
       std::vector<double> w = asKN(l.weight);
       double energy = std::max(quadratic(w), 1e-30);
       for (auto [j, bits] : llvm::enumerate(o.weightBits)) {
-        std::vector<double> e = asKN(fakeQuantized(l, bits, gptq));
+        std::vector<double> e =
+            asKN(fakeQuantized(l, bits, gptq, weightFormatOf(t, j)));
         for (size_t x = 0; x < e.size(); ++x)
           e[x] -= w[x];
         t.weightCost[i][j] = quadratic(e) / energy;
@@ -465,7 +501,7 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
     if (!weightChoice)
       break;
     for (auto [j, bits] : llvm::enumerate(o.weightBits)) {
-      sw.setWeight(i, fakeQuantized(l, bits, gptq));
+      sw.setWeight(i, fakeQuantized(l, bits, gptq, weightFormatOf(t, j)));
       if (llvm::Error e = measure(t.weightCost[i][j]))
         return std::move(e);
     }
@@ -804,6 +840,12 @@ llvm::json::Value qc::tableToJSON(const SensitivityTable &t) {
   return llvm::json::Object{
       {"metric", stringify(t.metric)},
       {"weight_bits", llvm::json::Array(t.weightBits)},
+      {"weight_formats", [&] {
+         llvm::json::Array a;
+         for (size_t j = 0; j < t.weightBits.size(); ++j)
+           a.push_back(stringify(weightFormatOf(t, j)));
+         return a;
+       }()},
       {"activation_bits", llvm::json::Array(t.activationBits)},
       {"fixed_bytes", t.fixedBytes},
       {"layers", std::move(layers)},
@@ -845,6 +887,19 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
   t.metric = *metric;
   for (double b : wb)
     t.weightBits.push_back(unsigned(b));
+  if (const llvm::json::Array *fa = o->getArray("weight_formats")) {
+    for (const llvm::json::Value &f : *fa) {
+      std::optional<StringRef> name = f.getAsString();
+      std::optional<WeightFormat> wf =
+          name ? symbolize<WeightFormat>(*name) : std::nullopt;
+      if (!wf)
+        return bad("unknown weight format in weight_formats (" +
+                   spellingList<WeightFormat>() + ")");
+      t.weightFormats.push_back(*wf);
+    }
+    if (t.weightFormats.size() != t.weightBits.size())
+      return bad("weight_formats needs one format per entry of weight_bits");
+  }
   for (double b : ab)
     t.activationBits.push_back(unsigned(b));
   t.fixedBytes = o->getInteger("fixed_bytes").value_or(0);
@@ -912,9 +967,18 @@ Error qc::applyBitWidths(ModuleOp module, const SensitivityTable &t,
                  layerName(l.op, i) + "', the table's '" + t.layers[i].name +
                  "'");
     int64_t axis = isa<ConvOp>(l.op) ? 0 : (l.transposed ? 0 : 1);
-    l.op->setAttr(QCDialect::kWeightSchemeAttrName,
-                  SchemeAttr::get(ctx, ElementFormat::Int, a.weightBits[i],
-                                  true, true, axis, std::nullopt));
+    WeightFormat wf =
+        i < a.weightFormats.size() ? a.weightFormats[i] : WeightFormat::Int;
+    std::optional<MinifloatScheme> m = minifloatScheme(wf);
+    l.op->setAttr(
+        QCDialect::kWeightSchemeAttrName,
+        m ? SchemeAttr::get(ctx, *elementFormatOf(m->element),
+                            minifloat::layout(m->element).bits, true, true,
+                            axis,
+                            m->block ? std::optional<int64_t>(m->block)
+                                     : std::nullopt)
+          : SchemeAttr::get(ctx, ElementFormat::Int, a.weightBits[i], true,
+                            true, axis, std::nullopt));
   }
   // Every activation of the table (layer inputs, and with 16-bit formats
   // every quantized tensor), by its observer's name.

@@ -369,6 +369,8 @@ static Expected<SensitivityTable> sensitivityTable(ModuleOp module,
       return t.takeError();
     if (t->metric == o.sensitivity.metric &&
         t->weightBits == o.sensitivity.weightBits &&
+        t->weightFormats.size() == o.sensitivity.weightFormats.size() &&
+        llvm::equal(t->weightFormats, o.sensitivity.weightFormats) &&
         t->activationBits == o.sensitivity.activationBits) {
       log << "sensitivity: " << t->layers.size() << " layers from "
           << o.sensitivityCache << "\n";
@@ -423,9 +425,11 @@ static Expected<BitAssignment> chooseBitWidths(const SensitivityTable &t,
   Expected<BitAssignment> a = qc::assignBitWidths(t, b, o.assignment);
   if (!a)
     return a.takeError();
-  std::map<unsigned, int> counts;
-  for (unsigned w : a->weightBits)
-    ++counts[w];
+  std::map<std::string, int> counts;
+  for (auto [i, w] : llvm::enumerate(a->weightBits))
+    ++counts[weightLabel(w, i < a->weightFormats.size()
+                                ? a->weightFormats[i]
+                                : WeightFormat::Int)];
   log << "bit widths (" << stringify(o.assignment) << "): " << a->status
       << "; size " << llvm::formatv("{0:f0}", a->bytes) << " bytes, "
       << llvm::formatv("{0:e3}", a->bops) << " BOPs, "
@@ -434,11 +438,16 @@ static Expected<BitAssignment> chooseBitWidths(const SensitivityTable &t,
               : llvm::formatv("{0:f1} us (kernels), ", a->latency * 1e6).str())
       << "summed sensitivity " << llvm::formatv("{0:e4}", a->cost)
       << "; weights:";
-  for (auto &[bits, n] : counts)
-    log << " " << n << " x " << bits << "-bit";
+  for (auto &[label, n] : counts)
+    log << " " << n << " x "
+        << (llvm::all_of(label, llvm::isDigit) ? label + "-bit" : label);
   log << "\n";
   for (auto [i, l] : llvm::enumerate(t.layers))
-    log << "  " << l.name << ": W" << a->weightBits[i] << "A"
+    log << "  " << l.name << ": W"
+        << weightLabel(a->weightBits[i], i < a->weightFormats.size()
+                                             ? a->weightFormats[i]
+                                             : WeightFormat::Int)
+        << "A"
         << a->activationBits[l.activation] << "\n";
   std::map<unsigned, int> actCounts;
   for (unsigned bits : a->activationBits)
@@ -617,6 +626,9 @@ static llvm::json::Value bitWidthsJSON(const std::optional<SensitivityTable> &t,
     layers.push_back(llvm::json::Object{
         {"layer", l.name},
         {"weight_bits", int64_t(a->weightBits[i])},
+        {"weight_format", stringify(i < a->weightFormats.size()
+                                        ? a->weightFormats[i]
+                                        : WeightFormat::Int)},
         {"activation_bits", int64_t(a->activationBits[l.activation])}});
   llvm::json::Array activations;
   for (auto [g, name] : llvm::enumerate(t->activations))

@@ -336,8 +336,10 @@ void qc::bindQuantizeFlags(OptionsBinder &b, QuantizeFlags &f) {
       given(parseDuration),
       "is not a duration (e.g. 2.5ms, 800us, 0.01s)");
   b.list("weight-formats", f.weightFormats,
-         "With --bits auto: candidate weight bits (default 2,3,4,8)", "BITS",
-         true);
+         "With --bits auto: candidate weight formats: integer bits (2-8) and "
+         "minifloat formats (mxfp4, fp4_e2m1, fp8_e4m3, mxfp6_e2m3, ...; "
+         "default 2,3,4,8)",
+         "BITS|FORMAT", true);
   b.list(
       "activation-formats", f.activationFormats,
       "With --bits auto: candidate activation bits (2-8, 16) per quantized "
@@ -380,8 +382,29 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
       return fail(flag + " needs --calibration-data (or --load-calibration)");
     return Error::success();
   }
-  if (!weightFormats.empty())
-    o.sensitivity.weightBits = weightFormats;
+  if (!weightFormats.empty()) {
+    o.sensitivity.weightBits.clear();
+    o.sensitivity.weightFormats.clear();
+    for (const std::string &w : weightFormats) {
+      unsigned bits = 0;
+      std::optional<WeightFormat> f = symbolize<WeightFormat>(w);
+      if (!llvm::StringRef(w).getAsInteger(10, bits)) {
+        f = WeightFormat::Int;
+      } else if (!f || *f == WeightFormat::Int) {
+        return fail("--weight-formats: '" + w +
+                    "' is neither a bit width nor a weight format (" +
+                    spellingList<WeightFormat>() + ")");
+      } else if (*f == WeightFormat::NVFP4) {
+        return fail("--weight-formats: nvfp4 is not a per-layer candidate (its "
+                    "tensor scale is not a layer scheme's); use "
+                    "--weight-format nvfp4 for the whole model");
+      } else {
+        bits = formatBits(0, *f);
+      }
+      o.sensitivity.weightBits.push_back(bits);
+      o.sensitivity.weightFormats.push_back(*f);
+    }
+  }
   if (!activationFormats.empty())
     o.sensitivity.activationBits = activationFormats;
   const CalibrationOptions &c = o.calibration;
@@ -415,8 +438,10 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
   bool task = o.sensitivity.metric == SensitivityMetric::Task;
   if (task && o.taskLabels.empty())
     return fail("--sensitivity-metric task needs --task-labels");
-  for (unsigned bits : o.sensitivity.weightBits)
-    if (bits < 2 || bits > 8)
+  for (auto [j, bits] : llvm::enumerate(o.sensitivity.weightBits))
+    if ((j >= o.sensitivity.weightFormats.size() ||
+         o.sensitivity.weightFormats[j] == WeightFormat::Int) &&
+        (bits < 2 || bits > 8))
       return fail("--weight-formats: " + llvm::Twine(bits) +
                   " bits is not in 2-8");
   for (unsigned bits : o.sensitivity.activationBits)

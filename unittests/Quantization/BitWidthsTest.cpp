@@ -229,3 +229,59 @@ TEST(BitWidths, BudgetsParse) {
 }
 
 } // namespace
+
+namespace {
+
+/// Candidates of the same width in different formats (int4 and MXFP4,
+/// int8 and FP8): sizes count the MX scales (8 bits per 32 weights), the
+/// program matches exhaustive search, and the table's JSON keeps the
+/// formats.
+TEST(BitWidths, FormatCandidates) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  int checked = 0;
+  for (int trial = 0; trial < 30; ++trial) {
+    SensitivityTable t =
+        randomTable(rng, 2 + trial % 4, 1 + trial % 2, {4, 4, 8, 8}, {8});
+    t.weightFormats = {WeightFormat::Int, WeightFormat::MXFP4,
+                       WeightFormat::Int, WeightFormat::FP8E4M3};
+    // All layers in MXFP4: 4.25 bits a weight.
+    std::vector<unsigned> wb(t.layers.size(), 4);
+    std::vector<WeightFormat> wf(t.layers.size(), WeightFormat::MXFP4);
+    double params = 0;
+    for (const LayerInfo &l : t.layers)
+      params += double(l.params);
+    EXPECT_DOUBLE_EQ(assignmentBytes(t, wb, wf),
+                     double(t.fixedBytes) + params * 4.25 / 8);
+    EXPECT_DOUBLE_EQ(assignmentBytes(t, wb),
+                     double(t.fixedBytes) + params * 4 / 8);
+    BitBudget b;
+    double lo = assignmentBytes(t, wb), hi = extreme(t, true, false);
+    b.bytes = lo + u(rng) * (hi - lo);
+    checked += checkAgainstExhaustive(t, b, trial);
+    if (std::optional<BitAssignment> a = exhaustiveBitWidths(t, b)) {
+      ASSERT_EQ(a->weightFormats.size(), t.layers.size());
+      // Each layer's (bits, format) is one of the candidates.
+      for (size_t l = 0; l < t.layers.size(); ++l) {
+        bool found = false;
+        for (size_t j = 0; j < t.weightBits.size(); ++j)
+          found |= t.weightBits[j] == a->weightBits[l] &&
+                   t.weightFormats[j] == a->weightFormats[l];
+        EXPECT_TRUE(found) << "layer " << l;
+      }
+    }
+  }
+  EXPECT_GE(checked, 20);
+
+  SensitivityTable t = randomTable(rng, 3, 1, {4, 4, 8}, {8});
+  t.weightFormats = {WeightFormat::Int, WeightFormat::MXFP4,
+                     WeightFormat::FP8E4M3};
+  llvm::Expected<SensitivityTable> back = tableFromJSON(tableToJSON(t));
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->weightFormats, t.weightFormats);
+  EXPECT_EQ(back->weightBits, t.weightBits);
+  EXPECT_EQ(weightLabel(4, WeightFormat::MXFP4), "mxfp4");
+  EXPECT_EQ(weightLabel(4, WeightFormat::Int), "4");
+}
+
+} // namespace

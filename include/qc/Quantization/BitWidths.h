@@ -39,7 +39,10 @@ struct LayerInfo {
 /// input, alone in each candidate format (the rest of the model float).
 struct SensitivityTable {
   SensitivityMetric metric = SensitivityMetric::MSE;
+  /// The weight candidates: bits (a format's storage bits) and, parallel
+  /// (empty: all int), the formats (int, mxfp4, fp8_e4m3, ...).
   std::vector<unsigned> weightBits, activationBits;
+  std::vector<WeightFormat> weightFormats;
   std::vector<LayerInfo> layers;
   std::vector<std::string> activations;        // observer names
   std::vector<std::vector<double>> weightCost; // [layer][weightBits index]
@@ -56,6 +59,13 @@ struct SensitivityTable {
   /// the byte split and combination); empty when not measured.
   std::vector<double> latencyWide; // [layer]
 };
+
+/// Candidate j's weight format.
+inline WeightFormat weightFormatOf(const SensitivityTable &t, size_t j) {
+  return j < t.weightFormats.size() ? t.weightFormats[j] : WeightFormat::Int;
+}
+/// "4" for int4, the format's name otherwise ("mxfp4").
+std::string weightLabel(unsigned bits, WeightFormat format);
 
 /// Whether a product of `wBits`-bit weights can read `aBits`-bit
 /// activations: 16-bit activations (W8A16) multiply 8-bit weights only.
@@ -81,6 +91,8 @@ llvm::Expected<SensitivityTable> readSensitivityTable(llvm::StringRef path);
 
 struct SensitivityOptions {
   std::vector<unsigned> weightBits{2, 3, 4, 8};
+  /// Parallel to weightBits (empty: all int): a candidate's format.
+  std::vector<WeightFormat> weightFormats;
   std::vector<unsigned> activationBits{8};
   /// mse: the outputs' squared error relative to their energy; kl: the KL
   /// divergence of softmax(outputs) over the last axis from float's; task:
@@ -142,6 +154,7 @@ struct BitBudget {
 
 struct BitAssignment {
   std::vector<unsigned> weightBits;     // per layer
+  std::vector<WeightFormat> weightFormats; // per layer
   std::vector<unsigned> activationBits; // per activation
   double cost = 0, bytes = 0, bops = 0, latency = 0;
   std::string status; // the solver's
@@ -149,7 +162,8 @@ struct BitAssignment {
 
 /// Size in bytes and BOPs of an assignment.
 double assignmentBytes(const SensitivityTable &t,
-                       llvm::ArrayRef<unsigned> wBits);
+                       llvm::ArrayRef<unsigned> wBits,
+                       llvm::ArrayRef<WeightFormat> formats = {});
 double assignmentBops(const SensitivityTable &t, llvm::ArrayRef<unsigned> wBits,
                       llvm::ArrayRef<unsigned> aBits);
 

@@ -46,7 +46,8 @@ struct QuantizeFlags {
   std::optional<double> sizeBudget, bopsBudget, latencyBudget;
   std::optional<double> smoothAlpha; // none: auto
   std::vector<std::string> pins;
-  std::vector<unsigned> weightFormats, activationFormats;
+  std::vector<std::string> weightFormats; // bits (int) or format names
+  std::vector<unsigned> activationFormats;
 
   /// Whether quantization was asked for (calibration data or statistics).
   bool enabled() const;

@@ -56,46 +56,6 @@ Value perTokenQuantize(qc::ObserveOp obs, unsigned bits, int64_t group,
                                          q.getScales(), q.getZeroPoints());
 }
 
-/// The minifloat scheme of a --weight-format (none for int): the MX
-/// formats' blocks of 32 with E8M0 scales, NVFP4's blocks of 16 with E4M3
-/// scales, or f32 scales per channel or per `granularity` block.
-std::optional<qc::MinifloatScheme>
-minifloatScheme(qc::WeightFormat format,
-                const qc::WeightGranularity &granularity) {
-  using F = qc::minifloat::Format;
-  using S = qc::MinifloatScheme::Scale;
-  int64_t block = granularity.kind == qc::WeightGranularity::Block
-                      ? granularity.blockSize
-                      : 0;
-  switch (format) {
-  case qc::WeightFormat::Int:
-    return std::nullopt;
-  case qc::WeightFormat::FP8E4M3:
-    return qc::MinifloatScheme{F::E4M3, S::F32, block};
-  case qc::WeightFormat::FP8E5M2:
-    return qc::MinifloatScheme{F::E5M2, S::F32, block};
-  case qc::WeightFormat::FP6E3M2:
-    return qc::MinifloatScheme{F::E3M2, S::F32, block};
-  case qc::WeightFormat::FP6E2M3:
-    return qc::MinifloatScheme{F::E2M3, S::F32, block};
-  case qc::WeightFormat::FP4E2M1:
-    return qc::MinifloatScheme{F::E2M1, S::F32, block};
-  case qc::WeightFormat::MXFP8E4M3:
-    return qc::MinifloatScheme{F::E4M3, S::E8M0, 32};
-  case qc::WeightFormat::MXFP8E5M2:
-    return qc::MinifloatScheme{F::E5M2, S::E8M0, 32};
-  case qc::WeightFormat::MXFP6E3M2:
-    return qc::MinifloatScheme{F::E3M2, S::E8M0, 32};
-  case qc::WeightFormat::MXFP6E2M3:
-    return qc::MinifloatScheme{F::E2M3, S::E8M0, 32};
-  case qc::WeightFormat::MXFP4:
-    return qc::MinifloatScheme{F::E2M1, S::E8M0, 32};
-  case qc::WeightFormat::NVFP4:
-    return qc::MinifloatScheme{F::E2M1, S::E4M3, 16};
-  }
-  return std::nullopt;
-}
-
 struct FoldCalibrationPass
     : qc::impl::FoldCalibrationBase<FoldCalibrationPass> {
   using Base::Base;
@@ -171,7 +131,7 @@ struct FoldCalibrationPass
     // A per-layer format (assign-bit-widths) overrides the pass options.
     unsigned bits = weightBits;
     std::optional<qc::MinifloatScheme> minifloat =
-        minifloatScheme(weightFormat, granularity);
+        qc::minifloatScheme(weightFormat, granularity);
     if (Attribute a = op->getAttr(qc::QCDialect::kWeightSchemeAttrName)) {
       auto scheme = cast<qc::SchemeAttr>(a);
       if (scheme.isMinifloat()) {

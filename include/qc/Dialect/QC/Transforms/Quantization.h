@@ -2,6 +2,7 @@
 #ifndef QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H
 #define QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H
 
+#include "qc/Dialect/QC/Transforms/QuantizationOptions.h"
 #include "qc/Support/Minifloat.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
@@ -56,6 +57,20 @@ struct MinifloatWeight {
   double tensorScale = 1;        // E4M3 scales: NVFP4's per-tensor scale
   std::vector<float> dequantized; // what qc.block_dequantize computes
 };
+
+/// The minifloat scheme of a weight format (none for int): the MX formats'
+/// blocks of 32 with E8M0 scales, NVFP4's blocks of 16 with E4M3 scales, or
+/// f32 scales per channel or per `granularity` block.
+std::optional<MinifloatScheme>
+minifloatScheme(WeightFormat format, const WeightGranularity &granularity = {});
+
+/// Bits a weight of `format` (`bits` wide for int) takes in storage, its
+/// block scales included (MX: 8 per 32, NVFP4: 8 per 16); per-channel
+/// scales are counted with the model's fixed bytes.
+double storedBitsPerWeight(unsigned bits, WeightFormat format);
+
+/// A weight format's storage bits (int: `bits`).
+unsigned formatBits(unsigned bits, WeightFormat format);
 
 /// Quantizes the finite weights `w` (row-major) of `channels` channels of
 /// `per` elements, element k of channel c at w[at(c, k)]. Max: the MX
