@@ -143,9 +143,12 @@ Error QuantizationSession::prepare() {
                  "calibrate the model again as they change it");
   // Second moments for GPTQ: always for gptq, at <= 4 bits for auto.
   auto low = [](unsigned b) { return b <= 4; };
+  unsigned formatWidth = o.weightFormat == WeightFormat::Int
+                             ? o.weightBits
+                             : formatBits(0, o.weightFormat);
   s->gptq = roundsWithSecondMoments(o.weightRounding) ||
             (o.weightRounding == WeightRounding::Auto &&
-             (low(o.weightBits) ||
+             (low(formatWidth) ||
               (o.bitsAuto && llvm::any_of(o.sensitivity.weightBits, low))));
   if (o.rotationCandidates > 1 && (o.smooth || o.bitsAuto))
     return error(

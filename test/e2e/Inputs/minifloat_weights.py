@@ -199,7 +199,8 @@ for fmt in FORMATS:
         report = os.path.join(work, f"mlp-{fmt}-{kern}.json")
         run(os.path.join(bindir, "quant-compile"), mlp, "--calibration-data",
             os.path.join(work, "calib.npz"), "--weight-format", fmt, "--no-bias-correction",
-            "--int8-kernels", kern, "--report", report, "-o", lib)
+            "--weight-rounding", "nearest", "--int8-kernels", kern, "--report", report,
+            "-o", lib)
         sc = layer_scales(report)
         ref = np.stack([mlp_sim(x, quantize_weight(W["w1"], fmt, 1),
                                 quantize_weight(W["w2"], fmt, 1), sc) for x in xs])
@@ -215,6 +216,67 @@ for fmt in FORMATS:
     ref = np.stack([fake_quant(conv(fake_quant(x.astype(np.float64), *sc["x"]), wq, CW["cb"], 1),
                                *sc["conv"]) for x in cx])
     compare(f"{fmt} Conv vs numpy", outputs(lib, os.path.join(work, "ceval.npz")), ref, sc["conv"][0])
+
+# GPTQ with the MX rounding (the default, auto, at 4 bits where the input's
+# second moments are recorded): closer to the float model than rounding to
+# nearest, on inputs with correlated channels.
+mix = rng.standard_normal((K1, K1)) * np.linspace(2.0, 0.1, K1)[:, None]
+ccorr = np.stack([rng.standard_normal((ROWS, K1)) @ mix / np.sqrt(K1) for _ in range(16)])
+np.savez(os.path.join(work, "calib-corr.npz"), x=ccorr.astype(np.float32))
+xcorr = np.stack([rng.standard_normal((ROWS, K1)) @ mix / np.sqrt(K1) for _ in range(8)])
+np.savez(os.path.join(work, "eval-corr.npz"), x=xcorr.astype(np.float32))
+fref = np.stack([np.concatenate([np.maximum(x @ W["w1"] + W["b1"], 0)] * 2, axis=1)[:, :N1 + 8]
+                 @ W["w2"] for x in xcorr.astype(np.float64)])
+err = {}
+for rounding in ("nearest", "auto"):
+    lib = os.path.join(work, f"mlp-mx-{rounding}.so")
+    run(os.path.join(bindir, "quant-compile"), mlp, "--calibration-data",
+        os.path.join(work, "calib-corr.npz"), "--weight-format", "mxfp4", "--weight-rounding",
+        rounding, "-o", lib)
+    y = outputs(lib, os.path.join(work, "eval-corr.npz"))
+    err[rounding] = ((y.reshape(fref.shape) - fref) ** 2).sum()
+print(f"mxfp4 GPTQ (auto) error / nearest's: {err['auto'] / err['nearest']:.2f}: "
+      f"{'ok' if err['auto'] < 0.9 * err['nearest'] else 'FAIL'}")
+
+# The bit-width program over formats: int4, int8, MXFP4 and FP8 candidates
+# under a size budget between all-4-bit and all-8-bit; the chosen formats
+# (the report's bit_widths) run as numpy simulates them.
+lib = os.path.join(work, "mlp-ilp.so")
+report = os.path.join(work, "mlp-ilp.json")
+run(os.path.join(bindir, "quant-compile"), mlp, "--calibration-data",
+    os.path.join(work, "calib.npz"), "--bits", "auto", "--weight-formats", "4,8,mxfp4,fp8_e4m3",
+    "--pin-first-last=false", "--size-budget", "2.9KB", "--weight-rounding", "nearest",
+    "--no-bias-correction", "--report", report, "-o", lib)
+rep = json.load(open(report))
+chosen = {l["layer"]: (l["weight_format"], l["weight_bits"]) for l in rep["bit_widths"]["layers"]}
+
+
+def int_weight(w, bits):
+    qmax = 2 ** (bits - 1) - 1
+    s = np.abs(w).max(axis=0) / qmax
+    return np.clip(np.round(w / s), -qmax, qmax) * s
+
+
+def layer_weight(w, layer):
+    fmt, bits = chosen[layer]
+    return int_weight(w.astype(np.float64), bits) if fmt == "int" else quantize_weight(w, fmt, 1)
+
+
+params = {"fc1": K1 * N1, "fc2": (N1 + 8) * N2}
+stored = {"int": lambda b: b, "mxfp4": lambda b: 4.25, "fp8_e4m3": lambda b: 8}
+bits_used = sum(params[l] * stored[f](b) for l, (f, b) in chosen.items()) / 8
+sc = layer_scales(report)
+ref = np.stack([mlp_sim(x, layer_weight(W["w1"], "fc1"), layer_weight(W["w2"], "fc2"), sc)
+                for x in xs])
+formats = ", ".join(f"{l} {f if f != 'int' else f'int{b}'}" for l, (f, b) in sorted(chosen.items()))
+# The program's size is the weights' bytes as numpy counts them (MX scales
+# included) plus what no choice changes.
+fixed = rep["bit_widths"]["bytes"] - bits_used
+print(f"bit widths over formats: {formats}; size {rep['bit_widths']['bytes']:.0f} bytes "
+      f"within the budget, {fixed:.0f} fixed: "
+      f"{'ok' if rep['bit_widths']['bytes'] <= 2900 and 0 <= fixed < 1000 else 'FAIL'}")
+compare("bit widths over formats vs numpy", outputs(lib, os.path.join(work, "eval.npz")), ref,
+        sc["fc2"][0])
 
 # The sizes: packed codes and scales, against int8.
 sizes = {f: os.path.getsize(os.path.join(work, f"mlp-{f}-auto.so")) for f in ["mxfp4", "mxfp8_e4m3"]}

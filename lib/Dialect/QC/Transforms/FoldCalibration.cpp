@@ -158,8 +158,30 @@ struct FoldCalibrationPass
              (minifloat ? std::string(qc::minifloat::name(minifloat->element))
                         : "int" + std::to_string(bits));
     if (minifloat) {
+      // GPTQ with the format's rounding: asked for, or (auto) at 4 bits
+      // where the input has second moments; Gemm and MatMul only.
+      unsigned elemBits = qc::minifloat::layout(minifloat->element).bits;
+      if (weightRounding == qc::WeightRounding::AdaRound ||
+          weightRounding == qc::WeightRounding::AdaQuant)
+        return op->emitError()
+               << stringify(weightRounding.getValue())
+               << " rounding does not take minifloat weights ("
+               << qc::minifloat::name(minifloat->element)
+               << "); nearest and gptq do";
+      std::optional<std::vector<float>> gram;
+      if (!conv && (weightRounding == qc::WeightRounding::GPTQ ||
+                    (weightRounding == qc::WeightRounding::Auto &&
+                     elemBits <= 4)))
+        if (obs.getGramAttr())
+          gram = qc::readFloatElements(obs.getGramAttr());
+      if (weightRounding == qc::WeightRounding::GPTQ && !conv &&
+          (!gram || int64_t(gram->size()) != kDim * kDim))
+        return op->emitError()
+               << "gptq rounding needs the second moments of '"
+               << obs.getName() << "' (" << kDim << "x" << kDim
+               << " gram; calibrate with them)";
       std::vector<float> dequantized =
-          quantizeMinifloat(op, *w, wTy, conv, *minifloat, name);
+          quantizeMinifloat(op, *w, wTy, conv, *minifloat, name, gram);
       return correctBias(op, obs, *w, dequantized, wTy, channels, conv, name);
     }
     int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
@@ -316,10 +338,11 @@ struct FoldCalibrationPass
   /// Writes the weight of `op` (a Gemm / MatMul's [K, N], a Conv's
   /// [Cout, ...]) in `scheme` as a qc.block_dequantize of packed codes;
   /// returns the values it decodes to.
-  std::vector<float> quantizeMinifloat(Operation *op, ArrayRef<float> w,
-                                       RankedTensorType wTy, bool conv,
-                                       const qc::MinifloatScheme &scheme,
-                                       StringRef name) {
+  std::vector<float>
+  quantizeMinifloat(Operation *op, ArrayRef<float> w, RankedTensorType wTy,
+                    bool conv, const qc::MinifloatScheme &scheme,
+                    StringRef name,
+                    const std::optional<std::vector<float>> &gram) {
     OpBuilder b(op);
     Location loc = op->getLoc();
     int64_t axis = conv ? 0 : 1, channels = wTy.getDimSize(axis);
@@ -328,6 +351,29 @@ struct FoldCalibrationPass
         w, channels, per,
         [&](int64_t c, int64_t k) { return conv ? c * per + k : k * channels + c; },
         scheme, blockScale == qc::BlockScaleMethod::MSE);
+    if (gram && !conv) {
+      // GPTQ: the scales stay; each weight is rounded to the format after
+      // the error of the rows before it was fed back.
+      int64_t block = scheme.block > 0 ? std::min(scheme.block, per) : per;
+      float ts = float(mw.tensorScale);
+      qc::gptqRound(w, per, channels, *gram, gptqDamp,
+                    [&](int64_t i, double v) {
+                      int64_t c = i % channels, b = (i / channels) / block;
+                      float s = mw.scales[c * mw.blocks + b];
+                      float x = float(v) / s;
+                      if (ts != 1.f)
+                        x /= ts;
+                      uint32_t code =
+                          qc::minifloat::encode(scheme.element, x).value_or(0);
+                      float d =
+                          float(qc::minifloat::decode(scheme.element, code)) * s;
+                      if (ts != 1.f)
+                        d *= ts;
+                      mw.codes[i] = code;
+                      mw.dequantized[i] = d;
+                      return double(d);
+                    });
+    }
     unsigned bits = qc::minifloat::layout(scheme.element).bits;
     std::vector<uint8_t> packed =
         qc::minifloat::packCodes(mw.codes.data(), mw.codes.size(), bits);

@@ -93,8 +93,22 @@ qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
                        llvm::function_ref<int64_t(int64_t)> channelOf,
                        int64_t qmax, llvm::ArrayRef<float> gram, double damp) {
   QuantizedWeight r = quantizeWeight(w, channels, channelOf, qmax);
+  gptqRound(w, k, n, gram, damp, [&](int64_t i, double v) {
+    double s = r.scales[channelOf(i)];
+    int32_t q =
+        int32_t(std::clamp(std::nearbyint(v / s), -double(qmax), double(qmax)));
+    r.q[i] = q;
+    r.dequantized[i] = float(q * s);
+    return double(r.dequantized[i]);
+  });
+  return r;
+}
+
+bool qc::gptqRound(llvm::ArrayRef<float> w, int64_t k, int64_t n,
+                   llvm::ArrayRef<float> gram, double damp,
+                   llvm::function_ref<double(int64_t, double)> round) {
   if (int64_t(gram.size()) != k * k || k == 0)
-    return r;
+    return false;
   // Input rows in order of decreasing energy ("act order").
   std::vector<int64_t> order(k);
   std::iota(order.begin(), order.end(), 0);
@@ -106,7 +120,7 @@ qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
     meanDiag += gram[i * k + i];
   meanDiag /= double(k);
   if (!(meanDiag > 0))
-    return r;
+    return false;
   std::vector<double> h(k * k), u;
   bool factored = false;
   for (double d = damp; d <= 1.0 && !factored; d *= 10) {
@@ -126,7 +140,7 @@ qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
     factored = cholesky(u, k);
   }
   if (!factored)
-    return r;
+    return false;
   auto uAt = [&](int64_t i, int64_t j) {
     return u[j * k + i];
   };                               // U[i, j], j >= i
@@ -140,13 +154,8 @@ qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
     int64_t row = order[a];
     double d = uAt(a, a);
     for (int64_t c = 0; c < n; ++c) {
-      int64_t i = row * n + c;
-      double s = r.scales[channelOf(i)], v = rows[a * n + c];
-      int32_t q = int32_t(
-          std::clamp(std::nearbyint(v / s), -double(qmax), double(qmax)));
-      r.q[i] = q;
-      r.dequantized[i] = float(q * s);
-      err[c] = (v - q * s) / d;
+      double v = rows[a * n + c];
+      err[c] = (v - round(row * n + c, v)) / d;
     }
     for (int64_t b = a + 1; b < k; ++b) {
       double f = uAt(a, b);
@@ -155,7 +164,7 @@ qc::gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
         dst[c] -= err[c] * f;
     }
   }
-  return r;
+  return true;
 }
 
 namespace {

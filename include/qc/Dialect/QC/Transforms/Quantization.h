@@ -110,6 +110,15 @@ gptqQuantizeWeight(llvm::ArrayRef<float> w, int64_t k, int64_t n,
                    llvm::function_ref<int64_t(int64_t)> channelOf, int64_t qmax,
                    llvm::ArrayRef<float> gram, double damp = 0.01);
 
+/// GPTQ's error feedback for any rounding: the K x N weight `w` (row-major,
+/// reduction first) rounded row by row (act order) with `round(i, v)`
+/// giving element i's stored value for the updated value v, each row's
+/// error spread over the rows not yet rounded through the inverse of
+/// `gram`. False (nothing rounded) without usable second moments.
+bool gptqRound(llvm::ArrayRef<float> w, int64_t k, int64_t n,
+               llvm::ArrayRef<float> gram, double damp,
+               llvm::function_ref<double(int64_t, double)> round);
+
 /// Layer-wise reconstruction of a K x N weight (row-major, reduction axis
 /// first, one scale per column) from the layer input's second moments
 /// `gram` (K x K): minimizes the expected output error
