@@ -166,10 +166,15 @@ def mlp_sim(x, w1, w2, sc):
     return fake_quant(r1x @ w2, *sc["fc2"])
 
 
+# A conv (K = 36: a block of 32 and one of 4) and a depthwise conv after it
+# (K = 9: one short block per channel).
 CW = {"cw": (rng.standard_t(3, (8, 4, 3, 3)) * 0.3).astype(np.float32),
-      "cb": (0.1 * rng.standard_normal(8)).astype(np.float32)}
+      "cb": (0.1 * rng.standard_normal(8)).astype(np.float32),
+      "dw": (rng.standard_t(3, (8, 1, 3, 3)) * 0.3).astype(np.float32)}
 convm = save_model(os.path.join(work, "conv.onnx"),
-                   [helper.make_node("Conv", ["x", "cw", "cb"], ["y"], pads=[1, 1, 1, 1], name="conv")],
+                   [helper.make_node("Conv", ["x", "cw", "cb"], ["c1"], pads=[1, 1, 1, 1], name="conv"),
+                    helper.make_node("Conv", ["c1", "dw"], ["y"], pads=[1, 1, 1, 1], group=8,
+                                     name="depthwise")],
                    CW, [1, 4, 6, 6], [1, 8, 6, 6])
 ccal = rng.standard_normal((8, 1, 4, 6, 6)).astype(np.float32)
 np.savez(os.path.join(work, "ccal.npz"), x=ccal)
@@ -212,10 +217,12 @@ for fmt in FORMATS:
         os.path.join(work, "ccal.npz"), "--weight-format", fmt, "--no-bias-correction",
         "--report", report, "-o", lib)
     sc = layer_scales(report)
-    wq = quantize_weight(CW["cw"], fmt, 0)
-    ref = np.stack([fake_quant(conv(fake_quant(x.astype(np.float64), *sc["x"]), wq, CW["cb"], 1),
-                               *sc["conv"]) for x in cx])
-    compare(f"{fmt} Conv vs numpy", outputs(lib, os.path.join(work, "ceval.npz")), ref, sc["conv"][0])
+    wq, dq = quantize_weight(CW["cw"], fmt, 0), quantize_weight(CW["dw"], fmt, 0)
+    ref = np.stack([fake_quant(conv(fake_quant(conv(fake_quant(x.astype(np.float64), *sc["x"]),
+                                                    wq, CW["cb"], 1), *sc["conv"]),
+                                    dq, None, 1, group=8), *sc["depthwise"]) for x in cx])
+    compare(f"{fmt} Conv and depthwise Conv vs numpy", outputs(lib, os.path.join(work, "ceval.npz")),
+            ref, sc["depthwise"][0])
 
 # GPTQ with the MX rounding (the default, auto, at 4 bits where the input's
 # second moments are recorded): closer to the float model than rounding to
