@@ -917,7 +917,7 @@ namespace {
 //===----------------------------------------------------------------------===//
 
 /// 2 x every E2M1 value: the integers the codes stand for.
-constexpr int8_t kE2M1x2[16] = {0, 1, 2, 3, 4, 6, 8, 12,
+constexpr int8_t kE2M1x2[16] = {0, 1,  2,  3,  4,  6,  8,  12,
                                 0, -1, -2, -3, -4, -6, -8, -12};
 constexpr int64_t kMxRows = 4; // rows kept in registers against a panel
 
@@ -972,10 +972,9 @@ struct MxRows {
 /// int32 block sums, which are widened, shifted by the block's per-column
 /// shifts (vpsllvq; a count of 0xFF gives 0) and added in int64.
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) void
-mxVnni(int64_t M, int64_t N, int64_t K, const uint8_t *a,
-                    uint8_t aXor, const uint8_t *w, const uint8_t *shifts,
-                    const int64_t *corr, int64_t *out, int64_t task,
-                    int64_t ntasks) {
+mxVnni(int64_t M, int64_t N, int64_t K, const uint8_t *a, uint8_t aXor,
+       const uint8_t *w, const uint8_t *shifts, const int64_t *corr,
+       int64_t *out, int64_t task, int64_t ntasks) {
   int64_t panels = (N + 15) / 16, blocks = K / 32, p0, p1;
   share(panels, task, ntasks, p0, p1);
   MxRows rows(a, M * K, aXor);

@@ -1,6 +1,6 @@
 //===- BitAssignment.cpp - the bit-width integer program (CBC) ------------===//
-#include "qc/Quantization/BitWidths.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Quantization/BitWidths.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -21,11 +21,11 @@ double qc::assignmentBytes(const SensitivityTable &t,
                            llvm::ArrayRef<WeightFormat> formats) {
   double bytes = double(t.fixedBytes);
   for (auto [i, l] : llvm::enumerate(t.layers))
-    bytes += double(l.params) *
-             storedBitsPerWeight(wBits[i], i < formats.size()
-                                               ? formats[i]
-                                               : WeightFormat::Int) /
-             8.0;
+    bytes +=
+        double(l.params) *
+        storedBitsPerWeight(wBits[i], i < formats.size() ? formats[i]
+                                                         : WeightFormat::Int) /
+        8.0;
   return bytes;
 }
 
@@ -231,10 +231,10 @@ llvm::Expected<BitAssignment> qc::solveBitWidths(const SensitivityTable &t,
     for (size_t l = 0; l < t.layers.size(); ++l)
       for (size_t j = 0; j < nw; ++j) {
         cols.push_back(x[l][j]);
-        coefs.push_back(double(t.layers[l].params) *
-                        storedBitsPerWeight(t.weightBits[j],
-                                            weightFormatOf(t, j)) /
-                        8.0 / 1e3);
+        coefs.push_back(
+            double(t.layers[l].params) *
+            storedBitsPerWeight(t.weightBits[j], weightFormatOf(t, j)) / 8.0 /
+            1e3);
       }
     addRow(cols, coefs, 'L', (*b.bytes - double(t.fixedBytes)) / 1e3);
   }

@@ -52,8 +52,8 @@ llvm::json::Value QualityReport::toJSON() const {
       {"weight_granularity", toString(o.weightGranularity)},
       {"weight_rounding", stringify(o.weightRounding)},
       {"bit_widths", bitWidths},
-      {"attribution",
-       attribution ? attributionToJSON(*attribution) : llvm::json::Value(nullptr)},
+      {"attribution", attribution ? attributionToJSON(*attribution)
+                                  : llvm::json::Value(nullptr)},
       {"bias_correction", o.biasCorrection},
       {"scope", stringify(o.scope)},
       {"activation_granularity", toString(o.activationGranularity)},

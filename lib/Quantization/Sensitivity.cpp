@@ -840,7 +840,8 @@ llvm::json::Value qc::tableToJSON(const SensitivityTable &t) {
   return llvm::json::Object{
       {"metric", stringify(t.metric)},
       {"weight_bits", llvm::json::Array(t.weightBits)},
-      {"weight_formats", [&] {
+      {"weight_formats",
+       [&] {
          llvm::json::Array a;
          for (size_t j = 0; j < t.weightBits.size(); ++j)
            a.push_back(stringify(weightFormatOf(t, j)));
@@ -972,11 +973,10 @@ Error qc::applyBitWidths(ModuleOp module, const SensitivityTable &t,
     std::optional<MinifloatScheme> m = minifloatScheme(wf);
     l.op->setAttr(
         QCDialect::kWeightSchemeAttrName,
-        m ? SchemeAttr::get(ctx, *elementFormatOf(m->element),
-                            minifloat::layout(m->element).bits, true, true,
-                            axis,
-                            m->block ? std::optional<int64_t>(m->block)
-                                     : std::nullopt)
+        m ? SchemeAttr::get(
+                ctx, *elementFormatOf(m->element),
+                minifloat::layout(m->element).bits, true, true, axis,
+                m->block ? std::optional<int64_t>(m->block) : std::nullopt)
           : SchemeAttr::get(ctx, ElementFormat::Int, a.weightBits[i], true,
                             true, axis, std::nullopt));
   }

@@ -430,9 +430,8 @@ static Expected<BitAssignment> chooseBitWidths(const SensitivityTable &t,
     return a.takeError();
   std::map<std::string, int> counts;
   for (auto [i, w] : llvm::enumerate(a->weightBits))
-    ++counts[weightLabel(w, i < a->weightFormats.size()
-                                ? a->weightFormats[i]
-                                : WeightFormat::Int)];
+    ++counts[weightLabel(w, i < a->weightFormats.size() ? a->weightFormats[i]
+                                                        : WeightFormat::Int)];
   log << "bit widths (" << stringify(o.assignment) << "): " << a->status
       << "; size " << llvm::formatv("{0:f0}", a->bytes) << " bytes, "
       << llvm::formatv("{0:e3}", a->bops) << " BOPs, "
@@ -450,8 +449,7 @@ static Expected<BitAssignment> chooseBitWidths(const SensitivityTable &t,
         << weightLabel(a->weightBits[i], i < a->weightFormats.size()
                                              ? a->weightFormats[i]
                                              : WeightFormat::Int)
-        << "A"
-        << a->activationBits[l.activation] << "\n";
+        << "A" << a->activationBits[l.activation] << "\n";
   std::map<unsigned, int> actCounts;
   for (unsigned bits : a->activationBits)
     ++actCounts[bits];
@@ -629,9 +627,9 @@ static llvm::json::Value bitWidthsJSON(const std::optional<SensitivityTable> &t,
     layers.push_back(llvm::json::Object{
         {"layer", l.name},
         {"weight_bits", int64_t(a->weightBits[i])},
-        {"weight_format", stringify(i < a->weightFormats.size()
-                                        ? a->weightFormats[i]
-                                        : WeightFormat::Int)},
+        {"weight_format",
+         stringify(i < a->weightFormats.size() ? a->weightFormats[i]
+                                               : WeightFormat::Int)},
         {"activation_bits", int64_t(a->activationBits[l.activation])}});
   llvm::json::Array activations;
   for (auto [g, name] : llvm::enumerate(t->activations))

@@ -31,8 +31,8 @@ Value qc::lowering::packedCode(OpBuilder &b, Location l, Value bytes,
     Value next = arith::MinUIOp::create(
         b, l, arith::AddIOp::create(b, l, at, cindex(b, l, 1)),
         cindex(b, l, len - 1));
-    Value hi = arith::ShLIOp::create(b, l, byteAt(next),
-                                     arith::ConstantIntOp::create(b, l, i32, 8));
+    Value hi = arith::ShLIOp::create(
+        b, l, byteAt(next), arith::ConstantIntOp::create(b, l, i32, 8));
     word = arith::OrIOp::create(b, l, word, hi);
   }
   Value shift = arith::IndexCastOp::create(
@@ -49,7 +49,8 @@ Value qc::lowering::minifloatTable(OpBuilder &b, Location l,
   for (unsigned c = 0; c < n; ++c)
     values.push_back(float(qc::minifloat::decode(f, c)));
   auto ty = RankedTensorType::get({int64_t(n)}, b.getF32Type());
-  return arith::ConstantOp::create(b, l, DenseElementsAttr::get(ty, ArrayRef(values)));
+  return arith::ConstantOp::create(
+      b, l, DenseElementsAttr::get(ty, ArrayRef(values)));
 }
 
 namespace {
@@ -70,7 +71,8 @@ struct BlockDequantizeLowering : OpRewritePattern<qc::BlockDequantizeOp> {
       scaleTable = minifloatTable(rw, loc, *qc::minifloatFormat(*sf));
     Value codes = op.getCodes(), scales = op.getScales();
     int64_t axis = op.getAxis(), rank = ty.getRank();
-    int64_t channels = ty.getDimSize(axis), per = ty.getNumElements() / channels;
+    int64_t channels = ty.getDimSize(axis),
+            per = ty.getNumElements() / channels;
     int64_t block = op.getBlock();
     double ts = op.getTensorScale().convertToDouble();
     Value y = indexGeneric(
@@ -79,7 +81,8 @@ struct BlockDequantizeLowering : OpRewritePattern<qc::BlockDequantizeOp> {
           for (int64_t d = 1; d < rank; ++d)
             idx = arith::AddIOp::create(
                 b, l,
-                arith::MulIOp::create(b, l, idx, cindex(b, l, ty.getDimSize(d))),
+                arith::MulIOp::create(b, l, idx,
+                                      cindex(b, l, ty.getDimSize(d))),
                 iv[d]);
           Value c, k;
           if (axis == 0) {
@@ -90,20 +93,22 @@ struct BlockDequantizeLowering : OpRewritePattern<qc::BlockDequantizeOp> {
             k = iv[0];
           }
           Value code = packedCode(b, l, codes, idx, bits);
-          Value v = tensor::ExtractOp::create(
-              b, l, table,
-              ValueRange{arith::IndexCastOp::create(b, l, b.getIndexType(), code)});
+          Value v =
+              tensor::ExtractOp::create(b, l, table,
+                                        ValueRange{arith::IndexCastOp::create(
+                                            b, l, b.getIndexType(), code)});
           Value kb = arith::DivUIOp::create(b, l, k, cindex(b, l, block));
           Value s = tensor::ExtractOp::create(b, l, scales, ValueRange{c, kb});
           if (scaleTable) {
             Value sc = arith::ExtUIOp::create(b, l, b.getI32Type(), s);
-            s = tensor::ExtractOp::create(
-                b, l, scaleTable,
-                ValueRange{arith::IndexCastOp::create(b, l, b.getIndexType(), sc)});
+            s = tensor::ExtractOp::create(b, l, scaleTable,
+                                          ValueRange{arith::IndexCastOp::create(
+                                              b, l, b.getIndexType(), sc)});
           }
           v = arith::MulFOp::create(b, l, v, s);
           if (ts != 1.0)
-            v = arith::MulFOp::create(b, l, v, fconst(b, l, b.getF32Type(), ts));
+            v = arith::MulFOp::create(b, l, v,
+                                      fconst(b, l, b.getF32Type(), ts));
           return v;
         });
     rw.replaceOp(op, y);

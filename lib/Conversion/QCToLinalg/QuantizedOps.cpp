@@ -282,16 +282,17 @@ struct MatMulMxLowering : OpRewritePattern<qc::MatMulMxOp> {
           Value idx = arith::AddIOp::create(
               b, l, arith::MulIOp::create(b, l, iv[0], cindex(b, l, n)), iv[1]);
           Value code = packedCode(b, l, codes, idx, bits);
-          Value v = tensor::ExtractOp::create(
-              b, l, table,
-              ValueRange{arith::IndexCastOp::create(b, l, b.getIndexType(), code)});
+          Value v =
+              tensor::ExtractOp::create(b, l, table,
+                                        ValueRange{arith::IndexCastOp::create(
+                                            b, l, b.getIndexType(), code)});
           Value kb = arith::DivUIOp::create(b, l, iv[0], cindex(b, l, block));
           Value sh = arith::ExtSIOp::create(
               b, l, i64,
               tensor::ExtractOp::create(b, l, shifts, ValueRange{iv[1], kb}));
           Value zero = arith::ConstantIntOp::create(b, l, i64, 0);
-          Value dropped = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
-                                                sh, zero);
+          Value dropped =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, sh, zero);
           Value shifted = arith::ShLIOp::create(
               b, l, v, arith::SelectOp::create(b, l, dropped, zero, sh));
           return arith::SelectOp::create(b, l, dropped, zero, shifted);
@@ -643,10 +644,8 @@ LogicalResult qc::lowering::lowerQuantizedTypes(Operation *root) {
 }
 
 void qc::lowering::populateIntegerOpPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<ConvIntLowering, MatMulIntLowering, MatMulGroupScaledLowering,
-           MatMulMxLowering,
-           RequantizeLowering, ClampLowering, CastLowering, TableLowering,
-           ObserveLowering>(
-          patterns.getContext());
+  patterns.add<ConvIntLowering, MatMulIntLowering, MatMulGroupScaledLowering,
+               MatMulMxLowering, RequantizeLowering, ClampLowering,
+               CastLowering, TableLowering, ObserveLowering>(
+      patterns.getContext());
 }

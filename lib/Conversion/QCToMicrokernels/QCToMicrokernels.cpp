@@ -1072,9 +1072,9 @@ struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
           continue;
         int64_t sum = 0;
         for (int64_t j = 0; j < 32; ++j)
-          sum += int64_t(2 * qc::minifloat::decode(
-                                 qc::minifloat::Format::E2M1,
-                                 codes[size_t((b * 32 + j) * N + n)]));
+          sum += int64_t(
+              2 * qc::minifloat::decode(qc::minifloat::Format::E2M1,
+                                        codes[size_t((b * 32 + j) * N + n)]));
         terms += sum * (int64_t(1) << s);
       }
       corr[size_t(n)] = (bias ? (*bias)[size_t(n)] : 0) - zp * terms;
@@ -1089,12 +1089,12 @@ struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
     k.K = cb.i(K);
     k.a = cb.tensor(op.getA());
     k.aXor = cb.i(aSigned ? 0x80 : 0);
-    k.w = cb.blob<int8_t>(
-        std::vector<int8_t>(p.weights.begin(), p.weights.end()), i8,
-        "qc_kernel_mx_weights");
-    k.shifts = cb.blob<int8_t>(
-        std::vector<int8_t>(p.shifts.begin(), p.shifts.end()), i8,
-        "qc_kernel_mx_shifts");
+    k.w =
+        cb.blob<int8_t>(std::vector<int8_t>(p.weights.begin(), p.weights.end()),
+                        i8, "qc_kernel_mx_weights");
+    k.shifts =
+        cb.blob<int8_t>(std::vector<int8_t>(p.shifts.begin(), p.shifts.end()),
+                        i8, "qc_kernel_mx_shifts");
     k.corr = cb.blob<int64_t>(corr, i64, "qc_kernel_mx_corr");
     rw.replaceOp(op, cb.finish(k, opts.suffix, outTy, opts.tasks));
     return success();

@@ -213,7 +213,8 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
   // 4-bit types travel two to a byte (low nibble first); in MLIR each takes
   // a byte.
   bool nibbles = elt.getIntOrFloatBitWidth() == 4;
-  unsigned eltBytes = elt.isInteger(1) || nibbles ? 1 : elt.getIntOrFloatBitWidth() / 8;
+  unsigned eltBytes =
+      elt.isInteger(1) || nibbles ? 1 : elt.getIntOrFloatBitWidth() / 8;
   // A corrupt file may claim negative dims or more bytes than exist.
   int64_t n = 1;
   for (int64_t d : dims)
@@ -237,12 +238,12 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
   if (nibbles) {
     if (int64_t(bytes.size()) != (n + 1) / 2)
       return emitError(loc) << "tensor '" << t.name() << "' of shape " << type
-                            << " holds " << bytes.size()
-                            << " bytes, expected " << (n + 1) / 2
-                            << " (two 4-bit values a byte)";
+                            << " holds " << bytes.size() << " bytes, expected "
+                            << (n + 1) / 2 << " (two 4-bit values a byte)";
     std::string wide(size_t(n), '\0');
     for (int64_t i = 0; i < n; ++i)
-      wide[size_t(i)] = char((uint8_t(bytes[size_t(i / 2)]) >> (4 * (i % 2))) & 0xF);
+      wide[size_t(i)] =
+          char((uint8_t(bytes[size_t(i / 2)]) >> (4 * (i % 2))) & 0xF);
     bytes = std::move(wide);
   }
   if (int64_t(bytes.size()) != n * int64_t(eltBytes))

@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "NodeImporter.h"
 
-#include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/IR/ElementsData.h"
+#include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Support/Dyadic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -93,8 +93,8 @@ FailureOr<quant::QuantizedType> quantType(NodeImporter &n, IntegerType storage,
   IntRange r = integerRange(storage);
   unsigned flags = storage.isUnsigned() ? 0 : quant::QuantizationFlags::Signed;
   // 4-bit storage is widened to a byte (widenInt4), its range kept.
-  Type storageTy =
-      IntegerType::get(n.builder.getContext(), std::max(8u, storage.getWidth()));
+  Type storageTy = IntegerType::get(n.builder.getContext(),
+                                    std::max(8u, storage.getWidth()));
   auto emit = [&] { return n.error(); };
   if (s.size() == 1)
     return quant::QuantizedType(quant::UniformQuantizedType::getChecked(
@@ -107,18 +107,31 @@ FailureOr<quant::QuantizedType> quantType(NodeImporter &n, IntegerType storage,
 
 /// The !quant.uniform type of QuantizeLinear/DequantizeLinear: scales from
 /// input #1, zero points from input #2, per `axis` when there are several.
+/// Scales (input #1) and zero points (input #2, as many) of a
+/// Quantize/DequantizeLinear.
+LogicalResult scalesAndZeroPoints(NodeImporter &n, SmallVector<double> &s,
+                                  SmallVector<int64_t> &zp) {
+  FailureOr<SmallVector<double>> sv = scales(n, 1);
+  if (failed(sv))
+    return failure();
+  FailureOr<SmallVector<int64_t>> z = zeroPoints(n, 2, sv->size());
+  if (failed(z))
+    return failure();
+  s = std::move(*sv);
+  zp = std::move(*z);
+  return success();
+}
+
 FailureOr<quant::QuantizedType> linearQuantType(NodeImporter &n,
                                                 IntegerType storage,
                                                 Type expressed,
                                                 RankedTensorType tensor) {
-  FailureOr<SmallVector<double>> s = scales(n, 1);
-  if (failed(s))
-    return failure();
-  FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
-  if (failed(zp))
+  SmallVector<double> s;
+  SmallVector<int64_t> zp;
+  if (failed(scalesAndZeroPoints(n, s, zp)))
     return failure();
   FailureOr<quant::QuantizedType> q = quantType(
-      n, storage, expressed, *s, *zp, n.getInt("axis").value_or(1), tensor);
+      n, storage, expressed, s, zp, n.getInt("axis").value_or(1), tensor);
   if (failed(q) || !*q)
     return failure();
   return q;
@@ -145,13 +158,15 @@ LogicalResult importQuantizeLinear(NodeImporter &n) {
 
 /// A constant 1-D i8 tensor of `bytes` (a resource blob).
 Value byteConstant(NodeImporter &n, ArrayRef<uint8_t> bytes, StringRef name) {
-  auto ty = RankedTensorType::get({int64_t(bytes.size())},
-                                  n.builder.getI8Type());
+  auto ty =
+      RankedTensorType::get({int64_t(bytes.size())}, n.builder.getI8Type());
   auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
+      ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()),
+                     bytes.size()),
       alignof(uint64_t));
   return arith::ConstantOp::create(
-      n.builder, n.loc, DenseResourceElementsAttr::get(ty, name, std::move(blob)));
+      n.builder, n.loc,
+      DenseResourceElementsAttr::get(ty, name, std::move(blob)));
 }
 
 /// The bytes of constant input #i, one per element; none if not constant.
@@ -174,7 +189,8 @@ struct BlockLayout {
 FailureOr<BlockLayout> blockLayout(NodeImporter &n, RankedTensorType x,
                                    ArrayRef<double> s) {
   int64_t rank = x.getRank(), numel = x.getNumElements();
-  int64_t axis = n.getInt("axis").value_or(1), b = n.getInt("block_size").value_or(0);
+  int64_t axis = n.getInt("axis").value_or(1),
+          b = n.getInt("block_size").value_or(0);
   if (axis < 0)
     axis += rank;
   BlockLayout l;
@@ -230,15 +246,16 @@ FailureOr<BlockLayout> blockLayout(NodeImporter &n, RankedTensorType x,
 LogicalResult importMinifloatDequantize(NodeImporter &n, RankedTensorType x,
                                         RankedTensorType out) {
   Type elt = x.getElementType();
-  qc::ElementFormat fmt = isa<Float8E4M3FNType>(elt)   ? ElementFormat::FP8E4M3
+  qc::ElementFormat fmt = isa<Float8E4M3FNType>(elt) ? ElementFormat::FP8E4M3
                           : isa<Float8E5M2Type>(elt) ? ElementFormat::FP8E5M2
                                                      : ElementFormat::FP4E2M1;
   minifloat::Format mf = *minifloatFormat(fmt);
   std::optional<std::vector<char>> codes = constantBytes(n, 0);
   if (!x.hasStaticShape() || x.getRank() < 1 || !codes ||
       int64_t(codes->size()) != x.getNumElements())
-    return n.error() << "dequantizes " << elt
-                     << " only from a constant of static shape (an initializer)";
+    return n.error()
+           << "dequantizes " << elt
+           << " only from a constant of static shape (an initializer)";
   if (std::optional<std::vector<char>> zp = constantBytes(n, 2)) {
     if (llvm::any_of(*zp, [](char c) { return (c & 0x7F) != 0; }))
       return n.error() << "the zero point of a " << elt << " tensor must be 0";
@@ -257,8 +274,8 @@ LogicalResult importMinifloatDequantize(NodeImporter &n, RankedTensorType x,
     c[i] = uint8_t((*codes)[i]) & ((1u << bits) - 1);
     double v = minifloat::decode(mf, c[i]);
     if (!std::isfinite(v)) {
-      auto diag = n.error() << "weight holds " << (std::isnan(v) ? "NaN" : "inf")
-                            << " at [";
+      auto diag = n.error() << "weight holds "
+                            << (std::isnan(v) ? "NaN" : "inf") << " at [";
       SmallVector<int64_t> idx(x.getRank());
       int64_t rest = int64_t(i);
       for (int64_t d = x.getRank() - 1; d >= 0; --d) {
@@ -291,8 +308,8 @@ LogicalResult importMinifloatDequantize(NodeImporter &n, RankedTensorType x,
     }
     scalesV = arith::ConstantOp::create(
         n.builder, n.loc, DenseElementsAttr::get(sTy, ArrayRef(e)));
-    scaleFormat = ElementFormatAttr::get(n.builder.getContext(),
-                                         ElementFormat::E8M0);
+    scaleFormat =
+        ElementFormatAttr::get(n.builder.getContext(), ElementFormat::E8M0);
   } else {
     SmallVector<float> f(l->scales.begin(), l->scales.end());
     scalesV = arith::ConstantOp::create(
@@ -331,9 +348,10 @@ Value widenInt4(NodeImporter &n, RankedTensorType x, IntegerType storage) {
 /// The !quant type of a blocked (opset 21 `block_size`) integer
 /// DequantizeLinear: blocks of B along `axis`, a scale per block and
 /// position along every other dim.
-FailureOr<quant::QuantizedType>
-blockedQuantType(NodeImporter &n, IntegerType storage, Type expressed,
-                 RankedTensorType x) {
+FailureOr<quant::QuantizedType> blockedQuantType(NodeImporter &n,
+                                                 IntegerType storage,
+                                                 Type expressed,
+                                                 RankedTensorType x) {
   int64_t rank = x.getRank(), axis = n.getInt("axis").value_or(1),
           b = *n.getInt("block_size");
   if (axis < 0)
@@ -343,19 +361,17 @@ blockedQuantType(NodeImporter &n, IntegerType storage, Type expressed,
     return n.error() << "block_size " << b << " along axis "
                      << n.getInt("axis").value_or(1) << " of " << x
                      << " is not supported (blocks must divide the axis)";
-  FailureOr<SmallVector<double>> s = scales(n, 1);
-  if (failed(s))
-    return failure();
-  FailureOr<SmallVector<int64_t>> zp = zeroPoints(n, 2, s->size());
-  if (failed(zp))
+  SmallVector<double> s;
+  SmallVector<int64_t> zp;
+  if (failed(scalesAndZeroPoints(n, s, zp)))
     return failure();
   SmallVector<int64_t> shape(x.getShape());
   shape[axis] /= b;
   int64_t count = 1;
   for (int64_t d : shape)
     count *= d;
-  if (int64_t(s->size()) != count)
-    return n.error() << s->size() << " scales, expected " << count
+  if (int64_t(s.size()) != count)
+    return n.error() << s.size() << " scales, expected " << count
                      << " for blocks of " << b << " along axis " << axis;
   SmallVector<int32_t> dims;
   SmallVector<int64_t> sizes;
@@ -365,14 +381,14 @@ blockedQuantType(NodeImporter &n, IntegerType storage, Type expressed,
   }
   IntRange r = integerRange(storage);
   Type st = n.builder.getIntegerType(8);
-  SmallVector<float> sf(s->begin(), s->end());
-  SmallVector<int8_t> zf(zp->begin(), zp->end());
+  SmallVector<float> sf(s.begin(), s.end());
+  SmallVector<int8_t> zf(zp.begin(), zp.end());
   auto emit = [&] { return n.error(); };
   return quant::QuantizedType(quant::UniformQuantizedSubChannelType::getChecked(
       emit, storage.isUnsigned() ? 0 : quant::QuantizationFlags::Signed, st,
       expressed,
-      DenseElementsAttr::get(RankedTensorType::get(shape, n.builder.getF32Type()),
-                             ArrayRef(sf)),
+      DenseElementsAttr::get(
+          RankedTensorType::get(shape, n.builder.getF32Type()), ArrayRef(sf)),
       DenseElementsAttr::get(RankedTensorType::get(shape, st), ArrayRef(zf)),
       dims, sizes, r.min, r.max));
 }

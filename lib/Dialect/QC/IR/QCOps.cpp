@@ -317,9 +317,8 @@ LogicalResult qc::BlockDequantizeOp::verify() {
   int64_t n = ty.getNumElements();
   int64_t bytes = (n * getCodeBits() + 7) / 8;
   if (codesTy.getRank() != 1 || codesTy.getDimSize(0) != bytes)
-    return emitOpError() << n << " codes of " << getCodeBits()
-                         << " bits take " << bytes << " bytes, got codes of type "
-                         << codesTy;
+    return emitOpError() << n << " codes of " << getCodeBits() << " bits take "
+                         << bytes << " bytes, got codes of type " << codesTy;
   auto sTy = getScales().getType();
   int64_t c = ty.getDimSize(axis), k = c ? n / c : 0, block = getBlock();
   if (block < 1)
@@ -384,8 +383,9 @@ LogicalResult qc::MatMulMxOp::verify() {
   if (sTy.getRank() != 2 || sTy.getDimSize(0) != n || sTy.getDimSize(1) != nb)
     return emitOpError() << "shifts must be [" << n << ", " << nb << "], got "
                          << sTy;
-  if (getBias() && (cast<RankedTensorType>(getBias().getType()).getRank() != 1 ||
-                    cast<RankedTensorType>(getBias().getType()).getDimSize(0) != n))
+  if (getBias() &&
+      (cast<RankedTensorType>(getBias().getType()).getRank() != 1 ||
+       cast<RankedTensorType>(getBias().getType()).getDimSize(0) != n))
     return emitOpError() << "bias must have " << n << " entries";
   return success();
 }

@@ -163,23 +163,21 @@ struct FoldCalibrationPass
       unsigned elemBits = qc::minifloat::layout(minifloat->element).bits;
       if (weightRounding == qc::WeightRounding::AdaRound ||
           weightRounding == qc::WeightRounding::AdaQuant)
-        return op->emitError()
-               << stringify(weightRounding.getValue())
-               << " rounding does not take minifloat weights ("
-               << qc::minifloat::name(minifloat->element)
-               << "); nearest and gptq do";
+        return op->emitError() << stringify(weightRounding.getValue())
+                               << " rounding does not take minifloat weights ("
+                               << qc::minifloat::name(minifloat->element)
+                               << "); nearest and gptq do";
       std::optional<std::vector<float>> gram;
-      if (!conv && (weightRounding == qc::WeightRounding::GPTQ ||
-                    (weightRounding == qc::WeightRounding::Auto &&
-                     elemBits <= 4)))
+      if (!conv &&
+          (weightRounding == qc::WeightRounding::GPTQ ||
+           (weightRounding == qc::WeightRounding::Auto && elemBits <= 4)))
         if (obs.getGramAttr())
           gram = qc::readFloatElements(obs.getGramAttr());
       if (weightRounding == qc::WeightRounding::GPTQ && !conv &&
           (!gram || int64_t(gram->size()) != kDim * kDim))
         return op->emitError()
-               << "gptq rounding needs the second moments of '"
-               << obs.getName() << "' (" << kDim << "x" << kDim
-               << " gram; calibrate with them)";
+               << "gptq rounding needs the second moments of '" << obs.getName()
+               << "' (" << kDim << "x" << kDim << " gram; calibrate with them)";
       std::vector<float> dequantized =
           quantizeMinifloat(op, *w, wTy, conv, *minifloat, name, gram);
       return correctBias(op, obs, *w, dequantized, wTy, channels, conv, name);
@@ -349,37 +347,39 @@ struct FoldCalibrationPass
     int64_t per = wTy.getNumElements() / channels;
     qc::MinifloatWeight mw = qc::quantizeMinifloatWeight(
         w, channels, per,
-        [&](int64_t c, int64_t k) { return conv ? c * per + k : k * channels + c; },
+        [&](int64_t c, int64_t k) {
+          return conv ? c * per + k : k * channels + c;
+        },
         scheme, blockScale == qc::BlockScaleMethod::MSE);
     if (gram && !conv) {
       // GPTQ: the scales stay; each weight is rounded to the format after
       // the error of the rows before it was fed back.
       int64_t block = scheme.block > 0 ? std::min(scheme.block, per) : per;
       float ts = float(mw.tensorScale);
-      qc::gptqRound(w, per, channels, *gram, gptqDamp,
-                    [&](int64_t i, double v) {
-                      int64_t c = i % channels, b = (i / channels) / block;
-                      float s = mw.scales[c * mw.blocks + b];
-                      float x = float(v) / s;
-                      if (ts != 1.f)
-                        x /= ts;
-                      uint32_t code =
-                          qc::minifloat::encode(scheme.element, x).value_or(0);
-                      float d =
-                          float(qc::minifloat::decode(scheme.element, code)) * s;
-                      if (ts != 1.f)
-                        d *= ts;
-                      mw.codes[i] = code;
-                      mw.dequantized[i] = d;
-                      return double(d);
-                    });
+      qc::gptqRound(
+          w, per, channels, *gram, gptqDamp, [&](int64_t i, double v) {
+            int64_t c = i % channels, b = (i / channels) / block;
+            float s = mw.scales[c * mw.blocks + b];
+            float x = float(v) / s;
+            if (ts != 1.f)
+              x /= ts;
+            uint32_t code =
+                qc::minifloat::encode(scheme.element, x).value_or(0);
+            float d = float(qc::minifloat::decode(scheme.element, code)) * s;
+            if (ts != 1.f)
+              d *= ts;
+            mw.codes[i] = code;
+            mw.dequantized[i] = d;
+            return double(d);
+          });
     }
     unsigned bits = qc::minifloat::layout(scheme.element).bits;
     std::vector<uint8_t> packed =
         qc::minifloat::packCodes(mw.codes.data(), mw.codes.size(), bits);
     Value codes = qc::createBlobConstant(
         b, loc, RankedTensorType::get({int64_t(packed.size())}, b.getI8Type()),
-        std::vector<int32_t>(packed.begin(), packed.end()), (name + ".codes").str());
+        std::vector<int32_t>(packed.begin(), packed.end()),
+        (name + ".codes").str());
     auto scaleShape = SmallVector<int64_t>{channels, mw.blocks};
     Value scales;
     std::optional<qc::ElementFormat> scaleFormat;

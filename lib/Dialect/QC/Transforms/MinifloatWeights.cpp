@@ -80,8 +80,7 @@ qc::quantizeMinifloatWeight(llvm::ArrayRef<float> w, int64_t channels,
         static const int steps[] = {0, 1, -1};
         for (int d : llvm::ArrayRef(steps).take_front(searchMSE ? 3 : 1)) {
           uint32_t code = minifloat::e8m0Code(std::clamp(e + d, -127, 127));
-          cands.push_back(
-              {float(minifloat::decode(Format::E8M0, code)), code});
+          cands.push_back({float(minifloat::decode(Format::E8M0, code)), code});
         }
         break;
       }

@@ -50,12 +50,12 @@ struct MinifloatScheme {
 /// A weight in a minifloat scheme, per channel c and block b of `block`
 /// consecutive elements of the channel (the last block may be shorter).
 struct MinifloatWeight {
-  std::vector<uint32_t> codes;   // one per weight, row-major
-  int64_t blocks = 1;            // per channel
-  std::vector<float> scales;     // [C][blocks] (F32: the scales)
+  std::vector<uint32_t> codes;      // one per weight, row-major
+  int64_t blocks = 1;               // per channel
+  std::vector<float> scales;        // [C][blocks] (F32: the scales)
   std::vector<uint32_t> scaleCodes; // [C][blocks] (E8M0, E4M3)
-  double tensorScale = 1;        // E4M3 scales: NVFP4's per-tensor scale
-  std::vector<float> dequantized; // what qc.block_dequantize computes
+  double tensorScale = 1;           // E4M3 scales: NVFP4's per-tensor scale
+  std::vector<float> dequantized;   // what qc.block_dequantize computes
 };
 
 /// The minifloat scheme of a weight format (none for int): the MX formats'

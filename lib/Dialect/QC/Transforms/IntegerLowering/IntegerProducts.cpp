@@ -108,6 +108,22 @@ Value qc::integer::subtractZeroPoints(PatternRewriter &rw, Location loc,
   return qc::SubOp::create(rw, loc, ty, r, corr);
 }
 
+/// A Gemm's alpha, beta and C (nothing for another op); fails for
+/// transposed operands or alpha <= 0, which the integer products do not
+/// take.
+static LogicalResult gemmTerms(PatternRewriter &rw, Operation *op,
+                               double &alpha, double &beta, Value &c) {
+  auto gemm = dyn_cast<qc::GemmOp>(op);
+  if (!gemm)
+    return success();
+  if (gemm.getTransA() || gemm.getTransB())
+    return rw.notifyMatchFailure(op, "transposed Gemm operands");
+  alpha = gemm.getAlpha().convertToDouble();
+  beta = gemm.getBeta().convertToDouble();
+  c = gemm.getC();
+  return success(alpha > 0);
+}
+
 /// A Gemm / MatMul of a per-tensor 8-bit input and an OCP MX weight whose
 /// elements are exact integers (fp4_e2m1 x 2, fp6_e2m3 x 8) under E8M0
 /// block scales 2^e: qc.matmul_mx, each block's int32 product shifted left
@@ -127,15 +143,8 @@ static LogicalResult mxProduct(PatternRewriter &rw, Operation *op,
     return rw.notifyMatchFailure(op, "not an integer MX product");
   double alpha = 1, beta = 1;
   Value floatBias;
-  if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
-    if (gemm.getTransA() || gemm.getTransB())
-      return rw.notifyMatchFailure(op, "transposed Gemm operands");
-    alpha = gemm.getAlpha().convertToDouble();
-    beta = gemm.getBeta().convertToDouble();
-    floatBias = gemm.getC();
-    if (!(alpha > 0))
-      return failure();
-  }
+  if (failed(gemmTerms(rw, op, alpha, beta, floatBias)))
+    return failure();
   std::optional<std::vector<int32_t>> sc = qc::readInt8Constant(bd.getScales());
   if (!sc || !qc::readInt8Constant(bd.getCodes()))
     return rw.notifyMatchFailure(op, "MX codes or scales are not constants");
@@ -145,9 +154,8 @@ static LogicalResult mxProduct(PatternRewriter &rw, Operation *op,
   int64_t outAxis = resTy.getRank() - 1;
   double xr = std::max(xq.getStorageTypeMax() - xq.getZeroPoint(),
                        xq.getZeroPoint() - xq.getStorageTypeMin());
-  double wmax = qc::minifloat::maxFinite(
-                    *qc::minifloatFormat(bd.getFormat())) *
-                *factor;
+  double wmax =
+      qc::minifloat::maxFinite(*qc::minifloatFormat(bd.getFormat())) * *factor;
   // Room for the shifts: |acc| < 2^40 over all K products.
   int room = std::max(0, 38 - int(std::ceil(std::log2(double(k) * xr * wmax))));
   SmallVector<int32_t> shifts(n * nb);
@@ -299,13 +307,8 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
 
   double alpha = 1, beta = 1;
   Value floatBias;
-  if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
-    if (gemm.getTransA() || gemm.getTransB() || wRank != 2)
-      return rw.notifyMatchFailure(op, "transposed Gemm operands");
-    alpha = gemm.getAlpha().convertToDouble();
-    beta = gemm.getBeta().convertToDouble();
-    floatBias = gemm.getC();
-    if (!(alpha > 0))
+  if (isa<qc::GemmOp>(op)) {
+    if (wRank != 2 || failed(gemmTerms(rw, op, alpha, beta, floatBias)))
       return failure();
   } else if (auto conv = dyn_cast<qc::ConvOp>(op)) {
     floatBias = conv.getB();
