@@ -425,6 +425,29 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
   if (!isActivationWidth(o.activationBits))
     return fail("--activation-bits must be in [2, 8] or 16, got " +
                 llvm::Twine(o.activationBits));
+  if (o.weightFormat != WeightFormat::Int) {
+    // Flags that a minifloat format decides itself: its width, and for
+    // the MX formats and NVFP4 its blocks and scales.
+    std::string format = stringify(o.weightFormat).str();
+    if (b.given("weight-bits"))
+      return fail("--weight-bits does not apply to --weight-format " + format +
+                  " (its width is the format's)");
+    std::optional<MinifloatScheme> m = minifloatScheme(o.weightFormat);
+    if (m && m->scale != MinifloatScheme::Scale::F32 &&
+        b.given("weight-granularity"))
+      return fail("--weight-granularity does not apply to --weight-format " +
+                  format + " (blocks of " + llvm::Twine(m->block) +
+                  " with their own scales)");
+    if (o.weightGranularity.kind == WeightGranularity::Tensor)
+      return fail("--weight-format " + format +
+                  " takes a scale per channel or per block, not per tensor");
+    if (bitsAuto)
+      return fail("--weight-format " + format +
+                  " with --bits auto: give the candidate formats with "
+                  "--weight-formats (e.g. 4,8,mxfp4,fp8_e4m3)");
+  } else if (b.given("block-scale")) {
+    return fail("--block-scale applies to minifloat --weight-format only");
+  }
   std::string bitsFlag = b.givenInGroup("bits-auto");
   if (!bitsFlag.empty() && !bitsAuto)
     return fail(bitsFlag + " needs --bits auto");
