@@ -58,10 +58,13 @@ def ort_model(directory, model, inp, files, out, work):
 def output_steps(model):
     """Scale of the DequantizeLinear each graph output of the ONNX `model`
     comes from (None if it comes from no static DequantizeLinear)."""
-    from onnx import numpy_helper
+    from onnx import mapping, numpy_helper
     g = model.graph
     producer = {o: n for n in g.node for o in n.output}
-    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    # Types Debian's onnx 1.12 cannot convert (FLOAT8, INT4, FLOAT4) are not
+    # scales: left out.
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer
+             if i.data_type in mapping.TENSOR_TYPE_TO_NP_TYPE}
     for n in g.node:
         if n.op_type == "Constant":
             inits[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)

@@ -40,6 +40,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
@@ -94,12 +95,17 @@ const llvm::StringMap<std::string> &onnxOpTypes() {
 
 class Exporter {
 public:
-  explicit Exporter(onnx::GraphProto &g) : graph(&g) {}
+  explicit Exporter(onnx::GraphProto &g, int opset = kOpset)
+      : graph(&g), opset(opset) {}
 
   LogicalResult run(func::FuncOp f);
 
 private:
   onnx::GraphProto *graph; // where nodes go: the model's, or a branch's
+  /// The model's opset: 17, or 19/21/23 for minifloat weights (nodes keep
+  /// their opset-17 form, valid at these; the Reduce ops' axes become an
+  /// input).
+  int opset;
   DenseMap<Value, std::string> names;
   llvm::StringSet<> used;
   unsigned counter = 0;
@@ -145,6 +151,7 @@ private:
   }
 
   LogicalResult constant(arith::ConstantOp op);
+  LogicalResult blockDequantize(qc::BlockDequantizeOp op);
   LogicalResult quantParams(Operation *op, quant::QuantizedType q,
                             StringRef hint, onnx::NodeProto *node);
   LogicalResult graphOp(Operation *op);
@@ -165,6 +172,11 @@ void Exporter::valueInfo(onnx::ValueInfoProto *vi, StringRef name, Type type) {
 }
 
 LogicalResult Exporter::constant(arith::ConstantOp op) {
+  // Packed codes and block scales: blockDequantize writes them.
+  if (!op->use_empty() && llvm::all_of(op->getUsers(), [](Operation *u) {
+        return isa<qc::BlockDequantizeOp>(u);
+      }))
+    return success();
   auto type = dyn_cast<RankedTensorType>(op.getType());
   if (!type)
     return op.emitError() << "cannot export a scalar constant to ONNX";
@@ -183,6 +195,108 @@ LogicalResult Exporter::constant(arith::ConstantOp op) {
   std::string bytes(data->begin(), data->end());
   names[op.getResult()] = initializer(hintOf(op).empty() ? "const" : hintOf(op),
                                       dt, type.getShape(), bytes);
+  return success();
+}
+
+/// The ONNX type of a minifloat element format; 0 for FP6 (none).
+int32_t minifloatONNXType(qc::ElementFormat f) {
+  switch (f) {
+  case qc::ElementFormat::FP8E4M3:
+    return 17; // FLOAT8E4M3FN
+  case qc::ElementFormat::FP8E5M2:
+    return 19; // FLOAT8E5M2
+  case qc::ElementFormat::FP4E2M1:
+    return 23; // FLOAT4E2M1
+  default:
+    return 0;
+  }
+}
+
+/// qc.block_dequantize as DequantizeLinear of a FLOAT8 / FLOAT4 initializer
+/// (the codes as they are packed: one a byte, or two, low nibble first),
+/// with f32 scales per axis or in blocks (opset 21's block_size) along the
+/// reduction; a Conv's blocks must hold whole kernel windows.
+LogicalResult Exporter::blockDequantize(qc::BlockDequantizeOp op) {
+  int32_t dt = minifloatONNXType(op.getFormat());
+  if (!dt)
+    return op.emitError() << "ONNX has no type for "
+                          << stringifyElementFormat(op.getFormat());
+  auto ty = op.getOutput().getType();
+  std::optional<std::vector<char>> codes, scaleBytes;
+  ElementsAttr ca, sa;
+  if (matchPattern(op.getCodes(), m_Constant(&ca)))
+    codes = qc::readElementBytes(ca);
+  if (matchPattern(op.getScales(), m_Constant(&sa)))
+    scaleBytes = qc::readElementBytes(sa);
+  if (!codes || !scaleBytes)
+    return op.emitError() << "exports constant codes and scales only";
+  // The scales as f32 [C][nb].
+  auto sTy = op.getScales().getType();
+  int64_t c = sTy.getDimSize(0), nb = sTy.getDimSize(1);
+  std::vector<float> scales(size_t(c * nb));
+  std::optional<qc::ElementFormat> sf = op.getScaleFormat();
+  float ts = float(op.getTensorScale().convertToDouble());
+  for (size_t i = 0; i < scales.size(); ++i) {
+    if (!sf) {
+      memcpy(&scales[i], scaleBytes->data() + 4 * i, 4);
+      continue;
+    }
+    scales[i] = float(qc::minifloat::decode(*qc::minifloatFormat(*sf),
+                                            uint8_t((*scaleBytes)[i]))) *
+                ts;
+  }
+  int64_t axis = op.getAxis(), block = op.getBlock(), rank = ty.getRank();
+  int64_t onnxAxis = axis, onnxBlock = 0;
+  SmallVector<int64_t> dims;
+  std::vector<float> onnxScales;
+  if (nb == 1) {
+    dims = {c};
+    onnxScales = scales;
+  } else if (axis == 1) { // [K, N]: blocks along axis 0, scales [nb, N]
+    onnxAxis = 0, onnxBlock = block;
+    dims = {nb, c};
+    for (int64_t b = 0; b < nb; ++b)
+      for (int64_t ch = 0; ch < c; ++ch)
+        onnxScales.push_back(scales[ch * nb + b]);
+  } else {
+    // [C, Cin, k...]: blocks along axis 1 of whole windows, each scale
+    // repeated over the window.
+    int64_t window = 1;
+    for (int64_t d = 2; d < rank; ++d)
+      window *= ty.getDimSize(d);
+    if (block % window)
+      return op.emitError()
+             << "blocks of " << block << " do not hold whole kernel windows of "
+             << window << " taps: ONNX's block_size cannot "
+             << "spell them";
+    onnxAxis = 1, onnxBlock = block / window;
+    dims.assign(ty.getShape().begin(), ty.getShape().end());
+    dims[1] = nb;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t b = 0; b < nb; ++b)
+        for (int64_t t = 0; t < window; ++t)
+          onnxScales.push_back(scales[ch * nb + b]);
+  }
+  std::string hint = hintOf(op).empty() ? "weight" : hintOf(op);
+  onnx::NodeProto *node = graph->add_node();
+  node->set_op_type("DequantizeLinear");
+  node->set_name(fresh(hint + "_DequantizeLinear"));
+  node->add_input(initializer(hint + "_q", dt, ty.getShape(),
+                              StringRef(codes->data(), codes->size())));
+  node->add_input(initializer(hint + "_scale", onnx::TensorProto::FLOAT, dims,
+                              ArrayRef<float>(onnxScales)));
+  onnx::AttributeProto *a = node->add_attribute();
+  a->set_name("axis");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(onnxAxis);
+  if (onnxBlock) {
+    a = node->add_attribute();
+    a->set_name("block_size");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(onnxBlock);
+  }
+  bind(op.getOutput(), hint);
+  node->add_output(nameOf(op.getOutput()).str());
   return success();
 }
 
@@ -397,15 +511,27 @@ LogicalResult Exporter::graphOp(Operation *op) {
     for (auto [i, v] : llvm::enumerate(op->getOperands()))
       node->add_input(i == 2 && bias ? *bias : nameOf(v).str());
   }
-  // Attributes the opset-17 schema has; these ops take them as inputs.
+  // Attributes the opset-17 schema has; these ops take them as inputs (and
+  // from opset 18 on the other reductions too).
   static const llvm::StringMap<std::string> asInput = {{"ReduceSum", "axes"},
                                                        {"Squeeze", "axes"},
                                                        {"Unsqueeze", "axes"},
                                                        {"Split", "split"}};
-  auto inputAttr = asInput.find(it->second);
+  static const llvm::StringMap<std::string> asInput18 = {
+      {"ReduceMean", "axes"},     {"ReduceMax", "axes"},
+      {"ReduceMin", "axes"},      {"ReduceProd", "axes"},
+      {"ReduceL1", "axes"},       {"ReduceL2", "axes"},
+      {"ReduceLogSum", "axes"},   {"ReduceLogSumExp", "axes"},
+      {"ReduceSumSquare", "axes"}};
+  std::optional<std::string> inputAttr;
+  if (auto f = asInput.find(it->second); f != asInput.end())
+    inputAttr = f->second;
+  else if (auto f18 = asInput18.find(it->second);
+           opset >= 18 && f18 != asInput18.end())
+    inputAttr = f18->second;
   for (NamedAttribute a : op->getAttrs()) {
     std::string name = a.getName().str();
-    if (inputAttr != asInput.end() && name == inputAttr->second) {
+    if (inputAttr && name == *inputAttr) {
       auto values = dyn_cast<DenseI64ArrayAttr>(a.getValue());
       if (values && !values.empty())
         node->add_input(
@@ -481,6 +607,11 @@ LogicalResult Exporter::body(Block &block) {
     }
     if (auto i = dyn_cast<qc::IfOp>(op)) {
       if (failed(ifOp(i)))
+        return failure();
+      continue;
+    }
+    if (auto bd = dyn_cast<qc::BlockDequantizeOp>(op)) {
+      if (failed(blockDequantize(bd)))
         return failure();
       continue;
     }
@@ -763,12 +894,23 @@ LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("quant-compiler");
+  // Minifloat weights need DequantizeLinear of opset 19 (FLOAT8), 21
+  // (block_size) or 23 (FLOAT4).
+  int version = kOpset;
+  f.walk([&](qc::BlockDequantizeOp bd) {
+    int need = bd.getFormat() == qc::ElementFormat::FP4E2M1 ? 23
+               : bd.getScales().getType().getDimSize(1) > 1 ? 21
+                                                            : 19;
+    version = std::max(version, need);
+  });
+  if (version > kOpset)
+    model.set_ir_version(version >= 23 ? 11 : version >= 21 ? 10 : 9);
   onnx::OperatorSetIdProto *opset = model.add_opset_import();
   opset->set_domain("");
-  opset->set_version(kOpset);
+  opset->set_version(version);
   onnx::GraphProto *graph = model.mutable_graph();
   graph->set_name(f.getSymName().str());
-  Exporter e(*graph);
+  Exporter e(*graph, version);
   if (failed(e.run(f)))
     return failure();
   std::string bytes;

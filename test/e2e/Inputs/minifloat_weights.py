@@ -285,6 +285,33 @@ print(f"bit widths over formats: {formats}; size {rep['bit_widths']['bytes']:.0f
 compare("bit widths over formats vs numpy", outputs(lib, os.path.join(work, "eval.npz")), ref,
         sc["fc2"][0])
 
+# Export (quant-translate --export-onnx-qdq): FLOAT8 / FLOAT4 initializers
+# behind DequantizeLinear (opset 19, 21 with block_size, 23 for FP4), read
+# back by the importer and compiled: the same outputs as the library the
+# QDQ module came from.
+import onnx  # noqa: E402
+for fmt in ("mxfp4", "nvfp4", "fp8_e4m3", "mxfp8_e5m2"):
+    qdq = os.path.join(work, f"mlp-{fmt}-qdq.mlir")
+    lib = os.path.join(work, f"mlp-{fmt}-x.so")
+    run(os.path.join(bindir, "quant-compile"), mlp, "--calibration-data",
+        os.path.join(work, "calib.npz"), "--weight-format", fmt, "--weight-rounding", "nearest",
+        "--emit-qdq", qdq, "-o", lib)
+    exported = os.path.join(work, f"mlp-{fmt}.onnx")
+    run(os.path.join(bindir, "quant-translate"), "--export-onnx-qdq", qdq, "-o", exported)
+    m = onnx.load(exported)
+    opset = max(o.version for o in m.opset_import if o.domain in ("", "ai.onnx"))
+    dq = [n for n in m.graph.node if n.op_type == "DequantizeLinear"
+          and any(i.name == n.input[0] and i.data_type in (17, 19, 23) for i in m.graph.initializer)]
+    blocks = sorted({a.i for n in dq for a in n.attribute if a.name == "block_size"})
+    back = os.path.join(work, f"mlp-{fmt}-back.so")
+    run(os.path.join(bindir, "quant-compile"), exported, "-o", back)
+    a, b = outputs(lib, os.path.join(work, "eval.npz")), outputs(back, os.path.join(work, "eval.npz"))
+    step = layer_scales(os.path.join(work, f"mlp-{fmt}-auto.json"))["fc2"][0]
+    d = np.abs(a - b).max() / step
+    print(f"{fmt} exported: opset {opset}, {len(dq)} minifloat DequantizeLinear, block_size "
+          f"{blocks or '-'}; imported back vs the library: max diff {d:.2f} steps: "
+          f"{'ok' if len(dq) == 2 and d <= 1.001 else 'FAIL'}")
+
 # The sizes: packed codes and scales, against int8.
 sizes = {f: os.path.getsize(os.path.join(work, f"mlp-{f}-auto.so")) for f in ["mxfp4", "mxfp8_e4m3"]}
 print(f"library size mxfp4 < mxfp8_e4m3: {'ok' if sizes['mxfp4'] < sizes['mxfp8_e4m3'] else 'FAIL'}")
