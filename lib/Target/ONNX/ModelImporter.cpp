@@ -240,10 +240,9 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
       return emitError(loc) << "tensor '" << t.name() << "' of shape " << type
                             << " holds " << bytes.size() << " bytes, expected "
                             << (n + 1) / 2 << " (two 4-bit values a byte)";
-    std::string wide(size_t(n), '\0');
-    for (int64_t i = 0; i < n; ++i)
-      wide[size_t(i)] =
-          char((uint8_t(bytes[size_t(i / 2)]) >> (4 * (i % 2))) & 0xF);
+    std::vector<uint32_t> codes = qc::minifloat::unpackCodes(
+        reinterpret_cast<const uint8_t *>(bytes.data()), size_t(n), 4);
+    std::string wide(codes.begin(), codes.end());
     bytes = std::move(wide);
   }
   if (int64_t(bytes.size()) != n * int64_t(eltBytes))

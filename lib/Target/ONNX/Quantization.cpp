@@ -13,6 +13,7 @@
 #include "qc/Support/Dyadic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -276,13 +277,8 @@ LogicalResult importMinifloatDequantize(NodeImporter &n, RankedTensorType x,
     if (!std::isfinite(v)) {
       auto diag = n.error() << "weight holds "
                             << (std::isnan(v) ? "NaN" : "inf") << " at [";
-      SmallVector<int64_t> idx(x.getRank());
-      int64_t rest = int64_t(i);
-      for (int64_t d = x.getRank() - 1; d >= 0; --d) {
-        idx[d] = rest % x.getDimSize(d);
-        rest /= x.getDimSize(d);
-      }
-      llvm::interleaveComma(idx, diag);
+      llvm::interleaveComma(
+          delinearize(int64_t(i), computeStrides(x.getShape())), diag);
       return diag << "] of its " << x << "; it cannot be computed with";
     }
   }

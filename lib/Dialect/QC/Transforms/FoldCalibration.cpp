@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include <cmath>
 
 namespace qc {
@@ -119,13 +120,8 @@ struct FoldCalibrationPass
         auto diag = op->emitError()
                     << "weight holds " << (std::isnan((*w)[i]) ? "NaN" : "inf")
                     << " at [";
-        int64_t rest = int64_t(i);
-        SmallVector<int64_t> idx(wTy.getRank());
-        for (int64_t d = wTy.getRank() - 1; d >= 0; --d) {
-          idx[d] = rest % wTy.getDimSize(d);
-          rest /= wTy.getDimSize(d);
-        }
-        llvm::interleaveComma(idx, diag);
+        llvm::interleaveComma(
+            delinearize(int64_t(i), computeStrides(wTy.getShape())), diag);
         return diag << "] of its " << wTy << " weight; it cannot be quantized";
       }
     // A per-layer format (assign-bit-widths) overrides the pass options.
@@ -359,18 +355,10 @@ struct FoldCalibrationPass
       qc::gptqRound(
           w, per, channels, *gram, gptqDamp, [&](int64_t i, double v) {
             int64_t c = i % channels, b = (i / channels) / block;
-            float s = mw.scales[c * mw.blocks + b];
-            float x = float(v) / s;
-            if (ts != 1.f)
-              x /= ts;
-            uint32_t code =
-                qc::minifloat::encode(scheme.element, x).value_or(0);
-            float d = float(qc::minifloat::decode(scheme.element, code)) * s;
-            if (ts != 1.f)
-              d *= ts;
-            mw.codes[i] = code;
-            mw.dequantized[i] = d;
-            return double(d);
+            mw.dequantized[i] = qc::roundToMinifloat(
+                scheme.element, float(v), mw.scales[c * mw.blocks + b], ts,
+                mw.codes[i]);
+            return double(mw.dequantized[i]);
           });
     }
     unsigned bits = qc::minifloat::layout(scheme.element).bits;

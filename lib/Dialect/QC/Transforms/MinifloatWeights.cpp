@@ -21,21 +21,27 @@ double encodeBlock(Format f, llvm::ArrayRef<float> v, float s, float ts,
                    uint32_t *codes, float *deq) {
   double err = 0;
   for (size_t j = 0; j < v.size(); ++j) {
-    // v / (s * ts) in f32, as a reader of the format would divide.
-    float x = v[j] / s;
-    if (ts != 1.f)
-      x /= ts;
-    codes[j] = *minifloat::encode(f, x); // finite: saturates
-    float d = float(minifloat::decode(f, codes[j])) * s;
-    if (ts != 1.f)
-      d *= ts;
-    deq[j] = d;
-    err += (double(d) - v[j]) * (double(d) - v[j]);
+    deq[j] = roundToMinifloat(f, v[j], s, ts, codes[j]);
+    err += (double(deq[j]) - v[j]) * (double(deq[j]) - v[j]);
   }
   return err;
 }
 
 } // namespace
+
+float qc::roundToMinifloat(Format f, float v, float s, float ts,
+                           uint32_t &code) {
+  // v / (s * ts) in f32, as a reader of the format would divide; the value
+  // as qc.block_dequantize computes it, (decoded * s) * ts.
+  float x = v / s;
+  if (ts != 1.f)
+    x /= ts;
+  code = minifloat::encode(f, x).value_or(0); // finite: saturates
+  float d = float(minifloat::decode(f, code)) * s;
+  if (ts != 1.f)
+    d *= ts;
+  return d;
+}
 
 MinifloatWeight
 qc::quantizeMinifloatWeight(llvm::ArrayRef<float> w, int64_t channels,

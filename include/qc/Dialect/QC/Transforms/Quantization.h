@@ -72,6 +72,12 @@ double storedBitsPerWeight(unsigned bits, WeightFormat format);
 /// A weight format's storage bits (int: `bits`).
 unsigned formatBits(unsigned bits, WeightFormat format);
 
+/// `v` rounded into format `f` under the block scale `s` and the tensor
+/// scale `ts` (nearest even, saturating): its code in `code`, and the value
+/// qc.block_dequantize decodes it to, (value(code) * s) * ts in f32.
+float roundToMinifloat(minifloat::Format f, float v, float s, float ts,
+                       uint32_t &code);
+
 /// Quantizes the finite weights `w` (row-major) of `channels` channels of
 /// `per` elements, element k of channel c at w[at(c, k)]. Max: the MX
 /// spec's E8M0 scale 2^(floor(log2 amax) - emax), an E4M3 or f32 scale of
