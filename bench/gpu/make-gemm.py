@@ -24,6 +24,13 @@ Variants:
   w4       as plain, but B drawn in [-8, 7]: the compiler packs it two
            values a byte (W4A8 kernel); compare with plain of the same
            shape. Not in the default --variants.
+  fp8      FP8 E4M3 x E4M3 (qc.matmul_fp8, f32 out): A [M, K] and B
+           [N, K] codes of N(0, 1) values rounded to E4M3 (no NaN codes);
+           expect0 their values' products summed in float64; checked
+           with --scaled-tol 1e-4 (the sums' order and the tensor cores'
+           FP8 accumulation differ from float64); b_codes.npy for the peer.
+  fp8s     fp8 times a scale per output channel (the epilogue).
+           fp8 / fp8s are not in the default --variants.
 The products are summed in float64 (exact: |a*b| <= 2^14 and K <= 2^16
 keep every partial sum below 2^53), then checked and converted to int64;
 no sum reaches 2^31, so the i32 arithmetic of the compiled code cannot
@@ -50,7 +57,7 @@ QUICK = [(37, 70, 50), (1, 33, 64), (16, 8, 16), (129, 130, 200),
          (256, 256, 256), (200, 72, 1000), (300, 136, 256), (128, 128, 64),
          (5, 4096, 4096)]
 BENCH = [(m, 4096, 4096) for m in (1, 16, 128, 4096, 8192)] + [(8192, 8192, 8192)]
-VARIANTS = ("plain", "zp", "requant", "w4")
+VARIANTS = ("plain", "zp", "requant", "w4", "fp8", "fp8s")
 DEFAULT_VARIANTS = ("plain", "zp", "requant")
 A_ZP = 7
 OUT_ZP = -3
@@ -77,6 +84,84 @@ def dyadic(rng, n, k):
     return mult, shift
 
 
+def e4m3_values():
+    """The value of every E4M3 code (OCP OFP8: bias 7, subnormals, S.1111.111
+    NaN, no infinities)."""
+    v = np.zeros(256)
+    for c in range(256):
+        s, e, m = c >> 7, (c >> 3) & 15, c & 7
+        x = 2.0 ** -6 * m / 8 if e == 0 else 2.0 ** (e - 7) * (1 + m / 8)
+        v[c] = np.nan if (e == 15 and m == 7) else (-x if s else x)
+    return v
+
+
+def e4m3_codes(x):
+    """Codes of the E4M3 values nearest x (saturating; ties to either)."""
+    vals = e4m3_values()
+    pos = np.arange(127)  # the finite non-negative codes, increasing values
+    i = np.clip(np.searchsorted(vals[pos], np.abs(x)), 1, 126)
+    lo, hi = vals[pos][i - 1], vals[pos][i]
+    c = np.where(np.abs(x) - lo <= hi - np.abs(x), pos[i - 1], pos[i])
+    return (c | np.where(x < 0, 128, 0)).astype(np.uint8).view(np.int8)
+
+
+def write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target):
+    name = f"gemm_{m}x{n}x{k}_{variant}"
+    d = os.path.join(outdir, name)
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng([seed, m, n, k, 8])
+    a = e4m3_codes(rng.standard_normal((m, k)) * 4)
+    if timing:
+        tile = e4m3_codes(rng.standard_normal((256, 256)) * 4)
+        b = np.tile(tile, (-(-n // 256), -(-k // 256)))[:n, :k].copy()
+    else:
+        b = e4m3_codes(rng.standard_normal((n, k)) * 4)
+    scale = rng.uniform(0.5, 2.0, n).astype(np.float32)
+    out_ty = f"tensor<{m}x{n}xf32>"
+    ops = [f"%c = qc.matmul_fp8 %a, %b {{a_format = #qc<format fp8_e4m3>, "
+           f"b_format = #qc<format fp8_e4m3>}} : (tensor<{m}x{k}xi8>, "
+           f"tensor<{n}x{k}xi8>) -> {out_ty}"]
+    resources = [f"      gemm_b: \"{hex_blob(b, 1)}\""]
+    result = "%c"
+    if variant == "fp8s":
+        ops.append(f"%s = arith.constant dense_resource<gemm_scale> : tensor<{n}xf32>")
+        ops.append(f"%r = qc.mul %c, %s : ({out_ty}, tensor<{n}xf32>) -> {out_ty}")
+        resources.append(f"      gemm_scale: \"{hex_blob(scale.astype('<f4'), 4)}\"")
+        result = "%r"
+    with open(os.path.join(d, "model.mlir"), "w") as f:
+        f.write(f"func.func @main_graph(%a: tensor<{m}x{k}xi8>) -> {out_ty} {{\n")
+        f.write(f"  %b = arith.constant dense_resource<gemm_b> : tensor<{n}x{k}xi8>\n")
+        for op in ops:
+            f.write(f"  {op}\n")
+        f.write(f"  return {result} : {out_ty}\n}}\n\n")
+        f.write("{-#\n  dialect_resources: {\n    builtin: {\n")
+        f.write(",\n".join(resources) + "\n    }\n  }\n#-}\n")
+    if timing:
+        with open(os.path.join(d, "inputs.json"), "w") as f:
+            # Codes -126..126: no NaN but 0xFF (-1), which only times alike.
+            json.dump([{"shape": [m, k], "dtype": "int8", "low": -126, "high": 127}], f)
+        with open(os.path.join(d, "check"), "w") as f:
+            f.write("timing\n")
+    else:
+        vals = e4m3_values()
+        expect = vals[a.view(np.uint8)] @ vals[b.view(np.uint8)].T
+        if variant == "fp8s":
+            expect = expect * scale.astype(np.float64)[None, :]
+        np.save(os.path.join(d, "in0.npy"), a)
+        np.save(os.path.join(d, "b_codes.npy"), b)
+        np.save(os.path.join(d, "expect0.npy"), expect.astype(np.float32))
+        with open(os.path.join(d, "check"), "w") as f:
+            f.write("--scaled-tol 1e-4\n")
+    if compile_bin:
+        lib = os.path.join(d, "lib.so")
+        subprocess.run([os.path.join(compile_bin, "quant-compile"),
+                        os.path.join(d, "model.mlir"), "--target", target,
+                        "-o", lib], check=True)
+        if timing:
+            subprocess.run(["xz", "-f", "-T2", lib], check=True)
+    print(name, flush=True)
+
+
 def exact_matmul(a, b):
     acc = a.astype(np.float64) @ b.astype(np.float64)
     out = acc.astype(np.int64)
@@ -86,6 +171,8 @@ def exact_matmul(a, b):
 
 def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False,
                target="cuda"):
+    if variant.startswith("fp8"):
+        return write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target)
     name = f"gemm_{m}x{n}x{k}_{variant}"
     d = os.path.join(outdir, name)
     os.makedirs(d, exist_ok=True)

@@ -6,6 +6,13 @@
     torch_peer.py gemm [--repeat N]
         torch._int_mm (cuBLASLt int8, B column-major as cuBLASLt wants it)
         at M = N = K = 4096 and 8192, and M in 1..128 with N = K = 4096.
+    torch_peer.py gemm-fp8 [--cases DIR] [--repeat N]
+        torch._scaled_mm (cuBLASLt FP8 E4M3 x E4M3, B column-major, unit
+        scales, f32 out) with use_fast_accum False (its default) and True,
+        at the shapes of make-gemm.py's bench set (M < 16 padded to 16);
+        with --cases, on make-gemm.py's fp8 cases too (in0.npy,
+        b_codes.npy, expect0.npy): its error against the float64 sums,
+        max |diff| / max |expected|, beside ours (qc-runner's).
     torch_peer.py model GRAPH.npz --input X.npy [--batch B]... [--reference Y.npy]
         the model of GRAPH.npz (bench/models/make-synthetic.py --graph-npz,
         made on the GPU machine) run by a small
@@ -67,6 +74,53 @@ def gemm(args):
         out.append(row)
         print(json.dumps(row), flush=True)
     return {"gemm": out}
+
+
+def gemm_fp8(args):
+    import glob
+    import os
+    shapes = [(m, 4096, 4096) for m in (1, 16, 128, 4096, 8192)] + [(8192, 8192, 8192)]
+    out = []
+    f8 = torch.float8_e4m3fn
+    one = torch.tensor(1.0, device="cuda")
+    for m, n, k in shapes:
+        mp = max(m, 16)
+        a = (torch.randn((mp, k), device="cuda") * 4).to(f8)
+        bt = (torch.randn((n, k), device="cuda") * 4).to(f8)
+        b = bt.t()  # [K, N], column-major
+        row = {"M": m, "N": n, "K": k}
+        if mp != m:
+            row["padded_to_M"] = mp
+        for fast in (False, True):
+            t = timed(lambda: torch._scaled_mm(a, b, one, one, out_dtype=torch.float32,
+                                               use_fast_accum=fast), args.repeat)
+            key = "fast_accum" if fast else "default"
+            row[key] = dict(t, tflops=2 * m * n * k / t["median_ms"] / 1e9)
+        out.append(row)
+        print(json.dumps(row), flush=True)
+    cases = []
+    for d in sorted(glob.glob(os.path.join(args.cases or "/nonexistent", "gemm_*_fp8"))):
+        a = torch.from_numpy(np.load(f"{d}/in0.npy")).cuda().view(f8)
+        bt = torch.from_numpy(np.load(f"{d}/b_codes.npy")).cuda().view(f8)
+        expect = np.load(f"{d}/expect0.npy").astype(np.float64)
+        m, k = a.shape
+        mp = -(-max(m, 16) // 16) * 16
+        kp = -(-k // 16) * 16
+        n = bt.shape[0]
+        np16 = -(-n // 16) * 16
+        ap = torch.zeros((mp, kp), dtype=torch.uint8, device="cuda").view(f8)
+        bp = torch.zeros((np16, kp), dtype=torch.uint8, device="cuda").view(f8)
+        ap[:m, :k] = a
+        bp[:n, :k] = bt
+        row = {"case": os.path.basename(d)}
+        for fast in (False, True):
+            y = torch._scaled_mm(ap, bp.t(), one, one, out_dtype=torch.float32,
+                                 use_fast_accum=fast)[:m, :n].double().cpu().numpy()
+            row["fast_accum" if fast else "default"] = \
+                float(np.abs(y - expect).max() / np.abs(expect).max())
+        cases.append(row)
+        print(json.dumps(row), flush=True)
+    return {"gemm_fp8": out, "cases": cases}
 
 
 class Interpreter:
@@ -156,7 +210,8 @@ def model(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["gemm", "model"])
+    ap.add_argument("what", choices=["gemm", "gemm-fp8", "model"])
+    ap.add_argument("--cases")
     ap.add_argument("graph", nargs="?")
     ap.add_argument("--input")
     ap.add_argument("--reference")
@@ -166,7 +221,7 @@ def main():
     args = ap.parse_args()
     args.batch = args.batch or [1, 32]
     torch.backends.cudnn.benchmark = True
-    res = gemm(args) if args.what == "gemm" else model(args)
+    res = {"gemm": gemm, "gemm-fp8": gemm_fp8, "model": model}[args.what](args)
     res["device"] = torch.cuda.get_device_name()
     res["torch"] = torch.__version__
     text = json.dumps(res, indent=1)

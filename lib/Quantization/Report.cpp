@@ -26,7 +26,9 @@ llvm::json::Value QualityReport::toJSON() const {
   for (const Layer &l : layers) {
     llvm::json::Object jlayer{{"tensor", l.tensor},
                               {"bits", int64_t(l.bits)},
-                              {"type", l.isSigned ? "i8" : "u8"},
+                              {"type", !l.format.empty() ? l.format
+                                       : l.isSigned      ? "i8"
+                                                         : "u8"},
                               {"scale", l.scale},
                               {"zero_point", l.zeroPoint},
                               {"sqnr_db", finiteDb(l.agreement.sqnrDb)},
@@ -48,7 +50,7 @@ llvm::json::Value QualityReport::toJSON() const {
   return llvm::json::Object{
       {"model", o.modelName},
       {"calibration_method", stringify(o.calibration.method)},
-      {"activation_type", o.calibration.signedActivations ? "i8" : "u8"},
+      {"activation_type", stringify(o.activationType)},
       {"weight_granularity", toString(o.weightGranularity)},
       {"weight_rounding", stringify(o.weightRounding)},
       {"bit_widths", bitWidths},
@@ -154,7 +156,7 @@ void QualityReport::writeMarkdown(llvm::raw_ostream &m) const {
     << "\n";
   for (const Layer &l : layers) {
     m << "| " << l.tensor << " | " << o.activationBits << " | "
-      << (l.isSigned ? "i8" : "u8") << " | " << llvm::formatv("{0:e4}", l.scale)
+      << (!l.format.empty() ? l.format : l.isSigned ? "i8" : "u8") << " | " << llvm::formatv("{0:e4}", l.scale)
       << " | " << l.zeroPoint << " | " << fmt(l.agreement.sqnrDb) << " | ";
     if (rewritten)
       m << ratioText(l.ratioBefore) << " | ";

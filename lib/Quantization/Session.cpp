@@ -43,8 +43,7 @@ FoldCalibrationOptions qc::detail::foldOptions(const QuantizeOptions &o) {
   fo.activationBits = o.activationBits;
   fo.activationGranularity = o.activationGranularity;
   fo.dynamicZeroPoints = o.dynamicZeroPoints;
-  fo.activationType =
-      o.calibration.signedActivations ? ActivationType::I8 : ActivationType::U8;
+  fo.activationType = o.activationType;
   fo.weightGranularity = o.weightGranularity;
   fo.weightFormat = o.weightFormat;
   fo.blockScale = o.blockScale;
@@ -661,22 +660,30 @@ Error QuantizationSession::evaluate() {
   r.heldOut = s->heldOut;
   // Per-layer parameters, from the tagged dequantize ops.
   std::map<std::string, size_t> layerIndex;
-  module.walk([&](DequantizeOp dq) {
+  module.walk([&](Operation *dq) {
     auto tag = dq->getAttrOfType<StringAttr>(QCDialect::kObservedAttrName);
-    if (!tag)
+    if (!tag || layerIndex.count(tag.str()))
       return;
-    auto qt = dyn_cast<quant::UniformQuantizedType>(
-        cast<RankedTensorType>(dq.getInput().getType()).getElementType());
-    if (!qt || layerIndex.count(tag.str()))
-      return;
-    layerIndex[tag.str()] = r.layers.size();
     QualityReport::Layer l;
+    if (auto mf = dyn_cast<MinifloatDequantizeOp>(dq)) {
+      l.format = stringifyElementFormat(mf.getFormat()).str();
+      l.isSigned = true;
+      l.scale = mf.getScale().convertToDouble();
+    } else if (isa<DequantizeOp>(dq)) {
+      auto qt = dyn_cast<quant::UniformQuantizedType>(
+          cast<RankedTensorType>(dq->getOperand(0).getType()).getElementType());
+      if (!qt)
+        return;
+      l.bits = unsigned(llvm::Log2_64_Ceil(
+          uint64_t(qt.getStorageTypeMax() - qt.getStorageTypeMin() + 1)));
+      l.isSigned = qt.isSigned();
+      l.scale = qt.getScale();
+      l.zeroPoint = qt.getZeroPoint();
+    } else {
+      return;
+    }
+    layerIndex[tag.str()] = r.layers.size();
     l.tensor = tag.str();
-    l.bits = unsigned(llvm::Log2_64_Ceil(
-        uint64_t(qt.getStorageTypeMax() - qt.getStorageTypeMin() + 1)));
-    l.isSigned = qt.isSigned();
-    l.scale = qt.getScale();
-    l.zeroPoint = qt.getZeroPoint();
     if (auto it = s->stats.find(l.tensor); it != s->stats.end())
       l.ratio = it->second.outlierRatio();
     if (auto it = s->before.find(l.tensor); it != s->before.end())

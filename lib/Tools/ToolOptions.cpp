@@ -490,7 +490,26 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
                 " needs --quantize-scope linear or matmul (dynamic scales have "
                 "no integer-only "
                 "chain)");
-  o.calibration.signedActivations = activationType == ActivationType::I8;
+  bool fp8Acts = activationType == ActivationType::FP8E4M3 ||
+                 activationType == ActivationType::FP8E5M2;
+  if (fp8Acts) {
+    std::string name = stringify(activationType).str();
+    if (dynamic)
+      return fail("--activation-type " + name +
+                  " takes a calibrated scale per tensor, not --activation-"
+                  "granularity " +
+                  toString(o.activationGranularity));
+    if (b.given("activation-bits"))
+      return fail("--activation-type " + name +
+                  " is 8 bits: --activation-bits does not apply");
+    if (!o.sensitivity.activationBits.empty() &&
+        b.given("activation-formats"))
+      return fail("--activation-type " + name +
+                  " with --activation-formats: the bit-width program chooses "
+                  "integer activation widths only");
+  }
+  o.activationType = activationType;
+  o.calibration.signedActivations = activationType != ActivationType::U8;
   // Dynamic scales are symmetric unless u8 is asked for explicitly.
   o.dynamicZeroPoints = dynamic && b.given("activation-type") &&
                         activationType == ActivationType::U8;

@@ -56,6 +56,8 @@ struct QuantizeOptions {
   ActivationGranularity activationGranularity;
   /// With token or group:G: a dynamic zero point per row or group (asymmetric).
   bool dynamicZeroPoints = false;
+  /// Static activations' storage (u8 / i8 integers or FP8 codes).
+  ActivationType activationType = ActivationType::U8;
   /// SmoothQuant (smooth-activations) with this alpha, or searched per layer.
   bool smooth = false, smoothAlphaAuto = false;
   double smoothAlpha = 0.5;

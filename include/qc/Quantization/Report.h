@@ -27,6 +27,9 @@ struct QualityReport {
     std::string tensor;
     unsigned bits = 8; // of the storage range
     bool isSigned = false;
+    /// FP8 activations: the format's name (fp8_e4m3, ...); empty for
+    /// integers.
+    std::string format;
     double scale = 0;
     int64_t zeroPoint = 0;
     Agreement agreement;

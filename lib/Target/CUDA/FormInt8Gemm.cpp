@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Support/Minifloat.h"
 #include "qc/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -488,13 +489,123 @@ struct ConvIntToGemm : OpRewritePattern<qc::ConvIntOp> {
   }
 };
 
+/// The PTX type name of an FP8 format.
+StringRef ptxType(qc::ElementFormat f) {
+  return f == qc::ElementFormat::FP8E5M2 ? "e5m2" : "e4m3";
+}
+
+/// The f32 value of every code of an FP8 format, a constant [256] table.
+Value fp8Table(OpBuilder &b, Location loc, qc::ElementFormat f) {
+  qc::minifloat::Format mf = *qc::minifloatFormat(f);
+  SmallVector<float> values;
+  for (uint32_t c = 0; c < 256; ++c)
+    values.push_back(float(qc::minifloat::decode(mf, c)));
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(RankedTensorType::get({256}, b.getF32Type()),
+                             ArrayRef(values)));
+}
+
+/// qc.matmul_fp8 as the qc::cuda::kFp8GemmAttr generic: A [M, K'] (the
+/// leading dims collapsed, zero codes (+0) up to K' = K rounded up to 16)
+/// by B [N, K'] into zeros, its body decoding both codes by table and
+/// accumulating their f32 product (what any other lowering runs).
+struct MatMulFp8ToGemm : OpRewritePattern<qc::MatMulFp8Op> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::MatMulFp8Op op,
+                                PatternRewriter &rw) const override {
+    auto aTy = cast<RankedTensorType>(op.getA().getType());
+    auto bTy = cast<RankedTensorType>(op.getB().getType());
+    auto outTy = cast<RankedTensorType>(op.getType());
+    int64_t k = bTy.getDimSize(1), n = bTy.getDimSize(0);
+    int64_t m = aTy.getNumElements() / std::max<int64_t>(k, 1);
+    int64_t kp = roundUp(k, kKAlign);
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    Value a = op.getA();
+    auto a2Ty = RankedTensorType::get({m, k}, rw.getI8Type());
+    if (aTy.getRank() > 2) {
+      SmallVector<ReassociationIndices> re(2);
+      for (int64_t d = 0; d + 1 < aTy.getRank(); ++d)
+        re[0].push_back(d);
+      re[1].push_back(aTy.getRank() - 1);
+      a = tensor::CollapseShapeOp::create(rw, loc, a2Ty, a, re);
+    }
+    auto padded = [&](Value src, int64_t rows) {
+      return gather(rw, loc, src, rows, kp, /*flip=*/false, 0,
+                    [&](OpBuilder &nb, Location l, Value r, Value col) {
+                      Value valid = arith::CmpIOp::create(
+                          nb, l, arith::CmpIPredicate::ult, col,
+                          arith::ConstantIndexOp::create(nb, l, k));
+                      return std::make_pair(valid, SmallVector<Value>{r, col});
+                    });
+    };
+    Value b = op.getB();
+    if (kp != k) {
+      a = padded(a, m);
+      if (std::optional<std::vector<int64_t>> codes = constInts(b)) {
+        std::vector<int8_t> values(n * kp, 0);
+        for (int64_t r = 0; r < n; ++r)
+          for (int64_t i = 0; i < k; ++i)
+            values[r * kp + i] = int8_t((*codes)[r * k + i]);
+        b = blobConstant<int8_t>(rw, loc, values, {n, kp}, rw.getI8Type(),
+                                 "qc_fp8_gemm_weights");
+      } else {
+        b = padded(b, n);
+      }
+    }
+    Type f32 = rw.getF32Type();
+    auto cTy = RankedTensorType::get({m, n}, f32);
+    Value empty = tensor::EmptyOp::create(rw, loc, cTy.getShape(), f32);
+    Value zero = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0));
+    Value init = linalg::FillOp::create(rw, loc, zero, empty).getResult(0);
+    Value tableA = fp8Table(rw, loc, op.getAFormat());
+    Value tableB = fp8Table(rw, loc, op.getBFormat());
+    AffineExpr d0, d1, d2;
+    bindDims(ctx, d0, d1, d2);
+    auto maps = AffineMap::inferFromExprList(
+        ArrayRef<ArrayRef<AffineExpr>>{{d0, d2}, {d1, d2}, {d0, d1}}, ctx);
+    auto generic = linalg::GenericOp::create(
+        rw, loc, TypeRange{cTy}, ValueRange{a, b}, ValueRange{init}, maps,
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction},
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          auto value = [&](Value table, Value code) -> Value {
+            Value i = arith::ExtUIOp::create(nb, l, nb.getI32Type(), code);
+            return tensor::ExtractOp::create(
+                nb, l, table,
+                ValueRange{arith::IndexCastOp::create(nb, l,
+                                                      nb.getIndexType(), i)});
+          };
+          Value p = arith::MulFOp::create(nb, l, value(tableA, args[0]),
+                                          value(tableB, args[1]));
+          linalg::YieldOp::create(nb, l,
+                                  arith::AddFOp::create(nb, l, args[2], p)
+                                      .getResult());
+        });
+    generic->setAttr(qc::cuda::kFp8GemmAttr,
+                     rw.getStrArrayAttr({ptxType(op.getAFormat()),
+                                         ptxType(op.getBFormat())}));
+    Value c = generic.getResult(0);
+    if (outTy.getRank() > 2) {
+      SmallVector<ReassociationIndices> re(2);
+      for (int64_t d = 0; d + 1 < outTy.getRank(); ++d)
+        re[0].push_back(d);
+      re[1].push_back(outTy.getRank() - 1);
+      c = tensor::ExpandShapeOp::create(rw, loc, outTy, c, re);
+    }
+    rw.replaceOp(op, c);
+    return success();
+  }
+};
+
 struct FormInt8GemmPass
     : qc::cuda::impl::FormInt8GemmBase<FormInt8GemmPass> {
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<MatMulIntToGemm>(&getContext(), w4);
-    patterns.add<ConvIntToGemm>(&getContext());
+    patterns.add<ConvIntToGemm, MatMulFp8ToGemm>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

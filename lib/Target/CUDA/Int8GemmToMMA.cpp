@@ -101,9 +101,12 @@ TileConfig chooseConfig(int64_t m, bool w4) {
 
 /// The GEMM's operands, if `op` is one this pass runs.
 struct Gemm {
-  linalg::MatmulOp op;
+  Operation *op; // the linalg.matmul, or the kFp8GemmAttr generic
   Value a, b, c;
   int64_t m, n, k;
+  /// FP8: the PTX types of A and B ("e4m3" / "e5m2"); C is f32.
+  StringRef fp8A, fp8B;
+  bool isFp8() const { return !fp8A.empty(); }
   /// W4: B's packed form [N, K/2] and the generic unpacking it into B.
   Value bPacked;
   linalg::GenericOp unpack;
@@ -115,9 +118,20 @@ bool contiguous(Value v) {
          !t.getMemorySpace();
 }
 
-std::optional<Gemm> matchGemm(linalg::MatmulOp op) {
+std::optional<Gemm> matchGemm(linalg::LinalgOp op) {
+  StringRef fp8A, fp8B;
+  if (auto mm = dyn_cast<linalg::MatmulOp>(op.getOperation())) {
+    if (mm.getCast() != linalg::TypeFn::cast_signed)
+      return std::nullopt;
+  } else if (auto types = op->getAttrOfType<ArrayAttr>(qc::cuda::kFp8GemmAttr);
+             types && types.size() == 2) {
+    fp8A = cast<StringAttr>(types[0]).getValue();
+    fp8B = cast<StringAttr>(types[1]).getValue();
+  } else {
+    return std::nullopt;
+  }
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getCast() != linalg::TypeFn::cast_signed)
+      op.getNumDpsInits() != 1)
     return std::nullopt;
   Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
         c = op.getDpsInits()[0];
@@ -128,7 +142,8 @@ std::optional<Gemm> matchGemm(linalg::MatmulOp op) {
   if (aTy.getRank() != 2 || bTy.getRank() != 2 || cTy.getRank() != 2 ||
       !aTy.getElementType().isSignlessInteger(8) ||
       !bTy.getElementType().isSignlessInteger(8) ||
-      !cTy.getElementType().isSignlessInteger(32))
+      (fp8A.empty() ? !cTy.getElementType().isSignlessInteger(32)
+                    : !cTy.getElementType().isF32()))
     return std::nullopt;
   MLIRContext *ctx = op.getContext();
   AffineExpr d0, d1, d2;
@@ -137,7 +152,8 @@ std::optional<Gemm> matchGemm(linalg::MatmulOp op) {
       ArrayRef<ArrayRef<AffineExpr>>{{d0, d2}, {d1, d2}, {d0, d1}}, ctx);
   if (op.getIndexingMapsArray() != want)
     return std::nullopt;
-  Gemm g{op, a, b, c, aTy.getDimSize(0), bTy.getDimSize(0), aTy.getDimSize(1)};
+  Gemm g{op, a, b, c, aTy.getDimSize(0), bTy.getDimSize(0), aTy.getDimSize(1),
+         fp8A, fp8B};
   if (g.k % 16 != 0 || bTy.getDimSize(1) != g.k || cTy.getDimSize(0) != g.m ||
       cTy.getDimSize(1) != g.n)
     return std::nullopt;
@@ -183,7 +199,8 @@ linalg::FillOp zeroFillBefore(const Gemm &g) {
       continue; // writes only B
     if (auto fill = dyn_cast<linalg::FillOp>(prev);
         fill && fill.hasPureBufferSemantics() && fill.getDpsInits()[0] == c) {
-      if (matchPattern(fill.getDpsInputs()[0], m_Zero()))
+      if (matchPattern(fill.getDpsInputs()[0], m_Zero()) ||
+          matchPattern(fill.getDpsInputs()[0], m_PosZeroFloat()))
         return fill;
       return {};
     }
@@ -396,8 +413,11 @@ public:
     for (int64_t s = 0; s < cfg.stages - 1; ++s)
       group = loadTiles(cst(s), cst(s));
 
-    Type i32 = b.getI32Type();
-    Value zero = arith::ConstantIntOp::create(b, loc, i32, 0);
+    Value zero =
+        g.isFp8()
+            ? arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)).getResult()
+            : arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0)
+                  .getResult();
     SmallVector<Value> init(cfg.tilesM() * cfg.tilesN() * 4, zero);
     auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one, init);
     {
@@ -520,6 +540,10 @@ private:
     Type i32 = b.getI32Type();
     auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(),
                                                   {i32, i32, i32, i32});
+    if (g.isFp8()) {
+      fp8Mmas(aFrag, bFrag, acc);
+      return;
+    }
     for (int64_t i = 0; i < kTilesM; ++i)
       for (int64_t j = 0; j < kTilesN; ++j) {
         int64_t at = (i * kTilesN + j) * 4;
@@ -533,6 +557,36 @@ private:
                                            NVVM::MMALayout::col});
         for (int64_t r = 0; r < 4; ++r)
           acc[at + r] = LLVM::ExtractValueOp::create(b, loc, mma, r);
+      }
+  }
+
+  /// The FP8 mma.sync (m16n8k32, f32 accumulators; sm_89 and later) as
+  /// inline PTX: NVVM's mma op has no dense FP8 form. Its fragments have
+  /// the s8 layout (8-bit elements, four to a register).
+  void fp8Mmas(ArrayRef<SmallVector<Value>> aFrag,
+               ArrayRef<SmallVector<Value>> bFrag,
+               SmallVectorImpl<Value> &acc) {
+    Type f32 = b.getF32Type();
+    auto resTy =
+        LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+    std::string ptx = ("mma.sync.aligned.m16n8k32.row.col.f32." + g.fp8A +
+                       "." + g.fp8B +
+                       ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
+                       "{$10, $11, $12, $13};")
+                          .str();
+    for (int64_t i = 0; i < cfg.tilesM(); ++i)
+      for (int64_t j = 0; j < cfg.tilesN(); ++j) {
+        int64_t at = (i * cfg.tilesN() + j) * 4;
+        SmallVector<Value> operands(aFrag[i]);
+        llvm::append_range(operands, bFrag[j]);
+        llvm::append_range(operands, ArrayRef<Value>(acc).slice(at, 4));
+        auto mma = LLVM::InlineAsmOp::create(
+            b, loc, resTy, operands, ptx,
+            "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f", /*has_side_effects=*/false,
+            /*is_align_stack=*/false, LLVM::TailCallKind::None,
+            LLVM::AsmDialectAttr(), ArrayAttr());
+        for (int64_t r = 0; r < 4; ++r)
+          acc[at + r] = LLVM::ExtractValueOp::create(b, loc, mma.getRes(), r);
       }
   }
 
@@ -666,7 +720,21 @@ public:
     for (int64_t s = 0; s < ahead; ++s)
       group = loadTiles(cst(s), cst(s));
 
-    SmallVector<Type> fields(bn / 2, i32Type);
+    Type accElt = g.isFp8() ? Type(b.getF32Type()) : i32Type;
+    SmallVector<Type> fields(bn / 2, accElt);
+    auto wgmmaType = [&](StringRef fp8) {
+      if (fp8.empty())
+        return NVVM::WGMMATypes::s8;
+      return fp8 == "e5m2" ? NVVM::WGMMATypes::e5m2 : NVVM::WGMMATypes::e4m3;
+    };
+    auto typeA = NVVM::WGMMATypesAttr::get(ctx, wgmmaType(g.fp8A));
+    auto typeB = NVVM::WGMMATypesAttr::get(ctx, wgmmaType(g.fp8B));
+    auto typeD = NVVM::WGMMATypesAttr::get(
+        ctx, g.isFp8() ? NVVM::WGMMATypes::f32 : NVVM::WGMMATypes::s32);
+    auto overflow =
+        g.isFp8() ? NVVM::MMAIntOverflowAttr()
+                  : NVVM::MMAIntOverflowAttr::get(ctx,
+                                                  NVVM::MMAIntOverflow::wrapped);
     auto accTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
     Value init = LLVM::ZeroOp::create(b, loc, accTy);
     auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one,
@@ -702,17 +770,12 @@ public:
         };
         acc = NVVM::WgmmaMmaAsyncOp::create(
             b, loc, accTy, acc, at(stageA), at(stageB),
-            NVVM::MMAShapeAttr::get(ctx, 64, bn, 32),
-            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::s8),
-            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::s8),
-            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::s32),
+            NVVM::MMAShapeAttr::get(ctx, 64, bn, 32), typeA, typeB, typeD,
             NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
             NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
             NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
             NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
-            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
-            NVVM::MMAIntOverflowAttr::get(ctx,
-                                          NVVM::MMAIntOverflow::wrapped));
+            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col), overflow);
       }
       NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
@@ -747,9 +810,11 @@ private:
 };
 
 void GemmEmitter::store(Value v, Value row, Value col) {
-  if (accumulate)
-    v = arith::AddIOp::create(
-        b, loc, memref::LoadOp::create(b, loc, g.c, ValueRange{row, col}), v);
+  if (accumulate) {
+    Value old = memref::LoadOp::create(b, loc, g.c, ValueRange{row, col});
+    v = g.isFp8() ? arith::AddFOp::create(b, loc, old, v).getResult()
+                  : arith::AddIOp::create(b, loc, old, v).getResult();
+  }
   if (!epilogue) {
     memref::StoreOp::create(b, loc, v, g.c, ValueRange{row, col});
     return;
@@ -793,16 +858,17 @@ struct Int8GemmToMMAPass
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<linalg::MatmulOp> matmuls;
-    getOperation()->walk([&](linalg::MatmulOp op) {
-      if (!op->getParentOfType<gpu::GPUModuleOp>())
+    SmallVector<linalg::LinalgOp> matmuls;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if ((isa<linalg::MatmulOp>(op) || op->hasAttr(qc::cuda::kFp8GemmAttr)) &&
+          !op->getParentOfType<gpu::GPUModuleOp>())
         matmuls.push_back(op);
     });
-    for (linalg::MatmulOp op : matmuls) {
+    for (linalg::LinalgOp op : matmuls) {
       std::optional<Gemm> g = matchGemm(op);
       if (!g)
         continue;
-      if ((g->unpack = w4Unpack(*g)))
+      if (!g->isFp8() && (g->unpack = w4Unpack(*g)))
         g->bPacked = g->unpack.getDpsInputs()[0];
       linalg::FillOp fill = zeroFillBefore(*g);
       linalg::GenericOp generic =
@@ -822,7 +888,7 @@ struct Int8GemmToMMAPass
       Value c = g->c;
       if (generic)
         generic.erase();
-      op.erase();
+      op->erase();
       if (fill)
         fill.erase();
       if (c.use_empty())

@@ -65,7 +65,8 @@ void qc::cuda::buildLinalgToNVVMPassPipeline(
   pm.addPass(createGpuKernelOutliningPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
-  target.features = "+ptx80";
+  // PTX 8.4: the dense FP8 mma.sync (sm_89 and later).
+  target.features = "+ptx84";
   target.optLevel = options.optLevel;
   pm.addPass(createGpuNVVMAttachTarget(target));
   pm.addPass(createLowerAffinePass());

@@ -6,7 +6,7 @@
 // REQUIRES: ptxas
 // RUN: quant-opt %s --split-input-file --qc-compile-model-cuda="binary-format=bin chip=sm_90" | FileCheck %s
 
-// CHECK: gpu.binary @k{{[0-9]+}} [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, properties = {{.*}}, bin = "
+// CHECK: gpu.binary @k{{[0-9]+}} [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx84">, properties = {{.*}}, bin = "
 func.func @main_graph(%a: tensor<37x50xi8>) -> tensor<37x70xi8> {
   %b = arith.constant dense<3> : tensor<50x70xi8>
   %c = qc.matmul_int %a, %b zp(5, [0]) : (tensor<37x50xi8>, tensor<50x70xi8>) -> tensor<37x70xi32>

@@ -11,7 +11,7 @@
 // NVVM: gpu.launch_func <%{{.*}} : !llvm.ptr> @k{{[0-9]+}}{{.*}} blocks in
 // NVVM: llvm.call @mgpuMemFree(
 // NVVM: llvm.call @mgpuStreamSynchronize(
-// NVVM: gpu.module @k{{[0-9]+}}{{.*}} [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">]
+// NVVM: gpu.module @k{{[0-9]+}}{{.*}} [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx84">]
 // NVVM: llvm.func @k{{[0-9]+}}(
 // NVVM-SAME: nvvm.kernel
 // NVVM: nvvm.read.ptx.sreg.ctaid.x

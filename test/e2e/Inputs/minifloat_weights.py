@@ -224,6 +224,49 @@ for fmt in FORMATS:
     compare(f"{fmt} Conv and depthwise Conv vs numpy", outputs(lib, os.path.join(work, "ceval.npz")),
             ref, sc["depthwise"][0])
 
+# FP8 activations (--activation-type fp8_*, a scale per tensor: the
+# calibrated range over the format's largest value) with FP8 weights: each
+# MatMul multiplies FP8 codes by FP8 codes (qc.matmul_fp8, f32 sums). numpy:
+# x / s in f32 rounded to the format (nearest even, saturating), the
+# products summed in float64. The sums' order differs, so a rounding of
+# fc2's input may flip: the check allows a few elements off.
+
+
+def fp8_act(x, fmt, scale):
+    return round_to(fmt, np.float32(x) / np.float32(scale)) * np.float64(np.float32(scale))
+
+
+for act, wfmt in (("fp8_e4m3", "fp8_e4m3"), ("fp8_e5m2", "fp8_e5m2"), ("fp8_e4m3", "fp8_e5m2")):
+    lib = os.path.join(work, f"mlp-a{act}-w{wfmt}.so")
+    report = os.path.join(work, f"mlp-a{act}-w{wfmt}.json")
+    run(os.path.join(bindir, "quant-compile"), mlp, "--calibration-data",
+        os.path.join(work, "calib.npz"), "--weight-format", wfmt, "--activation-type", act,
+        "--quantize-scope", "linear", "--no-bias-correction", "--weight-rounding", "nearest",
+        "--report", report, "--emit-qdq", lib + ".qdq.mlir", "-o", lib)
+    rep = json.load(open(report))
+    acts = {l["tensor"]: l for l in rep["layers"]}
+    amax = {"x": np.abs(calib).max()}
+    e = act.split("_")[1]
+    fmax = np.nanmax(code_values(e))
+    w1q, w2q = quantize_weight(W["w1"], wfmt, 1), quantize_weight(W["w2"], wfmt, 1)
+    s_in = [acts[t]["scale"] for t in sorted(acts, key=lambda t: t != "x")]
+    ok_scale = (acts["x"]["type"] == act and abs(acts["x"]["scale"] - amax["x"] / fmax) <=
+                1e-6 * amax["x"] / fmax and len(acts) == 2)
+    refs = []
+    for x in xs:
+        h = np.maximum(fp8_act(x, e, s_in[0]) @ w1q + W["b1"], 0)
+        h = np.concatenate([h, h], axis=1)[:, :N1 + 8]
+        refs.append(fp8_act(h, e, s_in[1]) @ w2q)
+    ref = np.stack(refs)
+    y = outputs(lib, os.path.join(work, "eval.npz")).reshape(ref.shape)
+    err = np.abs(y - ref) / np.abs(ref).max()
+    off = (err > 1e-5).mean()
+    fp8_ops = open(lib + ".qdq.mlir").read().count("qc.minifloat_dequantize")
+    print(f"activations {act} x weights {wfmt}: scale of x = range / {fmax:g}: "
+          f"{'ok' if ok_scale else 'FAIL'}; {fp8_ops} FP8 activations; vs numpy max rel "
+          f"{err.max():.1e}, {100 * off:.1f}% above 1e-5: "
+          f"{'ok' if err.max() < 0.02 and off <= 0.05 and fp8_ops >= 2 else 'FAIL'}")
+
 # GPTQ with the MX rounding (the default, auto, at 4 bits where the input's
 # second moments are recorded): closer to the float model than rounding to
 # nearest, on inputs with correlated channels.

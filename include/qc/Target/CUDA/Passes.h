@@ -31,6 +31,13 @@ namespace qc::cuda {
 /// (sign-extended).
 inline constexpr llvm::StringLiteral kW4UnpackAttr = "qc.w4_unpack";
 
+/// The mark of an FP8 GEMM linalg.generic (qc-cuda-form-int8-gemm makes it
+/// from qc.matmul_fp8, qc-cuda-int8-gemm-to-mma runs it on the tensor
+/// cores): an array of the two operands' PTX types, "e4m3" or "e5m2". The
+/// generic computes C[M, N] f32 += value(A[M, K']) * value(B[N, K']), its
+/// operands FP8 codes in i8, K' a multiple of 16.
+inline constexpr llvm::StringLiteral kFp8GemmAttr = "qc.fp8_gemm";
+
 } // namespace qc::cuda
 
 #endif // QC_TARGET_CUDA_PASSES_H

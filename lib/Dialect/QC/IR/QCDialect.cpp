@@ -93,6 +93,20 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' must be a unit attribute on a linalg.generic";
     return success();
   }
+  // The cuda target's mark of an FP8 GEMM (qc::cuda::kFp8GemmAttr).
+  if (name == "qc.fp8_gemm") {
+    auto types = dyn_cast<ArrayAttr>(attr.getValue());
+    auto isType = [](Attribute a) {
+      auto s = dyn_cast<StringAttr>(a);
+      return s && (s.getValue() == "e4m3" || s.getValue() == "e5m2");
+    };
+    if (!types || types.size() != 2 || !llvm::all_of(types, isType) ||
+        op->getName().getStringRef() != "linalg.generic")
+      return op->emitError() << "'" << name
+                             << "' must be an array of two FP8 types (\"e4m3\" "
+                                "or \"e5m2\") on a linalg.generic";
+    return success();
+  }
   // Second moments for fold-calibration's weight rounding (quant-compile
   // attaches them; include/qc/Dialect/QC/Transforms/Quantization.h).
   if (name == "qc.patch_gram" || name == "qc.quantized_input_gram") {

@@ -344,6 +344,64 @@ LogicalResult qc::BlockDequantizeOp::verify() {
   return success();
 }
 
+/// Checks of qc.minifloat_quantize / qc.minifloat_dequantize: a minifloat
+/// element format, a positive finite scale, one shape on both sides.
+static LogicalResult verifyMinifloatCodes(Operation *op, ElementFormat f,
+                                          double scale, ShapedType in,
+                                          ShapedType out) {
+  if (!minifloatFormat(f) || f == ElementFormat::E8M0)
+    return op->emitOpError()
+           << "format must be a minifloat element format (fp8_e4m3, "
+              "fp8_e5m2, fp6_e3m2, fp6_e2m3, fp4_e2m1), got "
+           << stringifyElementFormat(f);
+  if (!(scale > 0) || !std::isfinite(scale))
+    return op->emitOpError() << "scale must be positive and finite, got "
+                             << scale;
+  if (in.getShape() != out.getShape())
+    return op->emitOpError() << "result shape must match the input's, got "
+                             << in << " and " << out;
+  if (!isa<IntegerType>(out.getElementType()) && !out.getElementType().isF32())
+    return op->emitOpError() << "decodes to f32 only, got " << out;
+  return success();
+}
+
+LogicalResult qc::MinifloatQuantizeOp::verify() {
+  return verifyMinifloatCodes(*this, getFormat(),
+                              getScale().convertToDouble(),
+                              getInput().getType(), getOutput().getType());
+}
+
+LogicalResult qc::MinifloatDequantizeOp::verify() {
+  return verifyMinifloatCodes(*this, getFormat(),
+                              getScale().convertToDouble(),
+                              getInput().getType(), getOutput().getType());
+}
+
+LogicalResult qc::MatMulFp8Op::verify() {
+  for (ElementFormat f : {getAFormat(), getBFormat()})
+    if (f != ElementFormat::FP8E4M3 && f != ElementFormat::FP8E5M2)
+      return emitOpError() << "formats must be fp8_e4m3 or fp8_e5m2, got "
+                           << stringifyElementFormat(f);
+  auto aTy = cast<RankedTensorType>(getA().getType());
+  auto bTy = cast<RankedTensorType>(getB().getType());
+  auto outTy = getOutput().getType();
+  if (aTy.getRank() < 2 || bTy.getRank() != 2 || !aTy.hasStaticShape() ||
+      !bTy.hasStaticShape() || !outTy.hasStaticShape())
+    return emitOpError() << "needs static shapes, a of rank >= 2 and b [N, K], "
+                            "got "
+                         << aTy << " and " << bTy;
+  int64_t k = aTy.getShape().back();
+  if (bTy.getDimSize(1) != k)
+    return emitOpError() << "b must be [N, " << k << "] (a's K), got " << bTy;
+  SmallVector<int64_t> want(aTy.getShape());
+  want.back() = bTy.getDimSize(0);
+  if (outTy.getShape() != ArrayRef<int64_t>(want))
+    return emitOpError() << "result must be "
+                         << RankedTensorType::get(want, outTy.getElementType())
+                         << ", got " << outTy;
+  return success();
+}
+
 std::optional<int> qc::MatMulMxOp::integerFactor(ElementFormat format) {
   if (format == ElementFormat::FP4E2M1)
     return 2;

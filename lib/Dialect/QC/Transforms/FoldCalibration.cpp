@@ -3,6 +3,7 @@
 #include "qc/Dialect/QC/Transforms/Constants.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Support/Minifloat.h"
 
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
@@ -219,7 +220,7 @@ struct FoldCalibrationPass
         double s = qc::activationType(
                        op->getContext(), obs.getMinAttr().getValueAsDouble(),
                        obs.getMaxAttr().getValueAsDouble(),
-                       activationType == qc::ActivationType::I8,
+                       activationType != qc::ActivationType::U8,
                        b.getF32Type(), aBits)
                        .getScale();
         inputNoise = s * s / 12;
@@ -492,7 +493,15 @@ struct FoldCalibrationPass
     std::optional<int64_t> group;
     if (granularity.kind == qc::ActivationGranularity::Group)
       group = granularity.groupSize;
-    bool isSigned = activationType == qc::ActivationType::I8;
+    bool isSigned = activationType != qc::ActivationType::U8;
+    std::optional<qc::minifloat::Format> fp8;
+    qc::ElementFormat fp8Format = qc::ElementFormat::FP8E4M3;
+    if (activationType == qc::ActivationType::FP8E4M3)
+      fp8 = qc::minifloat::Format::E4M3;
+    if (activationType == qc::ActivationType::FP8E5M2) {
+      fp8 = qc::minifloat::Format::E5M2;
+      fp8Format = qc::ElementFormat::FP8E5M2;
+    }
     bool failedAny = false;
     getOperation()->walk([&](qc::ObserveOp obs) {
       auto rowTy = cast<RankedTensorType>(obs.getType());
@@ -529,6 +538,26 @@ struct FoldCalibrationPass
           return;
         }
         bits = scheme.getBits();
+      }
+      if (fp8) {
+        // FP8 codes: the calibrated range's larger magnitude maps to the
+        // format's largest value.
+        double amax = std::max(std::fabs(obs.getMinAttr().getValueAsDouble()),
+                               std::fabs(obs.getMaxAttr().getValueAsDouble()));
+        double scale = amax > 0 && std::isfinite(amax)
+                           ? amax / qc::minifloat::maxFinite(*fp8)
+                           : 1.0;
+        OpBuilder b(obs);
+        auto codesTy = RankedTensorType::get(ty.getShape(), b.getI8Type());
+        Value q = qc::MinifloatQuantizeOp::create(
+            b, obs.getLoc(), codesTy, obs.getInput(), fp8Format,
+            llvm::APFloat(scale));
+        auto dq = qc::MinifloatDequantizeOp::create(
+            b, obs.getLoc(), ty, q, fp8Format, llvm::APFloat(scale));
+        dq->setAttr(qc::QCDialect::kObservedAttrName, obs.getNameAttr());
+        obs.replaceAllUsesWith(dq.getOutput());
+        obs.erase();
+        return;
       }
       quant::UniformQuantizedType qt = qc::activationType(
           obs.getContext(), obs.getMinAttr().getValueAsDouble(),

@@ -95,7 +95,13 @@ template <>
 llvm::ArrayRef<EnumSpelling<ActivationType>> qc::spellings() {
   static const EnumSpelling<ActivationType> table[] = {
       {ActivationType::U8, "u8", "asymmetric uint8 (a zero point)"},
-      {ActivationType::I8, "i8", "symmetric int8"}};
+      {ActivationType::I8, "i8", "symmetric int8"},
+      {ActivationType::FP8E4M3, "fp8_e4m3",
+       "FP8 E4M3 codes at a per-tensor scale (range / 448); with "
+       "--weight-format fp8_e4m3|fp8_e5m2, Gemm and MatMul multiply FP8 by "
+       "FP8 (qc.matmul_fp8)"},
+      {ActivationType::FP8E5M2, "fp8_e5m2",
+       "FP8 E5M2 codes at a per-tensor scale (range / 57344)"}};
   return table;
 }
 

@@ -175,6 +175,81 @@ def QC_BlockDequantizeOp : QC_Op<"block_dequantize", [Pure]> {
   }];
 }
 
+def QC_MinifloatQuantizeOp : QC_Op<"minifloat_quantize", [Pure]> {
+  let summary = "Encodes float activations as minifloat codes at a per-tensor scale";
+  let description = [{
+    Each element `x` becomes the code (one per byte, in the low bits) of
+    `x / scale` in the minifloat `format`, rounded to nearest with ties to
+    even; magnitudes above the format's largest finite value saturate to it
+    (OCP 8-bit floating point v1.0's saturating conversion); NaN becomes a
+    NaN code where the format has one (fp8_e4m3, fp8_e5m2), else the
+    largest code. fold-calibration writes it for FP8 activations
+    (`activation-type=fp8_e4m3|fp8_e5m2`), `scale` being the calibrated
+    range over the format's largest value.
+
+    ```mlir
+    %c = qc.minifloat_quantize %x {format = #qc<format fp8_e4m3>, scale = 0.01 : f64}
+           : tensor<4x64xf32> -> tensor<4x64xi8>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, QC_ElementFormatAttr:$format,
+                       F64Attr:$scale);
+  let results = (outs RankedTensorOf<[I8]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def QC_MinifloatDequantizeOp : QC_Op<"minifloat_dequantize", [Pure]> {
+  let summary = "Decodes minifloat codes (one per byte) times a per-tensor scale";
+  let description = [{
+    The inverse of qc.minifloat_quantize: `code_value(format, code) * scale`
+    for each byte's code.
+
+    ```mlir
+    %x = qc.minifloat_dequantize %c {format = #qc<format fp8_e4m3>, scale = 0.01 : f64}
+           : tensor<4x64xi8> -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$input, QC_ElementFormatAttr:$format,
+                       F64Attr:$scale);
+  let results = (outs QC_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def QC_MatMulFp8Op : QC_Op<"matmul_fp8", [Pure]> {
+  let summary = "FP8 x FP8 matmul with f32 accumulation";
+  let description = [{
+    The product of FP8 codes `a` (`[..., M, K]`, one code a byte, format
+    `a_format`) and FP8 weight codes `b` given as `[N, K]` (each output
+    channel's row, as qc.block_dequantize stores 8-bit weights):
+
+    ```
+    out[..., m, n] = sum_k value(a_format, a[..., m, k]) * value(b_format, b[n, k])
+    ```
+
+    Every product is exact in f32; the sum is accumulated in f32 in an
+    order the lowering chooses (the tensor cores' FP8 accumulation keeps
+    fewer bits than f32: docs/minifloat.md). Scales are applied by the ops
+    after it. lower-quantized-to-integer makes it from a Gemm or MatMul
+    whose input is qc.minifloat_dequantize and whose weight is a
+    per-channel FP8 qc.block_dequantize. Formats: fp8_e4m3, fp8_e5m2.
+
+    ```mlir
+    %y = qc.matmul_fp8 %a, %b {a_format = #qc<format fp8_e4m3>, b_format = #qc<format fp8_e4m3>}
+           : (tensor<4x64xi8>, tensor<32x64xi8>) -> tensor<4x32xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$a, RankedTensorOf<[I8]>:$b,
+                       QC_ElementFormatAttr:$a_format,
+                       QC_ElementFormatAttr:$b_format);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $a `,` $b attr-dict `:` `(` type($a) `,` type($b) `)` `->` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
 def QC_StorageCastOp : QC_Op<"storage_cast", [Pure]> {
   let summary = "Reinterprets quantized values as their integer storage, or back";
   let description = [{

@@ -51,6 +51,10 @@ enum class QuantizeScope {
 enum class ActivationType {
   U8, ///< asymmetric, a zero point in [0, 255]
   I8, ///< symmetric
+  /// FP8 codes at a per-tensor scale (qc.minifloat_quantize): Gemm and
+  /// MatMul with FP8 weights become qc.matmul_fp8.
+  FP8E4M3,
+  FP8E5M2,
 };
 
 /// What a per-layer sensitivity measures (--bits auto).

@@ -211,6 +211,73 @@ struct LinearToIntegerFloatResult : OpRewritePattern<OpTy> {
   }
 };
 
+bool isFp8(qc::ElementFormat f) {
+  return f == qc::ElementFormat::FP8E4M3 || f == qc::ElementFormat::FP8E5M2;
+}
+
+/// A Gemm or MatMul of FP8 activations (qc.minifloat_dequantize of an FP8
+/// format, fold-calibration's activation-type=fp8_*) and a 2-D FP8 weight
+/// with an f32 scale per output channel (qc.block_dequantize, one block a
+/// channel): qc.matmul_fp8 of the codes (the weight's transposed to
+/// [N, K]), times alpha * s_x * s_w[n], plus beta * bias.
+template <typename OpT>
+struct Fp8Linear : OpRewritePattern<OpT> {
+  using OpRewritePattern<OpT>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpT op, PatternRewriter &rw) const override {
+    auto x = op->getOperand(0).template getDefiningOp<qc::MinifloatDequantizeOp>();
+    auto bd = op->getOperand(1).template getDefiningOp<qc::BlockDequantizeOp>();
+    if (!x || !bd || !isFp8(x.getFormat()) || !isFp8(bd.getFormat()) ||
+        bd.getScaleFormat() || bd.getAxis() != 1 ||
+        bd.getTensorScale().convertToDouble() != 1.0)
+      return rw.notifyMatchFailure(op, "not FP8 x per-channel FP8");
+    auto wTy = bd.getOutput().getType();
+    auto sTy = bd.getScales().getType();
+    if (wTy.getRank() != 2 || sTy.getDimSize(1) != 1 ||
+        !tensorTy(x.getOutput()).hasStaticShape())
+      return rw.notifyMatchFailure(op, "not a 2-D per-channel FP8 weight");
+    double alpha = 1, beta = 1;
+    Value floatBias;
+    if (auto gemm = dyn_cast<qc::GemmOp>(op.getOperation())) {
+      if (gemm.getTransA() || gemm.getTransB())
+        return rw.notifyMatchFailure(op, "transposed Gemm operands");
+      alpha = gemm.getAlpha().convertToDouble();
+      beta = gemm.getBeta().convertToDouble();
+      floatBias = gemm.getC();
+    }
+    if (floatBias && !readBias(floatBias))
+      return rw.notifyMatchFailure(op, "bias is not a constant");
+    std::optional<std::vector<int32_t>> codes = qc::readInt8Constant(bd.getCodes());
+    std::optional<std::vector<float>> scales =
+        qc::readFloatConstant(bd.getScales());
+    if (!codes || !scales)
+      return rw.notifyMatchFailure(op, "FP8 codes or scales not constant");
+    int64_t k = wTy.getDimSize(0), n = wTy.getDimSize(1);
+    std::vector<int32_t> transposed(n * k);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t c = 0; c < n; ++c)
+        transposed[c * k + i] = (*codes)[i * n + c];
+    Location loc = op.getLoc();
+    Value b = qc::createBlobConstant(
+        rw, loc, RankedTensorType::get({n, k}, rw.getI8Type()), transposed,
+        "fp8_weights");
+    auto resTy = tensorTy(op->getResult(0));
+    Value acc = qc::MatMulFp8Op::create(rw, loc, resTy, x.getInput(), b,
+                                        x.getFormat(), bd.getFormat());
+    double sx = x.getScale().convertToDouble();
+    std::vector<float> factors(n);
+    for (int64_t c = 0; c < n; ++c)
+      factors[c] = float(alpha * sx * double((*scales)[c]));
+    Value f = qc::createBlobConstant(
+        rw, loc, RankedTensorType::get({n}, rw.getF32Type()), factors,
+        "fp8_scales");
+    Value r = qc::MulOp::create(rw, loc, resTy, acc, f);
+    if (floatBias)
+      r = addFloatBias(rw, loc, r, floatBias, beta);
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
 } // namespace
 
 void qc::integer::populateFloatResultLinearPatterns(RewritePatternSet &patterns,
@@ -219,4 +286,6 @@ void qc::integer::populateFloatResultLinearPatterns(RewritePatternSet &patterns,
                LinearToIntegerFloatResult<qc::GemmOp>,
                LinearToIntegerFloatResult<qc::MatMulOp>>(patterns.getContext(),
                                                          benefit);
+  patterns.add<Fp8Linear<qc::GemmOp>, Fp8Linear<qc::MatMulOp>>(
+      patterns.getContext());
 }
