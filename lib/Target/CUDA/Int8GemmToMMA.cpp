@@ -340,14 +340,17 @@ protected:
   /// Stores the m16n8 accumulator layout of mma.sync (and of each warp's
   /// 16 rows of wgmma): value r of n8 tile j, for tiles (i, j) of a
   /// tilesM x tilesN grid at (rowBase + 16 i, colBase + 8 j), is element
-  /// (lane / 4 + (r / 2) * 8, (lane % 4) * 2 + r % 2) of the tile.
+  /// (lane / 4 + (r / 2) * 8, (lane % 4) * 2 + r % 2) of the tile. Where
+  /// N is even, values r and r + 1 (adjacent columns, the first even) are
+  /// in range together and go out as one 2-element store.
   void writeFragments(ValueRange acc, Value rowBase, Value colBase,
                       int64_t tilesM, int64_t tilesN) {
     Value laneRow = divu(lane, 4);
     Value laneCol = mul(remu(lane, 4), 2);
+    bool pairs = g.n % 2 == 0;
     for (int64_t i = 0; i < tilesM; ++i)
       for (int64_t j = 0; j < tilesN; ++j)
-        for (int64_t r = 0; r < 4; ++r) {
+        for (int64_t r = 0; r < 4; r += pairs ? 2 : 1) {
           Value row = add(add(rowBase, laneRow), i * 16 + (r / 2) * 8);
           Value col = add(add(colBase, laneCol), j * 8 + r % 2);
           Value ok =
@@ -355,11 +358,35 @@ protected:
           auto guard = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder::InsertionGuard ig(b);
           b.setInsertionPointToStart(&guard.getThenRegion().front());
-          store(acc[(i * tilesN + j) * 4 + r], row, col);
+          Value v = acc[(i * tilesN + j) * 4 + r];
+          if (!pairs) {
+            store(v, row, col);
+            continue;
+          }
+          Value first = finalValue(v, row, col);
+          Value pair[2] = {first,
+                           finalValue(acc[(i * tilesN + j) * 4 + r + 1], row,
+                                      add(col, 1))};
+          auto vecTy = VectorType::get({2}, pair[0].getType());
+          Value vec = vector::FromElementsOp::create(b, loc, vecTy, pair);
+          int64_t bytes =
+              2 * llvm::divideCeil(pair[0].getType().getIntOrFloatBitWidth(),
+                                   8);
+          vector::StoreOp::create(b, loc, vec, destination(),
+                                  ValueRange{row, col}, /*nontemporal=*/false,
+                                  llvm::MaybeAlign(bytes));
         }
   }
 
-  void store(Value v, Value row, Value col);
+  /// What is stored at (row, col) for accumulator value `v`: C's old value
+  /// added when accumulating, then the epilogue generic's body.
+  Value finalValue(Value v, Value row, Value col);
+  /// Where the results go: the epilogue's output, or C.
+  Value destination() { return epilogue ? epilogue.getDpsInits()[0] : g.c; }
+  void store(Value v, Value row, Value col) {
+    memref::StoreOp::create(b, loc, finalValue(v, row, col), destination(),
+                            ValueRange{row, col});
+  }
 
   const Gemm &g;
   linalg::GenericOp epilogue;
@@ -625,6 +652,11 @@ constexpr int64_t kSMs = 132, kWaves = 2;
 /// wider than N rounded up to 64) that launches at least kWaves * kSMs
 /// blocks; the smallest allowed when none does.
 WgmmaConfig chooseWgmma(int64_t m, int64_t n) {
+  if (const char *e = std::getenv("QC_WGMMA_EXPERIMENT")) {
+    int bm, bn, st;
+    if (std::sscanf(e, "%d,%d,%d", &bm, &bn, &st) == 3)
+      return {bm, bn, st};
+  }
   static const int64_t tiles[][2] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
   int64_t widest = std::max<int64_t>(64, llvm::alignTo(n, 64));
@@ -809,20 +841,17 @@ private:
   Value sA, sB;
 };
 
-void GemmEmitter::store(Value v, Value row, Value col) {
+Value GemmEmitter::finalValue(Value v, Value row, Value col) {
   if (accumulate) {
     Value old = memref::LoadOp::create(b, loc, g.c, ValueRange{row, col});
     v = g.isFp8() ? arith::AddFOp::create(b, loc, old, v).getResult()
                   : arith::AddIOp::create(b, loc, old, v).getResult();
   }
-  if (!epilogue) {
-    memref::StoreOp::create(b, loc, v, g.c, ValueRange{row, col});
-    return;
-  }
+  if (!epilogue)
+    return v;
   // The generic's body at (row, col), C's element being v.
   IRMapping map;
   Block *body = epilogue.getBody();
-  Value out = epilogue.getDpsInits()[0];
   Value dims[2] = {row, col};
   for (OpOperand &operand : epilogue->getOpOperands()) {
     Value arg = body->getArgument(operand.getOperandNumber());
@@ -849,8 +878,7 @@ void GemmEmitter::store(Value v, Value row, Value col) {
   }
   for (Operation &op : body->without_terminator())
     b.clone(op, map);
-  Value result = map.lookupOrDefault(body->getTerminator()->getOperand(0));
-  memref::StoreOp::create(b, loc, result, out, ValueRange{row, col});
+  return map.lookupOrDefault(body->getTerminator()->getOperand(0));
 }
 
 struct Int8GemmToMMAPass

@@ -137,7 +137,7 @@ func.func @m64(%a: memref<64x256xi8>, %b: memref<64x256xi8>, %c: memref<64x64xi3
 // CHECK: scf.yield
 // CHECK: scf.if
 // CHECK: memref.load %[[CORR]]
-// CHECK: memref.store %{{.*}}, %[[Y]]
+// CHECK: vector.store %{{.*}}, %[[Y]]
 // CHECK-NOT: linalg.
 // CHECK: return
 memref.global "private" constant @packed : memref<72x256xi8> = dense<17>

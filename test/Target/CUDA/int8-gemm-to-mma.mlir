@@ -35,12 +35,15 @@
 // CHECK-COUNT-31: nvvm.mma.sync
 // CHECK: scf.yield
 // CHECK: nvgpu.device_async_wait %[[G]] {numGroups = 0 : i32}
-// The epilogue: the generic's body per accumulator, C never stored.
+// The epilogue: the generic's body per accumulator, C never stored; two
+// adjacent columns a store.
 // CHECK: scf.if
 // CHECK-NEXT: %[[K:.*]] = memref.load %[[CORR]][
 // CHECK-NEXT: %[[S:.*]] = arith.addi %{{.*}}, %[[K]] : i32
 // CHECK-NEXT: %[[T:.*]] = arith.trunci %[[S]] : i32 to i8
-// CHECK-NEXT: memref.store %[[T]], %[[Y]][
+// CHECK: %[[T2:.*]] = arith.trunci %{{.*}} : i32 to i8
+// CHECK-NEXT: %[[V:.*]] = vector.from_elements %[[T]], %[[T2]] : vector<2xi8>
+// CHECK-NEXT: vector.store %[[V]], %[[Y]][{{.*}}] {alignment = 2 : i64}
 // CHECK: gpu.terminator
 // CHECK-NOT: linalg.
 // CHECK: return
@@ -66,7 +69,9 @@ func.func @fused(%a: memref<200x96xi8>, %b: memref<72x96xi8>, %corr: memref<72xi
 // CHECK: scf.if
 // CHECK-NEXT: %[[OLD:.*]] = memref.load %[[C]][
 // CHECK-NEXT: %[[NEW:.*]] = arith.addi %[[OLD]], %{{.*}} : i32
-// CHECK-NEXT: memref.store %[[NEW]], %[[C]][
+// CHECK: %[[NEW2:.*]] = arith.addi %{{.*}}, %{{.*}} : i32
+// CHECK-NEXT: %[[V:.*]] = vector.from_elements %[[NEW]], %[[NEW2]] : vector<2xi32>
+// CHECK-NEXT: vector.store %[[V]], %[[C]][{{.*}}] {alignment = 8 : i64}
 // CHECK-NOT: linalg.matmul
 func.func @accumulate(%a: memref<16x64xi8>, %b: memref<8x64xi8>, %c: memref<16x8xi32>) {
   linalg.matmul indexing_maps = [#mA, #mB, #mC] ins(%a, %b : memref<16x64xi8>, memref<8x64xi8>) outs(%c : memref<16x8xi32>)

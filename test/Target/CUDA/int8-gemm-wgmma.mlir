@@ -45,10 +45,10 @@
 // CHECK-NEXT: scf.yield
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: nvgpu.device_async_wait %[[G]] {numGroups = 0 : i32}
-// 128 accumulators a thread, each stored in range.
+// 128 accumulators a thread, stored in range two columns at a time.
 // CHECK-COUNT-128: llvm.extractvalue
 // CHECK: scf.if
-// CHECK: memref.store %{{.*}}, %[[C]][
+// CHECK: vector.store %{{.*}}, %[[C]][{{.*}}] {alignment = 8 : i64} : memref<8192x4096xi32>, vector<2xi32>
 // SYNC-LABEL: func.func @big(
 // SYNC-NOT: wgmma
 // SYNC: nvvm.mma.sync

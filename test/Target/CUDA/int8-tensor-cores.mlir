@@ -26,7 +26,7 @@
 // NVVM: llvm.mul %{{.*}} : i64
 // NVVM: llvm.ashr
 // NVVM: llvm.trunc %{{.*}} : i{{32|64}} to i8
-// NVVM: llvm.store %{{.*}} : i8, !llvm.ptr
+// NVVM: llvm.store %{{.*}} {alignment = 2 : i64} : vector<2xi8>, !llvm.ptr
 
 // PTX: gpu.binary @k{{[0-9]+}}
 // PTX-SAME: .target sm_90
@@ -37,7 +37,7 @@
 // PTX-SAME: bar.sync
 // PTX-SAME: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX-SAME: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
-// PTX-SAME: st.global.b8
+// PTX-SAME: st.global.v2.b8
 
 func.func @main_graph(%a: tensor<300x256xi8>) -> tensor<300x136xi8> {
   %b = arith.constant dense<30> : tensor<256x136xi8>
