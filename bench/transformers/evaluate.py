@@ -7,6 +7,7 @@ markers, and the figures as JSON into the work directory.
 
     evaluate.py BINDIR [--work DIR] [--report docs/quality.md] [--models gpt,bert]
                 [--formats]  (the weight-format table instead of the recipes)
+                [--activations]  (8-bit weights with u8 / i8 / FP8 activations)
 """
 import argparse
 import glob
@@ -139,6 +140,22 @@ def score(model, logits, labels):
     acc = (lp.argmax(-1) == t)[sel].mean()
     return float(np.exp(nll)), float(acc)
 
+# --activations: 8-bit weights (a scale per channel, rounded to nearest) with
+# the linear layers' inputs as u8, i8 or FP8 codes, a scale per tensor.
+ACTIVATION_RECIPES = [
+    ("float", "-", None),
+    ("int8", "u8", LINEAR),
+    ("int8", "i8", LINEAR + ["--activation-type", "i8"]),
+    ("int8", "fp8 E4M3", LINEAR + ["--activation-type", "fp8_e4m3"]),
+    ("fp8 E4M3", "u8", LINEAR + ["--weight-format", "fp8_e4m3"]),
+    ("fp8 E4M3", "fp8 E4M3", LINEAR + ["--weight-format", "fp8_e4m3",
+                                        "--activation-type", "fp8_e4m3"]),
+    ("fp8 E5M2", "fp8 E5M2", LINEAR + ["--weight-format", "fp8_e5m2",
+                                        "--activation-type", "fp8_e5m2"]),
+    ("fp8 E4M3", "fp8 E5M2", LINEAR + ["--weight-format", "fp8_e4m3",
+                                        "--activation-type", "fp8_e5m2"]),
+]
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -149,8 +166,13 @@ def main():
     ap.add_argument("--only", help="regular expression: the recipes to run (float always runs)")
     ap.add_argument("--formats", action="store_true",
                     help="the weight-format table (FORMAT_RECIPES) instead")
+    ap.add_argument("--activations", action="store_true",
+                    help="the activation-format table (ACTIVATION_RECIPES) instead")
     a = ap.parse_args()
-    recipes = ([(n, f) for n, _, f in FORMAT_RECIPES] if a.formats else RECIPES)
+    recipes = ([(n, f) for n, _, f in FORMAT_RECIPES] if a.formats else
+               [("float" if f is None else f"W {w} / A {x}", f)
+                for w, x, f in ACTIVATION_RECIPES] if a.activations
+               else RECIPES)
     bits = {n: b for n, b, _ in FORMAT_RECIPES}
     os.makedirs(a.work, exist_ok=True)
     rows = {}
@@ -177,7 +199,16 @@ def main():
             print(f"{model:5s} {name:40s} perplexity {ppl:8.4f} accuracy {100 * acc:6.2f}%"
                   f"{'' if rel is None else f'  rewritten float rel diff {rel:.1e}'}"
                   f"  ({compile_s:.0f} s to compile)", flush=True)
-    if a.report and a.formats:
+    if a.report and a.activations:
+        lines = ["| model | weights (a scale per channel) | activations (a scale per tensor) | "
+                 "perplexity | accuracy |", "| --- | --- | --- | ---: | ---: |"]
+        for (model, name), (ppl, acc, rel) in rows.items():
+            label = {"gpt": "GPT-style (next char)", "bert": "BERT-style (masked char)"}[model]
+            w, x = name[2:].split(" / A ") if name != "float" else ("float", "float")
+            lines.append(f"| {label} | {w} | {x} | {ppl:.4f} | {100 * acc:.2f}% |")
+        write_generated(a.report, "activation formats: bench/transformers/evaluate.py "
+                        "--activations", lines)
+    elif a.report and a.formats:
         lines = ["| model | weights (activations u8 per tensor) | bits per weight | perplexity | "
                  "accuracy |", "| --- | --- | ---: | ---: | ---: |"]
         for (model, name), (ppl, acc, rel) in rows.items():
@@ -200,7 +231,8 @@ def main():
             lines.append(f"| {label} | {name} | {ppl:.4f} | {100 * acc:.2f}% | {rec} | "
                          f"{'-' if rel is None else f'{rel:.1e}'} |")
         write_generated(a.report, "bench/transformers/evaluate.py", lines)
-    with open(f"{a.work}/results{'-formats' if a.formats else ''}.json", "w") as h:
+    suffix = "-formats" if a.formats else "-activations" if a.activations else ""
+    with open(f"{a.work}/results{suffix}.json", "w") as h:
         json.dump({f"{m}/{n}": v for (m, n), v in rows.items()}, h, indent=1)
 
 

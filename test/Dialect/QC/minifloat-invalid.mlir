@@ -89,3 +89,51 @@ func.func @scheme_e8m0() attributes {qc.weight_scheme = #qc.scheme<format = e8m0
   // expected-error @-1 {{e8m0 is a scale format, not an element format}}
   return
 }
+
+// -----
+
+func.func @fp8_quantize_scale(%x: tensor<4x8xf32>) -> tensor<4x8xi8> {
+  // expected-error @+1 {{scale must be positive and finite, got 0}}
+  %c = qc.minifloat_quantize %x {format = #qc<format fp8_e4m3>, scale = 0.0 : f64} : tensor<4x8xf32> -> tensor<4x8xi8>
+  return %c : tensor<4x8xi8>
+}
+
+// -----
+
+func.func @fp8_dequantize_format(%c: tensor<4x8xi8>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{format must be a minifloat element format}}
+  %x = qc.minifloat_dequantize %c {format = #qc<format e8m0>, scale = 1.0 : f64} : tensor<4x8xi8> -> tensor<4x8xf32>
+  return %x : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @fp8_dequantize_shape(%c: tensor<4x8xi8>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{result shape must match the input's}}
+  %x = qc.minifloat_dequantize %c {format = #qc<format fp8_e4m3>, scale = 1.0 : f64} : tensor<4x8xi8> -> tensor<4x4xf32>
+  return %x : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @fp8_matmul_format(%a: tensor<4x64xi8>, %b: tensor<32x64xi8>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{formats must be fp8_e4m3 or fp8_e5m2, got fp4_e2m1}}
+  %y = qc.matmul_fp8 %a, %b {a_format = #qc<format fp8_e4m3>, b_format = #qc<format fp4_e2m1>} : (tensor<4x64xi8>, tensor<32x64xi8>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+func.func @fp8_matmul_k(%a: tensor<4x64xi8>, %b: tensor<32x48xi8>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{b must be [N, 64] (a's K), got 'tensor<32x48xi8>'}}
+  %y = qc.matmul_fp8 %a, %b {a_format = #qc<format fp8_e4m3>, b_format = #qc<format fp8_e4m3>} : (tensor<4x64xi8>, tensor<32x48xi8>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+func.func @fp8_matmul_result(%a: tensor<2x4x64xi8>, %b: tensor<32x64xi8>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{result must be 'tensor<2x4x32xf32>'}}
+  %y = qc.matmul_fp8 %a, %b {a_format = #qc<format fp8_e4m3>, b_format = #qc<format fp8_e4m3>} : (tensor<2x4x64xi8>, tensor<32x64xi8>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
