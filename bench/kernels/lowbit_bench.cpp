@@ -1,7 +1,7 @@
 //===- lowbit_bench.cpp - the low-bit kernels beside the int8 VNNI kernels ===//
 //
 // One core, one run: each kernel (int8, the W4/W2 unpack and LUT paths,
-// MXFP4) on the same shapes, median of --repeat
+// MXFP4, FP8 through bf16 pairs where the CPU has AVX512-BF16) on the same shapes, median of --repeat
 // timed calls after a warm-up, with the ratios the targets name
 // (docs/kernels.md, "Low-bit kernels"). Prints a table, or JSON with
 // --json.
@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -99,6 +100,32 @@ void matmulShapes(int64_t M, int64_t K, int64_t N) {
                              p.shifts.data(), corr.data(), acc.data(), 0, 1);
     });
     rows.push_back({shape, "MXFP4 (vnni)", t * 1e3, int8 / t});
+  }
+  if (__builtin_cpu_supports("avx512bf16")) {
+    // FP8 E4M3 x E4M3 (qc.matmul_fp8): the weights as bf16 pairs, f32
+    // outputs; codes of magnitude below 0x78 (no NaN).
+    std::uniform_int_distribution<int> code(0, 0x77), sign(0, 1);
+    std::vector<uint16_t> values(size_t(K * N)), table(256);
+    for (int c = 0; c < 256; ++c) {
+      int e = (c >> 3) & 15, m = c & 7;
+      float v = e ? std::ldexp(1.0f + m / 8.0f, e - 7) : std::ldexp(m / 8.0f, -6);
+      v = c & 0x80 ? -v : v;
+      uint32_t w;
+      std::memcpy(&w, &v, 4);
+      table[size_t(c)] = uint16_t(w >> 16);
+    }
+    for (auto &v : values)
+      v = table[size_t(code(rng) | (sign(rng) << 7))];
+    std::vector<uint8_t> codes(size_t(M * K));
+    for (auto &c : codes)
+      c = uint8_t(code(rng) | (sign(rng) << 7));
+    std::vector<uint16_t> packed = qc::kernels::packFp8Bf16(values.data(), N, K);
+    std::vector<float> y(size_t(M * N));
+    double t = median([&] {
+      qc_k_matmul_fp8_bf16(M, N, K, codes.data(), table.data(), packed.data(),
+                           y.data(), 0, 1);
+    });
+    rows.push_back({shape, "FP8 E4M3 x E4M3 (bf16 dot)", t * 1e3, int8 / t});
   }
   for (unsigned bits : {4u, 3u, 2u, 1u}) {
     int half = 1 << (bits - 1);

@@ -1048,3 +1048,105 @@ qc_k_matmul_mx_i8_vnni(QC_KERNEL_PARAMS(matmul_mx_i8)) {
 }
 
 } // extern "C"
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// matmul_fp8: FP8 x FP8 through bf16 pairs (Kernels.def)
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kFp8Rows = 8; // rows kept in registers against a panel
+
+inline float bf16(uint16_t bits) {
+  uint32_t w = uint32_t(bits) << 16;
+  float f;
+  memcpy(&f, &w, 4);
+  return f;
+}
+
+/// The rows of `a` as bf16 values, K rounded up to even (the padding 0):
+/// a [M][pairs] array of 32-bit pairs.
+struct Fp8Rows {
+  uint32_t *pairs;
+  Fp8Rows(const uint8_t *a, const uint16_t *table, int64_t M, int64_t K) {
+    int64_t np = (K + 1) / 2;
+    pairs = static_cast<uint32_t *>(malloc(size_t(M * np) * 4 + 4));
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t q = 0; q < np; ++q) {
+        uint32_t lo = table[a[m * K + 2 * q]];
+        uint32_t hi = 2 * q + 1 < K ? table[a[m * K + 2 * q + 1]] : 0;
+        pairs[m * np + q] = lo | (hi << 16);
+      }
+  }
+  ~Fp8Rows() { free(pairs); }
+};
+
+void fp8Generic(int64_t M, int64_t N, int64_t K, const uint8_t *a,
+                const uint16_t *table, const uint16_t *b, float *out,
+                int64_t task, int64_t ntasks) {
+  int64_t panels = (N + 15) / 16, np = (K + 1) / 2, p0, p1;
+  share(panels, task, ntasks, p0, p1);
+  Fp8Rows rows(a, table, M, K);
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t c = 0; c < 16 && p * 16 + c < N; ++c) {
+        float acc = 0;
+        for (int64_t q = 0; q < np; ++q) {
+          uint32_t x = rows.pairs[m * np + q];
+          const uint16_t *w = b + (p * np + q) * 32 + 2 * c;
+          // vdpbf16ps's order: the odd product, then the even one.
+          acc += bf16(uint16_t(x >> 16)) * bf16(w[1]);
+          acc += bf16(uint16_t(x)) * bf16(w[0]);
+        }
+        out[m * N + p * 16 + c] = acc;
+      }
+}
+
+/// Per panel of 16 columns and up to kFp8Rows rows: per pair of k, one
+/// 64-byte load of the panel's weights and a vdpbf16ps per row against the
+/// row's pair broadcast.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void
+fp8Bf16(int64_t M, int64_t N, int64_t K, const uint8_t *a,
+        const uint16_t *table, const uint16_t *b, float *out, int64_t task,
+        int64_t ntasks) {
+  int64_t panels = (N + 15) / 16, np = (K + 1) / 2, p0, p1;
+  share(panels, task, ntasks, p0, p1);
+  Fp8Rows rows(a, table, M, K);
+  for (int64_t p = p0; p < p1; ++p) {
+    int64_t cols = N - p * 16 < 16 ? N - p * 16 : 16;
+    __mmask16 mask = __mmask16((1u << cols) - 1);
+    const uint16_t *pw = b + p * np * 32;
+    for (int64_t m0 = 0; m0 < M; m0 += kFp8Rows) {
+      int64_t nr = M - m0 < kFp8Rows ? M - m0 : kFp8Rows;
+      __m512 acc[kFp8Rows];
+      for (int64_t r = 0; r < kFp8Rows; ++r)
+        acc[r] = _mm512_setzero_ps();
+      for (int64_t q = 0; q < np; ++q) {
+        __m512i w = _mm512_loadu_si512(pw + q * 32);
+        _mm_prefetch(reinterpret_cast<const char *>(pw + (q + 16) * 32),
+                     _MM_HINT_T0);
+        for (int64_t r = 0; r < nr; ++r) {
+          __m512i x = _mm512_set1_epi32(
+              int32_t(rows.pairs[(m0 + r) * np + q]));
+          acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)x, (__m512bh)w);
+        }
+      }
+      for (int64_t r = 0; r < nr; ++r)
+        _mm512_mask_storeu_ps(out + (m0 + r) * N + p * 16, mask, acc[r]);
+    }
+  }
+}
+
+} // namespace
+
+extern "C" {
+
+void qc_k_matmul_fp8_generic(QC_KERNEL_PARAMS(matmul_fp8)) {
+  fp8Generic(M, N, K, a, aTable, b, out, task, ntasks);
+}
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void
+qc_k_matmul_fp8_bf16(QC_KERNEL_PARAMS(matmul_fp8)) {
+  fp8Bf16(M, N, K, a, aTable, b, out, task, ntasks);
+}
+
+} // extern "C"

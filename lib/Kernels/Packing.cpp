@@ -198,6 +198,18 @@ std::vector<float> qc::kernels::packMatmulBF32(const float *b, int64_t K,
   return out;
 }
 
+std::vector<uint16_t> qc::kernels::packFp8Bf16(const uint16_t *values,
+                                               int64_t N, int64_t K) {
+  // Layout: Int8Kernels.h.
+  int64_t panels = cdiv(N, 16), pairs = cdiv(K, 2);
+  std::vector<uint16_t> p(size_t(panels * pairs * 32), 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      p[size_t(((n / 16) * pairs + k / 2) * 32 + 2 * (n % 16) + k % 2)] =
+          values[n * K + k];
+  return p;
+}
+
 qc::kernels::MxPacked qc::kernels::packMxWeights(const uint8_t *codes,
                                                  const int8_t *shifts,
                                                  int64_t K, int64_t N) {

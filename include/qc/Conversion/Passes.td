@@ -71,6 +71,9 @@ def LowerToMicrokernels : Pass<"qc-lower-to-microkernels", "::mlir::ModuleOp"> {
     Option<"bytePermutes", "byte-permutes", "bool", /*default=*/"false",
            "The target CPU has AVX-512 VBMI: the VNNI kernels look a fused "
            "qc.table up with byte permutes (else one load per byte)">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "The target CPU has AVX512-BF16: qc.matmul_fp8 takes the "
+           "vdpbf16ps kernel with the vnni kernels (else the generic one)">,
     Option<"residualAdds", "residual-adds", "bool", /*default=*/"false",
            "Fuse a residual add (requantize -> add -> requantize, per tensor) "
            "after a channels_last conv_int into its kernel's epilogue; off by "

@@ -161,6 +161,13 @@ struct MxPacked {
 MxPacked packMxWeights(const uint8_t *codes, const int8_t *shifts, int64_t K,
                        int64_t N);
 
+/// FP8 weights for qc_k_matmul_fp8: `values` the [N][K] bf16 bits of each
+/// weight. Per panel of 16 columns (the last zero-padded) and pair q of k
+/// (K rounded up to even, the padding zero): 32 values, column c's k = 2q
+/// at 2c and k = 2q + 1 at 2c + 1.
+std::vector<uint16_t> packFp8Bf16(const uint16_t *values, int64_t N,
+                                  int64_t K);
+
 } // namespace qc::kernels
 #endif
 

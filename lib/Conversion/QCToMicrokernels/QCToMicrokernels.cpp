@@ -22,6 +22,7 @@
 #include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Kernels/Int8Kernels.h"
 #include "qc/Kernels/Timing.h"
+#include "qc/Support/Minifloat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -34,6 +35,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/FormatVariadic.h"
+#include <cstring>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -74,6 +76,7 @@ QC_CALL_STRUCT(matmul_group_i8)
 QC_CALL_STRUCT(conv2d_i8)
 QC_CALL_STRUCT(matmul_lut_i8)
 QC_CALL_STRUCT(matmul_mx_i8)
+QC_CALL_STRUCT(matmul_fp8)
 QC_CALL_STRUCT(conv2d_bin)
 QC_CALL_STRUCT(matmul_bin)
 QC_CALL_STRUCT(matmul_f32)
@@ -355,6 +358,7 @@ struct KernelOptions {
   qc::kernels::LowBitMethod lowbit = qc::kernels::LowBitMethod::Unpack;
   bool reportChoices = false; // remarks on lowbit-kernels' choices
   bool bytePermutes = false;  // the target has VBMI (fused tables)
+  bool bf16Dot = false;       // the target has AVX512-BF16 (vdpbf16ps)
   bool residualAdds = false;  // fuse residual adds into conv epilogues
   std::shared_ptr<LutChoices> lutChoices = std::make_shared<LutChoices>();
   /// The low-bit kernels' variants: "vbmi" (table lookup) and "vpopcnt"
@@ -1101,6 +1105,66 @@ struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
   }
 };
 
+/// A qc.matmul_fp8 with constant weights: one call of qc_k_matmul_fp8_*,
+/// the weights' values packed as bf16 pairs and the activations' codes
+/// decoded by a table of bf16 values. The bf16 variant (vdpbf16ps) with the
+/// vnni kernels on a CPU with AVX512-BF16, else generic.
+struct MatMulFp8ToKernel : OpRewritePattern<qc::MatMulFp8Op> {
+  KernelOptions opts;
+  MatMulFp8ToKernel(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx, /*benefit=*/2), opts(std::move(opts)) {}
+
+  /// The bf16 bits of every code's value (exact: E4M3 and E5M2 values are
+  /// bf16 values, NaN a quiet NaN).
+  static std::vector<uint16_t> bf16Table(qc::ElementFormat f) {
+    qc::minifloat::Format mf = *qc::minifloatFormat(f);
+    std::vector<uint16_t> t(256);
+    for (uint32_t c = 0; c < 256; ++c) {
+      float v = float(qc::minifloat::decode(mf, c));
+      uint32_t w;
+      std::memcpy(&w, &v, 4);
+      t[c] = uint16_t(w >> 16);
+    }
+    return t;
+  }
+
+  LogicalResult matchAndRewrite(qc::MatMulFp8Op op,
+                                PatternRewriter &rw) const override {
+    auto aTy = tensorType(op.getA()), bTy = tensorType(op.getB()),
+         outTy = tensorType(op.getOutput());
+    if (anyEmpty({aTy, bTy, outTy}))
+      return failure();
+    std::optional<std::vector<uint8_t>> codes = constantBytes(op.getB());
+    if (!codes)
+      return rw.notifyMatchFailure(op, "weights are not constant");
+    int64_t N = bTy.getDimSize(0), K = bTy.getDimSize(1);
+    int64_t M = aTy.getNumElements() / K;
+    std::vector<uint16_t> bTable = bf16Table(op.getBFormat());
+    std::vector<uint16_t> values(size_t(N * K));
+    for (size_t i = 0; i < values.size(); ++i)
+      values[i] = bTable[(*codes)[i]];
+    std::vector<uint16_t> packed = qc::kernels::packFp8Bf16(values.data(), N, K);
+    std::vector<uint16_t> aTable = bf16Table(op.getAFormat());
+    Type i16 = rw.getIntegerType(16);
+    CallBuilder cb(rw, op.getLoc());
+    cb.macs = M * N * K;
+    matmul_fp8_call k;
+    k.M = cb.i(M);
+    k.N = cb.i(N);
+    k.K = cb.i(K);
+    k.a = cb.tensor(op.getA());
+    k.aTable = cb.blob<int16_t>(
+        std::vector<int16_t>(aTable.begin(), aTable.end()), i16,
+        "qc_kernel_fp8_table");
+    k.b = cb.blob<int16_t>(std::vector<int16_t>(packed.begin(), packed.end()),
+                           i16, "qc_kernel_fp8_weights");
+    std::string variant =
+        opts.suffix == "vnni" && opts.bf16Dot ? "bf16" : "generic";
+    rw.replaceOp(op, cb.finish(k, variant, outTy, opts.tasks));
+    return success();
+  }
+};
+
 /// The elementwise ops after a float convolution that its kernel's
 /// epilogue computes (Kernels.def's conv2d_f32 steps): a chain, each op
 /// the only user of the one before, of qc.relu, qc.leakyrelu, qc.clip,
@@ -1489,12 +1553,14 @@ struct LowerToMicrokernelsPass
       KernelOptions options{suffix, tasks};
       options.reportChoices = reportChoices;
       options.bytePermutes = bytePermutes;
+      options.bf16Dot = bf16Dot;
       options.residualAdds = residualAdds;
       options.lowbit = lowbitKernels.getValue();
       if (options.lowbit == LowBitMethod::Popcount && reportChoices)
         notePopcountFallbacks(getOperation());
       patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>,
-                   RequantizeToKernel, GroupScaledToKernel, MatMulMxToKernel>(
+                   RequantizeToKernel, GroupScaledToKernel, MatMulMxToKernel,
+                   MatMulFp8ToKernel>(
           ctx, options);
       patterns.add<SplitWideProduct<qc::ConvIntOp>,
                    SplitWideProduct<qc::MatMulIntOp>>(ctx);

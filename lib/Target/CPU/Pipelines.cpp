@@ -25,6 +25,7 @@ void qc::cpu::buildQCToLinalgPassPipeline(
   kernels.lowbitKernels = options.lowbitKernels.getValue();
   kernels.reportChoices = options.reportChoices.getValue();
   kernels.bytePermutes = options.bytePermutes.getValue();
+  kernels.bf16Dot = options.bf16Dot.getValue();
   kernels.kernelTasks = options.threads.getValue();
   kernels.residualAdds = options.residualAdds.getValue();
   // Float builds too: upsampling ConvTranspose as a 1x1 conv the kernels run.

@@ -129,6 +129,11 @@ FailureOr<ModelSignature> qc::cpu::lowerToLLVM(ModuleOp module,
   pipeline.bytePermutes = vbmi && *vbmi;
   if (!vbmi)
     llvm::consumeError(vbmi.takeError());
+  // FP8 products on vdpbf16ps where the CPU has AVX512-BF16.
+  Expected<bool> bf16 = cpuHas(resolved.cpu, {"avx512bf16"});
+  pipeline.bf16Dot = bf16 && *bf16;
+  if (!bf16)
+    llvm::consumeError(bf16.takeError());
   // popcount asked for: every product that cannot take it says why.
   pipeline.reportChoices =
       resolved.reportChoices ||

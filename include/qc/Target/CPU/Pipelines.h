@@ -46,6 +46,11 @@ struct CodegenPipelineOptions
       *this, "byte-permutes",
       llvm::cl::desc("The target CPU has AVX-512 VBMI (fused tables)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("The target CPU has AVX512-BF16 (the FP8 kernel's "
+                     "vdpbf16ps)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> channelsLast{
       *this, "channels-last",
       llvm::cl::desc("Run chains of int8 convolutions channels-last "
