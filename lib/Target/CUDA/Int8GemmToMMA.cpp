@@ -651,15 +651,12 @@ constexpr int64_t kSMs = 132, kWaves = 2;
 /// The largest of 128x256, 128x128, 128x64, 64x128, 64x64 (N tiles no
 /// wider than N rounded up to 64) that launches at least kWaves * kSMs
 /// blocks; the smallest allowed when none does.
-WgmmaConfig chooseWgmma(int64_t m, int64_t n) {
-  if (const char *e = std::getenv("QC_WGMMA_EXPERIMENT")) {
-    int bm, bn, st;
-    if (std::sscanf(e, "%d,%d,%d", &bm, &bn, &st) == 3)
-      return {bm, bn, st};
-  }
+WgmmaConfig chooseWgmma(int64_t m, int64_t n, bool narrow) {
   static const int64_t tiles[][2] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
-  int64_t widest = std::max<int64_t>(64, llvm::alignTo(n, 64));
+  // Promoted FP8 sums hold a second set of accumulators: at most 128 wide.
+  int64_t widest = std::min<int64_t>(narrow ? 128 : 256,
+                                     std::max<int64_t>(64, llvm::alignTo(n, 64)));
   WgmmaConfig chosen{64, 64, 4};
   for (auto [bm, bn] : tiles) {
     if (bn > widest)
@@ -693,8 +690,9 @@ class WgmmaBuilder : GemmEmitter {
 public:
   WgmmaBuilder(OpBuilder &b, Location loc, const Gemm &g,
                const WgmmaConfig &cfg, linalg::GenericOp epilogue,
-               bool accumulate)
-      : GemmEmitter(b, loc, g, epilogue, accumulate), cfg(cfg) {}
+               bool accumulate, int64_t promoteSteps)
+      : GemmEmitter(b, loc, g, epilogue, accumulate), cfg(cfg),
+        promoteSteps(promoteSteps) {}
 
   void build() {
     MLIRContext *ctx = b.getContext();
@@ -769,8 +767,15 @@ public:
                                                   NVVM::MMAIntOverflow::wrapped);
     auto accTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
     Value init = LLVM::ZeroOp::create(b, loc, accTy);
-    auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one,
-                                   ValueRange{init});
+    // FP8 with promotion: every `promote` K steps (and at the last) the
+    // tensor cores' accumulators are added into f32 sums of their own and
+    // restarted from zero (the tensor cores' FP8 accumulation keeps fewer
+    // bits than f32).
+    int64_t promote = g.isFp8() ? promoteSteps : 0;
+    SmallVector<Value> inits{init};
+    if (promote)
+      inits.push_back(init);
+    auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one, inits);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
@@ -810,15 +815,46 @@ public:
             NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col), overflow);
       }
       NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
-      scf::YieldOp::create(b, loc, acc);
+      if (!promote) {
+        NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+        scf::YieldOp::create(b, loc, acc);
+      } else {
+        Value total = loop.getRegionIterArgs()[1];
+        Value next1 = add(step, 1);
+        Value due = arith::OrIOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                  remu(next1, promote), cst(0)),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, next1,
+                                  cst(steps)));
+        auto ifOp = scf::IfOp::create(b, loc, TypeRange{accTy, accTy}, due,
+                                      /*withElse=*/true);
+        {
+          OpBuilder::InsertionGuard ig(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+          Value sum = total;
+          for (int64_t i = 0; i < bn / 2; ++i) {
+            Value t = LLVM::ExtractValueOp::create(b, loc, total, i);
+            Value v = LLVM::ExtractValueOp::create(b, loc, acc, i);
+            sum = LLVM::InsertValueOp::create(
+                b, loc, sum, arith::AddFOp::create(b, loc, t, v), i);
+          }
+          scf::YieldOp::create(
+              b, loc, ValueRange{LLVM::ZeroOp::create(b, loc, accTy), sum});
+          b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+          NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+          scf::YieldOp::create(b, loc, ValueRange{acc, total});
+        }
+        scf::YieldOp::create(b, loc, ifOp.getResults());
+      }
     }
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
     SmallVector<Value> values;
+    Value result = loop.getResult(promote ? 1 : 0);
     for (int64_t i = 0; i < bn / 2; ++i)
-      values.push_back(
-          LLVM::ExtractValueOp::create(b, loc, loop.getResult(0), i));
+      values.push_back(LLVM::ExtractValueOp::create(b, loc, result, i));
     // Warp w of the warpgroup holds rows 16 w .. 16 w + 15 of its 64, in
     // the m16n8 layout for each n8 tile.
     Value rowBase = add(add(m0, mul(warpgroup, 64)), mul(warpInGroup, 16));
@@ -838,6 +874,7 @@ private:
   }
 
   const WgmmaConfig &cfg;
+  int64_t promoteSteps;
   Value sA, sB;
 };
 
@@ -903,8 +940,10 @@ struct Int8GemmToMMAPass
           fill ? epilogueGeneric(*g, fill) : linalg::GenericOp();
       OpBuilder b(generic ? generic.getOperation() : op.getOperation());
       if (wgmma && g->m > 64 && !g->bPacked) {
-        WgmmaConfig cfg = chooseWgmma(g->m, g->n);
-        WgmmaBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill)
+        int64_t promote = fp8PromoteSteps;
+        WgmmaConfig cfg = chooseWgmma(g->m, g->n, g->isFp8() && promote);
+        WgmmaBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill,
+                     promote)
             .build();
       } else {
         TileConfig cfg = chooseConfig(g->m, bool(g->bPacked));

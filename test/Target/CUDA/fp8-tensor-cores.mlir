@@ -43,3 +43,4 @@ func.func @main_graph(%a: tensor<5x64xi8>, %b: tensor<96x64xi8>) -> tensor<5x96x
   %c = qc.matmul_fp8 %a, %b {a_format = #qc<format fp8_e4m3>, b_format = #qc<format fp8_e4m3>} : (tensor<5x64xi8>, tensor<96x64xi8>) -> tensor<5x96xf32>
   return %c : tensor<5x96xf32>
 }
+

@@ -126,6 +126,10 @@ def Int8GemmToMMA : Pass<"qc-cuda-int8-gemm-to-mma", "::mlir::ModuleOp"> {
   let options = [
     Option<"wgmma", "wgmma", "bool", "false",
            "Run M > 64 GEMMs on wgmma (sm_90a only)">,
+    Option<"fp8PromoteSteps", "fp8-promote-steps", "int64_t", "0",
+           "FP8 wgmma GEMMs: add the tensor cores' accumulators into f32 "
+           "sums every N K steps of 128 (0: accumulate in the tensor cores "
+           "throughout; their FP8 sums keep fewer bits than f32)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
