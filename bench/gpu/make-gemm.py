@@ -84,6 +84,38 @@ def dyadic(rng, n, k):
     return mult, shift
 
 
+def write_model(d, a_ty, b_ty, out_ty, ops, result, resources):
+    """model.mlir: @main_graph(%a: a_ty) with the constant %b (the gemm_b
+    blob), `ops`, returning `result`; the dense_resource blobs."""
+    with open(os.path.join(d, "model.mlir"), "w") as f:
+        f.write(f"func.func @main_graph(%a: {a_ty}) -> {out_ty} {{\n")
+        f.write(f"  %b = arith.constant dense_resource<gemm_b> : {b_ty}\n")
+        for op in ops:
+            f.write(f"  {op}\n")
+        f.write(f"  return {result} : {out_ty}\n}}\n\n")
+        f.write("{-#\n  dialect_resources: {\n    builtin: {\n")
+        f.write(",\n".join(resources) + "\n    }\n  }\n#-}\n")
+
+
+def write_timing(d, m, k, low, high):
+    """Timing only (scripts/gpu-test.sh makes random inputs there)."""
+    with open(os.path.join(d, "inputs.json"), "w") as f:
+        json.dump([{"shape": [m, k], "dtype": "int8", "low": low, "high": high}], f)
+    with open(os.path.join(d, "check"), "w") as f:
+        f.write("timing\n")
+
+
+def compile_case(d, compile_bin, target, timing):
+    if not compile_bin:
+        return
+    lib = os.path.join(d, "lib.so")
+    subprocess.run([os.path.join(compile_bin, "quant-compile"),
+                    os.path.join(d, "model.mlir"), "--target", target,
+                    "-o", lib], check=True)
+    if timing:
+        subprocess.run(["xz", "-f", "-T2", lib], check=True)
+
+
 def e4m3_values():
     """The value of every E4M3 code (OCP OFP8: bias 7, subnormals, S.1111.111
     NaN, no infinities)."""
@@ -128,20 +160,11 @@ def write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target):
         ops.append(f"%r = qc.mul %c, %s : ({out_ty}, tensor<{n}xf32>) -> {out_ty}")
         resources.append(f"      gemm_scale: \"{hex_blob(scale.astype('<f4'), 4)}\"")
         result = "%r"
-    with open(os.path.join(d, "model.mlir"), "w") as f:
-        f.write(f"func.func @main_graph(%a: tensor<{m}x{k}xi8>) -> {out_ty} {{\n")
-        f.write(f"  %b = arith.constant dense_resource<gemm_b> : tensor<{n}x{k}xi8>\n")
-        for op in ops:
-            f.write(f"  {op}\n")
-        f.write(f"  return {result} : {out_ty}\n}}\n\n")
-        f.write("{-#\n  dialect_resources: {\n    builtin: {\n")
-        f.write(",\n".join(resources) + "\n    }\n  }\n#-}\n")
+    write_model(d, f"tensor<{m}x{k}xi8>", f"tensor<{n}x{k}xi8>", out_ty, ops, result,
+                resources)
     if timing:
-        with open(os.path.join(d, "inputs.json"), "w") as f:
-            # Codes -126..126: no NaN but 0xFF (-1), which only times alike.
-            json.dump([{"shape": [m, k], "dtype": "int8", "low": -126, "high": 127}], f)
-        with open(os.path.join(d, "check"), "w") as f:
-            f.write("timing\n")
+        # Codes -126..126: no NaN but 0xFF (-1), which only times alike.
+        write_timing(d, m, k, -126, 127)
     else:
         vals = e4m3_values()
         expect = vals[a.view(np.uint8)] @ vals[b.view(np.uint8)].T
@@ -152,13 +175,7 @@ def write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target):
         np.save(os.path.join(d, "expect0.npy"), expect.astype(np.float32))
         with open(os.path.join(d, "check"), "w") as f:
             f.write("--scaled-tol 2e-3\n")
-    if compile_bin:
-        lib = os.path.join(d, "lib.so")
-        subprocess.run([os.path.join(compile_bin, "quant-compile"),
-                        os.path.join(d, "model.mlir"), "--target", target,
-                        "-o", lib], check=True)
-        if timing:
-            subprocess.run(["xz", "-f", "-T2", lib], check=True)
+    compile_case(d, compile_bin, target, timing)
     print(name, flush=True)
 
 
@@ -223,32 +240,16 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False,
     resources = [f"      gemm_b: \"{hex_blob(b, 1)}\""]
     if variant not in ("plain", "w4"):
         resources.append(f"      gemm_bias: \"{hex_blob(bias.astype('<i4'), 4)}\"")
-    with open(os.path.join(d, "model.mlir"), "w") as f:
-        f.write(f"func.func @main_graph(%a: tensor<{m}x{k}xi8>) -> {out_ty} {{\n")
-        f.write(f"  %b = arith.constant dense_resource<gemm_b> : tensor<{k}x{n}xi8>\n")
-        for op in ops:
-            f.write(f"  {op}\n")
-        f.write(f"  return {result} : {out_ty}\n}}\n\n")
-        f.write("{-#\n  dialect_resources: {\n    builtin: {\n")
-        f.write(",\n".join(resources) + "\n    }\n  }\n#-}\n")
+    write_model(d, f"tensor<{m}x{k}xi8>", f"tensor<{k}x{n}xi8>", out_ty, ops, result,
+                resources)
     if timing:
-        # Timing only (scripts/gpu-test.sh makes random inputs there).
-        with open(os.path.join(d, "inputs.json"), "w") as f:
-            json.dump([{"shape": [m, k], "dtype": "int8", "low": -128, "high": 128}], f)
-        with open(os.path.join(d, "check"), "w") as f:
-            f.write("timing\n")
+        write_timing(d, m, k, -128, 128)
     else:
         np.save(os.path.join(d, "in0.npy"), a)
         np.save(os.path.join(d, "expect0.npy"), expect)
         with open(os.path.join(d, "check"), "w") as f:
             f.write("\n")  # bit-exact
-    if compile_bin:
-        lib = os.path.join(d, "lib.so")
-        subprocess.run([os.path.join(compile_bin, "quant-compile"),
-                        os.path.join(d, "model.mlir"), "--target", target,
-                        "-o", lib], check=True)
-        if timing:
-            subprocess.run(["xz", "-f", "-T2", lib], check=True)
+    compile_case(d, compile_bin, target, timing)
     print(name, flush=True)
 
 

@@ -1,9 +1,10 @@
 //===- lowbit_bench.cpp - the low-bit kernels beside the int8 VNNI kernels ===//
 //
 // One core, one run: each kernel (int8, the W4/W2 unpack and LUT paths,
-// MXFP4, FP8 through bf16 pairs where the CPU has AVX512-BF16) on the same shapes, median of --repeat
-// timed calls after a warm-up, with the ratios the targets name
-// (docs/kernels.md, "Low-bit kernels"). Prints a table, or JSON with
+// MXFP4, FP8 through bf16 pairs where the CPU has AVX512-BF16) on the same
+// shapes, median of --repeat timed calls after a warm-up, with the ratios the
+// issue's targets name (docs/kernels.md, "Low-bit kernels"). Prints a table, or
+// JSON with
 // --json.
 //
 //   qc-lowbit-bench [--repeat N] [--json | --markdown]
@@ -108,7 +109,8 @@ void matmulShapes(int64_t M, int64_t K, int64_t N) {
     std::vector<uint16_t> values(size_t(K * N)), table(256);
     for (int c = 0; c < 256; ++c) {
       int e = (c >> 3) & 15, m = c & 7;
-      float v = e ? std::ldexp(1.0f + m / 8.0f, e - 7) : std::ldexp(m / 8.0f, -6);
+      float v =
+          e ? std::ldexp(1.0f + m / 8.0f, e - 7) : std::ldexp(m / 8.0f, -6);
       v = c & 0x80 ? -v : v;
       uint32_t w;
       std::memcpy(&w, &v, 4);
@@ -119,7 +121,8 @@ void matmulShapes(int64_t M, int64_t K, int64_t N) {
     std::vector<uint8_t> codes(size_t(M * K));
     for (auto &c : codes)
       c = uint8_t(code(rng) | (sign(rng) << 7));
-    std::vector<uint16_t> packed = qc::kernels::packFp8Bf16(values.data(), N, K);
+    std::vector<uint16_t> packed =
+        qc::kernels::packFp8Bf16(values.data(), N, K);
     std::vector<float> y(size_t(M * N));
     double t = median([&] {
       qc_k_matmul_fp8_bf16(M, N, K, codes.data(), table.data(), packed.data(),

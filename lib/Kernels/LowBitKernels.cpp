@@ -1126,8 +1126,7 @@ fp8Bf16(int64_t M, int64_t N, int64_t K, const uint8_t *a,
         _mm_prefetch(reinterpret_cast<const char *>(pw + (q + 16) * 32),
                      _MM_HINT_T0);
         for (int64_t r = 0; r < nr; ++r) {
-          __m512i x = _mm512_set1_epi32(
-              int32_t(rows.pairs[(m0 + r) * np + q]));
+          __m512i x = _mm512_set1_epi32(int32_t(rows.pairs[(m0 + r) * np + q]));
           acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)x, (__m512bh)w);
         }
       }

@@ -156,8 +156,11 @@ void QualityReport::writeMarkdown(llvm::raw_ostream &m) const {
     << "\n";
   for (const Layer &l : layers) {
     m << "| " << l.tensor << " | " << o.activationBits << " | "
-      << (!l.format.empty() ? l.format : l.isSigned ? "i8" : "u8") << " | " << llvm::formatv("{0:e4}", l.scale)
-      << " | " << l.zeroPoint << " | " << fmt(l.agreement.sqnrDb) << " | ";
+      << (!l.format.empty() ? l.format
+          : l.isSigned      ? "i8"
+                            : "u8")
+      << " | " << llvm::formatv("{0:e4}", l.scale) << " | " << l.zeroPoint
+      << " | " << fmt(l.agreement.sqnrDb) << " | ";
     if (rewritten)
       m << ratioText(l.ratioBefore) << " | ";
     m << ratioText(l.ratio) << " |";

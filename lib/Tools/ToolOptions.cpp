@@ -502,8 +502,7 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
     if (b.given("activation-bits"))
       return fail("--activation-type " + name +
                   " is 8 bits: --activation-bits does not apply");
-    if (!o.sensitivity.activationBits.empty() &&
-        b.given("activation-formats"))
+    if (!o.sensitivity.activationBits.empty() && b.given("activation-formats"))
       return fail("--activation-type " + name +
                   " with --activation-formats: the bit-width program chooses "
                   "integer activation widths only");

@@ -165,8 +165,7 @@ MxPacked packMxWeights(const uint8_t *codes, const int8_t *shifts, int64_t K,
 /// weight. Per panel of 16 columns (the last zero-padded) and pair q of k
 /// (K rounded up to even, the padding zero): 32 values, column c's k = 2q
 /// at 2c and k = 2q + 1 at 2c + 1.
-std::vector<uint16_t> packFp8Bf16(const uint16_t *values, int64_t N,
-                                  int64_t K);
+std::vector<uint16_t> packFp8Bf16(const uint16_t *values, int64_t N, int64_t K);
 
 } // namespace qc::kernels
 #endif

@@ -120,13 +120,12 @@ struct BlockDequantizeLowering : OpRewritePattern<qc::BlockDequantizeOp> {
 
 /// The value of code `code` (an i8 whose low bits are the code) from the
 /// format's table.
-Value lookUp(OpBuilder &b, Location l, Value table, Value code,
-             unsigned bits) {
+Value lookUp(OpBuilder &b, Location l, Value table, Value code, unsigned bits) {
   Value c = arith::ExtUIOp::create(b, l, b.getI32Type(), code);
   if (bits < 8)
     c = arith::AndIOp::create(
-        b, l, c, arith::ConstantIntOp::create(b, l, b.getI32Type(),
-                                              (1 << bits) - 1));
+        b, l, c,
+        arith::ConstantIntOp::create(b, l, b.getI32Type(), (1 << bits) - 1));
   return tensor::ExtractOp::create(
       b, l, table,
       ValueRange{arith::IndexCastOp::create(b, l, b.getIndexType(), c)});
@@ -184,8 +183,8 @@ struct MinifloatQuantizeLowering : OpRewritePattern<qc::MinifloatQuantizeOp> {
     float minNormal = std::ldexp(1.0f, 1 - bias);
     float invStep = std::ldexp(1.0f, bias - 1 + m);
     int32_t largest = (1 << (lay.bits - 1)) - 1; // magnitude bits all ones
-    bool hasNaN = f == qc::minifloat::Format::E4M3 ||
-                  f == qc::minifloat::Format::E5M2;
+    bool hasNaN =
+        f == qc::minifloat::Format::E4M3 || f == qc::minifloat::Format::E5M2;
     // E4M3's NaN is S.1111.111; E5M2's S.11111.11 (one of its NaNs).
     int32_t nanCode = largest;
     float scale = float(op.getScale().convertToDouble());
@@ -202,20 +201,19 @@ struct MinifloatQuantizeLowering : OpRewritePattern<qc::MinifloatQuantizeOp> {
           Value sign = arith::AndIOp::create(
               b, l, arith::ShRUIOp::create(b, l, vb, ci(31)), ci(1));
           Value a = math::AbsFOp::create(b, l, v);
-          Value isNaN = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO,
-                                              a, a);
+          Value isNaN =
+              arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, a, a);
           a = arith::MinimumFOp::create(b, l, a, fconst(b, l, f32, maxVal));
           // Subnormal range.
           Value sub = math::RoundEvenOp::create(
-              b, l,
-              arith::MulFOp::create(b, l, a, fconst(b, l, f32, invStep)));
+              b, l, arith::MulFOp::create(b, l, a, fconst(b, l, f32, invStep)));
           Value subCode = arith::FPToSIOp::create(b, l, i32, sub);
           // Normal range.
           Value bits = arith::BitcastOp::create(b, l, i32, a);
           Value lsb = arith::AndIOp::create(
               b, l, arith::ShRUIOp::create(b, l, bits, ci(shift)), ci(1));
-          Value r = arith::AddIOp::create(
-              b, l, bits, ci((int64_t(1) << (shift - 1)) - 1));
+          Value r = arith::AddIOp::create(b, l, bits,
+                                          ci((int64_t(1) << (shift - 1)) - 1));
           r = arith::AddIOp::create(b, l, r, lsb);
           r = arith::ShRUIOp::create(b, l, r, ci(shift));
           Value normCode =
@@ -226,10 +224,8 @@ struct MinifloatQuantizeLowering : OpRewritePattern<qc::MinifloatQuantizeOp> {
           code = arith::SelectOp::create(b, l, isNaN,
                                          ci(hasNaN ? nanCode : largest), code);
           code = arith::OrIOp::create(
-              b, l, code,
-              arith::ShLIOp::create(b, l, sign, ci(lay.bits - 1)));
-          return arith::TruncIOp::create(b, l, b.getI8Type(), code)
-              .getResult();
+              b, l, code, arith::ShLIOp::create(b, l, sign, ci(lay.bits - 1)));
+          return arith::TruncIOp::create(b, l, b.getI8Type(), code).getResult();
         });
     rw.replaceOp(op, y);
     return success();
@@ -249,29 +245,29 @@ struct MatMulFp8Lowering : OpRewritePattern<qc::MatMulFp8Op> {
     int64_t k = aTy.getShape().back(), n = bTy.getDimSize(0);
     int64_t m = aTy.getNumElements() / std::max<int64_t>(k, 1);
     Type f32 = rw.getF32Type();
-    Value tableA = minifloatTable(rw, loc, *qc::minifloatFormat(op.getAFormat()));
-    Value tableB = minifloatTable(rw, loc, *qc::minifloatFormat(op.getBFormat()));
+    Value tableA =
+        minifloatTable(rw, loc, *qc::minifloatFormat(op.getAFormat()));
+    Value tableB =
+        minifloatTable(rw, loc, *qc::minifloatFormat(op.getBFormat()));
     Value a2 = reshapeTo(rw, loc, op.getA(),
                          RankedTensorType::get({m, k}, rw.getI8Type()));
     Value b = op.getB();
-    Value av = indexGeneric(
-        rw, loc, RankedTensorType::get({m, k}, f32),
-        [&](OpBuilder &nb, Location l, ArrayRef<Value> iv) {
-          return lookUp(nb, l, tableA,
-                        tensor::ExtractOp::create(nb, l, a2, iv), 8);
-        });
+    Value av = indexGeneric(rw, loc, RankedTensorType::get({m, k}, f32),
+                            [&](OpBuilder &nb, Location l, ArrayRef<Value> iv) {
+                              return lookUp(
+                                  nb, l, tableA,
+                                  tensor::ExtractOp::create(nb, l, a2, iv), 8);
+                            });
     Value bv = indexGeneric(
         rw, loc, RankedTensorType::get({k, n}, f32),
         [&](OpBuilder &nb, Location l, ArrayRef<Value> iv) {
-          return lookUp(nb, l, tableB,
-                        tensor::ExtractOp::create(nb, l, b,
-                                                  ValueRange{iv[1], iv[0]}),
-                        8);
+          return lookUp(
+              nb, l, tableB,
+              tensor::ExtractOp::create(nb, l, b, ValueRange{iv[1], iv[0]}), 8);
         });
     Value init = zeros(rw, loc, RankedTensorType::get({m, n}, f32));
-    Value mm = linalg::MatmulOp::create(
-                   rw, loc, TypeRange{init.getType()}, ValueRange{av, bv},
-                   ValueRange{init})
+    Value mm = linalg::MatmulOp::create(rw, loc, TypeRange{init.getType()},
+                                        ValueRange{av, bv}, ValueRange{init})
                    .getResult(0);
     rw.replaceOp(op, reshapeTo(rw, loc, mm, outTy));
     return success();

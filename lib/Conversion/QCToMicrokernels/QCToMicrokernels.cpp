@@ -1143,7 +1143,8 @@ struct MatMulFp8ToKernel : OpRewritePattern<qc::MatMulFp8Op> {
     std::vector<uint16_t> values(size_t(N * K));
     for (size_t i = 0; i < values.size(); ++i)
       values[i] = bTable[(*codes)[i]];
-    std::vector<uint16_t> packed = qc::kernels::packFp8Bf16(values.data(), N, K);
+    std::vector<uint16_t> packed =
+        qc::kernels::packFp8Bf16(values.data(), N, K);
     std::vector<uint16_t> aTable = bf16Table(op.getAFormat());
     Type i16 = rw.getIntegerType(16);
     CallBuilder cb(rw, op.getLoc());
@@ -1153,9 +1154,9 @@ struct MatMulFp8ToKernel : OpRewritePattern<qc::MatMulFp8Op> {
     k.N = cb.i(N);
     k.K = cb.i(K);
     k.a = cb.tensor(op.getA());
-    k.aTable = cb.blob<int16_t>(
-        std::vector<int16_t>(aTable.begin(), aTable.end()), i16,
-        "qc_kernel_fp8_table");
+    k.aTable =
+        cb.blob<int16_t>(std::vector<int16_t>(aTable.begin(), aTable.end()),
+                         i16, "qc_kernel_fp8_table");
     k.b = cb.blob<int16_t>(std::vector<int16_t>(packed.begin(), packed.end()),
                            i16, "qc_kernel_fp8_weights");
     std::string variant =
@@ -1560,8 +1561,7 @@ struct LowerToMicrokernelsPass
         notePopcountFallbacks(getOperation());
       patterns.add<IntOpToKernel<qc::ConvIntOp>, IntOpToKernel<qc::MatMulIntOp>,
                    RequantizeToKernel, GroupScaledToKernel, MatMulMxToKernel,
-                   MatMulFp8ToKernel>(
-          ctx, options);
+                   MatMulFp8ToKernel>(ctx, options);
       patterns.add<SplitWideProduct<qc::ConvIntOp>,
                    SplitWideProduct<qc::MatMulIntOp>>(ctx);
     }

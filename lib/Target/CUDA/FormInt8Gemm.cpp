@@ -209,6 +209,43 @@ Value gather(OpBuilder &b, Location loc, Value src, int64_t rows,
   return generic.getResult(0);
 }
 
+/// `x` [..., K] as [M, K] (the leading dims collapsed).
+Value collapseRows(OpBuilder &b, Location loc, Value x, int64_t m, int64_t k) {
+  auto ty = cast<RankedTensorType>(x.getType());
+  if (ty.getRank() <= 2)
+    return x;
+  SmallVector<ReassociationIndices> re(2);
+  for (int64_t d = 0; d + 1 < ty.getRank(); ++d)
+    re[0].push_back(d);
+  re[1].push_back(ty.getRank() - 1);
+  return tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({m, k}, ty.getElementType()), x, re);
+}
+
+/// `c` [M, N] as `outTy` [..., N].
+Value expandRows(OpBuilder &b, Location loc, Value c, RankedTensorType outTy) {
+  if (outTy.getRank() <= 2)
+    return c;
+  SmallVector<ReassociationIndices> re(2);
+  for (int64_t d = 0; d + 1 < outTy.getRank(); ++d)
+    re[0].push_back(d);
+  re[1].push_back(outTy.getRank() - 1);
+  return tensor::ExpandShapeOp::create(b, loc, outTy, c, re);
+}
+
+/// `x` [rows, k] widened to [rows, kPadded] with `fill` (u8 flipped to i8
+/// with `flip`).
+Value padColumns(OpBuilder &b, Location loc, Value x, int64_t rows, int64_t k,
+                 int64_t kPadded, bool flip) {
+  return gather(b, loc, x, rows, kPadded, flip, 0,
+                [&](OpBuilder &nb, Location l, Value r, Value col) {
+                  Value valid = arith::CmpIOp::create(
+                      nb, l, arith::CmpIPredicate::ult, col,
+                      arith::ConstantIndexOp::create(nb, l, k));
+                  return std::make_pair(valid, SmallVector<Value>{r, col});
+                });
+}
+
 /// The GEMM the tensor-core pass recognizes: lhs[M, K'] x rhs[N, K']^T in
 /// i32 from zeros.
 Value int8Gemm(OpBuilder &b, Location loc, Value lhs, Value rhs) {
@@ -316,25 +353,9 @@ struct MatMulIntToGemm : OpRewritePattern<qc::MatMulIntOp> {
     int64_t zp = int32_t(op.getAZp()) - (flip ? 128 : 0);
 
     // A as [M, K'] i8.
-    Value a = signlessInt8(rw, loc, op.getA());
-    auto a2Ty = RankedTensorType::get({m, k}, rw.getI8Type());
-    if (aTy.getRank() > 2) {
-      SmallVector<ReassociationIndices> re(2);
-      for (int64_t d = 0; d + 1 < aTy.getRank(); ++d)
-        re[0].push_back(d);
-      re[1].push_back(aTy.getRank() - 1);
-      a = tensor::CollapseShapeOp::create(rw, loc, a2Ty, a, re);
-    }
-    if (flip || kp != k) {
-      Value src = a;
-      a = gather(rw, loc, src, m, kp, flip, 0,
-                 [&](OpBuilder &nb, Location l, Value r, Value col) {
-                   Value valid = arith::CmpIOp::create(
-                       nb, l, arith::CmpIPredicate::ult, col,
-                       arith::ConstantIndexOp::create(nb, l, k));
-                   return std::make_pair(valid, SmallVector<Value>{r, col});
-                 });
-    }
+    Value a = collapseRows(rw, loc, signlessInt8(rw, loc, op.getA()), m, k);
+    if (flip || kp != k)
+      a = padColumns(rw, loc, a, m, k, kp, flip);
     Value wt;
     if (packed)
       wt = unpackW4(rw, loc,
@@ -355,14 +376,7 @@ struct MatMulIntToGemm : OpRewritePattern<qc::MatMulIntOp> {
       acc = addCorrection(rw, loc, acc, AffineMap::getMultiDimIdentityMap(2, ctx),
                           corr, bias, AffineMap::get(2, 0, {d1}, ctx), {m, n});
     }
-    if (outTy.getRank() > 2) {
-      SmallVector<ReassociationIndices> re(2);
-      for (int64_t d = 0; d + 1 < outTy.getRank(); ++d)
-        re[0].push_back(d);
-      re[1].push_back(outTy.getRank() - 1);
-      acc = tensor::ExpandShapeOp::create(rw, loc, outTy, acc, re);
-    }
-    rw.replaceOp(op, acc);
+    rw.replaceOp(op, expandRows(rw, loc, acc, outTy));
     return success();
   }
 };
@@ -522,27 +536,10 @@ struct MatMulFp8ToGemm : OpRewritePattern<qc::MatMulFp8Op> {
     int64_t kp = roundUp(k, kKAlign);
     Location loc = op.getLoc();
     MLIRContext *ctx = rw.getContext();
-    Value a = op.getA();
-    auto a2Ty = RankedTensorType::get({m, k}, rw.getI8Type());
-    if (aTy.getRank() > 2) {
-      SmallVector<ReassociationIndices> re(2);
-      for (int64_t d = 0; d + 1 < aTy.getRank(); ++d)
-        re[0].push_back(d);
-      re[1].push_back(aTy.getRank() - 1);
-      a = tensor::CollapseShapeOp::create(rw, loc, a2Ty, a, re);
-    }
-    auto padded = [&](Value src, int64_t rows) {
-      return gather(rw, loc, src, rows, kp, /*flip=*/false, 0,
-                    [&](OpBuilder &nb, Location l, Value r, Value col) {
-                      Value valid = arith::CmpIOp::create(
-                          nb, l, arith::CmpIPredicate::ult, col,
-                          arith::ConstantIndexOp::create(nb, l, k));
-                      return std::make_pair(valid, SmallVector<Value>{r, col});
-                    });
-    };
+    Value a = collapseRows(rw, loc, op.getA(), m, k);
     Value b = op.getB();
     if (kp != k) {
-      a = padded(a, m);
+      a = padColumns(rw, loc, a, m, k, kp, /*flip=*/false);
       if (std::optional<std::vector<int64_t>> codes = constInts(b)) {
         std::vector<int8_t> values(n * kp, 0);
         for (int64_t r = 0; r < n; ++r)
@@ -551,7 +548,7 @@ struct MatMulFp8ToGemm : OpRewritePattern<qc::MatMulFp8Op> {
         b = blobConstant<int8_t>(rw, loc, values, {n, kp}, rw.getI8Type(),
                                  "qc_fp8_gemm_weights");
       } else {
-        b = padded(b, n);
+        b = padColumns(rw, loc, b, n, k, kp, /*flip=*/false);
       }
     }
     Type f32 = rw.getF32Type();
@@ -574,27 +571,18 @@ struct MatMulFp8ToGemm : OpRewritePattern<qc::MatMulFp8Op> {
             Value i = arith::ExtUIOp::create(nb, l, nb.getI32Type(), code);
             return tensor::ExtractOp::create(
                 nb, l, table,
-                ValueRange{arith::IndexCastOp::create(nb, l,
-                                                      nb.getIndexType(), i)});
+                ValueRange{
+                    arith::IndexCastOp::create(nb, l, nb.getIndexType(), i)});
           };
           Value p = arith::MulFOp::create(nb, l, value(tableA, args[0]),
                                           value(tableB, args[1]));
-          linalg::YieldOp::create(nb, l,
-                                  arith::AddFOp::create(nb, l, args[2], p)
-                                      .getResult());
+          linalg::YieldOp::create(
+              nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
         });
     generic->setAttr(qc::cuda::kFp8GemmAttr,
-                     rw.getStrArrayAttr({ptxType(op.getAFormat()),
-                                         ptxType(op.getBFormat())}));
-    Value c = generic.getResult(0);
-    if (outTy.getRank() > 2) {
-      SmallVector<ReassociationIndices> re(2);
-      for (int64_t d = 0; d + 1 < outTy.getRank(); ++d)
-        re[0].push_back(d);
-      re[1].push_back(outTy.getRank() - 1);
-      c = tensor::ExpandShapeOp::create(rw, loc, outTy, c, re);
-    }
-    rw.replaceOp(op, c);
+                     rw.getStrArrayAttr(
+                         {ptxType(op.getAFormat()), ptxType(op.getBFormat())}));
+    rw.replaceOp(op, expandRows(rw, loc, generic.getResult(0), outTy));
     return success();
   }
 };

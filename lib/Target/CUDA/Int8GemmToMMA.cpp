@@ -152,8 +152,9 @@ std::optional<Gemm> matchGemm(linalg::LinalgOp op) {
       ArrayRef<ArrayRef<AffineExpr>>{{d0, d2}, {d1, d2}, {d0, d1}}, ctx);
   if (op.getIndexingMapsArray() != want)
     return std::nullopt;
-  Gemm g{op, a, b, c, aTy.getDimSize(0), bTy.getDimSize(0), aTy.getDimSize(1),
-         fp8A, fp8B};
+  Gemm g{
+      op,   a,   b, c, aTy.getDimSize(0), bTy.getDimSize(0), aTy.getDimSize(1),
+      fp8A, fp8B};
   if (g.k % 16 != 0 || bTy.getDimSize(1) != g.k || cTy.getDimSize(0) != g.m ||
       cTy.getDimSize(1) != g.n)
     return std::nullopt;
@@ -364,14 +365,12 @@ protected:
             continue;
           }
           Value first = finalValue(v, row, col);
-          Value pair[2] = {first,
-                           finalValue(acc[(i * tilesN + j) * 4 + r + 1], row,
-                                      add(col, 1))};
+          Value pair[2] = {first, finalValue(acc[(i * tilesN + j) * 4 + r + 1],
+                                             row, add(col, 1))};
           auto vecTy = VectorType::get({2}, pair[0].getType());
           Value vec = vector::FromElementsOp::create(b, loc, vecTy, pair);
-          int64_t bytes =
-              2 * llvm::divideCeil(pair[0].getType().getIntOrFloatBitWidth(),
-                                   8);
+          int64_t bytes = 2 * llvm::divideCeil(
+                                  pair[0].getType().getIntOrFloatBitWidth(), 8);
           vector::StoreOp::create(b, loc, vec, destination(),
                                   ValueRange{row, col}, /*nontemporal=*/false,
                                   llvm::MaybeAlign(bytes));
@@ -440,11 +439,11 @@ public:
     for (int64_t s = 0; s < cfg.stages - 1; ++s)
       group = loadTiles(cst(s), cst(s));
 
-    Value zero =
-        g.isFp8()
-            ? arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)).getResult()
-            : arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0)
-                  .getResult();
+    Value zero = g.isFp8()
+                     ? arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0))
+                           .getResult()
+                     : arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0)
+                           .getResult();
     SmallVector<Value> init(cfg.tilesM() * cfg.tilesN() * 4, zero);
     auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one, init);
     {
@@ -596,11 +595,11 @@ private:
     Type f32 = b.getF32Type();
     auto resTy =
         LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-    std::string ptx = ("mma.sync.aligned.m16n8k32.row.col.f32." + g.fp8A +
-                       "." + g.fp8B +
-                       ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
-                       "{$10, $11, $12, $13};")
-                          .str();
+    std::string ptx =
+        ("mma.sync.aligned.m16n8k32.row.col.f32." + g.fp8A + "." + g.fp8B +
+         ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
+         "{$10, $11, $12, $13};")
+            .str();
     for (int64_t i = 0; i < cfg.tilesM(); ++i)
       for (int64_t j = 0; j < cfg.tilesN(); ++j) {
         int64_t at = (i * cfg.tilesN() + j) * 4;
@@ -608,8 +607,8 @@ private:
         llvm::append_range(operands, bFrag[j]);
         llvm::append_range(operands, ArrayRef<Value>(acc).slice(at, 4));
         auto mma = LLVM::InlineAsmOp::create(
-            b, loc, resTy, operands, ptx,
-            "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f", /*has_side_effects=*/false,
+            b, loc, resTy, operands, ptx, "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f",
+            /*has_side_effects=*/false,
             /*is_align_stack=*/false, LLVM::TailCallKind::None,
             LLVM::AsmDialectAttr(), ArrayAttr());
         for (int64_t r = 0; r < 4; ++r)
@@ -655,8 +654,8 @@ WgmmaConfig chooseWgmma(int64_t m, int64_t n, bool narrow) {
   static const int64_t tiles[][2] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
   // Promoted FP8 sums hold a second set of accumulators: at most 128 wide.
-  int64_t widest = std::min<int64_t>(narrow ? 128 : 256,
-                                     std::max<int64_t>(64, llvm::alignTo(n, 64)));
+  int64_t widest = std::min<int64_t>(
+      narrow ? 128 : 256, std::max<int64_t>(64, llvm::alignTo(n, 64)));
   WgmmaConfig chosen{64, 64, 4};
   for (auto [bm, bn] : tiles) {
     if (bn > widest)
@@ -762,9 +761,9 @@ public:
     auto typeD = NVVM::WGMMATypesAttr::get(
         ctx, g.isFp8() ? NVVM::WGMMATypes::f32 : NVVM::WGMMATypes::s32);
     auto overflow =
-        g.isFp8() ? NVVM::MMAIntOverflowAttr()
-                  : NVVM::MMAIntOverflowAttr::get(ctx,
-                                                  NVVM::MMAIntOverflow::wrapped);
+        g.isFp8()
+            ? NVVM::MMAIntOverflowAttr()
+            : NVVM::MMAIntOverflowAttr::get(ctx, NVVM::MMAIntOverflow::wrapped);
     auto accTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
     Value init = LLVM::ZeroOp::create(b, loc, accTy);
     // FP8 with promotion: every `promote` K steps (and at the last) the

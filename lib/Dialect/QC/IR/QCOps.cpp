@@ -355,8 +355,8 @@ static LogicalResult verifyMinifloatCodes(Operation *op, ElementFormat f,
               "fp8_e5m2, fp6_e3m2, fp6_e2m3, fp4_e2m1), got "
            << stringifyElementFormat(f);
   if (!(scale > 0) || !std::isfinite(scale))
-    return op->emitOpError() << "scale must be positive and finite, got "
-                             << scale;
+    return op->emitOpError()
+           << "scale must be positive and finite, got " << scale;
   if (in.getShape() != out.getShape())
     return op->emitOpError() << "result shape must match the input's, got "
                              << in << " and " << out;
@@ -366,14 +366,12 @@ static LogicalResult verifyMinifloatCodes(Operation *op, ElementFormat f,
 }
 
 LogicalResult qc::MinifloatQuantizeOp::verify() {
-  return verifyMinifloatCodes(*this, getFormat(),
-                              getScale().convertToDouble(),
+  return verifyMinifloatCodes(*this, getFormat(), getScale().convertToDouble(),
                               getInput().getType(), getOutput().getType());
 }
 
 LogicalResult qc::MinifloatDequantizeOp::verify() {
-  return verifyMinifloatCodes(*this, getFormat(),
-                              getScale().convertToDouble(),
+  return verifyMinifloatCodes(*this, getFormat(), getScale().convertToDouble(),
                               getInput().getType(), getOutput().getType());
 }
 

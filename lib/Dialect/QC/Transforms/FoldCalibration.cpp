@@ -217,11 +217,11 @@ struct FoldCalibrationPass
               qc::QCDialect::kActivationSchemeAttrName))
         aBits = scheme.getBits();
       if (obs.getMin() && qc::isActivationWidth(aBits)) {
-        double s = qc::activationType(
-                       op->getContext(), obs.getMinAttr().getValueAsDouble(),
-                       obs.getMaxAttr().getValueAsDouble(),
-                       activationType != qc::ActivationType::U8,
-                       b.getF32Type(), aBits)
+        double s = qc::activationType(op->getContext(),
+                                      obs.getMinAttr().getValueAsDouble(),
+                                      obs.getMaxAttr().getValueAsDouble(),
+                                      activationType != qc::ActivationType::U8,
+                                      b.getF32Type(), aBits)
                        .getScale();
         inputNoise = s * s / 12;
       }
@@ -549,9 +549,9 @@ struct FoldCalibrationPass
                            : 1.0;
         OpBuilder b(obs);
         auto codesTy = RankedTensorType::get(ty.getShape(), b.getI8Type());
-        Value q = qc::MinifloatQuantizeOp::create(
-            b, obs.getLoc(), codesTy, obs.getInput(), fp8Format,
-            llvm::APFloat(scale));
+        Value q = qc::MinifloatQuantizeOp::create(b, obs.getLoc(), codesTy,
+                                                  obs.getInput(), fp8Format,
+                                                  llvm::APFloat(scale));
         auto dq = qc::MinifloatDequantizeOp::create(
             b, obs.getLoc(), ty, q, fp8Format, llvm::APFloat(scale));
         dq->setAttr(qc::QCDialect::kObservedAttrName, obs.getNameAttr());

@@ -224,7 +224,8 @@ template <typename OpT>
 struct Fp8Linear : OpRewritePattern<OpT> {
   using OpRewritePattern<OpT>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpT op, PatternRewriter &rw) const override {
-    auto x = op->getOperand(0).template getDefiningOp<qc::MinifloatDequantizeOp>();
+    auto x =
+        op->getOperand(0).template getDefiningOp<qc::MinifloatDequantizeOp>();
     auto bd = op->getOperand(1).template getDefiningOp<qc::BlockDequantizeOp>();
     if (!x || !bd || !isFp8(x.getFormat()) || !isFp8(bd.getFormat()) ||
         bd.getScaleFormat() || bd.getAxis() != 1 ||
@@ -246,7 +247,8 @@ struct Fp8Linear : OpRewritePattern<OpT> {
     }
     if (floatBias && !readBias(floatBias))
       return rw.notifyMatchFailure(op, "bias is not a constant");
-    std::optional<std::vector<int32_t>> codes = qc::readInt8Constant(bd.getCodes());
+    std::optional<std::vector<int32_t>> codes =
+        qc::readInt8Constant(bd.getCodes());
     std::optional<std::vector<float>> scales =
         qc::readFloatConstant(bd.getScales());
     if (!codes || !scales)
