@@ -27,7 +27,7 @@ Variants:
   fp8      FP8 E4M3 x E4M3 (qc.matmul_fp8, f32 out): A [M, K] and B
            [N, K] codes of N(0, 1) values rounded to E4M3 (no NaN codes);
            expect0 their values' products summed in float64; checked
-           with --scaled-tol 2e-3 (the sums' order and the tensor cores'
+           with --scaled-tol 5e-3 (the sums' order and the tensor cores'
            FP8 accumulation differ from float64); b_codes.npy for the peer.
   fp8s     fp8 times a scale per output channel (the epilogue).
            fp8 / fp8s are not in the default --variants.
@@ -174,7 +174,7 @@ def write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target):
         np.save(os.path.join(d, "b_codes.npy"), b)
         np.save(os.path.join(d, "expect0.npy"), expect.astype(np.float32))
         with open(os.path.join(d, "check"), "w") as f:
-            f.write("--scaled-tol 2e-3\n")
+            f.write("--scaled-tol 5e-3\n")
     compile_case(d, compile_bin, target, timing)
     print(name, flush=True)
 
