@@ -131,6 +131,10 @@ mlir::Value packedCode(mlir::OpBuilder &b, mlir::Location l, mlir::Value bytes,
 /// A constant f32 tensor of every code's value in `f`.
 mlir::Value minifloatTable(mlir::OpBuilder &b, mlir::Location l,
                            qc::minifloat::Format f);
+/// The value of `code` (an integer whose low `bits` bits are the code) in
+/// `table` (minifloatTable).
+mlir::Value minifloatValue(mlir::OpBuilder &b, mlir::Location l,
+                           mlir::Value table, mlir::Value code, unsigned bits);
 
 /// Replaces qc.quantize / qc.dequantize by generics on the storage integers
 /// and removes qc.storage_cast (after makeSignless); an error on a quantized

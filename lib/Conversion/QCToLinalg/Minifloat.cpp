@@ -55,6 +55,18 @@ Value qc::lowering::minifloatTable(OpBuilder &b, Location l,
       b, l, DenseElementsAttr::get(ty, ArrayRef(values)));
 }
 
+Value qc::lowering::minifloatValue(OpBuilder &b, Location l, Value table,
+                                   Value code, unsigned bits) {
+  Value c = arith::ExtUIOp::create(b, l, b.getI32Type(), code);
+  if (bits < 8)
+    c = arith::AndIOp::create(
+        b, l, c,
+        arith::ConstantIntOp::create(b, l, b.getI32Type(), (1 << bits) - 1));
+  return tensor::ExtractOp::create(
+      b, l, table,
+      ValueRange{arith::IndexCastOp::create(b, l, b.getIndexType(), c)});
+}
+
 namespace {
 
 struct BlockDequantizeLowering : OpRewritePattern<qc::BlockDequantizeOp> {
@@ -118,19 +130,6 @@ struct BlockDequantizeLowering : OpRewritePattern<qc::BlockDequantizeOp> {
   }
 };
 
-/// The value of code `code` (an i8 whose low bits are the code) from the
-/// format's table.
-Value lookUp(OpBuilder &b, Location l, Value table, Value code, unsigned bits) {
-  Value c = arith::ExtUIOp::create(b, l, b.getI32Type(), code);
-  if (bits < 8)
-    c = arith::AndIOp::create(
-        b, l, c,
-        arith::ConstantIntOp::create(b, l, b.getI32Type(), (1 << bits) - 1));
-  return tensor::ExtractOp::create(
-      b, l, table,
-      ValueRange{arith::IndexCastOp::create(b, l, b.getIndexType(), c)});
-}
-
 struct MinifloatDequantizeLowering
     : OpRewritePattern<qc::MinifloatDequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -148,7 +147,7 @@ struct MinifloatDequantizeLowering
     Value y = indexGeneric(
         rw, loc, ty, [&](OpBuilder &b, Location l, ArrayRef<Value> iv) {
           Value code = tensor::ExtractOp::create(b, l, in, iv);
-          Value v = lookUp(b, l, table, code, bits);
+          Value v = minifloatValue(b, l, table, code, bits);
           return arith::MulFOp::create(b, l, v,
                                        fconst(b, l, b.getF32Type(), scale))
               .getResult();
@@ -254,14 +253,14 @@ struct MatMulFp8Lowering : OpRewritePattern<qc::MatMulFp8Op> {
     Value b = op.getB();
     Value av = indexGeneric(rw, loc, RankedTensorType::get({m, k}, f32),
                             [&](OpBuilder &nb, Location l, ArrayRef<Value> iv) {
-                              return lookUp(
+                              return minifloatValue(
                                   nb, l, tableA,
                                   tensor::ExtractOp::create(nb, l, a2, iv), 8);
                             });
     Value bv = indexGeneric(
         rw, loc, RankedTensorType::get({k, n}, f32),
         [&](OpBuilder &nb, Location l, ArrayRef<Value> iv) {
-          return lookUp(
+          return minifloatValue(
               nb, l, tableB,
               tensor::ExtractOp::create(nb, l, b, ValueRange{iv[1], iv[0]}), 8);
         });

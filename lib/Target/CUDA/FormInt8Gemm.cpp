@@ -13,9 +13,9 @@
 // qc-cuda-int8-gemm-to-mma runs that matmul on the tensor cores.
 //
 //===----------------------------------------------------------------------===//
+#include "../../Conversion/QCToLinalg/Common.h"
 #include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
-#include "qc/Support/Minifloat.h"
 #include "qc/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -508,18 +508,6 @@ StringRef ptxType(qc::ElementFormat f) {
   return f == qc::ElementFormat::FP8E5M2 ? "e5m2" : "e4m3";
 }
 
-/// The f32 value of every code of an FP8 format, a constant [256] table.
-Value fp8Table(OpBuilder &b, Location loc, qc::ElementFormat f) {
-  qc::minifloat::Format mf = *qc::minifloatFormat(f);
-  SmallVector<float> values;
-  for (uint32_t c = 0; c < 256; ++c)
-    values.push_back(float(qc::minifloat::decode(mf, c)));
-  return arith::ConstantOp::create(
-      b, loc,
-      DenseElementsAttr::get(RankedTensorType::get({256}, b.getF32Type()),
-                             ArrayRef(values)));
-}
-
 /// qc.matmul_fp8 as the qc::cuda::kFp8GemmAttr generic: A [M, K'] (the
 /// leading dims collapsed, zero codes (+0) up to K' = K rounded up to 16)
 /// by B [N, K'] into zeros, its body decoding both codes by table and
@@ -556,8 +544,10 @@ struct MatMulFp8ToGemm : OpRewritePattern<qc::MatMulFp8Op> {
     Value empty = tensor::EmptyOp::create(rw, loc, cTy.getShape(), f32);
     Value zero = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0));
     Value init = linalg::FillOp::create(rw, loc, zero, empty).getResult(0);
-    Value tableA = fp8Table(rw, loc, op.getAFormat());
-    Value tableB = fp8Table(rw, loc, op.getBFormat());
+    Value tableA = qc::lowering::minifloatTable(
+        rw, loc, *qc::minifloatFormat(op.getAFormat()));
+    Value tableB = qc::lowering::minifloatTable(
+        rw, loc, *qc::minifloatFormat(op.getBFormat()));
     AffineExpr d0, d1, d2;
     bindDims(ctx, d0, d1, d2);
     auto maps = AffineMap::inferFromExprList(
@@ -567,15 +557,9 @@ struct MatMulFp8ToGemm : OpRewritePattern<qc::MatMulFp8Op> {
         {utils::IteratorType::parallel, utils::IteratorType::parallel,
          utils::IteratorType::reduction},
         [&](OpBuilder &nb, Location l, ValueRange args) {
-          auto value = [&](Value table, Value code) -> Value {
-            Value i = arith::ExtUIOp::create(nb, l, nb.getI32Type(), code);
-            return tensor::ExtractOp::create(
-                nb, l, table,
-                ValueRange{
-                    arith::IndexCastOp::create(nb, l, nb.getIndexType(), i)});
-          };
-          Value p = arith::MulFOp::create(nb, l, value(tableA, args[0]),
-                                          value(tableB, args[1]));
+          Value p = arith::MulFOp::create(
+              nb, l, qc::lowering::minifloatValue(nb, l, tableA, args[0], 8),
+              qc::lowering::minifloatValue(nb, l, tableB, args[1], 8));
           linalg::YieldOp::create(
               nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
         });

@@ -70,15 +70,9 @@ FailureOr<Value> groupProduct(PatternRewriter &rw, Operation *op,
   }
   double alpha = 1, beta = 1;
   Value floatBias;
-  if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
-    if (gemm.getTransA() || gemm.getTransB())
-      return failure();
-    alpha = gemm.getAlpha().convertToDouble();
-    beta = gemm.getBeta().convertToDouble();
-    floatBias = gemm.getC();
-    if (floatBias && !readBias(floatBias))
-      return failure();
-  }
+  if (failed(gemmTerms(rw, op, alpha, beta, floatBias)) ||
+      (floatBias && !readBias(floatBias)))
+    return failure();
   Location loc = op->getLoc();
   int64_t rank = resTy.getRank(), groups = k / g.groupSize;
   Value x = g.ints, scales = g.scales, zeros = g.zeros;
@@ -238,13 +232,8 @@ struct Fp8Linear : OpRewritePattern<OpT> {
       return rw.notifyMatchFailure(op, "not a 2-D per-channel FP8 weight");
     double alpha = 1, beta = 1;
     Value floatBias;
-    if (auto gemm = dyn_cast<qc::GemmOp>(op.getOperation())) {
-      if (gemm.getTransA() || gemm.getTransB())
-        return rw.notifyMatchFailure(op, "transposed Gemm operands");
-      alpha = gemm.getAlpha().convertToDouble();
-      beta = gemm.getBeta().convertToDouble();
-      floatBias = gemm.getC();
-    }
+    if (failed(gemmTerms(rw, op, alpha, beta, floatBias)))
+      return failure();
     if (floatBias && !readBias(floatBias))
       return rw.notifyMatchFailure(op, "bias is not a constant");
     std::optional<std::vector<int32_t>> codes =

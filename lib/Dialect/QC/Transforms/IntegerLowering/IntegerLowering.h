@@ -94,6 +94,11 @@ mlir::LogicalResult replaceWithIntegers(mlir::PatternRewriter &rw, QuantizeOp q,
 /// tensor, per axis or per block; none when the operand is no constant.
 std::optional<std::vector<float>> dequantizedConstant(DequantizeOp dq);
 
+/// A Gemm's alpha, beta and C (left as they are for another op); fails for
+/// transposed operands.
+mlir::LogicalResult gemmTerms(mlir::PatternRewriter &rw, mlir::Operation *op,
+                              double &alpha, double &beta, mlir::Value &c);
+
 /// A bias as float values: a float constant (fold-calibration), or the
 /// dequantized int32 constant of a QDQ model.
 std::optional<std::vector<float>> readBias(mlir::Value v);

@@ -108,11 +108,8 @@ Value qc::integer::subtractZeroPoints(PatternRewriter &rw, Location loc,
   return qc::SubOp::create(rw, loc, ty, r, corr);
 }
 
-/// A Gemm's alpha, beta and C (nothing for another op); fails for
-/// transposed operands or alpha <= 0, which the integer products do not
-/// take.
-static LogicalResult gemmTerms(PatternRewriter &rw, Operation *op,
-                               double &alpha, double &beta, Value &c) {
+LogicalResult qc::integer::gemmTerms(PatternRewriter &rw, Operation *op,
+                                     double &alpha, double &beta, Value &c) {
   auto gemm = dyn_cast<qc::GemmOp>(op);
   if (!gemm)
     return success();
@@ -121,7 +118,7 @@ static LogicalResult gemmTerms(PatternRewriter &rw, Operation *op,
   alpha = gemm.getAlpha().convertToDouble();
   beta = gemm.getBeta().convertToDouble();
   c = gemm.getC();
-  return success(alpha > 0);
+  return success();
 }
 
 /// A Gemm / MatMul of a per-tensor 8-bit input and an OCP MX weight whose
@@ -143,7 +140,8 @@ static LogicalResult mxProduct(PatternRewriter &rw, Operation *op,
     return rw.notifyMatchFailure(op, "not an integer MX product");
   double alpha = 1, beta = 1;
   Value floatBias;
-  if (failed(gemmTerms(rw, op, alpha, beta, floatBias)))
+  // The integer products take alpha > 0 only (it scales the requantization).
+  if (failed(gemmTerms(rw, op, alpha, beta, floatBias)) || alpha <= 0)
     return failure();
   std::optional<std::vector<int32_t>> sc = qc::readInt8Constant(bd.getScales());
   if (!sc || !qc::readInt8Constant(bd.getCodes()))
@@ -308,7 +306,8 @@ LogicalResult qc::integer::integerProduct(PatternRewriter &rw, Operation *op,
   double alpha = 1, beta = 1;
   Value floatBias;
   if (isa<qc::GemmOp>(op)) {
-    if (wRank != 2 || failed(gemmTerms(rw, op, alpha, beta, floatBias)))
+    if (wRank != 2 || failed(gemmTerms(rw, op, alpha, beta, floatBias)) ||
+        alpha <= 0)
       return failure();
   } else if (auto conv = dyn_cast<qc::ConvOp>(op)) {
     floatBias = conv.getB();
