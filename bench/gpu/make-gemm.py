@@ -31,6 +31,12 @@ Variants:
            FP8 accumulation differ from float64); b_codes.npy for the peer.
   fp8s     fp8 times a scale per output channel (the epilogue).
            fp8 / fp8s are not in the default --variants.
+  mx       MXFP4 weights (qc.matmul_mx, i64 out; K % 32 == 0): uniform
+           random E2M1 codes, shifts per (column, block of 32) in 0..6 and
+           1 in 16 blocks dropped (-1), activation zero point 7 and an i64
+           bias: acc = bias + sum_b (sum_{k in b} (a - 7) 2 e2m1(w)) << s,
+           exact in int64 (the kernel decodes the codes in registers). Not
+           in the default --variants.
 The products are summed in float64 (exact: |a*b| <= 2^14 and K <= 2^16
 keep every partial sum below 2^53), then checked and converted to int64;
 no sum reaches 2^31, so the i32 arithmetic of the compiled code cannot
@@ -57,7 +63,7 @@ QUICK = [(37, 70, 50), (1, 33, 64), (16, 8, 16), (129, 130, 200),
          (256, 256, 256), (200, 72, 1000), (300, 136, 256), (128, 128, 64),
          (5, 4096, 4096)]
 BENCH = [(m, 4096, 4096) for m in (1, 16, 128, 4096, 8192)] + [(8192, 8192, 8192)]
-VARIANTS = ("plain", "zp", "requant", "w4", "fp8", "fp8s")
+VARIANTS = ("plain", "zp", "requant", "w4", "fp8", "fp8s", "mx")
 DEFAULT_VARIANTS = ("plain", "zp", "requant")
 A_ZP = 7
 OUT_ZP = -3
@@ -179,6 +185,58 @@ def write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target):
     print(name, flush=True)
 
 
+E2M1X2 = np.array([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], np.int64)
+
+
+def write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target):
+    name = f"gemm_{m}x{n}x{k}_mx"
+    d = os.path.join(outdir, name)
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng([seed, m, n, k, 4])
+    assert k % 32 == 0, "mx needs K % 32 == 0"
+    blocks = k // 32
+    if timing:
+        tile = rng.integers(0, 16, size=(256, 256), dtype=np.uint8)
+        codes = np.tile(tile, (-(-k // 256), -(-n // 256)))[:k, :n].copy()
+        shifts = np.tile(rng.integers(0, 7, size=(256, 8)), (-(-n // 256), -(-blocks // 8)))
+        shifts = shifts[:n, :blocks].astype(np.int8)
+    else:
+        codes = rng.integers(0, 16, size=(k, n), dtype=np.uint8)
+        shifts = rng.integers(0, 7, size=(n, blocks)).astype(np.int8)
+        shifts[rng.random((n, blocks)) < 1 / 16] = -1
+    flat = codes.ravel()
+    packed = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).view(np.int8)
+    bias = rng.integers(-2**40, 2**40, size=(n,), dtype=np.int64)
+    a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+    out_ty = f"tensor<{m}x{n}xi64>"
+    ops = [f"%s = arith.constant dense_resource<gemm_shifts> : tensor<{n}x{blocks}xi8>",
+           f"%bias = arith.constant dense_resource<gemm_bias> : tensor<{n}xi64>",
+           f"%c = qc.matmul_mx %a, %b, %s bias %bias zp {A_ZP} {{format = #qc<format fp4_e2m1>, "
+           f"block = 32 : i64}} : (tensor<{m}x{k}xi8>, tensor<{k * n // 2}xi8>, "
+           f"tensor<{n}x{blocks}xi8>, tensor<{n}xi64>) -> {out_ty}"]
+    resources = [f"      gemm_b: \"{hex_blob(packed, 1)}\"",
+                 f"      gemm_shifts: \"{hex_blob(shifts, 1)}\"",
+                 f"      gemm_bias: \"{hex_blob(bias.astype('<i8'), 8)}\""]
+    write_model(d, f"tensor<{m}x{k}xi8>", f"tensor<{k * n // 2}xi8>", out_ty, ops, "%c",
+                resources)
+    if timing:
+        write_timing(d, m, k, -128, 128)
+    else:
+        w = E2M1X2[codes]  # [K, N]
+        x = a.astype(np.int64) - A_ZP
+        acc = np.tile(bias, (m, 1))
+        for b in range(blocks):
+            part = x[:, 32 * b:32 * b + 32] @ w[32 * b:32 * b + 32]
+            sh = shifts[:, b].astype(np.int64)
+            acc += np.where(sh[None, :] >= 0, part << np.maximum(sh, 0)[None, :], 0)
+        np.save(os.path.join(d, "in0.npy"), a)
+        np.save(os.path.join(d, "expect0.npy"), acc)
+        with open(os.path.join(d, "check"), "w") as f:
+            f.write("\n")  # bit-exact
+    compile_case(d, compile_bin, target, timing)
+    print(name, flush=True)
+
+
 def exact_matmul(a, b):
     acc = a.astype(np.float64) @ b.astype(np.float64)
     out = acc.astype(np.int64)
@@ -190,6 +248,8 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False,
                target="cuda"):
     if variant.startswith("fp8"):
         return write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target)
+    if variant == "mx":
+        return write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target)
     name = f"gemm_{m}x{n}x{k}_{variant}"
     d = os.path.join(outdir, name)
     os.makedirs(d, exist_ok=True)

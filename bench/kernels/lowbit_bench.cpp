@@ -1,10 +1,10 @@
 //===- lowbit_bench.cpp - the low-bit kernels beside the int8 VNNI kernels ===//
 //
 // One core, one run: each kernel (int8, the W4/W2 unpack and LUT paths,
-// MXFP4, FP8 through bf16 pairs where the CPU has AVX512-BF16) on the same
-// shapes, median of --repeat timed calls after a warm-up, with the ratios the
-// issue's targets name (docs/kernels.md, "Low-bit kernels"). Prints a table, or
-// JSON with
+// MXFP4, MXFP6 E2M3, FP8 through bf16 pairs where the CPU has AVX512-BF16) on
+// the same shapes, median of --repeat timed calls after a warm-up, with the
+// ratios the targets name (docs/kernels.md, "Low-bit kernels"). Prints
+// a table, or JSON with
 // --json.
 //
 //   qc-lowbit-bench [--repeat N] [--json | --markdown]
@@ -84,9 +84,10 @@ void matmulShapes(int64_t M, int64_t K, int64_t N) {
     rows.push_back({shape, "W" + std::to_string(bits) + " unpack (vnni)",
                     t * 1e3, int8 / t});
   }
-  {
-    // MXFP4 (E2M1 codes, blocks of 32 with their shifts): int64 outputs.
-    std::uniform_int_distribution<int> code(0, 15), sh(0, 3);
+  for (unsigned bits : {4u, 6u}) {
+    // MXFP4 (E2M1 codes) and MXFP6 E2M3, blocks of 32 with their shifts:
+    // int64 outputs.
+    std::uniform_int_distribution<int> code(0, (1 << bits) - 1), sh(0, 3);
     std::vector<uint8_t> codes(size_t(K * N));
     for (auto &c : codes)
       c = uint8_t(code(rng));
@@ -94,13 +95,15 @@ void matmulShapes(int64_t M, int64_t K, int64_t N) {
     for (auto &s : shifts)
       s = int8_t(sh(rng));
     qc::kernels::MxPacked p =
-        qc::kernels::packMxWeights(codes.data(), shifts.data(), K, N);
+        qc::kernels::packMxWeights(codes.data(), shifts.data(), K, N, bits);
     std::vector<int64_t> corr(size_t(N), 0), acc(size_t(M * N));
+    auto *kernel = bits == 6 ? qc_k_matmul_mx6_i8_vnni : qc_k_matmul_mx_i8_vnni;
     double t = median([&] {
-      qc_k_matmul_mx_i8_vnni(M, N, K, a.data(), 0, p.weights.data(),
-                             p.shifts.data(), corr.data(), acc.data(), 0, 1);
+      kernel(M, N, K, a.data(), 0, p.weights.data(), p.shifts.data(),
+             corr.data(), acc.data(), 0, 1);
     });
-    rows.push_back({shape, "MXFP4 (vnni)", t * 1e3, int8 / t});
+    rows.push_back({shape, bits == 6 ? "MXFP6 E2M3 (vnni)" : "MXFP4 (vnni)",
+                    t * 1e3, int8 / t});
   }
   if (__builtin_cpu_supports("avx512bf16")) {
     // FP8 E4M3 x E4M3 (qc.matmul_fp8): the weights as bf16 pairs, f32

@@ -54,6 +54,8 @@
 #include "KernelCommon.h"
 
 #include <immintrin.h>
+
+#include <array>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -913,24 +915,45 @@ QC_VBMI void qc_k_matmul_lut_i8_vbmi(QC_KERNEL_PARAMS(matmul_lut_i8)) {
 namespace {
 
 //===----------------------------------------------------------------------===//
-// matmul_mx_i8: FP4 (E2M1) MX weights as exact int8 (Kernels.def)
+// matmul_mx_i8 / matmul_mx6_i8: MX weights as exact int8 (Kernels.def)
 //===----------------------------------------------------------------------===//
 
 /// 2 x every E2M1 value: the integers the codes stand for.
 constexpr int8_t kE2M1x2[16] = {0, 1,  2,  3,  4,  6,  8,  12,
                                 0, -1, -2, -3, -4, -6, -8, -12};
+/// 8 x every E2M3 value: code s ee mmm is m (e = 0) or (8 + m) << (e - 1).
+constexpr std::array<int8_t, 64> e2m3x8() {
+  std::array<int8_t, 64> t{};
+  for (int c = 0; c < 64; ++c) {
+    int e = (c >> 3) & 3, m = c & 7, v = e ? (8 + m) << (e - 1) : m;
+    t[size_t(c)] = int8_t(c & 32 ? -v : v);
+  }
+  return t;
+}
+constexpr std::array<int8_t, 64> kE2M3x8 = e2m3x8();
 constexpr int64_t kMxRows = 4; // rows kept in registers against a panel
 
-/// The code of column c, k = 32 b + j, in a panel-block of 256 bytes.
-inline int mxCode(const uint8_t *pb, int64_t c, int64_t j) {
-  uint8_t byte = pb[(j / 8) * 64 + 4 * c + (j % 4)];
-  return (j % 8) / 4 ? byte >> 4 : byte & 0xF;
+/// The bytes of one panel-block of packed weights (Int8Kernels.h).
+constexpr int64_t mxBlockBytes(int bits) { return bits == 6 ? 384 : 256; }
+
+/// The integer of column c, k = 32 b + j, in a panel-block.
+template <int Bits>
+inline int mxValue(const uint8_t *pb, int64_t c, int64_t j) {
+  int64_t lane = 4 * c + (j % 4), v = 2 * (j / 8) + (j % 8) / 4;
+  uint8_t byte = pb[(j / 8) * 64 + lane];
+  int code = v % 2 ? byte >> 4 : byte & 0xF;
+  if constexpr (Bits == 4)
+    return kE2M1x2[code];
+  code |= ((pb[256 + (v / 4) * 64 + lane] >> (2 * (v % 4))) & 3) << 4;
+  return kE2M3x8[size_t(code)];
 }
 
+template <int Bits>
 void mxGeneric(int64_t M, int64_t N, int64_t K, const uint8_t *a, uint8_t aXor,
                const uint8_t *w, const uint8_t *shifts, const int64_t *corr,
                int64_t *out, int64_t task, int64_t ntasks) {
   int64_t panels = (N + 15) / 16, blocks = K / 32, p0, p1;
+  constexpr int64_t bytes = mxBlockBytes(Bits);
   share(panels, task, ntasks, p0, p1);
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t m = 0; m < M; ++m)
@@ -940,11 +963,11 @@ void mxGeneric(int64_t M, int64_t N, int64_t K, const uint8_t *a, uint8_t aXor,
           uint8_t sh = shifts[(p * blocks + b) * 16 + c];
           if (sh > 63)
             continue;
-          const uint8_t *pb = w + (p * blocks + b) * 256;
+          const uint8_t *pb = w + (p * blocks + b) * bytes;
           int32_t part = 0;
           for (int64_t j = 0; j < 32; ++j)
             part += int32_t(uint8_t(a[m * K + b * 32 + j] ^ aXor)) *
-                    kE2M1x2[mxCode(pb, c, j)];
+                    mxValue<Bits>(pb, c, j);
           acc += int64_t(part) * (int64_t(1) << sh);
         }
         out[m * N + n] = acc;
@@ -966,21 +989,30 @@ struct MxRows {
   ~MxRows() { free(owned); }
 };
 
+#define QC_MX_TARGET "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"
+
 /// Per panel of 16 columns and up to kMxRows rows: per block of 32 k, the
-/// 256 packed bytes become 8 vectors of int8 weights (nibbles through a
-/// vpshufb table of 2 x the E2M1 values), 8 vpdpbusd give each row's
-/// int32 block sums, which are widened, shifted by the block's per-column
-/// shifts (vpsllvq; a count of 0xFF gives 0) and added in int64.
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) void
+/// packed bytes become 8 vectors of int8 weights, 8 vpdpbusd give each
+/// row's int32 block sums, which are widened, shifted by the block's
+/// per-column shifts (vpsllvq; a count of 0xFF gives 0) and added in int64.
+/// FP4: the nibbles through a vpshufb table of 2 x the E2M1 values. FP6:
+/// the nibbles through two tables of 8 x the E2M3 magnitudes, one for each
+/// value of the exponent's high bit (a mask tested from the top-bits
+/// bytes, merged by a masked vpshufb), negated where the sign bit is set.
+template <int Bits>
+__attribute__((target(QC_MX_TARGET))) void
 mxVnni(int64_t M, int64_t N, int64_t K, const uint8_t *a, uint8_t aXor,
        const uint8_t *w, const uint8_t *shifts, const int64_t *corr,
        int64_t *out, int64_t task, int64_t ntasks) {
   int64_t panels = (N + 15) / 16, blocks = K / 32, p0, p1;
+  constexpr int64_t bytes = mxBlockBytes(Bits);
   share(panels, task, ntasks, p0, p1);
   MxRows rows(a, M * K, aXor);
-  const __m512i lut = _mm512_broadcast_i32x4(
-      _mm_loadu_si128(reinterpret_cast<const __m128i *>(kE2M1x2)));
-  const __m512i nib = _mm512_set1_epi8(0x0F);
+  const __m512i lut = _mm512_broadcast_i32x4(_mm_loadu_si128(
+      reinterpret_cast<const __m128i *>(Bits == 4 ? kE2M1x2 : kE2M3x8.data())));
+  const __m512i lut1 = _mm512_broadcast_i32x4(
+      _mm_loadu_si128(reinterpret_cast<const __m128i *>(kE2M3x8.data() + 16)));
+  const __m512i nib = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
   for (int64_t p = p0; p < p1; ++p) {
     int64_t cols = N - p * 16 < 16 ? N - p * 16 : 16;
     __mmask8 mLo = __mmask8(cols >= 8 ? 0xFF : (1u << cols) - 1);
@@ -992,22 +1024,34 @@ mxVnni(int64_t M, int64_t N, int64_t K, const uint8_t *a, uint8_t aXor,
       __m512i accLo[kMxRows], accHi[kMxRows];
       for (int64_t r = 0; r < kMxRows; ++r)
         accLo[r] = cLo, accHi[r] = cHi;
-      const uint8_t *pw = w + p * blocks * 256;
+      const uint8_t *pw = w + p * blocks * bytes;
       const uint8_t *ps = shifts + p * blocks * 16;
-      for (int64_t b = 0; b < blocks; ++b, pw += 256, ps += 16) {
-        _mm_prefetch(reinterpret_cast<const char *>(pw + 2048), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char *>(pw + 2048 + 64),
-                     _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char *>(pw + 2048 + 128),
-                     _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char *>(pw + 2048 + 192),
-                     _MM_HINT_T0);
+      for (int64_t b = 0; b < blocks; ++b, pw += bytes, ps += 16) {
+        for (int64_t o = 0; o < bytes; o += 64)
+          _mm_prefetch(reinterpret_cast<const char *>(pw + 8 * bytes + o),
+                       _MM_HINT_T0);
         __m512i wv[8];
         for (int q = 0; q < 4; ++q) {
           __m512i v = _mm512_loadu_si512(pw + 64 * q);
-          wv[2 * q] = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, nib));
-          wv[2 * q + 1] = _mm512_shuffle_epi8(
-              lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+          __m512i lo = _mm512_and_si512(v, nib);
+          __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+          wv[2 * q] = _mm512_shuffle_epi8(lut, lo);
+          wv[2 * q + 1] = _mm512_shuffle_epi8(lut, hi);
+          if constexpr (Bits == 6) {
+            // Vectors 2q and 2q + 1: top bits at 2u, 2u + 1 of byte
+            // vector q / 2, u = 2q % 4 and u + 1.
+            __m512i top = _mm512_loadu_si512(pw + 256 + 64 * (q / 2));
+            for (int h = 0; h < 2; ++h) {
+              int u = (2 * q + h) % 4;
+              __mmask64 e1 = _mm512_test_epi8_mask(
+                  top, _mm512_set1_epi8(char(1 << (2 * u))));
+              __mmask64 sign = _mm512_test_epi8_mask(
+                  top, _mm512_set1_epi8(char(2 << (2 * u))));
+              __m512i x = _mm512_mask_shuffle_epi8(wv[2 * q + h], e1, lut1,
+                                                   h ? hi : lo);
+              wv[2 * q + h] = _mm512_mask_sub_epi8(x, sign, zero, x);
+            }
+          }
         }
         __m128i sh = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ps));
         __m512i shLo = _mm512_cvtepu8_epi64(sh);
@@ -1040,11 +1084,18 @@ mxVnni(int64_t M, int64_t N, int64_t K, const uint8_t *a, uint8_t aXor,
 extern "C" {
 
 void qc_k_matmul_mx_i8_generic(QC_KERNEL_PARAMS(matmul_mx_i8)) {
-  mxGeneric(M, N, K, a, uint8_t(aXor), w, shifts, corr, out, task, ntasks);
+  mxGeneric<4>(M, N, K, a, uint8_t(aXor), w, shifts, corr, out, task, ntasks);
 }
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) void
+__attribute__((target(QC_MX_TARGET))) void
 qc_k_matmul_mx_i8_vnni(QC_KERNEL_PARAMS(matmul_mx_i8)) {
-  mxVnni(M, N, K, a, uint8_t(aXor), w, shifts, corr, out, task, ntasks);
+  mxVnni<4>(M, N, K, a, uint8_t(aXor), w, shifts, corr, out, task, ntasks);
+}
+void qc_k_matmul_mx6_i8_generic(QC_KERNEL_PARAMS(matmul_mx6_i8)) {
+  mxGeneric<6>(M, N, K, a, uint8_t(aXor), w, shifts, corr, out, task, ntasks);
+}
+__attribute__((target(QC_MX_TARGET))) void
+qc_k_matmul_mx6_i8_vnni(QC_KERNEL_PARAMS(matmul_mx6_i8)) {
+  mxVnni<6>(M, N, K, a, uint8_t(aXor), w, shifts, corr, out, task, ntasks);
 }
 
 } // extern "C"

@@ -212,11 +212,13 @@ std::vector<uint16_t> qc::kernels::packFp8Bf16(const uint16_t *values,
 
 qc::kernels::MxPacked qc::kernels::packMxWeights(const uint8_t *codes,
                                                  const int8_t *shifts,
-                                                 int64_t K, int64_t N) {
+                                                 int64_t K, int64_t N,
+                                                 unsigned bits) {
   // Layout: Int8Kernels.h.
   int64_t panels = cdiv(N, 16), blocks = K / 32;
+  int64_t bytes = bits == 6 ? 384 : 256;
   MxPacked p;
-  p.weights.assign(size_t(panels * blocks * 256), 0);
+  p.weights.assign(size_t(panels * blocks * bytes), 0);
   p.shifts.assign(size_t(panels * blocks * 16), 0xFF);
   for (int64_t n = 0; n < N; ++n) {
     int64_t panel = n / 16, c = n % 16;
@@ -224,11 +226,16 @@ qc::kernels::MxPacked qc::kernels::packMxWeights(const uint8_t *codes,
       int8_t sh = shifts[n * blocks + b];
       p.shifts[size_t((panel * blocks + b) * 16 + c)] =
           sh < 0 ? 0xFF : uint8_t(sh);
+      uint8_t *pb = p.weights.data() + (panel * blocks + b) * bytes;
       for (int64_t j = 0; j < 32; ++j) {
         int64_t k = b * 32 + j, q = j / 8, hi = (j % 8) / 4, i = j % 4;
-        uint8_t code = codes[k * N + n] & 0xF;
-        p.weights[size_t((panel * blocks + b) * 256 + q * 64 + 4 * c + i)] |=
-            uint8_t(code << (4 * hi));
+        uint8_t code = codes[k * N + n];
+        pb[q * 64 + 4 * c + i] |= uint8_t((code & 0xF) << (4 * hi));
+        if (bits == 6) {
+          int64_t v = 2 * q + hi;
+          pb[256 + (v / 4) * 64 + 4 * c + i] |=
+              uint8_t(((code >> 4) & 3) << (2 * (v % 4)));
+        }
       }
     }
   }

@@ -168,24 +168,28 @@ double qc::kernels::timeWideSplitPasses(int64_t inputs, int64_t outputs,
 }
 
 double qc::kernels::timeRandomMatmulMx(int64_t M, int64_t K, int64_t N,
-                                       bool vnni, unsigned repeats) {
+                                       bool vnni, unsigned repeats,
+                                       unsigned bits) {
   std::mt19937 rng(5);
   std::vector<uint8_t> codes(size_t(K * N));
   for (auto &c : codes)
-    c = uint8_t(rng() & 0xF);
+    c = uint8_t(rng() & ((1u << bits) - 1));
   std::vector<int8_t> shifts(size_t(N * (K / 32)));
   for (auto &s : shifts)
     s = int8_t(rng() & 3);
-  MxPacked p = packMxWeights(codes.data(), shifts.data(), K, N);
+  MxPacked p = packMxWeights(codes.data(), shifts.data(), K, N, bits);
   std::vector<uint8_t> a(size_t(M * K));
   for (auto &v : a)
     v = uint8_t(rng());
   std::vector<int64_t> corr(size_t(N), 0), out(size_t(M * N));
   return medianSeconds(
       [&] {
-        (vnni ? qc_k_matmul_mx_i8_vnni : qc_k_matmul_mx_i8_generic)(
-            M, N, K, a.data(), 0x80, p.weights.data(), p.shifts.data(),
-            corr.data(), out.data(), 0, 1);
+        auto *f =
+            bits == 6
+                ? (vnni ? qc_k_matmul_mx6_i8_vnni : qc_k_matmul_mx6_i8_generic)
+                : (vnni ? qc_k_matmul_mx_i8_vnni : qc_k_matmul_mx_i8_generic);
+        f(M, N, K, a.data(), 0x80, p.weights.data(), p.shifts.data(),
+          corr.data(), out.data(), 0, 1);
       },
       repeats);
 }

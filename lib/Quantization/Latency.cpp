@@ -5,8 +5,8 @@
 // int8 kernel on int8 panels, or on the same panels with 4 or 2 bits per
 // weight expanded in the kernel; for 1-4 bits also the table-lookup kernel
 // on bit planes), the fastest counting, as qc-lower-to-microkernels'
-// lowbit-kernels=auto picks it; MXFP4 on the MX kernel, other minifloats
-// as their decode and a float product.
+// lowbit-kernels=auto picks it; MXFP4 and MXFP6 E2M3 on the MX kernels, other
+// minifloats as their decode and a float product.
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Kernels/Timing.h"
@@ -30,12 +30,14 @@ void qc::measureLatency(SensitivityTable &t, unsigned repeats) {
       unsigned r = repeats; // 0: as many runs as fit in a few ms
       WeightFormat f = weightFormatOf(t, j);
       if (f != WeightFormat::Int) {
-        // MXFP4 products of a matmul with K % 32 == 0 run on the MX
-        // kernel; every other minifloat weight is decoded, then a float
-        // product.
+        // MXFP4 and MXFP6 E2M3 products of a matmul with K % 32 == 0 run
+        // on the MX kernels; every other minifloat weight is decoded, then
+        // a float product.
+        bool mx = f == WeightFormat::MXFP4 || f == WeightFormat::MXFP6E2M3;
         t.latency[l][j] =
-            f == WeightFormat::MXFP4 && !info.conv && K % 32 == 0
-                ? qc::kernels::timeRandomMatmulMx(M, K, N, vnni, r)
+            mx && !info.conv && K % 32 == 0
+                ? qc::kernels::timeRandomMatmulMx(
+                      M, K, N, vnni, r, f == WeightFormat::MXFP4 ? 4 : 6)
                 : qc::kernels::timeRandomDecodedMatmulF32(
                       M, K, N, formatBits(bits, f), r);
         continue;

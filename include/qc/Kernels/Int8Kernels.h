@@ -149,17 +149,22 @@ BinaryWeights packBinaryWeights(const uint8_t *w, int64_t F, int64_t C,
 /// qc_k_matmul_f32_avx512.
 std::vector<float> packMatmulBF32(const float *b, int64_t K, int64_t N);
 
-/// FP4 MX weights for qc_k_matmul_mx_i8: `codes` the K x N E2M1 codes
-/// (one per byte, row-major), `shifts` [N][K / 32] (-1 drops a block).
-/// Weights: per panel of 16 columns, block of 32 k and pair q of 4-k quads,
-/// 64 bytes, byte 4 c + i holding column c's code of k = 32 b + 8 q + i in
-/// its low nibble and of k + 4 in its high one; shifts: per panel and
-/// block, 16 bytes (0xFF: dropped, or a padding column).
+/// MX weights for qc_k_matmul_mx_i8 (`bits` 4: E2M1 codes) and
+/// qc_k_matmul_mx6_i8 (`bits` 6: E2M3 codes): `codes` the K x N codes (one
+/// per byte, row-major), `shifts` [N][K / 32] (-1 drops a block).
+/// Weights: per panel of 16 columns and block of 32 k, first 256 bytes of
+/// low nibbles: per pair q of 4-k quads 64 bytes, byte 4 c + i holding
+/// column c's code of k = 32 b + 8 q + i in its low nibble and of k + 4 in
+/// its high one. Vector v = 2 q + h of the block is the 64 nibbles of quad
+/// pair q, h the high nibbles. With 6 bits, 128 bytes follow: byte
+/// 64 t + 4 c + i holds in bits 2 u, 2 u + 1 the top two bits of the code in
+/// lane 4 c + i of vector v = 4 t + u. Shifts: per panel and block, 16
+/// bytes (0xFF: dropped, or a padding column).
 struct MxPacked {
   std::vector<uint8_t> weights, shifts;
 };
 MxPacked packMxWeights(const uint8_t *codes, const int8_t *shifts, int64_t K,
-                       int64_t N);
+                       int64_t N, unsigned bits = 4);
 
 /// FP8 weights for qc_k_matmul_fp8: `values` the [N][K] bf16 bits of each
 /// weight. Per panel of 16 columns (the last zero-padded) and pair q of k

@@ -56,10 +56,11 @@ double timeRandomMatmulI8(int64_t M, int64_t K, int64_t N, unsigned bits,
 std::optional<double> timeRandomMatmulLut(int64_t M, int64_t K, int64_t N,
                                           unsigned bits, unsigned repeats);
 
-/// Seconds per call of qc_k_matmul_mx_i8 (FP4 MX weights, K % 32 == 0) on
-/// random codes and shifts.
+/// Seconds per call of qc_k_matmul_mx_i8 (`bits` 4: MXFP4 weights) or
+/// qc_k_matmul_mx6_i8 (6: MXFP6 E2M3), K % 32 == 0, on random codes and
+/// shifts.
 double timeRandomMatmulMx(int64_t M, int64_t K, int64_t N, bool vnni,
-                          unsigned repeats);
+                          unsigned repeats, unsigned bits = 4);
 /// Seconds of the generic minifloat path: K x N codes of `bits` bits
 /// decoded through a table into floats (as qc.block_dequantize's loops do),
 /// then the float matmul kernel (AVX-512; a plain loop without it).

@@ -76,6 +76,7 @@ QC_CALL_STRUCT(matmul_group_i8)
 QC_CALL_STRUCT(conv2d_i8)
 QC_CALL_STRUCT(matmul_lut_i8)
 QC_CALL_STRUCT(matmul_mx_i8)
+QC_CALL_STRUCT(matmul_mx6_i8)
 QC_CALL_STRUCT(matmul_fp8)
 QC_CALL_STRUCT(conv2d_bin)
 QC_CALL_STRUCT(matmul_bin)
@@ -1026,9 +1027,10 @@ struct GroupScaledToKernel : OpRewritePattern<qc::MatMulGroupScaledOp> {
   }
 };
 
-/// A qc.matmul_mx of FP4 weights (constant codes, shifts and bias) with
-/// K a multiple of 32: one call of qc_k_matmul_mx_i8_*, the codes packed
-/// into nibble panels and the zero point folded into the per-column terms.
+/// A qc.matmul_mx of FP4 or FP6 (E2M3) weights (constant codes, shifts and
+/// bias) with K a multiple of 32: one call of qc_k_matmul_mx_i8_* (FP4) or
+/// qc_k_matmul_mx6_i8_* (FP6), the codes packed into nibble panels (and
+/// top-bit planes) and the zero point folded into the per-column terms.
 struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
   KernelOptions opts;
   MatMulMxToKernel(MLIRContext *ctx, KernelOptions opts)
@@ -1040,10 +1042,11 @@ struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
       return failure();
     auto aTy = tensorType(op.getA()), outTy = tensorType(op.getOutput());
     int64_t K = aTy.getShape().back(), N = outTy.getShape().back();
-    if (op.getFormat() != qc::ElementFormat::FP4E2M1 || op.getBlock() != 32 ||
-        K % 32 || anyEmpty({aTy, outTy}))
-      return rw.notifyMatchFailure(
-          op, "the kernel takes FP4 blocks of 32 and K a multiple of 32");
+    bool fp6 = op.getFormat() == qc::ElementFormat::FP6E2M3;
+    if ((!fp6 && op.getFormat() != qc::ElementFormat::FP4E2M1) ||
+        op.getBlock() != 32 || K % 32 || anyEmpty({aTy, outTy}))
+      return rw.notifyMatchFailure(op, "the kernels take FP4 or FP6 E2M3 "
+                                       "blocks of 32 and K a multiple of 32");
     std::optional<std::vector<uint8_t>> packed = constantBytes(op.getCodes()),
                                         shifts = constantBytes(op.getShifts());
     std::optional<std::vector<int64_t>> bias;
@@ -1056,17 +1059,21 @@ struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
     }
     if (!packed || !shifts)
       return rw.notifyMatchFailure(op, "codes or shifts are not constants");
+    unsigned bits = fp6 ? 6 : 4;
     std::vector<uint32_t> wide =
-        qc::minifloat::unpackCodes(packed->data(), size_t(K * N), 4);
+        qc::minifloat::unpackCodes(packed->data(), size_t(K * N), bits);
     std::vector<uint8_t> codes(wide.begin(), wide.end());
     std::vector<int8_t> sh(shifts->begin(), shifts->end());
     qc::kernels::MxPacked p =
-        qc::kernels::packMxWeights(codes.data(), sh.data(), K, N);
+        qc::kernels::packMxWeights(codes.data(), sh.data(), K, N, bits);
     // corr = bias - zp' * sum_b (sum_{k in b} w) << shift, zp' the zero
     // point of the unsigned bytes the kernel reads.
     bool aSigned = !isUnsigned(op, 0);
     int64_t zp = int64_t(int32_t(op.getAZp())) + (aSigned ? 128 : 0);
     int64_t blocks = K / 32;
+    int factor = *qc::MatMulMxOp::integerFactor(op.getFormat());
+    qc::minifloat::Format mf =
+        fp6 ? qc::minifloat::Format::E2M3 : qc::minifloat::Format::E2M1;
     std::vector<int64_t> corr(size_t(N), 0);
     for (int64_t n = 0; n < N; ++n) {
       int64_t terms = 0;
@@ -1076,9 +1083,8 @@ struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
           continue;
         int64_t sum = 0;
         for (int64_t j = 0; j < 32; ++j)
-          sum += int64_t(
-              2 * qc::minifloat::decode(qc::minifloat::Format::E2M1,
-                                        codes[size_t((b * 32 + j) * N + n)]));
+          sum += int64_t(factor * qc::minifloat::decode(
+                                      mf, codes[size_t((b * 32 + j) * N + n)]));
         terms += sum * (int64_t(1) << s);
       }
       corr[size_t(n)] = (bias ? (*bias)[size_t(n)] : 0) - zp * terms;
@@ -1087,20 +1093,23 @@ struct MatMulMxToKernel : OpRewritePattern<qc::MatMulMxOp> {
     CallBuilder cb(rw, op.getLoc());
     int64_t M = aTy.getNumElements() / K;
     cb.macs = M * N * K;
-    matmul_mx_i8_call k;
-    k.M = cb.i(M);
-    k.N = cb.i(N);
-    k.K = cb.i(K);
-    k.a = cb.tensor(op.getA());
-    k.aXor = cb.i(aSigned ? 0x80 : 0);
-    k.w =
-        cb.blob<int8_t>(std::vector<int8_t>(p.weights.begin(), p.weights.end()),
-                        i8, "qc_kernel_mx_weights");
-    k.shifts =
-        cb.blob<int8_t>(std::vector<int8_t>(p.shifts.begin(), p.shifts.end()),
-                        i8, "qc_kernel_mx_shifts");
-    k.corr = cb.blob<int64_t>(corr, i64, "qc_kernel_mx_corr");
-    rw.replaceOp(op, cb.finish(k, opts.suffix, outTy, opts.tasks));
+    auto build = [&](auto k) {
+      k.M = cb.i(M);
+      k.N = cb.i(N);
+      k.K = cb.i(K);
+      k.a = cb.tensor(op.getA());
+      k.aXor = cb.i(aSigned ? 0x80 : 0);
+      k.w = cb.blob<int8_t>(
+          std::vector<int8_t>(p.weights.begin(), p.weights.end()), i8,
+          "qc_kernel_mx_weights");
+      k.shifts =
+          cb.blob<int8_t>(std::vector<int8_t>(p.shifts.begin(), p.shifts.end()),
+                          i8, "qc_kernel_mx_shifts");
+      k.corr = cb.blob<int64_t>(corr, i64, "qc_kernel_mx_corr");
+      return cb.finish(k, opts.suffix, outTy, opts.tasks);
+    };
+    rw.replaceOp(op, fp6 ? build(matmul_mx6_i8_call{})
+                         : build(matmul_mx_i8_call{}));
     return success();
   }
 };

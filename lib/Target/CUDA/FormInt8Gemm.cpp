@@ -12,10 +12,16 @@
 // wrapping i32 arithmetic: the integers of convert-qc-to-linalg's lowering.
 // qc-cuda-int8-gemm-to-mma runs that matmul on the tensor cores.
 //
+// qc.matmul_mx of MXFP4 weights becomes a qc::cuda::kMxGemmAttr generic
+// (i64 sums of each block of 32 shifted by its exponent difference) of the
+// packed codes through a qc::cuda::kMxUnpackAttr generic, which the
+// tensor-core pass decodes in registers.
+//
 //===----------------------------------------------------------------------===//
 #include "../../Conversion/QCToLinalg/Common.h"
 #include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Support/Minifloat.h"
 #include "qc/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -267,13 +273,14 @@ Value int8Gemm(OpBuilder &b, Location loc, Value lhs, Value rhs) {
   return mm.getResult(0);
 }
 
-/// out = acc(accMap) + corr(corrMap) [+ bias(corrMap)] over `outShape`.
+/// out = acc(accMap) + corr(corrMap) [+ bias(corrMap)] over `outShape`, in
+/// acc's integer type.
 Value addCorrection(OpBuilder &b, Location loc, Value acc, AffineMap accMap,
                     Value corr, Value bias, AffineMap corrMap,
                     ArrayRef<int64_t> outShape) {
-  Type i32 = b.getI32Type();
-  auto ty = RankedTensorType::get(outShape, i32);
-  Value empty = tensor::EmptyOp::create(b, loc, outShape, i32);
+  Type elt = getElementTypeOrSelf(acc.getType());
+  auto ty = RankedTensorType::get(outShape, elt);
+  Value empty = tensor::EmptyOp::create(b, loc, outShape, elt);
   SmallVector<Value> ins{acc, corr};
   SmallVector<AffineMap> maps{accMap, corrMap};
   if (bias) {
@@ -571,13 +578,174 @@ struct MatMulFp8ToGemm : OpRewritePattern<qc::MatMulFp8Op> {
   }
 };
 
+/// Byte i of a 16-byte group of MX codes holds k = mxNibbleK(i, 0) of the
+/// group's 32 in its low nibble and mxNibbleK(i, 1) in its high one: bytes
+/// 4t .. 4t + 3 are k = 4t .. 4t + 3, then 16 + 4t .. 16 + 4t + 3, so that
+/// the 32-bit word ldmatrix gives lane t of a row holds the codes of both
+/// B registers of an m16n8k32 mma, nibble by nibble (qc::cuda::kMxUnpackAttr).
+int64_t mxNibbleK(int64_t i, int64_t nibble) {
+  int64_t t = i / 4, q = i % 4;
+  return (q / 2) * 16 + 4 * t + (q % 2) * 2 + nibble;
+}
+
+/// qc.matmul_mx of FP4 (E2M1) blocks of 32 (constant codes and shifts, K a
+/// multiple of 32) as
+///
+///   W = qc::cuda::kMxUnpackAttr generic (packed [N, K/2] constant)
+///   C[M, N] i64 = qc::cuda::kMxGemmAttr generic (A[M, K] i8, W, shifts^T)
+///   acc = C + corr
+///
+/// with u8 activations shifted to i8 as the int8 GEMM does them and
+/// corr[n] = bias[n] - a_zp * sum_b (sum_{k in b} w[k, n]) << shift[n, b]:
+/// the integers of qc.matmul_mx.
+struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qc::MatMulMxOp op,
+                                PatternRewriter &rw) const override {
+    auto aTy = cast<RankedTensorType>(op.getA().getType());
+    auto outTy = cast<RankedTensorType>(op.getType());
+    int64_t k = aTy.getShape().back(), n = outTy.getShape().back();
+    if (op.getFormat() != qc::ElementFormat::FP4E2M1 || op.getBlock() != 32 ||
+        k % 32 || k == 0 || n == 0)
+      return rw.notifyMatchFailure(op, "not FP4 blocks of 32 with K % 32 == 0");
+    std::optional<std::vector<int64_t>> packedInts = constInts(op.getCodes()),
+                                        shiftInts = constInts(op.getShifts());
+    std::optional<std::vector<int64_t>> biasInts;
+    if (op.getBias() && !(biasInts = constInts(op.getBias())))
+      return rw.notifyMatchFailure(op, "bias is not a constant");
+    if (!packedInts || !shiftInts)
+      return rw.notifyMatchFailure(op, "codes or shifts are not constants");
+    int64_t m = aTy.getNumElements() / k, blocks = k / 32;
+    std::vector<uint8_t> packed(packedInts->begin(), packedInts->end());
+    std::vector<uint32_t> codes =
+        qc::minifloat::unpackCodes(packed.data(), size_t(k * n), 4);
+    int factor = *qc::MatMulMxOp::integerFactor(op.getFormat());
+    auto value = [&](int64_t kk, int64_t col) {
+      return int64_t(factor * qc::minifloat::decode(qc::minifloat::Format::E2M1,
+                                                    codes[kk * n + col]));
+    };
+    bool flip = isUnsigned(aTy);
+    int64_t zp = int32_t(op.getAZp()) - (flip ? 128 : 0);
+    std::vector<int64_t> corr(n);
+    std::vector<int8_t> mx(n * k / 2), shiftsT(blocks * n);
+    for (int64_t col = 0; col < n; ++col) {
+      uint64_t terms = 0;
+      for (int64_t bl = 0; bl < blocks; ++bl) {
+        int64_t sh = (*shiftInts)[col * blocks + bl];
+        shiftsT[bl * n + col] = int8_t(sh);
+        int64_t sum = 0;
+        for (int64_t j = 0; j < 32; ++j)
+          sum += value(32 * bl + j, col);
+        if (sh >= 0)
+          terms += uint64_t(sum) << sh;
+        for (int64_t i = 0; i < 16; ++i)
+          mx[col * k / 2 + 16 * bl + i] =
+              int8_t(codes[(32 * bl + mxNibbleK(i, 0)) * n + col] |
+                     (codes[(32 * bl + mxNibbleK(i, 1)) * n + col] << 4));
+      }
+      corr[col] = int64_t((biasInts ? uint64_t((*biasInts)[col]) : 0) -
+                          uint64_t(zp) * terms);
+    }
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    Type i8 = rw.getI8Type(), i64 = rw.getI64Type();
+    Value a = collapseRows(rw, loc, signlessInt8(rw, loc, op.getA()), m, k);
+    if (flip)
+      a = padColumns(rw, loc, a, m, k, k, flip);
+    // W[n, k] = factor * value(code): the packed constant, through the
+    // marked unpacking generic.
+    AffineExpr d0, d1, d2;
+    bindDims(ctx, d0, d1, d2);
+    AffineExpr kk = d1 % 32;
+    AffineExpr byte = d1.floorDiv(32) * 16 + (d1 % 16).floorDiv(4) * 4 +
+                      kk.floorDiv(16) * 2 + (d1 % 4).floorDiv(2);
+    SmallVector<int8_t> table;
+    for (uint32_t c = 0; c < 16; ++c)
+      table.push_back(int8_t(
+          factor * qc::minifloat::decode(qc::minifloat::Format::E2M1, c)));
+    Value tableV = arith::ConstantOp::create(
+        rw, loc,
+        DenseElementsAttr::get(RankedTensorType::get({16}, i8),
+                               ArrayRef<int8_t>(table)));
+    Value packedV =
+        blobConstant<int8_t>(rw, loc, mx, {n, k / 2}, i8, "qc_gemm_weights_mx");
+    auto wTy = RankedTensorType::get({n, k}, i8);
+    auto unpack = linalg::GenericOp::create(
+        rw, loc, TypeRange{wTy}, ValueRange{packedV},
+        ValueRange{
+            tensor::EmptyOp::create(rw, loc, wTy.getShape(), i8).getResult()},
+        ArrayRef<AffineMap>{AffineMap::get(2, 0, {d0, byte}, ctx),
+                            AffineMap::getMultiDimIdentityMap(2, ctx)},
+        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          // The nibble k % 2 of the byte, through the table.
+          Value odd = arith::IndexCastOp::create(
+              nb, l, i8,
+              arith::RemUIOp::create(nb, l, linalg::IndexOp::create(nb, l, 1),
+                                     arith::ConstantIndexOp::create(nb, l, 2)));
+          Value sh = arith::MulIOp::create(
+              nb, l, odd, arith::ConstantIntOp::create(nb, l, i8, 4));
+          Value code = arith::AndIOp::create(
+              nb, l, arith::ShRUIOp::create(nb, l, args[0], sh),
+              arith::ConstantIntOp::create(nb, l, i8, 15));
+          Value v =
+              tensor::ExtractOp::create(nb, l, tableV,
+                                        ValueRange{arith::IndexCastUIOp::create(
+                                            nb, l, nb.getIndexType(), code)});
+          linalg::YieldOp::create(nb, l, v);
+        });
+    unpack->setAttr(qc::cuda::kMxUnpackAttr, UnitAttr::get(ctx));
+    Value shiftsV = blobConstant<int8_t>(rw, loc, shiftsT, {blocks, n}, i8,
+                                         "qc_gemm_shifts_mx");
+    // C[m, n] = sum_k (a * w) << shift[k / 32, n] (0 where dropped), i64.
+    auto cTy = RankedTensorType::get({m, n}, i64);
+    Value zero64 = arith::ConstantIntOp::create(rw, loc, i64, 0);
+    Value empty64 = tensor::EmptyOp::create(rw, loc, cTy.getShape(), i64);
+    Value init = linalg::FillOp::create(rw, loc, zero64, empty64).getResult(0);
+    auto maps = AffineMap::inferFromExprList(
+        ArrayRef<ArrayRef<AffineExpr>>{
+            {d0, d2}, {d1, d2}, {d2.floorDiv(32), d1}, {d0, d1}},
+        ctx);
+    auto gemm = linalg::GenericOp::create(
+        rw, loc, TypeRange{cTy}, ValueRange{a, unpack.getResult(0), shiftsV},
+        ValueRange{init}, maps,
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction},
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value p = arith::MulIOp::create(
+              nb, l, arith::ExtSIOp::create(nb, l, i64, args[0]),
+              arith::ExtSIOp::create(nb, l, i64, args[1]));
+          Value sh = arith::ExtSIOp::create(nb, l, i64, args[2]);
+          Value zero = arith::ConstantIntOp::create(nb, l, i64, 0);
+          Value dropped =
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, sh, zero);
+          Value v = arith::ShLIOp::create(
+              nb, l, p, arith::SelectOp::create(nb, l, dropped, zero, sh));
+          v = arith::SelectOp::create(nb, l, dropped, zero, v);
+          linalg::YieldOp::create(
+              nb, l, arith::AddIOp::create(nb, l, args[3], v).getResult());
+        });
+    gemm->setAttr(qc::cuda::kMxGemmAttr, UnitAttr::get(ctx));
+    Value acc = gemm.getResult(0);
+    if (llvm::any_of(corr, [](int64_t v) { return v != 0; })) {
+      Value corrV =
+          blobConstant<int64_t>(rw, loc, corr, {n}, i64, "qc_gemm_corr");
+      acc = addCorrection(rw, loc, acc,
+                          AffineMap::getMultiDimIdentityMap(2, ctx), corrV,
+                          Value(), AffineMap::get(2, 0, {d1}, ctx), {m, n});
+    }
+    rw.replaceOp(op, expandRows(rw, loc, acc, outTy));
+    return success();
+  }
+};
+
 struct FormInt8GemmPass
     : qc::cuda::impl::FormInt8GemmBase<FormInt8GemmPass> {
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<MatMulIntToGemm>(&getContext(), w4);
-    patterns.add<ConvIntToGemm, MatMulFp8ToGemm>(&getContext());
+    patterns.add<ConvIntToGemm, MatMulFp8ToGemm, MatMulMxToGemm>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

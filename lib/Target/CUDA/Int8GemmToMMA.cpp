@@ -21,6 +21,13 @@
 //    copies the packed tiles (half the bytes), ldmatrix-loads one 16-byte
 //    chunk per n8k32 fragment and expands each 32-bit word (8 nibbles) to
 //    the fragment's two s8x4 registers with integer ops before mma.sync;
+//  - MX (qc::cuda::kMxGemmAttr, from qc.matmul_mx of MXFP4 weights): B is
+//    the packed E2M1 codes of a qc::cuda::kMxUnpackAttr generic, copied and
+//    loaded as W4's; each 32-bit word's 8 codes become the fragment's two
+//    s8x4 registers (2x the E2M1 values) by byte permutes (prmt) in
+//    registers. Each k32 slice is one MX block: its mma.sync int32 sums
+//    are shifted by the block's per-column shift and added to i64
+//    accumulators (exact, as the CPU kernel); the 16- to 64-row tiles only;
 //  - the epilogue writes each accumulator (guarded by M and N), through
 //    the sole elementwise linalg.generic that consumes C when there is one
 //    (bias, zero-point correction, requantization to i8): C is then never
@@ -107,9 +114,14 @@ struct Gemm {
   /// FP8: the PTX types of A and B ("e4m3" / "e5m2"); C is f32.
   StringRef fp8A, fp8B;
   bool isFp8() const { return !fp8A.empty(); }
-  /// W4: B's packed form [N, K/2] and the generic unpacking it into B.
+  /// W4 and MX: B's packed form [N, K/2] and the generic unpacking it into
+  /// B.
   Value bPacked;
   linalg::GenericOp unpack;
+  /// MX (qc::cuda::kMxGemmAttr): the shifts [K/32, N] i8 of each block of 32
+  /// k; C is i64.
+  Value shifts;
+  bool isMx() const { return bool(shifts); }
 };
 
 bool contiguous(Value v) {
@@ -120,6 +132,7 @@ bool contiguous(Value v) {
 
 std::optional<Gemm> matchGemm(linalg::LinalgOp op) {
   StringRef fp8A, fp8B;
+  bool mx = op->hasAttr(qc::cuda::kMxGemmAttr);
   if (auto mm = dyn_cast<linalg::MatmulOp>(op.getOperation())) {
     if (mm.getCast() != linalg::TypeFn::cast_signed)
       return std::nullopt;
@@ -127,10 +140,10 @@ std::optional<Gemm> matchGemm(linalg::LinalgOp op) {
              types && types.size() == 2) {
     fp8A = cast<StringAttr>(types[0]).getValue();
     fp8B = cast<StringAttr>(types[1]).getValue();
-  } else {
+  } else if (!mx) {
     return std::nullopt;
   }
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != (mx ? 3 : 2) ||
       op.getNumDpsInits() != 1)
     return std::nullopt;
   Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
@@ -142,14 +155,21 @@ std::optional<Gemm> matchGemm(linalg::LinalgOp op) {
   if (aTy.getRank() != 2 || bTy.getRank() != 2 || cTy.getRank() != 2 ||
       !aTy.getElementType().isSignlessInteger(8) ||
       !bTy.getElementType().isSignlessInteger(8) ||
-      (fp8A.empty() ? !cTy.getElementType().isSignlessInteger(32)
-                    : !cTy.getElementType().isF32()))
+      (mx             ? !cTy.getElementType().isSignlessInteger(64)
+       : fp8A.empty() ? !cTy.getElementType().isSignlessInteger(32)
+                      : !cTy.getElementType().isF32()))
     return std::nullopt;
   MLIRContext *ctx = op.getContext();
   AffineExpr d0, d1, d2;
   bindDims(ctx, d0, d1, d2);
-  auto want = AffineMap::inferFromExprList(
-      ArrayRef<ArrayRef<AffineExpr>>{{d0, d2}, {d1, d2}, {d0, d1}}, ctx);
+  auto want =
+      mx ? AffineMap::inferFromExprList(
+               ArrayRef<ArrayRef<AffineExpr>>{
+                   {d0, d2}, {d1, d2}, {d2.floorDiv(32), d1}, {d0, d1}},
+               ctx)
+         : AffineMap::inferFromExprList(
+               ArrayRef<ArrayRef<AffineExpr>>{{d0, d2}, {d1, d2}, {d0, d1}},
+               ctx);
   if (op.getIndexingMapsArray() != want)
     return std::nullopt;
   Gemm g{
@@ -158,12 +178,21 @@ std::optional<Gemm> matchGemm(linalg::LinalgOp op) {
   if (g.k % 16 != 0 || bTy.getDimSize(1) != g.k || cTy.getDimSize(0) != g.m ||
       cTy.getDimSize(1) != g.n)
     return std::nullopt;
+  if (mx) {
+    Value s = op.getDpsInputs()[2];
+    auto sTy = dyn_cast<MemRefType>(s.getType());
+    if (g.k % 32 != 0 || !contiguous(s) ||
+        !sTy.getElementType().isSignlessInteger(8) ||
+        sTy.getShape() != ArrayRef<int64_t>{g.k / 32, g.n})
+      return std::nullopt;
+    g.shifts = s;
+  }
   return g;
 }
 
-/// The qc::cuda::kW4UnpackAttr generic that is the only writer of B (a
-/// memref.alloc read by nothing but the GEMM), from a packed [N, K/2] i8
-/// constant (memref.get_global), earlier in the same block.
+/// The qc::cuda::kW4UnpackAttr (MX: kMxUnpackAttr) generic that is the only
+/// writer of B (a memref.alloc read by nothing but the GEMM), from a packed
+/// [N, K/2] i8 constant (memref.get_global), earlier in the same block.
 linalg::GenericOp w4Unpack(const Gemm &g) {
   if (g.k % 32 != 0 || !g.b.getDefiningOp<memref::AllocOp>())
     return {};
@@ -172,7 +201,9 @@ linalg::GenericOp w4Unpack(const Gemm &g) {
     if (user == g.op)
       continue;
     auto gen = dyn_cast<linalg::GenericOp>(user);
-    if (!gen || unpack || !gen->hasAttr(qc::cuda::kW4UnpackAttr))
+    if (!gen || unpack ||
+        !gen->hasAttr(g.isMx() ? qc::cuda::kMxUnpackAttr
+                               : qc::cuda::kW4UnpackAttr))
       return {};
     unpack = gen;
   }
@@ -439,11 +470,12 @@ public:
     for (int64_t s = 0; s < cfg.stages - 1; ++s)
       group = loadTiles(cst(s), cst(s));
 
-    Value zero = g.isFp8()
-                     ? arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0))
-                           .getResult()
-                     : arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0)
-                           .getResult();
+    Value zero =
+        g.isFp8() ? arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0))
+                        .getResult()
+                  : arith::ConstantIntOp::create(
+                        b, loc, g.isMx() ? b.getI64Type() : b.getI32Type(), 0)
+                        .getResult();
     SmallVector<Value> init(cfg.tilesM() * cfg.tilesN() * 4, zero);
     auto loop = scf::ForOp::create(b, loc, cst(0), cst(steps), one, init);
     {
@@ -460,8 +492,18 @@ public:
       loadTiles(remu(next, cfg.stages), next);
       SmallVector<Value> acc(loop.getRegionIterArgs());
       Value stage = remu(step, cfg.stages);
-      for (int64_t kk = 0; kk < cfg.blockK / 32; ++kk)
-        mmaStep(stage, kk, acc);
+      for (int64_t kk = 0; kk < cfg.blockK / 32; ++kk) {
+        if (!g.isMx()) {
+          mmaStep(stage, kk, acc);
+          continue;
+        }
+        // MX: each k32 slice is one block; its int32 sums, shifted by the
+        // column's shift of the block, are added to the i64 accumulators.
+        SmallVector<Value> part(acc.size(), arith::ConstantIntOp::create(
+                                                b, loc, b.getI32Type(), 0));
+        mmaStep(stage, kk, part);
+        addShifted(add(mul(step, cfg.blockK / 32), kk), part, acc);
+      }
       scf::YieldOp::create(b, loc, acc);
     }
     nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
@@ -508,6 +550,65 @@ private:
     return arith::XOrIOp::create(b, loc, v, i32(int32_t(0x80808080u)));
   }
 
+  /// The four E2M1 codes in nibbles 0-3 of `w` as the s8x4 register of 2x
+  /// their values, by byte permutes (prmt, whose 8-byte pool is the table of
+  /// magnitudes; a selector nibble with bit 3 set gives the selected byte's
+  /// sign replicated): `pos` holds a positive code's value and 0 for a
+  /// negative one (the magnitudes' sign), `neg` a negative one's (selected
+  /// with bit 3 flipped from the negated table), `mask` 0xFF for negative
+  /// codes (bit 3 moved to bit 2: byte 4, 0xFF, or byte 0, 0).
+  Value decodeE2M1(Value w) {
+    Type i32Ty = b.getI32Type();
+    auto prmt = [&](uint32_t lo, uint32_t hi, Value sel) {
+      return NVVM::PermuteOp::create(b, loc, i32Ty, i32(int32_t(lo)),
+                                     i32(int32_t(hi)), sel,
+                                     NVVM::PermuteMode::DEFAULT)
+          .getResult();
+    };
+    Value pos = prmt(0x03020100u, 0x0C080604u, w);
+    Value neg = prmt(0xFDFEFF00u, 0xF4F8FAFCu,
+                     arith::XOrIOp::create(b, loc, w, i32(0x8888)));
+    Value mask = prmt(
+        0u, 0xFFFFFFFFu,
+        arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, w, i32(1)),
+                              i32(0x4444)));
+    return arith::OrIOp::create(b, loc, pos,
+                                arith::AndIOp::create(b, loc, neg, mask));
+  }
+
+  /// MX: acc (i64) += part (the int32 sums of block `block`) << the shift
+  /// of each value's column in that block, nothing where it is negative
+  /// (a dropped block). Out-of-range blocks (the zero-filled tail of the last
+  /// K tile: their sums are 0) and columns (never stored) read a clamped
+  /// shift.
+  void addShifted(Value block, ArrayRef<Value> part,
+                  SmallVectorImpl<Value> &acc) {
+    Type i64 = b.getI64Type();
+    Value lastBlock = cst(g.k / 32 - 1);
+    Value blk = arith::MinUIOp::create(b, loc, block, lastBlock);
+    Value laneCol = add(add(n0, warpCol), mul(remu(lane, 4), 2));
+    Value zero = arith::ConstantIntOp::create(b, loc, i64, 0);
+    for (int64_t j = 0; j < cfg.tilesN(); ++j)
+      for (int64_t c = 0; c < 2; ++c) {
+        Value col = arith::MinUIOp::create(b, loc, add(laneCol, j * 8 + c),
+                                           cst(g.n - 1));
+        Value sh = arith::ExtSIOp::create(
+            b, loc, i64,
+            memref::LoadOp::create(b, loc, g.shifts, ValueRange{blk, col}));
+        Value dropped =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, sh, zero);
+        Value amount = arith::SelectOp::create(b, loc, dropped, zero, sh);
+        for (int64_t i = 0; i < cfg.tilesM(); ++i)
+          for (int64_t r = c; r < 4; r += 2) {
+            int64_t at = (i * cfg.tilesN() + j) * 4 + r;
+            Value v = arith::ShLIOp::create(
+                b, loc, arith::ExtSIOp::create(b, loc, i64, part[at]), amount);
+            v = arith::SelectOp::create(b, loc, dropped, zero, v);
+            acc[at] = arith::AddIOp::create(b, loc, acc[at], v);
+          }
+      }
+  }
+
   /// One k32 step of the warp's mma tiles on stage `stage`, 32-wide slice
   /// `kk` of the K tile.
   void mmaStep(Value stage, int64_t kk, SmallVectorImpl<Value> &acc) {
@@ -535,6 +636,11 @@ private:
         Value row = add(add(warpCol, j * 8), rowInGroup);
         for (Value w : registers(
                  ldmatrix(sB, stage, row, cst(kk), chunksB, group), group)) {
+          if (g.isMx()) {
+            bFrag.push_back({decodeE2M1(w), decodeE2M1(arith::ShRUIOp::create(
+                                                b, loc, w, i32(16)))});
+            continue;
+          }
           Value lo = arith::AndIOp::create(b, loc, w, i32(0x0F0F0F0F));
           Value hi = arith::AndIOp::create(
               b, loc, arith::ShRUIOp::create(b, loc, w, i32(4)),
@@ -924,7 +1030,8 @@ struct Int8GemmToMMAPass
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> matmuls;
     getOperation()->walk([&](linalg::LinalgOp op) {
-      if ((isa<linalg::MatmulOp>(op) || op->hasAttr(qc::cuda::kFp8GemmAttr)) &&
+      if ((isa<linalg::MatmulOp>(op) || op->hasAttr(qc::cuda::kFp8GemmAttr) ||
+           op->hasAttr(qc::cuda::kMxGemmAttr)) &&
           !op->getParentOfType<gpu::GPUModuleOp>())
         matmuls.push_back(op);
     });
@@ -934,18 +1041,23 @@ struct Int8GemmToMMAPass
         continue;
       if (!g->isFp8() && (g->unpack = w4Unpack(*g)))
         g->bPacked = g->unpack.getDpsInputs()[0];
+      if (g->isMx() && !g->bPacked)
+        continue; // the MX kernel reads the packed codes: loops otherwise
+
       linalg::FillOp fill = zeroFillBefore(*g);
       linalg::GenericOp generic =
           fill ? epilogueGeneric(*g, fill) : linalg::GenericOp();
       OpBuilder b(generic ? generic.getOperation() : op.getOperation());
-      if (wgmma && g->m > 64 && !g->bPacked) {
+      if (wgmma && g->m > 64 && !g->bPacked && !g->isMx()) {
         int64_t promote = fp8PromoteSteps;
         WgmmaConfig cfg = chooseWgmma(g->m, g->n, g->isFp8() && promote);
         WgmmaBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill,
                      promote)
             .build();
       } else {
-        TileConfig cfg = chooseConfig(g->m, bool(g->bPacked));
+        // MX keeps i64 accumulators: at most the 64-row tiles' 16 a thread.
+        TileConfig cfg = chooseConfig(
+            g->isMx() ? std::min<int64_t>(g->m, 64) : g->m, bool(g->bPacked));
         assert(cfg.valid(bool(g->bPacked)) &&
                "an invalid kernel configuration");
         KernelBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill)

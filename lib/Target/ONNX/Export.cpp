@@ -449,6 +449,33 @@ LogicalResult Exporter::graphOp(Operation *op) {
     node->add_output(nameOf(op->getResult(0)).str());
     return success();
   }
+  if (isa<qc::MinifloatQuantizeOp, qc::MinifloatDequantizeOp>(op)) {
+    // FP8 activations: opset 19's QuantizeLinear to FLOAT8 (x / scale
+    // rounded to nearest even, saturating: the default saturate = 1) with a
+    // FLOAT8 zero point of +0 naming the type, and DequantizeLinear back.
+    bool quantize = isa<qc::MinifloatQuantizeOp>(op);
+    auto fmtAttr = op->getAttrOfType<qc::ElementFormatAttr>("format");
+    int32_t dt = fmtAttr ? minifloatONNXType(fmtAttr.getValue()) : 0;
+    if (dt != 17 && dt != 19)
+      return op->emitError() << "ONNX has FLOAT8E4M3FN and FLOAT8E5M2 "
+                                "activations only";
+    std::string type = quantize ? "QuantizeLinear" : "DequantizeLinear";
+    std::string base = nameOf(op->getOperand(0)).str();
+    onnx::NodeProto *node = graph->add_node();
+    node->set_op_type(type);
+    node->set_name(fresh(base + "_" + type));
+    node->add_input(base);
+    float scale =
+        float(op->getAttrOfType<FloatAttr>("scale").getValueAsDouble());
+    node->add_input(initializer(base + "_scale", onnx::TensorProto::FLOAT, {},
+                                ArrayRef<float>(scale)));
+    uint8_t zero = 0;
+    node->add_input(initializer(base + "_zero_point", dt, {},
+                                StringRef(reinterpret_cast<char *>(&zero), 1)));
+    bind(op->getResult(0), base + (quantize ? "_quantized" : "_dequantized"));
+    node->add_output(nameOf(op->getResult(0)).str());
+    return success();
+  }
   if (isa<qc::StorageCastOp>(op)) {
     // The same bytes: storage integers <-> quantized values.
     names[op->getResult(0)] = nameOf(op->getOperand(0)).str();
@@ -895,7 +922,7 @@ LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
   model.set_ir_version(8);
   model.set_producer_name("quant-compiler");
   // Minifloat weights need DequantizeLinear of opset 19 (FLOAT8), 21
-  // (block_size) or 23 (FLOAT4).
+  // (block_size) or 23 (FLOAT4); FP8 activations opset 19.
   int version = kOpset;
   f.walk([&](qc::BlockDequantizeOp bd) {
     int need = bd.getFormat() == qc::ElementFormat::FP4E2M1 ? 23
@@ -903,6 +930,11 @@ LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
                                                             : 19;
     version = std::max(version, need);
   });
+  // FP8 activations: QuantizeLinear / DequantizeLinear of opset 19.
+  if (f.walk([](qc::MinifloatQuantizeOp) {
+         return WalkResult::interrupt();
+       }).wasInterrupted())
+    version = std::max(version, 19);
   if (version > kOpset)
     model.set_ir_version(version >= 23 ? 11 : version >= 21 ? 10 : 9);
   onnx::OperatorSetIdProto *opset = model.add_opset_import();

@@ -138,9 +138,62 @@ FailureOr<quant::QuantizedType> linearQuantType(NodeImporter &n,
   return q;
 }
 
+std::optional<std::vector<char>> constantBytes(NodeImporter &n, unsigned i);
+
+/// The FP8 format of a FLOAT8E4M3FN / FLOAT8E5M2 element type.
+std::optional<ElementFormat> fp8Format(Type t) {
+  if (isa_and_nonnull<Float8E4M3FNType>(t))
+    return ElementFormat::FP8E4M3;
+  if (isa_and_nonnull<Float8E5M2Type>(t))
+    return ElementFormat::FP8E5M2;
+  return std::nullopt;
+}
+
+/// The per-tensor scale (input #1) and the +0 zero point (input #2, if any)
+/// of a Quantize/DequantizeLinear of FP8 activations.
+FailureOr<double> fp8Scale(NodeImporter &n) {
+  FailureOr<SmallVector<double>> s = scales(n, 1);
+  if (failed(s))
+    return failure();
+  if (s->size() != 1)
+    return n.error() << "FP8 activations take one scale (per tensor), got "
+                     << s->size();
+  if (std::optional<std::vector<char>> zp = constantBytes(n, 2)) {
+    if (llvm::any_of(*zp, [](char c) { return c != 0; }))
+      return n.error() << "the zero point of FP8 activations must be +0";
+  } else if (n.inputs.size() > 2 && n.inputs[2]) {
+    return n.error() << "zero point (input #2) must be a constant";
+  }
+  return (*s)[0];
+}
+
+/// QuantizeLinear to FLOAT8 (opset 19; the zero point's type names it):
+/// qc.minifloat_quantize, x / scale to nearest even, saturating.
+LogicalResult importFp8Quantize(NodeImporter &n, RankedTensorType x,
+                                ElementFormat fmt) {
+  if (!x || !x.getElementType().isF32())
+    return n.error() << "quantizes f32 to FLOAT8 only";
+  if (n.getInt("saturate").value_or(1) != 1)
+    return n.error() << "saturate = 0 (out of range to NaN or infinity) is "
+                        "not supported; FP8 activations saturate";
+  FailureOr<double> s = fp8Scale(n);
+  if (failed(s))
+    return failure();
+  n.results = {MinifloatQuantizeOp::create(
+      n.builder, n.loc,
+      RankedTensorType::get(x.getShape(), n.builder.getI8Type()), n.inputs[0],
+      fmt, APFloat(*s))};
+  return success();
+}
+
 LogicalResult importQuantizeLinear(NodeImporter &n) {
   RankedTensorType x = n.inputType(0);
   auto out = dyn_cast_or_null<RankedTensorType>(n.resultTypes[0]);
+  RankedTensorType zpTy = n.inputs.size() > 2 ? n.inputType(2) : nullptr;
+  if (std::optional<ElementFormat> f = fp8Format(zpTy  ? zpTy.getElementType()
+                                                 : out ? out.getElementType()
+                                                       : Type()))
+    return importFp8Quantize(n, x, *f);
   if (!out)
     return n.error() << "result type unknown";
   auto storage = dyn_cast<IntegerType>(out.getElementType());
@@ -392,6 +445,18 @@ FailureOr<quant::QuantizedType> blockedQuantType(NodeImporter &n,
 LogicalResult importDequantizeLinear(NodeImporter &n) {
   RankedTensorType x = n.inputType(0);
   auto out = dyn_cast_or_null<RankedTensorType>(n.resultTypes[0]);
+  if (auto q = n.inputs[0] ? n.inputs[0].getDefiningOp<MinifloatQuantizeOp>()
+                           : MinifloatQuantizeOp()) {
+    // FP8 activations back to f32: qc.minifloat_dequantize.
+    FailureOr<double> s = fp8Scale(n);
+    if (failed(s))
+      return failure();
+    n.results = {MinifloatDequantizeOp::create(
+        n.builder, n.loc,
+        RankedTensorType::get(x.getShape(), n.builder.getF32Type()),
+        n.inputs[0], q.getFormat(), APFloat(*s))};
+    return success();
+  }
   if (x && isa<Float8E4M3FNType, Float8E5M2Type, Float4E2M1FNType>(
                x.getElementType()))
     return importMinifloatDequantize(n, x, out);

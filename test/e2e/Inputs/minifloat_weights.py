@@ -11,9 +11,10 @@ specifications (OCP OFP8 and MX v1.0, NVFP4), not from the compiler:
     scale of max|w| / 6 / t, t = max|W| / (448 * 6); plain formats with an
     f32 scale max|w| / max finite per output channel;
   * activations quantized to u8 with the scales quant-compile reports.
-A MatMul of K = 64 runs on the FP4 MX kernel (qc_k_matmul_mx_i8, auto (vnni
-where the host has it) and generic) or the loops (--int8-kernels none); one of K = 48 (a last block of
-16) on the loops; a Conv on the float decode. The int8 and FP4 products are
+A MatMul of K = 64 runs on the MX kernels (FP4: qc_k_matmul_mx_i8, FP6
+E2M3: qc_k_matmul_mx6_i8; auto (vnni where the host has it) and generic) or
+the loops (--int8-kernels none), all exact, so with identical bits; one of
+K = 48 (a last block of 16) on the loops; a Conv on the float decode. The int8 and FP4 products are
 exact, so the quantized outputs agree with numpy up to requantization ties
 (at most one output step, on few elements). A NaN weight is refused with
 its index.
@@ -197,20 +198,37 @@ def compare(name, y, ref, step):
 
 FORMATS = ["mxfp4", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp8_e4m3", "mxfp8_e5m2", "nvfp4",
            "fp8_e4m3", "fp8_e5m2", "fp6_e3m2", "fp4_e2m1"]
+MX_KERNELS = {"mxfp4": "qc_k_matmul_mx_i8_", "mxfp6_e2m3": "qc_k_matmul_mx6_i8_"}
 for fmt in FORMATS:
-    kernels = ["auto", "generic", "none"] if fmt == "mxfp4" else ["auto"]
+    kernels = ["auto", "generic", "none"] if fmt in MX_KERNELS else ["auto"]
+    mx_out = {}
     for kern in kernels:
         lib = os.path.join(work, f"mlp-{fmt}-{kern}.so")
         report = os.path.join(work, f"mlp-{fmt}-{kern}.json")
-        run(os.path.join(bindir, "quant-compile"), mlp, "--calibration-data",
-            os.path.join(work, "calib.npz"), "--weight-format", fmt, "--no-bias-correction",
-            "--weight-rounding", "nearest", "--int8-kernels", kern, "--report", report,
-            "-o", lib)
+        flags = [mlp, "--calibration-data", os.path.join(work, "calib.npz"), "--weight-format",
+                 fmt, "--no-bias-correction", "--weight-rounding", "nearest", "--int8-kernels",
+                 kern]
+        run(os.path.join(bindir, "quant-compile"), *flags, "--report", report, "-o", lib)
         sc = layer_scales(report)
         ref = np.stack([mlp_sim(x, quantize_weight(W["w1"], fmt, 1),
                                 quantize_weight(W["w2"], fmt, 1), sc) for x in xs])
-        compare(f"{fmt} MLP ({kern} kernels) vs numpy", outputs(lib, os.path.join(work, "eval.npz")),
-                ref, sc["fc2"][0])
+        y = outputs(lib, os.path.join(work, "eval.npz"))
+        mx_out[kern] = y
+        if fmt in MX_KERNELS and kern != "none":
+            # fc1 (K = 64) calls the MX kernel: auto's variant is vnni on a
+            # host with AVX-512 VNNI.
+            ll = lib + ".ll"
+            run(os.path.join(bindir, "quant-compile"), *flags, "--emit-llvm", "-o", ll)
+            text = open(ll).read()
+            calls = sorted({v for v in ("vnni", "generic") if MX_KERNELS[fmt] + v in text})
+            print(f"{fmt} MLP ({kern} kernels): MX kernel variants called: "
+                  f"{','.join(calls) or 'none'}")
+        compare(f"{fmt} MLP ({kern} kernels) vs numpy", y, ref, sc["fc2"][0])
+    if fmt in MX_KERNELS:
+        # Every MX product is an exact integer: the kernels and the loops
+        # give the same bits.
+        same = all(np.array_equal(mx_out["auto"], mx_out[k]) for k in ("generic", "none"))
+        print(f"{fmt} MLP: auto, generic kernels and loops identical: {'ok' if same else 'FAIL'}")
     lib = os.path.join(work, f"conv-{fmt}.so")
     report = os.path.join(work, f"conv-{fmt}.json")
     run(os.path.join(bindir, "quant-compile"), convm, "--calibration-data",
@@ -366,6 +384,30 @@ for fmt in ("mxfp4", "nvfp4", "fp8_e4m3", "mxfp8_e5m2"):
     print(f"{fmt} exported: opset {opset}, {len(dq)} minifloat DequantizeLinear, block_size "
           f"{blocks or '-'}; imported back vs the library: max diff {d:.2f} steps: "
           f"{'ok' if len(dq) == 2 and d <= 1.001 else 'FAIL'}")
+
+# FP8 activations exported: QuantizeLinear to FLOAT8E4M3FN (a FLOAT8 zero
+# point of +0 names the type; saturating, nearest even: what
+# qc.minifloat_quantize computes) and DequantizeLinear back, opset 19; read
+# back by the importer (qc.minifloat_quantize / _dequantize again) and
+# compiled: the same outputs as the library.
+qdq = os.path.join(work, "mlp-afp8_e4m3-wfp8_e4m3-auto.so.qdq.mlir")
+exported = os.path.join(work, "mlp-fp8-activations.onnx")
+run(os.path.join(bindir, "quant-translate"), "--export-onnx-qdq", qdq, "-o", exported)
+m = onnx.load(exported)
+opset = max(o.version for o in m.opset_import if o.domain in ("", "ai.onnx"))
+inits = {i.name: i.data_type for i in m.graph.initializer}
+ql = [n for n in m.graph.node if n.op_type == "QuantizeLinear" and len(n.input) > 2
+      and inits.get(n.input[2]) == 17]
+qouts = {n.output[0] for n in ql}
+dl = [n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in qouts]
+back = os.path.join(work, "mlp-fp8-activations-back.so")
+run(os.path.join(bindir, "quant-compile"), exported, "-o", back)
+a = fp8_outputs[("fp8_e4m3", "fp8_e4m3", "auto")]
+b = outputs(back, os.path.join(work, "eval.npz")).reshape(a.shape)
+d = np.abs(a - b).max() / np.abs(a).max()
+print(f"FP8 activations exported: opset {opset}, {len(ql)} QuantizeLinear to FLOAT8E4M3FN, "
+      f"{len(dl)} DequantizeLinear of them; imported back vs the library: max rel diff {d:.1e}: "
+      f"{'ok' if opset == 19 and len(ql) == 2 and len(dl) == 2 and d <= 1e-6 else 'FAIL'}")
 
 # The sizes: packed codes and scales, against int8.
 sizes = {f: os.path.getsize(os.path.join(work, f"mlp-{f}-auto.so")) for f in ["mxfp4", "mxfp8_e4m3"]}

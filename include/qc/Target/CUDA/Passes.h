@@ -38,6 +38,21 @@ inline constexpr llvm::StringLiteral kW4UnpackAttr = "qc.w4_unpack";
 /// operands FP8 codes in i8, K' a multiple of 16.
 inline constexpr llvm::StringLiteral kFp8GemmAttr = "qc.fp8_gemm";
 
+/// The unit attribute that marks the linalg.generic decoding MXFP4 weights
+/// (qc-cuda-form-int8-gemm makes it from qc.matmul_mx, qc-cuda-int8-gemm-to-
+/// mma reads the packed operand and decodes in registers): packed[N, K/2]
+/// i8 -> W[N, K] i8, W = 2 x the E2M1 value of each code. In each 16-byte
+/// group g, byte 16 g + 4 t + q holds two codes of k = 32 g + 16 (q / 2) +
+/// 4 t + 2 (q % 2) + h, h = 0 in the low nibble and 1 in the high one.
+inline constexpr llvm::StringLiteral kMxUnpackAttr = "qc.mx_unpack";
+
+/// The unit attribute that marks an MX GEMM linalg.generic (qc-cuda-form-
+/// int8-gemm makes it from qc.matmul_mx): C[M, N] i64 += (A[M, K] i8 *
+/// W[N, K] i8) << S[K / 32, N] (0 where S < 0), W the result of a
+/// kMxUnpackAttr generic. qc-cuda-int8-gemm-to-mma runs it as int8 mma.sync
+/// per block of 32 with the shifts applied to each block's int32 sums.
+inline constexpr llvm::StringLiteral kMxGemmAttr = "qc.mx_gemm";
+
 } // namespace qc::cuda
 
 #endif // QC_TARGET_CUDA_PASSES_H

@@ -84,9 +84,11 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name << "' must be a string";
     return success();
   }
-  // The cuda target's mark of a W4 weight-unpacking linalg.generic
-  // (qc::cuda::kW4UnpackAttr, include/qc/Target/CUDA/Passes.h).
-  if (name == "qc.w4_unpack") {
+  // The cuda target's marks of a W4 or MX weight-unpacking linalg.generic
+  // and of an MX GEMM (qc::cuda::kW4UnpackAttr, kMxUnpackAttr, kMxGemmAttr,
+  // include/qc/Target/CUDA/Passes.h).
+  if (name == "qc.w4_unpack" || name == "qc.mx_unpack" ||
+      name == "qc.mx_gemm") {
     if (!isa<UnitAttr>(attr.getValue()) ||
         op->getName().getStringRef() != "linalg.generic")
       return op->emitError()
