@@ -15,6 +15,8 @@
 // --json: stdout is one JSON object instead, {"model", "threads", "inputs":
 // [names], "outputs": [names], "samples", "timing": null | {"median_ms",
 // "min_ms", "max_ms", "runs", "warmup"}}, as quant-run --json has it.
+// QC_ORT_OPT sets the graph optimization level (default 'all'; 'basic',
+// 'extended', 'disabled').
 // Failures: a one-line reason on stderr, exit status 1.
 'use strict';
 const fs = require('fs');
@@ -105,7 +107,7 @@ async function main() {
   }
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: opts.threads, interOpNumThreads: 1,
-    executionMode: 'sequential', graphOptimizationLevel: 'all',
+    executionMode: 'sequential', graphOptimizationLevel: process.env.QC_ORT_OPT || 'all',
     executionProviders: ['cpu'],
   }).catch((e) => die(`cannot load ${model}: ${e.message.split('\n')[0]}`));
   const inputs = {};

@@ -99,6 +99,11 @@ def main():
     ap.add_argument("--ort-dir", default=os.environ.get("QC_ORT_DIR"))
     ap.add_argument("--weight-format", help="quant-compile --weight-format (minifloat "
                     "weights export as FLOAT8/FLOAT4 DequantizeLinear, opset 19-23)")
+    ap.add_argument("--activation-type", help="quant-compile --activation-type (FP8 "
+                    "activations export as QuantizeLinear to FLOAT8, opset 19; ONNX "
+                    "Runtime then runs at graph optimization level basic: at 'all' its "
+                    "QDQ propagation moves the FLOAT8 QuantizeLinear above a Slice, "
+                    "which has no float8 form, and it refuses the model)")
     ap.add_argument("--mlp", action="store_true",
                     help="a two-layer MLP built here instead of the CNN (MX blocks of 32 "
                          "along K export as block_size)")
@@ -155,6 +160,9 @@ def main():
                           f"{a.work}/{name}_qdq.onnx")
     if a.weight_format:
         extra += ["--weight-format", a.weight_format]
+    if a.activation_type:
+        extra += ["--activation-type", a.activation_type]
+        os.environ["QC_ORT_OPT"] = "basic"  # scripts/ort-run.js
     run([f"{a.bindir}/quant-compile", model, *extra, "--calibration-data", calib,
          "--emit-qdq", qdq, "-o", lib], fatal=False)
     run([f"{a.bindir}/quant-translate", "--export-onnx-qdq", qdq, "-o", exported], fatal=False)
