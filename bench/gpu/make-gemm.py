@@ -122,6 +122,14 @@ def compile_case(d, compile_bin, target, timing):
         subprocess.run(["xz", "-f", "-T2", lib], check=True)
 
 
+def write_exact(d, a, expect):
+    """The input, the expected output, and a check file asking for equal bits."""
+    np.save(os.path.join(d, "in0.npy"), a)
+    np.save(os.path.join(d, "expect0.npy"), expect)
+    with open(os.path.join(d, "check"), "w") as f:
+        f.write("\n")  # bit-exact
+
+
 def e4m3_values():
     """The value of every E4M3 code (OCP OFP8: bias 7, subnormals, S.1111.111
     NaN, no infinities)."""
@@ -229,10 +237,7 @@ def write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target):
             part = x[:, 32 * b:32 * b + 32] @ w[32 * b:32 * b + 32]
             sh = shifts[:, b].astype(np.int64)
             acc += np.where(sh[None, :] >= 0, part << np.maximum(sh, 0)[None, :], 0)
-        np.save(os.path.join(d, "in0.npy"), a)
-        np.save(os.path.join(d, "expect0.npy"), acc)
-        with open(os.path.join(d, "check"), "w") as f:
-            f.write("\n")  # bit-exact
+        write_exact(d, a, acc)
     compile_case(d, compile_bin, target, timing)
     print(name, flush=True)
 
@@ -305,10 +310,7 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False,
     if timing:
         write_timing(d, m, k, -128, 128)
     else:
-        np.save(os.path.join(d, "in0.npy"), a)
-        np.save(os.path.join(d, "expect0.npy"), expect)
-        with open(os.path.join(d, "check"), "w") as f:
-            f.write("\n")  # bit-exact
+        write_exact(d, a, expect)
     compile_case(d, compile_bin, target, timing)
     print(name, flush=True)
 
