@@ -35,8 +35,11 @@ Variants:
            random E2M1 codes, shifts per (column, block of 32) in 0..6 and
            1 in 16 blocks dropped (-1), activation zero point 7 and an i64
            bias: acc = bias + sum_b (sum_{k in b} (a - 7) 2 e2m1(w)) << s,
-           exact in int64 (the kernel decodes the codes in registers). Not
-           in the default --variants.
+           exact in int64 (the kernel decodes the codes in registers; its
+           sums fit f64 exactly, the kernel's f64 accumulators). Not in the
+           default --variants.
+  mx64     mx with shifts in 0..34: sums up to 2^57, beyond f64's exact
+           integers (the kernel's i64 accumulators).
 The products are summed in float64 (exact: |a*b| <= 2^14 and K <= 2^16
 keep every partial sum below 2^53), then checked and converted to int64;
 no sum reaches 2^31, so the i32 arithmetic of the compiled code cannot
@@ -63,7 +66,7 @@ QUICK = [(37, 70, 50), (1, 33, 64), (16, 8, 16), (129, 130, 200),
          (256, 256, 256), (200, 72, 1000), (300, 136, 256), (128, 128, 64),
          (5, 4096, 4096)]
 BENCH = [(m, 4096, 4096) for m in (1, 16, 128, 4096, 8192)] + [(8192, 8192, 8192)]
-VARIANTS = ("plain", "zp", "requant", "w4", "fp8", "fp8s", "mx")
+VARIANTS = ("plain", "zp", "requant", "w4", "fp8", "fp8s", "mx", "mx64")
 DEFAULT_VARIANTS = ("plain", "zp", "requant")
 A_ZP = 7
 OUT_ZP = -3
@@ -196,8 +199,9 @@ def write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target):
 E2M1X2 = np.array([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], np.int64)
 
 
-def write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target):
-    name = f"gemm_{m}x{n}x{k}_mx"
+def write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target, variant="mx"):
+    name = f"gemm_{m}x{n}x{k}_{variant}"
+    top = 35 if variant == "mx64" else 7
     d = os.path.join(outdir, name)
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng([seed, m, n, k, 4])
@@ -206,11 +210,11 @@ def write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target):
     if timing:
         tile = rng.integers(0, 16, size=(256, 256), dtype=np.uint8)
         codes = np.tile(tile, (-(-k // 256), -(-n // 256)))[:k, :n].copy()
-        shifts = np.tile(rng.integers(0, 7, size=(256, 8)), (-(-n // 256), -(-blocks // 8)))
+        shifts = np.tile(rng.integers(0, top, size=(256, 8)), (-(-n // 256), -(-blocks // 8)))
         shifts = shifts[:n, :blocks].astype(np.int8)
     else:
         codes = rng.integers(0, 16, size=(k, n), dtype=np.uint8)
-        shifts = rng.integers(0, 7, size=(n, blocks)).astype(np.int8)
+        shifts = rng.integers(0, top, size=(n, blocks)).astype(np.int8)
         shifts[rng.random((n, blocks)) < 1 / 16] = -1
     flat = codes.ravel()
     packed = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).view(np.int8)
@@ -253,8 +257,8 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False,
                target="cuda"):
     if variant.startswith("fp8"):
         return write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target)
-    if variant == "mx":
-        return write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target)
+    if variant in ("mx", "mx64"):
+        return write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target, variant)
     name = f"gemm_{m}x{n}x{k}_{variant}"
     d = os.path.join(outdir, name)
     os.makedirs(d, exist_ok=True)

@@ -27,13 +27,16 @@
 //    s8x4 registers (2x the E2M1 values) by byte permutes (prmt) in
 //    registers. Each k32 slice is one MX block: its mma.sync int32 sums
 //    are shifted by the block's per-column shift and added to i64
-//    accumulators (exact, as the CPU kernel); the 16- to 64-row tiles only;
+//    accumulators, or, where the shifts bound every sum below 2^53, times
+//    2^shift to f64 ones (exact either way, as the CPU kernel); the 16- to
+//    64-row tiles only;
 //  - the epilogue writes each accumulator (guarded by M and N), through
 //    the sole elementwise linalg.generic that consumes C when there is one
 //    (bias, zero-point correction, requantization to i8): C is then never
 //    written to memory.
 //
 //===----------------------------------------------------------------------===//
+#include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Target/CUDA/Passes.h"
 
 #include "KernelArith.h"
@@ -122,6 +125,9 @@ struct Gemm {
   /// k; C is i64.
   Value shifts;
   bool isMx() const { return bool(shifts); }
+  /// MX: every partial sum is an integer below 2^53 in magnitude, so f64
+  /// accumulators hold them exactly (cheaper than i64 shifts and adds).
+  bool mxF64 = false;
 };
 
 bool contiguous(Value v) {
@@ -219,6 +225,33 @@ linalg::GenericOp w4Unpack(const Gemm &g) {
       ty.getShape() != ArrayRef<int64_t>{g.n, g.k / 2})
     return {};
   return unpack;
+}
+
+/// MX: whether |sum_b part_b << shift[b, n]| < 2^53 for every column, each
+/// block's int32 part at most 32 * 128 * 12 (i8 activations, 2 x E2M1), from
+/// the constant shifts (a memref.get_global of a constant global).
+bool mxSumsFitF64(const Gemm &g) {
+  auto get = g.shifts.getDefiningOp<memref::GetGlobalOp>();
+  if (!get)
+    return false;
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      get, get.getNameAttr());
+  if (!global || !global.getConstant() || !global.getInitialValue())
+    return false;
+  std::optional<std::vector<int64_t>> sh =
+      qc::readIntegerElements(*global.getInitialValue(), /*isSigned=*/true);
+  if (!sh || int64_t(sh->size()) != g.k / 32 * g.n)
+    return false;
+  for (int64_t n = 0; n < g.n; ++n) {
+    double bound = 0;
+    for (int64_t b = 0; b < g.k / 32; ++b)
+      if (int64_t s = (*sh)[b * g.n + n]; s >= 0)
+        bound +=
+            32.0 * 128 * 12 * std::ldexp(1.0, int(std::min<int64_t>(s, 62)));
+    if (!(bound < 0x1p53))
+      return false;
+  }
+  return true;
 }
 
 /// A linalg.fill of zero into `c` before `op` in its block, with no other
@@ -473,6 +506,8 @@ public:
     Value zero =
         g.isFp8() ? arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0))
                         .getResult()
+        : g.mxF64 ? arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0))
+                        .getResult()
                   : arith::ConstantIntOp::create(
                         b, loc, g.isMx() ? b.getI64Type() : b.getI32Type(), 0)
                         .getResult();
@@ -583,7 +618,7 @@ private:
   /// shift.
   void addShifted(Value block, ArrayRef<Value> part,
                   SmallVectorImpl<Value> &acc) {
-    Type i64 = b.getI64Type();
+    Type i64 = b.getI64Type(), f64 = b.getF64Type();
     Value lastBlock = cst(g.k / 32 - 1);
     Value blk = arith::MinUIOp::create(b, loc, block, lastBlock);
     Value laneCol = add(add(n0, warpCol), mul(remu(lane, 4), 2));
@@ -598,9 +633,29 @@ private:
         Value dropped =
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, sh, zero);
         Value amount = arith::SelectOp::create(b, loc, dropped, zero, sh);
+        // f64: the factor 2^shift built from its exponent bits (0 when
+        // dropped); each product and sum is an exact integer.
+        Value factor;
+        if (g.mxF64) {
+          Value bits = arith::ShLIOp::create(
+              b, loc,
+              arith::AddIOp::create(
+                  b, loc, amount,
+                  arith::ConstantIntOp::create(b, loc, i64, 1023)),
+              arith::ConstantIntOp::create(b, loc, i64, 52));
+          factor = arith::BitcastOp::create(
+              b, loc, f64,
+              arith::SelectOp::create(b, loc, dropped, zero, bits));
+        }
         for (int64_t i = 0; i < cfg.tilesM(); ++i)
           for (int64_t r = c; r < 4; r += 2) {
             int64_t at = (i * cfg.tilesN() + j) * 4 + r;
+            if (g.mxF64) {
+              Value v = arith::SIToFPOp::create(b, loc, f64, part[at]);
+              acc[at] = arith::AddFOp::create(
+                  b, loc, acc[at], arith::MulFOp::create(b, loc, v, factor));
+              continue;
+            }
             Value v = arith::ShLIOp::create(
                 b, loc, arith::ExtSIOp::create(b, loc, i64, part[at]), amount);
             v = arith::SelectOp::create(b, loc, dropped, zero, v);
@@ -723,7 +778,11 @@ private:
   }
 
   void writeResults(ValueRange acc) {
-    writeFragments(acc, add(m0, warpRow), add(n0, warpCol), cfg.tilesM(),
+    SmallVector<Value> values(acc);
+    if (g.mxF64) // exact integers: back to the i64 sums
+      for (Value &v : values)
+        v = arith::FPToSIOp::create(b, loc, b.getI64Type(), v);
+    writeFragments(values, add(m0, warpRow), add(n0, warpCol), cfg.tilesM(),
                    cfg.tilesN());
   }
 
@@ -1043,6 +1102,8 @@ struct Int8GemmToMMAPass
         g->bPacked = g->unpack.getDpsInputs()[0];
       if (g->isMx() && !g->bPacked)
         continue; // the MX kernel reads the packed codes: loops otherwise
+      if (g->isMx())
+        g->mxF64 = mxSumsFitF64(*g);
 
       linalg::FillOp fill = zeroFillBefore(*g);
       linalg::GenericOp generic =

@@ -4,8 +4,9 @@
 // generic (i64 sums of (a * w) << the block's shift, shifts [K/32, N]) and
 // the zero point and bias one i64 correction; qc-cuda-int8-gemm-to-mma runs
 // it as mma.sync m16n8k32 s8 per block of 32 with the codes decoded by prmt
-// in registers and the int32 sums shifted into i64 accumulators (never
-// wgmma); FP6 and K not a multiple of 32 stay loops. Bit-exactness against
+// in registers and the int32 sums times 2^shift added to f64 accumulators
+// where the shifts keep every sum below 2^53, else shifted into i64 ones
+// (never wgmma); FP6 stays loops. Bit-exactness against
 // the CPU build: bench/gpu/make-gemm.py --variants mx on a GPU
 // (docs/gpu-results).
 // REQUIRES: ptxas
@@ -23,7 +24,7 @@
 // FORM: linalg.generic {{.*}} ins(%[[C]], %{{.*}} : tensor<5x48xi64>, tensor<48xi64>)
 // PTX: prmt.b32
 // PTX: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
-// PTX: shl.b64
+// PTX: cvt.rn.f64.s32
 // PTX-NOT: wgmma
 // BIN: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
 func.func @main_graph(%a: tensor<5x64xui8>) -> tensor<5x48xi64> {
@@ -68,5 +69,21 @@ func.func @main_graph(%a: tensor<5x64xi8>) -> tensor<5x48xi64> {
   %shifts = arith.constant dense<2> : tensor<48x2xi8>
   %acc = qc.matmul_mx %a, %c, %shifts zp 0 {format = #qc<format fp6_e2m3>, block = 32 : i64}
       : (tensor<5x64xi8>, tensor<2304xi8>, tensor<48x2xi8>) -> tensor<5x48xi64>
+  return %acc : tensor<5x48xi64>
+}
+
+// -----
+
+// Shifts of 60: sums beyond f64's exact integers, so i64 accumulators.
+// PTX: prmt.b32
+// PTX: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
+// PTX: cvt.s64.s32
+// PTX: shl.b64
+// BIN: gpu.binary @k{{[0-9]+}}{{.*}} bin = "
+func.func @main_graph(%a: tensor<5x64xi8>) -> tensor<5x48xi64> {
+  %c = arith.constant dense<37> : tensor<1536xi8>
+  %shifts = arith.constant dense<60> : tensor<48x2xi8>
+  %acc = qc.matmul_mx %a, %c, %shifts zp 0 {format = #qc<format fp4_e2m1>, block = 32 : i64}
+      : (tensor<5x64xi8>, tensor<1536xi8>, tensor<48x2xi8>) -> tensor<5x48xi64>
   return %acc : tensor<5x48xi64>
 }
