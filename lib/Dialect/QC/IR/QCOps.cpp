@@ -110,6 +110,35 @@ static LogicalResult checkShape(Operation *op, StringRef what,
   return success();
 }
 
+LogicalResult qc::verifyAxisInRange(Operation *op) {
+  auto axis = op->getAttrOfType<IntegerAttr>("axis");
+  if (!axis || op->getNumOperands() == 0)
+    return success();
+  auto ty = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  if (!ty ||
+      isa<ConvIntegerOp, MatMulIntegerOp, QLinearConvOp, QLinearMatMulOp>(op))
+    return success();
+  if (isa<QuantizeLinearOp, DequantizeLinearOp>(op)) {
+    // The axis of the scales: ignored (default 1) with one scale.
+    auto sTy = op->getNumOperands() > 1
+                   ? dyn_cast<RankedTensorType>(op->getOperand(1).getType())
+                   : RankedTensorType();
+    if (!sTy || !sTy.hasStaticShape() || sTy.getNumElements() <= 1)
+      return success();
+  }
+  int64_t r = ty.getRank(), lo = -r, hi = r - 1;
+  if (isa<FlattenOp>(op))
+    hi = r;
+  else if (isa<OneHotOp>(op))
+    lo = -r - 1, hi = r;
+  int64_t a = axis.getValue().getSExtValue();
+  if (a < lo || a > hi)
+    return op->emitOpError()
+           << "axis " << a << " is out of range [" << lo << ", " << hi
+           << "] for its rank-" << r << " input " << ty;
+  return success();
+}
+
 LogicalResult
 qc::verifyQuantizedTensorType(function_ref<InFlightDiagnostic()> emitError,
                               QuantizedType qtype, ArrayRef<int64_t> shape) {

@@ -230,7 +230,27 @@ def bn_training():
                  [vi("y", [2, 3, 2, 2]), vi("rm", [3]), vi("rv", [3])], inits, opset=15)
 
 
+def bad_axis(op):
+    """`op` with axis 2^40 on a [2, 3] input (ONNX 1.12's inference casts it
+    to an int and accepts the model)."""
+    big = 1 << 40
+    ins, inits, extra = ["x"], [], {}
+    if op == "Concat":
+        ins = ["x", "x"]
+    elif op == "Gather":
+        ins = ["x", "i"]
+        inits = [helper.make_tensor("i", TensorProto.INT64, [2], [0, 1])]
+    elif op == "ScatterElements":
+        ins = ["x", "i", "u"]
+        inits = [helper.make_tensor("i", TensorProto.INT64, [2, 3], [0] * 6), tensor("u", [2, 3])]
+    n = helper.make_node(op, ins, ["y"], name=f"bad_{op.lower()}", axis=big, **extra)
+    return model([n], [vi("x", [2, 3])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                 inits)
+
+
 MODELS = {
+    **{f"bad_axis_{op.lower()}": (lambda op=op: bad_axis(op))
+       for op in ("Softmax", "Concat", "Gather", "Split", "Flatten", "ScatterElements")},
     "legacy_broadcast": legacy_broadcast, "bn_training": bn_training,
     "attr_kind": attr_kind,
     "neg_input": neg_input,

@@ -15,8 +15,13 @@ include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
+// An `axis` attribute within its operand's rank (qc::verifyAxisInRange).
+def QC_AxisInRange : NativeOpTrait<"AxisInRange"> {
+  let cppNamespace = "::mlir::OpTrait::qc";
+}
+
 class QC_GraphOp<string onnxName, list<Trait> traits = []>
-    : QC_Op<!tolower(onnxName), !listconcat([Pure], traits)> {
+    : QC_Op<!tolower(onnxName), !listconcat([Pure, QC_AxisInRange], traits)> {
   let summary = "ONNX " # onnxName;
   let description = "Semantics of ONNX `" # onnxName # "` (see the ONNX operator "
                     # "specification); attributes carry their ONNX names.";

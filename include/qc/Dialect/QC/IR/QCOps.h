@@ -42,7 +42,26 @@ mlir::LogicalResult verifyQuantizedTensorType(
 std::optional<double> evaluateScalar(mlir::Operation *op,
                                      llvm::ArrayRef<double> args);
 
+/// Checks an op's `axis` attribute, where it has one, against the rank r of
+/// its first operand: [-r, r - 1], Flatten's [-r, r] and OneHot's
+/// [-r - 1, r] (ONNX's ranges), so that no lowering indexes a shape with it
+/// out of bounds. Quantize/DequantizeLinear with one scale ignore it (ONNX's
+/// default 1 on a 1-d tensor); the integer convolutions and products have
+/// none.
+mlir::LogicalResult verifyAxisInRange(mlir::Operation *op);
+
 } // namespace qc
+
+namespace mlir::OpTrait::qc {
+/// The trait of every qc graph op: qc::verifyAxisInRange.
+template <typename ConcreteType>
+class AxisInRange : public TraitBase<ConcreteType, AxisInRange> {
+public:
+  static LogicalResult verifyTrait(Operation *op) {
+    return ::qc::verifyAxisInRange(op);
+  }
+};
+} // namespace mlir::OpTrait::qc
 
 #define GET_OP_CLASSES
 #include "qc/Dialect/QC/IR/QCOps.h.inc"
