@@ -15,6 +15,10 @@
 //     integer lowering rounds it, so that ONNX Runtime fuses QLinearConv /
 //     QGemm and computes what our integer kernels compute.
 //   - qc.if becomes If with its regions as subgraphs.
+//   - minifloat weights (qc.block_dequantize) become DequantizeLinear of
+//     FLOAT8 / FLOAT4 initializers and FP8 activations (qc.minifloat_quantize
+//     / _dequantize) QuantizeLinear to FLOAT8 and back: the model's opset is
+//     then 19, 21 or 23 as they need.
 // Integer-form ops (qc.conv_int, qc.requantize, ...) and uncalibrated
 // observers have no QDQ spelling: each is an error at its location.
 //
