@@ -40,6 +40,9 @@ Variants:
            default --variants.
   mx64     mx with shifts in 0..34: sums up to 2^57, beyond f64's exact
            integers (the kernel's i64 accumulators).
+  mx6      mx with MXFP6 (E2M3) weights: uniform random 6-bit codes packed
+           four per three bytes, 8 e2m3(w) (f64 accumulators).
+  mx6_64   mx6 with shifts in 0..34 (i64 accumulators).
 The products are summed in float64 (exact: |a*b| <= 2^14 and K <= 2^16
 keep every partial sum below 2^53), then checked and converted to int64;
 no sum reaches 2^31, so the i32 arithmetic of the compiled code cannot
@@ -66,7 +69,8 @@ QUICK = [(37, 70, 50), (1, 33, 64), (16, 8, 16), (129, 130, 200),
          (256, 256, 256), (200, 72, 1000), (300, 136, 256), (128, 128, 64),
          (5, 4096, 4096)]
 BENCH = [(m, 4096, 4096) for m in (1, 16, 128, 4096, 8192)] + [(8192, 8192, 8192)]
-VARIANTS = ("plain", "zp", "requant", "w4", "fp8", "fp8s", "mx", "mx64")
+VARIANTS = ("plain", "zp", "requant", "w4", "fp8", "fp8s", "mx", "mx64", "mx6",
+            "mx6_64")
 DEFAULT_VARIANTS = ("plain", "zp", "requant")
 A_ZP = 7
 OUT_ZP = -3
@@ -199,42 +203,64 @@ def write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target):
 E2M1X2 = np.array([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], np.int64)
 
 
+def e2m3x8():
+    """8 x the E2M3 value of each of the 64 codes (OCP MX v1.0: bias 1,
+    subnormals at exponent 0, no infinities or NaN)."""
+    out = []
+    for c in range(64):
+        e, m = (c >> 3) & 3, c & 7
+        v = m if e == 0 else (8 + m) << (e - 1)
+        out.append(-v if c & 32 else v)
+    return np.array(out, np.int64)
+
+
+def pack_bits(codes, bits):
+    """Codes (uint8) packed lsb first, `bits` each: qc.matmul_mx's codes."""
+    flat = codes.ravel().astype(np.uint8)
+    if bits == 4:
+        return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).view(np.int8)
+    unpacked = np.unpackbits(flat[:, None], axis=1, bitorder="little")[:, :bits]
+    return np.packbits(unpacked.ravel(), bitorder="little").view(np.int8)
+
+
 def write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target, variant="mx"):
     name = f"gemm_{m}x{n}x{k}_{variant}"
-    top = 35 if variant == "mx64" else 7
+    top = 35 if variant.endswith("64") else 7
+    fp6 = variant.startswith("mx6")
+    ncodes, bits = (64, 6) if fp6 else (16, 4)
     d = os.path.join(outdir, name)
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng([seed, m, n, k, 4])
     assert k % 32 == 0, "mx needs K % 32 == 0"
     blocks = k // 32
     if timing:
-        tile = rng.integers(0, 16, size=(256, 256), dtype=np.uint8)
+        tile = rng.integers(0, ncodes, size=(256, 256), dtype=np.uint8)
         codes = np.tile(tile, (-(-k // 256), -(-n // 256)))[:k, :n].copy()
         shifts = np.tile(rng.integers(0, top, size=(256, 8)), (-(-n // 256), -(-blocks // 8)))
         shifts = shifts[:n, :blocks].astype(np.int8)
     else:
-        codes = rng.integers(0, 16, size=(k, n), dtype=np.uint8)
+        codes = rng.integers(0, ncodes, size=(k, n), dtype=np.uint8)
         shifts = rng.integers(0, top, size=(n, blocks)).astype(np.int8)
         shifts[rng.random((n, blocks)) < 1 / 16] = -1
-    flat = codes.ravel()
-    packed = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).view(np.int8)
+    packed = pack_bits(codes, bits)
     bias = rng.integers(-2**40, 2**40, size=(n,), dtype=np.int64)
     a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
     out_ty = f"tensor<{m}x{n}xi64>"
     ops = [f"%s = arith.constant dense_resource<gemm_shifts> : tensor<{n}x{blocks}xi8>",
            f"%bias = arith.constant dense_resource<gemm_bias> : tensor<{n}xi64>",
-           f"%c = qc.matmul_mx %a, %b, %s bias %bias zp {A_ZP} {{format = #qc<format fp4_e2m1>, "
-           f"block = 32 : i64}} : (tensor<{m}x{k}xi8>, tensor<{k * n // 2}xi8>, "
+           f"%c = qc.matmul_mx %a, %b, %s bias %bias zp {A_ZP} {{format = #qc<format "
+           f"{'fp6_e2m3' if fp6 else 'fp4_e2m1'}>, "
+           f"block = 32 : i64}} : (tensor<{m}x{k}xi8>, tensor<{packed.size}xi8>, "
            f"tensor<{n}x{blocks}xi8>, tensor<{n}xi64>) -> {out_ty}"]
     resources = [f"      gemm_b: \"{hex_blob(packed, 1)}\"",
                  f"      gemm_shifts: \"{hex_blob(shifts, 1)}\"",
                  f"      gemm_bias: \"{hex_blob(bias.astype('<i8'), 8)}\""]
-    write_model(d, f"tensor<{m}x{k}xi8>", f"tensor<{k * n // 2}xi8>", out_ty, ops, "%c",
+    write_model(d, f"tensor<{m}x{k}xi8>", f"tensor<{packed.size}xi8>", out_ty, ops, "%c",
                 resources)
     if timing:
         write_timing(d, m, k, -128, 128)
     else:
-        w = E2M1X2[codes]  # [K, N]
+        w = (e2m3x8() if fp6 else E2M1X2)[codes]  # [K, N]
         x = a.astype(np.int64) - A_ZP
         acc = np.tile(bias, (m, 1))
         for b in range(blocks):
@@ -257,7 +283,7 @@ def write_case(outdir, m, n, k, variant, seed, compile_bin, timing=False,
                target="cuda"):
     if variant.startswith("fp8"):
         return write_fp8_case(outdir, m, n, k, variant, seed, compile_bin, timing, target)
-    if variant in ("mx", "mx64"):
+    if variant.startswith("mx"):
         return write_mx_case(outdir, m, n, k, seed, compile_bin, timing, target, variant)
     name = f"gemm_{m}x{n}x{k}_{variant}"
     d = os.path.join(outdir, name)

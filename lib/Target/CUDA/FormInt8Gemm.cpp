@@ -12,10 +12,10 @@
 // wrapping i32 arithmetic: the integers of convert-qc-to-linalg's lowering.
 // qc-cuda-int8-gemm-to-mma runs that matmul on the tensor cores.
 //
-// qc.matmul_mx of MXFP4 weights becomes a qc::cuda::kMxGemmAttr generic
-// (i64 sums of each block of 32 shifted by its exponent difference) of the
-// packed codes through a qc::cuda::kMxUnpackAttr generic, which the
-// tensor-core pass decodes in registers.
+// qc.matmul_mx of MXFP4 or MXFP6 (E2M3) weights becomes a
+// qc::cuda::kMxGemmAttr generic (i64 sums of each block of 32 shifted by its
+// exponent difference) of the packed codes through a qc::cuda::kMxUnpackAttr
+// (kMx6UnpackAttr) generic, which the tensor-core pass decodes in registers.
 //
 //===----------------------------------------------------------------------===//
 #include "../../Conversion/QCToLinalg/Common.h"
@@ -588,10 +588,95 @@ int64_t mxNibbleK(int64_t i, int64_t nibble) {
   return (q / 2) * 16 + 4 * t + (q % 2) * 2 + nibble;
 }
 
-/// qc.matmul_mx of FP4 (E2M1) blocks of 32 (constant codes and shifts, K a
-/// multiple of 32) as
+/// The linalg.generic unpacking `planes` (MXFP4: the packed codes [N, K/2];
+/// MXFP6: the nibble and top planes [N, K/2], [N, K/4]) into W[N, K] i8,
+/// each code's value through `table` (factor x its minifloat value), marked
+/// `mark` (qc::cuda::kMxUnpackAttr, kMx6UnpackAttr: the layouts there).
+Value unpackMx(OpBuilder &b, Location loc, ValueRange planes,
+               ArrayRef<int8_t> table, int64_t n, int64_t k, StringRef mark) {
+  MLIRContext *ctx = b.getContext();
+  Type i8 = b.getI8Type();
+  bool fp6 = planes.size() == 2;
+  AffineExpr d0, d1;
+  bindDims(ctx, d0, d1);
+  AffineExpr kk = d1 % 32;
+  SmallVector<AffineMap> maps;
+  if (!fp6) {
+    maps.push_back(
+        AffineMap::get(2, 0,
+                       {d0, d1.floorDiv(32) * 16 + (d1 % 16).floorDiv(4) * 4 +
+                                kk.floorDiv(16) * 2 + (d1 % 4).floorDiv(2)},
+                       ctx));
+  } else {
+    maps.push_back(
+        AffineMap::get(2, 0, {d0, d1.floorDiv(32) * 16 + d1 % 16}, ctx));
+    maps.push_back(AffineMap::get(
+        2, 0,
+        {d0, d1.floorDiv(32) * 8 + (d1 % 16).floorDiv(4) * 2 + kk.floorDiv(16)},
+        ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
+  Value tableV = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(RankedTensorType::get({int64_t(table.size())}, i8),
+                             table));
+  auto wTy = RankedTensorType::get({n, k}, i8);
+  auto unpack = linalg::GenericOp::create(
+      b, loc, TypeRange{wTy}, planes,
+      ValueRange{
+          tensor::EmptyOp::create(b, loc, wTy.getShape(), i8).getResult()},
+      maps, SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        auto c8 = [&](int64_t v) {
+          return arith::ConstantIntOp::create(nb, l, i8, v).getResult();
+        };
+        auto bit = [&](Value k, int64_t of) { // (k / of) % 2 as i8
+          Value idx = arith::RemUIOp::create(
+              nb, l,
+              arith::DivUIOp::create(nb, l, k,
+                                     arith::ConstantIndexOp::create(nb, l, of)),
+              arith::ConstantIndexOp::create(nb, l, 2));
+          return arith::IndexCastOp::create(nb, l, i8, idx).getResult();
+        };
+        Value k = linalg::IndexOp::create(nb, l, 1);
+        // FP4: the nibble k % 2 of the byte; FP6: the nibble k % 32 / 16,
+        // then e1 and the sign from bits k % 4 and 4 + k % 4 of the top byte.
+        Value sh = arith::MulIOp::create(nb, l, bit(k, fp6 ? 16 : 1), c8(4));
+        Value code = arith::AndIOp::create(
+            nb, l, arith::ShRUIOp::create(nb, l, args[0], sh), c8(15));
+        if (fp6) {
+          Value q = arith::IndexCastOp::create(
+              nb, l, i8,
+              arith::RemUIOp::create(nb, l, k,
+                                     arith::ConstantIndexOp::create(nb, l, 4)));
+          Value e1 = arith::AndIOp::create(
+              nb, l, arith::ShRUIOp::create(nb, l, args[1], q), c8(1));
+          Value sign = arith::AndIOp::create(
+              nb, l,
+              arith::ShRUIOp::create(nb, l, args[1],
+                                     arith::AddIOp::create(nb, l, q, c8(4))),
+              c8(1));
+          code = arith::OrIOp::create(
+              nb, l, code,
+              arith::OrIOp::create(nb, l,
+                                   arith::ShLIOp::create(nb, l, e1, c8(4)),
+                                   arith::ShLIOp::create(nb, l, sign, c8(5))));
+        }
+        Value v =
+            tensor::ExtractOp::create(nb, l, tableV,
+                                      ValueRange{arith::IndexCastUIOp::create(
+                                          nb, l, nb.getIndexType(), code)});
+        linalg::YieldOp::create(nb, l, v);
+      });
+  unpack->setAttr(mark, UnitAttr::get(ctx));
+  return unpack.getResult(0);
+}
+
+/// qc.matmul_mx of FP4 (E2M1) or FP6 (E2M3) blocks of 32 (constant codes
+/// and shifts, K a multiple of 32) as
 ///
-///   W = qc::cuda::kMxUnpackAttr generic (packed [N, K/2] constant)
+///   W = qc::cuda::kMxUnpackAttr generic (FP4: packed [N, K/2] constant)
+///       or kMx6UnpackAttr generic (FP6: [N, K/2] and [N, K/4] constants)
 ///   C[M, N] i64 = qc::cuda::kMxGemmAttr generic (A[M, K] i8, W, shifts^T)
 ///   acc = C + corr
 ///
@@ -605,9 +690,11 @@ struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
     auto aTy = cast<RankedTensorType>(op.getA().getType());
     auto outTy = cast<RankedTensorType>(op.getType());
     int64_t k = aTy.getShape().back(), n = outTy.getShape().back();
-    if (op.getFormat() != qc::ElementFormat::FP4E2M1 || op.getBlock() != 32 ||
-        k % 32 || k == 0 || n == 0)
-      return rw.notifyMatchFailure(op, "not FP4 blocks of 32 with K % 32 == 0");
+    bool fp6 = op.getFormat() == qc::ElementFormat::FP6E2M3;
+    if ((!fp6 && op.getFormat() != qc::ElementFormat::FP4E2M1) ||
+        op.getBlock() != 32 || k % 32 || k == 0 || n == 0)
+      return rw.notifyMatchFailure(
+          op, "not FP4 or FP6 (E2M3) blocks of 32 with K % 32 == 0");
     std::optional<std::vector<int64_t>> packedInts = constInts(op.getCodes()),
                                         shiftInts = constInts(op.getShifts());
     std::optional<std::vector<int64_t>> biasInts;
@@ -616,18 +703,22 @@ struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
     if (!packedInts || !shiftInts)
       return rw.notifyMatchFailure(op, "codes or shifts are not constants");
     int64_t m = aTy.getNumElements() / k, blocks = k / 32;
+    qc::minifloat::Format format =
+        fp6 ? qc::minifloat::Format::E2M3 : qc::minifloat::Format::E2M1;
+    unsigned bits = fp6 ? 6 : 4;
     std::vector<uint8_t> packed(packedInts->begin(), packedInts->end());
     std::vector<uint32_t> codes =
-        qc::minifloat::unpackCodes(packed.data(), size_t(k * n), 4);
+        qc::minifloat::unpackCodes(packed.data(), size_t(k * n), bits);
     int factor = *qc::MatMulMxOp::integerFactor(op.getFormat());
-    auto value = [&](int64_t kk, int64_t col) {
-      return int64_t(factor * qc::minifloat::decode(qc::minifloat::Format::E2M1,
-                                                    codes[kk * n + col]));
-    };
+    SmallVector<int8_t> table;
+    for (uint32_t c = 0; c < (1u << bits); ++c)
+      table.push_back(int8_t(factor * qc::minifloat::decode(format, c)));
+    auto code = [&](int64_t kk, int64_t col) { return codes[kk * n + col]; };
     bool flip = isUnsigned(aTy);
     int64_t zp = int32_t(op.getAZp()) - (flip ? 128 : 0);
     std::vector<int64_t> corr(n);
-    std::vector<int8_t> mx(n * k / 2), shiftsT(blocks * n);
+    std::vector<int8_t> mx(n * k / 2), top(fp6 ? n * k / 4 : 0),
+        shiftsT(blocks * n);
     for (int64_t col = 0; col < n; ++col) {
       uint64_t terms = 0;
       for (int64_t bl = 0; bl < blocks; ++bl) {
@@ -635,13 +726,29 @@ struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
         shiftsT[bl * n + col] = int8_t(sh);
         int64_t sum = 0;
         for (int64_t j = 0; j < 32; ++j)
-          sum += value(32 * bl + j, col);
+          sum += table[code(32 * bl + j, col)];
         if (sh >= 0)
           terms += uint64_t(sum) << sh;
-        for (int64_t i = 0; i < 16; ++i)
-          mx[col * k / 2 + 16 * bl + i] =
-              int8_t(codes[(32 * bl + mxNibbleK(i, 0)) * n + col] |
-                     (codes[(32 * bl + mxNibbleK(i, 1)) * n + col] << 4));
+        int8_t *nib = &mx[col * k / 2 + 16 * bl];
+        for (int64_t i = 0; i < 16; ++i) {
+          if (!fp6) {
+            nib[i] = int8_t(code(32 * bl + mxNibbleK(i, 0), col) |
+                            (code(32 * bl + mxNibbleK(i, 1), col) << 4));
+            continue;
+          }
+          // FP6: the low 4 bits as W4's nibbles, e1 and the sign apart.
+          nib[i] = int8_t((code(32 * bl + i, col) & 15) |
+                          ((code(32 * bl + 16 + i, col) & 15) << 4));
+        }
+        for (int64_t i = 0; fp6 && i < 8; ++i) {
+          int64_t t = i / 2, h = i % 2;
+          uint8_t byte = 0;
+          for (int64_t q = 0; q < 4; ++q) {
+            uint32_t c = code(32 * bl + 16 * h + 4 * t + q, col);
+            byte |= uint8_t(((c >> 4) & 1) << q | ((c >> 5) & 1) << (4 + q));
+          }
+          top[col * k / 4 + 8 * bl + i] = int8_t(byte);
+        }
       }
       corr[col] = int64_t((biasInts ? uint64_t((*biasInts)[col]) : 0) -
                           uint64_t(zp) * terms);
@@ -652,49 +759,18 @@ struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
     Value a = collapseRows(rw, loc, signlessInt8(rw, loc, op.getA()), m, k);
     if (flip)
       a = padColumns(rw, loc, a, m, k, k, flip);
-    // W[n, k] = factor * value(code): the packed constant, through the
+    // W[n, k] = factor * value(code): the packed constants, through the
     // marked unpacking generic.
     AffineExpr d0, d1, d2;
     bindDims(ctx, d0, d1, d2);
-    AffineExpr kk = d1 % 32;
-    AffineExpr byte = d1.floorDiv(32) * 16 + (d1 % 16).floorDiv(4) * 4 +
-                      kk.floorDiv(16) * 2 + (d1 % 4).floorDiv(2);
-    SmallVector<int8_t> table;
-    for (uint32_t c = 0; c < 16; ++c)
-      table.push_back(int8_t(
-          factor * qc::minifloat::decode(qc::minifloat::Format::E2M1, c)));
-    Value tableV = arith::ConstantOp::create(
-        rw, loc,
-        DenseElementsAttr::get(RankedTensorType::get({16}, i8),
-                               ArrayRef<int8_t>(table)));
-    Value packedV =
-        blobConstant<int8_t>(rw, loc, mx, {n, k / 2}, i8, "qc_gemm_weights_mx");
-    auto wTy = RankedTensorType::get({n, k}, i8);
-    auto unpack = linalg::GenericOp::create(
-        rw, loc, TypeRange{wTy}, ValueRange{packedV},
-        ValueRange{
-            tensor::EmptyOp::create(rw, loc, wTy.getShape(), i8).getResult()},
-        ArrayRef<AffineMap>{AffineMap::get(2, 0, {d0, byte}, ctx),
-                            AffineMap::getMultiDimIdentityMap(2, ctx)},
-        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          // The nibble k % 2 of the byte, through the table.
-          Value odd = arith::IndexCastOp::create(
-              nb, l, i8,
-              arith::RemUIOp::create(nb, l, linalg::IndexOp::create(nb, l, 1),
-                                     arith::ConstantIndexOp::create(nb, l, 2)));
-          Value sh = arith::MulIOp::create(
-              nb, l, odd, arith::ConstantIntOp::create(nb, l, i8, 4));
-          Value code = arith::AndIOp::create(
-              nb, l, arith::ShRUIOp::create(nb, l, args[0], sh),
-              arith::ConstantIntOp::create(nb, l, i8, 15));
-          Value v =
-              tensor::ExtractOp::create(nb, l, tableV,
-                                        ValueRange{arith::IndexCastUIOp::create(
-                                            nb, l, nb.getIndexType(), code)});
-          linalg::YieldOp::create(nb, l, v);
-        });
-    unpack->setAttr(qc::cuda::kMxUnpackAttr, UnitAttr::get(ctx));
+    SmallVector<Value> planes{blobConstant<int8_t>(rw, loc, mx, {n, k / 2}, i8,
+                                                   "qc_gemm_weights_mx")};
+    if (fp6)
+      planes.push_back(blobConstant<int8_t>(rw, loc, top, {n, k / 4}, i8,
+                                            "qc_gemm_weights_mx_top"));
+    Value w =
+        unpackMx(rw, loc, planes, table, n, k,
+                 fp6 ? qc::cuda::kMx6UnpackAttr : qc::cuda::kMxUnpackAttr);
     Value shiftsV = blobConstant<int8_t>(rw, loc, shiftsT, {blocks, n}, i8,
                                          "qc_gemm_shifts_mx");
     // C[m, n] = sum_k (a * w) << shift[k / 32, n] (0 where dropped), i64.
@@ -707,8 +783,8 @@ struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
             {d0, d2}, {d1, d2}, {d2.floorDiv(32), d1}, {d0, d1}},
         ctx);
     auto gemm = linalg::GenericOp::create(
-        rw, loc, TypeRange{cTy}, ValueRange{a, unpack.getResult(0), shiftsV},
-        ValueRange{init}, maps,
+        rw, loc, TypeRange{cTy}, ValueRange{a, w, shiftsV}, ValueRange{init},
+        maps,
         {utils::IteratorType::parallel, utils::IteratorType::parallel,
          utils::IteratorType::reduction},
         [&](OpBuilder &nb, Location l, ValueRange args) {

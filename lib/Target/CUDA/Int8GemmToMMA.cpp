@@ -30,6 +30,11 @@
 //    accumulators, or, where the shifts bound every sum below 2^53, times
 //    2^shift to f64 ones (exact either way, as the CPU kernel); the 16- to
 //    64-row tiles only;
+//  - MXFP6 (E2M3; a qc::cuda::kMx6UnpackAttr generic): the codes' low 4
+//    bits are a nibble plane laid out as W4's, their e1 and sign bits a
+//    second [N, K/4] plane with its own ring of shared-memory tiles; each
+//    lane reads 16 bits of it per k32 slice and SWAR integer ops and
+//    byte permutes make the s8x4 registers of 8x the E2M3 values;
 //  - the epilogue writes each accumulator (guarded by M and N), through
 //    the sole elementwise linalg.generic that consumes C when there is one
 //    (bias, zero-point correction, requantization to i8): C is then never
@@ -74,22 +79,28 @@ struct TileConfig {
   int64_t tilesN() const { return warpN() / 8; }
   /// Bytes of one K row of B in shared memory (W4: packed, half).
   int64_t rowBytesB(bool w4) const { return w4 ? blockK / 2 : blockK; }
-  int64_t sharedBytes(bool w4) const {
-    return stages * (blockM * blockK + blockN * rowBytesB(w4));
+  /// MXFP6: bytes of one K row of B's top plane (2 bits a weight).
+  int64_t rowBytesT(bool fp6) const { return fp6 ? blockK / 4 : 0; }
+  int64_t sharedBytes(bool w4, bool fp6) const {
+    return stages *
+           (blockM * blockK + blockN * rowBytesB(w4) + blockN * rowBytesT(fp6));
   }
   /// Whether the builder below can generate it: whole m16 / n8 tiles per
   /// warp (B fragments by pairs, W4 by 1, 2 or 4), every copy of a stage
-  /// a whole number of 16-byte chunks per thread, rows of a power of two
+  /// a whole number of 16-byte chunks per thread (the MXFP6 top plane's:
+  /// or fewer chunks than threads, a divisor), rows of a power of two
   /// chunks (the swizzle), static shared memory within 48 KiB.
-  bool valid(bool w4) const {
+  bool valid(bool w4, bool fp6) const {
     auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
-    int64_t cA = blockK / 16, cB = rowBytesB(w4) / 16;
-    return blockK % 32 == 0 && blockM % warpsM == 0 &&
-           blockN % warpsN == 0 && warpM() % 16 == 0 && warpN() % 8 == 0 &&
+    int64_t cA = blockK / 16, cB = rowBytesB(w4) / 16, cT = rowBytesT(fp6) / 16;
+    return blockK % 32 == 0 && blockM % warpsM == 0 && blockN % warpsN == 0 &&
+           warpM() % 16 == 0 && warpN() % 8 == 0 &&
            (w4 ? (tilesN() <= 2 || tilesN() % 4 == 0) : tilesN() % 2 == 0) &&
            pow2(cA) && pow2(cB) && (blockM * cA) % threads() == 0 &&
-           (blockN * cB) % threads() == 0 && stages >= 2 &&
-           sharedBytes(w4) <= 48 * 1024;
+           (blockN * cB) % threads() == 0 &&
+           (!fp6 || (pow2(cT) && ((blockN * cT) % threads() == 0 ||
+                                  threads() % (blockN * cT) == 0))) &&
+           stages >= 2 && sharedBytes(w4, fp6) <= 48 * 1024;
   }
 };
 
@@ -98,10 +109,11 @@ struct TileConfig {
 /// makes 128 blocks for the 132 SMs of an H200, long K steps and a deep
 /// ring (more bytes in flight per SM), and tiles of 16, 32 or 64 rows so
 /// that few of the tensor cores' rows are padding. W4 tiles of B are half
-/// the bytes: one more stage where it fits.
-TileConfig chooseConfig(int64_t m, bool w4) {
+/// the bytes: one more stage where it fits (MXFP6, with its top plane: where
+/// that fits too).
+TileConfig chooseConfig(int64_t m, bool w4, bool fp6) {
   if (m <= 16)
-    return {16, 32, 256, w4 ? 5 : 4, 1, 2};
+    return {16, 32, 256, w4 && !fp6 ? 5 : 4, 1, 2};
   if (m <= 32)
     return {32, 32, 128, w4 ? 6 : 5, 2, 2};
   if (m <= 64)
@@ -118,8 +130,9 @@ struct Gemm {
   StringRef fp8A, fp8B;
   bool isFp8() const { return !fp8A.empty(); }
   /// W4 and MX: B's packed form [N, K/2] and the generic unpacking it into
-  /// B.
-  Value bPacked;
+  /// B; MXFP6 (qc::cuda::kMx6UnpackAttr): also the top plane [N, K/4].
+  Value bPacked, bTop;
+  bool isMx6() const { return bool(bTop); }
   linalg::GenericOp unpack;
   /// MX (qc::cuda::kMxGemmAttr): the shifts [K/32, N] i8 of each block of 32
   /// k; C is i64.
@@ -196,9 +209,10 @@ std::optional<Gemm> matchGemm(linalg::LinalgOp op) {
   return g;
 }
 
-/// The qc::cuda::kW4UnpackAttr (MX: kMxUnpackAttr) generic that is the only
-/// writer of B (a memref.alloc read by nothing but the GEMM), from a packed
-/// [N, K/2] i8 constant (memref.get_global), earlier in the same block.
+/// The qc::cuda::kW4UnpackAttr (MX: kMxUnpackAttr or kMx6UnpackAttr) generic
+/// that is the only writer of B (a memref.alloc read by nothing but the
+/// GEMM), from a packed [N, K/2] i8 constant (memref.get_global; MXFP6: and
+/// the [N, K/4] top plane), earlier in the same block.
 linalg::GenericOp w4Unpack(const Gemm &g) {
   if (g.k % 32 != 0 || !g.b.getDefiningOp<memref::AllocOp>())
     return {};
@@ -208,28 +222,33 @@ linalg::GenericOp w4Unpack(const Gemm &g) {
       continue;
     auto gen = dyn_cast<linalg::GenericOp>(user);
     if (!gen || unpack ||
-        !gen->hasAttr(g.isMx() ? qc::cuda::kMxUnpackAttr
-                               : qc::cuda::kW4UnpackAttr))
+        !(g.isMx() ? gen->hasAttr(qc::cuda::kMxUnpackAttr) ||
+                         gen->hasAttr(qc::cuda::kMx6UnpackAttr)
+                   : gen->hasAttr(qc::cuda::kW4UnpackAttr)))
       return {};
     unpack = gen;
   }
+  unsigned planes = unpack && unpack->hasAttr(qc::cuda::kMx6UnpackAttr) ? 2 : 1;
   if (!unpack || unpack->getBlock() != g.op->getBlock() ||
       !unpack->isBeforeInBlock(g.op) || !unpack.hasPureBufferSemantics() ||
-      unpack.getNumDpsInputs() != 1 || unpack.getNumDpsInits() != 1 ||
+      unpack.getNumDpsInputs() != planes || unpack.getNumDpsInits() != 1 ||
       unpack.getDpsInits()[0] != g.b)
     return {};
-  Value packed = unpack.getDpsInputs()[0];
-  auto ty = dyn_cast<MemRefType>(packed.getType());
-  if (!contiguous(packed) || !packed.getDefiningOp<memref::GetGlobalOp>() ||
-      !ty.getElementType().isSignlessInteger(8) ||
-      ty.getShape() != ArrayRef<int64_t>{g.n, g.k / 2})
-    return {};
+  for (unsigned p = 0; p < planes; ++p) {
+    Value packed = unpack.getDpsInputs()[p];
+    auto ty = dyn_cast<MemRefType>(packed.getType());
+    if (!contiguous(packed) || !packed.getDefiningOp<memref::GetGlobalOp>() ||
+        !ty.getElementType().isSignlessInteger(8) ||
+        ty.getShape() != ArrayRef<int64_t>{g.n, g.k / (p ? 4 : 2)})
+      return {};
+  }
   return unpack;
 }
 
 /// MX: whether |sum_b part_b << shift[b, n]| < 2^53 for every column, each
-/// block's int32 part at most 32 * 128 * 12 (i8 activations, 2 x E2M1), from
-/// the constant shifts (a memref.get_global of a constant global).
+/// block's int32 part at most 32 * 128 * 12 (i8 activations, 2 x E2M1; MXFP6:
+/// 32 * 128 * 60, 8 x E2M3), from the constant shifts (a memref.get_global
+/// of a constant global).
 bool mxSumsFitF64(const Gemm &g) {
   auto get = g.shifts.getDefiningOp<memref::GetGlobalOp>();
   if (!get)
@@ -246,8 +265,8 @@ bool mxSumsFitF64(const Gemm &g) {
     double bound = 0;
     for (int64_t b = 0; b < g.k / 32; ++b)
       if (int64_t s = (*sh)[b * g.n + n]; s >= 0)
-        bound +=
-            32.0 * 128 * 12 * std::ldexp(1.0, int(std::min<int64_t>(s, 62)));
+        bound += 32.0 * 128 * (g.isMx6() ? 60 : 12) *
+                 std::ldexp(1.0, int(std::min<int64_t>(s, 62)));
     if (!(bound < 0x1p53))
       return false;
   }
@@ -381,10 +400,12 @@ protected:
     auto tokTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
     SmallVector<Value> tokens;
     for (const TileCopy &o : copies) {
-      int64_t chunks = o.rowBytes / 16;
+      int64_t chunks = o.rowBytes / 16, total = o.rows * chunks;
       Value kBase = mul(kTile, o.rowBytes);
-      for (int64_t i = 0; i < o.rows * chunks / threads; ++i) {
-        Value id = add(tid, i * threads);
+      // Fewer chunks than threads (a divisor): threads t and t + total copy
+      // the same chunk, the same bytes.
+      for (int64_t i = 0; i < ceilDiv(total, threads); ++i) {
+        Value id = total < threads ? remu(tid, total) : add(tid, i * threads);
         Value row = divu(id, chunks);
         Value chunk = remu(id, chunks);
         Value col = add(kBase, mul(chunk, 16));
@@ -475,18 +496,25 @@ public:
     auto tileTyB =
         MemRefType::get({cfg.stages, cfg.blockN, cfg.rowBytesB(w4)}, i8,
                         MemRefLayoutAttrInterface(), wg);
+    SmallVector<Type> tiles{tileTy, tileTyB};
+    if (g.isMx6())
+      tiles.push_back(
+          MemRefType::get({cfg.stages, cfg.blockN, cfg.rowBytesT(true)}, i8,
+                          MemRefLayoutAttrInterface(), wg));
     Value one = cst(1);
     auto launch = gpu::LaunchOp::create(
         b, loc, cst(ceilDiv(g.n, cfg.blockN)), cst(ceilDiv(g.m, cfg.blockM)),
         one, cst(cfg.threads()), one, one,
         /*dynamicSharedMemorySize=*/nullptr,
-        /*asyncTokenType=*/nullptr, ValueRange(), TypeRange{tileTy, tileTyB});
+        /*asyncTokenType=*/nullptr, ValueRange(), tiles);
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
     gpu::TerminatorOp::create(b, loc);
     b.setInsertionPointToStart(&body);
     sA = launch.getWorkgroupAttributions()[0];
     sB = launch.getWorkgroupAttributions()[1];
+    if (g.isMx6())
+      sT = launch.getWorkgroupAttributions()[2];
     tid = launch.getThreadIds().x;
     lane = remu(tid, 32);
     Value warp = divu(tid, 32);
@@ -547,10 +575,13 @@ public:
 
 private:
   Value loadTiles(Value stage, Value kTile) {
-    TileCopy copies[] = {
+    SmallVector<TileCopy> copies{
         {sA, g.a, m0, g.m, cfg.blockM, cfg.blockK, g.k},
         {sB, w4 ? g.bPacked : g.b, n0, g.n, cfg.blockN, cfg.rowBytesB(w4),
          w4 ? g.k / 2 : g.k}};
+    if (g.isMx6())
+      copies.push_back(
+          {sT, g.bTop, n0, g.n, cfg.blockN, cfg.rowBytesT(true), g.k / 4});
     return copyTiles(copies, stage, kTile, cfg.threads());
   }
 
@@ -609,6 +640,66 @@ private:
                               i32(0x4444)));
     return arith::OrIOp::create(b, loc, pos,
                                 arith::AndIOp::create(b, loc, neg, mask));
+  }
+
+  /// prmt of `a` and the constant `pool` by the constant `selector`.
+  Value prmt(Value a, uint32_t pool, uint32_t selector) {
+    return NVVM::PermuteOp::create(b, loc, a.getType(), a, i32(int32_t(pool)),
+                                   i32(int32_t(selector)),
+                                   NVVM::PermuteMode::DEFAULT)
+        .getResult();
+  }
+
+  /// The four E2M3 codes of an MXFP6 B register as the s8x4 register of 8x
+  /// their values: `n` their low 4 bits (e0, the mantissa m), one a byte;
+  /// byte `h` of `top` their e1 bits (bits 0-3) and signs (4-7). The
+  /// magnitude is n where e1 = 0, else (8 + m) << (1 + e0): x = (n | 8) << 1,
+  /// plus x again where e0 = 1; byte masks come from prmt's sign
+  /// replication (selector 0xBA98) of bit 7 of each byte; a negative byte
+  /// is (0x80 - v) ^ 0x80 (no borrows: v <= 60).
+  Value decodeE2M3(Value n, Value top, int64_t h) {
+    auto bytesOf = [&](uint32_t bitsPerByte) {
+      // Byte q of the replicated top byte keeps its bit q (of bitsPerByte's
+      // pattern); + 0x7F sets bit 7 where it is set, carry-free.
+      Value y = prmt(top, 0, h ? 0x1111 : 0x0000);
+      Value v = arith::AndIOp::create(b, loc, y, i32(int32_t(bitsPerByte)));
+      v = arith::AddIOp::create(b, loc, v, i32(0x7F7F7F7F));
+      return prmt(v, 0, 0xBA98);
+    };
+    auto blend = [&](Value x, Value y, Value mask) { // mask ? y : x
+      return arith::XOrIOp::create(
+          b, loc, x,
+          arith::AndIOp::create(b, loc, arith::XOrIOp::create(b, loc, x, y),
+                                mask));
+    };
+    Value e1 = bytesOf(0x08040201u), sign = bytesOf(0x80402010u);
+    Value e0 = prmt(arith::ShLIOp::create(b, loc, n, i32(4)), 0, 0xBA98);
+    Value x = arith::ShLIOp::create(
+        b, loc, arith::OrIOp::create(b, loc, n, i32(0x08080808)), i32(1));
+    Value v1 =
+        arith::AddIOp::create(b, loc, x, arith::AndIOp::create(b, loc, x, e0));
+    Value mag = blend(n, v1, e1);
+    Value neg = arith::XOrIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, i32(int32_t(0x80808080u)), mag),
+        i32(int32_t(0x80808080u)));
+    return blend(mag, neg, sign);
+  }
+
+  /// MXFP6: the 16 bits of top plane lane `lane % 4` reads for row `row` of
+  /// the B tile in `stage`, slice `kk`, as the low half of an i32.
+  Value topBits(Value stage, Value row, int64_t kk) {
+    int64_t chunks = cfg.rowBytesT(true) / 16;
+    Value col = add(swizzled(row, cst(kk / 2), chunks),
+                    add(mul(remu(lane, 4), 2), (kk % 2) * 8));
+    auto vecTy = VectorType::get({2}, b.getI8Type());
+    Value bytes =
+        vector::LoadOp::create(b, loc, vecTy, sT, ValueRange{stage, row, col});
+    Value half = vector::ExtractOp::create(
+        b, loc,
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI16Type()),
+                                  bytes),
+        ArrayRef<int64_t>{0});
+    return arith::ExtUIOp::create(b, loc, b.getI32Type(), half);
   }
 
   /// MX: acc (i64) += part (the int32 sums of block `block`) << the shift
@@ -689,8 +780,21 @@ private:
       Value rowInGroup = remu(lane, 8 * group);
       for (int64_t j = 0; j < kTilesN; j += group) {
         Value row = add(add(warpCol, j * 8), rowInGroup);
-        for (Value w : registers(
-                 ldmatrix(sB, stage, row, cst(kk), chunksB, group), group)) {
+        SmallVector<Value> words =
+            registers(ldmatrix(sB, stage, row, cst(kk), chunksB, group), group);
+        for (auto [t, w] : llvm::enumerate(words)) {
+          if (g.isMx6()) {
+            // Lane l holds tile j + t's row l / 4, bytes 4 (l % 4) + 0..3.
+            Value top = topBits(
+                stage, add(add(warpCol, (j + int64_t(t)) * 8), divu(lane, 4)),
+                kk);
+            Value lo = arith::AndIOp::create(b, loc, w, i32(0x0F0F0F0F));
+            Value hi = arith::AndIOp::create(
+                b, loc, arith::ShRUIOp::create(b, loc, w, i32(4)),
+                i32(0x0F0F0F0F));
+            bFrag.push_back({decodeE2M3(lo, top, 0), decodeE2M3(hi, top, 1)});
+            continue;
+          }
           if (g.isMx()) {
             bFrag.push_back({decodeE2M1(w), decodeE2M1(arith::ShRUIOp::create(
                                                 b, loc, w, i32(16)))});
@@ -788,7 +892,7 @@ private:
 
   const TileConfig &cfg;
   bool w4;
-  Value sA, sB, warpRow, warpCol;
+  Value sA, sB, sT, warpRow, warpCol;
 };
 
 /// The wgmma kernel's tiling: a blockM x blockN tile of C a block, one
@@ -1100,6 +1204,8 @@ struct Int8GemmToMMAPass
         continue;
       if (!g->isFp8() && (g->unpack = w4Unpack(*g)))
         g->bPacked = g->unpack.getDpsInputs()[0];
+      if (g->unpack && g->unpack->hasAttr(qc::cuda::kMx6UnpackAttr))
+        g->bTop = g->unpack.getDpsInputs()[1];
       if (g->isMx() && !g->bPacked)
         continue; // the MX kernel reads the packed codes: loops otherwise
       if (g->isMx())
@@ -1117,9 +1223,10 @@ struct Int8GemmToMMAPass
             .build();
       } else {
         // MX keeps i64 accumulators: at most the 64-row tiles' 16 a thread.
-        TileConfig cfg = chooseConfig(
-            g->isMx() ? std::min<int64_t>(g->m, 64) : g->m, bool(g->bPacked));
-        assert(cfg.valid(bool(g->bPacked)) &&
+        TileConfig cfg =
+            chooseConfig(g->isMx() ? std::min<int64_t>(g->m, 64) : g->m,
+                         bool(g->bPacked), g->isMx6());
+        assert(cfg.valid(bool(g->bPacked), g->isMx6()) &&
                "an invalid kernel configuration");
         KernelBuilder(b, op.getLoc(), *g, cfg, generic, /*accumulate=*/!fill)
             .build();

@@ -46,11 +46,23 @@ inline constexpr llvm::StringLiteral kFp8GemmAttr = "qc.fp8_gemm";
 /// 4 t + 2 (q % 2) + h, h = 0 in the low nibble and 1 in the high one.
 inline constexpr llvm::StringLiteral kMxUnpackAttr = "qc.mx_unpack";
 
+/// The unit attribute that marks the linalg.generic decoding MXFP6 (E2M3)
+/// weights: (nibbles[N, K/2] i8, top[N, K/4] i8) -> W[N, K] i8, W = 8 x the
+/// E2M3 value of each code. A code's low 4 bits (e0 and the mantissa) are
+/// in the nibble plane as W4's (qc::cuda::kW4UnpackAttr: byte 16 g + j holds
+/// k = 32 g + j low and 32 g + 16 + j high); its e1 and sign bits in the top
+/// plane, byte 8 g + 2 t + h (t < 4, h < 2) for k = 32 g + 16 h + 4 t + q
+/// (q < 4): e1 at bit q, the sign at bit 4 + q. An ldmatrix word of the
+/// nibbles and the 16 bits at byte 8 g + 2 t are then lane t's codes of
+/// both B registers of an m16n8k32 mma.
+inline constexpr llvm::StringLiteral kMx6UnpackAttr = "qc.mx6_unpack";
+
 /// The unit attribute that marks an MX GEMM linalg.generic (qc-cuda-form-
 /// int8-gemm makes it from qc.matmul_mx): C[M, N] i64 += (A[M, K] i8 *
 /// W[N, K] i8) << S[K / 32, N] (0 where S < 0), W the result of a
-/// kMxUnpackAttr generic. qc-cuda-int8-gemm-to-mma runs it as int8 mma.sync
-/// per block of 32 with the shifts applied to each block's int32 sums.
+/// kMxUnpackAttr or kMx6UnpackAttr generic. qc-cuda-int8-gemm-to-mma runs it as
+/// int8 mma.sync per block of 32 with the shifts applied to each block's int32
+/// sums.
 inline constexpr llvm::StringLiteral kMxGemmAttr = "qc.mx_gemm";
 
 } // namespace qc::cuda

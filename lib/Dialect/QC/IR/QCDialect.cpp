@@ -85,10 +85,10 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
     return success();
   }
   // The cuda target's marks of a W4 or MX weight-unpacking linalg.generic
-  // and of an MX GEMM (qc::cuda::kW4UnpackAttr, kMxUnpackAttr, kMxGemmAttr,
-  // include/qc/Target/CUDA/Passes.h).
+  // and of an MX GEMM (qc::cuda::kW4UnpackAttr, kMxUnpackAttr,
+  // kMx6UnpackAttr, kMxGemmAttr, include/qc/Target/CUDA/Passes.h).
   if (name == "qc.w4_unpack" || name == "qc.mx_unpack" ||
-      name == "qc.mx_gemm") {
+      name == "qc.mx6_unpack" || name == "qc.mx_gemm") {
     if (!isa<UnitAttr>(attr.getValue()) ||
         op->getName().getStringRef() != "linalg.generic")
       return op->emitError()
