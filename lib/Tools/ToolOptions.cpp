@@ -25,6 +25,8 @@ llvm::Expected<ONNXImportOptions> ImportFlags::importOptions() const {
   std::string error;
   if (failed(parseImportOptions(inputShapes, constantInputs, options, error)))
     return fail(error);
+  options.allowInvalid = allowInvalid;
+  options.externalDataAnywhere = externalDataAnywhere;
   return options;
 }
 
@@ -36,6 +38,13 @@ void qc::bindImportFlags(OptionsBinder &b, ImportFlags &f) {
          "NAME:DIMS");
   b.list("constant-input", f.constantInputs,
          "Freeze a graph input to a TensorProto", "NAME=FILE.pb");
+  b.opt("allow-invalid", f.allowInvalid,
+         "Import ONNX models that break the ONNX checker's rules where they "
+         "can still be read (duplicate definitions, unknown attributes, "
+         "unsorted nodes), for salvage");
+  b.opt("allow-external-data-anywhere", f.externalDataAnywhere,
+        "Read ONNX external data outside the model's directory (absolute "
+        "paths, '..', symbolic links out)");
 }
 
 //===----------------------------------------------------------------------===//

@@ -20,9 +20,10 @@
 
 namespace qc {
 
-/// --input-shape NAME:DIMS, --constant-input NAME=FILE.pb.
+/// --input-shape NAME:DIMS, --constant-input NAME=FILE.pb, --allow-invalid.
 struct ImportFlags {
   std::vector<std::string> inputShapes, constantInputs;
+  bool allowInvalid = false, externalDataAnywhere = false;
   /// The import options they give; a malformed spec is an error.
   llvm::Expected<ONNXImportOptions> importOptions() const;
 };

@@ -132,9 +132,12 @@ FailureOr<RankedTensorType> ModelImporter::convertType(const onnx::TypeProto &t,
   return RankedTensorType::get(dims, elt);
 }
 
-/// Reads the bytes of a tensor stored outside the model file.
+/// Reads the bytes of a tensor stored outside the model file: a file in the
+/// model's directory (or below it), unless `anywhere`: no absolute path, no
+/// `..`, no symbolic link that leads out of it.
 static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
-                                           StringRef modelPath, Location loc) {
+                                           StringRef modelPath, Location loc,
+                                           bool anywhere) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &kv : t.external_data()) {
@@ -149,8 +152,39 @@ static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
       (kv.key() == "offset" ? offset : length) = v;
     }
   }
-  SmallString<256> file = llvm::sys::path::parent_path(modelPath);
-  llvm::sys::path::append(file, location);
+  SmallString<256> dir = llvm::sys::path::parent_path(modelPath);
+  SmallString<256> file = dir;
+  if (llvm::sys::path::is_absolute(location))
+    file = location;
+  else
+    llvm::sys::path::append(file, location);
+  if (!anywhere) {
+    auto outside = [&](const Twine &why) {
+      return emitError(loc) << "external data '" << location << "' of tensor '"
+                            << t.name() << "' " << why
+                            << "; external data must lie in the model's "
+                               "directory (--allow-external-data-anywhere "
+                               "lifts this)";
+    };
+    if (location.empty() || llvm::sys::path::is_absolute(location) ||
+        llvm::sys::path::is_absolute(location, llvm::sys::path::Style::windows))
+      return outside("is not a relative path");
+    for (StringRef part : llvm::make_range(llvm::sys::path::begin(location),
+                                           llvm::sys::path::end(location)))
+      if (part == "..")
+        return outside("climbs out with '..'");
+    SmallString<256> realDir, realFile;
+    if (dir.empty())
+      dir = ".";
+    if (!llvm::sys::fs::real_path(dir, realDir) &&
+        !llvm::sys::fs::real_path(file, realFile)) {
+      StringRef rel = realFile.str();
+      if (!rel.consume_front(realDir) ||
+          (!rel.empty() && !llvm::sys::path::is_separator(rel.front())))
+        return outside("leads out through a symbolic link to '" + realFile +
+                       "'");
+    }
+  }
   auto buf = llvm::MemoryBuffer::getFile(file, /*IsText=*/false,
                                          /*RequiresNullTerminator=*/false);
   if (!buf)
@@ -159,7 +193,7 @@ static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
                           << "': " << buf.getError().message();
   StringRef all = (*buf)->getBuffer();
   if (offset < 0 || offset > int64_t(all.size()) ||
-      (length >= 0 && offset + length > int64_t(all.size())))
+      (length >= 0 && length > int64_t(all.size()) - offset))
     return emitError(loc) << "external data of tensor '" << t.name()
                           << "' lies outside '" << file << "' (" << all.size()
                           << " bytes)";
@@ -228,7 +262,8 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
   // Gather the little-endian bytes, one element per eltBytes.
   std::string bytes;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    FailureOr<std::string> ext = readExternal(t, path, loc);
+    FailureOr<std::string> ext =
+        readExternal(t, path, loc, options.externalDataAnywhere);
     if (failed(ext))
       return failure();
     bytes = std::move(*ext);
@@ -342,6 +377,10 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
     opsets[""] = 1;
   onnx::GraphProto &graph = *model.mutable_graph();
   if (failed(applyConstantInputs(graph)) || failed(applyInputShapes(graph)))
+    return nullptr;
+
+  // Nothing reads the model before it is checked (Validate.cpp).
+  if (failed(validateGraph(graph, {}, fileLoc())))
     return nullptr;
 
   // Malformed nodes would trip shape inference with messages that do not
@@ -603,7 +642,11 @@ LogicalResult qc::parseInputShape(StringRef spec, ONNXImportOptions &options,
     }
     shape.push_back(d);
   }
-  options.inputShapes[name] = std::move(shape);
+  auto [it, inserted] = options.inputShapes.try_emplace(name, shape);
+  if (!inserted && it->second != shape) {
+    error = "--input-shape gives '" + name.str() + "' two different shapes";
+    return failure();
+  }
   return success();
 }
 
@@ -614,7 +657,11 @@ LogicalResult qc::parseConstantInput(StringRef spec, ONNXImportOptions &options,
     error = "--constant-input expects NAME=FILE.pb, got '" + spec.str() + "'";
     return failure();
   }
-  options.constantInputs[name] = path.str();
+  auto [it, inserted] = options.constantInputs.try_emplace(name, path.str());
+  if (!inserted && it->second != path) {
+    error = "--constant-input gives '" + name.str() + "' two different files";
+    return failure();
+  }
   return success();
 }
 

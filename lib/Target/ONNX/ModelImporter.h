@@ -8,6 +8,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace qc::onnx_import {
 
@@ -52,6 +53,18 @@ private:
   mlir::LogicalResult checkArity(const onnx::NodeProto &node, int opset,
                                  const onnx::OpSchema *schema);
   mlir::LogicalResult applyInputShapes(onnx::GraphProto &graph);
+
+  /// Validate.cpp: the checks before anything (ONNX's shape inference
+  /// included) trusts the model; `outer` are the names visible from
+  /// enclosing graphs. --allow-invalid (options.allowInvalid) relaxes the
+  /// ONNX checker's rules and sorts nodes out of order.
+  mlir::LogicalResult validateGraph(onnx::GraphProto &graph,
+                                    const llvm::StringSet<> &outer,
+                                    mlir::Location loc);
+  mlir::LogicalResult checkNode(const onnx::NodeProto &node);
+  mlir::LogicalResult checkTensorData(const onnx::TensorProto &t,
+                                      mlir::Location loc);
+  int opsetOf(const onnx::NodeProto &node) const;
   mlir::LogicalResult applyConstantInputs(onnx::GraphProto &graph);
 
   llvm::StringMap<mlir::Value> values;

@@ -23,12 +23,23 @@ static llvm::cl::list<std::string> constantInputs(
                    "TensorProto, as in the backend tests; repeatable)"),
     llvm::cl::value_desc("name=file"));
 
+static llvm::cl::opt<bool> allowInvalid(
+    "allow-invalid",
+    llvm::cl::desc("Import models that break the ONNX checker's rules where "
+                   "they can still be read (for salvage)"));
+
+static llvm::cl::opt<bool> externalDataAnywhere(
+    "allow-external-data-anywhere",
+    llvm::cl::desc("Read external data outside the model's directory"));
+
 void qc::registerONNXImportTranslation() {
   TranslateToMLIRRegistration reg(
       "import-onnx", "Import an ONNX model (.onnx) into qc graph ops",
       [](llvm::SourceMgr &sourceMgr,
          MLIRContext *ctx) -> OwningOpRef<Operation *> {
         ONNXImportOptions options;
+        options.allowInvalid = allowInvalid;
+        options.externalDataAnywhere = externalDataAnywhere;
         const llvm::MemoryBuffer *buf =
             sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
         for (const std::string &spec : inputShapes) {

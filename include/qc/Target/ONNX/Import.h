@@ -21,6 +21,13 @@ struct ONNXImportOptions {
   llvm::StringMap<std::string> constantInputs;
   /// Name of the function the graph becomes.
   std::string functionName = "main_graph";
+  /// Accept models that break the ONNX checker's rules where the importer
+  /// can still read them (values defined twice: the last wins; unknown or
+  /// mistyped attributes; nodes out of order: sorted), for salvage.
+  bool allowInvalid = false;
+  /// Read external data from anywhere the model's `location`s point (by
+  /// default only files in the model's directory or below).
+  bool externalDataAnywhere = false;
 };
 
 /// Parses "name:1x3x224x224" into `options`; reports the reason on failure.

@@ -248,9 +248,111 @@ def bad_axis(op):
                  inits)
 
 
+def conv_attr(**attrs):
+    """A 3x3 Conv on [1, 2, 6, 6] with `attrs` (strides 0 crashed ONNX 1.12's
+    shape inference with SIGFPE)."""
+    n = helper.make_node("Conv", ["x", "w"], ["y"], name="conv_bad", **attrs)
+    return model([n], [vi("x", [1, 2, 6, 6])], [vi("y", None)], [tensor("w", [4, 2, 3, 3])])
+
+
+def bad_raw_length():
+    # An int64 Reshape shape whose raw_data holds 12 bytes for dims [2] (16
+    # needed): ONNX 1.12's ParseData read past it (a heap overflow).
+    shape = TensorProto()
+    shape.name, shape.data_type = "shape", TensorProto.INT64
+    shape.dims.append(2)
+    shape.raw_data = np.array([3, 2, 0], np.int32).tobytes()
+    n = helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape_raw")
+    return model([n], [vi("x", [2, 3])], [vi("y", None)], [shape])
+
+
+def bad_typed_count():
+    w = TensorProto()
+    w.name, w.data_type = "w", TensorProto.FLOAT
+    w.dims.extend([2, 3])
+    w.float_data.extend([1.0] * 5)
+    n = helper.make_node("Add", ["x", "w"], ["y"], name="add_short")
+    return model([n], [vi("x", [2, 3])], [vi("y", None)], [w])
+
+
+def dup_output():
+    # Two nodes define 'y': the first was silently dropped.
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="first"),
+             helper.make_node("Neg", ["x"], ["y"], name="second")]
+    return model(nodes, [vi("x", [3])], [vi("y", [3])])
+
+
+def dup_graph_output():
+    return model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [vi("x", [3])],
+                 [vi("y", [3]), vi("y", [3])])
+
+
+def unsorted():
+    # Valid but for the order: 'b' is used before the node producing it.
+    nodes = [helper.make_node("Neg", ["a"], ["y"], name="second"),
+             helper.make_node("Relu", ["x"], ["a"], name="first")]
+    return model(nodes, [vi("x", [3])], [vi("y", [3])])
+
+
+def cycle():
+    nodes = [helper.make_node("Add", ["x", "b"], ["a"], name="add_a"),
+             helper.make_node("Relu", ["a"], ["b"], name="relu_b"),
+             helper.make_node("Identity", ["a"], ["y"], name="out")]
+    return model(nodes, [vi("x", [3])], [vi("y", [3])])
+
+
+def unknown_attr():
+    return model([helper.make_node("Relu", ["x"], ["y"], name="relu_extra", flavour=3)],
+                 [vi("x", [3])], [vi("y", [3])])
+
+
+def bn_epsilon(eps):
+    n = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"],
+                         name="bn_eps", epsilon=eps)
+    return model([n], [vi("x", [1, 3, 2, 2])], [vi("y", None)],
+                 [tensor(k, [3]) for k in "sbmv"])
+
+
+def gru_direction():
+    n = helper.make_node("GRU", ["x", "w", "r"], ["y"], name="gru_sideways",
+                         hidden_size=2, direction="sideways")
+    return model([n], [vi("x", [4, 1, 3])], [vi("y", None)],
+                 [tensor("w", [1, 6, 3]), tensor("r", [1, 6, 2])])
+
+
+def depth_to_space(blocksize):
+    n = helper.make_node("DepthToSpace", ["x"], ["y"], name="d2s", blocksize=blocksize)
+    return model([n], [vi("x", [1, 4, 2, 2])], [vi("y", None)])
+
+
+def external_at(out, name, location):
+    """external_data's model with its tensor's location replaced."""
+    external_data(out)
+    m = onnx.load(os.path.join(out, "external.onnx"), load_external_data=False)
+    for t in m.graph.initializer:
+        for kv in t.external_data:
+            if kv.key == "location":
+                kv.value = location
+    onnx.save(m, os.path.join(out, name + ".onnx"))
+
+
 MODELS = {
     **{f"bad_axis_{op.lower()}": (lambda op=op: bad_axis(op))
        for op in ("Softmax", "Concat", "Gather", "Split", "Flatten", "ScatterElements")},
+    "strides_zero": lambda: conv_attr(strides=[0, 0]),
+    "dilations_zero": lambda: conv_attr(dilations=[1, 0]),
+    "kernel_shape_zero": lambda: conv_attr(kernel_shape=[0, 3]),
+    "pads_negative": lambda: conv_attr(pads=[0, -1, 0, 0]),
+    "group_zero": lambda: conv_attr(group=0),
+    "maxpool_strides_zero": lambda: model(
+        [helper.make_node("MaxPool", ["x"], ["y"], name="pool_bad", kernel_shape=[2, 2],
+                          strides=[0, 1])], [vi("x", [1, 2, 6, 6])], [vi("y", None)]),
+    "d2s_huge": lambda: depth_to_space(1 << 31),
+    "bad_raw_length": bad_raw_length, "bad_typed_count": bad_typed_count,
+    "dup_output": dup_output, "dup_graph_output": dup_graph_output,
+    "unsorted": unsorted, "cycle": cycle, "unknown_attr": unknown_attr,
+    "bn_eps_negative": lambda: bn_epsilon(-1.0), "bn_eps_nan": lambda: bn_epsilon(float("nan")),
+    "gru_direction": gru_direction,
     "legacy_broadcast": legacy_broadcast, "bn_training": bn_training,
     "attr_kind": attr_kind,
     "neg_input": neg_input,
@@ -291,6 +393,25 @@ if __name__ == "__main__":
         m = model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [3])],
                   [vi("y", [3])], [w])
         open(os.path.join(out, name + ".onnx"), "wb").write(m.SerializeToString())
+    elif name == "ext_parent":
+        external_at(out, name, "../external.bin")
+    elif name == "ext_absolute":
+        external_at(out, name, os.path.abspath(os.path.join(out, "external.bin")))
+    elif name == "ext_symlink":
+        # A link in the model's directory to a file outside it.
+        external_data(out)
+        outside = os.path.abspath(os.path.join(out, "..", os.path.basename(out) + "-out.bin"))
+        os.replace(os.path.join(out, "external.bin"), outside)
+        link = os.path.join(out, "link.bin")
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(outside, link)
+        m = onnx.load(os.path.join(out, "external.onnx"), load_external_data=False)
+        for t in m.graph.initializer:
+            for kv in t.external_data:
+                if kv.key == "location":
+                    kv.value = "link.bin"
+        onnx.save(m, os.path.join(out, "ext_symlink.onnx"))
     elif name == "truncated":
         data = conv_net().SerializeToString()
         open(os.path.join(out, "truncated.onnx"), "wb").write(data[: len(data) // 2])
