@@ -180,6 +180,21 @@ Error QuantizationSession::prepare() {
     if (!read)
       return read.takeError();
     s->samples = std::move(*read);
+    // A NaN or infinity would make every range it enters meaningless (an
+    // all-NaN input once quantized with scales of 1.0, silently).
+    for (auto [i, sample] : llvm::enumerate(s->samples))
+      for (const HostTensor &t : sample) {
+        if (t.dtype != DType::Float)
+          continue;
+        const float *v = reinterpret_cast<const float *>(t.data.data());
+        for (size_t j = 0; j < t.data.size() / sizeof(float); ++j)
+          if (!std::isfinite(v[j]))
+            return error(
+                "calibration data '" + o.calibrationData + "': sample " +
+                Twine(i) + ", input '" + t.name + "' holds " +
+                (std::isnan(v[j]) ? "NaN" : "an infinity") + " at element " +
+                Twine(j) + ": calibration needs finite values");
+      }
   }
   // Calibration samples first, then the held-out ones the report scores (a
   // quarter of them unless a count is given).

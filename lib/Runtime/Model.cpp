@@ -1,5 +1,6 @@
 //===- Model.cpp - compiled models: JIT-compiled or dlopen'ed -------------===//
 #include "qc/Runtime/Model.h"
+#include "qc/Runtime/ElfCheck.h"
 #include "qc/Target/CPU/Target.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -90,6 +91,11 @@ Error qc::Model::setThreads(unsigned threads) const {
 
 Expected<std::unique_ptr<qc::Model>> qc::Model::load(StringRef path,
                                                      StringRef prefix) {
+  // A file with a slash is checked before dlopen maps it (a truncated one
+  // would fault); dlopen searches the library path for a bare name.
+  if (path.contains('/'))
+    if (std::string why = checkSharedLibrary(path.str()); !why.empty())
+      return fail("cannot load '" + path + "': " + why);
   void *lib = dlopen(path.str().c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib)
     return fail("cannot load '" + path + "': " + dlerror());

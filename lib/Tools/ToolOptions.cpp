@@ -1,10 +1,13 @@
 //===- ToolOptions.cpp - the option blocks the tools share ----------------===//
 #include "qc/Tools/ToolOptions.h"
-#include "qc/Target/CUDA/Target.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Target/CPU/Target.h"
+#include "qc/Target/CUDA/Target.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
 #include <cmath>
 #include <cstdlib>
 
@@ -106,6 +109,12 @@ Error qc::verifyTargetOptions(const OptionsBinder &b,
     return fail("--threads must be at least 1");
   if (t.optLevel > 3)
     return fail("-O must be 0-3, got " + llvm::Twine(t.optLevel));
+  std::vector<std::string> missing = cpu::missingHostFeatures(t.cpu);
+  if (!missing.empty())
+    llvm::WithColor::warning()
+        << "--mcpu " << t.cpu << " has instruction sets this host lacks ("
+        << llvm::join(missing, ", ")
+        << "): code built for it stops with an illegal instruction here\n";
   return Error::success();
 }
 

@@ -16,6 +16,8 @@
 // comparison holds; 1 on a mismatch; 2 on a usage, file or model error.
 //
 //===----------------------------------------------------------------------===//
+#include "qc/Runtime/ElfCheck.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -231,6 +233,8 @@ int main(int argc, char **argv) {
     prefix = stem;
   }
   std::string path = lib.find('/') == std::string::npos ? "./" + lib : lib;
+  if (std::string why = qc::checkSharedLibrary(path); !why.empty())
+    die("cannot load '" + lib + "': " + why);
   void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!h)
     die(std::string("cannot load '") + lib + "': " + dlerror());

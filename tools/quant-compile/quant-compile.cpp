@@ -115,6 +115,30 @@ int main(int argc, char **argv) {
   target.reportChoices = !quantFlags.options.reportPath.empty();
   std::string prefix =
       prefixOpt.empty() ? cpu::prefixFromPath(outPath) : prefixOpt.getValue();
+  // The prefix starts the C functions' names and the header guard.
+  if (prefix.empty() || isDigit(prefix[0]) ||
+      !llvm::all_of(prefix, [](char c) { return isAlnum(c) || c == '_'; }))
+    die("--prefix '" + prefix +
+        "' is not a C identifier (letters, digits and '_', not starting with a "
+        "digit)");
+  SmallString<256> header(headerPath.empty() ? StringRef(outPath)
+                                             : StringRef(headerPath));
+  if (headerPath.empty())
+    sys::path::replace_extension(header, ".h");
+  // Unwritable outputs fail now, not after the (long) compilation.
+  for (StringRef file : {StringRef(outPath), StringRef(header)}) {
+    SmallString<256> dir = sys::path::parent_path(file);
+    if (dir.empty())
+      dir = ".";
+    if (!sys::fs::is_directory(dir))
+      die("cannot write '" + file + "': no directory '" + dir + "'");
+    if (sys::fs::is_directory(file))
+      die("cannot write '" + file + "': it is a directory");
+    if (sys::fs::access(dir, sys::fs::AccessMode::Write) ||
+        (sys::fs::exists(file) &&
+         sys::fs::access(file, sys::fs::AccessMode::Write)))
+      die("cannot write '" + file + "': permission denied");
+  }
   // With --json, stdout carries only the JSON object.
   raw_ostream &log = jsonOutput ? errs() : outs();
 
@@ -176,17 +200,17 @@ int main(int argc, char **argv) {
                   : objectOnly ? cpu::emitObject(*llvmModule, **tm, outPath)
                                : cpu::emitSharedLibrary(*llvmModule, **tm,
                                                         outPath, threads);
-  if (emitted)
+  if (emitted) {
+    sys::fs::remove(outPath); // no partial library
     die(toString(std::move(emitted)));
+  }
 
-  SmallString<256> header(headerPath.empty() ? StringRef(outPath)
-                                             : StringRef(headerPath));
-  if (headerPath.empty())
-    sys::path::replace_extension(header, ".h");
   std::error_code ec;
   raw_fd_ostream os(header, ec);
-  if (ec)
+  if (ec) {
+    sys::fs::remove(outPath); // the library without its header
     die("cannot write '" + header + "': " + ec.message());
+  }
   os << cpu::generateHeader(*sig, prefix,
                             flags.gpu ? cpu::EntryStyle::CUDA
                                       : cpu::EntryStyle::Host);

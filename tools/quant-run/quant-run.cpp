@@ -425,6 +425,15 @@ int main(int argc, char **argv) {
           parseAndVerify(argc, argv, "quant-run: run a model on tensor files\n",
                          binder, flags))
     die(toString(std::move(e)));
+  // quant-run runs what it compiles here: a CPU beyond this host's would
+  // stop with an illegal instruction.
+  if (std::vector<std::string> missing =
+          cpu::missingHostFeatures(flags.target.cpu);
+      !missing.empty() && !flags.gpu)
+    die("--mcpu " + flags.target.cpu + ": this host lacks " +
+        llvm::join(missing, ", ") +
+        ", so the code would stop with an illegal instruction (quant-compile "
+        "builds for other CPUs)");
   if (!samplesPath.empty() &&
       (!inputSpecs.empty() || !testData.empty() || !expectedSpecs.empty()))
     die("--samples runs a sample set: it cannot be combined with -i, "

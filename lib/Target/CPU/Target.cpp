@@ -200,6 +200,43 @@ static Expected<bool> cpuHas(StringRef cpu, ArrayRef<const char *> features) {
   return all;
 }
 
+std::vector<std::string> qc::cpu::missingHostFeatures(StringRef cpu) {
+  std::vector<std::string> missing;
+  if (cpu == "native")
+    return missing;
+  llvm::InitializeNativeTarget();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target ? target->createMCSubtargetInfo(triple, cpu, "") : nullptr);
+  if (!sti || !sti->isCPUStringValid(cpu))
+    return missing;
+  // The host's map names the instruction sets it knows of (true or false);
+  // tuning features are in neither. Only those compiled code may use count
+  // (vector and bit-manipulation sets, APX's registers and forms): system
+  // ones (xsaves, rdseed, pku, ...) are often hidden by virtual machines.
+  auto codegen = [](StringRef f) {
+    for (StringRef p :
+         {"sse",        "ssse3",  "avx",   "fma",  "f16c", "bmi",
+          "lzcnt",      "popcnt", "movbe", "amx",  "gfni", "vaes",
+          "vpclmulqdq", "adx",    "egpr",  "ndd",  "ppx",  "push2pop2",
+          "ccmp",       "xop",    "tbm",   "cmov", "cx16", "sahf"})
+      if (f.starts_with(p))
+        return true;
+    return f == "nf" || f == "zu" || f == "cf";
+  };
+  llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+  for (const llvm::SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
+    if (sti->getFeatureBits()[kv.Value] && codegen(kv.Key)) {
+      auto it = host.find(kv.Key);
+      if (it != host.end() && !it->second)
+        missing.push_back(kv.Key);
+    }
+  return missing;
+}
+
 Error qc::cpu::resolveKernels(TargetOptions &options) {
   StringRef cpu = options.cpu;
   if (options.int8Kernels == Int8Kernels::Auto ||

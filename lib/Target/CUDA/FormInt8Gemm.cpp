@@ -717,7 +717,10 @@ struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
     bool flip = isUnsigned(aTy);
     int64_t zp = int32_t(op.getAZp()) - (flip ? 128 : 0);
     std::vector<int64_t> corr(n);
-    std::vector<int8_t> mx(n * k / 2), top(fp6 ? n * k / 4 : 0),
+    // The top plane's rows padded to 16 bytes (cp.async copies 16-byte
+    // aligned chunks).
+    int64_t topCols = llvm::alignTo(k / 4, 16);
+    std::vector<int8_t> mx(n * k / 2), top(fp6 ? n * topCols : 0),
         shiftsT(blocks * n);
     for (int64_t col = 0; col < n; ++col) {
       uint64_t terms = 0;
@@ -747,7 +750,7 @@ struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
             uint32_t c = code(32 * bl + 16 * h + 4 * t + q, col);
             byte |= uint8_t(((c >> 4) & 1) << q | ((c >> 5) & 1) << (4 + q));
           }
-          top[col * k / 4 + 8 * bl + i] = int8_t(byte);
+          top[col * topCols + 8 * bl + i] = int8_t(byte);
         }
       }
       corr[col] = int64_t((biasInts ? uint64_t((*biasInts)[col]) : 0) -
@@ -766,7 +769,7 @@ struct MatMulMxToGemm : OpRewritePattern<qc::MatMulMxOp> {
     SmallVector<Value> planes{blobConstant<int8_t>(rw, loc, mx, {n, k / 2}, i8,
                                                    "qc_gemm_weights_mx")};
     if (fp6)
-      planes.push_back(blobConstant<int8_t>(rw, loc, top, {n, k / 4}, i8,
+      planes.push_back(blobConstant<int8_t>(rw, loc, top, {n, topCols}, i8,
                                             "qc_gemm_weights_mx_top"));
     Value w =
         unpackMx(rw, loc, planes, table, n, k,

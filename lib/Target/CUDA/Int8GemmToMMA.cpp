@@ -239,7 +239,9 @@ linalg::GenericOp w4Unpack(const Gemm &g) {
     auto ty = dyn_cast<MemRefType>(packed.getType());
     if (!contiguous(packed) || !packed.getDefiningOp<memref::GetGlobalOp>() ||
         !ty.getElementType().isSignlessInteger(8) ||
-        ty.getShape() != ArrayRef<int64_t>{g.n, g.k / (p ? 4 : 2)})
+        ty.getShape() !=
+            ArrayRef<int64_t>{g.n, p ? int64_t(llvm::alignTo(g.k / 4, 16))
+                                     : g.k / 2})
       return {};
   }
   return unpack;

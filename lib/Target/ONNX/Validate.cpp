@@ -208,6 +208,8 @@ LogicalResult ModelImporter::checkNode(const onnx::NodeProto &node) {
                      << "; it must be finite and not negative (--allow-invalid "
                         "accepts the model)";
     } else if (strict && name == "direction" && a.has_s() &&
+               (node.op_type() == "RNN" || node.op_type() == "GRU" ||
+                node.op_type() == "LSTM") &&
                a.s() != "forward" && a.s() != "reverse" &&
                a.s() != "bidirectional") {
       return fail(a) << "is '" << a.s()

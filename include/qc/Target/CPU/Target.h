@@ -34,6 +34,11 @@ namespace qc::cpu {
 /// unknown CPU, is an error. Idempotent.
 llvm::Error resolveKernels(TargetOptions &options);
 
+/// The instruction-set features CPU `cpu` (an LLVM CPU name; "native": none)
+/// has and this host lacks: code built for it may stop with SIGILL here.
+/// Unknown CPUs give none (resolveKernels reports them).
+std::vector<std::string> missingHostFeatures(llvm::StringRef cpu);
+
 /// The instruction sets of resolved kernel choices (None for Auto).
 kernels::Int8ISA int8ISA(Int8Kernels choice);
 kernels::F32ISA f32ISA(F32Kernels choice);

@@ -47,14 +47,14 @@ inline constexpr llvm::StringLiteral kFp8GemmAttr = "qc.fp8_gemm";
 inline constexpr llvm::StringLiteral kMxUnpackAttr = "qc.mx_unpack";
 
 /// The unit attribute that marks the linalg.generic decoding MXFP6 (E2M3)
-/// weights: (nibbles[N, K/2] i8, top[N, K/4] i8) -> W[N, K] i8, W = 8 x the
-/// E2M3 value of each code. A code's low 4 bits (e0 and the mantissa) are
-/// in the nibble plane as W4's (qc::cuda::kW4UnpackAttr: byte 16 g + j holds
-/// k = 32 g + j low and 32 g + 16 + j high); its e1 and sign bits in the top
-/// plane, byte 8 g + 2 t + h (t < 4, h < 2) for k = 32 g + 16 h + 4 t + q
-/// (q < 4): e1 at bit q, the sign at bit 4 + q. An ldmatrix word of the
-/// nibbles and the 16 bits at byte 8 g + 2 t are then lane t's codes of
-/// both B registers of an m16n8k32 mma.
+/// weights: (nibbles[N, K/2] i8, top[N, K'] i8, K' = K/4 rounded up to 16
+/// bytes for cp.async) -> W[N, K] i8, W = 8 x the E2M3 value of each code.
+/// A code's low 4 bits (e0 and the mantissa) are in the nibble plane as W4's
+/// (qc::cuda::kW4UnpackAttr: byte 16 g + j holds k = 32 g + j low and 32 g + 16
+/// + j high); its e1 and sign bits in the top plane, byte 8 g + 2 t + h (t < 4,
+/// h < 2) for k = 32 g + 16 h + 4 t + q (q < 4): e1 at bit q, the sign at bit 4
+/// + q. An ldmatrix word of the nibbles and the 16 bits at byte 8 g + 2 t are
+/// then lane t's codes of both B registers of an m16n8k32 mma.
 inline constexpr llvm::StringLiteral kMx6UnpackAttr = "qc.mx6_unpack";
 
 /// The unit attribute that marks an MX GEMM linalg.generic (qc-cuda-form-

@@ -7,6 +7,11 @@
 
 using namespace mlir;
 
+/// A splat (one stored value) of more elements than this is not expanded
+/// (2^28: 1 GiB of floats): a model declaring a 2^32 x 12 splat must not
+/// exhaust memory; the callers treat it as a non-constant.
+static constexpr int64_t kMaxExpandedSplat = int64_t(1) << 28;
+
 std::optional<std::vector<char>> qc::readElementBytes(Attribute attr) {
   if (auto res = dyn_cast_or_null<DenseResourceElementsAttr>(attr)) {
     AsmResourceBlob *blob = res.getRawHandle().getBlob();
@@ -25,6 +30,8 @@ std::optional<std::vector<char>> qc::readElementBytes(Attribute attr) {
     return out;
   }
   ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat() && dense.getNumElements() > kMaxExpandedSplat)
+    return std::nullopt;
   if (dense.isSplat())
     for (int64_t i = 0, n = dense.getNumElements(); i < n; ++i)
       out.insert(out.end(), raw.begin(), raw.end());
@@ -46,6 +53,8 @@ std::optional<std::vector<int64_t>> qc::readIntegerElements(Attribute attr,
     return isSigned ? v.getSExtValue() : int64_t(v.getZExtValue());
   };
   if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    if (dense.isSplat() && dense.getNumElements() > kMaxExpandedSplat)
+      return std::nullopt;
     for (const APInt &v : dense.getValues<APInt>())
       out.push_back(extend(v));
     return out;
@@ -75,7 +84,8 @@ std::optional<std::vector<float>> qc::readFloatElements(Attribute attr) {
     return std::vector<float>(values->begin(), values->end());
   }
   if (auto dense = dyn_cast_or_null<DenseFPElementsAttr>(attr)) {
-    if (!dense.getElementType().isF32())
+    if (!dense.getElementType().isF32() ||
+        (dense.isSplat() && dense.getNumElements() > kMaxExpandedSplat))
       return std::nullopt;
     std::vector<float> out;
     for (APFloat f : dense.getValues<APFloat>())
