@@ -150,7 +150,7 @@ static StringRef headerField(StringRef header, StringRef key) {
   return rest.take_until([](char c) { return c == ',' || c == '}'; }).trim();
 }
 
-static Expected<HostTensor> parseNpy(StringRef bytes, StringRef what) {
+Expected<HostTensor> qc::parseNpy(StringRef bytes, StringRef what) {
   if (!bytes.starts_with("\x93NUMPY") || bytes.size() < 10)
     return fail(what + " is not a .npy file (no \\x93NUMPY magic)");
   unsigned major = uint8_t(bytes[6]);
@@ -257,8 +257,12 @@ Expected<std::vector<HostTensor>> qc::readNpz(StringRef path) {
                                    /*RequiresNullTerminator=*/false);
   if (!buf)
     return fail("cannot read '" + path + "': " + buf.getError().message());
-  StringRef zip = (*buf)->getBuffer();
-  std::string what = "'" + path.str() + "'";
+  return parseNpz((*buf)->getBuffer(), "'" + path.str() + "'");
+}
+
+Expected<std::vector<HostTensor>> qc::parseNpz(StringRef zip,
+                                               StringRef whatRef) {
+  std::string what = whatRef.str();
   // End of central directory: the last "PK\5\6" record.
   size_t eocd = zip.size() >= 22 ? zip.rfind(StringRef("PK\x05\x06", 4))
                                  : StringRef::npos;

@@ -31,6 +31,12 @@ std::string formatShape(llvm::ArrayRef<int64_t> shape);
 llvm::Expected<HostTensor> readNpy(llvm::StringRef path);
 /// Reads every array of a .npz archive (stored or deflated), named by key.
 llvm::Expected<std::vector<HostTensor>> readNpz(llvm::StringRef path);
+/// The same from the file's bytes (`what` names it in errors; the fuzz
+/// targets call these).
+llvm::Expected<HostTensor> parseNpy(llvm::StringRef bytes,
+                                    llvm::StringRef what);
+llvm::Expected<std::vector<HostTensor>> parseNpz(llvm::StringRef bytes,
+                                                 llvm::StringRef what);
 /// Reads an ONNX TensorProto .pb file; the name is the proto's.
 llvm::Expected<HostTensor> readTensorProto(llvm::StringRef path);
 /// Reads a tensor file by extension: .npy, .pb (a .npz must hold one array).
