@@ -70,7 +70,9 @@ for t in ${only//,/ }; do
   log=$build/fuzz-$t.log
   echo "fuzz.sh: qc-fuzz-$t for ${seconds}s (runs $runs), log $log"
   # Inputs over 1 MiB, 4 GiB of memory or 10 s an input are findings too.
-  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+  # allow_user_poisoning=0: LLVM's headers, compiled here with ASan, poison
+  # the BumpPtrAllocator slabs that libMLIR.so (built without it) fills.
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:allow_user_poisoning=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$build/bin/qc-fuzz-$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" \
       -runs="$runs" -max_len=1048576 -rss_limit_mb=4096 -timeout=10 \

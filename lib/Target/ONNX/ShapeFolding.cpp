@@ -14,7 +14,9 @@
 #include "onnx/shape_inference/implementation.h"
 
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 
 namespace {
 
@@ -445,8 +447,68 @@ private:
 
 } // namespace
 
+/// ONNX 1.12's convolution and pooling inference indexes the weight's dims
+/// and the attributes by the input's rank without checking them (an input
+/// of rank 3 with a rank-4 weight read out of bounds: found by
+/// scripts/fuzz.sh). Every version of those ops' schemas gets its inference
+/// function wrapped in the checks, which fail as inference errors do.
+static void guardConvPoolInference() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Op type, index of the weight (-1: none).
+    const std::pair<const char *, int> ops[] = {
+        {"Conv", 1},          {"ConvInteger", 1}, {"QLinearConv", 3},
+        {"ConvTranspose", 1}, {"MaxPool", -1},    {"AveragePool", -1},
+        {"LpPool", -1}};
+    for (auto [name, w] : ops) {
+      std::set<const onnx::OpSchema *> seen;
+      for (int v = 1; v <= 30; ++v) {
+        const onnx::OpSchema *s = onnx::OpSchemaRegistry::Schema(name, v, "");
+        if (!s || !seen.insert(s).second ||
+            !s->has_type_and_shape_inference_function())
+          continue;
+        onnx::InferenceFunction inner = s->GetTypeAndShapeInferenceFunction();
+        const_cast<onnx::OpSchema *>(s)->TypeAndShapeInferenceFunction(
+            [inner, w](onnx::InferenceContext &ctx) {
+              auto rankOf = [&](int i) -> int {
+                if (i < 0 || size_t(i) >= ctx.getNumInputs())
+                  return -1;
+                const onnx::TypeProto *t = ctx.getInputType(i);
+                if (!t || !t->has_tensor_type() ||
+                    !t->tensor_type().has_shape())
+                  return -1;
+                return t->tensor_type().shape().dim_size();
+              };
+              int r = rankOf(0);
+              if (r >= 0) {
+                if (r < 3)
+                  fail_shape_inference("input X has rank ", r,
+                                       "; it needs 3 or more (N, C, ...)");
+                int rw = rankOf(w);
+                if (rw >= 0 && rw != r)
+                  fail_shape_inference("the weight has rank ", rw,
+                                       " but input X has rank ", r);
+                for (const char *a : {"kernel_shape", "strides", "dilations",
+                                      "pads", "output_padding"}) {
+                  const onnx::AttributeProto *attr = ctx.getAttribute(a);
+                  int want = std::string(a) == "pads" ? 2 * (r - 2) : r - 2;
+                  if (attr && attr->ints_size() != want)
+                    fail_shape_inference("attribute ", a, " has ",
+                                         attr->ints_size(), " values; rank-", r,
+                                         " input X needs ", want);
+                }
+              }
+              if (inner)
+                inner(ctx);
+            });
+      }
+    }
+  });
+}
+
 bool qc::onnx_import::inferShapesAndFold(onnx::ModelProto &model,
                                          std::string &error) {
+  guardConvPoolInference();
   try {
     for (int round = 0; round < 16; ++round) {
       onnx::shape_inference::InferShapes(

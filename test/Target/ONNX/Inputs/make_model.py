@@ -275,6 +275,22 @@ def bad_typed_count():
     return model([n], [vi("x", [2, 3])], [vi("y", None)], [w])
 
 
+def conv_rank_mismatch(op):
+    """A rank-3 input with a rank-4 weight (found by scripts/fuzz.sh: ONNX
+    1.12's inference read past the input's dims, a SEGV)."""
+    if op == "QLinearConv":
+        ins = ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"]
+        inits = [helper.make_tensor(n, TensorProto.FLOAT, [], [1.0]) for n in ("xs", "ws", "ys")]
+        inits += [helper.make_tensor(n, TensorProto.UINT8, [], [0]) for n in ("xz", "wz", "yz")]
+        inits.append(helper.make_tensor("w", TensorProto.UINT8, [1, 1, 1, 1], [1]))
+        x = vi("x", [1, 7, 7], TensorProto.UINT8)
+    else:
+        ins, inits, x = ["x", "w"], [tensor("w", [1, 1, 1, 1])], vi("x", [1, 7, 7])
+    n = helper.make_node(op, ins, ["y"], name="conv_rank")
+    return model([n], [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                 inits, opset=10)
+
+
 def dup_output():
     # Two nodes define 'y': the first was silently dropped.
     nodes = [helper.make_node("Relu", ["x"], ["y"], name="first"),
@@ -349,6 +365,8 @@ MODELS = {
                           strides=[0, 1])], [vi("x", [1, 2, 6, 6])], [vi("y", None)]),
     "d2s_huge": lambda: depth_to_space(1 << 31),
     "bad_raw_length": bad_raw_length, "bad_typed_count": bad_typed_count,
+    "qlinearconv_rank": lambda: conv_rank_mismatch("QLinearConv"),
+    "conv_rank": lambda: conv_rank_mismatch("Conv"),
     "dup_output": dup_output, "dup_graph_output": dup_graph_output,
     "unsorted": unsorted, "cycle": cycle, "unknown_attr": unknown_attr,
     "bn_eps_negative": lambda: bn_epsilon(-1.0), "bn_eps_nan": lambda: bn_epsilon(float("nan")),
