@@ -177,6 +177,20 @@ qc::cpu::createTargetMachine(const TargetOptions &targetOptions, bool jit) {
   return tm;
 }
 
+/// The subtarget of LLVM CPU `cpu` on this host's triple; null if unknown.
+static std::unique_ptr<llvm::MCSubtargetInfo> subtargetOf(StringRef cpu) {
+  llvm::InitializeNativeTarget();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target ? target->createMCSubtargetInfo(triple, cpu, "") : nullptr);
+  if (!sti || !sti->isCPUStringValid(cpu))
+    return nullptr;
+  return sti;
+}
+
 /// Whether `cpu` ("native": the host) has every one of `features`.
 static Expected<bool> cpuHas(StringRef cpu, ArrayRef<const char *> features) {
   bool all = true;
@@ -186,14 +200,8 @@ static Expected<bool> cpuHas(StringRef cpu, ArrayRef<const char *> features) {
       all &= host.lookup(f);
     return all;
   }
-  llvm::InitializeNativeTarget();
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(
-      target ? target->createMCSubtargetInfo(triple, cpu, "") : nullptr);
-  if (!sti || !sti->isCPUStringValid(cpu))
+  std::unique_ptr<llvm::MCSubtargetInfo> sti = subtargetOf(cpu);
+  if (!sti)
     return fail("unknown CPU '" + cpu + "'");
   for (const char *f : features)
     all &= sti->checkFeatures(std::string("+") + f);
@@ -204,14 +212,8 @@ std::vector<std::string> qc::cpu::missingHostFeatures(StringRef cpu) {
   std::vector<std::string> missing;
   if (cpu == "native")
     return missing;
-  llvm::InitializeNativeTarget();
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(
-      target ? target->createMCSubtargetInfo(triple, cpu, "") : nullptr);
-  if (!sti || !sti->isCPUStringValid(cpu))
+  std::unique_ptr<llvm::MCSubtargetInfo> sti = subtargetOf(cpu);
+  if (!sti)
     return missing;
   // The host's map names the instruction sets it knows of (true or false);
   // tuning features are in neither. Only those compiled code may use count

@@ -13,6 +13,7 @@
 
 #include "onnx/shape_inference/implementation.h"
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -447,20 +448,65 @@ private:
 
 } // namespace
 
-/// ONNX 1.12's convolution and pooling inference indexes the weight's dims
-/// and the attributes by the input's rank without checking them (an input
-/// of rank 3 with a rank-4 weight read out of bounds: found by
-/// scripts/fuzz.sh). Every version of those ops' schemas gets its inference
-/// function wrapped in the checks, which fail as inference errors do.
-static void guardConvPoolInference() {
+/// The rank of input `i` where inference knows it, else -1.
+static int inputRank(onnx::InferenceContext &ctx, int i) {
+  if (i < 0 || size_t(i) >= ctx.getNumInputs())
+    return -1;
+  const onnx::TypeProto *t = ctx.getInputType(i);
+  if (!t || !t->has_tensor_type() || !t->tensor_type().has_shape())
+    return -1;
+  return t->tensor_type().shape().dim_size();
+}
+
+/// Convolution and pooling: input X (0) of rank 3 or more, the weight
+/// (input `w`, -1: none) of X's rank, the spatial attributes' lengths.
+static void checkConvPool(onnx::InferenceContext &ctx, int w) {
+  int r = inputRank(ctx, 0);
+  if (r < 0)
+    return;
+  if (r < 3)
+    fail_shape_inference("input X has rank ", r,
+                         "; it needs 3 or more (N, C, ...)");
+  int rw = inputRank(ctx, w);
+  if (rw >= 0 && rw != r)
+    fail_shape_inference("the weight has rank ", rw, " but input X has rank ",
+                         r);
+  for (const char *a :
+       {"kernel_shape", "strides", "dilations", "pads", "output_padding"}) {
+    const onnx::AttributeProto *attr = ctx.getAttribute(a);
+    int want = std::string(a) == "pads" ? 2 * (r - 2) : r - 2;
+    if (attr && attr->ints_size() != want)
+      fail_shape_inference("attribute ", a, " has ", attr->ints_size(),
+                           " values; rank-", r, " input X needs ", want);
+  }
+}
+
+/// Gemm: A and B are matrices.
+static void checkGemm(onnx::InferenceContext &ctx) {
+  for (int i = 0; i < 2; ++i)
+    if (int r = inputRank(ctx, i); r >= 0 && r != 2)
+      fail_shape_inference("input ", i == 0 ? "A" : "B", " has rank ", r,
+                           "; Gemm takes matrices");
+}
+
+/// ONNX 1.12's inference of these ops indexes inputs' dims and attributes
+/// by ranks it never checks (a rank-3 Conv input with a rank-4 weight, a
+/// rank-1 Gemm B read out of bounds: found by scripts/fuzz.sh). Every
+/// version of their schemas gets its inference function wrapped in the
+/// checks, which fail as inference errors do.
+static void guardInference() {
   static std::once_flag once;
   std::call_once(once, [] {
-    // Op type, index of the weight (-1: none).
-    const std::pair<const char *, int> ops[] = {
-        {"Conv", 1},          {"ConvInteger", 1}, {"QLinearConv", 3},
-        {"ConvTranspose", 1}, {"MaxPool", -1},    {"AveragePool", -1},
-        {"LpPool", -1}};
-    for (auto [name, w] : ops) {
+    using Check = std::function<void(onnx::InferenceContext &)>;
+    auto conv = [](int w) -> Check {
+      return [w](onnx::InferenceContext &ctx) { checkConvPool(ctx, w); };
+    };
+    const std::pair<const char *, Check> ops[] = {
+        {"Conv", conv(1)},        {"ConvInteger", conv(1)},
+        {"QLinearConv", conv(3)}, {"ConvTranspose", conv(1)},
+        {"MaxPool", conv(-1)},    {"AveragePool", conv(-1)},
+        {"LpPool", conv(-1)},     {"Gemm", checkGemm}};
+    for (const auto &[name, check] : ops) {
       std::set<const onnx::OpSchema *> seen;
       for (int v = 1; v <= 30; ++v) {
         const onnx::OpSchema *s = onnx::OpSchemaRegistry::Schema(name, v, "");
@@ -469,35 +515,8 @@ static void guardConvPoolInference() {
           continue;
         onnx::InferenceFunction inner = s->GetTypeAndShapeInferenceFunction();
         const_cast<onnx::OpSchema *>(s)->TypeAndShapeInferenceFunction(
-            [inner, w](onnx::InferenceContext &ctx) {
-              auto rankOf = [&](int i) -> int {
-                if (i < 0 || size_t(i) >= ctx.getNumInputs())
-                  return -1;
-                const onnx::TypeProto *t = ctx.getInputType(i);
-                if (!t || !t->has_tensor_type() ||
-                    !t->tensor_type().has_shape())
-                  return -1;
-                return t->tensor_type().shape().dim_size();
-              };
-              int r = rankOf(0);
-              if (r >= 0) {
-                if (r < 3)
-                  fail_shape_inference("input X has rank ", r,
-                                       "; it needs 3 or more (N, C, ...)");
-                int rw = rankOf(w);
-                if (rw >= 0 && rw != r)
-                  fail_shape_inference("the weight has rank ", rw,
-                                       " but input X has rank ", r);
-                for (const char *a : {"kernel_shape", "strides", "dilations",
-                                      "pads", "output_padding"}) {
-                  const onnx::AttributeProto *attr = ctx.getAttribute(a);
-                  int want = std::string(a) == "pads" ? 2 * (r - 2) : r - 2;
-                  if (attr && attr->ints_size() != want)
-                    fail_shape_inference("attribute ", a, " has ",
-                                         attr->ints_size(), " values; rank-", r,
-                                         " input X needs ", want);
-                }
-              }
+            [inner, check = check](onnx::InferenceContext &ctx) {
+              check(ctx);
               if (inner)
                 inner(ctx);
             });
@@ -508,7 +527,7 @@ static void guardConvPoolInference() {
 
 bool qc::onnx_import::inferShapesAndFold(onnx::ModelProto &model,
                                          std::string &error) {
-  guardConvPoolInference();
+  guardInference();
   try {
     for (int round = 0; round < 16; ++round) {
       onnx::shape_inference::InferShapes(

@@ -291,6 +291,14 @@ def conv_rank_mismatch(op):
                  inits, opset=10)
 
 
+def gemm_rank1():
+    """Opset 6 Gemm with a rank-1 B (found by scripts/fuzz.sh: ONNX 1.12's
+    inference read B's second dim past its end)."""
+    n = helper.make_node("Gemm", ["a", "b", "c"], ["y"], name="gemm_rank1", broadcast=1)
+    return model([n], [vi("a", [2, 3]), vi("b", [4])], [vi("y", [2, 4])],
+                 [tensor("c", [4])], opset=6)
+
+
 def dup_output():
     # Two nodes define 'y': the first was silently dropped.
     nodes = [helper.make_node("Relu", ["x"], ["y"], name="first"),
@@ -367,6 +375,7 @@ MODELS = {
     "bad_raw_length": bad_raw_length, "bad_typed_count": bad_typed_count,
     "qlinearconv_rank": lambda: conv_rank_mismatch("QLinearConv"),
     "conv_rank": lambda: conv_rank_mismatch("Conv"),
+    "gemm_rank1": gemm_rank1,
     "dup_output": dup_output, "dup_graph_output": dup_graph_output,
     "unsorted": unsorted, "cycle": cycle, "unknown_attr": unknown_attr,
     "bn_eps_negative": lambda: bn_epsilon(-1.0), "bn_eps_nan": lambda: bn_epsilon(float("nan")),
