@@ -253,10 +253,18 @@ LogicalResult ModelImporter::validateGraph(onnx::GraphProto &graph,
   llvm::StringSet<> initializers;
   for (const onnx::TensorProto &t : graph.initializer())
     initializers.insert(t.name());
-  for (const onnx::ValueInfoProto &in : graph.input())
-    if (!initializers.contains(in.name()) && // pre-IR4: listed in both
-        failed(define(in.name(), "a graph input")))
+  for (const onnx::ValueInfoProto &in : graph.input()) {
+    if (initializers.contains(in.name()))
+      continue; // pre-IR4: listed in both
+    if (failed(define(in.name(), "a graph input")))
       return failure();
+    // ONNX's inference dereferences the types of inputs (a null one
+    // crashed it at opset 77: found by scripts/fuzz.sh).
+    if (!in.has_type() || (in.type().has_tensor_type() &&
+                           in.type().tensor_type().elem_type() == 0))
+      return emitError(loc) << "graph input '" << in.name()
+                            << "' has no element type";
+  }
 
   // Every node's outputs, to tell a later producer from none.
   llvm::StringMap<int> producedAt;

@@ -299,6 +299,15 @@ def gemm_rank1():
                  [tensor("c", [4])], opset=6)
 
 
+def untyped_input():
+    """A graph input without an element type at opset 77 (found by
+    scripts/fuzz.sh: ONNX 1.12's inference dereferenced its null type)."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+             helper.make_node("Reshape", ["x", "s"], ["y"], name="reshape")]
+    x = helper.make_tensor_value_info("x", TensorProto.UNDEFINED, None)
+    return model(nodes, [x], [vi("y", None)], opset=77)
+
+
 def dup_output():
     # Two nodes define 'y': the first was silently dropped.
     nodes = [helper.make_node("Relu", ["x"], ["y"], name="first"),
@@ -376,6 +385,7 @@ MODELS = {
     "qlinearconv_rank": lambda: conv_rank_mismatch("QLinearConv"),
     "conv_rank": lambda: conv_rank_mismatch("Conv"),
     "gemm_rank1": gemm_rank1,
+    "untyped_input": untyped_input,
     "dup_output": dup_output, "dup_graph_output": dup_graph_output,
     "unsorted": unsorted, "cycle": cycle, "unknown_attr": unknown_attr,
     "bn_eps_negative": lambda: bn_epsilon(-1.0), "bn_eps_nan": lambda: bn_epsilon(float("nan")),
