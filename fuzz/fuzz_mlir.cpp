@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Support/NestingLimit.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static std::unique_ptr<mlir::MLIRContext> ctx;
@@ -34,7 +36,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ctx->loadAllAvailableDialects();
     ctx->getDiagEngine().registerHandler([](mlir::Diagnostic &) {});
   }
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // MLIR's lexer reads up to a terminating NUL, as the tools' buffers (read
+  // from files) have: a std::string gives the input one.
+  std::string text(reinterpret_cast<const char *>(data), size);
+  // What the tools refuse before parsing (MLIR's parser recursion).
+  if (qc::findExcessiveNesting(text))
+    return 0;
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(text, ctx.get());
   if (module)

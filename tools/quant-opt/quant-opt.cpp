@@ -4,6 +4,7 @@
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/Pipelines.h"
 #include "qc/Quantization/Passes.h"
+#include "qc/Support/NestingLimit.h"
 #include "qc/Target/CPU/Pipelines.h"
 #include "qc/Target/CUDA/Pipelines.h"
 #include "qc/Transforms/Passes.h"
@@ -14,6 +15,8 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -35,7 +38,20 @@ int main(int argc, char **argv) {
   qc::cuda::registerCUDAPipelines();
   // assign-bit-widths: the quantization library (CBC).
   qc::registerQCQuantizationPasses();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
+  auto [input, output] = mlir::registerAndParseCLIOptions(
       argc, argv, "quant-opt: the quantization compiler's optimizer driver\n",
-      registry));
+      registry);
+  // Text nested deeper than the parser's recursion can take is refused
+  // (a file; standard input is read once, by the parser).
+  if (input != "-") {
+    if (auto buf = llvm::MemoryBuffer::getFile(input, /*IsText=*/true))
+      if (auto at = qc::findExcessiveNesting((*buf)->getBuffer())) {
+        llvm::errs() << input << ":" << at->first << ":" << at->second
+                     << ": error: brackets nested deeper than "
+                     << qc::kMaxTextNesting << " levels\n";
+        return 1;
+      }
+  }
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, input, output, registry));
 }

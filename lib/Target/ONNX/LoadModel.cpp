@@ -1,4 +1,5 @@
 //===- LoadModel.cpp - an ONNX file or an .mlir module of graph ops -------===//
+#include "qc/Support/NestingLimit.h"
 #include "qc/Target/ONNX/Import.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -19,6 +20,11 @@ OwningOpRef<ModuleOp> qc::loadModel(StringRef path,
     return nullptr;
   }
   if (llvm::sys::path::extension(path) == ".mlir") {
+    if (auto at = findExcessiveNesting((*buf)->getBuffer())) {
+      emitError(FileLineColLoc::get(context, path, at->first, at->second))
+          << "brackets nested deeper than " << kMaxTextNesting << " levels";
+      return nullptr;
+    }
     llvm::SourceMgr sourceMgr;
     sourceMgr.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
     return parseSourceFile<ModuleOp>(sourceMgr, context);
