@@ -56,6 +56,13 @@ for i, (dt, shape) in enumerate([("<f4", (2, 3)), ("|u1", (4,)), ("<i8", (1, 2, 
     data = open(os.path.join(seeds, "tensors", "z%d.npz" % i), "rb").read()
     os.remove(os.path.join(seeds, "tensors", "z%d.npz" % i))
     open(os.path.join(seeds, "tensors", "z%d.bin" % i), "wb").write(b"\1" + data)
+# ONNX TensorProtos: the backend tests' inputs and outputs (first byte 2).
+pbs = sorted(glob.glob("/usr/share/libonnx-testdata/data/node/*/test_data_set_0/*.pb"))
+for f in pbs[::8]:
+    data = open(f, "rb").read()
+    if len(data) <= 65536:
+        h = hashlib.md5(f.encode()).hexdigest()[:16]
+        open(os.path.join(seeds, "tensors", "p%s.bin" % h), "wb").write(b"\2" + data)
 open(os.path.join(seeds, "json", "stats.json"), "w").write(
     '{"version": 1, "method": "minmax", "tensors": {"x": {"min": -1.0, "max": 2.0}}}')
 open(os.path.join(seeds, "json", "table.json"), "w").write(

@@ -12,6 +12,8 @@ PKGS=(
   clang-22
   # the OpenMP runtime that multi-threaded models (--threads N) call
   libomp-22-dev
+  # clang's sanitizer and libFuzzer runtimes (scripts/fuzz.sh, -DQC_FUZZ=ON)
+  libclang-rt-22-dev
   # ONNX: protobuf and ONNX's schema, plus the backend test models
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   # integer programming

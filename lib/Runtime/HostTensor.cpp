@@ -7,6 +7,7 @@
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -183,7 +184,10 @@ Expected<HostTensor> qc::parseNpy(StringRef bytes, StringRef what) {
       return fail(what + " has a bad shape in its header");
     t.shape.push_back(v);
   }
-  int64_t n = t.numElements() * dtypeSize(t.dtype);
+  int64_t n = dtypeSize(t.dtype);
+  for (int64_t d : t.shape)
+    if (llvm::MulOverflow(n, d, n))
+      return fail(what + " has a shape too large for 64-bit sizes");
   StringRef payload = bytes.drop_front(start + headerLen);
   if (int64_t(payload.size()) < n)
     return fail(what + " holds " + Twine(payload.size()) + " data bytes, " +
@@ -237,6 +241,11 @@ Error qc::writeNpy(StringRef path, const HostTensor &t) {
 
 static Expected<std::string> inflateRaw(StringRef in, uint64_t outSize,
                                         const Twine &what) {
+  // Deflate expands at most 1032:1: a larger declared size is a lie, and
+  // must not be allocated.
+  if (outSize > uint64_t(in.size()) * 1032 + 1024)
+    return fail(what + " is corrupt (declares " + Twine(outSize) +
+                " bytes from " + Twine(in.size()) + " compressed)");
   std::string out(outSize, '\0');
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)

@@ -49,6 +49,7 @@
 #include <cstring>
 #include <malloc.h>
 #include <map>
+#include <unistd.h>
 
 using namespace llvm;
 using namespace qc;
@@ -363,7 +364,16 @@ struct OutputBuffers {
     for (auto [i, spec] : llvm::enumerate(sig.outputs)) {
       HostTensor &t = tensors[i];
       t = HostTensor{spec.name, spec.dtype, spec.shape, {}};
-      t.data.assign(spec.numElements() * dtypeSize(spec.dtype), 0);
+      // Output sizes are bounded when compiling (qc::kMaxTensorBytes), not
+      // by this machine's memory.
+      uint64_t bytes = uint64_t(spec.numElements()) * dtypeSize(spec.dtype);
+      uint64_t memory =
+          uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE));
+      if (bytes > memory)
+        die("output '" + spec.name + "' of shape " + formatShape(spec.shape) +
+            " needs " + Twine(bytes) + " bytes, more than this machine's " +
+            Twine(memory));
+      t.data.assign(bytes, 0);
       args.push_back({t.data.data(), t.shape.data(), int32_t(t.shape.size()),
                       int32_t(t.dtype)});
     }

@@ -1,6 +1,7 @@
 //===- Target.cpp - the x86 CPU target: lowering, LLVM IR, emission -------===//
 #include "qc/Target/CPU/Target.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Target/CPU/Pipelines.h"
 
@@ -88,7 +89,7 @@ FailureOr<ModelSignature> qc::cpu::lowerInTwoHalves(
     return failure();
   }
   FailureOr<ModelSignature> sig = getModelSignature(graph);
-  if (failed(sig))
+  if (failed(sig) || failed(checkTensorSizes(module)))
     return failure();
   PassManager first(module.getContext());
   CreateEntryPointOptions entry;

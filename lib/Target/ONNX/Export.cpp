@@ -26,6 +26,7 @@
 #include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Support/NestingLimit.h"
 #include "qc/Target/ONNX/Import.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -35,11 +36,13 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -957,18 +960,30 @@ LogicalResult qc::exportONNXQDQ(ModuleOp module, llvm::raw_ostream &os) {
 }
 
 void qc::registerONNXExportTranslation() {
-  TranslateFromMLIRRegistration reg(
+  // Registered on the source text rather than on a parsed module: the text's
+  // bracket depth is checked before MLIR's recursive parser reads it.
+  TranslateRegistration reg(
       "export-onnx-qdq",
       "Export a quantized (QDQ-form) or float module as an ONNX model (opset "
       "17)",
-      [](Operation *op, llvm::raw_ostream &os) -> LogicalResult {
-        auto module = dyn_cast<ModuleOp>(op);
-        if (!module)
-          return op->emitError() << "export needs a module";
-        return exportONNXQDQ(module, os);
-      },
-      [](DialectRegistry &registry) {
+      [](const std::shared_ptr<llvm::SourceMgr> &sourceMgr,
+         llvm::raw_ostream &os, MLIRContext *context) -> LogicalResult {
+        const llvm::MemoryBuffer *buf =
+            sourceMgr->getMemoryBuffer(sourceMgr->getMainFileID());
+        if (auto at = qc::findExcessiveNesting(buf->getBuffer()))
+          return emitError(FileLineColLoc::get(context,
+                                               buf->getBufferIdentifier(),
+                                               at->first, at->second))
+                 << "brackets nested deeper than " << qc::kMaxTextNesting
+                 << " levels";
+        DialectRegistry registry;
         registry.insert<QCDialect, func::FuncDialect, arith::ArithDialect,
                         quant::QuantDialect>();
+        context->appendDialectRegistry(registry);
+        OwningOpRef<ModuleOp> module =
+            parseSourceFile<ModuleOp>(*sourceMgr, ParserConfig(context));
+        if (!module)
+          return failure();
+        return exportONNXQDQ(*module, os);
       });
 }

@@ -3,6 +3,7 @@
 #include "ShapeFolding.h"
 #include <set>
 
+#include "qc/Dialect/QC/IR/ElementsData.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 
@@ -72,6 +73,10 @@ Type qc::onnx_import::convertElementType(int32_t dt, MLIRContext *ctx) {
   }
 }
 
+unsigned qc::onnx_import::rawElementBits(Type elt) {
+  return elt.isInteger(1) ? 8 : elt.getIntOrFloatBitWidth();
+}
+
 static std::string dataTypeName(int32_t dt) {
   if (onnx::TensorProto_DataType_IsValid(dt))
     return onnx::TensorProto_DataType_Name(onnx::TensorProto_DataType(dt));
@@ -128,6 +133,19 @@ FailureOr<RankedTensorType> ModelImporter::convertType(const onnx::TypeProto &t,
     if (d.has_dim_value() && d.dim_value() < 0)
       return emitError(loc) << what << " has negative dim " << d.dim_value();
     dims.push_back(d.has_dim_value() ? d.dim_value() : ShapedType::kDynamic);
+  }
+  std::optional<int64_t> bytes = tensorBytes(dims, elt);
+  if (!bytes || *bytes > kMaxTensorBytes) {
+    InFlightDiagnostic diag = emitError(loc) << what << " of shape [";
+    for (auto [i, d] : llvm::enumerate(dims)) {
+      diag << (i ? ", " : "");
+      if (ShapedType::isDynamic(d))
+        diag << "?";
+      else
+        diag << d;
+    }
+    return diag << "] holds more than the largest tensor supported "
+                << "(2^36 bytes)";
   }
   return RankedTensorType::get(dims, elt);
 }
@@ -246,9 +264,8 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
   SmallVector<int64_t> dims(t.dims().begin(), t.dims().end());
   // 4-bit types travel two to a byte (low nibble first); in MLIR each takes
   // a byte.
-  bool nibbles = elt.getIntOrFloatBitWidth() == 4;
-  unsigned eltBytes =
-      elt.isInteger(1) || nibbles ? 1 : elt.getIntOrFloatBitWidth() / 8;
+  bool nibbles = rawElementBits(elt) == 4;
+  unsigned eltBytes = nibbles ? 1 : rawElementBits(elt) / 8;
   // A corrupt file may claim negative dims or more bytes than exist.
   int64_t n = 1;
   for (int64_t d : dims)
@@ -451,7 +468,7 @@ OwningOpRef<ModuleOp> ModelImporter::import(onnx::ModelProto &model) {
   func::ReturnOp::create(builder, fileLoc(), *results);
   func.setFunctionType(
       builder.getFunctionType(argTypes, ValueRange(*results).getTypes()));
-  if (failed(verify(*module)))
+  if (failed(verify(*module)) || failed(checkTensorSizes(*module)))
     return nullptr;
   return module;
 }
@@ -672,38 +689,43 @@ LogicalResult qc::readONNXTensorFile(StringRef path, ONNXTensorFile &out,
     error = "cannot read '" + path.str() + "': " + buf.getError().message();
     return failure();
   }
+  return parseONNXTensor((*buf)->getBuffer(), "'" + path.str() + "'", out,
+                         error);
+}
+
+LogicalResult qc::parseONNXTensor(StringRef bytes, StringRef what,
+                                  ONNXTensorFile &out, std::string &error) {
   onnx::TensorProto t;
-  if ((*buf)->getBufferSize() > size_t(INT_MAX) ||
-      !t.ParseFromArray((*buf)->getBufferStart(),
-                        int((*buf)->getBufferSize()))) {
-    error = "'" + path.str() + "' is not a serialized ONNX TensorProto";
+  if (bytes.size() > size_t(INT_MAX) ||
+      !t.ParseFromArray(bytes.data(), int(bytes.size()))) {
+    error = what.str() + " is not a serialized ONNX TensorProto";
     return failure();
   }
   MLIRContext ctx;
   Type elt = onnx_import::convertElementType(t.data_type(), &ctx);
-  if (!elt) {
-    error = "'" + path.str() + "' holds unsupported element type " +
+  if (!elt || onnx_import::rawElementBits(elt) % 8) {
+    error = what.str() + " holds unsupported element type " +
             dataTypeName(t.data_type());
     return failure();
   }
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    error = "'" + path.str() + "' keeps its data externally (not supported)";
+    error = what.str() + " keeps its data externally (not supported)";
     return failure();
   }
-  unsigned eltBytes = elt.isInteger(1) ? 1 : elt.getIntOrFloatBitWidth() / 8;
+  int64_t eltBytes = onnx_import::rawElementBits(elt) / 8;
   out.name = t.name();
   out.dataType = t.data_type();
   out.dims.assign(t.dims().begin(), t.dims().end());
-  int64_t n = 1;
+  int64_t n = eltBytes;
   for (int64_t d : out.dims)
     if (d < 0 || llvm::MulOverflow(n, d, n)) {
-      error = "'" + path.str() + "' has invalid dims";
+      error = what.str() + " has invalid dims";
       return failure();
     }
   out.bytes = inlineTensorBytes(t, eltBytes);
-  if (int64_t(out.bytes.size()) != n * int64_t(eltBytes)) {
-    error = "'" + path.str() + "' holds " + std::to_string(out.bytes.size()) +
-            " bytes of data, expected " + std::to_string(n * eltBytes);
+  if (int64_t(out.bytes.size()) != n) {
+    error = what.str() + " holds " + std::to_string(out.bytes.size()) +
+            " bytes of data, expected " + std::to_string(n);
     return failure();
   }
   return success();

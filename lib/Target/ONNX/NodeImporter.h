@@ -144,6 +144,10 @@ mlir::InFlightDiagnostic nodeError(mlir::Location loc,
 /// MLIR element type of an ONNX tensor data type; null if unsupported.
 mlir::Type convertElementType(int32_t dataType, mlir::MLIRContext *ctx);
 
+/// Bits one element of `elt` (a convertElementType result) takes in a
+/// tensor's raw_data: 8 for bool, 4 for the 4-bit types (two a byte).
+unsigned rawElementBits(mlir::Type elt);
+
 } // namespace qc::onnx_import
 
 #endif // QC_LIB_TARGET_ONNX_NODEIMPORTER_H

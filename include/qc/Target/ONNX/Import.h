@@ -73,6 +73,9 @@ struct ONNXTensorFile {
 };
 llvm::LogicalResult readONNXTensorFile(llvm::StringRef path,
                                        ONNXTensorFile &out, std::string &error);
+/// The same from a TensorProto's bytes; `what` names them in errors.
+llvm::LogicalResult parseONNXTensor(llvm::StringRef bytes, llvm::StringRef what,
+                                    ONNXTensorFile &out, std::string &error);
 
 /// The names of the graph inputs of a serialized model that are not
 /// initializers (the inputs a caller feeds), in order.

@@ -1,9 +1,12 @@
 //===- ElementsData.cpp - the values of constant elements attributes ------===//
 #include "qc/Dialect/QC/IR/ElementsData.h"
 
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 
@@ -93,4 +96,57 @@ std::optional<std::vector<float>> qc::readFloatElements(Attribute attr) {
     return out;
   }
   return std::nullopt;
+}
+
+std::optional<int64_t> qc::tensorBytes(ArrayRef<int64_t> shape,
+                                       Type elementType) {
+  int64_t bits = 8;
+  if (auto q = dyn_cast<quant::QuantizedType>(elementType))
+    elementType = q.getStorageType();
+  if (elementType.isIntOrIndexOrFloat())
+    bits = elementType.isIndex() ? 64 : elementType.getIntOrFloatBitWidth();
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (!ShapedType::isDynamic(d) && llvm::MulOverflow(n, d, n))
+      return std::nullopt;
+  if (llvm::MulOverflow(n, std::max<int64_t>(bits, 1), n))
+    return std::nullopt;
+  return (n + 7) / 8;
+}
+
+LogicalResult qc::checkTensorSizes(Operation *root) {
+  auto tooLarge = [](Type t) -> std::optional<std::string> {
+    auto shaped = dyn_cast<ShapedType>(t);
+    if (!shaped || !shaped.hasRank())
+      return std::nullopt;
+    std::optional<int64_t> bytes =
+        tensorBytes(shaped.getShape(), shaped.getElementType());
+    if (bytes && *bytes <= kMaxTensorBytes)
+      return std::nullopt;
+    std::string msg;
+    llvm::raw_string_ostream os(msg);
+    os << "value of type " << t << " holds ";
+    if (bytes)
+      os << *bytes << " bytes";
+    else
+      os << "more than 2^63 bytes";
+    os << ", more than the largest tensor supported (2^36 bytes)";
+    return msg;
+  };
+  WalkResult walk = root->walk([&](Operation *op) {
+    for (Type t : op->getResultTypes())
+      if (auto msg = tooLarge(t)) {
+        op->emitError() << *msg;
+        return WalkResult::interrupt();
+      }
+    for (Region &r : op->getRegions())
+      for (Block &b : r)
+        for (BlockArgument a : b.getArguments())
+          if (auto msg = tooLarge(a.getType())) {
+            op->emitError() << "argument " << a.getArgNumber() << ": " << *msg;
+            return WalkResult::interrupt();
+          }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
 }

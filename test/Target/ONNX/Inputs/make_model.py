@@ -369,6 +369,29 @@ def external_at(out, name, location):
     onnx.save(m, os.path.join(out, name + ".onnx"))
 
 
+def huge_input():
+    """A graph input declaring 2^40 floats (4 TiB)."""
+    return model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
+                 [vi("x", [1 << 40])], [vi("y", [1 << 40])])
+
+
+def huge_expand():
+    """A small input expanded by a constant shape to 2^20 x 2^20 floats: the
+    size comes from shape inference, not from a declaration."""
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1 << 20, 1 << 20])
+    return model([helper.make_node("Expand", ["x", "shape"], ["y"], name="expand")],
+                 [vi("x", [1, 1])], [vi("y", None)], [shape])
+
+
+def deep_chain(n):
+    """Relu and Neg alternating, n nodes deep."""
+    nodes = [helper.make_node("Relu" if i % 2 == 0 else "Neg",
+                              ["x" if i == 0 else "v%d" % (i - 1)],
+                              ["y" if i == n - 1 else "v%d" % i])
+             for i in range(n)]
+    return model(nodes, [vi("x", [1, 4])], [vi("y", [1, 4])])
+
+
 MODELS = {
     **{f"bad_axis_{op.lower()}": (lambda op=op: bad_axis(op))
        for op in ("Softmax", "Concat", "Gather", "Split", "Flatten", "ScatterElements")},
@@ -386,6 +409,8 @@ MODELS = {
     "conv_rank": lambda: conv_rank_mismatch("Conv"),
     "gemm_rank1": gemm_rank1,
     "untyped_input": untyped_input,
+    "huge_input": huge_input, "huge_expand": huge_expand,
+    "deep_chain": lambda: deep_chain(100000),
     "dup_output": dup_output, "dup_graph_output": dup_graph_output,
     "unsorted": unsorted, "cycle": cycle, "unknown_attr": unknown_attr,
     "bn_eps_negative": lambda: bn_epsilon(-1.0), "bn_eps_nan": lambda: bn_epsilon(float("nan")),
