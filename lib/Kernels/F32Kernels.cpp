@@ -541,7 +541,7 @@ QC_AVX512 void qc_k_hadamard_f32_avx512(QC_KERNEL_PARAMS(hadamard_f32)) {
   // transposed blocks of 16 rows.
   bool byRow = p % kLanes == 0;
   float *buf = static_cast<float *>(
-      aligned_alloc(64, size_t(n) * 4 * (byRow ? 1 : 2 * kLanes)));
+      alignedAlloc64(size_t(n) * 4 * (byRow ? 1 : 2 * kLanes)));
   if (byRow) {
     for (int64_t r = ub * kLanes, e = min64(rows, ue * kLanes); r < e; ++r)
       hadamardRow(m, p, x + r * n, factor, out + r * n, buf);
@@ -564,7 +564,7 @@ QC_AVX512 void qc_k_matmul_f32_avx512(QC_KERNEL_PARAMS(matmul_f32)) {
     return;
   float *rows =
       bPacked ? nullptr
-              : static_cast<float *>(aligned_alloc(64, size_t(K) * kCols * 4));
+              : static_cast<float *>(alignedAlloc64(size_t(K) * kCols * 4));
   int64_t key = -1;
   for (int64_t u = ub; u < ue; ++u) {
     int64_t chunk = u % chunks, cb = (u / chunks) % colBlocks,
@@ -623,7 +623,7 @@ QC_AVX512 void qc_k_conv2d_f32_avx512(QC_KERNEL_PARAMS(conv2d_f32)) {
   float *image = pointwise
                      ? nullptr
                      : static_cast<float *>(malloc(size_t(planes + slack) * 4));
-  float *rows = static_cast<float *>(aligned_alloc(64, size_t(K) * kCols * 4));
+  float *rows = static_cast<float *>(alignedAlloc64(size_t(K) * kCols * 4));
   int64_t pooledPlane = pool ? (OH / poolH) * (OW / poolW) : P;
   float *tmp = (shifted && Wp != OW) || pool
                    ? static_cast<float *>(malloc(size_t(F) * kCols * 4))

@@ -236,10 +236,10 @@ struct Scratch {
   int64_t key = -1; // the (outer, column block) it holds
   explicit Scratch(int64_t K4) {
     if (K4) {
-      panels = static_cast<uint8_t *>(
-          aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
-      rows = static_cast<uint8_t *>(
-          aligned_alloc(64, size_t(kBlockVecs * K4 * 64)));
+      panels =
+          static_cast<uint8_t *>(alignedAlloc64(size_t(kBlockVecs * K4 * 64)));
+      rows =
+          static_cast<uint8_t *>(alignedAlloc64(size_t(kBlockVecs * K4 * 64)));
     }
   }
   ~Scratch() {

@@ -4,12 +4,19 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 namespace qc_kernels {
 
 constexpr int kMR = 6; // rows of a register tile
 
 inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// 64-byte aligned scratch (free() it): C11's aligned_alloc takes a size
+/// that is a multiple of the alignment (ASan refuses others).
+inline void *alignedAlloc64(size_t bytes) {
+  return aligned_alloc(64, (bytes + 63) & ~size_t(63));
+}
 
 /// Splits `units` among `ntasks`; [b, e) is the share of `task`.
 inline void share(int64_t units, int64_t task, int64_t ntasks, int64_t &b,

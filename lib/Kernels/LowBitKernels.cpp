@@ -79,7 +79,7 @@ struct Rows {
   int8_t *x = nullptr;
   int32_t *sums = nullptr;
   Rows(const uint8_t *a, int64_t M, int64_t K, int64_t Kp, uint8_t axr) {
-    x = static_cast<int8_t *>(aligned_alloc(64, size_t(M * Kp)));
+    x = static_cast<int8_t *>(alignedAlloc64(size_t(M * Kp)));
     sums = static_cast<int32_t *>(malloc(size_t(M) * sizeof(int32_t)));
     for (int64_t m = 0; m < M; ++m) {
       int32_t s = 0;
@@ -252,9 +252,8 @@ QC_VBMI void lutVbmi(int64_t M, int64_t N, int64_t K, const uint8_t *a,
   // sums build up in acc, one row of the share's columns per row.
   int64_t cols = (b1 - b0) * kLutCols, mb = M < kLutRows ? M : kLutRows;
   uint8_t *tables =
-      static_cast<uint8_t *>(aligned_alloc(64, size_t(mb * Q * 128)));
-  int32_t *acc =
-      static_cast<int32_t *>(aligned_alloc(64, size_t(mb * cols) * 4));
+      static_cast<uint8_t *>(alignedAlloc64(size_t(mb * Q * 128)));
+  int32_t *acc = static_cast<int32_t *>(alignedAlloc64(size_t(mb * cols) * 4));
   for (int64_t r0 = 0; r0 < M; r0 += kLutRows) {
     int64_t rn = M - r0 < kLutRows ? M - r0 : kLutRows;
     Rows rows(a + r0 * K, rn, K, Kp, axr);
@@ -529,7 +528,7 @@ struct BitImages {
   int64_t key = -1, rowKey = -1;
   explicit BitImages(const BinShape &s)
       : img(static_cast<uint64_t *>(
-            aligned_alloc(64, size_t(s.Hp() * s.Wp() * s.Cw() * 8 + 64)))),
+            alignedAlloc64(size_t(s.Hp() * s.Wp() * s.Cw() * 8 + 64)))),
         pc(static_cast<int32_t *>(malloc(size_t(s.Hp() * s.Wp()) * 4))),
         row(s.OW) {}
   /// The row terms of output row oh of the current item.
@@ -843,7 +842,7 @@ QC_VPOPCNT void binVpopcnt(const BinShape &s, bool rows, const uint8_t *x,
                            void *out, int64_t task, int64_t ntasks) {
   BitImages im(s);
   int64_t *Prow = static_cast<int64_t *>(
-      aligned_alloc(64, size_t(16 * (s.OW + 8 * kBinR)) * 8));
+      alignedAlloc64(size_t(16 * (s.OW + 8 * kBinR)) * 8));
   binUnits(s, task, ntasks, [&](int64_t bi, int64_t f0, int64_t oh) {
     im.ensure(bi, x, rows, s, xr, thr, binarizeAvx512);
     const RowTerms &rt = im.rowTerms(s, t.tapCorr, oh);

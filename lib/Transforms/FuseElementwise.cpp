@@ -28,6 +28,9 @@ using namespace mlir;
 
 namespace {
 
+/// The most ops one fused body takes (yields included).
+constexpr size_t kMaxFusedBodyOps = 512;
+
 bool isElementwiseGeneric(Operation *op) {
   auto g = dyn_cast_or_null<linalg::GenericOp>(op);
   return g && g.getNumLoops() == g.getNumParallelLoops() &&
@@ -49,7 +52,13 @@ struct FuseElementwisePass
       // larger loop).
       bool gathers = false;
       producer->walk([&](tensor::ExtractOp) { gathers = true; });
-      return !gathers;
+      // Fusing clones the producer's body into the consumer: along a chain
+      // of N elementwise ops the bodies grow to N ops and the clones cost
+      // N^2 (a graph 20,000 nodes deep took minutes here). Bodies stop
+      // growing at kMaxFusedBodyOps, far above any real chain.
+      size_t ops = producer->getRegion(0).front().getOperations().size() +
+                   use->getOwner()->getRegion(0).front().getOperations().size();
+      return !gathers && ops <= kMaxFusedBodyOps;
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

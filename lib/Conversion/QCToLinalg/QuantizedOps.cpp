@@ -24,12 +24,14 @@ namespace {
 
 /// A constant tensor of `values` of element type `elt` (integer or float),
 /// shaped to broadcast along dim `axis` of a tensor of `rank` dims
-/// (C x 1 x ... x 1).
+/// (C x 1 x ... x 1), or of one value for the whole tensor (axis == rank).
 template <typename T>
 Value axisConstant(OpBuilder &b, Location loc, ArrayRef<T> values, Type elt,
                    int64_t axis, int64_t rank) {
+  // axis == rank: one value per tensor, a rank-0 constant.
   SmallVector<int64_t> shape(rank - axis, 1);
-  shape[0] = values.size();
+  if (!shape.empty())
+    shape[0] = values.size();
   auto ty = RankedTensorType::get(shape, elt);
   SmallVector<Attribute> attrs;
   for (T v : values)

@@ -152,10 +152,10 @@ FailureOr<RankedTensorType> ModelImporter::convertType(const onnx::TypeProto &t,
 
 /// Reads the bytes of a tensor stored outside the model file: a file in the
 /// model's directory (or below it), unless `anywhere`: no absolute path, no
-/// `..`, no symbolic link that leads out of it.
+/// `..`, no symbolic link that leads out of it; exactly `want` bytes.
 static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
                                            StringRef modelPath, Location loc,
-                                           bool anywhere) {
+                                           bool anywhere, uint64_t want) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &kv : t.external_data()) {
@@ -215,7 +215,13 @@ static FailureOr<std::string> readExternal(const onnx::TensorProto &t,
     return emitError(loc) << "external data of tensor '" << t.name()
                           << "' lies outside '" << file << "' (" << all.size()
                           << " bytes)";
-  return all.substr(offset, length < 0 ? StringRef::npos : length).str();
+  // Checked before the copy: what is copied is what the dims declare.
+  StringRef data = all.substr(offset, length < 0 ? StringRef::npos : length);
+  if (data.size() != want)
+    return emitError(loc) << "external data of tensor '" << t.name()
+                          << "' holds " << data.size() << " bytes, its dims "
+                          << "need " << want;
+  return data.str();
 }
 
 /// The little-endian bytes of a tensor stored in the protobuf (raw_data or
@@ -274,13 +280,20 @@ FailureOr<ElementsAttr> ModelImporter::convertTensor(const onnx::TensorProto &t,
       return emitError(loc)
              << "tensor '" << t.name() << "' has invalid dims ["
              << llvm::make_range(dims.begin(), dims.end()) << "]";
+  std::optional<int64_t> size = tensorBytes(dims, elt);
+  if (!size || *size > kMaxTensorBytes)
+    return emitError(loc) << "tensor '" << t.name() << "' of dims ["
+                          << llvm::make_range(dims.begin(), dims.end())
+                          << "] holds more than the largest tensor supported "
+                          << "(2^36 bytes)";
   auto type = RankedTensorType::get(dims, elt);
 
   // Gather the little-endian bytes, one element per eltBytes.
   std::string bytes;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     FailureOr<std::string> ext =
-        readExternal(t, path, loc, options.externalDataAnywhere);
+        readExternal(t, path, loc, options.externalDataAnywhere,
+                     uint64_t(nibbles ? (n + 1) / 2 : n * eltBytes));
     if (failed(ext))
       return failure();
     bytes = std::move(*ext);

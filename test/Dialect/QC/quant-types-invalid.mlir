@@ -36,3 +36,21 @@ func.func @zero_point_low(%x: tensor<4xf32>) -> tensor<4x!quant.uniform<u8:f32, 
   %q = qc.quantize %x : tensor<4xf32> -> tensor<4x!quant.uniform<u8:f32, 1.0:-1>>
   return %q : tensor<4x!quant.uniform<u8:f32, 1.0:-1>>
 }
+
+// -----
+
+// A NaN scale passes upstream's range check (comparisons with NaN are false;
+// no two NaN-scaled types are equal either, so each is spelled once).
+func.func @scale_nan(%x: tensor<4xf32>) {
+  // expected-error @+1 {{is not a positive finite number}}
+  %q = qc.quantize %x : tensor<4xf32> -> tensor<4x!quant.uniform<i8:f32, 0x7FF8000000000000>>
+  return
+}
+
+// -----
+
+func.func @scale_nan_per_axis(%x: tensor<2x4xf32>) {
+  // expected-error @+1 {{is not a positive finite number}}
+  %q = qc.quantize %x : tensor<2x4xf32> -> tensor<2x4x!quant.uniform<i8:f32:0, {1.0, 0x7FF8000000000000}>>
+  return
+}

@@ -11,6 +11,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using mlir::quant::QuantizedType;
 using mlir::quant::UniformQuantizedPerAxisType;
@@ -150,10 +152,19 @@ qc::verifyQuantizedTensorType(function_ref<InFlightDiagnostic()> emitError,
                          << qtype;
     return success();
   };
+  // Upstream's parser checks each scale against the expressed type's range,
+  // a comparison NaN passes.
+  auto checkScale = [&](double scale) -> LogicalResult {
+    if (!std::isfinite(scale) || scale <= 0)
+      return emitError() << "scale " << scale << " of " << qtype
+                         << " is not a positive finite number";
+    return success();
+  };
   int64_t rank = shape.size();
 
   if (auto u = dyn_cast<UniformQuantizedType>(qtype))
-    return checkZp(u.getZeroPoint());
+    return failure(failed(checkScale(u.getScale())) ||
+                   failed(checkZp(u.getZeroPoint())));
 
   if (auto pa = dyn_cast<UniformQuantizedPerAxisType>(qtype)) {
     int64_t axis = pa.getQuantizedDimension();
@@ -166,6 +177,9 @@ qc::verifyQuantizedTensorType(function_ref<InFlightDiagnostic()> emitError,
                          << axis << " has " << shape[axis] << " channels";
     for (int64_t zp : pa.getZeroPoints())
       if (failed(checkZp(zp)))
+        return failure();
+    for (double scale : pa.getScales())
+      if (failed(checkScale(scale)))
         return failure();
     return success();
   }

@@ -455,6 +455,34 @@ if __name__ == "__main__":
         m = model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [3])],
                   [vi("y", [3])], [w])
         open(os.path.join(out, name + ".onnx"), "wb").write(m.SerializeToString())
+    elif name in ("ext_huge_length", "ext_huge_offset", "ext_huge_dims"):
+        # External data claiming 2^62 bytes, starting at 2^62, or dims of
+        # 2^40 floats over the file's bytes.
+        external_data(out)
+        m = onnx.load(os.path.join(out, "external.onnx"), load_external_data=False)
+        t = m.graph.initializer[0]
+        if name == "ext_huge_dims":
+            # ReduceSum of an initializer of 2^20 x 2^20 floats whose
+            # external data holds 16 bytes: inference passes, the tensor
+            # is not read.
+            c = TensorProto()
+            c.name, c.data_type = "c", TensorProto.FLOAT
+            c.dims.extend([1 << 20, 1 << 20])
+            c.data_location = TensorProto.EXTERNAL
+            for k, v in (("location", "external.bin"), ("offset", "0"), ("length", "16")):
+                e = c.external_data.add()
+                e.key, e.value = k, v
+            m = model([helper.make_node("ReduceSum", ["c"], ["y"], keepdims=0)],
+                      [], [vi("y", [])], [c])
+        else:
+            key = "length" if name == "ext_huge_length" else "offset"
+            for kv in t.external_data:
+                if kv.key == key:
+                    kv.value = str(1 << 62)
+            if not any(kv.key == key for kv in t.external_data):
+                e = t.external_data.add()
+                e.key, e.value = key, str(1 << 62)
+        onnx.save(m, os.path.join(out, name + ".onnx"))
     elif name == "ext_parent":
         external_at(out, name, "../external.bin")
     elif name == "ext_absolute":
