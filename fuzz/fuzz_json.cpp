@@ -2,6 +2,8 @@
 //
 // The input as JSON (llvm::json), read as calibration statistics
 // (--load-calibration) and as a sensitivity table (--sensitivity-table).
+// Statistics that load have their ranges chosen by every calibration method
+// (what quant-compile --load-calibration does next with them).
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Quantization/BitWidths.h"
@@ -18,8 +20,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     llvm::consumeError(json.takeError());
     return 0;
   }
-  if (auto stats = qc::statsFromJSON(*json); !stats)
+  if (auto stats = qc::statsFromJSON(*json); !stats) {
     llvm::consumeError(stats.takeError());
+  } else {
+    for (auto method :
+         {qc::CalibrationMethod::MinMax, qc::CalibrationMethod::Percentile,
+          qc::CalibrationMethod::MSE, qc::CalibrationMethod::Entropy})
+      for (bool isSigned : {false, true}) {
+        qc::CalibrationOptions options;
+        options.method = method;
+        options.signedActivations = isSigned;
+        for (const auto &entry : *stats)
+          (void)qc::chooseRange(entry.second, options);
+      }
+  }
   if (auto table = qc::tableFromJSON(*json); !table)
     llvm::consumeError(table.takeError());
   return 0;

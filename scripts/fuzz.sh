@@ -63,10 +63,20 @@ for f in pbs[::8]:
     if len(data) <= 65536:
         h = hashlib.md5(f.encode()).hexdigest()[:16]
         open(os.path.join(seeds, "tensors", "p%s.bin" % h), "wb").write(b"\2" + data)
-open(os.path.join(seeds, "json", "stats.json"), "w").write(
-    '{"version": 1, "method": "minmax", "tensors": {"x": {"min": -1.0, "max": 2.0}}}')
-open(os.path.join(seeds, "json", "table.json"), "w").write(
-    '{"layers": [{"name": "fc1", "bits": [4, 8], "loss": [0.5, 0.01], "params": 100}]}')
+# Calibration statistics as quant-compile --save-calibration writes them
+# (histograms of 160 bins; one tensor per channel axis), and the
+# sensitivity tables of test/.
+import json
+hist = [float(x) for x in rng.integers(0, 50, 160)]
+json.dump({"format": "qc-calibration-1", "tensors": {
+    "x": {"min": -1.5, "max": 2.0, "count": 4000, "hist": hist, "abs_hist": hist[::-1],
+          "channel_axis": -1, "channel_mean": [], "channel_abs_max": []},
+    "h": {"min": 0.0, "max": 6.0, "count": 10, "hist": hist, "abs_hist": hist,
+          "channel_axis": 1, "channel_mean": [0.5, 1.0], "channel_abs_max": [2.0, 6.0]}}},
+    open(os.path.join(seeds, "json", "stats.json"), "w"))
+for f in glob.glob(os.path.join(root, "test", "**", "*.json"), recursive=True):
+    h = hashlib.md5(f.encode()).hexdigest()[:16]
+    open(os.path.join(seeds, "json", h + ".json"), "w").write(open(f).read())
 PY
 fi
 

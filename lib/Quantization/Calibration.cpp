@@ -693,23 +693,45 @@ Expected<CalibrationStats> qc::statsFromJSON(const llvm::json::Value &v) {
   CalibrationStats stats;
   for (auto &[key, value] : *tensors) {
     const llvm::json::Object *o = value.getAsObject();
+    auto bad = [&](const llvm::Twine &what) {
+      return err("calibration statistics: tensor '" + key.str() + "': " + what);
+    };
     if (!o || !o->getNumber("min") || !o->getNumber("max"))
-      return err("calibration statistics: tensor '" + key.str() +
-                 "' lacks min/max");
+      return bad("lacks min/max");
     TensorStats s;
     s.min = *o->getNumber("min");
     s.max = *o->getNumber("max");
+    if (!std::isfinite(s.min) || !std::isfinite(s.max) || s.min > s.max)
+      return bad("min and max must be finite with min <= max");
     s.count = o->getInteger("count").value_or(0);
     s.channelAxis = o->getInteger("channel_axis").value_or(-1);
-    auto numbers = [&](StringRef field, std::vector<double> &out) {
-      if (const llvm::json::Array *a = o->getArray(field))
-        for (const llvm::json::Value &x : *a)
-          out.push_back(x.getAsNumber().value_or(0));
+    if (s.count < 0 || s.channelAxis < -1)
+      return bad("count must not be negative, channel_axis at least -1");
+    // Arrays of finite numbers; histograms of at most kMaxHistogramBins
+    // non-negative counts.
+    auto numbers = [&](StringRef field, std::vector<double> &out,
+                       bool histogram) -> bool {
+      const llvm::json::Value *v = o->get(field);
+      if (!v)
+        return true;
+      const llvm::json::Array *a = v->getAsArray();
+      if (!a || (histogram && a->size() > size_t(kMaxHistogramBins)))
+        return false;
+      for (const llvm::json::Value &x : *a) {
+        std::optional<double> d = x.getAsNumber();
+        if (!d || !std::isfinite(*d) || (histogram && *d < 0))
+          return false;
+        out.push_back(*d);
+      }
+      return true;
     };
-    numbers("hist", s.hist);
-    numbers("abs_hist", s.absHist);
-    numbers("channel_mean", s.channelMean);
-    numbers("channel_abs_max", s.channelAbsMax);
+    if (!numbers("hist", s.hist, true) || !numbers("abs_hist", s.absHist, true))
+      return bad("hist and abs_hist must be arrays of at most " +
+                 llvm::Twine(kMaxHistogramBins) + " non-negative counts");
+    if (!numbers("channel_mean", s.channelMean, false) ||
+        !numbers("channel_abs_max", s.channelAbsMax, false))
+      return bad("channel_mean and channel_abs_max must be arrays of finite "
+                 "numbers");
     stats[key.str()] = std::move(s);
   }
   return stats;

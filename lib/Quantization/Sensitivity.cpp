@@ -281,6 +281,34 @@ struct Switchable {
 } // namespace
 
 /// The output comparison of a metric that runs the model.
+/// The candidate formats of a measurement or a table: one weight format per
+/// width (or none: all int), int weights of 2-8 bits, no nvfp4, activations
+/// of 2-8 or 16 bits.
+static Error checkCandidates(ArrayRef<unsigned> weightBits,
+                             ArrayRef<WeightFormat> weightFormats,
+                             ArrayRef<unsigned> activationBits) {
+  if (!weightFormats.empty() && weightFormats.size() != weightBits.size())
+    return err("one weight format per candidate width");
+  for (auto [j, b] : llvm::enumerate(weightBits)) {
+    WeightFormat f =
+        j < weightFormats.size() ? weightFormats[j] : WeightFormat::Int;
+    if (f == WeightFormat::NVFP4)
+      return err("nvfp4 is not a bit-width candidate (a layer's scheme "
+                 "cannot carry its tensor scale); the others are");
+    if (f == WeightFormat::Int && (b < 2 || b > 8))
+      return err("weight formats must have 2-8 bits, got " + llvm::Twine(b));
+    if (f != WeightFormat::Int && b != formatBits(0, f))
+      return err("weight format " + stringify(f) + " has " +
+                 llvm::Twine(formatBits(0, f)) + " bits, not " +
+                 llvm::Twine(b));
+  }
+  for (unsigned b : activationBits)
+    if (!isActivationWidth(b))
+      return err("activation formats must have 2-8 or 16 bits, got " +
+                 llvm::Twine(b));
+  return Error::success();
+}
+
 static OutputMetric comparisonMetric(SensitivityMetric m) {
   return m == SensitivityMetric::KL     ? OutputMetric::KL
          : m == SensitivityMetric::Task ? OutputMetric::Task
@@ -293,21 +321,9 @@ qc::measureSensitivity(ModuleOp module, ArrayRef<Sample> samples,
                        const cpu::TargetOptions &target) {
   if (o.metric == SensitivityMetric::Task && o.labels.empty())
     return err("the task metric needs the samples' task labels");
-  if (!o.weightFormats.empty() && o.weightFormats.size() != o.weightBits.size())
-    return err("one weight format per candidate width");
-  for (auto [j, b] : llvm::enumerate(o.weightBits)) {
-    WeightFormat f =
-        j < o.weightFormats.size() ? o.weightFormats[j] : WeightFormat::Int;
-    if (f == WeightFormat::NVFP4)
-      return err("nvfp4 is not a bit-width candidate (a layer's scheme "
-                 "cannot carry its tensor scale); the others are");
-    if (f == WeightFormat::Int && (b < 2 || b > 8))
-      return err("weight formats must have 2-8 bits, got " + llvm::Twine(b));
-  }
-  for (unsigned b : o.activationBits)
-    if (!isActivationWidth(b))
-      return err("activation formats must have 2-8 or 16 bits, got " +
-                 llvm::Twine(b));
+  if (Error e =
+          checkCandidates(o.weightBits, o.weightFormats, o.activationBits))
+    return std::move(e);
   OwningOpRef<ModuleOp> clone = module.clone();
   Switchable sw;
   // 16-bit candidates cover every quantized tensor (a conv output read by a
@@ -868,9 +884,18 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
       return false;
     for (const llvm::json::Value &x : *a) {
       std::optional<double> d = x.getAsNumber();
-      if (!d)
+      if (!d || !std::isfinite(*d))
         return false;
       out.push_back(*d);
+    }
+    return true;
+  };
+  // A width: a whole number of bits (the check of the candidates follows).
+  auto widths = [&](ArrayRef<double> in, std::vector<unsigned> &out) {
+    for (double b : in) {
+      if (!(b >= 0 && b <= 64 && b == std::floor(b)))
+        return false;
+      out.push_back(unsigned(b));
     }
     return true;
   };
@@ -878,16 +903,16 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
   if (!o->getString("metric") || !numbers(o, "weight_bits", wb) ||
       !numbers(o, "activation_bits", ab) || !o->getArray("layers") ||
       !o->getArray("activations"))
-    return bad(
-        "needs metric, weight_bits, activation_bits, layers and activations");
+    return bad("needs metric, weight_bits, activation_bits, layers and "
+               "activations (finite numbers)");
   std::optional<SensitivityMetric> metric =
       symbolize<SensitivityMetric>(*o->getString("metric"));
   if (!metric)
     return bad("unknown metric '" + *o->getString("metric") + "' (" +
                spellingList<SensitivityMetric>() + ")");
   t.metric = *metric;
-  for (double b : wb)
-    t.weightBits.push_back(unsigned(b));
+  if (!widths(wb, t.weightBits) || !widths(ab, t.activationBits))
+    return bad("weight_bits and activation_bits need whole numbers of bits");
   if (const llvm::json::Array *fa = o->getArray("weight_formats")) {
     for (const llvm::json::Value &f : *fa) {
       std::optional<StringRef> name = f.getAsString();
@@ -901,9 +926,12 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
     if (t.weightFormats.size() != t.weightBits.size())
       return bad("weight_formats needs one format per entry of weight_bits");
   }
-  for (double b : ab)
-    t.activationBits.push_back(unsigned(b));
+  if (Error e =
+          checkCandidates(t.weightBits, t.weightFormats, t.activationBits))
+    return bad(llvm::toString(std::move(e)));
   t.fixedBytes = o->getInteger("fixed_bytes").value_or(0);
+  if (t.fixedBytes < 0)
+    return bad("fixed_bytes must not be negative");
   for (const llvm::json::Value &a : *o->getArray("activations")) {
     const llvm::json::Object *ao = a.getAsObject();
     std::vector<double> cost;
@@ -932,14 +960,26 @@ Expected<SensitivityTable> qc::tableFromJSON(const llvm::json::Value &v) {
     info.conv = lo->getBoolean("conv").value_or(false);
     info.inputs = lo->getInteger("inputs").value_or(0);
     info.outputs = lo->getInteger("outputs").value_or(0);
+    if (info.params < 0 || info.channels < 0 || info.macs < 0 ||
+        info.inputs < 0 || info.outputs < 0)
+      return bad("layer '" + info.name +
+                 "': params, channels, macs, inputs and outputs must not be "
+                 "negative");
     t.layers.push_back(info);
     t.weightCost.push_back(cost);
     std::vector<double> latency;
     if (lo->getArray("latency") && numbers(lo, "latency", latency) &&
-        latency.size() == t.weightBits.size())
+        latency.size() == t.weightBits.size()) {
+      if (llvm::any_of(latency, [](double x) { return x < 0; }))
+        return bad("layer '" + info.name + "': a negative latency");
       t.latency.push_back(latency);
-    if (std::optional<double> wide = lo->getNumber("latency_a16"))
+    }
+    if (std::optional<double> wide = lo->getNumber("latency_a16")) {
+      if (!(*wide >= 0 && std::isfinite(*wide)))
+        return bad("layer '" + info.name +
+                   "': latency_a16 must be a finite non-negative number");
       t.latencyWide.push_back(*wide);
+    }
   }
   if (t.latency.size() != t.layers.size()) // all layers or none
     t.latency.clear();

@@ -272,6 +272,11 @@ Expected<std::vector<HostTensor>> qc::readNpz(StringRef path) {
 Expected<std::vector<HostTensor>> qc::parseNpz(StringRef zip,
                                                StringRef whatRef) {
   std::string what = whatRef.str();
+  // Whether [at, at + n) lies in the archive. Offsets and sizes come from the
+  // file (64 bits in zip64 records): compared without overflow.
+  auto fits = [&](uint64_t at, uint64_t n) {
+    return at <= zip.size() && n <= zip.size() - at;
+  };
   // End of central directory: the last "PK\5\6" record.
   size_t eocd = zip.size() >= 22 ? zip.rfind(StringRef("PK\x05\x06", 4))
                                  : StringRef::npos;
@@ -284,7 +289,7 @@ Expected<std::vector<HostTensor>> qc::parseNpz(StringRef zip,
   if ((dirOffset == 0xffffffff || count == 0xffff) && eocd >= 20 &&
       zip.substr(eocd - 20, 4) == StringRef("PK\x06\x07", 4)) {
     uint64_t z64 = support::endian::read64le(zip.data() + eocd - 20 + 8);
-    if (z64 + 56 > zip.size())
+    if (!fits(z64, 56))
       return fail(what + " is corrupt (zip64 record)");
     count = support::endian::read64le(zip.data() + z64 + 32);
     dirOffset = support::endian::read64le(zip.data() + z64 + 48);
@@ -292,7 +297,7 @@ Expected<std::vector<HostTensor>> qc::parseNpz(StringRef zip,
   std::vector<HostTensor> result;
   uint64_t at = dirOffset;
   for (uint64_t i = 0; i < count; ++i) {
-    if (at + 46 > zip.size() || zip.substr(at, 4) != StringRef("PK\x01\x02", 4))
+    if (!fits(at, 46) || zip.substr(at, 4) != StringRef("PK\x01\x02", 4))
       return fail(what + " is corrupt (central directory)");
     const char *c = zip.data() + at;
     unsigned method = support::endian::read16le(c + 10);
@@ -302,7 +307,7 @@ Expected<std::vector<HostTensor>> qc::parseNpz(StringRef zip,
     unsigned extraLen = support::endian::read16le(c + 30);
     unsigned commentLen = support::endian::read16le(c + 32);
     uint64_t local = support::endian::read32le(c + 42);
-    if (at + 46 + nameLen + extraLen > zip.size())
+    if (!fits(at, 46 + nameLen + extraLen))
       return fail(what + " is corrupt (central directory)");
     StringRef name = zip.substr(at + 46, nameLen);
     // Zip64 extra field: the 0xffffffff fields in order usize, csize, offset.
@@ -325,13 +330,12 @@ Expected<std::vector<HostTensor>> qc::parseNpz(StringRef zip,
       extra = extra.drop_front(std::min<size_t>(extra.size(), 4 + len));
     }
     at += 46 + nameLen + extraLen + commentLen;
-    if (local + 30 > zip.size() ||
-        zip.substr(local, 4) != StringRef("PK\x03\x04", 4))
+    if (!fits(local, 30) || zip.substr(local, 4) != StringRef("PK\x03\x04", 4))
       return fail(what + " is corrupt (local header of '" + name + "')");
     uint64_t dataAt = local + 30 +
                       support::endian::read16le(zip.data() + local + 26) +
                       support::endian::read16le(zip.data() + local + 28);
-    if (dataAt + csize > zip.size())
+    if (!fits(dataAt, csize))
       return fail(what + " is truncated ('" + name + "')");
     StringRef stored = zip.substr(dataAt, csize);
     std::string member;

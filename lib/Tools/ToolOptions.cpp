@@ -428,8 +428,9 @@ Error QuantizeFlags::finish(const OptionsBinder &b, StringRef modelPath) {
   const CalibrationOptions &c = o.calibration;
   if (!(c.percentile > 50 && c.percentile <= 100))
     return fail("--percentile must be in (50, 100]");
-  if (c.bins < 16)
-    return fail("--histogram-bins must be at least 16");
+  if (c.bins < 16 || c.bins > kMaxHistogramBins)
+    return fail(llvm::formatv("--histogram-bins must be in [16, {0}], got {1}",
+                              kMaxHistogramBins, c.bins));
   if (o.reconstructionSteps < 1 || o.reconstructionSteps > 100000)
     return fail(llvm::formatv("--reconstruction-steps must be in [1, 100000], "
                               "got {0}",

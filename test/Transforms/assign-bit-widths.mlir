@@ -16,6 +16,17 @@
 // Below the smallest model (100 + 16 + 16 + 1000 * 2 / 8 = 382 bytes):
 // RUN: not quant-opt %s --assign-bit-widths="table=%S/Inputs/bit-widths-table.json size-budget=300" 2>&1 | FileCheck %s --check-prefix=INFEASIBLE
 // RUN: not quant-opt %s --assign-bit-widths="table=%S/Inputs/missing.json size-budget=300" 2>&1 | FileCheck %s --check-prefix=MISSING
+// Tables that break the rules are refused with the rule (issue 31): a width
+// no format has, a fraction of a bit, an infinite cost, a negative size.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: sed 's/"weight_bits": \[2, 4, 8\]/"weight_bits": [2, 4, 99]/' %S/Inputs/bit-widths-table.json > %t/bits.json
+// RUN: not quant-opt %s --assign-bit-widths="table=%t/bits.json size-budget=700" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: sed 's/"activation_bits": \[4, 8\]/"activation_bits": [4.5, 8]/' %S/Inputs/bit-widths-table.json > %t/half.json
+// RUN: not quant-opt %s --assign-bit-widths="table=%t/half.json size-budget=700" 2>&1 | FileCheck %s --check-prefix=HALF
+// RUN: sed 's/"cost": \[0.5,/"cost": [1e999,/' %S/Inputs/bit-widths-table.json > %t/inf.json
+// RUN: not quant-opt %s --assign-bit-widths="table=%t/inf.json size-budget=700" 2>&1 | FileCheck %s --check-prefix=INF
+// RUN: sed 's/"params": 16,/"params": -16,/' %S/Inputs/bit-widths-table.json > %t/neg.json
+// RUN: not quant-opt %s --assign-bit-widths="table=%t/neg.json size-budget=700" 2>&1 | FileCheck %s --check-prefix=NEG
 
 // SIZE: remark: assign-bit-widths: {{.*}}; 632 bytes
 // SIZE: qc.observe "x" {{.*}}qc.activation_scheme = #qc.scheme<format = int, bits = 8
@@ -35,6 +46,10 @@
 
 // INFEASIBLE: error: assign-bit-widths: the size budget of 300 bytes is infeasible: the smallest model these formats allow has 382 bytes
 // MISSING: error: assign-bit-widths: cannot read '{{.*}}missing.json'
+// BITS: error: assign-bit-widths: {{.*}}bits.json: sensitivity table: weight formats must have 2-8 bits, got 99
+// HALF: error: assign-bit-widths: {{.*}}half.json: sensitivity table: weight_bits and activation_bits need whole numbers of bits
+// INF: error: assign-bit-widths: {{.*}}inf.json: sensitivity table: a layer needs a name, its activation's index and one cost per weight format
+// NEG: error: assign-bit-widths: {{.*}}neg.json: sensitivity table: layer 'fc1': params, channels, macs, inputs and outputs must not be negative
 
 func.func @main_graph(%x: tensor<2x4xf32>) -> (tensor<2x250xf32>, tensor<2x4xf32>) {
   %w1 = arith.constant dense<[[1.0, 0.0, 2.0, 1.0], [0.0, 1.0, -1.0, 0.5], [3.0, 1.0, 0.0, -1.0], [0.5, 0.5, 0.5, 0.5]]> : tensor<4x4xf32>

@@ -56,6 +56,10 @@ struct ConvPatches {
 /// layout), one K x K block per group.
 using PatchGrams = std::map<std::string, std::vector<double>>;
 
+/// The most histogram bins a tensor's statistics may have (--histogram-bins,
+/// statistics files): entropy calibration takes time quadratic in them.
+constexpr int64_t kMaxHistogramBins = 16384;
+
 struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::MinMax;
   double percentile = 99.99;

@@ -212,7 +212,7 @@ struct ConvIntLowering : OpRewritePattern<qc::ConvIntOp> {
     };
     Value input = last ? permuted(op.getInput(), {0, 3, 1, 2}) : op.getInput();
     Value x = shiftedByZeroPoints(rw, loc, input, wasUnsigned(op, 0),
-                                  {op.getInputZp()}, 0, accElt);
+                                  {int32_t(op.getInputZp())}, 0, accElt);
     Value w = shiftedByZeroPoints(rw, loc, op.getWeight(), wasUnsigned(op, 1),
                                   op.getWeightZp(), 0, accElt);
     OperationState state(loc, qc::ConvOp::getOperationName());
@@ -244,7 +244,7 @@ struct MatMulIntLowering : OpRewritePattern<qc::MatMulIntOp> {
     int64_t bRank = tensorType(op.getB()).getRank();
     Type accElt = op.getType().getElementType();
     Value a = shiftedByZeroPoints(rw, loc, op.getA(), wasUnsigned(op, 0),
-                                  {op.getAZp()}, 0, accElt);
+                                  {int32_t(op.getAZp())}, 0, accElt);
     Value b = shiftedByZeroPoints(rw, loc, op.getB(), wasUnsigned(op, 1),
                                   op.getBZp(), bRank - 1, accElt);
     Value acc = qc::MatMulOp::create(rw, loc, op.getType(), a, b);
@@ -300,7 +300,7 @@ struct MatMulMxLowering : OpRewritePattern<qc::MatMulMxOp> {
           return arith::SelectOp::create(b, l, dropped, zero, shifted);
         });
     Value a = shiftedByZeroPoints(rw, loc, op.getA(), wasUnsigned(op, 0),
-                                  {op.getAZp()}, 0, i64);
+                                  {int32_t(op.getAZp())}, 0, i64);
     Value acc = qc::MatMulOp::create(rw, loc, outTy, a, w);
     rw.replaceOp(op, addBias(rw, loc, acc, op.getBias(), outTy.getRank() - 1));
     return success();

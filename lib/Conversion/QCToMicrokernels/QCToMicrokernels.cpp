@@ -460,7 +460,7 @@ std::optional<Residual> fusableResidual(qc::RequantizeOp rq) {
     res.params.insert(res.params.end(),
                       {q.getMultiplier()[0], q.getShift()[0],
                        int32_t(q.getInputZp()), int32_t(q.getOutputZp()),
-                       q.getClampMin(), q.getClampMax()});
+                       int64_t(q.getClampMin()), int64_t(q.getClampMax())});
   res.params.push_back(isUnsigned(res.otherToI32, 0));
   return res;
 }
