@@ -19,7 +19,7 @@
 // Tables that break the rules are refused with the rule (issue 31): a width
 // no format has, a fraction of a bit, an infinite cost, a negative size.
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: sed 's/"weight_bits": \[2, 4, 8\]/"weight_bits": [2, 4, 99]/' %S/Inputs/bit-widths-table.json > %t/bits.json
+// RUN: sed 's/"weight_bits": \[2, 4, 8\]/"weight_bits": [2, 4, 12]/' %S/Inputs/bit-widths-table.json > %t/bits.json
 // RUN: not quant-opt %s --assign-bit-widths="table=%t/bits.json size-budget=700" 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: sed 's/"activation_bits": \[4, 8\]/"activation_bits": [4.5, 8]/' %S/Inputs/bit-widths-table.json > %t/half.json
 // RUN: not quant-opt %s --assign-bit-widths="table=%t/half.json size-budget=700" 2>&1 | FileCheck %s --check-prefix=HALF
@@ -46,7 +46,7 @@
 
 // INFEASIBLE: error: assign-bit-widths: the size budget of 300 bytes is infeasible: the smallest model these formats allow has 382 bytes
 // MISSING: error: assign-bit-widths: cannot read '{{.*}}missing.json'
-// BITS: error: assign-bit-widths: {{.*}}bits.json: sensitivity table: weight formats must have 2-8 bits, got 99
+// BITS: error: assign-bit-widths: {{.*}}bits.json: sensitivity table: weight formats must have 2-8 bits, got 12
 // HALF: error: assign-bit-widths: {{.*}}half.json: sensitivity table: weight_bits and activation_bits need whole numbers of bits
 // INF: error: assign-bit-widths: {{.*}}inf.json: sensitivity table: a layer needs a name, its activation's index and one cost per weight format
 // NEG: error: assign-bit-widths: {{.*}}neg.json: sensitivity table: layer 'fc1': params, channels, macs, inputs and outputs must not be negative
