@@ -280,7 +280,6 @@ struct Switchable {
 
 } // namespace
 
-/// The output comparison of a metric that runs the model.
 /// The candidate formats of a measurement or a table: one weight format per
 /// width (or none: all int), int weights of 2-8 bits, no nvfp4, activations
 /// of 2-8 or 16 bits.
@@ -309,6 +308,7 @@ static Error checkCandidates(ArrayRef<unsigned> weightBits,
   return Error::success();
 }
 
+/// The output comparison of a metric that runs the model.
 static OutputMetric comparisonMetric(SensitivityMetric m) {
   return m == SensitivityMetric::KL     ? OutputMetric::KL
          : m == SensitivityMetric::Task ? OutputMetric::Task
